@@ -1,0 +1,48 @@
+/*
+ * config.h — server settings, from ArcRun's environment variables
+ * (reference/arcrun.md §13, Appendix A) overridden by command-line flags.
+ *
+ * Precedence: flag > environment > default. A malformed value is a start-up
+ * error naming the variable. DATABASE_URL and HOST_URL are optional here
+ * (ArcRun required them): the defaults are ./weft.db and
+ * http://localhost:<port>.
+ */
+#ifndef WEFT_CONFIG_H
+#define WEFT_CONFIG_H
+
+#include "util/common.h"
+#include "exec/ssrf.h"
+
+typedef struct weft_config {
+	int port;                        /* PORT, --port; 8085 */
+	char *host_url;                  /* HOST_URL, --host; http://localhost:<port> (no trailing '/') */
+	char *db_url;                    /* DATABASE_URL or WEFT_DB, --db; "./weft.db" */
+	bool sync_full;                  /* --durability full|normal (WEFT_DURABILITY); full */
+	int64_t pagination_default;      /* PAGINATION_DEFAULT 50 */
+	int64_t pagination_max;          /* PAGINATION_MAX 100 */
+	int64_t worker_loop_interval_ms; /* WORKER_LOOP_INTERVAL_MS 1000: safety sweep period */
+	int64_t claim_timeout_secs;      /* WORKER_CLAIM_TIMEOUT_SECS 30 */
+	int webhook_concurrency;         /* WORKER_WEBHOOK_CONCURRENCY 10 */
+	int64_t webhook_timeout_ms;      /* WEBHOOK_TIMEOUT_MS 10000 */
+	bool dead_end_cancel;            /* DEAD_END_CANCEL_ENABLED 1 */
+	ssrf_policy ssrf;                /* SKIP_SSRF_VALIDATION 0, BLOCKED_HOSTNAMES, BLOCKED_HOSTNAME_SUFFIXES */
+	size_t payload_max_bytes;        /* PAYLOAD_MAX_BYTES 2097152 */
+	size_t max_tasks_per_batch;      /* MAX_TASKS_PER_BATCH 100000 */
+	size_t max_deps_per_task;        /* MAX_DEPS_PER_TASK 100 */
+	size_t max_actions_per_task;     /* MAX_ACTIONS_PER_TASK 20 */
+	int json_max_depth;              /* JSON_MAX_DEPTH 64 */
+	int max_connections;             /* MAX_CONNECTIONS 1024 */
+	int http_threads;                /* HTTP_THREADS 4 */
+	int db_readers;                  /* DB_READERS 8 */
+	char *log_level;                 /* WEFT_LOG or RUST_LOG: error|warn|info|debug; info */
+} weft_config;
+
+/* Fills cfg from the environment and argv (argv[0] is the subcommand,
+ * e.g. "serve"). Returns 0; 1 when --help was printed; -1 with a message
+ * on stderr for a bad value or an unknown flag. */
+int config_load(weft_config *cfg, int argc, char **argv);
+void config_release(weft_config *cfg);
+/* The `weft serve --help` text. */
+void config_print_help(FILE *out);
+
+#endif
