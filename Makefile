@@ -1,0 +1,263 @@
+# weft — build, test and run (GNU make). See README.md.
+#
+#   make            build/weft
+#   make run        install missing packages, build, serve on :8085 with ./weft.db
+#   make check      install missing packages, build everything, run every test
+#   make unit       cmocka unit tests, normal and ASan+UBSan builds
+#   make api        pytest black-box tests against build/weft and build/asan/weft
+#   make asan       build/asan/weft and the ASan+UBSan unit test binaries
+#   make compile_commands   compile_commands.json for clangd/clang-tidy
+#   make clean
+#
+# Knobs: V=1 shows commands; OPT=-O0 changes the normal build's optimisation;
+# ARGS='--port 9000' is passed to `weft serve` by `make run`;
+# PYTEST_ARGS='-k name' narrows the api tests.
+
+.DEFAULT_GOAL := all
+SHELL := /bin/sh
+.SUFFIXES:
+.DELETE_ON_ERROR:
+
+PKG_CONFIG ?= pkg-config
+PYTHON := /usr/bin/python3
+NPROC := $(shell nproc 2>/dev/null || echo 2)
+
+# libpq is reserved for the PostgreSQL backend and not linked yet.
+PKGS := libmicrohttpd jansson libcurl sqlite3
+PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null || echo -lmicrohttpd -ljansson -lcurl -lsqlite3)
+CMOCKA_CFLAGS := $(shell $(PKG_CONFIG) --cflags cmocka 2>/dev/null)
+CMOCKA_LIBS := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null || echo -lcmocka)
+LIBS := $(PKG_LIBS) -lm
+
+OPT ?= -O2
+WARNINGS := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
+COMMON_CFLAGS := -std=c17 -g -fno-omit-frame-pointer $(WARNINGS) -fno-common -pthread \
+	-Isrc $(PKG_CFLAGS)
+SANITIZE := -fsanitize=address,undefined -fno-sanitize-recover=undefined
+NORMAL_CFLAGS := $(COMMON_CFLAGS) $(OPT) $(CFLAGS)
+ASAN_CFLAGS := $(COMMON_CFLAGS) $(SANITIZE) -O1 $(CFLAGS)
+NORMAL_LDFLAGS := -pthread $(LDFLAGS)
+ASAN_LDFLAGS := -pthread $(SANITIZE) $(LDFLAGS)
+
+ifeq ($(V),1)
+Q :=
+say = @true
+else ifneq ($(findstring s,$(firstword -$(MAKEFLAGS))),)
+Q := @
+say = @true
+else
+Q := @
+say = @printf '  %-7s %s\n' $(1) $(2)
+endif
+
+# ---- sources ------------------------------------------------------------
+
+SRCS := $(shell find src -name '*.c' 2>/dev/null | LC_ALL=C sort)
+# Files embedded into the binary (path relative to src/ -> embed_<path as C identifier>).
+ASSETS := $(shell find src -type f -name '*.sql' 2>/dev/null | LC_ALL=C sort)
+TEST_SRCS := $(sort $(wildcard tests/unit/test_*.c))
+API_TESTS := $(wildcard tests/api/test_*.py tests/api/*_test.py)
+
+ASSET_SYMS := $(if $(ASSETS),$(shell printf '%s\n' $(ASSETS) | sed 's|^src/||; s/[^A-Za-z0-9]/_/g'))
+GEN_SRCS := $(ASSET_SYMS:%=build/gen/%.c) build/gen/embed_index.c
+
+OBJS := $(SRCS:src/%.c=build/obj/%.o)
+GEN_OBJS := $(GEN_SRCS:build/gen/%.c=build/obj/_gen/%.o)
+MAIN_OBJ := build/obj/main.o
+CORE_OBJS := $(filter-out $(MAIN_OBJ),$(OBJS)) $(GEN_OBJS)
+ASAN_OBJS := $(OBJS:build/%=build/asan/%)
+ASAN_GEN_OBJS := $(GEN_OBJS:build/%=build/asan/%)
+ASAN_MAIN_OBJ := build/asan/obj/main.o
+ASAN_CORE_OBJS := $(filter-out $(ASAN_MAIN_OBJ),$(ASAN_OBJS)) $(ASAN_GEN_OBJS)
+
+UNIT_NAMES := $(TEST_SRCS:tests/unit/%.c=%)
+UNIT_BINS := $(UNIT_NAMES:%=build/tests/%)
+ASAN_UNIT_BINS := $(UNIT_NAMES:%=build/asan/tests/%)
+UNIT_OBJS := $(UNIT_NAMES:%=build/tests/obj/%.o)
+ASAN_UNIT_OBJS := $(UNIT_NAMES:%=build/asan/tests/obj/%.o)
+
+# A result file per test suite: "pass" or "fail", written after each run.
+UNIT_RESULTS := $(UNIT_BINS:build/%=build/results/%.result) \
+	$(ASAN_UNIT_BINS:build/%=build/results/%.result)
+API_RESULTS := build/results/api.result build/results/api-asan.result
+
+# ---- build --------------------------------------------------------------
+
+.PHONY: all asan unit api check run deps clean compile_commands unit-bins FORCE
+FORCE:
+
+all: build/weft
+
+asan: build/asan/weft $(ASAN_UNIT_BINS)
+
+unit-bins: $(UNIT_BINS) $(ASAN_UNIT_BINS)
+
+build/obj/%.o: src/%.c
+	$(call say,CC,$<)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(NORMAL_CFLAGS) -MMD -MP -c $< -o $@
+
+build/asan/obj/%.o: src/%.c
+	$(call say,CC-ASAN,$<)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(ASAN_CFLAGS) -MMD -MP -c $< -o $@
+
+build/obj/_gen/%.o: build/gen/%.c
+	$(call say,CC,$<)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(NORMAL_CFLAGS) -c $< -o $@
+
+build/asan/obj/_gen/%.o: build/gen/%.c
+	$(call say,CC-ASAN,$<)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(ASAN_CFLAGS) -c $< -o $@
+
+# One generated C file per asset.
+define EMBED_RULE
+build/gen/$(2).c: $(1) scripts/embed.sh
+	$$(call say,EMBED,$(1))
+	@mkdir -p $$(@D)
+	$$(Q)scripts/embed.sh src $(1) $$@
+endef
+$(foreach p,$(join $(ASSETS),$(ASSET_SYMS:%=|%)),\
+	$(eval $(call EMBED_RULE,$(word 1,$(subst |, ,$(p))),$(word 2,$(subst |, ,$(p))))))
+
+# The list of assets, rewritten only when it changes, so that adding or
+# removing an asset regenerates the index.
+build/gen/assets.list: FORCE
+	@mkdir -p $(@D)
+	@printf '%s\n' $(ASSETS) >$@.tmp
+	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
+
+build/gen/embed_index.c: build/gen/assets.list $(ASSETS) scripts/embed.sh
+	$(call say,EMBED,index)
+	$(Q)scripts/embed.sh --index src $@ $(ASSETS)
+
+# Everything but main(), as an archive: a test binary pulls in only the
+# modules it uses.
+build/weft-core.a: $(CORE_OBJS)
+	$(call say,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+build/asan/weft-core.a: $(ASAN_CORE_OBJS)
+	$(call say,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+build/weft: $(MAIN_OBJ) $(CORE_OBJS)
+	$(call say,LD,$@)
+	$(Q)$(CC) $(NORMAL_LDFLAGS) $^ $(LIBS) -o $@
+
+build/asan/weft: $(ASAN_MAIN_OBJ) $(ASAN_CORE_OBJS)
+	$(call say,LD,$@)
+	$(Q)$(CC) $(ASAN_LDFLAGS) $^ $(LIBS) -o $@
+
+build/tests/obj/%.o: tests/unit/%.c
+	$(call say,CC,$<)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(NORMAL_CFLAGS) $(CMOCKA_CFLAGS) -MMD -MP -c $< -o $@
+
+build/asan/tests/obj/%.o: tests/unit/%.c
+	$(call say,CC-ASAN,$<)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(ASAN_CFLAGS) $(CMOCKA_CFLAGS) -MMD -MP -c $< -o $@
+
+$(UNIT_BINS): build/tests/%: build/tests/obj/%.o build/weft-core.a
+	$(call say,LD,$@)
+	$(Q)$(CC) $(NORMAL_LDFLAGS) $^ $(CMOCKA_LIBS) $(LIBS) -o $@
+
+$(ASAN_UNIT_BINS): build/asan/tests/%: build/asan/tests/obj/%.o build/asan/weft-core.a
+	$(call say,LD,$@)
+	$(Q)$(CC) $(ASAN_LDFLAGS) $^ $(CMOCKA_LIBS) $(LIBS) -o $@
+
+-include $(OBJS:.o=.d) $(ASAN_OBJS:.o=.d) $(UNIT_OBJS:.o=.d) $(ASAN_UNIT_OBJS:.o=.d)
+
+# ---- tests --------------------------------------------------------------
+
+TEST_TIMEOUT ?= 300
+export ASAN_OPTIONS ?= detect_leaks=1
+export UBSAN_OPTIONS ?= print_stacktrace=1:halt_on_error=1
+
+# Runs one unit test binary and records the outcome. The recipe itself
+# succeeds either way so that every suite runs; the summary targets fail.
+$(UNIT_RESULTS): build/results/%.result: build/% FORCE
+	@mkdir -p $(@D)
+	@if timeout $(TEST_TIMEOUT) ./$< >$@.log 2>&1; then \
+		echo pass >$@; \
+		printf 'PASS  %s (%s tests)\n' $< "$$(awk '/^\[  PASSED  \]/ { n += $$4 } END { print n + 0 }' $@.log)"; \
+	else \
+		echo fail >$@; cat $@.log; printf 'FAIL  %s\n' $<; \
+	fi
+
+# Both api runs, one after the other (each already runs two workers).
+API_RUN = \
+	if [ -z "$(API_TESTS)" ]; then \
+		echo "api: no tests in tests/api yet; nothing to run"; echo pass >$@; exit 0; \
+	fi; \
+	xdist=; $(PYTHON) -c 'import xdist' 2>/dev/null && xdist='-n 2'; \
+	if WEFT_BIN=$(abspath $<) timeout 3600 $(PYTHON) -m pytest $$xdist -q tests/api $(PYTEST_ARGS); then \
+		echo pass >$@; printf 'PASS  api (%s)\n' $<; \
+	else \
+		echo fail >$@; printf 'FAIL  api (%s)\n' $<; \
+	fi
+
+build/results/api.result: build/weft FORCE
+	@mkdir -p $(@D)
+	@$(API_RUN)
+
+build/results/api-asan.result: build/asan/weft FORCE | build/results/api.result
+	@mkdir -p $(@D)
+	@$(API_RUN)
+
+# Prints "<label>: N passed, M failed" over result files ($(1)); a missing
+# file (the suite did not build) counts as failed. False if any failed.
+report = ( pass=0; fail=0; failed=; \
+	for f in $(1); do \
+		if [ "$$(cat $$f 2>/dev/null)" = pass ]; then pass=$$((pass + 1)); \
+		else fail=$$((fail + 1)); f=$${f%.result}; failed="$$failed $${f\#build/results/}"; fi; \
+	done; \
+	echo "$(2): $$pass passed, $$fail failed$${failed:+ (failed:$$failed)}"; \
+	[ $$fail -eq 0 ] )
+
+unit: $(UNIT_RESULTS)
+	@$(call report,$(UNIT_RESULTS),unit)
+
+api: $(API_RESULTS)
+	@$(call report,$(API_RESULTS),api)
+
+# Everything, in parallel where independent (unit suites run while the api
+# suites do); -k keeps going past a failure so the summary is complete.
+PAR_JOBS = $(if $(filter -j%,$(MAKEFLAGS)),,-j$(NPROC))
+
+.PHONY: check-all
+check-all: build/weft build/asan/weft $(UNIT_RESULTS) $(API_RESULTS)
+
+check:
+	@scripts/deps.sh
+	@rm -rf build/results
+	@rc=0; \
+	$(MAKE) --no-print-directory $(PAR_JOBS) -k --output-sync=target check-all || rc=1; \
+	$(call report,$(UNIT_RESULTS) $(API_RESULTS),check) || rc=1; \
+	exit $$rc
+
+# ---- run, deps, tooling -------------------------------------------------
+
+deps:
+	@scripts/deps.sh
+
+run:
+	@scripts/deps.sh
+	@$(MAKE) --no-print-directory $(PAR_JOBS) all
+	exec ./build/weft serve $(ARGS)
+
+compile_commands: $(GEN_SRCS)
+	@{ echo '['; sep=' '; \
+	for f in $(SRCS) $(GEN_SRCS) $(TEST_SRCS); do \
+		case $$f in tests/*) extra='$(CMOCKA_CFLAGS)' ;; *) extra= ;; esac; \
+		printf '%s {"directory": "%s", "file": "%s", "command": "%s %s %s -c %s"}\n' \
+			"$$sep" "$(CURDIR)" "$$f" "$(CC)" "$(NORMAL_CFLAGS)" "$$extra" "$$f"; sep=','; \
+	done; echo ']'; } >compile_commands.json
+	@echo "wrote compile_commands.json"
+
+clean:
+	rm -rf build compile_commands.json

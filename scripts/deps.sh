@@ -1,0 +1,46 @@
+#!/bin/sh
+# Installs (or names) the Debian 12 packages weft needs to build and test.
+# Fast no-op when everything is present.
+set -eu
+
+PACKAGES="build-essential pkg-config libmicrohttpd-dev libjansson-dev
+libcurl4-openssl-dev libsqlite3-dev libcmocka-dev python3-pytest
+python3-pytest-xdist python3-requests libpq-dev postgresql"
+
+missing=""
+for p in $PACKAGES; do
+	status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+	case "$status" in
+	*" installed") ;;
+	*) missing="$missing $p" ;;
+	esac
+done
+[ -z "$missing" ] && exit 0
+missing=${missing# }
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "weft: missing packages: $missing" >&2
+	echo "Install them with:" >&2
+	echo "  sudo apt-get install -y $missing" >&2
+	exit 1
+fi
+
+echo "weft: installing $missing" >&2
+export DEBIAN_FRONTEND=noninteractive
+# Refresh the package lists first only when apt knows no candidate for one
+# of them; refresh and retry once if the install fails on stale lists.
+updated=no
+for p in $missing; do
+	candidate=$(apt-cache policy "$p" 2>/dev/null | awk '/Candidate:/ { print $2 }')
+	if [ -z "$candidate" ] || [ "$candidate" = "(none)" ]; then
+		apt-get update
+		updated=yes
+		break
+	fi
+done
+# shellcheck disable=SC2086
+if ! apt-get install -y $missing; then
+	[ "$updated" = yes ] && exit 1
+	apt-get update
+	apt-get install -y $missing
+fi
