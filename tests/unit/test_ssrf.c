@@ -1,0 +1,296 @@
+/*
+ * test_ssrf.c — the webhook URL policy: ArcRun's SSRF unit cases, numeric
+ * IPv4 spellings, IPv6 literals, and the policy lists.
+ */
+#include "exec/ssrf.h"
+
+#include <curl/curl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <cmocka.h>
+
+static ssrf_policy policy;
+static char err[512];
+
+static int setup(void **state)
+{
+	UNUSED(state);
+	ssrf_policy_init(&policy);
+	err[0] = '\0';
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	UNUSED(state);
+	ssrf_policy_release(&policy);
+	return 0;
+}
+
+static void assert_allowed(const char *url)
+{
+	err[0] = '\0';
+	int rc = ssrf_check_url(&policy, url, err, sizeof(err));
+	if (rc != 0)
+		fail_msg("%s: expected allowed, got \"%s\"", url, err);
+}
+
+static void assert_blocked(const char *url, const char *want)
+{
+	err[0] = '\0';
+	int rc = ssrf_check_url(&policy, url, err, sizeof(err));
+	if (rc != -1)
+		fail_msg("%s: expected \"%s\", was allowed", url, want);
+	if (strcmp(err, want) != 0)
+		fail_msg("%s: expected \"%s\", got \"%s\"", url, want, err);
+}
+
+#define NOT_ALLOWED(h) "URL host '" h "' is not allowed (internal/reserved)"
+#define INTERNAL_IP(ip) "URL points to internal IP address '" ip "' which is not allowed"
+#define APPEARS(h) "URL host '" h "' appears to be internal"
+
+static void test_localhost_blocked(void **state)
+{
+	UNUSED(state);
+	assert_blocked("http://localhost/", NOT_ALLOWED("localhost"));
+	assert_blocked("http://localhost:8080/api", NOT_ALLOWED("localhost"));
+	assert_blocked("https://localhost/webhook", NOT_ALLOWED("localhost"));
+	assert_blocked("http://LocalHost/", NOT_ALLOWED("localhost"));
+	/* the root dot does not make it another host */
+	assert_blocked("http://localhost./", NOT_ALLOWED("localhost."));
+	assert_blocked("http://api.localhost/", NOT_ALLOWED("api.localhost"));
+}
+
+static void test_loopback_ip_blocked(void **state)
+{
+	UNUSED(state);
+	assert_blocked("http://127.0.0.1/", NOT_ALLOWED("127.0.0.1"));
+	assert_blocked("http://127.0.0.1:9090/task", NOT_ALLOWED("127.0.0.1"));
+	assert_blocked("http://127.0.0.2/", INTERNAL_IP("127.0.0.2"));
+	assert_blocked("http://127.255.255.254/", INTERNAL_IP("127.255.255.254"));
+	assert_blocked("http://0.0.0.0/", NOT_ALLOWED("0.0.0.0"));
+	assert_blocked("http://0.1.2.3/", INTERNAL_IP("0.1.2.3"));
+}
+
+static void test_private_ip_10_blocked(void **state)
+{
+	UNUSED(state);
+	assert_blocked("http://10.0.0.1/", INTERNAL_IP("10.0.0.1"));
+	assert_blocked("http://10.255.255.255:8080/x", INTERNAL_IP("10.255.255.255"));
+	assert_allowed("http://11.0.0.1/");
+}
+
+static void test_private_ip_172_blocked(void **state)
+{
+	UNUSED(state);
+	assert_blocked("http://172.16.0.1/", INTERNAL_IP("172.16.0.1"));
+	assert_blocked("http://172.20.10.5/", INTERNAL_IP("172.20.10.5"));
+	assert_blocked("http://172.31.255.255/", INTERNAL_IP("172.31.255.255"));
+	assert_allowed("http://172.15.0.1/");
+	assert_allowed("http://172.32.0.1/");
+}
+
+static void test_private_ip_192_168_blocked(void **state)
+{
+	UNUSED(state);
+	assert_blocked("http://192.168.0.1/", INTERNAL_IP("192.168.0.1"));
+	assert_blocked("http://192.168.255.255/hook", INTERNAL_IP("192.168.255.255"));
+	assert_allowed("http://192.169.0.1/");
+	assert_allowed("http://192.167.0.1/");
+}
+
+static void test_cloud_metadata_blocked(void **state)
+{
+	UNUSED(state);
+	assert_blocked("http://169.254.169.254/latest/meta-data/", INTERNAL_IP("169.254.169.254"));
+	assert_blocked("http://169.254.0.1/", INTERNAL_IP("169.254.0.1"));
+	assert_blocked("http://metadata.google.internal/computeMetadata/v1/",
+	               NOT_ALLOWED("metadata.google.internal"));
+}
+
+static void test_file_scheme_blocked(void **state)
+{
+	UNUSED(state);
+	assert_blocked("file:///etc/passwd", "URL scheme 'file' not allowed, must be http or https");
+	assert_blocked("ftp://example.com/x", "URL scheme 'ftp' not allowed, must be http or https");
+	assert_blocked("gopher://example.com/", "URL scheme 'gopher' not allowed, must be http or https");
+	assert_blocked("FTP://example.com/", "URL scheme 'ftp' not allowed, must be http or https");
+}
+
+static void test_internal_domains_blocked(void **state)
+{
+	UNUSED(state);
+	/* "local" and "internal" are blocked hosts, so their subdomains are too */
+	assert_blocked("http://myservice.local/", NOT_ALLOWED("myservice.local"));
+	assert_blocked("http://db.internal/", NOT_ALLOWED("db.internal"));
+	assert_blocked("http://printer.localdomain/", APPEARS("printer.localdomain"));
+	assert_blocked("http://Printer.LocalDomain./", APPEARS("printer.localdomain."));
+	assert_blocked("http://local/", NOT_ALLOWED("local"));
+	/* a suffix is matched at a label boundary only */
+	assert_allowed("http://notlocal.com/");
+	assert_allowed("http://mylocaldomain.com/");
+}
+
+static void test_valid_external_urls(void **state)
+{
+	UNUSED(state);
+	assert_allowed("https://example.com/webhook");
+	assert_allowed("https://api.github.com/repos/x/y/dispatches");
+	assert_allowed("http://httpbin.org/post");
+	assert_allowed("http://8.8.8.8/");
+	assert_allowed("https://example.com:8443/a/b?c=d&e=f#frag");
+	assert_allowed("HTTPS://Example.COM/");
+	assert_allowed("http://user:secret@example.com/");
+	assert_allowed("http://example.com/a b");    /* encoded, as ArcRun's parser does */
+}
+
+static void test_skip_ssrf_validation_allows_localhost(void **state)
+{
+	UNUSED(state);
+	policy.skip = true;
+	assert_allowed("http://localhost:9090/task");
+	assert_allowed("http://127.0.0.1/");
+	assert_allowed("http://10.0.0.1/");
+	assert_allowed("http://[::1]:8080/");
+	assert_allowed("file:///etc/passwd");
+	assert_allowed("ftp://example.com/");
+	assert_blocked("not a valid url", "Invalid URL format: relative URL without a base");
+	assert_blocked("", "Invalid URL format: relative URL without a base");
+	assert_blocked("/just/a/path", "Invalid URL format: relative URL without a base");
+	assert_blocked("http://", "Invalid URL format: empty host");
+}
+
+static void test_custom_blocked_hostnames(void **state)
+{
+	UNUSED(state);
+	ssrf_policy_add_hosts(&policy, " Evil.example ,, internal.corp,");
+	assert_blocked("http://evil.example/", NOT_ALLOWED("evil.example"));
+	assert_blocked("http://api.EVIL.example/", NOT_ALLOWED("api.evil.example"));
+	assert_blocked("http://internal.corp/", NOT_ALLOWED("internal.corp"));
+	assert_allowed("http://notevil.example/");
+	assert_allowed("http://example.com/");
+	/* the defaults stay, and the IP check is always on */
+	assert_blocked("http://localhost/", NOT_ALLOWED("localhost"));
+	assert_blocked("http://10.1.2.3/", INTERNAL_IP("10.1.2.3"));
+
+	ssrf_policy_add_suffixes(&policy, "corp, .LAN");
+	assert_blocked("http://build.corp/", APPEARS("build.corp"));
+	assert_blocked("http://nas.lan/", APPEARS("nas.lan"));
+	assert_allowed("http://corp/");
+}
+
+static void test_invalid_url_format(void **state)
+{
+	UNUSED(state);
+	assert_blocked("not a url", "Invalid URL format: relative URL without a base");
+	assert_blocked("example.com/hook", "Invalid URL format: relative URL without a base");
+	assert_blocked("http://", "Invalid URL format: empty host");
+	assert_blocked("http://exa mple.com/", "Invalid URL format: invalid domain character");
+	assert_blocked("http://[zz]/", "Invalid URL format: invalid IPv6 address");
+	assert_blocked("http://example.com:99999/", "Invalid URL format: invalid port number");
+	assert_blocked(NULL, "Invalid URL format: relative URL without a base");
+}
+
+/* curl (and the resolver) read these as IPv4 addresses. */
+static void test_numeric_ipv4_forms(void **state)
+{
+	UNUSED(state);
+	assert_blocked("http://2130706433/", NOT_ALLOWED("127.0.0.1"));
+	assert_blocked("http://0x7f000001/", NOT_ALLOWED("127.0.0.1"));
+	assert_blocked("http://0177.0.0.1/", NOT_ALLOWED("127.0.0.1"));
+	assert_blocked("http://127.1/", NOT_ALLOWED("127.0.0.1"));
+	assert_blocked("http://0/", NOT_ALLOWED("0.0.0.0"));
+	assert_blocked("http://0x0a.0.0.1/", INTERNAL_IP("10.0.0.1"));
+	assert_blocked("http://167772161/", INTERNAL_IP("10.0.0.1"));
+	assert_blocked("http://0xa9fea9fe/", INTERNAL_IP("169.254.169.254"));
+	assert_blocked("http://%31%30.0.0.1/", INTERNAL_IP("10.0.0.1"));
+	assert_blocked("http://10.0.0.1./", INTERNAL_IP("10.0.0.1"));
+	assert_allowed("http://134744072/");    /* 8.8.8.8 */
+	/* userinfo is not the host */
+	assert_allowed("http://127.0.0.1:80@example.com/");
+}
+
+static void test_ipv6_literals(void **state)
+{
+	UNUSED(state);
+	assert_blocked("http://[::1]/", INTERNAL_IP("::1"));
+	assert_blocked("http://[0:0:0:0:0:0:0:1]:8080/", INTERNAL_IP("::1"));
+	assert_blocked("http://[::]/", INTERNAL_IP("::"));
+	assert_blocked("http://[fe80::1]/", INTERNAL_IP("fe80::1"));
+	assert_blocked("http://[fe80::1%25eth0]/", INTERNAL_IP("fe80::1"));
+	assert_blocked("http://[febf:ffff::1]/", INTERNAL_IP("febf:ffff::1"));
+	assert_blocked("http://[fc00::1]/", INTERNAL_IP("fc00::1"));
+	assert_blocked("http://[FD12:3456::7]/", INTERNAL_IP("fd12:3456::7"));
+	assert_blocked("http://[::ffff:127.0.0.1]/", INTERNAL_IP("::ffff:127.0.0.1"));
+	assert_blocked("http://[::ffff:10.0.0.1]/", INTERNAL_IP("::ffff:10.0.0.1"));
+	assert_blocked("http://[::ffff:a9fe:a9fe]/", INTERNAL_IP("::ffff:169.254.169.254"));
+	assert_allowed("http://[2001:4860:4860::8888]/");
+	assert_allowed("http://[fec0::1]/");
+	assert_allowed("http://[::ffff:8.8.8.8]/");
+	assert_allowed("https://[2606:4700::1111]:443/hook");
+}
+
+static void test_policy_lists(void **state)
+{
+	UNUSED(state);
+	assert_int_equal(policy.nblocked_hosts, 6);
+	assert_string_equal(policy.blocked_hosts[0], "localhost");
+	assert_string_equal(policy.blocked_hosts[5], "internal");
+	assert_int_equal(policy.nblocked_suffixes, 4);
+	assert_string_equal(policy.blocked_suffixes[3], ".localhost");
+	assert_false(policy.skip);
+
+	ssrf_policy_add_hosts(&policy, "");
+	ssrf_policy_add_hosts(&policy, NULL);
+	ssrf_policy_add_hosts(&policy, " , ,");
+	assert_int_equal(policy.nblocked_hosts, 6);
+	ssrf_policy_add_hosts(&policy, "A.B,c");
+	assert_int_equal(policy.nblocked_hosts, 8);
+	assert_string_equal(policy.blocked_hosts[6], "a.b");
+	assert_string_equal(policy.blocked_hosts[7], "c");
+
+	ssrf_policy_add_suffixes(&policy, "Corp,.x.y , ");
+	assert_int_equal(policy.nblocked_suffixes, 6);
+	assert_string_equal(policy.blocked_suffixes[4], ".corp");
+	assert_string_equal(policy.blocked_suffixes[5], ".x.y");
+
+	ssrf_policy_release(&policy);
+	assert_null(policy.blocked_hosts);
+	assert_int_equal(policy.nblocked_hosts, 0);
+	ssrf_policy_init(&policy);    /* teardown releases it again */
+}
+
+static int group_setup(void **state)
+{
+	UNUSED(state);
+	return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -1;
+}
+
+static int group_teardown(void **state)
+{
+	UNUSED(state);
+	curl_global_cleanup();
+	return 0;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_localhost_blocked, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_loopback_ip_blocked, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_private_ip_10_blocked, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_private_ip_172_blocked, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_private_ip_192_168_blocked, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cloud_metadata_blocked, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_file_scheme_blocked, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_internal_domains_blocked, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_valid_external_urls, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_skip_ssrf_validation_allows_localhost, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_custom_blocked_hostnames, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_invalid_url_format, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_numeric_ipv4_forms, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ipv6_literals, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_policy_lists, setup, teardown),
+	};
+	return cmocka_run_group_tests_name("ssrf", tests, group_setup, group_teardown);
+}
