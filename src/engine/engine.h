@@ -114,7 +114,7 @@ struct engine_cmd {
 	task_status current_status; /* with ENGINE_CONFLICT / ENGINE_NOOP */
 
 	union {
-		struct {                /* CMD_SUBMIT_BATCH */
+		struct cmd_submit {     /* CMD_SUBMIT_BATCH */
 			weft_id batch_id;           /* set by the caller */
 			new_task *tasks;            /* owned by the caller */
 			size_t ntasks;
@@ -123,7 +123,7 @@ struct engine_cmd {
 			char *on_complete;          /* borrowed JSON array text, may be NULL */
 			size_t created;             /* result */
 		} submit;
-		struct {                /* CMD_PATCH_TASK */
+		struct cmd_patch {      /* CMD_PATCH_TASK */
 			weft_id id;
 			bool has_status;
 			task_status status;         /* TS_SUCCESS or TS_FAILURE */

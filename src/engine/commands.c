@@ -1,0 +1,389 @@
+/*
+ * commands.c — one handler per engine command. Each runs inside the
+ * cycle's transaction (within its own savepoint), decides the outcome
+ * (cmd->status), and queues side effects; nothing here is visible outside
+ * until the cycle commits.
+ */
+#include "util/common.h"
+#include "util/alloc.h"
+#include "util/json.h"
+#include "util/log.h"
+#include "util/metrics.h"
+#include "engine/engine_internal.h"
+
+static engine_status from_store(int rc)
+{
+	return rc == STORE_UNAVAILABLE ? ENGINE_UNAVAILABLE : ENGINE_ERROR;
+}
+
+/* ---- POST /task ---------------------------------------------------------- */
+
+/* ArcRun §8: a task is skipped when any matcher finds an existing task of
+ * matcher.kind in exactly matcher.status whose metadata holds the new
+ * task's values of matcher.fields. A matcher with fields is ignored when
+ * the new task has no metadata or lacks one of the fields. */
+static int is_duplicate(engine *e, const new_task *t, bool *dup)
+{
+	*dup = false;
+	json_t *meta = NULL;
+	int rc = 0;
+	for (size_t m = 0; m < t->ndedupe && !*dup; m++) {
+		const new_matcher *mt = &t->dedupe[m];
+		json_t *pattern = json_object();
+		bool usable = true;
+		if (mt->nfields > 0) {
+			if (!meta)
+				meta = json_parse_text(t->metadata);
+			for (size_t f = 0; f < mt->nfields && usable; f++) {
+				json_t *v = json_is_object(meta) ? json_object_get(meta, mt->fields[f]) : NULL;
+				if (!v)
+					usable = false;
+				else
+					json_object_set(pattern, mt->fields[f], v);
+			}
+		}
+		if (usable) {
+			char *text = json_dump_compact(pattern);
+			int64_t count = 0;
+			rc = store_count_matching(e->w, mt->kind, TS_BIT(mt->status), text, 1, &count);
+			free(text);
+			if (rc == 0 && count > 0)
+				*dup = true;
+		}
+		json_decref(pattern);
+		if (rc != 0)
+			break;
+	}
+	json_decref(meta);
+	return rc;
+}
+
+static int insert_actions(engine *e, const weft_id *id, action_trigger trig, action_condition cond,
+                          char *const *params, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		action_row a = { .trigger = trig, .condition = cond, .params = params[i] };
+		int rc = store_action_insert(e->w, id, &a);
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
+}
+
+static int submit_batch(engine *e, engine_cmd *cmd, int64_t now)
+{
+	struct cmd_submit *s = &cmd->u.submit;
+	batch_row b = {
+		.id = s->batch_id,
+		.created_at = now,
+		.scope = s->scope,
+		.metadata = s->metadata,
+		.on_complete = s->on_complete,
+	};
+	int rc = store_batch_insert(e->w, &b);
+	if (rc != 0)
+		return rc;
+	s->created = 0;
+	for (size_t i = 0; i < s->ntasks; i++) {
+		new_task *t = &s->tasks[i];
+		t->created = false;
+		bool dup = false;
+		if (t->ndedupe && (rc = is_duplicate(e, t, &dup)) != 0)
+			return rc;
+		if (dup)
+			continue;
+
+		int64_t wait_finished = 0, wait_success = 0;
+		for (size_t d = 0; d < t->ndeps; d++) {
+			const new_task *p = &s->tasks[t->deps[d].parent_index];
+			if (!p->created)      /* parent deduplicated: the edge is dropped (ArcRun §8) */
+				continue;
+			wait_finished++;
+			wait_success += t->deps[d].requires_success;
+		}
+		id_new_v7(&t->id);
+		t->status = wait_finished > 0 ? TS_WAITING : TS_PENDING;
+		t->created_at = now;
+		task_row row = {
+			.id = t->id,
+			.batch_id = s->batch_id,
+			.name = t->name,
+			.kind = t->kind,
+			.status = t->status,
+			.timeout_secs = t->timeout_secs,
+			.created_at = now,
+			.last_updated = now,
+			.metadata = t->metadata,
+			.rules = t->rules,
+			.wait_success = wait_success,
+			.wait_finished = wait_finished,
+			.has_expected_count = t->has_expected_count,
+			.expected_count = t->expected_count,
+			.dead_end_barrier = t->dead_end_barrier,
+			.priority = t->priority,
+		};
+		if ((rc = store_task_insert(e->w, &row)) != 0)
+			return rc;
+		for (size_t d = 0; d < t->ndeps; d++) {
+			const new_task *p = &s->tasks[t->deps[d].parent_index];
+			if (!p->created)
+				continue;
+			link_row l = { .parent_id = p->id, .child_id = t->id,
+			               .requires_success = t->deps[d].requires_success };
+			if ((rc = store_link_insert(e->w, &l)) != 0)
+				return rc;
+		}
+		char *start[1] = { t->on_start };
+		if ((rc = insert_actions(e, &t->id, TRIGGER_START, COND_SUCCESS, start, 1)) != 0 ||
+		    (rc = insert_actions(e, &t->id, TRIGGER_END, COND_FAILURE, t->on_failure, t->non_failure)) != 0 ||
+		    (rc = insert_actions(e, &t->id, TRIGGER_END, COND_SUCCESS, t->on_success, t->non_success)) != 0)
+			return rc;
+		t->created = true;
+		s->created++;
+		if (wait_finished > 0)
+			metrics_inc("tasks_with_dependencies_total", NULL, 1);
+		else
+			e->start_dirty = true;
+	}
+	metrics_inc("tasks_created_total", NULL, s->created);
+	cmd->status = ENGINE_OK;
+	return 0;
+}
+
+/* ---- PATCH /task/{id} ---------------------------------------------------- */
+
+static int patch_task(engine *e, engine_cmd *cmd, int64_t now)
+{
+	struct cmd_patch *p = &cmd->u.patch;
+	task_update u = {
+		.add_success = p->new_success,
+		.add_failures = p->new_failures,
+		.metadata = p->metadata,
+		.set_expected_count = p->has_expected_count,
+		.expected_count = p->expected_count,
+		.set_priority = p->has_priority,
+		.priority = p->priority,
+		.last_updated = now,
+	};
+	if (p->has_status) {
+		u.set_status = true;
+		u.status = p->status;
+		u.failure_reason = p->failure_reason;
+		u.ended_at = now;
+	}
+	task_status prev = TS_PENDING;
+	int rc = store_task_update(e->w, &p->id, TS_BIT(TS_RUNNING) | TS_BIT(TS_CLAIMED), &u, &prev);
+	if (rc == STORE_NOT_FOUND) {
+		cmd->status = ENGINE_NOT_FOUND;
+		return 0;
+	}
+	if (rc == STORE_GUARD) {
+		cmd->current_status = prev;
+		cmd->status = p->has_status && prev == p->status ? ENGINE_NOOP : ENGINE_CONFLICT;
+		return 0;
+	}
+	if (rc != 0)
+		return rc;
+	cmd->status = ENGINE_OK;
+	cmd->current_status = p->has_status ? p->status : prev;
+	if (p->new_success || p->new_failures || p->has_expected_count)
+		e->start_dirty = true;     /* capacity may have been freed */
+	if (!p->has_status)
+		return 0;
+	engine_metric_transition(prev, p->status);
+	e->start_dirty = true;
+	rc = effects_add_task_webhooks(e, &p->id, TRIGGER_END,
+	                               p->status == TS_SUCCESS ? COND_SUCCESS : COND_FAILURE);
+	if (rc == 0)
+		rc = dag_after_terminal(e, &p->id, p->status, now);
+	return rc;
+}
+
+/* ---- PUT /task/{id} ------------------------------------------------------ */
+
+/* Counters land whatever the status, terminal included: a report racing
+ * the task's completion must not be lost (ArcRun's tested behaviour). They
+ * also refresh last_updated, which is the running task's heartbeat. */
+static int add_counters(engine *e, engine_cmd *cmd, int64_t now)
+{
+	task_update u = {
+		.add_success = cmd->u.counters.success,
+		.add_failures = cmd->u.counters.failures,
+		.last_updated = now,
+	};
+	int rc = store_task_update(e->w, &cmd->u.counters.id, TS_ALL_MASK, &u, NULL);
+	if (rc == STORE_NOT_FOUND) {
+		cmd->status = ENGINE_NOT_FOUND;
+		return 0;
+	}
+	if (rc != 0)
+		return rc;
+	e->start_dirty = true;   /* progress lowers capacity sums */
+	cmd->status = ENGINE_OK;
+	return 0;
+}
+
+/* ---- DELETE /task/{id} --------------------------------------------------- */
+
+static int cancel_task(engine *e, engine_cmd *cmd, int64_t now)
+{
+	task_update u = { .set_status = true, .status = TS_CANCELED, .ended_at = now, .last_updated = now };
+	task_status prev = TS_PENDING;
+	int rc = store_task_update(e->w, &cmd->u.task.id, TS_ACTIVE_MASK, &u, &prev);
+	if (rc == STORE_NOT_FOUND) {
+		cmd->status = ENGINE_NOT_FOUND;
+		return 0;
+	}
+	if (rc == STORE_GUARD) {
+		cmd->status = ENGINE_CONFLICT;
+		cmd->current_status = prev;
+		return 0;
+	}
+	if (rc != 0)
+		return rc;
+	cmd->status = ENGINE_OK;
+	cmd->current_status = TS_CANCELED;
+	metrics_inc("tasks_cancelled_total", NULL, 1);
+	engine_metric_transition(prev, TS_CANCELED);
+	if (prev == TS_CLAIMED || prev == TS_RUNNING)
+		e->start_dirty = true;
+	/* The canceled task's own on_failure does not fire; its cancel action
+	 * (registered by its on_start answer) does when it was running. */
+	if (prev == TS_RUNNING && (rc = effects_add_task_webhooks(e, &cmd->u.task.id, TRIGGER_CANCEL, COND_SUCCESS)) != 0)
+		return rc;
+	return dag_after_terminal(e, &cmd->u.task.id, TS_CANCELED, now);
+}
+
+/* ---- pause / resume ------------------------------------------------------ */
+
+static int pause_task(engine *e, engine_cmd *cmd)
+{
+	task_update u = { .set_status = true, .status = TS_PAUSED };
+	task_status prev = TS_PENDING;
+	int rc = store_task_update(e->w, &cmd->u.task.id, TS_BIT(TS_PENDING) | TS_BIT(TS_WAITING), &u, &prev);
+	if (rc == STORE_NOT_FOUND) {
+		cmd->status = ENGINE_NOT_FOUND;
+		return 0;
+	}
+	if (rc == STORE_GUARD) {
+		cmd->status = ENGINE_CONFLICT;
+		cmd->current_status = prev;
+		return 0;
+	}
+	if (rc != 0)
+		return rc;
+	engine_metric_transition(prev, TS_PAUSED);
+	cmd->status = ENGINE_OK;
+	cmd->current_status = TS_PAUSED;
+	return 0;
+}
+
+static int resume_task(engine *e, engine_cmd *cmd, int64_t now)
+{
+	task_row row;
+	int rc = store_task_get(e->w, &cmd->u.task.id, &row);
+	if (rc == STORE_NOT_FOUND) {
+		cmd->status = ENGINE_NOT_FOUND;
+		return 0;
+	}
+	if (rc != 0)
+		return rc;
+	task_status to = row.wait_finished > 0 ? TS_WAITING : TS_PENDING;
+	task_status current = row.status;
+	task_row_release(&row);
+	if (current != TS_PAUSED) {
+		cmd->status = ENGINE_CONFLICT;
+		cmd->current_status = current;
+		return 0;
+	}
+	task_update u = { .set_status = true, .status = to, .last_updated = now };
+	if ((rc = store_task_update(e->w, &cmd->u.task.id, TS_BIT(TS_PAUSED), &u, NULL)) != 0)
+		return rc < 0 ? rc : STORE_ERR;
+	engine_metric_transition(TS_PAUSED, to);
+	if (to == TS_PENDING)
+		e->start_dirty = true;
+	cmd->status = ENGINE_OK;
+	cmd->current_status = to;
+	return 0;
+}
+
+/* ---- batches --------------------------------------------------------------- */
+
+/* ArcRun §4.11: every link is inside the batch, so canceling all of its
+ * non-terminal tasks needs no propagation and no dead-end walk. */
+static int stop_batch(engine *e, engine_cmd *cmd, int64_t now)
+{
+	int64_t count = 0;
+	int rc = store_batch_task_count(e->w, &cmd->u.stop.batch_id, &count);
+	if (rc != 0)
+		return rc;
+	if (count == 0) {
+		cmd->status = ENGINE_NOT_FOUND;
+		return 0;
+	}
+	weft_id *running = NULL;
+	size_t nrunning = 0;
+	batch_cancel_counts *c = &cmd->u.stop.counts;
+	memset(c, 0, sizeof(*c));
+	rc = store_batch_cancel(e->w, &cmd->u.stop.batch_id, "Batch stopped", now, c, &running, &nrunning);
+	if (rc != 0)
+		return rc;
+	int64_t total = 0;
+	for (int s = 0; s < TS__COUNT; s++) {
+		total += c->canceled[s];
+		if (c->canceled[s])
+			metrics_inc("task_status_transitions_total",
+			            s == TS_WAITING   ? "from_status=\"Waiting\",to_status=\"Canceled\"" :
+			            s == TS_PENDING   ? "from_status=\"Pending\",to_status=\"Canceled\"" :
+			            s == TS_CLAIMED   ? "from_status=\"Claimed\",to_status=\"Canceled\"" :
+			            s == TS_RUNNING   ? "from_status=\"Running\",to_status=\"Canceled\"" :
+			                                "from_status=\"Paused\",to_status=\"Canceled\"",
+			            (uint64_t)c->canceled[s]);
+	}
+	metrics_inc("tasks_cancelled_total", NULL, (uint64_t)total);
+	for (size_t i = 0; i < nrunning && rc == 0; i++)
+		rc = effects_add_task_webhooks(e, &running[i], TRIGGER_CANCEL, COND_SUCCESS);
+	free(running);
+	if (c->canceled[TS_CLAIMED] || c->canceled[TS_RUNNING])
+		e->start_dirty = true;
+	cmd->status = ENGINE_OK;
+	return rc;
+}
+
+static int set_batch_rules(engine *e, engine_cmd *cmd, int64_t now)
+{
+	int64_t count = 0;
+	int rc = store_batch_task_count(e->w, &cmd->u.rules.batch_id, &count);
+	if (rc != 0)
+		return rc;
+	if (count == 0) {
+		cmd->status = ENGINE_NOT_FOUND;
+		return 0;
+	}
+	rc = store_batch_set_rules(e->w, &cmd->u.rules.batch_id, cmd->u.rules.kind, cmd->u.rules.rules, now,
+	                           &cmd->u.rules.updated);
+	if (rc != 0)
+		return rc;
+	e->start_dirty = true;
+	cmd->status = ENGINE_OK;
+	return 0;
+}
+
+int engine_apply_command(engine *e, engine_cmd *cmd, int64_t now)
+{
+	int rc;
+	switch (cmd->type) {
+	case CMD_SUBMIT_BATCH: rc = submit_batch(e, cmd, now); break;
+	case CMD_PATCH_TASK: rc = patch_task(e, cmd, now); break;
+	case CMD_ADD_COUNTERS: rc = add_counters(e, cmd, now); break;
+	case CMD_CANCEL_TASK: rc = cancel_task(e, cmd, now); break;
+	case CMD_PAUSE_TASK: rc = pause_task(e, cmd); break;
+	case CMD_RESUME_TASK: rc = resume_task(e, cmd, now); break;
+	case CMD_STOP_BATCH: rc = stop_batch(e, cmd, now); break;
+	case CMD_SET_BATCH_RULES: rc = set_batch_rules(e, cmd, now); break;
+	default: rc = STORE_ERR; break;
+	}
+	if (rc != 0)
+		cmd->status = from_store(rc);
+	return rc;
+}

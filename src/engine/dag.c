@@ -1,0 +1,185 @@
+/*
+ * dag.c — what happens when a task becomes terminal (reference/arcrun.md
+ * §5.3–§5.5), inside the engine's transaction:
+ *
+ *  1. propagation: a success releases every waiting/paused child (counters
+ *     decremented; a waiting child whose counters reach 0 becomes pending);
+ *     a failure or cancel fails the children that require success
+ *     (recursively, "Required parent task <id> failed") and releases the
+ *     others, for which a finished optional parent counts as resolved;
+ *  2. the on_failure webhooks of every cascade-failed child are queued;
+ *  3. dead-end cancellation (DEAD_END_CANCEL_ENABLED): ancestors whose
+ *     children are all terminal are canceled ("All child tasks already
+ *     terminated"), walking upwards, stopping at dead_end_barrier tasks;
+ *     each gets its cancel webhooks if it was running, then its on_failure.
+ *
+ * Propagation is iterative (an explicit work list), so a 10,000-deep chain
+ * failing at its root does not recurse 10,000 frames.
+ */
+#include "util/common.h"
+#include "util/alloc.h"
+#include "util/log.h"
+#include "util/metrics.h"
+#include "engine/engine_internal.h"
+
+typedef struct id_list {
+	weft_id *items;
+	size_t len, cap;
+} id_list;
+
+static void id_list_push(id_list *l, const weft_id *id)
+{
+	if (l->len == l->cap) {
+		l->cap = l->cap ? l->cap * 2 : 16;
+		l->items = xrealloc(l->items, l->cap * sizeof(weft_id));
+	}
+	l->items[l->len++] = *id;
+}
+
+static void id_list_push_all(id_list *l, const weft_id *ids, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		id_list_push(l, &ids[i]);
+}
+
+/* Propagates `parent`'s outcome; appends every cascade-failed task to
+ * `failed`. */
+static int propagate(engine *e, const weft_id *root, bool root_succeeded, int64_t now, id_list *failed)
+{
+	id_list work = { 0 };
+	size_t next = 0;
+	int rc = 0;
+	id_list_push(&work, root);
+
+	while (next < work.len) {
+		weft_id parent = work.items[next];
+		bool succeeded = next == 0 ? root_succeeded : false;
+		next++;
+		metrics_inc("dependency_propagations_total",
+		            succeeded ? "parent_outcome=\"success\"" : "parent_outcome=\"failure\"", 1);
+
+		if (!succeeded) {
+			char reason[80];
+			snprintf(reason, sizeof(reason), "Required parent task %s failed", parent.str);
+			weft_id *changed = NULL;
+			size_t nchanged = 0;
+			rc = store_fail_required_children(e->w, &parent, reason, now, &changed, &nchanged);
+			if (rc != 0)
+				goto out;
+			metrics_inc("tasks_failed_by_dependency_total", NULL, nchanged);
+			id_list_push_all(failed, changed, nchanged);
+			id_list_push_all(&work, changed, nchanged);
+			free(changed);
+		}
+
+		weft_id *ready = NULL;
+		size_t nready = 0;
+		rc = store_release_children(e->w, &parent, succeeded, &ready, &nready);
+		if (rc != 0)
+			goto out;
+		if (nready) {
+			metrics_inc("tasks_unblocked_total", NULL, nready);
+			metrics_inc("task_status_transitions_total",
+			            "from_status=\"Waiting\",to_status=\"Pending\"", nready);
+			e->start_dirty = true;
+		}
+		free(ready);
+	}
+out:
+	free(work.items);
+	return rc;
+}
+
+static int cancel_dead_ends(engine *e, id_list *check, int64_t now)
+{
+	int rc = 0;
+	id_list current = *check, nextround = { 0 };
+	*check = (id_list){ 0 };
+
+	while (current.len > 0) {
+		weft_id *parents = NULL;
+		size_t nparents = 0;
+		rc = store_dead_end_parents(e->w, current.items, current.len, &parents, &nparents);
+		if (rc != 0)
+			break;
+		for (size_t i = 0; i < nparents && rc == 0; i++) {
+			task_update u = {
+				.set_status = true,
+				.status = TS_CANCELED,
+				.failure_reason = "All child tasks already terminated",
+				.ended_at = now,
+				.last_updated = now,
+			};
+			task_status prev;
+			int r = store_task_update(e->w, &parents[i], TS_ACTIVE_MASK, &u, &prev);
+			if (r < 0) {
+				rc = r;
+				break;
+			}
+			if (r != 0)
+				continue;
+			metrics_inc("tasks_canceled_dead_end_total", NULL, 1);
+			engine_metric_transition(prev, TS_CANCELED);
+			if (prev == TS_RUNNING)
+				rc = effects_add_task_webhooks(e, &parents[i], TRIGGER_CANCEL, COND_SUCCESS);
+			if (rc == 0)
+				rc = effects_add_task_webhooks(e, &parents[i], TRIGGER_END, COND_FAILURE);
+			if (prev == TS_CLAIMED || prev == TS_RUNNING)
+				e->start_dirty = true;
+			task_row row;
+			if (rc == 0 && store_task_get(e->w, &parents[i], &row) == 0) {
+				if (!row.dead_end_barrier)
+					id_list_push(&nextround, &parents[i]);
+				task_row_release(&row);
+			}
+		}
+		free(parents);
+		free(current.items);
+		current = nextround;
+		nextround = (id_list){ 0 };
+	}
+	free(current.items);
+	free(nextround.items);
+	return rc;
+}
+
+int dag_after_terminal(engine *e, const weft_id *task, task_status final, int64_t now)
+{
+	id_list failed = { 0 };
+	int rc = propagate(e, task, final == TS_SUCCESS, now, &failed);
+	for (size_t i = 0; rc == 0 && i < failed.len; i++)
+		rc = effects_add_task_webhooks(e, &failed.items[i], TRIGGER_END, COND_FAILURE);
+	if (rc == 0 && e->cfg.dead_end_cancel) {
+		id_list check = { 0 };
+		id_list_push(&check, task);
+		id_list_push_all(&check, failed.items, failed.len);
+		rc = cancel_dead_ends(e, &check, now);
+		free(check.items);
+	}
+	free(failed.items);
+	return rc;
+}
+
+int dag_fail_task(engine *e, const weft_id *task, unsigned from_mask, const char *reason,
+                  bool touch_last_updated, int64_t now, task_status *prev_out)
+{
+	task_update u = {
+		.set_status = true,
+		.status = TS_FAILURE,
+		.failure_reason = reason,
+		.ended_at = now,
+		.last_updated = touch_last_updated ? now : 0,
+	};
+	task_status prev;
+	int rc = store_task_update(e->w, task, from_mask, &u, &prev);
+	if (prev_out)
+		*prev_out = prev;
+	if (rc != 0)
+		return rc;
+	engine_metric_transition(prev, TS_FAILURE);
+	e->start_dirty = true;    /* a claimed/running task left: rule slots freed */
+	rc = effects_add_task_webhooks(e, task, TRIGGER_END, COND_FAILURE);
+	if (rc == 0)
+		rc = dag_after_terminal(e, task, TS_FAILURE, now);
+	return rc;
+}
