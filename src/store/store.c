@@ -1,0 +1,235 @@
+/*
+ * store.c — backend selection by URL, and the public store_* functions,
+ * which dispatch through the backend's store_ops (store_impl.h).
+ */
+#include "util/common.h"
+#include "store/store.h"
+#include "store/store_impl.h"
+#include "store/store_sqlite.h"
+
+/* When url starts with prefix (case-insensitive), returns the rest. */
+static const char *strip_prefix(const char *url, const char *prefix)
+{
+	size_t n = strlen(prefix);
+	return strncasecmp(url, prefix, n) == 0 ? url + n : NULL;
+}
+
+store *store_open(const char *url, const store_options *opt, char *err, size_t errlen)
+{
+	static const char *const pg_prefixes[] = { "postgres://", "postgresql://" };
+	/* Longest first: "sqlite://x" must not leave "//x". */
+	static const char *const sqlite_prefixes[] = { "sqlite://", "sqlite:", "file://", "file:" };
+
+	if (url == NULL || url[0] == '\0') {
+		snprintf(err, errlen, "empty database URL");
+		return NULL;
+	}
+	for (size_t i = 0; i < ARRAY_LEN(pg_prefixes); i++) {
+		if (strip_prefix(url, pg_prefixes[i]) != NULL) {
+			snprintf(err, errlen, "PostgreSQL support is not built yet");
+			return NULL;
+		}
+	}
+	const char *path = url;
+	for (size_t i = 0; i < ARRAY_LEN(sqlite_prefixes); i++) {
+		const char *rest = strip_prefix(url, sqlite_prefixes[i]);
+		if (rest != NULL) {
+			path = rest;
+			break;
+		}
+	}
+	if (path[0] == '\0') {
+		snprintf(err, errlen, "database URL \"%s\" names no file", url);
+		return NULL;
+	}
+	return store_sqlite_open(path, opt, err, errlen);
+}
+
+void store_close(store *s)
+{
+	if (s != NULL)
+		s->ops->close(s);
+}
+
+const char *store_backend_name(const store *s) { return s->ops->name; }
+store_conn *store_writer(store *s) { return s->ops->writer(s); }
+store_conn *store_reader_acquire(store *s) { return s->ops->reader_acquire(s); }
+void store_reader_release(store *s, store_conn *c) { s->ops->reader_release(s, c); }
+void store_pool_stats(store *s, int *size, int *idle) { s->ops->pool_stats(s, size, idle); }
+int store_ping(store_conn *c) { return c->ops->ping(c); }
+
+int store_begin(store_conn *c) { return c->ops->begin(c); }
+int store_commit(store_conn *c) { return c->ops->commit(c); }
+int store_rollback(store_conn *c) { return c->ops->rollback(c); }
+int store_savepoint(store_conn *c) { return c->ops->savepoint(c); }
+int store_savepoint_release(store_conn *c) { return c->ops->savepoint_release(c); }
+int store_savepoint_rollback(store_conn *c) { return c->ops->savepoint_rollback(c); }
+
+int store_batch_insert(store_conn *c, const batch_row *b) { return c->ops->batch_insert(c, b); }
+int store_task_insert(store_conn *c, const task_row *t) { return c->ops->task_insert(c, t); }
+int store_link_insert(store_conn *c, const link_row *l) { return c->ops->link_insert(c, l); }
+
+int store_action_insert(store_conn *c, const weft_id *task_id, const action_row *a)
+{
+	return c->ops->action_insert(c, task_id, a);
+}
+
+int store_task_get(store_conn *c, const weft_id *id, task_row *out)
+{
+	return c->ops->task_get(c, id, out);
+}
+
+int store_task_actions(store_conn *c, const weft_id *id, action_row **out, size_t *n)
+{
+	return c->ops->task_actions(c, id, out, n);
+}
+
+int store_task_actions_for(store_conn *c, const weft_id *id, action_trigger trig,
+                           action_condition cond, action_row **out, size_t *n)
+{
+	return c->ops->task_actions_for(c, id, trig, cond, out, n);
+}
+
+int store_task_update(store_conn *c, const weft_id *id, unsigned from_mask,
+                      const task_update *u, task_status *prev)
+{
+	return c->ops->task_update(c, id, from_mask, u, prev);
+}
+
+int store_fail_required_children(store_conn *c, const weft_id *parent, const char *reason,
+                                 int64_t now, weft_id **changed, size_t *n)
+{
+	return c->ops->fail_required_children(c, parent, reason, now, changed, n);
+}
+
+int store_release_children(store_conn *c, const weft_id *parent, bool parent_succeeded,
+                           weft_id **became_pending, size_t *n)
+{
+	return c->ops->release_children(c, parent, parent_succeeded, became_pending, n);
+}
+
+int store_dead_end_parents(store_conn *c, const weft_id *tasks, size_t ntasks,
+                           weft_id **parents, size_t *n)
+{
+	return c->ops->dead_end_parents(c, tasks, ntasks, parents, n);
+}
+
+int store_pending_scan(store_conn *c, const pending_cursor *after, size_t limit,
+                       task_row **out, size_t *n)
+{
+	return c->ops->pending_scan(c, after, limit, out, n);
+}
+
+int store_count_matching(store_conn *c, const char *kind, unsigned status_mask,
+                         const char *pattern, int64_t limit, int64_t *count)
+{
+	return c->ops->count_matching(c, kind, status_mask, pattern, limit, count);
+}
+
+int store_capacity_sum(store_conn *c, const char *kind, const char *pattern, int64_t *sum)
+{
+	return c->ops->capacity_sum(c, kind, pattern, sum);
+}
+
+int store_ledger_claim(store_conn *c, const char *key, const weft_id *task, action_trigger trig,
+                       action_condition cond, int64_t now, int64_t stale_before,
+                       ledger_claim_result *result)
+{
+	return c->ops->ledger_claim(c, key, task, trig, cond, now, stale_before, result);
+}
+
+int store_ledger_finish(store_conn *c, const char *key, bool ok, int64_t now)
+{
+	return c->ops->ledger_finish(c, key, ok, now);
+}
+
+int store_deadlines(store_conn *c, task_status status, deadline_row **out, size_t *n)
+{
+	return c->ops->deadlines(c, status, out, n);
+}
+
+int store_batch_task_count(store_conn *c, const weft_id *batch, int64_t *count)
+{
+	return c->ops->batch_task_count(c, batch, count);
+}
+
+int store_batch_cancel(store_conn *c, const weft_id *batch, const char *reason, int64_t now,
+                       batch_cancel_counts *counts, weft_id **was_running, size_t *nrunning)
+{
+	return c->ops->batch_cancel(c, batch, reason, now, counts, was_running, nrunning);
+}
+
+int store_batch_set_rules(store_conn *c, const weft_id *batch, const char *kind,
+                          const char *rules_json, int64_t now, int64_t *updated)
+{
+	return c->ops->batch_set_rules(c, batch, kind, rules_json, now, updated);
+}
+
+int store_task_list(store_conn *c, const task_filter *f, int64_t offset, int64_t limit,
+                    task_row **out, size_t *n)
+{
+	return c->ops->task_list(c, f, offset, limit, out, n);
+}
+
+int store_batch_stats(store_conn *c, const weft_id *batch, batch_stats *out)
+{
+	return c->ops->batch_stats(c, batch, out);
+}
+
+int store_batch_list(store_conn *c, const batch_filter *f, int64_t offset, int64_t limit,
+                     batch_summary **out, size_t *n)
+{
+	return c->ops->batch_list(c, f, offset, limit, out, n);
+}
+
+int store_dag(store_conn *c, const weft_id *batch, task_row **tasks, size_t *ntasks,
+              link_row **links, size_t *nlinks)
+{
+	return c->ops->dag(c, batch, tasks, ntasks, links, nlinks);
+}
+
+/* ---- freeing --------------------------------------------------------- */
+
+void task_row_release(task_row *t)
+{
+	if (t == NULL)
+		return;
+	free(t->name);
+	free(t->kind);
+	free(t->metadata);
+	free(t->rules);
+	free(t->failure_reason);
+	t->name = t->kind = t->metadata = t->rules = t->failure_reason = NULL;
+}
+
+void action_row_release(action_row *a)
+{
+	if (a == NULL)
+		return;
+	free(a->params);
+	a->params = NULL;
+}
+
+void store_free_tasks(task_row *rows, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		task_row_release(&rows[i]);
+	free(rows);
+}
+
+void store_free_actions(action_row *rows, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		action_row_release(&rows[i]);
+	free(rows);
+}
+
+void store_free_batch_summaries(batch_summary *rows, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		for (size_t k = 0; k < rows[i].nkinds; k++)
+			free(rows[i].kinds[k]);
+		free(rows[i].kinds);
+	}
+	free(rows);
+}

@@ -1,0 +1,94 @@
+/*
+ * store_impl.h — the backend interface behind store.h.
+ *
+ * A backend (store_sqlite.c, later store_pg.c) fills one store_ops table and
+ * embeds `struct store` as the first member of its store object and
+ * `struct store_conn` as the first member of its connection object, both
+ * pointing at that table. store.c dispatches every public store_* call
+ * through it, so callers never see which backend runs. Each operation has
+ * exactly the contract of the store.h function of the same name.
+ */
+#ifndef WEFT_STORE_IMPL_H
+#define WEFT_STORE_IMPL_H
+
+#include "store.h"
+
+typedef struct store_ops {
+	const char *name;
+
+	/* store object and connections */
+	void (*close)(store *s);
+	store_conn *(*writer)(store *s);
+	store_conn *(*reader_acquire)(store *s);
+	void (*reader_release)(store *s, store_conn *c);
+	void (*pool_stats)(store *s, int *size, int *idle);
+	int (*ping)(store_conn *c);
+
+	/* transactions */
+	int (*begin)(store_conn *c);
+	int (*commit)(store_conn *c);
+	int (*rollback)(store_conn *c);
+	int (*savepoint)(store_conn *c);
+	int (*savepoint_release)(store_conn *c);
+	int (*savepoint_rollback)(store_conn *c);
+
+	/* inserts */
+	int (*batch_insert)(store_conn *c, const batch_row *b);
+	int (*task_insert)(store_conn *c, const task_row *t);
+	int (*link_insert)(store_conn *c, const link_row *l);
+	int (*action_insert)(store_conn *c, const weft_id *task_id, const action_row *a);
+
+	/* single task */
+	int (*task_get)(store_conn *c, const weft_id *id, task_row *out);
+	int (*task_actions)(store_conn *c, const weft_id *id, action_row **out, size_t *n);
+	int (*task_actions_for)(store_conn *c, const weft_id *id, action_trigger trig,
+	                        action_condition cond, action_row **out, size_t *n);
+	int (*task_update)(store_conn *c, const weft_id *id, unsigned from_mask,
+	                   const task_update *u, task_status *prev);
+
+	/* DAG propagation */
+	int (*fail_required_children)(store_conn *c, const weft_id *parent, const char *reason,
+	                              int64_t now, weft_id **changed, size_t *n);
+	int (*release_children)(store_conn *c, const weft_id *parent, bool parent_succeeded,
+	                        weft_id **became_pending, size_t *n);
+	int (*dead_end_parents)(store_conn *c, const weft_id *tasks, size_t ntasks,
+	                        weft_id **parents, size_t *n);
+
+	/* starting tasks */
+	int (*pending_scan)(store_conn *c, const pending_cursor *after, size_t limit,
+	                    task_row **out, size_t *n);
+	int (*count_matching)(store_conn *c, const char *kind, unsigned status_mask,
+	                      const char *pattern, int64_t limit, int64_t *count);
+	int (*capacity_sum)(store_conn *c, const char *kind, const char *pattern, int64_t *sum);
+	int (*ledger_claim)(store_conn *c, const char *key, const weft_id *task, action_trigger trig,
+	                    action_condition cond, int64_t now, int64_t stale_before,
+	                    ledger_claim_result *result);
+	int (*ledger_finish)(store_conn *c, const char *key, bool ok, int64_t now);
+	int (*deadlines)(store_conn *c, task_status status, deadline_row **out, size_t *n);
+
+	/* batches */
+	int (*batch_task_count)(store_conn *c, const weft_id *batch, int64_t *count);
+	int (*batch_cancel)(store_conn *c, const weft_id *batch, const char *reason, int64_t now,
+	                    batch_cancel_counts *counts, weft_id **was_running, size_t *nrunning);
+	int (*batch_set_rules)(store_conn *c, const weft_id *batch, const char *kind,
+	                       const char *rules_json, int64_t now, int64_t *updated);
+
+	/* reads */
+	int (*task_list)(store_conn *c, const task_filter *f, int64_t offset, int64_t limit,
+	                 task_row **out, size_t *n);
+	int (*batch_stats)(store_conn *c, const weft_id *batch, batch_stats *out);
+	int (*batch_list)(store_conn *c, const batch_filter *f, int64_t offset, int64_t limit,
+	                  batch_summary **out, size_t *n);
+	int (*dag)(store_conn *c, const weft_id *batch, task_row **tasks, size_t *ntasks,
+	           link_row **links, size_t *nlinks);
+} store_ops;
+
+struct store {
+	const store_ops *ops;
+};
+
+struct store_conn {
+	const store_ops *ops;
+};
+
+#endif
