@@ -1,0 +1,1225 @@
+/*
+ * bench.c — `weft bench`: end-to-end figures for a real weft server.
+ *
+ * Phases, in order (each one must succeed for the next to run):
+ *
+ *   1. sink      a libmicrohttpd server inside this process that answers
+ *                every webhook 200 with an empty body and counts the hits;
+ *   2. spawn     `weft serve` as a child on a free port and a fresh SQLite
+ *                database in a temporary directory; start-up time and idle
+ *                RSS once GET /health answers 200;
+ *   3. submit    POST an N-task chain, then an N-task fan-out, timing each
+ *                from the first byte sent to the last byte of the 201
+ *                received (the bodies are built before the clock starts);
+ *                each batch is then stopped (DELETE /batch/{id});
+ *   4. starts    POST M independent tasks whose on_start hits the sink and
+ *                time from the 201 until GET /batch/{id} reports M Running;
+ *   5. patch     C keep-alive clients complete the M tasks with
+ *                PATCH {"status":"Success"} (each must answer 200);
+ *   6. put       C clients send M PUT {"new_success":1} (each must answer
+ *                202); the counters must be visible afterwards;
+ *   7. stop      peak RSS (VmHWM), SIGTERM, the exit status (must be 0).
+ *
+ * Every wait has a deadline; any unexpected answer fails the run (exit 1)
+ * after the child has been stopped. The temporary directory is removed
+ * unless --keep is given or the run failed (then its path is printed, the
+ * server log is in it).
+ */
+#include "util/common.h"
+#include "cli/bench.h"
+#include "util/alloc.h"
+#include "util/buf.h"
+#include "util/clock.h"
+#include "util/json.h"
+#include "util/log.h"
+
+#include <curl/curl.h>
+#include <microhttpd.h>
+
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <strings.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+
+#define BENCH_DEADLINE_US (120 * 1000000LL)   /* any single wait */
+#define HEALTH_DEADLINE_US (10 * 1000000LL)
+#define HEALTH_POLL_US 10000
+#define BATCH_POLL_US 5000
+#define STOP_DEADLINE_US (10 * 1000000LL)
+#define UUID_STR_LEN 36
+
+/* ---- options ----------------------------------------------------------- */
+
+typedef struct bench_opts {
+	long tasks;
+	long starts;
+	long clients;
+	long concurrency;
+	bool json;
+	bool keep;
+} bench_opts;
+
+static void bench_usage(FILE *out)
+{
+	fputs("usage: weft bench [options]\n"
+	      "\n"
+	      "Starts `weft serve` on a fresh database and a free port, plus a local\n"
+	      "webhook sink, and measures it end to end over HTTP.\n"
+	      "\n"
+	      "options:\n"
+	      "  --tasks N        tasks in the submitted chain and fan-out (default 100000)\n"
+	      "  --starts N       independent tasks started, completed and counted (default 20000)\n"
+	      "  --clients N      concurrent keep-alive HTTP clients for PATCH/PUT (default 32)\n"
+	      "  --concurrency N  the server's WORKER_WEBHOOK_CONCURRENCY (default 64)\n"
+	      "  --json           print one JSON object with every figure on stdout\n"
+	      "                   (the human-readable lines go to stderr)\n"
+	      "  --keep           keep the temporary directory (database, server log)\n"
+	      "  -h, --help       show this text\n"
+	      "\n"
+	      "WEFT_DURABILITY (full|normal) is passed to the server; the default is full.\n",
+	      out);
+}
+
+/* Parses a decimal in [lo, hi]; -1 with a message otherwise. */
+static int parse_long_opt(const char *name, const char *s, long lo, long hi, long *out)
+{
+	char *end = NULL;
+	errno = 0;
+	long v = s ? strtol(s, &end, 10) : 0;
+	if (!s || !*s || errno != 0 || *end != '\0' || v < lo || v > hi) {
+		fprintf(stderr, "weft bench: %s needs an integer in [%ld, %ld], got '%s'\n", name, lo, hi,
+		        s ? s : "");
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+/* 0 ok, 1 help printed, -1 error (message printed). */
+static int parse_opts(int argc, char **argv, bench_opts *o)
+{
+	static const struct {
+		const char *name;
+		long lo, hi;
+		size_t off;
+	} nums[] = {
+		{ "--tasks", 2, 1000000, offsetof(bench_opts, tasks) },
+		{ "--starts", 1, 1000000, offsetof(bench_opts, starts) },
+		{ "--clients", 1, 1024, offsetof(bench_opts, clients) },
+		{ "--concurrency", 1, 4096, offsetof(bench_opts, concurrency) },
+	};
+	*o = (bench_opts){ .tasks = 100000, .starts = 20000, .clients = 32, .concurrency = 64 };
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+			bench_usage(stdout);
+			return 1;
+		}
+		if (strcmp(a, "--json") == 0) {
+			o->json = true;
+			continue;
+		}
+		if (strcmp(a, "--keep") == 0) {
+			o->keep = true;
+			continue;
+		}
+		bool matched = false;
+		for (size_t k = 0; k < ARRAY_LEN(nums); k++) {
+			size_t nl = strlen(nums[k].name);
+			const char *val = NULL;
+			if (strcmp(a, nums[k].name) == 0) {
+				if (i + 1 >= argc) {
+					fprintf(stderr, "weft bench: %s needs a value\n", a);
+					return -1;
+				}
+				val = argv[++i];
+			} else if (strncmp(a, nums[k].name, nl) == 0 && a[nl] == '=') {
+				val = a + nl + 1;
+			} else {
+				continue;
+			}
+			long *dst = (long *)(void *)((char *)o + nums[k].off);
+			if (parse_long_opt(nums[k].name, val, nums[k].lo, nums[k].hi, dst) != 0)
+				return -1;
+			matched = true;
+			break;
+		}
+		if (!matched) {
+			fprintf(stderr, "weft bench: unknown option '%s'\n\n", a);
+			bench_usage(stderr);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* ---- output ------------------------------------------------------------ */
+
+typedef struct bench {
+	bench_opts opt;
+	FILE *human;          /* stdout, or stderr with --json */
+	json_t *report;       /* every figure, for --json */
+	char *tmpdir;         /* owned */
+	char *dbpath;         /* owned */
+	char *logpath;        /* owned */
+	int sink_port;
+	int port;
+	char base[64];        /* http://127.0.0.1:<port> */
+	pid_t child;
+	CURL *ctl;            /* the control connection (main thread) */
+	struct curl_slist *hdrs;
+	char **ids;           /* the started tasks' UUIDs, owned */
+	size_t nids;
+} bench;
+
+static void figure(bench *b, const char *key, const char *label, double v, int decimals, const char *unit)
+{
+	char val[64];
+	snprintf(val, sizeof(val), "%.*f", decimals, v);
+	fprintf(b->human, "  %-36s %14s%s%s\n", label, val, *unit ? " " : "", unit);
+	fflush(b->human);
+	if (decimals == 0)
+		json_object_set_new(b->report, key, json_integer((json_int_t)v));
+	else
+		json_object_set_new(b->report, key, json_real(v));
+}
+
+static void note(bench *b, const char *fmt, ...) WEFT_PRINTF(2, 3);
+static void note(bench *b, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vfprintf(b->human, fmt, ap);
+	va_end(ap);
+	fputc('\n', b->human);
+	fflush(b->human);
+}
+
+static double secs(int64_t us)
+{
+	return (double)us / 1e6;
+}
+
+static double rate(double count, int64_t us)
+{
+	return us > 0 ? count * 1e6 / (double)us : 0.0;
+}
+
+/* ---- the webhook sink -------------------------------------------------- */
+
+static atomic_ullong sink_hits;
+static int sink_marker;
+
+static enum MHD_Result sink_handler(void *cls, struct MHD_Connection *conn, const char *url,
+                                    const char *method, const char *version, const char *upload_data,
+                                    size_t *upload_data_size, void **con_cls)
+{
+	UNUSED(url);
+	UNUSED(method);
+	UNUSED(version);
+	UNUSED(upload_data);
+	if (*con_cls == NULL) {
+		*con_cls = &sink_marker;
+		return MHD_YES;
+	}
+	if (*upload_data_size != 0) {
+		*upload_data_size = 0;   /* a body, if any, is ignored */
+		return MHD_YES;
+	}
+	atomic_fetch_add_explicit(&sink_hits, 1, memory_order_relaxed);
+	return MHD_queue_response(conn, MHD_HTTP_OK, (struct MHD_Response *)cls);
+}
+
+typedef struct sink {
+	struct MHD_Daemon *d;
+	struct MHD_Response *ok;
+	int port;
+} sink;
+
+static int sink_start(sink *s)
+{
+	struct sockaddr_in sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sa.sin_port = 0;
+	s->ok = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+	if (!s->ok)
+		return -1;
+	s->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL, 0, NULL, NULL, sink_handler,
+	                        s->ok, MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)2, MHD_OPTION_SOCK_ADDR,
+	                        (struct sockaddr *)&sa, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)0,
+	                        MHD_OPTION_END);
+	if (!s->d) {
+		MHD_destroy_response(s->ok);
+		s->ok = NULL;
+		return -1;
+	}
+	const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
+	s->port = info ? (int)info->port : 0;
+	if (s->port <= 0) {
+		MHD_stop_daemon(s->d);
+		MHD_destroy_response(s->ok);
+		s->d = NULL;
+		s->ok = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+static void sink_stop(sink *s)
+{
+	if (s->d)
+		MHD_stop_daemon(s->d);
+	if (s->ok)
+		MHD_destroy_response(s->ok);
+	s->d = NULL;
+	s->ok = NULL;
+}
+
+static uint64_t sink_count(void)
+{
+	return atomic_load(&sink_hits);
+}
+
+/* ---- HTTP client ------------------------------------------------------- */
+
+typedef struct http_resp {
+	long status;
+	buf body;
+	bool discard;          /* count the body's bytes only */
+	size_t bytes;
+	char batch_id[64];     /* X-Batch-ID, when present */
+	char curl_err[CURL_ERROR_SIZE];
+} http_resp;
+
+static void resp_init(http_resp *r, bool discard)
+{
+	memset(r, 0, sizeof(*r));
+	buf_init(&r->body);
+	r->discard = discard;
+}
+
+static void resp_reset(http_resp *r)
+{
+	buf_reset(&r->body);
+	r->status = 0;
+	r->bytes = 0;
+	r->batch_id[0] = '\0';
+	r->curl_err[0] = '\0';
+}
+
+static size_t on_body(char *p, size_t size, size_t n, void *ud)
+{
+	http_resp *r = ud;
+	size_t len = size * n;
+	r->bytes += len;
+	if (!r->discard)
+		buf_append(&r->body, p, len);
+	return len;
+}
+
+static size_t on_header(char *p, size_t size, size_t n, void *ud)
+{
+	http_resp *r = ud;
+	size_t len = size * n;
+	static const char name[] = "x-batch-id:";
+	size_t nl = sizeof(name) - 1;
+	if (len > nl && strncasecmp(p, name, nl) == 0) {
+		const char *v = p + nl;
+		const char *e = p + len;
+		while (v < e && (*v == ' ' || *v == '\t'))
+			v++;
+		while (e > v && (e[-1] == '\r' || e[-1] == '\n' || e[-1] == ' '))
+			e--;
+		size_t vl = MIN((size_t)(e - v), sizeof(r->batch_id) - 1);
+		memcpy(r->batch_id, v, vl);
+		r->batch_id[vl] = '\0';
+	}
+	return len;
+}
+
+/* A keep-alive handle; each request names the http_resp it fills. */
+static CURL *client_new(struct curl_slist *hdrs)
+{
+	CURL *h = curl_easy_init();
+	if (!h) {
+		log_error("bench", "curl_easy_init failed");
+		abort();
+	}
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
+	curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)(BENCH_DEADLINE_US / 1000));
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
+	return h;
+}
+
+/* One request. method is GET, POST, PATCH, PUT or DELETE; body may be NULL.
+ * 0 when an HTTP answer arrived (any status), -1 on a transport error. */
+static int http_do(CURL *h, http_resp *r, const char *method, const char *url, const char *body, size_t len,
+                   long timeout_ms)
+{
+	resp_reset(r);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, r);
+	curl_easy_setopt(h, CURLOPT_HEADERDATA, r);
+	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, r->curl_err);
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms);
+	if (body) {
+		curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+		curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, strcmp(method, "POST") == 0 ? NULL : method);
+	} else {
+		curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+		curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, strcmp(method, "GET") == 0 ? NULL : method);
+	}
+	CURLcode rc = curl_easy_perform(h);
+	if (rc != CURLE_OK) {
+		if (!r->curl_err[0])
+			snprintf(r->curl_err, sizeof(r->curl_err), "%s", curl_easy_strerror(rc));
+		return -1;
+	}
+	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r->status);
+	return 0;
+}
+
+/* Logs a failed request: what, the status, the start of the body. */
+static void report_bad(const char *what, const http_resp *r, long want)
+{
+	if (r->status == 0) {
+		log_error("bench", "%s: no answer (%s)", what, r->curl_err[0] ? r->curl_err : "transport error");
+		return;
+	}
+	int show = (int)MIN(r->body.len, (size_t)400);
+	log_error("bench", "%s: HTTP %ld, expected %ld%s%.*s", what, r->status, want, show ? ": " : "", show,
+	          r->body.data);
+}
+
+/* GET /batch/{id} → the parsed object (owned) or NULL (logged). */
+static json_t *get_batch(bench *b, http_resp *r, const char *batch_id)
+{
+	char url[160];
+	snprintf(url, sizeof(url), "%s/batch/%s", b->base, batch_id);
+	if (http_do(b->ctl, r, "GET", url, NULL, 0, 10000) != 0 || r->status != 200) {
+		report_bad("GET /batch", r, 200);
+		return NULL;
+	}
+	char err[200];
+	json_t *v = json_parse_body(r->body.data, r->body.len, JSON_DEFAULT_MAX_DEPTH, err, sizeof(err));
+	if (!v || !json_is_object(v)) {
+		log_error("bench", "GET /batch: unparseable answer (%s)", v ? "not an object" : err);
+		json_decref(v);
+		return NULL;
+	}
+	return v;
+}
+
+static int64_t count_of(const json_t *batch, const char *status)
+{
+	const json_t *sc = json_object_get(batch, "status_counts");
+	const json_t *v = sc ? json_object_get(sc, status) : NULL;
+	return json_is_integer(v) ? (int64_t)json_integer_value(v) : -1;
+}
+
+static int stop_batch(bench *b, http_resp *r, const char *batch_id)
+{
+	char url[160];
+	snprintf(url, sizeof(url), "%s/batch/%s", b->base, batch_id);
+	if (http_do(b->ctl, r, "DELETE", url, NULL, 0, (long)(BENCH_DEADLINE_US / 1000)) != 0 || r->status != 200) {
+		report_bad("DELETE /batch", r, 200);
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- the child server -------------------------------------------------- */
+
+static int free_port(void)
+{
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	struct sockaddr_in sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	socklen_t sl = sizeof(sa);
+	int port = -1;
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 && getsockname(fd, (struct sockaddr *)&sa, &sl) == 0)
+		port = ntohs(sa.sin_port);
+	close(fd);
+	return port;
+}
+
+static bool env_overridden(const char *entry)
+{
+	static const char *const keys[] = {
+		"PORT", "HOST_URL", "SKIP_SSRF_VALIDATION", "PAYLOAD_MAX_BYTES", "MAX_TASKS_PER_BATCH",
+		"WORKER_WEBHOOK_CONCURRENCY", "WEFT_LOG", "RUST_LOG", "DATABASE_URL", "WEFT_DB",
+	};
+	for (size_t i = 0; i < ARRAY_LEN(keys); i++) {
+		size_t n = strlen(keys[i]);
+		if (strncmp(entry, keys[i], n) == 0 && entry[n] == '=')
+			return true;
+	}
+	return false;
+}
+
+/* Spawns `weft serve`; everything is prepared before fork() because the sink's
+ * threads already run (only async-signal-safe calls between fork and exec). */
+static int spawn_server(bench *b)
+{
+	char port_s[16];
+	snprintf(port_s, sizeof(port_s), "%d", b->port);
+	char exe[4096];
+	ssize_t el = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (el <= 0) {
+		log_error("bench", "cannot read /proc/self/exe: %s", strerror(errno));
+		return -1;
+	}
+	exe[el] = '\0';
+	char *argv[] = { exe, (char *)"serve", (char *)"--port", port_s, (char *)"--db", b->dbpath, NULL };
+
+	size_t n = 0;
+	while (environ[n])
+		n++;
+	char **envp = xcalloc(n + 16, sizeof(char *));
+	char *owned[16];
+	size_t no = 0, ne = 0;
+	for (size_t i = 0; i < n; i++)
+		if (!env_overridden(environ[i]))
+			envp[ne++] = environ[i];
+	owned[no++] = xasprintf("HOST_URL=%s", b->base);
+	owned[no++] = xstrdup("SKIP_SSRF_VALIDATION=1");
+	owned[no++] = xstrdup("PAYLOAD_MAX_BYTES=268435456");
+	owned[no++] = xstrdup("MAX_TASKS_PER_BATCH=1000000");
+	owned[no++] = xasprintf("WORKER_WEBHOOK_CONCURRENCY=%ld", b->opt.concurrency);
+	owned[no++] = xstrdup("WEFT_LOG=warn");
+	for (size_t i = 0; i < no; i++)
+		envp[ne++] = owned[i];
+	envp[ne] = NULL;
+
+	int logfd = open(b->logpath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	int nullfd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	pid_t parent = getpid();
+	pid_t pid = -1;
+	if (logfd >= 0 && nullfd >= 0)
+		pid = fork();
+	if (pid == 0) {
+		/* The server must not outlive an interrupted bench. */
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		if (getppid() != parent)
+			_exit(127);
+		dup2(nullfd, 0);
+		dup2(logfd, 1);
+		dup2(logfd, 2);
+		struct sigaction dfl;
+		memset(&dfl, 0, sizeof(dfl));
+		dfl.sa_handler = SIG_DFL;
+		sigaction(SIGPIPE, &dfl, NULL);   /* the bench ignores it; exec keeps ignored signals */
+		execve("/proc/self/exe", argv, envp);
+		_exit(127);
+	}
+	int saved = errno;
+	if (logfd >= 0)
+		close(logfd);
+	if (nullfd >= 0)
+		close(nullfd);
+	for (size_t i = 0; i < no; i++)
+		free(owned[i]);
+	free(envp);
+	if (pid < 0) {
+		log_error("bench", "cannot start the server: %s", strerror(saved));
+		return -1;
+	}
+	b->child = pid;
+	return 0;
+}
+
+/* Child still running? Reports how it ended otherwise. */
+static bool child_alive(bench *b)
+{
+	int st = 0;
+	pid_t w = waitpid(b->child, &st, WNOHANG);
+	if (w == 0)
+		return true;
+	if (w == b->child) {
+		if (WIFEXITED(st))
+			log_error("bench", "the server exited with status %d (see %s)", WEXITSTATUS(st), b->logpath);
+		else if (WIFSIGNALED(st))
+			log_error("bench", "the server was killed by signal %d (see %s)", WTERMSIG(st), b->logpath);
+		b->child = 0;
+	}
+	return false;
+}
+
+/* A "Vm...:" figure of /proc/<pid>/status in KiB, or -1. */
+static long proc_kib(pid_t pid, const char *field)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return -1;
+	char line[256];
+	size_t fl = strlen(field);
+	long v = -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (strncmp(line, field, fl) == 0 && line[fl] == ':') {
+			v = strtol(line + fl + 1, NULL, 10);
+			break;
+		}
+	}
+	fclose(f);
+	return v;
+}
+
+static void sleep_us(int64_t us)
+{
+	struct timespec ts = { .tv_sec = (time_t)(us / 1000000), .tv_nsec = (long)(us % 1000000) * 1000 };
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+	}
+}
+
+static int wait_healthy(bench *b, int64_t spawned_at)
+{
+	char url[128];
+	snprintf(url, sizeof(url), "%s/health", b->base);
+	http_resp r;
+	resp_init(&r, false);
+	int rc = -1;
+	int64_t deadline = spawned_at + HEALTH_DEADLINE_US;
+	for (;;) {
+		if (http_do(b->ctl, &r, "GET", url, NULL, 0, 1000) == 0 && r.status == 200) {
+			rc = 0;
+			break;
+		}
+		if (!child_alive(b))
+			break;
+		if (clock_mono_us() > deadline) {
+			if (r.status)
+				report_bad("GET /health", &r, 200);
+			log_error("bench", "the server did not become healthy within %lld s (see %s)",
+			          (long long)(HEALTH_DEADLINE_US / 1000000), b->logpath);
+			break;
+		}
+		sleep_us(HEALTH_POLL_US);
+	}
+	if (rc == 0)
+		figure(b, "startup_ms", "start-up (spawn to healthy)", (double)(clock_mono_us() - spawned_at) / 1000.0,
+		       1, "ms");
+	buf_release(&r.body);
+	return rc;
+}
+
+/* SIGTERM, wait, exit status. 0 when it exited 0 in time. */
+static int stop_server(bench *b)
+{
+	if (b->child <= 0)
+		return -1;
+	int64_t t0 = clock_mono_us();
+	kill(b->child, SIGTERM);
+	int st = 0;
+	for (;;) {
+		pid_t w = waitpid(b->child, &st, WNOHANG);
+		if (w == b->child)
+			break;
+		if (w < 0) {
+			log_error("bench", "waitpid: %s", strerror(errno));
+			b->child = 0;
+			return -1;
+		}
+		if (clock_mono_us() - t0 > STOP_DEADLINE_US) {
+			log_error("bench", "the server did not stop within %lld s of SIGTERM: killing it",
+			          (long long)(STOP_DEADLINE_US / 1000000));
+			kill(b->child, SIGKILL);
+			waitpid(b->child, &st, 0);
+			b->child = 0;
+			json_object_set_new(b->report, "exit_status", json_string("killed after timeout"));
+			return -1;
+		}
+		sleep_us(5000);
+	}
+	b->child = 0;
+	figure(b, "shutdown_ms", "shutdown (SIGTERM to exit)", (double)(clock_mono_us() - t0) / 1000.0, 1, "ms");
+	if (WIFEXITED(st)) {
+		figure(b, "exit_status", "server exit status", WEXITSTATUS(st), 0, "");
+		if (WEXITSTATUS(st) != 0) {
+			log_error("bench", "the server exited with status %d (see %s)", WEXITSTATUS(st), b->logpath);
+			return -1;
+		}
+		return 0;
+	}
+	int sig = WIFSIGNALED(st) ? WTERMSIG(st) : 0;
+	log_error("bench", "the server ended on signal %d (see %s)", sig, b->logpath);
+	char what[32];
+	snprintf(what, sizeof(what), "signal %d", sig);
+	json_object_set_new(b->report, "exit_status", json_string(what));
+	return -1;
+}
+
+static void remove_tree(const char *dir)
+{
+	DIR *d = opendir(dir);
+	if (!d)
+		return;
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		unlinkat(dirfd(d), e->d_name, 0);
+	}
+	closedir(d);
+	if (rmdir(dir) != 0)
+		log_warn("bench", "cannot remove %s: %s", dir, strerror(errno));
+}
+
+/* ---- request bodies ---------------------------------------------------- */
+
+typedef enum { SHAPE_CHAIN, SHAPE_FANOUT, SHAPE_INDEPENDENT } batch_shape;
+
+static void build_batch(buf *out, batch_shape shape, long n, int sink_port)
+{
+	char action[160];
+	snprintf(action, sizeof(action),
+	         "\"on_start\":{\"kind\":\"Webhook\",\"params\":{\"url\":\"http://127.0.0.1:%d/start\","
+	         "\"verb\":\"Post\"}}",
+	         sink_port);
+	buf_reset(out);
+	buf_putc(out, '[');
+	for (long i = 0; i < n; i++) {
+		if (i)
+			buf_putc(out, ',');
+		buf_printf(out, "{\"id\":\"t%ld\",\"name\":\"task %ld\",\"kind\":\"bench\",\"timeout\":3600,", i, i);
+		buf_puts(out, action);
+		buf_puts(out, ",\"dependencies\":[");
+		if (i > 0 && shape == SHAPE_CHAIN)
+			buf_printf(out, "{\"id\":\"t%ld\",\"requires_success\":true}", i - 1);
+		else if (i > 0 && shape == SHAPE_FANOUT)
+			buf_puts(out, "{\"id\":\"t0\",\"requires_success\":true}");
+		buf_puts(out, "]}");
+	}
+	buf_putc(out, ']');
+}
+
+/* POST /task; 0 with the batch id in r->batch_id when 201. */
+static int post_batch(bench *b, http_resp *r, const buf *body, const char *what, int64_t *elapsed)
+{
+	char url[128];
+	snprintf(url, sizeof(url), "%s/task", b->base);
+	int64_t t0 = clock_mono_us();
+	int rc = http_do(b->ctl, r, "POST", url, body->data, body->len, (long)(BENCH_DEADLINE_US / 1000));
+	*elapsed = clock_mono_us() - t0;
+	if (rc != 0 || r->status != 201) {
+		report_bad(what, r, 201);
+		return -1;
+	}
+	if (!r->batch_id[0]) {
+		log_error("bench", "%s: 201 without an X-Batch-ID header", what);
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- phases ------------------------------------------------------------ */
+
+static int phase_submit(bench *b, batch_shape shape)
+{
+	const char *name = shape == SHAPE_CHAIN ? "chain" : "fan-out";
+	const char *key = shape == SHAPE_CHAIN ? "chain" : "fanout";
+	buf body;
+	buf_init(&body);
+	build_batch(&body, shape, b->opt.tasks, b->sink_port);
+	http_resp r;
+	resp_init(&r, true);   /* the answer holds every task: count it, don't keep it */
+	char what[64], label[64], k[64];
+	snprintf(what, sizeof(what), "POST %ld-task %s", b->opt.tasks, name);
+	int64_t us = 0;
+	int rc = post_batch(b, &r, &body, what, &us);
+	if (rc == 0) {
+		snprintf(k, sizeof(k), "%s_post_s", key);
+		figure(b, k, what, secs(us), 3, "s");
+		snprintf(k, sizeof(k), "%s_tasks_per_s", key);
+		snprintf(label, sizeof(label), "  %s submit rate", name);
+		figure(b, k, label, rate((double)b->opt.tasks, us), 0, "tasks/s");
+		snprintf(k, sizeof(k), "%s_request_mb", key);
+		figure(b, k, "  request body", (double)body.len / 1e6, 1, "MB");
+		snprintf(k, sizeof(k), "%s_response_mb", key);
+		figure(b, k, "  response body", (double)r.bytes / 1e6, 1, "MB");
+		r.discard = false;
+		char bid[64];
+		snprintf(bid, sizeof(bid), "%s", r.batch_id);
+		rc = stop_batch(b, &r, bid);
+	}
+	buf_release(&r.body);
+	buf_release(&body);
+	return rc;
+}
+
+/* Collects the task UUIDs of a POST /task answer, in order. */
+static int collect_ids(bench *b, const http_resp *r, long want)
+{
+	char err[200];
+	json_t *arr = json_parse_body(r->body.data, r->body.len, JSON_DEFAULT_MAX_DEPTH, err, sizeof(err));
+	if (!arr || !json_is_array(arr)) {
+		log_error("bench", "POST /task: unparseable answer (%s)", arr ? "not an array" : err);
+		json_decref(arr);
+		return -1;
+	}
+	if ((long)json_array_size(arr) != want) {
+		log_error("bench", "POST /task: %zu tasks in the answer, expected %ld", json_array_size(arr), want);
+		json_decref(arr);
+		return -1;
+	}
+	b->ids = xcalloc((size_t)want, sizeof(char *));
+	b->nids = 0;
+	size_t i;
+	json_t *t;
+	json_array_foreach(arr, i, t) {
+		const char *id = NULL;
+		if (json_get_str(t, "id", &id) != JSON_GET_OK || strlen(id) != UUID_STR_LEN) {
+			log_error("bench", "POST /task: task %zu has no UUID id", i);
+			json_decref(arr);
+			return -1;
+		}
+		b->ids[b->nids++] = xstrdup(id);
+	}
+	json_decref(arr);
+	return 0;
+}
+
+static int phase_starts(bench *b, char *batch_id, size_t batch_id_len)
+{
+	long m = b->opt.starts;
+	buf body;
+	buf_init(&body);
+	build_batch(&body, SHAPE_INDEPENDENT, m, b->sink_port);
+	http_resp r, poll;
+	resp_init(&r, false);
+	resp_init(&poll, false);
+	char what[64];
+	snprintf(what, sizeof(what), "POST %ld independent tasks", m);
+	uint64_t hits0 = sink_count();
+	int64_t post_us = 0;
+	int64_t t_send = clock_mono_us();
+	int rc = post_batch(b, &r, &body, what, &post_us);
+	int64_t t_201 = clock_mono_us();
+	buf_release(&body);
+	if (rc != 0)
+		goto out;
+	snprintf(batch_id, batch_id_len, "%s", r.batch_id);
+
+	/* Poll first, parse the ids after: the clock runs from the 201.
+	 * GET /batch counts the whole batch, which costs the server real time
+	 * on a large one, so while the sink has not yet seen all M on_start
+	 * calls the bench watches its own counter and polls only once a
+	 * second (to notice failures); the 5 ms polls begin once all M
+	 * webhooks have arrived. */
+	int64_t running = -1, at_201 = -1, t_done = 0, t_sink = 0, polls = 0, poll_us = 0;
+	json_t *bj = NULL;
+	for (;;) {
+		int64_t tp = clock_mono_us();
+		bj = get_batch(b, &poll, batch_id);
+		poll_us += clock_mono_us() - tp;
+		polls++;
+		if (!bj) {
+			rc = -1;
+			goto out;
+		}
+		running = count_of(bj, "running");
+		int64_t failed = count_of(bj, "failure"), canceled = count_of(bj, "canceled");
+		json_decref(bj);
+		if (at_201 < 0)
+			at_201 = running;
+		if (running == m) {
+			t_done = clock_mono_us();
+			break;
+		}
+		if (running < 0 || failed > 0 || canceled > 0) {
+			log_error("bench", "starting %ld tasks: running %" PRId64 ", failure %" PRId64 ", canceled %" PRId64
+			          " (on_start webhooks failing?)", m, running, failed, canceled);
+			rc = -1;
+			goto out;
+		}
+		if (clock_mono_us() - t_201 > BENCH_DEADLINE_US) {
+			log_error("bench", "starting %ld tasks: only %" PRId64 " running after %lld s", m, running,
+			          (long long)(BENCH_DEADLINE_US / 1000000));
+			rc = -1;
+			goto out;
+		}
+		if (!child_alive(b)) {
+			rc = -1;
+			goto out;
+		}
+		int64_t until = clock_mono_us() + 1000000;
+		while (!t_sink && clock_mono_us() < until) {
+			if (sink_count() - hits0 >= (uint64_t)m)
+				t_sink = clock_mono_us();
+			else
+				sleep_us(1000);
+		}
+		if (t_sink)
+			sleep_us(BATCH_POLL_US);
+	}
+	uint64_t hits = sink_count() - hits0;
+	figure(b, "starts_post_s", what, secs(post_us), 3, "s");
+	figure(b, "start_s", "all Running (from the 201)", secs(t_done - t_201), 3, "s");
+	figure(b, "starts_per_s", "  tasks started", rate((double)m, t_done - t_201), 0, "tasks/s");
+	if (t_sink)
+		figure(b, "start_sink_s", "  all on_start calls received", secs(t_sink - t_201), 3, "s");
+	figure(b, "start_e2e_s", "all Running (from the POST)", secs(t_done - t_send), 3, "s");
+	figure(b, "starts_e2e_per_s", "  tasks submitted and started", rate((double)m, t_done - t_send), 0,
+	       "tasks/s");
+	figure(b, "running_at_201", "  already Running at the 201", (double)at_201, 0, "tasks");
+	figure(b, "sink_hits", "  webhook sink hits", (double)hits, 0, "hits");
+	figure(b, "start_polls", "  GET /batch polls", (double)polls, 0, "requests");
+	figure(b, "start_poll_ms", "  GET /batch mean latency", (double)poll_us / 1000.0 / (double)polls, 2, "ms");
+	if (hits < (uint64_t)m) {
+		log_error("bench", "%ld tasks Running but the sink saw only %" PRIu64 " on_start calls", m, hits);
+		rc = -1;
+		goto out;
+	}
+	rc = collect_ids(b, &r, m);
+out:
+	buf_release(&poll.body);
+	buf_release(&r.body);
+	return rc;
+}
+
+/* C client threads, each on its own keep-alive connection, sending one
+ * request per index of [0, count) (index i goes to task ids[i % nids]). */
+typedef struct load_job {
+	bench *b;
+	const char *method;
+	const char *body;
+	long want;
+	size_t count;
+	size_t threads;
+	int64_t *lat_us;               /* one per request */
+	pthread_barrier_t start;
+	atomic_size_t next;            /* the next index to send */
+	atomic_int failed;
+} load_job;
+
+typedef struct load_thread {
+	load_job *job;
+	pthread_t tid;
+} load_thread;
+
+static void *load_run(void *arg)
+{
+	load_thread *lt = arg;
+	load_job *j = lt->job;
+	bench *b = j->b;
+	http_resp r;
+	resp_init(&r, false);
+	CURL *h = client_new(b->hdrs);
+	/* Connect before the clock starts. */
+	char url[160];
+	snprintf(url, sizeof(url), "%s/health", b->base);
+	if (http_do(h, &r, "GET", url, NULL, 0, 10000) != 0 || r.status != 200) {
+		report_bad("GET /health (client warm-up)", &r, 200);
+		atomic_store(&j->failed, 1);
+	}
+	curl_easy_setopt(h, CURLOPT_POSTFIELDS, j->body);
+	curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(j->body));
+	curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, j->method);
+	pthread_barrier_wait(&j->start);
+	char what[64];
+	snprintf(what, sizeof(what), "%s /task/{id}", j->method);
+	/* Contiguous chunks of 16 keep the atomic counter off the hot path. */
+	const size_t chunk = 16;
+	while (!atomic_load_explicit(&j->failed, memory_order_relaxed)) {
+		size_t from = atomic_fetch_add(&j->next, chunk);
+		if (from >= j->count)
+			break;
+		size_t to = MIN(from + chunk, j->count);
+		for (size_t i = from; i < to; i++) {
+			snprintf(url, sizeof(url), "%s/task/%s", b->base, b->ids[i % b->nids]);
+			resp_reset(&r);
+			curl_easy_setopt(h, CURLOPT_URL, url);
+			int64_t t0 = clock_mono_us();
+			CURLcode rc = curl_easy_perform(h);
+			j->lat_us[i] = clock_mono_us() - t0;
+			if (rc == CURLE_OK)
+				curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r.status);
+			else if (!r.curl_err[0])
+				snprintf(r.curl_err, sizeof(r.curl_err), "%s", curl_easy_strerror(rc));
+			if (rc != CURLE_OK || r.status != j->want) {
+				if (atomic_exchange(&j->failed, 1) == 0)
+					report_bad(what, &r, j->want);
+				break;
+			}
+		}
+	}
+	curl_easy_cleanup(h);
+	buf_release(&r.body);
+	return NULL;
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+	return (x > y) - (x < y);
+}
+
+/* Runs the load; *elapsed from the start barrier to the last answer. */
+static int run_load(bench *b, const char *method, const char *body, long want, size_t count, const char *key,
+                    const char *label, const char *unit)
+{
+	size_t nt = (size_t)b->opt.clients;
+	load_job *j = xcalloc(1, sizeof(*j));
+	j->b = b;
+	j->method = method;
+	j->body = body;
+	j->want = want;
+	j->count = count;
+	j->threads = nt;
+	j->lat_us = xcalloc(count, sizeof(int64_t));
+	atomic_init(&j->next, 0);
+	atomic_init(&j->failed, 0);
+	pthread_barrier_init(&j->start, NULL, (unsigned)nt + 1);
+	load_thread *th = xcalloc(nt, sizeof(*th));
+	size_t started = 0;
+	for (size_t i = 0; i < nt; i++) {
+		th[i].job = j;
+		if (pthread_create(&th[i].tid, NULL, load_run, &th[i]) != 0) {
+			log_error("bench", "pthread_create failed");
+			abort();   /* the barrier would never open */
+		}
+		started++;
+	}
+	pthread_barrier_wait(&j->start);
+	int64_t t0 = clock_mono_us();
+	for (size_t i = 0; i < started; i++)
+		pthread_join(th[i].tid, NULL);
+	int64_t us = clock_mono_us() - t0;
+	int rc = atomic_load(&j->failed) ? -1 : 0;
+	if (rc == 0) {
+		char k[64], l[64];
+		snprintf(k, sizeof(k), "%s_s", key);
+		snprintf(l, sizeof(l), "%zu x %s", count, label);
+		figure(b, k, l, secs(us), 3, "s");
+		snprintf(k, sizeof(k), "%s_per_s", key);
+		figure(b, k, "  rate", rate((double)count, us), 0, unit);
+		qsort(j->lat_us, count, sizeof(int64_t), cmp_i64);
+		snprintf(k, sizeof(k), "%s_p50_ms", key);
+		figure(b, k, "  latency p50", (double)j->lat_us[count / 2] / 1000.0, 2, "ms");
+		snprintf(k, sizeof(k), "%s_p99_ms", key);
+		figure(b, k, "  latency p99", (double)j->lat_us[MIN(count - 1, count * 99 / 100)] / 1000.0, 2, "ms");
+		snprintf(k, sizeof(k), "%s_max_ms", key);
+		figure(b, k, "  latency max", (double)j->lat_us[count - 1] / 1000.0, 2, "ms");
+	}
+	pthread_barrier_destroy(&j->start);
+	free(th);
+	free(j->lat_us);
+	free(j);
+	return rc;
+}
+
+static int phase_patch(bench *b, const char *batch_id)
+{
+	size_t m = b->nids;
+	if (run_load(b, "PATCH", "{\"status\":\"Success\"}", 200, m, "patch", "PATCH status=Success",
+	             "completions/s") != 0)
+		return -1;
+	http_resp r;
+	resp_init(&r, false);
+	json_t *bj = get_batch(b, &r, batch_id);
+	buf_release(&r.body);
+	if (!bj)
+		return -1;
+	int64_t ok = count_of(bj, "success");
+	json_decref(bj);
+	if (ok != (int64_t)m) {
+		log_error("bench", "after %zu PATCHes answered 200, GET /batch shows success=%" PRId64, m, ok);
+		return -1;
+	}
+	return 0;
+}
+
+static int64_t total_success(bench *b, const char *batch_id)
+{
+	http_resp r;
+	resp_init(&r, false);
+	json_t *bj = get_batch(b, &r, batch_id);
+	buf_release(&r.body);
+	if (!bj)
+		return -1;
+	const json_t *v = json_object_get(bj, "total_success");
+	int64_t n = json_is_integer(v) ? (int64_t)json_integer_value(v) : -1;
+	json_decref(bj);
+	return n;
+}
+
+static int phase_put(bench *b, const char *batch_id)
+{
+	size_t m = b->nids;
+	int64_t base = total_success(b, batch_id);
+	if (base < 0)
+		return -1;
+	if (run_load(b, "PUT", "{\"new_success\":1}", 202, m, "put", "PUT new_success=1", "updates/s") != 0)
+		return -1;
+	/* A 202 follows a durable commit: the sum must be there at once. */
+	int64_t now = total_success(b, batch_id);
+	if (now == base + (int64_t)m)
+		return 0;
+	log_error("bench", "after %zu PUTs answered 202, total_success is %" PRId64 " (expected %" PRId64 ")", m,
+	          now, base + (int64_t)m);
+	int64_t t0 = clock_mono_us();
+	while (now >= 0 && now != base + (int64_t)m && clock_mono_us() - t0 < 10 * 1000000LL) {
+		sleep_us(50000);
+		now = total_success(b, batch_id);
+	}
+	if (now == base + (int64_t)m)
+		log_error("bench", "total_success reached %" PRId64 " %.2f s later: the 202s came before the commit",
+		          now, secs(clock_mono_us() - t0));
+	return -1;
+}
+
+/* ---- main -------------------------------------------------------------- */
+
+int bench_main(int argc, char **argv)
+{
+	bench b;
+	memset(&b, 0, sizeof(b));
+	int pr = parse_opts(argc, argv, &b.opt);
+	if (pr != 0)
+		return pr > 0 ? 0 : 2;
+	b.human = b.opt.json ? stderr : stdout;
+	b.report = json_object();
+	signal(SIGPIPE, SIG_IGN);
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		log_error("bench", "curl_global_init failed");
+		json_decref(b.report);
+		return 1;
+	}
+	int rc = 1;
+	bool failed = true;
+	sink s = { 0 };
+	const char *durability = getenv("WEFT_DURABILITY");
+	if (!durability || !*durability)
+		durability = "full";
+
+	json_object_set_new(b.report, "tasks", json_integer(b.opt.tasks));
+	json_object_set_new(b.report, "starts", json_integer(b.opt.starts));
+	json_object_set_new(b.report, "clients", json_integer(b.opt.clients));
+	json_object_set_new(b.report, "concurrency", json_integer(b.opt.concurrency));
+	json_object_set_new(b.report, "durability", json_string(durability));
+	json_object_set_new(b.report, "cpus", json_integer(sysconf(_SC_NPROCESSORS_ONLN)));
+
+	const char *tmp = getenv("TMPDIR");
+	b.tmpdir = xasprintf("%s/weft-bench-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	if (!mkdtemp(b.tmpdir)) {
+		log_error("bench", "mkdtemp %s: %s", b.tmpdir, strerror(errno));
+		free(b.tmpdir);
+		b.tmpdir = NULL;
+		goto out;
+	}
+	b.dbpath = xasprintf("%s/bench.db", b.tmpdir);
+	b.logpath = xasprintf("%s/server.log", b.tmpdir);
+
+	if (sink_start(&s) != 0) {
+		log_error("bench", "cannot start the webhook sink on 127.0.0.1");
+		goto out;
+	}
+	b.sink_port = s.port;
+	b.port = free_port();
+	if (b.port <= 0) {
+		log_error("bench", "no free TCP port on 127.0.0.1");
+		goto out;
+	}
+	snprintf(b.base, sizeof(b.base), "http://127.0.0.1:%d", b.port);
+	b.hdrs = curl_slist_append(NULL, "Content-Type: application/json");
+	b.hdrs = curl_slist_append(b.hdrs, "Expect:");   /* no 100-continue round trip */
+	b.ctl = client_new(b.hdrs);
+
+	note(&b, "weft bench: %ld-task chain and fan-out, %ld starts, %ld clients, webhook concurrency %ld, "
+	         "durability %s, %ld CPUs",
+	     b.opt.tasks, b.opt.starts, b.opt.clients, b.opt.concurrency, durability,
+	     sysconf(_SC_NPROCESSORS_ONLN));
+	note(&b, "server %s (database %s), webhook sink 127.0.0.1:%d", b.base, b.dbpath, b.sink_port);
+
+	int64_t spawned = clock_mono_us();
+	if (spawn_server(&b) != 0)
+		goto out;
+	if (wait_healthy(&b, spawned) != 0)
+		goto stop;
+	figure(&b, "idle_rss_kib", "idle RSS", (double)proc_kib(b.child, "VmRSS"), 0, "KiB");
+
+	if (phase_submit(&b, SHAPE_CHAIN) != 0 || phase_submit(&b, SHAPE_FANOUT) != 0)
+		goto stop;
+	char batch_id[64] = "";
+	if (phase_starts(&b, batch_id, sizeof(batch_id)) != 0)
+		goto stop;
+	if (phase_patch(&b, batch_id) != 0)
+		goto stop;
+	if (phase_put(&b, batch_id) != 0)
+		goto stop;
+	failed = false;
+stop:
+	if (b.child > 0) {
+		long hwm = proc_kib(b.child, "VmHWM");
+		if (hwm >= 0)
+			figure(&b, "peak_rss_kib", "peak RSS", (double)hwm, 0, "KiB");
+	}
+	if (stop_server(&b) != 0)
+		failed = true;
+	figure(&b, "sink_hits_total", "webhook sink hits (whole run)", (double)sink_count(), 0, "hits");
+out:
+	if (b.ctl)
+		curl_easy_cleanup(b.ctl);
+	if (b.hdrs)
+		curl_slist_free_all(b.hdrs);
+	sink_stop(&s);
+	if (b.child > 0) {   /* an early exit: never leave the server running */
+		kill(b.child, SIGKILL);
+		waitpid(b.child, NULL, 0);
+	}
+	json_object_set_new(b.report, "ok", json_boolean(!failed));
+	if (b.tmpdir) {
+		if (b.opt.keep || failed) {
+			note(&b, "kept %s (database and server.log)", b.tmpdir);
+			json_object_set_new(b.report, "dir", json_string(b.tmpdir));
+		} else {
+			remove_tree(b.tmpdir);
+		}
+	}
+	if (b.opt.json) {
+		char *text = json_dumps(b.report, JSON_PRESERVE_ORDER | JSON_COMPACT | JSON_REAL_PRECISION(9));
+		if (text) {
+			fputs(text, stdout);
+			fputc('\n', stdout);
+			free(text);
+		}
+	}
+	note(&b, "%s", failed ? "weft bench: FAILED" : "weft bench: ok");
+	rc = failed ? 1 : 0;
+	for (size_t i = 0; i < b.nids; i++)
+		free(b.ids[i]);
+	free(b.ids);
+	free(b.tmpdir);
+	free(b.dbpath);
+	free(b.logpath);
+	json_decref(b.report);
+	curl_global_cleanup();
+	return rc;
+}

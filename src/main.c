@@ -1,0 +1,147 @@
+/*
+ * main.c — the `weft` command: `weft serve` runs the server; `weft bench`
+ * measures it. Start-up order: configuration, storage (opened and
+ * migrated: a bad DATABASE_URL fails here, clearly), webhook dispatcher,
+ * engine, HTTP. Shutdown on SIGTERM/SIGINT runs it backwards: stop
+ * accepting requests, let the engine finish what is queued, stop the
+ * dispatcher, close the database.
+ */
+#include "util/common.h"
+#include "util/clock.h"
+#include "util/json.h"
+#include "util/log.h"
+#include "config.h"
+#include "cli/bench.h"
+#include "engine/engine.h"
+#include "exec/webhook.h"
+#include "http/server.h"
+#include "store/store.h"
+#include <curl/curl.h>
+#include <signal.h>
+#include <pthread.h>
+
+static void usage(FILE *out)
+{
+	fputs("usage: weft <command> [options]\n"
+	      "\n"
+	      "commands:\n"
+	      "  serve     run the weft server (see `weft serve --help`)\n"
+	      "  bench     run the benchmarks against a fresh local server (see `weft bench --help`)\n"
+	      "  help      show this text\n"
+	      "\n"
+	      "Without configuration, `weft serve` listens on :8085 and keeps its state in ./weft.db.\n"
+	      "\n",
+	      out);
+	config_print_help(out);
+}
+
+static int serve(int argc, char **argv)
+{
+	weft_config cfg;
+	int rc = config_load(&cfg, argc, argv);
+	if (rc != 0) {
+		config_release(&cfg);
+		return rc > 0 ? 0 : 2;
+	}
+	log_level lvl = LOG_INFO;
+	if (cfg.log_level && log_parse_level(cfg.log_level, &lvl) != 0)
+		log_warn("main", "unknown log level '%s', using info", cfg.log_level);
+	log_set_level(lvl);
+
+	/* Signals are taken synchronously by this thread; every thread
+	 * started below inherits the mask. */
+	sigset_t sigs;
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	json_object_seed(0);
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+
+	int64_t t0 = clock_mono_us();
+	int exit_code = 1;
+	char err[512] = "";
+	store_options sopt = { .sync_full = cfg.sync_full, .readers = cfg.db_readers };
+	store *st = store_open(cfg.db_url, &sopt, err, sizeof(err));
+	dispatcher *disp = NULL;
+	engine *eng = NULL;
+	http_server *http = NULL;
+	if (!st) {
+		log_error("main", "cannot open database '%s': %s", cfg.db_url, err);
+		goto out;
+	}
+	dispatcher_config dcfg = {
+		.host_url = cfg.host_url,
+		.concurrency = cfg.webhook_concurrency,
+		.timeout_ms = (long)cfg.webhook_timeout_ms,
+		.connect_timeout_ms = MIN(5000L, (long)cfg.webhook_timeout_ms),
+		.max_response_bytes = 1 << 20,
+	};
+	disp = dispatcher_new(&dcfg);
+	if (!disp) {
+		log_error("main", "cannot start the webhook dispatcher");
+		goto out;
+	}
+	engine_config ecfg = {
+		.claim_timeout_us = cfg.claim_timeout_secs * 1000000,
+		.sweep_interval_us = cfg.worker_loop_interval_ms * 1000,
+		/* Claim a little ahead of the dispatcher so its slots never idle
+		 * while a cycle commits. */
+		.start_window = cfg.webhook_concurrency * 2,
+		.dead_end_cancel = cfg.dead_end_cancel,
+		.ssrf = &cfg.ssrf,
+	};
+	eng = engine_new(&ecfg, st, disp);
+	if (engine_start(eng) != 0) {
+		log_error("main", "cannot start the engine (database error while recovering timers)");
+		goto out;
+	}
+	http = http_server_start(&cfg, eng, st, err, sizeof(err));
+	if (!http) {
+		log_error("main", "cannot start the HTTP server: %s", err);
+		goto out;
+	}
+	log_info("main", "weft serving on port %d (database %s, %s backend) in %.1f ms", cfg.port, cfg.db_url,
+	         store_backend_name(st), (double)(clock_mono_us() - t0) / 1000.0);
+
+	int sig = 0;
+	sigwait(&sigs, &sig);
+	log_info("main", "%s received: shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
+	exit_code = 0;
+out:
+	if (http)
+		http_server_stop(http);
+	if (eng)
+		engine_stop(eng);
+	if (disp)
+		dispatcher_free(disp);
+	engine_free(eng);
+	if (st)
+		store_close(st);
+	curl_global_cleanup();
+	config_release(&cfg);
+	if (exit_code == 0)
+		log_info("main", "stopped");
+	return exit_code;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	const char *cmd = argv[1];
+	if (strcmp(cmd, "serve") == 0)
+		return serve(argc - 1, argv + 1);
+	if (strcmp(cmd, "bench") == 0)
+		return bench_main(argc - 1, argv + 1);
+	if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	fprintf(stderr, "weft: unknown command '%s'\n\n", cmd);
+	usage(stderr);
+	return 2;
+}
