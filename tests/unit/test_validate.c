@@ -1,0 +1,956 @@
+/*
+ * test_validate.c — ArcRun request decoding and validation (src/http/validate.c).
+ *
+ * Covers every message of reference/arcrun.md §12.1 and §12.3 (including
+ * ArcRun's own unit cases), type errors, the object form of POST /task,
+ * limits, rules, and what decoding hands the engine.
+ */
+#include "util/common.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <cmocka.h>
+
+#include "http/validate.h"
+#include "util/alloc.h"
+#include "util/buf.h"
+
+static weft_config cfg;
+
+/* A valid on_start action and task, as JSON fragments. */
+#define HOOK "{\"kind\":\"Webhook\",\"params\":{\"url\":\"https://example.com/hook\",\"verb\":\"Post\"}}"
+#define TASK_WITH(id, extra) \
+	"{\"id\":\"" id "\",\"name\":\"build\",\"kind\":\"ci\",\"on_start\":" HOOK extra "}"
+#define TASK(id) TASK_WITH(id, "")
+#define DEP(id, rs) "{\"id\":\"" id "\",\"requires_success\":" rs "}"
+
+static int setup(void **state)
+{
+	UNUSED(state);
+	memset(&cfg, 0, sizeof(cfg));
+	ssrf_policy_init(&cfg.ssrf);
+	cfg.json_max_depth = 64;
+	cfg.max_tasks_per_batch = 1000;
+	cfg.max_deps_per_task = 100;
+	cfg.max_actions_per_task = 20;
+	cfg.pagination_default = 50;
+	cfg.pagination_max = 100;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	UNUSED(state);
+	ssrf_policy_release(&cfg.ssrf);
+	return 0;
+}
+
+/* ---- helpers ----------------------------------------------------------- */
+
+typedef struct outcome {
+	validate_result res;
+	errlist errs;
+	char msg[VALIDATE_MSG_MAX];
+	batch_input batch;
+} outcome;
+
+static void batch(outcome *o, const char *json)
+{
+	errlist_init(&o->errs);
+	o->msg[0] = '\0';
+	o->res = validate_batch(json, strlen(json), &cfg, &o->batch, &o->errs, o->msg, sizeof(o->msg));
+}
+
+static void outcome_release(outcome *o)
+{
+	errlist_release(&o->errs);
+	batch_input_release(&o->batch);
+}
+
+static bool has(const errlist *e, const char *detail)
+{
+	for (size_t i = 0; i < e->len; i++) {
+		if (strcmp(e->items[i], detail) == 0)
+			return true;
+	}
+	return false;
+}
+
+static bool has_prefix(const errlist *e, const char *prefix)
+{
+	for (size_t i = 0; i < e->len; i++) {
+		if (strncmp(e->items[i], prefix, strlen(prefix)) == 0)
+			return true;
+	}
+	return false;
+}
+
+static void dump(const errlist *e)
+{
+	for (size_t i = 0; i < e->len; i++)
+		print_message("  detail: %s\n", e->items[i]);
+}
+
+/* Asserts that the batch fails with exactly this detail among others. */
+static void expect_detail(const char *json, const char *detail)
+{
+	outcome o;
+	batch(&o, json);
+	if (!has(&o.errs, detail)) {
+		print_message("missing detail: %s (result %d, msg '%s')\n", detail, o.res, o.msg);
+		dump(&o.errs);
+	}
+	assert_int_equal(o.res, VALIDATE_FAILED);
+	assert_true(has(&o.errs, detail));
+	assert_null(o.batch.tasks);
+	outcome_release(&o);
+}
+
+static void expect_prefix(const char *json, const char *prefix)
+{
+	outcome o;
+	batch(&o, json);
+	if (!has_prefix(&o.errs, prefix))
+		dump(&o.errs);
+	assert_int_equal(o.res, VALIDATE_FAILED);
+	assert_true(has_prefix(&o.errs, prefix));
+	outcome_release(&o);
+}
+
+static void expect_ok(const char *json)
+{
+	outcome o;
+	batch(&o, json);
+	if (o.res != VALIDATE_OK) {
+		print_message("unexpected failure (%d, '%s')\n", o.res, o.msg);
+		dump(&o.errs);
+	}
+	assert_int_equal(o.res, VALIDATE_OK);
+	assert_int_equal(o.errs.len, 0);
+	outcome_release(&o);
+}
+
+/* ---- ArcRun's unit cases (§17.3 validation/task) ------------------------ */
+
+static void test_valid_task(void **state)
+{
+	UNUSED(state);
+	outcome o;
+	batch(&o, "[" TASK("a") "]");
+	assert_int_equal(o.res, VALIDATE_OK);
+	assert_int_equal(o.batch.ntasks, 1);
+	new_task *t = &o.batch.tasks[0];
+	assert_string_equal(t->name, "build");
+	assert_string_equal(t->kind, "ci");
+	assert_int_equal(t->timeout_secs, 60);
+	assert_string_equal(t->metadata, "null");
+	assert_string_equal(t->rules, "[]");
+	assert_int_equal(t->priority, 0);
+	assert_false(t->has_expected_count);
+	assert_false(t->dead_end_barrier);
+	assert_int_equal(t->ndeps, 0);
+	assert_int_equal(t->ndedupe, 0);
+	assert_int_equal(t->non_success, 0);
+	assert_int_equal(t->non_failure, 0);
+	assert_string_equal(t->on_start, "{\"url\":\"https://example.com/hook\",\"verb\":\"Post\"}");
+	assert_false(t->created);
+	assert_null(o.batch.scope);
+	assert_null(o.batch.metadata);
+	assert_null(o.batch.on_complete);
+	outcome_release(&o);
+}
+
+static void test_empty_name(void **state)
+{
+	UNUSED(state);
+	expect_detail("[{\"id\":\"a\",\"name\":\"\",\"kind\":\"ci\",\"on_start\":" HOOK "}]",
+	              "tasks[0].name: Task name cannot be empty");
+	expect_detail("[{\"id\":\"a\",\"name\":\"  \\t\",\"kind\":\"ci\",\"on_start\":" HOOK "}]",
+	              "tasks[0].name: Task name cannot be empty");
+}
+
+static void test_empty_kind(void **state)
+{
+	UNUSED(state);
+	expect_detail("[{\"id\":\"a\",\"name\":\"n\",\"kind\":\" \",\"on_start\":" HOOK "}]",
+	              "tasks[0].kind: Task kind cannot be empty");
+}
+
+static void test_negative_timeout(void **state)
+{
+	UNUSED(state);
+	expect_detail("[" TASK_WITH("a", ",\"timeout\":-1") "]",
+	              "tasks[0].timeout: Timeout must be a positive integer");
+	expect_detail("[" TASK_WITH("a", ",\"timeout\":0") "]",
+	              "tasks[0].timeout: Timeout must be a positive integer");
+	expect_detail("[" TASK_WITH("a", ",\"timeout\":86401") "]",
+	              "tasks[0].timeout: Timeout cannot exceed 86400 seconds (24 hours)");
+	expect_ok("[" TASK_WITH("a", ",\"timeout\":86400") "]");
+	expect_ok("[" TASK_WITH("a", ",\"timeout\":1") "]");
+}
+
+static void test_self_dependency(void **state)
+{
+	UNUSED(state);
+	const char *json = "[" TASK_WITH("a", ",\"dependencies\":[" DEP("a", "true") "]") "]";
+	expect_detail(json, "tasks[0].dependencies: Task cannot depend on itself");
+	expect_detail(json, "tasks[0].dependencies: dependency 'a' must appear before task 'a' in the batch");
+}
+
+static void test_circular_dependency(void **state)
+{
+	UNUSED(state);
+	const char *json = "[" TASK_WITH("a", ",\"dependencies\":[" DEP("b", "true") "]") ","
+	                   TASK_WITH("b", ",\"dependencies\":[" DEP("a", "true") "]") "]";
+	outcome o;
+	batch(&o, json);
+	assert_int_equal(o.res, VALIDATE_FAILED);
+	assert_true(has(&o.errs, "tasks[0].dependencies: dependency 'b' must appear before task 'a' in the batch"));
+	/* b -> a points backwards: fine on its own. */
+	assert_int_equal(o.errs.len, 1);
+	outcome_release(&o);
+}
+
+static void test_longer_circular_dependency(void **state)
+{
+	UNUSED(state);
+	const char *json = "[" TASK_WITH("a", ",\"dependencies\":[" DEP("c", "false") "]") ","
+	                   TASK_WITH("b", ",\"dependencies\":[" DEP("a", "false") "]") ","
+	                   TASK_WITH("c", ",\"dependencies\":[" DEP("b", "false") "]") "]";
+	expect_detail(json, "tasks[0].dependencies: dependency 'c' must appear before task 'a' in the batch");
+}
+
+static void test_invalid_webhook_url(void **state)
+{
+	UNUSED(state);
+	expect_prefix("[{\"id\":\"a\",\"name\":\"n\",\"kind\":\"k\",\"on_start\":{\"kind\":\"Webhook\","
+	              "\"params\":{\"url\":\"not a url\",\"verb\":\"Post\"}}}]",
+	              "tasks[0].on_start.params: Invalid URL format");
+	expect_prefix("[{\"id\":\"a\",\"name\":\"n\",\"kind\":\"k\",\"on_start\":{\"kind\":\"Webhook\","
+	              "\"params\":{\"url\":\"http://localhost/x\",\"verb\":\"Post\"}}}]",
+	              "tasks[0].on_start.params: URL host 'localhost'");
+	expect_prefix("[{\"id\":\"a\",\"name\":\"n\",\"kind\":\"k\",\"on_start\":{\"kind\":\"Webhook\","
+	              "\"params\":{\"verb\":\"Post\"}}}]",
+	              "tasks[0].on_start.params: Invalid webhook params");
+	expect_prefix("[" TASK_WITH("a", ",\"on_success\":[" HOOK ",{\"kind\":\"Webhook\",\"params\":"
+	                              "{\"url\":\"file:///etc/passwd\",\"verb\":\"Get\"}}]") "]",
+	              "tasks[0].on_success[1].params: ");
+	expect_prefix("[" TASK_WITH("a", ",\"on_failure\":[{\"kind\":\"Webhook\",\"params\":42}]") "]",
+	              "tasks[0].on_failure[0].params: Invalid webhook params");
+}
+
+static void test_priority_valid_range(void **state)
+{
+	UNUSED(state);
+	outcome o;
+	batch(&o, "[" TASK_WITH("a", ",\"priority\":-1000") "," TASK_WITH("b", ",\"priority\":1000") "]");
+	assert_int_equal(o.res, VALIDATE_OK);
+	assert_int_equal(o.batch.tasks[0].priority, -1000);
+	assert_int_equal(o.batch.tasks[1].priority, 1000);
+	outcome_release(&o);
+}
+
+static void test_priority_out_of_range(void **state)
+{
+	UNUSED(state);
+	expect_detail("[" TASK_WITH("a", ",\"priority\":1001") "]",
+	              "tasks[0].priority: priority must be between -1000 and 1000");
+	expect_detail("[" TASK_WITH("a", ",\"priority\":-1001") "]",
+	              "tasks[0].priority: priority must be between -1000 and 1000");
+}
+
+static void test_priority_default(void **state)
+{
+	UNUSED(state);
+	outcome o;
+	batch(&o, "[" TASK_WITH("a", ",\"priority\":null") "]");
+	assert_int_equal(o.res, VALIDATE_OK);
+	assert_int_equal(o.batch.tasks[0].priority, 0);
+	outcome_release(&o);
+}
+
+/* ---- the rest of §12.1 ----------------------------------------------- */
+
+static void test_lengths(void **state)
+{
+	UNUSED(state);
+	char name[300], kind[120];
+	memset(name, 'n', sizeof(name));
+	memset(kind, 'k', sizeof(kind));
+	buf b;
+	buf_init(&b);
+	buf_printf(&b, "[{\"id\":\"a\",\"name\":\"%.*s\",\"kind\":\"%.*s\",\"on_start\":" HOOK "}]", 255, name, 100,
+	           kind);
+	expect_ok(b.data);
+	buf_reset(&b);
+	buf_printf(&b, "[{\"id\":\"a\",\"name\":\"%.*s\",\"kind\":\"%.*s\",\"on_start\":" HOOK "}]", 256, name, 101,
+	           kind);
+	expect_detail(b.data, "tasks[0].name: Task name cannot exceed 255 characters");
+	expect_detail(b.data, "tasks[0].kind: Task kind cannot exceed 100 characters");
+	buf_release(&b);
+}
+
+static void test_local_id_and_dependency_messages(void **state)
+{
+	UNUSED(state);
+	expect_detail("[" TASK(" ") "]", "tasks[0].id: Task local ID cannot be empty");
+	expect_detail("[" TASK("a") "," TASK_WITH("b", ",\"dependencies\":[" DEP("", "true") "]") "]",
+	              "tasks[1].dependencies[0].id: Dependency ID cannot be empty");
+	expect_detail("[" TASK("a") "," TASK_WITH("b", ",\"dependencies\":[" DEP("a", "true") "," DEP("a", "false") "]") "]",
+	              "tasks[1].dependencies: Duplicate dependency: a");
+	expect_detail("[" TASK("a") "," TASK("a") "]",
+	              "tasks[1].id: duplicate task id: 'a' (first defined at index 0)");
+	expect_detail("[" TASK("a") "," TASK_WITH("b", ",\"dependencies\":[" DEP("zz", "true") "]") "]",
+	              "tasks[1].dependencies: unknown dependency: 'zz'");
+}
+
+static void test_expected_count_negative(void **state)
+{
+	UNUSED(state);
+	expect_detail("[" TASK_WITH("a", ",\"expected_count\":-1") "]",
+	              "tasks[0].expected_count: expected_count cannot be negative");
+}
+
+static void test_metadata(void **state)
+{
+	UNUSED(state);
+	outcome o;
+	batch(&o, "[" TASK_WITH("a", ",\"metadata\":{\"b\": [1, 2], \"a\": {\"x\": null}}") "]");
+	assert_int_equal(o.res, VALIDATE_OK);
+	assert_string_equal(o.batch.tasks[0].metadata, "{\"b\":[1,2],\"a\":{\"x\":null}}");
+	outcome_release(&o);
+
+	batch(&o, "[" TASK_WITH("a", ",\"metadata\":null") "]");
+	assert_int_equal(o.res, VALIDATE_OK);
+	assert_string_equal(o.batch.tasks[0].metadata, "null");
+	outcome_release(&o);
+
+	/* {"k":"<s>"} compact is strlen(s) + 8 bytes: 65536 passes, 65537 fails. */
+	size_t room = 65536 - 8;
+	char *big = xmalloc(room + 2);
+	memset(big, 'x', room + 1);
+	big[room + 1] = '\0';
+	buf b;
+	buf_init(&b);
+	buf_printf(&b, "[" TASK_WITH("a", ",\"metadata\":{\"k\":\"%.*s\"}") "]", (int)room, big);
+	expect_ok(b.data);
+	buf_reset(&b);
+	buf_printf(&b, "[" TASK_WITH("a", ",\"metadata\":{\"k\":\"%s\"}") "]", big);
+	expect_detail(b.data, "tasks[0].metadata: Metadata cannot exceed 64KB");
+	buf_release(&b);
+	free(big);
+}
+
+#define RULE(type, maxkey, max, status, kind) \
+	"{\"type\":\"" type "\",\"" maxkey "\":" max ",\"matcher\":{\"status\":\"" status "\",\"kind\":\"" kind \
+	"\",\"fields\":[\"projectId\"]}}"
+
+static void test_rules(void **state)
+{
+	UNUSED(state);
+	expect_detail("[" TASK_WITH("a", ",\"rules\":[" RULE("Concurency", "max_concurency", "0", "Running", "ci") "]") "]",
+	              "tasks[0].rules[0].max_concurency: max_concurency must be a positive integer");
+	expect_detail("[" TASK_WITH("a", ",\"expected_count\":5,\"rules\":[" RULE("Capacity", "max_capacity", "-3", "Running", "ci") "]") "]",
+	              "tasks[0].rules[0].max_capacity: max_capacity must be a positive integer");
+	expect_detail("[" TASK_WITH("a", ",\"rules\":[" RULE("Concurency", "max_concurency", "1", "Running", " ") "]") "]",
+	              "tasks[0].rules[0].matcher.kind: Matcher kind cannot be empty");
+	expect_detail("[" TASK_WITH("a", ",\"expected_count\":5,\"rules\":[" RULE("Capacity", "max_capacity", "10", "Pending", "ci") "]") "]",
+	              "tasks[0].rules[0].matcher.status: Capacity rules only support matcher.status = Running");
+	expect_detail("[" TASK_WITH("a", ",\"rules\":[" RULE("Capacity", "max_capacity", "10", "Running", "ci") "]") "]",
+	              "tasks[0].expected_count: expected_count is required when a Capacity rule is used");
+	expect_detail("[" TASK_WITH("a", ",\"rules\":[" RULE("Concurency", "max_concurency", "1", "Bogus", "ci") "]") "]",
+	              "tasks[0].rules[0].matcher.status: unknown status 'Bogus'");
+	expect_detail("[" TASK_WITH("a", ",\"rules\":[{\"type\":\"Rate\",\"matcher\":{\"status\":\"Running\",\"kind\":\"ci\",\"fields\":[]}}]") "]",
+	              "tasks[0].rules[0].type: unknown variant 'Rate', expected 'Concurency' or 'Capacity'");
+	expect_detail("[" TASK_WITH("a", ",\"rules\":[{\"type\":\"Concurency\",\"max_concurency\":1}]") "]",
+	              "tasks[0].rules[0].matcher: missing field");
+	expect_detail("[" TASK_WITH("a", ",\"rules\":[{\"type\":\"Concurency\",\"max_concurency\":1,\"matcher\":{\"status\":\"Running\",\"kind\":\"ci\"}}]") "]",
+	              "tasks[0].rules[0].matcher.fields: missing field");
+	expect_detail("[" TASK_WITH("a", ",\"rules\":[{\"max_concurency\":1}]") "]",
+	              "tasks[0].rules[0].type: missing field");
+	expect_detail("[" TASK_WITH("a", ",\"rules\":{}") "]", "tasks[0].rules: expected an array, got object");
+
+	/* Valid rules are stored as given, compact, the client's object kept. */
+	outcome o;
+	batch(&o, "[" TASK_WITH("a", ",\"expected_count\":7,\"rules\":[ " RULE("Capacity", "max_capacity", "10", "Running", "ci")
+	                               ", " RULE("Concurency", "max_concurency", "2", "Running", "other") "]") "]");
+	assert_int_equal(o.res, VALIDATE_OK);
+	assert_string_equal(o.batch.tasks[0].rules,
+	                    "[" RULE("Capacity", "max_capacity", "10", "Running", "ci") ","
+	                    RULE("Concurency", "max_concurency", "2", "Running", "other") "]");
+	assert_true(o.batch.tasks[0].has_expected_count);
+	assert_int_equal(o.batch.tasks[0].expected_count, 7);
+	outcome_release(&o);
+}
+
+static void test_dedupe_decoded(void **state)
+{
+	UNUSED(state);
+	outcome o;
+	batch(&o, "[" TASK_WITH("a", ",\"dedupe_strategy\":[{\"status\":\"Running\",\"kind\":\"ci\",\"fields\":[\"p\",\"q\"]},"
+	                               "{\"status\":\"Pending\",\"kind\":\"\",\"fields\":[]}]") "]");
+	assert_int_equal(o.res, VALIDATE_OK);
+	new_task *t = &o.batch.tasks[0];
+	assert_int_equal(t->ndedupe, 2);
+	assert_int_equal(t->dedupe[0].status, TS_RUNNING);
+	assert_string_equal(t->dedupe[0].kind, "ci");
+	assert_int_equal(t->dedupe[0].nfields, 2);
+	assert_string_equal(t->dedupe[0].fields[0], "p");
+	assert_string_equal(t->dedupe[0].fields[1], "q");
+	/* Dedupe matchers are not validated beyond their types (§8). */
+	assert_int_equal(t->dedupe[1].status, TS_PENDING);
+	assert_string_equal(t->dedupe[1].kind, "");
+	assert_int_equal(t->dedupe[1].nfields, 0);
+	outcome_release(&o);
+
+	expect_detail("[" TASK_WITH("a", ",\"dedupe_strategy\":[{\"status\":\"Bogus\",\"kind\":\"ci\",\"fields\":[]}]") "]",
+	              "tasks[0].dedupe_strategy[0].status: unknown status 'Bogus'");
+	expect_detail("[" TASK_WITH("a", ",\"dedupe_strategy\":[{\"status\":\"Running\",\"kind\":\"ci\",\"fields\":[1]}]") "]",
+	              "tasks[0].dedupe_strategy[0].fields[0]: expected a string, got integer");
+}
+
+static void test_type_errors(void **state)
+{
+	UNUSED(state);
+	expect_detail("[" TASK_WITH("a", ",\"timeout\":\"60\"") "]", "tasks[0].timeout: expected an integer, got string");
+	expect_detail("[" TASK_WITH("a", ",\"timeout\":1.5") "]", "tasks[0].timeout: expected an integer, got number");
+	expect_detail("[" TASK_WITH("a", ",\"priority\":1099511627776") "]",
+	              "tasks[0].priority: expected a 32-bit integer, got 1099511627776");
+	expect_detail("[" TASK_WITH("a", ",\"dead_end_barrier\":\"yes\"") "]",
+	              "tasks[0].dead_end_barrier: expected a boolean, got string");
+	expect_detail("[" TASK_WITH("a", ",\"dependencies\":{}") "]", "tasks[0].dependencies: expected an array, got object");
+	expect_detail("[" TASK("a") "," TASK_WITH("b", ",\"dependencies\":[" "{\"id\":\"a\"}" "]") "]",
+	              "tasks[1].dependencies[0].requires_success: missing field");
+	expect_detail("[" TASK_WITH("a", ",\"on_success\":{}") "]", "tasks[0].on_success: expected an array, got object");
+	expect_detail("[{\"id\":\"a\",\"name\":5,\"kind\":\"k\",\"on_start\":" HOOK "}]",
+	              "tasks[0].name: expected a string, got integer");
+	expect_detail("[{\"id\":\"a\",\"name\":\"n\",\"kind\":\"k\"}]", "tasks[0].on_start: missing field");
+	expect_detail("[{\"name\":\"n\",\"kind\":\"k\",\"on_start\":" HOOK "}]", "tasks[0].id: missing field");
+	expect_detail("[{\"id\":\"a\",\"name\":\"n\",\"kind\":\"k\",\"on_start\":{\"kind\":\"Webhook\"}}]",
+	              "tasks[0].on_start.params: missing field");
+	expect_detail("[{\"id\":\"a\",\"name\":\"n\",\"kind\":\"k\",\"on_start\":{\"kind\":\"Email\",\"params\":{\"url\":\"https://e.com\",\"verb\":\"Get\"}}}]",
+	              "tasks[0].on_start.kind: unknown variant 'Email', expected 'Webhook'");
+	expect_detail("[" TASK("a") ",42]", "tasks[1]: expected an object, got integer");
+	/* The third task of ArcRun's example misses on_start. */
+	expect_detail("[" TASK("a") "," TASK("b") ",{\"id\":\"c\",\"name\":\"n\",\"kind\":\"k\"}]",
+	              "tasks[2].on_start: missing field");
+}
+
+static void test_collects_all_errors(void **state)
+{
+	UNUSED(state);
+	outcome o;
+	batch(&o, "[{\"id\":\"a\",\"name\":\"\",\"kind\":\"\",\"on_start\":" HOOK ",\"timeout\":0,\"priority\":5000},"
+	          TASK_WITH("b", ",\"expected_count\":-2,\"dependencies\":[" DEP("x", "true") "]") "]");
+	assert_int_equal(o.res, VALIDATE_FAILED);
+	assert_true(has(&o.errs, "tasks[0].name: Task name cannot be empty"));
+	assert_true(has(&o.errs, "tasks[0].kind: Task kind cannot be empty"));
+	assert_true(has(&o.errs, "tasks[0].timeout: Timeout must be a positive integer"));
+	assert_true(has(&o.errs, "tasks[0].priority: priority must be between -1000 and 1000"));
+	assert_true(has(&o.errs, "tasks[1].expected_count: expected_count cannot be negative"));
+	assert_true(has(&o.errs, "tasks[1].dependencies: unknown dependency: 'x'"));
+	assert_int_equal(o.errs.len, 6);
+	outcome_release(&o);
+}
+
+static void test_bad_bodies(void **state)
+{
+	UNUSED(state);
+	outcome o;
+	batch(&o, "not json");
+	assert_int_equal(o.res, VALIDATE_MALFORMED);
+	assert_true(strncmp(o.msg, "Json deserialize error: ", 24) == 0);
+	assert_true(strlen(o.msg) > 24);
+	outcome_release(&o);
+
+	batch(&o, "");
+	assert_int_equal(o.res, VALIDATE_MALFORMED);
+	outcome_release(&o);
+
+	const char *wrong[] = { "42", "\"tasks\"", "true", "null" };
+	for (size_t i = 0; i < ARRAY_LEN(wrong); i++) {
+		batch(&o, wrong[i]);
+		assert_int_equal(o.res, VALIDATE_MALFORMED);
+		assert_string_equal(o.msg,
+		                    "Json deserialize error: expected an array of tasks or an object with \"tasks\"");
+		outcome_release(&o);
+	}
+
+	/* Nesting beyond the configured depth is a parse error, not a crash. */
+	buf b;
+	buf_init(&b);
+	for (int i = 0; i < 100; i++)
+		buf_putc(&b, '[');
+	for (int i = 0; i < 100; i++)
+		buf_putc(&b, ']');
+	batch(&o, b.data);
+	assert_int_equal(o.res, VALIDATE_MALFORMED);
+	outcome_release(&o);
+	buf_release(&b);
+}
+
+static void test_empty_batch(void **state)
+{
+	UNUSED(state);
+	outcome o;
+	batch(&o, "[]");
+	assert_int_equal(o.res, VALIDATE_OK);
+	assert_int_equal(o.batch.ntasks, 0);
+	outcome_release(&o);
+	batch(&o, "{\"tasks\":[]}");
+	assert_int_equal(o.res, VALIDATE_OK);
+	assert_int_equal(o.batch.ntasks, 0);
+	outcome_release(&o);
+}
+
+static void test_object_form(void **state)
+{
+	UNUSED(state);
+	outcome o;
+	batch(&o, "{\"tasks\":[" TASK("a") "],\"on_batch_complete\":[" HOOK "],\"scope\":\"team-a\","
+	          "\"metadata\":{\"run\": 7}}");
+	assert_int_equal(o.res, VALIDATE_OK);
+	assert_int_equal(o.batch.ntasks, 1);
+	assert_string_equal(o.batch.scope, "team-a");
+	assert_string_equal(o.batch.metadata, "{\"run\":7}");
+	assert_string_equal(o.batch.on_complete, "[" HOOK "]");
+	outcome_release(&o);
+
+	batch(&o, "{\"tasks\":[" TASK("a") "],\"metadata\":null,\"on_batch_complete\":[]}");
+	assert_int_equal(o.res, VALIDATE_OK);
+	assert_null(o.batch.metadata);
+	assert_null(o.batch.on_complete);
+	outcome_release(&o);
+
+	expect_detail("{\"scope\":\"x\"}", "tasks: missing field");
+	expect_detail("{\"tasks\":5}", "tasks: expected an array, got integer");
+	expect_prefix("{\"tasks\":[],\"on_batch_complete\":[{\"kind\":\"Webhook\",\"params\":{\"url\":\"nope\",\"verb\":\"Post\"}}]}",
+	              "on_batch_complete[0].params: Invalid URL format");
+	expect_detail("{\"tasks\":[],\"scope\":3}", "scope: expected a string, got integer");
+	/* Object-form tasks keep the tasks[i] prefix. */
+	expect_detail("{\"tasks\":[" TASK_WITH("a", ",\"timeout\":0") "]}", "tasks[0].timeout: Timeout must be a positive integer");
+}
+
+static void test_limits(void **state)
+{
+	UNUSED(state);
+	outcome o;
+	size_t saved = cfg.max_tasks_per_batch;
+	cfg.max_tasks_per_batch = 3;
+	batch(&o, "[" TASK("a") "," TASK("b") "," TASK("c") "," TASK("d") "]");
+	assert_int_equal(o.res, VALIDATE_TOO_LARGE);
+	assert_non_null(strstr(o.msg, "Payload too large"));
+	assert_non_null(strstr(o.msg, "3"));
+	outcome_release(&o);
+	batch(&o, "[" TASK("a") "," TASK("b") "," TASK("c") "]");
+	assert_int_equal(o.res, VALIDATE_OK);
+	outcome_release(&o);
+	cfg.max_tasks_per_batch = saved;
+
+	saved = cfg.max_deps_per_task;
+	cfg.max_deps_per_task = 2;
+	expect_detail("[" TASK("a") "," TASK("b") "," TASK("c") ","
+	              TASK_WITH("d", ",\"dependencies\":[" DEP("a", "true") "," DEP("b", "true") "," DEP("c", "true") "]") "]",
+	              "tasks[3].dependencies: Too many dependencies: 3 (limit is 2)");
+	expect_ok("[" TASK("a") "," TASK("b") "," TASK_WITH("d", ",\"dependencies\":[" DEP("a", "true") "," DEP("b", "true") "]") "]");
+	cfg.max_deps_per_task = saved;
+
+	saved = cfg.max_actions_per_task;
+	cfg.max_actions_per_task = 3;
+	expect_detail("[" TASK_WITH("a", ",\"on_success\":[" HOOK "," HOOK "],\"on_failure\":[" HOOK "]") "]",
+	              "tasks[0].actions: Too many actions: 4 (limit is 3)");
+	expect_ok("[" TASK_WITH("a", ",\"on_success\":[" HOOK "],\"on_failure\":[" HOOK "]") "]");
+	expect_detail("{\"tasks\":[],\"on_batch_complete\":[" HOOK "," HOOK "," HOOK "," HOOK "]}",
+	              "on_batch_complete: Too many actions: 4 (limit is 3)");
+	cfg.max_actions_per_task = saved;
+}
+
+static void test_decoding(void **state)
+{
+	UNUSED(state);
+	outcome o;
+	batch(&o, "[" TASK("a") ","
+	          TASK_WITH("b", ",\"dependencies\":[" DEP("a", "true") "],\"timeout\":300,\"expected_count\":0,"
+	                         "\"dead_end_barrier\":true,\"priority\":-5") ","
+	          TASK_WITH("c", ",\"dependencies\":[" DEP("a", "false") "," DEP("b", "true") "],"
+	                         "\"on_failure\":[{\"kind\":\"Webhook\",\"trigger\":\"End\",\"params\":{\"url\":\"https://f.example/x\",\"verb\":\"Put\"}}],"
+	                         "\"on_success\":[" HOOK "," HOOK "]") "]");
+	assert_int_equal(o.res, VALIDATE_OK);
+	assert_int_equal(o.batch.ntasks, 3);
+	new_task *b = &o.batch.tasks[1], *c = &o.batch.tasks[2];
+	assert_int_equal(b->ndeps, 1);
+	assert_int_equal(b->deps[0].parent_index, 0);
+	assert_true(b->deps[0].requires_success);
+	assert_int_equal(b->timeout_secs, 300);
+	assert_true(b->has_expected_count);
+	assert_int_equal(b->expected_count, 0);
+	assert_true(b->dead_end_barrier);
+	assert_int_equal(b->priority, -5);
+	assert_int_equal(c->ndeps, 2);
+	assert_int_equal(c->deps[0].parent_index, 0);
+	assert_false(c->deps[0].requires_success);
+	assert_int_equal(c->deps[1].parent_index, 1);
+	assert_true(c->deps[1].requires_success);
+	assert_int_equal(c->non_failure, 1);
+	assert_string_equal(c->on_failure[0], "{\"url\":\"https://f.example/x\",\"verb\":\"Put\"}");
+	assert_int_equal(c->non_success, 2);
+	assert_string_equal(c->on_success[1], "{\"url\":\"https://example.com/hook\",\"verb\":\"Post\"}");
+	outcome_release(&o);
+}
+
+static void test_large_batch_linear(void **state)
+{
+	UNUSED(state);
+	/* A 20,000-task chain: every task depends on the previous one. */
+	size_t n = 20000;
+	size_t saved = cfg.max_tasks_per_batch;
+	cfg.max_tasks_per_batch = n;
+	buf b;
+	buf_init(&b);
+	buf_putc(&b, '[');
+	for (size_t i = 0; i < n; i++) {
+		buf_printf(&b, "%s{\"id\":\"t%zu\",\"name\":\"n\",\"kind\":\"k\",\"on_start\":" HOOK, i ? "," : "", i);
+		if (i > 0)
+			buf_printf(&b, ",\"dependencies\":[{\"id\":\"t%zu\",\"requires_success\":true}]", i - 1);
+		buf_putc(&b, '}');
+	}
+	buf_putc(&b, ']');
+	outcome o;
+	batch(&o, b.data);
+	assert_int_equal(o.res, VALIDATE_OK);
+	assert_int_equal(o.batch.ntasks, n);
+	assert_int_equal(o.batch.tasks[n - 1].deps[0].parent_index, n - 2);
+	outcome_release(&o);
+	buf_release(&b);
+	cfg.max_tasks_per_batch = saved;
+}
+
+/* ---- PATCH / PUT (§4.6, §4.7, §12.3) ----------------------------------- */
+
+typedef struct upd {
+	validate_result res;
+	errlist errs;
+	char msg[VALIDATE_MSG_MAX];
+	update_input in;
+} upd;
+
+static void patch(upd *u, const char *json, bool is_put)
+{
+	errlist_init(&u->errs);
+	u->msg[0] = '\0';
+	u->res = is_put ? validate_put(json, strlen(json), &cfg, &u->in, &u->errs, u->msg, sizeof(u->msg))
+	                : validate_patch(json, strlen(json), &cfg, &u->in, &u->errs, u->msg, sizeof(u->msg));
+}
+
+static void upd_release(upd *u)
+{
+	errlist_release(&u->errs);
+	update_input_release(&u->in);
+}
+
+static void expect_patch_detail(const char *json, bool is_put, const char *detail)
+{
+	upd u;
+	patch(&u, json, is_put);
+	if (!has(&u.errs, detail))
+		dump(&u.errs);
+	assert_int_equal(u.res, VALIDATE_FAILED);
+	assert_true(has(&u.errs, detail));
+	upd_release(&u);
+}
+
+static void test_patch_valid(void **state)
+{
+	UNUSED(state);
+	upd u;
+	patch(&u, "{\"status\":\"Success\",\"new_success\":3,\"metadata\":{\"a\": 1},\"expected_count\":10,\"priority\":7}", false);
+	assert_int_equal(u.res, VALIDATE_OK);
+	assert_true(u.in.has_status);
+	assert_int_equal(u.in.status, TS_SUCCESS);
+	assert_int_equal(u.in.new_success, 3);
+	assert_int_equal(u.in.new_failures, 0);
+	assert_string_equal(u.in.metadata, "{\"a\":1}");
+	assert_true(u.in.has_expected_count);
+	assert_int_equal(u.in.expected_count, 10);
+	assert_true(u.in.has_priority);
+	assert_int_equal(u.in.priority, 7);
+	assert_null(u.in.failure_reason);
+	upd_release(&u);
+
+	/* An empty failure_reason is enough; metadata null keeps the old one. */
+	patch(&u, "{\"status\":\"Failure\",\"failure_reason\":\"\",\"metadata\":null}", false);
+	assert_int_equal(u.res, VALIDATE_OK);
+	assert_int_equal(u.in.status, TS_FAILURE);
+	assert_string_equal(u.in.failure_reason, "");
+	assert_null(u.in.metadata);
+	upd_release(&u);
+
+	/* Counters beyond 32 bits are accepted (64-bit counters). */
+	patch(&u, "{\"new_failures\":5000000000}", false);
+	assert_int_equal(u.res, VALIDATE_OK);
+	assert_false(u.in.has_status);
+	assert_int_equal(u.in.new_failures, 5000000000LL);
+	upd_release(&u);
+
+	patch(&u, "{}", false);
+	assert_int_equal(u.res, VALIDATE_OK);
+	upd_release(&u);
+}
+
+static void test_patch_messages(void **state)
+{
+	UNUSED(state);
+	expect_patch_detail("{\"status\":\"Pending\"}", false, "status: Status can only be updated to Success or Failure");
+	expect_patch_detail("{\"status\":\"Running\"}", false, "status: Status can only be updated to Success or Failure");
+	expect_patch_detail("{\"status\":\"Failure\"}", false, "failure_reason: failure_reason is required when status is Failure");
+	expect_patch_detail("{\"status\":\"Failure\",\"failure_reason\":null}", false,
+	                    "failure_reason: failure_reason is required when status is Failure");
+	expect_patch_detail("{\"new_success\":-1}", false, "new_success: new_success cannot be negative");
+	expect_patch_detail("{\"new_failures\":-1}", false, "new_failures: new_failures cannot be negative");
+	expect_patch_detail("{\"expected_count\":-1}", false, "expected_count: expected_count cannot be negative");
+	expect_patch_detail("{\"priority\":1001}", false, "priority: priority must be between -1000 and 1000");
+	expect_patch_detail("{\"priority\":-1001}", false, "priority: priority must be between -1000 and 1000");
+	expect_patch_detail("{\"status\":\"Bogus\"}", false, "status: unknown status 'Bogus'");
+	expect_patch_detail("{\"new_success\":\"1\"}", false, "new_success: expected an integer, got string");
+	expect_patch_detail("{\"failure_reason\":7}", false, "failure_reason: expected a string, got integer");
+
+	char *big = xmalloc(70000);
+	memset(big, 'x', 69999);
+	big[69999] = '\0';
+	buf b;
+	buf_init(&b);
+	buf_printf(&b, "{\"metadata\":\"%s\"}", big);
+	expect_patch_detail(b.data, false, "metadata: Metadata cannot exceed 64KB");
+	buf_release(&b);
+	free(big);
+
+	upd u;
+	patch(&u, "{\"status\":\"Pending\",\"new_success\":-1,\"priority\":2000}", false);
+	assert_int_equal(u.errs.len, 3);
+	upd_release(&u);
+
+	const char *bad[] = { "[]", "3", "nope" };
+	for (size_t i = 0; i < ARRAY_LEN(bad); i++) {
+		patch(&u, bad[i], false);
+		assert_int_equal(u.res, VALIDATE_MALFORMED);
+		assert_true(strncmp(u.msg, "Json deserialize error: ", 24) == 0);
+		upd_release(&u);
+	}
+}
+
+static void test_put(void **state)
+{
+	UNUSED(state);
+	upd u;
+	patch(&u, "{\"new_success\":2,\"new_failures\":1}", true);
+	assert_int_equal(u.res, VALIDATE_OK);
+	assert_int_equal(u.in.new_success, 2);
+	assert_int_equal(u.in.new_failures, 1);
+	upd_release(&u);
+
+	/* PUT ignores status and the other PATCH rules (§4.7). */
+	patch(&u, "{\"new_success\":1,\"status\":\"Failure\",\"priority\":5000,\"expected_count\":-4}", true);
+	assert_int_equal(u.res, VALIDATE_OK);
+	upd_release(&u);
+
+	expect_patch_detail("{\"new_success\":-1}", true, "new_success: new_success cannot be negative");
+	expect_patch_detail("{\"new_failures\":-2,\"new_success\":1}", true, "new_failures: new_failures cannot be negative");
+	expect_patch_detail("{\"new_failures\":true}", true, "new_failures: expected an integer, got boolean");
+
+	const char *zero[] = { "{}", "{\"new_success\":0}", "{\"new_success\":0,\"new_failures\":0}", "{\"new_success\":null}" };
+	for (size_t i = 0; i < ARRAY_LEN(zero); i++) {
+		patch(&u, zero[i], true);
+		assert_int_equal(u.res, VALIDATE_MALFORMED);
+		assert_string_equal(u.msg, "At least one of new_success or new_failures must be non-zero");
+		upd_release(&u);
+	}
+}
+
+/* ---- PATCH /batch/{id}/rules (§4.12) ----------------------------------- */
+
+static void rules(const char *json, validate_result want, const char *detail, const char *stored)
+{
+	errlist errs;
+	errlist_init(&errs);
+	char msg[VALIDATE_MSG_MAX] = "";
+	rules_input in;
+	validate_result res = validate_batch_rules(json, strlen(json), &cfg, &in, &errs, msg, sizeof(msg));
+	if (detail != NULL && !has(&errs, detail))
+		dump(&errs);
+	assert_int_equal(res, want);
+	if (detail != NULL)
+		assert_true(has(&errs, detail));
+	if (stored != NULL)
+		assert_string_equal(in.rules, stored);
+	errlist_release(&errs);
+	rules_input_release(&in);
+}
+
+static void test_batch_rules(void **state)
+{
+	UNUSED(state);
+	rules("{\"kind\":\"ci\",\"rules\":[]}", VALIDATE_OK, NULL, "[]");
+	/* Capacity needs no expected_count here. */
+	rules("{\"kind\":\"ci\",\"rules\":[" RULE("Capacity", "max_capacity", "5", "Running", "ci") "]}", VALIDATE_OK, NULL,
+	      "[" RULE("Capacity", "max_capacity", "5", "Running", "ci") "]");
+	rules("{\"kind\":\"  \",\"rules\":[]}", VALIDATE_FAILED, "kind: Task kind cannot be empty", NULL);
+	rules("{\"rules\":[]}", VALIDATE_FAILED, "kind: missing field", NULL);
+	rules("{\"kind\":\"ci\"}", VALIDATE_FAILED, "rules: missing field", NULL);
+	rules("{\"kind\":\"ci\",\"rules\":[" RULE("Concurency", "max_concurency", "0", "Running", "ci") "]}", VALIDATE_FAILED,
+	      "rules[0].max_concurency: max_concurency must be a positive integer", NULL);
+	rules("{\"kind\":\"ci\",\"rules\":[" RULE("Concurency", "max_concurency", "1", "Running", "ci") ","
+	      RULE("Capacity", "max_capacity", "5", "Waiting", "ci") "]}",
+	      VALIDATE_FAILED, "rules[1].matcher.status: Capacity rules only support matcher.status = Running", NULL);
+	rules("{\"kind\":\"ci\",\"rules\":[" RULE("Concurency", "max_concurency", "1", "Running", "") "]}", VALIDATE_FAILED,
+	      "rules[0].matcher.kind: Matcher kind cannot be empty", NULL);
+	rules("[1]", VALIDATE_MALFORMED, NULL, NULL);
+}
+
+/* ---- query strings ----------------------------------------------------- */
+
+typedef struct kv {
+	const char *k, *v;
+} kv;
+
+static const char *kv_get(void *ctx, const char *key)
+{
+	for (const kv *p = ctx; p->k != NULL; p++) {
+		if (strcmp(p->k, key) == 0)
+			return p->v;
+	}
+	return NULL;
+}
+
+static validate_result tq(kv *q, task_query *out, char *msg)
+{
+	return validate_task_query(kv_get, q, &cfg, out, msg, VALIDATE_MSG_MAX);
+}
+
+static void test_task_query(void **state)
+{
+	UNUSED(state);
+	char msg[VALIDATE_MSG_MAX];
+	task_query q;
+
+	kv none[] = { { NULL, NULL } };
+	assert_int_equal(tq(none, &q, msg), VALIDATE_OK);
+	assert_int_equal(q.offset, 0);
+	assert_int_equal(q.limit, 50);
+	assert_null(q.filter.name);
+	assert_false(q.filter.has_status);
+	assert_null(q.filter.batch_id);
+	assert_null(q.filter.metadata);
+	task_query_release(&q);
+
+	kv paging[] = { { "page", "-3" }, { "page_size", "500" }, { NULL, NULL } };
+	assert_int_equal(tq(paging, &q, msg), VALIDATE_OK);
+	assert_int_equal(q.offset, 0);
+	assert_int_equal(q.limit, 100);
+	task_query_release(&q);
+
+	kv paging2[] = { { "page", "2" }, { "page_size", "0" }, { NULL, NULL } };
+	assert_int_equal(tq(paging2, &q, msg), VALIDATE_OK);
+	assert_int_equal(q.offset, 100);
+	assert_int_equal(q.limit, 50);
+	task_query_release(&q);
+
+	kv huge[] = { { "page", "9223372036854775807" }, { "page_size", "-1" }, { NULL, NULL } };
+	assert_int_equal(tq(huge, &q, msg), VALIDATE_OK);
+	assert_int_equal(q.offset, INT64_MAX);
+	task_query_release(&q);
+
+	kv filters[] = { { "name", "bu" }, { "kind", "" }, { "status", "Running" }, { "timeout", "60" },
+		         { "batch_id", "0A8E6F0C-5C6B-4B8E-9E32-6F7A2D7E1C11" }, { "metadata", "{\"a\": [1]}" },
+		         { NULL, NULL } };
+	assert_int_equal(tq(filters, &q, msg), VALIDATE_OK);
+	assert_string_equal(q.filter.name, "bu");
+	assert_null(q.filter.kind);
+	assert_true(q.filter.has_status);
+	assert_int_equal(q.filter.status, TS_RUNNING);
+	assert_true(q.filter.has_timeout);
+	assert_int_equal(q.filter.timeout, 60);
+	assert_ptr_equal(q.filter.batch_id, &q.batch_id);
+	assert_string_equal(q.batch_id.str, "0a8e6f0c-5c6b-4b8e-9e32-6f7a2d7e1c11");
+	assert_string_equal(q.filter.metadata, "{\"a\":[1]}");
+	task_query_release(&q);
+
+	kv badpage[] = { { "page", "abc" }, { NULL, NULL } };
+	assert_int_equal(tq(badpage, &q, msg), VALIDATE_MALFORMED);
+	assert_string_equal(msg, "Query deserialize error: invalid digit found in string");
+	kv bigpage[] = { { "page", "99999999999999999999" }, { NULL, NULL } };
+	assert_int_equal(tq(bigpage, &q, msg), VALIDATE_MALFORMED);
+	assert_string_equal(msg, "Query deserialize error: number too large to fit in target type");
+	kv emptypage[] = { { "page_size", "" }, { NULL, NULL } };
+	assert_int_equal(tq(emptypage, &q, msg), VALIDATE_MALFORMED);
+	kv badstatus[] = { { "status", "running" }, { NULL, NULL } };
+	assert_int_equal(tq(badstatus, &q, msg), VALIDATE_MALFORMED);
+	assert_true(strncmp(msg, "Query deserialize error: unknown variant `running`", 50) == 0);
+	kv badtimeout[] = { { "timeout", "3000000000" }, { NULL, NULL } };
+	assert_int_equal(tq(badtimeout, &q, msg), VALIDATE_MALFORMED);
+	kv badbatch[] = { { "batch_id", "not-a-uuid" }, { NULL, NULL } };
+	assert_int_equal(tq(badbatch, &q, msg), VALIDATE_MALFORMED);
+	assert_true(strncmp(msg, "Query deserialize error: ", 25) == 0);
+	kv badmeta[] = { { "metadata", "{oops" }, { NULL, NULL } };
+	assert_int_equal(tq(badmeta, &q, msg), VALIDATE_BAD_REQUEST);
+	assert_true(strncmp(msg, "Bad request: invalid metadata filter: ", 38) == 0);
+	assert_null(q.metadata);
+}
+
+static void test_batches_query(void **state)
+{
+	UNUSED(state);
+	char msg[VALIDATE_MSG_MAX];
+	batches_query q;
+	kv ok[] = { { "created_after", "2026-03-14T10:00:00Z" }, { "created_before", "2026-03-15T00:00:00.5Z" },
+		    { "kind", "ci" }, { "status", "Canceled" }, { "page_size", "10" }, { "page", "1" }, { NULL, NULL } };
+	assert_int_equal(validate_batches_query(kv_get, ok, &cfg, &q, msg, sizeof(msg)), VALIDATE_OK);
+	assert_int_equal(q.filter.created_after, 1773482400LL * 1000000);
+	assert_true(q.filter.created_before > q.filter.created_after);
+	assert_string_equal(q.filter.kind, "ci");
+	assert_true(q.filter.has_status);
+	assert_int_equal(q.filter.status, TS_CANCELED);
+	assert_int_equal(q.offset, 10);
+	assert_int_equal(q.limit, 10);
+
+	kv bad[] = { { "created_after", "yesterday" }, { NULL, NULL } };
+	assert_int_equal(validate_batches_query(kv_get, bad, &cfg, &q, msg, sizeof(msg)), VALIDATE_MALFORMED);
+	assert_true(strncmp(msg, "Query deserialize error: created_after", 38) == 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_valid_task),
+		cmocka_unit_test(test_empty_name),
+		cmocka_unit_test(test_empty_kind),
+		cmocka_unit_test(test_negative_timeout),
+		cmocka_unit_test(test_self_dependency),
+		cmocka_unit_test(test_circular_dependency),
+		cmocka_unit_test(test_longer_circular_dependency),
+		cmocka_unit_test(test_invalid_webhook_url),
+		cmocka_unit_test(test_priority_valid_range),
+		cmocka_unit_test(test_priority_out_of_range),
+		cmocka_unit_test(test_priority_default),
+		cmocka_unit_test(test_lengths),
+		cmocka_unit_test(test_local_id_and_dependency_messages),
+		cmocka_unit_test(test_expected_count_negative),
+		cmocka_unit_test(test_metadata),
+		cmocka_unit_test(test_rules),
+		cmocka_unit_test(test_dedupe_decoded),
+		cmocka_unit_test(test_type_errors),
+		cmocka_unit_test(test_collects_all_errors),
+		cmocka_unit_test(test_bad_bodies),
+		cmocka_unit_test(test_empty_batch),
+		cmocka_unit_test(test_object_form),
+		cmocka_unit_test(test_limits),
+		cmocka_unit_test(test_decoding),
+		cmocka_unit_test(test_large_batch_linear),
+		cmocka_unit_test(test_patch_valid),
+		cmocka_unit_test(test_patch_messages),
+		cmocka_unit_test(test_put),
+		cmocka_unit_test(test_batch_rules),
+		cmocka_unit_test(test_task_query),
+		cmocka_unit_test(test_batches_query),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
