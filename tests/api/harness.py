@@ -1,0 +1,799 @@
+"""Black-box harness for weft's ArcRun-compatible HTTP API.
+
+Three pieces:
+
+* ``Server``: one ``weft serve`` process on a random free port with its own
+  SQLite file, started with sanitizer-friendly environment, stopped with
+  SIGTERM (SIGKILL after a grace period), and its log scanned for sanitizer
+  reports.
+* ``MockWebhook``: a threaded HTTP server on 127.0.0.1 that records every
+  request and answers per path with a configurable behaviour (status, delay,
+  JSON body, Location header), with helpers that wait for hits.
+* ``Api``: convenience calls against one server (task fixtures in ArcRun's
+  style, status polling, PATCH/PUT shortcuts).
+
+Waiting is always done by polling a condition against a deadline.
+"""
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import threading
+import time
+import urllib.parse
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import requests
+
+REPO_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+DEFAULT_BIN = os.path.join(REPO_ROOT, "build", "weft")
+
+SANITIZER_MARKERS = ("AddressSanitizer", "LeakSanitizer", "runtime error:")
+
+UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+TS_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{3}|\.\d{6}|\.\d{9})?Z$")
+
+STATUSES = ("Waiting", "Pending", "Claimed", "Running", "Failure", "Success", "Paused", "Canceled")
+TERMINAL = ("Success", "Failure", "Canceled")
+
+TASK_DTO_KEYS = (
+    "id", "name", "kind", "status", "timeout", "rules", "metadata", "actions",
+    "created_at", "started_at", "ended_at", "last_updated", "success", "failures",
+    "expected_count", "failure_reason", "batch_id", "dead_end_barrier", "priority",
+)
+BASIC_TASK_DTO_KEYS = (
+    "id", "name", "kind", "status", "created_at", "started_at", "success", "failures",
+    "expected_count", "ended_at", "batch_id", "dead_end_barrier", "priority",
+)
+STATUS_COUNT_KEYS = ("waiting", "pending", "claimed", "running", "success", "failure", "paused", "canceled")
+
+# Default per-request timeout for the client (seconds).
+HTTP_TIMEOUT = float(os.environ.get("WEFT_TEST_HTTP_TIMEOUT", "20"))
+# How long a server may take to exit after SIGTERM before SIGKILL.
+STOP_TIMEOUT = float(os.environ.get("WEFT_TEST_STOP_TIMEOUT", "10"))
+
+
+def parse_ts(s):
+    """RFC 3339 'YYYY-MM-DDTHH:MM:SS[.fff…]Z' -> float seconds since the epoch."""
+    import calendar
+    m = re.match(r"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d+)?Z$", s)
+    assert m, "not an RFC 3339 UTC timestamp: %r" % (s,)
+    y, mo, d, h, mi, sec = (int(m.group(i)) for i in range(1, 7))
+    frac = float(m.group(7)) if m.group(7) else 0.0
+    return calendar.timegm((y, mo, d, h, mi, sec)) + frac
+
+
+def weft_bin():
+    return os.environ.get("WEFT_BIN", DEFAULT_BIN)
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def closed_port_url(path="/nobody"):
+    """A URL on 127.0.0.1 where nothing listens (connection refused)."""
+    return "http://127.0.0.1:%d%s" % (free_port(), path)
+
+
+# ---------------------------------------------------------------------------
+# waiting
+
+
+class WaitTimeout(AssertionError):
+    pass
+
+
+def wait_for(pred, timeout=3.0, interval=0.02, desc="condition"):
+    """Polls pred() until it returns a truthy value; returns that value."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while True:
+        last = pred()
+        if last:
+            return last
+        if time.monotonic() >= deadline:
+            raise WaitTimeout("timed out after %.1fs waiting for %s (last: %r)" % (timeout, desc, last))
+        time.sleep(interval)
+
+
+def stays(pred, duration=0.5, interval=0.05, desc="condition"):
+    """Asserts pred() stays truthy for `duration` seconds."""
+    deadline = time.monotonic() + duration
+    while True:
+        v = pred()
+        if not v:
+            raise AssertionError("%s stopped holding (got %r)" % (desc, v))
+        if time.monotonic() >= deadline:
+            return v
+        time.sleep(interval)
+
+
+# ---------------------------------------------------------------------------
+# server process
+
+
+class Server:
+    """One weft process. Use ServerFactory to create it."""
+
+    def __init__(self, factory, db_path, env, port, log_path, args):
+        self.factory = factory
+        self.db_path = db_path
+        self.env_overrides = dict(env)
+        self.port = port
+        self.log_path = log_path
+        self.args = list(args)
+        self.proc = None
+        self.killed = False       # stopped on purpose (kill -9 / stop)
+        self.stopped = False
+        self.base = "http://127.0.0.1:%d" % port
+        self.host_url = self.base
+        self.session = requests.Session()
+
+    # -- process control --------------------------------------------------
+
+    def _env(self):
+        env = dict(os.environ)
+        for k in ("DATABASE_URL", "WEFT_DB", "AUTH_TOKEN", "PORT", "HOST_URL", "PAYLOAD_MAX_BYTES",
+                  "SKIP_SSRF_VALIDATION", "WORKER_CLAIM_TIMEOUT_SECS", "WORKER_WEBHOOK_CONCURRENCY"):
+            env.pop(k, None)
+        env.update({
+            "HOST_URL": self.host_url,
+            "SKIP_SSRF_VALIDATION": "1",
+            "ASAN_OPTIONS": "detect_leaks=1:abort_on_error=0",
+            "UBSAN_OPTIONS": "print_stacktrace=1:halt_on_error=1",
+        })
+        for k, v in self.env_overrides.items():
+            if v is None:
+                env.pop(k, None)
+            else:
+                env[k] = str(v)
+        return env
+
+    def start(self):
+        binary = weft_bin()
+        if not os.path.exists(binary):
+            raise AssertionError("weft binary not found at %s (build it, or set WEFT_BIN)" % binary)
+        cmd = [binary, "serve", "--port", str(self.port), "--db", self.db_path] + self.args
+        logf = open(self.log_path, "ab")
+        try:
+            # A binary being relinked at this instant cannot be executed
+            # (EACCES/ETXTBSY): retry briefly.
+            give_up = time.monotonic() + 5.0
+            while True:
+                try:
+                    self.proc = subprocess.Popen(cmd, env=self._env(), stdout=logf, stderr=subprocess.STDOUT,
+                                                 stdin=subprocess.DEVNULL, cwd=os.path.dirname(self.db_path))
+                    break
+                except OSError:
+                    if time.monotonic() >= give_up:
+                        raise
+                    time.sleep(0.1)
+        finally:
+            logf.close()
+        deadline = time.monotonic() + 10.0
+        while True:
+            if self.proc.poll() is not None:
+                raise ServerStartError("weft exited with code %s before answering /health\n%s"
+                                       % (self.proc.returncode, self.log_tail()))
+            try:
+                r = self.session.get(self.base + "/health", timeout=1.0)
+                if r.status_code == 200:
+                    return self
+            except requests.RequestException:
+                pass
+            if time.monotonic() >= deadline:
+                self.kill()
+                raise AssertionError("weft did not answer GET /health within 10 s\n%s" % self.log_tail())
+            time.sleep(0.02)
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def kill(self):
+        """kill -9."""
+        self.killed = True
+        if self.alive():
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(timeout=10)
+
+    def stop(self, timeout=STOP_TIMEOUT):
+        """SIGTERM, then SIGKILL after `timeout`. Returns a list of problems."""
+        problems = []
+        if self.proc is None or self.stopped:
+            return problems
+        self.stopped = True
+        if self.proc.poll() is not None:
+            if not self.killed:
+                problems.append("weft exited unexpectedly during the test (exit code %s)" % self.proc.returncode)
+        else:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.send_signal(signal.SIGKILL)
+                self.proc.wait(timeout=10)
+                problems.append("weft did not exit within %.0f s of SIGTERM (killed)" % timeout)
+        self.session.close()
+        return problems
+
+    def restart(self, env=None, args=None, same_port=False):
+        """Starts a new process on the same database (the old one is stopped
+        with SIGTERM if it still runs). Returns the new Server."""
+        if self.alive():
+            probs = self.stop()
+            self.factory.problems.extend(probs)
+        merged = dict(self.env_overrides)
+        if env:
+            merged.update(env)
+        return self.factory.start(env=merged, args=self.args if args is None else args,
+                                  db_path=self.db_path, port=self.port if same_port else None)
+
+    def log_text(self):
+        try:
+            with open(self.log_path, "rb") as f:
+                return f.read().decode("utf-8", "replace")
+        except OSError:
+            return ""
+
+    def log_tail(self, lines=200):
+        text = self.log_text().splitlines()
+        return "---- %s (last %d lines) ----\n%s" % (self.log_path, min(lines, len(text)), "\n".join(text[-lines:]))
+
+    # -- HTTP ---------------------------------------------------------------
+
+    def url(self, path):
+        return self.base + path
+
+    def request(self, method, path, **kw):
+        kw.setdefault("timeout", HTTP_TIMEOUT)
+        return self.session.request(method, self.base + path, **kw)
+
+    def get(self, path, **kw):
+        return self.request("GET", path, **kw)
+
+    def post(self, path, **kw):
+        return self.request("POST", path, **kw)
+
+    def patch(self, path, **kw):
+        return self.request("PATCH", path, **kw)
+
+    def put(self, path, **kw):
+        return self.request("PUT", path, **kw)
+
+    def delete(self, path, **kw):
+        return self.request("DELETE", path, **kw)
+
+
+class ServerStartError(AssertionError):
+    pass
+
+
+class ServerFactory:
+    """Creates servers for one test; stops and checks them at teardown."""
+
+    def __init__(self, tmpdir, mock=None):
+        self.tmpdir = str(tmpdir)
+        self.mock = mock
+        self.servers = []
+        self.problems = []
+        self._n = 0
+        self._torn_down = False
+
+    def start(self, env=None, args=(), db_path=None, port=None):
+        env = dict(env or {})
+        if db_path is None:
+            db_path = os.path.join(self.tmpdir, "weft.db")
+        last_err = None
+        for _attempt in range(3):
+            self._n += 1
+            p = port or free_port()
+            log_path = os.path.join(self.tmpdir, "weft-%d.log" % self._n)
+            srv = Server(self, db_path, env, p, log_path, args)
+            self.servers.append(srv)
+            try:
+                return srv.start()
+            except ServerStartError as e:
+                # Most likely the port was taken meanwhile; try another one
+                # (only when the port was not imposed).
+                srv.stopped = True
+                last_err = e
+                if port is not None:
+                    # the previous process may still hold the port briefly
+                    time.sleep(0.2)
+        raise last_err
+
+    def teardown(self):
+        """Stops every server and returns the problems found (each only once)."""
+        if self._torn_down:
+            return []
+        self._torn_down = True
+        if self.mock is not None:
+            self.mock.release()
+        problems = list(self.problems)
+        for srv in self.servers:
+            for p in srv.stop():
+                problems.append("%s: %s" % (srv.log_path, p))
+        for srv in self.servers:
+            text = srv.log_text()
+            if any(m in text for m in SANITIZER_MARKERS):
+                problems.append("sanitizer report in %s:\n%s" % (srv.log_path, text[-60000:]))
+        if problems and not any(m in p for p in problems for m in SANITIZER_MARKERS):
+            for srv in self.servers:
+                problems.append(srv.log_tail(80))
+        return problems
+
+    def log_tails(self, lines=60):
+        return "\n".join(srv.log_tail(lines) for srv in self.servers)
+
+
+# ---------------------------------------------------------------------------
+# mock webhook server
+
+
+@dataclass
+class Behaviour:
+    status: int = 200
+    delay: float = 0.0
+    json: object = None
+    body: bytes = b""
+    headers: dict = field(default_factory=dict)
+    location: str = None
+
+
+@dataclass
+class Hit:
+    method: str
+    path: str
+    query: str
+    headers: list
+    body: bytes
+    time: float
+
+    @property
+    def params(self):
+        return urllib.parse.parse_qs(self.query, keep_blank_values=True)
+
+    def header(self, name):
+        name = name.lower()
+        for k, v in self.headers:
+            if k.lower() == name:
+                return v
+        return None
+
+    def header_all(self, name):
+        name = name.lower()
+        return [v for k, v in self.headers if k.lower() == name]
+
+    def json(self):
+        return json.loads(self.body.decode("utf-8"))
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, fmt, *args):  # quiet
+        pass
+
+    def _read_body(self):
+        te = (self.headers.get("Transfer-Encoding") or "").lower()
+        if "chunked" in te:
+            chunks = []
+            while True:
+                line = self.rfile.readline()
+                size = int(line.split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    # trailers until blank line
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass
+                    break
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline()
+            return b"".join(chunks)
+        n = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(n) if n > 0 else b""
+
+    def _handle(self):
+        mock = self.server.mock
+        body = self._read_body()
+        parsed = urllib.parse.urlsplit(self.path)
+        hit = Hit(self.command, parsed.path, parsed.query, list(self.headers.items()), body, time.monotonic())
+        beh = mock._record(hit)
+        if beh.delay:
+            mock._release.wait(beh.delay)
+        payload = beh.body
+        headers = dict(beh.headers)
+        if beh.json is not None:
+            payload = json.dumps(beh.json).encode()
+            headers.setdefault("Content-Type", "application/json")
+        if beh.location:
+            headers["Location"] = beh.location
+        try:
+            self.send_response(beh.status)
+            for k, v in headers.items():
+                self.send_header(k, v)
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(payload)
+        except OSError:
+            pass
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _handle
+
+
+class _MockHTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False
+    allow_reuse_address = True
+
+
+class MockWebhook:
+    """Records requests; answers per path (default: 200, empty body)."""
+
+    def __init__(self, host="127.0.0.1"):
+        self._lock = threading.Lock()
+        self._cond = threading.Condition(self._lock)
+        self._routes = {}
+        self._hits = []
+        self._release = threading.Event()
+        self.httpd = _MockHTTPServer((host, 0), _Handler)
+        self.httpd.mock = self
+        self.port = self.httpd.server_address[1]
+        self.host = host if host != "0.0.0.0" else "127.0.0.1"
+        self._thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05},
+                                        daemon=True)
+        self._thread.start()
+
+    def url(self, path="/"):
+        return "http://%s:%d%s" % (self.host, self.port, path)
+
+    def on(self, path, *behaviours, **kw):
+        """Sets the answer for `path`. With several behaviours, they are used
+        one per request in order, the last one repeating."""
+        if not behaviours:
+            behaviours = (Behaviour(**kw),)
+        with self._lock:
+            self._routes[path] = list(behaviours)
+        return self.url(path)
+
+    def _record(self, hit):
+        with self._cond:
+            self._hits.append(hit)
+            seq = self._routes.get(hit.path)
+            if not seq:
+                beh = Behaviour()
+            elif len(seq) > 1:
+                beh = seq.pop(0)
+            else:
+                beh = seq[0]
+            self._cond.notify_all()
+            return beh
+
+    def hits(self, path=None):
+        with self._lock:
+            return [h for h in self._hits if path is None or h.path == path]
+
+    def count(self, path=None):
+        return len(self.hits(path))
+
+    def wait_hits(self, path, n=1, timeout=3.0):
+        """Waits until `path` received at least n requests; returns them."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                got = [h for h in self._hits if h.path == path]
+                if len(got) >= n:
+                    return got
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise WaitTimeout("timed out after %.1fs waiting for %d hit(s) on %s (got %d; all paths: %s)"
+                                      % (timeout, n, path, len(got), sorted({h.path for h in self._hits})))
+                self._cond.wait(min(left, 0.05))
+
+    def release(self):
+        """Ends every pending delay at once (used at teardown)."""
+        self._release.set()
+
+    def close(self):
+        self.release()
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+# ---------------------------------------------------------------------------
+# API convenience
+
+
+def webhook(url, verb="Post", body=None, headers=None):
+    params = {"url": url, "verb": verb}
+    if body is not None:
+        params["body"] = body
+    if headers is not None:
+        params["headers"] = headers
+    return {"kind": "Webhook", "params": params}
+
+
+class Hold:
+    """A running 'gate' task holding a concurrency slot: tasks created with
+    hold.kw() stay Pending until the gate ends."""
+
+    def __init__(self, api, kind, lane):
+        self.api = api
+        self.kind = kind
+        self.lane = lane
+        self.rules = [{"type": "Concurency", "max_concurency": 1,
+                       "matcher": {"kind": kind, "status": "Running", "fields": ["lane"]}}]
+        gate = api.create([api.task("gate-" + lane, kind=kind, rules=self.rules, metadata={"lane": lane})])[0]
+        self.gate_id = gate["id"]
+        api.wait_status(self.gate_id, "Running")
+
+    def kw(self, **metadata):
+        md = {"lane": self.lane}
+        md.update(metadata)
+        return {"kind": self.kind, "rules": self.rules, "metadata": md}
+
+    def release(self):
+        self.api.succeed(self.gate_id)
+
+
+class Api:
+    def __init__(self, server, mock):
+        self.server = server
+        self.mock = mock
+        self._holds = 0
+
+    # raw HTTP passthrough
+    def get(self, path, **kw):
+        return self.server.get(path, **kw)
+
+    def post(self, path, **kw):
+        return self.server.post(path, **kw)
+
+    def patch(self, path, **kw):
+        return self.server.patch(path, **kw)
+
+    def put(self, path, **kw):
+        return self.server.put(path, **kw)
+
+    def delete(self, path, **kw):
+        return self.server.delete(path, **kw)
+
+    # fixtures
+    def hook(self, path, verb="Post", **kw):
+        return webhook(self.mock.url(path), verb=verb, **kw)
+
+    def task(self, id, name=None, kind="test", start=None, deps=(), **kw):
+        """ArcRun's task_json: timeout 60, metadata {"test": true}, on_start to
+        the mock at /start/<id> (or `start`: a mock path starting with '/', or any URL). deps is a
+        list of local ids (requires_success true) or (id, requires_success)."""
+        if start is None:
+            start = "/start/" + id
+        url = self.mock.url(start) if start.startswith("/") else start
+        t = {
+            "id": id,
+            "name": name if name is not None else "task-" + id,
+            "kind": kind,
+            "timeout": 60,
+            "metadata": {"test": True},
+            "on_start": webhook(url),
+        }
+        if deps:
+            t["dependencies"] = [
+                {"id": d, "requires_success": True} if isinstance(d, str)
+                else {"id": d[0], "requires_success": d[1]}
+                for d in deps
+            ]
+        for k, v in kw.items():
+            if v is _DROP:
+                t.pop(k, None)
+            else:
+                t[k] = v
+        return t
+
+    def create_raw(self, body, **kw):
+        return self.server.post("/task", json=body, **kw)
+
+    def create(self, tasks, expect=201):
+        r = self.server.post("/task", json=tasks)
+        assert r.status_code == expect, "POST /task: expected %d, got %d: %s" % (expect, r.status_code, r.text[:2000])
+        if expect == 201:
+            return r.json()
+        return r
+
+    def create_batch(self, tasks):
+        """Returns (batch_id, {local_id: task_dto})."""
+        r = self.server.post("/task", json=tasks)
+        assert r.status_code == 201, "POST /task: expected 201, got %d: %s" % (r.status_code, r.text[:2000])
+        created = r.json()
+        bid = r.headers.get("X-Batch-ID")
+        assert bid, "X-Batch-ID header missing"
+        by_name = {t["name"]: t for t in created}
+        out = {}
+        for t in tasks:
+            if t["name"] in by_name:
+                out[t["id"]] = by_name[t["name"]]
+        return bid, out
+
+    def get_task(self, uuid):
+        r = self.server.get("/task/" + uuid)
+        assert r.status_code == 200, "GET /task/%s: %d %s" % (uuid, r.status_code, r.text[:500])
+        return r.json()
+
+    def status(self, uuid):
+        return self.get_task(uuid)["status"]
+
+    def wait_status(self, uuid, status, timeout=3.0):
+        want = (status,) if isinstance(status, str) else tuple(status)
+        seen = {}
+
+        def check():
+            t = self.get_task(uuid)
+            seen["t"] = t
+            return t if t["status"] in want else None
+
+        try:
+            return wait_for(check, timeout=timeout, desc="task %s to be %s" % (uuid, "/".join(want)))
+        except WaitTimeout:
+            t = seen.get("t") or {}
+            raise WaitTimeout("task %s (%s) did not reach %s within %.1fs; status %s, failure_reason %r"
+                              % (uuid, t.get("name"), "/".join(want), timeout, t.get("status"),
+                                 t.get("failure_reason")))
+
+    def stays_status(self, uuid, status, duration=0.5):
+        return stays(lambda: self.status(uuid) == status, duration=duration,
+                     desc="task %s staying %s" % (uuid, status))
+
+    def running(self, id="t", **kw):
+        """Creates one task and waits until it is Running; returns its DTO."""
+        t = self.create([self.task(id, **kw)])[0]
+        return self.wait_status(t["id"], "Running")
+
+    def hold(self, lane=None, kind="held"):
+        self._holds += 1
+        return Hold(self, kind, lane or "lane-%d" % self._holds)
+
+    def patch_task(self, uuid, body):
+        return self.server.patch("/task/" + uuid, json=body)
+
+    def succeed(self, uuid, **kw):
+        body = {"status": "Success"}
+        body.update(kw)
+        r = self.patch_task(uuid, body)
+        assert r.status_code == 200, "PATCH Success %s: %d %s" % (uuid, r.status_code, r.text[:500])
+        return r
+
+    def fail(self, uuid, reason="boom", **kw):
+        body = {"status": "Failure", "failure_reason": reason}
+        body.update(kw)
+        r = self.patch_task(uuid, body)
+        assert r.status_code == 200, "PATCH Failure %s: %d %s" % (uuid, r.status_code, r.text[:500])
+        return r
+
+    def cancel(self, uuid):
+        return self.server.delete("/task/" + uuid)
+
+    def pause(self, uuid):
+        return self.server.patch("/task/pause/" + uuid)
+
+    def resume(self, uuid):
+        return self.server.patch("/task/resume/" + uuid)
+
+    def counters(self, uuid, s=0, f=0):
+        body = {}
+        if s:
+            body["new_success"] = s
+        if f:
+            body["new_failures"] = f
+        return self.server.put("/task/" + uuid, json=body)
+
+    def list_tasks(self, **params):
+        r = self.server.get("/task", params=params)
+        assert r.status_code == 200, "GET /task %r: %d %s" % (params, r.status_code, r.text[:500])
+        return r.json()
+
+    def dag(self, bid):
+        r = self.server.get("/dag/" + bid)
+        assert r.status_code == 200, r.text
+        return r.json()
+
+    def metrics(self):
+        r = self.server.get("/metrics")
+        assert r.status_code == 200, r.text[:500]
+        return parse_prometheus(r.text)
+
+
+_DROP = object()
+DROP = _DROP  # pass as a field value to remove that field from task()
+
+
+# ---------------------------------------------------------------------------
+# Prometheus text
+
+
+_SAMPLE_RE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})?\s+(\S+)(\s+\d+)?$')
+_LABEL_RE = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
+
+
+def parse_prometheus(text):
+    """Returns a list of (name, {labels}, value)."""
+    out = []
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        m = _SAMPLE_RE.match(line)
+        if not m:
+            raise AssertionError("not a Prometheus sample line: %r" % line)
+        labels = dict(_LABEL_RE.findall(m.group(3) or ""))
+        v = m.group(4)
+        value = float("inf") if v == "+Inf" else float(v)
+        out.append((m.group(1), labels, value))
+    return out
+
+
+def metric(samples, name, **labels):
+    """Sum of the samples of `name` whose labels include `labels`."""
+    total = 0.0
+    for n, ls, v in samples:
+        if n == name and all(ls.get(k) == val for k, val in labels.items()):
+            total += v
+    return total
+
+
+def metric_names(samples):
+    return {n for n, _, _ in samples}
+
+
+# ---------------------------------------------------------------------------
+# raw HTTP (for bodies a server may refuse before reading them)
+
+
+def raw_request(port, method, path, body, headers=None, timeout=10.0):
+    """Sends a request over a plain socket while reading the answer
+    concurrently, so an early answer (e.g. 413) is seen even if the server
+    stops reading. Returns (status, body_bytes); status None if the
+    connection closed without an answer."""
+    hdrs = {"Host": "127.0.0.1:%d" % port, "Content-Type": "application/json",
+            "Content-Length": str(len(body)), "Connection": "close"}
+    hdrs.update(headers or {})
+    head = "%s %s HTTP/1.1\r\n%s\r\n\r\n" % (method, path, "\r\n".join("%s: %s" % kv for kv in hdrs.items()))
+    sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    received = []
+
+    def reader():
+        try:
+            while True:
+                chunk = sock.recv(65536)
+                if not chunk:
+                    break
+                received.append(chunk)
+        except OSError:
+            pass
+
+    t = threading.Thread(target=reader, daemon=True)
+    t.start()
+    try:
+        sock.sendall(head.encode() + body)
+    except OSError:
+        pass
+    try:
+        sock.shutdown(socket.SHUT_WR)
+    except OSError:
+        pass
+    t.join(timeout)
+    sock.close()
+    data = b"".join(received)
+    if not data:
+        return None, b""
+    m = re.match(rb"HTTP/1\.[01] (\d{3})", data)
+    if not m:
+        return None, data
+    _, _, rest = data.partition(b"\r\n\r\n")
+    return int(m.group(1)), rest

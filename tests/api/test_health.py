@@ -1,0 +1,98 @@
+"""Health, readiness, metrics, routing basics (reference §4.1, §4.2, §4.17, §3, §14)."""
+
+import uuid
+
+from harness import metric, metric_names, wait_for
+
+
+def test_health_check(api):
+    r = api.get("/health")
+    assert r.status_code == 200
+    assert r.json()["status"] == "ok"
+
+
+def test_readiness_check(api):
+    r = api.get("/ready")
+    assert r.status_code == 200
+    assert r.json()["status"] == "ready"
+
+
+def test_unknown_route_is_404(api):
+    assert api.get("/nope").status_code == 404
+    assert api.get("/task/%s/extra" % uuid.uuid4()).status_code == 404
+    assert api.post("/batches", json={}).status_code == 404
+
+
+def test_wrong_method_on_known_path_is_404(api):
+    # actix's route-miss default: a wrong method is a plain 404.
+    assert api.delete("/health").status_code == 404
+    assert api.put("/batches", json={}).status_code == 404
+
+
+def test_no_trailing_slash_normalisation(api):
+    assert api.get("/health/").status_code == 404
+
+
+def test_bad_uuid_in_path_is_404(api):
+    assert api.get("/task/not-a-uuid").status_code == 404
+    assert api.patch("/task/not-a-uuid", json={"status": "Success"}).status_code == 404
+    assert api.put("/task/not-a-uuid", json={"new_success": 1}).status_code == 404
+    assert api.delete("/task/not-a-uuid").status_code == 404
+    assert api.patch("/task/pause/not-a-uuid").status_code == 404
+    assert api.patch("/task/resume/not-a-uuid").status_code == 404
+    assert api.get("/batch/not-a-uuid").status_code == 404
+    assert api.get("/dag/not-a-uuid").status_code == 404
+    assert api.get("/health").status_code == 200
+
+
+
+
+def test_metrics_is_prometheus_text(api):
+    r = api.get("/metrics")
+    assert r.status_code == 200
+    assert r.headers.get("Content-Type", "").startswith("text/plain")
+    samples = api.metrics()  # every non-comment line parses as a sample
+    names = metric_names(samples)
+    for name in ("tasks_created_total", "task_status_transitions_total"):
+        assert any(n.startswith(name) for n in names) or ("# TYPE %s" % name) in r.text, name
+
+
+def test_metrics_tasks_created_counter_moves(api):
+    before = metric(api.metrics(), "tasks_created_total")
+    api.create([api.task("a"), api.task("b"), api.task("c", deps=["a"])])
+    after = metric(api.metrics(), "tasks_created_total")
+    assert after - before == 3
+    assert metric(api.metrics(), "tasks_with_dependencies_total") >= 1
+
+
+def test_metrics_status_transitions_move(api, mock):
+    t = api.running("a")
+    samples = api.metrics()
+    assert metric(samples, "task_status_transitions_total", from_status="Pending", to_status="Claimed") >= 1
+    assert metric(samples, "task_status_transitions_total", from_status="Claimed", to_status="Running") >= 1
+    assert metric(samples, "webhook_executions_total", trigger="start", outcome="success") >= 1
+    api.succeed(t["id"])
+    wait_for(lambda: metric(api.metrics(), "dependency_propagations_total") >= 1,
+             desc="dependency_propagations_total to move")
+
+
+def test_metrics_cancel_counter_moves(api):
+    hold = api.hold()
+    t = api.create([api.task("x", **hold.kw())])[0]
+    before = metric(api.metrics(), "tasks_cancelled_total")
+    assert api.cancel(t["id"]).status_code == 200
+    assert metric(api.metrics(), "tasks_cancelled_total") - before == 1
+
+
+def test_metrics_unblocked_and_failed_by_dependency(api):
+    created = api.create([api.task("p1"), api.task("c1", deps=["p1"]),
+                          api.task("p2"), api.task("c2", deps=["p2"])])
+    ids = {t["name"]: t["id"] for t in created}
+    api.wait_status(ids["task-p1"], "Running")
+    api.wait_status(ids["task-p2"], "Running")
+    m0 = api.metrics()
+    api.succeed(ids["task-p1"])
+    api.fail(ids["task-p2"])
+    m1 = api.metrics()
+    assert metric(m1, "tasks_unblocked_total") - metric(m0, "tasks_unblocked_total") == 1
+    assert metric(m1, "tasks_failed_by_dependency_total") - metric(m0, "tasks_failed_by_dependency_total") == 1
