@@ -25,6 +25,7 @@ enum kind {
 	K_LOG,         /* char *log_level */
 	K_SSRF_HOSTS,  /* appended to ssrf.blocked_hosts */
 	K_SSRF_SUFFIXES,
+	K_SECRET,      /* char *, optional, never shown */
 };
 
 struct setting {
@@ -88,6 +89,8 @@ static const struct setting settings[] = {
 	  "most simultaneous HTTP connections" },
 	{ { "HTTP_THREADS" }, NULL, NULL, K_INT, F(http_threads), 1, 1024, "4", NULL,
 	  "HTTP server threads" },
+	{ { "AUTH_TOKEN" }, NULL, NULL, K_SECRET, F(auth_token), 0, 0, NULL, "none",
+	  "bearer token required on every route but /health and /ready" },
 	{ { "DB_READERS" }, NULL, NULL, K_INT, F(db_readers), 1, 1024, "8", NULL,
 	  "read-only database connections" },
 };
@@ -229,6 +232,11 @@ static int set_value(weft_config *cfg, const struct setting *s, const char *name
 	case K_SSRF_SUFFIXES:
 		ssrf_policy_add_suffixes(&cfg->ssrf, v);
 		return 0;
+	case K_SECRET:
+		if (!*v)
+			return invalid(name, "", "a non-empty token");
+		replace_str((char **)field(cfg, s), v);
+		return 0;
 	}
 	return -1;
 }
@@ -329,6 +337,7 @@ void config_release(weft_config *cfg)
 	free(cfg->host_url);
 	free(cfg->db_url);
 	free(cfg->log_level);
+	free(cfg->auth_token);
 	ssrf_policy_release(&cfg->ssrf);
 	memset(cfg, 0, sizeof *cfg);
 }

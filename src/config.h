@@ -35,6 +35,8 @@ typedef struct weft_config {
 	int http_threads;                /* HTTP_THREADS 4 */
 	int db_readers;                  /* DB_READERS 8 */
 	char *log_level;                 /* WEFT_LOG or RUST_LOG: error|warn|info|debug; info */
+	char *auth_token;                /* AUTH_TOKEN: bearer token required on every route but
+	                                  * /health and /ready; NULL = no authentication */
 } weft_config;
 
 /* Fills cfg from the environment and argv (argv[0] is the subcommand,

@@ -321,8 +321,11 @@ static int fire_timer(engine *e, const timer_entry *t, int64_t now)
 			return 0;
 		}
 		rc = dag_fail_task(e, &t->task_id, TS_BIT(TS_RUNNING), "Timeout", false, now, NULL);
-		if (rc == 0)
+		if (rc == 0) {
 			metrics_inc("tasks_timed_out_total", NULL, 1);
+			/* The remote work is still going: tell it to stop. */
+			rc = effects_add_task_webhooks(e, &t->task_id, TRIGGER_CANCEL, COND_SUCCESS);
+		}
 		return rc < 0 ? rc : 0;
 	}
 	return 0;

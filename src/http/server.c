@@ -53,9 +53,6 @@ struct http_server {
 	engine *eng;
 	store *st;
 	struct MHD_Daemon *daemon;
-	/* Expected bearer token; NULL serves every route without one. It comes
-	 * from the configuration once AUTH_TOKEN is part of weft_config. */
-	const char *auth_token;
 	http_async *inflight;      /* commands with the engine; g_async_lock */
 	size_t resuming;           /* done callbacks between unlink and resume; g_async_lock */
 	size_t abandoned;          /* resumed by stop, not yet completed; g_async_lock */
@@ -203,16 +200,16 @@ static const http_route *route_find(http_method m, const char *url, weft_id *par
 /* Constant-time comparison of the presented bearer token. */
 static bool authorized(const http_server *s, http_request *r)
 {
-	if (s->auth_token == NULL || r->route->open)
+	if (s->cfg->auth_token == NULL || r->route->open)
 		return true;
 	const char *h = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
 	if (h == NULL || strncmp(h, "Bearer ", 7) != 0)
 		return false;
 	const char *given = h + 7;
-	size_t glen = strlen(given), tlen = strlen(s->auth_token);
+	size_t glen = strlen(given), tlen = strlen(s->cfg->auth_token);
 	unsigned char diff = (unsigned char)(glen != tlen);
 	for (size_t i = 0; i < tlen; i++)
-		diff |= (unsigned char)(s->auth_token[i] ^ given[i < glen ? i : 0]);
+		diff |= (unsigned char)(s->cfg->auth_token[i] ^ given[i < glen ? i : 0]);
 	return diff == 0;
 }
 
