@@ -492,9 +492,10 @@ static void h_create(http_request *r)
 	s->cmd.u.submit.scope = s->in.scope;
 	s->cmd.u.submit.metadata = s->in.metadata;
 	s->cmd.u.submit.on_complete = s->in.on_complete;
-	/* Free the parsed body while the engine commits. */
+	/* Free the parsed body and its text while the engine commits. */
 	json_t *doc = s->in.doc;
 	s->in.doc = NULL;
+	http_body_release(r);
 	http_submit(r, &s->cmd, s, finish_create, submit_state_free);
 	json_decref(doc);
 }

@@ -58,6 +58,9 @@ store *http_store(const http_request *r);
 const weft_id *http_param(const http_request *r, size_t i);
 /* The request body (NUL-terminated; len may be 0). Borrowed. */
 const char *http_body(const http_request *r, size_t *len);
+/* Frees the request body once it has been decoded (large batches: the
+ * memory is not held while the engine commits and the answer is built). */
+void http_body_release(http_request *r);
 /* A query-string argument, percent-decoded; NULL when absent. Borrowed. */
 const char *http_query(http_request *r, const char *key);
 /* Adapter for validate.h's query_get_fn (ctx is the http_request). */

@@ -52,6 +52,17 @@ static void grow(buf *b, size_t extra)
 	b->cap = cap;
 }
 
+void buf_reserve(buf *b, size_t extra)
+{
+	size_t need = b->len + extra + 1;
+	if (need <= b->cap)
+		return;
+	b->data = b->cap ? xrealloc(b->data, need) : xmalloc(need);
+	if (b->len == 0)
+		b->data[0] = '\0';
+	b->cap = need;
+}
+
 void buf_append(buf *b, const void *p, size_t n)
 {
 	if (n == 0)

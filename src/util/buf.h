@@ -19,6 +19,9 @@ typedef struct buf {
 void buf_init(buf *b);
 void buf_release(buf *b);
 void buf_reset(buf *b);                        /* len = 0, keeps memory */
+/* Makes room for `extra` more bytes in one allocation (e.g. a body of known
+ * length), so appends up to that size never reallocate. */
+void buf_reserve(buf *b, size_t extra);
 void buf_append(buf *b, const void *p, size_t n);
 void buf_puts(buf *b, const char *s);
 void buf_putc(buf *b, char c);
