@@ -20,9 +20,12 @@
  *   waiting|pending|paused|claimed|running --DELETE--> canceled
  *   waiting|pending --pause--> paused --resume--> waiting|pending
  *   non-terminal parent, all children terminal --dead end--> canceled
+ *   claimed|running --failed, attempts left--> retrying --backoff--> pending
  *
- * Terminal: success, failure, canceled. Later steps add retrying, sleeping,
- * skipped (see SPEC §2); the enum keeps room for them.
+ * Terminal: success, failure, canceled. A task with a retry policy that
+ * fails for a reason in its retry_on list waits in retrying (ArcRun JSON:
+ * "RetryPending") and runs again; its children see only its final outcome.
+ * Later steps add sleeping and skipped (see SPEC §2).
  */
 #ifndef WEFT_MODEL_H
 #define WEFT_MODEL_H
@@ -36,6 +39,7 @@ typedef enum task_status {
 	TS_CLAIMED,
 	TS_RUNNING,
 	TS_PAUSED,
+	TS_RETRYING,                 /* wire "RetryPending" */
 	TS_SUCCESS,
 	TS_FAILURE,
 	TS_CANCELED,
@@ -90,17 +94,85 @@ typedef struct task_row {
 	int64_t expected_count;
 	bool dead_end_barrier;
 	int32_t priority;
-	int32_t attempt;             /* 0 until retries exist (step 2) */
+	int32_t attempt;             /* retries done so far: 0 on the first run */
+	char *group_name;            /* NULL = none */
+	int64_t start_after;         /* not started before this time (µs); 0 = none */
+	char *retry_policy;          /* canonical JSON (see engine/retry.h) or NULL */
+	int64_t next_retry_at;       /* while retrying: when it becomes pending again */
+	bool archived;               /* read from the archive (retention) */
 } task_row;
 
 void task_row_release(task_row *t);
 
 /* A webhook attached to a task. */
+typedef enum delivery_status {
+	DS_PENDING = 0,              /* not tried yet */
+	DS_DELIVERING,               /* leased to a dispatcher until next_attempt_at */
+	DS_RETRYING,                 /* failed, will be tried again (wire "failure") */
+	DS_SUCCESS,
+	DS_EXHAUSTED,                /* failed max_attempts times; given up */
+	DS__COUNT
+} delivery_status;
+const char *delivery_status_db(delivery_status s);    /* "pending" "delivering" "retrying" "success" "exhausted" */
+const char *delivery_status_wire(delivery_status s);  /* "pending" "pending" "failure" "success" "exhausted" */
+int delivery_status_from_db(const char *s, delivery_status *out);
+
+typedef enum delivery_event {
+	DELIVERY_END_SUCCESS = 0,
+	DELIVERY_END_FAILURE,
+	DELIVERY_CANCEL,
+	DELIVERY_BATCH_COMPLETE,
+} delivery_event;
+const char *delivery_event_name(delivery_event e);    /* "end_success" "end_failure" "cancel" "batch_complete" */
+int delivery_event_from_name(const char *s, delivery_event *out);
+
+/* A webhook attached to a task, with the record of its last delivery. */
 typedef struct action_row {
+	int64_t id;
 	action_trigger trigger;
 	action_condition condition;
 	char *params;                /* compact JSON text of WebhookParams, owned */
+	/* Delivery record (reads only): for start actions from the start ledger,
+	 * for end/cancel actions from the outbox. has_delivery false = never fired. */
+	bool has_delivery;
+	delivery_status delivery;
+	int32_t attempts;
+	int32_t last_http_status;    /* 0 = no HTTP answer */
+	char *last_error;            /* owned, NULL = none */
+	int64_t last_attempt_at;
 } action_row;
+
+/* One outgoing webhook in the outbox: written in the transaction of the
+ * state change that causes it, delivered at least once. */
+typedef struct outbox_row {
+	int64_t id;                  /* assigned by the store */
+	char key[160];               /* Idempotency-Key, unique */
+	delivery_event event;
+	weft_id task_id;             /* empty for batch_complete */
+	weft_id batch_id;            /* empty when none */
+	int64_t action_id;           /* 0 for batch_complete */
+	char *params;                /* owned: rendered WebhookParams JSON, exactly what is sent */
+	bool add_handle;             /* append ?handle=<HOST_URL>/task/<id> */
+	delivery_status status;
+	int32_t attempts, max_attempts;
+	int64_t next_attempt_at;     /* due time, or lease expiry while delivering */
+	int64_t last_attempt_at, created_at, updated_at;
+	int32_t last_http_status;
+	char *last_error;            /* owned */
+} outbox_row;
+
+void outbox_row_release(outbox_row *o);
+
+/* One entry of a task's audit trail. */
+typedef struct task_event {
+	int64_t at;
+	bool has_from;               /* false for the creation entry */
+	task_status from, to;
+	char *reason;                /* owned, may be NULL */
+	char *actor;                 /* owned: "api", "system", "webhook", "operator" */
+} task_event;
+
+void task_event_release(task_event *e);
 
 void action_row_release(action_row *a);
 

@@ -6,12 +6,24 @@
 #include "store/store.h"
 #include "store/store_impl.h"
 #include "store/store_sqlite.h"
+#include "util/metrics.h"
 
 /* When url starts with prefix (case-insensitive), returns the rest. */
 static const char *strip_prefix(const char *url, const char *prefix)
 {
 	size_t n = strlen(prefix);
 	return strncasecmp(url, prefix, n) == 0 ? url + n : NULL;
+}
+
+/* Every backend reports each statement execution under the statement's
+ * name (a fixed set per backend, never SQL text). */
+static void define_metrics(void)
+{
+	static const double buckets[] = { .001, .005, .01, .025, .05, .1, .25, .5, 1 };
+	metrics_define_histogram("db_query_duration_seconds", "Duration of database statements, by statement",
+	                         buckets, ARRAY_LEN(buckets));
+	metrics_define("slow_queries_total", METRIC_COUNTER,
+	               "Database statements slower than the slow-query threshold, by statement");
 }
 
 store *store_open(const char *url, const store_options *opt, char *err, size_t errlen)
@@ -42,6 +54,7 @@ store *store_open(const char *url, const store_options *opt, char *err, size_t e
 		snprintf(err, errlen, "database URL \"%s\" names no file", url);
 		return NULL;
 	}
+	define_metrics();
 	return store_sqlite_open(path, opt, err, errlen);
 }
 
@@ -114,10 +127,15 @@ int store_dead_end_parents(store_conn *c, const weft_id *tasks, size_t ntasks,
 	return c->ops->dead_end_parents(c, tasks, ntasks, parents, n);
 }
 
-int store_pending_scan(store_conn *c, const pending_cursor *after, size_t limit,
+int store_pending_scan(store_conn *c, const pending_cursor *after, size_t limit, int64_t now,
                        task_row **out, size_t *n)
 {
-	return c->ops->pending_scan(c, after, limit, out, n);
+	return c->ops->pending_scan(c, after, limit, now, out, n);
+}
+
+int store_pending_next_start(store_conn *c, int64_t now, int64_t *due)
+{
+	return c->ops->pending_next_start(c, now, due);
 }
 
 int store_count_matching(store_conn *c, const char *kind, unsigned status_mask,
@@ -138,9 +156,10 @@ int store_ledger_claim(store_conn *c, const char *key, const weft_id *task, acti
 	return c->ops->ledger_claim(c, key, task, trig, cond, now, stale_before, result);
 }
 
-int store_ledger_finish(store_conn *c, const char *key, bool ok, int64_t now)
+int store_ledger_finish(store_conn *c, const char *key, bool ok, int32_t http_status, const char *error,
+                        int64_t now)
 {
-	return c->ops->ledger_finish(c, key, ok, now);
+	return c->ops->ledger_finish(c, key, ok, http_status, error, now);
 }
 
 int store_deadlines(store_conn *c, task_status status, deadline_row **out, size_t *n)
@@ -153,6 +172,17 @@ int store_batch_task_count(store_conn *c, const weft_id *batch, int64_t *count)
 	return c->ops->batch_task_count(c, batch, count);
 }
 
+int store_batch_add_remaining(store_conn *c, const weft_id *batch, int64_t delta)
+{
+	return c->ops->batch_add_remaining(c, batch, delta);
+}
+
+int store_batch_complete(store_conn *c, const weft_id *batch, int64_t now, char **on_complete,
+                         batch_outcome *counts)
+{
+	return c->ops->batch_complete(c, batch, now, on_complete, counts);
+}
+
 int store_batch_cancel(store_conn *c, const weft_id *batch, const char *reason, int64_t now,
                        batch_cancel_counts *counts, weft_id **was_running, size_t *nrunning)
 {
@@ -163,6 +193,33 @@ int store_batch_set_rules(store_conn *c, const weft_id *batch, const char *kind,
                           const char *rules_json, int64_t now, int64_t *updated)
 {
 	return c->ops->batch_set_rules(c, batch, kind, rules_json, now, updated);
+}
+
+int store_group_tasks(store_conn *c, const char *name, unsigned status_mask, weft_id **ids, size_t *n)
+{
+	return c->ops->group_tasks(c, name, status_mask, ids, n);
+}
+
+int store_outbox_insert(store_conn *c, outbox_row *o) { return c->ops->outbox_insert(c, o); }
+
+int store_outbox_lease(store_conn *c, int64_t now, int64_t lease_until, size_t limit,
+                       const weft_id *skip, size_t nskip, outbox_row **out, size_t *n)
+{
+	return c->ops->outbox_lease(c, now, lease_until, limit, skip, nskip, out, n);
+}
+
+int store_outbox_finish(store_conn *c, int64_t id, bool ok, int32_t http_status, const char *error,
+                        int64_t now, int64_t retry_at)
+{
+	return c->ops->outbox_finish(c, id, ok, http_status, error, now, retry_at);
+}
+
+int store_outbox_next_due(store_conn *c, int64_t *due) { return c->ops->outbox_next_due(c, due); }
+int store_outbox_recover(store_conn *c, int64_t now) { return c->ops->outbox_recover(c, now); }
+
+int store_archive_terminal(store_conn *c, int64_t ended_before, size_t limit, int64_t *archived)
+{
+	return c->ops->archive_terminal(c, ended_before, limit, archived);
 }
 
 int store_task_list(store_conn *c, const task_filter *f, int64_t offset, int64_t limit,
@@ -188,27 +245,28 @@ int store_dag(store_conn *c, const weft_id *batch, task_row **tasks, size_t *nta
 	return c->ops->dag(c, batch, tasks, ntasks, links, nlinks);
 }
 
-/* ---- freeing --------------------------------------------------------- */
-
-void task_row_release(task_row *t)
+int store_task_events(store_conn *c, const weft_id *id, task_event **out, size_t *n)
 {
-	if (t == NULL)
-		return;
-	free(t->name);
-	free(t->kind);
-	free(t->metadata);
-	free(t->rules);
-	free(t->failure_reason);
-	t->name = t->kind = t->metadata = t->rules = t->failure_reason = NULL;
+	return c->ops->task_events(c, id, out, n);
 }
 
-void action_row_release(action_row *a)
+int store_outbox_list(store_conn *c, const char *status, int64_t offset, int64_t limit,
+                      outbox_row **out, size_t *n)
 {
-	if (a == NULL)
-		return;
-	free(a->params);
-	a->params = NULL;
+	return c->ops->outbox_list(c, status, offset, limit, out, n);
 }
+
+int store_status_counts(store_conn *c, int64_t counts[TS__COUNT])
+{
+	return c->ops->status_counts(c, counts);
+}
+
+int store_running_by_kind(store_conn *c, kind_count **out, size_t *n)
+{
+	return c->ops->running_by_kind(c, out, n);
+}
+
+/* ---- freeing (row release functions: model.c) -------------------------- */
 
 void store_free_tasks(task_row *rows, size_t n)
 {
@@ -231,5 +289,26 @@ void store_free_batch_summaries(batch_summary *rows, size_t n)
 			free(rows[i].kinds[k]);
 		free(rows[i].kinds);
 	}
+	free(rows);
+}
+
+void store_free_outbox(outbox_row *rows, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		outbox_row_release(&rows[i]);
+	free(rows);
+}
+
+void store_free_events(task_event *rows, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		task_event_release(&rows[i]);
+	free(rows);
+}
+
+void store_free_kind_counts(kind_count *rows, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(rows[i].kind);
 	free(rows);
 }

@@ -28,6 +28,7 @@ typedef struct store_conn store_conn;
 typedef struct store_options {
 	bool sync_full;        /* SQLite synchronous=FULL (default) vs NORMAL */
 	int readers;           /* size of the reader pool (default 8) */
+	int64_t slow_query_us; /* statements slower than this count in slow_queries_total (default 100 ms) */
 } store_options;
 
 /* Opens (creating if needed) and migrates the database named by url: a file
@@ -68,8 +69,9 @@ int store_link_insert(store_conn *c, const link_row *l);
 int store_action_insert(store_conn *c, const weft_id *task_id, const action_row *a);
 
 /* ---- single task ----------------------------------------------------- */
-int store_task_get(store_conn *c, const weft_id *id, task_row *out);  /* 0 / NOT_FOUND */
-/* All actions of a task, in insertion order. */
+/* 0 / NOT_FOUND. Falls back to the archive (out->archived = true). */
+int store_task_get(store_conn *c, const weft_id *id, task_row *out);
+/* All actions of a task, in insertion order, with their delivery record. */
 int store_task_actions(store_conn *c, const weft_id *id, action_row **out, size_t *n);
 /* The actions of one trigger and condition, in insertion order. */
 int store_task_actions_for(store_conn *c, const weft_id *id, action_trigger trig,
@@ -89,9 +91,21 @@ typedef struct task_update {
 	bool set_priority;
 	int32_t priority;
 	int64_t started_at, ended_at, last_updated;   /* set when non-zero */
+	bool set_attempt;
+	int32_t attempt;
+	int64_t next_retry_at;                   /* set when non-zero */
+	/* Audit trail: when the status changes, an event (prev -> status) is
+	 * recorded with this actor ("api" when NULL) and reason (failure_reason
+	 * when NULL). */
+	const char *actor;
+	const char *reason;
+	/* Out (optional): the row as it is after the update, when applied. */
+	task_row *after;
 } task_update;
 
-/* Returns 0 when applied (*prev = status before), STORE_NOT_FOUND when no
+/* When the status enters a terminal one from a non-terminal one, the
+ * task's batch counter of unfinished tasks (batch.remaining) is decremented.
+ * Returns 0 when applied (*prev = status before), STORE_NOT_FOUND when no
  * task has this id, STORE_GUARD (2) when it exists but its status is not in
  * from_mask (*prev = its current status). prev may be NULL. */
 #define STORE_GUARD 2
@@ -101,13 +115,15 @@ int store_task_update(store_conn *c, const weft_id *id, unsigned from_mask,
 /* ---- DAG propagation (writer) ---------------------------------------- */
 /* Children of `parent` linked with requires_success whose status is waiting
  * or paused become failure with `reason` and ended_at = now (last_updated
- * untouched). Returns the ids changed. */
+ * untouched), with an audit event (actor "system") each and the batch's
+ * remaining counter decremented. Returns the ids changed. */
 int store_fail_required_children(store_conn *c, const weft_id *parent, const char *reason,
                                  int64_t now, weft_id **changed, size_t *n);
 /* For every child of `parent` still waiting or paused: wait_finished -= 1,
  * and wait_success -= 1 when parent_succeeded and the link requires success.
  * Then the waiting ones (not paused) whose counters are both 0 become
- * pending; their ids are returned. */
+ * pending (audit event, actor "system", reason "dependencies resolved");
+ * their ids are returned. */
 int store_release_children(store_conn *c, const weft_id *parent, bool parent_succeeded,
                            weft_id **became_pending, size_t *n);
 /* Distinct parents of the given tasks that are non-terminal and have no
@@ -117,14 +133,19 @@ int store_dead_end_parents(store_conn *c, const weft_id *tasks, size_t ntasks,
 
 /* ---- starting tasks (writer) ----------------------------------------- */
 /* Pending tasks in start order: priority DESC, created_at ASC, id ASC,
- * strictly after the cursor row when `after` is non-NULL. */
+ * strictly after the cursor row when `after` is non-NULL, leaving out those
+ * whose start_after is later than `now`. */
 typedef struct pending_cursor {
 	int32_t priority;
 	int64_t created_at;
 	weft_id id;
 } pending_cursor;
-int store_pending_scan(store_conn *c, const pending_cursor *after, size_t limit,
+int store_pending_scan(store_conn *c, const pending_cursor *after, size_t limit, int64_t now,
                        task_row **out, size_t *n);
+
+/* The earliest start_after later than `now` among pending tasks (the next
+ * delayed start to wake up for); STORE_NOT_FOUND when none. */
+int store_pending_next_start(store_conn *c, int64_t now, int64_t *due);
 
 /* Number of tasks with kind == kind, status in status_mask and metadata
  * containing `pattern` (JSON object text; "{}" matches every task whose
@@ -143,32 +164,84 @@ typedef enum { LEDGER_CLAIMED = 0, LEDGER_DONE = 1, LEDGER_BUSY = 2 } ledger_cla
 int store_ledger_claim(store_conn *c, const char *key, const weft_id *task, action_trigger trig,
                        action_condition cond, int64_t now, int64_t stale_before,
                        ledger_claim_result *result);
-int store_ledger_finish(store_conn *c, const char *key, bool ok, int64_t now);
+/* Records the outcome with the last HTTP status (0 = none) and error
+ * (NULL = none), shown as the start action's delivery record. */
+int store_ledger_finish(store_conn *c, const char *key, bool ok, int32_t http_status, const char *error,
+                        int64_t now);
 
-/* Tasks in `status` with their timer inputs, to arm timers at start-up. */
+/* Tasks in `status` with their timer inputs, to arm timers at start-up.
+ * For TS_PENDING only tasks with a start_after are returned. */
 typedef struct deadline_row {
 	weft_id id;
 	int64_t last_updated;
 	int32_t timeout_secs;
+	int64_t next_retry_at;      /* retrying tasks */
+	int64_t start_after;        /* pending tasks */
 } deadline_row;
 int store_deadlines(store_conn *c, task_status status, deadline_row **out, size_t *n);
 
 /* ---- batches (writer) ------------------------------------------------ */
 int store_batch_task_count(store_conn *c, const weft_id *batch, int64_t *count);
+/* batch.remaining += delta (tasks created unfinished). */
+int store_batch_add_remaining(store_conn *c, const weft_id *batch, int64_t delta);
+
+typedef struct batch_outcome {
+	int64_t success, failure, canceled;
+} batch_outcome;
+/* Marks the batch completed when it has a batch row, no unfinished task
+ * (remaining == 0) and was not completed before: returns 0 with its
+ * on_complete JSON (owned, NULL when none) and the counts of its tasks by
+ * terminal status. STORE_NOT_FOUND otherwise. */
+int store_batch_complete(store_conn *c, const weft_id *batch, int64_t now, char **on_complete,
+                         batch_outcome *counts);
 
 typedef struct batch_cancel_counts {
 	int64_t canceled[TS__COUNT];    /* indexed by the status before */
 	int64_t already_terminal;
 } batch_cancel_counts;
 /* Every non-terminal task of the batch becomes canceled with `reason`,
- * ended_at = last_updated = now. Returns counts and the ids that were
- * running (their cancel webhooks fire). */
+ * ended_at = last_updated = now (audit events, actor "api"; remaining
+ * decremented). Returns counts and the ids that were running (their cancel
+ * webhooks fire). */
 int store_batch_cancel(store_conn *c, const weft_id *batch, const char *reason, int64_t now,
                        batch_cancel_counts *counts, weft_id **was_running, size_t *nrunning);
 /* Tasks of the batch with exactly this kind and a non-terminal status get
  * rules = rules_json and last_updated = now. */
 int store_batch_set_rules(store_conn *c, const weft_id *batch, const char *kind,
                           const char *rules_json, int64_t now, int64_t *updated);
+
+/* ---- groups (writer) ------------------------------------------------- */
+/* Ids of the tasks of group `name` whose status is in status_mask, oldest
+ * first. */
+int store_group_tasks(store_conn *c, const char *name, unsigned status_mask, weft_id **ids, size_t *n);
+
+/* ---- outbox (writer) ------------------------------------------------- */
+/* Inserts a delivery (id assigned into o->id). A row with the same key
+ * already present is left as it is (returns 0, o->id = 0). */
+int store_outbox_insert(store_conn *c, outbox_row *o);
+/* Leases up to `limit` due deliveries: status pending or retrying with
+ * next_attempt_at <= now, or delivering whose lease (next_attempt_at)
+ * expired; skipping rows of the tasks in `skip` (their start call is in
+ * flight). Leased rows become delivering with next_attempt_at =
+ * lease_until, attempts + 1, last_attempt_at = now; they are returned as
+ * updated, oldest due first. */
+int store_outbox_lease(store_conn *c, int64_t now, int64_t lease_until, size_t limit,
+                       const weft_id *skip, size_t nskip, outbox_row **out, size_t *n);
+/* Records an attempt's outcome: ok -> success; otherwise retrying with
+ * next_attempt_at = retry_at, or exhausted when retry_at is 0. */
+int store_outbox_finish(store_conn *c, int64_t id, bool ok, int32_t http_status, const char *error,
+                        int64_t now, int64_t retry_at);
+/* Earliest next_attempt_at of undelivered rows (pending, retrying,
+ * delivering); STORE_NOT_FOUND when there is none. */
+int store_outbox_next_due(store_conn *c, int64_t *due);
+/* At start-up of a single node: rows left delivering become due now. */
+int store_outbox_recover(store_conn *c, int64_t now);
+
+/* ---- retention (writer) ---------------------------------------------- */
+/* Moves up to `limit` terminal tasks with ended_at <= ended_before into the
+ * archive (task_archive), removing their actions, links, ledger and
+ * delivered outbox rows; their audit events stay. */
+int store_archive_terminal(store_conn *c, int64_t ended_before, size_t limit, int64_t *archived);
 
 /* ---- reads for the API (any connection) ------------------------------ */
 typedef struct task_filter {
@@ -218,9 +291,35 @@ int store_batch_list(store_conn *c, const batch_filter *f, int64_t offset, int64
 int store_dag(store_conn *c, const weft_id *batch, task_row **tasks, size_t *ntasks,
               link_row **links, size_t *nlinks);
 
+/* The audit trail of a task, oldest first. The first entry is its
+ * creation (has_from = false, to = its first status, actor "api", reason
+ * "created"); later ones are its recorded transitions. NOT_FOUND when the
+ * task exists neither live nor archived. */
+int store_task_events(store_conn *c, const weft_id *id, task_event **out, size_t *n);
+
+/* Outbox rows, newest first; status filter NULL = all (wire names:
+ * pending (pending or delivering), failure (retrying), success, exhausted). */
+int store_outbox_list(store_conn *c, const char *status, int64_t offset, int64_t limit,
+                      outbox_row **out, size_t *n);
+
+/* Gauges for /metrics: live tasks by status, and running tasks by kind. */
+typedef struct kind_count {
+	char *kind;       /* owned */
+	int64_t count;
+} kind_count;
+int store_status_counts(store_conn *c, int64_t counts[TS__COUNT]);
+int store_running_by_kind(store_conn *c, kind_count **out, size_t *n);
+
+/* Tasks of a batch with their links, for critical-path analysis: see
+ * store_dag. */
+
 /* ---- freeing --------------------------------------------------------- */
 void store_free_tasks(task_row *rows, size_t n);
 void store_free_actions(action_row *rows, size_t n);
 void store_free_batch_summaries(batch_summary *rows, size_t n);
+void store_free_outbox(outbox_row *rows, size_t n);
+void store_free_events(task_event *rows, size_t n);
+void store_free_kind_counts(kind_count *rows, size_t n);
+/* Arrays of weft_id, deadline_row and link_row are freed with free(). */
 
 #endif

@@ -55,23 +55,44 @@ typedef struct store_ops {
 	                        weft_id **parents, size_t *n);
 
 	/* starting tasks */
-	int (*pending_scan)(store_conn *c, const pending_cursor *after, size_t limit,
+	int (*pending_scan)(store_conn *c, const pending_cursor *after, size_t limit, int64_t now,
 	                    task_row **out, size_t *n);
+	int (*pending_next_start)(store_conn *c, int64_t now, int64_t *due);
 	int (*count_matching)(store_conn *c, const char *kind, unsigned status_mask,
 	                      const char *pattern, int64_t limit, int64_t *count);
 	int (*capacity_sum)(store_conn *c, const char *kind, const char *pattern, int64_t *sum);
 	int (*ledger_claim)(store_conn *c, const char *key, const weft_id *task, action_trigger trig,
 	                    action_condition cond, int64_t now, int64_t stale_before,
 	                    ledger_claim_result *result);
-	int (*ledger_finish)(store_conn *c, const char *key, bool ok, int64_t now);
+	int (*ledger_finish)(store_conn *c, const char *key, bool ok, int32_t http_status, const char *error,
+	                     int64_t now);
 	int (*deadlines)(store_conn *c, task_status status, deadline_row **out, size_t *n);
 
 	/* batches */
 	int (*batch_task_count)(store_conn *c, const weft_id *batch, int64_t *count);
+	int (*batch_add_remaining)(store_conn *c, const weft_id *batch, int64_t delta);
+	int (*batch_complete)(store_conn *c, const weft_id *batch, int64_t now, char **on_complete,
+	                      batch_outcome *counts);
 	int (*batch_cancel)(store_conn *c, const weft_id *batch, const char *reason, int64_t now,
 	                    batch_cancel_counts *counts, weft_id **was_running, size_t *nrunning);
 	int (*batch_set_rules)(store_conn *c, const weft_id *batch, const char *kind,
 	                       const char *rules_json, int64_t now, int64_t *updated);
+
+	/* groups */
+	int (*group_tasks)(store_conn *c, const char *name, unsigned status_mask, weft_id **ids,
+	                   size_t *n);
+
+	/* outbox */
+	int (*outbox_insert)(store_conn *c, outbox_row *o);
+	int (*outbox_lease)(store_conn *c, int64_t now, int64_t lease_until, size_t limit,
+	                    const weft_id *skip, size_t nskip, outbox_row **out, size_t *n);
+	int (*outbox_finish)(store_conn *c, int64_t id, bool ok, int32_t http_status,
+	                     const char *error, int64_t now, int64_t retry_at);
+	int (*outbox_next_due)(store_conn *c, int64_t *due);
+	int (*outbox_recover)(store_conn *c, int64_t now);
+
+	/* retention */
+	int (*archive_terminal)(store_conn *c, int64_t ended_before, size_t limit, int64_t *archived);
 
 	/* reads */
 	int (*task_list)(store_conn *c, const task_filter *f, int64_t offset, int64_t limit,
@@ -81,6 +102,11 @@ typedef struct store_ops {
 	                  batch_summary **out, size_t *n);
 	int (*dag)(store_conn *c, const weft_id *batch, task_row **tasks, size_t *ntasks,
 	           link_row **links, size_t *nlinks);
+	int (*task_events)(store_conn *c, const weft_id *id, task_event **out, size_t *n);
+	int (*outbox_list)(store_conn *c, const char *status, int64_t offset, int64_t limit,
+	                   outbox_row **out, size_t *n);
+	int (*status_counts)(store_conn *c, int64_t counts[TS__COUNT]);
+	int (*running_by_kind)(store_conn *c, kind_count **out, size_t *n);
 } store_ops;
 
 struct store {

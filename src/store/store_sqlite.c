@@ -16,14 +16,24 @@
  * Query plans: without statistics SQLite may prefer an index on `status`
  * over a far more selective id or batch lookup. Where the plan must be
  * driven by ids or by a batch, status terms are written `+status` (which
- * disqualifies them from index use); the pending scan names its partial
- * index explicitly.
+ * disqualifies them from index use); the pending scan, the outbox due
+ * lookups and the retention walk name their index explicitly.
+ *
+ * Every status change leaves an audit event in task_event, in the same
+ * transaction: one INSERT per single update, one set-based statement per
+ * cascade or batch cancel. The batch's counter of unfinished tasks
+ * (batch.remaining) moves with it.
+ *
+ * Every statement execution is timed into db_query_duration_seconds and
+ * slow_queries_total, labelled with the statement's name (stmt_label,
+ * dyn_label).
  */
 #include "util/common.h"
 
 #include <pthread.h>
 #include <sqlite3.h>
 #include <strings.h>
+#include <time.h>
 
 #include "store/store_impl.h"
 #include "store/store_sqlite.h"
@@ -32,6 +42,7 @@
 #include "util/clock.h"
 #include "util/json.h"
 #include "util/log.h"
+#include "util/metrics.h"
 
 #define SUBSYS "store"
 #define DEFAULT_READERS 8
@@ -41,11 +52,14 @@
 #define JOURNAL_SIZE_LIMIT (64 * 1024 * 1024)
 #define DYN_SLOTS 32
 #define CHECKPOINT_PAGES 1000   /* SQLite's own auto-checkpoint threshold */
+#define DEFAULT_SLOW_QUERY_US 100000
 
 /* ---- schema migrations ---------------------------------------------- */
 
 extern const char embed_store_schema_sqlite_0001_init_sql[];
 extern const size_t embed_store_schema_sqlite_0001_init_sql_len;
+extern const char embed_store_schema_sqlite_0002_delivery_sql[];
+extern const size_t embed_store_schema_sqlite_0002_delivery_sql_len;
 
 typedef struct migration {
 	int version;
@@ -54,6 +68,7 @@ typedef struct migration {
 
 static const migration migrations[] = {
 	{ 1, embed_store_schema_sqlite_0001_init_sql },
+	{ 2, embed_store_schema_sqlite_0002_delivery_sql },
 };
 
 /* ---- fixed statements ------------------------------------------------ */
@@ -61,9 +76,26 @@ static const migration migrations[] = {
 #define TASK_COLS                                                                              \
 	"id, batch_id, name, kind, status, timeout_secs, created_at, started_at, ended_at, "  \
 	"last_updated, metadata, rules, wait_success, wait_finished, success, failures, "     \
-	"failure_reason, expected_count, dead_end_barrier, priority, attempt"
+	"failure_reason, expected_count, dead_end_barrier, priority, attempt, group_name, "   \
+	"start_after, retry_policy, next_retry_at"
 
-#define ACTIVE_IN "('waiting', 'pending', 'claimed', 'running', 'paused')"
+#define OUTBOX_COLS                                                                            \
+	"id, idempotency_key, event, task_id, batch_id, action_id, params, add_handle, status, " \
+	"attempts, max_attempts, next_attempt_at, last_attempt_at, created_at, updated_at, "    \
+	"last_http_status, last_error"
+
+#define ACTIVE_IN "('waiting', 'pending', 'claimed', 'running', 'paused', 'retrying')"
+#define TERMINAL_IN "('success', 'failure', 'canceled')"
+/* Written exactly as the predicate of the partial index outbox_due, so
+ * that it can be used; the statements name it, since without statistics
+ * the planner prefers outbox_status (status = ...). */
+#define UNDELIVERED "(status = 'pending' OR status = 'retrying' OR status = 'delivering')"
+#define EVENT_INSERT "INSERT INTO task_event (task_id, at, from_status, to_status, reason, actor) "
+#define IN_IDS "IN (SELECT value FROM json_each(?1))"
+
+/* One parameter slot per status, ?2 to ?10 (see bind_status_slots). */
+#define STATUS_SLOTS "(?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+_Static_assert(TS__COUNT == 9, "STATUS_SLOTS has one slot per task status");
 
 typedef enum stmt_id {
 	S_PING,
@@ -79,24 +111,55 @@ typedef enum stmt_id {
 	S_LINK_INSERT,
 	S_ACTION_INSERT,
 	S_TASK_GET,
+	S_ARCHIVE_GET,
 	S_TASK_STATUS,
 	S_ACTIONS,
 	S_ACTIONS_FOR,
+	S_EVENT_INSERT,
+	S_FAIL_CHILDREN_EVENTS,
 	S_FAIL_CHILDREN,
 	S_RELEASE_CHILDREN,
+	S_RELEASE_EVENTS,
 	S_DEAD_END,
 	S_PENDING_FIRST,
 	S_PENDING_AFTER,
+	S_PENDING_NEXT_START,
 	S_COUNT_MATCHING,
 	S_CAPACITY,
 	S_LEDGER_CLAIM,
 	S_LEDGER_STATUS,
 	S_LEDGER_FINISH,
 	S_BATCH_COUNT,
+	S_BATCH_REMAINING,
+	S_BATCH_COMPLETE,
+	S_BATCH_OUTCOME,
 	S_BATCH_BY_STATUS,
 	S_BATCH_RUNNING,
+	S_BATCH_CANCEL_EVENTS,
 	S_BATCH_CANCEL,
 	S_BATCH_RULES,
+	S_GROUP_TASKS,
+	S_OUTBOX_INSERT,
+	S_OUTBOX_DUE,
+	S_OUTBOX_LEASE,
+	S_OUTBOX_FINISH,
+	S_OUTBOX_NEXT_DUE,
+	S_OUTBOX_RECOVER,
+	S_ARCHIVE_PICK,
+	S_ARCHIVE_COPY,
+	S_ARCHIVE_ACTIONS,
+	S_ARCHIVE_LINKS_OUT,
+	S_ARCHIVE_LINKS_IN,
+	S_ARCHIVE_LEDGER,
+	S_ARCHIVE_OUTBOX,
+	S_ARCHIVE_TASKS,
+	S_TASK_HEAD,
+	S_EVENTS,
+	S_OUTBOX_LIST,
+	S_OUTBOX_LIST_STATUS,
+	S_OUTBOX_LIST_PENDING,
+	S_STATUS_COUNTS,
+	S_RUNNING_BY_KIND,
 	S_DAG_TASKS,
 	S_DAG_LINKS,
 	S__COUNT
@@ -114,18 +177,37 @@ static const char *const stmt_sql[S__COUNT] = {
 	[S_BATCH_INSERT] =
 		"INSERT INTO batch (id, created_at, scope, metadata, on_complete) VALUES (?, ?, ?, ?, ?)",
 	[S_TASK_INSERT] = "INSERT INTO task (" TASK_COLS ") VALUES "
-	                  "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	                  "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 	[S_LINK_INSERT] = "INSERT INTO link (parent_id, child_id, requires_success) VALUES (?, ?, ?)",
 	[S_ACTION_INSERT] = "INSERT INTO action (task_id, trigger, condition, params) VALUES (?, ?, ?, ?)",
 	[S_TASK_GET] = "SELECT " TASK_COLS " FROM task WHERE id = ?",
-	[S_TASK_STATUS] = "SELECT status FROM task WHERE id = ?",
-	[S_ACTIONS] = "SELECT trigger, condition, params FROM action WHERE task_id = ? ORDER BY id",
-	[S_ACTIONS_FOR] = "SELECT trigger, condition, params FROM action "
+	[S_ARCHIVE_GET] = "SELECT " TASK_COLS " FROM task_archive WHERE id = ?",
+	[S_TASK_STATUS] = "SELECT status, batch_id FROM task WHERE id = ?",
+	/* With the delivery record: start actions share the task's start
+	 * ledger row; an end or cancel action shows its newest outbox row. */
+	[S_ACTIONS] =
+		"SELECT a.id, a.trigger, a.condition, a.params, w.status, w.attempts, w.updated_at, "
+		"w.last_http_status, w.last_error, "
+		"o.status, o.attempts, o.last_http_status, o.last_error, o.last_attempt_at "
+		"FROM action AS a "
+		"LEFT JOIN webhook_execution AS w "
+		"  ON a.trigger = 'start' AND w.idempotency_key = a.task_id || ':start' "
+		"LEFT JOIN outbox AS o ON a.trigger <> 'start' AND o.id = "
+		"  (SELECT max(x.id) FROM outbox AS x WHERE x.task_id = a.task_id AND x.action_id = a.id) "
+		"WHERE a.task_id = ?1 ORDER BY a.id",
+	[S_ACTIONS_FOR] = "SELECT id, trigger, condition, params FROM action "
 	                  "WHERE task_id = ? AND trigger = ? AND condition = ? ORDER BY id",
+	[S_EVENT_INSERT] = EVENT_INSERT "VALUES (?, ?, ?, ?, ?, ?)",
+	/* The events of the cascade are written before it, while the rows
+	 * still show the status they leave. */
+	[S_FAIL_CHILDREN_EVENTS] =
+		EVENT_INSERT "SELECT id, ?3, status, 'failure', ?2, 'system' FROM task "
+		"WHERE id IN (SELECT child_id FROM link WHERE parent_id = ?1 AND requires_success) "
+		"AND +status IN ('waiting', 'paused')",
 	[S_FAIL_CHILDREN] =
 		"UPDATE task SET status = 'failure', failure_reason = ?2, ended_at = ?3 "
 		"WHERE id IN (SELECT child_id FROM link WHERE parent_id = ?1 AND requires_success) "
-		"AND +status IN ('waiting', 'paused') RETURNING id",
+		"AND +status IN ('waiting', 'paused') RETURNING id, batch_id",
 	/* One pass: SET expressions see the old values, so the new counters are
 	 * recomputed in the status test. Only waiting/paused rows are touched,
 	 * so a returned 'pending' is a task that has just become ready. */
@@ -136,6 +218,9 @@ static const char *const stmt_sql[S__COUNT] = {
 		"AND wait_success - (?2 AND link.requires_success) <= 0 THEN 'pending' ELSE status END "
 		"FROM link WHERE link.parent_id = ?1 AND link.child_id = task.id "
 		"AND +task.status IN ('waiting', 'paused') RETURNING id, status = 'pending'",
+	[S_RELEASE_EVENTS] =
+		EVENT_INSERT "SELECT value, ?2, 'waiting', 'pending', 'dependencies resolved', 'system' "
+		"FROM json_each(?1)",
 	/* Distinct parents first, so each is checked once however many of its
 	 * children are in the list. */
 	[S_DEAD_END] =
@@ -145,22 +230,30 @@ static const char *const stmt_sql[S__COUNT] = {
 		"AND +p.status IN " ACTIVE_IN " "
 		"AND NOT EXISTS (SELECT 1 FROM link AS l2 JOIN task AS c ON c.id = l2.child_id "
 		"                WHERE l2.parent_id = p.id AND +c.status IN " ACTIVE_IN ")",
+	/* start_after is a column of task_pending: delayed rows are skipped in
+	 * the index. */
 	[S_PENDING_FIRST] = "SELECT " TASK_COLS " FROM task INDEXED BY task_pending "
-	                    "WHERE status = 'pending' ORDER BY priority DESC, created_at, id LIMIT ?1",
+	                    "WHERE status = 'pending' AND (start_after IS NULL OR start_after <= ?2) "
+	                    "ORDER BY priority DESC, created_at, id LIMIT ?1",
 	/* (priority DESC, created_at, id) > cursor, as two index ranges merged in order. */
 	[S_PENDING_AFTER] =
 		"SELECT " TASK_COLS " FROM task INDEXED BY task_pending "
 		"WHERE status = 'pending' AND priority = ?1 AND (created_at, id) > (?2, ?3) "
+		"AND (start_after IS NULL OR start_after <= ?5) "
 		"UNION ALL "
 		"SELECT " TASK_COLS " FROM task INDEXED BY task_pending "
 		"WHERE status = 'pending' AND priority < ?1 "
+		"AND (start_after IS NULL OR start_after <= ?5) "
 		"ORDER BY priority DESC, created_at, id LIMIT ?4",
+	[S_PENDING_NEXT_START] = "SELECT start_after FROM task INDEXED BY task_delayed "
+	                         "WHERE status = 'pending' AND start_after IS NOT NULL AND start_after > ?1 "
+	                         "ORDER BY start_after LIMIT 1",
 	/* The status list has one slot per status; unused slots are bound NULL,
 	 * which matches nothing, so one statement serves every mask. */
 	[S_COUNT_MATCHING] =
 		"SELECT count(*) FROM (SELECT 1 FROM task WHERE kind = ?1 "
-		"AND status IN (?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) "
-		"AND weft_json_contains(metadata, ?10) LIMIT ?11)",
+		"AND status IN " STATUS_SLOTS " "
+		"AND weft_json_contains(metadata, ?11) LIMIT ?12)",
 	[S_CAPACITY] =
 		"SELECT coalesce(sum(max(coalesce(expected_count, 0) - success - failures, 0)), 0) "
 		"FROM task WHERE kind = ?1 AND status IN ('claimed', 'running') "
@@ -176,29 +269,180 @@ static const char *const stmt_sql[S__COUNT] = {
 		"RETURNING 1",
 	[S_LEDGER_STATUS] = "SELECT status FROM webhook_execution WHERE idempotency_key = ?",
 	[S_LEDGER_FINISH] =
-		"UPDATE webhook_execution SET status = ?2, updated_at = ?3 WHERE idempotency_key = ?1",
+		"UPDATE webhook_execution SET status = ?2, updated_at = ?3, last_http_status = ?4, last_error = ?5 "
+		"WHERE idempotency_key = ?1",
 	[S_BATCH_COUNT] = "SELECT count(*) FROM task WHERE batch_id = ?",
+	[S_BATCH_REMAINING] = "UPDATE batch SET remaining = remaining + ?2 WHERE id = ?1",
+	/* A counter that went below 0 (a task counted twice) still completes once. */
+	[S_BATCH_COMPLETE] =
+		"UPDATE batch SET completed_at = ?2 "
+		"WHERE id = ?1 AND remaining <= 0 AND completed_at IS NULL RETURNING on_complete",
+	[S_BATCH_OUTCOME] =
+		"SELECT coalesce(sum(status = 'success'), 0), coalesce(sum(status = 'failure'), 0), "
+		"coalesce(sum(status = 'canceled'), 0) FROM "
+		"(SELECT status FROM task WHERE batch_id = ?1 "
+		" UNION ALL SELECT status FROM task_archive WHERE batch_id = ?1)",
 	[S_BATCH_BY_STATUS] =
 		"SELECT status, count(*), sum(success), sum(failures), count(expected_count), "
 		"sum(expected_count) FROM task WHERE batch_id = ? GROUP BY status",
 	[S_BATCH_RUNNING] = "SELECT id FROM task WHERE batch_id = ? AND +status = 'running'",
+	[S_BATCH_CANCEL_EVENTS] =
+		EVENT_INSERT "SELECT id, ?3, status, 'canceled', ?2, 'api' FROM task "
+		"WHERE batch_id = ?1 AND +status IN " ACTIVE_IN,
 	[S_BATCH_CANCEL] =
 		"UPDATE task SET status = 'canceled', failure_reason = ?2, ended_at = ?3, "
 		"last_updated = ?3 WHERE batch_id = ?1 AND +status IN " ACTIVE_IN,
 	[S_BATCH_RULES] =
 		"UPDATE task SET rules = ?3, last_updated = ?4 "
 		"WHERE batch_id = ?1 AND kind = ?2 AND +status IN " ACTIVE_IN,
+	[S_GROUP_TASKS] = "SELECT id FROM task WHERE group_name = ?1 AND +status IN " STATUS_SLOTS " "
+	                  "ORDER BY created_at, id",
+	[S_OUTBOX_INSERT] =
+		"INSERT INTO outbox (idempotency_key, event, task_id, batch_id, action_id, params, "
+		"add_handle, status, attempts, max_attempts, next_attempt_at, last_attempt_at, "
+		"created_at, updated_at, last_http_status, last_error) "
+		"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+		"ON CONFLICT (idempotency_key) DO NOTHING RETURNING id",
+	/* A NULL task_id (batch_complete) is never skipped: NULL NOT IN (...)
+	 * would be NULL. */
+	[S_OUTBOX_DUE] =
+		"SELECT id FROM outbox INDEXED BY outbox_due WHERE " UNDELIVERED " AND next_attempt_at <= ?1 "
+		"AND (task_id IS NULL OR task_id NOT IN (SELECT value FROM json_each(?2))) "
+		"ORDER BY next_attempt_at, id LIMIT ?3",
+	[S_OUTBOX_LEASE] =
+		"UPDATE outbox SET status = 'delivering', next_attempt_at = ?2, attempts = attempts + 1, "
+		"last_attempt_at = ?3, updated_at = ?3 WHERE id " IN_IDS " RETURNING " OUTBOX_COLS,
+	[S_OUTBOX_FINISH] =
+		"UPDATE outbox SET "
+		"status = CASE WHEN ?2 THEN 'success' WHEN ?6 = 0 THEN 'exhausted' ELSE 'retrying' END, "
+		"next_attempt_at = CASE WHEN ?2 OR ?6 = 0 THEN next_attempt_at ELSE ?6 END, "
+		"last_http_status = ?3, last_error = ?4, updated_at = ?5 WHERE id = ?1",
+	[S_OUTBOX_NEXT_DUE] =
+		"SELECT next_attempt_at FROM outbox INDEXED BY outbox_due WHERE " UNDELIVERED " "
+		"ORDER BY next_attempt_at LIMIT 1",
+	[S_OUTBOX_RECOVER] =
+		"UPDATE outbox SET next_attempt_at = ?1, updated_at = ?1 "
+		"WHERE status = 'delivering' AND next_attempt_at > ?1",
+	/* Oldest first along task_created: a task ends after it is created, so
+	 * the walk stops at the cutoff (see 0002_delivery.sql). */
+	[S_ARCHIVE_PICK] = "SELECT id FROM task INDEXED BY task_created "
+	                   "WHERE created_at <= ?1 AND ended_at <= ?1 AND +status IN " TERMINAL_IN " "
+	                   "ORDER BY created_at LIMIT ?2",
+	/* OR REPLACE: an id archived before (restored by hand, say) must not
+	 * stop retention for good. */
+	[S_ARCHIVE_COPY] =
+		"INSERT OR REPLACE INTO task_archive (" TASK_COLS ", executor, archived_at) "
+		"SELECT " TASK_COLS ", executor, ?2 FROM task WHERE id " IN_IDS,
+	[S_ARCHIVE_ACTIONS] = "DELETE FROM action WHERE task_id " IN_IDS,
+	[S_ARCHIVE_LINKS_OUT] = "DELETE FROM link WHERE parent_id " IN_IDS,
+	[S_ARCHIVE_LINKS_IN] = "DELETE FROM link WHERE child_id " IN_IDS,
+	[S_ARCHIVE_LEDGER] = "DELETE FROM webhook_execution WHERE task_id " IN_IDS,
+	[S_ARCHIVE_OUTBOX] = "DELETE FROM outbox WHERE task_id " IN_IDS " "
+	                     "AND +status IN ('success', 'exhausted')",
+	[S_ARCHIVE_TASKS] = "DELETE FROM task WHERE id " IN_IDS,
+	[S_TASK_HEAD] = "SELECT created_at, status FROM task WHERE id = ?1 "
+	                "UNION ALL SELECT created_at, status FROM task_archive WHERE id = ?1 LIMIT 1",
+	[S_EVENTS] = "SELECT at, from_status, to_status, reason, actor FROM task_event "
+	             "WHERE task_id = ?1 ORDER BY id",
+	[S_OUTBOX_LIST] = "SELECT " OUTBOX_COLS " FROM outbox ORDER BY id DESC LIMIT ?1 OFFSET ?2",
+	[S_OUTBOX_LIST_STATUS] = "SELECT " OUTBOX_COLS " FROM outbox WHERE status = ?3 "
+	                         "ORDER BY id DESC LIMIT ?1 OFFSET ?2",
+	[S_OUTBOX_LIST_PENDING] = "SELECT " OUTBOX_COLS " FROM outbox "
+	                          "WHERE status = 'pending' OR status = 'delivering' "
+	                          "ORDER BY id DESC LIMIT ?1 OFFSET ?2",
+	[S_STATUS_COUNTS] = "SELECT status, count(*) FROM task GROUP BY status",
+	[S_RUNNING_BY_KIND] = "SELECT kind, count(*) FROM task WHERE status = 'running' "
+	                      "GROUP BY kind ORDER BY kind",
 	[S_DAG_TASKS] = "SELECT " TASK_COLS " FROM task WHERE batch_id = ? ORDER BY created_at, id",
 	[S_DAG_LINKS] = "SELECT l.parent_id, l.child_id, l.requires_success FROM task AS p "
 	                "JOIN link AS l ON l.parent_id = p.id JOIN task AS c ON c.id = l.child_id "
 	                "WHERE p.batch_id = ?1 AND c.batch_id = ?1",
 };
 
+/* Statement names for db_query_duration_seconds / slow_queries_total, as
+ * ready-made label strings. */
+#define QL(name) "query=\"" name "\""
+
+static const char *const stmt_label[S__COUNT] = {
+	[S_PING] = QL("ping"),
+	[S_BEGIN] = QL("begin"),
+	[S_BEGIN_READ] = QL("begin_read"),
+	[S_COMMIT] = QL("commit"),
+	[S_ROLLBACK] = QL("rollback"),
+	[S_SAVEPOINT] = QL("savepoint"),
+	[S_RELEASE] = QL("savepoint_release"),
+	[S_ROLLBACK_TO] = QL("savepoint_rollback"),
+	[S_BATCH_INSERT] = QL("batch_insert"),
+	[S_TASK_INSERT] = QL("task_insert"),
+	[S_LINK_INSERT] = QL("link_insert"),
+	[S_ACTION_INSERT] = QL("action_insert"),
+	[S_TASK_GET] = QL("task_get"),
+	[S_ARCHIVE_GET] = QL("archive_get"),
+	[S_TASK_STATUS] = QL("task_status"),
+	[S_ACTIONS] = QL("task_actions"),
+	[S_ACTIONS_FOR] = QL("task_actions_for"),
+	[S_EVENT_INSERT] = QL("event_insert"),
+	[S_FAIL_CHILDREN_EVENTS] = QL("fail_children_events"),
+	[S_FAIL_CHILDREN] = QL("fail_children"),
+	[S_RELEASE_CHILDREN] = QL("release_children"),
+	[S_RELEASE_EVENTS] = QL("release_children_events"),
+	[S_DEAD_END] = QL("dead_end_parents"),
+	[S_PENDING_FIRST] = QL("pending_scan"),
+	[S_PENDING_AFTER] = QL("pending_scan_after"),
+	[S_PENDING_NEXT_START] = QL("pending_next_start"),
+	[S_COUNT_MATCHING] = QL("count_matching"),
+	[S_CAPACITY] = QL("capacity_sum"),
+	[S_LEDGER_CLAIM] = QL("ledger_claim"),
+	[S_LEDGER_STATUS] = QL("ledger_status"),
+	[S_LEDGER_FINISH] = QL("ledger_finish"),
+	[S_BATCH_COUNT] = QL("batch_task_count"),
+	[S_BATCH_REMAINING] = QL("batch_remaining"),
+	[S_BATCH_COMPLETE] = QL("batch_complete"),
+	[S_BATCH_OUTCOME] = QL("batch_outcome"),
+	[S_BATCH_BY_STATUS] = QL("batch_by_status"),
+	[S_BATCH_RUNNING] = QL("batch_running"),
+	[S_BATCH_CANCEL_EVENTS] = QL("batch_cancel_events"),
+	[S_BATCH_CANCEL] = QL("batch_cancel"),
+	[S_BATCH_RULES] = QL("batch_rules"),
+	[S_GROUP_TASKS] = QL("group_tasks"),
+	[S_OUTBOX_INSERT] = QL("outbox_insert"),
+	[S_OUTBOX_DUE] = QL("outbox_due"),
+	[S_OUTBOX_LEASE] = QL("outbox_lease"),
+	[S_OUTBOX_FINISH] = QL("outbox_finish"),
+	[S_OUTBOX_NEXT_DUE] = QL("outbox_next_due"),
+	[S_OUTBOX_RECOVER] = QL("outbox_recover"),
+	[S_ARCHIVE_PICK] = QL("archive_pick"),
+	[S_ARCHIVE_COPY] = QL("archive_copy"),
+	[S_ARCHIVE_ACTIONS] = QL("archive_actions"),
+	[S_ARCHIVE_LINKS_OUT] = QL("archive_links_out"),
+	[S_ARCHIVE_LINKS_IN] = QL("archive_links_in"),
+	[S_ARCHIVE_LEDGER] = QL("archive_ledger"),
+	[S_ARCHIVE_OUTBOX] = QL("archive_outbox"),
+	[S_ARCHIVE_TASKS] = QL("archive_tasks"),
+	[S_TASK_HEAD] = QL("task_head"),
+	[S_EVENTS] = QL("task_events"),
+	[S_OUTBOX_LIST] = QL("outbox_list"),
+	[S_OUTBOX_LIST_STATUS] = QL("outbox_list_status"),
+	[S_OUTBOX_LIST_PENDING] = QL("outbox_list_pending"),
+	[S_STATUS_COUNTS] = QL("status_counts"),
+	[S_RUNNING_BY_KIND] = QL("running_by_kind"),
+	[S_DAG_TASKS] = QL("dag_tasks"),
+	[S_DAG_LINKS] = QL("dag_links"),
+};
+
 /* ---- connections and the store -------------------------------------- */
 
 /* Statements whose SQL depends on which optional parts are present. The
  * key is (kind << 32 | shape bits); the SQL is built only on a miss. */
-enum { DYN_TASK_UPDATE = 1, DYN_TASK_LIST, DYN_BATCH_PAGE, DYN_BATCH_AGG, DYN_DEADLINES };
+enum { DYN_TASK_UPDATE = 1, DYN_TASK_LIST, DYN_BATCH_PAGE, DYN_BATCH_AGG, DYN_DEADLINES, DYN__END };
+
+static const char *const dyn_label[DYN__END] = {
+	[DYN_TASK_UPDATE] = QL("task_update"),
+	[DYN_TASK_LIST] = QL("task_list"),
+	[DYN_BATCH_PAGE] = QL("batch_page"),
+	[DYN_BATCH_AGG] = QL("batch_aggregate"),
+	[DYN_DEADLINES] = QL("deadlines"),
+};
 
 typedef struct dyn_stmt {
 	uint64_t key;
@@ -213,6 +457,11 @@ typedef struct sq_conn {
 	sqlite3_stmt *st[S__COUNT];
 	dyn_stmt dyn[DYN_SLOTS];
 	uint64_t dyn_clock;
+	/* The statement execution being timed (statements of a connection run
+	 * one after the other): its label, NULL when none, and its start. */
+	const char *q_label;
+	int64_t q_start_ns;
+	int64_t slow_ns;        /* slow_queries_total threshold */
 } sq_conn;
 
 /* The checkpoint thread and its connection. */
@@ -268,14 +517,54 @@ static int sq_fail(sq_conn *c, int rc, const char *what)
 	return rc_unavailable(rc) ? STORE_UNAVAILABLE : STORE_ERR;
 }
 
+/* ---- query metrics ---------------------------------------------------
+ * An execution is timed from the moment its statement is fetched from the
+ * cache (stmt_get, dyn_get) until it is reset (st_reset, which every path
+ * ends with). The raw monotonic clock is read, not clock.h's: a test moving
+ * the clock forward must not turn a statement into a slow one. One
+ * observation costs about 50 ns uncontended, a clock read 25 ns. */
+
+static int64_t mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static void q_start(sq_conn *c, const char *label)
+{
+	c->q_label = label;
+	c->q_start_ns = mono_ns();
+}
+
+static void q_stop(sq_conn *c)
+{
+	if (c->q_label == NULL)
+		return;
+	int64_t ns = mono_ns() - c->q_start_ns;
+	metrics_observe("db_query_duration_seconds", c->q_label, (double)ns / 1e9);
+	if (ns > c->slow_ns)
+		metrics_inc("slow_queries_total", c->q_label, 1);
+	c->q_label = NULL;
+}
+
+/* Ends an execution: every statement is reset through here. */
+static void st_reset(sq_conn *c, sqlite3_stmt *st)
+{
+	sqlite3_reset(st);
+	q_stop(c);
+}
+
 static int stmt_get(sq_conn *c, stmt_id id, sqlite3_stmt **out)
 {
 	*out = NULL;
+	q_start(c, stmt_label[id]);
 	if (c->st[id] == NULL) {
 		int rc = sqlite3_prepare_v3(c->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT,
 		                            &c->st[id], NULL);
 		if (rc != SQLITE_OK) {
 			c->st[id] = NULL;
+			c->q_label = NULL;
 			return sq_fail(c, rc, "prepare");
 		}
 	}
@@ -291,6 +580,8 @@ static int dyn_get(sq_conn *c, uint64_t key, void (*build)(buf *sql, unsigned sh
 {
 	dyn_stmt *victim = &c->dyn[0];
 	*out = NULL;
+	unsigned kind = (unsigned)(key >> 32);
+	q_start(c, kind < DYN__END ? dyn_label[kind] : QL("other"));
 	c->dyn_clock++;
 	for (size_t i = 0; i < DYN_SLOTS; i++) {
 		dyn_stmt *d = &c->dyn[i];
@@ -309,6 +600,7 @@ static int dyn_get(sq_conn *c, uint64_t key, void (*build)(buf *sql, unsigned sh
 	int rc = sqlite3_prepare_v3(c->db, sql.data, (int)sql.len, SQLITE_PREPARE_PERSISTENT, &st, NULL);
 	if (rc != SQLITE_OK) {
 		int err = sq_fail(c, rc, "prepare");
+		c->q_label = NULL;
 		log_error(SUBSYS, "statement was: %s", sql.data);
 		buf_release(&sql);
 		return err;
@@ -342,6 +634,14 @@ static void bind_keep(binder *b, int rc)
 
 static void b_int(binder *b, int64_t v) { bind_keep(b, sqlite3_bind_int64(b->st, ++b->idx, v)); }
 static void b_null(binder *b) { bind_keep(b, sqlite3_bind_null(b->st, ++b->idx)); }
+/* 0 is stored as NULL (no value, e.g. no HTTP answer). */
+static void b_int_or_null(binder *b, int64_t v)
+{
+	if (v == 0)
+		b_null(b);
+	else
+		b_int(b, v);
+}
 
 /* 0 is stored as NULL (an unset timestamp). */
 static void b_ts(binder *b, int64_t us)
@@ -376,7 +676,7 @@ static int bind_done(sq_conn *c, binder *b)
 	if (b->rc == SQLITE_OK)
 		return 0;
 	int err = sq_fail(c, b->rc, "bind");
-	sqlite3_reset(b->st);
+	st_reset(c, b->st);
 	return err;
 }
 
@@ -388,7 +688,7 @@ static int step_end(sq_conn *c, sqlite3_stmt *st, int rc, const char *what)
 	int err = 0;
 	if (rc != SQLITE_DONE && rc != SQLITE_ROW && rc != SQLITE_OK)
 		err = sq_fail(c, rc, what);
-	sqlite3_reset(st);
+	st_reset(c, st);
 	return err;
 }
 
@@ -477,6 +777,44 @@ static int read_task(sqlite3_stmt *st, task_row *t)
 	t->dead_end_barrier = sqlite3_column_int(st, 18) != 0;
 	t->priority = sqlite3_column_int(st, 19);
 	t->attempt = sqlite3_column_int(st, 20);
+	t->group_name = col_str(st, 21);
+	t->start_after = sqlite3_column_int64(st, 22);
+	t->retry_policy = col_str(st, 23);
+	t->next_retry_at = sqlite3_column_int64(st, 24);
+	return 0;
+}
+
+/* One row of OUTBOX_COLS. */
+static int read_outbox(sqlite3_stmt *st, outbox_row *o)
+{
+	memset(o, 0, sizeof *o);
+	o->id = sqlite3_column_int64(st, 0);
+	const unsigned char *key = sqlite3_column_text(st, 1);
+	size_t klen = key == NULL ? 0 : MIN((size_t)sqlite3_column_bytes(st, 1), sizeof o->key - 1);
+	if (klen > 0)
+		memcpy(o->key, key, klen);
+	o->key[klen] = '\0';
+	const char *event = (const char *)sqlite3_column_text(st, 2);
+	const char *status = (const char *)sqlite3_column_text(st, 8);
+	if (delivery_event_from_name(event, &o->event) != 0 ||
+	    delivery_status_from_db(status, &o->status) != 0) {
+		log_error(SUBSYS, "unknown outbox event \"%s\" or status \"%s\" in the database",
+		          event ? event : "(null)", status ? status : "(null)");
+		return STORE_ERR;
+	}
+	col_id(st, 3, &o->task_id);
+	col_id(st, 4, &o->batch_id);
+	o->action_id = sqlite3_column_int64(st, 5);
+	o->params = col_str_nn(st, 6, "{}");
+	o->add_handle = sqlite3_column_int(st, 7) != 0;
+	o->attempts = sqlite3_column_int(st, 9);
+	o->max_attempts = sqlite3_column_int(st, 10);
+	o->next_attempt_at = sqlite3_column_int64(st, 11);
+	o->last_attempt_at = sqlite3_column_int64(st, 12);
+	o->created_at = sqlite3_column_int64(st, 13);
+	o->updated_at = sqlite3_column_int64(st, 14);
+	o->last_http_status = sqlite3_column_int(st, 15);
+	o->last_error = col_str(st, 16);
 	return 0;
 }
 
@@ -525,7 +863,7 @@ static int collect_tasks(sq_conn *c, sqlite3_stmt *st, task_row **out, size_t *n
 		len++;
 	}
 	if (err)
-		sqlite3_reset(st);
+		st_reset(c, st);
 	else
 		err = step_end(c, st, rc, what);
 	if (err) {
@@ -538,29 +876,100 @@ static int collect_tasks(sq_conn *c, sqlite3_stmt *st, task_row **out, size_t *n
 	return err;
 }
 
+/* The delivery record of an action row of S_ACTIONS (columns 4..13): the
+ * start ledger (4..8) for start actions, the outbox (9..13) for the rest. */
+static int read_delivery(sqlite3_stmt *st, action_row *a)
+{
+	if (a->trigger == TRIGGER_START) {
+		const char *s = (const char *)sqlite3_column_text(st, 4);
+		if (s == NULL)
+			return 0;
+		if (strcmp(s, "success") == 0)
+			a->delivery = DS_SUCCESS;
+		else if (strcmp(s, "failure") == 0)
+			a->delivery = DS_RETRYING;
+		else
+			a->delivery = DS_DELIVERING;
+		a->has_delivery = true;
+		a->attempts = sqlite3_column_int(st, 5);
+		a->last_attempt_at = sqlite3_column_int64(st, 6);
+		a->last_http_status = sqlite3_column_int(st, 7);
+		a->last_error = col_str(st, 8);
+		return 0;
+	}
+	const char *s = (const char *)sqlite3_column_text(st, 9);
+	if (s == NULL)
+		return 0;
+	if (delivery_status_from_db(s, &a->delivery) != 0) {
+		log_error(SUBSYS, "unknown outbox status \"%s\" in the database", s);
+		return STORE_ERR;
+	}
+	a->has_delivery = true;
+	a->attempts = sqlite3_column_int(st, 10);
+	a->last_http_status = sqlite3_column_int(st, 11);
+	a->last_error = col_str(st, 12);
+	a->last_attempt_at = sqlite3_column_int64(st, 13);
+	return 0;
+}
+
+/* Rows of (id, trigger, condition, params), with the delivery record when
+ * the statement has its columns. */
 static int collect_actions(sq_conn *c, sqlite3_stmt *st, action_row **out, size_t *n)
 {
 	action_row *rows = NULL;
 	size_t len = 0, cap = 0;
+	bool delivery = sqlite3_column_count(st) > 4;
 	int rc, err = 0;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		grow((void **)&rows, len, &cap, sizeof *rows);
 		action_row *a = &rows[len];
-		if (action_trigger_from_db((const char *)sqlite3_column_text(st, 0), &a->trigger) != 0 ||
-		    action_condition_from_db((const char *)sqlite3_column_text(st, 1), &a->condition) != 0) {
+		memset(a, 0, sizeof *a);
+		if (action_trigger_from_db((const char *)sqlite3_column_text(st, 1), &a->trigger) != 0 ||
+		    action_condition_from_db((const char *)sqlite3_column_text(st, 2), &a->condition) != 0) {
 			log_error(SUBSYS, "unknown action trigger or condition in the database");
 			err = STORE_ERR;
 			break;
 		}
-		a->params = col_str_nn(st, 2, "{}");
+		a->id = sqlite3_column_int64(st, 0);
+		a->params = col_str_nn(st, 3, "{}");
 		len++;
+		if (delivery && (err = read_delivery(st, a)) != 0)
+			break;
 	}
 	if (err)
-		sqlite3_reset(st);
+		st_reset(c, st);
 	else
 		err = step_end(c, st, rc, "read actions");
 	if (err) {
 		store_free_actions(rows, len);
+		rows = NULL;
+		len = 0;
+	}
+	*out = rows;
+	*n = len;
+	return err;
+}
+
+/* Steps st to the end, collecting OUTBOX_COLS rows. */
+static int collect_outbox(sq_conn *c, sqlite3_stmt *st, outbox_row **out, size_t *n, const char *what)
+{
+	outbox_row *rows = NULL;
+	size_t len = 0, cap = 0;
+	int rc, err = 0;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		grow((void **)&rows, len, &cap, sizeof *rows);
+		if ((err = read_outbox(st, &rows[len])) != 0) {
+			outbox_row_release(&rows[len]);
+			break;
+		}
+		len++;
+	}
+	if (err)
+		st_reset(c, st);
+	else
+		err = step_end(c, st, rc, what);
+	if (err) {
+		store_free_outbox(rows, len);
 		rows = NULL;
 		len = 0;
 	}
@@ -918,6 +1327,7 @@ store *store_sqlite_open(const char *path, const store_options *opt, char *err, 
 {
 	int nreaders = opt != NULL && opt->readers > 0 ? opt->readers : DEFAULT_READERS;
 	bool sync_full = opt != NULL ? opt->sync_full : true;
+	int64_t slow_us = opt != NULL && opt->slow_query_us > 0 ? opt->slow_query_us : DEFAULT_SLOW_QUERY_US;
 
 	static pthread_once_t once = PTHREAD_ONCE_INIT;
 	pthread_once(&once, sqlite_global_config);
@@ -937,6 +1347,7 @@ store *store_sqlite_open(const char *path, const store_options *opt, char *err, 
 	s->writer = conn_open(path, false, sync_full, err, errlen);
 	if (s->writer == NULL || migrate(s->writer, path, err, errlen) != 0)
 		goto fail;
+	s->writer->slow_ns = slow_us * 1000;
 
 	s->readers = xcalloc((size_t)nreaders, sizeof *s->readers);
 	s->idle = xcalloc((size_t)nreaders, sizeof *s->idle);
@@ -944,6 +1355,7 @@ store *store_sqlite_open(const char *path, const store_options *opt, char *err, 
 		sq_conn *r = conn_open(path, true, sync_full, err, errlen);
 		if (r == NULL)
 			goto fail;
+		r->slow_ns = slow_us * 1000;
 		s->readers[s->nreaders++] = r;
 		s->idle[s->nidle++] = r;
 	}
@@ -1103,6 +1515,10 @@ static int sq_task_insert(store_conn *cc, const task_row *t)
 	b_int(&b, t->dead_end_barrier);
 	b_int(&b, t->priority);
 	b_int(&b, t->attempt);
+	b_text(&b, t->group_name);
+	b_ts(&b, t->start_after);
+	b_text(&b, t->retry_policy);
+	b_ts(&b, t->next_retry_at);
 	if ((err = bind_done(c, &b)) != 0)
 		return err;
 	return run(c, st, "insert task");
@@ -1143,11 +1559,13 @@ static int sq_action_insert(store_conn *cc, const weft_id *task_id, const action
 
 /* ---- single task ----------------------------------------------------- */
 
-static int sq_task_get(store_conn *cc, const weft_id *id, task_row *out)
+/* One task row by id from the live table (S_TASK_GET) or the archive
+ * (S_ARCHIVE_GET). */
+static int get_task_from(sq_conn *c, stmt_id which, const weft_id *id, task_row *out)
 {
-	sq_conn *c = sqc(cc);
 	sqlite3_stmt *st;
-	int err = stmt_get(c, S_TASK_GET, &st);
+	memset(out, 0, sizeof *out);
+	int err = stmt_get(c, which, &st);
 	if (err)
 		return err;
 	binder b = bind_start(st);
@@ -1159,12 +1577,23 @@ static int sq_task_get(store_conn *cc, const weft_id *id, task_row *out)
 		err = read_task(st, out);
 		if (err)
 			task_row_release(out);
-		sqlite3_reset(st);
+		st_reset(c, st);
 		return err;
 	}
-	memset(out, 0, sizeof *out);
 	err = step_end(c, st, rc, "get task");
 	return err ? err : STORE_NOT_FOUND;
+}
+
+static int sq_task_get(store_conn *cc, const weft_id *id, task_row *out)
+{
+	sq_conn *c = sqc(cc);
+	int err = get_task_from(c, S_TASK_GET, id, out);
+	if (err != STORE_NOT_FOUND)
+		return err;
+	err = get_task_from(c, S_ARCHIVE_GET, id, out);
+	if (err == 0)
+		out->archived = true;
+	return err;
 }
 
 static int sq_task_actions(store_conn *cc, const weft_id *id, action_row **out, size_t *n)
@@ -1205,7 +1634,7 @@ static int sq_task_actions_for(store_conn *cc, const weft_id *id, action_trigger
 /* The fields of a task_update, in the order of their shape bits. */
 enum {
 	U_STATUS, U_SUCCESS, U_FAILURES, U_METADATA, U_REASON, U_RULES, U_EXPECTED,
-	U_PRIORITY, U_STARTED, U_ENDED, U_UPDATED, U__COUNT
+	U_PRIORITY, U_STARTED, U_ENDED, U_UPDATED, U_ATTEMPT, U_NEXT_RETRY, U__COUNT
 };
 
 static const char *const update_sets[U__COUNT] = {
@@ -1220,6 +1649,8 @@ static const char *const update_sets[U__COUNT] = {
 	[U_STARTED] = "started_at = ?",
 	[U_ENDED] = "ended_at = ?",
 	[U_UPDATED] = "last_updated = ?",
+	[U_ATTEMPT] = "attempt = ?",
+	[U_NEXT_RETRY] = "next_retry_at = ?",
 };
 
 static unsigned update_shape(const task_update *u)
@@ -1236,6 +1667,8 @@ static unsigned update_shape(const task_update *u)
 	shape |= (unsigned)(u->started_at != 0) << U_STARTED;
 	shape |= (unsigned)(u->ended_at != 0) << U_ENDED;
 	shape |= (unsigned)(u->last_updated != 0) << U_UPDATED;
+	shape |= (unsigned)u->set_attempt << U_ATTEMPT;
+	shape |= (unsigned)(u->next_retry_at != 0) << U_NEXT_RETRY;
 	return shape;
 }
 
@@ -1269,19 +1702,75 @@ static void bind_update(binder *b, const task_update *u, unsigned shape)
 		case U_STARTED: b_int(b, u->started_at); break;
 		case U_ENDED: b_int(b, u->ended_at); break;
 		case U_UPDATED: b_int(b, u->last_updated); break;
+		case U_ATTEMPT: b_int(b, u->attempt); break;
+		case U_NEXT_RETRY: b_int(b, u->next_retry_at); break;
 		default: break;
 		}
 	}
 }
 
-/* The status is read first to tell NOT_FOUND from GUARD and to report the
- * previous status; the UPDATE is then guarded on exactly that status, so it
- * stays correct even outside a transaction. */
+/* Appends one audit event. */
+static int insert_event(sq_conn *c, const weft_id *task, int64_t at, const task_status *from,
+                        task_status to, const char *reason, const char *actor)
+{
+	sqlite3_stmt *st;
+	int err = stmt_get(c, S_EVENT_INSERT, &st);
+	if (err)
+		return err;
+	binder b = bind_start(st);
+	b_id(&b, task);
+	b_int(&b, at);
+	b_text(&b, from ? task_status_db(*from) : NULL);
+	b_text(&b, task_status_db(to));
+	b_text(&b, reason);
+	b_text(&b, actor);
+	if ((err = bind_done(c, &b)) != 0)
+		return err;
+	return run(c, st, "insert task event");
+}
+
+/* batch.remaining += delta; no-op for a task without a batch or a batch
+ * without a row. */
+static int batch_remaining_add(sq_conn *c, const weft_id *batch, int64_t delta)
+{
+	sqlite3_stmt *st;
+	if (delta == 0 || batch == NULL || !id_is_set(batch))
+		return 0;
+	int err = stmt_get(c, S_BATCH_REMAINING, &st);
+	if (err)
+		return err;
+	binder b = bind_start(st);
+	b_id(&b, batch);
+	b_int(&b, delta);
+	if ((err = bind_done(c, &b)) != 0)
+		return err;
+	return run(c, st, "update batch remaining");
+}
+
+/* When the transition happened: the update's own timestamps, else now. */
+static int64_t update_time(const task_update *u)
+{
+	if (u->last_updated != 0)
+		return u->last_updated;
+	if (u->ended_at != 0)
+		return u->ended_at;
+	if (u->started_at != 0)
+		return u->started_at;
+	return clock_now_us();
+}
+
+/* The status (and batch) is read first to tell NOT_FOUND from GUARD and to
+ * report the previous status; the UPDATE is then guarded on exactly that
+ * status, so it stays correct even outside a transaction. A status change
+ * adds an audit event and moves the batch's remaining counter: down when
+ * the task finishes, up should it ever leave a terminal status again. */
 static int sq_task_update(store_conn *cc, const weft_id *id, unsigned from_mask,
                           const task_update *u, task_status *prev)
 {
 	sq_conn *c = sqc(cc);
 	sqlite3_stmt *st;
+	if (u->after != NULL)
+		memset(u->after, 0, sizeof *u->after);
 	int err = stmt_get(c, S_TASK_STATUS, &st);
 	if (err)
 		return err;
@@ -1291,10 +1780,14 @@ static int sq_task_update(store_conn *cc, const weft_id *id, unsigned from_mask,
 		return err;
 	int rc = sqlite3_step(st);
 	task_status cur = TS_WAITING;
+	weft_id batch = { 0 };
 	bool found = rc == SQLITE_ROW;
-	if (found && col_status(st, 0, &cur) != 0) {
-		sqlite3_reset(st);
-		return STORE_ERR;
+	if (found) {
+		if (col_status(st, 0, &cur) != 0) {
+			st_reset(c, st);
+			return STORE_ERR;
+		}
+		col_id(st, 1, &batch);
 	}
 	if ((err = step_end(c, st, rc, "read task status")) != 0)
 		return err;
@@ -1306,21 +1799,64 @@ static int sq_task_update(store_conn *cc, const weft_id *id, unsigned from_mask,
 		return STORE_GUARD;
 
 	unsigned shape = update_shape(u);
-	if (shape == 0)
-		return 0;
-	if ((err = dyn_get(c, dyn_key(DYN_TASK_UPDATE, shape), build_update, &st)) != 0)
-		return err;
-	b = bind_start(st);
-	bind_update(&b, u, shape);
-	b_id(&b, id);
-	b_text(&b, task_status_db(cur));
-	if ((err = bind_done(c, &b)) != 0 || (err = run(c, st, "update task")) != 0)
-		return err;
-	return sqlite3_changes(c->db) == 1 ? 0 : STORE_GUARD;
+	if (shape != 0) {
+		if ((err = dyn_get(c, dyn_key(DYN_TASK_UPDATE, shape), build_update, &st)) != 0)
+			return err;
+		b = bind_start(st);
+		bind_update(&b, u, shape);
+		b_id(&b, id);
+		b_text(&b, task_status_db(cur));
+		if ((err = bind_done(c, &b)) != 0 || (err = run(c, st, "update task")) != 0)
+			return err;
+		if (sqlite3_changes(c->db) != 1)
+			return STORE_GUARD;
+	}
+
+	if (u->set_status && u->status != cur) {
+		const char *reason = u->reason ? u->reason : u->failure_reason;
+		err = insert_event(c, id, update_time(u), &cur, u->status, reason,
+		                   u->actor ? u->actor : "api");
+		if (err)
+			return err;
+		bool was_done = task_status_terminal(cur), done = task_status_terminal(u->status);
+		if (was_done != done && (err = batch_remaining_add(c, &batch, done ? -1 : 1)) != 0)
+			return err;
+	}
+	if (u->after != NULL) {
+		err = get_task_from(c, S_TASK_GET, id, u->after);
+		if (err)
+			return err < 0 ? err : STORE_ERR;
+	}
+	return 0;
 }
 
 /* ---- DAG propagation ------------------------------------------------- */
 
+static int cmp_id(const void *a, const void *b)
+{
+	return strncmp(((const weft_id *)a)->str, ((const weft_id *)b)->str, WEFT_ID_LEN);
+}
+
+/* Subtracts from each batch's remaining the number of finished tasks in it:
+ * batches[i] is the batch of the i-th task (unset when none); sorted here.
+ * Children usually share one batch, so this is one statement. */
+static int batches_finished(sq_conn *c, weft_id *batches, size_t n)
+{
+	qsort(batches, n, sizeof *batches, cmp_id);
+	for (size_t i = 0; i < n;) {
+		size_t k = i + 1;
+		while (k < n && cmp_id(&batches[k], &batches[i]) == 0)
+			k++;
+		int err = batch_remaining_add(c, &batches[i], -(int64_t)(k - i));
+		if (err)
+			return err;
+		i = k;
+	}
+	return 0;
+}
+
+/* The audit events are written first (they read the status each child
+ * leaves), then the update returns each child with its batch. */
 static int sq_fail_required_children(store_conn *cc, const weft_id *parent, const char *reason,
                                      int64_t now, weft_id **changed, size_t *n)
 {
@@ -1328,16 +1864,47 @@ static int sq_fail_required_children(store_conn *cc, const weft_id *parent, cons
 	sqlite3_stmt *st;
 	*changed = NULL;
 	*n = 0;
-	int err = stmt_get(c, S_FAIL_CHILDREN, &st);
+	int err = stmt_get(c, S_FAIL_CHILDREN_EVENTS, &st);
 	if (err)
 		return err;
 	binder b = bind_start(st);
 	b_id(&b, parent);
 	b_text(&b, reason);
+	b_int(&b, now);
+	if ((err = bind_done(c, &b)) != 0 || (err = run(c, st, "fail required children (events)")) != 0)
+		return err;
+	if (sqlite3_changes64(c->db) == 0)
+		return 0;
+
+	if ((err = stmt_get(c, S_FAIL_CHILDREN, &st)) != 0)
+		return err;
+	b = bind_start(st);
+	b_id(&b, parent);
+	b_text(&b, reason);
 	b_ts(&b, now);
 	if ((err = bind_done(c, &b)) != 0)
 		return err;
-	return collect_ids(c, st, changed, n, "fail required children");
+	weft_id *ids = NULL, *batches = NULL;
+	size_t len = 0, cap = 0, bcap = 0;
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		grow((void **)&ids, len, &cap, sizeof *ids);
+		grow((void **)&batches, len, &bcap, sizeof *batches);
+		col_id(st, 0, &ids[len]);
+		col_id(st, 1, &batches[len]);
+		len++;
+	}
+	err = step_end(c, st, rc, "fail required children");
+	if (!err)
+		err = batches_finished(c, batches, len);
+	free(batches);
+	if (err) {
+		free(ids);
+		return err;
+	}
+	*changed = ids;
+	*n = len;
+	return 0;
 }
 
 static int sq_release_children(store_conn *cc, const weft_id *parent, bool parent_succeeded,
@@ -1368,6 +1935,22 @@ static int sq_release_children(store_conn *cc, const weft_id *parent, bool paren
 		free(ids);
 		return err;
 	}
+	if (len > 0) {
+		/* Only waiting tasks become pending (a paused one stays paused). */
+		char *json = ids_json(ids, len);
+		if ((err = stmt_get(c, S_RELEASE_EVENTS, &st)) == 0) {
+			b = bind_start(st);
+			b_text(&b, json);
+			b_int(&b, clock_now_us());
+			if ((err = bind_done(c, &b)) == 0)
+				err = run(c, st, "release children (events)");
+		}
+		free(json);
+		if (err) {
+			free(ids);
+			return err;
+		}
+	}
 	*became_pending = ids;
 	*n = len;
 	return 0;
@@ -1396,9 +1979,16 @@ static int sq_dead_end_parents(store_conn *cc, const weft_id *tasks, size_t ntas
 
 /* ---- starting tasks -------------------------------------------------- */
 
+/* STATUS_SLOTS: each status of the mask in its slot, NULL in the others. */
+static void bind_status_slots(binder *b, unsigned status_mask)
+{
+	for (unsigned s = 0; s < TS__COUNT; s++)
+		b_text(b, (status_mask & TS_BIT(s)) ? task_status_db((task_status)s) : NULL);
+}
+
 static int64_t clamp_limit(size_t limit) { return limit > INT64_MAX ? INT64_MAX : (int64_t)limit; }
 
-static int sq_pending_scan(store_conn *cc, const pending_cursor *after, size_t limit,
+static int sq_pending_scan(store_conn *cc, const pending_cursor *after, size_t limit, int64_t now,
                            task_row **out, size_t *n)
 {
 	sq_conn *c = sqc(cc);
@@ -1417,9 +2007,31 @@ static int sq_pending_scan(store_conn *cc, const pending_cursor *after, size_t l
 		b_text(&b, after->id.str);
 	}
 	b_int(&b, clamp_limit(limit));
+	b_int(&b, now);
 	if ((err = bind_done(c, &b)) != 0)
 		return err;
 	return collect_tasks(c, st, out, n, "pending scan");
+}
+
+static int sq_pending_next_start(store_conn *cc, int64_t now, int64_t *due)
+{
+	sq_conn *c = sqc(cc);
+	sqlite3_stmt *st;
+	*due = 0;
+	int err = stmt_get(c, S_PENDING_NEXT_START, &st);
+	if (err)
+		return err;
+	binder b = bind_start(st);
+	b_int(&b, now);
+	if ((err = bind_done(c, &b)) != 0)
+		return err;
+	int rc = sqlite3_step(st);
+	bool found = rc == SQLITE_ROW;
+	if (found)
+		*due = sqlite3_column_int64(st, 0);
+	if ((err = step_end(c, st, rc, "next delayed start")) != 0)
+		return err;
+	return found ? 0 : STORE_NOT_FOUND;
 }
 
 static int sq_count_matching(store_conn *cc, const char *kind, unsigned status_mask,
@@ -1435,8 +2047,7 @@ static int sq_count_matching(store_conn *cc, const char *kind, unsigned status_m
 		return err;
 	binder b = bind_start(st);
 	b_text(&b, kind);
-	for (unsigned s = 0; s < TS__COUNT; s++)
-		b_text(&b, (status_mask & TS_BIT(s)) ? task_status_db((task_status)s) : NULL);
+	bind_status_slots(&b, status_mask);
 	b_text(&b, pattern ? pattern : "{}");
 	b_int(&b, limit);
 	if ((err = bind_done(c, &b)) != 0)
@@ -1499,7 +2110,8 @@ static int sq_ledger_claim(store_conn *cc, const char *key, const weft_id *task,
 	return step_end(c, st, rc, "ledger status");
 }
 
-static int sq_ledger_finish(store_conn *cc, const char *key, bool ok, int64_t now)
+static int sq_ledger_finish(store_conn *cc, const char *key, bool ok, int32_t http_status, const char *error,
+                            int64_t now)
 {
 	sq_conn *c = sqc(cc);
 	sqlite3_stmt *st;
@@ -1510,17 +2122,29 @@ static int sq_ledger_finish(store_conn *cc, const char *key, bool ok, int64_t no
 	b_text(&b, key);
 	b_text(&b, ok ? "success" : "failure");
 	b_int(&b, now);
+	b_int_or_null(&b, http_status);
+	b_text(&b, error);
 	if ((err = bind_done(c, &b)) != 0)
 		return err;
 	return run(c, st, "ledger finish");
 }
 
 /* The status is written into the SQL (one cached statement per status) so
- * that claimed and running use the partial index task_timed. */
+ * that the partial indexes apply: task_timed for claimed, running and
+ * retrying, task_delayed for pending (only delayed tasks have a timer
+ * then). */
 static void build_deadlines(buf *sql, unsigned status)
 {
-	buf_printf(sql, "SELECT id, last_updated, timeout_secs FROM task WHERE status = '%s' "
-	                "ORDER BY last_updated", task_status_db((task_status)status));
+	const char *order = "last_updated", *extra = "";
+	if (status == TS_RETRYING) {
+		order = "next_retry_at";
+	} else if (status == TS_PENDING) {
+		order = "start_after";
+		extra = " AND start_after IS NOT NULL";
+	}
+	buf_printf(sql, "SELECT id, last_updated, timeout_secs, next_retry_at, start_after FROM task "
+	                "WHERE status = '%s'%s ORDER BY %s",
+	           task_status_db((task_status)status), extra, order);
 }
 
 static int sq_deadlines(store_conn *cc, task_status status, deadline_row **out, size_t *n)
@@ -1542,6 +2166,8 @@ static int sq_deadlines(store_conn *cc, task_status status, deadline_row **out, 
 		col_id(st, 0, &rows[len].id);
 		rows[len].last_updated = sqlite3_column_int64(st, 1);
 		rows[len].timeout_secs = sqlite3_column_int(st, 2);
+		rows[len].next_retry_at = sqlite3_column_int64(st, 3);
+		rows[len].start_after = sqlite3_column_int64(st, 4);
 		len++;
 	}
 	if ((err = step_end(c, st, rc, "deadlines")) != 0) {
@@ -1587,7 +2213,7 @@ static int batch_by_status(sq_conn *c, const weft_id *batch, batch_stats *out)
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		task_status s;
 		if (col_status(st, 0, &s) != 0) {
-			sqlite3_reset(st);
+			st_reset(c, st);
 			return STORE_ERR;
 		}
 		int64_t count = sqlite3_column_int64(st, 1);
@@ -1611,6 +2237,58 @@ static int sq_batch_stats(store_conn *cc, const weft_id *batch, batch_stats *out
 	if (err)
 		return err;
 	return out->total_tasks == 0 ? STORE_NOT_FOUND : 0;
+}
+
+static int sq_batch_add_remaining(store_conn *cc, const weft_id *batch, int64_t delta)
+{
+	return batch_remaining_add(sqc(cc), batch, delta);
+}
+
+static int sq_batch_complete(store_conn *cc, const weft_id *batch, int64_t now, char **on_complete,
+                             batch_outcome *counts)
+{
+	sq_conn *c = sqc(cc);
+	sqlite3_stmt *st;
+	*on_complete = NULL;
+	memset(counts, 0, sizeof *counts);
+	int err = stmt_get(c, S_BATCH_COMPLETE, &st);
+	if (err)
+		return err;
+	binder b = bind_start(st);
+	b_id(&b, batch);
+	b_int(&b, now);
+	if ((err = bind_done(c, &b)) != 0)
+		return err;
+	int rc = sqlite3_step(st);
+	bool completed = rc == SQLITE_ROW;
+	char *json = completed ? col_str(st, 0) : NULL;
+	if ((err = step_end(c, st, rc, "complete batch")) != 0) {
+		free(json);
+		return err;
+	}
+	if (!completed)
+		return STORE_NOT_FOUND;
+
+	if ((err = stmt_get(c, S_BATCH_OUTCOME, &st)) != 0)
+		goto fail;
+	b = bind_start(st);
+	b_id(&b, batch);
+	if ((err = bind_done(c, &b)) != 0)
+		goto fail;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		counts->success = sqlite3_column_int64(st, 0);
+		counts->failure = sqlite3_column_int64(st, 1);
+		counts->canceled = sqlite3_column_int64(st, 2);
+	}
+	if ((err = step_end(c, st, rc, "batch outcome")) != 0)
+		goto fail;
+	*on_complete = json;
+	return 0;
+fail:
+	free(json);
+	memset(counts, 0, sizeof *counts);
+	return err;
 }
 
 static int sq_batch_cancel(store_conn *cc, const weft_id *batch, const char *reason, int64_t now,
@@ -1645,6 +2323,16 @@ static int sq_batch_cancel(store_conn *cc, const weft_id *batch, const char *rea
 	    (err = collect_ids(c, st, was_running, nrunning, "batch running tasks")) != 0)
 		return err;
 
+	/* Events first: they read the status each task leaves. */
+	if ((err = stmt_get(c, S_BATCH_CANCEL_EVENTS, &st)) != 0)
+		goto fail;
+	b = bind_start(st);
+	b_id(&b, batch);
+	b_text(&b, reason);
+	b_int(&b, now);
+	if ((err = bind_done(c, &b)) != 0 || (err = run(c, st, "cancel batch (events)")) != 0)
+		goto fail;
+
 	if ((err = stmt_get(c, S_BATCH_CANCEL, &st)) != 0)
 		goto fail;
 	b = bind_start(st);
@@ -1652,6 +2340,8 @@ static int sq_batch_cancel(store_conn *cc, const weft_id *batch, const char *rea
 	b_text(&b, reason);
 	b_ts(&b, now);
 	if ((err = bind_done(c, &b)) != 0 || (err = run(c, st, "cancel batch")) != 0)
+		goto fail;
+	if ((err = batch_remaining_add(c, batch, -sqlite3_changes64(c->db))) != 0)
 		goto fail;
 	return 0;
 fail:
@@ -1679,6 +2369,325 @@ static int sq_batch_set_rules(store_conn *cc, const weft_id *batch, const char *
 		return err;
 	*updated = sqlite3_changes64(c->db);
 	return 0;
+}
+
+/* ---- groups ---------------------------------------------------------- */
+
+static int sq_group_tasks(store_conn *cc, const char *name, unsigned status_mask, weft_id **ids,
+                          size_t *n)
+{
+	sq_conn *c = sqc(cc);
+	sqlite3_stmt *st;
+	*ids = NULL;
+	*n = 0;
+	if (name == NULL || (status_mask & TS_ALL_MASK) == 0)
+		return 0;
+	int err = stmt_get(c, S_GROUP_TASKS, &st);
+	if (err)
+		return err;
+	binder b = bind_start(st);
+	b_text(&b, name);
+	bind_status_slots(&b, status_mask);
+	if ((err = bind_done(c, &b)) != 0)
+		return err;
+	return collect_ids(c, st, ids, n, "group tasks");
+}
+
+/* ---- outbox ---------------------------------------------------------- */
+
+static int sq_outbox_insert(store_conn *cc, outbox_row *o)
+{
+	sq_conn *c = sqc(cc);
+	sqlite3_stmt *st;
+	int err = stmt_get(c, S_OUTBOX_INSERT, &st);
+	if (err)
+		return err;
+	binder b = bind_start(st);
+	bind_keep(&b, sqlite3_bind_text(st, ++b.idx, o->key, (int)strnlen(o->key, sizeof o->key),
+	                                SQLITE_STATIC));
+	b_text(&b, delivery_event_name(o->event));
+	b_id(&b, &o->task_id);
+	b_id(&b, &o->batch_id);
+	if (o->action_id != 0)
+		b_int(&b, o->action_id);
+	else
+		b_null(&b);
+	b_text(&b, o->params ? o->params : "{}");
+	b_int(&b, o->add_handle);
+	b_text(&b, delivery_status_db(o->status));
+	b_int(&b, o->attempts);
+	b_int(&b, o->max_attempts);
+	b_int(&b, o->next_attempt_at);
+	b_ts(&b, o->last_attempt_at);
+	b_int(&b, o->created_at);
+	b_int(&b, o->updated_at != 0 ? o->updated_at : o->created_at);
+	if (o->last_http_status != 0)
+		b_int(&b, o->last_http_status);
+	else
+		b_null(&b);
+	b_text(&b, o->last_error);
+	if ((err = bind_done(c, &b)) != 0)
+		return err;
+	int rc = sqlite3_step(st);
+	o->id = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+	return step_end(c, st, rc, "insert outbox row");
+}
+
+/* A JSON array of integers, for json_each(). */
+static char *ints_json(const int64_t *v, size_t n)
+{
+	buf b;
+	buf_init(&b);
+	buf_putc(&b, '[');
+	for (size_t i = 0; i < n; i++)
+		buf_printf(&b, i > 0 ? ",%" PRId64 : "%" PRId64, v[i]);
+	buf_putc(&b, ']');
+	return buf_detach(&b, NULL);
+}
+
+typedef struct id_rank {
+	int64_t id;
+	size_t rank;
+} id_rank;
+
+static int cmp_id_rank(const void *a, const void *b)
+{
+	int64_t x = ((const id_rank *)a)->id, y = ((const id_rank *)b)->id;
+	return (x > y) - (x < y);
+}
+
+/* Puts rows (as the lease returned them) back in the order of ids (due
+ * order); returns their number. */
+static size_t order_by_ids(outbox_row *rows, size_t n, const int64_t *ids, size_t nids)
+{
+	id_rank *ranks = xcalloc(nids, sizeof *ranks);
+	for (size_t i = 0; i < nids; i++)
+		ranks[i] = (id_rank){ ids[i], i };
+	qsort(ranks, nids, sizeof *ranks, cmp_id_rank);
+	outbox_row *sorted = xcalloc(nids, sizeof *sorted);
+	bool *used = xcalloc(nids, sizeof *used);
+	for (size_t i = 0; i < n; i++) {
+		id_rank key = { rows[i].id, 0 };
+		id_rank *r = bsearch(&key, ranks, nids, sizeof *ranks, cmp_id_rank);
+		if (r != NULL && !used[r->rank]) {
+			sorted[r->rank] = rows[i];
+			used[r->rank] = true;
+		} else {
+			outbox_row_release(&rows[i]);   /* cannot happen: the update was on these ids */
+		}
+	}
+	size_t k = 0;
+	for (size_t i = 0; i < nids; i++)
+		if (used[i])
+			rows[k++] = sorted[i];
+	free(used);
+	free(sorted);
+	free(ranks);
+	return k;
+}
+
+/* Two steps: the due ids in due order, then one UPDATE ... RETURNING over
+ * them. RETURNING gives no order, and once leased every row has the same
+ * next_attempt_at, so the order of the first step is restored in C. */
+static int sq_outbox_lease(store_conn *cc, int64_t now, int64_t lease_until, size_t limit,
+                           const weft_id *skip, size_t nskip, outbox_row **out, size_t *n)
+{
+	sq_conn *c = sqc(cc);
+	sqlite3_stmt *st;
+	*out = NULL;
+	*n = 0;
+	if (limit == 0)
+		return 0;
+	int err = stmt_get(c, S_OUTBOX_DUE, &st);
+	if (err)
+		return err;
+	char *skip_json = nskip > 0 ? ids_json(skip, nskip) : NULL;
+	binder b = bind_start(st);
+	b_int(&b, now);
+	b_text(&b, skip_json ? skip_json : "[]");
+	b_int(&b, clamp_limit(limit));
+	if ((err = bind_done(c, &b)) != 0) {
+		free(skip_json);
+		return err;
+	}
+	int64_t *ids = NULL;
+	size_t nids = 0, cap = 0;
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		grow((void **)&ids, nids, &cap, sizeof *ids);
+		ids[nids++] = sqlite3_column_int64(st, 0);
+	}
+	err = step_end(c, st, rc, "due outbox rows");
+	free(skip_json);
+	if (err || nids == 0) {
+		free(ids);
+		return err;
+	}
+
+	char *json = ints_json(ids, nids);
+	outbox_row *rows = NULL;
+	size_t len = 0;
+	if ((err = stmt_get(c, S_OUTBOX_LEASE, &st)) == 0) {
+		b = bind_start(st);
+		b_text(&b, json);
+		b_int(&b, lease_until);
+		b_int(&b, now);
+		if ((err = bind_done(c, &b)) == 0)
+			err = collect_outbox(c, st, &rows, &len, "lease outbox rows");
+	}
+	free(json);
+	if (!err)
+		len = order_by_ids(rows, len, ids, nids);
+	free(ids);
+	if (err)
+		return err;
+	*out = rows;
+	*n = len;
+	return 0;
+}
+
+/* An unknown id (nothing to record) is not an error. */
+static int sq_outbox_finish(store_conn *cc, int64_t id, bool ok, int32_t http_status,
+                            const char *error, int64_t now, int64_t retry_at)
+{
+	sq_conn *c = sqc(cc);
+	sqlite3_stmt *st;
+	int err = stmt_get(c, S_OUTBOX_FINISH, &st);
+	if (err)
+		return err;
+	binder b = bind_start(st);
+	b_int(&b, id);
+	b_int(&b, ok);
+	if (http_status != 0)
+		b_int(&b, http_status);
+	else
+		b_null(&b);
+	b_text(&b, error);
+	b_int(&b, now);
+	b_int(&b, retry_at);
+	if ((err = bind_done(c, &b)) != 0)
+		return err;
+	return run(c, st, "finish outbox row");
+}
+
+static int sq_outbox_next_due(store_conn *cc, int64_t *due)
+{
+	sq_conn *c = sqc(cc);
+	sqlite3_stmt *st;
+	*due = 0;
+	int err = stmt_get(c, S_OUTBOX_NEXT_DUE, &st);
+	if (err)
+		return err;
+	int rc = sqlite3_step(st);
+	bool found = rc == SQLITE_ROW;
+	if (found)
+		*due = sqlite3_column_int64(st, 0);
+	if ((err = step_end(c, st, rc, "next outbox due time")) != 0)
+		return err;
+	return found ? 0 : STORE_NOT_FOUND;
+}
+
+/* The lease of a row left delivering belonged to a process that is gone:
+ * it expires now, so the next lease takes the row again. */
+static int sq_outbox_recover(store_conn *cc, int64_t now)
+{
+	sq_conn *c = sqc(cc);
+	sqlite3_stmt *st;
+	int err = stmt_get(c, S_OUTBOX_RECOVER, &st);
+	if (err)
+		return err;
+	binder b = bind_start(st);
+	b_int(&b, now);
+	if ((err = bind_done(c, &b)) != 0)
+		return err;
+	return run(c, st, "recover outbox rows");
+}
+
+/* ---- retention ------------------------------------------------------- */
+
+/* Several writes that must apply together: inside the caller's transaction
+ * when there is one, else in their own. */
+static int write_begin(sq_conn *c, bool *own)
+{
+	*own = sqlite3_get_autocommit(c->db) != 0;
+	return *own ? run_fixed(c, S_BEGIN, "begin") : 0;
+}
+
+static int write_end(sq_conn *c, bool own, int err)
+{
+	if (!own)
+		return err;
+	int e2 = run_fixed(c, err ? S_ROLLBACK : S_COMMIT, "end write transaction");
+	return err ? err : e2;
+}
+
+/* Runs one of the archive statements over the JSON array of ids (?1). */
+static int archive_step(sq_conn *c, stmt_id id, const char *json, int64_t now, const char *what)
+{
+	sqlite3_stmt *st;
+	int err = stmt_get(c, id, &st);
+	if (err)
+		return err;
+	binder b = bind_start(st);
+	b_text(&b, json);
+	if (id == S_ARCHIVE_COPY)
+		b_int(&b, now);
+	if ((err = bind_done(c, &b)) != 0)
+		return err;
+	return run(c, st, what);
+}
+
+/* Copies the tasks into task_archive, then deletes what hangs off them and
+ * the tasks themselves. Undelivered outbox rows stay (they carry their
+ * rendered request) and so do the audit events. */
+static int sq_archive_terminal(store_conn *cc, int64_t ended_before, size_t limit, int64_t *archived)
+{
+	static const struct {
+		stmt_id id;
+		const char *what;
+	} steps[] = {
+		{ S_ARCHIVE_COPY, "archive tasks" },
+		{ S_ARCHIVE_ACTIONS, "archive: delete actions" },
+		{ S_ARCHIVE_LINKS_OUT, "archive: delete links to children" },
+		{ S_ARCHIVE_LINKS_IN, "archive: delete links from parents" },
+		{ S_ARCHIVE_LEDGER, "archive: delete ledger rows" },
+		{ S_ARCHIVE_OUTBOX, "archive: delete delivered outbox rows" },
+		{ S_ARCHIVE_TASKS, "archive: delete tasks" },
+	};
+	sq_conn *c = sqc(cc);
+	sqlite3_stmt *st;
+	*archived = 0;
+	if (limit == 0)
+		return 0;
+	bool own;
+	int err = write_begin(c, &own);
+	if (err)
+		return err;
+	weft_id *ids = NULL;
+	size_t n = 0;
+	char *json = NULL;
+	if ((err = stmt_get(c, S_ARCHIVE_PICK, &st)) != 0)
+		goto done;
+	binder b = bind_start(st);
+	b_int(&b, ended_before);
+	b_int(&b, clamp_limit(limit));
+	if ((err = bind_done(c, &b)) != 0 ||
+	    (err = collect_ids(c, st, &ids, &n, "tasks to archive")) != 0 || n == 0)
+		goto done;
+	json = ids_json(ids, n);
+	int64_t now = clock_now_us();
+	for (size_t i = 0; i < ARRAY_LEN(steps) && !err; i++) {
+		err = archive_step(c, steps[i].id, json, now, steps[i].what);
+		if (!err && steps[i].id == S_ARCHIVE_TASKS)
+			*archived = sqlite3_changes64(c->db);
+	}
+done:
+	free(json);
+	free(ids);
+	err = write_end(c, own, err);
+	if (err)
+		*archived = 0;
+	return err;
 }
 
 /* ---- reads for the API ----------------------------------------------- */
@@ -2013,6 +3022,176 @@ static int sq_dag(store_conn *cc, const weft_id *batch, task_row **tasks, size_t
 	return err;
 }
 
+/* The creation entry is not stored: it is made from the task's created_at,
+ * with the status it had before its first recorded transition. */
+static int task_events(sq_conn *c, const weft_id *id, task_event **out, size_t *n)
+{
+	sqlite3_stmt *st;
+	int err = stmt_get(c, S_TASK_HEAD, &st);
+	if (err)
+		return err;
+	binder b = bind_start(st);
+	b_id(&b, id);
+	if ((err = bind_done(c, &b)) != 0)
+		return err;
+	int rc = sqlite3_step(st);
+	bool found = rc == SQLITE_ROW;
+	int64_t created_at = 0;
+	task_status current = TS_WAITING;
+	if (found) {
+		created_at = sqlite3_column_int64(st, 0);
+		if (col_status(st, 1, &current) != 0) {
+			st_reset(c, st);
+			return STORE_ERR;
+		}
+	}
+	if ((err = step_end(c, st, rc, "task head")) != 0)
+		return err;
+	if (!found)
+		return STORE_NOT_FOUND;
+
+	if ((err = stmt_get(c, S_EVENTS, &st)) != 0)
+		return err;
+	b = bind_start(st);
+	b_id(&b, id);
+	if ((err = bind_done(c, &b)) != 0)
+		return err;
+	task_event *rows = NULL;
+	size_t len = 0, cap = 0;
+	grow((void **)&rows, len, &cap, sizeof *rows);
+	rows[0] = (task_event){ .at = created_at, .has_from = false, .to = current,
+	                        .reason = xstrdup("created"), .actor = xstrdup("api") };
+	len = 1;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		grow((void **)&rows, len, &cap, sizeof *rows);
+		task_event *e = &rows[len];
+		memset(e, 0, sizeof *e);
+		e->at = sqlite3_column_int64(st, 0);
+		e->has_from = sqlite3_column_type(st, 1) != SQLITE_NULL;
+		if ((e->has_from && col_status(st, 1, &e->from) != 0) || col_status(st, 2, &e->to) != 0) {
+			err = STORE_ERR;
+			break;
+		}
+		e->reason = col_str(st, 3);
+		e->actor = col_str_nn(st, 4, "system");
+		len++;
+	}
+	if (err)
+		st_reset(c, st);
+	else
+		err = step_end(c, st, rc, "task events");
+	if (err) {
+		store_free_events(rows, len);
+		return err;
+	}
+	if (len > 1 && rows[1].has_from)
+		rows[0].to = rows[1].from;
+	*out = rows;
+	*n = len;
+	return 0;
+}
+
+static int sq_task_events(store_conn *cc, const weft_id *id, task_event **out, size_t *n)
+{
+	sq_conn *c = sqc(cc);
+	*out = NULL;
+	*n = 0;
+	bool own;
+	int err = snapshot_begin(c, &own);
+	if (err)
+		return err;
+	err = task_events(c, id, out, n);
+	return snapshot_end(c, own, err);
+}
+
+/* Filters by the wire name of a delivery status. */
+static int sq_outbox_list(store_conn *cc, const char *status, int64_t offset, int64_t limit,
+                          outbox_row **out, size_t *n)
+{
+	sq_conn *c = sqc(cc);
+	sqlite3_stmt *st;
+	*out = NULL;
+	*n = 0;
+	stmt_id which = S_OUTBOX_LIST;
+	const char *db_status = NULL;
+	if (status != NULL) {
+		if (strcmp(status, "pending") == 0) {
+			which = S_OUTBOX_LIST_PENDING;
+		} else {
+			which = S_OUTBOX_LIST_STATUS;
+			if (strcmp(status, "failure") == 0)
+				db_status = delivery_status_db(DS_RETRYING);
+			else if (strcmp(status, "success") == 0)
+				db_status = delivery_status_db(DS_SUCCESS);
+			else if (strcmp(status, "exhausted") == 0)
+				db_status = delivery_status_db(DS_EXHAUSTED);
+			else {
+				log_error(SUBSYS, "unknown delivery status filter \"%s\"", status);
+				return STORE_ERR;
+			}
+		}
+	}
+	if (!page_clamp(&offset, &limit))
+		return 0;
+	int err = stmt_get(c, which, &st);
+	if (err)
+		return err;
+	binder b = bind_start(st);
+	b_int(&b, limit);
+	b_int(&b, offset);
+	if (db_status != NULL)
+		b_text(&b, db_status);
+	if ((err = bind_done(c, &b)) != 0)
+		return err;
+	return collect_outbox(c, st, out, n, "list outbox rows");
+}
+
+static int sq_status_counts(store_conn *cc, int64_t counts[TS__COUNT])
+{
+	sq_conn *c = sqc(cc);
+	sqlite3_stmt *st;
+	for (int s = 0; s < TS__COUNT; s++)
+		counts[s] = 0;
+	int err = stmt_get(c, S_STATUS_COUNTS, &st);
+	if (err)
+		return err;
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		task_status s;
+		/* A status this version does not know (a later one's) is left out. */
+		if (task_status_from_db((const char *)sqlite3_column_text(st, 0), &s) == 0)
+			counts[s] = sqlite3_column_int64(st, 1);
+	}
+	return step_end(c, st, rc, "status counts");
+}
+
+static int sq_running_by_kind(store_conn *cc, kind_count **out, size_t *n)
+{
+	sq_conn *c = sqc(cc);
+	sqlite3_stmt *st;
+	*out = NULL;
+	*n = 0;
+	int err = stmt_get(c, S_RUNNING_BY_KIND, &st);
+	if (err)
+		return err;
+	kind_count *rows = NULL;
+	size_t len = 0, cap = 0;
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		grow((void **)&rows, len, &cap, sizeof *rows);
+		rows[len].kind = col_str_nn(st, 0, "");
+		rows[len].count = sqlite3_column_int64(st, 1);
+		len++;
+	}
+	if ((err = step_end(c, st, rc, "running tasks by kind")) != 0) {
+		store_free_kind_counts(rows, len);
+		return err;
+	}
+	*out = rows;
+	*n = len;
+	return 0;
+}
+
 static const store_ops sqlite_ops = {
 	.name = "sqlite",
 	.close = sq_close,
@@ -2039,16 +3218,30 @@ static const store_ops sqlite_ops = {
 	.release_children = sq_release_children,
 	.dead_end_parents = sq_dead_end_parents,
 	.pending_scan = sq_pending_scan,
+	.pending_next_start = sq_pending_next_start,
 	.count_matching = sq_count_matching,
 	.capacity_sum = sq_capacity_sum,
 	.ledger_claim = sq_ledger_claim,
 	.ledger_finish = sq_ledger_finish,
 	.deadlines = sq_deadlines,
 	.batch_task_count = sq_batch_task_count,
+	.batch_add_remaining = sq_batch_add_remaining,
+	.batch_complete = sq_batch_complete,
 	.batch_cancel = sq_batch_cancel,
 	.batch_set_rules = sq_batch_set_rules,
+	.group_tasks = sq_group_tasks,
+	.outbox_insert = sq_outbox_insert,
+	.outbox_lease = sq_outbox_lease,
+	.outbox_finish = sq_outbox_finish,
+	.outbox_next_due = sq_outbox_next_due,
+	.outbox_recover = sq_outbox_recover,
+	.archive_terminal = sq_archive_terminal,
 	.task_list = sq_task_list,
 	.batch_stats = sq_batch_stats,
 	.batch_list = sq_batch_list,
 	.dag = sq_dag,
+	.task_events = sq_task_events,
+	.outbox_list = sq_outbox_list,
+	.status_counts = sq_status_counts,
+	.running_by_kind = sq_running_by_kind,
 };

@@ -1,7 +1,10 @@
 /*
- * test_store.c — the store against a temporary SQLite file: migrations,
- * round trips, guarded updates, DAG propagation, the start scan, rules
- * queries, listings, batch operations and the webhook ledger.
+ * test_store.c — the store against a temporary SQLite file: migrations
+ * (including from a database left at 0001), round trips, guarded updates,
+ * DAG propagation, the start scan and delayed starts, rules queries,
+ * listings, batch operations and completion, the webhook ledger, the
+ * outbox, the audit trail, retention into the archive, groups, gauges and
+ * query metrics.
  *
  * WEFT_STORE_BENCH=1 also times inserting 100,000 tasks and links in one
  * transaction (printed, never asserted).
@@ -17,7 +20,9 @@
 #include <sqlite3.h>
 
 #include "store/store.h"
+#include "util/buf.h"
 #include "util/log.h"
+#include "util/metrics.h"
 #include "util/uuid.h"
 
 #define T0 1700000000000000LL   /* a base timestamp, µs */
@@ -134,13 +139,51 @@ static int64_t sql_int(fixture *f, const char *sql)
 	return v;
 }
 
+/* sql_int with printf-style formatting (ids in the SQL text). */
+static int64_t sql_intf(fixture *f, const char *fmt, ...)
+{
+	char sql[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(sql, sizeof sql, fmt, ap);
+	va_end(ap);
+	return sql_int(f, sql);
+}
+
+static void sql_exec(sqlite3 *db, const char *sql)
+{
+	char *msg = NULL;
+	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
+		fail_msg("%s: %s", sql, msg ? msg : "?");
+}
+
+static void set_status(fixture *f, const weft_id *id, task_status to, const task_update *base)
+{
+	task_update u = base ? *base : (task_update){ 0 };
+	u.set_status = true;
+	u.status = to;
+	assert_int_equal(store_task_update(f->w, id, TS_ALL_MASK, &u, NULL), 0);
+}
+
+static void new_batch(fixture *f, weft_id *id, const char *on_complete)
+{
+	id_new_v4(id);
+	batch_row br = { .id = *id, .created_at = T0, .on_complete = on_complete };
+	assert_int_equal(store_batch_insert(f->w, &br), 0);
+}
+
+static int64_t remaining(fixture *f, const weft_id *batch)
+{
+	return sql_intf(f, "SELECT remaining FROM batch WHERE id = '%s'", batch->str);
+}
+
 /* ---- opening --------------------------------------------------------- */
 
 static void test_open_and_migrations(void **state)
 {
 	fixture *f = *state;
 	assert_string_equal(store_backend_name(f->st), "sqlite");
-	assert_int_equal(sql_int(f, "SELECT count(*) FROM schema_migrations"), 1);
+	assert_int_equal(sql_int(f, "SELECT count(*) FROM schema_migrations"), 2);
 	assert_int_equal(store_ping(f->w), 0);
 	task_row t = new_task("a", "k", TS_PENDING, T0);
 	insert(f, &t);
@@ -159,7 +202,7 @@ static void test_open_and_migrations(void **state)
 		if (i + 1 < ARRAY_LEN(forms))
 			store_close(f->st);
 	}
-	assert_int_equal(sql_int(f, "SELECT count(*) FROM schema_migrations"), 1);
+	assert_int_equal(sql_int(f, "SELECT count(*) FROM schema_migrations"), 2);
 	assert_int_equal(sql_int(f, "SELECT count(*) FROM pragma_journal_mode WHERE journal_mode = 'wal'"), 1);
 
 	char err[256];
@@ -213,6 +256,10 @@ static void test_insert_get_round_trip(void **state)
 	full.dead_end_barrier = true;
 	full.priority = -1000;
 	full.attempt = 3;
+	full.group_name = (char *)"nightly";
+	full.start_after = T0 + 100;
+	full.retry_policy = (char *)"{\"max_retries\":3}";
+	full.next_retry_at = T0 + 200;
 	insert(f, &full);
 
 	task_row bare = new_task("bare", "test", TS_WAITING, T0 + 5);
@@ -244,6 +291,11 @@ static void test_insert_get_round_trip(void **state)
 	assert_true(g.dead_end_barrier);
 	assert_int_equal(g.priority, -1000);
 	assert_int_equal(g.attempt, 3);
+	assert_string_equal(g.group_name, "nightly");
+	assert_int_equal(g.start_after, T0 + 100);
+	assert_string_equal(g.retry_policy, "{\"max_retries\":3}");
+	assert_int_equal(g.next_retry_at, T0 + 200);
+	assert_false(g.archived);
 	task_row_release(&g);
 
 	g = get(f, &bare.id);
@@ -259,11 +311,17 @@ static void test_insert_get_round_trip(void **state)
 	assert_false(g.dead_end_barrier);
 	assert_int_equal(g.priority, 0);
 	assert_int_equal(g.attempt, 0);
+	assert_null(g.group_name);
+	assert_int_equal(g.start_after, 0);
+	assert_null(g.retry_policy);
+	assert_int_equal(g.next_retry_at, 0);
 	task_row_release(&g);
 	/* 0 is stored as NULL, not as 0. */
 	assert_int_equal(sql_int(f, "SELECT count(*) FROM task WHERE name = 'bare' AND started_at IS NULL "
 	                            "AND ended_at IS NULL AND last_updated IS NULL AND batch_id IS NULL "
-	                            "AND expected_count IS NULL AND failure_reason IS NULL"), 1);
+	                            "AND expected_count IS NULL AND failure_reason IS NULL "
+	                            "AND group_name IS NULL AND start_after IS NULL AND retry_policy IS NULL "
+	                            "AND next_retry_at IS NULL"), 1);
 
 	weft_id unknown;
 	id_new_v7(&unknown);
@@ -271,10 +329,10 @@ static void test_insert_get_round_trip(void **state)
 
 	/* Actions keep insertion order; the filtered read picks trigger and condition. */
 	action_row acts[] = {
-		{ TRIGGER_START, COND_SUCCESS, (char *)"{\"url\":\"s\"}" },
-		{ TRIGGER_END, COND_FAILURE, (char *)"{\"url\":\"f1\"}" },
-		{ TRIGGER_END, COND_SUCCESS, (char *)"{\"url\":\"ok\"}" },
-		{ TRIGGER_END, COND_FAILURE, (char *)"{\"url\":\"f2\"}" },
+		{ .trigger = TRIGGER_START, .condition = COND_SUCCESS, .params = (char *)"{\"url\":\"s\"}" },
+		{ .trigger = TRIGGER_END, .condition = COND_FAILURE, .params = (char *)"{\"url\":\"f1\"}" },
+		{ .trigger = TRIGGER_END, .condition = COND_SUCCESS, .params = (char *)"{\"url\":\"ok\"}" },
+		{ .trigger = TRIGGER_END, .condition = COND_FAILURE, .params = (char *)"{\"url\":\"f2\"}" },
 	};
 	for (size_t i = 0; i < ARRAY_LEN(acts); i++)
 		assert_int_equal(store_action_insert(f->w, &full.id, &acts[i]), 0);
@@ -547,7 +605,7 @@ static void test_pending_scan(void **state)
 
 	task_row *out;
 	size_t n;
-	assert_int_equal(store_pending_scan(f->w, NULL, 100, &out, &n), 0);
+	assert_int_equal(store_pending_scan(f->w, NULL, 100, T0, &out, &n), 0);
 	assert_int_equal(n, ARRAY_LEN(want));
 	for (size_t i = 0; i < n; i++)
 		assert_string_equal(out[i].id.str, rows[want[i]].id.str);
@@ -558,7 +616,7 @@ static void test_pending_scan(void **state)
 	size_t seen = 0;
 	bool first = true;
 	for (;;) {
-		assert_int_equal(store_pending_scan(f->w, first ? NULL : &cur, 2, &out, &n), 0);
+		assert_int_equal(store_pending_scan(f->w, first ? NULL : &cur, 2, T0, &out, &n), 0);
 		first = false;
 		if (n == 0)
 			break;
@@ -571,7 +629,7 @@ static void test_pending_scan(void **state)
 		store_free_tasks(out, n);
 	}
 	assert_int_equal(seen, ARRAY_LEN(want));
-	assert_int_equal(store_pending_scan(f->w, NULL, 0, &out, &n), 0);
+	assert_int_equal(store_pending_scan(f->w, NULL, 0, T0, &out, &n), 0);
 	assert_int_equal(n, 0);
 }
 
@@ -661,11 +719,11 @@ static void test_ledger(void **state)
 	assert_int_equal(r, LEDGER_CLAIMED);
 	assert_int_equal(sql_int(f, "SELECT attempts FROM webhook_execution"), 2);
 	/* Failed: re-claimed at once. */
-	assert_int_equal(store_ledger_finish(f->w, key, false, T0 + 210), 0);
+	assert_int_equal(store_ledger_finish(f->w, key, false, 500, "HTTP 500", T0 + 210), 0);
 	assert_int_equal(store_ledger_claim(f->w, key, &t.id, TRIGGER_START, COND_SUCCESS, T0 + 220, 0, &r), 0);
 	assert_int_equal(r, LEDGER_CLAIMED);
 	/* Succeeded: done forever, even when stale. */
-	assert_int_equal(store_ledger_finish(f->w, key, true, T0 + 230), 0);
+	assert_int_equal(store_ledger_finish(f->w, key, true, 200, NULL, T0 + 230), 0);
 	assert_int_equal(store_ledger_claim(f->w, key, &t.id, TRIGGER_START, COND_SUCCESS, T0 + 999999, INT64_MAX, &r), 0);
 	assert_int_equal(r, LEDGER_DONE);
 	assert_int_equal(sql_int(f, "SELECT attempts FROM webhook_execution"), 3);
@@ -956,7 +1014,7 @@ static void test_batch_stats_cancel_rules(void **state)
 	batch_stats bs;
 	assert_int_equal(store_batch_stats(f->w, &batch, &bs), 0);
 	assert_int_equal(bs.total_tasks, TS__COUNT);
-	assert_int_equal(bs.total_success, 0 + 1 + 2 + 3 + 4 + 5 + 6 + 7);
+	assert_int_equal(bs.total_success, TS__COUNT * (TS__COUNT - 1) / 2);
 	assert_int_equal(bs.total_failures, TS__COUNT);
 	assert_true(bs.has_total_expected);
 	assert_int_equal(bs.total_expected, 10 * TS__COUNT);
@@ -984,7 +1042,7 @@ static void test_batch_stats_cancel_rules(void **state)
 	/* Rules: non-terminal tasks of that exact kind. */
 	int64_t updated;
 	assert_int_equal(store_batch_set_rules(f->w, &batch, "odd", "[{\"type\":\"Capacity\"}]", T0 + 500, &updated), 0);
-	assert_int_equal(updated, 2);   /* the pending and the running one */
+	assert_int_equal(updated, 3);   /* the pending, the running and the retrying one */
 
 	batch_cancel_counts cc;
 	weft_id *running;
@@ -1067,6 +1125,1066 @@ static void test_dag(void **state)
 	assert_int_equal(nl, 0);
 }
 
+/* ---- schema migration 0002 ---------------------------------------------- */
+
+extern const char embed_store_schema_sqlite_0001_init_sql[];
+
+static void test_migration_from_0001(void **state)
+{
+	fixture *f = *state;
+	/* A database as the previous version left it: only 0001 applied. */
+	store_close(f->st);
+	remove_db(f->path);
+	sqlite3 *db;
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	sql_exec(db, embed_store_schema_sqlite_0001_init_sql);
+	sql_exec(db, "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER);"
+	             "INSERT INTO schema_migrations VALUES (1, 0);"
+	             "INSERT INTO batch (id, created_at, on_complete) VALUES ('b-active', 1, '[{\"x\":1}]'),"
+	             "  ('b-done', 2, NULL), ('b-empty', 3, NULL);"
+	             "INSERT INTO task (id, batch_id, name, kind, status, timeout_secs, created_at, ended_at, "
+	             "  metadata, rules, success) VALUES "
+	             "  ('t-run', 'b-active', 'run', 'k', 'running', 60, 10, NULL, '{\"a\":1}', '[]', 7),"
+	             "  ('t-ok', 'b-active', 'ok', 'k', 'success', 60, 11, 20, 'null', '[]', 0),"
+	             "  ('t-done1', 'b-done', 'd1', 'k', 'success', 60, 12, 30, 'null', '[]', 0),"
+	             "  ('t-done2', 'b-done', 'd2', 'k', 'canceled', 60, 13, 40, 'null', '[]', 0),"
+	             "  ('t-wait', NULL, 'w', 'k', 'waiting', 60, 14, NULL, 'null', '[]', 0);"
+	             "INSERT INTO link (parent_id, child_id, requires_success) VALUES ('t-run', 't-wait', 1);"
+	             "INSERT INTO action (task_id, trigger, condition, params) VALUES "
+	             "  ('t-run', 'end', 'success', '{\"url\":\"u\"}'), ('t-run', 'start', 'success', '{}');"
+	             "INSERT INTO webhook_execution (idempotency_key, task_id, trigger, condition, status, "
+	             "  attempts, created_at, updated_at) VALUES ('t-run:start', 't-run', 'start', 'success', "
+	             "  'success', 2, 5, 6);");
+	sqlite3_close(db);
+
+	f->st = open_path(f->path);
+	f->w = store_writer(f->st);
+	assert_int_equal(sql_int(f, "SELECT count(*) FROM schema_migrations"), 2);
+	weft_id run = { .str = "t-run" }, done = { .str = "b-done" }, active = { .str = "b-active" },
+	        empty = { .str = "b-empty" };
+	task_row g = get(f, &run);
+	assert_int_equal(g.status, TS_RUNNING);
+	assert_string_equal(g.metadata, "{\"a\":1}");
+	assert_int_equal(g.success, 7);
+	assert_null(g.group_name);
+	assert_int_equal(g.start_after, 0);
+	assert_null(g.retry_policy);
+	assert_false(g.archived);
+	task_row_release(&g);
+	action_row *acts;
+	size_t n;
+	assert_int_equal(store_task_actions(f->w, &run, &acts, &n), 0);
+	assert_int_equal(n, 2);
+	assert_true(acts[0].id > 0);
+	assert_false(acts[0].has_delivery);
+	assert_true(acts[1].has_delivery);   /* the start ledger row of before */
+	assert_int_equal(acts[1].delivery, DS_SUCCESS);
+	assert_int_equal(acts[1].attempts, 2);
+	assert_int_equal(acts[1].last_attempt_at, 6);
+	assert_int_equal(acts[1].last_http_status, 0);
+	assert_null(acts[1].last_error);
+	store_free_actions(acts, n);
+
+	/* remaining counts the unfinished tasks; finished batches count as completed. */
+	assert_int_equal(remaining(f, &active), 1);
+	assert_int_equal(remaining(f, &done), 0);
+	assert_int_equal(sql_int(f, "SELECT count(*) FROM batch WHERE id = 'b-active' AND completed_at IS NULL"), 1);
+	assert_int_equal(sql_int(f, "SELECT completed_at FROM batch WHERE id = 'b-done'"), 40);
+	assert_int_equal(sql_int(f, "SELECT completed_at FROM batch WHERE id = 'b-empty'"), 3);
+	char *json;
+	batch_outcome out;
+	assert_int_equal(store_batch_complete(f->w, &done, T0, &json, &out), STORE_NOT_FOUND);
+	assert_int_equal(store_batch_complete(f->w, &empty, T0, &json, &out), STORE_NOT_FOUND);
+	assert_int_equal(store_batch_complete(f->w, &active, T0, &json, &out), STORE_NOT_FOUND);
+	set_status(f, &run, TS_SUCCESS, NULL);
+	assert_int_equal(store_batch_complete(f->w, &active, T0, &json, &out), 0);
+	assert_string_equal(json, "[{\"x\":1}]");
+	assert_int_equal(out.success, 2);
+	free(json);
+
+	/* The rebuilt indexes are in place. */
+	assert_int_equal(sql_int(f, "SELECT count(*) FROM pragma_index_info('task_pending') "
+	                            "WHERE name = 'start_after'"), 1);
+	assert_int_equal(sql_int(f, "SELECT count(*) FROM sqlite_schema WHERE name = 'task_timed' "
+	                            "AND sql LIKE '%retrying%'"), 1);
+	assert_int_equal(sql_int(f, "SELECT count(*) FROM link"), 1);
+}
+
+static void test_model_names(void **state)
+{
+	UNUSED(state);
+	task_status s;
+	assert_string_equal(task_status_db(TS_RETRYING), "retrying");
+	assert_string_equal(task_status_wire(TS_RETRYING), "RetryPending");
+	assert_int_equal(task_status_from_wire("RetryPending", &s), 0);
+	assert_int_equal(s, TS_RETRYING);
+	assert_int_equal(task_status_from_db("retrying", &s), 0);
+	assert_int_equal(s, TS_RETRYING);
+	assert_false(task_status_terminal(TS_RETRYING));
+	assert_true(TS_ACTIVE_MASK & TS_BIT(TS_RETRYING));
+
+	static const char *const db[] = { "pending", "delivering", "retrying", "success", "exhausted" };
+	static const char *const wire[] = { "pending", "pending", "failure", "success", "exhausted" };
+	for (int i = 0; i < DS__COUNT; i++) {
+		delivery_status d;
+		assert_string_equal(delivery_status_db((delivery_status)i), db[i]);
+		assert_string_equal(delivery_status_wire((delivery_status)i), wire[i]);
+		assert_int_equal(delivery_status_from_db(db[i], &d), 0);
+		assert_int_equal(d, i);
+	}
+	delivery_status d;
+	assert_int_equal(delivery_status_from_db("failure", &d), -1);
+	assert_int_equal(delivery_status_from_db(NULL, &d), -1);
+	assert_string_equal(delivery_status_db(DS__COUNT), "unknown");
+
+	static const char *const ev[] = { "end_success", "end_failure", "cancel", "batch_complete" };
+	for (int i = 0; i < 4; i++) {
+		delivery_event e;
+		assert_string_equal(delivery_event_name((delivery_event)i), ev[i]);
+		assert_int_equal(delivery_event_from_name(ev[i], &e), 0);
+		assert_int_equal(e, i);
+	}
+	delivery_event e;
+	assert_int_equal(delivery_event_from_name("End", &e), -1);
+
+	/* Releasing is idempotent and accepts NULL. */
+	outbox_row o = { .params = strdup("{}"), .last_error = strdup("x") };
+	outbox_row_release(&o);
+	outbox_row_release(&o);
+	outbox_row_release(NULL);
+	task_event te = { .reason = strdup("r"), .actor = strdup("api") };
+	task_event_release(&te);
+	task_event_release(NULL);
+	action_row a = { .params = strdup("{}"), .last_error = strdup("boom") };
+	action_row_release(&a);
+	assert_null(a.last_error);
+	task_row t = { .group_name = strdup("g"), .retry_policy = strdup("{}") };
+	task_row_release(&t);
+	assert_null(t.group_name);
+}
+
+/* ---- audit trail and batch counters ------------------------------------- */
+
+static task_event *events_of(fixture *f, const weft_id *id, size_t *n)
+{
+	task_event *ev;
+	assert_int_equal(store_task_events(f->w, id, &ev, n), 0);
+	return ev;
+}
+
+static void check_event(const task_event *e, int64_t at, int from, task_status to, const char *reason,
+                        const char *actor)
+{
+	if (at != 0)
+		assert_int_equal(e->at, at);
+	if (from < 0) {
+		assert_false(e->has_from);
+	} else {
+		assert_true(e->has_from);
+		assert_int_equal(e->from, from);
+	}
+	assert_int_equal(e->to, to);
+	if (reason == NULL)
+		assert_null(e->reason);
+	else
+		assert_string_equal(e->reason, reason);
+	assert_string_equal(e->actor, actor);
+}
+
+static void test_update_events_and_remaining(void **state)
+{
+	fixture *f = *state;
+	weft_id batch;
+	new_batch(f, &batch, NULL);
+	task_row t = new_task("t", "k", TS_PENDING, T0);
+	t.batch_id = batch;
+	insert(f, &t);
+	task_row other = new_task("o", "k", TS_RUNNING, T0 + 1);
+	other.batch_id = batch;
+	insert(f, &other);
+	assert_int_equal(store_batch_add_remaining(f->w, &batch, 2), 0);
+	assert_int_equal(remaining(f, &batch), 2);
+
+	/* A task with no events yet: only its creation, with its current status. */
+	size_t n;
+	task_event *ev = events_of(f, &t.id, &n);
+	assert_int_equal(n, 1);
+	check_event(&ev[0], T0, -1, TS_PENDING, "created", "api");
+	store_free_events(ev, n);
+
+	task_row after;
+	task_status prev;
+	task_update u = { .set_status = true, .status = TS_CLAIMED, .last_updated = T0 + 10, .after = &after };
+	assert_int_equal(store_task_update(f->w, &t.id, TS_BIT(TS_PENDING), &u, &prev), 0);
+	assert_int_equal(after.status, TS_CLAIMED);
+	assert_int_equal(after.last_updated, T0 + 10);
+	assert_string_equal(after.id.str, t.id.str);
+	task_row_release(&after);
+	/* Refused by the guard: no event, after left empty. */
+	assert_int_equal(store_task_update(f->w, &t.id, TS_BIT(TS_PENDING), &u, &prev), STORE_GUARD);
+	assert_null(after.name);
+
+	u = (task_update){ .set_status = true, .status = TS_RUNNING, .started_at = T0 + 20, .actor = "webhook" };
+	assert_int_equal(store_task_update(f->w, &t.id, TS_BIT(TS_CLAIMED), &u, NULL), 0);
+	/* Fails with retries left: retrying is not terminal, remaining stays. */
+	u = (task_update){ .set_status = true, .status = TS_RETRYING, .set_attempt = true, .attempt = 1,
+	                   .next_retry_at = T0 + 500, .failure_reason = "Timeout", .actor = "system",
+	                   .last_updated = T0 + 30, .after = &after };
+	assert_int_equal(store_task_update(f->w, &t.id, TS_BIT(TS_RUNNING), &u, NULL), 0);
+	assert_int_equal(after.status, TS_RETRYING);
+	assert_int_equal(after.attempt, 1);
+	assert_int_equal(after.next_retry_at, T0 + 500);
+	assert_string_equal(after.failure_reason, "Timeout");
+	task_row_release(&after);
+	assert_int_equal(remaining(f, &batch), 2);
+
+	/* Fields only, and a "change" to the same status: no event. */
+	u = (task_update){ .metadata = "{\"x\":1}", .set_status = true, .status = TS_RETRYING };
+	assert_int_equal(store_task_update(f->w, &t.id, TS_ALL_MASK, &u, NULL), 0);
+	u = (task_update){ .add_success = 1 };
+	assert_int_equal(store_task_update(f->w, &t.id, TS_ALL_MASK, &u, NULL), 0);
+
+	u = (task_update){ .set_status = true, .status = TS_PENDING, .last_updated = T0 + 500, .actor = "system",
+	                   .reason = "retry" };
+	assert_int_equal(store_task_update(f->w, &t.id, TS_BIT(TS_RETRYING), &u, NULL), 0);
+	set_status(f, &t.id, TS_CLAIMED, &(task_update){ .last_updated = T0 + 501 });
+	set_status(f, &t.id, TS_RUNNING, &(task_update){ .last_updated = T0 + 502 });
+	/* reason wins over failure_reason. */
+	set_status(f, &t.id, TS_FAILURE, &(task_update){ .ended_at = T0 + 600, .failure_reason = "boom",
+	                                                 .reason = "explicit", .actor = "webhook" });
+	assert_int_equal(remaining(f, &batch), 1);
+	/* Already terminal: no second decrement. */
+	u = (task_update){ .set_status = true, .status = TS_CANCELED, .last_updated = T0 + 601 };
+	assert_int_equal(store_task_update(f->w, &t.id, TS_ALL_MASK, &u, NULL), 0);
+	assert_int_equal(remaining(f, &batch), 1);
+	/* Leaving a terminal status counts the task as unfinished again. */
+	set_status(f, &t.id, TS_PENDING, &(task_update){ .last_updated = T0 + 700, .actor = "operator" });
+	assert_int_equal(remaining(f, &batch), 2);
+	set_status(f, &other.id, TS_SUCCESS, &(task_update){ .ended_at = T0 + 800 });
+	assert_int_equal(remaining(f, &batch), 1);
+
+	ev = events_of(f, &t.id, &n);
+	assert_int_equal(n, 10);
+	check_event(&ev[0], T0, -1, TS_PENDING, "created", "api");
+	check_event(&ev[1], T0 + 10, TS_PENDING, TS_CLAIMED, NULL, "api");
+	check_event(&ev[2], T0 + 20, TS_CLAIMED, TS_RUNNING, NULL, "webhook");
+	check_event(&ev[3], T0 + 30, TS_RUNNING, TS_RETRYING, "Timeout", "system");
+	check_event(&ev[4], T0 + 500, TS_RETRYING, TS_PENDING, "retry", "system");
+	check_event(&ev[5], T0 + 501, TS_PENDING, TS_CLAIMED, NULL, "api");
+	check_event(&ev[6], T0 + 502, TS_CLAIMED, TS_RUNNING, NULL, "api");
+	check_event(&ev[7], T0 + 600, TS_RUNNING, TS_FAILURE, "explicit", "webhook");
+	check_event(&ev[8], T0 + 601, TS_FAILURE, TS_CANCELED, NULL, "api");
+	check_event(&ev[9], T0 + 700, TS_CANCELED, TS_PENDING, NULL, "operator");
+	store_free_events(ev, n);
+
+	/* Tasks without a batch, or whose batch has no row, are no trouble. */
+	task_row loose = new_task("l", "k", TS_RUNNING, T0);
+	insert(f, &loose);
+	set_status(f, &loose.id, TS_SUCCESS, NULL);
+	task_row rowless = new_task("r", "k", TS_RUNNING, T0);
+	id_new_v4(&rowless.batch_id);
+	insert(f, &rowless);
+	set_status(f, &rowless.id, TS_SUCCESS, NULL);
+	ev = events_of(f, &loose.id, &n);
+	assert_int_equal(n, 2);
+	check_event(&ev[0], T0, -1, TS_RUNNING, "created", "api");
+	assert_true(ev[1].at > T0);   /* no timestamp in the update: now */
+	store_free_events(ev, n);
+
+	/* Events read on a reader; unknown ids are NOT_FOUND. */
+	store_conn *r = store_reader_acquire(f->st);
+	assert_int_equal(store_task_events(r, &t.id, &ev, &n), 0);
+	assert_int_equal(n, 10);
+	store_free_events(ev, n);
+	weft_id unknown;
+	id_new_v7(&unknown);
+	assert_int_equal(store_task_events(r, &unknown, &ev, &n), STORE_NOT_FOUND);
+	assert_int_equal(n, 0);
+	store_reader_release(f->st, r);
+}
+
+static void test_cascade_events(void **state)
+{
+	fixture *f = *state;
+	weft_id batch, other;
+	new_batch(f, &batch, NULL);
+	new_batch(f, &other, NULL);
+	task_row a = new_task("A", "k", TS_RUNNING, T0);
+	task_row c1 = new_task("c1", "k", TS_WAITING, T0 + 1);   /* required */
+	task_row c2 = new_task("c2", "k", TS_PAUSED, T0 + 2);    /* required, paused */
+	task_row c3 = new_task("c3", "k", TS_WAITING, T0 + 3);   /* optional */
+	task_row c4 = new_task("c4", "k", TS_WAITING, T0 + 4);   /* required, other batch */
+	a.batch_id = c1.batch_id = c2.batch_id = c3.batch_id = batch;
+	c4.batch_id = other;
+	c1.wait_finished = c2.wait_finished = c3.wait_finished = c4.wait_finished = 1;
+	c1.wait_success = c2.wait_success = c4.wait_success = 1;
+	task_row *all[] = { &a, &c1, &c2, &c3, &c4 };
+	for (size_t i = 0; i < ARRAY_LEN(all); i++)
+		insert(f, all[i]);
+	add_link(f, &a, &c1, true);
+	add_link(f, &a, &c2, true);
+	add_link(f, &a, &c3, false);
+	add_link(f, &a, &c4, true);
+	assert_int_equal(store_batch_add_remaining(f->w, &batch, 4), 0);
+	assert_int_equal(store_batch_add_remaining(f->w, &other, 1), 0);
+
+	set_status(f, &a.id, TS_FAILURE, &(task_update){ .ended_at = T0 + 40 });
+	assert_int_equal(remaining(f, &batch), 3);
+	assert_int_equal(store_begin(f->w), 0);
+	weft_id *ids;
+	size_t n;
+	assert_int_equal(store_fail_required_children(f->w, &a.id, "Required parent failed", T0 + 50, &ids, &n), 0);
+	assert_int_equal(n, 3);
+	free(ids);
+	assert_int_equal(store_release_children(f->w, &a.id, false, &ids, &n), 0);
+	assert_int_equal(n, 1);
+	assert_true(id_eq(&ids[0], &c3.id));
+	free(ids);
+	/* Nothing left to fail: no events, no counter change. */
+	assert_int_equal(store_fail_required_children(f->w, &a.id, "again", T0 + 60, &ids, &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(store_commit(f->w), 0);
+	assert_int_equal(remaining(f, &batch), 1);   /* c3 is still to run */
+	assert_int_equal(remaining(f, &other), 0);
+
+	task_event *ev = events_of(f, &c1.id, &n);
+	assert_int_equal(n, 2);
+	check_event(&ev[0], T0 + 1, -1, TS_WAITING, "created", "api");
+	check_event(&ev[1], T0 + 50, TS_WAITING, TS_FAILURE, "Required parent failed", "system");
+	store_free_events(ev, n);
+	ev = events_of(f, &c2.id, &n);
+	assert_int_equal(n, 2);
+	check_event(&ev[0], T0 + 2, -1, TS_PAUSED, "created", "api");
+	check_event(&ev[1], T0 + 50, TS_PAUSED, TS_FAILURE, "Required parent failed", "system");
+	store_free_events(ev, n);
+	ev = events_of(f, &c3.id, &n);
+	assert_int_equal(n, 2);
+	check_event(&ev[0], T0 + 3, -1, TS_WAITING, "created", "api");
+	check_event(&ev[1], 0, TS_WAITING, TS_PENDING, "dependencies resolved", "system");
+	store_free_events(ev, n);
+	assert_int_equal(sql_int(f, "SELECT count(*) FROM task_event"), 5);   /* A, c1, c2, c3, c4 */
+}
+
+static void test_batch_cancel_events(void **state)
+{
+	fixture *f = *state;
+	weft_id batch;
+	new_batch(f, &batch, NULL);
+	const task_status st[] = { TS_WAITING, TS_PENDING, TS_RETRYING, TS_RUNNING, TS_SUCCESS };
+	task_row rows[ARRAY_LEN(st)];
+	for (size_t i = 0; i < ARRAY_LEN(st); i++) {
+		rows[i] = new_task("t", "k", st[i], T0 + (int64_t)i);
+		rows[i].batch_id = batch;
+		insert(f, &rows[i]);
+	}
+	assert_int_equal(store_batch_add_remaining(f->w, &batch, 4), 0);
+	batch_cancel_counts cc;
+	weft_id *running;
+	size_t nrunning;
+	assert_int_equal(store_begin(f->w), 0);
+	assert_int_equal(store_batch_cancel(f->w, &batch, "Batch stopped", T0 + 100, &cc, &running, &nrunning), 0);
+	assert_int_equal(store_commit(f->w), 0);
+	free(running);
+	assert_int_equal(cc.canceled[TS_RETRYING], 1);
+	assert_int_equal(cc.already_terminal, 1);
+	assert_int_equal(remaining(f, &batch), 0);
+	for (size_t i = 0; i < ARRAY_LEN(st); i++) {
+		size_t n;
+		task_event *ev = events_of(f, &rows[i].id, &n);
+		if (st[i] == TS_SUCCESS) {
+			assert_int_equal(n, 1);
+		} else {
+			assert_int_equal(n, 2);
+			check_event(&ev[1], T0 + 100, (int)st[i], TS_CANCELED, "Batch stopped", "api");
+		}
+		store_free_events(ev, n);
+	}
+	char *json;
+	batch_outcome out;
+	assert_int_equal(store_batch_complete(f->w, &batch, T0 + 101, &json, &out), 0);
+	assert_null(json);
+	assert_int_equal(out.success, 1);
+	assert_int_equal(out.canceled, 4);
+	assert_int_equal(out.failure, 0);
+}
+
+static void test_batch_complete(void **state)
+{
+	fixture *f = *state;
+	weft_id batch;
+	new_batch(f, &batch, "[{\"url\":\"http://done\"}]");
+	const task_status st[] = { TS_SUCCESS, TS_FAILURE, TS_CANCELED, TS_RUNNING };
+	task_row rows[ARRAY_LEN(st)];
+	for (size_t i = 0; i < ARRAY_LEN(st); i++) {
+		rows[i] = new_task("t", "k", st[i], T0 + (int64_t)i);
+		rows[i].batch_id = batch;
+		insert(f, &rows[i]);
+	}
+	assert_int_equal(store_batch_add_remaining(f->w, &batch, 1), 0);
+	char *json = (char *)"untouched";
+	batch_outcome out = { 9, 9, 9 };
+	assert_int_equal(store_batch_complete(f->w, &batch, T0 + 100, &json, &out), STORE_NOT_FOUND);
+	assert_null(json);
+	assert_int_equal(out.success, 0);
+
+	set_status(f, &rows[3].id, TS_SUCCESS, &(task_update){ .ended_at = T0 + 90 });
+	assert_int_equal(remaining(f, &batch), 0);
+	assert_int_equal(store_batch_complete(f->w, &batch, T0 + 100, &json, &out), 0);
+	assert_string_equal(json, "[{\"url\":\"http://done\"}]");
+	free(json);
+	assert_int_equal(out.success, 2);
+	assert_int_equal(out.failure, 1);
+	assert_int_equal(out.canceled, 1);
+	assert_int_equal(sql_intf(f, "SELECT completed_at FROM batch WHERE id = '%s'", batch.str), T0 + 100);
+	/* Only once. */
+	assert_int_equal(store_batch_complete(f->w, &batch, T0 + 200, &json, &out), STORE_NOT_FOUND);
+	assert_int_equal(sql_intf(f, "SELECT completed_at FROM batch WHERE id = '%s'", batch.str), T0 + 100);
+
+	/* No batch row: nothing to complete. A batch row without tasks completes. */
+	weft_id none, empty;
+	id_new_v4(&none);
+	assert_int_equal(store_batch_complete(f->w, &none, T0, &json, &out), STORE_NOT_FOUND);
+	new_batch(f, &empty, NULL);
+	assert_int_equal(store_batch_complete(f->w, &empty, T0, &json, &out), 0);
+	assert_null(json);
+	assert_int_equal(out.success + out.failure + out.canceled, 0);
+	assert_int_equal(store_batch_add_remaining(f->w, &none, 5), 0);   /* no row: no-op */
+
+	/* Archived tasks still count. */
+	weft_id b3;
+	new_batch(f, &b3, NULL);
+	task_row old = new_task("old", "k", TS_SUCCESS, T0);
+	task_row late = new_task("late", "k", TS_RUNNING, T0 + 1);
+	old.batch_id = late.batch_id = b3;
+	old.ended_at = T0 + 5;
+	insert(f, &old);
+	insert(f, &late);
+	assert_int_equal(store_batch_add_remaining(f->w, &b3, 1), 0);
+	int64_t archived;
+	assert_int_equal(store_archive_terminal(f->w, T0 + 10, 100, &archived), 0);
+	assert_int_equal(archived, 1);
+	set_status(f, &late.id, TS_FAILURE, &(task_update){ .ended_at = T0 + 20 });
+	assert_int_equal(store_batch_complete(f->w, &b3, T0 + 30, &json, &out), 0);
+	assert_int_equal(out.success, 1);
+	assert_int_equal(out.failure, 1);
+}
+
+/* ---- outbox ------------------------------------------------------------- */
+
+static outbox_row delivery(const char *key, delivery_event ev, const task_row *t, int64_t action_id,
+                           int64_t due)
+{
+	outbox_row o;
+	memset(&o, 0, sizeof o);
+	snprintf(o.key, sizeof o.key, "%s", key);
+	o.event = ev;
+	if (t != NULL) {
+		o.task_id = t->id;
+		o.batch_id = t->batch_id;
+	}
+	o.action_id = action_id;
+	o.params = (char *)"{\"url\":\"http://hook\"}";
+	o.add_handle = t != NULL;
+	o.status = DS_PENDING;
+	o.max_attempts = 3;
+	o.next_attempt_at = due;
+	o.created_at = T0;
+	o.updated_at = T0;
+	return o;
+}
+
+static void lease(fixture *f, int64_t now, int64_t until, size_t limit, const weft_id *skip, size_t nskip,
+                  const int64_t *want, size_t nwant)
+{
+	outbox_row *rows;
+	size_t n;
+	assert_int_equal(store_outbox_lease(f->w, now, until, limit, skip, nskip, &rows, &n), 0);
+	if (n != nwant)
+		fail_msg("leased %zu rows, want %zu", n, nwant);
+	for (size_t i = 0; i < n; i++) {
+		assert_int_equal(rows[i].id, want[i]);
+		assert_int_equal(rows[i].status, DS_DELIVERING);
+		assert_int_equal(rows[i].next_attempt_at, until);
+		assert_int_equal(rows[i].last_attempt_at, now);
+		assert_int_equal(rows[i].updated_at, now);
+	}
+	store_free_outbox(rows, n);
+}
+
+static int64_t list_count(store_conn *c, const char *status, int64_t *first_id)
+{
+	outbox_row *rows;
+	size_t n;
+	assert_int_equal(store_outbox_list(c, status, 0, 100, &rows, &n), 0);
+	if (first_id != NULL)
+		*first_id = n > 0 ? rows[0].id : 0;
+	for (size_t i = 1; i < n; i++)
+		assert_true(rows[i - 1].id > rows[i].id);   /* newest first */
+	store_free_outbox(rows, n);
+	return (int64_t)n;
+}
+
+static void test_outbox(void **state)
+{
+	fixture *f = *state;
+	task_row a = new_task("a", "k", TS_SUCCESS, T0);
+	task_row b = new_task("b", "k", TS_CANCELED, T0);
+	id_new_v4(&a.batch_id);
+	int64_t due;
+	assert_int_equal(store_outbox_next_due(f->w, &due), STORE_NOT_FOUND);
+
+	outbox_row o1 = delivery("a:end:success", DELIVERY_END_SUCCESS, &a, 11, T0 + 10);
+	outbox_row o2 = delivery("b:cancel", DELIVERY_CANCEL, &b, 12, T0 + 5);
+	outbox_row o3 = delivery("batch:x:complete", DELIVERY_BATCH_COMPLETE, NULL, 0, T0 + 20);
+	outbox_row o4 = delivery("a:cancel", DELIVERY_CANCEL, &a, 13, T0 + 1000);
+	outbox_row *all[] = { &o1, &o2, &o3, &o4 };
+	for (size_t i = 0; i < ARRAY_LEN(all); i++) {
+		assert_int_equal(store_outbox_insert(f->w, all[i]), 0);
+		assert_true(all[i]->id > 0);
+		if (i > 0)
+			assert_true(all[i]->id > all[i - 1]->id);
+	}
+	/* The same key again: kept as it was. */
+	outbox_row dup = delivery("a:end:success", DELIVERY_END_FAILURE, &b, 99, T0);
+	dup.params = (char *)"{\"other\":1}";
+	dup.id = 77;
+	assert_int_equal(store_outbox_insert(f->w, &dup), 0);
+	assert_int_equal(dup.id, 0);
+	assert_int_equal(sql_int(f, "SELECT count(*) FROM outbox"), 4);
+	assert_int_equal(store_outbox_next_due(f->w, &due), 0);
+	assert_int_equal(due, T0 + 5);
+
+	/* Due rows, oldest due first; the rest wait. */
+	lease(f, T0 + 15, T0 + 115, 10, NULL, 0, (int64_t[]){ o2.id, o1.id }, 2);
+	outbox_row *rows;
+	size_t n;
+	assert_int_equal(store_outbox_list(f->w, NULL, 0, 10, &rows, &n), 0);
+	assert_int_equal(n, 4);
+	outbox_row *r1 = &rows[3];   /* o1: newest first */
+	assert_int_equal(r1->id, o1.id);
+	assert_string_equal(r1->key, "a:end:success");
+	assert_int_equal(r1->event, DELIVERY_END_SUCCESS);
+	assert_string_equal(r1->task_id.str, a.id.str);
+	assert_string_equal(r1->batch_id.str, a.batch_id.str);
+	assert_int_equal(r1->action_id, 11);
+	assert_string_equal(r1->params, "{\"url\":\"http://hook\"}");
+	assert_true(r1->add_handle);
+	assert_int_equal(r1->attempts, 1);
+	assert_int_equal(r1->max_attempts, 3);
+	assert_int_equal(r1->created_at, T0);
+	assert_int_equal(r1->last_http_status, 0);
+	assert_null(r1->last_error);
+	outbox_row *r3 = &rows[1];
+	assert_int_equal(r3->event, DELIVERY_BATCH_COMPLETE);
+	assert_false(id_is_set(&r3->task_id));
+	assert_false(id_is_set(&r3->batch_id));
+	assert_int_equal(r3->action_id, 0);
+	assert_false(r3->add_handle);
+	assert_int_equal(r3->status, DS_PENDING);
+	assert_int_equal(r3->attempts, 0);
+	store_free_outbox(rows, n);
+
+	/* Leased rows are not due again before their lease ends. */
+	lease(f, T0 + 20, T0 + 120, 10, NULL, 0, (int64_t[]){ o3.id }, 1);
+	lease(f, T0 + 100, T0 + 200, 10, NULL, 0, NULL, 0);
+	/* Expired leases come back; a skipped task's rows stay, a batch row never is skipped. */
+	lease(f, T0 + 1000, T0 + 1100, 10, &a.id, 1, (int64_t[]){ o2.id, o3.id }, 2);
+	lease(f, T0 + 2000, T0 + 2100, 1, &b.id, 1, (int64_t[]){ o1.id }, 1);
+	lease(f, T0 + 2000, T0 + 2100, 10, (weft_id[]){ b.id, a.id }, 2, (int64_t[]){ o3.id }, 1);
+	assert_int_equal(sql_intf(f, "SELECT attempts FROM outbox WHERE id = %" PRId64, o2.id), 2);
+	assert_int_equal(sql_intf(f, "SELECT attempts FROM outbox WHERE id = %" PRId64, o1.id), 2);
+
+	/* Outcomes. */
+	assert_int_equal(store_outbox_finish(f->w, o1.id, true, 200, NULL, T0 + 2001, T0 + 9999), 0);
+	assert_int_equal(store_outbox_finish(f->w, o2.id, false, 503, "HTTP 503", T0 + 2002, T0 + 3000), 0);
+	assert_int_equal(store_outbox_finish(f->w, o3.id, false, 0, "timeout", T0 + 2003, 0), 0);
+	assert_int_equal(store_outbox_finish(f->w, 424242, true, 200, NULL, T0, 0), 0);   /* unknown: no-op */
+	assert_int_equal(store_outbox_list(f->w, NULL, 0, 10, &rows, &n), 0);
+	assert_int_equal(rows[3].status, DS_SUCCESS);
+	assert_int_equal(rows[3].last_http_status, 200);
+	assert_int_equal(rows[3].updated_at, T0 + 2001);
+	assert_int_equal(rows[2].status, DS_RETRYING);
+	assert_int_equal(rows[2].next_attempt_at, T0 + 3000);
+	assert_int_equal(rows[2].last_http_status, 503);
+	assert_string_equal(rows[2].last_error, "HTTP 503");
+	assert_int_equal(rows[1].status, DS_EXHAUSTED);
+	assert_int_equal(rows[1].last_http_status, 0);
+	assert_string_equal(rows[1].last_error, "timeout");
+	assert_int_equal(rows[0].status, DS_PENDING);
+	store_free_outbox(rows, n);
+	assert_int_equal(store_outbox_next_due(f->w, &due), 0);
+	assert_int_equal(due, T0 + 1000);   /* o4 */
+
+	/* A retrying row is due at its retry time. */
+	lease(f, T0 + 2999, T0 + 4000, 10, &a.id, 1, NULL, 0);
+	lease(f, T0 + 3000, T0 + 4000, 10, &a.id, 1, (int64_t[]){ o2.id }, 1);
+
+	/* Listing by wire status, on a reader too. */
+	store_conn *r = store_reader_acquire(f->st);
+	int64_t first;
+	assert_int_equal(list_count(r, NULL, &first), 4);
+	assert_int_equal(first, o4.id);
+	assert_int_equal(list_count(r, "pending", &first), 2);   /* o4 pending, o2 delivering */
+	assert_int_equal(first, o4.id);
+	assert_int_equal(list_count(r, "success", &first), 1);
+	assert_int_equal(first, o1.id);
+	assert_int_equal(list_count(r, "exhausted", &first), 1);
+	assert_int_equal(first, o3.id);
+	assert_int_equal(list_count(r, "failure", NULL), 0);
+	assert_true(store_outbox_list(r, "bogus", 0, 10, &rows, &n) < 0);
+	assert_int_equal(store_outbox_list(r, NULL, 1, 2, &rows, &n), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(rows[0].id, o3.id);
+	assert_int_equal(rows[1].id, o2.id);
+	store_free_outbox(rows, n);
+	assert_int_equal(store_outbox_list(r, NULL, 10, 2, &rows, &n), 0);
+	assert_int_equal(n, 0);
+	store_reader_release(f->st, r);
+	assert_int_equal(store_outbox_finish(f->w, o2.id, false, 500, "HTTP 500", T0 + 3001, T0 + 5000), 0);
+	assert_int_equal(list_count(f->w, "failure", &first), 1);
+	assert_int_equal(first, o2.id);
+
+	/* Start-up: a row left delivering becomes due at once. */
+	lease(f, T0 + 4000, T0 + 9000, 10, &b.id, 1, (int64_t[]){ o4.id }, 1);
+	lease(f, T0 + 4100, T0 + 9000, 10, &b.id, 1, NULL, 0);
+	assert_int_equal(store_outbox_recover(f->w, T0 + 4100), 0);
+	assert_int_equal(sql_intf(f, "SELECT next_attempt_at FROM outbox WHERE id = %" PRId64, o4.id), T0 + 4100);
+	assert_int_equal(sql_intf(f, "SELECT next_attempt_at FROM outbox WHERE id = %" PRId64, o2.id), T0 + 5000);
+	lease(f, T0 + 4100, T0 + 9000, 10, &b.id, 1, (int64_t[]){ o4.id }, 1);
+	assert_int_equal(sql_intf(f, "SELECT attempts FROM outbox WHERE id = %" PRId64, o4.id), 2);
+
+	/* Nothing undelivered left. */
+	assert_int_equal(store_outbox_finish(f->w, o4.id, true, 204, NULL, T0 + 4200, 0), 0);
+	assert_int_equal(store_outbox_finish(f->w, o2.id, true, 200, NULL, T0 + 4200, 0), 0);
+	assert_int_equal(store_outbox_next_due(f->w, &due), STORE_NOT_FOUND);
+	lease(f, INT64_MAX, INT64_MAX, 10, NULL, 0, NULL, 0);
+	lease(f, T0 + 9999999, T0, 0, NULL, 0, NULL, 0);
+}
+
+/* ---- action delivery records -------------------------------------------- */
+
+static void test_action_delivery(void **state)
+{
+	fixture *f = *state;
+	task_row t = new_task("t", "k", TS_RUNNING, T0);
+	insert(f, &t);
+	action_row acts[] = {
+		{ .trigger = TRIGGER_START, .condition = COND_SUCCESS, .params = (char *)"{\"url\":\"s\"}" },
+		{ .trigger = TRIGGER_END, .condition = COND_SUCCESS, .params = (char *)"{\"url\":\"e1\"}" },
+		{ .trigger = TRIGGER_END, .condition = COND_FAILURE, .params = (char *)"{\"url\":\"e2\"}" },
+		{ .trigger = TRIGGER_CANCEL, .condition = COND_SUCCESS, .params = (char *)"{\"url\":\"c\"}" },
+	};
+	for (size_t i = 0; i < ARRAY_LEN(acts); i++)
+		assert_int_equal(store_action_insert(f->w, &t.id, &acts[i]), 0);
+	action_row *out;
+	size_t n;
+	assert_int_equal(store_task_actions(f->w, &t.id, &out, &n), 0);
+	assert_int_equal(n, 4);
+	int64_t ids[4];
+	for (size_t i = 0; i < n; i++) {
+		ids[i] = out[i].id;
+		assert_true(i == 0 || ids[i] > ids[i - 1]);
+		assert_false(out[i].has_delivery);
+		assert_null(out[i].last_error);
+	}
+	store_free_actions(out, n);
+	assert_int_equal(store_task_actions_for(f->w, &t.id, TRIGGER_END, COND_SUCCESS, &out, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(out[0].id, ids[1]);
+	assert_false(out[0].has_delivery);
+	store_free_actions(out, n);
+
+	/* Start: from the ledger. */
+	char key[64];
+	snprintf(key, sizeof key, "%s:start", t.id.str);
+	ledger_claim_result lr;
+	assert_int_equal(store_ledger_claim(f->w, key, &t.id, TRIGGER_START, COND_SUCCESS, T0 + 100, 0, &lr), 0);
+	/* End (success): the newest of its outbox rows. Cancel: a failed attempt. */
+	outbox_row first = delivery("e1:1", DELIVERY_END_SUCCESS, &t, ids[1], T0);
+	outbox_row second = delivery("e1:2", DELIVERY_END_SUCCESS, &t, ids[1], T0 + 500);
+	outbox_row cancel = delivery("c", DELIVERY_CANCEL, &t, ids[3], T0);
+	assert_int_equal(store_outbox_insert(f->w, &first), 0);
+	assert_int_equal(store_outbox_insert(f->w, &cancel), 0);
+	lease(f, T0 + 200, T0 + 300, 10, NULL, 0, (int64_t[]){ first.id, cancel.id }, 2);
+	assert_int_equal(store_outbox_finish(f->w, first.id, true, 200, NULL, T0 + 201, 0), 0);
+	assert_int_equal(store_outbox_finish(f->w, cancel.id, false, 500, "HTTP 500", T0 + 202, T0 + 900), 0);
+	assert_int_equal(store_outbox_insert(f->w, &second), 0);
+
+	assert_int_equal(store_task_actions(f->w, &t.id, &out, &n), 0);
+	assert_int_equal(n, 4);
+	assert_true(out[0].has_delivery);
+	assert_int_equal(out[0].delivery, DS_DELIVERING);
+	assert_int_equal(out[0].attempts, 1);
+	assert_int_equal(out[0].last_attempt_at, T0 + 100);
+	assert_int_equal(out[0].last_http_status, 0);
+	assert_true(out[1].has_delivery);
+	assert_int_equal(out[1].delivery, DS_PENDING);
+	assert_int_equal(out[1].attempts, 0);
+	assert_false(out[2].has_delivery);
+	assert_true(out[3].has_delivery);
+	assert_int_equal(out[3].delivery, DS_RETRYING);
+	assert_int_equal(out[3].attempts, 1);
+	assert_int_equal(out[3].last_http_status, 500);
+	assert_string_equal(out[3].last_error, "HTTP 500");
+	assert_int_equal(out[3].last_attempt_at, T0 + 200);
+	store_free_actions(out, n);
+
+	assert_int_equal(store_ledger_finish(f->w, key, false, 500, "HTTP 500", T0 + 150), 0);
+	/* The ledger's record of the last answer, when there is one. */
+	sqlite3 *db;
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	sql_exec(db, "UPDATE webhook_execution SET last_http_status = 502, last_error = 'HTTP 502'");
+	sqlite3_close(db);
+	store_conn *r = store_reader_acquire(f->st);
+	assert_int_equal(store_task_actions(r, &t.id, &out, &n), 0);
+	assert_int_equal(out[0].delivery, DS_RETRYING);
+	assert_int_equal(out[0].last_attempt_at, T0 + 150);
+	assert_int_equal(out[0].last_http_status, 502);
+	assert_string_equal(out[0].last_error, "HTTP 502");
+	store_free_actions(out, n);
+	assert_int_equal(store_ledger_claim(f->w, key, &t.id, TRIGGER_START, COND_SUCCESS, T0 + 160, 0, &lr), 0);
+	assert_int_equal(store_ledger_finish(f->w, key, true, 200, NULL, T0 + 170), 0);
+	assert_int_equal(store_task_actions(r, &t.id, &out, &n), 0);
+	assert_int_equal(out[0].delivery, DS_SUCCESS);
+	assert_int_equal(out[0].attempts, 2);
+	store_free_actions(out, n);
+	store_reader_release(f->st, r);
+}
+
+/* ---- retention ---------------------------------------------------------- */
+
+static void test_archive(void **state)
+{
+	fixture *f = *state;
+	weft_id batch;
+	new_batch(f, &batch, NULL);
+	task_row p = new_task("p", "k", TS_RUNNING, T0);              /* parent, still running */
+	task_row old = new_task("old", "k", TS_RUNNING, T0 + 1);      /* finishes at T0 + 10 */
+	task_row old2 = new_task("old2", "k", TS_FAILURE, T0 + 2);
+	task_row young = new_task("young", "k", TS_SUCCESS, T0 + 3);
+	task_row c = new_task("c", "k", TS_WAITING, T0 + 4);          /* child of old */
+	old.batch_id = batch;
+	old.metadata = (char *)"{\"m\":1}";
+	old.group_name = (char *)"g";
+	old.retry_policy = (char *)"{\"max_retries\":1}";
+	old2.ended_at = T0 + 20;
+	young.ended_at = T0 + 500;
+	task_row *all[] = { &p, &old, &old2, &young, &c };
+	for (size_t i = 0; i < ARRAY_LEN(all); i++)
+		insert(f, all[i]);
+	add_link(f, &p, &old, false);
+	add_link(f, &old, &c, false);
+	add_link(f, &p, &c, false);
+	action_row act = { .trigger = TRIGGER_END, .condition = COND_SUCCESS, .params = (char *)"{}" };
+	assert_int_equal(store_action_insert(f->w, &old.id, &act), 0);
+	assert_int_equal(store_action_insert(f->w, &p.id, &act), 0);
+	ledger_claim_result lr;
+	assert_int_equal(store_ledger_claim(f->w, "old:start", &old.id, TRIGGER_START, COND_SUCCESS, T0, 0, &lr), 0);
+	set_status(f, &old.id, TS_SUCCESS, &(task_update){ .ended_at = T0 + 10, .last_updated = T0 + 10 });
+	outbox_row sent = delivery("old:end", DELIVERY_END_SUCCESS, &old, 1, T0);
+	outbox_row unsent = delivery("old:end:2", DELIVERY_END_SUCCESS, &old, 1, T0 + 99999);
+	assert_int_equal(store_outbox_insert(f->w, &sent), 0);
+	assert_int_equal(store_outbox_insert(f->w, &unsent), 0);
+	lease(f, T0 + 11, T0 + 20, 10, NULL, 0, (int64_t[]){ sent.id }, 1);
+	assert_int_equal(store_outbox_finish(f->w, sent.id, true, 200, NULL, T0 + 12, 0), 0);
+
+	/* Oldest first, up to the limit; the young and the unfinished stay. */
+	int64_t archived;
+	assert_int_equal(store_archive_terminal(f->w, T0 + 100, 1, &archived), 0);
+	assert_int_equal(archived, 1);
+	task_row g;
+	assert_int_equal(store_task_get(f->w, &old.id, &g), 0);
+	assert_true(g.archived);
+	assert_int_equal(g.status, TS_SUCCESS);
+	assert_string_equal(g.name, "old");
+	assert_string_equal(g.batch_id.str, batch.str);
+	assert_string_equal(g.metadata, "{\"m\":1}");
+	assert_string_equal(g.group_name, "g");
+	assert_string_equal(g.retry_policy, "{\"max_retries\":1}");
+	assert_int_equal(g.ended_at, T0 + 10);
+	task_row_release(&g);
+	assert_int_equal(sql_intf(f, "SELECT count(*) FROM task WHERE id = '%s'", old.id.str), 0);
+	assert_int_equal(sql_intf(f, "SELECT archived_at > 0 FROM task_archive WHERE id = '%s'", old.id.str), 1);
+	assert_int_equal(sql_intf(f, "SELECT count(*) FROM action WHERE task_id = '%s'", old.id.str), 0);
+	assert_int_equal(sql_intf(f, "SELECT count(*) FROM action WHERE task_id = '%s'", p.id.str), 1);
+	assert_int_equal(sql_intf(f, "SELECT count(*) FROM link WHERE parent_id = '%s' OR child_id = '%s'",
+	                          old.id.str, old.id.str), 0);
+	assert_int_equal(sql_int(f, "SELECT count(*) FROM link"), 1);   /* p -> c */
+	assert_int_equal(sql_int(f, "SELECT count(*) FROM webhook_execution"), 0);
+	assert_int_equal(sql_int(f, "SELECT count(*) FROM outbox"), 1);
+	assert_int_equal(sql_intf(f, "SELECT id FROM outbox"), unsent.id);
+	action_row *acts;
+	size_t n;
+	assert_int_equal(store_task_actions(f->w, &old.id, &acts, &n), 0);
+	assert_int_equal(n, 0);
+	/* Its audit trail stays readable. */
+	task_event *ev = events_of(f, &old.id, &n);
+	assert_int_equal(n, 2);
+	check_event(&ev[0], T0 + 1, -1, TS_RUNNING, "created", "api");
+	check_event(&ev[1], T0 + 10, TS_RUNNING, TS_SUCCESS, NULL, "api");
+	store_free_events(ev, n);
+	/* Archived tasks are no longer live. */
+	task_update u = { .set_status = true, .status = TS_FAILURE };
+	assert_int_equal(store_task_update(f->w, &old.id, TS_ALL_MASK, &u, NULL), STORE_NOT_FOUND);
+	task_row *rows;
+	assert_int_equal(store_task_list(f->w, NULL, 0, 100, &rows, &n), 0);
+	assert_int_equal(n, 4);
+	store_free_tasks(rows, n);
+
+	store_conn *r = store_reader_acquire(f->st);
+	assert_int_equal(store_task_get(r, &old.id, &g), 0);
+	assert_true(g.archived);
+	task_row_release(&g);
+	assert_int_equal(store_task_events(r, &old.id, &ev, &n), 0);
+	assert_int_equal(n, 2);
+	store_free_events(ev, n);
+	store_reader_release(f->st, r);
+
+	assert_int_equal(store_archive_terminal(f->w, T0 + 100, 10, &archived), 0);
+	assert_int_equal(archived, 1);   /* old2 */
+	assert_int_equal(store_archive_terminal(f->w, T0 + 100, 10, &archived), 0);
+	assert_int_equal(archived, 0);
+	assert_int_equal(store_archive_terminal(f->w, T0 + 100000, 0, &archived), 0);
+	assert_int_equal(archived, 0);
+	/* Inside a transaction it is part of it. */
+	assert_int_equal(store_begin(f->w), 0);
+	assert_int_equal(store_archive_terminal(f->w, T0 + 100000, 10, &archived), 0);
+	assert_int_equal(archived, 1);   /* young */
+	assert_int_equal(store_rollback(f->w), 0);
+	g = get(f, &young.id);
+	assert_false(g.archived);
+	task_row_release(&g);
+	assert_int_equal(sql_int(f, "SELECT count(*) FROM task_archive"), 2);
+	weft_id unknown;
+	id_new_v7(&unknown);
+	assert_int_equal(store_task_events(f->w, &unknown, &ev, &n), STORE_NOT_FOUND);
+}
+
+/* ---- delayed start, retry timers, groups, gauges ------------------------ */
+
+static void scan_expect(fixture *f, const pending_cursor *after, int64_t now, const task_row *const *want,
+                        size_t nwant)
+{
+	task_row *out;
+	size_t n;
+	assert_int_equal(store_pending_scan(f->w, after, 100, now, &out, &n), 0);
+	if (n != nwant)
+		fail_msg("scan at %" PRId64 ": %zu rows, want %zu", (int64_t)(now - T0), n, nwant);
+	for (size_t i = 0; i < n; i++)
+		assert_string_equal(out[i].id.str, want[i]->id.str);
+	store_free_tasks(out, n);
+}
+
+static void test_pending_scan_start_after(void **state)
+{
+	fixture *f = *state;
+	task_row t1 = new_task("now", "k", TS_PENDING, T0 + 1);
+	task_row t2 = new_task("late", "k", TS_PENDING, T0 + 2);
+	task_row t3 = new_task("soon", "k", TS_PENDING, T0 + 3);
+	t2.priority = 5;
+	t2.start_after = T0 + 100;
+	t3.start_after = T0 + 50;
+	insert(f, &t1);
+	insert(f, &t2);
+	insert(f, &t3);
+	scan_expect(f, NULL, T0 + 10, (const task_row *[]){ &t1 }, 1);
+	scan_expect(f, NULL, T0 + 50, (const task_row *[]){ &t1, &t3 }, 2);
+	scan_expect(f, NULL, T0 + 100, (const task_row *[]){ &t2, &t1, &t3 }, 3);
+	pending_cursor cur = { .priority = 5, .created_at = t2.created_at, .id = t2.id };
+	scan_expect(f, &cur, T0 + 10, (const task_row *[]){ &t1 }, 1);
+	scan_expect(f, &cur, T0 + 60, (const task_row *[]){ &t1, &t3 }, 2);
+	cur = (pending_cursor){ .priority = 0, .created_at = t1.created_at, .id = t1.id };
+	scan_expect(f, &cur, T0 + 10, NULL, 0);
+	scan_expect(f, &cur, T0 + 60, (const task_row *[]){ &t3 }, 1);
+
+	/* The next delayed start strictly after now, among pending tasks only. */
+	task_row run = new_task("run", "k", TS_RUNNING, T0);
+	run.start_after = T0 + 20;
+	insert(f, &run);
+	int64_t due;
+	assert_int_equal(store_pending_next_start(f->w, T0, &due), 0);
+	assert_int_equal(due, T0 + 50);
+	assert_int_equal(store_pending_next_start(f->w, T0 + 50, &due), 0);
+	assert_int_equal(due, T0 + 100);
+	assert_int_equal(store_pending_next_start(f->w, T0 + 100, &due), STORE_NOT_FOUND);
+	set_status(f, &t2.id, TS_CLAIMED, NULL);
+	assert_int_equal(store_pending_next_start(f->w, T0 + 50, &due), STORE_NOT_FOUND);
+}
+
+static void test_deadlines_retrying_and_delayed(void **state)
+{
+	fixture *f = *state;
+	task_row r1 = new_task("r1", "k", TS_RETRYING, T0);
+	task_row r2 = new_task("r2", "k", TS_RETRYING, T0);
+	task_row p1 = new_task("p1", "k", TS_PENDING, T0);
+	task_row p2 = new_task("p2", "k", TS_PENDING, T0);
+	task_row p3 = new_task("p3", "k", TS_PENDING, T0);
+	task_row run = new_task("run", "k", TS_RUNNING, T0);
+	r1.next_retry_at = T0 + 300;
+	r2.next_retry_at = T0 + 200;
+	r2.attempt = 2;
+	p2.start_after = T0 + 50;
+	p3.start_after = T0 + 40;
+	task_row *all[] = { &r1, &r2, &p1, &p2, &p3, &run };
+	for (size_t i = 0; i < ARRAY_LEN(all); i++)
+		insert(f, all[i]);
+	deadline_row *d;
+	size_t n;
+	assert_int_equal(store_deadlines(f->w, TS_RETRYING, &d, &n), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(d[0].id.str, r2.id.str);
+	assert_int_equal(d[0].next_retry_at, T0 + 200);
+	assert_string_equal(d[1].id.str, r1.id.str);
+	assert_int_equal(d[1].next_retry_at, T0 + 300);
+	free(d);
+	assert_int_equal(store_deadlines(f->w, TS_PENDING, &d, &n), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(d[0].id.str, p3.id.str);
+	assert_int_equal(d[0].start_after, T0 + 40);
+	assert_string_equal(d[1].id.str, p2.id.str);
+	assert_int_equal(d[1].start_after, T0 + 50);
+	free(d);
+	assert_int_equal(store_deadlines(f->w, TS_RUNNING, &d, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(d[0].timeout_secs, 60);
+	assert_int_equal(d[0].next_retry_at, 0);
+	free(d);
+
+	/* A retrying task is not finished: dead-end detection and the rules see it as active. */
+	task_row child = new_task("child", "k", TS_SUCCESS, T0);
+	insert(f, &child);
+	add_link(f, &r1, &child, false);
+	weft_id *ids;
+	assert_int_equal(store_dead_end_parents(f->w, &child.id, 1, &ids, &n), 0);
+	assert_int_equal(n, 1);
+	assert_true(id_eq(&ids[0], &r1.id));
+	free(ids);
+	int64_t count;
+	assert_int_equal(store_count_matching(f->w, "k", TS_BIT(TS_RETRYING), "null", 10, &count), 0);
+	assert_int_equal(count, 2);
+	assert_int_equal(store_count_matching(f->w, "k", TS_ACTIVE_MASK, "null", 10, &count), 0);
+	assert_int_equal(count, 6);
+}
+
+static void test_group_tasks(void **state)
+{
+	fixture *f = *state;
+	struct { const char *group; task_status s; int64_t at; } spec[] = {
+		{ "g1", TS_PENDING, 2 }, { "g1", TS_RUNNING, 1 }, { "g1", TS_SUCCESS, 3 },
+		{ "g1", TS_PAUSED, 4 },  { "g2", TS_PENDING, 0 }, { NULL, TS_PENDING, 0 },
+	};
+	task_row rows[ARRAY_LEN(spec)];
+	for (size_t i = 0; i < ARRAY_LEN(spec); i++) {
+		rows[i] = new_task("t", "k", spec[i].s, T0 + spec[i].at);
+		rows[i].group_name = (char *)spec[i].group;
+		insert(f, &rows[i]);
+	}
+	weft_id *ids;
+	size_t n;
+	assert_int_equal(store_group_tasks(f->w, "g1", TS_ACTIVE_MASK, &ids, &n), 0);
+	assert_int_equal(n, 3);
+	assert_string_equal(ids[0].str, rows[1].id.str);
+	assert_string_equal(ids[1].str, rows[0].id.str);
+	assert_string_equal(ids[2].str, rows[3].id.str);
+	free(ids);
+	assert_int_equal(store_group_tasks(f->w, "g1", TS_BIT(TS_PENDING) | TS_BIT(TS_PAUSED), &ids, &n), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(ids[0].str, rows[0].id.str);
+	free(ids);
+	assert_int_equal(store_group_tasks(f->w, "g1", TS_TERMINAL_MASK, &ids, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(ids[0].str, rows[2].id.str);
+	free(ids);
+	assert_int_equal(store_group_tasks(f->w, "G1", TS_ALL_MASK, &ids, &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(store_group_tasks(f->w, "g1", 0, &ids, &n), 0);
+	assert_int_equal(n, 0);
+	assert_null(ids);
+}
+
+static void test_status_counts_and_running_by_kind(void **state)
+{
+	fixture *f = *state;
+	int64_t counts[TS__COUNT];
+	kind_count *kc;
+	size_t n;
+	assert_int_equal(store_status_counts(f->w, counts), 0);
+	for (int s = 0; s < TS__COUNT; s++)
+		assert_int_equal(counts[s], 0);
+	assert_int_equal(store_running_by_kind(f->w, &kc, &n), 0);
+	assert_int_equal(n, 0);
+
+	struct { const char *kind; task_status s; } spec[] = {
+		{ "b", TS_RUNNING }, { "b", TS_RUNNING }, { "a", TS_RUNNING }, { "a", TS_PENDING },
+		{ "a", TS_RETRYING }, { "c", TS_SUCCESS }, { "c", TS_CLAIMED },
+	};
+	for (size_t i = 0; i < ARRAY_LEN(spec); i++) {
+		task_row t = new_task("t", spec[i].kind, spec[i].s, T0);
+		insert(f, &t);
+	}
+	store_conn *r = store_reader_acquire(f->st);
+	assert_int_equal(store_status_counts(r, counts), 0);
+	assert_int_equal(counts[TS_RUNNING], 3);
+	assert_int_equal(counts[TS_PENDING], 1);
+	assert_int_equal(counts[TS_RETRYING], 1);
+	assert_int_equal(counts[TS_SUCCESS], 1);
+	assert_int_equal(counts[TS_CLAIMED], 1);
+	assert_int_equal(counts[TS_WAITING], 0);
+	assert_int_equal(store_running_by_kind(r, &kc, &n), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(kc[0].kind, "a");
+	assert_int_equal(kc[0].count, 1);
+	assert_string_equal(kc[1].kind, "b");
+	assert_int_equal(kc[1].count, 2);
+	store_free_kind_counts(kc, n);
+	store_reader_release(f->st, r);
+}
+
+/* ---- query metrics ------------------------------------------------------ */
+
+static void test_query_metrics(void **state)
+{
+	fixture *f = *state;
+	const char *ins = "query=\"task_insert\"", *get_l = "query=\"task_get\"", *commit = "query=\"commit\"";
+	int64_t ins0 = metrics_get("db_query_duration_seconds", ins);
+	int64_t get0 = metrics_get("db_query_duration_seconds", get_l);
+	int64_t slow0 = metrics_get("slow_queries_total", commit);
+	task_row t = new_task("t", "k", TS_PENDING, T0);
+	insert(f, &t);
+	task_row g = get(f, &t.id);
+	task_row_release(&g);
+	store_conn *r = store_reader_acquire(f->st);
+	assert_int_equal(store_task_get(r, &t.id, &g), 0);
+	task_row_release(&g);
+	store_reader_release(f->st, r);
+	assert_int_equal(metrics_get("db_query_duration_seconds", ins), ins0 + 1);
+	assert_int_equal(metrics_get("db_query_duration_seconds", get_l), get0 + 2);
+	/* A failing statement is timed as well. */
+	assert_true(store_task_insert(f->w, &t) < 0);
+	assert_int_equal(metrics_get("db_query_duration_seconds", ins), ins0 + 2);
+	buf out;
+	buf_init(&out);
+	metrics_render(&out);
+	assert_non_null(strstr(out.data, "db_query_duration_seconds_bucket{query=\"task_insert\",le=\"0.001\"}"));
+	assert_non_null(strstr(out.data, "# TYPE slow_queries_total counter"));
+	buf_release(&out);
+
+	/* With a 1 µs threshold a synchronous commit is slow. */
+	char path[128], err[256];
+	snprintf(path, sizeof path, "%s/slow.db", f->dir);
+	store_options opt = { .sync_full = true, .readers = 1, .slow_query_us = 1 };
+	store *s = store_open(path, &opt, err, sizeof err);
+	assert_non_null(s);
+	store_conn *w = store_writer(s);
+	assert_int_equal(store_begin(w), 0);
+	task_row t2 = new_task("t", "k", TS_PENDING, T0);
+	assert_int_equal(store_task_insert(w, &t2), 0);
+	assert_int_equal(store_commit(w), 0);
+	store_close(s);
+	remove_db(path);
+	assert_true(metrics_get("slow_queries_total", commit) >= slow0 + 1);
+}
+
 /* ---- performance (measured, not asserted) ------------------------------ */
 
 static double now_s(void)
@@ -1117,7 +2235,7 @@ static void test_bench_insert(void **state)
 	size_t seen = 0;
 	bool first = true;
 	do {
-		assert_int_equal(store_pending_scan(f->w, first ? NULL : &cur, 1000, &rows, &n), 0);
+		assert_int_equal(store_pending_scan(f->w, first ? NULL : &cur, 1000, T0, &rows, &n), 0);
 		first = false;
 		if (n > 0) {
 			cur.priority = rows[n - 1].priority;
@@ -1156,6 +2274,20 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_batch_list, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_batch_stats_cancel_rules, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dag, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_migration_from_0001, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_model_names, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_update_events_and_remaining, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cascade_events, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_batch_cancel_events, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_batch_complete, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_outbox, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_action_delivery, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_archive, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pending_scan_start_after, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_deadlines_retrying_and_delayed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_group_tasks, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_status_counts_and_running_by_kind, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_query_metrics, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bench_insert, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
