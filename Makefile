@@ -23,9 +23,9 @@ PYTHON := /usr/bin/python3
 NPROC := $(shell nproc 2>/dev/null || echo 2)
 
 # libpq is reserved for the PostgreSQL backend and not linked yet.
-PKGS := libmicrohttpd jansson libcurl sqlite3
+PKGS := libmicrohttpd jansson libcurl sqlite3 libcrypto
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null || echo -lmicrohttpd -ljansson -lcurl -lsqlite3)
+PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null || echo -lmicrohttpd -ljansson -lcurl -lsqlite3 -lcrypto)
 CMOCKA_CFLAGS := $(shell $(PKG_CONFIG) --cflags cmocka 2>/dev/null)
 CMOCKA_LIBS := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null || echo -lcmocka)
 LIBS := $(PKG_LIBS) -lm
@@ -55,7 +55,7 @@ endif
 
 SRCS := $(shell find src -name '*.c' 2>/dev/null | LC_ALL=C sort)
 # Files embedded into the binary (path relative to src/ -> embed_<path as C identifier>).
-ASSETS := $(shell find src -type f -name '*.sql' 2>/dev/null | LC_ALL=C sort)
+ASSETS := $(shell find src -type f \( -name '*.sql' -o -name '*.json' \) 2>/dev/null | LC_ALL=C sort)
 TEST_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 API_TESTS := $(wildcard tests/api/test_*.py tests/api/*_test.py)
 

@@ -4,7 +4,7 @@
 set -eu
 
 PACKAGES="build-essential pkg-config libmicrohttpd-dev libjansson-dev
-libcurl4-openssl-dev libsqlite3-dev libcmocka-dev python3-pytest
+libcurl4-openssl-dev libsqlite3-dev libssl-dev libcmocka-dev python3-pytest
 python3-pytest-xdist python3-requests libpq-dev postgresql"
 
 missing=""

@@ -7,6 +7,9 @@
  * dotted quads and keeps IPv6 literals in brackets; both are checked as
  * addresses. Check order follows ArcRun: scheme, host present, blocked
  * hostname, internal IP literal, blocked suffix.
+ *
+ * ssrf_check_addr() applies the same address rules to the address a
+ * connection is about to use, after name resolution.
  */
 #include "ssrf.h"
 #include "../util/alloc.h"
@@ -268,4 +271,41 @@ out:
 	curl_free(host);
 	curl_url_cleanup(u);
 	return ret;
+}
+
+int ssrf_check_addr(const ssrf_policy *p, const struct sockaddr *addr, char *err, size_t errlen)
+{
+	char ip[INET6_ADDRSTRLEN] = "";
+	bool internal;
+
+	if (p == NULL || p->skip)
+		return 0;
+	if (addr == NULL) {
+		snprintf(err, errlen, "URL resolves to no address");
+		return -1;
+	}
+	switch (addr->sa_family) {
+	case AF_INET: {
+		const struct sockaddr_in *a4 = (const struct sockaddr_in *)(const void *)addr;
+		internal = ipv4_internal((const uint8_t *)&a4->sin_addr.s_addr);
+		inet_ntop(AF_INET, &a4->sin_addr, ip, sizeof(ip));
+		break;
+	}
+	case AF_INET6: {
+		const struct sockaddr_in6 *a6 = (const struct sockaddr_in6 *)(const void *)addr;
+		internal = ipv6_internal(a6->sin6_addr.s6_addr);
+		inet_ntop(AF_INET6, &a6->sin6_addr, ip, sizeof(ip));
+		break;
+	}
+	default:
+		/* Only IP connections are made; anything else is refused. */
+		snprintf(err, errlen, "URL resolves to an address of unsupported family %d",
+		         (int)addr->sa_family);
+		return -1;
+	}
+	if (internal) {
+		snprintf(err, errlen, "URL resolves to internal IP address '%s' which is not allowed", ip);
+		return -1;
+	}
+	return 0;
 }

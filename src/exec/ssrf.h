@@ -39,4 +39,10 @@ void ssrf_policy_add_suffixes(ssrf_policy *p, const char *csv);
  * private addresses are internal. */
 int ssrf_check_url(const ssrf_policy *p, const char *url, char *err, size_t errlen);
 
+/* Whether a resolved address (AF_INET or AF_INET6 sockaddr) is internal by
+ * the same rules as literals. 0 = allowed; -1 with err = "URL resolves to
+ * internal IP address '<ip>' which is not allowed". */
+struct sockaddr;
+int ssrf_check_addr(const ssrf_policy *p, const struct sockaddr *addr, char *err, size_t errlen);
+
 #endif

@@ -16,6 +16,15 @@
  * On shutdown queued calls end at once with "shutting down"; active ones get
  * SHUTDOWN_GRACE_US to finish their current transfer (no further action is
  * started), then are aborted.
+ *
+ * With an SSRF policy in force, each URL is checked again by name before
+ * its request is built (templated URLs are only known now), and every
+ * address a connection is about to use is checked in the open-socket
+ * callback: that is the address really connected to, whatever the resolver
+ * said earlier, so a name re-pointed at an internal address is refused.
+ *
+ * With a signing secret, X-Weft-Signature carries t=<unix seconds> and
+ * v1=<hex HMAC-SHA256(secret, "<t>.<body>")> over the exact body bytes sent.
  */
 #include "webhook.h"
 #include "../util/alloc.h"
@@ -25,13 +34,19 @@
 #include "../util/metrics.h"
 
 #include <curl/curl.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <pthread.h>
 #include <signal.h>
+#include <strings.h>
+#include <sys/socket.h>
 
 /* Must match ssrf.c, so that the URL called is the URL checked. */
 #define URL_FLAGS (CURLU_NON_SUPPORT_SCHEME | CURLU_URLENCODE)
 #define SHUTDOWN_GRACE_US (2 * 1000 * 1000)
 #define USER_AGENT "weft/0.1"
+#define SIGNATURE_HEADER "X-Weft-Signature"
 
 #define ERR_PREFIX "Invalid webhook params: "
 
@@ -197,6 +212,8 @@ typedef struct job {
 	size_t resp_max;
 	bool too_large;
 	int64_t started_us;
+	const ssrf_policy *ssrf;     /* checked on every address connected to, or NULL */
+	char ssrf_err[160];          /* the first address refused, for the error */
 	char curl_err[CURL_ERROR_SIZE];
 } job;
 
@@ -207,6 +224,8 @@ struct dispatcher {
 	long timeout_ms;
 	long connect_timeout_ms;
 	size_t max_response;
+	const ssrf_policy *ssrf;     /* NULL when not checked (none, or skip) */
+	char *secret;                /* signing secret, NULL = unsigned */
 
 	pthread_t thread;
 	CURLM *multi;
@@ -308,6 +327,51 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
 	return n;
 }
 
+/* Refuses connections to internal addresses. curl tries the next address
+ * of the name, if any, when this returns CURL_SOCKET_BAD. */
+static curl_socket_t open_socket(void *arg, curlsocktype purpose, struct curl_sockaddr *address)
+{
+	job *j = arg;
+	char err[sizeof(j->ssrf_err)];
+
+	UNUSED(purpose);
+	if (ssrf_check_addr(j->ssrf, &address->addr, err, sizeof(err)) != 0) {
+		if (j->ssrf_err[0] == '\0')
+			snprintf(j->ssrf_err, sizeof(j->ssrf_err), "%s", err);
+		return CURL_SOCKET_BAD;
+	}
+	return socket(address->family, address->socktype | SOCK_CLOEXEC, address->protocol);
+}
+
+/* The X-Weft-Signature header line for body (NULL = no body), owned; NULL
+ * when libcrypto fails. */
+static char *signature_header(const char *secret, const char *body)
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	char mdhex[2 * EVP_MAX_MD_SIZE + 1];
+	long long t = (long long)(clock_now_us() / 1000000);
+	buf msg;
+
+	buf_init(&msg);
+	buf_printf(&msg, "%lld.", t);
+	if (body != NULL)
+		buf_puts(&msg, body);
+	const unsigned char *ok = HMAC(EVP_sha256(), secret, (int)strlen(secret),
+	                               (const unsigned char *)msg.data, msg.len, md, &mdlen);
+	buf_release(&msg);
+	if (ok == NULL)
+		return NULL;
+	for (unsigned int i = 0; i < mdlen; i++) {
+		mdhex[2 * i] = hex[md[i] >> 4];
+		mdhex[2 * i + 1] = hex[md[i] & 0xf];
+	}
+	mdhex[2 * mdlen] = '\0';
+	OPENSSL_cleanse(md, sizeof(md));
+	return xasprintf(SIGNATURE_HEADER ": t=%lld,v1=%s", t, mdhex);
+}
+
 /* Builds the request of one action into j (easy handle not yet added).
  * Params were validated at submission; a failure here means they were
  * stored by something else and is reported as the action's failure. */
@@ -327,13 +391,18 @@ static int transfer_setup(dispatcher *d, job *j, const char *params_text, char *
 		goto out;
 	}
 
+	/* The policy's name rules again: a templated URL was not known when the
+	 * params were checked. Addresses are checked while connecting. */
+	if (d->ssrf != NULL && ssrf_check_url(d->ssrf, target, why, whylen) != 0)
+		goto out;
+
 	u = curl_url();
 	if (u == NULL) {
 		snprintf(why, whylen, "out of memory");
 		goto out;
 	}
 	CURLUcode rc = curl_url_set(u, CURLUPART_URL, target, URL_FLAGS);
-	if (rc == CURLUE_OK) {
+	if (rc == CURLUE_OK && !c->no_handle) {
 		char *handle = xasprintf("handle=%s/task/%s", d->host_url, c->task_id.str);
 		rc = curl_url_set(u, CURLUPART_QUERY, handle, CURLU_APPENDQUERY | CURLU_URLENCODE);
 		free(handle);
@@ -349,6 +418,9 @@ static int transfer_setup(dispatcher *d, job *j, const char *params_text, char *
 	json_t *v;
 	json_object_foreach(json_object_get(params, "headers"), name, v) {
 		if (!json_is_string(v))
+			continue;
+		/* Only weft may sign: a custom header of that name would shadow it. */
+		if (d->secret != NULL && strcasecmp(name, SIGNATURE_HEADER) == 0)
 			continue;
 		const char *val = json_string_value(v);
 		/* "Name;" is curl's way to send a header with an empty value. */
@@ -368,6 +440,14 @@ static int transfer_setup(dispatcher *d, job *j, const char *params_text, char *
 		add_header(j, xstrdup("Content-Type:"));
 	}
 	add_header(j, xstrdup("Expect:"));
+	if (d->secret != NULL) {
+		char *sig = signature_header(d->secret, j->body);
+		if (sig == NULL) {
+			snprintf(why, whylen, "cannot sign the request");
+			goto out;
+		}
+		add_header(j, sig);
+	}
 
 	j->easy = d->nidle > 0 ? d->idle[--d->nidle] : curl_easy_init();
 	if (j->easy == NULL) {
@@ -389,6 +469,15 @@ static int transfer_setup(dispatcher *d, job *j, const char *params_text, char *
 	curl_easy_setopt(e, CURLOPT_PRIVATE, j);
 	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, j->curl_err);
 	j->curl_err[0] = '\0';
+	if (d->ssrf != NULL) {
+		j->ssrf = d->ssrf;
+		curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, open_socket);
+		curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, j);
+		/* Through a proxy the address checked would be the proxy's, not
+		 * the target's: with the guard on, connect directly. */
+		if (!d->ssrf->skip)
+			curl_easy_setopt(e, CURLOPT_PROXY, "");
+	}
 	if (j->body != NULL) {
 		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(j->body));
 		curl_easy_setopt(e, CURLOPT_POSTFIELDS, j->body);
@@ -424,6 +513,8 @@ static void transfer_release(dispatcher *d, job *j)
 	buf_reset(&j->resp);
 	j->resp_seen = 0;
 	j->too_large = false;
+	j->ssrf = NULL;
+	j->ssrf_err[0] = '\0';
 }
 
 /* An on_start 2xx body that is a NewActionDto becomes the cancel action. */
@@ -450,6 +541,8 @@ static void transfer_done(dispatcher *d, job *j, CURLcode res)
 	char why[160] = "";
 
 	curl_easy_getinfo(j->easy, CURLINFO_RESPONSE_CODE, &code);
+	if (code > 0)
+		c->http_status = (int32_t)code;
 	/* Once a non-2xx status is in, it is the outcome even if the body
 	 * then failed; a 2xx counts only when the whole body arrived. */
 	if (code >= 100 && (res == CURLE_OK || code / 100 != 2)) {
@@ -459,6 +552,8 @@ static void transfer_done(dispatcher *d, job *j, CURLcode res)
 			snprintf(why, sizeof(why), "HTTP %ld", code);
 	} else if (j->too_large) {
 		snprintf(why, sizeof(why), "response too large");
+	} else if (j->ssrf_err[0] != '\0' && res == CURLE_COULDNT_CONNECT) {
+		snprintf(why, sizeof(why), "%s", j->ssrf_err);
 	} else {
 		snprintf(why, sizeof(why), "%s", curl_easy_strerror(res));
 	}
@@ -552,6 +647,7 @@ static bool admit(dispatcher *d)
 			continue;
 		}
 		j->call->ok = true;
+		j->call->http_status = 0;
 		d->active[d->nactive++] = j;
 		in_flight_add(j->call, 1);
 		if (!job_advance(d, j))
@@ -629,6 +725,14 @@ static void *dispatcher_main(void *arg)
 	return NULL;
 }
 
+static void free_secret(char *s)
+{
+	if (s != NULL) {
+		OPENSSL_cleanse(s, strlen(s));
+		free(s);
+	}
+}
+
 dispatcher *dispatcher_new(const dispatcher_config *cfg)
 {
 	define_metrics();
@@ -639,6 +743,9 @@ dispatcher *dispatcher_new(const dispatcher_config *cfg)
 	d->timeout_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms : 10000;
 	d->connect_timeout_ms = cfg->connect_timeout_ms > 0 ? cfg->connect_timeout_ms : 5000;
 	d->max_response = cfg->max_response_bytes > 0 ? cfg->max_response_bytes : 1024 * 1024;
+	d->ssrf = cfg->ssrf != NULL && !cfg->ssrf->skip ? cfg->ssrf : NULL;
+	if (cfg->signing_secret != NULL && cfg->signing_secret[0] != '\0')
+		d->secret = xstrdup(cfg->signing_secret);
 	d->active = xcalloc(d->concurrency, sizeof(*d->active));
 	d->idle = xcalloc(d->concurrency, sizeof(*d->idle));
 	pthread_mutex_init(&d->mu, NULL);
@@ -666,6 +773,7 @@ fail:
 	free(d->active);
 	free(d->idle);
 	free(d->host_url);
+	free_secret(d->secret);
 	free(d);
 	return NULL;
 }
@@ -716,5 +824,6 @@ void dispatcher_free(dispatcher *d)
 	free(d->active);
 	free(d->idle);
 	free(d->host_url);
+	free_secret(d->secret);
 	free(d);
 }

@@ -46,6 +46,10 @@ struct webhook_call {
 	char *cancel_action;       /* owned: a NewActionDto object returned by a 2xx body, compact JSON */
 	webhook_done_fn done;      /* may be NULL; runs on the dispatcher thread and must not block */
 	void *arg;
+	bool no_handle;            /* do not append ?handle= (batch_complete deliveries) */
+	int64_t delivery_id;       /* outbox row, 0 for start calls; not used by the dispatcher */
+	int32_t delivery_attempt;  /* this attempt's number (1-based); not used by the dispatcher */
+	int32_t http_status;       /* filled: status of the last HTTP answer, 0 when none */
 };
 
 /* params are copied. */
@@ -60,6 +64,14 @@ typedef struct dispatcher_config {
 	long timeout_ms;             /* total per request, default 10000 */
 	long connect_timeout_ms;     /* default 5000 */
 	size_t max_response_bytes;   /* default 1 MiB; larger bodies are a failure */
+	/* Checked again on the address each connection actually goes to, so a
+	 * name that resolves (or re-resolves) to an internal address is refused
+	 * (DNS rebinding). NULL or skip = no check. Borrowed. */
+	const ssrf_policy *ssrf;
+	/* WEBHOOK_SIGNING_SECRET: when set, every request carries
+	 * X-Weft-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>">
+	 * (the body is empty when there is none). Borrowed, NULL = unsigned. */
+	const char *signing_secret;
 } dispatcher_config;
 
 dispatcher *dispatcher_new(const dispatcher_config *cfg);

@@ -1,10 +1,13 @@
 /*
  * test_ssrf.c — the webhook URL policy: ArcRun's SSRF unit cases, numeric
- * IPv4 spellings, IPv6 literals, and the policy lists.
+ * IPv4 spellings, IPv6 literals, the policy lists, and resolved addresses.
  */
 #include "exec/ssrf.h"
 
+#include <arpa/inet.h>
 #include <curl/curl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <cmocka.h>
@@ -260,6 +263,106 @@ static void test_policy_lists(void **state)
 	ssrf_policy_init(&policy);    /* teardown releases it again */
 }
 
+/* ssrf_check_addr on a textual address (IPv4 or IPv6). */
+static int check_addr_text(const char *text)
+{
+	struct sockaddr_storage ss;
+	memset(&ss, 0, sizeof(ss));
+	if (strchr(text, ':') != NULL) {
+		struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&ss;
+		a6->sin6_family = AF_INET6;
+		a6->sin6_port = htons(443);
+		assert_int_equal(inet_pton(AF_INET6, text, &a6->sin6_addr), 1);
+	} else {
+		struct sockaddr_in *a4 = (struct sockaddr_in *)&ss;
+		a4->sin_family = AF_INET;
+		a4->sin_port = htons(80);
+		assert_int_equal(inet_pton(AF_INET, text, &a4->sin_addr), 1);
+	}
+	err[0] = '\0';
+	return ssrf_check_addr(&policy, (const struct sockaddr *)&ss, err, sizeof(err));
+}
+
+static void assert_addr_allowed(const char *text)
+{
+	if (check_addr_text(text) != 0)
+		fail_msg("%s: expected allowed, got \"%s\"", text, err);
+}
+
+/* want is the address as the message shows it. */
+static void assert_addr_blocked(const char *text, const char *want_ip)
+{
+	char want[256];
+	snprintf(want, sizeof(want), "URL resolves to internal IP address '%s' which is not allowed", want_ip);
+	if (check_addr_text(text) != -1)
+		fail_msg("%s: expected \"%s\", was allowed", text, want);
+	if (strcmp(err, want) != 0)
+		fail_msg("%s: expected \"%s\", got \"%s\"", text, want, err);
+}
+
+static void test_resolved_addresses(void **state)
+{
+	UNUSED(state);
+	/* the literal rules, address by address */
+	assert_addr_blocked("127.0.0.1", "127.0.0.1");
+	assert_addr_blocked("127.255.255.254", "127.255.255.254");
+	assert_addr_blocked("10.0.0.1", "10.0.0.1");
+	assert_addr_blocked("172.16.0.1", "172.16.0.1");
+	assert_addr_blocked("172.31.255.255", "172.31.255.255");
+	assert_addr_blocked("192.168.1.1", "192.168.1.1");
+	assert_addr_blocked("169.254.169.254", "169.254.169.254");
+	assert_addr_blocked("0.0.0.0", "0.0.0.0");
+	assert_addr_blocked("0.1.2.3", "0.1.2.3");
+	assert_addr_allowed("8.8.8.8");
+	assert_addr_allowed("172.15.0.1");
+	assert_addr_allowed("172.32.0.1");
+	assert_addr_allowed("192.169.0.1");
+	assert_addr_allowed("11.0.0.1");
+	assert_addr_allowed("100.64.0.1");    /* CGNAT is not in the literal rules either */
+
+	assert_addr_blocked("::1", "::1");
+	assert_addr_blocked("::", "::");
+	assert_addr_blocked("fe80::1", "fe80::1");
+	assert_addr_blocked("febf:ffff::1", "febf:ffff::1");
+	assert_addr_blocked("fc00::1", "fc00::1");
+	assert_addr_blocked("fd12:3456::7", "fd12:3456::7");
+	assert_addr_blocked("::ffff:127.0.0.1", "::ffff:127.0.0.1");
+	assert_addr_blocked("::ffff:10.1.2.3", "::ffff:10.1.2.3");
+	assert_addr_blocked("::ffff:169.254.169.254", "::ffff:169.254.169.254");
+	assert_addr_allowed("::ffff:8.8.8.8");
+	assert_addr_allowed("2001:4860:4860::8888");
+	assert_addr_allowed("fec0::1");
+	assert_addr_allowed("::2");
+}
+
+static void test_resolved_addresses_policy(void **state)
+{
+	UNUSED(state);
+	/* blocked hostnames play no part once a name is resolved */
+	ssrf_policy_release(&policy);
+	memset(&policy, 0, sizeof(policy));
+	assert_addr_blocked("127.0.0.1", "127.0.0.1");
+	assert_addr_allowed("93.184.216.34");
+
+	/* skip lets everything through, NULL policy too */
+	policy.skip = true;
+	assert_addr_allowed("127.0.0.1");
+	assert_addr_allowed("::1");
+	struct sockaddr_in a4 = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	assert_int_equal(ssrf_check_addr(NULL, (const struct sockaddr *)&a4, err, sizeof(err)), 0);
+	ssrf_policy_init(&policy);
+
+	/* what is not an IP address is refused */
+	struct sockaddr un = { .sa_family = AF_UNIX };
+	assert_int_equal(ssrf_check_addr(&policy, &un, err, sizeof(err)), -1);
+	assert_string_equal(err, "URL resolves to an address of unsupported family 1");
+
+	/* a short buffer truncates, it does not overflow */
+	char small[16];
+	assert_int_equal(ssrf_check_addr(&policy, (const struct sockaddr *)&a4, small, sizeof(small)), -1);
+	assert_string_equal(small, "URL resolves to");
+}
+
 static int group_setup(void **state)
 {
 	UNUSED(state);
@@ -291,6 +394,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_numeric_ipv4_forms, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ipv6_literals, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_policy_lists, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_resolved_addresses, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_resolved_addresses_policy, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("ssrf", tests, group_setup, group_teardown);
 }
