@@ -26,6 +26,8 @@ enum kind {
 	K_SSRF_HOSTS,  /* appended to ssrf.blocked_hosts */
 	K_SSRF_SUFFIXES,
 	K_SECRET,      /* char *, optional, never shown */
+	K_SECS,        /* int64_t µs from decimal seconds ("0.25"); min/max in whole seconds */
+	K_DAYS,        /* int64_t µs from whole days */
 };
 
 struct setting {
@@ -60,7 +62,7 @@ static const struct setting settings[] = {
 	{ { "PAGINATION_MAX" }, NULL, NULL, K_I64, F(pagination_max), 1, 100000, "100", NULL,
 	  "largest page size a list request may ask for" },
 	{ { "WORKER_LOOP_INTERVAL_MS" }, NULL, NULL, K_I64, F(worker_loop_interval_ms), 1, 3600000,
-	  "1000", NULL, "period of the safety sweep (ms)" },
+	  "60000", NULL, "period of the safety sweep (ms); tasks start on wake-ups, not on this loop" },
 	{ { "WORKER_CLAIM_TIMEOUT_SECS" }, NULL, NULL, K_I64, F(claim_timeout_secs), 1, 604800, "30",
 	  NULL, "seconds before a task stuck in Claimed is requeued" },
 	{ { "WORKER_WEBHOOK_CONCURRENCY" }, NULL, NULL, K_INT, F(webhook_concurrency), 1, 10000, "10",
@@ -91,6 +93,28 @@ static const struct setting settings[] = {
 	  "HTTP server threads" },
 	{ { "AUTH_TOKEN" }, NULL, NULL, K_SECRET, F(auth_token), 0, 0, NULL, "none",
 	  "bearer token required on every route but /health and /ready" },
+	{ { "WEBHOOK_DELIVERY_CONCURRENCY" }, NULL, NULL, K_INT, F(delivery_concurrency), 1, 10000, "10",
+	  NULL, "end, cancel and batch-complete webhooks in flight at once" },
+	{ { "WEBHOOK_MAX_ATTEMPTS" }, NULL, NULL, K_INT, F(webhook_max_attempts), 1, 1000, "10", NULL,
+	  "delivery attempts before a webhook is marked exhausted" },
+	{ { "WEBHOOK_RETRY_BACKOFF_BASE_SECS" }, NULL, NULL, K_SECS, F(backoff_base_us), 0, 86400, "2",
+	  NULL, "delay before the first redelivery; doubles each attempt (seconds, fractions allowed)" },
+	{ { "WEBHOOK_RETRY_BACKOFF_CAP_SECS" }, NULL, NULL, K_SECS, F(backoff_cap_us), 0, 604800, "300",
+	  NULL, "longest delay between two delivery attempts (seconds)" },
+	{ { "WEBHOOK_DELIVERY_LEASE_SECS" }, NULL, NULL, K_SECS, F(delivery_lease_us), 1, 86400, "120",
+	  NULL, "how long a delivery in flight is reserved before another attempt may take it" },
+	{ { "WEBHOOK_SIGNING_SECRET" }, NULL, NULL, K_SECRET, F(signing_secret), 0, 0, NULL, "none",
+	  "sign every outgoing webhook (X-Weft-Signature, HMAC-SHA256)" },
+	{ { "RETENTION_ARCHIVE_DAYS" }, NULL, NULL, K_DAYS, F(archive_after_us), 0, 36500, "0", NULL,
+	  "archive terminal tasks ended this many days ago; 0 keeps them forever" },
+	{ { "RETENTION_ARCHIVE_AFTER_SECS" }, NULL, NULL, K_SECS, F(archive_after_us), 0, 3153600000, NULL,
+	  "unset", "the same in seconds (overrides RETENTION_ARCHIVE_DAYS)" },
+	{ { "RETENTION_CLEANUP_INTERVAL_SECS" }, NULL, NULL, K_SECS, F(retention_interval_us), 0, 604800,
+	  "3600", NULL, "how often the archiving pass runs (seconds)" },
+	{ { "RETENTION_BATCH_SIZE" }, NULL, NULL, K_INT, F(retention_batch), 1, 1000000, "1000", NULL,
+	  "most tasks archived by one transaction" },
+	{ { "SLOW_QUERY_THRESHOLD_MS" }, NULL, NULL, K_I64, F(slow_query_ms), 1, 3600000, "100", NULL,
+	  "statements slower than this count in slow_queries_total (ms)" },
 	{ { "DB_READERS" }, NULL, NULL, K_INT, F(db_readers), 1, 1024, "8", NULL,
 	  "read-only database connections" },
 };
@@ -129,6 +153,39 @@ static int parse_number(const char *name, const char *v, int64_t min, int64_t ma
 	if (n < min || n > max)
 		return invalid(name, v, expected);
 	*out = n;
+	return 0;
+}
+
+/* Decimal seconds with up to 6 fraction digits ("2", "0.25"), in
+ * [min, max] whole seconds, as µs. */
+static int parse_seconds(const char *name, const char *v, int64_t min, int64_t max, int64_t *out)
+{
+	char expected[96];
+	snprintf(expected, sizeof expected, "seconds %" PRId64 "..%" PRId64 ", e.g. 2 or 0.25", min, max);
+	int64_t whole = 0, frac = 0, scale = 1000000;
+	const char *p = v;
+	if (*p < '0' || *p > '9')
+		return invalid(name, v, expected);
+	for (; *p >= '0' && *p <= '9'; p++) {
+		whole = whole * 10 + (*p - '0');
+		if (whole > max)
+			return invalid(name, v, expected);
+	}
+	if (*p == '.') {
+		p++;
+		if (*p < '0' || *p > '9')
+			return invalid(name, v, expected);
+		for (; *p >= '0' && *p <= '9'; p++) {
+			if (scale == 1)
+				return invalid(name, v, expected);
+			scale /= 10;
+			frac += (*p - '0') * scale;
+		}
+	}
+	int64_t us = whole * 1000000 + frac;
+	if (*p != '\0' || us < min * 1000000 || us > max * 1000000)
+		return invalid(name, v, expected);
+	*out = us;
 	return 0;
 }
 
@@ -231,6 +288,13 @@ static int set_value(weft_config *cfg, const struct setting *s, const char *name
 		return 0;
 	case K_SSRF_SUFFIXES:
 		ssrf_policy_add_suffixes(&cfg->ssrf, v);
+		return 0;
+	case K_SECS:
+		return parse_seconds(name, v, s->min, s->max, (int64_t *)field(cfg, s));
+	case K_DAYS:
+		if (parse_number(name, v, s->min, s->max, &n) < 0)
+			return -1;
+		*(int64_t *)field(cfg, s) = n * 86400 * 1000000;
 		return 0;
 	case K_SECRET:
 		if (!*v)
@@ -338,6 +402,7 @@ void config_release(weft_config *cfg)
 	free(cfg->db_url);
 	free(cfg->log_level);
 	free(cfg->auth_token);
+	free(cfg->signing_secret);
 	ssrf_policy_release(&cfg->ssrf);
 	memset(cfg, 0, sizeof *cfg);
 }

@@ -37,6 +37,18 @@ typedef struct weft_config {
 	char *log_level;                 /* WEFT_LOG or RUST_LOG: error|warn|info|debug; info */
 	char *auth_token;                /* AUTH_TOKEN: bearer token required on every route but
 	                                  * /health and /ready; NULL = no authentication */
+	/* outbox of end, cancel and batch-complete webhooks */
+	int delivery_concurrency;        /* WEBHOOK_DELIVERY_CONCURRENCY 10 */
+	int webhook_max_attempts;        /* WEBHOOK_MAX_ATTEMPTS 10 */
+	int64_t backoff_base_us;         /* WEBHOOK_RETRY_BACKOFF_BASE_SECS 2 (fractions allowed) */
+	int64_t backoff_cap_us;          /* WEBHOOK_RETRY_BACKOFF_CAP_SECS 300 */
+	int64_t delivery_lease_us;       /* WEBHOOK_DELIVERY_LEASE_SECS 120 */
+	char *signing_secret;            /* WEBHOOK_SIGNING_SECRET: HMAC-SHA256 signature; NULL = off */
+	/* retention: archive terminal tasks older than this; 0 = keep forever */
+	int64_t archive_after_us;        /* RETENTION_ARCHIVE_DAYS 0, or RETENTION_ARCHIVE_AFTER_SECS */
+	int64_t retention_interval_us;   /* RETENTION_CLEANUP_INTERVAL_SECS 3600 */
+	int retention_batch;             /* RETENTION_BATCH_SIZE 1000 */
+	int64_t slow_query_ms;           /* SLOW_QUERY_THRESHOLD_MS 100 */
 } weft_config;
 
 /* Fills cfg from the environment and argv (argv[0] is the subcommand,

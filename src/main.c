@@ -62,7 +62,8 @@ static int serve(int argc, char **argv)
 	int64_t t0 = clock_mono_us();
 	int exit_code = 1;
 	char err[512] = "";
-	store_options sopt = { .sync_full = cfg.sync_full, .readers = cfg.db_readers };
+	store_options sopt = { .sync_full = cfg.sync_full, .readers = cfg.db_readers,
+	                       .slow_query_us = cfg.slow_query_ms * 1000 };
 	store *st = store_open(cfg.db_url, &sopt, err, sizeof(err));
 	dispatcher *disp = NULL;
 	engine *eng = NULL;
@@ -71,12 +72,16 @@ static int serve(int argc, char **argv)
 		log_error("main", "cannot open database '%s': %s", cfg.db_url, err);
 		goto out;
 	}
+	/* Start calls and outbox deliveries each have their own window in the
+	 * engine; the dispatcher runs both at once. */
 	dispatcher_config dcfg = {
 		.host_url = cfg.host_url,
-		.concurrency = cfg.webhook_concurrency,
+		.concurrency = cfg.webhook_concurrency + cfg.delivery_concurrency,
 		.timeout_ms = (long)cfg.webhook_timeout_ms,
 		.connect_timeout_ms = MIN(5000L, (long)cfg.webhook_timeout_ms),
 		.max_response_bytes = 1 << 20,
+		.ssrf = &cfg.ssrf,
+		.signing_secret = cfg.signing_secret,
 	};
 	disp = dispatcher_new(&dcfg);
 	if (!disp) {
@@ -91,6 +96,15 @@ static int serve(int argc, char **argv)
 		.start_window = cfg.webhook_concurrency * 2,
 		.dead_end_cancel = cfg.dead_end_cancel,
 		.ssrf = &cfg.ssrf,
+		.delivery_window = cfg.delivery_concurrency,
+		.max_attempts = cfg.webhook_max_attempts,
+		.backoff_base_us = cfg.backoff_base_us,
+		.backoff_cap_us = cfg.backoff_cap_us,
+		.lease_us = cfg.delivery_lease_us,
+		.archive_after_us = cfg.archive_after_us,
+		/* an interval of 0 would spin: run at most every 10 ms */
+		.retention_interval_us = MAX(cfg.retention_interval_us, 10000),
+		.retention_batch = cfg.retention_batch,
 	};
 	eng = engine_new(&ecfg, st, disp);
 	if (engine_start(eng) != 0) {

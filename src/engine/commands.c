@@ -10,6 +10,7 @@
 #include "util/log.h"
 #include "util/metrics.h"
 #include "engine/engine_internal.h"
+#include "engine/retry.h"
 
 static engine_status from_store(int rc)
 {
@@ -121,6 +122,9 @@ static int submit_batch(engine *e, engine_cmd *cmd, int64_t now)
 			.expected_count = t->expected_count,
 			.dead_end_barrier = t->dead_end_barrier,
 			.priority = t->priority,
+			.group_name = t->group,
+			.start_after = t->start_after,
+			.retry_policy = t->retry_policy,
 		};
 		if ((rc = store_task_insert(e->w, &row)) != 0)
 			return rc;
@@ -145,6 +149,8 @@ static int submit_batch(engine *e, engine_cmd *cmd, int64_t now)
 		else
 			e->start_dirty = true;
 	}
+	if (s->created && (rc = store_batch_add_remaining(e->w, &s->batch_id, (int64_t)s->created)) != 0)
+		return rc;
 	metrics_inc("tasks_created_total", NULL, s->created);
 	cmd->status = ENGINE_OK;
 	return 0;
@@ -165,7 +171,26 @@ static int patch_task(engine *e, engine_cmd *cmd, int64_t now)
 		.priority = p->priority,
 		.last_updated = now,
 	};
-	if (p->has_status) {
+	task_row after = { 0 };
+	u.actor = e->actor;
+	u.after = &after;
+	bool retry = false;
+	if (p->has_status && p->status == TS_FAILURE) {
+		/* An explicit failure may be retried under the task's policy. */
+		task_row t;
+		int r = store_task_get(e->w, &p->id, &t);
+		if (r < 0)
+			return r;
+		if (r == 0) {
+			if (TS_BIT(t.status) & (TS_BIT(TS_RUNNING) | TS_BIT(TS_CLAIMED)))
+				retry = dag_should_retry(e, &t, RETRY_ON_EXPLICIT, now, &u);
+			task_row_release(&t);
+		}
+	}
+	if (retry) {
+		u.failure_reason = p->failure_reason;
+		u.reason = "explicit failure: retry scheduled";
+	} else if (p->has_status) {
 		u.set_status = true;
 		u.status = p->status;
 		u.failure_reason = p->failure_reason;
@@ -185,15 +210,24 @@ static int patch_task(engine *e, engine_cmd *cmd, int64_t now)
 	if (rc != 0)
 		return rc;
 	cmd->status = ENGINE_OK;
-	cmd->current_status = p->has_status ? p->status : prev;
+	cmd->current_status = after.status;
 	if (p->new_success || p->new_failures || p->has_expected_count)
 		e->start_dirty = true;     /* capacity may have been freed */
-	if (!p->has_status)
+	if (!p->has_status) {
+		task_row_release(&after);
 		return 0;
-	engine_metric_transition(prev, p->status);
+	}
+	engine_metric_transition(prev, after.status);
 	e->start_dirty = true;
-	rc = effects_add_task_webhooks(e, &p->id, TRIGGER_END,
-	                               p->status == TS_SUCCESS ? COND_SUCCESS : COND_FAILURE);
+	if (retry) {
+		metrics_inc("tasks_retried_total", NULL, 1);
+		timers_push(&e->timers, after.next_retry_at, TIMER_RETRY, &p->id);
+		task_row_release(&after);
+		return 0;
+	}
+	engine_metric_terminal(&after);
+	task_row_release(&after);
+	rc = outbox_add_task_webhooks(e, &p->id, TRIGGER_END, p->status == TS_SUCCESS ? COND_SUCCESS : COND_FAILURE, now);
 	if (rc == 0)
 		rc = dag_after_terminal(e, &p->id, p->status, now);
 	return rc;
@@ -210,6 +244,7 @@ static int add_counters(engine *e, engine_cmd *cmd, int64_t now)
 		.add_success = cmd->u.counters.success,
 		.add_failures = cmd->u.counters.failures,
 		.last_updated = now,
+		.actor = e->actor,
 	};
 	int rc = store_task_update(e->w, &cmd->u.counters.id, TS_ALL_MASK, &u, NULL);
 	if (rc == STORE_NOT_FOUND) {
@@ -225,11 +260,33 @@ static int add_counters(engine *e, engine_cmd *cmd, int64_t now)
 
 /* ---- DELETE /task/{id} --------------------------------------------------- */
 
+/* Cancels one task: 0 applied, STORE_NOT_FOUND / STORE_GUARD (*prev =
+ * current status), <0 error. */
+static int cancel_one(engine *e, const weft_id *id, const char *reason, int64_t now, task_status *prev)
+{
+	task_row after = { 0 };
+	task_update u = { .set_status = true, .status = TS_CANCELED, .ended_at = now, .last_updated = now,
+	                  .actor = e->actor, .reason = reason, .after = &after };
+	int rc = store_task_update(e->w, id, TS_ACTIVE_MASK, &u, prev);
+	if (rc != 0)
+		return rc;
+	metrics_inc("tasks_cancelled_total", NULL, 1);
+	engine_metric_transition(*prev, TS_CANCELED);
+	engine_metric_terminal(&after);
+	task_row_release(&after);
+	if (*prev == TS_CLAIMED || *prev == TS_RUNNING)
+		e->start_dirty = true;
+	/* The canceled task's own on_failure does not fire; its cancel action
+	 * (registered by its on_start answer) does when it was running. */
+	if (*prev == TS_RUNNING && (rc = outbox_add_task_webhooks(e, id, TRIGGER_CANCEL, COND_SUCCESS, now)) != 0)
+		return rc;
+	return dag_after_terminal(e, id, TS_CANCELED, now);
+}
+
 static int cancel_task(engine *e, engine_cmd *cmd, int64_t now)
 {
-	task_update u = { .set_status = true, .status = TS_CANCELED, .ended_at = now, .last_updated = now };
 	task_status prev = TS_PENDING;
-	int rc = store_task_update(e->w, &cmd->u.task.id, TS_ACTIVE_MASK, &u, &prev);
+	int rc = cancel_one(e, &cmd->u.task.id, "canceled by request", now, &prev);
 	if (rc == STORE_NOT_FOUND) {
 		cmd->status = ENGINE_NOT_FOUND;
 		return 0;
@@ -243,24 +300,24 @@ static int cancel_task(engine *e, engine_cmd *cmd, int64_t now)
 		return rc;
 	cmd->status = ENGINE_OK;
 	cmd->current_status = TS_CANCELED;
-	metrics_inc("tasks_cancelled_total", NULL, 1);
-	engine_metric_transition(prev, TS_CANCELED);
-	if (prev == TS_CLAIMED || prev == TS_RUNNING)
-		e->start_dirty = true;
-	/* The canceled task's own on_failure does not fire; its cancel action
-	 * (registered by its on_start answer) does when it was running. */
-	if (prev == TS_RUNNING && (rc = effects_add_task_webhooks(e, &cmd->u.task.id, TRIGGER_CANCEL, COND_SUCCESS)) != 0)
-		return rc;
-	return dag_after_terminal(e, &cmd->u.task.id, TS_CANCELED, now);
+	return 0;
 }
 
 /* ---- pause / resume ------------------------------------------------------ */
 
+static int pause_one(engine *e, const weft_id *id, task_status *prev)
+{
+	task_update u = { .set_status = true, .status = TS_PAUSED, .actor = e->actor, .reason = "paused by request" };
+	int rc = store_task_update(e->w, id, TS_BIT(TS_PENDING) | TS_BIT(TS_WAITING), &u, prev);
+	if (rc == 0)
+		engine_metric_transition(*prev, TS_PAUSED);
+	return rc;
+}
+
 static int pause_task(engine *e, engine_cmd *cmd)
 {
-	task_update u = { .set_status = true, .status = TS_PAUSED };
 	task_status prev = TS_PENDING;
-	int rc = store_task_update(e->w, &cmd->u.task.id, TS_BIT(TS_PENDING) | TS_BIT(TS_WAITING), &u, &prev);
+	int rc = pause_one(e, &cmd->u.task.id, &prev);
 	if (rc == STORE_NOT_FOUND) {
 		cmd->status = ENGINE_NOT_FOUND;
 		return 0;
@@ -272,38 +329,55 @@ static int pause_task(engine *e, engine_cmd *cmd)
 	}
 	if (rc != 0)
 		return rc;
-	engine_metric_transition(prev, TS_PAUSED);
 	cmd->status = ENGINE_OK;
 	cmd->current_status = TS_PAUSED;
 	return 0;
 }
 
-static int resume_task(engine *e, engine_cmd *cmd, int64_t now)
+/* Resumes a paused task to waiting or pending by its counters: 0 applied
+ * (*now_status set), STORE_NOT_FOUND, STORE_GUARD (*now_status = current). */
+static int resume_one(engine *e, const weft_id *id, int64_t now, task_status *now_status)
 {
 	task_row row;
-	int rc = store_task_get(e->w, &cmd->u.task.id, &row);
-	if (rc == STORE_NOT_FOUND) {
-		cmd->status = ENGINE_NOT_FOUND;
-		return 0;
-	}
+	int rc = store_task_get(e->w, id, &row);
 	if (rc != 0)
 		return rc;
 	task_status to = row.wait_finished > 0 ? TS_WAITING : TS_PENDING;
 	task_status current = row.status;
+	bool archived = row.archived;
 	task_row_release(&row);
-	if (current != TS_PAUSED) {
-		cmd->status = ENGINE_CONFLICT;
-		cmd->current_status = current;
-		return 0;
+	if (current != TS_PAUSED || archived) {
+		*now_status = current;
+		return STORE_GUARD;
 	}
-	task_update u = { .set_status = true, .status = to, .last_updated = now };
-	if ((rc = store_task_update(e->w, &cmd->u.task.id, TS_BIT(TS_PAUSED), &u, NULL)) != 0)
+	task_update u = { .set_status = true, .status = to, .last_updated = now, .actor = e->actor,
+	                  .reason = "resumed by request" };
+	if ((rc = store_task_update(e->w, id, TS_BIT(TS_PAUSED), &u, NULL)) != 0)
 		return rc < 0 ? rc : STORE_ERR;
 	engine_metric_transition(TS_PAUSED, to);
 	if (to == TS_PENDING)
 		e->start_dirty = true;
+	*now_status = to;
+	return 0;
+}
+
+static int resume_task(engine *e, engine_cmd *cmd, int64_t now)
+{
+	task_status st = TS_PENDING;
+	int rc = resume_one(e, &cmd->u.task.id, now, &st);
+	if (rc == STORE_NOT_FOUND) {
+		cmd->status = ENGINE_NOT_FOUND;
+		return 0;
+	}
+	if (rc == STORE_GUARD) {
+		cmd->status = ENGINE_CONFLICT;
+		cmd->current_status = st;
+		return 0;
+	}
+	if (rc != 0)
+		return rc;
 	cmd->status = ENGINE_OK;
-	cmd->current_status = to;
+	cmd->current_status = st;
 	return 0;
 }
 
@@ -342,8 +416,10 @@ static int stop_batch(engine *e, engine_cmd *cmd, int64_t now)
 	}
 	metrics_inc("tasks_cancelled_total", NULL, (uint64_t)total);
 	for (size_t i = 0; i < nrunning && rc == 0; i++)
-		rc = effects_add_task_webhooks(e, &running[i], TRIGGER_CANCEL, COND_SUCCESS);
+		rc = outbox_add_task_webhooks(e, &running[i], TRIGGER_CANCEL, COND_SUCCESS, now);
 	free(running);
+	if (total)
+		id_set_add(&e->touched_batches, &cmd->u.stop.batch_id);
 	if (c->canceled[TS_CLAIMED] || c->canceled[TS_RUNNING])
 		e->start_dirty = true;
 	cmd->status = ENGINE_OK;
@@ -369,6 +445,51 @@ static int set_batch_rules(engine *e, engine_cmd *cmd, int64_t now)
 	return 0;
 }
 
+/* ---- groups ---------------------------------------------------------------- */
+
+/* Applies cancel, pause or resume to every task of a group that the
+ * action applies to; the answer counts the tasks changed. */
+static int group_command(engine *e, engine_cmd *cmd, int64_t now)
+{
+	unsigned mask = cmd->type == CMD_GROUP_CANCEL  ? TS_ACTIVE_MASK
+	              : cmd->type == CMD_GROUP_PAUSE   ? TS_BIT(TS_PENDING) | TS_BIT(TS_WAITING)
+	                                               : TS_BIT(TS_PAUSED);
+	weft_id *all = NULL, *ids = NULL;
+	size_t nall = 0, n = 0;
+	int rc = store_group_tasks(e->w, cmd->u.group.name, TS_ALL_MASK, &all, &nall);
+	if (rc != 0)
+		return rc;
+	free(all);
+	if (nall == 0) {
+		cmd->status = ENGINE_NOT_FOUND;
+		return 0;
+	}
+	if ((rc = store_group_tasks(e->w, cmd->u.group.name, mask, &ids, &n)) != 0)
+		return rc;
+	char reason[320];
+	snprintf(reason, sizeof(reason), "group %s canceled", cmd->u.group.name);
+	int64_t count = 0;
+	for (size_t i = 0; i < n && rc >= 0; i++) {
+		task_status st = TS_PENDING;
+		/* An earlier cancel's cascade may already have ended this one: a
+		 * guard miss is not an error. */
+		if (cmd->type == CMD_GROUP_CANCEL)
+			rc = cancel_one(e, &ids[i], reason, now, &st);
+		else if (cmd->type == CMD_GROUP_PAUSE)
+			rc = pause_one(e, &ids[i], &st);
+		else
+			rc = resume_one(e, &ids[i], now, &st);
+		if (rc == 0)
+			count++;
+	}
+	free(ids);
+	if (rc < 0)
+		return rc;
+	cmd->u.group.count = count;
+	cmd->status = ENGINE_OK;
+	return 0;
+}
+
 int engine_apply_command(engine *e, engine_cmd *cmd, int64_t now)
 {
 	int rc;
@@ -381,6 +502,9 @@ int engine_apply_command(engine *e, engine_cmd *cmd, int64_t now)
 	case CMD_RESUME_TASK: rc = resume_task(e, cmd, now); break;
 	case CMD_STOP_BATCH: rc = stop_batch(e, cmd, now); break;
 	case CMD_SET_BATCH_RULES: rc = set_batch_rules(e, cmd, now); break;
+	case CMD_GROUP_CANCEL:
+	case CMD_GROUP_PAUSE:
+	case CMD_GROUP_RESUME: rc = group_command(e, cmd, now); break;
 	default: rc = STORE_ERR; break;
 	}
 	if (rc != 0)

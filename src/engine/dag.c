@@ -21,6 +21,7 @@
 #include "util/log.h"
 #include "util/metrics.h"
 #include "engine/engine_internal.h"
+#include "engine/retry.h"
 
 typedef struct id_list {
 	weft_id *items;
@@ -103,12 +104,15 @@ static int cancel_dead_ends(engine *e, id_list *check, int64_t now)
 		if (rc != 0)
 			break;
 		for (size_t i = 0; i < nparents && rc == 0; i++) {
+			task_row row = { 0 };
 			task_update u = {
 				.set_status = true,
 				.status = TS_CANCELED,
 				.failure_reason = "All child tasks already terminated",
 				.ended_at = now,
 				.last_updated = now,
+				.actor = "system",
+				.after = &row,
 			};
 			task_status prev;
 			int r = store_task_update(e->w, &parents[i], TS_ACTIVE_MASK, &u, &prev);
@@ -120,18 +124,16 @@ static int cancel_dead_ends(engine *e, id_list *check, int64_t now)
 				continue;
 			metrics_inc("tasks_canceled_dead_end_total", NULL, 1);
 			engine_metric_transition(prev, TS_CANCELED);
+			engine_metric_terminal(&row);
 			if (prev == TS_RUNNING)
-				rc = effects_add_task_webhooks(e, &parents[i], TRIGGER_CANCEL, COND_SUCCESS);
+				rc = outbox_add_task_webhooks(e, &parents[i], TRIGGER_CANCEL, COND_SUCCESS, now);
 			if (rc == 0)
-				rc = effects_add_task_webhooks(e, &parents[i], TRIGGER_END, COND_FAILURE);
+				rc = outbox_add_task_webhooks(e, &parents[i], TRIGGER_END, COND_FAILURE, now);
 			if (prev == TS_CLAIMED || prev == TS_RUNNING)
 				e->start_dirty = true;
-			task_row row;
-			if (rc == 0 && store_task_get(e->w, &parents[i], &row) == 0) {
-				if (!row.dead_end_barrier)
-					id_list_push(&nextround, &parents[i]);
-				task_row_release(&row);
-			}
+			if (!row.dead_end_barrier)
+				id_list_push(&nextround, &parents[i]);
+			task_row_release(&row);
 		}
 		free(parents);
 		free(current.items);
@@ -145,10 +147,20 @@ static int cancel_dead_ends(engine *e, id_list *check, int64_t now)
 
 int dag_after_terminal(engine *e, const weft_id *task, task_status final, int64_t now)
 {
+	/* Links stay inside a batch: the task's batch is the only one whose
+	 * completion this can change. */
+	task_row row;
+	int rc = store_task_get(e->w, task, &row);
+	if (rc != 0)
+		return rc == STORE_NOT_FOUND ? 0 : rc;
+	if (id_is_set(&row.batch_id))
+		id_set_add(&e->touched_batches, &row.batch_id);
+	task_row_release(&row);
+
 	id_list failed = { 0 };
-	int rc = propagate(e, task, final == TS_SUCCESS, now, &failed);
+	rc = propagate(e, task, final == TS_SUCCESS, now, &failed);
 	for (size_t i = 0; rc == 0 && i < failed.len; i++)
-		rc = effects_add_task_webhooks(e, &failed.items[i], TRIGGER_END, COND_FAILURE);
+		rc = outbox_add_task_webhooks(e, &failed.items[i], TRIGGER_END, COND_FAILURE, now);
 	if (rc == 0 && e->cfg.dead_end_cancel) {
 		id_list check = { 0 };
 		id_list_push(&check, task);
@@ -160,25 +172,68 @@ int dag_after_terminal(engine *e, const weft_id *task, task_status final, int64_
 	return rc;
 }
 
-int dag_fail_task(engine *e, const weft_id *task, unsigned from_mask, const char *reason,
-                  bool touch_last_updated, int64_t now, task_status *prev_out)
+bool dag_should_retry(engine *e, const task_row *t, unsigned cause, int64_t now, task_update *u)
 {
-	task_update u = {
-		.set_status = true,
-		.status = TS_FAILURE,
-		.failure_reason = reason,
-		.ended_at = now,
-		.last_updated = touch_last_updated ? now : 0,
-	};
-	task_status prev;
-	int rc = store_task_update(e->w, task, from_mask, &u, &prev);
-	if (prev_out)
-		*prev_out = prev;
+	retry_policy p;
+	if (cause == 0 || t->retry_policy == NULL || retry_policy_parse(t->retry_policy, &p) != 0)
+		return false;
+	if (!(p.retry_on & cause) || t->attempt >= p.max_retries)
+		return false;
+	UNUSED(e);
+	u->set_status = true;
+	u->status = TS_RETRYING;
+	u->set_attempt = true;
+	u->attempt = t->attempt + 1;
+	u->next_retry_at = now + retry_delay_us(&p, t->attempt);
+	return true;
+}
+
+int dag_fail_task(engine *e, const weft_id *task, unsigned from_mask, const char *reason, unsigned cause,
+                  bool touch_last_updated, int64_t now, bool *retried)
+{
+	*retried = false;
+	task_row t;
+	int rc = store_task_get(e->w, task, &t);
 	if (rc != 0)
 		return rc;
-	engine_metric_transition(prev, TS_FAILURE);
+	if (!(TS_BIT(t.status) & from_mask)) {
+		task_row_release(&t);
+		return STORE_GUARD;
+	}
+	task_row after = { 0 };
+	task_update u = {
+		.failure_reason = reason,
+		.last_updated = touch_last_updated ? now : 0,
+		.actor = e->actor,
+		.after = &after,
+	};
+	char why[300];
+	bool retry = dag_should_retry(e, &t, cause, now, &u);
+	if (retry) {
+		snprintf(why, sizeof(why), "attempt %d failed: %s", (int)t.attempt, reason);
+		u.reason = why;
+	} else {
+		u.set_status = true;
+		u.status = TS_FAILURE;
+		u.ended_at = now;
+	}
+	task_row_release(&t);
+	task_status prev;
+	rc = store_task_update(e->w, task, from_mask, &u, &prev);
+	if (rc != 0)
+		return rc;
 	e->start_dirty = true;    /* a claimed/running task left: rule slots freed */
-	rc = effects_add_task_webhooks(e, task, TRIGGER_END, COND_FAILURE);
+	engine_metric_transition(prev, u.status);
+	if (retry) {
+		*retried = true;
+		metrics_inc("tasks_retried_total", NULL, 1);
+		timers_push(&e->timers, after.next_retry_at, TIMER_RETRY, task);
+		task_row_release(&after);
+		return 0;
+	}
+	engine_metric_terminal(&after);
+	task_row_release(&after);
+	rc = outbox_add_task_webhooks(e, task, TRIGGER_END, COND_FAILURE, now);
 	if (rc == 0)
 		rc = dag_after_terminal(e, task, TS_FAILURE, now);
 	return rc;

@@ -7,14 +7,20 @@
  *   BEGIN IMMEDIATE;
  *     apply each command in its own savepoint;
  *     apply each start result (claimed -> running, or failure);
- *     fire due timers (stale claims back to pending, inactivity timeouts);
+ *     apply each finished outbox delivery (success, retry or exhausted);
+ *     fire due timers (stale claims back to pending, inactivity timeouts,
+ *       retry backoffs);
  *     if something may have become startable: the start pass claims
  *       pending tasks in priority order, checking their rules, up to the
  *       window of start calls allowed in flight;
+ *     fire on_batch_complete for batches that just finished;
+ *     lease due outbox deliveries up to their window;
+ *     archive old terminal tasks when retention is due;
  *   COMMIT (one fsync for all of it);
  *   then submit the queued webhook calls and answer every command.
- * The thread sleeps on a condition variable until a command, a start
- * result or the earliest timer is due; nothing polls.
+ * The thread sleeps on a condition variable until a command, a webhook
+ * result or the earliest deadline (timer, delivery, delayed start,
+ * retention) is due; nothing polls.
  */
 #include "util/common.h"
 #include "util/alloc.h"
@@ -23,7 +29,9 @@
 #include "util/log.h"
 #include "util/metrics.h"
 #include "engine/engine_internal.h"
+#include "engine/retry.h"
 #include "engine/rules.h"
+#include "exec/template.h"
 #include <errno.h>
 #include <time.h>
 
@@ -53,6 +61,35 @@ static void define_metrics(void)
 	metrics_define_histogram("tasks_processed_per_loop", "Tasks started per engine cycle", per_loop_buckets, ARRAY_LEN(per_loop_buckets));
 	metrics_define_histogram("engine_commands_per_commit", "Commands applied in one group commit", group_buckets, ARRAY_LEN(group_buckets));
 	metrics_define("engine_commit_failures_total", METRIC_COUNTER, "Engine transactions that failed to commit");
+	static const double duration_buckets[] = { 1, 5, 10, 30, 60, 300, 600, 1800, 3600 };
+	static const double wait_buckets[] = { .1, .5, 1, 2, 5, 10, 30, 60, 300 };
+	static const double retention_buckets[] = { .1, .5, 1, 5, 10, 30, 60 };
+	metrics_define("tasks_completed_total", METRIC_COUNTER,
+	               "Tasks that reached a terminal status by PATCH, cancel, start failure, timeout or dead end");
+	metrics_define_histogram("task_duration_seconds", "Run time of tasks that ended (started_at to ended_at)",
+	                         duration_buckets, ARRAY_LEN(duration_buckets));
+	metrics_define_histogram("task_wait_seconds", "Time from creation to running", wait_buckets,
+	                         ARRAY_LEN(wait_buckets));
+	metrics_define("tasks_db_save_failures_total", METRIC_COUNTER, "Commands not applied because of a storage error");
+	metrics_define("batch_update_failures_total", METRIC_COUNTER, "PUT counter updates not applied because of a storage error");
+	metrics_define("tasks_retried_total", METRIC_COUNTER, "Failed attempts that were retried (status RetryPending)");
+	metrics_define("webhook_deliveries_total", METRIC_COUNTER, "Outbox delivery attempts by outcome (success, retry, exhausted)");
+	metrics_define("batches_completed_total", METRIC_COUNTER, "Batches whose tasks all reached a terminal status");
+	metrics_define("retention_tasks_cleaned_total", METRIC_COUNTER, "Terminal tasks moved to the archive");
+	metrics_define("retention_cleanup_runs_total", METRIC_COUNTER, "Archiving passes by outcome");
+	metrics_define_histogram("retention_cleanup_duration_seconds", "Duration of one archiving pass",
+	                         retention_buckets, ARRAY_LEN(retention_buckets));
+}
+
+void engine_metric_terminal(const task_row *t)
+{
+	char outcome[16];
+	snprintf(outcome, sizeof(outcome), "%s", task_status_db(t->status));
+	char *labels = xasprintf("outcome=\"%s\",kind=\"%s\"", outcome, t->kind);
+	metrics_inc("tasks_completed_total", labels, 1);
+	if (t->started_at && t->ended_at >= t->started_at)
+		metrics_observe("task_duration_seconds", labels, (double)(t->ended_at - t->started_at) / 1e6);
+	free(labels);
 }
 
 void engine_metric_transition(task_status from, task_status to)
@@ -65,14 +102,50 @@ void engine_metric_transition(task_status from, task_status to)
 
 /* ---- effects ------------------------------------------------------------- */
 
-void effects_add_call(effects *fx, webhook_call *call, bool is_start)
+static bool is_start_call(const webhook_call *c)
+{
+	return c->delivery_id == 0 && c->trigger == TRIGGER_START;
+}
+
+void effects_add_call(effects *fx, webhook_call *call)
 {
 	if (fx->len == fx->cap) {
 		fx->cap = fx->cap ? fx->cap * 2 : 64;
 		fx->calls = xrealloc(fx->calls, fx->cap * sizeof(*fx->calls));
 	}
 	fx->calls[fx->len++] = call;
-	fx->starts += is_start;
+	fx->starts += is_start_call(call);
+	fx->deliveries += call->delivery_id != 0;
+}
+
+void id_set_add(id_set *s, const weft_id *id)
+{
+	for (size_t i = 0; i < s->len; i++)
+		if (id_eq(&s->items[i], id))
+			return;
+	if (s->len == s->cap) {
+		s->cap = s->cap ? s->cap * 2 : 32;
+		s->items = xrealloc(s->items, s->cap * sizeof(weft_id));
+	}
+	s->items[s->len++] = *id;
+}
+
+bool id_set_remove(id_set *s, const weft_id *id)
+{
+	for (size_t i = 0; i < s->len; i++) {
+		if (id_eq(&s->items[i], id)) {
+			s->items[i] = s->items[--s->len];
+			return true;
+		}
+	}
+	return false;
+}
+
+void id_set_release(id_set *s)
+{
+	free(s->items);
+	s->items = NULL;
+	s->len = s->cap = 0;
 }
 
 /* Drops the effects queued after `mark` (their command was rolled back). */
@@ -80,44 +153,37 @@ static void effects_truncate(effects *fx, size_t mark)
 {
 	while (fx->len > mark) {
 		webhook_call *c = fx->calls[--fx->len];
-		if (c->trigger == TRIGGER_START)
-			fx->starts--;
+		fx->starts -= is_start_call(c);
+		fx->deliveries -= c->delivery_id != 0;
 		webhook_call_free(c);
 	}
 }
 
-static void webhook_key(char *out, size_t n, const weft_id *task, action_trigger trig, action_condition cond)
+/* "<task>:start" for the first attempt, "<task>:start:<n>" for retry n. */
+static void start_key(char *out, size_t n, const weft_id *task, int32_t attempt)
 {
-	if (trig == TRIGGER_END)
-		snprintf(out, n, "%s:end:%s", task->str, action_condition_db(cond));
+	if (attempt > 0)
+		snprintf(out, n, "%s:start:%d", task->str, (int)attempt);
 	else
-		snprintf(out, n, "%s:%s", task->str, action_trigger_db(trig));
+		snprintf(out, n, "%s:start", task->str);
 }
 
-static webhook_call *call_for_actions(const weft_id *task, action_trigger trig, action_condition cond,
-                                      const action_row *actions, size_t n)
+/* The start call of a task: its start actions rendered with its metadata. */
+static webhook_call *start_call(const task_row *t, const char *key, const action_row *actions, size_t n)
 {
-	char key[128];
-	webhook_key(key, sizeof(key), task, trig, cond);
-	const char **params = xcalloc(n, sizeof(char *));
+	char **rendered = xcalloc(n ? n : 1, sizeof(char *));
+	const char **params = xcalloc(n ? n : 1, sizeof(char *));
+	for (size_t i = 0; i < n; i++) {
+		if (template_has_placeholders(actions[i].params))
+			rendered[i] = template_render_params(actions[i].params, t->metadata);
+		params[i] = rendered[i] ? rendered[i] : actions[i].params;
+	}
+	webhook_call *call = webhook_call_new(&t->id, TRIGGER_START, COND_SUCCESS, key, params, n);
 	for (size_t i = 0; i < n; i++)
-		params[i] = actions[i].params;
-	webhook_call *call = webhook_call_new(task, trig, cond, key, params, n);
+		free(rendered[i]);
+	free(rendered);
 	free(params);
 	return call;
-}
-
-int effects_add_task_webhooks(engine *e, const weft_id *task, action_trigger trig, action_condition cond)
-{
-	action_row *actions = NULL;
-	size_t n = 0;
-	int rc = store_task_actions_for(e->w, task, trig, cond, &actions, &n);
-	if (rc != 0)
-		return rc;
-	if (n > 0)
-		effects_add_call(&e->fx, call_for_actions(task, trig, cond, actions, n), false);
-	store_free_actions(actions, n);
-	return 0;
 }
 
 /* ---- start pass ---------------------------------------------------------- */
@@ -135,16 +201,22 @@ static void on_start_done(webhook_call *call, void *arg)
 	pthread_mutex_unlock(&e->mu);
 }
 
-static int mark_running(engine *e, const weft_id *id, int32_t timeout_secs, int64_t now, bool *applied)
+static int mark_running(engine *e, const weft_id *id, int64_t now, bool *applied)
 {
-	task_update u = { .set_status = true, .status = TS_RUNNING, .started_at = now, .last_updated = now };
+	task_row after = { 0 };
+	task_update u = { .set_status = true, .status = TS_RUNNING, .started_at = now, .last_updated = now,
+	                  .actor = e->actor, .reason = "on_start answered", .after = &after };
 	int rc = store_task_update(e->w, id, TS_BIT(TS_CLAIMED), &u, NULL);
 	*applied = rc == 0;
 	if (rc < 0)
 		return rc;
 	if (rc == 0) {
 		engine_metric_transition(TS_CLAIMED, TS_RUNNING);
-		timers_push(&e->timers, now + (int64_t)timeout_secs * 1000000, TIMER_RUN_TIMEOUT, id);
+		timers_push(&e->timers, now + (int64_t)after.timeout_secs * 1000000, TIMER_RUN_TIMEOUT, id);
+		char *labels = xasprintf("kind=\"%s\"", after.kind ? after.kind : "");
+		metrics_observe("task_wait_seconds", labels, (double)(now - after.created_at) / 1e6);
+		free(labels);
+		task_row_release(&after);
 	}
 	return 0;
 }
@@ -152,7 +224,8 @@ static int mark_running(engine *e, const weft_id *id, int32_t timeout_secs, int6
 /* Claims one pending task that passed its rules and queues its start. */
 static int start_task(engine *e, const task_row *t, int64_t now)
 {
-	task_update claim = { .set_status = true, .status = TS_CLAIMED, .last_updated = now };
+	task_update claim = { .set_status = true, .status = TS_CLAIMED, .last_updated = now,
+	                      .actor = "system", .reason = "claimed for start" };
 	int rc = store_task_update(e->w, &t->id, TS_BIT(TS_PENDING), &claim, NULL);
 	if (rc != 0)
 		return rc < 0 ? rc : 0;
@@ -160,7 +233,7 @@ static int start_task(engine *e, const task_row *t, int64_t now)
 	e->started_this_cycle++;
 
 	char key[128];
-	webhook_key(key, sizeof(key), &t->id, TRIGGER_START, COND_SUCCESS);
+	start_key(key, sizeof(key), &t->id, t->attempt);
 	ledger_claim_result lr;
 	rc = store_ledger_claim(e->w, key, &t->id, TRIGGER_START, COND_SUCCESS, now,
 	                        now - e->cfg.claim_timeout_us, &lr);
@@ -171,17 +244,17 @@ static int start_task(engine *e, const task_row *t, int64_t now)
 		 * was requeued): do not call it twice. */
 		metrics_inc("webhook_idempotent_skips_total", "trigger=\"start\"", 1);
 		bool applied;
-		return mark_running(e, &t->id, t->timeout_secs, now, &applied);
+		return mark_running(e, &t->id, now, &applied);
 	}
 	action_row *actions = NULL;
 	size_t n = 0;
 	if ((rc = store_task_actions_for(e->w, &t->id, TRIGGER_START, COND_SUCCESS, &actions, &n)) != 0)
 		return rc;
-	webhook_call *call = call_for_actions(&t->id, TRIGGER_START, COND_SUCCESS, actions, n);
+	webhook_call *call = start_call(t, key, actions, n);
 	store_free_actions(actions, n);
 	call->done = on_start_done;
 	call->arg = e;
-	effects_add_call(&e->fx, call, true);
+	effects_add_call(&e->fx, call);
 	timers_push(&e->timers, now + e->cfg.claim_timeout_us, TIMER_CLAIM_STALE, &t->id);
 	return 0;
 }
@@ -203,7 +276,7 @@ static int start_pass(engine *e, int64_t now)
 	while (rc == 0 && start_room(e) > 0) {
 		task_row *rows = NULL;
 		size_t n = 0;
-		rc = store_pending_scan(e->w, have_cursor ? &cursor : NULL, START_SCAN_PAGE, &rows, &n);
+		rc = store_pending_scan(e->w, have_cursor ? &cursor : NULL, START_SCAN_PAGE, now, &rows, &n);
 		if (rc != 0)
 			break;
 		size_t i = 0;
@@ -238,6 +311,14 @@ static int start_pass(engine *e, int64_t now)
 	rule_blocked_set_release(&blocked);
 	if (rc == 0 && scanned_all)
 		e->start_dirty = false;
+	/* Delayed tasks were skipped: wake up for the earliest of them. */
+	int64_t due = INT64_MAX;
+	if (rc == 0) {
+		int r = store_pending_next_start(e->w, now, &due);
+		if (r != 0 && r != STORE_NOT_FOUND)
+			rc = r;
+	}
+	e->next_delayed_start = due;
 	return rc;
 }
 
@@ -265,25 +346,19 @@ static int apply_start_result(engine *e, webhook_call *call, int64_t now)
 {
 	int rc;
 	if (call->ok) {
-		task_row row;
-		rc = store_task_get(e->w, &call->task_id, &row);
-		if (rc == STORE_NOT_FOUND)
-			return 0;
-		if (rc != 0)
-			return rc;
 		bool applied = false;
-		rc = mark_running(e, &call->task_id, row.timeout_secs, now, &applied);
-		task_row_release(&row);
+		rc = mark_running(e, &call->task_id, now, &applied);
 		if (rc == 0 && applied && call->cancel_action)
 			register_cancel_action(e, call);
 		if (rc == 0)
-			rc = store_ledger_finish(e->w, call->key, true, now);
+			rc = store_ledger_finish(e->w, call->key, true, call->http_status, NULL, now);
 		return rc;
 	}
-	if ((rc = store_ledger_finish(e->w, call->key, false, now)) != 0)
+	if ((rc = store_ledger_finish(e->w, call->key, false, call->http_status, call->error, now)) != 0)
 		return rc;
-	rc = dag_fail_task(e, &call->task_id, TS_BIT(TS_CLAIMED),
-	                   call->error ? call->error : "on_start webhook failed", true, now, NULL);
+	bool retried;
+	rc = dag_fail_task(e, &call->task_id, TS_BIT(TS_CLAIMED), call->error ? call->error : "on_start webhook failed",
+	                   RETRY_ON_WEBHOOK_FAILURE, true, now, &retried);
 	return rc > 0 ? 0 : rc;
 }
 
@@ -298,7 +373,9 @@ static int fire_timer(engine *e, const timer_entry *t, int64_t now)
 	task_status status = row.status;
 	int64_t last = row.last_updated;
 	int64_t timeout_us = (int64_t)row.timeout_secs * 1000000;
+	int64_t retry_at = row.next_retry_at;
 	task_row_release(&row);
+	e->actor = "system";
 
 	if (t->kind == TIMER_CLAIM_STALE && status == TS_CLAIMED) {
 		int64_t due = last + e->cfg.claim_timeout_us;
@@ -306,10 +383,25 @@ static int fire_timer(engine *e, const timer_entry *t, int64_t now)
 			timers_push(&e->timers, due, TIMER_CLAIM_STALE, &t->task_id);
 			return 0;
 		}
-		task_update u = { .set_status = true, .status = TS_PENDING, .last_updated = now };
+		task_update u = { .set_status = true, .status = TS_PENDING, .last_updated = now, .actor = "system",
+		                  .reason = "claim went stale: no answer from on_start" };
 		rc = store_task_update(e->w, &t->task_id, TS_BIT(TS_CLAIMED), &u, NULL);
 		if (rc == 0) {
 			engine_metric_transition(TS_CLAIMED, TS_PENDING);
+			e->start_dirty = true;
+		}
+		return rc < 0 ? rc : 0;
+	}
+	if (t->kind == TIMER_RETRY && status == TS_RETRYING) {
+		if (retry_at > now) {
+			timers_push(&e->timers, retry_at, TIMER_RETRY, &t->task_id);
+			return 0;
+		}
+		task_update u = { .set_status = true, .status = TS_PENDING, .last_updated = now, .actor = "system",
+		                  .reason = "retry backoff over" };
+		rc = store_task_update(e->w, &t->task_id, TS_BIT(TS_RETRYING), &u, NULL);
+		if (rc == 0) {
+			engine_metric_transition(TS_RETRYING, TS_PENDING);
 			e->start_dirty = true;
 		}
 		return rc < 0 ? rc : 0;
@@ -320,11 +412,12 @@ static int fire_timer(engine *e, const timer_entry *t, int64_t now)
 			timers_push(&e->timers, due, TIMER_RUN_TIMEOUT, &t->task_id);
 			return 0;
 		}
-		rc = dag_fail_task(e, &t->task_id, TS_BIT(TS_RUNNING), "Timeout", false, now, NULL);
+		bool retried;
+		rc = dag_fail_task(e, &t->task_id, TS_BIT(TS_RUNNING), "Timeout", RETRY_ON_TIMEOUT, false, now, &retried);
 		if (rc == 0) {
 			metrics_inc("tasks_timed_out_total", NULL, 1);
 			/* The remote work is still going: tell it to stop. */
-			rc = effects_add_task_webhooks(e, &t->task_id, TRIGGER_CANCEL, COND_SUCCESS);
+			rc = outbox_add_task_webhooks(e, &t->task_id, TRIGGER_CANCEL, COND_SUCCESS, now);
 		}
 		return rc < 0 ? rc : 0;
 	}
@@ -351,10 +444,54 @@ static int run_isolated(engine *e, isolated_fn fn, void *arg, int64_t now)
 	return rc;
 }
 
-static int iso_command(engine *e, void *arg, int64_t now) { return engine_apply_command(e, arg, now); }
-static int iso_result(engine *e, void *arg, int64_t now) { return apply_start_result(e, arg, now); }
+static int iso_command(engine *e, void *arg, int64_t now)
+{
+	engine_cmd *cmd = arg;
+	e->actor = cmd->actor ? cmd->actor : "api";
+	return engine_apply_command(e, cmd, now);
+}
+
+static int iso_result(engine *e, void *arg, int64_t now)
+{
+	webhook_call *call = arg;
+	e->actor = "webhook";
+	return call->delivery_id ? outbox_apply_result(e, call, now) : apply_start_result(e, call, now);
+}
+
 static int iso_timer(engine *e, void *arg, int64_t now) { return fire_timer(e, arg, now); }
 static int iso_start(engine *e, void *arg, int64_t now) { UNUSED(arg); return start_pass(e, now); }
+static int iso_batches(engine *e, void *arg, int64_t now) { UNUSED(arg); return outbox_complete_batches(e, now); }
+static int iso_lease(engine *e, void *arg, int64_t now) { UNUSED(arg); return outbox_lease(e, now); }
+
+/* Moves terminal tasks older than the retention period to the archive, a
+ * bounded number of transactions' worth per pass. */
+static int iso_retention(engine *e, void *arg, int64_t now)
+{
+	UNUSED(arg);
+	int64_t t0 = clock_mono_us(), total = 0, moved = 0;
+	int rc = 0;
+	for (int pass = 0; pass < 50; pass++) {
+		rc = store_archive_terminal(e->w, now - e->cfg.archive_after_us, (size_t)e->cfg.retention_batch, &moved);
+		if (rc != 0)
+			break;
+		total += moved;
+		if (moved < e->cfg.retention_batch)
+			break;
+	}
+	metrics_inc("retention_cleanup_runs_total", rc == 0 ? "outcome=\"success\"" : "outcome=\"error\"", 1);
+	metrics_inc("retention_tasks_cleaned_total", NULL, (uint64_t)total);
+	metrics_observe("retention_cleanup_duration_seconds", NULL, (double)(clock_mono_us() - t0) / 1e6);
+	if (total)
+		log_info("engine", "archived %" PRId64 " terminal tasks", total);
+	return rc;
+}
+
+static size_t delivery_room(const engine *e)
+{
+	size_t busy = e->deliveries_in_flight + e->fx.deliveries;
+	size_t window = (size_t)MAX(e->cfg.delivery_window, 1);
+	return busy >= window ? 0 : window - busy;
+}
 
 static void answer(engine_cmd *cmd)
 {
@@ -367,32 +504,58 @@ static void run_cycle(engine *e, engine_cmd **cmds, size_t ncmds, webhook_call *
 	int64_t t0 = clock_mono_us();
 	int64_t now = clock_now_us();
 	e->started_this_cycle = 0;
+	e->touched_batches.len = 0;
 
 	/* A finished call is no longer in flight, whatever this cycle's fate:
-	 * if the cycle fails its task stays claimed and the claim timer
-	 * requeues it. */
-	e->starts_in_flight -= MIN(e->starts_in_flight, nresults);
-	if (nresults)
-		e->start_dirty = true;
+	 * if the cycle fails, a start's task stays claimed (the claim timer
+	 * requeues it) and a delivery's lease expires (it is tried again). */
+	for (size_t i = 0; i < nresults; i++) {
+		if (results[i]->delivery_id) {
+			e->deliveries_in_flight -= MIN(e->deliveries_in_flight, 1);
+		} else {
+			e->starts_in_flight -= MIN(e->starts_in_flight, 1);
+			id_set_remove(&e->start_tasks, &results[i]->task_id);
+			e->start_dirty = true;
+		}
+		e->outbox_dirty = true;   /* a slot freed, or a start no longer holds back deliveries */
+	}
 
 	int rc = store_begin(e->w);
 	if (rc == 0) {
-		for (size_t i = 0; i < ncmds; i++)
-			if (run_isolated(e, iso_command, cmds[i], now) != 0)
+		for (size_t i = 0; i < ncmds; i++) {
+			if (run_isolated(e, iso_command, cmds[i], now) != 0) {
 				log_error("engine", "command %d failed; rolled back", (int)cmds[i]->type);
+				metrics_inc(cmds[i]->type == CMD_ADD_COUNTERS ? "batch_update_failures_total"
+				                                              : "tasks_db_save_failures_total", NULL, 1);
+			}
+		}
 		for (size_t i = 0; i < nresults; i++)
 			if (run_isolated(e, iso_result, results[i], now) != 0)
-				log_error("engine", "start result of task %s not applied", results[i]->task_id.str);
+				log_error("engine", "result of %s not applied", results[i]->key);
 		timer_entry te;
 		while (timers_pop_due(&e->timers, now, &te))
 			if (run_isolated(e, iso_timer, &te, now) != 0)
 				log_error("engine", "timer of task %s failed", te.task_id.str);
 		if (e->cfg.sweep_interval_us > 0 && now >= e->next_sweep_us) {
 			e->start_dirty = true;
+			e->outbox_dirty = true;
 			e->next_sweep_us = now + e->cfg.sweep_interval_us;
 		}
+		if (now >= e->next_delayed_start)
+			e->start_dirty = true;
+		e->actor = "system";
 		if (e->start_dirty && start_room(e) > 0 && run_isolated(e, iso_start, NULL, now) != 0)
 			log_error("engine", "start pass failed; will retry");
+		if (e->touched_batches.len && run_isolated(e, iso_batches, NULL, now) != 0)
+			log_error("engine", "batch completion check failed");
+		if ((e->outbox_dirty || now >= e->outbox_next_due) && delivery_room(e) > 0 &&
+		    run_isolated(e, iso_lease, NULL, now) != 0)
+			log_error("engine", "leasing outbox deliveries failed; will retry");
+		if (e->cfg.archive_after_us > 0 && now >= e->next_retention_us) {
+			e->next_retention_us = now + e->cfg.retention_interval_us;
+			if (run_isolated(e, iso_retention, NULL, now) != 0)
+				log_error("engine", "archiving pass failed");
+		}
 		rc = store_commit(e->w);
 		if (rc != 0) {
 			store_rollback(e->w);
@@ -407,12 +570,19 @@ static void run_cycle(engine *e, engine_cmd **cmds, size_t ncmds, webhook_call *
 		for (size_t i = 0; i < ncmds; i++)
 			cmds[i]->status = st;
 		e->start_dirty = true;
+		e->outbox_dirty = true;
 	} else {
-		for (size_t i = 0; i < e->fx.len; i++)
-			dispatcher_submit(e->disp, e->fx.calls[i]);
+		for (size_t i = 0; i < e->fx.len; i++) {
+			webhook_call *c = e->fx.calls[i];
+			if (is_start_call(c))
+				id_set_add(&e->start_tasks, &c->task_id);
+			dispatcher_submit(e->disp, c);
+		}
 		e->starts_in_flight += e->fx.starts;
+		e->deliveries_in_flight += e->fx.deliveries;
 		e->fx.len = 0;
 		e->fx.starts = 0;
+		e->fx.deliveries = 0;
 	}
 	for (size_t i = 0; i < nresults; i++)
 		webhook_call_free(results[i]);
@@ -435,9 +605,13 @@ static void run_cycle(engine *e, engine_cmd **cmds, size_t ncmds, webhook_call *
 /* Whether the loop has work at `now` without new input (engine thread). */
 static int64_t next_wake_us(const engine *e)
 {
-	int64_t due = timers_next_due(&e->timers);
+	int64_t due = MIN(timers_next_due(&e->timers), e->next_delayed_start);
 	if (e->cfg.sweep_interval_us > 0)
 		due = MIN(due, e->next_sweep_us);
+	if (delivery_room(e) > 0)
+		due = MIN(due, e->outbox_next_due);
+	if (e->cfg.archive_after_us > 0)
+		due = MIN(due, e->next_retention_us);
 	return due;
 }
 
@@ -459,6 +633,8 @@ static void *engine_main(void *arg)
 				goto out;
 			}
 			if (e->start_dirty && start_room(e) > 0)
+				break;
+			if (e->outbox_dirty && delivery_room(e) > 0)
 				break;
 			int64_t now = clock_now_us(), due = next_wake_us(e);
 			if (due <= now)
@@ -515,6 +691,9 @@ engine *engine_new(const engine_config *cfg, store *st, dispatcher *disp)
 	pthread_condattr_destroy(&ca);
 	pthread_mutex_init(&e->mu, NULL);
 	timers_init(&e->timers);
+	e->outbox_next_due = INT64_MAX;
+	e->next_delayed_start = INT64_MAX;
+	e->actor = "system";
 	define_metrics();
 	return e;
 }
@@ -539,8 +718,24 @@ static int recover_timers(engine *e)
 		timers_push(&e->timers, rows[i].last_updated + (int64_t)rows[i].timeout_secs * 1000000,
 		            TIMER_RUN_TIMEOUT, &rows[i].id);
 	free(rows);
-	if (nclaimed || n)
-		log_info("engine", "recovered %zu claimed and %zu running tasks", nclaimed, n);
+	size_t nrunning = n;
+	rows = NULL;
+	if ((rc = store_deadlines(e->w, TS_RETRYING, &rows, &n)) != 0)
+		return rc;
+	for (size_t i = 0; i < n; i++)
+		timers_push(&e->timers, rows[i].next_retry_at, TIMER_RETRY, &rows[i].id);
+	free(rows);
+	if (nclaimed || nrunning || n)
+		log_info("engine", "recovered %zu claimed, %zu running and %zu retrying tasks", nclaimed, nrunning, n);
+
+	/* This node is the only writer: deliveries it had in flight when it
+	 * stopped were never answered, so they are due again now. */
+	int64_t now = clock_now_us();
+	if ((rc = store_outbox_recover(e->w, now)) != 0)
+		return rc;
+	e->outbox_dirty = true;
+	e->outbox_next_due = now;
+	e->next_delayed_start = now;    /* the first start pass finds the real one */
 	return 0;
 }
 
@@ -551,6 +746,7 @@ int engine_start(engine *e)
 		return rc;
 	e->start_dirty = true;
 	e->next_sweep_us = clock_now_us() + e->cfg.sweep_interval_us;
+	e->next_retention_us = clock_now_us();
 	if (pthread_create(&e->thread, NULL, engine_main, e) != 0)
 		return -1;
 	e->thread_started = true;
@@ -583,6 +779,8 @@ void engine_free(engine *e)
 	free(e->results);
 	free(e->queue);
 	timers_release(&e->timers);
+	id_set_release(&e->start_tasks);
+	id_set_release(&e->touched_batches);
 	pthread_mutex_destroy(&e->mu);
 	pthread_cond_destroy(&e->cv);
 	free(e);
@@ -668,5 +866,7 @@ void new_task_release(new_task *t)
 	for (size_t i = 0; i < t->non_failure; i++)
 		free(t->on_failure[i]);
 	free(t->on_failure);
+	free(t->group);
+	free(t->retry_policy);
 	memset(t, 0, sizeof(*t));
 }

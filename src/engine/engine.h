@@ -32,6 +32,16 @@ typedef struct engine_config {
 	int start_window;                /* max start webhooks in flight (from concurrency) */
 	bool dead_end_cancel;            /* DEAD_END_CANCEL_ENABLED */
 	const ssrf_policy *ssrf;         /* for cancel actions returned by on_start */
+	/* outbox */
+	int delivery_window;             /* WEBHOOK_DELIVERY_CONCURRENCY: deliveries in flight */
+	int max_attempts;                /* WEBHOOK_MAX_ATTEMPTS */
+	int64_t backoff_base_us;         /* WEBHOOK_RETRY_BACKOFF_BASE_SECS: first retry delay */
+	int64_t backoff_cap_us;          /* WEBHOOK_RETRY_BACKOFF_CAP_SECS */
+	int64_t lease_us;                /* WEBHOOK_DELIVERY_LEASE_SECS */
+	/* retention: 0 = keep forever */
+	int64_t archive_after_us;        /* RETENTION_ARCHIVE_DAYS (or _AFTER_SECS) */
+	int64_t retention_interval_us;   /* RETENTION_CLEANUP_INTERVAL_SECS */
+	int retention_batch;             /* RETENTION_BATCH_SIZE */
 } engine_config;
 
 /* store and dispatcher are borrowed and must outlive the engine. */
@@ -51,6 +61,9 @@ typedef enum engine_cmd_type {
 	CMD_RESUME_TASK,
 	CMD_STOP_BATCH,
 	CMD_SET_BATCH_RULES,
+	CMD_GROUP_CANCEL,
+	CMD_GROUP_PAUSE,
+	CMD_GROUP_RESUME,
 } engine_cmd_type;
 
 /* Outcome of a command, set before done(). */
@@ -94,6 +107,9 @@ typedef struct new_task {
 	size_t non_success;
 	char **on_failure;
 	size_t non_failure;
+	char *group;                /* owned, NULL = none */
+	int64_t start_after;        /* µs, 0 = start when ready */
+	char *retry_policy;         /* owned canonical JSON (retry.h), NULL = no retries */
 	/* results */
 	bool created;               /* false when dedup skipped it */
 	weft_id id;
@@ -108,6 +124,9 @@ struct engine_cmd {
 	engine_cmd_type type;
 	engine_done_fn done;        /* NULL for engine_call() */
 	void *arg;
+
+	/* Who asked, for the audit trail ("api" when NULL). Borrowed. */
+	const char *actor;
 
 	/* results */
 	engine_status status;
@@ -152,6 +171,10 @@ struct engine_cmd {
 			const char *rules;          /* borrowed JSON array text */
 			int64_t updated;            /* result */
 		} rules;
+		struct {                /* CMD_GROUP_CANCEL, CMD_GROUP_PAUSE, CMD_GROUP_RESUME */
+			const char *name;           /* borrowed */
+			int64_t count;              /* result: tasks canceled / paused / resumed */
+		} group;
 	} u;
 };
 

@@ -17,7 +17,17 @@ typedef struct effects {
 	webhook_call **calls;      /* owned until submitted */
 	size_t len, cap;
 	size_t starts;             /* how many of the calls are start calls */
+	size_t deliveries;         /* how many are outbox deliveries */
 } effects;
+
+typedef struct id_set {
+	weft_id *items;
+	size_t len, cap;
+} id_set;
+
+void id_set_add(id_set *s, const weft_id *id);      /* no duplicates */
+bool id_set_remove(id_set *s, const weft_id *id);
+void id_set_release(id_set *s);
 
 struct engine {
 	engine_config cfg;
@@ -38,29 +48,59 @@ struct engine {
 
 	timer_heap timers;
 	size_t starts_in_flight;
+	id_set start_tasks;        /* tasks whose start call is in flight */
 	bool start_dirty;          /* something may have become startable */
 	int64_t next_sweep_us;
+	int64_t next_delayed_start;   /* earliest start_after still ahead, INT64_MAX = none */
 	effects fx;
 	size_t started_this_cycle;
+
+	size_t deliveries_in_flight;
+	bool outbox_dirty;         /* deliveries may be due: lease in this cycle */
+	int64_t outbox_next_due;   /* INT64_MAX = nothing undelivered */
+	id_set touched_batches;    /* batches with a task that ended this cycle */
+	int64_t next_retention_us;
+
+	const char *actor;         /* who causes the current changes (audit trail) */
 };
 
 /* effects */
-void effects_add_call(effects *fx, webhook_call *call, bool is_start);
-/* Queues the webhooks of (task, trigger, condition) if it has any. */
-int effects_add_task_webhooks(engine *e, const weft_id *task, action_trigger trig, action_condition cond);
+void effects_add_call(effects *fx, webhook_call *call);
+
+/* outbox.c */
+/* Writes one outbox delivery per action of (task, trigger, condition),
+ * rendered from the task's metadata and enriched with its state. */
+int outbox_add_task_webhooks(engine *e, const weft_id *task, action_trigger trig, action_condition cond,
+                             int64_t now);
+/* Fires on_batch_complete for every touched batch that just finished. */
+int outbox_complete_batches(engine *e, int64_t now);
+/* Leases due deliveries into the cycle's effects, up to the window. */
+int outbox_lease(engine *e, int64_t now);
+/* Records a finished delivery (retry with backoff or exhausted). */
+int outbox_apply_result(engine *e, webhook_call *call, int64_t now);
+int64_t outbox_backoff_us(const engine *e, int32_t attempt);
 
 /* commands.c */
 int engine_apply_command(engine *e, engine_cmd *cmd, int64_t now);
 
 /* dag.c */
 /* After `task` reached a terminal status: propagate to children, queue the
- * webhooks of cascade-failed children, cancel dead-end ancestors. */
+ * webhooks of cascade-failed children, cancel dead-end ancestors, and mark
+ * its batch for the completion check. */
 int dag_after_terminal(engine *e, const weft_id *task, task_status final, int64_t now);
-/* Moves a claimed/running task to failure with `reason` and runs
- * dag_after_terminal plus its on_failure webhooks. 0 applied, STORE_GUARD /
+/* A claimed/running task failed for `cause` (a retry_cause bit, 0 = never
+ * retried): with retries left under its policy it goes to retrying;
+ * otherwise to failure with `reason`, its on_failure webhooks and
+ * dag_after_terminal. 0 applied (*retried tells which), STORE_GUARD /
  * STORE_NOT_FOUND when the guard did not match, <0 error. */
-int dag_fail_task(engine *e, const weft_id *task, unsigned from_mask, const char *reason,
-                  bool touch_last_updated, int64_t now, task_status *prev);
+int dag_fail_task(engine *e, const weft_id *task, unsigned from_mask, const char *reason, unsigned cause,
+                  bool touch_last_updated, int64_t now, bool *retried);
+/* Whether a failure for `cause` should be retried; fills the retrying
+ * update's fields (attempt, next_retry_at) when it should. */
+bool dag_should_retry(engine *e, const task_row *t, unsigned cause, int64_t now, task_update *u);
+
+/* metrics of a task that reached a terminal status (row after update) */
+void engine_metric_terminal(const task_row *t);
 
 /* metrics helpers */
 void engine_metric_transition(task_status from, task_status to);

@@ -16,6 +16,7 @@
 typedef enum timer_kind {
 	TIMER_CLAIM_STALE,     /* a claimed task whose start has not answered */
 	TIMER_RUN_TIMEOUT,     /* a running task's inactivity timeout */
+	TIMER_RETRY,           /* a retrying task's backoff is over */
 } timer_kind;
 
 typedef struct timer_entry {

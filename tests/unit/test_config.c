@@ -76,7 +76,7 @@ static void test_defaults(void **state)
 	assert_true(c.sync_full);
 	assert_int_equal(c.pagination_default, 50);
 	assert_int_equal(c.pagination_max, 100);
-	assert_int_equal(c.worker_loop_interval_ms, 1000);
+	assert_int_equal(c.worker_loop_interval_ms, 60000);
 	assert_int_equal(c.claim_timeout_secs, 30);
 	assert_int_equal(c.webhook_concurrency, 10);
 	assert_int_equal(c.webhook_timeout_ms, 10000);

@@ -73,7 +73,9 @@ static int setup(void **state)
 	                         .max_response_bytes = 65536 };
 	F.disp = dispatcher_new(&dc);
 	engine_config ec = { .claim_timeout_us = 3600LL * 1000000, .sweep_interval_us = 0,
-	                     .start_window = 1000, .dead_end_cancel = true, .ssrf = &F.ssrf };
+	                     .start_window = 1000, .dead_end_cancel = true, .ssrf = &F.ssrf,
+	                     .delivery_window = 16, .max_attempts = 3, .backoff_base_us = 100000,
+	                     .backoff_cap_us = 1000000, .lease_us = 60000000 };
 	F.eng = engine_new(&ec, F.st, F.disp);
 	assert_int_equal(engine_start(F.eng), 0);
 	return 0;

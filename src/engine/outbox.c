@@ -1,0 +1,302 @@
+/*
+ * outbox.c — webhooks that must not be lost.
+ *
+ * End (on_success / on_failure), cancel and batch-complete webhooks are not
+ * called directly: the engine writes one outbox row per action in the same
+ * transaction as the state change that causes it. Each cycle then leases
+ * the rows that are due (up to WEBHOOK_DELIVERY_CONCURRENCY in flight) and
+ * hands them to the dispatcher; the result comes back as an event of a
+ * later cycle: success, or a retry after
+ *     min(cap, base * 2^(attempt - 1)) ± 10%,
+ * or `exhausted` after WEBHOOK_MAX_ATTEMPTS attempts. A crash at any point
+ * loses nothing: rows are durable before anything is sent, and a lease that
+ * was never answered expires (at start-up on a single node, at once).
+ *
+ * Ordering: a task's deliveries are not leased while its start call is in
+ * flight, so its start webhook always reaches the service first.
+ *
+ * Keys (Idempotency-Key, stable across retries):
+ *     <task>:end:success | <task>:end:failure | <task>:cancel
+ *     <task>:cancel:attempt:<n>     for a cancel of retry attempt n > 0
+ *     batch:<batch>:complete
+ * with ":<i>" appended for the i-th (i > 0) action of the same trigger.
+ *
+ * Bodies are enriched under an "arcrun" key (ArcRun's later wire format):
+ * an object body gains it, an absent body becomes {"arcrun": {...}}, any
+ * other body is sent unchanged.
+ */
+#include "util/common.h"
+#include "util/alloc.h"
+#include "util/clock.h"
+#include "util/json.h"
+#include "util/log.h"
+#include "util/metrics.h"
+#include "engine/engine_internal.h"
+#include "exec/template.h"
+
+static json_t *ts_or_null(int64_t us)
+{
+	if (us == 0)
+		return json_null();
+	char text[TIME_RFC3339_MAX];
+	time_format_rfc3339(us, text);
+	return json_string(text);
+}
+
+/* params with its body enriched by `arcrun` (a new reference is stolen). */
+static char *enrich(const char *params_text, json_t *arcrun)
+{
+	json_t *params = json_parse_text(params_text);
+	if (!json_is_object(params)) {
+		json_decref(params);
+		json_decref(arcrun);
+		return xstrdup(params_text);
+	}
+	json_t *body = json_object_get(params, "body");
+	if (body == NULL || json_is_null(body)) {
+		json_t *fresh = json_object();
+		json_object_set_new(fresh, "arcrun", arcrun);
+		json_object_set_new(params, "body", fresh);
+	} else if (json_is_object(body)) {
+		json_object_set_new(body, "arcrun", arcrun);
+	} else {
+		json_decref(arcrun);
+	}
+	char *out = json_dump_compact(params);
+	json_decref(params);
+	return out;
+}
+
+static json_t *task_enrichment(const task_row *t, action_trigger trig)
+{
+	json_t *a = json_object();
+	json_object_set_new(a, "task_id", json_string(t->id.str));
+	json_object_set_new(a, "batch_id", id_is_set(&t->batch_id) ? json_string(t->batch_id.str) : json_null());
+	json_object_set_new(a, "status", json_string(task_status_wire(t->status)));
+	json_object_set_new(a, "trigger", json_string(action_trigger_db(trig)));
+	json_object_set_new(a, "attempt", json_integer(t->attempt));
+	json_object_set_new(a, "failure_reason", t->failure_reason ? json_string(t->failure_reason) : json_null());
+	json_object_set_new(a, "success", json_integer(t->success));
+	json_object_set_new(a, "failures", json_integer(t->failures));
+	json_object_set_new(a, "ended_at", ts_or_null(t->ended_at));
+	return a;
+}
+
+static int insert_delivery(engine *e, outbox_row *o)
+{
+	int rc = store_outbox_insert(e->w, o);
+	if (rc == 0 && o->id != 0)
+		e->outbox_dirty = true;
+	return rc;
+}
+
+static delivery_event event_of(action_trigger trig, action_condition cond)
+{
+	if (trig == TRIGGER_CANCEL)
+		return DELIVERY_CANCEL;
+	return cond == COND_SUCCESS ? DELIVERY_END_SUCCESS : DELIVERY_END_FAILURE;
+}
+
+int outbox_add_task_webhooks(engine *e, const weft_id *task, action_trigger trig, action_condition cond,
+                             int64_t now)
+{
+	action_row *actions = NULL;
+	size_t n = 0;
+	int rc = store_task_actions_for(e->w, task, trig, cond, &actions, &n);
+	if (rc != 0 || n == 0) {
+		store_free_actions(actions, n);
+		return rc;
+	}
+	task_row t;
+	if ((rc = store_task_get(e->w, task, &t)) != 0) {
+		store_free_actions(actions, n);
+		return rc == STORE_NOT_FOUND ? 0 : rc;
+	}
+	/* A cancel concerns the attempt that was running; a timeout that is
+	 * retried has already counted the next one. */
+	int32_t attempt = t.attempt - (trig == TRIGGER_CANCEL && t.status == TS_RETRYING ? 1 : 0);
+	char base[128];
+	if (trig == TRIGGER_END)
+		snprintf(base, sizeof(base), "%s:end:%s", task->str, action_condition_db(cond));
+	else if (attempt > 0)
+		snprintf(base, sizeof(base), "%s:cancel:attempt:%d", task->str, (int)attempt);
+	else
+		snprintf(base, sizeof(base), "%s:cancel", task->str);
+
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		char *rendered = template_has_placeholders(actions[i].params)
+		                     ? template_render_params(actions[i].params, t.metadata) : NULL;
+		outbox_row o = {
+			.event = event_of(trig, cond),
+			.task_id = *task,
+			.batch_id = t.batch_id,
+			.action_id = actions[i].id,
+			.add_handle = true,
+			.status = DS_PENDING,
+			.max_attempts = e->cfg.max_attempts,
+			.next_attempt_at = now,
+			.created_at = now,
+			.updated_at = now,
+		};
+		if (i == 0)
+			snprintf(o.key, sizeof(o.key), "%s", base);
+		else
+			snprintf(o.key, sizeof(o.key), "%s:%zu", base, i);
+		o.params = enrich(rendered ? rendered : actions[i].params, task_enrichment(&t, trig));
+		rc = insert_delivery(e, &o);
+		free(o.params);
+		free(rendered);
+	}
+	task_row_release(&t);
+	store_free_actions(actions, n);
+	return rc;
+}
+
+int outbox_complete_batches(engine *e, int64_t now)
+{
+	int rc = 0;
+	for (size_t b = 0; b < e->touched_batches.len && rc == 0; b++) {
+		const weft_id *batch = &e->touched_batches.items[b];
+		char *on_complete = NULL;
+		batch_outcome counts = { 0 };
+		rc = store_batch_complete(e->w, batch, now, &on_complete, &counts);
+		if (rc == STORE_NOT_FOUND) {
+			rc = 0;
+			continue;
+		}
+		if (rc != 0)
+			break;
+		metrics_inc("batches_completed_total", NULL, 1);
+		json_t *actions = on_complete ? json_parse_text(on_complete) : NULL;
+		for (size_t i = 0; rc == 0 && i < json_array_size(actions); i++) {
+			const json_t *params = json_object_get(json_array_get(actions, i), "params");
+			if (!json_is_object(params))
+				continue;
+			json_t *a = json_object();
+			json_object_set_new(a, "batch_id", json_string(batch->str));
+			json_t *c = json_object();
+			json_object_set_new(c, "success", json_integer(counts.success));
+			json_object_set_new(c, "failure", json_integer(counts.failure));
+			json_object_set_new(c, "canceled", json_integer(counts.canceled));
+			json_object_set_new(a, "counts", c);
+			json_object_set_new(a, "completed_at", ts_or_null(now));
+			char *text = json_dump_compact(params);
+			outbox_row o = {
+				.event = DELIVERY_BATCH_COMPLETE,
+				.batch_id = *batch,
+				.add_handle = false,
+				.status = DS_PENDING,
+				.max_attempts = e->cfg.max_attempts,
+				.next_attempt_at = now,
+				.created_at = now,
+				.updated_at = now,
+			};
+			if (i == 0)
+				snprintf(o.key, sizeof(o.key), "batch:%s:complete", batch->str);
+			else
+				snprintf(o.key, sizeof(o.key), "batch:%s:complete:%zu", batch->str, i);
+			o.params = enrich(text, a);
+			rc = insert_delivery(e, &o);
+			free(o.params);
+			free(text);
+		}
+		json_decref(actions);
+		free(on_complete);
+	}
+	e->touched_batches.len = 0;
+	return rc;
+}
+
+static void on_delivery_done(webhook_call *call, void *arg);
+
+static action_trigger trigger_of(delivery_event ev)
+{
+	return ev == DELIVERY_CANCEL ? TRIGGER_CANCEL : TRIGGER_END;
+}
+
+int outbox_lease(engine *e, int64_t now)
+{
+	size_t busy = e->deliveries_in_flight + e->fx.deliveries;
+	size_t window = (size_t)MAX(e->cfg.delivery_window, 1);
+	if (busy >= window)
+		return 0;     /* stays dirty: a finished delivery frees a slot */
+	outbox_row *rows = NULL;
+	size_t n = 0;
+	int rc = store_outbox_lease(e->w, now, now + e->cfg.lease_us, window - busy, e->start_tasks.items,
+	                            e->start_tasks.len, &rows, &n);
+	if (rc != 0)
+		return rc;
+	for (size_t i = 0; i < n; i++) {
+		const outbox_row *o = &rows[i];
+		const char *params[1] = { o->params };
+		webhook_call *call = webhook_call_new(&o->task_id, trigger_of(o->event),
+		                                      o->event == DELIVERY_END_FAILURE ? COND_FAILURE : COND_SUCCESS,
+		                                      o->key, params, 1);
+		call->no_handle = !o->add_handle;
+		call->delivery_id = o->id;
+		call->delivery_attempt = o->attempts;
+		call->done = on_delivery_done;
+		call->arg = e;
+		effects_add_call(&e->fx, call);
+	}
+	if (n == window - busy) {
+		e->outbox_dirty = true;     /* there may be more due */
+	} else {
+		e->outbox_dirty = false;
+		int64_t due = INT64_MAX;
+		rc = store_outbox_next_due(e->w, &due);
+		if (rc == STORE_NOT_FOUND)
+			rc = 0;
+		e->outbox_next_due = due;
+	}
+	store_free_outbox(rows, n);
+	return rc;
+}
+
+int64_t outbox_backoff_us(const engine *e, int32_t attempt)
+{
+	double delay = (double)e->cfg.backoff_base_us;
+	for (int32_t i = 1; i < attempt && delay < (double)e->cfg.backoff_cap_us; i++)
+		delay *= 2;
+	if (delay > (double)e->cfg.backoff_cap_us)
+		delay = (double)e->cfg.backoff_cap_us;
+	/* ±10% so that a burst of failures does not come back as a burst */
+	double jitter = 0.9 + 0.2 * ((double)(random() % 1000) / 1000.0);
+	return (int64_t)(delay * jitter);
+}
+
+int outbox_apply_result(engine *e, webhook_call *call, int64_t now)
+{
+	int64_t retry_at = 0;
+	const char *outcome = "success";
+	if (!call->ok) {
+		if (call->delivery_attempt < e->cfg.max_attempts) {
+			retry_at = now + outbox_backoff_us(e, call->delivery_attempt);
+			outcome = "retry";
+			e->outbox_next_due = MIN(e->outbox_next_due, retry_at);
+		} else {
+			outcome = "exhausted";
+			log_warn("outbox", "delivery %s exhausted after %d attempts: %s", call->key,
+			         (int)call->delivery_attempt, call->error ? call->error : "failed");
+		}
+	}
+	char labels[96];
+	snprintf(labels, sizeof(labels), "trigger=\"%s\",outcome=\"%s\"", action_trigger_db(call->trigger), outcome);
+	metrics_inc("webhook_deliveries_total", labels, 1);
+	return store_outbox_finish(e->w, call->delivery_id, call->ok, call->http_status,
+	                           call->ok ? NULL : call->error, now, retry_at);
+}
+
+/* Runs on the dispatcher thread: hand the result to the engine. */
+static void on_delivery_done(webhook_call *call, void *arg)
+{
+	engine *e = arg;
+	pthread_mutex_lock(&e->mu);
+	if (e->rlen == e->rcap) {
+		e->rcap = e->rcap ? e->rcap * 2 : 64;
+		e->results = xrealloc(e->results, e->rcap * sizeof(*e->results));
+	}
+	e->results[e->rlen++] = call;
+	pthread_cond_signal(&e->cv);
+	pthread_mutex_unlock(&e->mu);
+}
