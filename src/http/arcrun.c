@@ -1,7 +1,8 @@
 /*
  * arcrun.c — ArcRun's HTTP API, wire-compatible (reference/arcrun.md §3,
  * §4; SPEC §3.1). Reads go straight to a store reader connection;
- * mutations become engine commands, answered after the commit.
+ * mutations become engine commands (actor "api" in the audit trail),
+ * answered after the commit. The routes weft adds are in ops.c.
  *
  * Routes:
  *   GET    /health                  200 {"status":"ok"|"degraded","database":"healthy"|"unhealthy",
@@ -42,76 +43,47 @@
  *   - A field of the wrong JSON type is a validation message naming the field (400 with
  *     details) rather than a bare deserializer error; limits on batch size (413), dependencies
  *     and actions per task apply; counters and expected_count are 64-bit.
+ *
+ * Additive fields (ArcRun clients ignore unknown fields; ArcRun's own come
+ * first, in its order):
+ *   - NewTaskDto: "retry" {max_retries, initial_delay_secs, backoff_multiplier,
+ *     max_delay_secs, retry_on}, "start_after" (RFC 3339), "group".
+ *   - TaskDto: after "priority": "attempt", "group", "start_after", "retry" (the stored
+ *     policy, every field present), "next_retry_at". BasicTaskDto: "attempt", "group".
+ *   - ActionDto: "delivery": null, or {"status","attempts","last_http_status",
+ *     "last_error","last_attempt_at"} of its last delivery.
+ *   - status_counts: a 9th key "retrying" after ArcRun's 8; status "RetryPending" wherever a
+ *     status is shown or filtered on.
+ *   - /metrics also sets the gauges tasks_by_status{status} and running_tasks_by_kind{kind}
+ *     from the database before rendering.
  */
-#include "arcrun.h"
+#include "util/common.h"
+#include "http/arcrun.h"
 
-#include "validate.h"
-#include "../util/alloc.h"
-#include "../util/clock.h"
-#include "../util/log.h"
-#include "../util/metrics.h"
+#include "http/routes.h"
+#include "http/validate.h"
+#include "http/wire.h"
+#include "util/alloc.h"
+#include "util/clock.h"
+#include "util/log.h"
+#include "util/metrics.h"
 
-/* status_counts keys in ArcRun's order (§4.10). */
-static const task_status count_order[] = { TS_WAITING, TS_PENDING, TS_CLAIMED, TS_RUNNING,
-	                                   TS_SUCCESS, TS_FAILURE, TS_PAUSED,  TS_CANCELED };
+/* status_counts keys: ArcRun's 8 in its order (§4.10), then weft's. */
+static const struct {
+	const char *key;
+	task_status status;
+} count_keys[] = {
+	{ "waiting", TS_WAITING }, { "pending", TS_PENDING }, { "claimed", TS_CLAIMED },
+	{ "running", TS_RUNNING }, { "success", TS_SUCCESS }, { "failure", TS_FAILURE },
+	{ "paused", TS_PAUSED },   { "canceled", TS_CANCELED }, { "retrying", TS_RETRYING },
+};
 
 /* ---- serialization --------------------------------------------------- */
-
-/* Integers and timestamps are written without printf: a 100,000-task
- * batch answer has over a million of them. */
-static void put_i64(buf *b, int64_t v)
-{
-	char digits[24], *d = digits + sizeof(digits);
-	uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
-	do {
-		*--d = (char)('0' + u % 10);
-		u /= 10;
-	} while (u > 0);
-	if (v < 0)
-		*--d = '-';
-	buf_append(b, d, (size_t)(digits + sizeof(digits) - d));
-}
-
-static void put_ts(buf *b, int64_t us)
-{
-	/* Tasks of one batch share their timestamps: format each once. */
-	static _Thread_local int64_t last_us;
-	static _Thread_local char last[TIME_RFC3339_MAX + 2];
-	static _Thread_local size_t last_len;
-	if (us == 0) {
-		buf_puts(b, "null");
-		return;
-	}
-	if (us != last_us || last_len == 0) {
-		char t[TIME_RFC3339_MAX];
-		time_format_rfc3339(us, t);
-		last_len = (size_t)snprintf(last, sizeof(last), "\"%s\"", t);
-		last_us = us;
-	}
-	buf_append(b, last, last_len);
-}
-
-/* JSON text we stored ourselves, embedded as is. */
-static void put_raw(buf *b, const char *json, const char *fallback)
-{
-	buf_puts(b, json != NULL && json[0] != '\0' ? json : fallback);
-}
-
-static void put_id(buf *b, const weft_id *id)
-{
-	if (id == NULL || !id_is_set(id)) {
-		buf_puts(b, "null");
-		return;
-	}
-	buf_putc(b, '"');
-	buf_append(b, id->str, WEFT_ID_LEN);
-	buf_putc(b, '"');
-}
 
 static void put_expected(buf *b, bool has, int64_t v)
 {
 	if (has)
-		put_i64(b, v);
+		wire_i64(b, v);
 	else
 		buf_puts(b, "null");
 }
@@ -120,21 +92,34 @@ static void put_expected(buf *b, bool has, int64_t v)
 static void put_counters(buf *b, const task_row *t)
 {
 	buf_puts(b, ",\"success\":");
-	put_i64(b, t->success);
+	wire_i64(b, t->success);
 	buf_puts(b, ",\"failures\":");
-	put_i64(b, t->failures);
+	wire_i64(b, t->failures);
 	buf_puts(b, ",\"expected_count\":");
 	put_expected(b, t->has_expected_count, t->expected_count);
 }
 
-/* ,"batch_id":...,"dead_end_barrier":...,"priority":N} — the common end
- * of BasicTaskDto and TaskDto. */
-static void put_tail(buf *b, const task_row *t)
+/* ,"batch_id":...,"dead_end_barrier":...,"priority":N,"attempt":N,"group":...
+ * — the common end of BasicTaskDto and TaskDto; TaskDto (full) goes on
+ * with "start_after", "retry" and "next_retry_at". Closes the object. */
+static void put_tail(buf *b, const task_row *t, bool full)
 {
 	buf_puts(b, ",\"batch_id\":");
-	put_id(b, &t->batch_id);
+	wire_id(b, &t->batch_id);
 	buf_puts(b, t->dead_end_barrier ? ",\"dead_end_barrier\":true,\"priority\":" : ",\"dead_end_barrier\":false,\"priority\":");
-	put_i64(b, t->priority);
+	wire_i64(b, t->priority);
+	buf_puts(b, ",\"attempt\":");
+	wire_i64(b, t->attempt);
+	buf_puts(b, ",\"group\":");
+	http_json_str(b, t->group_name);
+	if (full) {
+		buf_puts(b, ",\"start_after\":");
+		wire_ts(b, t->start_after);
+		buf_puts(b, ",\"retry\":");
+		wire_raw(b, t->retry_policy, "null");
+		buf_puts(b, ",\"next_retry_at\":");
+		wire_ts(b, t->status == TS_RETRYING ? t->next_retry_at : 0);
+	}
 	buf_putc(b, '}');
 }
 
@@ -142,7 +127,7 @@ static void put_tail(buf *b, const task_row *t)
 static void put_basic(buf *b, const task_row *t)
 {
 	buf_puts(b, "{\"id\":");
-	put_id(b, &t->id);
+	wire_id(b, &t->id);
 	buf_puts(b, ",\"name\":");
 	http_json_str(b, t->name);
 	buf_puts(b, ",\"kind\":");
@@ -150,13 +135,13 @@ static void put_basic(buf *b, const task_row *t)
 	buf_puts(b, ",\"status\":\"");
 	buf_puts(b, task_status_wire(t->status));
 	buf_puts(b, "\",\"created_at\":");
-	put_ts(b, t->created_at);
+	wire_ts(b, t->created_at);
 	buf_puts(b, ",\"started_at\":");
-	put_ts(b, t->started_at);
+	wire_ts(b, t->started_at);
 	put_counters(b, t);
 	buf_puts(b, ",\"ended_at\":");
-	put_ts(b, t->ended_at);
-	put_tail(b, t);
+	wire_ts(b, t->ended_at);
+	put_tail(b, t, false);
 }
 
 /* TaskDto up to and including `"actions":[`; the caller writes the
@@ -164,7 +149,7 @@ static void put_basic(buf *b, const task_row *t)
 static void put_task_head(buf *b, const task_row *t)
 {
 	buf_puts(b, "{\"id\":");
-	put_id(b, &t->id);
+	wire_id(b, &t->id);
 	buf_puts(b, ",\"name\":");
 	http_json_str(b, t->name);
 	buf_puts(b, ",\"kind\":");
@@ -172,47 +157,72 @@ static void put_task_head(buf *b, const task_row *t)
 	buf_puts(b, ",\"status\":\"");
 	buf_puts(b, task_status_wire(t->status));
 	buf_puts(b, "\",\"timeout\":");
-	put_i64(b, t->timeout_secs);
+	wire_i64(b, t->timeout_secs);
 	buf_puts(b, ",\"rules\":");
-	put_raw(b, t->rules, "[]");
+	wire_raw(b, t->rules, "[]");
 	buf_puts(b, ",\"metadata\":");
-	put_raw(b, t->metadata, "null");
+	wire_raw(b, t->metadata, "null");
 	buf_puts(b, ",\"actions\":[");
 }
 
 static void put_task_tail(buf *b, const task_row *t)
 {
 	buf_puts(b, "],\"created_at\":");
-	put_ts(b, t->created_at);
+	wire_ts(b, t->created_at);
 	buf_puts(b, ",\"started_at\":");
-	put_ts(b, t->started_at);
+	wire_ts(b, t->started_at);
 	buf_puts(b, ",\"ended_at\":");
-	put_ts(b, t->ended_at);
+	wire_ts(b, t->ended_at);
 	buf_puts(b, ",\"last_updated\":");
-	put_ts(b, t->last_updated);
+	wire_ts(b, t->last_updated);
 	put_counters(b, t);
 	buf_puts(b, ",\"failure_reason\":");
 	http_json_str(b, t->failure_reason);
-	put_tail(b, t);
+	put_tail(b, t, true);
 }
 
 /* ActionDto: no condition on the wire, so on_success and on_failure both
- * show as End (ArcRun §3.1). */
-static void put_action(buf *b, bool first, action_trigger trig, const char *params)
+ * show as End (ArcRun §3.1). weft adds "delivery", the record of its last
+ * delivery, null while it never fired. */
+static void put_action(buf *b, bool first, const action_row *a)
 {
 	buf_puts(b, first ? "{\"kind\":\"Webhook\",\"trigger\":\"" : ",{\"kind\":\"Webhook\",\"trigger\":\"");
-	buf_puts(b, action_trigger_wire(trig));
+	buf_puts(b, action_trigger_wire(a->trigger));
 	buf_puts(b, "\",\"params\":");
-	put_raw(b, params, "{}");
-	buf_putc(b, '}');
+	wire_raw(b, a->params, "{}");
+	if (!a->has_delivery) {
+		buf_puts(b, ",\"delivery\":null}");
+		return;
+	}
+	buf_puts(b, ",\"delivery\":{\"status\":");
+	http_json_str(b, delivery_status_wire(a->delivery));
+	buf_puts(b, ",\"attempts\":");
+	wire_i64(b, a->attempts);
+	buf_puts(b, ",\"last_http_status\":");
+	wire_i64_or_null(b, a->last_http_status);
+	buf_puts(b, ",\"last_error\":");
+	http_json_str(b, a->last_error);
+	buf_puts(b, ",\"last_attempt_at\":");
+	wire_ts(b, a->last_attempt_at);
+	buf_puts(b, "}}");
 }
 
 static void put_task(buf *b, const task_row *t, const action_row *acts, size_t nacts)
 {
 	put_task_head(b, t);
 	for (size_t i = 0; i < nacts; i++)
-		put_action(b, i == 0, acts[i].trigger, acts[i].params);
+		put_action(b, i == 0, &acts[i]);
 	put_task_tail(b, t);
+}
+
+/* An action just created: no delivery yet. */
+static void put_new_action(buf *b, bool first, action_trigger trig, char *params)
+{
+	action_row a;
+	memset(&a, 0, sizeof(a));
+	a.trigger = trig;
+	a.params = params;
+	put_action(b, first, &a);
 }
 
 /* The TaskDto of a task just created, from what was submitted. */
@@ -233,135 +243,25 @@ static void put_new_task(buf *b, const new_task *t, const weft_id *batch)
 	v.expected_count = t->expected_count;
 	v.dead_end_barrier = t->dead_end_barrier;
 	v.priority = t->priority;
+	v.group_name = t->group;
+	v.start_after = t->start_after;
+	v.retry_policy = t->retry_policy;
 
 	put_task_head(b, &v);
-	put_action(b, true, TRIGGER_START, t->on_start);
+	put_new_action(b, true, TRIGGER_START, t->on_start);
 	for (size_t i = 0; i < t->non_failure; i++)
-		put_action(b, false, TRIGGER_END, t->on_failure[i]);
+		put_new_action(b, false, TRIGGER_END, t->on_failure[i]);
 	for (size_t i = 0; i < t->non_success; i++)
-		put_action(b, false, TRIGGER_END, t->on_success[i]);
+		put_new_action(b, false, TRIGGER_END, t->on_success[i]);
 	put_task_tail(b, &v);
 }
 
 static void put_status_counts(buf *b, const int64_t counts[TS__COUNT])
 {
 	buf_putc(b, '{');
-	for (size_t i = 0; i < ARRAY_LEN(count_order); i++)
-		buf_printf(b, "%s\"%s\":%" PRId64, i ? "," : "", task_status_db(count_order[i]),
-		           counts[count_order[i]]);
+	for (size_t i = 0; i < ARRAY_LEN(count_keys); i++)
+		buf_printf(b, "%s\"%s\":%" PRId64, i ? "," : "", count_keys[i].key, counts[count_keys[i].status]);
 	buf_putc(b, '}');
-}
-
-/* ---- common answers -------------------------------------------------- */
-
-static void respond_invalid(http_request *r, validate_result res, const errlist *errs, const char *msg,
-                            const weft_id *batch)
-{
-	switch (res) {
-	case VALIDATE_FAILED: {
-		buf b;
-		buf_init(&b);
-		buf_puts(&b, "{\"error\":\"Validation failed\",");
-		if (batch != NULL) {
-			buf_puts(&b, "\"batch_id\":");
-			put_id(&b, batch);
-			buf_putc(&b, ',');
-		}
-		buf_puts(&b, "\"details\":[");
-		for (size_t i = 0; i < errs->len; i++) {
-			if (i > 0)
-				buf_putc(&b, ',');
-			http_json_str(&b, errs->items[i]);
-		}
-		buf_puts(&b, "]}");
-		http_respond_json(r, 400, &b);
-		buf_release(&b);
-		break;
-	}
-	case VALIDATE_TOO_LARGE:
-		http_respond_error(r, 413, msg);
-		break;
-	case VALIDATE_BAD_REQUEST:
-		http_respond_error(r, 400, msg);
-		break;
-	default:
-		http_respond_text(r, 400, msg);
-		break;
-	}
-}
-
-static void respond_unavailable(http_request *r)
-{
-	http_respond_text(r, 503, "Database connection unavailable");
-}
-
-static void respond_db_error(http_request *r)
-{
-	http_respond_error(r, 500, "Internal server error: Database error");
-}
-
-static void respond_store_error(http_request *r, int rc)
-{
-	if (rc == STORE_UNAVAILABLE)
-		respond_unavailable(r);
-	else
-		respond_db_error(r);
-}
-
-/* {"error":...,"status":...,"current_status":"<S>"} */
-static void respond_state(http_request *r, unsigned status, const char *message, task_status current)
-{
-	buf b;
-	buf_init(&b);
-	buf_puts(&b, "{\"error\":");
-	http_json_str(&b, message);
-	buf_printf(&b, ",\"status\":%u,\"current_status\":\"%s\"}", status, task_status_wire(current));
-	http_respond_json(r, status, &b);
-	buf_release(&b);
-}
-
-static void respond_task_not_found(http_request *r, const weft_id *id)
-{
-	char msg[96];
-	snprintf(msg, sizeof(msg), "Not found: Task %s not found", id->str);
-	http_respond_error(r, 404, msg);
-}
-
-static void respond_batch_not_found(http_request *r, const weft_id *id)
-{
-	char msg[96];
-	snprintf(msg, sizeof(msg), "Not found: No tasks found for batch %s", id->str);
-	http_respond_error(r, 404, msg);
-}
-
-/* Answers the outcomes every command shares; false when the caller must
- * handle cmd->status itself. */
-static bool respond_engine_failure(http_request *r, const engine_cmd *cmd)
-{
-	switch (cmd->status) {
-	case ENGINE_ERROR:
-		respond_db_error(r);
-		return true;
-	case ENGINE_UNAVAILABLE:
-		respond_unavailable(r);
-		return true;
-	default:
-		return false;
-	}
-}
-
-static void respond_unexpected(http_request *r, const engine_cmd *cmd)
-{
-	log_error("http", "unexpected engine outcome %d for command %d", (int)cmd->status, (int)cmd->type);
-	respond_db_error(r);
-}
-
-static store_conn *reader(http_request *r)
-{
-	store_conn *c = store_reader_acquire(http_store(r));
-	if (c == NULL)
-		respond_unavailable(r);
-	return c;
 }
 
 /* ---- health, readiness, metrics -------------------------------------- */
@@ -406,6 +306,7 @@ static void h_ready(http_request *r)
 
 static void h_metrics(http_request *r)
 {
+	ops_refresh_gauges(http_store(r));
 	buf b;
 	buf_init(&b);
 	metrics_render(&b);
@@ -432,10 +333,10 @@ static void submit_state_free(void *p)
 static void finish_create(http_request *r, engine_cmd *cmd, void *state)
 {
 	submit_state *s = state;
-	if (respond_engine_failure(r, cmd))
+	if (wire_respond_engine_failure(r, cmd))
 		return;
 	if (cmd->status != ENGINE_OK) {
-		respond_unexpected(r, cmd);
+		wire_respond_unexpected(r, cmd);
 		return;
 	}
 	const weft_id *batch = &cmd->u.submit.batch_id;
@@ -478,7 +379,7 @@ static void h_create(http_request *r)
 	errlist_init(&errs);
 	validate_result res = validate_batch(body, len, http_config(r), &s->in, &errs, msg, sizeof(msg));
 	if (res != VALIDATE_OK) {
-		respond_invalid(r, res, &errs, msg, &batch);
+		wire_respond_invalid(r, res, &errs, msg, &batch);
 		errlist_release(&errs);
 		free(s);
 		return;
@@ -486,6 +387,7 @@ static void h_create(http_request *r)
 	errlist_release(&errs);
 
 	s->cmd.type = CMD_SUBMIT_BATCH;
+	s->cmd.actor = "api";
 	s->cmd.u.submit.batch_id = batch;
 	s->cmd.u.submit.tasks = s->in.tasks;
 	s->cmd.u.submit.ntasks = s->in.ntasks;
@@ -505,7 +407,7 @@ static void h_create(http_request *r)
 static void h_get_task(http_request *r)
 {
 	const weft_id *id = http_param(r, 0);
-	store_conn *c = reader(r);
+	store_conn *c = wire_reader(r);
 	if (c == NULL)
 		return;
 	task_row t;
@@ -520,7 +422,7 @@ static void h_get_task(http_request *r)
 	if (rc == STORE_NOT_FOUND) {
 		http_respond_text(r, 404, "No task found with UID");
 	} else if (rc != 0) {
-		respond_store_error(r, rc);
+		wire_respond_store_error(r, rc);
 	} else {
 		buf b;
 		buf_init(&b);
@@ -553,17 +455,17 @@ static void h_list_tasks(http_request *r)
 	char msg[VALIDATE_MSG_MAX];
 	validate_result res = validate_task_query(http_query_get, r, http_config(r), &q, msg, sizeof(msg));
 	if (res != VALIDATE_OK) {
-		respond_invalid(r, res, NULL, msg, NULL);
+		wire_respond_invalid(r, res, NULL, msg, NULL);
 		return;
 	}
-	store_conn *c = reader(r);
+	store_conn *c = wire_reader(r);
 	if (c != NULL) {
 		task_row *rows = NULL;
 		size_t n = 0;
 		int rc = store_task_list(c, &q.filter, q.offset, q.limit, &rows, &n);
 		store_reader_release(http_store(r), c);
 		if (rc != 0)
-			respond_store_error(r, rc);
+			wire_respond_store_error(r, rc);
 		else
 			respond_task_list(r, rows, n);
 		store_free_tasks(rows, n);
@@ -574,7 +476,7 @@ static void h_list_tasks(http_request *r)
 static void h_batch_stats(http_request *r)
 {
 	const weft_id *id = http_param(r, 0);
-	store_conn *c = reader(r);
+	store_conn *c = wire_reader(r);
 	if (c == NULL)
 		return;
 	batch_stats st;
@@ -588,10 +490,10 @@ static void h_batch_stats(http_request *r)
 		buf_puts(&b, "{\"error\":\"No tasks found for this batch_id\"}");
 		http_respond_json(r, 404, &b);
 	} else if (rc != 0) {
-		respond_store_error(r, rc);
+		wire_respond_store_error(r, rc);
 	} else {
 		buf_puts(&b, "{\"batch_id\":");
-		put_id(&b, id);
+		wire_id(&b, id);
 		buf_printf(&b, ",\"total_tasks\":%" PRId64 ",\"total_success\":%" PRId64 ",\"total_failures\":%" PRId64
 		               ",\"total_expected\":",
 		           st.total_tasks, st.total_success, st.total_failures);
@@ -610,10 +512,10 @@ static void h_list_batches(http_request *r)
 	char msg[VALIDATE_MSG_MAX];
 	validate_result res = validate_batches_query(http_query_get, r, http_config(r), &q, msg, sizeof(msg));
 	if (res != VALIDATE_OK) {
-		respond_invalid(r, res, NULL, msg, NULL);
+		wire_respond_invalid(r, res, NULL, msg, NULL);
 		return;
 	}
-	store_conn *c = reader(r);
+	store_conn *c = wire_reader(r);
 	if (c == NULL)
 		return;
 	batch_summary *rows = NULL;
@@ -621,7 +523,7 @@ static void h_list_batches(http_request *r)
 	int rc = store_batch_list(c, &q.filter, q.offset, q.limit, &rows, &n);
 	store_reader_release(http_store(r), c);
 	if (rc != 0) {
-		respond_store_error(r, rc);
+		wire_respond_store_error(r, rc);
 		store_free_batch_summaries(rows, n);
 		return;
 	}
@@ -631,11 +533,11 @@ static void h_list_batches(http_request *r)
 	for (size_t i = 0; i < n; i++) {
 		const batch_summary *s = &rows[i];
 		buf_puts(&b, i ? ",{\"batch_id\":" : "{\"batch_id\":");
-		put_id(&b, &s->batch_id);
+		wire_id(&b, &s->batch_id);
 		buf_printf(&b, ",\"total_tasks\":%" PRId64 ",\"first_created_at\":", s->total_tasks);
-		put_ts(&b, s->first_created_at);
+		wire_ts(&b, s->first_created_at);
 		buf_puts(&b, ",\"latest_updated_at\":");
-		put_ts(&b, s->latest_updated_at);
+		wire_ts(&b, s->latest_updated_at);
 		buf_puts(&b, ",\"status_counts\":");
 		put_status_counts(&b, s->status_counts);
 		buf_puts(&b, ",\"kinds\":[");
@@ -655,7 +557,7 @@ static void h_list_batches(http_request *r)
 static void h_dag(http_request *r)
 {
 	const weft_id *id = http_param(r, 0);
-	store_conn *c = reader(r);
+	store_conn *c = wire_reader(r);
 	if (c == NULL)
 		return;
 	task_row *tasks = NULL;
@@ -666,7 +568,7 @@ static void h_dag(http_request *r)
 	if (rc == STORE_NOT_FOUND)
 		rc = 0;      /* an unknown batch is an empty graph (§4.14) */
 	if (rc != 0) {
-		respond_store_error(r, rc);
+		wire_respond_store_error(r, rc);
 	} else {
 		buf b;
 		buf_init(&b);
@@ -679,9 +581,9 @@ static void h_dag(http_request *r)
 		buf_puts(&b, "],\"links\":[");
 		for (size_t i = 0; i < nlinks; i++) {
 			buf_puts(&b, i ? ",{\"parent_id\":" : "{\"parent_id\":");
-			put_id(&b, &links[i].parent_id);
+			wire_id(&b, &links[i].parent_id);
 			buf_puts(&b, ",\"child_id\":");
-			put_id(&b, &links[i].child_id);
+			wire_id(&b, &links[i].child_id);
 			buf_puts(&b, links[i].requires_success ? ",\"requires_success\":true}" : ",\"requires_success\":false}");
 		}
 		buf_puts(&b, "]}");
@@ -718,7 +620,7 @@ static update_state *decode_update(http_request *r, bool put)
 	validate_result res = put ? validate_put(body, len, http_config(r), &s->in, &errs, msg, sizeof(msg))
 	                          : validate_patch(body, len, http_config(r), &s->in, &errs, msg, sizeof(msg));
 	if (res != VALIDATE_OK) {
-		respond_invalid(r, res, &errs, msg, NULL);
+		wire_respond_invalid(r, res, &errs, msg, NULL);
 		free(s);
 		s = NULL;
 	}
@@ -730,7 +632,7 @@ static void finish_patch(http_request *r, engine_cmd *cmd, void *state)
 {
 	UNUSED(state);
 	char msg[96];
-	if (respond_engine_failure(r, cmd))
+	if (wire_respond_engine_failure(r, cmd))
 		return;
 	switch (cmd->status) {
 	case ENGINE_OK:
@@ -738,14 +640,14 @@ static void finish_patch(http_request *r, engine_cmd *cmd, void *state)
 		http_respond_text(r, 200, "Task updated successfully");
 		break;
 	case ENGINE_NOT_FOUND:
-		respond_task_not_found(r, &cmd->u.patch.id);
+		wire_respond_task_not_found(r, &cmd->u.patch.id);
 		break;
 	case ENGINE_CONFLICT:
 		snprintf(msg, sizeof(msg), "Conflict: Task is %s, not Running", task_status_wire(cmd->current_status));
-		respond_state(r, 409, msg, cmd->current_status);
+		wire_respond_state(r, 409, msg, cmd->current_status);
 		break;
 	default:
-		respond_unexpected(r, cmd);
+		wire_respond_unexpected(r, cmd);
 		break;
 	}
 }
@@ -757,6 +659,7 @@ static void h_patch_task(http_request *r)
 		return;
 	engine_cmd *c = &s->cmd;
 	c->type = CMD_PATCH_TASK;
+	c->actor = "api";
 	c->u.patch.id = *http_param(r, 0);
 	c->u.patch.has_status = s->in.has_status;
 	c->u.patch.status = s->in.status;
@@ -775,7 +678,7 @@ static void finish_put(http_request *r, engine_cmd *cmd, void *state)
 {
 	UNUSED(state);
 	char msg[112];
-	if (respond_engine_failure(r, cmd))
+	if (wire_respond_engine_failure(r, cmd))
 		return;
 	switch (cmd->status) {
 	case ENGINE_OK:
@@ -783,15 +686,15 @@ static void finish_put(http_request *r, engine_cmd *cmd, void *state)
 		http_respond_text(r, 202, "Queued");
 		break;
 	case ENGINE_NOT_FOUND:
-		respond_task_not_found(r, &cmd->u.counters.id);
+		wire_respond_task_not_found(r, &cmd->u.counters.id);
 		break;
 	case ENGINE_CONFLICT:
 		snprintf(msg, sizeof(msg), "Conflict: Task is %s; counters can no longer be updated",
 		         task_status_wire(cmd->current_status));
-		respond_state(r, 409, msg, cmd->current_status);
+		wire_respond_state(r, 409, msg, cmd->current_status);
 		break;
 	default:
-		respond_unexpected(r, cmd);
+		wire_respond_unexpected(r, cmd);
 		break;
 	}
 }
@@ -802,6 +705,7 @@ static void h_put_task(http_request *r)
 	if (s == NULL)
 		return;
 	s->cmd.type = CMD_ADD_COUNTERS;
+	s->cmd.actor = "api";
 	s->cmd.u.counters.id = *http_param(r, 0);
 	s->cmd.u.counters.success = s->in.new_success;
 	s->cmd.u.counters.failures = s->in.new_failures;
@@ -813,6 +717,7 @@ static void submit_task_cmd(http_request *r, engine_cmd_type type, http_finish_f
 {
 	engine_cmd *c = xcalloc(1, sizeof(*c));
 	c->type = type;
+	c->actor = "api";
 	c->u.task.id = *http_param(r, 0);
 	http_submit(r, c, c, finish, free);
 }
@@ -822,7 +727,7 @@ static void finish_task_cmd(http_request *r, engine_cmd *cmd, void *state)
 	UNUSED(state);
 	char msg[128];
 	task_status cur = cmd->current_status;
-	if (respond_engine_failure(r, cmd))
+	if (wire_respond_engine_failure(r, cmd))
 		return;
 	switch (cmd->status) {
 	case ENGINE_OK:
@@ -830,33 +735,33 @@ static void finish_task_cmd(http_request *r, engine_cmd *cmd, void *state)
 		http_respond_empty(r, 200);
 		return;
 	case ENGINE_NOT_FOUND:
-		respond_task_not_found(r, &cmd->u.task.id);
+		wire_respond_task_not_found(r, &cmd->u.task.id);
 		return;
 	case ENGINE_CONFLICT:
 		break;
 	default:
-		respond_unexpected(r, cmd);
+		wire_respond_unexpected(r, cmd);
 		return;
 	}
 	switch (cmd->type) {
 	case CMD_CANCEL_TASK:
 		snprintf(msg, sizeof(msg), "Conflict: Task is %s and cannot be canceled", task_status_wire(cur));
-		respond_state(r, 409, msg, cur);
+		wire_respond_state(r, 409, msg, cur);
 		break;
 	case CMD_PAUSE_TASK:
 		if (cur == TS_RUNNING || cur == TS_CLAIMED) {
 			snprintf(msg, sizeof(msg), "Bad request: Task is %s; only Pending or Waiting tasks can be paused",
 			         task_status_wire(cur));
-			respond_state(r, 400, msg, cur);
+			wire_respond_state(r, 400, msg, cur);
 		} else {
 			snprintf(msg, sizeof(msg), "Conflict: Task is %s; only Pending or Waiting tasks can be paused",
 			         task_status_wire(cur));
-			respond_state(r, 409, msg, cur);
+			wire_respond_state(r, 409, msg, cur);
 		}
 		break;
 	default:
 		snprintf(msg, sizeof(msg), "Conflict: Task is %s; only Paused tasks can be resumed", task_status_wire(cur));
-		respond_state(r, 409, msg, cur);
+		wire_respond_state(r, 409, msg, cur);
 		break;
 	}
 }
@@ -870,21 +775,21 @@ static void h_resume_task(http_request *r) { submit_task_cmd(r, CMD_RESUME_TASK,
 static void finish_stop_batch(http_request *r, engine_cmd *cmd, void *state)
 {
 	UNUSED(state);
-	if (respond_engine_failure(r, cmd))
+	if (wire_respond_engine_failure(r, cmd))
 		return;
 	if (cmd->status == ENGINE_NOT_FOUND) {
-		respond_batch_not_found(r, &cmd->u.stop.batch_id);
+		wire_respond_batch_not_found(r, &cmd->u.stop.batch_id);
 		return;
 	}
 	if (cmd->status != ENGINE_OK) {
-		respond_unexpected(r, cmd);
+		wire_respond_unexpected(r, cmd);
 		return;
 	}
 	const batch_cancel_counts *n = &cmd->u.stop.counts;
 	buf b;
 	buf_init(&b);
 	buf_puts(&b, "{\"batch_id\":");
-	put_id(&b, &cmd->u.stop.batch_id);
+	wire_id(&b, &cmd->u.stop.batch_id);
 	buf_printf(&b,
 	           ",\"canceled_waiting\":%" PRId64 ",\"canceled_pending\":%" PRId64 ",\"canceled_claimed\":%" PRId64
 	           ",\"canceled_running\":%" PRId64 ",\"canceled_paused\":%" PRId64 ",\"already_terminal\":%" PRId64 "}",
@@ -898,6 +803,7 @@ static void h_stop_batch(http_request *r)
 {
 	engine_cmd *c = xcalloc(1, sizeof(*c));
 	c->type = CMD_STOP_BATCH;
+	c->actor = "api";
 	c->u.stop.batch_id = *http_param(r, 0);
 	http_submit(r, c, c, finish_stop_batch, free);
 }
@@ -917,20 +823,20 @@ static void rules_state_free(void *p)
 static void finish_batch_rules(http_request *r, engine_cmd *cmd, void *state)
 {
 	UNUSED(state);
-	if (respond_engine_failure(r, cmd))
+	if (wire_respond_engine_failure(r, cmd))
 		return;
 	if (cmd->status == ENGINE_NOT_FOUND) {
-		respond_batch_not_found(r, &cmd->u.rules.batch_id);
+		wire_respond_batch_not_found(r, &cmd->u.rules.batch_id);
 		return;
 	}
 	if (cmd->status != ENGINE_OK) {
-		respond_unexpected(r, cmd);
+		wire_respond_unexpected(r, cmd);
 		return;
 	}
 	buf b;
 	buf_init(&b);
 	buf_puts(&b, "{\"batch_id\":");
-	put_id(&b, &cmd->u.rules.batch_id);
+	wire_id(&b, &cmd->u.rules.batch_id);
 	buf_puts(&b, ",\"kind\":");
 	http_json_str(&b, cmd->u.rules.kind);
 	buf_printf(&b, ",\"updated_count\":%" PRId64 "}", cmd->u.rules.updated);
@@ -948,13 +854,14 @@ static void h_batch_rules(http_request *r)
 	errlist_init(&errs);
 	validate_result res = validate_batch_rules(body, len, http_config(r), &s->in, &errs, msg, sizeof(msg));
 	if (res != VALIDATE_OK) {
-		respond_invalid(r, res, &errs, msg, NULL);
+		wire_respond_invalid(r, res, &errs, msg, NULL);
 		errlist_release(&errs);
 		free(s);
 		return;
 	}
 	errlist_release(&errs);
 	s->cmd.type = CMD_SET_BATCH_RULES;
+	s->cmd.actor = "api";
 	s->cmd.u.rules.batch_id = *http_param(r, 0);
 	s->cmd.u.rules.kind = s->in.kind;
 	s->cmd.u.rules.rules = s->in.rules;
@@ -964,22 +871,22 @@ static void h_batch_rules(http_request *r)
 /* ---- the table ------------------------------------------------------- */
 
 const http_route arcrun_routes[] = {
-	{ HTTP_GET, "/health", h_health, true },
-	{ HTTP_GET, "/ready", h_ready, true },
-	{ HTTP_GET, "/metrics", h_metrics, false },
-	{ HTTP_POST, "/task", h_create, false },
-	{ HTTP_GET, "/task", h_list_tasks, false },
-	{ HTTP_GET, "/task/{task_id}", h_get_task, false },
-	{ HTTP_PATCH, "/task/{task_id}", h_patch_task, false },
-	{ HTTP_PUT, "/task/{task_id}", h_put_task, false },
-	{ HTTP_DELETE, "/task/{task_id}", h_cancel_task, false },
-	{ HTTP_PATCH, "/task/pause/{task_id}", h_pause_task, false },
-	{ HTTP_PATCH, "/task/resume/{task_id}", h_resume_task, false },
-	{ HTTP_GET, "/batch/{batch_id}", h_batch_stats, false },
-	{ HTTP_DELETE, "/batch/{batch_id}", h_stop_batch, false },
-	{ HTTP_PATCH, "/batch/{batch_id}/rules", h_batch_rules, false },
-	{ HTTP_GET, "/batches", h_list_batches, false },
-	{ HTTP_GET, "/dag/{batch_id}", h_dag, false },
+	{ HTTP_GET, "/health", h_health, true, 0 },
+	{ HTTP_GET, "/ready", h_ready, true, 0 },
+	{ HTTP_GET, "/metrics", h_metrics, false, 0 },
+	{ HTTP_POST, "/task", h_create, false, 0 },
+	{ HTTP_GET, "/task", h_list_tasks, false, 0 },
+	{ HTTP_GET, "/task/{task_id}", h_get_task, false, 0 },
+	{ HTTP_PATCH, "/task/{task_id}", h_patch_task, false, 0 },
+	{ HTTP_PUT, "/task/{task_id}", h_put_task, false, 0 },
+	{ HTTP_DELETE, "/task/{task_id}", h_cancel_task, false, 0 },
+	{ HTTP_PATCH, "/task/pause/{task_id}", h_pause_task, false, 0 },
+	{ HTTP_PATCH, "/task/resume/{task_id}", h_resume_task, false, 0 },
+	{ HTTP_GET, "/batch/{batch_id}", h_batch_stats, false, 0 },
+	{ HTTP_DELETE, "/batch/{batch_id}", h_stop_batch, false, 0 },
+	{ HTTP_PATCH, "/batch/{batch_id}/rules", h_batch_rules, false, 0 },
+	{ HTTP_GET, "/batches", h_list_batches, false, 0 },
+	{ HTTP_GET, "/dag/{batch_id}", h_dag, false, 0 },
 };
 
 const size_t arcrun_nroutes = ARRAY_LEN(arcrun_routes);

@@ -38,24 +38,34 @@ typedef enum http_method {
 typedef void (*http_handler_fn)(http_request *r);
 
 /* One route: exact method and path pattern. A "{name}" segment matches one
- * path segment that is a UUID (anything else does not match: 404, as
- * ArcRun); the parsed ids are available through http_param() in order. */
+ * path segment, percent-decoded on its own (so "%2F" stays inside it).
+ * By default the segment must be a UUID (anything else does not match:
+ * 404, as ArcRun) and the parsed id is available through http_param();
+ * when the route marks it as text (bit i of text_params for the i-th
+ * "{...}"), any segment of 1..HTTP_TEXT_PARAM_MAX bytes without NUL
+ * matches and http_param_text() gives it. Params are numbered in order. */
 typedef struct http_route {
 	http_method method;
-	const char *pattern;      /* e.g. "/task/{task_id}"; also the metrics label */
+	const char *pattern;      /* e.g. "/task/{task_id}"; also the metrics label
+	                           * and the path in the OpenAPI document */
 	http_handler_fn handler;
 	bool open;                /* served without the bearer token (/health, /ready) */
+	unsigned text_params;     /* bit i: the i-th param is text, not a UUID */
 } http_route;
 
 #define HTTP_MAX_PARAMS 2
+#define HTTP_TEXT_PARAM_MAX 255
 
 /* The server's collaborators (borrowed). */
 const weft_config *http_config(const http_request *r);
 engine *http_engine(const http_request *r);
 store *http_store(const http_request *r);
 
-/* The i-th "{name}" segment of the matched route. */
+/* The i-th "{name}" segment of the matched route, as a UUID. */
 const weft_id *http_param(const http_request *r, size_t i);
+/* The i-th "{name}" segment when the route declares it as text
+ * (percent-decoded, NUL-terminated); NULL otherwise. Borrowed. */
+const char *http_param_text(const http_request *r, size_t i);
 /* The request body (NUL-terminated; len may be 0). Borrowed. */
 const char *http_body(const http_request *r, size_t *len);
 /* Frees the request body once it has been decoded (large batches: the

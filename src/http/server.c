@@ -4,7 +4,11 @@
  *
  * Life of a request (MHD calls on_request several times per request):
  *
- *   1st call   headers only: create the context, match the route, check the
+ *   URI        before parsing, MHD hands over the raw request target: the
+ *              context is created with the raw path, so that each path
+ *              segment is percent-decoded on its own when routes match
+ *              (MHD's own decoded URL has "%2F" turned into '/').
+ *   1st call   headers only: finish the context, match the route, check the
  *              bearer token, check Content-Length against
  *              PAYLOAD_MAX_BYTES (413 at once, without reading the body).
  *   body calls append to the context's buffer; past the limit (or without
@@ -23,7 +27,8 @@
  * done callback, which then no longer touches the server. MHD must never be
  * stopped with a suspended connection (it aborts), hence this care.
  */
-#include "server.h"
+#include "util/common.h"
+#include "http/server.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -37,6 +42,7 @@
 #include <unistd.h>
 
 #include "arcrun.h"
+#include "routes.h"
 #include "../util/alloc.h"
 #include "../util/clock.h"
 #include "../util/log.h"
@@ -80,7 +86,10 @@ struct http_request {
 	struct MHD_Connection *conn;
 	http_method method;
 	const http_route *route;
+	char *raw_path;            /* request target up to '?', not decoded; NULL if not seen */
+	bool begun;                /* the first on_request call has run */
 	weft_id params[HTTP_MAX_PARAMS];
+	char text_params[HTTP_MAX_PARAMS][HTTP_TEXT_PARAM_MAX + 1];
 	buf body;
 	bool big_body;              /* trim the heap when the request ends */
 	bool too_large;
@@ -102,12 +111,13 @@ struct http_request {
  * run after its server is gone. */
 static pthread_mutex_t g_async_lock = PTHREAD_MUTEX_INITIALIZER;
 
-/* Every route table the server serves. */
+/* Every route table the server serves, in matching order. */
 static const struct {
 	const http_route *routes;
 	const size_t *n;
 } route_tables[] = {
 	{ arcrun_routes, &arcrun_nroutes },
+	{ ops_routes, &ops_nroutes },
 };
 
 /* ---- small helpers --------------------------------------------------- */
@@ -163,10 +173,47 @@ void http_json_str(buf *b, const char *s)
 	buf_putc(b, '"');
 }
 
-/* Matches url against a pattern; "{...}" segments must be UUIDs. */
-static bool route_match(const char *pattern, const char *url, weft_id *params)
+static int hex_value(char c)
 {
-	const char *p = pattern, *u = url;
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Percent-decodes one raw path segment (len bytes) into out (cap bytes,
+ * NUL-terminated). A '%' not followed by two hex digits stays as it is,
+ * as MHD does. Returns the decoded length, or SIZE_MAX when it does not
+ * fit or contains a NUL. */
+static size_t segment_decode(const char *seg, size_t len, char *out, size_t cap)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < len; i++) {
+		char c = seg[i];
+		int hi, lo;
+		if (c == '%' && i + 2 < len && (hi = hex_value(seg[i + 1])) >= 0 &&
+		    (lo = hex_value(seg[i + 2])) >= 0) {
+			c = (char)(hi * 16 + lo);
+			i += 2;
+		}
+		if (c == '\0' || n + 1 >= cap)
+			return SIZE_MAX;
+		out[n++] = c;
+	}
+	out[n] = '\0';
+	return n;
+}
+
+/* Matches a raw path against a route's pattern. Each segment is decoded
+ * on its own; "{...}" segments are UUIDs (into params) or, when the
+ * route says so, text (into text). */
+static bool route_match(const http_route *rt, const char *path, weft_id *params,
+                        char text[][HTTP_TEXT_PARAM_MAX + 1])
+{
+	const char *p = rt->pattern, *u = path;
 	size_t np = 0;
 	while (*p != '\0' && *u != '\0') {
 		if (*p != '/' || *u != '/')
@@ -174,16 +221,17 @@ static bool route_match(const char *pattern, const char *url, weft_id *params)
 		p++;
 		u++;
 		size_t pl = strcspn(p, "/"), ul = strcspn(u, "/");
+		char seg[HTTP_TEXT_PARAM_MAX + 1];
+		size_t sl = segment_decode(u, ul, seg, sizeof(seg));
 		if (*p == '{') {
-			char seg[WEFT_ID_LEN + 1];
-			if (ul != WEFT_ID_LEN || np >= HTTP_MAX_PARAMS)
+			if (np >= HTTP_MAX_PARAMS || sl == SIZE_MAX || sl == 0)
 				return false;
-			memcpy(seg, u, ul);
-			seg[ul] = '\0';
-			if (id_parse(seg, &params[np]) != 0)
+			if (rt->text_params & (1u << np))
+				memcpy(text[np], seg, sl + 1);
+			else if (sl != WEFT_ID_LEN || id_parse(seg, &params[np]) != 0)
 				return false;
 			np++;
-		} else if (pl != ul || memcmp(p, u, pl) != 0) {
+		} else if (sl != pl || memcmp(p, seg, pl) != 0) {
 			return false;
 		}
 		p += pl;
@@ -192,16 +240,67 @@ static bool route_match(const char *pattern, const char *url, weft_id *params)
 	return *p == '\0' && *u == '\0';
 }
 
-static const http_route *route_find(http_method m, const char *url, weft_id *params)
+static const http_route *route_find(http_method m, const char *path, weft_id *params,
+                                    char text[][HTTP_TEXT_PARAM_MAX + 1])
 {
 	for (size_t t = 0; t < ARRAY_LEN(route_tables); t++) {
 		for (size_t i = 0; i < *route_tables[t].n; i++) {
 			const http_route *rt = &route_tables[t].routes[i];
-			if (rt->method == m && route_match(rt->pattern, url, params))
+			if (rt->method == m && route_match(rt, path, params, text))
 				return rt;
 		}
 	}
 	return NULL;
+}
+
+static const http_route *route_at(size_t i)
+{
+	for (size_t t = 0; t < ARRAY_LEN(route_tables); t++) {
+		if (i < *route_tables[t].n)
+			return &route_tables[t].routes[i];
+		i -= *route_tables[t].n;
+	}
+	return NULL;
+}
+
+size_t http_route_count(void)
+{
+	size_t n = 0;
+	for (size_t t = 0; t < ARRAY_LEN(route_tables); t++)
+		n += *route_tables[t].n;
+	return n;
+}
+
+const char *http_route_method(size_t i)
+{
+	const http_route *rt = route_at(i);
+	return rt != NULL ? method_label(rt->method) : NULL;
+}
+
+const char *http_route_pattern(size_t i)
+{
+	const http_route *rt = route_at(i);
+	return rt != NULL ? rt->pattern : NULL;
+}
+
+bool http_route_resolve(const char *method, const char *raw_path, size_t *index,
+                        char param0[HTTP_TEXT_PARAM_MAX + 1])
+{
+	weft_id params[HTTP_MAX_PARAMS];
+	char text[HTTP_MAX_PARAMS][HTTP_TEXT_PARAM_MAX + 1];
+	const http_route *rt = route_find(method_parse(method), raw_path, params, text);
+	if (rt == NULL)
+		return false;
+	for (size_t i = 0, n = http_route_count(); i < n; i++) {
+		if (route_at(i) == rt && index != NULL)
+			*index = i;
+	}
+	if (param0 != NULL) {
+		param0[0] = '\0';
+		if (strchr(rt->pattern, '{') != NULL)
+			snprintf(param0, HTTP_TEXT_PARAM_MAX + 1, "%s", (rt->text_params & 1u) ? text[0] : params[0].str);
+	}
+	return true;
 }
 
 /* Constant-time comparison of the presented bearer token. */
@@ -229,6 +328,13 @@ store *http_store(const http_request *r) { return r->srv->st; }
 const weft_id *http_param(const http_request *r, size_t i)
 {
 	return i < HTTP_MAX_PARAMS ? &r->params[i] : NULL;
+}
+
+const char *http_param_text(const http_request *r, size_t i)
+{
+	if (i >= HTTP_MAX_PARAMS || r->route == NULL || !(r->route->text_params & (1u << i)))
+		return NULL;
+	return r->text_params[i];
 }
 
 void http_body_release(http_request *r)
@@ -437,16 +543,35 @@ static void finish_async(http_request *r)
 
 /* ---- MHD callbacks --------------------------------------------------- */
 
-static http_request *request_new(http_server *s, struct MHD_Connection *conn, const char *url,
-                                 const char *method)
+static http_request *request_alloc(http_server *s, struct MHD_Connection *conn)
 {
 	http_request *r = xcalloc(1, sizeof(*r));
 	r->srv = s;
 	r->conn = conn;
 	r->started_us = clock_mono_us();
-	r->method = method_parse(method);
-	r->route = route_find(r->method, url, r->params);
 	buf_init(&r->body);
+	return r;
+}
+
+/* MHD_OPTION_URI_LOG_CALLBACK: the raw request target, before MHD decodes
+ * it. The context returned here is what on_request and on_completed get. */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+	http_request *r = request_alloc(cls, conn);
+	r->raw_path = xstrndup(uri, strcspn(uri, "?#"));
+	return r;
+}
+
+/* The first on_request call: method and route (r may be NULL when the URI
+ * callback did not run; MHD's decoded url is used then). */
+static http_request *request_begin(http_server *s, http_request *r, struct MHD_Connection *conn,
+                                   const char *url, const char *method)
+{
+	if (r == NULL)
+		r = request_alloc(s, conn);
+	r->begun = true;
+	r->method = method_parse(method);
+	r->route = route_find(r->method, r->raw_path != NULL ? r->raw_path : url, r->params, r->text_params);
 	return r;
 }
 
@@ -454,6 +579,7 @@ static void request_free(http_request *r)
 {
 	bool trim = r->big_body || r->body.cap >= TRIM_AFTER_BODY_BYTES;
 	buf_release(&r->body);
+	free(r->raw_path);
 	for (size_t i = 0; i < r->nheaders; i++) {
 		free(r->hdr_name[i]);
 		free(r->hdr_value[i]);
@@ -496,8 +622,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	http_server *s = cls;
 	http_request *r = *con_cls;
 
-	if (r == NULL) {
-		r = request_new(s, conn, url, method);
+	if (r == NULL || !r->begun) {
+		r = request_begin(s, r, conn, url, method);
 		*con_cls = r;
 		/* Only an oversized body is refused before it is read: answering
 		 * early makes MHD close the connection. */
@@ -667,6 +793,7 @@ http_server *http_server_start(const weft_config *cfg, engine *eng, store *st, c
 	/* The default buckets are Prometheus's, as actix-web-prom uses. */
 	metrics_define("api_http_requests_duration_seconds", METRIC_HISTOGRAM,
 	               "HTTP request duration in seconds for all requests");
+	ops_define_metrics();
 
 	http_server *s = xcalloc(1, sizeof(*s));
 	s->cfg = cfg;
@@ -684,6 +811,7 @@ http_server *http_server_start(const weft_config *cfg, engine *eng, store *st, c
 	                             MHD_OPTION_CONNECTION_LIMIT, conns,
 	                             MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)CONNECTION_TIMEOUT_SECS,
 	                             MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+	                             MHD_OPTION_URI_LOG_CALLBACK, on_uri, s,
 	                             MHD_OPTION_END);
 	if (s->daemon == NULL) {
 		snprintf(err, errlen, "cannot start the HTTP server on port %d (see the log above)", cfg->port);

@@ -12,12 +12,17 @@
  */
 #include "validate.h"
 
+#include <math.h>
+
+#include "../engine/retry.h"
 #include "../exec/webhook.h"
 #include "../util/alloc.h"
+#include "../util/buf.h"
 #include "../util/clock.h"
 #include "../util/json.h"
 
 #define PATH_MAX_LEN 256
+#define GROUP_NAME_MAX 255
 
 /* Result of reading one field. */
 enum { F_BAD = -1, F_ABSENT = 0, F_OK = 1 };
@@ -156,6 +161,29 @@ static int get_bool(vctx *v, const json_t *obj, const char *prefix, const char *
 		return F_BAD;
 	}
 	*out = json_is_true(m);
+	return F_OK;
+}
+
+/* A JSON number (integer or not) in [min, max]; out of range reports
+ * "<key> must be between <min> and <max>". */
+static int get_number(vctx *v, const json_t *obj, const char *prefix, const char *key, double min,
+                      double max, double *out)
+{
+	json_t *m = member(v, obj, prefix, key, false, NULL);
+	if (m == NULL)
+		return F_ABSENT;
+	if (!json_is_number(m)) {
+		field_type_error(v, prefix, key, "a number", m);
+		return F_BAD;
+	}
+	double d = json_number_value(m);
+	if (!(d >= min && d <= max)) {
+		char path[PATH_MAX_LEN];
+		path_key(path, prefix, key);
+		errlist_add(v->errs, "%s: %s must be between %g and %g", path, key, min, max);
+		return F_BAD;
+	}
+	*out = d == 0 ? 0 : d;     /* no "-0" in the stored form */
 	return F_OK;
 }
 
@@ -421,6 +449,142 @@ static void decode_dependencies(vctx *v, const json_t *t, const char *prefix, ne
 	}
 }
 
+/* A number in its shortest form that reads back exactly ("2", "0.5"). */
+static void put_number(buf *b, double d)
+{
+	if (d == floor(d) && fabs(d) < 1e15) {
+		buf_printf(b, "%.0f", d);
+		return;
+	}
+	char t[40];
+	for (int prec = 15; prec <= 17; prec++) {
+		snprintf(t, sizeof(t), "%.*g", prec, d);
+		if (strtod(t, NULL) == d)
+			break;
+	}
+	buf_puts(b, t);
+}
+
+/* retry_on names in their canonical order, with their bits. */
+static const struct {
+	const char *name;
+	unsigned bit;
+} retry_causes[] = {
+	{ "timeout", RETRY_ON_TIMEOUT },
+	{ "webhook_failure", RETRY_ON_WEBHOOK_FAILURE },
+	{ "explicit", RETRY_ON_EXPLICIT },
+};
+
+/* The task's "retry" object; returns its canonical JSON (owned, see
+ * engine/retry.h) or NULL when absent, null or invalid. */
+static char *decode_retry(vctx *v, const json_t *t, const char *prefix)
+{
+	char path[PATH_MAX_LEN], fpath[PATH_MAX_LEN];
+	json_t *m = member(v, t, prefix, "retry", false, path);
+	if (m == NULL)
+		return NULL;
+	if (!json_is_object(m)) {
+		type_error(v, path, "an object", m);
+		return NULL;
+	}
+	size_t before = v->errs->len;
+	int64_t max_retries = 0;
+	if (get_int(v, m, path, "max_retries", true, false, &max_retries) == F_OK &&
+	    (max_retries < 0 || max_retries > RETRY_MAX_RETRIES_LIMIT)) {
+		path_key(fpath, path, "max_retries");
+		errlist_add(v->errs, "%s: max_retries must be between 0 and %d", fpath, RETRY_MAX_RETRIES_LIMIT);
+	}
+	double initial = 5, multiplier = 2, max_delay = 300;
+	get_number(v, m, path, "initial_delay_secs", 0, RETRY_MAX_DELAY_LIMIT_SECS, &initial);
+	get_number(v, m, path, "backoff_multiplier", 1, 100, &multiplier);
+	get_number(v, m, path, "max_delay_secs", 0, RETRY_MAX_DELAY_LIMIT_SECS, &max_delay);
+
+	unsigned on = RETRY_ON_TIMEOUT | RETRY_ON_WEBHOOK_FAILURE | RETRY_ON_EXPLICIT;
+	json_t *arr = NULL;
+	if (get_array(v, m, path, "retry_on", false, &arr, fpath) == F_OK) {
+		on = 0;
+		size_t i;
+		json_t *c;
+		json_array_foreach(arr, i, c) {
+			char ipath[PATH_MAX_LEN];
+			if (!json_is_string(c)) {
+				path_index(ipath, fpath, i);
+				type_error(v, ipath, "a string", c);
+				continue;
+			}
+			size_t k = 0;
+			while (k < ARRAY_LEN(retry_causes) && strcmp(retry_causes[k].name, json_string_value(c)) != 0)
+				k++;
+			if (k == ARRAY_LEN(retry_causes)) {
+				path_index(ipath, fpath, i);
+				errlist_add(v->errs,
+				            "%s: unknown retry cause '%s' (expected timeout, webhook_failure or explicit)",
+				            ipath, json_string_value(c));
+				continue;
+			}
+			on |= retry_causes[k].bit;
+		}
+	}
+	if (v->errs->len != before)
+		return NULL;
+
+	buf b;
+	buf_init(&b);
+	buf_printf(&b, "{\"max_retries\":%" PRId64 ",\"initial_delay_secs\":", max_retries);
+	put_number(&b, initial);
+	buf_puts(&b, ",\"backoff_multiplier\":");
+	put_number(&b, multiplier);
+	buf_puts(&b, ",\"max_delay_secs\":");
+	put_number(&b, max_delay);
+	buf_puts(&b, ",\"retry_on\":[");
+	bool first = true;
+	for (size_t k = 0; k < ARRAY_LEN(retry_causes); k++) {
+		if (!(on & retry_causes[k].bit))
+			continue;
+		buf_printf(&b, "%s\"%s\"", first ? "" : ",", retry_causes[k].name);
+		first = false;
+	}
+	buf_puts(&b, "]}");
+	return buf_detach(&b, NULL);
+}
+
+/* weft's additions to NewTaskDto: retry, start_after, group. */
+static void decode_task_extras(vctx *v, const json_t *t, const char *prefix, new_task *out)
+{
+	char path[PATH_MAX_LEN];
+	out->retry_policy = decode_retry(v, t, prefix);
+
+	const char *s;
+	if (get_str(v, t, prefix, "start_after", false, &s) == F_OK) {
+		int64_t us;
+		if (time_parse_rfc3339(s, &us) != 0) {
+			path_key(path, prefix, "start_after");
+			errlist_add(v->errs, "%s: start_after must be an RFC 3339 timestamp", path);
+		} else {
+			out->start_after = us > 0 ? us : 0;
+		}
+	}
+
+	if (get_str(v, t, prefix, "group", false, &s) == F_OK) {
+		const char *end = s + strlen(s);
+		while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r' || *s == '\f' || *s == '\v')
+			s++;
+		while (end > s && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\n' || end[-1] == '\r' ||
+		                   end[-1] == '\f' || end[-1] == '\v'))
+			end--;
+		size_t n = (size_t)(end - s);
+		if (n == 0 || n > GROUP_NAME_MAX) {
+			path_key(path, prefix, "group");
+			if (n == 0)
+				errlist_add(v->errs, "%s: Group name cannot be empty", path);
+			else
+				errlist_add(v->errs, "%s: Group name cannot exceed %d characters", path, GROUP_NAME_MAX);
+		} else {
+			out->group = xstrndup(s, n);
+		}
+	}
+}
+
 /* One NewTaskDto at index i. Fills *out (owned parts) and *refs. */
 static void decode_task(vctx *v, const json_t *t, size_t i, new_task *out, task_refs *refs)
 {
@@ -540,6 +704,8 @@ static void decode_task(vctx *v, const json_t *t, size_t i, new_task *out, task_
 		}
 		out->priority = (int32_t)x;
 	}
+
+	decode_task_extras(v, t, prefix, out);
 }
 
 /* Open-addressing map from local id to its first index. */
@@ -953,7 +1119,7 @@ static validate_result query_status(query_get_fn get, void *ctx, bool *has, task
 	if (task_status_from_wire(s, out) != 0) {
 		snprintf(msg, msglen,
 		         "Query deserialize error: unknown variant `%s`, expected one of `Waiting`, `Pending`, "
-		         "`Claimed`, `Running`, `Paused`, `Success`, `Failure`, `Canceled`",
+		         "`Claimed`, `Running`, `Paused`, `RetryPending`, `Success`, `Failure`, `Canceled`",
 		         s);
 		return VALIDATE_MALFORMED;
 	}
@@ -1072,4 +1238,28 @@ validate_result validate_batches_query(query_get_fn get, void *ctx, const weft_c
 	if (r != VALIDATE_OK)
 		return r;
 	return query_time(get, ctx, "created_before", &f->created_before, msg, msglen);
+}
+
+validate_result validate_deliveries_query(query_get_fn get, void *ctx, const weft_config *cfg,
+                                          deliveries_query *out, char *msg, size_t msglen)
+{
+	static const char *const statuses[] = { "pending", "failure", "success", "exhausted" };
+	memset(out, 0, sizeof(*out));
+	validate_result r = query_page(get, ctx, cfg, &out->offset, &out->limit, msg, msglen);
+	if (r != VALIDATE_OK)
+		return r;
+	const char *s = get(ctx, "status");
+	if (s == NULL)
+		return VALIDATE_OK;
+	for (size_t i = 0; i < ARRAY_LEN(statuses); i++) {
+		if (strcmp(s, statuses[i]) == 0) {
+			out->status = statuses[i];
+			return VALIDATE_OK;
+		}
+	}
+	snprintf(msg, msglen,
+	         "Query deserialize error: unknown variant `%s`, expected one of `pending`, `failure`, "
+	         "`success`, `exhausted`",
+	         s);
+	return VALIDATE_MALFORMED;
 }

@@ -58,7 +58,9 @@ typedef struct batch_input {
  * "metadata": ...}. On VALIDATE_OK *out is filled: every task has its
  * defaults applied (timeout 60, metadata "null", rules "[]", priority 0),
  * its dependencies as indices of strictly earlier tasks, and its webhook
- * params as compact JSON. On any other result *out is empty, and errs
+ * params as compact JSON. weft's additions to NewTaskDto: "retry" (stored
+ * as the canonical policy JSON of engine/retry.h, every field present),
+ * "start_after" (RFC 3339, as µs) and "group" (trimmed, 1..255 bytes). On any other result *out is empty, and errs
  * (VALIDATE_FAILED) or msg (the others) says why. body is borrowed and
  * need not be NUL-terminated. */
 validate_result validate_batch(const char *body, size_t len, const weft_config *cfg,
@@ -139,5 +141,17 @@ typedef struct batches_query {
 
 validate_result validate_batches_query(query_get_fn get, void *ctx, const weft_config *cfg,
                                        batches_query *out, char *msg, size_t msglen);
+
+/* GET /webhook-deliveries: page, page_size (as GET /task) and status, one
+ * of pending, failure, success, exhausted (borrowed; NULL = all). An
+ * unknown status gives VALIDATE_MALFORMED ("Query deserialize error:
+ * unknown variant ..."). */
+typedef struct deliveries_query {
+	const char *status;
+	int64_t offset, limit;
+} deliveries_query;
+
+validate_result validate_deliveries_query(query_get_fn get, void *ctx, const weft_config *cfg,
+                                          deliveries_query *out, char *msg, size_t msglen);
 
 #endif

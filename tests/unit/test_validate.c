@@ -3,7 +3,9 @@
  *
  * Covers every message of reference/arcrun.md §12.1 and §12.3 (including
  * ArcRun's own unit cases), type errors, the object form of POST /task,
- * limits, rules, and what decoding hands the engine.
+ * limits, rules, what decoding hands the engine, and weft's additions:
+ * retry policies, start_after, groups, RetryPending and the deliveries
+ * query.
  */
 #include "util/common.h"
 
@@ -917,6 +919,231 @@ static void test_batches_query(void **state)
 	assert_true(strncmp(msg, "Query deserialize error: created_after", 38) == 0);
 }
 
+/* ---- weft's NewTaskDto additions: retry, start_after, group ------------ */
+
+/* Decodes one task with `extra` fields and returns its new_task (the
+ * outcome must be released by the caller). */
+static new_task *one_task(outcome *o, const char *json)
+{
+	batch(o, json);
+	if (o->res != VALIDATE_OK) {
+		print_message("unexpected failure (%d, '%s')\n", o->res, o->msg);
+		dump(&o->errs);
+	}
+	assert_int_equal(o->res, VALIDATE_OK);
+	assert_int_equal(o->batch.ntasks, 1);
+	return &o->batch.tasks[0];
+}
+
+static void test_retry_defaults_and_canonical_form(void **state)
+{
+	UNUSED(state);
+	outcome o;
+	new_task *t = one_task(&o, "[" TASK_WITH("a", ",\"retry\":{\"max_retries\":3}") "]");
+	assert_string_equal(t->retry_policy,
+	                    "{\"max_retries\":3,\"initial_delay_secs\":5,\"backoff_multiplier\":2,"
+	                    "\"max_delay_secs\":300,\"retry_on\":[\"timeout\",\"webhook_failure\",\"explicit\"]}");
+	outcome_release(&o);
+
+	/* Fractions kept, integers written without a fraction, causes in the
+	 * canonical order without duplicates. */
+	t = one_task(&o, "[" TASK_WITH("a", ",\"retry\":{\"max_retries\":0,\"initial_delay_secs\":0.5,"
+	                                     "\"backoff_multiplier\":1.5,\"max_delay_secs\":60.0,"
+	                                     "\"retry_on\":[\"explicit\",\"timeout\",\"explicit\"]}") "]");
+	assert_string_equal(t->retry_policy,
+	                    "{\"max_retries\":0,\"initial_delay_secs\":0.5,\"backoff_multiplier\":1.5,"
+	                    "\"max_delay_secs\":60,\"retry_on\":[\"timeout\",\"explicit\"]}");
+	outcome_release(&o);
+
+	/* Empty retry_on: never retry; null fields take their defaults. */
+	t = one_task(&o, "[" TASK_WITH("a", ",\"retry\":{\"max_retries\":100,\"retry_on\":[],"
+	                                     "\"initial_delay_secs\":null,\"max_delay_secs\":86400}") "]");
+	assert_string_equal(t->retry_policy,
+	                    "{\"max_retries\":100,\"initial_delay_secs\":5,\"backoff_multiplier\":2,"
+	                    "\"max_delay_secs\":86400,\"retry_on\":[]}");
+	outcome_release(&o);
+
+	/* Limits are inclusive; very small and odd fractions read back exactly. */
+	t = one_task(&o, "[" TASK_WITH("a", ",\"retry\":{\"max_retries\":1,\"initial_delay_secs\":0,"
+	                                     "\"backoff_multiplier\":100,\"max_delay_secs\":0.1}") "]");
+	assert_non_null(strstr(t->retry_policy, "\"initial_delay_secs\":0,"));
+	assert_non_null(strstr(t->retry_policy, "\"backoff_multiplier\":100,"));
+	assert_non_null(strstr(t->retry_policy, "\"max_delay_secs\":0.1,"));
+	outcome_release(&o);
+
+	/* Absent or null: no policy. */
+	t = one_task(&o, "[" TASK_WITH("a", ",\"retry\":null") "]");
+	assert_null(t->retry_policy);
+	outcome_release(&o);
+	t = one_task(&o, "[" TASK("a") "]");
+	assert_null(t->retry_policy);
+	assert_null(t->group);
+	assert_int_equal(t->start_after, 0);
+	outcome_release(&o);
+}
+
+static void test_retry_messages(void **state)
+{
+	UNUSED(state);
+	expect_detail("[" TASK_WITH("a", ",\"retry\":{\"max_retries\":101}") "]",
+	              "tasks[0].retry.max_retries: max_retries must be between 0 and 100");
+	expect_detail("[" TASK_WITH("a", ",\"retry\":{\"max_retries\":-1}") "]",
+	              "tasks[0].retry.max_retries: max_retries must be between 0 and 100");
+	expect_detail("[" TASK_WITH("a", ",\"retry\":{}") "]", "tasks[0].retry.max_retries: missing field");
+	expect_detail("[" TASK_WITH("a", ",\"retry\":{\"max_retries\":2.5}") "]",
+	              "tasks[0].retry.max_retries: expected an integer, got number");
+	expect_detail("[" TASK_WITH("a", ",\"retry\":{\"max_retries\":1,\"initial_delay_secs\":-0.5}") "]",
+	              "tasks[0].retry.initial_delay_secs: initial_delay_secs must be between 0 and 86400");
+	expect_detail("[" TASK_WITH("a", ",\"retry\":{\"max_retries\":1,\"initial_delay_secs\":86401}") "]",
+	              "tasks[0].retry.initial_delay_secs: initial_delay_secs must be between 0 and 86400");
+	expect_detail("[" TASK_WITH("a", ",\"retry\":{\"max_retries\":1,\"initial_delay_secs\":\"5\"}") "]",
+	              "tasks[0].retry.initial_delay_secs: expected a number, got string");
+	expect_detail("[" TASK_WITH("a", ",\"retry\":{\"max_retries\":1,\"backoff_multiplier\":0.5}") "]",
+	              "tasks[0].retry.backoff_multiplier: backoff_multiplier must be between 1 and 100");
+	expect_detail("[" TASK_WITH("a", ",\"retry\":{\"max_retries\":1,\"backoff_multiplier\":101}") "]",
+	              "tasks[0].retry.backoff_multiplier: backoff_multiplier must be between 1 and 100");
+	expect_detail("[" TASK_WITH("a", ",\"retry\":{\"max_retries\":1,\"max_delay_secs\":1e9}") "]",
+	              "tasks[0].retry.max_delay_secs: max_delay_secs must be between 0 and 86400");
+	expect_detail("[" TASK_WITH("a", ",\"retry\":{\"max_retries\":1,\"retry_on\":[\"timeout\",\"x\"]}") "]",
+	              "tasks[0].retry.retry_on[1]: unknown retry cause 'x' (expected timeout, webhook_failure or explicit)");
+	expect_detail("[" TASK_WITH("a", ",\"retry\":{\"max_retries\":1,\"retry_on\":[3]}") "]",
+	              "tasks[0].retry.retry_on[0]: expected a string, got integer");
+	expect_detail("[" TASK_WITH("a", ",\"retry\":{\"max_retries\":1,\"retry_on\":\"timeout\"}") "]",
+	              "tasks[0].retry.retry_on: expected an array, got string");
+	expect_detail("[" TASK_WITH("a", ",\"retry\":3") "]", "tasks[0].retry: expected an object, got integer");
+
+	/* Every problem of the policy is reported at once, with the task's index. */
+	outcome o;
+	batch(&o, "[" TASK("a") "," TASK_WITH("b", ",\"retry\":{\"max_retries\":500,\"backoff_multiplier\":0,"
+	                                              "\"retry_on\":[\"never\"]}") "]");
+	assert_int_equal(o.res, VALIDATE_FAILED);
+	assert_int_equal(o.errs.len, 3);
+	assert_true(has(&o.errs, "tasks[1].retry.max_retries: max_retries must be between 0 and 100"));
+	assert_true(has(&o.errs, "tasks[1].retry.backoff_multiplier: backoff_multiplier must be between 1 and 100"));
+	assert_true(has_prefix(&o.errs, "tasks[1].retry.retry_on[0]: unknown retry cause 'never'"));
+	outcome_release(&o);
+}
+
+static void test_start_after(void **state)
+{
+	UNUSED(state);
+	outcome o;
+	new_task *t = one_task(&o, "[" TASK_WITH("a", ",\"start_after\":\"2026-03-14T10:00:00Z\"") "]");
+	assert_int_equal(t->start_after, 1773482400LL * 1000000);
+	outcome_release(&o);
+	t = one_task(&o, "[" TASK_WITH("a", ",\"start_after\":\"2026-03-14T12:00:00.25+02:00\"") "]");
+	assert_int_equal(t->start_after, 1773482400LL * 1000000 + 250000);
+	outcome_release(&o);
+	t = one_task(&o, "[" TASK_WITH("a", ",\"start_after\":null") "]");
+	assert_int_equal(t->start_after, 0);
+	outcome_release(&o);
+
+	expect_detail("[" TASK_WITH("a", ",\"start_after\":\"tomorrow\"") "]",
+	              "tasks[0].start_after: start_after must be an RFC 3339 timestamp");
+	expect_detail("[" TASK_WITH("a", ",\"start_after\":\"2026-13-01T00:00:00Z\"") "]",
+	              "tasks[0].start_after: start_after must be an RFC 3339 timestamp");
+	expect_detail("[" TASK_WITH("a", ",\"start_after\":1773482400") "]",
+	              "tasks[0].start_after: expected a string, got integer");
+}
+
+static void test_group(void **state)
+{
+	UNUSED(state);
+	outcome o;
+	new_task *t = one_task(&o, "[" TASK_WITH("a", ",\"group\":\"nightly\"") "]");
+	assert_string_equal(t->group, "nightly");
+	outcome_release(&o);
+	t = one_task(&o, "[" TASK_WITH("a", ",\"group\":\"  etl/eu west \\t\"") "]");
+	assert_string_equal(t->group, "etl/eu west");
+	outcome_release(&o);
+	t = one_task(&o, "[" TASK_WITH("a", ",\"group\":null") "]");
+	assert_null(t->group);
+	outcome_release(&o);
+
+	expect_detail("[" TASK_WITH("a", ",\"group\":\"\"") "]", "tasks[0].group: Group name cannot be empty");
+	expect_detail("[" TASK_WITH("a", ",\"group\":\" \\n \"") "]", "tasks[0].group: Group name cannot be empty");
+	expect_detail("[" TASK_WITH("a", ",\"group\":7") "]", "tasks[0].group: expected a string, got integer");
+
+	/* 255 bytes is the limit, after trimming. */
+	char name[300];
+	memset(name, 'g', 255);
+	name[255] = '\0';
+	char *json = xasprintf("[" TASK_WITH("a", ",\"group\":\" %s \"") "]", name);
+	t = one_task(&o, json);
+	assert_int_equal(strlen(t->group), 255);
+	outcome_release(&o);
+	free(json);
+	name[255] = 'g';
+	name[256] = '\0';
+	json = xasprintf("[" TASK_WITH("a", ",\"group\":\"%s\"") "]", name);
+	expect_detail(json, "tasks[0].group: Group name cannot exceed 255 characters");
+	free(json);
+}
+
+static void test_extras_collected_with_others(void **state)
+{
+	UNUSED(state);
+	outcome o;
+	batch(&o, "[{\"id\":\"a\",\"name\":\"\",\"kind\":\"ci\",\"on_start\":" HOOK ",\"group\":\"\","
+	          "\"start_after\":\"soon\",\"retry\":{\"max_retries\":-2}}]");
+	assert_int_equal(o.res, VALIDATE_FAILED);
+	assert_true(has(&o.errs, "tasks[0].name: Task name cannot be empty"));
+	assert_true(has(&o.errs, "tasks[0].group: Group name cannot be empty"));
+	assert_true(has(&o.errs, "tasks[0].start_after: start_after must be an RFC 3339 timestamp"));
+	assert_true(has(&o.errs, "tasks[0].retry.max_retries: max_retries must be between 0 and 100"));
+	assert_null(o.batch.tasks);
+	outcome_release(&o);
+}
+
+static void test_retry_pending_filter(void **state)
+{
+	UNUSED(state);
+	char msg[VALIDATE_MSG_MAX];
+	task_query q;
+	kv rp[] = { { "status", "RetryPending" }, { NULL, NULL } };
+	assert_int_equal(tq(rp, &q, msg), VALIDATE_OK);
+	assert_true(q.filter.has_status);
+	assert_int_equal(q.filter.status, TS_RETRYING);
+	task_query_release(&q);
+
+	kv bad[] = { { "status", "Retrying" }, { NULL, NULL } };
+	assert_int_equal(tq(bad, &q, msg), VALIDATE_MALFORMED);
+	assert_non_null(strstr(msg, "`RetryPending`"));
+
+	batches_query bq;
+	assert_int_equal(validate_batches_query(kv_get, rp, &cfg, &bq, msg, sizeof(msg)), VALIDATE_OK);
+	assert_int_equal(bq.filter.status, TS_RETRYING);
+}
+
+static void test_deliveries_query(void **state)
+{
+	UNUSED(state);
+	char msg[VALIDATE_MSG_MAX];
+	deliveries_query q;
+	kv none[] = { { NULL, NULL } };
+	assert_int_equal(validate_deliveries_query(kv_get, none, &cfg, &q, msg, sizeof(msg)), VALIDATE_OK);
+	assert_null(q.status);
+	assert_int_equal(q.offset, 0);
+	assert_int_equal(q.limit, 50);
+
+	static const char *const ok[] = { "pending", "failure", "success", "exhausted" };
+	for (size_t i = 0; i < ARRAY_LEN(ok); i++) {
+		kv one[] = { { "status", ok[i] }, { "page", "2" }, { "page_size", "1000" }, { NULL, NULL } };
+		assert_int_equal(validate_deliveries_query(kv_get, one, &cfg, &q, msg, sizeof(msg)), VALIDATE_OK);
+		assert_string_equal(q.status, ok[i]);
+		assert_int_equal(q.limit, 100);
+		assert_int_equal(q.offset, 200);
+	}
+
+	kv bad[] = { { "status", "delivering" }, { NULL, NULL } };
+	assert_int_equal(validate_deliveries_query(kv_get, bad, &cfg, &q, msg, sizeof(msg)), VALIDATE_MALFORMED);
+	assert_string_equal(msg, "Query deserialize error: unknown variant `delivering`, expected one of `pending`, "
+	                         "`failure`, `success`, `exhausted`");
+	kv badpage[] = { { "page", "x" }, { NULL, NULL } };
+	assert_int_equal(validate_deliveries_query(kv_get, badpage, &cfg, &q, msg, sizeof(msg)), VALIDATE_MALFORMED);
+	assert_string_equal(msg, "Query deserialize error: invalid digit found in string");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -951,6 +1178,13 @@ int main(void)
 		cmocka_unit_test(test_batch_rules),
 		cmocka_unit_test(test_task_query),
 		cmocka_unit_test(test_batches_query),
+		cmocka_unit_test(test_retry_defaults_and_canonical_form),
+		cmocka_unit_test(test_retry_messages),
+		cmocka_unit_test(test_start_after),
+		cmocka_unit_test(test_group),
+		cmocka_unit_test(test_extras_collected_with_others),
+		cmocka_unit_test(test_retry_pending_filter),
+		cmocka_unit_test(test_deliveries_query),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -1,0 +1,323 @@
+/*
+ * test_openapi.c — the embedded OpenAPI document (src/http/openapi.json)
+ * against the routes the server really serves, and the router itself.
+ *
+ * Adding a route without documenting it (or documenting one that does not
+ * exist) fails here.
+ */
+#include "util/common.h"
+
+#include <ctype.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <cmocka.h>
+
+#include "http/routes.h"
+#include "util/json.h"
+
+static json_t *doc;
+
+static int setup(void **state)
+{
+	UNUSED(state);
+	size_t len;
+	const char *text = http_openapi_document(&len);
+	json_error_t err;
+	doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, &err);
+	if (doc == NULL)
+		print_message("openapi.json: %s at line %d column %d\n", err.text, err.line, err.column);
+	return doc == NULL ? -1 : 0;
+}
+
+static int teardown(void **state)
+{
+	UNUSED(state);
+	json_decref(doc);
+	return 0;
+}
+
+static void lower(const char *in, char *out, size_t cap)
+{
+	size_t i = 0;
+	for (; in[i] != '\0' && i + 1 < cap; i++)
+		out[i] = (char)tolower((unsigned char)in[i]);
+	out[i] = '\0';
+}
+
+static bool is_method_key(const char *k)
+{
+	static const char *const methods[] = { "get", "put", "post", "delete", "options", "head", "patch", "trace" };
+	for (size_t i = 0; i < ARRAY_LEN(methods); i++) {
+		if (strcmp(k, methods[i]) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* Resolves a local "$ref" ("#/components/schemas/X"); NULL when dangling. */
+static json_t *resolve(const char *ref)
+{
+	if (strncmp(ref, "#/", 2) != 0)
+		return NULL;
+	json_t *node = doc;
+	char part[256];
+	const char *p = ref + 2;
+	while (*p != '\0' && node != NULL) {
+		size_t n = strcspn(p, "/");
+		if (n >= sizeof(part))
+			return NULL;
+		memcpy(part, p, n);
+		part[n] = '\0';
+		node = json_object_get(node, part);
+		p += n;
+		if (*p == '/')
+			p++;
+	}
+	return node;
+}
+
+static json_t *deref(json_t *v)
+{
+	json_t *r = json_object_get(v, "$ref");
+	return json_is_string(r) ? resolve(json_string_value(r)) : v;
+}
+
+/* ---- tests ----------------------------------------------------------- */
+
+static void test_document_header(void **state)
+{
+	UNUSED(state);
+	assert_true(json_is_object(doc));
+	const char *version = NULL;
+	assert_int_equal(json_get_str(doc, "openapi", &version), JSON_GET_OK);
+	assert_true(strncmp(version, "3.", 2) == 0);
+	json_t *info = json_object_get(doc, "info");
+	assert_true(json_is_object(info));
+	assert_true(json_is_string(json_object_get(info, "title")));
+	assert_true(json_is_string(json_object_get(info, "version")));
+	assert_true(json_is_object(json_object_get(doc, "paths")));
+	assert_true(json_is_object(json_object_get(json_object_get(doc, "components"), "schemas")));
+}
+
+/* Every (method, pattern) the server routes is documented, with at least
+ * one response and every path parameter declared. */
+static void test_every_route_documented(void **state)
+{
+	UNUSED(state);
+	json_t *paths = json_object_get(doc, "paths");
+	size_t n = http_route_count();
+	assert_true(n >= 23);
+	size_t missing = 0;
+	for (size_t i = 0; i < n; i++) {
+		const char *pattern = http_route_pattern(i);
+		char method[16];
+		lower(http_route_method(i), method, sizeof(method));
+		json_t *op = json_object_get(json_object_get(paths, pattern), method);
+		if (!json_is_object(op)) {
+			print_message("undocumented route: %s %s\n", http_route_method(i), pattern);
+			missing++;
+			continue;
+		}
+		json_t *responses = json_object_get(op, "responses");
+		assert_true(json_is_object(responses) && json_object_size(responses) > 0);
+
+		/* Each "{name}" of the pattern is a declared path parameter. */
+		for (const char *p = strchr(pattern, '{'); p != NULL; p = strchr(p + 1, '{')) {
+			size_t len = strcspn(p + 1, "}");
+			bool found = false;
+			json_t *params = json_object_get(op, "parameters");
+			size_t k;
+			json_t *prm;
+			json_array_foreach(params, k, prm) {
+				json_t *d = deref(prm);
+				const char *name = NULL, *in = NULL;
+				if (d != NULL && json_get_str(d, "name", &name) == JSON_GET_OK &&
+				    json_get_str(d, "in", &in) == JSON_GET_OK && strcmp(in, "path") == 0 &&
+				    strlen(name) == len && strncmp(name, p + 1, len) == 0)
+					found = true;
+			}
+			if (!found)
+				print_message("%s %s: path parameter %.*s not declared\n", http_route_method(i), pattern,
+				              (int)len, p + 1);
+			assert_true(found);
+		}
+	}
+	assert_int_equal(missing, 0);
+}
+
+/* And the document describes no route the server does not serve. */
+static void test_no_phantom_routes(void **state)
+{
+	UNUSED(state);
+	json_t *paths = json_object_get(doc, "paths");
+	const char *path;
+	json_t *item;
+	size_t phantom = 0;
+	json_object_foreach(paths, path, item) {
+		const char *key;
+		json_t *op;
+		json_object_foreach(item, key, op) {
+			if (!is_method_key(key))
+				continue;
+			bool served = false;
+			for (size_t i = 0; i < http_route_count() && !served; i++) {
+				char method[16];
+				lower(http_route_method(i), method, sizeof(method));
+				served = strcmp(method, key) == 0 && strcmp(http_route_pattern(i), path) == 0;
+			}
+			if (!served) {
+				print_message("documented but not served: %s %s\n", key, path);
+				phantom++;
+			}
+		}
+	}
+	assert_int_equal(phantom, 0);
+}
+
+/* Every "$ref" points at something in the document. */
+static size_t dangling_refs(json_t *v)
+{
+	size_t bad = 0;
+	if (json_is_object(v)) {
+		const char *key;
+		json_t *child;
+		json_object_foreach(v, key, child) {
+			if (strcmp(key, "$ref") == 0 && json_is_string(child)) {
+				if (resolve(json_string_value(child)) == NULL) {
+					print_message("dangling $ref: %s\n", json_string_value(child));
+					bad++;
+				}
+			} else {
+				bad += dangling_refs(child);
+			}
+		}
+	} else if (json_is_array(v)) {
+		size_t i;
+		json_t *child;
+		json_array_foreach(v, i, child)
+			bad += dangling_refs(child);
+	}
+	return bad;
+}
+
+static void test_refs_resolve(void **state)
+{
+	UNUSED(state);
+	assert_int_equal(dangling_refs(doc), 0);
+}
+
+/* The shapes weft adds are described. */
+static void test_schemas(void **state)
+{
+	UNUSED(state);
+	json_t *schemas = json_object_get(json_object_get(doc, "components"), "schemas");
+	static const char *const needed[] = { "TaskDto", "BasicTaskDto", "NewTaskDto", "NewBatchDto", "ActionDto",
+		                              "DeliveryRecord", "RetryPolicy", "ApiError", "ValidationError",
+		                              "StatusCounts", "CriticalPath", "TaskEvent", "WebhookDelivery" };
+	for (size_t i = 0; i < ARRAY_LEN(needed); i++) {
+		if (!json_is_object(json_object_get(schemas, needed[i])))
+			print_message("missing schema %s\n", needed[i]);
+		assert_true(json_is_object(json_object_get(schemas, needed[i])));
+	}
+	json_t *props = json_object_get(json_object_get(schemas, "NewTaskDto"), "properties");
+	assert_non_null(json_object_get(props, "retry"));
+	assert_non_null(json_object_get(props, "start_after"));
+	assert_non_null(json_object_get(props, "group"));
+	props = json_object_get(json_object_get(schemas, "TaskDto"), "properties");
+	static const char *const task_fields[] = { "attempt", "group", "start_after", "retry", "next_retry_at" };
+	for (size_t i = 0; i < ARRAY_LEN(task_fields); i++)
+		assert_non_null(json_object_get(props, task_fields[i]));
+	assert_non_null(json_object_get(json_object_get(json_object_get(schemas, "ActionDto"), "properties"),
+	                                "delivery"));
+	assert_non_null(json_object_get(json_object_get(json_object_get(schemas, "StatusCounts"), "properties"),
+	                                "retrying"));
+
+	/* RetryPending is a status on the wire. */
+	json_t *statuses = json_object_get(json_object_get(schemas, "StatusKind"), "enum");
+	bool found = false;
+	size_t i;
+	json_t *s;
+	json_array_foreach(statuses, i, s)
+		found |= json_is_string(s) && strcmp(json_string_value(s), "RetryPending") == 0;
+	assert_true(found);
+}
+
+/* ---- the router ------------------------------------------------------ */
+
+static const char *resolved(const char *method, const char *path, char *param)
+{
+	size_t i;
+	if (!http_route_resolve(method, path, &i, param))
+		return NULL;
+	return http_route_pattern(i);
+}
+
+static void test_routing(void **state)
+{
+	UNUSED(state);
+	char p[HTTP_TEXT_PARAM_MAX + 1];
+	const char *id = "0a8e6f0c-5c6b-4b8e-9e32-6f7a2d7e1c11";
+	char path[128];
+
+	assert_string_equal(resolved("GET", "/task", p), "/task");
+	snprintf(path, sizeof(path), "/task/%s", id);
+	assert_string_equal(resolved("GET", path, p), "/task/{task_id}");
+	assert_string_equal(p, id);
+	snprintf(path, sizeof(path), "/task/%s/events", id);
+	assert_string_equal(resolved("GET", path, p), "/task/{task_id}/events");
+	snprintf(path, sizeof(path), "/batch/%s/critical-path", id);
+	assert_string_equal(resolved("GET", path, p), "/batch/{batch_id}/critical-path");
+	/* Upper case and percent-encoded UUIDs are the same id. */
+	assert_string_equal(resolved("DELETE", "/task/0A8E6F0C-5C6B-4B8E-9E32-6F7A2D7E1C11", p), "/task/{task_id}");
+	assert_string_equal(p, id);
+	assert_string_equal(resolved("GET", "/task/%30a8e6f0c-5c6b-4b8e-9e32-6f7a2d7e1c11", p), "/task/{task_id}");
+	assert_string_equal(p, id);
+
+	/* Not a UUID, wrong method, trailing slash, unknown: no route (404). */
+	assert_null(resolved("GET", "/task/not-a-uuid", p));
+	snprintf(path, sizeof(path), "/task/%s", id);
+	assert_null(resolved("POST", path, p));
+	assert_null(resolved("GET", "/task/", p));
+	assert_null(resolved("GET", "/tasks", p));
+	assert_null(resolved("PATCH", "/group/x", p));
+
+	/* Group names: one segment, decoded on its own. */
+	assert_string_equal(resolved("DELETE", "/group/nightly", p), "/group/{name}");
+	assert_string_equal(p, "nightly");
+	assert_string_equal(resolved("PATCH", "/group/etl%2Feu%20west/pause", p), "/group/{name}/pause");
+	assert_string_equal(p, "etl/eu west");
+	assert_string_equal(resolved("PATCH", "/group/a+b%zz%/resume", p), "/group/{name}/resume");
+	assert_string_equal(p, "a+b%zz%");
+	assert_null(resolved("DELETE", "/group/", p));
+	assert_null(resolved("DELETE", "/group/a%00b", p));
+	assert_null(resolved("DELETE", "/group/a/b", p));
+
+	char long_path[1024];
+	int n = snprintf(long_path, sizeof(long_path), "/group/");
+	memset(long_path + n, 'g', 255);
+	long_path[n + 255] = '\0';
+	assert_string_equal(resolved("DELETE", long_path, p), "/group/{name}");
+	assert_int_equal(strlen(p), 255);
+	long_path[n + 255] = 'g';
+	long_path[n + 256] = '\0';
+	assert_null(resolved("DELETE", long_path, p));
+	/* 255 bytes once decoded. */
+	n = snprintf(long_path, sizeof(long_path), "/group/");
+	for (int i = 0; i < 85; i++)
+		n += snprintf(long_path + n, sizeof(long_path) - (size_t)n, "%%41%%42%%43");
+	assert_string_equal(resolved("DELETE", long_path, p), "/group/{name}");
+	assert_int_equal(strlen(p), 255);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_document_header),
+		cmocka_unit_test(test_every_route_documented),
+		cmocka_unit_test(test_no_phantom_routes),
+		cmocka_unit_test(test_refs_resolve),
+		cmocka_unit_test(test_schemas),
+		cmocka_unit_test(test_routing),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
