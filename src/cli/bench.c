@@ -222,13 +222,13 @@ static double rate(double count, int64_t us)
 /* ---- the webhook sink -------------------------------------------------- */
 
 static atomic_ullong sink_hits;
+static atomic_ullong sink_end_hits;    /* on_success deliveries (path /end) */
 static int sink_marker;
 
 static enum MHD_Result sink_handler(void *cls, struct MHD_Connection *conn, const char *url,
                                     const char *method, const char *version, const char *upload_data,
                                     size_t *upload_data_size, void **con_cls)
 {
-	UNUSED(url);
 	UNUSED(method);
 	UNUSED(version);
 	UNUSED(upload_data);
@@ -241,6 +241,8 @@ static enum MHD_Result sink_handler(void *cls, struct MHD_Connection *conn, cons
 		return MHD_YES;
 	}
 	atomic_fetch_add_explicit(&sink_hits, 1, memory_order_relaxed);
+	if (strncmp(url, "/end", 4) == 0)
+		atomic_fetch_add_explicit(&sink_end_hits, 1, memory_order_relaxed);
 	return MHD_queue_response(conn, MHD_HTTP_OK, (struct MHD_Response *)cls);
 }
 
@@ -474,6 +476,7 @@ static bool env_overridden(const char *entry)
 	static const char *const keys[] = {
 		"PORT", "HOST_URL", "SKIP_SSRF_VALIDATION", "PAYLOAD_MAX_BYTES", "MAX_TASKS_PER_BATCH",
 		"WORKER_WEBHOOK_CONCURRENCY", "WEFT_LOG", "RUST_LOG", "DATABASE_URL", "WEFT_DB",
+		"WEBHOOK_DELIVERY_CONCURRENCY",
 	};
 	for (size_t i = 0; i < ARRAY_LEN(keys); i++) {
 		size_t n = strlen(keys[i]);
@@ -512,6 +515,7 @@ static int spawn_server(bench *b)
 	owned[no++] = xstrdup("PAYLOAD_MAX_BYTES=268435456");
 	owned[no++] = xstrdup("MAX_TASKS_PER_BATCH=1000000");
 	owned[no++] = xasprintf("WORKER_WEBHOOK_CONCURRENCY=%ld", b->opt.concurrency);
+	owned[no++] = xasprintf("WEBHOOK_DELIVERY_CONCURRENCY=%ld", b->opt.concurrency);
 	owned[no++] = xstrdup("WEFT_LOG=warn");
 	for (size_t i = 0; i < no; i++)
 		envp[ne++] = owned[i];
@@ -698,11 +702,18 @@ typedef enum { SHAPE_CHAIN, SHAPE_FANOUT, SHAPE_INDEPENDENT } batch_shape;
 
 static void build_batch(buf *out, batch_shape shape, long n, int sink_port)
 {
-	char action[160];
-	snprintf(action, sizeof(action),
-	         "\"on_start\":{\"kind\":\"Webhook\",\"params\":{\"url\":\"http://127.0.0.1:%d/start\","
-	         "\"verb\":\"Post\"}}",
-	         sink_port);
+	char action[320];
+	int len = snprintf(action, sizeof(action),
+	                   "\"on_start\":{\"kind\":\"Webhook\",\"params\":{\"url\":\"http://127.0.0.1:%d/start\","
+	                   "\"verb\":\"Post\"}}",
+	                   sink_port);
+	/* Independent tasks also announce their success: the outbox phase
+	 * measures how fast those deliveries reach the sink. */
+	if (shape == SHAPE_INDEPENDENT)
+		snprintf(action + len, sizeof(action) - (size_t)len,
+		         ",\"on_success\":[{\"kind\":\"Webhook\",\"params\":{\"url\":\"http://127.0.0.1:%d/end\","
+		         "\"verb\":\"Post\"}}]",
+		         sink_port);
 	buf_reset(out);
 	buf_putc(out, '[');
 	for (long i = 0; i < n; i++) {
@@ -1038,9 +1049,27 @@ static int run_load(bench *b, const char *method, const char *body, long want, s
 static int phase_patch(bench *b, const char *batch_id)
 {
 	size_t m = b->nids;
+	uint64_t end_before = atomic_load(&sink_end_hits);
+	int64_t t0 = clock_mono_us();
 	if (run_load(b, "PATCH", "{\"status\":\"Success\"}", 200, m, "patch", "PATCH status=Success",
 	             "completions/s") != 0)
 		return -1;
+	int64_t t_patched = clock_mono_us();
+	/* Each completion wrote one on_success delivery to the outbox in its
+	 * transaction; wait for the sink to have received all of them. */
+	int64_t deadline = t_patched + 120 * 1000000LL;
+	while (atomic_load(&sink_end_hits) - end_before < m && clock_mono_us() < deadline)
+		sleep_us(1000);
+	int64_t t_delivered = clock_mono_us();
+	uint64_t got = atomic_load(&sink_end_hits) - end_before;
+	if (got < m) {
+		log_error("bench", "only %" PRIu64 " of %zu on_success deliveries arrived within 120 s", got, m);
+		return -1;
+	}
+	figure(b, "outbox_deliveries_per_s", "on_success deliveries (first PATCH to last delivery)",
+	       rate((double)m, t_delivered - t0), 0, "webhooks/s");
+	figure(b, "outbox_drain_after_last_patch_s", "  delivered after the last PATCH answer",
+	       secs(t_delivered - t_patched), 3, "s");
 	http_resp r;
 	resp_init(&r, false);
 	json_t *bj = get_batch(b, &r, batch_id);

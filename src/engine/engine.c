@@ -188,9 +188,8 @@ static webhook_call *start_call(const task_row *t, const char *key, const action
 
 /* ---- start pass ---------------------------------------------------------- */
 
-static void on_start_done(webhook_call *call, void *arg)
+void engine_push_result(engine *e, webhook_call *call)
 {
-	engine *e = arg;
 	pthread_mutex_lock(&e->mu);
 	if (e->rlen == e->rcap) {
 		e->rcap = e->rcap ? e->rcap * 2 : 64;
@@ -199,6 +198,11 @@ static void on_start_done(webhook_call *call, void *arg)
 	e->results[e->rlen++] = call;
 	pthread_cond_signal(&e->cv);
 	pthread_mutex_unlock(&e->mu);
+}
+
+static void on_start_done(webhook_call *call, void *arg)
+{
+	engine_push_result(arg, call);
 }
 
 static int mark_running(engine *e, const weft_id *id, int64_t now, bool *applied)

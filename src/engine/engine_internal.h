@@ -41,7 +41,7 @@ struct engine {
 	pthread_cond_t cv;
 	engine_cmd **queue;        /* under mu */
 	size_t qlen, qcap;         /* under mu */
-	webhook_call **results;    /* finished start calls, under mu */
+	webhook_call **results;    /* finished start calls and deliveries, under mu */
 	size_t rlen, rcap;         /* under mu */
 	bool stopping;             /* under mu */
 	engine_stats stats;        /* under mu */
@@ -66,6 +66,8 @@ struct engine {
 
 /* effects */
 void effects_add_call(effects *fx, webhook_call *call);
+/* Hands a finished call to the engine thread (any thread). */
+void engine_push_result(engine *e, webhook_call *call);
 
 /* outbox.c */
 /* Writes one outbox delivery per action of (task, trigger, condition),

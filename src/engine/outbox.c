@@ -290,13 +290,5 @@ int outbox_apply_result(engine *e, webhook_call *call, int64_t now)
 /* Runs on the dispatcher thread: hand the result to the engine. */
 static void on_delivery_done(webhook_call *call, void *arg)
 {
-	engine *e = arg;
-	pthread_mutex_lock(&e->mu);
-	if (e->rlen == e->rcap) {
-		e->rcap = e->rcap ? e->rcap * 2 : 64;
-		e->results = xrealloc(e->results, e->rcap * sizeof(*e->results));
-	}
-	e->results[e->rlen++] = call;
-	pthread_cond_signal(&e->cv);
-	pthread_mutex_unlock(&e->mu);
+	engine_push_result(arg, call);
 }
