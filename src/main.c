@@ -91,9 +91,9 @@ static int serve(int argc, char **argv)
 	engine_config ecfg = {
 		.claim_timeout_us = cfg.claim_timeout_secs * 1000000,
 		.sweep_interval_us = cfg.worker_loop_interval_ms * 1000,
-		/* Claim a little ahead of the dispatcher so its slots never idle
-		 * while a cycle commits. */
-		.start_window = cfg.webhook_concurrency * 2,
+		/* WORKER_WEBHOOK_CONCURRENCY bounds the start calls in flight;
+		 * the dispatcher has room for them plus the outbox's deliveries. */
+		.start_window = cfg.webhook_concurrency,
 		.dead_end_cancel = cfg.dead_end_cancel,
 		.ssrf = &cfg.ssrf,
 		.delivery_window = cfg.delivery_concurrency,
