@@ -56,6 +56,7 @@ static void define_metrics(void)
 	metrics_define("tasks_canceled_dead_end_total", METRIC_COUNTER, "Ancestors canceled because all their children ended");
 	metrics_define("tasks_blocked_by_concurrency_total", METRIC_COUNTER, "Start attempts blocked by a concurrency rule");
 	metrics_define("webhook_idempotent_skips_total", METRIC_COUNTER, "Webhooks skipped because their idempotency key was already used");
+	metrics_define("webhook_idempotent_conflicts_total", METRIC_COUNTER, "Start calls held back because the same attempt's call is still in flight");
 	metrics_define("worker_loop_iterations_total", METRIC_COUNTER, "Engine cycles (one transaction each)");
 	metrics_define_histogram("worker_loop_duration_seconds", "Duration of one engine cycle", loop_buckets, ARRAY_LEN(loop_buckets));
 	metrics_define_histogram("tasks_processed_per_loop", "Tasks started per engine cycle", per_loop_buckets, ARRAY_LEN(per_loop_buckets));
@@ -238,17 +239,26 @@ static int start_task(engine *e, const task_row *t, int64_t now)
 
 	char key[128];
 	start_key(key, sizeof(key), &t->id, t->attempt);
+	/* A call older than the claim timeout is stale, boundary included: the
+	 * requeue of a stale claim and its next claim can share a cycle. */
 	ledger_claim_result lr;
 	rc = store_ledger_claim(e->w, key, &t->id, TRIGGER_START, COND_SUCCESS, now,
-	                        now - e->cfg.claim_timeout_us, &lr);
+	                        now - e->cfg.claim_timeout_us + 1, &lr);
 	if (rc != 0)
 		return rc;
-	if (lr != LEDGER_CLAIMED) {
-		/* Its start webhook already went out (a claim that went stale and
-		 * was requeued): do not call it twice. */
+	if (lr == LEDGER_DONE) {
+		/* This attempt's start webhook already succeeded (its answer was
+		 * recorded but the task was requeued): do not call it twice. */
 		metrics_inc("webhook_idempotent_skips_total", "trigger=\"start\"", 1);
 		bool applied;
 		return mark_running(e, &t->id, now, &applied);
+	}
+	if (lr == LEDGER_BUSY) {
+		/* A call for this attempt is still within its claim window: stay
+		 * claimed; the claim timer requeues the task if it never answers. */
+		metrics_inc("webhook_idempotent_conflicts_total", NULL, 1);
+		timers_push(&e->timers, now + e->cfg.claim_timeout_us, TIMER_CLAIM_STALE, &t->id);
+		return 0;
 	}
 	action_row *actions = NULL;
 	size_t n = 0;

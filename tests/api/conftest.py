@@ -11,6 +11,10 @@ server, so tests are independent and can run in parallel (pytest -n 2).
 * ``server``        — one server with the default environment
 * ``api``           — Api bound to ``server`` and ``mock``
 * ``make_api``      — start a server with custom env and get an Api for it
+
+At the end of the session, every route a test reached (recorded by the
+harness) must be listed in ``harness.EXERCISED_ROUTES``, the list that
+test_openapi.py checks against the OpenAPI document.
 """
 
 import os
@@ -20,7 +24,7 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
 
-from harness import Api, MockWebhook, ServerFactory  # noqa: E402
+from harness import EXERCISED_ROUTES, Api, MockWebhook, ServerFactory, recorded_routes  # noqa: E402
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -75,3 +79,35 @@ def make_api(weft_factory, mock):
     def make(**env):
         return Api(weft_factory.start(env=env), mock)
     return make
+
+
+# ---- routes reached by the suite vs. harness.EXERCISED_ROUTES ----------------
+
+_worker_routes = set()
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error):
+    """pytest-xdist: collects the routes a worker's tests reached."""
+    out = getattr(node, "workeroutput", None) or {}
+    _worker_routes.update(tuple(r) for r in out.get("weft_routes", []))
+
+
+def pytest_sessionfinish(session, exitstatus):
+    routes = recorded_routes()
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:  # an xdist worker: hand the routes to the controller
+        workeroutput["weft_routes"] = sorted(routes)
+        return
+    missing = sorted((routes | _worker_routes) - EXERCISED_ROUTES)
+    if not missing:
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    text = ("routes reached by the tests but missing from harness.EXERCISED_ROUTES "
+            "(so test_openapi.py does not check them): %s" % ", ".join("%s %s" % r for r in missing))
+    if reporter is not None:
+        reporter.write_line("")
+        reporter.write_line(text, red=True)
+    else:
+        print(text)
+    session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -50,6 +50,8 @@ BASIC_TASK_DTO_KEYS = (
     "expected_count", "ended_at", "batch_id", "dead_end_barrier", "priority",
 )
 STATUS_COUNT_KEYS = ("waiting", "pending", "claimed", "running", "success", "failure", "paused", "canceled")
+# status_counts also counts tasks waiting for a retry (wire status RetryPending)
+RETRY_COUNT_KEY = "retrying"
 
 # Default per-request timeout for the client (seconds).
 HTTP_TIMEOUT = float(os.environ.get("WEFT_TEST_HTTP_TIMEOUT", "20"))
@@ -113,6 +115,76 @@ def stays(pred, duration=0.5, interval=0.05, desc="condition"):
         if time.monotonic() >= deadline:
             return v
         time.sleep(interval)
+
+
+# ---------------------------------------------------------------------------
+# routes exercised by the suite
+
+# Every (method, path template) the suite sends requests to. test_openapi.py
+# checks that the OpenAPI document describes each of them; the harness
+# records every request that reached a route (any answer but 404/405) and
+# conftest.py fails the session if one is missing from this list, so it
+# cannot fall behind the tests.
+EXERCISED_ROUTES = frozenset({
+    ("GET", "/health"),
+    ("GET", "/ready"),
+    ("GET", "/metrics"),
+    ("GET", "/api-docs/openapi.json"),
+    ("POST", "/task"),
+    ("GET", "/task"),
+    ("GET", "/task/{id}"),
+    ("PATCH", "/task/{id}"),
+    ("PUT", "/task/{id}"),
+    ("DELETE", "/task/{id}"),
+    ("GET", "/task/{id}/events"),
+    ("PATCH", "/task/pause/{id}"),
+    ("PATCH", "/task/resume/{id}"),
+    ("GET", "/batch/{id}"),
+    ("DELETE", "/batch/{id}"),
+    ("PATCH", "/batch/{id}/rules"),
+    ("GET", "/batch/{id}/critical-path"),
+    ("GET", "/batches"),
+    ("GET", "/dag/{id}"),
+    ("GET", "/webhook-deliveries"),
+    ("DELETE", "/group/{group}"),
+    ("PATCH", "/group/{group}/pause"),
+    ("PATCH", "/group/{group}/resume"),
+})
+
+_recorded_routes = set()
+_recorded_lock = threading.Lock()
+
+
+def route_template(path):
+    """'/task/<uuid>/events?x' -> '/task/{id}/events'; '/group/g1/pause' ->
+    '/group/{group}/pause'."""
+    segs = path.split("?", 1)[0].split("/")
+    out = []
+    for i, seg in enumerate(segs):
+        if UUID_RE.match(seg):
+            out.append("{id}")
+        elif i == 2 and segs[1] == "group":
+            out.append("{group}")
+        else:
+            out.append(seg)
+    return "/".join(out)
+
+
+def record_route(method, path, status):
+    if status in (404, 405):
+        return
+    with _recorded_lock:
+        _recorded_routes.add((method.upper(), route_template(path)))
+
+
+def recorded_routes():
+    with _recorded_lock:
+        return set(_recorded_routes)
+
+
+def openapi_template(path):
+    """'/task/{task_id}' and '/task/{id}' both -> '/task/{}'."""
+    return re.sub(r"\{[^}/]*\}", "{}", path)
 
 
 # ---------------------------------------------------------------------------
@@ -253,7 +325,9 @@ class Server:
 
     def request(self, method, path, **kw):
         kw.setdefault("timeout", HTTP_TIMEOUT)
-        return self.session.request(method, self.base + path, **kw)
+        r = self.session.request(method, self.base + path, **kw)
+        record_route(method, path, r.status_code)
+        return r
 
     def get(self, path, **kw):
         return self.request("GET", path, **kw)
@@ -707,6 +781,55 @@ class Api:
         r = self.server.get("/metrics")
         assert r.status_code == 200, r.text[:500]
         return parse_prometheus(r.text)
+
+    # outbox, audit trail
+    def deliveries(self, status=None):
+        """Every row of GET /webhook-deliveries (all pages), newest first."""
+        out = []
+        page = 0
+        while True:
+            params = {"page": page, "page_size": 100}
+            if status is not None:
+                params["status"] = status
+            r = self.server.get("/webhook-deliveries", params=params)
+            assert r.status_code == 200, "GET /webhook-deliveries %r: %d %s" % (params, r.status_code,
+                                                                                 r.text[:500])
+            rows = r.json()
+            assert isinstance(rows, list), rows
+            out.extend(rows)
+            if len(rows) < 100:
+                return out
+            page += 1
+
+    def delivery(self, key):
+        """The delivery with this Idempotency-Key, or None."""
+        rows = [d for d in self.deliveries() if d["idempotency_key"] == key]
+        assert len(rows) <= 1, rows
+        return rows[0] if rows else None
+
+    def wait_delivery(self, key, status, timeout=3.0):
+        seen = {}
+
+        def check():
+            d = self.delivery(key)
+            seen["d"] = d
+            return d if d is not None and d["status"] == status else None
+
+        try:
+            return wait_for(check, timeout=timeout, desc="delivery %s to be %s" % (key, status))
+        except WaitTimeout:
+            raise WaitTimeout("delivery %s did not become %s within %.1fs; last: %r"
+                              % (key, status, timeout, seen.get("d")))
+
+    def events(self, uuid):
+        r = self.server.get("/task/%s/events" % uuid)
+        assert r.status_code == 200, "GET /task/%s/events: %d %s" % (uuid, r.status_code, r.text[:500])
+        return r.json()
+
+    def actions(self, uuid, trigger=None, url=None):
+        """The task's actions (GET /task/{id}), optionally of one trigger and URL."""
+        return [a for a in self.get_task(uuid)["actions"]
+                if (trigger is None or a["trigger"] == trigger) and (url is None or a["params"]["url"] == url)]
 
 
 _DROP = object()

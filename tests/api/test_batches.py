@@ -6,7 +6,7 @@ import time
 import uuid
 from datetime import datetime, timedelta, timezone
 
-from harness import STATUS_COUNT_KEYS, TS_RE, parse_ts
+from harness import RETRY_COUNT_KEY, STATUS_COUNT_KEYS, TS_RE, parse_ts
 
 
 def stats(api, bid):
@@ -16,7 +16,7 @@ def stats(api, bid):
 
 
 def zero_counts(**kw):
-    d = {k: 0 for k in STATUS_COUNT_KEYS}
+    d = {k: 0 for k in STATUS_COUNT_KEYS + (RETRY_COUNT_KEY,)}
     d.update(kw)
     return d
 
@@ -75,7 +75,7 @@ def test_batch_stats_all_statuses(api, mock):
     assert api.cancel(ids["canceled"]["id"]).status_code == 200
     mock.wait_hits("/start/claimed")
     s = stats(api, bid)
-    assert s["status_counts"] == {k: 1 for k in STATUS_COUNT_KEYS}
+    assert s["status_counts"] == zero_counts(**{k: 1 for k in STATUS_COUNT_KEYS})
     assert s["total_tasks"] == 8
 
 
@@ -246,5 +246,36 @@ def test_stop_batch_leaves_other_batches(api):
 # ---- batch-complete webhook (object form) -----------------------------------------------
 
 
+def test_on_batch_complete_fires_once(api, mock):
+    body = {"tasks": [api.task("a"), api.task("b"), api.task("c", deps=["b"])],
+            "on_batch_complete": [api.hook("/batch-done")]}
+    r = api.create_raw(body)
+    assert r.status_code == 201, r.text
+    bid = r.headers["X-Batch-ID"]
+    a, b, c = (t["id"] for t in r.json())
+    api.wait_status(a, "Running")
+    api.wait_status(b, "Running")
+    api.succeed(a)
+    time.sleep(0.3)
+    assert mock.count("/batch-done") == 0
+    api.fail(b)  # c fails with it: the batch is complete
+    hit = mock.wait_hits("/batch-done", 1)[0]
+    assert hit.header("Idempotency-Key") == "batch:%s:complete" % bid
+    assert "handle" not in hit.params
+    payload = hit.json()
+    info = payload["arcrun"]
+    assert info["batch_id"] == bid
+    assert info["counts"] == {"success": 1, "failure": 2, "canceled": 0}
+    assert TS_RE.match(info["completed_at"])
+    time.sleep(0.5)
+    assert mock.count("/batch-done") == 1
 
 
+def test_on_batch_complete_after_stop(api, mock):
+    r = api.create_raw({"tasks": [api.task("a")], "on_batch_complete": [api.hook("/batch-done")]})
+    bid = r.headers["X-Batch-ID"]
+    api.wait_status(r.json()[0]["id"], "Running")
+    assert api.delete("/batch/" + bid).status_code == 200
+    hit = mock.wait_hits("/batch-done", 1)[0]
+    assert hit.header("Idempotency-Key") == "batch:%s:complete" % bid
+    assert hit.json()["arcrun"]["counts"] == {"success": 0, "failure": 0, "canceled": 1}

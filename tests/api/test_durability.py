@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import requests
 
-from harness import Api, Behaviour
+from harness import Api, Behaviour, wait_for
 
 
 def test_data_survives_graceful_restart(api, mock):
@@ -165,6 +165,16 @@ def test_stale_claim_requeued_after_kill9(api, mock):
     assert keys == {"%s:start" % t["id"]}
 
 
+def test_outbox_resumes_after_kill9(api, mock):
+    mock.on("/ok", Behaviour(status=500), Behaviour(status=200))
+    t = api.running("a", on_success=[api.hook("/ok")])
+    api.succeed(t["id"])
+    mock.wait_hits("/ok", 1)
+    api.server.kill()
+    api2 = Api(api.server.restart(env={"WEBHOOK_RETRY_BACKOFF_BASE_SECS": "0.2"}), mock)
+    hits = mock.wait_hits("/ok", 2, timeout=2.0)
+    assert {h.header("Idempotency-Key") for h in hits} == {"%s:end:success" % t["id"]}
+    api2.wait_delivery("%s:end:success" % t["id"], "success", timeout=1.0)
 
 
 def test_restart_on_same_port(api, mock):
@@ -174,3 +184,51 @@ def test_restart_on_same_port(api, mock):
     assert api2.server.port == api.server.port
     assert api2.get_task(t["id"])["name"] == "task-a"
 
+
+
+def test_delivery_storm_survives_kill9(weft_factory, mock):
+    """kill -9 while 200 end webhooks are being delivered (each receiver slow
+    and failing its first call): after a restart on the same database every
+    delivery is made, with the same key as before."""
+    n = 200
+    env = {"WEBHOOK_RETRY_BACKOFF_BASE_SECS": "0.1", "WEBHOOK_RETRY_BACKOFF_CAP_SECS": "0.2",
+           "WEBHOOK_DELIVERY_CONCURRENCY": "20"}
+    srv = weft_factory.start(env=env)
+    api = Api(srv, mock)
+    tasks = []
+    for i in range(n):
+        mock.on("/ok/%d" % i, Behaviour(status=500, delay=0.05), Behaviour(status=200, delay=0.1))
+        tasks.append(api.task("t%d" % i, start="/start", on_success=[api.hook("/ok/%d" % i)]))
+    created = api.create(tasks)
+    ids = [t["id"] for t in created]
+    mock.wait_hits("/start", n, timeout=10.0)
+    for tid in ids:
+        api.wait_status(tid, "Running")
+
+    def patch(tid):
+        r = requests.patch(srv.base + "/task/" + tid, json={"status": "Success"}, timeout=30)
+        return tid, r.status_code
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(patch, ids))
+    assert all(code == 200 for _, code in results), results
+
+    def ok_hits():
+        return [h for h in mock.hits() if h.path.startswith("/ok/")]
+
+    wait_for(lambda: len(ok_hits()) >= n // 2, timeout=5.0, desc="the storm to be under way")
+    srv.kill()
+    at_kill = len({h.path for h in ok_hits() if len(mock.hits(h.path)) >= 2})
+    assert at_kill < n // 2, "kill -9 came too late: %d of %d deliveries already made" % (at_kill, n)
+    api2 = Api(srv.restart(), mock)
+
+    def answered_ok():
+        # a path's second call is the one answered 200
+        return all(mock.count("/ok/%d" % i) >= 2 for i in range(n))
+
+    wait_for(answered_ok, timeout=10.0, desc="every receiver to get its successful call")
+    for i, tid in enumerate(ids):
+        keys = {h.header("Idempotency-Key") for h in mock.hits("/ok/%d" % i)}
+        assert keys == {"%s:end:success" % tid}, (i, keys)
+    wait_for(lambda: len(api2.deliveries("success")) == n, timeout=5.0, desc="%d successful deliveries" % n)
+    assert len(api2.deliveries()) == n

@@ -45,8 +45,6 @@ def test_bad_uuid_in_path_is_404(api):
     assert api.get("/health").status_code == 200
 
 
-
-
 def test_metrics_is_prometheus_text(api):
     r = api.get("/metrics")
     assert r.status_code == 200
@@ -96,3 +94,39 @@ def test_metrics_unblocked_and_failed_by_dependency(api):
     m1 = api.metrics()
     assert metric(m1, "tasks_unblocked_total") - metric(m0, "tasks_unblocked_total") == 1
     assert metric(m1, "tasks_failed_by_dependency_total") - metric(m0, "tasks_failed_by_dependency_total") == 1
+
+
+def test_metrics_status_and_kind_gauges(api):
+    hold = api.hold(kind="gatekind")
+    created = api.create([api.task("r1", kind="k-run"), api.task("r2", kind="k-run"),
+                          api.task("p", **hold.kw())])
+    r1, r2, p = (t["id"] for t in created)
+    api.wait_status(r1, "Running")
+    api.wait_status(r2, "Running")
+
+    def gauges(running, k_run):
+        m = api.metrics()
+        listed = len(api.list_tasks(status="Running"))
+        got = (metric(m, "tasks_by_status", status="Running"), listed,
+               metric(m, "running_tasks_by_kind", kind="k-run"), metric(m, "running_tasks_by_kind", kind="gatekind"),
+               metric(m, "tasks_by_status", status="Pending"))
+        return got if got == (running, running, k_run, 1, 1) else None
+
+    wait_for(lambda: gauges(3, 2), timeout=2.0, desc="status and kind gauges")
+    done0 = metric(api.metrics(), "tasks_completed_total")
+    kind0 = metric(api.metrics(), "tasks_completed_total", kind="k-run")
+    api.succeed(r1)
+    wait_for(lambda: gauges(2, 1), timeout=2.0, desc="gauges after a success")
+    m = api.metrics()
+    assert metric(m, "tasks_completed_total") - done0 == 1
+    assert metric(m, "tasks_completed_total", kind="k-run") - kind0 == 1
+
+
+def test_metrics_db_query_duration(api):
+    api.create([api.task("a")])
+    api.list_tasks()
+    m = api.metrics()
+    assert metric(m, "db_query_duration_seconds_count") > 0
+    assert metric(m, "db_query_duration_seconds_sum") > 0
+    buckets = [ls for n, ls, _ in m if n == "db_query_duration_seconds_bucket"]
+    assert buckets and all("le" in ls for ls in buckets)

@@ -79,3 +79,23 @@ def test_timeout_cascades_dead_end(api):
     api.wait_status(slow, "Failure", timeout=3.0)
     api.wait_status(join, "Failure")
     assert "All child tasks already terminated" in api.wait_status(other, "Canceled")["failure_reason"]
+
+
+def test_timeout_calls_cancel_webhook_and_on_failure(api, mock):
+    mock.on("/start/a", json={"kind": "Webhook", "params": {"url": mock.url("/cancel/a"), "verb": "Post",
+                                                              "body": {"job": 7}}})
+    t = api.running("a", timeout=1, on_failure=[api.hook("/a-failed")])
+    got = api.wait_status(t["id"], "Failure", timeout=2.5)
+    assert got["failure_reason"] == "Timeout"
+    cancel = mock.wait_hits("/cancel/a", 1)[0]
+    assert cancel.header("Idempotency-Key") == "%s:cancel" % t["id"]
+    assert cancel.header("X-Task-Trigger") == "cancel"
+    body = cancel.json()
+    assert body["job"] == 7
+    assert (body["arcrun"]["task_id"], body["arcrun"]["status"], body["arcrun"]["failure_reason"]) == \
+        (t["id"], "Failure", "Timeout")
+    end = mock.wait_hits("/a-failed", 1)[0]
+    assert end.header("Idempotency-Key") == "%s:end:failure" % t["id"]
+    assert end.json()["arcrun"]["failure_reason"] == "Timeout"
+    time.sleep(0.3)
+    assert (mock.count("/cancel/a"), mock.count("/a-failed")) == (1, 1)

@@ -2,6 +2,7 @@
 message through POST /task, type errors, malformed bodies, limits, SSRF."""
 
 import json
+import socket
 import uuid
 
 import pytest
@@ -490,6 +491,36 @@ def test_ssrf_blocked_hostnames_env_extends_defaults(make_api):
         assert any(d.startswith("tasks[0].on_start.params: URL host") for d in details), (url, details)
 
 
+def test_ssrf_resolved_address_checked_at_delivery(make_api):
+    """A hostname that passes validation but resolves to a loopback or private
+    address must not be called."""
+    from harness import MockWebhook
+    host = socket.gethostname()
+    try:
+        addrs = {ai[4][0] for ai in socket.getaddrinfo(host, 80, proto=socket.IPPROTO_TCP)}
+    except OSError:
+        pytest.skip("hostname does not resolve")
+    if not any(a.startswith(("127.", "10.", "192.168.")) or a == "::1" for a in addrs):
+        pytest.skip("hostname %s resolves to %s, not an internal address" % (host, addrs))
+    if "." in host and host.rsplit(".", 1)[1] in ("local", "internal", "localdomain", "localhost"):
+        pytest.skip("hostname is blocked by suffix already")
+    listener = MockWebhook(host="0.0.0.0")
+    try:
+        api = make_api(SKIP_SSRF_VALIDATION="0", WEBHOOK_TIMEOUT_MS="1000", WEBHOOK_MAX_ATTEMPTS="1")
+        url = "http://%s:%d/start" % (host, listener.port)
+        t = api.create([api.task("a", start=url,
+                                 on_failure=[webhook("http://%s:%d/failed" % (host, listener.port))])])[0]
+        got = api.wait_status(t["id"], "Failure")
+        assert "on_start" in (got["failure_reason"] or "")
+        assert "internal IP" in got["failure_reason"], got["failure_reason"]
+        # the end webhook is refused at delivery the same way
+        d = api.wait_delivery("%s:end:failure" % t["id"], "exhausted")
+        assert d["attempts"] == 1
+        assert "internal IP" in (d["last_error"] or ""), d
+        assert d["last_http_status"] is None
+        assert listener.count() == 0
+    finally:
+        listener.close()
 
 
 def test_unreachable_is_not_validation(api):

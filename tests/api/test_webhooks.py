@@ -135,7 +135,7 @@ def test_cancel_action_registered_from_on_start_response(api, mock):
     t = api.running("a")
     cancels = [a for a in api.get_task(t["id"])["actions"] if a["trigger"] == "Cancel"]
     assert cancels == [{"kind": "Webhook", "trigger": "Cancel",
-                        "params": {"url": mock.url("/cancel/a"), "verb": "Delete"}}]
+                        "params": {"url": mock.url("/cancel/a"), "verb": "Delete"}, "delivery": None}]
 
 
 def test_non_action_response_body_is_ignored(api, mock):
@@ -191,8 +191,38 @@ def test_end_webhook_body_forwarded(api, mock):
     assert body["msg"] == "done"
 
 
+def test_webhook_deliveries_endpoint(api, mock):
+    t = api.running("a", on_success=[api.hook("/ok")])
+    api.succeed(t["id"])
+    mock.wait_hits("/ok", 1)
+    r = api.get("/webhook-deliveries")
+    assert r.status_code == 200
+    rows = r.json()
+    assert isinstance(rows, list)
+    assert [(d["idempotency_key"], d["event"], d["task_id"]) for d in rows] == \
+        [("%s:end:success" % t["id"], "end_success", t["id"])]
+    api.wait_delivery("%s:end:success" % t["id"], "success", timeout=1.0)
+    ok = api.get("/webhook-deliveries", params={"status": "success"})
+    assert ok.status_code == 200
+    assert [d["task_id"] for d in ok.json()] == [t["id"]]
+    for status in ("pending", "failure", "exhausted"):
+        r = api.get("/webhook-deliveries", params={"status": status})
+        assert (r.status_code, r.json()) == (200, []), status
+    bogus = api.get("/webhook-deliveries", params={"status": "bogus"})
+    assert bogus.status_code == 400
+    assert "bogus" in bogus.text
 
 
+def test_end_webhook_retried_after_failure(make_api, mock):
+    api = make_api(WEBHOOK_RETRY_BACKOFF_BASE_SECS="0.2", WEBHOOK_RETRY_BACKOFF_CAP_SECS="0.2")
+    mock.on("/ok", Behaviour(status=500), Behaviour(status=200))
+    t = api.running("a", on_success=[api.hook("/ok")])
+    api.succeed(t["id"])
+    hits = mock.wait_hits("/ok", 2, timeout=2.0)
+    assert {h.header("Idempotency-Key") for h in hits} == {"%s:end:success" % t["id"]}
+    assert hits[1].time - hits[0].time >= 0.15
+    time.sleep(0.5)
+    assert mock.count("/ok") == 2
 
 
 def test_end_webhooks_do_not_block_patch(api, mock):

@@ -1,0 +1,116 @@
+"""Process lifecycle (SPEC §3.1 "startup check of the database URL, graceful
+shutdown on SIGTERM/SIGINT"; reference §19 #36, #37): a signal during load
+ends the process with status 0 within seconds, and every answered request is
+durable; a database that cannot be opened stops the start-up with a message
+naming it."""
+
+import os
+import signal
+import subprocess
+import threading
+import time
+
+import requests
+
+from harness import SANITIZER_MARKERS, Api, free_port, wait_for, weft_bin
+
+
+def load_then_signal(weft_factory, mock, signum):
+    srv = weft_factory.start()
+    api = Api(srv, mock)
+    mock.on("/start/slow", delay=1.0)
+    slow = api.create([api.task("slow")])[0]      # its on_start is in flight during the shutdown
+    mock.wait_hits("/start/slow", 1)
+    running = api.running("r")
+    acked = []
+    errors = []
+    lock = threading.Lock()
+    stop = threading.Event()
+
+    def client(n):
+        s = requests.Session()
+        i = 0
+        while not stop.is_set():
+            i += 1
+            name = "load-%d-%d" % (n, i)
+            try:
+                r = s.post(srv.base + "/task", json=[{"id": "x", "name": name, "kind": "load",
+                                                       "on_start": {"kind": "Webhook",
+                                                                    "params": {"url": mock.url("/start/load"),
+                                                                               "verb": "Post"}}}],
+                           timeout=10)
+            except requests.RequestException:
+                return
+            if r.status_code == 201:
+                with lock:
+                    acked.append((r.json()[0]["id"], name))
+            elif r.status_code != 503:  # refusing new work while draining is fine
+                with lock:
+                    errors.append("POST answered %d: %s" % (r.status_code, r.text[:300]))
+                return
+
+    threads = [threading.Thread(target=client, args=(n,), daemon=True) for n in range(4)]
+    for t in threads:
+        t.start()
+    wait_for(lambda: len(acked) >= 30, timeout=5.0, desc="30 answered POSTs")
+    patched = api.patch_task(running["id"], {"status": "Success"})
+    assert patched.status_code == 200
+    srv.killed = True  # stopped on purpose: not a crash
+    t0 = time.monotonic()
+    srv.proc.send_signal(signum)
+    try:
+        code = srv.proc.wait(timeout=5.0)
+    except subprocess.TimeoutExpired:
+        raise AssertionError("weft still running %.1f s after signal %d" % (time.monotonic() - t0, signum))
+    stop.set()
+    for t in threads:
+        t.join(10)
+    assert code == 0, "exit status %s after signal %d\n%s" % (code, signum, srv.log_tail(40))
+    assert not errors, errors
+    api2 = Api(srv.restart(), mock)
+    for tid, name in acked:
+        got = api2.get_task(tid)
+        assert got["name"] == name
+    assert api2.status(running["id"]) == "Success"
+    assert api2.status(slow["id"]) in ("Claimed", "Pending", "Running")
+    return len(acked)
+
+
+def test_sigterm_under_load_exits_cleanly(weft_factory, mock):
+    assert load_then_signal(weft_factory, mock, signal.SIGTERM) >= 30
+
+
+def test_sigint_exits_cleanly(weft_factory, mock):
+    assert load_then_signal(weft_factory, mock, signal.SIGINT) >= 30
+
+
+def bad_start(tmp_path, args, extra_env):
+    env = {k: v for k, v in os.environ.items() if k not in ("WEFT_DB", "DATABASE_URL")}
+    env.update({"HOST_URL": "http://127.0.0.1", "ASAN_OPTIONS": "detect_leaks=1:abort_on_error=0",
+                "UBSAN_OPTIONS": "print_stacktrace=1:halt_on_error=1"})
+    env.update(extra_env)
+    cmd = [weft_bin(), "serve", "--port", str(free_port())] + args
+    try:
+        p = subprocess.run(cmd, env=env, cwd=str(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           stdin=subprocess.DEVNULL, timeout=5)
+    except subprocess.TimeoutExpired:
+        raise AssertionError("weft kept running with an unusable database (%r)" % (args or extra_env))
+    out = p.stdout.decode("utf-8", "replace")
+    assert not any(m in out for m in SANITIZER_MARKERS), out
+    return p.returncode, out
+
+
+def test_database_in_missing_directory_flag(tmp_path):
+    bad = str(tmp_path / "missing" / "dir" / "weft.db")
+    code, out = bad_start(tmp_path, ["--db", bad], {})
+    assert code != 0, out
+    assert bad in out, out
+    assert not os.path.exists(str(tmp_path / "missing"))
+
+
+def test_database_in_missing_directory_env(tmp_path):
+    bad = str(tmp_path / "nowhere" / "weft.db")
+    code, out = bad_start(tmp_path, [], {"DATABASE_URL": bad})
+    assert code != 0, out
+    assert bad in out, out
+    assert not os.path.exists(str(tmp_path / "nowhere"))
