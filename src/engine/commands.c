@@ -283,24 +283,32 @@ static int cancel_one(engine *e, const weft_id *id, const char *reason, int64_t 
 	return dag_after_terminal(e, id, TS_CANCELED, now);
 }
 
-static int cancel_task(engine *e, engine_cmd *cmd, int64_t now)
+/* A single-task operation's store result as the command's outcome:
+ * `current` is the task's status when the guard refused, `reached` the one
+ * it has when the operation applied. */
+static int task_outcome(engine_cmd *cmd, int rc, task_status current, task_status reached)
 {
-	task_status prev = TS_PENDING;
-	int rc = cancel_one(e, &cmd->u.task.id, "canceled by request", now, &prev);
 	if (rc == STORE_NOT_FOUND) {
 		cmd->status = ENGINE_NOT_FOUND;
 		return 0;
 	}
 	if (rc == STORE_GUARD) {
 		cmd->status = ENGINE_CONFLICT;
-		cmd->current_status = prev;
+		cmd->current_status = current;
 		return 0;
 	}
 	if (rc != 0)
 		return rc;
 	cmd->status = ENGINE_OK;
-	cmd->current_status = TS_CANCELED;
+	cmd->current_status = reached;
 	return 0;
+}
+
+static int cancel_task(engine *e, engine_cmd *cmd, int64_t now)
+{
+	task_status prev = TS_PENDING;
+	int rc = cancel_one(e, &cmd->u.task.id, "canceled by request", now, &prev);
+	return task_outcome(cmd, rc, prev, TS_CANCELED);
 }
 
 /* ---- pause / resume ------------------------------------------------------ */
@@ -318,20 +326,7 @@ static int pause_task(engine *e, engine_cmd *cmd)
 {
 	task_status prev = TS_PENDING;
 	int rc = pause_one(e, &cmd->u.task.id, &prev);
-	if (rc == STORE_NOT_FOUND) {
-		cmd->status = ENGINE_NOT_FOUND;
-		return 0;
-	}
-	if (rc == STORE_GUARD) {
-		cmd->status = ENGINE_CONFLICT;
-		cmd->current_status = prev;
-		return 0;
-	}
-	if (rc != 0)
-		return rc;
-	cmd->status = ENGINE_OK;
-	cmd->current_status = TS_PAUSED;
-	return 0;
+	return task_outcome(cmd, rc, prev, TS_PAUSED);
 }
 
 /* Resumes a paused task to waiting or pending by its counters: 0 applied
@@ -365,20 +360,7 @@ static int resume_task(engine *e, engine_cmd *cmd, int64_t now)
 {
 	task_status st = TS_PENDING;
 	int rc = resume_one(e, &cmd->u.task.id, now, &st);
-	if (rc == STORE_NOT_FOUND) {
-		cmd->status = ENGINE_NOT_FOUND;
-		return 0;
-	}
-	if (rc == STORE_GUARD) {
-		cmd->status = ENGINE_CONFLICT;
-		cmd->current_status = st;
-		return 0;
-	}
-	if (rc != 0)
-		return rc;
-	cmd->status = ENGINE_OK;
-	cmd->current_status = st;
-	return 0;
+	return task_outcome(cmd, rc, st, st);
 }
 
 /* ---- batches --------------------------------------------------------------- */
