@@ -827,52 +827,73 @@ static void grow(void **arr, size_t n, size_t *cap, size_t elem)
 	*arr = xrealloc(*arr, *cap * elem);
 }
 
-/* Steps st to the end, collecting column 0 as ids. */
-static int collect_ids(sq_conn *c, sqlite3_stmt *st, weft_id **out, size_t *n, const char *what)
-{
-	weft_id *ids = NULL;
-	size_t len = 0, cap = 0;
-	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		grow((void **)&ids, len, &cap, sizeof *ids);
-		col_id(st, 0, &ids[len++]);
-	}
-	int err = step_end(c, st, rc, what);
-	if (err) {
-		free(ids);
-		ids = NULL;
-		len = 0;
-	}
-	*out = ids;
-	*n = len;
-	return err;
-}
+/* How to collect one row type: its element size, how to fill an element
+ * (zeroed first) from the current row, and how to free one (NULL: nothing
+ * to free). An element whose read failed is released with the others. */
+typedef struct row_kind {
+	size_t size;
+	int (*read)(sqlite3_stmt *st, void *row);
+	void (*release)(void *row);
+} row_kind;
 
-/* Steps st to the end, collecting TASK_COLS rows. */
-static int collect_tasks(sq_conn *c, sqlite3_stmt *st, task_row **out, size_t *n, const char *what)
+/* Steps st to the end, collecting every row into a new array. On error
+ * nothing is returned and the statement is reset. */
+static int collect_rows(sq_conn *c, sqlite3_stmt *st, const row_kind *k, void **out, size_t *n,
+                        const char *what)
 {
-	task_row *rows = NULL;
+	char *rows = NULL;
 	size_t len = 0, cap = 0;
 	int rc, err = 0;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		grow((void **)&rows, len, &cap, sizeof *rows);
-		if ((err = read_task(st, &rows[len])) != 0) {
-			task_row_release(&rows[len]);
-			break;
-		}
+		grow((void **)&rows, len, &cap, k->size);
+		void *row = rows + len * k->size;
+		memset(row, 0, k->size);
 		len++;
+		if ((err = k->read(st, row)) != 0)
+			break;
 	}
 	if (err)
 		st_reset(c, st);
 	else
 		err = step_end(c, st, rc, what);
 	if (err) {
-		store_free_tasks(rows, len);
+		for (size_t i = 0; k->release && i < len; i++)
+			k->release(rows + i * k->size);
+		free(rows);
 		rows = NULL;
 		len = 0;
 	}
 	*out = rows;
 	*n = len;
+	return err;
+}
+
+static int read_id_row(sqlite3_stmt *st, void *row)
+{
+	col_id(st, 0, row);
+	return 0;
+}
+
+static int read_task_row(sqlite3_stmt *st, void *row) { return read_task(st, row); }
+static void release_task_row(void *row) { task_row_release(row); }
+
+/* Steps st to the end, collecting column 0 as ids. */
+static int collect_ids(sq_conn *c, sqlite3_stmt *st, weft_id **out, size_t *n, const char *what)
+{
+	static const row_kind ids = { sizeof(weft_id), read_id_row, NULL };
+	void *rows;
+	int err = collect_rows(c, st, &ids, &rows, n, what);
+	*out = rows;
+	return err;
+}
+
+/* Steps st to the end, collecting TASK_COLS rows. */
+static int collect_tasks(sq_conn *c, sqlite3_stmt *st, task_row **out, size_t *n, const char *what)
+{
+	static const row_kind tasks = { sizeof(task_row), read_task_row, release_task_row };
+	void *rows;
+	int err = collect_rows(c, st, &tasks, &rows, n, what);
+	*out = rows;
 	return err;
 }
 
@@ -912,69 +933,42 @@ static int read_delivery(sqlite3_stmt *st, action_row *a)
 	return 0;
 }
 
-/* Rows of (id, trigger, condition, params), with the delivery record when
- * the statement has its columns. */
+/* A row of (id, trigger, condition, params), with the delivery record
+ * when the statement has its columns. */
+static int read_action_row(sqlite3_stmt *st, void *row)
+{
+	action_row *a = row;
+	if (action_trigger_from_db((const char *)sqlite3_column_text(st, 1), &a->trigger) != 0 ||
+	    action_condition_from_db((const char *)sqlite3_column_text(st, 2), &a->condition) != 0) {
+		log_error(SUBSYS, "unknown action trigger or condition in the database");
+		return STORE_ERR;
+	}
+	a->id = sqlite3_column_int64(st, 0);
+	a->params = col_str_nn(st, 3, "{}");
+	return sqlite3_column_count(st) > 4 ? read_delivery(st, a) : 0;
+}
+
+static void release_action_row(void *row) { action_row_release(row); }
+
 static int collect_actions(sq_conn *c, sqlite3_stmt *st, action_row **out, size_t *n)
 {
-	action_row *rows = NULL;
-	size_t len = 0, cap = 0;
-	bool delivery = sqlite3_column_count(st) > 4;
-	int rc, err = 0;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		grow((void **)&rows, len, &cap, sizeof *rows);
-		action_row *a = &rows[len];
-		memset(a, 0, sizeof *a);
-		if (action_trigger_from_db((const char *)sqlite3_column_text(st, 1), &a->trigger) != 0 ||
-		    action_condition_from_db((const char *)sqlite3_column_text(st, 2), &a->condition) != 0) {
-			log_error(SUBSYS, "unknown action trigger or condition in the database");
-			err = STORE_ERR;
-			break;
-		}
-		a->id = sqlite3_column_int64(st, 0);
-		a->params = col_str_nn(st, 3, "{}");
-		len++;
-		if (delivery && (err = read_delivery(st, a)) != 0)
-			break;
-	}
-	if (err)
-		st_reset(c, st);
-	else
-		err = step_end(c, st, rc, "read actions");
-	if (err) {
-		store_free_actions(rows, len);
-		rows = NULL;
-		len = 0;
-	}
+	static const row_kind actions = { sizeof(action_row), read_action_row, release_action_row };
+	void *rows;
+	int err = collect_rows(c, st, &actions, &rows, n, "read actions");
 	*out = rows;
-	*n = len;
 	return err;
 }
+
+static int read_outbox_row(sqlite3_stmt *st, void *row) { return read_outbox(st, row); }
+static void release_outbox_row(void *row) { outbox_row_release(row); }
 
 /* Steps st to the end, collecting OUTBOX_COLS rows. */
 static int collect_outbox(sq_conn *c, sqlite3_stmt *st, outbox_row **out, size_t *n, const char *what)
 {
-	outbox_row *rows = NULL;
-	size_t len = 0, cap = 0;
-	int rc, err = 0;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		grow((void **)&rows, len, &cap, sizeof *rows);
-		if ((err = read_outbox(st, &rows[len])) != 0) {
-			outbox_row_release(&rows[len]);
-			break;
-		}
-		len++;
-	}
-	if (err)
-		st_reset(c, st);
-	else
-		err = step_end(c, st, rc, what);
-	if (err) {
-		store_free_outbox(rows, len);
-		rows = NULL;
-		len = 0;
-	}
+	static const row_kind outbox = { sizeof(outbox_row), read_outbox_row, release_outbox_row };
+	void *rows;
+	int err = collect_rows(c, st, &outbox, &rows, n, what);
 	*out = rows;
-	*n = len;
 	return err;
 }
 
