@@ -329,7 +329,9 @@ static int start_pass(engine *e, int64_t now)
 	int64_t due = INT64_MAX;
 	if (rc == 0) {
 		int r = store_pending_next_start(e->w, now, &due);
-		if (r != 0 && r != STORE_NOT_FOUND)
+		if (r == STORE_NOT_FOUND)
+			due = INT64_MAX;     /* none: nothing to wake up for */
+		else if (r != 0)
 			rc = r;
 	}
 	e->next_delayed_start = due;

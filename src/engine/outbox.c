@@ -245,9 +245,14 @@ int outbox_lease(engine *e, int64_t now)
 		e->outbox_dirty = false;
 		int64_t due = INT64_MAX;
 		rc = store_outbox_next_due(e->w, &due);
-		if (rc == STORE_NOT_FOUND)
+		if (rc == STORE_NOT_FOUND) {
 			rc = 0;
-		e->outbox_next_due = due;
+			due = INT64_MAX;
+		}
+		/* Rows already due but not leased are held back by a start call in
+		 * flight; that call's result marks the outbox dirty again, so no
+		 * deadline is needed (waking for them now would spin). */
+		e->outbox_next_due = due <= now ? INT64_MAX : due;
 	}
 	store_free_outbox(rows, n);
 	return rc;

@@ -114,3 +114,31 @@ def test_database_in_missing_directory_env(tmp_path):
     assert code != 0, out
     assert bad in out, out
     assert not os.path.exists(str(tmp_path / "nowhere"))
+
+
+def cpu_seconds(pid):
+    fields = open("/proc/%d/stat" % pid).read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def test_waiting_server_does_not_spin(weft_factory, mock):
+    """Nothing polls (ARCHITECTURE §1.3): a server with nothing due uses
+    (almost) no CPU, neither when idle nor while an end webhook is held back
+    behind its task's start call that is still in flight."""
+    srv = weft_factory.start()
+    api = Api(srv, mock)
+    mock.on("/start/slow", delay=2.5)
+    t = api.create([api.task("slow", on_success=[api.hook("/end/slow")])])[0]
+    mock.wait_hits("/start/slow", 1)
+    assert api.patch_task(t["id"], {"status": "Success"}).status_code == 200
+    before = cpu_seconds(srv.proc.pid)
+    time.sleep(1.0)
+    held = cpu_seconds(srv.proc.pid) - before
+    # a spinning engine burns a whole core: ~1 s here
+    assert held < 0.3, "engine busy while waiting for the start call: %.2f s CPU in 1 s" % held
+    mock.wait_hits("/end/slow", 1, timeout=5)   # and the end webhook follows the start
+    time.sleep(0.3)
+    before = cpu_seconds(srv.proc.pid)
+    time.sleep(1.0)
+    idle = cpu_seconds(srv.proc.pid) - before
+    assert idle < 0.3, "idle server used %.2f s CPU in 1 s" % idle
