@@ -226,10 +226,11 @@ static int patch_task(engine *e, engine_cmd *cmd, int64_t now)
 		return 0;
 	}
 	engine_metric_terminal(&after);
-	task_row_release(&after);
-	rc = outbox_add_task_webhooks(e, &p->id, TRIGGER_END, p->status == TS_SUCCESS ? COND_SUCCESS : COND_FAILURE, now);
+	rc = outbox_add_task_webhooks(e, &p->id, &after, TRIGGER_END,
+	                              p->status == TS_SUCCESS ? COND_SUCCESS : COND_FAILURE, now);
 	if (rc == 0)
-		rc = dag_after_terminal(e, &p->id, p->status, now);
+		rc = dag_after_terminal(e, &p->id, &after, p->status, now);
+	task_row_release(&after);
 	return rc;
 }
 
@@ -273,14 +274,16 @@ static int cancel_one(engine *e, const weft_id *id, const char *reason, int64_t 
 	metrics_inc("tasks_cancelled_total", NULL, 1);
 	engine_metric_transition(*prev, TS_CANCELED);
 	engine_metric_terminal(&after);
-	task_row_release(&after);
 	if (*prev == TS_CLAIMED || *prev == TS_RUNNING)
 		e->start_dirty = true;
 	/* The canceled task's own on_failure does not fire; its cancel action
 	 * (registered by its on_start answer) does when it was running. */
-	if (*prev == TS_RUNNING && (rc = outbox_add_task_webhooks(e, id, TRIGGER_CANCEL, COND_SUCCESS, now)) != 0)
-		return rc;
-	return dag_after_terminal(e, id, TS_CANCELED, now);
+	if (*prev == TS_RUNNING)
+		rc = outbox_add_task_webhooks(e, id, &after, TRIGGER_CANCEL, COND_SUCCESS, now);
+	if (rc == 0)
+		rc = dag_after_terminal(e, id, &after, TS_CANCELED, now);
+	task_row_release(&after);
+	return rc;
 }
 
 /* A single-task operation's store result as the command's outcome:
@@ -398,7 +401,7 @@ static int stop_batch(engine *e, engine_cmd *cmd, int64_t now)
 	}
 	metrics_inc("tasks_cancelled_total", NULL, (uint64_t)total);
 	for (size_t i = 0; i < nrunning && rc == 0; i++)
-		rc = outbox_add_task_webhooks(e, &running[i], TRIGGER_CANCEL, COND_SUCCESS, now);
+		rc = outbox_add_task_webhooks(e, &running[i], NULL, TRIGGER_CANCEL, COND_SUCCESS, now);
 	free(running);
 	if (total)
 		id_set_add(&e->touched_batches, &cmd->u.stop.batch_id);

@@ -126,9 +126,9 @@ static int cancel_dead_ends(engine *e, id_list *check, int64_t now)
 			engine_metric_transition(prev, TS_CANCELED);
 			engine_metric_terminal(&row);
 			if (prev == TS_RUNNING)
-				rc = outbox_add_task_webhooks(e, &parents[i], TRIGGER_CANCEL, COND_SUCCESS, now);
+				rc = outbox_add_task_webhooks(e, &parents[i], &row, TRIGGER_CANCEL, COND_SUCCESS, now);
 			if (rc == 0)
-				rc = outbox_add_task_webhooks(e, &parents[i], TRIGGER_END, COND_FAILURE, now);
+				rc = outbox_add_task_webhooks(e, &parents[i], &row, TRIGGER_END, COND_FAILURE, now);
 			if (prev == TS_CLAIMED || prev == TS_RUNNING)
 				e->start_dirty = true;
 			if (!row.dead_end_barrier)
@@ -145,22 +145,28 @@ static int cancel_dead_ends(engine *e, id_list *check, int64_t now)
 	return rc;
 }
 
-int dag_after_terminal(engine *e, const weft_id *task, task_status final, int64_t now)
+int dag_after_terminal(engine *e, const weft_id *task, const task_row *row, task_status final, int64_t now)
 {
 	/* Links stay inside a batch: the task's batch is the only one whose
 	 * completion this can change. */
-	task_row row;
-	int rc = store_task_get(e->w, task, &row);
-	if (rc != 0)
-		return rc == STORE_NOT_FOUND ? 0 : rc;
-	if (id_is_set(&row.batch_id))
-		id_set_add(&e->touched_batches, &row.batch_id);
-	task_row_release(&row);
+	int rc = 0;
+	if (row != NULL) {
+		if (id_is_set(&row->batch_id))
+			id_set_add(&e->touched_batches, &row->batch_id);
+	} else {
+		task_row read;
+		rc = store_task_get(e->w, task, &read);
+		if (rc != 0)
+			return rc == STORE_NOT_FOUND ? 0 : rc;
+		if (id_is_set(&read.batch_id))
+			id_set_add(&e->touched_batches, &read.batch_id);
+		task_row_release(&read);
+	}
 
 	id_list failed = { 0 };
 	rc = propagate(e, task, final == TS_SUCCESS, now, &failed);
 	for (size_t i = 0; rc == 0 && i < failed.len; i++)
-		rc = outbox_add_task_webhooks(e, &failed.items[i], TRIGGER_END, COND_FAILURE, now);
+		rc = outbox_add_task_webhooks(e, &failed.items[i], NULL, TRIGGER_END, COND_FAILURE, now);
 	if (rc == 0 && e->cfg.dead_end_cancel) {
 		id_list check = { 0 };
 		id_list_push(&check, task);
@@ -232,9 +238,9 @@ int dag_fail_task(engine *e, const weft_id *task, unsigned from_mask, const char
 		return 0;
 	}
 	engine_metric_terminal(&after);
-	task_row_release(&after);
-	rc = outbox_add_task_webhooks(e, task, TRIGGER_END, COND_FAILURE, now);
+	rc = outbox_add_task_webhooks(e, task, &after, TRIGGER_END, COND_FAILURE, now);
 	if (rc == 0)
-		rc = dag_after_terminal(e, task, TS_FAILURE, now);
+		rc = dag_after_terminal(e, task, &after, TS_FAILURE, now);
+	task_row_release(&after);
 	return rc;
 }

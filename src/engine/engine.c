@@ -433,7 +433,7 @@ static int fire_timer(engine *e, const timer_entry *t, int64_t now)
 		if (rc == 0) {
 			metrics_inc("tasks_timed_out_total", NULL, 1);
 			/* The remote work is still going: tell it to stop. */
-			rc = outbox_add_task_webhooks(e, &t->task_id, TRIGGER_CANCEL, COND_SUCCESS, now);
+			rc = outbox_add_task_webhooks(e, &t->task_id, NULL, TRIGGER_CANCEL, COND_SUCCESS, now);
 		}
 		return rc < 0 ? rc : 0;
 	}

@@ -71,9 +71,10 @@ void engine_push_result(engine *e, webhook_call *call);
 
 /* outbox.c */
 /* Writes one outbox delivery per action of (task, trigger, condition),
- * rendered from the task's metadata and enriched with its state. */
-int outbox_add_task_webhooks(engine *e, const weft_id *task, action_trigger trig, action_condition cond,
-                             int64_t now);
+ * rendered from the task's metadata and enriched with its state. `row` is
+ * the task as it is now when the caller has it (borrowed), NULL to read it. */
+int outbox_add_task_webhooks(engine *e, const weft_id *task, const task_row *row, action_trigger trig,
+                             action_condition cond, int64_t now);
 /* Fires on_batch_complete for every touched batch that just finished. */
 int outbox_complete_batches(engine *e, int64_t now);
 /* Leases due deliveries into the cycle's effects, up to the window. */
@@ -88,8 +89,9 @@ int engine_apply_command(engine *e, engine_cmd *cmd, int64_t now);
 /* dag.c */
 /* After `task` reached a terminal status: propagate to children, queue the
  * webhooks of cascade-failed children, cancel dead-end ancestors, and mark
- * its batch for the completion check. */
-int dag_after_terminal(engine *e, const weft_id *task, task_status final, int64_t now);
+ * its batch for the completion check. `row`: the task after its transition
+ * (borrowed), or NULL to read it. */
+int dag_after_terminal(engine *e, const weft_id *task, const task_row *row, task_status final, int64_t now);
 /* A claimed/running task failed for `cause` (a retry_cause bit, 0 = never
  * retried): with retries left under its policy it goes to retrying;
  * otherwise to failure with `reason`, its on_failure webhooks and

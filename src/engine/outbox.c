@@ -97,8 +97,8 @@ static delivery_event event_of(action_trigger trig, action_condition cond)
 	return cond == COND_SUCCESS ? DELIVERY_END_SUCCESS : DELIVERY_END_FAILURE;
 }
 
-int outbox_add_task_webhooks(engine *e, const weft_id *task, action_trigger trig, action_condition cond,
-                             int64_t now)
+int outbox_add_task_webhooks(engine *e, const weft_id *task, const task_row *row, action_trigger trig,
+                             action_condition cond, int64_t now)
 {
 	action_row *actions = NULL;
 	size_t n = 0;
@@ -107,14 +107,18 @@ int outbox_add_task_webhooks(engine *e, const weft_id *task, action_trigger trig
 		store_free_actions(actions, n);
 		return rc;
 	}
-	task_row t;
-	if ((rc = store_task_get(e->w, task, &t)) != 0) {
-		store_free_actions(actions, n);
-		return rc == STORE_NOT_FOUND ? 0 : rc;
+	task_row read = { 0 };
+	if (row == NULL) {
+		if ((rc = store_task_get(e->w, task, &read)) != 0) {
+			store_free_actions(actions, n);
+			return rc == STORE_NOT_FOUND ? 0 : rc;
+		}
+		row = &read;
 	}
+	const task_row *t = row;
 	/* A cancel concerns the attempt that was running; a timeout that is
 	 * retried has already counted the next one. */
-	int32_t attempt = t.attempt - (trig == TRIGGER_CANCEL && t.status == TS_RETRYING ? 1 : 0);
+	int32_t attempt = t->attempt - (trig == TRIGGER_CANCEL && t->status == TS_RETRYING ? 1 : 0);
 	char base[128];
 	if (trig == TRIGGER_END)
 		snprintf(base, sizeof(base), "%s:end:%s", task->str, action_condition_db(cond));
@@ -125,11 +129,11 @@ int outbox_add_task_webhooks(engine *e, const weft_id *task, action_trigger trig
 
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		char *rendered = template_has_placeholders(actions[i].params)
-		                     ? template_render_params(actions[i].params, t.metadata) : NULL;
+		                     ? template_render_params(actions[i].params, t->metadata) : NULL;
 		outbox_row o = {
 			.event = event_of(trig, cond),
 			.task_id = *task,
-			.batch_id = t.batch_id,
+			.batch_id = t->batch_id,
 			.action_id = actions[i].id,
 			.add_handle = true,
 			.status = DS_PENDING,
@@ -142,12 +146,12 @@ int outbox_add_task_webhooks(engine *e, const weft_id *task, action_trigger trig
 			snprintf(o.key, sizeof(o.key), "%s", base);
 		else
 			snprintf(o.key, sizeof(o.key), "%s:%zu", base, i);
-		o.params = enrich(rendered ? rendered : actions[i].params, task_enrichment(&t, trig));
+		o.params = enrich(rendered ? rendered : actions[i].params, task_enrichment(t, trig));
 		rc = insert_delivery(e, &o);
 		free(o.params);
 		free(rendered);
 	}
-	task_row_release(&t);
+	task_row_release(&read);
 	store_free_actions(actions, n);
 	return rc;
 }
