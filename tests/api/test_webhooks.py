@@ -146,7 +146,8 @@ def test_non_action_response_body_is_ignored(api, mock):
 
 def test_invalid_json_response_body_is_ignored(api, mock):
     mock.on("/start/a", body=b"<html>ok</html>", headers={"Content-Type": "text/html"})
-    api.running("a")
+    t = api.running("a")
+    assert api.actions(t["id"], "Cancel") == []
 
 
 # ---- end webhooks ----------------------------------------------------------------
