@@ -22,10 +22,9 @@ PKG_CONFIG ?= pkg-config
 PYTHON := /usr/bin/python3
 NPROC := $(shell nproc 2>/dev/null || echo 2)
 
-# libpq is reserved for the PostgreSQL backend and not linked yet.
-PKGS := libmicrohttpd jansson libcurl sqlite3 libcrypto
+PKGS := libmicrohttpd jansson libcurl sqlite3 libpq libcrypto
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null || echo -lmicrohttpd -ljansson -lcurl -lsqlite3 -lcrypto)
+PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null || echo -lmicrohttpd -ljansson -lcurl -lsqlite3 -lpq -lcrypto)
 CMOCKA_CFLAGS := $(shell $(PKG_CONFIG) --cflags cmocka 2>/dev/null)
 CMOCKA_LIBS := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null || echo -lcmocka)
 LIBS := $(PKG_LIBS) -lm

@@ -5,6 +5,7 @@
 #include "util/common.h"
 #include "store/store.h"
 #include "store/store_impl.h"
+#include "store/store_pg.h"
 #include "store/store_sqlite.h"
 #include "util/metrics.h"
 
@@ -38,8 +39,8 @@ store *store_open(const char *url, const store_options *opt, char *err, size_t e
 	}
 	for (size_t i = 0; i < ARRAY_LEN(pg_prefixes); i++) {
 		if (strip_prefix(url, pg_prefixes[i]) != NULL) {
-			snprintf(err, errlen, "PostgreSQL support is not built yet");
-			return NULL;
+			define_metrics();
+			return store_pg_open(url, opt, err, errlen);
 		}
 	}
 	const char *path = url;
@@ -264,6 +265,48 @@ int store_status_counts(store_conn *c, int64_t counts[TS__COUNT])
 int store_running_by_kind(store_conn *c, kind_count **out, size_t *n)
 {
 	return c->ops->running_by_kind(c, out, n);
+}
+
+/* ---- many nodes ------------------------------------------------------------ */
+
+bool store_shared(const store *s) { return s->ops->notify != NULL; }
+
+void store_set_wakeup(store *s, void (*wake)(void *arg, unsigned what), void *arg)
+{
+	if (s->ops->set_wakeup)
+		s->ops->set_wakeup(s, wake, arg);
+}
+
+bool store_is_leader(store *s) { return s->ops->is_leader ? s->ops->is_leader(s) : true; }
+
+int store_notify(store_conn *c) { return c->ops->notify ? c->ops->notify(c) : 0; }
+
+int store_rules_lock(store_conn *c, const char *kind, bool *got)
+{
+	if (!c->ops->rules_lock) {
+		*got = true;
+		return 0;
+	}
+	return c->ops->rules_lock(c, kind, false, got);
+}
+
+int store_rules_lock_wait(store_conn *c, const char *kind)
+{
+	bool got = true;
+	return c->ops->rules_lock ? c->ops->rules_lock(c, kind, true, &got) : 0;
+}
+
+int store_timers_due(store_conn *c, int64_t now, int64_t claim_timeout_us, size_t limit,
+                     timer_due_row **out, size_t *n)
+{
+	*out = NULL;
+	*n = 0;
+	return c->ops->timers_due ? c->ops->timers_due(c, now, claim_timeout_us, limit, out, n) : STORE_ERR;
+}
+
+int store_timers_next(store_conn *c, int64_t claim_timeout_us, int64_t *due)
+{
+	return c->ops->timers_next ? c->ops->timers_next(c, claim_timeout_us, due) : STORE_ERR;
 }
 
 /* ---- freeing (row release functions: model.c) -------------------------- */

@@ -3,6 +3,9 @@
  * only through these functions; SQL and dialect live in the backends
  * (store_sqlite.c now, store_pg.c later), selected by URL in store_open().
  *
+ * Backends: SQLite (one node owns the file) and PostgreSQL (store_pg.c:
+ * any number of nodes share one database; see "Many nodes" below).
+ *
  * Connections: one *writer* connection, used only by the engine thread, on
  * which every mutation runs inside store_begin()/store_commit(); and a pool
  * of *reader* connections for HTTP reads (GET routes), each used by one
@@ -10,7 +13,8 @@
  *
  * Return convention: 0 = ok; STORE_NOT_FOUND (1) where noted; negative =
  * error (STORE_ERR for a failed statement, STORE_UNAVAILABLE when the
- * database cannot be reached). Output arrays are owned by the caller and
+ * database cannot be reached, STORE_RETRY for a conflict with another
+ * node that may be retried). Output arrays are owned by the caller and
  * freed with the matching store_free_* function. Input pointers are borrowed.
  */
 #ifndef WEFT_STORE_H
@@ -21,6 +25,10 @@
 #define STORE_NOT_FOUND 1
 #define STORE_ERR (-1)
 #define STORE_UNAVAILABLE (-2)
+/* A transient conflict with another node's transaction (PostgreSQL found a
+ * deadlock or a serialization failure): the statement's savepoint must be
+ * rolled back, and the operation may be tried again. */
+#define STORE_RETRY (-3)
 
 typedef struct store store;
 typedef struct store_conn store_conn;
@@ -29,14 +37,16 @@ typedef struct store_options {
 	bool sync_full;        /* SQLite synchronous=FULL (default) vs NORMAL */
 	int readers;           /* size of the reader pool (default 8) */
 	int64_t slow_query_us; /* statements slower than this count in slow_queries_total (default 100 ms) */
+	const char *node_id;   /* this node's name in cross-node wake-ups (PostgreSQL); NULL = generated */
 } store_options;
 
 /* Opens (creating if needed) and migrates the database named by url: a file
- * path, "sqlite:PATH", "sqlite://PATH" or "file:PATH" (SQLite). On failure
- * returns NULL and writes a clear message into err. */
+ * path, "sqlite:PATH", "sqlite://PATH" or "file:PATH" (SQLite), or a
+ * "postgres://" / "postgresql://" URL (PostgreSQL). On failure returns NULL
+ * and writes a clear message into err. */
 store *store_open(const char *url, const store_options *opt, char *err, size_t errlen);
 void store_close(store *s);
-const char *store_backend_name(const store *s);     /* "sqlite" */
+const char *store_backend_name(const store *s);     /* "sqlite" | "postgres" */
 
 store_conn *store_writer(store *s);                 /* borrowed; engine thread only */
 store_conn *store_reader_acquire(store *s);         /* blocks until one is free */
@@ -313,6 +323,56 @@ int store_running_by_kind(store_conn *c, kind_count **out, size_t *n);
 /* Tasks of a batch with their links, for critical-path analysis: see
  * store_dag. */
 
+/* ---- many nodes ---------------------------------------------------------
+ * On PostgreSQL several weft nodes share the database. Each has its own
+ * engine; correctness across them comes from guarded updates, SKIP LOCKED
+ * claims and advisory locks. On SQLite there is one node: it is always the
+ * leader, its wake-ups go nowhere and rule locks are always granted. */
+
+/* Whether other nodes may write the same database concurrently. The engine
+ * then takes timers from the database (store_timers_*) instead of its own
+ * heap, and does not recover other nodes' outbox leases at start. */
+bool store_shared(const store *s);
+
+/* Wake-ups from other nodes: `wake` is called from the store's listener
+ * thread with STORE_WAKE_* bits when another node committed a change
+ * (STORE_WAKE_WORK) or this node's leadership changed (STORE_WAKE_LEADER).
+ * Set once, before the engine starts; SQLite never calls it. */
+#define STORE_WAKE_WORK 1u
+#define STORE_WAKE_LEADER 2u
+void store_set_wakeup(store *s, void (*wake)(void *arg, unsigned what), void *arg);
+/* Whether this node holds the singleton lock (timers, retention): always
+ * true on SQLite. Another node takes over within seconds of the leader's
+ * death (its session's advisory lock goes with its connection). */
+bool store_is_leader(store *s);
+/* Inside the writer's transaction: tell the other nodes, at commit, that
+ * something changed (work may be startable or deliverable, a deadline may
+ * have moved). No-op on SQLite. */
+int store_notify(store_conn *c);
+/* Inside the writer's transaction: takes the cross-node lock of rule
+ * checks on tasks of `kind` until the transaction ends, without waiting:
+ * *got = false when another node holds it (try again later). Always
+ * granted on SQLite. */
+int store_rules_lock(store_conn *c, const char *kind, bool *got);
+/* Blocking form, for dedup checks at submit: waits for the lock. */
+int store_rules_lock_wait(store_conn *c, const char *kind);
+
+/* Deadlines kept in the database (shared stores only; SQLite answers
+ * STORE_ERR). A due row is a task whose status deadline has passed:
+ *   claimed:  last_updated + claim_timeout_us <= now (stale claim);
+ *   running:  last_updated + timeout_secs s   <= now (inactivity timeout);
+ *   retrying: next_retry_at                   <= now (backoff over).
+ * Rows come earliest due first, at most `limit`. */
+typedef struct timer_due_row {
+	weft_id id;
+	task_status status;
+} timer_due_row;
+int store_timers_due(store_conn *c, int64_t now, int64_t claim_timeout_us, size_t limit,
+                     timer_due_row **out, size_t *n);
+/* The earliest of those deadlines, due or not; STORE_NOT_FOUND when no task
+ * has one. */
+int store_timers_next(store_conn *c, int64_t claim_timeout_us, int64_t *due);
+
 /* ---- freeing --------------------------------------------------------- */
 void store_free_tasks(task_row *rows, size_t n);
 void store_free_actions(action_row *rows, size_t n);
@@ -320,6 +380,7 @@ void store_free_batch_summaries(batch_summary *rows, size_t n);
 void store_free_outbox(outbox_row *rows, size_t n);
 void store_free_events(task_event *rows, size_t n);
 void store_free_kind_counts(kind_count *rows, size_t n);
-/* Arrays of weft_id, deadline_row and link_row are freed with free(). */
+/* Arrays of weft_id, deadline_row, timer_due_row and link_row are freed
+ * with free(). */
 
 #endif

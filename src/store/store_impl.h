@@ -1,7 +1,7 @@
 /*
  * store_impl.h — the backend interface behind store.h.
  *
- * A backend (store_sqlite.c, later store_pg.c) fills one store_ops table and
+ * A backend (store_sqlite.c, store_pg.c) fills one store_ops table and
  * embeds `struct store` as the first member of its store object and
  * `struct store_conn` as the first member of its connection object, both
  * pointing at that table. store.c dispatches every public store_* call
@@ -107,6 +107,16 @@ typedef struct store_ops {
 	                   outbox_row **out, size_t *n);
 	int (*status_counts)(store_conn *c, int64_t counts[TS__COUNT]);
 	int (*running_by_kind)(store_conn *c, kind_count **out, size_t *n);
+
+	/* many nodes: NULL in a single-node backend (store.c then answers as
+	 * store.h says for SQLite) */
+	void (*set_wakeup)(store *s, void (*wake)(void *arg, unsigned what), void *arg);
+	bool (*is_leader)(store *s);
+	int (*notify)(store_conn *c);
+	int (*rules_lock)(store_conn *c, const char *kind, bool wait, bool *got);
+	int (*timers_due)(store_conn *c, int64_t now, int64_t claim_timeout_us, size_t limit,
+	                  timer_due_row **out, size_t *n);
+	int (*timers_next)(store_conn *c, int64_t claim_timeout_us, int64_t *due);
 } store_ops;
 
 struct store {
