@@ -69,7 +69,8 @@ static int serve(int argc, char **argv)
 	engine *eng = NULL;
 	http_server *http = NULL;
 	if (!st) {
-		log_error("main", "cannot open database '%s': %s", cfg.db_url, err);
+		/* err names the database (a PostgreSQL URL with its password masked). */
+		log_error("main", "cannot open the database: %s", err);
 		goto out;
 	}
 	/* Start calls and outbox deliveries each have their own window in the

@@ -46,7 +46,11 @@ static int is_duplicate(engine *e, const new_task *t, bool *dup)
 		if (usable) {
 			char *text = json_dump_compact(pattern);
 			int64_t count = 0;
-			rc = store_count_matching(e->w, mt->kind, TS_BIT(mt->status), text, 1, &count);
+			/* Another node may be inserting the duplicate right now: wait
+			 * for its transaction, then count. */
+			rc = store_rules_lock_wait(e->w, mt->kind);
+			if (rc == 0)
+				rc = store_count_matching(e->w, mt->kind, TS_BIT(mt->status), text, 1, &count);
 			free(text);
 			if (rc == 0 && count > 0)
 				*dup = true;
@@ -221,7 +225,7 @@ static int patch_task(engine *e, engine_cmd *cmd, int64_t now)
 	e->start_dirty = true;
 	if (retry) {
 		metrics_inc("tasks_retried_total", NULL, 1);
-		timers_push(&e->timers, after.next_retry_at, TIMER_RETRY, &p->id);
+		engine_arm_timer(e, after.next_retry_at, TIMER_RETRY, &p->id);
 		task_row_release(&after);
 		return 0;
 	}

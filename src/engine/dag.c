@@ -233,7 +233,7 @@ int dag_fail_task(engine *e, const weft_id *task, unsigned from_mask, const char
 	if (retry) {
 		*retried = true;
 		metrics_inc("tasks_retried_total", NULL, 1);
-		timers_push(&e->timers, after.next_retry_at, TIMER_RETRY, task);
+		engine_arm_timer(e, after.next_retry_at, TIMER_RETRY, task);
 		task_row_release(&after);
 		return 0;
 	}

@@ -21,6 +21,15 @@
  * The thread sleeps on a condition variable until a command, a webhook
  * result or the earliest deadline (timer, delivery, delayed start,
  * retention) is due; nothing polls.
+ *
+ * On a shared database (PostgreSQL, several nodes) each node runs this loop
+ * on its own connection. What keeps them correct is in the database: the
+ * start scan skips rows another node has locked, every transition is a
+ * guarded update, and rule checks hold a per-kind advisory lock until
+ * commit. A cycle that changed something notifies the other nodes at
+ * commit, which wakes their loops as a local command would. Deadlines are
+ * read from the database by the elected leader only (timers and retention
+ * are its duties); the heap is not used.
  */
 #include "util/common.h"
 #include "util/alloc.h"
@@ -36,7 +45,13 @@
 #include <time.h>
 
 #define START_SCAN_PAGE 256
+#define TIMER_PAGE 256
 #define MAX_WAIT_US (60 * 1000000LL)
+/* Another node held the lock of a rule's kind: look at its tasks again after this. */
+#define RULE_LOCK_RETRY_US (20 * 1000LL)
+/* The database was unreachable: wait this long before trying again unless
+ * a request comes in (each request tries at once and gets its 503). */
+#define UNAVAILABLE_BACKOFF_US (250 * 1000LL)
 
 /* ---- metrics ------------------------------------------------------------- */
 
@@ -62,6 +77,10 @@ static void define_metrics(void)
 	metrics_define_histogram("tasks_processed_per_loop", "Tasks started per engine cycle", per_loop_buckets, ARRAY_LEN(per_loop_buckets));
 	metrics_define_histogram("engine_commands_per_commit", "Commands applied in one group commit", group_buckets, ARRAY_LEN(group_buckets));
 	metrics_define("engine_commit_failures_total", METRIC_COUNTER, "Engine transactions that failed to commit");
+	metrics_define("engine_conflict_retries_total", METRIC_COUNTER,
+	               "Engine steps re-run after a conflict with another node's transaction");
+	metrics_define("weft_leader", METRIC_GAUGE,
+	               "1 when this node runs the singleton duties (timers, retention), else 0");
 	static const double duration_buckets[] = { 1, 5, 10, 30, 60, 300, 600, 1800, 3600 };
 	static const double wait_buckets[] = { .1, .5, 1, 2, 5, 10, 30, 60, 300 };
 	static const double retention_buckets[] = { .1, .5, 1, 5, 10, 30, 60 };
@@ -217,7 +236,7 @@ static int mark_running(engine *e, const weft_id *id, int64_t now, bool *applied
 		return rc;
 	if (rc == 0) {
 		engine_metric_transition(TS_CLAIMED, TS_RUNNING);
-		timers_push(&e->timers, now + (int64_t)after.timeout_secs * 1000000, TIMER_RUN_TIMEOUT, id);
+		engine_arm_timer(e, now + (int64_t)after.timeout_secs * 1000000, TIMER_RUN_TIMEOUT, id);
 		char *labels = xasprintf("kind=\"%s\"", after.kind ? after.kind : "");
 		metrics_observe("task_wait_seconds", labels, (double)(now - after.created_at) / 1e6);
 		free(labels);
@@ -257,7 +276,7 @@ static int start_task(engine *e, const task_row *t, int64_t now)
 		/* A call for this attempt is still within its claim window: stay
 		 * claimed; the claim timer requeues the task if it never answers. */
 		metrics_inc("webhook_idempotent_conflicts_total", NULL, 1);
-		timers_push(&e->timers, now + e->cfg.claim_timeout_us, TIMER_CLAIM_STALE, &t->id);
+		engine_arm_timer(e, now + e->cfg.claim_timeout_us, TIMER_CLAIM_STALE, &t->id);
 		return 0;
 	}
 	action_row *actions = NULL;
@@ -269,7 +288,7 @@ static int start_task(engine *e, const task_row *t, int64_t now)
 	call->done = on_start_done;
 	call->arg = e;
 	effects_add_call(&e->fx, call);
-	timers_push(&e->timers, now + e->cfg.claim_timeout_us, TIMER_CLAIM_STALE, &t->id);
+	engine_arm_timer(e, now + e->cfg.claim_timeout_us, TIMER_CLAIM_STALE, &t->id);
 	return 0;
 }
 
@@ -311,7 +330,9 @@ static int start_pass(engine *e, int64_t now)
 					rc = STORE_ERR;
 					break;
 				}
-				if (v == RULES_BLOCKED)
+				if (v == RULES_CONTENDED)
+					e->start_retry_at = MIN(e->start_retry_at, now + RULE_LOCK_RETRY_US);
+				if (v != RULES_PASS)
 					continue;
 			}
 			rc = start_task(e, t, now);
@@ -396,7 +417,7 @@ static int fire_timer(engine *e, const timer_entry *t, int64_t now)
 	if (t->kind == TIMER_CLAIM_STALE && status == TS_CLAIMED) {
 		int64_t due = last + e->cfg.claim_timeout_us;
 		if (due > now) {
-			timers_push(&e->timers, due, TIMER_CLAIM_STALE, &t->task_id);
+			engine_arm_timer(e, due, TIMER_CLAIM_STALE, &t->task_id);
 			return 0;
 		}
 		task_update u = { .set_status = true, .status = TS_PENDING, .last_updated = now, .actor = "system",
@@ -410,7 +431,7 @@ static int fire_timer(engine *e, const timer_entry *t, int64_t now)
 	}
 	if (t->kind == TIMER_RETRY && status == TS_RETRYING) {
 		if (retry_at > now) {
-			timers_push(&e->timers, retry_at, TIMER_RETRY, &t->task_id);
+			engine_arm_timer(e, retry_at, TIMER_RETRY, &t->task_id);
 			return 0;
 		}
 		task_update u = { .set_status = true, .status = TS_PENDING, .last_updated = now, .actor = "system",
@@ -425,7 +446,7 @@ static int fire_timer(engine *e, const timer_entry *t, int64_t now)
 	if (t->kind == TIMER_RUN_TIMEOUT && status == TS_RUNNING) {
 		int64_t due = last + timeout_us;
 		if (due > now) {
-			timers_push(&e->timers, due, TIMER_RUN_TIMEOUT, &t->task_id);
+			engine_arm_timer(e, due, TIMER_RUN_TIMEOUT, &t->task_id);
 			return 0;
 		}
 		bool retried;
@@ -440,11 +461,34 @@ static int fire_timer(engine *e, const timer_entry *t, int64_t now)
 	return 0;
 }
 
+void engine_arm_timer(engine *e, int64_t due_us, timer_kind kind, const weft_id *task)
+{
+	if (e->shared)
+		e->db_timer_next = MIN(e->db_timer_next, due_us);
+	else
+		timers_push(&e->timers, due_us, kind, task);
+}
+
+static timer_kind timer_kind_of(task_status st)
+{
+	return st == TS_CLAIMED ? TIMER_CLAIM_STALE : st == TS_RUNNING ? TIMER_RUN_TIMEOUT : TIMER_RETRY;
+}
+
 /* ---- the cycle ----------------------------------------------------------- */
 
 typedef int (*isolated_fn)(engine *e, void *arg, int64_t now);
 
-/* Runs fn inside a savepoint; on failure undoes its writes and effects. */
+/* A command that keeps losing lock conflicts to other nodes fails after
+ * this many cycles. */
+#define MAX_CONFLICTS 50
+
+/* Runs fn inside a savepoint; on failure undoes its writes and effects.
+ * STORE_RETRY (another node's transaction waits for a lock this cycle
+ * holds, or holds one this step needs) is not retried here: the lock in
+ * the way may have been taken by an earlier step of this cycle, so only
+ * the commit releases it. Callers put the step back for the next cycle;
+ * handlers only write through the store and queue effects, so running one
+ * again after its rollback is safe. */
 static int run_isolated(engine *e, isolated_fn fn, void *arg, int64_t now)
 {
 	size_t mark = e->fx.len;
@@ -457,7 +501,18 @@ static int run_isolated(engine *e, isolated_fn fn, void *arg, int64_t now)
 		effects_truncate(&e->fx, mark);
 	}
 	store_savepoint_release(e->w);
+	if (rc == STORE_RETRY)
+		metrics_inc("engine_conflict_retries_total", NULL, 1);
 	return rc;
+}
+
+static void push_ptr(void ***arr, size_t *len, size_t *cap, void *item)
+{
+	if (*len == *cap) {
+		*cap = *cap ? *cap * 2 : 16;
+		*arr = xrealloc(*arr, *cap * sizeof(void *));
+	}
+	(*arr)[(*len)++] = item;
 }
 
 static int iso_command(engine *e, void *arg, int64_t now)
@@ -475,6 +530,69 @@ static int iso_result(engine *e, void *arg, int64_t now)
 }
 
 static int iso_timer(engine *e, void *arg, int64_t now) { return fire_timer(e, arg, now); }
+
+/* Shared database, leader only: the due deadlines, then the next one. */
+typedef struct due_page {
+	timer_due_row *rows;
+	size_t n;
+} due_page;
+
+static int iso_timers_due(engine *e, void *arg, int64_t now)
+{
+	due_page *p = arg;
+	return store_timers_due(e->w, now, e->cfg.claim_timeout_us, TIMER_PAGE, &p->rows, &p->n);
+}
+
+static int iso_timers_next(engine *e, void *arg, int64_t now)
+{
+	UNUSED(arg);
+	UNUSED(now);
+	int64_t due = INT64_MAX;
+	int rc = store_timers_next(e->w, e->cfg.claim_timeout_us, &due);
+	if (rc == STORE_NOT_FOUND)
+		due = INT64_MAX;
+	else if (rc != 0)
+		return rc;
+	e->db_timer_next = due;
+	return 0;
+}
+
+static int iso_notify(engine *e, void *arg, int64_t now)
+{
+	UNUSED(arg);
+	UNUSED(now);
+	return store_notify(e->w);
+}
+
+static void fire_db_timers(engine *e, int64_t now)
+{
+	due_page page = { 0 };
+	if (run_isolated(e, iso_timers_due, &page, now) != 0) {
+		log_error("engine", "reading due deadlines failed; will retry");
+		return;
+	}
+	bool again = false;
+	for (size_t i = 0; i < page.n; i++) {
+		timer_entry te = { .due_us = now, .kind = timer_kind_of(page.rows[i].status), .task_id = page.rows[i].id };
+		int r = run_isolated(e, iso_timer, &te, now);
+		if (r == STORE_RETRY)
+			again = true;      /* still due: read again next cycle */
+		else if (r != 0)
+			log_error("engine", "timer of task %s failed", te.task_id.str);
+	}
+	e->cycle_changed |= page.n > 0;
+	bool more = page.n == TIMER_PAGE || again;
+	free(page.rows);
+	if (more) {
+		e->db_timer_next = now;      /* a full page: the rest in the next cycle */
+		return;
+	}
+	e->timers_dirty = false;
+	if (run_isolated(e, iso_timers_next, NULL, now) != 0) {
+		log_error("engine", "reading the next deadline failed; will retry");
+		e->timers_dirty = true;
+	}
+}
 static int iso_start(engine *e, void *arg, int64_t now) { UNUSED(arg); return start_pass(e, now); }
 static int iso_batches(engine *e, void *arg, int64_t now) { UNUSED(arg); return outbox_complete_batches(e, now); }
 static int iso_lease(engine *e, void *arg, int64_t now) { UNUSED(arg); return outbox_lease(e, now); }
@@ -515,12 +633,38 @@ static void answer(engine_cmd *cmd)
 		cmd->done(cmd, cmd->arg);
 }
 
-static void run_cycle(engine *e, engine_cmd **cmds, size_t ncmds, webhook_call **results, size_t nresults)
+static void update_leadership(engine *e)
+{
+	bool leader = store_is_leader(e->st);
+	if (leader != e->leader) {
+		log_info("engine", "%s the leader: %s timers and retention", leader ? "became" : "is no longer",
+		         leader ? "running" : "leaving");
+		e->leader = leader;
+		e->timers_dirty = true;
+		metrics_gauge_set("weft_leader", NULL, leader);
+	}
+}
+
+static void run_cycle(engine *e, engine_cmd **cmds, size_t ncmds, webhook_call **results, size_t nresults,
+                      unsigned remote)
 {
 	int64_t t0 = clock_mono_us();
 	int64_t now = clock_now_us();
 	e->started_this_cycle = 0;
-	e->touched_batches.len = 0;
+	e->cycle_changed = ncmds > 0 || nresults > 0;
+	if (remote & STORE_WAKE_WORK) {
+		/* Another node changed something: tasks may be startable,
+		 * deliveries due, or a deadline earlier than the one known. */
+		e->start_dirty = true;
+		e->outbox_dirty = true;
+		e->timers_dirty = true;
+	}
+	if (e->shared)
+		update_leadership(e);
+	if (now >= e->start_retry_at) {
+		e->start_retry_at = INT64_MAX;
+		e->start_dirty = true;
+	}
 
 	/* A finished call is no longer in flight, whatever this cycle's fate:
 	 * if the cycle fails, a start's task stays claimed (the claim timer
@@ -536,22 +680,51 @@ static void run_cycle(engine *e, engine_cmd **cmds, size_t ncmds, webhook_call *
 		e->outbox_dirty = true;   /* a slot freed, or a start no longer holds back deliveries */
 	}
 
+	/* Results put back by the last cycle: no longer in flight already. */
+	webhook_call **again = e->retry_results;
+	size_t nagain = e->nretry_results;
+	e->retry_results = NULL;
+	e->nretry_results = e->retry_results_cap = 0;
+	size_t nanswer = 0;       /* cmds[0..nanswer) are answered after this cycle */
+
 	int rc = store_begin(e->w);
+	if (rc != 0)
+		nanswer = ncmds;
 	if (rc == 0) {
 		for (size_t i = 0; i < ncmds; i++) {
-			if (run_isolated(e, iso_command, cmds[i], now) != 0) {
+			int r = run_isolated(e, iso_command, cmds[i], now);
+			if (r == STORE_RETRY && ++cmds[i]->conflicts < MAX_CONFLICTS) {
+				push_ptr((void ***)&e->retry_cmds, &e->nretry_cmds, &e->retry_cmds_cap, cmds[i]);
+				continue;
+			}
+			cmds[nanswer++] = cmds[i];
+			if (r != 0) {
 				log_error("engine", "command %d failed; rolled back", (int)cmds[i]->type);
 				metrics_inc(cmds[i]->type == CMD_ADD_COUNTERS ? "batch_update_failures_total"
 				                                              : "tasks_db_save_failures_total", NULL, 1);
 			}
 		}
-		for (size_t i = 0; i < nresults; i++)
-			if (run_isolated(e, iso_result, results[i], now) != 0)
-				log_error("engine", "result of %s not applied", results[i]->key);
-		timer_entry te;
-		while (timers_pop_due(&e->timers, now, &te))
-			if (run_isolated(e, iso_timer, &te, now) != 0)
-				log_error("engine", "timer of task %s failed", te.task_id.str);
+		for (size_t k = 0; k < nagain + nresults; k++) {
+			webhook_call *call = k < nagain ? again[k] : results[k - nagain];
+			int r = run_isolated(e, iso_result, call, now);
+			if (r == STORE_RETRY) {
+				push_ptr((void ***)&e->retry_results, &e->nretry_results, &e->retry_results_cap, call);
+				if (k < nagain)
+					again[k] = NULL;
+				else
+					results[k - nagain] = NULL;
+			} else if (r != 0) {
+				log_error("engine", "result of %s not applied", call->key);
+			}
+		}
+		if (!e->shared) {
+			timer_entry te;
+			while (timers_pop_due(&e->timers, now, &te))
+				if (run_isolated(e, iso_timer, &te, now) != 0)
+					log_error("engine", "timer of task %s failed", te.task_id.str);
+		} else if (e->leader && (e->timers_dirty || now >= e->db_timer_next)) {
+			fire_db_timers(e, now);
+		}
 		if (e->cfg.sweep_interval_us > 0 && now >= e->next_sweep_us) {
 			e->start_dirty = true;
 			e->outbox_dirty = true;
@@ -562,16 +735,28 @@ static void run_cycle(engine *e, engine_cmd **cmds, size_t ncmds, webhook_call *
 		e->actor = "system";
 		if (e->start_dirty && start_room(e) > 0 && run_isolated(e, iso_start, NULL, now) != 0)
 			log_error("engine", "start pass failed; will retry");
-		if (e->touched_batches.len && run_isolated(e, iso_batches, NULL, now) != 0)
-			log_error("engine", "batch completion check failed");
-		if ((e->outbox_dirty || now >= e->outbox_next_due) && delivery_room(e) > 0 &&
-		    run_isolated(e, iso_lease, NULL, now) != 0)
-			log_error("engine", "leasing outbox deliveries failed; will retry");
-		if (e->cfg.archive_after_us > 0 && now >= e->next_retention_us) {
+		if (e->cfg.archive_after_us > 0 && e->leader && now >= e->next_retention_us) {
 			e->next_retention_us = now + e->cfg.retention_interval_us;
 			if (run_isolated(e, iso_retention, NULL, now) != 0)
 				log_error("engine", "archiving pass failed");
 		}
+		/* Batch rows are locked last, in id order (outbox_complete_batches),
+		 * after every task row of the cycle: two nodes' cycles then never
+		 * wait for each other in a circle over a batch. */
+		if (e->touched_batches.len) {
+			int r = run_isolated(e, iso_batches, NULL, now);
+			if (r != 0 && r != STORE_RETRY) {
+				log_error("engine", "batch completion check failed");
+				e->touched_batches.len = 0;
+			}
+			/* After a conflict the batches are checked again next cycle. */
+		}
+		if ((e->outbox_dirty || now >= e->outbox_next_due) && delivery_room(e) > 0 &&
+		    run_isolated(e, iso_lease, NULL, now) != 0)
+			log_error("engine", "leasing outbox deliveries failed; will retry");
+		e->cycle_changed |= e->started_this_cycle > 0;
+		if (e->shared && e->cycle_changed && run_isolated(e, iso_notify, NULL, now) != 0)
+			log_error("engine", "could not notify the other nodes");
 		rc = store_commit(e->w);
 		if (rc != 0) {
 			store_rollback(e->w);
@@ -582,12 +767,13 @@ static void run_cycle(engine *e, engine_cmd **cmds, size_t ncmds, webhook_call *
 	if (rc != 0) {
 		log_error("engine", "transaction failed (%d): %zu commands answered with an error", rc, ncmds);
 		effects_truncate(&e->fx, 0);
-		engine_status st = rc == STORE_UNAVAILABLE ? ENGINE_UNAVAILABLE : ENGINE_ERROR;
-		for (size_t i = 0; i < ncmds; i++)
-			cmds[i]->status = st;
 		e->start_dirty = true;
 		e->outbox_dirty = true;
+		e->timers_dirty = true;
+		if (rc == STORE_UNAVAILABLE)
+			e->backoff_until = now + UNAVAILABLE_BACKOFF_US;
 	} else {
+		e->backoff_until = 0;
 		for (size_t i = 0; i < e->fx.len; i++) {
 			webhook_call *c = e->fx.calls[i];
 			if (is_start_call(c))
@@ -600,10 +786,40 @@ static void run_cycle(engine *e, engine_cmd **cmds, size_t ncmds, webhook_call *
 		e->fx.starts = 0;
 		e->fx.deliveries = 0;
 	}
+	if (rc != 0) {
+		/* Nothing of the cycle was written: steps put back for the next
+		 * one are answered with the cycle's error instead. */
+		for (size_t i = 0; i < e->nretry_cmds; i++)
+			cmds[nanswer++] = e->retry_cmds[i];
+		e->nretry_cmds = 0;
+		for (size_t i = 0; i < nanswer; i++)
+			cmds[i]->status = rc == STORE_UNAVAILABLE ? ENGINE_UNAVAILABLE : ENGINE_ERROR;
+		for (size_t i = 0; i < e->nretry_results; i++)
+			webhook_call_free(e->retry_results[i]);
+		e->nretry_results = 0;
+	}
+	for (size_t i = 0; i < nagain; i++)
+		webhook_call_free(again[i]);
+	free(again);
 	for (size_t i = 0; i < nresults; i++)
 		webhook_call_free(results[i]);
-	for (size_t i = 0; i < ncmds; i++)
+	for (size_t i = 0; i < nanswer; i++)
 		answer(cmds[i]);
+	if (e->nretry_cmds) {
+		/* Back at the head of the queue, in their order. */
+		pthread_mutex_lock(&e->mu);
+		size_t need = e->qlen + e->nretry_cmds;
+		if (need > e->qcap) {
+			e->qcap = need;
+			e->queue = xrealloc(e->queue, e->qcap * sizeof(*e->queue));
+		}
+		memmove(e->queue + e->nretry_cmds, e->queue, e->qlen * sizeof(*e->queue));
+		memcpy(e->queue, e->retry_cmds, e->nretry_cmds * sizeof(*e->queue));
+		e->qlen = need;
+		e->stats.queue_len = e->qlen;
+		pthread_mutex_unlock(&e->mu);
+		e->nretry_cmds = 0;
+	}
 
 	metrics_inc("worker_loop_iterations_total", NULL, 1);
 	metrics_observe("worker_loop_duration_seconds", NULL, (double)(clock_mono_us() - t0) / 1e6);
@@ -621,14 +837,18 @@ static void run_cycle(engine *e, engine_cmd **cmds, size_t ncmds, webhook_call *
 /* Whether the loop has work at `now` without new input (engine thread). */
 static int64_t next_wake_us(const engine *e)
 {
-	int64_t due = MIN(timers_next_due(&e->timers), e->next_delayed_start);
+	int64_t due = MIN(e->next_delayed_start, e->start_retry_at);
+	if (!e->shared)
+		due = MIN(due, timers_next_due(&e->timers));
+	else if (e->leader)
+		due = MIN(due, e->db_timer_next);
 	if (e->cfg.sweep_interval_us > 0)
 		due = MIN(due, e->next_sweep_us);
 	if (delivery_room(e) > 0)
 		due = MIN(due, e->outbox_next_due);
-	if (e->cfg.archive_after_us > 0)
+	if (e->cfg.archive_after_us > 0 && e->leader)
 		due = MIN(due, e->next_retention_us);
-	return due;
+	return MAX(due, e->backoff_until);
 }
 
 static void *engine_main(void *arg)
@@ -642,17 +862,19 @@ static void *engine_main(void *arg)
 	for (;;) {
 		pthread_mutex_lock(&e->mu);
 		for (;;) {
-			if (e->qlen || e->rlen)
+			if (e->qlen || e->rlen || e->remote_wake || e->nretry_results)
 				break;
 			if (e->stopping) {
 				pthread_mutex_unlock(&e->mu);
 				goto out;
 			}
-			if (e->start_dirty && start_room(e) > 0)
+			int64_t now = clock_now_us();
+			bool held = now < e->backoff_until;
+			if (!held && e->start_dirty && start_room(e) > 0)
 				break;
-			if (e->outbox_dirty && delivery_room(e) > 0)
+			if (!held && e->outbox_dirty && delivery_room(e) > 0)
 				break;
-			int64_t now = clock_now_us(), due = next_wake_us(e);
+			int64_t due = next_wake_us(e);
 			if (due <= now)
 				break;
 			int64_t wait_us = MIN(due - now, MAX_WAIT_US);
@@ -677,11 +899,13 @@ static void *engine_main(void *arg)
 			memcpy(cmds, e->queue, ncmds * sizeof(*cmds));
 		if (nres)
 			memcpy(results, e->results, nres * sizeof(*results));
+		unsigned remote = e->remote_wake;
 		e->qlen = e->rlen = 0;
+		e->remote_wake = 0;
 		e->stats.queue_len = 0;
 		pthread_mutex_unlock(&e->mu);
 
-		run_cycle(e, cmds, ncmds, results, nres);
+		run_cycle(e, cmds, ncmds, results, nres, remote);
 	}
 out:
 	free(cmds);
@@ -690,6 +914,16 @@ out:
 }
 
 /* ---- public API ----------------------------------------------------------- */
+
+/* The store's listener thread: another node committed, or leadership moved. */
+static void engine_wake_remote(void *arg, unsigned what)
+{
+	engine *e = arg;
+	pthread_mutex_lock(&e->mu);
+	e->remote_wake |= what;
+	pthread_cond_signal(&e->cv);
+	pthread_mutex_unlock(&e->mu);
+}
 
 engine *engine_new(const engine_config *cfg, store *st, dispatcher *disp)
 {
@@ -709,8 +943,15 @@ engine *engine_new(const engine_config *cfg, store *st, dispatcher *disp)
 	timers_init(&e->timers);
 	e->outbox_next_due = INT64_MAX;
 	e->next_delayed_start = INT64_MAX;
+	e->start_retry_at = INT64_MAX;
+	e->db_timer_next = INT64_MAX;
+	e->shared = store_shared(st);
+	e->leader = !e->shared;
+	e->timers_dirty = true;
 	e->actor = "system";
 	define_metrics();
+	metrics_gauge_set("weft_leader", NULL, e->leader);
+	store_set_wakeup(st, engine_wake_remote, e);
 	return e;
 }
 
@@ -724,14 +965,14 @@ static int recover_timers(engine *e)
 	if (rc != 0)
 		return rc;
 	for (size_t i = 0; i < n; i++)
-		timers_push(&e->timers, rows[i].last_updated + e->cfg.claim_timeout_us, TIMER_CLAIM_STALE, &rows[i].id);
+		engine_arm_timer(e, rows[i].last_updated + e->cfg.claim_timeout_us, TIMER_CLAIM_STALE, &rows[i].id);
 	free(rows);
 	size_t nclaimed = n;
 	rows = NULL;
 	if ((rc = store_deadlines(e->w, TS_RUNNING, &rows, &n)) != 0)
 		return rc;
 	for (size_t i = 0; i < n; i++)
-		timers_push(&e->timers, rows[i].last_updated + (int64_t)rows[i].timeout_secs * 1000000,
+		engine_arm_timer(e, rows[i].last_updated + (int64_t)rows[i].timeout_secs * 1000000,
 		            TIMER_RUN_TIMEOUT, &rows[i].id);
 	free(rows);
 	size_t nrunning = n;
@@ -739,7 +980,7 @@ static int recover_timers(engine *e)
 	if ((rc = store_deadlines(e->w, TS_RETRYING, &rows, &n)) != 0)
 		return rc;
 	for (size_t i = 0; i < n; i++)
-		timers_push(&e->timers, rows[i].next_retry_at, TIMER_RETRY, &rows[i].id);
+		engine_arm_timer(e, rows[i].next_retry_at, TIMER_RETRY, &rows[i].id);
 	free(rows);
 	if (nclaimed || nrunning || n)
 		log_info("engine", "recovered %zu claimed, %zu running and %zu retrying tasks", nclaimed, nrunning, n);
@@ -757,9 +998,16 @@ static int recover_timers(engine *e)
 
 int engine_start(engine *e)
 {
-	int rc = recover_timers(e);
+	/* On a shared database the deadlines are read from it by the leader,
+	 * and other nodes' deliveries in flight are theirs: their leases
+	 * expire by themselves if those nodes died. */
+	int rc = e->shared ? 0 : recover_timers(e);
 	if (rc != 0)
 		return rc;
+	if (e->shared) {
+		e->outbox_dirty = true;
+		e->next_delayed_start = clock_now_us();
+	}
 	e->start_dirty = true;
 	e->next_sweep_us = clock_now_us() + e->cfg.sweep_interval_us;
 	e->next_retention_us = clock_now_us();
@@ -795,6 +1043,10 @@ void engine_free(engine *e)
 	free(e->results);
 	free(e->queue);
 	timers_release(&e->timers);
+	for (size_t i = 0; i < e->nretry_results; i++)
+		webhook_call_free(e->retry_results[i]);
+	free(e->retry_results);
+	free(e->retry_cmds);
 	id_set_release(&e->start_tasks);
 	id_set_release(&e->touched_batches);
 	pthread_mutex_destroy(&e->mu);

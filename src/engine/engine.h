@@ -132,6 +132,8 @@ struct engine_cmd {
 	engine_status status;
 	task_status current_status; /* with ENGINE_CONFLICT / ENGINE_NOOP */
 
+	int conflicts;              /* engine: times put back after a cross-node lock conflict */
+
 	union {
 		struct cmd_submit {     /* CMD_SUBMIT_BATCH */
 			weft_id batch_id;           /* set by the caller */

@@ -46,7 +46,7 @@ struct engine {
 	bool stopping;             /* under mu */
 	engine_stats stats;        /* under mu */
 
-	timer_heap timers;
+	timer_heap timers;         /* single node: every deadline of the database */
 	size_t starts_in_flight;
 	id_set start_tasks;        /* tasks whose start call is in flight */
 	bool start_dirty;          /* something may have become startable */
@@ -62,7 +62,29 @@ struct engine {
 	int64_t next_retention_us;
 
 	const char *actor;         /* who causes the current changes (audit trail) */
+
+	/* Many nodes on one database (store_shared). Deadlines then live in the
+	 * database: the leader asks it for due ones instead of keeping a heap. */
+	bool shared;
+	unsigned remote_wake;      /* STORE_WAKE_* bits from the listener, under mu */
+	bool leader;               /* this node runs timers and retention */
+	bool timers_dirty;         /* shared: re-read the earliest deadline */
+	int64_t db_timer_next;     /* shared: earliest known deadline, INT64_MAX = none */
+	int64_t start_retry_at;    /* another node held a rule lock: try those tasks again */
+	int64_t backoff_until;     /* the database was unreachable: no retries before */
+	bool cycle_changed;        /* this cycle wrote something other nodes should see */
+	/* Steps that lost a lock conflict with another node: applied again in
+	 * the next cycle, after this one's commit has released its locks. */
+	engine_cmd **retry_cmds;
+	size_t nretry_cmds, retry_cmds_cap;
+	webhook_call **retry_results;
+	size_t nretry_results, retry_results_cap;
 };
+
+/* Arms a deadline of `task`: in the heap on a single node; on a shared
+ * database only as a hint for the next wake-up (the row itself is the
+ * deadline, and the other nodes hear of it through the commit's notify). */
+void engine_arm_timer(engine *e, int64_t due_us, timer_kind kind, const weft_id *task);
 
 /* effects */
 void effects_add_call(effects *fx, webhook_call *call);

@@ -156,9 +156,16 @@ int outbox_add_task_webhooks(engine *e, const weft_id *task, const task_row *row
 	return rc;
 }
 
+static int cmp_batch_id(const void *a, const void *b)
+{
+	return strcmp(((const weft_id *)a)->str, ((const weft_id *)b)->str);
+}
+
 int outbox_complete_batches(engine *e, int64_t now)
 {
 	int rc = 0;
+	/* The same order on every node: see the cycle in engine.c. */
+	qsort(e->touched_batches.items, e->touched_batches.len, sizeof(weft_id), cmp_batch_id);
 	for (size_t b = 0; b < e->touched_batches.len && rc == 0; b++) {
 		const weft_id *batch = &e->touched_batches.items[b];
 		char *on_complete = NULL;
@@ -207,7 +214,8 @@ int outbox_complete_batches(engine *e, int64_t now)
 		json_decref(actions);
 		free(on_complete);
 	}
-	e->touched_batches.len = 0;
+	if (rc != STORE_RETRY)    /* after a lock conflict: all of them again next cycle */
+		e->touched_batches.len = 0;
 	return rc;
 }
 

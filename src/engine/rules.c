@@ -136,11 +136,26 @@ static bool build_pattern(const rule *r, const json_t *meta, char **pattern, cha
 	return true;
 }
 
+static rule_verdict lock_kind(store_conn *conn, const char *kind)
+{
+	bool got = false;
+	if (store_rules_lock(conn, kind, &got) != 0)
+		return RULES_ERROR;
+	return got ? RULES_PASS : RULES_CONTENDED;
+}
+
 rule_verdict rules_check(store_conn *conn, const task_row *cand, const rule *rules, size_t n,
                          rule_blocked_set *blocked)
 {
+	/* Across nodes a rule's count is only right while nobody else claims
+	 * tasks of the kinds it counts: hold the lock of the candidate's kind
+	 * (its claim changes that kind's counts) and of every kind its rules
+	 * count, until this transaction commits. */
+	rule_verdict verdict = n > 0 ? lock_kind(conn, cand->kind) : RULES_PASS;
+	if (verdict != RULES_PASS)
+		return verdict;
+
 	json_t *meta = NULL;
-	rule_verdict verdict = RULES_PASS;
 	bool need_meta = false;
 	for (size_t i = 0; i < n; i++)
 		need_meta |= rules[i].nfields > 0;
@@ -150,6 +165,8 @@ rule_verdict rules_check(store_conn *conn, const task_row *cand, const rule *rul
 	for (size_t i = 0; i < n && verdict == RULES_PASS; i++) {
 		const rule *r = &rules[i];
 		char *pattern = NULL, *key = NULL;
+		if (strcmp(r->kind, cand->kind) != 0 && (verdict = lock_kind(conn, r->kind)) != RULES_PASS)
+			break;
 		if (!build_pattern(r, meta, &pattern, &key)) {
 			verdict = RULES_BLOCKED;
 			break;

@@ -46,7 +46,9 @@ typedef struct rule_blocked_set {
 void rule_blocked_set_init(rule_blocked_set *s);
 void rule_blocked_set_release(rule_blocked_set *s);
 
-typedef enum rule_verdict { RULES_PASS, RULES_BLOCKED, RULES_ERROR } rule_verdict;
+/* RULES_CONTENDED: another node is checking rules of the same kind right
+ * now (shared database); the task is left for a later pass. */
+typedef enum rule_verdict { RULES_PASS, RULES_BLOCKED, RULES_CONTENDED, RULES_ERROR } rule_verdict;
 
 /* Evaluates every rule for the candidate on conn (inside the engine's
  * transaction). Concurrency keys that block are added to `blocked`. */
