@@ -5,25 +5,51 @@
  *
  *   1. sink      a libmicrohttpd server inside this process that answers
  *                every webhook 200 with an empty body and counts the hits;
- *   2. spawn     `weft serve` as a child on a free port and a fresh SQLite
- *                database in a temporary directory; start-up time and idle
- *                RSS once GET /health answers 200;
- *   3. submit    POST an N-task chain, then an N-task fan-out, timing each
- *                from the first byte sent to the last byte of the 201
- *                received (the bodies are built before the clock starts);
- *                each batch is then stopped (DELETE /batch/{id});
- *   4. starts    POST M independent tasks whose on_start hits the sink and
+ *   2. database  a fresh SQLite file in a temporary directory or, with
+ *                --db, a fresh PostgreSQL database created through that URL
+ *                (CREATE DATABASE weft_bench_<pid>_<time>), which the nodes
+ *                reach through the same URL with the database name replaced;
+ *   3. spawn     `weft serve` as a child on a free port, once per node
+ *                (--nodes, PostgreSQL only), one after the other: node 1
+ *                creates the schema, so its start-up is the figure, and the
+ *                others join an existing database; start-up time and idle
+ *                RSS of each once its GET /health answers 200;
+ *   4. submit    through node 1: POST an N-task chain, then an N-task
+ *                fan-out, timing each from the first byte sent to the last
+ *                byte of the 201 received (the bodies are built before the
+ *                clock starts); each batch is then stopped
+ *                (DELETE /batch/{id});
+ *   5. starts    POST M independent tasks whose on_start hits the sink and
  *                time from the 201 until GET /batch/{id} reports M Running;
- *   5. patch     C keep-alive clients complete the M tasks with
+ *   6. patch     C keep-alive clients complete the M tasks with
  *                PATCH {"status":"Success"} (each must answer 200);
- *   6. put       C clients send M PUT {"new_success":1} (each must answer
+ *   7. put       C clients send M PUT {"new_success":1} (each must answer
  *                202); the counters must be visible afterwards;
- *   7. stop      peak RSS (VmHWM), SIGTERM, the exit status (must be 0).
+ *   8. stop      peak RSS (VmHWM) of each node, SIGTERM to all of them at
+ *                once, the exit statuses (each must be 0); then the
+ *                PostgreSQL database is dropped.
+ *
+ * With several nodes the starts phase splits the M tasks into one batch per
+ * node (M/N tasks, one more for the first M mod N nodes), posted through
+ * their own nodes at the same moment, rather than one batch through node 1.
+ * The node that commits a batch is woken in process and claims at once,
+ * while the others hear of it only from a NOTIFY after the commit, and that
+ * node alone builds the answer listing every task: one batch through node 1
+ * would mostly measure node 1. Spread the way a load balancer spreads
+ * clients, every node inserts, claims and calls webhooks for its share, and
+ * all of them still compete for every pending task (SKIP LOCKED), so the
+ * figure is the cluster's. Its clock runs from the last of the N 201s
+ * (start_s) and from the first byte of the first POST (start_e2e_s, the
+ * honest figure when many tasks start before the last answer). PATCH and
+ * PUT go round-robin, request i through node i mod N, each client holding
+ * one keep-alive connection per node, so most updates reach a node that did
+ * not start their task; GET /batch reads each batch through its own node.
  *
  * Every wait has a deadline; any unexpected answer fails the run (exit 1)
- * after the child has been stopped. The temporary directory is removed
- * unless --keep is given or the run failed (then its path is printed, the
- * server log is in it).
+ * after every child has been stopped. The temporary directory and the
+ * PostgreSQL database are removed at the end unless --keep is given or the
+ * run failed after a server had started (then they are named; the server
+ * logs are in the directory).
  */
 #include "util/common.h"
 #include "cli/bench.h"
@@ -34,6 +60,7 @@
 #include "util/log.h"
 
 #include <curl/curl.h>
+#include <libpq-fe.h>
 #include <microhttpd.h>
 
 #include <arpa/inet.h>
@@ -61,6 +88,8 @@ extern char **environ;
 #define BATCH_POLL_US 5000
 #define STOP_DEADLINE_US (10 * 1000000LL)
 #define UUID_STR_LEN 36
+#define MAX_NODES 64
+#define PG_CONNECT_TIMEOUT "10"              /* seconds, unless the URL sets connect_timeout */
 
 /* ---- options ----------------------------------------------------------- */
 
@@ -69,6 +98,8 @@ typedef struct bench_opts {
 	long starts;
 	long clients;
 	long concurrency;
+	long nodes;
+	const char *db;       /* --db: a postgres:// URL (argv, borrowed); NULL = SQLite */
 	bool json;
 	bool keep;
 } bench_opts;
@@ -85,9 +116,14 @@ static void bench_usage(FILE *out)
 	      "  --starts N       independent tasks started, completed and counted (default 20000)\n"
 	      "  --clients N      concurrent keep-alive HTTP clients for PATCH/PUT (default 32)\n"
 	      "  --concurrency N  the server's WORKER_WEBHOOK_CONCURRENCY (default 64)\n"
+	      "  --db URL         run on PostgreSQL: a postgres:// URL of an existing database,\n"
+	      "                   as a role that may CREATE DATABASE; the run gets a fresh\n"
+	      "                   database there, dropped at the end (default: a SQLite file)\n"
+	      "  --nodes N        servers sharing that database (default 1; N > 1 needs --db)\n"
 	      "  --json           print one JSON object with every figure on stdout\n"
 	      "                   (the human-readable lines go to stderr)\n"
-	      "  --keep           keep the temporary directory (database, server log)\n"
+	      "  --keep           keep the temporary directory (database, server logs)\n"
+	      "                   and the PostgreSQL database\n"
 	      "  -h, --help       show this text\n"
 	      "\n"
 	      "WEFT_DURABILITY (full|normal) is passed to the server; the default is full.\n",
@@ -109,6 +145,42 @@ static int parse_long_opt(const char *name, const char *s, long lo, long hi, lon
 	return 0;
 }
 
+/* The part of a postgres:// or postgresql:// URL after "://", or NULL. */
+static const char *pg_url_rest(const char *url)
+{
+	static const char *const schemes[] = { "postgres://", "postgresql://" };
+	for (size_t i = 0; i < ARRAY_LEN(schemes); i++) {
+		size_t n = strlen(schemes[i]);
+		if (strncasecmp(url, schemes[i], n) == 0)
+			return url + n;
+	}
+	return NULL;
+}
+
+/* Checks what only makes sense together; -1 with a message. */
+static int check_opts(const bench_opts *o)
+{
+	if (o->db && !pg_url_rest(o->db)) {
+		fprintf(stderr, "weft bench: --db needs a postgres:// or postgresql:// URL, got '%s' "
+		                "(without --db the bench uses a fresh SQLite file)\n",
+		        o->db);
+		return -1;
+	}
+	if (o->nodes > 1 && !o->db) {
+		fprintf(stderr, "weft bench: --nodes %ld needs --db postgres://...: several nodes share one "
+		                "PostgreSQL database, a SQLite file belongs to one server\n",
+		        o->nodes);
+		return -1;
+	}
+	if (o->starts < o->nodes) {
+		fprintf(stderr, "weft bench: --starts (%ld) must be at least --nodes (%ld): each node gets its own "
+		                "batch of the started tasks\n",
+		        o->starts, o->nodes);
+		return -1;
+	}
+	return 0;
+}
+
 /* 0 ok, 1 help printed, -1 error (message printed). */
 static int parse_opts(int argc, char **argv, bench_opts *o)
 {
@@ -121,8 +193,9 @@ static int parse_opts(int argc, char **argv, bench_opts *o)
 		{ "--starts", 1, 1000000, offsetof(bench_opts, starts) },
 		{ "--clients", 1, 1024, offsetof(bench_opts, clients) },
 		{ "--concurrency", 1, 4096, offsetof(bench_opts, concurrency) },
+		{ "--nodes", 1, MAX_NODES, offsetof(bench_opts, nodes) },
 	};
-	*o = (bench_opts){ .tasks = 100000, .starts = 20000, .clients = 32, .concurrency = 64 };
+	*o = (bench_opts){ .tasks = 100000, .starts = 20000, .clients = 32, .concurrency = 64, .nodes = 1 };
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
@@ -135,6 +208,18 @@ static int parse_opts(int argc, char **argv, bench_opts *o)
 		}
 		if (strcmp(a, "--keep") == 0) {
 			o->keep = true;
+			continue;
+		}
+		if (strcmp(a, "--db") == 0) {
+			if (i + 1 >= argc) {
+				fprintf(stderr, "weft bench: --db needs a value\n");
+				return -1;
+			}
+			o->db = argv[++i];
+			continue;
+		}
+		if (strncmp(a, "--db=", 5) == 0) {
+			o->db = a + 5;
 			continue;
 		}
 		bool matched = false;
@@ -164,34 +249,61 @@ static int parse_opts(int argc, char **argv, bench_opts *o)
 			return -1;
 		}
 	}
-	return 0;
+	return check_opts(o);
 }
 
 /* ---- output ------------------------------------------------------------ */
+
+/* How a node's process ended. */
+typedef enum { END_NONE, END_EXITED, END_SIGNALED, END_KILLED, END_LOST } node_end;
+
+typedef struct node {
+	int num;              /* 1-based, as printed */
+	int port;
+	char base[64];        /* http://127.0.0.1:<port> */
+	char *logpath;        /* owned */
+	pid_t pid;            /* 0 when not started or already reaped */
+	CURL *ctl;            /* control connection: the main thread, or this node's poster */
+	char batch_id[64];    /* its batch of the starts phase */
+	long batch_len;       /* tasks in it */
+	int64_t startup_us;   /* -1 until healthy */
+	long idle_rss_kib;    /* -1 until read */
+	long peak_rss_kib;
+	int64_t shutdown_us;  /* SIGTERM to exit; -1 unless stopped by it */
+	node_end end;
+	int end_code;         /* exit status or signal */
+} node;
 
 typedef struct bench {
 	bench_opts opt;
 	FILE *human;          /* stdout, or stderr with --json */
 	json_t *report;       /* every figure, for --json */
 	char *tmpdir;         /* owned */
-	char *dbpath;         /* owned */
-	char *logpath;        /* owned */
+	char *db;             /* the nodes' --db: the SQLite file or the PostgreSQL URL, owned */
+	char pg_name[64];     /* the database created for the run; "" on SQLite */
+	bool pg_created;
+	bool spawned;         /* some node was started: its log is worth keeping */
 	int sink_port;
-	int port;
-	char base[64];        /* http://127.0.0.1:<port> */
-	pid_t child;
-	CURL *ctl;            /* the control connection (main thread) */
+	node *nodes;          /* opt.nodes of them, owned */
+	size_t nnodes;
 	struct curl_slist *hdrs;
 	char **ids;           /* the started tasks' UUIDs, owned */
 	size_t nids;
 } bench;
 
-static void figure(bench *b, const char *key, const char *label, double v, int decimals, const char *unit)
+/* Prints one figure without recording it (per-node details, which the JSON
+ * holds in its per_node array). */
+static void detail(bench *b, const char *label, double v, int decimals, const char *unit)
 {
 	char val[64];
 	snprintf(val, sizeof(val), "%.*f", decimals, v);
 	fprintf(b->human, "  %-36s %14s%s%s\n", label, val, *unit ? " " : "", unit);
 	fflush(b->human);
+}
+
+static void figure(bench *b, const char *key, const char *label, double v, int decimals, const char *unit)
+{
+	detail(b, label, v, decimals, unit);
 	if (decimals == 0)
 		json_object_set_new(b->report, key, json_integer((json_int_t)v));
 	else
@@ -217,6 +329,16 @@ static double secs(int64_t us)
 static double rate(double count, int64_t us)
 {
 	return us > 0 ? count * 1e6 / (double)us : 0.0;
+}
+
+/* "the server" with one node, "node 2" with several: for messages. */
+static const char *node_name(const bench *b, const node *n, char *out, size_t len)
+{
+	if (b->nnodes == 1)
+		snprintf(out, len, "the server");
+	else
+		snprintf(out, len, "node %d", n->num);
+	return out;
 }
 
 /* ---- the webhook sink -------------------------------------------------- */
@@ -415,12 +537,12 @@ static void report_bad(const char *what, const http_resp *r, long want)
 	          r->body.data);
 }
 
-/* GET /batch/{id} → the parsed object (owned) or NULL (logged). */
-static json_t *get_batch(bench *b, http_resp *r, const char *batch_id)
+/* GET /batch/{id} through node n → the parsed object (owned) or NULL (logged). */
+static json_t *get_batch(node *n, http_resp *r, const char *batch_id)
 {
 	char url[160];
-	snprintf(url, sizeof(url), "%s/batch/%s", b->base, batch_id);
-	if (http_do(b->ctl, r, "GET", url, NULL, 0, 10000) != 0 || r->status != 200) {
+	snprintf(url, sizeof(url), "%s/batch/%s", n->base, batch_id);
+	if (http_do(n->ctl, r, "GET", url, NULL, 0, 10000) != 0 || r->status != 200) {
 		report_bad("GET /batch", r, 200);
 		return NULL;
 	}
@@ -441,18 +563,209 @@ static int64_t count_of(const json_t *batch, const char *status)
 	return json_is_integer(v) ? (int64_t)json_integer_value(v) : -1;
 }
 
-static int stop_batch(bench *b, http_resp *r, const char *batch_id)
+/* Sums, over the starts phase's batches (each read through its own node),
+ * status_counts.<name> when in_counts, the top-level <name> otherwise.
+ * -1 when a read failed (logged); *out is -1 when a batch lacks the field. */
+static int batches_sum(bench *b, const char *name, bool in_counts, int64_t *out)
+{
+	http_resp r;
+	resp_init(&r, false);
+	int64_t sum = 0;
+	int rc = 0;
+	for (size_t k = 0; k < b->nnodes; k++) {
+		node *n = &b->nodes[k];
+		json_t *bj = get_batch(n, &r, n->batch_id);
+		if (!bj) {
+			rc = -1;
+			break;
+		}
+		const json_t *v = json_object_get(bj, name);
+		int64_t x = in_counts ? count_of(bj, name) : json_is_integer(v) ? (int64_t)json_integer_value(v) : -1;
+		json_decref(bj);
+		sum = x < 0 || sum < 0 ? -1 : sum + x;
+	}
+	buf_release(&r.body);
+	*out = sum;
+	return rc;
+}
+
+static int stop_batch(node *n, http_resp *r, const char *batch_id)
 {
 	char url[160];
-	snprintf(url, sizeof(url), "%s/batch/%s", b->base, batch_id);
-	if (http_do(b->ctl, r, "DELETE", url, NULL, 0, (long)(BENCH_DEADLINE_US / 1000)) != 0 || r->status != 200) {
+	snprintf(url, sizeof(url), "%s/batch/%s", n->base, batch_id);
+	if (http_do(n->ctl, r, "DELETE", url, NULL, 0, (long)(BENCH_DEADLINE_US / 1000)) != 0 || r->status != 200) {
 		report_bad("DELETE /batch", r, 200);
 		return -1;
 	}
 	return 0;
 }
 
-/* ---- the child server -------------------------------------------------- */
+/* ---- the PostgreSQL database ------------------------------------------- */
+
+/* libpq's messages end with a newline: the length without it. */
+static int pg_msg_len(const char *msg)
+{
+	size_t n = strlen(msg);
+	while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+		n--;
+	return (int)n;
+}
+
+/* A connection to url, or NULL with the reason logged. The URL's own
+ * connect_timeout, if any, wins over the default one (later values win). */
+static PGconn *pg_connect(const char *url, const char *what)
+{
+	static const char *const keys[] = { "connect_timeout", "application_name", "dbname", NULL };
+	const char *const vals[] = { PG_CONNECT_TIMEOUT, "weft bench", url, NULL };
+	PGconn *c = PQconnectdbParams(keys, vals, 1);
+	if (!c) {
+		log_error("bench", "%s: out of memory in libpq", what);
+		return NULL;
+	}
+	if (PQstatus(c) != CONNECTION_OK) {
+		const char *m = PQerrorMessage(c);
+		log_error("bench", "%s: cannot connect: %.*s", what, pg_msg_len(m), m);
+		PQfinish(c);
+		return NULL;
+	}
+	return c;
+}
+
+/* Runs one command that returns no rows; -1 with PostgreSQL's message logged. */
+static int pg_command(PGconn *c, const char *sql, const char *what)
+{
+	PGresult *r = PQexec(c, sql);
+	int rc = 0;
+	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+		const char *m = PQerrorMessage(c);
+		log_error("bench", "%s: %.*s", what, pg_msg_len(m), m);
+		rc = -1;
+	}
+	PQclear(r);
+	return rc;
+}
+
+/* url with its database replaced by db (owned), or NULL when url is not a
+ * postgres:// URL. libpq reads scheme://[userinfo@]hosts[/dbname][?params]:
+ * the userinfo ends at the first '@' met before any '/', the host list at
+ * the next '/' or '?'. A dbname= parameter would override the path, so it is
+ * left out. */
+static char *pg_url_with_db(const char *url, const char *db)
+{
+	const char *rest = pg_url_rest(url);
+	if (!rest)
+		return NULL;
+	const char *p = rest;
+	while (*p && *p != '@' && *p != '/')
+		p++;
+	const char *hosts = *p == '@' ? p + 1 : rest;
+	const char *end = hosts + strcspn(hosts, "/?");
+	const char *query = strchr(end, '?');
+	buf out;
+	buf_init(&out);
+	buf_append(&out, url, (size_t)(end - url));
+	buf_printf(&out, "/%s", db);
+	if (query) {
+		char sep = '?';
+		const char *q = query + 1;
+		while (*q) {
+			size_t len = strcspn(q, "&");
+			if (len > 0 && !(len >= 7 && strncmp(q, "dbname=", 7) == 0)) {
+				buf_putc(&out, sep);
+				buf_append(&out, q, len);
+				sep = '&';
+			}
+			q += len;
+			if (*q == '&')
+				q++;
+		}
+	}
+	return buf_detach(&out, NULL);
+}
+
+/* One setting as a session on c sees it (owned), or NULL. */
+static char *pg_setting(PGconn *c, const char *name)
+{
+	const char *params[] = { name };
+	PGresult *r = PQexecParams(c, "SELECT current_setting($1)", 1, NULL, params, NULL, NULL, 0);
+	char *v = NULL;
+	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
+		v = xstrdup(PQgetvalue(r, 0, 0));
+	PQclear(r);
+	return v;
+}
+
+/* Creates the run's database through --db and derives the nodes' URL. The
+ * rewritten URL is then tried: it must reach the new database (a mistake
+ * there would have the nodes share the user's database), and the settings
+ * that decide durability are read from a session on it, as a node's own
+ * sessions start with them. */
+static int pg_create(bench *b)
+{
+	snprintf(b->pg_name, sizeof(b->pg_name), "weft_bench_%d_%lld", (int)getpid(), (long long)time(NULL));
+	b->db = pg_url_with_db(b->opt.db, b->pg_name);
+	if (!b->db)
+		return -1;   /* check_opts accepted only postgres:// URLs */
+	PGconn *c = pg_connect(b->opt.db, "--db");
+	if (!c)
+		return -1;
+	char sql[128];
+	snprintf(sql, sizeof(sql), "CREATE DATABASE \"%s\"", b->pg_name);
+	int rc = pg_command(c, sql, "CREATE DATABASE");
+	PQfinish(c);
+	if (rc != 0)
+		return -1;
+	b->pg_created = true;
+
+	c = pg_connect(b->db, "the new database");
+	if (!c)
+		return -1;
+	char *dbname = NULL;
+	PGresult *r = PQexec(c, "SELECT current_database()");
+	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
+		dbname = xstrdup(PQgetvalue(r, 0, 0));
+	PQclear(r);
+	if (!dbname || strcmp(dbname, b->pg_name) != 0) {
+		log_error("bench", "the URL given to the nodes reaches database '%s', not '%s'", dbname ? dbname : "?",
+		          b->pg_name);
+		free(dbname);
+		PQfinish(c);
+		return -1;
+	}
+	free(dbname);
+	static const struct {
+		const char *setting, *key;
+	} shown[] = {
+		{ "server_version", "pg_version" },
+		{ "fsync", "pg_fsync" },
+		{ "synchronous_commit", "pg_synchronous_commit" },
+		{ "max_connections", "pg_max_connections" },
+	};
+	for (size_t i = 0; i < ARRAY_LEN(shown); i++) {
+		char *v = pg_setting(c, shown[i].setting);
+		json_object_set_new(b->report, shown[i].key, json_string(v ? v : "?"));
+		free(v);
+	}
+	PQfinish(c);
+	return 0;
+}
+
+/* Drops the run's database; the nodes have exited by now, FORCE (PostgreSQL
+ * 13 and later) ends any session a killed node left behind. */
+static int pg_drop(bench *b)
+{
+	PGconn *c = pg_connect(b->opt.db, "dropping the database");
+	if (!c)
+		return -1;
+	char sql[160];
+	snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS \"%s\"%s", b->pg_name,
+	         PQserverVersion(c) >= 130000 ? " WITH (FORCE)" : "");
+	int rc = pg_command(c, sql, "DROP DATABASE");
+	PQfinish(c);
+	return rc;
+}
+
+/* ---- the child servers ------------------------------------------------- */
 
 static int free_port(void)
 {
@@ -471,6 +784,23 @@ static int free_port(void)
 	return port;
 }
 
+/* A free port that no other node of this run was given: each one is free
+ * when asked, and the kernel could hand out the same one twice. */
+static int node_port(const bench *b, size_t k)
+{
+	for (int tries = 0; tries < 100; tries++) {
+		int port = free_port();
+		if (port <= 0)
+			return -1;
+		bool taken = port == b->sink_port;
+		for (size_t i = 0; i < k && !taken; i++)
+			taken = b->nodes[i].port == port;
+		if (!taken)
+			return port;
+	}
+	return -1;
+}
+
 static bool env_overridden(const char *entry)
 {
 	static const char *const keys[] = {
@@ -486,12 +816,13 @@ static bool env_overridden(const char *entry)
 	return false;
 }
 
-/* Spawns `weft serve`; everything is prepared before fork() because the sink's
- * threads already run (only async-signal-safe calls between fork and exec). */
-static int spawn_server(bench *b)
+/* Spawns `weft serve` for node n; everything is prepared before fork()
+ * because the sink's threads already run (only async-signal-safe calls
+ * between fork and exec). */
+static int spawn_server(bench *b, node *n)
 {
 	char port_s[16];
-	snprintf(port_s, sizeof(port_s), "%d", b->port);
+	snprintf(port_s, sizeof(port_s), "%d", n->port);
 	char exe[4096];
 	ssize_t el = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 	if (el <= 0) {
@@ -499,18 +830,18 @@ static int spawn_server(bench *b)
 		return -1;
 	}
 	exe[el] = '\0';
-	char *argv[] = { exe, (char *)"serve", (char *)"--port", port_s, (char *)"--db", b->dbpath, NULL };
+	char *argv[] = { exe, (char *)"serve", (char *)"--port", port_s, (char *)"--db", b->db, NULL };
 
-	size_t n = 0;
-	while (environ[n])
-		n++;
-	char **envp = xcalloc(n + 16, sizeof(char *));
+	size_t nenv = 0;
+	while (environ[nenv])
+		nenv++;
+	char **envp = xcalloc(nenv + 16, sizeof(char *));
 	char *owned[16];
 	size_t no = 0, ne = 0;
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < nenv; i++)
 		if (!env_overridden(environ[i]))
 			envp[ne++] = environ[i];
-	owned[no++] = xasprintf("HOST_URL=%s", b->base);
+	owned[no++] = xasprintf("HOST_URL=%s", n->base);
 	owned[no++] = xstrdup("SKIP_SSRF_VALIDATION=1");
 	owned[no++] = xstrdup("PAYLOAD_MAX_BYTES=268435456");
 	owned[no++] = xstrdup("MAX_TASKS_PER_BATCH=1000000");
@@ -521,7 +852,7 @@ static int spawn_server(bench *b)
 		envp[ne++] = owned[i];
 	envp[ne] = NULL;
 
-	int logfd = open(b->logpath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	int logfd = open(n->logpath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	int nullfd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	pid_t parent = getpid();
 	pid_t pid = -1;
@@ -551,28 +882,60 @@ static int spawn_server(bench *b)
 		free(owned[i]);
 	free(envp);
 	if (pid < 0) {
-		log_error("bench", "cannot start the server: %s", strerror(saved));
+		char nm[32];
+		log_error("bench", "cannot start %s: %s", node_name(b, n, nm, sizeof(nm)), strerror(saved));
 		return -1;
 	}
-	b->child = pid;
+	n->pid = pid;
+	b->spawned = true;
 	return 0;
 }
 
-/* Child still running? Reports how it ended otherwise. */
-static bool child_alive(bench *b)
+/* Records how a reaped node ended. */
+static void node_reaped(node *n, int st)
 {
+	n->pid = 0;
+	if (WIFEXITED(st)) {
+		n->end = END_EXITED;
+		n->end_code = WEXITSTATUS(st);
+	} else {
+		n->end = END_SIGNALED;
+		n->end_code = WIFSIGNALED(st) ? WTERMSIG(st) : 0;
+	}
+}
+
+/* Node still running? Reports how it ended otherwise. */
+static bool node_alive(bench *b, node *n)
+{
+	if (n->pid <= 0)
+		return false;
 	int st = 0;
-	pid_t w = waitpid(b->child, &st, WNOHANG);
+	pid_t w = waitpid(n->pid, &st, WNOHANG);
 	if (w == 0)
 		return true;
-	if (w == b->child) {
-		if (WIFEXITED(st))
-			log_error("bench", "the server exited with status %d (see %s)", WEXITSTATUS(st), b->logpath);
-		else if (WIFSIGNALED(st))
-			log_error("bench", "the server was killed by signal %d (see %s)", WTERMSIG(st), b->logpath);
-		b->child = 0;
+	char nm[32];
+	node_name(b, n, nm, sizeof(nm));
+	if (w == n->pid) {
+		node_reaped(n, st);
+		if (n->end == END_EXITED)
+			log_error("bench", "%s exited with status %d (see %s)", nm, n->end_code, n->logpath);
+		else
+			log_error("bench", "%s was killed by signal %d (see %s)", nm, n->end_code, n->logpath);
+	} else {
+		n->pid = 0;
+		n->end = END_LOST;
 	}
 	return false;
+}
+
+/* Every node still running? (Each dead one is reported.) */
+static bool nodes_alive(bench *b)
+{
+	bool all = true;
+	for (size_t k = 0; k < b->nnodes; k++)
+		if (!node_alive(b, &b->nodes[k]))
+			all = false;
+	return all;
 }
 
 /* A "Vm...:" figure of /proc/<pid>/status in KiB, or -1. */
@@ -603,81 +966,163 @@ static void sleep_us(int64_t us)
 	}
 }
 
-static int wait_healthy(bench *b, int64_t spawned_at)
+/* Polls GET /health of node n; on success n->startup_us is set. */
+static int wait_healthy(bench *b, node *n, int64_t spawned_at)
 {
 	char url[128];
-	snprintf(url, sizeof(url), "%s/health", b->base);
+	snprintf(url, sizeof(url), "%s/health", n->base);
 	http_resp r;
 	resp_init(&r, false);
 	int rc = -1;
 	int64_t deadline = spawned_at + HEALTH_DEADLINE_US;
 	for (;;) {
-		if (http_do(b->ctl, &r, "GET", url, NULL, 0, 1000) == 0 && r.status == 200) {
+		if (http_do(n->ctl, &r, "GET", url, NULL, 0, 1000) == 0 && r.status == 200) {
 			rc = 0;
 			break;
 		}
-		if (!child_alive(b))
+		if (!node_alive(b, n))
 			break;
 		if (clock_mono_us() > deadline) {
+			char nm[32];
 			if (r.status)
 				report_bad("GET /health", &r, 200);
-			log_error("bench", "the server did not become healthy within %lld s (see %s)",
-			          (long long)(HEALTH_DEADLINE_US / 1000000), b->logpath);
+			log_error("bench", "%s did not become healthy within %lld s (see %s)", node_name(b, n, nm, sizeof(nm)),
+			          (long long)(HEALTH_DEADLINE_US / 1000000), n->logpath);
 			break;
 		}
 		sleep_us(HEALTH_POLL_US);
 	}
 	if (rc == 0)
-		figure(b, "startup_ms", "start-up (spawn to healthy)", (double)(clock_mono_us() - spawned_at) / 1000.0,
-		       1, "ms");
+		n->startup_us = clock_mono_us() - spawned_at;
 	buf_release(&r.body);
 	return rc;
 }
 
-/* SIGTERM, wait, exit status. 0 when it exited 0 in time. */
-static int stop_server(bench *b)
+/* The exit status of a node as JSON: the number, or how it ended instead. */
+static json_t *end_json(const node *n)
 {
-	if (b->child <= 0)
-		return -1;
+	char what[32];
+	switch (n->end) {
+	case END_EXITED:
+		return json_integer(n->end_code);
+	case END_SIGNALED:
+		snprintf(what, sizeof(what), "signal %d", n->end_code);
+		return json_string(what);
+	case END_KILLED:
+		return json_string("killed after timeout");
+	case END_LOST:
+		return json_string("lost (waitpid failed)");
+	case END_NONE:
+		break;
+	}
+	return json_string("not started");
+}
+
+/* SIGTERM to every running node at once (a cluster is stopped as a whole),
+ * then each one's exit. 0 when every node exited 0 in time; a node that had
+ * already ended (reported then) or never started fails the run too. */
+static int stop_nodes(bench *b)
+{
+	int rc = 0;
+	/* A node that died on its own is reported as such, not timed. */
+	for (size_t k = 0; k < b->nnodes; k++)
+		if (!node_alive(b, &b->nodes[k]))
+			rc = -1;
 	int64_t t0 = clock_mono_us();
-	kill(b->child, SIGTERM);
-	int st = 0;
+	for (size_t k = 0; k < b->nnodes; k++)
+		if (b->nodes[k].pid > 0)
+			kill(b->nodes[k].pid, SIGTERM);
 	for (;;) {
-		pid_t w = waitpid(b->child, &st, WNOHANG);
-		if (w == b->child)
-			break;
-		if (w < 0) {
-			log_error("bench", "waitpid: %s", strerror(errno));
-			b->child = 0;
-			return -1;
+		bool waiting = false;
+		for (size_t k = 0; k < b->nnodes; k++) {
+			node *n = &b->nodes[k];
+			if (n->pid <= 0)
+				continue;
+			int st = 0;
+			pid_t w = waitpid(n->pid, &st, WNOHANG);
+			if (w == n->pid) {
+				n->shutdown_us = clock_mono_us() - t0;
+				node_reaped(n, st);
+			} else if (w < 0) {
+				log_error("bench", "waitpid: %s", strerror(errno));
+				n->pid = 0;
+				n->end = END_LOST;
+			} else {
+				waiting = true;
+			}
 		}
+		if (!waiting)
+			break;
 		if (clock_mono_us() - t0 > STOP_DEADLINE_US) {
-			log_error("bench", "the server did not stop within %lld s of SIGTERM: killing it",
-			          (long long)(STOP_DEADLINE_US / 1000000));
-			kill(b->child, SIGKILL);
-			waitpid(b->child, &st, 0);
-			b->child = 0;
-			json_object_set_new(b->report, "exit_status", json_string("killed after timeout"));
-			return -1;
+			for (size_t k = 0; k < b->nnodes; k++) {
+				node *n = &b->nodes[k];
+				if (n->pid <= 0)
+					continue;
+				char nm[32];
+				log_error("bench", "%s did not stop within %lld s of SIGTERM: killing it",
+				          node_name(b, n, nm, sizeof(nm)), (long long)(STOP_DEADLINE_US / 1000000));
+				kill(n->pid, SIGKILL);
+				waitpid(n->pid, NULL, 0);
+				n->pid = 0;
+				n->end = END_KILLED;
+			}
+			break;
 		}
 		sleep_us(5000);
 	}
-	b->child = 0;
-	figure(b, "shutdown_ms", "shutdown (SIGTERM to exit)", (double)(clock_mono_us() - t0) / 1000.0, 1, "ms");
-	if (WIFEXITED(st)) {
-		figure(b, "exit_status", "server exit status", WEXITSTATUS(st), 0, "");
-		if (WEXITSTATUS(st) != 0) {
-			log_error("bench", "the server exited with status %d (see %s)", WEXITSTATUS(st), b->logpath);
-			return -1;
-		}
-		return 0;
+
+	/* The cluster's shutdown is its slowest node's; the exit status is 0
+	 * when every node's is, else the first other one. */
+	int64_t slowest = -1;
+	bool killed = false;
+	const node *bad = NULL;
+	for (size_t k = 0; k < b->nnodes; k++) {
+		const node *n = &b->nodes[k];
+		if (n->shutdown_us > slowest)
+			slowest = n->shutdown_us;
+		if (n->end == END_KILLED)
+			killed = true;
+		if (!bad && !(n->end == END_EXITED && n->end_code == 0))
+			bad = n;
 	}
-	int sig = WIFSIGNALED(st) ? WTERMSIG(st) : 0;
-	log_error("bench", "the server ended on signal %d (see %s)", sig, b->logpath);
-	char what[32];
-	snprintf(what, sizeof(what), "signal %d", sig);
-	json_object_set_new(b->report, "exit_status", json_string(what));
-	return -1;
+	if (slowest >= 0 && !killed) {
+		figure(b, "shutdown_ms", b->nnodes == 1 ? "shutdown (SIGTERM to exit)" : "shutdown (SIGTERM to all exited)",
+		       (double)slowest / 1000.0, 1, "ms");
+		for (size_t k = 0; k < b->nnodes && b->nnodes > 1; k++) {
+			const node *n = &b->nodes[k];
+			char nl[32];
+			snprintf(nl, sizeof(nl), "  node %d", n->num);
+			if (n->shutdown_us >= 0)
+				detail(b, nl, (double)n->shutdown_us / 1000.0, 1, "ms");
+		}
+	}
+	const node *shown = bad ? bad : &b->nodes[0];
+	char label[64];
+	if (b->nnodes == 1)
+		snprintf(label, sizeof(label), "server exit status");
+	else if (!bad)
+		snprintf(label, sizeof(label), "server exit status, every node");
+	else
+		snprintf(label, sizeof(label), "server exit status, node %d", bad->num);
+	if (shown->end == END_EXITED)
+		figure(b, "exit_status", label, shown->end_code, 0, "");
+	else
+		json_object_set_new(b->report, "exit_status", end_json(shown));
+	for (size_t k = 0; k < b->nnodes; k++) {
+		const node *n = &b->nodes[k];
+		char nm[32];
+		node_name(b, n, nm, sizeof(nm));
+		if (n->end == END_EXITED && n->end_code == 0)
+			continue;
+		rc = -1;
+		if (n->shutdown_us < 0)
+			continue;   /* already reported when it ended */
+		if (n->end == END_EXITED)
+			log_error("bench", "%s exited with status %d (see %s)", nm, n->end_code, n->logpath);
+		else if (n->end == END_SIGNALED)
+			log_error("bench", "%s ended on signal %d (see %s)", nm, n->end_code, n->logpath);
+	}
+	return rc;
 }
 
 static void remove_tree(const char *dir)
@@ -731,13 +1176,13 @@ static void build_batch(buf *out, batch_shape shape, long n, int sink_port)
 	buf_putc(out, ']');
 }
 
-/* POST /task; 0 with the batch id in r->batch_id when 201. */
-static int post_batch(bench *b, http_resp *r, const buf *body, const char *what, int64_t *elapsed)
+/* POST /task through node n; 0 with the batch id in r->batch_id when 201. */
+static int post_batch(node *n, http_resp *r, const buf *body, const char *what, int64_t *elapsed)
 {
 	char url[128];
-	snprintf(url, sizeof(url), "%s/task", b->base);
+	snprintf(url, sizeof(url), "%s/task", n->base);
 	int64_t t0 = clock_mono_us();
-	int rc = http_do(b->ctl, r, "POST", url, body->data, body->len, (long)(BENCH_DEADLINE_US / 1000));
+	int rc = http_do(n->ctl, r, "POST", url, body->data, body->len, (long)(BENCH_DEADLINE_US / 1000));
 	*elapsed = clock_mono_us() - t0;
 	if (rc != 0 || r->status != 201) {
 		report_bad(what, r, 201);
@@ -756,6 +1201,7 @@ static int phase_submit(bench *b, batch_shape shape)
 {
 	const char *name = shape == SHAPE_CHAIN ? "chain" : "fan-out";
 	const char *key = shape == SHAPE_CHAIN ? "chain" : "fanout";
+	node *n = &b->nodes[0];
 	buf body;
 	buf_init(&body);
 	build_batch(&body, shape, b->opt.tasks, b->sink_port);
@@ -764,7 +1210,7 @@ static int phase_submit(bench *b, batch_shape shape)
 	char what[64], label[64], k[64];
 	snprintf(what, sizeof(what), "POST %ld-task %s", b->opt.tasks, name);
 	int64_t us = 0;
-	int rc = post_batch(b, &r, &body, what, &us);
+	int rc = post_batch(n, &r, &body, what, &us);
 	if (rc == 0) {
 		snprintf(k, sizeof(k), "%s_post_s", key);
 		figure(b, k, what, secs(us), 3, "s");
@@ -778,14 +1224,15 @@ static int phase_submit(bench *b, batch_shape shape)
 		r.discard = false;
 		char bid[64];
 		snprintf(bid, sizeof(bid), "%s", r.batch_id);
-		rc = stop_batch(b, &r, bid);
+		rc = stop_batch(n, &r, bid);
 	}
 	buf_release(&r.body);
 	buf_release(&body);
 	return rc;
 }
 
-/* Collects the task UUIDs of a POST /task answer, in order. */
+/* Appends the task UUIDs of a POST /task answer, in order, to b->ids
+ * (allocated by the caller for every started task). */
 static int collect_ids(bench *b, const http_resp *r, long want)
 {
 	char err[200];
@@ -800,8 +1247,6 @@ static int collect_ids(bench *b, const http_resp *r, long want)
 		json_decref(arr);
 		return -1;
 	}
-	b->ids = xcalloc((size_t)want, sizeof(char *));
-	b->nids = 0;
 	size_t i;
 	json_t *t;
 	json_array_foreach(arr, i, t) {
@@ -817,47 +1262,112 @@ static int collect_ids(bench *b, const http_resp *r, long want)
 	return 0;
 }
 
-static int phase_starts(bench *b, char *batch_id, size_t batch_id_len)
+/* One node's POST of the starts phase, on its own thread so that the
+ * nodes' submits overlap. */
+typedef struct poster {
+	node *n;
+	buf body;
+	http_resp r;
+	char what[64];
+	pthread_barrier_t *go;
+	int64_t t_send;        /* first byte sent */
+	int64_t t_201;         /* last byte of the answer received */
+	int rc;
+	pthread_t tid;
+} poster;
+
+static void *poster_run(void *arg)
+{
+	poster *p = arg;
+	pthread_barrier_wait(p->go);
+	int64_t us = 0;
+	p->t_send = clock_mono_us();
+	p->rc = post_batch(p->n, &p->r, &p->body, p->what, &us);
+	p->t_201 = clock_mono_us();
+	return NULL;
+}
+
+static int phase_starts(bench *b)
 {
 	long m = b->opt.starts;
-	buf body;
-	buf_init(&body);
-	build_batch(&body, SHAPE_INDEPENDENT, m, b->sink_port);
-	http_resp r, poll;
-	resp_init(&r, false);
-	resp_init(&poll, false);
+	size_t nn = b->nnodes;
 	char what[64];
-	snprintf(what, sizeof(what), "POST %ld independent tasks", m);
+	if (nn == 1)
+		snprintf(what, sizeof(what), "POST %ld independent tasks", m);
+	else
+		snprintf(what, sizeof(what), "POST %ld tasks in %zu batches", m, nn);
+	poster *ps = xcalloc(nn, sizeof(*ps));
+	pthread_barrier_t go;
+	pthread_barrier_init(&go, NULL, (unsigned)nn + 1);
+	for (size_t k = 0; k < nn; k++) {
+		poster *p = &ps[k];
+		p->n = &b->nodes[k];
+		p->n->batch_len = m / (long)nn + ((long)k < m % (long)nn ? 1 : 0);
+		p->go = &go;
+		buf_init(&p->body);
+		build_batch(&p->body, SHAPE_INDEPENDENT, p->n->batch_len, b->sink_port);
+		resp_init(&p->r, false);
+		if (nn == 1)
+			snprintf(p->what, sizeof(p->what), "%s", what);
+		else
+			snprintf(p->what, sizeof(p->what), "POST %ld independent tasks to node %d", p->n->batch_len,
+			         p->n->num);
+	}
+	http_resp poll;
+	resp_init(&poll, false);
 	uint64_t hits0 = sink_count();
-	int64_t post_us = 0;
-	int64_t t_send = clock_mono_us();
-	int rc = post_batch(b, &r, &body, what, &post_us);
-	int64_t t_201 = clock_mono_us();
-	buf_release(&body);
+	for (size_t k = 0; k < nn; k++) {
+		if (pthread_create(&ps[k].tid, NULL, poster_run, &ps[k]) != 0) {
+			log_error("bench", "pthread_create failed");
+			abort();   /* the barrier would never open */
+		}
+	}
+	pthread_barrier_wait(&go);
+	int rc = 0;
+	int64_t t_send = 0, t_201 = 0;
+	for (size_t k = 0; k < nn; k++) {
+		poster *p = &ps[k];
+		pthread_join(p->tid, NULL);
+		buf_release(&p->body);
+		if (p->rc != 0)
+			rc = -1;
+		if (k == 0 || p->t_send < t_send)
+			t_send = p->t_send;
+		if (p->t_201 > t_201)
+			t_201 = p->t_201;
+		snprintf(p->n->batch_id, sizeof(p->n->batch_id), "%s", p->r.batch_id);
+	}
+	pthread_barrier_destroy(&go);
 	if (rc != 0)
 		goto out;
-	snprintf(batch_id, batch_id_len, "%s", r.batch_id);
 
-	/* Poll first, parse the ids after: the clock runs from the 201.
+	/* Poll first, parse the ids after: the clock runs from the (last) 201.
 	 * GET /batch counts the whole batch, which costs the server real time
 	 * on a large one, so while the sink has not yet seen all M on_start
 	 * calls the bench watches its own counter and polls only once a
 	 * second (to notice failures); the 5 ms polls begin once all M
-	 * webhooks have arrived. */
+	 * webhooks have arrived. One poll reads every node's batch through
+	 * that node. */
 	int64_t running = -1, at_201 = -1, t_done = 0, t_sink = 0, polls = 0, poll_us = 0;
-	json_t *bj = NULL;
 	for (;;) {
-		int64_t tp = clock_mono_us();
-		bj = get_batch(b, &poll, batch_id);
-		poll_us += clock_mono_us() - tp;
-		polls++;
-		if (!bj) {
-			rc = -1;
-			goto out;
+		int64_t failed = 0, canceled = 0;
+		running = 0;
+		for (size_t k = 0; k < nn; k++) {
+			node *n = &b->nodes[k];
+			int64_t tp = clock_mono_us();
+			json_t *bj = get_batch(n, &poll, n->batch_id);
+			poll_us += clock_mono_us() - tp;
+			polls++;
+			if (!bj) {
+				rc = -1;
+				goto out;
+			}
+			int64_t run = count_of(bj, "running");
+			running = run < 0 || running < 0 ? -1 : running + run;
+			failed += MAX(count_of(bj, "failure"), 0);
+			canceled += MAX(count_of(bj, "canceled"), 0);
+			json_decref(bj);
 		}
-		running = count_of(bj, "running");
-		int64_t failed = count_of(bj, "failure"), canceled = count_of(bj, "canceled");
-		json_decref(bj);
 		if (at_201 < 0)
 			at_201 = running;
 		if (running == m) {
@@ -876,7 +1386,7 @@ static int phase_starts(bench *b, char *batch_id, size_t batch_id_len)
 			rc = -1;
 			goto out;
 		}
-		if (!child_alive(b)) {
+		if (!nodes_alive(b)) {
 			rc = -1;
 			goto out;
 		}
@@ -891,7 +1401,7 @@ static int phase_starts(bench *b, char *batch_id, size_t batch_id_len)
 			sleep_us(BATCH_POLL_US);
 	}
 	uint64_t hits = sink_count() - hits0;
-	figure(b, "starts_post_s", what, secs(post_us), 3, "s");
+	figure(b, "starts_post_s", what, secs(t_201 - t_send), 3, "s");
 	figure(b, "start_s", "all Running (from the 201)", secs(t_done - t_201), 3, "s");
 	figure(b, "starts_per_s", "  tasks started", rate((double)m, t_done - t_201), 0, "tasks/s");
 	if (t_sink)
@@ -908,15 +1418,21 @@ static int phase_starts(bench *b, char *batch_id, size_t batch_id_len)
 		rc = -1;
 		goto out;
 	}
-	rc = collect_ids(b, &r, m);
+	b->ids = xcalloc((size_t)m, sizeof(char *));
+	b->nids = 0;
+	for (size_t k = 0; k < nn && rc == 0; k++)
+		rc = collect_ids(b, &ps[k].r, ps[k].n->batch_len);
 out:
+	for (size_t k = 0; k < nn; k++)
+		buf_release(&ps[k].r.body);
+	free(ps);
 	buf_release(&poll.body);
-	buf_release(&r.body);
 	return rc;
 }
 
-/* C client threads, each on its own keep-alive connection, sending one
- * request per index of [0, count) (index i goes to task ids[i % nids]). */
+/* C client threads, each on its own keep-alive connection to every node,
+ * sending one request per index of [0, count) (index i goes to task
+ * ids[i % nids] through node i % nnodes). */
 typedef struct load_job {
 	bench *b;
 	const char *method;
@@ -940,19 +1456,23 @@ static void *load_run(void *arg)
 	load_thread *lt = arg;
 	load_job *j = lt->job;
 	bench *b = j->b;
+	size_t nn = b->nnodes;
 	http_resp r;
 	resp_init(&r, false);
-	CURL *h = client_new(b->hdrs);
-	/* Connect before the clock starts. */
+	/* Connect to every node before the clock starts. */
+	CURL **h = xcalloc(nn, sizeof(*h));
 	char url[160];
-	snprintf(url, sizeof(url), "%s/health", b->base);
-	if (http_do(h, &r, "GET", url, NULL, 0, 10000) != 0 || r.status != 200) {
-		report_bad("GET /health (client warm-up)", &r, 200);
-		atomic_store(&j->failed, 1);
+	for (size_t k = 0; k < nn; k++) {
+		h[k] = client_new(b->hdrs);
+		snprintf(url, sizeof(url), "%s/health", b->nodes[k].base);
+		if (http_do(h[k], &r, "GET", url, NULL, 0, 10000) != 0 || r.status != 200) {
+			report_bad("GET /health (client warm-up)", &r, 200);
+			atomic_store(&j->failed, 1);
+		}
+		curl_easy_setopt(h[k], CURLOPT_POSTFIELDS, j->body);
+		curl_easy_setopt(h[k], CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(j->body));
+		curl_easy_setopt(h[k], CURLOPT_CUSTOMREQUEST, j->method);
 	}
-	curl_easy_setopt(h, CURLOPT_POSTFIELDS, j->body);
-	curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(j->body));
-	curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, j->method);
 	pthread_barrier_wait(&j->start);
 	char what[64];
 	snprintf(what, sizeof(what), "%s /task/{id}", j->method);
@@ -964,14 +1484,15 @@ static void *load_run(void *arg)
 			break;
 		size_t to = MIN(from + chunk, j->count);
 		for (size_t i = from; i < to; i++) {
-			snprintf(url, sizeof(url), "%s/task/%s", b->base, b->ids[i % b->nids]);
+			CURL *hk = h[i % nn];
+			snprintf(url, sizeof(url), "%s/task/%s", b->nodes[i % nn].base, b->ids[i % b->nids]);
 			resp_reset(&r);
-			curl_easy_setopt(h, CURLOPT_URL, url);
+			curl_easy_setopt(hk, CURLOPT_URL, url);
 			int64_t t0 = clock_mono_us();
-			CURLcode rc = curl_easy_perform(h);
+			CURLcode rc = curl_easy_perform(hk);
 			j->lat_us[i] = clock_mono_us() - t0;
 			if (rc == CURLE_OK)
-				curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r.status);
+				curl_easy_getinfo(hk, CURLINFO_RESPONSE_CODE, &r.status);
 			else if (!r.curl_err[0])
 				snprintf(r.curl_err, sizeof(r.curl_err), "%s", curl_easy_strerror(rc));
 			if (rc != CURLE_OK || r.status != j->want) {
@@ -981,7 +1502,9 @@ static void *load_run(void *arg)
 			}
 		}
 	}
-	curl_easy_cleanup(h);
+	for (size_t k = 0; k < nn; k++)
+		curl_easy_cleanup(h[k]);
+	free(h);
 	buf_release(&r.body);
 	return NULL;
 }
@@ -1046,7 +1569,7 @@ static int run_load(bench *b, const char *method, const char *body, long want, s
 	return rc;
 }
 
-static int phase_patch(bench *b, const char *batch_id)
+static int phase_patch(bench *b)
 {
 	size_t m = b->nids;
 	uint64_t end_before = atomic_load(&sink_end_hits);
@@ -1070,14 +1593,9 @@ static int phase_patch(bench *b, const char *batch_id)
 	       rate((double)m, t_delivered - t0), 0, "webhooks/s");
 	figure(b, "outbox_drain_after_last_patch_s", "  delivered after the last PATCH answer",
 	       secs(t_delivered - t_patched), 3, "s");
-	http_resp r;
-	resp_init(&r, false);
-	json_t *bj = get_batch(b, &r, batch_id);
-	buf_release(&r.body);
-	if (!bj)
+	int64_t ok = 0;
+	if (batches_sum(b, "success", true, &ok) != 0)
 		return -1;
-	int64_t ok = count_of(bj, "success");
-	json_decref(bj);
 	if (ok != (int64_t)m) {
 		log_error("bench", "after %zu PATCHes answered 200, GET /batch shows success=%" PRId64, m, ok);
 		return -1;
@@ -1085,30 +1603,23 @@ static int phase_patch(bench *b, const char *batch_id)
 	return 0;
 }
 
-static int64_t total_success(bench *b, const char *batch_id)
+static int64_t total_success(bench *b)
 {
-	http_resp r;
-	resp_init(&r, false);
-	json_t *bj = get_batch(b, &r, batch_id);
-	buf_release(&r.body);
-	if (!bj)
-		return -1;
-	const json_t *v = json_object_get(bj, "total_success");
-	int64_t n = json_is_integer(v) ? (int64_t)json_integer_value(v) : -1;
-	json_decref(bj);
-	return n;
+	int64_t n = 0;
+	return batches_sum(b, "total_success", false, &n) == 0 ? n : -1;
 }
 
-static int phase_put(bench *b, const char *batch_id)
+static int phase_put(bench *b)
 {
 	size_t m = b->nids;
-	int64_t base = total_success(b, batch_id);
+	int64_t base = total_success(b);
 	if (base < 0)
 		return -1;
 	if (run_load(b, "PUT", "{\"new_success\":1}", 202, m, "put", "PUT new_success=1", "updates/s") != 0)
 		return -1;
-	/* A 202 follows a durable commit: the sum must be there at once. */
-	int64_t now = total_success(b, batch_id);
+	/* A 202 follows a durable commit: the sum must be there at once, on
+	 * whichever node it is read. */
+	int64_t now = total_success(b);
 	if (now == base + (int64_t)m)
 		return 0;
 	log_error("bench", "after %zu PUTs answered 202, total_success is %" PRId64 " (expected %" PRId64 ")", m,
@@ -1116,7 +1627,7 @@ static int phase_put(bench *b, const char *batch_id)
 	int64_t t0 = clock_mono_us();
 	while (now >= 0 && now != base + (int64_t)m && clock_mono_us() - t0 < 10 * 1000000LL) {
 		sleep_us(50000);
-		now = total_success(b, batch_id);
+		now = total_success(b);
 	}
 	if (now == base + (int64_t)m)
 		log_error("bench", "total_success reached %" PRId64 " %.2f s later: the 202s came before the commit",
@@ -1125,6 +1636,98 @@ static int phase_put(bench *b, const char *batch_id)
 }
 
 /* ---- main -------------------------------------------------------------- */
+
+/* Start-up and idle RSS of every node: node 1's start-up is the figure (it
+ * created the schema); the others joined an existing database. */
+static void report_startup(bench *b)
+{
+	long sum = 0;
+	for (size_t k = 0; k < b->nnodes; k++) {
+		const node *n = &b->nodes[k];
+		sum += MAX(n->idle_rss_kib, 0);
+		if (k > 0) {
+			char label[64];
+			snprintf(label, sizeof(label), "  node %d start-up (joining)", n->num);
+			detail(b, label, (double)n->startup_us / 1000.0, 1, "ms");
+		}
+	}
+	if (b->nnodes == 1) {
+		figure(b, "idle_rss_kib", "idle RSS", (double)b->nodes[0].idle_rss_kib, 0, "KiB");
+		json_object_set_new(b->report, "idle_rss_sum_kib", json_integer(sum));
+		return;
+	}
+	figure(b, "idle_rss_kib", "idle RSS, node 1", (double)b->nodes[0].idle_rss_kib, 0, "KiB");
+	for (size_t k = 1; k < b->nnodes; k++) {
+		char label[64];
+		snprintf(label, sizeof(label), "idle RSS, node %d", b->nodes[k].num);
+		detail(b, label, (double)b->nodes[k].idle_rss_kib, 0, "KiB");
+	}
+	char label[64];
+	snprintf(label, sizeof(label), "idle RSS, all %zu nodes", b->nnodes);
+	figure(b, "idle_rss_sum_kib", label, (double)sum, 0, "KiB");
+}
+
+/* Peak RSS of every running node (before they are stopped). */
+static void report_peak(bench *b)
+{
+	long sum = 0;
+	bool any = false;
+	for (size_t k = 0; k < b->nnodes; k++) {
+		node *n = &b->nodes[k];
+		if (n->pid > 0)
+			n->peak_rss_kib = proc_kib(n->pid, "VmHWM");
+		if (n->peak_rss_kib >= 0) {
+			sum += n->peak_rss_kib;
+			any = true;
+		}
+	}
+	if (!any)
+		return;
+	if (b->nnodes == 1) {
+		figure(b, "peak_rss_kib", "peak RSS", (double)b->nodes[0].peak_rss_kib, 0, "KiB");
+		json_object_set_new(b->report, "peak_rss_sum_kib", json_integer(sum));
+		return;
+	}
+	for (size_t k = 0; k < b->nnodes; k++) {
+		const node *n = &b->nodes[k];
+		if (n->peak_rss_kib < 0)
+			continue;
+		char label[64];
+		snprintf(label, sizeof(label), "peak RSS, node %d", n->num);
+		if (k == 0)
+			figure(b, "peak_rss_kib", label, (double)n->peak_rss_kib, 0, "KiB");
+		else
+			detail(b, label, (double)n->peak_rss_kib, 0, "KiB");
+	}
+	char label[64];
+	snprintf(label, sizeof(label), "peak RSS, all %zu nodes", b->nnodes);
+	figure(b, "peak_rss_sum_kib", label, (double)sum, 0, "KiB");
+}
+
+/* The per-node figures of the JSON report. */
+static json_t *per_node_json(const bench *b)
+{
+	json_t *arr = json_array();
+	for (size_t k = 0; k < b->nnodes; k++) {
+		const node *n = &b->nodes[k];
+		json_t *o = json_object();
+		json_object_set_new(o, "node", json_integer(n->num));
+		json_object_set_new(o, "port", json_integer(n->port));
+		if (n->startup_us >= 0)
+			json_object_set_new(o, "startup_ms", json_real((double)n->startup_us / 1000.0));
+		if (n->idle_rss_kib >= 0)
+			json_object_set_new(o, "idle_rss_kib", json_integer(n->idle_rss_kib));
+		if (n->batch_len > 0)
+			json_object_set_new(o, "starts", json_integer(n->batch_len));
+		if (n->peak_rss_kib >= 0)
+			json_object_set_new(o, "peak_rss_kib", json_integer(n->peak_rss_kib));
+		if (n->shutdown_us >= 0)
+			json_object_set_new(o, "shutdown_ms", json_real((double)n->shutdown_us / 1000.0));
+		json_object_set_new(o, "exit_status", end_json(n));
+		json_array_append_new(arr, o);
+	}
+	return arr;
+}
 
 int bench_main(int argc, char **argv)
 {
@@ -1135,10 +1738,21 @@ int bench_main(int argc, char **argv)
 		return pr > 0 ? 0 : 2;
 	b.human = b.opt.json ? stderr : stdout;
 	b.report = json_object();
+	b.nnodes = (size_t)b.opt.nodes;
+	b.nodes = xcalloc(b.nnodes, sizeof(node));
+	for (size_t k = 0; k < b.nnodes; k++) {
+		node *n = &b.nodes[k];
+		n->num = (int)k + 1;
+		n->startup_us = -1;
+		n->idle_rss_kib = -1;
+		n->peak_rss_kib = -1;
+		n->shutdown_us = -1;
+	}
 	signal(SIGPIPE, SIG_IGN);
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
 		log_error("bench", "curl_global_init failed");
 		json_decref(b.report);
+		free(b.nodes);
 		return 1;
 	}
 	int rc = 1;
@@ -1147,7 +1761,10 @@ int bench_main(int argc, char **argv)
 	const char *durability = getenv("WEFT_DURABILITY");
 	if (!durability || !*durability)
 		durability = "full";
+	const char *backend = b.opt.db ? "postgres" : "sqlite";
 
+	json_object_set_new(b.report, "backend", json_string(backend));
+	json_object_set_new(b.report, "nodes", json_integer(b.opt.nodes));
 	json_object_set_new(b.report, "tasks", json_integer(b.opt.tasks));
 	json_object_set_new(b.report, "starts", json_integer(b.opt.starts));
 	json_object_set_new(b.report, "clients", json_integer(b.opt.clients));
@@ -1163,70 +1780,119 @@ int bench_main(int argc, char **argv)
 		b.tmpdir = NULL;
 		goto out;
 	}
-	b.dbpath = xasprintf("%s/bench.db", b.tmpdir);
-	b.logpath = xasprintf("%s/server.log", b.tmpdir);
+	for (size_t k = 0; k < b.nnodes; k++)
+		b.nodes[k].logpath = b.nnodes == 1 ? xasprintf("%s/server.log", b.tmpdir)
+		                                   : xasprintf("%s/server-%zu.log", b.tmpdir, k + 1);
+	if (b.opt.db) {
+		if (pg_create(&b) != 0)
+			goto out;
+		json_object_set_new(b.report, "database", json_string(b.pg_name));
+	} else {
+		b.db = xasprintf("%s/bench.db", b.tmpdir);
+		json_object_set_new(b.report, "database", json_string(b.db));
+	}
 
 	if (sink_start(&s) != 0) {
 		log_error("bench", "cannot start the webhook sink on 127.0.0.1");
 		goto out;
 	}
 	b.sink_port = s.port;
-	b.port = free_port();
-	if (b.port <= 0) {
-		log_error("bench", "no free TCP port on 127.0.0.1");
-		goto out;
-	}
-	snprintf(b.base, sizeof(b.base), "http://127.0.0.1:%d", b.port);
 	b.hdrs = curl_slist_append(NULL, "Content-Type: application/json");
 	b.hdrs = curl_slist_append(b.hdrs, "Expect:");   /* no 100-continue round trip */
-	b.ctl = client_new(b.hdrs);
+	for (size_t k = 0; k < b.nnodes; k++) {
+		node *n = &b.nodes[k];
+		n->port = node_port(&b, k);
+		if (n->port <= 0) {
+			log_error("bench", "no free TCP port on 127.0.0.1");
+			goto out;
+		}
+		snprintf(n->base, sizeof(n->base), "http://127.0.0.1:%d", n->port);
+		n->ctl = client_new(b.hdrs);
+	}
 
+	/* WEFT_DURABILITY selects SQLite's mode; on PostgreSQL the cluster's
+	 * settings decide, so those are what the first line states. */
+	const json_t *rep = b.report;
+	char dur[128];
+	if (b.opt.db)
+		snprintf(dur, sizeof(dur), "fsync %s, synchronous_commit %s",
+		         json_string_value(json_object_get(rep, "pg_fsync")),
+		         json_string_value(json_object_get(rep, "pg_synchronous_commit")));
+	else
+		snprintf(dur, sizeof(dur), "%s", durability);
+	json_object_set_new(b.report, "durability", json_string(dur));
 	note(&b, "weft bench: %ld-task chain and fan-out, %ld starts, %ld clients, webhook concurrency %ld, "
 	         "durability %s, %ld CPUs",
-	     b.opt.tasks, b.opt.starts, b.opt.clients, b.opt.concurrency, durability,
-	     sysconf(_SC_NPROCESSORS_ONLN));
-	note(&b, "server %s (database %s), webhook sink 127.0.0.1:%d", b.base, b.dbpath, b.sink_port);
+	     b.opt.tasks, b.opt.starts, b.opt.clients, b.opt.concurrency, dur, sysconf(_SC_NPROCESSORS_ONLN));
+	if (b.opt.db) {
+		note(&b, "backend postgres, %zu node%s: database %s (PostgreSQL %s)", b.nnodes, b.nnodes == 1 ? "" : "s",
+		     b.pg_name, json_string_value(json_object_get(rep, "pg_version")));
+		for (size_t k = 0; k < b.nnodes; k++)
+			note(&b, "node %d: %s", b.nodes[k].num, b.nodes[k].base);
+		note(&b, "webhook sink 127.0.0.1:%d", b.sink_port);
+	} else {
+		note(&b, "backend sqlite, 1 node");
+		note(&b, "server %s (database %s), webhook sink 127.0.0.1:%d", b.nodes[0].base, b.db, b.sink_port);
+	}
 
-	int64_t spawned = clock_mono_us();
-	if (spawn_server(&b) != 0)
-		goto out;
-	if (wait_healthy(&b, spawned) != 0)
-		goto stop;
-	figure(&b, "idle_rss_kib", "idle RSS", (double)proc_kib(b.child, "VmRSS"), 0, "KiB");
+	/* One after the other: node 1 migrates the fresh database alone. */
+	for (size_t k = 0; k < b.nnodes; k++) {
+		node *n = &b.nodes[k];
+		int64_t spawned = clock_mono_us();
+		if (spawn_server(&b, n) != 0 || wait_healthy(&b, n, spawned) != 0)
+			goto stop;
+		n->idle_rss_kib = proc_kib(n->pid, "VmRSS");
+		if (k == 0)
+			figure(&b, "startup_ms", "start-up (spawn to healthy)", (double)n->startup_us / 1000.0, 1, "ms");
+	}
+	report_startup(&b);
 
 	if (phase_submit(&b, SHAPE_CHAIN) != 0 || phase_submit(&b, SHAPE_FANOUT) != 0)
 		goto stop;
-	char batch_id[64] = "";
-	if (phase_starts(&b, batch_id, sizeof(batch_id)) != 0)
+	if (phase_starts(&b) != 0)
 		goto stop;
-	if (phase_patch(&b, batch_id) != 0)
+	if (phase_patch(&b) != 0)
 		goto stop;
-	if (phase_put(&b, batch_id) != 0)
+	if (phase_put(&b) != 0)
 		goto stop;
 	failed = false;
 stop:
-	if (b.child > 0) {
-		long hwm = proc_kib(b.child, "VmHWM");
-		if (hwm >= 0)
-			figure(&b, "peak_rss_kib", "peak RSS", (double)hwm, 0, "KiB");
-	}
-	if (stop_server(&b) != 0)
+	report_peak(&b);
+	if (stop_nodes(&b) != 0)
 		failed = true;
 	figure(&b, "sink_hits_total", "webhook sink hits (whole run)", (double)sink_count(), 0, "hits");
 out:
-	if (b.ctl)
-		curl_easy_cleanup(b.ctl);
+	for (size_t k = 0; k < b.nnodes; k++)
+		if (b.nodes[k].ctl)
+			curl_easy_cleanup(b.nodes[k].ctl);
 	if (b.hdrs)
 		curl_slist_free_all(b.hdrs);
 	sink_stop(&s);
-	if (b.child > 0) {   /* an early exit: never leave the server running */
-		kill(b.child, SIGKILL);
-		waitpid(b.child, NULL, 0);
+	for (size_t k = 0; k < b.nnodes; k++) {   /* an early exit: never leave a server running */
+		node *n = &b.nodes[k];
+		if (n->pid > 0) {
+			kill(n->pid, SIGKILL);
+			waitpid(n->pid, NULL, 0);
+			n->pid = 0;
+		}
 	}
+	if (b.pg_created) {
+		if (b.opt.keep || (failed && b.spawned)) {
+			note(&b, "kept database %s (drop it with: DROP DATABASE %s;)", b.pg_name, b.pg_name);
+		} else if (pg_drop(&b) != 0) {
+			note(&b, "could not drop database %s", b.pg_name);
+			failed = true;
+		}
+	}
+	json_object_set_new(b.report, "per_node", per_node_json(&b));
 	json_object_set_new(b.report, "ok", json_boolean(!failed));
 	if (b.tmpdir) {
-		if (b.opt.keep || failed) {
-			note(&b, "kept %s (database and server.log)", b.tmpdir);
+		/* A failure before any server started leaves nothing to look at. */
+		if (b.opt.keep || (failed && b.spawned)) {
+			if (b.opt.db)
+				note(&b, "kept %s (server log%s)", b.tmpdir, b.nnodes == 1 ? "" : "s");
+			else
+				note(&b, "kept %s (database and server.log)", b.tmpdir);
 			json_object_set_new(b.report, "dir", json_string(b.tmpdir));
 		} else {
 			remove_tree(b.tmpdir);
@@ -1245,9 +1911,11 @@ out:
 	for (size_t i = 0; i < b.nids; i++)
 		free(b.ids[i]);
 	free(b.ids);
+	for (size_t k = 0; k < b.nnodes; k++)
+		free(b.nodes[k].logpath);
+	free(b.nodes);
 	free(b.tmpdir);
-	free(b.dbpath);
-	free(b.logpath);
+	free(b.db);
 	json_decref(b.report);
 	curl_global_cleanup();
 	return rc;
