@@ -604,9 +604,11 @@ static int pipeline_flush(pg_conn *c)
 	return err;
 }
 
-/* Sends a statement whose only result is its success (an insert; name: a
- * string constant) without waiting for it. 0 means sent, not applied. */
-static int pg_enqueue(pg_conn *c, const char *name, const char *sql, const pg_args *a)
+/* Sends a statement whose only result is its success (an insert, a
+ * savepoint; name: a string constant) without waiting for it. 0 means
+ * sent, not applied. Utility statements (SAVEPOINT) cannot be prepared:
+ * they go as unnamed statements (prepared = false, no parameters). */
+static int enqueue(pg_conn *c, const char *name, const char *sql, const pg_args *a, bool prepared)
 {
 	if (a->overflow) {
 		log_error(SUBSYS, "postgres %s: more than %d parameters", name, PG_MAX_PARAMS);
@@ -615,9 +617,8 @@ static int pg_enqueue(pg_conn *c, const char *name, const char *sql, const pg_ar
 	if (c->broken || c->pq == NULL)
 		return STORE_UNAVAILABLE;
 	int err = 0;
-	uint64_t hn = fnv1a(name);
-	prep_entry *e = prep_find(&c->prepared, name, hn);
-	if (e == NULL || e->sql_hash != fnv1a(sql)) {
+	prep_entry *e = prepared ? prep_find(&c->prepared, name, fnv1a(name)) : NULL;
+	if (prepared && (e == NULL || e->sql_hash != fnv1a(sql))) {
 		/* Prepared outside the pipeline, once per connection. */
 		if ((err = pipeline_flush(c)) != 0 || (err = prepare(c, name, sql)) != 0)
 			return err;
@@ -629,7 +630,9 @@ static int pg_enqueue(pg_conn *c, const char *name, const char *sql, const pg_ar
 		}
 		c->queue_start_ns = mono_ns();
 	}
-	if (!PQsendQueryPrepared(c->pq, name, a->n, a->values, NULL, NULL, 0)) {
+	int sent = prepared ? PQsendQueryPrepared(c->pq, name, a->n, a->values, NULL, NULL, 0)
+	                    : PQsendQueryParams(c->pq, sql, 0, NULL, NULL, NULL, NULL, 0);
+	if (!sent) {
 		mark_broken(c, PQerrorMessage(c->pq));
 		c->nqueued = 0;
 		return STORE_UNAVAILABLE;
@@ -644,6 +647,19 @@ static int pg_enqueue(pg_conn *c, const char *name, const char *sql, const pg_ar
 	if (c->nqueued >= PIPELINE_MAX || c->queued_bytes >= PIPELINE_MAX_BYTES)
 		return pipeline_flush(c);
 	return 0;
+}
+
+static int pg_enqueue(pg_conn *c, const char *name, const char *sql, const pg_args *a)
+{
+	return enqueue(c, name, sql, a, true);
+}
+
+/* A statement without parameters or result, sent without waiting. */
+static int pg_enqueue_utility(pg_conn *c, const char *name, const char *sql)
+{
+	pg_args none;
+	pg_args_init(&none);
+	return enqueue(c, name, sql, &none, false);
 }
 
 int pg_query(pg_conn *c, const char *name, const char *sql, const pg_args *a, PGresult **out)
@@ -1546,7 +1562,9 @@ static int pg_rollback(store_conn *cc)
 static int pg_savepoint(store_conn *cc)
 {
 	pg_conn *c = pgc(cc);
-	int err = pg_run(c, "savepoint", "SAVEPOINT weft_sp", NULL);
+	/* Every command of a cycle opens and releases one: neither waits for
+	 * its answer (an error shows at the next statement that does). */
+	int err = pg_enqueue_utility(c, "savepoint", "SAVEPOINT weft_sp");
 	c->sp_open = err == 0;
 	c->sp_ndeltas = c->ndeltas;
 	c->sp_flushed = c->flushed;
@@ -1562,7 +1580,7 @@ static int pg_savepoint_release(store_conn *cc)
 	if (!c->sp_open)
 		return 0;
 	c->sp_open = false;
-	return pg_run(c, "savepoint_release", "RELEASE SAVEPOINT weft_sp", NULL);
+	return pg_enqueue_utility(c, "savepoint_release", "RELEASE SAVEPOINT weft_sp");
 }
 
 /* ROLLBACK TO keeps the savepoint (and clears an aborted statement's
@@ -2114,7 +2132,7 @@ static int pg_ledger_finish(store_conn *cc, const char *key, bool ok, int32_t ht
 	pg_arg_int(&a, now);
 	arg_int_or_null(&a, http_status);
 	pg_arg_text(&a, error);
-	return pg_run(pgc(cc), "ledger_finish",
+	return pg_enqueue(pgc(cc), "ledger_finish",
 	              "UPDATE webhook_execution SET status = $2, updated_at = $3, last_http_status = $4, "
 	              "last_error = $5 WHERE idempotency_key = $1",
 	              &a);
@@ -2405,7 +2423,7 @@ static int pg_outbox_finish(store_conn *cc, int64_t id, bool ok, int32_t http_st
 	pg_arg_text(&a, error);
 	pg_arg_int(&a, now);
 	pg_arg_int(&a, retry_at);
-	return pg_run(pgc(cc), "outbox_finish",
+	return pg_enqueue(pgc(cc), "outbox_finish",
 	              "UPDATE outbox SET "
 	              "status = CASE WHEN $2::boolean THEN 'success' WHEN $6::bigint = 0 THEN 'exhausted' "
 	              "ELSE 'retrying' END, "
@@ -2487,7 +2505,7 @@ static int pg_notify(store_conn *cc)
 	pg_args a;
 	pg_args_init(&a);
 	pg_arg_text(&a, c->store->node_id);
-	return pg_run(c, "notify", "SELECT pg_notify('" WAKE_CHANNEL "', $1)", &a);
+	return pg_enqueue(c, "notify", "SELECT pg_notify('" WAKE_CHANNEL "', $1)", &a);
 }
 
 /* A transaction lock on (RULES_LOCK_K1, hash of the kind), released at
