@@ -1737,30 +1737,42 @@ static unsigned update_fields(const task_update *u)
 	return shape;
 }
 
-/* One statement: the guarded UPDATE, and in a CTE fed by its RETURNING the
- * audit event. Parameters: the fields in shape order, then id, the
- * expected status, then (U_EVENT) time, reason, actor. */
+/* One statement, one round trip: lock the row and read its status (cur),
+ * the UPDATE guarded on that status being one of the allowed ones (upd),
+ * and when the status is set, the audit event of an actual change (ev).
+ * The answer is one row per existing task: its status before, its batch,
+ * then the updated row (all NULL when the guard did not match).
+ * Parameters: the fields in shape order, then id, the allowed statuses
+ * (a text[] literal), then (U_EVENT) time, reason, actor. */
 static void build_update(buf *sql, unsigned shape)
 {
 	int p = 0;
-	buf_puts(sql, "WITH upd AS (UPDATE task SET ");
 	const char *sep = "";
+	buf sets;
+	buf_init(&sets);
 	for (unsigned f = 0; f < U__FIELDS; f++) {
 		if (shape & (1u << f)) {
-			buf_puts(sql, sep);
-			buf_printf(sql, update_sets[f], ++p);
+			buf_puts(&sets, sep);
+			buf_printf(&sets, update_sets[f], ++p);
 			sep = ", ";
 		}
 	}
-	int id = ++p, cur = ++p;
-	buf_printf(sql, " WHERE id = $%d AND status = $%d RETURNING %s)", id, cur,
-	           shape & (1u << U_AFTER) ? PG_TASK_COLS : "id, status");
+	int id = ++p, allowed = ++p;
+	buf_printf(sql,
+	           "WITH cur AS (SELECT id AS cur_id, status AS cur_status, batch_id AS cur_batch FROM task "
+	           "WHERE id = $%d FOR NO KEY UPDATE), "
+	           "upd AS (UPDATE task SET %s FROM cur WHERE task.id = cur.cur_id AND cur.cur_status = ANY ($%d::text[]) "
+	           "RETURNING %s)",
+	           id, sets.data, allowed, shape & (1u << U_AFTER) ? PG_TASK_COLS_OF("task.") : "task.id, task.status");
+	buf_release(&sets);
 	if (shape & (1u << U_EVENT)) {
 		int at = ++p, reason = ++p, actor = ++p;
-		buf_printf(sql, ", ev AS (" EVENT_INSERT "SELECT id, $%d::bigint, $%d, status, $%d, $%d FROM upd)",
-		           at, cur, reason, actor);
+		buf_printf(sql,
+		           ", ev AS (" EVENT_INSERT "SELECT upd.id, $%d::bigint, cur.cur_status, upd.status, $%d, $%d "
+		           "FROM upd, cur WHERE upd.status <> cur.cur_status)",
+		           at, reason, actor);
 	}
-	buf_puts(sql, " SELECT * FROM upd");
+	buf_puts(sql, " SELECT cur.cur_status, cur.cur_batch, upd.* FROM cur LEFT JOIN upd ON true");
 }
 
 static void bind_update(pg_args *a, const task_update *u, unsigned shape)
@@ -1815,12 +1827,23 @@ static int task_by_id(pg_conn *c, const weft_id *id, task_row *out)
 	return err;
 }
 
+/* "{status,status,...}": the statuses of a mask, as a text[] literal. */
+static void status_array(char *out, size_t n, unsigned mask)
+{
+	size_t len = 0;
+	out[len++] = '{';
+	for (int st = 0; st < TS__COUNT && len < n; st++)
+		if (mask & TS_BIT(st))
+			len += (size_t)snprintf(out + len, n - len, "%s%s", len > 1 ? "," : "", task_status_db((task_status)st));
+	snprintf(out + MIN(len, n - 2), n - MIN(len, n - 2), "}");
+}
+
 /* The row is locked first: a node updating the same task concurrently
  * waits for this transaction, then reads the status it left. This also
- * tells NOT_FOUND from GUARD and reports the previous status. The update
- * is then guarded on exactly that status. A status change records an
- * audit event and moves the batch's counter of unfinished tasks: down when
- * the task finishes, up should it ever leave a terminal status again. */
+ * tells NOT_FOUND from GUARD and reports the previous status. A status
+ * change records an audit event and moves the batch's counter of
+ * unfinished tasks: down when the task finishes, up should it ever leave a
+ * terminal status again. */
 static int pg_task_update(store_conn *cc, const weft_id *id, unsigned from_mask, const task_update *u,
                           task_status *prev)
 {
@@ -1829,68 +1852,64 @@ static int pg_task_update(store_conn *cc, const weft_id *id, unsigned from_mask,
 	PGresult *r;
 	if (u->after != NULL)
 		memset(u->after, 0, sizeof *u->after);
-	pg_args_init(&a);
-	pg_arg_id(&a, id);
-	int err = pg_query(c, "task_lock", "SELECT status, batch_id FROM task WHERE id = $1 FOR NO KEY UPDATE",
-	                   &a, &r);
-	if (err)
-		return err;
-	task_status cur = TS_WAITING;
-	weft_id batch = { 0 };
-	bool found = PQntuples(r) == 1;
-	if (found && read_status(r, 0, 0, &cur) != 0) {
-		PQclear(r);
-		return STORE_ERR;
-	}
-	if (found)
-		pg_id(r, 0, 1, &batch);
-	PQclear(r);
-	if (!found)
-		return STORE_NOT_FOUND;
-	if (prev != NULL)
-		*prev = cur;
-	if (!(from_mask & TS_BIT(cur)))
-		return STORE_GUARD;
-
 	unsigned shape = update_fields(u);
 	if (shape == 0) {
-		if (u->after == NULL)
-			return 0;
-		err = task_by_id(c, id, u->after);
-		return err == STORE_NOT_FOUND ? STORE_ERR : err;
+		/* Nothing to write: the guard and the row as they are. */
+		task_row row;
+		int err = task_by_id(c, id, &row);
+		if (err)
+			return err;
+		if (prev != NULL)
+			*prev = row.status;
+		bool allowed = from_mask & TS_BIT(row.status);
+		if (allowed && u->after != NULL)
+			*u->after = row;
+		else
+			task_row_release(&row);
+		return allowed ? 0 : STORE_GUARD;
 	}
-	bool event = u->set_status && u->status != cur;
-	int64_t delta = 0;
-	if (event && task_status_terminal(cur) != task_status_terminal(u->status))
-		delta = task_status_terminal(u->status) ? -1 : 1;
-	shape |= (unsigned)event << U_EVENT;
+	shape |= (unsigned)u->set_status << U_EVENT;
 	shape |= (unsigned)(u->after != NULL) << U_AFTER;
 
-	char name[40];
+	char name[40], allowed[160];
 	snprintf(name, sizeof name, "task_update#%x", shape);
+	status_array(allowed, sizeof allowed, from_mask);
 	buf sql;
 	buf_init(&sql);
 	build_update(&sql, shape);
 	pg_args_init(&a);
 	bind_update(&a, u, shape);
 	pg_arg_id(&a, id);
-	pg_arg_text(&a, task_status_db(cur));
-	if (event) {
+	pg_arg_text(&a, allowed);
+	if (u->set_status) {
 		pg_arg_int(&a, update_time(u));
 		pg_arg_text(&a, u->reason ? u->reason : u->failure_reason);
 		pg_arg_text(&a, u->actor ? u->actor : "api");
 	}
-	err = pg_query(c, name, sql.data, &a, &r);
+	int err = pg_query(c, name, sql.data, &a, &r);
 	buf_release(&sql);
 	if (err)
 		return err;
-	if (PQntuples(r) != 1)
-		err = STORE_GUARD;     /* cannot happen: the row is locked */
-	else if (u->after != NULL && (err = pg_read_task(r, 0, 0, u->after)) != 0)
+	if (PQntuples(r) != 1) {
+		PQclear(r);
+		return STORE_NOT_FOUND;
+	}
+	task_status cur;
+	weft_id batch;
+	if (read_status(r, 0, 0, &cur) != 0) {
+		PQclear(r);
+		return STORE_ERR;
+	}
+	pg_id(r, 0, 1, &batch);
+	if (prev != NULL)
+		*prev = cur;
+	if (pg_is_null(r, 0, 2))
+		err = STORE_GUARD;
+	else if (u->after != NULL && (err = pg_read_task(r, 0, 2, u->after)) != 0)
 		task_row_release(u->after);
 	PQclear(r);
-	if (!err)
-		remaining_add(c, &batch, delta);
+	if (!err && u->set_status && u->status != cur && task_status_terminal(cur) != task_status_terminal(u->status))
+		remaining_add(c, &batch, task_status_terminal(u->status) ? -1 : 1);
 	return err;
 }
 
