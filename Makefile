@@ -4,7 +4,8 @@
 #   make run        install missing packages, build, serve on :8085 with ./weft.db
 #   make check      install missing packages, build everything, run every test
 #   make unit       cmocka unit tests, normal and ASan+UBSan builds
-#   make api        pytest black-box tests against build/weft and build/asan/weft
+#   make api        pytest black-box tests against build/weft and build/asan/weft,
+#                   on SQLite and then on a throwaway PostgreSQL server
 #   make asan       build/asan/weft and the ASan+UBSan unit test binaries
 #   make compile_commands   compile_commands.json for clangd/clang-tidy
 #   make clean
@@ -79,7 +80,8 @@ ASAN_UNIT_OBJS := $(UNIT_NAMES:%=build/asan/tests/obj/%.o)
 # A result file per test suite: "pass" or "fail", written after each run.
 UNIT_RESULTS := $(UNIT_BINS:build/%=build/results/%.result) \
 	$(ASAN_UNIT_BINS:build/%=build/results/%.result)
-API_RESULTS := build/results/api.result build/results/api-asan.result
+API_RESULTS := build/results/api.result build/results/api-asan.result \
+	build/results/api-pg.result build/results/api-pg-asan.result
 
 # ---- build --------------------------------------------------------------
 
@@ -188,23 +190,38 @@ $(UNIT_RESULTS): build/results/%.result: build/% FORCE
 		echo fail >$@; cat $@.log; printf 'FAIL  %s\n' $<; \
 	fi
 
-# Both api runs, one after the other (each already runs two workers).
+# The four api runs (SQLite, then PostgreSQL: WEFT_TEST_BACKEND; normal and
+# sanitizer binaries), one after the other: each already runs two workers.
+# The PostgreSQL runs start their own throwaway server (tests/api/pgcluster.py).
+API_BACKEND = sqlite
 API_RUN = \
 	if [ -z "$(API_TESTS)" ]; then \
 		echo "api: no tests in tests/api yet; nothing to run"; echo pass >$@; exit 0; \
 	fi; \
 	xdist=; $(PYTHON) -c 'import xdist' 2>/dev/null && xdist='-n 2'; \
-	if WEFT_BIN=$(abspath $<) timeout 3600 $(PYTHON) -m pytest $$xdist -q tests/api $(PYTEST_ARGS); then \
-		echo pass >$@; printf 'PASS  api (%s)\n' $<; \
+	label=api; [ "$(API_BACKEND)" = sqlite ] || label="api $(API_BACKEND)"; \
+	if WEFT_BIN=$(abspath $<) WEFT_TEST_BACKEND=$(API_BACKEND) \
+		timeout 3600 $(PYTHON) -m pytest $$xdist -q tests/api $(PYTEST_ARGS); then \
+		echo pass >$@; printf 'PASS  %s (%s)\n' "$$label" $<; \
 	else \
-		echo fail >$@; printf 'FAIL  api (%s)\n' $<; \
+		echo fail >$@; printf 'FAIL  %s (%s)\n' "$$label" $<; \
 	fi
+
+build/results/api-pg.result build/results/api-pg-asan.result: API_BACKEND = postgres
 
 build/results/api.result: build/weft FORCE
 	@mkdir -p $(@D)
 	@$(API_RUN)
 
 build/results/api-asan.result: build/asan/weft FORCE | build/results/api.result
+	@mkdir -p $(@D)
+	@$(API_RUN)
+
+build/results/api-pg.result: build/weft FORCE | build/results/api-asan.result
+	@mkdir -p $(@D)
+	@$(API_RUN)
+
+build/results/api-pg-asan.result: build/asan/weft FORCE | build/results/api-pg.result
 	@mkdir -p $(@D)
 	@$(API_RUN)
 

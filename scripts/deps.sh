@@ -5,7 +5,7 @@ set -eu
 
 PACKAGES="build-essential pkg-config libmicrohttpd-dev libjansson-dev
 libcurl4-openssl-dev libsqlite3-dev libssl-dev libcmocka-dev python3-pytest
-python3-pytest-xdist python3-requests libpq-dev postgresql"
+python3-pytest-xdist python3-requests python3-psycopg2 libpq-dev postgresql"
 
 missing=""
 for p in $PACKAGES; do

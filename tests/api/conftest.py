@@ -11,6 +11,14 @@ server, so tests are independent and can run in parallel (pytest -n 2).
 * ``server``        — one server with the default environment
 * ``api``           — Api bound to ``server`` and ``mock``
 * ``make_api``      — start a server with custom env and get an Api for it
+* ``pg``            — the suite's PostgreSQL cluster (pgcluster.Cluster), for
+                      tests marked postgres_only
+
+Backend: WEFT_TEST_BACKEND=sqlite (default) gives each server a database
+file; WEFT_TEST_BACKEND=postgres gives each server a fresh database in a
+throwaway PostgreSQL cluster that this process starts on first use and
+removes at the end (pgcluster.py). Tests marked ``sqlite_only`` or
+``postgres_only`` (pytest.ini) are skipped on the other backend.
 
 At the end of the session, every route a test reached (recorded by the
 harness) must be listed in ``harness.EXERCISED_ROUTES``, the list that
@@ -24,7 +32,39 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
 
-from harness import EXERCISED_ROUTES, Api, MockWebhook, ServerFactory, recorded_routes  # noqa: E402
+import pgcluster  # noqa: E402
+from harness import (BACKEND, BACKENDS, EXERCISED_ROUTES, Api, MockWebhook, ServerFactory,  # noqa: E402
+                     recorded_routes, weft_bin)
+
+
+def pytest_configure(config):
+    if BACKEND not in BACKENDS:
+        raise pytest.UsageError("WEFT_TEST_BACKEND=%r: expected one of %s" % (BACKEND, ", ".join(BACKENDS)))
+
+
+def pytest_report_header(config):
+    return "weft: %s, backend %s" % (weft_bin(), BACKEND)
+
+
+def _skip_reason(marker, label):
+    why = marker.args[0] if marker.args else marker.kwargs.get("reason")
+    return "%s: %s" % (label, why) if why else label
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        m = item.get_closest_marker("sqlite_only")
+        if m is not None and BACKEND != "sqlite":
+            item.add_marker(pytest.mark.skip(reason=_skip_reason(m, "SQLite only")))
+        m = item.get_closest_marker("postgres_only")
+        if m is not None and BACKEND != "postgres":
+            item.add_marker(pytest.mark.skip(reason=_skip_reason(m, "PostgreSQL only (WEFT_TEST_BACKEND=postgres)")))
+
+
+def pytest_unconfigure(config):
+    # also reached after a failure or Ctrl-C; atexit and pgcluster's
+    # watchdog cover the remaining ways out
+    pgcluster.shutdown()
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -79,6 +119,18 @@ def make_api(weft_factory, mock):
     def make(**env):
         return Api(weft_factory.start(env=env), mock)
     return make
+
+
+@pytest.fixture
+def pg():
+    """The PostgreSQL cluster the servers run on (postgres backend only).
+    Left running after the test even if the test stopped it."""
+    if BACKEND != "postgres":
+        pytest.skip("needs WEFT_TEST_BACKEND=postgres")
+    cluster = pgcluster.cluster()
+    yield cluster
+    if not cluster.running():
+        cluster.start()
 
 
 # ---- routes reached by the suite vs. harness.EXERCISED_ROUTES ----------------

@@ -3,9 +3,10 @@
 Three pieces:
 
 * ``Server``: one ``weft serve`` process on a random free port with its own
-  SQLite file, started with sanitizer-friendly environment, stopped with
-  SIGTERM (SIGKILL after a grace period), and its log scanned for sanitizer
-  reports.
+  database (a SQLite file, or with WEFT_TEST_BACKEND=postgres a fresh
+  database of the suite's throwaway PostgreSQL server, see pgcluster.py),
+  started with sanitizer-friendly environment, stopped with SIGTERM (SIGKILL
+  after a grace period), and its log scanned for sanitizer reports.
 * ``MockWebhook``: a threaded HTTP server on 127.0.0.1 that records every
   request and answers per path with a configurable behaviour (status, delay,
   JSON body, Location header), with helpers that wait for hits.
@@ -28,6 +29,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import requests
+
+import pgcluster
 
 REPO_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 DEFAULT_BIN = os.path.join(REPO_ROOT, "build", "weft")
@@ -53,6 +56,11 @@ STATUS_COUNT_KEYS = ("waiting", "pending", "claimed", "running", "success", "fai
 # status_counts also counts tasks waiting for a retry (wire status RetryPending)
 RETRY_COUNT_KEY = "retrying"
 
+# Storage backend of the servers the tests start: "sqlite" (a file per
+# server) or "postgres" (a database per server in pgcluster's cluster).
+BACKENDS = ("sqlite", "postgres")
+BACKEND = os.environ.get("WEFT_TEST_BACKEND") or "sqlite"
+
 # Default per-request timeout for the client (seconds).
 HTTP_TIMEOUT = float(os.environ.get("WEFT_TEST_HTTP_TIMEOUT", "20"))
 # How long a server may take to exit after SIGTERM before SIGKILL.
@@ -69,8 +77,16 @@ def parse_ts(s):
     return calendar.timegm((y, mo, d, h, mi, sec)) + frac
 
 
+def pg_log_tail(lines=30):
+    """The end of the PostgreSQL server's log, when the suite runs one."""
+    if BACKEND != "postgres" or not pgcluster.started():
+        return ""
+    return "\n---- PostgreSQL log (last %d lines) ----\n%s" % (lines, pgcluster.cluster().log_tail(lines))
+
+
 def weft_bin():
-    return os.environ.get("WEFT_BIN", DEFAULT_BIN)
+    # absolute: servers run in the test's directory
+    return os.path.abspath(os.environ.get("WEFT_BIN") or DEFAULT_BIN)
 
 
 def free_port():
@@ -194,9 +210,9 @@ def openapi_template(path):
 class Server:
     """One weft process. Use ServerFactory to create it."""
 
-    def __init__(self, factory, db_path, env, port, log_path, args):
+    def __init__(self, factory, db, env, port, log_path, args):
         self.factory = factory
-        self.db_path = db_path
+        self.db = db              # what --db gets: a file path or a postgres:// URL
         self.env_overrides = dict(env)
         self.port = port
         self.log_path = log_path
@@ -232,7 +248,7 @@ class Server:
         binary = weft_bin()
         if not os.path.exists(binary):
             raise AssertionError("weft binary not found at %s (build it, or set WEFT_BIN)" % binary)
-        cmd = [binary, "serve", "--port", str(self.port), "--db", self.db_path] + self.args
+        cmd = [binary, "serve", "--port", str(self.port), "--db", self.db] + self.args
         logf = open(self.log_path, "ab")
         try:
             # A binary being relinked at this instant cannot be executed
@@ -241,7 +257,7 @@ class Server:
             while True:
                 try:
                     self.proc = subprocess.Popen(cmd, env=self._env(), stdout=logf, stderr=subprocess.STDOUT,
-                                                 stdin=subprocess.DEVNULL, cwd=os.path.dirname(self.db_path))
+                                                 stdin=subprocess.DEVNULL, cwd=self.factory.tmpdir)
                     break
                 except OSError:
                     if time.monotonic() >= give_up:
@@ -252,8 +268,8 @@ class Server:
         deadline = time.monotonic() + 10.0
         while True:
             if self.proc.poll() is not None:
-                raise ServerStartError("weft exited with code %s before answering /health\n%s"
-                                       % (self.proc.returncode, self.log_tail()))
+                raise ServerStartError("weft exited with code %s before answering /health\n%s%s"
+                                       % (self.proc.returncode, self.log_tail(), pg_log_tail()))
             try:
                 r = self.session.get(self.base + "/health", timeout=1.0)
                 if r.status_code == 200:
@@ -296,8 +312,9 @@ class Server:
         return problems
 
     def restart(self, env=None, args=None, same_port=False):
-        """Starts a new process on the same database (the old one is stopped
-        with SIGTERM if it still runs). Returns the new Server."""
+        """Starts a new process on the same database (the same file or
+        PostgreSQL URL; the old process is stopped with SIGTERM if it still
+        runs). Returns the new Server."""
         if self.alive():
             probs = self.stop()
             self.factory.problems.extend(probs)
@@ -305,7 +322,7 @@ class Server:
         if env:
             merged.update(env)
         return self.factory.start(env=merged, args=self.args if args is None else args,
-                                  db_path=self.db_path, port=self.port if same_port else None)
+                                  db=self.db, port=self.port if same_port else None)
 
     def log_text(self):
         try:
@@ -357,19 +374,35 @@ class ServerFactory:
         self.mock = mock
         self.servers = []
         self.problems = []
+        self.pg_databases = []    # PostgreSQL databases made for this test (dropped at teardown)
         self._n = 0
+        self._dbs = 0
         self._torn_down = False
 
-    def start(self, env=None, args=(), db_path=None, port=None):
+    def new_db(self):
+        """A fresh, empty database for a server, as `--db` takes it: a file
+        in the test's directory (weft.db, then weft-2.db, …), or on
+        PostgreSQL the URL of a new database."""
+        self._dbs += 1
+        if BACKEND == "postgres":
+            cluster = pgcluster.cluster()
+            name = cluster.create_database()
+            self.pg_databases.append(name)
+            return cluster.url(name)
+        return os.path.join(self.tmpdir, "weft.db" if self._dbs == 1 else "weft-%d.db" % self._dbs)
+
+    def start(self, env=None, args=(), db=None, port=None):
+        """Starts a server on `db` (default: a fresh database, see new_db;
+        pass another server's `db` to share its database)."""
         env = dict(env or {})
-        if db_path is None:
-            db_path = os.path.join(self.tmpdir, "weft.db")
+        if db is None:
+            db = self.new_db()
         last_err = None
         for _attempt in range(3):
             self._n += 1
             p = port or free_port()
             log_path = os.path.join(self.tmpdir, "weft-%d.log" % self._n)
-            srv = Server(self, db_path, env, p, log_path, args)
+            srv = Server(self, db, env, p, log_path, args)
             self.servers.append(srv)
             try:
                 return srv.start()
@@ -394,6 +427,13 @@ class ServerFactory:
         for srv in self.servers:
             for p in srv.stop():
                 problems.append("%s: %s" % (srv.log_path, p))
+        if self.pg_databases and pgcluster.started():
+            cluster = pgcluster.cluster()
+            for name in self.pg_databases:
+                try:
+                    cluster.drop_database(name)
+                except Exception:   # e.g. the server was left stopped: the cluster goes anyway
+                    pass
         for srv in self.servers:
             text = srv.log_text()
             if any(m in text for m in SANITIZER_MARKERS):
@@ -414,7 +454,7 @@ class ServerFactory:
 @dataclass
 class Behaviour:
     status: int = 200
-    delay: float = 0.0
+    delay: object = 0.0          # seconds, or a callable returning them (drawn per request)
     json: object = None
     body: bytes = b""
     headers: dict = field(default_factory=dict)
@@ -428,7 +468,8 @@ class Hit:
     query: str
     headers: list
     body: bytes
-    time: float
+    time: float                  # arrival (time.monotonic())
+    answered: float = None       # when the answer was written (None: not yet, or the client left)
 
     @property
     def params(self):
@@ -479,8 +520,9 @@ class _Handler(BaseHTTPRequestHandler):
         parsed = urllib.parse.urlsplit(self.path)
         hit = Hit(self.command, parsed.path, parsed.query, list(self.headers.items()), body, time.monotonic())
         beh = mock._record(hit)
-        if beh.delay:
-            mock._release.wait(beh.delay)
+        delay = beh.delay() if callable(beh.delay) else beh.delay
+        if delay:
+            mock._release.wait(delay)
         payload = beh.body
         headers = dict(beh.headers)
         if beh.json is not None:
@@ -496,8 +538,13 @@ class _Handler(BaseHTTPRequestHandler):
             self.end_headers()
             if self.command != "HEAD":
                 self.wfile.write(payload)
+            self.wfile.flush()
         except OSError:
-            pass
+            return
+        hit.answered = time.monotonic()
+        callback = mock.on_answer
+        if callback is not None:
+            callback(hit)
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _handle
 
@@ -517,6 +564,7 @@ class MockWebhook:
         self._routes = {}
         self._hits = []
         self._release = threading.Event()
+        self.on_answer = None    # callable(hit), run after each answer is written
         self.httpd = _MockHTTPServer((host, 0), _Handler)
         self.httpd.mock = self
         self.port = self.httpd.server_address[1]

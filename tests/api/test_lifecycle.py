@@ -10,6 +10,7 @@ import subprocess
 import threading
 import time
 
+import pytest
 import requests
 
 from harness import SANITIZER_MARKERS, Api, free_port, wait_for, weft_bin
@@ -84,7 +85,7 @@ def test_sigint_exits_cleanly(weft_factory, mock):
     assert load_then_signal(weft_factory, mock, signal.SIGINT) >= 30
 
 
-def bad_start(tmp_path, args, extra_env):
+def bad_start(tmp_path, args, extra_env, timeout=5):
     env = {k: v for k, v in os.environ.items() if k not in ("WEFT_DB", "DATABASE_URL")}
     env.update({"HOST_URL": "http://127.0.0.1", "ASAN_OPTIONS": "detect_leaks=1:abort_on_error=0",
                 "UBSAN_OPTIONS": "print_stacktrace=1:halt_on_error=1"})
@@ -92,7 +93,7 @@ def bad_start(tmp_path, args, extra_env):
     cmd = [weft_bin(), "serve", "--port", str(free_port())] + args
     try:
         p = subprocess.run(cmd, env=env, cwd=str(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                           stdin=subprocess.DEVNULL, timeout=5)
+                           stdin=subprocess.DEVNULL, timeout=timeout)
     except subprocess.TimeoutExpired:
         raise AssertionError("weft kept running with an unusable database (%r)" % (args or extra_env))
     out = p.stdout.decode("utf-8", "replace")
@@ -100,6 +101,10 @@ def bad_start(tmp_path, args, extra_env):
     return p.returncode, out
 
 
+NOT_A_FILE = "the database is a file path (PostgreSQL: test_unreachable_postgres_*)"
+
+
+@pytest.mark.sqlite_only(NOT_A_FILE)
 def test_database_in_missing_directory_flag(tmp_path):
     bad = str(tmp_path / "missing" / "dir" / "weft.db")
     code, out = bad_start(tmp_path, ["--db", bad], {})
@@ -108,12 +113,42 @@ def test_database_in_missing_directory_flag(tmp_path):
     assert not os.path.exists(str(tmp_path / "missing"))
 
 
+@pytest.mark.sqlite_only(NOT_A_FILE)
 def test_database_in_missing_directory_env(tmp_path):
     bad = str(tmp_path / "nowhere" / "weft.db")
     code, out = bad_start(tmp_path, [], {"DATABASE_URL": bad})
     assert code != 0, out
     assert bad in out, out
     assert not os.path.exists(str(tmp_path / "nowhere"))
+
+
+# A postgres:// URL weft cannot use stops the start-up just as a bad file path
+# does, with a message naming the server (and not leaking its password).
+
+@pytest.mark.postgres_only
+def test_unreachable_postgres_flag(tmp_path):
+    url = "postgres://postgres@127.0.0.1:%d/weft" % free_port()   # nothing listens there
+    code, out = bad_start(tmp_path, ["--db", url], {}, timeout=15)
+    assert code != 0, out
+    assert url in out, out
+
+
+@pytest.mark.postgres_only
+def test_unreachable_postgres_env_hides_password(tmp_path):
+    port = free_port()
+    url = "postgres://postgres:s3cret-pw@127.0.0.1:%d/weft" % port
+    code, out = bad_start(tmp_path, [], {"DATABASE_URL": url}, timeout=15)
+    assert code != 0, out
+    assert "@127.0.0.1:%d/weft" % port in out, out   # named, password masked or left out
+    assert "s3cret-pw" not in out, "the password is printed:\n" + out
+
+
+@pytest.mark.postgres_only
+def test_missing_postgres_database(tmp_path, pg):
+    url = pg.url("no_such_database")
+    code, out = bad_start(tmp_path, ["--db", url], {}, timeout=15)
+    assert code != 0, out
+    assert url in out, out
 
 
 def cpu_seconds(pid):
