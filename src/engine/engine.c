@@ -496,11 +496,14 @@ static int run_isolated(engine *e, isolated_fn fn, void *arg, int64_t now)
 	if (rc != 0)
 		return rc;
 	rc = fn(e, arg, now);
+	/* The release can fail too: a backend may send writes without waiting
+	 * and learn of their failure only there. */
+	if (rc == 0)
+		rc = store_savepoint_release(e->w);
 	if (rc != 0) {
-		store_savepoint_rollback(e->w);
+		store_savepoint_rollback(e->w);     /* also releases it */
 		effects_truncate(&e->fx, mark);
 	}
-	store_savepoint_release(e->w);
 	if (rc == STORE_RETRY)
 		metrics_inc("engine_conflict_retries_total", NULL, 1);
 	return rc;

@@ -59,10 +59,12 @@ int store_begin(store_conn *c);       /* BEGIN IMMEDIATE */
 int store_commit(store_conn *c);
 int store_rollback(store_conn *c);
 /* One level of savepoint, so one failing command of a group commit can be
- * undone without losing the others. */
+ * undone without losing the others. A release can fail (a write sent
+ * without waiting for its answer failed): the caller then rolls back to the
+ * savepoint, which is still set. */
 int store_savepoint(store_conn *c);
 int store_savepoint_release(store_conn *c);
-int store_savepoint_rollback(store_conn *c);
+int store_savepoint_rollback(store_conn *c);   /* undoes and releases it */
 
 /* ---- inserts (writer) ------------------------------------------------ */
 typedef struct batch_row {

@@ -1579,8 +1579,16 @@ static int pg_savepoint_release(store_conn *cc)
 	pg_conn *c = pgc(cc);
 	if (!c->sp_open)
 		return 0;
-	c->sp_open = false;
-	return pg_enqueue_utility(c, "savepoint_release", "RELEASE SAVEPOINT weft_sp");
+	/* The release waits for everything the step sent without waiting: a
+	 * failed write must fail this step, whose savepoint can still undo it,
+	 * not show up in the next one (whose rollback would then undo this
+	 * step's writes after it was reported done). */
+	int err = pg_enqueue_utility(c, "savepoint_release", "RELEASE SAVEPOINT weft_sp");
+	if (!err)
+		err = pipeline_flush(c);
+	if (!err)
+		c->sp_open = false;
+	return err;
 }
 
 /* ROLLBACK TO keeps the savepoint (and clears an aborted statement's
