@@ -7,6 +7,8 @@
 #include "store/store_impl.h"
 #include "store/store_pg.h"
 #include "store/store_sqlite.h"
+#include "util/alloc.h"
+#include "util/json.h"
 #include "util/metrics.h"
 
 /* When url starts with prefix (case-insensitive), returns the rest. */
@@ -265,6 +267,57 @@ int store_status_counts(store_conn *c, int64_t counts[TS__COUNT])
 int store_running_by_kind(store_conn *c, kind_count **out, size_t *n)
 {
 	return c->ops->running_by_kind(c, out, n);
+}
+
+/* ---- helpers shared by the backends ----------------------------------------- */
+
+const task_update_column task_update_columns[TU__COUNT] = {
+	[TU_STATUS] = { "status", false },
+	[TU_SUCCESS] = { "success", true },
+	[TU_FAILURES] = { "failures", true },
+	[TU_METADATA] = { "metadata", false },
+	[TU_REASON] = { "failure_reason", false },
+	[TU_RULES] = { "rules", false },
+	[TU_EXPECTED] = { "expected_count", false },
+	[TU_PRIORITY] = { "priority", false },
+	[TU_STARTED] = { "started_at", false },
+	[TU_ENDED] = { "ended_at", false },
+	[TU_UPDATED] = { "last_updated", false },
+	[TU_ATTEMPT] = { "attempt", false },
+	[TU_NEXT_RETRY] = { "next_retry_at", false },
+};
+
+unsigned task_update_shape(const task_update *u)
+{
+	unsigned shape = 0;
+	shape |= (unsigned)u->set_status << TU_STATUS;
+	shape |= (unsigned)(u->add_success != 0) << TU_SUCCESS;
+	shape |= (unsigned)(u->add_failures != 0) << TU_FAILURES;
+	shape |= (unsigned)(u->metadata != NULL) << TU_METADATA;
+	shape |= (unsigned)(u->failure_reason != NULL) << TU_REASON;
+	shape |= (unsigned)(u->rules != NULL) << TU_RULES;
+	shape |= (unsigned)u->set_expected_count << TU_EXPECTED;
+	shape |= (unsigned)u->set_priority << TU_PRIORITY;
+	shape |= (unsigned)(u->started_at != 0) << TU_STARTED;
+	shape |= (unsigned)(u->ended_at != 0) << TU_ENDED;
+	shape |= (unsigned)(u->last_updated != 0) << TU_UPDATED;
+	shape |= (unsigned)u->set_attempt << TU_ATTEMPT;
+	shape |= (unsigned)(u->next_retry_at != 0) << TU_NEXT_RETRY;
+	return shape;
+}
+
+void batch_summary_set_kinds(batch_summary *bs, const char *json_array)
+{
+	json_t *arr = json_array ? json_parse_text(json_array) : NULL;
+	size_t n = json_is_array(arr) ? json_array_size(arr) : 0;
+	bs->kinds = n ? xcalloc(n, sizeof *bs->kinds) : NULL;
+	bs->nkinds = 0;
+	for (size_t i = 0; i < n; i++) {
+		const char *k = json_string_value(json_array_get(arr, i));
+		if (k != NULL)
+			bs->kinds[bs->nkinds++] = xstrdup(k);
+	}
+	json_decref(arr);
 }
 
 /* ---- many nodes ------------------------------------------------------------ */

@@ -123,6 +123,24 @@ struct store {
 	const store_ops *ops;
 };
 
+/* ---- helpers shared by the backends (store.c) ----------------------------- */
+
+/* The columns a task_update may set, one shape bit each in this order: a
+ * backend builds one UPDATE per shape (the set of fields present). */
+enum {
+	TU_STATUS, TU_SUCCESS, TU_FAILURES, TU_METADATA, TU_REASON, TU_RULES, TU_EXPECTED,
+	TU_PRIORITY, TU_STARTED, TU_ENDED, TU_UPDATED, TU_ATTEMPT, TU_NEXT_RETRY, TU__COUNT
+};
+typedef struct task_update_column {
+	const char *name;
+	bool add;                /* the value is added to the column (counters) */
+} task_update_column;
+extern const task_update_column task_update_columns[TU__COUNT];
+unsigned task_update_shape(const task_update *u);
+
+/* Fills bs->kinds from a JSON array of strings (NULL or not an array: none). */
+void batch_summary_set_kinds(batch_summary *bs, const char *json_array);
+
 struct store_conn {
 	const store_ops *ops;
 };

@@ -1701,49 +1701,11 @@ static int pg_action_insert(store_conn *cc, const weft_id *task_id, const action
 
 /* ---- single task ---------------------------------------------------------------- */
 
-/* The fields of a task_update, in the order of their shape bits; then the
- * optional parts of the statement. */
+/* The optional parts of the update statement, after the field bits. */
 enum {
-	U_STATUS, U_SUCCESS, U_FAILURES, U_METADATA, U_REASON, U_RULES, U_EXPECTED,
-	U_PRIORITY, U_STARTED, U_ENDED, U_UPDATED, U_ATTEMPT, U_NEXT_RETRY, U__FIELDS,
-	U_EVENT = U__FIELDS,    /* records the transition */
+	U_EVENT = TU__COUNT,    /* records the transition */
 	U_AFTER,                /* returns the row */
 };
-
-static const char *const update_sets[U__FIELDS] = {
-	[U_STATUS] = "status = $%d",
-	[U_SUCCESS] = "success = success + $%d",
-	[U_FAILURES] = "failures = failures + $%d",
-	[U_METADATA] = "metadata = $%d",
-	[U_REASON] = "failure_reason = $%d",
-	[U_RULES] = "rules = $%d",
-	[U_EXPECTED] = "expected_count = $%d",
-	[U_PRIORITY] = "priority = $%d",
-	[U_STARTED] = "started_at = $%d",
-	[U_ENDED] = "ended_at = $%d",
-	[U_UPDATED] = "last_updated = $%d",
-	[U_ATTEMPT] = "attempt = $%d",
-	[U_NEXT_RETRY] = "next_retry_at = $%d",
-};
-
-static unsigned update_fields(const task_update *u)
-{
-	unsigned shape = 0;
-	shape |= (unsigned)u->set_status << U_STATUS;
-	shape |= (unsigned)(u->add_success != 0) << U_SUCCESS;
-	shape |= (unsigned)(u->add_failures != 0) << U_FAILURES;
-	shape |= (unsigned)(u->metadata != NULL) << U_METADATA;
-	shape |= (unsigned)(u->failure_reason != NULL) << U_REASON;
-	shape |= (unsigned)(u->rules != NULL) << U_RULES;
-	shape |= (unsigned)u->set_expected_count << U_EXPECTED;
-	shape |= (unsigned)u->set_priority << U_PRIORITY;
-	shape |= (unsigned)(u->started_at != 0) << U_STARTED;
-	shape |= (unsigned)(u->ended_at != 0) << U_ENDED;
-	shape |= (unsigned)(u->last_updated != 0) << U_UPDATED;
-	shape |= (unsigned)u->set_attempt << U_ATTEMPT;
-	shape |= (unsigned)(u->next_retry_at != 0) << U_NEXT_RETRY;
-	return shape;
-}
 
 /* One statement, one round trip: lock the row and read its status (cur),
  * the UPDATE guarded on that status being one of the allowed ones (upd),
@@ -1758,10 +1720,14 @@ static void build_update(buf *sql, unsigned shape)
 	const char *sep = "";
 	buf sets;
 	buf_init(&sets);
-	for (unsigned f = 0; f < U__FIELDS; f++) {
+	for (unsigned f = 0; f < TU__COUNT; f++) {
 		if (shape & (1u << f)) {
-			buf_puts(&sets, sep);
-			buf_printf(&sets, update_sets[f], ++p);
+			const task_update_column *col = &task_update_columns[f];
+			++p;
+			if (col->add)
+				buf_printf(&sets, "%s%s = %s + $%d", sep, col->name, col->name, p);
+			else
+				buf_printf(&sets, "%s%s = $%d", sep, col->name, p);
 			sep = ", ";
 		}
 	}
@@ -1785,23 +1751,23 @@ static void build_update(buf *sql, unsigned shape)
 
 static void bind_update(pg_args *a, const task_update *u, unsigned shape)
 {
-	for (unsigned f = 0; f < U__FIELDS; f++) {
+	for (unsigned f = 0; f < TU__COUNT; f++) {
 		if (!(shape & (1u << f)))
 			continue;
 		switch (f) {
-		case U_STATUS: pg_arg_text(a, task_status_db(u->status)); break;
-		case U_SUCCESS: pg_arg_int(a, u->add_success); break;
-		case U_FAILURES: pg_arg_int(a, u->add_failures); break;
-		case U_METADATA: pg_arg_text(a, u->metadata); break;
-		case U_REASON: pg_arg_text(a, u->failure_reason); break;
-		case U_RULES: pg_arg_text(a, u->rules); break;
-		case U_EXPECTED: pg_arg_int(a, u->expected_count); break;
-		case U_PRIORITY: pg_arg_int(a, u->priority); break;
-		case U_STARTED: pg_arg_int(a, u->started_at); break;
-		case U_ENDED: pg_arg_int(a, u->ended_at); break;
-		case U_UPDATED: pg_arg_int(a, u->last_updated); break;
-		case U_ATTEMPT: pg_arg_int(a, u->attempt); break;
-		case U_NEXT_RETRY: pg_arg_int(a, u->next_retry_at); break;
+		case TU_STATUS: pg_arg_text(a, task_status_db(u->status)); break;
+		case TU_SUCCESS: pg_arg_int(a, u->add_success); break;
+		case TU_FAILURES: pg_arg_int(a, u->add_failures); break;
+		case TU_METADATA: pg_arg_text(a, u->metadata); break;
+		case TU_REASON: pg_arg_text(a, u->failure_reason); break;
+		case TU_RULES: pg_arg_text(a, u->rules); break;
+		case TU_EXPECTED: pg_arg_int(a, u->expected_count); break;
+		case TU_PRIORITY: pg_arg_int(a, u->priority); break;
+		case TU_STARTED: pg_arg_int(a, u->started_at); break;
+		case TU_ENDED: pg_arg_int(a, u->ended_at); break;
+		case TU_UPDATED: pg_arg_int(a, u->last_updated); break;
+		case TU_ATTEMPT: pg_arg_int(a, u->attempt); break;
+		case TU_NEXT_RETRY: pg_arg_int(a, u->next_retry_at); break;
 		default: break;
 		}
 	}
@@ -1860,7 +1826,7 @@ static int pg_task_update(store_conn *cc, const weft_id *id, unsigned from_mask,
 	PGresult *r;
 	if (u->after != NULL)
 		memset(u->after, 0, sizeof *u->after);
-	unsigned shape = update_fields(u);
+	unsigned shape = task_update_shape(u);
 	if (shape == 0) {
 		/* Nothing to write: the guard and the row as they are. */
 		task_row row;

@@ -586,19 +586,6 @@ static void build_batch_list(buf *sql, unsigned shape, int nterms)
 	              "ORDER BY p.first_at DESC, p.batch_id DESC");
 }
 
-static void summary_kinds(batch_summary *bs, const char *json)
-{
-	json_t *arr = json ? json_parse_text(json) : NULL;
-	size_t n = json_is_array(arr) ? json_array_size(arr) : 0;
-	bs->kinds = n ? xcalloc(n, sizeof *bs->kinds) : NULL;
-	bs->nkinds = 0;
-	for (size_t i = 0; i < n; i++) {
-		const char *k = json_string_value(json_array_get(arr, i));
-		if (k != NULL)
-			bs->kinds[bs->nkinds++] = xstrdup(k);
-	}
-	json_decref(arr);
-}
 
 int pg_batch_list(store_conn *c, const batch_filter *f, int64_t offset, int64_t limit,
                   batch_summary **out, size_t *n)
@@ -637,7 +624,7 @@ int pg_batch_list(store_conn *c, const batch_filter *f, int64_t offset, int64_t 
 		bs->latest_updated_at = pg_int(r, i, 3);
 		for (int s = 0; s < TS__COUNT; s++)
 			bs->status_counts[s] = pg_int(r, i, 4 + s);
-		summary_kinds(bs, pg_is_null(r, i, 4 + TS__COUNT) ? NULL : PQgetvalue(r, i, 4 + TS__COUNT));
+		batch_summary_set_kinds(bs, pg_is_null(r, i, 4 + TS__COUNT) ? NULL : PQgetvalue(r, i, 4 + TS__COUNT));
 	}
 	PQclear(r);
 	*out = v;

@@ -1625,54 +1625,14 @@ static int sq_task_actions_for(store_conn *cc, const weft_id *id, action_trigger
 	return collect_actions(c, st, out, n);
 }
 
-/* The fields of a task_update, in the order of their shape bits. */
-enum {
-	U_STATUS, U_SUCCESS, U_FAILURES, U_METADATA, U_REASON, U_RULES, U_EXPECTED,
-	U_PRIORITY, U_STARTED, U_ENDED, U_UPDATED, U_ATTEMPT, U_NEXT_RETRY, U__COUNT
-};
-
-static const char *const update_sets[U__COUNT] = {
-	[U_STATUS] = "status = ?",
-	[U_SUCCESS] = "success = success + ?",
-	[U_FAILURES] = "failures = failures + ?",
-	[U_METADATA] = "metadata = ?",
-	[U_REASON] = "failure_reason = ?",
-	[U_RULES] = "rules = ?",
-	[U_EXPECTED] = "expected_count = ?",
-	[U_PRIORITY] = "priority = ?",
-	[U_STARTED] = "started_at = ?",
-	[U_ENDED] = "ended_at = ?",
-	[U_UPDATED] = "last_updated = ?",
-	[U_ATTEMPT] = "attempt = ?",
-	[U_NEXT_RETRY] = "next_retry_at = ?",
-};
-
-static unsigned update_shape(const task_update *u)
-{
-	unsigned shape = 0;
-	shape |= (unsigned)u->set_status << U_STATUS;
-	shape |= (unsigned)(u->add_success != 0) << U_SUCCESS;
-	shape |= (unsigned)(u->add_failures != 0) << U_FAILURES;
-	shape |= (unsigned)(u->metadata != NULL) << U_METADATA;
-	shape |= (unsigned)(u->failure_reason != NULL) << U_REASON;
-	shape |= (unsigned)(u->rules != NULL) << U_RULES;
-	shape |= (unsigned)u->set_expected_count << U_EXPECTED;
-	shape |= (unsigned)u->set_priority << U_PRIORITY;
-	shape |= (unsigned)(u->started_at != 0) << U_STARTED;
-	shape |= (unsigned)(u->ended_at != 0) << U_ENDED;
-	shape |= (unsigned)(u->last_updated != 0) << U_UPDATED;
-	shape |= (unsigned)u->set_attempt << U_ATTEMPT;
-	shape |= (unsigned)(u->next_retry_at != 0) << U_NEXT_RETRY;
-	return shape;
-}
-
 static void build_update(buf *sql, unsigned shape)
 {
 	buf_puts(sql, "UPDATE task SET ");
 	const char *sep = "";
-	for (unsigned f = 0; f < U__COUNT; f++) {
+	for (unsigned f = 0; f < TU__COUNT; f++) {
 		if (shape & (1u << f)) {
-			buf_printf(sql, "%s%s", sep, update_sets[f]);
+			const task_update_column *col = &task_update_columns[f];
+			buf_printf(sql, col->add ? "%s%s = %s + ?" : "%s%s = ?", sep, col->name, col->name);
 			sep = ", ";
 		}
 	}
@@ -1681,23 +1641,23 @@ static void build_update(buf *sql, unsigned shape)
 
 static void bind_update(binder *b, const task_update *u, unsigned shape)
 {
-	for (unsigned f = 0; f < U__COUNT; f++) {
+	for (unsigned f = 0; f < TU__COUNT; f++) {
 		if (!(shape & (1u << f)))
 			continue;
 		switch (f) {
-		case U_STATUS: b_text(b, task_status_db(u->status)); break;
-		case U_SUCCESS: b_int(b, u->add_success); break;
-		case U_FAILURES: b_int(b, u->add_failures); break;
-		case U_METADATA: b_text(b, u->metadata); break;
-		case U_REASON: b_text(b, u->failure_reason); break;
-		case U_RULES: b_text(b, u->rules); break;
-		case U_EXPECTED: b_int(b, u->expected_count); break;
-		case U_PRIORITY: b_int(b, u->priority); break;
-		case U_STARTED: b_int(b, u->started_at); break;
-		case U_ENDED: b_int(b, u->ended_at); break;
-		case U_UPDATED: b_int(b, u->last_updated); break;
-		case U_ATTEMPT: b_int(b, u->attempt); break;
-		case U_NEXT_RETRY: b_int(b, u->next_retry_at); break;
+		case TU_STATUS: b_text(b, task_status_db(u->status)); break;
+		case TU_SUCCESS: b_int(b, u->add_success); break;
+		case TU_FAILURES: b_int(b, u->add_failures); break;
+		case TU_METADATA: b_text(b, u->metadata); break;
+		case TU_REASON: b_text(b, u->failure_reason); break;
+		case TU_RULES: b_text(b, u->rules); break;
+		case TU_EXPECTED: b_int(b, u->expected_count); break;
+		case TU_PRIORITY: b_int(b, u->priority); break;
+		case TU_STARTED: b_int(b, u->started_at); break;
+		case TU_ENDED: b_int(b, u->ended_at); break;
+		case TU_UPDATED: b_int(b, u->last_updated); break;
+		case TU_ATTEMPT: b_int(b, u->attempt); break;
+		case TU_NEXT_RETRY: b_int(b, u->next_retry_at); break;
 		default: break;
 		}
 	}
@@ -1792,7 +1752,7 @@ static int sq_task_update(store_conn *cc, const weft_id *id, unsigned from_mask,
 	if (!(from_mask & TS_BIT(cur)))
 		return STORE_GUARD;
 
-	unsigned shape = update_shape(u);
+	unsigned shape = task_update_shape(u);
 	if (shape != 0) {
 		if ((err = dyn_get(c, dyn_key(DYN_TASK_UPDATE, shape), build_update, &st)) != 0)
 			return err;
@@ -2834,19 +2794,6 @@ static void build_batch_agg(buf *sql, unsigned shape)
 	              "GROUP BY batch_id");
 }
 
-static void summary_kinds(batch_summary *bs, const char *json)
-{
-	json_t *arr = json ? json_parse_text(json) : NULL;
-	size_t n = json_is_array(arr) ? json_array_size(arr) : 0;
-	bs->kinds = n ? xcalloc(n, sizeof *bs->kinds) : NULL;
-	bs->nkinds = 0;
-	for (size_t i = 0; i < n; i++) {
-		const char *k = json_string_value(json_array_get(arr, i));
-		if (k != NULL)
-			bs->kinds[bs->nkinds++] = xstrdup(k);
-	}
-	json_decref(arr);
-}
 
 static int batch_page(sq_conn *c, const batch_filter *f, unsigned shape, int64_t offset,
                       int64_t limit, batch_summary **out, size_t *n)
@@ -2909,7 +2856,7 @@ static int batch_aggregate(sq_conn *c, const batch_filter *f, unsigned shape,
 		bs->latest_updated_at = sqlite3_column_int64(st, 3);
 		for (int s = 0; s < TS__COUNT; s++)
 			bs->status_counts[s] = sqlite3_column_int64(st, 4 + s);
-		summary_kinds(bs, (const char *)sqlite3_column_text(st, 4 + TS__COUNT));
+		batch_summary_set_kinds(bs, (const char *)sqlite3_column_text(st, 4 + TS__COUNT));
 	}
 	err = step_end(c, st, rc, "aggregate batches");
 	free(json);
