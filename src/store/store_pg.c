@@ -105,6 +105,10 @@
  * socket buffer, since libpq blocks sending while nothing reads them. */
 #define PIPELINE_MAX 256
 #define PIPELINE_MAX_BYTES (1024 * 1024)
+/* Rows of batch, task, link and action collected for one COPY each. */
+#define COPY_MAX_BYTES (8 * 1024 * 1024)
+
+enum { COPY_BATCH, COPY_TASK, COPY_LINK, COPY_ACTION, COPY__COUNT };
 
 /* ---- schema migrations ---------------------------------------------- */
 
@@ -166,6 +170,10 @@ struct pg_conn {
 	size_t nqueued, cap_queued;
 	size_t queued_bytes;
 	int64_t queue_start_ns;
+	/* The writer's inserts not sent yet, as COPY text rows per table (see
+	 * copy_row); ncopy counts them. */
+	buf copy[COPY__COUNT];
+	size_t ncopy, copy_bytes;
 };
 
 /* The listener: its own connection, LISTEN weft_wake and the leader lock. */
@@ -416,6 +424,8 @@ static void conn_free(pg_conn *c)
 	prep_clear(&c->prepared);
 	free(c->deltas);
 	free(c->queued);
+	for (int t = 0; t < COPY__COUNT; t++)
+		buf_release(&c->copy[t]);
 	free(c);
 }
 
@@ -560,12 +570,125 @@ static int query_once(pg_conn *c, const char *name, const char *sql, const pg_ar
  * acknowledged. Each insert counts in the metrics with its share of the
  * flush's time. */
 
-/* Reads the results of the queued inserts. The first error wins (the
- * statements after a failed one are skipped by the server). */
+/* ---- inserts by COPY ---------------------------------------------------------
+ * The rows a submission writes (batch, tasks, links, actions) are kept as
+ * COPY text rows and sent with one COPY per table when anything else runs
+ * on the connection (pipeline_flush, which every statement goes through):
+ * one statement per table instead of one per row. They are sent after the
+ * statements queued before them and before any later one, in foreign-key
+ * order, so the order of writes is the order of the calls. A savepoint
+ * rollback drops the rows not sent yet: they belong to the step undone. */
+
+/* The task columns written on insert: PG_TASK_COLS without executor (its
+ * default is the only executor there is). */
+#define TASK_INSERT_COLS                                                                      \
+	"id, batch_id, name, kind, status, timeout_secs, created_at, started_at, ended_at, "  \
+	"last_updated, metadata, rules, wait_success, wait_finished, success, failures, "     \
+	"failure_reason, expected_count, dead_end_barrier, priority, attempt, group_name, "   \
+	"start_after, retry_policy, next_retry_at"
+
+static const struct {
+	const char *name;
+	const char *sql;
+} copy_tables[COPY__COUNT] = {
+	[COPY_BATCH] = { "batch_insert", "COPY batch (id, created_at, scope, metadata, on_complete) FROM STDIN" },
+	[COPY_TASK] = { "task_insert", "COPY task (" TASK_INSERT_COLS ") FROM STDIN" },
+	[COPY_LINK] = { "link_insert", "COPY link (parent_id, child_id, requires_success) FROM STDIN" },
+	[COPY_ACTION] = { "action_insert", "COPY action (task_id, trigger, condition, params) FROM STDIN" },
+};
+
+static void copy_discard(pg_conn *c)
+{
+	for (int t = 0; t < COPY__COUNT; t++)
+		if (c->copy[t].data != NULL)
+			buf_reset(&c->copy[t]);
+	c->ncopy = c->copy_bytes = 0;
+}
+
+/* Sends one table's rows; 0 or the error. */
+static int copy_send(pg_conn *c, int t)
+{
+	int64_t t0 = mono_ns();
+	PGresult *r = PQexec(c->pq, copy_tables[t].sql);
+	int err = 0;
+	if (PQresultStatus(r) != PGRES_COPY_IN) {
+		err = check_result(c, r, copy_tables[t].name);
+		PQclear(r);
+		return err ? err : STORE_ERR;
+	}
+	PQclear(r);
+	if (PQputCopyData(c->pq, c->copy[t].data, (int)c->copy[t].len) != 1 || PQputCopyEnd(c->pq, NULL) != 1) {
+		mark_broken(c, PQerrorMessage(c->pq));
+		return STORE_UNAVAILABLE;
+	}
+	while ((r = PQgetResult(c->pq)) != NULL) {
+		if (!err)
+			err = check_result(c, r, copy_tables[t].name);
+		PQclear(r);
+	}
+	if (c->broken)
+		return STORE_UNAVAILABLE;
+	observe(c, copy_tables[t].name, t0);
+	return err;
+}
+
+static int copy_flush(pg_conn *c)
+{
+	if (c->ncopy == 0)
+		return 0;
+	int err = 0;
+	for (int t = 0; t < COPY__COUNT && !err; t++)
+		if (c->copy[t].len > 0)
+			err = c->broken ? STORE_UNAVAILABLE : copy_send(c, t);
+	copy_discard(c);
+	return err;
+}
+
+static int pipeline_flush(pg_conn *c);
+
+/* Adds a row (the args' values in column order; NULL is \N) to a table's
+ * COPY, escaped as COPY's text format wants. */
+static int copy_row(pg_conn *c, int t, const pg_args *a)
+{
+	if (a->overflow)
+		return STORE_ERR;
+	if (c->broken || c->pq == NULL)
+		return STORE_UNAVAILABLE;
+	buf *b = &c->copy[t];
+	if (b->data == NULL)
+		buf_init(b);
+	size_t before = b->len;
+	for (int i = 0; i < a->n; i++) {
+		if (i > 0)
+			buf_putc(b, '\t');
+		const char *v = a->values[i];
+		if (v == NULL) {
+			buf_puts(b, "\\N");
+			continue;
+		}
+		for (; *v; v++) {
+			switch (*v) {
+			case '\\': buf_puts(b, "\\\\"); break;
+			case '\n': buf_puts(b, "\\n"); break;
+			case '\r': buf_puts(b, "\\r"); break;
+			case '\t': buf_puts(b, "\\t"); break;
+			default: buf_putc(b, *v); break;
+			}
+		}
+	}
+	buf_putc(b, '\n');
+	c->ncopy++;
+	c->copy_bytes += b->len - before;
+	return c->copy_bytes >= COPY_MAX_BYTES ? pipeline_flush(c) : 0;
+}
+
+/* Reads the results of the queued statements, then sends the rows kept
+ * for COPY. The first error wins (the statements after a failed one are
+ * skipped by the server). */
 static int pipeline_flush(pg_conn *c)
 {
 	if (c->nqueued == 0)
-		return 0;
+		return copy_flush(c);
 	int err = 0;
 	size_t n = c->nqueued;
 	c->nqueued = 0;
@@ -601,7 +724,11 @@ static int pipeline_flush(pg_conn *c)
 	int64_t each = n ? (mono_ns() - c->queue_start_ns) / (int64_t)n : 0;
 	for (size_t i = 0; i < n; i++)
 		observe(c, c->queued[i], mono_ns() - each);
-	return err;
+	if (err) {
+		copy_discard(c);
+		return err;
+	}
+	return copy_flush(c);
 }
 
 /* Sends a statement whose only result is its success (an insert, a
@@ -617,6 +744,9 @@ static int enqueue(pg_conn *c, const char *name, const char *sql, const pg_args 
 	if (c->broken || c->pq == NULL)
 		return STORE_UNAVAILABLE;
 	int err = 0;
+	/* Rows kept for COPY were written before this statement. */
+	if (c->ncopy > 0 && (err = pipeline_flush(c)) != 0)
+		return err;
 	prep_entry *e = prepared ? prep_find(&c->prepared, name, fnv1a(name)) : NULL;
 	if (prepared && (e == NULL || e->sql_hash != fnv1a(sql))) {
 		/* Prepared outside the pipeline, once per connection. */
@@ -1502,6 +1632,7 @@ static void remaining_reset(pg_conn *c)
 static int pg_begin(store_conn *cc)
 {
 	pg_conn *c = pgc(cc);
+	copy_discard(c);        /* rows of a transaction that did not end well */
 	if (c->broken && conn_reset(c) != 0)
 		return STORE_UNAVAILABLE;
 	if (PQtransactionStatus(c->pq) != PQTRANS_IDLE) {
@@ -1553,6 +1684,7 @@ static int pg_rollback(store_conn *cc)
 	pg_conn *c = pgc(cc);
 	c->sp_open = false;
 	remaining_reset(c);
+	copy_discard(c);
 	pipeline_flush(c);      /* whatever failed is rolled back below */
 	if (c->broken || c->pq == NULL || PQtransactionStatus(c->pq) == PQTRANS_IDLE)
 		return 0;
@@ -1603,6 +1735,7 @@ static int pg_savepoint_rollback(store_conn *cc)
 	 * undone by the server, including older ones written with them. */
 	c->ndeltas = c->sp_ndeltas;
 	c->flushed = c->sp_flushed;
+	copy_discard(c);        /* rows of the step undone, not sent yet */
 	if (pipeline_flush(c) == STORE_UNAVAILABLE)
 		return STORE_UNAVAILABLE;
 	int err = pg_run(c, "savepoint_rollback", "ROLLBACK TO SAVEPOINT weft_sp", NULL);
@@ -1615,13 +1748,6 @@ static int pg_savepoint_rollback(store_conn *cc)
 #define TERMINAL_IN "('success', 'failure', 'canceled')"
 #define EVENT_INSERT "INSERT INTO task_event (task_id, at, from_status, to_status, reason, actor) "
 
-/* The task columns written on insert: PG_TASK_COLS without executor (its
- * default is the only executor there is). */
-#define TASK_INSERT_COLS                                                                      \
-	"id, batch_id, name, kind, status, timeout_secs, created_at, started_at, ended_at, "  \
-	"last_updated, metadata, rules, wait_success, wait_finished, success, failures, "     \
-	"failure_reason, expected_count, dead_end_barrier, priority, attempt, group_name, "   \
-	"start_after, retry_policy, next_retry_at"
 
 static int pg_batch_insert(store_conn *cc, const batch_row *b)
 {
@@ -1632,10 +1758,7 @@ static int pg_batch_insert(store_conn *cc, const batch_row *b)
 	pg_arg_text(&a, b->scope);
 	pg_arg_text(&a, b->metadata);
 	pg_arg_text(&a, b->on_complete);
-	return pg_enqueue(pgc(cc), "batch_insert",
-	              "INSERT INTO batch (id, created_at, scope, metadata, on_complete) "
-	              "VALUES ($1, $2, $3, $4, $5)",
-	              &a);
+	return copy_row(pgc(cc), COPY_BATCH, &a);
 }
 
 static int pg_task_insert(store_conn *cc, const task_row *t)
@@ -1670,10 +1793,7 @@ static int pg_task_insert(store_conn *cc, const task_row *t)
 	pg_arg_ts(&a, t->start_after);
 	pg_arg_text(&a, t->retry_policy);
 	pg_arg_ts(&a, t->next_retry_at);
-	return pg_enqueue(pgc(cc), "task_insert",
-	              "INSERT INTO task (" TASK_INSERT_COLS ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, "
-	              "$9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25)",
-	              &a);
+	return copy_row(pgc(cc), COPY_TASK, &a);
 }
 
 static int pg_link_insert(store_conn *cc, const link_row *l)
@@ -1683,8 +1803,7 @@ static int pg_link_insert(store_conn *cc, const link_row *l)
 	pg_arg_id(&a, &l->parent_id);
 	pg_arg_id(&a, &l->child_id);
 	pg_arg_int(&a, l->requires_success);
-	return pg_enqueue(pgc(cc), "link_insert",
-	              "INSERT INTO link (parent_id, child_id, requires_success) VALUES ($1, $2, $3)", &a);
+	return copy_row(pgc(cc), COPY_LINK, &a);
 }
 
 static int pg_action_insert(store_conn *cc, const weft_id *task_id, const action_row *r)
@@ -1695,8 +1814,7 @@ static int pg_action_insert(store_conn *cc, const weft_id *task_id, const action
 	pg_arg_text(&a, action_trigger_db(r->trigger));
 	pg_arg_text(&a, action_condition_db(r->condition));
 	pg_arg_text(&a, r->params ? r->params : "{}");
-	return pg_enqueue(pgc(cc), "action_insert",
-	              "INSERT INTO action (task_id, trigger, condition, params) VALUES ($1, $2, $3, $4)", &a);
+	return copy_row(pgc(cc), COPY_ACTION, &a);
 }
 
 /* ---- single task ---------------------------------------------------------------- */
