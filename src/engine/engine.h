@@ -11,7 +11,9 @@
  * Starting tasks is driven by wake-ups: any commit that can make a task
  * startable (a new pending task, a running task ending, a rule change,
  * capacity freed by progress) triggers a start pass in the same cycle.
- * Deadlines (stale claims, inactivity timeouts) sit in a timer heap.
+ * Deadlines (stale claims, inactivity timeouts, retry backoffs) sit in a
+ * timer heap on a single node; on a database shared by several nodes they
+ * are read from the task rows by the elected leader (engine.c).
  *
  * Threading: engine_submit() and engine_call() may be called from any
  * thread. done callbacks run on the engine thread after commit and must not
