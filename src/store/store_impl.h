@@ -138,6 +138,13 @@ typedef struct task_update_column {
 extern const task_update_column task_update_columns[TU__COUNT];
 unsigned task_update_shape(const task_update *u);
 
+/* The filters a task or batch listing has, one shape bit each in this
+ * order: a backend builds one query per shape. */
+enum { TL_NAME, TL_KIND, TL_STATUS, TL_TIMEOUT, TL_BATCH, TL_METADATA, TL__COUNT };
+unsigned task_list_shape(const task_filter *f);
+enum { BL_KIND, BL_NAME, BL_STATUS, BL_AFTER, BL_BEFORE, BL__COUNT };
+unsigned batch_list_shape(const batch_filter *f);
+
 /* Fills bs->kinds from a JSON array of strings (NULL or not an array: none). */
 void batch_summary_set_kinds(batch_summary *bs, const char *json_array);
 

@@ -400,20 +400,6 @@ int pg_outbox_next_due(store_conn *c, int64_t *due)
 
 /* ---- task listing ---------------------------------------------------- */
 
-enum { TL_NAME, TL_KIND, TL_STATUS, TL_TIMEOUT, TL_BATCH, TL_METADATA, TL__COUNT };
-
-static unsigned task_list_shape(const task_filter *f)
-{
-	unsigned shape = 0;
-	shape |= (unsigned)(f->name != NULL && f->name[0] != '\0') << TL_NAME;
-	shape |= (unsigned)(f->kind != NULL && f->kind[0] != '\0') << TL_KIND;
-	shape |= (unsigned)f->has_status << TL_STATUS;
-	shape |= (unsigned)f->has_timeout << TL_TIMEOUT;
-	shape |= (unsigned)(f->batch_id != NULL) << TL_BATCH;
-	shape |= (unsigned)(f->metadata != NULL) << TL_METADATA;
-	return shape;
-}
-
 int pg_task_list(store_conn *c, const task_filter *f, int64_t offset, int64_t limit, task_row **out,
                  size_t *n)
 {
@@ -509,19 +495,6 @@ int pg_batch_stats(store_conn *c, const weft_id *batch, batch_stats *out)
 	if (!out->has_total_expected)
 		out->total_expected = 0;
 	return out->total_tasks == 0 ? STORE_NOT_FOUND : 0;
-}
-
-enum { BL_KIND, BL_NAME, BL_STATUS, BL_AFTER, BL_BEFORE, BL__COUNT };
-
-static unsigned batch_list_shape(const batch_filter *f)
-{
-	unsigned shape = 0;
-	shape |= (unsigned)(f->kind != NULL && f->kind[0] != '\0') << BL_KIND;
-	shape |= (unsigned)(f->name != NULL && f->name[0] != '\0') << BL_NAME;
-	shape |= (unsigned)f->has_status << BL_STATUS;
-	shape |= (unsigned)(f->created_after != 0) << BL_AFTER;
-	shape |= (unsigned)(f->created_before != 0) << BL_BEFORE;
-	return shape;
 }
 
 /* The filter terms, on table alias t, parameters $1... in bit order. */

@@ -2658,20 +2658,6 @@ static bool page_clamp(int64_t *offset, int64_t *limit)
 	return *limit > 0;
 }
 
-enum { TL_NAME, TL_KIND, TL_STATUS, TL_TIMEOUT, TL_BATCH, TL_METADATA };
-
-static unsigned task_list_shape(const task_filter *f)
-{
-	unsigned shape = 0;
-	shape |= (unsigned)(f->name != NULL && f->name[0] != '\0') << TL_NAME;
-	shape |= (unsigned)(f->kind != NULL && f->kind[0] != '\0') << TL_KIND;
-	shape |= (unsigned)f->has_status << TL_STATUS;
-	shape |= (unsigned)f->has_timeout << TL_TIMEOUT;
-	shape |= (unsigned)(f->batch_id != NULL) << TL_BATCH;
-	shape |= (unsigned)(f->metadata != NULL) << TL_METADATA;
-	return shape;
-}
-
 static void build_task_list(buf *sql, unsigned shape)
 {
 	static const char *const terms[] = {
@@ -2731,8 +2717,6 @@ static int sq_task_list(store_conn *cc, const task_filter *f, int64_t offset, in
 
 /* Batch listing: one query pages the qualifying batch ids, one aggregates
  * the page. Both share the task filter below. */
-enum { BL_KIND, BL_NAME, BL_STATUS, BL_AFTER, BL_BEFORE, BL__COUNT };
-
 static const char *const batch_terms[BL__COUNT] = {
 	[BL_KIND] = "instr(kind, ?) > 0",
 	[BL_NAME] = "instr(name, ?) > 0",
@@ -2740,17 +2724,6 @@ static const char *const batch_terms[BL__COUNT] = {
 	[BL_AFTER] = "created_at >= ?",
 	[BL_BEFORE] = "created_at <= ?",
 };
-
-static unsigned batch_list_shape(const batch_filter *f)
-{
-	unsigned shape = 0;
-	shape |= (unsigned)(f->kind != NULL && f->kind[0] != '\0') << BL_KIND;
-	shape |= (unsigned)(f->name != NULL && f->name[0] != '\0') << BL_NAME;
-	shape |= (unsigned)f->has_status << BL_STATUS;
-	shape |= (unsigned)(f->created_after != 0) << BL_AFTER;
-	shape |= (unsigned)(f->created_before != 0) << BL_BEFORE;
-	return shape;
-}
 
 static void put_batch_terms(buf *sql, unsigned shape)
 {
