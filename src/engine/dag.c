@@ -114,14 +114,15 @@ static int cancel_dead_ends(engine *e, id_list *check, int64_t now)
 				.actor = "system",
 				.after = &row,
 			};
-			task_status prev;
-			int r = store_task_update(e->w, &parents[i], TS_ACTIVE_MASK, &u, &prev);
-			if (r < 0) {
+			task_update_result res;
+			int r = store_task_update(e->w, &parents[i], TS_ACTIVE_MASK, &u, &res);
+			if (r == WEFT_ENOTFOUND || (r == 0 && !res.applied))
+				continue;
+			if (r != 0) {
 				rc = r;
 				break;
 			}
-			if (r != 0)
-				continue;
+			task_status prev = res.prev;
 			metrics_inc("tasks_canceled_dead_end_total", NULL, 1);
 			engine_metric_transition(prev, TS_CANCELED);
 			engine_metric_terminal(&row);
@@ -157,7 +158,7 @@ int dag_after_terminal(engine *e, const weft_id *task, const task_row *row, task
 		task_row read;
 		rc = store_task_get(e->w, task, &read);
 		if (rc != 0)
-			return rc == STORE_NOT_FOUND ? 0 : rc;
+			return rc == WEFT_ENOTFOUND ? 0 : rc;
 		if (id_is_set(&read.batch_id))
 			id_set_add(&e->touched_batches, &read.batch_id);
 		task_row_release(&read);
@@ -195,8 +196,9 @@ bool dag_should_retry(engine *e, const task_row *t, unsigned cause, int64_t now,
 }
 
 int dag_fail_task(engine *e, const weft_id *task, unsigned from_mask, const char *reason, unsigned cause,
-                  bool touch_last_updated, int64_t now, bool *retried)
+                  bool touch_last_updated, int64_t now, bool *applied, bool *retried)
 {
+	*applied = false;
 	*retried = false;
 	task_row t;
 	int rc = store_task_get(e->w, task, &t);
@@ -204,7 +206,7 @@ int dag_fail_task(engine *e, const weft_id *task, unsigned from_mask, const char
 		return rc;
 	if (!(TS_BIT(t.status) & from_mask)) {
 		task_row_release(&t);
-		return STORE_GUARD;
+		return 0;
 	}
 	task_row after = { 0 };
 	task_update u = {
@@ -224,12 +226,13 @@ int dag_fail_task(engine *e, const weft_id *task, unsigned from_mask, const char
 		u.ended_at = now;
 	}
 	task_row_release(&t);
-	task_status prev;
-	rc = store_task_update(e->w, task, from_mask, &u, &prev);
-	if (rc != 0)
+	task_update_result res;
+	rc = store_task_update(e->w, task, from_mask, &u, &res);
+	if (rc != 0 || !res.applied)
 		return rc;
+	*applied = true;
 	e->start_dirty = true;    /* a claimed/running task left: rule slots freed */
-	engine_metric_transition(prev, u.status);
+	engine_metric_transition(res.prev, u.status);
 	if (retry) {
 		*retried = true;
 		metrics_inc("tasks_retried_total", NULL, 1);

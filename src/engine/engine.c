@@ -38,6 +38,7 @@
 #include "util/log.h"
 #include "util/metrics.h"
 #include "engine/engine_internal.h"
+#include "engine/commands/command.h"
 #include "engine/retry.h"
 #include "engine/rules.h"
 #include "exec/template.h"
@@ -104,7 +105,7 @@ static void define_metrics(void)
 void engine_metric_terminal(const task_row *t)
 {
 	char outcome[16];
-	snprintf(outcome, sizeof(outcome), "%s", task_status_db(t->status));
+	snprintf(outcome, sizeof(outcome), "%s", task_status_name(t->status));
 	char *labels = xasprintf("outcome=\"%s\",kind=\"%s\"", outcome, t->kind);
 	metrics_inc("tasks_completed_total", labels, 1);
 	if (t->started_at && t->ended_at >= t->started_at)
@@ -115,8 +116,8 @@ void engine_metric_terminal(const task_row *t)
 void engine_metric_transition(task_status from, task_status to)
 {
 	char labels[96];
-	snprintf(labels, sizeof(labels), "from_status=\"%s\",to_status=\"%s\"", task_status_wire(from),
-	         task_status_wire(to));
+	snprintf(labels, sizeof(labels), "from_status=\"%s\",to_status=\"%s\"", task_status_label(from),
+	         task_status_label(to));
 	metrics_inc("task_status_transitions_total", labels, 1);
 }
 
@@ -230,11 +231,14 @@ static int mark_running(engine *e, const weft_id *id, int64_t now, bool *applied
 	task_row after = { 0 };
 	task_update u = { .set_status = true, .status = TS_RUNNING, .started_at = now, .last_updated = now,
 	                  .actor = e->actor, .reason = "on_start answered", .after = &after };
-	int rc = store_task_update(e->w, id, TS_BIT(TS_CLAIMED), &u, NULL);
-	*applied = rc == 0;
-	if (rc < 0)
+	task_update_result res;
+	int rc = store_task_update(e->w, id, TS_BIT(TS_CLAIMED), &u, &res);
+	*applied = rc == 0 && res.applied;
+	if (rc == WEFT_ENOTFOUND)
+		return 0;
+	if (rc != 0)
 		return rc;
-	if (rc == 0) {
+	if (*applied) {
 		engine_metric_transition(TS_CLAIMED, TS_RUNNING);
 		engine_arm_timer(e, now + (int64_t)after.timeout_secs * 1000000, TIMER_RUN_TIMEOUT, id);
 		char *labels = xasprintf("kind=\"%s\"", after.kind ? after.kind : "");
@@ -250,9 +254,12 @@ static int start_task(engine *e, const task_row *t, int64_t now)
 {
 	task_update claim = { .set_status = true, .status = TS_CLAIMED, .last_updated = now,
 	                      .actor = "system", .reason = "claimed for start" };
-	int rc = store_task_update(e->w, &t->id, TS_BIT(TS_PENDING), &claim, NULL);
+	task_update_result res;
+	int rc = store_task_update(e->w, &t->id, TS_BIT(TS_PENDING), &claim, &res);
+	if (rc == WEFT_ENOTFOUND || (rc == 0 && !res.applied))
+		return 0;
 	if (rc != 0)
-		return rc < 0 ? rc : 0;
+		return rc;
 	engine_metric_transition(TS_PENDING, TS_CLAIMED);
 	e->started_this_cycle++;
 
@@ -327,7 +334,7 @@ static int start_pass(engine *e, int64_t now)
 				rule_verdict v = rules_check(e->w, t, rules, nrules, &blocked);
 				rules_free(rules, nrules);
 				if (v == RULES_ERROR) {
-					rc = STORE_ERR;
+					rc = WEFT_ESTORE;
 					break;
 				}
 				if (v == RULES_CONTENDED)
@@ -349,11 +356,7 @@ static int start_pass(engine *e, int64_t now)
 	/* Delayed tasks were skipped: wake up for the earliest of them. */
 	int64_t due = INT64_MAX;
 	if (rc == 0) {
-		int r = store_pending_next_start(e->w, now, &due);
-		if (r == STORE_NOT_FOUND)
-			due = INT64_MAX;     /* none: nothing to wake up for */
-		else if (r != 0)
-			rc = r;
+		rc = store_pending_next_start(e->w, now, &due);
 	}
 	e->next_delayed_start = due;
 	return rc;
@@ -393,17 +396,17 @@ static int apply_start_result(engine *e, webhook_call *call, int64_t now)
 	}
 	if ((rc = store_ledger_finish(e->w, call->key, false, call->http_status, call->error, now)) != 0)
 		return rc;
-	bool retried;
+	bool applied, retried;
 	rc = dag_fail_task(e, &call->task_id, TS_BIT(TS_CLAIMED), call->error ? call->error : "on_start webhook failed",
-	                   RETRY_ON_WEBHOOK_FAILURE, true, now, &retried);
-	return rc > 0 ? 0 : rc;
+	                   RETRY_ON_WEBHOOK_FAILURE, true, now, &applied, &retried);
+	return rc == WEFT_ENOTFOUND ? 0 : rc;
 }
 
 static int fire_timer(engine *e, const timer_entry *t, int64_t now)
 {
 	task_row row;
 	int rc = store_task_get(e->w, &t->task_id, &row);
-	if (rc == STORE_NOT_FOUND)
+	if (rc == WEFT_ENOTFOUND)
 		return 0;
 	if (rc != 0)
 		return rc;
@@ -422,12 +425,13 @@ static int fire_timer(engine *e, const timer_entry *t, int64_t now)
 		}
 		task_update u = { .set_status = true, .status = TS_PENDING, .last_updated = now, .actor = "system",
 		                  .reason = "claim went stale: no answer from on_start" };
-		rc = store_task_update(e->w, &t->task_id, TS_BIT(TS_CLAIMED), &u, NULL);
-		if (rc == 0) {
+		task_update_result res;
+		rc = store_task_update(e->w, &t->task_id, TS_BIT(TS_CLAIMED), &u, &res);
+		if (rc == 0 && res.applied) {
 			engine_metric_transition(TS_CLAIMED, TS_PENDING);
 			e->start_dirty = true;
 		}
-		return rc < 0 ? rc : 0;
+		return rc == WEFT_ENOTFOUND ? 0 : rc;
 	}
 	if (t->kind == TIMER_RETRY && status == TS_RETRYING) {
 		if (retry_at > now) {
@@ -436,12 +440,13 @@ static int fire_timer(engine *e, const timer_entry *t, int64_t now)
 		}
 		task_update u = { .set_status = true, .status = TS_PENDING, .last_updated = now, .actor = "system",
 		                  .reason = "retry backoff over" };
-		rc = store_task_update(e->w, &t->task_id, TS_BIT(TS_RETRYING), &u, NULL);
-		if (rc == 0) {
+		task_update_result res;
+		rc = store_task_update(e->w, &t->task_id, TS_BIT(TS_RETRYING), &u, &res);
+		if (rc == 0 && res.applied) {
 			engine_metric_transition(TS_RETRYING, TS_PENDING);
 			e->start_dirty = true;
 		}
-		return rc < 0 ? rc : 0;
+		return rc == WEFT_ENOTFOUND ? 0 : rc;
 	}
 	if (t->kind == TIMER_RUN_TIMEOUT && status == TS_RUNNING) {
 		int64_t due = last + timeout_us;
@@ -449,14 +454,15 @@ static int fire_timer(engine *e, const timer_entry *t, int64_t now)
 			engine_arm_timer(e, due, TIMER_RUN_TIMEOUT, &t->task_id);
 			return 0;
 		}
-		bool retried;
-		rc = dag_fail_task(e, &t->task_id, TS_BIT(TS_RUNNING), "Timeout", RETRY_ON_TIMEOUT, false, now, &retried);
-		if (rc == 0) {
+		bool applied, retried;
+		rc = dag_fail_task(e, &t->task_id, TS_BIT(TS_RUNNING), "Timeout", RETRY_ON_TIMEOUT, false, now, &applied,
+		                   &retried);
+		if (rc == 0 && applied) {
 			metrics_inc("tasks_timed_out_total", NULL, 1);
 			/* The remote work is still going: tell it to stop. */
 			rc = outbox_add_task_webhooks(e, &t->task_id, NULL, TRIGGER_CANCEL, COND_SUCCESS, now);
 		}
-		return rc < 0 ? rc : 0;
+		return rc == WEFT_ENOTFOUND ? 0 : rc;
 	}
 	return 0;
 }
@@ -483,7 +489,7 @@ typedef int (*isolated_fn)(engine *e, void *arg, int64_t now);
 #define MAX_CONFLICTS 50
 
 /* Runs fn inside a savepoint; on failure undoes its writes and effects.
- * STORE_RETRY (another node's transaction waits for a lock this cycle
+ * WEFT_ERETRY (another node's transaction waits for a lock this cycle
  * holds, or holds one this step needs) is not retried here: the lock in
  * the way may have been taken by an earlier step of this cycle, so only
  * the commit releases it. Callers put the step back for the next cycle;
@@ -504,7 +510,7 @@ static int run_isolated(engine *e, isolated_fn fn, void *arg, int64_t now)
 		store_savepoint_rollback(e->w);     /* also releases it */
 		effects_truncate(&e->fx, mark);
 	}
-	if (rc == STORE_RETRY)
+	if (rc == WEFT_ERETRY)
 		metrics_inc("engine_conflict_retries_total", NULL, 1);
 	return rc;
 }
@@ -522,7 +528,11 @@ static int iso_command(engine *e, void *arg, int64_t now)
 {
 	engine_cmd *cmd = arg;
 	e->actor = cmd->actor ? cmd->actor : "api";
-	return engine_apply_command(e, cmd, now);
+	cmd->noop = false;
+	int rc = cmd->op->apply(e, cmd, now);
+	if (rc != 0)
+		cmd->result = rc;
+	return rc;
 }
 
 static int iso_result(engine *e, void *arg, int64_t now)
@@ -552,9 +562,7 @@ static int iso_timers_next(engine *e, void *arg, int64_t now)
 	UNUSED(now);
 	int64_t due = INT64_MAX;
 	int rc = store_timers_next(e->w, e->cfg.claim_timeout_us, &due);
-	if (rc == STORE_NOT_FOUND)
-		due = INT64_MAX;
-	else if (rc != 0)
+	if (rc != 0)
 		return rc;
 	e->db_timer_next = due;
 	return 0;
@@ -578,7 +586,7 @@ static void fire_db_timers(engine *e, int64_t now)
 	for (size_t i = 0; i < page.n; i++) {
 		timer_entry te = { .due_us = now, .kind = timer_kind_of(page.rows[i].status), .task_id = page.rows[i].id };
 		int r = run_isolated(e, iso_timer, &te, now);
-		if (r == STORE_RETRY)
+		if (r == WEFT_ERETRY)
 			again = true;      /* still due: read again next cycle */
 		else if (r != 0)
 			log_error("engine", "timer of task %s failed", te.task_id.str);
@@ -696,21 +704,24 @@ static void run_cycle(engine *e, engine_cmd **cmds, size_t ncmds, webhook_call *
 	if (rc == 0) {
 		for (size_t i = 0; i < ncmds; i++) {
 			int r = run_isolated(e, iso_command, cmds[i], now);
-			if (r == STORE_RETRY && ++cmds[i]->conflicts < MAX_CONFLICTS) {
+			if (r == WEFT_ERETRY && ++cmds[i]->conflicts < MAX_CONFLICTS) {
 				push_ptr((void ***)&e->retry_cmds, &e->nretry_cmds, &e->retry_cmds_cap, cmds[i]);
 				continue;
 			}
 			cmds[nanswer++] = cmds[i];
 			if (r != 0) {
-				log_error("engine", "command %d failed; rolled back", (int)cmds[i]->type);
-				metrics_inc(cmds[i]->type == CMD_ADD_COUNTERS ? "batch_update_failures_total"
-				                                              : "tasks_db_save_failures_total", NULL, 1);
+				/* Also when the step's own code succeeded and only its
+				 * savepoint's release failed: nothing of it was kept. */
+				cmds[i]->result = r == WEFT_EUNAVAILABLE ? WEFT_EUNAVAILABLE : WEFT_ESTORE;
+				cmds[i]->noop = false;
+				log_error("engine", "command %s failed; rolled back", engine_cmd_name(cmds[i]));
+				metrics_inc(cmds[i]->op->failure_metric, NULL, 1);
 			}
 		}
 		for (size_t k = 0; k < nagain + nresults; k++) {
 			webhook_call *call = k < nagain ? again[k] : results[k - nagain];
 			int r = run_isolated(e, iso_result, call, now);
-			if (r == STORE_RETRY) {
+			if (r == WEFT_ERETRY) {
 				push_ptr((void ***)&e->retry_results, &e->nretry_results, &e->retry_results_cap, call);
 				if (k < nagain)
 					again[k] = NULL;
@@ -748,7 +759,7 @@ static void run_cycle(engine *e, engine_cmd **cmds, size_t ncmds, webhook_call *
 		 * wait for each other in a circle over a batch. */
 		if (e->touched_batches.len) {
 			int r = run_isolated(e, iso_batches, NULL, now);
-			if (r != 0 && r != STORE_RETRY) {
+			if (r != 0 && r != WEFT_ERETRY) {
 				log_error("engine", "batch completion check failed");
 				e->touched_batches.len = 0;
 			}
@@ -773,7 +784,7 @@ static void run_cycle(engine *e, engine_cmd **cmds, size_t ncmds, webhook_call *
 		e->start_dirty = true;
 		e->outbox_dirty = true;
 		e->timers_dirty = true;
-		if (rc == STORE_UNAVAILABLE)
+		if (rc == WEFT_EUNAVAILABLE)
 			e->backoff_until = now + UNAVAILABLE_BACKOFF_US;
 	} else {
 		e->backoff_until = 0;
@@ -796,7 +807,7 @@ static void run_cycle(engine *e, engine_cmd **cmds, size_t ncmds, webhook_call *
 			cmds[nanswer++] = e->retry_cmds[i];
 		e->nretry_cmds = 0;
 		for (size_t i = 0; i < nanswer; i++)
-			cmds[i]->status = rc == STORE_UNAVAILABLE ? ENGINE_UNAVAILABLE : ENGINE_ERROR;
+			cmds[i]->result = rc == WEFT_EUNAVAILABLE ? WEFT_EUNAVAILABLE : WEFT_ESTORE;
 		for (size_t i = 0; i < e->nretry_results; i++)
 			webhook_call_free(e->retry_results[i]);
 		e->nretry_results = 0;
@@ -1062,7 +1073,7 @@ void engine_submit(engine *e, engine_cmd *cmd)
 	pthread_mutex_lock(&e->mu);
 	if (e->stopping) {
 		pthread_mutex_unlock(&e->mu);
-		cmd->status = ENGINE_UNAVAILABLE;
+		cmd->result = WEFT_EUNAVAILABLE;
 		answer(cmd);
 		return;
 	}
@@ -1109,35 +1120,14 @@ void engine_call(engine *e, engine_cmd *cmd)
 	cmd->done = NULL;
 }
 
+const char *engine_cmd_name(const engine_cmd *cmd)
+{
+	return cmd->op ? cmd->op->name : "unknown";
+}
+
 void engine_get_stats(engine *e, engine_stats *out)
 {
 	pthread_mutex_lock(&e->mu);
 	*out = e->stats;
 	pthread_mutex_unlock(&e->mu);
-}
-
-void new_task_release(new_task *t)
-{
-	free(t->name);
-	free(t->kind);
-	free(t->metadata);
-	free(t->rules);
-	for (size_t i = 0; i < t->ndedupe; i++) {
-		free(t->dedupe[i].kind);
-		for (size_t f = 0; f < t->dedupe[i].nfields; f++)
-			free(t->dedupe[i].fields[f]);
-		free(t->dedupe[i].fields);
-	}
-	free(t->dedupe);
-	free(t->deps);
-	free(t->on_start);
-	for (size_t i = 0; i < t->non_success; i++)
-		free(t->on_success[i]);
-	free(t->on_success);
-	for (size_t i = 0; i < t->non_failure; i++)
-		free(t->on_failure[i]);
-	free(t->on_failure);
-	free(t->group);
-	free(t->retry_policy);
-	memset(t, 0, sizeof(*t));
 }

@@ -52,143 +52,48 @@ int engine_start(engine *e);          /* recovers timers, starts the thread */
 void engine_stop(engine *e);          /* drains queued commands, then joins */
 void engine_free(engine *e);
 
-/* ---- commands -------------------------------------------------------- */
+/* ---- commands ----------------------------------------------------------
+ * A command is a struct of its family (engine/commands/<family>.h) whose
+ * first member is an engine_cmd named `base`; the family's init function
+ * sets `op`, which says what the engine does with it. The caller fills the
+ * payload, sets done/arg/actor and submits &x.base; done() gets the same
+ * pointer back, and engine_cmd_of() turns it into the family's struct. */
 
-typedef enum engine_cmd_type {
-	CMD_SUBMIT_BATCH,
-	CMD_PATCH_TASK,
-	CMD_ADD_COUNTERS,
-	CMD_CANCEL_TASK,
-	CMD_PAUSE_TASK,
-	CMD_RESUME_TASK,
-	CMD_STOP_BATCH,
-	CMD_SET_BATCH_RULES,
-	CMD_GROUP_CANCEL,
-	CMD_GROUP_PAUSE,
-	CMD_GROUP_RESUME,
-} engine_cmd_type;
-
-/* Outcome of a command, set before done(). */
-typedef enum engine_status {
-	ENGINE_OK = 0,
-	ENGINE_NOOP,          /* PATCH: same final status re-sent, nothing changed */
-	ENGINE_NOT_FOUND,
-	ENGINE_CONFLICT,      /* status does not allow it; see current_status */
-	ENGINE_ERROR,         /* storage failure; nothing was written */
-	ENGINE_UNAVAILABLE,   /* database unreachable / engine stopping */
-} engine_status;
-
-typedef struct new_dependency {
-	size_t parent_index;        /* index into the batch's tasks (validated: earlier) */
-	bool requires_success;
-} new_dependency;
-
-typedef struct new_matcher {
-	char *kind;                 /* owned */
-	task_status status;
-	char **fields;              /* owned */
-	size_t nfields;
-} new_matcher;
-
-/* One task of a submitted batch, already validated by the HTTP layer. */
-typedef struct new_task {
-	char *name, *kind;          /* owned */
-	int32_t timeout_secs;
-	char *metadata;             /* owned compact JSON, "null" when absent */
-	char *rules;                /* owned compact JSON array, "[]" when absent */
-	new_matcher *dedupe;        /* owned */
-	size_t ndedupe;
-	new_dependency *deps;       /* owned */
-	size_t ndeps;
-	bool has_expected_count;
-	int64_t expected_count;
-	bool dead_end_barrier;
-	int32_t priority;
-	char *on_start;             /* owned compact JSON of the start WebhookParams */
-	char **on_success;          /* owned params JSON texts */
-	size_t non_success;
-	char **on_failure;
-	size_t non_failure;
-	char *group;                /* owned, NULL = none */
-	int64_t start_after;        /* µs, 0 = start when ready */
-	char *retry_policy;         /* owned canonical JSON (retry.h), NULL = no retries */
-	/* results */
-	bool created;               /* false when dedup skipped it */
-	weft_id id;
-	task_status status;
-	int64_t created_at;
-} new_task;
-
+typedef struct engine_op engine_op;     /* defined by each command family */
 typedef struct engine_cmd engine_cmd;
 typedef void (*engine_done_fn)(engine_cmd *cmd, void *arg);
 
 struct engine_cmd {
-	engine_cmd_type type;
+	const engine_op *op;        /* set by the family's init function */
 	engine_done_fn done;        /* NULL for engine_call() */
 	void *arg;
 
 	/* Who asked, for the audit trail ("api" when NULL). Borrowed. */
 	const char *actor;
 
-	/* results */
-	engine_status status;
-	task_status current_status; /* with ENGINE_CONFLICT / ENGINE_NOOP */
+	/* Outcome, set before done(): 0, WEFT_ENOTFOUND, WEFT_ECONFLICT (the
+	 * state does not allow it: see current_status), or a failure that
+	 * wrote nothing (WEFT_ESTORE, WEFT_EUNAVAILABLE when the database is
+	 * unreachable or the engine is stopping). */
+	int result;
+	bool noop;                  /* succeeded without changing anything (PATCH re-sending the final status) */
+	task_status current_status; /* with WEFT_ECONFLICT and noop */
 
 	int conflicts;              /* engine: times put back after a cross-node lock conflict */
-
-	union {
-		struct cmd_submit {     /* CMD_SUBMIT_BATCH */
-			weft_id batch_id;           /* set by the caller */
-			new_task *tasks;            /* owned by the caller */
-			size_t ntasks;
-			char *scope;                /* borrowed, may be NULL */
-			char *metadata;             /* borrowed JSON text, may be NULL */
-			char *on_complete;          /* borrowed JSON array text, may be NULL */
-			size_t created;             /* result */
-		} submit;
-		struct cmd_patch {      /* CMD_PATCH_TASK */
-			weft_id id;
-			bool has_status;
-			task_status status;         /* TS_SUCCESS or TS_FAILURE */
-			int64_t new_success, new_failures;
-			const char *metadata;       /* borrowed, NULL = keep */
-			const char *failure_reason; /* borrowed */
-			bool has_expected_count;
-			int64_t expected_count;
-			bool has_priority;
-			int32_t priority;
-		} patch;
-		struct {                /* CMD_ADD_COUNTERS (PUT) */
-			weft_id id;
-			int64_t success, failures;
-		} counters;
-		struct {                /* CMD_CANCEL_TASK, CMD_PAUSE_TASK, CMD_RESUME_TASK */
-			weft_id id;
-		} task;
-		struct {                /* CMD_STOP_BATCH */
-			weft_id batch_id;
-			batch_cancel_counts counts; /* result */
-		} stop;
-		struct {                /* CMD_SET_BATCH_RULES */
-			weft_id batch_id;
-			const char *kind;           /* borrowed */
-			const char *rules;          /* borrowed JSON array text */
-			int64_t updated;            /* result */
-		} rules;
-		struct {                /* CMD_GROUP_CANCEL, CMD_GROUP_PAUSE, CMD_GROUP_RESUME */
-			const char *name;           /* borrowed */
-			int64_t count;              /* result: tasks canceled / paused / resumed */
-		} group;
-	} u;
 };
+
+/* The family struct `type` whose base is `cmd`. */
+#define engine_cmd_of(cmd, type) ((type *)(void *)(cmd))
+/* Asserts that a family struct starts with its engine_cmd. */
+#define ENGINE_CMD_BASE_FIRST(type) _Static_assert(offsetof(type, base) == 0, #type ": base comes first")
+
+/* The command's name, e.g. "task.patch" (logs). */
+const char *engine_cmd_name(const engine_cmd *cmd);
 
 /* Queues cmd (borrowed until done). Never blocks on the database. */
 void engine_submit(engine *e, engine_cmd *cmd);
 /* Queues cmd and waits for its outcome (cmd->done must be NULL). */
 void engine_call(engine *e, engine_cmd *cmd);
-
-/* Frees what a new_task owns (not the struct itself). */
-void new_task_release(new_task *t);
 
 /* Counts for /health and tests. */
 typedef struct engine_stats {

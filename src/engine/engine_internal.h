@@ -1,7 +1,7 @@
 /*
  * engine_internal.h — state shared by the engine's source files
- * (engine.c: the loop and group commit; commands.c: one handler per
- * command; dag.c: task completion, propagation and dead-end cancellation).
+ * (engine.c: the loop and group commit; commands/: the command families;
+ * dag.c: task completion, propagation and dead-end cancellation).
  * Everything here is touched only by the engine thread, except the fields
  * marked "under mu".
  */
@@ -105,8 +105,13 @@ int outbox_lease(engine *e, int64_t now);
 int outbox_apply_result(engine *e, webhook_call *call, int64_t now);
 int64_t outbox_backoff_us(const engine *e, int32_t attempt);
 
-/* commands.c */
-int engine_apply_command(engine *e, engine_cmd *cmd, int64_t now);
+/* commands/tasks.c: one task's cancel, pause and resume, shared with the
+ * group commands. Each returns 0 (res says whether it applied and the
+ * status before), WEFT_ENOTFOUND, or an error. */
+int task_cancel_one(engine *e, const weft_id *id, const char *reason, int64_t now, task_update_result *res);
+int task_pause_one(engine *e, const weft_id *id, task_update_result *res);
+/* *now_status: the status the task has afterwards. */
+int task_resume_one(engine *e, const weft_id *id, int64_t now, task_update_result *res, task_status *now_status);
 
 /* dag.c */
 /* After `task` reached a terminal status: propagate to children, queue the
@@ -117,10 +122,10 @@ int dag_after_terminal(engine *e, const weft_id *task, const task_row *row, task
 /* A claimed/running task failed for `cause` (a retry_cause bit, 0 = never
  * retried): with retries left under its policy it goes to retrying;
  * otherwise to failure with `reason`, its on_failure webhooks and
- * dag_after_terminal. 0 applied (*retried tells which), STORE_GUARD /
- * STORE_NOT_FOUND when the guard did not match, <0 error. */
+ * dag_after_terminal. 0 (*applied: the status was in from_mask; *retried
+ * tells which way it went), WEFT_ENOTFOUND, or an error. */
 int dag_fail_task(engine *e, const weft_id *task, unsigned from_mask, const char *reason, unsigned cause,
-                  bool touch_last_updated, int64_t now, bool *retried);
+                  bool touch_last_updated, int64_t now, bool *applied, bool *retried);
 /* Whether a failure for `cause` should be retried; fills the retrying
  * update's fields (attempt, next_retry_at) when it should. */
 bool dag_should_retry(engine *e, const task_row *t, unsigned cause, int64_t now, task_update *u);

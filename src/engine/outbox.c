@@ -26,6 +26,7 @@
  * other body is sent unchanged.
  */
 #include "util/common.h"
+#include "core/backoff.h"
 #include "util/alloc.h"
 #include "util/clock.h"
 #include "util/json.h"
@@ -72,8 +73,8 @@ static json_t *task_enrichment(const task_row *t, action_trigger trig)
 	json_t *a = json_object();
 	json_object_set_new(a, "task_id", json_string(t->id.str));
 	json_object_set_new(a, "batch_id", id_is_set(&t->batch_id) ? json_string(t->batch_id.str) : json_null());
-	json_object_set_new(a, "status", json_string(task_status_wire(t->status)));
-	json_object_set_new(a, "trigger", json_string(action_trigger_db(trig)));
+	json_object_set_new(a, "status", json_string(task_status_label(t->status)));
+	json_object_set_new(a, "trigger", json_string(action_trigger_name(trig)));
 	json_object_set_new(a, "attempt", json_integer(t->attempt));
 	json_object_set_new(a, "failure_reason", t->failure_reason ? json_string(t->failure_reason) : json_null());
 	json_object_set_new(a, "success", json_integer(t->success));
@@ -111,7 +112,7 @@ int outbox_add_task_webhooks(engine *e, const weft_id *task, const task_row *row
 	if (row == NULL) {
 		if ((rc = store_task_get(e->w, task, &read)) != 0) {
 			store_free_actions(actions, n);
-			return rc == STORE_NOT_FOUND ? 0 : rc;
+			return rc == WEFT_ENOTFOUND ? 0 : rc;
 		}
 		row = &read;
 	}
@@ -121,7 +122,7 @@ int outbox_add_task_webhooks(engine *e, const weft_id *task, const task_row *row
 	int32_t attempt = t->attempt - (trig == TRIGGER_CANCEL && t->status == TS_RETRYING ? 1 : 0);
 	char base[128];
 	if (trig == TRIGGER_END)
-		snprintf(base, sizeof(base), "%s:end:%s", task->str, action_condition_db(cond));
+		snprintf(base, sizeof(base), "%s:end:%s", task->str, action_condition_name(cond));
 	else if (attempt > 0)
 		snprintf(base, sizeof(base), "%s:cancel:attempt:%d", task->str, (int)attempt);
 	else
@@ -170,13 +171,12 @@ int outbox_complete_batches(engine *e, int64_t now)
 		const weft_id *batch = &e->touched_batches.items[b];
 		char *on_complete = NULL;
 		batch_outcome counts = { 0 };
-		rc = store_batch_complete(e->w, batch, now, &on_complete, &counts);
-		if (rc == STORE_NOT_FOUND) {
-			rc = 0;
-			continue;
-		}
+		bool completed;
+		rc = store_batch_complete(e->w, batch, now, &completed, &on_complete, &counts);
 		if (rc != 0)
 			break;
+		if (!completed)
+			continue;
 		metrics_inc("batches_completed_total", NULL, 1);
 		json_t *actions = on_complete ? json_parse_text(on_complete) : NULL;
 		for (size_t i = 0; rc == 0 && i < json_array_size(actions); i++) {
@@ -214,7 +214,7 @@ int outbox_complete_batches(engine *e, int64_t now)
 		json_decref(actions);
 		free(on_complete);
 	}
-	if (rc != STORE_RETRY)    /* after a lock conflict: all of them again next cycle */
+	if (rc != WEFT_ERETRY)    /* after a lock conflict: all of them again next cycle */
 		e->touched_batches.len = 0;
 	return rc;
 }
@@ -257,10 +257,6 @@ int outbox_lease(engine *e, int64_t now)
 		e->outbox_dirty = false;
 		int64_t due = INT64_MAX;
 		rc = store_outbox_next_due(e->w, &due);
-		if (rc == STORE_NOT_FOUND) {
-			rc = 0;
-			due = INT64_MAX;
-		}
 		/* Rows already due but not leased are held back by a start call in
 		 * flight; that call's result marks the outbox dirty again, so no
 		 * deadline is needed (waking for them now would spin). */
@@ -272,14 +268,10 @@ int outbox_lease(engine *e, int64_t now)
 
 int64_t outbox_backoff_us(const engine *e, int32_t attempt)
 {
-	double delay = (double)e->cfg.backoff_base_us;
-	for (int32_t i = 1; i < attempt && delay < (double)e->cfg.backoff_cap_us; i++)
-		delay *= 2;
-	if (delay > (double)e->cfg.backoff_cap_us)
-		delay = (double)e->cfg.backoff_cap_us;
 	/* ±10% so that a burst of failures does not come back as a burst */
-	double jitter = 0.9 + 0.2 * ((double)(random() % 1000) / 1000.0);
-	return (int64_t)(delay * jitter);
+	backoff_policy p = { .base_us = e->cfg.backoff_base_us, .multiplier = 2, .cap_us = e->cfg.backoff_cap_us,
+	                     .jitter = 0.1 };
+	return backoff_delay_us(&p, attempt, backoff_random());
 }
 
 int outbox_apply_result(engine *e, webhook_call *call, int64_t now)
@@ -298,7 +290,7 @@ int outbox_apply_result(engine *e, webhook_call *call, int64_t now)
 		}
 	}
 	char labels[96];
-	snprintf(labels, sizeof(labels), "trigger=\"%s\",outcome=\"%s\"", action_trigger_db(call->trigger), outcome);
+	snprintf(labels, sizeof(labels), "trigger=\"%s\",outcome=\"%s\"", action_trigger_name(call->trigger), outcome);
 	metrics_inc("webhook_deliveries_total", labels, 1);
 	return store_outbox_finish(e->w, call->delivery_id, call->ok, call->http_status,
 	                           call->ok ? NULL : call->error, now, retry_at);

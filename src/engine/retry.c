@@ -1,20 +1,14 @@
 /*
  * retry.c — task retry policies: reading the canonical JSON that the HTTP
- * layer stores (see retry.h) and the backoff delay of each retry.
- *
- * The delay before retry n + 1 (n = retries done so far) is
- *   min(max_delay, initial_delay * multiplier^n)
- * scaled by a uniform factor in [0.9, 1.1], so that tasks failing together
- * do not all come back at the same instant. The power is computed by
- * repeated multiplication that stops at the cap, so large attempts neither
- * overflow nor produce NaN.
+ * layer stores (see retry.h) and the backoff delay of each retry, which
+ * follows core/backoff.h with ±10% jitter.
  */
 #include "util/common.h"
 #include "engine/retry.h"
 
 #include <math.h>
 
-#include "util/clock.h"
+#include "core/backoff.h"
 #include "util/json.h"
 
 #define JITTER_FRACTION 0.1
@@ -105,37 +99,13 @@ out:
 	return rc;
 }
 
-/* xorshift64*, one state per thread, seeded from the clock and the
- * state's own address. Quality is ample for jitter. */
-static double uniform01(void)
-{
-	static _Thread_local uint64_t state;
-	if (state == 0) {
-		state = (uint64_t)clock_mono_us() * UINT64_C(0x9E3779B97F4A7C15) ^ (uint64_t)(uintptr_t)&state;
-		if (state == 0)
-			state = UINT64_C(0x2545F4914F6CDD1D);
-	}
-	state ^= state >> 12;
-	state ^= state << 25;
-	state ^= state >> 27;
-	uint64_t r = state * UINT64_C(0x2545F4914F6CDD1D);
-	return (double)(r >> 11) / 9007199254740992.0;   /* [0, 1) with 53 bits */
-}
-
 int64_t retry_delay_us(const retry_policy *p, int32_t attempt)
 {
-	double cap = p->max_delay_secs > 0 ? p->max_delay_secs : 0;
-	double d = p->initial_delay_secs > 0 ? p->initial_delay_secs : 0;
-	double mult = p->backoff_multiplier >= 1 ? p->backoff_multiplier : 1;
-	for (int32_t i = 0; i < attempt && d < cap; i++)
-		d *= mult;
-	if (!(d <= cap))
-		d = cap;
-	d *= 1.0 + JITTER_FRACTION * (2.0 * uniform01() - 1.0);
-	double us = d * 1e6;
-	if (!(us > 0))
-		return 0;
-	if (us >= 9.0e18)
-		return INT64_C(9000000000000000000);
-	return (int64_t)llround(us);
+	backoff_policy b = {
+		.base_us = (int64_t)fmin(p->initial_delay_secs * 1e6, 9.0e18),
+		.multiplier = p->backoff_multiplier,
+		.cap_us = (int64_t)fmin(p->max_delay_secs * 1e6, 9.0e18),
+		.jitter = JITTER_FRACTION,
+	};
+	return backoff_delay_us(&b, attempt < INT32_MAX ? attempt + 1 : INT32_MAX, backoff_random());
 }

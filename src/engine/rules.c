@@ -41,7 +41,7 @@ static int parse_one(const json_t *obj, rule *r)
 	const json_t *m = json_object_get(obj, "matcher");
 	if (!json_is_object(m) || json_get_str(m, "kind", &kind) != JSON_GET_OK ||
 	    json_get_str(m, "status", &status) != JSON_GET_OK ||
-	    task_status_from_wire(status, &r->status) != 0)
+	    task_status_from_label(status, &r->status) != 0)
 		return -1;
 	const json_t *fields = json_object_get(m, "fields");
 	if (!json_is_array(fields))
@@ -132,7 +132,7 @@ static bool build_pattern(const rule *r, const json_t *meta, char **pattern, cha
 	}
 	*pattern = json_dump_compact(pat);
 	json_decref(pat);
-	*key = xasprintf("%s\x1f%s\x1f%s", r->kind, task_status_db(r->status), *pattern);
+	*key = xasprintf("%s\x1f%s\x1f%s", r->kind, task_status_name(r->status), *pattern);
 	return true;
 }
 

@@ -11,7 +11,7 @@
 #define WEFT_TIMERS_H
 
 #include "../util/common.h"
-#include "../util/uuid.h"
+#include "core/id.h"
 
 typedef enum timer_kind {
 	TIMER_CLAIM_STALE,     /* a claimed task whose start has not answered */

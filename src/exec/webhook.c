@@ -271,7 +271,7 @@ static const char *call_word(const webhook_call *c)
 
 static void count_action(const job *j, bool ok, bool timed)
 {
-	const char *trig = action_trigger_db(j->call->trigger);
+	const char *trig = action_trigger_name(j->call->trigger);
 	char labels[96];
 	snprintf(labels, sizeof(labels), "trigger=\"%s\",outcome=\"%s\"", trig, ok ? "success" : "failure");
 	metrics_inc("webhook_executions_total", labels, 1);
@@ -286,7 +286,7 @@ static void count_action(const job *j, bool ok, bool timed)
 static void in_flight_add(const webhook_call *c, int64_t delta)
 {
 	char labels[48];
-	snprintf(labels, sizeof(labels), "phase=\"%s\"", action_trigger_db(c->trigger));
+	snprintf(labels, sizeof(labels), "phase=\"%s\"", action_trigger_name(c->trigger));
 	metrics_gauge_add("webhooks_in_flight", labels, delta);
 }
 
@@ -428,7 +428,7 @@ static int transfer_setup(dispatcher *d, job *j, const char *params_text, char *
 	}
 	add_header(j, xasprintf("Idempotency-Key: %s", c->key));
 	add_header(j, xasprintf("X-Task-Id: %s", c->task_id.str));
-	add_header(j, xasprintf("X-Task-Trigger: %s", action_trigger_db(c->trigger)));
+	add_header(j, xasprintf("X-Task-Trigger: %s", action_trigger_name(c->trigger)));
 
 	json_t *body = json_object_get(params, "body");
 	if (body != NULL && !json_is_null(body)) {

@@ -58,6 +58,7 @@
  *     from the database before rendering.
  */
 #include "util/common.h"
+#include "http/arcrun_names.h"
 #include "http/arcrun.h"
 
 #include "http/routes.h"
@@ -133,7 +134,7 @@ static void put_basic(buf *b, const task_row *t)
 	buf_puts(b, ",\"kind\":");
 	http_json_str(b, t->kind);
 	buf_puts(b, ",\"status\":\"");
-	buf_puts(b, task_status_wire(t->status));
+	buf_puts(b, arcrun_status_name(t->status));
 	buf_puts(b, "\",\"created_at\":");
 	wire_ts(b, t->created_at);
 	buf_puts(b, ",\"started_at\":");
@@ -155,7 +156,7 @@ static void put_task_head(buf *b, const task_row *t)
 	buf_puts(b, ",\"kind\":");
 	http_json_str(b, t->kind);
 	buf_puts(b, ",\"status\":\"");
-	buf_puts(b, task_status_wire(t->status));
+	buf_puts(b, arcrun_status_name(t->status));
 	buf_puts(b, "\",\"timeout\":");
 	wire_i64(b, t->timeout_secs);
 	buf_puts(b, ",\"rules\":");
@@ -187,7 +188,7 @@ static void put_task_tail(buf *b, const task_row *t)
 static void put_action(buf *b, bool first, const action_row *a)
 {
 	buf_puts(b, first ? "{\"kind\":\"Webhook\",\"trigger\":\"" : ",{\"kind\":\"Webhook\",\"trigger\":\"");
-	buf_puts(b, action_trigger_wire(a->trigger));
+	buf_puts(b, arcrun_trigger_name(a->trigger));
 	buf_puts(b, "\",\"params\":");
 	wire_raw(b, a->params, "{}");
 	if (!a->has_delivery) {
@@ -195,7 +196,7 @@ static void put_action(buf *b, bool first, const action_row *a)
 		return;
 	}
 	buf_puts(b, ",\"delivery\":{\"status\":");
-	http_json_str(b, delivery_status_wire(a->delivery));
+	http_json_str(b, arcrun_delivery_name(a->delivery));
 	buf_puts(b, ",\"attempts\":");
 	wire_i64(b, a->attempts);
 	buf_puts(b, ",\"last_http_status\":");
@@ -319,7 +320,7 @@ static void h_metrics(http_request *r)
 /* ---- POST /task ------------------------------------------------------ */
 
 typedef struct submit_state {
-	engine_cmd cmd;
+	cmd_submit cmd;
 	batch_input in;
 } submit_state;
 
@@ -335,11 +336,11 @@ static void finish_create(http_request *r, engine_cmd *cmd, void *state)
 	submit_state *s = state;
 	if (wire_respond_engine_failure(r, cmd))
 		return;
-	if (cmd->status != ENGINE_OK) {
+	if (cmd->result != 0) {
 		wire_respond_unexpected(r, cmd);
 		return;
 	}
-	const weft_id *batch = &cmd->u.submit.batch_id;
+	const weft_id *batch = &engine_cmd_of(cmd, cmd_submit)->batch_id;
 	http_add_header(r, "X-Batch-ID", batch->str);
 
 	size_t created = 0;
@@ -386,19 +387,19 @@ static void h_create(http_request *r)
 	}
 	errlist_release(&errs);
 
-	s->cmd.type = CMD_SUBMIT_BATCH;
-	s->cmd.actor = "api";
-	s->cmd.u.submit.batch_id = batch;
-	s->cmd.u.submit.tasks = s->in.tasks;
-	s->cmd.u.submit.ntasks = s->in.ntasks;
-	s->cmd.u.submit.scope = s->in.scope;
-	s->cmd.u.submit.metadata = s->in.metadata;
-	s->cmd.u.submit.on_complete = s->in.on_complete;
+	cmd_submit_init(&s->cmd);
+	s->cmd.base.actor = "api";
+	s->cmd.batch_id = batch;
+	s->cmd.tasks = s->in.tasks;
+	s->cmd.ntasks = s->in.ntasks;
+	s->cmd.scope = s->in.scope;
+	s->cmd.metadata = s->in.metadata;
+	s->cmd.on_complete = s->in.on_complete;
 	/* Free the parsed body and its text while the engine commits. */
 	json_t *doc = s->in.doc;
 	s->in.doc = NULL;
 	http_body_release(r);
-	http_submit(r, &s->cmd, s, finish_create, submit_state_free);
+	http_submit(r, &s->cmd.base, s, finish_create, submit_state_free);
 	json_decref(doc);
 }
 
@@ -419,7 +420,7 @@ static void h_get_task(http_request *r)
 		rc = store_task_actions(c, id, &acts, &nacts);
 	store_reader_release(http_store(r), c);
 
-	if (rc == STORE_NOT_FOUND) {
+	if (rc == WEFT_ENOTFOUND) {
 		http_respond_text(r, 404, "No task found with UID");
 	} else if (rc != 0) {
 		wire_respond_store_error(r, rc);
@@ -486,7 +487,7 @@ static void h_batch_stats(http_request *r)
 
 	buf b;
 	buf_init(&b);
-	if (rc == STORE_NOT_FOUND) {
+	if (rc == WEFT_ENOTFOUND) {
 		buf_puts(&b, "{\"error\":\"No tasks found for this batch_id\"}");
 		http_respond_json(r, 404, &b);
 	} else if (rc != 0) {
@@ -565,7 +566,7 @@ static void h_dag(http_request *r)
 	size_t ntasks = 0, nlinks = 0;
 	int rc = store_dag(c, id, &tasks, &ntasks, &links, &nlinks);
 	store_reader_release(http_store(r), c);
-	if (rc == STORE_NOT_FOUND)
+	if (rc == WEFT_ENOTFOUND)
 		rc = 0;      /* an unknown batch is an empty graph (§4.14) */
 	if (rc != 0) {
 		wire_respond_store_error(r, rc);
@@ -597,7 +598,10 @@ static void h_dag(http_request *r)
 /* ---- task mutations -------------------------------------------------- */
 
 typedef struct update_state {
-	engine_cmd cmd;
+	union {
+		cmd_patch patch;        /* PATCH */
+		cmd_counters counters;  /* PUT */
+	} cmd;
 	update_input in;
 } update_state;
 
@@ -634,16 +638,15 @@ static void finish_patch(http_request *r, engine_cmd *cmd, void *state)
 	char msg[96];
 	if (wire_respond_engine_failure(r, cmd))
 		return;
-	switch (cmd->status) {
-	case ENGINE_OK:
-	case ENGINE_NOOP:
+	switch (cmd->result) {
+	case 0:
 		http_respond_text(r, 200, "Task updated successfully");
 		break;
-	case ENGINE_NOT_FOUND:
-		wire_respond_task_not_found(r, &cmd->u.patch.id);
+	case WEFT_ENOTFOUND:
+		wire_respond_task_not_found(r, &engine_cmd_of(cmd, cmd_patch)->id);
 		break;
-	case ENGINE_CONFLICT:
-		snprintf(msg, sizeof(msg), "Conflict: Task is %s, not Running", task_status_wire(cmd->current_status));
+	case WEFT_ECONFLICT:
+		snprintf(msg, sizeof(msg), "Conflict: Task is %s, not Running", arcrun_status_name(cmd->current_status));
 		wire_respond_state(r, 409, msg, cmd->current_status);
 		break;
 	default:
@@ -657,21 +660,21 @@ static void h_patch_task(http_request *r)
 	update_state *s = decode_update(r, false);
 	if (s == NULL)
 		return;
-	engine_cmd *c = &s->cmd;
-	c->type = CMD_PATCH_TASK;
-	c->actor = "api";
-	c->u.patch.id = *http_param(r, 0);
-	c->u.patch.has_status = s->in.has_status;
-	c->u.patch.status = s->in.status;
-	c->u.patch.new_success = s->in.new_success;
-	c->u.patch.new_failures = s->in.new_failures;
-	c->u.patch.metadata = s->in.metadata;
-	c->u.patch.failure_reason = s->in.failure_reason;
-	c->u.patch.has_expected_count = s->in.has_expected_count;
-	c->u.patch.expected_count = s->in.expected_count;
-	c->u.patch.has_priority = s->in.has_priority;
-	c->u.patch.priority = s->in.priority;
-	http_submit(r, c, s, finish_patch, update_state_free);
+	cmd_patch *c = &s->cmd.patch;
+	cmd_patch_init(c);
+	c->base.actor = "api";
+	c->id = *http_param(r, 0);
+	c->has_status = s->in.has_status;
+	c->status = s->in.status;
+	c->new_success = s->in.new_success;
+	c->new_failures = s->in.new_failures;
+	c->metadata = s->in.metadata;
+	c->failure_reason = s->in.failure_reason;
+	c->has_expected_count = s->in.has_expected_count;
+	c->expected_count = s->in.expected_count;
+	c->has_priority = s->in.has_priority;
+	c->priority = s->in.priority;
+	http_submit(r, &c->base, s, finish_patch, update_state_free);
 }
 
 static void finish_put(http_request *r, engine_cmd *cmd, void *state)
@@ -680,17 +683,16 @@ static void finish_put(http_request *r, engine_cmd *cmd, void *state)
 	char msg[112];
 	if (wire_respond_engine_failure(r, cmd))
 		return;
-	switch (cmd->status) {
-	case ENGINE_OK:
-	case ENGINE_NOOP:
+	switch (cmd->result) {
+	case 0:
 		http_respond_text(r, 202, "Queued");
 		break;
-	case ENGINE_NOT_FOUND:
-		wire_respond_task_not_found(r, &cmd->u.counters.id);
+	case WEFT_ENOTFOUND:
+		wire_respond_task_not_found(r, &engine_cmd_of(cmd, cmd_counters)->id);
 		break;
-	case ENGINE_CONFLICT:
+	case WEFT_ECONFLICT:
 		snprintf(msg, sizeof(msg), "Conflict: Task is %s; counters can no longer be updated",
-		         task_status_wire(cmd->current_status));
+		         arcrun_status_name(cmd->current_status));
 		wire_respond_state(r, 409, msg, cmd->current_status);
 		break;
 	default:
@@ -704,92 +706,99 @@ static void h_put_task(http_request *r)
 	update_state *s = decode_update(r, true);
 	if (s == NULL)
 		return;
-	s->cmd.type = CMD_ADD_COUNTERS;
-	s->cmd.actor = "api";
-	s->cmd.u.counters.id = *http_param(r, 0);
-	s->cmd.u.counters.success = s->in.new_success;
-	s->cmd.u.counters.failures = s->in.new_failures;
-	http_submit(r, &s->cmd, s, finish_put, update_state_free);
+	cmd_counters *c = &s->cmd.counters;
+	cmd_counters_init(c);
+	c->base.actor = "api";
+	c->id = *http_param(r, 0);
+	c->success = s->in.new_success;
+	c->failures = s->in.new_failures;
+	http_submit(r, &c->base, s, finish_put, update_state_free);
 }
 
 /* Cancel, pause and resume carry only the task id. */
-static void submit_task_cmd(http_request *r, engine_cmd_type type, http_finish_fn finish)
+typedef struct task_cmd_state {
+	cmd_task cmd;
+	task_action what;
+} task_cmd_state;
+
+static void submit_task_cmd(http_request *r, task_action what, http_finish_fn finish)
 {
-	engine_cmd *c = xcalloc(1, sizeof(*c));
-	c->type = type;
-	c->actor = "api";
-	c->u.task.id = *http_param(r, 0);
-	http_submit(r, c, c, finish, free);
+	task_cmd_state *s = xcalloc(1, sizeof(*s));
+	cmd_task_init(&s->cmd, what);
+	s->what = what;
+	s->cmd.base.actor = "api";
+	s->cmd.id = *http_param(r, 0);
+	http_submit(r, &s->cmd.base, s, finish, free);
 }
 
 static void finish_task_cmd(http_request *r, engine_cmd *cmd, void *state)
 {
-	UNUSED(state);
+	const task_cmd_state *s = state;
 	char msg[128];
 	task_status cur = cmd->current_status;
 	if (wire_respond_engine_failure(r, cmd))
 		return;
-	switch (cmd->status) {
-	case ENGINE_OK:
-	case ENGINE_NOOP:
+	switch (cmd->result) {
+	case 0:
 		http_respond_empty(r, 200);
 		return;
-	case ENGINE_NOT_FOUND:
-		wire_respond_task_not_found(r, &cmd->u.task.id);
+	case WEFT_ENOTFOUND:
+		wire_respond_task_not_found(r, &s->cmd.id);
 		return;
-	case ENGINE_CONFLICT:
+	case WEFT_ECONFLICT:
 		break;
 	default:
 		wire_respond_unexpected(r, cmd);
 		return;
 	}
-	switch (cmd->type) {
-	case CMD_CANCEL_TASK:
-		snprintf(msg, sizeof(msg), "Conflict: Task is %s and cannot be canceled", task_status_wire(cur));
+	switch (s->what) {
+	case TASK_CANCEL:
+		snprintf(msg, sizeof(msg), "Conflict: Task is %s and cannot be canceled", arcrun_status_name(cur));
 		wire_respond_state(r, 409, msg, cur);
 		break;
-	case CMD_PAUSE_TASK:
+	case TASK_PAUSE:
 		if (cur == TS_RUNNING || cur == TS_CLAIMED) {
 			snprintf(msg, sizeof(msg), "Bad request: Task is %s; only Pending or Waiting tasks can be paused",
-			         task_status_wire(cur));
+			         arcrun_status_name(cur));
 			wire_respond_state(r, 400, msg, cur);
 		} else {
 			snprintf(msg, sizeof(msg), "Conflict: Task is %s; only Pending or Waiting tasks can be paused",
-			         task_status_wire(cur));
+			         arcrun_status_name(cur));
 			wire_respond_state(r, 409, msg, cur);
 		}
 		break;
 	default:
-		snprintf(msg, sizeof(msg), "Conflict: Task is %s; only Paused tasks can be resumed", task_status_wire(cur));
+		snprintf(msg, sizeof(msg), "Conflict: Task is %s; only Paused tasks can be resumed", arcrun_status_name(cur));
 		wire_respond_state(r, 409, msg, cur);
 		break;
 	}
 }
 
-static void h_cancel_task(http_request *r) { submit_task_cmd(r, CMD_CANCEL_TASK, finish_task_cmd); }
-static void h_pause_task(http_request *r) { submit_task_cmd(r, CMD_PAUSE_TASK, finish_task_cmd); }
-static void h_resume_task(http_request *r) { submit_task_cmd(r, CMD_RESUME_TASK, finish_task_cmd); }
+static void h_cancel_task(http_request *r) { submit_task_cmd(r, TASK_CANCEL, finish_task_cmd); }
+static void h_pause_task(http_request *r) { submit_task_cmd(r, TASK_PAUSE, finish_task_cmd); }
+static void h_resume_task(http_request *r) { submit_task_cmd(r, TASK_RESUME, finish_task_cmd); }
 
 /* ---- batch mutations ------------------------------------------------- */
 
 static void finish_stop_batch(http_request *r, engine_cmd *cmd, void *state)
 {
 	UNUSED(state);
+	const cmd_stop_batch *c = engine_cmd_of(cmd, cmd_stop_batch);
 	if (wire_respond_engine_failure(r, cmd))
 		return;
-	if (cmd->status == ENGINE_NOT_FOUND) {
-		wire_respond_batch_not_found(r, &cmd->u.stop.batch_id);
+	if (cmd->result == WEFT_ENOTFOUND) {
+		wire_respond_batch_not_found(r, &c->batch_id);
 		return;
 	}
-	if (cmd->status != ENGINE_OK) {
+	if (cmd->result != 0) {
 		wire_respond_unexpected(r, cmd);
 		return;
 	}
-	const batch_cancel_counts *n = &cmd->u.stop.counts;
+	const batch_cancel_counts *n = &c->counts;
 	buf b;
 	buf_init(&b);
 	buf_puts(&b, "{\"batch_id\":");
-	wire_id(&b, &cmd->u.stop.batch_id);
+	wire_id(&b, &c->batch_id);
 	buf_printf(&b,
 	           ",\"canceled_waiting\":%" PRId64 ",\"canceled_pending\":%" PRId64 ",\"canceled_claimed\":%" PRId64
 	           ",\"canceled_running\":%" PRId64 ",\"canceled_paused\":%" PRId64 ",\"already_terminal\":%" PRId64 "}",
@@ -801,15 +810,15 @@ static void finish_stop_batch(http_request *r, engine_cmd *cmd, void *state)
 
 static void h_stop_batch(http_request *r)
 {
-	engine_cmd *c = xcalloc(1, sizeof(*c));
-	c->type = CMD_STOP_BATCH;
-	c->actor = "api";
-	c->u.stop.batch_id = *http_param(r, 0);
-	http_submit(r, c, c, finish_stop_batch, free);
+	cmd_stop_batch *c = xmalloc(sizeof(*c));
+	cmd_stop_batch_init(c);
+	c->base.actor = "api";
+	c->batch_id = *http_param(r, 0);
+	http_submit(r, &c->base, c, finish_stop_batch, free);
 }
 
 typedef struct rules_state {
-	engine_cmd cmd;
+	cmd_batch_rules cmd;
 	rules_input in;
 } rules_state;
 
@@ -823,23 +832,24 @@ static void rules_state_free(void *p)
 static void finish_batch_rules(http_request *r, engine_cmd *cmd, void *state)
 {
 	UNUSED(state);
+	const cmd_batch_rules *c = engine_cmd_of(cmd, cmd_batch_rules);
 	if (wire_respond_engine_failure(r, cmd))
 		return;
-	if (cmd->status == ENGINE_NOT_FOUND) {
-		wire_respond_batch_not_found(r, &cmd->u.rules.batch_id);
+	if (cmd->result == WEFT_ENOTFOUND) {
+		wire_respond_batch_not_found(r, &c->batch_id);
 		return;
 	}
-	if (cmd->status != ENGINE_OK) {
+	if (cmd->result != 0) {
 		wire_respond_unexpected(r, cmd);
 		return;
 	}
 	buf b;
 	buf_init(&b);
 	buf_puts(&b, "{\"batch_id\":");
-	wire_id(&b, &cmd->u.rules.batch_id);
+	wire_id(&b, &c->batch_id);
 	buf_puts(&b, ",\"kind\":");
-	http_json_str(&b, cmd->u.rules.kind);
-	buf_printf(&b, ",\"updated_count\":%" PRId64 "}", cmd->u.rules.updated);
+	http_json_str(&b, c->kind);
+	buf_printf(&b, ",\"updated_count\":%" PRId64 "}", c->updated);
 	http_respond_json(r, 200, &b);
 	buf_release(&b);
 }
@@ -860,12 +870,12 @@ static void h_batch_rules(http_request *r)
 		return;
 	}
 	errlist_release(&errs);
-	s->cmd.type = CMD_SET_BATCH_RULES;
-	s->cmd.actor = "api";
-	s->cmd.u.rules.batch_id = *http_param(r, 0);
-	s->cmd.u.rules.kind = s->in.kind;
-	s->cmd.u.rules.rules = s->in.rules;
-	http_submit(r, &s->cmd, s, finish_batch_rules, rules_state_free);
+	cmd_batch_rules_init(&s->cmd);
+	s->cmd.base.actor = "api";
+	s->cmd.batch_id = *http_param(r, 0);
+	s->cmd.kind = s->in.kind;
+	s->cmd.rules = s->in.rules;
+	http_submit(r, &s->cmd.base, s, finish_batch_rules, rules_state_free);
 }
 
 /* ---- the table ------------------------------------------------------- */

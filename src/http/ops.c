@@ -9,6 +9,8 @@
  * absent optional values, plain-text query errors.
  */
 #include "util/common.h"
+#include "engine/commands/groups.h"
+#include "http/arcrun_names.h"
 #include "http/routes.h"
 
 #include <pthread.h>
@@ -35,7 +37,8 @@ const char *http_openapi_document(size_t *len)
 /* ---- groups ---------------------------------------------------------- */
 
 typedef struct group_state {
-	engine_cmd cmd;
+	cmd_group cmd;
+	group_action what;
 	char name[HTTP_TEXT_PARAM_MAX + 1];
 } group_state;
 
@@ -44,44 +47,43 @@ static void finish_group(http_request *r, engine_cmd *cmd, void *state)
 	group_state *s = state;
 	if (wire_respond_engine_failure(r, cmd))
 		return;
-	if (cmd->status == ENGINE_NOT_FOUND) {
+	if (cmd->result == WEFT_ENOTFOUND) {
 		char *msg = xasprintf("Not found: No tasks found in group %s", s->name);
 		http_respond_error(r, 404, msg);
 		free(msg);
 		return;
 	}
-	if (cmd->status != ENGINE_OK && cmd->status != ENGINE_NOOP) {
+	if (cmd->result != 0) {
 		wire_respond_unexpected(r, cmd);
 		return;
 	}
-	const char *key = cmd->type == CMD_GROUP_CANCEL ? "canceled"
-	                  : cmd->type == CMD_GROUP_PAUSE ? "paused"
-	                                                 : "resumed";
+	const char *key = s->what == GROUP_CANCEL ? "canceled" : s->what == GROUP_PAUSE ? "paused" : "resumed";
 	buf b;
 	buf_init(&b);
 	buf_puts(&b, "{\"group\":");
 	http_json_str(&b, s->name);
 	buf_printf(&b, ",\"%s\":", key);
-	wire_i64(&b, cmd->u.group.count);
+	wire_i64(&b, s->cmd.count);
 	buf_putc(&b, '}');
 	http_respond_json(r, 200, &b);
 	buf_release(&b);
 }
 
-static void submit_group(http_request *r, engine_cmd_type type)
+static void submit_group(http_request *r, group_action what)
 {
 	group_state *s = xcalloc(1, sizeof(*s));
 	const char *name = http_param_text(r, 0);
 	snprintf(s->name, sizeof(s->name), "%s", name != NULL ? name : "");
-	s->cmd.type = type;
-	s->cmd.actor = "api";
-	s->cmd.u.group.name = s->name;
-	http_submit(r, &s->cmd, s, finish_group, free);
+	cmd_group_init(&s->cmd, what);
+	s->what = what;
+	s->cmd.base.actor = "api";
+	s->cmd.name = s->name;
+	http_submit(r, &s->cmd.base, s, finish_group, free);
 }
 
-static void h_group_cancel(http_request *r) { submit_group(r, CMD_GROUP_CANCEL); }
-static void h_group_pause(http_request *r) { submit_group(r, CMD_GROUP_PAUSE); }
-static void h_group_resume(http_request *r) { submit_group(r, CMD_GROUP_RESUME); }
+static void h_group_cancel(http_request *r) { submit_group(r, GROUP_CANCEL); }
+static void h_group_pause(http_request *r) { submit_group(r, GROUP_PAUSE); }
+static void h_group_resume(http_request *r) { submit_group(r, GROUP_RESUME); }
 
 /* ---- critical path --------------------------------------------------- */
 
@@ -108,7 +110,7 @@ static void h_critical_path(http_request *r)
 	int rc = store_dag(c, id, &tasks, &ntasks, &links, &nlinks);
 	store_reader_release(http_store(r), c);
 
-	if (rc == STORE_NOT_FOUND || (rc == 0 && ntasks == 0)) {
+	if (rc == WEFT_ENOTFOUND || (rc == 0 && ntasks == 0)) {
 		wire_respond_batch_not_found(r, id);
 	} else if (rc != 0) {
 		wire_respond_store_error(r, rc);
@@ -145,7 +147,7 @@ static void h_task_events(http_request *r)
 	int rc = store_task_events(c, id, &ev, &n);
 	store_reader_release(http_store(r), c);
 
-	if (rc == STORE_NOT_FOUND) {
+	if (rc == WEFT_ENOTFOUND) {
 		wire_respond_task_not_found(r, id);
 	} else if (rc != 0) {
 		wire_respond_store_error(r, rc);
@@ -158,9 +160,9 @@ static void h_task_events(http_request *r)
 			buf_puts(&b, i ? ",{\"at\":" : "{\"at\":");
 			wire_ts(&b, e->at);
 			buf_puts(&b, ",\"from\":");
-			http_json_str(&b, e->has_from ? task_status_wire(e->from) : NULL);
+			http_json_str(&b, e->has_from ? arcrun_status_name(e->from) : NULL);
 			buf_puts(&b, ",\"to\":");
-			http_json_str(&b, task_status_wire(e->to));
+			http_json_str(&b, arcrun_status_name(e->to));
 			buf_puts(&b, ",\"reason\":");
 			http_json_str(&b, e->reason);
 			buf_puts(&b, ",\"actor\":");
@@ -202,7 +204,7 @@ static void put_delivery(buf *b, const outbox_row *o)
 	buf_puts(b, ",\"url\":");
 	put_params_url(b, o->params);
 	buf_puts(b, ",\"status\":");
-	http_json_str(b, delivery_status_wire(o->status));
+	http_json_str(b, arcrun_delivery_name(o->status));
 	buf_puts(b, ",\"attempts\":");
 	wire_i64(b, o->attempts);
 	buf_puts(b, ",\"max_attempts\":");
@@ -236,7 +238,7 @@ static void h_deliveries(http_request *r)
 		return;
 	outbox_row *rows = NULL;
 	size_t n = 0;
-	int rc = store_outbox_list(c, q.status, q.offset, q.limit, &rows, &n);
+	int rc = store_outbox_list(c, q.status_mask, q.offset, q.limit, &rows, &n);
 	store_reader_release(http_store(r), c);
 	if (rc != 0) {
 		wire_respond_store_error(r, rc);
@@ -328,7 +330,7 @@ void ops_refresh_gauges(store *st)
 	pthread_mutex_lock(&gauge_lock);
 	if (rc_status == 0) {
 		for (int s = 0; s < TS__COUNT; s++)
-			gauge_set("tasks_by_status", "status", task_status_wire((task_status)s), counts[s]);
+			gauge_set("tasks_by_status", "status", arcrun_status_name((task_status)s), counts[s]);
 	}
 	if (rc_kinds == 0) {
 		char **now = xcalloc(nkinds ? nkinds : 1, sizeof(char *));

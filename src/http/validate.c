@@ -11,6 +11,7 @@
  * bare names ("status", "rules[0].max_capacity") for the other bodies.
  */
 #include "validate.h"
+#include "arcrun_names.h"
 
 #include <math.h>
 
@@ -208,7 +209,7 @@ static int get_status(vctx *v, const json_t *obj, const char *prefix, const char
 	int r = get_str(v, obj, prefix, key, required, &s);
 	if (r != F_OK)
 		return r;
-	if (task_status_from_wire(s, out) != 0) {
+	if (arcrun_status_parse(s, out) != 0) {
 		char path[PATH_MAX_LEN];
 		path_key(path, prefix, key);
 		errlist_add(v->errs, "%s: unknown status '%s'", path, s);
@@ -1116,7 +1117,7 @@ static validate_result query_status(query_get_fn get, void *ctx, bool *has, task
 	*has = false;
 	if (s == NULL)
 		return VALIDATE_OK;
-	if (task_status_from_wire(s, out) != 0) {
+	if (arcrun_status_parse(s, out) != 0) {
 		snprintf(msg, msglen,
 		         "Query deserialize error: unknown variant `%s`, expected one of `Waiting`, `Pending`, "
 		         "`Claimed`, `Running`, `Paused`, `RetryPending`, `Success`, `Failure`, `Canceled`",
@@ -1243,7 +1244,6 @@ validate_result validate_batches_query(query_get_fn get, void *ctx, const weft_c
 validate_result validate_deliveries_query(query_get_fn get, void *ctx, const weft_config *cfg,
                                           deliveries_query *out, char *msg, size_t msglen)
 {
-	static const char *const statuses[] = { "pending", "failure", "success", "exhausted" };
 	memset(out, 0, sizeof(*out));
 	validate_result r = query_page(get, ctx, cfg, &out->offset, &out->limit, msg, msglen);
 	if (r != VALIDATE_OK)
@@ -1251,12 +1251,8 @@ validate_result validate_deliveries_query(query_get_fn get, void *ctx, const wef
 	const char *s = get(ctx, "status");
 	if (s == NULL)
 		return VALIDATE_OK;
-	for (size_t i = 0; i < ARRAY_LEN(statuses); i++) {
-		if (strcmp(s, statuses[i]) == 0) {
-			out->status = statuses[i];
-			return VALIDATE_OK;
-		}
-	}
+	if (arcrun_delivery_filter(s, &out->status_mask) == 0)
+		return VALIDATE_OK;
 	snprintf(msg, msglen,
 	         "Query deserialize error: unknown variant `%s`, expected one of `pending`, `failure`, "
 	         "`success`, `exhausted`",

@@ -21,7 +21,10 @@
 #include "../util/json.h"
 #include "../config.h"
 #include "../engine/engine.h"
+#include "engine/commands/batches.h"
+#include "engine/commands/tasks.h"
 #include "../store/store.h"
+#include "core/limits.h"
 
 typedef enum validate_result {
 	VALIDATE_OK = 0,
@@ -143,11 +146,11 @@ validate_result validate_batches_query(query_get_fn get, void *ctx, const weft_c
                                        batches_query *out, char *msg, size_t msglen);
 
 /* GET /webhook-deliveries: page, page_size (as GET /task) and status, one
- * of pending, failure, success, exhausted (borrowed; NULL = all). An
- * unknown status gives VALIDATE_MALFORMED ("Query deserialize error:
- * unknown variant ..."). */
+ * of pending, failure, success, exhausted, as the mask of delivery states
+ * it selects (0 = all). An unknown status gives VALIDATE_MALFORMED ("Query
+ * deserialize error: unknown variant ..."). */
 typedef struct deliveries_query {
-	const char *status;
+	unsigned status_mask;
 	int64_t offset, limit;
 } deliveries_query;
 

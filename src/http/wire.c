@@ -3,6 +3,7 @@
  * handlers (see wire.h).
  */
 #include "util/common.h"
+#include "http/arcrun_names.h"
 #include "http/wire.h"
 
 #include "util/clock.h"
@@ -138,7 +139,7 @@ void wire_respond_db_error(http_request *r)
 
 void wire_respond_store_error(http_request *r, int rc)
 {
-	if (rc == STORE_UNAVAILABLE)
+	if (rc == WEFT_EUNAVAILABLE)
 		wire_respond_unavailable(r);
 	else
 		wire_respond_db_error(r);
@@ -150,7 +151,7 @@ void wire_respond_state(http_request *r, unsigned status, const char *message, t
 	buf_init(&b);
 	buf_puts(&b, "{\"error\":");
 	http_json_str(&b, message);
-	buf_printf(&b, ",\"status\":%u,\"current_status\":\"%s\"}", status, task_status_wire(current));
+	buf_printf(&b, ",\"status\":%u,\"current_status\":\"%s\"}", status, arcrun_status_name(current));
 	http_respond_json(r, status, &b);
 	buf_release(&b);
 }
@@ -171,21 +172,23 @@ void wire_respond_batch_not_found(http_request *r, const weft_id *id)
 
 bool wire_respond_engine_failure(http_request *r, const engine_cmd *cmd)
 {
-	switch (cmd->status) {
-	case ENGINE_ERROR:
-		wire_respond_db_error(r);
-		return true;
-	case ENGINE_UNAVAILABLE:
+	switch (cmd->result) {
+	case 0:
+	case WEFT_ENOTFOUND:
+	case WEFT_ECONFLICT:
+		return false;
+	case WEFT_EUNAVAILABLE:
 		wire_respond_unavailable(r);
 		return true;
 	default:
-		return false;
+		wire_respond_db_error(r);
+		return true;
 	}
 }
 
 void wire_respond_unexpected(http_request *r, const engine_cmd *cmd)
 {
-	log_error("http", "unexpected engine outcome %d for command %d", (int)cmd->status, (int)cmd->type);
+	log_error("http", "unexpected engine outcome %d for command %s", cmd->result, engine_cmd_name(cmd));
 	wire_respond_db_error(r);
 }
 

@@ -47,7 +47,8 @@ void wire_respond_state(http_request *r, unsigned status, const char *message, t
 void wire_respond_task_not_found(http_request *r, const weft_id *id);
 /* 404 "Not found: No tasks found for batch <id>". */
 void wire_respond_batch_not_found(http_request *r, const weft_id *id);
-/* Answers ENGINE_ERROR and ENGINE_UNAVAILABLE; false for other outcomes. */
+/* Answers a failed command (an error other than WEFT_ENOTFOUND and
+ * WEFT_ECONFLICT); false for the other outcomes. */
 bool wire_respond_engine_failure(http_request *r, const engine_cmd *cmd);
 /* Logs and answers 500 for an outcome the handler did not expect. */
 void wire_respond_unexpected(http_request *r, const engine_cmd *cmd);

@@ -107,9 +107,10 @@ int store_task_actions_for(store_conn *c, const weft_id *id, action_trigger trig
 }
 
 int store_task_update(store_conn *c, const weft_id *id, unsigned from_mask,
-                      const task_update *u, task_status *prev)
+                      const task_update *u, task_update_result *res)
 {
-	return c->ops->task_update(c, id, from_mask, u, prev);
+	*res = (task_update_result){ .applied = false, .prev = TS_WAITING };
+	return c->ops->task_update(c, id, from_mask, u, res);
 }
 
 int store_fail_required_children(store_conn *c, const weft_id *parent, const char *reason,
@@ -136,9 +137,19 @@ int store_pending_scan(store_conn *c, const pending_cursor *after, size_t limit,
 	return c->ops->pending_scan(c, after, limit, now, out, n);
 }
 
+/* "None" from a backend's lookup of the next due time, as INT64_MAX. */
+static int due_or_never(int rc, int64_t *due)
+{
+	if (rc == WEFT_ENOTFOUND) {
+		*due = INT64_MAX;
+		return 0;
+	}
+	return rc;
+}
+
 int store_pending_next_start(store_conn *c, int64_t now, int64_t *due)
 {
-	return c->ops->pending_next_start(c, now, due);
+	return due_or_never(c->ops->pending_next_start(c, now, due), due);
 }
 
 int store_count_matching(store_conn *c, const char *kind, unsigned status_mask,
@@ -180,10 +191,16 @@ int store_batch_add_remaining(store_conn *c, const weft_id *batch, int64_t delta
 	return c->ops->batch_add_remaining(c, batch, delta);
 }
 
-int store_batch_complete(store_conn *c, const weft_id *batch, int64_t now, char **on_complete,
-                         batch_outcome *counts)
+int store_batch_complete(store_conn *c, const weft_id *batch, int64_t now, bool *completed,
+                         char **on_complete, batch_outcome *counts)
 {
-	return c->ops->batch_complete(c, batch, now, on_complete, counts);
+	*completed = false;
+	*on_complete = NULL;
+	int rc = c->ops->batch_complete(c, batch, now, on_complete, counts);
+	if (rc == WEFT_ENOTFOUND)
+		return 0;
+	*completed = rc == 0;
+	return rc;
 }
 
 int store_batch_cancel(store_conn *c, const weft_id *batch, const char *reason, int64_t now,
@@ -217,7 +234,10 @@ int store_outbox_finish(store_conn *c, int64_t id, bool ok, int32_t http_status,
 	return c->ops->outbox_finish(c, id, ok, http_status, error, now, retry_at);
 }
 
-int store_outbox_next_due(store_conn *c, int64_t *due) { return c->ops->outbox_next_due(c, due); }
+int store_outbox_next_due(store_conn *c, int64_t *due)
+{
+	return due_or_never(c->ops->outbox_next_due(c, due), due);
+}
 int store_outbox_recover(store_conn *c, int64_t now) { return c->ops->outbox_recover(c, now); }
 
 int store_archive_terminal(store_conn *c, int64_t ended_before, size_t limit, int64_t *archived)
@@ -253,10 +273,10 @@ int store_task_events(store_conn *c, const weft_id *id, task_event **out, size_t
 	return c->ops->task_events(c, id, out, n);
 }
 
-int store_outbox_list(store_conn *c, const char *status, int64_t offset, int64_t limit,
+int store_outbox_list(store_conn *c, unsigned status_mask, int64_t offset, int64_t limit,
                       outbox_row **out, size_t *n)
 {
-	return c->ops->outbox_list(c, status, offset, limit, out, n);
+	return c->ops->outbox_list(c, status_mask, offset, limit, out, n);
 }
 
 int store_status_counts(store_conn *c, int64_t counts[TS__COUNT])
@@ -377,12 +397,12 @@ int store_timers_due(store_conn *c, int64_t now, int64_t claim_timeout_us, size_
 {
 	*out = NULL;
 	*n = 0;
-	return c->ops->timers_due ? c->ops->timers_due(c, now, claim_timeout_us, limit, out, n) : STORE_ERR;
+	return c->ops->timers_due ? c->ops->timers_due(c, now, claim_timeout_us, limit, out, n) : WEFT_ESTORE;
 }
 
 int store_timers_next(store_conn *c, int64_t claim_timeout_us, int64_t *due)
 {
-	return c->ops->timers_next ? c->ops->timers_next(c, claim_timeout_us, due) : STORE_ERR;
+	return c->ops->timers_next ? due_or_never(c->ops->timers_next(c, claim_timeout_us, due), due) : WEFT_ESTORE;
 }
 
 /* ---- freeing (row release functions: model.c) -------------------------- */

@@ -11,24 +11,21 @@
  * of *reader* connections for HTTP reads (GET routes), each used by one
  * thread at a time (store_reader_acquire/release).
  *
- * Return convention: 0 = ok; STORE_NOT_FOUND (1) where noted; negative =
- * error (STORE_ERR for a failed statement, STORE_UNAVAILABLE when the
- * database cannot be reached, STORE_RETRY for a conflict with another
- * node that may be retried). Output arrays are owned by the caller and
- * freed with the matching store_free_* function. Input pointers are borrowed.
+ * Errors: every function returns 0 or a negative code of core/error.h:
+ * WEFT_ENOTFOUND where noted, WEFT_ESTORE for a failed statement,
+ * WEFT_EUNAVAILABLE when the database cannot be reached, WEFT_ERETRY for a
+ * conflict with another node's transaction (a deadlock or a lock wait that
+ * timed out: the step's savepoint must be rolled back, and the step may be
+ * tried again). Outcomes that are not failures (a guard that did not
+ * match, no due row) come back through out-parameters. Output arrays are
+ * owned by the caller and freed with the matching store_free_* function.
+ * Input pointers are borrowed.
  */
 #ifndef WEFT_STORE_H
 #define WEFT_STORE_H
 
 #include "model.h"
-
-#define STORE_NOT_FOUND 1
-#define STORE_ERR (-1)
-#define STORE_UNAVAILABLE (-2)
-/* A transient conflict with another node's transaction (PostgreSQL found a
- * deadlock or a serialization failure): the statement's savepoint must be
- * rolled back, and the operation may be tried again. */
-#define STORE_RETRY (-3)
+#include "core/error.h"
 
 typedef struct store store;
 typedef struct store_conn store_conn;
@@ -81,7 +78,7 @@ int store_link_insert(store_conn *c, const link_row *l);
 int store_action_insert(store_conn *c, const weft_id *task_id, const action_row *a);
 
 /* ---- single task ----------------------------------------------------- */
-/* 0 / NOT_FOUND. Falls back to the archive (out->archived = true). */
+/* 0 or WEFT_ENOTFOUND. Falls back to the archive (out->archived = true). */
 int store_task_get(store_conn *c, const weft_id *id, task_row *out);
 /* All actions of a task, in insertion order, with their delivery record. */
 int store_task_actions(store_conn *c, const weft_id *id, action_row **out, size_t *n);
@@ -115,14 +112,18 @@ typedef struct task_update {
 	task_row *after;
 } task_update;
 
+/* What a guarded update found. */
+typedef struct task_update_result {
+	bool applied;           /* the status was in from_mask and the row was written */
+	task_status prev;       /* the status before (the current one when not applied) */
+} task_update_result;
+
 /* When the status enters a terminal one from a non-terminal one, the
  * task's batch counter of unfinished tasks (batch.remaining) is decremented.
- * Returns 0 when applied (*prev = status before), STORE_NOT_FOUND when no
- * task has this id, STORE_GUARD (2) when it exists but its status is not in
- * from_mask (*prev = its current status). prev may be NULL. */
-#define STORE_GUARD 2
+ * Returns 0 when the task exists (res says whether the guard matched),
+ * WEFT_ENOTFOUND when no task has this id. res is required. */
 int store_task_update(store_conn *c, const weft_id *id, unsigned from_mask,
-                      const task_update *u, task_status *prev);
+                      const task_update *u, task_update_result *res);
 
 /* ---- DAG propagation (writer) ---------------------------------------- */
 /* Children of `parent` linked with requires_success whose status is waiting
@@ -156,7 +157,7 @@ int store_pending_scan(store_conn *c, const pending_cursor *after, size_t limit,
                        task_row **out, size_t *n);
 
 /* The earliest start_after later than `now` among pending tasks (the next
- * delayed start to wake up for); STORE_NOT_FOUND when none. */
+ * delayed start to wake up for); INT64_MAX when none. */
 int store_pending_next_start(store_conn *c, int64_t now, int64_t *due);
 
 /* Number of tasks with kind == kind, status in status_mask and metadata
@@ -201,11 +202,11 @@ typedef struct batch_outcome {
 	int64_t success, failure, canceled;
 } batch_outcome;
 /* Marks the batch completed when it has a batch row, no unfinished task
- * (remaining == 0) and was not completed before: returns 0 with its
- * on_complete JSON (owned, NULL when none) and the counts of its tasks by
- * terminal status. STORE_NOT_FOUND otherwise. */
-int store_batch_complete(store_conn *c, const weft_id *batch, int64_t now, char **on_complete,
-                         batch_outcome *counts);
+ * (remaining == 0) and was not completed before: then *completed is true,
+ * with its on_complete JSON (owned, NULL when none) and the counts of its
+ * tasks by terminal status. */
+int store_batch_complete(store_conn *c, const weft_id *batch, int64_t now, bool *completed,
+                         char **on_complete, batch_outcome *counts);
 
 typedef struct batch_cancel_counts {
 	int64_t canceled[TS__COUNT];    /* indexed by the status before */
@@ -244,7 +245,7 @@ int store_outbox_lease(store_conn *c, int64_t now, int64_t lease_until, size_t l
 int store_outbox_finish(store_conn *c, int64_t id, bool ok, int32_t http_status, const char *error,
                         int64_t now, int64_t retry_at);
 /* Earliest next_attempt_at of undelivered rows (pending, retrying,
- * delivering); STORE_NOT_FOUND when there is none. */
+ * delivering); INT64_MAX when there is none. */
 int store_outbox_next_due(store_conn *c, int64_t *due);
 /* At start-up of a single node: rows left delivering become due now. */
 int store_outbox_recover(store_conn *c, int64_t now);
@@ -276,7 +277,7 @@ typedef struct batch_stats {
 	int64_t total_expected;
 	int64_t status_counts[TS__COUNT];
 } batch_stats;
-int store_batch_stats(store_conn *c, const weft_id *batch, batch_stats *out);  /* NOT_FOUND: no task */
+int store_batch_stats(store_conn *c, const weft_id *batch, batch_stats *out);  /* WEFT_ENOTFOUND: no task */
 
 typedef struct batch_filter {
 	const char *kind;          /* substring */
@@ -305,13 +306,13 @@ int store_dag(store_conn *c, const weft_id *batch, task_row **tasks, size_t *nta
 
 /* The audit trail of a task, oldest first. The first entry is its
  * creation (has_from = false, to = its first status, actor "api", reason
- * "created"); later ones are its recorded transitions. NOT_FOUND when the
+ * "created"); later ones are its recorded transitions. WEFT_ENOTFOUND when the
  * task exists neither live nor archived. */
 int store_task_events(store_conn *c, const weft_id *id, task_event **out, size_t *n);
 
-/* Outbox rows, newest first; status filter NULL = all (wire names:
- * pending (pending or delivering), failure (retrying), success, exhausted). */
-int store_outbox_list(store_conn *c, const char *status, int64_t offset, int64_t limit,
+/* Outbox rows, newest first, whose status is in status_mask (bits
+ * 1u << delivery_status; 0 = every row). */
+int store_outbox_list(store_conn *c, unsigned status_mask, int64_t offset, int64_t limit,
                       outbox_row **out, size_t *n);
 
 /* Gauges for /metrics: live tasks by status, and running tasks by kind. */
@@ -360,7 +361,7 @@ int store_rules_lock(store_conn *c, const char *kind, bool *got);
 int store_rules_lock_wait(store_conn *c, const char *kind);
 
 /* Deadlines kept in the database (shared stores only; SQLite answers
- * STORE_ERR). A due row is a task whose status deadline has passed:
+ * WEFT_ESTORE). A due row is a task whose status deadline has passed:
  *   claimed:  last_updated + claim_timeout_us <= now (stale claim);
  *   running:  last_updated + timeout_secs s   <= now (inactivity timeout);
  *   retrying: next_retry_at                   <= now (backoff over).
@@ -371,7 +372,7 @@ typedef struct timer_due_row {
 } timer_due_row;
 int store_timers_due(store_conn *c, int64_t now, int64_t claim_timeout_us, size_t limit,
                      timer_due_row **out, size_t *n);
-/* The earliest of those deadlines, due or not; STORE_NOT_FOUND when no task
+/* The earliest of those deadlines, due or not; INT64_MAX when no task
  * has one. */
 int store_timers_next(store_conn *c, int64_t claim_timeout_us, int64_t *due);
 

@@ -6,7 +6,9 @@
  * `struct store_conn` as the first member of its connection object, both
  * pointing at that table. store.c dispatches every public store_* call
  * through it, so callers never see which backend runs. Each operation has
- * exactly the contract of the store.h function of the same name.
+ * exactly the contract of the store.h function of the same name, except
+ * that the "next due" lookups and batch_complete answer WEFT_ENOTFOUND for
+ * "none" (store.c turns that into the public out-parameters).
  */
 #ifndef WEFT_STORE_IMPL_H
 #define WEFT_STORE_IMPL_H
@@ -44,7 +46,7 @@ typedef struct store_ops {
 	int (*task_actions_for)(store_conn *c, const weft_id *id, action_trigger trig,
 	                        action_condition cond, action_row **out, size_t *n);
 	int (*task_update)(store_conn *c, const weft_id *id, unsigned from_mask,
-	                   const task_update *u, task_status *prev);
+	                   const task_update *u, task_update_result *res);
 
 	/* DAG propagation */
 	int (*fail_required_children)(store_conn *c, const weft_id *parent, const char *reason,
@@ -103,7 +105,7 @@ typedef struct store_ops {
 	int (*dag)(store_conn *c, const weft_id *batch, task_row **tasks, size_t *ntasks,
 	           link_row **links, size_t *nlinks);
 	int (*task_events)(store_conn *c, const weft_id *id, task_event **out, size_t *n);
-	int (*outbox_list)(store_conn *c, const char *status, int64_t offset, int64_t limit,
+	int (*outbox_list)(store_conn *c, unsigned status_mask, int64_t offset, int64_t limit,
 	                   outbox_row **out, size_t *n);
 	int (*status_counts)(store_conn *c, int64_t counts[TS__COUNT]);
 	int (*running_by_kind)(store_conn *c, kind_count **out, size_t *n);

@@ -12,7 +12,7 @@
  *     apply a transition;
  *   * set-based transitions (cascades, batch cancel) lock the rows they
  *     change in id order, so concurrent ones wait for each other instead of
- *     deadlocking (a deadlock PostgreSQL breaks anyway answers STORE_RETRY);
+ *     deadlocking (a deadlock PostgreSQL breaks anyway answers WEFT_ERETRY);
  *   * scans that hand work out (the start scan, outbox leases, retention)
  *     lock their rows with SKIP LOCKED, so nodes scanning together take
  *     different rows instead of queueing behind each other;
@@ -67,7 +67,7 @@
 #include "util/clock.h"
 #include "util/log.h"
 #include "util/metrics.h"
-#include "util/uuid.h"
+#include "core/id.h"
 
 #define SUBSYS "store"
 #define DEFAULT_READERS 8
@@ -95,7 +95,7 @@
 /* The writer's lock_timeout. Two nodes' cycles that lock two tasks in
  * opposite orders deadlock; PostgreSQL would break that only after
  * deadlock_timeout (1 s, settable by superusers only), stalling both
- * cycles. A wait this long is answered STORE_RETRY instead (as a deadlock
+ * cycles. A wait this long is answered WEFT_ERETRY instead (as a deadlock
  * is), and the step is tried again. */
 #define WRITER_LOCK_TIMEOUT "250ms"
 /* How often a node looks for deliveries leased by nodes that are gone. */
@@ -153,7 +153,7 @@ struct pg_conn {
 	pg_store *store;
 	PGconn *pq;             /* NULL only when libpq could not allocate one */
 	pg_role role;
-	bool broken;            /* lost: calls answer STORE_UNAVAILABLE until reset */
+	bool broken;            /* lost: calls answer WEFT_EUNAVAILABLE until reset */
 	bool sp_open;           /* the savepoint is set */
 	int64_t slow_ns;        /* slow_queries_total threshold */
 	prep_set prepared;
@@ -456,7 +456,7 @@ static int conn_reset(pg_conn *c)
 	if (c->pq == NULL || PQstatus(c->pq) != CONNECTION_OK) {
 		log_debug(SUBSYS, "reconnecting to PostgreSQL failed: %s",
 		          c->pq ? PQerrorMessage(c->pq) : "out of memory");
-		return STORE_UNAVAILABLE;
+		return WEFT_EUNAVAILABLE;
 	}
 	c->broken = false;
 	log_info(SUBSYS, "PostgreSQL connection (%s) re-established",
@@ -487,7 +487,7 @@ static int check_result(pg_conn *c, const PGresult *r, const char *name)
 		msg = PQerrorMessage(c->pq);
 	if (PQstatus(c->pq) == CONNECTION_BAD || state_conn_lost(state)) {
 		mark_broken(c, msg);
-		return STORE_UNAVAILABLE;
+		return WEFT_EUNAVAILABLE;
 	}
 	/* deadlock_detected, serialization_failure, lock_not_available (the
 	 * writer's lock_timeout): another node's transaction collided with this
@@ -495,10 +495,10 @@ static int check_result(pg_conn *c, const PGresult *r, const char *name)
 	if (state != NULL && (strcmp(state, "40P01") == 0 || strcmp(state, "40001") == 0 ||
 	                      strcmp(state, "55P03") == 0)) {
 		log_info(SUBSYS, "postgres %s: %.*s (will retry)", name, msg_len(msg), msg);
-		return STORE_RETRY;
+		return WEFT_ERETRY;
 	}
 	log_error(SUBSYS, "postgres %s: %.*s", name, msg_len(msg), msg);
-	return STORE_ERR;
+	return WEFT_ESTORE;
 }
 
 /* Prepares name from sql on this connection unless it was already. */
@@ -510,13 +510,13 @@ static int prepare(pg_conn *c, const char *name, const char *sql)
 		if (e->sql_hash == hs)
 			return 0;
 		log_error(SUBSYS, "statement name \"%s\" is used for two different statements", name);
-		return STORE_ERR;
+		return WEFT_ESTORE;
 	}
 	PGresult *r = PQprepare(c->pq, name, sql, 0, NULL);
 	int err = check_result(c, r, name);
 	PQclear(r);
 	if (err) {
-		if (err == STORE_ERR)
+		if (err == WEFT_ESTORE)
 			log_error(SUBSYS, "statement was: %s", sql);
 		return err;
 	}
@@ -540,7 +540,7 @@ static void observe(pg_conn *c, const char *name, int64_t t0)
 static int query_once(pg_conn *c, const char *name, const char *sql, const pg_args *a, PGresult **out)
 {
 	if (c->broken || c->pq == NULL)
-		return STORE_UNAVAILABLE;
+		return WEFT_EUNAVAILABLE;
 	int64_t t0 = mono_ns();
 	int err = prepare(c, name, sql);
 	if (err)
@@ -614,12 +614,12 @@ static int copy_send(pg_conn *c, int t)
 	if (PQresultStatus(r) != PGRES_COPY_IN) {
 		err = check_result(c, r, copy_tables[t].name);
 		PQclear(r);
-		return err ? err : STORE_ERR;
+		return err ? err : WEFT_ESTORE;
 	}
 	PQclear(r);
 	if (PQputCopyData(c->pq, c->copy[t].data, (int)c->copy[t].len) != 1 || PQputCopyEnd(c->pq, NULL) != 1) {
 		mark_broken(c, PQerrorMessage(c->pq));
-		return STORE_UNAVAILABLE;
+		return WEFT_EUNAVAILABLE;
 	}
 	while ((r = PQgetResult(c->pq)) != NULL) {
 		if (!err)
@@ -627,7 +627,7 @@ static int copy_send(pg_conn *c, int t)
 		PQclear(r);
 	}
 	if (c->broken)
-		return STORE_UNAVAILABLE;
+		return WEFT_EUNAVAILABLE;
 	observe(c, copy_tables[t].name, t0);
 	return err;
 }
@@ -639,7 +639,7 @@ static int copy_flush(pg_conn *c)
 	int err = 0;
 	for (int t = 0; t < COPY__COUNT && !err; t++)
 		if (c->copy[t].len > 0)
-			err = c->broken ? STORE_UNAVAILABLE : copy_send(c, t);
+			err = c->broken ? WEFT_EUNAVAILABLE : copy_send(c, t);
 	copy_discard(c);
 	return err;
 }
@@ -651,9 +651,9 @@ static int pipeline_flush(pg_conn *c);
 static int copy_row(pg_conn *c, int t, const pg_args *a)
 {
 	if (a->overflow)
-		return STORE_ERR;
+		return WEFT_ESTORE;
 	if (c->broken || c->pq == NULL)
-		return STORE_UNAVAILABLE;
+		return WEFT_EUNAVAILABLE;
 	buf *b = &c->copy[t];
 	if (b->data == NULL)
 		buf_init(b);
@@ -695,7 +695,7 @@ static int pipeline_flush(pg_conn *c)
 	c->queued_bytes = 0;
 	if (c->broken || !PQpipelineSync(c->pq)) {
 		mark_broken(c, PQerrorMessage(c->pq));
-		return STORE_UNAVAILABLE;
+		return WEFT_EUNAVAILABLE;
 	}
 	for (size_t i = 0; i < n && !c->broken; i++) {
 		PGresult *r = PQgetResult(c->pq);
@@ -720,7 +720,7 @@ static int pipeline_flush(pg_conn *c)
 	if (!c->broken && !PQexitPipelineMode(c->pq))
 		mark_broken(c, PQerrorMessage(c->pq));
 	if (c->broken)
-		return STORE_UNAVAILABLE;
+		return WEFT_EUNAVAILABLE;
 	int64_t each = n ? (mono_ns() - c->queue_start_ns) / (int64_t)n : 0;
 	for (size_t i = 0; i < n; i++)
 		observe(c, c->queued[i], mono_ns() - each);
@@ -739,10 +739,10 @@ static int enqueue(pg_conn *c, const char *name, const char *sql, const pg_args 
 {
 	if (a->overflow) {
 		log_error(SUBSYS, "postgres %s: more than %d parameters", name, PG_MAX_PARAMS);
-		return STORE_ERR;
+		return WEFT_ESTORE;
 	}
 	if (c->broken || c->pq == NULL)
-		return STORE_UNAVAILABLE;
+		return WEFT_EUNAVAILABLE;
 	int err = 0;
 	/* Rows kept for COPY were written before this statement. */
 	if (c->ncopy > 0 && (err = pipeline_flush(c)) != 0)
@@ -756,7 +756,7 @@ static int enqueue(pg_conn *c, const char *name, const char *sql, const pg_args 
 	if (c->nqueued == 0) {
 		if (!PQenterPipelineMode(c->pq)) {
 			log_error(SUBSYS, "postgres %s: cannot enter pipeline mode: %s", name, PQerrorMessage(c->pq));
-			return STORE_ERR;
+			return WEFT_ESTORE;
 		}
 		c->queue_start_ns = mono_ns();
 	}
@@ -765,7 +765,7 @@ static int enqueue(pg_conn *c, const char *name, const char *sql, const pg_args 
 	if (!sent) {
 		mark_broken(c, PQerrorMessage(c->pq));
 		c->nqueued = 0;
-		return STORE_UNAVAILABLE;
+		return WEFT_EUNAVAILABLE;
 	}
 	if (c->nqueued == c->cap_queued) {
 		c->cap_queued = c->cap_queued ? c->cap_queued * 2 : PIPELINE_MAX;
@@ -798,7 +798,7 @@ int pg_query(pg_conn *c, const char *name, const char *sql, const pg_args *a, PG
 		*out = NULL;
 	if (a != NULL && a->overflow) {
 		log_error(SUBSYS, "postgres %s: more than %d parameters", name, PG_MAX_PARAMS);
-		return STORE_ERR;
+		return WEFT_ESTORE;
 	}
 	int err = pipeline_flush(c);
 	if (err)
@@ -809,7 +809,7 @@ int pg_query(pg_conn *c, const char *name, const char *sql, const pg_args *a, PG
 	bool idle = c->role == PG_READER && !c->broken && c->pq != NULL &&
 	            PQtransactionStatus(c->pq) == PQTRANS_IDLE;
 	err = query_once(c, name, sql, a, out);
-	if (err == STORE_UNAVAILABLE && idle && conn_reset(c) == 0)
+	if (err == WEFT_EUNAVAILABLE && idle && conn_reset(c) == 0)
 		err = query_once(c, name, sql, a, out);
 	return err;
 }
@@ -831,7 +831,7 @@ int pg_query_int(pg_conn *c, const char *name, const char *sql, const pg_args *a
 		return err;
 	if (PQntuples(r) == 0 || PQnfields(r) == 0) {
 		PQclear(r);
-		return STORE_NOT_FOUND;
+		return WEFT_ENOTFOUND;
 	}
 	if (is_null != NULL)
 		*is_null = PQgetisnull(r, 0, 0);
@@ -893,9 +893,9 @@ void pg_id(const PGresult *r, int row, int col, weft_id *out)
 static int read_status(const PGresult *r, int row, int col, task_status *out)
 {
 	const char *s = PQgetisnull(r, row, col) ? NULL : PQgetvalue(r, row, col);
-	if (task_status_from_db(s, out) != 0) {
+	if (task_status_parse(s, out) != 0) {
 		log_error(SUBSYS, "unknown task status \"%s\" in the database", s ? s : "(null)");
-		return STORE_ERR;
+		return WEFT_ESTORE;
 	}
 	return 0;
 }
@@ -904,7 +904,7 @@ int pg_read_task(const PGresult *r, int row, int col0, task_row *t)
 {
 	memset(t, 0, sizeof *t);
 	if (read_status(r, row, col0 + 4, &t->status) != 0)
-		return STORE_ERR;
+		return WEFT_ESTORE;
 	pg_id(r, row, col0 + 0, &t->id);
 	pg_id(r, row, col0 + 1, &t->batch_id);
 	t->name = pg_str_nn(r, row, col0 + 2, "");
@@ -939,11 +939,11 @@ int pg_read_outbox(const PGresult *r, int row, int col0, outbox_row *o)
 	memset(o, 0, sizeof *o);
 	const char *event = PQgetisnull(r, row, col0 + 2) ? NULL : PQgetvalue(r, row, col0 + 2);
 	const char *status = PQgetisnull(r, row, col0 + 8) ? NULL : PQgetvalue(r, row, col0 + 8);
-	if (delivery_event_from_name(event, &o->event) != 0 ||
-	    delivery_status_from_db(status, &o->status) != 0) {
+	if (delivery_event_parse(event, &o->event) != 0 ||
+	    delivery_status_parse(status, &o->status) != 0) {
 		log_error(SUBSYS, "unknown outbox event \"%s\" or status \"%s\" in the database",
 		          event ? event : "(null)", status ? status : "(null)");
-		return STORE_ERR;
+		return WEFT_ESTORE;
 	}
 	o->id = pg_int(r, row, col0 + 0);
 	size_t klen = MIN((size_t)PQgetlength(r, row, col0 + 1), sizeof o->key - 1);
@@ -985,7 +985,7 @@ static int append_tasks(const PGresult *r, task_row **out, size_t *n, size_t *ca
 	}
 	for (int i = 0; i < rows; i++) {
 		if (pg_read_task(r, i, 0, &(*out)[*n]) != 0)
-			return STORE_ERR;
+			return WEFT_ESTORE;
 		(*n)++;
 	}
 	return 0;
@@ -999,7 +999,7 @@ int pg_collect_tasks(const PGresult *r, task_row **out, size_t *n)
 	*n = 0;
 	if (append_tasks(r, &rows, &len, &cap) != 0) {
 		store_free_tasks(rows, len);
-		return STORE_ERR;
+		return WEFT_ESTORE;
 	}
 	*out = rows;
 	*n = len;
@@ -1454,7 +1454,7 @@ static store_conn *pg_writer(store *base) { return &pgs(base)->writer->base; }
 
 /* Connections are opened as they are first needed; a broken one is
  * reconnected when it is handed out (a failure leaves it broken: its calls
- * answer STORE_UNAVAILABLE). */
+ * answer WEFT_EUNAVAILABLE). */
 static store_conn *pg_reader_acquire(store *base)
 {
 	pg_store *s = pgs(base);
@@ -1511,10 +1511,10 @@ static int pg_ping(store_conn *cc)
 {
 	pg_conn *c = pgc(cc);
 	if (c->broken && conn_reset(c) != 0)
-		return STORE_UNAVAILABLE;
+		return WEFT_EUNAVAILABLE;
 	int64_t one;
 	int err = pg_query_int(c, "ping", "SELECT 1", NULL, &one, NULL);
-	return err == STORE_NOT_FOUND ? STORE_ERR : err;
+	return err == WEFT_ENOTFOUND ? WEFT_ESTORE : err;
 }
 
 /* ---- batch counters -----------------------------------------------------------
@@ -1634,7 +1634,7 @@ static int pg_begin(store_conn *cc)
 	pg_conn *c = pgc(cc);
 	copy_discard(c);        /* rows of a transaction that did not end well */
 	if (c->broken && conn_reset(c) != 0)
-		return STORE_UNAVAILABLE;
+		return WEFT_EUNAVAILABLE;
 	if (PQtransactionStatus(c->pq) != PQTRANS_IDLE) {
 		log_warn(SUBSYS, "BEGIN inside a transaction; rolling the old one back");
 		int err = pg_run(c, "rollback", "ROLLBACK", NULL);
@@ -1644,7 +1644,7 @@ static int pg_begin(store_conn *cc)
 	c->sp_open = false;
 	remaining_reset(c);
 	int err = pg_run(c, "begin", "BEGIN", NULL);
-	if (err == STORE_UNAVAILABLE && conn_reset(c) == 0)
+	if (err == WEFT_EUNAVAILABLE && conn_reset(c) == 0)
 		err = pg_run(c, "begin", "BEGIN", NULL);
 	return err;
 }
@@ -1661,7 +1661,7 @@ static int pg_commit(store_conn *cc)
 	if (!err && !c->broken && PQtransactionStatus(c->pq) != PQTRANS_INERROR)
 		err = remaining_flush(c, true);
 	remaining_reset(c);
-	if (err == STORE_UNAVAILABLE)
+	if (err == WEFT_EUNAVAILABLE)
 		return err;
 	/* Even after a failed write, COMMIT ends the transaction (rolling it
 	 * back). */
@@ -1671,7 +1671,7 @@ static int pg_commit(store_conn *cc)
 	if (strcmp(PQcmdStatus(r), "COMMIT") != 0) {
 		if (!err)
 			log_error(SUBSYS, "postgres commit: the transaction had failed and was rolled back");
-		cerr = STORE_ERR;
+		cerr = WEFT_ESTORE;
 	}
 	PQclear(r);
 	return err ? err : cerr;
@@ -1729,15 +1729,15 @@ static int pg_savepoint_rollback(store_conn *cc)
 {
 	pg_conn *c = pgc(cc);
 	if (!c->sp_open)
-		return STORE_ERR;
+		return WEFT_ESTORE;
 	c->sp_open = false;
 	/* The counter changes made since are dropped; those written since are
 	 * undone by the server, including older ones written with them. */
 	c->ndeltas = c->sp_ndeltas;
 	c->flushed = c->sp_flushed;
 	copy_discard(c);        /* rows of the step undone, not sent yet */
-	if (pipeline_flush(c) == STORE_UNAVAILABLE)
-		return STORE_UNAVAILABLE;
+	if (pipeline_flush(c) == WEFT_EUNAVAILABLE)
+		return WEFT_EUNAVAILABLE;
 	int err = pg_run(c, "savepoint_rollback", "ROLLBACK TO SAVEPOINT weft_sp", NULL);
 	return err ? err : pg_run(c, "savepoint_release", "RELEASE SAVEPOINT weft_sp", NULL);
 }
@@ -1769,7 +1769,7 @@ static int pg_task_insert(store_conn *cc, const task_row *t)
 	pg_arg_id(&a, &t->batch_id);
 	pg_arg_text(&a, t->name ? t->name : "");
 	pg_arg_text(&a, t->kind ? t->kind : "");
-	pg_arg_text(&a, task_status_db(t->status));
+	pg_arg_text(&a, task_status_name(t->status));
 	pg_arg_int(&a, t->timeout_secs);
 	pg_arg_int(&a, t->created_at);
 	pg_arg_ts(&a, t->started_at);
@@ -1811,8 +1811,8 @@ static int pg_action_insert(store_conn *cc, const weft_id *task_id, const action
 	pg_args a;
 	pg_args_init(&a);
 	pg_arg_id(&a, task_id);
-	pg_arg_text(&a, action_trigger_db(r->trigger));
-	pg_arg_text(&a, action_condition_db(r->condition));
+	pg_arg_text(&a, action_trigger_name(r->trigger));
+	pg_arg_text(&a, action_condition_name(r->condition));
 	pg_arg_text(&a, r->params ? r->params : "{}");
 	return copy_row(pgc(cc), COPY_ACTION, &a);
 }
@@ -1873,7 +1873,7 @@ static void bind_update(pg_args *a, const task_update *u, unsigned shape)
 		if (!(shape & (1u << f)))
 			continue;
 		switch (f) {
-		case TU_STATUS: pg_arg_text(a, task_status_db(u->status)); break;
+		case TU_STATUS: pg_arg_text(a, task_status_name(u->status)); break;
 		case TU_SUCCESS: pg_arg_int(a, u->add_success); break;
 		case TU_FAILURES: pg_arg_int(a, u->add_failures); break;
 		case TU_METADATA: pg_arg_text(a, u->metadata); break;
@@ -1903,7 +1903,7 @@ static int64_t update_time(const task_update *u)
 	return clock_now_us();
 }
 
-/* One task row by id into out (0 / STORE_NOT_FOUND). */
+/* One task row by id into out (0 / WEFT_ENOTFOUND). */
 static int task_by_id(pg_conn *c, const weft_id *id, task_row *out)
 {
 	pg_args a;
@@ -1914,7 +1914,7 @@ static int task_by_id(pg_conn *c, const weft_id *id, task_row *out)
 	int err = pg_query(c, "task_update_get", "SELECT " PG_TASK_COLS " FROM task WHERE id = $1", &a, &r);
 	if (err)
 		return err;
-	err = PQntuples(r) == 1 ? pg_read_task(r, 0, 0, out) : STORE_NOT_FOUND;
+	err = PQntuples(r) == 1 ? pg_read_task(r, 0, 0, out) : WEFT_ENOTFOUND;
 	PQclear(r);
 	return err;
 }
@@ -1926,7 +1926,7 @@ static void status_array(char *out, size_t n, unsigned mask)
 	out[len++] = '{';
 	for (int st = 0; st < TS__COUNT && len < n; st++)
 		if (mask & TS_BIT(st))
-			len += (size_t)snprintf(out + len, n - len, "%s%s", len > 1 ? "," : "", task_status_db((task_status)st));
+			len += (size_t)snprintf(out + len, n - len, "%s%s", len > 1 ? "," : "", task_status_name((task_status)st));
 	snprintf(out + MIN(len, n - 2), n - MIN(len, n - 2), "}");
 }
 
@@ -1937,7 +1937,7 @@ static void status_array(char *out, size_t n, unsigned mask)
  * unfinished tasks: down when the task finishes, up should it ever leave a
  * terminal status again. */
 static int pg_task_update(store_conn *cc, const weft_id *id, unsigned from_mask, const task_update *u,
-                          task_status *prev)
+                          task_update_result *res)
 {
 	pg_conn *c = pgc(cc);
 	pg_args a;
@@ -1951,14 +1951,13 @@ static int pg_task_update(store_conn *cc, const weft_id *id, unsigned from_mask,
 		int err = task_by_id(c, id, &row);
 		if (err)
 			return err;
-		if (prev != NULL)
-			*prev = row.status;
-		bool allowed = from_mask & TS_BIT(row.status);
-		if (allowed && u->after != NULL)
+		res->prev = row.status;
+		res->applied = from_mask & TS_BIT(row.status);
+		if (res->applied && u->after != NULL)
 			*u->after = row;
 		else
 			task_row_release(&row);
-		return allowed ? 0 : STORE_GUARD;
+		return 0;
 	}
 	shape |= (unsigned)u->set_status << U_EVENT;
 	shape |= (unsigned)(u->after != NULL) << U_AFTER;
@@ -1984,23 +1983,21 @@ static int pg_task_update(store_conn *cc, const weft_id *id, unsigned from_mask,
 		return err;
 	if (PQntuples(r) != 1) {
 		PQclear(r);
-		return STORE_NOT_FOUND;
+		return WEFT_ENOTFOUND;
 	}
 	task_status cur;
 	weft_id batch;
 	if (read_status(r, 0, 0, &cur) != 0) {
 		PQclear(r);
-		return STORE_ERR;
+		return WEFT_ESTORE;
 	}
 	pg_id(r, 0, 1, &batch);
-	if (prev != NULL)
-		*prev = cur;
-	if (pg_is_null(r, 0, 2))
-		err = STORE_GUARD;
-	else if (u->after != NULL && (err = pg_read_task(r, 0, 2, u->after)) != 0)
+	res->prev = cur;
+	res->applied = !pg_is_null(r, 0, 2);
+	if (res->applied && u->after != NULL && (err = pg_read_task(r, 0, 2, u->after)) != 0)
 		task_row_release(u->after);
 	PQclear(r);
-	if (!err && u->set_status && u->status != cur && task_status_terminal(cur) != task_status_terminal(u->status))
+	if (!err && res->applied && u->set_status && u->status != cur && task_status_terminal(cur) != task_status_terminal(u->status))
 		remaining_add(c, &batch, task_status_terminal(u->status) ? -1 : 1);
 	return err;
 }
@@ -2206,8 +2203,8 @@ static int pg_ledger_claim(store_conn *cc, const char *key, const weft_id *task,
 	pg_args_init(&a);
 	pg_arg_text(&a, key);
 	pg_arg_id(&a, task);
-	pg_arg_text(&a, action_trigger_db(trig));
-	pg_arg_text(&a, action_condition_db(cond));
+	pg_arg_text(&a, action_trigger_name(trig));
+	pg_arg_text(&a, action_condition_name(cond));
 	pg_arg_int(&a, now);
 	pg_arg_int(&a, stale_before);
 	int err = pg_query(c, "ledger_claim", claim, &a, &r);
@@ -2291,7 +2288,7 @@ static int pg_batch_complete(store_conn *cc, const weft_id *batch, int64_t now, 
 	char *json = completed ? pg_str(r, 0, 0) : NULL;
 	PQclear(r);
 	if (!completed)
-		return STORE_NOT_FOUND;
+		return WEFT_ENOTFOUND;
 
 	pg_args_init(&a);
 	pg_arg_id(&a, batch);
@@ -2407,7 +2404,7 @@ static int pg_outbox_insert(store_conn *cc, outbox_row *o)
 	arg_int_or_null(&a, o->action_id);
 	pg_arg_text(&a, o->params ? o->params : "{}");
 	pg_arg_int(&a, o->add_handle);
-	pg_arg_text(&a, delivery_status_db(o->status));
+	pg_arg_text(&a, delivery_status_name(o->status));
 	pg_arg_int(&a, o->attempts);
 	pg_arg_int(&a, o->max_attempts);
 	pg_arg_int(&a, o->next_attempt_at);
@@ -2603,7 +2600,7 @@ static int pg_archive_terminal(store_conn *cc, int64_t ended_before, size_t limi
 	pg_arg_int(&a, clamp_limit(limit));
 	pg_arg_int(&a, clock_now_us());
 	int err = pg_query_int(pgc(cc), "archive", sql, &a, archived, NULL);
-	return err == STORE_NOT_FOUND ? STORE_ERR : err;
+	return err == WEFT_ENOTFOUND ? WEFT_ESTORE : err;
 }
 
 /* ---- many nodes ------------------------------------------------------------------ */

@@ -7,7 +7,7 @@
  * that identifies exactly one SQL text) and executed with text parameters;
  * the name is also the label of the statement's db_query_duration_seconds
  * series. A connection that breaks is marked broken: every call on it
- * answers STORE_UNAVAILABLE until it is reset (the writer at its next
+ * answers WEFT_EUNAVAILABLE until it is reset (the writer at its next
  * BEGIN, a reader when it is acquired), and a reset forgets what was
  * prepared.
  *
@@ -55,15 +55,15 @@ void pg_arg_bool(pg_args *a, bool v);               /* 't' / 'f' */
  * Runs the statement `name` (prepared from `sql` on first use on this
  * connection). On success returns 0 and, when out is non-NULL, the result
  * (PGRES_TUPLES_OK or PGRES_COMMAND_OK) for the caller to PQclear.
- * Errors: STORE_UNAVAILABLE when the connection is lost (it is marked
- * broken), STORE_ERR for a failed statement (logged with its name and
+ * Errors: WEFT_EUNAVAILABLE when the connection is lost (it is marked
+ * broken), WEFT_ESTORE for a failed statement (logged with its name and
  * PostgreSQL's message). Inside a transaction a failed statement leaves it
  * aborted: the caller's savepoint rollback restores it. */
 int pg_query(pg_conn *c, const char *name, const char *sql, const pg_args *a, PGresult **out);
 /* pg_query for statements whose result is not needed. */
 int pg_run(pg_conn *c, const char *name, const char *sql, const pg_args *a);
 /* Runs a statement returning one row with one integer column (NULL reads
- * as 0 with *is_null set when is_null is non-NULL). STORE_NOT_FOUND when it
+ * as 0 with *is_null set when is_null is non-NULL). WEFT_ENOTFOUND when it
  * returns no row. */
 int pg_query_int(pg_conn *c, const char *name, const char *sql, const pg_args *a, int64_t *out,
                  bool *is_null);
@@ -83,7 +83,7 @@ void pg_id(const PGresult *r, int row, int col, weft_id *out);  /* NULL/invalid 
  * when one is given with PG_TASK_COLS_OF("t.").
  *
  * Reads a task from row `row` starting at column `col0`. Returns 0, or
- * STORE_ERR on an unreadable enum. */
+ * WEFT_ESTORE on an unreadable enum. */
 #define PG_TASK_COLS_OF(p) \
 	p "id, " p "batch_id, " p "name, " p "kind, " p "status, " p "executor, " p "timeout_secs, " \
 	p "created_at, " p "started_at, " p "ended_at, " p "last_updated, " p "metadata, " p "rules, " \
@@ -134,7 +134,7 @@ int pg_batch_list(store_conn *c, const batch_filter *f, int64_t offset, int64_t 
 int pg_dag(store_conn *c, const weft_id *batch, task_row **tasks, size_t *ntasks, link_row **links,
            size_t *nlinks);
 int pg_task_events(store_conn *c, const weft_id *id, task_event **out, size_t *n);
-int pg_outbox_list(store_conn *c, const char *status, int64_t offset, int64_t limit, outbox_row **out,
+int pg_outbox_list(store_conn *c, unsigned status_mask, int64_t offset, int64_t limit, outbox_row **out,
                    size_t *n);
 int pg_status_counts(store_conn *c, int64_t counts[TS__COUNT]);
 int pg_running_by_kind(store_conn *c, kind_count **out, size_t *n);

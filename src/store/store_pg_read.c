@@ -62,9 +62,9 @@ static bool page_clamp(int64_t *offset, int64_t *limit)
 static int col_status(const PGresult *r, int row, int col, task_status *out)
 {
 	const char *s = pg_is_null(r, row, col) ? NULL : PQgetvalue(r, row, col);
-	if (task_status_from_db(s, out) != 0) {
+	if (task_status_parse(s, out) != 0) {
 		log_error(SUBSYS, "unknown task status \"%s\" in the database", s ? s : "(null)");
-		return STORE_ERR;
+		return WEFT_ESTORE;
 	}
 	return 0;
 }
@@ -81,7 +81,7 @@ static void status_list(unsigned mask, char out[STATUS_LIST_MAX])
 		if (!(mask & TS_BIT(s)))
 			continue;
 		int w = snprintf(out + len, STATUS_LIST_MAX - len, "%s%s", len > 1 ? "," : "",
-		                 task_status_db((task_status)s));
+		                 task_status_name((task_status)s));
 		len += (size_t)w;
 	}
 	out[len++] = '}';
@@ -109,7 +109,7 @@ int pg_task_get(store_conn *c, const weft_id *id, task_row *out)
 	if (err)
 		return err;
 	if (PQntuples(r) == 0) {
-		err = STORE_NOT_FOUND;
+		err = WEFT_ENOTFOUND;
 	} else if ((err = pg_read_task(r, 0, 0, out)) != 0) {
 		task_row_release(out);
 		memset(out, 0, sizeof *out);
@@ -147,9 +147,9 @@ static int read_delivery(const PGresult *r, int row, action_row *a)
 	if (pg_is_null(r, row, 9))
 		return 0;
 	const char *s = PQgetvalue(r, row, 9);
-	if (delivery_status_from_db(s, &a->delivery) != 0) {
+	if (delivery_status_parse(s, &a->delivery) != 0) {
 		log_error(SUBSYS, "unknown outbox status \"%s\" in the database", s);
-		return STORE_ERR;
+		return WEFT_ESTORE;
 	}
 	a->has_delivery = true;
 	a->attempts = (int32_t)pg_int(r, row, 10);
@@ -170,10 +170,10 @@ static int collect_actions(const PGresult *r, bool with_delivery, action_row **o
 		action_row *a = &v[i];
 		const char *trig = pg_is_null(r, i, 1) ? NULL : PQgetvalue(r, i, 1);
 		const char *cond = pg_is_null(r, i, 2) ? NULL : PQgetvalue(r, i, 2);
-		if (action_trigger_from_db(trig, &a->trigger) != 0 ||
-		    action_condition_from_db(cond, &a->condition) != 0) {
+		if (action_trigger_parse(trig, &a->trigger) != 0 ||
+		    action_condition_parse(cond, &a->condition) != 0) {
 			log_error(SUBSYS, "unknown action trigger or condition in the database");
-			err = STORE_ERR;
+			err = WEFT_ESTORE;
 			break;
 		}
 		a->id = pg_int(r, i, 0);
@@ -229,8 +229,8 @@ int pg_task_actions_for(store_conn *c, const weft_id *id, action_trigger trig, a
 	pg_args a;
 	pg_args_init(&a);
 	pg_arg_id(&a, id);
-	pg_arg_text(&a, action_trigger_db(trig));
-	pg_arg_text(&a, action_condition_db(cond));
+	pg_arg_text(&a, action_trigger_name(trig));
+	pg_arg_text(&a, action_condition_name(cond));
 	PGresult *r = NULL;
 	int err = pg_query(pgc(c), "task_actions_for",
 	                   "SELECT id, trigger, condition, params FROM action "
@@ -310,7 +310,7 @@ int pg_deadlines(store_conn *c, task_status status, deadline_row **out, size_t *
 	*out = NULL;
 	*n = 0;
 	if ((unsigned)status >= TS__COUNT)
-		return STORE_ERR;
+		return WEFT_ESTORE;
 	const char *order = "last_updated", *extra = "";
 	if (status == TS_RETRYING) {
 		order = "next_retry_at";
@@ -318,7 +318,7 @@ int pg_deadlines(store_conn *c, task_status status, deadline_row **out, size_t *
 		order = "start_after";
 		extra = " AND start_after IS NOT NULL";
 	}
-	const char *st = task_status_db(status);
+	const char *st = task_status_name(status);
 	char name[PG_NAME_MAX], sql[256];
 	snprintf(name, sizeof name, "deadlines#%s", st);
 	snprintf(sql, sizeof sql,
@@ -435,7 +435,7 @@ int pg_task_list(store_conn *c, const task_filter *f, int64_t offset, int64_t li
 		switch (i) {
 		case TL_NAME: pg_arg_text(&a, f->name); break;
 		case TL_KIND: pg_arg_text(&a, f->kind); break;
-		case TL_STATUS: pg_arg_text(&a, task_status_db(f->status)); break;
+		case TL_STATUS: pg_arg_text(&a, task_status_name(f->status)); break;
 		case TL_TIMEOUT: pg_arg_int(&a, f->timeout); break;
 		case TL_BATCH: pg_arg_id(&a, f->batch_id); break;
 		default: pg_arg_text(&a, f->metadata); break;
@@ -494,7 +494,7 @@ int pg_batch_stats(store_conn *c, const weft_id *batch, batch_stats *out)
 	out->has_total_expected = with_expected == out->total_tasks;
 	if (!out->has_total_expected)
 		out->total_expected = 0;
-	return out->total_tasks == 0 ? STORE_NOT_FOUND : 0;
+	return out->total_tasks == 0 ? WEFT_ENOTFOUND : 0;
 }
 
 /* The filter terms, on table alias t, parameters $1... in bit order. */
@@ -523,7 +523,7 @@ static void bind_batch_terms(pg_args *a, const batch_filter *f, unsigned shape)
 	if (shape & (1u << BL_NAME))
 		pg_arg_text(a, f->name);
 	if (shape & (1u << BL_STATUS))
-		pg_arg_text(a, task_status_db(f->status));
+		pg_arg_text(a, task_status_name(f->status));
 	if (shape & (1u << BL_AFTER))
 		pg_arg_int(a, f->created_after);
 	if (shape & (1u << BL_BEFORE))
@@ -549,7 +549,7 @@ static void build_batch_list(buf *sql, unsigned shape, int nterms)
 	                "(SELECT count(*), min(t.created_at), max(t.last_updated)",
 	           nterms + 1, nterms + 2);
 	for (unsigned s = 0; s < TS__COUNT; s++)
-		buf_printf(sql, ", count(*) FILTER (WHERE t.status = '%s')", task_status_db((task_status)s));
+		buf_printf(sql, ", count(*) FILTER (WHERE t.status = '%s')", task_status_name((task_status)s));
 	buf_puts(sql, " FROM task AS t WHERE t.batch_id = p.batch_id) AS s CROSS JOIN LATERAL "
 	              "(SELECT json_agg(f.kind ORDER BY f.created_at, f.id) AS kinds FROM "
 	              "(SELECT DISTINCT ON (t.kind) t.kind, t.created_at, t.id FROM task AS t "
@@ -691,7 +691,7 @@ int pg_task_events(store_conn *c, const weft_id *id, task_event **out, size_t *n
 	int rows = PQntuples(r);
 	if (rows == 0 || pg_int(r, 0, 0) != 0) {
 		PQclear(r);
-		return STORE_NOT_FOUND;
+		return WEFT_ENOTFOUND;
 	}
 	task_event *v = xcalloc((size_t)rows, sizeof *v);
 	size_t len = 0;
@@ -732,40 +732,36 @@ int pg_task_events(store_conn *c, const weft_id *id, task_event **out, size_t *n
  * into the SQL, so that the planner weighs it with the column's statistics:
  * a rare status is read along outbox_status, a common one backwards along
  * the primary key. */
-int pg_outbox_list(store_conn *c, const char *status, int64_t offset, int64_t limit, outbox_row **out,
+int pg_outbox_list(store_conn *c, unsigned status_mask, int64_t offset, int64_t limit, outbox_row **out,
                    size_t *n)
 {
 	*out = NULL;
 	*n = 0;
-	const char *where = "";
-	char name[PG_NAME_MAX] = "outbox_list";
-	if (status != NULL) {
-		if (strcmp(status, "pending") == 0)
-			where = " WHERE status = 'pending' OR status = 'delivering'";
-		else if (strcmp(status, "failure") == 0)
-			where = " WHERE status = 'retrying'";
-		else if (strcmp(status, "success") == 0)
-			where = " WHERE status = 'success'";
-		else if (strcmp(status, "exhausted") == 0)
-			where = " WHERE status = 'exhausted'";
-		else {
-			log_error(SUBSYS, "unknown delivery status filter \"%s\"", status);
-			return STORE_ERR;
-		}
-		snprintf(name, sizeof name, "outbox_list#%s", status);
-	}
 	if (!page_clamp(&offset, &limit))
 		return 0;
-	char sql[512];
-	_Static_assert(sizeof(PG_OUTBOX_COLS) + 160 <= sizeof sql, "the outbox listing fits");
-	snprintf(sql, sizeof sql, "SELECT " PG_OUTBOX_COLS " FROM outbox%s ORDER BY id DESC LIMIT $1 OFFSET $2",
-	         where);
+	char statuses[96];
+	size_t len = 0;
+	statuses[len++] = '{';
+	for (unsigned s = 0; s < DS__COUNT; s++)
+		if (status_mask & (1u << s))
+			len += (size_t)snprintf(statuses + len, sizeof statuses - len, "%s%s", len > 1 ? "," : "",
+			                        delivery_status_name((delivery_status)s));
+	snprintf(statuses + len, sizeof statuses - len, "}");
 	pg_args a;
 	pg_args_init(&a);
 	pg_arg_int(&a, limit);
 	pg_arg_int(&a, offset);
 	PGresult *r = NULL;
-	int err = pg_query(pgc(c), name, sql, &a, &r);
+	int err;
+	if (status_mask == 0) {
+		err = pg_query(pgc(c), "outbox_list",
+		               "SELECT " PG_OUTBOX_COLS " FROM outbox ORDER BY id DESC LIMIT $1 OFFSET $2", &a, &r);
+	} else {
+		pg_arg_text(&a, statuses);
+		err = pg_query(pgc(c), "outbox_list_status",
+		               "SELECT " PG_OUTBOX_COLS " FROM outbox WHERE status = ANY ($3::text[]) "
+		               "ORDER BY id DESC LIMIT $1 OFFSET $2", &a, &r);
+	}
 	if (err)
 		return err;
 	int rows = PQntuples(r);
@@ -794,7 +790,7 @@ int pg_status_counts(store_conn *c, int64_t counts[TS__COUNT])
 	for (int i = 0, rows = PQntuples(r); i < rows; i++) {
 		task_status s;
 		/* A status this version does not know (a later one's) is left out. */
-		if (!pg_is_null(r, i, 0) && task_status_from_db(PQgetvalue(r, i, 0), &s) == 0)
+		if (!pg_is_null(r, i, 0) && task_status_parse(PQgetvalue(r, i, 0), &s) == 0)
 			counts[s] = pg_int(r, i, 1);
 	}
 	PQclear(r);
@@ -895,7 +891,7 @@ int pg_timers_next(store_conn *c, int64_t claim_timeout_us, int64_t *due)
 	if (err)
 		return err;
 	if (is_null)
-		return STORE_NOT_FOUND;
+		return WEFT_ENOTFOUND;
 	*due = v;
 	return 0;
 }

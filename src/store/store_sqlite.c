@@ -96,6 +96,7 @@ static const migration migrations[] = {
 /* One parameter slot per status, ?2 to ?10 (see bind_status_slots). */
 #define STATUS_SLOTS "(?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
 _Static_assert(TS__COUNT == 9, "STATUS_SLOTS has one slot per task status");
+_Static_assert(DS__COUNT == 5, "S_OUTBOX_LIST_STATUS has one slot per delivery status");
 
 typedef enum stmt_id {
 	S_PING,
@@ -157,7 +158,6 @@ typedef enum stmt_id {
 	S_EVENTS,
 	S_OUTBOX_LIST,
 	S_OUTBOX_LIST_STATUS,
-	S_OUTBOX_LIST_PENDING,
 	S_STATUS_COUNTS,
 	S_RUNNING_BY_KIND,
 	S_DAG_TASKS,
@@ -345,11 +345,9 @@ static const char *const stmt_sql[S__COUNT] = {
 	[S_EVENTS] = "SELECT at, from_status, to_status, reason, actor FROM task_event "
 	             "WHERE task_id = ?1 ORDER BY id",
 	[S_OUTBOX_LIST] = "SELECT " OUTBOX_COLS " FROM outbox ORDER BY id DESC LIMIT ?1 OFFSET ?2",
-	[S_OUTBOX_LIST_STATUS] = "SELECT " OUTBOX_COLS " FROM outbox WHERE status = ?3 "
+	/* One slot per delivery status; unused ones are bound NULL. */
+	[S_OUTBOX_LIST_STATUS] = "SELECT " OUTBOX_COLS " FROM outbox WHERE status IN (?3, ?4, ?5, ?6, ?7) "
 	                         "ORDER BY id DESC LIMIT ?1 OFFSET ?2",
-	[S_OUTBOX_LIST_PENDING] = "SELECT " OUTBOX_COLS " FROM outbox "
-	                          "WHERE status = 'pending' OR status = 'delivering' "
-	                          "ORDER BY id DESC LIMIT ?1 OFFSET ?2",
 	[S_STATUS_COUNTS] = "SELECT status, count(*) FROM task GROUP BY status",
 	[S_RUNNING_BY_KIND] = "SELECT kind, count(*) FROM task WHERE status = 'running' "
 	                      "GROUP BY kind ORDER BY kind",
@@ -423,7 +421,6 @@ static const char *const stmt_label[S__COUNT] = {
 	[S_EVENTS] = QL("task_events"),
 	[S_OUTBOX_LIST] = QL("outbox_list"),
 	[S_OUTBOX_LIST_STATUS] = QL("outbox_list_status"),
-	[S_OUTBOX_LIST_PENDING] = QL("outbox_list_pending"),
 	[S_STATUS_COUNTS] = QL("status_counts"),
 	[S_RUNNING_BY_KIND] = QL("running_by_kind"),
 	[S_DAG_TASKS] = QL("dag_tasks"),
@@ -514,7 +511,7 @@ static bool rc_unavailable(int rc)
 static int sq_fail(sq_conn *c, int rc, const char *what)
 {
 	log_error(SUBSYS, "sqlite %s: %s (code %d)", what, sqlite3_errmsg(c->db), rc);
-	return rc_unavailable(rc) ? STORE_UNAVAILABLE : STORE_ERR;
+	return rc_unavailable(rc) ? WEFT_EUNAVAILABLE : WEFT_ESTORE;
 }
 
 /* ---- query metrics ---------------------------------------------------
@@ -743,7 +740,7 @@ static void col_id(sqlite3_stmt *st, int i, weft_id *out)
 static int col_status(sqlite3_stmt *st, int i, task_status *out)
 {
 	const char *s = (const char *)sqlite3_column_text(st, i);
-	if (task_status_from_db(s, out) != 0) {
+	if (task_status_parse(s, out) != 0) {
 		log_error(SUBSYS, "unknown task status \"%s\" in the database", s ? s : "(null)");
 		return -1;
 	}
@@ -757,7 +754,7 @@ static int read_task(sqlite3_stmt *st, task_row *t)
 	col_id(st, 0, &t->id);
 	col_id(st, 1, &t->batch_id);
 	if (col_status(st, 4, &t->status) != 0)
-		return STORE_ERR;
+		return WEFT_ESTORE;
 	t->name = col_str_nn(st, 2, "");
 	t->kind = col_str_nn(st, 3, "");
 	t->timeout_secs = sqlite3_column_int(st, 5);
@@ -796,11 +793,11 @@ static int read_outbox(sqlite3_stmt *st, outbox_row *o)
 	o->key[klen] = '\0';
 	const char *event = (const char *)sqlite3_column_text(st, 2);
 	const char *status = (const char *)sqlite3_column_text(st, 8);
-	if (delivery_event_from_name(event, &o->event) != 0 ||
-	    delivery_status_from_db(status, &o->status) != 0) {
+	if (delivery_event_parse(event, &o->event) != 0 ||
+	    delivery_status_parse(status, &o->status) != 0) {
 		log_error(SUBSYS, "unknown outbox event \"%s\" or status \"%s\" in the database",
 		          event ? event : "(null)", status ? status : "(null)");
-		return STORE_ERR;
+		return WEFT_ESTORE;
 	}
 	col_id(st, 3, &o->task_id);
 	col_id(st, 4, &o->batch_id);
@@ -921,9 +918,9 @@ static int read_delivery(sqlite3_stmt *st, action_row *a)
 	const char *s = (const char *)sqlite3_column_text(st, 9);
 	if (s == NULL)
 		return 0;
-	if (delivery_status_from_db(s, &a->delivery) != 0) {
+	if (delivery_status_parse(s, &a->delivery) != 0) {
 		log_error(SUBSYS, "unknown outbox status \"%s\" in the database", s);
-		return STORE_ERR;
+		return WEFT_ESTORE;
 	}
 	a->has_delivery = true;
 	a->attempts = sqlite3_column_int(st, 10);
@@ -938,10 +935,10 @@ static int read_delivery(sqlite3_stmt *st, action_row *a)
 static int read_action_row(sqlite3_stmt *st, void *row)
 {
 	action_row *a = row;
-	if (action_trigger_from_db((const char *)sqlite3_column_text(st, 1), &a->trigger) != 0 ||
-	    action_condition_from_db((const char *)sqlite3_column_text(st, 2), &a->condition) != 0) {
+	if (action_trigger_parse((const char *)sqlite3_column_text(st, 1), &a->trigger) != 0 ||
+	    action_condition_parse((const char *)sqlite3_column_text(st, 2), &a->condition) != 0) {
 		log_error(SUBSYS, "unknown action trigger or condition in the database");
-		return STORE_ERR;
+		return WEFT_ESTORE;
 	}
 	a->id = sqlite3_column_int64(st, 0);
 	a->params = col_str_nn(st, 3, "{}");
@@ -1489,7 +1486,7 @@ static int sq_task_insert(store_conn *cc, const task_row *t)
 	b_id(&b, &t->batch_id);
 	b_text(&b, t->name ? t->name : "");
 	b_text(&b, t->kind ? t->kind : "");
-	b_text(&b, task_status_db(t->status));
+	b_text(&b, task_status_name(t->status));
 	b_int(&b, t->timeout_secs);
 	b_int(&b, t->created_at);
 	b_ts(&b, t->started_at);
@@ -1543,8 +1540,8 @@ static int sq_action_insert(store_conn *cc, const weft_id *task_id, const action
 		return err;
 	binder b = bind_start(st);
 	b_id(&b, task_id);
-	b_text(&b, action_trigger_db(a->trigger));
-	b_text(&b, action_condition_db(a->condition));
+	b_text(&b, action_trigger_name(a->trigger));
+	b_text(&b, action_condition_name(a->condition));
 	b_text(&b, a->params ? a->params : "{}");
 	if ((err = bind_done(c, &b)) != 0)
 		return err;
@@ -1575,14 +1572,14 @@ static int get_task_from(sq_conn *c, stmt_id which, const weft_id *id, task_row 
 		return err;
 	}
 	err = step_end(c, st, rc, "get task");
-	return err ? err : STORE_NOT_FOUND;
+	return err ? err : WEFT_ENOTFOUND;
 }
 
 static int sq_task_get(store_conn *cc, const weft_id *id, task_row *out)
 {
 	sq_conn *c = sqc(cc);
 	int err = get_task_from(c, S_TASK_GET, id, out);
-	if (err != STORE_NOT_FOUND)
+	if (err != WEFT_ENOTFOUND)
 		return err;
 	err = get_task_from(c, S_ARCHIVE_GET, id, out);
 	if (err == 0)
@@ -1618,8 +1615,8 @@ static int sq_task_actions_for(store_conn *cc, const weft_id *id, action_trigger
 		return err;
 	binder b = bind_start(st);
 	b_id(&b, id);
-	b_text(&b, action_trigger_db(trig));
-	b_text(&b, action_condition_db(cond));
+	b_text(&b, action_trigger_name(trig));
+	b_text(&b, action_condition_name(cond));
 	if ((err = bind_done(c, &b)) != 0)
 		return err;
 	return collect_actions(c, st, out, n);
@@ -1645,7 +1642,7 @@ static void bind_update(binder *b, const task_update *u, unsigned shape)
 		if (!(shape & (1u << f)))
 			continue;
 		switch (f) {
-		case TU_STATUS: b_text(b, task_status_db(u->status)); break;
+		case TU_STATUS: b_text(b, task_status_name(u->status)); break;
 		case TU_SUCCESS: b_int(b, u->add_success); break;
 		case TU_FAILURES: b_int(b, u->add_failures); break;
 		case TU_METADATA: b_text(b, u->metadata); break;
@@ -1674,8 +1671,8 @@ static int insert_event(sq_conn *c, const weft_id *task, int64_t at, const task_
 	binder b = bind_start(st);
 	b_id(&b, task);
 	b_int(&b, at);
-	b_text(&b, from ? task_status_db(*from) : NULL);
-	b_text(&b, task_status_db(to));
+	b_text(&b, from ? task_status_name(*from) : NULL);
+	b_text(&b, task_status_name(to));
 	b_text(&b, reason);
 	b_text(&b, actor);
 	if ((err = bind_done(c, &b)) != 0)
@@ -1719,7 +1716,7 @@ static int64_t update_time(const task_update *u)
  * adds an audit event and moves the batch's remaining counter: down when
  * the task finishes, up should it ever leave a terminal status again. */
 static int sq_task_update(store_conn *cc, const weft_id *id, unsigned from_mask,
-                          const task_update *u, task_status *prev)
+                          const task_update *u, task_update_result *res)
 {
 	sq_conn *c = sqc(cc);
 	sqlite3_stmt *st;
@@ -1739,18 +1736,18 @@ static int sq_task_update(store_conn *cc, const weft_id *id, unsigned from_mask,
 	if (found) {
 		if (col_status(st, 0, &cur) != 0) {
 			st_reset(c, st);
-			return STORE_ERR;
+			return WEFT_ESTORE;
 		}
 		col_id(st, 1, &batch);
 	}
 	if ((err = step_end(c, st, rc, "read task status")) != 0)
 		return err;
 	if (!found)
-		return STORE_NOT_FOUND;
-	if (prev != NULL)
-		*prev = cur;
+		return WEFT_ENOTFOUND;
+	res->prev = cur;
+	res->applied = false;
 	if (!(from_mask & TS_BIT(cur)))
-		return STORE_GUARD;
+		return 0;
 
 	unsigned shape = task_update_shape(u);
 	if (shape != 0) {
@@ -1759,12 +1756,13 @@ static int sq_task_update(store_conn *cc, const weft_id *id, unsigned from_mask,
 		b = bind_start(st);
 		bind_update(&b, u, shape);
 		b_id(&b, id);
-		b_text(&b, task_status_db(cur));
+		b_text(&b, task_status_name(cur));
 		if ((err = bind_done(c, &b)) != 0 || (err = run(c, st, "update task")) != 0)
 			return err;
 		if (sqlite3_changes(c->db) != 1)
-			return STORE_GUARD;
+			return 0;
 	}
+	res->applied = true;
 
 	if (u->set_status && u->status != cur) {
 		const char *reason = u->reason ? u->reason : u->failure_reason;
@@ -1779,7 +1777,7 @@ static int sq_task_update(store_conn *cc, const weft_id *id, unsigned from_mask,
 	if (u->after != NULL) {
 		err = get_task_from(c, S_TASK_GET, id, u->after);
 		if (err)
-			return err < 0 ? err : STORE_ERR;
+			return err == WEFT_ENOTFOUND ? WEFT_ESTORE : err;
 	}
 	return 0;
 }
@@ -1937,7 +1935,7 @@ static int sq_dead_end_parents(store_conn *cc, const weft_id *tasks, size_t ntas
 static void bind_status_slots(binder *b, unsigned status_mask)
 {
 	for (unsigned s = 0; s < TS__COUNT; s++)
-		b_text(b, (status_mask & TS_BIT(s)) ? task_status_db((task_status)s) : NULL);
+		b_text(b, (status_mask & TS_BIT(s)) ? task_status_name((task_status)s) : NULL);
 }
 
 static int64_t clamp_limit(size_t limit) { return limit > INT64_MAX ? INT64_MAX : (int64_t)limit; }
@@ -1985,7 +1983,7 @@ static int sq_pending_next_start(store_conn *cc, int64_t now, int64_t *due)
 		*due = sqlite3_column_int64(st, 0);
 	if ((err = step_end(c, st, rc, "next delayed start")) != 0)
 		return err;
-	return found ? 0 : STORE_NOT_FOUND;
+	return found ? 0 : WEFT_ENOTFOUND;
 }
 
 static int sq_count_matching(store_conn *cc, const char *kind, unsigned status_mask,
@@ -2037,8 +2035,8 @@ static int sq_ledger_claim(store_conn *cc, const char *key, const weft_id *task,
 	binder b = bind_start(st);
 	b_text(&b, key);
 	b_id(&b, task);
-	b_text(&b, action_trigger_db(trig));
-	b_text(&b, action_condition_db(cond));
+	b_text(&b, action_trigger_name(trig));
+	b_text(&b, action_condition_name(cond));
 	b_int(&b, now);
 	b_int(&b, stale_before);
 	if ((err = bind_done(c, &b)) != 0)
@@ -2098,7 +2096,7 @@ static void build_deadlines(buf *sql, unsigned status)
 	}
 	buf_printf(sql, "SELECT id, last_updated, timeout_secs, next_retry_at, start_after FROM task "
 	                "WHERE status = '%s'%s ORDER BY %s",
-	           task_status_db((task_status)status), extra, order);
+	           task_status_name((task_status)status), extra, order);
 }
 
 static int sq_deadlines(store_conn *cc, task_status status, deadline_row **out, size_t *n)
@@ -2108,7 +2106,7 @@ static int sq_deadlines(store_conn *cc, task_status status, deadline_row **out, 
 	*out = NULL;
 	*n = 0;
 	if ((unsigned)status >= TS__COUNT)
-		return STORE_ERR;
+		return WEFT_ESTORE;
 	int err = dyn_get(c, dyn_key(DYN_DEADLINES, (unsigned)status), build_deadlines, &st);
 	if (err)
 		return err;
@@ -2168,7 +2166,7 @@ static int batch_by_status(sq_conn *c, const weft_id *batch, batch_stats *out)
 		task_status s;
 		if (col_status(st, 0, &s) != 0) {
 			st_reset(c, st);
-			return STORE_ERR;
+			return WEFT_ESTORE;
 		}
 		int64_t count = sqlite3_column_int64(st, 1);
 		out->status_counts[s] = count;
@@ -2190,7 +2188,7 @@ static int sq_batch_stats(store_conn *cc, const weft_id *batch, batch_stats *out
 	int err = batch_by_status(c, batch, out);
 	if (err)
 		return err;
-	return out->total_tasks == 0 ? STORE_NOT_FOUND : 0;
+	return out->total_tasks == 0 ? WEFT_ENOTFOUND : 0;
 }
 
 static int sq_batch_add_remaining(store_conn *cc, const weft_id *batch, int64_t delta)
@@ -2221,7 +2219,7 @@ static int sq_batch_complete(store_conn *cc, const weft_id *batch, int64_t now, 
 		return err;
 	}
 	if (!completed)
-		return STORE_NOT_FOUND;
+		return WEFT_ENOTFOUND;
 
 	if ((err = stmt_get(c, S_BATCH_OUTCOME, &st)) != 0)
 		goto fail;
@@ -2368,7 +2366,7 @@ static int sq_outbox_insert(store_conn *cc, outbox_row *o)
 		b_null(&b);
 	b_text(&b, o->params ? o->params : "{}");
 	b_int(&b, o->add_handle);
-	b_text(&b, delivery_status_db(o->status));
+	b_text(&b, delivery_status_name(o->status));
 	b_int(&b, o->attempts);
 	b_int(&b, o->max_attempts);
 	b_int(&b, o->next_attempt_at);
@@ -2538,7 +2536,7 @@ static int sq_outbox_next_due(store_conn *cc, int64_t *due)
 		*due = sqlite3_column_int64(st, 0);
 	if ((err = step_end(c, st, rc, "next outbox due time")) != 0)
 		return err;
-	return found ? 0 : STORE_NOT_FOUND;
+	return found ? 0 : WEFT_ENOTFOUND;
 }
 
 /* The lease of a row left delivering belonged to a process that is gone:
@@ -2701,7 +2699,7 @@ static int sq_task_list(store_conn *cc, const task_filter *f, int64_t offset, in
 	if (shape & (1u << TL_KIND))
 		b_text(&b, f->kind);
 	if (shape & (1u << TL_STATUS))
-		b_text(&b, task_status_db(f->status));
+		b_text(&b, task_status_name(f->status));
 	if (shape & (1u << TL_TIMEOUT))
 		b_int(&b, f->timeout);
 	if (shape & (1u << TL_BATCH))
@@ -2739,7 +2737,7 @@ static void bind_batch_terms(binder *b, const batch_filter *f, unsigned shape)
 	if (shape & (1u << BL_NAME))
 		b_text(b, f->name);
 	if (shape & (1u << BL_STATUS))
-		b_text(b, task_status_db(f->status));
+		b_text(b, task_status_name(f->status));
 	if (shape & (1u << BL_AFTER))
 		b_int(b, f->created_after);
 	if (shape & (1u << BL_BEFORE))
@@ -2760,7 +2758,7 @@ static void build_batch_agg(buf *sql, unsigned shape)
 {
 	buf_puts(sql, "SELECT batch_id, count(*), min(created_at), max(last_updated)");
 	for (unsigned s = 0; s < TS__COUNT; s++)
-		buf_printf(sql, ", sum(status = '%s')", task_status_db((task_status)s));
+		buf_printf(sql, ", sum(status = '%s')", task_status_name((task_status)s));
 	buf_puts(sql, ", json_group_array(DISTINCT kind) FILTER (WHERE 1");
 	put_batch_terms(sql, shape);
 	buf_puts(sql, ") FROM task WHERE batch_id IN (SELECT value FROM json_each(?)) "
@@ -2956,13 +2954,13 @@ static int task_events(sq_conn *c, const weft_id *id, task_event **out, size_t *
 		created_at = sqlite3_column_int64(st, 0);
 		if (col_status(st, 1, &current) != 0) {
 			st_reset(c, st);
-			return STORE_ERR;
+			return WEFT_ESTORE;
 		}
 	}
 	if ((err = step_end(c, st, rc, "task head")) != 0)
 		return err;
 	if (!found)
-		return STORE_NOT_FOUND;
+		return WEFT_ENOTFOUND;
 
 	if ((err = stmt_get(c, S_EVENTS, &st)) != 0)
 		return err;
@@ -2983,7 +2981,7 @@ static int task_events(sq_conn *c, const weft_id *id, task_event **out, size_t *
 		e->at = sqlite3_column_int64(st, 0);
 		e->has_from = sqlite3_column_type(st, 1) != SQLITE_NULL;
 		if ((e->has_from && col_status(st, 1, &e->from) != 0) || col_status(st, 2, &e->to) != 0) {
-			err = STORE_ERR;
+			err = WEFT_ESTORE;
 			break;
 		}
 		e->reason = col_str(st, 3);
@@ -3019,42 +3017,27 @@ static int sq_task_events(store_conn *cc, const weft_id *id, task_event **out, s
 }
 
 /* Filters by the wire name of a delivery status. */
-static int sq_outbox_list(store_conn *cc, const char *status, int64_t offset, int64_t limit,
+static int sq_outbox_list(store_conn *cc, unsigned status_mask, int64_t offset, int64_t limit,
                           outbox_row **out, size_t *n)
 {
 	sq_conn *c = sqc(cc);
 	sqlite3_stmt *st;
 	*out = NULL;
 	*n = 0;
-	stmt_id which = S_OUTBOX_LIST;
-	const char *db_status = NULL;
-	if (status != NULL) {
-		if (strcmp(status, "pending") == 0) {
-			which = S_OUTBOX_LIST_PENDING;
-		} else {
-			which = S_OUTBOX_LIST_STATUS;
-			if (strcmp(status, "failure") == 0)
-				db_status = delivery_status_db(DS_RETRYING);
-			else if (strcmp(status, "success") == 0)
-				db_status = delivery_status_db(DS_SUCCESS);
-			else if (strcmp(status, "exhausted") == 0)
-				db_status = delivery_status_db(DS_EXHAUSTED);
-			else {
-				log_error(SUBSYS, "unknown delivery status filter \"%s\"", status);
-				return STORE_ERR;
-			}
-		}
-	}
 	if (!page_clamp(&offset, &limit))
 		return 0;
-	int err = stmt_get(c, which, &st);
+	int err = stmt_get(c, status_mask ? S_OUTBOX_LIST_STATUS : S_OUTBOX_LIST, &st);
 	if (err)
 		return err;
 	binder b = bind_start(st);
 	b_int(&b, limit);
 	b_int(&b, offset);
-	if (db_status != NULL)
-		b_text(&b, db_status);
+	for (unsigned s = 0; status_mask && s < DS__COUNT; s++) {
+		if (status_mask & (1u << s))
+			b_text(&b, delivery_status_name((delivery_status)s));
+		else
+			b_null(&b);
+	}
 	if ((err = bind_done(c, &b)) != 0)
 		return err;
 	return collect_outbox(c, st, out, n, "list outbox rows");
@@ -3073,7 +3056,7 @@ static int sq_status_counts(store_conn *cc, int64_t counts[TS__COUNT])
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		task_status s;
 		/* A status this version does not know (a later one's) is left out. */
-		if (task_status_from_db((const char *)sqlite3_column_text(st, 0), &s) == 0)
+		if (task_status_parse((const char *)sqlite3_column_text(st, 0), &s) == 0)
 			counts[s] = sqlite3_column_int64(st, 1);
 	}
 	return step_end(c, st, rc, "status counts");

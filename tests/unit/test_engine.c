@@ -10,6 +10,8 @@
 #include "util/clock.h"
 #include "util/json.h"
 #include "engine/engine.h"
+#include "engine/commands/batches.h"
+#include "engine/commands/tasks.h"
 #include "exec/webhook.h"
 #include "store/store.h"
 #include <curl/curl.h>
@@ -133,23 +135,33 @@ static void fill_task(new_task *t, const spec *s)
 }
 
 /* Submits the batch and copies the created ids out. */
+/* A command's outcome as one int: its result, or NOOP_OUTCOME when it
+ * succeeded without changing anything. */
+#define NOOP_OUTCOME 1
+
+static int outcome(const engine_cmd *cmd)
+{
+	return cmd->noop ? NOOP_OUTCOME : cmd->result;
+}
+
 static void submit(const spec *specs, size_t n, weft_id *ids, weft_id *batch)
 {
 	new_task *tasks = xcalloc(n, sizeof(new_task));
 	for (size_t i = 0; i < n; i++)
 		fill_task(&tasks[i], &specs[i]);
-	engine_cmd cmd = { .type = CMD_SUBMIT_BATCH };
-	id_new_v4(&cmd.u.submit.batch_id);
-	cmd.u.submit.tasks = tasks;
-	cmd.u.submit.ntasks = n;
-	engine_call(F.eng, &cmd);
-	assert_int_equal(cmd.status, ENGINE_OK);
+	cmd_submit cmd;
+	cmd_submit_init(&cmd);
+	id_new_v4(&cmd.batch_id);
+	cmd.tasks = tasks;
+	cmd.ntasks = n;
+	engine_call(F.eng, &cmd.base);
+	assert_int_equal(outcome(&cmd.base), 0);
 	for (size_t i = 0; i < n; i++) {
 		ids[i] = tasks[i].id;
 		new_task_release(&tasks[i]);
 	}
 	if (batch)
-		*batch = cmd.u.submit.batch_id;
+		*batch = cmd.batch_id;
 	free(tasks);
 }
 
@@ -182,27 +194,29 @@ static task_status wait_not(const weft_id *id, task_status from)
 	return from;
 }
 
-static engine_status simple(engine_cmd_type type, const weft_id *id, task_status *current)
+static int simple(task_action what, const weft_id *id, task_status *current)
 {
-	engine_cmd cmd = { .type = type };
-	cmd.u.task.id = *id;
-	engine_call(F.eng, &cmd);
+	cmd_task cmd;
+	cmd_task_init(&cmd, what);
+	cmd.id = *id;
+	engine_call(F.eng, &cmd.base);
 	if (current)
-		*current = cmd.current_status;
-	return cmd.status;
+		*current = cmd.base.current_status;
+	return outcome(&cmd.base);
 }
 
-static engine_status patch(const weft_id *id, task_status to, task_status *current)
+static int patch(const weft_id *id, task_status to, task_status *current)
 {
-	engine_cmd cmd = { .type = CMD_PATCH_TASK };
-	cmd.u.patch.id = *id;
-	cmd.u.patch.has_status = true;
-	cmd.u.patch.status = to;
-	cmd.u.patch.failure_reason = to == TS_FAILURE ? "boom" : NULL;
-	engine_call(F.eng, &cmd);
+	cmd_patch cmd;
+	cmd_patch_init(&cmd);
+	cmd.id = *id;
+	cmd.has_status = true;
+	cmd.status = to;
+	cmd.failure_reason = to == TS_FAILURE ? "boom" : NULL;
+	engine_call(F.eng, &cmd.base);
 	if (current)
-		*current = cmd.current_status;
-	return cmd.status;
+		*current = cmd.base.current_status;
+	return outcome(&cmd.base);
 }
 
 #define NO { -1, -1, -1, -1 }
@@ -219,13 +233,13 @@ static void test_chain_success_releases_children(void **state)
 	submit(s, 3, id, NULL);
 	assert_int_equal(wait_not(&id[0], TS_PENDING), TS_CLAIMED);
 	assert_int_equal(status_of(&id[1]), TS_WAITING);
-	assert_int_equal(patch(&id[0], TS_SUCCESS, NULL), ENGINE_OK);
+	assert_int_equal(patch(&id[0], TS_SUCCESS, NULL), 0);
 	assert_int_equal(wait_not(&id[1], TS_PENDING), TS_CLAIMED);
 	assert_int_equal(status_of(&id[2]), TS_WAITING);
 	/* the same final status again is a no-op; another one a conflict */
 	task_status cur;
-	assert_int_equal(patch(&id[0], TS_SUCCESS, &cur), ENGINE_NOOP);
-	assert_int_equal(patch(&id[0], TS_FAILURE, &cur), ENGINE_CONFLICT);
+	assert_int_equal(patch(&id[0], TS_SUCCESS, &cur), NOOP_OUTCOME);
+	assert_int_equal(patch(&id[0], TS_FAILURE, &cur), WEFT_ECONFLICT);
 	assert_int_equal(cur, TS_SUCCESS);
 	task_row c = get(&id[2]);
 	assert_int_equal(c.wait_finished, 1);
@@ -242,7 +256,7 @@ static void test_cancel_cascades_to_required_children_only(void **state)
 	             { "grandchild", { 1, -1 }, { true }, false, NULL, NULL } };
 	weft_id id[4];
 	submit(s, 4, id, NULL);
-	assert_int_equal(simple(CMD_CANCEL_TASK, &id[0], NULL), ENGINE_OK);
+	assert_int_equal(simple(TASK_CANCEL, &id[0], NULL), 0);
 	task_row req = get(&id[1]);
 	assert_int_equal(req.status, TS_FAILURE);
 	char want[96];
@@ -255,7 +269,7 @@ static void test_cancel_cascades_to_required_children_only(void **state)
 	assert_int_not_equal(status_of(&id[2]), TS_WAITING);
 	assert_int_not_equal(status_of(&id[2]), TS_FAILURE);
 	task_status cur;
-	assert_int_equal(simple(CMD_CANCEL_TASK, &id[0], &cur), ENGINE_CONFLICT);
+	assert_int_equal(simple(TASK_CANCEL, &id[0], &cur), WEFT_ECONFLICT);
 	assert_int_equal(cur, TS_CANCELED);
 }
 
@@ -270,7 +284,7 @@ static void test_dead_end_cancels_siblings_and_stops_at_barrier(void **state)
 	             { "child", { 1, 2, 3, -1 }, { true, true, true }, false, NULL, NULL } };
 	weft_id id[5];
 	submit(s, 5, id, NULL);
-	assert_int_equal(patch(&id[3], TS_FAILURE, NULL), ENGINE_OK);
+	assert_int_equal(patch(&id[3], TS_FAILURE, NULL), 0);
 	assert_int_equal(status_of(&id[4]), TS_FAILURE);
 	task_row a1 = get(&id[2]);
 	assert_int_equal(a1.status, TS_CANCELED);
@@ -289,21 +303,21 @@ static void test_pause_resume_and_paused_child_gets_outcomes(void **state)
 	weft_id id[3];
 	submit(s, 3, id, NULL);
 	task_status cur;
-	assert_int_equal(simple(CMD_PAUSE_TASK, &id[2], NULL), ENGINE_OK);
-	assert_int_equal(simple(CMD_PAUSE_TASK, &id[2], &cur), ENGINE_CONFLICT);
+	assert_int_equal(simple(TASK_PAUSE, &id[2], NULL), 0);
+	assert_int_equal(simple(TASK_PAUSE, &id[2], &cur), WEFT_ECONFLICT);
 	assert_int_equal(cur, TS_PAUSED);
-	assert_int_equal(simple(CMD_RESUME_TASK, &id[0], &cur), ENGINE_CONFLICT);
-	assert_int_equal(patch(&id[0], TS_SUCCESS, NULL), ENGINE_OK);
+	assert_int_equal(simple(TASK_RESUME, &id[0], &cur), WEFT_ECONFLICT);
+	assert_int_equal(patch(&id[0], TS_SUCCESS, NULL), 0);
 	task_row c = get(&id[2]);
 	assert_int_equal(c.status, TS_PAUSED);
 	assert_int_equal(c.wait_finished, 1);
 	task_row_release(&c);
-	assert_int_equal(simple(CMD_RESUME_TASK, &id[2], &cur), ENGINE_OK);
+	assert_int_equal(simple(TASK_RESUME, &id[2], &cur), 0);
 	assert_int_equal(cur, TS_WAITING);
-	assert_int_equal(simple(CMD_PAUSE_TASK, &id[2], NULL), ENGINE_OK);
-	assert_int_equal(patch(&id[1], TS_SUCCESS, NULL), ENGINE_OK);
+	assert_int_equal(simple(TASK_PAUSE, &id[2], NULL), 0);
+	assert_int_equal(patch(&id[1], TS_SUCCESS, NULL), 0);
 	assert_int_equal(status_of(&id[2]), TS_PAUSED);        /* released, but still paused */
-	assert_int_equal(simple(CMD_RESUME_TASK, &id[2], &cur), ENGINE_OK);
+	assert_int_equal(simple(TASK_RESUME, &id[2], &cur), 0);
 	assert_int_equal(cur, TS_PENDING);
 	assert_int_equal(wait_not(&id[2], TS_PENDING), TS_CLAIMED);
 }
@@ -315,8 +329,8 @@ static void test_paused_child_fails_with_required_parent(void **state)
 	             { "child", { 0, -1 }, { true }, false, NULL, NULL } };
 	weft_id id[2];
 	submit(s, 2, id, NULL);
-	assert_int_equal(simple(CMD_PAUSE_TASK, &id[1], NULL), ENGINE_OK);
-	assert_int_equal(patch(&id[0], TS_FAILURE, NULL), ENGINE_OK);
+	assert_int_equal(simple(TASK_PAUSE, &id[1], NULL), 0);
+	assert_int_equal(patch(&id[0], TS_FAILURE, NULL), 0);
 	assert_int_equal(status_of(&id[1]), TS_FAILURE);
 }
 
@@ -345,22 +359,23 @@ static void test_counters_apply_in_any_status(void **state)
 	spec s[] = { { "t", NO, { 0 }, false, NULL, NULL } };
 	weft_id id[1];
 	submit(s, 1, id, NULL);
-	assert_int_equal(simple(CMD_CANCEL_TASK, &id[0], NULL), ENGINE_OK);
-	engine_cmd cmd = { .type = CMD_ADD_COUNTERS };
-	cmd.u.counters.id = id[0];
-	cmd.u.counters.success = 5;
-	cmd.u.counters.failures = 2;
-	engine_call(F.eng, &cmd);
-	assert_int_equal(cmd.status, ENGINE_OK);
+	assert_int_equal(simple(TASK_CANCEL, &id[0], NULL), 0);
+	cmd_counters cmd;
+	cmd_counters_init(&cmd);
+	cmd.id = id[0];
+	cmd.success = 5;
+	cmd.failures = 2;
+	engine_call(F.eng, &cmd.base);
+	assert_int_equal(outcome(&cmd.base), 0);
 	task_row r = get(&id[0]);
 	assert_int_equal(r.success, 5);
 	assert_int_equal(r.failures, 2);
 	task_row_release(&r);
 	weft_id unknown;
 	id_new_v7(&unknown);
-	cmd.u.counters.id = unknown;
-	engine_call(F.eng, &cmd);
-	assert_int_equal(cmd.status, ENGINE_NOT_FOUND);
+	cmd.id = unknown;
+	engine_call(F.eng, &cmd.base);
+	assert_int_equal(outcome(&cmd.base), WEFT_ENOTFOUND);
 }
 
 static void test_dedupe_skips_and_drops_dependency(void **state)
@@ -383,13 +398,14 @@ static void test_dedupe_skips_and_drops_dependency(void **state)
 	tasks[0].dedupe[0].fields = xcalloc(1, sizeof(char *));
 	tasks[0].dedupe[0].fields[0] = xstrdup("key");
 	tasks[0].dedupe[0].nfields = 1;
-	engine_cmd cmd = { .type = CMD_SUBMIT_BATCH };
-	id_new_v4(&cmd.u.submit.batch_id);
-	cmd.u.submit.tasks = tasks;
-	cmd.u.submit.ntasks = 2;
-	engine_call(F.eng, &cmd);
-	assert_int_equal(cmd.status, ENGINE_OK);
-	assert_int_equal(cmd.u.submit.created, 1);
+	cmd_submit cmd;
+	cmd_submit_init(&cmd);
+	id_new_v4(&cmd.batch_id);
+	cmd.tasks = tasks;
+	cmd.ntasks = 2;
+	engine_call(F.eng, &cmd.base);
+	assert_int_equal(outcome(&cmd.base), 0);
+	assert_int_equal(cmd.created, 1);
 	assert_false(tasks[0].created);
 	assert_true(tasks[1].created);
 	assert_int_equal(tasks[1].status, TS_PENDING);   /* its only dependency was dropped */
@@ -405,18 +421,19 @@ static void test_stop_batch_counts(void **state)
 	weft_id id[2], batch;
 	submit(s, 2, id, &batch);
 	assert_int_equal(wait_not(&id[0], TS_PENDING), TS_CLAIMED);
-	engine_cmd cmd = { .type = CMD_STOP_BATCH };
-	cmd.u.stop.batch_id = batch;
-	engine_call(F.eng, &cmd);
-	assert_int_equal(cmd.status, ENGINE_OK);
-	assert_int_equal(cmd.u.stop.counts.canceled[TS_CLAIMED], 1);
-	assert_int_equal(cmd.u.stop.counts.canceled[TS_WAITING], 1);
+	cmd_stop_batch cmd;
+	cmd_stop_batch_init(&cmd);
+	cmd.batch_id = batch;
+	engine_call(F.eng, &cmd.base);
+	assert_int_equal(outcome(&cmd.base), 0);
+	assert_int_equal(cmd.counts.canceled[TS_CLAIMED], 1);
+	assert_int_equal(cmd.counts.canceled[TS_WAITING], 1);
 	assert_int_equal(status_of(&id[1]), TS_CANCELED);
-	engine_call(F.eng, &cmd);
-	assert_int_equal(cmd.u.stop.counts.already_terminal, 2);
-	id_new_v4(&cmd.u.stop.batch_id);
-	engine_call(F.eng, &cmd);
-	assert_int_equal(cmd.status, ENGINE_NOT_FOUND);
+	engine_call(F.eng, &cmd.base);
+	assert_int_equal(cmd.counts.already_terminal, 2);
+	id_new_v4(&cmd.batch_id);
+	engine_call(F.eng, &cmd.base);
+	assert_int_equal(outcome(&cmd.base), WEFT_ENOTFOUND);
 }
 
 /* A 10,000-deep chain failing at its root: propagation is iterative and
@@ -435,7 +452,7 @@ static void test_deep_chain_failure(void **state)
 	}
 	weft_id *id = xcalloc(DEPTH, sizeof(weft_id));
 	submit(s, DEPTH, id, NULL);
-	assert_int_equal(simple(CMD_CANCEL_TASK, &id[0], NULL), ENGINE_OK);
+	assert_int_equal(simple(TASK_CANCEL, &id[0], NULL), 0);
 	assert_int_equal(status_of(&id[DEPTH - 1]), TS_FAILURE);
 	free(s);
 	free(id);

@@ -23,7 +23,7 @@
 #include "util/buf.h"
 #include "util/log.h"
 #include "util/metrics.h"
-#include "util/uuid.h"
+#include "core/id.h"
 
 #define T0 1700000000000000LL   /* a base timestamp, µs */
 
@@ -33,6 +33,35 @@ typedef struct fixture {
 	store *st;
 	store_conn *w;
 } fixture;
+
+/* store_task_update as one int: 0 applied, GUARD_MISS when the guard did
+ * not match, or the error; *prev (optional) the status before. */
+#define GUARD_MISS 1
+
+static int update(store_conn *c, const weft_id *id, unsigned from, const task_update *u, task_status *prev)
+{
+	task_update_result res;
+	int rc = store_task_update(c, id, from, u, &res);
+	if (rc != 0)
+		return rc;
+	if (prev != NULL)
+		*prev = res.prev;
+	return res.applied ? 0 : GUARD_MISS;
+}
+
+/* store_batch_complete as one int: 0 completed, WEFT_ENOTFOUND when not. */
+static int complete_batch(store_conn *c, const weft_id *batch, int64_t now, char **json, batch_outcome *out)
+{
+	bool completed;
+	int rc = store_batch_complete(c, batch, now, &completed, json, out);
+	return rc != 0 ? rc : completed ? 0 : WEFT_ENOTFOUND;
+}
+
+/* A "next due" lookup as one int: 0 found, WEFT_ENOTFOUND when none. */
+static int due_found(int rc, const int64_t *due)
+{
+	return rc != 0 ? rc : *due == INT64_MAX ? WEFT_ENOTFOUND : 0;
+}
 
 static void remove_db(const char *path)
 {
@@ -162,7 +191,7 @@ static void set_status(fixture *f, const weft_id *id, task_status to, const task
 	task_update u = base ? *base : (task_update){ 0 };
 	u.set_status = true;
 	u.status = to;
-	assert_int_equal(store_task_update(f->w, id, TS_ALL_MASK, &u, NULL), 0);
+	assert_int_equal(update(f->w, id, TS_ALL_MASK, &u, NULL), 0);
 }
 
 static void new_batch(fixture *f, weft_id *id, const char *on_complete)
@@ -328,7 +357,7 @@ static void test_insert_get_round_trip(void **state)
 
 	weft_id unknown;
 	id_new_v7(&unknown);
-	assert_int_equal(store_task_get(f->w, &unknown, &g), STORE_NOT_FOUND);
+	assert_int_equal(store_task_get(f->w, &unknown, &g), WEFT_ENOTFOUND);
 
 	/* Actions keep insertion order; the filtered read picks trigger and condition. */
 	action_row acts[] = {
@@ -371,7 +400,7 @@ static void test_guarded_update(void **state)
 	task_update u = { .set_status = true, .status = TS_SUCCESS, .add_success = 3, .add_failures = 1,
 	                  .metadata = "{\"done\":true}", .ended_at = T0 + 10, .last_updated = T0 + 11 };
 	unsigned from = TS_BIT(TS_RUNNING) | TS_BIT(TS_CLAIMED);
-	assert_int_equal(store_task_update(f->w, &t.id, from, &u, &prev), 0);
+	assert_int_equal(update(f->w, &t.id, from, &u, &prev), 0);
 	assert_int_equal(prev, TS_RUNNING);
 	task_row g = get(f, &t.id);
 	assert_int_equal(g.status, TS_SUCCESS);
@@ -388,19 +417,19 @@ static void test_guarded_update(void **state)
 	task_row_release(&g);
 
 	/* A second completion is refused by the guard and reports the status. */
-	assert_int_equal(store_task_update(f->w, &t.id, from, &u, &prev), STORE_GUARD);
+	assert_int_equal(update(f->w, &t.id, from, &u, &prev), GUARD_MISS);
 	assert_int_equal(prev, TS_SUCCESS);
-	assert_int_equal(store_task_update(f->w, &t.id, from, &u, NULL), STORE_GUARD);
+	assert_int_equal(update(f->w, &t.id, from, &u, NULL), GUARD_MISS);
 
 	weft_id unknown;
 	id_new_v7(&unknown);
-	assert_int_equal(store_task_update(f->w, &unknown, TS_ALL_MASK, &u, &prev), STORE_NOT_FOUND);
+	assert_int_equal(update(f->w, &unknown, TS_ALL_MASK, &u, &prev), WEFT_ENOTFOUND);
 
 	/* Counters and other fields without a status change (any status). */
 	task_update c = { .add_success = 2, .failure_reason = "late", .set_expected_count = true,
 	                  .expected_count = 20, .set_priority = true, .priority = 7,
 	                  .rules = "[1]", .started_at = T0 + 1 };
-	assert_int_equal(store_task_update(f->w, &t.id, TS_ALL_MASK, &c, &prev), 0);
+	assert_int_equal(update(f->w, &t.id, TS_ALL_MASK, &c, &prev), 0);
 	assert_int_equal(prev, TS_SUCCESS);
 	g = get(f, &t.id);
 	assert_int_equal(g.status, TS_SUCCESS);
@@ -415,8 +444,8 @@ static void test_guarded_update(void **state)
 
 	/* An empty update only checks the guard. */
 	task_update none = { 0 };
-	assert_int_equal(store_task_update(f->w, &t.id, TS_BIT(TS_SUCCESS), &none, &prev), 0);
-	assert_int_equal(store_task_update(f->w, &t.id, TS_BIT(TS_PENDING), &none, &prev), STORE_GUARD);
+	assert_int_equal(update(f->w, &t.id, TS_BIT(TS_SUCCESS), &none, &prev), 0);
+	assert_int_equal(update(f->w, &t.id, TS_BIT(TS_PENDING), &none, &prev), GUARD_MISS);
 }
 
 /* ---- DAG propagation -------------------------------------------------- */
@@ -572,7 +601,7 @@ static void test_dead_end_parents(void **state)
 	assert_int_equal(n, 0);   /* Z is still active */
 
 	task_update u = { .set_status = true, .status = TS_CANCELED };
-	assert_int_equal(store_task_update(f->w, &z.id, TS_ACTIVE_MASK, &u, NULL), 0);
+	assert_int_equal(update(f->w, &z.id, TS_ACTIVE_MASK, &u, NULL), 0);
 	assert_int_equal(store_dead_end_parents(f->w, check, 2, &ids, &n), 0);
 	assert_int_equal(n, 1);   /* X once; W is terminal already */
 	assert_true(id_eq(&ids[0], &x.id));
@@ -581,7 +610,7 @@ static void test_dead_end_parents(void **state)
 	assert_int_equal(store_dead_end_parents(f->w, check, 0, &ids, &n), 0);
 	assert_int_equal(n, 0);
 	u.status = TS_CANCELED;
-	assert_int_equal(store_task_update(f->w, &x.id, TS_ACTIVE_MASK, &u, NULL), 0);
+	assert_int_equal(update(f->w, &x.id, TS_ACTIVE_MASK, &u, NULL), 0);
 	assert_int_equal(store_dead_end_parents(f->w, check, 2, &ids, &n), 0);
 	assert_int_equal(n, 0);
 }
@@ -773,7 +802,7 @@ static void test_transactions_and_readers(void **state)
 	assert_int_equal(store_begin(f->w), 0);
 	insert(f, &a);
 	assert_int_equal(store_rollback(f->w), 0);
-	assert_int_equal(store_task_get(f->w, &a.id, &got), STORE_NOT_FOUND);
+	assert_int_equal(store_task_get(f->w, &a.id, &got), WEFT_ENOTFOUND);
 	assert_int_equal(store_rollback(f->w), 0);   /* nothing open: a no-op */
 
 	/* A failing command inside a savepoint is undone alone. */
@@ -798,11 +827,11 @@ static void test_transactions_and_readers(void **state)
 	store_pool_stats(f->st, &size, &idle);
 	assert_int_equal(idle, 0);
 	assert_int_equal(store_ping(r1), 0);
-	assert_int_equal(store_task_get(r1, &a.id, &got), STORE_NOT_FOUND);
+	assert_int_equal(store_task_get(r1, &a.id, &got), WEFT_ENOTFOUND);
 	assert_int_equal(store_commit(f->w), 0);
 	assert_int_equal(store_task_get(r1, &a.id, &got), 0);
 	task_row_release(&got);
-	assert_int_equal(store_task_get(r2, &b.id, &got), STORE_NOT_FOUND);
+	assert_int_equal(store_task_get(r2, &b.id, &got), WEFT_ENOTFOUND);
 	assert_int_equal(store_task_get(r2, &c.id, &got), 0);
 	task_row_release(&got);
 	/* Readers cannot write. */
@@ -1038,7 +1067,7 @@ static void test_batch_stats_cancel_rules(void **state)
 
 	weft_id none;
 	id_new_v4(&none);
-	assert_int_equal(store_batch_stats(f->w, &none, &bs), STORE_NOT_FOUND);
+	assert_int_equal(store_batch_stats(f->w, &none, &bs), WEFT_ENOTFOUND);
 	assert_int_equal(store_batch_task_count(f->w, &none, &count), 0);
 	assert_int_equal(count, 0);
 
@@ -1196,11 +1225,11 @@ static void test_migration_from_0001(void **state)
 	assert_int_equal(sql_int(f, "SELECT completed_at FROM batch WHERE id = 'b-empty'"), 3);
 	char *json;
 	batch_outcome out;
-	assert_int_equal(store_batch_complete(f->w, &done, T0, &json, &out), STORE_NOT_FOUND);
-	assert_int_equal(store_batch_complete(f->w, &empty, T0, &json, &out), STORE_NOT_FOUND);
-	assert_int_equal(store_batch_complete(f->w, &active, T0, &json, &out), STORE_NOT_FOUND);
+	assert_int_equal(complete_batch(f->w, &done, T0, &json, &out), WEFT_ENOTFOUND);
+	assert_int_equal(complete_batch(f->w, &empty, T0, &json, &out), WEFT_ENOTFOUND);
+	assert_int_equal(complete_batch(f->w, &active, T0, &json, &out), WEFT_ENOTFOUND);
 	set_status(f, &run, TS_SUCCESS, NULL);
-	assert_int_equal(store_batch_complete(f->w, &active, T0, &json, &out), 0);
+	assert_int_equal(complete_batch(f->w, &active, T0, &json, &out), 0);
 	assert_string_equal(json, "[{\"x\":1}]");
 	assert_int_equal(out.success, 2);
 	free(json);
@@ -1217,38 +1246,36 @@ static void test_model_names(void **state)
 {
 	UNUSED(state);
 	task_status s;
-	assert_string_equal(task_status_db(TS_RETRYING), "retrying");
-	assert_string_equal(task_status_wire(TS_RETRYING), "RetryPending");
-	assert_int_equal(task_status_from_wire("RetryPending", &s), 0);
+	assert_string_equal(task_status_name(TS_RETRYING), "retrying");
+	assert_string_equal(task_status_label(TS_RETRYING), "RetryPending");
+	assert_int_equal(task_status_from_label("RetryPending", &s), 0);
 	assert_int_equal(s, TS_RETRYING);
-	assert_int_equal(task_status_from_db("retrying", &s), 0);
+	assert_int_equal(task_status_parse("retrying", &s), 0);
 	assert_int_equal(s, TS_RETRYING);
 	assert_false(task_status_terminal(TS_RETRYING));
 	assert_true(TS_ACTIVE_MASK & TS_BIT(TS_RETRYING));
 
 	static const char *const db[] = { "pending", "delivering", "retrying", "success", "exhausted" };
-	static const char *const wire[] = { "pending", "pending", "failure", "success", "exhausted" };
 	for (int i = 0; i < DS__COUNT; i++) {
 		delivery_status d;
-		assert_string_equal(delivery_status_db((delivery_status)i), db[i]);
-		assert_string_equal(delivery_status_wire((delivery_status)i), wire[i]);
-		assert_int_equal(delivery_status_from_db(db[i], &d), 0);
+		assert_string_equal(delivery_status_name((delivery_status)i), db[i]);
+		assert_int_equal(delivery_status_parse(db[i], &d), 0);
 		assert_int_equal(d, i);
 	}
 	delivery_status d;
-	assert_int_equal(delivery_status_from_db("failure", &d), -1);
-	assert_int_equal(delivery_status_from_db(NULL, &d), -1);
-	assert_string_equal(delivery_status_db(DS__COUNT), "unknown");
+	assert_int_equal(delivery_status_parse("failure", &d), WEFT_EINVALID);
+	assert_int_equal(delivery_status_parse(NULL, &d), WEFT_EINVALID);
+	assert_string_equal(delivery_status_name(DS__COUNT), "unknown");
 
 	static const char *const ev[] = { "end_success", "end_failure", "cancel", "batch_complete" };
 	for (int i = 0; i < 4; i++) {
 		delivery_event e;
 		assert_string_equal(delivery_event_name((delivery_event)i), ev[i]);
-		assert_int_equal(delivery_event_from_name(ev[i], &e), 0);
+		assert_int_equal(delivery_event_parse(ev[i], &e), 0);
 		assert_int_equal(e, i);
 	}
 	delivery_event e;
-	assert_int_equal(delivery_event_from_name("End", &e), -1);
+	assert_int_equal(delivery_event_parse("End", &e), WEFT_EINVALID);
 
 	/* Releasing is idempotent and accepts NULL. */
 	outbox_row o = { .params = strdup("{}"), .last_error = strdup("x") };
@@ -1318,22 +1345,22 @@ static void test_update_events_and_remaining(void **state)
 	task_row after;
 	task_status prev;
 	task_update u = { .set_status = true, .status = TS_CLAIMED, .last_updated = T0 + 10, .after = &after };
-	assert_int_equal(store_task_update(f->w, &t.id, TS_BIT(TS_PENDING), &u, &prev), 0);
+	assert_int_equal(update(f->w, &t.id, TS_BIT(TS_PENDING), &u, &prev), 0);
 	assert_int_equal(after.status, TS_CLAIMED);
 	assert_int_equal(after.last_updated, T0 + 10);
 	assert_string_equal(after.id.str, t.id.str);
 	task_row_release(&after);
 	/* Refused by the guard: no event, after left empty. */
-	assert_int_equal(store_task_update(f->w, &t.id, TS_BIT(TS_PENDING), &u, &prev), STORE_GUARD);
+	assert_int_equal(update(f->w, &t.id, TS_BIT(TS_PENDING), &u, &prev), GUARD_MISS);
 	assert_null(after.name);
 
 	u = (task_update){ .set_status = true, .status = TS_RUNNING, .started_at = T0 + 20, .actor = "webhook" };
-	assert_int_equal(store_task_update(f->w, &t.id, TS_BIT(TS_CLAIMED), &u, NULL), 0);
+	assert_int_equal(update(f->w, &t.id, TS_BIT(TS_CLAIMED), &u, NULL), 0);
 	/* Fails with retries left: retrying is not terminal, remaining stays. */
 	u = (task_update){ .set_status = true, .status = TS_RETRYING, .set_attempt = true, .attempt = 1,
 	                   .next_retry_at = T0 + 500, .failure_reason = "Timeout", .actor = "system",
 	                   .last_updated = T0 + 30, .after = &after };
-	assert_int_equal(store_task_update(f->w, &t.id, TS_BIT(TS_RUNNING), &u, NULL), 0);
+	assert_int_equal(update(f->w, &t.id, TS_BIT(TS_RUNNING), &u, NULL), 0);
 	assert_int_equal(after.status, TS_RETRYING);
 	assert_int_equal(after.attempt, 1);
 	assert_int_equal(after.next_retry_at, T0 + 500);
@@ -1343,13 +1370,13 @@ static void test_update_events_and_remaining(void **state)
 
 	/* Fields only, and a "change" to the same status: no event. */
 	u = (task_update){ .metadata = "{\"x\":1}", .set_status = true, .status = TS_RETRYING };
-	assert_int_equal(store_task_update(f->w, &t.id, TS_ALL_MASK, &u, NULL), 0);
+	assert_int_equal(update(f->w, &t.id, TS_ALL_MASK, &u, NULL), 0);
 	u = (task_update){ .add_success = 1 };
-	assert_int_equal(store_task_update(f->w, &t.id, TS_ALL_MASK, &u, NULL), 0);
+	assert_int_equal(update(f->w, &t.id, TS_ALL_MASK, &u, NULL), 0);
 
 	u = (task_update){ .set_status = true, .status = TS_PENDING, .last_updated = T0 + 500, .actor = "system",
 	                   .reason = "retry" };
-	assert_int_equal(store_task_update(f->w, &t.id, TS_BIT(TS_RETRYING), &u, NULL), 0);
+	assert_int_equal(update(f->w, &t.id, TS_BIT(TS_RETRYING), &u, NULL), 0);
 	set_status(f, &t.id, TS_CLAIMED, &(task_update){ .last_updated = T0 + 501 });
 	set_status(f, &t.id, TS_RUNNING, &(task_update){ .last_updated = T0 + 502 });
 	/* reason wins over failure_reason. */
@@ -1358,7 +1385,7 @@ static void test_update_events_and_remaining(void **state)
 	assert_int_equal(remaining(f, &batch), 1);
 	/* Already terminal: no second decrement. */
 	u = (task_update){ .set_status = true, .status = TS_CANCELED, .last_updated = T0 + 601 };
-	assert_int_equal(store_task_update(f->w, &t.id, TS_ALL_MASK, &u, NULL), 0);
+	assert_int_equal(update(f->w, &t.id, TS_ALL_MASK, &u, NULL), 0);
 	assert_int_equal(remaining(f, &batch), 1);
 	/* Leaving a terminal status counts the task as unfinished again. */
 	set_status(f, &t.id, TS_PENDING, &(task_update){ .last_updated = T0 + 700, .actor = "operator" });
@@ -1401,7 +1428,7 @@ static void test_update_events_and_remaining(void **state)
 	store_free_events(ev, n);
 	weft_id unknown;
 	id_new_v7(&unknown);
-	assert_int_equal(store_task_events(r, &unknown, &ev, &n), STORE_NOT_FOUND);
+	assert_int_equal(store_task_events(r, &unknown, &ev, &n), WEFT_ENOTFOUND);
 	assert_int_equal(n, 0);
 	store_reader_release(f->st, r);
 }
@@ -1504,7 +1531,7 @@ static void test_batch_cancel_events(void **state)
 	}
 	char *json;
 	batch_outcome out;
-	assert_int_equal(store_batch_complete(f->w, &batch, T0 + 101, &json, &out), 0);
+	assert_int_equal(complete_batch(f->w, &batch, T0 + 101, &json, &out), 0);
 	assert_null(json);
 	assert_int_equal(out.success, 1);
 	assert_int_equal(out.canceled, 4);
@@ -1526,13 +1553,13 @@ static void test_batch_complete(void **state)
 	assert_int_equal(store_batch_add_remaining(f->w, &batch, 1), 0);
 	char *json = (char *)"untouched";
 	batch_outcome out = { 9, 9, 9 };
-	assert_int_equal(store_batch_complete(f->w, &batch, T0 + 100, &json, &out), STORE_NOT_FOUND);
+	assert_int_equal(complete_batch(f->w, &batch, T0 + 100, &json, &out), WEFT_ENOTFOUND);
 	assert_null(json);
 	assert_int_equal(out.success, 0);
 
 	set_status(f, &rows[3].id, TS_SUCCESS, &(task_update){ .ended_at = T0 + 90 });
 	assert_int_equal(remaining(f, &batch), 0);
-	assert_int_equal(store_batch_complete(f->w, &batch, T0 + 100, &json, &out), 0);
+	assert_int_equal(complete_batch(f->w, &batch, T0 + 100, &json, &out), 0);
 	assert_string_equal(json, "[{\"url\":\"http://done\"}]");
 	free(json);
 	assert_int_equal(out.success, 2);
@@ -1540,15 +1567,15 @@ static void test_batch_complete(void **state)
 	assert_int_equal(out.canceled, 1);
 	assert_int_equal(sql_intf(f, "SELECT completed_at FROM batch WHERE id = '%s'", batch.str), T0 + 100);
 	/* Only once. */
-	assert_int_equal(store_batch_complete(f->w, &batch, T0 + 200, &json, &out), STORE_NOT_FOUND);
+	assert_int_equal(complete_batch(f->w, &batch, T0 + 200, &json, &out), WEFT_ENOTFOUND);
 	assert_int_equal(sql_intf(f, "SELECT completed_at FROM batch WHERE id = '%s'", batch.str), T0 + 100);
 
 	/* No batch row: nothing to complete. A batch row without tasks completes. */
 	weft_id none, empty;
 	id_new_v4(&none);
-	assert_int_equal(store_batch_complete(f->w, &none, T0, &json, &out), STORE_NOT_FOUND);
+	assert_int_equal(complete_batch(f->w, &none, T0, &json, &out), WEFT_ENOTFOUND);
 	new_batch(f, &empty, NULL);
-	assert_int_equal(store_batch_complete(f->w, &empty, T0, &json, &out), 0);
+	assert_int_equal(complete_batch(f->w, &empty, T0, &json, &out), 0);
 	assert_null(json);
 	assert_int_equal(out.success + out.failure + out.canceled, 0);
 	assert_int_equal(store_batch_add_remaining(f->w, &none, 5), 0);   /* no row: no-op */
@@ -1567,7 +1594,7 @@ static void test_batch_complete(void **state)
 	assert_int_equal(store_archive_terminal(f->w, T0 + 10, 100, &archived), 0);
 	assert_int_equal(archived, 1);
 	set_status(f, &late.id, TS_FAILURE, &(task_update){ .ended_at = T0 + 20 });
-	assert_int_equal(store_batch_complete(f->w, &b3, T0 + 30, &json, &out), 0);
+	assert_int_equal(complete_batch(f->w, &b3, T0 + 30, &json, &out), 0);
 	assert_int_equal(out.success, 1);
 	assert_int_equal(out.failure, 1);
 }
@@ -1614,11 +1641,11 @@ static void lease(fixture *f, int64_t now, int64_t until, size_t limit, const we
 	store_free_outbox(rows, n);
 }
 
-static int64_t list_count(store_conn *c, const char *status, int64_t *first_id)
+static int64_t list_count(store_conn *c, unsigned status_mask, int64_t *first_id)
 {
 	outbox_row *rows;
 	size_t n;
-	assert_int_equal(store_outbox_list(c, status, 0, 100, &rows, &n), 0);
+	assert_int_equal(store_outbox_list(c, status_mask, 0, 100, &rows, &n), 0);
 	if (first_id != NULL)
 		*first_id = n > 0 ? rows[0].id : 0;
 	for (size_t i = 1; i < n; i++)
@@ -1634,7 +1661,7 @@ static void test_outbox(void **state)
 	task_row b = new_task("b", "k", TS_CANCELED, T0);
 	id_new_v4(&a.batch_id);
 	int64_t due;
-	assert_int_equal(store_outbox_next_due(f->w, &due), STORE_NOT_FOUND);
+	assert_int_equal(due_found(store_outbox_next_due(f->w, &due), &due), WEFT_ENOTFOUND);
 
 	outbox_row o1 = delivery("a:end:success", DELIVERY_END_SUCCESS, &a, 11, T0 + 10);
 	outbox_row o2 = delivery("b:cancel", DELIVERY_CANCEL, &b, 12, T0 + 5);
@@ -1654,14 +1681,14 @@ static void test_outbox(void **state)
 	assert_int_equal(store_outbox_insert(f->w, &dup), 0);
 	assert_int_equal(dup.id, 0);
 	assert_int_equal(sql_int(f, "SELECT count(*) FROM outbox"), 4);
-	assert_int_equal(store_outbox_next_due(f->w, &due), 0);
+	assert_int_equal(due_found(store_outbox_next_due(f->w, &due), &due), 0);
 	assert_int_equal(due, T0 + 5);
 
 	/* Due rows, oldest due first; the rest wait. */
 	lease(f, T0 + 15, T0 + 115, 10, NULL, 0, (int64_t[]){ o2.id, o1.id }, 2);
 	outbox_row *rows;
 	size_t n;
-	assert_int_equal(store_outbox_list(f->w, NULL, 0, 10, &rows, &n), 0);
+	assert_int_equal(store_outbox_list(f->w, 0, 0, 10, &rows, &n), 0);
 	assert_int_equal(n, 4);
 	outbox_row *r1 = &rows[3];   /* o1: newest first */
 	assert_int_equal(r1->id, o1.id);
@@ -1702,7 +1729,7 @@ static void test_outbox(void **state)
 	assert_int_equal(store_outbox_finish(f->w, o2.id, false, 503, "HTTP 503", T0 + 2002, T0 + 3000), 0);
 	assert_int_equal(store_outbox_finish(f->w, o3.id, false, 0, "timeout", T0 + 2003, 0), 0);
 	assert_int_equal(store_outbox_finish(f->w, 424242, true, 200, NULL, T0, 0), 0);   /* unknown: no-op */
-	assert_int_equal(store_outbox_list(f->w, NULL, 0, 10, &rows, &n), 0);
+	assert_int_equal(store_outbox_list(f->w, 0, 0, 10, &rows, &n), 0);
 	assert_int_equal(rows[3].status, DS_SUCCESS);
 	assert_int_equal(rows[3].last_http_status, 200);
 	assert_int_equal(rows[3].updated_at, T0 + 2001);
@@ -1715,36 +1742,35 @@ static void test_outbox(void **state)
 	assert_string_equal(rows[1].last_error, "timeout");
 	assert_int_equal(rows[0].status, DS_PENDING);
 	store_free_outbox(rows, n);
-	assert_int_equal(store_outbox_next_due(f->w, &due), 0);
+	assert_int_equal(due_found(store_outbox_next_due(f->w, &due), &due), 0);
 	assert_int_equal(due, T0 + 1000);   /* o4 */
 
 	/* A retrying row is due at its retry time. */
 	lease(f, T0 + 2999, T0 + 4000, 10, &a.id, 1, NULL, 0);
 	lease(f, T0 + 3000, T0 + 4000, 10, &a.id, 1, (int64_t[]){ o2.id }, 1);
 
-	/* Listing by wire status, on a reader too. */
+	/* Listing by delivery status, on a reader too. */
 	store_conn *r = store_reader_acquire(f->st);
 	int64_t first;
-	assert_int_equal(list_count(r, NULL, &first), 4);
+	assert_int_equal(list_count(r, 0, &first), 4);
 	assert_int_equal(first, o4.id);
-	assert_int_equal(list_count(r, "pending", &first), 2);   /* o4 pending, o2 delivering */
+	assert_int_equal(list_count(r, 1u << DS_PENDING | 1u << DS_DELIVERING, &first), 2);   /* o4 pending, o2 delivering */
 	assert_int_equal(first, o4.id);
-	assert_int_equal(list_count(r, "success", &first), 1);
+	assert_int_equal(list_count(r, 1u << DS_SUCCESS, &first), 1);
 	assert_int_equal(first, o1.id);
-	assert_int_equal(list_count(r, "exhausted", &first), 1);
+	assert_int_equal(list_count(r, 1u << DS_EXHAUSTED, &first), 1);
 	assert_int_equal(first, o3.id);
-	assert_int_equal(list_count(r, "failure", NULL), 0);
-	assert_true(store_outbox_list(r, "bogus", 0, 10, &rows, &n) < 0);
-	assert_int_equal(store_outbox_list(r, NULL, 1, 2, &rows, &n), 0);
+	assert_int_equal(list_count(r, 1u << DS_RETRYING, NULL), 0);
+	assert_int_equal(store_outbox_list(r, 0, 1, 2, &rows, &n), 0);
 	assert_int_equal(n, 2);
 	assert_int_equal(rows[0].id, o3.id);
 	assert_int_equal(rows[1].id, o2.id);
 	store_free_outbox(rows, n);
-	assert_int_equal(store_outbox_list(r, NULL, 10, 2, &rows, &n), 0);
+	assert_int_equal(store_outbox_list(r, 0, 10, 2, &rows, &n), 0);
 	assert_int_equal(n, 0);
 	store_reader_release(f->st, r);
 	assert_int_equal(store_outbox_finish(f->w, o2.id, false, 500, "HTTP 500", T0 + 3001, T0 + 5000), 0);
-	assert_int_equal(list_count(f->w, "failure", &first), 1);
+	assert_int_equal(list_count(f->w, 1u << DS_RETRYING, &first), 1);
 	assert_int_equal(first, o2.id);
 
 	/* Start-up: a row left delivering becomes due at once. */
@@ -1759,7 +1785,7 @@ static void test_outbox(void **state)
 	/* Nothing undelivered left. */
 	assert_int_equal(store_outbox_finish(f->w, o4.id, true, 204, NULL, T0 + 4200, 0), 0);
 	assert_int_equal(store_outbox_finish(f->w, o2.id, true, 200, NULL, T0 + 4200, 0), 0);
-	assert_int_equal(store_outbox_next_due(f->w, &due), STORE_NOT_FOUND);
+	assert_int_equal(due_found(store_outbox_next_due(f->w, &due), &due), WEFT_ENOTFOUND);
 	lease(f, INT64_MAX, INT64_MAX, 10, NULL, 0, NULL, 0);
 	lease(f, T0 + 9999999, T0, 0, NULL, 0, NULL, 0);
 }
@@ -1928,7 +1954,7 @@ static void test_archive(void **state)
 	store_free_events(ev, n);
 	/* Archived tasks are no longer live. */
 	task_update u = { .set_status = true, .status = TS_FAILURE };
-	assert_int_equal(store_task_update(f->w, &old.id, TS_ALL_MASK, &u, NULL), STORE_NOT_FOUND);
+	assert_int_equal(update(f->w, &old.id, TS_ALL_MASK, &u, NULL), WEFT_ENOTFOUND);
 	task_row *rows;
 	assert_int_equal(store_task_list(f->w, NULL, 0, 100, &rows, &n), 0);
 	assert_int_equal(n, 4);
@@ -1960,7 +1986,7 @@ static void test_archive(void **state)
 	assert_int_equal(sql_int(f, "SELECT count(*) FROM task_archive"), 2);
 	weft_id unknown;
 	id_new_v7(&unknown);
-	assert_int_equal(store_task_events(f->w, &unknown, &ev, &n), STORE_NOT_FOUND);
+	assert_int_equal(store_task_events(f->w, &unknown, &ev, &n), WEFT_ENOTFOUND);
 }
 
 /* ---- delayed start, retry timers, groups, gauges ------------------------ */
@@ -2005,13 +2031,13 @@ static void test_pending_scan_start_after(void **state)
 	run.start_after = T0 + 20;
 	insert(f, &run);
 	int64_t due;
-	assert_int_equal(store_pending_next_start(f->w, T0, &due), 0);
+	assert_int_equal(due_found(store_pending_next_start(f->w, T0, &due), &due), 0);
 	assert_int_equal(due, T0 + 50);
-	assert_int_equal(store_pending_next_start(f->w, T0 + 50, &due), 0);
+	assert_int_equal(due_found(store_pending_next_start(f->w, T0 + 50, &due), &due), 0);
 	assert_int_equal(due, T0 + 100);
-	assert_int_equal(store_pending_next_start(f->w, T0 + 100, &due), STORE_NOT_FOUND);
+	assert_int_equal(due_found(store_pending_next_start(f->w, T0 + 100, &due), &due), WEFT_ENOTFOUND);
 	set_status(f, &t2.id, TS_CLAIMED, NULL);
-	assert_int_equal(store_pending_next_start(f->w, T0 + 50, &due), STORE_NOT_FOUND);
+	assert_int_equal(due_found(store_pending_next_start(f->w, T0 + 50, &due), &due), WEFT_ENOTFOUND);
 }
 
 static void test_deadlines_retrying_and_delayed(void **state)

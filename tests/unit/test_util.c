@@ -7,7 +7,7 @@
 #include "util/clock.h"
 #include "util/errlist.h"
 #include "util/log.h"
-#include "util/uuid.h"
+#include "core/id.h"
 
 #include <pthread.h>
 #include <time.h>

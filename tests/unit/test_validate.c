@@ -1122,15 +1122,23 @@ static void test_deliveries_query(void **state)
 	deliveries_query q;
 	kv none[] = { { NULL, NULL } };
 	assert_int_equal(validate_deliveries_query(kv_get, none, &cfg, &q, msg, sizeof(msg)), VALIDATE_OK);
-	assert_null(q.status);
+	assert_int_equal(q.status_mask, 0);
 	assert_int_equal(q.offset, 0);
 	assert_int_equal(q.limit, 50);
 
-	static const char *const ok[] = { "pending", "failure", "success", "exhausted" };
+	static const struct {
+		const char *word;
+		unsigned mask;
+	} ok[] = {
+		{ "pending", 1u << DS_PENDING | 1u << DS_DELIVERING },
+		{ "failure", 1u << DS_RETRYING },
+		{ "success", 1u << DS_SUCCESS },
+		{ "exhausted", 1u << DS_EXHAUSTED },
+	};
 	for (size_t i = 0; i < ARRAY_LEN(ok); i++) {
-		kv one[] = { { "status", ok[i] }, { "page", "2" }, { "page_size", "1000" }, { NULL, NULL } };
+		kv one[] = { { "status", ok[i].word }, { "page", "2" }, { "page_size", "1000" }, { NULL, NULL } };
 		assert_int_equal(validate_deliveries_query(kv_get, one, &cfg, &q, msg, sizeof(msg)), VALIDATE_OK);
-		assert_string_equal(q.status, ok[i]);
+		assert_int_equal(q.status_mask, ok[i].mask);
 		assert_int_equal(q.limit, 100);
 		assert_int_equal(q.offset, 200);
 	}

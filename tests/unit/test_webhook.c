@@ -448,7 +448,7 @@ static webhook_call *make_call(const weft_id *id, action_trigger trig, action_co
 	assert_true(n <= 8);
 	for (size_t i = 0; i < n; i++)
 		params[i] = params_json("Post", paths[i], NULL);
-	snprintf(key, sizeof(key), "%s:%s", id->str, action_trigger_db(trig));
+	snprintf(key, sizeof(key), "%s:%s", id->str, action_trigger_name(trig));
 	webhook_call *c = webhook_call_new(id, trig, cond, key, (const char *const *)params, n);
 	for (size_t i = 0; i < n; i++)
 		free(params[i]);
@@ -694,7 +694,7 @@ static void test_request_without_body(void **state)
 		assert_string_equal(r->method, methods[i]);
 		assert_null(hdr_value(r, "Content-Type"));
 		assert_int_equal(r->body_len, 0);
-		assert_string_equal(hdr_value(r, "X-Task-Trigger"), action_trigger_db(trig[i]));
+		assert_string_equal(hdr_value(r, "X-Task-Trigger"), action_trigger_name(trig[i]));
 		assert_string_equal(hdr_value(r, "X-Task-Id"), task_b.str);
 		assert_memory_equal(r->target, "/ok?handle=", 11);
 	}

@@ -1,5 +1,5 @@
 /*
- * uuid.c — UUID v7 (RFC 9562 §5.7) and v4 ids (see uuid.h).
+ * id.c — UUID v7 (RFC 9562 §5.7) and v4 ids (see id.h).
  *
  * v7 layout: 48-bit Unix ms | ver(4)=7 | rand_a(12) | var(2)=10 | rand_b(62).
  * Monotonicity (RFC 9562 §6.2): rand_a:rand_b is one 74-bit counter. A new
@@ -8,7 +8,7 @@
  * previous value is incremented. On overflow the timestamp moves one ms
  * forward. Randomness comes from getrandom(), buffered.
  */
-#include "util/uuid.h"
+#include "core/id.h"
 #include "util/clock.h"
 
 #include <errno.h>

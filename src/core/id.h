@@ -1,12 +1,12 @@
 /*
- * uuid.h — ids. Every id weft exposes is a lowercase hyphenated UUID; new
+ * id.h — ids. Every id weft exposes is a lowercase hyphenated UUID; new
  * objects get time-ordered v7 ids (good B-tree locality), random v4 remains
  * for ArcRun-style batch ids where order does not matter.
  */
-#ifndef WEFT_UUID_H
-#define WEFT_UUID_H
+#ifndef WEFT_CORE_ID_H
+#define WEFT_CORE_ID_H
 
-#include "common.h"
+#include "util/common.h"
 
 #define WEFT_ID_LEN 36
 

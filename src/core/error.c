@@ -1,0 +1,34 @@
+/*
+ * error.c — names and descriptions of the error codes of error.h.
+ */
+#include "util/common.h"
+#include "core/error.h"
+
+static const struct {
+	const char *name;
+	const char *text;
+} errors[] = {
+	[0] = { "ok", "success" },
+	[-WEFT_EINTERNAL] = { "internal", "internal error" },
+	[-WEFT_ESTORE] = { "database_error", "database error" },
+	[-WEFT_EUNAVAILABLE] = { "unavailable", "database connection unavailable" },
+	[-WEFT_ERETRY] = { "conflict_retry", "conflict with a concurrent transaction" },
+	[-WEFT_ENOTFOUND] = { "not_found", "not found" },
+	[-WEFT_ECONFLICT] = { "conflict", "state does not allow the operation" },
+	[-WEFT_EINVALID] = { "invalid", "invalid input" },
+	[-WEFT_ETOOLARGE] = { "too_large", "input exceeds a limit" },
+	[-WEFT_EOVERLOADED] = { "overloaded", "server overloaded, try again later" },
+	[-WEFT_EUNAUTHORIZED] = { "unauthorized", "valid credentials required" },
+	[-WEFT_EFORBIDDEN] = { "forbidden", "operation not allowed for these credentials" },
+};
+_Static_assert(ARRAY_LEN(errors) == -WEFT_E__LAST, "one entry per error code");
+
+const char *weft_strerror(int code)
+{
+	return code <= 0 && code > WEFT_E__LAST ? errors[-code].text : "unknown error";
+}
+
+const char *weft_errname(int code)
+{
+	return code <= 0 && code > WEFT_E__LAST ? errors[-code].name : "unknown";
+}

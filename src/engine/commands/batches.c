@@ -1,0 +1,261 @@
+/*
+ * batches.c — the commands on a batch (batches.h).
+ */
+#include "util/common.h"
+#include "util/alloc.h"
+#include "util/json.h"
+#include "util/log.h"
+#include "util/metrics.h"
+#include "engine/engine_internal.h"
+#include "engine/commands/batches.h"
+#include "engine/commands/command.h"
+
+ENGINE_CMD_BASE_FIRST(cmd_submit);
+ENGINE_CMD_BASE_FIRST(cmd_stop_batch);
+ENGINE_CMD_BASE_FIRST(cmd_batch_rules);
+
+/* ---- submit -------------------------------------------------------------- */
+
+/* ArcRun §8: a task is skipped when any matcher finds an existing task of
+ * matcher.kind in exactly matcher.status whose metadata holds the new
+ * task's values of matcher.fields. A matcher with fields is ignored when
+ * the new task has no metadata or lacks one of the fields. */
+static int is_duplicate(engine *e, const new_task *t, bool *dup)
+{
+	*dup = false;
+	json_t *meta = NULL;
+	int rc = 0;
+	for (size_t m = 0; m < t->ndedupe && !*dup; m++) {
+		const new_matcher *mt = &t->dedupe[m];
+		json_t *pattern = json_object();
+		bool usable = true;
+		if (mt->nfields > 0) {
+			if (!meta)
+				meta = json_parse_text(t->metadata);
+			for (size_t f = 0; f < mt->nfields && usable; f++) {
+				json_t *v = json_is_object(meta) ? json_object_get(meta, mt->fields[f]) : NULL;
+				if (!v)
+					usable = false;
+				else
+					json_object_set(pattern, mt->fields[f], v);
+			}
+		}
+		if (usable) {
+			char *text = json_dump_compact(pattern);
+			int64_t count = 0;
+			/* Another node may be inserting the duplicate right now: wait
+			 * for its transaction, then count. */
+			rc = store_rules_lock_wait(e->w, mt->kind);
+			if (rc == 0)
+				rc = store_count_matching(e->w, mt->kind, TS_BIT(mt->status), text, 1, &count);
+			free(text);
+			if (rc == 0 && count > 0)
+				*dup = true;
+		}
+		json_decref(pattern);
+		if (rc != 0)
+			break;
+	}
+	json_decref(meta);
+	return rc;
+}
+
+static int insert_actions(engine *e, const weft_id *id, action_trigger trig, action_condition cond,
+                          char *const *params, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		action_row a = { .trigger = trig, .condition = cond, .params = params[i] };
+		int rc = store_action_insert(e->w, id, &a);
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
+}
+
+static int submit_batch(engine *e, engine_cmd *cmd, int64_t now)
+{
+	cmd_submit *s = engine_cmd_of(cmd, cmd_submit);
+	batch_row b = {
+		.id = s->batch_id,
+		.created_at = now,
+		.scope = s->scope,
+		.metadata = s->metadata,
+		.on_complete = s->on_complete,
+	};
+	int rc = store_batch_insert(e->w, &b);
+	if (rc != 0)
+		return rc;
+	s->created = 0;
+	for (size_t i = 0; i < s->ntasks; i++) {
+		new_task *t = &s->tasks[i];
+		t->created = false;
+		bool dup = false;
+		if (t->ndedupe && (rc = is_duplicate(e, t, &dup)) != 0)
+			return rc;
+		if (dup)
+			continue;
+
+		int64_t wait_finished = 0, wait_success = 0;
+		for (size_t d = 0; d < t->ndeps; d++) {
+			const new_task *p = &s->tasks[t->deps[d].parent_index];
+			if (!p->created)      /* parent deduplicated: the edge is dropped (ArcRun §8) */
+				continue;
+			wait_finished++;
+			wait_success += t->deps[d].requires_success;
+		}
+		id_new_v7(&t->id);
+		t->status = wait_finished > 0 ? TS_WAITING : TS_PENDING;
+		t->created_at = now;
+		task_row row = {
+			.id = t->id,
+			.batch_id = s->batch_id,
+			.name = t->name,
+			.kind = t->kind,
+			.status = t->status,
+			.timeout_secs = t->timeout_secs,
+			.created_at = now,
+			.last_updated = now,
+			.metadata = t->metadata,
+			.rules = t->rules,
+			.wait_success = wait_success,
+			.wait_finished = wait_finished,
+			.has_expected_count = t->has_expected_count,
+			.expected_count = t->expected_count,
+			.dead_end_barrier = t->dead_end_barrier,
+			.priority = t->priority,
+			.group_name = t->group,
+			.start_after = t->start_after,
+			.retry_policy = t->retry_policy,
+		};
+		if ((rc = store_task_insert(e->w, &row)) != 0)
+			return rc;
+		for (size_t d = 0; d < t->ndeps; d++) {
+			const new_task *p = &s->tasks[t->deps[d].parent_index];
+			if (!p->created)
+				continue;
+			link_row l = { .parent_id = p->id, .child_id = t->id,
+			               .requires_success = t->deps[d].requires_success };
+			if ((rc = store_link_insert(e->w, &l)) != 0)
+				return rc;
+		}
+		char *start[1] = { t->on_start };
+		if ((rc = insert_actions(e, &t->id, TRIGGER_START, COND_SUCCESS, start, 1)) != 0 ||
+		    (rc = insert_actions(e, &t->id, TRIGGER_END, COND_FAILURE, t->on_failure, t->non_failure)) != 0 ||
+		    (rc = insert_actions(e, &t->id, TRIGGER_END, COND_SUCCESS, t->on_success, t->non_success)) != 0)
+			return rc;
+		t->created = true;
+		s->created++;
+		if (wait_finished > 0)
+			metrics_inc("tasks_with_dependencies_total", NULL, 1);
+		else
+			e->start_dirty = true;
+	}
+	if (s->created && (rc = store_batch_add_remaining(e->w, &s->batch_id, (int64_t)s->created)) != 0)
+		return rc;
+	metrics_inc("tasks_created_total", NULL, s->created);
+	cmd->result = 0;
+	return 0;
+}
+
+/* ---- stop and rules -------------------------------------------------------- */
+
+/* ArcRun §4.11: every link is inside the batch, so canceling all of its
+ * non-terminal tasks needs no propagation and no dead-end walk. */
+static int stop_batch(engine *e, engine_cmd *cmd, int64_t now)
+{
+	cmd_stop_batch *c_ = engine_cmd_of(cmd, cmd_stop_batch);
+	int64_t count = 0;
+	int rc = store_batch_task_count(e->w, &c_->batch_id, &count);
+	if (rc != 0)
+		return rc;
+	if (count == 0) {
+		cmd->result = WEFT_ENOTFOUND;
+		return 0;
+	}
+	weft_id *running = NULL;
+	size_t nrunning = 0;
+	batch_cancel_counts *c = &c_->counts;
+	memset(c, 0, sizeof(*c));
+	rc = store_batch_cancel(e->w, &c_->batch_id, "Batch stopped", now, c, &running, &nrunning);
+	if (rc != 0)
+		return rc;
+	int64_t total = 0;
+	for (int s = 0; s < TS__COUNT; s++) {
+		total += c->canceled[s];
+		if (c->canceled[s])
+			metrics_inc("task_status_transitions_total",
+			            s == TS_WAITING   ? "from_status=\"Waiting\",to_status=\"Canceled\"" :
+			            s == TS_PENDING   ? "from_status=\"Pending\",to_status=\"Canceled\"" :
+			            s == TS_CLAIMED   ? "from_status=\"Claimed\",to_status=\"Canceled\"" :
+			            s == TS_RUNNING   ? "from_status=\"Running\",to_status=\"Canceled\"" :
+			                                "from_status=\"Paused\",to_status=\"Canceled\"",
+			            (uint64_t)c->canceled[s]);
+	}
+	metrics_inc("tasks_cancelled_total", NULL, (uint64_t)total);
+	for (size_t i = 0; i < nrunning && rc == 0; i++)
+		rc = outbox_add_task_webhooks(e, &running[i], NULL, TRIGGER_CANCEL, COND_SUCCESS, now);
+	free(running);
+	if (total)
+		id_set_add(&e->touched_batches, &c_->batch_id);
+	if (c->canceled[TS_CLAIMED] || c->canceled[TS_RUNNING])
+		e->start_dirty = true;
+	cmd->result = 0;
+	return rc;
+}
+
+static int set_batch_rules(engine *e, engine_cmd *cmd, int64_t now)
+{
+	cmd_batch_rules *r = engine_cmd_of(cmd, cmd_batch_rules);
+	int64_t count = 0;
+	int rc = store_batch_task_count(e->w, &r->batch_id, &count);
+	if (rc != 0)
+		return rc;
+	if (count == 0) {
+		cmd->result = WEFT_ENOTFOUND;
+		return 0;
+	}
+	rc = store_batch_set_rules(e->w, &r->batch_id, r->kind, r->rules, now,
+	                           &r->updated);
+	if (rc != 0)
+		return rc;
+	e->start_dirty = true;
+	cmd->result = 0;
+	return 0;
+}
+
+static const engine_op op_submit = { .name = "batch.submit", .apply = submit_batch,
+                                     .failure_metric = "tasks_db_save_failures_total" };
+static const engine_op op_stop = { .name = "batch.stop", .apply = stop_batch,
+                                   .failure_metric = "tasks_db_save_failures_total" };
+static const engine_op op_rules = { .name = "batch.rules", .apply = set_batch_rules,
+                                    .failure_metric = "tasks_db_save_failures_total" };
+
+void cmd_submit_init(cmd_submit *c) { *c = (cmd_submit){ .base.op = &op_submit }; }
+void cmd_stop_batch_init(cmd_stop_batch *c) { *c = (cmd_stop_batch){ .base.op = &op_stop }; }
+void cmd_batch_rules_init(cmd_batch_rules *c) { *c = (cmd_batch_rules){ .base.op = &op_rules }; }
+
+void new_task_release(new_task *t)
+{
+	free(t->name);
+	free(t->kind);
+	free(t->metadata);
+	free(t->rules);
+	for (size_t i = 0; i < t->ndedupe; i++) {
+		free(t->dedupe[i].kind);
+		for (size_t f = 0; f < t->dedupe[i].nfields; f++)
+			free(t->dedupe[i].fields[f]);
+		free(t->dedupe[i].fields);
+	}
+	free(t->dedupe);
+	free(t->deps);
+	free(t->on_start);
+	for (size_t i = 0; i < t->non_success; i++)
+		free(t->on_success[i]);
+	free(t->on_success);
+	for (size_t i = 0; i < t->non_failure; i++)
+		free(t->on_failure[i]);
+	free(t->on_failure);
+	free(t->group);
+	free(t->retry_policy);
+	memset(t, 0, sizeof(*t));
+}

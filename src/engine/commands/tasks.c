@@ -1,0 +1,251 @@
+/*
+ * tasks.c — the commands on one task (tasks.h), and the single-task
+ * cancel, pause and resume that the group commands share.
+ */
+#include "util/common.h"
+#include "util/alloc.h"
+#include "util/json.h"
+#include "util/log.h"
+#include "util/metrics.h"
+#include "engine/engine_internal.h"
+#include "engine/retry.h"
+#include "engine/commands/command.h"
+#include "engine/commands/tasks.h"
+
+ENGINE_CMD_BASE_FIRST(cmd_patch);
+ENGINE_CMD_BASE_FIRST(cmd_counters);
+ENGINE_CMD_BASE_FIRST(cmd_task);
+
+/* ---- PATCH /task/{id} ---------------------------------------------------- */
+
+static int patch_task(engine *e, engine_cmd *cmd, int64_t now)
+{
+	cmd_patch *p = engine_cmd_of(cmd, cmd_patch);
+	task_update u = {
+		.add_success = p->new_success,
+		.add_failures = p->new_failures,
+		.metadata = p->metadata,
+		.set_expected_count = p->has_expected_count,
+		.expected_count = p->expected_count,
+		.set_priority = p->has_priority,
+		.priority = p->priority,
+		.last_updated = now,
+	};
+	task_row after = { 0 };
+	u.actor = e->actor;
+	u.after = &after;
+	bool retry = false;
+	if (p->has_status && p->status == TS_FAILURE) {
+		/* An explicit failure may be retried under the task's policy. */
+		task_row t;
+		int r = store_task_get(e->w, &p->id, &t);
+		if (r != 0 && r != WEFT_ENOTFOUND)
+			return r;
+		if (r == 0) {
+			if (TS_BIT(t.status) & (TS_BIT(TS_RUNNING) | TS_BIT(TS_CLAIMED)))
+				retry = dag_should_retry(e, &t, RETRY_ON_EXPLICIT, now, &u);
+			task_row_release(&t);
+		}
+	}
+	if (retry) {
+		u.failure_reason = p->failure_reason;
+		u.reason = "explicit failure: retry scheduled";
+	} else if (p->has_status) {
+		u.set_status = true;
+		u.status = p->status;
+		u.failure_reason = p->failure_reason;
+		u.ended_at = now;
+	}
+	task_update_result res;
+	int rc = store_task_update(e->w, &p->id, TS_BIT(TS_RUNNING) | TS_BIT(TS_CLAIMED), &u, &res);
+	if (rc == WEFT_ENOTFOUND) {
+		cmd->result = WEFT_ENOTFOUND;
+		return 0;
+	}
+	if (rc != 0)
+		return rc;
+	task_status prev = res.prev;
+	if (!res.applied) {
+		cmd->current_status = prev;
+		cmd->noop = p->has_status && prev == p->status;
+		cmd->result = cmd->noop ? 0 : WEFT_ECONFLICT;
+		return 0;
+	}
+	cmd->result = 0;
+	cmd->current_status = after.status;
+	if (p->new_success || p->new_failures || p->has_expected_count)
+		e->start_dirty = true;     /* capacity may have been freed */
+	if (!p->has_status) {
+		task_row_release(&after);
+		return 0;
+	}
+	engine_metric_transition(prev, after.status);
+	e->start_dirty = true;
+	if (retry) {
+		metrics_inc("tasks_retried_total", NULL, 1);
+		engine_arm_timer(e, after.next_retry_at, TIMER_RETRY, &p->id);
+		task_row_release(&after);
+		return 0;
+	}
+	engine_metric_terminal(&after);
+	rc = outbox_add_task_webhooks(e, &p->id, &after, TRIGGER_END,
+	                              p->status == TS_SUCCESS ? COND_SUCCESS : COND_FAILURE, now);
+	if (rc == 0)
+		rc = dag_after_terminal(e, &p->id, &after, p->status, now);
+	task_row_release(&after);
+	return rc;
+}
+
+/* ---- PUT /task/{id} ------------------------------------------------------ */
+
+/* Counters land whatever the status, terminal included: a report racing
+ * the task's completion must not be lost (ArcRun's tested behaviour). They
+ * also refresh last_updated, which is the running task's heartbeat. */
+static int add_counters(engine *e, engine_cmd *cmd, int64_t now)
+{
+	cmd_counters *c = engine_cmd_of(cmd, cmd_counters);
+	task_update u = {
+		.add_success = c->success,
+		.add_failures = c->failures,
+		.last_updated = now,
+		.actor = e->actor,
+	};
+	task_update_result res;
+	int rc = store_task_update(e->w, &c->id, TS_ALL_MASK, &u, &res);
+	if (rc == WEFT_ENOTFOUND) {
+		cmd->result = WEFT_ENOTFOUND;
+		return 0;
+	}
+	if (rc != 0)
+		return rc;
+	e->start_dirty = true;   /* progress lowers capacity sums */
+	cmd->result = 0;
+	return 0;
+}
+
+/* ---- DELETE /task/{id} --------------------------------------------------- */
+
+/* Cancels one task: 0 (res says whether it applied, and the status
+ * before), WEFT_ENOTFOUND, or an error. */
+int task_cancel_one(engine *e, const weft_id *id, const char *reason, int64_t now, task_update_result *res)
+{
+	task_row after = { 0 };
+	task_update u = { .set_status = true, .status = TS_CANCELED, .ended_at = now, .last_updated = now,
+	                  .actor = e->actor, .reason = reason, .after = &after };
+	int rc = store_task_update(e->w, id, TS_ACTIVE_MASK, &u, res);
+	if (rc != 0 || !res->applied)
+		return rc;
+	task_status prev = res->prev;
+	metrics_inc("tasks_cancelled_total", NULL, 1);
+	engine_metric_transition(prev, TS_CANCELED);
+	engine_metric_terminal(&after);
+	if (prev == TS_CLAIMED || prev == TS_RUNNING)
+		e->start_dirty = true;
+	/* The canceled task's own on_failure does not fire; its cancel action
+	 * (registered by its on_start answer) does when it was running. */
+	if (prev == TS_RUNNING)
+		rc = outbox_add_task_webhooks(e, id, &after, TRIGGER_CANCEL, COND_SUCCESS, now);
+	if (rc == 0)
+		rc = dag_after_terminal(e, id, &after, TS_CANCELED, now);
+	task_row_release(&after);
+	return rc;
+}
+
+/* A single-task operation's store result as the command's outcome: `res`
+ * says whether it applied and the status before, `reached` the status
+ * the task has when it applied. */
+static int task_outcome(engine_cmd *cmd, int rc, const task_update_result *res, task_status reached)
+{
+	if (rc == WEFT_ENOTFOUND) {
+		cmd->result = WEFT_ENOTFOUND;
+		return 0;
+	}
+	if (rc != 0)
+		return rc;
+	if (!res->applied) {
+		cmd->result = WEFT_ECONFLICT;
+		cmd->current_status = res->prev;
+		return 0;
+	}
+	cmd->result = 0;
+	cmd->current_status = reached;
+	return 0;
+}
+
+static int cancel_task(engine *e, engine_cmd *cmd, int64_t now)
+{
+	task_update_result res;
+	int rc = task_cancel_one(e, &engine_cmd_of(cmd, cmd_task)->id, "canceled by request", now, &res);
+	return task_outcome(cmd, rc, &res, TS_CANCELED);
+}
+
+/* ---- pause / resume ------------------------------------------------------ */
+
+int task_pause_one(engine *e, const weft_id *id, task_update_result *res)
+{
+	task_update u = { .set_status = true, .status = TS_PAUSED, .actor = e->actor, .reason = "paused by request" };
+	int rc = store_task_update(e->w, id, TS_BIT(TS_PENDING) | TS_BIT(TS_WAITING), &u, res);
+	if (rc == 0 && res->applied)
+		engine_metric_transition(res->prev, TS_PAUSED);
+	return rc;
+}
+
+static int pause_task(engine *e, engine_cmd *cmd, int64_t now)
+{
+	UNUSED(now);
+	task_update_result res;
+	int rc = task_pause_one(e, &engine_cmd_of(cmd, cmd_task)->id, &res);
+	return task_outcome(cmd, rc, &res, TS_PAUSED);
+}
+
+/* Resumes a paused task to waiting or pending by its counters: 0 (res
+ * says whether it applied; *now_status is the status it has after),
+ * WEFT_ENOTFOUND, or an error. */
+int task_resume_one(engine *e, const weft_id *id, int64_t now, task_update_result *res, task_status *now_status)
+{
+	task_row row;
+	int rc = store_task_get(e->w, id, &row);
+	if (rc != 0)
+		return rc;
+	task_status to = row.wait_finished > 0 ? TS_WAITING : TS_PENDING;
+	task_status current = row.status;
+	bool archived = row.archived;
+	task_row_release(&row);
+	*now_status = current;
+	*res = (task_update_result){ .applied = false, .prev = current };
+	if (current != TS_PAUSED || archived)
+		return 0;
+	task_update u = { .set_status = true, .status = to, .last_updated = now, .actor = e->actor,
+	                  .reason = "resumed by request" };
+	if ((rc = store_task_update(e->w, id, TS_BIT(TS_PAUSED), &u, res)) != 0)
+		return rc == WEFT_ENOTFOUND ? WEFT_ESTORE : rc;
+	if (!res->applied)
+		return 0;
+	engine_metric_transition(TS_PAUSED, to);
+	if (to == TS_PENDING)
+		e->start_dirty = true;
+	*now_status = to;
+	return 0;
+}
+
+static int resume_task(engine *e, engine_cmd *cmd, int64_t now)
+{
+	task_update_result res;
+	task_status st = TS_PENDING;
+	int rc = task_resume_one(e, &engine_cmd_of(cmd, cmd_task)->id, now, &res, &st);
+	return task_outcome(cmd, rc, &res, st);
+}
+
+static const engine_op op_patch = { .name = "task.patch", .apply = patch_task,
+                                    .failure_metric = "tasks_db_save_failures_total" };
+static const engine_op op_counters = { .name = "task.counters", .apply = add_counters,
+                                       .failure_metric = "batch_update_failures_total" };
+static const engine_op op_task[] = {
+	[TASK_CANCEL] = { .name = "task.cancel", .apply = cancel_task, .failure_metric = "tasks_db_save_failures_total" },
+	[TASK_PAUSE] = { .name = "task.pause", .apply = pause_task, .failure_metric = "tasks_db_save_failures_total" },
+	[TASK_RESUME] = { .name = "task.resume", .apply = resume_task, .failure_metric = "tasks_db_save_failures_total" },
+};
+
+void cmd_patch_init(cmd_patch *c) { *c = (cmd_patch){ .base.op = &op_patch }; }
+void cmd_counters_init(cmd_counters *c) { *c = (cmd_counters){ .base.op = &op_counters }; }
+void cmd_task_init(cmd_task *c, task_action what) { *c = (cmd_task){ .base.op = &op_task[what] }; }

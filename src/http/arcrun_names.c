@@ -1,0 +1,40 @@
+/*
+ * arcrun_names.c — see arcrun_names.h.
+ */
+#include "util/common.h"
+#include "http/arcrun_names.h"
+#include "core/error.h"
+
+static const char *const trigger_names[] = { [TRIGGER_START] = "Start", [TRIGGER_END] = "End",
+                                             [TRIGGER_CANCEL] = "Cancel" };
+
+static const char *const delivery_names[DS__COUNT] = {
+	[DS_PENDING] = "pending",   [DS_DELIVERING] = "pending", [DS_RETRYING] = "failure",
+	[DS_SUCCESS] = "success",   [DS_EXHAUSTED] = "exhausted",
+};
+
+const char *arcrun_status_name(task_status s) { return task_status_label(s); }
+
+int arcrun_status_parse(const char *s, task_status *out) { return task_status_from_label(s, out); }
+
+const char *arcrun_trigger_name(action_trigger t)
+{
+	return (unsigned)t < ARRAY_LEN(trigger_names) ? trigger_names[t] : "unknown";
+}
+
+const char *arcrun_delivery_name(delivery_status s)
+{
+	return (unsigned)s < DS__COUNT ? delivery_names[s] : "unknown";
+}
+
+int arcrun_delivery_filter(const char *word, unsigned *mask)
+{
+	unsigned m = 0;
+	for (unsigned s = 0; s < DS__COUNT && word != NULL; s++)
+		if (strcmp(delivery_names[s], word) == 0)
+			m |= 1u << s;
+	if (m == 0)
+		return WEFT_EINVALID;
+	*mask = m;
+	return 0;
+}
