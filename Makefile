@@ -7,6 +7,7 @@
 #   make api        pytest black-box tests against build/weft and build/asan/weft,
 #                   on SQLite and then on a throwaway PostgreSQL server
 #   make asan       build/asan/weft and the ASan+UBSan unit test binaries
+#   make fuzz       libFuzzer runs of the decoders (clang); FUZZ_SECONDS=600 each
 #   make compile_commands   compile_commands.json for clangd/clang-tidy
 #   make clean
 #
@@ -83,9 +84,15 @@ UNIT_RESULTS := $(UNIT_BINS:build/%=build/results/%.result) \
 API_RESULTS := build/results/api.result build/results/api-asan.result \
 	build/results/api-pg.result build/results/api-pg-asan.result
 
+# Fuzz harnesses (tests/fuzz/fuzz_<name>.c): `make check` replays each one's
+# corpus with gcc under ASan+UBSan; `make fuzz` runs them under libFuzzer.
+FUZZ_NAMES ?= $(sort $(patsubst tests/fuzz/fuzz_%.c,%,$(filter-out tests/fuzz/fuzz_common.c,$(wildcard tests/fuzz/fuzz_*.c))))
+FUZZ_REPLAY_BINS := $(FUZZ_NAMES:%=build/asan/fuzz/replay_%)
+FUZZ_RESULTS := $(FUZZ_NAMES:%=build/results/fuzz/%.result)
+
 # ---- build --------------------------------------------------------------
 
-.PHONY: all asan unit api check run deps clean compile_commands unit-bins FORCE
+.PHONY: all asan unit api check run deps clean compile_commands unit-bins fuzz fuzz-bins FORCE
 FORCE:
 
 all: build/weft
@@ -171,7 +178,19 @@ $(ASAN_UNIT_BINS): build/asan/tests/%: build/asan/tests/obj/%.o build/asan/weft-
 	$(call say,LD,$@)
 	$(Q)$(CC) $(ASAN_LDFLAGS) $^ $(CMOCKA_LIBS) $(LIBS) -o $@
 
--include $(OBJS:.o=.d) $(ASAN_OBJS:.o=.d) $(UNIT_OBJS:.o=.d) $(ASAN_UNIT_OBJS:.o=.d)
+# Fuzz harnesses linked with replay.c (gcc, ASan+UBSan).
+build/asan/fuzz/obj/%.o: tests/fuzz/%.c
+	$(call say,CC-ASAN,$<)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(ASAN_CFLAGS) -MMD -MP -c $< -o $@
+
+$(FUZZ_REPLAY_BINS): build/asan/fuzz/replay_%: build/asan/fuzz/obj/fuzz_%.o build/asan/fuzz/obj/fuzz_common.o \
+		build/asan/fuzz/obj/replay.o build/asan/weft-core.a
+	$(call say,LD,$@)
+	$(Q)$(CC) $(ASAN_LDFLAGS) $^ $(LIBS) -o $@
+
+-include $(OBJS:.o=.d) $(ASAN_OBJS:.o=.d) $(UNIT_OBJS:.o=.d) $(ASAN_UNIT_OBJS:.o=.d) \
+	$(wildcard build/asan/fuzz/obj/*.d build/fuzz/obj/*.d build/fuzz/obj/*/*.d)
 
 # ---- tests --------------------------------------------------------------
 
@@ -188,6 +207,15 @@ $(UNIT_RESULTS): build/results/%.result: build/% FORCE
 		printf 'PASS  %s (%s tests)\n' $< "$$(awk '/^\[  PASSED  \]/ { n += $$4 } END { print n + 0 }' $@.log)"; \
 	else \
 		echo fail >$@; cat $@.log; printf 'FAIL  %s\n' $<; \
+	fi
+
+# Replays one harness's corpus: every input once under the sanitizers.
+$(FUZZ_RESULTS): build/results/fuzz/%.result: build/asan/fuzz/replay_% FORCE
+	@mkdir -p $(@D)
+	@if timeout $(TEST_TIMEOUT) ./$< tests/fuzz/corpus/$* >$@.log 2>&1; then \
+		echo pass >$@; printf 'PASS  fuzz replay %s (%s)\n' $* "$$(tail -n 1 $@.log)"; \
+	else \
+		echo fail >$@; cat $@.log; printf 'FAIL  fuzz replay %s\n' $*; \
 	fi
 
 # The four api runs (SQLite, then PostgreSQL: WEFT_TEST_BACKEND; normal and
@@ -246,15 +274,63 @@ api: $(API_RESULTS)
 PAR_JOBS = $(if $(filter -j%,$(MAKEFLAGS)),,-j$(NPROC))
 
 .PHONY: check-all
-check-all: build/weft build/asan/weft $(UNIT_RESULTS) $(API_RESULTS)
+check-all: build/weft build/asan/weft $(UNIT_RESULTS) $(FUZZ_RESULTS) $(API_RESULTS)
 
 check:
 	@scripts/deps.sh
 	@rm -rf build/results
 	@rc=0; \
 	$(MAKE) --no-print-directory $(PAR_JOBS) -k --output-sync=target check-all || rc=1; \
-	$(call report,$(UNIT_RESULTS) $(API_RESULTS),check) || rc=1; \
+	$(call report,$(UNIT_RESULTS) $(FUZZ_RESULTS) $(API_RESULTS),check) || rc=1; \
 	exit $$rc
+
+# ---- fuzzing under libFuzzer (clang) --------------------------------------
+# `make fuzz` builds every harness with clang's libFuzzer, ASan and UBSan
+# and runs each for FUZZ_SECONDS (one after the other), starting from its
+# committed corpus; what it finds goes to build/fuzz/corpus/<name>, crashes
+# to build/fuzz/crashes/<name>/. Copy a crash input into
+# tests/fuzz/corpus/<name>/ with the fix so that `make check` replays it.
+FUZZ_SECONDS ?= 600
+FUZZ_CC ?= clang
+FUZZ_FLAGS := -std=c17 -g -O1 -fno-omit-frame-pointer $(WARNINGS) -pthread -Isrc $(PKG_CFLAGS) \
+	-fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_CORE_OBJS := $(filter-out build/fuzz/obj/main.o,$(SRCS:src/%.c=build/fuzz/obj/%.o)) \
+	$(GEN_SRCS:build/gen/%.c=build/fuzz/obj/_gen/%.o)
+FUZZ_BINS := $(FUZZ_NAMES:%=build/fuzz/fuzz_%)
+
+build/fuzz/obj/%.o: src/%.c
+	$(call say,CC-FUZZ,$<)
+	@mkdir -p $(@D)
+	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
+
+build/fuzz/obj/_gen/%.o: build/gen/%.c
+	$(call say,CC-FUZZ,$<)
+	@mkdir -p $(@D)
+	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -c $< -o $@
+
+build/fuzz/obj/tests/%.o: tests/fuzz/%.c
+	$(call say,CC-FUZZ,$<)
+	@mkdir -p $(@D)
+	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
+
+$(FUZZ_BINS): build/fuzz/fuzz_%: build/fuzz/obj/tests/fuzz_%.o build/fuzz/obj/tests/fuzz_common.o $(FUZZ_CORE_OBJS)
+	$(call say,LD-FUZZ,$@)
+	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer $^ $(LIBS) -o $@
+
+fuzz-bins:
+	@scripts/deps.sh fuzz
+	@$(MAKE) --no-print-directory $(PAR_JOBS) $(FUZZ_BINS)
+
+fuzz: fuzz-bins
+	@for n in $(FUZZ_NAMES); do \
+		mkdir -p build/fuzz/corpus/$$n build/fuzz/crashes/$$n; \
+		echo "fuzz $$n: $(FUZZ_SECONDS) s"; \
+		./build/fuzz/fuzz_$$n -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+			-artifact_prefix=build/fuzz/crashes/$$n/ build/fuzz/corpus/$$n tests/fuzz/corpus/$$n \
+			>build/fuzz/$$n.log 2>&1; rc=$$?; \
+		grep -E '^stat::number_of_executed_units|^stat::peak_rss_mb|^#[0-9]+.*DONE' build/fuzz/$$n.log; \
+		[ $$rc -eq 0 ] || { tail -n 40 build/fuzz/$$n.log; echo "fuzz $$n: FAILED (exit $$rc), see build/fuzz/$$n.log"; }; \
+	done
 
 # ---- run, deps, tooling -------------------------------------------------
 

@@ -6,6 +6,10 @@ set -eu
 PACKAGES="build-essential pkg-config libmicrohttpd-dev libjansson-dev
 libcurl4-openssl-dev libsqlite3-dev libssl-dev libcmocka-dev python3-pytest
 python3-pytest-xdist python3-requests python3-psycopg2 libpq-dev postgresql"
+# `scripts/deps.sh fuzz`: also clang and its libFuzzer runtime (make fuzz).
+if [ "${1:-}" = fuzz ]; then
+	PACKAGES="$PACKAGES clang libclang-rt-14-dev"
+fi
 
 missing=""
 for p in $PACKAGES; do
