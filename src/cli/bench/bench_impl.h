@@ -36,6 +36,7 @@ typedef struct bench_opts {
 	long concurrency;
 	long nodes;
 	const char *db;       /* --db: a postgres:// URL (argv, borrowed); NULL = SQLite */
+	const char *server;   /* --server: the weft binary to run (argv, borrowed); NULL = this one */
 	bool json;
 	bool keep;
 } bench_opts;
@@ -71,6 +72,7 @@ typedef struct bench {
 	json_t *report;       /* every figure, for --json */
 	char *tmpdir;         /* owned */
 	char *db;             /* the nodes' --db: the SQLite file or the PostgreSQL URL, owned */
+	char *server;         /* the binary the nodes run, absolute, owned */
 	char pg_name[64];     /* the database created for the run; "" on SQLite */
 	bool pg_created;
 	bool spawned;         /* some node was started: its log is worth keeping */
@@ -107,6 +109,9 @@ json_t *bench_per_node_json(const bench *b);
 
 /* ---- nodes.c ------------------------------------------------------------- */
 
+/* The binary the nodes run (b->server): --server, or this one. -1 with a
+ * message. */
+int bench_resolve_server(bench *b);
 /* A free port on 127.0.0.1 given to no other node (nor the sink), or -1. */
 int bench_node_port(const bench *b, size_t k);
 /* Starts node n and waits for its GET /health; sets startup_us. -1 logged

@@ -2,6 +2,10 @@
  * nodes.c — the servers of a `weft bench` run: each one a child process
  * `weft serve --port N --db ...` on a free port of 127.0.0.1, its output in
  * its own log file; started one after the other, stopped all at once.
+ *
+ * The binary is this one or, with --server, another weft build; the command
+ * line and the environment variables the bench sets are the same for both,
+ * so that builds older than the bench can be measured by it.
  */
 #include "cli/bench/bench_impl.h"
 #include "util/alloc.h"
@@ -16,6 +20,7 @@
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -25,6 +30,38 @@ extern char **environ;
 #define HEALTH_DEADLINE_US (10 * 1000000LL)
 #define HEALTH_POLL_US 10000
 #define STOP_DEADLINE_US (10 * 1000000LL)
+
+int bench_resolve_server(bench *b)
+{
+	if (!b->opt.server) {
+		char exe[4096];
+		ssize_t el = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+		if (el <= 0) {
+			fprintf(stderr, "weft bench: cannot read /proc/self/exe: %s\n", strerror(errno));
+			return -1;
+		}
+		exe[el] = '\0';
+		b->server = xstrdup(exe);
+		return 0;
+	}
+	/* Absolute, so that it does not depend on the directory the nodes
+	 * run in; checked now rather than as an exit status 127 of a node. */
+	char *path = realpath(b->opt.server, NULL);
+	struct stat st;
+	const char *why = !path ? strerror(errno)
+	                  : stat(path, &st) != 0 ? strerror(errno)
+	                  : !S_ISREG(st.st_mode) ? "not a file"
+	                  : access(path, X_OK) != 0 ? strerror(errno)
+	                  : NULL;
+	if (why) {
+		fprintf(stderr, "weft bench: --server %s: %s\n", b->opt.server, why);
+		free(path);
+		return -1;
+	}
+	b->server = xstrdup(path);
+	free(path);
+	return 0;
+}
 
 void bench_sleep_us(int64_t us)
 {
@@ -90,14 +127,10 @@ static int spawn(bench *b, node *n)
 {
 	char port_s[16];
 	snprintf(port_s, sizeof(port_s), "%d", n->port);
-	char exe[4096];
-	ssize_t el = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (el <= 0) {
-		log_error("bench", "cannot read /proc/self/exe: %s", strerror(errno));
-		return -1;
-	}
-	exe[el] = '\0';
-	char *argv[] = { exe, (char *)"serve", (char *)"--port", port_s, (char *)"--db", b->db, NULL };
+	char *argv[] = { b->server, (char *)"serve", (char *)"--port", port_s, (char *)"--db", b->db, NULL };
+	/* This binary is run through /proc/self/exe: the same code, even if
+	 * the file was rebuilt meanwhile. */
+	const char *exe = b->opt.server ? b->server : "/proc/self/exe";
 
 	size_t nenv = 0;
 	while (environ[nenv])
@@ -137,7 +170,7 @@ static int spawn(bench *b, node *n)
 		memset(&dfl, 0, sizeof(dfl));
 		dfl.sa_handler = SIG_DFL;
 		sigaction(SIGPIPE, &dfl, NULL);   /* the bench ignores it; exec keeps ignored signals */
-		execve("/proc/self/exe", argv, envp);
+		execve(exe, argv, envp);
 		_exit(127);
 	}
 	int saved = errno;

@@ -23,6 +23,8 @@ static void usage(FILE *out)
 	      "                   as a role that may CREATE DATABASE; the run gets a fresh\n"
 	      "                   database there, dropped at the end (default: a SQLite file)\n"
 	      "  --nodes N        servers sharing that database (default 1; N > 1 needs --db)\n"
+	      "  --server PATH    run PATH (another weft binary, e.g. an older build) as the\n"
+	      "                   server instead of this one; its command line is the same\n"
 	      "  --json           print one JSON object with every figure on stdout\n"
 	      "                   (the human-readable lines go to stderr)\n"
 	      "  --keep           keep the temporary directory (database, server logs)\n"
@@ -113,6 +115,7 @@ int bench_parse_opts(int argc, char **argv, bench_opts *o)
 		size_t off;
 	} strs[] = {
 		{ "--db", offsetof(bench_opts, db) },
+		{ "--server", offsetof(bench_opts, server) },
 	};
 	*o = (bench_opts){ .tasks = 100000, .starts = 20000, .clients = 32, .concurrency = 64, .nodes = 1 };
 	for (int i = 1; i < argc; i++) {

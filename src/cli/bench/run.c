@@ -7,11 +7,12 @@
  *                (CREATE DATABASE weft_bench_<pid>_<time>), which the nodes
  *                reach through the same URL with the database name replaced
  *                (pg_admin.c);
- *   3. spawn     `weft serve` as a child on a free port, once per node
- *                (--nodes, PostgreSQL only), one after the other: node 1
- *                creates the schema, so its start-up is the figure, and the
- *                others join an existing database; start-up time and idle
- *                RSS of each once its GET /health answers 200 (nodes.c);
+ *   3. spawn     `weft serve` (this binary, or --server) as a child on a
+ *                free port, once per node (--nodes, PostgreSQL only), one
+ *                after the other: node 1 creates the schema, so its
+ *                start-up is the figure, and the others join an existing
+ *                database; start-up time and idle RSS of each once its
+ *                GET /health answers 200 (nodes.c);
  *   4. phases    submits, starts, PATCH, PUT (phases.c), each one only
  *                if the one before succeeded;
  *   5. stop      peak RSS (VmHWM) of each node, SIGTERM to all of them at
@@ -81,6 +82,7 @@ static void report_parameters(bench *b, const char *durability)
 	json_object_set_new(b->report, "concurrency", json_integer(b->opt.concurrency));
 	json_object_set_new(b->report, "durability", json_string(durability));
 	json_object_set_new(b->report, "cpus", json_integer(sysconf(_SC_NPROCESSORS_ONLN)));
+	json_object_set_new(b->report, "server", json_string(b->server));
 }
 
 /* The lines that state what is measured. WEFT_DURABILITY selects SQLite's
@@ -101,6 +103,8 @@ static void announce(bench *b, const char *durability)
 	              "durability %s, %ld CPUs",
 	           b->opt.tasks, b->opt.starts, b->opt.clients, b->opt.concurrency, dur,
 	           sysconf(_SC_NPROCESSORS_ONLN));
+	if (b->opt.server)
+		bench_note(b, "server binary %s", b->server);
 	if (b->opt.db) {
 		bench_note(b, "backend postgres, %zu node%s: database %s (PostgreSQL %s)", b->nnodes,
 		           b->nnodes == 1 ? "" : "s", b->pg_name, json_string_value(json_object_get(rep, "pg_version")));
@@ -194,6 +198,7 @@ static void bench_release(bench *b)
 	free(b->nodes);
 	free(b->tmpdir);
 	free(b->db);
+	free(b->server);
 	json_decref(b->report);
 }
 
@@ -204,6 +209,8 @@ int bench_main(int argc, char **argv)
 	int pr = bench_parse_opts(argc, argv, &b.opt);
 	if (pr != 0)
 		return pr > 0 ? 0 : 2;
+	if (bench_resolve_server(&b) != 0)
+		return 2;
 	b.human = b.opt.json ? stderr : stdout;
 	b.report = json_object();
 	b.nnodes = (size_t)b.opt.nodes;
