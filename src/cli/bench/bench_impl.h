@@ -10,6 +10,7 @@
  *                 them, reading their memory
  *   phases.c      the measured phases: submits, starts, PATCH, PUT
  *   load.c        concurrent keep-alive clients for the PATCH and PUT phases
+ *   statements.c  database statements per task, from each node's /metrics
  *   sink.c        the in-process webhook sink (sink.h)
  *   pg_admin.c    the PostgreSQL database of a run (pg_admin.h)
  * Nothing here is used by the server itself.
@@ -148,5 +149,28 @@ int bench_phase_put(bench *b);
  * must be want. Reports <key>_s, _per_s and the latencies. -1 logged. */
 int bench_run_load(bench *b, const char *method, const char *body, long want, size_t count, const char *key,
                    const char *label, const char *unit);
+
+/* ---- statements.c -------------------------------------------------------- */
+
+/* Statements executed so far, by statement name, summed over the nodes:
+ * the db_query_duration_seconds_count series of their /metrics. */
+typedef struct bench_stmts {
+	char **names;         /* owned */
+	double *counts;
+	size_t n;
+	bool ok;              /* every node answered with the histogram */
+	char why[400];        /* when not ok */
+} bench_stmts;
+
+/* Reads every node's /metrics into s (release it with bench_stmts_release
+ * whatever happened). A failure is recorded in s and reported by
+ * bench_stmts_report: these figures do not fail a run. */
+void bench_stmts_read(bench *b, bench_stmts *s);
+void bench_stmts_release(bench_stmts *s);
+/* Reports <key>_statements_per_task, the statements run between the two
+ * readings over tasks; with top > 0 also <key>_statements_top, the top
+ * statements by count (name: per task) and their lines. */
+void bench_stmts_report(bench *b, const char *key, const char *label, const bench_stmts *before,
+                        const bench_stmts *after, long tasks, size_t top);
 
 #endif

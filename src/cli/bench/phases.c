@@ -13,6 +13,10 @@
  *   put      the clients send M PUT {"new_success":1} (each must answer
  *            202); the counters must be visible at once.
  *
+ * Around the starts, PATCH and PUT phases, every node's /metrics is read
+ * for the database statements per task (statements.c); outside the
+ * timings.
+ *
  * With several nodes the starts phase splits the M tasks into one batch per
  * node (M/N tasks, one more for the first M mod N nodes), posted through
  * their own nodes at the same moment, rather than one batch through node 1.
@@ -360,6 +364,8 @@ int bench_phase_starts(bench *b)
 			snprintf(p->what, sizeof(p->what), "POST %ld independent tasks to node %d", p->n->batch_len,
 			         p->n->num);
 	}
+	bench_stmts st0 = { 0 }, st1 = { 0 };
+	bench_stmts_read(b, &st0);
 	uint64_t hits0 = bench_sink_hits(&b->sink);
 	for (size_t k = 0; k < nn; k++) {
 		if (pthread_create(&ps[k].tid, NULL, poster_run, &ps[k]) != 0) {
@@ -390,6 +396,7 @@ int bench_phase_starts(bench *b)
 	rc = wait_running(b, m, t_201, hits0, &w);
 	if (rc != 0)
 		goto out;
+	bench_stmts_read(b, &st1);
 	uint64_t hits = bench_sink_hits(&b->sink) - hits0;
 	bench_figure(b, "starts_post_s", what, bench_secs(t_201 - t_send), 3, "s");
 	bench_figure(b, "start_s", "all Running (from the 201)", bench_secs(w.t_done - t_201), 3, "s");
@@ -404,6 +411,7 @@ int bench_phase_starts(bench *b)
 	bench_figure(b, "start_polls", "  GET /batch polls", (double)w.polls, 0, "requests");
 	bench_figure(b, "start_poll_ms", "  GET /batch mean latency", (double)w.poll_us / 1000.0 / (double)w.polls, 2,
 	             "ms");
+	bench_stmts_report(b, "start", "  database statements per task", &st0, &st1, m, 0);
 	if (hits < (uint64_t)m) {
 		log_error("bench", "%ld tasks Running but the sink saw only %" PRIu64 " on_start calls", m, hits);
 		rc = -1;
@@ -414,6 +422,8 @@ int bench_phase_starts(bench *b)
 	for (size_t k = 0; k < nn && rc == 0; k++)
 		rc = collect_ids(b, &ps[k].r, ps[k].n->batch_len);
 out:
+	bench_stmts_release(&st0);
+	bench_stmts_release(&st1);
 	for (size_t k = 0; k < nn; k++)
 		http_response_release(&ps[k].r);
 	free(ps);
@@ -425,11 +435,14 @@ out:
 int bench_phase_patch(bench *b)
 {
 	size_t m = b->nids;
+	bench_stmts st0, st1 = { 0 };
+	bench_stmts_read(b, &st0);
 	uint64_t end_before = bench_sink_end_hits(&b->sink);
 	int64_t t0 = clock_mono_us();
+	int rc = -1;
 	if (bench_run_load(b, "PATCH", "{\"status\":\"Success\"}", 200, m, "patch", "PATCH status=Success",
 	                   "completions/s") != 0)
-		return -1;
+		goto out;
 	int64_t t_patched = clock_mono_us();
 	/* Each completion wrote one on_success delivery to the outbox in its
 	 * transaction; wait for the sink to have received all of them. */
@@ -441,20 +454,27 @@ int bench_phase_patch(bench *b)
 	if (got < m) {
 		log_error("bench", "only %" PRIu64 " of %zu on_success deliveries arrived within %lld s", got, m,
 		          (long long)(BENCH_DEADLINE_US / 1000000));
-		return -1;
+		goto out;
 	}
+	/* A completion's cost includes delivering its webhook. */
+	bench_stmts_read(b, &st1);
 	bench_figure(b, "outbox_deliveries_per_s", "on_success deliveries (first PATCH to last delivery)",
 	             bench_rate((double)m, t_delivered - t0), 0, "webhooks/s");
 	bench_figure(b, "outbox_drain_after_last_patch_s", "  delivered after the last PATCH answer",
 	             bench_secs(t_delivered - t_patched), 3, "s");
+	bench_stmts_report(b, "patch", "database statements per completion", &st0, &st1, (long)m, 5);
 	int64_t ok = 0;
 	if (batches_sum(b, "success", true, &ok) != 0)
-		return -1;
+		goto out;
 	if (ok != (int64_t)m) {
 		log_error("bench", "after %zu PATCHes answered 200, GET /batch shows success=%" PRId64, m, ok);
-		return -1;
+		goto out;
 	}
-	return 0;
+	rc = 0;
+out:
+	bench_stmts_release(&st0);
+	bench_stmts_release(&st1);
+	return rc;
 }
 
 static int64_t total_success(bench *b)
@@ -469,7 +489,16 @@ int bench_phase_put(bench *b)
 	int64_t base = total_success(b);
 	if (base < 0)
 		return -1;
-	if (bench_run_load(b, "PUT", "{\"new_success\":1}", 202, m, "put", "PUT new_success=1", "updates/s") != 0)
+	bench_stmts st0, st1;
+	bench_stmts_read(b, &st0);
+	int rc = bench_run_load(b, "PUT", "{\"new_success\":1}", 202, m, "put", "PUT new_success=1", "updates/s");
+	if (rc == 0) {
+		bench_stmts_read(b, &st1);
+		bench_stmts_report(b, "put", "  database statements per task", &st0, &st1, (long)m, 0);
+		bench_stmts_release(&st1);
+	}
+	bench_stmts_release(&st0);
+	if (rc != 0)
 		return -1;
 	/* A 202 follows a durable commit: the sum must be there at once, on
 	 * whichever node it is read. */
