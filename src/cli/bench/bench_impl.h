@@ -74,6 +74,7 @@ typedef struct bench {
 	char *tmpdir;         /* owned */
 	char *db;             /* the nodes' --db: the SQLite file or the PostgreSQL URL, owned */
 	char *server;         /* the binary the nodes run, absolute, owned */
+	const char *token;    /* AUTH_TOKEN of the environment, which the nodes inherit, or NULL */
 	char pg_name[64];     /* the database created for the run; "" on SQLite */
 	bool pg_created;
 	bool spawned;         /* some node was started: its log is worth keeping */

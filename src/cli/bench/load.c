@@ -41,7 +41,9 @@ static void *load_run(void *arg)
 	/* Connect to every node before the clock starts. */
 	http_client **h = xcalloc(nn, sizeof(*h));
 	for (size_t k = 0; k < nn; k++) {
-		http_client_options o = { .base_url = b->nodes[k].base, .timeout_ms = BENCH_DEADLINE_US / 1000 };
+		http_client_options o = {
+			.base_url = b->nodes[k].base, .token = b->token, .timeout_ms = BENCH_DEADLINE_US / 1000
+		};
 		h[k] = http_client_new(&o);
 		if (!h[k]) {
 			log_error("bench", "cannot create an HTTP client");

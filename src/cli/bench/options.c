@@ -31,7 +31,8 @@ static void usage(FILE *out)
 	      "                   and the PostgreSQL database\n"
 	      "  -h, --help       show this text\n"
 	      "\n"
-	      "WEFT_DURABILITY (full|normal) is passed to the server; the default is full.\n",
+	      "WEFT_DURABILITY (full|normal) is passed to the server; the default is full.\n"
+	      "AUTH_TOKEN, when set, reaches the server and the bench's requests carry it.\n",
 	      out);
 }
 

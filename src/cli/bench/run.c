@@ -128,7 +128,7 @@ static int prepare_nodes(bench *b)
 			return -1;
 		}
 		snprintf(n->base, sizeof(n->base), "http://127.0.0.1:%d", n->port);
-		http_client_options o = { .base_url = n->base, .timeout_ms = BENCH_DEADLINE_US / 1000 };
+		http_client_options o = { .base_url = n->base, .token = b->token, .timeout_ms = BENCH_DEADLINE_US / 1000 };
 		n->ctl = http_client_new(&o);
 		if (!n->ctl) {
 			log_error("bench", "cannot create an HTTP client for %s", n->base);
@@ -213,6 +213,9 @@ int bench_main(int argc, char **argv)
 		return 2;
 	b.human = b.opt.json ? stderr : stdout;
 	b.report = json_object();
+	b.token = getenv("AUTH_TOKEN");
+	if (b.token && !*b.token)
+		b.token = NULL;
 	b.nnodes = (size_t)b.opt.nodes;
 	b.nodes = xcalloc(b.nnodes, sizeof(node));
 	for (size_t k = 0; k < b.nnodes; k++) {
