@@ -1,7 +1,7 @@
 /*
- * http_client.h — a blocking HTTP/1.1 client for weft's HTTP API, the base
- * of weft's client side (command-line subcommands, the client library, the
- * bench).
+ * http_client.h — a blocking HTTP/1.1 client for weft's HTTP API: the base
+ * of weft's client side, on which whatever talks to a weft server from C is
+ * built (the bench's clients among them).
  *
  * A client is bound to one server (a base URL such as http://host:8085) and
  * sends one request at a time over a kept-alive connection (TCP_NODELAY,

@@ -101,7 +101,8 @@ const char *bench_node_name(const bench *b, const node *n, char *out, size_t len
 /* Logs a failed request: what, the status or the transport error, the
  * start of the body. */
 void bench_report_bad(const char *what, const http_response *r, long want);
-/* Start-up and idle RSS of every node; peak RSS (read now) of every node. */
+/* Start-up and idle RSS of every node; peak RSS of every running node, read
+ * when called (before they are stopped). */
 void bench_report_startup(bench *b);
 void bench_report_peak(bench *b);
 /* The exit status of a node as JSON: the number, or how it ended instead. */

@@ -45,7 +45,8 @@ int bench_resolve_server(bench *b)
 		return 0;
 	}
 	/* Absolute, so that it does not depend on the directory the nodes
-	 * run in; checked now rather than as an exit status 127 of a node. */
+	 * run in; checked before anything starts rather than seen as a
+	 * node's exit status 127. */
 	char *path = realpath(b->opt.server, NULL);
 	struct stat st;
 	const char *why = !path ? strerror(errno)
