@@ -10,6 +10,7 @@
 #include "util/clock.h"
 #include "util/json.h"
 #include "util/log.h"
+#include "util/url.h"
 #include "config.h"
 #include "cli/bench.h"
 #include "engine/engine.h"
@@ -117,8 +118,10 @@ static int serve(int argc, char **argv)
 		log_error("main", "cannot start the HTTP server: %s", err);
 		goto out;
 	}
-	log_info("main", "weft serving on port %d (database %s, %s backend) in %.1f ms", cfg.port, cfg.db_url,
+	char *db_shown = url_mask_password(cfg.db_url);
+	log_info("main", "weft serving on port %d (database %s, %s backend) in %.1f ms", cfg.port, db_shown,
 	         store_backend_name(st), (double)(clock_mono_us() - t0) / 1000.0);
+	free(db_shown);
 
 	int sig = 0;
 	sigwait(&sigs, &sig);

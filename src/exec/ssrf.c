@@ -9,7 +9,8 @@
  * hostname, internal IP literal, blocked suffix.
  *
  * ssrf_check_addr() applies the same address rules to the address a
- * connection is about to use, after name resolution.
+ * connection is about to use, after name resolution, so a name that
+ * resolves to a refused address (DNS rebinding) is refused too.
  */
 #include "ssrf.h"
 #include "../util/alloc.h"
@@ -146,26 +147,94 @@ static bool ends_with(const char *s, size_t slen, const char *suffix)
 	return n <= slen && memcmp(s + slen - n, suffix, n) == 0;
 }
 
+/* IPv4 ranges that are not globally reachable (IANA's special-purpose
+ * registry), plus multicast and the reserved block with the broadcast
+ * address: nothing a webhook has a reason to call. */
+static const struct {
+	uint32_t net;
+	unsigned bits;
+} v4_blocked[] = {
+	{ 0x00000000, 8 },    /* 0.0.0.0/8       "this network" */
+	{ 0x0a000000, 8 },    /* 10.0.0.0/8      private */
+	{ 0x64400000, 10 },   /* 100.64.0.0/10   shared address space (carrier-grade NAT) */
+	{ 0x7f000000, 8 },    /* 127.0.0.0/8     loopback */
+	{ 0xa9fe0000, 16 },   /* 169.254.0.0/16  link-local (cloud metadata) */
+	{ 0xac100000, 12 },   /* 172.16.0.0/12   private */
+	{ 0xc0000000, 24 },   /* 192.0.0.0/24    IETF protocol assignments (DS-Lite, NAT64 discovery) */
+	{ 0xc0000200, 24 },   /* 192.0.2.0/24    documentation */
+	{ 0xc0586300, 24 },   /* 192.88.99.0/24  6to4 relay anycast */
+	{ 0xc0a80000, 16 },   /* 192.168.0.0/16  private */
+	{ 0xc6120000, 15 },   /* 198.18.0.0/15   benchmarking */
+	{ 0xc6336400, 24 },   /* 198.51.100.0/24 documentation */
+	{ 0xcb007100, 24 },   /* 203.0.113.0/24  documentation */
+	{ 0xe0000000, 4 },    /* 224.0.0.0/4     multicast */
+	{ 0xf0000000, 4 },    /* 240.0.0.0/4     reserved, and 255.255.255.255 broadcast */
+};
+
+/* a: an IPv4 address in network order. */
 static bool ipv4_internal(const uint8_t a[4])
 {
-	return a[0] == 10 || a[0] == 127 || a[0] == 0 ||
-	       (a[0] == 172 && (a[1] & 0xf0) == 16) ||
-	       (a[0] == 192 && a[1] == 168) ||
-	       (a[0] == 169 && a[1] == 254);
+	uint32_t v = (uint32_t)a[0] << 24 | (uint32_t)a[1] << 16 | (uint32_t)a[2] << 8 | a[3];
+	for (size_t i = 0; i < ARRAY_LEN(v4_blocked); i++) {
+		uint32_t mask = ~UINT32_C(0) << (32 - v4_blocked[i].bits);
+		if ((v & mask) == v4_blocked[i].net)
+			return true;
+	}
+	return false;
 }
+
+static bool prefix_is(const uint8_t a[16], const uint8_t *p, unsigned bits)
+{
+	unsigned whole = bits / 8, rest = bits % 8;
+	if (memcmp(a, p, whole) != 0)
+		return false;
+	return rest == 0 || ((a[whole] ^ p[whole]) & (uint8_t)(0xff << (8 - rest))) == 0;
+}
+
+/* IPv6 ranges refused outright. */
+static const struct {
+	uint8_t p[16];
+	unsigned bits;
+} v6_blocked[] = {
+	{ { 0x00, 0x64, 0xff, 0x9b, 0x00, 0x01 }, 48 },   /* 64:ff9b:1::/48 local-use NAT64 */
+	{ { 0x01, 0x00 }, 64 },                           /* 100::/64       discard-only */
+	{ { 0x20, 0x01, 0x0d, 0xb8 }, 32 },               /* 2001:db8::/32  documentation */
+	{ { 0x3f, 0xff, 0x00 }, 20 },                     /* 3fff::/20      documentation */
+	{ { 0xfc }, 7 },                                  /* fc00::/7       unique local */
+	{ { 0xfe, 0x80 }, 10 },                           /* fe80::/10      link-local */
+	{ { 0xfe, 0xc0 }, 10 },                           /* fec0::/10      site-local (deprecated) */
+	{ { 0xff }, 8 },                                  /* ff00::/8       multicast */
+};
+
+/* IPv6 forms that carry an IPv4 address, judged by that address: where in
+ * the 16 bytes it sits, and whether it is stored inverted (Teredo). */
+static const struct {
+	uint8_t p[16];
+	unsigned bits;
+	unsigned at;
+	bool inverted;
+} v6_embedding[] = {
+	{ { 0 }, 96, 12, false },                                                   /* ::a.b.c.d compatible; ::, ::1 */
+	{ { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff }, 96, 12, false },             /* ::ffff:a.b.c.d mapped */
+	{ { 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0 }, 96, 12, false },             /* ::ffff:0:a.b.c.d translated */
+	{ { 0x00, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0 }, 96, 12, false },       /* 64:ff9b::/96 NAT64 */
+	{ { 0x20, 0x02 }, 16, 2, false },                                           /* 2002::/16 6to4 */
+	{ { 0x20, 0x01, 0x00, 0x00 }, 32, 12, true },                               /* 2001::/32 Teredo client */
+};
 
 static bool ipv6_internal(const uint8_t a[16])
 {
-	static const uint8_t zero[16];
-	static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
-	if (memcmp(a, zero, 15) == 0 && (a[15] == 0 || a[15] == 1))   /* :: and ::1 */
-		return true;
-	if (a[0] == 0xfe && (a[1] & 0xc0) == 0x80)                    /* fe80::/10 */
-		return true;
-	if ((a[0] & 0xfe) == 0xfc)                                     /* fc00::/7 */
-		return true;
-	if (memcmp(a, mapped, sizeof(mapped)) == 0)                    /* ::ffff:a.b.c.d */
-		return ipv4_internal(a + 12);
+	for (size_t i = 0; i < ARRAY_LEN(v6_blocked); i++)
+		if (prefix_is(a, v6_blocked[i].p, v6_blocked[i].bits))
+			return true;
+	for (size_t i = 0; i < ARRAY_LEN(v6_embedding); i++) {
+		if (!prefix_is(a, v6_embedding[i].p, v6_embedding[i].bits))
+			continue;
+		uint8_t v4[4];
+		for (int k = 0; k < 4; k++)
+			v4[k] = v6_embedding[i].inverted ? (uint8_t)~a[v6_embedding[i].at + k] : a[v6_embedding[i].at + k];
+		return ipv4_internal(v4);
+	}
 	return false;
 }
 

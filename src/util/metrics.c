@@ -10,6 +10,10 @@
  *
  * Histogram buckets are stored per bucket (not cumulative) with a final
  * +Inf bucket; render sums them, so `le="+Inf"` and `_count` always agree.
+ *
+ * The zero series of a family without labels is not stored: render writes
+ * it while the family has no series at all, so the first update (of any
+ * label set) replaces it without a removal.
  */
 #include "util/metrics.h"
 #include "util/alloc.h"
@@ -113,6 +117,7 @@ struct family {
 	double *bounds;
 	size_t nbounds;
 	struct table series;
+	bool labeled;        /* every series carries labels: no zero series */
 	bool full_warned;
 };
 
@@ -131,7 +136,7 @@ static const char *type_name(metric_type t)
 }
 
 static void define(const char *name, metric_type type, const char *help, const double *bounds,
-                   size_t n)
+                   size_t n, bool labeled)
 {
 	uint64_t h = hash_str(name);
 	const char *clash = NULL;
@@ -146,6 +151,7 @@ static void define(const char *name, metric_type type, const char *help, const d
 		f->name = xstrdup(name);
 		f->help = xstrdup(help ? help : "");
 		f->type = type;
+		f->labeled = labeled;
 		if (type == METRIC_HISTOGRAM) {
 			f->nbounds = n;
 			f->bounds = xcalloc(n ? n : 1, sizeof *f->bounds);
@@ -161,17 +167,32 @@ static void define(const char *name, metric_type type, const char *help, const d
 		          name, type_name(type), clash);
 }
 
-void metrics_define(const char *name, metric_type type, const char *help)
+static void define_any(const char *name, metric_type type, const char *help, bool labeled)
 {
 	if (type == METRIC_HISTOGRAM)
-		define(name, type, help, default_buckets, ARRAY_LEN(default_buckets));
+		define(name, type, help, default_buckets, ARRAY_LEN(default_buckets), labeled);
 	else
-		define(name, type, help, NULL, 0);
+		define(name, type, help, NULL, 0, labeled);
+}
+
+void metrics_define(const char *name, metric_type type, const char *help)
+{
+	define_any(name, type, help, false);
+}
+
+void metrics_define_labeled(const char *name, metric_type type, const char *help)
+{
+	define_any(name, type, help, true);
 }
 
 void metrics_define_histogram(const char *name, const char *help, const double *buckets, size_t n)
 {
-	define(name, METRIC_HISTOGRAM, help, buckets, n);
+	define(name, METRIC_HISTOGRAM, help, buckets, n, false);
+}
+
+void metrics_define_histogram_labeled(const char *name, const char *help, const double *buckets, size_t n)
+{
+	define(name, METRIC_HISTOGRAM, help, buckets, n, true);
 }
 
 /* True the first time a misuse of this metric name is seen. */
@@ -359,17 +380,19 @@ static void render_help(buf *out, const char *help)
 	}
 }
 
+/* s == NULL renders the zero series of a family without labels. */
 static void render_histogram(buf *out, const struct family *f, const struct series *s)
 {
-	const char *l = s->labels, *sep = *l ? "," : "";
+	const char *l = s ? s->labels : "", *sep = *l ? "," : "";
 	uint64_t cum = 0;
 	for (size_t i = 0; i <= f->nbounds; i++) {
-		cum += atomic_load_explicit(&s->buckets[i], memory_order_relaxed);
+		if (s)
+			cum += atomic_load_explicit(&s->buckets[i], memory_order_relaxed);
 		buf_printf(out, "%s_bucket{%s%sle=\"", f->name, l, sep);
 		put_double(out, i < f->nbounds ? f->bounds[i] : INFINITY);
 		buf_printf(out, "\"} %" PRIu64 "\n", cum);
 	}
-	uint64_t bits = atomic_load_explicit(&s->sum_bits, memory_order_relaxed);
+	uint64_t bits = s ? atomic_load_explicit(&s->sum_bits, memory_order_relaxed) : 0;
 	double sum;
 	memcpy(&sum, &bits, sizeof sum);
 	buf_printf(out, *l ? "%s_sum{%s} " : "%s_sum%s ", f->name, l);
@@ -389,6 +412,13 @@ void metrics_render(buf *out)
 		render_help(out, f->help);
 		buf_printf(out, "\n# TYPE %s %s\n", f->name, type_name(f->type));
 
+		if (f->series.len == 0 && !f->labeled) {
+			if (f->type == METRIC_HISTOGRAM)
+				render_histogram(out, f, NULL);
+			else
+				buf_printf(out, "%s 0\n", f->name);
+			continue;
+		}
 		struct series **ss = (struct series **)table_values(&f->series);
 		qsort(ss, f->series.len, sizeof *ss, cmp_series);
 		for (size_t j = 0; j < f->series.len; j++) {

@@ -55,6 +55,17 @@ def test_metrics_is_prometheus_text(api):
         assert any(n.startswith(name) for n in names) or ("# TYPE %s" % name) in r.text, name
 
 
+def test_metrics_without_labels_listed_at_zero(api):
+    """A fresh server lists its counters without labels at 0, as Prometheus
+    client libraries do, so rate() and absence alerts work from the start."""
+    r = api.get("/metrics")
+    assert r.status_code == 200
+    lines = r.text.splitlines()
+    for name in ("tasks_created_total", "tasks_timed_out_total", "tasks_cancelled_total",
+                 "engine_commit_failures_total"):
+        assert "%s 0" % name in lines, "%s is not listed at 0:\n%s" % (name, r.text[:3000])
+
+
 def test_metrics_tasks_created_counter_moves(api):
     before = metric(api.metrics(), "tasks_created_total")
     api.create([api.task("a"), api.task("b"), api.task("c", deps=["a"])])

@@ -151,6 +151,32 @@ def test_missing_postgres_database(tmp_path, pg):
     assert url in out, out
 
 
+@pytest.mark.postgres_only("a password in the database URL exists only there")
+@pytest.mark.parametrize("form", ["userinfo", "query"])
+def test_postgres_password_not_logged(weft_factory, mock, form):
+    """A server that starts and runs with a password in its database URL
+    writes that password nowhere in its log, at the most verbose level."""
+    secret = "s3cret-%s-pw" % form
+    url = weft_factory.new_db()
+    assert url.startswith("postgres://postgres@"), url
+    if form == "userinfo":
+        url = url.replace("postgres://postgres@", "postgres://postgres:%s@" % secret, 1)
+    else:
+        url += "?password=%s&application_name=weft-test" % secret
+    srv = weft_factory.start(db=url, env={"WEFT_LOG": "debug"})
+    api = Api(srv, mock)
+    api.succeed(api.running("a")["id"])
+    assert srv.stop() == []
+    log = srv.log_text()
+    assert "weft serving on port" in log, log[-3000:]
+    assert "127.0.0.1:%d/" % pgcluster_port(url) in log, log[-3000:]   # the database is named
+    assert secret not in log, "the password is in the log:\n" + log[-3000:]
+
+
+def pgcluster_port(url):
+    return int(url.split("@", 1)[1].split("/", 1)[0].rsplit(":", 1)[1])
+
+
 def cpu_seconds(pid):
     fields = open("/proc/%d/stat" % pid).read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")

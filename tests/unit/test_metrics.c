@@ -57,15 +57,87 @@ static void test_counter_render(void **state)
 	assert_int_equal(metrics_get("nope", NULL), 0);
 }
 
-static void test_family_without_series(void **state)
+/* A family without labels has one series, exported at 0 from its
+ * definition on, as Prometheus client libraries do. */
+static void test_family_without_labels_starts_at_zero(void **state)
 {
 	UNUSED(state);
+	static const double bounds[] = { 0.5, 2 };
 	metrics_define("webhooks_in_flight", METRIC_GAUGE, "Webhook calls in flight");
 	metrics_define("b_total", METRIC_COUNTER, "multi\nline \\ help");
+	metrics_define_histogram("loop_seconds", "Loop duration", bounds, 2);
 	check_render("# HELP b_total multi\\nline \\\\ help\n"
 	             "# TYPE b_total counter\n"
+	             "b_total 0\n"
+	             "# HELP loop_seconds Loop duration\n"
+	             "# TYPE loop_seconds histogram\n"
+	             "loop_seconds_bucket{le=\"0.5\"} 0\n"
+	             "loop_seconds_bucket{le=\"2\"} 0\n"
+	             "loop_seconds_bucket{le=\"+Inf\"} 0\n"
+	             "loop_seconds_sum 0\n"
+	             "loop_seconds_count 0\n"
 	             "# HELP webhooks_in_flight Webhook calls in flight\n"
-	             "# TYPE webhooks_in_flight gauge\n");
+	             "# TYPE webhooks_in_flight gauge\n"
+	             "webhooks_in_flight 0\n");
+	metrics_inc("b_total", NULL, 2);
+	metrics_gauge_add("webhooks_in_flight", NULL, -1);
+	metrics_observe("loop_seconds", NULL, 1);
+	check_render("# HELP b_total multi\\nline \\\\ help\n"
+	             "# TYPE b_total counter\n"
+	             "b_total 2\n"
+	             "# HELP loop_seconds Loop duration\n"
+	             "# TYPE loop_seconds histogram\n"
+	             "loop_seconds_bucket{le=\"0.5\"} 0\n"
+	             "loop_seconds_bucket{le=\"2\"} 1\n"
+	             "loop_seconds_bucket{le=\"+Inf\"} 1\n"
+	             "loop_seconds_sum 1\n"
+	             "loop_seconds_count 1\n"
+	             "# HELP webhooks_in_flight Webhook calls in flight\n"
+	             "# TYPE webhooks_in_flight gauge\n"
+	             "webhooks_in_flight -1\n");
+}
+
+/* A family declared with labels has no series until a label set is used. */
+static void test_labeled_family_appears_on_first_use(void **state)
+{
+	UNUSED(state);
+	static const double bounds[] = { 1 };
+	metrics_define_labeled("transitions_total", METRIC_COUNTER, "Transitions");
+	metrics_define_labeled("by_status", METRIC_GAUGE, "By status");
+	metrics_define_histogram_labeled("call_seconds", "Calls", bounds, 1);
+	check_render("# HELP by_status By status\n"
+	             "# TYPE by_status gauge\n"
+	             "# HELP call_seconds Calls\n"
+	             "# TYPE call_seconds histogram\n"
+	             "# HELP transitions_total Transitions\n"
+	             "# TYPE transitions_total counter\n");
+	metrics_inc("transitions_total", "to=\"Running\"", 1);
+	metrics_gauge_set("by_status", "status=\"pending\"", 3);
+	metrics_observe("call_seconds", "trigger=\"start\"", 0.5);
+	check_render("# HELP by_status By status\n"
+	             "# TYPE by_status gauge\n"
+	             "by_status{status=\"pending\"} 3\n"
+	             "# HELP call_seconds Calls\n"
+	             "# TYPE call_seconds histogram\n"
+	             "call_seconds_bucket{trigger=\"start\",le=\"1\"} 1\n"
+	             "call_seconds_bucket{trigger=\"start\",le=\"+Inf\"} 1\n"
+	             "call_seconds_sum{trigger=\"start\"} 0.5\n"
+	             "call_seconds_count{trigger=\"start\"} 1\n"
+	             "# HELP transitions_total Transitions\n"
+	             "# TYPE transitions_total counter\n"
+	             "transitions_total{to=\"Running\"} 1\n");
+}
+
+/* A family defined without labels but updated with some shows only the
+ * series it was given once the first one exists: no leftover zero. */
+static void test_zero_series_gives_way_to_labels(void **state)
+{
+	UNUSED(state);
+	metrics_define("runs_total", METRIC_COUNTER, "Runs");
+	metrics_inc("runs_total", "outcome=\"success\"", 1);
+	check_render("# HELP runs_total Runs\n"
+	             "# TYPE runs_total counter\n"
+	             "runs_total{outcome=\"success\"} 1\n");
 }
 
 static void test_gauge(void **state)
@@ -243,7 +315,9 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup(test_counter_render, reset),
-		cmocka_unit_test_setup(test_family_without_series, reset),
+		cmocka_unit_test_setup(test_family_without_labels_starts_at_zero, reset),
+		cmocka_unit_test_setup(test_labeled_family_appears_on_first_use, reset),
+		cmocka_unit_test_setup(test_zero_series_gives_way_to_labels, reset),
 		cmocka_unit_test_setup(test_gauge, reset),
 		cmocka_unit_test_setup(test_histogram, reset),
 		cmocka_unit_test_setup(test_histogram_default_buckets, reset),

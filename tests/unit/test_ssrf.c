@@ -1,6 +1,7 @@
 /*
  * test_ssrf.c — the webhook URL policy: ArcRun's SSRF unit cases, numeric
- * IPv4 spellings, IPv6 literals, the policy lists, and resolved addresses.
+ * IPv4 spellings, IPv6 literals, the reserved ranges beyond ArcRun's, the
+ * policy lists, and resolved addresses.
  */
 #include "exec/ssrf.h"
 
@@ -228,7 +229,6 @@ static void test_ipv6_literals(void **state)
 	assert_blocked("http://[::ffff:10.0.0.1]/", INTERNAL_IP("::ffff:10.0.0.1"));
 	assert_blocked("http://[::ffff:a9fe:a9fe]/", INTERNAL_IP("::ffff:169.254.169.254"));
 	assert_allowed("http://[2001:4860:4860::8888]/");
-	assert_allowed("http://[fec0::1]/");
 	assert_allowed("http://[::ffff:8.8.8.8]/");
 	assert_allowed("https://[2606:4700::1111]:443/hook");
 }
@@ -318,7 +318,6 @@ static void test_resolved_addresses(void **state)
 	assert_addr_allowed("172.32.0.1");
 	assert_addr_allowed("192.169.0.1");
 	assert_addr_allowed("11.0.0.1");
-	assert_addr_allowed("100.64.0.1");    /* CGNAT is not in the literal rules either */
 
 	assert_addr_blocked("::1", "::1");
 	assert_addr_blocked("::", "::");
@@ -331,8 +330,6 @@ static void test_resolved_addresses(void **state)
 	assert_addr_blocked("::ffff:169.254.169.254", "::ffff:169.254.169.254");
 	assert_addr_allowed("::ffff:8.8.8.8");
 	assert_addr_allowed("2001:4860:4860::8888");
-	assert_addr_allowed("fec0::1");
-	assert_addr_allowed("::2");
 }
 
 static void test_resolved_addresses_policy(void **state)
@@ -361,6 +358,109 @@ static void test_resolved_addresses_policy(void **state)
 	char small[16];
 	assert_int_equal(ssrf_check_addr(&policy, (const struct sockaddr *)&a4, small, sizeof(small)), -1);
 	assert_string_equal(small, "URL resolves to");
+}
+
+/* Special-purpose IPv4 ranges that are not globally reachable, beyond
+ * ArcRun's private and loopback ones: each edge, and the first address
+ * outside. */
+static void test_reserved_ipv4_literals(void **state)
+{
+	UNUSED(state);
+	assert_blocked("http://100.64.0.1/", INTERNAL_IP("100.64.0.1"));           /* carrier-grade NAT */
+	assert_blocked("http://100.127.255.255/", INTERNAL_IP("100.127.255.255"));
+	assert_allowed("http://100.63.255.255/");
+	assert_allowed("http://100.128.0.0/");
+	assert_blocked("http://224.0.0.1/", INTERNAL_IP("224.0.0.1"));             /* multicast */
+	assert_blocked("http://239.255.255.250:1900/", INTERNAL_IP("239.255.255.250"));
+	assert_allowed("http://223.255.255.255/");
+	assert_blocked("http://240.0.0.1/", INTERNAL_IP("240.0.0.1"));             /* reserved */
+	assert_blocked("http://255.255.255.255/", INTERNAL_IP("255.255.255.255")); /* broadcast */
+	assert_blocked("http://192.0.0.8/", INTERNAL_IP("192.0.0.8"));             /* IETF assignments */
+	assert_blocked("http://192.0.0.170/", INTERNAL_IP("192.0.0.170"));
+	assert_allowed("http://192.0.1.1/");
+	assert_blocked("http://192.0.2.1/", INTERNAL_IP("192.0.2.1"));             /* documentation */
+	assert_blocked("http://198.51.100.7/", INTERNAL_IP("198.51.100.7"));
+	assert_blocked("http://203.0.113.9/", INTERNAL_IP("203.0.113.9"));
+	assert_blocked("http://192.88.99.1/", INTERNAL_IP("192.88.99.1"));         /* 6to4 relay anycast */
+	assert_blocked("http://198.18.0.1/", INTERNAL_IP("198.18.0.1"));           /* benchmarking */
+	assert_blocked("http://198.19.255.255/", INTERNAL_IP("198.19.255.255"));
+	assert_allowed("http://198.17.255.255/");
+	assert_allowed("http://198.20.0.0/");
+	/* the numeric spellings curl normalises */
+	assert_blocked("http://4294967295/", INTERNAL_IP("255.255.255.255"));
+	assert_blocked("http://0xe0000001/", INTERNAL_IP("224.0.0.1"));
+	assert_blocked("http://100.64.1/", INTERNAL_IP("100.64.0.1"));
+}
+
+/* IPv6: multicast and the other non-global ranges, and every form that
+ * embeds an IPv4 address (mapped, compatible, translated, NAT64, 6to4,
+ * Teredo), judged by the IPv4 address inside. */
+static void test_reserved_ipv6_literals(void **state)
+{
+	UNUSED(state);
+	assert_blocked("http://[ff02::1]/", INTERNAL_IP("ff02::1"));               /* multicast */
+	assert_blocked("http://[ff0e::1:3]/", INTERNAL_IP("ff0e::1:3"));
+	assert_blocked("http://[fec0::1]/", INTERNAL_IP("fec0::1"));               /* site-local */
+	assert_blocked("http://[2001:db8::1]/", INTERNAL_IP("2001:db8::1"));       /* documentation */
+	assert_blocked("http://[3fff::1]/", INTERNAL_IP("3fff::1"));
+	assert_blocked("http://[100::1]/", INTERNAL_IP("100::1"));                 /* discard-only */
+	assert_blocked("http://[64:ff9b:1::1]/", INTERNAL_IP("64:ff9b:1::1"));     /* local-use NAT64 */
+	assert_allowed("http://[2001:db9::1]/");
+	assert_allowed("http://[fe00::1]/");
+
+	assert_blocked("http://[::ffff:100.64.0.1]/", INTERNAL_IP("::ffff:100.64.0.1"));
+	assert_blocked("http://[::ffff:224.0.0.1]/", INTERNAL_IP("::ffff:224.0.0.1"));
+	assert_blocked("http://[::ffff:255.255.255.255]/", INTERNAL_IP("::ffff:255.255.255.255"));
+	assert_blocked("http://[::ffff:198.18.0.1]/", INTERNAL_IP("::ffff:198.18.0.1"));
+	assert_blocked("http://[::10.0.0.1]/", INTERNAL_IP("::10.0.0.1"));          /* IPv4-compatible */
+	assert_blocked("http://[::127.0.0.1]/", INTERNAL_IP("::127.0.0.1"));
+	assert_blocked("http://[::100.64.0.1]/", INTERNAL_IP("::100.64.0.1"));
+	assert_blocked("http://[::2]/", INTERNAL_IP("::2"));                        /* 0.0.0.2 */
+	assert_blocked("http://[::ffff:0:10.0.0.1]/", INTERNAL_IP("::ffff:0:a00:1")); /* IPv4-translated */
+	assert_blocked("http://[64:ff9b::10.0.0.1]/", INTERNAL_IP("64:ff9b::a00:1"));  /* NAT64 */
+	assert_blocked("http://[64:ff9b::169.254.169.254]/", INTERNAL_IP("64:ff9b::a9fe:a9fe"));
+	assert_blocked("http://[64:ff9b::224.0.0.1]/", INTERNAL_IP("64:ff9b::e000:1"));
+	assert_blocked("http://[2002:a00:1::1]/", INTERNAL_IP("2002:a00:1::1"));    /* 6to4 of 10.0.0.1 */
+	assert_blocked("http://[2002:7f00:1::]/", INTERNAL_IP("2002:7f00:1::"));
+	/* Teredo: the client's address is stored inverted in the last 32 bits */
+	assert_blocked("http://[2001:0:4136:e378:8000:63bf:f5ff:fffe]/",
+	               INTERNAL_IP("2001:0:4136:e378:8000:63bf:f5ff:fffe"));
+	assert_allowed("http://[::8.8.8.8]/");
+	assert_allowed("http://[64:ff9b::8.8.8.8]/");
+	assert_allowed("http://[2002:808:808::1]/");
+	assert_allowed("http://[2001:0:4136:e378:8000:63bf:f7f7:f7f7]/");   /* client 8.8.8.8 */
+}
+
+/* The same ranges when a name resolves to them (checked at connect time). */
+static void test_resolved_reserved_addresses(void **state)
+{
+	UNUSED(state);
+	assert_addr_blocked("100.64.0.1", "100.64.0.1");
+	assert_addr_blocked("100.127.255.255", "100.127.255.255");
+	assert_addr_allowed("100.128.0.1");
+	assert_addr_blocked("224.0.0.251", "224.0.0.251");
+	assert_addr_blocked("239.1.2.3", "239.1.2.3");
+	assert_addr_blocked("255.255.255.255", "255.255.255.255");
+	assert_addr_blocked("240.1.2.3", "240.1.2.3");
+	assert_addr_blocked("192.0.0.1", "192.0.0.1");
+	assert_addr_blocked("198.18.5.5", "198.18.5.5");
+	assert_addr_blocked("192.0.2.44", "192.0.2.44");
+	assert_addr_allowed("223.255.255.254");
+
+	assert_addr_blocked("ff02::fb", "ff02::fb");
+	assert_addr_blocked("::ffff:100.64.0.1", "::ffff:100.64.0.1");
+	assert_addr_blocked("::ffff:224.0.0.1", "::ffff:224.0.0.1");
+	assert_addr_blocked("::10.0.0.1", "::10.0.0.1");
+	assert_addr_blocked("::2", "::2");
+	assert_addr_blocked("fec0::1", "fec0::1");
+	assert_addr_blocked("64:ff9b::a00:1", "64:ff9b::a00:1");
+	assert_addr_blocked("64:ff9b::6440:1", "64:ff9b::6440:1");
+	assert_addr_blocked("64:ff9b:1::a", "64:ff9b:1::a");
+	assert_addr_blocked("2002:c0a8:101::1", "2002:c0a8:101::1");
+	assert_addr_blocked("2001:db8::5", "2001:db8::5");
+	assert_addr_allowed("64:ff9b::808:808");
+	assert_addr_allowed("2002:808:808::1");
+	assert_addr_allowed("2606:4700::1111");
 }
 
 static int group_setup(void **state)
@@ -396,6 +496,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_policy_lists, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_resolved_addresses, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_resolved_addresses_policy, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reserved_ipv4_literals, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reserved_ipv6_literals, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_resolved_reserved_addresses, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("ssrf", tests, group_setup, group_teardown);
 }

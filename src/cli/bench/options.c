@@ -1,0 +1,158 @@
+/*
+ * options.c — the command line of `weft bench`.
+ */
+#include "cli/bench/bench_impl.h"
+#include "cli/bench/pg_admin.h"
+#include "util/url.h"
+
+#include <errno.h>
+
+static void usage(FILE *out)
+{
+	fputs("usage: weft bench [options]\n"
+	      "\n"
+	      "Starts `weft serve` on a fresh database and a free port, plus a local\n"
+	      "webhook sink, and measures it end to end over HTTP.\n"
+	      "\n"
+	      "options:\n"
+	      "  --tasks N        tasks in the submitted chain and fan-out (default 100000)\n"
+	      "  --starts N       independent tasks started, completed and counted (default 20000)\n"
+	      "  --clients N      concurrent keep-alive HTTP clients for PATCH/PUT (default 32)\n"
+	      "  --concurrency N  the server's WORKER_WEBHOOK_CONCURRENCY (default 64)\n"
+	      "  --db URL         run on PostgreSQL: a postgres:// URL of an existing database,\n"
+	      "                   as a role that may CREATE DATABASE; the run gets a fresh\n"
+	      "                   database there, dropped at the end (default: a SQLite file)\n"
+	      "  --nodes N        servers sharing that database (default 1; N > 1 needs --db)\n"
+	      "  --server PATH    run PATH (another weft binary, e.g. an older build) as the\n"
+	      "                   server instead of this one; its command line is the same\n"
+	      "  --json           print one JSON object with every figure on stdout\n"
+	      "                   (the human-readable lines go to stderr)\n"
+	      "  --keep           keep the temporary directory (database, server logs)\n"
+	      "                   and the PostgreSQL database\n"
+	      "  -h, --help       show this text\n"
+	      "\n"
+	      "WEFT_DURABILITY (full|normal) is passed to the server; the default is full.\n"
+	      "AUTH_TOKEN, when set, reaches the server and the bench's requests carry it.\n",
+	      out);
+}
+
+/* Parses a decimal in [lo, hi]; -1 with a message otherwise. */
+static int parse_long_opt(const char *name, const char *s, long lo, long hi, long *out)
+{
+	char *end = NULL;
+	errno = 0;
+	long v = s ? strtol(s, &end, 10) : 0;
+	if (!s || !*s || errno != 0 || *end != '\0' || v < lo || v > hi) {
+		fprintf(stderr, "weft bench: %s needs an integer in [%ld, %ld], got '%s'\n", name, lo, hi,
+		        s ? s : "");
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+/* Checks what only makes sense together; -1 with a message. */
+static int check_opts(const bench_opts *o)
+{
+	if (o->db && !pg_admin_url_rest(o->db)) {
+		char *shown = url_mask_password(o->db);
+		fprintf(stderr, "weft bench: --db needs a postgres:// or postgresql:// URL, got '%s' "
+		                "(without --db the bench uses a fresh SQLite file)\n",
+		        shown);
+		free(shown);
+		return -1;
+	}
+	if (o->nodes > 1 && !o->db) {
+		fprintf(stderr, "weft bench: --nodes %ld needs --db postgres://...: several nodes share one "
+		                "PostgreSQL database, a SQLite file belongs to one server\n",
+		        o->nodes);
+		return -1;
+	}
+	if (o->starts < o->nodes) {
+		fprintf(stderr, "weft bench: --starts (%ld) must be at least --nodes (%ld): each node gets its own "
+		                "batch of the started tasks\n",
+		        o->starts, o->nodes);
+		return -1;
+	}
+	return 0;
+}
+
+/* Whether argv[*i] is option name (--name VALUE or --name=VALUE): 1 with
+ * its value in *val (*i advanced past it), 0 when it is another option, -1
+ * when the value is missing (message printed). */
+static int opt_value(int argc, char **argv, int *i, const char *name, const char **val)
+{
+	const char *a = argv[*i];
+	size_t nl = strlen(name);
+	if (strncmp(a, name, nl) != 0 || (a[nl] != '=' && a[nl] != '\0'))
+		return 0;
+	if (a[nl] == '=') {
+		*val = a + nl + 1;
+		return 1;
+	}
+	if (*i + 1 >= argc) {
+		fprintf(stderr, "weft bench: %s needs a value\n", name);
+		return -1;
+	}
+	*val = argv[++*i];
+	return 1;
+}
+
+int bench_parse_opts(int argc, char **argv, bench_opts *o)
+{
+	static const struct {
+		const char *name;
+		long lo, hi;
+		size_t off;
+	} nums[] = {
+		{ "--tasks", 2, 1000000, offsetof(bench_opts, tasks) },
+		{ "--starts", 1, 1000000, offsetof(bench_opts, starts) },
+		{ "--clients", 1, 1024, offsetof(bench_opts, clients) },
+		{ "--concurrency", 1, 4096, offsetof(bench_opts, concurrency) },
+		{ "--nodes", 1, BENCH_MAX_NODES, offsetof(bench_opts, nodes) },
+	};
+	static const struct {
+		const char *name;
+		size_t off;
+	} strs[] = {
+		{ "--db", offsetof(bench_opts, db) },
+		{ "--server", offsetof(bench_opts, server) },
+	};
+	*o = (bench_opts){ .tasks = 100000, .starts = 20000, .clients = 32, .concurrency = 64, .nodes = 1 };
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+			usage(stdout);
+			return 1;
+		}
+		if (strcmp(a, "--json") == 0) {
+			o->json = true;
+			continue;
+		}
+		if (strcmp(a, "--keep") == 0) {
+			o->keep = true;
+			continue;
+		}
+		const char *val = NULL;
+		int r = 0;
+		for (size_t k = 0; k < ARRAY_LEN(strs) && r == 0; k++) {
+			r = opt_value(argc, argv, &i, strs[k].name, &val);
+			if (r > 0)
+				*(const char **)(void *)((char *)o + strs[k].off) = val;
+		}
+		for (size_t k = 0; k < ARRAY_LEN(nums) && r == 0; k++) {
+			r = opt_value(argc, argv, &i, nums[k].name, &val);
+			if (r > 0 && parse_long_opt(nums[k].name, val, nums[k].lo, nums[k].hi,
+			                            (long *)(void *)((char *)o + nums[k].off)) != 0)
+				return -1;
+		}
+		if (r < 0)
+			return -1;
+		if (r == 0) {
+			fprintf(stderr, "weft bench: unknown option '%s'\n\n", a);
+			usage(stderr);
+			return -1;
+		}
+	}
+	return check_opts(o);
+}
