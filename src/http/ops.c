@@ -183,7 +183,7 @@ static void put_params_url(buf *b, const char *params)
 {
 	json_t *p = params != NULL ? json_parse_text(params) : NULL;
 	const char *url = NULL;
-	if (p != NULL && json_get_str(p, "url", &url) != JSON_GET_OK)
+	if (p != NULL && json_get_str(p, "url", &url) != 0)
 		url = NULL;
 	http_json_str(b, url);
 	json_decref(p);

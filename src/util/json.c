@@ -9,6 +9,7 @@
  */
 #include "util/json.h"
 #include "util/alloc.h"
+#include "core/error.h"
 
 #include <math.h>
 
@@ -317,47 +318,47 @@ int json_get_str(const json_t *obj, const char *key, const char **out)
 {
 	const json_t *v = lookup(obj, key);
 	if (!v)
-		return JSON_GET_MISSING;
+		return WEFT_ENOTFOUND;
 	if (!json_is_string(v))
-		return JSON_GET_WRONG_TYPE;
+		return WEFT_EINVALID;
 	*out = json_string_value(v);
-	return JSON_GET_OK;
+	return 0;
 }
 
 int json_get_i64(const json_t *obj, const char *key, int64_t *out)
 {
 	const json_t *v = lookup(obj, key);
 	if (!v)
-		return JSON_GET_MISSING;
+		return WEFT_ENOTFOUND;
 	if (!json_is_integer(v))
-		return JSON_GET_WRONG_TYPE;
+		return WEFT_EINVALID;
 	*out = (int64_t)json_integer_value(v);
-	return JSON_GET_OK;
+	return 0;
 }
 
 int json_get_i32(const json_t *obj, const char *key, int32_t *out)
 {
 	const json_t *v = lookup(obj, key);
 	if (!v)
-		return JSON_GET_MISSING;
+		return WEFT_ENOTFOUND;
 	if (!json_is_integer(v))
-		return JSON_GET_WRONG_TYPE;
+		return WEFT_EINVALID;
 	json_int_t i = json_integer_value(v);
 	if (i < INT32_MIN || i > INT32_MAX)
-		return JSON_GET_WRONG_TYPE;
+		return WEFT_EINVALID;
 	*out = (int32_t)i;
-	return JSON_GET_OK;
+	return 0;
 }
 
 int json_get_bool(const json_t *obj, const char *key, bool *out)
 {
 	const json_t *v = lookup(obj, key);
 	if (!v)
-		return JSON_GET_MISSING;
+		return WEFT_ENOTFOUND;
 	if (!json_is_boolean(v))
-		return JSON_GET_WRONG_TYPE;
+		return WEFT_EINVALID;
 	*out = json_is_true(v);
-	return JSON_GET_OK;
+	return 0;
 }
 
 const char *json_type_name(const json_t *v)
