@@ -77,7 +77,7 @@ json_t *json_parse_text(const char *s)
 
 /* ---- dumping ---------------------------------------------------------- */
 
-static void dump_string(buf *b, const char *s, size_t len)
+void json_put_string(buf *b, const char *s, size_t len)
 {
 	static const char hex[] = "0123456789ABCDEF";   /* jansson's case */
 	buf_putc(b, '"');
@@ -158,7 +158,7 @@ static void dump_value(buf *b, const json_t *v)
 			if (!first)
 				buf_putc(b, ',');
 			first = false;
-			dump_string(b, json_object_iter_key(it), json_object_iter_key_len(it));
+			json_put_string(b, json_object_iter_key(it), json_object_iter_key_len(it));
 			buf_putc(b, ':');
 			dump_value(b, json_object_iter_value(it));
 		}
@@ -177,7 +177,7 @@ static void dump_value(buf *b, const json_t *v)
 		break;
 	}
 	case JSON_STRING:
-		dump_string(b, json_string_value(v), json_string_length(v));
+		json_put_string(b, json_string_value(v), json_string_length(v));
 		break;
 	case JSON_INTEGER:
 		buf_printf(b, "%" JSON_INTEGER_FORMAT, json_integer_value(v));

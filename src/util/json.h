@@ -33,6 +33,8 @@ json_t *json_parse_text(const char *s);
 char *json_dump_compact(const json_t *v);
 /* Appends the compact form to b. */
 void json_dump_buf(const json_t *v, buf *b);
+/* Appends s[0..len) as a JSON string literal, escaped as jansson does. */
+void json_put_string(buf *b, const char *s, size_t len);
 
 /* jsonb containment: true when `container @> contained`. Scalars: equal
  * (numbers compared by value, 1 == 1.0). Objects: every key of `contained`

@@ -1,5 +1,5 @@
 /*
- * test_openapi.c — the embedded OpenAPI document (src/http/openapi.json)
+ * test_openapi.c — the embedded OpenAPI document (src/http/arcrun/openapi.json)
  * against the routes the server really serves, and the router itself.
  *
  * Adding a route without documenting it (or documenting one that does not
@@ -12,7 +12,8 @@
 #include <stdarg.h>
 #include <cmocka.h>
 
-#include "http/routes.h"
+#include "http/http.h"
+#include "http/arcrun/arcrun.h"
 #include "util/json.h"
 
 static json_t *doc;
@@ -21,7 +22,7 @@ static int setup(void **state)
 {
 	UNUSED(state);
 	size_t len;
-	const char *text = http_openapi_document(&len);
+	const char *text = arcrun_openapi_document(&len);
 	json_error_t err;
 	doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, &err);
 	if (doc == NULL)

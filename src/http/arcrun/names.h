@@ -1,5 +1,5 @@
 /*
- * arcrun_names.h — the ArcRun API's spellings of weft's states: PascalCase
+ * names.h — the ArcRun API's spellings of weft's states: PascalCase
  * task statuses and triggers, and the delivery states of
  * /webhook-deliveries. Only the ArcRun routes use them; the rest of weft
  * speaks the canonical names of core/status.h.

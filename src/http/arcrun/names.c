@@ -1,8 +1,8 @@
 /*
- * arcrun_names.c — see arcrun_names.h.
+ * names.c — see names.h.
  */
 #include "util/common.h"
-#include "http/arcrun_names.h"
+#include "http/arcrun/names.h"
 #include "core/error.h"
 
 static const char *const trigger_names[] = { [TRIGGER_START] = "Start", [TRIGGER_END] = "End",

@@ -1,0 +1,43 @@
+/*
+ * handlers.h — the ArcRun API's route handlers, one file per family
+ * (tasks.c, batches.c, health.c, additions.c), gathered into the route
+ * table by routes.c.
+ */
+#ifndef WEFT_HTTP_ARCRUN_HANDLERS_H
+#define WEFT_HTTP_ARCRUN_HANDLERS_H
+
+#include "http/http.h"
+
+/* tasks.c */
+void arcrun_create(http_request *r);
+void arcrun_list_tasks(http_request *r);
+void arcrun_get_task(http_request *r);
+void arcrun_patch_task(http_request *r);
+void arcrun_put_task_counters(http_request *r);
+void arcrun_cancel_task(http_request *r);
+void arcrun_pause_task(http_request *r);
+void arcrun_resume_task(http_request *r);
+
+/* batches.c */
+void arcrun_batch_stats(http_request *r);
+void arcrun_stop_batch(http_request *r);
+void arcrun_batch_rules(http_request *r);
+void arcrun_list_batches(http_request *r);
+void arcrun_dag(http_request *r);
+
+/* health.c */
+void arcrun_health(http_request *r);
+void arcrun_ready(http_request *r);
+void arcrun_metrics(http_request *r);
+void arcrun_define_metrics(void);
+
+/* additions.c: weft's routes beside ArcRun's own */
+void arcrun_group_cancel(http_request *r);
+void arcrun_group_pause(http_request *r);
+void arcrun_group_resume(http_request *r);
+void arcrun_critical_path(http_request *r);
+void arcrun_task_events(http_request *r);
+void arcrun_deliveries(http_request *r);
+void arcrun_openapi(http_request *r);
+
+#endif
