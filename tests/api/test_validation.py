@@ -52,6 +52,24 @@ def test_field_messages(api, field, value, message):
     assert message in details, details
 
 
+@pytest.mark.parametrize("value,got", [("text", "string"), (42, "integer"), (1.5, "number"),
+                                       ([1, "two"], "array"), (True, "boolean")])
+def test_metadata_must_be_an_object(api, value, got):
+    details = post_invalid(api, [api.task("a"), api.task("b", metadata=value)])
+    assert details == ["tasks[1].metadata: expected an object, got %s" % got], details
+    t = api.running("r")
+    r = api.patch("/task/" + t["id"], json={"metadata": value})
+    assert r.status_code == 400, r.text
+    assert r.json()["details"] == ["metadata: expected an object, got %s" % got]
+    r = api.create_raw({"tasks": [api.task("c")], "metadata": value})
+    assert r.status_code == 400, r.text
+    assert r.json()["details"] == ["metadata: expected an object, got %s" % got]
+    assert api.get_task(t["id"])["metadata"] == {"test": True}
+    # null is no metadata
+    assert api.patch("/task/" + t["id"], json={"metadata": None}).status_code == 200
+    assert api.create_raw([api.task("d", metadata=None)]).status_code == 201
+
+
 def test_limits_inclusive(api):
     # the largest valid values pass
     md = {"x": "a" * (65536 - len('{"x":""}'))}

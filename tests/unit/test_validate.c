@@ -337,6 +337,13 @@ static void test_metadata(void **state)
 	assert_string_equal(o.batch.tasks[0].metadata, "null");
 	outcome_release(&o);
 
+	/* Any other JSON type is refused, naming the field. */
+	expect_detail("[" TASK_WITH("a", ",\"metadata\":[1,2]") "]", "tasks[0].metadata: expected an object, got array");
+	expect_detail("[" TASK_WITH("a", ",\"metadata\":\"s\"") "]", "tasks[0].metadata: expected an object, got string");
+	expect_detail("[" TASK_WITH("a", ",\"metadata\":true") "]", "tasks[0].metadata: expected an object, got boolean");
+	expect_detail("[" TASK_WITH("a", ",\"metadata\":1.5") "]", "tasks[0].metadata: expected an object, got number");
+	expect_detail("{\"tasks\":[],\"metadata\":7}", "metadata: expected an object, got integer");
+
 	/* {"k":"<s>"} compact is strlen(s) + 8 bytes: 65536 passes, 65537 fails. */
 	size_t room = 65536 - 8;
 	char *big = xmalloc(room + 2);
@@ -727,8 +734,12 @@ static void test_patch_messages(void **state)
 	big[69999] = '\0';
 	buf b;
 	buf_init(&b);
-	buf_printf(&b, "{\"metadata\":\"%s\"}", big);
+	buf_printf(&b, "{\"metadata\":{\"k\":\"%s\"}}", big);
 	expect_patch_detail(b.data, false, "metadata: Metadata cannot exceed 64KB");
+	/* Metadata is an object, as in ArcRun. */
+	expect_patch_detail("{\"metadata\":[1]}", false, "metadata: expected an object, got array");
+	expect_patch_detail("{\"metadata\":\"x\"}", false, "metadata: expected an object, got string");
+	expect_patch_detail("{\"metadata\":0}", false, "metadata: expected an object, got integer");
 	buf_release(&b);
 	free(big);
 

@@ -133,10 +133,11 @@ int arcrun_check_rules(http_error *e, const json_t *rules, const char *path, boo
 int arcrun_decode_metadata(http_error *e, const json_t *obj, const char *at, char **out)
 {
 	char path[DECODE_PATH_MAX];
+	json_t *m = NULL;
 	*out = NULL;
-	json_t *m = decode_member(e, obj, at, "metadata", 0, path);
-	if (m == NULL)
-		return 0;
+	int rc = decode_object(e, obj, at, "metadata", 0, &m, path);
+	if (rc != 0 || m == NULL)
+		return rc;
 	char *text = json_dump_compact(m);
 	if (strlen(text) > TASK_METADATA_MAX) {
 		free(text);

@@ -47,6 +47,7 @@ typedef struct batch_input {
  * params as compact JSON. weft's additions to NewTaskDto: "retry" (stored
  * as the canonical policy JSON of engine/retry.h, every field present),
  * "start_after" (RFC 3339, as µs) and "group" (trimmed, 1..255 bytes).
+ * Task and batch metadata must be objects (or null).
  * More tasks than MAX_TASKS_PER_BATCH is WEFT_ETOOLARGE. body is borrowed
  * and need not be NUL-terminated. */
 int arcrun_decode_batch(const char *body, size_t len, const weft_config *cfg, batch_input *out, http_error *e);
@@ -69,7 +70,8 @@ typedef struct update_input {
 
 /* PATCH: every field is type-checked, then: status only Success or
  * Failure, failure_reason required with Failure, counters and
- * expected_count >= 0, priority in range, metadata at most 64 KiB. */
+ * expected_count >= 0, priority in range, metadata an object of at most
+ * 64 KiB. */
 int arcrun_decode_patch(const char *body, size_t len, const weft_config *cfg, update_input *out, http_error *e);
 /* PUT: every field is type-checked, but only new_success and new_failures
  * are validated (>= 0); when both are absent or zero the
@@ -140,8 +142,9 @@ int arcrun_decode_status(http_error *e, const json_t *obj, const char *at, const
 int arcrun_check_rules(http_error *e, const json_t *rules, const char *path, bool *has_capacity);
 /* Matcher {status, kind, fields}, all required; *out owns its strings. */
 int arcrun_decode_matcher(http_error *e, const json_t *m, const char *path, new_matcher *out);
-/* A "metadata" member of at most 64 KiB as compact JSON (owned) in *out;
- * NULL when absent or null. */
+/* A "metadata" member: an object of at most 64 KiB, as compact JSON
+ * (owned) in *out; NULL when absent or null. Any other JSON type is
+ * refused ("metadata: expected an object, got array"), as ArcRun does. */
 int arcrun_decode_metadata(http_error *e, const json_t *obj, const char *at, char **out);
 /* A counter member ("<key>: <key> cannot be negative"). */
 int arcrun_decode_count(http_error *e, const json_t *obj, const char *at, const char *key, int64_t *out,
