@@ -321,6 +321,9 @@ static void test_expected_count_negative(void **state)
 	UNUSED(state);
 	expect_detail("[" TASK_WITH("a", ",\"expected_count\":-1") "]",
 	              "tasks[0].expected_count: expected_count cannot be negative");
+	expect_detail("[" TASK_WITH("a", ",\"expected_count\":9007199254740992") "]",
+	              "tasks[0].expected_count: expected_count cannot exceed 9007199254740991");
+	expect_ok("[" TASK_WITH("a", ",\"expected_count\":9007199254740991") "]");
 }
 
 static void test_metadata(void **state)
@@ -723,6 +726,13 @@ static void test_patch_messages(void **state)
 	expect_patch_detail("{\"new_success\":-1}", false, "new_success: new_success cannot be negative");
 	expect_patch_detail("{\"new_failures\":-1}", false, "new_failures: new_failures cannot be negative");
 	expect_patch_detail("{\"expected_count\":-1}", false, "expected_count: expected_count cannot be negative");
+	/* Counters a client sends are bounded by 2^53 - 1. */
+	expect_patch_detail("{\"new_success\":9007199254740992}", false,
+	                    "new_success: new_success cannot exceed 9007199254740991");
+	expect_patch_detail("{\"new_failures\":9223372036854775807}", false,
+	                    "new_failures: new_failures cannot exceed 9007199254740991");
+	expect_patch_detail("{\"expected_count\":9007199254740992}", false,
+	                    "expected_count: expected_count cannot exceed 9007199254740991");
 	expect_patch_detail("{\"priority\":1001}", false, "priority: priority must be between -1000 and 1000");
 	expect_patch_detail("{\"priority\":-1001}", false, "priority: priority must be between -1000 and 1000");
 	expect_patch_detail("{\"status\":\"Bogus\"}", false, "status: unknown status 'Bogus'");
@@ -776,6 +786,12 @@ static void test_put(void **state)
 	expect_patch_detail("{\"new_success\":-1}", true, "new_success: new_success cannot be negative");
 	expect_patch_detail("{\"new_failures\":-2,\"new_success\":1}", true, "new_failures: new_failures cannot be negative");
 	expect_patch_detail("{\"new_failures\":true}", true, "new_failures: expected an integer, got boolean");
+	expect_patch_detail("{\"new_success\":9223372036854775807}", true,
+	                    "new_success: new_success cannot exceed 9007199254740991");
+	patch(&u, "{\"new_success\":9007199254740991,\"new_failures\":9007199254740991}", true);
+	assert_int_equal(u.res, 0);
+	assert_int_equal(u.in.new_success, 9007199254740991LL);
+	upd_release(&u);
 
 	const char *zero[] = { "{}", "{\"new_success\":0}", "{\"new_success\":0,\"new_failures\":0}", "{\"new_success\":null}" };
 	for (size_t i = 0; i < ARRAY_LEN(zero); i++) {

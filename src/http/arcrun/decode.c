@@ -158,6 +158,8 @@ int arcrun_decode_count(http_error *e, const json_t *obj, const char *at, const 
 		return rc;
 	if (*out < 0)
 		return decode_problem(e, at, key, "%s cannot be negative", key);
+	if (*out > TASK_COUNTER_MAX)
+		return decode_problem(e, at, key, "%s cannot exceed %" PRId64, key, TASK_COUNTER_MAX);
 	return 0;
 }
 

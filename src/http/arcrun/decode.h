@@ -47,7 +47,8 @@ typedef struct batch_input {
  * params as compact JSON. weft's additions to NewTaskDto: "retry" (stored
  * as the canonical policy JSON of engine/retry.h, every field present),
  * "start_after" (RFC 3339, as µs) and "group" (trimmed, 1..255 bytes).
- * Task and batch metadata must be objects (or null).
+ * Task and batch metadata must be objects (or null); expected_count is at
+ * most TASK_COUNTER_MAX.
  * More tasks than MAX_TASKS_PER_BATCH is WEFT_ETOOLARGE. body is borrowed
  * and need not be NUL-terminated. */
 int arcrun_decode_batch(const char *body, size_t len, const weft_config *cfg, batch_input *out, http_error *e);
@@ -70,11 +71,11 @@ typedef struct update_input {
 
 /* PATCH: every field is type-checked, then: status only Success or
  * Failure, failure_reason required with Failure, counters and
- * expected_count >= 0, priority in range, metadata an object of at most
- * 64 KiB. */
+ * expected_count in 0..TASK_COUNTER_MAX, priority in range, metadata an
+ * object of at most 64 KiB. */
 int arcrun_decode_patch(const char *body, size_t len, const weft_config *cfg, update_input *out, http_error *e);
 /* PUT: every field is type-checked, but only new_success and new_failures
- * are validated (>= 0); when both are absent or zero the
+ * are validated (0..TASK_COUNTER_MAX); when both are absent or zero the
  * request as a whole is refused: "At least one of new_success or
  * new_failures must be non-zero". */
 int arcrun_decode_put(const char *body, size_t len, const weft_config *cfg, update_input *out, http_error *e);
@@ -146,7 +147,8 @@ int arcrun_decode_matcher(http_error *e, const json_t *m, const char *path, new_
  * (owned) in *out; NULL when absent or null. Any other JSON type is
  * refused ("metadata: expected an object, got array"), as ArcRun does. */
 int arcrun_decode_metadata(http_error *e, const json_t *obj, const char *at, char **out);
-/* A counter member ("<key>: <key> cannot be negative"). */
+/* A counter member in 0..TASK_COUNTER_MAX ("<key>: <key> cannot be
+ * negative", "<key>: <key> cannot exceed 9007199254740991"). */
 int arcrun_decode_count(http_error *e, const json_t *obj, const char *at, const char *key, int64_t *out,
                         bool *present);
 
