@@ -5,7 +5,7 @@ import uuid
 
 from harness import TS_RE, parse_ts
 
-EVENT_KEYS = {"at", "from", "to", "reason", "actor"}
+EVENT_KEYS = {"at", "from", "to", "from_state", "to_state", "reason", "actor"}
 
 
 def transitions(events):

@@ -2,7 +2,7 @@
  * test_arcrun_query.c — the ArcRun API's query strings
  * (src/http/arcrun/decode.c): paging, the GET /task, GET /batches and
  * GET /webhook-deliveries filters, and what a bad parameter records in the
- * request's error object.
+ * request's error object; and the status spellings they use (names.c).
  */
 #include "util/common.h"
 
@@ -12,6 +12,7 @@
 
 #include "core/error.h"
 #include "http/arcrun/decode.h"
+#include "http/arcrun/names.h"
 #include "query_table.h"
 
 static weft_config cfg;
@@ -75,7 +76,7 @@ static void test_task_query(void **state)
 	assert_int_equal(q.offset, 0);
 	assert_int_equal(q.limit, 50);
 	assert_null(q.filter.name);
-	assert_false(q.filter.has_status);
+	assert_int_equal(q.filter.status_mask, 0);
 	assert_null(q.filter.batch_id);
 	assert_null(q.filter.metadata);
 	task_query_release(&q);
@@ -103,8 +104,7 @@ static void test_task_query(void **state)
 	assert_int_equal(tq(filters, &q), 0);
 	assert_string_equal(q.filter.name, "bu");
 	assert_null(q.filter.kind);
-	assert_true(q.filter.has_status);
-	assert_int_equal(q.filter.status, TS_RUNNING);
+	assert_int_equal(q.filter.status_mask, TS_BIT(TS_RUNNING));
 	assert_true(q.filter.has_timeout);
 	assert_int_equal(q.filter.timeout, 60);
 	assert_ptr_equal(q.filter.batch_id, &q.batch_id);
@@ -143,8 +143,7 @@ static void test_batches_query(void **state)
 	assert_int_equal(q.filter.created_after, 1773482400LL * 1000000);
 	assert_true(q.filter.created_before > q.filter.created_after);
 	assert_string_equal(q.filter.kind, "ci");
-	assert_true(q.filter.has_status);
-	assert_int_equal(q.filter.status, TS_CANCELED);
+	assert_int_equal(q.filter.status_mask, TS_BIT(TS_CANCELED));
 	assert_int_equal(q.offset, 10);
 	assert_int_equal(q.limit, 10);
 
@@ -152,14 +151,20 @@ static void test_batches_query(void **state)
 	expect_syntax(bq(bad, &q), "created_after", "created_after: invalid RFC 3339 timestamp");
 }
 
+/* A task waiting for a retry shows as Pending: ?status=Pending selects it
+ * too; RetryPending, still accepted, selects only those tasks. */
 static void test_retry_pending_filter(void **state)
 {
 	UNUSED(state);
 	task_query q;
+	kv pending[] = { { "status", "Pending" }, { NULL, NULL } };
+	assert_int_equal(tq(pending, &q), 0);
+	assert_int_equal(q.filter.status_mask, TS_BIT(TS_PENDING) | TS_BIT(TS_RETRYING));
+	task_query_release(&q);
+
 	kv rp[] = { { "status", "RetryPending" }, { NULL, NULL } };
 	assert_int_equal(tq(rp, &q), 0);
-	assert_true(q.filter.has_status);
-	assert_int_equal(q.filter.status, TS_RETRYING);
+	assert_int_equal(q.filter.status_mask, TS_BIT(TS_RETRYING));
 	task_query_release(&q);
 
 	kv bad[] = { { "status", "Retrying" }, { NULL, NULL } };
@@ -168,7 +173,31 @@ static void test_retry_pending_filter(void **state)
 
 	batches_query b;
 	assert_int_equal(bq(rp, &b), 0);
-	assert_int_equal(b.filter.status, TS_RETRYING);
+	assert_int_equal(b.filter.status_mask, TS_BIT(TS_RETRYING));
+	assert_int_equal(bq(pending, &b), 0);
+	assert_int_equal(b.filter.status_mask, TS_BIT(TS_PENDING) | TS_BIT(TS_RETRYING));
+}
+
+/* ArcRun's clients reject statuses outside its eight. */
+static void test_status_names(void **state)
+{
+	UNUSED(state);
+	static const char *const eight[] = { "Waiting", "Pending", "Claimed", "Running",
+		                             "Paused",  "Success", "Failure", "Canceled" };
+	for (unsigned s = 0; s < TS__COUNT; s++) {
+		const char *name = arcrun_status_name((task_status)s);
+		bool known = false;
+		for (size_t i = 0; i < ARRAY_LEN(eight); i++)
+			known |= strcmp(name, eight[i]) == 0;
+		assert_true(known);
+	}
+	assert_string_equal(arcrun_status_name(TS_RETRYING), "Pending");
+	task_status st;
+	assert_int_equal(arcrun_status_parse("RetryPending", &st), 0);
+	assert_int_equal(st, TS_RETRYING);
+	assert_int_equal(arcrun_status_parse("Pending", &st), 0);
+	assert_int_equal(st, TS_PENDING);
+	assert_int_equal(arcrun_status_parse("pending", &st), WEFT_EINVALID);
 }
 
 static void test_deliveries_query(void **state)
@@ -211,6 +240,7 @@ int main(void)
 		cmocka_unit_test(test_task_query),
 		cmocka_unit_test(test_batches_query),
 		cmocka_unit_test(test_retry_pending_filter),
+		cmocka_unit_test(test_status_names),
 		cmocka_unit_test(test_deliveries_query),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -233,14 +233,20 @@ static void test_schemas(void **state)
 	assert_non_null(json_object_get(json_object_get(json_object_get(schemas, "StatusCounts"), "properties"),
 	                                "retrying"));
 
-	/* RetryPending is a status on the wire. */
+	/* Statuses shown are ArcRun's eight; RetryPending is only a filter. */
 	json_t *statuses = json_object_get(json_object_get(schemas, "StatusKind"), "enum");
+	assert_int_equal(json_array_size(statuses), 8);
 	bool found = false;
 	size_t i;
 	json_t *s;
 	json_array_foreach(statuses, i, s)
 		found |= json_is_string(s) && strcmp(json_string_value(s), "RetryPending") == 0;
+	assert_false(found);
+	json_t *filter = json_object_get(json_object_get(schemas, "StatusFilter"), "enum");
+	json_array_foreach(filter, i, s)
+		found |= json_is_string(s) && strcmp(json_string_value(s), "RetryPending") == 0;
 	assert_true(found);
+	assert_non_null(json_object_get(props, "state"));
 }
 
 /* ---- the router ------------------------------------------------------ */

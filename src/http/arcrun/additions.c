@@ -147,6 +147,10 @@ static void put_event(buf *b, const void *item)
 	wire_str(b, e->has_from ? arcrun_status_name(e->from) : NULL);
 	buf_puts(b, ",\"to\":");
 	wire_str(b, arcrun_status_name(e->to));
+	buf_puts(b, ",\"from_state\":");
+	wire_str(b, e->has_from ? task_status_name(e->from) : NULL);
+	buf_puts(b, ",\"to_state\":");
+	wire_str(b, task_status_name(e->to));
 	buf_puts(b, ",\"reason\":");
 	wire_str(b, e->reason);
 	buf_puts(b, ",\"actor\":");

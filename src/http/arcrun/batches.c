@@ -171,10 +171,12 @@ static void finish_stop_batch(http_request *r, engine_cmd *cmd, void *state)
 	buf_puts(&b, "{\"batch_id\":");
 	wire_id(&b, &c->batch_id);
 	for (size_t i = 0; i < ARRAY_LEN(keys); i++) {
+		task_status s = keys[i].status;
 		buf_puts(&b, ",\"");
 		buf_puts(&b, keys[i].key);
 		buf_puts(&b, "\":");
-		wire_i64(&b, c->counts.canceled[keys[i].status]);
+		/* Tasks waiting for a retry showed as Pending. */
+		wire_i64(&b, s == TS_PENDING ? arcrun_pending_count(c->counts.canceled) : c->counts.canceled[s]);
 	}
 	buf_puts(&b, ",\"already_terminal\":");
 	wire_i64(&b, c->counts.already_terminal);

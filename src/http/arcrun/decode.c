@@ -278,31 +278,29 @@ static int query_page(const http_query_src *q, const weft_config *cfg, http_erro
 	                         limit);
 }
 
-static int query_status(const http_query_src *q, http_error *e, bool *has, task_status *out)
+/* ?status=: the mask of statuses it selects (0 when absent). */
+static int query_status(const http_query_src *q, http_error *e, unsigned *mask)
 {
 	const char *s = q->get(q->ctx, "status");
-	*has = false;
-	if (s == NULL)
-		return 0;
-	if (arcrun_status_parse(s, out) != 0)
+	*mask = 0;
+	if (s != NULL && arcrun_status_filter(s, mask) != 0)
 		return http_error_set(e, WEFT_EINVALID, HTTP_ERR_SYNTAX, "status",
 		                      "unknown variant `%s`, expected one of `Waiting`, `Pending`, `Claimed`, "
 		                      "`Running`, `Paused`, `RetryPending`, `Success`, `Failure`, `Canceled`",
 		                      s);
-	*has = true;
 	return 0;
 }
 
 /* What GET /task and GET /batches share: paging, name, kind, status. */
 static int query_common(const http_query_src *q, const weft_config *cfg, http_error *e, int64_t *offset,
-                        int64_t *limit, const char **name, const char **kind, bool *has_status, task_status *status)
+                        int64_t *limit, const char **name, const char **kind, unsigned *status_mask)
 {
 	int rc = query_page(q, cfg, e, offset, limit);
 	if (rc != 0)
 		return rc;
 	*name = decode_query_text(q, "name");
 	*kind = decode_query_text(q, "kind");
-	return query_status(q, e, has_status, status);
+	return query_status(q, e, status_mask);
 }
 
 void task_query_release(task_query *q)
@@ -334,7 +332,7 @@ int arcrun_decode_task_query(const http_query_src *q, const weft_config *cfg, ta
 	task_filter *f = &out->filter;
 	int64_t timeout = 0;
 	bool has_batch = false;
-	int rc = query_common(q, cfg, e, &out->offset, &out->limit, &f->name, &f->kind, &f->has_status, &f->status);
+	int rc = query_common(q, cfg, e, &out->offset, &out->limit, &f->name, &f->kind, &f->status_mask);
 	if (rc == 0)
 		rc = decode_query_int(q, "timeout", INT32_MIN, INT32_MAX, e, &timeout, &f->has_timeout);
 	f->timeout = (int32_t)timeout;
@@ -355,7 +353,7 @@ int arcrun_decode_batches_query(const http_query_src *q, const weft_config *cfg,
 {
 	memset(out, 0, sizeof(*out));
 	batch_filter *f = &out->filter;
-	int rc = query_common(q, cfg, e, &out->offset, &out->limit, &f->name, &f->kind, &f->has_status, &f->status);
+	int rc = query_common(q, cfg, e, &out->offset, &out->limit, &f->name, &f->kind, &f->status_mask);
 	if (rc == 0)
 		rc = decode_query_time(q, "created_after", e, &f->created_after);
 	if (rc == 0)

@@ -106,7 +106,7 @@ typedef struct task_query {
 
 /* page (default 0, negative -> 0, offset saturates), page_size (default
  * cfg->pagination_default, > max -> max, <= 0 -> default), name, kind,
- * status, timeout, batch_id, metadata. Bad numbers, statuses or UUIDs are
+ * status (see arcrun_status_filter), timeout, batch_id, metadata. Bad numbers, statuses or UUIDs are
  * query syntax errors; an unparseable metadata filter breaks a rule of the
  * metadata parameter. */
 int arcrun_decode_task_query(const http_query_src *q, const weft_config *cfg, task_query *out, http_error *e);

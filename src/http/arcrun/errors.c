@@ -27,7 +27,8 @@ static const char *prefix_of(unsigned status)
 	}
 }
 
-/* {"error":"<Prefix>: <message>","status":N[,"current_status":"<S>"]} */
+/* {"error":"<Prefix>: <message>","status":N[,"current_status":"<S>",
+ * "current_state":"<s>"]} */
 static void respond_api_error(http_request *r, unsigned status, const char *message, const http_error *err)
 {
 	buf b, text;
@@ -42,6 +43,8 @@ static void respond_api_error(http_request *r, unsigned status, const char *mess
 	if (err != NULL && err->has_state) {
 		buf_puts(&b, ",\"current_status\":\"");
 		buf_puts(&b, arcrun_status_name(err->state));
+		buf_puts(&b, "\",\"current_state\":\"");
+		buf_puts(&b, task_status_name(err->state));
 		buf_putc(&b, '"');
 	}
 	buf_putc(&b, '}');

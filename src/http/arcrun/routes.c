@@ -53,12 +53,17 @@
  * first, in its order):
  *   - NewTaskDto: "retry" {max_retries, initial_delay_secs, backoff_multiplier,
  *     max_delay_secs, retry_on}, "start_after" (RFC 3339), "group".
- *   - TaskDto: after "priority": "attempt", "group", "start_after", "retry" (the stored
- *     policy, every field present), "next_retry_at". BasicTaskDto: "attempt", "group".
+ *   - TaskDto: after "priority": "attempt", "group", "state", "start_after", "retry" (the
+ *     stored policy, every field present), "next_retry_at". BasicTaskDto: "attempt", "group",
+ *     "state".
  *   - ActionDto: "delivery": null, or {"status","attempts","last_http_status",
  *     "last_error","last_attempt_at"} of its last delivery.
- *   - status_counts: a 9th key "retrying" after ArcRun's 8; status "RetryPending" wherever a
- *     status is shown or filtered on.
+ *   - Statuses are only ArcRun's eight: a task waiting for a retry shows as "Pending", with
+ *     its precise state in "state" (TaskDto, BasicTaskDto), "current_state" (409 and pause
+ *     bodies) and "from_state"/"to_state" (audit trail), lowercase. ?status=Pending selects
+ *     such tasks too; ?status=RetryPending only them. status_counts' "pending" counts them,
+ *     and a 9th key "retrying" says how many of the pending wait for a retry; a stopped
+ *     batch's "canceled_pending" includes them.
  */
 #include "util/common.h"
 #include "http/arcrun/arcrun.h"

@@ -8,7 +8,8 @@
 #include "http/arcrun/names.h"
 #include "http/wire.h"
 
-/* status_counts keys: ArcRun's 8 in its order, then weft's. */
+/* status_counts keys: ArcRun's 8 in its order, then weft's. "pending"
+ * also counts the retrying tasks (see arcrun_put_status_counts). */
 static const struct {
 	const char *key;
 	task_status status;
@@ -59,6 +60,9 @@ static void put_tail(buf *b, const task_row *t, bool full)
 	wire_i64(b, t->attempt);
 	buf_puts(b, ",\"group\":");
 	wire_str(b, t->group_name);
+	buf_puts(b, ",\"state\":\"");
+	buf_puts(b, task_status_name(t->status));
+	buf_putc(b, '"');
 	if (full) {
 		buf_puts(b, ",\"start_after\":");
 		wire_ts(b, t->start_after);
@@ -198,14 +202,23 @@ void arcrun_put_new_task(buf *b, const new_task *t, const weft_id *batch)
 	buf_putc(b, '}');
 }
 
+int64_t arcrun_pending_count(const int64_t counts[TS__COUNT])
+{
+	int64_t sum;
+	if (__builtin_add_overflow(counts[TS_PENDING], counts[TS_RETRYING], &sum))
+		sum = counts[TS_RETRYING] < 0 ? INT64_MIN : INT64_MAX;
+	return sum;
+}
+
 void arcrun_put_status_counts(buf *b, const int64_t counts[TS__COUNT])
 {
 	buf_putc(b, '{');
 	for (size_t i = 0; i < ARRAY_LEN(count_keys); i++) {
+		task_status s = count_keys[i].status;
 		buf_puts(b, i ? ",\"" : "\"");
 		buf_puts(b, count_keys[i].key);
 		buf_puts(b, "\":");
-		wire_i64(b, counts[count_keys[i].status]);
+		wire_i64(b, s == TS_PENDING ? arcrun_pending_count(counts) : counts[s]);
 	}
 	buf_putc(b, '}');
 }

@@ -29,7 +29,8 @@ typedef struct arcrun_task_view {
 	const char *explain;
 } arcrun_task_view;
 
-/* TaskDto. */
+/* TaskDto. "status" is one of ArcRun's eight; weft's additive "state" is
+ * the precise state, lowercase ("retrying" where status is Pending). */
 void arcrun_put_task(buf *b, const arcrun_task_view *v);
 /* BasicTaskDto (lists and the DAG). */
 void arcrun_put_basic(buf *b, const task_row *t);
@@ -37,8 +38,13 @@ void arcrun_put_basic(buf *b, const task_row *t);
 void arcrun_put_basic_item(buf *b, const void *item);
 /* The TaskDto of a task just created, from what was submitted. */
 void arcrun_put_new_task(buf *b, const new_task *t, const weft_id *batch);
-/* status_counts: ArcRun's eight keys in its order, then weft's. */
+/* status_counts: ArcRun's eight keys in its order, "pending" counting the
+ * tasks waiting for a retry too, then weft's "retrying": how many of the
+ * pending wait for a retry. */
 void arcrun_put_status_counts(buf *b, const int64_t counts[TS__COUNT]);
+/* counts[TS_PENDING] + counts[TS_RETRYING], what ArcRun's clients see as
+ * Pending; saturates instead of overflowing. */
+int64_t arcrun_pending_count(const int64_t counts[TS__COUNT]);
 
 /* ---- errors -------------------------------------------------------------- */
 
@@ -48,7 +54,8 @@ void arcrun_put_status_counts(buf *b, const int64_t counts[TS__COUNT]);
  *     "Json deserialize error: ..." / "Query deserialize error: ...";
  *   - a rule broken by a query parameter: 400 ApiError "Bad request: ...";
  *     by the body as a whole: 400 plain text;
- *   - a state that refused the operation: ApiError with "current_status";
+ *   - a state that refused the operation: ApiError with "current_status"
+ *     (ArcRun's spelling) and "current_state" (the precise state);
  *   - a path without a route: 404 plain text "Not Found";
  *   - the database unreachable, or the server stopping: 503 plain text;
  *   - otherwise ApiError {"error":"<Prefix>: <message>","status":N}. */
