@@ -234,5 +234,10 @@ void http_fail_server(http_request *r, int code, const char *what);
 typedef void (*http_finish_fn)(http_request *r, engine_cmd *cmd, void *state);
 void http_submit(http_request *r, engine_cmd *cmd, void *state, http_finish_fn finish,
                  void (*state_free)(void *state));
+/* Runs fn(arg) on the HTTP thread right after the command of http_submit()
+ * has reached the engine, or when the request ends before: work that may
+ * run while the engine commits, such as freeing a large parsed body. Call
+ * it right after http_submit(). */
+void http_after_submit(http_request *r, void (*fn)(void *arg), void *arg);
 
 #endif

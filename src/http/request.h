@@ -44,6 +44,9 @@ struct http_request {
 	char *hdr_value[HTTP_MAX_EXTRA_HEADERS];
 	size_t nheaders;
 	bool submitted;                 /* http_submit() was called (MHD thread only) */
+	http_async *queued;             /* submitted, not yet given to the engine (MHD thread) */
+	void (*after_submit)(void *arg); /* http_after_submit() (MHD thread) */
+	void *after_submit_arg;
 	/* Under the server's async lock: */
 	http_async *async;
 	bool async_done;                /* the engine answered; finish may run */

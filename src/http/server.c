@@ -15,10 +15,23 @@
  *              request is refused) the rest is drained and discarded.
  *   last call  answer a refusal (no route, no token, too large), else run
  *              the route handler. Reads answer at once. Mutations call
- *              http_submit(): the connection is suspended *before* the
- *              command reaches the engine (the engine may answer at once),
- *              and the engine's done callback resumes it.
+ *              http_submit(), which only queues the command on the request:
+ *              the call returns without an answer.
+ *   again      MHD calls again at once (a request without an answer stays
+ *              ready): the connection is suspended *before* the command
+ *              reaches the engine (the engine may answer at once), and the
+ *              engine's done callback resumes it.
  *   resumed    MHD calls on_request again: the finish callback answers.
+ *
+ * Why suspend from a second call: libmicrohttpd (0.9.75) handles a resumed
+ * connection by reading from it first when it was waiting for data at the
+ * time it was suspended, as it is during the call that completes the
+ * request. A client that half-closed its side after sending the request
+ * (shutdown(SHUT_WR), as some proxies do) is then read as gone, and its
+ * answer dropped although the command committed. Once a call has returned
+ * without an answer, the connection waits for the application instead, and
+ * suspending it from the next call keeps it so: the resumed connection
+ * writes its answer, and only then sees the end of the stream.
  *   completed  NOTIFY_COMPLETED records the metrics and frees the context.
  *
  * In-flight commands are tracked in a list under one lock. Stopping the
@@ -155,6 +168,31 @@ void http_submit(http_request *r, engine_cmd *cmd, void *state, http_finish_fn f
 	cmd->done = on_engine_done;
 	cmd->arg = a;
 	r->submitted = true;
+	r->queued = a;
+}
+
+void http_after_submit(http_request *r, void (*fn)(void *arg), void *arg)
+{
+	r->after_submit = fn;
+	r->after_submit_arg = arg;
+}
+
+/* Runs the http_after_submit() work, once. */
+static void run_after_submit(http_request *r)
+{
+	void (*fn)(void *) = r->after_submit;
+	r->after_submit = NULL;
+	if (fn != NULL)
+		fn(r->after_submit_arg);
+}
+
+/* The call after http_submit(): suspends the connection and hands the
+ * queued command to the engine (see the top of this file). */
+static void submit_queued(http_request *r)
+{
+	http_server *s = r->srv;
+	http_async *a = r->queued;
+	r->queued = NULL;
 
 	/* Suspend first: the done callback may run before engine_submit
 	 * returns, and resuming must follow suspending. */
@@ -172,6 +210,7 @@ void http_submit(http_request *r, engine_cmd *cmd, void *state, http_finish_fn f
 		pthread_mutex_lock(&g_async_lock);
 		s->resuming--;
 		pthread_mutex_unlock(&g_async_lock);
+		run_after_submit(r);
 		return;
 	}
 	a->next = s->inflight;
@@ -182,7 +221,8 @@ void http_submit(http_request *r, engine_cmd *cmd, void *state, http_finish_fn f
 	r->async_done = false;
 	pthread_mutex_unlock(&g_async_lock);
 
-	engine_submit(s->eng, cmd);
+	engine_submit(s->eng, a->cmd);
+	run_after_submit(r);
 }
 
 /* Called when MHD gives a suspended request back. */
@@ -347,6 +387,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		http_fail(r, r->refused);
 		return MHD_YES;
 	}
+	if (r->queued != NULL) {
+		submit_queued(r);
+		return MHD_YES;
+	}
 	pthread_mutex_lock(&g_async_lock);
 	bool resumed = r->async != NULL || r->async_abandoned;
 	pthread_mutex_unlock(&g_async_lock);
@@ -384,14 +428,18 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 		metrics_observe("api_http_requests_duration_seconds", labels, secs < 0 ? 0 : secs);
 	}
 
-	http_async *free_now = NULL;
+	/* Closed between http_submit() and the call that would have handed the
+	 * command to the engine: it never reached it. */
+	http_async *free_now = r->queued;
+	r->queued = NULL;
+	run_after_submit(r);
 	pthread_mutex_lock(&g_async_lock);
 	if (r->async_abandoned)
 		r->srv->abandoned--;
 	http_async *a = r->async;
 	if (a != NULL) {
 		if (r->async_done) {
-			free_now = a;
+			free_now = a;       /* the engine is done; queued is NULL then */
 		} else {
 			async_unlink(a);
 			a->req = NULL;       /* the engine's done callback frees it */

@@ -942,6 +942,21 @@ def metric_names(samples):
 # raw HTTP (for bodies a server may refuse before reading them)
 
 
+def read_until_close(sock):
+    """Everything the server sends on sock until it closes the connection
+    (or, when the socket has a timeout, until that passes without data)."""
+    chunks = []
+    while True:
+        try:
+            c = sock.recv(65536)
+        except (socket.timeout, ConnectionResetError):
+            break
+        if not c:
+            break
+        chunks.append(c)
+    return b"".join(chunks)
+
+
 def raw_request(port, method, path, body, headers=None, timeout=10.0):
     """Sends a request over a plain socket while reading the answer
     concurrently, so an early answer (e.g. 413) is seen even if the server

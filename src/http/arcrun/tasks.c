@@ -64,6 +64,11 @@ static void finish_create(http_request *r, engine_cmd *cmd, void *state)
 	buf_release(&b);
 }
 
+static void free_doc(void *doc)
+{
+	json_decref(doc);
+}
+
 void arcrun_create(http_request *r)
 {
 	submit_state *s = xcalloc(1, sizeof(*s));
@@ -91,7 +96,7 @@ void arcrun_create(http_request *r)
 	s->in.doc = NULL;
 	http_body_release(r);
 	http_submit(r, &s->cmd.base, s, finish_create, submit_state_free);
-	json_decref(doc);
+	http_after_submit(r, free_doc, doc);
 }
 
 /* ---- reads ----------------------------------------------------------- */
