@@ -10,7 +10,8 @@
  *              (MHD's own decoded URL has "%2F" turned into '/').
  *   1st call   headers only: finish the context, match the route, check the
  *              bearer token, check Content-Length against
- *              PAYLOAD_MAX_BYTES (413 at once, without reading the body).
+ *              PAYLOAD_MAX_BYTES (413 at once, without reading the body),
+ *              refuse ambiguous framing (400 at once, then close).
  *   body calls append to the context's buffer; past the limit (or once the
  *              request is refused) the rest is drained and discarded.
  *   last call  answer a refusal (no route, no token, too large), else run
@@ -51,6 +52,7 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -340,10 +342,60 @@ static bool content_length_too_large(http_request *r)
 	return false;
 }
 
+/* What the framing headers of a request say. */
+typedef struct framing {
+	unsigned content_lengths, transfer_encodings;
+	bool chunked;                   /* the one Transfer-Encoding is "chunked" */
+} framing;
+
+static enum MHD_Result count_framing(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	UNUSED(kind);
+	framing *f = cls;
+	if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0) {
+		f->content_lengths++;
+	} else if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0) {
+		f->transfer_encodings++;
+		f->chunked = value != NULL && strcasecmp(value, "chunked") == 0;
+	}
+	return MHD_YES;
+}
+
+/* Why the body's length is ambiguous, or NULL when it is not. Where two
+ * parties could read it differently (a proxy in front and this server), a
+ * request could be smuggled inside another, so these are refused rather
+ * than resolved: several Content-Length headers, even equal ones (one is
+ * all HTTP needs), Content-Length with Transfer-Encoding, several
+ * Transfer-Encodings, or one other than chunked (a body that only ends
+ * when the connection does). */
+static const char *ambiguous_framing(struct MHD_Connection *conn)
+{
+	framing f = { 0, 0, false };
+	MHD_get_connection_values(conn, MHD_HEADER_KIND, count_framing, &f);
+	if (f.content_lengths > 1)
+		return "more than one Content-Length header";
+	if (f.content_lengths > 0 && f.transfer_encodings > 0)
+		return "both Content-Length and Transfer-Encoding";
+	if (f.transfer_encodings > 1)
+		return "more than one Transfer-Encoding header";
+	if (f.transfer_encodings == 1 && !f.chunked)
+		return "a Transfer-Encoding other than chunked";
+	return NULL;
+}
+
 /* The first call: decides whether the request is refused before its body
- * is read. Only an oversized body is answered at once. */
+ * is read. An oversized body and ambiguous framing are answered at once;
+ * after the latter the connection closes, since where this request ends,
+ * and the next one starts, is not known. */
 static void request_check(http_server *s, http_request *r)
 {
+	const char *why = ambiguous_framing(r->conn);
+	if (why != NULL) {
+		http_error_set(&r->err, WEFT_EINVALID, HTTP_ERR_RULE, NULL, "ambiguous message framing: %s", why);
+		http_add_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
+		refuse(r, WEFT_EINVALID);
+		return;
+	}
 	if (r->route == NULL) {
 		r->refused = WEFT_ENOTFOUND;
 	} else if (!authorized(s, r)) {

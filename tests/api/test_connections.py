@@ -1,11 +1,13 @@
 """Connections at the HTTP level: clients that half-close after sending their
-request."""
+request, and ambiguous message framing (several Content-Length headers,
+Content-Length with Transfer-Encoding)."""
 
 import json
 import socket
+import time
 import uuid
 
-from harness import read_until_close
+from harness import read_until_close, wait_for
 
 
 def connect(port, source=None, timeout=5.0):
@@ -85,3 +87,44 @@ def test_half_closed_clients_get_their_answer(api, mock):
     api.wait_status(group["id"], "Canceled")
     assert api.get_task(t["id"])["success"] == 25
     assert len(api.list_tasks(name="task-n", page_size=100)) == 25
+
+
+# ---- framing ------------------------------------------------------------------------------
+
+
+def test_ambiguous_framing_is_refused(api):
+    port = api.server.port
+    t = api.running("t")
+    body = b'{"new_success":1}'
+    path = "/task/" + t["id"]
+    chunked = b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body)
+    cases = [
+        request_bytes("PUT", path, body, headers=("Content-Length: 3",)),
+        request_bytes("PUT", path, body, headers=("Content-Length: %d" % len(body),)),
+        request_bytes("PUT", path, chunked, headers=("Transfer-Encoding: chunked",)),
+        request_bytes("PUT", path, chunked, headers=("Transfer-Encoding: chunked", "Transfer-Encoding: chunked"),
+                      length=False),
+        request_bytes("PUT", path, body, headers=("Transfer-Encoding: gzip",), length=False),
+    ]
+    for data in cases:
+        s = connect(port)
+        try:
+            s.sendall(data)
+            t0 = time.monotonic()
+            resp = read_until_close(s)      # ends when the server closes
+            assert time.monotonic() - t0 < 3.0, "the connection stayed open"
+        finally:
+            s.close()
+        assert resp.startswith(b"HTTP/1.1 400"), (data, resp[:300])
+    assert api.get_task(t["id"])["success"] == 0
+    # one Content-Length, or chunked alone, are fine
+    for data in (request_bytes("PUT", path, body),
+                 request_bytes("PUT", path, chunked, headers=("Transfer-Encoding: chunked",), length=False)):
+        s = connect(port)
+        try:
+            s.sendall(data)
+            s.settimeout(5)
+            assert s.recv(65536).startswith(b"HTTP/1.1 202")
+        finally:
+            s.close()
+    wait_for(lambda: api.get_task(t["id"])["success"] == 2, desc="both counted")
