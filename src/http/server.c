@@ -58,6 +58,7 @@
 #include <unistd.h>
 
 #include "core/error.h"
+#include "http/acceptor.h"
 #include "http/request.h"
 #include "http/router.h"
 #include "util/alloc.h"
@@ -65,7 +66,6 @@
 #include "util/log.h"
 #include "util/metrics.h"
 
-#define CONNECTION_TIMEOUT_SECS 60
 #define STOP_GRACE_US (10 * 1000000LL)
 #define STOP_ABANDON_US (1000000LL)
 
@@ -74,6 +74,7 @@ struct http_server {
 	engine *eng;
 	store *st;
 	struct MHD_Daemon *daemon;
+	acceptor *front;
 	http_async *inflight;      /* commands with the engine; g_async_lock */
 	size_t resuming;           /* done callbacks between unlink and resume; g_async_lock */
 	size_t abandoned;          /* resumed by stop, not yet completed; g_async_lock */
@@ -564,6 +565,15 @@ fail:
 	return -1;
 }
 
+/* The acceptor's handover: the connection's first request header is in. */
+static int add_connection(void *arg, int fd, const struct sockaddr *addr, socklen_t addrlen)
+{
+	http_server *s = arg;
+	/* On failure (a limit reached: too many connections, or from this
+	 * address) MHD has closed fd. */
+	return MHD_add_connection(s->daemon, fd, addr, addrlen) == MHD_YES ? 0 : -1;
+}
+
 http_server *http_server_start(const weft_config *cfg, engine *eng, store *st, char *err, size_t errlen)
 {
 	if (cfg->port < 0 || cfg->port > 65535) {
@@ -588,22 +598,39 @@ http_server *http_server_start(const weft_config *cfg, engine *eng, store *st, c
 	s->eng = eng;
 	s->st = st;
 
+	/* Connections come from the acceptor once their first request header
+	 * is in (acceptor.h); MHD has no listening socket of its own. */
 	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
-	                     MHD_USE_ERROR_LOG | MHD_USE_ITC;
+	                     MHD_USE_ERROR_LOG | MHD_USE_ITC | MHD_USE_NO_LISTEN_SOCKET;
 	unsigned int threads = cfg->http_threads > 1 ? (unsigned int)cfg->http_threads : 1;
 	unsigned int conns = cfg->max_connections > 0 ? (unsigned int)cfg->max_connections : 1024;
+	unsigned int per_ip = cfg->max_connections_per_ip > 0 ? (unsigned int)cfg->max_connections_per_ip : conns;
+	unsigned int idle = cfg->idle_timeout_secs > 0 ? (unsigned int)cfg->idle_timeout_secs : 60;
 	s->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s,
 	                             MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
-	                             MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
 	                             MHD_OPTION_THREAD_POOL_SIZE, threads,
 	                             MHD_OPTION_CONNECTION_LIMIT, conns,
-	                             MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)CONNECTION_TIMEOUT_SECS,
+	                             MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip,
+	                             MHD_OPTION_CONNECTION_TIMEOUT, idle,
 	                             MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
 	                             MHD_OPTION_URI_LOG_CALLBACK, on_uri, s,
 	                             MHD_OPTION_END);
 	if (s->daemon == NULL) {
 		snprintf(err, errlen, "cannot start the HTTP server on port %d (see the log above)", cfg->port);
 		close(fd);
+		free(s);
+		return NULL;
+	}
+	acceptor_config ac = {
+		.max_pending = conns,
+		.max_pending_per_address = per_ip,
+		.header_timeout_us = cfg->header_timeout_us > 0 ? cfg->header_timeout_us : 5000000,
+		.handover = add_connection,
+		.arg = s,
+	};
+	s->front = acceptor_start(fd, &ac, err, errlen);
+	if (s->front == NULL) {
+		MHD_stop_daemon(s->daemon);
 		free(s);
 		return NULL;
 	}
@@ -621,9 +648,7 @@ void http_server_stop(http_server *s)
 {
 	if (s == NULL)
 		return;
-	MHD_socket fd = MHD_quiesce_daemon(s->daemon);
-	if (fd != MHD_INVALID_SOCKET)
-		close(fd);
+	acceptor_stop(s->front);     /* no new connections */
 
 	int64_t deadline = clock_mono_us() + STOP_GRACE_US;
 	for (;;) {
