@@ -100,40 +100,38 @@ static void put_path(buf *b, const task_row *tasks, const size_t *path, size_t n
 	buf_putc(b, ']');
 }
 
+static void respond_critical_path(http_request *r, const arcrun_graph *g)
+{
+	critical_path cp;
+	critical_path_compute(g->tasks, g->ntasks, g->links, g->nlinks, clock_now_us(), &cp);
+	buf b;
+	buf_init(&b);
+	buf_puts(&b, "{\"by_depth\":");
+	put_path(&b, g->tasks, cp.by_depth, cp.ndepth);
+	buf_puts(&b, ",\"by_duration\":");
+	put_path(&b, g->tasks, cp.by_duration, cp.nduration);
+	buf_puts(&b, ",\"duration_secs\":");
+	wire_secs(&b, cp.duration_us);
+	buf_putc(&b, '}');
+	http_respond_json(r, 200, &b);
+	buf_release(&b);
+	critical_path_release(&cp);
+}
+
 void arcrun_critical_path(http_request *r)
 {
 	const weft_id *id = http_param(r, 0);
-	store_conn *c = http_reader(r);
-	if (c == NULL)
-		return;
-	task_row *tasks = NULL;
-	link_row *links = NULL;
-	size_t ntasks = 0, nlinks = 0;
-	int rc = store_dag(c, id, &tasks, &ntasks, &links, &nlinks);
-	store_reader_release(http_store(r), c);
-
-	if (rc == WEFT_ENOTFOUND || (rc == 0 && ntasks == 0)) {
-		arcrun_fail_batch_not_found(r, id);
-	} else if (rc != 0) {
-		http_fail_server(r, rc, "critical path");
-	} else {
-		critical_path cp;
-		critical_path_compute(tasks, ntasks, links, nlinks, clock_now_us(), &cp);
-		buf b;
-		buf_init(&b);
-		buf_puts(&b, "{\"by_depth\":");
-		put_path(&b, tasks, cp.by_depth, cp.ndepth);
-		buf_puts(&b, ",\"by_duration\":");
-		put_path(&b, tasks, cp.by_duration, cp.nduration);
-		buf_puts(&b, ",\"duration_secs\":");
-		wire_secs(&b, cp.duration_us);
-		buf_putc(&b, '}');
-		http_respond_json(r, 200, &b);
-		buf_release(&b);
-		critical_path_release(&cp);
+	arcrun_graph g;
+	int rc;
+	if (arcrun_graph_read(r, id, &g, &rc)) {
+		if (rc == WEFT_ENOTFOUND || (rc == 0 && g.ntasks == 0))
+			arcrun_fail_batch_not_found(r, id);
+		else if (rc != 0)
+			http_fail_server(r, rc, "critical path");
+		else
+			respond_critical_path(r, &g);
 	}
-	store_free_tasks(tasks, ntasks);
-	free(links);
+	arcrun_graph_release(&g);
 }
 
 /* ---- audit trail ----------------------------------------------------- */

@@ -114,30 +114,42 @@ static void put_dag(buf *b, const task_row *tasks, size_t ntasks, const link_row
 	buf_puts(b, "]}");
 }
 
-void arcrun_dag(http_request *r)
+bool arcrun_graph_read(http_request *r, const weft_id *batch, arcrun_graph *g, int *rc)
 {
-	const weft_id *id = http_param(r, 0);
+	memset(g, 0, sizeof(*g));
 	store_conn *c = http_reader(r);
 	if (c == NULL)
-		return;
-	task_row *tasks = NULL;
-	link_row *links = NULL;
-	size_t ntasks = 0, nlinks = 0;
-	int rc = store_dag(c, id, &tasks, &ntasks, &links, &nlinks);
+		return false;
+	*rc = store_dag(c, batch, &g->tasks, &g->ntasks, &g->links, &g->nlinks);
 	store_reader_release(http_store(r), c);
-	if (rc == WEFT_ENOTFOUND)
-		rc = 0;      /* an unknown batch is an empty graph, as in ArcRun */
-	if (rc != 0) {
-		http_fail_server(r, rc, "dag");
-	} else {
-		buf b;
-		buf_init(&b);
-		put_dag(&b, tasks, ntasks, links, nlinks);
-		http_respond_json(r, 200, &b);
-		buf_release(&b);
+	return true;
+}
+
+void arcrun_graph_release(arcrun_graph *g)
+{
+	store_free_tasks(g->tasks, g->ntasks);
+	free(g->links);
+	memset(g, 0, sizeof(*g));
+}
+
+void arcrun_dag(http_request *r)
+{
+	arcrun_graph g;
+	int rc;
+	if (arcrun_graph_read(r, http_param(r, 0), &g, &rc)) {
+		if (rc == WEFT_ENOTFOUND)
+			rc = 0;      /* an unknown batch is an empty graph, as in ArcRun */
+		if (rc != 0) {
+			http_fail_server(r, rc, "dag");
+		} else {
+			buf b;
+			buf_init(&b);
+			put_dag(&b, g.tasks, g.ntasks, g.links, g.nlinks);
+			http_respond_json(r, 200, &b);
+			buf_release(&b);
+		}
 	}
-	store_free_tasks(tasks, ntasks);
-	free(links);
+	arcrun_graph_release(&g);
 }
 
 /* ---- mutations ------------------------------------------------------------ */

@@ -240,12 +240,12 @@ void rules_input_release(rules_input *r)
 
 int arcrun_decode_rules(const char *body, size_t len, const weft_config *cfg, rules_input *out, http_error *e)
 {
-	size_t before = e->details.len;
 	json_t *root = NULL;
 	memset(out, 0, sizeof(*out));
 	int rc = decode_body_object(body, len, cfg->json_max_depth, e, &root);
 	if (rc != 0)
 		return rc;
+	size_t before = e->details.len;
 	const char *kind = NULL;
 	if (decode_str(e, root, "", "kind", DECODE_REQUIRED, &kind) == 0) {
 		if (decode_blank(kind))

@@ -19,6 +19,20 @@ void arcrun_pause_task(http_request *r);
 void arcrun_resume_task(http_request *r);
 
 /* batches.c */
+
+/* A batch's tasks (created_at order) and the links between them. */
+typedef struct arcrun_graph {
+	task_row *tasks;
+	size_t ntasks;
+	link_row *links;
+	size_t nlinks;
+} arcrun_graph;
+/* Reads it from a store reader: 0, or the store's code (WEFT_ENOTFOUND for
+ * a batch without tasks) in *rc; false after answering when no reader
+ * could be had. Release g in any case. */
+bool arcrun_graph_read(http_request *r, const weft_id *batch, arcrun_graph *g, int *rc);
+void arcrun_graph_release(arcrun_graph *g);
+
 void arcrun_batch_stats(http_request *r);
 void arcrun_stop_batch(http_request *r);
 void arcrun_batch_rules(http_request *r);
