@@ -47,7 +47,8 @@
  *     for an unparseable ?metadata= filter instead of ignoring it.
  *   - A field of the wrong JSON type is a validation message naming the field (400 with
  *     details) rather than a bare deserializer error; limits on batch size (413), dependencies
- *     and actions per task apply; counters and expected_count are 64-bit.
+ *     and actions per task apply; counters and expected_count are 64-bit, and a client may
+ *     send at most 2^53 - 1 (the largest integer every JSON client reads exactly).
  *
  * Additive fields (ArcRun clients ignore unknown fields; ArcRun's own come
  * first, in its order):
