@@ -1,6 +1,5 @@
-"""PUT /task/{id}: counter increments and heartbeats (reference §4.7, §11;
-SPEC §3.1: durable once answered; test_batch_update.rs,
-test_bug_audit2.rs)."""
+"""PUT /task/{id}: counter increments and heartbeats, durable once answered,
+and the bound on what a client may send."""
 
 import threading
 import time

@@ -1,6 +1,6 @@
 """Creating and reading tasks: POST /task (array and object forms), GET
-/task/{id}, wire shapes (reference §3, §4.3, §4.4; test_crud.rs,
-test_actions.rs, test_priority.rs, test_edge_cases.rs)."""
+/task/{id}, wire shapes, actions, priorities and edge cases, as ArcRun's own
+test suite checks them."""
 
 import json
 import uuid

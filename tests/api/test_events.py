@@ -1,5 +1,4 @@
-"""Audit trail of status transitions: GET /task/{id}/events (SPEC §2 "Event
-log", §3.1 "audit log"; reference §19 item 19)."""
+"""Audit trail of status transitions: GET /task/{id}/events."""
 
 import uuid
 

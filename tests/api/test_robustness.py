@@ -1,5 +1,5 @@
-"""The server never crashes on clients (SPEC §5): slow or vanishing clients,
-truncated requests, many connections at once."""
+"""The server never crashes on clients: slow or vanishing clients, truncated
+requests, many connections at once."""
 
 import json
 import socket

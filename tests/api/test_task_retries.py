@@ -1,5 +1,4 @@
-"""Task retries with backoff (SPEC §2, §3.1; reference §19 "task retry with
-backoff"): the `retry` policy, the state of a task waiting for its next
+"""Task retries with backoff: the `retry` policy, the state of a task waiting for its next
 attempt (status Pending, state "retrying"), the three causes (on_start
 failure, inactivity timeout, explicit PATCH Failure), start keys per attempt,
 and children that see only the final outcome."""

@@ -1,5 +1,5 @@
-"""Input validation and robustness (reference §3, §12; SPEC §5): every §12.1
-message through POST /task, type errors, malformed bodies, limits, SSRF."""
+"""Input validation: every validation message of POST /task, type errors,
+malformed bodies, limits, SSRF."""
 
 import json
 import socket
@@ -26,7 +26,7 @@ def assert_health(api):
     assert r.status_code == 200 and r.json()["status"] == "ok"
 
 
-# ---- per-task messages (§12.1) ---------------------------------------------
+# ---- per-task messages -------------------------------------------------------
 
 
 @pytest.mark.parametrize("field,value,message", [
@@ -453,7 +453,7 @@ def test_server_survives_garbage(api):
     assert_health(api)
 
 
-# ---- SSRF (§12.2, SPEC §3.1) -------------------------------------------------
+# ---- SSRF ----------------------------------------------------------------------
 
 
 @pytest.fixture
