@@ -194,7 +194,8 @@ store_conn *http_reader_after(http_request *r, int rc);
 
 /* ---- responses ----------------------------------------------------------- */
 
-/* Adds a response header (copied) to the response queued next. */
+/* Sets a response header (copied) of the response queued next; a header
+ * of the same name set before is replaced. */
 void http_add_header(http_request *r, const char *name, const char *value);
 /* Queues the response. body is taken over (malloc'd, may be NULL with
  * len 0); content_type may be NULL for an empty body. */

@@ -7,6 +7,7 @@
 
 #include <microhttpd.h>
 #include <stdarg.h>
+#include <strings.h>
 
 #include "core/error.h"
 #include "util/alloc.h"
@@ -144,6 +145,15 @@ store_conn *http_reader_after(http_request *r, int rc)
 
 void http_add_header(http_request *r, const char *name, const char *value)
 {
+	/* A failure answered twice (refused while the body was still
+	 * arriving) sets its headers twice: keep one of each. */
+	for (size_t i = 0; i < r->nheaders; i++) {
+		if (strcasecmp(r->hdr_name[i], name) == 0) {
+			free(r->hdr_value[i]);
+			r->hdr_value[i] = xstrdup(value);
+			return;
+		}
+	}
 	if (r->nheaders == HTTP_MAX_EXTRA_HEADERS) {
 		log_error("http", "too many response headers for %s", r->route ? r->route->pattern : "?");
 		return;
