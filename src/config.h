@@ -1,6 +1,6 @@
 /*
- * config.h — server settings, from ArcRun's environment variables
- * (reference/arcrun.md §13, Appendix A) overridden by command-line flags.
+ * config.h — server settings, from environment variables (ArcRun's names
+ * where it has one) overridden by command-line flags.
  *
  * Precedence: flag > environment > default. A malformed value is a start-up
  * error naming the variable. DATABASE_URL and HOST_URL are optional here

@@ -1,7 +1,7 @@
 /*
  * store.h — persistence. The engine and the read paths talk to the database
  * only through these functions; SQL and dialect live in the backends
- * (store_sqlite.c now, store_pg.c later), selected by URL in store_open().
+ * (store_sqlite.c, store_pg.c), selected by URL in store_open().
  *
  * Backends: SQLite (one node owns the file) and PostgreSQL (store_pg.c:
  * any number of nodes share one database; see "Many nodes" below).
