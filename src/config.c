@@ -89,6 +89,13 @@ static const struct setting settings[] = {
 	  "deepest JSON nesting accepted in a request body" },
 	{ { "MAX_CONNECTIONS" }, NULL, NULL, K_INT, F(max_connections), 1, 1000000, "1024", NULL,
 	  "most simultaneous HTTP connections" },
+	{ { "MAX_CONNECTIONS_PER_IP" }, NULL, NULL, K_INT, F(max_connections_per_ip), 1, 1000000, "256", NULL,
+	  "most HTTP connections from one address (raise it behind a proxy)" },
+	{ { "HTTP_HEADER_TIMEOUT_SECS" }, NULL, NULL, K_SECS, F(header_timeout_us), 1, 3600, "5", NULL,
+	  "a new connection is closed when its first request header is not in by then (seconds)" },
+	{ { "HTTP_IDLE_TIMEOUT_SECS" }, NULL, NULL, K_INT, F(idle_timeout_secs), 1, 86400, "60", NULL,
+	  "a connection past its first request may be silent this long: between keep-alive requests, "
+	  "within a body (seconds)" },
 	{ { "HTTP_THREADS" }, NULL, NULL, K_INT, F(http_threads), 1, 1024, "4", NULL,
 	  "HTTP server threads" },
 	{ { "AUTH_TOKEN" }, NULL, NULL, K_SECRET, F(auth_token), 0, 0, NULL, "none",

@@ -1,6 +1,6 @@
 /*
- * config.h — server settings, from ArcRun's environment variables
- * (reference/arcrun.md §13, Appendix A) overridden by command-line flags.
+ * config.h — server settings, from environment variables (ArcRun's names
+ * where it has one) overridden by command-line flags.
  *
  * Precedence: flag > environment > default. A malformed value is a start-up
  * error naming the variable. DATABASE_URL and HOST_URL are optional here
@@ -32,6 +32,12 @@ typedef struct weft_config {
 	size_t max_actions_per_task;     /* MAX_ACTIONS_PER_TASK 20 */
 	int json_max_depth;              /* JSON_MAX_DEPTH 64 */
 	int max_connections;             /* MAX_CONNECTIONS 1024 */
+	int max_connections_per_ip;      /* MAX_CONNECTIONS_PER_IP 256: past the first request
+	                                  * header; as many more may wait for theirs */
+	int64_t header_timeout_us;       /* HTTP_HEADER_TIMEOUT_SECS 5: a new connection's first
+	                                  * request header must be in by then */
+	int idle_timeout_secs;           /* HTTP_IDLE_TIMEOUT_SECS 60: silence allowed once past
+	                                  * the first header (keep-alive, slow bodies) */
 	int http_threads;                /* HTTP_THREADS 4 */
 	int db_readers;                  /* DB_READERS 8 */
 	char *log_level;                 /* WEFT_LOG or RUST_LOG: error|warn|info|debug; info */

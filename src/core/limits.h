@@ -5,6 +5,8 @@
 #ifndef WEFT_CORE_LIMITS_H
 #define WEFT_CORE_LIMITS_H
 
+#include <stdint.h>
+
 #define TASK_NAME_MAX 255
 #define TASK_KIND_MAX 100
 #define TASK_TIMEOUT_MIN 1
@@ -13,5 +15,9 @@
 #define TASK_METADATA_MAX 65536
 #define TASK_PRIORITY_MIN (-1000)
 #define TASK_PRIORITY_MAX 1000
+/* The largest counter a client may send (success and failure increments,
+ * expected_count): 2^53 - 1, the largest integer every JSON client reads
+ * exactly. */
+#define TASK_COUNTER_MAX INT64_C(9007199254740991)
 
 #endif

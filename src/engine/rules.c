@@ -24,7 +24,7 @@ void rules_free(rule *rules, size_t n)
 static int parse_one(const json_t *obj, rule *r)
 {
 	const char *type = NULL, *kind = NULL, *status = NULL;
-	if (!json_is_object(obj) || json_get_str(obj, "type", &type) != JSON_GET_OK)
+	if (!json_is_object(obj) || json_get_str(obj, "type", &type) != 0)
 		return -1;
 	const char *max_key;
 	if (strcmp(type, "Concurency") == 0) {
@@ -36,11 +36,11 @@ static int parse_one(const json_t *obj, rule *r)
 	} else {
 		return -1;
 	}
-	if (json_get_i64(obj, max_key, &r->max) != JSON_GET_OK)
+	if (json_get_i64(obj, max_key, &r->max) != 0)
 		return -1;
 	const json_t *m = json_object_get(obj, "matcher");
-	if (!json_is_object(m) || json_get_str(m, "kind", &kind) != JSON_GET_OK ||
-	    json_get_str(m, "status", &status) != JSON_GET_OK ||
+	if (!json_is_object(m) || json_get_str(m, "kind", &kind) != 0 ||
+	    json_get_str(m, "status", &status) != 0 ||
 	    task_status_from_label(status, &r->status) != 0)
 		return -1;
 	const json_t *fields = json_object_get(m, "fields");

@@ -525,7 +525,7 @@ static void capture_cancel_action(job *j)
 	webhook_call *c = j->call;
 	json_t *v = json_parse_body(j->resp.data, j->resp.len, JSON_DEFAULT_MAX_DEPTH, perr, sizeof(perr));
 
-	if (json_is_object(v) && json_get_str(v, "kind", &kind) == JSON_GET_OK &&
+	if (json_is_object(v) && json_get_str(v, "kind", &kind) == 0 &&
 	    strcmp(kind, "Webhook") == 0 && json_is_object(json_object_get(v, "params"))) {
 		free(c->cancel_action);
 		c->cancel_action = json_dump_compact(v);

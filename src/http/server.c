@@ -1,6 +1,6 @@
 /*
  * server.c — libmicrohttpd glue: listening, request contexts, body limits,
- * routing, responses, suspension around engine commands, HTTP metrics.
+ * authentication, suspension around engine commands, HTTP metrics.
  *
  * Life of a request (MHD calls on_request several times per request):
  *
@@ -10,22 +10,37 @@
  *              (MHD's own decoded URL has "%2F" turned into '/').
  *   1st call   headers only: finish the context, match the route, check the
  *              bearer token, check Content-Length against
- *              PAYLOAD_MAX_BYTES (413 at once, without reading the body).
- *   body calls append to the context's buffer; past the limit (or without
- *              a route) the rest is drained and discarded.
- *   last call  answer 413, 404 or 401 if so decided, else run the route
- *              handler. Reads answer at once. Mutations call
- *              http_submit(): the connection is suspended *before* the
- *              command reaches the engine (the engine may answer at once),
- *              and the engine's done callback resumes it.
+ *              PAYLOAD_MAX_BYTES (413 at once, without reading the body),
+ *              refuse ambiguous framing (400 at once, then close).
+ *   body calls append to the context's buffer; past the limit (or once the
+ *              request is refused) the rest is drained and discarded.
+ *   last call  answer a refusal (no route, no token, too large), else run
+ *              the route handler. Reads answer at once. Mutations call
+ *              http_submit(), which only queues the command on the request:
+ *              the call returns without an answer.
+ *   again      MHD calls again at once (a request without an answer stays
+ *              ready): the connection is suspended *before* the command
+ *              reaches the engine (the engine may answer at once), and the
+ *              engine's done callback resumes it.
  *   resumed    MHD calls on_request again: the finish callback answers.
+ *
+ * Why suspend from a second call: libmicrohttpd (0.9.75) handles a resumed
+ * connection by reading from it first when it was waiting for data at the
+ * time it was suspended, as it is during the call that completes the
+ * request. A client that half-closed its side after sending the request
+ * (shutdown(SHUT_WR), as some proxies do) is then read as gone, and its
+ * answer dropped although the command committed. Once a call has returned
+ * without an answer, the connection waits for the application instead, and
+ * suspending it from the next call keeps it so: the resumed connection
+ * writes its answer, and only then sees the end of the stream.
  *   completed  NOTIFY_COMPLETED records the metrics and frees the context.
  *
  * In-flight commands are tracked in a list under one lock. Stopping the
  * server waits for them (bounded); any the engine still holds are detached:
- * their clients get a 503 and the command's state is freed by the engine's
- * done callback, which then no longer touches the server. MHD must never be
- * stopped with a suspended connection (it aborts), hence this care.
+ * their clients get WEFT_EUNAVAILABLE and the command's state is freed by
+ * the engine's done callback, which then no longer touches the server.
+ * MHD must never be stopped with a suspended connection (it aborts), hence
+ * this care.
  */
 #include "util/common.h"
 #include "http/server.h"
@@ -37,34 +52,29 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "arcrun.h"
-#include "routes.h"
-#include "../util/alloc.h"
-#include "../util/clock.h"
-#include "../util/log.h"
-#include "../util/metrics.h"
+#include "core/error.h"
+#include "http/acceptor.h"
+#include "http/request.h"
+#include "http/router.h"
+#include "util/alloc.h"
+#include "util/clock.h"
+#include "util/log.h"
+#include "util/metrics.h"
 
-#define CONNECTION_TIMEOUT_SECS 60
 #define STOP_GRACE_US (10 * 1000000LL)
 #define STOP_ABANDON_US (1000000LL)
-#define MAX_EXTRA_HEADERS 4
-
-typedef struct http_async http_async;
-
-/* Requests with bodies at least this large hand freed memory back to the
- * system when they end, so one big submission does not leave the process
- * resident size high for the rest of its life. */
-#define TRIM_AFTER_BODY_BYTES (4u << 20)
 
 struct http_server {
 	const weft_config *cfg;
 	engine *eng;
 	store *st;
 	struct MHD_Daemon *daemon;
+	acceptor *front;
 	http_async *inflight;      /* commands with the engine; g_async_lock */
 	size_t resuming;           /* done callbacks between unlink and resume; g_async_lock */
 	size_t abandoned;          /* resumed by stop, not yet completed; g_async_lock */
@@ -81,227 +91,9 @@ struct http_async {
 	http_async *prev, *next;
 };
 
-struct http_request {
-	http_server *srv;
-	struct MHD_Connection *conn;
-	http_method method;
-	const http_route *route;
-	char *raw_path;            /* request target up to '?', not decoded; NULL if not seen */
-	bool begun;                /* the first on_request call has run */
-	weft_id params[HTTP_MAX_PARAMS];
-	char text_params[HTTP_MAX_PARAMS][HTTP_TEXT_PARAM_MAX + 1];
-	buf body;
-	bool big_body;              /* trim the heap when the request ends */
-	bool too_large;
-	bool denied;               /* no route, or no valid bearer token */
-	bool responded;
-	bool submitted;            /* http_submit() was called (MHD thread only) */
-	unsigned status;
-	int64_t started_us;
-	char *hdr_name[MAX_EXTRA_HEADERS];
-	char *hdr_value[MAX_EXTRA_HEADERS];
-	size_t nheaders;
-	/* Under g_async_lock: */
-	http_async *async;
-	bool async_done;           /* the engine answered; finish may run */
-	bool async_abandoned;      /* the server stopped first */
-};
-
 /* Global rather than per server: a detached command's done callback may
  * run after its server is gone. */
 static pthread_mutex_t g_async_lock = PTHREAD_MUTEX_INITIALIZER;
-
-/* Every route table the server serves, in matching order. */
-static const struct {
-	const http_route *routes;
-	const size_t *n;
-} route_tables[] = {
-	{ arcrun_routes, &arcrun_nroutes },
-	{ ops_routes, &ops_nroutes },
-};
-
-/* ---- small helpers --------------------------------------------------- */
-
-static const char *method_label(http_method m)
-{
-	switch (m) {
-	case HTTP_GET: return "GET";
-	case HTTP_POST: return "POST";
-	case HTTP_PUT: return "PUT";
-	case HTTP_PATCH: return "PATCH";
-	case HTTP_DELETE: return "DELETE";
-	default: return "OTHER";
-	}
-}
-
-static http_method method_parse(const char *m)
-{
-	static const http_method all[] = { HTTP_GET, HTTP_POST, HTTP_PUT, HTTP_PATCH, HTTP_DELETE };
-	for (size_t i = 0; i < ARRAY_LEN(all); i++) {
-		if (strcmp(m, method_label(all[i])) == 0)
-			return all[i];
-	}
-	return HTTP_OTHER;
-}
-
-void http_json_str(buf *b, const char *s)
-{
-	if (s == NULL) {
-		buf_puts(b, "null");
-		return;
-	}
-	buf_putc(b, '"');
-	const char *run = s;
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c >= 0x20 && c != '"' && c != '\\')
-			continue;
-		buf_append(b, run, (size_t)(s - run));
-		switch (c) {
-		case '"': buf_puts(b, "\\\""); break;
-		case '\\': buf_puts(b, "\\\\"); break;
-		case '\n': buf_puts(b, "\\n"); break;
-		case '\r': buf_puts(b, "\\r"); break;
-		case '\t': buf_puts(b, "\\t"); break;
-		case '\b': buf_puts(b, "\\b"); break;
-		case '\f': buf_puts(b, "\\f"); break;
-		default: buf_printf(b, "\\u%04x", c); break;
-		}
-		run = s + 1;
-	}
-	buf_append(b, run, (size_t)(s - run));
-	buf_putc(b, '"');
-}
-
-static int hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* Percent-decodes one raw path segment (len bytes) into out (cap bytes,
- * NUL-terminated). A '%' not followed by two hex digits stays as it is,
- * as MHD does. Returns the decoded length, or SIZE_MAX when it does not
- * fit or contains a NUL. */
-static size_t segment_decode(const char *seg, size_t len, char *out, size_t cap)
-{
-	size_t n = 0;
-	for (size_t i = 0; i < len; i++) {
-		char c = seg[i];
-		int hi, lo;
-		if (c == '%' && i + 2 < len && (hi = hex_value(seg[i + 1])) >= 0 &&
-		    (lo = hex_value(seg[i + 2])) >= 0) {
-			c = (char)(hi * 16 + lo);
-			i += 2;
-		}
-		if (c == '\0' || n + 1 >= cap)
-			return SIZE_MAX;
-		out[n++] = c;
-	}
-	out[n] = '\0';
-	return n;
-}
-
-/* Matches a raw path against a route's pattern. Each segment is decoded
- * on its own; "{...}" segments are UUIDs (into params) or, when the
- * route says so, text (into text). */
-static bool route_match(const http_route *rt, const char *path, weft_id *params,
-                        char text[][HTTP_TEXT_PARAM_MAX + 1])
-{
-	const char *p = rt->pattern, *u = path;
-	size_t np = 0;
-	while (*p != '\0' && *u != '\0') {
-		if (*p != '/' || *u != '/')
-			return false;
-		p++;
-		u++;
-		size_t pl = strcspn(p, "/"), ul = strcspn(u, "/");
-		char seg[HTTP_TEXT_PARAM_MAX + 1];
-		size_t sl = segment_decode(u, ul, seg, sizeof(seg));
-		if (*p == '{') {
-			if (np >= HTTP_MAX_PARAMS || sl == SIZE_MAX || sl == 0)
-				return false;
-			if (rt->text_params & (1u << np))
-				memcpy(text[np], seg, sl + 1);
-			else if (sl != WEFT_ID_LEN || id_parse(seg, &params[np]) != 0)
-				return false;
-			np++;
-		} else if (sl != pl || memcmp(p, seg, pl) != 0) {
-			return false;
-		}
-		p += pl;
-		u += ul;
-	}
-	return *p == '\0' && *u == '\0';
-}
-
-static const http_route *route_find(http_method m, const char *path, weft_id *params,
-                                    char text[][HTTP_TEXT_PARAM_MAX + 1])
-{
-	for (size_t t = 0; t < ARRAY_LEN(route_tables); t++) {
-		for (size_t i = 0; i < *route_tables[t].n; i++) {
-			const http_route *rt = &route_tables[t].routes[i];
-			if (rt->method == m && route_match(rt, path, params, text))
-				return rt;
-		}
-	}
-	return NULL;
-}
-
-static const http_route *route_at(size_t i)
-{
-	for (size_t t = 0; t < ARRAY_LEN(route_tables); t++) {
-		if (i < *route_tables[t].n)
-			return &route_tables[t].routes[i];
-		i -= *route_tables[t].n;
-	}
-	return NULL;
-}
-
-size_t http_route_count(void)
-{
-	size_t n = 0;
-	for (size_t t = 0; t < ARRAY_LEN(route_tables); t++)
-		n += *route_tables[t].n;
-	return n;
-}
-
-const char *http_route_method(size_t i)
-{
-	const http_route *rt = route_at(i);
-	return rt != NULL ? method_label(rt->method) : NULL;
-}
-
-const char *http_route_pattern(size_t i)
-{
-	const http_route *rt = route_at(i);
-	return rt != NULL ? rt->pattern : NULL;
-}
-
-bool http_route_resolve(const char *method, const char *raw_path, size_t *index,
-                        char param0[HTTP_TEXT_PARAM_MAX + 1])
-{
-	weft_id params[HTTP_MAX_PARAMS];
-	char text[HTTP_MAX_PARAMS][HTTP_TEXT_PARAM_MAX + 1];
-	const http_route *rt = route_find(method_parse(method), raw_path, params, text);
-	if (rt == NULL)
-		return false;
-	for (size_t i = 0, n = http_route_count(); i < n; i++) {
-		if (route_at(i) == rt && index != NULL)
-			*index = i;
-	}
-	if (param0 != NULL) {
-		param0[0] = '\0';
-		if (strchr(rt->pattern, '{') != NULL)
-			snprintf(param0, HTTP_TEXT_PARAM_MAX + 1, "%s", (rt->text_params & 1u) ? text[0] : params[0].str);
-	}
-	return true;
-}
 
 /* Constant-time comparison of the presented bearer token. */
 static bool authorized(const http_server *s, http_request *r)
@@ -317,118 +109,6 @@ static bool authorized(const http_server *s, http_request *r)
 	for (size_t i = 0; i < tlen; i++)
 		diff |= (unsigned char)(s->cfg->auth_token[i] ^ given[i < glen ? i : 0]);
 	return diff == 0;
-}
-
-/* ---- request interface ----------------------------------------------- */
-
-const weft_config *http_config(const http_request *r) { return r->srv->cfg; }
-engine *http_engine(const http_request *r) { return r->srv->eng; }
-store *http_store(const http_request *r) { return r->srv->st; }
-
-const weft_id *http_param(const http_request *r, size_t i)
-{
-	return i < HTTP_MAX_PARAMS ? &r->params[i] : NULL;
-}
-
-const char *http_param_text(const http_request *r, size_t i)
-{
-	if (i >= HTTP_MAX_PARAMS || r->route == NULL || !(r->route->text_params & (1u << i)))
-		return NULL;
-	return r->text_params[i];
-}
-
-void http_body_release(http_request *r)
-{
-	r->big_body |= r->body.cap >= TRIM_AFTER_BODY_BYTES;
-	buf_release(&r->body);
-	buf_init(&r->body);
-}
-
-const char *http_body(const http_request *r, size_t *len)
-{
-	*len = r->body.len;
-	return r->body.data;
-}
-
-const char *http_query(http_request *r, const char *key)
-{
-	return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, key);
-}
-
-const char *http_query_get(void *ctx, const char *key)
-{
-	return http_query(ctx, key);
-}
-
-void http_add_header(http_request *r, const char *name, const char *value)
-{
-	if (r->nheaders == MAX_EXTRA_HEADERS) {
-		log_error("http", "too many response headers for %s", r->route ? r->route->pattern : "?");
-		return;
-	}
-	r->hdr_name[r->nheaders] = xstrdup(name);
-	r->hdr_value[r->nheaders] = xstrdup(value);
-	r->nheaders++;
-}
-
-void http_respond(http_request *r, unsigned status, const char *content_type, char *body, size_t len)
-{
-	if (r->responded) {
-		log_error("http", "second response for one request (%u) ignored", status);
-		free(body);
-		return;
-	}
-	struct MHD_Response *resp;
-	if (body != NULL && len > 0) {
-		resp = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
-	} else {
-		free(body);
-		resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
-	}
-	if (resp == NULL) {
-		log_error("http", "cannot create a response");
-		return;
-	}
-	if (content_type != NULL)
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
-	for (size_t i = 0; i < r->nheaders; i++)
-		MHD_add_response_header(resp, r->hdr_name[i], r->hdr_value[i]);
-	/* MHD refuses while a request body is still arriving; the caller then
-	 * answers again on the last call. */
-	if (MHD_queue_response(r->conn, status, resp) == MHD_YES) {
-		r->responded = true;
-		r->status = status;
-	}
-	MHD_destroy_response(resp);
-}
-
-void http_respond_text(http_request *r, unsigned status, const char *text)
-{
-	size_t len = strlen(text);
-	http_respond(r, status, "text/plain; charset=utf-8", xstrndup(text, len), len);
-}
-
-void http_respond_json(http_request *r, unsigned status, buf *b)
-{
-	size_t len;
-	char *data = buf_detach(b, &len);
-	http_respond(r, status, "application/json", data, len);
-}
-
-void http_respond_empty(http_request *r, unsigned status)
-{
-	http_respond(r, status, NULL, NULL, 0);
-}
-
-void http_respond_error(http_request *r, unsigned status, const char *message)
-{
-	buf b;
-	buf_init(&b);
-	buf_puts(&b, "{\"error\":");
-	http_json_str(&b, message);
-	buf_printf(&b, ",\"status\":%u}", status);
-	http_respond_json(r, status, &b);
-	buf_release(&b);
 }
 
 /* ---- engine commands ------------------------------------------------- */
@@ -491,6 +171,31 @@ void http_submit(http_request *r, engine_cmd *cmd, void *state, http_finish_fn f
 	cmd->done = on_engine_done;
 	cmd->arg = a;
 	r->submitted = true;
+	r->queued = a;
+}
+
+void http_after_submit(http_request *r, void (*fn)(void *arg), void *arg)
+{
+	r->after_submit = fn;
+	r->after_submit_arg = arg;
+}
+
+/* Runs the http_after_submit() work, once. */
+static void run_after_submit(http_request *r)
+{
+	void (*fn)(void *) = r->after_submit;
+	r->after_submit = NULL;
+	if (fn != NULL)
+		fn(r->after_submit_arg);
+}
+
+/* The call after http_submit(): suspends the connection and hands the
+ * queued command to the engine (see the top of this file). */
+static void submit_queued(http_request *r)
+{
+	http_server *s = r->srv;
+	http_async *a = r->queued;
+	r->queued = NULL;
 
 	/* Suspend first: the done callback may run before engine_submit
 	 * returns, and resuming must follow suspending. */
@@ -498,7 +203,7 @@ void http_submit(http_request *r, engine_cmd *cmd, void *state, http_finish_fn f
 
 	pthread_mutex_lock(&g_async_lock);
 	if (s->stopping) {
-		/* Too late for the engine: answer 503 from the resumed call. */
+		/* Too late for the engine: answered from the resumed call. */
 		r->async_abandoned = true;
 		s->abandoned++;
 		s->resuming++;
@@ -508,6 +213,7 @@ void http_submit(http_request *r, engine_cmd *cmd, void *state, http_finish_fn f
 		pthread_mutex_lock(&g_async_lock);
 		s->resuming--;
 		pthread_mutex_unlock(&g_async_lock);
+		run_after_submit(r);
 		return;
 	}
 	a->next = s->inflight;
@@ -518,7 +224,8 @@ void http_submit(http_request *r, engine_cmd *cmd, void *state, http_finish_fn f
 	r->async_done = false;
 	pthread_mutex_unlock(&g_async_lock);
 
-	engine_submit(s->eng, cmd);
+	engine_submit(s->eng, a->cmd);
+	run_after_submit(r);
 }
 
 /* Called when MHD gives a suspended request back. */
@@ -532,12 +239,16 @@ static void finish_async(http_request *r)
 	pthread_mutex_unlock(&g_async_lock);
 
 	if (abandoned) {
-		http_respond_text(r, 503, "Service is shutting down");
+		http_error_set(&r->err, WEFT_EUNAVAILABLE, HTTP_ERR_RULE, NULL, "Service is shutting down");
+		http_fail(r, WEFT_EUNAVAILABLE);
 	} else if (a != NULL && done) {
 		a->finish(r, a->cmd, a->state);
 		async_free(a);
-		if (!r->responded)
-			http_respond_error(r, 500, "Internal server error: no response");
+		if (!r->responded) {
+			log_error("http", "%s gave no response", r->route->pattern);
+			http_error_set(&r->err, WEFT_EINTERNAL, HTTP_ERR_RULE, NULL, "no response");
+			http_fail(r, WEFT_EINTERNAL);
+		}
 	}
 }
 
@@ -547,9 +258,13 @@ static http_request *request_alloc(http_server *s, struct MHD_Connection *conn)
 {
 	http_request *r = xcalloc(1, sizeof(*r));
 	r->srv = s;
+	r->cfg = s->cfg;
+	r->eng = s->eng;
+	r->st = s->st;
 	r->conn = conn;
 	r->started_us = clock_mono_us();
 	buf_init(&r->body);
+	http_error_init(&r->err);
 	return r;
 }
 
@@ -570,16 +285,20 @@ static http_request *request_begin(http_server *s, http_request *r, struct MHD_C
 	if (r == NULL)
 		r = request_alloc(s, conn);
 	r->begun = true;
-	r->method = method_parse(method);
-	r->route = route_find(r->method, r->raw_path != NULL ? r->raw_path : url, r->params, r->text_params);
+	r->method = http_method_parse(method);
+	const char *path = r->raw_path != NULL ? r->raw_path : url;
+	r->route = router_find(r->method, path, &r->api, r->params, r->text_params);
+	if (r->route == NULL)
+		r->api = router_api_for(path);
 	return r;
 }
 
 static void request_free(http_request *r)
 {
-	bool trim = r->big_body || r->body.cap >= TRIM_AFTER_BODY_BYTES;
+	bool trim = r->big_body || r->body.cap >= HTTP_TRIM_AFTER_BODY_BYTES;
 	buf_release(&r->body);
 	free(r->raw_path);
+	http_error_release(&r->err);
 	for (size_t i = 0; i < r->nheaders; i++) {
 		free(r->hdr_name[i]);
 		free(r->hdr_value[i]);
@@ -589,11 +308,21 @@ static void request_free(http_request *r)
 		malloc_trim(0);
 }
 
-static void respond_too_large(http_request *r)
+/* Refuses the request with code, at once when MHD allows it (an answer
+ * before the body makes MHD close the connection after it), else once the
+ * body is drained. */
+static void refuse(http_request *r, int code)
 {
-	char msg[96];
-	snprintf(msg, sizeof(msg), "Payload too large: limit is %zu bytes", r->srv->cfg->payload_max_bytes);
-	http_respond_error(r, 413, msg);
+	r->refused = code;
+	buf_release(&r->body);
+	buf_init(&r->body);
+	http_fail(r, code);
+}
+
+static void refuse_too_large(http_request *r)
+{
+	http_error_set(&r->err, WEFT_ETOOLARGE, HTTP_ERR_RULE, NULL, "limit is %zu bytes", r->cfg->payload_max_bytes);
+	refuse(r, WEFT_ETOOLARGE);
 }
 
 static bool content_length_too_large(http_request *r)
@@ -606,12 +335,76 @@ static bool content_length_too_large(http_request *r)
 	unsigned long long n = strtoull(cl, &end, 10);
 	if (end == cl)
 		return false;   /* MHD itself rejects malformed lengths */
-	if (errno == ERANGE || n > r->srv->cfg->payload_max_bytes)
+	if (errno == ERANGE || n > r->cfg->payload_max_bytes)
 		return true;
 	/* The declared length is allowed: take it in one allocation instead of
 	 * doubling towards it (a 20 MB batch would otherwise peak at 32 MB). */
 	buf_reserve(&r->body, (size_t)n);
 	return false;
+}
+
+/* What the framing headers of a request say. */
+typedef struct framing {
+	unsigned content_lengths, transfer_encodings;
+	bool chunked;                   /* the one Transfer-Encoding is "chunked" */
+} framing;
+
+static enum MHD_Result count_framing(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	UNUSED(kind);
+	framing *f = cls;
+	if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0) {
+		f->content_lengths++;
+	} else if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0) {
+		f->transfer_encodings++;
+		f->chunked = value != NULL && strcasecmp(value, "chunked") == 0;
+	}
+	return MHD_YES;
+}
+
+/* Why the body's length is ambiguous, or NULL when it is not. Where two
+ * parties could read it differently (a proxy in front and this server), a
+ * request could be smuggled inside another, so these are refused rather
+ * than resolved: several Content-Length headers, even equal ones (one is
+ * all HTTP needs), Content-Length with Transfer-Encoding, several
+ * Transfer-Encodings, or one other than chunked (a body that only ends
+ * when the connection does). */
+static const char *ambiguous_framing(struct MHD_Connection *conn)
+{
+	framing f = { 0, 0, false };
+	MHD_get_connection_values(conn, MHD_HEADER_KIND, count_framing, &f);
+	if (f.content_lengths > 1)
+		return "more than one Content-Length header";
+	if (f.content_lengths > 0 && f.transfer_encodings > 0)
+		return "both Content-Length and Transfer-Encoding";
+	if (f.transfer_encodings > 1)
+		return "more than one Transfer-Encoding header";
+	if (f.transfer_encodings == 1 && !f.chunked)
+		return "a Transfer-Encoding other than chunked";
+	return NULL;
+}
+
+/* The first call: decides whether the request is refused before its body
+ * is read. An oversized body and ambiguous framing are answered at once;
+ * after the latter the connection closes, since where this request ends,
+ * and the next one starts, is not known. */
+static void request_check(http_server *s, http_request *r)
+{
+	const char *why = ambiguous_framing(r->conn);
+	if (why != NULL) {
+		http_error_set(&r->err, WEFT_EINVALID, HTTP_ERR_RULE, NULL, "ambiguous message framing: %s", why);
+		http_add_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
+		refuse(r, WEFT_EINVALID);
+		return;
+	}
+	if (r->route == NULL) {
+		r->refused = WEFT_ENOTFOUND;
+	} else if (!authorized(s, r)) {
+		http_error_set(&r->err, WEFT_EUNAUTHORIZED, HTTP_ERR_RULE, NULL, "valid bearer token required");
+		r->refused = WEFT_EUNAUTHORIZED;
+	}
+	if (content_length_too_large(r))
+		refuse_too_large(r);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
@@ -625,42 +418,30 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	if (r == NULL || !r->begun) {
 		r = request_begin(s, r, conn, url, method);
 		*con_cls = r;
-		/* Only an oversized body is refused before it is read: answering
-		 * early makes MHD close the connection. */
-		r->denied = r->route == NULL || !authorized(s, r);
-		if (content_length_too_large(r))
-			respond_too_large(r);
+		request_check(s, r);
 		return MHD_YES;
 	}
 
 	if (*upload_data_size > 0) {
 		size_t n = *upload_data_size;
 		*upload_data_size = 0;
-		if (r->responded || r->too_large || r->denied)
+		if (r->responded || r->refused != 0)
 			return MHD_YES;
-		if (n > s->cfg->payload_max_bytes - MIN(r->body.len, s->cfg->payload_max_bytes)) {
-			r->too_large = true;
-			buf_release(&r->body);
-			buf_init(&r->body);
-			respond_too_large(r);
-		} else {
+		if (n > s->cfg->payload_max_bytes - MIN(r->body.len, s->cfg->payload_max_bytes))
+			refuse_too_large(r);
+		else
 			buf_append(&r->body, upload_data, n);
-		}
 		return MHD_YES;
 	}
 
 	if (r->responded)
 		return MHD_YES;
-	if (r->too_large) {
-		respond_too_large(r);
+	if (r->refused != 0) {
+		http_fail(r, r->refused);
 		return MHD_YES;
 	}
-	if (r->route == NULL) {
-		http_respond_text(r, 404, "Not Found");
-		return MHD_YES;
-	}
-	if (r->denied) {
-		http_respond_error(r, 401, "Unauthorized: valid bearer token required");
+	if (r->queued != NULL) {
+		submit_queued(r);
 		return MHD_YES;
 	}
 	pthread_mutex_lock(&g_async_lock);
@@ -674,7 +455,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	r->route->handler(r);
 	if (!r->responded && !r->submitted) {
 		log_error("http", "%s %s gave no response", method, r->route->pattern);
-		http_respond_error(r, 500, "Internal server error: no response");
+		http_error_set(&r->err, WEFT_EINTERNAL, HTTP_ERR_RULE, NULL, "no response");
+		http_fail(r, WEFT_EINTERNAL);
 	}
 	return MHD_YES;
 }
@@ -694,19 +476,23 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 		char labels[160];
 		double secs = (double)(clock_mono_us() - r->started_us) / 1e6;
 		snprintf(labels, sizeof(labels), "endpoint=\"%s\",method=\"%s\",status=\"%u\"",
-		         r->route != NULL ? r->route->pattern : "unmatched", method_label(r->method), r->status);
+		         r->route != NULL ? r->route->pattern : "unmatched", http_method_label(r->method), r->status);
 		metrics_inc("api_http_requests_total", labels, 1);
 		metrics_observe("api_http_requests_duration_seconds", labels, secs < 0 ? 0 : secs);
 	}
 
-	http_async *free_now = NULL;
+	/* Closed between http_submit() and the call that would have handed the
+	 * command to the engine: it never reached it. */
+	http_async *free_now = r->queued;
+	r->queued = NULL;
+	run_after_submit(r);
 	pthread_mutex_lock(&g_async_lock);
 	if (r->async_abandoned)
 		r->srv->abandoned--;
 	http_async *a = r->async;
 	if (a != NULL) {
 		if (r->async_done) {
-			free_now = a;
+			free_now = a;       /* the engine is done; queued is NULL then */
 		} else {
 			async_unlink(a);
 			a->req = NULL;       /* the engine's done callback frees it */
@@ -779,6 +565,15 @@ fail:
 	return -1;
 }
 
+/* The acceptor's handover: the connection's first request header is in. */
+static int add_connection(void *arg, int fd, const struct sockaddr *addr, socklen_t addrlen)
+{
+	http_server *s = arg;
+	/* On failure (a limit reached: too many connections, or from this
+	 * address) MHD has closed fd. */
+	return MHD_add_connection(s->daemon, fd, addr, addrlen) == MHD_YES ? 0 : -1;
+}
+
 http_server *http_server_start(const weft_config *cfg, engine *eng, store *st, char *err, size_t errlen)
 {
 	if (cfg->port < 0 || cfg->port > 65535) {
@@ -790,32 +585,52 @@ http_server *http_server_start(const weft_config *cfg, engine *eng, store *st, c
 		return NULL;
 
 	metrics_define("api_http_requests_total", METRIC_COUNTER, "Total number of HTTP requests");
-	/* The default buckets are Prometheus's, as actix-web-prom uses. */
+	/* Prometheus's default buckets. */
 	metrics_define("api_http_requests_duration_seconds", METRIC_HISTOGRAM,
 	               "HTTP request duration in seconds for all requests");
-	ops_define_metrics();
+	for (size_t i = 0; i < http_napis; i++) {
+		if (http_apis[i]->init != NULL)
+			http_apis[i]->init();
+	}
 
 	http_server *s = xcalloc(1, sizeof(*s));
 	s->cfg = cfg;
 	s->eng = eng;
 	s->st = st;
 
+	/* Connections come from the acceptor once their first request header
+	 * is in (acceptor.h); MHD has no listening socket of its own. */
 	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
-	                     MHD_USE_ERROR_LOG | MHD_USE_ITC;
+	                     MHD_USE_ERROR_LOG | MHD_USE_ITC | MHD_USE_NO_LISTEN_SOCKET;
 	unsigned int threads = cfg->http_threads > 1 ? (unsigned int)cfg->http_threads : 1;
 	unsigned int conns = cfg->max_connections > 0 ? (unsigned int)cfg->max_connections : 1024;
+	unsigned int per_ip = cfg->max_connections_per_ip > 0 ? (unsigned int)cfg->max_connections_per_ip : conns;
+	unsigned int idle = cfg->idle_timeout_secs > 0 ? (unsigned int)cfg->idle_timeout_secs : 60;
 	s->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s,
 	                             MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
-	                             MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
 	                             MHD_OPTION_THREAD_POOL_SIZE, threads,
 	                             MHD_OPTION_CONNECTION_LIMIT, conns,
-	                             MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)CONNECTION_TIMEOUT_SECS,
+	                             MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip,
+	                             MHD_OPTION_CONNECTION_TIMEOUT, idle,
 	                             MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
 	                             MHD_OPTION_URI_LOG_CALLBACK, on_uri, s,
 	                             MHD_OPTION_END);
 	if (s->daemon == NULL) {
 		snprintf(err, errlen, "cannot start the HTTP server on port %d (see the log above)", cfg->port);
 		close(fd);
+		free(s);
+		return NULL;
+	}
+	acceptor_config ac = {
+		.max_pending = conns,
+		.max_pending_per_address = per_ip,
+		.header_timeout_us = cfg->header_timeout_us > 0 ? cfg->header_timeout_us : 5000000,
+		.handover = add_connection,
+		.arg = s,
+	};
+	s->front = acceptor_start(fd, &ac, err, errlen);
+	if (s->front == NULL) {
+		MHD_stop_daemon(s->daemon);
 		free(s);
 		return NULL;
 	}
@@ -833,9 +648,7 @@ void http_server_stop(http_server *s)
 {
 	if (s == NULL)
 		return;
-	MHD_socket fd = MHD_quiesce_daemon(s->daemon);
-	if (fd != MHD_INVALID_SOCKET)
-		close(fd);
+	acceptor_stop(s->front);     /* no new connections */
 
 	int64_t deadline = clock_mono_us() + STOP_GRACE_US;
 	for (;;) {

@@ -1,17 +1,16 @@
 /*
  * server.h — the HTTP front door (libmicrohttpd).
  *
- * Parses and validates requests, sends mutations to the engine as commands
- * (the connection is suspended until the engine has committed and answers),
- * serves reads straight from store reader connections, and serializes
- * ArcRun's JSON shapes. See arcrun.c for the routes.
+ * Serves the APIs listed in apis.c: parses requests, hands them to their
+ * route's handler (http.h), and sends mutations to the engine as commands,
+ * answered once the engine has committed.
  */
 #ifndef WEFT_HTTP_SERVER_H
 #define WEFT_HTTP_SERVER_H
 
-#include "../config.h"
-#include "../engine/engine.h"
-#include "../store/store.h"
+#include "config.h"
+#include "engine/engine.h"
+#include "store/store.h"
 
 typedef struct http_server http_server;
 

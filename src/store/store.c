@@ -331,7 +331,7 @@ unsigned task_list_shape(const task_filter *f)
 	unsigned shape = 0;
 	shape |= (unsigned)(f->name != NULL && f->name[0] != '\0') << TL_NAME;
 	shape |= (unsigned)(f->kind != NULL && f->kind[0] != '\0') << TL_KIND;
-	shape |= (unsigned)f->has_status << TL_STATUS;
+	shape |= (unsigned)((f->status_mask & TS_ALL_MASK) != 0) << TL_STATUS;
 	shape |= (unsigned)f->has_timeout << TL_TIMEOUT;
 	shape |= (unsigned)(f->batch_id != NULL) << TL_BATCH;
 	shape |= (unsigned)(f->metadata != NULL) << TL_METADATA;
@@ -343,7 +343,7 @@ unsigned batch_list_shape(const batch_filter *f)
 	unsigned shape = 0;
 	shape |= (unsigned)(f->kind != NULL && f->kind[0] != '\0') << BL_KIND;
 	shape |= (unsigned)(f->name != NULL && f->name[0] != '\0') << BL_NAME;
-	shape |= (unsigned)f->has_status << BL_STATUS;
+	shape |= (unsigned)((f->status_mask & TS_ALL_MASK) != 0) << BL_STATUS;
 	shape |= (unsigned)(f->created_after != 0) << BL_AFTER;
 	shape |= (unsigned)(f->created_before != 0) << BL_BEFORE;
 	return shape;

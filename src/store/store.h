@@ -1,7 +1,7 @@
 /*
  * store.h — persistence. The engine and the read paths talk to the database
  * only through these functions; SQL and dialect live in the backends
- * (store_sqlite.c now, store_pg.c later), selected by URL in store_open().
+ * (store_sqlite.c, store_pg.c), selected by URL in store_open().
  *
  * Backends: SQLite (one node owns the file) and PostgreSQL (store_pg.c:
  * any number of nodes share one database; see "Many nodes" below).
@@ -260,8 +260,7 @@ int store_archive_terminal(store_conn *c, int64_t ended_before, size_t limit, in
 typedef struct task_filter {
 	const char *name;         /* case-sensitive substring, NULL = any */
 	const char *kind;         /* case-sensitive substring, NULL = any */
-	bool has_status;
-	task_status status;
+	unsigned status_mask;     /* TS_BIT()s of the statuses wanted, 0 = any */
 	bool has_timeout;
 	int32_t timeout;
 	const weft_id *batch_id;  /* NULL = any */
@@ -282,8 +281,7 @@ int store_batch_stats(store_conn *c, const weft_id *batch, batch_stats *out);  /
 typedef struct batch_filter {
 	const char *kind;          /* substring */
 	const char *name;          /* substring */
-	bool has_status;
-	task_status status;
+	unsigned status_mask;      /* TS_BIT()s: batches with a task in one of them; 0 = any */
 	int64_t created_after;     /* inclusive, 0 = none */
 	int64_t created_before;    /* inclusive, 0 = none */
 } batch_filter;

@@ -407,7 +407,7 @@ int pg_task_list(store_conn *c, const task_filter *f, int64_t offset, int64_t li
 	static const char *const terms[TL__COUNT] = {
 		[TL_NAME] = "strpos(name, $%d) > 0",
 		[TL_KIND] = "strpos(kind, $%d) > 0",
-		[TL_STATUS] = "status = $%d",
+		[TL_STATUS] = "status = ANY($%d::text[])",
 		[TL_TIMEOUT] = "timeout_secs = $%d",
 		[TL_BATCH] = "batch_id = $%d",
 		[TL_METADATA] = META_CONTAINS("$%d"),
@@ -420,6 +420,7 @@ int pg_task_list(store_conn *c, const task_filter *f, int64_t offset, int64_t li
 	if (!page_clamp(&offset, &limit))
 		return 0;
 	unsigned shape = task_list_shape(f);
+	char statuses[STATUS_LIST_MAX];
 	pg_args a;
 	pg_args_init(&a);
 	buf sql;
@@ -435,7 +436,10 @@ int pg_task_list(store_conn *c, const task_filter *f, int64_t offset, int64_t li
 		switch (i) {
 		case TL_NAME: pg_arg_text(&a, f->name); break;
 		case TL_KIND: pg_arg_text(&a, f->kind); break;
-		case TL_STATUS: pg_arg_text(&a, task_status_name(f->status)); break;
+		case TL_STATUS:
+			status_list(f->status_mask & TS_ALL_MASK, statuses);
+			pg_arg_text(&a, statuses);
+			break;
 		case TL_TIMEOUT: pg_arg_int(&a, f->timeout); break;
 		case TL_BATCH: pg_arg_id(&a, f->batch_id); break;
 		default: pg_arg_text(&a, f->metadata); break;
@@ -503,7 +507,7 @@ static void put_batch_terms(buf *sql, unsigned shape)
 	static const char *const terms[BL__COUNT] = {
 		[BL_KIND] = "strpos(t.kind, $%d) > 0",
 		[BL_NAME] = "strpos(t.name, $%d) > 0",
-		[BL_STATUS] = "t.status = $%d",
+		[BL_STATUS] = "t.status = ANY($%d::text[])",
 		[BL_AFTER] = "t.created_at >= $%d",
 		[BL_BEFORE] = "t.created_at <= $%d",
 	};
@@ -516,14 +520,17 @@ static void put_batch_terms(buf *sql, unsigned shape)
 	}
 }
 
-static void bind_batch_terms(pg_args *a, const batch_filter *f, unsigned shape)
+/* statuses: STATUS_LIST_MAX bytes that live until the statement has run. */
+static void bind_batch_terms(pg_args *a, const batch_filter *f, unsigned shape, char *statuses)
 {
 	if (shape & (1u << BL_KIND))
 		pg_arg_text(a, f->kind);
 	if (shape & (1u << BL_NAME))
 		pg_arg_text(a, f->name);
-	if (shape & (1u << BL_STATUS))
-		pg_arg_text(a, task_status_name(f->status));
+	if (shape & (1u << BL_STATUS)) {
+		status_list(f->status_mask & TS_ALL_MASK, statuses);
+		pg_arg_text(a, statuses);
+	}
 	if (shape & (1u << BL_AFTER))
 		pg_arg_int(a, f->created_after);
 	if (shape & (1u << BL_BEFORE))
@@ -571,9 +578,10 @@ int pg_batch_list(store_conn *c, const batch_filter *f, int64_t offset, int64_t 
 	if (!page_clamp(&offset, &limit))
 		return 0;
 	unsigned shape = batch_list_shape(f);
+	char statuses[STATUS_LIST_MAX];
 	pg_args a;
 	pg_args_init(&a);
-	bind_batch_terms(&a, f, shape);
+	bind_batch_terms(&a, f, shape, statuses);
 	int nterms = a.n;
 	pg_arg_int(&a, limit);
 	pg_arg_int(&a, offset);

@@ -1931,6 +1931,23 @@ static int sq_dead_end_parents(store_conn *cc, const weft_id *tasks, size_t ntas
 
 /* ---- starting tasks -------------------------------------------------- */
 
+/* The statuses of a mask between bars ("|pending|retrying|"), for
+ * `instr(?, '|' || status || '|') > 0`: one statement serves every mask.
+ * Returns out. */
+#define STATUS_BARS_MAX 128
+static const char *status_bars(unsigned mask, char out[STATUS_BARS_MAX])
+{
+	size_t len = 0;
+	out[len++] = '|';
+	out[len] = '\0';
+	for (unsigned s = 0; s < TS__COUNT; s++) {
+		if (mask & TS_BIT(s))
+			len += (size_t)snprintf(out + len, STATUS_BARS_MAX - len, "%s|", task_status_name((task_status)s));
+	}
+	return out;
+}
+_Static_assert(TS__COUNT * 10 + 2 <= STATUS_BARS_MAX, "every status fits between bars");
+
 /* STATUS_SLOTS: each status of the mask in its slot, NULL in the others. */
 static void bind_status_slots(binder *b, unsigned status_mask)
 {
@@ -2661,7 +2678,7 @@ static void build_task_list(buf *sql, unsigned shape)
 	static const char *const terms[] = {
 		[TL_NAME] = "instr(name, ?) > 0",
 		[TL_KIND] = "instr(kind, ?) > 0",
-		[TL_STATUS] = "status = ?",
+		[TL_STATUS] = "instr(?, '|' || status || '|') > 0",
 		[TL_TIMEOUT] = "timeout_secs = ?",
 		[TL_BATCH] = "batch_id = ?",
 		[TL_METADATA] = "weft_json_contains(metadata, ?)",
@@ -2698,8 +2715,9 @@ static int sq_task_list(store_conn *cc, const task_filter *f, int64_t offset, in
 		b_text(&b, f->name);
 	if (shape & (1u << TL_KIND))
 		b_text(&b, f->kind);
+	char statuses[STATUS_BARS_MAX];
 	if (shape & (1u << TL_STATUS))
-		b_text(&b, task_status_name(f->status));
+		b_text(&b, status_bars(f->status_mask, statuses));
 	if (shape & (1u << TL_TIMEOUT))
 		b_int(&b, f->timeout);
 	if (shape & (1u << TL_BATCH))
@@ -2718,7 +2736,7 @@ static int sq_task_list(store_conn *cc, const task_filter *f, int64_t offset, in
 static const char *const batch_terms[BL__COUNT] = {
 	[BL_KIND] = "instr(kind, ?) > 0",
 	[BL_NAME] = "instr(name, ?) > 0",
-	[BL_STATUS] = "status = ?",
+	[BL_STATUS] = "instr(?, '|' || status || '|') > 0",
 	[BL_AFTER] = "created_at >= ?",
 	[BL_BEFORE] = "created_at <= ?",
 };
@@ -2730,14 +2748,15 @@ static void put_batch_terms(buf *sql, unsigned shape)
 			buf_printf(sql, " AND %s", batch_terms[i]);
 }
 
-static void bind_batch_terms(binder *b, const batch_filter *f, unsigned shape)
+/* statuses: STATUS_BARS_MAX bytes that live until the statement has run. */
+static void bind_batch_terms(binder *b, const batch_filter *f, unsigned shape, char *statuses)
 {
 	if (shape & (1u << BL_KIND))
 		b_text(b, f->kind);
 	if (shape & (1u << BL_NAME))
 		b_text(b, f->name);
 	if (shape & (1u << BL_STATUS))
-		b_text(b, task_status_name(f->status));
+		b_text(b, status_bars(f->status_mask, statuses));
 	if (shape & (1u << BL_AFTER))
 		b_int(b, f->created_after);
 	if (shape & (1u << BL_BEFORE))
@@ -2773,8 +2792,9 @@ static int batch_page(sq_conn *c, const batch_filter *f, unsigned shape, int64_t
 	int err = dyn_get(c, dyn_key(DYN_BATCH_PAGE, shape), build_batch_page, &st);
 	if (err)
 		return err;
+	char statuses[STATUS_BARS_MAX];
 	binder b = bind_start(st);
-	bind_batch_terms(&b, f, shape);
+	bind_batch_terms(&b, f, shape, statuses);
 	b_int(&b, limit);
 	b_int(&b, offset);
 	if ((err = bind_done(c, &b)) != 0)
@@ -2805,8 +2825,9 @@ static int batch_aggregate(sq_conn *c, const batch_filter *f, unsigned shape,
 		ids[i] = rows[i].batch_id;
 	char *json = ids_json(ids, n);
 	free(ids);
+	char statuses[STATUS_BARS_MAX];
 	binder b = bind_start(st);
-	bind_batch_terms(&b, f, shape);
+	bind_batch_terms(&b, f, shape, statuses);
 	b_text(&b, json);
 	if ((err = bind_done(c, &b)) != 0) {
 		free(json);

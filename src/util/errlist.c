@@ -4,8 +4,6 @@
 #include "util/errlist.h"
 #include "util/alloc.h"
 
-#include <stdarg.h>
-
 void errlist_init(errlist *e)
 {
 	e->items = NULL;
@@ -21,14 +19,19 @@ void errlist_release(errlist *e)
 	errlist_init(e);
 }
 
-void errlist_add(errlist *e, const char *fmt, ...)
+void errlist_addv(errlist *e, const char *fmt, va_list ap)
 {
 	if (e->len == e->cap) {
 		e->cap = e->cap ? e->cap * 2 : 8;
 		e->items = xrealloc(e->items, e->cap * sizeof *e->items);
 	}
+	e->items[e->len++] = xvasprintf(fmt, ap);
+}
+
+void errlist_add(errlist *e, const char *fmt, ...)
+{
 	va_list ap;
 	va_start(ap, fmt);
-	e->items[e->len++] = xvasprintf(fmt, ap);
+	errlist_addv(e, fmt, ap);
 	va_end(ap);
 }

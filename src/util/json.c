@@ -9,6 +9,7 @@
  */
 #include "util/json.h"
 #include "util/alloc.h"
+#include "core/error.h"
 
 #include <math.h>
 
@@ -76,7 +77,7 @@ json_t *json_parse_text(const char *s)
 
 /* ---- dumping ---------------------------------------------------------- */
 
-static void dump_string(buf *b, const char *s, size_t len)
+void json_put_string(buf *b, const char *s, size_t len)
 {
 	static const char hex[] = "0123456789ABCDEF";   /* jansson's case */
 	buf_putc(b, '"');
@@ -157,7 +158,7 @@ static void dump_value(buf *b, const json_t *v)
 			if (!first)
 				buf_putc(b, ',');
 			first = false;
-			dump_string(b, json_object_iter_key(it), json_object_iter_key_len(it));
+			json_put_string(b, json_object_iter_key(it), json_object_iter_key_len(it));
 			buf_putc(b, ':');
 			dump_value(b, json_object_iter_value(it));
 		}
@@ -176,7 +177,7 @@ static void dump_value(buf *b, const json_t *v)
 		break;
 	}
 	case JSON_STRING:
-		dump_string(b, json_string_value(v), json_string_length(v));
+		json_put_string(b, json_string_value(v), json_string_length(v));
 		break;
 	case JSON_INTEGER:
 		buf_printf(b, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
@@ -317,47 +318,47 @@ int json_get_str(const json_t *obj, const char *key, const char **out)
 {
 	const json_t *v = lookup(obj, key);
 	if (!v)
-		return JSON_GET_MISSING;
+		return WEFT_ENOTFOUND;
 	if (!json_is_string(v))
-		return JSON_GET_WRONG_TYPE;
+		return WEFT_EINVALID;
 	*out = json_string_value(v);
-	return JSON_GET_OK;
+	return 0;
 }
 
 int json_get_i64(const json_t *obj, const char *key, int64_t *out)
 {
 	const json_t *v = lookup(obj, key);
 	if (!v)
-		return JSON_GET_MISSING;
+		return WEFT_ENOTFOUND;
 	if (!json_is_integer(v))
-		return JSON_GET_WRONG_TYPE;
+		return WEFT_EINVALID;
 	*out = (int64_t)json_integer_value(v);
-	return JSON_GET_OK;
+	return 0;
 }
 
 int json_get_i32(const json_t *obj, const char *key, int32_t *out)
 {
 	const json_t *v = lookup(obj, key);
 	if (!v)
-		return JSON_GET_MISSING;
+		return WEFT_ENOTFOUND;
 	if (!json_is_integer(v))
-		return JSON_GET_WRONG_TYPE;
+		return WEFT_EINVALID;
 	json_int_t i = json_integer_value(v);
 	if (i < INT32_MIN || i > INT32_MAX)
-		return JSON_GET_WRONG_TYPE;
+		return WEFT_EINVALID;
 	*out = (int32_t)i;
-	return JSON_GET_OK;
+	return 0;
 }
 
 int json_get_bool(const json_t *obj, const char *key, bool *out)
 {
 	const json_t *v = lookup(obj, key);
 	if (!v)
-		return JSON_GET_MISSING;
+		return WEFT_ENOTFOUND;
 	if (!json_is_boolean(v))
-		return JSON_GET_WRONG_TYPE;
+		return WEFT_EINVALID;
 	*out = json_is_true(v);
-	return JSON_GET_OK;
+	return 0;
 }
 
 const char *json_type_name(const json_t *v)

@@ -33,6 +33,8 @@ json_t *json_parse_text(const char *s);
 char *json_dump_compact(const json_t *v);
 /* Appends the compact form to b. */
 void json_dump_buf(const json_t *v, buf *b);
+/* Appends s[0..len) as a JSON string literal, escaped as jansson does. */
+void json_put_string(buf *b, const char *s, size_t len);
 
 /* jsonb containment: true when `container @> contained`. Scalars: equal
  * (numbers compared by value, 1 == 1.0). Objects: every key of `contained`
@@ -40,11 +42,11 @@ void json_dump_buf(const json_t *v, buf *b);
  * `contained` is contained by some element of `container`. */
 bool json_contains(const json_t *container, const json_t *contained);
 
-/* Typed getters. Return JSON_GET_OK and set *out; JSON_GET_MISSING when the
- * key is absent or its value is null (*out untouched); JSON_GET_WRONG_TYPE
- * otherwise. Integers must be JSON integers (no fraction) within the target
- * type's range, else WRONG_TYPE. Strings are borrowed. */
-enum { JSON_GET_OK = 0, JSON_GET_MISSING = 1, JSON_GET_WRONG_TYPE = -1 };
+/* Typed getters of an object's members. Return 0 and set *out;
+ * WEFT_ENOTFOUND when obj is not an object, the key is absent or its value
+ * is null (*out untouched); WEFT_EINVALID when the value has another type.
+ * Integers must be JSON integers (no fraction) within the target type's
+ * range, else WEFT_EINVALID. Strings are borrowed. */
 int json_get_str(const json_t *obj, const char *key, const char **out);
 int json_get_i64(const json_t *obj, const char *key, int64_t *out);
 int json_get_i32(const json_t *obj, const char *key, int32_t *out);

@@ -53,7 +53,8 @@ BASIC_TASK_DTO_KEYS = (
     "expected_count", "ended_at", "batch_id", "dead_end_barrier", "priority",
 )
 STATUS_COUNT_KEYS = ("waiting", "pending", "claimed", "running", "success", "failure", "paused", "canceled")
-# status_counts also counts tasks waiting for a retry (wire status RetryPending)
+# status_counts also says how many of the pending tasks wait for a retry
+# (state "retrying", shown with status Pending)
 RETRY_COUNT_KEY = "retrying"
 
 # Storage backend of the servers the tests start: "sqlite" (a file per
@@ -768,6 +769,21 @@ class Api:
                               % (uuid, t.get("name"), "/".join(want), timeout, t.get("status"),
                                  t.get("failure_reason")))
 
+    def wait_state(self, uuid, state, timeout=3.0):
+        """Waits for the task's precise state ("retrying", "running", …)."""
+        seen = {}
+
+        def check():
+            t = self.get_task(uuid)
+            seen["t"] = t
+            return t if t["state"] == state else None
+
+        try:
+            return wait_for(check, timeout=timeout, desc="task %s to be %s" % (uuid, state))
+        except WaitTimeout:
+            raise WaitTimeout("task %s did not reach state %s within %.1fs; state %s"
+                              % (uuid, state, timeout, (seen.get("t") or {}).get("state")))
+
     def stays_status(self, uuid, status, duration=0.5):
         return stays(lambda: self.status(uuid) == status, duration=duration,
                      desc="task %s staying %s" % (uuid, status))
@@ -924,6 +940,21 @@ def metric_names(samples):
 
 # ---------------------------------------------------------------------------
 # raw HTTP (for bodies a server may refuse before reading them)
+
+
+def read_until_close(sock):
+    """Everything the server sends on sock until it closes the connection
+    (or, when the socket has a timeout, until that passes without data)."""
+    chunks = []
+    while True:
+        try:
+            c = sock.recv(65536)
+        except (socket.timeout, ConnectionResetError):
+            break
+        if not c:
+            break
+        chunks.append(c)
+    return b"".join(chunks)
 
 
 def raw_request(port, method, path, body, headers=None, timeout=10.0):

@@ -1,6 +1,5 @@
-"""PUT /task/{id}: counter increments and heartbeats (reference §4.7, §11;
-SPEC §3.1: durable once answered; test_batch_update.rs,
-test_bug_audit2.rs)."""
+"""PUT /task/{id}: counter increments and heartbeats, durable once answered,
+and the bound on what a client may send."""
 
 import threading
 import time
@@ -106,6 +105,42 @@ def test_put_on_pending_and_waiting_tasks(api):
     assert api.counters(created[1]["id"], 2).status_code == 202
     got = api.get_task(created[1]["id"])
     assert (got["status"], got["success"]) == ("Waiting", 2)
+
+
+MAX_COUNT = 2 ** 53 - 1   # the largest integer every JSON client reads exactly
+
+
+def test_client_counters_are_bounded(api):
+    """Counters a client sends are at most 2^53 - 1: larger ones are refused
+    naming the field, and nothing is added."""
+    t = api.running("a")
+    for body, field in (({"new_success": 2 ** 63 - 1}, "new_success"), ({"new_failures": MAX_COUNT + 1}, "new_failures"),
+                        ({"new_success": 1, "new_failures": 2 ** 62}, "new_failures")):
+        r = api.put("/task/" + t["id"], json=body)
+        assert r.status_code == 400, (body, r.text)
+        assert r.json()["details"] == ["%s: %s cannot exceed %d" % (field, field, MAX_COUNT)], r.text
+        r = api.patch("/task/" + t["id"], json=body)
+        assert r.status_code == 400, (body, r.text)
+        assert r.json()["details"] == ["%s: %s cannot exceed %d" % (field, field, MAX_COUNT)], r.text
+    r = api.patch("/task/" + t["id"], json={"expected_count": MAX_COUNT + 1})
+    assert r.status_code == 400
+    assert r.json()["details"] == ["expected_count: expected_count cannot exceed %d" % MAX_COUNT]
+    r = api.create_raw([api.task("b", expected_count=2 ** 63 - 1)])
+    assert r.status_code == 400
+    assert r.json()["details"] == ["tasks[0].expected_count: expected_count cannot exceed %d" % MAX_COUNT]
+    got = api.get_task(t["id"])
+    assert (got["success"], got["failures"], got["expected_count"]) == (0, 0, None)
+
+    # the bound itself is accepted, twice, and the batch still adds up
+    for _ in range(2):
+        assert api.counters(t["id"], MAX_COUNT, MAX_COUNT).status_code == 202
+    assert api.patch("/task/" + t["id"], json={"expected_count": MAX_COUNT}).status_code == 200
+    got = api.get_task(t["id"])
+    assert (got["success"], got["failures"], got["expected_count"]) == (2 * MAX_COUNT, 2 * MAX_COUNT, MAX_COUNT)
+    r = api.get("/batch/" + t["batch_id"])
+    assert r.status_code == 200, r.text
+    assert (r.json()["total_success"], r.json()["total_failures"]) == (2 * MAX_COUNT, 2 * MAX_COUNT)
+    assert api.counters(t["id"], 1).status_code == 202
 
 
 def test_put_counters_are_64_bit(api):

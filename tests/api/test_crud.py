@@ -1,6 +1,6 @@
 """Creating and reading tasks: POST /task (array and object forms), GET
-/task/{id}, wire shapes (reference §3, §4.3, §4.4; test_crud.rs,
-test_actions.rs, test_priority.rs, test_edge_cases.rs)."""
+/task/{id}, wire shapes, actions, priorities and edge cases, as ArcRun's own
+test suite checks them."""
 
 import json
 import uuid
@@ -270,8 +270,8 @@ def test_name_and_kind_at_byte_limits(api):
     assert api.get_task(t["id"])["kind"] == kind
 
 
-def test_metadata_scalar_and_array_values_roundtrip(api):
-    for i, md in enumerate(["text", 42, [1, "two", None], True, {"big": 9007199254740993}]):
+def test_metadata_values_roundtrip(api):
+    for i, md in enumerate([{"big": 9007199254740993}, {"s": "text", "a": [1, "two", None], "t": True}, None]):
         t = api.create([api.task("a%d" % i, metadata=md)])[0]
         assert api.get_task(t["id"])["metadata"] == md
 

@@ -1,11 +1,10 @@
-"""Audit trail of status transitions: GET /task/{id}/events (SPEC §2 "Event
-log", §3.1 "audit log"; reference §19 item 19)."""
+"""Audit trail of status transitions: GET /task/{id}/events."""
 
 import uuid
 
 from harness import TS_RE, parse_ts
 
-EVENT_KEYS = {"at", "from", "to", "reason", "actor"}
+EVENT_KEYS = {"at", "from", "to", "from_state", "to_state", "reason", "actor"}
 
 
 def transitions(events):

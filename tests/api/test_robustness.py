@@ -1,5 +1,5 @@
-"""The server never crashes on clients (SPEC §5): slow or vanishing clients,
-truncated requests, many connections at once."""
+"""The server never crashes on clients: slow or vanishing clients, truncated
+requests, many connections at once."""
 
 import json
 import socket
@@ -9,23 +9,14 @@ from concurrent.futures import ThreadPoolExecutor
 
 import requests
 
+from harness import read_until_close
+
 
 def raw_send(port, data, read=True, timeout=5.0):
     s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
     try:
         s.sendall(data)
-        if not read:
-            return b""
-        chunks = []
-        while True:
-            try:
-                c = s.recv(65536)
-            except socket.timeout:
-                break
-            if not c:
-                break
-            chunks.append(c)
-        return b"".join(chunks)
+        return read_until_close(s) if read else b""
     finally:
         s.close()
 

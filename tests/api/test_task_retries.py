@@ -1,13 +1,13 @@
-"""Task retries with backoff (SPEC §2, §3.1; reference §19 "task retry with
-backoff"): the `retry` policy, the RetryPending status, the three causes
-(on_start failure, inactivity timeout, explicit PATCH Failure), start keys per
-attempt, and children that see only the final outcome."""
+"""Task retries with backoff: the `retry` policy, the state of a task waiting for its next
+attempt (status Pending, state "retrying"), the three causes (on_start
+failure, inactivity timeout, explicit PATCH Failure), start keys per attempt,
+and children that see only the final outcome."""
 
 import time
 
 import pytest
 
-from harness import Behaviour, parse_ts, wait_for
+from harness import STATUSES, Behaviour, metric, parse_ts, wait_for
 
 POLICY = {"max_retries": 2, "initial_delay_secs": 0.2, "backoff_multiplier": 2, "max_delay_secs": 1,
           "retry_on": ["timeout", "webhook_failure", "explicit"]}
@@ -21,7 +21,7 @@ def policy(**kw):
 
 
 def watch(api, tid, until, timeout=2.0):
-    """Polls the task until its status is `until`; returns (statuses seen in
+    """Polls the task until its state is `until`; returns (states seen in
     order without repeats, last DTO)."""
     seen = []
     last = {}
@@ -29,9 +29,9 @@ def watch(api, tid, until, timeout=2.0):
     def check():
         t = api.get_task(tid)
         last["t"] = t
-        if not seen or seen[-1] != t["status"]:
-            seen.append(t["status"])
-        return t["status"] == until
+        if not seen or seen[-1] != t["state"]:
+            seen.append(t["state"])
+        return t["state"] == until
 
     wait_for(check, timeout=timeout, interval=0.01, desc="task %s to be %s (seen %s)" % (tid, until, seen))
     return seen, last["t"]
@@ -73,8 +73,8 @@ def test_on_start_failures_retried_until_running(api, mock):
     created = api.create([api.task("a", retry=policy(), on_failure=[api.hook("/ko")]),
                           api.task("child", deps=["a"])])
     a, child = (t["id"] for t in created)
-    seen, got = watch(api, a, "Running")
-    assert "RetryPending" in seen, seen
+    seen, got = watch(api, a, "running")
+    assert "retrying" in seen, seen
     assert got["attempt"] == 2
     assert got["next_retry_at"] is None
     assert start_keys(mock, "/start/a") == ["%s:start" % a, "%s:start:1" % a, "%s:start:2" % a]
@@ -93,13 +93,14 @@ def test_retry_pending_task_shows_next_retry_at(api, mock):
     mock.on("/start/a", Behaviour(status=500), Behaviour())
     created = api.create([api.task("a", retry=policy(initial_delay_secs=0.6)), api.task("child", deps=["a"])])
     a, child = (t["id"] for t in created)
-    got = api.wait_status(a, "RetryPending")
+    got = api.wait_state(a, "retrying")
+    assert got["status"] == "Pending"
     due = parse_ts(got["next_retry_at"]) - time.time()
     assert 0.1 < due <= 0.75, got["next_retry_at"]
     assert api.status(child) == "Waiting"
     assert a in [t["id"] for t in api.list_tasks(status="RetryPending")]
     counts = api.get("/batch/" + got["batch_id"]).json()["status_counts"]
-    assert (counts["retrying"], counts["waiting"]) == (1, 1), counts
+    assert (counts["pending"], counts["retrying"], counts["waiting"]) == (1, 1, 1), counts
     assert mock.count("/start/a") == 1
     api.wait_status(a, "Running", timeout=2.0)
     assert mock.count("/start/a") == 2
@@ -110,8 +111,8 @@ def test_retries_exhausted_fail_task_and_children(api, mock):
     created = api.create([api.task("a", retry=policy(max_retries=1), on_failure=[api.hook("/ko")]),
                           api.task("child", deps=["a"], on_failure=[api.hook("/child-ko")])])
     a, child = (t["id"] for t in created)
-    seen, got = watch(api, a, "Failure")
-    assert "RetryPending" in seen, seen
+    seen, got = watch(api, a, "failure")
+    assert "retrying" in seen, seen
     assert "on_start" in got["failure_reason"]
     assert got["attempt"] == 1
     assert start_keys(mock, "/start/a") == ["%s:start" % a, "%s:start:1" % a]
@@ -129,8 +130,8 @@ def test_retries_exhausted_fail_task_and_children(api, mock):
 def test_on_start_failure_not_retried_without_webhook_failure_cause(api, mock):
     mock.on("/start/a", status=500)
     t = api.create([api.task("a", retry=policy(retry_on=["explicit", "timeout"]))])[0]
-    seen, got = watch(api, t["id"], "Failure")
-    assert "RetryPending" not in seen, seen
+    seen, got = watch(api, t["id"], "failure")
+    assert "retrying" not in seen, seen
     assert got["attempt"] == 0
     time.sleep(0.4)
     assert mock.count("/start/a") == 1
@@ -148,11 +149,11 @@ def test_explicit_failure_retried(api, mock):
     r = api.patch_task(a, {"status": "Failure", "failure_reason": "try again"})
     assert r.status_code == 200, r.text
     got = api.get_task(a)
-    assert got["status"] == "RetryPending"
+    assert (got["status"], got["state"]) == ("Pending", "retrying")
     assert 0.2 < parse_ts(got["next_retry_at"]) - time.time() <= 0.6
     assert api.status(child) == "Waiting"
-    seen, got = watch(api, a, "Running")
-    assert seen[-1] == "Running" and "Success" not in seen and "Failure" not in seen, seen
+    seen, got = watch(api, a, "running")
+    assert seen[-1] == "running" and "success" not in seen and "failure" not in seen, seen
     assert got["attempt"] == 1
     assert start_keys(mock, "/start/a") == ["%s:start" % a, "%s:start:1" % a]
     api.succeed(a)
@@ -163,9 +164,13 @@ def test_explicit_failure_retried(api, mock):
     assert hit.json()["arcrun"]["attempt"] == 1
     time.sleep(0.3)
     assert mock.count("/ko") == 0 and mock.count("/ok") == 1
-    transitions = [(e["from"], e["to"]) for e in api.events(a)]
-    assert ("Running", "RetryPending") in transitions, transitions
-    assert ("RetryPending", "Pending") in transitions, transitions
+    events = api.events(a)
+    assert all(e["to"] in STATUSES and e["from"] in STATUSES + (None,) for e in events), events
+    transitions = [(e["from_state"], e["to_state"]) for e in events]
+    assert ("running", "retrying") in transitions, transitions
+    assert ("retrying", "pending") in transitions, transitions
+    shown = [(e["from"], e["to"]) for e in events]
+    assert ("Running", "Pending") in shown and ("Pending", "Pending") in shown, shown
 
 
 def test_explicit_failure_not_in_retry_on_fails_at_once(api, mock):
@@ -194,7 +199,7 @@ def test_zero_retries_fail_at_once(api, mock):
 def test_explicit_retries_exhausted(api, mock):
     t = api.running("a", retry=policy(max_retries=1, initial_delay_secs=0.1), on_failure=[api.hook("/ko")])
     api.fail(t["id"], "first")
-    assert api.status(t["id"]) == "RetryPending"
+    assert api.get_task(t["id"])["state"] == "retrying"
     got = api.wait_status(t["id"], "Running", timeout=2.0)
     assert got["attempt"] == 1
     api.fail(t["id"], "second")
@@ -216,7 +221,7 @@ def test_timeout_retried_instead_of_failing(api, mock):
     a, child = (t["id"] for t in created)
     api.wait_status(a, "Running")
     # the first attempt times out after ~1 s and is retried 0.2 s later
-    waiting = api.wait_status(a, "RetryPending", timeout=2.0)
+    waiting = api.wait_state(a, "retrying", timeout=2.0)
     assert waiting["next_retry_at"] is not None
     assert api.status(child) == "Waiting"
     got = api.wait_status(a, "Running", timeout=1.0)
@@ -289,3 +294,47 @@ def test_cancel_key_names_the_attempt(api, mock):
     # collide with (and be dropped as) a cancel of attempt 0
     assert hit.header("Idempotency-Key") == "%s:cancel:attempt:1" % t["id"]
     assert hit.json()["arcrun"]["attempt"] == 1
+
+
+# ---- ArcRun's eight statuses --------------------------------------------------------------------------------
+
+
+def test_retrying_task_shows_as_pending_everywhere(api, mock):
+    """ArcRun's clients know eight statuses and reject any other: a task
+    waiting for its next attempt shows as Pending on every ArcRun route, its
+    precise state in additive fields."""
+    mock.on("/start/a", Behaviour(status=500), Behaviour())
+    created = api.create([api.task("a", retry=policy(initial_delay_secs=30)), api.task("child", deps=["a"])])
+    a, child = (t["id"] for t in created)
+    got = api.wait_state(a, "retrying")
+    bid = got["batch_id"]
+    assert got["status"] == "Pending"
+    assert api.get_task(child)["state"] == "waiting"
+
+    listed = {t["id"]: t for t in api.list_tasks(batch_id=bid)}
+    assert (listed[a]["status"], listed[a]["state"]) == ("Pending", "retrying")
+    for t in api.dag(bid)["tasks"] + api.list_tasks():
+        assert t["status"] in STATUSES, t
+    # ?status=Pending includes it; RetryPending still selects only tasks waiting for a retry
+    assert a in [t["id"] for t in api.list_tasks(status="Pending")]
+    assert [t["id"] for t in api.list_tasks(status="RetryPending")] == [a]
+    assert [t["id"] for t in api.list_tasks(status="Waiting", batch_id=bid)] == [child]
+
+    counts = api.get("/batch/" + bid).json()["status_counts"]
+    assert (counts["pending"], counts["retrying"], counts["waiting"]) == (1, 1, 1), counts
+    listed = [b for b in api.get("/batches").json() if b["batch_id"] == bid][0]
+    assert (listed["status_counts"]["pending"], listed["status_counts"]["retrying"]) == (1, 1)
+    assert bid in [b["batch_id"] for b in api.get("/batches", params={"status": "Pending"}).json()]
+
+    r = api.patch_task(a, {"status": "Success"})
+    assert r.status_code == 409
+    assert (r.json()["current_status"], r.json()["current_state"]) == ("Pending", "retrying")
+    r = api.pause(a)
+    assert r.status_code == 409
+    assert (r.json()["current_status"], r.json()["current_state"]) == ("Pending", "retrying")
+
+    ev = api.events(a)
+    assert all(e["to"] in STATUSES and e["from"] in STATUSES + (None,) for e in ev), ev
+    assert ev[-1]["to_state"] == "retrying" and ev[-1]["to"] == "Pending"
+    # weft's own metric labels keep the precise state
+    assert metric(api.metrics(), "tasks_by_status", status="RetryPending") == 1

@@ -1,5 +1,5 @@
-"""Input validation and robustness (reference §3, §12; SPEC §5): every §12.1
-message through POST /task, type errors, malformed bodies, limits, SSRF."""
+"""Input validation: every validation message of POST /task, type errors,
+malformed bodies, limits, SSRF."""
 
 import json
 import socket
@@ -26,7 +26,7 @@ def assert_health(api):
     assert r.status_code == 200 and r.json()["status"] == "ok"
 
 
-# ---- per-task messages (§12.1) ---------------------------------------------
+# ---- per-task messages -------------------------------------------------------
 
 
 @pytest.mark.parametrize("field,value,message", [
@@ -50,6 +50,24 @@ def test_field_messages(api, field, value, message):
     t[field] = value
     details = post_invalid(api, [t])
     assert message in details, details
+
+
+@pytest.mark.parametrize("value,got", [("text", "string"), (42, "integer"), (1.5, "number"),
+                                       ([1, "two"], "array"), (True, "boolean")])
+def test_metadata_must_be_an_object(api, value, got):
+    details = post_invalid(api, [api.task("a"), api.task("b", metadata=value)])
+    assert details == ["tasks[1].metadata: expected an object, got %s" % got], details
+    t = api.running("r")
+    r = api.patch("/task/" + t["id"], json={"metadata": value})
+    assert r.status_code == 400, r.text
+    assert r.json()["details"] == ["metadata: expected an object, got %s" % got]
+    r = api.create_raw({"tasks": [api.task("c")], "metadata": value})
+    assert r.status_code == 400, r.text
+    assert r.json()["details"] == ["metadata: expected an object, got %s" % got]
+    assert api.get_task(t["id"])["metadata"] == {"test": True}
+    # null is no metadata
+    assert api.patch("/task/" + t["id"], json={"metadata": None}).status_code == 200
+    assert api.create_raw([api.task("d", metadata=None)]).status_code == 201
 
 
 def test_limits_inclusive(api):
@@ -435,7 +453,7 @@ def test_server_survives_garbage(api):
     assert_health(api)
 
 
-# ---- SSRF (§12.2, SPEC §3.1) -------------------------------------------------
+# ---- SSRF ----------------------------------------------------------------------
 
 
 @pytest.fixture

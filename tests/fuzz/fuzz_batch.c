@@ -4,16 +4,15 @@
  * and retry policy.
  */
 #include "fuzz.h"
-#include "http/validate.h"
+#include "http/arcrun/decode.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	batch_input in;
-	errlist errs;
-	char msg[VALIDATE_MSG_MAX];
-	errlist_init(&errs);
-	if (validate_batch((const char *)data, size, fuzz_config(), &in, &errs, msg, sizeof(msg)) == VALIDATE_OK)
+	http_error e;
+	http_error_init(&e);
+	if (arcrun_decode_batch((const char *)data, size, fuzz_config(), &in, &e) == 0)
 		batch_input_release(&in);
-	errlist_release(&errs);
+	http_error_release(&e);
 	return 0;
 }

@@ -5,32 +5,35 @@
  * percent-decoded as the server does.
  */
 #include "fuzz.h"
-#include "http/validate.h"
+#include "http/arcrun/decode.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (size == 0)
 		return 0;
-	fuzz_query *q = fuzz_query_parse(data + 1, size - 1);
-	char msg[VALIDATE_MSG_MAX];
+	fuzz_query *fq = fuzz_query_parse(data + 1, size - 1);
+	http_query_src q = { .get = fuzz_query_get, .ctx = fq };
+	http_error e;
+	http_error_init(&e);
 	switch (data[0] % 3) {
 	case 0: {
 		task_query tq;
-		if (validate_task_query(fuzz_query_get, q, fuzz_config(), &tq, msg, sizeof(msg)) == VALIDATE_OK)
+		if (arcrun_decode_task_query(&q, fuzz_config(), &tq, &e) == 0)
 			task_query_release(&tq);
 		break;
 	}
 	case 1: {
 		batches_query bq;
-		validate_batches_query(fuzz_query_get, q, fuzz_config(), &bq, msg, sizeof(msg));
+		arcrun_decode_batches_query(&q, fuzz_config(), &bq, &e);
 		break;
 	}
 	default: {
 		deliveries_query dq;
-		validate_deliveries_query(fuzz_query_get, q, fuzz_config(), &dq, msg, sizeof(msg));
+		arcrun_decode_deliveries_query(&q, fuzz_config(), &dq, &e);
 		break;
 	}
 	}
-	fuzz_query_free(q);
+	http_error_release(&e);
+	fuzz_query_free(fq);
 	return 0;
 }

@@ -3,16 +3,15 @@
  * capacity strategies with their matchers).
  */
 #include "fuzz.h"
-#include "http/validate.h"
+#include "http/arcrun/decode.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	rules_input in;
-	errlist errs;
-	char msg[VALIDATE_MSG_MAX];
-	errlist_init(&errs);
-	if (validate_batch_rules((const char *)data, size, fuzz_config(), &in, &errs, msg, sizeof(msg)) == VALIDATE_OK)
+	http_error e;
+	http_error_init(&e);
+	if (arcrun_decode_rules((const char *)data, size, fuzz_config(), &in, &e) == 0)
 		rules_input_release(&in);
-	errlist_release(&errs);
+	http_error_release(&e);
 	return 0;
 }

@@ -4,7 +4,7 @@
  * body.
  */
 #include "fuzz.h"
-#include "http/validate.h"
+#include "http/arcrun/decode.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -12,14 +12,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	bool put = data[0] & 1;
 	update_input in;
-	errlist errs;
-	char msg[VALIDATE_MSG_MAX];
-	errlist_init(&errs);
+	http_error e;
+	http_error_init(&e);
 	const char *body = (const char *)data + 1;
-	validate_result r = put ? validate_put(body, size - 1, fuzz_config(), &in, &errs, msg, sizeof(msg))
-	                        : validate_patch(body, size - 1, fuzz_config(), &in, &errs, msg, sizeof(msg));
-	if (r == VALIDATE_OK)
+	int rc = put ? arcrun_decode_put(body, size - 1, fuzz_config(), &in, &e)
+	             : arcrun_decode_patch(body, size - 1, fuzz_config(), &in, &e);
+	if (rc == 0)
 		update_input_release(&in);
-	errlist_release(&errs);
+	http_error_release(&e);
 	return 0;
 }

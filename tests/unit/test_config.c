@@ -18,7 +18,8 @@ static const char *const env_names[] = {
 	"DEAD_END_CANCEL_ENABLED", "SKIP_SSRF_VALIDATION", "BLOCKED_HOSTNAMES",
 	"BLOCKED_HOSTNAME_SUFFIXES", "PAYLOAD_MAX_BYTES", "MAX_TASKS_PER_BATCH",
 	"MAX_DEPS_PER_TASK", "MAX_ACTIONS_PER_TASK", "JSON_MAX_DEPTH", "MAX_CONNECTIONS",
-	"HTTP_THREADS", "DB_READERS",
+	"HTTP_THREADS", "DB_READERS", "MAX_CONNECTIONS_PER_IP", "HTTP_HEADER_TIMEOUT_SECS",
+	"HTTP_IDLE_TIMEOUT_SECS",
 };
 
 static int clean_env(void **state)
@@ -89,6 +90,9 @@ static void test_defaults(void **state)
 	assert_int_equal(c.max_actions_per_task, 20);
 	assert_int_equal(c.json_max_depth, 64);
 	assert_int_equal(c.max_connections, 1024);
+	assert_int_equal(c.max_connections_per_ip, 256);
+	assert_int_equal(c.header_timeout_us, 5000000);
+	assert_int_equal(c.idle_timeout_secs, 60);
 	assert_int_equal(c.http_threads, 4);
 	assert_int_equal(c.db_readers, 8);
 	assert_string_equal(c.log_level, "info");

@@ -6,6 +6,7 @@
 #include "util/alloc.h"
 #include "util/buf.h"
 #include "util/json.h"
+#include "core/error.h"
 
 #include <math.h>
 
@@ -371,44 +372,44 @@ static void test_getters(void **state)
 	int32_t i32 = 99;
 	bool b = true;
 
-	assert_int_equal(json_get_str(o, "s", &s), JSON_GET_OK);
+	assert_int_equal(json_get_str(o, "s", &s), 0);
 	assert_string_equal(s, "x");
 	s = "untouched";
-	assert_int_equal(json_get_str(o, "missing", &s), JSON_GET_MISSING);
-	assert_int_equal(json_get_str(o, "z", &s), JSON_GET_MISSING);
-	assert_int_equal(json_get_str(o, "n", &s), JSON_GET_WRONG_TYPE);
+	assert_int_equal(json_get_str(o, "missing", &s), WEFT_ENOTFOUND);
+	assert_int_equal(json_get_str(o, "z", &s), WEFT_ENOTFOUND);
+	assert_int_equal(json_get_str(o, "n", &s), WEFT_EINVALID);
 	assert_string_equal(s, "untouched");
 
-	assert_int_equal(json_get_i64(o, "big", &i64), JSON_GET_OK);
+	assert_int_equal(json_get_i64(o, "big", &i64), 0);
 	assert_int_equal(i64, 3000000000);
 	i64 = 99;
-	assert_int_equal(json_get_i64(o, "r", &i64), JSON_GET_WRONG_TYPE);   /* 1.0 is a real */
-	assert_int_equal(json_get_i64(o, "s", &i64), JSON_GET_WRONG_TYPE);
-	assert_int_equal(json_get_i64(o, "z", &i64), JSON_GET_MISSING);
+	assert_int_equal(json_get_i64(o, "r", &i64), WEFT_EINVALID);   /* 1.0 is a real */
+	assert_int_equal(json_get_i64(o, "s", &i64), WEFT_EINVALID);
+	assert_int_equal(json_get_i64(o, "z", &i64), WEFT_ENOTFOUND);
 	assert_int_equal(i64, 99);
 
-	assert_int_equal(json_get_i32(o, "n", &i32), JSON_GET_OK);
+	assert_int_equal(json_get_i32(o, "n", &i32), 0);
 	assert_int_equal(i32, 5);
-	assert_int_equal(json_get_i32(o, "min", &i32), JSON_GET_OK);
+	assert_int_equal(json_get_i32(o, "min", &i32), 0);
 	assert_int_equal(i32, INT32_MIN);
-	assert_int_equal(json_get_i32(o, "max", &i32), JSON_GET_OK);
+	assert_int_equal(json_get_i32(o, "max", &i32), 0);
 	assert_int_equal(i32, INT32_MAX);
 	i32 = 99;
-	assert_int_equal(json_get_i32(o, "big", &i32), JSON_GET_WRONG_TYPE);
-	assert_int_equal(json_get_i32(o, "under", &i32), JSON_GET_WRONG_TYPE);
-	assert_int_equal(json_get_i32(o, "r", &i32), JSON_GET_WRONG_TYPE);
-	assert_int_equal(json_get_i32(o, "missing", &i32), JSON_GET_MISSING);
+	assert_int_equal(json_get_i32(o, "big", &i32), WEFT_EINVALID);
+	assert_int_equal(json_get_i32(o, "under", &i32), WEFT_EINVALID);
+	assert_int_equal(json_get_i32(o, "r", &i32), WEFT_EINVALID);
+	assert_int_equal(json_get_i32(o, "missing", &i32), WEFT_ENOTFOUND);
 	assert_int_equal(i32, 99);
 
-	assert_int_equal(json_get_bool(o, "b", &b), JSON_GET_OK);
+	assert_int_equal(json_get_bool(o, "b", &b), 0);
 	assert_false(b);
-	assert_int_equal(json_get_bool(o, "n", &b), JSON_GET_WRONG_TYPE);
-	assert_int_equal(json_get_bool(o, "z", &b), JSON_GET_MISSING);
+	assert_int_equal(json_get_bool(o, "n", &b), WEFT_EINVALID);
+	assert_int_equal(json_get_bool(o, "z", &b), WEFT_ENOTFOUND);
 
 	/* not an object: nothing can be found in it */
 	json_t *arr = J("[1]");
-	assert_int_equal(json_get_i64(arr, "0", &i64), JSON_GET_MISSING);
-	assert_int_equal(json_get_str(NULL, "s", &s), JSON_GET_MISSING);
+	assert_int_equal(json_get_i64(arr, "0", &i64), WEFT_ENOTFOUND);
+	assert_int_equal(json_get_str(NULL, "s", &s), WEFT_ENOTFOUND);
 	json_decref(arr);
 	json_decref(o);
 }

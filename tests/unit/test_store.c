@@ -888,13 +888,14 @@ static void test_task_list(void **state)
 		{ { .name = "%_" }, 1, 4 },                    /* no LIKE wildcards */
 		{ { .name = "" }, 5, 4 },
 		{ { .kind = "ci-" }, 3, 2 },
-		{ { .has_status = true, .status = TS_PENDING }, 2, 4 },
+		{ { .status_mask = TS_BIT(TS_PENDING) }, 2, 4 },
+		{ { .status_mask = TS_BIT(TS_PENDING) | TS_BIT(TS_CANCELED) | TS_BIT(TS_RETRYING) }, 2, 4 },
 		{ { .has_timeout = true, .timeout = 30 }, 1, 1 },
 		{ { .batch_id = &b1 }, 3, 3 },
 		{ { .metadata = "{\"env\":\"prod\"}" }, 2, 3 },
 		{ { .metadata = "{}" }, 4, 4 },
 		{ { .kind = "ci", .metadata = "{\"env\":\"prod\"}", .batch_id = &b1 }, 1, 0 },
-		{ { .kind = "ci", .has_status = true, .status = TS_CANCELED }, 0, 0 },
+		{ { .kind = "ci", .status_mask = TS_BIT(TS_CANCELED) }, 0, 0 },
 	};
 	for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
 		assert_int_equal(store_task_list(f->w, &cases[i].flt, 0, 100, &out, &n), 0);
@@ -982,7 +983,7 @@ static void test_batch_list(void **state)
 	store_free_batch_summaries(out, n);
 
 	/* "a" is in every kind; only the failed task matches the status. */
-	flt = (batch_filter){ .kind = "a", .has_status = true, .status = TS_FAILURE };
+	flt = (batch_filter){ .kind = "a", .status_mask = TS_BIT(TS_FAILURE) | TS_BIT(TS_RETRYING) };
 	assert_int_equal(store_batch_list(f->w, &flt, 0, 10, &out, &n), 0);
 	assert_int_equal(n, 1);
 	assert_string_equal(out[0].batch_id.str, b2.str);

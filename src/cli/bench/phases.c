@@ -234,7 +234,7 @@ static int collect_ids(bench *b, const http_response *r, long want)
 	json_t *t;
 	json_array_foreach(arr, i, t) {
 		const char *id = NULL;
-		if (json_get_str(t, "id", &id) != JSON_GET_OK || strlen(id) != UUID_STR_LEN) {
+		if (json_get_str(t, "id", &id) != 0 || strlen(id) != UUID_STR_LEN) {
 			log_error("bench", "POST /task: task %zu has no UUID id", i);
 			json_decref(arr);
 			return -1;

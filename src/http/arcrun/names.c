@@ -1,8 +1,8 @@
 /*
- * arcrun_names.c — see arcrun_names.h.
+ * names.c — see names.h.
  */
 #include "util/common.h"
-#include "http/arcrun_names.h"
+#include "http/arcrun/names.h"
 #include "core/error.h"
 
 static const char *const trigger_names[] = { [TRIGGER_START] = "Start", [TRIGGER_END] = "End",
@@ -13,9 +13,21 @@ static const char *const delivery_names[DS__COUNT] = {
 	[DS_SUCCESS] = "success",   [DS_EXHAUSTED] = "exhausted",
 };
 
-const char *arcrun_status_name(task_status s) { return task_status_label(s); }
+const char *arcrun_status_name(task_status s)
+{
+	return task_status_label(s == TS_RETRYING ? TS_PENDING : s);
+}
 
 int arcrun_status_parse(const char *s, task_status *out) { return task_status_from_label(s, out); }
+
+int arcrun_status_filter(const char *s, unsigned *mask)
+{
+	task_status st;
+	if (arcrun_status_parse(s, &st) != 0)
+		return WEFT_EINVALID;
+	*mask = TS_BIT(st) | (st == TS_PENDING ? TS_BIT(TS_RETRYING) : 0);
+	return 0;
+}
 
 const char *arcrun_trigger_name(action_trigger t)
 {

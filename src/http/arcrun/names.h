@@ -1,8 +1,13 @@
 /*
- * arcrun_names.h — the ArcRun API's spellings of weft's states: PascalCase
+ * names.h — the ArcRun API's spellings of weft's states: PascalCase
  * task statuses and triggers, and the delivery states of
  * /webhook-deliveries. Only the ArcRun routes use them; the rest of weft
  * speaks the canonical names of core/status.h.
+ *
+ * ArcRun's clients know eight task statuses and reject any other value,
+ * so the routes show only those: a task waiting for its next attempt
+ * (retrying) is "Pending", and its precise state goes in additive fields
+ * ("state", "current_state") named canonically.
  */
 #ifndef WEFT_HTTP_ARCRUN_NAMES_H
 #define WEFT_HTTP_ARCRUN_NAMES_H
@@ -10,10 +15,17 @@
 #include "util/common.h"
 #include "core/status.h"
 
-/* "Waiting", "Pending", … as ArcRun's JSON spells them. */
+/* "Waiting", "Pending", "Claimed", "Running", "Paused", "Success",
+ * "Failure", "Canceled": one of ArcRun's eight, "Pending" for retrying. */
 const char *arcrun_status_name(task_status s);
-/* 0, or WEFT_EINVALID for anything else (case-sensitive). */
+/* A status a client sends in a body (rule and dedup matchers, PATCH):
+ * ArcRun's eight, and "RetryPending" for retrying. 0, or WEFT_EINVALID for
+ * anything else (case-sensitive). */
 int arcrun_status_parse(const char *s, task_status *out);
+/* The statuses a ?status= word selects, as TS_BIT()s: "Pending" selects
+ * pending and retrying tasks (both show as Pending), "RetryPending" only
+ * retrying ones, the others their own. 0, or WEFT_EINVALID. */
+int arcrun_status_filter(const char *s, unsigned *mask);
 
 /* "Start", "End", "Cancel". */
 const char *arcrun_trigger_name(action_trigger t);
