@@ -106,6 +106,7 @@ static int serve(int argc, char **argv)
 		/* an interval of 0 would spin: run at most every 10 ms */
 		.retention_interval_us = MAX(cfg.retention_interval_us, 10000),
 		.retention_batch = cfg.retention_batch,
+		.queue_max = cfg.engine_queue_max,
 	};
 	eng = engine_new(&ecfg, st, disp);
 	if (engine_start(eng) != 0) {

@@ -126,6 +126,7 @@ static int submit_batch(engine *e, engine_cmd *cmd, int64_t now)
 			.group_name = t->group,
 			.start_after = t->start_after,
 			.retry_policy = t->retry_policy,
+			.attempt = 1,
 		};
 		if ((rc = store_task_insert(e->w, &row)) != 0)
 			return rc;
@@ -146,13 +147,13 @@ static int submit_batch(engine *e, engine_cmd *cmd, int64_t now)
 		t->created = true;
 		s->created++;
 		if (wait_finished > 0)
-			metrics_inc("tasks_with_dependencies_total", NULL, 1);
+			engine_count(e, "tasks_with_dependencies_total", NULL, 1);
 		else
-			e->start_dirty = true;
+			engine_wake_starts(e);
 	}
 	if (s->created && (rc = store_batch_add_remaining(e->w, &s->batch_id, (int64_t)s->created)) != 0)
 		return rc;
-	metrics_inc("tasks_created_total", NULL, s->created);
+	engine_count(e, "tasks_created_total", NULL, s->created);
 	cmd->result = 0;
 	return 0;
 }
@@ -183,7 +184,7 @@ static int stop_batch(engine *e, engine_cmd *cmd, int64_t now)
 	for (int s = 0; s < TS__COUNT; s++) {
 		total += c->canceled[s];
 		if (c->canceled[s])
-			metrics_inc("task_status_transitions_total",
+			engine_count(e, "task_status_transitions_total",
 			            s == TS_WAITING   ? "from_status=\"Waiting\",to_status=\"Canceled\"" :
 			            s == TS_PENDING   ? "from_status=\"Pending\",to_status=\"Canceled\"" :
 			            s == TS_CLAIMED   ? "from_status=\"Claimed\",to_status=\"Canceled\"" :
@@ -191,14 +192,14 @@ static int stop_batch(engine *e, engine_cmd *cmd, int64_t now)
 			                                "from_status=\"Paused\",to_status=\"Canceled\"",
 			            (uint64_t)c->canceled[s]);
 	}
-	metrics_inc("tasks_cancelled_total", NULL, (uint64_t)total);
+	engine_count(e, "tasks_cancelled_total", NULL, (uint64_t)total);
 	for (size_t i = 0; i < nrunning && rc == 0; i++)
-		rc = outbox_add_task_webhooks(e, &running[i], NULL, TRIGGER_CANCEL, COND_SUCCESS, now);
+		rc = engine_task_cancel_remote(e, &running[i], NULL, now);
 	free(running);
 	if (total)
-		id_set_add(&e->touched_batches, &c_->batch_id);
+		engine_touch_batch(e, &c_->batch_id);
 	if (c->canceled[TS_CLAIMED] || c->canceled[TS_RUNNING])
-		e->start_dirty = true;
+		engine_wake_starts(e);
 	cmd->result = 0;
 	return rc;
 }
@@ -218,7 +219,7 @@ static int set_batch_rules(engine *e, engine_cmd *cmd, int64_t now)
 	                           &r->updated);
 	if (rc != 0)
 		return rc;
-	e->start_dirty = true;
+	engine_wake_starts(e);
 	cmd->result = 0;
 	return 0;
 }
@@ -233,6 +234,14 @@ static const engine_op op_rules = { .name = "batch.rules", .apply = set_batch_ru
 void cmd_submit_init(cmd_submit *c) { *c = (cmd_submit){ .base.op = &op_submit }; }
 void cmd_stop_batch_init(cmd_stop_batch *c) { *c = (cmd_stop_batch){ .base.op = &op_stop }; }
 void cmd_batch_rules_init(cmd_batch_rules *c) { *c = (cmd_batch_rules){ .base.op = &op_rules }; }
+
+static void define_metrics(void)
+{
+	metrics_define("tasks_created_total", METRIC_COUNTER, "Tasks created");
+	metrics_define("tasks_with_dependencies_total", METRIC_COUNTER, "Tasks created with at least one dependency");
+}
+
+const command_family family_batches = { .name = "batches", .define_metrics = define_metrics };
 
 void new_task_release(new_task *t)
 {
