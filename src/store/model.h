@@ -30,7 +30,7 @@ typedef struct task_row {
 	int64_t expected_count;
 	bool dead_end_barrier;
 	int32_t priority;
-	int32_t attempt;             /* retries done so far: 0 on the first run */
+	int32_t attempt;             /* which try this is: 1 on the first run */
 	char *group_name;            /* NULL = none */
 	int64_t start_after;         /* not started before this time (µs); 0 = none */
 	char *retry_policy;          /* canonical JSON (see engine/retry.h) or NULL */

@@ -16,7 +16,7 @@ ENGINE_CMD_BASE_FIRST(cmd_batch_rules);
 
 /* ---- submit -------------------------------------------------------------- */
 
-/* ArcRun §8: a task is skipped when any matcher finds an existing task of
+/* ArcRun's dedupe: a task is skipped when any matcher finds an existing task of
  * matcher.kind in exactly matcher.status whose metadata holds the new
  * task's values of matcher.fields. A matcher with fields is ignored when
  * the new task has no metadata or lacks one of the fields. */
@@ -98,7 +98,7 @@ static int submit_batch(engine *e, engine_cmd *cmd, int64_t now)
 		int64_t wait_finished = 0, wait_success = 0;
 		for (size_t d = 0; d < t->ndeps; d++) {
 			const new_task *p = &s->tasks[t->deps[d].parent_index];
-			if (!p->created)      /* parent deduplicated: the edge is dropped (ArcRun §8) */
+			if (!p->created)      /* parent deduplicated: its edge is dropped */
 				continue;
 			wait_finished++;
 			wait_success += t->deps[d].requires_success;
@@ -106,6 +106,7 @@ static int submit_batch(engine *e, engine_cmd *cmd, int64_t now)
 		id_new_v7(&t->id);
 		t->status = wait_finished > 0 ? TS_WAITING : TS_PENDING;
 		t->created_at = now;
+		t->attempt = 1;
 		task_row row = {
 			.id = t->id,
 			.batch_id = s->batch_id,
@@ -126,7 +127,7 @@ static int submit_batch(engine *e, engine_cmd *cmd, int64_t now)
 			.group_name = t->group,
 			.start_after = t->start_after,
 			.retry_policy = t->retry_policy,
-			.attempt = 1,
+			.attempt = t->attempt,
 		};
 		if ((rc = store_task_insert(e->w, &row)) != 0)
 			return rc;
@@ -160,7 +161,7 @@ static int submit_batch(engine *e, engine_cmd *cmd, int64_t now)
 
 /* ---- stop and rules -------------------------------------------------------- */
 
-/* ArcRun §4.11: every link is inside the batch, so canceling all of its
+/* Every link is inside the batch, so canceling all of its
  * non-terminal tasks needs no propagation and no dead-end walk. */
 static int stop_batch(engine *e, engine_cmd *cmd, int64_t now)
 {
