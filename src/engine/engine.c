@@ -233,7 +233,6 @@ static void run_cycle(engine *e)
 
 	metrics_inc("worker_loop_iterations_total", NULL, 1);
 	metrics_observe("worker_loop_duration_seconds", NULL, (double)(clock_mono_us() - t0) / 1e6);
-	metrics_observe("tasks_processed_per_loop", NULL, (double)e->start.started);
 	if (c->ncmds)
 		metrics_observe("engine_commands_per_commit", NULL, (double)c->ncmds);
 }

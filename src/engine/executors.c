@@ -22,12 +22,11 @@ const executor *executor_find(const char *name)
 	return NULL;
 }
 
-/* task_row does not carry the executor column: every task the store hands
- * the engine runs on the default executor, which is the column's default. */
+/* A row without an executor (NULL) runs on the default one, which is also
+ * the column's default. NULL for a name no executor has. */
 const executor *executor_of_task(const task_row *t)
 {
-	UNUSED(t);
-	return DEFAULT_EXECUTOR;
+	return t->executor ? executor_find(t->executor) : DEFAULT_EXECUTOR;
 }
 
 size_t executors_room(const engine *e)

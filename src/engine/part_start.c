@@ -16,6 +16,7 @@
 #include "util/common.h"
 #include "util/alloc.h"
 #include "util/log.h"
+#include "util/metrics.h"
 #include "engine/cycle.h"
 #include "engine/rules.h"
 #include "exec/executor.h"
@@ -208,6 +209,8 @@ static int64_t start_next_wake(const engine *e)
 
 static void start_finish(engine *e, bool committed)
 {
+	metrics_observe("tasks_processed_per_loop", NULL, committed ? (double)e->start.started : 0);
+	e->start.started = 0;
 	if (!committed) {
 		e->start.dirty = true;
 		/* The pass's delayed-start deadline may have gone with it. */

@@ -64,7 +64,8 @@ extern const executor executor_webhook;    /* exec/webhook_executor.c */
 
 /* The executor named `name`, NULL when none is. */
 const executor *executor_find(const char *name);
-/* The executor of a task. */
+/* The executor of a task (t->executor, NULL = webhook); NULL when no
+ * registered executor has its name. */
 const executor *executor_of_task(const task_row *t);
 /* Room summed over the executors the engine starts tasks for. */
 size_t executors_room(const engine *e);

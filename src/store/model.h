@@ -36,6 +36,7 @@ typedef struct task_row {
 	char *retry_policy;          /* canonical JSON (see engine/retry.h) or NULL */
 	int64_t next_retry_at;       /* while retrying: when it becomes pending again */
 	bool archived;               /* read from the archive (retention) */
+	char *executor;              /* what runs it (exec/executor.h); NULL = the default, "webhook" */
 } task_row;
 
 void task_row_release(task_row *t);
