@@ -220,7 +220,8 @@ static void run_cycle(engine *e)
 			e->qcap = need;
 			e->queue = xrealloc(e->queue, e->qcap * sizeof(*e->queue));
 		}
-		memmove(e->queue + c->nretry, e->queue, e->qlen * sizeof(*e->queue));
+		if (e->qlen)
+			memmove(e->queue + c->nretry, e->queue, e->qlen * sizeof(*e->queue));
 		memcpy(e->queue, c->retry, c->nretry * sizeof(*e->queue));
 		e->qlen = need;
 		e->stats.queue_len = e->qlen;
@@ -274,7 +275,8 @@ static void *engine_main(void *arg)
 			ccap = e->qlen;
 			c->cmds = xrealloc(c->cmds, ccap * sizeof(*c->cmds));
 		}
-		memcpy(c->cmds, e->queue, e->qlen * sizeof(*c->cmds));
+		if (e->qlen)
+			memcpy(c->cmds, e->queue, e->qlen * sizeof(*c->cmds));
 		c->ncmds = e->qlen;
 		for (size_t i = 0; i < e->dlen; i++)
 			push_ptr((void ***)&c->jobs, &c->njobs, &c->jobs_cap, e->done[i]);

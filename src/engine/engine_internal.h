@@ -28,6 +28,12 @@ void id_set_add(id_set *s, const weft_id *id);      /* no duplicates */
 bool id_set_remove(id_set *s, const weft_id *id);
 void id_set_release(id_set *s);
 
+/* Ids remembered by hash (part_start.c). */
+typedef struct explained_set {
+	weft_id *slots;
+	size_t len, cap;
+} explained_set;
+
 /* ---- jobs -----------------------------------------------------------------
  * A job is work that must happen only once its cycle has committed (a start
  * webhook, an outbox delivery, a child process …). A step queues it with
@@ -180,7 +186,7 @@ struct engine {
 		int64_t retry_at;          /* another node held a rule lock: look again then */
 		int64_t delayed_armed;     /* the delayed-start deadline in the heap, INT64_MAX = none */
 		size_t started;            /* tasks claimed this cycle */
-		id_set explained;          /* tasks whose block was logged */
+		explained_set explained;   /* tasks whose block was logged */
 	} start;
 	struct {
 		bool dirty;                /* deliveries may be due: lease in this cycle */

@@ -24,8 +24,9 @@
 #define START_SCAN_PAGE 256
 /* Another node held the lock of a rule's kind: look at its tasks again after this. */
 #define RULE_LOCK_RETRY_US (20 * 1000LL)
-/* Tasks whose block was logged, remembered at most this many. */
-#define EXPLAINED_MAX 10000
+/* Tasks whose block was logged: remembered in this many slots (a power of
+ * two), half of which may be used. */
+#define EXPLAINED_SLOTS 16384
 
 void engine_wake_starts(engine *e)
 {
@@ -67,21 +68,42 @@ static void arm_delayed(engine *e, int64_t due)
 
 /* ---- the pass -------------------------------------------------------------------- */
 
+/* Whether `id` was seen before; remembers it. An open-addressing set,
+ * forgotten as a whole when it fills (a task may then be logged again). */
+static bool seen_before(explained_set *s, const weft_id *id)
+{
+	if (s->cap == 0) {
+		s->cap = EXPLAINED_SLOTS;
+		s->slots = xcalloc(s->cap, sizeof(weft_id));
+	}
+	if (s->len >= s->cap / 2) {
+		memset(s->slots, 0, s->cap * sizeof(weft_id));
+		s->len = 0;
+	}
+	uint64_t h = 1469598103934665603ULL;     /* FNV-1a */
+	for (const char *p = id->str; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+	for (size_t i = (size_t)h & (s->cap - 1);; i = (i + 1) & (s->cap - 1)) {
+		if (!s->slots[i].str[0]) {
+			s->slots[i] = *id;
+			s->len++;
+			return false;
+		}
+		if (id_eq(&s->slots[i], id))
+			return true;
+	}
+}
+
 /* Logs, once per task, why a task that cannot start by itself is held:
  * a rule whose matcher field its metadata lacks. */
 static void explain_once(engine *e, const task_row *t)
 {
-	id_set *seen = &e->start.explained;
-	for (size_t i = 0; i < seen->len; i++)
-		if (id_eq(&seen->items[i], &t->id))
-			return;
+	if (seen_before(&e->start.explained, &t->id))
+		return;
 	char *why = rules_explain(e->w, t);
 	if (why)
 		log_warn("engine", "task %s is not starting: %s", t->id.str, why);
 	free(why);
-	if (seen->len >= EXPLAINED_MAX)
-		seen->len = 0;
-	id_set_add(seen, &t->id);
 }
 
 /* Claims one pending task that passed its rules and hands it to its
@@ -220,7 +242,7 @@ static void start_finish(engine *e, bool committed)
 
 static void start_release(engine *e)
 {
-	id_set_release(&e->start.explained);
+	free(e->start.explained.slots);
 }
 
 const cycle_part part_start = {
