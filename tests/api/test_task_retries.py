@@ -216,10 +216,13 @@ def test_timeout_retried_instead_of_failing(api, mock):
                           api.task("child", deps=["a"])])
     a, child = (t["id"] for t in created)
     api.wait_status(a, "Running")
-    # the first attempt times out after ~1 s and is retried 0.2 s later
-    waiting = api.wait_status(a, "RetryPending", timeout=2.0)
+    # the first attempt times out after 1 s and is retried 0.2 s later
+    api.advance(1.1)
+    waiting = api.get_task(a)
+    assert waiting["status"] == "RetryPending"
     assert waiting["next_retry_at"] is not None
     assert api.status(child) == "Waiting"
+    api.advance(0.25)
     got = api.wait_status(a, "Running", timeout=1.0)
     assert got["attempt"] == 2
     assert start_keys(mock, "/start/a") == ["%s:start" % a, "%s:start:2" % a]
