@@ -170,7 +170,7 @@ static int start_pass(engine *e, void *arg, int64_t now)
 				}
 				if (v == RULES_CONTENDED)
 					e->start.retry_at = MIN(e->start.retry_at, now + RULE_LOCK_RETRY_US);
-				if (v == RULES_BLOCKED && why.type == RULE_CONCURRENCY)
+				if (v == RULES_BLOCKED && why.type == RULE_CONCURRENCY && !why.missing_field)
 					engine_count(e, "tasks_blocked_by_concurrency_total", NULL, 1);
 				if (v == RULES_BLOCKED && why.missing_field)
 					explain_once(e, t);
