@@ -120,6 +120,8 @@ static const struct setting settings[] = {
 	  "3600", NULL, "how often the archiving pass runs (seconds)" },
 	{ { "RETENTION_BATCH_SIZE" }, NULL, NULL, K_INT, F(retention_batch), 1, 1000000, "1000", NULL,
 	  "most tasks archived by one transaction" },
+	{ { "ENGINE_QUEUE_MAX" }, NULL, NULL, K_INT, F(engine_queue_max), 1, 10000000, "10000", NULL,
+	  "most commands waiting for the engine; past it requests are answered 503 at once" },
 	{ { "SLOW_QUERY_THRESHOLD_MS" }, NULL, NULL, K_I64, F(slow_query_ms), 1, 3600000, "100", NULL,
 	  "statements slower than this count in slow_queries_total (ms)" },
 	{ { "DB_READERS" }, NULL, NULL, K_INT, F(db_readers), 1, 1024, "8", NULL,

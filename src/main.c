@@ -14,6 +14,7 @@
 #include "config.h"
 #include "cli/bench.h"
 #include "engine/engine.h"
+#include "engine/test_clock.h"
 #include "exec/webhook.h"
 #include "http/server.h"
 #include "store/store.h"
@@ -68,6 +69,7 @@ static int serve(int argc, char **argv)
 	store *st = store_open(cfg.db_url, &sopt, err, sizeof(err));
 	dispatcher *disp = NULL;
 	engine *eng = NULL;
+	test_clock *tclock = NULL;
 	http_server *http = NULL;
 	if (!st) {
 		/* err names the database (a PostgreSQL URL with its password masked). */
@@ -107,12 +109,17 @@ static int serve(int argc, char **argv)
 		/* an interval of 0 would spin: run at most every 10 ms */
 		.retention_interval_us = MAX(cfg.retention_interval_us, 10000),
 		.retention_batch = cfg.retention_batch,
+		.queue_max = cfg.engine_queue_max,
 	};
 	eng = engine_new(&ecfg, st, disp);
 	if (engine_start(eng) != 0) {
-		log_error("main", "cannot start the engine (database error while recovering timers)");
+		log_error("main", "cannot start the engine (database error while recovering deadlines)");
 		goto out;
 	}
+	/* Test-only: black-box tests move the clock through this socket. */
+	const char *clock_socket = getenv("WEFT_TEST_CLOCK_SOCKET");
+	if (clock_socket && *clock_socket && !(tclock = test_clock_start(clock_socket, eng)))
+		goto out;
 	http = http_server_start(&cfg, eng, st, err, sizeof(err));
 	if (!http) {
 		log_error("main", "cannot start the HTTP server: %s", err);
@@ -130,6 +137,7 @@ static int serve(int argc, char **argv)
 out:
 	if (http)
 		http_server_stop(http);
+	test_clock_stop(tclock);
 	if (eng)
 		engine_stop(eng);
 	if (disp)

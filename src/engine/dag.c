@@ -1,6 +1,6 @@
 /*
- * dag.c — what happens when a task becomes terminal (reference/arcrun.md
- * §5.3–§5.5), inside the engine's transaction:
+ * dag.c — what happens when a task becomes terminal (ArcRun's dependency
+ * rules), inside the engine's transaction:
  *
  *  1. propagation: a success releases every waiting/paused child (counters
  *     decremented; a waiting child whose counters reach 0 becomes pending);
@@ -11,7 +11,7 @@
  *  3. dead-end cancellation (DEAD_END_CANCEL_ENABLED): ancestors whose
  *     children are all terminal are canceled ("All child tasks already
  *     terminated"), walking upwards, stopping at dead_end_barrier tasks;
- *     each gets its cancel webhooks if it was running, then its on_failure.
+ *     each gets its executor's cancel if it was running, then its on_failure.
  *
  * Propagation is iterative (an explicit work list), so a 10,000-deep chain
  * failing at its root does not recurse 10,000 frames.
@@ -56,7 +56,7 @@ static int propagate(engine *e, const weft_id *root, bool root_succeeded, int64_
 		weft_id parent = work.items[next];
 		bool succeeded = next == 0 ? root_succeeded : false;
 		next++;
-		metrics_inc("dependency_propagations_total",
+		engine_count(e, "dependency_propagations_total",
 		            succeeded ? "parent_outcome=\"success\"" : "parent_outcome=\"failure\"", 1);
 
 		if (!succeeded) {
@@ -67,7 +67,7 @@ static int propagate(engine *e, const weft_id *root, bool root_succeeded, int64_
 			rc = store_fail_required_children(e->w, &parent, reason, now, &changed, &nchanged);
 			if (rc != 0)
 				goto out;
-			metrics_inc("tasks_failed_by_dependency_total", NULL, nchanged);
+			engine_count(e, "tasks_failed_by_dependency_total", NULL, nchanged);
 			id_list_push_all(failed, changed, nchanged);
 			id_list_push_all(&work, changed, nchanged);
 			free(changed);
@@ -79,10 +79,10 @@ static int propagate(engine *e, const weft_id *root, bool root_succeeded, int64_
 		if (rc != 0)
 			goto out;
 		if (nready) {
-			metrics_inc("tasks_unblocked_total", NULL, nready);
-			metrics_inc("task_status_transitions_total",
+			engine_count(e, "tasks_unblocked_total", NULL, nready);
+			engine_count(e, "task_status_transitions_total",
 			            "from_status=\"Waiting\",to_status=\"Pending\"", nready);
-			e->start_dirty = true;
+			engine_wake_starts(e);
 		}
 		free(ready);
 	}
@@ -123,15 +123,15 @@ static int cancel_dead_ends(engine *e, id_list *check, int64_t now)
 				break;
 			}
 			task_status prev = res.prev;
-			metrics_inc("tasks_canceled_dead_end_total", NULL, 1);
-			engine_metric_transition(prev, TS_CANCELED);
-			engine_metric_terminal(&row);
+			engine_count(e, "tasks_canceled_dead_end_total", NULL, 1);
+			engine_metric_transition(e, prev, TS_CANCELED);
+			engine_metric_terminal(e, &row);
 			if (prev == TS_RUNNING)
-				rc = outbox_add_task_webhooks(e, &parents[i], &row, TRIGGER_CANCEL, COND_SUCCESS, now);
+				rc = engine_task_cancel_remote(e, &parents[i], &row, now);
 			if (rc == 0)
 				rc = outbox_add_task_webhooks(e, &parents[i], &row, TRIGGER_END, COND_FAILURE, now);
 			if (prev == TS_CLAIMED || prev == TS_RUNNING)
-				e->start_dirty = true;
+				engine_wake_starts(e);
 			if (!row.dead_end_barrier)
 				id_list_push(&nextround, &parents[i]);
 			task_row_release(&row);
@@ -153,14 +153,14 @@ int dag_after_terminal(engine *e, const weft_id *task, const task_row *row, task
 	int rc = 0;
 	if (row != NULL) {
 		if (id_is_set(&row->batch_id))
-			id_set_add(&e->touched_batches, &row->batch_id);
+			engine_touch_batch(e, &row->batch_id);
 	} else {
 		task_row read;
 		rc = store_task_get(e->w, task, &read);
 		if (rc != 0)
 			return rc == WEFT_ENOTFOUND ? 0 : rc;
 		if (id_is_set(&read.batch_id))
-			id_set_add(&e->touched_batches, &read.batch_id);
+			engine_touch_batch(e, &read.batch_id);
 		task_row_release(&read);
 	}
 
@@ -184,14 +184,16 @@ bool dag_should_retry(engine *e, const task_row *t, unsigned cause, int64_t now,
 	retry_policy p;
 	if (cause == 0 || t->retry_policy == NULL || retry_policy_parse(t->retry_policy, &p) != 0)
 		return false;
-	if (!(p.retry_on & cause) || t->attempt >= p.max_retries)
+	/* attempt counts tries from 1: attempt - 1 retries are done. */
+	int32_t retries_done = MAX(t->attempt, 1) - 1;
+	if (!(p.retry_on & cause) || retries_done >= p.max_retries)
 		return false;
 	UNUSED(e);
 	u->set_status = true;
 	u->status = TS_RETRYING;
 	u->set_attempt = true;
-	u->attempt = t->attempt + 1;
-	u->next_retry_at = now + retry_delay_us(&p, t->attempt);
+	u->attempt = retries_done + 2;
+	u->next_retry_at = now + retry_delay_us(&p, retries_done);
 	return true;
 }
 
@@ -231,16 +233,16 @@ int dag_fail_task(engine *e, const weft_id *task, unsigned from_mask, const char
 	if (rc != 0 || !res.applied)
 		return rc;
 	*applied = true;
-	e->start_dirty = true;    /* a claimed/running task left: rule slots freed */
-	engine_metric_transition(res.prev, u.status);
+	engine_wake_starts(e);    /* a claimed/running task left: rule slots freed */
+	engine_metric_transition(e, res.prev, u.status);
 	if (retry) {
 		*retried = true;
-		metrics_inc("tasks_retried_total", NULL, 1);
-		engine_arm_timer(e, after.next_retry_at, TIMER_RETRY, task);
+		engine_count(e, "tasks_retried_total", NULL, 1);
+		deadline_arm(e, after.next_retry_at, &deadline_retry_backoff, task);
 		task_row_release(&after);
 		return 0;
 	}
-	engine_metric_terminal(&after);
+	engine_metric_terminal(e, &after);
 	rc = outbox_add_task_webhooks(e, task, &after, TRIGGER_END, COND_FAILURE, now);
 	if (rc == 0)
 		rc = dag_after_terminal(e, task, &after, TS_FAILURE, now);

@@ -11,9 +11,11 @@
  * Starting tasks is driven by wake-ups: any commit that can make a task
  * startable (a new pending task, a running task ending, a rule change,
  * capacity freed by progress) triggers a start pass in the same cycle.
- * Deadlines (stale claims, inactivity timeouts, retry backoffs) sit in a
- * timer heap on a single node; on a database shared by several nodes they
- * are read from the task rows by the elected leader (engine.c).
+ * Deadlines (stale claims, inactivity timeouts, retry backoffs, delayed
+ * starts) sit in a heap on a single node; on a database shared by several
+ * nodes they are read from the task rows by the elected leader
+ * (deadline.h). The queue is bounded: past engine_config.queue_max a
+ * command is answered at once with WEFT_EOVERLOADED.
  *
  * Threading: engine_submit() and engine_call() may be called from any
  * thread. done callbacks run on the engine thread after commit and must not
@@ -44,11 +46,12 @@ typedef struct engine_config {
 	int64_t archive_after_us;        /* RETENTION_ARCHIVE_DAYS (or _AFTER_SECS) */
 	int64_t retention_interval_us;   /* RETENTION_CLEANUP_INTERVAL_SECS */
 	int retention_batch;             /* RETENTION_BATCH_SIZE */
+	int queue_max;                   /* ENGINE_QUEUE_MAX: commands waiting; <= 0 = 10,000 */
 } engine_config;
 
 /* store and dispatcher are borrowed and must outlive the engine. */
 engine *engine_new(const engine_config *cfg, store *st, dispatcher *disp);
-int engine_start(engine *e);          /* recovers timers, starts the thread */
+int engine_start(engine *e);          /* recovers deadlines, starts the thread */
 void engine_stop(engine *e);          /* drains queued commands, then joins */
 void engine_free(engine *e);
 
@@ -74,7 +77,8 @@ struct engine_cmd {
 	/* Outcome, set before done(): 0, WEFT_ENOTFOUND, WEFT_ECONFLICT (the
 	 * state does not allow it: see current_status), or a failure that
 	 * wrote nothing (WEFT_ESTORE, WEFT_EUNAVAILABLE when the database is
-	 * unreachable or the engine is stopping). */
+	 * unreachable or the engine is stopping, WEFT_EOVERLOADED when the
+	 * queue is full). */
 	int result;
 	bool noop;                  /* succeeded without changing anything (PATCH re-sending the final status) */
 	task_status current_status; /* with WEFT_ECONFLICT and noop */
@@ -90,10 +94,19 @@ struct engine_cmd {
 /* The command's name, e.g. "task.patch" (logs). */
 const char *engine_cmd_name(const engine_cmd *cmd);
 
-/* Queues cmd (borrowed until done). Never blocks on the database. */
+/* Queues cmd (borrowed until done). Never blocks on the database. With the
+ * queue full (or the engine stopping) done() runs at once, on the caller's
+ * thread, with WEFT_EOVERLOADED (WEFT_EUNAVAILABLE). */
 void engine_submit(engine *e, engine_cmd *cmd);
 /* Queues cmd and waits for its outcome (cmd->done must be NULL). */
 void engine_call(engine *e, engine_cmd *cmd);
+/* Returns once a whole cycle that began after the call has committed
+ * (or failed): whatever was due at the clock's time of the call has been
+ * done. 0 or the cycle's error. Tests advance the clock, then sync. */
+int engine_sync(engine *e);
+/* Tests only: the next `fail_commits` commits fail, and one step of the
+ * cycle part named `fail_part` (a static string; NULL = none) fails. */
+void engine_test_faults(engine *e, int fail_commits, const char *fail_part);
 
 /* Counts for /health and tests. */
 typedef struct engine_stats {

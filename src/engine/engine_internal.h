@@ -1,7 +1,13 @@
 /*
- * engine_internal.h — state shared by the engine's source files
- * (engine.c: the loop and group commit; commands/: the command families;
- * dag.c: task completion, propagation and dead-end cancellation).
+ * engine_internal.h — what the engine's source files share.
+ *
+ * engine.c owns the queue, the group commit, savepoints (engine_step) and
+ * the answers. Everything a cycle does besides is a *cycle part* (cycle.h)
+ * with its own file; commands come in *families* (commands/); deadlines
+ * are {due, kind, object} with a handler per kind (deadline.h); work
+ * handed out after a commit is a *job* (below), launched by an executor
+ * (exec/executor.h) or by the outbox deliveries.
+ *
  * Everything here is touched only by the engine thread, except the fields
  * marked "under mu".
  */
@@ -9,16 +15,9 @@
 #define WEFT_ENGINE_INTERNAL_H
 
 #include "engine/engine.h"
-#include "engine/timers.h"
+#include "engine/deadline.h"
+#include "util/clock.h"
 #include <pthread.h>
-
-/* Side effects of a cycle, carried out only after its commit succeeds. */
-typedef struct effects {
-	webhook_call **calls;      /* owned until submitted */
-	size_t len, cap;
-	size_t starts;             /* how many of the calls are start calls */
-	size_t deliveries;         /* how many are outbox deliveries */
-} effects;
 
 typedef struct id_set {
 	weft_id *items;
@@ -28,6 +27,120 @@ typedef struct id_set {
 void id_set_add(id_set *s, const weft_id *id);      /* no duplicates */
 bool id_set_remove(id_set *s, const weft_id *id);
 void id_set_release(id_set *s);
+
+/* Ids remembered by hash (part_start.c). */
+typedef struct explained_set {
+	weft_id *slots;
+	size_t len, cap;
+} explained_set;
+
+/* ---- jobs -----------------------------------------------------------------
+ * A job is work that must happen only once its cycle has committed (a start
+ * webhook, an outbox delivery, a child process …). A step queues it with
+ * engine_launch(); if the step or the cycle rolls back, the job is freed
+ * unlaunched. After the commit the engine launches it; whoever runs it
+ * reports back with engine_job_done() from any thread, and a later cycle
+ * applies the outcome in a savepoint of its own. */
+
+/* How many jobs of one sort may be out at once. */
+typedef struct engine_window {
+	size_t limit;
+	size_t queued;       /* launched by steps of the current cycle */
+	size_t in_flight;    /* launched after earlier commits, not yet back */
+} engine_window;
+
+size_t engine_window_room(const engine_window *w);
+
+typedef struct engine_job engine_job;
+typedef struct job_ops {
+	const char *name;           /* logs */
+	const char *actor;          /* audit trail actor while its outcome is applied */
+	/* After the commit: hand the job over. Its outcome comes back through
+	 * engine_job_done(). */
+	void (*launch)(engine *e, engine_job *j);
+	/* Back on the engine thread, before the cycle that applies it: it no
+	 * longer holds its window's slot (set dirty flags here). May be NULL. */
+	void (*landed)(engine *e, engine_job *j);
+	/* In a cycle, in its own savepoint: record the outcome. WEFT_ERETRY
+	 * puts it back for the next cycle. */
+	int (*apply)(engine *e, engine_job *j, int64_t now);
+	void (*free)(engine_job *j);
+} job_ops;
+
+struct engine_job {
+	const job_ops *ops;
+	engine_window *window;      /* the slot it holds while queued or out; NULL = none */
+	/* A start: while it is out, the task's outbox deliveries wait, so that
+	 * the service sees the start before the end. */
+	bool holds_task;
+	weft_id task_id;
+	int conflicts;              /* times put back after a cross-node lock conflict */
+};
+
+/* Queues j (owned by the engine from here) to be launched after this
+ * cycle's commit. */
+void engine_launch(engine *e, engine_job *j);
+/* A launched job finished: hands it back to the engine thread (any thread). */
+void engine_job_done(engine *e, engine_job *j);
+
+/* ---- metrics that count what committed -----------------------------------
+ * Counters and histograms touched inside a cycle are recorded here and
+ * applied after the commit; a step that rolls back drops its own, a cycle
+ * that fails to commit drops all of them. `name` must be a string literal
+ * (it is kept by pointer); labels are copied. */
+void engine_count(engine *e, const char *name, const char *labels, uint64_t v);
+void engine_observe(engine *e, const char *name, const char *labels, double v);
+void engine_metric_transition(engine *e, task_status from, task_status to);
+/* A task that reached a terminal status (row after the update). */
+void engine_metric_terminal(engine *e, const task_row *t);
+
+typedef struct metric_journal {
+	struct metric_entry *items;
+	size_t len, cap;
+	char *labels;               /* the entries' label texts, back to back */
+	size_t llen, lcap;
+} metric_journal;
+
+/* ---- steps ---------------------------------------------------------------- */
+
+typedef int (*engine_step_fn)(engine *e, void *arg, int64_t now);
+/* Runs fn in a savepoint of the cycle's transaction. On failure its writes,
+ * the jobs it launched and the metrics it counted are undone. WEFT_ERETRY
+ * (another node's transaction holds a lock it needs, or waits for one this
+ * cycle holds) is not retried here: only the commit releases this cycle's
+ * locks, so callers put the step back for the next cycle. */
+int engine_step(engine *e, engine_step_fn fn, void *arg, int64_t now);
+
+/* Test-only fault injection (unit tests): the next `fail_commits` commits
+ * are rolled back as if they had failed; a step of the part named
+ * `fail_part` fails once with WEFT_ESTORE. */
+typedef struct engine_faults {
+	int fail_commits;
+	const char *fail_part;
+} engine_faults;
+
+/* ---- the engine ----------------------------------------------------------- */
+
+/* A command that keeps losing lock conflicts to other nodes fails after
+ * this many cycles. */
+#define ENGINE_MAX_CONFLICTS 50
+
+/* What one cycle works on, and what it leaves to engine.c. */
+typedef struct cycle_state {
+	uint64_t seq;               /* cycles run, this one included */
+	int64_t now;
+	unsigned remote;            /* STORE_WAKE_* bits heard since the last cycle */
+	bool changed;               /* wrote something the other nodes should see */
+	const char *part;           /* the part running (fault injection, logs) */
+	engine_cmd **cmds;          /* taken from the queue */
+	size_t ncmds;
+	engine_cmd **answer;        /* applied or failed: answered after the cycle */
+	size_t nanswer, answer_cap;
+	engine_cmd **retry;         /* lost a conflict: back to the queue's head */
+	size_t nretry, retry_cap;
+	engine_job **jobs;          /* came back: applied by the results part */
+	size_t njobs, jobs_cap;
+} cycle_state;
 
 struct engine {
 	engine_config cfg;
@@ -39,57 +152,71 @@ struct engine {
 
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
+	clock_waiter waiter;       /* the engine thread waits through the clock */
 	engine_cmd **queue;        /* under mu */
 	size_t qlen, qcap;         /* under mu */
-	webhook_call **results;    /* finished start calls and deliveries, under mu */
-	size_t rlen, rcap;         /* under mu */
+	engine_job **done;         /* jobs back from their launch, under mu */
+	size_t dlen, dcap;         /* under mu */
 	bool stopping;             /* under mu */
+	unsigned remote_wake;      /* STORE_WAKE_* bits from the listener, under mu */
+	engine_faults faults_next; /* under mu: taken by the next cycle */
+	bool faults_set;           /* under mu */
 	engine_stats stats;        /* under mu */
 
-	timer_heap timers;         /* single node: every deadline of the database */
-	size_t starts_in_flight;
-	id_set start_tasks;        /* tasks whose start call is in flight */
-	bool start_dirty;          /* something may have become startable */
-	int64_t next_sweep_us;
-	int64_t next_delayed_start;   /* earliest start_after still ahead, INT64_MAX = none */
-	effects fx;
-	size_t started_this_cycle;
-
-	size_t deliveries_in_flight;
-	bool outbox_dirty;         /* deliveries may be due: lease in this cycle */
-	int64_t outbox_next_due;   /* INT64_MAX = nothing undelivered */
-	id_set touched_batches;    /* batches with a task that ended this cycle */
-	int64_t next_retention_us;
-
-	const char *actor;         /* who causes the current changes (audit trail) */
-
-	/* Many nodes on one database (store_shared). Deadlines then live in the
-	 * database: the leader asks it for due ones instead of keeping a heap. */
-	bool shared;
-	unsigned remote_wake;      /* STORE_WAKE_* bits from the listener, under mu */
-	bool leader;               /* this node runs timers and retention */
-	bool timers_dirty;         /* shared: re-read the earliest deadline */
-	int64_t db_timer_next;     /* shared: earliest known deadline, INT64_MAX = none */
-	int64_t start_retry_at;    /* another node held a rule lock: try those tasks again */
+	cycle_state cycle;
+	engine_job **fx;           /* launched by this cycle's steps */
+	size_t nfx, fxcap;
+	metric_journal metrics;
 	int64_t backoff_until;     /* the database was unreachable: no retries before */
-	bool cycle_changed;        /* this cycle wrote something other nodes should see */
-	/* Steps that lost a lock conflict with another node: applied again in
-	 * the next cycle, after this one's commit has released its locks. */
-	engine_cmd **retry_cmds;
-	size_t nretry_cmds, retry_cmds_cap;
-	webhook_call **retry_results;
-	size_t nretry_results, retry_results_cap;
+	const char *actor;         /* who causes the current changes (audit trail) */
+	engine_faults faults;
+
+	/* Many nodes on one database (store_shared). */
+	bool shared;
+	bool leader;               /* this node runs the leader-only parts and deadlines */
+
+	/* Tasks whose start is in flight (jobs with holds_task). */
+	id_set start_tasks;
+	/* Per-engine state of each registered executor (executors.c). */
+	void **exec_state;
+
+	/* The parts' state; each is touched only by its own file. */
+	struct {
+		bool dirty;                /* something may have become startable */
+		int64_t retry_at;          /* another node held a rule lock: look again then */
+		int64_t delayed_armed;     /* the delayed-start deadline in the heap, INT64_MAX = none */
+		size_t started;            /* tasks claimed this cycle */
+		explained_set explained;   /* tasks whose block was logged */
+	} start;
+	struct {
+		bool dirty;                /* deliveries may be due: lease in this cycle */
+		int64_t next_due;          /* INT64_MAX = nothing undelivered */
+		engine_window window;
+	} outbox;
+	struct {
+		id_set touched;            /* batches with a task that ended */
+		id_set checking;           /* checked by this cycle: kept until it commits */
+		int64_t retry_at;          /* a check failed: the next one by then */
+	} batches;
+	struct {
+		int64_t next_us;
+	} sweep, retention;
+	deadline_state deadlines;
+	struct engine_job **retry_jobs;   /* results put back after a conflict */
+	size_t nretry_jobs, retry_jobs_cap;
 };
 
-/* Arms a deadline of `task`: in the heap on a single node; on a shared
- * database only as a hint for the next wake-up (the row itself is the
- * deadline, and the other nodes hear of it through the commit's notify). */
-void engine_arm_timer(engine *e, int64_t due_us, timer_kind kind, const weft_id *task);
+/* ---- services of the parts to the rest of the engine --------------------- */
 
-/* effects */
-void effects_add_call(effects *fx, webhook_call *call);
-/* Hands a finished call to the engine thread (any thread). */
-void engine_push_result(engine *e, webhook_call *call);
+/* part_start.c: something may have become startable. */
+void engine_wake_starts(engine *e);
+/* part_deliveries.c: outbox rows may be due (a row was written, a start
+ * call that held a task's rows back came back, a slot freed). */
+void engine_wake_deliveries(engine *e);
+/* part_deliveries.c: a delivery's retry is due at `at`. */
+void engine_delivery_due(engine *e, int64_t at);
+/* part_batches.c: a task of `batch` ended; check it at the end of the cycle. */
+void engine_touch_batch(engine *e, const weft_id *batch);
 
 /* outbox.c */
 /* Writes one outbox delivery per action of (task, trigger, condition),
@@ -97,12 +224,9 @@ void engine_push_result(engine *e, webhook_call *call);
  * the task as it is now when the caller has it (borrowed), NULL to read it. */
 int outbox_add_task_webhooks(engine *e, const weft_id *task, const task_row *row, action_trigger trig,
                              action_condition cond, int64_t now);
-/* Fires on_batch_complete for every touched batch that just finished. */
-int outbox_complete_batches(engine *e, int64_t now);
-/* Leases due deliveries into the cycle's effects, up to the window. */
-int outbox_lease(engine *e, int64_t now);
-/* Records a finished delivery (retry with backoff or exhausted). */
-int outbox_apply_result(engine *e, webhook_call *call, int64_t now);
+/* Writes the on_batch_complete deliveries of a batch that just completed. */
+int outbox_add_batch_webhooks(engine *e, const weft_id *batch, const char *on_complete,
+                              const batch_outcome *counts, int64_t now);
 int64_t outbox_backoff_us(const engine *e, int32_t attempt);
 
 /* commands/tasks.c: one task's cancel, pause and resume, shared with the
@@ -112,6 +236,15 @@ int task_cancel_one(engine *e, const weft_id *id, const char *reason, int64_t no
 int task_pause_one(engine *e, const weft_id *id, task_update_result *res);
 /* *now_status: the status the task has afterwards. */
 int task_resume_one(engine *e, const weft_id *id, int64_t now, task_update_result *res, task_status *now_status);
+
+/* task_run.c */
+/* claimed -> running (*applied says whether it was claimed), arming its
+ * inactivity timeout. */
+int engine_task_running(engine *e, const weft_id *id, int64_t now, bool *applied);
+/* A running task stopped being wanted (canceled, timed out, dead end):
+ * its executor tells the remote side. `row`: the task after its
+ * transition (borrowed), or NULL to read it. */
+int engine_task_cancel_remote(engine *e, const weft_id *id, const task_row *row, int64_t now);
 
 /* dag.c */
 /* After `task` reached a terminal status: propagate to children, queue the
@@ -130,10 +263,11 @@ int dag_fail_task(engine *e, const weft_id *task, unsigned from_mask, const char
  * update's fields (attempt, next_retry_at) when it should. */
 bool dag_should_retry(engine *e, const task_row *t, unsigned cause, int64_t now, task_update *u);
 
-/* metrics of a task that reached a terminal status (row after update) */
-void engine_metric_terminal(const task_row *t);
-
-/* metrics helpers */
-void engine_metric_transition(task_status from, task_status to);
+/* engine_metrics.c: defines the engine's own metrics and every command
+ * family's (commands/families.c). */
+void engine_metrics_define(void);
+void metric_journal_apply(metric_journal *j);
+void metric_journal_truncate(metric_journal *j, size_t mark);
+void metric_journal_release(metric_journal *j);
 
 #endif

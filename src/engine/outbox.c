@@ -1,29 +1,20 @@
 /*
- * outbox.c — webhooks that must not be lost.
+ * outbox.c — webhooks that must not be lost: the rows.
  *
  * End (on_success / on_failure), cancel and batch-complete webhooks are not
  * called directly: the engine writes one outbox row per action in the same
- * transaction as the state change that causes it. Each cycle then leases
- * the rows that are due (up to WEBHOOK_DELIVERY_CONCURRENCY in flight) and
- * hands them to the dispatcher; the result comes back as an event of a
- * later cycle: success, or a retry after
- *     min(cap, base * 2^(attempt - 1)) ± 10%,
- * or `exhausted` after WEBHOOK_MAX_ATTEMPTS attempts. A crash at any point
- * loses nothing: rows are durable before anything is sent, and a lease that
- * was never answered expires (at start-up on a single node, at once).
- *
- * Ordering: a task's deliveries are not leased while its start call is in
- * flight, so its start webhook always reaches the service first.
+ * transaction as the state change that causes it, with the exact request
+ * to send. part_deliveries.c leases and delivers them. A crash at any point
+ * loses nothing: rows are durable before anything is sent.
  *
  * Keys (Idempotency-Key, stable across retries):
  *     <task>:end:success | <task>:end:failure | <task>:cancel
- *     <task>:cancel:attempt:<n>     for a cancel of retry attempt n > 0
+ *     <task>:cancel:attempt:<n>     for a cancel of attempt n > 1
  *     batch:<batch>:complete
  * with ":<i>" appended for the i-th (i > 0) action of the same trigger.
  *
- * Bodies are enriched under an "arcrun" key (ArcRun's later wire format):
- * an object body gains it, an absent body becomes {"arcrun": {...}}, any
- * other body is sent unchanged.
+ * Bodies are enriched under an "arcrun" key: an object body gains it, an
+ * absent body becomes {"arcrun": {...}}, any other body is sent unchanged.
  */
 #include "util/common.h"
 #include "core/backoff.h"
@@ -87,7 +78,7 @@ static int insert_delivery(engine *e, outbox_row *o)
 {
 	int rc = store_outbox_insert(e->w, o);
 	if (rc == 0 && o->id != 0)
-		e->outbox_dirty = true;
+		engine_wake_deliveries(e);
 	return rc;
 }
 
@@ -123,7 +114,7 @@ int outbox_add_task_webhooks(engine *e, const weft_id *task, const task_row *row
 	char base[128];
 	if (trig == TRIGGER_END)
 		snprintf(base, sizeof(base), "%s:end:%s", task->str, action_condition_name(cond));
-	else if (attempt > 0)
+	else if (attempt > 1)
 		snprintf(base, sizeof(base), "%s:cancel:attempt:%d", task->str, (int)attempt);
 	else
 		snprintf(base, sizeof(base), "%s:cancel", task->str);
@@ -157,112 +148,44 @@ int outbox_add_task_webhooks(engine *e, const weft_id *task, const task_row *row
 	return rc;
 }
 
-static int cmp_batch_id(const void *a, const void *b)
+int outbox_add_batch_webhooks(engine *e, const weft_id *batch, const char *on_complete,
+                              const batch_outcome *counts, int64_t now)
 {
-	return strcmp(((const weft_id *)a)->str, ((const weft_id *)b)->str);
-}
-
-int outbox_complete_batches(engine *e, int64_t now)
-{
+	json_t *actions = on_complete ? json_parse_text(on_complete) : NULL;
 	int rc = 0;
-	/* The same order on every node: see the cycle in engine.c. */
-	qsort(e->touched_batches.items, e->touched_batches.len, sizeof(weft_id), cmp_batch_id);
-	for (size_t b = 0; b < e->touched_batches.len && rc == 0; b++) {
-		const weft_id *batch = &e->touched_batches.items[b];
-		char *on_complete = NULL;
-		batch_outcome counts = { 0 };
-		bool completed;
-		rc = store_batch_complete(e->w, batch, now, &completed, &on_complete, &counts);
-		if (rc != 0)
-			break;
-		if (!completed)
+	for (size_t i = 0; rc == 0 && i < json_array_size(actions); i++) {
+		const json_t *params = json_object_get(json_array_get(actions, i), "params");
+		if (!json_is_object(params))
 			continue;
-		metrics_inc("batches_completed_total", NULL, 1);
-		json_t *actions = on_complete ? json_parse_text(on_complete) : NULL;
-		for (size_t i = 0; rc == 0 && i < json_array_size(actions); i++) {
-			const json_t *params = json_object_get(json_array_get(actions, i), "params");
-			if (!json_is_object(params))
-				continue;
-			json_t *a = json_object();
-			json_object_set_new(a, "batch_id", json_string(batch->str));
-			json_t *c = json_object();
-			json_object_set_new(c, "success", json_integer(counts.success));
-			json_object_set_new(c, "failure", json_integer(counts.failure));
-			json_object_set_new(c, "canceled", json_integer(counts.canceled));
-			json_object_set_new(a, "counts", c);
-			json_object_set_new(a, "completed_at", ts_or_null(now));
-			char *text = json_dump_compact(params);
-			outbox_row o = {
-				.event = DELIVERY_BATCH_COMPLETE,
-				.batch_id = *batch,
-				.add_handle = false,
-				.status = DS_PENDING,
-				.max_attempts = e->cfg.max_attempts,
-				.next_attempt_at = now,
-				.created_at = now,
-				.updated_at = now,
-			};
-			if (i == 0)
-				snprintf(o.key, sizeof(o.key), "batch:%s:complete", batch->str);
-			else
-				snprintf(o.key, sizeof(o.key), "batch:%s:complete:%zu", batch->str, i);
-			o.params = enrich(text, a);
-			rc = insert_delivery(e, &o);
-			free(o.params);
-			free(text);
-		}
-		json_decref(actions);
-		free(on_complete);
+		json_t *a = json_object();
+		json_object_set_new(a, "batch_id", json_string(batch->str));
+		json_t *c = json_object();
+		json_object_set_new(c, "success", json_integer(counts->success));
+		json_object_set_new(c, "failure", json_integer(counts->failure));
+		json_object_set_new(c, "canceled", json_integer(counts->canceled));
+		json_object_set_new(a, "counts", c);
+		json_object_set_new(a, "completed_at", ts_or_null(now));
+		char *text = json_dump_compact(params);
+		outbox_row o = {
+			.event = DELIVERY_BATCH_COMPLETE,
+			.batch_id = *batch,
+			.add_handle = false,
+			.status = DS_PENDING,
+			.max_attempts = e->cfg.max_attempts,
+			.next_attempt_at = now,
+			.created_at = now,
+			.updated_at = now,
+		};
+		if (i == 0)
+			snprintf(o.key, sizeof(o.key), "batch:%s:complete", batch->str);
+		else
+			snprintf(o.key, sizeof(o.key), "batch:%s:complete:%zu", batch->str, i);
+		o.params = enrich(text, a);
+		rc = insert_delivery(e, &o);
+		free(o.params);
+		free(text);
 	}
-	if (rc != WEFT_ERETRY)    /* after a lock conflict: all of them again next cycle */
-		e->touched_batches.len = 0;
-	return rc;
-}
-
-static void on_delivery_done(webhook_call *call, void *arg);
-
-static action_trigger trigger_of(delivery_event ev)
-{
-	return ev == DELIVERY_CANCEL ? TRIGGER_CANCEL : TRIGGER_END;
-}
-
-int outbox_lease(engine *e, int64_t now)
-{
-	size_t busy = e->deliveries_in_flight + e->fx.deliveries;
-	size_t window = (size_t)MAX(e->cfg.delivery_window, 1);
-	if (busy >= window)
-		return 0;     /* stays dirty: a finished delivery frees a slot */
-	outbox_row *rows = NULL;
-	size_t n = 0;
-	int rc = store_outbox_lease(e->w, now, now + e->cfg.lease_us, window - busy, e->start_tasks.items,
-	                            e->start_tasks.len, &rows, &n);
-	if (rc != 0)
-		return rc;
-	for (size_t i = 0; i < n; i++) {
-		const outbox_row *o = &rows[i];
-		const char *params[1] = { o->params };
-		webhook_call *call = webhook_call_new(&o->task_id, trigger_of(o->event),
-		                                      o->event == DELIVERY_END_FAILURE ? COND_FAILURE : COND_SUCCESS,
-		                                      o->key, params, 1);
-		call->no_handle = !o->add_handle;
-		call->delivery_id = o->id;
-		call->delivery_attempt = o->attempts;
-		call->done = on_delivery_done;
-		call->arg = e;
-		effects_add_call(&e->fx, call);
-	}
-	if (n == window - busy) {
-		e->outbox_dirty = true;     /* there may be more due */
-	} else {
-		e->outbox_dirty = false;
-		int64_t due = INT64_MAX;
-		rc = store_outbox_next_due(e->w, &due);
-		/* Rows already due but not leased are held back by a start call in
-		 * flight; that call's result marks the outbox dirty again, so no
-		 * deadline is needed (waking for them now would spin). */
-		e->outbox_next_due = due <= now ? INT64_MAX : due;
-	}
-	store_free_outbox(rows, n);
+	json_decref(actions);
 	return rc;
 }
 
@@ -272,32 +195,4 @@ int64_t outbox_backoff_us(const engine *e, int32_t attempt)
 	backoff_policy p = { .base_us = e->cfg.backoff_base_us, .multiplier = 2, .cap_us = e->cfg.backoff_cap_us,
 	                     .jitter = 0.1 };
 	return backoff_delay_us(&p, attempt, backoff_random());
-}
-
-int outbox_apply_result(engine *e, webhook_call *call, int64_t now)
-{
-	int64_t retry_at = 0;
-	const char *outcome = "success";
-	if (!call->ok) {
-		if (call->delivery_attempt < e->cfg.max_attempts) {
-			retry_at = now + outbox_backoff_us(e, call->delivery_attempt);
-			outcome = "retry";
-			e->outbox_next_due = MIN(e->outbox_next_due, retry_at);
-		} else {
-			outcome = "exhausted";
-			log_warn("outbox", "delivery %s exhausted after %d attempts: %s", call->key,
-			         (int)call->delivery_attempt, call->error ? call->error : "failed");
-		}
-	}
-	char labels[96];
-	snprintf(labels, sizeof(labels), "trigger=\"%s\",outcome=\"%s\"", action_trigger_name(call->trigger), outcome);
-	metrics_inc("webhook_deliveries_total", labels, 1);
-	return store_outbox_finish(e->w, call->delivery_id, call->ok, call->http_status,
-	                           call->ok ? NULL : call->error, now, retry_at);
-}
-
-/* Runs on the dispatcher thread: hand the result to the engine. */
-static void on_delivery_done(webhook_call *call, void *arg)
-{
-	engine_push_result(arg, call);
 }

@@ -1,5 +1,5 @@
 /*
- * retry.h — task retry policies (the ArcRun plan ADD_RETRY_WITH_BACKOFF).
+ * retry.h — task retry policies.
  *
  * A task's `retry` object, validated by the HTTP layer and stored in its
  * canonical JSON form with every field present:
@@ -8,10 +8,12 @@
  * Defaults: initial_delay_secs 5, backoff_multiplier 2.0, max_delay_secs 300,
  * retry_on all three. Delays may be fractional seconds.
  *
- * When a claimed or running task fails for a cause in retry_on and has
- * retries left (attempt < max_retries), it goes to retrying instead of
- * failure: attempt + 1, and it becomes pending again after
- *   min(max_delay, initial_delay * multiplier^(attempt)) ± 10% jitter.
+ * A task's `attempt` counts its tries from 1. When a claimed or running
+ * task fails for a cause in retry_on and has retries left (attempt - 1 <
+ * max_retries: max_retries retries after the first try), it goes to
+ * retrying instead of failure: attempt + 1, and it becomes pending again
+ * after
+ *   min(max_delay, initial_delay * multiplier^(attempt - 1)) ± 10% jitter.
  * No propagation happens meanwhile; only the final outcome reaches the
  * children and fires on_failure.
  */
@@ -39,7 +41,7 @@ typedef struct retry_policy {
 
 /* Parses the canonical JSON. 0 or -1. */
 int retry_policy_parse(const char *json_text, retry_policy *out);
-/* Delay before attempt `attempt` + 1 runs (attempt = retries done so far,
+/* Delay before retry `attempt` + 1 runs (attempt = retries done so far,
  * 0-based), in µs, jitter included. */
 int64_t retry_delay_us(const retry_policy *p, int32_t attempt);
 

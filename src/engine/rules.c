@@ -1,9 +1,12 @@
+/*
+ * rules.c — reading stored rules, checking them for a start candidate, and
+ * explaining why a pending task is held (rules.h).
+ */
 #include "util/common.h"
 #include "util/alloc.h"
 #include "util/buf.h"
 #include "util/json.h"
 #include "util/log.h"
-#include "util/metrics.h"
 #include "engine/rules.h"
 
 static void rule_release(rule *r)
@@ -145,8 +148,12 @@ static rule_verdict lock_kind(store_conn *conn, const char *kind)
 }
 
 rule_verdict rules_check(store_conn *conn, const task_row *cand, const rule *rules, size_t n,
-                         rule_blocked_set *blocked)
+                         rule_blocked_set *blocked, rule_block *why)
 {
+	rule_block scratch;
+	if (!why)
+		why = &scratch;
+	*why = (rule_block){ 0 };
 	/* Across nodes a rule's count is only right while nobody else claims
 	 * tasks of the kinds it counts: hold the lock of the candidate's kind
 	 * (its claim changes that kind's counts) and of every kind its rules
@@ -167,7 +174,9 @@ rule_verdict rules_check(store_conn *conn, const task_row *cand, const rule *rul
 		char *pattern = NULL, *key = NULL;
 		if (strcmp(r->kind, cand->kind) != 0 && (verdict = lock_kind(conn, r->kind)) != RULES_PASS)
 			break;
+		*why = (rule_block){ .index = i, .type = r->type };
 		if (!build_pattern(r, meta, &pattern, &key)) {
+			why->missing_field = true;
 			verdict = RULES_BLOCKED;
 			break;
 		}
@@ -189,8 +198,6 @@ rule_verdict rules_check(store_conn *conn, const task_row *cand, const rule *rul
 					}
 				}
 			}
-			if (verdict == RULES_BLOCKED)
-				metrics_inc("tasks_blocked_by_concurrency_total", NULL, 1);
 		} else {
 			int64_t sum = 0;
 			if (!cand->has_expected_count)
@@ -205,4 +212,72 @@ rule_verdict rules_check(store_conn *conn, const task_row *cand, const rule *rul
 	}
 	json_decref(meta);
 	return verdict;
+}
+
+/* The first matcher field of r missing from the metadata, or NULL. */
+static const char *missing_field(const rule *r, const json_t *meta)
+{
+	for (size_t i = 0; i < r->nfields; i++)
+		if (!json_is_object(meta) || !json_object_get(meta, r->fields[i]))
+			return r->fields[i];
+	return NULL;
+}
+
+static const char *rule_name(rule_type t)
+{
+	return t == RULE_CONCURRENCY ? "concurrency" : "capacity";
+}
+
+/* Why rule r (number i + 1) holds the candidate, or NULL when it does not. */
+static char *explain_rule(store_conn *conn, const task_row *t, const json_t *meta, const rule *r, size_t i)
+{
+	const char *field = missing_field(r, meta);
+	if (field)
+		return xasprintf("its %s rule #%zu on kind '%s' matches on metadata field '%s', which the task's "
+		                 "metadata lacks, so it waits until the field is set",
+		                 rule_name(r->type), i + 1, r->kind, field);
+	char *pattern = NULL, *key = NULL;
+	if (!build_pattern(r, meta, &pattern, &key))
+		return NULL;
+	char *out = NULL;
+	if (r->type == RULE_CONCURRENCY) {
+		unsigned mask = TS_BIT(r->status);
+		if (r->status == TS_RUNNING)
+			mask |= TS_BIT(TS_CLAIMED);
+		bool same_kind = strcmp(r->kind, t->kind) == 0;
+		int64_t limit = same_kind ? r->max : r->max + 1, count = 0;
+		if (store_count_matching(conn, r->kind, mask, pattern, limit + 1, &count) == 0 && count >= limit)
+			out = xasprintf("its concurrency rule #%zu allows %" PRId64 " %s tasks of kind '%s' matching %s, "
+			                "and %" PRId64 " are",
+			                i + 1, r->max, task_status_name(r->status), r->kind, pattern, count);
+	} else if (!t->has_expected_count) {
+		out = xasprintf("its capacity rule #%zu on kind '%s' needs an expected_count, which the task lacks",
+		                i + 1, r->kind);
+	} else {
+		int64_t sum = 0;
+		if (store_capacity_sum(conn, r->kind, pattern, &sum) == 0 && sum >= r->max)
+			out = xasprintf("its capacity rule #%zu allows %" PRId64 " units of remaining work on kind '%s' "
+			                "matching %s, and %" PRId64 " are taken",
+			                i + 1, r->max, r->kind, pattern, sum);
+	}
+	free(pattern);
+	free(key);
+	return out;
+}
+
+char *rules_explain(store_conn *conn, const task_row *t)
+{
+	if (t->status != TS_PENDING || t->rules == NULL || strcmp(t->rules, "[]") == 0)
+		return NULL;
+	rule *rules = NULL;
+	size_t n = 0;
+	if (rules_parse(t->rules, &rules, &n) != 0)
+		return xstrdup("its rules cannot be read");
+	json_t *meta = json_parse_text(t->metadata);
+	char *out = NULL;
+	for (size_t i = 0; i < n && !out; i++)
+		out = explain_rule(conn, t, meta, &rules[i], i);
+	json_decref(meta);
+	rules_free(rules, n);
+	return out;
 }

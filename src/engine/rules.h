@@ -1,5 +1,5 @@
 /*
- * rules.h — concurrency and capacity rules (ArcRun reference §9), checked
+ * rules.h — concurrency and capacity rules (ArcRun's `rules`), checked
  * when the engine claims a pending task.
  *
  * A task's `rules` is a JSON array of strategies; all must pass (AND).
@@ -50,9 +50,24 @@ void rule_blocked_set_release(rule_blocked_set *s);
  * now (shared database); the task is left for a later pass. */
 typedef enum rule_verdict { RULES_PASS, RULES_BLOCKED, RULES_CONTENDED, RULES_ERROR } rule_verdict;
 
+/* Which rule blocked a candidate (with RULES_BLOCKED). */
+typedef struct rule_block {
+	size_t index;            /* in the rules array */
+	rule_type type;
+	bool missing_field;      /* the candidate's metadata lacks a matcher field */
+} rule_block;
+
 /* Evaluates every rule for the candidate on conn (inside the engine's
- * transaction). Concurrency keys that block are added to `blocked`. */
+ * transaction). Concurrency keys that block are added to `blocked`; with
+ * RULES_BLOCKED, *why (optional) says which rule. */
 rule_verdict rules_check(store_conn *conn, const task_row *cand, const rule *rules, size_t n,
-                         rule_blocked_set *blocked);
+                         rule_blocked_set *blocked, rule_block *why);
+
+/* One sentence saying why the pending task `t` is not starting by its
+ * rules: which rule's matcher field its metadata lacks, or how many
+ * matching tasks occupy which limit. NULL when its rules let it start (or
+ * it has none), or it is not pending. Owned by the caller; reads through
+ * conn (any connection: a reader for GET /task/{id}). */
+char *rules_explain(store_conn *conn, const task_row *t);
 
 #endif

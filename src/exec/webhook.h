@@ -1,7 +1,7 @@
 /*
  * webhook.h — ArcRun webhook parameters and the outgoing-call dispatcher.
  *
- * WebhookParams (reference §3.1): {"url": string, "verb": "Get"|"Post"|
+ * WebhookParams (ArcRun's webhook action): {"url": string, "verb": "Get"|"Post"|
  * "Put"|"Patch"|"Delete", "body"?: any, "headers"?: {string: string}}.
  *
  * The dispatcher owns one thread and one libcurl multi handle. Callers hand
@@ -14,6 +14,11 @@
  * X-Task-Trigger (start|end|cancel); a body (Content-Type:
  * application/json) only when params.body is present. Redirects are never
  * followed (a 3xx is a failure); only http/https; response bodies are capped.
+ *
+ * The dispatcher is a transport: the engine's webhook executor
+ * (webhook_executor.c) sends start calls through it, and the outbox
+ * deliveries (engine/part_deliveries.c) their end, cancel and
+ * batch-complete webhooks.
  */
 #ifndef WEFT_WEBHOOK_H
 #define WEFT_WEBHOOK_H
@@ -47,8 +52,8 @@ struct webhook_call {
 	webhook_done_fn done;      /* may be NULL; runs on the dispatcher thread and must not block */
 	void *arg;
 	bool no_handle;            /* do not append ?handle= (batch_complete deliveries) */
-	int64_t delivery_id;       /* outbox row, 0 for start calls; not used by the dispatcher */
-	int32_t delivery_attempt;  /* this attempt's number (1-based); not used by the dispatcher */
+	int64_t delivery_id;       /* outbox row of a delivery; not used by the dispatcher */
+	int32_t delivery_attempt;  /* a delivery's attempt number (1-based); not used by the dispatcher */
 	int32_t http_status;       /* filled: status of the last HTTP answer, 0 when none */
 };
 

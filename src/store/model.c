@@ -17,8 +17,9 @@ void task_row_release(task_row *t)
 	free(t->failure_reason);
 	free(t->group_name);
 	free(t->retry_policy);
+	free(t->executor);
 	t->name = t->kind = t->metadata = t->rules = t->failure_reason = NULL;
-	t->group_name = t->retry_policy = NULL;
+	t->group_name = t->retry_policy = t->executor = NULL;
 }
 
 void action_row_release(action_row *a)

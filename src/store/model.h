@@ -30,12 +30,13 @@ typedef struct task_row {
 	int64_t expected_count;
 	bool dead_end_barrier;
 	int32_t priority;
-	int32_t attempt;             /* retries done so far: 0 on the first run */
+	int32_t attempt;             /* which try this is: 1 on the first run */
 	char *group_name;            /* NULL = none */
 	int64_t start_after;         /* not started before this time (µs); 0 = none */
 	char *retry_policy;          /* canonical JSON (see engine/retry.h) or NULL */
 	int64_t next_retry_at;       /* while retrying: when it becomes pending again */
 	bool archived;               /* read from the archive (retention) */
+	char *executor;              /* what runs it (exec/executor.h); NULL = the default, "webhook" */
 } task_row;
 
 void task_row_release(task_row *t);

@@ -114,6 +114,7 @@ enum { COPY_BATCH, COPY_TASK, COPY_LINK, COPY_ACTION, COPY__COUNT };
 
 extern const char embed_store_schema_postgres_0001_init_sql[];
 extern const size_t embed_store_schema_postgres_0001_init_sql_len;
+extern const char embed_store_schema_postgres_0002_attempt_sql[];
 
 typedef struct migration {
 	int version;
@@ -122,6 +123,7 @@ typedef struct migration {
 
 static const migration migrations[] = {
 	{ 1, embed_store_schema_postgres_0001_init_sql },
+	{ 2, embed_store_schema_postgres_0002_attempt_sql },
 };
 
 /* ---- the store and its connections ----------------------------------- */

@@ -60,6 +60,7 @@ extern const char embed_store_schema_sqlite_0001_init_sql[];
 extern const size_t embed_store_schema_sqlite_0001_init_sql_len;
 extern const char embed_store_schema_sqlite_0002_delivery_sql[];
 extern const size_t embed_store_schema_sqlite_0002_delivery_sql_len;
+extern const char embed_store_schema_sqlite_0003_attempt_sql[];
 
 typedef struct migration {
 	int version;
@@ -69,6 +70,7 @@ typedef struct migration {
 static const migration migrations[] = {
 	{ 1, embed_store_schema_sqlite_0001_init_sql },
 	{ 2, embed_store_schema_sqlite_0002_delivery_sql },
+	{ 3, embed_store_schema_sqlite_0003_attempt_sql },
 };
 
 /* ---- fixed statements ------------------------------------------------ */

@@ -1,5 +1,6 @@
 /*
- * clock.c — wall and monotonic time in µs, shiftable by tests (see clock.h),
+ * clock.c — wall and monotonic time in µs, shiftable and freezable by tests,
+ * the waits that an advance of the clock wakes (see clock.h),
  * and RFC 3339 formatting/parsing done with integer calendar arithmetic
  * (no time_t, no TZ database, valid for years 0000..9999).
  */
@@ -9,13 +10,24 @@
 #include <time.h>
 
 static _Atomic int64_t offset_us;
+/* While frozen: the real readings at the moment of freezing (0 = running). */
+static _Atomic int64_t frozen_real, frozen_mono;
 
-static int64_t read_clock(clockid_t id)
+static pthread_mutex_t waiters_mu = PTHREAD_MUTEX_INITIALIZER;
+static clock_waiter *waiters;       /* under waiters_mu */
+
+static int64_t raw_clock(clockid_t id)
 {
 	struct timespec ts;
 	clock_gettime(id, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000
-	       + atomic_load_explicit(&offset_us, memory_order_relaxed);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static int64_t read_clock(clockid_t id)
+{
+	int64_t frozen = atomic_load_explicit(id == CLOCK_REALTIME ? &frozen_real : &frozen_mono,
+	                                      memory_order_relaxed);
+	return (frozen ? frozen : raw_clock(id)) + atomic_load_explicit(&offset_us, memory_order_relaxed);
 }
 
 int64_t clock_now_us(void)
@@ -28,9 +40,88 @@ int64_t clock_mono_us(void)
 	return read_clock(CLOCK_MONOTONIC);
 }
 
+/* Wakes every registered waiter. Each waiter's mutex is taken around the
+ * signal, so a waiter that computed its timeout from the old time is either
+ * already waiting (and woken) or has not yet read the time (and sees the
+ * new one). */
+static void wake_all(void)
+{
+	pthread_mutex_lock(&waiters_mu);
+	for (clock_waiter *w = waiters; w; w = w->next) {
+		pthread_mutex_lock(w->mu);
+		pthread_cond_broadcast(w->cv);
+		pthread_mutex_unlock(w->mu);
+	}
+	pthread_mutex_unlock(&waiters_mu);
+}
+
 void clock_advance(int64_t delta_us)
 {
 	atomic_fetch_add(&offset_us, delta_us);
+	wake_all();
+}
+
+void clock_freeze(bool frozen)
+{
+	if (frozen) {
+		atomic_store(&frozen_real, raw_clock(CLOCK_REALTIME));
+		atomic_store(&frozen_mono, raw_clock(CLOCK_MONOTONIC));
+	} else {
+		/* Real time goes on from where the frozen clock stood. */
+		int64_t stood = atomic_load(&frozen_real);
+		if (stood)
+			atomic_fetch_add(&offset_us, stood - raw_clock(CLOCK_REALTIME));
+		atomic_store(&frozen_real, 0);
+		atomic_store(&frozen_mono, 0);
+	}
+	wake_all();
+}
+
+void clock_cond_init(pthread_cond_t *cv)
+{
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(cv, &ca);
+	pthread_condattr_destroy(&ca);
+}
+
+void clock_waiter_register(clock_waiter *w, pthread_mutex_t *mu, pthread_cond_t *cv)
+{
+	w->mu = mu;
+	w->cv = cv;
+	pthread_mutex_lock(&waiters_mu);
+	w->next = waiters;
+	waiters = w;
+	pthread_mutex_unlock(&waiters_mu);
+}
+
+void clock_waiter_unregister(clock_waiter *w)
+{
+	pthread_mutex_lock(&waiters_mu);
+	for (clock_waiter **p = &waiters; *p; p = &(*p)->next) {
+		if (*p == w) {
+			*p = w->next;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&waiters_mu);
+	w->next = NULL;
+}
+
+void clock_wait_until(clock_waiter *w, int64_t due_us, int64_t max_wait_us)
+{
+	int64_t wait_us = max_wait_us;
+	/* A frozen clock does not reach a deadline by itself: only an advance
+	 * (which wakes us) does. */
+	if (due_us != INT64_MAX && !atomic_load_explicit(&frozen_real, memory_order_relaxed))
+		wait_us = MIN(MAX(due_us - clock_now_us(), 0), max_wait_us);
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	int64_t ns = ts.tv_nsec + (wait_us % 1000000) * 1000;
+	ts.tv_sec += (time_t)(wait_us / 1000000 + ns / 1000000000);
+	ts.tv_nsec = ns % 1000000000;
+	pthread_cond_timedwait(w->cv, w->mu, &ts);
 }
 
 /* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm). */

@@ -21,7 +21,9 @@ import os
 import re
 import signal
 import socket
+import shutil
 import subprocess
+import tempfile
 import threading
 import time
 import urllib.parse
@@ -224,6 +226,8 @@ class Server:
         self.base = "http://127.0.0.1:%d" % port
         self.host_url = self.base
         self.session = requests.Session()
+        # The test-only clock control socket (WEFT_TEST_CLOCK_SOCKET); see advance().
+        self.clock_path = os.path.join(factory.clock_dir(), "%d.sock" % port)
 
     # -- process control --------------------------------------------------
 
@@ -237,6 +241,7 @@ class Server:
             "SKIP_SSRF_VALIDATION": "1",
             "ASAN_OPTIONS": "detect_leaks=1:abort_on_error=0",
             "UBSAN_OPTIONS": "print_stacktrace=1:halt_on_error=1",
+            "WEFT_TEST_CLOCK_SOCKET": self.clock_path,
         })
         for k, v in self.env_overrides.items():
             if v is None:
@@ -284,6 +289,19 @@ class Server:
 
     def alive(self):
         return self.proc is not None and self.proc.poll() is None
+
+    def advance(self, secs):
+        """Moves this server's clock forward by `secs` and returns once its
+        engine has run a cycle at the new time: deadlines due by then
+        (timeouts, retry backoffs, delivery retries, stale claims) have
+        fired. The server's timestamps run ahead of the test's clock by the
+        total advanced."""
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.settimeout(HTTP_TIMEOUT)
+            s.connect(self.clock_path)
+            s.sendall(b"advance %d\n" % int(round(secs * 1e6)))
+            reply = s.makefile("rb").readline().decode().strip()
+        assert reply == "ok", "clock advance: %r" % reply
 
     def kill(self):
         """kill -9."""
@@ -379,6 +397,14 @@ class ServerFactory:
         self._n = 0
         self._dbs = 0
         self._torn_down = False
+        self._clock_dir = None
+
+    def clock_dir(self):
+        """A short directory for the servers' clock sockets (a Unix socket
+        path must stay under 108 bytes, which the test's own may not)."""
+        if self._clock_dir is None:
+            self._clock_dir = tempfile.mkdtemp(prefix="weftclk-")
+        return self._clock_dir
 
     def new_db(self):
         """A fresh, empty database for a server, as `--db` takes it: a file
@@ -428,6 +454,8 @@ class ServerFactory:
         for srv in self.servers:
             for p in srv.stop():
                 problems.append("%s: %s" % (srv.log_path, p))
+        if self._clock_dir is not None:
+            shutil.rmtree(self._clock_dir, ignore_errors=True)
         if self.pg_databases and pgcluster.started():
             cluster = pgcluster.cluster()
             for name in self.pg_databases:
@@ -671,6 +699,10 @@ class Api:
         self.server = server
         self.mock = mock
         self._holds = 0
+
+    def advance(self, secs):
+        """The server's clock moves `secs` forward (Server.advance)."""
+        self.server.advance(secs)
 
     # raw HTTP passthrough
     def get(self, path, **kw):

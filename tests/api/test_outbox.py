@@ -209,7 +209,7 @@ def test_end_body_enriched(api, mock):
     assert set(info) == TASK_ENRICHMENT_KEYS
     t = api.get_task(tid)
     assert same_instant(info.pop("ended_at"), t["ended_at"])
-    assert info == {"task_id": tid, "batch_id": bid, "status": "Success", "trigger": "end", "attempt": 0,
+    assert info == {"task_id": tid, "batch_id": bid, "status": "Success", "trigger": "end", "attempt": 1,
                     "failure_reason": None, "success": 5, "failures": 2}
 
 
@@ -249,7 +249,7 @@ def test_cancel_webhook_enriched_and_delivered_once(api, mock):
     assert body == {"why": "stop"}
     got = api.get_task(t["id"])
     assert (info["task_id"], info["batch_id"], info["status"], info["trigger"], info["attempt"]) == \
-        (t["id"], t["batch_id"], "Canceled", "cancel", 0)
+        (t["id"], t["batch_id"], "Canceled", "cancel", 1)
     assert info["failure_reason"] == got["failure_reason"]
     d = api.wait_delivery(key, "success", timeout=1.0)
     assert (d["event"], d["task_id"], d["attempts"]) == ("cancel", t["id"], 1)

@@ -49,9 +49,10 @@ def test_new_task_fields(api):
     created = api.create([api.task("r", retry=policy(), **hold.kw()), api.task("plain", **hold.kw())])
     for dto in (created[0], api.get_task(created[0]["id"])):
         assert dto["retry"] == POLICY
-        assert (dto["attempt"], dto["next_retry_at"], dto["group"], dto["start_after"]) == (0, None, None, None)
+        # attempt counts tries from 1
+        assert (dto["attempt"], dto["next_retry_at"], dto["group"], dto["start_after"]) == (1, None, None, None)
     plain = api.get_task(created[1]["id"])
-    assert (plain["retry"], plain["attempt"], plain["next_retry_at"]) == (None, 0, None)
+    assert (plain["retry"], plain["attempt"], plain["next_retry_at"]) == (None, 1, None)
 
 
 def test_partial_policy_stored_with_every_field(api):
@@ -75,9 +76,9 @@ def test_on_start_failures_retried_until_running(api, mock):
     a, child = (t["id"] for t in created)
     seen, got = watch(api, a, "running")
     assert "retrying" in seen, seen
-    assert got["attempt"] == 2
+    assert got["attempt"] == 3
     assert got["next_retry_at"] is None
-    assert start_keys(mock, "/start/a") == ["%s:start" % a, "%s:start:1" % a, "%s:start:2" % a]
+    assert start_keys(mock, "/start/a") == ["%s:start" % a, "%s:start:2" % a, "%s:start:3" % a]
     hits = mock.hits("/start/a")
     gaps = [b.time - a_.time for a_, b in zip(hits, hits[1:])]
     assert gaps[0] >= 0.16 and gaps[1] >= 0.32, gaps  # 0.2 s, then 0.4 s
@@ -114,13 +115,13 @@ def test_retries_exhausted_fail_task_and_children(api, mock):
     seen, got = watch(api, a, "failure")
     assert "retrying" in seen, seen
     assert "on_start" in got["failure_reason"]
-    assert got["attempt"] == 1
-    assert start_keys(mock, "/start/a") == ["%s:start" % a, "%s:start:1" % a]
+    assert got["attempt"] == 2
+    assert start_keys(mock, "/start/a") == ["%s:start" % a, "%s:start:2" % a]
     c = api.wait_status(child, "Failure")
     assert c["failure_reason"] == "Required parent task %s failed" % a
     hit = mock.wait_hits("/ko", 1)[0]
     assert hit.header("Idempotency-Key") == "%s:end:failure" % a
-    assert hit.json()["arcrun"]["attempt"] == 1
+    assert hit.json()["arcrun"]["attempt"] == 2
     mock.wait_hits("/child-ko", 1)
     time.sleep(0.4)
     assert mock.count("/ko") == 1
@@ -132,7 +133,7 @@ def test_on_start_failure_not_retried_without_webhook_failure_cause(api, mock):
     t = api.create([api.task("a", retry=policy(retry_on=["explicit", "timeout"]))])[0]
     seen, got = watch(api, t["id"], "failure")
     assert "retrying" not in seen, seen
-    assert got["attempt"] == 0
+    assert got["attempt"] == 1
     time.sleep(0.4)
     assert mock.count("/start/a") == 1
 
@@ -154,14 +155,14 @@ def test_explicit_failure_retried(api, mock):
     assert api.status(child) == "Waiting"
     seen, got = watch(api, a, "running")
     assert seen[-1] == "running" and "success" not in seen and "failure" not in seen, seen
-    assert got["attempt"] == 1
-    assert start_keys(mock, "/start/a") == ["%s:start" % a, "%s:start:1" % a]
+    assert got["attempt"] == 2
+    assert start_keys(mock, "/start/a") == ["%s:start" % a, "%s:start:2" % a]
     api.succeed(a)
     assert api.status(a) == "Success"
     api.wait_status(child, "Running")
     hit = mock.wait_hits("/ok", 1)[0]
     assert hit.header("Idempotency-Key") == "%s:end:success" % a
-    assert hit.json()["arcrun"]["attempt"] == 1
+    assert hit.json()["arcrun"]["attempt"] == 2
     time.sleep(0.3)
     assert mock.count("/ko") == 0 and mock.count("/ok") == 1
     events = api.events(a)
@@ -181,7 +182,7 @@ def test_explicit_failure_not_in_retry_on_fails_at_once(api, mock):
     api.wait_status(a, "Running")
     api.fail(a, "final")
     got = api.get_task(a)
-    assert (got["status"], got["failure_reason"], got["attempt"]) == ("Failure", "final", 0)
+    assert (got["status"], got["failure_reason"], got["attempt"]) == ("Failure", "final", 1)
     api.wait_status(child, "Failure")
     mock.wait_hits("/ko", 1)
     time.sleep(0.4)
@@ -201,7 +202,7 @@ def test_explicit_retries_exhausted(api, mock):
     api.fail(t["id"], "first")
     assert api.get_task(t["id"])["state"] == "retrying"
     got = api.wait_status(t["id"], "Running", timeout=2.0)
-    assert got["attempt"] == 1
+    assert got["attempt"] == 2
     api.fail(t["id"], "second")
     got = api.get_task(t["id"])
     assert (got["status"], got["failure_reason"]) == ("Failure", "second")
@@ -220,13 +221,16 @@ def test_timeout_retried_instead_of_failing(api, mock):
                           api.task("child", deps=["a"])])
     a, child = (t["id"] for t in created)
     api.wait_status(a, "Running")
-    # the first attempt times out after ~1 s and is retried 0.2 s later
-    waiting = api.wait_state(a, "retrying", timeout=2.0)
+    # the first attempt times out after 1 s and is retried 0.2 s later
+    api.advance(1.1)
+    waiting = api.get_task(a)
+    assert (waiting["status"], waiting["state"]) == ("Pending", "retrying")
     assert waiting["next_retry_at"] is not None
     assert api.status(child) == "Waiting"
+    api.advance(0.25)
     got = api.wait_status(a, "Running", timeout=1.0)
-    assert got["attempt"] == 1
-    assert start_keys(mock, "/start/a") == ["%s:start" % a, "%s:start:1" % a]
+    assert got["attempt"] == 2
+    assert start_keys(mock, "/start/a") == ["%s:start" % a, "%s:start:2" % a]
     assert api.status(child) == "Waiting"
     assert mock.count("/ko") == 0
     api.succeed(a)
@@ -286,14 +290,14 @@ def test_cancel_key_names_the_attempt(api, mock):
     t = api.running("a", retry=policy(max_retries=1, initial_delay_secs=0.1, retry_on=["explicit"]))
     api.fail(t["id"], "again")
     got = api.wait_status(t["id"], "Running", timeout=2.0)
-    assert got["attempt"] == 1
+    assert got["attempt"] == 2
     assert len(api.actions(t["id"], "Cancel")) == 1
     assert api.cancel(t["id"]).status_code == 200
     hit = mock.wait_hits("/cancel/a", 1)[0]
-    # a cancel belongs to the attempt it stops: attempt 1's cancel must not
-    # collide with (and be dropped as) a cancel of attempt 0
-    assert hit.header("Idempotency-Key") == "%s:cancel:attempt:1" % t["id"]
-    assert hit.json()["arcrun"]["attempt"] == 1
+    # a cancel belongs to the attempt it stops: attempt 2's cancel must not
+    # collide with (and be dropped as) a cancel of attempt 1
+    assert hit.header("Idempotency-Key") == "%s:cancel:attempt:2" % t["id"]
+    assert hit.json()["arcrun"]["attempt"] == 2
 
 
 # ---- ArcRun's eight statuses --------------------------------------------------------------------------------

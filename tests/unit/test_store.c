@@ -212,7 +212,7 @@ static void test_open_and_migrations(void **state)
 {
 	fixture *f = *state;
 	assert_string_equal(store_backend_name(f->st), "sqlite");
-	assert_int_equal(sql_int(f, "SELECT count(*) FROM schema_migrations"), 2);
+	assert_int_equal(sql_int(f, "SELECT count(*) FROM schema_migrations"), 3);
 	assert_int_equal(store_ping(f->w), 0);
 	task_row t = new_task("a", "k", TS_PENDING, T0);
 	insert(f, &t);
@@ -231,7 +231,7 @@ static void test_open_and_migrations(void **state)
 		if (i + 1 < ARRAY_LEN(forms))
 			store_close(f->st);
 	}
-	assert_int_equal(sql_int(f, "SELECT count(*) FROM schema_migrations"), 2);
+	assert_int_equal(sql_int(f, "SELECT count(*) FROM schema_migrations"), 3);
 	assert_int_equal(sql_int(f, "SELECT count(*) FROM pragma_journal_mode WHERE journal_mode = 'wal'"), 1);
 
 	char err[256];
@@ -1192,7 +1192,7 @@ static void test_migration_from_0001(void **state)
 
 	f->st = open_path(f->path);
 	f->w = store_writer(f->st);
-	assert_int_equal(sql_int(f, "SELECT count(*) FROM schema_migrations"), 2);
+	assert_int_equal(sql_int(f, "SELECT count(*) FROM schema_migrations"), 3);
 	weft_id run = { .str = "t-run" }, done = { .str = "b-done" }, active = { .str = "b-active" },
 	        empty = { .str = "b-empty" };
 	task_row g = get(f, &run);

@@ -16,7 +16,7 @@ ENGINE_CMD_BASE_FIRST(cmd_batch_rules);
 
 /* ---- submit -------------------------------------------------------------- */
 
-/* ArcRun §8: a task is skipped when any matcher finds an existing task of
+/* ArcRun's dedupe: a task is skipped when any matcher finds an existing task of
  * matcher.kind in exactly matcher.status whose metadata holds the new
  * task's values of matcher.fields. A matcher with fields is ignored when
  * the new task has no metadata or lacks one of the fields. */
@@ -98,7 +98,7 @@ static int submit_batch(engine *e, engine_cmd *cmd, int64_t now)
 		int64_t wait_finished = 0, wait_success = 0;
 		for (size_t d = 0; d < t->ndeps; d++) {
 			const new_task *p = &s->tasks[t->deps[d].parent_index];
-			if (!p->created)      /* parent deduplicated: the edge is dropped (ArcRun §8) */
+			if (!p->created)      /* parent deduplicated: its edge is dropped */
 				continue;
 			wait_finished++;
 			wait_success += t->deps[d].requires_success;
@@ -106,6 +106,7 @@ static int submit_batch(engine *e, engine_cmd *cmd, int64_t now)
 		id_new_v7(&t->id);
 		t->status = wait_finished > 0 ? TS_WAITING : TS_PENDING;
 		t->created_at = now;
+		t->attempt = 1;
 		task_row row = {
 			.id = t->id,
 			.batch_id = s->batch_id,
@@ -126,6 +127,7 @@ static int submit_batch(engine *e, engine_cmd *cmd, int64_t now)
 			.group_name = t->group,
 			.start_after = t->start_after,
 			.retry_policy = t->retry_policy,
+			.attempt = t->attempt,
 		};
 		if ((rc = store_task_insert(e->w, &row)) != 0)
 			return rc;
@@ -146,20 +148,20 @@ static int submit_batch(engine *e, engine_cmd *cmd, int64_t now)
 		t->created = true;
 		s->created++;
 		if (wait_finished > 0)
-			metrics_inc("tasks_with_dependencies_total", NULL, 1);
+			engine_count(e, "tasks_with_dependencies_total", NULL, 1);
 		else
-			e->start_dirty = true;
+			engine_wake_starts(e);
 	}
 	if (s->created && (rc = store_batch_add_remaining(e->w, &s->batch_id, (int64_t)s->created)) != 0)
 		return rc;
-	metrics_inc("tasks_created_total", NULL, s->created);
+	engine_count(e, "tasks_created_total", NULL, s->created);
 	cmd->result = 0;
 	return 0;
 }
 
 /* ---- stop and rules -------------------------------------------------------- */
 
-/* ArcRun §4.11: every link is inside the batch, so canceling all of its
+/* Every link is inside the batch, so canceling all of its
  * non-terminal tasks needs no propagation and no dead-end walk. */
 static int stop_batch(engine *e, engine_cmd *cmd, int64_t now)
 {
@@ -183,7 +185,7 @@ static int stop_batch(engine *e, engine_cmd *cmd, int64_t now)
 	for (int s = 0; s < TS__COUNT; s++) {
 		total += c->canceled[s];
 		if (c->canceled[s])
-			metrics_inc("task_status_transitions_total",
+			engine_count(e, "task_status_transitions_total",
 			            s == TS_WAITING   ? "from_status=\"Waiting\",to_status=\"Canceled\"" :
 			            s == TS_PENDING   ? "from_status=\"Pending\",to_status=\"Canceled\"" :
 			            s == TS_CLAIMED   ? "from_status=\"Claimed\",to_status=\"Canceled\"" :
@@ -191,14 +193,14 @@ static int stop_batch(engine *e, engine_cmd *cmd, int64_t now)
 			                                "from_status=\"Paused\",to_status=\"Canceled\"",
 			            (uint64_t)c->canceled[s]);
 	}
-	metrics_inc("tasks_cancelled_total", NULL, (uint64_t)total);
+	engine_count(e, "tasks_cancelled_total", NULL, (uint64_t)total);
 	for (size_t i = 0; i < nrunning && rc == 0; i++)
-		rc = outbox_add_task_webhooks(e, &running[i], NULL, TRIGGER_CANCEL, COND_SUCCESS, now);
+		rc = engine_task_cancel_remote(e, &running[i], NULL, now);
 	free(running);
 	if (total)
-		id_set_add(&e->touched_batches, &c_->batch_id);
+		engine_touch_batch(e, &c_->batch_id);
 	if (c->canceled[TS_CLAIMED] || c->canceled[TS_RUNNING])
-		e->start_dirty = true;
+		engine_wake_starts(e);
 	cmd->result = 0;
 	return rc;
 }
@@ -218,7 +220,7 @@ static int set_batch_rules(engine *e, engine_cmd *cmd, int64_t now)
 	                           &r->updated);
 	if (rc != 0)
 		return rc;
-	e->start_dirty = true;
+	engine_wake_starts(e);
 	cmd->result = 0;
 	return 0;
 }
@@ -233,6 +235,14 @@ static const engine_op op_rules = { .name = "batch.rules", .apply = set_batch_ru
 void cmd_submit_init(cmd_submit *c) { *c = (cmd_submit){ .base.op = &op_submit }; }
 void cmd_stop_batch_init(cmd_stop_batch *c) { *c = (cmd_stop_batch){ .base.op = &op_stop }; }
 void cmd_batch_rules_init(cmd_batch_rules *c) { *c = (cmd_batch_rules){ .base.op = &op_rules }; }
+
+static void define_metrics(void)
+{
+	metrics_define("tasks_created_total", METRIC_COUNTER, "Tasks created");
+	metrics_define("tasks_with_dependencies_total", METRIC_COUNTER, "Tasks created with at least one dependency");
+}
+
+const command_family family_batches = { .name = "batches", .define_metrics = define_metrics };
 
 void new_task_release(new_task *t)
 {

@@ -46,6 +46,7 @@ typedef struct new_task {
 	weft_id id;
 	task_status status;
 	int64_t created_at;
+	int32_t attempt;            /* 1: the first try */
 } new_task;
 
 /* Frees what a new_task owns (not the struct itself). */

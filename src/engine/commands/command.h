@@ -1,12 +1,14 @@
 /*
  * command.h — what a command family gives the engine: one engine_op per
- * kind of command. engine.c applies each queued command through its op
- * (inside the cycle's transaction, in a savepoint of its own) and answers
- * it after the commit; nothing else in the engine knows the families.
+ * kind of command, and the family's registration (its metrics). The
+ * commands part applies each queued command through its op (inside the
+ * cycle's transaction, in a savepoint of its own) and engine.c answers it
+ * after the commit; nothing else in the engine knows the families.
  *
- * Adding a command: a struct with `engine_cmd base` first and its payload
- * in the family's header, an init function that sets base.op, and the op
- * with its apply function in the family's .c file.
+ * Adding a family: its header (the command structs, each with
+ * `engine_cmd base` first, and their init functions that set base.op), its
+ * .c file (the ops and their apply functions, and a command_family), and
+ * one line in the table of commands/families.c.
  */
 #ifndef WEFT_ENGINE_COMMAND_H
 #define WEFT_ENGINE_COMMAND_H
@@ -23,5 +25,20 @@ struct engine_op {
 	/* Counter incremented when the command fails and nothing of it is kept. */
 	const char *failure_metric;
 };
+
+typedef struct command_family {
+	const char *name;
+	/* Defines the family's metrics (metrics_define…) when an engine is
+	 * created. May be NULL. */
+	void (*define_metrics)(void);
+} command_family;
+
+/* The registered families (commands/families.c). */
+extern const command_family *const command_families[];
+extern const size_t command_nfamilies;
+
+extern const command_family family_tasks;     /* commands/tasks.c */
+extern const command_family family_batches;   /* commands/batches.c */
+extern const command_family family_groups;    /* commands/groups.c */
 
 #endif

@@ -68,3 +68,5 @@ static const engine_op op_group[] = {
 };
 
 void cmd_group_init(cmd_group *c, group_action what) { *c = (cmd_group){ .base.op = &op_group[what] }; }
+
+const command_family family_groups = { .name = "groups", .define_metrics = NULL };

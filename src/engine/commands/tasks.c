@@ -74,20 +74,20 @@ static int patch_task(engine *e, engine_cmd *cmd, int64_t now)
 	cmd->result = 0;
 	cmd->current_status = after.status;
 	if (p->new_success || p->new_failures || p->has_expected_count)
-		e->start_dirty = true;     /* capacity may have been freed */
+		engine_wake_starts(e);     /* capacity may have been freed */
 	if (!p->has_status) {
 		task_row_release(&after);
 		return 0;
 	}
-	engine_metric_transition(prev, after.status);
-	e->start_dirty = true;
+	engine_metric_transition(e, prev, after.status);
+	engine_wake_starts(e);
 	if (retry) {
-		metrics_inc("tasks_retried_total", NULL, 1);
-		engine_arm_timer(e, after.next_retry_at, TIMER_RETRY, &p->id);
+		engine_count(e, "tasks_retried_total", NULL, 1);
+		deadline_arm(e, after.next_retry_at, &deadline_retry_backoff, &p->id);
 		task_row_release(&after);
 		return 0;
 	}
-	engine_metric_terminal(&after);
+	engine_metric_terminal(e, &after);
 	rc = outbox_add_task_webhooks(e, &p->id, &after, TRIGGER_END,
 	                              p->status == TS_SUCCESS ? COND_SUCCESS : COND_FAILURE, now);
 	if (rc == 0)
@@ -118,7 +118,7 @@ static int add_counters(engine *e, engine_cmd *cmd, int64_t now)
 	}
 	if (rc != 0)
 		return rc;
-	e->start_dirty = true;   /* progress lowers capacity sums */
+	engine_wake_starts(e);   /* progress lowers capacity sums */
 	cmd->result = 0;
 	return 0;
 }
@@ -136,15 +136,15 @@ int task_cancel_one(engine *e, const weft_id *id, const char *reason, int64_t no
 	if (rc != 0 || !res->applied)
 		return rc;
 	task_status prev = res->prev;
-	metrics_inc("tasks_cancelled_total", NULL, 1);
-	engine_metric_transition(prev, TS_CANCELED);
-	engine_metric_terminal(&after);
+	engine_count(e, "tasks_cancelled_total", NULL, 1);
+	engine_metric_transition(e, prev, TS_CANCELED);
+	engine_metric_terminal(e, &after);
 	if (prev == TS_CLAIMED || prev == TS_RUNNING)
-		e->start_dirty = true;
-	/* The canceled task's own on_failure does not fire; its cancel action
-	 * (registered by its on_start answer) does when it was running. */
+		engine_wake_starts(e);
+	/* The canceled task's own on_failure does not fire; its executor is
+	 * told to stop it when it was running. */
 	if (prev == TS_RUNNING)
-		rc = outbox_add_task_webhooks(e, id, &after, TRIGGER_CANCEL, COND_SUCCESS, now);
+		rc = engine_task_cancel_remote(e, id, &after, now);
 	if (rc == 0)
 		rc = dag_after_terminal(e, id, &after, TS_CANCELED, now);
 	task_row_release(&after);
@@ -186,7 +186,7 @@ int task_pause_one(engine *e, const weft_id *id, task_update_result *res)
 	task_update u = { .set_status = true, .status = TS_PAUSED, .actor = e->actor, .reason = "paused by request" };
 	int rc = store_task_update(e->w, id, TS_BIT(TS_PENDING) | TS_BIT(TS_WAITING), &u, res);
 	if (rc == 0 && res->applied)
-		engine_metric_transition(res->prev, TS_PAUSED);
+		engine_metric_transition(e, res->prev, TS_PAUSED);
 	return rc;
 }
 
@@ -221,9 +221,9 @@ int task_resume_one(engine *e, const weft_id *id, int64_t now, task_update_resul
 		return rc == WEFT_ENOTFOUND ? WEFT_ESTORE : rc;
 	if (!res->applied)
 		return 0;
-	engine_metric_transition(TS_PAUSED, to);
+	engine_metric_transition(e, TS_PAUSED, to);
 	if (to == TS_PENDING)
-		e->start_dirty = true;
+		engine_wake_starts(e);
 	*now_status = to;
 	return 0;
 }
@@ -249,3 +249,13 @@ static const engine_op op_task[] = {
 void cmd_patch_init(cmd_patch *c) { *c = (cmd_patch){ .base.op = &op_patch }; }
 void cmd_counters_init(cmd_counters *c) { *c = (cmd_counters){ .base.op = &op_counters }; }
 void cmd_task_init(cmd_task *c, task_action what) { *c = (cmd_task){ .base.op = &op_task[what] }; }
+
+static void define_metrics(void)
+{
+	metrics_define("tasks_cancelled_total", METRIC_COUNTER, "Tasks canceled by DELETE /task or DELETE /batch");
+	metrics_define("tasks_db_save_failures_total", METRIC_COUNTER, "Commands not applied because of a storage error");
+	metrics_define("batch_update_failures_total", METRIC_COUNTER,
+	               "PUT counter updates not applied because of a storage error");
+}
+
+const command_family family_tasks = { .name = "tasks", .define_metrics = define_metrics };

@@ -191,6 +191,7 @@ void arcrun_put_new_task(buf *b, const new_task *t, const weft_id *batch)
 	v.group_name = t->group;
 	v.start_after = t->start_after;
 	v.retry_policy = t->retry_policy;
+	v.attempt = t->attempt;
 
 	put_task_head(b, &v);
 	put_new_action(b, true, TRIGGER_START, t->on_start);

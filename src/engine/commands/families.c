@@ -1,0 +1,12 @@
+/*
+ * families.c — the table of command families.
+ */
+#include "util/common.h"
+#include "engine/commands/command.h"
+
+const command_family *const command_families[] = {
+	&family_tasks,
+	&family_batches,
+	&family_groups,
+};
+const size_t command_nfamilies = ARRAY_LEN(command_families);

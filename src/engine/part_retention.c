@@ -1,0 +1,62 @@
+/*
+ * part_retention.c — with RETENTION_ARCHIVE_DAYS (or _AFTER_SECS) set, the
+ * leader moves terminal tasks older than that to the archive every
+ * RETENTION_CLEANUP_INTERVAL_SECS, at most RETENTION_BATCH_SIZE per store
+ * call and a bounded number of calls per pass.
+ */
+#include "util/common.h"
+#include "util/log.h"
+#include "util/metrics.h"
+#include "engine/cycle.h"
+
+#define MAX_CALLS_PER_PASS 50
+
+static int archive_step(engine *e, void *arg, int64_t now)
+{
+	UNUSED(arg);
+	int64_t t0 = clock_mono_us(), total = 0, moved = 0;
+	int rc = 0;
+	for (int pass = 0; pass < MAX_CALLS_PER_PASS; pass++) {
+		rc = store_archive_terminal(e->w, now - e->cfg.archive_after_us, (size_t)e->cfg.retention_batch, &moved);
+		if (rc != 0)
+			break;
+		total += moved;
+		if (moved < e->cfg.retention_batch)
+			break;
+	}
+	engine_count(e, "retention_tasks_cleaned_total", NULL, (uint64_t)total);
+	engine_observe(e, "retention_cleanup_duration_seconds", NULL, (double)(clock_mono_us() - t0) / 1e6);
+	if (total)
+		log_info("engine", "archived %" PRId64 " terminal tasks", total);
+	return rc;
+}
+
+static int retention_start(engine *e, int64_t now)
+{
+	e->retention.next_us = e->cfg.archive_after_us > 0 ? now : INT64_MAX;
+	return 0;
+}
+
+static void retention_run(engine *e, int64_t now)
+{
+	if (e->cfg.archive_after_us <= 0 || now < e->retention.next_us)
+		return;
+	e->retention.next_us = now + e->cfg.retention_interval_us;
+	int rc = engine_step(e, archive_step, NULL, now);
+	metrics_inc("retention_cleanup_runs_total", rc == 0 ? "outcome=\"success\"" : "outcome=\"error\"", 1);
+	if (rc != 0)
+		log_error("engine", "archiving pass failed");
+}
+
+static int64_t retention_next_wake(const engine *e)
+{
+	return e->retention.next_us;
+}
+
+const cycle_part part_retention = {
+	.name = "retention",
+	.leader_only = true,
+	.start = retention_start,
+	.run = retention_run,
+	.next_wake = retention_next_wake,
+};
