@@ -42,8 +42,12 @@ def test_concurrency_blocks_when_limit_reached(api, mock):
     second = api.create([api.task("b", kind="job", rules=rules, metadata={"projectId": 111})])[0]
     api.stays_status(second["id"], "Pending", 0.4)
     assert mock.count("/start/b") == 0
+    reason = api.get_task(second["id"])["blocked_reason"]
+    assert "concurrency rule #1 allows 1" in reason and "and 1 are" in reason, reason
+    assert "blocked_reason" not in api.get_task(first["id"])
     api.succeed(first["id"])
-    api.wait_status(second["id"], "Running")
+    got = api.wait_status(second["id"], "Running")
+    assert "blocked_reason" not in got
     assert mock.count("/start/b") == 1
 
 
@@ -93,6 +97,9 @@ def test_concurrency_max_two(api):
 def test_concurrency_missing_field_stays_pending(api):
     t = api.create([api.task("a", kind="job", rules=[conc("job", 5)], metadata={"other": 1})])[0]
     api.stays_status(t["id"], "Pending", 0.4)
+    # it would wait forever without a word: GET /task says why
+    reason = api.get_task(t["id"])["blocked_reason"]
+    assert "'projectId'" in reason and "lacks" in reason, reason
 
 
 def test_concurrency_freed_by_cancel(api):

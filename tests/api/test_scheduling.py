@@ -33,7 +33,9 @@ def test_start_after_delays_the_start(api, mock):
     assert t["status"] == "Pending"
     assert abs(parse_ts(t["start_after"]) - parse_ts(when)) < 0.002
     time.sleep(0.5)
-    assert api.status(t["id"]) == "Pending"
+    got = api.get_task(t["id"])
+    assert got["status"] == "Pending"
+    assert got["blocked_reason"] == "start_after %s is not reached yet" % t["start_after"]
     assert mock.count("/start/a") == 0
     hit = mock.wait_hits("/start/a", 1, timeout=2.0)[0]
     assert hit.time >= due - 0.02, "on_start called %.3f s early" % (due - hit.time)

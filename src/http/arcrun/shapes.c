@@ -154,9 +154,9 @@ void arcrun_put_task(buf *b, const arcrun_task_view *v)
 	for (size_t i = 0; i < v->nactions; i++)
 		put_action(b, i == 0, &v->actions[i]);
 	put_task_tail(b, v->task);
-	if (v->explain != NULL) {
-		buf_puts(b, ",\"explain\":");
-		buf_puts(b, v->explain);
+	if (v->blocked_reason != NULL) {
+		buf_puts(b, ",\"blocked_reason\":");
+		wire_str(b, v->blocked_reason);
 	}
 	buf_putc(b, '}');
 }

@@ -23,10 +23,10 @@ typedef struct arcrun_task_view {
 	const task_row *task;
 	const action_row *actions;
 	size_t nactions;
-	/* JSON text of an additive "explain" field: why the task is where it
-	 * is (which of its rules hold it back, what it waits for). NULL
+	/* An additive "blocked_reason": why a pending task is not starting
+	 * (which of its rules holds it back, or the time it waits for). NULL
 	 * leaves the field out. */
-	const char *explain;
+	const char *blocked_reason;
 } arcrun_task_view;
 
 /* TaskDto. "status" is one of ArcRun's eight; weft's additive "state" is

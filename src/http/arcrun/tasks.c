@@ -6,6 +6,8 @@
  * answered after the commit.
  */
 #include "util/common.h"
+#include "engine/rules.h"
+#include "util/clock.h"
 #include "http/arcrun/handlers.h"
 
 #include "core/error.h"
@@ -101,6 +103,22 @@ void arcrun_create(http_request *r)
 
 /* ---- reads ----------------------------------------------------------- */
 
+/* Why a pending task is not starting, when something holds it back: its
+ * rules (a concurrency or capacity limit, or a matcher field its metadata
+ * lacks, which holds it until the metadata gets it), or a start_after
+ * still ahead. NULL otherwise. Owned. */
+static char *blocked_reason(store_conn *c, const task_row *t)
+{
+	if (t->status != TS_PENDING || t->archived)
+		return NULL;
+	if (t->start_after > clock_now_us()) {
+		char when[TIME_RFC3339_MAX];
+		time_format_rfc3339(t->start_after, when);
+		return xasprintf("start_after %s is not reached yet", when);
+	}
+	return rules_explain(c, t);
+}
+
 void arcrun_get_task(http_request *r)
 {
 	const weft_id *id = http_param(r, 0);
@@ -111,9 +129,12 @@ void arcrun_get_task(http_request *r)
 	action_row *acts = NULL;
 	size_t nacts = 0;
 	memset(&t, 0, sizeof(t));
+	char *blocked = NULL;
 	int rc = store_task_get(c, id, &t);
 	if (rc == 0)
 		rc = store_task_actions(c, id, &acts, &nacts);
+	if (rc == 0)
+		blocked = blocked_reason(c, &t);
 	store_reader_release(http_store(r), c);
 
 	if (rc == WEFT_ENOTFOUND) {
@@ -121,13 +142,14 @@ void arcrun_get_task(http_request *r)
 	} else if (rc != 0) {
 		http_fail_server(r, rc, "task read");
 	} else {
-		arcrun_task_view v = { .task = &t, .actions = acts, .nactions = nacts, .explain = NULL };
+		arcrun_task_view v = { .task = &t, .actions = acts, .nactions = nacts, .blocked_reason = blocked };
 		buf b;
 		buf_init(&b);
 		arcrun_put_task(&b, &v);
 		http_respond_json(r, 200, &b);
 		buf_release(&b);
 	}
+	free(blocked);
 	task_row_release(&t);
 	store_free_actions(acts, nacts);
 }
