@@ -110,14 +110,14 @@ void engine_metrics_define(void)
 	static const double duration_buckets[] = { 1, 5, 10, 30, 60, 300, 600, 1800, 3600 };
 	static const double wait_buckets[] = { .1, .5, 1, 2, 5, 10, 30, 60, 300 };
 	static const double retention_buckets[] = { .1, .5, 1, 5, 10, 30, 60 };
-	metrics_define("task_status_transitions_total", METRIC_COUNTER, "Task status transitions");
+	metrics_define_labeled("task_status_transitions_total", METRIC_COUNTER, "Task status transitions");
 	metrics_define("tasks_timed_out_total", METRIC_COUNTER, "Running tasks failed by their inactivity timeout");
-	metrics_define("dependency_propagations_total", METRIC_COUNTER, "Parent outcomes propagated to children");
+	metrics_define_labeled("dependency_propagations_total", METRIC_COUNTER, "Parent outcomes propagated to children");
 	metrics_define("tasks_unblocked_total", METRIC_COUNTER, "Waiting tasks that became pending");
 	metrics_define("tasks_failed_by_dependency_total", METRIC_COUNTER, "Tasks failed because a required parent failed");
 	metrics_define("tasks_canceled_dead_end_total", METRIC_COUNTER, "Ancestors canceled because all their children ended");
 	metrics_define("tasks_blocked_by_concurrency_total", METRIC_COUNTER, "Start attempts blocked by a concurrency rule");
-	metrics_define("webhook_idempotent_skips_total", METRIC_COUNTER, "Webhooks skipped because their idempotency key was already used");
+	metrics_define_labeled("webhook_idempotent_skips_total", METRIC_COUNTER, "Webhooks skipped because their idempotency key was already used");
 	metrics_define("webhook_idempotent_conflicts_total", METRIC_COUNTER, "Start calls held back because the same attempt's call is still in flight");
 	metrics_define("worker_loop_iterations_total", METRIC_COUNTER, "Engine cycles (one transaction each)");
 	metrics_define_histogram("worker_loop_duration_seconds", "Duration of one engine cycle", loop_buckets, ARRAY_LEN(loop_buckets));
@@ -131,17 +131,17 @@ void engine_metrics_define(void)
 	               "Commands answered at once with 'overloaded' because the engine's queue was full");
 	metrics_define("weft_leader", METRIC_GAUGE,
 	               "1 when this node runs the singleton duties (timers, retention), else 0");
-	metrics_define("tasks_completed_total", METRIC_COUNTER,
+	metrics_define_labeled("tasks_completed_total", METRIC_COUNTER,
 	               "Tasks that reached a terminal status by PATCH, cancel, start failure, timeout or dead end");
-	metrics_define_histogram("task_duration_seconds", "Run time of tasks that ended (started_at to ended_at)",
+	metrics_define_histogram_labeled("task_duration_seconds", "Run time of tasks that ended (started_at to ended_at)",
 	                         duration_buckets, ARRAY_LEN(duration_buckets));
-	metrics_define_histogram("task_wait_seconds", "Time from creation to running", wait_buckets,
+	metrics_define_histogram_labeled("task_wait_seconds", "Time from creation to running", wait_buckets,
 	                         ARRAY_LEN(wait_buckets));
 	metrics_define("tasks_retried_total", METRIC_COUNTER, "Failed attempts that were retried (status RetryPending)");
-	metrics_define("webhook_deliveries_total", METRIC_COUNTER, "Outbox delivery attempts by outcome (success, retry, exhausted)");
+	metrics_define_labeled("webhook_deliveries_total", METRIC_COUNTER, "Outbox delivery attempts by outcome (success, retry, exhausted)");
 	metrics_define("batches_completed_total", METRIC_COUNTER, "Batches whose tasks all reached a terminal status");
 	metrics_define("retention_tasks_cleaned_total", METRIC_COUNTER, "Terminal tasks moved to the archive");
-	metrics_define("retention_cleanup_runs_total", METRIC_COUNTER, "Archiving passes by outcome");
+	metrics_define_labeled("retention_cleanup_runs_total", METRIC_COUNTER, "Archiving passes by outcome");
 	metrics_define_histogram("retention_cleanup_duration_seconds", "Duration of one archiving pass",
 	                         retention_buckets, ARRAY_LEN(retention_buckets));
 	for (size_t i = 0; i < command_nfamilies; i++)

@@ -246,13 +246,13 @@ static const double duration_buckets[] = { .01, .05, .1, .25, .5, 1, 2.5, 5, 10 
 
 static void define_metrics(void)
 {
-	metrics_define("webhook_executions_total", METRIC_COUNTER,
+	metrics_define_labeled("webhook_executions_total", METRIC_COUNTER,
 	               "Webhook actions executed, by trigger and outcome");
-	metrics_define("webhook_attempts_total", METRIC_COUNTER,
+	metrics_define_labeled("webhook_attempts_total", METRIC_COUNTER,
 	               "Webhook HTTP attempts, by trigger and outcome");
-	metrics_define_histogram("webhook_duration_seconds", "Webhook request duration",
+	metrics_define_histogram_labeled("webhook_duration_seconds", "Webhook request duration",
 	                         duration_buckets, ARRAY_LEN(duration_buckets));
-	metrics_define("webhooks_in_flight", METRIC_GAUGE, "Webhook calls in progress, by phase");
+	metrics_define_labeled("webhooks_in_flight", METRIC_GAUGE, "Webhook calls in progress, by phase");
 }
 
 /* The name users know the action by, for failure messages. */

@@ -377,7 +377,7 @@ acceptor *acceptor_start(int listen_fd, const acceptor_config *cfg, char *err, s
 		snprintf(err, errlen, "cannot set up the HTTP acceptor: %s", strerror(errno));
 		goto fail;
 	}
-	metrics_define("http_connections_dropped_total", METRIC_COUNTER,
+	metrics_define_labeled("http_connections_dropped_total", METRIC_COUNTER,
 	               "Connections closed before their first request: header_timeout, malformed, evicted");
 	int rc = pthread_create(&a->thread, NULL, run, a);
 	if (rc != 0) {

@@ -584,9 +584,9 @@ http_server *http_server_start(const weft_config *cfg, engine *eng, store *st, c
 	if (fd < 0)
 		return NULL;
 
-	metrics_define("api_http_requests_total", METRIC_COUNTER, "Total number of HTTP requests");
+	metrics_define_labeled("api_http_requests_total", METRIC_COUNTER, "Total number of HTTP requests");
 	/* Prometheus's default buckets. */
-	metrics_define("api_http_requests_duration_seconds", METRIC_HISTOGRAM,
+	metrics_define_labeled("api_http_requests_duration_seconds", METRIC_HISTOGRAM,
 	               "HTTP request duration in seconds for all requests");
 	for (size_t i = 0; i < http_napis; i++) {
 		if (http_apis[i]->init != NULL)

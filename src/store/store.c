@@ -23,9 +23,9 @@ static const char *strip_prefix(const char *url, const char *prefix)
 static void define_metrics(void)
 {
 	static const double buckets[] = { .001, .005, .01, .025, .05, .1, .25, .5, 1 };
-	metrics_define_histogram("db_query_duration_seconds", "Duration of database statements, by statement",
+	metrics_define_histogram_labeled("db_query_duration_seconds", "Duration of database statements, by statement",
 	                         buckets, ARRAY_LEN(buckets));
-	metrics_define("slow_queries_total", METRIC_COUNTER,
+	metrics_define_labeled("slow_queries_total", METRIC_COUNTER,
 	               "Database statements slower than the slow-query threshold, by statement");
 }
 

@@ -61,8 +61,8 @@ static size_t gauge_nkinds;
 
 void arcrun_define_metrics(void)
 {
-	metrics_define("tasks_by_status", METRIC_GAUGE, "Live tasks by status");
-	metrics_define("running_tasks_by_kind", METRIC_GAUGE, "Running tasks by kind");
+	metrics_define_labeled("tasks_by_status", METRIC_GAUGE, "Live tasks by status");
+	metrics_define_labeled("running_tasks_by_kind", METRIC_GAUGE, "Running tasks by kind");
 }
 
 /* Appends a Prometheus label value with \\, \" and \n escaped. */
