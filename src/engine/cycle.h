@@ -43,15 +43,15 @@ typedef struct cycle_part {
 extern const cycle_part *const cycle_parts[];
 extern const size_t cycle_nparts;
 
-extern const cycle_part part_leader;      /* part_leader.c */
-extern const cycle_part part_commands;    /* part_commands.c */
-extern const cycle_part part_results;     /* part_results.c */
+extern const cycle_part part_leader;      /* parts/leader.c */
+extern const cycle_part part_commands;    /* parts/commands.c */
+extern const cycle_part part_results;     /* parts/results.c */
 extern const cycle_part part_deadlines;   /* deadline.c */
-extern const cycle_part part_sweep;       /* part_sweep.c */
-extern const cycle_part part_start;       /* part_start.c */
-extern const cycle_part part_retention;   /* part_retention.c */
-extern const cycle_part part_batches;     /* part_batches.c */
-extern const cycle_part part_deliveries;  /* part_deliveries.c */
-extern const cycle_part part_notify;      /* part_notify.c */
+extern const cycle_part part_sweep;       /* parts/sweep.c */
+extern const cycle_part part_start;       /* parts/start.c */
+extern const cycle_part part_retention;   /* parts/retention.c */
+extern const cycle_part part_batches;     /* parts/batches.c */
+extern const cycle_part part_deliveries;  /* parts/deliveries.c */
+extern const cycle_part part_notify;      /* parts/notify.c */
 
 #endif

@@ -54,10 +54,10 @@ struct deadline_kind {
 };
 
 /* The kinds (each in its own file). */
-extern const deadline_kind deadline_claim_stale;     /* deadline_task.c */
-extern const deadline_kind deadline_run_timeout;     /* deadline_task.c */
-extern const deadline_kind deadline_retry_backoff;   /* deadline_task.c */
-extern const deadline_kind deadline_delayed_start;   /* part_start.c */
+extern const deadline_kind deadline_claim_stale;     /* deadlines/tasks.c */
+extern const deadline_kind deadline_run_timeout;     /* deadlines/tasks.c */
+extern const deadline_kind deadline_retry_backoff;   /* deadlines/tasks.c */
+extern const deadline_kind deadline_delayed_start;   /* parts/start.c */
 
 /* A binary min-heap of deadlines. Not thread-safe. */
 typedef struct deadline_heap {

@@ -28,7 +28,7 @@ void id_set_add(id_set *s, const weft_id *id);      /* no duplicates */
 bool id_set_remove(id_set *s, const weft_id *id);
 void id_set_release(id_set *s);
 
-/* Ids remembered by hash (part_start.c). */
+/* Ids remembered by hash (parts/start.c). */
 typedef struct explained_set {
 	weft_id *slots;
 	size_t len, cap;
@@ -208,14 +208,14 @@ struct engine {
 
 /* ---- services of the parts to the rest of the engine --------------------- */
 
-/* part_start.c: something may have become startable. */
+/* parts/start.c: something may have become startable. */
 void engine_wake_starts(engine *e);
-/* part_deliveries.c: outbox rows may be due (a row was written, a start
+/* parts/deliveries.c: outbox rows may be due (a row was written, a start
  * call that held a task's rows back came back, a slot freed). */
 void engine_wake_deliveries(engine *e);
-/* part_deliveries.c: a delivery's retry is due at `at`. */
+/* parts/deliveries.c: a delivery's retry is due at `at`. */
 void engine_delivery_due(engine *e, int64_t at);
-/* part_batches.c: a task of `batch` ended; check it at the end of the cycle. */
+/* parts/batches.c: a task of `batch` ended; check it at the end of the cycle. */
 void engine_touch_batch(engine *e, const weft_id *batch);
 
 /* outbox.c */

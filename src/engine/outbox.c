@@ -4,7 +4,7 @@
  * End (on_success / on_failure), cancel and batch-complete webhooks are not
  * called directly: the engine writes one outbox row per action in the same
  * transaction as the state change that causes it, with the exact request
- * to send. part_deliveries.c leases and delivers them. A crash at any point
+ * to send. parts/deliveries.c leases and delivers them. A crash at any point
  * loses nothing: rows are durable before anything is sent.
  *
  * Keys (Idempotency-Key, stable across retries):

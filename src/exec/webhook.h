@@ -17,7 +17,7 @@
  *
  * The dispatcher is a transport: the engine's webhook executor
  * (webhook_executor.c) sends start calls through it, and the outbox
- * deliveries (engine/part_deliveries.c) their end, cancel and
+ * deliveries (engine/parts/deliveries.c) their end, cancel and
  * batch-complete webhooks.
  */
 #ifndef WEFT_WEBHOOK_H

@@ -1,5 +1,5 @@
 /*
- * part_retention.c — with RETENTION_ARCHIVE_DAYS (or _AFTER_SECS) set, the
+ * parts/retention.c — with RETENTION_ARCHIVE_DAYS (or _AFTER_SECS) set, the
  * leader moves terminal tasks older than that to the archive every
  * RETENTION_CLEANUP_INTERVAL_SECS, at most RETENTION_BATCH_SIZE per store
  * call and a bounded number of calls per pass.

@@ -1,5 +1,5 @@
 /*
- * part_sweep.c — the slow safety sweep (WORKER_LOOP_INTERVAL_MS): every
+ * parts/sweep.c — the slow safety sweep (WORKER_LOOP_INTERVAL_MS): every
  * interval the start pass and the deliveries look again, whether or not
  * anything told them to. No latency depends on it; it only bounds how long
  * a missed wake-up could leave work waiting.

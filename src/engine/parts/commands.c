@@ -1,5 +1,5 @@
 /*
- * part_commands.c — applies the commands taken from the queue, each in a
+ * parts/commands.c — applies the commands taken from the queue, each in a
  * savepoint of its own through its family's op, and sorts them for
  * engine.c: to be answered after the commit, or put back at the head of the
  * queue after losing a lock conflict with another node's transaction.

@@ -1,5 +1,5 @@
 /*
- * part_deliveries.c — outbox deliveries: each cycle leases the rows that
+ * parts/deliveries.c — outbox deliveries: each cycle leases the rows that
  * are due, up to WEBHOOK_DELIVERY_CONCURRENCY in flight, and launches them
  * after the commit with the webhook dispatcher as transport. A finished
  * delivery comes back as a job applied in a later cycle: success, or a

@@ -1,5 +1,5 @@
 /*
- * part_batches.c — batch completion: batches with a task that ended are
+ * parts/batches.c — batch completion: batches with a task that ended are
  * checked at the end of the cycle, and the first time one has no
  * unfinished task its on_batch_complete deliveries are written to the
  * outbox (outbox.c).

@@ -1,5 +1,5 @@
 /*
- * part_results.c — applies what launched jobs reported (start results,
+ * parts/results.c — applies what launched jobs reported (start results,
  * finished deliveries …), each in a savepoint of its own through the job's
  * ops. A job that lost a lock conflict with another node is applied again
  * in the next cycle; one whose cycle fails is dropped (a start's task stays

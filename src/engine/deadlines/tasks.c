@@ -1,5 +1,5 @@
 /*
- * deadline_task.c — the deadlines of a task's status:
+ * deadlines/tasks.c — the deadlines of a task's status:
  *
  *   claim_stale   a claimed task whose start has not answered within
  *                 WORKER_CLAIM_TIMEOUT_SECS goes back to pending;

@@ -1,5 +1,5 @@
 /*
- * part_leader.c — on a shared database, whether this node is the leader
+ * parts/leader.c — on a shared database, whether this node is the leader
  * (store_is_leader): the leader runs the leader-only parts and reads the
  * deadlines from the database. First in the cycle, so that every later
  * part sees this cycle's answer. On SQLite the node is always the leader.

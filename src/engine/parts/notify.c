@@ -1,5 +1,5 @@
 /*
- * part_notify.c — on a shared database, a cycle that changed anything
+ * parts/notify.c — on a shared database, a cycle that changed anything
  * tells the other nodes (store_notify: delivered at commit), which wakes
  * their engines as a local command would. Last in the cycle, so that it
  * knows whether anything changed.

@@ -1,5 +1,5 @@
 /*
- * part_start.c — the start pass, and the delayed-start deadline.
+ * parts/start.c — the start pass, and the delayed-start deadline.
  *
  * There is no start loop ticking: the flag `start.dirty` is set by
  * whatever can make a task startable (engine_wake_starts: a task created
