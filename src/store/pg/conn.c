@@ -28,6 +28,10 @@
 #define COPY_MAX_BYTES (8 * 1024 * 1024)
 /* How long a COMMIT whose answer was lost may take to resolve. */
 #define COMMIT_RESOLVE_MS 5000
+/* Buffers kept between uses up to this size; a larger one (a big set
+ * bound, a big submission's COPY) is freed once used, so that memory
+ * follows the budget rather than the largest request ever served. */
+#define KEEP_BYTES (64 * 1024)
 
 typedef struct pg_stmt {
 	db_stmt base;           /* first: the seam's part */
@@ -153,10 +157,21 @@ pg_conn *pg_conn_new(pg_store *s, db_role role)
 	return c;
 }
 
+/* Empties b, freeing its memory when it grew large. */
+static void trim(buf *b)
+{
+	if (b->cap > KEEP_BYTES) {
+		buf_release(b);
+		buf_init(b);
+	} else {
+		buf_reset(b);
+	}
+}
+
 static void copy_discard(pg_conn *c)
 {
 	for (size_t i = 0; i < c->ncopies; i++)
-		buf_reset(&c->copies[i].rows);
+		trim(&c->copies[i].rows);
 	c->copy_bytes = 0;
 }
 
@@ -474,7 +489,7 @@ static void pg_reset(db_stmt *st)
 	PQclear(s->res);
 	s->res = NULL;
 	s->row = s->nrows = 0;
-	buf_reset(&s->args);
+	trim(&s->args);
 }
 
 static void pg_finalize(db_stmt *st)

@@ -544,6 +544,8 @@ store *sqlite_store_open(const char *path, const store_options *opt, char *err, 
 	s->path = xstrdup(path);
 	s->sync_full = opt != NULL ? opt->sync_full : true;
 	split_cache(s);
+	log_debug(SUBSYS, "page cache: writer %" PRId64 " KiB, %d readers %" PRId64 " KiB each, checkpointer %d KiB",
+	          s->writer_kib, s->base.max_readers, s->reader_kib, CHECKPOINT_CACHE_KIB);
 	pthread_mutex_init(&s->ckpt.mu, NULL);
 	pthread_cond_init(&s->ckpt.cv, NULL);
 
