@@ -30,7 +30,7 @@ static const db_sql q_remaining = {
 	"batch_remaining",
 	"UPDATE batch SET remaining = batch.remaining + d.delta FROM "
 	"(SELECT b.id, x.delta FROM {rows:$1,id text,delta bigint} AS x JOIN batch AS b ON b.id = x.id "
-	" ORDER BY b.id{lock_of:b}) AS d "
+	"{lock_in_order_of:b.id,b}) AS d "
 	"WHERE batch.id = d.id",
 	NULL,
 };
@@ -208,7 +208,7 @@ static const db_sql q_count_terminal = {
  * same tasks waits instead of deadlocking. */
 static const db_sql q_cancel_pick = {
 	"batch_cancel_pick",
-	"SELECT id, status FROM task WHERE batch_id = $1 AND {noindex:status} IN " ACTIVE_IN " ORDER BY id{lock}",
+	"SELECT id, status FROM task WHERE batch_id = $1 AND {noindex:status} IN " ACTIVE_IN "{lock_in_order:id}",
 	NULL,
 };
 /* Before the update: the events read the status each task leaves. */

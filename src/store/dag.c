@@ -11,11 +11,13 @@
  * each other instead of deadlocking, and their audit events are written by
  * one INSERT ... SELECT.
  *
- * Children are reached as "id in (the parent's child ids)" ({in_query}):
- * with statistics missing or stale (a batch is often submitted and
- * cascaded before anything was analyzed) a planner may otherwise scan
- * every waiting task for each child. Status tests are written {noindex}
- * where the ids drive the plan.
+ * Children are reached as "id in (the parent's child ids)" ({in_query}),
+ * or through the link join with that as a plan hint only ({plan_ids}: the
+ * join already says it, and SQLite needs no telling): with statistics
+ * missing or stale (a batch is often submitted and cascaded before
+ * anything was analyzed) a planner may otherwise scan every waiting task
+ * for each child. Status tests are written {noindex} where the ids drive
+ * the plan.
  */
 #include "util/common.h"
 
@@ -33,7 +35,7 @@ static const db_sql q_fail_events = {
 	"INSERT INTO task_event (task_id, at, from_status, to_status, reason, actor) "
 	"SELECT id, CAST($3 AS BIGINT), status, 'failure', CAST($2 AS TEXT), 'system' FROM task "
 	"WHERE {in_query:id," REQUIRED_CHILDREN "} AND {noindex:status} IN ('waiting', 'paused') "
-	"ORDER BY id{lock}",
+	"{lock_in_order:id}",
 	NULL,
 };
 static const db_sql q_fail = {
@@ -102,8 +104,8 @@ static const db_sql q_release = {
 	"  AND task.wait_success - ch.s <= 0 THEN 'pending' ELSE task.status END "
 	"FROM (SELECT t.id, CASE WHEN $2 <> 0 AND l.requires_success <> 0 THEN 1 ELSE 0 END AS s "
 	"  FROM task AS t JOIN link AS l ON l.parent_id = $1 AND l.child_id = t.id "
-	"  WHERE {in_query:t.id,SELECT child_id FROM link WHERE parent_id = $1} "
-	"  AND {noindex:t.status} IN ('waiting', 'paused') ORDER BY t.id{lock_of:t}) AS ch "
+	"  WHERE {plan_ids:t.id,SELECT child_id FROM link WHERE parent_id = $1} "
+	"  AND {noindex:t.status} IN ('waiting', 'paused') {lock_in_order_of:t.id,t}) AS ch "
 	"WHERE task.id = ch.id AND {noindex:task.status} IN ('waiting', 'paused') "
 	"RETURNING task.id, CASE WHEN task.status = 'pending' THEN 1 ELSE 0 END",
 	NULL,

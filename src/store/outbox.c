@@ -60,11 +60,12 @@ int store_outbox_insert(store_conn *c, outbox_row *o)
 
 /* ---- leases ------------------------------------------------------------------------ */
 
-/* A NULL task_id (batch_complete) is never skipped. */
+/* A NULL task_id (batch_complete) is never skipped. Rows another writer
+ * holds are passed over. */
 static const db_sql q_due = {
 	"outbox_due",
 	"SELECT id FROM outbox{index:outbox_due} WHERE " UNDELIVERED " AND next_attempt_at <= $1 "
-	"AND (task_id IS NULL OR NOT {in:task_id,$2}) ORDER BY next_attempt_at, id LIMIT $3",
+	"AND (task_id IS NULL OR NOT {in:task_id,$2}) ORDER BY next_attempt_at, id LIMIT $3{lock_skip}",
 	NULL,
 };
 static const db_sql q_lease = {

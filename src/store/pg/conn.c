@@ -840,7 +840,8 @@ static int pg_exec_script(store_conn *cc, const char *sql, char *err, size_t err
 
 static const db_fragment fragments[] = {
 	{ "lock", " FOR NO KEY UPDATE" },
-	{ "lock_of", " FOR NO KEY UPDATE OF %1" },
+	{ "lock_in_order", " ORDER BY %1 FOR NO KEY UPDATE" },
+	{ "lock_in_order_of", " ORDER BY %1 FOR NO KEY UPDATE OF %2" },
 	{ "lock_skip", " FOR NO KEY UPDATE SKIP LOCKED" },
 	{ "index", "" },
 	{ "noindex", "(%1 || '')" },
@@ -849,6 +850,7 @@ static const db_fragment fragments[] = {
 	{ "in", "(%1 = ANY (ARRAY(SELECT json_array_elements_text(%2::json))))" },
 	{ "in_int", "(%1 = ANY (ARRAY(SELECT CAST(json_array_elements_text(%2::json) AS bigint))))" },
 	{ "in_query", "(%1 = ANY (ARRAY(%2)))" },
+	{ "plan_ids", "(%1 = ANY (ARRAY(%2)))" },
 	{ "each", "(SELECT json_array_elements_text(%1::json) AS value)" },
 	{ "json_agg", "json_agg(%1)" },
 };

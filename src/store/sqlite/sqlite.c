@@ -76,7 +76,8 @@ static sqlite3 *db_of(db_stmt *st) { return sqc(st->c)->db; }
 
 static const db_fragment fragments[] = {
 	{ "lock", "" },
-	{ "lock_of", "" },
+	{ "lock_in_order", "" },
+	{ "lock_in_order_of", "" },
 	{ "lock_skip", "" },
 	{ "index", " INDEXED BY %1" },
 	{ "noindex", "+%1" },
@@ -85,6 +86,7 @@ static const db_fragment fragments[] = {
 	{ "in", "(%1 IN (SELECT value FROM json_each(%2)))" },
 	{ "in_int", "(%1 IN (SELECT value FROM json_each(%2)))" },
 	{ "in_query", "(%1 IN (%2))" },
+	{ "plan_ids", "1" },
 	{ "each", "(SELECT value FROM json_each(%1))" },
 	{ "json_agg", "json_group_array(%1)" },
 };
