@@ -57,10 +57,7 @@ int batch_remaining_add(store_conn *c, const weft_id *batch, int64_t delta)
 		}
 	}
 	if (!merged) {
-		if (d->n == d->cap) {
-			d->cap = d->cap ? d->cap * 2 : 16;
-			d->v = xrealloc(d->v, d->cap * sizeof *d->v);
-		}
+		d->v = db_grow(d->v, d->n, &d->cap, sizeof *d->v);
 		d->v[d->n++] = (batch_delta){ *batch, delta };
 	}
 	return c->drv->in_transaction(c) ? 0 : batch_remaining_flush(c, false);
@@ -245,10 +242,7 @@ static int pick_to_cancel(store_conn *c, const weft_id *batch, batch_cancel_coun
 		(*total)++;
 		if (s != TS_RUNNING)
 			continue;
-		if (*nrunning == cap) {
-			cap = cap ? cap * 2 : 16;
-			*running = xrealloc(*running, cap * sizeof **running);
-		}
+		*running = db_grow(*running, *nrunning, &cap, sizeof **running);
 		db_col_id(st, 0, &(*running)[(*nrunning)++]);
 	}
 	return db_end(st, rc);

@@ -69,14 +69,11 @@ int store_fail_required_children(store_conn *c, const weft_id *parent, const cha
 	/* The counters move once the statement is done: outside a
 	 * transaction each change is written at once. */
 	weft_id *ids = NULL, *batches = NULL;
-	size_t len = 0, cap = 0;
+	size_t len = 0, cap = 0, bcap = 0;
 	int rc;
 	while ((rc = db_step(st)) > 0) {
-		if (len == cap) {
-			cap = cap ? cap * 2 : 16;
-			ids = xrealloc(ids, cap * sizeof *ids);
-			batches = xrealloc(batches, cap * sizeof *batches);
-		}
+		ids = db_grow(ids, len, &cap, sizeof *ids);
+		batches = db_grow(batches, len, &bcap, sizeof *batches);
 		db_col_id(st, 0, &ids[len]);
 		db_col_id(st, 1, &batches[len++]);
 	}
@@ -135,10 +132,7 @@ int store_release_children(store_conn *c, const weft_id *parent, bool parent_suc
 	while ((rc = db_step(st)) > 0) {
 		if (db_col_int(st, 1) == 0)
 			continue;
-		if (len == cap) {
-			cap = cap ? cap * 2 : 16;
-			ids = xrealloc(ids, cap * sizeof *ids);
-		}
+		ids = db_grow(ids, len, &cap, sizeof *ids);
 		db_col_id(st, 0, &ids[len++]);
 	}
 	err = db_end(st, rc);
@@ -229,19 +223,13 @@ int store_dag(store_conn *c, const weft_id *batch, task_row **tasks, size_t *nta
 	int rc;
 	while ((rc = db_step(st)) > 0) {
 		if (db_col_int(st, 0) == 0) {
-			if (nt == tcap) {
-				tcap = tcap ? tcap * 2 : 16;
-				tv = xrealloc(tv, tcap * sizeof *tv);
-			}
+			tv = db_grow(tv, nt, &tcap, sizeof *tv);
 			if ((rc = db_read_task(st, 1, &tv[nt])) != 0)
 				break;
 			nt++;
 			continue;
 		}
-		if (nl == lcap) {
-			lcap = lcap ? lcap * 2 : 16;
-			lv = xrealloc(lv, lcap * sizeof *lv);
-		}
+		lv = db_grow(lv, nl, &lcap, sizeof *lv);
 		link_row *l = &lv[nl++];
 		db_col_id(st, 1 + TASK_NCOLS, &l->parent_id);
 		db_col_id(st, 2 + TASK_NCOLS, &l->child_id);

@@ -46,6 +46,14 @@ void db_observe(store_conn *c, const char *label, int64_t ns)
 		metrics_inc("slow_queries_total", label, 1);
 }
 
+void *db_grow(void *arr, size_t len, size_t *cap, size_t elem)
+{
+	if (len < *cap)
+		return arr;
+	*cap = *cap ? *cap * 2 : 16;
+	return xrealloc(arr, *cap * elem);
+}
+
 int64_t db_clamp_limit(size_t limit) { return limit > INT64_MAX ? INT64_MAX : (int64_t)limit; }
 
 bool db_page_clamp(int64_t *offset, int64_t *limit)
@@ -707,10 +715,7 @@ static int collect(db_stmt *st, const row_kind *k, void **out, size_t *n)
 	size_t len = 0, cap = 0;
 	int rc;
 	while ((rc = db_step(st)) > 0) {
-		if (len == cap) {
-			cap = cap ? cap * 2 : 16;
-			rows = xrealloc(rows, cap * k->size);
-		}
+		rows = db_grow(rows, len, &cap, k->size);
 		void *row = rows + len * k->size;
 		memset(row, 0, k->size);
 		len++;

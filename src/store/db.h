@@ -346,6 +346,9 @@ struct db_driver {
 
 /* ---- domain helpers shared by the written-once operations and overrides --------- */
 
+/* arr (holding len elements of elem bytes, room for *cap) with room for
+ * one more: the same or a larger array. */
+void *db_grow(void *arr, size_t len, size_t *cap, size_t elem);
 /* limit as an SQL LIMIT. */
 int64_t db_clamp_limit(size_t limit);
 /* Normalizes a page: a negative offset is 0 and limit + offset stays in

@@ -68,10 +68,7 @@ int store_deadlines(store_conn *c, task_status status, deadline_row **out, size_
 	size_t len = 0, cap = 0;
 	int rc;
 	while ((rc = db_step(st)) > 0) {
-		if (len == cap) {
-			cap = cap ? cap * 2 : 16;
-			rows = xrealloc(rows, cap * sizeof *rows);
-		}
+		rows = db_grow(rows, len, &cap, sizeof *rows);
 		deadline_row *d = &rows[len++];
 		db_col_id(st, 0, &d->id);
 		d->last_updated = db_col_int(st, 1);
@@ -139,10 +136,7 @@ int store_timers_due(store_conn *c, int64_t now, int64_t claim_timeout_us, size_
 	size_t len = 0, cap = 0;
 	int rc;
 	while ((rc = db_step(st)) > 0) {
-		if (len == cap) {
-			cap = cap ? cap * 2 : 16;
-			rows = xrealloc(rows, cap * sizeof *rows);
-		}
+		rows = db_grow(rows, len, &cap, sizeof *rows);
 		db_col_id(st, 0, &rows[len].id);
 		if ((rc = db_col_status(st, 1, &rows[len].status)) != 0)
 			break;

@@ -78,10 +78,7 @@ int store_task_events(store_conn *c, const weft_id *id, task_event **out, size_t
 	while ((rc = db_step(st)) > 0) {
 		if (len == 0 && db_col_int(st, 0) != 0)
 			break;          /* transitions of a task that exists nowhere */
-		if (len == cap) {
-			cap = cap ? cap * 2 : 8;
-			rows = xrealloc(rows, cap * sizeof *rows);
-		}
+		rows = db_grow(rows, len, &cap, sizeof *rows);
 		task_event *e = &rows[len++];
 		memset(e, 0, sizeof *e);
 		if (len == 1) {

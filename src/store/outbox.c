@@ -131,10 +131,7 @@ static int due_ids(store_conn *c, int64_t now, size_t limit, const weft_id *skip
 	size_t cap = 0;
 	int rc;
 	while ((rc = db_step(st)) > 0) {
-		if (*nids == cap) {
-			cap = cap ? cap * 2 : 16;
-			*ids = xrealloc(*ids, cap * sizeof **ids);
-		}
+		*ids = db_grow(*ids, *nids, &cap, sizeof **ids);
 		(*ids)[(*nids)++] = db_col_int(st, 0);
 	}
 	db_set_release(&set);

@@ -331,10 +331,7 @@ int store_running_by_kind(store_conn *c, kind_count **out, size_t *n)
 	size_t len = 0, cap = 0;
 	int rc;
 	while ((rc = db_step(st)) > 0) {
-		if (len == cap) {
-			cap = cap ? cap * 2 : 16;
-			rows = xrealloc(rows, cap * sizeof *rows);
-		}
+		rows = db_grow(rows, len, &cap, sizeof *rows);
 		rows[len].kind = db_col_str_nn(st, 0, "");
 		rows[len].count = db_col_int(st, 1);
 		len++;

@@ -212,10 +212,7 @@ static int collect_actions(db_stmt *st, bool with_delivery, action_row **out, si
 	size_t len = 0, cap = 0;
 	int rc;
 	while ((rc = db_step(st)) > 0) {
-		if (len == cap) {
-			cap = cap ? cap * 2 : 8;
-			rows = xrealloc(rows, cap * sizeof *rows);
-		}
+		rows = db_grow(rows, len, &cap, sizeof *rows);
 		action_row *a = &rows[len++];
 		memset(a, 0, sizeof *a);
 		if (action_trigger_parse(db_col_text(st, 1), &a->trigger) != 0 ||

@@ -410,6 +410,17 @@ static int pipeline_flush(pg_conn *c)
 	return copy_flush(c);
 }
 
+/* Prepares s on the current session (a round trip, once per session). */
+static int prepare(pg_conn *c, pg_stmt *s)
+{
+	PGresult *r = PQprepare(c->pq, s->name, s->sql, 0, NULL);
+	int err = pg_check(c, r, s->base.label);
+	PQclear(r);
+	if (!err)
+		prepared_add(prepared_of(c), s->hash);
+	return err;
+}
+
 /* Queues a statement in pipeline mode: a prepared one (s) or a utility
  * statement without parameters (sql). Returns 1 (queued) or an error. */
 static int enqueue(pg_conn *c, pg_stmt *s, const char *sql, const char *label, bool txid)
@@ -420,17 +431,10 @@ static int enqueue(pg_conn *c, pg_stmt *s, const char *sql, const char *label, b
 	/* Rows kept for COPY were written before this statement. */
 	if (c->copy_bytes > 0 && (err = pipeline_flush(c)) != 0)
 		return err;
-	if (s != NULL && !prepared_has(prepared_of(c), s->hash)) {
-		/* Prepared outside the pipeline, once per session. */
-		if ((err = pipeline_flush(c)) != 0)
-			return err;
-		PGresult *r = PQprepare(c->pq, s->name, s->sql, 0, NULL);
-		err = pg_check(c, r, s->base.label);
-		PQclear(r);
-		if (err)
-			return err;
-		prepared_add(prepared_of(c), s->hash);
-	}
+	/* Prepared outside the pipeline, once per session. */
+	if (s != NULL && !prepared_has(prepared_of(c), s->hash) &&
+	    ((err = pipeline_flush(c)) != 0 || (err = prepare(c, s)) != 0))
+		return err;
 	if (c->nqueued == 0) {
 		if (!PQenterPipelineMode(c->pq)) {
 			log_error(SUBSYS, "postgres %s: cannot enter pipeline mode: %s", label, PQerrorMessage(c->pq));
@@ -529,14 +533,8 @@ static int exec_once(pg_conn *c, pg_stmt *s)
 	if (c->broken || c->pq == NULL)
 		return WEFT_EUNAVAILABLE;
 	int err;
-	if (!prepared_has(prepared_of(c), s->hash)) {
-		PGresult *r = PQprepare(c->pq, s->name, s->sql, 0, NULL);
-		err = pg_check(c, r, s->base.label);
-		PQclear(r);
-		if (err)
-			return err;
-		prepared_add(prepared_of(c), s->hash);
-	}
+	if (!prepared_has(prepared_of(c), s->hash) && (err = prepare(c, s)) != 0)
+		return err;
 	for (int i = 0; i < s->base.nparams; i++)
 		s->values[i] = s->off[i] == SIZE_MAX ? NULL : s->args.data + s->off[i];
 	PGresult *r = PQexecPrepared(c->pq, s->name, s->base.nparams, s->values, NULL, NULL, 0);
