@@ -486,14 +486,6 @@ bool db_col_null(db_stmt *st, int i) { return st->c->drv->col_null(st, i); }
 int64_t db_col_int(db_stmt *st, int i) { return st->c->drv->col_int(st, i); }
 const char *db_col_text(db_stmt *st, int i) { return st->c->drv->col_text(st, i, NULL); }
 
-bool db_col_bool(db_stmt *st, int i)
-{
-	const char *s = db_col_text(st, i);
-	if (s == NULL || s[0] == 'f')
-		return false;
-	return s[0] == 't' || strtoll(s, NULL, 10) != 0;
-}
-
 char *db_col_str(db_stmt *st, int i)
 {
 	size_t len = 0;

@@ -117,7 +117,6 @@ int db_query_int(db_stmt *st, int64_t *out, bool *found);
 /* Columns of the current row, from 0. Text is borrowed until the next step. */
 bool db_col_null(db_stmt *st, int i);
 int64_t db_col_int(db_stmt *st, int i);                 /* NULL reads 0 */
-bool db_col_bool(db_stmt *st, int i);                   /* 't' or non-zero */
 const char *db_col_text(db_stmt *st, int i);            /* NULL for NULL */
 char *db_col_str(db_stmt *st, int i);                   /* owned copy; NULL stays NULL */
 char *db_col_str_nn(db_stmt *st, int i, const char *dflt);   /* owned; NULL reads dflt */
