@@ -3,7 +3,8 @@
 #   make            build/weft
 #   make run        install missing packages, build, serve on :8085 with ./weft.db
 #   make check      install missing packages, build everything, run every test
-#   make unit       cmocka unit tests, normal and ASan+UBSan builds
+#   make unit       cmocka unit tests, normal and ASan+UBSan builds (the store's
+#                   on SQLite and on a throwaway PostgreSQL server)
 #   make api        pytest black-box tests against build/weft and build/asan/weft,
 #                   on SQLite and then on a throwaway PostgreSQL server
 #   make asan       build/asan/weft and the ASan+UBSan unit test binaries
@@ -92,7 +93,7 @@ FUZZ_RESULTS := $(FUZZ_NAMES:%=build/results/fuzz/%.result)
 
 # ---- build --------------------------------------------------------------
 
-.PHONY: all asan unit api check run deps clean compile_commands unit-bins fuzz fuzz-bins FORCE
+.PHONY: all asan unit unit-results api check run deps clean compile_commands unit-bins fuzz fuzz-bins FORCE
 FORCE:
 
 all: build/weft
@@ -263,7 +264,15 @@ report = ( pass=0; fail=0; failed=; \
 	echo "$(2): $$pass passed, $$fail failed$${failed:+ (failed:$$failed)}"; \
 	[ $$fail -eq 0 ] )
 
-unit: $(UNIT_RESULTS)
+# The unit suites get a throwaway PostgreSQL server for the store's cases
+# (WEFT_TEST_PG_URL, stopped afterwards however they end); a server named
+# by WEFT_TEST_PG_URL already is used instead.
+PG_SERVER = $(PYTHON) tests/api/pgcluster.py run --
+
+unit:
+	@$(PG_SERVER) $(MAKE) --no-print-directory unit-results
+
+unit-results: $(UNIT_RESULTS)
 	@$(call report,$(UNIT_RESULTS),unit)
 
 api: $(API_RESULTS)
@@ -280,7 +289,7 @@ check:
 	@scripts/deps.sh
 	@rm -rf build/results
 	@rc=0; \
-	$(MAKE) --no-print-directory $(PAR_JOBS) -k --output-sync=target check-all || rc=1; \
+	$(PG_SERVER) $(MAKE) --no-print-directory $(PAR_JOBS) -k --output-sync=target check-all || rc=1; \
 	$(call report,$(UNIT_RESULTS) $(FUZZ_RESULTS) $(API_RESULTS),check) || rc=1; \
 	exit $$rc
 

@@ -126,6 +126,8 @@ static const struct setting settings[] = {
 	  "statements slower than this count in slow_queries_total (ms)" },
 	{ { "DB_READERS" }, NULL, NULL, K_INT, F(db_readers), 1, 1024, "8", NULL,
 	  "read-only database connections" },
+	{ { "DB_CACHE_MB" }, NULL, NULL, K_INT, F(db_cache_mb), 1, 1048576, "32", NULL,
+	  "database page cache of the whole process (MiB; SQLite: half the writer's, half the readers')" },
 };
 
 static void *field(weft_config *cfg, const struct setting *s)

@@ -40,6 +40,7 @@ typedef struct weft_config {
 	                                  * the first header (keep-alive, slow bodies) */
 	int http_threads;                /* HTTP_THREADS 4 */
 	int db_readers;                  /* DB_READERS 8 */
+	int db_cache_mb;                 /* DB_CACHE_MB 32: database page cache of the process */
 	char *log_level;                 /* WEFT_LOG or RUST_LOG: error|warn|info|debug; info */
 	char *auth_token;                /* AUTH_TOKEN: bearer token required on every route but
 	                                  * /health and /ready; NULL = no authentication */

@@ -65,7 +65,7 @@ static int serve(int argc, char **argv)
 	int exit_code = 1;
 	char err[512] = "";
 	store_options sopt = { .sync_full = cfg.sync_full, .readers = cfg.db_readers,
-	                       .slow_query_us = cfg.slow_query_ms * 1000 };
+	                       .slow_query_us = cfg.slow_query_ms * 1000, .cache_mb = cfg.db_cache_mb };
 	store *st = store_open(cfg.db_url, &sopt, err, sizeof(err));
 	dispatcher *disp = NULL;
 	engine *eng = NULL;

@@ -1,15 +1,20 @@
 /*
  * store.h — persistence. The engine and the read paths talk to the database
- * only through these functions; SQL and dialect live in the backends
- * (store_sqlite.c, store_pg.c), selected by URL in store_open().
+ * only through these functions; SQL and dialect live below, in the store's
+ * domain files (written once over the driver seam, db.h) and its two
+ * drivers, SQLite and PostgreSQL, selected by URL in store_open().
  *
- * Backends: SQLite (one node owns the file) and PostgreSQL (store_pg.c:
- * any number of nodes share one database; see "Many nodes" below).
+ * Backends: SQLite (one node owns the file) and PostgreSQL (any number of
+ * nodes share one database; see "Many nodes" below).
  *
  * Connections: one *writer* connection, used only by the engine thread, on
  * which every mutation runs inside store_begin()/store_commit(); and a pool
  * of *reader* connections for HTTP reads (GET routes), each used by one
  * thread at a time (store_reader_acquire/release).
+ *
+ * Writes inside a transaction may be sent without waiting for their answer
+ * (PostgreSQL): a failed one then fails the next call that waits — a read,
+ * store_savepoint_release or store_commit — never silently.
  *
  * Errors: every function returns 0 or a negative code of core/error.h:
  * WEFT_ENOTFOUND where noted, WEFT_ESTORE for a failed statement,
@@ -35,6 +40,10 @@ typedef struct store_options {
 	int readers;           /* size of the reader pool (default 8) */
 	int64_t slow_query_us; /* statements slower than this count in slow_queries_total (default 100 ms) */
 	const char *node_id;   /* this node's name in cross-node wake-ups (PostgreSQL); NULL = generated */
+	/* The database page cache of the whole process, in MiB (default 32):
+	 * on SQLite half for the writer, half shared by the readers; on
+	 * PostgreSQL the server caches and the client holds result sets only. */
+	int cache_mb;
 } store_options;
 
 /* Opens (creating if needed) and migrates the database named by url: a file
@@ -53,6 +62,11 @@ int store_ping(store_conn *c);
 
 /* ---- transactions (writer) ------------------------------------------- */
 int store_begin(store_conn *c);       /* BEGIN IMMEDIATE */
+/* On PostgreSQL a connection lost while COMMIT was under way is resolved:
+ * after reconnecting, the transaction's status is asked for, and 0 comes
+ * back when it committed. WEFT_EUNAVAILABLE means it did not commit, or
+ * that this could not be learned within a few seconds (the database stayed
+ * out of reach): then it may or may not have been applied. */
 int store_commit(store_conn *c);
 int store_rollback(store_conn *c);
 /* One level of savepoint, so one failing command of a group commit can be

@@ -11,6 +11,12 @@ removed at the end of the session (``shutdown()``, called from conftest.py's
 hooks and from atexit). A watchdog process started with the cluster does the
 same if the pytest process dies without running either (SIGKILL, SIGTERM).
 
+From the command line, ``pgcluster.py run -- CMD ARGS...`` runs CMD with
+WEFT_TEST_PG_URL set to such a server's ``postgres`` database (the unit
+tests of the store create their databases through it) and stops the server
+when CMD ends, whatever way it ends; its exit status is CMD's. When
+WEFT_TEST_PG_URL is set already, CMD runs against that server instead.
+
 The server binaries come from Debian's packages (/usr/lib/postgresql/*/bin);
 when they or psycopg2 are missing, scripts/deps.sh installs them (as root;
 otherwise it names the packages to install and the suite stops).
@@ -379,3 +385,40 @@ def shutdown():
 def dbname_of(url):
     """'postgres://u@h:p/name?x' -> 'name'."""
     return url.rsplit("/", 1)[1].split("?", 1)[0]
+
+
+# ---------------------------------------------------------------------------
+# command line
+
+
+USAGE = "usage: pgcluster.py run -- COMMAND [ARGS...]"
+
+
+def main(argv):
+    if len(argv) < 4 or argv[1] != "run" or argv[2] != "--":
+        print(USAGE, file=sys.stderr)
+        return 2
+    cmd = argv[3:]
+    env = dict(os.environ)
+    if not env.get("WEFT_TEST_PG_URL"):
+        try:
+            env["WEFT_TEST_PG_URL"] = cluster().url("postgres")
+        except PgError as e:
+            # The command still runs: whatever needs the server fails and says why.
+            print("pgcluster.py: %s" % e, file=sys.stderr)
+    import signal
+
+    def stop(signum, frame):
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        return subprocess.run(cmd, env=env).returncode
+    except KeyboardInterrupt:
+        return 130
+    finally:
+        shutdown()
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -1,0 +1,370 @@
+/*
+ * batches.c — batches: their counter of unfinished tasks (batch.remaining)
+ * and completion, cancel, rules, and the statistics of their tasks.
+ *
+ * The counter. Every terminal transition moves its batch's `remaining`.
+ * Written as they happen, a cascade or a cycle finishing thousands of
+ * tasks of one batch would update one batch row thousands of times in one
+ * transaction (on PostgreSQL each update also walks the versions the
+ * transaction left before: a 5,000-task cascade took seconds). The changes
+ * are therefore summed per batch in memory and written by one set-based
+ * statement before COMMIT, or before a completion check reads the counter
+ * (outside a transaction, at once). That also keeps a batch row, which
+ * every node finishing tasks of the batch must lock, locked only from
+ * then to the commit, the rows locked in id order so that nodes cannot
+ * deadlock on them. A savepoint remembers where the changes stood; its
+ * rollback drops the later ones (and those written since are undone by the
+ * database). Nothing else reads the counter.
+ */
+#include "util/common.h"
+
+#include "store/db.h"
+#include "util/alloc.h"
+
+#define ACTIVE_IN "('waiting', 'pending', 'claimed', 'running', 'paused', 'retrying')"
+#define TERMINAL_IN "('success', 'failure', 'canceled')"
+
+/* ---- the counter of unfinished tasks ----------------------------------------------- */
+
+static const db_sql q_remaining = {
+	"batch_remaining",
+	"UPDATE batch SET remaining = batch.remaining + d.delta FROM "
+	"(SELECT b.id, x.delta FROM {rows:$1,id text,delta bigint} AS x JOIN batch AS b ON b.id = x.id "
+	"{lock_in_order_of:b.id,b}) AS d "
+	"WHERE batch.id = d.id",
+	NULL,
+};
+
+static int cmp_delta(const void *a, const void *b)
+{
+	return strncmp(((const batch_delta *)a)->batch.str, ((const batch_delta *)b)->batch.str, WEFT_ID_LEN);
+}
+
+int batch_remaining_add(store_conn *c, const weft_id *batch, int64_t delta)
+{
+	db_deltas *d = &c->deltas;
+	if (delta == 0 || batch == NULL || !id_is_set(batch))
+		return 0;
+	/* Added to an entry of the same batch when that entry is neither
+	 * written yet nor older than the savepoint (a rollback drops the
+	 * entries after it). */
+	size_t floor = MAX(d->flushed, c->sp_open ? d->sp_n : 0);
+	bool merged = false;
+	for (size_t i = d->n; i > floor && !merged; i--) {
+		if (id_eq(&d->v[i - 1].batch, batch)) {
+			d->v[i - 1].delta += delta;
+			merged = true;
+		}
+	}
+	if (!merged) {
+		d->v = db_grow(d->v, d->n, &d->cap, sizeof *d->v);
+		d->v[d->n++] = (batch_delta){ *batch, delta };
+	}
+	return c->drv->in_transaction(c) ? 0 : batch_remaining_flush(c, false);
+}
+
+int batch_remaining_move(store_conn *c, const weft_id *batch, task_status from, task_status to)
+{
+	bool was_done = task_status_terminal(from), done = task_status_terminal(to);
+	return was_done == done ? 0 : batch_remaining_add(c, batch, done ? -1 : 1);
+}
+
+int batch_remaining_flush(store_conn *c, bool at_commit)
+{
+	db_deltas *d = &c->deltas;
+	if (d->flushed >= d->n)
+		return 0;
+	size_t n = d->n - d->flushed;
+	batch_delta *v = xmalloc(n * sizeof *v);
+	memcpy(v, d->v + d->flushed, n * sizeof *v);
+	qsort(v, n, sizeof *v, cmp_delta);
+	db_set rows;
+	db_set_init(&rows);
+	for (size_t i = 0; i < n;) {
+		int64_t sum = 0;
+		size_t j = i;
+		for (; j < n && id_eq(&v[j].batch, &v[i].batch); j++)
+			sum += v[j].delta;
+		if (sum != 0) {
+			db_set_row(&rows);
+			db_set_field_text(&rows, "id", v[i].batch.str);
+			db_set_field_int(&rows, "delta", sum);
+		}
+		i = j;
+	}
+	int err = 0;
+	if (rows.n > 0) {
+		db_stmt *st;
+		if (at_commit && c->drv->final_writes != NULL)
+			err = c->drv->final_writes(c);
+		if (!err && (err = db_prepare(c, &q_remaining, &st)) == 0) {
+			db_bind_set(st, &rows);
+			err = db_send(st, NULL);
+		}
+	}
+	db_set_release(&rows);
+	free(v);
+	if (!err)
+		d->flushed = d->n;
+	return err;
+}
+
+void batch_remaining_reset(store_conn *c)
+{
+	db_deltas *d = &c->deltas;
+	d->n = d->flushed = d->sp_n = d->sp_flushed = 0;
+}
+
+void batch_remaining_savepoint(store_conn *c)
+{
+	c->deltas.sp_n = c->deltas.n;
+	c->deltas.sp_flushed = c->deltas.flushed;
+}
+
+void batch_remaining_rollback(store_conn *c)
+{
+	c->deltas.n = c->deltas.sp_n;
+	c->deltas.flushed = c->deltas.sp_flushed;
+}
+
+int store_batch_add_remaining(store_conn *c, const weft_id *batch, int64_t delta)
+{
+	return batch_remaining_add(c, batch, delta);
+}
+
+/* ---- completion --------------------------------------------------------------------- */
+
+/* One guarded UPDATE: of two nodes finishing a batch's last tasks, the
+ * second waits for the first's row lock and then finds completed_at set.
+ * A counter that went below 0 (a task counted twice) still completes once. */
+static const db_sql q_complete = {
+	"batch_complete",
+	"UPDATE batch SET completed_at = $2 "
+	"WHERE id = $1 AND remaining <= 0 AND completed_at IS NULL RETURNING on_complete",
+	NULL,
+};
+
+static const db_sql q_outcome = {
+	"batch_outcome",
+	"SELECT count(*) FILTER (WHERE status = 'success'), count(*) FILTER (WHERE status = 'failure'), "
+	"count(*) FILTER (WHERE status = 'canceled') FROM "
+	"(SELECT status FROM task WHERE batch_id = $1 "
+	" UNION ALL SELECT status FROM task_archive WHERE batch_id = $1) AS s",
+	NULL,
+};
+
+static int batch_outcome_of(store_conn *c, const weft_id *batch, batch_outcome *counts)
+{
+	db_stmt *st;
+	int err = db_prepare(c, &q_outcome, &st);
+	if (err)
+		return err;
+	db_bind_id(st, batch);
+	int rc = db_step(st);
+	if (rc > 0) {
+		counts->success = db_col_int(st, 0);
+		counts->failure = db_col_int(st, 1);
+		counts->canceled = db_col_int(st, 2);
+	}
+	return db_end(st, rc);
+}
+
+int store_batch_complete(store_conn *c, const weft_id *batch, int64_t now, bool *completed, char **on_complete,
+                         batch_outcome *counts)
+{
+	db_stmt *st;
+	*completed = false;
+	*on_complete = NULL;
+	memset(counts, 0, sizeof *counts);
+	int err = batch_remaining_flush(c, false);
+	if (!err)
+		err = db_prepare(c, &q_complete, &st);
+	if (err)
+		return err;
+	db_bind_id(st, batch);
+	db_bind_int(st, now);
+	int rc = db_step(st);
+	char *json = rc > 0 ? db_col_str(st, 0) : NULL;
+	if ((err = db_end(st, rc)) != 0 || rc == 0 || (err = batch_outcome_of(c, batch, counts)) != 0) {
+		free(json);
+		memset(counts, 0, sizeof *counts);
+		return err;
+	}
+	*completed = true;
+	*on_complete = json;
+	return 0;
+}
+
+/* ---- cancel, rules, counts ---------------------------------------------------------- */
+
+static const db_sql q_count_terminal = {
+	"batch_terminal",
+	"SELECT count(*) FROM task WHERE batch_id = $1 AND {noindex:status} IN " TERMINAL_IN, NULL,
+};
+/* The tasks to cancel, locked in id order: a concurrent cascade over the
+ * same tasks waits instead of deadlocking. */
+static const db_sql q_cancel_pick = {
+	"batch_cancel_pick",
+	"SELECT id, status FROM task WHERE batch_id = $1 AND {noindex:status} IN " ACTIVE_IN "{lock_in_order:id}",
+	NULL,
+};
+/* Before the update: the events read the status each task leaves. */
+static const db_sql q_cancel_events = {
+	"batch_cancel_events",
+	"INSERT INTO task_event (task_id, at, from_status, to_status, reason, actor) "
+	"SELECT id, CAST($3 AS BIGINT), status, 'canceled', CAST($2 AS TEXT), 'api' FROM task "
+	"WHERE batch_id = $1 AND {noindex:status} IN " ACTIVE_IN,
+	NULL,
+};
+static const db_sql q_cancel = {
+	"batch_cancel",
+	"UPDATE task SET status = 'canceled', failure_reason = $2, ended_at = $3, last_updated = $3 "
+	"WHERE batch_id = $1 AND {noindex:status} IN " ACTIVE_IN,
+	NULL,
+};
+
+/* The tasks q_cancel_pick returns: counted by status, the running ones' ids kept. */
+static int pick_to_cancel(store_conn *c, const weft_id *batch, batch_cancel_counts *counts, weft_id **running,
+                          size_t *nrunning, int64_t *total)
+{
+	db_stmt *st;
+	int err = db_prepare(c, &q_cancel_pick, &st);
+	if (err)
+		return err;
+	db_bind_id(st, batch);
+	size_t cap = 0;
+	int rc;
+	while ((rc = db_step(st)) > 0) {
+		task_status s;
+		if ((rc = db_col_status(st, 1, &s)) != 0)
+			break;
+		counts->canceled[s]++;
+		(*total)++;
+		if (s != TS_RUNNING)
+			continue;
+		*running = db_grow(*running, *nrunning, &cap, sizeof **running);
+		db_col_id(st, 0, &(*running)[(*nrunning)++]);
+	}
+	return db_end(st, rc);
+}
+
+/* Runs one of the cancel writes: batch $1, reason $2, now $3. */
+static int cancel_write(store_conn *c, const db_sql *q, const weft_id *batch, const char *reason, int64_t now)
+{
+	db_stmt *st;
+	int err = db_prepare(c, q, &st);
+	if (err)
+		return err;
+	db_bind_id(st, batch);
+	db_bind_text(st, reason);
+	db_bind_int(st, now);
+	return db_send(st, NULL);
+}
+
+int store_batch_cancel(store_conn *c, const weft_id *batch, const char *reason, int64_t now,
+                       batch_cancel_counts *counts, weft_id **was_running, size_t *nrunning)
+{
+	db_stmt *st;
+	memset(counts, 0, sizeof *counts);
+	*was_running = NULL;
+	*nrunning = 0;
+	int64_t total = 0;
+	int err = db_prepare(c, &q_count_terminal, &st);
+	if (!err) {
+		db_bind_id(st, batch);
+		err = db_query_int(st, &counts->already_terminal, NULL);
+	}
+	if (!err)
+		err = pick_to_cancel(c, batch, counts, was_running, nrunning, &total);
+	if (!err && total > 0) {
+		err = cancel_write(c, &q_cancel_events, batch, reason, now);
+		if (!err)
+			err = cancel_write(c, &q_cancel, batch, reason, now);
+		if (!err)
+			err = batch_remaining_add(c, batch, -total);
+	}
+	if (err) {
+		free(*was_running);
+		*was_running = NULL;
+		*nrunning = 0;
+		memset(counts, 0, sizeof *counts);
+	}
+	return err;
+}
+
+static const db_sql q_rules = {
+	"batch_rules",
+	"UPDATE task SET rules = $3, last_updated = $4 "
+	"WHERE batch_id = $1 AND kind = $2 AND {noindex:status} IN " ACTIVE_IN,
+	NULL,
+};
+
+int store_batch_set_rules(store_conn *c, const weft_id *batch, const char *kind, const char *rules_json,
+                          int64_t now, int64_t *updated)
+{
+	db_stmt *st;
+	*updated = 0;
+	int err = db_prepare(c, &q_rules, &st);
+	if (err)
+		return err;
+	db_bind_id(st, batch);
+	db_bind_text(st, kind);
+	db_bind_text(st, rules_json ? rules_json : "[]");
+	db_bind_ts(st, now);
+	return db_run(st, updated);
+}
+
+static const db_sql q_task_count = {
+	"batch_task_count", "SELECT count(*) FROM task WHERE batch_id = $1", NULL,
+};
+
+int store_batch_task_count(store_conn *c, const weft_id *batch, int64_t *count)
+{
+	db_stmt *st;
+	*count = 0;
+	int err = db_prepare(c, &q_task_count, &st);
+	if (err)
+		return err;
+	db_bind_id(st, batch);
+	return db_query_int(st, count, NULL);
+}
+
+static const db_sql q_stats = {
+	"batch_stats",
+	"SELECT status, count(*), CAST(coalesce(sum(success), 0) AS BIGINT), "
+	"CAST(coalesce(sum(failures), 0) AS BIGINT), count(expected_count), "
+	"CAST(coalesce(sum(expected_count), 0) AS BIGINT) FROM task WHERE batch_id = $1 GROUP BY status",
+	NULL,
+};
+
+int store_batch_stats(store_conn *c, const weft_id *batch, batch_stats *out)
+{
+	db_stmt *st;
+	memset(out, 0, sizeof *out);
+	int err = db_prepare(c, &q_stats, &st);
+	if (err)
+		return err;
+	db_bind_id(st, batch);
+	int64_t with_expected = 0;
+	int rc;
+	while ((rc = db_step(st)) > 0) {
+		task_status s;
+		if ((rc = db_col_status(st, 0, &s)) != 0)
+			break;
+		int64_t count = db_col_int(st, 1);
+		out->status_counts[s] = count;
+		out->total_tasks += count;
+		out->total_success += db_col_int(st, 2);
+		out->total_failures += db_col_int(st, 3);
+		with_expected += db_col_int(st, 4);
+		out->total_expected += db_col_int(st, 5);
+	}
+	if ((err = db_end(st, rc)) != 0) {
+		memset(out, 0, sizeof *out);
+		return err;
+	}
+	out->has_total_expected = with_expected == out->total_tasks;
+	if (!out->has_total_expected)
+		out->total_expected = 0;
+	return out->total_tasks == 0 ? WEFT_ENOTFOUND : 0;
+}

@@ -1,0 +1,88 @@
+/*
+ * retention.c — moving terminal tasks that ended long ago into the archive
+ * (task_archive), which reads by id and by batch fall back to.
+ *
+ * One pass picks up to `limit` of them, oldest first along task_created (a
+ * task ends after it is created, so the walk stops at the cutoff), skipping
+ * rows another transaction holds; copies them (replacing an id archived
+ * before, restored by hand say, so that it cannot stop retention for good);
+ * deletes what hangs off them — actions, links, ledger rows, delivered
+ * outbox rows — and the tasks. Undelivered outbox rows stay (they carry
+ * their rendered request), and so does the audit trail. Every statement
+ * after the pick works on the picked ids, bound as one set.
+ */
+#include "util/common.h"
+
+#include "store/db.h"
+#include "util/clock.h"
+
+static const db_sql q_pick = {
+	"archive_pick",
+	"SELECT id FROM task{index:task_created} WHERE created_at <= $1 AND ended_at <= $1 "
+	"AND {noindex:status} IN ('success', 'failure', 'canceled') ORDER BY created_at LIMIT $2{lock_skip}",
+	NULL,
+};
+
+/* In order; each takes the set of ids ($1), the copy also the time ($2). */
+static const db_sql q_steps[] = {
+	{ "archive_replace", "DELETE FROM task_archive WHERE {in:id,$1}", NULL },
+	{ "archive_copy",
+	  "INSERT INTO task_archive (" TASK_COLS ", executor, archived_at) "
+	  "SELECT " TASK_COLS ", executor, CAST($2 AS BIGINT) FROM task WHERE {in:id,$1}",
+	  NULL },
+	{ "archive_actions", "DELETE FROM action WHERE {in:task_id,$1}", NULL },
+	{ "archive_links_out", "DELETE FROM link WHERE {in:parent_id,$1}", NULL },
+	{ "archive_links_in", "DELETE FROM link WHERE {in:child_id,$1}", NULL },
+	{ "archive_ledger", "DELETE FROM webhook_execution WHERE {in:task_id,$1}", NULL },
+	{ "archive_outbox",
+	  "DELETE FROM outbox WHERE {in:task_id,$1} AND {noindex:status} IN ('success', 'exhausted')", NULL },
+	{ "archive_tasks", "DELETE FROM task WHERE {in:id,$1}", NULL },
+};
+
+static int archive_step(store_conn *c, size_t i, db_set *ids, int64_t now, int64_t *changes)
+{
+	db_stmt *st;
+	int err = db_prepare(c, &q_steps[i], &st);
+	if (err)
+		return err;
+	db_bind_set(st, ids);
+	if (&q_steps[i] == &q_steps[1])
+		db_bind_int(st, now);
+	/* The last one is waited for: it reports the count. */
+	return i + 1 < ARRAY_LEN(q_steps) ? db_send(st, NULL) : db_run(st, changes);
+}
+
+int store_archive_terminal(store_conn *c, int64_t ended_before, size_t limit, int64_t *archived)
+{
+	db_stmt *st;
+	*archived = 0;
+	if (limit == 0)
+		return 0;
+	bool own;
+	int err = db_write_begin(c, &own);
+	if (err)
+		return err;
+	db_set ids;
+	db_set_init(&ids);
+	if ((err = db_prepare(c, &q_pick, &st)) != 0)
+		goto done;
+	db_bind_int(st, ended_before);
+	db_bind_int(st, db_clamp_limit(limit));
+	int rc;
+	while ((rc = db_step(st)) > 0) {
+		weft_id id;
+		db_col_id(st, 0, &id);
+		db_set_id(&ids, &id);
+	}
+	if ((err = db_end(st, rc)) != 0 || ids.n == 0)
+		goto done;
+	int64_t now = clock_now_us();
+	for (size_t i = 0; i < ARRAY_LEN(q_steps) && !err; i++)
+		err = archive_step(c, i, &ids, now, archived);
+done:
+	db_set_release(&ids);
+	err = db_own_end(c, own, err);
+	if (err)
+		*archived = 0;
+	return err;
+}
