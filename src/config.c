@@ -120,6 +120,9 @@ static const struct setting settings[] = {
 	  "3600", NULL, "how often the archiving pass runs (seconds)" },
 	{ { "RETENTION_BATCH_SIZE" }, NULL, NULL, K_INT, F(retention_batch), 1, 1000000, "1000", NULL,
 	  "most tasks archived by one transaction" },
+	{ { "IDEMPOTENCY_TTL_SECS" }, NULL, NULL, K_SECS, F(idempotency_ttl_us), 1, 31536000, "86400", NULL,
+	  "how long an Idempotency-Key is remembered: a request repeating it within that time gets the "
+	  "first one's answer (seconds)" },
 	{ { "ENGINE_QUEUE_MAX" }, NULL, NULL, K_INT, F(engine_queue_max), 1, 10000000, "10000", NULL,
 	  "most commands waiting for the engine; past it requests are answered 503 at once" },
 	{ { "SLOW_QUERY_THRESHOLD_MS" }, NULL, NULL, K_I64, F(slow_query_ms), 1, 3600000, "100", NULL,

@@ -56,6 +56,7 @@ typedef struct weft_config {
 	int64_t retention_interval_us;   /* RETENTION_CLEANUP_INTERVAL_SECS 3600 */
 	int retention_batch;             /* RETENTION_BATCH_SIZE 1000 */
 	int engine_queue_max;            /* ENGINE_QUEUE_MAX 10000: commands waiting for the engine */
+	int64_t idempotency_ttl_us;      /* IDEMPOTENCY_TTL_SECS 86400: how long a key is remembered */
 	int64_t slow_query_ms;           /* SLOW_QUERY_THRESHOLD_MS 100 */
 } weft_config;
 

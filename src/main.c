@@ -110,6 +110,7 @@ static int serve(int argc, char **argv)
 		.retention_interval_us = MAX(cfg.retention_interval_us, 10000),
 		.retention_batch = cfg.retention_batch,
 		.queue_max = cfg.engine_queue_max,
+		.idempotency_ttl_us = cfg.idempotency_ttl_us,
 	};
 	eng = engine_new(&ecfg, st, disp);
 	if (engine_start(eng) != 0) {

@@ -20,6 +20,7 @@ static const struct {
 	[-WEFT_EOVERLOADED] = { "overloaded", "server overloaded, try again later" },
 	[-WEFT_EUNAUTHORIZED] = { "unauthorized", "valid credentials required" },
 	[-WEFT_EFORBIDDEN] = { "forbidden", "operation not allowed for these credentials" },
+	[-WEFT_EREUSED] = { "idempotency_key_reused", "idempotency key already used for a different request" },
 };
 _Static_assert(ARRAY_LEN(errors) == -WEFT_E__LAST, "one entry per error code");
 
@@ -31,4 +32,15 @@ const char *weft_strerror(int code)
 const char *weft_errname(int code)
 {
 	return code <= 0 && code > WEFT_E__LAST ? errors[-code].name : "unknown";
+}
+
+int weft_errcode(const char *name, int *code)
+{
+	for (int i = 0; name != NULL && i < -WEFT_E__LAST; i++) {
+		if (strcmp(errors[i].name, name) == 0) {
+			*code = -i;
+			return 0;
+		}
+	}
+	return WEFT_EINVALID;
 }

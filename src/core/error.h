@@ -25,15 +25,19 @@ enum {
 	WEFT_EOVERLOADED = -9,   /* too much work queued: try again later */
 	WEFT_EUNAUTHORIZED = -10, /* no valid credentials */
 	WEFT_EFORBIDDEN = -11,   /* valid credentials that do not allow this */
-	WEFT_E__LAST = -12
+	WEFT_EREUSED = -12,      /* an idempotency key already used for a different request */
+	WEFT_E__LAST = -13
 };
 
 /* A short lowercase description of a code ("not found"); "unknown error"
  * for anything else. Never NULL; static storage. */
 const char *weft_strerror(int code);
 
-/* The code's stable identifier ("not_found"), for logs and error bodies.
- * Never NULL; static storage. */
+/* The code's stable identifier ("not_found"), for logs, error bodies and
+ * stored outcomes. Never NULL; static storage. */
 const char *weft_errname(int code);
+/* The code named `name` (weft_errname's inverse): 0, or WEFT_EINVALID for
+ * a name that is not one. */
+int weft_errcode(const char *name, int *code);
 
 #endif

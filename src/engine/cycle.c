@@ -12,6 +12,7 @@ const cycle_part *const cycle_parts[] = {
 	&part_sweep,        /* the slow safety sweep */
 	&part_start,        /* claim startable tasks, hand them to their executors */
 	&part_retention,    /* archive old terminal tasks (leader) */
+	&part_idempotency,  /* forget expired Idempotency-Keys (leader) */
 	&part_batches,      /* on_batch_complete: batch rows locked last */
 	&part_deliveries,   /* lease due outbox rows */
 	&part_notify,       /* shared database: tell the other nodes at commit */

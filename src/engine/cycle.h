@@ -50,6 +50,7 @@ extern const cycle_part part_deadlines;   /* deadline.c */
 extern const cycle_part part_sweep;       /* parts/sweep.c */
 extern const cycle_part part_start;       /* parts/start.c */
 extern const cycle_part part_retention;   /* parts/retention.c */
+extern const cycle_part part_idempotency; /* parts/idempotency.c */
 extern const cycle_part part_batches;     /* parts/batches.c */
 extern const cycle_part part_deliveries;  /* parts/deliveries.c */
 extern const cycle_part part_notify;      /* parts/notify.c */

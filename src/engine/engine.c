@@ -37,6 +37,7 @@
 /* The database was unreachable: wait this long before trying again unless
  * a request comes in (each request tries at once and gets its 503). */
 #define UNAVAILABLE_BACKOFF_US (250 * 1000LL)
+#define DEFAULT_IDEMPOTENCY_TTL_US (86400 * 1000000LL)
 #define DEFAULT_QUEUE_MAX 10000
 
 static void push_ptr(void ***arr, size_t *len, size_t *cap, void *item)
@@ -318,6 +319,8 @@ engine *engine_new(const engine_config *cfg, store *st, dispatcher *disp)
 		e->cfg.start_window = 1;
 	if (e->cfg.queue_max <= 0)
 		e->cfg.queue_max = DEFAULT_QUEUE_MAX;
+	if (e->cfg.idempotency_ttl_us <= 0)
+		e->cfg.idempotency_ttl_us = DEFAULT_IDEMPOTENCY_TTL_US;
 	e->st = st;
 	e->w = store_writer(st);
 	e->disp = disp;

@@ -47,6 +47,7 @@ typedef struct engine_config {
 	int64_t retention_interval_us;   /* RETENTION_CLEANUP_INTERVAL_SECS */
 	int retention_batch;             /* RETENTION_BATCH_SIZE */
 	int queue_max;                   /* ENGINE_QUEUE_MAX: commands waiting; <= 0 = 10,000 */
+	int64_t idempotency_ttl_us;      /* IDEMPOTENCY_TTL_SECS: how long a key is remembered */
 } engine_config;
 
 /* store and dispatcher are borrowed and must outlive the engine. */
@@ -82,6 +83,16 @@ struct engine_cmd {
 	int result;
 	bool noop;                  /* succeeded without changing anything (PATCH re-sending the final status) */
 	task_status current_status; /* with WEFT_ECONFLICT and noop */
+
+	/* Idempotency-Key (optional; borrowed until done): a command that
+	 * carries a key is applied at most once while the key is remembered
+	 * (IDEMPOTENCY_TTL_SECS). A later command with the same key and the
+	 * same fingerprint (of its request) is not applied: it gets the first
+	 * one's outcome, with `replayed` set. With another fingerprint its
+	 * result is WEFT_EREUSED. */
+	const char *idem_key;
+	const char *idem_fingerprint;
+	bool replayed;
 
 	int conflicts;              /* engine: times put back after a cross-node lock conflict */
 };

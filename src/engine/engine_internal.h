@@ -200,7 +200,7 @@ struct engine {
 	} batches;
 	struct {
 		int64_t next_us;
-	} sweep, retention;
+	} sweep, retention, idempotency;
 	deadline_state deadlines;
 	struct engine_job **retry_jobs;   /* results put back after a conflict */
 	size_t nretry_jobs, retry_jobs_cap;

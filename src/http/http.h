@@ -65,6 +65,8 @@ typedef struct http_route {
 } http_route;
 
 #define HTTP_MAX_PARAMS 2
+/* Longest Idempotency-Key a request may carry. */
+#define HTTP_IDEMPOTENCY_KEY_MAX 255
 #define HTTP_TEXT_PARAM_MAX 255
 
 /* ---- the request's error object ------------------------------------------ */
@@ -231,7 +233,14 @@ void http_fail_server(http_request *r, int code, const char *what);
  * sets cmd->done/arg and submits; after the commit, finish(r, cmd, state)
  * runs on an HTTP thread and must respond. If the server stops first, the
  * client gets WEFT_EUNAVAILABLE and state is freed when the engine is done
- * with it. The handler must return right after this. */
+ * with it. The handler must return right after this.
+ *
+ * Idempotency-Key: when the request (POST, PUT, PATCH or DELETE) carries
+ * one, the command carries it with the fingerprint of the request's
+ * method, path and body (engine.h): a repeated request gets the first
+ * one's outcome, answered by finish as the first was, plus the header
+ * "Idempotent-Replayed: true"; a key used before with a different request
+ * is answered WEFT_EREUSED (422) without calling finish. */
 typedef void (*http_finish_fn)(http_request *r, engine_cmd *cmd, void *state);
 void http_submit(http_request *r, engine_cmd *cmd, void *state, http_finish_fn finish,
                  void (*state_free)(void *state));

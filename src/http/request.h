@@ -43,6 +43,10 @@ struct http_request {
 	char *hdr_name[HTTP_MAX_EXTRA_HEADERS];
 	char *hdr_value[HTTP_MAX_EXTRA_HEADERS];
 	size_t nheaders;
+	/* The request's Idempotency-Key ("" when none) and, once its body is
+	 * in, the fingerprint of its method, path and body (hex SHA-256). */
+	char idem_key[HTTP_IDEMPOTENCY_KEY_MAX + 1];
+	char idem_fingerprint[65];
 	bool submitted;                 /* http_submit() was called (MHD thread only) */
 	http_async *queued;             /* submitted, not yet given to the engine (MHD thread) */
 	void (*after_submit)(void *arg); /* http_after_submit() (MHD thread) */

@@ -64,6 +64,7 @@ unsigned http_status_of(int code)
 	case WEFT_ENOTFOUND: return 404;
 	case WEFT_ECONFLICT: return 409;
 	case WEFT_ETOOLARGE: return 413;
+	case WEFT_EREUSED: return 422;
 	case WEFT_EUNAVAILABLE:
 	case WEFT_EOVERLOADED:
 	case WEFT_ERETRY: return 503;

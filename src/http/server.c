@@ -49,6 +49,7 @@
 #include <errno.h>
 #include <malloc.h>
 #include <microhttpd.h>
+#include <openssl/evp.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -84,6 +85,10 @@ struct http_server {
 struct http_async {
 	http_request *req;         /* NULL once detached; g_async_lock */
 	engine_cmd *cmd;
+	/* The command's Idempotency-Key and fingerprint: copies, since a
+	 * detached command outlives its request. */
+	char idem_key[HTTP_IDEMPOTENCY_KEY_MAX + 1];
+	char idem_fingerprint[65];
 	void *state;
 	http_finish_fn finish;
 	void (*state_free)(void *state);
@@ -170,6 +175,12 @@ void http_submit(http_request *r, engine_cmd *cmd, void *state, http_finish_fn f
 	a->srv = s;
 	cmd->done = on_engine_done;
 	cmd->arg = a;
+	if (r->idem_key[0] != '\0') {
+		snprintf(a->idem_key, sizeof a->idem_key, "%s", r->idem_key);
+		snprintf(a->idem_fingerprint, sizeof a->idem_fingerprint, "%s", r->idem_fingerprint);
+		cmd->idem_key = a->idem_key;
+		cmd->idem_fingerprint = a->idem_fingerprint;
+	}
 	r->submitted = true;
 	r->queued = a;
 }
@@ -241,7 +252,14 @@ static void finish_async(http_request *r)
 	if (abandoned) {
 		http_error_set(&r->err, WEFT_EUNAVAILABLE, HTTP_ERR_RULE, NULL, "Service is shutting down");
 		http_fail(r, WEFT_EUNAVAILABLE);
+	} else if (a != NULL && done && a->cmd->result == WEFT_EREUSED) {
+		http_error_set(&r->err, WEFT_EREUSED, HTTP_ERR_RULE, NULL,
+		               "Idempotency-Key '%s' was already used with a different request", a->idem_key);
+		http_fail(r, WEFT_EREUSED);
+		async_free(a);
 	} else if (a != NULL && done) {
+		if (a->cmd->replayed)
+			http_add_header(r, "Idempotent-Replayed", "true");
 		a->finish(r, a->cmd, a->state);
 		async_free(a);
 		if (!r->responded) {
@@ -384,6 +402,58 @@ static const char *ambiguous_framing(struct MHD_Connection *conn)
 	return NULL;
 }
 
+/* The Idempotency-Key of a mutating request into r->idem_key: true when
+ * it has none or a valid one (1 to HTTP_IDEMPOTENCY_KEY_MAX visible ASCII
+ * characters; a quoted string, as the header's specification writes it,
+ * counts without its quotes); false after recording why not. */
+static bool idempotency_key_read(http_request *r)
+{
+	r->idem_key[0] = '\0';
+	if (r->method != HTTP_POST && r->method != HTTP_PUT && r->method != HTTP_PATCH && r->method != HTTP_DELETE)
+		return true;
+	const char *v = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Idempotency-Key");
+	if (v == NULL)
+		return true;
+	size_t len = strlen(v);
+	if (len >= 2 && v[0] == '"' && v[len - 1] == '"') {
+		v++;
+		len -= 2;
+	}
+	bool ok = len >= 1 && len <= HTTP_IDEMPOTENCY_KEY_MAX;
+	for (size_t i = 0; ok && i < len; i++)
+		ok = v[i] >= 0x21 && v[i] <= 0x7e;
+	if (!ok) {
+		http_error_set(&r->err, WEFT_EINVALID, HTTP_ERR_RULE, NULL,
+		               "Idempotency-Key must be 1 to %d visible ASCII characters", HTTP_IDEMPOTENCY_KEY_MAX);
+		return false;
+	}
+	memcpy(r->idem_key, v, len);
+	r->idem_key[len] = '\0';
+	return true;
+}
+
+/* The fingerprint of a request with an Idempotency-Key: hex SHA-256 of its
+ * method, path and body, so that a key repeated with another request is
+ * told apart from a retry of the same one. */
+static void idempotency_fingerprint(http_request *r, const char *method, const char *url)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	const char *path = r->raw_path != NULL ? r->raw_path : url;
+	bool ok = ctx != NULL && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1 &&
+	          EVP_DigestUpdate(ctx, method, strlen(method) + 1) == 1 &&
+	          EVP_DigestUpdate(ctx, path, strlen(path) + 1) == 1 &&
+	          EVP_DigestUpdate(ctx, r->body.data ? r->body.data : "", r->body.len) == 1 &&
+	          EVP_DigestFinal_ex(ctx, md, &mdlen) == 1;
+	EVP_MD_CTX_free(ctx);
+	if (!ok)
+		mdlen = 0;      /* not expected; an empty fingerprint still works, less strictly */
+	for (unsigned i = 0; i < mdlen && 2 * i + 2 < sizeof r->idem_fingerprint; i++)
+		snprintf(r->idem_fingerprint + 2 * i, 3, "%02x", md[i]);
+	r->idem_fingerprint[2 * mdlen] = '\0';
+}
+
 /* The first call: decides whether the request is refused before its body
  * is read. An oversized body and ambiguous framing are answered at once;
  * after the latter the connection closes, since where this request ends,
@@ -402,6 +472,8 @@ static void request_check(http_server *s, http_request *r)
 	} else if (!authorized(s, r)) {
 		http_error_set(&r->err, WEFT_EUNAUTHORIZED, HTTP_ERR_RULE, NULL, "valid bearer token required");
 		r->refused = WEFT_EUNAUTHORIZED;
+	} else if (!idempotency_key_read(r)) {
+		r->refused = WEFT_EINVALID;
 	}
 	if (content_length_too_large(r))
 		refuse_too_large(r);
@@ -452,6 +524,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		return MHD_YES;
 	}
 
+	if (r->idem_key[0] != '\0')
+		idempotency_fingerprint(r, method, url);
 	r->route->handler(r);
 	if (!r->responded && !r->submitted) {
 		log_error("http", "%s %s gave no response", method, r->route->pattern);

@@ -264,6 +264,22 @@ int store_outbox_next_due(store_conn *c, int64_t *due);
 /* At start-up of a single node: rows left delivering become due now. */
 int store_outbox_recover(store_conn *c, int64_t now);
 
+/* ---- idempotency keys (writer) ------------------------------------------ */
+/* Takes `key` for a request whose fingerprint (of its method, path and
+ * body) is `fingerprint`, inside the writer's transaction. A new key is
+ * inserted: *fresh true, and the caller applies the request and records
+ * its outcome with store_idempotency_finish in the same transaction (a
+ * rollback forgets the key). A known key: *fresh false, with the
+ * fingerprint it was taken with and its recorded outcome (both owned,
+ * freed by the caller; the outcome NULL when none was recorded). Two
+ * transactions taking one key serialize on it: on PostgreSQL the second
+ * waits for the first to end, then sees its row. */
+int store_idempotency_begin(store_conn *c, const char *key, const char *fingerprint, int64_t now, bool *fresh,
+                            char **fingerprint_was, char **outcome);
+int store_idempotency_finish(store_conn *c, const char *key, const char *outcome);
+/* Removes up to `limit` keys taken before `before`; *removed says how many. */
+int store_idempotency_expire(store_conn *c, int64_t before, size_t limit, int64_t *removed);
+
 /* ---- retention (writer) ---------------------------------------------- */
 /* Moves up to `limit` terminal tasks with ended_at <= ended_before into the
  * archive (task_archive), removing their actions, links, ledger and

@@ -21,7 +21,7 @@
 static void test_open_and_migrations(void **state)
 {
 	fixture *f = *state;
-	int64_t migrations = f->pg ? 2 : 3;
+	int64_t migrations = f->pg ? 3 : 4;
 	assert_string_equal(store_backend_name(f->st), f->pg ? "postgres" : "sqlite");
 	assert_int_equal(sql_int(f, "SELECT count(*) FROM schema_migrations"), migrations);
 	assert_int_equal(store_ping(f->w), 0);
@@ -527,7 +527,7 @@ static void test_migration_from_0001(void **state)
 
 	f->st = open_store(f->path, NULL);
 	f->w = store_writer(f->st);
-	assert_int_equal(sql_int(f, "SELECT count(*) FROM schema_migrations"), 3);
+	assert_int_equal(sql_int(f, "SELECT count(*) FROM schema_migrations"), 4);
 	weft_id run = { .str = "t-run" }, done = { .str = "b-done" }, active = { .str = "b-active" },
 	        empty = { .str = "b-empty" };
 	task_row g = get(f, &run);
@@ -694,6 +694,50 @@ static void test_bench_insert(void **state)
 	print_message("pending scan of %d tasks in pages of 1000: %.3f s\n", N, t3 - t2);
 }
 
+/* Idempotency-Key records: a new key is taken; a known one comes back with
+ * its fingerprint and outcome; a rolled-back transaction forgets its key;
+ * old keys expire. */
+static void test_idempotency_keys(void **state)
+{
+	fixture *f = *state;
+	bool fresh;
+	char *fp = NULL, *outcome = NULL;
+	assert_int_equal(store_begin(f->w), 0);
+	assert_int_equal(store_idempotency_begin(f->w, "k1", "fp-a", T0, &fresh, &fp, &outcome), 0);
+	assert_true(fresh);
+	assert_null(fp);
+	assert_int_equal(store_idempotency_finish(f->w, "k1", "{\"result\":\"ok\"}"), 0);
+	/* In the same transaction, as a second command of one cycle sees it. */
+	assert_int_equal(store_idempotency_begin(f->w, "k1", "fp-b", T0 + 1, &fresh, &fp, &outcome), 0);
+	assert_false(fresh);
+	assert_string_equal(fp, "fp-a");
+	assert_string_equal(outcome, "{\"result\":\"ok\"}");
+	free(fp);
+	free(outcome);
+	assert_int_equal(store_commit(f->w), 0);
+
+	/* A rolled-back transaction leaves its key free. */
+	assert_int_equal(store_begin(f->w), 0);
+	assert_int_equal(store_idempotency_begin(f->w, "k2", "fp", T0 + 2, &fresh, &fp, &outcome), 0);
+	assert_true(fresh);
+	assert_int_equal(store_rollback(f->w), 0);
+	assert_int_equal(store_begin(f->w), 0);
+	assert_int_equal(store_idempotency_begin(f->w, "k2", "fp", T0 + 3, &fresh, &fp, &outcome), 0);
+	assert_true(fresh);
+	assert_int_equal(store_commit(f->w), 0);
+
+	/* Expiry: keys taken before the cutoff go, a page at a time. */
+	int64_t removed = -1;
+	assert_int_equal(store_begin(f->w), 0);
+	assert_int_equal(store_idempotency_expire(f->w, T0 + 1, 10, &removed), 0);
+	assert_int_equal(removed, 1);
+	assert_int_equal(store_idempotency_expire(f->w, T0 + 100, 10, &removed), 0);
+	assert_int_equal(removed, 1);
+	assert_int_equal(store_idempotency_begin(f->w, "k1", "fp-c", T0 + 4, &fresh, &fp, &outcome), 0);
+	assert_true(fresh);
+	assert_int_equal(store_commit(f->w), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest sqlite_tests[] = {
@@ -702,6 +746,7 @@ int main(void)
 		STORE_TEST_SQLITE(test_guarded_update),
 		STORE_TEST_SQLITE(test_update_events_and_remaining),
 		STORE_TEST_SQLITE(test_transactions_and_readers),
+		STORE_TEST_SQLITE(test_idempotency_keys),
 		STORE_TEST_SQLITE(test_query_metrics),
 		STORE_TEST_SQLITE(test_bench_insert),
 		/* SQLite only: file paths, a SQLite schema of before, no backend at all. */
@@ -715,6 +760,7 @@ int main(void)
 		STORE_TEST_PG(test_guarded_update),
 		STORE_TEST_PG(test_update_events_and_remaining),
 		STORE_TEST_PG(test_transactions_and_readers),
+		STORE_TEST_PG(test_idempotency_keys),
 		STORE_TEST_PG(test_query_metrics),
 		STORE_TEST_PG(test_bench_insert),
 	};

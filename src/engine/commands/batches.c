@@ -225,12 +225,78 @@ static int set_batch_rules(engine *e, engine_cmd *cmd, int64_t now)
 	return 0;
 }
 
+/* ---- replays (Idempotency-Key) ------------------------------------------------
+ * A submission's replay answers with what the first one created: its batch
+ * id, and for each task of the request whether it was created, its id,
+ * status, creation time and attempt ([created, id, status, created_at,
+ * attempt]). The replayed request has the same body, so the rest of each
+ * task's answer comes from decoding it again. */
+
+static void submit_save(const engine_cmd *cmd, json_t *out)
+{
+	const cmd_submit *s = engine_cmd_of(cmd, cmd_submit);
+	json_t *tasks = json_array();
+	for (size_t i = 0; i < s->ntasks; i++) {
+		const new_task *t = &s->tasks[i];
+		json_t *row = json_array();
+		json_array_append_new(row, json_boolean(t->created));
+		json_array_append_new(row, json_string(t->created ? t->id.str : ""));
+		json_array_append_new(row, json_string(task_status_name(t->status)));
+		json_array_append_new(row, json_integer(t->created_at));
+		json_array_append_new(row, json_integer(t->attempt));
+		json_array_append_new(tasks, row);
+	}
+	json_object_set_new(out, "batch_id", json_string(s->batch_id.str));
+	json_object_set_new(out, "created", json_integer((json_int_t)s->created));
+	json_object_set_new(out, "tasks", tasks);
+}
+
+static int submit_load(engine_cmd *cmd, const json_t *in)
+{
+	cmd_submit *s = engine_cmd_of(cmd, cmd_submit);
+	const json_t *tasks = json_object_get(in, "tasks");
+	weft_id batch;
+	if (id_parse(json_string_value(json_object_get(in, "batch_id")), &batch) != 0 ||
+	    json_array_size(tasks) != s->ntasks || !json_is_integer(json_object_get(in, "created")))
+		return WEFT_EINTERNAL;
+	for (size_t i = 0; i < s->ntasks; i++) {
+		const json_t *row = json_array_get(tasks, i);
+		new_task *t = &s->tasks[i];
+		t->created = json_is_true(json_array_get(row, 0));
+		if (t->created && id_parse(json_string_value(json_array_get(row, 1)), &t->id) != 0)
+			return WEFT_EINTERNAL;
+		if (task_status_parse(json_string_value(json_array_get(row, 2)), &t->status) != 0)
+			return WEFT_EINTERNAL;
+		t->created_at = json_integer_value(json_array_get(row, 3));
+		t->attempt = (int32_t)json_integer_value(json_array_get(row, 4));
+	}
+	s->batch_id = batch;
+	s->created = (size_t)json_integer_value(json_object_get(in, "created"));
+	return 0;
+}
+
+static void rules_save(const engine_cmd *cmd, json_t *out)
+{
+	json_object_set_new(out, "updated", json_integer(engine_cmd_of(cmd, cmd_batch_rules)->updated));
+}
+
+static int rules_load(engine_cmd *cmd, const json_t *in)
+{
+	const json_t *v = json_object_get(in, "updated");
+	if (!json_is_integer(v))
+		return WEFT_EINTERNAL;
+	engine_cmd_of(cmd, cmd_batch_rules)->updated = json_integer_value(v);
+	return 0;
+}
+
 static const engine_op op_submit = { .name = "batch.submit", .apply = submit_batch,
-                                     .failure_metric = "tasks_db_save_failures_total" };
+                                     .failure_metric = "tasks_db_save_failures_total",
+                                     .outcome_save = submit_save, .outcome_load = submit_load };
 static const engine_op op_stop = { .name = "batch.stop", .apply = stop_batch,
                                    .failure_metric = "tasks_db_save_failures_total" };
 static const engine_op op_rules = { .name = "batch.rules", .apply = set_batch_rules,
-                                    .failure_metric = "tasks_db_save_failures_total" };
+                                    .failure_metric = "tasks_db_save_failures_total",
+                                    .outcome_save = rules_save, .outcome_load = rules_load };
 
 void cmd_submit_init(cmd_submit *c) { *c = (cmd_submit){ .base.op = &op_submit }; }
 void cmd_stop_batch_init(cmd_stop_batch *c) { *c = (cmd_stop_batch){ .base.op = &op_stop }; }

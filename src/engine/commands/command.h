@@ -14,6 +14,7 @@
 #define WEFT_ENGINE_COMMAND_H
 
 #include "engine/engine.h"
+#include "util/json.h"
 
 struct engine_op {
 	const char *name;            /* "task.patch": logs */
@@ -24,6 +25,13 @@ struct engine_op {
 	int (*apply)(engine *e, engine_cmd *cmd, int64_t now);
 	/* Counter incremented when the command fails and nothing of it is kept. */
 	const char *failure_metric;
+	/* Optional: what a replay of the command needs beyond result, noop and
+	 * current_status, for an Idempotency-Key's recorded outcome (see
+	 * engine/idempotency.c). save writes the command's results into `out`;
+	 * load reads them back into a command that is not applied (0, or
+	 * WEFT_EINTERNAL when `in` does not fit the command). */
+	void (*outcome_save)(const engine_cmd *cmd, json_t *out);
+	int (*outcome_load)(engine_cmd *cmd, const json_t *in);
 };
 
 typedef struct command_family {

@@ -61,10 +61,27 @@ static int group_cancel(engine *e, engine_cmd *cmd, int64_t now) { return group_
 static int group_pause(engine *e, engine_cmd *cmd, int64_t now) { return group_command(e, cmd, GROUP_PAUSE, now); }
 static int group_resume(engine *e, engine_cmd *cmd, int64_t now) { return group_command(e, cmd, GROUP_RESUME, now); }
 
+/* A replay (Idempotency-Key) answers with the first one's count. */
+static void group_save(const engine_cmd *cmd, json_t *out)
+{
+	json_object_set_new(out, "count", json_integer(engine_cmd_of(cmd, cmd_group)->count));
+}
+
+static int group_load(engine_cmd *cmd, const json_t *in)
+{
+	const json_t *v = json_object_get(in, "count");
+	if (!json_is_integer(v))
+		return WEFT_EINTERNAL;
+	engine_cmd_of(cmd, cmd_group)->count = json_integer_value(v);
+	return 0;
+}
+
+#define GROUP_OP(what, fn) { .name = "group." what, .apply = fn, .failure_metric = "tasks_db_save_failures_total", \
+                             .outcome_save = group_save, .outcome_load = group_load }
 static const engine_op op_group[] = {
-	[GROUP_CANCEL] = { .name = "group.cancel", .apply = group_cancel, .failure_metric = "tasks_db_save_failures_total" },
-	[GROUP_PAUSE] = { .name = "group.pause", .apply = group_pause, .failure_metric = "tasks_db_save_failures_total" },
-	[GROUP_RESUME] = { .name = "group.resume", .apply = group_resume, .failure_metric = "tasks_db_save_failures_total" },
+	[GROUP_CANCEL] = GROUP_OP("cancel", group_cancel),
+	[GROUP_PAUSE] = GROUP_OP("pause", group_pause),
+	[GROUP_RESUME] = GROUP_OP("resume", group_resume),
 };
 
 void cmd_group_init(cmd_group *c, group_action what) { *c = (cmd_group){ .base.op = &op_group[what] }; }

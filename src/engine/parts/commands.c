@@ -10,6 +10,7 @@
 #include "util/metrics.h"
 #include "engine/cycle.h"
 #include "engine/commands/command.h"
+#include "engine/idempotency.h"
 
 static void push(engine_cmd ***arr, size_t *len, size_t *cap, engine_cmd *cmd)
 {
@@ -25,7 +26,8 @@ static int apply_step(engine *e, void *arg, int64_t now)
 	engine_cmd *cmd = arg;
 	e->actor = cmd->actor ? cmd->actor : "api";
 	cmd->noop = false;
-	int rc = cmd->op->apply(e, cmd, now);
+	cmd->replayed = false;
+	int rc = cmd->idem_key != NULL ? idempotency_apply(e, cmd, now) : cmd->op->apply(e, cmd, now);
 	if (rc != 0)
 		cmd->result = rc;
 	return rc;

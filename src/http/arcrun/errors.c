@@ -22,6 +22,7 @@ static const char *prefix_of(unsigned status)
 	case 404: return "Not found";
 	case 409: return "Conflict";
 	case 413: return "Payload too large";
+	case 422: return "Unprocessable entity";
 	case 503: return "Service unavailable";
 	default: return "Internal server error";
 	}
