@@ -92,10 +92,13 @@ int store_task_list(store_conn *c, const task_filter *f, int64_t offset, int64_t
 }
 
 /* ---- batches ---------------------------------------------------------------------------
- * One statement pages the batches that have a matching task, ordered by
- * the earliest created_at of their matching tasks; one aggregates all the
- * tasks of the page's batches (the kinds: of the matching tasks only). Both
- * run in one snapshot and take the filter's parameters first. */
+ * One statement pages the batches that have a matching task, newest first
+ * (a batch and its tasks share their created_at, so this is the order of
+ * their tasks' creation): it walks the batch table along batch_created and
+ * tests each batch for a matching task, so a page costs the batches it
+ * looks at, not every task. One more aggregates all the tasks of the
+ * page's batches (the kinds: of the matching tasks only). Both run in one
+ * snapshot and take the filter's parameters first. */
 
 enum { BL_KIND, BL_NAME, BL_STATUS, BL_AFTER, BL_BEFORE, BL__COUNT };
 
@@ -150,10 +153,26 @@ static void bind_batch_terms(db_stmt *st, const batch_filter *f, unsigned shape,
 
 static void build_batch_page(buf *sql, unsigned shape)
 {
-	buf_puts(sql, "SELECT batch_id FROM task WHERE batch_id IS NOT NULL");
-	int p = put_batch_terms(sql, shape);
-	buf_printf(sql, " GROUP BY batch_id ORDER BY min(created_at) DESC, batch_id DESC LIMIT $%d OFFSET $%d", p,
-	           p + 1);
+	static const char *const terms[BL__COUNT] = {
+		[BL_KIND] = " AND {strpos:t.kind,$%d} > 0",
+		[BL_NAME] = " AND {strpos:t.name,$%d} > 0",
+		[BL_STATUS] = " AND {in:t.status,$%d}",
+		[BL_AFTER] = "b.created_at >= $%d AND ",
+		[BL_BEFORE] = "b.created_at <= $%d AND ",
+	};
+	/* The range bounds the walk over batch_created; the other filters
+	 * decide whether a batch has a matching task. */
+	buf exists;
+	buf_init(&exists);
+	buf_puts(sql, "SELECT b.id FROM batch AS b{index:batch_created} WHERE ");
+	buf_puts(&exists, "EXISTS (SELECT 1 FROM task AS t WHERE t.batch_id = b.id");
+	int p = 1;
+	for (unsigned i = 0; i < BL__COUNT; i++)
+		if (shape & (1u << i))
+			buf_printf(i == BL_AFTER || i == BL_BEFORE ? sql : &exists, terms[i], p++);
+	buf_puts(sql, exists.data);
+	buf_release(&exists);
+	buf_printf(sql, ") ORDER BY b.created_at DESC, b.id DESC LIMIT $%d OFFSET $%d", p, p + 1);
 }
 
 /* Columns: batch_id, count, min(created_at), max(last_updated), one count

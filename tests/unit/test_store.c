@@ -21,7 +21,7 @@
 static void test_open_and_migrations(void **state)
 {
 	fixture *f = *state;
-	int64_t migrations = f->pg ? 3 : 4;
+	int64_t migrations = f->pg ? 4 : 5;
 	assert_string_equal(store_backend_name(f->st), f->pg ? "postgres" : "sqlite");
 	assert_int_equal(sql_int(f, "SELECT count(*) FROM schema_migrations"), migrations);
 	assert_int_equal(store_ping(f->w), 0);
@@ -527,7 +527,7 @@ static void test_migration_from_0001(void **state)
 
 	f->st = open_store(f->path, NULL);
 	f->w = store_writer(f->st);
-	assert_int_equal(sql_int(f, "SELECT count(*) FROM schema_migrations"), 4);
+	assert_int_equal(sql_int(f, "SELECT count(*) FROM schema_migrations"), 5);
 	weft_id run = { .str = "t-run" }, done = { .str = "b-done" }, active = { .str = "b-active" },
 	        empty = { .str = "b-empty" };
 	task_row g = get(f, &run);
