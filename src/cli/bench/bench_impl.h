@@ -36,6 +36,9 @@ typedef struct bench_opts {
 	long clients;
 	long concurrency;
 	long nodes;
+	long soak;            /* --soak: seconds of the soak; 0 runs the phases instead */
+	long rate;            /* --rate: the soak's requests per second */
+	long window;          /* --window: seconds per soak window; 0 until chosen */
 	const char *db;       /* --db: a postgres:// URL (argv, borrowed); NULL = SQLite */
 	const char *server;   /* --server: the weft binary to run (argv, borrowed); NULL = this one */
 	bool json;
@@ -155,10 +158,11 @@ int bench_run_load(bench *b, const char *method, const char *body, long want, si
 /* ---- statements.c -------------------------------------------------------- */
 
 /* Statements executed so far, by statement name, summed over the nodes:
- * the db_query_duration_seconds_count series of their /metrics. */
+ * the db_query_duration_seconds_count and _sum series of their /metrics. */
 typedef struct bench_stmts {
 	char **names;         /* owned */
-	double *counts;
+	double *counts;       /* owned */
+	double *sums;         /* seconds, owned */
 	size_t n;
 	bool ok;              /* every node answered with the histogram */
 	char why[400];        /* when not ok */
@@ -168,6 +172,10 @@ typedef struct bench_stmts {
  * whatever happened). A failure is recorded in s and reported by
  * bench_stmts_report: these figures do not fail a run. */
 void bench_stmts_read(bench *b, bench_stmts *s);
+/* Adds the statements of one /metrics body (borrowed) of node who (for the
+ * message) to s, zeroed or already holding other nodes' figures. 0, or -1
+ * with s->ok false and s->why set. */
+int bench_stmts_add_text(bench_stmts *s, const char *text, size_t len, const char *who);
 void bench_stmts_release(bench_stmts *s);
 /* Reports <key>_statements_per_task, the statements run between the two
  * readings over tasks; with top > 0 also <key>_statements_top, the top
