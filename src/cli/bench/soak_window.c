@@ -11,6 +11,9 @@
  *   - the database's size: the SQLite file and its WAL, or
  *     pg_database_size on PostgreSQL;
  *   - the tasks the server holds (the sum of its tasks_by_status gauges);
+ *   - CPU time: the server's, the bench's own, and the whole machine's
+ *     (/proc/stat), so that a window slowed down by other work on a shared
+ *     machine can be told from one slowed down by the server itself;
  *   - per kind of request: count, failures, p50, p99 and max latency;
  *   - per statement (db_query_duration_seconds{query}): calls and time
  *     spent, the growth of the _count and _sum series over the window, so
@@ -26,6 +29,7 @@
 
 #include <math.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #define STATEMENTS_SHOWN 15
 #define MIB (1024.0 * 1024.0)
@@ -50,13 +54,20 @@ typedef struct soak_win {
 	kind_stats kind[SOAK_NKINDS];
 	kind_stats mix;              /* every kind but the /metrics read */
 	double lag_max_ms;
+	double cpu_server, cpu_bench, cpu_host;   /* % of one CPU over the window; -1: unread */
 	bench_stmts stmts;           /* run during the window */
 	soak_counts counts;
 } soak_win;
 
+/* CPU time so far, in clock ticks; -1 when unread. */
+typedef struct cpu_ticks {
+	int64_t server, bench, host;
+} cpu_ticks;
+
 struct soak_series {
 	bench *b;
 	int64_t t0, t_prev;
+	cpu_ticks cpu_prev;
 	http_response r;
 	bench_stmts prev;            /* cumulative, at the previous window's end */
 	soak_win *w;                 /* owned, n of them */
@@ -88,6 +99,58 @@ static int64_t file_size(const char *path)
 {
 	struct stat st;
 	return stat(path, &st) == 0 ? (int64_t)st.st_size : -1;
+}
+
+/* utime + stime of /proc/<pid>/stat ("self" when pid is 0), or -1. */
+static int64_t proc_ticks(pid_t pid)
+{
+	char path[64], line[1024];
+	if (pid > 0)
+		snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	else
+		snprintf(path, sizeof(path), "/proc/self/stat");
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return -1;
+	bool got = fgets(line, sizeof(line), f) != NULL;
+	fclose(f);
+	/* The command name may hold blanks: the fields after it are counted
+	 * from its closing parenthesis (state is field 3, utime 14). */
+	const char *p = got ? strrchr(line, ')') : NULL;
+	unsigned long long ut, st;
+	if (!p || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
+		return -1;
+	return (int64_t)(ut + st);
+}
+
+/* Busy ticks of the whole machine, all CPUs: every field of the "cpu" line
+ * of /proc/stat but idle and iowait. -1 when unread. */
+static int64_t host_ticks(void)
+{
+	FILE *f = fopen("/proc/stat", "r");
+	if (!f)
+		return -1;
+	unsigned long long v[8] = { 0 };
+	int n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5],
+	               &v[6], &v[7]);
+	fclose(f);
+	if (n < 5)
+		return -1;
+	return (int64_t)(v[0] + v[1] + v[2] + v[5] + v[6] + v[7]);
+}
+
+static cpu_ticks read_cpu(pid_t server)
+{
+	return (cpu_ticks){ .server = server > 0 ? proc_ticks(server) : -1, .bench = proc_ticks(0),
+		                .host = host_ticks() };
+}
+
+/* The share of one CPU the ticks from a to b are over span_s seconds. */
+static double cpu_pct(int64_t a, int64_t b, double span_s)
+{
+	if (a < 0 || b < a || span_s <= 0)
+		return -1;
+	return (double)(b - a) / (double)sysconf(_SC_CLK_TCK) / span_s * 100.0;
 }
 
 static int on_gauge(const prom_sample *ps, void *ud)
@@ -171,20 +234,25 @@ static const char *num(char *out, size_t len, double v, int width, int decimals)
 static void print_header(soak_series *s)
 {
 	bench *b = s->b;
-	bench_note(b, "%6s %7s %7s %7s %7s %7s %7s %6s %5s %7s %7s %8s %6s", "t", "RSS", "HWM", "anon", "db",
-	           b->opt.db ? "" : "WAL", "tasks", "req/s", "err", "p50", "p99", "max", "lag");
-	bench_note(b, "%6s %7s %7s %7s %7s %7s %7s %6s %5s %7s %7s %8s %6s", "s", "MiB", "MiB", "MiB", "MiB",
-	           b->opt.db ? "" : "MiB", "", "", "", "ms", "ms", "ms", "ms");
+	bench_note(b, "%6s %7s %7s %7s %7s %7s %7s %6s %5s %7s %7s %8s %6s %5s %5s", "t", "RSS", "HWM", "anon", "db",
+	           b->opt.db ? "" : "WAL", "tasks", "req/s", "err", "p50", "p99", "max", "lag", "srv", "other");
+	bench_note(b, "%6s %7s %7s %7s %7s %7s %7s %6s %5s %7s %7s %8s %6s %5s %5s", "s", "MiB", "MiB", "MiB", "MiB",
+	           b->opt.db ? "" : "MiB", "", "", "", "ms", "ms", "ms", "ms", "cpu%", "cpu%");
 }
 
 static void print_window(soak_series *s, const soak_win *w)
 {
-	char a[9][24];
+	char a[11][24];
 	const kind_stats *m = &w->mix;
 	uint64_t errors = 0;
 	for (size_t k = 0; k < SOAK_NKINDS; k++)
 		errors += w->kind[k].errors;
-	bench_note(s->b, "%6.0f %s %s %s %s %s %s %6.1f %5" PRIu64 " %s %s %s %6.1f", w->t_s,
+	/* Whatever ran besides the server and the bench: other programs, and
+	 * PostgreSQL's own processes when it is local. */
+	double other = w->cpu_host < 0 || w->cpu_server < 0 || w->cpu_bench < 0
+	                   ? -1
+	                   : MAX(0.0, w->cpu_host - w->cpu_server - w->cpu_bench);
+	bench_note(s->b, "%6.0f %s %s %s %s %s %s %6.1f %5" PRIu64 " %s %s %s %6.1f %s %s", w->t_s,
 	           num(a[0], sizeof(a[0]), w->rss_kib < 0 ? -1 : (double)w->rss_kib / 1024.0, 7, 1),
 	           num(a[1], sizeof(a[1]), w->hwm_kib < 0 ? -1 : (double)w->hwm_kib / 1024.0, 7, 1),
 	           num(a[2], sizeof(a[2]), w->anon_kib < 0 ? -1 : (double)w->anon_kib / 1024.0, 7, 1),
@@ -193,7 +261,8 @@ static void print_window(soak_series *s, const soak_win *w)
 	           w->span_s > 0 ? (double)m->n / w->span_s : 0.0, errors,
 	           num(a[6], sizeof(a[6]), m->n ? m->p50_ms : -1, 7, 2),
 	           num(a[7], sizeof(a[7]), m->n ? m->p99_ms : -1, 7, 2),
-	           num(a[8], sizeof(a[8]), m->n ? m->max_ms : -1, 8, 1), w->lag_max_ms);
+	           num(a[8], sizeof(a[8]), m->n ? m->max_ms : -1, 8, 1), w->lag_max_ms,
+	           num(a[9], sizeof(a[9]), w->cpu_server, 5, 0), num(a[10], sizeof(a[10]), other, 5, 0));
 }
 
 static json_t *kind_json(const kind_stats *k)
@@ -234,6 +303,11 @@ static json_t *window_json(const soak_win *w)
 	json_object_set_new(o, "patch_fallbacks", json_integer((json_int_t)w->counts.patch_fallbacks));
 	json_object_set_new(o, "requests_per_s", json_real(w->span_s > 0 ? (double)w->mix.n / w->span_s : 0));
 	json_object_set_new(o, "send_lag_max_ms", json_real(w->lag_max_ms));
+	static const char *const cpu_keys[] = { "cpu_server_pct", "cpu_bench_pct", "cpu_host_pct" };
+	const double cpu[] = { w->cpu_server, w->cpu_bench, w->cpu_host };
+	for (size_t i = 0; i < ARRAY_LEN(cpu); i++)
+		if (cpu[i] >= 0)
+			json_object_set_new(o, cpu_keys[i], json_real(cpu[i]));
 	json_object_set_new(o, "all", kind_json(&w->mix));
 	json_t *kinds = json_object();
 	for (size_t k = 0; k < SOAK_NKINDS; k++)
@@ -262,6 +336,7 @@ soak_series *soak_series_new(bench *b, int64_t t0)
 	http_response_init(&s->r);
 	double tasks;
 	read_metrics(s, &s->prev, &tasks, NULL);
+	s->cpu_prev = read_cpu(b->nodes[0].pid);
 	if (!s->prev.ok)
 		bench_note(b, "statements per window: not available (%s)", s->prev.why);
 	print_header(s);
@@ -288,6 +363,11 @@ void soak_series_close(soak_series *s, soak_window_lat *lat, const soak_counts *
 	w->t_s = bench_secs(now - s->t0);
 	w->span_s = bench_secs(now - s->t_prev);
 	s->t_prev = now;
+	cpu_ticks cpu = read_cpu(pid);
+	w->cpu_server = cpu_pct(s->cpu_prev.server, cpu.server, w->span_s);
+	w->cpu_bench = cpu_pct(s->cpu_prev.bench, cpu.bench, w->span_s);
+	w->cpu_host = cpu_pct(s->cpu_prev.host, cpu.host, w->span_s);
+	s->cpu_prev = cpu;
 	w->counts = *c;
 	w->rss_kib = pid > 0 ? bench_proc_kib(pid, "VmRSS") : -1;
 	w->hwm_kib = pid > 0 ? bench_proc_kib(pid, "VmHWM") : -1;
