@@ -10,6 +10,8 @@
  *                 them, reading their memory
  *   phases.c      the measured phases: submits, starts, PATCH, PUT
  *   load.c        concurrent keep-alive clients for the PATCH and PUT phases
+ *   soak.c        --soak: a paced mix of requests instead of the phases
+ *   soak_window.c the soak's windows and summary (soak.h)
  *   statements.c  database statements per task, from each node's /metrics
  *   sink.c        the in-process webhook sink (sink.h)
  *   pg_admin.c    the PostgreSQL database of a run (pg_admin.h)

@@ -7,6 +7,8 @@
 
 #include <errno.h>
 
+#define DEFAULT_SOAK_S 600
+
 static void usage(FILE *out)
 {
 	fputs("usage: weft bench [options]\n"
@@ -26,8 +28,8 @@ static void usage(FILE *out)
 	      "                   as a role that may CREATE DATABASE; the run gets a fresh\n"
 	      "                   database there, dropped at the end (default: a SQLite file)\n"
 	      "  --nodes N        servers sharing that database (default 1; N > 1 needs --db)\n"
-	      "  --soak SECONDS   instead of the phases, a soak of that length: a paced mix of\n"
-	      "                   POST, PATCH, PUT and GET requests (one node)\n"
+	      "  --soak [SECONDS] instead of the phases, a soak of that length (default 600):\n"
+	      "                   a paced mix of POST, PATCH, PUT and GET requests (one node)\n"
 	      "  --rate N         the soak's requests per second (default 100)\n"
 	      "  --window SECONDS the soak's measuring window (default 30, or a tenth of a\n"
 	      "                   soak shorter than 300 s)\n"
@@ -151,6 +153,11 @@ int bench_parse_opts(int argc, char **argv, bench_opts *o)
 		}
 		if (strcmp(a, "--keep") == 0) {
 			o->keep = true;
+			continue;
+		}
+		/* --soak alone: the ten minutes a soak needs to show a trend. */
+		if (strcmp(a, "--soak") == 0 && (i + 1 >= argc || argv[i + 1][0] == '-')) {
+			o->soak = DEFAULT_SOAK_S;
 			continue;
 		}
 		const char *val = NULL;

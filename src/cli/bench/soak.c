@@ -431,12 +431,10 @@ int bench_soak(bench *b)
 		}
 	}
 	pthread_barrier_wait(&s->ready);
-	/* The series' first reading of /metrics is made before the clock
-	 * starts, so that the first window counts only its own statements. */
-	s->t0 = clock_mono_us();
-	soak_series *ser = soak_series_new(b, s->t0);
+	soak_series *ser = soak_series_new(b);
 	s->t0 = clock_mono_us();
 	s->t_end = s->t0 + b->opt.soak * 1000000LL;
+	soak_series_begin(ser, s->t0);
 	pthread_barrier_wait(&s->go);
 
 	bool alive = true;

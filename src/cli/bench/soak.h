@@ -65,9 +65,11 @@ typedef struct soak_counts {
 /* The series of windows; soak_window.c owns what is inside. */
 typedef struct soak_series soak_series;
 
-/* Starts a series for b's soak (one node: b->nodes[0]). t0: the
- * monotonic time the schedule starts from. Owned by the caller. */
-soak_series *soak_series_new(bench *b, int64_t t0);
+/* A series for b's soak (one node: b->nodes[0]), owned by the caller: reads
+ * the statements run so far, so that the first window counts only its own. */
+soak_series *soak_series_new(bench *b);
+/* The schedule starts now, at monotonic time t0: prints the table's head. */
+void soak_series_begin(soak_series *s, int64_t t0);
 /* Closes the window ending now: takes lat (whose contents it now owns; lat
  * is zeroed), reads the server's memory, the database's size and /metrics,
  * prints the window's line. */

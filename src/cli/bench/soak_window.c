@@ -326,21 +326,25 @@ static json_t *window_json(const soak_win *w)
 	return o;
 }
 
-soak_series *soak_series_new(bench *b, int64_t t0)
+soak_series *soak_series_new(bench *b)
 {
 	soak_series *s = xcalloc(1, sizeof(*s));
 	s->b = b;
-	s->t0 = t0;
-	s->t_prev = t0;
 	s->windows = json_array();
 	http_response_init(&s->r);
 	double tasks;
 	read_metrics(s, &s->prev, &tasks, NULL);
-	s->cpu_prev = read_cpu(b->nodes[0].pid);
 	if (!s->prev.ok)
 		bench_note(b, "statements per window: not available (%s)", s->prev.why);
-	print_header(s);
 	return s;
+}
+
+void soak_series_begin(soak_series *s, int64_t t0)
+{
+	s->t0 = t0;
+	s->t_prev = t0;
+	s->cpu_prev = read_cpu(s->b->nodes[0].pid);
+	print_header(s);
 }
 
 void soak_series_close(soak_series *s, soak_window_lat *lat, const soak_counts *c)
@@ -449,7 +453,7 @@ static void print_kind_tables(soak_series *s)
 	buf_release(&line);
 	const soak_win *f = &s->w[0], *l = &s->w[s->n - 1];
 	bench_note(b, "first window -> last window, ms:");
-	bench_note(b, "  %-22s %8s %17s %17s %19s", "request", "count", "p50", "p99", "max");
+	bench_note(b, "  %-22s %8s %17s %17s %19s", "request", "n (last)", "p50", "p99", "max");
 	for (size_t k = 0; k < SOAK_NKINDS; k++) {
 		const kind_stats *a = &f->kind[k], *z = &l->kind[k];
 		char v[6][24];
