@@ -8,9 +8,9 @@
 #include "util/clock.h"
 
 #include <arpa/inet.h>
-#include <pthread.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <sys/socket.h>
 
 #define STARTS_MAX 65536
