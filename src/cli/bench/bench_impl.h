@@ -10,6 +10,8 @@
  *                 them, reading their memory
  *   phases.c      the measured phases: submits, starts, PATCH, PUT
  *   load.c        concurrent keep-alive clients for the PATCH and PUT phases
+ *   soak.c        --soak: a paced mix of requests instead of the phases
+ *   soak_window.c the soak's windows and summary (soak.h)
  *   statements.c  database statements per task, from each node's /metrics
  *   sink.c        the in-process webhook sink (sink.h)
  *   pg_admin.c    the PostgreSQL database of a run (pg_admin.h)
@@ -36,6 +38,9 @@ typedef struct bench_opts {
 	long clients;
 	long concurrency;
 	long nodes;
+	long soak;            /* --soak: seconds of the soak; 0 runs the phases instead */
+	long rate;            /* --rate: the soak's requests per second */
+	long window;          /* --window: seconds per soak window; 0 until chosen */
 	const char *db;       /* --db: a postgres:// URL (argv, borrowed); NULL = SQLite */
 	const char *server;   /* --server: the weft binary to run (argv, borrowed); NULL = this one */
 	bool json;
@@ -155,10 +160,11 @@ int bench_run_load(bench *b, const char *method, const char *body, long want, si
 /* ---- statements.c -------------------------------------------------------- */
 
 /* Statements executed so far, by statement name, summed over the nodes:
- * the db_query_duration_seconds_count series of their /metrics. */
+ * the db_query_duration_seconds_count and _sum series of their /metrics. */
 typedef struct bench_stmts {
 	char **names;         /* owned */
-	double *counts;
+	double *counts;       /* owned */
+	double *sums;         /* seconds, owned */
 	size_t n;
 	bool ok;              /* every node answered with the histogram */
 	char why[400];        /* when not ok */
@@ -168,6 +174,10 @@ typedef struct bench_stmts {
  * whatever happened). A failure is recorded in s and reported by
  * bench_stmts_report: these figures do not fail a run. */
 void bench_stmts_read(bench *b, bench_stmts *s);
+/* Adds the statements of one /metrics body (borrowed) of node who (for the
+ * message) to s, zeroed or already holding other nodes' figures. 0, or -1
+ * with s->ok false and s->why set. */
+int bench_stmts_add_text(bench_stmts *s, const char *text, size_t len, const char *who);
 void bench_stmts_release(bench_stmts *s);
 /* Reports <key>_statements_per_task, the statements run between the two
  * readings over tasks; with top > 0 also <key>_statements_top, the top

@@ -7,12 +7,17 @@
 
 #include <errno.h>
 
+#define DEFAULT_SOAK_S 600
+
 static void usage(FILE *out)
 {
 	fputs("usage: weft bench [options]\n"
 	      "\n"
 	      "Starts `weft serve` on a fresh database and a free port, plus a local\n"
-	      "webhook sink, and measures it end to end over HTTP.\n"
+	      "webhook sink, and measures it end to end over HTTP: by default a sequence\n"
+	      "of phases (submits, starts, PATCH, PUT); with --soak, a steady mix of\n"
+	      "requests at a fixed rate, with the server's memory, the database's size\n"
+	      "and the latencies recorded window by window.\n"
 	      "\n"
 	      "options:\n"
 	      "  --tasks N        tasks in the submitted chain and fan-out (default 100000)\n"
@@ -23,6 +28,12 @@ static void usage(FILE *out)
 	      "                   as a role that may CREATE DATABASE; the run gets a fresh\n"
 	      "                   database there, dropped at the end (default: a SQLite file)\n"
 	      "  --nodes N        servers sharing that database (default 1; N > 1 needs --db)\n"
+	      "  --soak [SECONDS] instead of the phases, a soak of that length (default 600):\n"
+	      "                   a paced mix of POST, PATCH, PUT and GET requests (one node)\n"
+	      "  --rate N         the soak's requests per second (default 100)\n"
+	      "  --window SECONDS the soak's measuring window (default 30, or a tenth of a\n"
+	      "                   soak shorter than 300 s)\n"
+	      "  (with --soak, --clients is the number of connections the requests share)\n"
 	      "  --server PATH    run PATH (another weft binary, e.g. an older build) as the\n"
 	      "                   server instead of this one; its command line is the same\n"
 	      "  --json           print one JSON object with every figure on stdout\n"
@@ -68,6 +79,14 @@ static int check_opts(const bench_opts *o)
 		        o->nodes);
 		return -1;
 	}
+	if (!o->soak && (o->rate || o->window)) {
+		fprintf(stderr, "weft bench: --rate and --window belong to a soak: add --soak SECONDS\n");
+		return -1;
+	}
+	if (o->soak && o->nodes > 1) {
+		fprintf(stderr, "weft bench: --soak runs one node; drop --nodes %ld\n", o->nodes);
+		return -1;
+	}
 	if (o->starts < o->nodes) {
 		fprintf(stderr, "weft bench: --starts (%ld) must be at least --nodes (%ld): each node gets its own "
 		                "batch of the started tasks\n",
@@ -110,6 +129,9 @@ int bench_parse_opts(int argc, char **argv, bench_opts *o)
 		{ "--clients", 1, 1024, offsetof(bench_opts, clients) },
 		{ "--concurrency", 1, 4096, offsetof(bench_opts, concurrency) },
 		{ "--nodes", 1, BENCH_MAX_NODES, offsetof(bench_opts, nodes) },
+		{ "--soak", 1, 7 * 86400, offsetof(bench_opts, soak) },
+		{ "--rate", 1, 100000, offsetof(bench_opts, rate) },
+		{ "--window", 1, 86400, offsetof(bench_opts, window) },
 	};
 	static const struct {
 		const char *name;
@@ -133,6 +155,11 @@ int bench_parse_opts(int argc, char **argv, bench_opts *o)
 			o->keep = true;
 			continue;
 		}
+		/* --soak alone: the ten minutes a soak needs to show a trend. */
+		if (strcmp(a, "--soak") == 0 && (i + 1 >= argc || argv[i + 1][0] == '-')) {
+			o->soak = DEFAULT_SOAK_S;
+			continue;
+		}
 		const char *val = NULL;
 		int r = 0;
 		for (size_t k = 0; k < ARRAY_LEN(strs) && r == 0; k++) {
@@ -154,5 +181,13 @@ int bench_parse_opts(int argc, char **argv, bench_opts *o)
 			return -1;
 		}
 	}
-	return check_opts(o);
+	if (check_opts(o) != 0)
+		return -1;
+	if (o->soak) {
+		if (!o->rate)
+			o->rate = 100;
+		if (!o->window)
+			o->window = o->soak >= 300 ? 30 : MAX(1, (o->soak + 9) / 10);
+	}
+	return 0;
 }

@@ -152,6 +152,22 @@ int pg_admin_check_db(const char *url, const char *name, const char *const *sett
 	return 0;
 }
 
+int64_t pg_admin_db_size(const char *url)
+{
+	PGconn *c = connect_to(url, "the database's size");
+	if (!c)
+		return -1;
+	char *v = query_value(c, "SELECT pg_database_size(current_database())", NULL);
+	int64_t size = v ? strtoll(v, NULL, 10) : -1;
+	if (!v) {
+		const char *m = PQerrorMessage(c);
+		log_error("bench", "pg_database_size: %.*s", msg_len(m), m);
+	}
+	free(v);
+	PQfinish(c);
+	return size;
+}
+
 int pg_admin_drop_db(const char *admin_url, const char *name)
 {
 	PGconn *c = connect_to(admin_url, "dropping the database");

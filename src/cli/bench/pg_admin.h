@@ -1,7 +1,8 @@
 /*
  * pg_admin.h — the PostgreSQL database of a `weft bench` run: created
  * through the URL the user gives (a role that may CREATE DATABASE), checked
- * and read through the URL the nodes get, dropped at the end.
+ * and read through the URL the nodes get (its size, during a soak),
+ * dropped at the end.
  *
  * Every function logs what went wrong (URLs with their passwords masked).
  */
@@ -27,6 +28,10 @@ int pg_admin_create_db(const char *admin_url, const char *name);
  * named in settings[0..n) as a session there sees them: values[i] is owned,
  * "?" when unreadable. 0 or -1 (values untouched). */
 int pg_admin_check_db(const char *url, const char *name, const char *const *settings, char **values, size_t n);
+
+/* pg_database_size of the database url reaches, in bytes (tables,
+ * indexes and TOAST, not the cluster's WAL), or -1 (logged). */
+int64_t pg_admin_db_size(const char *url);
 
 /* DROP DATABASE IF EXISTS "<name>" through admin_url, WITH (FORCE) from
  * PostgreSQL 13 on: it ends any session a killed node left behind. */

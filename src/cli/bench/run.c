@@ -14,7 +14,8 @@
  *                database; start-up time and idle RSS of each once its
  *                GET /health answers 200 (nodes.c);
  *   4. phases    submits, starts, PATCH, PUT (phases.c), each one only
- *                if the one before succeeded;
+ *                if the one before succeeded; or, with --soak, the soak
+ *                (soak.c, soak_window.c) in their place;
  *   5. stop      peak RSS (VmHWM) of each node, SIGTERM to all of them at
  *                once, the exit statuses (each must be 0); then the
  *                PostgreSQL database is dropped.
@@ -28,6 +29,7 @@
 #include "cli/bench.h"
 #include "cli/bench/bench_impl.h"
 #include "cli/bench/pg_admin.h"
+#include "cli/bench/soak.h"
 #include "util/alloc.h"
 #include "util/log.h"
 
@@ -75,9 +77,12 @@ static int pg_prepare(bench *b)
 static void report_parameters(bench *b, const char *durability)
 {
 	json_object_set_new(b->report, "backend", json_string(b->opt.db ? "postgres" : "sqlite"));
+	json_object_set_new(b->report, "mode", json_string(b->opt.soak ? "soak" : "phases"));
 	json_object_set_new(b->report, "nodes", json_integer(b->opt.nodes));
-	json_object_set_new(b->report, "tasks", json_integer(b->opt.tasks));
-	json_object_set_new(b->report, "starts", json_integer(b->opt.starts));
+	if (!b->opt.soak) {
+		json_object_set_new(b->report, "tasks", json_integer(b->opt.tasks));
+		json_object_set_new(b->report, "starts", json_integer(b->opt.starts));
+	}
 	json_object_set_new(b->report, "clients", json_integer(b->opt.clients));
 	json_object_set_new(b->report, "concurrency", json_integer(b->opt.concurrency));
 	json_object_set_new(b->report, "durability", json_string(durability));
@@ -99,10 +104,15 @@ static void announce(bench *b, const char *durability)
 	else
 		snprintf(dur, sizeof(dur), "%s", durability);
 	json_object_set_new(b->report, "durability", json_string(dur));
-	bench_note(b, "weft bench: %ld-task chain and fan-out, %ld starts, %ld clients, webhook concurrency %ld, "
-	              "durability %s, %ld CPUs",
-	           b->opt.tasks, b->opt.starts, b->opt.clients, b->opt.concurrency, dur,
-	           sysconf(_SC_NPROCESSORS_ONLN));
+	if (b->opt.soak)
+		bench_note(b, "weft bench: soak of %ld s at %ld requests/s, %ld connections, webhook concurrency %ld, "
+		              "durability %s, %ld CPUs",
+		           b->opt.soak, b->opt.rate, b->opt.clients, b->opt.concurrency, dur, sysconf(_SC_NPROCESSORS_ONLN));
+	else
+		bench_note(b, "weft bench: %ld-task chain and fan-out, %ld starts, %ld clients, webhook concurrency %ld, "
+		              "durability %s, %ld CPUs",
+		           b->opt.tasks, b->opt.starts, b->opt.clients, b->opt.concurrency, dur,
+		           sysconf(_SC_NPROCESSORS_ONLN));
 	if (b->opt.server)
 		bench_note(b, "server binary %s", b->server);
 	if (b->opt.db) {
@@ -151,6 +161,8 @@ static int run_phases(bench *b)
 			bench_figure(b, "startup_ms", "start-up (spawn to healthy)", (double)n->startup_us / 1000.0, 1, "ms");
 	}
 	bench_report_startup(b);
+	if (b->opt.soak)
+		return bench_soak(b);
 	if (bench_phase_submits(b) != 0 || bench_phase_starts(b) != 0 || bench_phase_patch(b) != 0 ||
 	    bench_phase_put(b) != 0)
 		return -1;
@@ -257,6 +269,7 @@ int bench_main(int argc, char **argv)
 		b.db = xasprintf("%s/bench.db", b.tmpdir);
 		json_object_set_new(b.report, "database", json_string(b.db));
 	}
+	b.sink.record_starts = b.opt.soak > 0;   /* the soak completes the tasks the sink saw start */
 	if (bench_sink_start(&b.sink) != 0) {
 		log_error("bench", "cannot start the webhook sink on 127.0.0.1");
 		goto out;

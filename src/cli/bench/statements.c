@@ -3,8 +3,10 @@
  * round trips to the database, which timings on a loaded machine blur.
  *
  * Every backend counts each statement it executes in the histogram
- * db_query_duration_seconds{query="<statement name>"}; its _count series is
- * read from every node's GET /metrics right before and right after a phase,
+ * db_query_duration_seconds{query="<statement name>"}; its _count series
+ * (and its _sum, which the soak divides by the count for each statement's
+ * mean time) is read from every node's GET /metrics right before and right
+ * after a phase,
  * and the difference, summed over statements and nodes, divided by the
  * phase's tasks. The figure includes the bench's own reads during the
  * phase (its GET /batch polls, and the gauges each /metrics read refreshes
@@ -15,6 +17,7 @@
 #include "util/alloc.h"
 
 #define HISTOGRAM_COUNT "db_query_duration_seconds_count"
+#define HISTOGRAM_SUM "db_query_duration_seconds_sum"
 
 static size_t find(const bench_stmts *s, const char *name)
 {
@@ -24,17 +27,19 @@ static size_t find(const bench_stmts *s, const char *name)
 	return s->n;
 }
 
-static void add(bench_stmts *s, const char *name, double v)
+static size_t slot(bench_stmts *s, const char *name)
 {
 	size_t i = find(s, name);
 	if (i == s->n) {
 		s->names = xrealloc(s->names, (s->n + 1) * sizeof(*s->names));
 		s->counts = xrealloc(s->counts, (s->n + 1) * sizeof(*s->counts));
+		s->sums = xrealloc(s->sums, (s->n + 1) * sizeof(*s->sums));
 		s->names[i] = xstrdup(name);
 		s->counts[i] = 0;
+		s->sums[i] = 0;
 		s->n++;
 	}
-	s->counts[i] += v;
+	return i;
 }
 
 typedef struct reading {
@@ -45,14 +50,32 @@ typedef struct reading {
 static int on_sample(const prom_sample *ps, void *ud)
 {
 	reading *r = ud;
-	if (strcmp(ps->name, HISTOGRAM_COUNT) != 0)
+	bool count = strcmp(ps->name, HISTOGRAM_COUNT) == 0;
+	if (!count && strcmp(ps->name, HISTOGRAM_SUM) != 0)
 		return 0;
-	r->samples++;
+	r->samples += count;
 	/* Without a query label it is the family's zero series. */
 	const char *q = prom_sample_label(ps, "query");
-	if (q)
-		add(r->s, q, ps->value);
+	if (!q)
+		return 0;
+	size_t i = slot(r->s, q);
+	if (count)
+		r->s->counts[i] += ps->value;
+	else
+		r->s->sums[i] += ps->value;
 	return 0;
+}
+
+int bench_stmts_add_text(bench_stmts *s, const char *text, size_t len, const char *who)
+{
+	reading rd = { .s = s };
+	char err[96] = "";
+	if (prom_text_parse(text, len, on_sample, &rd, err, sizeof(err)) != 0)
+		snprintf(s->why, sizeof(s->why), "GET /metrics of %s: %s", who, err);
+	else if (rd.samples == 0)
+		snprintf(s->why, sizeof(s->why), "GET /metrics of %s has no %s", who, HISTOGRAM_COUNT);
+	s->ok = s->why[0] == '\0';
+	return s->ok ? 0 : -1;
 }
 
 void bench_stmts_read(bench *b, bench_stmts *s)
@@ -67,17 +90,14 @@ void bench_stmts_read(bench *b, bench_stmts *s)
 		bench_node_name(b, n, nm, sizeof(nm));
 		http_client_set_timeout(n->ctl, 10000);
 		int rc = http_client_request(n->ctl, "GET", "/metrics", NULL, 0, NULL, &r);
-		reading rd = { .s = s };
-		char err[96] = "";
 		if (rc != 0)
 			snprintf(s->why, sizeof(s->why), "%s", r.error);
 		else if (r.status != 200)
 			snprintf(s->why, sizeof(s->why), "GET /metrics of %s answered %ld", nm, r.status);
-		else if (prom_text_parse(r.body.data, r.body.len, on_sample, &rd, err, sizeof(err)) != 0)
-			snprintf(s->why, sizeof(s->why), "GET /metrics of %s: %s", nm, err);
-		else if (rd.samples == 0)
-			snprintf(s->why, sizeof(s->why), "GET /metrics of %s has no %s", nm, HISTOGRAM_COUNT);
-		s->ok = s->why[0] == '\0';
+		if (s->why[0])
+			s->ok = false;
+		else
+			bench_stmts_add_text(s, r.body.data, r.body.len, nm);
 	}
 	http_response_release(&r);
 }
@@ -88,6 +108,7 @@ void bench_stmts_release(bench_stmts *s)
 		free(s->names[i]);
 	free(s->names);
 	free(s->counts);
+	free(s->sums);
 	memset(s, 0, sizeof(*s));
 }
 
