@@ -262,7 +262,7 @@ static bool posted(soak_run *s, const http_response *r)
 	json_t *t;
 	json_array_foreach(ok ? arr : NULL, i, t) {
 		const char *id = NULL;
-		if (json_get_str(t, "id", &id) != JSON_GET_OK || strlen(id) != UUID_LEN)
+		if (json_get_str(t, "id", &id) != 0 || strlen(id) != UUID_LEN)
 			ok = false;
 	}
 	if (ok) {
