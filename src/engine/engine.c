@@ -370,6 +370,9 @@ void engine_free(engine *e)
 	if (!e)
 		return;
 	engine_stop(e);
+	/* The store's listener thread may be calling engine_wake_remote right
+	 * now: once this returns it no longer does, and never will again. */
+	store_set_wakeup(e->st, NULL, NULL);
 	clock_waiter_unregister(&e->waiter);
 	/* Jobs that came back after the stop: a start's task stays claimed and
 	 * is requeued by its claim deadline at the next start; a delivery's

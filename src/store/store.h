@@ -368,7 +368,9 @@ bool store_shared(const store *s);
 /* Wake-ups from other nodes: `wake` is called from the store's listener
  * thread with STORE_WAKE_* bits when another node committed a change
  * (STORE_WAKE_WORK) or this node's leadership changed (STORE_WAKE_LEADER).
- * Set once, before the engine starts; SQLite never calls it. */
+ * Set before the engine starts, and cleared (NULL) before the engine is
+ * freed: once the clearing call returns, no call of the old callback is
+ * under way. SQLite never calls it. */
 #define STORE_WAKE_WORK 1u
 #define STORE_WAKE_LEADER 2u
 void store_set_wakeup(store *s, void (*wake)(void *arg, unsigned what), void *arg);

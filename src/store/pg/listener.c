@@ -32,14 +32,15 @@
  * does not within this long is on a connection that is gone. */
 #define LISTENER_QUERY_MS 10000
 
+/* The callback runs under the lock, so that once pg_set_wakeup(NULL) has
+ * returned no call is under way and its target may be freed. (The engine's
+ * callback only signals a condition variable.) */
 static void lis_wake(pg_listener *l, unsigned what)
 {
 	pthread_mutex_lock(&l->mu);
-	void (*wake)(void *, unsigned) = l->wake;
-	void *arg = l->arg;
+	if (l->wake != NULL)
+		l->wake(l->arg, what);
 	pthread_mutex_unlock(&l->mu);
-	if (wake != NULL)
-		wake(arg, what);
 }
 
 static void lis_drop(pg_listener *l)
