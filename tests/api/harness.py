@@ -725,7 +725,7 @@ class Api:
         return webhook(self.mock.url(path), verb=verb, **kw)
 
     def task(self, id, name=None, kind="test", start=None, deps=(), **kw):
-        """ArcRun's task_json: timeout 60, metadata {"test": true}, on_start to
+        """A task with the suite's defaults: timeout 60, metadata {"test": true}, on_start to
         the mock at /start/<id> (or `start`: a mock path starting with '/', or any URL). deps is a
         list of local ids (requires_success true) or (id, requires_success)."""
         if start is None:

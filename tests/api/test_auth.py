@@ -1,4 +1,5 @@
-"""Optional bearer token (SPEC §3.1, reference Appendix A)."""
+"""Optional bearer token (AUTH_TOKEN): every route but /health and /ready
+requires it, and a request without it changes nothing."""
 
 import pytest
 

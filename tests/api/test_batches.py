@@ -1,6 +1,5 @@
 """Batches: GET /batch/{id} stats, GET /batches, DELETE /batch/{id}, and
-batch-complete webhooks (reference §4.10, §4.11, §4.13, Appendix A;
-test_batch_stats.rs, test_stop_batch.rs)."""
+batch-complete webhooks (on_batch_complete)."""
 
 import time
 import uuid

@@ -1,5 +1,5 @@
-"""GET /batch/{id}/critical-path (SPEC §3.1 "a critical-path endpoint";
-reference §19 #35): the longest chain by depth and by duration."""
+"""GET /batch/{id}/critical-path: the longest chain of a batch's DAG by
+depth and by duration."""
 
 import time
 import uuid

@@ -1,6 +1,5 @@
 """Creating and reading tasks: POST /task (array and object forms), GET
-/task/{id}, wire shapes, actions, priorities and edge cases, as ArcRun's own
-test suite checks them."""
+/task/{id}, wire shapes, actions, priorities and edge cases."""
 
 import json
 import uuid
@@ -183,7 +182,7 @@ def test_unknown_fields_are_ignored(api):
     assert r.status_code == 201, r.text
 
 
-# ---- priority (test_priority.rs) -------------------------------------------
+# ---- priority ---------------------------------------------------------------
 
 
 def test_priority_default_is_zero(api):
@@ -244,7 +243,7 @@ def test_priority_orders_starts(make_api, mock):
     assert [by_id[i] for i in order] == ["task-top", "task-high", "task-mid", "task-low"]
 
 
-# ---- edge cases (test_edge_cases.rs) -----------------------------------------
+# ---- edge cases -------------------------------------------------------------
 
 
 def test_task_with_large_metadata(api):

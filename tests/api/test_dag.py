@@ -1,6 +1,6 @@
-"""DAG structure, propagation and dead-end cancellation (reference §4.14, §5;
-test_dag.rs, test_propagation.rs, test_propagation_edge.rs,
-test_dead_end_cancel.rs, test_validation_e2e.rs, test_parallel_webhooks.rs)."""
+"""DAG structure (GET /dag/{id}), propagation of a parent's outcome to its
+children, and dead-end cancellation of ancestors whose children have all
+ended."""
 
 import uuid
 
@@ -233,7 +233,7 @@ def test_parallel_failure_propagation_isolation(api, mock):
     assert api.wait_status(c2, "Failure")["failure_reason"] == "Required parent task %s failed" % p2
 
 
-# ---- dead-end ancestors (§5.4) -------------------------------------------------
+# ---- dead-end ancestors -----------------------------------------------------------
 
 
 def test_dead_end_cancel_basic(api, mock):

@@ -1,4 +1,7 @@
-"""Deduplication at submit time (reference §8; test_dedupe.rs)."""
+"""Deduplication at submit time (dedupe_strategy): a task one of whose
+matchers finds an existing task (or an earlier one of its batch) of the
+matcher's kind and status, with the same values in the matcher's metadata
+fields, is skipped, and dependencies on it are dropped."""
 
 from harness import UUID_RE
 

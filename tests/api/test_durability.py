@@ -1,5 +1,5 @@
-"""Durability and restarts (SPEC §4, §5): acknowledged writes survive
-kill -9; timers, claims and starts resume after a restart."""
+"""Durability and restarts: acknowledged writes survive kill -9; timers,
+claims, starts and deliveries resume after a restart."""
 
 import random
 import threading

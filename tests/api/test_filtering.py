@@ -1,5 +1,4 @@
-"""GET /task: filters, ordering and pagination (reference §4.5;
-test_filtering.rs, test_bug_audit2.rs, test_regressions.rs)."""
+"""GET /task: filters, ordering and pagination."""
 
 import json
 

@@ -1,4 +1,4 @@
-"""Health, readiness, metrics, routing basics (reference §4.1, §4.2, §4.17, §3, §14)."""
+"""Health, readiness, metrics, routing basics (unknown routes, methods, ids)."""
 
 import uuid
 

@@ -1,5 +1,5 @@
-"""Large batches (SPEC §5 limits, §6): a 5,000-task chain and a 5,000-wide
-fan-out in one POST, with the DAG endpoint returning all of them."""
+"""Large batches: a 5,000-task chain and a 5,000-wide fan-out in one POST,
+with the DAG endpoint returning all of them."""
 
 import json
 import time

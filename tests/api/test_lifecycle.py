@@ -1,8 +1,7 @@
-"""Process lifecycle (SPEC §3.1 "startup check of the database URL, graceful
-shutdown on SIGTERM/SIGINT"; reference §19 #36, #37): a signal during load
-ends the process with status 0 within seconds, and every answered request is
-durable; a database that cannot be opened stops the start-up with a message
-naming it."""
+"""Process lifecycle: a SIGTERM or SIGINT during load ends the process
+with status 0 within seconds, and every answered request is durable; a
+database that cannot be opened stops the start-up with a message naming it
+(never its password); a server with nothing to do uses no CPU."""
 
 import os
 import signal
@@ -183,7 +182,7 @@ def cpu_seconds(pid):
 
 
 def test_waiting_server_does_not_spin(weft_factory, mock):
-    """Nothing polls (ARCHITECTURE §1.3): a server with nothing due uses
+    """Nothing polls: a server with nothing due uses
     (almost) no CPU, neither when idle nor while an end webhook is held back
     behind its task's start call that is still in flight."""
     srv = weft_factory.start()

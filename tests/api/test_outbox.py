@@ -1,6 +1,7 @@
-"""Outbox of end, cancel and batch-complete webhooks (SPEC §2 "Outbox", §3.1,
-§5; reference §7 and Appendix A): at-least-once delivery with a stable
-Idempotency-Key, exponential backoff, exhaustion, start-before-end ordering,
+"""Outbox of end, cancel and batch-complete webhooks: each is written in the
+transaction of the state change that causes it, then delivered at least
+once, with a stable Idempotency-Key, exponential backoff, exhaustion,
+start-before-end ordering,
 body enrichment under "arcrun", GET /webhook-deliveries, the delivery record
 of each action in GET /task/{id}, and HMAC signatures."""
 

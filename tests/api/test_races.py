@@ -1,5 +1,6 @@
 """Concurrent requests on the same tasks: transitions happen exactly once
-(SPEC §5: guarded updates), rules hold under parallel submits."""
+(every update is guarded by the status it expects), rules hold under
+parallel submits."""
 
 import threading
 import time

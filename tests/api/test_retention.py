@@ -1,5 +1,4 @@
-"""Retention (SPEC §3.1 "soft delete with retention"; reference §6.4 and
-Appendix A): terminal tasks move to an archive, leave the lists, and stay
+"""Retention: terminal tasks move to an archive, leave the lists, and stay
 readable by id with their audit trail."""
 
 from harness import wait_for

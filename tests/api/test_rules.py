@@ -1,6 +1,5 @@
-"""Concurrency and capacity rules through real starts (reference §9;
-test_concurrency.rs), and PATCH /batch/{id}/rules (§4.12;
-test_batch_rules.rs)."""
+"""Concurrency and capacity rules through real starts, and PATCH
+/batch/{id}/rules."""
 
 import uuid
 

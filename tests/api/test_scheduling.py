@@ -1,5 +1,5 @@
-"""Delayed start (`start_after`) and task groups (SPEC §3.1: "delayed start
-(`start_after`), task groups"; reference §19 #32 and F7)."""
+"""Delayed start (`start_after`) and task groups (DELETE /group/{name},
+PATCH /group/{name}/pause and /resume)."""
 
 import time
 from datetime import datetime, timezone

@@ -1,8 +1,6 @@
 """Status changes through the API: PATCH /task/{id}, DELETE /task/{id},
-PATCH /task/pause/{id}, PATCH /task/resume/{id} (reference §4.6, §4.8,
-§4.9, Appendix A; SPEC §3.1; test_status.rs, test_bug_audit1.rs,
-test_bug_audit2.rs, test_validation_e2e.rs, test_cancel_webhook.rs,
-test_webhook_flows.rs)."""
+PATCH /task/pause/{id}, PATCH /task/resume/{id}: which transitions each
+allows, the answers to the others, and the webhooks they fire."""
 
 import time
 import uuid

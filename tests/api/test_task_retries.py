@@ -60,7 +60,7 @@ def test_partial_policy_stored_with_every_field(api):
     got = api.get_task(t["id"])["retry"]
     assert set(got) == POLICY_KEYS
     assert got["max_retries"] == 3
-    # defaults of ArcRun's retry plan: 5 s, ×2, at most 300 s
+    # the defaults: 5 s, ×2 per attempt, at most 300 s
     assert (got["initial_delay_secs"], got["backoff_multiplier"], got["max_delay_secs"]) == (5, 2, 300)
     assert isinstance(got["retry_on"], list)
     assert set(got["retry_on"]) <= {"timeout", "webhook_failure", "explicit"}

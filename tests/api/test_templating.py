@@ -1,5 +1,4 @@
-"""Webhooks templated from the task's metadata (SPEC §3.1 "webhook headers
-templated from metadata"; reference §19 F8, #34): `{{metadata.key}}` in the
+"""Webhooks templated from the task's metadata: `{{metadata.key}}` in the
 URL (percent-encoded), in header values and in body strings (a string that is
 exactly one placeholder keeps the JSON type of the value)."""
 

@@ -1,6 +1,5 @@
-"""Outgoing webhooks: start, end, cancel (reference §7, §5.5, Appendix A;
-SPEC §3.1; test_webhook_flows.rs, test_parallel_webhooks.rs,
-test_idempotency.rs, test_regressions.rs)."""
+"""Outgoing webhooks: start, end and cancel calls, their requests, what the
+start call's answer does, parallel starts, and stale claims."""
 
 import time
 import urllib.parse
@@ -309,7 +308,7 @@ def test_timeout_triggers_cancel_webhook(api, mock):
     mock.wait_hits("/a-failed", 1)
 
 
-# ---- stale claims (reference §6.2, test_requeue_stale.rs) -------------------------
+# ---- stale claims ------------------------------------------------------------------
 
 
 def test_stale_claim_requeued_and_started_again(make_api, mock):
