@@ -22,7 +22,7 @@ enum {
 	WEFT_ECONFLICT = -6,     /* the object's state does not allow the operation */
 	WEFT_EINVALID = -7,      /* the input is malformed or breaks a rule */
 	WEFT_ETOOLARGE = -8,     /* the input exceeds a client-sized limit */
-	WEFT_EOVERLOADED = -9,   /* too much work queued: try again later */
+	WEFT_EOVERLOADED = -9,   /* too much work queued: the client may send it again after a pause */
 	WEFT_EUNAUTHORIZED = -10, /* no valid credentials */
 	WEFT_EFORBIDDEN = -11,   /* valid credentials that do not allow this */
 	WEFT_EREUSED = -12,      /* an idempotency key already used for a different request */

@@ -1,6 +1,7 @@
 /*
  * status.h — the states and kinds every layer shares, with their canonical
- * names: lowercase, as stored in the database and shown by the native API.
+ * names: lowercase, as stored in the database, written in logs and shown
+ * in the ArcRun API's additive fields ("state", "current_state").
  * Front doors with spellings of their own (the ArcRun API) translate at
  * their edge; nothing below them knows those spellings.
  *
@@ -69,7 +70,7 @@ int action_condition_parse(const char *s, action_condition *out);
 typedef enum delivery_status {
 	DS_PENDING = 0,              /* not tried yet */
 	DS_DELIVERING,               /* leased to a dispatcher until next_attempt_at */
-	DS_RETRYING,                 /* failed, will be tried again */
+	DS_RETRYING,                 /* failed; tried again at next_attempt_at */
 	DS_SUCCESS,
 	DS_EXHAUSTED,                /* failed max_attempts times; given up */
 	DS__COUNT

@@ -6,9 +6,9 @@
  * The engine's start pass claims a pending task (pending -> claimed, its
  * rules checked in the same transaction) and calls its executor's start();
  * what the executor launches comes back as a job (engine_internal.h) whose
- * outcome its result() applies in a later cycle; when a running task stops
- * being wanted (canceled, timed out, a dead end) its cancel() tells the
- * remote side.
+ * outcome its result() applies in the cycle that receives it; when a
+ * running task stops being wanted (canceled, timed out, a dead end) its
+ * cancel() tells the remote side.
  *
  * Executors talk to the engine, never to the store behind its back: every
  * function here runs on the engine thread inside the cycle's transaction
@@ -17,15 +17,12 @@
  * deadline_arm, outbox_add_task_webhooks …). Side effects happen only
  * after the commit, as launched jobs.
  *
- * Shapes that fit:
- *  - webhook (exec/webhook_executor.c): start = claim the start ledger,
- *    render the start actions, launch the call; result = claimed ->
- *    running, or failure/retry; cancel = the cancel webhooks via the outbox.
- *  - a pull queue: start == NULL — the start pass leaves its tasks to the
- *    workers' claim commands (a command family), and its result comes as
- *    their completion commands.
- *  - local processes: start launches a child (a job whose launch forks
- *    after commit and whose outcome is the exit status); cancel signals it.
+ * The one registered executor, webhook (exec/webhook_executor.c): start =
+ * claim the start ledger, render the start actions, launch the call;
+ * result = claimed -> running, or failure/retry; cancel = the cancel
+ * webhooks via the outbox. An executor with start == NULL is never asked
+ * to start a task: the start pass leaves its tasks to commands that claim
+ * them, and their outcomes come as commands too.
  *
  * Adding an executor: its file, and one line in the table of
  * engine/executors.c.

@@ -1,5 +1,5 @@
 /*
- * ssrf.c — the URL policy for outgoing webhooks (ArcRun reference §12.2).
+ * ssrf.c — the URL policy for outgoing webhooks (see ssrf.h).
  *
  * URLs are parsed by libcurl's URL API, the same parser the dispatcher uses
  * to build the request, so what is checked here is what is called. curl

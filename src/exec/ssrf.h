@@ -1,8 +1,10 @@
 /*
- * ssrf.h — which URLs weft may call (ArcRun reference §12.2).
+ * ssrf.h — which URLs weft may call: ArcRun's webhook URL policy,
+ * extended to every address range that is not globally reachable.
  *
  * Checked when a webhook is submitted (validation messages below are
- * ArcRun's, verbatim) and again for cancel actions returned by on_start.
+ * ArcRun's, verbatim), for cancel actions returned by on_start, and by the
+ * dispatcher before each call and on each address it connects to.
  * With `skip` set (SKIP_SSRF_VALIDATION=1), only the URL syntax is checked.
  */
 #ifndef WEFT_SSRF_H

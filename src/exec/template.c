@@ -237,7 +237,7 @@ static json_t *render_string(render_ctx *ctx, const json_t *str, render_mode mod
 		size_t n = match_placeholder(s + at, len - at, &path, &plen);
 		if (n == 0) {
 			/* Not a placeholder: keep its first byte and look further
-			 * (a later "{{metadata." may start inside it). */
+			 * (another "{{metadata." may start inside it). */
 			buf_putc(&out, s[at]);
 			i = at + 1;
 			continue;

@@ -111,8 +111,8 @@ void http_error_state(http_error *e, task_status s);
 /* The HTTP status of an outcome, the one place weft's codes become
  * statuses: 0 is 200; WEFT_EINVALID 400, WEFT_EUNAUTHORIZED 401,
  * WEFT_EFORBIDDEN 403, WEFT_ENOTFOUND 404, WEFT_ECONFLICT 409,
- * WEFT_ETOOLARGE 413; WEFT_EUNAVAILABLE, WEFT_EOVERLOADED and WEFT_ERETRY
- * 503; anything else 500. */
+ * WEFT_ETOOLARGE 413, WEFT_EREUSED 422; WEFT_EUNAVAILABLE,
+ * WEFT_EOVERLOADED and WEFT_ERETRY 503; anything else 500. */
 unsigned http_status_of(int code);
 /* Seconds for the Retry-After header of a failure with code; 0 for none
  * (given with WEFT_EOVERLOADED and WEFT_ERETRY, which a client should

@@ -5,7 +5,9 @@
  * insertion-ordered objects). This header adds what jansson lacks for a
  * server: parsing client bodies with a depth limit and a precise error,
  * compact dumping, typed getters for validation, and PostgreSQL-jsonb-style
- * containment (`@>`) used by dedup and rule matchers on both backends.
+ * containment (`@>`), which the SQLite driver gives its statements for the
+ * dedup and rule matchers and the task list's metadata filter (PostgreSQL
+ * has jsonb's own).
  *
  * Ownership follows jansson: functions returning json_t* return a new
  * reference (caller json_decref()s); getters return borrowed pointers.

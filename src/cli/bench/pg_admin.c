@@ -70,7 +70,8 @@ static int msg_len(const char *msg)
 }
 
 /* A connection to url, or NULL with the reason logged. The URL's own
- * connect_timeout, if any, wins over the default one (later values win). */
+ * connect_timeout, if any, wins over the default one (libpq takes the last
+ * value given for a keyword). */
 static PGconn *connect_to(const char *url, const char *what)
 {
 	static const char *const keys[] = { "connect_timeout", "application_name", "dbname", NULL };

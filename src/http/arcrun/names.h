@@ -31,8 +31,8 @@ int arcrun_status_filter(const char *s, unsigned *mask);
 const char *arcrun_trigger_name(action_trigger t);
 
 /* A delivery as /webhook-deliveries and an action's record show it: a
- * leased one is still "pending", one that failed and will be retried is
- * "failure"; "success" and "exhausted" as they are. */
+ * leased one is still "pending", one that failed and waits for its next
+ * attempt is "failure"; "success" and "exhausted" as they are. */
 const char *arcrun_delivery_name(delivery_status s);
 /* The delivery states a /webhook-deliveries?status= word selects, as a
  * mask of (1u << delivery_status) bits. 0, or WEFT_EINVALID for an
