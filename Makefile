@@ -225,7 +225,7 @@ $(FUZZ_RESULTS): build/results/fuzz/%.result: build/asan/fuzz/replay_% FORCE
 API_BACKEND = sqlite
 API_RUN = \
 	if [ -z "$(API_TESTS)" ]; then \
-		echo "api: no tests in tests/api yet; nothing to run"; echo pass >$@; exit 0; \
+		echo "api: no tests in tests/api; nothing to run"; echo pass >$@; exit 0; \
 	fi; \
 	xdist=; $(PYTHON) -c 'import xdist' 2>/dev/null && xdist='-n 2'; \
 	label=api; [ "$(API_BACKEND)" = sqlite ] || label="api $(API_BACKEND)"; \
