@@ -325,7 +325,7 @@ def test_many_nodes_one_database_survive_a_kill(weft_factory, mock, pg):
     submitter.start()
     try:
         # SIGKILL the victim a third of the way through, while the mock holds
-        # start calls it made (their answers will reach nobody)
+        # start calls it made (their answers reach nobody)
         try:
             wait_for(lambda: len(driver.finished) >= total // 3 or sub_errors,
                      timeout=60, interval=0.01, desc="a third of the tasks to finish")

@@ -221,7 +221,7 @@ def test_timeout_retried_instead_of_failing(api, mock):
                           api.task("child", deps=["a"])])
     a, child = (t["id"] for t in created)
     api.wait_status(a, "Running")
-    # the first attempt times out after 1 s and is retried 0.2 s later
+    # the first attempt times out after 1 s and is retried 0.2 s after that
     api.advance(1.1)
     waiting = api.get_task(a)
     assert (waiting["status"], waiting["state"]) == ("Pending", "retrying")

@@ -365,7 +365,7 @@ static void test_large(void **state)
 		tasks[i].started_at = tasks[i].created_at;
 		tasks[i].ended_at = tasks[i].started_at + SEC;
 	}
-	/* 0 -> 1 -> ... -> n/2 - 1 (a chain); n/2 -> every later task (a fan). */
+	/* 0 -> 1 -> ... -> n/2 - 1 (a chain); n/2 -> every task after it (a fan). */
 	for (size_t i = 0; i + 1 < n / 2; i++) {
 		set_id(&links[nlinks].parent_id, (unsigned)i);
 		set_id(&links[nlinks++].child_id, (unsigned)(i + 1));
