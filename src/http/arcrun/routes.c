@@ -55,7 +55,8 @@
  *   - NewTaskDto: "retry" {max_retries, initial_delay_secs, backoff_multiplier,
  *     max_delay_secs, retry_on}, "start_after" (RFC 3339), "group".
  *   - TaskDto: after "priority": "attempt", "group", "state", "start_after", "retry" (the
- *     stored policy, every field present), "next_retry_at". BasicTaskDto: "attempt", "group",
+ *     stored policy, every field present), "next_retry_at"; last, on GET /task/{id} of a
+ *     Pending task that cannot start, "blocked_reason". BasicTaskDto: "attempt", "group",
  *     "state".
  *   - ActionDto: "delivery": null, or {"status","attempts","last_http_status",
  *     "last_error","last_attempt_at"} of its last delivery.
