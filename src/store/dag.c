@@ -191,8 +191,8 @@ int store_dead_end_parents(store_conn *c, const weft_id *tasks, size_t ntasks, w
  * the last three: the links whose both ends are tasks of the batch. */
 #define TASK_NULLS                                                                               \
 	"NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, " \
-	"NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL"
-_Static_assert(TASK_NCOLS == 25, "TASK_NULLS has one NULL per task column");
+	"NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL"
+_Static_assert(TASK_NCOLS == 26, "TASK_NULLS has one NULL per task column");
 
 static const db_sql q_dag = {
 	"dag",

@@ -657,6 +657,7 @@ int db_read_task(db_stmt *st, int col0, task_row *t)
 	t->start_after = db_col_int(st, col0 + 22);
 	t->retry_policy = db_col_str(st, col0 + 23);
 	t->next_retry_at = db_col_int(st, col0 + 24);
+	t->executor = db_col_str(st, col0 + 25);
 	return 0;
 }
 

@@ -156,9 +156,9 @@ void db_bind_set(db_stmt *st, db_set *s);
 	p "started_at, " p "ended_at, " p "last_updated, " p "metadata, " p "rules, " p "wait_success, " \
 	p "wait_finished, " p "success, " p "failures, " p "failure_reason, " p "expected_count, "       \
 	p "dead_end_barrier, " p "priority, " p "attempt, " p "group_name, " p "start_after, "           \
-	p "retry_policy, " p "next_retry_at"
+	p "retry_policy, " p "next_retry_at, " p "executor"
 #define TASK_COLS TASK_COLS_OF("")
-#define TASK_NCOLS 25
+#define TASK_NCOLS 26
 /* A task from the row's columns col0 .. col0 + TASK_NCOLS - 1; WEFT_ESTORE
  * on an unknown status (out released). */
 int db_read_task(db_stmt *st, int col0, task_row *out);

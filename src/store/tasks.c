@@ -34,7 +34,7 @@ static const db_sql q_batch_insert = {
 static const db_sql q_task_insert = {
 	"task_insert",
 	"INSERT INTO task (" TASK_COLS ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, "
-	"$14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25)",
+	"$14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26)",
 	"COPY task (" TASK_COLS ") FROM STDIN",
 };
 static const db_sql q_link_insert = {
@@ -94,6 +94,8 @@ int store_task_insert(store_conn *c, const task_row *t)
 	db_bind_ts(st, t->start_after);
 	db_bind_text(st, t->retry_policy);
 	db_bind_ts(st, t->next_retry_at);
+	/* NOT NULL with a default: COPY would not apply the default. */
+	db_bind_text(st, t->executor ? t->executor : "webhook");
 	return db_send(st, NULL);
 }
 

@@ -128,6 +128,7 @@ static int submit_batch(engine *e, engine_cmd *cmd, int64_t now)
 			.start_after = t->start_after,
 			.retry_policy = t->retry_policy,
 			.attempt = t->attempt,
+			.executor = t->executor,
 		};
 		if ((rc = store_task_insert(e->w, &row)) != 0)
 			return rc;
@@ -267,5 +268,6 @@ void new_task_release(new_task *t)
 	free(t->on_failure);
 	free(t->group);
 	free(t->retry_policy);
+	free(t->executor);
 	memset(t, 0, sizeof(*t));
 }
