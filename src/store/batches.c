@@ -134,65 +134,129 @@ int store_batch_add_remaining(store_conn *c, const weft_id *batch, int64_t delta
 
 /* ---- completion --------------------------------------------------------------------- */
 
-/* One guarded UPDATE: of two nodes finishing a batch's last tasks, the
- * second waits for the first's row lock and then finds completed_at set.
- * A counter that went below 0 (a task counted twice) still completes once. */
+/* One guarded UPDATE for the set: of two nodes finishing a batch's last
+ * tasks, the second waits for the first's row lock and then finds
+ * completed_at set. The rows are locked in id order. A counter that went
+ * below 0 (a task counted twice) still completes once. */
 static const db_sql q_complete = {
 	"batch_complete",
-	"UPDATE batch SET completed_at = $2 "
-	"WHERE id = $1 AND remaining <= 0 AND completed_at IS NULL RETURNING on_complete",
+	"UPDATE batch SET completed_at = $2 FROM (SELECT b.id FROM batch AS b WHERE {in:b.id,$1} "
+	"AND b.remaining <= 0 AND b.completed_at IS NULL{lock_in_order_of:b.id,b}) AS d "
+	"WHERE batch.id = d.id AND batch.remaining <= 0 AND batch.completed_at IS NULL "
+	"RETURNING batch.id, batch.on_complete",
 	NULL,
 };
 
 static const db_sql q_outcome = {
 	"batch_outcome",
-	"SELECT count(*) FILTER (WHERE status = 'success'), count(*) FILTER (WHERE status = 'failure'), "
-	"count(*) FILTER (WHERE status = 'canceled') FROM "
-	"(SELECT status FROM task WHERE batch_id = $1 "
-	" UNION ALL SELECT status FROM task_archive WHERE batch_id = $1) AS s",
+	"SELECT s.batch_id, count(*) FILTER (WHERE s.status = 'success'), "
+	"count(*) FILTER (WHERE s.status = 'failure'), count(*) FILTER (WHERE s.status = 'canceled') FROM "
+	"(SELECT batch_id, status FROM task WHERE {in:batch_id,$1} "
+	" UNION ALL SELECT batch_id, status FROM task_archive WHERE {in:batch_id,$1}) AS s GROUP BY s.batch_id",
 	NULL,
 };
 
-static int batch_outcome_of(store_conn *c, const weft_id *batch, batch_outcome *counts)
+static int cmp_completion(const void *a, const void *b)
+{
+	return strncmp(((const batch_completion *)a)->batch.str, ((const batch_completion *)b)->batch.str,
+	               WEFT_ID_LEN);
+}
+
+/* The counts of the completed batches (rows sorted by batch). */
+static int outcomes_of(store_conn *c, batch_completion *rows, size_t n)
 {
 	db_stmt *st;
 	int err = db_prepare(c, &q_outcome, &st);
 	if (err)
 		return err;
-	db_bind_id(st, batch);
-	int rc = db_step(st);
-	if (rc > 0) {
-		counts->success = db_col_int(st, 0);
-		counts->failure = db_col_int(st, 1);
-		counts->canceled = db_col_int(st, 2);
+	db_set ids;
+	db_set_init(&ids);
+	for (size_t i = 0; i < n; i++)
+		db_set_id(&ids, &rows[i].batch);
+	db_bind_set(st, &ids);
+	int rc;
+	while ((rc = db_step(st)) > 0) {
+		batch_completion key;
+		db_col_id(st, 0, &key.batch);
+		batch_completion *r = bsearch(&key, rows, n, sizeof *rows, cmp_completion);
+		if (r == NULL)
+			continue;
+		r->counts.success = db_col_int(st, 1);
+		r->counts.failure = db_col_int(st, 2);
+		r->counts.canceled = db_col_int(st, 3);
 	}
+	db_set_release(&ids);
 	return db_end(st, rc);
 }
 
-int store_batch_complete(store_conn *c, const weft_id *batch, int64_t now, bool *completed, char **on_complete,
-                         batch_outcome *counts)
+int store_batch_complete_many(store_conn *c, const weft_id *batches, size_t n, int64_t now,
+                              batch_completion **out, size_t *nout)
 {
 	db_stmt *st;
-	*completed = false;
-	*on_complete = NULL;
-	memset(counts, 0, sizeof *counts);
+	*out = NULL;
+	*nout = 0;
+	if (n == 0)
+		return 0;
 	int err = batch_remaining_flush(c, false);
 	if (!err)
 		err = db_prepare(c, &q_complete, &st);
 	if (err)
 		return err;
-	db_bind_id(st, batch);
+	db_set ids;
+	db_set_init(&ids);
+	db_set_ids(&ids, batches, n);
+	db_bind_set(st, &ids);
 	db_bind_int(st, now);
-	int rc = db_step(st);
-	char *json = rc > 0 ? db_col_str(st, 0) : NULL;
-	if ((err = db_end(st, rc)) != 0 || rc == 0 || (err = batch_outcome_of(c, batch, counts)) != 0) {
-		free(json);
-		memset(counts, 0, sizeof *counts);
+	batch_completion *rows = NULL;
+	size_t len = 0, cap = 0;
+	int rc;
+	while ((rc = db_step(st)) > 0) {
+		rows = db_grow(rows, len, &cap, sizeof *rows);
+		batch_completion *r = &rows[len++];
+		memset(r, 0, sizeof *r);
+		db_col_id(st, 0, &r->batch);
+		r->on_complete = db_col_str(st, 1);
+	}
+	err = db_end(st, rc);
+	db_set_release(&ids);
+	if (!err && len > 0) {
+		qsort(rows, len, sizeof *rows, cmp_completion);
+		err = outcomes_of(c, rows, len);
+	}
+	if (err) {
+		store_free_completions(rows, len);
 		return err;
 	}
-	*completed = true;
-	*on_complete = json;
+	*out = rows;
+	*nout = len;
 	return 0;
+}
+
+void store_free_completions(batch_completion *rows, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(rows[i].on_complete);
+	free(rows);
+}
+
+int store_batch_complete(store_conn *c, const weft_id *batch, int64_t now, bool *completed, char **on_complete,
+                         batch_outcome *counts)
+{
+	batch_completion *rows;
+	size_t n;
+	*completed = false;
+	*on_complete = NULL;
+	memset(counts, 0, sizeof *counts);
+	int err = store_batch_complete_many(c, batch, 1, now, &rows, &n);
+	if (!err && n == 1) {
+		*completed = true;
+		*on_complete = rows[0].on_complete;
+		*counts = rows[0].counts;
+		rows[0].on_complete = NULL;
+	}
+	if (!err)
+		store_free_completions(rows, n);
+	return err;
 }
 
 /* ---- cancel, rules, counts ---------------------------------------------------------- */

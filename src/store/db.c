@@ -21,7 +21,7 @@
 /* Dynamic statements kept per connection; the least recently used one is
  * finalized when a new shape needs a slot. */
 #define DYN_SLOTS 32
-#define FRAG_ARGS 9
+#define FRAG_ARGS 40   /* a {rows} fragment has one per column */
 
 struct db_cache_entry {
 	const void *key;          /* the db_sql or db_dyn; NULL: free slot */
@@ -99,7 +99,9 @@ static const char *scan_args(const char *p, const char *cuts[FRAG_ARGS], int *nc
 			depth--;
 		else if (*p == '}')
 			return p;
-		else if (*p == ',' && depth == 0 && *ncuts < FRAG_ARGS)
+		else if (*p == ',' && depth == 0 && *ncuts == FRAG_ARGS)
+			return NULL;    /* more arguments than a fragment takes */
+		else if (*p == ',' && depth == 0)
 			cuts[(*ncuts)++] = p;
 		p++;
 	}

@@ -195,8 +195,12 @@ static int stop_batch(engine *e, engine_cmd *cmd, int64_t now)
 			            (uint64_t)c->canceled[s]);
 	}
 	engine_count(e, "tasks_cancelled_total", NULL, (uint64_t)total);
-	for (size_t i = 0; i < nrunning && rc == 0; i++)
-		rc = engine_task_cancel_remote(e, &running[i], NULL, now);
+	task_row *rows = NULL;
+	size_t nrows = 0;
+	rc = store_tasks_read(e->w, running, nrunning, false, &rows, &nrows);
+	if (rc == 0)
+		rc = engine_tasks_cancel_remote(e, rows, nrows, now);
+	store_free_tasks(rows, nrows);
 	free(running);
 	if (total)
 		engine_touch_batch(e, &c_->batch_id);
@@ -226,7 +230,17 @@ static int set_batch_rules(engine *e, engine_cmd *cmd, int64_t now)
 	return 0;
 }
 
-static const engine_op op_submit = { .name = "batch.submit", .apply = submit_batch,
+/* Submissions of one cycle in one savepoint, in queue order: a dedup
+ * check sees the tasks of the submissions before it. */
+static int submit_many(engine *e, engine_cmd **cmds, size_t n, int64_t now)
+{
+	int rc = 0;
+	for (size_t i = 0; i < n && rc == 0; i++)
+		rc = submit_batch(e, cmds[i], now);
+	return rc;
+}
+
+static const engine_op op_submit = { .name = "batch.submit", .apply = submit_batch, .apply_many = submit_many,
                                      .failure_metric = "tasks_db_save_failures_total" };
 static const engine_op op_stop = { .name = "batch.stop", .apply = stop_batch,
                                    .failure_metric = "tasks_db_save_failures_total" };

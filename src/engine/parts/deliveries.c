@@ -63,28 +63,41 @@ static void job_free(engine_job *job)
 	free(j);
 }
 
-/* Records a finished delivery: success, a retry with backoff, or exhausted. */
+/* Records finished deliveries, in one statement: success, a retry with
+ * backoff, or exhausted. */
+static int jobs_apply(engine *e, engine_job **jobs, size_t n, int64_t now)
+{
+	outbox_outcome *o = xcalloc(n, sizeof *o);
+	for (size_t i = 0; i < n; i++) {
+		webhook_call *call = ((delivery_job *)jobs[i])->call;
+		int64_t retry_at = 0;
+		const char *outcome = "success";
+		if (!call->ok) {
+			if (call->delivery_attempt < e->cfg.max_attempts) {
+				retry_at = now + outbox_backoff_us(e, call->delivery_attempt);
+				outcome = "retry";
+				engine_delivery_due(e, retry_at);
+			} else {
+				outcome = "exhausted";
+				log_warn("outbox", "delivery %s exhausted after %d attempts: %s", call->key,
+				         (int)call->delivery_attempt, call->error ? call->error : "failed");
+			}
+		}
+		char labels[96];
+		snprintf(labels, sizeof(labels), "trigger=\"%s\",outcome=\"%s\"", action_trigger_name(call->trigger),
+		         outcome);
+		engine_count(e, "webhook_deliveries_total", labels, 1);
+		o[i] = (outbox_outcome){ .id = call->delivery_id, .ok = call->ok, .http_status = call->http_status,
+		                         .error = call->ok ? NULL : call->error, .retry_at = retry_at };
+	}
+	int rc = store_outbox_finish_many(e->w, o, n, now);
+	free(o);
+	return rc;
+}
+
 static int job_apply(engine *e, engine_job *job, int64_t now)
 {
-	webhook_call *call = ((delivery_job *)job)->call;
-	int64_t retry_at = 0;
-	const char *outcome = "success";
-	if (!call->ok) {
-		if (call->delivery_attempt < e->cfg.max_attempts) {
-			retry_at = now + outbox_backoff_us(e, call->delivery_attempt);
-			outcome = "retry";
-			engine_delivery_due(e, retry_at);
-		} else {
-			outcome = "exhausted";
-			log_warn("outbox", "delivery %s exhausted after %d attempts: %s", call->key,
-			         (int)call->delivery_attempt, call->error ? call->error : "failed");
-		}
-	}
-	char labels[96];
-	snprintf(labels, sizeof(labels), "trigger=\"%s\",outcome=\"%s\"", action_trigger_name(call->trigger), outcome);
-	engine_count(e, "webhook_deliveries_total", labels, 1);
-	return store_outbox_finish(e->w, call->delivery_id, call->ok, call->http_status,
-	                           call->ok ? NULL : call->error, now, retry_at);
+	return jobs_apply(e, &job, 1, now);
 }
 
 static const job_ops delivery_job_ops = {
@@ -93,6 +106,7 @@ static const job_ops delivery_job_ops = {
 	.launch = job_launch,
 	.landed = job_landed,
 	.apply = job_apply,
+	.apply_many = jobs_apply,
 	.free = job_free,
 };
 

@@ -910,6 +910,6 @@ const db_driver pg_driver = {
 	.is_leader = pg_is_leader,
 	.notify = pg_notify,
 	.rules_lock = pg_rules_lock,
-	.task_update = pg_task_update,
+	.task_update_round = pg_task_update_round,
 	.outbox_lease = pg_outbox_lease,
 };
