@@ -105,7 +105,7 @@ static int cancel_dead_end_level(engine *e, id_list *check, id_list *ended, int6
 		if (prev == TS_RUNNING)
 			running[nrunning++] = rows[i];
 		if (prev == TS_CLAIMED || prev == TS_RUNNING)
-			engine_wake_starts(e);
+			engine_wake_held_starts(e);
 		hooks[nhooks++] = (task_webhooks){ &rows[i], TRIGGER_END, COND_FAILURE };
 		id_list_push(ended, &parents[i]);
 		if (!rows[i].dead_end_barrier)
@@ -156,7 +156,10 @@ int dag_after_terminal(engine *e, const task_row *rows, size_t n, int64_t now)
 			engine_touch_batch(e, &rows[i].batch_id);
 		if (rows[i].status != TS_SUCCESS)
 			id_list_push(&failed, &rows[i].id);
-		id_list_push(&check, &rows[i].id);
+		/* A task whose parents have all finished (one that was pending
+		 * or started) has none to cancel. */
+		if (rows[i].wait_finished > 0)
+			id_list_push(&check, &rows[i].id);
 	}
 	task_row *cascade = NULL;
 	weft_id *because = NULL;
@@ -169,7 +172,8 @@ int dag_after_terminal(engine *e, const task_row *rows, size_t n, int64_t now)
 	task_webhooks *hooks = xcalloc(ncascade ? ncascade : 1, sizeof *hooks);
 	for (size_t i = 0; i < ncascade; i++) {
 		hooks[i] = (task_webhooks){ &cascade[i], TRIGGER_END, COND_FAILURE };
-		id_list_push(&check, &cascade[i].id);
+		if (cascade[i].wait_finished > 0)
+			id_list_push(&check, &cascade[i].id);
 		id_list_push(&followed, &cascade[i].id);
 	}
 	if (rc == 0)
@@ -269,7 +273,7 @@ static int fail_round(engine *e, fail_req *reqs, const size_t *idx, size_t m, in
 		r->applied = res[k].applied;
 		if (!r->applied)
 			continue;
-		engine_wake_starts(e);    /* a claimed/running task left: rule slots freed */
+		engine_wake_held_starts(e);    /* a claimed/running task left: rule slots freed */
 		engine_metric_transition(e, res[k].prev, r->retried ? TS_RETRYING : TS_FAILURE);
 		if (r->retried) {
 			engine_count(e, "tasks_retried_total", NULL, 1);

@@ -206,6 +206,7 @@ struct engine {
 	/* The parts' state; each is touched only by its own file. */
 	struct {
 		bool dirty;                /* something may have become startable */
+		bool held;                 /* the last pass left pending tasks behind (rules, room) */
 		int64_t retry_at;          /* another node held a rule lock: look again then */
 		int64_t delayed_armed;     /* the delayed-start deadline in the heap, INT64_MAX = none */
 		size_t started;            /* tasks claimed this cycle */
@@ -213,6 +214,7 @@ struct engine {
 	} start;
 	struct {
 		bool dirty;                /* deliveries may be due: lease in this cycle */
+		bool held;                 /* the last lease left due rows behind */
 		int64_t next_due;          /* INT64_MAX = nothing undelivered */
 		engine_window window;
 	} outbox;
@@ -231,11 +233,19 @@ struct engine {
 
 /* ---- services of the parts to the rest of the engine --------------------- */
 
-/* parts/start.c: something may have become startable. */
+/* parts/start.c: something may have become startable (a task became
+ * pending, rules changed). */
 void engine_wake_starts(engine *e);
-/* parts/deliveries.c: outbox rows may be due (a row was written, a start
- * call that held a task's rows back came back, a slot freed). */
+/* parts/start.c: a claimed or running task left, capacity was freed, an
+ * executor has room again: the tasks the last start pass held back, if
+ * any, may start now. */
+void engine_wake_held_starts(engine *e);
+/* parts/deliveries.c: outbox rows may be due (a row was written). */
 void engine_wake_deliveries(engine *e);
+/* parts/deliveries.c: a start call or a delivery came back: the rows the
+ * last lease left behind (held back by that start, or for lack of room),
+ * if any, may be leased now. */
+void engine_wake_held_deliveries(engine *e);
 /* parts/deliveries.c: a delivery's retry is due at `at`. */
 void engine_delivery_due(engine *e, int64_t at);
 /* parts/batches.c: a task of `batch` ended; check it at the end of the cycle. */

@@ -94,8 +94,8 @@ static void job_launch(engine *e, engine_job *job)
 static void job_landed(engine *e, engine_job *job)
 {
 	UNUSED(job);
-	engine_wake_starts(e);          /* a slot freed */
-	engine_wake_deliveries(e);      /* the task's deliveries no longer wait for it */
+	engine_wake_held_starts(e);     /* a slot freed */
+	engine_wake_held_deliveries(e);     /* the task's deliveries no longer wait for it */
 }
 
 static void job_free(engine_job *job)

@@ -26,18 +26,36 @@
 
 /* ---- the counter of unfinished tasks ----------------------------------------------- */
 
-static const db_sql q_remaining = {
-	"batch_remaining",
-	"UPDATE batch SET remaining = batch.remaining + d.delta FROM "
-	"(SELECT b.id, x.delta FROM {rows:$1,id text,delta bigint} AS x JOIN batch AS b ON b.id = x.id "
-	"{lock_in_order_of:b.id,b}) AS d "
-	"WHERE batch.id = d.id",
-	NULL,
+#define REMAINING_UPDATE                                                                           \
+	"UPDATE batch SET remaining = batch.remaining + d.delta FROM "                                 \
+	"(SELECT b.id, x.delta FROM {rows:$1,id text,delta bigint} AS x JOIN batch AS b ON b.id = x.id " \
+	"{lock_in_order_of:b.id,b}) AS d "                                                             \
+	"WHERE batch.id = d.id"
+
+static const db_sql q_remaining = { "batch_remaining", REMAINING_UPDATE, NULL };
+/* The same, saying which batches may have completed. */
+static const db_sql q_remaining_read = {
+	"batch_remaining", REMAINING_UPDATE " RETURNING batch.id, batch.remaining, batch.completed_at", NULL,
 };
 
 static int cmp_delta(const void *a, const void *b)
 {
 	return strncmp(((const batch_delta *)a)->batch.str, ((const batch_delta *)b)->batch.str, WEFT_ID_LEN);
+}
+
+/* The rows of q_remaining_read: every batch written, its delta 1 when it
+ * may have completed, 0 when not. */
+static int read_open(db_stmt *st, batch_delta **out, size_t *n)
+{
+	size_t cap = 0;
+	int rc;
+	while ((rc = db_step(st)) > 0) {
+		*out = db_grow(*out, *n, &cap, sizeof **out);
+		batch_delta *b = &(*out)[(*n)++];
+		db_col_id(st, 0, &b->batch);
+		b->delta = db_col_int(st, 1) <= 0 && db_col_null(st, 2);
+	}
+	return db_end(st, rc);
 }
 
 int batch_remaining_add(store_conn *c, const weft_id *batch, int64_t delta)
@@ -69,7 +87,10 @@ int batch_remaining_move(store_conn *c, const weft_id *batch, task_status from, 
 	return was_done == done ? 0 : batch_remaining_add(c, batch, done ? -1 : 1);
 }
 
-int batch_remaining_flush(store_conn *c, bool at_commit)
+/* Writes the deltas not written yet; with `open`, the batches written and
+ * whether each may have completed (remaining <= 0, completed_at null) go
+ * to open (sorted by id, owned). */
+static int flush(store_conn *c, bool at_commit, batch_delta **open, size_t *nopen)
 {
 	db_deltas *d = &c->deltas;
 	if (d->flushed >= d->n)
@@ -97,9 +118,9 @@ int batch_remaining_flush(store_conn *c, bool at_commit)
 		db_stmt *st;
 		if (at_commit && c->drv->final_writes != NULL)
 			err = c->drv->final_writes(c);
-		if (!err && (err = db_prepare(c, &q_remaining, &st)) == 0) {
+		if (!err && (err = db_prepare(c, open ? &q_remaining_read : &q_remaining, &st)) == 0) {
 			db_bind_set(st, &rows);
-			err = db_send(st, NULL);
+			err = open ? read_open(st, open, nopen) : db_send(st, NULL);
 		}
 	}
 	db_set_release(&rows);
@@ -107,6 +128,11 @@ int batch_remaining_flush(store_conn *c, bool at_commit)
 	if (!err)
 		d->flushed = d->n;
 	return err;
+}
+
+int batch_remaining_flush(store_conn *c, bool at_commit)
+{
+	return flush(c, at_commit, NULL, NULL);
 }
 
 void batch_remaining_reset(store_conn *c)
@@ -197,14 +223,29 @@ int store_batch_complete_many(store_conn *c, const weft_id *batches, size_t n, i
 	*nout = 0;
 	if (n == 0)
 		return 0;
-	int err = batch_remaining_flush(c, false);
+	/* The counters are written first, and say which batches may have
+	 * completed: those and the batches without a change to write are
+	 * checked, by one more statement when there are any. */
+	batch_delta *written = NULL;
+	size_t nwritten = 0;
+	int err = flush(c, false, &written, &nwritten);
 	if (!err)
-		err = db_prepare(c, &q_complete, &st);
-	if (err)
-		return err;
+		qsort(written, nwritten, sizeof *written, cmp_delta);
 	db_set ids;
 	db_set_init(&ids);
-	db_set_ids(&ids, batches, n);
+	for (size_t i = 0; i < n && !err; i++) {
+		batch_delta key = { .batch = batches[i] };
+		batch_delta *w = bsearch(&key, written, nwritten, sizeof *written, cmp_delta);
+		if (w == NULL || w->delta != 0)
+			db_set_id(&ids, &batches[i]);
+	}
+	free(written);
+	if (!err && ids.n > 0)
+		err = db_prepare(c, &q_complete, &st);
+	if (err || ids.n == 0) {
+		db_set_release(&ids);
+		return err;
+	}
 	db_bind_set(st, &ids);
 	db_bind_int(st, now);
 	batch_completion *rows = NULL;

@@ -35,14 +35,18 @@
  * through which it was reached, locked in id order. The recursion starts
  * from the failed tasks' own rows (seeded as their own parents, and
  * terminal, so never picked), which also gives both columns the type and
- * collation of the ids it follows. */
+ * collation of the ids it follows. Each step goes from the tasks found
+ * to their links, and reads a child's status by its id (a subquery the
+ * planner cannot turn around): joined, a planner may walk every waiting
+ * task at each of a deep chain's levels. */
 static const db_sql q_cascade_pick = {
 	"fail_children",
 	"WITH RECURSIVE f(id, parent) AS ("
 	"  SELECT t.id, t.id FROM task AS t WHERE {in:t.id,$1} "
 	"  UNION "
-	"  SELECT l.child_id, l.parent_id FROM f JOIN link AS l ON l.parent_id = f.id AND l.requires_success <> 0 "
-	"  JOIN task AS c ON c.id = l.child_id AND {noindex:c.status} IN ('waiting', 'paused')) "
+	"  SELECT l.child_id, l.parent_id FROM f JOIN link AS l ON l.parent_id = f.id "
+	"  WHERE l.requires_success <> 0 "
+	"  AND (SELECT c.status FROM task AS c WHERE c.id = l.child_id) IN ('waiting', 'paused')) "
 	"SELECT " TASK_COLS_OF("t.") ", p.parent FROM task AS t "
 	"JOIN (SELECT id, min(parent) AS parent FROM f GROUP BY id) AS p ON p.id = t.id "
 	"WHERE {noindex:t.status} IN ('waiting', 'paused'){lock_in_order_of:t.id,t}",
@@ -51,7 +55,8 @@ static const db_sql q_cascade_pick = {
 static const db_sql q_cascade_fail = {
 	"fail_children_update",
 	"UPDATE task SET status = 'failure', failure_reason = r.reason, ended_at = $2 "
-	"FROM {rows:$1,id text,reason text} AS r WHERE task.id = r.id AND {noindex:task.status} IN ('waiting', 'paused')",
+	"FROM {rows:$1,id text,reason text} AS r WHERE task.id = r.id AND {noindex:task.status} IN ('waiting', 'paused') "
+	"AND {plan_ids:task.id,SELECT r2.id FROM {rows:$1,id text} AS r2}",
 	NULL,
 };
 
@@ -131,12 +136,15 @@ int store_fail_cascade(store_conn *c, const weft_id *failed, size_t n, int64_t n
 
 /* ---- releases ------------------------------------------------------------------------- */
 
-/* One pass for every parent of the set ($1: id, ok = it succeeded): per
- * child, the links from those parents are counted (f) and those that
- * require success from a parent that succeeded (s). SET expressions see
- * the old values, so the new counters are recomputed in the status test,
- * and only waiting or paused children are touched: a 'pending' returned
- * is a task that has just become ready (a paused one stays paused). */
+/* One pass for every parent of the set ($1; $2: those that succeeded):
+ * per child, the links from those parents are counted (f) and those that
+ * require success from a parent that succeeded (s). The parents are sets
+ * of ids ({in}), not rows joined, so that the links are found through
+ * their index whatever the planner guesses of a set's size. SET
+ * expressions see the old values, so the new counters are recomputed in
+ * the status test, and only waiting or paused children are touched: a
+ * 'pending' returned is a task that has just become ready (a paused one
+ * stays paused). */
 static const db_sql q_release = {
 	"release_children",
 	"UPDATE task SET wait_finished = task.wait_finished - ch.f, wait_success = task.wait_success - ch.s, "
@@ -144,11 +152,9 @@ static const db_sql q_release = {
 	"  AND task.wait_success - ch.s <= 0 THEN 'pending' ELSE task.status END "
 	"FROM (SELECT t.id, n.f, n.s FROM task AS t JOIN "
 	"  (SELECT l.child_id AS id, count(*) AS f, "
-	"   sum(CASE WHEN p.ok <> 0 AND l.requires_success <> 0 THEN 1 ELSE 0 END) AS s "
-	"   FROM {rows:$1,id text,ok bigint} AS p JOIN link AS l ON l.parent_id = p.id GROUP BY l.child_id) AS n "
-	"  ON n.id = t.id "
-	"  WHERE {plan_ids:t.id,SELECT l2.child_id FROM link AS l2 JOIN {rows:$1,id text} AS p2 "
-	"    ON l2.parent_id = p2.id} "
+	"   sum(CASE WHEN l.requires_success <> 0 AND {in:l.parent_id,$2} THEN 1 ELSE 0 END) AS s "
+	"   FROM link AS l WHERE {in:l.parent_id,$1} GROUP BY l.child_id) AS n ON n.id = t.id "
+	"  WHERE {plan_ids:t.id,SELECT l2.child_id FROM link AS l2 WHERE {in:l2.parent_id,$1}} "
 	"  AND {noindex:t.status} IN ('waiting', 'paused') {lock_in_order_of:t.id,t}) AS ch "
 	"WHERE task.id = ch.id AND {noindex:task.status} IN ('waiting', 'paused') "
 	"RETURNING task.id, CASE WHEN task.status = 'pending' THEN 1 ELSE 0 END",
@@ -173,14 +179,16 @@ int store_release_children_many(store_conn *c, const parent_outcome *parents, si
 	int err = db_prepare(c, &q_release, &st);
 	if (err)
 		return err;
-	db_set rows;
-	db_set_init(&rows);
+	db_set all, ok;
+	db_set_init(&all);
+	db_set_init(&ok);
 	for (size_t i = 0; i < n; i++) {
-		db_set_row(&rows);
-		db_set_field_text(&rows, "id", parents[i].id.str);
-		db_set_field_int(&rows, "ok", parents[i].succeeded ? 1 : 0);
+		db_set_id(&all, &parents[i].id);
+		if (parents[i].succeeded)
+			db_set_id(&ok, &parents[i].id);
 	}
-	db_bind_set(st, &rows);
+	db_bind_set(st, &all);
+	db_bind_set(st, &ok);
 	weft_id *out = NULL;
 	size_t len = 0, cap = 0;
 	int rc;
@@ -191,7 +199,8 @@ int store_release_children_many(store_conn *c, const parent_outcome *parents, si
 		db_col_id(st, 0, &out[len++]);
 	}
 	err = db_end(st, rc);
-	db_set_release(&rows);
+	db_set_release(&all);
+	db_set_release(&ok);
 	if (!err && len > 0 && (err = db_prepare(c, &q_release_events, &st)) == 0) {
 		db_set set;
 		db_set_init(&set);
@@ -288,10 +297,6 @@ int store_two_parents_among(store_conn *c, const weft_id *children, size_t nc, c
 /* Tasks and links in one statement (one snapshot): the task rows (part 0,
  * created_at, id) carry the task columns, then the link rows (part 1) only
  * the last three: the links whose both ends are tasks of the batch. */
-#define TASK_NULLS                                                                               \
-	"NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, " \
-	"NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL"
-_Static_assert(TASK_NCOLS == 26, "TASK_NULLS has one NULL per task column");
 
 static const db_sql q_dag = {
 	"dag",

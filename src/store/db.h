@@ -159,6 +159,10 @@ void db_bind_set(db_stmt *st, db_set *s);
 	p "retry_policy, " p "next_retry_at, " p "executor"
 #define TASK_COLS TASK_COLS_OF("")
 #define TASK_NCOLS 26
+/* One NULL per task column: the other rows of a compound select. */
+#define TASK_NULLS                                                                               \
+	"NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, " \
+	"NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL"
 /* A task from the row's columns col0 .. col0 + TASK_NCOLS - 1; WEFT_ESTORE
  * on an unknown status (out released). */
 int db_read_task(db_stmt *st, int col0, task_row *out);
@@ -344,7 +348,7 @@ struct db_driver {
 	int (*task_update_round)(store_conn *c, const task_change *ch, const size_t *idx, size_t n,
 	                         task_update_result *res, weft_id *batch);
 	int (*outbox_lease)(store_conn *c, int64_t now, int64_t lease_until, size_t limit,
-	                    const weft_id *skip, size_t nskip, outbox_row **out, size_t *n);
+	                    const weft_id *skip, size_t nskip, outbox_row **out, size_t *n, int64_t *next_due);
 };
 
 /* ---- domain helpers shared by the written-once operations and overrides --------- */

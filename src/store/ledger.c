@@ -32,7 +32,8 @@ static const db_sql q_finish = {
 	"ledger_finish",
 	"UPDATE webhook_execution SET status = r.status, updated_at = $2, last_http_status = r.http, "
 	"last_error = r.error FROM {rows:$1,key text,status text,http bigint,error text} AS r "
-	"WHERE webhook_execution.idempotency_key = r.key",
+	"WHERE webhook_execution.idempotency_key = r.key "
+	"AND {plan_ids:webhook_execution.idempotency_key,SELECT r2.key FROM {rows:$1,key text} AS r2}",
 	NULL,
 };
 

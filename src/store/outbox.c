@@ -179,20 +179,23 @@ static int due_ids(store_conn *c, int64_t now, size_t limit, const weft_id *skip
 }
 
 int store_outbox_lease(store_conn *c, int64_t now, int64_t lease_until, size_t limit, const weft_id *skip,
-                       size_t nskip, outbox_row **out, size_t *n)
+                       size_t nskip, outbox_row **out, size_t *n, int64_t *next_due)
 {
+	int64_t unused;
 	*out = NULL;
 	*n = 0;
+	if (next_due == NULL)
+		next_due = &unused;
 	if (limit == 0)
-		return 0;
+		return store_outbox_next_due(c, next_due);
 	if (c->drv->outbox_lease != NULL)
-		return c->drv->outbox_lease(c, now, lease_until, limit, skip, nskip, out, n);
+		return c->drv->outbox_lease(c, now, lease_until, limit, skip, nskip, out, n, next_due);
 	int64_t *ids = NULL;
 	size_t nids = 0;
 	int err = due_ids(c, now, limit, skip, nskip, &ids, &nids);
 	if (err || nids == 0) {
 		free(ids);
-		return err;
+		return err ? err : store_outbox_next_due(c, next_due);
 	}
 	db_stmt *st;
 	outbox_row *rows = NULL;
@@ -211,8 +214,12 @@ int store_outbox_lease(store_conn *c, int64_t now, int64_t lease_until, size_t l
 	if (!err)
 		len = outbox_order_by_ids(rows, len, ids, nids);
 	free(ids);
-	if (err)
+	if (!err)
+		err = store_outbox_next_due(c, next_due);
+	if (err) {
+		store_free_outbox(rows, len);
 		return err;
+	}
 	*out = rows;
 	*n = len;
 	return 0;
@@ -228,7 +235,8 @@ static const db_sql q_finish = {
 	"status = CASE WHEN r.ok <> 0 THEN 'success' WHEN r.retry_at = 0 THEN 'exhausted' ELSE 'retrying' END, "
 	"next_attempt_at = CASE WHEN r.ok <> 0 OR r.retry_at = 0 THEN outbox.next_attempt_at ELSE r.retry_at END, "
 	"last_http_status = r.http, last_error = r.error, updated_at = $2 "
-	"FROM {rows:$1,id bigint,ok bigint,retry_at bigint,http bigint,error text} AS r WHERE outbox.id = r.id",
+	"FROM {rows:$1,id bigint,ok bigint,retry_at bigint,http bigint,error text} AS r WHERE outbox.id = r.id "
+	"AND {plan_ids:outbox.id,SELECT r2.id FROM {rows:$1,id bigint} AS r2}",
 	NULL,
 };
 

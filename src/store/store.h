@@ -211,14 +211,15 @@ int store_dead_end_parents(store_conn *c, const weft_id *tasks, size_t ntasks,
 /* ---- starting tasks (writer) ----------------------------------------- */
 /* Pending tasks in start order: priority DESC, created_at ASC, id ASC,
  * strictly after the cursor row when `after` is non-NULL, leaving out those
- * whose start_after is later than `now`. */
+ * whose start_after is later than `now`. The first page (no cursor) also
+ * gives *next_start (optional): what store_pending_next_start answers. */
 typedef struct pending_cursor {
 	int32_t priority;
 	int64_t created_at;
 	weft_id id;
 } pending_cursor;
 int store_pending_scan(store_conn *c, const pending_cursor *after, size_t limit, int64_t now,
-                       task_row **out, size_t *n);
+                       task_row **out, size_t *n, int64_t *next_start);
 
 /* The earliest start_after later than `now` among pending tasks (the next
  * delayed start to wake up for); INT64_MAX when none. */
@@ -330,9 +331,10 @@ int store_outbox_insert(store_conn *c, outbox_row *o);
  * expired; skipping rows of the tasks in `skip` (their start call is in
  * flight). Leased rows become delivering with next_attempt_at =
  * lease_until, attempts + 1, last_attempt_at = now; they are returned as
- * updated, oldest due first. */
+ * updated, oldest due first. *next_due (optional) is what
+ * store_outbox_next_due would answer afterwards. */
 int store_outbox_lease(store_conn *c, int64_t now, int64_t lease_until, size_t limit,
-                       const weft_id *skip, size_t nskip, outbox_row **out, size_t *n);
+                       const weft_id *skip, size_t nskip, outbox_row **out, size_t *n, int64_t *next_due);
 /* Inserts a set of deliveries in one statement, sent without waiting (ids
  * are not returned); keys already present, in the table or earlier in the
  * set, are skipped. */

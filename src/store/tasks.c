@@ -163,12 +163,15 @@ static const db_sql q_actions = {
 };
 
 /* The actions of each query row (task, trigger, condition), in the
- * order of the queries, then of insertion; column 4 is the task. */
+ * order of the queries, then of insertion; column 4 is the task. The
+ * tasks' ids drive the plan: a planner guessing a set's size may
+ * otherwise scan every action. */
 static const db_sql q_actions_many = {
 	"task_actions_for",
 	"SELECT a.id, a.trigger, a.condition, a.params, a.task_id "
 	"FROM {rows:$1,i bigint,task_id text,trigger text,condition text} AS q "
 	"JOIN action AS a ON a.task_id = q.task_id AND a.trigger = q.trigger AND a.condition = q.condition "
+	"WHERE {plan_ids:a.task_id,SELECT q2.task_id FROM {rows:$1,task_id text} AS q2} "
 	"ORDER BY q.i, a.id",
 	NULL,
 };

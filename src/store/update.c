@@ -123,7 +123,8 @@ static const db_sql q_current = {
 
 #define UPDATE_FROM_ROWS                                                                         \
 	"UPDATE task SET " TASK_CHANGE_SET("r") " FROM {rows:$1,id text,prev text," TASK_CHANGE_COLS \
-	"} AS r WHERE task.id = r.id AND task.status = r.prev"
+	"} AS r WHERE task.id = r.id AND task.status = r.prev "                                      \
+	"AND {plan_ids:task.id,SELECT r2.id FROM {rows:$1,id text} AS r2}"
 
 static const db_sql q_update = { "task_update", UPDATE_FROM_ROWS, NULL };
 static const db_sql q_update_after = { "task_update", UPDATE_FROM_ROWS " RETURNING " TASK_COLS, NULL };

@@ -680,7 +680,7 @@ static void test_bench_insert(void **state)
 	size_t seen = 0;
 	bool first = true;
 	do {
-		assert_int_equal(store_pending_scan(f->w, first ? NULL : &cur, 1000, T0, &rows, &n), 0);
+		assert_int_equal(store_pending_scan(f->w, first ? NULL : &cur, 1000, T0, &rows, &n, NULL), 0);
 		first = false;
 		if (n > 0) {
 			cur.priority = rows[n - 1].priority;

@@ -205,7 +205,7 @@ static int stop_batch(engine *e, engine_cmd *cmd, int64_t now)
 	if (total)
 		engine_touch_batch(e, &c_->batch_id);
 	if (c->canceled[TS_CLAIMED] || c->canceled[TS_RUNNING])
-		engine_wake_starts(e);
+		engine_wake_held_starts(e);
 	cmd->result = 0;
 	return rc;
 }

@@ -107,11 +107,11 @@ static void patch_answer(engine *e, cmd_patch *p, const task_update_result *res,
 	cmd->result = 0;
 	cmd->current_status = after->status;
 	if (p->new_success || p->new_failures || p->has_expected_count)
-		engine_wake_starts(e);     /* capacity may have been freed */
+		engine_wake_held_starts(e);     /* capacity may have been freed */
 	if (!p->has_status)
 		return;
 	engine_metric_transition(e, res->prev, after->status);
-	engine_wake_starts(e);
+	engine_wake_held_starts(e);         /* a rule slot was freed */
 	if (retry) {
 		engine_count(e, "tasks_retried_total", NULL, 1);
 		deadline_arm(e, after->next_retry_at, &deadline_retry_backoff, &p->id);
@@ -193,7 +193,7 @@ static int counters_many(engine *e, engine_cmd **cmds, size_t n, int64_t now)
 		cmds[i]->current_status = res[i].prev;
 		cmds[i]->result = !res[i].found ? WEFT_ENOTFOUND : res[i].over_limit ? WEFT_EINVALID : 0;
 		if (res[i].applied)
-			engine_wake_starts(e);   /* progress lowers capacity sums */
+			engine_wake_held_starts(e);   /* progress lowers capacity sums */
 	}
 	free(res);
 	free(ch);
@@ -222,7 +222,7 @@ int task_cancel_one(engine *e, const weft_id *id, const char *reason, int64_t no
 	engine_metric_transition(e, prev, TS_CANCELED);
 	engine_metric_terminal(e, &after);
 	if (prev == TS_CLAIMED || prev == TS_RUNNING)
-		engine_wake_starts(e);
+		engine_wake_held_starts(e);
 	/* The canceled task's own on_failure does not fire; its executor is
 	 * told to stop it when it was running. */
 	if (prev == TS_RUNNING)

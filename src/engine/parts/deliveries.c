@@ -28,6 +28,11 @@ void engine_wake_deliveries(engine *e)
 	e->outbox.dirty = true;
 }
 
+void engine_wake_held_deliveries(engine *e)
+{
+	e->outbox.dirty |= e->outbox.held;
+}
+
 void engine_delivery_due(engine *e, int64_t at)
 {
 	e->outbox.next_due = MIN(e->outbox.next_due, at);
@@ -53,7 +58,7 @@ static void job_launch(engine *e, engine_job *job)
 static void job_landed(engine *e, engine_job *job)
 {
 	UNUSED(job);
-	engine_wake_deliveries(e);      /* a slot freed */
+	engine_wake_held_deliveries(e);     /* a slot freed */
 }
 
 static void job_free(engine_job *job)
@@ -125,8 +130,9 @@ static int lease_step(engine *e, void *arg, int64_t now)
 		return 0;     /* stays dirty: a finished delivery frees a slot */
 	outbox_row *rows = NULL;
 	size_t n = 0;
+	int64_t due = INT64_MAX;
 	int rc = store_outbox_lease(e->w, now, now + e->cfg.lease_us, room, e->start_tasks.items,
-	                            e->start_tasks.len, &rows, &n);
+	                            e->start_tasks.len, &rows, &n, &due);
 	if (rc != 0)
 		return rc;
 	for (size_t i = 0; i < n; i++) {
@@ -143,19 +149,14 @@ static int lease_step(engine *e, void *arg, int64_t now)
 		j->call->delivery_attempt = o->attempts;
 		engine_launch(e, &j->job);
 	}
-	if (n == room) {
-		e->outbox.dirty = true;     /* there may be more due */
-	} else {
-		e->outbox.dirty = false;
-		int64_t due = INT64_MAX;
-		rc = store_outbox_next_due(e->w, &due);
-		/* Rows already due but not leased are held back by a start in
-		 * flight; its coming back marks the outbox dirty again, so no
-		 * deadline is needed (waking for them now would spin). */
-		e->outbox.next_due = due <= now ? INT64_MAX : due;
-	}
+	/* Rows already due but not leased are held back by a start in flight;
+	 * its coming back marks the outbox dirty again, so no deadline is
+	 * needed (waking for them now would spin). */
+	e->outbox.held = n == room || due <= now;
+	e->outbox.dirty = n == room;     /* there may be more due */
+	e->outbox.next_due = due <= now ? INT64_MAX : due;
 	store_free_outbox(rows, n);
-	return rc;
+	return 0;
 }
 
 /* ---- the part ------------------------------------------------------------------------ */
@@ -165,6 +166,7 @@ static void deliveries_init(engine *e)
 	e->outbox.next_due = INT64_MAX;
 	e->outbox.window.limit = (size_t)MAX(e->cfg.delivery_window, 1);
 	e->outbox.dirty = true;
+	e->outbox.held = true;
 }
 
 static int deliveries_start(engine *e, int64_t now)
@@ -197,7 +199,7 @@ static int64_t deliveries_next_wake(const engine *e)
 static void deliveries_finish(engine *e, bool committed)
 {
 	if (!committed)
-		e->outbox.dirty = true;
+		e->outbox.dirty = e->outbox.held = true;
 }
 
 const cycle_part part_deliveries = {

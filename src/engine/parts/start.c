@@ -3,8 +3,11 @@
  *
  * There is no start loop ticking: the flag `start.dirty` is set by
  * whatever can make a task startable (engine_wake_starts: a task created
- * pending, a child released, a resumed task, a claimed or running task that
- * ended, progress counters, a rules change, a requeued claim). The pass
+ * pending, a child released, a resumed task, a rules change, a requeued
+ * claim), and by what frees a slot or capacity (engine_wake_held_starts: a
+ * claimed or running task that ended, progress counters, a start call
+ * back) only when the last pass left pending tasks behind for lack of
+ * them: with nothing held back, a completion costs no pass. The pass
  * then scans pending tasks in start order (priority DESC, created_at, id;
  * a keyset scan), a page at a time, as long as the executors have room.
  * The tasks of a page that have no rules are claimed together, in one
@@ -34,6 +37,11 @@
 void engine_wake_starts(engine *e)
 {
 	e->start.dirty = true;
+}
+
+void engine_wake_held_starts(engine *e)
+{
+	e->start.dirty |= e->start.held;
 }
 
 /* ---- the delayed-start deadline ------------------------------------------------ */
@@ -221,13 +229,19 @@ static int start_pass(engine *e, void *arg, int64_t now)
 	rule_blocked_set_init(&blocked);
 	claim_set cands = { 0 };
 	pending_cursor cursor;
-	bool have_cursor = false, scanned_all = false, skipped_full = false;
+	bool have_cursor = false, scanned_all = false, skipped_full = false, held = false;
 	int rc = 0;
 
+	int64_t next_start = INT64_MAX;
 	while (rc == 0 && executors_room(e) > 0) {
 		task_row *rows = NULL;
 		size_t n = 0;
-		rc = store_pending_scan(e->w, have_cursor ? &cursor : NULL, START_SCAN_PAGE, now, &rows, &n);
+		/* The first page as large as the room (most passes take what they
+		 * read: every row read is locked); the next ones, past tasks held
+		 * back, full. */
+		size_t page = have_cursor ? START_SCAN_PAGE : MIN(START_SCAN_PAGE, MAX(executors_room(e), 16));
+		rc = store_pending_scan(e->w, have_cursor ? &cursor : NULL, page, now, &rows, &n,
+		                        have_cursor ? NULL : &next_start);
 		if (rc != 0)
 			break;
 		size_t i = 0;
@@ -250,6 +264,7 @@ static int start_pass(engine *e, void *arg, int64_t now)
 				bool pass;
 				if ((rc = claim_and_start(e, &cands, now)) != 0 || (rc = rules_pass(e, t, &blocked, now, &pass)) != 0)
 					break;
+				held |= !pass;
 				if (!pass || !has_room(&cands, e, ex))
 					continue;
 			}
@@ -257,7 +272,7 @@ static int start_pass(engine *e, void *arg, int64_t now)
 		}
 		if (rc == 0)
 			rc = claim_and_start(e, &cands, now);
-		if (i == n && n < START_SCAN_PAGE)
+		if (i == n && n < page)
 			scanned_all = true;
 		store_free_tasks(rows, n);
 		if (scanned_all)
@@ -267,12 +282,12 @@ static int start_pass(engine *e, void *arg, int64_t now)
 	rule_blocked_set_release(&blocked);
 	if (rc == 0 && scanned_all && !skipped_full)
 		e->start.dirty = false;
+	/* What only a freed slot or capacity can start: tasks held by their
+	 * rules, or by an executor without room, or not looked at yet. */
+	e->start.held = rc != 0 || !scanned_all || skipped_full || held;
 	/* Delayed tasks were skipped: wake up for the earliest of them. */
-	int64_t due = INT64_MAX;
 	if (rc == 0)
-		rc = store_pending_next_start(e->w, now, &due);
-	if (rc == 0)
-		arm_delayed(e, due);
+		arm_delayed(e, next_start);
 	return rc;
 }
 
@@ -283,6 +298,7 @@ static void start_init(engine *e)
 	e->start.retry_at = INT64_MAX;
 	e->start.delayed_armed = INT64_MAX;
 	e->start.dirty = true;
+	e->start.held = true;
 }
 
 static void start_run(engine *e, int64_t now)
@@ -314,6 +330,7 @@ static void start_finish(engine *e, bool committed)
 	e->start.started = 0;
 	if (!committed) {
 		e->start.dirty = true;
+		e->start.held = true;
 		/* The pass's delayed-start deadline may have gone with it. */
 		e->start.delayed_armed = INT64_MAX;
 	}

@@ -159,30 +159,46 @@ static int lease_orphans(store_conn *c, int64_t now)
 	return 0;
 }
 
+/* One NULL per column of a leased row (OUTBOX_COLS and its due time) but
+ * the first. */
+#define OUTBOX_NULLS                                                                              \
+	"NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, " \
+	"NULL"
+
 /* Due rows are locked with SKIP LOCKED, so each delivery attempt belongs to
  * one node. Left out: the rows of the tasks in the skip list (this node's
  * start calls in flight) and those of a task whose start ledger row is
  * pending and younger than a lease (another node's start call may be in
- * flight: the service must see the start before the end). A NULL task_id
+ * flight: the service must see the start before the end), looked up per
+ * due row (a lateral join: as NOT EXISTS, PostgreSQL hashes every pending
+ * ledger row, a scan of the whole ledger per lease). A NULL task_id
  * (batch_complete) is never skipped. The rows come back oldest due first,
- * ordered by their due time before the lease. */
+ * ordered by their due time before the lease, after one row (part 0)
+ * whose first column is the next due time afterwards. */
 static const db_sql q_lease = {
 	"outbox_lease",
 	"WITH due AS (SELECT o.id, o.next_attempt_at AS due FROM outbox AS o "
+	"  LEFT JOIN LATERAL (SELECT 1 AS busy FROM webhook_execution AS w WHERE w.task_id = o.task_id "
+	"    AND w.trigger = 'start' AND w.status = 'pending' AND w.updated_at > $4 LIMIT 1) AS b ON true "
 	"  WHERE o.status IN ('pending', 'retrying', 'delivering') AND o.next_attempt_at <= $1 "
-	"  AND (o.task_id IS NULL OR (NOT {in:o.task_id,$3} "
-	"    AND NOT EXISTS (SELECT 1 FROM webhook_execution AS w WHERE w.task_id = o.task_id "
-	"      AND w.trigger = 'start' AND w.status = 'pending' AND w.updated_at > $4))) "
-	"  ORDER BY o.next_attempt_at, o.id LIMIT $5 FOR UPDATE SKIP LOCKED), "
+	"  AND (o.task_id IS NULL OR (NOT {in:o.task_id,$3} AND b.busy IS NULL)) "
+	"  ORDER BY o.next_attempt_at, o.id LIMIT $5 FOR UPDATE OF o SKIP LOCKED), "
 	"upd AS (UPDATE outbox SET status = 'delivering', next_attempt_at = $2, "
 	"  attempts = outbox.attempts + 1, last_attempt_at = $1, updated_at = $1, leased_by = $6 "
 	"  FROM due WHERE outbox.id = due.id RETURNING " OUTBOX_COLS_OF("outbox.") ", due.due) "
-	"SELECT * FROM upd ORDER BY due, id",
+	"SELECT 1 AS part, upd.* FROM upd "
+	/* The next due time after the lease: the statement sees the rows as
+	 * they were, so the leased ones count with their new due time. */
+	"UNION ALL SELECT 0, least((SELECT x.next_attempt_at FROM outbox AS x "
+	"  WHERE x.status IN ('pending', 'retrying', 'delivering') AND x.id NOT IN (SELECT id FROM due) "
+	"  ORDER BY x.next_attempt_at LIMIT 1), (SELECT max($2) FROM due)), "
+	"  " OUTBOX_NULLS " "
+	"ORDER BY part, due, id",
 	NULL,
 };
 
 int pg_outbox_lease(store_conn *c, int64_t now, int64_t lease_until, size_t limit, const weft_id *skip,
-                    size_t nskip, outbox_row **out, size_t *n)
+                    size_t nskip, outbox_row **out, size_t *n, int64_t *next_due)
 {
 	db_stmt *st;
 	int err = lease_orphans(c, now);
@@ -199,7 +215,27 @@ int pg_outbox_lease(store_conn *c, int64_t now, int64_t lease_until, size_t limi
 	db_bind_int(st, now - (lease_until - now));
 	db_bind_int(st, db_clamp_limit(limit));
 	db_bind_text(st, pgc(c)->store->node_id);
-	err = db_collect_outbox(st, out, n);
+	outbox_row *rows = NULL;
+	size_t len = 0, cap = 0;
+	int rc;
+	*next_due = INT64_MAX;
+	while ((rc = db_step(st)) > 0) {
+		if (db_col_int(st, 0) == 0) {
+			*next_due = db_col_null(st, 1) ? INT64_MAX : db_col_int(st, 1);
+			continue;
+		}
+		rows = db_grow(rows, len, &cap, sizeof *rows);
+		if ((rc = db_read_outbox(st, 1, &rows[len])) != 0)
+			break;
+		len++;
+	}
+	err = db_end(st, rc);
 	db_set_release(&skipped);
-	return err;
+	if (err) {
+		store_free_outbox(rows, len);
+		return err;
+	}
+	*out = rows;
+	*n = len;
+	return 0;
 }

@@ -169,6 +169,6 @@ bool pg_is_leader(store *s);
 int pg_task_update_round(store_conn *c, const task_change *ch, const size_t *idx, size_t n,
                          task_update_result *res, weft_id *batch);
 int pg_outbox_lease(store_conn *c, int64_t now, int64_t lease_until, size_t limit, const weft_id *skip,
-                    size_t nskip, outbox_row **out, size_t *n);
+                    size_t nskip, outbox_row **out, size_t *n, int64_t *next_due);
 
 #endif
