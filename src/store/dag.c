@@ -136,27 +136,37 @@ int store_fail_cascade(store_conn *c, const weft_id *failed, size_t n, int64_t n
 
 /* ---- releases ------------------------------------------------------------------------- */
 
+/* The children of the parents ($1) still waiting or paused, locked in id
+ * order where other nodes write (the update below locks in no order); one
+ * row back, whatever their number. */
+static const db_sql q_release_lock = {
+	"release_children_lock",
+	"SELECT count(*) FROM (SELECT t.id FROM task AS t "
+	"WHERE {in_query:t.id,SELECT l.child_id FROM link AS l WHERE {in:l.parent_id,$1}} "
+	"AND {noindex:t.status} IN ('waiting', 'paused'){lock_in_order:t.id}) AS x",
+	NULL,
+};
 /* One pass for every parent of the set ($1; $2: those that succeeded):
  * per child, the links from those parents are counted (f) and those that
- * require success from a parent that succeeded (s). The parents are sets
- * of ids ({in}), not rows joined, so that the links are found through
- * their index whatever the planner guesses of a set's size. SET
+ * require success from a parent that succeeded (s). The links are found
+ * through their index from the parents' ids ({in}) whatever the planner
+ * guesses of a set's size, and the children by theirs from the counts
+ * (a join of the children with the counts, planned for the ten rows a
+ * planner guesses, compared every child with every count). SET
  * expressions see the old values, so the new counters are recomputed in
  * the status test, and only waiting or paused children are touched: a
  * 'pending' returned is a task that has just become ready (a paused one
  * stays paused). */
 static const db_sql q_release = {
 	"release_children",
-	"UPDATE task SET wait_finished = task.wait_finished - ch.f, wait_success = task.wait_success - ch.s, "
-	"status = CASE WHEN task.status = 'waiting' AND task.wait_finished - ch.f <= 0 "
-	"  AND task.wait_success - ch.s <= 0 THEN 'pending' ELSE task.status END "
-	"FROM (SELECT t.id, n.f, n.s FROM task AS t JOIN "
-	"  (SELECT l.child_id AS id, count(*) AS f, "
-	"   sum(CASE WHEN l.requires_success <> 0 AND {in:l.parent_id,$2} THEN 1 ELSE 0 END) AS s "
-	"   FROM link AS l WHERE {in:l.parent_id,$1} GROUP BY l.child_id) AS n ON n.id = t.id "
-	"  WHERE {plan_ids:t.id,SELECT l2.child_id FROM link AS l2 WHERE {in:l2.parent_id,$1}} "
-	"  AND {noindex:t.status} IN ('waiting', 'paused') {lock_in_order_of:t.id,t}) AS ch "
-	"WHERE task.id = ch.id AND {noindex:task.status} IN ('waiting', 'paused') "
+	"UPDATE task SET wait_finished = task.wait_finished - n.f, wait_success = task.wait_success - n.s, "
+	"status = CASE WHEN task.status = 'waiting' AND task.wait_finished - n.f <= 0 "
+	"  AND task.wait_success - n.s <= 0 THEN 'pending' ELSE task.status END "
+	"FROM (SELECT l.child_id AS id, count(*) AS f, "
+	"  sum(CASE WHEN l.requires_success <> 0 AND ok.value IS NOT NULL THEN 1 ELSE 0 END) AS s "
+	"  FROM link AS l LEFT JOIN {each:$2} AS ok ON ok.value = l.parent_id "
+	"  WHERE {in:l.parent_id,$1} GROUP BY l.child_id) AS n "
+	"WHERE task.id = n.id AND {noindex:task.status} IN ('waiting', 'paused') "
 	"RETURNING task.id, CASE WHEN task.status = 'pending' THEN 1 ELSE 0 END",
 	NULL,
 };
@@ -176,9 +186,6 @@ int store_release_children_many(store_conn *c, const parent_outcome *parents, si
 	*np = 0;
 	if (n == 0)
 		return 0;
-	int err = db_prepare(c, &q_release, &st);
-	if (err)
-		return err;
 	db_set all, ok;
 	db_set_init(&all);
 	db_set_init(&ok);
@@ -186,6 +193,18 @@ int store_release_children_many(store_conn *c, const parent_outcome *parents, si
 		db_set_id(&all, &parents[i].id);
 		if (parents[i].succeeded)
 			db_set_id(&ok, &parents[i].id);
+	}
+	int err = db_prepare(c, &q_release_lock, &st);
+	if (!err) {
+		db_bind_set(st, &all);
+		err = db_send(st, NULL);
+	}
+	if (!err)
+		err = db_prepare(c, &q_release, &st);
+	if (err) {
+		db_set_release(&all);
+		db_set_release(&ok);
+		return err;
 	}
 	db_bind_set(st, &all);
 	db_bind_set(st, &ok);
@@ -260,11 +279,12 @@ int store_dead_end_parents(store_conn *c, const weft_id *tasks, size_t ntasks, w
 	return err;
 }
 
-/* A task with two of its parents in $2. */
+/* A task of $1 with two of its parents in $2 (joined: both sets may be a
+ * whole cascade). */
 static const db_sql q_two_parents = {
 	"two_parents",
-	"SELECT 1 FROM link WHERE {in:child_id,$1} AND {in:parent_id,$2} GROUP BY child_id HAVING count(*) >= 2 "
-	"LIMIT 1",
+	"SELECT 1 FROM link AS l JOIN {each:$2} AS p ON p.value = l.parent_id WHERE {in:l.child_id,$1} "
+	"GROUP BY l.child_id HAVING count(*) >= 2 LIMIT 1",
 	NULL,
 };
 

@@ -127,7 +127,7 @@ static const db_sql q_current = {
 	"AND {plan_ids:task.id,SELECT r2.id FROM {rows:$1,id text} AS r2}"
 
 static const db_sql q_update = { "task_update", UPDATE_FROM_ROWS, NULL };
-static const db_sql q_update_after = { "task_update", UPDATE_FROM_ROWS " RETURNING " TASK_COLS, NULL };
+static const db_sql q_update_after = { "task_update", UPDATE_FROM_ROWS " RETURNING " TASK_COLS_OF("task."), NULL };
 
 typedef struct current {
 	weft_id id;

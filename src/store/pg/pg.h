@@ -107,6 +107,7 @@ typedef struct pg_conn {
 	/* The writer's statements sent without waiting. */
 	pg_queued *queued;
 	size_t nqueued, cap_queued, queued_bytes;
+	size_t queued_writes;   /* of them, statements other than SAVEPOINT and RELEASE */
 	int64_t queue_start_ns;
 	/* The writer's inserts not sent yet, per table in first-use order. */
 	pg_copy *copies;
