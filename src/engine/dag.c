@@ -232,8 +232,12 @@ const task_row *task_rows_find(const task_row *rows, size_t n, const weft_id *id
 
 /* The requests reqs[idx[0..m-1]], one per task: read (locked), decided
  * (retry or failure) and updated. */
-static int fail_round(engine *e, fail_req *reqs, const size_t *idx, size_t m, int64_t now)
+static int fail_round(void *ctx, const size_t *idx, size_t m)
 {
+	const engine_round *er = ctx;
+	engine *e = er->e;
+	fail_req *reqs = er->items;
+	int64_t now = er->now;
 	weft_id *ids = xmalloc(m * sizeof *ids);
 	for (size_t k = 0; k < m; k++)
 		ids[k] = reqs[idx[k]].id;
@@ -300,19 +304,10 @@ int dag_fail_tasks(engine *e, fail_req *reqs, size_t n, bool keep_after, int64_t
 	if (n == 0)
 		return 0;
 	const weft_id **ids = xmalloc(n * sizeof *ids);
-	uint32_t *round = xmalloc(n * sizeof *round);
-	size_t *idx = xmalloc(n * sizeof *idx);
 	for (size_t i = 0; i < n; i++)
 		ids[i] = &reqs[i].id;
-	size_t rounds = store_rounds(ids, n, round);
-	int rc = 0;
-	for (uint32_t r = 0; r < rounds && rc == 0; r++) {
-		size_t m = 0;
-		for (size_t i = 0; i < n; i++)
-			if (round[i] == r)
-				idx[m++] = i;
-		rc = fail_round(e, reqs, idx, m, now);
-	}
+	engine_round er = { e, reqs, now };
+	int rc = store_each_round(ids, n, fail_round, &er);
 	/* What follows the failures, for the whole set. */
 	task_row *ended = xcalloc(n, sizeof *ended);
 	size_t nended = 0;
@@ -322,8 +317,6 @@ int dag_fail_tasks(engine *e, fail_req *reqs, size_t n, bool keep_after, int64_t
 	if (rc == 0)
 		rc = dag_tasks_ended(e, ended, nended, now);
 	free(ended);
-	free(idx);
-	free(round);
 	free(ids);
 	if (rc != 0 || !keep_after)
 		fail_reqs_release(reqs, n);

@@ -276,6 +276,14 @@ int task_pause_one(engine *e, const weft_id *id, task_update_result *res);
 /* *now_status: the status the task has afterwards. */
 int task_resume_one(engine *e, const weft_id *id, int64_t now, task_update_result *res, task_status *now_status);
 
+/* What one round of a set of changes (store_each_round) works with: the
+ * engine, the set's items (of the caller's type) and the time. */
+typedef struct engine_round {
+	engine *e;
+	void *items;
+	int64_t now;
+} engine_round;
+
 /* task_run.c */
 /* The same guarded update u of every task of ids (u->after is not used):
  * res[i] (required) its outcome, after[i] (optional) its row afterwards

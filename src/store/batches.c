@@ -215,6 +215,19 @@ static int outcomes_of(store_conn *c, batch_completion *rows, size_t n)
 	return db_end(st, rc);
 }
 
+static int read_completion(db_stmt *st, void *row)
+{
+	batch_completion *r = row;
+	db_col_id(st, 0, &r->batch);
+	r->on_complete = db_col_str(st, 1);
+	return 0;
+}
+
+static void release_completion(void *row)
+{
+	free(((batch_completion *)row)->on_complete);
+}
+
 int store_batch_complete_many(store_conn *c, const weft_id *batches, size_t n, int64_t now,
                               batch_completion **out, size_t *nout)
 {
@@ -229,13 +242,13 @@ int store_batch_complete_many(store_conn *c, const weft_id *batches, size_t n, i
 	batch_delta *written = NULL;
 	size_t nwritten = 0;
 	int err = flush(c, false, &written, &nwritten);
-	if (!err)
+	if (!err && nwritten > 1)
 		qsort(written, nwritten, sizeof *written, cmp_delta);
 	db_set ids;
 	db_set_init(&ids);
 	for (size_t i = 0; i < n && !err; i++) {
 		batch_delta key = { .batch = batches[i] };
-		batch_delta *w = bsearch(&key, written, nwritten, sizeof *written, cmp_delta);
+		batch_delta *w = nwritten > 0 ? bsearch(&key, written, nwritten, sizeof *written, cmp_delta) : NULL;
 		if (w == NULL || w->delta != 0)
 			db_set_id(&ids, &batches[i]);
 	}
@@ -248,17 +261,11 @@ int store_batch_complete_many(store_conn *c, const weft_id *batches, size_t n, i
 	}
 	db_bind_set(st, &ids);
 	db_bind_int(st, now);
-	batch_completion *rows = NULL;
-	size_t len = 0, cap = 0;
-	int rc;
-	while ((rc = db_step(st)) > 0) {
-		rows = db_grow(rows, len, &cap, sizeof *rows);
-		batch_completion *r = &rows[len++];
-		memset(r, 0, sizeof *r);
-		db_col_id(st, 0, &r->batch);
-		r->on_complete = db_col_str(st, 1);
-	}
-	err = db_end(st, rc);
+	static const db_row_kind completions = { sizeof(batch_completion), read_completion, release_completion };
+	void *got;
+	size_t len;
+	err = db_collect(st, &completions, &got, &len);
+	batch_completion *rows = got;
 	db_set_release(&ids);
 	if (!err && len > 0) {
 		qsort(rows, len, sizeof *rows, cmp_completion);

@@ -176,7 +176,15 @@ int db_read_task(db_stmt *st, int col0, task_row *out);
 int db_read_outbox(db_stmt *st, int col0, outbox_row *out);
 
 /* Steps st to its end collecting rows into a new array (nothing on error;
- * st is ended either way). */
+ * st is ended either way): of a kind given by its element size, how to
+ * fill a zeroed element from the current row, how to free one (NULL:
+ * nothing to free); or of the kinds below. */
+typedef struct db_row_kind {
+	size_t size;
+	int (*read)(db_stmt *st, void *row);
+	void (*release)(void *row);
+} db_row_kind;
+int db_collect(db_stmt *st, const db_row_kind *k, void **out, size_t *n);
 int db_collect_ids(db_stmt *st, weft_id **out, size_t *n);          /* column 0 */
 int db_collect_tasks(db_stmt *st, task_row **out, size_t *n);       /* TASK_COLS from 0 */
 int db_collect_outbox(db_stmt *st, outbox_row **out, size_t *n);    /* OUTBOX_COLS from 0 */

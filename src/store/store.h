@@ -168,6 +168,11 @@ int store_task_update_many(store_conn *c, const task_change *ch, size_t n, task_
 /* The round of each of n ids (borrowed): the k-th occurrence of an id is
  * in round k (from 0). Returns the number of rounds. */
 size_t store_rounds(const weft_id *const *ids, size_t n, uint32_t *round);
+/* Calls fn once per round of the n ids, in order, with the positions of
+ * the round's ids (idx[0..m-1], ascending); stops at the first error,
+ * which it returns. */
+int store_each_round(const weft_id *const *ids, size_t n, int (*fn)(void *ctx, const size_t *idx, size_t m),
+                     void *ctx);
 /* The live tasks among ids, in no particular order (an id without a task
  * is left out); with lock, their rows are locked in id order where other
  * nodes write. */

@@ -205,40 +205,39 @@ static int read_delivery(db_stmt *st, action_row *a)
 	return 0;
 }
 
-/* What a row of actions carries after (id, trigger, condition, params). */
-typedef enum { ACTIONS_DELIVERY, ACTIONS_TASK } actions_tail;
-
-/* Rows of (id, trigger, condition, params, then the delivery record or
- * the task). */
-static int collect_actions(db_stmt *st, actions_tail tail, action_row **out, size_t *n)
+/* Columns (id, trigger, condition, params) of a row of actions. */
+static int read_action(db_stmt *st, action_row *a)
 {
-	action_row *rows = NULL;
-	size_t len = 0, cap = 0;
-	int rc;
-	while ((rc = db_step(st)) > 0) {
-		rows = db_grow(rows, len, &cap, sizeof *rows);
-		action_row *a = &rows[len++];
-		memset(a, 0, sizeof *a);
-		if (action_trigger_parse(db_col_text(st, 1), &a->trigger) != 0 ||
-		    action_condition_parse(db_col_text(st, 2), &a->condition) != 0) {
-			rc = WEFT_ESTORE;
-			break;
-		}
-		a->id = db_col_int(st, 0);
-		a->params = db_col_str_nn(st, 3, "{}");
-		if (tail == ACTIONS_TASK)
-			db_col_id(st, 4, &a->task_id);
-		else if ((rc = read_delivery(st, a)) != 0)
-			break;
-	}
-	int err = db_end(st, rc);
-	if (err) {
-		store_free_actions(rows, len);
-		rows = NULL;
-		len = 0;
-	}
+	if (action_trigger_parse(db_col_text(st, 1), &a->trigger) != 0 ||
+	    action_condition_parse(db_col_text(st, 2), &a->condition) != 0)
+		return WEFT_ESTORE;
+	a->id = db_col_int(st, 0);
+	a->params = db_col_str_nn(st, 3, "{}");
+	return 0;
+}
+
+/* ... then the delivery record, or the task. */
+static int read_action_delivered(db_stmt *st, void *row)
+{
+	int rc = read_action(st, row);
+	return rc ? rc : read_delivery(st, row);
+}
+
+static int read_action_of_task(db_stmt *st, void *row)
+{
+	action_row *a = row;
+	db_col_id(st, 4, &a->task_id);
+	return read_action(st, a);
+}
+
+static void release_action(void *row) { action_row_release(row); }
+
+static int collect_actions(db_stmt *st, int (*read)(db_stmt *st, void *row), action_row **out, size_t *n)
+{
+	const db_row_kind kind = { sizeof(action_row), read, release_action };
+	void *rows;
+	int err = db_collect(st, &kind, &rows, n);
 	*out = rows;
-	*n = len;
 	return err;
 }
 
@@ -251,7 +250,7 @@ int store_task_actions(store_conn *c, const weft_id *id, action_row **out, size_
 	if (err)
 		return err;
 	db_bind_id(st, id);
-	return collect_actions(st, ACTIONS_DELIVERY, out, n);
+	return collect_actions(st, read_action_delivered, out, n);
 }
 
 int store_task_actions_many(store_conn *c, const action_query *q, size_t nq, action_row **out, size_t *n)
@@ -274,7 +273,7 @@ int store_task_actions_many(store_conn *c, const action_query *q, size_t nq, act
 		db_set_field_text(&rows, "condition", action_condition_name(q[i].condition));
 	}
 	db_bind_set(st, &rows);
-	err = collect_actions(st, ACTIONS_TASK, out, n);
+	err = collect_actions(st, read_action_of_task, out, n);
 	db_set_release(&rows);
 	return err;
 }

@@ -58,6 +58,25 @@ size_t store_rounds(const weft_id *const *ids, size_t n, uint32_t *round)
 	return (size_t)most + 1;
 }
 
+int store_each_round(const weft_id *const *ids, size_t n, int (*fn)(void *ctx, const size_t *idx, size_t m),
+                     void *ctx)
+{
+	uint32_t *round = xmalloc((n ? n : 1) * sizeof *round);
+	size_t *idx = xmalloc((n ? n : 1) * sizeof *idx);
+	size_t rounds = store_rounds(ids, n, round);
+	int err = 0;
+	for (uint32_t r = 0; r < rounds && !err; r++) {
+		size_t m = 0;
+		for (size_t i = 0; i < n; i++)
+			if (round[i] == r)
+				idx[m++] = i;
+		err = fn(ctx, idx, m);
+	}
+	free(idx);
+	free(round);
+	return err;
+}
+
 /* ---- the pieces a driver's round shares --------------------------------------------------- */
 
 void task_change_fields(db_set *s, const task_update *u)
@@ -144,7 +163,7 @@ static int cmp_current(const void *a, const void *b)
 static current *find_current(current *cur, size_t n, const weft_id *id)
 {
 	current key = { .id = *id };
-	return bsearch(&key, cur, n, sizeof *cur, cmp_current);
+	return n > 0 ? bsearch(&key, cur, n, sizeof *cur, cmp_current) : NULL;
 }
 
 /* The rows of the round's tasks, sorted by id. */
@@ -179,7 +198,8 @@ static int read_current(store_conn *c, const task_change *ch, const size_t *idx,
 		free(cur);
 		return err;
 	}
-	qsort(cur, len, sizeof *cur, cmp_current);
+	if (len > 1)
+		qsort(cur, len, sizeof *cur, cmp_current);
 	*out = cur;
 	*nout = len;
 	return 0;
@@ -277,6 +297,29 @@ static int update_round(store_conn *c, const task_change *ch, const size_t *idx,
 
 /* ---- sets and single updates ------------------------------------------------------------------ */
 
+typedef struct set_update {
+	store_conn *c;
+	const task_change *ch;
+	task_update_result *res;
+	weft_id *batch;        /* each change's task's batch */
+} set_update;
+
+static int apply_round(void *ctx, const size_t *idx, size_t m)
+{
+	set_update *s = ctx;
+	store_conn *c = s->c;
+	int err = c->drv->task_update_round != NULL ? c->drv->task_update_round(c, s->ch, idx, m, s->res, s->batch)
+	                                            : update_round(c, s->ch, idx, m, s->res, s->batch);
+	/* The counters move once the round is done: outside a transaction
+	 * each change is written at once. */
+	for (size_t k = 0; k < m && !err; k++) {
+		size_t i = idx[k];
+		if (s->res[i].applied && s->ch[i].u.set_status)
+			err = batch_remaining_move(c, &s->batch[i], s->res[i].prev, s->ch[i].u.status);
+	}
+	return err;
+}
+
 int store_task_update_many(store_conn *c, const task_change *ch, size_t n, task_update_result *res)
 {
 	for (size_t i = 0; i < n; i++) {
@@ -287,36 +330,14 @@ int store_task_update_many(store_conn *c, const task_change *ch, size_t n, task_
 	if (n == 0)
 		return 0;
 	const weft_id **ids = xmalloc(n * sizeof *ids);
-	uint32_t *round = xmalloc(n * sizeof *round);
-	size_t *idx = xmalloc(n * sizeof *idx);
-	weft_id *batch = xcalloc(n, sizeof *batch);
 	for (size_t i = 0; i < n; i++)
 		ids[i] = &ch[i].id;
-	size_t rounds = store_rounds(ids, n, round);
-	int err = 0;
-	for (uint32_t r = 0; r < rounds && !err; r++) {
-		size_t m = 0;
-		for (size_t i = 0; i < n; i++)
-			if (round[i] == r)
-				idx[m++] = i;
-		err = c->drv->task_update_round != NULL ? c->drv->task_update_round(c, ch, idx, m, res, batch)
-		                                        : update_round(c, ch, idx, m, res, batch);
-		/* The counters move once the round is done: outside a
-		 * transaction each change is written at once. */
-		for (size_t k = 0; k < m && !err; k++) {
-			size_t i = idx[k];
-			if (res[i].applied && ch[i].u.set_status)
-				err = batch_remaining_move(c, &batch[i], res[i].prev, ch[i].u.status);
-		}
-	}
-	if (err) {
-		for (size_t i = 0; i < n; i++)
-			if (ch[i].u.after != NULL)
-				task_row_release(ch[i].u.after);
-	}
-	free(batch);
-	free(idx);
-	free(round);
+	set_update s = { .c = c, .ch = ch, .res = res, .batch = xcalloc(n, sizeof(weft_id)) };
+	int err = store_each_round(ids, n, apply_round, &s);
+	for (size_t i = 0; i < n && err; i++)
+		if (ch[i].u.after != NULL)
+			task_row_release(ch[i].u.after);
+	free(s.batch);
 	free(ids);
 	return err;
 }

@@ -79,7 +79,7 @@ typedef struct gate {
 	engine_cmd base;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	bool entered, open, done;
+	bool entered, open;
 } gate;
 
 static int apply_gate(engine *e, engine_cmd *cmd, int64_t now)
@@ -99,65 +99,24 @@ static int apply_gate(engine *e, engine_cmd *cmd, int64_t now)
 
 static const engine_op op_gate = { .name = "test.gate", .apply = apply_gate, .failure_metric = "x" };
 
-static void gate_done(engine_cmd *cmd, void *arg)
-{
-	UNUSED(arg);
-	gate *g = (gate *)cmd;
-	pthread_mutex_lock(&g->mu);
-	g->done = true;
-	pthread_cond_broadcast(&g->cv);
-	pthread_mutex_unlock(&g->mu);
-}
-
-/* Commands answered so far, to wait for all of them. */
-typedef struct tally {
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	size_t n;
-} tally;
-
-static void counted(engine_cmd *cmd, void *arg)
-{
-	UNUSED(cmd);
-	tally *t = arg;
-	pthread_mutex_lock(&t->mu);
-	t->n++;
-	pthread_cond_broadcast(&t->cv);
-	pthread_mutex_unlock(&t->mu);
-}
-
 /* Queues the n commands while the engine is held inside a cycle, so that
- * the next cycle takes them all, and waits for their answers. */
+ * the next cycle takes them all, and returns once they are answered (a
+ * whole cycle that began after them has run). */
 static void apply_in_one_cycle(engine *eng, engine_cmd **cmds, size_t n)
 {
-	gate g = { .base = { .op = &op_gate, .done = gate_done } };
+	gate g = { .base = { .op = &op_gate } };
 	pthread_mutex_init(&g.mu, NULL);
 	pthread_cond_init(&g.cv, NULL);
-	tally t = { .n = 0 };
-	pthread_mutex_init(&t.mu, NULL);
-	pthread_cond_init(&t.cv, NULL);
 	engine_submit(eng, &g.base);
 	pthread_mutex_lock(&g.mu);
 	while (!g.entered)
 		pthread_cond_wait(&g.cv, &g.mu);
-	pthread_mutex_unlock(&g.mu);
-	for (size_t i = 0; i < n; i++) {
-		cmds[i]->done = counted;
-		cmds[i]->arg = &t;
+	for (size_t i = 0; i < n; i++)
 		engine_submit(eng, cmds[i]);
-	}
-	pthread_mutex_lock(&g.mu);
 	g.open = true;
 	pthread_cond_broadcast(&g.cv);
-	while (!g.done)
-		pthread_cond_wait(&g.cv, &g.mu);
 	pthread_mutex_unlock(&g.mu);
-	pthread_mutex_lock(&t.mu);
-	while (t.n < n)
-		pthread_cond_wait(&t.cv, &t.mu);
-	pthread_mutex_unlock(&t.mu);
-	pthread_cond_destroy(&t.cv);
-	pthread_mutex_destroy(&t.mu);
+	assert_int_equal(engine_sync(eng), 0);
 	pthread_cond_destroy(&g.cv);
 	pthread_mutex_destroy(&g.mu);
 }
@@ -180,37 +139,50 @@ static int64_t updates_run(void)
 
 enum { A, B, C, D, E, P, W, NTASKS };
 
-/* A batch of NTASKS tasks: A..E started (claimed, since their start calls
- * never answer), W waiting for P, P started; D retries one explicit
- * failure. */
-static void submit_scenario(rig *r, weft_id *ids)
+/* n tasks whose start calls go to the listener that never answers. */
+static new_task *held_tasks(const rig *r, size_t n)
 {
-	new_task *t = xcalloc(NTASKS, sizeof *t);
-	for (int i = 0; i < NTASKS; i++) {
-		t[i].name = xasprintf("t%d", i);
+	new_task *t = xcalloc(n, sizeof *t);
+	for (size_t i = 0; i < n; i++) {
+		t[i].name = xasprintf("t%zu", i);
 		t[i].kind = xstrdup("set");
 		t[i].timeout_secs = 3600;
 		t[i].metadata = xstrdup("null");
 		t[i].rules = xstrdup("[]");
 		t[i].on_start = xasprintf("{\"url\":\"%s\",\"verb\":\"Post\"}", r->hold_url);
 	}
+	return t;
+}
+
+/* Submits the tasks (released after) as a batch; their ids into ids. */
+static void submit_tasks(rig *r, new_task *t, size_t n, weft_id *ids)
+{
+	cmd_submit s;
+	cmd_submit_init(&s);
+	s.tasks = t;
+	s.ntasks = n;
+	id_new_v4(&s.batch_id);
+	engine_call(r->eng, &s.base);
+	assert_int_equal(s.base.result, 0);
+	for (size_t i = 0; i < n; i++) {
+		ids[i] = t[i].id;
+		new_task_release(&t[i]);
+	}
+	free(t);
+}
+
+/* A batch of NTASKS tasks: A..E started (claimed, since their start calls
+ * never answer), W waiting for P, P started; D retries one explicit
+ * failure. */
+static void submit_scenario(rig *r, weft_id *ids)
+{
+	new_task *t = held_tasks(r, NTASKS);
 	t[D].retry_policy = xstrdup("{\"max_retries\":1,\"initial_delay_secs\":3600,\"backoff_multiplier\":2,"
 	                            "\"max_delay_secs\":3600,\"retry_on\":[\"explicit\"]}");
 	t[W].deps = xcalloc(1, sizeof(new_dependency));
 	t[W].deps[0] = (new_dependency){ .parent_index = P, .requires_success = true };
 	t[W].ndeps = 1;
-	cmd_submit s;
-	cmd_submit_init(&s);
-	id_new_v4(&s.batch_id);
-	s.tasks = t;
-	s.ntasks = NTASKS;
-	engine_call(r->eng, &s.base);
-	assert_int_equal(s.base.result, 0);
-	for (int i = 0; i < NTASKS; i++) {
-		ids[i] = t[i].id;
-		new_task_release(&t[i]);
-	}
-	free(t);
+	submit_tasks(r, t, NTASKS, ids);
 	/* E's success counter at the bound: one more would pass it. */
 	cmd_counters c;
 	cmd_counters_init(&c);
@@ -380,32 +352,13 @@ static void test_failures_that_make_each_other_dead_ends(void **state)
 	rig r;
 	rig_start(f, &r);
 	enum { X, Y, DD, N };
-	new_task *t = xcalloc(N, sizeof *t);
-	for (int i = 0; i < N; i++) {
-		t[i].name = xasprintf("d%d", i);
-		t[i].kind = xstrdup("set");
-		t[i].timeout_secs = 3600;
-		t[i].metadata = xstrdup("null");
-		t[i].rules = xstrdup("[]");
-		t[i].on_start = xasprintf("{\"url\":\"%s\",\"verb\":\"Post\"}", r.hold_url);
-	}
+	new_task *t = held_tasks(&r, N);
 	t[DD].deps = xcalloc(2, sizeof(new_dependency));
 	t[DD].deps[0] = (new_dependency){ .parent_index = X, .requires_success = true };
 	t[DD].deps[1] = (new_dependency){ .parent_index = Y, .requires_success = true };
 	t[DD].ndeps = 2;
-	cmd_submit s;
-	cmd_submit_init(&s);
-	id_new_v4(&s.batch_id);
-	s.tasks = t;
-	s.ntasks = N;
-	engine_call(r.eng, &s.base);
-	assert_int_equal(s.base.result, 0);
 	weft_id ids[N];
-	for (int i = 0; i < N; i++) {
-		ids[i] = t[i].id;
-		new_task_release(&t[i]);
-	}
-	free(t);
+	submit_tasks(&r, t, N, ids);
 	for (int k = X; k <= Y; k++)
 		for (int tries = 0; status_of_task(f, &ids[k]) != TS_CLAIMED && tries < 1000; tries++)
 			usleep(2000);

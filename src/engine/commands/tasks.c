@@ -54,32 +54,41 @@ static task_update patch_update(engine *e, const cmd_patch *p, const task_row *t
 	return u;
 }
 
+/* A PATCH of a set: its command, what its update found and left. */
+typedef struct patch_item {
+	cmd_patch *p;
+	task_update_result res;
+	task_row after;
+	bool retry;
+} patch_item;
+
 /* One round of PATCHes, one per task: the tasks that fail read (locked)
  * in one statement, the updates in one more. */
-static int patch_round(engine *e, cmd_patch **p, const size_t *idx, size_t m, int64_t now, task_row *after,
-                       bool *retry, task_update_result *res)
+static int patch_round(void *ctx, const size_t *idx, size_t m)
 {
+	engine_round *ps = ctx;
+	patch_item *it = ps->items;
 	weft_id *failing = xcalloc(m, sizeof *failing);
 	size_t nfailing = 0;
 	for (size_t k = 0; k < m; k++)
-		if (p[idx[k]]->has_status && p[idx[k]]->status == TS_FAILURE)
-			failing[nfailing++] = p[idx[k]]->id;
+		if (it[idx[k]].p->has_status && it[idx[k]].p->status == TS_FAILURE)
+			failing[nfailing++] = it[idx[k]].p->id;
 	task_row *rows = NULL;
 	size_t nrows = 0;
-	int rc = store_tasks_read(e->w, failing, nfailing, true, &rows, &nrows);
+	int rc = store_tasks_read(ps->e->w, failing, nfailing, true, &rows, &nrows);
 	task_rows_sort(rows, nrows);
 	task_change *ch = xcalloc(m, sizeof *ch);
 	task_update_result *rr = xcalloc(m, sizeof *rr);
 	for (size_t k = 0; k < m && rc == 0; k++) {
-		size_t i = idx[k];
-		const task_row *t = task_rows_find(rows, nrows, &p[i]->id);
-		ch[k] = (task_change){ .id = p[i]->id, .from_mask = TS_BIT(TS_RUNNING) | TS_BIT(TS_CLAIMED),
-		                       .u = patch_update(e, p[i], t, now, &after[i], &retry[i]) };
+		patch_item *x = &it[idx[k]];
+		const task_row *t = task_rows_find(rows, nrows, &x->p->id);
+		ch[k] = (task_change){ .id = x->p->id, .from_mask = TS_BIT(TS_RUNNING) | TS_BIT(TS_CLAIMED),
+		                       .u = patch_update(ps->e, x->p, t, ps->now, &x->after, &x->retry) };
 	}
 	if (rc == 0)
-		rc = store_task_update_many(e->w, ch, m, rr);
+		rc = store_task_update_many(ps->e->w, ch, m, rr);
 	for (size_t k = 0; k < m && rc == 0; k++)
-		res[idx[k]] = rr[k];
+		it[idx[k]].res = rr[k];
 	free(rr);
 	free(ch);
 	store_free_tasks(rows, nrows);
@@ -89,78 +98,63 @@ static int patch_round(engine *e, cmd_patch **p, const size_t *idx, size_t m, in
 
 /* The answer of one PATCH and what its update counts and arms. A task
  * that reached a terminal status goes to `ended`. */
-static void patch_answer(engine *e, cmd_patch *p, const task_update_result *res, task_row *after, bool retry,
-                         task_row *ended, size_t *nended)
+static void patch_answer(engine *e, patch_item *x, task_row *ended, size_t *nended)
 {
+	cmd_patch *p = x->p;
 	engine_cmd *cmd = &p->base;
-	if (!res->found) {
+	if (!x->res.found) {
 		cmd->result = WEFT_ENOTFOUND;
 		return;
 	}
-	cmd->current_status = res->prev;
-	if (!res->applied) {
-		p->over_limit = res->over_limit;
-		cmd->noop = res->over_limit == NULL && p->has_status && res->prev == p->status;
-		cmd->result = res->over_limit ? WEFT_EINVALID : cmd->noop ? 0 : WEFT_ECONFLICT;
+	cmd->current_status = x->res.prev;
+	if (!x->res.applied) {
+		p->over_limit = x->res.over_limit;
+		cmd->noop = x->res.over_limit == NULL && p->has_status && x->res.prev == p->status;
+		cmd->result = x->res.over_limit ? WEFT_EINVALID : cmd->noop ? 0 : WEFT_ECONFLICT;
 		return;
 	}
 	cmd->result = 0;
-	cmd->current_status = after->status;
+	cmd->current_status = x->after.status;
 	if (p->new_success || p->new_failures || p->has_expected_count)
 		engine_wake_held_starts(e);     /* capacity may have been freed */
 	if (!p->has_status)
 		return;
-	engine_metric_transition(e, res->prev, after->status);
+	engine_metric_transition(e, x->res.prev, x->after.status);
 	engine_wake_held_starts(e);         /* a rule slot was freed */
-	if (retry) {
+	if (x->retry) {
 		engine_count(e, "tasks_retried_total", NULL, 1);
-		deadline_arm(e, after->next_retry_at, &deadline_retry_backoff, &p->id);
+		deadline_arm(e, x->after.next_retry_at, &deadline_retry_backoff, &p->id);
 		return;
 	}
-	engine_metric_terminal(e, after);
-	ended[(*nended)++] = *after;
+	engine_metric_terminal(e, &x->after);
+	ended[(*nended)++] = x->after;
 }
 
 /* PATCHes of the same task apply in their order, in successive rounds;
  * the webhooks and what follows the completions, for all of them. */
 static int patch_many(engine *e, engine_cmd **cmds, size_t n, int64_t now)
 {
-	cmd_patch **p = xcalloc(n, sizeof *p);
+	patch_item *items = xcalloc(n, sizeof *items);
 	const weft_id **ids = xcalloc(n, sizeof *ids);
 	for (size_t i = 0; i < n; i++) {
-		p[i] = engine_cmd_of(cmds[i], cmd_patch);
-		p[i]->over_limit = NULL;
-		ids[i] = &p[i]->id;
+		items[i].p = engine_cmd_of(cmds[i], cmd_patch);
+		items[i].p->over_limit = NULL;
+		ids[i] = &items[i].p->id;
 	}
-	task_row *after = xcalloc(n, sizeof *after), *ended = xcalloc(n, sizeof *ended);
-	task_update_result *res = xcalloc(n, sizeof *res);
-	bool *retry = xcalloc(n, sizeof *retry);
-	uint32_t *round = xcalloc(n, sizeof *round);
-	size_t *idx = xcalloc(n, sizeof *idx);
-	size_t rounds = store_rounds(ids, n, round), nended = 0;
-	int rc = 0;
-	for (uint32_t r = 0; r < rounds && rc == 0; r++) {
-		size_t m = 0;
-		for (size_t i = 0; i < n; i++)
-			if (round[i] == r)
-				idx[m++] = i;
-		rc = patch_round(e, p, idx, m, now, after, retry, res);
-	}
+	task_row *ended = xcalloc(n, sizeof *ended);
+	size_t nended = 0;
+	engine_round ps = { e, items, now };
+	int rc = store_each_round(ids, n, patch_round, &ps);
 	for (size_t i = 0; i < n && rc == 0; i++)
-		patch_answer(e, p[i], &res[i], &after[i], retry[i], ended, &nended);
+		patch_answer(e, &items[i], ended, &nended);
 	if (rc == 0)
 		rc = dag_tasks_ended(e, ended, nended, now);
 	for (size_t i = 0; i < n; i++)
-		if (res[i].applied)
-			task_row_release(&after[i]);
-	free(idx);
-	free(round);
-	free(retry);
-	free(res);
+		if (items[i].res.applied)
+			task_row_release(&items[i].after);
 	free(ended);
-	free(after);
 	free(ids);
-	free(p);
+	free(items);
 	return rc;
 }
 
