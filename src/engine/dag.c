@@ -1,20 +1,30 @@
 /*
- * dag.c — what happens when a task becomes terminal (ArcRun's dependency
- * rules), inside the engine's transaction:
+ * dag.c — what happens when tasks become terminal (ArcRun's dependency
+ * rules), inside the engine's transaction, for a set of tasks at once:
  *
- *  1. propagation: a success releases every waiting/paused child (counters
- *     decremented; a waiting child whose counters reach 0 becomes pending);
- *     a failure or cancel fails the children that require success
- *     (recursively, "Required parent task <id> failed") and releases the
- *     others, for which a finished optional parent counts as resolved;
- *  2. the on_failure webhooks of every cascade-failed child are queued;
+ *  1. propagation: the failure cascade of every task of the set that failed
+ *     or was canceled — every waiting/paused task reached through
+ *     requires_success links, at any depth, fails ("Required parent task
+ *     <id> failed") — then one release of the children of every task that
+ *     ended (the set and the cascade): counters decremented (a finished
+ *     optional parent counts as resolved), a waiting child whose counters
+ *     reach 0 becomes pending;
+ *  2. the on_failure webhooks of every cascade-failed task are queued;
  *  3. dead-end cancellation (DEAD_END_CANCEL_ENABLED): ancestors whose
  *     children are all terminal are canceled ("All child tasks already
- *     terminated"), walking upwards, stopping at dead_end_barrier tasks;
- *     each gets its executor's cancel if it was running, then its on_failure.
+ *     terminated"), a level at a time upwards, stopping at
+ *     dead_end_barrier tasks; each gets its executor's cancel if it was
+ *     running, then its on_failure.
  *
- * Propagation is iterative (an explicit work list), so a 10,000-deep chain
- * failing at its root does not recurse 10,000 frames.
+ * Each step is a constant number of statements for the whole set, so a
+ * 10,000-deep chain failing at its root, or a completion of a thousand
+ * parents, is a few statements. Applying a set at once gives what applying
+ * its members one after the other gives, except when two of them failed
+ * into the same part of the graph while dead ends are canceled: which of
+ * them ends first could then decide whether the other is canceled as a
+ * dead end. That case (a task the follow-ups ended having two parents
+ * among the tasks that ended) answers WEFT_ECONFLICT, and the caller
+ * applies the members one at a time.
  */
 #include "util/common.h"
 #include "util/alloc.h"
@@ -37,144 +47,147 @@ static void id_list_push(id_list *l, const weft_id *id)
 	l->items[l->len++] = *id;
 }
 
-static void id_list_push_all(id_list *l, const weft_id *ids, size_t n)
+/* The set's own failed tasks and the cascade: their children released. */
+static int release(engine *e, const task_row *rows, size_t n, const task_row *failed, size_t nfailed)
 {
-	for (size_t i = 0; i < n; i++)
-		id_list_push(l, &ids[i]);
-}
-
-/* Propagates `parent`'s outcome; appends every cascade-failed task to
- * `failed`. */
-static int propagate(engine *e, const weft_id *root, bool root_succeeded, int64_t now, id_list *failed)
-{
-	id_list work = { 0 };
-	size_t next = 0;
-	int rc = 0;
-	id_list_push(&work, root);
-
-	while (next < work.len) {
-		weft_id parent = work.items[next];
-		bool succeeded = next == 0 ? root_succeeded : false;
-		next++;
-		engine_count(e, "dependency_propagations_total",
-		            succeeded ? "parent_outcome=\"success\"" : "parent_outcome=\"failure\"", 1);
-
-		if (!succeeded) {
-			char reason[80];
-			snprintf(reason, sizeof(reason), "Required parent task %s failed", parent.str);
-			weft_id *changed = NULL;
-			size_t nchanged = 0;
-			rc = store_fail_required_children(e->w, &parent, reason, now, &changed, &nchanged);
-			if (rc != 0)
-				goto out;
-			engine_count(e, "tasks_failed_by_dependency_total", NULL, nchanged);
-			id_list_push_all(failed, changed, nchanged);
-			id_list_push_all(&work, changed, nchanged);
-			free(changed);
-		}
-
-		weft_id *ready = NULL;
-		size_t nready = 0;
-		rc = store_release_children(e->w, &parent, succeeded, &ready, &nready);
-		if (rc != 0)
-			goto out;
-		if (nready) {
-			engine_count(e, "tasks_unblocked_total", NULL, nready);
-			engine_count(e, "task_status_transitions_total",
-			            "from_status=\"Waiting\",to_status=\"Pending\"", nready);
-			engine_wake_starts(e);
-		}
-		free(ready);
+	parent_outcome *p = xmalloc((n + nfailed + 1) * sizeof *p);
+	size_t np = 0;
+	uint64_t ok = 0;
+	for (size_t i = 0; i < n; i++) {
+		p[np++] = (parent_outcome){ .id = rows[i].id, .succeeded = rows[i].status == TS_SUCCESS };
+		ok += rows[i].status == TS_SUCCESS;
 	}
-out:
-	free(work.items);
+	for (size_t i = 0; i < nfailed; i++)
+		p[np++] = (parent_outcome){ .id = failed[i].id, .succeeded = false };
+	engine_count(e, "dependency_propagations_total", "parent_outcome=\"success\"", ok);
+	engine_count(e, "dependency_propagations_total", "parent_outcome=\"failure\"", np - ok);
+	weft_id *ready = NULL;
+	size_t nready = 0;
+	int rc = store_release_children_many(e->w, p, np, &ready, &nready);
+	if (rc == 0 && nready > 0) {
+		engine_count(e, "tasks_unblocked_total", NULL, nready);
+		engine_count(e, "task_status_transitions_total", "from_status=\"Waiting\",to_status=\"Pending\"", nready);
+		engine_wake_starts(e);
+	}
+	free(ready);
+	free(p);
 	return rc;
 }
 
-static int cancel_dead_ends(engine *e, id_list *check, int64_t now)
+/* One level of dead ends: the non-terminal parents of `check` whose
+ * children are all terminal are canceled; those that are no barrier are
+ * the next level's `check`, and every one canceled goes to `ended`. */
+static int cancel_dead_end_level(engine *e, id_list *check, id_list *ended, int64_t now)
 {
-	int rc = 0;
-	id_list current = *check, nextround = { 0 };
-	*check = (id_list){ 0 };
-
-	while (current.len > 0) {
-		weft_id *parents = NULL;
-		size_t nparents = 0;
-		rc = store_dead_end_parents(e->w, current.items, current.len, &parents, &nparents);
-		if (rc != 0)
-			break;
-		for (size_t i = 0; i < nparents && rc == 0; i++) {
-			task_row row = { 0 };
-			task_update u = {
-				.set_status = true,
-				.status = TS_CANCELED,
-				.failure_reason = "All child tasks already terminated",
-				.ended_at = now,
-				.last_updated = now,
-				.actor = "system",
-				.after = &row,
-			};
-			task_update_result res;
-			int r = store_task_update(e->w, &parents[i], TS_ACTIVE_MASK, &u, &res);
-			if (r == WEFT_ENOTFOUND || (r == 0 && !res.applied))
-				continue;
-			if (r != 0) {
-				rc = r;
-				break;
-			}
-			task_status prev = res.prev;
-			engine_count(e, "tasks_canceled_dead_end_total", NULL, 1);
-			engine_metric_transition(e, prev, TS_CANCELED);
-			engine_metric_terminal(e, &row);
-			if (prev == TS_RUNNING)
-				rc = engine_task_cancel_remote(e, &parents[i], &row, now);
-			if (rc == 0)
-				rc = outbox_add_task_webhooks(e, &parents[i], &row, TRIGGER_END, COND_FAILURE, now);
-			if (prev == TS_CLAIMED || prev == TS_RUNNING)
-				engine_wake_starts(e);
-			if (!row.dead_end_barrier)
-				id_list_push(&nextround, &parents[i]);
-			task_row_release(&row);
-		}
+	weft_id *parents = NULL;
+	size_t n = 0;
+	int rc = store_dead_end_parents(e->w, check->items, check->len, &parents, &n);
+	check->len = 0;
+	if (rc != 0 || n == 0) {
 		free(parents);
-		free(current.items);
-		current = nextround;
-		nextround = (id_list){ 0 };
+		return rc;
 	}
-	free(current.items);
-	free(nextround.items);
+	task_update_result *res = xcalloc(n, sizeof *res);
+	task_row *rows = xcalloc(n, sizeof *rows);
+	task_update u = { .set_status = true, .status = TS_CANCELED, .failure_reason = "All child tasks already terminated",
+	                  .ended_at = now, .last_updated = now, .actor = "system" };
+	rc = engine_update_tasks(e, parents, n, TS_ACTIVE_MASK, &u, res, rows);
+	task_webhooks *hooks = xcalloc(n, sizeof *hooks);
+	task_row *running = xcalloc(n, sizeof *running);
+	size_t nhooks = 0, nrunning = 0;
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		if (!res[i].applied)
+			continue;
+		task_status prev = res[i].prev;
+		engine_count(e, "tasks_canceled_dead_end_total", NULL, 1);
+		engine_metric_transition(e, prev, TS_CANCELED);
+		engine_metric_terminal(e, &rows[i]);
+		if (prev == TS_RUNNING)
+			running[nrunning++] = rows[i];
+		if (prev == TS_CLAIMED || prev == TS_RUNNING)
+			engine_wake_held_starts(e);
+		hooks[nhooks++] = (task_webhooks){ &rows[i], TRIGGER_END, COND_FAILURE };
+		id_list_push(ended, &parents[i]);
+		if (!rows[i].dead_end_barrier)
+			id_list_push(check, &parents[i]);
+	}
+	if (rc == 0)
+		rc = engine_tasks_cancel_remote(e, running, nrunning, now);
+	if (rc == 0)
+		rc = outbox_add_task_webhooks(e, hooks, nhooks, now);
+	for (size_t i = 0; i < n; i++)
+		if (res[i].applied)
+			task_row_release(&rows[i]);
+	free(running);
+	free(hooks);
+	free(rows);
+	free(res);
+	free(parents);
 	return rc;
 }
 
-int dag_after_terminal(engine *e, const weft_id *task, const task_row *row, task_status final, int64_t now)
+/* Whether the set's outcome could depend on its order: see the top. */
+static int order_matters(engine *e, const task_row *rows, size_t n, const id_list *followed, bool *matters)
 {
-	/* Links stay inside a batch: the task's batch is the only one whose
-	 * completion this can change. */
+	*matters = false;
+	id_list among = { 0 };
+	for (size_t i = 0; i < n; i++)
+		if (rows[i].status != TS_SUCCESS)
+			id_list_push(&among, &rows[i].id);
 	int rc = 0;
-	if (row != NULL) {
-		if (id_is_set(&row->batch_id))
-			engine_touch_batch(e, &row->batch_id);
-	} else {
-		task_row read;
-		rc = store_task_get(e->w, task, &read);
-		if (rc != 0)
-			return rc == WEFT_ENOTFOUND ? 0 : rc;
-		if (id_is_set(&read.batch_id))
-			engine_touch_batch(e, &read.batch_id);
-		task_row_release(&read);
+	if (among.len >= 2 && followed->len > 0) {
+		for (size_t i = 0; i < followed->len; i++)
+			id_list_push(&among, &followed->items[i]);
+		rc = store_two_parents_among(e->w, followed->items, followed->len, among.items, among.len, matters);
 	}
+	free(among.items);
+	return rc;
+}
 
-	id_list failed = { 0 };
-	rc = propagate(e, task, final == TS_SUCCESS, now, &failed);
-	for (size_t i = 0; rc == 0 && i < failed.len; i++)
-		rc = outbox_add_task_webhooks(e, &failed.items[i], NULL, TRIGGER_END, COND_FAILURE, now);
-	if (rc == 0 && e->cfg.dead_end_cancel) {
-		id_list check = { 0 };
-		id_list_push(&check, task);
-		id_list_push_all(&check, failed.items, failed.len);
-		rc = cancel_dead_ends(e, &check, now);
-		free(check.items);
+int dag_after_terminal(engine *e, const task_row *rows, size_t n, int64_t now)
+{
+	if (n == 0)
+		return 0;
+	/* Links stay inside a batch: the tasks' batches are the only ones
+	 * whose completion this can change. */
+	id_list failed = { 0 }, check = { 0 }, followed = { 0 };
+	for (size_t i = 0; i < n; i++) {
+		if (id_is_set(&rows[i].batch_id))
+			engine_touch_batch(e, &rows[i].batch_id);
+		if (rows[i].status != TS_SUCCESS)
+			id_list_push(&failed, &rows[i].id);
+		/* A task whose parents have all finished (one that was pending
+		 * or started) has none to cancel. */
+		if (rows[i].wait_finished > 0)
+			id_list_push(&check, &rows[i].id);
 	}
+	task_row *cascade = NULL;
+	weft_id *because = NULL;
+	size_t ncascade = 0;
+	int rc = store_fail_cascade(e->w, failed.items, failed.len, now, &cascade, &because, &ncascade);
+	if (rc == 0) {
+		engine_count(e, "tasks_failed_by_dependency_total", NULL, ncascade);
+		rc = release(e, rows, n, cascade, ncascade);
+	}
+	task_webhooks *hooks = xcalloc(ncascade ? ncascade : 1, sizeof *hooks);
+	for (size_t i = 0; i < ncascade; i++) {
+		hooks[i] = (task_webhooks){ &cascade[i], TRIGGER_END, COND_FAILURE };
+		if (cascade[i].wait_finished > 0)
+			id_list_push(&check, &cascade[i].id);
+		id_list_push(&followed, &cascade[i].id);
+	}
+	if (rc == 0)
+		rc = outbox_add_task_webhooks(e, hooks, ncascade, now);
+	while (rc == 0 && e->cfg.dead_end_cancel && check.len > 0)
+		rc = cancel_dead_end_level(e, &check, &followed, now);
+	bool matters = false;
+	if (rc == 0 && e->cfg.dead_end_cancel && (rc = order_matters(e, rows, n, &followed, &matters)) == 0 && matters)
+		rc = WEFT_ECONFLICT;
+	free(hooks);
+	store_free_tasks(cascade, ncascade);
+	free(because);
+	free(followed.items);
+	free(check.items);
 	free(failed.items);
 	return rc;
 }
@@ -197,55 +210,136 @@ bool dag_should_retry(engine *e, const task_row *t, unsigned cause, int64_t now,
 	return true;
 }
 
-int dag_fail_task(engine *e, const weft_id *task, unsigned from_mask, const char *reason, unsigned cause,
-                  bool touch_last_updated, int64_t now, bool *applied, bool *retried)
+/* ---- failing a set of tasks ---------------------------------------------------------- */
+
+static int cmp_row_id(const void *a, const void *b)
 {
-	*applied = false;
-	*retried = false;
-	task_row t;
-	int rc = store_task_get(e->w, task, &t);
-	if (rc != 0)
-		return rc;
-	if (!(TS_BIT(t.status) & from_mask)) {
-		task_row_release(&t);
-		return 0;
+	return strncmp(((const task_row *)a)->id.str, ((const task_row *)b)->id.str, WEFT_ID_LEN);
+}
+
+void task_rows_sort(task_row *rows, size_t n)
+{
+	if (n > 1)
+		qsort(rows, n, sizeof *rows, cmp_row_id);
+}
+
+const task_row *task_rows_find(const task_row *rows, size_t n, const weft_id *id)
+{
+	task_row key;
+	key.id = *id;
+	return n ? bsearch(&key, rows, n, sizeof *rows, cmp_row_id) : NULL;
+}
+
+/* The requests reqs[idx[0..m-1]], one per task: read (locked), decided
+ * (retry or failure) and updated. */
+static int fail_round(void *ctx, const size_t *idx, size_t m)
+{
+	const engine_round *er = ctx;
+	engine *e = er->e;
+	fail_req *reqs = er->items;
+	int64_t now = er->now;
+	weft_id *ids = xmalloc(m * sizeof *ids);
+	for (size_t k = 0; k < m; k++)
+		ids[k] = reqs[idx[k]].id;
+	task_row *rows = NULL;
+	size_t nrows = 0;
+	int rc = store_tasks_read(e->w, ids, m, true, &rows, &nrows);
+	task_rows_sort(rows, nrows);
+	task_change *ch = xcalloc(m, sizeof *ch);
+	task_update_result *res = xcalloc(m, sizeof *res);
+	char (*why)[300] = xcalloc(m, sizeof *why);
+	size_t nch = 0;
+	size_t *which = xmalloc(m * sizeof *which);
+	for (size_t k = 0; k < m && rc == 0; k++) {
+		fail_req *r = &reqs[idx[k]];
+		const task_row *t = task_rows_find(rows, nrows, &r->id);
+		r->found = t != NULL;
+		if (t == NULL || !(TS_BIT(t->status) & r->from_mask))
+			continue;
+		task_update u = { .failure_reason = r->reason, .last_updated = r->touch_last_updated ? now : 0,
+		                  .actor = e->actor, .after = &r->after };
+		r->retried = dag_should_retry(e, t, r->cause, now, &u);
+		if (r->retried) {
+			snprintf(why[nch], sizeof why[nch], "attempt %d failed: %s", (int)t->attempt, r->reason);
+			u.reason = why[nch];
+		} else {
+			u.set_status = true;
+			u.status = TS_FAILURE;
+			u.ended_at = now;
+		}
+		which[nch] = idx[k];
+		ch[nch++] = (task_change){ .id = r->id, .from_mask = r->from_mask, .u = u };
 	}
-	task_row after = { 0 };
-	task_update u = {
-		.failure_reason = reason,
-		.last_updated = touch_last_updated ? now : 0,
-		.actor = e->actor,
-		.after = &after,
-	};
-	char why[300];
-	bool retry = dag_should_retry(e, &t, cause, now, &u);
-	if (retry) {
-		snprintf(why, sizeof(why), "attempt %d failed: %s", (int)t.attempt, reason);
-		u.reason = why;
-	} else {
-		u.set_status = true;
-		u.status = TS_FAILURE;
-		u.ended_at = now;
-	}
-	task_row_release(&t);
-	task_update_result res;
-	rc = store_task_update(e->w, task, from_mask, &u, &res);
-	if (rc != 0 || !res.applied)
-		return rc;
-	*applied = true;
-	engine_wake_starts(e);    /* a claimed/running task left: rule slots freed */
-	engine_metric_transition(e, res.prev, u.status);
-	if (retry) {
-		*retried = true;
-		engine_count(e, "tasks_retried_total", NULL, 1);
-		deadline_arm(e, after.next_retry_at, &deadline_retry_backoff, task);
-		task_row_release(&after);
-		return 0;
-	}
-	engine_metric_terminal(e, &after);
-	rc = outbox_add_task_webhooks(e, task, &after, TRIGGER_END, COND_FAILURE, now);
 	if (rc == 0)
-		rc = dag_after_terminal(e, task, &after, TS_FAILURE, now);
-	task_row_release(&after);
+		rc = store_task_update_many(e->w, ch, nch, res);
+	for (size_t k = 0; k < nch && rc == 0; k++) {
+		fail_req *r = &reqs[which[k]];
+		r->applied = res[k].applied;
+		if (!r->applied)
+			continue;
+		engine_wake_held_starts(e);    /* a claimed/running task left: rule slots freed */
+		engine_metric_transition(e, res[k].prev, r->retried ? TS_RETRYING : TS_FAILURE);
+		if (r->retried) {
+			engine_count(e, "tasks_retried_total", NULL, 1);
+			deadline_arm(e, r->after.next_retry_at, &deadline_retry_backoff, &r->id);
+		} else {
+			engine_metric_terminal(e, &r->after);
+		}
+	}
+	free(which);
+	free(why);
+	free(res);
+	free(ch);
+	store_free_tasks(rows, nrows);
+	free(ids);
 	return rc;
+}
+
+int dag_fail_tasks(engine *e, fail_req *reqs, size_t n, bool keep_after, int64_t now)
+{
+	for (size_t i = 0; i < n; i++) {
+		reqs[i].found = reqs[i].applied = reqs[i].retried = false;
+		memset(&reqs[i].after, 0, sizeof reqs[i].after);
+	}
+	if (n == 0)
+		return 0;
+	const weft_id **ids = xmalloc(n * sizeof *ids);
+	for (size_t i = 0; i < n; i++)
+		ids[i] = &reqs[i].id;
+	engine_round er = { e, reqs, now };
+	int rc = store_each_round(ids, n, fail_round, &er);
+	/* What follows the failures, for the whole set. */
+	task_row *ended = xcalloc(n, sizeof *ended);
+	size_t nended = 0;
+	for (size_t i = 0; i < n && rc == 0; i++)
+		if (reqs[i].applied && !reqs[i].retried)
+			ended[nended++] = reqs[i].after;
+	if (rc == 0)
+		rc = dag_tasks_ended(e, ended, nended, now);
+	free(ended);
+	free(ids);
+	if (rc != 0 || !keep_after)
+		fail_reqs_release(reqs, n);
+	return rc;
+}
+
+int dag_tasks_ended(engine *e, const task_row *rows, size_t n, int64_t now)
+{
+	task_webhooks *hooks = xcalloc(n ? n : 1, sizeof *hooks);
+	for (size_t i = 0; i < n; i++)
+		hooks[i] = (task_webhooks){ &rows[i], TRIGGER_END, rows[i].status == TS_SUCCESS ? COND_SUCCESS : COND_FAILURE };
+	int rc = outbox_add_task_webhooks(e, hooks, n, now);
+	if (rc == 0)
+		rc = dag_after_terminal(e, rows, n, now);
+	free(hooks);
+	return rc;
+}
+
+void fail_reqs_release(fail_req *reqs, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (reqs[i].applied)
+			task_row_release(&reqs[i].after);
+		reqs[i].applied = false;
+	}
 }

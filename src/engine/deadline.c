@@ -2,9 +2,11 @@
  * deadline.c — the deadline heap, the table of kinds, and the cycle part
  * that fires due deadlines (see deadline.h).
  *
- * A deadline taken off the heap is kept until its cycle commits: if the
- * commit fails it goes back into the heap, and if its own step fails it is
- * armed again a little later, so no deadline is lost until a restart.
+ * The due deadlines of one kind fire as a set, in one savepoint, when the
+ * kind can (one at a time when that fails). A deadline taken off the heap
+ * is kept until its cycle commits: if the commit fails it goes back into
+ * the heap, and if its own step fails it is armed again a little later,
+ * so no deadline is lost until a restart.
  */
 #include "util/common.h"
 #include "util/alloc.h"
@@ -98,13 +100,6 @@ void deadline_arm(engine *e, int64_t due, const deadline_kind *kind, const weft_
 
 /* ---- the cycle part ------------------------------------------------------------ */
 
-static int fire_step(engine *e, void *arg, int64_t now)
-{
-	const deadline *d = arg;
-	e->actor = "system";
-	return d->kind->fire(e, d, now);
-}
-
 static void list_push(deadline_list *l, const deadline *d)
 {
 	if (l->len == l->cap) {
@@ -114,23 +109,72 @@ static void list_push(deadline_list *l, const deadline *d)
 	l->items[l->len++] = *d;
 }
 
+static int fire_one(engine *e, void *item, int64_t now)
+{
+	const deadline *d = item;
+	e->actor = "system";
+	return d->kind->fire(e, d, now);
+}
+
+static int fire_many(engine *e, void **items, size_t n, int64_t now)
+{
+	deadline *d = xmalloc(n * sizeof *d);
+	for (size_t i = 0; i < n; i++)
+		d[i] = *(const deadline *)items[i];
+	e->actor = "system";
+	int rc = d[0].kind->fire_many(e, d, n, now);
+	free(d);
+	return rc;
+}
+
+static const void *kind_of(const void *item)
+{
+	return ((const deadline *)item)->kind;
+}
+
+static bool kind_has_many(const void *item)
+{
+	return ((const deadline *)item)->kind->fire_many != NULL;
+}
+
+/* Fires the deadlines d[0..n-1], those of one kind as a set; `done`
+ * learns each one's outcome. */
+static void fire_all(engine *e, deadline *d, size_t n, void (*done)(engine *e, void *item, int rc), int64_t now)
+{
+	engine_group_ops ops = { .key = kind_of, .has_many = kind_has_many, .many = fire_many, .one = fire_one,
+	                         .done = done };
+	void **items = xmalloc((n ? n : 1) * sizeof *items);
+	for (size_t i = 0; i < n; i++)
+		items[i] = &d[i];
+	engine_apply_groups(e, items, n, &ops, now);
+	free(items);
+}
+
+static void heap_fired(engine *e, void *item, int rc)
+{
+	deadline_state *s = &e->deadlines;
+	deadline *d = item;
+	if (rc == 0) {
+		list_push(&s->fired, d);
+		return;
+	}
+	log_error("engine", "%s deadline of %s failed (%d); tried again shortly", d->kind->name,
+	          d->object.str[0] ? d->object.str : "-", rc);
+	/* Armed again once this cycle is over, or it would be due again
+	 * within this loop. */
+	d->due = e->cycle.now + FIRE_RETRY_US;
+	list_push(&s->rearm, d);
+}
+
 static void fire_heap(engine *e, int64_t now)
 {
 	deadline_state *s = &e->deadlines;
+	deadline_list due = { 0 };
 	deadline d;
-	while (deadline_heap_pop_due(&s->heap, now, &d)) {
-		int rc = engine_step(e, fire_step, &d, now);
-		if (rc == 0) {
-			list_push(&s->fired, &d);
-			continue;
-		}
-		log_error("engine", "%s deadline of %s failed (%d); tried again shortly", d.kind->name,
-		          d.object.str[0] ? d.object.str : "-", rc);
-		/* Armed again once this cycle is over, or it would be due again
-		 * within this loop. */
-		d.due = now + FIRE_RETRY_US;
-		list_push(&s->rearm, &d);
-	}
+	while (deadline_heap_pop_due(&s->heap, now, &d))
+		list_push(&due, &d);
+	fire_all(e, due.items, due.len, heap_fired, now);
+	free(due.items);
 }
 
 typedef struct source_page {
@@ -162,6 +206,15 @@ static int next_step(engine *e, void *arg, int64_t now)
 	return 0;
 }
 
+static void source_fired(engine *e, void *item, int rc)
+{
+	const deadline *d = item;
+	if (rc == WEFT_ERETRY)
+		e->deadlines.conflict = true;      /* still due: read again next cycle */
+	else if (rc != 0)
+		log_error("engine", "%s deadline of %s failed", d->kind->name, d->object.str);
+}
+
 /* Shared database, on the leader: every source's due deadlines, then the
  * earliest next one. */
 static void fire_sources(engine *e, int64_t now)
@@ -177,13 +230,9 @@ static void fire_sources(engine *e, int64_t now)
 			again = true;
 			continue;
 		}
-		for (size_t i = 0; i < page.n; i++) {
-			int r = engine_step(e, fire_step, &page.rows[i], now);
-			if (r == WEFT_ERETRY)
-				again = true;      /* still due: read again next cycle */
-			else if (r != 0)
-				log_error("engine", "%s deadline of %s failed", kinds[k]->name, page.rows[i].object.str);
-		}
+		s->conflict = false;
+		fire_all(e, page.rows, page.n, source_fired, now);
+		again |= s->conflict;
 		e->cycle.changed |= page.n > 0;
 		again |= page.more;
 		free(page.rows);

@@ -40,6 +40,10 @@ struct deadline_kind {
 	/* In the cycle's transaction, in a savepoint of its own: the deadline
 	 * `d` is due at `now`. Re-reads the object, then acts or re-arms. */
 	int (*fire)(engine *e, const deadline *d, int64_t now);
+	/* Optional: fires the n deadlines of this kind due in one cycle, as a
+	 * set, in one savepoint (the same outcome as firing them one after
+	 * the other). When it fails they are fired one at a time. */
+	int (*fire_many)(engine *e, const deadline *d, size_t n, int64_t now);
 	/* Single node, at start-up: arm the kind's deadlines found in the
 	 * database. NULL when there are none to recover. */
 	int (*recover)(engine *e, int64_t now);
@@ -84,6 +88,7 @@ typedef struct deadline_state {
 	deadline_list rearm;         /* whose handler failed: armed again after the cycle */
 	/* Shared database. */
 	bool dirty;                  /* re-read the sources: another node changed something */
+	bool conflict;               /* a source's deadline lost a lock conflict: read again */
 	int64_t db_next;             /* earliest known due time from the sources */
 	/* A source's reading kept for the rest of the cycle (one query may
 	 * serve several kinds), freed with cache_free after it. */

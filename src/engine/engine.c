@@ -144,6 +144,80 @@ int engine_step(engine *e, engine_step_fn fn, void *arg, int64_t now)
 	return rc;
 }
 
+/* ---- groups of items of one kind ------------------------------------------------ */
+
+typedef struct group_call {
+	const engine_group_ops *ops;
+	void **items;
+	size_t n;
+} group_call;
+
+static int group_many(engine *e, void *arg, int64_t now)
+{
+	group_call *c = arg;
+	return c->ops->many(e, c->items, c->n, now);
+}
+
+static int group_one(engine *e, void *arg, int64_t now)
+{
+	group_call *c = arg;
+	return c->ops->one(e, c->items[0], now);
+}
+
+static void apply_group(engine *e, const engine_group_ops *ops, void **items, size_t n, int64_t now)
+{
+	if (n > 1 && ops->has_many(items[0])) {
+		group_call call = { ops, items, n };
+		int rc = engine_step(e, group_many, &call, now);
+		if (rc == 0 || rc == WEFT_ERETRY || rc == WEFT_EUNAVAILABLE) {
+			/* Done; or, after a conflict, all of them again in the next
+			 * cycle, when this one's commit has released what the other
+			 * node waits for; or the database is gone for all of them. */
+			for (size_t i = 0; i < n; i++)
+				ops->done(e, items[i], rc);
+			return;
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		group_call call = { ops, &items[i], 1 };
+		ops->done(e, items[i], engine_step(e, group_one, &call, now));
+	}
+}
+
+void engine_apply_groups(engine *e, void *const *items, size_t n, const engine_group_ops *ops, int64_t now)
+{
+	if (n == 0)
+		return;
+	/* Kinds are few (one per op or kind): a linear look-up suffices. */
+	const void **keys = xmalloc(n * sizeof *keys);
+	size_t *kind = xmalloc(n * sizeof *kind), *count = xcalloc(n + 1, sizeof *count);
+	size_t nkinds = 0;
+	for (size_t i = 0; i < n; i++) {
+		const void *k = ops->key(items[i]);
+		size_t g = 0;
+		while (g < nkinds && keys[g] != k)
+			g++;
+		if (g == nkinds)
+			keys[nkinds++] = k;
+		kind[i] = g;
+		count[g + 1]++;
+	}
+	for (size_t g = 0; g < nkinds; g++)
+		count[g + 1] += count[g];          /* where each kind starts */
+	void **sorted = xmalloc(n * sizeof *sorted);
+	size_t *at = xmalloc(n * sizeof *at);
+	memcpy(at, count, nkinds * sizeof *at);
+	for (size_t i = 0; i < n; i++)
+		sorted[at[kind[i]]++] = items[i];
+	for (size_t g = 0; g < nkinds; g++)
+		apply_group(e, ops, sorted + count[g], count[g + 1] - count[g], now);
+	free(at);
+	free(sorted);
+	free(count);
+	free(kind);
+	free(keys);
+}
+
 /* ---- the cycle --------------------------------------------------------------- */
 
 static int commit(engine *e)

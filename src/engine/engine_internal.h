@@ -64,6 +64,10 @@ typedef struct job_ops {
 	/* In a cycle, in its own savepoint: record the outcome. WEFT_ERETRY
 	 * puts it back for the next cycle. */
 	int (*apply)(engine *e, engine_job *j, int64_t now);
+	/* The same for every job of these ops that came back for a cycle, in
+	 * one savepoint, as a set (NULL: one at a time). When it fails they
+	 * are applied one at a time, or, after WEFT_ERETRY, all put back. */
+	int (*apply_many)(engine *e, engine_job **jobs, size_t n, int64_t now);
 	void (*free)(engine_job *j);
 } job_ops;
 
@@ -110,6 +114,25 @@ typedef int (*engine_step_fn)(engine *e, void *arg, int64_t now);
  * cycle holds) is not retried here: only the commit releases this cycle's
  * locks, so callers put the step back for the next cycle. */
 int engine_step(engine *e, engine_step_fn fn, void *arg, int64_t now);
+
+/* Items of several kinds (commands of several ops, jobs of several ops,
+ * deadlines of several kinds) applied a kind at a time: the items of one
+ * kind (key) in one step by `many` when the kind has it (has_many of its
+ * first item) and there is more than one, the kinds in the order of their
+ * first item, each kind's items in their order. When that step fails with
+ * WEFT_ERETRY (or WEFT_EUNAVAILABLE) every item of the kind gets that
+ * outcome (a conflict's items are put back by the caller); when it fails
+ * otherwise (an error, or WEFT_ECONFLICT: the set's outcome could depend
+ * on its order), its items are applied one at a time by `one`, each in a
+ * step of its own. `done` learns each item's outcome, once. */
+typedef struct engine_group_ops {
+	const void *(*key)(const void *item);
+	bool (*has_many)(const void *item);
+	int (*many)(engine *e, void **items, size_t n, int64_t now);
+	int (*one)(engine *e, void *item, int64_t now);
+	void (*done)(engine *e, void *item, int rc);
+} engine_group_ops;
+void engine_apply_groups(engine *e, void *const *items, size_t n, const engine_group_ops *ops, int64_t now);
 
 /* Test-only fault injection (unit tests): the next `fail_commits` commits
  * are rolled back as if they had failed; a step of the part named
@@ -183,6 +206,7 @@ struct engine {
 	/* The parts' state; each is touched only by its own file. */
 	struct {
 		bool dirty;                /* something may have become startable */
+		bool held;                 /* the last pass left pending tasks behind (rules, room) */
 		int64_t retry_at;          /* another node held a rule lock: look again then */
 		int64_t delayed_armed;     /* the delayed-start deadline in the heap, INT64_MAX = none */
 		size_t started;            /* tasks claimed this cycle */
@@ -190,6 +214,7 @@ struct engine {
 	} start;
 	struct {
 		bool dirty;                /* deliveries may be due: lease in this cycle */
+		bool held;                 /* the last lease left due rows behind */
 		int64_t next_due;          /* INT64_MAX = nothing undelivered */
 		engine_window window;
 	} outbox;
@@ -208,25 +233,39 @@ struct engine {
 
 /* ---- services of the parts to the rest of the engine --------------------- */
 
-/* parts/start.c: something may have become startable. */
+/* parts/start.c: something may have become startable (a task became
+ * pending, rules changed). */
 void engine_wake_starts(engine *e);
-/* parts/deliveries.c: outbox rows may be due (a row was written, a start
- * call that held a task's rows back came back, a slot freed). */
+/* parts/start.c: a claimed or running task left, capacity was freed, an
+ * executor has room again: the tasks the last start pass held back, if
+ * any, may start now. */
+void engine_wake_held_starts(engine *e);
+/* parts/deliveries.c: outbox rows may be due (a row was written). */
 void engine_wake_deliveries(engine *e);
+/* parts/deliveries.c: a start call or a delivery came back: the rows the
+ * last lease left behind (held back by that start, or for lack of room),
+ * if any, may be leased now. */
+void engine_wake_held_deliveries(engine *e);
 /* parts/deliveries.c: a delivery's retry is due at `at`. */
 void engine_delivery_due(engine *e, int64_t at);
 /* parts/batches.c: a task of `batch` ended; check it at the end of the cycle. */
 void engine_touch_batch(engine *e, const weft_id *batch);
 
 /* outbox.c */
-/* Writes one outbox delivery per action of (task, trigger, condition),
- * rendered from the task's metadata and enriched with its state. `row` is
- * the task as it is now when the caller has it (borrowed), NULL to read it. */
-int outbox_add_task_webhooks(engine *e, const weft_id *task, const task_row *row, action_trigger trig,
-                             action_condition cond, int64_t now);
-/* Writes the on_batch_complete deliveries of a batch that just completed. */
-int outbox_add_batch_webhooks(engine *e, const weft_id *batch, const char *on_complete,
-                              const batch_outcome *counts, int64_t now);
+/* The webhooks of a task's (trigger, condition): one outbox delivery per
+ * action, rendered from the task's metadata and enriched with its state.
+ * `row` is the task as it is now (borrowed). */
+typedef struct task_webhooks {
+	const task_row *row;
+	action_trigger trig;
+	action_condition cond;
+} task_webhooks;
+/* Writes the deliveries of every request of the set, reading their
+ * actions in one statement and inserting the rows in one more. */
+int outbox_add_task_webhooks(engine *e, const task_webhooks *reqs, size_t n, int64_t now);
+/* Writes the on_batch_complete deliveries of the batches that just
+ * completed. */
+int outbox_add_batch_webhooks(engine *e, const batch_completion *done, size_t n, int64_t now);
 int64_t outbox_backoff_us(const engine *e, int32_t attempt);
 
 /* commands/tasks.c: one task's cancel, pause and resume, shared with the
@@ -237,28 +276,68 @@ int task_pause_one(engine *e, const weft_id *id, task_update_result *res);
 /* *now_status: the status the task has afterwards. */
 int task_resume_one(engine *e, const weft_id *id, int64_t now, task_update_result *res, task_status *now_status);
 
+/* What one round of a set of changes (store_each_round) works with: the
+ * engine, the set's items (of the caller's type) and the time. */
+typedef struct engine_round {
+	engine *e;
+	void *items;
+	int64_t now;
+} engine_round;
+
 /* task_run.c */
-/* claimed -> running (*applied says whether it was claimed), arming its
- * inactivity timeout. */
-int engine_task_running(engine *e, const weft_id *id, int64_t now, bool *applied);
-/* A running task stopped being wanted (canceled, timed out, dead end):
- * its executor tells the remote side. `row`: the task after its
- * transition (borrowed), or NULL to read it. */
+/* The same guarded update u of every task of ids (u->after is not used):
+ * res[i] (required) its outcome, after[i] (optional) its row afterwards
+ * when applied. */
+int engine_update_tasks(engine *e, const weft_id *ids, size_t n, unsigned from_mask, const task_update *u,
+                        task_update_result *res, task_row *after);
+/* claimed -> running for a set of tasks (applied[i] says whether ids[i]
+ * was claimed), arming their inactivity timeouts. */
+int engine_tasks_running(engine *e, const weft_id *ids, size_t n, int64_t now, bool *applied);
+/* Running tasks stopped being wanted (canceled, timed out, dead ends):
+ * their executors tell the remote side. `rows`: the tasks after their
+ * transitions (borrowed). */
+int engine_tasks_cancel_remote(engine *e, const task_row *rows, size_t n, int64_t now);
+/* The same for one task, read when `row` is NULL. */
 int engine_task_cancel_remote(engine *e, const weft_id *id, const task_row *row, int64_t now);
 
 /* dag.c */
-/* After `task` reached a terminal status: propagate to children, queue the
- * webhooks of cascade-failed children, cancel dead-end ancestors, and mark
- * its batch for the completion check. `row`: the task after its transition
- * (borrowed), or NULL to read it. */
-int dag_after_terminal(engine *e, const weft_id *task, const task_row *row, task_status final, int64_t now);
-/* A claimed/running task failed for `cause` (a retry_cause bit, 0 = never
- * retried): with retries left under its policy it goes to retrying;
- * otherwise to failure with `reason`, its on_failure webhooks and
- * dag_after_terminal. 0 (*applied: the status was in from_mask; *retried
- * tells which way it went), WEFT_ENOTFOUND, or an error. */
-int dag_fail_task(engine *e, const weft_id *task, unsigned from_mask, const char *reason, unsigned cause,
-                  bool touch_last_updated, int64_t now, bool *applied, bool *retried);
+/* After the tasks `rows` (after their transitions, terminal; borrowed)
+ * ended: propagate to their children (one failure cascade for all of
+ * them, one release), queue the webhooks of cascade-failed children,
+ * cancel dead-end ancestors level by level, and mark their batches for the
+ * completion check. WEFT_ECONFLICT when the outcome of the set could
+ * depend on the order of its members (two of them failed into the same
+ * part of the graph while dead ends are canceled): the caller's step must
+ * be rolled back and its members applied one at a time. */
+int dag_after_terminal(engine *e, const task_row *rows, size_t n, int64_t now);
+/* Claimed/running tasks failing for a cause. */
+typedef struct fail_req {
+	weft_id id;
+	unsigned from_mask;
+	const char *reason;         /* borrowed */
+	unsigned cause;             /* a retry_cause bit, 0 = never retried */
+	bool touch_last_updated;
+	/* out */
+	bool found;                 /* the task exists */
+	bool applied;               /* its status was in from_mask */
+	bool retried;               /* it went to retrying */
+	task_row after;             /* when applied: the row afterwards (fail_reqs_release) */
+} fail_req;
+/* Each task with retries left under its policy goes to retrying;
+ * otherwise to failure with its reason, its on_failure webhooks and
+ * dag_after_terminal. A task given twice fails twice in order (the second
+ * sees what the first left). With keep_after the rows afterwards stay in
+ * the requests (fail_reqs_release). 0, WEFT_ECONFLICT as
+ * dag_after_terminal, or an error. */
+int dag_fail_tasks(engine *e, fail_req *reqs, size_t n, bool keep_after, int64_t now);
+void fail_reqs_release(fail_req *reqs, size_t n);
+/* Tasks that reached a terminal status (rows after, borrowed): their end
+ * webhooks (on_success or on_failure by status), then
+ * dag_after_terminal. */
+int dag_tasks_ended(engine *e, const task_row *rows, size_t n, int64_t now);
+/* Rows sorted by id, and the row of an id among them (NULL: none). */
+void task_rows_sort(task_row *rows, size_t n);
+const task_row *task_rows_find(const task_row *rows, size_t n, const weft_id *id);
 /* Whether a failure for `cause` should be retried; fills the retrying
  * update's fields (attempt, next_retry_at) when it should. */
 bool dag_should_retry(engine *e, const task_row *t, unsigned cause, int64_t now, task_update *u);

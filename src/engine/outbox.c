@@ -74,14 +74,6 @@ static json_t *task_enrichment(const task_row *t, action_trigger trig)
 	return a;
 }
 
-static int insert_delivery(engine *e, outbox_row *o)
-{
-	int rc = store_outbox_insert(e->w, o);
-	if (rc == 0 && o->id != 0)
-		engine_wake_deliveries(e);
-	return rc;
-}
-
 static delivery_event event_of(action_trigger trig, action_condition cond)
 {
 	if (trig == TRIGGER_CANCEL)
@@ -89,103 +81,144 @@ static delivery_event event_of(action_trigger trig, action_condition cond)
 	return cond == COND_SUCCESS ? DELIVERY_END_SUCCESS : DELIVERY_END_FAILURE;
 }
 
-int outbox_add_task_webhooks(engine *e, const weft_id *task, const task_row *row, action_trigger trig,
-                             action_condition cond, int64_t now)
+/* The key of a request's first delivery (its i-th gets ":<i>"). */
+static void base_key(char *out, size_t n, const task_webhooks *r)
 {
-	action_row *actions = NULL;
-	size_t n = 0;
-	int rc = store_task_actions_for(e->w, task, trig, cond, &actions, &n);
-	if (rc != 0 || n == 0) {
-		store_free_actions(actions, n);
-		return rc;
-	}
-	task_row read = { 0 };
-	if (row == NULL) {
-		if ((rc = store_task_get(e->w, task, &read)) != 0) {
-			store_free_actions(actions, n);
-			return rc == WEFT_ENOTFOUND ? 0 : rc;
-		}
-		row = &read;
-	}
-	const task_row *t = row;
+	const task_row *t = r->row;
 	/* A cancel concerns the attempt that was running; a timeout that is
 	 * retried has already counted the next one. */
-	int32_t attempt = t->attempt - (trig == TRIGGER_CANCEL && t->status == TS_RETRYING ? 1 : 0);
-	char base[128];
-	if (trig == TRIGGER_END)
-		snprintf(base, sizeof(base), "%s:end:%s", task->str, action_condition_name(cond));
+	int32_t attempt = t->attempt - (r->trig == TRIGGER_CANCEL && t->status == TS_RETRYING ? 1 : 0);
+	if (r->trig == TRIGGER_END)
+		snprintf(out, n, "%s:end:%s", t->id.str, action_condition_name(r->cond));
 	else if (attempt > 1)
-		snprintf(base, sizeof(base), "%s:cancel:attempt:%d", task->str, (int)attempt);
+		snprintf(out, n, "%s:cancel:attempt:%d", t->id.str, (int)attempt);
 	else
-		snprintf(base, sizeof(base), "%s:cancel", task->str);
+		snprintf(out, n, "%s:cancel", t->id.str);
+}
 
-	for (size_t i = 0; i < n && rc == 0; i++) {
-		char *rendered = template_has_placeholders(actions[i].params)
-		                     ? template_render_params(actions[i].params, t->metadata) : NULL;
-		outbox_row o = {
-			.event = event_of(trig, cond),
-			.task_id = *task,
-			.batch_id = t->batch_id,
-			.action_id = actions[i].id,
-			.add_handle = true,
-			.status = DS_PENDING,
-			.max_attempts = e->cfg.max_attempts,
-			.next_attempt_at = now,
-			.created_at = now,
-			.updated_at = now,
-		};
-		if (i == 0)
-			snprintf(o.key, sizeof(o.key), "%s", base);
-		else
-			snprintf(o.key, sizeof(o.key), "%s:%zu", base, i);
-		o.params = enrich(rendered ? rendered : actions[i].params, task_enrichment(t, trig));
-		rc = insert_delivery(e, &o);
-		free(o.params);
-		free(rendered);
-	}
-	task_row_release(&read);
-	store_free_actions(actions, n);
+static bool answers(const action_row *a, const task_webhooks *r)
+{
+	return id_eq(&a->task_id, &r->row->id) && a->trigger == r->trig && a->condition == r->cond;
+}
+
+/* A delivery row of task webhooks (params owned). */
+static void task_delivery(engine *e, const task_webhooks *r, const action_row *a, const char *key, int64_t now,
+                          outbox_row *o)
+{
+	const task_row *t = r->row;
+	char *rendered = template_has_placeholders(a->params) ? template_render_params(a->params, t->metadata) : NULL;
+	*o = (outbox_row){
+		.event = event_of(r->trig, r->cond),
+		.task_id = t->id,
+		.batch_id = t->batch_id,
+		.action_id = a->id,
+		.add_handle = true,
+		.status = DS_PENDING,
+		.max_attempts = e->cfg.max_attempts,
+		.next_attempt_at = now,
+		.created_at = now,
+		.updated_at = now,
+	};
+	snprintf(o->key, sizeof o->key, "%s", key);
+	o->params = enrich(rendered ? rendered : a->params, task_enrichment(t, r->trig));
+	free(rendered);
+}
+
+/* Writes the rows and wakes the deliveries part. */
+static int insert_deliveries(engine *e, outbox_row *rows, size_t n)
+{
+	int rc = store_outbox_insert_many(e->w, rows, n);
+	if (rc == 0 && n > 0)
+		engine_wake_deliveries(e);
+	for (size_t i = 0; i < n; i++)
+		free(rows[i].params);
 	return rc;
 }
 
-int outbox_add_batch_webhooks(engine *e, const weft_id *batch, const char *on_complete,
-                              const batch_outcome *counts, int64_t now)
+int outbox_add_task_webhooks(engine *e, const task_webhooks *reqs, size_t n, int64_t now)
 {
-	json_t *actions = on_complete ? json_parse_text(on_complete) : NULL;
-	int rc = 0;
-	for (size_t i = 0; rc == 0 && i < json_array_size(actions); i++) {
-		const json_t *params = json_object_get(json_array_get(actions, i), "params");
-		if (!json_is_object(params))
-			continue;
-		json_t *a = json_object();
-		json_object_set_new(a, "batch_id", json_string(batch->str));
-		json_t *c = json_object();
-		json_object_set_new(c, "success", json_integer(counts->success));
-		json_object_set_new(c, "failure", json_integer(counts->failure));
-		json_object_set_new(c, "canceled", json_integer(counts->canceled));
-		json_object_set_new(a, "counts", c);
-		json_object_set_new(a, "completed_at", ts_or_null(now));
-		char *text = json_dump_compact(params);
-		outbox_row o = {
-			.event = DELIVERY_BATCH_COMPLETE,
-			.batch_id = *batch,
-			.add_handle = false,
-			.status = DS_PENDING,
-			.max_attempts = e->cfg.max_attempts,
-			.next_attempt_at = now,
-			.created_at = now,
-			.updated_at = now,
-		};
-		if (i == 0)
-			snprintf(o.key, sizeof(o.key), "batch:%s:complete", batch->str);
-		else
-			snprintf(o.key, sizeof(o.key), "batch:%s:complete:%zu", batch->str, i);
-		o.params = enrich(text, a);
-		rc = insert_delivery(e, &o);
-		free(o.params);
-		free(text);
+	if (n == 0)
+		return 0;
+	action_query *q = xcalloc(n, sizeof *q);
+	for (size_t i = 0; i < n; i++)
+		q[i] = (action_query){ .task_id = reqs[i].row->id, .trigger = reqs[i].trig, .condition = reqs[i].cond };
+	action_row *actions = NULL;
+	size_t na = 0;
+	int rc = store_task_actions_many(e->w, q, n, &actions, &na);
+	outbox_row *rows = xcalloc(na ? na : 1, sizeof *rows);
+	size_t nrows = 0;
+	/* The actions come in the order of the requests: each request takes
+	 * the run that answers it (a request given twice gets the same keys
+	 * twice, and the insert keeps the first). */
+	for (size_t i = 0, j = 0; i < n && rc == 0; i++) {
+		char base[128];
+		base_key(base, sizeof base, &reqs[i]);
+		for (size_t k = 0; j < na && answers(&actions[j], &reqs[i]); j++, k++) {
+			char key[160];
+			if (k == 0)
+				snprintf(key, sizeof key, "%s", base);
+			else
+				snprintf(key, sizeof key, "%s:%zu", base, k);
+			task_delivery(e, &reqs[i], &actions[j], key, now, &rows[nrows++]);
+		}
 	}
-	json_decref(actions);
+	if (rc == 0)
+		rc = insert_deliveries(e, rows, nrows);
+	else
+		for (size_t i = 0; i < nrows; i++)
+			free(rows[i].params);
+	free(rows);
+	store_free_actions(actions, na);
+	free(q);
+	return rc;
+}
+
+int outbox_add_batch_webhooks(engine *e, const batch_completion *done, size_t n, int64_t now)
+{
+	outbox_row *rows = NULL;
+	size_t nrows = 0, cap = 0;
+	for (size_t b = 0; b < n; b++) {
+		const weft_id *batch = &done[b].batch;
+		json_t *actions = done[b].on_complete ? json_parse_text(done[b].on_complete) : NULL;
+		for (size_t i = 0; i < json_array_size(actions); i++) {
+			const json_t *params = json_object_get(json_array_get(actions, i), "params");
+			if (!json_is_object(params))
+				continue;
+			json_t *a = json_object();
+			json_object_set_new(a, "batch_id", json_string(batch->str));
+			json_t *c = json_object();
+			json_object_set_new(c, "success", json_integer(done[b].counts.success));
+			json_object_set_new(c, "failure", json_integer(done[b].counts.failure));
+			json_object_set_new(c, "canceled", json_integer(done[b].counts.canceled));
+			json_object_set_new(a, "counts", c);
+			json_object_set_new(a, "completed_at", ts_or_null(now));
+			char *text = json_dump_compact(params);
+			if (nrows == cap) {
+				cap = cap ? cap * 2 : 8;
+				rows = xrealloc(rows, cap * sizeof *rows);
+			}
+			outbox_row *o = &rows[nrows++];
+			*o = (outbox_row){
+				.event = DELIVERY_BATCH_COMPLETE,
+				.batch_id = *batch,
+				.add_handle = false,
+				.status = DS_PENDING,
+				.max_attempts = e->cfg.max_attempts,
+				.next_attempt_at = now,
+				.created_at = now,
+				.updated_at = now,
+			};
+			if (i == 0)
+				snprintf(o->key, sizeof o->key, "batch:%s:complete", batch->str);
+			else
+				snprintf(o->key, sizeof o->key, "batch:%s:complete:%zu", batch->str, i);
+			o->params = enrich(text, a);
+			free(text);
+		}
+		json_decref(actions);
+	}
+	int rc = insert_deliveries(e, rows, nrows);
+	free(rows);
 	return rc;
 }
 

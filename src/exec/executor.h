@@ -3,19 +3,21 @@
  * hear back.
  *
  * A task names its executor (the task's `executor`, "webhook" by default).
- * The engine's start pass claims a pending task (pending -> claimed, its
- * rules checked in the same transaction) and calls its executor's start();
- * what the executor launches comes back as a job (engine_internal.h) whose
- * outcome its result() applies in the cycle that receives it; when a
- * running task stops being wanted (canceled, timed out, a dead end) its
- * cancel() tells the remote side.
+ * The engine's start pass claims pending tasks (pending -> claimed, rules
+ * checked in the same transaction) and hands each executor its claimed
+ * tasks as one set through start(); what the executor launches comes back
+ * as jobs (engine_internal.h) whose outcomes its result() applies, as a
+ * set, in a later cycle; when running tasks stop being wanted (canceled,
+ * timed out, dead ends) its cancel() tells the remote side. Sets keep the
+ * statements per cycle constant: an executor reads and writes what it
+ * needs for all of its tasks at once.
  *
  * Executors talk to the engine, never to the store behind its back: every
  * function here runs on the engine thread inside the cycle's transaction
  * and writes only through the engine's writer connection (engine->w) and
- * the engine's services (engine_launch, engine_task_running, dag_fail_task,
- * deadline_arm, outbox_add_task_webhooks …). Side effects happen only
- * after the commit, as launched jobs.
+ * the engine's services (engine_launch, engine_tasks_running,
+ * dag_fail_tasks, deadline_arm, outbox_add_task_webhooks …). Side effects
+ * happen only after the commit, as launched jobs.
  *
  * The one registered executor, webhook (exec/webhook_executor.c): start =
  * claim the start ledger, render the start actions, launch the call;
@@ -44,16 +46,17 @@ typedef struct executor {
 	void (*detach)(void *state);
 	/* How many more starts it takes now (its window). */
 	size_t (*room)(const engine *e);
-	/* Starts the task `t` that the pass has just claimed (t as it was
-	 * before the claim, borrowed). NULL: the engine never starts this
-	 * executor's tasks (they are claimed by workers' commands). */
-	int (*start)(engine *e, const task_row *t, int64_t now);
-	/* Applies what a launched start reported: one of its jobs, back from
-	 * its launch (the job's ops->apply). */
-	int (*result)(engine *e, engine_job *job, int64_t now);
-	/* The running task `id` stopped being wanted. `row`: the task after its
-	 * transition (borrowed), or NULL when the caller does not have it. */
-	int (*cancel)(engine *e, const weft_id *id, const task_row *row, int64_t now);
+	/* Starts the n tasks `tasks` that the pass has just claimed, as a set
+	 * (the rows as they were before the claim, borrowed; never more than
+	 * its room). NULL: the engine never starts this executor's tasks (they
+	 * are claimed by workers' commands). */
+	int (*start)(engine *e, const task_row *tasks, size_t n, int64_t now);
+	/* Applies what launched starts reported: the jobs of this executor
+	 * that came back for a cycle, as a set (their ops->apply_many). */
+	int (*result)(engine *e, engine_job **jobs, size_t n, int64_t now);
+	/* The running tasks `rows` stopped being wanted (the tasks after their
+	 * transitions, borrowed). */
+	int (*cancel)(engine *e, const task_row *rows, size_t n, int64_t now);
 } executor;
 
 /* The registered executors (engine/executors.c). */

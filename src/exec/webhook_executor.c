@@ -94,8 +94,8 @@ static void job_launch(engine *e, engine_job *job)
 static void job_landed(engine *e, engine_job *job)
 {
 	UNUSED(job);
-	engine_wake_starts(e);          /* a slot freed */
-	engine_wake_deliveries(e);      /* the task's deliveries no longer wait for it */
+	engine_wake_held_starts(e);     /* a slot freed */
+	engine_wake_held_deliveries(e);     /* the task's deliveries no longer wait for it */
 }
 
 static void job_free(engine_job *job)
@@ -105,56 +105,94 @@ static void job_free(engine_job *job)
 	free(j);
 }
 
-static int webhook_result(engine *e, engine_job *job, int64_t now);
+static int webhook_result_one(engine *e, engine_job *job, int64_t now);
+static int webhook_result(engine *e, engine_job **jobs, size_t n, int64_t now);
 
 static const job_ops start_job_ops = {
 	.name = "webhook.start",
 	.actor = "webhook",
 	.launch = job_launch,
 	.landed = job_landed,
-	.apply = webhook_result,
+	.apply = webhook_result_one,
+	.apply_many = webhook_result,
 	.free = job_free,
 };
 
 /* ---- start ----------------------------------------------------------------------- */
 
-static int webhook_start(engine *e, const task_row *t, int64_t now)
+/* Launches the start calls of the claimed tasks tasks[at[0..n-1]]: their
+ * start actions read in one statement. */
+static int launch_starts(engine *e, const task_row *tasks, const size_t *at, size_t n, char (*keys)[128],
+                         int64_t now)
 {
-	char key[128];
-	start_key(key, sizeof(key), &t->id, t->attempt);
+	if (n == 0)
+		return 0;
+	action_query *q = xcalloc(n, sizeof *q);
+	for (size_t k = 0; k < n; k++)
+		q[k] = (action_query){ .task_id = tasks[at[k]].id, .trigger = TRIGGER_START, .condition = COND_SUCCESS };
+	action_row *actions = NULL;
+	size_t na = 0;
+	int rc = store_task_actions_many(e->w, q, n, &actions, &na);
+	for (size_t k = 0, j = 0; k < n && rc == 0; k++) {
+		const task_row *t = &tasks[at[k]];
+		size_t first = j;
+		while (j < na && id_eq(&actions[j].task_id, &t->id))
+			j++;
+		start_job *sj = xcalloc(1, sizeof(*sj));
+		sj->job = (engine_job){ .ops = &start_job_ops, .window = &state_of(e)->window, .holds_task = true,
+		                        .task_id = t->id };
+		sj->e = e;
+		sj->call = start_call(t, keys[at[k]], actions + first, j - first);
+		engine_launch(e, &sj->job);
+		deadline_arm(e, now + e->cfg.claim_timeout_us, &deadline_claim_stale, &t->id);
+	}
+	store_free_actions(actions, na);
+	free(q);
+	return rc;
+}
+
+static int webhook_start(engine *e, const task_row *tasks, size_t n, int64_t now)
+{
+	char (*keys)[128] = xcalloc(n ? n : 1, sizeof *keys);
+	ledger_claim *claims = xcalloc(n ? n : 1, sizeof *claims);
+	for (size_t i = 0; i < n; i++) {
+		start_key(keys[i], sizeof keys[i], &tasks[i].id, tasks[i].attempt);
+		claims[i] = (ledger_claim){ .key = keys[i], .task = tasks[i].id };
+	}
 	/* A call older than the claim timeout is stale, boundary included: the
 	 * requeue of a stale claim and its next claim can share a cycle. */
-	ledger_claim_result lr;
-	int rc = store_ledger_claim(e->w, key, &t->id, TRIGGER_START, COND_SUCCESS, now,
-	                            now - e->cfg.claim_timeout_us + 1, &lr);
-	if (rc != 0)
-		return rc;
-	if (lr == LEDGER_DONE) {
-		/* This attempt's start webhook already succeeded: do not call it twice. */
-		engine_count(e, "webhook_idempotent_skips_total", "trigger=\"start\"", 1);
-		bool applied;
-		return engine_task_running(e, &t->id, now, &applied);
+	int rc = store_ledger_claim_many(e->w, claims, n, TRIGGER_START, COND_SUCCESS, now,
+	                                 now - e->cfg.claim_timeout_us + 1);
+	weft_id *done = xcalloc(n ? n : 1, sizeof *done);
+	bool *applied = xcalloc(n ? n : 1, sizeof *applied);
+	size_t *launch = xcalloc(n ? n : 1, sizeof *launch);
+	size_t ndone = 0, nlaunch = 0;
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		if (claims[i].result == LEDGER_DONE) {
+			/* This attempt's start webhook already succeeded: do not
+			 * call it twice. */
+			engine_count(e, "webhook_idempotent_skips_total", "trigger=\"start\"", 1);
+			done[ndone++] = tasks[i].id;
+		} else if (claims[i].result == LEDGER_BUSY) {
+			/* A call for this attempt is still within its claim window:
+			 * stay claimed; the claim deadline requeues the task if it
+			 * never answers. */
+			engine_count(e, "webhook_idempotent_conflicts_total", NULL, 1);
+			deadline_arm(e, now + e->cfg.claim_timeout_us, &deadline_claim_stale, &tasks[i].id);
+		} else {
+			launch[nlaunch++] = i;
+		}
 	}
-	if (lr == LEDGER_BUSY) {
-		/* A call for this attempt is still within its claim window: stay
-		 * claimed; the claim deadline requeues the task if it never answers. */
-		engine_count(e, "webhook_idempotent_conflicts_total", NULL, 1);
-		deadline_arm(e, now + e->cfg.claim_timeout_us, &deadline_claim_stale, &t->id);
-		return 0;
-	}
-	action_row *actions = NULL;
-	size_t n = 0;
-	if ((rc = store_task_actions_for(e->w, &t->id, TRIGGER_START, COND_SUCCESS, &actions, &n)) != 0)
-		return rc;
-	start_job *j = xcalloc(1, sizeof(*j));
-	j->job = (engine_job){ .ops = &start_job_ops, .window = &state_of(e)->window, .holds_task = true,
-	                       .task_id = t->id };
-	j->e = e;
-	j->call = start_call(t, key, actions, n);
-	store_free_actions(actions, n);
-	engine_launch(e, &j->job);
-	deadline_arm(e, now + e->cfg.claim_timeout_us, &deadline_claim_stale, &t->id);
-	return 0;
+	if (rc == 0)
+		rc = engine_tasks_running(e, done, ndone, now, applied);
+	if (rc == 0)
+		rc = launch_starts(e, tasks, launch, nlaunch, keys, now);
+	free(launch);
+	free(applied);
+	free(done);
+	free(claims);
+	free(keys);
+	return rc;
 }
 
 /* ---- result ------------------------------------------------------------------------ */
@@ -177,32 +215,61 @@ static void register_cancel_action(engine *e, const webhook_call *call)
 	json_decref(obj);
 }
 
-static int webhook_result(engine *e, engine_job *job, int64_t now)
+/* 2xx: claimed -> running (registering a cancel action the answer
+ * returned); otherwise the failure path, which may retry. Every call's
+ * ledger row records its outcome. */
+static int webhook_result(engine *e, engine_job **jobs, size_t n, int64_t now)
 {
-	webhook_call *call = ((start_job *)job)->call;
-	int rc;
-	if (call->ok) {
-		bool applied = false;
-		rc = engine_task_running(e, &call->task_id, now, &applied);
-		if (rc == 0 && applied && call->cancel_action)
-			register_cancel_action(e, call);
-		if (rc == 0)
-			rc = store_ledger_finish(e->w, call->key, true, call->http_status, NULL, now);
-		return rc;
+	weft_id *ok = xcalloc(n, sizeof *ok);
+	bool *applied = xcalloc(n, sizeof *applied);
+	const webhook_call **ok_calls = xcalloc(n, sizeof *ok_calls);
+	fail_req *failed = xcalloc(n, sizeof *failed);
+	ledger_outcome *outcomes = xcalloc(n, sizeof *outcomes);
+	size_t nok = 0, nfailed = 0;
+	for (size_t i = 0; i < n; i++) {
+		const webhook_call *call = ((start_job *)jobs[i])->call;
+		outcomes[i] = (ledger_outcome){ .key = call->key, .ok = call->ok, .http_status = call->http_status,
+		                                .error = call->ok ? NULL : call->error };
+		if (call->ok) {
+			ok_calls[nok] = call;
+			ok[nok++] = call->task_id;
+		} else {
+			failed[nfailed++] = (fail_req){ .id = call->task_id, .from_mask = TS_BIT(TS_CLAIMED),
+			                                .reason = call->error ? call->error : "on_start webhook failed",
+			                                .cause = RETRY_ON_WEBHOOK_FAILURE, .touch_last_updated = true };
+		}
 	}
-	if ((rc = store_ledger_finish(e->w, call->key, false, call->http_status, call->error, now)) != 0)
-		return rc;
-	bool applied, retried;
-	rc = dag_fail_task(e, &call->task_id, TS_BIT(TS_CLAIMED), call->error ? call->error : "on_start webhook failed",
-	                   RETRY_ON_WEBHOOK_FAILURE, true, now, &applied, &retried);
-	return rc == WEFT_ENOTFOUND ? 0 : rc;
+	int rc = engine_tasks_running(e, ok, nok, now, applied);
+	for (size_t i = 0; i < nok && rc == 0; i++)
+		if (applied[i] && ok_calls[i]->cancel_action)
+			register_cancel_action(e, ok_calls[i]);
+	if (rc == 0)
+		rc = store_ledger_finish_many(e->w, outcomes, n, now);
+	if (rc == 0)
+		rc = dag_fail_tasks(e, failed, nfailed, false, now);
+	free(outcomes);
+	free(failed);
+	free(ok_calls);
+	free(applied);
+	free(ok);
+	return rc;
+}
+
+static int webhook_result_one(engine *e, engine_job *job, int64_t now)
+{
+	return webhook_result(e, &job, 1, now);
 }
 
 /* ---- cancel and the rest ------------------------------------------------------------ */
 
-static int webhook_cancel(engine *e, const weft_id *id, const task_row *row, int64_t now)
+static int webhook_cancel(engine *e, const task_row *rows, size_t n, int64_t now)
 {
-	return outbox_add_task_webhooks(e, id, row, TRIGGER_CANCEL, COND_SUCCESS, now);
+	task_webhooks *reqs = xcalloc(n ? n : 1, sizeof *reqs);
+	for (size_t i = 0; i < n; i++)
+		reqs[i] = (task_webhooks){ &rows[i], TRIGGER_CANCEL, COND_SUCCESS };
+	int rc = outbox_add_task_webhooks(e, reqs, n, now);
+	free(reqs);
+	return rc;
 }
 
 static size_t webhook_room(const engine *e)

@@ -26,18 +26,36 @@
 
 /* ---- the counter of unfinished tasks ----------------------------------------------- */
 
-static const db_sql q_remaining = {
-	"batch_remaining",
-	"UPDATE batch SET remaining = batch.remaining + d.delta FROM "
-	"(SELECT b.id, x.delta FROM {rows:$1,id text,delta bigint} AS x JOIN batch AS b ON b.id = x.id "
-	"{lock_in_order_of:b.id,b}) AS d "
-	"WHERE batch.id = d.id",
-	NULL,
+#define REMAINING_UPDATE                                                                           \
+	"UPDATE batch SET remaining = batch.remaining + d.delta FROM "                                 \
+	"(SELECT b.id, x.delta FROM {rows:$1,id text,delta bigint} AS x JOIN batch AS b ON b.id = x.id " \
+	"{lock_in_order_of:b.id,b}) AS d "                                                             \
+	"WHERE batch.id = d.id"
+
+static const db_sql q_remaining = { "batch_remaining", REMAINING_UPDATE, NULL };
+/* The same, saying which batches may have completed. */
+static const db_sql q_remaining_read = {
+	"batch_remaining", REMAINING_UPDATE " RETURNING batch.id, batch.remaining, batch.completed_at", NULL,
 };
 
 static int cmp_delta(const void *a, const void *b)
 {
 	return strncmp(((const batch_delta *)a)->batch.str, ((const batch_delta *)b)->batch.str, WEFT_ID_LEN);
+}
+
+/* The rows of q_remaining_read: every batch written, its delta 1 when it
+ * may have completed, 0 when not. */
+static int read_open(db_stmt *st, batch_delta **out, size_t *n)
+{
+	size_t cap = 0;
+	int rc;
+	while ((rc = db_step(st)) > 0) {
+		*out = db_grow(*out, *n, &cap, sizeof **out);
+		batch_delta *b = &(*out)[(*n)++];
+		db_col_id(st, 0, &b->batch);
+		b->delta = db_col_int(st, 1) <= 0 && db_col_null(st, 2);
+	}
+	return db_end(st, rc);
 }
 
 int batch_remaining_add(store_conn *c, const weft_id *batch, int64_t delta)
@@ -69,7 +87,10 @@ int batch_remaining_move(store_conn *c, const weft_id *batch, task_status from, 
 	return was_done == done ? 0 : batch_remaining_add(c, batch, done ? -1 : 1);
 }
 
-int batch_remaining_flush(store_conn *c, bool at_commit)
+/* Writes the deltas not written yet; with `open`, the batches written and
+ * whether each may have completed (remaining <= 0, completed_at null) go
+ * to open (sorted by id, owned). */
+static int flush(store_conn *c, bool at_commit, batch_delta **open, size_t *nopen)
 {
 	db_deltas *d = &c->deltas;
 	if (d->flushed >= d->n)
@@ -97,9 +118,9 @@ int batch_remaining_flush(store_conn *c, bool at_commit)
 		db_stmt *st;
 		if (at_commit && c->drv->final_writes != NULL)
 			err = c->drv->final_writes(c);
-		if (!err && (err = db_prepare(c, &q_remaining, &st)) == 0) {
+		if (!err && (err = db_prepare(c, open ? &q_remaining_read : &q_remaining, &st)) == 0) {
 			db_bind_set(st, &rows);
-			err = db_send(st, NULL);
+			err = open ? read_open(st, open, nopen) : db_send(st, NULL);
 		}
 	}
 	db_set_release(&rows);
@@ -107,6 +128,11 @@ int batch_remaining_flush(store_conn *c, bool at_commit)
 	if (!err)
 		d->flushed = d->n;
 	return err;
+}
+
+int batch_remaining_flush(store_conn *c, bool at_commit)
+{
+	return flush(c, at_commit, NULL, NULL);
 }
 
 void batch_remaining_reset(store_conn *c)
@@ -134,65 +160,151 @@ int store_batch_add_remaining(store_conn *c, const weft_id *batch, int64_t delta
 
 /* ---- completion --------------------------------------------------------------------- */
 
-/* One guarded UPDATE: of two nodes finishing a batch's last tasks, the
- * second waits for the first's row lock and then finds completed_at set.
- * A counter that went below 0 (a task counted twice) still completes once. */
+/* One guarded UPDATE for the set: of two nodes finishing a batch's last
+ * tasks, the second waits for the first's row lock and then finds
+ * completed_at set. The rows are locked in id order. A counter that went
+ * below 0 (a task counted twice) still completes once. */
 static const db_sql q_complete = {
 	"batch_complete",
-	"UPDATE batch SET completed_at = $2 "
-	"WHERE id = $1 AND remaining <= 0 AND completed_at IS NULL RETURNING on_complete",
+	"UPDATE batch SET completed_at = $2 FROM (SELECT b.id FROM batch AS b WHERE {in:b.id,$1} "
+	"AND b.remaining <= 0 AND b.completed_at IS NULL{lock_in_order_of:b.id,b}) AS d "
+	"WHERE batch.id = d.id AND batch.remaining <= 0 AND batch.completed_at IS NULL "
+	"RETURNING batch.id, batch.on_complete",
 	NULL,
 };
 
 static const db_sql q_outcome = {
 	"batch_outcome",
-	"SELECT count(*) FILTER (WHERE status = 'success'), count(*) FILTER (WHERE status = 'failure'), "
-	"count(*) FILTER (WHERE status = 'canceled') FROM "
-	"(SELECT status FROM task WHERE batch_id = $1 "
-	" UNION ALL SELECT status FROM task_archive WHERE batch_id = $1) AS s",
+	"SELECT s.batch_id, count(*) FILTER (WHERE s.status = 'success'), "
+	"count(*) FILTER (WHERE s.status = 'failure'), count(*) FILTER (WHERE s.status = 'canceled') FROM "
+	"(SELECT batch_id, status FROM task WHERE {in:batch_id,$1} "
+	" UNION ALL SELECT batch_id, status FROM task_archive WHERE {in:batch_id,$1}) AS s GROUP BY s.batch_id",
 	NULL,
 };
 
-static int batch_outcome_of(store_conn *c, const weft_id *batch, batch_outcome *counts)
+static int cmp_completion(const void *a, const void *b)
+{
+	return strncmp(((const batch_completion *)a)->batch.str, ((const batch_completion *)b)->batch.str,
+	               WEFT_ID_LEN);
+}
+
+/* The counts of the completed batches (rows sorted by batch). */
+static int outcomes_of(store_conn *c, batch_completion *rows, size_t n)
 {
 	db_stmt *st;
 	int err = db_prepare(c, &q_outcome, &st);
 	if (err)
 		return err;
-	db_bind_id(st, batch);
-	int rc = db_step(st);
-	if (rc > 0) {
-		counts->success = db_col_int(st, 0);
-		counts->failure = db_col_int(st, 1);
-		counts->canceled = db_col_int(st, 2);
+	db_set ids;
+	db_set_init(&ids);
+	for (size_t i = 0; i < n; i++)
+		db_set_id(&ids, &rows[i].batch);
+	db_bind_set(st, &ids);
+	int rc;
+	while ((rc = db_step(st)) > 0) {
+		batch_completion key;
+		db_col_id(st, 0, &key.batch);
+		batch_completion *r = bsearch(&key, rows, n, sizeof *rows, cmp_completion);
+		if (r == NULL)
+			continue;
+		r->counts.success = db_col_int(st, 1);
+		r->counts.failure = db_col_int(st, 2);
+		r->counts.canceled = db_col_int(st, 3);
 	}
+	db_set_release(&ids);
 	return db_end(st, rc);
+}
+
+static int read_completion(db_stmt *st, void *row)
+{
+	batch_completion *r = row;
+	db_col_id(st, 0, &r->batch);
+	r->on_complete = db_col_str(st, 1);
+	return 0;
+}
+
+static void release_completion(void *row)
+{
+	free(((batch_completion *)row)->on_complete);
+}
+
+int store_batch_complete_many(store_conn *c, const weft_id *batches, size_t n, int64_t now,
+                              batch_completion **out, size_t *nout)
+{
+	db_stmt *st;
+	*out = NULL;
+	*nout = 0;
+	if (n == 0)
+		return 0;
+	/* The counters are written first, and say which batches may have
+	 * completed: those and the batches without a change to write are
+	 * checked, by one more statement when there are any. */
+	batch_delta *written = NULL;
+	size_t nwritten = 0;
+	int err = flush(c, false, &written, &nwritten);
+	if (!err && nwritten > 1)
+		qsort(written, nwritten, sizeof *written, cmp_delta);
+	db_set ids;
+	db_set_init(&ids);
+	for (size_t i = 0; i < n && !err; i++) {
+		batch_delta key = { .batch = batches[i] };
+		batch_delta *w = nwritten > 0 ? bsearch(&key, written, nwritten, sizeof *written, cmp_delta) : NULL;
+		if (w == NULL || w->delta != 0)
+			db_set_id(&ids, &batches[i]);
+	}
+	free(written);
+	if (!err && ids.n > 0)
+		err = db_prepare(c, &q_complete, &st);
+	if (err || ids.n == 0) {
+		db_set_release(&ids);
+		return err;
+	}
+	db_bind_set(st, &ids);
+	db_bind_int(st, now);
+	static const db_row_kind completions = { sizeof(batch_completion), read_completion, release_completion };
+	void *got;
+	size_t len;
+	err = db_collect(st, &completions, &got, &len);
+	batch_completion *rows = got;
+	db_set_release(&ids);
+	if (!err && len > 0) {
+		qsort(rows, len, sizeof *rows, cmp_completion);
+		err = outcomes_of(c, rows, len);
+	}
+	if (err) {
+		store_free_completions(rows, len);
+		return err;
+	}
+	*out = rows;
+	*nout = len;
+	return 0;
+}
+
+void store_free_completions(batch_completion *rows, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(rows[i].on_complete);
+	free(rows);
 }
 
 int store_batch_complete(store_conn *c, const weft_id *batch, int64_t now, bool *completed, char **on_complete,
                          batch_outcome *counts)
 {
-	db_stmt *st;
+	batch_completion *rows;
+	size_t n;
 	*completed = false;
 	*on_complete = NULL;
 	memset(counts, 0, sizeof *counts);
-	int err = batch_remaining_flush(c, false);
-	if (!err)
-		err = db_prepare(c, &q_complete, &st);
-	if (err)
-		return err;
-	db_bind_id(st, batch);
-	db_bind_int(st, now);
-	int rc = db_step(st);
-	char *json = rc > 0 ? db_col_str(st, 0) : NULL;
-	if ((err = db_end(st, rc)) != 0 || rc == 0 || (err = batch_outcome_of(c, batch, counts)) != 0) {
-		free(json);
-		memset(counts, 0, sizeof *counts);
-		return err;
+	int err = store_batch_complete_many(c, batch, 1, now, &rows, &n);
+	if (!err && n == 1) {
+		*completed = true;
+		*on_complete = rows[0].on_complete;
+		*counts = rows[0].counts;
+		rows[0].on_complete = NULL;
 	}
-	*completed = true;
-	*on_complete = json;
-	return 0;
+	if (!err)
+		store_free_completions(rows, n);
+	return err;
 }
 
 /* ---- cancel, rules, counts ---------------------------------------------------------- */

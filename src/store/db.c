@@ -21,7 +21,7 @@
 /* Dynamic statements kept per connection; the least recently used one is
  * finalized when a new shape needs a slot. */
 #define DYN_SLOTS 32
-#define FRAG_ARGS 9
+#define FRAG_ARGS 40   /* a {rows} fragment has one per column */
 
 struct db_cache_entry {
 	const void *key;          /* the db_sql or db_dyn; NULL: free slot */
@@ -99,7 +99,9 @@ static const char *scan_args(const char *p, const char *cuts[FRAG_ARGS], int *nc
 			depth--;
 		else if (*p == '}')
 			return p;
-		else if (*p == ',' && depth == 0 && *ncuts < FRAG_ARGS)
+		else if (*p == ',' && depth == 0 && *ncuts == FRAG_ARGS)
+			return NULL;    /* more arguments than a fragment takes */
+		else if (*p == ',' && depth == 0)
 			cuts[(*ncuts)++] = p;
 		p++;
 	}
@@ -657,6 +659,7 @@ int db_read_task(db_stmt *st, int col0, task_row *t)
 	t->start_after = db_col_int(st, col0 + 22);
 	t->retry_policy = db_col_str(st, col0 + 23);
 	t->next_retry_at = db_col_int(st, col0 + 24);
+	t->executor = db_col_str(st, col0 + 25);
 	return 0;
 }
 
@@ -693,15 +696,7 @@ int db_read_outbox(db_stmt *st, int col0, outbox_row *o)
 	return 0;
 }
 
-/* How to collect one row type: element size, how to fill a zeroed element
- * from the current row, how to free one (NULL: nothing to free). */
-typedef struct row_kind {
-	size_t size;
-	int (*read)(db_stmt *st, void *row);
-	void (*release)(void *row);
-} row_kind;
-
-static int collect(db_stmt *st, const row_kind *k, void **out, size_t *n)
+int db_collect(db_stmt *st, const db_row_kind *k, void **out, size_t *n)
 {
 	char *rows = NULL;
 	size_t len = 0, cap = 0;
@@ -740,27 +735,27 @@ static void release_outbox_row(void *row) { outbox_row_release(row); }
 
 int db_collect_ids(db_stmt *st, weft_id **out, size_t *n)
 {
-	static const row_kind ids = { sizeof(weft_id), read_id_row, NULL };
+	static const db_row_kind ids = { sizeof(weft_id), read_id_row, NULL };
 	void *rows;
-	int err = collect(st, &ids, &rows, n);
+	int err = db_collect(st, &ids, &rows, n);
 	*out = rows;
 	return err;
 }
 
 int db_collect_tasks(db_stmt *st, task_row **out, size_t *n)
 {
-	static const row_kind tasks = { sizeof(task_row), read_task_row, release_task_row };
+	static const db_row_kind tasks = { sizeof(task_row), read_task_row, release_task_row };
 	void *rows;
-	int err = collect(st, &tasks, &rows, n);
+	int err = db_collect(st, &tasks, &rows, n);
 	*out = rows;
 	return err;
 }
 
 int db_collect_outbox(db_stmt *st, outbox_row **out, size_t *n)
 {
-	static const row_kind outbox = { sizeof(outbox_row), read_outbox_row, release_outbox_row };
+	static const db_row_kind outbox = { sizeof(outbox_row), read_outbox_row, release_outbox_row };
 	void *rows;
-	int err = collect(st, &outbox, &rows, n);
+	int err = db_collect(st, &outbox, &rows, n);
 	*out = rows;
 	return err;
 }

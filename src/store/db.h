@@ -156,9 +156,13 @@ void db_bind_set(db_stmt *st, db_set *s);
 	p "started_at, " p "ended_at, " p "last_updated, " p "metadata, " p "rules, " p "wait_success, " \
 	p "wait_finished, " p "success, " p "failures, " p "failure_reason, " p "expected_count, "       \
 	p "dead_end_barrier, " p "priority, " p "attempt, " p "group_name, " p "start_after, "           \
-	p "retry_policy, " p "next_retry_at"
+	p "retry_policy, " p "next_retry_at, " p "executor"
 #define TASK_COLS TASK_COLS_OF("")
-#define TASK_NCOLS 25
+#define TASK_NCOLS 26
+/* One NULL per task column: the other rows of a compound select. */
+#define TASK_NULLS                                                                               \
+	"NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, " \
+	"NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL"
 /* A task from the row's columns col0 .. col0 + TASK_NCOLS - 1; WEFT_ESTORE
  * on an unknown status (out released). */
 int db_read_task(db_stmt *st, int col0, task_row *out);
@@ -172,7 +176,15 @@ int db_read_task(db_stmt *st, int col0, task_row *out);
 int db_read_outbox(db_stmt *st, int col0, outbox_row *out);
 
 /* Steps st to its end collecting rows into a new array (nothing on error;
- * st is ended either way). */
+ * st is ended either way): of a kind given by its element size, how to
+ * fill a zeroed element from the current row, how to free one (NULL:
+ * nothing to free); or of the kinds below. */
+typedef struct db_row_kind {
+	size_t size;
+	int (*read)(db_stmt *st, void *row);
+	void (*release)(void *row);
+} db_row_kind;
+int db_collect(db_stmt *st, const db_row_kind *k, void **out, size_t *n);
 int db_collect_ids(db_stmt *st, weft_id **out, size_t *n);          /* column 0 */
 int db_collect_tasks(db_stmt *st, task_row **out, size_t *n);       /* TASK_COLS from 0 */
 int db_collect_outbox(db_stmt *st, outbox_row **out, size_t *n);    /* OUTBOX_COLS from 0 */
@@ -337,10 +349,14 @@ struct db_driver {
 
 	/* overrides: NULL runs the operation written once (its contract is
 	 * store.h's) */
-	int (*task_update)(store_conn *c, const weft_id *id, unsigned from_mask, const task_update *u,
-	                   task_update_result *res);
+	/* One round of store_task_update_many: the changes ch[idx[0..n-1]]
+	 * name distinct tasks; fills res[] and batch[] (each task's batch) at
+	 * those indexes and records the events. The batch counters are the
+	 * caller's. */
+	int (*task_update_round)(store_conn *c, const task_change *ch, const size_t *idx, size_t n,
+	                         task_update_result *res, weft_id *batch);
 	int (*outbox_lease)(store_conn *c, int64_t now, int64_t lease_until, size_t limit,
-	                    const weft_id *skip, size_t nskip, outbox_row **out, size_t *n);
+	                    const weft_id *skip, size_t nskip, outbox_row **out, size_t *n, int64_t *next_due);
 };
 
 /* ---- domain helpers shared by the written-once operations and overrides --------- */
@@ -354,31 +370,50 @@ int64_t db_clamp_limit(size_t limit);
  * int64. False when the page is empty for sure. */
 bool db_page_clamp(int64_t *offset, int64_t *limit);
 
-/* tasks.c: the columns a task_update may set, one shape bit each in this
- * order; the shape of an update is the set of fields it gives. */
-enum {
-	TU_STATUS, TU_SUCCESS, TU_FAILURES, TU_METADATA, TU_REASON, TU_RULES, TU_EXPECTED,
-	TU_PRIORITY, TU_STARTED, TU_ENDED, TU_UPDATED, TU_ATTEMPT, TU_NEXT_RETRY, TU__COUNT
-};
-typedef struct task_update_column {
-	const char *name;
-	bool add;                /* the value is added to the column (counters) */
-} task_update_column;
-extern const task_update_column task_update_columns[TU__COUNT];
-unsigned task_update_shape(const task_update *u);
-/* The SET list of a task_update shape with
- * parameters from $first, and its values bound in the same order. */
-void task_update_sets(buf *sql, unsigned shape, int first);
-void task_update_bind(db_stmt *st, const task_update *u, unsigned shape);
+/* update.c: what a driver's round of store_task_update_many shares with
+ * the round written once. A change is one row of a set: the fields it
+ * gives (task_change_fields), named as in TASK_CHANGE_COLS; absent ones
+ * are null and keep their column in TASK_CHANGE_SET, whose row alias is r. */
+#define TASK_CHANGE_COLS                                                                          \
+	"status text, add_success bigint, add_failures bigint, metadata text, failure_reason text, "  \
+	"rules text, expected_count bigint, priority bigint, started_at bigint, ended_at bigint, "    \
+	"last_updated bigint, attempt bigint, next_retry_at bigint"
+#define TASK_CHANGE_SET(r)                                                                        \
+	"status = coalesce(" r ".status, task.status), "                                             \
+	"success = task.success + coalesce(" r ".add_success, 0), "                                  \
+	"failures = task.failures + coalesce(" r ".add_failures, 0), "                               \
+	"metadata = coalesce(" r ".metadata, task.metadata), "                                       \
+	"failure_reason = coalesce(" r ".failure_reason, task.failure_reason), "                     \
+	"rules = coalesce(" r ".rules, task.rules), "                                                \
+	"expected_count = coalesce(" r ".expected_count, task.expected_count), "                     \
+	"priority = coalesce(" r ".priority, task.priority), "                                       \
+	"started_at = coalesce(" r ".started_at, task.started_at), "                                 \
+	"ended_at = coalesce(" r ".ended_at, task.ended_at), "                                       \
+	"last_updated = coalesce(" r ".last_updated, task.last_updated), "                           \
+	"attempt = coalesce(" r ".attempt, task.attempt), "                                          \
+	"next_retry_at = coalesce(" r ".next_retry_at, task.next_retry_at)"
+void task_change_fields(db_set *s, const task_update *u);
+/* The counter (its name) that the change's additions would push past
+ * TASK_COUNTER_MAX, NULL when none. */
+const char *task_change_over(const task_update *u, int64_t success, int64_t failures);
+/* The row a change of the round ch[idx[0..n-1]] wants back for the task
+ * id (NULL when none); *index is built on first use, freed by the caller. */
+typedef struct id_pos {
+	const weft_id *id;
+	size_t i;
+} id_pos;
+task_row *task_change_after(const task_change *ch, const size_t *idx, size_t n, const weft_id *id, id_pos **index);
 /* When the transition happened: the update's own timestamps, else now. */
 int64_t task_update_time(const task_update *u);
 /* The reason and actor recorded for a status change. */
 const char *task_update_reason(const task_update *u);
 const char *task_update_actor(const task_update *u);
 
-/* events.c: appends one audit event (sent without waiting). */
-int event_add(store_conn *c, const weft_id *task, int64_t at, const task_status *from, task_status to,
-              const char *reason, const char *actor);
+/* events.c: a set of events: rows added with event_row (from NULL: none), written
+ * by one statement sent without waiting. */
+void event_row(db_set *s, const weft_id *task, int64_t at, const char *from, const char *to, const char *reason,
+               const char *actor);
+int event_add_rows(store_conn *c, db_set *rows);
 
 /* batches.c: batch.remaining bookkeeping, summed per batch in memory and
  * written once per transaction (at commit or before a completion check). */

@@ -1,8 +1,8 @@
 /*
  * events.c — the audit trail: one task_event row per status change,
- * written in the transaction of the change (single changes here; the
- * set-based ones in dag.c and batches.c write theirs with one statement),
- * and a task's trail read back.
+ * written in the transaction of the change (a set of them by one
+ * statement; the releases and the batch cancel write theirs with a
+ * statement of their own), and a task's trail read back.
  *
  * The creation entry is not stored: a 100,000-task submission would write
  * 100,000 more rows. It is made when the trail is read, from the task's
@@ -14,26 +14,33 @@
 #include "store/db.h"
 #include "util/alloc.h"
 
-static const db_sql q_event_insert = {
+static const db_sql q_event_rows = {
 	"event_insert",
 	"INSERT INTO task_event (task_id, at, from_status, to_status, reason, actor) "
-	"VALUES ($1, $2, $3, $4, $5, $6)",
+	"SELECT e.id, e.at, e.from_status, e.to_status, e.reason, e.actor "
+	"FROM {rows:$1,id text,at bigint,from_status text,to_status text,reason text,actor text} AS e",
 	NULL,
 };
 
-int event_add(store_conn *c, const weft_id *task, int64_t at, const task_status *from, task_status to,
-              const char *reason, const char *actor)
+void event_row(db_set *s, const weft_id *task, int64_t at, const char *from, const char *to, const char *reason,
+               const char *actor)
+{
+	db_set_row(s);
+	db_set_field_text(s, "id", task->str);
+	db_set_field_int(s, "at", at);
+	db_set_field_text(s, "from_status", from);
+	db_set_field_text(s, "to_status", to);
+	db_set_field_text(s, "reason", reason);
+	db_set_field_text(s, "actor", actor);
+}
+
+int event_add_rows(store_conn *c, db_set *rows)
 {
 	db_stmt *st;
-	int err = db_prepare(c, &q_event_insert, &st);
+	int err = db_prepare(c, &q_event_rows, &st);
 	if (err)
 		return err;
-	db_bind_id(st, task);
-	db_bind_int(st, at);
-	db_bind_text(st, from ? task_status_name(*from) : NULL);
-	db_bind_text(st, task_status_name(to));
-	db_bind_text(st, reason);
-	db_bind_text(st, actor);
+	db_bind_set(st, rows);
 	return db_send(st, NULL);
 }
 

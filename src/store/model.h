@@ -44,6 +44,7 @@ void task_row_release(task_row *t);
 /* A webhook attached to a task, with the record of its last delivery. */
 typedef struct action_row {
 	int64_t id;
+	weft_id task_id;             /* set by store_task_actions_many only */
 	action_trigger trigger;
 	action_condition condition;
 	char *params;                /* compact JSON text of WebhookParams, owned */

@@ -22,14 +22,46 @@
 
 #define UNDELIVERED "(status = 'pending' OR status = 'retrying' OR status = 'delivering')"
 
-static const db_sql q_insert = {
-	"outbox_insert",
-	"INSERT INTO outbox (idempotency_key, event, task_id, batch_id, action_id, params, add_handle, status, "
-	"attempts, max_attempts, next_attempt_at, last_attempt_at, created_at, updated_at, last_http_status, "
-	"last_error) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) "
-	"ON CONFLICT (idempotency_key) DO NOTHING RETURNING id",
-	NULL,
-};
+/* A set of rows; a key present already (in the table or earlier in the
+ * set) is skipped. The single insert returns the id. */
+#define INSERT_ROWS                                                                                        \
+	"INSERT INTO outbox (idempotency_key, event, task_id, batch_id, action_id, params, add_handle, status, " \
+	"attempts, max_attempts, next_attempt_at, last_attempt_at, created_at, updated_at, last_http_status, "   \
+	"last_error) SELECT r.key, r.event, r.task_id, r.batch_id, r.action_id, r.params, r.add_handle, "        \
+	"r.status, r.attempts, r.max_attempts, r.next_attempt_at, r.last_attempt_at, r.created_at, "             \
+	"r.updated_at, r.last_http_status, r.last_error FROM {rows:$1,key text,event text,task_id text,"         \
+	"batch_id text,action_id bigint,params text,add_handle bigint,status text,attempts bigint,"              \
+	"max_attempts bigint,next_attempt_at bigint,last_attempt_at bigint,created_at bigint,updated_at bigint," \
+	"last_http_status bigint,last_error text} AS r WHERE true ON CONFLICT (idempotency_key) DO NOTHING"
+
+static const db_sql q_insert_many = { "outbox_insert", INSERT_ROWS, NULL };
+static const db_sql q_insert = { "outbox_insert", INSERT_ROWS " RETURNING id", NULL };
+
+static void outbox_set_row(db_set *rows, const outbox_row *o)
+{
+	db_set_row(rows);
+	db_set_field_text(rows, "key", o->key);
+	db_set_field_text(rows, "event", delivery_event_name(o->event));
+	if (id_is_set(&o->task_id))
+		db_set_field_text(rows, "task_id", o->task_id.str);
+	if (id_is_set(&o->batch_id))
+		db_set_field_text(rows, "batch_id", o->batch_id.str);
+	if (o->action_id != 0)
+		db_set_field_int(rows, "action_id", o->action_id);
+	db_set_field_text(rows, "params", o->params ? o->params : "{}");
+	db_set_field_int(rows, "add_handle", o->add_handle ? 1 : 0);
+	db_set_field_text(rows, "status", delivery_status_name(o->status));
+	db_set_field_int(rows, "attempts", o->attempts);
+	db_set_field_int(rows, "max_attempts", o->max_attempts);
+	db_set_field_int(rows, "next_attempt_at", o->next_attempt_at);
+	if (o->last_attempt_at != 0)
+		db_set_field_int(rows, "last_attempt_at", o->last_attempt_at);
+	db_set_field_int(rows, "created_at", o->created_at);
+	db_set_field_int(rows, "updated_at", o->updated_at != 0 ? o->updated_at : o->created_at);
+	if (o->last_http_status != 0)
+		db_set_field_int(rows, "last_http_status", o->last_http_status);
+	db_set_field_text(rows, "last_error", o->last_error);
+}
 
 int store_outbox_insert(store_conn *c, outbox_row *o)
 {
@@ -37,25 +69,33 @@ int store_outbox_insert(store_conn *c, outbox_row *o)
 	int err = db_prepare(c, &q_insert, &st);
 	if (err)
 		return err;
-	db_bind_textn(st, o->key, sizeof o->key);
-	db_bind_text(st, delivery_event_name(o->event));
-	db_bind_id(st, &o->task_id);
-	db_bind_id(st, &o->batch_id);
-	db_bind_int_or_null(st, o->action_id);
-	db_bind_text(st, o->params ? o->params : "{}");
-	db_bind_bool(st, o->add_handle);
-	db_bind_text(st, delivery_status_name(o->status));
-	db_bind_int(st, o->attempts);
-	db_bind_int(st, o->max_attempts);
-	db_bind_int(st, o->next_attempt_at);
-	db_bind_ts(st, o->last_attempt_at);
-	db_bind_int(st, o->created_at);
-	db_bind_int(st, o->updated_at != 0 ? o->updated_at : o->created_at);
-	db_bind_int_or_null(st, o->last_http_status);
-	db_bind_text(st, o->last_error);
+	db_set rows;
+	db_set_init(&rows);
+	outbox_set_row(&rows, o);
+	db_bind_set(st, &rows);
 	int rc = db_step(st);
 	o->id = rc > 0 ? db_col_int(st, 0) : 0;
-	return db_end(st, rc);
+	err = db_end(st, rc);
+	db_set_release(&rows);
+	return err;
+}
+
+int store_outbox_insert_many(store_conn *c, const outbox_row *o, size_t n)
+{
+	db_stmt *st;
+	if (n == 0)
+		return 0;
+	int err = db_prepare(c, &q_insert_many, &st);
+	if (err)
+		return err;
+	db_set rows;
+	db_set_init(&rows);
+	for (size_t i = 0; i < n; i++)
+		outbox_set_row(&rows, &o[i]);
+	db_bind_set(st, &rows);
+	err = db_send(st, NULL);
+	db_set_release(&rows);
+	return err;
 }
 
 /* ---- leases ------------------------------------------------------------------------ */
@@ -139,20 +179,23 @@ static int due_ids(store_conn *c, int64_t now, size_t limit, const weft_id *skip
 }
 
 int store_outbox_lease(store_conn *c, int64_t now, int64_t lease_until, size_t limit, const weft_id *skip,
-                       size_t nskip, outbox_row **out, size_t *n)
+                       size_t nskip, outbox_row **out, size_t *n, int64_t *next_due)
 {
+	int64_t unused;
 	*out = NULL;
 	*n = 0;
+	if (next_due == NULL)
+		next_due = &unused;
 	if (limit == 0)
-		return 0;
+		return store_outbox_next_due(c, next_due);
 	if (c->drv->outbox_lease != NULL)
-		return c->drv->outbox_lease(c, now, lease_until, limit, skip, nskip, out, n);
+		return c->drv->outbox_lease(c, now, lease_until, limit, skip, nskip, out, n, next_due);
 	int64_t *ids = NULL;
 	size_t nids = 0;
 	int err = due_ids(c, now, limit, skip, nskip, &ids, &nids);
 	if (err || nids == 0) {
 		free(ids);
-		return err;
+		return err ? err : store_outbox_next_due(c, next_due);
 	}
 	db_stmt *st;
 	outbox_row *rows = NULL;
@@ -171,8 +214,12 @@ int store_outbox_lease(store_conn *c, int64_t now, int64_t lease_until, size_t l
 	if (!err)
 		len = outbox_order_by_ids(rows, len, ids, nids);
 	free(ids);
-	if (err)
+	if (!err)
+		err = store_outbox_next_due(c, next_due);
+	if (err) {
+		store_free_outbox(rows, len);
 		return err;
+	}
 	*out = rows;
 	*n = len;
 	return 0;
@@ -180,33 +227,50 @@ int store_outbox_lease(store_conn *c, int64_t now, int64_t lease_until, size_t l
 
 /* ---- outcomes and due times ----------------------------------------------------------- */
 
-/* $2: delivered (1) or not; $6: when to retry, 0 = never again. */
+/* Per row: delivered (ok <> 0) or not, and when to retry (0 = never
+ * again). An id without a row (nothing to record) is no error. */
 static const db_sql q_finish = {
 	"outbox_finish",
 	"UPDATE outbox SET "
-	"status = CASE WHEN $2 <> 0 THEN 'success' WHEN CAST($6 AS BIGINT) = 0 THEN 'exhausted' "
-	"ELSE 'retrying' END, "
-	"next_attempt_at = CASE WHEN $2 <> 0 OR CAST($6 AS BIGINT) = 0 THEN next_attempt_at "
-	"ELSE CAST($6 AS BIGINT) END, "
-	"last_http_status = $3, last_error = $4, updated_at = $5 WHERE id = $1",
+	"status = CASE WHEN r.ok <> 0 THEN 'success' WHEN r.retry_at = 0 THEN 'exhausted' ELSE 'retrying' END, "
+	"next_attempt_at = CASE WHEN r.ok <> 0 OR r.retry_at = 0 THEN outbox.next_attempt_at ELSE r.retry_at END, "
+	"last_http_status = r.http, last_error = r.error, updated_at = $2 "
+	"FROM {rows:$1,id bigint,ok bigint,retry_at bigint,http bigint,error text} AS r WHERE outbox.id = r.id "
+	"AND {plan_ids:outbox.id,SELECT r2.id FROM {rows:$1,id bigint} AS r2}",
 	NULL,
 };
 
-/* An unknown id (nothing to record) is not an error. */
-int store_outbox_finish(store_conn *c, int64_t id, bool ok, int32_t http_status, const char *error, int64_t now,
-                        int64_t retry_at)
+int store_outbox_finish_many(store_conn *c, const outbox_outcome *o, size_t n, int64_t now)
 {
 	db_stmt *st;
+	if (n == 0)
+		return 0;
 	int err = db_prepare(c, &q_finish, &st);
 	if (err)
 		return err;
-	db_bind_int(st, id);
-	db_bind_bool(st, ok);
-	db_bind_int_or_null(st, http_status);
-	db_bind_text(st, error);
+	db_set rows;
+	db_set_init(&rows);
+	for (size_t i = 0; i < n; i++) {
+		db_set_row(&rows);
+		db_set_field_int(&rows, "id", o[i].id);
+		db_set_field_int(&rows, "ok", o[i].ok ? 1 : 0);
+		db_set_field_int(&rows, "retry_at", o[i].retry_at);
+		if (o[i].http_status != 0)
+			db_set_field_int(&rows, "http", o[i].http_status);
+		db_set_field_text(&rows, "error", o[i].error);
+	}
+	db_bind_set(st, &rows);
 	db_bind_int(st, now);
-	db_bind_int(st, retry_at);
-	return db_send(st, NULL);
+	err = db_send(st, NULL);
+	db_set_release(&rows);
+	return err;
+}
+
+int store_outbox_finish(store_conn *c, int64_t id, bool ok, int32_t http_status, const char *error, int64_t now,
+                        int64_t retry_at)
+{
+	outbox_outcome o = { .id = id, .ok = ok, .http_status = http_status, .error = error, .retry_at = retry_at };
+	return store_outbox_finish_many(c, &o, 1, now);
 }
 
 static const db_sql q_next_due = {

@@ -16,11 +16,17 @@
 #include "util/alloc.h"
 
 
+/* The first page (part 1) comes with the next delayed start (part 0, its
+ * last column), which a pass needs as well: one round trip for both. */
 static const db_sql q_pending_first = {
 	"pending_scan",
-	"SELECT " TASK_COLS " FROM task{index:task_pending} "
+	"SELECT 1 AS part, p.*, NULL AS next_start FROM (SELECT " TASK_COLS " FROM task{index:task_pending} "
 	"WHERE status = 'pending' AND (start_after IS NULL OR start_after <= $2) "
-	"ORDER BY priority DESC, created_at, id LIMIT $1{lock_skip}",
+	"ORDER BY priority DESC, created_at, id LIMIT $1{lock_skip}) AS p "
+	"UNION ALL SELECT 0, " TASK_NULLS ", (SELECT start_after FROM task{index:task_delayed} "
+	"WHERE status = 'pending' AND start_after IS NOT NULL AND start_after > $2 "
+	"ORDER BY start_after LIMIT 1) "
+	"ORDER BY part, priority DESC, created_at, id",
 	NULL,
 };
 static const db_sql q_pending_same = {
@@ -39,6 +45,24 @@ static const db_sql q_pending_lower = {
 	NULL,
 };
 
+/* The rows of the first page, and the next delayed start. */
+static int first_page(db_stmt *st, task_row **rows, size_t *len, int64_t *next_start)
+{
+	size_t cap = 0;
+	int rc;
+	while ((rc = db_step(st)) > 0) {
+		if (db_col_int(st, 0) == 0) {
+			*next_start = db_col_null(st, 1 + TASK_NCOLS) ? INT64_MAX : db_col_int(st, 1 + TASK_NCOLS);
+			continue;
+		}
+		*rows = db_grow(*rows, *len, &cap, sizeof **rows);
+		if ((rc = db_read_task(st, 1, &(*rows)[*len])) != 0)
+			break;
+		(*len)++;
+	}
+	return db_end(st, rc);
+}
+
 /* Appends the rows of st to *rows (count *len). */
 static int append_tasks(db_stmt *st, task_row **rows, size_t *len)
 {
@@ -55,13 +79,17 @@ static int append_tasks(db_stmt *st, task_row **rows, size_t *len)
 }
 
 int store_pending_scan(store_conn *c, const pending_cursor *after, size_t limit, int64_t now, task_row **out,
-                       size_t *n)
+                       size_t *n, int64_t *next_start)
 {
 	db_stmt *st;
 	task_row *rows = NULL;
 	size_t len = 0;
+	int64_t unused;
 	*out = NULL;
 	*n = 0;
+	if (next_start == NULL)
+		next_start = &unused;
+	*next_start = INT64_MAX;
 	if (limit == 0)
 		return 0;
 	int err = db_prepare(c, after ? &q_pending_same : &q_pending_first, &st);
@@ -77,7 +105,7 @@ int store_pending_scan(store_conn *c, const pending_cursor *after, size_t limit,
 		db_bind_int(st, db_clamp_limit(limit));
 		db_bind_int(st, now);
 	}
-	err = append_tasks(st, &rows, &len);
+	err = after == NULL ? first_page(st, &rows, &len, next_start) : append_tasks(st, &rows, &len);
 	if (!err && after != NULL && len < limit && (err = db_prepare(c, &q_pending_lower, &st)) == 0) {
 		db_bind_int(st, after->priority);
 		db_bind_int(st, db_clamp_limit(limit - len));

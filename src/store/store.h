@@ -99,6 +99,15 @@ int store_task_actions(store_conn *c, const weft_id *id, action_row **out, size_
 /* The actions of one trigger and condition, in insertion order. */
 int store_task_actions_for(store_conn *c, const weft_id *id, action_trigger trig,
                            action_condition cond, action_row **out, size_t *n);
+/* The actions of many (task, trigger, condition) in one read: those of
+ * q[0] in insertion order, then those of q[1], ...; each row carries its
+ * task id (action_row.task_id). */
+typedef struct action_query {
+	weft_id task_id;
+	action_trigger trigger;
+	action_condition condition;
+} action_query;
+int store_task_actions_many(store_conn *c, const action_query *q, size_t nq, action_row **out, size_t *n);
 
 /* A guarded update: applied only when the task's status is in from_mask.
  * Fields left at their zero value are not touched. */
@@ -128,8 +137,13 @@ typedef struct task_update {
 
 /* What a guarded update found. */
 typedef struct task_update_result {
+	bool found;             /* the task exists (store_task_update answers WEFT_ENOTFOUND instead) */
 	bool applied;           /* the status was in from_mask and the row was written */
 	task_status prev;       /* the status before (the current one when not applied) */
+	/* "success" or "failures" when the guard matched but adding to that
+	 * counter would have passed TASK_COUNTER_MAX (core/limits.h): nothing
+	 * was written. NULL otherwise. Static. */
+	const char *over_limit;
 } task_update_result;
 
 /* When the status enters a terminal one from a non-terminal one, the
@@ -139,20 +153,61 @@ typedef struct task_update_result {
 int store_task_update(store_conn *c, const weft_id *id, unsigned from_mask,
                       const task_update *u, task_update_result *res);
 
+/* One change of a set: a guarded update of one task. */
+typedef struct task_change {
+	weft_id id;
+	unsigned from_mask;
+	task_update u;          /* u.after: optional, filled when applied */
+} task_change;
+/* Applies the changes of a set (borrowed) as store_task_update would one
+ * after the other, in a constant number of statements per round: changes
+ * of the same task apply in their order, in successive rounds. res (n
+ * entries, required) says for each whether its task was found and the
+ * change applied. Rows are locked in id order where other nodes write. */
+int store_task_update_many(store_conn *c, const task_change *ch, size_t n, task_update_result *res);
+/* The round of each of n ids (borrowed): the k-th occurrence of an id is
+ * in round k (from 0). Returns the number of rounds. */
+size_t store_rounds(const weft_id *const *ids, size_t n, uint32_t *round);
+/* Calls fn once per round of the n ids, in order, with the positions of
+ * the round's ids (idx[0..m-1], ascending); stops at the first error,
+ * which it returns. */
+int store_each_round(const weft_id *const *ids, size_t n, int (*fn)(void *ctx, const size_t *idx, size_t m),
+                     void *ctx);
+/* The live tasks among ids, in no particular order (an id without a task
+ * is left out); with lock, their rows are locked in id order where other
+ * nodes write. */
+int store_tasks_read(store_conn *c, const weft_id *ids, size_t n, bool lock, task_row **out, size_t *nout);
+
 /* ---- DAG propagation (writer) ---------------------------------------- */
-/* Children of `parent` linked with requires_success whose status is waiting
- * or paused become failure with `reason` and ended_at = now (last_updated
- * untouched), with an audit event (actor "system") each and the batch's
- * remaining counter decremented. Returns the ids changed. */
-int store_fail_required_children(store_conn *c, const weft_id *parent, const char *reason,
-                                 int64_t now, weft_id **changed, size_t *n);
-/* For every child of `parent` still waiting or paused: wait_finished -= 1,
- * and wait_success -= 1 when parent_succeeded and the link requires success.
- * Then the waiting ones (not paused) whose counters are both 0 become
- * pending (audit event, actor "system", reason "dependencies resolved");
- * their ids are returned. */
+/* The failure cascade of a set of tasks that failed or were canceled:
+ * every waiting or paused task reached from them through requires_success
+ * links, at any depth, becomes failure with "Required parent task <p>
+ * failed" (p: the least of its parents through which the cascade reached
+ * it) and ended_at = now (last_updated untouched), with an audit event
+ * each (actor "system") and its batch's remaining counter decremented.
+ * Returns those tasks as they are afterwards (owned rows) and, for each,
+ * that parent (free()). One recursive query, whatever the depth. */
+int store_fail_cascade(store_conn *c, const weft_id *failed, size_t n, int64_t now, task_row **out,
+                       weft_id **parents, size_t *nout);
+/* For every child of the parents still waiting or paused: wait_finished
+ * -= the number of its links from them, and wait_success -= the number of
+ * those links that require success from a parent that succeeded. Then the
+ * waiting ones (not paused) whose counters are both 0 become pending
+ * (audit event, actor "system", reason "dependencies resolved"); their ids
+ * are returned. A parent is given once. */
+typedef struct parent_outcome {
+	weft_id id;
+	bool succeeded;
+} parent_outcome;
+int store_release_children_many(store_conn *c, const parent_outcome *parents, size_t n,
+                                weft_id **became_pending, size_t *np);
+/* The same for one parent. */
 int store_release_children(store_conn *c, const weft_id *parent, bool parent_succeeded,
                            weft_id **became_pending, size_t *n);
+/* Whether a task among `children` has at least two of its parents among
+ * `parents`. */
+int store_two_parents_among(store_conn *c, const weft_id *children, size_t nc, const weft_id *parents, size_t np,
+                            bool *found);
 /* Distinct parents of the given tasks that are non-terminal and have no
  * non-terminal child any more (dead-end candidates). */
 int store_dead_end_parents(store_conn *c, const weft_id *tasks, size_t ntasks,
@@ -161,14 +216,15 @@ int store_dead_end_parents(store_conn *c, const weft_id *tasks, size_t ntasks,
 /* ---- starting tasks (writer) ----------------------------------------- */
 /* Pending tasks in start order: priority DESC, created_at ASC, id ASC,
  * strictly after the cursor row when `after` is non-NULL, leaving out those
- * whose start_after is later than `now`. */
+ * whose start_after is later than `now`. The first page (no cursor) also
+ * gives *next_start (optional): what store_pending_next_start answers. */
 typedef struct pending_cursor {
 	int32_t priority;
 	int64_t created_at;
 	weft_id id;
 } pending_cursor;
 int store_pending_scan(store_conn *c, const pending_cursor *after, size_t limit, int64_t now,
-                       task_row **out, size_t *n);
+                       task_row **out, size_t *n, int64_t *next_start);
 
 /* The earliest start_after later than `now` among pending tasks (the next
  * delayed start to wake up for); INT64_MAX when none. */
@@ -195,6 +251,23 @@ int store_ledger_claim(store_conn *c, const char *key, const weft_id *task, acti
  * (NULL = none), shown as the start action's delivery record. */
 int store_ledger_finish(store_conn *c, const char *key, bool ok, int32_t http_status, const char *error,
                         int64_t now);
+/* The same for a set of keys in one statement each: claims (a key given
+ * twice is claimed by its first claim only) and outcomes (a key given
+ * twice keeps its last). Keys and errors are borrowed. */
+typedef struct ledger_claim {
+	const char *key;
+	weft_id task;
+	ledger_claim_result result;     /* out */
+} ledger_claim;
+int store_ledger_claim_many(store_conn *c, ledger_claim *claims, size_t n, action_trigger trig,
+                            action_condition cond, int64_t now, int64_t stale_before);
+typedef struct ledger_outcome {
+	const char *key;
+	bool ok;
+	int32_t http_status;
+	const char *error;
+} ledger_outcome;
+int store_ledger_finish_many(store_conn *c, const ledger_outcome *o, size_t n, int64_t now);
 
 /* Tasks in `status` with their timer inputs, to arm timers at start-up.
  * For TS_PENDING only tasks with a start_after are returned. */
@@ -221,6 +294,18 @@ typedef struct batch_outcome {
  * tasks by terminal status. */
 int store_batch_complete(store_conn *c, const weft_id *batch, int64_t now, bool *completed,
                          char **on_complete, batch_outcome *counts);
+/* The same for a set of batches in two statements: the batches that
+ * completed now, each with its on_complete (owned) and counts. Batch rows
+ * are locked in id order where other nodes write. Free with
+ * store_free_completions. */
+typedef struct batch_completion {
+	weft_id batch;
+	char *on_complete;
+	batch_outcome counts;
+} batch_completion;
+int store_batch_complete_many(store_conn *c, const weft_id *batches, size_t n, int64_t now,
+                              batch_completion **out, size_t *nout);
+void store_free_completions(batch_completion *rows, size_t n);
 
 typedef struct batch_cancel_counts {
 	int64_t canceled[TS__COUNT];    /* indexed by the status before */
@@ -251,13 +336,27 @@ int store_outbox_insert(store_conn *c, outbox_row *o);
  * expired; skipping rows of the tasks in `skip` (their start call is in
  * flight). Leased rows become delivering with next_attempt_at =
  * lease_until, attempts + 1, last_attempt_at = now; they are returned as
- * updated, oldest due first. */
+ * updated, oldest due first. *next_due (optional) is what
+ * store_outbox_next_due would answer afterwards. */
 int store_outbox_lease(store_conn *c, int64_t now, int64_t lease_until, size_t limit,
-                       const weft_id *skip, size_t nskip, outbox_row **out, size_t *n);
+                       const weft_id *skip, size_t nskip, outbox_row **out, size_t *n, int64_t *next_due);
+/* Inserts a set of deliveries in one statement, sent without waiting (ids
+ * are not returned); keys already present, in the table or earlier in the
+ * set, are skipped. */
+int store_outbox_insert_many(store_conn *c, const outbox_row *o, size_t n);
 /* Records an attempt's outcome: ok -> success; otherwise retrying with
  * next_attempt_at = retry_at, or exhausted when retry_at is 0. */
 int store_outbox_finish(store_conn *c, int64_t id, bool ok, int32_t http_status, const char *error,
                         int64_t now, int64_t retry_at);
+/* The same for a set of deliveries, in one statement. */
+typedef struct outbox_outcome {
+	int64_t id;
+	bool ok;
+	int32_t http_status;        /* 0 = none */
+	const char *error;          /* borrowed, NULL = none */
+	int64_t retry_at;
+} outbox_outcome;
+int store_outbox_finish_many(store_conn *c, const outbox_outcome *o, size_t n, int64_t now);
 /* Earliest next_attempt_at of undelivered rows (pending, retrying,
  * delivering); INT64_MAX when there is none. */
 int store_outbox_next_due(store_conn *c, int64_t *due);

@@ -131,16 +131,44 @@ def test_client_counters_are_bounded(api):
     got = api.get_task(t["id"])
     assert (got["success"], got["failures"], got["expected_count"]) == (0, 0, None)
 
-    # the bound itself is accepted, twice, and the batch still adds up
-    for _ in range(2):
-        assert api.counters(t["id"], MAX_COUNT, MAX_COUNT).status_code == 202
+    # the bound itself is accepted, and the batch adds up
+    assert api.counters(t["id"], MAX_COUNT, MAX_COUNT).status_code == 202
     assert api.patch("/task/" + t["id"], json={"expected_count": MAX_COUNT}).status_code == 200
     got = api.get_task(t["id"])
-    assert (got["success"], got["failures"], got["expected_count"]) == (2 * MAX_COUNT, 2 * MAX_COUNT, MAX_COUNT)
+    assert (got["success"], got["failures"], got["expected_count"]) == (MAX_COUNT, MAX_COUNT, MAX_COUNT)
     r = api.get("/batch/" + t["batch_id"])
     assert r.status_code == 200, r.text
-    assert (r.json()["total_success"], r.json()["total_failures"]) == (2 * MAX_COUNT, 2 * MAX_COUNT)
-    assert api.counters(t["id"], 1).status_code == 202
+    assert (r.json()["total_success"], r.json()["total_failures"]) == (MAX_COUNT, MAX_COUNT)
+
+
+def test_task_counters_never_pass_the_bound(api):
+    """A task's counter holds at most 2^53 - 1: an increment that would
+    pass it is refused whole, naming the field, and changes nothing; the
+    task and its batch still read correctly."""
+    t = api.running("a")
+    r = api.put("/task/" + t["id"], json={"new_success": MAX_COUNT})
+    assert r.status_code == 202, r.text
+    for method in (api.put, api.patch):
+        r = method("/task/" + t["id"], json={"new_success": 1})
+        assert r.status_code == 400, r.text
+        assert r.json()["details"] == ["new_success: the task's success counter would exceed %d" % MAX_COUNT]
+        # refused whole: the other counter is not added either
+        r = method("/task/" + t["id"], json={"new_failures": 5, "new_success": 1})
+        assert r.status_code == 400, r.text
+        assert r.json()["details"] == ["new_success: the task's success counter would exceed %d" % MAX_COUNT]
+    r = api.put("/task/" + t["id"], json={"new_failures": MAX_COUNT})
+    assert r.status_code == 202, r.text
+    r = api.put("/task/" + t["id"], json={"new_failures": 1})
+    assert r.status_code == 400, r.text
+    assert r.json()["details"] == ["new_failures: the task's failures counter would exceed %d" % MAX_COUNT]
+    got = api.get_task(t["id"])
+    assert (got["success"], got["failures"], got["status"]) == (MAX_COUNT, MAX_COUNT, "Running")
+    r = api.get("/batch/" + t["batch_id"])
+    assert r.status_code == 200, r.text
+    assert (r.json()["total_success"], r.json()["total_failures"]) == (MAX_COUNT, MAX_COUNT)
+    # a completion without counters still applies
+    assert api.patch("/task/" + t["id"], json={"status": "Success"}).status_code == 200
+    assert api.get_task(t["id"])["status"] == "Success"
 
 
 def test_put_counters_are_64_bit(api):

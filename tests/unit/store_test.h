@@ -387,7 +387,11 @@ static inline void lease(fixture *f, int64_t now, int64_t until, size_t limit, c
 {
 	outbox_row *rows;
 	size_t n;
-	assert_int_equal(store_outbox_lease(f->w, now, until, limit, skip, nskip, &rows, &n), 0);
+	int64_t next = 0, want_next = 0;
+	assert_int_equal(store_outbox_lease(f->w, now, until, limit, skip, nskip, &rows, &n, &next), 0);
+	/* The lease's next due time is the one the rows give afterwards. */
+	assert_int_equal(store_outbox_next_due(f->w, &want_next), 0);
+	assert_int_equal(next, want_next);
 	if (n != nwant)
 		fail_msg("leased %zu rows, want %zu", n, nwant);
 	for (size_t i = 0; i < n; i++) {

@@ -110,6 +110,7 @@ static void test_insert_get_round_trip(void **state)
 	full.start_after = T0 + 100;
 	full.retry_policy = (char *)"{\"max_retries\":3}";
 	full.next_retry_at = T0 + 200;
+	full.executor = (char *)"queue";
 	insert(f, &full);
 
 	task_row bare = new_task("bare", "test", TS_WAITING, T0 + 5);
@@ -145,6 +146,7 @@ static void test_insert_get_round_trip(void **state)
 	assert_int_equal(g.start_after, T0 + 100);
 	assert_string_equal(g.retry_policy, "{\"max_retries\":3}");
 	assert_int_equal(g.next_retry_at, T0 + 200);
+	assert_string_equal(g.executor, "queue");
 	assert_false(g.archived);
 	task_row_release(&g);
 
@@ -165,6 +167,7 @@ static void test_insert_get_round_trip(void **state)
 	assert_int_equal(g.start_after, 0);
 	assert_null(g.retry_policy);
 	assert_int_equal(g.next_retry_at, 0);
+	assert_string_equal(g.executor, "webhook");   /* none given: the default */
 	task_row_release(&g);
 	/* 0 is stored as NULL, not as 0. */
 	assert_int_equal(sql_int(f, "SELECT count(*) FROM task WHERE name = 'bare' AND started_at IS NULL "
@@ -677,7 +680,7 @@ static void test_bench_insert(void **state)
 	size_t seen = 0;
 	bool first = true;
 	do {
-		assert_int_equal(store_pending_scan(f->w, first ? NULL : &cur, 1000, T0, &rows, &n), 0);
+		assert_int_equal(store_pending_scan(f->w, first ? NULL : &cur, 1000, T0, &rows, &n, NULL), 0);
 		first = false;
 		if (n > 0) {
 			cur.priority = rows[n - 1].priority;

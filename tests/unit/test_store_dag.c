@@ -1,8 +1,9 @@
 /*
- * test_store_dag.c — DAG propagation in the store: failure cascades, releases and
- * dead ends with their audit events and batch counters, and the DAG read.
- * Each case runs on SQLite and on PostgreSQL unless its list says
- * otherwise (store_test.h).
+ * test_store_dag.c — DAG propagation in the store: failure cascades (every
+ * level in one query, from several roots), releases and dead ends with
+ * their audit events and batch counters, and the DAG read. Each case runs
+ * on SQLite and on PostgreSQL unless its list says otherwise
+ * (store_test.h).
  */
 #include "util/common.h"
 
@@ -41,6 +42,14 @@ static void make_diamond(fixture *f, diamond *g)
 	add_link(f, &g->a, &g->p, true);
 }
 
+/* The cascade's reason for a task failed through `parent`. */
+static const char *because(const task_row *parent)
+{
+	static char reason[96];
+	snprintf(reason, sizeof reason, "Required parent task %s failed", parent->id.str);
+	return reason;
+}
+
 static void test_propagate_failure(void **state)
 {
 	fixture *f = *state;
@@ -48,23 +57,39 @@ static void test_propagate_failure(void **state)
 	make_diamond(f, &g);
 	assert_int_equal(store_begin(f->w), 0);
 
-	weft_id *ids;
+	/* The cascade goes through every level: B and the paused P (a paused
+	 * child receives the outcome too), then D through B. */
+	task_row *rows;
+	weft_id *parents;
 	size_t n;
-	assert_int_equal(store_fail_required_children(f->w, &g.a.id, "Required parent failed", T0 + 50,
-	                                              &ids, &n), 0);
-	assert_int_equal(n, 2);
-	assert_true(ids_have(ids, n, &g.b.id));
-	assert_true(ids_have(ids, n, &g.p.id));   /* a paused child receives the outcome too */
-	free(ids);
+	assert_int_equal(store_fail_cascade(f->w, &g.a.id, 1, T0 + 50, &rows, &parents, &n), 0);
+	assert_int_equal(n, 3);
+	for (size_t i = 0; i < n; i++) {
+		const task_row *via = id_eq(&rows[i].id, &g.d.id) ? &g.b : &g.a;
+		assert_true(id_eq(&rows[i].id, &g.b.id) || id_eq(&rows[i].id, &g.p.id) || id_eq(&rows[i].id, &g.d.id));
+		assert_true(id_eq(&parents[i], &via->id));
+		assert_int_equal(rows[i].status, TS_FAILURE);      /* as the cascade left it */
+		assert_string_equal(rows[i].failure_reason, because(via));
+		assert_int_equal(rows[i].ended_at, T0 + 50);
+	}
+	store_free_tasks(rows, n);
+	free(parents);
 	task_row b = get(f, &g.b.id);
 	assert_int_equal(b.status, TS_FAILURE);
-	assert_string_equal(b.failure_reason, "Required parent failed");
+	assert_string_equal(b.failure_reason, because(&g.a));
 	assert_int_equal(b.ended_at, T0 + 50);
 	assert_int_equal(b.last_updated, T0 + 1);   /* untouched */
 	task_row_release(&b);
+	task_row d = get(f, &g.d.id);
+	assert_int_equal(d.status, TS_FAILURE);
+	assert_string_equal(d.failure_reason, because(&g.b));
+	task_row_release(&d);
 
-	/* The optional child is released and becomes pending. */
-	assert_int_equal(store_release_children(f->w, &g.a.id, false, &ids, &n), 0);
+	/* The optional child is released and becomes pending; D, failed, is
+	 * left alone. */
+	parent_outcome ended[] = { { g.a.id, false }, { g.b.id, false }, { g.p.id, false }, { g.d.id, false } };
+	weft_id *ids;
+	assert_int_equal(store_release_children_many(f->w, ended, ARRAY_LEN(ended), &ids, &n), 0);
 	assert_int_equal(n, 1);
 	assert_true(id_eq(&ids[0], &g.c.id));
 	free(ids);
@@ -74,16 +99,51 @@ static void test_propagate_failure(void **state)
 	assert_int_equal(c.wait_success, 0);
 	task_row_release(&c);
 
-	/* The cascade continues from B; calling it again changes nothing. */
-	assert_int_equal(store_fail_required_children(f->w, &g.b.id, "x", T0 + 51, &ids, &n), 0);
-	assert_int_equal(n, 1);
-	assert_true(id_eq(&ids[0], &g.d.id));
-	free(ids);
-	assert_int_equal(store_fail_required_children(f->w, &g.b.id, "x", T0 + 52, &ids, &n), 0);
+	/* Calling it again changes nothing. */
+	assert_int_equal(store_fail_cascade(f->w, &g.a.id, 1, T0 + 52, &rows, &parents, &n), 0);
 	assert_int_equal(n, 0);
-	assert_null(ids);
+	assert_null(rows);
 	assert_int_equal(store_commit(f->w), 0);
 	assert_int_equal(status_of(f, &g.d.id), TS_FAILURE);
+}
+
+/* A cascade from several roots at once, through a long chain. */
+static void test_cascade_many_roots(void **state)
+{
+	fixture *f = *state;
+	task_row x = new_task("X", "k", TS_FAILURE, T0), y = new_task("Y", "k", TS_CANCELED, T0 + 1);
+	insert(f, &x);
+	insert(f, &y);
+	/* X -> c[0] -> c[1] -> ... -> c[N-1], and Y -> c[N-1] too. */
+	enum { N = 200 };
+	task_row c[N];
+	for (int i = 0; i < N; i++) {
+		c[i] = new_task("c", "k", TS_WAITING, T0 + 2 + i);
+		c[i].wait_finished = c[i].wait_success = i == N - 1 ? 2 : 1;
+		insert(f, &c[i]);
+		add_link(f, i == 0 ? &x : &c[i - 1], &c[i], true);
+	}
+	add_link(f, &y, &c[N - 1], true);
+	weft_id roots[] = { x.id, y.id };
+	task_row *rows;
+	weft_id *parents;
+	size_t n;
+	assert_int_equal(store_fail_cascade(f->w, roots, 2, T0 + 900, &rows, &parents, &n), 0);
+	assert_int_equal(n, N);
+	store_free_tasks(rows, n);
+	free(parents);
+	assert_int_equal(sql_int(f, "SELECT count(*) FROM task WHERE status = 'failure'"), N + 1);
+	/* The last has two failed parents: the least one is named. */
+	const task_row *least = strcmp(c[N - 2].id.str, y.id.str) < 0 ? &c[N - 2] : &y;
+	task_row last = get(f, &c[N - 1].id);
+	assert_string_equal(last.failure_reason, because(least));
+	task_row_release(&last);
+	bool found;
+	assert_int_equal(store_two_parents_among(f->w, &c[N - 1].id, 1, roots, 2, &found), 0);
+	assert_false(found);
+	weft_id among[] = { y.id, c[N - 2].id };
+	assert_int_equal(store_two_parents_among(f->w, &c[N - 1].id, 1, among, 2, &found), 0);
+	assert_true(found);
 }
 
 static void test_propagate_success(void **state)
@@ -201,17 +261,19 @@ static void test_cascade_events(void **state)
 	set_status(f, &a.id, TS_FAILURE, &(task_update){ .ended_at = T0 + 40 });
 	assert_int_equal(remaining(f, &batch), 3);
 	assert_int_equal(store_begin(f->w), 0);
-	weft_id *ids;
+	task_row *rows;
+	weft_id *parents, *ids;
 	size_t n;
-	assert_int_equal(store_fail_required_children(f->w, &a.id, "Required parent failed", T0 + 50, &ids, &n), 0);
+	assert_int_equal(store_fail_cascade(f->w, &a.id, 1, T0 + 50, &rows, &parents, &n), 0);
 	assert_int_equal(n, 3);
-	free(ids);
+	store_free_tasks(rows, n);
+	free(parents);
 	assert_int_equal(store_release_children(f->w, &a.id, false, &ids, &n), 0);
 	assert_int_equal(n, 1);
 	assert_true(id_eq(&ids[0], &c3.id));
 	free(ids);
 	/* Nothing left to fail: no events, no counter change. */
-	assert_int_equal(store_fail_required_children(f->w, &a.id, "again", T0 + 60, &ids, &n), 0);
+	assert_int_equal(store_fail_cascade(f->w, &a.id, 1, T0 + 60, &rows, &parents, &n), 0);
 	assert_int_equal(n, 0);
 	assert_int_equal(store_commit(f->w), 0);
 	assert_int_equal(remaining(f, &batch), 1);   /* c3 is still to run */
@@ -220,12 +282,12 @@ static void test_cascade_events(void **state)
 	task_event *ev = events_of(f, &c1.id, &n);
 	assert_int_equal(n, 2);
 	check_event(&ev[0], T0 + 1, -1, TS_WAITING, "created", "api");
-	check_event(&ev[1], T0 + 50, TS_WAITING, TS_FAILURE, "Required parent failed", "system");
+	check_event(&ev[1], T0 + 50, TS_WAITING, TS_FAILURE, because(&a), "system");
 	store_free_events(ev, n);
 	ev = events_of(f, &c2.id, &n);
 	assert_int_equal(n, 2);
 	check_event(&ev[0], T0 + 2, -1, TS_PAUSED, "created", "api");
-	check_event(&ev[1], T0 + 50, TS_PAUSED, TS_FAILURE, "Required parent failed", "system");
+	check_event(&ev[1], T0 + 50, TS_PAUSED, TS_FAILURE, because(&a), "system");
 	store_free_events(ev, n);
 	ev = events_of(f, &c3.id, &n);
 	assert_int_equal(n, 2);
@@ -287,6 +349,7 @@ int main(void)
 {
 	const struct CMUnitTest sqlite_tests[] = {
 		STORE_TEST_SQLITE(test_propagate_failure),
+		STORE_TEST_SQLITE(test_cascade_many_roots),
 		STORE_TEST_SQLITE(test_propagate_success),
 		STORE_TEST_SQLITE(test_dead_end_parents),
 		STORE_TEST_SQLITE(test_cascade_events),
@@ -294,6 +357,7 @@ int main(void)
 	};
 	const struct CMUnitTest pg_tests[] = {
 		STORE_TEST_PG(test_propagate_failure),
+		STORE_TEST_PG(test_cascade_many_roots),
 		STORE_TEST_PG(test_propagate_success),
 		STORE_TEST_PG(test_dead_end_parents),
 		STORE_TEST_PG(test_cascade_events),

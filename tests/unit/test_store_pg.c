@@ -92,11 +92,11 @@ static void test_skip_locked(void **state)
 	task_row *a, *b;
 	size_t na, nb;
 	assert_int_equal(store_begin(f->w), 0);
-	assert_int_equal(store_pending_scan(f->w, NULL, 2, T0, &a, &na), 0);
+	assert_int_equal(store_pending_scan(f->w, NULL, 2, T0, &a, &na, NULL), 0);
 	assert_int_equal(na, 2);
 	/* The other node passes over the rows the first one holds, without waiting. */
 	assert_int_equal(store_begin(w2), 0);
-	assert_int_equal(store_pending_scan(w2, NULL, 10, T0, &b, &nb), 0);
+	assert_int_equal(store_pending_scan(w2, NULL, 10, T0, &b, &nb, NULL), 0);
 	assert_int_equal(nb, 2);
 	for (size_t i = 0; i < nb; i++)
 		for (size_t k = 0; k < na; k++)
@@ -113,9 +113,9 @@ static void test_skip_locked(void **state)
 	assert_int_equal(store_commit(w2), 0);
 	outbox_row *la, *lb;
 	assert_int_equal(store_begin(f->w), 0);
-	assert_int_equal(store_outbox_lease(f->w, T0 + 10, T0 + 100, 1, NULL, 0, &la, &na), 0);
+	assert_int_equal(store_outbox_lease(f->w, T0 + 10, T0 + 100, 1, NULL, 0, &la, &na, NULL), 0);
 	assert_int_equal(store_begin(w2), 0);
-	assert_int_equal(store_outbox_lease(w2, T0 + 10, T0 + 100, 10, NULL, 0, &lb, &nb), 0);
+	assert_int_equal(store_outbox_lease(w2, T0 + 10, T0 + 100, 10, NULL, 0, &lb, &nb, NULL), 0);
 	assert_int_equal(na, 1);
 	assert_int_equal(nb, 1);
 	assert_int_equal(la[0].id, o1.id);

@@ -30,7 +30,7 @@ static void test_pending_scan(void **state)
 
 	task_row *out;
 	size_t n;
-	assert_int_equal(store_pending_scan(f->w, NULL, 100, T0, &out, &n), 0);
+	assert_int_equal(store_pending_scan(f->w, NULL, 100, T0, &out, &n, NULL), 0);
 	assert_int_equal(n, ARRAY_LEN(want));
 	for (size_t i = 0; i < n; i++)
 		assert_string_equal(out[i].id.str, rows[want[i]].id.str);
@@ -41,7 +41,7 @@ static void test_pending_scan(void **state)
 	size_t seen = 0;
 	bool first = true;
 	for (;;) {
-		assert_int_equal(store_pending_scan(f->w, first ? NULL : &cur, 2, T0, &out, &n), 0);
+		assert_int_equal(store_pending_scan(f->w, first ? NULL : &cur, 2, T0, &out, &n, NULL), 0);
 		first = false;
 		if (n == 0)
 			break;
@@ -54,7 +54,7 @@ static void test_pending_scan(void **state)
 		store_free_tasks(out, n);
 	}
 	assert_int_equal(seen, ARRAY_LEN(want));
-	assert_int_equal(store_pending_scan(f->w, NULL, 0, T0, &out, &n), 0);
+	assert_int_equal(store_pending_scan(f->w, NULL, 0, T0, &out, &n, NULL), 0);
 	assert_int_equal(n, 0);
 }
 
@@ -63,7 +63,7 @@ static void scan_expect(fixture *f, const pending_cursor *after, int64_t now, co
 {
 	task_row *out;
 	size_t n;
-	assert_int_equal(store_pending_scan(f->w, after, 100, now, &out, &n), 0);
+	assert_int_equal(store_pending_scan(f->w, after, 100, now, &out, &n, NULL), 0);
 	if (n != nwant)
 		fail_msg("scan at %" PRId64 ": %zu rows, want %zu", (int64_t)(now - T0), n, nwant);
 	for (size_t i = 0; i < n; i++)
@@ -100,6 +100,15 @@ static void test_pending_scan_start_after(void **state)
 	int64_t due;
 	assert_int_equal(due_found(store_pending_next_start(f->w, T0, &due), &due), 0);
 	assert_int_equal(due, T0 + 50);
+	/* The first page of the scan says the same. */
+	task_row *page;
+	size_t npage;
+	assert_int_equal(store_pending_scan(f->w, NULL, 1, T0, &page, &npage, &due), 0);
+	assert_int_equal(due, T0 + 50);
+	store_free_tasks(page, npage);
+	assert_int_equal(store_pending_scan(f->w, NULL, 1, T0 + 100, &page, &npage, &due), 0);
+	assert_int_equal(due, INT64_MAX);
+	store_free_tasks(page, npage);
 	assert_int_equal(due_found(store_pending_next_start(f->w, T0 + 50, &due), &due), 0);
 	assert_int_equal(due, T0 + 100);
 	assert_int_equal(due_found(store_pending_next_start(f->w, T0 + 100, &due), &due), WEFT_ENOTFOUND);

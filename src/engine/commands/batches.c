@@ -128,6 +128,7 @@ static int submit_batch(engine *e, engine_cmd *cmd, int64_t now)
 			.start_after = t->start_after,
 			.retry_policy = t->retry_policy,
 			.attempt = t->attempt,
+			.executor = t->executor,
 		};
 		if ((rc = store_task_insert(e->w, &row)) != 0)
 			return rc;
@@ -194,13 +195,17 @@ static int stop_batch(engine *e, engine_cmd *cmd, int64_t now)
 			            (uint64_t)c->canceled[s]);
 	}
 	engine_count(e, "tasks_cancelled_total", NULL, (uint64_t)total);
-	for (size_t i = 0; i < nrunning && rc == 0; i++)
-		rc = engine_task_cancel_remote(e, &running[i], NULL, now);
+	task_row *rows = NULL;
+	size_t nrows = 0;
+	rc = store_tasks_read(e->w, running, nrunning, false, &rows, &nrows);
+	if (rc == 0)
+		rc = engine_tasks_cancel_remote(e, rows, nrows, now);
+	store_free_tasks(rows, nrows);
 	free(running);
 	if (total)
 		engine_touch_batch(e, &c_->batch_id);
 	if (c->canceled[TS_CLAIMED] || c->canceled[TS_RUNNING])
-		engine_wake_starts(e);
+		engine_wake_held_starts(e);
 	cmd->result = 0;
 	return rc;
 }
@@ -289,7 +294,17 @@ static int rules_load(engine_cmd *cmd, const json_t *in)
 	return 0;
 }
 
-static const engine_op op_submit = { .name = "batch.submit", .apply = submit_batch,
+/* Submissions of one cycle in one savepoint, in queue order: a dedup
+ * check sees the tasks of the submissions before it. */
+static int submit_many(engine *e, engine_cmd **cmds, size_t n, int64_t now)
+{
+	int rc = 0;
+	for (size_t i = 0; i < n && rc == 0; i++)
+		rc = submit_batch(e, cmds[i], now);
+	return rc;
+}
+
+static const engine_op op_submit = { .name = "batch.submit", .apply = submit_batch, .apply_many = submit_many,
                                      .failure_metric = "tasks_db_save_failures_total",
                                      .outcome_save = submit_save, .outcome_load = submit_load };
 static const engine_op op_stop = { .name = "batch.stop", .apply = stop_batch,
@@ -333,5 +348,6 @@ void new_task_release(new_task *t)
 	free(t->on_failure);
 	free(t->group);
 	free(t->retry_policy);
+	free(t->executor);
 	memset(t, 0, sizeof(*t));
 }

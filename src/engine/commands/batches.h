@@ -41,6 +41,7 @@ typedef struct new_task {
 	char *group;                /* owned, NULL = none */
 	int64_t start_after;        /* µs, 0 = start when ready */
 	char *retry_policy;         /* owned canonical JSON (retry.h), NULL = no retries */
+	char *executor;             /* owned: what runs it (exec/executor.h), NULL = the default */
 	/* results */
 	bool created;               /* false when dedup skipped it */
 	weft_id id;

@@ -1,9 +1,11 @@
 /*
  * command.h — what a command family gives the engine: one engine_op per
  * kind of command, and the family's registration (its metrics). The
- * commands part applies each queued command through its op (inside the
- * cycle's transaction, in a savepoint of its own) and engine.c answers it
- * after the commit; nothing else in the engine knows the families.
+ * commands part applies the queued commands through their ops (inside the
+ * cycle's transaction: the commands of one op as a set in one savepoint
+ * when the op can, else each in a savepoint of its own) and engine.c
+ * answers them after the commit; nothing else in the engine knows the
+ * families.
  *
  * Adding a family: its header (the command structs, each with
  * `engine_cmd base` first, and their init functions that set base.op), its
@@ -23,6 +25,15 @@ struct engine_op {
 	 * engine rolls the command's savepoint back (WEFT_ERETRY: the command
 	 * is applied again in the next cycle). */
 	int (*apply)(engine *e, engine_cmd *cmd, int64_t now);
+	/* Optional: applies the n commands of this op taken from the queue
+	 * for one cycle, as a set, in one savepoint: each command's outcome as
+	 * applying them one after the other in that order would give it. An
+	 * error rolls the set back and the engine applies them one at a time
+	 * through apply (after WEFT_ERETRY: all again in the next cycle);
+	 * WEFT_ECONFLICT says that the set's outcome could depend on its
+	 * order, which applying them one at a time settles. An op without it
+	 * (a command that must be applied alone) is applied one at a time. */
+	int (*apply_many)(engine *e, engine_cmd **cmds, size_t n, int64_t now);
 	/* Counter incremented when the command fails and nothing of it is kept. */
 	const char *failure_metric;
 	/* Optional: what a replay of the command needs beyond result, noop and

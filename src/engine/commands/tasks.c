@@ -1,6 +1,8 @@
 /*
  * tasks.c — the commands on one task (tasks.h), and the single-task
- * cancel, pause and resume that the group commands share.
+ * cancel, pause and resume that the group commands share. PATCH and PUT
+ * are applied as sets: the commands of a cycle in a constant number of
+ * statements, one alone as a set of one.
  */
 #include "util/common.h"
 #include "util/alloc.h"
@@ -18,9 +20,12 @@ ENGINE_CMD_BASE_FIRST(cmd_task);
 
 /* ---- PATCH /task/{id} ---------------------------------------------------- */
 
-static int patch_task(engine *e, engine_cmd *cmd, int64_t now)
+/* A PATCH as a guarded update of its task. t: the task as it is (read
+ * for a failure only: its retry policy decides); *retry: it is a failure
+ * that the policy retries. */
+static task_update patch_update(engine *e, const cmd_patch *p, const task_row *t, int64_t now, task_row *after,
+                                bool *retry)
 {
-	cmd_patch *p = engine_cmd_of(cmd, cmd_patch);
 	task_update u = {
 		.add_success = p->new_success,
 		.add_failures = p->new_failures,
@@ -30,24 +35,14 @@ static int patch_task(engine *e, engine_cmd *cmd, int64_t now)
 		.set_priority = p->has_priority,
 		.priority = p->priority,
 		.last_updated = now,
+		.actor = p->base.actor ? p->base.actor : "api",
+		.after = after,
 	};
-	task_row after = { 0 };
-	u.actor = e->actor;
-	u.after = &after;
-	bool retry = false;
-	if (p->has_status && p->status == TS_FAILURE) {
-		/* An explicit failure may be retried under the task's policy. */
-		task_row t;
-		int r = store_task_get(e->w, &p->id, &t);
-		if (r != 0 && r != WEFT_ENOTFOUND)
-			return r;
-		if (r == 0) {
-			if (TS_BIT(t.status) & (TS_BIT(TS_RUNNING) | TS_BIT(TS_CLAIMED)))
-				retry = dag_should_retry(e, &t, RETRY_ON_EXPLICIT, now, &u);
-			task_row_release(&t);
-		}
-	}
-	if (retry) {
+	/* An explicit failure may be retried under the task's policy. */
+	*retry = p->has_status && p->status == TS_FAILURE && t != NULL &&
+	         (TS_BIT(t->status) & (TS_BIT(TS_RUNNING) | TS_BIT(TS_CLAIMED))) &&
+	         dag_should_retry(e, t, RETRY_ON_EXPLICIT, now, &u);
+	if (*retry) {
 		u.failure_reason = p->failure_reason;
 		u.reason = "explicit failure: retry scheduled";
 	} else if (p->has_status) {
@@ -56,71 +51,152 @@ static int patch_task(engine *e, engine_cmd *cmd, int64_t now)
 		u.failure_reason = p->failure_reason;
 		u.ended_at = now;
 	}
+	return u;
+}
+
+/* A PATCH of a set: its command, what its update found and left. */
+typedef struct patch_item {
+	cmd_patch *p;
 	task_update_result res;
-	int rc = store_task_update(e->w, &p->id, TS_BIT(TS_RUNNING) | TS_BIT(TS_CLAIMED), &u, &res);
-	if (rc == WEFT_ENOTFOUND) {
-		cmd->result = WEFT_ENOTFOUND;
-		return 0;
+	task_row after;
+	bool retry;
+} patch_item;
+
+/* One round of PATCHes, one per task: the tasks that fail read (locked)
+ * in one statement, the updates in one more. */
+static int patch_round(void *ctx, const size_t *idx, size_t m)
+{
+	engine_round *ps = ctx;
+	patch_item *it = ps->items;
+	weft_id *failing = xcalloc(m, sizeof *failing);
+	size_t nfailing = 0;
+	for (size_t k = 0; k < m; k++)
+		if (it[idx[k]].p->has_status && it[idx[k]].p->status == TS_FAILURE)
+			failing[nfailing++] = it[idx[k]].p->id;
+	task_row *rows = NULL;
+	size_t nrows = 0;
+	int rc = store_tasks_read(ps->e->w, failing, nfailing, true, &rows, &nrows);
+	task_rows_sort(rows, nrows);
+	task_change *ch = xcalloc(m, sizeof *ch);
+	task_update_result *rr = xcalloc(m, sizeof *rr);
+	for (size_t k = 0; k < m && rc == 0; k++) {
+		patch_item *x = &it[idx[k]];
+		const task_row *t = task_rows_find(rows, nrows, &x->p->id);
+		ch[k] = (task_change){ .id = x->p->id, .from_mask = TS_BIT(TS_RUNNING) | TS_BIT(TS_CLAIMED),
+		                       .u = patch_update(ps->e, x->p, t, ps->now, &x->after, &x->retry) };
 	}
-	if (rc != 0)
-		return rc;
-	task_status prev = res.prev;
-	if (!res.applied) {
-		cmd->current_status = prev;
-		cmd->noop = p->has_status && prev == p->status;
-		cmd->result = cmd->noop ? 0 : WEFT_ECONFLICT;
-		return 0;
+	if (rc == 0)
+		rc = store_task_update_many(ps->e->w, ch, m, rr);
+	for (size_t k = 0; k < m && rc == 0; k++)
+		it[idx[k]].res = rr[k];
+	free(rr);
+	free(ch);
+	store_free_tasks(rows, nrows);
+	free(failing);
+	return rc;
+}
+
+/* The answer of one PATCH and what its update counts and arms. A task
+ * that reached a terminal status goes to `ended`. */
+static void patch_answer(engine *e, patch_item *x, task_row *ended, size_t *nended)
+{
+	cmd_patch *p = x->p;
+	engine_cmd *cmd = &p->base;
+	if (!x->res.found) {
+		cmd->result = WEFT_ENOTFOUND;
+		return;
+	}
+	cmd->current_status = x->res.prev;
+	if (!x->res.applied) {
+		p->over_limit = x->res.over_limit;
+		cmd->noop = x->res.over_limit == NULL && p->has_status && x->res.prev == p->status;
+		cmd->result = x->res.over_limit ? WEFT_EINVALID : cmd->noop ? 0 : WEFT_ECONFLICT;
+		return;
 	}
 	cmd->result = 0;
-	cmd->current_status = after.status;
+	cmd->current_status = x->after.status;
 	if (p->new_success || p->new_failures || p->has_expected_count)
-		engine_wake_starts(e);     /* capacity may have been freed */
-	if (!p->has_status) {
-		task_row_release(&after);
-		return 0;
-	}
-	engine_metric_transition(e, prev, after.status);
-	engine_wake_starts(e);
-	if (retry) {
+		engine_wake_held_starts(e);     /* capacity may have been freed */
+	if (!p->has_status)
+		return;
+	engine_metric_transition(e, x->res.prev, x->after.status);
+	engine_wake_held_starts(e);         /* a rule slot was freed */
+	if (x->retry) {
 		engine_count(e, "tasks_retried_total", NULL, 1);
-		deadline_arm(e, after.next_retry_at, &deadline_retry_backoff, &p->id);
-		task_row_release(&after);
-		return 0;
+		deadline_arm(e, x->after.next_retry_at, &deadline_retry_backoff, &p->id);
+		return;
 	}
-	engine_metric_terminal(e, &after);
-	rc = outbox_add_task_webhooks(e, &p->id, &after, TRIGGER_END,
-	                              p->status == TS_SUCCESS ? COND_SUCCESS : COND_FAILURE, now);
+	engine_metric_terminal(e, &x->after);
+	ended[(*nended)++] = x->after;
+}
+
+/* PATCHes of the same task apply in their order, in successive rounds;
+ * the webhooks and what follows the completions, for all of them. */
+static int patch_many(engine *e, engine_cmd **cmds, size_t n, int64_t now)
+{
+	patch_item *items = xcalloc(n, sizeof *items);
+	const weft_id **ids = xcalloc(n, sizeof *ids);
+	for (size_t i = 0; i < n; i++) {
+		items[i].p = engine_cmd_of(cmds[i], cmd_patch);
+		items[i].p->over_limit = NULL;
+		ids[i] = &items[i].p->id;
+	}
+	task_row *ended = xcalloc(n, sizeof *ended);
+	size_t nended = 0;
+	engine_round ps = { e, items, now };
+	int rc = store_each_round(ids, n, patch_round, &ps);
+	for (size_t i = 0; i < n && rc == 0; i++)
+		patch_answer(e, &items[i], ended, &nended);
 	if (rc == 0)
-		rc = dag_after_terminal(e, &p->id, &after, p->status, now);
-	task_row_release(&after);
+		rc = dag_tasks_ended(e, ended, nended, now);
+	for (size_t i = 0; i < n; i++)
+		if (items[i].res.applied)
+			task_row_release(&items[i].after);
+	free(ended);
+	free(ids);
+	free(items);
 	return rc;
+}
+
+static int patch_task(engine *e, engine_cmd *cmd, int64_t now)
+{
+	return patch_many(e, &cmd, 1, now);
 }
 
 /* ---- PUT /task/{id} ------------------------------------------------------ */
 
 /* Counters land whatever the status, terminal included: a report racing
  * the task's completion must not be lost (ArcRun's tested behaviour). They
- * also refresh last_updated, which is the running task's heartbeat. */
+ * also refresh last_updated, which is the running task's heartbeat. An
+ * increment that would pass TASK_COUNTER_MAX is refused whole. PUTs of
+ * the same task apply in their order. */
+static int counters_many(engine *e, engine_cmd **cmds, size_t n, int64_t now)
+{
+	task_change *ch = xcalloc(n, sizeof *ch);
+	task_update_result *res = xcalloc(n, sizeof *res);
+	for (size_t i = 0; i < n; i++) {
+		cmd_counters *c = engine_cmd_of(cmds[i], cmd_counters);
+		ch[i] = (task_change){ .id = c->id, .from_mask = TS_ALL_MASK,
+		                       .u = { .add_success = c->success, .add_failures = c->failures,
+		                              .last_updated = now, .actor = cmds[i]->actor ? cmds[i]->actor : "api" } };
+	}
+	int rc = store_task_update_many(e->w, ch, n, res);
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		cmd_counters *c = engine_cmd_of(cmds[i], cmd_counters);
+		c->over_limit = res[i].over_limit;
+		cmds[i]->current_status = res[i].prev;
+		cmds[i]->result = !res[i].found ? WEFT_ENOTFOUND : res[i].over_limit ? WEFT_EINVALID : 0;
+		if (res[i].applied)
+			engine_wake_held_starts(e);   /* progress lowers capacity sums */
+	}
+	free(res);
+	free(ch);
+	return rc;
+}
+
 static int add_counters(engine *e, engine_cmd *cmd, int64_t now)
 {
-	cmd_counters *c = engine_cmd_of(cmd, cmd_counters);
-	task_update u = {
-		.add_success = c->success,
-		.add_failures = c->failures,
-		.last_updated = now,
-		.actor = e->actor,
-	};
-	task_update_result res;
-	int rc = store_task_update(e->w, &c->id, TS_ALL_MASK, &u, &res);
-	if (rc == WEFT_ENOTFOUND) {
-		cmd->result = WEFT_ENOTFOUND;
-		return 0;
-	}
-	if (rc != 0)
-		return rc;
-	engine_wake_starts(e);   /* progress lowers capacity sums */
-	cmd->result = 0;
-	return 0;
+	return counters_many(e, &cmd, 1, now);
 }
 
 /* ---- DELETE /task/{id} --------------------------------------------------- */
@@ -140,13 +216,13 @@ int task_cancel_one(engine *e, const weft_id *id, const char *reason, int64_t no
 	engine_metric_transition(e, prev, TS_CANCELED);
 	engine_metric_terminal(e, &after);
 	if (prev == TS_CLAIMED || prev == TS_RUNNING)
-		engine_wake_starts(e);
+		engine_wake_held_starts(e);
 	/* The canceled task's own on_failure does not fire; its executor is
 	 * told to stop it when it was running. */
 	if (prev == TS_RUNNING)
 		rc = engine_task_cancel_remote(e, id, &after, now);
 	if (rc == 0)
-		rc = dag_after_terminal(e, id, &after, TS_CANCELED, now);
+		rc = dag_after_terminal(e, &after, 1, now);
 	task_row_release(&after);
 	return rc;
 }
@@ -236,9 +312,9 @@ static int resume_task(engine *e, engine_cmd *cmd, int64_t now)
 	return task_outcome(cmd, rc, &res, st);
 }
 
-static const engine_op op_patch = { .name = "task.patch", .apply = patch_task,
+static const engine_op op_patch = { .name = "task.patch", .apply = patch_task, .apply_many = patch_many,
                                     .failure_metric = "tasks_db_save_failures_total" };
-static const engine_op op_counters = { .name = "task.counters", .apply = add_counters,
+static const engine_op op_counters = { .name = "task.counters", .apply = add_counters, .apply_many = counters_many,
                                        .failure_metric = "batch_update_failures_total" };
 static const engine_op op_task[] = {
 	[TASK_CANCEL] = { .name = "task.cancel", .apply = cancel_task, .failure_metric = "tasks_db_save_failures_total" },

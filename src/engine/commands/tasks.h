@@ -8,7 +8,8 @@
 #include "engine/engine.h"
 
 /* Updates a claimed or running task; with a status, completes it. The same
- * final status sent again is a no-op (noop); another state a conflict. */
+ * final status sent again is a no-op (noop); another state a conflict; an
+ * increment past TASK_COUNTER_MAX is invalid. */
 typedef struct cmd_patch {
 	engine_cmd base;
 	weft_id id;
@@ -21,15 +22,21 @@ typedef struct cmd_patch {
 	int64_t expected_count;
 	bool has_priority;
 	int32_t priority;
+	/* With WEFT_EINVALID: the counter ("success" or "failures") that the
+	 * increment would have pushed past TASK_COUNTER_MAX; nothing was
+	 * written. */
+	const char *over_limit;
 } cmd_patch;
 void cmd_patch_init(cmd_patch *c);
 
 /* Adds to a task's counters, whatever its status (a report racing the
- * task's completion is not lost), and refreshes its inactivity timer. */
+ * task's completion is not lost), and refreshes its inactivity timer. An
+ * increment past TASK_COUNTER_MAX is invalid (WEFT_EINVALID). */
 typedef struct cmd_counters {
 	engine_cmd base;
 	weft_id id;
 	int64_t success, failures;
+	const char *over_limit;     /* as cmd_patch's */
 } cmd_counters;
 void cmd_counters_init(cmd_counters *c);
 

@@ -8,8 +8,9 @@
  *                 its executor is told to stop it;
  *   retry_backoff a retrying task whose backoff is over becomes pending.
  *
- * Each handler re-reads the task: a task that left the status, or whose
- * deadline moved (a heartbeat), is left alone or armed again.
+ * Each handler re-reads the tasks (those of a set in one statement): a task
+ * that left the status, or whose deadline moved (a heartbeat), is left
+ * alone or armed again; the due ones move as one set.
  *
  * On a shared database one store query (store_timers_due) finds the due
  * rows of all three kinds; the first kind to ask in a cycle reads it and
@@ -23,92 +24,126 @@
 
 /* ---- handlers ------------------------------------------------------------------ */
 
-/* Reads the task; *found false when it is gone or not in `status`. */
-static int read_task(engine *e, const deadline *d, task_status status, task_row *row, bool *found)
+/* The due ones among deadlines of tasks that should be in `status`: the
+ * tasks read in one statement; a task that left the status is left alone,
+ * one whose deadline moved is armed again. due_of gives a task's due time. */
+static int due_tasks(engine *e, const deadline *d, size_t n, task_status status, const deadline_kind *kind,
+                     int64_t (*due_of)(const engine *e, const task_row *t), int64_t now, task_row **rows,
+                     size_t *nrows, const task_row ***due, size_t *ndue)
 {
-	*found = false;
-	int rc = store_task_get(e->w, &d->object, row);
-	if (rc == WEFT_ENOTFOUND)
-		return 0;
+	weft_id *ids = xcalloc(n ? n : 1, sizeof *ids);
+	for (size_t i = 0; i < n; i++)
+		ids[i] = d[i].object;
+	int rc = store_tasks_read(e->w, ids, n, false, rows, nrows);
+	free(ids);
 	if (rc != 0)
 		return rc;
-	if (row->status != status) {
-		task_row_release(row);
-		return 0;
+	task_rows_sort(*rows, *nrows);
+	*due = xcalloc(n ? n : 1, sizeof **due);
+	*ndue = 0;
+	for (size_t i = 0; i < n; i++) {
+		const task_row *t = task_rows_find(*rows, *nrows, &d[i].object);
+		if (t == NULL || t->status != status)
+			continue;
+		int64_t at = due_of(e, t);
+		if (at > now)
+			deadline_arm(e, at, kind, &d[i].object);
+		else
+			(*due)[(*ndue)++] = t;
 	}
-	*found = true;
 	return 0;
 }
 
-/* A guarded move of a task from `from` to pending. */
-static int back_to_pending(engine *e, const weft_id *id, task_status from, const char *reason, int64_t now)
+/* A guarded move of tasks from `from` to pending. */
+static int back_to_pending(engine *e, const task_row *const *tasks, size_t n, task_status from, const char *reason,
+                           int64_t now)
 {
+	weft_id *ids = xcalloc(n ? n : 1, sizeof *ids);
+	task_update_result *res = xcalloc(n ? n : 1, sizeof *res);
+	for (size_t i = 0; i < n; i++)
+		ids[i] = tasks[i]->id;
 	task_update u = { .set_status = true, .status = TS_PENDING, .last_updated = now, .actor = "system",
 	                  .reason = reason };
-	task_update_result res;
-	int rc = store_task_update(e->w, id, TS_BIT(from), &u, &res);
-	if (rc == 0 && res.applied) {
+	int rc = engine_update_tasks(e, ids, n, TS_BIT(from), &u, res, NULL);
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		if (!res[i].applied)
+			continue;
 		engine_metric_transition(e, from, TS_PENDING);
 		engine_wake_starts(e);
 	}
-	return rc == WEFT_ENOTFOUND ? 0 : rc;
+	free(res);
+	free(ids);
+	return rc;
 }
 
-static int fire_claim_stale(engine *e, const deadline *d, int64_t now)
+static int64_t claim_due(const engine *e, const task_row *t) { return t->last_updated + e->cfg.claim_timeout_us; }
+static int64_t retry_due(const engine *e, const task_row *t) { UNUSED(e); return t->next_retry_at; }
+static int64_t run_due(const engine *e, const task_row *t)
 {
-	task_row row;
-	bool found;
-	int rc = read_task(e, d, TS_CLAIMED, &row, &found);
-	if (rc != 0 || !found)
-		return rc;
-	int64_t due = row.last_updated + e->cfg.claim_timeout_us;
-	task_row_release(&row);
-	if (due > now) {
-		deadline_arm(e, due, &deadline_claim_stale, &d->object);
-		return 0;
-	}
-	return back_to_pending(e, &d->object, TS_CLAIMED, "claim went stale: no answer from on_start", now);
+	UNUSED(e);
+	return t->last_updated + (int64_t)t->timeout_secs * 1000000;
 }
 
-static int fire_retry_backoff(engine *e, const deadline *d, int64_t now)
+/* Claimed and retrying tasks whose deadline passed go back to pending. */
+static int requeue_many(engine *e, const deadline *d, size_t n, task_status status, const deadline_kind *kind,
+                        int64_t (*due_of)(const engine *e, const task_row *t), const char *reason, int64_t now)
 {
-	task_row row;
-	bool found;
-	int rc = read_task(e, d, TS_RETRYING, &row, &found);
-	if (rc != 0 || !found)
-		return rc;
-	int64_t due = row.next_retry_at;
-	task_row_release(&row);
-	if (due > now) {
-		deadline_arm(e, due, &deadline_retry_backoff, &d->object);
-		return 0;
-	}
-	return back_to_pending(e, &d->object, TS_RETRYING, "retry backoff over", now);
+	task_row *rows = NULL;
+	const task_row **due = NULL;
+	size_t nrows = 0, ndue = 0;
+	int rc = due_tasks(e, d, n, status, kind, due_of, now, &rows, &nrows, &due, &ndue);
+	if (rc == 0)
+		rc = back_to_pending(e, due, ndue, status, reason, now);
+	free(due);
+	store_free_tasks(rows, nrows);
+	return rc;
 }
 
-static int fire_run_timeout(engine *e, const deadline *d, int64_t now)
+static int fire_claim_stale_many(engine *e, const deadline *d, size_t n, int64_t now)
 {
-	task_row row;
-	bool found;
-	int rc = read_task(e, d, TS_RUNNING, &row, &found);
-	if (rc != 0 || !found)
-		return rc;
-	int64_t due = row.last_updated + (int64_t)row.timeout_secs * 1000000;
-	task_row_release(&row);
-	if (due > now) {
-		deadline_arm(e, due, &deadline_run_timeout, &d->object);
-		return 0;
-	}
-	bool applied, retried;
-	rc = dag_fail_task(e, &d->object, TS_BIT(TS_RUNNING), "Timeout", RETRY_ON_TIMEOUT, false, now, &applied,
-	                   &retried);
-	if (rc == 0 && applied) {
-		engine_count(e, "tasks_timed_out_total", NULL, 1);
-		/* The remote work is still going: tell it to stop. */
-		rc = engine_task_cancel_remote(e, &d->object, NULL, now);
-	}
-	return rc == WEFT_ENOTFOUND ? 0 : rc;
+	return requeue_many(e, d, n, TS_CLAIMED, &deadline_claim_stale, claim_due,
+	                    "claim went stale: no answer from on_start", now);
 }
+
+static int fire_retry_backoff_many(engine *e, const deadline *d, size_t n, int64_t now)
+{
+	return requeue_many(e, d, n, TS_RETRYING, &deadline_retry_backoff, retry_due, "retry backoff over", now);
+}
+
+/* Running tasks idle past their timeout fail ("Timeout", or are retried),
+ * and their executors are told to stop them. */
+static int fire_run_timeout_many(engine *e, const deadline *d, size_t n, int64_t now)
+{
+	task_row *rows = NULL;
+	const task_row **due = NULL;
+	size_t nrows = 0, ndue = 0;
+	int rc = due_tasks(e, d, n, TS_RUNNING, &deadline_run_timeout, run_due, now, &rows, &nrows, &due, &ndue);
+	fail_req *reqs = xcalloc(ndue ? ndue : 1, sizeof *reqs);
+	for (size_t i = 0; i < ndue; i++)
+		reqs[i] = (fail_req){ .id = due[i]->id, .from_mask = TS_BIT(TS_RUNNING), .reason = "Timeout",
+		                      .cause = RETRY_ON_TIMEOUT };
+	if (rc == 0)
+		rc = dag_fail_tasks(e, reqs, ndue, true, now);
+	/* The remote work is still going: tell it to stop. */
+	task_row *stopped = xcalloc(ndue ? ndue : 1, sizeof *stopped);
+	size_t nstopped = 0;
+	for (size_t i = 0; i < ndue && rc == 0; i++)
+		if (reqs[i].applied)
+			stopped[nstopped++] = reqs[i].after;
+	engine_count(e, "tasks_timed_out_total", NULL, nstopped);
+	if (rc == 0)
+		rc = engine_tasks_cancel_remote(e, stopped, nstopped, now);
+	fail_reqs_release(reqs, ndue);
+	free(stopped);
+	free(reqs);
+	free(due);
+	store_free_tasks(rows, nrows);
+	return rc;
+}
+
+static int fire_claim_stale(engine *e, const deadline *d, int64_t now) { return fire_claim_stale_many(e, d, 1, now); }
+static int fire_retry_backoff(engine *e, const deadline *d, int64_t now) { return fire_retry_backoff_many(e, d, 1, now); }
+static int fire_run_timeout(engine *e, const deadline *d, int64_t now) { return fire_run_timeout_many(e, d, 1, now); }
 
 /* ---- recovery at start-up (single node) ------------------------------------------ */
 
@@ -226,16 +261,17 @@ static int due_retrying(engine *e, int64_t now, size_t limit, deadline **out, si
 }
 
 const deadline_kind deadline_claim_stale = {
-	.name = "claim_stale", .fire = fire_claim_stale, .recover = recover_claimed,
+	.name = "claim_stale", .fire = fire_claim_stale, .fire_many = fire_claim_stale_many, .recover = recover_claimed,
 	.due = due_claimed, .next = next_of,
 };
 
 const deadline_kind deadline_run_timeout = {
-	.name = "run_timeout", .fire = fire_run_timeout, .recover = recover_running,
+	.name = "run_timeout", .fire = fire_run_timeout, .fire_many = fire_run_timeout_many, .recover = recover_running,
 	.due = due_running, .next = next_of,
 };
 
 const deadline_kind deadline_retry_backoff = {
-	.name = "retry_backoff", .fire = fire_retry_backoff, .recover = recover_retrying,
+	.name = "retry_backoff", .fire = fire_retry_backoff, .fire_many = fire_retry_backoff_many,
+	.recover = recover_retrying,
 	.due = due_retrying, .next = next_of,
 };

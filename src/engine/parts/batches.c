@@ -27,24 +27,22 @@ static int cmp_batch_id(const void *a, const void *b)
 	return strcmp(((const weft_id *)a)->str, ((const weft_id *)b)->str);
 }
 
+/* Every touched batch checked by one statement, the on_batch_complete
+ * deliveries of those that completed written by one more. */
 static int check_step(engine *e, void *arg, int64_t now)
 {
 	UNUSED(arg);
 	id_set *set = &e->batches.touched;
 	/* The same order on every node. */
 	qsort(set->items, set->len, sizeof(weft_id), cmp_batch_id);
-	int rc = 0;
-	for (size_t b = 0; b < set->len && rc == 0; b++) {
-		char *on_complete = NULL;
-		batch_outcome counts = { 0 };
-		bool completed;
-		rc = store_batch_complete(e->w, &set->items[b], now, &completed, &on_complete, &counts);
-		if (rc == 0 && completed) {
-			engine_count(e, "batches_completed_total", NULL, 1);
-			rc = outbox_add_batch_webhooks(e, &set->items[b], on_complete, &counts, now);
-		}
-		free(on_complete);
+	batch_completion *done = NULL;
+	size_t n = 0;
+	int rc = store_batch_complete_many(e->w, set->items, set->len, now, &done, &n);
+	if (rc == 0) {
+		engine_count(e, "batches_completed_total", NULL, n);
+		rc = outbox_add_batch_webhooks(e, done, n, now);
 	}
+	store_free_completions(done, n);
 	return rc;
 }
 

@@ -28,6 +28,11 @@ void engine_wake_deliveries(engine *e)
 	e->outbox.dirty = true;
 }
 
+void engine_wake_held_deliveries(engine *e)
+{
+	e->outbox.dirty |= e->outbox.held;
+}
+
 void engine_delivery_due(engine *e, int64_t at)
 {
 	e->outbox.next_due = MIN(e->outbox.next_due, at);
@@ -53,7 +58,7 @@ static void job_launch(engine *e, engine_job *job)
 static void job_landed(engine *e, engine_job *job)
 {
 	UNUSED(job);
-	engine_wake_deliveries(e);      /* a slot freed */
+	engine_wake_held_deliveries(e);     /* a slot freed */
 }
 
 static void job_free(engine_job *job)
@@ -63,28 +68,41 @@ static void job_free(engine_job *job)
 	free(j);
 }
 
-/* Records a finished delivery: success, a retry with backoff, or exhausted. */
+/* Records finished deliveries, in one statement: success, a retry with
+ * backoff, or exhausted. */
+static int jobs_apply(engine *e, engine_job **jobs, size_t n, int64_t now)
+{
+	outbox_outcome *o = xcalloc(n, sizeof *o);
+	for (size_t i = 0; i < n; i++) {
+		webhook_call *call = ((delivery_job *)jobs[i])->call;
+		int64_t retry_at = 0;
+		const char *outcome = "success";
+		if (!call->ok) {
+			if (call->delivery_attempt < e->cfg.max_attempts) {
+				retry_at = now + outbox_backoff_us(e, call->delivery_attempt);
+				outcome = "retry";
+				engine_delivery_due(e, retry_at);
+			} else {
+				outcome = "exhausted";
+				log_warn("outbox", "delivery %s exhausted after %d attempts: %s", call->key,
+				         (int)call->delivery_attempt, call->error ? call->error : "failed");
+			}
+		}
+		char labels[96];
+		snprintf(labels, sizeof(labels), "trigger=\"%s\",outcome=\"%s\"", action_trigger_name(call->trigger),
+		         outcome);
+		engine_count(e, "webhook_deliveries_total", labels, 1);
+		o[i] = (outbox_outcome){ .id = call->delivery_id, .ok = call->ok, .http_status = call->http_status,
+		                         .error = call->ok ? NULL : call->error, .retry_at = retry_at };
+	}
+	int rc = store_outbox_finish_many(e->w, o, n, now);
+	free(o);
+	return rc;
+}
+
 static int job_apply(engine *e, engine_job *job, int64_t now)
 {
-	webhook_call *call = ((delivery_job *)job)->call;
-	int64_t retry_at = 0;
-	const char *outcome = "success";
-	if (!call->ok) {
-		if (call->delivery_attempt < e->cfg.max_attempts) {
-			retry_at = now + outbox_backoff_us(e, call->delivery_attempt);
-			outcome = "retry";
-			engine_delivery_due(e, retry_at);
-		} else {
-			outcome = "exhausted";
-			log_warn("outbox", "delivery %s exhausted after %d attempts: %s", call->key,
-			         (int)call->delivery_attempt, call->error ? call->error : "failed");
-		}
-	}
-	char labels[96];
-	snprintf(labels, sizeof(labels), "trigger=\"%s\",outcome=\"%s\"", action_trigger_name(call->trigger), outcome);
-	engine_count(e, "webhook_deliveries_total", labels, 1);
-	return store_outbox_finish(e->w, call->delivery_id, call->ok, call->http_status,
-	                           call->ok ? NULL : call->error, now, retry_at);
+	return jobs_apply(e, &job, 1, now);
 }
 
 static const job_ops delivery_job_ops = {
@@ -93,6 +111,7 @@ static const job_ops delivery_job_ops = {
 	.launch = job_launch,
 	.landed = job_landed,
 	.apply = job_apply,
+	.apply_many = jobs_apply,
 	.free = job_free,
 };
 
@@ -111,8 +130,9 @@ static int lease_step(engine *e, void *arg, int64_t now)
 		return 0;     /* stays dirty: a finished delivery frees a slot */
 	outbox_row *rows = NULL;
 	size_t n = 0;
+	int64_t due = INT64_MAX;
 	int rc = store_outbox_lease(e->w, now, now + e->cfg.lease_us, room, e->start_tasks.items,
-	                            e->start_tasks.len, &rows, &n);
+	                            e->start_tasks.len, &rows, &n, &due);
 	if (rc != 0)
 		return rc;
 	for (size_t i = 0; i < n; i++) {
@@ -129,19 +149,14 @@ static int lease_step(engine *e, void *arg, int64_t now)
 		j->call->delivery_attempt = o->attempts;
 		engine_launch(e, &j->job);
 	}
-	if (n == room) {
-		e->outbox.dirty = true;     /* there may be more due */
-	} else {
-		e->outbox.dirty = false;
-		int64_t due = INT64_MAX;
-		rc = store_outbox_next_due(e->w, &due);
-		/* Rows already due but not leased are held back by a start in
-		 * flight; its coming back marks the outbox dirty again, so no
-		 * deadline is needed (waking for them now would spin). */
-		e->outbox.next_due = due <= now ? INT64_MAX : due;
-	}
+	/* Rows already due but not leased are held back by a start in flight;
+	 * its coming back marks the outbox dirty again, so no deadline is
+	 * needed (waking for them now would spin). */
+	e->outbox.held = n == room || due <= now;
+	e->outbox.dirty = n == room;     /* there may be more due */
+	e->outbox.next_due = due <= now ? INT64_MAX : due;
 	store_free_outbox(rows, n);
-	return rc;
+	return 0;
 }
 
 /* ---- the part ------------------------------------------------------------------------ */
@@ -151,6 +166,7 @@ static void deliveries_init(engine *e)
 	e->outbox.next_due = INT64_MAX;
 	e->outbox.window.limit = (size_t)MAX(e->cfg.delivery_window, 1);
 	e->outbox.dirty = true;
+	e->outbox.held = true;
 }
 
 static int deliveries_start(engine *e, int64_t now)
@@ -183,7 +199,7 @@ static int64_t deliveries_next_wake(const engine *e)
 static void deliveries_finish(engine *e, bool committed)
 {
 	if (!committed)
-		e->outbox.dirty = true;
+		e->outbox.dirty = e->outbox.held = true;
 }
 
 const cycle_part part_deliveries = {

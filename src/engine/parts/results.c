@@ -1,20 +1,29 @@
 /*
  * parts/results.c — applies what launched jobs reported (start results,
- * finished deliveries …), each in a savepoint of its own through the job's
- * ops. A job that lost a lock conflict with another node is applied again
- * in the next cycle; one whose cycle fails is dropped (a start's task stays
- * claimed until its claim deadline, a delivery's lease expires).
+ * finished deliveries …) through the jobs' ops: the jobs of one ops as a
+ * set in one savepoint when the ops can (one at a time when that fails),
+ * else each in a savepoint of its own. A job that lost a lock conflict
+ * with another node is applied again in the next cycle; one whose cycle
+ * fails is dropped (a start's task stays claimed until its claim deadline,
+ * a delivery's lease expires).
  */
 #include "util/common.h"
 #include "util/alloc.h"
 #include "util/log.h"
 #include "engine/cycle.h"
 
-static int apply_step(engine *e, void *arg, int64_t now)
+static int apply_one(engine *e, void *item, int64_t now)
 {
-	engine_job *j = arg;
+	engine_job *j = item;
 	e->actor = j->ops->actor ? j->ops->actor : "system";
 	return j->ops->apply(e, j, now);
+}
+
+static int apply_many(engine *e, void **items, size_t n, int64_t now)
+{
+	engine_job **jobs = (engine_job **)items;
+	e->actor = jobs[0]->ops->actor ? jobs[0]->ops->actor : "system";
+	return jobs[0]->ops->apply_many(e, jobs, n, now);
 }
 
 static void put_back(engine *e, engine_job *j)
@@ -26,32 +35,49 @@ static void put_back(engine *e, engine_job *j)
 	e->retry_jobs[e->nretry_jobs++] = j;
 }
 
-static void apply_all(engine *e, engine_job **jobs, size_t n, int64_t now)
+static void job_done(engine *e, void *item, int rc)
 {
-	for (size_t i = 0; i < n; i++) {
-		engine_job *j = jobs[i];
-		int rc = engine_step(e, apply_step, j, now);
-		if (rc == WEFT_ERETRY && ++j->conflicts < ENGINE_MAX_CONFLICTS) {
-			put_back(e, j);
-			continue;
-		}
-		if (rc != 0)
-			log_error("engine", "result of %s for %s not applied", j->ops->name, j->task_id.str);
-		j->ops->free(j);
+	engine_job *j = item;
+	if (rc == WEFT_ERETRY && ++j->conflicts < ENGINE_MAX_CONFLICTS) {
+		put_back(e, j);
+		return;
 	}
+	if (rc != 0)
+		log_error("engine", "result of %s for %s not applied", j->ops->name, j->task_id.str);
+	j->ops->free(j);
 }
+
+static const void *ops_of(const void *item)
+{
+	return ((const engine_job *)item)->ops;
+}
+
+static bool ops_have_many(const void *item)
+{
+	return ((const engine_job *)item)->ops->apply_many != NULL;
+}
+
+/* The jobs of one ops as a set, the sets in the order of their first job. */
+static const engine_group_ops job_groups = {
+	.key = ops_of, .has_many = ops_have_many, .many = apply_many, .one = apply_one, .done = job_done,
+};
 
 static void results_run(engine *e, int64_t now)
 {
-	/* Those put back by the last cycle first, in their order. */
-	engine_job **again = e->retry_jobs;
-	size_t nagain = e->nretry_jobs;
+	/* Those put back by the last cycle first, in their order, then those
+	 * that came back: all in the same sets. */
+	engine_job **all = e->retry_jobs;
+	size_t n = e->nretry_jobs;
 	e->retry_jobs = NULL;
 	e->nretry_jobs = e->retry_jobs_cap = 0;
-	apply_all(e, again, nagain, now);
-	free(again);
-	apply_all(e, e->cycle.jobs, e->cycle.njobs, now);
+	if (e->cycle.njobs > 0) {
+		all = xrealloc(all, (n + e->cycle.njobs) * sizeof *all);
+		memcpy(all + n, e->cycle.jobs, e->cycle.njobs * sizeof *all);
+		n += e->cycle.njobs;
+	}
 	e->cycle.njobs = 0;
+	engine_apply_groups(e, (void *const *)all, n, &job_groups, now);
+	free(all);
 }
 
 static int64_t results_next_wake(const engine *e)

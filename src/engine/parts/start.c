@@ -3,12 +3,18 @@
  *
  * There is no start loop ticking: the flag `start.dirty` is set by
  * whatever can make a task startable (engine_wake_starts: a task created
- * pending, a child released, a resumed task, a claimed or running task that
- * ended, progress counters, a rules change, a requeued claim). The pass
+ * pending, a child released, a resumed task, a rules change, a requeued
+ * claim), and by what frees a slot or capacity (engine_wake_held_starts: a
+ * claimed or running task that ended, progress counters, a start call
+ * back) only when the last pass left pending tasks behind for lack of
+ * them: with nothing held back, a completion costs no pass. The pass
  * then scans pending tasks in start order (priority DESC, created_at, id;
- * a keyset scan), checks each one's rules inside the cycle's transaction —
- * so checking and claiming are atomic — claims it, and hands it to its
- * executor (exec/executor.h), as long as the executors have room.
+ * a keyset scan), a page at a time, as long as the executors have room.
+ * The tasks of a page that have no rules are claimed together, in one
+ * statement, and each executor gets its share as one set
+ * (exec/executor.h). A task with rules has them checked inside the
+ * cycle's transaction — so checking and claiming are atomic — once the
+ * candidates before it are claimed (its rules may count them).
  *
  * Tasks whose start_after has not come are skipped; the pass arms one
  * delayed-start deadline for the earliest of them, on every node.
@@ -31,6 +37,11 @@
 void engine_wake_starts(engine *e)
 {
 	e->start.dirty = true;
+}
+
+void engine_wake_held_starts(engine *e)
+{
+	e->start.dirty |= e->start.held;
 }
 
 /* ---- the delayed-start deadline ------------------------------------------------ */
@@ -106,21 +117,109 @@ static void explain_once(engine *e, const task_row *t)
 	free(why);
 }
 
-/* Claims one pending task that passed its rules and hands it to its
- * executor. */
-static int start_task(engine *e, const executor *ex, const task_row *t, int64_t now)
+/* Candidates of a page waiting to be claimed together, and how many of
+ * them each executor takes. */
+typedef struct executor_count {
+	const executor *ex;
+	size_t n;
+} executor_count;
+
+typedef struct claim_set {
+	const task_row **rows;
+	size_t n, cap;
+	executor_count per[8];
+	size_t nper;
+} claim_set;
+
+static size_t *count_of(claim_set *s, const executor *ex)
 {
-	task_update claim = { .set_status = true, .status = TS_CLAIMED, .last_updated = now,
-	                      .actor = "system", .reason = "claimed for start" };
-	task_update_result res;
-	int rc = store_task_update(e->w, &t->id, TS_BIT(TS_PENDING), &claim, &res);
-	if (rc == WEFT_ENOTFOUND || (rc == 0 && !res.applied))
+	for (size_t i = 0; i < s->nper; i++)
+		if (s->per[i].ex == ex)
+			return &s->per[i].n;
+	if (s->nper == ARRAY_LEN(s->per))
+		return NULL;
+	s->per[s->nper] = (executor_count){ ex, 0 };
+	return &s->per[s->nper++].n;
+}
+
+/* Whether ex takes one more start besides the candidates it has. */
+static bool has_room(claim_set *s, engine *e, const executor *ex)
+{
+	size_t *n = count_of(s, ex);
+	return n != NULL && ex->room(e) > *n;
+}
+
+static void add_candidate(claim_set *s, const executor *ex, const task_row *t)
+{
+	if (s->n == s->cap) {
+		s->cap = s->cap ? s->cap * 2 : 64;
+		s->rows = xrealloc(s->rows, s->cap * sizeof *s->rows);
+	}
+	s->rows[s->n++] = t;
+	(*count_of(s, ex))++;
+}
+
+/* Claims the candidates in one statement and hands each executor the ones
+ * it takes as one set. */
+static int claim_and_start(engine *e, claim_set *s, int64_t now)
+{
+	size_t n = s->n;
+	int rc = 0;
+	if (n == 0)
 		return 0;
-	if (rc != 0)
-		return rc;
-	engine_metric_transition(e, TS_PENDING, TS_CLAIMED);
-	e->start.started++;
-	return ex->start(e, t, now);
+	weft_id *ids = xcalloc(n, sizeof *ids);
+	task_update_result *res = xcalloc(n, sizeof *res);
+	task_row *claimed = xcalloc(n, sizeof *claimed);
+	for (size_t i = 0; i < n; i++)
+		ids[i] = s->rows[i]->id;
+	task_update claim = { .set_status = true, .status = TS_CLAIMED, .last_updated = now, .actor = "system",
+	                      .reason = "claimed for start" };
+	rc = engine_update_tasks(e, ids, n, TS_BIT(TS_PENDING), &claim, res, NULL);
+	for (size_t p = 0; p < s->nper && rc == 0; p++) {
+		const executor *ex = s->per[p].ex;
+		size_t k = 0;
+		for (size_t i = 0; i < n; i++) {
+			if (!res[i].applied || executor_of_task(s->rows[i]) != ex)
+				continue;
+			engine_metric_transition(e, TS_PENDING, TS_CLAIMED);
+			claimed[k++] = *s->rows[i];     /* borrowed: the rows of the page */
+		}
+		e->start.started += k;
+		if (k > 0)
+			rc = ex->start(e, claimed, k, now);
+	}
+	free(claimed);
+	free(res);
+	free(ids);
+	s->n = 0;
+	s->nper = 0;
+	return rc;
+}
+
+/* Whether a task with rules passes them now. The candidates before it
+ * are claimed first: its rules may count them. */
+static int rules_pass(engine *e, const task_row *t, rule_blocked_set *blocked, int64_t now, bool *pass)
+{
+	*pass = false;
+	rule *rules = NULL;
+	size_t nrules = 0;
+	if (rules_parse(t->rules, &rules, &nrules) != 0) {
+		log_error("engine", "task %s has unreadable rules; left pending", t->id.str);
+		return 0;
+	}
+	rule_block why = { 0 };
+	rule_verdict v = rules_check(e->w, t, rules, nrules, blocked, &why);
+	rules_free(rules, nrules);
+	if (v == RULES_ERROR)
+		return WEFT_ESTORE;
+	if (v == RULES_CONTENDED)
+		e->start.retry_at = MIN(e->start.retry_at, now + RULE_LOCK_RETRY_US);
+	if (v == RULES_BLOCKED && why.type == RULE_CONCURRENCY && !why.missing_field)
+		engine_count(e, "tasks_blocked_by_concurrency_total", NULL, 1);
+	if (v == RULES_BLOCKED && why.missing_field)
+		explain_once(e, t);
+	*pass = v == RULES_PASS;
+	return 0;
 }
 
 static int start_pass(engine *e, void *arg, int64_t now)
@@ -128,18 +227,25 @@ static int start_pass(engine *e, void *arg, int64_t now)
 	UNUSED(arg);
 	rule_blocked_set blocked;
 	rule_blocked_set_init(&blocked);
+	claim_set cands = { 0 };
 	pending_cursor cursor;
-	bool have_cursor = false, scanned_all = false, skipped_full = false;
+	bool have_cursor = false, scanned_all = false, skipped_full = false, held = false;
 	int rc = 0;
 
+	int64_t next_start = INT64_MAX;
 	while (rc == 0 && executors_room(e) > 0) {
 		task_row *rows = NULL;
 		size_t n = 0;
-		rc = store_pending_scan(e->w, have_cursor ? &cursor : NULL, START_SCAN_PAGE, now, &rows, &n);
+		/* The first page as large as the room (most passes take what they
+		 * read: every row read is locked); the next ones, past tasks held
+		 * back, full. */
+		size_t page = have_cursor ? START_SCAN_PAGE : MIN(START_SCAN_PAGE, MAX(executors_room(e), 16));
+		rc = store_pending_scan(e->w, have_cursor ? &cursor : NULL, page, now, &rows, &n,
+		                        have_cursor ? NULL : &next_start);
 		if (rc != 0)
 			break;
 		size_t i = 0;
-		for (; i < n && rc == 0 && executors_room(e) > 0; i++) {
+		for (; i < n && rc == 0 && executors_room(e) > cands.n; i++) {
 			const task_row *t = &rows[i];
 			cursor = (pending_cursor){ .priority = t->priority, .created_at = t->created_at, .id = t->id };
 			have_cursor = true;
@@ -150,50 +256,38 @@ static int start_pass(engine *e, void *arg, int64_t now)
 			}
 			if (!ex->start)
 				continue;           /* claimed by its workers, not by the engine */
-			if (ex->room(e) == 0) {
+			if (!has_room(&cands, e, ex)) {
 				skipped_full = true;
 				continue;
 			}
 			if (strcmp(t->rules, "[]") != 0) {
-				rule *rules = NULL;
-				size_t nrules = 0;
-				if (rules_parse(t->rules, &rules, &nrules) != 0) {
-					log_error("engine", "task %s has unreadable rules; left pending", t->id.str);
-					continue;
-				}
-				rule_block why = { 0 };
-				rule_verdict v = rules_check(e->w, t, rules, nrules, &blocked, &why);
-				rules_free(rules, nrules);
-				if (v == RULES_ERROR) {
-					rc = WEFT_ESTORE;
+				bool pass;
+				if ((rc = claim_and_start(e, &cands, now)) != 0 || (rc = rules_pass(e, t, &blocked, now, &pass)) != 0)
 					break;
-				}
-				if (v == RULES_CONTENDED)
-					e->start.retry_at = MIN(e->start.retry_at, now + RULE_LOCK_RETRY_US);
-				if (v == RULES_BLOCKED && why.type == RULE_CONCURRENCY && !why.missing_field)
-					engine_count(e, "tasks_blocked_by_concurrency_total", NULL, 1);
-				if (v == RULES_BLOCKED && why.missing_field)
-					explain_once(e, t);
-				if (v != RULES_PASS)
+				held |= !pass;
+				if (!pass || !has_room(&cands, e, ex))
 					continue;
 			}
-			rc = start_task(e, ex, t, now);
+			add_candidate(&cands, ex, t);
 		}
-		if (i == n && n < START_SCAN_PAGE)
+		if (rc == 0)
+			rc = claim_and_start(e, &cands, now);
+		if (i == n && n < page)
 			scanned_all = true;
 		store_free_tasks(rows, n);
 		if (scanned_all)
 			break;
 	}
+	free(cands.rows);
 	rule_blocked_set_release(&blocked);
 	if (rc == 0 && scanned_all && !skipped_full)
 		e->start.dirty = false;
+	/* What only a freed slot or capacity can start: tasks held by their
+	 * rules, or by an executor without room, or not looked at yet. */
+	e->start.held = rc != 0 || !scanned_all || skipped_full || held;
 	/* Delayed tasks were skipped: wake up for the earliest of them. */
-	int64_t due = INT64_MAX;
 	if (rc == 0)
-		rc = store_pending_next_start(e->w, now, &due);
-	if (rc == 0)
-		arm_delayed(e, due);
+		arm_delayed(e, next_start);
 	return rc;
 }
 
@@ -204,6 +298,7 @@ static void start_init(engine *e)
 	e->start.retry_at = INT64_MAX;
 	e->start.delayed_armed = INT64_MAX;
 	e->start.dirty = true;
+	e->start.held = true;
 }
 
 static void start_run(engine *e, int64_t now)
@@ -235,6 +330,7 @@ static void start_finish(engine *e, bool committed)
 	e->start.started = 0;
 	if (!committed) {
 		e->start.dirty = true;
+		e->start.held = true;
 		/* The pass's delayed-start deadline may have gone with it. */
 		e->start.delayed_armed = INT64_MAX;
 	}

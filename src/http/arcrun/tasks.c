@@ -11,6 +11,8 @@
 #include "http/arcrun/handlers.h"
 
 #include "core/error.h"
+#include "core/limits.h"
+#include "http/decode.h"
 #include "engine/commands/batches.h"
 #include "engine/commands/tasks.h"
 #include "http/arcrun/decode.h"
@@ -207,12 +209,25 @@ static update_state *decode_update(http_request *r, bool put)
 	return s;
 }
 
+/* An increment the task's counter cannot take: 400 naming the field that
+ * asked for it (new_success or new_failures). */
+static void fail_over_limit(http_request *r, const char *counter)
+{
+	const char *field = counter && strcmp(counter, "failures") == 0 ? "new_failures" : "new_success";
+	decode_problem(http_err(r), NULL, field, "the task's %s counter would exceed %" PRId64,
+	               counter ? counter : "success", TASK_COUNTER_MAX);
+	http_fail(r, WEFT_EINVALID);
+}
+
 static void finish_patch(http_request *r, engine_cmd *cmd, void *state)
 {
 	UNUSED(state);
 	switch (cmd->result) {
 	case 0:
 		http_respond_text(r, 200, "Task updated successfully");
+		break;
+	case WEFT_EINVALID:
+		fail_over_limit(r, engine_cmd_of(cmd, cmd_patch)->over_limit);
 		break;
 	case WEFT_ENOTFOUND:
 		arcrun_fail_task_not_found(r, &engine_cmd_of(cmd, cmd_patch)->id);
@@ -255,6 +270,9 @@ static void finish_put(http_request *r, engine_cmd *cmd, void *state)
 	switch (cmd->result) {
 	case 0:
 		http_respond_text(r, 202, "Queued");
+		break;
+	case WEFT_EINVALID:
+		fail_over_limit(r, engine_cmd_of(cmd, cmd_counters)->over_limit);
 		break;
 	case WEFT_ENOTFOUND:
 		arcrun_fail_task_not_found(r, &engine_cmd_of(cmd, cmd_counters)->id);

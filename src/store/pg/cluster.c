@@ -24,7 +24,8 @@ static const db_sql q_session = {
 	"writer_session",
 	"SELECT CASE WHEN pg_try_advisory_lock(" PG_NODE_LOCK_K1 ", hashtext($1)) THEN 1 ELSE 0 END, "
 	"set_config('lock_timeout', '" PG_WRITER_LOCK_TIMEOUT "', false), "
-	"set_config('plan_cache_mode', 'force_generic_plan', false)",
+	"set_config('plan_cache_mode', 'force_generic_plan', false), "
+	"set_config('enable_seqscan', 'off', false)",
 	NULL,
 };
 

@@ -208,7 +208,7 @@ static int conn_reset(pg_conn *c)
 		return 0;
 	prepared_clear(prepared_of(c));
 	c->session++;
-	c->nqueued = c->queued_bytes = 0;
+	c->nqueued = c->queued_bytes = c->queued_writes = 0;
 	copy_discard(c);
 	c->in_tx = false;
 	if (c->pq != NULL)
@@ -365,7 +365,7 @@ static int pipeline_flush(pg_conn *c)
 		return copy_flush(c);
 	int err = 0;
 	size_t n = c->nqueued;
-	c->nqueued = c->queued_bytes = 0;
+	c->nqueued = c->queued_bytes = c->queued_writes = 0;
 	if (c->broken || !PQpipelineSync(c->pq)) {
 		pg_mark_broken(c, PQerrorMessage(c->pq));
 		return WEFT_EUNAVAILABLE;
@@ -453,7 +453,7 @@ static int enqueue(pg_conn *c, pg_stmt *s, const char *sql, const char *label, b
 	}
 	if (!sent) {
 		pg_mark_broken(c, PQerrorMessage(c->pq));
-		c->nqueued = 0;
+		c->nqueued = c->queued_writes = 0;
 		return WEFT_EUNAVAILABLE;
 	}
 	if (c->nqueued == c->cap_queued) {
@@ -461,6 +461,7 @@ static int enqueue(pg_conn *c, pg_stmt *s, const char *sql, const char *label, b
 		c->queued = xrealloc(c->queued, c->cap_queued * sizeof *c->queued);
 	}
 	c->queued[c->nqueued++] = (pg_queued){ label, txid };
+	c->queued_writes += s != NULL;
 	if (c->nqueued >= PIPELINE_MAX || c->queued_bytes >= PIPELINE_MAX_BYTES)
 		return (err = pipeline_flush(c)) != 0 ? err : 1;
 	return 1;
@@ -774,14 +775,17 @@ static int pg_savepoint(store_conn *cc)
 /* The release waits for everything the step sent without waiting: a failed
  * write must fail this step, whose savepoint can still undo it, not show
  * up in the next one (whose rollback would then undo this step's writes
- * after it was reported done). */
+ * after it was reported done). A step whose writes were all answered
+ * already (its last statement waited) has nothing left to fail: its
+ * release goes with the next statement that waits. */
 static int pg_savepoint_release(store_conn *cc)
 {
 	pg_conn *c = pgc(cc);
 	if (!can_defer(c))
 		return run_utility(c, QL("savepoint_release"), "RELEASE SAVEPOINT weft_sp");
+	bool pending = c->queued_writes > 0 || c->copy_bytes > 0;
 	int err = enqueue(c, NULL, "RELEASE SAVEPOINT weft_sp", QL("savepoint_release"), false);
-	if (err >= 0)
+	if (err >= 0 && pending)
 		err = pipeline_flush(c);
 	return err < 0 ? err : 0;
 }
@@ -914,6 +918,6 @@ const db_driver pg_driver = {
 	.is_leader = pg_is_leader,
 	.notify = pg_notify,
 	.rules_lock = pg_rules_lock,
-	.task_update = pg_task_update,
+	.task_update_round = pg_task_update_round,
 	.outbox_lease = pg_outbox_lease,
 };

@@ -1,12 +1,13 @@
 /*
  * overrides.c — the two operations the PostgreSQL driver does its own way
- * (pg.h says why): the guarded task update in one statement, and the
- * outbox lease with SKIP LOCKED. Both have exactly the contracts of their
- * store.h functions and reuse the written-once pieces (the SET list and
- * bindings of an update, the outbox row reader).
+ * (pg.h says why): a round of guarded task updates in one statement, and
+ * the outbox lease with SKIP LOCKED. Both have exactly the contracts of
+ * their db.h slots and reuse the written-once pieces (the SET list and the
+ * rows of a change, the outbox row reader).
  */
 #include "util/common.h"
 
+#include "core/limits.h"
 #include "store/pg/pg.h"
 #include "util/alloc.h"
 #include "util/log.h"
@@ -15,103 +16,106 @@
 /* How often a node looks for deliveries leased by nodes that are gone. */
 #define ORPHAN_SWEEP_MS 1000
 
-/* ---- the guarded task update ------------------------------------------------------------ */
+/* ---- a round of guarded task updates ------------------------------------------------------ */
 
-/* The optional parts of the statement, after the field bits. */
-enum {
-	U_EVENT = TU__COUNT,    /* records the transition */
-	U_AFTER,                /* returns the row */
-};
+/* One statement, one round trip, for the whole round: the rows of its
+ * tasks locked in id order (cur), each change checked against its allowed
+ * statuses (a list ",a,b,") and the counter limit ($2) (chk), the UPDATE of
+ * those that pass (upd), and the audit events of the status changes (ev).
+ * The answer is one row per change: its index, the status and batch
+ * before (NULL: no such task), whether a counter would pass the limit,
+ * and the updated row (NULL when not applied). */
+#define ROUND_SQL(returning)                                                                            \
+	"WITH r AS (SELECT * FROM json_to_recordset($1::json) AS r (i bigint, id text, allowed text, "      \
+	TASK_CHANGE_COLS ", at bigint, reason text, actor text)), "                                         \
+	"cur AS (SELECT t.id, t.status, t.batch_id, t.success, t.failures FROM task AS t "                  \
+	"  WHERE t.id = ANY (ARRAY(SELECT r.id FROM r)) ORDER BY t.id FOR NO KEY UPDATE), "                 \
+	"chk AS (SELECT r.*, cur.status AS prev, cur.batch_id AS batch, "                                   \
+	"  strpos(r.allowed, ',' || cur.status || ',') > 0 AS allowed_ok, "                                 \
+	"  coalesce(r.add_success, 0) > 0 AND r.add_success > $2 - cur.success AS over_success, "          \
+	"  coalesce(r.add_failures, 0) > 0 AND r.add_failures > $2 - cur.failures AS over_failures "       \
+	"  FROM r JOIN cur ON cur.id = r.id), "                                                             \
+	"upd AS (UPDATE task SET " TASK_CHANGE_SET("chk") " FROM chk WHERE task.id = chk.id "               \
+	"  AND chk.allowed_ok AND NOT chk.over_success AND NOT chk.over_failures "                          \
+	"  RETURNING task.id AS upd_id" returning "), "                                                      \
+	"ev AS (INSERT INTO task_event (task_id, at, from_status, to_status, reason, actor) "               \
+	"  SELECT chk.id, chk.at, chk.prev, chk.status, chk.reason, chk.actor FROM chk "                    \
+	"  JOIN upd ON upd.upd_id = chk.id WHERE chk.status IS NOT NULL AND chk.status <> chk.prev) "       \
+	"SELECT r.i, chk.prev, chk.batch, "                                                                 \
+	"  CASE WHEN chk.over_success THEN 1 WHEN chk.over_failures THEN 2 ELSE 0 END, upd.* "             \
+	"FROM r LEFT JOIN chk ON chk.i = r.i LEFT JOIN upd ON upd.upd_id = r.id"
 
-/* One statement, one round trip: lock the row and read its status (cur),
- * the UPDATE guarded on that status being one of the allowed ones (upd),
- * and when the status is set, the audit event of an actual change (ev).
- * The answer is one row per existing task: its status before, its batch,
- * then the updated row (all NULL when the guard did not match).
- * Parameters: the fields in shape order, then id, the allowed statuses (a
- * set), then (U_EVENT) time, reason, actor. */
-static void build_update(buf *sql, unsigned shape)
+static const db_sql q_round = { "task_update", ROUND_SQL(""), NULL };
+static const db_sql q_round_after = { "task_update", ROUND_SQL(", " TASK_COLS_OF("task.")), NULL };
+
+/* The row of one change: its index in the round, its task and guard, its
+ * fields, and what its event records. */
+static void round_row(db_set *rows, size_t k, const task_change *ch)
 {
-	int p = __builtin_popcount(shape & ((1u << TU__COUNT) - 1));
-	int id = ++p, allowed = ++p;
-	buf_printf(sql,
-	           "WITH cur AS (SELECT id AS cur_id, status AS cur_status, batch_id AS cur_batch FROM task "
-	           "WHERE id = $%d FOR NO KEY UPDATE), "
-	           "upd AS (UPDATE task SET ",
-	           id);
-	task_update_sets(sql, shape, 1);
-	buf_printf(sql, " FROM cur WHERE task.id = cur.cur_id AND {in:cur.cur_status,$%d} RETURNING %s)", allowed,
-	           shape & (1u << U_AFTER) ? TASK_COLS_OF("task.") : "task.id, task.status");
-	if (shape & (1u << U_EVENT)) {
-		int at = ++p, reason = ++p, actor = ++p;
-		buf_printf(sql,
-		           ", ev AS (INSERT INTO task_event (task_id, at, from_status, to_status, reason, actor) "
-		           "SELECT upd.id, CAST($%d AS BIGINT), cur.cur_status, upd.status, CAST($%d AS TEXT), "
-		           "CAST($%d AS TEXT) FROM upd, cur WHERE upd.status <> cur.cur_status)",
-		           at, reason, actor);
+	const task_update *u = &ch->u;
+	db_set_row(rows);
+	db_set_field_int(rows, "i", (int64_t)k);
+	db_set_field_text(rows, "id", ch->id.str);
+	buf allowed;
+	buf_init(&allowed);
+	buf_putc(&allowed, ',');
+	for (unsigned s = 0; s < TS__COUNT; s++)
+		if (ch->from_mask & TS_BIT(s))
+			buf_printf(&allowed, "%s,", task_status_name((task_status)s));
+	db_set_field_text(rows, "allowed", allowed.data);
+	buf_release(&allowed);
+	task_change_fields(rows, u);
+	if (u->set_status) {
+		db_set_field_int(rows, "at", task_update_time(u));
+		db_set_field_text(rows, "reason", task_update_reason(u));
+		db_set_field_text(rows, "actor", task_update_actor(u));
 	}
-	buf_puts(sql, " SELECT cur.cur_status, cur.cur_batch, upd.* FROM cur LEFT JOIN upd ON true");
 }
 
-static const db_dyn dyn_update = { "task_update", build_update };
-
-/* The row is locked first: a node updating the same task concurrently
- * waits for this transaction, then reads the status it left. */
-int pg_task_update(store_conn *c, const weft_id *id, unsigned from_mask, const task_update *u,
-                   task_update_result *res)
+/* Reads one answer row into the change it is about. */
+static int round_answer(db_stmt *st, const task_change *ch, const size_t *idx, size_t n, task_update_result *res,
+                        weft_id *batch)
 {
-	unsigned fields = task_update_shape(u);
-	if (fields == 0) {
-		/* Nothing to write: the guard, and the row as it is. */
-		task_row row;
-		int err = store_task_get(c, id, &row);
-		if (err == 0 && row.archived) {
-			task_row_release(&row);
-			err = WEFT_ENOTFOUND;
-		}
-		if (err)
-			return err;
-		res->prev = row.status;
-		res->applied = (from_mask & TS_BIT(row.status)) != 0;
-		if (res->applied && u->after != NULL)
-			*u->after = row;
-		else
-			task_row_release(&row);
-		return 0;
+	int64_t k = db_col_int(st, 0);
+	if (k < 0 || (size_t)k >= n || db_col_null(st, 1))
+		return 0;       /* no such task */
+	size_t i = idx[k];
+	int rc = db_col_status(st, 1, &res[i].prev);
+	if (rc != 0)
+		return rc;
+	res[i].found = true;
+	db_col_id(st, 2, &batch[i]);
+	int64_t over = db_col_int(st, 3);
+	res[i].applied = !db_col_null(st, 4);
+	if (!res[i].applied && (ch[i].from_mask & TS_BIT(res[i].prev)))
+		res[i].over_limit = over == 1 ? "success" : over == 2 ? "failures" : NULL;
+	if (res[i].applied && ch[i].u.after != NULL && (rc = db_read_task(st, 5, ch[i].u.after)) != 0)
+		task_row_release(ch[i].u.after);
+	return rc;
+}
+
+int pg_task_update_round(store_conn *c, const task_change *ch, const size_t *idx, size_t n,
+                         task_update_result *res, weft_id *batch)
+{
+	bool after = false;
+	db_set rows;
+	db_set_init(&rows);
+	for (size_t k = 0; k < n; k++) {
+		round_row(&rows, k, &ch[idx[k]]);
+		after |= ch[idx[k]].u.after != NULL;
 	}
-	unsigned shape = fields | (unsigned)u->set_status << U_EVENT | (unsigned)(u->after != NULL) << U_AFTER;
 	db_stmt *st;
-	int err = db_prepare_dyn(c, &dyn_update, shape, &st);
-	if (err)
-		return err;
-	db_set allowed;
-	db_set_init(&allowed);
-	db_set_statuses(&allowed, from_mask);
-	task_update_bind(st, u, fields);
-	db_bind_id(st, id);
-	db_bind_set(st, &allowed);
-	if (u->set_status) {
-		db_bind_int(st, task_update_time(u));
-		db_bind_text(st, task_update_reason(u));
-		db_bind_text(st, task_update_actor(u));
+	int err = db_prepare(c, after ? &q_round_after : &q_round, &st);
+	if (!err) {
+		db_bind_set(st, &rows);
+		db_bind_int(st, TASK_COUNTER_MAX);
+		int rc;
+		while ((rc = db_step(st)) > 0)
+			if ((rc = round_answer(st, ch, idx, n, res, batch)) != 0)
+				break;
+		err = db_end(st, rc);
 	}
-	task_status cur = TS_WAITING;
-	weft_id batch = { 0 };
-	int rc = db_step(st);
-	bool found = rc > 0;
-	if (found && (rc = db_col_status(st, 0, &cur)) == 0) {
-		db_col_id(st, 1, &batch);
-		res->prev = cur;
-		res->applied = !db_col_null(st, 2);
-		if (res->applied && u->after != NULL && (rc = db_read_task(st, 2, u->after)) != 0)
-			task_row_release(u->after);
-	}
-	err = db_end(st, rc);
-	db_set_release(&allowed);
-	if (!err && !found)
-		err = WEFT_ENOTFOUND;
-	if (!err && res->applied && u->set_status && u->status != cur)
-		err = batch_remaining_move(c, &batch, cur, u->status);
+	db_set_release(&rows);
 	return err;
 }
 
@@ -155,30 +159,46 @@ static int lease_orphans(store_conn *c, int64_t now)
 	return 0;
 }
 
+/* One NULL per column of a leased row (OUTBOX_COLS and its due time) but
+ * the first. */
+#define OUTBOX_NULLS                                                                              \
+	"NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, " \
+	"NULL"
+
 /* Due rows are locked with SKIP LOCKED, so each delivery attempt belongs to
  * one node. Left out: the rows of the tasks in the skip list (this node's
  * start calls in flight) and those of a task whose start ledger row is
  * pending and younger than a lease (another node's start call may be in
- * flight: the service must see the start before the end). A NULL task_id
+ * flight: the service must see the start before the end), looked up per
+ * due row (a lateral join: as NOT EXISTS, PostgreSQL hashes every pending
+ * ledger row, a scan of the whole ledger per lease). A NULL task_id
  * (batch_complete) is never skipped. The rows come back oldest due first,
- * ordered by their due time before the lease. */
+ * ordered by their due time before the lease, after one row (part 0)
+ * whose first column is the next due time afterwards. */
 static const db_sql q_lease = {
 	"outbox_lease",
 	"WITH due AS (SELECT o.id, o.next_attempt_at AS due FROM outbox AS o "
+	"  LEFT JOIN LATERAL (SELECT 1 AS busy FROM webhook_execution AS w WHERE w.task_id = o.task_id "
+	"    AND w.trigger = 'start' AND w.status = 'pending' AND w.updated_at > $4 LIMIT 1) AS b ON true "
 	"  WHERE o.status IN ('pending', 'retrying', 'delivering') AND o.next_attempt_at <= $1 "
-	"  AND (o.task_id IS NULL OR (NOT {in:o.task_id,$3} "
-	"    AND NOT EXISTS (SELECT 1 FROM webhook_execution AS w WHERE w.task_id = o.task_id "
-	"      AND w.trigger = 'start' AND w.status = 'pending' AND w.updated_at > $4))) "
-	"  ORDER BY o.next_attempt_at, o.id LIMIT $5 FOR UPDATE SKIP LOCKED), "
+	"  AND (o.task_id IS NULL OR (NOT {in:o.task_id,$3} AND b.busy IS NULL)) "
+	"  ORDER BY o.next_attempt_at, o.id LIMIT $5 FOR UPDATE OF o SKIP LOCKED), "
 	"upd AS (UPDATE outbox SET status = 'delivering', next_attempt_at = $2, "
 	"  attempts = outbox.attempts + 1, last_attempt_at = $1, updated_at = $1, leased_by = $6 "
 	"  FROM due WHERE outbox.id = due.id RETURNING " OUTBOX_COLS_OF("outbox.") ", due.due) "
-	"SELECT * FROM upd ORDER BY due, id",
+	"SELECT 1 AS part, upd.* FROM upd "
+	/* The next due time after the lease: the statement sees the rows as
+	 * they were, so the leased ones count with their new due time. */
+	"UNION ALL SELECT 0, least((SELECT x.next_attempt_at FROM outbox AS x "
+	"  WHERE x.status IN ('pending', 'retrying', 'delivering') AND x.id NOT IN (SELECT id FROM due) "
+	"  ORDER BY x.next_attempt_at LIMIT 1), (SELECT max($2) FROM due)), "
+	"  " OUTBOX_NULLS " "
+	"ORDER BY part, due, id",
 	NULL,
 };
 
 int pg_outbox_lease(store_conn *c, int64_t now, int64_t lease_until, size_t limit, const weft_id *skip,
-                    size_t nskip, outbox_row **out, size_t *n)
+                    size_t nskip, outbox_row **out, size_t *n, int64_t *next_due)
 {
 	db_stmt *st;
 	int err = lease_orphans(c, now);
@@ -195,7 +215,27 @@ int pg_outbox_lease(store_conn *c, int64_t now, int64_t lease_until, size_t limi
 	db_bind_int(st, now - (lease_until - now));
 	db_bind_int(st, db_clamp_limit(limit));
 	db_bind_text(st, pgc(c)->store->node_id);
-	err = db_collect_outbox(st, out, n);
+	outbox_row *rows = NULL;
+	size_t len = 0, cap = 0;
+	int rc;
+	*next_due = INT64_MAX;
+	while ((rc = db_step(st)) > 0) {
+		if (db_col_int(st, 0) == 0) {
+			*next_due = db_col_null(st, 1) ? INT64_MAX : db_col_int(st, 1);
+			continue;
+		}
+		rows = db_grow(rows, len, &cap, sizeof *rows);
+		if ((rc = db_read_outbox(st, 1, &rows[len])) != 0)
+			break;
+		len++;
+	}
+	err = db_end(st, rc);
 	db_set_release(&skipped);
-	return err;
+	if (err) {
+		store_free_outbox(rows, len);
+		return err;
+	}
+	*out = rows;
+	*n = len;
+	return 0;
 }

@@ -33,9 +33,10 @@
  *   * COPY: a transaction's single-row inserts of a table with a COPY form
  *     (db_sql.copy) are collected and sent as one COPY per table when
  *     anything else runs: a 20,000-task submission is four statements;
- *   * task_update: lock, guard, update and audit event in one statement
- *     (pg_task_update), one round trip and one statement per update where
- *     the written-once form needs three;
+ *   * task_update_round: lock, guard, counter check, update and audit
+ *     events of a whole round of a set of guarded updates in one statement
+ *     (pg_task_update_round), one round trip where the written-once form
+ *     needs two;
  *   * outbox_lease: due rows locked with SKIP LOCKED, updated and returned
  *     in one statement (pg_outbox_lease), each delivery attempt belonging
  *     to one node, and deliveries whose node is gone taken over at once;
@@ -106,6 +107,7 @@ typedef struct pg_conn {
 	/* The writer's statements sent without waiting. */
 	pg_queued *queued;
 	size_t nqueued, cap_queued, queued_bytes;
+	size_t queued_writes;   /* of them, statements other than SAVEPOINT and RELEASE */
 	int64_t queue_start_ns;
 	/* The writer's inserts not sent yet, per table in first-use order. */
 	pg_copy *copies;
@@ -164,10 +166,10 @@ void pg_listener_stop(pg_store *s);
 void pg_set_wakeup(store *s, void (*wake)(void *arg, unsigned what), void *arg);
 bool pg_is_leader(store *s);
 
-/* overrides.c: exactly the contracts of store.h's functions */
-int pg_task_update(store_conn *c, const weft_id *id, unsigned from_mask, const task_update *u,
-                   task_update_result *res);
+/* overrides.c: exactly the contracts of db.h's slots */
+int pg_task_update_round(store_conn *c, const task_change *ch, const size_t *idx, size_t n,
+                         task_update_result *res, weft_id *batch);
 int pg_outbox_lease(store_conn *c, int64_t now, int64_t lease_until, size_t limit, const weft_id *skip,
-                    size_t nskip, outbox_row **out, size_t *n);
+                    size_t nskip, outbox_row **out, size_t *n, int64_t *next_due);
 
 #endif
