@@ -11,6 +11,8 @@
  */
 #include "util/common.h"
 
+#include <poll.h>
+
 #include <time.h>
 
 #include "store/pg/pg.h"
@@ -279,6 +281,16 @@ static int run_utility(pg_conn *c, const char *label, const char *sql)
 
 static int pipeline_flush(pg_conn *c);
 
+/* The statement's result, to be stepped through (r owned). */
+static void keep_result(pg_stmt *s, PGresult *r)
+{
+	s->res = r;
+	s->nrows = PQntuples(r);
+	s->row = -1;
+	const char *tuples = PQcmdTuples(r);
+	s->base.changes = tuples[0] ? strtoll(tuples, NULL, 10) : 0;
+}
+
 /* Sends one table's rows; 0 or the error. */
 static int copy_send(pg_conn *c, pg_copy *t)
 {
@@ -381,7 +393,10 @@ static int pipeline_flush(pg_conn *c)
 			err = pg_check(c, r, c->queued[i].label ? c->queued[i].label : "txid");
 		if (c->queued[i].txid && st == PGRES_TUPLES_OK && PQntuples(r) == 1)
 			c->txid = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
-		PQclear(r);
+		if (c->queued[i].keep != NULL && (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) && !err)
+			keep_result(c->queued[i].keep, r);
+		else
+			PQclear(r);
 		/* Each statement's results end with a NULL. */
 		while ((r = PQgetResult(c->pq)) != NULL)
 			PQclear(r);
@@ -401,7 +416,7 @@ static int pipeline_flush(pg_conn *c)
 	/* Each statement counts in the metrics with its share of the wait. */
 	int64_t now = db_mono_ns(), each = (now - c->queue_start_ns) / (int64_t)n;
 	for (size_t i = 0; i < n; i++)
-		if (c->queued[i].label != NULL)
+		if (c->queued[i].label != NULL && c->queued[i].keep == NULL)   /* that one is timed by its step */
 			db_observe(&c->base, c->queued[i].label, each);
 	if (err) {
 		copy_discard(c);
@@ -460,7 +475,7 @@ static int enqueue(pg_conn *c, pg_stmt *s, const char *sql, const char *label, b
 		c->cap_queued = c->cap_queued ? c->cap_queued * 2 : PIPELINE_MAX;
 		c->queued = xrealloc(c->queued, c->cap_queued * sizeof *c->queued);
 	}
-	c->queued[c->nqueued++] = (pg_queued){ label, txid };
+	c->queued[c->nqueued++] = (pg_queued){ label, txid, NULL };
 	c->queued_writes += s != NULL;
 	if (c->nqueued >= PIPELINE_MAX || c->queued_bytes >= PIPELINE_MAX_BYTES)
 		return (err = pipeline_flush(c)) != 0 ? err : 1;
@@ -543,11 +558,7 @@ static int exec_once(pg_conn *c, pg_stmt *s)
 		PQclear(r);
 		return err;
 	}
-	s->res = r;
-	s->nrows = PQntuples(r);
-	s->row = -1;
-	const char *tuples = PQcmdTuples(r);
-	s->base.changes = tuples[0] ? strtoll(tuples, NULL, 10) : 0;
+	keep_result(s, r);
 	return 0;
 }
 
@@ -557,6 +568,19 @@ static int exec_once(pg_conn *c, pg_stmt *s)
  * again. */
 static int exec_now(pg_conn *c, pg_stmt *s)
 {
+	/* After statements sent without waiting, the statement joins them:
+	 * one round trip for all, its result kept from the pipeline's. */
+	if (c->nqueued > 0 && c->copy_bytes == 0 && c->nqueued + 1 < PIPELINE_MAX &&
+	    c->queued_bytes + s->args.len < PIPELINE_MAX_BYTES && prepared_has(prepared_of(c), s->hash)) {
+		int rc = enqueue(c, s, NULL, s->base.label, false);
+		if (rc < 0)
+			return rc;
+		c->queued[c->nqueued - 1].keep = s;
+		rc = pipeline_flush(c);
+		if (rc == 0 && s->res == NULL)
+			rc = WEFT_ESTORE;     /* cannot happen: the pipeline answered without error */
+		return rc;
+	}
 	int err = pipeline_flush(c);
 	if (err)
 		return err;
@@ -632,13 +656,25 @@ static bool pg_tx_failed(store_conn *cc)
 }
 
 /* The writer's BEGIN reads the transaction id in the same round trip. */
+/* Whether anything came in on an idle session: an idle session hears
+ * nothing unless the server is ending it (or sends a notice). */
+static bool idle_session_spoke(pg_conn *c)
+{
+	struct pollfd p = { .fd = PQsocket(c->pq), .events = POLLIN };
+	return p.fd < 0 || poll(&p, 1, 0) != 0;
+}
+
 static int writer_begin(pg_conn *c)
 {
 	c->txid = 0;
 	int err = enqueue(c, NULL, "BEGIN", QL("begin"), false);
 	if (err >= 0)
 		err = enqueue(c, NULL, "SELECT txid_current()", NULL, true);
-	if (err >= 0)
+	/* BEGIN goes with the transaction's first statements, unless the
+	 * server said something while the session was idle: then it may be
+	 * gone (a restart, a terminated backend), and a BEGIN of its own finds
+	 * out while reconnecting and trying again is safe. */
+	if (err >= 0 && idle_session_spoke(c))
 		err = pipeline_flush(c);
 	return err < 0 ? err : 0;
 }

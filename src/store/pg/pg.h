@@ -91,6 +91,7 @@ typedef struct pg_copy {
 typedef struct pg_queued {
 	const char *label;      /* NULL: not timed on its own */
 	bool txid;              /* its one value is the transaction id */
+	struct pg_stmt *keep;   /* its result goes to that statement (borrowed), to be read */
 } pg_queued;
 
 typedef struct pg_store pg_store;
