@@ -76,11 +76,13 @@ static int serve(int argc, char **argv)
 		log_error("main", "cannot open the database: %s", err);
 		goto out;
 	}
-	/* Start calls and outbox deliveries each have their own window in the
-	 * engine; the dispatcher runs both at once. */
+	/* Start calls and outbox deliveries each run in their own lane of the
+	 * dispatcher, bounded by their setting. */
 	dispatcher_config dcfg = {
 		.host_url = cfg.host_url,
 		.concurrency = cfg.webhook_concurrency + cfg.delivery_concurrency,
+		.lane_limit = { [WEBHOOK_LANE_START] = cfg.webhook_concurrency,
+		                [WEBHOOK_LANE_DELIVERY] = cfg.delivery_concurrency },
 		.timeout_ms = (long)cfg.webhook_timeout_ms,
 		.connect_timeout_ms = MIN(5000L, (long)cfg.webhook_timeout_ms),
 		.max_response_bytes = 1 << 20,
@@ -95,8 +97,6 @@ static int serve(int argc, char **argv)
 	engine_config ecfg = {
 		.claim_timeout_us = cfg.claim_timeout_secs * 1000000,
 		.sweep_interval_us = cfg.worker_loop_interval_ms * 1000,
-		/* WORKER_WEBHOOK_CONCURRENCY bounds the start calls in flight;
-		 * the dispatcher has room for them plus the outbox's deliveries. */
 		.start_window = cfg.webhook_concurrency,
 		.dead_end_cancel = cfg.dead_end_cancel,
 		.ssrf = &cfg.ssrf,

@@ -57,10 +57,52 @@ static void answer(engine_cmd *cmd)
 
 /* ---- jobs ------------------------------------------------------------------ */
 
-size_t engine_window_room(const engine_window *w)
+/* Jobs back within this time on average, and none out for longer, may
+ * have `ahead` more out. */
+#define WINDOW_AHEAD_BACK_US (20 * 1000LL)
+
+size_t engine_window_room(const engine_window *w, int64_t now)
 {
 	size_t busy = w->queued + w->in_flight, limit = MAX(w->limit, 1);
+	if (w->ahead > 0 && w->back_us <= WINDOW_AHEAD_BACK_US &&
+	    (w->oldest == NULL || now - w->oldest->launched_us <= WINDOW_AHEAD_BACK_US))
+		limit += w->ahead;
 	return busy >= limit ? 0 : limit - busy;
+}
+
+void engine_window_init(engine_window *w, size_t limit, size_t ahead)
+{
+	*w = (engine_window){ .limit = MAX(limit, 1), .ahead = ahead, .back_us = INT64_MAX };
+}
+
+static void window_out(engine_window *w, engine_job *j, int64_t now)
+{
+	j->launched_us = now;
+	j->out_prev = w->newest;
+	j->out_next = NULL;
+	if (w->newest != NULL)
+		w->newest->out_next = j;
+	else
+		w->oldest = j;
+	w->newest = j;
+	w->queued--;
+	w->in_flight++;
+}
+
+static void window_back(engine_window *w, engine_job *j, int64_t now)
+{
+	if (j->out_prev != NULL)
+		j->out_prev->out_next = j->out_next;
+	else if (w->oldest == j)
+		w->oldest = j->out_next;
+	if (j->out_next != NULL)
+		j->out_next->out_prev = j->out_prev;
+	else if (w->newest == j)
+		w->newest = j->out_prev;
+	j->out_prev = j->out_next = NULL;
+	w->in_flight -= MIN(w->in_flight, 1);
+	int64_t took = MAX(now - j->launched_us, 0);
+	w->back_us = w->back_us == INT64_MAX ? took : (7 * w->back_us + took) / 8;
 }
 
 void engine_launch(engine *e, engine_job *j)
@@ -83,12 +125,11 @@ static void jobs_truncate(engine *e, size_t mark)
 
 static void jobs_launch(engine *e)
 {
+	int64_t now = clock_mono_us();
 	for (size_t i = 0; i < e->nfx; i++) {
 		engine_job *j = e->fx[i];
-		if (j->window) {
-			j->window->queued--;
-			j->window->in_flight++;
-		}
+		if (j->window)
+			window_out(j->window, j, now);
 		if (j->holds_task)
 			id_set_add(&e->start_tasks, &j->task_id);
 		j->ops->launch(e, j);
@@ -107,10 +148,10 @@ void engine_job_done(engine *e, engine_job *j)
 /* A job that came back no longer holds its slot, whatever the fate of the
  * cycle that applies it: if that cycle fails, a start's task stays claimed
  * (its claim deadline requeues it) and a delivery's lease expires. */
-static void job_landed(engine *e, engine_job *j)
+static void job_landed(engine *e, engine_job *j, int64_t now)
 {
 	if (j->window)
-		j->window->in_flight -= MIN(j->window->in_flight, 1);
+		window_back(j->window, j, now);
 	if (j->holds_task)
 		id_set_remove(&e->start_tasks, &j->task_id);
 	if (j->ops->landed)
@@ -243,7 +284,7 @@ static void run_cycle(engine *e)
 	c->changed = c->ncmds > 0 || c->njobs > 0;
 	c->nanswer = c->nretry = 0;
 	for (size_t i = 0; i < c->njobs; i++)
-		job_landed(e, c->jobs[i]);
+		job_landed(e, c->jobs[i], t0);
 
 	int rc = store_begin(e->w);
 	if (rc == 0) {
@@ -423,6 +464,7 @@ int engine_start(engine *e)
 	}
 	if (pthread_create(&e->thread, NULL, engine_main, e) != 0)
 		return WEFT_EINTERNAL;
+	pthread_setname_np(e->thread, "weft-engine");   /* for top -H, perf and gdb */
 	e->thread_started = true;
 	return 0;
 }

@@ -33,11 +33,11 @@ typedef struct engine engine;
 typedef struct engine_config {
 	int64_t claim_timeout_us;        /* WORKER_CLAIM_TIMEOUT_SECS: claimed -> pending */
 	int64_t sweep_interval_us;       /* WORKER_LOOP_INTERVAL_MS: safety sweep only */
-	int start_window;                /* max start webhooks in flight (from concurrency) */
+	int start_window;                /* start calls the dispatcher runs at once (its start lane) */
 	bool dead_end_cancel;            /* DEAD_END_CANCEL_ENABLED */
 	const ssrf_policy *ssrf;         /* for cancel actions returned by on_start */
 	/* outbox */
-	int delivery_window;             /* WEBHOOK_DELIVERY_CONCURRENCY: deliveries in flight */
+	int delivery_window;             /* deliveries the dispatcher runs at once (its delivery lane) */
 	int max_attempts;                /* WEBHOOK_MAX_ATTEMPTS */
 	int64_t backoff_base_us;         /* WEBHOOK_RETRY_BACKOFF_BASE_SECS: first retry delay */
 	int64_t backoff_cap_us;          /* WEBHOOK_RETRY_BACKOFF_CAP_SECS */

@@ -42,16 +42,26 @@ typedef struct explained_set {
  * reports back with engine_job_done() from any thread, and a later cycle
  * applies the outcome in a savepoint of its own. */
 
-/* How many jobs of one sort may be out at once. */
+typedef struct engine_job engine_job;
+
+/* How many jobs of one sort may be out at once: `limit`, and `ahead` more
+ * while jobs come back quickly (their transport runs `limit` at once and
+ * queues the rest, which then go out the moment a slot frees instead of a
+ * cycle later). Jobs that are slow, or a window without a job back yet,
+ * get no more than `limit`: a job handed over ahead would wait for one of
+ * them, where another node could have run it. */
 typedef struct engine_window {
-	size_t limit;
+	size_t limit, ahead;
 	size_t queued;       /* launched by steps of the current cycle */
 	size_t in_flight;    /* launched after earlier commits, not yet back */
+	engine_job *oldest, *newest;   /* the jobs in flight, in launch order */
+	int64_t back_us;     /* moving mean of launch-to-back times; INT64_MAX: none back yet */
 } engine_window;
 
-size_t engine_window_room(const engine_window *w);
+void engine_window_init(engine_window *w, size_t limit, size_t ahead);
+/* now: clock_mono_us(). */
+size_t engine_window_room(const engine_window *w, int64_t now);
 
-typedef struct engine_job engine_job;
 typedef struct job_ops {
 	const char *name;           /* logs */
 	const char *actor;          /* audit trail actor while its outcome is applied */
@@ -79,6 +89,8 @@ struct engine_job {
 	bool holds_task;
 	weft_id task_id;
 	int conflicts;              /* times put back after a cross-node lock conflict */
+	int64_t launched_us;        /* clock_mono_us() at launch */
+	engine_job *out_prev, *out_next;   /* the window's jobs in flight */
 };
 
 /* Queues j (owned by the engine from here) to be launched after this
@@ -248,6 +260,16 @@ void engine_wake_deliveries(engine *e);
 void engine_wake_held_deliveries(engine *e);
 /* parts/deliveries.c: a delivery's retry is due at `at`. */
 void engine_delivery_due(engine *e, int64_t at);
+/* parts/deliveries.c: how many rows written now may be leased as they are
+ * written (engine_delivery_launch): the window's room, or 0 while older
+ * rows may be waiting for a lease (they go first). */
+size_t engine_deliveries_room_now(const engine *e, int64_t now);
+/* parts/deliveries.c: whether a row of task (or none) must wait: the
+ * task's start is in flight, and the service must see it first. */
+bool engine_delivery_held(const engine *e, const weft_id *task);
+/* parts/deliveries.c: launches a leased row (borrowed) after the commit;
+ * its outcome names it by id, or by key when the id is 0. */
+void engine_delivery_launch(engine *e, const outbox_row *o);
 /* parts/batches.c: a task of `batch` ended; check it at the end of the cycle. */
 void engine_touch_batch(engine *e, const weft_id *batch);
 

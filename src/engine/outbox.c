@@ -124,11 +124,60 @@ static void task_delivery(engine *e, const task_webhooks *r, const action_row *a
 	free(rendered);
 }
 
-/* Writes the rows and wakes the deliveries part. */
-static int insert_deliveries(engine *e, outbox_row *rows, size_t n)
+/* Writes the rows. Those the deliveries part can send at once are written
+ * leased to this node and launched after the commit, which spares a lease
+ * (a statement, and a second version of each row) per delivery; the others
+ * wait for the deliveries part's next lease. */
+/* By key, then position in the set. */
+static int cmp_key_pos(const void *a, const void *b)
 {
+	const outbox_row *x = *(const outbox_row *const *)a, *y = *(const outbox_row *const *)b;
+	int c = strcmp(x->key, y->key);
+	return c != 0 ? c : (x > y) - (x < y);
+}
+
+/* Rows of the set whose key an earlier row has (the insert keeps the
+ * first): they are neither leased nor launched. */
+static bool *repeated_keys(const outbox_row *rows, size_t n)
+{
+	bool *rep = xcalloc(n ? n : 1, sizeof *rep);
+	const outbox_row **by_key = xmalloc((n ? n : 1) * sizeof *by_key);
+	for (size_t i = 0; i < n; i++)
+		by_key[i] = &rows[i];
+	if (n > 1)
+		qsort(by_key, n, sizeof *by_key, cmp_key_pos);
+	for (size_t i = 1; i < n; i++)
+		if (strcmp(by_key[i]->key, by_key[i - 1]->key) == 0)
+			rep[by_key[i] - rows] = true;
+	free(by_key);
+	return rep;
+}
+
+static int insert_deliveries(engine *e, outbox_row *rows, size_t n, int64_t now)
+{
+	size_t room = engine_deliveries_room_now(e, now);
+	bool waiting = false, *repeated = room > 0 ? repeated_keys(rows, n) : NULL;
+	for (size_t i = 0; i < n; i++) {
+		if (room > 0 && !repeated[i] && !engine_delivery_held(e, &rows[i].task_id)) {
+			room--;
+			rows[i].status = DS_DELIVERING;
+			rows[i].attempts = 1;
+			rows[i].next_attempt_at = now + e->cfg.lease_us;
+			rows[i].last_attempt_at = now;
+		} else if (repeated == NULL || !repeated[i]) {
+			waiting = true;
+		}
+	}
+	free(repeated);
 	int rc = store_outbox_insert_many(e->w, rows, n);
-	if (rc == 0 && n > 0)
+	/* A leased row's key is new: a key names the task (or batch), the
+	 * trigger and the attempt, which end once. Were it in the table
+	 * already, that row would be delivered once more and recorded: still
+	 * at least once. */
+	for (size_t i = 0; i < n && rc == 0; i++)
+		if (rows[i].status == DS_DELIVERING)
+			engine_delivery_launch(e, &rows[i]);
+	if (rc == 0 && waiting)
 		engine_wake_deliveries(e);
 	for (size_t i = 0; i < n; i++)
 		free(rows[i].params);
@@ -163,7 +212,7 @@ int outbox_add_task_webhooks(engine *e, const task_webhooks *reqs, size_t n, int
 		}
 	}
 	if (rc == 0)
-		rc = insert_deliveries(e, rows, nrows);
+		rc = insert_deliveries(e, rows, nrows, now);
 	else
 		for (size_t i = 0; i < nrows; i++)
 			free(rows[i].params);
@@ -217,7 +266,7 @@ int outbox_add_batch_webhooks(engine *e, const batch_completion *done, size_t n,
 		}
 		json_decref(actions);
 	}
-	int rc = insert_deliveries(e, rows, nrows);
+	int rc = insert_deliveries(e, rows, nrows, now);
 	free(rows);
 	return rc;
 }

@@ -12,7 +12,9 @@
  *   a time, each started when the previous one finished (failures do not
  *   stop the sequence) --last action done--> done() --> released
  *
- * At most `concurrency` calls are active, hence at most that many transfers.
+ * At most `concurrency` calls are active, hence at most that many transfers,
+ * and at most a lane's limit of that lane's calls; each lane is a FIFO and
+ * lanes with room take turns.
  * On shutdown queued calls end at once with "shutting down"; active ones get
  * SHUTDOWN_GRACE_US to finish their current transfer (no further action is
  * started), then are aborted.
@@ -221,6 +223,7 @@ struct dispatcher {
 	/* configuration, read-only after dispatcher_new */
 	char *host_url;
 	size_t concurrency;
+	size_t lane_limit[WEBHOOK_LANES];
 	long timeout_ms;
 	long connect_timeout_ms;
 	size_t max_response;
@@ -231,13 +234,15 @@ struct dispatcher {
 	CURLM *multi;
 
 	pthread_mutex_t mu;          /* guards the fields up to `active` */
-	job *qhead, *qtail;
+	job *qhead[WEBHOOK_LANES], *qtail[WEBHOOK_LANES];
 	size_t pending;              /* queued + active, until done() returned */
 	bool stopping;
 
 	/* dispatcher thread only */
 	job **active;                /* `concurrency` slots */
 	size_t nactive;
+	size_t lane_active[WEBHOOK_LANES];
+	unsigned next_lane;          /* the lane admit() looks at first */
 	CURL **idle;                 /* reusable easy handles */
 	size_t nidle;
 };
@@ -602,6 +607,7 @@ static void job_finish(dispatcher *d, job *j, bool active, bool interrupted)
 		for (size_t i = 0; i < d->nactive; i++) {
 			if (d->active[i] == j) {
 				d->active[i] = d->active[--d->nactive];
+				d->lane_active[c->lane]--;
 				break;
 			}
 		}
@@ -633,11 +639,16 @@ static bool admit(dispatcher *d)
 		pthread_mutex_lock(&d->mu);
 		bool stopping = d->stopping;
 		job *j = NULL;
-		if (d->qhead != NULL && (stopping || d->nactive < d->concurrency)) {
-			j = d->qhead;
-			d->qhead = j->next;
-			if (d->qhead == NULL)
-				d->qtail = NULL;
+		for (unsigned k = 0; k < WEBHOOK_LANES && j == NULL; k++) {
+			unsigned l = (d->next_lane + k) % WEBHOOK_LANES;
+			if (d->qhead[l] == NULL ||
+			    (!stopping && (d->nactive >= d->concurrency || d->lane_active[l] >= d->lane_limit[l])))
+				continue;
+			j = d->qhead[l];
+			d->qhead[l] = j->next;
+			if (d->qhead[l] == NULL)
+				d->qtail[l] = NULL;
+			d->next_lane = (l + 1) % WEBHOOK_LANES;
 		}
 		pthread_mutex_unlock(&d->mu);
 		if (j == NULL)
@@ -649,6 +660,7 @@ static bool admit(dispatcher *d)
 		j->call->ok = true;
 		j->call->http_status = 0;
 		d->active[d->nactive++] = j;
+		d->lane_active[j->call->lane]++;
 		in_flight_add(j->call, 1);
 		if (!job_advance(d, j))
 			job_finish(d, j, true, false);
@@ -740,6 +752,8 @@ dispatcher *dispatcher_new(const dispatcher_config *cfg)
 	dispatcher *d = xcalloc(1, sizeof(*d));
 	d->host_url = xstrdup(cfg->host_url ? cfg->host_url : "");
 	d->concurrency = cfg->concurrency > 0 ? (size_t)cfg->concurrency : 10;
+	for (size_t l = 0; l < WEBHOOK_LANES; l++)
+		d->lane_limit[l] = cfg->lane_limit[l] > 0 ? (size_t)cfg->lane_limit[l] : d->concurrency;
 	d->timeout_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms : 10000;
 	d->connect_timeout_ms = cfg->connect_timeout_ms > 0 ? cfg->connect_timeout_ms : 5000;
 	d->max_response = cfg->max_response_bytes > 0 ? cfg->max_response_bytes : 1024 * 1024;
@@ -785,12 +799,14 @@ void dispatcher_submit(dispatcher *d, webhook_call *call)
 	j->resp_max = d->max_response;
 	buf_init(&j->resp);
 
+	unsigned l = call->lane < WEBHOOK_LANES ? call->lane : WEBHOOK_LANE_START;
+	call->lane = l;
 	pthread_mutex_lock(&d->mu);
-	if (d->qtail != NULL)
-		d->qtail->next = j;
+	if (d->qtail[l] != NULL)
+		d->qtail[l]->next = j;
 	else
-		d->qhead = j;
-	d->qtail = j;
+		d->qhead[l] = j;
+	d->qtail[l] = j;
 	d->pending++;
 	pthread_mutex_unlock(&d->mu);
 	curl_multi_wakeup(d->multi);

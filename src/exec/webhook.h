@@ -52,6 +52,7 @@ struct webhook_call {
 	webhook_done_fn done;      /* may be NULL; runs on the dispatcher thread and must not block */
 	void *arg;
 	bool no_handle;            /* do not append ?handle= (batch_complete deliveries) */
+	unsigned lane;             /* the dispatcher's lane it waits in (webhook_lane) */
 	int64_t delivery_id;       /* outbox row of a delivery; not used by the dispatcher */
 	int32_t delivery_attempt;  /* a delivery's attempt number (1-based); not used by the dispatcher */
 	int32_t http_status;       /* filled: status of the last HTTP answer, 0 when none */
@@ -62,10 +63,17 @@ webhook_call *webhook_call_new(const weft_id *task, action_trigger trig, action_
                                const char *key, const char *const *params, size_t nparams);
 void webhook_call_free(webhook_call *c);
 
+/* Calls wait in lanes, each with its own bound on the calls running at
+ * once: start calls and deliveries never take each other's slots, and a
+ * caller may queue more than a lane runs (the next starts the moment one
+ * ends). */
+typedef enum webhook_lane { WEBHOOK_LANE_START, WEBHOOK_LANE_DELIVERY, WEBHOOK_LANES } webhook_lane;
+
 typedef struct dispatcher dispatcher;
 typedef struct dispatcher_config {
 	const char *host_url;        /* e.g. "http://localhost:8085", no trailing slash */
-	int concurrency;             /* max transfers at once (WORKER_WEBHOOK_CONCURRENCY) */
+	int concurrency;             /* max calls running at once, all lanes together */
+	int lane_limit[WEBHOOK_LANES];   /* max calls running at once per lane; 0 = only `concurrency` */
 	long timeout_ms;             /* total per request, default 10000 */
 	long connect_timeout_ms;     /* default 5000 */
 	size_t max_response_bytes;   /* default 1 MiB; larger bodies are a failure */

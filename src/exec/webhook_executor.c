@@ -16,10 +16,13 @@
  *           may retry under the task's policy.
  *   cancel: the task's cancel webhooks, written to the outbox.
  *
- * At most WORKER_WEBHOOK_CONCURRENCY start calls are in flight, so that
- * setting bounds the load on the services (with 1, tasks start strictly in
- * priority order); claiming everything at once would leave a large batch
- * claimed behind a few HTTP slots until every claim went stale.
+ * The dispatcher runs at most WORKER_WEBHOOK_CONCURRENCY start calls at
+ * once, so that setting bounds the load on the services (with 1, tasks
+ * start strictly in priority order). The engine claims as many, and as
+ * many again while the calls come back quickly (engine_window: those wait
+ * in the dispatcher's start lane for a slot); claiming everything at once
+ * would leave a large batch claimed behind a few HTTP slots until every
+ * claim went stale.
  */
 #include "util/common.h"
 #include "util/alloc.h"
@@ -66,6 +69,7 @@ static webhook_call *start_call(const task_row *t, const char *key, const action
 		params[i] = rendered[i] ? rendered[i] : actions[i].params;
 	}
 	webhook_call *call = webhook_call_new(&t->id, TRIGGER_START, COND_SUCCESS, key, params, n);
+	call->lane = WEBHOOK_LANE_START;
 	for (size_t i = 0; i < n; i++)
 		free(rendered[i]);
 	free(rendered);
@@ -274,13 +278,14 @@ static int webhook_cancel(engine *e, const task_row *rows, size_t n, int64_t now
 
 static size_t webhook_room(const engine *e)
 {
-	return engine_window_room(&state_of(e)->window);
+	return engine_window_room(&state_of(e)->window, clock_mono_us());
 }
 
 static void *webhook_attach(engine *e)
 {
 	webhook_state *s = xcalloc(1, sizeof(*s));
-	s->window.limit = (size_t)MAX(e->cfg.start_window, 1);
+	/* The dispatcher's start lane runs start_window calls at once. */
+	engine_window_init(&s->window, (size_t)MAX(e->cfg.start_window, 1), (size_t)MAX(e->cfg.start_window, 1));
 	return s;
 }
 

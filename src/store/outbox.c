@@ -228,42 +228,62 @@ int store_outbox_lease(store_conn *c, int64_t now, int64_t lease_until, size_t l
 /* ---- outcomes and due times ----------------------------------------------------------- */
 
 /* Per row: delivered (ok <> 0) or not, and when to retry (0 = never
- * again). An id without a row (nothing to record) is no error. */
+ * again). A row named that does not exist (nothing to record) is no
+ * error. Rows are named by id, or by key (rows leased as they were
+ * written, whose ids the writer never read). */
+#define FINISH_SET                                                                                              \
+	"UPDATE outbox SET "                                                                                   \
+	"status = CASE WHEN r.ok <> 0 THEN 'success' WHEN r.retry_at = 0 THEN 'exhausted' ELSE 'retrying' END, "    \
+	"next_attempt_at = CASE WHEN r.ok <> 0 OR r.retry_at = 0 THEN outbox.next_attempt_at ELSE r.retry_at END, " \
+	"last_http_status = r.http, last_error = r.error, updated_at = $2 "
 static const db_sql q_finish = {
 	"outbox_finish",
-	"UPDATE outbox SET "
-	"status = CASE WHEN r.ok <> 0 THEN 'success' WHEN r.retry_at = 0 THEN 'exhausted' ELSE 'retrying' END, "
-	"next_attempt_at = CASE WHEN r.ok <> 0 OR r.retry_at = 0 THEN outbox.next_attempt_at ELSE r.retry_at END, "
-	"last_http_status = r.http, last_error = r.error, updated_at = $2 "
-	"FROM {rows:$1,id bigint,ok bigint,retry_at bigint,http bigint,error text} AS r WHERE outbox.id = r.id "
-	"AND {plan_ids:outbox.id,SELECT r2.id FROM {rows:$1,id bigint} AS r2}",
+	FINISH_SET "FROM {rows:$1,id bigint,ok bigint,retry_at bigint,http bigint,error text} AS r "
+	"WHERE outbox.id = r.id AND {plan_ids:outbox.id,SELECT r2.id FROM {rows:$1,id bigint} AS r2}",
+	NULL,
+};
+static const db_sql q_finish_by_key = {
+	"outbox_finish",
+	FINISH_SET "FROM {rows:$1,key text,ok bigint,retry_at bigint,http bigint,error text} AS r "
+	"WHERE outbox.idempotency_key = r.key "
+	"AND {plan_ids:outbox.idempotency_key,SELECT r2.key FROM {rows:$1,key text} AS r2}",
 	NULL,
 };
 
-int store_outbox_finish_many(store_conn *c, const outbox_outcome *o, size_t n, int64_t now)
+/* The outcomes named by id (by_key false) or by key, in one statement. */
+static int finish_set(store_conn *c, const outbox_outcome *o, size_t n, bool by_key, int64_t now)
 {
-	db_stmt *st;
-	if (n == 0)
-		return 0;
-	int err = db_prepare(c, &q_finish, &st);
-	if (err)
-		return err;
 	db_set rows;
 	db_set_init(&rows);
 	for (size_t i = 0; i < n; i++) {
+		if ((o[i].id == 0) != by_key)
+			continue;
 		db_set_row(&rows);
-		db_set_field_int(&rows, "id", o[i].id);
+		if (by_key)
+			db_set_field_text(&rows, "key", o[i].key);
+		else
+			db_set_field_int(&rows, "id", o[i].id);
 		db_set_field_int(&rows, "ok", o[i].ok ? 1 : 0);
 		db_set_field_int(&rows, "retry_at", o[i].retry_at);
 		if (o[i].http_status != 0)
 			db_set_field_int(&rows, "http", o[i].http_status);
 		db_set_field_text(&rows, "error", o[i].error);
 	}
-	db_bind_set(st, &rows);
-	db_bind_int(st, now);
-	err = db_send(st, NULL);
+	db_stmt *st;
+	int err = rows.n == 0 ? 0 : db_prepare(c, by_key ? &q_finish_by_key : &q_finish, &st);
+	if (!err && rows.n > 0) {
+		db_bind_set(st, &rows);
+		db_bind_int(st, now);
+		err = db_send(st, NULL);
+	}
 	db_set_release(&rows);
 	return err;
+}
+
+int store_outbox_finish_many(store_conn *c, const outbox_outcome *o, size_t n, int64_t now)
+{
+	int err = finish_set(c, o, n, false, now);
+	return err ? err : finish_set(c, o, n, true, now);
 }
 
 int store_outbox_finish(store_conn *c, int64_t id, bool ok, int32_t http_status, const char *error, int64_t now,

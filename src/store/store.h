@@ -342,7 +342,9 @@ int store_outbox_lease(store_conn *c, int64_t now, int64_t lease_until, size_t l
                        const weft_id *skip, size_t nskip, outbox_row **out, size_t *n, int64_t *next_due);
 /* Inserts a set of deliveries in one statement, sent without waiting (ids
  * are not returned); keys already present, in the table or earlier in the
- * set, are skipped. */
+ * set, are skipped. A row given as delivering is leased to this writer as
+ * it is written (its attempts, and its lease's end in next_attempt_at);
+ * its outcome names it by key. */
 int store_outbox_insert_many(store_conn *c, const outbox_row *o, size_t n);
 /* Records an attempt's outcome: ok -> success; otherwise retrying with
  * next_attempt_at = retry_at, or exhausted when retry_at is 0. */
@@ -350,7 +352,8 @@ int store_outbox_finish(store_conn *c, int64_t id, bool ok, int32_t http_status,
                         int64_t now, int64_t retry_at);
 /* The same for a set of deliveries, in one statement. */
 typedef struct outbox_outcome {
-	int64_t id;
+	int64_t id;                 /* the row, or 0: the row of `key` */
+	const char *key;            /* borrowed; used when id is 0 */
 	bool ok;
 	int32_t http_status;        /* 0 = none */
 	const char *error;          /* borrowed, NULL = none */

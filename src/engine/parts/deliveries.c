@@ -1,14 +1,16 @@
 /*
  * parts/deliveries.c — outbox deliveries: each cycle leases the rows that
- * are due, up to WEBHOOK_DELIVERY_CONCURRENCY in flight, and launches them
+ * are due, up to its window (engine_config.delivery_window), and launches them
  * after the commit with the webhook dispatcher as transport. A finished
  * delivery comes back as a job applied in a later cycle: success, or a
  * retry after min(cap, base * 2^(attempt - 1)) ± 10 %, or `exhausted`
  * after WEBHOOK_MAX_ATTEMPTS attempts. The engine sleeps until the
  * earliest next_attempt_at; nothing polls the table.
  *
- * Rows of a task whose start is in flight are not leased, so the service
- * sees the start before the end. At start-up of a single node, rows left
+ * The rows a cycle writes are leased as they are written when there is
+ * room and no older row is waiting (outbox.c, insert_deliveries), and go
+ * out after that cycle's commit. Rows of a task whose start is in flight
+ * are not leased, so the service sees the start before the end. At start-up of a single node, rows left
  * delivering are due again at once (nobody else could be delivering them).
  */
 #include "util/common.h"
@@ -92,7 +94,8 @@ static int jobs_apply(engine *e, engine_job **jobs, size_t n, int64_t now)
 		snprintf(labels, sizeof(labels), "trigger=\"%s\",outcome=\"%s\"", action_trigger_name(call->trigger),
 		         outcome);
 		engine_count(e, "webhook_deliveries_total", labels, 1);
-		o[i] = (outbox_outcome){ .id = call->delivery_id, .ok = call->ok, .http_status = call->http_status,
+		o[i] = (outbox_outcome){ .id = call->delivery_id, .key = call->key, .ok = call->ok,
+		                         .http_status = call->http_status,
 		                         .error = call->ok ? NULL : call->error, .retry_at = retry_at };
 	}
 	int rc = store_outbox_finish_many(e->w, o, n, now);
@@ -122,10 +125,42 @@ static action_trigger trigger_of(delivery_event ev)
 	return ev == DELIVERY_CANCEL ? TRIGGER_CANCEL : TRIGGER_END;
 }
 
+size_t engine_deliveries_room_now(const engine *e, int64_t now)
+{
+	if (e->outbox.dirty || e->outbox.held || e->outbox.next_due <= now)
+		return 0;
+	return engine_window_room(&e->outbox.window, clock_mono_us());
+}
+
+bool engine_delivery_held(const engine *e, const weft_id *task)
+{
+	if (!id_is_set(task))
+		return false;
+	for (size_t i = 0; i < e->start_tasks.len; i++)
+		if (id_eq(&e->start_tasks.items[i], task))
+			return true;
+	return false;
+}
+
+void engine_delivery_launch(engine *e, const outbox_row *o)
+{
+	const char *params[1] = { o->params };
+	delivery_job *j = xcalloc(1, sizeof(*j));
+	j->job = (engine_job){ .ops = &delivery_job_ops, .window = &e->outbox.window, .task_id = o->task_id };
+	j->e = e;
+	j->call = webhook_call_new(&o->task_id, trigger_of(o->event),
+	                           o->event == DELIVERY_END_FAILURE ? COND_FAILURE : COND_SUCCESS, o->key, params, 1);
+	j->call->no_handle = !o->add_handle;
+	j->call->lane = WEBHOOK_LANE_DELIVERY;
+	j->call->delivery_id = o->id;
+	j->call->delivery_attempt = o->attempts;
+	engine_launch(e, &j->job);
+}
+
 static int lease_step(engine *e, void *arg, int64_t now)
 {
 	UNUSED(arg);
-	size_t room = engine_window_room(&e->outbox.window);
+	size_t room = engine_window_room(&e->outbox.window, clock_mono_us());
 	if (room == 0)
 		return 0;     /* stays dirty: a finished delivery frees a slot */
 	outbox_row *rows = NULL;
@@ -135,20 +170,8 @@ static int lease_step(engine *e, void *arg, int64_t now)
 	                            e->start_tasks.len, &rows, &n, &due);
 	if (rc != 0)
 		return rc;
-	for (size_t i = 0; i < n; i++) {
-		const outbox_row *o = &rows[i];
-		const char *params[1] = { o->params };
-		delivery_job *j = xcalloc(1, sizeof(*j));
-		j->job = (engine_job){ .ops = &delivery_job_ops, .window = &e->outbox.window, .task_id = o->task_id };
-		j->e = e;
-		j->call = webhook_call_new(&o->task_id, trigger_of(o->event),
-		                           o->event == DELIVERY_END_FAILURE ? COND_FAILURE : COND_SUCCESS, o->key,
-		                           params, 1);
-		j->call->no_handle = !o->add_handle;
-		j->call->delivery_id = o->id;
-		j->call->delivery_attempt = o->attempts;
-		engine_launch(e, &j->job);
-	}
+	for (size_t i = 0; i < n; i++)
+		engine_delivery_launch(e, &rows[i]);
 	/* Rows already due but not leased are held back by a start in flight;
 	 * its coming back marks the outbox dirty again, so no deadline is
 	 * needed (waking for them now would spin). */
@@ -164,7 +187,8 @@ static int lease_step(engine *e, void *arg, int64_t now)
 static void deliveries_init(engine *e)
 {
 	e->outbox.next_due = INT64_MAX;
-	e->outbox.window.limit = (size_t)MAX(e->cfg.delivery_window, 1);
+	/* The dispatcher's delivery lane runs delivery_window calls at once. */
+	engine_window_init(&e->outbox.window, (size_t)MAX(e->cfg.delivery_window, 1), (size_t)MAX(e->cfg.delivery_window, 1));
 	e->outbox.dirty = true;
 	e->outbox.held = true;
 }
@@ -184,14 +208,14 @@ static void deliveries_run(engine *e, int64_t now)
 {
 	if (e->cycle.remote & STORE_WAKE_WORK)
 		e->outbox.dirty = true;
-	if ((e->outbox.dirty || now >= e->outbox.next_due) && engine_window_room(&e->outbox.window) > 0 &&
+	if ((e->outbox.dirty || now >= e->outbox.next_due) && engine_window_room(&e->outbox.window, clock_mono_us()) > 0 &&
 	    engine_step(e, lease_step, NULL, now) != 0)
 		log_error("engine", "leasing outbox deliveries failed; will retry");
 }
 
 static int64_t deliveries_next_wake(const engine *e)
 {
-	if (engine_window_room(&e->outbox.window) == 0)
+	if (engine_window_room(&e->outbox.window, clock_mono_us()) == 0)
 		return INT64_MAX;
 	return e->outbox.dirty ? INT64_MIN : e->outbox.next_due;
 }

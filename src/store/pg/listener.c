@@ -230,6 +230,7 @@ int pg_listener_start(pg_store *s, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot start the listener thread");
 		return -1;
 	}
+	pthread_setname_np(l->thread, "weft-listen");
 	l->started = true;
 	return 0;
 }
