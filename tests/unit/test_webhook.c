@@ -925,6 +925,56 @@ static void test_concurrency_bound(void **state)
 	dispatcher_free(d);
 }
 
+/* Start calls in a lane of one, deliveries in a lane of two: each lane
+ * keeps to its bound, and deliveries submitted after queued starts run
+ * beside them rather than behind them. */
+static void test_lanes_bound_each_its_own(void **state)
+{
+	UNUSED(state);
+	const char *paths[] = { "/slow" };
+	dispatcher_config cfg = {
+		.host_url = "http://localhost:8085",
+		.concurrency = 3,
+		.lane_limit = { [WEBHOOK_LANE_START] = 1, [WEBHOOK_LANE_DELIVERY] = 2 },
+		.timeout_ms = 5000,
+		.connect_timeout_ms = 2000,
+	};
+	dispatcher *d = dispatcher_new(&cfg);
+	assert_non_null(d);
+	for (int i = 0; i < 3; i++) {
+		webhook_call *c = make_call(&task_a, TRIGGER_START, COND_SUCCESS, paths, 1);
+		c->lane = WEBHOOK_LANE_START;
+		dispatcher_submit(d, c);
+	}
+	for (int i = 0; i < 3; i++) {
+		webhook_call *c = make_call(&task_b, TRIGGER_END, COND_SUCCESS, paths, 1);
+		c->lane = WEBHOOK_LANE_DELIVERY;
+		dispatcher_submit(d, c);
+	}
+	wait_done(6);
+	for (size_t i = 0; i < 6; i++)
+		assert_true(dl.calls[i]->ok);
+	assert_int_equal(server_nreq(srv), 6);
+	assert_int_equal(srv->max_inflight, 3);
+	/* Before the first answer: one start and two deliveries had begun. */
+	int64_t first_end = INT64_MAX;
+	for (size_t i = 0; i < 6; i++)
+		first_end = MIN(first_end, srv->reqs[i].end_us);
+	size_t starts = 0, ends = 0;
+	for (size_t i = 0; i < 6; i++) {
+		if (srv->reqs[i].start_us >= first_end)
+			continue;
+		const char *task = hdr_value(&srv->reqs[i], "X-Task-Id");
+		if (task != NULL && strcmp(task, task_a.str) == 0)
+			starts++;
+		else
+			ends++;
+	}
+	assert_int_equal(starts, 1);
+	assert_int_equal(ends, 2);
+	dispatcher_free(d);
+}
+
 static void test_calls_without_done_are_freed(void **state)
 {
 	UNUSED(state);
@@ -1355,6 +1405,7 @@ int main(void)
 		T(test_cancel_action_needs_action_shape),
 		T(test_actions_sequential_past_failures),
 		T(test_concurrency_bound),
+		T(test_lanes_bound_each_its_own),
 		T(test_calls_without_done_are_freed),
 		T(test_zero_actions),
 		T(test_shutdown_lets_short_transfers_finish),
