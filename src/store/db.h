@@ -30,7 +30,12 @@
  *   db_send, for a write whose answer is not needed before the next
  *     statement that waits: a driver may send it without waiting (in a
  *     writer's transaction), so its error may show at a later call (a
- *     read, a savepoint release, the commit), never be lost.
+ *     read, a savepoint release, the commit), never be lost;
+ *   db_prefetch, for a read whose rows will be asked for later in the
+ *     transaction: a driver may send it now, with what is queued, and
+ *     answer the next execution of the same statement with the same
+ *     values from it (one round trip fewer); it runs nothing by itself,
+ *     and the later execution runs as ever when nothing matches.
  * Every execution is timed into db_query_duration_seconds and
  * slow_queries_total under the statement's name.
  *
@@ -110,6 +115,7 @@ int db_run(db_stmt *st, int64_t *changes);
 /* A write whose answer is not needed now (see the top). *changes
  * (optional): rows changed, or -1 when it was sent without waiting. */
 int db_send(db_stmt *st, int64_t *changes);
+void db_prefetch(db_stmt *st);     /* ends st */
 /* A statement returning one integer: *found false (and *out 0) when it
  * returns no row or NULL. */
 int db_query_int(db_stmt *st, int64_t *out, bool *found);
@@ -318,6 +324,7 @@ struct db_driver {
 	void (*bind_text)(db_stmt *st, int i, const char *s, size_t n);   /* s NULL: NULL */
 	int (*step)(db_stmt *st);
 	int (*send)(db_stmt *st);
+	void (*prefetch)(db_stmt *st);         /* optional (db_prefetch); st is reset after */
 	void (*reset)(db_stmt *st);
 	bool (*col_null)(db_stmt *st, int i);
 	int64_t (*col_int)(db_stmt *st, int i);

@@ -108,6 +108,10 @@ typedef struct action_query {
 	action_condition condition;
 } action_query;
 int store_task_actions_many(store_conn *c, const action_query *q, size_t nq, action_row **out, size_t *n);
+/* A hint: store_task_actions_many with the same queries is coming later
+ * in this transaction, and may get its answer with an earlier round trip
+ * (db_prefetch). Changes nothing; any other call runs as ever. */
+void store_task_actions_prefetch(store_conn *c, const action_query *q, size_t nq);
 
 /* A guarded update: applied only when the task's status is in from_mask.
  * Fields left at their zero value are not touched. */

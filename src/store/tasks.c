@@ -253,6 +253,18 @@ int store_task_actions(store_conn *c, const weft_id *id, action_row **out, size_
 	return collect_actions(st, read_action_delivered, out, n);
 }
 
+static void action_query_set(db_set *rows, const action_query *q, size_t nq)
+{
+	db_set_init(rows);
+	for (size_t i = 0; i < nq; i++) {
+		db_set_row(rows);
+		db_set_field_int(rows, "i", (int64_t)i);
+		db_set_field_text(rows, "task_id", q[i].task_id.str);
+		db_set_field_text(rows, "trigger", action_trigger_name(q[i].trigger));
+		db_set_field_text(rows, "condition", action_condition_name(q[i].condition));
+	}
+}
+
 int store_task_actions_many(store_conn *c, const action_query *q, size_t nq, action_row **out, size_t *n)
 {
 	db_stmt *st;
@@ -264,18 +276,23 @@ int store_task_actions_many(store_conn *c, const action_query *q, size_t nq, act
 	if (err)
 		return err;
 	db_set rows;
-	db_set_init(&rows);
-	for (size_t i = 0; i < nq; i++) {
-		db_set_row(&rows);
-		db_set_field_int(&rows, "i", (int64_t)i);
-		db_set_field_text(&rows, "task_id", q[i].task_id.str);
-		db_set_field_text(&rows, "trigger", action_trigger_name(q[i].trigger));
-		db_set_field_text(&rows, "condition", action_condition_name(q[i].condition));
-	}
+	action_query_set(&rows, q, nq);
 	db_bind_set(st, &rows);
 	err = collect_actions(st, read_action_of_task, out, n);
 	db_set_release(&rows);
 	return err;
+}
+
+void store_task_actions_prefetch(store_conn *c, const action_query *q, size_t nq)
+{
+	db_stmt *st;
+	if (nq == 0 || db_prepare(c, &q_actions_many, &st) != 0)
+		return;
+	db_set rows;
+	action_query_set(&rows, q, nq);
+	db_bind_set(st, &rows);
+	db_prefetch(st);
+	db_set_release(&rows);
 }
 
 int store_task_actions_for(store_conn *c, const weft_id *id, action_trigger trig, action_condition cond,

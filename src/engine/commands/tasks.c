@@ -130,6 +130,39 @@ static void patch_answer(engine *e, patch_item *x, task_row *ended, size_t *nend
 	ended[(*nended)++] = x->after;
 }
 
+static int cmp_id_ptr(const void *a, const void *b)
+{
+	return memcmp((*(const weft_id *const *)a)->str, (*(const weft_id *const *)b)->str, WEFT_ID_LEN);
+}
+
+/* The end actions the set will read if every PATCH that sets a final
+ * status ends its task, asked for ahead: they come back with the update
+ * (store_task_actions_prefetch). When they do not (a failure retried, a
+ * task patched twice), the read runs as ever. */
+static void prefetch_end_actions(engine *e, const patch_item *items, const weft_id **ids, size_t n)
+{
+	const weft_id **sorted = xmalloc((n ? n : 1) * sizeof *sorted);
+	memcpy(sorted, ids, n * sizeof *sorted);
+	if (n > 1)
+		qsort(sorted, n, sizeof *sorted, cmp_id_ptr);
+	bool repeated = false;
+	for (size_t i = 1; i < n && !repeated; i++)
+		repeated = id_eq(sorted[i], sorted[i - 1]);
+	free(sorted);
+	if (repeated)
+		return;
+	action_query *q = xmalloc((n ? n : 1) * sizeof *q);
+	size_t nq = 0;
+	for (size_t i = 0; i < n; i++) {
+		const cmd_patch *p = items[i].p;
+		if (p->has_status && task_status_terminal(p->status))
+			q[nq++] = (action_query){ .task_id = p->id, .trigger = TRIGGER_END,
+			                          .condition = p->status == TS_SUCCESS ? COND_SUCCESS : COND_FAILURE };
+	}
+	store_task_actions_prefetch(e->w, q, nq);
+	free(q);
+}
+
 /* PATCHes of the same task apply in their order, in successive rounds;
  * the webhooks and what follows the completions, for all of them. */
 static int patch_many(engine *e, engine_cmd **cmds, size_t n, int64_t now)
@@ -141,6 +174,7 @@ static int patch_many(engine *e, engine_cmd **cmds, size_t n, int64_t now)
 		items[i].p->over_limit = NULL;
 		ids[i] = &items[i].p->id;
 	}
+	prefetch_end_actions(e, items, ids, n);
 	task_row *ended = xcalloc(n, sizeof *ended);
 	size_t nended = 0;
 	engine_round ps = { e, items, now };

@@ -186,6 +186,8 @@ static void conn_free(store_conn *cc)
 	if (c->pq != NULL)
 		PQfinish(c->pq);
 	prepared_clear(prepared_of(c));
+	PQclear(c->prefetched.res);
+	buf_release(&c->prefetched.args);
 	free(c->queued);
 	for (size_t i = 0; i < c->ncopies; i++)
 		buf_release(&c->copies[i].rows);
@@ -393,10 +395,17 @@ static int pipeline_flush(pg_conn *c)
 			err = pg_check(c, r, c->queued[i].label ? c->queued[i].label : "txid");
 		if (c->queued[i].txid && st == PGRES_TUPLES_OK && PQntuples(r) == 1)
 			c->txid = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
-		if (c->queued[i].keep != NULL && (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) && !err)
+		bool ok = (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) && !err;
+		if (c->queued[i].keep != NULL && ok) {
 			keep_result(c->queued[i].keep, r);
-		else
+		} else if (c->queued[i].prefetch) {
+			c->prefetched.queued = false;
+			c->prefetched.res = ok ? r : NULL;
+			if (!ok)
+				PQclear(r);
+		} else {
 			PQclear(r);
+		}
 		/* Each statement's results end with a NULL. */
 		while ((r = PQgetResult(c->pq)) != NULL)
 			PQclear(r);
@@ -415,8 +424,8 @@ static int pipeline_flush(pg_conn *c)
 	}
 	/* Each statement counts in the metrics with its share of the wait. */
 	int64_t now = db_mono_ns(), each = (now - c->queue_start_ns) / (int64_t)n;
-	for (size_t i = 0; i < n; i++)
-		if (c->queued[i].label != NULL && c->queued[i].keep == NULL)   /* that one is timed by its step */
+	for (size_t i = 0; i < n; i++)   /* those kept are timed by the step that reads them */
+		if (c->queued[i].label != NULL && c->queued[i].keep == NULL && !c->queued[i].prefetch)
 			db_observe(&c->base, c->queued[i].label, each);
 	if (err) {
 		copy_discard(c);
@@ -475,7 +484,7 @@ static int enqueue(pg_conn *c, pg_stmt *s, const char *sql, const char *label, b
 		c->cap_queued = c->cap_queued ? c->cap_queued * 2 : PIPELINE_MAX;
 		c->queued = xrealloc(c->queued, c->cap_queued * sizeof *c->queued);
 	}
-	c->queued[c->nqueued++] = (pg_queued){ label, txid, NULL };
+	c->queued[c->nqueued++] = (pg_queued){ label, txid, NULL, false };
 	c->queued_writes += s != NULL;
 	if (c->nqueued >= PIPELINE_MAX || c->queued_bytes >= PIPELINE_MAX_BYTES)
 		return (err = pipeline_flush(c)) != 0 ? err : 1;
@@ -566,8 +575,71 @@ static int exec_once(pg_conn *c, pg_stmt *s)
  * in the pool may have lost its session (a server restart) without knowing
  * it; outside a transaction nothing is lost by reconnecting and asking
  * again. */
+/* Forgets what was sent ahead (its answer, if read). */
+static void prefetched_drop(pg_conn *c)
+{
+	pg_prefetched *p = &c->prefetched;
+	if (p->queued && p->at < c->nqueued)
+		c->queued[p->at].prefetch = false;   /* read with its pipeline, and dropped */
+	p->queued = false;
+	PQclear(p->res);
+	p->res = NULL;
+	p->stmt = NULL;
+	buf_reset(&p->args);
+}
+
+/* The answer sent ahead for this very statement and values, if any:
+ * 1 taken (s->res set), 0 none, or the error of the pipeline that
+ * carried it. */
+static int prefetched_take(pg_conn *c, pg_stmt *s)
+{
+	pg_prefetched *p = &c->prefetched;
+	if (p->stmt != s || p->args.len != s->args.len || memcmp(p->args.data, s->args.data, s->args.len) != 0 ||
+	    memcmp(p->off, s->off, (size_t)s->base.nparams * sizeof *s->off) != 0)
+		return 0;
+	int err = p->queued ? pipeline_flush(c) : 0;
+	if (err)
+		return err;
+	PGresult *r = p->res;
+	p->res = NULL;
+	prefetched_drop(c);
+	if (r == NULL)
+		return 0;
+	keep_result(s, r);
+	return 1;
+}
+
+static void pg_prefetch(db_stmt *st)
+{
+	pg_stmt *s = pst(st);
+	pg_conn *c = pgc(st->c);
+	/* Only a writer's transaction reads its answers in time; a statement
+	 * not prepared yet on this session would need a round trip first. */
+	if (!can_defer(c) || c->copy_bytes > 0 || !prepared_has(prepared_of(c), s->hash) ||
+	    (size_t)s->base.nparams > PG_PREFETCH_PARAMS)
+		return;
+	prefetched_drop(c);
+	if (enqueue(c, s, NULL, st->label, false) < 0)
+		return;       /* the connection is broken: the next statement says so */
+	pg_prefetched *p = &c->prefetched;
+	if (c->nqueued == 0) {
+		/* enqueue flushed a full pipeline, this statement with it: its
+		 * answer was read as an ordinary one and is gone. */
+		return;
+	}
+	c->queued[c->nqueued - 1].prefetch = true;
+	p->stmt = s;
+	p->queued = true;
+	p->at = c->nqueued - 1;
+	buf_append(&p->args, s->args.data, s->args.len);
+	memcpy(p->off, s->off, (size_t)s->base.nparams * sizeof *s->off);
+}
+
 static int exec_now(pg_conn *c, pg_stmt *s)
 {
+	int taken = prefetched_take(c, s);
+	if (taken != 0)
+		return taken < 0 ? taken : 0;
 	/* After statements sent without waiting, the statement joins them:
 	 * one round trip for all, its result kept from the pipeline's. */
 	if (c->nqueued > 0 && c->copy_bytes == 0 && c->nqueued + 1 < PIPELINE_MAX &&
@@ -687,6 +759,7 @@ static int pg_begin(store_conn *cc)
 {
 	pg_conn *c = pgc(cc);
 	copy_discard(c);        /* rows of a transaction that did not end well */
+	prefetched_drop(c);
 	if (c->broken && conn_reset(c) != 0)
 		return WEFT_EUNAVAILABLE;
 	if (c->in_tx || PQtransactionStatus(c->pq) != PQTRANS_IDLE) {
@@ -766,6 +839,7 @@ static int pg_commit(store_conn *cc)
 		return run_utility(c, QL("commit"), "COMMIT");
 	}
 	int err = pipeline_flush(c);
+	prefetched_drop(c);
 	c->in_tx = false;
 	if (c->broken || c->pq == NULL)
 		return WEFT_EUNAVAILABLE;     /* lost before COMMIT was sent: nothing committed */
@@ -792,6 +866,7 @@ static int pg_rollback(store_conn *cc)
 	c->in_tx = false;
 	copy_discard(c);
 	pipeline_flush(c);      /* whatever failed is rolled back below */
+	prefetched_drop(c);
 	if (c->broken || c->pq == NULL || PQtransactionStatus(c->pq) == PQTRANS_IDLE)
 		return 0;
 	return run_utility(c, QL("rollback"), "ROLLBACK");
@@ -834,7 +909,9 @@ static int pg_savepoint_rollback(store_conn *cc)
 {
 	pg_conn *c = pgc(cc);
 	copy_discard(c);
-	if (pipeline_flush(c) == WEFT_EUNAVAILABLE)
+	int flushed = pipeline_flush(c);
+	prefetched_drop(c);      /* it read what the step saw */
+	if (flushed == WEFT_EUNAVAILABLE)
 		return WEFT_EUNAVAILABLE;
 	int err = run_utility(c, QL("savepoint_rollback"), "ROLLBACK TO SAVEPOINT weft_sp");
 	return err ? err : run_utility(c, QL("savepoint_release"), "RELEASE SAVEPOINT weft_sp");
@@ -934,6 +1011,7 @@ const db_driver pg_driver = {
 	.bind_text = pg_bind_text,
 	.step = pg_step,
 	.send = pg_send,
+	.prefetch = pg_prefetch,
 	.reset = pg_reset,
 	.col_null = pg_col_null,
 	.col_int = pg_col_int,

@@ -92,7 +92,20 @@ typedef struct pg_queued {
 	const char *label;      /* NULL: not timed on its own */
 	bool txid;              /* its one value is the transaction id */
 	struct pg_stmt *keep;   /* its result goes to that statement (borrowed), to be read */
+	bool prefetch;          /* its result goes to the connection's prefetch slot */
 } pg_queued;
+
+/* A read sent ahead (db_prefetch): the statement, its values, and its
+ * result once the pipeline that carried it was read. */
+#define PG_PREFETCH_PARAMS 8
+typedef struct pg_prefetched {
+	struct pg_stmt *stmt;   /* borrowed (cached by the connection); NULL: none */
+	buf args;               /* the values, as bound */
+	size_t off[PG_PREFETCH_PARAMS];
+	PGresult *res;          /* NULL until read, or when it failed */
+	bool queued;            /* sent, answer not read yet ... */
+	size_t at;              /* ... at this place of the pipeline */
+} pg_prefetched;
 
 typedef struct pg_store pg_store;
 
@@ -110,6 +123,7 @@ typedef struct pg_conn {
 	size_t nqueued, cap_queued, queued_bytes;
 	size_t queued_writes;   /* of them, statements other than SAVEPOINT and RELEASE */
 	int64_t queue_start_ns;
+	pg_prefetched prefetched;
 	/* The writer's inserts not sent yet, per table in first-use order. */
 	pg_copy *copies;
 	size_t ncopies, copy_bytes;
