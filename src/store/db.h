@@ -35,7 +35,9 @@
  *     transaction: a driver may send it now, with what is queued, and
  *     answer the next execution of the same statement with the same
  *     values from it (one round trip fewer); it runs nothing by itself,
- *     and the later execution runs as ever when nothing matches.
+ *     and the later execution runs as ever when nothing matches. The
+ *     answer is the rows as they were when it was sent: only for rows
+ *     the transaction does not change in between.
  * Every execution is timed into db_query_duration_seconds and
  * slow_queries_total under the statement's name.
  *

@@ -110,7 +110,8 @@ typedef struct action_query {
 int store_task_actions_many(store_conn *c, const action_query *q, size_t nq, action_row **out, size_t *n);
 /* A hint: store_task_actions_many with the same queries is coming later
  * in this transaction, and may get its answer with an earlier round trip
- * (db_prefetch). Changes nothing; any other call runs as ever. */
+ * (db_prefetch; the start and end actions a task is created with never
+ * change). Changes nothing; any other call runs as ever. */
 void store_task_actions_prefetch(store_conn *c, const action_query *q, size_t nq);
 
 /* A guarded update: applied only when the task's status is in from_mask.

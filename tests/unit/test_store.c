@@ -13,6 +13,7 @@
 
 #include <time.h>
 
+#include "util/alloc.h"
 #include "util/buf.h"
 #include "util/metrics.h"
 
@@ -207,6 +208,82 @@ static void test_insert_get_round_trip(void **state)
 	assert_int_equal(store_task_actions(f->w, &bare.id, &out, &n), 0);
 	assert_int_equal(n, 0);
 	assert_null(out);
+}
+
+/* The actions of (task, trigger, condition) queries: their params, in
+ * order, joined by spaces. */
+static char *actions_text(fixture *f, const action_query *q, size_t nq)
+{
+	action_row *out;
+	size_t n;
+	assert_int_equal(store_task_actions_many(f->w, q, nq, &out, &n), 0);
+	buf b;
+	buf_init(&b);
+	for (size_t i = 0; i < n; i++)
+		buf_printf(&b, "%s%s", i ? " " : "", out[i].params);
+	store_free_actions(out, n);
+	char *s = xstrdup(b.len ? b.data : "");
+	buf_release(&b);
+	return s;
+}
+
+/* Reads asked for ahead (store_task_actions_prefetch) answer the same
+ * queries exactly as a read would, and never another query, within a
+ * transaction, after other statements, and after a savepoint's rollback. */
+static void test_actions_asked_ahead(void **state)
+{
+	fixture *f = *state;
+	task_row a = new_task("a", "k", TS_RUNNING, T0), b = new_task("b", "k", TS_RUNNING, T0 + 1);
+	insert(f, &a);
+	insert(f, &b);
+	action_row acts[] = {
+		{ .trigger = TRIGGER_END, .condition = COND_SUCCESS, .params = (char *)"a1" },
+		{ .trigger = TRIGGER_END, .condition = COND_SUCCESS, .params = (char *)"a2" },
+		{ .trigger = TRIGGER_END, .condition = COND_FAILURE, .params = (char *)"af" },
+		{ .trigger = TRIGGER_START, .condition = COND_SUCCESS, .params = (char *)"as" },
+	};
+	for (size_t i = 0; i < ARRAY_LEN(acts); i++)
+		assert_int_equal(store_action_insert(f->w, &a.id, &acts[i]), 0);
+	action_row bs = { .trigger = TRIGGER_END, .condition = COND_SUCCESS, .params = (char *)"b1" };
+	assert_int_equal(store_action_insert(f->w, &b.id, &bs), 0);
+	action_query ab[] = { { a.id, TRIGGER_END, COND_SUCCESS }, { b.id, TRIGGER_END, COND_SUCCESS } };
+	action_query ba[] = { { b.id, TRIGGER_END, COND_SUCCESS }, { a.id, TRIGGER_END, COND_SUCCESS } };
+	action_query af[] = { { a.id, TRIGGER_END, COND_FAILURE } };
+
+	assert_int_equal(store_begin(f->w), 0);
+	/* The same queries, after a write sent without waiting. */
+	store_task_actions_prefetch(f->w, ab, 2);
+	task_row c = new_task("c", "k", TS_PENDING, T0 + 2);
+	insert(f, &c);
+	char *got = actions_text(f, ab, 2);
+	assert_string_equal(got, "a1 a2 b1");
+	free(got);
+	/* Other queries (another order, another condition): their own rows. */
+	store_task_actions_prefetch(f->w, ab, 2);
+	got = actions_text(f, ba, 2);
+	assert_string_equal(got, "b1 a1 a2");
+	free(got);
+	got = actions_text(f, ab, 2);   /* no longer ahead: read */
+	assert_string_equal(got, "a1 a2 b1");
+	free(got);
+	store_task_actions_prefetch(f->w, ab, 1);
+	got = actions_text(f, af, 1);
+	assert_string_equal(got, "af");
+	free(got);
+	/* Asked ahead in a step that rolls back: the read still answers. */
+	assert_int_equal(store_savepoint(f->w), 0);
+	store_task_actions_prefetch(f->w, af, 1);
+	assert_int_equal(store_savepoint_rollback(f->w), 0);
+	got = actions_text(f, af, 1);
+	assert_string_equal(got, "af");
+	free(got);
+	/* Asked ahead and never read: nothing else is changed. */
+	store_task_actions_prefetch(f->w, ba, 2);
+	assert_int_equal(store_commit(f->w), 0);
+	assert_int_equal(sql_int(f, "SELECT count(*) FROM task WHERE name = 'c'"), 1);
+	got = actions_text(f, ba, 2);
+	assert_string_equal(got, "b1 a1 a2");
+	free(got);
 }
 
 static void test_guarded_update(void **state)
@@ -746,6 +823,7 @@ int main(void)
 	const struct CMUnitTest sqlite_tests[] = {
 		STORE_TEST_SQLITE(test_open_and_migrations),
 		STORE_TEST_SQLITE(test_insert_get_round_trip),
+		STORE_TEST_SQLITE(test_actions_asked_ahead),
 		STORE_TEST_SQLITE(test_guarded_update),
 		STORE_TEST_SQLITE(test_update_events_and_remaining),
 		STORE_TEST_SQLITE(test_transactions_and_readers),
@@ -760,6 +838,7 @@ int main(void)
 	const struct CMUnitTest pg_tests[] = {
 		STORE_TEST_PG(test_open_and_migrations),
 		STORE_TEST_PG(test_insert_get_round_trip),
+		STORE_TEST_PG(test_actions_asked_ahead),
 		STORE_TEST_PG(test_guarded_update),
 		STORE_TEST_PG(test_update_events_and_remaining),
 		STORE_TEST_PG(test_transactions_and_readers),
