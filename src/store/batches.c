@@ -441,11 +441,11 @@ int store_batch_task_count(store_conn *c, const weft_id *batch, int64_t *count)
 	return db_query_int(st, count, NULL);
 }
 
+/* The counters' sums saturate at INT64_MAX (DB_SUM_PARTS). */
 static const db_sql q_stats = {
 	"batch_stats",
-	"SELECT status, count(*), CAST(coalesce(sum(success), 0) AS BIGINT), "
-	"CAST(coalesce(sum(failures), 0) AS BIGINT), count(expected_count), "
-	"CAST(coalesce(sum(expected_count), 0) AS BIGINT) FROM task WHERE batch_id = $1 GROUP BY status",
+	"SELECT status, count(*), " DB_SUM_PARTS("success") ", " DB_SUM_PARTS("failures") ", count(expected_count), "
+	DB_SUM_PARTS("expected_count") " FROM task WHERE batch_id = $1 GROUP BY status",
 	NULL,
 };
 
@@ -466,10 +466,10 @@ int store_batch_stats(store_conn *c, const weft_id *batch, batch_stats *out)
 		int64_t count = db_col_int(st, 1);
 		out->status_counts[s] = count;
 		out->total_tasks += count;
-		out->total_success += db_col_int(st, 2);
-		out->total_failures += db_col_int(st, 3);
-		with_expected += db_col_int(st, 4);
-		out->total_expected += db_col_int(st, 5);
+		out->total_success = counter_add_sat(out->total_success, db_col_sum(st, 2));
+		out->total_failures = counter_add_sat(out->total_failures, db_col_sum(st, 4));
+		with_expected += db_col_int(st, 6);
+		out->total_expected = counter_add_sat(out->total_expected, db_col_sum(st, 7));
 	}
 	if ((err = db_end(st, rc)) != 0) {
 		memset(out, 0, sizeof *out);

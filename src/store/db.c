@@ -486,6 +486,7 @@ int db_query_int(db_stmt *st, int64_t *out, bool *found)
 
 bool db_col_null(db_stmt *st, int i) { return st->c->drv->col_null(st, i); }
 int64_t db_col_int(db_stmt *st, int i) { return st->c->drv->col_int(st, i); }
+int64_t db_col_sum(db_stmt *st, int i) { return counter_sum_join(db_col_int(st, i), db_col_int(st, i + 1)); }
 const char *db_col_text(db_stmt *st, int i) { return st->c->drv->col_text(st, i, NULL); }
 
 char *db_col_str(db_stmt *st, int i)

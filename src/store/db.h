@@ -46,6 +46,7 @@
 
 #include <pthread.h>
 
+#include "core/limits.h"
 #include "store/store.h"
 #include "util/buf.h"
 
@@ -122,6 +123,18 @@ char *db_col_str(db_stmt *st, int i);                   /* owned copy; NULL stay
 char *db_col_str_nn(db_stmt *st, int i, const char *dflt);   /* owned; NULL reads dflt */
 void db_col_id(db_stmt *st, int i, weft_id *out);       /* NULL or malformed: unset */
 int db_col_status(db_stmt *st, int i, task_status *out);   /* WEFT_ESTORE when unknown */
+
+/* Two columns: the sums of the non-negative integer expression `expr`'s
+ * bits above and below COUNTER_SUM_SHIFT (core/limits.h), for
+ * counter_sum_join; neither overflows where sum(expr) would. */
+#define DB_SUM_PARTS(expr)                                                             \
+	"CAST(coalesce(sum((" expr ") >> " DB_SUM_SHIFT_TEXT "), 0) AS BIGINT), "         \
+	"CAST(coalesce(sum((" expr ") & " DB_SUM_MASK_TEXT "), 0) AS BIGINT)"
+#define DB_SUM_SHIFT_TEXT "26"
+#define DB_SUM_MASK_TEXT "67108863"    /* 2^26 - 1 */
+_Static_assert(COUNTER_SUM_SHIFT == 26, "DB_SUM_SHIFT_TEXT and DB_SUM_MASK_TEXT follow COUNTER_SUM_SHIFT");
+/* The sum read from columns i and i + 1 of DB_SUM_PARTS, saturating. */
+int64_t db_col_sum(db_stmt *st, int i);
 
 /* ---- sets bound as one parameter ---------------------------------------------
  * A JSON array: of values (db_set_text, _int, _id) for {in} and {each}, or

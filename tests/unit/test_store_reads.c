@@ -8,6 +8,7 @@
  */
 #include "util/common.h"
 
+#include "core/limits.h"
 #include "store_test.h"
 
 static void test_pending_scan(void **state)
@@ -182,6 +183,23 @@ static void test_capacity_sum(void **state)
 	assert_int_equal(sum, 16);
 	assert_int_equal(store_capacity_sum(f->w, "none", "{}", &sum), 0);
 	assert_int_equal(sum, 0);
+}
+
+/* 1,100 running tasks with nothing done of TASK_COUNTER_MAX each: their
+ * sum passes INT64_MAX and saturates there. */
+static void test_capacity_sum_saturates(void **state)
+{
+	fixture *f = *state;
+	for (int i = 0; i < 1100; i++) {
+		task_row t = new_task("t", "big", TS_RUNNING, T0);
+		t.has_expected_count = true;
+		t.expected_count = TASK_COUNTER_MAX;
+		t.metadata = (char *)"{}";
+		insert(f, &t);
+	}
+	int64_t sum;
+	assert_int_equal(store_capacity_sum(f->w, "big", "{}", &sum), 0);
+	assert_int_equal(sum, INT64_MAX);
 }
 
 static void test_deadlines(void **state)
@@ -528,6 +546,7 @@ int main(void)
 		STORE_TEST_SQLITE(test_pending_scan_start_after),
 		STORE_TEST_SQLITE(test_count_matching),
 		STORE_TEST_SQLITE(test_capacity_sum),
+		STORE_TEST_SQLITE(test_capacity_sum_saturates),
 		STORE_TEST_SQLITE(test_deadlines),
 		STORE_TEST_SQLITE(test_deadlines_retrying_and_delayed),
 		STORE_TEST_SQLITE(test_task_list),
@@ -540,6 +559,7 @@ int main(void)
 		STORE_TEST_PG(test_pending_scan_start_after),
 		STORE_TEST_PG(test_count_matching),
 		STORE_TEST_PG(test_capacity_sum),
+		STORE_TEST_PG(test_capacity_sum_saturates),
 		STORE_TEST_PG(test_deadlines),
 		STORE_TEST_PG(test_deadlines_retrying_and_delayed),
 		STORE_TEST_PG(test_task_list),
