@@ -791,6 +791,7 @@ void db_conn_init(store_conn *c, store *s, const db_driver *drv, db_role role)
 	c->drv = drv;
 	c->st = s;
 	c->role = role;
+	c->counts.slot = -1;
 }
 
 void db_conn_release(store_conn *c)
