@@ -20,4 +20,29 @@
  * exactly. */
 #define TASK_COUNTER_MAX INT64_C(9007199254740991)
 
+/* Sums of counters over many tasks (a batch's totals, a capacity rule's
+ * sum) can pass INT64_MAX: they saturate there instead of failing or
+ * wrapping. The store sums a counter's bits above and below
+ * COUNTER_SUM_SHIFT apart, sums no database overflows (each stays below
+ * 2^63 up to 2^36 rows at TASK_COUNTER_MAX), and joins them here. */
+#define COUNTER_SUM_SHIFT 26
+
+/* a + b, saturating at INT64_MAX (INT64_MIN below). */
+static inline int64_t counter_add_sat(int64_t a, int64_t b)
+{
+	int64_t r;
+	if (__builtin_add_overflow(a, b, &r))
+		return a < 0 ? INT64_MIN : INT64_MAX;
+	return r;
+}
+
+/* high * 2^COUNTER_SUM_SHIFT + low, saturating. */
+static inline int64_t counter_sum_join(int64_t high, int64_t low)
+{
+	int64_t r;
+	if (__builtin_mul_overflow(high, INT64_C(1) << COUNTER_SUM_SHIFT, &r))
+		return high < 0 ? INT64_MIN : INT64_MAX;
+	return counter_add_sat(r, low);
+}
+
 #endif

@@ -27,59 +27,179 @@ static const deadline_kind *const kinds[] = {
 
 /* ---- the heap -------------------------------------------------------------- */
 
-static void swap_entries(deadline *a, deadline *b)
+#define NO_POS UINT32_MAX
+#define MIN_CAP 64
+
+static uint32_t key_hash(const deadline_kind *kind, const weft_id *object)
 {
-	deadline t = *a;
-	*a = *b;
-	*b = t;
+	uint64_t h = 1469598103934665603ULL ^ (uint64_t)(uintptr_t)kind;     /* FNV-1a */
+	for (size_t i = 0; i < WEFT_ID_LEN && object->str[i]; i++)
+		h = (h ^ (unsigned char)object->str[i]) * 1099511628211ULL;
+	return (uint32_t)(h ^ (h >> 32));
+}
+
+static bool key_eq(const deadline *d, const deadline_kind *kind, const weft_id *object)
+{
+	return d->kind == kind && memcmp(d->object.str, object->str, WEFT_ID_LEN) == 0;
+}
+
+/* The slot holding (kind, object), or the empty slot where it would go. */
+static size_t index_find(const deadline_heap *h, uint32_t hash, const deadline_kind *kind, const weft_id *object)
+{
+	size_t mask = h->icap - 1;
+	for (size_t s = hash & mask;; s = (s + 1) & mask) {
+		uint32_t pos = h->index[s];
+		if (pos == NO_POS || (h->items[pos].hash == hash && key_eq(&h->items[pos].d, kind, object)))
+			return s;
+	}
+}
+
+/* Empties slot s, moving later entries of its probe run back so that no
+ * lookup meets a gap before its key (linear probing without tombstones). */
+static void index_delete(deadline_heap *h, size_t s)
+{
+	size_t mask = h->icap - 1;
+	for (size_t j = (s + 1) & mask; h->index[j] != NO_POS; j = (j + 1) & mask) {
+		size_t home = h->items[h->index[j]].hash & mask;
+		/* j's entry may move to s unless its home lies in (s, j]. */
+		bool stays = s <= j ? (home > s && home <= j) : (home > s || home <= j);
+		if (stays)
+			continue;
+		h->index[s] = h->index[j];
+		h->items[h->index[s]].slot = (uint32_t)s;
+		s = j;
+	}
+	h->index[s] = NO_POS;
+}
+
+/* Items room for `cap` entries, and an index of twice that, rebuilt. */
+static void heap_resize(deadline_heap *h, size_t cap)
+{
+	h->cap = cap;
+	h->items = xrealloc(h->items, cap * sizeof(*h->items));
+	h->icap = 2 * cap;
+	free(h->index);
+	h->index = xmalloc(h->icap * sizeof(*h->index));
+	memset(h->index, 0xff, h->icap * sizeof(*h->index));
+	for (size_t i = 0; i < h->len; i++) {
+		size_t s = index_find(h, h->items[i].hash, h->items[i].d.kind, &h->items[i].d.object);
+		h->index[s] = (uint32_t)i;
+		h->items[i].slot = (uint32_t)s;
+	}
+}
+
+static void place(deadline_heap *h, size_t i, const deadline_entry *x)
+{
+	h->items[i] = *x;
+	h->index[x->slot] = (uint32_t)i;
+}
+
+static void sift_up(deadline_heap *h, size_t i)
+{
+	deadline_entry x = h->items[i];
+	while (i > 0) {
+		size_t parent = (i - 1) / 2;
+		if (h->items[parent].d.due <= x.d.due)
+			break;
+		place(h, i, &h->items[parent]);
+		i = parent;
+	}
+	place(h, i, &x);
+}
+
+static void sift_down(deadline_heap *h, size_t i)
+{
+	deadline_entry x = h->items[i];
+	for (;;) {
+		size_t l = 2 * i + 1, r = l + 1, m = l;
+		if (l >= h->len)
+			break;
+		if (r < h->len && h->items[r].d.due < h->items[l].d.due)
+			m = r;
+		if (h->items[m].d.due >= x.d.due)
+			break;
+		place(h, i, &h->items[m]);
+		i = m;
+	}
+	place(h, i, &x);
+}
+
+/* Removes the entry at position i; the array shrinks when mostly empty. */
+static void remove_at(deadline_heap *h, size_t i)
+{
+	index_delete(h, h->items[i].slot);
+	if (i != --h->len) {
+		place(h, i, &h->items[h->len]);
+		if (i > 0 && h->items[(i - 1) / 2].d.due > h->items[i].d.due)
+			sift_up(h, i);
+		else
+			sift_down(h, i);
+	}
+	if (h->cap > MIN_CAP && h->len < h->cap / 4)
+		heap_resize(h, h->cap / 2);
 }
 
 void deadline_heap_push(deadline_heap *h, const deadline *d)
 {
-	if (h->len == h->cap) {
-		h->cap = h->cap ? h->cap * 2 : 64;
-		h->items = xrealloc(h->items, h->cap * sizeof(*h->items));
+	if (h->len == h->cap)
+		heap_resize(h, h->cap ? h->cap * 2 : MIN_CAP);
+	uint32_t hash = key_hash(d->kind, &d->object);
+	size_t s = index_find(h, hash, d->kind, &d->object);
+	uint32_t pos = h->index[s];
+	if (pos != NO_POS) {
+		/* One entry per (kind, object): the earlier due time stands. */
+		if (d->due < h->items[pos].d.due) {
+			h->items[pos].d.due = d->due;
+			sift_up(h, pos);
+		}
+		return;
 	}
 	size_t i = h->len++;
-	h->items[i] = *d;
-	while (i > 0) {
-		size_t parent = (i - 1) / 2;
-		if (h->items[parent].due <= h->items[i].due)
-			break;
-		swap_entries(&h->items[parent], &h->items[i]);
-		i = parent;
-	}
+	deadline_entry x = { .d = *d, .hash = hash, .slot = (uint32_t)s };
+	place(h, i, &x);
+	sift_up(h, i);
 }
 
 int64_t deadline_heap_next(const deadline_heap *h)
 {
-	return h->len ? h->items[0].due : INT64_MAX;
+	return h->len ? h->items[0].d.due : INT64_MAX;
 }
 
 bool deadline_heap_pop_due(deadline_heap *h, int64_t now, deadline *out)
 {
-	if (h->len == 0 || h->items[0].due > now)
+	if (h->len == 0 || h->items[0].d.due > now)
 		return false;
-	*out = h->items[0];
-	h->items[0] = h->items[--h->len];
-	size_t i = 0;
-	for (;;) {
-		size_t l = 2 * i + 1, r = l + 1, m = i;
-		if (l < h->len && h->items[l].due < h->items[m].due)
-			m = l;
-		if (r < h->len && h->items[r].due < h->items[m].due)
-			m = r;
-		if (m == i)
-			break;
-		swap_entries(&h->items[m], &h->items[i]);
-		i = m;
-	}
+	*out = h->items[0].d;
+	remove_at(h, 0);
+	return true;
+}
+
+static const weft_id no_object;
+
+bool deadline_heap_has(const deadline_heap *h, const deadline_kind *kind, const weft_id *object)
+{
+	if (h->len == 0)
+		return false;
+	object = object ? object : &no_object;
+	return h->index[index_find(h, key_hash(kind, object), kind, object)] != NO_POS;
+}
+
+bool deadline_heap_remove(deadline_heap *h, const deadline_kind *kind, const weft_id *object)
+{
+	if (h->len == 0)
+		return false;
+	object = object ? object : &no_object;
+	uint32_t pos = h->index[index_find(h, key_hash(kind, object), kind, object)];
+	if (pos == NO_POS)
+		return false;
+	remove_at(h, pos);
 	return true;
 }
 
 void deadline_heap_release(deadline_heap *h)
 {
 	free(h->items);
+	free(h->index);
 	*h = (deadline_heap){ 0 };
 }
 
@@ -96,6 +216,42 @@ void deadline_arm(engine *e, int64_t due, const deadline_kind *kind, const weft_
 	if (object)
 		d.object = *object;
 	deadline_heap_push(&s->heap, &d);
+}
+
+/* ---- forgetting a task's deadlines ----------------------------------------------- */
+
+typedef struct forget_job {
+	engine_job base;
+	weft_id object;
+} forget_job;
+
+static void forget_launch(engine *e, engine_job *j)
+{
+	forget_job *f = (forget_job *)(void *)j;
+	for (size_t k = 0; k < ARRAY_LEN(kinds); k++)
+		deadline_heap_remove(&e->deadlines.heap, kinds[k], &f->object);
+	j->ops->free(j);     /* nothing comes back */
+}
+
+static void forget_free(engine_job *j)
+{
+	free(j);
+}
+
+static const job_ops forget_ops = { .name = "deadline.forget", .actor = "system", .launch = forget_launch,
+                                    .free = forget_free };
+
+void deadline_forget(engine *e, const weft_id *object)
+{
+	bool any = false;
+	for (size_t k = 0; k < ARRAY_LEN(kinds) && !any; k++)
+		any = deadline_heap_has(&e->deadlines.heap, kinds[k], object);
+	if (!any)
+		return;
+	forget_job *f = xcalloc(1, sizeof(*f));
+	f->base.ops = &forget_ops;
+	f->object = *object;
+	engine_launch(e, &f->base);
 }
 
 /* ---- the cycle part ------------------------------------------------------------ */
@@ -298,6 +454,9 @@ static void deadlines_finish(engine *e, bool committed)
 	for (size_t i = 0; i < s->rearm.len; i++)
 		deadline_heap_push(&s->heap, &s->rearm.items[i]);
 	s->fired.len = s->rearm.len = 0;
+	pthread_mutex_lock(&e->mu);
+	e->stats.deadlines = s->heap.len;
+	pthread_mutex_unlock(&e->mu);
 	if (!committed)
 		s->dirty = true;
 	if (s->cache_free)

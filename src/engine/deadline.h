@@ -3,14 +3,16 @@
  *
  * A kind (a stale claim, an inactivity timeout, a retry backoff, a delayed
  * start …) is a deadline_kind with a handler that fires a due deadline of
- * its object (a task today; a schedule or a workflow's sleep fit the same
+ * its object (a task; a schedule or a workflow's sleep fit the same
  * shape). Deadlines are hints, not truth: the handler re-reads its object
  * and either acts or arms the deadline again with the current due time, so
  * nothing needs updating when a task's last_updated moves.
  *
  * Where they live:
  *  - on a single node, in a min-heap ordered by due time, rebuilt at
- *    start-up by each kind's `recover`;
+ *    start-up by each kind's `recover`: one entry per (kind, object), and
+ *    a task's entries leave it when the task ends (deadline_forget), so
+ *    the heap holds at most a few entries per live task;
  *  - on a database shared by several nodes, in the rows themselves: the
  *    leader asks each kind's source (`due`, `next`) for its due objects and
  *    sleeps until the earliest next one. A kind without a source (a delayed
@@ -63,10 +65,22 @@ extern const deadline_kind deadline_run_timeout;     /* deadlines/tasks.c */
 extern const deadline_kind deadline_retry_backoff;   /* deadlines/tasks.c */
 extern const deadline_kind deadline_delayed_start;   /* parts/start.c */
 
-/* A binary min-heap of deadlines. Not thread-safe. */
+/* A binary min-heap of deadlines holding at most one entry per (kind,
+ * object), with an index from (kind, object) to the entry's position that
+ * the heap's moves keep up to date, so that an entry can be found and
+ * removed. Arming a deadline that has an entry keeps the earlier of the
+ * two due times: a deadline is a hint, and one that fires early only
+ * re-arms. Not thread-safe. */
+typedef struct deadline_entry {
+	deadline d;
+	uint32_t hash;               /* of (kind, object) */
+	uint32_t slot;               /* its slot in the index */
+} deadline_entry;
+
 typedef struct deadline_heap {
-	deadline *items;
-	size_t len, cap;
+	deadline_entry *items;
+	uint32_t *index;             /* icap slots: a position in items, or UINT32_MAX */
+	size_t len, cap, icap;
 } deadline_heap;
 
 void deadline_heap_push(deadline_heap *h, const deadline *d);
@@ -74,6 +88,11 @@ void deadline_heap_push(deadline_heap *h, const deadline *d);
 int64_t deadline_heap_next(const deadline_heap *h);
 /* Pops the earliest entry if it is due at `now`; false otherwise. */
 bool deadline_heap_pop_due(deadline_heap *h, int64_t now, deadline *out);
+/* Removes the entry of (kind, object) (object borrowed; NULL = none);
+ * false when there is none. */
+bool deadline_heap_remove(deadline_heap *h, const deadline_kind *kind, const weft_id *object);
+/* Whether (kind, object) has an entry. */
+bool deadline_heap_has(const deadline_heap *h, const deadline_kind *kind, const weft_id *object);
 void deadline_heap_release(deadline_heap *h);
 
 typedef struct deadline_list {
@@ -101,5 +120,11 @@ typedef struct deadline_state {
  * leader's next wake-up (the row itself is the deadline, and the other
  * nodes hear of it through the commit's notify). */
 void deadline_arm(engine *e, int64_t due, const deadline_kind *kind, const weft_id *object);
+
+/* A task (borrowed id) reached a terminal status, which it never leaves:
+ * its entries leave the heap once the cycle commits (a job; a step or cycle
+ * that rolls back drops it). Without this they would stay until due, which
+ * for a long timeout is long after the task ended. */
+void deadline_forget(engine *e, const weft_id *object);
 
 #endif

@@ -123,6 +123,7 @@ void engine_test_faults(engine *e, int fail_commits, const char *fail_part);
 typedef struct engine_stats {
 	uint64_t cycles, commands, commits;
 	size_t queue_len, starts_in_flight;
+	size_t deadlines;           /* entries in the deadline heap after the last cycle */
 } engine_stats;
 void engine_get_stats(engine *e, engine_stats *out);
 

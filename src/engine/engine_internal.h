@@ -107,7 +107,8 @@ void engine_job_done(engine *e, engine_job *j);
 void engine_count(engine *e, const char *name, const char *labels, uint64_t v);
 void engine_observe(engine *e, const char *name, const char *labels, double v);
 void engine_metric_transition(engine *e, task_status from, task_status to);
-/* A task that reached a terminal status (row after the update). */
+/* A task that reached a terminal status (row after the update): counts it,
+ * and its deadlines leave the heap once the cycle commits. */
 void engine_metric_terminal(engine *e, const task_row *t);
 
 typedef struct metric_journal {

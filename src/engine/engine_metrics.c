@@ -97,6 +97,7 @@ void engine_metric_terminal(engine *e, const task_row *t)
 {
 	char *labels = xasprintf("outcome=\"%s\",kind=\"%s\"", task_status_name(t->status), t->kind ? t->kind : "");
 	engine_count(e, "tasks_completed_total", labels, 1);
+	deadline_forget(e, &t->id);
 	if (t->started_at && t->ended_at >= t->started_at)
 		engine_observe(e, "task_duration_seconds", labels, (double)(t->ended_at - t->started_at) / 1e6);
 	free(labels);

@@ -34,8 +34,13 @@
 
 static const db_sql q_remaining = { "batch_remaining", REMAINING_UPDATE, NULL };
 /* The same, saying which batches may have completed. */
-static const db_sql q_remaining_read = {
-	"batch_remaining", REMAINING_UPDATE " RETURNING batch.id, batch.remaining, batch.completed_at", NULL,
+#define REMAINING_RETURNING " RETURNING batch.id, batch.remaining, batch.completed_at"
+static const db_sql q_remaining_read = { "batch_remaining", REMAINING_UPDATE REMAINING_RETURNING, NULL };
+/* On PostgreSQL, both also write the counts by status (counts.c), $2 and $3. */
+#define WITH_COUNTS "WITH counted AS (" TASK_COUNT_ADD_SQL("$2", "$3") ") "
+static const db_sql q_remaining_counts = { "batch_remaining", WITH_COUNTS REMAINING_UPDATE, NULL };
+static const db_sql q_remaining_read_counts = {
+	"batch_remaining", WITH_COUNTS REMAINING_UPDATE REMAINING_RETURNING, NULL,
 };
 
 static int cmp_delta(const void *a, const void *b)
@@ -84,7 +89,8 @@ int batch_remaining_add(store_conn *c, const weft_id *batch, int64_t delta)
 int batch_remaining_move(store_conn *c, const weft_id *batch, task_status from, task_status to)
 {
 	bool was_done = task_status_terminal(from), done = task_status_terminal(to);
-	return was_done == done ? 0 : batch_remaining_add(c, batch, done ? -1 : 1);
+	int err = task_count_move(c, from, to);
+	return err || was_done == done ? err : batch_remaining_add(c, batch, done ? -1 : 1);
 }
 
 /* Writes the deltas not written yet; with `open`, the batches written and
@@ -114,15 +120,27 @@ static int flush(store_conn *c, bool at_commit, batch_delta **open, size_t *nope
 		i = j;
 	}
 	int err = 0;
+	/* SQLite runs no INSERT in a WITH; it writes the counts on its own. */
+	bool counts = c->drv->shared && task_counts_dirty(c);
+	db_set count_rows;
+	db_set_init(&count_rows);
 	if (rows.n > 0) {
 		db_stmt *st;
-		if (at_commit && c->drv->final_writes != NULL)
+		if (at_commit && !c->final_writes_done && c->drv->final_writes != NULL)
 			err = c->drv->final_writes(c);
-		if (!err && (err = db_prepare(c, open ? &q_remaining_read : &q_remaining, &st)) == 0) {
+		c->final_writes_done |= at_commit && !err;
+		const db_sql *q = open ? (counts ? &q_remaining_read_counts : &q_remaining_read)
+		                       : (counts ? &q_remaining_counts : &q_remaining);
+		if (!err && (err = db_prepare(c, q, &st)) == 0) {
 			db_bind_set(st, &rows);
+			if (counts)
+				task_counts_bind(c, st, &count_rows);
 			err = open ? read_open(st, open, nopen) : db_send(st, NULL);
+			if (!err && counts)
+				task_counts_written(c);
 		}
 	}
+	db_set_release(&count_rows);
 	db_set_release(&rows);
 	free(v);
 	if (!err)
@@ -394,6 +412,10 @@ int store_batch_cancel(store_conn *c, const weft_id *batch, const char *reason, 
 			err = cancel_write(c, &q_cancel, batch, reason, now);
 		if (!err)
 			err = batch_remaining_add(c, batch, -total);
+		for (int s = 0; s < TS__COUNT && !err; s++)
+			err = task_count_add(c, (task_status)s, -counts->canceled[s]);
+		if (!err)
+			err = task_count_add(c, TS_CANCELED, total);
 	}
 	if (err) {
 		free(*was_running);
@@ -441,11 +463,11 @@ int store_batch_task_count(store_conn *c, const weft_id *batch, int64_t *count)
 	return db_query_int(st, count, NULL);
 }
 
+/* The counters' sums saturate at INT64_MAX (DB_SUM_PARTS). */
 static const db_sql q_stats = {
 	"batch_stats",
-	"SELECT status, count(*), CAST(coalesce(sum(success), 0) AS BIGINT), "
-	"CAST(coalesce(sum(failures), 0) AS BIGINT), count(expected_count), "
-	"CAST(coalesce(sum(expected_count), 0) AS BIGINT) FROM task WHERE batch_id = $1 GROUP BY status",
+	"SELECT status, count(*), " DB_SUM_PARTS("success") ", " DB_SUM_PARTS("failures") ", count(expected_count), "
+	DB_SUM_PARTS("expected_count") " FROM task WHERE batch_id = $1 GROUP BY status",
 	NULL,
 };
 
@@ -466,10 +488,10 @@ int store_batch_stats(store_conn *c, const weft_id *batch, batch_stats *out)
 		int64_t count = db_col_int(st, 1);
 		out->status_counts[s] = count;
 		out->total_tasks += count;
-		out->total_success += db_col_int(st, 2);
-		out->total_failures += db_col_int(st, 3);
-		with_expected += db_col_int(st, 4);
-		out->total_expected += db_col_int(st, 5);
+		out->total_success = counter_add_sat(out->total_success, db_col_sum(st, 2));
+		out->total_failures = counter_add_sat(out->total_failures, db_col_sum(st, 4));
+		with_expected += db_col_int(st, 6);
+		out->total_expected = counter_add_sat(out->total_expected, db_col_sum(st, 7));
 	}
 	if ((err = db_end(st, rc)) != 0) {
 		memset(out, 0, sizeof *out);

@@ -494,6 +494,7 @@ int db_query_int(db_stmt *st, int64_t *out, bool *found)
 
 bool db_col_null(db_stmt *st, int i) { return st->c->drv->col_null(st, i); }
 int64_t db_col_int(db_stmt *st, int i) { return st->c->drv->col_int(st, i); }
+int64_t db_col_sum(db_stmt *st, int i) { return counter_sum_join(db_col_int(st, i), db_col_int(st, i + 1)); }
 const char *db_col_text(db_stmt *st, int i) { return st->c->drv->col_text(st, i, NULL); }
 
 char *db_col_str(db_stmt *st, int i)
@@ -798,6 +799,7 @@ void db_conn_init(store_conn *c, store *s, const db_driver *drv, db_role role)
 	c->drv = drv;
 	c->st = s;
 	c->role = role;
+	c->counts.slot = -1;
 }
 
 void db_conn_release(store_conn *c)

@@ -53,6 +53,7 @@
 
 #include <pthread.h>
 
+#include "core/limits.h"
 #include "store/store.h"
 #include "util/buf.h"
 
@@ -130,6 +131,18 @@ char *db_col_str(db_stmt *st, int i);                   /* owned copy; NULL stay
 char *db_col_str_nn(db_stmt *st, int i, const char *dflt);   /* owned; NULL reads dflt */
 void db_col_id(db_stmt *st, int i, weft_id *out);       /* NULL or malformed: unset */
 int db_col_status(db_stmt *st, int i, task_status *out);   /* WEFT_ESTORE when unknown */
+
+/* Two columns: the sums of the non-negative integer expression `expr`'s
+ * bits above and below COUNTER_SUM_SHIFT (core/limits.h), for
+ * counter_sum_join; neither overflows where sum(expr) would. */
+#define DB_SUM_PARTS(expr)                                                             \
+	"CAST(coalesce(sum((" expr ") >> " DB_SUM_SHIFT_TEXT "), 0) AS BIGINT), "         \
+	"CAST(coalesce(sum((" expr ") & " DB_SUM_MASK_TEXT "), 0) AS BIGINT)"
+#define DB_SUM_SHIFT_TEXT "26"
+#define DB_SUM_MASK_TEXT "67108863"    /* 2^26 - 1 */
+_Static_assert(COUNTER_SUM_SHIFT == 26, "DB_SUM_SHIFT_TEXT and DB_SUM_MASK_TEXT follow COUNTER_SUM_SHIFT");
+/* The sum read from columns i and i + 1 of DB_SUM_PARTS, saturating. */
+int64_t db_col_sum(db_stmt *st, int i);
 
 /* ---- sets bound as one parameter ---------------------------------------------
  * A JSON array: of values (db_set_text, _int, _id) for {in} and {each}, or
@@ -245,6 +258,13 @@ typedef struct db_deltas {
 	size_t sp_n, sp_flushed; /* where both stood at the savepoint */
 } db_deltas;
 
+/* The changes of the task counts by status not written yet (counts.c). */
+typedef struct db_counts {
+	int64_t delta[TS__COUNT];
+	int64_t sp_delta[TS__COUNT];   /* as they stood at the savepoint */
+	int slot;                      /* the connection's row of each status; -1 until picked */
+} db_counts;
+
 /* The part of a connection the seam shares with its driver (the first
  * member of the driver's connection). */
 struct store_conn {
@@ -252,7 +272,9 @@ struct store_conn {
 	store *st;
 	db_role role;
 	bool sp_open;            /* a savepoint is set */
+	bool final_writes_done;  /* drv->final_writes ran in this transaction */
 	db_deltas deltas;
+	db_counts counts;
 	/* prepared statements */
 	db_cache_entry *cache;
 	size_t cache_cap, cache_len, ndyn;
@@ -428,13 +450,39 @@ int event_add_rows(store_conn *c, db_set *rows);
  * written once per transaction (at commit or before a completion check). */
 int batch_remaining_add(store_conn *c, const weft_id *batch, int64_t delta);
 /* A task of batch moved from `from` to `to`: counts it when it entered or
- * left a terminal status. */
+ * left a terminal status, and moves it in the counts by status (the hook
+ * of every guarded status change: update.c's and the cascade's). */
 int batch_remaining_move(store_conn *c, const weft_id *batch, task_status from, task_status to);
 /* Writes what is not written yet; at_commit: the transaction's last write. */
 int batch_remaining_flush(store_conn *c, bool at_commit);
 void batch_remaining_reset(store_conn *c);
 void batch_remaining_savepoint(store_conn *c);
 void batch_remaining_rollback(store_conn *c);
+
+/* counts.c: the counts of tasks by status (table task_count), changes
+ * summed in memory and written once per transaction, at commit; outside a
+ * transaction at once. n tasks entered status s (negative: left it). */
+int task_count_add(store_conn *c, task_status s, int64_t n);
+/* A task moved from `from` to `to`. */
+int task_count_move(store_conn *c, task_status from, task_status to);
+/* Writes what is not written yet; at_commit: among the transaction's last writes. */
+int task_counts_flush(store_conn *c, bool at_commit);
+/* The INSERT that writes them, the set and the slot being the parameters
+ * named by `rows` and `slot`, for a WITH of another write (PostgreSQL),
+ * bound by task_counts_bind and marked written by task_counts_written
+ * once the statement ran. */
+#define TASK_COUNT_ADD_SQL(rows, slot)                                                               \
+	"INSERT INTO task_count (status, slot, n) SELECT x.status, " slot ", x.delta "                  \
+	"FROM {rows:" rows ",status text,delta bigint} AS x WHERE 1 = 1 "                               \
+	"ON CONFLICT (status, slot) DO UPDATE SET n = task_count.n + excluded.n"
+bool task_counts_dirty(const store_conn *c);
+/* Binds the set (filled here into *rows, released by the caller after the
+ * statement) and the slot, as the next two parameters. */
+void task_counts_bind(store_conn *c, db_stmt *st, db_set *rows);
+void task_counts_written(store_conn *c);
+void task_counts_reset(store_conn *c);
+void task_counts_savepoint(store_conn *c);
+void task_counts_rollback(store_conn *c);
 
 /* outbox.c: puts leased rows back in the order of ids (due order) and
  * returns how many there are. */

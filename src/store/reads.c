@@ -327,33 +327,12 @@ int store_group_tasks(store_conn *c, const char *name, unsigned status_mask, wef
 	return err;
 }
 
-/* ---- gauges -------------------------------------------------------------------------------- */
+/* ---- gauges (the counts by status: counts.c) ---------------------------------------------- */
 
-static const db_sql q_status_counts = {
-	"status_counts", "SELECT status, count(*) FROM task GROUP BY status", NULL,
-};
 /* Kinds are bytewise-ordered text on both databases. */
 static const db_sql q_running_by_kind = {
 	"running_by_kind", "SELECT kind, count(*) FROM task WHERE status = 'running' GROUP BY kind ORDER BY kind", NULL,
 };
-
-int store_status_counts(store_conn *c, int64_t counts[TS__COUNT])
-{
-	db_stmt *st;
-	for (int s = 0; s < TS__COUNT; s++)
-		counts[s] = 0;
-	int err = db_prepare(c, &q_status_counts, &st);
-	if (err)
-		return err;
-	int rc;
-	while ((rc = db_step(st)) > 0) {
-		task_status s;
-		/* A status this version does not know (a later one's) is left out. */
-		if (task_status_parse(db_col_text(st, 0), &s) == 0)
-			counts[s] = db_col_int(st, 1);
-	}
-	return db_end(st, rc);
-}
 
 int store_running_by_kind(store_conn *c, kind_count **out, size_t *n)
 {

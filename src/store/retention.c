@@ -9,7 +9,8 @@
  * deletes what hangs off them — actions, links, ledger rows, delivered
  * outbox rows — and the tasks. Undelivered outbox rows stay (they carry
  * their rendered request), and so does the audit trail. Every statement
- * after the pick works on the picked ids, bound as one set.
+ * after the pick works on the picked ids, bound as one set. The counts by
+ * status (counts.c) lose the archived tasks.
  */
 #include "util/common.h"
 
@@ -18,7 +19,7 @@
 
 static const db_sql q_pick = {
 	"archive_pick",
-	"SELECT id FROM task{index:task_created} WHERE created_at <= $1 AND ended_at <= $1 "
+	"SELECT id, status FROM task{index:task_created} WHERE created_at <= $1 AND ended_at <= $1 "
 	"AND {noindex:status} IN ('success', 'failure', 'canceled') ORDER BY created_at LIMIT $2{lock_skip}",
 	NULL,
 };
@@ -69,19 +70,31 @@ int store_archive_terminal(store_conn *c, int64_t ended_before, size_t limit, in
 	db_bind_int(st, ended_before);
 	db_bind_int(st, db_clamp_limit(limit));
 	int rc;
+	int64_t by_status[TS__COUNT] = { 0 };
 	while ((rc = db_step(st)) > 0) {
 		weft_id id;
+		task_status s;
 		db_col_id(st, 0, &id);
+		if ((rc = db_col_status(st, 1, &s)) != 0)
+			break;
 		db_set_id(&ids, &id);
+		by_status[s]++;
 	}
 	if ((err = db_end(st, rc)) != 0 || ids.n == 0)
 		goto done;
 	int64_t now = clock_now_us();
 	for (size_t i = 0; i < ARRAY_LEN(q_steps) && !err; i++)
 		err = archive_step(c, i, &ids, now, archived);
+	/* The picked rows are locked and ended: the delete took them all. */
+	for (int s = 0; s < TS__COUNT && !err; s++)
+		err = task_count_add(c, (task_status)s, -by_status[s]);
+	if (!err && own)
+		err = task_counts_flush(c, false);     /* db_own_end commits without store_commit */
 done:
 	db_set_release(&ids);
 	err = db_own_end(c, own, err);
+	if (own)
+		task_counts_reset(c);
 	if (err)
 		*archived = 0;
 	return err;

@@ -155,9 +155,10 @@ int store_count_matching(store_conn *c, const char *kind, unsigned status_mask, 
 
 #define REMAINING "coalesce(expected_count, 0) - success - failures"
 
+/* The sum saturates at INT64_MAX (DB_SUM_PARTS). */
 static const db_sql q_capacity = {
 	"capacity_sum",
-	"SELECT CAST(coalesce(sum(CASE WHEN " REMAINING " > 0 THEN " REMAINING " ELSE 0 END), 0) AS BIGINT) "
+	"SELECT " DB_SUM_PARTS("CASE WHEN " REMAINING " > 0 THEN " REMAINING " ELSE 0 END") " "
 	"FROM task WHERE kind = $1 AND status IN ('claimed', 'running') AND {contains:metadata,$2}",
 	NULL,
 };
@@ -171,5 +172,8 @@ int store_capacity_sum(store_conn *c, const char *kind, const char *pattern, int
 		return err;
 	db_bind_text(st, kind);
 	db_bind_text(st, pattern ? pattern : "{}");
-	return db_query_int(st, sum, NULL);
+	int rc = db_step(st);
+	if (rc > 0)
+		*sum = db_col_sum(st, 0);
+	return db_end(st, rc);
 }

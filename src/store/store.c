@@ -145,18 +145,24 @@ int store_ping(store_conn *c)
 int store_begin(store_conn *c)
 {
 	batch_remaining_reset(c);
+	task_counts_reset(c);
 	c->sp_open = false;
+	c->final_writes_done = false;
 	return c->drv->begin(c);
 }
 
-/* The batch counters are written last, then COMMIT. A transaction that
- * failed only rolls back: there is nothing to add to it. A failed counter
- * write rolls the whole transaction back: committing the rest would leave
- * the counters wrong. */
+/* The batch counters and the counts by status are written last, then
+ * COMMIT. A transaction that failed only rolls back: there is nothing to
+ * add to it. A failed counter write rolls the whole transaction back:
+ * committing the rest would leave the counters wrong. */
 int store_commit(store_conn *c)
 {
-	int err = c->drv->tx_failed(c) ? 0 : batch_remaining_flush(c, true);
+	bool failed = c->drv->tx_failed(c);
+	int err = failed ? 0 : batch_remaining_flush(c, true);
+	if (!err && !failed)
+		err = task_counts_flush(c, true);
 	batch_remaining_reset(c);
+	task_counts_reset(c);
 	c->sp_open = false;
 	if (err) {
 		c->drv->rollback(c);
@@ -168,6 +174,7 @@ int store_commit(store_conn *c)
 int store_rollback(store_conn *c)
 {
 	batch_remaining_reset(c);
+	task_counts_reset(c);
 	c->sp_open = false;
 	return c->drv->rollback(c);
 }
@@ -176,8 +183,10 @@ int store_savepoint(store_conn *c)
 {
 	int err = c->drv->savepoint(c);
 	c->sp_open = err == 0;
-	if (!err)
+	if (!err) {
 		batch_remaining_savepoint(c);
+		task_counts_savepoint(c);
+	}
 	return err;
 }
 
@@ -199,6 +208,7 @@ int store_savepoint_rollback(store_conn *c)
 		return WEFT_ESTORE;
 	c->sp_open = false;
 	batch_remaining_rollback(c);
+	task_counts_rollback(c);
 	return c->drv->savepoint_rollback(c);
 }
 

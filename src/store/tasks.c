@@ -87,7 +87,8 @@ int store_task_insert(store_conn *c, const task_row *t)
 	db_bind_ts(st, t->next_retry_at);
 	/* NOT NULL with a default: COPY would not apply the default. */
 	db_bind_text(st, t->executor ? t->executor : "webhook");
-	return db_send(st, NULL);
+	err = db_send(st, NULL);
+	return err ? err : task_count_add(c, t->status, 1);
 }
 
 int store_link_insert(store_conn *c, const link_row *l)

@@ -38,6 +38,29 @@ def test_batch_stats_aggregation(api):
     assert s["status_counts"] == zero_counts(success=1, failure=1)
 
 
+def test_batch_sums_saturate(api):
+    """Each task's counters are bounded (2^53 - 1), their sum over a batch is
+    not: it saturates at 2^63 - 1 instead of failing."""
+    top, n = 2 ** 53 - 1, 1100
+    tasks = [api.task("t%d" % i, start="/never", expected_count=top) for i in range(n)]
+    bid, ids = api.create_batch(tasks)
+    assert len(ids) == n
+    import requests
+    s = requests.Session()
+    for t in ids.values():
+        r = s.put(api.server.url("/task/" + t["id"]), json={"new_success": top, "new_failures": top}, timeout=20)
+        assert r.status_code == 202, r.text
+    got = stats(api, bid)
+    assert got["total_tasks"] == n
+    assert got["total_success"] == 2 ** 63 - 1
+    assert got["total_failures"] == 2 ** 63 - 1
+    assert got["total_expected"] == 2 ** 63 - 1
+    r = api.get("/batches")
+    assert r.status_code == 200, r.text
+    listed = [b for b in r.json() if b["batch_id"] == bid]
+    assert len(listed) == 1 and listed[0]["total_tasks"] == n
+
+
 def test_batch_stats_per_status_counts(api):
     hold = api.hold()
     bid, ids = api.create_batch([api.task("a", **hold.kw()), api.task("b", **hold.kw()),

@@ -9,6 +9,7 @@ Every test here starts real `weft serve` processes on the same database URL
 """
 
 import collections
+import datetime
 import queue
 import random
 import threading
@@ -694,3 +695,88 @@ def test_two_nodes_apply_sets_on_the_same_tasks(weft_factory, mock, pg):
     conflicts = sum(metric(parse_prometheus(srv.get("/metrics").text), "engine_conflict_retries_total")
                     for srv in nodes)
     print("%d requests on 2 nodes in %.1f s; %d conflict retries" % (requests_made[0], elapsed, conflicts))
+
+
+# ---- the status gauges ---------------------------------------------------------------------
+
+STATE_LABEL = {"waiting": "Waiting", "pending": "Pending", "claimed": "Claimed", "running": "Running",
+               "paused": "Paused", "retrying": "RetryPending", "success": "Success", "failure": "Failure",
+               "canceled": "Canceled"}
+
+
+def test_status_gauges_match_the_tasks_on_two_nodes(weft_factory, mock, pg):
+    """Tasks driven through every status by two nodes (each creating, ending,
+    pausing and canceling some): each node's tasks_by_status gauges, kept as
+    counts by the transactions that change a status, equal a count of the
+    tasks themselves, again after more changes."""
+    nodes = start_nodes(weft_factory, 2, {"WEBHOOK_TIMEOUT_MS": "60000"})
+    apis = [Api(srv, mock) for srv in nodes]
+    mock.on("/start/claimed", delay=30.0)     # stays Claimed for the test
+    retry = {"max_retries": 1, "initial_delay_secs": 3600, "backoff_multiplier": 1, "max_delay_secs": 3600,
+             "retry_on": ["explicit"]}
+    later = (datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(hours=1)).isoformat()
+    made = []
+    for k, api in enumerate(apis):
+        other = apis[1 - k]
+        bid, t = api.create_batch([
+            api.task("run%d" % k), api.task("ok%d" % k), api.task("ko%d" % k), api.task("stop%d" % k),
+            api.task("retry%d" % k, retry=retry), api.task("claimed%d" % k, start="/start/claimed"),
+            api.task("later%d" % k, start_after=later), api.task("pause%d" % k, start_after=later),
+            api.task("wait%d" % k, deps=["run%d" % k]), api.task("wait2%d" % k, deps=["ok%d" % k]),
+            api.task("gone%d" % k, deps=["ko%d" % k]),
+        ])
+        made.append(bid)
+        for name in ("run", "ok", "ko", "stop", "retry"):
+            other.wait_status(t["%s%d" % (name, k)]["id"], "Running", timeout=10)
+        other.succeed(t["ok%d" % k]["id"])                       # its child becomes pending, then starts
+        other.fail(t["ko%d" % k]["id"])                          # its child fails with it
+        assert other.cancel(t["stop%d" % k]["id"]).status_code == 200
+        other.fail(t["retry%d" % k]["id"])
+        api.wait_state(t["retry%d" % k]["id"], "retrying", timeout=5)
+        assert other.pause(t["pause%d" % k]["id"]).status_code == 200
+        api.wait_status(t["claimed%d" % k]["id"], "Claimed", timeout=5)
+        api.wait_status(t["wait2%d" % k]["id"], "Running", timeout=10)
+    # a batch stopped as a whole, through the other node
+    bid, t = apis[0].create_batch([apis[0].task("b-run"), apis[0].task("b-wait", deps=["b-run"])])
+    apis[0].wait_status(t["b-run"]["id"], "Running", timeout=10)
+    assert apis[1].delete("/batch/" + bid).status_code == 200
+
+    def counted():
+        want = collections.Counter()
+        page = 0
+        while True:
+            r = apis[0].get("/task", params={"page": page, "page_size": 100})
+            assert r.status_code == 200, r.text
+            rows = r.json()
+            want.update(STATE_LABEL[t["state"]] for t in rows)
+            if len(rows) < 100:
+                return want
+            page += 1
+
+    def gauges(srv):
+        samples = parse_prometheus(srv.get("/metrics").text)
+        return collections.Counter({label: int(metric(samples, "tasks_by_status", status=label))
+                                    for label in STATE_LABEL.values()
+                                    if metric(samples, "tasks_by_status", status=label)})
+
+    want = counted()
+    assert set(want) == set(STATE_LABEL.values()), "not every status reached: %r" % want
+    for srv in nodes:
+        assert gauges(srv) == want
+
+    # more changes, again through both nodes
+    for k, api in enumerate(apis):
+        rows = [t for t in api.list_tasks(page_size=100) if t["name"] in ("task-run%d" % k, "task-pause%d" % k)]
+        for t in rows:
+            if t["status"] == "Running":
+                apis[1 - k].succeed(t["id"])
+            else:
+                assert apis[1 - k].cancel(t["id"]).status_code == 200
+    def children_run():
+        return all(t["status"] == "Running" for t in apis[0].list_tasks(page_size=100)
+                   if t["name"] in ("task-wait0", "task-wait1"))
+
+    wait_for(children_run, timeout=10, desc="the released children to run")
+    want = counted()
+    for srv in nodes:
+        assert gauges(srv) == want

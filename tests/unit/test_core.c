@@ -1,10 +1,11 @@
 /*
- * Tests of core/: error names, the canonical state names and the backoff
- * rule.
+ * Tests of core/: error names, the canonical state names, the backoff
+ * rule and the saturating sums of counters.
  */
 #include "util/common.h"
 #include "core/backoff.h"
 #include "core/error.h"
+#include "core/limits.h"
 #include "core/status.h"
 #include <stdarg.h>
 #include <setjmp.h>
@@ -84,6 +85,32 @@ static void test_backoff_random(void **state)
 	assert_true(lo < 0.01 && hi > 0.99);
 }
 
+static void test_counter_sums_saturate(void **state)
+{
+	UNUSED(state);
+	const int64_t top = TASK_COUNTER_MAX, unit = INT64_C(1) << COUNTER_SUM_SHIFT;
+	assert_int_equal(counter_add_sat(1, 2), 3);
+	assert_int_equal(counter_add_sat(INT64_MAX, 1), INT64_MAX);
+	assert_int_equal(counter_add_sat(INT64_MAX - 1, 1), INT64_MAX);
+	assert_int_equal(counter_add_sat(INT64_MIN, -1), INT64_MIN);
+	assert_int_equal(counter_add_sat(INT64_MAX, INT64_MIN), -1);
+	/* One counter split and joined again. */
+	assert_int_equal(counter_sum_join(top >> COUNTER_SUM_SHIFT, top & (unit - 1)), top);
+	assert_int_equal(counter_sum_join(0, 0), 0);
+	assert_int_equal(counter_sum_join(0, 5), 5);
+	/* 1,024 counters at the bound: 2^63 - 1024, still exact. */
+	int64_t n = 1024;
+	assert_int_equal(counter_sum_join(n * (top >> COUNTER_SUM_SHIFT), n * (top & (unit - 1))), n * top);
+	/* 1,100 of them pass INT64_MAX: saturated, never negative. */
+	n = 1100;
+	assert_int_equal(counter_sum_join(n * (top >> COUNTER_SUM_SHIFT), n * (top & (unit - 1))), INT64_MAX);
+	/* The high part alone overflows, or only the addition does. */
+	assert_int_equal(counter_sum_join(INT64_MAX / 2, 0), INT64_MAX);
+	assert_int_equal(counter_sum_join(INT64_MAX >> COUNTER_SUM_SHIFT, unit), INT64_MAX);
+	assert_int_equal(counter_sum_join(INT64_MAX >> COUNTER_SUM_SHIFT, unit - 1), INT64_MAX);
+	assert_int_equal(counter_sum_join(INT64_MAX >> COUNTER_SUM_SHIFT, unit - 2), INT64_MAX - 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -91,6 +118,7 @@ int main(void)
 		cmocka_unit_test(test_status_names),
 		cmocka_unit_test(test_backoff_exact),
 		cmocka_unit_test(test_backoff_random),
+		cmocka_unit_test(test_counter_sums_saturate),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -325,6 +325,89 @@ static void test_timeout_heartbeat_moves_deadline(void **state)
 	assert_int_equal(status_of(&id), TS_FAILURE);
 }
 
+/* ---- the heap holds the live tasks' deadlines only ------------------------------- */
+
+static size_t heap_len(void)
+{
+	engine_stats st;
+	assert_int_equal(engine_sync(F.eng), 0);
+	engine_get_stats(F.eng, &st);
+	return st.deadlines;
+}
+
+/* Starts n tasks with a one-day timeout and waits until all run. */
+static void start_running(weft_id *ids, size_t n)
+{
+	spec *s = xcalloc(n, sizeof *s);
+	for (size_t i = 0; i < n; i++)
+		s[i] = (spec){ .url = F.ok_url, .timeout_secs = 86400 };
+	submit(s, n, ids, NULL, NULL);
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(wait_not(&ids[i], TS_CLAIMED), TS_RUNNING);
+	free(s);
+}
+
+static void test_heap_bounded_by_live_tasks(void **state)
+{
+	UNUSED(state);
+	enum { N = 100, ROUNDS = 3 };
+	size_t base = heap_len();
+	weft_id ids[N];
+	for (int round = 0; round < ROUNDS; round++) {
+		start_running(ids, N);
+		/* Each running task: its claim entry (due in an hour) and its timeout. */
+		assert_int_equal(heap_len(), base + 2 * N);
+		for (size_t i = 0; i < N; i++)
+			assert_int_equal(round % 2 ? cancel(&ids[i]) : patch(&ids[i], i % 3 ? TS_SUCCESS : TS_FAILURE), 0);
+		assert_int_equal(heap_len(), base);
+	}
+
+	/* A retrying task's backoff entry leaves with its cancel. */
+	spec r = { .url = F.ok_url, .timeout_secs = 86400,
+	           .retry = "{\"max_retries\":1,\"initial_delay_secs\":600,\"retry_on\":[\"explicit\"]}" };
+	weft_id id;
+	submit(&r, 1, &id, NULL, NULL);
+	assert_int_equal(wait_not(&id, TS_CLAIMED), TS_RUNNING);
+	assert_int_equal(patch(&id, TS_FAILURE), 0);
+	assert_int_equal(status_of(&id), TS_RETRYING);
+	assert_int_equal(heap_len(), base + 3);    /* claim, timeout, backoff */
+	assert_int_equal(cancel(&id), 0);
+	assert_int_equal(heap_len(), base);
+
+	/* Timeouts still fire among the entries that came and went. */
+	spec t = { .url = F.ok_url, .timeout_secs = 30 };
+	submit(&t, 1, &id, NULL, NULL);
+	assert_int_equal(wait_not(&id, TS_CLAIMED), TS_RUNNING);
+	advance(31 * SEC);
+	assert_int_equal(status_of(&id), TS_FAILURE);
+	assert_true(heap_len() <= base + 1);       /* the claim's entry, due later */
+}
+
+/* A task's end that did not commit keeps its deadlines. */
+static void test_deadlines_kept_when_end_rolls_back(void **state)
+{
+	UNUSED(state);
+	spec s = { .url = F.ok_url, .timeout_secs = 30 };
+	weft_id id;
+	submit(&s, 1, &id, NULL, NULL);
+	assert_int_equal(wait_not(&id, TS_CLAIMED), TS_RUNNING);
+	size_t before = heap_len();
+
+	engine_test_faults(F.eng, 1, NULL);
+	assert_int_equal(patch(&id, TS_SUCCESS), WEFT_ESTORE);
+	assert_int_equal(status_of(&id), TS_RUNNING);
+	engine_test_faults(F.eng, 0, "commands");
+	assert_int_equal(patch(&id, TS_SUCCESS), WEFT_ESTORE);     /* the step rolls back */
+	assert_int_equal(status_of(&id), TS_RUNNING);
+	assert_int_equal(heap_len(), before);
+
+	advance(31 * SEC);
+	task_row r = get(&id);
+	assert_int_equal(r.status, TS_FAILURE);
+	assert_string_equal(r.failure_reason, "Timeout");
+	task_row_release(&r);
+}
+
 /* ---- what a failed step or commit keeps ----------------------------------------- */
 
 static void test_deadline_kept_when_commit_fails(void **state)
@@ -525,6 +608,8 @@ int main(void)
 		cmocka_unit_test(test_retry_backoff_with_injected_clock),
 		cmocka_unit_test(test_inactivity_timeout_with_injected_clock),
 		cmocka_unit_test(test_timeout_heartbeat_moves_deadline),
+		cmocka_unit_test(test_heap_bounded_by_live_tasks),
+		cmocka_unit_test(test_deadlines_kept_when_end_rolls_back),
 		cmocka_unit_test(test_deadline_kept_when_commit_fails),
 		cmocka_unit_test(test_metrics_count_only_what_committed),
 		cmocka_unit_test(test_batch_completion_kept_when_check_fails),

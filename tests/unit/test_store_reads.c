@@ -8,6 +8,7 @@
  */
 #include "util/common.h"
 
+#include "core/limits.h"
 #include "store_test.h"
 
 static void test_pending_scan(void **state)
@@ -182,6 +183,23 @@ static void test_capacity_sum(void **state)
 	assert_int_equal(sum, 16);
 	assert_int_equal(store_capacity_sum(f->w, "none", "{}", &sum), 0);
 	assert_int_equal(sum, 0);
+}
+
+/* 1,100 running tasks with nothing done of TASK_COUNTER_MAX each: their
+ * sum passes INT64_MAX and saturates there. */
+static void test_capacity_sum_saturates(void **state)
+{
+	fixture *f = *state;
+	for (int i = 0; i < 1100; i++) {
+		task_row t = new_task("t", "big", TS_RUNNING, T0);
+		t.has_expected_count = true;
+		t.expected_count = TASK_COUNTER_MAX;
+		t.metadata = (char *)"{}";
+		insert(f, &t);
+	}
+	int64_t sum;
+	assert_int_equal(store_capacity_sum(f->w, "big", "{}", &sum), 0);
+	assert_int_equal(sum, INT64_MAX);
 }
 
 static void test_deadlines(void **state)
@@ -414,6 +432,128 @@ static void test_status_counts_and_running_by_kind(void **state)
 	store_reader_release(f->st, r);
 }
 
+/* The counts by status against the rows themselves, on the writer and a reader. */
+static void check_counts(fixture *f, const weft_id *ids, size_t n)
+{
+	int64_t want[TS__COUNT] = { 0 }, got[TS__COUNT];
+	store_conn *r = store_reader_acquire(f->st);
+	for (size_t i = 0; i < n; i++) {
+		task_row t;
+		int rc = store_task_get(r, &ids[i], &t);
+		if (rc == WEFT_ENOTFOUND)
+			continue;     /* archived */
+		assert_int_equal(rc, 0);
+		if (!t.archived)
+			want[t.status]++;
+		task_row_release(&t);
+	}
+	assert_int_equal(store_status_counts(r, got), 0);
+	store_reader_release(f->st, r);
+	for (int s = 0; s < TS__COUNT; s++)
+		if (got[s] != want[s])
+			fail_msg("status %s: counted %lld, rows %lld", task_status_name((task_status)s), (long long)got[s],
+			         (long long)want[s]);
+	assert_int_equal(store_status_counts(f->w, got), 0);
+	for (int s = 0; s < TS__COUNT; s++)
+		assert_int_equal(got[s], want[s]);
+}
+
+static void move(fixture *f, const weft_id *id, task_status from, task_status to)
+{
+	task_update u = { .set_status = true, .status = to, .last_updated = T0 + 1, .ended_at = T0 + 1 };
+	task_update_result res;
+	assert_int_equal(store_task_update(f->w, id, TS_BIT(from), &u, &res), 0);
+	assert_true(res.applied);
+}
+
+/* Every path that changes a status keeps the counts: inserts, guarded
+ * updates in and out of a transaction, a savepoint's rollback, a
+ * dependency's release, a batch's cancel, archiving. */
+static void test_status_counts_follow_changes(void **state)
+{
+	fixture *f = *state;
+	batch_row b = { .created_at = T0, .scope = "s", .metadata = "null" };
+	id_new_v4(&b.id);
+	weft_id ids[8];
+	size_t n = 0;
+	assert_int_equal(store_begin(f->w), 0);
+	assert_int_equal(store_batch_insert(f->w, &b), 0);
+	task_row parent = new_task("p", "k", TS_PENDING, T0), child = new_task("c", "k", TS_WAITING, T0);
+	parent.batch_id = child.batch_id = b.id;
+	child.wait_success = child.wait_finished = 1;
+	insert(f, &parent);
+	insert(f, &child);
+	add_link(f, &parent, &child, true);
+	ids[n++] = parent.id;
+	ids[n++] = child.id;
+	for (int i = 0; i < 3; i++) {
+		task_row t = new_task("t", "k", i == 0 ? TS_RUNNING : TS_PENDING, T0);
+		t.batch_id = b.id;
+		insert(f, &t);
+		ids[n++] = t.id;
+	}
+	task_row old = new_task("old", "k", TS_SUCCESS, T0 - 1000);
+	old.ended_at = T0 - 1000;
+	insert(f, &old);
+	ids[n++] = old.id;
+	assert_int_equal(store_commit(f->w), 0);
+	check_counts(f, ids, n);
+
+	/* Outside a transaction: written at once. */
+	move(f, &ids[2], TS_RUNNING, TS_PAUSED);
+	check_counts(f, ids, n);
+
+	/* A rolled-back savepoint takes its changes back; the rest commits. */
+	assert_int_equal(store_begin(f->w), 0);
+	move(f, &ids[3], TS_PENDING, TS_CLAIMED);
+	assert_int_equal(store_savepoint(f->w), 0);
+	move(f, &ids[3], TS_CLAIMED, TS_RUNNING);
+	move(f, &ids[4], TS_PENDING, TS_CANCELED);
+	assert_int_equal(store_savepoint_rollback(f->w), 0);
+	assert_int_equal(store_savepoint(f->w), 0);
+	move(f, &ids[3], TS_CLAIMED, TS_RUNNING);
+	assert_int_equal(store_savepoint_release(f->w), 0);
+	assert_int_equal(store_commit(f->w), 0);
+	check_counts(f, ids, n);
+
+	/* A transaction rolled back writes nothing. */
+	assert_int_equal(store_begin(f->w), 0);
+	move(f, &ids[3], TS_RUNNING, TS_FAILURE);
+	assert_int_equal(store_rollback(f->w), 0);
+	check_counts(f, ids, n);
+
+	/* The parent succeeds; its child is released from waiting to pending. */
+	assert_int_equal(store_begin(f->w), 0);
+	move(f, &ids[0], TS_PENDING, TS_SUCCESS);
+	weft_id *became = NULL;
+	size_t nbecame = 0;
+	assert_int_equal(store_release_children(f->w, &ids[0], true, &became, &nbecame), 0);
+	assert_int_equal(nbecame, 1);
+	free(became);
+	assert_int_equal(store_commit(f->w), 0);
+	check_counts(f, ids, n);
+
+	/* The batch's cancel ends the active rest. */
+	assert_int_equal(store_begin(f->w), 0);
+	batch_cancel_counts bc;
+	weft_id *running = NULL;
+	size_t nrunning = 0;
+	assert_int_equal(store_batch_cancel(f->w, &b.id, "stop", T0 + 2, &bc, &running, &nrunning), 0);
+	free(running);
+	assert_int_equal(store_commit(f->w), 0);
+	check_counts(f, ids, n);
+
+	/* Archiving takes the ended tasks out, in its own transaction. */
+	int64_t archived = 0;
+	assert_int_equal(store_archive_terminal(f->w, T0 - 1, 100, &archived), 0);
+	assert_int_equal(archived, 1);
+	check_counts(f, ids, n);
+	int64_t got[TS__COUNT];
+	assert_int_equal(store_status_counts(f->w, got), 0);
+	assert_int_equal(got[TS_CANCELED], 4);
+	assert_int_equal(got[TS_SUCCESS], 1);
+}
+
 static void test_archive(void **state)
 {
 	fixture *f = *state;
@@ -528,24 +668,28 @@ int main(void)
 		STORE_TEST_SQLITE(test_pending_scan_start_after),
 		STORE_TEST_SQLITE(test_count_matching),
 		STORE_TEST_SQLITE(test_capacity_sum),
+		STORE_TEST_SQLITE(test_capacity_sum_saturates),
 		STORE_TEST_SQLITE(test_deadlines),
 		STORE_TEST_SQLITE(test_deadlines_retrying_and_delayed),
 		STORE_TEST_SQLITE(test_task_list),
 		STORE_TEST_SQLITE(test_group_tasks),
 		STORE_TEST_SQLITE(test_status_counts_and_running_by_kind),
 		STORE_TEST_SQLITE(test_archive),
+		STORE_TEST_SQLITE(test_status_counts_follow_changes),
 	};
 	const struct CMUnitTest pg_tests[] = {
 		STORE_TEST_PG(test_pending_scan),
 		STORE_TEST_PG(test_pending_scan_start_after),
 		STORE_TEST_PG(test_count_matching),
 		STORE_TEST_PG(test_capacity_sum),
+		STORE_TEST_PG(test_capacity_sum_saturates),
 		STORE_TEST_PG(test_deadlines),
 		STORE_TEST_PG(test_deadlines_retrying_and_delayed),
 		STORE_TEST_PG(test_task_list),
 		STORE_TEST_PG(test_group_tasks),
 		STORE_TEST_PG(test_status_counts_and_running_by_kind),
 		STORE_TEST_PG(test_archive),
+		STORE_TEST_PG(test_status_counts_follow_changes),
 	};
 	return run_store_tests("store_reads", sqlite_tests, ARRAY_LEN(sqlite_tests), pg_tests, ARRAY_LEN(pg_tests));
 }

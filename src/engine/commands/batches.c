@@ -195,6 +195,10 @@ static int stop_batch(engine *e, engine_cmd *cmd, int64_t now)
 			            (uint64_t)c->canceled[s]);
 	}
 	engine_count(e, "tasks_cancelled_total", NULL, (uint64_t)total);
+	/* A running task's timeout may be far off (claims and backoffs are
+	 * short): its entry leaves the heap now. */
+	for (size_t i = 0; i < nrunning; i++)
+		deadline_forget(e, &running[i]);
 	task_row *rows = NULL;
 	size_t nrows = 0;
 	rc = store_tasks_read(e->w, running, nrunning, false, &rows, &nrows);

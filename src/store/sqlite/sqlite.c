@@ -33,6 +33,7 @@ extern const char embed_store_schema_sqlite_0002_delivery_sql[];
 extern const char embed_store_schema_sqlite_0003_attempt_sql[];
 extern const char embed_store_schema_sqlite_0004_idempotency_sql[];
 extern const char embed_store_schema_sqlite_0005_batch_listing_sql[];
+extern const char embed_store_schema_sqlite_0006_task_counts_sql[];
 
 static const db_migration migrations[] = {
 	{ 1, embed_store_schema_sqlite_0001_init_sql },
@@ -40,6 +41,7 @@ static const db_migration migrations[] = {
 	{ 3, embed_store_schema_sqlite_0003_attempt_sql },
 	{ 4, embed_store_schema_sqlite_0004_idempotency_sql },
 	{ 5, embed_store_schema_sqlite_0005_batch_listing_sql },
+	{ 6, embed_store_schema_sqlite_0006_task_counts_sql },
 };
 
 typedef struct sq_stmt {

@@ -9,8 +9,6 @@
 --     building a temporary index on every insert, which made task inserts 40%
 --     slower;
 --   * tables are STRICT so a wrongly typed bind fails loudly instead of being stored.
--- Later steps add retries, queue leases and fencing tokens, workflow steps,
--- schedules, an outbox and an event log as new tables and columns next to these.
 
 -- A run: the tasks submitted together. Tasks refer to it by batch_id without a
 -- foreign key, so a task may carry a batch id whose row is written later or never.
