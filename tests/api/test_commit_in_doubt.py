@@ -7,12 +7,14 @@ The server reaches PostgreSQL through a TCP proxy in this process. Armed
 with a task's id, the proxy lets through everything until the connection
 that sent a statement naming that task sends COMMIT; then it drops both
 sides of that connection, after forwarding the COMMIT (the server commits,
-weft never hears so) or before (nothing commits).
+weft never hears so) or before (nothing commits); it may then refuse every
+connection for a while, as a database out of reach would.
 """
 
 import socket
 import struct
 import threading
+import time
 import urllib.parse
 
 import pytest
@@ -33,6 +35,8 @@ class CommitDropProxy:
         self.lock = threading.Lock()
         self.marker = None        # bytes: arms the proxy
         self.mode = None
+        self.outage = 0.0
+        self.outage_until = 0.0   # time.monotonic(): connections refused until then
         self.dropped = 0
         self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -43,10 +47,13 @@ class CommitDropProxy:
         self.socks = []
         threading.Thread(target=self._accept, daemon=True).start()
 
-    def arm(self, marker, mode):
+    def arm(self, marker, mode, outage=0.0):
+        """Drops the connection at the COMMIT of a transaction naming
+        `marker` (once), then refuses connections for `outage` seconds."""
         with self.lock:
             self.marker = marker.encode()
             self.mode = mode
+            self.outage = outage
 
     def close(self):
         self.closing = True
@@ -62,6 +69,9 @@ class CommitDropProxy:
                 client, _ = self.listener.accept()
             except OSError:
                 return
+            if time.monotonic() < self.outage_until:
+                _close(client)
+                continue
             try:
                 server = socket.create_connection(self.upstream, timeout=5)
                 server.settimeout(None)
@@ -70,14 +80,17 @@ class CommitDropProxy:
                 continue
             with self.lock:
                 self.socks += [client, server]
-            threading.Thread(target=self._client_to_server, args=(client, server), daemon=True).start()
-            threading.Thread(target=self._server_to_client, args=(client, server), daemon=True).start()
+            # Set before a COMMIT to drop goes out: from then on nothing the
+            # server sends reaches the client, its answer included.
+            cut = threading.Event()
+            threading.Thread(target=self._client_to_server, args=(client, server, cut), daemon=True).start()
+            threading.Thread(target=self._server_to_client, args=(client, server, cut), daemon=True).start()
 
-    def _server_to_client(self, client, server):
+    def _server_to_client(self, client, server, cut):
         try:
             while True:
                 data = server.recv(65536)
-                if not data:
+                if not data or cut.is_set():
                     break
                 client.sendall(data)
         except OSError:
@@ -85,7 +98,7 @@ class CommitDropProxy:
         _close(client)
         _close(server)
 
-    def _client_to_server(self, client, server):
+    def _client_to_server(self, client, server, cut):
         pending = b""
         started = False           # the startup message (no type byte) went through
         seen = False              # this connection sent a message naming the marker
@@ -111,6 +124,8 @@ class CommitDropProxy:
                             if seen and msg[:1] == b"Q" and msg[5:11] == b"COMMIT":
                                 self.marker = None
                                 self.dropped += 1
+                                self.outage_until = time.monotonic() + self.outage
+                                cut.set()
                                 if mode == AFTER:
                                     server.sendall(msg)
                                 raise ConnectionAbortedError("dropped at COMMIT")
@@ -172,3 +187,35 @@ def test_put_whose_commit_never_arrived_is_answered_503(proxied):
     assert api.get_task(t["id"])["success"] == 0
     wait_for(lambda: api.counters(t["id"], 4).status_code == 202, timeout=5, desc="a PUT acknowledged again")
     assert api.get_task(t["id"])["success"] == 4
+
+
+def test_while_a_commit_is_in_doubt_other_writes_answer_503_at_once(proxied):
+    api, proxy = proxied
+    t = api.running("a")
+    u = api.running("b")
+    proxy.arm(t["id"], AFTER, outage=2.0)
+    answered = {}
+
+    def put():
+        sent = time.monotonic()
+        r = api.counters(t["id"], 2)
+        answered["put"] = (r.status_code, time.monotonic() - sent, r.text[:300])
+
+    th = threading.Thread(target=put, daemon=True)
+    th.start()
+    wait_for(lambda: proxy.dropped == 1, timeout=5, desc="the PUT's COMMIT dropped")
+    # the database is out of reach and the PUT's outcome unknown: another
+    # write is refused at once, not queued behind it
+    sent = time.monotonic()
+    r = api.counters(u["id"], 1)
+    took = time.monotonic() - sent
+    assert r.status_code == 503, "PUT while a commit is in doubt: %d %s" % (r.status_code, r.text[:300])
+    assert took < 1.5, "PUT while a commit is in doubt took %.2f s" % took
+    # once the database is back, the parked PUT gets its true answer
+    th.join(15)
+    assert "put" in answered, "the PUT whose commit was in doubt got no answer"
+    status, waited, text = answered["put"]
+    assert status == 202, "PUT whose COMMIT committed: %d %s" % (status, text)
+    assert waited > 1.5, "answered after %.2f s, before the database was back" % waited
+    assert api.get_task(t["id"])["success"] == 2
+    assert api.get_task(u["id"])["success"] == 0
