@@ -21,6 +21,7 @@ static const struct {
 	[-WEFT_EUNAUTHORIZED] = { "unauthorized", "valid credentials required" },
 	[-WEFT_EFORBIDDEN] = { "forbidden", "operation not allowed for these credentials" },
 	[-WEFT_EREUSED] = { "idempotency_key_reused", "idempotency key already used for a different request" },
+	[-WEFT_EINDOUBT] = { "commit_in_doubt", "database connection lost during commit: outcome unknown" },
 };
 _Static_assert(ARRAY_LEN(errors) == -WEFT_E__LAST, "one entry per error code");
 

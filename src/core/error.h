@@ -26,7 +26,8 @@ enum {
 	WEFT_EUNAUTHORIZED = -10, /* no valid credentials */
 	WEFT_EFORBIDDEN = -11,   /* valid credentials that do not allow this */
 	WEFT_EREUSED = -12,      /* an idempotency key already used for a different request */
-	WEFT_E__LAST = -13
+	WEFT_EINDOUBT = -13,     /* the connection was lost during COMMIT: it may or may not have committed */
+	WEFT_E__LAST = -14
 };
 
 /* A short lowercase description of a code ("not found"); "unknown error"

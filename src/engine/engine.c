@@ -15,6 +15,10 @@
  *   with another node back at the head of the queue.
  * A failed commit drops the jobs and metrics with the transaction, so no
  * webhook announces and no counter counts a state that was not stored.
+ * A commit whose outcome is unknown (the connection was lost during
+ * COMMIT) parks the cycle until the outcome is known (in_doubt.c): then it
+ * ends as committed or as failed; meanwhile no cycle begins, and the
+ * commands that arrive are answered WEFT_EUNAVAILABLE at once.
  *
  * The thread sleeps through the clock (util/clock.h) until a command, a
  * job coming back, a wake-up from another node, or the earliest time any
@@ -34,9 +38,6 @@
 #include "exec/executor.h"
 
 #define MAX_WAIT_US (60 * 1000000LL)
-/* The database was unreachable: wait this long before trying again unless
- * a request comes in (each request tries at once and gets its 503). */
-#define UNAVAILABLE_BACKOFF_US (250 * 1000LL)
 #define DEFAULT_IDEMPOTENCY_TTL_US (86400 * 1000000LL)
 #define DEFAULT_QUEUE_MAX 10000
 
@@ -268,9 +269,19 @@ static int commit(engine *e)
 		store_rollback(e->w);
 		return WEFT_ESTORE;
 	}
-	int rc = store_commit(e->w);
+	int rc;
+	if (e->faults.doubt) {
+		e->faults.doubt = false;
+		rc = e->faults.doubt_committed ? store_commit(e->w) : store_rollback(e->w);
+		if (rc == 0) {
+			e->doubt.injected = true;
+			return WEFT_EINDOUBT;
+		}
+	} else {
+		rc = store_commit(e->w);
+	}
 	if (rc != 0)
-		store_rollback(e->w);
+		store_rollback(e->w);     /* on a lost connection: nothing to do */
 	return rc;
 }
 
@@ -298,10 +309,23 @@ static void run_cycle(engine *e)
 		}
 		c->part = NULL;
 		rc = commit(e);
-		if (rc != 0)
+		if (rc != 0 && rc != WEFT_EINDOUBT)
 			metrics_inc("engine_commit_failures_total", NULL, 1);
 	}
+	if (rc == WEFT_EINDOUBT)
+		in_doubt_park(e, now);
+	else
+		engine_cycle_end(e, rc);
 
+	metrics_inc("worker_loop_iterations_total", NULL, 1);
+	metrics_observe("worker_loop_duration_seconds", NULL, (double)(clock_mono_us() - t0) / 1e6);
+	if (c->ncmds)
+		metrics_observe("engine_commands_per_commit", NULL, (double)c->ncmds);
+}
+
+void engine_cycle_end(engine *e, int rc)
+{
+	cycle_state *c = &e->cycle;
 	if (rc == 0) {
 		e->backoff_until = 0;
 		jobs_launch(e);
@@ -311,7 +335,7 @@ static void run_cycle(engine *e)
 		jobs_truncate(e, 0);
 		metric_journal_truncate(&e->metrics, 0);
 		if (rc == WEFT_EUNAVAILABLE)
-			e->backoff_until = now + UNAVAILABLE_BACKOFF_US;
+			e->backoff_until = clock_now_us() + ENGINE_UNAVAILABLE_BACKOFF_US;
 		/* Nothing of the cycle was written: every command, also one put
 		 * back after a conflict, is answered with the cycle's error. */
 		c->nanswer = c->nretry = 0;
@@ -324,6 +348,7 @@ static void run_cycle(engine *e)
 	for (size_t i = 0; i < cycle_nparts; i++)
 		if (cycle_parts[i]->finish)
 			cycle_parts[i]->finish(e, rc == 0);
+	c->njobs = 0;      /* freed by the results part */
 
 	for (size_t i = 0; i < c->nanswer; i++)
 		answer(c->answer[i]);
@@ -347,11 +372,6 @@ static void run_cycle(engine *e)
 	e->stats.commits += rc == 0;
 	e->stats.starts_in_flight = e->start_tasks.len;
 	pthread_mutex_unlock(&e->mu);
-
-	metrics_inc("worker_loop_iterations_total", NULL, 1);
-	metrics_observe("worker_loop_duration_seconds", NULL, (double)(clock_mono_us() - t0) / 1e6);
-	if (c->ncmds)
-		metrics_observe("engine_commands_per_commit", NULL, (double)c->ncmds);
 }
 
 /* The earliest time a part needs a cycle without new input. */
@@ -366,6 +386,32 @@ static int64_t next_wake(const engine *e)
 	return MAX(due, e->backoff_until);
 }
 
+/* While a cycle is parked, the commands that arrive are answered at once:
+ * nothing can begin before its outcome is known. */
+static void refuse_queued(engine *e)
+{
+	pthread_mutex_lock(&e->mu);
+	size_t n = e->qlen;
+	if (n > e->doubt.refused_cap) {
+		e->doubt.refused_cap = n;
+		e->doubt.refused = xrealloc(e->doubt.refused, n * sizeof(*e->doubt.refused));
+	}
+	if (n)
+		memcpy(e->doubt.refused, e->queue, n * sizeof(*e->queue));
+	e->qlen = 0;
+	e->stats.queue_len = 0;
+	pthread_mutex_unlock(&e->mu);
+	if (n == 0)
+		return;
+	metrics_gauge_set("engine_queue_depth", NULL, 0);
+	for (size_t i = 0; i < n; i++) {
+		engine_cmd *cmd = e->doubt.refused[i];
+		cmd->result = WEFT_EUNAVAILABLE;
+		cmd->noop = false;
+		answer(cmd);
+	}
+}
+
 static void *engine_main(void *arg)
 {
 	engine *e = arg;
@@ -375,17 +421,26 @@ static void *engine_main(void *arg)
 	for (;;) {
 		pthread_mutex_lock(&e->mu);
 		for (;;) {
-			if (e->qlen || e->dlen || e->remote_wake)
+			/* Parked, only a command or the next attempt wakes the thread;
+			 * jobs that come back and other nodes' news wait for the end
+			 * of the parked cycle. */
+			if (e->qlen || (!e->doubt.parked && (e->dlen || e->remote_wake)))
 				break;
 			if (e->stopping) {
 				pthread_mutex_unlock(&e->mu);
 				goto out;
 			}
-			int64_t due = next_wake(e);
+			int64_t due = e->doubt.parked ? e->doubt.next_try : next_wake(e);
 			if (due <= clock_now_us())
 				break;
 			clock_wait_until(&e->waiter, due, MAX_WAIT_US);
 		}
+		pthread_mutex_unlock(&e->mu);
+		if (e->doubt.parked && !in_doubt_try(e, false)) {
+			refuse_queued(e);
+			continue;
+		}
+		pthread_mutex_lock(&e->mu);
 		/* Swap the queues out so producers never wait for a transaction. */
 		if (e->qlen > ccap) {
 			ccap = e->qlen;
@@ -408,9 +463,14 @@ static void *engine_main(void *arg)
 		metrics_gauge_set("engine_queue_depth", NULL, 0);
 
 		run_cycle(e);
-		c->njobs = 0;
 	}
 out:
+	/* Stopping: one last attempt, else the outcome stays unknown; the
+	 * commands it would put back cannot run any more. */
+	if (e->doubt.parked) {
+		in_doubt_try(e, true);
+		refuse_queued(e);
+	}
 	return NULL;
 }
 
@@ -508,6 +568,7 @@ void engine_free(engine *e)
 	free(e->cycle.answer);
 	free(e->cycle.retry);
 	free(e->cycle.jobs);
+	free(e->doubt.refused);
 	id_set_release(&e->start_tasks);
 	pthread_mutex_destroy(&e->mu);
 	pthread_cond_destroy(&e->cv);
@@ -595,6 +656,15 @@ void engine_test_faults(engine *e, int fail_commits, const char *fail_part)
 {
 	pthread_mutex_lock(&e->mu);
 	e->faults_next = (engine_faults){ .fail_commits = fail_commits, .fail_part = fail_part };
+	e->faults_set = true;
+	pthread_mutex_unlock(&e->mu);
+}
+
+void engine_test_doubt(engine *e, bool committed, int unreachable)
+{
+	pthread_mutex_lock(&e->mu);
+	e->faults_next = (engine_faults){ .doubt = true, .doubt_committed = committed,
+		                          .doubt_unreachable = unreachable };
 	e->faults_set = true;
 	pthread_mutex_unlock(&e->mu);
 }

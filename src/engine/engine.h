@@ -118,12 +118,18 @@ int engine_sync(engine *e);
 /* Tests only: the next `fail_commits` commits fail, and one step of the
  * cycle part named `fail_part` (a static string; NULL = none) fails. */
 void engine_test_faults(engine *e, int fail_commits, const char *fail_part);
+/* Tests only: the next commit commits (or, !committed, rolls back) and is
+ * reported in doubt, as when the connection is lost during COMMIT; the
+ * attempts to learn its outcome find the database out of reach
+ * `unreachable` times first. */
+void engine_test_doubt(engine *e, bool committed, int unreachable);
 
 /* Counts for /health and tests. */
 typedef struct engine_stats {
 	uint64_t cycles, commands, commits;
 	size_t queue_len, starts_in_flight;
 	size_t deadlines;           /* entries in the deadline heap after the last cycle */
+	bool commit_in_doubt;       /* a cycle waits to learn whether it committed */
 } engine_stats;
 void engine_get_stats(engine *e, engine_stats *out);
 

@@ -149,10 +149,16 @@ void engine_apply_groups(engine *e, void *const *items, size_t n, const engine_g
 
 /* Test-only fault injection (unit tests): the next `fail_commits` commits
  * are rolled back as if they had failed; a step of the part named
- * `fail_part` fails once with WEFT_ESTORE. */
+ * `fail_part` fails once with WEFT_ESTORE; with `doubt`, the next commit
+ * commits (doubt_committed) or rolls back and is then reported in doubt
+ * (WEFT_EINDOUBT), and its resolution finds the database out of reach
+ * `doubt_unreachable` times before it learns the outcome. */
 typedef struct engine_faults {
 	int fail_commits;
 	const char *fail_part;
+	bool doubt;
+	bool doubt_committed;
+	int doubt_unreachable;
 } engine_faults;
 
 /* ---- the engine ----------------------------------------------------------- */
@@ -160,6 +166,9 @@ typedef struct engine_faults {
 /* A command that keeps losing lock conflicts to other nodes fails after
  * this many cycles. */
 #define ENGINE_MAX_CONFLICTS 50
+/* The database was unreachable: wait this long before trying again unless
+ * a request comes in (each request tries at once and gets its 503). */
+#define ENGINE_UNAVAILABLE_BACKOFF_US (250 * 1000LL)
 
 /* What one cycle works on, and what it leaves to engine.c. */
 typedef struct cycle_state {
@@ -211,6 +220,20 @@ struct engine {
 	bool shared;
 	bool leader;               /* this node runs the leader-only parts and deadlines */
 
+	/* A cycle whose COMMIT's outcome is unknown, parked until it is known
+	 * (in_doubt.c). While parked no cycle begins: the parts' state, the
+	 * jobs to launch (fx), the metric journal and the cycle's commands
+	 * (cycle) stay as the commit left them. */
+	struct {
+		bool parked;
+		bool injected;             /* by the doubt fault: resolved from faults */
+		int64_t since;             /* clock time it was parked */
+		int64_t next_try;          /* no attempt to resolve it before */
+		int attempts;
+		engine_cmd **refused;      /* taken while parked: answered at once */
+		size_t refused_cap;
+	} doubt;
+
 	/* Tasks whose start is in flight (jobs with holds_task). */
 	id_set start_tasks;
 	/* Per-engine state of each registered executor (executors.c). */
@@ -243,6 +266,21 @@ struct engine {
 	struct engine_job **retry_jobs;   /* results put back after a conflict */
 	size_t nretry_jobs, retry_jobs_cap;
 };
+
+/* ---- the end of a cycle, and a commit in doubt ---------------------------- */
+
+/* After the commit (rc 0) or a failure (rc the error): launches the jobs
+ * and applies the metrics, or drops them; tells every part; answers the
+ * commands (with rc when it failed) and puts back those that lost a
+ * conflict. */
+void engine_cycle_end(engine *e, int rc);
+
+/* in_doubt.c. The cycle's commit answered WEFT_EINDOUBT: park it. */
+void in_doubt_park(engine *e, int64_t now);
+/* Parked: one attempt to learn the outcome; when known (or given up:
+ * `last`, or parked for too long), ends the parked cycle through
+ * engine_cycle_end and returns true. */
+bool in_doubt_try(engine *e, bool last);
 
 /* ---- services of the parts to the rest of the engine --------------------- */
 

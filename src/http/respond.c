@@ -66,6 +66,7 @@ unsigned http_status_of(int code)
 	case WEFT_ETOOLARGE: return 413;
 	case WEFT_EREUSED: return 422;
 	case WEFT_EUNAVAILABLE:
+	case WEFT_EINDOUBT:
 	case WEFT_EOVERLOADED:
 	case WEFT_ERETRY: return 503;
 	default: return 500;

@@ -357,7 +357,12 @@ struct db_driver {
 	/* transactions */
 	int (*begin)(store_conn *c);           /* BEGIN IMMEDIATE on a writer */
 	int (*begin_snapshot)(store_conn *c);  /* one read snapshot */
+	/* 0, an error, or WEFT_EINDOUBT: the connection was lost while COMMIT
+	 * was under way, and commit_resolve tells the outcome. */
 	int (*commit)(store_conn *c);
+	/* One attempt to learn the outcome of a commit in doubt (store.h,
+	 * store_commit_resolve). NULL: the driver's commits are never in doubt. */
+	int (*commit_resolve)(store_conn *c, bool *committed);
 	int (*rollback)(store_conn *c);
 	bool (*in_transaction)(store_conn *c);
 	bool (*tx_failed)(store_conn *c);      /* aborted: only a rollback is left */

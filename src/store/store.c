@@ -171,6 +171,12 @@ int store_commit(store_conn *c)
 	return c->drv->commit(c);
 }
 
+int store_commit_resolve(store_conn *c, bool *committed)
+{
+	*committed = false;
+	return c->drv->commit_resolve != NULL ? c->drv->commit_resolve(c, committed) : WEFT_EINVALID;
+}
+
 int store_rollback(store_conn *c)
 {
 	batch_remaining_reset(c);

@@ -62,12 +62,21 @@ int store_ping(store_conn *c);
 
 /* ---- transactions (writer) ------------------------------------------- */
 int store_begin(store_conn *c);       /* BEGIN IMMEDIATE */
-/* On PostgreSQL a connection lost while COMMIT was under way is resolved:
- * after reconnecting, the transaction's status is asked for, and 0 comes
- * back when it committed. WEFT_EUNAVAILABLE means it did not commit, or
- * that this could not be learned within a few seconds (the database stayed
- * out of reach): then it may or may not have been applied. */
+/* 0: committed. WEFT_EUNAVAILABLE when the connection was lost before
+ * COMMIT was sent (nothing committed), another error when the transaction
+ * failed (rolled back). WEFT_EINDOUBT when the connection was lost while
+ * COMMIT was under way (PostgreSQL only; SQLite's commit is local): the
+ * transaction may or may not have committed, and store_commit_resolve
+ * tells. Never blocks beyond the COMMIT itself. */
 int store_commit(store_conn *c);
+/* After store_commit answered WEFT_EINDOUBT: ONE attempt to learn the
+ * outcome (reconnecting if needed, then asking the transaction's status).
+ * 0 with *committed set when it is known; WEFT_EUNAVAILABLE while the
+ * database is out of reach or the old session is still ending the
+ * transaction (try again later); WEFT_EINDOUBT when it can never be known
+ * (no transaction id, or too old to tell: logged as an error). WEFT_EINVALID
+ * when no commit is in doubt. The next store_begin forgets the doubt. */
+int store_commit_resolve(store_conn *c, bool *committed);
 int store_rollback(store_conn *c);
 /* One level of savepoint, so one failing command of a group commit can be
  * undone without losing the others. A release can fail (a write sent

@@ -1,6 +1,7 @@
 /*
  * Engine tests that move time: deadlines driven by the injected clock, and
- * what a cycle keeps or drops when a step or its commit fails.
+ * what a cycle keeps or drops when a step or its commit fails, and a
+ * cycle whose commit is in doubt.
  *
  * The clock is frozen for the whole file: the engine sees time move only
  * when a test calls clock_advance(), and engine_sync() then returns once a
@@ -25,6 +26,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <stdarg.h>
@@ -161,8 +163,7 @@ typedef struct spec {
 	const char *retry;          /* NULL = none */
 } spec;
 
-/* Submits one batch of n tasks; ids out; the batch id in *batch. */
-static void submit(const spec *s, size_t n, weft_id *ids, weft_id *batch, const char *on_complete)
+static new_task *tasks_new(const spec *s, size_t n)
 {
 	new_task *tasks = xcalloc(n, sizeof(new_task));
 	for (size_t i = 0; i < n; i++) {
@@ -176,6 +177,13 @@ static void submit(const spec *s, size_t n, weft_id *ids, weft_id *batch, const 
 		t->deps = xcalloc(1, sizeof(new_dependency));
 		t->retry_policy = s[i].retry ? xstrdup(s[i].retry) : NULL;
 	}
+	return tasks;
+}
+
+/* Submits one batch of n tasks; ids out; the batch id in *batch. */
+static void submit(const spec *s, size_t n, weft_id *ids, weft_id *batch, const char *on_complete)
+{
+	new_task *tasks = tasks_new(s, n);
 	cmd_submit cmd;
 	cmd_submit_init(&cmd);
 	id_new_v4(&cmd.batch_id);
@@ -484,6 +492,167 @@ static void test_batch_completion_kept_when_check_fails(void **state)
 	free(on_complete);
 }
 
+/* ---- a commit in doubt ---------------------------------------------------------------- */
+
+/* A submission of one task answered through a callback. */
+typedef struct async_submit {
+	cmd_submit cmd;
+	new_task *tasks;
+	atomic_bool answered;
+} async_submit;
+
+static void async_done(engine_cmd *cmd, void *arg)
+{
+	UNUSED(cmd);
+	atomic_store((atomic_bool *)arg, true);
+}
+
+static void async_submit_start(async_submit *a, const spec *s)
+{
+	a->tasks = tasks_new(s, 1);
+	atomic_init(&a->answered, false);
+	cmd_submit_init(&a->cmd);
+	id_new_v4(&a->cmd.batch_id);
+	a->cmd.tasks = a->tasks;
+	a->cmd.ntasks = 1;
+	a->cmd.base.done = async_done;
+	a->cmd.base.arg = &a->answered;
+	engine_submit(F.eng, &a->cmd.base);
+}
+
+static void async_submit_release(async_submit *a)
+{
+	new_task_release(&a->tasks[0]);
+	free(a->tasks);
+}
+
+/* Waits until the engine has parked a cycle whose commit is in doubt. */
+static void wait_parked(void)
+{
+	engine_stats st = { 0 };
+	for (int i = 0; i < 2000 && !st.commit_in_doubt; i++) {
+		engine_get_stats(F.eng, &st);
+		if (!st.commit_in_doubt)
+			usleep(1000);
+	}
+	assert_true(st.commit_in_doubt);
+}
+
+static bool task_exists(const weft_id *id)
+{
+	task_row r;
+	store_conn *c = store_reader_acquire(F.st);
+	int rc = store_task_get(c, id, &r);
+	store_reader_release(F.st, c);
+	if (rc == 0)
+		task_row_release(&r);
+	return rc == 0;
+}
+
+/* Syncs until a cycle runs again: while the parked cycle's outcome is
+ * unknown each sync is refused at once (WEFT_EUNAVAILABLE), without the
+ * clock moving. Returns how many were refused. */
+static int sync_until_resumed(const async_submit *parked)
+{
+	int refused = 0;
+	for (;;) {
+		int rc = engine_sync(F.eng);
+		if (rc == 0)
+			return refused;
+		assert_int_equal(rc, WEFT_EUNAVAILABLE);
+		assert_false(atomic_load(&parked->answered));
+		assert_true(++refused < 100);
+	}
+}
+
+static void test_commit_in_doubt_resolved_committed(void **state)
+{
+	UNUSED(state);
+	int64_t created = metrics_get("tasks_created_total", NULL);
+	int64_t failures = metrics_get("engine_commit_failures_total", NULL);
+	engine_test_doubt(F.eng, true, 3);
+	spec s = { .url = F.ok_url };
+	async_submit a;
+	async_submit_start(&a, &s);      /* its cycle commits, and is told it is in doubt */
+	wait_parked();
+	const weft_id *id = &a.tasks[0].id;
+	assert_true(task_exists(id));
+
+	/* Parked: the submission waits; a command that comes meanwhile is
+	 * answered 503 at once and changes nothing; the start was not
+	 * launched, nor the creation counted. */
+	assert_int_equal(cancel(id), WEFT_EUNAVAILABLE);
+	usleep(50 * 1000);
+	assert_false(atomic_load(&a.answered));
+	assert_int_equal(status_of(id), TS_CLAIMED);
+	assert_int_equal(metrics_get("tasks_created_total", NULL), created);
+
+	/* Learned: committed. The submission gets its real answer, its start
+	 * goes out, its metrics count. */
+	assert_true(sync_until_resumed(&a) >= 1);
+	assert_true(atomic_load(&a.answered));
+	assert_int_equal(a.cmd.base.result, 0);
+	assert_int_equal(a.cmd.created, 1);
+	assert_int_equal(wait_not(id, TS_CLAIMED), TS_RUNNING);
+	assert_int_equal(metrics_get("tasks_created_total", NULL), created + 1);
+	assert_int_equal(metrics_get("engine_commit_failures_total", NULL), failures);
+	async_submit_release(&a);
+}
+
+static void test_commit_in_doubt_resolved_aborted(void **state)
+{
+	UNUSED(state);
+	spec held = { 0 };
+	weft_id other;
+	submit(&held, 1, &other, NULL, NULL);    /* claimed: its start never answers */
+	int64_t created = metrics_get("tasks_created_total", NULL);
+	int64_t failures = metrics_get("engine_commit_failures_total", NULL);
+
+	engine_test_doubt(F.eng, false, 2);
+	spec s = { .url = F.ok_url };
+	async_submit a;
+	async_submit_start(&a, &s);
+	wait_parked();
+	assert_int_equal(cancel(&other), WEFT_EUNAVAILABLE);
+	assert_int_equal(status_of(&other), TS_CLAIMED);
+
+	/* Learned: not committed. The submission is answered 503, nothing of
+	 * it was stored, launched or counted. */
+	sync_until_resumed(&a);
+	assert_true(atomic_load(&a.answered));
+	assert_int_equal(a.cmd.base.result, WEFT_EUNAVAILABLE);
+	assert_false(task_exists(&a.tasks[0].id));
+	assert_int_equal(metrics_get("tasks_created_total", NULL), created);
+	assert_int_equal(metrics_get("engine_commit_failures_total", NULL), failures + 1);
+	/* And the engine goes on. */
+	assert_int_equal(cancel(&other), 0);
+	assert_int_equal(status_of(&other), TS_CANCELED);
+	async_submit_release(&a);
+}
+
+static void test_commit_in_doubt_bounded(void **state)
+{
+	UNUSED(state);
+	engine_test_doubt(F.eng, true, 1000000);
+	spec s = { 0 };
+	async_submit a;
+	async_submit_start(&a, &s);
+	wait_parked();
+	assert_int_equal(engine_sync(F.eng), WEFT_EUNAVAILABLE);
+	assert_false(atomic_load(&a.answered));
+
+	/* The database stays out of reach past the bound: the outcome is
+	 * unknown, answered 503 (though it did commit here). */
+	clock_advance(31 * SEC);
+	for (int i = 0; i < 2000 && !atomic_load(&a.answered); i++)
+		usleep(1000);
+	assert_true(atomic_load(&a.answered));
+	assert_int_equal(a.cmd.base.result, WEFT_EUNAVAILABLE);
+	assert_true(task_exists(&a.tasks[0].id));
+	assert_int_equal(engine_sync(F.eng), 0);
+	async_submit_release(&a);
+}
+
 /* ---- why a task waits ------------------------------------------------------------- */
 
 static void test_rules_explain(void **state)
@@ -613,6 +782,9 @@ int main(void)
 		cmocka_unit_test(test_deadline_kept_when_commit_fails),
 		cmocka_unit_test(test_metrics_count_only_what_committed),
 		cmocka_unit_test(test_batch_completion_kept_when_check_fails),
+		cmocka_unit_test(test_commit_in_doubt_resolved_committed),
+		cmocka_unit_test(test_commit_in_doubt_resolved_aborted),
+		cmocka_unit_test(test_commit_in_doubt_bounded),
 		cmocka_unit_test(test_rules_explain),
 		cmocka_unit_test(test_queue_bound_answers_overloaded),
 	};

@@ -7,7 +7,8 @@
  * For the last, a TCP proxy between the store and the server forwards
  * everything but can drop both connections when the store sends COMMIT:
  * after forwarding it (the server commits, the store never hears so), or
- * before (nothing commits).
+ * before (nothing commits). Either way the commit is in doubt, and
+ * store_commit_resolve learns which it was.
  */
 #include "util/common.h"
 
@@ -385,6 +386,19 @@ static void proxy_stop(proxy *px)
 	close(px->listen_fd);
 }
 
+/* Attempts to learn the outcome of a commit in doubt until one answers
+ * (the old session may still be ending the transaction). */
+static int resolve(store_conn *w, bool *committed)
+{
+	int rc = WEFT_EUNAVAILABLE;
+	for (int i = 0; i < 200 && rc == WEFT_EUNAVAILABLE; i++) {
+		rc = store_commit_resolve(w, committed);
+		if (rc == WEFT_EUNAVAILABLE)
+			sleep_ms(10);
+	}
+	return rc;
+}
+
 static void test_commit_answer_lost(void **state)
 {
 	fixture *f = *state;
@@ -397,23 +411,46 @@ static void test_commit_answer_lost(void **state)
 	store *s = open_store(url, NULL);
 	store_conn *w = store_writer(s);
 
-	/* The server commits; the answer never comes: still a commit. */
+	bool committed = true;
+	assert_int_equal(store_commit_resolve(w, &committed), WEFT_EINVALID);    /* nothing in doubt */
+	assert_false(committed);
+
+	/* The server commits; the answer never comes: in doubt, and resolved
+	 * as a commit. */
 	task_row a = new_task("a", "k", TS_PENDING, T0);
 	assert_int_equal(store_begin(w), 0);
 	assert_int_equal(store_task_insert(w, &a), 0);
 	atomic_store(&px.mode, DROP_AFTER_COMMIT);
-	assert_int_equal(store_commit(w), 0);
+	assert_int_equal(store_commit(w), WEFT_EINDOUBT);
+	assert_int_equal(store_rollback(w), 0);       /* what the engine does: nothing to undo */
 	assert_int_equal(atomic_load(&px.dropped), 1);
+	assert_int_equal(resolve(w, &committed), 0);
+	assert_true(committed);
 	assert_int_equal(count_of(f, &a.id), 1);
+	assert_int_equal(store_commit_resolve(w, &committed), WEFT_EINVALID);    /* resolved once */
 
-	/* COMMIT never reaches the server: a failure, and nothing is there. */
+	/* COMMIT never reaches the server: in doubt too (the store cannot tell
+	 * where the connection broke), resolved as not committed. */
 	task_row b = new_task("b", "k", TS_PENDING, T0);
 	assert_int_equal(store_begin(w), 0);
 	assert_int_equal(store_task_insert(w, &b), 0);
 	atomic_store(&px.mode, DROP_BEFORE_COMMIT);
-	assert_int_equal(store_commit(w), WEFT_EUNAVAILABLE);
+	assert_int_equal(store_commit(w), WEFT_EINDOUBT);
 	assert_int_equal(atomic_load(&px.dropped), 2);
+	assert_int_equal(resolve(w, &committed), 0);
+	assert_false(committed);
 	assert_int_equal(count_of(f, &b.id), 0);
+
+	/* A BEGIN forgets a doubt nobody asked about. */
+	task_row c = new_task("c", "k", TS_PENDING, T0);
+	assert_int_equal(store_begin(w), 0);
+	assert_int_equal(store_task_insert(w, &c), 0);
+	atomic_store(&px.mode, DROP_AFTER_COMMIT);
+	assert_int_equal(store_commit(w), WEFT_EINDOUBT);
+	assert_int_equal(store_begin(w), 0);
+	assert_int_equal(store_rollback(w), 0);
+	assert_int_equal(store_commit_resolve(w, &committed), WEFT_EINVALID);
+	assert_int_equal(count_of(f, &c.id), 1);
 
 	/* And the store goes on. */
 	assert_int_equal(store_begin(w), 0);

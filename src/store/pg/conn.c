@@ -13,8 +13,6 @@
 
 #include <poll.h>
 
-#include <time.h>
-
 #include "store/pg/pg.h"
 #include "util/alloc.h"
 #include "util/log.h"
@@ -28,8 +26,6 @@
 #define PIPELINE_MAX_BYTES (1024 * 1024)
 /* Rows collected for COPY before they are sent anyway. */
 #define COPY_MAX_BYTES (8 * 1024 * 1024)
-/* How long a COMMIT whose answer was lost may take to resolve. */
-#define COMMIT_RESOLVE_MS 5000
 /* Buffers kept between uses up to this size; a larger one (a big set
  * bound, a big submission's COPY) is freed once used, so that memory
  * follows the budget rather than the largest request ever served. */
@@ -57,10 +53,14 @@ typedef struct pg_prepared {
 typedef struct pg_conn_full {
 	pg_conn c;
 	pg_prepared prepared;
+	/* The writer's last COMMIT was under way when the connection was lost;
+	 * its transaction id is c.txid. Until the next BEGIN. */
+	bool in_doubt;
 } pg_conn_full;
 
 static pg_stmt *pst(db_stmt *st) { return (pg_stmt *)st; }
 static pg_prepared *prepared_of(pg_conn *c) { return &((pg_conn_full *)c)->prepared; }
+static bool *in_doubt_of(pg_conn *c) { return &((pg_conn_full *)c)->in_doubt; }
 
 int64_t pg_mono_ms(void) { return db_mono_ns() / 1000000; }
 
@@ -760,6 +760,7 @@ static int pg_begin(store_conn *cc)
 	pg_conn *c = pgc(cc);
 	copy_discard(c);        /* rows of a transaction that did not end well */
 	prefetched_drop(c);
+	*in_doubt_of(c) = false;
 	if (c->broken && conn_reset(c) != 0)
 		return WEFT_EUNAVAILABLE;
 	if (c->in_tx || PQtransactionStatus(c->pq) != PQTRANS_IDLE) {
@@ -788,44 +789,54 @@ static int pg_begin_snapshot(store_conn *cc)
 }
 
 /* The connection was lost while COMMIT was under way: it may or may not
- * have committed. The transaction's id was read at BEGIN; after
- * reconnecting, txid_status() tells. "in progress" is the old session
- * finishing (or aborting) it: asked again until it is decided. */
-static int resolve_commit(pg_conn *c)
+ * have committed. The transaction's id was read at BEGIN; one attempt:
+ * reconnect if needed, and ask txid_status(). "in progress" is the old
+ * session still finishing (or aborting) it: asked again by a later
+ * attempt. Nothing here waits beyond one connection attempt and one
+ * statement. */
+static int pg_commit_resolve(store_conn *cc, bool *committed)
 {
-	int64_t deadline = pg_mono_ms() + COMMIT_RESOLVE_MS;
+	pg_conn *c = pgc(cc);
+	bool *doubt = in_doubt_of(c);
+	if (!*doubt)
+		return WEFT_EINVALID;
 	if (c->txid == 0) {
-		log_warn(SUBSYS, "connection lost during COMMIT; its outcome cannot be known");
-		return WEFT_EUNAVAILABLE;
+		*doubt = false;
+		log_error(SUBSYS, "connection lost during COMMIT; whether the transaction committed is unknown "
+		                  "(its id was never read)");
+		return WEFT_EINDOUBT;
 	}
+	if (conn_reset(c) != 0)
+		return WEFT_EUNAVAILABLE;
 	char xid[24];
 	snprintf(xid, sizeof xid, "%" PRId64, c->txid);
 	const char *values[] = { xid };
-	while (pg_mono_ms() < deadline) {
-		if (conn_reset(c) == 0) {
-			PGresult *r = PQexecParams(c->pq, "SELECT txid_status($1::bigint)", 1, NULL, values, NULL, NULL, 0);
-			const char *s = pg_check(c, r, "txid_status") == 0 && PQntuples(r) == 1 && !PQgetisnull(r, 0, 0)
-			                        ? PQgetvalue(r, 0, 0) : NULL;
-			bool committed = s != NULL && strcmp(s, "committed") == 0;
-			bool aborted = s != NULL && strcmp(s, "aborted") == 0;
-			bool unknown = s == NULL && !c->broken;
-			PQclear(r);
-			if (committed) {
-				log_warn(SUBSYS, "connection lost during COMMIT; transaction %s did commit", xid);
-				return 0;
-			}
-			if (aborted || unknown) {
-				log_warn(SUBSYS, "connection lost during COMMIT; transaction %s %s", xid,
-				         aborted ? "did not commit" : "is too old to tell");
-				return WEFT_EUNAVAILABLE;
-			}
-		}
-		struct timespec pause = { 0, 50 * 1000000 };
-		nanosleep(&pause, NULL);
+	PGresult *r = PQexecParams(c->pq, "SELECT txid_status($1::bigint)", 1, NULL, values, NULL, NULL, 0);
+	int err = pg_check(c, r, "txid_status");
+	const char *st = err == 0 && PQntuples(r) == 1 && !PQgetisnull(r, 0, 0) ? PQgetvalue(r, 0, 0) : NULL;
+	if (err == 0 && st == NULL) {
+		/* NULL: too old to tell (the commit log was truncated past it). */
+		log_error(SUBSYS, "connection lost during COMMIT; whether transaction %s committed is unknown "
+		                  "(too old to tell)", xid);
+		err = WEFT_EINDOUBT;
+	} else if (err == 0 && strcmp(st, "committed") == 0) {
+		log_warn(SUBSYS, "connection lost during COMMIT; transaction %s did commit", xid);
+		*committed = true;
+	} else if (err == 0 && strcmp(st, "aborted") == 0) {
+		log_warn(SUBSYS, "connection lost during COMMIT; transaction %s did not commit", xid);
+	} else if (err == 0) {
+		log_info(SUBSYS, "connection lost during COMMIT; transaction %s is still %s", xid, st);
+		err = WEFT_EUNAVAILABLE;
+	} else if (err != WEFT_EUNAVAILABLE) {
+		/* The server refused the question (logged by pg_check): asking
+		 * again would get the same answer. */
+		log_error(SUBSYS, "connection lost during COMMIT; whether transaction %s committed is unknown", xid);
+		err = WEFT_EINDOUBT;
 	}
-	log_warn(SUBSYS, "connection lost during COMMIT; whether transaction %s committed is unknown "
-	                 "(the database stayed out of reach)", xid);
-	return WEFT_EUNAVAILABLE;
+	PQclear(r);
+	if (err != WEFT_EUNAVAILABLE)
+		*doubt = false;
+	return err;
 }
 
 /* COMMIT of a transaction that failed is answered "ROLLBACK": that is an
@@ -853,9 +864,14 @@ static int pg_commit(store_conn *cc)
 		cerr = WEFT_ESTORE;
 	}
 	PQclear(r);
-	if (cerr == WEFT_EUNAVAILABLE)
-		cerr = resolve_commit(c);
-	return err ? err : cerr;
+	if (err)
+		return err;     /* the transaction had failed: COMMIT rolled it back */
+	if (cerr == WEFT_EUNAVAILABLE) {
+		*in_doubt_of(c) = true;
+		log_warn(SUBSYS, "connection lost during COMMIT of transaction %" PRId64 "; its outcome is in doubt", c->txid);
+		cerr = WEFT_EINDOUBT;
+	}
+	return cerr;
 }
 
 /* Nothing to undo on a lost connection: the server dropped the transaction
@@ -1021,6 +1037,7 @@ const db_driver pg_driver = {
 	.begin = pg_begin,
 	.begin_snapshot = pg_begin_snapshot,
 	.commit = pg_commit,
+	.commit_resolve = pg_commit_resolve,
 	.rollback = pg_rollback,
 	.in_transaction = pg_in_transaction,
 	.tx_failed = pg_tx_failed,
