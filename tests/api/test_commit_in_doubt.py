@@ -102,6 +102,7 @@ class CommitDropProxy:
         pending = b""
         started = False           # the startup message (no type byte) went through
         seen = False              # this connection sent a message naming the marker
+        drop_at_sync = False      # COMMIT went out in a pipeline: drop once its Sync has
         try:
             while True:
                 data = client.recv(65536)
@@ -117,18 +118,27 @@ class CommitDropProxy:
                     if len(pending) < size:
                         break
                     msg, pending = pending[:size], pending[size:]
+                    if drop_at_sync and msg[:1] == b"S":
+                        server.sendall(msg)
+                        raise ConnectionAbortedError("dropped after COMMIT")
                     with self.lock:
                         marker, mode = self.marker, self.mode
                         if started and marker is not None:
                             seen = seen or marker in msg
-                            if seen and msg[:1] == b"Q" and msg[5:11] == b"COMMIT":
+                            # COMMIT as a simple query, or parsed (unnamed) in a pipeline
+                            commit = (msg[:1] == b"Q" and msg[5:11] == b"COMMIT") or \
+                                (msg[:1] == b"P" and msg[5:12] == b"\0COMMIT")
+                            if seen and commit:
                                 self.marker = None
                                 self.dropped += 1
                                 self.outage_until = time.monotonic() + self.outage
                                 cut.set()
-                                if mode == AFTER:
+                                if mode != AFTER:
+                                    raise ConnectionAbortedError("dropped at COMMIT")
+                                if msg[:1] == b"Q":
                                     server.sendall(msg)
-                                raise ConnectionAbortedError("dropped at COMMIT")
+                                    raise ConnectionAbortedError("dropped at COMMIT")
+                                drop_at_sync = True   # the rest of the pipeline goes too
                     server.sendall(msg)
                     started = True
         except OSError:

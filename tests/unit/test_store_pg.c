@@ -224,6 +224,7 @@ enum { PASS, DROP_AFTER_COMMIT, DROP_BEFORE_COMMIT };
 typedef struct pair {
 	int client, server;      /* -1: closed */
 	bool started;            /* the startup message went through */
+	bool drop_at_sync;       /* COMMIT went out in a pipeline: drop once its Sync has */
 	buf pending;             /* client bytes not forwarded yet (incomplete message) */
 } pair;
 
@@ -265,8 +266,10 @@ static uint32_t be32(const char *p)
 	       (uint32_t)(unsigned char)p[2] << 8 | (uint32_t)(unsigned char)p[3];
 }
 
-/* Forwards the complete messages the client sent; a simple-protocol query
- * "COMMIT" is where the armed mode acts (once). False: the pair is gone. */
+/* Forwards the complete messages the client sent; "COMMIT", as a simple
+ * query or parsed (unnamed) in a pipeline, is where the armed mode acts
+ * (once): after it, the rest of its pipeline is forwarded before the drop.
+ * False: the pair is gone. */
 static bool forward_client(proxy *px, pair *p)
 {
 	size_t off = 0;
@@ -278,15 +281,26 @@ static bool forward_client(proxy *px, pair *p)
 		size_t len = p->started ? 1 + be32(m + 1) : be32(m);
 		if (have < len)
 			break;
-		int mode = atomic_load(&px->mode);
-		bool commit = p->started && m[0] == 'Q' && len >= 11 && memcmp(m + 5, "COMMIT", 6) == 0;
-		if (commit && mode != PASS) {
-			atomic_store(&px->mode, PASS);
-			if (mode == DROP_AFTER_COMMIT)
-				send_all(p->server, m, len);
+		if (p->drop_at_sync && m[0] == 'S') {
+			send_all(p->server, m, len);
 			atomic_fetch_add(&px->dropped, 1);
 			pair_close(p);
 			return false;
+		}
+		int mode = atomic_load(&px->mode);
+		bool simple = p->started && m[0] == 'Q' && len >= 11 && memcmp(m + 5, "COMMIT", 6) == 0;
+		bool parsed = p->started && m[0] == 'P' && len >= 12 && memcmp(m + 5, "\0COMMIT", 7) == 0;
+		if ((simple || parsed) && mode != PASS) {
+			atomic_store(&px->mode, PASS);
+			if (mode == DROP_AFTER_COMMIT && parsed) {
+				p->drop_at_sync = true;     /* forwarded below, with the rest of the pipeline */
+			} else {
+				if (mode == DROP_AFTER_COMMIT)
+					send_all(p->server, m, len);
+				atomic_fetch_add(&px->dropped, 1);
+				pair_close(p);
+				return false;
+			}
 		}
 		if (!send_all(p->server, m, len))
 			return false;

@@ -380,10 +380,12 @@ static int pipeline_flush(pg_conn *c)
 	int err = 0;
 	size_t n = c->nqueued;
 	c->nqueued = c->queued_bytes = c->queued_writes = 0;
+	c->sync_sent = false;
 	if (c->broken || !PQpipelineSync(c->pq)) {
 		pg_mark_broken(c, PQerrorMessage(c->pq));
 		return WEFT_EUNAVAILABLE;
 	}
+	c->sync_sent = true;
 	for (size_t i = 0; i < n && !c->broken; i++) {
 		PGresult *r = PQgetResult(c->pq);
 		if (r == NULL) {
@@ -393,6 +395,10 @@ static int pipeline_flush(pg_conn *c)
 		ExecStatusType st = PQresultStatus(r);
 		if (st != PGRES_PIPELINE_ABORTED && !err)
 			err = pg_check(c, r, c->queued[i].label ? c->queued[i].label : "txid");
+		if (c->queued[i].commit && st == PGRES_COMMAND_OK && strcmp(PQcmdStatus(r), "COMMIT") != 0 && !err) {
+			log_error(SUBSYS, "postgres commit: the transaction had failed and was rolled back");
+			err = WEFT_ESTORE;
+		}
 		if (c->queued[i].txid && st == PGRES_TUPLES_OK && PQntuples(r) == 1)
 			c->txid = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
 		bool ok = (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) && !err;
@@ -484,7 +490,7 @@ static int enqueue(pg_conn *c, pg_stmt *s, const char *sql, const char *label, b
 		c->cap_queued = c->cap_queued ? c->cap_queued * 2 : PIPELINE_MAX;
 		c->queued = xrealloc(c->queued, c->cap_queued * sizeof *c->queued);
 	}
-	c->queued[c->nqueued++] = (pg_queued){ label, txid, NULL, false };
+	c->queued[c->nqueued++] = (pg_queued){ label, txid, NULL, false, false };
 	c->queued_writes += s != NULL;
 	if (c->nqueued >= PIPELINE_MAX || c->queued_bytes >= PIPELINE_MAX_BYTES)
 		return (err = pipeline_flush(c)) != 0 ? err : 1;
@@ -849,29 +855,26 @@ static int pg_commit(store_conn *cc)
 		c->in_tx = false;
 		return run_utility(c, QL("commit"), "COMMIT");
 	}
-	int err = pipeline_flush(c);
 	prefetched_drop(c);
 	c->in_tx = false;
-	if (c->broken || c->pq == NULL)
-		return WEFT_EUNAVAILABLE;     /* lost before COMMIT was sent: nothing committed */
-	int64_t t0 = db_mono_ns();
-	PGresult *r = PQexec(c->pq, "COMMIT");
-	db_observe(&c->base, QL("commit"), db_mono_ns() - t0);
-	int cerr = pg_check(c, r, "commit");
-	if (cerr == 0 && strcmp(PQcmdStatus(r), "COMMIT") != 0) {
-		if (!err)
-			log_error(SUBSYS, "postgres commit: the transaction had failed and was rolled back");
-		cerr = WEFT_ESTORE;
-	}
-	PQclear(r);
-	if (err)
-		return err;     /* the transaction had failed: COMMIT rolled it back */
-	if (cerr == WEFT_EUNAVAILABLE) {
+	/* COMMIT goes with what is queued: one round trip. Rows kept for COPY
+	 * are sent first (enqueue), and a failure there leaves COMMIT unsent. */
+	int err = c->nqueued + 1 >= PIPELINE_MAX ? pipeline_flush(c) : 0;
+	if (err == 0)
+		err = enqueue(c, NULL, "COMMIT", QL("commit"), false);
+	if (err < 0)
+		return err;    /* the transaction failed, or the connection was lost: nothing committed */
+	if (c->nqueued > 0)
+		c->queued[c->nqueued - 1].commit = true;
+	err = pipeline_flush(c);
+	if (err == WEFT_EUNAVAILABLE && c->sync_sent) {
+		/* Lost after the pipeline carrying COMMIT was sent: the server
+		 * may have committed it. */
 		*in_doubt_of(c) = true;
 		log_warn(SUBSYS, "connection lost during COMMIT of transaction %" PRId64 "; its outcome is in doubt", c->txid);
-		cerr = WEFT_EINDOUBT;
+		return WEFT_EINDOUBT;
 	}
-	return cerr;
+	return err;    /* an error before COMMIT: it was skipped, and the transaction is rolled back */
 }
 
 /* Nothing to undo on a lost connection: the server dropped the transaction

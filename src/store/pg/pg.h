@@ -93,6 +93,7 @@ typedef struct pg_queued {
 	bool txid;              /* its one value is the transaction id */
 	struct pg_stmt *keep;   /* its result goes to that statement (borrowed), to be read */
 	bool prefetch;          /* its result goes to the connection's prefetch slot */
+	bool commit;            /* COMMIT: answered "ROLLBACK" when the transaction had failed */
 } pg_queued;
 
 /* A read sent ahead (db_prefetch): the statement, its values, and its
@@ -118,6 +119,7 @@ typedef struct pg_conn {
 	unsigned session;       /* counts reconnections: prepared names are per session */
 	unsigned next_name;     /* prepared statements are named s1, s2, ... */
 	int64_t txid;           /* the writer's transaction id (0: unknown) */
+	bool sync_sent;         /* the last pipeline reached the server's socket (then it may have run) */
 	/* The writer's statements sent without waiting. */
 	pg_queued *queued;
 	size_t nqueued, cap_queued, queued_bytes;
