@@ -626,6 +626,41 @@ def test_postgres_restart_answers_503_and_loses_nothing(weft_factory, mock, pg):
     assert n <= readers + 2, "%d connections to the database after the restart (DB_READERS=%d)" % (n, readers)
 
 
+# ---- deliveries leased as they are written ---------------------------------------------
+
+
+def test_delivery_leased_as_written_is_not_taken_over_by_another_node(weft_factory, mock, pg):
+    """A node writes a completion's delivery already leased to itself and
+    sends it after its commit. The row names that node as its lessee, so
+    another node's sweep for the leases of nodes that are gone (every
+    second) leaves it alone while the call is slow: one call, not two."""
+    nodes = start_nodes(weft_factory, 2)
+    apis = [Api(srv, mock) for srv in nodes]
+    mock.on("/end/slow", delay=2.5)
+    t = apis[0].running("a", on_success=[apis[0].hook("/end/slow")])
+    # A first delivery, leased as usual, leaves nothing waiting on node 0:
+    # the next one is written leased.
+    w = apis[0].running("w", on_success=[apis[0].hook("/end/warm")])
+    assert apis[0].patch_task(w["id"], {"status": "Success"}).status_code == 200
+    apis[0].wait_delivery("%s:end:success" % w["id"], "success", timeout=5.0)
+    time.sleep(0.3)
+    assert apis[0].patch_task(t["id"], {"status": "Success"}).status_code == 200
+    mock.wait_hits("/end/slow", 1, timeout=5)
+    # While the call is out, node 0's commits wake node 1, which leases
+    # and sweeps (at most once a second) each time.
+    end = time.monotonic() + 2.2
+    while time.monotonic() < end:
+        apis[0].create([apis[0].task("x")])
+        time.sleep(0.2)
+    time.sleep(1.0)     # past the slow answer
+    hits = mock.hits("/end/slow")
+    assert len(hits) == 1, "the delivery was made %d times: %s" % (
+        len(hits), [(h.header("Idempotency-Key"), node_of(h, nodes)) for h in hits])
+    key = "%s:end:success" % t["id"]
+    d = apis[1].wait_delivery(key, "success", timeout=5.0)
+    assert d["attempts"] == 1
+
+
 # ---- sets applied by two nodes at once -------------------------------------------------
 
 SET_TASKS = 120

@@ -19,13 +19,15 @@
  *   * a lock on the node's name, held as long as the session lives: other
  *     nodes take this node's delivery leases over once it is gone (see
  *     pg_outbox_lease). Another live node whose name hashes alike only
- *     delays that until the leases expire. */
+ *     delays that until the leases expire;
+ *   * the node's name as weft.node, the default of outbox.leased_by: the
+ *     rows the writer inserts leased (outbox.c) are leased by this node. */
 static const db_sql q_session = {
 	"writer_session",
 	"SELECT CASE WHEN pg_try_advisory_lock(" PG_NODE_LOCK_K1 ", hashtext($1)) THEN 1 ELSE 0 END, "
 	"set_config('lock_timeout', '" PG_WRITER_LOCK_TIMEOUT "', false), "
 	"set_config('plan_cache_mode', 'force_generic_plan', false), "
-	"set_config('enable_seqscan', 'off', false)",
+	"set_config('enable_seqscan', 'off', false), set_config('weft.node', $1, false)",
 	NULL,
 };
 
