@@ -1,8 +1,9 @@
 /*
  * conn.c — the PostgreSQL driver's connections and statements (pg.h):
  * connecting and reconnecting, prepared statements per session, execution,
- * the writer's pipeline and COPY, transactions and savepoints, and the
- * resolution of a COMMIT whose answer was lost.
+ * the writer's pipeline (its COPY is copy.c's), reads asked for ahead,
+ * transactions and savepoints, and the resolution of a COMMIT whose answer
+ * was lost.
  *
  * Statements are prepared once per session under a name derived from their
  * text (so a text is prepared at most once per session, however often the
@@ -24,25 +25,6 @@
  * socket buffer, since libpq blocks sending while nothing reads them. */
 #define PIPELINE_MAX 256
 #define PIPELINE_MAX_BYTES (1024 * 1024)
-/* Rows collected for COPY before they are sent anyway. */
-#define COPY_MAX_BYTES (8 * 1024 * 1024)
-/* Buffers kept between uses up to this size; a larger one (a big set
- * bound, a big submission's COPY) is freed once used, so that memory
- * follows the budget rather than the largest request ever served. */
-#define KEEP_BYTES (64 * 1024)
-
-typedef struct pg_stmt {
-	db_stmt base;           /* first: the seam's part */
-	char *sql;              /* owned */
-	char name[20];          /* "q" and the text's hash */
-	uint64_t hash;
-	/* The values bound for this execution, one after the other. */
-	buf args;
-	size_t *off;            /* per parameter: offset in args, SIZE_MAX for NULL */
-	const char **values;
-	PGresult *res;
-	int row, nrows;
-} pg_stmt;
 
 /* The prepared names of the current session: a set of text hashes. */
 typedef struct pg_prepared {
@@ -159,24 +141,6 @@ pg_conn *pg_conn_new(pg_store *s, db_role role)
 	return c;
 }
 
-/* Empties b, freeing its memory when it grew large. */
-static void trim(buf *b)
-{
-	if (b->cap > KEEP_BYTES) {
-		buf_release(b);
-		buf_init(b);
-	} else {
-		buf_reset(b);
-	}
-}
-
-static void copy_discard(pg_conn *c)
-{
-	for (size_t i = 0; i < c->ncopies; i++)
-		trim(&c->copies[i].rows);
-	c->copy_bytes = 0;
-}
-
 static void conn_free(store_conn *cc)
 {
 	pg_conn *c = pgc(cc);
@@ -213,7 +177,7 @@ static int conn_reset(pg_conn *c)
 	prepared_clear(prepared_of(c));
 	c->session++;
 	c->nqueued = c->queued_bytes = c->queued_writes = 0;
-	copy_discard(c);
+	pg_copy_discard(c);
 	c->in_tx = false;
 	if (c->pq != NULL)
 		PQreset(c->pq);
@@ -279,9 +243,7 @@ static int run_utility(pg_conn *c, const char *label, const char *sql)
 	return err;
 }
 
-/* ---- the pipeline and COPY ---------------------------------------------------------------- */
-
-static int pipeline_flush(pg_conn *c);
+/* ---- the pipeline ------------------------------------------------------------------------ */
 
 /* The statement's result, to be stepped through (r owned). */
 static void keep_result(pg_stmt *s, PGresult *r)
@@ -293,90 +255,13 @@ static void keep_result(pg_stmt *s, PGresult *r)
 	s->base.changes = tuples[0] ? strtoll(tuples, NULL, 10) : 0;
 }
 
-/* Sends one table's rows; 0 or the error. */
-static int copy_send(pg_conn *c, pg_copy *t)
-{
-	int64_t t0 = db_mono_ns();
-	PGresult *r = PQexec(c->pq, t->def->copy);
-	int err = 0;
-	if (PQresultStatus(r) != PGRES_COPY_IN) {
-		err = pg_check(c, r, t->label);
-		PQclear(r);
-		return err ? err : WEFT_ESTORE;
-	}
-	PQclear(r);
-	if (PQputCopyData(c->pq, t->rows.data, (int)t->rows.len) != 1 || PQputCopyEnd(c->pq, NULL) != 1) {
-		pg_mark_broken(c, PQerrorMessage(c->pq));
-		return WEFT_EUNAVAILABLE;
-	}
-	while ((r = PQgetResult(c->pq)) != NULL) {
-		if (!err)
-			err = pg_check(c, r, t->label);
-		PQclear(r);
-	}
-	db_observe(&c->base, t->label, db_mono_ns() - t0);
-	return c->broken ? WEFT_EUNAVAILABLE : err;
-}
-
-static int copy_flush(pg_conn *c)
-{
-	int err = 0;
-	if (c->copy_bytes == 0)
-		return 0;
-	for (size_t i = 0; i < c->ncopies && !err; i++)
-		if (c->copies[i].rows.len > 0)
-			err = c->broken ? WEFT_EUNAVAILABLE : copy_send(c, &c->copies[i]);
-	copy_discard(c);
-	return err;
-}
-
-/* Adds the statement's bound values as a row of its table's COPY, escaped
- * as COPY's text format wants (NULL is \N). */
-static int copy_row(pg_conn *c, pg_stmt *s)
-{
-	pg_copy *t = NULL;
-	for (size_t i = 0; i < c->ncopies && t == NULL; i++)
-		if (c->copies[i].def == s->base.def)
-			t = &c->copies[i];
-	if (t == NULL) {
-		c->copies = xrealloc(c->copies, (c->ncopies + 1) * sizeof *c->copies);
-		t = &c->copies[c->ncopies++];
-		t->def = s->base.def;
-		t->label = s->base.label;
-		buf_init(&t->rows);
-	}
-	size_t before = t->rows.len;
-	for (int i = 0; i < s->base.nparams; i++) {
-		if (i > 0)
-			buf_putc(&t->rows, '\t');
-		if (s->off[i] == SIZE_MAX) {
-			buf_puts(&t->rows, "\\N");
-			continue;
-		}
-		const char *v = s->args.data + s->off[i], *run = v;
-		for (; *v; v++) {
-			const char *esc = *v == '\\' ? "\\\\" : *v == '\n' ? "\\n" : *v == '\r' ? "\\r" : *v == '\t' ? "\\t" : NULL;
-			if (esc == NULL)
-				continue;
-			buf_append(&t->rows, run, (size_t)(v - run));
-			buf_puts(&t->rows, esc);
-			run = v + 1;
-		}
-		buf_puts(&t->rows, run);
-	}
-	buf_putc(&t->rows, '\n');
-	c->copy_bytes += t->rows.len - before;
-	int err = c->copy_bytes >= COPY_MAX_BYTES ? pipeline_flush(c) : 0;
-	return err ? err : 1;
-}
-
 /* Reads the results of the queued statements, then sends the rows kept
  * for COPY. The first error wins (the statements after a failed one are
  * skipped by the server, and the COPY rows are dropped). */
-static int pipeline_flush(pg_conn *c)
+int pg_pipeline_flush(pg_conn *c)
 {
 	if (c->nqueued == 0)
-		return copy_flush(c);
+		return pg_copy_flush(c);
 	int err = 0;
 	size_t n = c->nqueued;
 	c->nqueued = c->queued_bytes = c->queued_writes = 0;
@@ -425,7 +310,7 @@ static int pipeline_flush(pg_conn *c)
 	if (!c->broken && !PQexitPipelineMode(c->pq))
 		pg_mark_broken(c, PQerrorMessage(c->pq));
 	if (c->broken) {
-		copy_discard(c);
+		pg_copy_discard(c);
 		return WEFT_EUNAVAILABLE;
 	}
 	/* Each statement counts in the metrics with its share of the wait. */
@@ -434,10 +319,10 @@ static int pipeline_flush(pg_conn *c)
 		if (c->queued[i].label != NULL && c->queued[i].keep == NULL && !c->queued[i].prefetch)
 			db_observe(&c->base, c->queued[i].label, each);
 	if (err) {
-		copy_discard(c);
+		pg_copy_discard(c);
 		return err;
 	}
-	return copy_flush(c);
+	return pg_copy_flush(c);
 }
 
 /* Prepares s on the current session (a round trip, once per session). */
@@ -459,11 +344,11 @@ static int enqueue(pg_conn *c, pg_stmt *s, const char *sql, const char *label, b
 		return WEFT_EUNAVAILABLE;
 	int err;
 	/* Rows kept for COPY were written before this statement. */
-	if (c->copy_bytes > 0 && (err = pipeline_flush(c)) != 0)
+	if (c->copy_bytes > 0 && (err = pg_pipeline_flush(c)) != 0)
 		return err;
 	/* Prepared outside the pipeline, once per session. */
 	if (s != NULL && !prepared_has(prepared_of(c), s->hash) &&
-	    ((err = pipeline_flush(c)) != 0 || (err = prepare(c, s)) != 0))
+	    ((err = pg_pipeline_flush(c)) != 0 || (err = prepare(c, s)) != 0))
 		return err;
 	if (c->nqueued == 0) {
 		if (!PQenterPipelineMode(c->pq)) {
@@ -493,7 +378,7 @@ static int enqueue(pg_conn *c, pg_stmt *s, const char *sql, const char *label, b
 	c->queued[c->nqueued++] = (pg_queued){ label, txid, NULL, false, false };
 	c->queued_writes += s != NULL;
 	if (c->nqueued >= PIPELINE_MAX || c->queued_bytes >= PIPELINE_MAX_BYTES)
-		return (err = pipeline_flush(c)) != 0 ? err : 1;
+		return (err = pg_pipeline_flush(c)) != 0 ? err : 1;
 	return 1;
 }
 
@@ -524,7 +409,7 @@ static void pg_reset(db_stmt *st)
 	PQclear(s->res);
 	s->res = NULL;
 	s->row = s->nrows = 0;
-	trim(&s->args);
+	pg_trim(&s->args);
 }
 
 static void pg_finalize(db_stmt *st)
@@ -603,7 +488,7 @@ static int prefetched_take(pg_conn *c, pg_stmt *s)
 	if (p->stmt != s || p->args.len != s->args.len || memcmp(p->args.data, s->args.data, s->args.len) != 0 ||
 	    memcmp(p->off, s->off, (size_t)s->base.nparams * sizeof *s->off) != 0)
 		return 0;
-	int err = p->queued ? pipeline_flush(c) : 0;
+	int err = p->queued ? pg_pipeline_flush(c) : 0;
 	if (err)
 		return err;
 	PGresult *r = p->res;
@@ -654,12 +539,12 @@ static int exec_now(pg_conn *c, pg_stmt *s)
 		if (rc < 0)
 			return rc;
 		c->queued[c->nqueued - 1].keep = s;
-		rc = pipeline_flush(c);
+		rc = pg_pipeline_flush(c);
 		if (rc == 0 && s->res == NULL)
 			rc = WEFT_ESTORE;     /* cannot happen: the pipeline answered without error */
 		return rc;
 	}
-	int err = pipeline_flush(c);
+	int err = pg_pipeline_flush(c);
 	if (err)
 		return err;
 	bool idle_reader = c->base.role == DB_READER && !c->in_tx && !c->broken && c->pq != NULL;
@@ -692,8 +577,8 @@ static int pg_send(db_stmt *st)
 	}
 	if (st->def != NULL && st->def->copy != NULL) {
 		/* COPY rows are written after what was queued before them. */
-		int err = c->nqueued > 0 ? pipeline_flush(c) : 0;
-		return err ? err : copy_row(c, s);
+		int err = c->nqueued > 0 ? pg_pipeline_flush(c) : 0;
+		return err ? err : pg_copy_row(c, s);
 	}
 	return enqueue(c, s, NULL, st->label, false);
 }
@@ -753,7 +638,7 @@ static int writer_begin(pg_conn *c)
 	 * gone (a restart, a terminated backend), and a BEGIN of its own finds
 	 * out while reconnecting and trying again is safe. */
 	if (err >= 0 && idle_session_spoke(c))
-		err = pipeline_flush(c);
+		err = pg_pipeline_flush(c);
 	return err < 0 ? err : 0;
 }
 
@@ -764,14 +649,14 @@ static int writer_begin(pg_conn *c)
 static int pg_begin(store_conn *cc)
 {
 	pg_conn *c = pgc(cc);
-	copy_discard(c);        /* rows of a transaction that did not end well */
+	pg_copy_discard(c);        /* rows of a transaction that did not end well */
 	prefetched_drop(c);
 	*in_doubt_of(c) = false;
 	if (c->broken && conn_reset(c) != 0)
 		return WEFT_EUNAVAILABLE;
 	if (c->in_tx || PQtransactionStatus(c->pq) != PQTRANS_IDLE) {
 		log_warn(SUBSYS, "BEGIN inside a transaction; rolling the old one back");
-		pipeline_flush(c);
+		pg_pipeline_flush(c);
 		int err = run_utility(c, QL("rollback"), "ROLLBACK");
 		if (err)
 			return err;
@@ -859,14 +744,14 @@ static int pg_commit(store_conn *cc)
 	c->in_tx = false;
 	/* COMMIT goes with what is queued: one round trip. Rows kept for COPY
 	 * are sent first (enqueue), and a failure there leaves COMMIT unsent. */
-	int err = c->nqueued + 1 >= PIPELINE_MAX ? pipeline_flush(c) : 0;
+	int err = c->nqueued + 1 >= PIPELINE_MAX ? pg_pipeline_flush(c) : 0;
 	if (err == 0)
 		err = enqueue(c, NULL, "COMMIT", QL("commit"), false);
 	if (err < 0)
 		return err;    /* the transaction failed, or the connection was lost: nothing committed */
 	if (c->nqueued > 0)
 		c->queued[c->nqueued - 1].commit = true;
-	err = pipeline_flush(c);
+	err = pg_pipeline_flush(c);
 	if (err == WEFT_EUNAVAILABLE && c->sync_sent) {
 		/* Lost after the pipeline carrying COMMIT was sent: the server
 		 * may have committed it. */
@@ -883,8 +768,8 @@ static int pg_rollback(store_conn *cc)
 {
 	pg_conn *c = pgc(cc);
 	c->in_tx = false;
-	copy_discard(c);
-	pipeline_flush(c);      /* whatever failed is rolled back below */
+	pg_copy_discard(c);
+	pg_pipeline_flush(c);      /* whatever failed is rolled back below */
 	prefetched_drop(c);
 	if (c->broken || c->pq == NULL || PQtransactionStatus(c->pq) == PQTRANS_IDLE)
 		return 0;
@@ -916,7 +801,7 @@ static int pg_savepoint_release(store_conn *cc)
 	bool pending = c->queued_writes > 0 || c->copy_bytes > 0;
 	int err = enqueue(c, NULL, "RELEASE SAVEPOINT weft_sp", QL("savepoint_release"), false);
 	if (err >= 0 && pending)
-		err = pipeline_flush(c);
+		err = pg_pipeline_flush(c);
 	return err < 0 ? err : 0;
 }
 
@@ -927,8 +812,8 @@ static int pg_savepoint_release(store_conn *cc)
 static int pg_savepoint_rollback(store_conn *cc)
 {
 	pg_conn *c = pgc(cc);
-	copy_discard(c);
-	int flushed = pipeline_flush(c);
+	pg_copy_discard(c);
+	int flushed = pg_pipeline_flush(c);
 	prefetched_drop(c);      /* it read what the step saw */
 	if (flushed == WEFT_EUNAVAILABLE)
 		return WEFT_EUNAVAILABLE;
@@ -951,7 +836,7 @@ static int pg_final_writes(store_conn *cc)
 static int pg_exec_script(store_conn *cc, const char *sql, char *err, size_t errlen)
 {
 	pg_conn *c = pgc(cc);
-	int e = pipeline_flush(c);
+	int e = pg_pipeline_flush(c);
 	if (e != 0 || c->broken) {
 		snprintf(err, errlen, "the connection failed");
 		return e ? e : WEFT_EUNAVAILABLE;

@@ -131,6 +131,39 @@ typedef struct pg_conn {
 	size_t ncopies, copy_bytes;
 } pg_conn;
 
+/* Buffers kept between uses up to this size; a larger one (a big set
+ * bound, a big submission's COPY) is freed once used, so that memory
+ * follows the budget rather than the largest request ever served. */
+#define PG_KEEP_BYTES (64 * 1024)
+
+typedef struct pg_stmt {
+	db_stmt base;           /* first: the seam's part */
+	char *sql;              /* owned */
+	char name[20];          /* "q" and the text's hash */
+	uint64_t hash;
+	/* The values bound for this execution, one after the other. */
+	buf args;
+	size_t *off;            /* per parameter: offset in args, SIZE_MAX for NULL */
+	const char **values;
+	PGresult *res;
+	int row, nrows;
+} pg_stmt;
+
+/* conn.c: reads the results of the queued statements, then sends the
+ * rows kept for COPY; the first error. */
+int pg_pipeline_flush(pg_conn *c);
+
+/* copy.c */
+/* Empties b, freeing its memory when it grew large (PG_KEEP_BYTES). */
+void pg_trim(buf *b);
+/* Drops the rows collected and not sent (their step is undone). */
+void pg_copy_discard(pg_conn *c);
+/* Sends the rows collected, one COPY per table; 0 or the first error. */
+int pg_copy_flush(pg_conn *c);
+/* Adds the bound values of s (an insert with a COPY form) as a row of its
+ * table's COPY; 1 (kept) or an error. */
+int pg_copy_row(pg_conn *c, pg_stmt *s);
+
 /* The listener: its own connection, LISTEN weft_wake and the leader lock. */
 typedef struct pg_listener {
 	pthread_t thread;
