@@ -124,10 +124,6 @@ static void task_delivery(engine *e, const task_webhooks *r, const action_row *a
 	free(rendered);
 }
 
-/* Writes the rows. Those the deliveries part can send at once are written
- * leased to this node and launched after the commit, which spares a lease
- * (a statement, and a second version of each row) per delivery; the others
- * wait for the deliveries part's next lease. */
 /* By key, then position in the set. */
 static int cmp_key_pos(const void *a, const void *b)
 {
@@ -153,6 +149,10 @@ static bool *repeated_keys(const outbox_row *rows, size_t n)
 	return rep;
 }
 
+/* Writes the rows. Those the deliveries part can send at once are written
+ * leased to this node and launched after the commit, which spares a lease
+ * (a statement, and a second version of each row) per delivery; the others
+ * wait for the deliveries part's next lease. */
 static int insert_deliveries(engine *e, outbox_row *rows, size_t n, int64_t now)
 {
 	size_t room = engine_deliveries_room_now(e, now);
