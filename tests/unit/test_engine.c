@@ -23,6 +23,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "engine_test.h"
+
 typedef struct fixture {
 	char dir[64];
 	store *st;
@@ -35,18 +37,6 @@ typedef struct fixture {
 } fixture;
 
 static fixture F;
-
-static int open_listener(int *port)
-{
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t len = sizeof(a);
-	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) != 0 || listen(fd, 1024) != 0 ||
-	    getsockname(fd, (struct sockaddr *)&a, &len) != 0)
-		return -1;
-	*port = ntohs(a.sin_port);
-	return fd;
-}
 
 static int setup(void **state)
 {
@@ -61,10 +51,10 @@ static int setup(void **state)
 	assert_non_null(F.st);
 
 	int port;
-	F.hold_fd = open_listener(&port);
+	F.hold_fd = test_listener(&port);
 	assert_true(F.hold_fd >= 0);
 	snprintf(F.hold_url, sizeof(F.hold_url), "http://127.0.0.1:%d/hold", port);
-	int dead_fd = open_listener(&port);
+	int dead_fd = test_listener(&port);
 	close(dead_fd);     /* nothing listens there any more: connection refused */
 	snprintf(F.dead_url, sizeof(F.dead_url), "http://127.0.0.1:%d/dead", port);
 
@@ -165,33 +155,11 @@ static void submit(const spec *specs, size_t n, weft_id *ids, weft_id *batch)
 	free(tasks);
 }
 
-static task_row get(const weft_id *id)
-{
-	task_row r;
-	store_conn *c = store_reader_acquire(F.st);
-	assert_int_equal(store_task_get(c, id, &r), 0);
-	store_reader_release(F.st, c);
-	return r;
-}
-
-static task_status status_of(const weft_id *id)
-{
-	task_row r = get(id);
-	task_status s = r.status;
-	task_row_release(&r);
-	return s;
-}
-
-/* Waits (bounded) for a task to leave `from`. */
+static task_row get(const weft_id *id) { return test_task_get(F.st, id); }
+static task_status status_of(const weft_id *id) { return test_task_status(F.st, id); }
 static task_status wait_not(const weft_id *id, task_status from)
 {
-	for (int i = 0; i < 500; i++) {
-		task_status s = status_of(id);
-		if (s != from)
-			return s;
-		usleep(2000);
-	}
-	return from;
+	return test_wait_status_not(F.st, id, from, 500, 2000);
 }
 
 static int simple(task_action what, const weft_id *id, task_status *current)

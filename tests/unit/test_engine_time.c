@@ -33,6 +33,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "engine_test.h"
+
 #define SEC 1000000LL
 #define QUEUE_MAX 4
 
@@ -48,18 +50,6 @@ typedef struct fixture {
 } fixture;
 
 static fixture F;
-
-static int open_listener(int *port)
-{
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t len = sizeof(a);
-	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) != 0 || listen(fd, 1024) != 0 ||
-	    getsockname(fd, (struct sockaddr *)&a, &len) != 0)
-		return -1;
-	*port = ntohs(a.sin_port);
-	return fd;
-}
 
 /* Answers every request 200 with an empty body, one connection at a time. */
 static void *ok_responder(void *arg)
@@ -106,14 +96,14 @@ static int setup(void **state)
 	assert_non_null(F.st);
 
 	int port;
-	F.hold_fd = open_listener(&port);
+	F.hold_fd = test_listener(&port);
 	assert_true(F.hold_fd >= 0);
 	snprintf(F.hold_url, sizeof(F.hold_url), "http://127.0.0.1:%d/hold", port);
-	F.ok_fd = open_listener(&port);
+	F.ok_fd = test_listener(&port);
 	assert_true(F.ok_fd >= 0);
 	snprintf(F.ok_url, sizeof(F.ok_url), "http://127.0.0.1:%d/ok", port);
 	assert_int_equal(pthread_create(&F.ok_thread, NULL, ok_responder, NULL), 0);
-	int dead_fd = open_listener(&port);
+	int dead_fd = test_listener(&port);
 	close(dead_fd);
 	snprintf(F.dead_url, sizeof(F.dead_url), "http://127.0.0.1:%d/dead", port);
 
@@ -202,33 +192,11 @@ static void submit(const spec *s, size_t n, weft_id *ids, weft_id *batch, const 
 	free(tasks);
 }
 
-static task_row get(const weft_id *id)
-{
-	task_row r;
-	store_conn *c = store_reader_acquire(F.st);
-	assert_int_equal(store_task_get(c, id, &r), 0);
-	store_reader_release(F.st, c);
-	return r;
-}
-
-static task_status status_of(const weft_id *id)
-{
-	task_row r = get(id);
-	task_status s = r.status;
-	task_row_release(&r);
-	return s;
-}
-
-/* Waits for a start webhook's answer (HTTP, not time) to move a task on. */
+static task_row get(const weft_id *id) { return test_task_get(F.st, id); }
+static task_status status_of(const weft_id *id) { return test_task_status(F.st, id); }
 static task_status wait_not(const weft_id *id, task_status from)
 {
-	for (int i = 0; i < 2000; i++) {
-		task_status s = status_of(id);
-		if (s != from)
-			return s;
-		usleep(1000);
-	}
-	return from;
+	return test_wait_status_not(F.st, id, from, 2000, 1000);
 }
 
 static int patch(const weft_id *id, task_status to)
