@@ -25,6 +25,7 @@ typedef struct id_set {
 } id_set;
 
 void id_set_add(id_set *s, const weft_id *id);      /* no duplicates */
+bool id_set_has(const id_set *s, const weft_id *id);
 bool id_set_remove(id_set *s, const weft_id *id);
 void id_set_release(id_set *s);
 

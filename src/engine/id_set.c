@@ -7,11 +7,18 @@
 #include "util/alloc.h"
 #include "engine/engine_internal.h"
 
-void id_set_add(id_set *s, const weft_id *id)
+bool id_set_has(const id_set *s, const weft_id *id)
 {
 	for (size_t i = 0; i < s->len; i++)
 		if (id_eq(&s->items[i], id))
-			return;
+			return true;
+	return false;
+}
+
+void id_set_add(id_set *s, const weft_id *id)
+{
+	if (id_set_has(s, id))
+		return;
 	if (s->len == s->cap) {
 		s->cap = s->cap ? s->cap * 2 : 32;
 		s->items = xrealloc(s->items, s->cap * sizeof(weft_id));

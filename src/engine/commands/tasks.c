@@ -130,25 +130,15 @@ static void patch_answer(engine *e, patch_item *x, task_row *ended, size_t *nend
 	ended[(*nended)++] = x->after;
 }
 
-static int cmp_id_ptr(const void *a, const void *b)
-{
-	return memcmp((*(const weft_id *const *)a)->str, (*(const weft_id *const *)b)->str, WEFT_ID_LEN);
-}
-
 /* The end actions the set will read if every PATCH that sets a final
  * status ends its task, asked for ahead: they come back with the update
  * (store_task_actions_prefetch). When they do not (a failure retried, a
  * task patched twice), the read runs as ever. */
 static void prefetch_end_actions(engine *e, const patch_item *items, const weft_id **ids, size_t n)
 {
-	const weft_id **sorted = xmalloc((n ? n : 1) * sizeof *sorted);
-	memcpy(sorted, ids, n * sizeof *sorted);
-	if (n > 1)
-		qsort(sorted, n, sizeof *sorted, cmp_id_ptr);
-	bool repeated = false;
-	for (size_t i = 1; i < n && !repeated; i++)
-		repeated = id_eq(sorted[i], sorted[i - 1]);
-	free(sorted);
+	uint32_t *round = xmalloc((n ? n : 1) * sizeof *round);
+	bool repeated = store_rounds(ids, n, round) > 1;    /* a task patched twice */
+	free(round);
 	if (repeated)
 		return;
 	action_query *q = xmalloc((n ? n : 1) * sizeof *q);

@@ -134,12 +134,7 @@ size_t engine_deliveries_room_now(const engine *e, int64_t now)
 
 bool engine_delivery_held(const engine *e, const weft_id *task)
 {
-	if (!id_is_set(task))
-		return false;
-	for (size_t i = 0; i < e->start_tasks.len; i++)
-		if (id_eq(&e->start_tasks.items[i], task))
-			return true;
-	return false;
+	return id_is_set(task) && id_set_has(&e->start_tasks, task);
 }
 
 void engine_delivery_launch(engine *e, const outbox_row *o)
