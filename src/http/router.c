@@ -4,6 +4,7 @@
  */
 #include "util/common.h"
 #include "http/router.h"
+#include "util/url.h"
 
 const char *http_method_label(http_method m)
 {
@@ -27,17 +28,6 @@ http_method http_method_parse(const char *m)
 	return HTTP_OTHER;
 }
 
-static int hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Percent-decodes one raw path segment (len bytes) into out (cap bytes,
  * NUL-terminated). A '%' not followed by two hex digits stays as it is,
  * as libmicrohttpd does. Returns the decoded length, or SIZE_MAX when it
@@ -48,8 +38,8 @@ static size_t segment_decode(const char *seg, size_t len, char *out, size_t cap)
 	for (size_t i = 0; i < len; i++) {
 		char c = seg[i];
 		int hi, lo;
-		if (c == '%' && i + 2 < len && (hi = hex_value(seg[i + 1])) >= 0 &&
-		    (lo = hex_value(seg[i + 2])) >= 0) {
+		if (c == '%' && i + 2 < len && (hi = url_hex_value(seg[i + 1])) >= 0 &&
+		    (lo = url_hex_value(seg[i + 2])) >= 0) {
 			c = (char)(hi * 16 + lo);
 			i += 2;
 		}

@@ -13,11 +13,11 @@
 
 static const char *const secret_keys[] = { "password", "sslpassword" };
 
-static int hex_value(char c)
+int url_hex_value(int c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
-	c = (char)tolower((unsigned char)c);
+	c = tolower((unsigned char)c);
 	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
 }
 
@@ -30,7 +30,7 @@ static bool secret_key(const char *key, size_t len, bool percent)
 	for (size_t i = 0; i < len; i++) {
 		char c = key[i];
 		if (percent && c == '%' && i + 2 < len) {
-			int hi = hex_value(key[i + 1]), lo = hex_value(key[i + 2]);
+			int hi = url_hex_value(key[i + 1]), lo = url_hex_value(key[i + 2]);
 			if (hi >= 0 && lo >= 0) {
 				c = (char)(hi * 16 + lo);
 				i += 2;

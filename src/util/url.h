@@ -29,4 +29,8 @@
  * that contains no password comes back unchanged. */
 char *url_mask_password(const char *url);
 
+/* The value of a hexadecimal digit of percent-encoding (0-9, a-f, A-F), or
+ * -1 for any other character. */
+int url_hex_value(int c);
+
 #endif

@@ -3,6 +3,7 @@
  */
 #include "fuzz.h"
 #include "util/alloc.h"
+#include "util/url.h"
 
 #include <pthread.h>
 
@@ -27,17 +28,6 @@ struct fuzz_query {
 	size_t n;
 };
 
-static int hex(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Percent-decodes s[0..len) with '+' as a space, as MHD does for query
  * arguments. */
 static char *decode(const uint8_t *s, size_t len)
@@ -45,8 +35,8 @@ static char *decode(const uint8_t *s, size_t len)
 	char *out = xmalloc(len + 1);
 	size_t o = 0;
 	for (size_t i = 0; i < len; i++) {
-		if (s[i] == '%' && i + 2 < len && hex(s[i + 1]) >= 0 && hex(s[i + 2]) >= 0) {
-			out[o++] = (char)(hex(s[i + 1]) * 16 + hex(s[i + 2]));
+		if (s[i] == '%' && i + 2 < len && url_hex_value(s[i + 1]) >= 0 && url_hex_value(s[i + 2]) >= 0) {
+			out[o++] = (char)(url_hex_value(s[i + 1]) * 16 + url_hex_value(s[i + 2]));
 			i += 2;
 		} else {
 			out[o++] = s[i] == '+' ? ' ' : (char)s[i];
