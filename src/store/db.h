@@ -428,7 +428,26 @@ bool db_page_clamp(int64_t *offset, int64_t *limit);
 	"last_updated = coalesce(" r ".last_updated, task.last_updated), "                           \
 	"attempt = coalesce(" r ".attempt, task.attempt), "                                          \
 	"next_retry_at = coalesce(" r ".next_retry_at, task.next_retry_at)"
-void task_change_fields(db_set *s, const task_update *u);
+/* The fields of TASK_CHANGE_COLS, in its order, as bits. */
+enum {
+	TCF_STATUS = 1u << 0,
+	TCF_ADD_SUCCESS = 1u << 1,
+	TCF_ADD_FAILURES = 1u << 2,
+	TCF_METADATA = 1u << 3,
+	TCF_FAILURE_REASON = 1u << 4,
+	TCF_RULES = 1u << 5,
+	TCF_EXPECTED_COUNT = 1u << 6,
+	TCF_PRIORITY = 1u << 7,
+	TCF_STARTED_AT = 1u << 8,
+	TCF_ENDED_AT = 1u << 9,
+	TCF_LAST_UPDATED = 1u << 10,
+	TCF_ATTEMPT = 1u << 11,
+	TCF_NEXT_RETRY_AT = 1u << 12,
+};
+#define TCF__COUNT 13
+/* Adds the change's fields to the current row of s; the TCF_* bits of
+ * the fields it gave. */
+unsigned task_change_fields(db_set *s, const task_update *u);
 /* The counter (its name) that the change's additions would push past
  * TASK_COUNTER_MAX, NULL when none. */
 const char *task_change_over(const task_update *u, int64_t success, int64_t failures);

@@ -15,9 +15,9 @@
  *      (returning the rows when a caller wants them);
  *   3. one INSERT of the audit events of the status changes.
  *
- * Every change uses the same SET list (TASK_CHANGE_SET): a field a change
- * does not give is null in its row and keeps the column, so one statement
- * serves every mix of fields. A driver may do a round its own way (pg/pg.h:
+ * The UPDATE assigns the fields that the round's changes give (a part of
+ * TASK_CHANGE_SET): a field that one change gives and another does not is
+ * null in the other's row and keeps its column. A driver may do a round its own way (pg/pg.h:
  * the three steps as one statement); the rounds and the batch counters are
  * done here either way.
  */
@@ -79,34 +79,82 @@ int store_each_round(const weft_id *const *ids, size_t n, int (*fn)(void *ctx, c
 
 /* ---- the pieces a driver's round shares --------------------------------------------------- */
 
-void task_change_fields(db_set *s, const task_update *u)
+unsigned task_change_fields(db_set *s, const task_update *u)
 {
+	unsigned given = 0;
+#define GIVE(field, add) \
+	do {                 \
+		add;             \
+		given |= field;  \
+	} while (0)
 	if (u->set_status)
-		db_set_field_text(s, "status", task_status_name(u->status));
+		GIVE(TCF_STATUS, db_set_field_text(s, "status", task_status_name(u->status)));
 	if (u->add_success != 0)
-		db_set_field_int(s, "add_success", u->add_success);
+		GIVE(TCF_ADD_SUCCESS, db_set_field_int(s, "add_success", u->add_success));
 	if (u->add_failures != 0)
-		db_set_field_int(s, "add_failures", u->add_failures);
+		GIVE(TCF_ADD_FAILURES, db_set_field_int(s, "add_failures", u->add_failures));
 	if (u->metadata != NULL)
-		db_set_field_text(s, "metadata", u->metadata);
+		GIVE(TCF_METADATA, db_set_field_text(s, "metadata", u->metadata));
 	if (u->failure_reason != NULL)
-		db_set_field_text(s, "failure_reason", u->failure_reason);
+		GIVE(TCF_FAILURE_REASON, db_set_field_text(s, "failure_reason", u->failure_reason));
 	if (u->rules != NULL)
-		db_set_field_text(s, "rules", u->rules);
+		GIVE(TCF_RULES, db_set_field_text(s, "rules", u->rules));
 	if (u->set_expected_count)
-		db_set_field_int(s, "expected_count", u->expected_count);
+		GIVE(TCF_EXPECTED_COUNT, db_set_field_int(s, "expected_count", u->expected_count));
 	if (u->set_priority)
-		db_set_field_int(s, "priority", u->priority);
+		GIVE(TCF_PRIORITY, db_set_field_int(s, "priority", u->priority));
 	if (u->started_at != 0)
-		db_set_field_int(s, "started_at", u->started_at);
+		GIVE(TCF_STARTED_AT, db_set_field_int(s, "started_at", u->started_at));
 	if (u->ended_at != 0)
-		db_set_field_int(s, "ended_at", u->ended_at);
+		GIVE(TCF_ENDED_AT, db_set_field_int(s, "ended_at", u->ended_at));
 	if (u->last_updated != 0)
-		db_set_field_int(s, "last_updated", u->last_updated);
+		GIVE(TCF_LAST_UPDATED, db_set_field_int(s, "last_updated", u->last_updated));
 	if (u->set_attempt)
-		db_set_field_int(s, "attempt", u->attempt);
+		GIVE(TCF_ATTEMPT, db_set_field_int(s, "attempt", u->attempt));
 	if (u->next_retry_at != 0)
-		db_set_field_int(s, "next_retry_at", u->next_retry_at);
+		GIVE(TCF_NEXT_RETRY_AT, db_set_field_int(s, "next_retry_at", u->next_retry_at));
+#undef GIVE
+	return given;
+}
+
+/* Item i of a comma-separated SQL list, commas inside parentheses not
+ * counting: its start, and its length in *len (0 past the end). */
+static const char *list_item(const char *list, unsigned i, size_t *len)
+{
+	const char *p = list;
+	for (unsigned k = 0;; k++) {
+		while (*p == ' ')
+			p++;
+		const char *start = p;
+		int depth = 0;
+		for (; *p != '\0' && (depth > 0 || *p != ','); p++)
+			depth += (*p == '(') - (*p == ')');
+		if (k == i) {
+			*len = (size_t)(p - start);
+			return start;
+		}
+		if (*p == '\0') {
+			*len = 0;
+			return p;
+		}
+		p++;
+	}
+}
+
+/* Appends, comma-separated, the items of list whose bit is in given. */
+static void put_items(buf *sql, const char *list, unsigned given)
+{
+	bool first = true;
+	for (unsigned i = 0; i < TCF__COUNT; i++) {
+		if (!(given & (1u << i)))
+			continue;
+		size_t len;
+		const char *item = list_item(list, i, &len);
+		if (!first)
+			buf_puts(sql, ", ");
+		buf_append(sql, item, len);
+		first = false;
+	}
 }
 
 const char *task_change_over(const task_update *u, int64_t success, int64_t failures)
@@ -140,13 +188,31 @@ static const db_sql q_current = {
 	NULL,
 };
 
-#define UPDATE_FROM_ROWS                                                                         \
-	"UPDATE task SET " TASK_CHANGE_SET("r") " FROM {rows:$1,id text,prev text," TASK_CHANGE_COLS \
-	"} AS r WHERE task.id = r.id AND task.status = r.prev "                                      \
-	"AND {plan_ids:task.id,SELECT r2.id FROM {rows:$1,id text} AS r2}"
+/* The UPDATE of a round, per shape: the fields its rows give (TCF_*
+ * bits), and SHAPE_AFTER when it returns the rows. Only the given columns
+ * are assigned: SQLite rewrites the entries of every index on an assigned
+ * column, changed or not, and a counter update that assigned them all
+ * wrote twice the pages. */
+#define SHAPE_AFTER (1u << TCF__COUNT)
 
-static const db_sql q_update = { "task_update", UPDATE_FROM_ROWS, NULL };
-static const db_sql q_update_after = { "task_update", UPDATE_FROM_ROWS " RETURNING " TASK_COLS_OF("task."), NULL };
+static void build_update(buf *sql, unsigned shape)
+{
+	unsigned given = shape & (SHAPE_AFTER - 1);
+	buf_puts(sql, "UPDATE task SET ");
+	if (given == 0)
+		buf_puts(sql, "status = task.status");   /* a change that gives nothing */
+	put_items(sql, TASK_CHANGE_SET("r"), given);
+	buf_puts(sql, " FROM {rows:$1,id text,prev text");
+	if (given != 0)
+		buf_puts(sql, ",");
+	put_items(sql, TASK_CHANGE_COLS, given);
+	buf_puts(sql, "} AS r WHERE task.id = r.id AND task.status = r.prev "
+	              "AND {plan_ids:task.id,SELECT r2.id FROM {rows:$1,id text} AS r2}");
+	if (shape & SHAPE_AFTER)
+		buf_puts(sql, " RETURNING " TASK_COLS_OF("task."));
+}
+
+static const db_dyn dyn_update = { "task_update", build_update };
 
 typedef struct current {
 	weft_id id;
@@ -225,10 +291,11 @@ task_row *task_change_after(const task_change *ch, const size_t *idx, size_t n, 
 
 /* The UPDATE of the rows in `rows`; with `after`, the rows it returns
  * go to the changes that asked (a round names each task once). */
-static int write_rows(store_conn *c, db_set *rows, const task_change *ch, const size_t *idx, size_t n, bool after)
+static int write_rows(store_conn *c, db_set *rows, unsigned given, const task_change *ch, const size_t *idx, size_t n,
+                      bool after)
 {
 	db_stmt *st;
-	int err = db_prepare(c, after ? &q_update_after : &q_update, &st);
+	int err = db_prepare_dyn(c, &dyn_update, given | (after ? SHAPE_AFTER : 0), &st);
 	if (err)
 		return err;
 	db_bind_set(st, rows);
@@ -262,6 +329,7 @@ static int update_round(store_conn *c, const task_change *ch, const size_t *idx,
 	db_set_init(&rows);
 	db_set_init(&events);
 	bool after = false;
+	unsigned given = 0;
 	for (size_t k = 0; k < n; k++) {
 		size_t i = idx[k];
 		const task_update *u = &ch[i].u;
@@ -280,13 +348,13 @@ static int update_round(store_conn *c, const task_change *ch, const size_t *idx,
 		db_set_row(&rows);
 		db_set_field_text(&rows, "id", ch[i].id.str);
 		db_set_field_text(&rows, "prev", task_status_name(r->status));
-		task_change_fields(&rows, u);
+		given |= task_change_fields(&rows, u);
 		if (u->set_status && u->status != r->status)
 			event_row(&events, &ch[i].id, task_update_time(u), task_status_name(r->status),
 			          task_status_name(u->status), task_update_reason(u), task_update_actor(u));
 	}
 	if (rows.n > 0)
-		err = write_rows(c, &rows, ch, idx, n, after);
+		err = write_rows(c, &rows, given, ch, idx, n, after);
 	if (!err && events.n > 0)
 		err = event_add_rows(c, &events);
 	db_set_release(&rows);

@@ -346,6 +346,55 @@ static void test_guarded_update(void **state)
 	assert_int_equal(update(f->w, &t.id, TS_BIT(TS_PENDING), &none, &prev), GUARD_MISS);
 }
 
+/* Each field alone: the update assigns that column and leaves the others
+ * as they were (the statement assigns only the fields a round gives). */
+static void test_update_each_field_alone(void **state)
+{
+	fixture *f = *state;
+	task_row t = new_task("t", "k", TS_RUNNING, T0);
+	insert(f, &t);
+	task_update one[] = {
+		{ .set_status = true, .status = TS_PAUSED },
+		{ .add_success = 2 },
+		{ .add_failures = 3 },
+		{ .metadata = "{\"m\":1}" },
+		{ .failure_reason = "why" },
+		{ .rules = "[\"r\"]" },
+		{ .set_expected_count = true, .expected_count = 7 },
+		{ .set_priority = true, .priority = 5 },
+		{ .started_at = T0 + 1 },
+		{ .ended_at = T0 + 2 },
+		{ .last_updated = T0 + 3 },
+		{ .set_attempt = true, .attempt = 4 },
+		{ .next_retry_at = T0 + 5 },
+	};
+	for (size_t i = 0; i < ARRAY_LEN(one); i++) {
+		task_update_result res;
+		assert_int_equal(store_task_update(f->w, &t.id, TS_ALL_MASK, &one[i], &res), 0);
+		assert_true(res.applied);
+		task_row g = get(f, &t.id);
+		assert_int_equal(g.status, TS_PAUSED);
+		assert_int_equal(g.success, i >= 1 ? 2 : 0);
+		assert_int_equal(g.failures, i >= 2 ? 3 : 0);
+		assert_string_equal(g.metadata, i >= 3 ? "{\"m\":1}" : t.metadata);
+		if (i >= 4)
+			assert_string_equal(g.failure_reason, "why");
+		else
+			assert_null(g.failure_reason);
+		assert_string_equal(g.rules, i >= 5 ? "[\"r\"]" : "[]");
+		assert_int_equal(g.has_expected_count, i >= 6);
+		assert_int_equal(g.expected_count, i >= 6 ? 7 : 0);
+		assert_int_equal(g.priority, i >= 7 ? 5 : t.priority);
+		assert_int_equal(g.started_at, i >= 8 ? T0 + 1 : t.started_at);
+		assert_int_equal(g.ended_at, i >= 9 ? T0 + 2 : t.ended_at);
+		if (i == 10)
+			assert_int_equal(g.last_updated, T0 + 3);
+		assert_int_equal(g.attempt, i >= 11 ? 4 : t.attempt);
+		assert_int_equal(g.next_retry_at, i >= 12 ? T0 + 5 : t.next_retry_at);
+		task_row_release(&g);
+	}
+}
+
 static void test_update_events_and_remaining(void **state)
 {
 	fixture *f = *state;
@@ -519,6 +568,46 @@ static void test_transactions_and_readers(void **state)
 	store_reader_release(f->st, r2);
 	store_pool_stats(f->st, &size, &idle);
 	assert_int_equal(idle, 2);
+}
+
+/* A savepoint set before the transaction wrote anything (SQLite keeps no
+ * SAVEPOINT for it) undoes only its own writes; the transaction goes on,
+ * with savepoints after it, and commits what is left. */
+static void test_savepoint_first_in_transaction(void **state)
+{
+	fixture *f = *state;
+	task_row a = new_task("a", "k", TS_PENDING, T0);
+	task_row b = new_task("b", "k", TS_PENDING, T0);
+	task_row c = new_task("c", "k", TS_PENDING, T0);
+	task_row d = new_task("d", "k", TS_PENDING, T0);
+	task_row got;
+
+	assert_int_equal(store_begin(f->w), 0);
+	assert_int_equal(store_savepoint(f->w), 0);
+	insert(f, &a);
+	assert_int_equal(store_savepoint_rollback(f->w), 0);
+	assert_int_equal(store_task_get(f->w, &a.id, &got), WEFT_ENOTFOUND);
+	assert_int_equal(store_savepoint(f->w), 0);
+	insert(f, &b);
+	assert_int_equal(store_savepoint_release(f->w), 0);
+	assert_int_equal(store_savepoint(f->w), 0);
+	insert(f, &c);
+	assert_int_equal(store_savepoint_rollback(f->w), 0);
+	assert_int_equal(store_savepoint(f->w), 0);
+	insert(f, &d);
+	assert_int_equal(store_savepoint_release(f->w), 0);
+	assert_int_equal(store_commit(f->w), 0);
+	assert_int_equal(sql_int(f, "SELECT count(*) FROM task WHERE name IN ('b', 'd')"), 2);
+	assert_int_equal(sql_int(f, "SELECT count(*) FROM task WHERE name IN ('a', 'c')"), 0);
+
+	/* Rolled back first, then a whole transaction rolled back. */
+	assert_int_equal(store_begin(f->w), 0);
+	assert_int_equal(store_savepoint(f->w), 0);
+	insert(f, &a);
+	assert_int_equal(store_savepoint_rollback(f->w), 0);
+	insert(f, &c);
+	assert_int_equal(store_rollback(f->w), 0);
+	assert_int_equal(sql_int(f, "SELECT count(*) FROM task"), 2);
 }
 
 static void test_query_metrics(void **state)
@@ -833,8 +922,10 @@ int main(void)
 		STORE_TEST_SQLITE(test_insert_get_round_trip),
 		STORE_TEST_SQLITE(test_actions_asked_ahead),
 		STORE_TEST_SQLITE(test_guarded_update),
+		STORE_TEST_SQLITE(test_update_each_field_alone),
 		STORE_TEST_SQLITE(test_update_events_and_remaining),
 		STORE_TEST_SQLITE(test_transactions_and_readers),
+		STORE_TEST_SQLITE(test_savepoint_first_in_transaction),
 		STORE_TEST_SQLITE(test_idempotency_keys),
 		STORE_TEST_SQLITE(test_query_metrics),
 		STORE_TEST_SQLITE(test_bench_insert),
@@ -848,8 +939,10 @@ int main(void)
 		STORE_TEST_PG(test_insert_get_round_trip),
 		STORE_TEST_PG(test_actions_asked_ahead),
 		STORE_TEST_PG(test_guarded_update),
+		STORE_TEST_PG(test_update_each_field_alone),
 		STORE_TEST_PG(test_update_events_and_remaining),
 		STORE_TEST_PG(test_transactions_and_readers),
+		STORE_TEST_PG(test_savepoint_first_in_transaction),
 		STORE_TEST_PG(test_idempotency_keys),
 		STORE_TEST_PG(test_query_metrics),
 		STORE_TEST_PG(test_bench_insert),
