@@ -210,6 +210,7 @@ void deadline_arm(engine *e, int64_t due, const deadline_kind *kind, const weft_
 	deadline_state *s = &e->deadlines;
 	if (e->shared && kind->due) {
 		s->db_next = MIN(s->db_next, due);
+		e->cycle.notify |= STORE_WAKE_DEADLINES;    /* for the leader */
 		return;
 	}
 	deadline d = { .due = due, .kind = kind };
@@ -389,7 +390,6 @@ static void fire_sources(engine *e, int64_t now)
 		s->conflict = false;
 		fire_all(e, page.rows, page.n, source_fired, now);
 		again |= s->conflict;
-		e->cycle.changed |= page.n > 0;
 		again |= page.more;
 		free(page.rows);
 	}
@@ -429,7 +429,7 @@ static int deadlines_start(engine *e, int64_t now)
 static void deadlines_run(engine *e, int64_t now)
 {
 	deadline_state *s = &e->deadlines;
-	if (e->cycle.remote & STORE_WAKE_WORK)
+	if (e->cycle.remote & STORE_WAKE_DEADLINES)
 		s->dirty = true;    /* another node may have armed an earlier one */
 	fire_heap(e, now);
 	if (e->shared && e->leader && (s->dirty || now >= s->db_next))

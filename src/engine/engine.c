@@ -292,7 +292,7 @@ static void run_cycle(engine *e)
 	int64_t now = clock_now_us();
 	c->seq++;
 	c->now = now;
-	c->changed = c->ncmds > 0 || c->njobs > 0;
+	c->notify = 0;
 	c->nanswer = c->nretry = 0;
 	for (size_t i = 0; i < c->njobs; i++)
 		job_landed(e, c->jobs[i], t0);

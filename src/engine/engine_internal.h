@@ -176,7 +176,7 @@ typedef struct cycle_state {
 	uint64_t seq;               /* cycles run, this one included */
 	int64_t now;
 	unsigned remote;            /* STORE_WAKE_* bits heard since the last cycle */
-	bool changed;               /* wrote something the other nodes should see */
+	unsigned notify;            /* STORE_WAKE_* bits for the other nodes at commit */
 	const char *part;           /* the part running (fault injection, logs) */
 	engine_cmd **cmds;          /* taken from the queue */
 	size_t ncmds;
@@ -285,13 +285,18 @@ bool in_doubt_try(engine *e, bool last);
 
 /* ---- services of the parts to the rest of the engine --------------------- */
 
-/* parts/start.c: something may have become startable (a task became
+/* The wake-ups for a change this cycle writes also tell the other nodes
+ * at commit (parts/notify.c).
+ *
+ * parts/start.c: something may have become startable (a task became
  * pending, rules changed). */
 void engine_wake_starts(engine *e);
-/* parts/start.c: a claimed or running task left, capacity was freed, an
- * executor has room again: the tasks the last start pass held back, if
- * any, may start now. */
+/* parts/start.c: a claimed or running task left, capacity was freed: the
+ * tasks the last start pass held back, if any, may start now. */
 void engine_wake_held_starts(engine *e);
+/* parts/start.c: an executor has room again (a local matter): the tasks
+ * the last start pass held back, if any, may start now. */
+void engine_start_slot_freed(engine *e);
 /* parts/deliveries.c: outbox rows may be due (a row was written). */
 void engine_wake_deliveries(engine *e);
 /* parts/deliveries.c: a start call or a delivery came back: the rows the

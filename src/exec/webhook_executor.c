@@ -98,7 +98,7 @@ static void job_launch(engine *e, engine_job *job)
 static void job_landed(engine *e, engine_job *job)
 {
 	UNUSED(job);
-	engine_wake_held_starts(e);     /* a slot freed */
+	engine_start_slot_freed(e);
 	engine_wake_held_deliveries(e);     /* the task's deliveries no longer wait for it */
 }
 

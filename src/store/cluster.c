@@ -19,7 +19,7 @@ void store_set_wakeup(store *s, void (*wake)(void *arg, unsigned what), void *ar
 
 bool store_is_leader(store *s) { return s->drv->is_leader != NULL ? s->drv->is_leader(s) : true; }
 
-int store_notify(store_conn *c) { return c->drv->notify != NULL ? c->drv->notify(c) : 0; }
+int store_notify(store_conn *c, unsigned what) { return c->drv->notify != NULL ? c->drv->notify(c, what) : 0; }
 
 int store_rules_lock(store_conn *c, const char *kind, bool *got)
 {

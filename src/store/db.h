@@ -380,7 +380,7 @@ struct db_driver {
 	/* many nodes: NULL when the database has one node */
 	void (*set_wakeup)(store *s, void (*wake)(void *arg, unsigned what), void *arg);
 	bool (*is_leader)(store *s);
-	int (*notify)(store_conn *c);
+	int (*notify)(store_conn *c, unsigned what);
 	int (*rules_lock)(store_conn *c, const char *kind, bool wait, bool *got);
 
 	/* overrides: NULL runs the operation written once (its contract is

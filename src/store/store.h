@@ -482,22 +482,30 @@ int store_running_by_kind(store_conn *c, kind_count **out, size_t *n);
 bool store_shared(const store *s);
 
 /* Wake-ups from other nodes: `wake` is called from the store's listener
- * thread with STORE_WAKE_* bits when another node committed a change
- * (STORE_WAKE_WORK) or this node's leadership changed (STORE_WAKE_LEADER).
- * Set before the engine starts, and cleared (NULL) before the engine is
- * freed: once the clearing call returns, no call of the old callback is
- * under way. SQLite never calls it. */
-#define STORE_WAKE_WORK 1u
-#define STORE_WAKE_LEADER 2u
+ * thread with STORE_WAKE_* bits when another node committed a change that
+ * may give this one work (the bits that node sent with store_notify), or
+ * this node's leadership changed (STORE_WAKE_LEADER). Set before the
+ * engine starts, and cleared (NULL) before the engine is freed: once the
+ * clearing call returns, no call of the old callback is under way. SQLite
+ * never calls it. */
+#define STORE_WAKE_STARTS (1u << 0)    /* tasks may have become startable */
+#define STORE_WAKE_LEADER (1u << 1)
+#define STORE_WAKE_FREED (1u << 2)     /* a claimed or running task left, capacity freed */
+#define STORE_WAKE_OUTBOX (1u << 3)    /* deliveries written that their writer did not lease */
+#define STORE_WAKE_DEADLINES (1u << 4) /* a deadline was armed in the database */
+/* Everything another node may have done: sent when the bits are not
+ * known (a notification from an older node, changes missed while the
+ * listener was away). */
+#define STORE_WAKE_WORK (STORE_WAKE_STARTS | STORE_WAKE_FREED | STORE_WAKE_OUTBOX | STORE_WAKE_DEADLINES)
 void store_set_wakeup(store *s, void (*wake)(void *arg, unsigned what), void *arg);
 /* Whether this node holds the singleton lock (timers, retention): always
  * true on SQLite. Another node takes over within seconds of the leader's
  * death (its session's advisory lock goes with its connection). */
 bool store_is_leader(store *s);
-/* Inside the writer's transaction: tell the other nodes, at commit, that
- * something changed (work may be startable or deliverable, a deadline may
- * have moved). No-op on SQLite. */
-int store_notify(store_conn *c);
+/* Inside the writer's transaction: tell the other nodes, at commit, what
+ * the transaction may have given them to do (STORE_WAKE_* bits but
+ * STORE_WAKE_LEADER). No-op on SQLite. */
+int store_notify(store_conn *c, unsigned what);
 /* Inside the writer's transaction: takes the cross-node lock of rule
  * checks on tasks of `kind` until the transaction ends, without waiting:
  * *got = false when another node holds it (try again later). Always

@@ -1,7 +1,8 @@
 /*
  * test_store_pg.c — what only the PostgreSQL driver does: a transaction's
  * inserts sent as one COPY per table, SKIP LOCKED between two nodes,
- * advisory locks (rules, leadership), reconnection after the server ended
+ * advisory locks (rules, leadership), the wake-up bits between nodes,
+ * reconnection after the server ended
  * the sessions, and the outcome of a COMMIT whose answer was lost.
  *
  * For the last, a TCP proxy between the store and the server forwards
@@ -20,6 +21,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "store/pg/pg.h"
 #include "util/buf.h"
 #include "util/metrics.h"
 
@@ -167,6 +169,76 @@ static void test_advisory_locks(void **state)
 	store_close(f->st);
 	f->st = NULL;
 	assert_true(wait_leader(other, true, 3000));
+	store_close(other);
+}
+
+/* ---- wake-ups between nodes ------------------------------------------------------------- */
+
+typedef struct heard {
+	pthread_mutex_t mu;
+	unsigned bits;
+} heard;
+
+static void on_wake(void *arg, unsigned what)
+{
+	heard *h = arg;
+	pthread_mutex_lock(&h->mu);
+	h->bits |= what & ~STORE_WAKE_LEADER;
+	pthread_mutex_unlock(&h->mu);
+}
+
+static unsigned wait_heard(heard *h, int ms)
+{
+	unsigned bits = 0;
+	for (int t = 0; t <= ms && bits == 0; t += 10) {
+		pthread_mutex_lock(&h->mu);
+		bits = h->bits;
+		h->bits = 0;
+		pthread_mutex_unlock(&h->mu);
+		if (bits == 0)
+			sleep_ms(10);
+	}
+	return bits;
+}
+
+/* A node hears what another node's commit may give it to do, never its
+ * own notifications, and nothing of a rollback. */
+static void test_wake_bits(void **state)
+{
+	fixture *f = *state;
+	store *other = open_store(f->url, NULL);
+	heard mine = { PTHREAD_MUTEX_INITIALIZER, 0 }, theirs = { PTHREAD_MUTEX_INITIALIZER, 0 };
+	store_set_wakeup(f->st, on_wake, &mine);
+	store_set_wakeup(other, on_wake, &theirs);
+	sleep_ms(200);      /* both listeners are listening */
+	wait_heard(&mine, 0);
+	wait_heard(&theirs, 0);
+
+	assert_int_equal(store_begin(f->w), 0);
+	assert_int_equal(store_notify(f->w, STORE_WAKE_OUTBOX | STORE_WAKE_FREED), 0);
+	assert_int_equal(store_commit(f->w), 0);
+	assert_int_equal(wait_heard(&theirs, 3000), STORE_WAKE_OUTBOX | STORE_WAKE_FREED);
+
+	assert_int_equal(store_begin(f->w), 0);
+	assert_int_equal(store_notify(f->w, STORE_WAKE_STARTS), 0);
+	assert_int_equal(store_rollback(f->w), 0);
+	assert_int_equal(store_begin(f->w), 0);
+	assert_int_equal(store_notify(f->w, STORE_WAKE_DEADLINES), 0);
+	assert_int_equal(store_commit(f->w), 0);
+	assert_int_equal(wait_heard(&theirs, 3000), STORE_WAKE_DEADLINES);
+	assert_int_equal(wait_heard(&mine, 300), 0);
+
+	/* A payload without bits (or unreadable) wakes every part. */
+	PGresult *r = PQexec(f->pq, "SELECT pg_notify('" PG_WAKE_CHANNEL "', 'an-older-node')");
+	assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+	PQclear(r);
+	assert_int_equal(wait_heard(&theirs, 3000), STORE_WAKE_WORK);
+	r = PQexec(f->pq, "SELECT pg_notify('" PG_WAKE_CHANNEL "', 'a-node/zz')");
+	PQclear(r);
+	assert_int_equal(wait_heard(&theirs, 3000), STORE_WAKE_WORK);
+
+	store_set_wakeup(f->st, NULL, NULL);
+	store_set_wakeup(other, NULL, NULL);
 	store_close(other);
 }
 
@@ -481,6 +553,7 @@ int main(void)
 		STORE_TEST_PG(test_copy),
 		STORE_TEST_PG(test_skip_locked),
 		STORE_TEST_PG(test_advisory_locks),
+		STORE_TEST_PG(test_wake_bits),
 		STORE_TEST_PG(test_reconnect),
 		STORE_TEST_PG(test_commit_answer_lost),
 	};

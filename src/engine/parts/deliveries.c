@@ -28,6 +28,7 @@ typedef struct delivery_job {
 void engine_wake_deliveries(engine *e)
 {
 	e->outbox.dirty = true;
+	e->cycle.notify |= STORE_WAKE_OUTBOX;
 }
 
 void engine_wake_held_deliveries(engine *e)
@@ -38,6 +39,7 @@ void engine_wake_held_deliveries(engine *e)
 void engine_delivery_due(engine *e, int64_t at)
 {
 	e->outbox.next_due = MIN(e->outbox.next_due, at);
+	e->cycle.notify |= STORE_WAKE_OUTBOX;    /* due on every node, should this one go */
 }
 
 /* ---- the job ------------------------------------------------------------------------ */
@@ -201,7 +203,7 @@ static int deliveries_start(engine *e, int64_t now)
 
 static void deliveries_run(engine *e, int64_t now)
 {
-	if (e->cycle.remote & STORE_WAKE_WORK)
+	if (e->cycle.remote & STORE_WAKE_OUTBOX)
 		e->outbox.dirty = true;
 	if ((e->outbox.dirty || now >= e->outbox.next_due) && engine_window_room(&e->outbox.window, clock_mono_us()) > 0 &&
 	    engine_step(e, lease_step, NULL, now) != 0)

@@ -1,8 +1,11 @@
 /*
- * parts/notify.c — on a shared database, a cycle that changed anything
- * tells the other nodes (store_notify: delivered at commit), which wakes
- * their engines as a local command would. Last in the cycle, so that it
- * knows whether anything changed.
+ * parts/notify.c — on a shared database, a cycle whose changes may give
+ * other nodes work tells them (store_notify: delivered at commit) what
+ * kind of work: the STORE_WAKE_* bits its steps set as they woke their own
+ * parts (tasks startable, capacity freed, deliveries not leased, deadlines
+ * armed). A node that hears them wakes those parts only, so that a cycle
+ * of plain completions costs the other nodes nothing. Last in the cycle,
+ * so that it knows every bit.
  *
  * It is no step of its own: the notification goes with the COMMIT (one
  * round trip), and one that fails fails the commit, as a lost connection
@@ -15,7 +18,7 @@
 static void notify_run(engine *e, int64_t now)
 {
 	UNUSED(now);
-	if (e->shared && e->cycle.changed && store_notify(e->w) != 0)
+	if (e->shared && e->cycle.notify != 0 && store_notify(e->w, e->cycle.notify) != 0)
 		log_error("engine", "could not notify the other nodes");
 }
 

@@ -37,9 +37,16 @@
 void engine_wake_starts(engine *e)
 {
 	e->start.dirty = true;
+	e->cycle.notify |= STORE_WAKE_STARTS;
 }
 
 void engine_wake_held_starts(engine *e)
+{
+	e->start.dirty |= e->start.held;
+	e->cycle.notify |= STORE_WAKE_FREED;
+}
+
+void engine_start_slot_freed(engine *e)
 {
 	e->start.dirty |= e->start.held;
 }
@@ -51,7 +58,7 @@ static int fire_delayed_start(engine *e, const deadline *d, int64_t now)
 	UNUSED(d);
 	UNUSED(now);
 	e->start.delayed_armed = INT64_MAX;
-	engine_wake_starts(e);
+	e->start.dirty = true;     /* every node has this deadline of its own */
 	return 0;
 }
 
@@ -304,8 +311,10 @@ static void start_init(engine *e)
 static void start_run(engine *e, int64_t now)
 {
 	e->start.started = 0;
-	if (e->cycle.remote & STORE_WAKE_WORK)
-		e->start.dirty = true;   /* another node changed something */
+	if (e->cycle.remote & STORE_WAKE_STARTS)
+		e->start.dirty = true;
+	if (e->cycle.remote & STORE_WAKE_FREED)
+		e->start.dirty |= e->start.held;
 	if (now >= e->start.retry_at) {
 		e->start.retry_at = INT64_MAX;
 		e->start.dirty = true;
@@ -314,7 +323,6 @@ static void start_run(engine *e, int64_t now)
 		log_error("engine", "start pass failed; will retry");
 		e->start.dirty = true;
 	}
-	e->cycle.changed |= e->start.started > 0;
 }
 
 static int64_t start_next_wake(const engine *e)

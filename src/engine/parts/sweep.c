@@ -23,8 +23,8 @@ static void sweep_run(engine *e, int64_t now)
 {
 	if (e->cfg.sweep_interval_us <= 0 || now < e->sweep.next_us)
 		return;
-	engine_wake_starts(e);
-	engine_wake_deliveries(e);
+	e->start.dirty = true;     /* a local look: nothing to tell the other nodes */
+	e->outbox.dirty = true;
 	e->sweep.next_us = now + e->cfg.sweep_interval_us;
 }
 

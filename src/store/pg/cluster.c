@@ -6,6 +6,8 @@
  */
 #include "util/common.h"
 
+#include <errno.h>
+
 #include "store/pg/pg.h"
 #include "util/log.h"
 
@@ -44,20 +46,43 @@ int pg_writer_session_init(pg_conn *c)
 	return db_end(st, rc);
 }
 
-/* Delivered at commit (and dropped with a rollback). This node's own
- * notifications are recognised by their payload and ignored. */
+/* Delivered at commit (and dropped with a rollback). The payload is
+ * "<node>/<bits in hex>" (pg_wake_parse): this node's own notifications
+ * are recognised by it and ignored, and the others wake only the parts
+ * that the bits concern. PostgreSQL folds identical notifications of one
+ * transaction into one. */
 static const db_sql q_notify = {
 	"notify", "SELECT pg_notify('" PG_WAKE_CHANNEL "', $1)", NULL,
 };
 
-int pg_notify(store_conn *c)
+int pg_notify(store_conn *c, unsigned what)
 {
 	db_stmt *st;
 	int err = db_prepare(c, &q_notify, &st);
 	if (err)
 		return err;
-	db_bind_text(st, pgc(c)->store->node_id);
+	char payload[sizeof pgc(c)->store->node_id + 16];
+	snprintf(payload, sizeof payload, "%s/%x", pgc(c)->store->node_id, what);
+	db_bind_text(st, payload);
 	return db_send(st, NULL);
+}
+
+unsigned pg_wake_parse(const char *payload, const char *self)
+{
+	if (payload == NULL)
+		return STORE_WAKE_WORK;
+	const char *slash = strrchr(payload, '/');
+	size_t sender = slash != NULL ? (size_t)(slash - payload) : strlen(payload);
+	if (strlen(self) == sender && strncmp(payload, self, sender) == 0)
+		return 0;
+	if (slash == NULL)
+		return STORE_WAKE_WORK;    /* a node that sends no bits */
+	char *end;
+	errno = 0;
+	unsigned long bits = strtoul(slash + 1, &end, 16);
+	if (errno != 0 || end == slash + 1 || *end != '\0')
+		return STORE_WAKE_WORK;
+	return (unsigned)bits & STORE_WAKE_WORK;
 }
 
 /* A transaction lock on (PG_RULES_LOCK_K1, hash of the kind), released at

@@ -206,14 +206,14 @@ static void *listener_main(void *arg)
 			lis_drop(l);
 			continue;
 		}
-		bool work = false;
+		unsigned work = 0;
 		PGnotify *n;
 		while ((n = PQnotifies(l->pq)) != NULL) {
-			work |= n->extra == NULL || strcmp(n->extra, s->node_id) != 0;
+			work |= pg_wake_parse(n->extra, s->node_id);
 			PQfreemem(n);
 		}
-		if (work)
-			lis_wake(l, STORE_WAKE_WORK);
+		if (work != 0)
+			lis_wake(l, work);
 	}
 	return NULL;
 }

@@ -180,7 +180,7 @@ struct pg_store {
 	store base;             /* first: the seam's part */
 	char *url;              /* as given: libpq parses it */
 	char *url_shown;        /* the password masked, for messages */
-	char node_id[64];       /* payload of this node's notifications */
+	char node_id[64];       /* names the sender in this node's notifications */
 	int64_t orphan_sweep_ms;    /* writer: when leases were last checked (mono ms) */
 	pg_listener lis;
 };
@@ -206,7 +206,11 @@ int pg_check(pg_conn *c, const PGresult *r, const char *what);
 
 /* cluster.c */
 int pg_writer_session_init(pg_conn *c);
-int pg_notify(store_conn *c);
+int pg_notify(store_conn *c, unsigned what);
+/* The STORE_WAKE_* bits of a notification's payload, heard by the node
+ * named self: 0 for its own, every work bit when the payload names no
+ * bits (or cannot be read). */
+unsigned pg_wake_parse(const char *payload, const char *self);
 int pg_rules_lock(store_conn *c, const char *kind, bool wait, bool *got);
 int pg_migration_lock(store_conn *c);
 
