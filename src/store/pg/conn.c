@@ -231,10 +231,19 @@ int pg_check(pg_conn *c, const PGresult *r, const char *what)
 
 /* Runs a statement without parameters or result (transaction control),
  * waiting for it, timed under label. */
+static int send_begin(pg_conn *c);
+
 static int run_utility(pg_conn *c, const char *label, const char *sql)
 {
 	if (c->broken || c->pq == NULL)
 		return WEFT_EUNAVAILABLE;
+	if (c->begin_pending) {
+		int err = send_begin(c);
+		if (err == 0)
+			err = pg_pipeline_flush(c);
+		if (err)
+			return err;
+	}
 	int64_t t0 = db_mono_ns();
 	PGresult *r = PQexec(c->pq, sql);
 	db_observe(&c->base, label, db_mono_ns() - t0);
@@ -343,6 +352,8 @@ static int enqueue(pg_conn *c, pg_stmt *s, const char *sql, const char *label, b
 	if (c->broken || c->pq == NULL)
 		return WEFT_EUNAVAILABLE;
 	int err;
+	if (c->begin_pending && (err = send_begin(c)) != 0)
+		return err;
 	/* Rows kept for COPY were written before this statement. */
 	if (c->copy_bytes > 0 && (err = pg_pipeline_flush(c)) != 0)
 		return err;
@@ -531,6 +542,11 @@ static int exec_now(pg_conn *c, pg_stmt *s)
 	int taken = prefetched_take(c, s);
 	if (taken != 0)
 		return taken < 0 ? taken : 0;
+	if (c->begin_pending) {
+		int err = send_begin(c);
+		if (err)
+			return err;
+	}
 	/* After statements sent without waiting, the statement joins them:
 	 * one round trip for all, its result kept from the pipeline's. */
 	if (c->nqueued > 0 && c->copy_bytes == 0 && c->nqueued + 1 < PIPELINE_MAX &&
@@ -569,6 +585,12 @@ static int pg_send(db_stmt *st)
 {
 	pg_stmt *s = pst(st);
 	pg_conn *c = pgc(st->c);
+	if (c->begin_pending) {
+		/* Before COPY rows are kept, too: they are sent after it. */
+		int err = send_begin(c);
+		if (err)
+			return err;
+	}
 	if (!can_defer(c)) {
 		int rc;
 		while ((rc = pg_step(st)) > 0)
@@ -618,7 +640,12 @@ static bool pg_tx_failed(store_conn *cc)
 	return c->broken || c->pq == NULL || PQtransactionStatus(c->pq) == PQTRANS_INERROR;
 }
 
-/* The writer's BEGIN reads the transaction id in the same round trip. */
+/* The writer's BEGIN reads the transaction id in the same round trip, and
+ * waits for the transaction's first statement (send_begin, called by every
+ * path that sends one): a cycle that sends none costs no round trip, and
+ * no transaction id, whose commit PostgreSQL would flush to the WAL. Such
+ * cycles are common on many nodes, woken by other nodes' notifications
+ * that turn out to concern nothing here. */
 /* Whether anything came in on an idle session: an idle session hears
  * nothing unless the server is ending it (or sends a notice). */
 static bool idle_session_spoke(pg_conn *c)
@@ -627,19 +654,28 @@ static bool idle_session_spoke(pg_conn *c)
 	return p.fd < 0 || poll(&p, 1, 0) != 0;
 }
 
-static int writer_begin(pg_conn *c)
+static int send_begin(pg_conn *c)
 {
-	c->txid = 0;
+	c->begin_pending = false;
 	int err = enqueue(c, NULL, "BEGIN", QL("begin"), false);
 	if (err >= 0)
 		err = enqueue(c, NULL, "SELECT txid_current()", NULL, true);
+	return err < 0 ? err : 0;
+}
+
+static int writer_begin(pg_conn *c)
+{
+	c->txid = 0;
 	/* BEGIN goes with the transaction's first statements, unless the
 	 * server said something while the session was idle: then it may be
 	 * gone (a restart, a terminated backend), and a BEGIN of its own finds
 	 * out while reconnecting and trying again is safe. */
-	if (err >= 0 && idle_session_spoke(c))
-		err = pg_pipeline_flush(c);
-	return err < 0 ? err : 0;
+	if (!idle_session_spoke(c)) {
+		c->begin_pending = true;
+		return 0;
+	}
+	int err = send_begin(c);
+	return err ? err : pg_pipeline_flush(c);
 }
 
 /* READ COMMITTED: every statement sees what other nodes committed before
@@ -662,6 +698,7 @@ static int pg_begin(store_conn *cc)
 			return err;
 	}
 	c->in_tx = false;
+	c->begin_pending = c->sp_is_tx = false;
 	int err = c->base.role == DB_WRITER ? writer_begin(c) : run_utility(c, QL("begin"), "BEGIN");
 	if (err == WEFT_EUNAVAILABLE && conn_reset(c) == 0)
 		err = c->base.role == DB_WRITER ? writer_begin(c) : run_utility(c, QL("begin"), "BEGIN");
@@ -742,6 +779,11 @@ static int pg_commit(store_conn *cc)
 	}
 	prefetched_drop(c);
 	c->in_tx = false;
+	c->sp_is_tx = false;
+	if (c->begin_pending) {
+		c->begin_pending = false;     /* nothing was sent: nothing to commit */
+		return 0;
+	}
 	/* COMMIT goes with what is queued: one round trip. Rows kept for COPY
 	 * are sent first (enqueue), and a failure there leaves COMMIT unsent. */
 	int err = c->nqueued + 1 >= PIPELINE_MAX ? pg_pipeline_flush(c) : 0;
@@ -768,6 +810,7 @@ static int pg_rollback(store_conn *cc)
 {
 	pg_conn *c = pgc(cc);
 	c->in_tx = false;
+	c->begin_pending = c->sp_is_tx = false;
 	pg_copy_discard(c);
 	pg_pipeline_flush(c);      /* whatever failed is rolled back below */
 	prefetched_drop(c);
@@ -777,10 +820,19 @@ static int pg_rollback(store_conn *cc)
 }
 
 /* Every command of a cycle opens and releases one: neither waits for its
- * answer (an error shows at the next statement that does). */
+ * answer (an error shows at the next statement that does). One set before
+ * the transaction sent anything is the transaction itself: nothing is
+ * sent, and its rollback is a ROLLBACK and a new BEGIN. So a cycle's first
+ * step, which holds a whole set of commands, costs no SAVEPOINT and
+ * RELEASE, and its rows carry the transaction's own id rather than a
+ * subtransaction's, which every other session would have to look up. */
 static int pg_savepoint(store_conn *cc)
 {
 	pg_conn *c = pgc(cc);
+	if (c->begin_pending) {
+		c->sp_is_tx = true;
+		return 0;
+	}
 	if (!can_defer(c))
 		return run_utility(c, QL("savepoint"), "SAVEPOINT weft_sp");
 	int err = enqueue(c, NULL, "SAVEPOINT weft_sp", QL("savepoint"), false);
@@ -796,9 +848,13 @@ static int pg_savepoint(store_conn *cc)
 static int pg_savepoint_release(store_conn *cc)
 {
 	pg_conn *c = pgc(cc);
+	bool pending = c->queued_writes > 0 || c->copy_bytes > 0;
+	if (c->sp_is_tx) {
+		c->sp_is_tx = false;
+		return pending ? pg_pipeline_flush(c) : 0;
+	}
 	if (!can_defer(c))
 		return run_utility(c, QL("savepoint_release"), "RELEASE SAVEPOINT weft_sp");
-	bool pending = c->queued_writes > 0 || c->copy_bytes > 0;
 	int err = enqueue(c, NULL, "RELEASE SAVEPOINT weft_sp", QL("savepoint_release"), false);
 	if (err >= 0 && pending)
 		err = pg_pipeline_flush(c);
@@ -812,6 +868,15 @@ static int pg_savepoint_release(store_conn *cc)
 static int pg_savepoint_rollback(store_conn *cc)
 {
 	pg_conn *c = pgc(cc);
+	if (c->sp_is_tx) {
+		c->sp_is_tx = false;
+		pg_rollback(cc);
+		if (c->broken)
+			return WEFT_EUNAVAILABLE;
+		c->in_tx = c->begin_pending = true;
+		c->txid = 0;
+		return 0;
+	}
 	pg_copy_discard(c);
 	int flushed = pg_pipeline_flush(c);
 	prefetched_drop(c);      /* it read what the step saw */
