@@ -239,9 +239,7 @@ static int run_utility(pg_conn *c, const char *label, const char *sql)
 		return WEFT_EUNAVAILABLE;
 	if (c->begin_pending) {
 		int err = send_begin(c);
-		if (err == 0)
-			err = pg_pipeline_flush(c);
-		if (err)
+		if (err || (err = pg_pipeline_flush(c)) != 0)
 			return err;
 	}
 	int64_t t0 = db_mono_ns();
@@ -352,7 +350,7 @@ static int enqueue(pg_conn *c, pg_stmt *s, const char *sql, const char *label, b
 	if (c->broken || c->pq == NULL)
 		return WEFT_EUNAVAILABLE;
 	int err;
-	if (c->begin_pending && (err = send_begin(c)) != 0)
+	if ((err = send_begin(c)) != 0)
 		return err;
 	/* Rows kept for COPY were written before this statement. */
 	if (c->copy_bytes > 0 && (err = pg_pipeline_flush(c)) != 0)
@@ -542,11 +540,9 @@ static int exec_now(pg_conn *c, pg_stmt *s)
 	int taken = prefetched_take(c, s);
 	if (taken != 0)
 		return taken < 0 ? taken : 0;
-	if (c->begin_pending) {
-		int err = send_begin(c);
-		if (err)
-			return err;
-	}
+	int begun = send_begin(c);
+	if (begun != 0)
+		return begun;
 	/* After statements sent without waiting, the statement joins them:
 	 * one round trip for all, its result kept from the pipeline's. */
 	if (c->nqueued > 0 && c->copy_bytes == 0 && c->nqueued + 1 < PIPELINE_MAX &&
@@ -585,12 +581,9 @@ static int pg_send(db_stmt *st)
 {
 	pg_stmt *s = pst(st);
 	pg_conn *c = pgc(st->c);
-	if (c->begin_pending) {
-		/* Before COPY rows are kept, too: they are sent after it. */
-		int err = send_begin(c);
-		if (err)
-			return err;
-	}
+	int err = send_begin(c);     /* before COPY rows are kept too: they go after it */
+	if (err)
+		return err;
 	if (!can_defer(c)) {
 		int rc;
 		while ((rc = pg_step(st)) > 0)
@@ -599,7 +592,7 @@ static int pg_send(db_stmt *st)
 	}
 	if (st->def != NULL && st->def->copy != NULL) {
 		/* COPY rows are written after what was queued before them. */
-		int err = c->nqueued > 0 ? pg_pipeline_flush(c) : 0;
+		err = c->nqueued > 0 ? pg_pipeline_flush(c) : 0;
 		return err ? err : pg_copy_row(c, s);
 	}
 	return enqueue(c, s, NULL, st->label, false);
@@ -640,12 +633,6 @@ static bool pg_tx_failed(store_conn *cc)
 	return c->broken || c->pq == NULL || PQtransactionStatus(c->pq) == PQTRANS_INERROR;
 }
 
-/* The writer's BEGIN reads the transaction id in the same round trip, and
- * waits for the transaction's first statement (send_begin, called by every
- * path that sends one): a cycle that sends none costs no round trip, and
- * no transaction id, whose commit PostgreSQL would flush to the WAL. Such
- * cycles are common on many nodes, woken by other nodes' notifications
- * that turn out to concern nothing here. */
 /* Whether anything came in on an idle session: an idle session hears
  * nothing unless the server is ending it (or sends a notice). */
 static bool idle_session_spoke(pg_conn *c)
@@ -654,8 +641,16 @@ static bool idle_session_spoke(pg_conn *c)
 	return p.fd < 0 || poll(&p, 1, 0) != 0;
 }
 
+/* The writer's BEGIN, with the read of the transaction id, waits for the
+ * transaction's first statement: every path that sends one calls this
+ * first. A cycle that sends none then costs no round trip, and no
+ * transaction id, whose commit PostgreSQL would flush to the WAL. Such
+ * cycles are common on many nodes, woken by other nodes' notifications
+ * that turn out to concern nothing here. */
 static int send_begin(pg_conn *c)
 {
+	if (!c->begin_pending)
+		return 0;
 	c->begin_pending = false;
 	int err = enqueue(c, NULL, "BEGIN", QL("begin"), false);
 	if (err >= 0)
@@ -670,10 +665,9 @@ static int writer_begin(pg_conn *c)
 	 * server said something while the session was idle: then it may be
 	 * gone (a restart, a terminated backend), and a BEGIN of its own finds
 	 * out while reconnecting and trying again is safe. */
-	if (!idle_session_spoke(c)) {
-		c->begin_pending = true;
+	c->begin_pending = true;
+	if (!idle_session_spoke(c))
 		return 0;
-	}
 	int err = send_begin(c);
 	return err ? err : pg_pipeline_flush(c);
 }
