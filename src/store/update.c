@@ -17,9 +17,9 @@
  *
  * The UPDATE assigns the fields that the round's changes give (a part of
  * TASK_CHANGE_SET): a field that one change gives and another does not is
- * null in the other's row and keeps its column. A driver may do a round its own way (pg/pg.h:
- * the three steps as one statement); the rounds and the batch counters are
- * done here either way.
+ * null in the other's row and keeps its column. A driver may do a round
+ * its own way (pg/pg.h: the three steps as one statement); the rounds and
+ * the batch counters are done here either way.
  */
 #include "util/common.h"
 
