@@ -2,8 +2,8 @@
  * conn.c — the PostgreSQL driver's connections and statements (pg.h):
  * connecting and reconnecting, prepared statements per session, execution,
  * the writer's pipeline (its COPY is copy.c's), reads asked for ahead,
- * transactions and savepoints, and the resolution of a COMMIT whose answer
- * was lost.
+ * transactions and savepoints (the resolution of a COMMIT whose answer was
+ * lost is doubt.c's).
  *
  * Statements are prepared once per session under a name derived from their
  * text (so a text is prepared at most once per session, however often the
@@ -35,14 +35,10 @@ typedef struct pg_prepared {
 typedef struct pg_conn_full {
 	pg_conn c;
 	pg_prepared prepared;
-	/* The writer's last COMMIT was under way when the connection was lost;
-	 * its transaction id is c.txid. Until the next BEGIN. */
-	bool in_doubt;
 } pg_conn_full;
 
 static pg_stmt *pst(db_stmt *st) { return (pg_stmt *)st; }
 static pg_prepared *prepared_of(pg_conn *c) { return &((pg_conn_full *)c)->prepared; }
-static bool *in_doubt_of(pg_conn *c) { return &((pg_conn_full *)c)->in_doubt; }
 
 int64_t pg_mono_ms(void) { return db_mono_ns() / 1000000; }
 
@@ -170,7 +166,7 @@ void pg_mark_broken(pg_conn *c, const char *why)
 
 /* Reconnects a broken connection (bounded by connect_timeout); what was
  * prepared, queued or collected on the old session is gone with it. */
-static int conn_reset(pg_conn *c)
+int pg_conn_reset(pg_conn *c)
 {
 	if (!c->broken)
 		return 0;
@@ -192,7 +188,7 @@ static int conn_reset(pg_conn *c)
 	return c->base.role == DB_WRITER ? pg_writer_session_init(c) : 0;
 }
 
-static int conn_check(store_conn *cc) { return conn_reset(pgc(cc)); }
+static int conn_check(store_conn *cc) { return pg_conn_reset(pgc(cc)); }
 
 /* ---- results ---------------------------------------------------------------------------- */
 
@@ -561,7 +557,7 @@ static int exec_now(pg_conn *c, pg_stmt *s)
 		return err;
 	bool idle_reader = c->base.role == DB_READER && !c->in_tx && !c->broken && c->pq != NULL;
 	err = exec_once(c, s);
-	if (err == WEFT_EUNAVAILABLE && idle_reader && conn_reset(c) == 0)
+	if (err == WEFT_EUNAVAILABLE && idle_reader && pg_conn_reset(c) == 0)
 		err = exec_once(c, s);
 	return err;
 }
@@ -681,8 +677,8 @@ static int pg_begin(store_conn *cc)
 	pg_conn *c = pgc(cc);
 	pg_copy_discard(c);        /* rows of a transaction that did not end well */
 	prefetched_drop(c);
-	*in_doubt_of(c) = false;
-	if (c->broken && conn_reset(c) != 0)
+	c->in_doubt = false;
+	if (c->broken && pg_conn_reset(c) != 0)
 		return WEFT_EUNAVAILABLE;
 	if (c->in_tx || PQtransactionStatus(c->pq) != PQTRANS_IDLE) {
 		log_warn(SUBSYS, "BEGIN inside a transaction; rolling the old one back");
@@ -694,7 +690,7 @@ static int pg_begin(store_conn *cc)
 	c->in_tx = false;
 	c->begin_pending = c->sp_is_tx = false;
 	int err = c->base.role == DB_WRITER ? writer_begin(c) : run_utility(c, QL("begin"), "BEGIN");
-	if (err == WEFT_EUNAVAILABLE && conn_reset(c) == 0)
+	if (err == WEFT_EUNAVAILABLE && pg_conn_reset(c) == 0)
 		err = c->base.role == DB_WRITER ? writer_begin(c) : run_utility(c, QL("begin"), "BEGIN");
 	c->in_tx = err == 0;
 	return err;
@@ -707,57 +703,6 @@ static int pg_begin_snapshot(store_conn *cc)
 		return pg_begin(cc);
 	int err = run_utility(c, QL("begin_read"), "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
 	c->in_tx = err == 0;
-	return err;
-}
-
-/* The connection was lost while COMMIT was under way: it may or may not
- * have committed. The transaction's id was read at BEGIN; one attempt:
- * reconnect if needed, and ask txid_status(). "in progress" is the old
- * session still finishing (or aborting) it: asked again by a later
- * attempt. Nothing here waits beyond one connection attempt and one
- * statement. */
-static int pg_commit_resolve(store_conn *cc, bool *committed)
-{
-	pg_conn *c = pgc(cc);
-	bool *doubt = in_doubt_of(c);
-	if (!*doubt)
-		return WEFT_EINVALID;
-	if (c->txid == 0) {
-		*doubt = false;
-		log_error(SUBSYS, "connection lost during COMMIT; whether the transaction committed is unknown "
-		                  "(its id was never read)");
-		return WEFT_EINDOUBT;
-	}
-	if (conn_reset(c) != 0)
-		return WEFT_EUNAVAILABLE;
-	char xid[24];
-	snprintf(xid, sizeof xid, "%" PRId64, c->txid);
-	const char *values[] = { xid };
-	PGresult *r = PQexecParams(c->pq, "SELECT txid_status($1::bigint)", 1, NULL, values, NULL, NULL, 0);
-	int err = pg_check(c, r, "txid_status");
-	const char *st = err == 0 && PQntuples(r) == 1 && !PQgetisnull(r, 0, 0) ? PQgetvalue(r, 0, 0) : NULL;
-	if (err == 0 && st == NULL) {
-		/* NULL: too old to tell (the commit log was truncated past it). */
-		log_error(SUBSYS, "connection lost during COMMIT; whether transaction %s committed is unknown "
-		                  "(too old to tell)", xid);
-		err = WEFT_EINDOUBT;
-	} else if (err == 0 && strcmp(st, "committed") == 0) {
-		log_warn(SUBSYS, "connection lost during COMMIT; transaction %s did commit", xid);
-		*committed = true;
-	} else if (err == 0 && strcmp(st, "aborted") == 0) {
-		log_warn(SUBSYS, "connection lost during COMMIT; transaction %s did not commit", xid);
-	} else if (err == 0) {
-		log_info(SUBSYS, "connection lost during COMMIT; transaction %s is still %s", xid, st);
-		err = WEFT_EUNAVAILABLE;
-	} else if (err != WEFT_EUNAVAILABLE) {
-		/* The server refused the question (logged by pg_check): asking
-		 * again would get the same answer. */
-		log_error(SUBSYS, "connection lost during COMMIT; whether transaction %s committed is unknown", xid);
-		err = WEFT_EINDOUBT;
-	}
-	PQclear(r);
-	if (err != WEFT_EUNAVAILABLE)
-		*doubt = false;
 	return err;
 }
 
@@ -791,7 +736,7 @@ static int pg_commit(store_conn *cc)
 	if (err == WEFT_EUNAVAILABLE && c->sync_sent) {
 		/* Lost after the pipeline carrying COMMIT was sent: the server
 		 * may have committed it. */
-		*in_doubt_of(c) = true;
+		c->in_doubt = true;
 		log_warn(SUBSYS, "connection lost during COMMIT of transaction %" PRId64 "; its outcome is in doubt", c->txid);
 		return WEFT_EINDOUBT;
 	}

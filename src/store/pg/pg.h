@@ -121,6 +121,9 @@ typedef struct pg_conn {
 	unsigned session;       /* counts reconnections: prepared names are per session */
 	unsigned next_name;     /* prepared statements are named s1, s2, ... */
 	int64_t txid;           /* the writer's transaction id (0: unknown) */
+	/* The writer's last COMMIT was under way when the connection was lost
+	 * (its transaction is txid): until the next BEGIN. */
+	bool in_doubt;
 	bool sync_sent;         /* the last pipeline reached the server's socket (then it may have run) */
 	/* The writer's statements sent without waiting. */
 	pg_queued *queued;
@@ -205,6 +208,11 @@ void pg_mark_broken(pg_conn *c, const char *why);
 /* Maps a result to 0 or a store code, marking the connection broken when
  * it was lost. */
 int pg_check(pg_conn *c, const PGresult *r, const char *what);
+/* Reconnects a broken connection (conn.c); 0 when usable. */
+int pg_conn_reset(pg_conn *c);
+/* doubt.c: one attempt to learn whether the COMMIT in doubt committed
+ * (db.h: commit_resolve). */
+int pg_commit_resolve(store_conn *cc, bool *committed);
 
 /* cluster.c */
 int pg_writer_session_init(pg_conn *c);
