@@ -3,9 +3,10 @@
  * other nodes work tells them (store_notify: delivered at commit) what
  * kind of work: the STORE_WAKE_* bits its steps set as they woke their own
  * parts (tasks startable, capacity freed, deliveries not leased, deadlines
- * armed). A node that hears them wakes those parts only, so that a cycle
- * of plain completions costs the other nodes nothing. Last in the cycle,
- * so that it knows every bit.
+ * armed). A node that hears them wakes those parts only: a cycle of plain
+ * completions says only "capacity freed", which costs another node a
+ * statement only when its last start pass held tasks back. Last in the
+ * cycle, so that it knows every bit.
  *
  * It is no step of its own: the notification goes with the COMMIT (one
  * round trip), and one that fails fails the commit, as a lost connection
