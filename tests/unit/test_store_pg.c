@@ -25,13 +25,8 @@
 #include "util/buf.h"
 #include "util/metrics.h"
 
+#include "net_test.h"
 #include "store_test.h"
-
-static void sleep_ms(int ms)
-{
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
-	nanosleep(&ts, NULL);
-}
 
 static int64_t count_of(fixture *f, const weft_id *id)
 {
@@ -309,18 +304,6 @@ typedef struct proxy {
 	atomic_int dropped;
 	pair pairs[MAX_PAIRS];
 } proxy;
-
-static bool send_all(int fd, const char *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
-		if (w <= 0)
-			return false;
-		p += w;
-		n -= (size_t)w;
-	}
-	return true;
-}
 
 static void pair_close(pair *p)
 {

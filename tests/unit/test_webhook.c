@@ -287,6 +287,7 @@ static void test_connection_refused(void **state)
 	webhook_call *c = run_one(TRIGGER_START, COND_SUCCESS, paths, 1);
 	assert_false(c->ok);
 	assert_string_equal(c->error, "on_start webhook failed: Couldn't connect to server");
+	assert_int_equal(c->http_status, 0);     /* no answer: no status */
 }
 
 static void test_timeout(void **state)
@@ -301,6 +302,7 @@ static void test_timeout(void **state)
 	dispatcher_free(d);
 	assert_false(dl.calls[0]->ok);
 	assert_string_equal(dl.calls[0]->error, "on_start webhook failed: Timeout was reached");
+	assert_int_equal(dl.calls[0]->http_status, 0);     /* no answer: no status */
 }
 
 static void test_response_too_large(void **state)

@@ -443,33 +443,6 @@ static void test_http_status(void **state)
 	assert_int_equal(dl.calls[5]->http_status, 404);
 }
 
-static void test_http_status_none(void **state)
-{
-	UNUSED(state);
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t alen = sizeof(a);
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &alen), 0);
-	close(fd);
-	snprintf(base, sizeof(base), "http://127.0.0.1:%d", ntohs(a.sin_port));
-
-	const char *paths[] = { "/ok" };
-	webhook_call *c = run_one(TRIGGER_START, COND_SUCCESS, paths, 1);
-	assert_false(c->ok);
-	assert_string_equal(c->error, "on_start webhook failed: Couldn't connect to server");
-	assert_int_equal(c->http_status, 0);
-
-	/* and a timeout before any answer */
-	snprintf(base, sizeof(base), "http://127.0.0.1:%d", srv->port);
-	const char *hang[] = { "/hang" };
-	dispatcher *d = start_dispatcher(1, 200, 0);
-	dispatcher_submit(d, make_call(&task_a, TRIGGER_START, COND_SUCCESS, hang, 1));
-	wait_done(2);
-	dispatcher_free(d);
-	assert_int_equal(dl.calls[1]->http_status, 0);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -487,7 +460,6 @@ int main(void)
 		T(test_unsigned_without_secret),
 		T(test_no_handle),
 		T(test_http_status),
-		T(test_http_status_none),
 	};
 	return cmocka_run_group_tests_name("webhook dispatch", tests, group_setup, group_teardown);
 }
