@@ -39,7 +39,7 @@ void engine_wake_held_deliveries(engine *e)
 void engine_delivery_due(engine *e, int64_t at)
 {
 	e->outbox.next_due = MIN(e->outbox.next_due, at);
-	e->cycle.notify |= STORE_WAKE_OUTBOX;    /* due on every node, should this one go */
+	e->cycle.notify |= STORE_WAKE_OUTBOX;    /* another node delivers it if this one is gone */
 }
 
 /* ---- the job ------------------------------------------------------------------------ */

@@ -40,15 +40,15 @@ void engine_wake_starts(engine *e)
 	e->cycle.notify |= STORE_WAKE_STARTS;
 }
 
-void engine_wake_held_starts(engine *e)
-{
-	e->start.dirty |= e->start.held;
-	e->cycle.notify |= STORE_WAKE_FREED;
-}
-
 void engine_start_slot_freed(engine *e)
 {
 	e->start.dirty |= e->start.held;
+}
+
+void engine_wake_held_starts(engine *e)
+{
+	engine_start_slot_freed(e);
+	e->cycle.notify |= STORE_WAKE_FREED;
 }
 
 /* ---- the delayed-start deadline ------------------------------------------------ */
