@@ -198,6 +198,13 @@ static unsigned wait_heard(heard *h, int ms)
 
 /* A node hears what another node's commit may give it to do, never its
  * own notifications, and nothing of a rollback. */
+static void notify_committed(store_conn *w, unsigned bits)
+{
+	assert_int_equal(store_begin(w), 0);
+	assert_int_equal(store_notify(w, bits), 0);
+	assert_int_equal(store_commit(w), 0);
+}
+
 static void test_wake_bits(void **state)
 {
 	fixture *f = *state;
@@ -205,21 +212,28 @@ static void test_wake_bits(void **state)
 	heard mine = { PTHREAD_MUTEX_INITIALIZER, 0 }, theirs = { PTHREAD_MUTEX_INITIALIZER, 0 };
 	store_set_wakeup(f->st, on_wake, &mine);
 	store_set_wakeup(other, on_wake, &theirs);
-	sleep_ms(200);      /* both listeners are listening */
+	/* Each listener connects on its own thread: notify until it hears. */
+	unsigned got = 0;
+	for (int i = 0; i < 50 && got == 0; i++) {
+		notify_committed(f->w, STORE_WAKE_OUTBOX | STORE_WAKE_FREED);
+		got = wait_heard(&theirs, 100);
+	}
+	assert_int_equal(got, STORE_WAKE_OUTBOX | STORE_WAKE_FREED);
+	got = 0;
+	for (int i = 0; i < 50 && got == 0; i++) {
+		notify_committed(store_writer(other), STORE_WAKE_STARTS);
+		got = wait_heard(&mine, 100);
+	}
+	assert_int_equal(got, STORE_WAKE_STARTS);
+	sleep_ms(100);
 	wait_heard(&mine, 0);
 	wait_heard(&theirs, 0);
 
-	assert_int_equal(store_begin(f->w), 0);
-	assert_int_equal(store_notify(f->w, STORE_WAKE_OUTBOX | STORE_WAKE_FREED), 0);
-	assert_int_equal(store_commit(f->w), 0);
-	assert_int_equal(wait_heard(&theirs, 3000), STORE_WAKE_OUTBOX | STORE_WAKE_FREED);
-
+	/* A rollback sends nothing; a node does not hear its own commits. */
 	assert_int_equal(store_begin(f->w), 0);
 	assert_int_equal(store_notify(f->w, STORE_WAKE_STARTS), 0);
 	assert_int_equal(store_rollback(f->w), 0);
-	assert_int_equal(store_begin(f->w), 0);
-	assert_int_equal(store_notify(f->w, STORE_WAKE_DEADLINES), 0);
-	assert_int_equal(store_commit(f->w), 0);
+	notify_committed(f->w, STORE_WAKE_DEADLINES);
 	assert_int_equal(wait_heard(&theirs, 3000), STORE_WAKE_DEADLINES);
 	assert_int_equal(wait_heard(&mine, 300), 0);
 
