@@ -272,6 +272,7 @@ struct store_conn {
 	store *st;
 	db_role role;
 	bool sp_open;            /* a savepoint is set */
+	bool sp_is_tx;           /* ... and it is the transaction itself (store.c) */
 	bool final_writes_done;  /* drv->final_writes ran in this transaction */
 	db_deltas deltas;
 	db_counts counts;
@@ -369,6 +370,12 @@ struct db_driver {
 	int (*savepoint)(store_conn *c);
 	int (*savepoint_release)(store_conn *c);
 	int (*savepoint_rollback)(store_conn *c);     /* undoes and releases it */
+	/* Whether the writer's transaction has written nothing yet, so that a
+	 * savepoint set now may be the transaction itself (NULL: never). */
+	bool (*tx_untouched)(store_conn *c);
+	/* Waits for the writes sent without waiting, so that a failed one
+	 * fails the step that sent it (NULL: a driver that always waits). */
+	int (*sync_writes)(store_conn *c);
 	/* The transaction's last writes follow (at commit): NULL or a hook. */
 	int (*final_writes)(store_conn *c);
 	/* Migrations: runs a script of statements, message in err; and takes

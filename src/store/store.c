@@ -185,9 +185,19 @@ int store_rollback(store_conn *c)
 	return c->drv->rollback(c);
 }
 
+/* A savepoint set before the transaction wrote anything is the
+ * transaction itself: nothing is sent for it, and its rollback is a
+ * rollback and a new begin. The cycle's first step, which holds a whole
+ * set of commands, then costs no SAVEPOINT and RELEASE: on SQLite it copies
+ * no page it touches to a statement journal (a temporary file past
+ * 64 KiB), and on PostgreSQL its rows carry the transaction's id rather
+ * than a subtransaction's. Nothing was written before it, so the new
+ * transaction starts where the old one stood: SQLite's writer is the only
+ * one, and PostgreSQL's statements each see the latest commits anyway. */
 int store_savepoint(store_conn *c)
 {
-	int err = c->drv->savepoint(c);
+	c->sp_is_tx = c->drv->tx_untouched != NULL && c->drv->tx_untouched(c);
+	int err = c->sp_is_tx ? 0 : c->drv->savepoint(c);
 	c->sp_open = err == 0;
 	if (!err) {
 		batch_remaining_savepoint(c);
@@ -202,7 +212,7 @@ int store_savepoint_release(store_conn *c)
 {
 	if (!c->sp_open)
 		return 0;
-	int err = c->drv->savepoint_release(c);
+	int err = !c->sp_is_tx ? c->drv->savepoint_release(c) : c->drv->sync_writes ? c->drv->sync_writes(c) : 0;
 	if (!err)
 		c->sp_open = false;
 	return err;
@@ -215,7 +225,10 @@ int store_savepoint_rollback(store_conn *c)
 	c->sp_open = false;
 	batch_remaining_rollback(c);
 	task_counts_rollback(c);
-	return c->drv->savepoint_rollback(c);
+	if (!c->sp_is_tx)
+		return c->drv->savepoint_rollback(c);
+	c->drv->rollback(c);
+	return c->drv->begin(c);
 }
 
 /* ---- freeing (row release functions: model.c) ------------------------------------ */

@@ -688,7 +688,7 @@ static int pg_begin(store_conn *cc)
 			return err;
 	}
 	c->in_tx = false;
-	c->begin_pending = c->sp_is_tx = false;
+	c->begin_pending = false;
 	int err = c->base.role == DB_WRITER ? writer_begin(c) : run_utility(c, QL("begin"), "BEGIN");
 	if (err == WEFT_EUNAVAILABLE && pg_conn_reset(c) == 0)
 		err = c->base.role == DB_WRITER ? writer_begin(c) : run_utility(c, QL("begin"), "BEGIN");
@@ -718,7 +718,6 @@ static int pg_commit(store_conn *cc)
 	}
 	prefetched_drop(c);
 	c->in_tx = false;
-	c->sp_is_tx = false;
 	if (c->begin_pending) {
 		c->begin_pending = false;     /* nothing was sent: nothing to commit */
 		return 0;
@@ -749,7 +748,7 @@ static int pg_rollback(store_conn *cc)
 {
 	pg_conn *c = pgc(cc);
 	c->in_tx = false;
-	c->begin_pending = c->sp_is_tx = false;
+	c->begin_pending = false;
 	pg_copy_discard(c);
 	pg_pipeline_flush(c);      /* whatever failed is rolled back below */
 	prefetched_drop(c);
@@ -759,19 +758,10 @@ static int pg_rollback(store_conn *cc)
 }
 
 /* Every command of a cycle opens and releases one: neither waits for its
- * answer (an error shows at the next statement that does). One set before
- * the transaction sent anything is the transaction itself: nothing is
- * sent, and its rollback is a ROLLBACK and a new BEGIN. So a cycle's first
- * step, which holds a whole set of commands, costs no SAVEPOINT and
- * RELEASE, and its rows carry the transaction's own id rather than a
- * subtransaction's, which every other session would have to look up. */
+ * answer (an error shows at the next statement that does). */
 static int pg_savepoint(store_conn *cc)
 {
 	pg_conn *c = pgc(cc);
-	if (c->begin_pending) {
-		c->sp_is_tx = true;
-		return 0;
-	}
 	if (!can_defer(c))
 		return run_utility(c, QL("savepoint"), "SAVEPOINT weft_sp");
 	int err = enqueue(c, NULL, "SAVEPOINT weft_sp", QL("savepoint"), false);
@@ -784,21 +774,24 @@ static int pg_savepoint(store_conn *cc)
  * after it was reported done). A step whose writes were all answered
  * already (its last statement waited) has nothing left to fail: its
  * release goes with the next statement that waits. */
+static int pg_sync_writes(store_conn *cc)
+{
+	pg_conn *c = pgc(cc);
+	return c->queued_writes > 0 || c->copy_bytes > 0 ? pg_pipeline_flush(c) : 0;
+}
+
 static int pg_savepoint_release(store_conn *cc)
 {
 	pg_conn *c = pgc(cc);
-	bool pending = c->queued_writes > 0 || c->copy_bytes > 0;
-	if (c->sp_is_tx) {
-		c->sp_is_tx = false;
-		return pending ? pg_pipeline_flush(c) : 0;
-	}
 	if (!can_defer(c))
 		return run_utility(c, QL("savepoint_release"), "RELEASE SAVEPOINT weft_sp");
 	int err = enqueue(c, NULL, "RELEASE SAVEPOINT weft_sp", QL("savepoint_release"), false);
-	if (err >= 0 && pending)
-		err = pg_pipeline_flush(c);
-	return err < 0 ? err : 0;
+	return err < 0 ? err : pg_sync_writes(cc);
 }
+
+/* No statement sent since BEGIN (which still waits for one): a savepoint set now is
+ * the transaction itself (store_savepoint). */
+static bool pg_tx_untouched(store_conn *cc) { return pgc(cc)->begin_pending; }
 
 /* ROLLBACK TO keeps the savepoint (and clears an aborted statement's
  * error); RELEASE then pops it. Rows collected for COPY and not sent yet
@@ -807,15 +800,6 @@ static int pg_savepoint_release(store_conn *cc)
 static int pg_savepoint_rollback(store_conn *cc)
 {
 	pg_conn *c = pgc(cc);
-	if (c->sp_is_tx) {
-		c->sp_is_tx = false;
-		pg_rollback(cc);
-		if (c->broken)
-			return WEFT_EUNAVAILABLE;
-		c->in_tx = c->begin_pending = true;
-		c->txid = 0;
-		return 0;
-	}
 	pg_copy_discard(c);
 	int flushed = pg_pipeline_flush(c);
 	prefetched_drop(c);      /* it read what the step saw */
@@ -938,6 +922,8 @@ const db_driver pg_driver = {
 	.savepoint = pg_savepoint,
 	.savepoint_release = pg_savepoint_release,
 	.savepoint_rollback = pg_savepoint_rollback,
+	.tx_untouched = pg_tx_untouched,
+	.sync_writes = pg_sync_writes,
 	.final_writes = pg_final_writes,
 	.exec_script = pg_exec_script,
 	.migration_lock = pg_migration_lock,

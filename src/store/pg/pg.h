@@ -117,7 +117,6 @@ typedef struct pg_conn {
 	bool broken;            /* lost: calls answer WEFT_EUNAVAILABLE until reset */
 	bool in_tx;             /* a transaction is open */
 	bool begin_pending;     /* the writer's BEGIN waits for the first statement */
-	bool sp_is_tx;          /* the savepoint is the transaction itself */
 	unsigned session;       /* counts reconnections: prepared names are per session */
 	unsigned next_name;     /* prepared statements are named s1, s2, ... */
 	int64_t txid;           /* the writer's transaction id (0: unknown) */

@@ -54,7 +54,6 @@ typedef struct sq_conn {
 	sqlite3 *db;
 	bool readonly;
 	int64_t begin_changes;  /* sqlite3_total_changes64 at BEGIN */
-	bool sp_is_tx;          /* the savepoint is the transaction itself */
 } sq_conn;
 
 /* The checkpoint thread and its connection. */
@@ -234,7 +233,6 @@ static bool sq_in_transaction(store_conn *c) { return !sqlite3_get_autocommit(sq
 static int sq_begin(store_conn *c)
 {
 	sq_conn *q = sqc(c);
-	q->sp_is_tx = false;
 	q->begin_changes = sqlite3_total_changes64(q->db);
 	return run_fixed(c, q->readonly ? &q_begin_read : &q_begin);
 }
@@ -243,51 +241,26 @@ static int sq_begin_snapshot(store_conn *c) { return run_fixed(c, &q_begin_read)
 static int sq_commit(store_conn *c) { return run_fixed(c, &q_commit); }
 
 /* Nothing open (SQLite may have rolled back already): nothing to do. */
-static int sq_rollback(store_conn *c)
-{
-	sqc(c)->sp_is_tx = false;
-	return sq_in_transaction(c) ? run_fixed(c, &q_rollback) : 0;
-}
+static int sq_rollback(store_conn *c) { return sq_in_transaction(c) ? run_fixed(c, &q_rollback) : 0; }
 
 /* Only a transaction that is gone (SQLite rolled it back after an I/O
  * error, say) cannot take more writes. */
 static bool sq_tx_failed(store_conn *c) { return !sq_in_transaction(c); }
 
-/* A savepoint set before the transaction changed anything is the
- * transaction itself: its rollback is a ROLLBACK and a new BEGIN, and no
- * SAVEPOINT is sent. This matters because SQLite copies every page a
- * savepoint's statements touch into a statement journal (a temporary file
- * past 64 KiB), and a cycle's first savepoint, which holds a whole set of
- * commands, is the one that touches the most. The writer is the only one
- * that writes, so the new transaction sees what the old one started from. */
-static int sq_savepoint(store_conn *c)
+/* Nothing written since BEGIN (store_savepoint: the savepoint is then
+ * the transaction). Row changes are what SQLite counts. */
+static bool sq_tx_untouched(store_conn *c)
 {
 	sq_conn *q = sqc(c);
-	if (!q->readonly && sq_in_transaction(c) && sqlite3_total_changes64(q->db) == q->begin_changes) {
-		q->sp_is_tx = true;
-		return 0;
-	}
-	return run_fixed(c, &q_savepoint);
+	return !q->readonly && sq_in_transaction(c) && sqlite3_total_changes64(q->db) == q->begin_changes;
 }
 
-static int sq_savepoint_release(store_conn *c)
-{
-	sq_conn *q = sqc(c);
-	if (q->sp_is_tx) {
-		q->sp_is_tx = false;
-		return 0;
-	}
-	return run_fixed(c, &q_release);
-}
+static int sq_savepoint(store_conn *c) { return run_fixed(c, &q_savepoint); }
+static int sq_savepoint_release(store_conn *c) { return run_fixed(c, &q_release); }
 
 /* ROLLBACK TO keeps the savepoint open; RELEASE then pops it. */
 static int sq_savepoint_rollback(store_conn *c)
 {
-	sq_conn *q = sqc(c);
-	if (q->sp_is_tx) {
-		int err = sq_rollback(c);
-		return err ? err : sq_begin(c);
-	}
 	int err = run_fixed(c, &q_rollback_to);
 	return err ? err : run_fixed(c, &q_release);
 }
@@ -650,5 +623,6 @@ static const db_driver sqlite_driver = {
 	.savepoint = sq_savepoint,
 	.savepoint_release = sq_savepoint_release,
 	.savepoint_rollback = sq_savepoint_rollback,
+	.tx_untouched = sq_tx_untouched,
 	.exec_script = sq_exec_script,
 };
