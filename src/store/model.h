@@ -37,7 +37,48 @@ typedef struct task_row {
 	int64_t next_retry_at;       /* while retrying: when it becomes pending again */
 	bool archived;               /* read from the archive (retention) */
 	char *executor;              /* what runs it (exec/executor.h); NULL = the default, "webhook" */
+	/* Job queues (executor "queue"; defaults elsewhere) */
+	char *namespace;             /* "default" unless set */
+	int64_t lease_token;         /* fencing token: + 1 by every claim, never reset */
+	int64_t lease_until;         /* µs while a job is running; 0 = none */
+	char *worker_id;             /* the worker holding the lease, NULL = none */
+	int64_t dead_at;             /* µs: failed for good by its own attempts (dead letter); 0 = not */
+	char *error_code;            /* the last failure's code, NULL = none */
+	int32_t retry_base;          /* attempts before an operator reset: retries used = attempt − 1 − retry_base */
+	int32_t shape;               /* TASK_SHAPE_* bits: what its end must look at */
 } task_row;
+
+/* task.shape: what a task's end must look at. A plain job (0) skips the
+ * DAG and outbox statements when it ends; rows written before the column
+ * existed read as TASK_SHAPE_ALL. */
+#define TASK_SHAPE_PARENTS 1         /* it has parents */
+#define TASK_SHAPE_CHILDREN 2        /* it has children */
+#define TASK_SHAPE_ACTIONS 4         /* it has end or cancel webhooks */
+#define TASK_SHAPE_ALL 7
+
+/* One attempt of a job that did not succeed: its error history. */
+typedef enum job_attempt_outcome {
+	JA_FAILED = 0, JA_TIMED_OUT, JA_LEASE_EXPIRED, JA_RELEASED, JA_CANCELED, JA__COUNT
+} job_attempt_outcome;
+/* "failed", "timed_out", "lease_expired", "released", "canceled". */
+const char *job_attempt_outcome_name(job_attempt_outcome o);
+int job_attempt_outcome_parse(const char *s, job_attempt_outcome *out);
+
+typedef struct job_attempt_row {
+	weft_id task_id;
+	int64_t lease_token;
+	int32_t attempt;
+	char *worker_id;             /* owned, NULL = none */
+	char *claimed_by;            /* owned, NULL = none */
+	int64_t started_at, ended_at;
+	job_attempt_outcome outcome;
+	char *error_code;            /* owned, NULL = none */
+	char *error_message;         /* owned, NULL = none */
+	char *error_details;         /* owned JSON text, NULL = none */
+	bool retryable;
+} job_attempt_row;
+
+void job_attempt_row_release(job_attempt_row *a);
 
 void task_row_release(task_row *t);
 

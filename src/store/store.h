@@ -530,6 +530,26 @@ int store_timers_due(store_conn *c, int64_t now, int64_t claim_timeout_us, size_
  * has one. */
 int store_timers_next(store_conn *c, int64_t claim_timeout_us, int64_t *due);
 
+/* ---- jobs: reads for the API (any connection) -------------------------- */
+/* A job (or any task) with what only job reads carry. Owned; freed with
+ * job_detail_release. */
+typedef struct job_detail {
+	task_row task;               /* namespace, lease, attempt, dead_at, error_code, ... */
+	char *input;                 /* compact JSON text, "null" when none */
+	char *result;                /* compact JSON text, NULL = none yet */
+	char *progress;              /* last heartbeat's progress JSON, NULL = none */
+	int32_t max_attempts;        /* from the retry policy: -1 forever, 1 when none */
+	char *claimed_by, *ended_by; /* actors, NULL = none */
+	job_attempt_row *attempts;   /* the error history, oldest first */
+	size_t nattempts;
+} job_detail;
+/* 0 or WEFT_ENOTFOUND (also for a task of a namespace not in `visible`:
+ * names[0..nvisible-1], or any when names is NULL). Falls back to the
+ * archive. */
+int store_job_get(store_conn *c, const weft_id *id, const char *const *visible, size_t nvisible,
+                  job_detail *out);
+void job_detail_release(job_detail *d);
+
 /* ---- freeing --------------------------------------------------------- */
 void store_free_tasks(task_row *rows, size_t n);
 void store_free_actions(action_row *rows, size_t n);
