@@ -140,6 +140,10 @@ typedef struct task_update {
 	bool set_attempt;
 	int32_t attempt;
 	int64_t next_retry_at;                   /* set when non-zero */
+	/* A job (executor "queue") is left as it is: not applied, whatever
+	 * its status (ArcRun's PATCH and PUT, which would bypass the lease
+	 * fence). */
+	bool not_jobs;
 	/* Audit trail: when the status changes, an event (prev -> status) is
 	 * recorded with this actor ("api" when NULL) and reason (failure_reason
 	 * when NULL). */

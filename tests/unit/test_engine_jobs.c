@@ -20,6 +20,7 @@
 
 #include "core/limits.h"
 #include "engine/commands/jobs.h"
+#include "engine/commands/tasks.h"
 #include "engine/engine.h"
 #include "exec/webhook.h"
 #include "util/alloc.h"
@@ -658,6 +659,53 @@ static void test_release_and_dedup(void **state)
 	rig_stop(&r);
 }
 
+/* ArcRun's PATCH and PUT would bypass the lease fence: they conflict on a
+ * job (409 current_status), and change nothing. Cancel works as on any
+ * task; the holder learns it at its next heartbeat. */
+static void test_arcrun_updates_refused_cancel_seen(void **state)
+{
+	fixture *f = *state;
+	clock_freeze(true);
+	rig r;
+	rig_start(f->st, &r);
+	rig_lead(&r);
+	weft_id id = enqueue_one(&r, "arc", "1");
+	claim_call k;
+	claim_now(&r, &k, "arc", 1, 60 * SEC, "w1");
+	assert_int_equal(k.c.njobs, 1);
+	claim_end(&k);
+	cmd_patch p;
+	cmd_patch_init(&p);
+	p.id = id;
+	p.has_status = true;
+	p.status = TS_SUCCESS;
+	engine_call(r.eng, &p.base);
+	assert_int_equal(p.base.result, WEFT_ECONFLICT);
+	assert_int_equal(p.base.current_status, TS_RUNNING);
+	cmd_counters cnt;
+	cmd_counters_init(&cnt);
+	cnt.id = id;
+	cnt.success = 3;
+	engine_call(r.eng, &cnt.base);
+	assert_int_equal(cnt.base.result, WEFT_ECONFLICT);
+	job_detail d = job_get(f->st, &id);
+	assert_int_equal(d.task.status, TS_RUNNING);
+	assert_int_equal(d.task.success, 0);
+	job_detail_release(&d);
+
+	cmd_task c;
+	cmd_task_init(&c, TASK_CANCEL);
+	c.id = id;
+	engine_call(r.eng, &c.base);
+	assert_int_equal(c.base.result, 0);
+	assert_int_equal(heartbeat(&r, &id, 1, 10 * SEC, NULL), JOB_LEASE_CANCELED);
+	assert_int_equal(complete(&r, &id, 1, NULL), JOB_CANCELED);
+	assert_int_equal(fail_job(&r, &id, 1, "x", true, NULL), JOB_CANCELED);
+	advance(&r, 120 * SEC);                 /* its lease's deadline finds it canceled */
+	assert_int_equal(job_status(f->st, &id), TS_CANCELED);
+	rig_stop(&r);
+}
+
 /* PostgreSQL: a claim parked on one node is answered by another node's
  * enqueue (its commit's notification). */
 static void test_two_nodes_wake_parked_claim(void **state)
@@ -695,6 +743,7 @@ int main(void)
 		STORE_TEST_SQLITE(test_non_retryable_goes_to_dead_letters),
 		STORE_TEST_SQLITE(test_heartbeat_and_timeout),
 		STORE_TEST_SQLITE(test_release_and_dedup),
+		STORE_TEST_SQLITE(test_arcrun_updates_refused_cancel_seen),
 	};
 	const struct CMUnitTest pg_tests[] = {
 		STORE_TEST_PG(test_enqueue_claim_complete),
@@ -705,6 +754,7 @@ int main(void)
 		STORE_TEST_PG(test_non_retryable_goes_to_dead_letters),
 		STORE_TEST_PG(test_heartbeat_and_timeout),
 		STORE_TEST_PG(test_release_and_dedup),
+		STORE_TEST_PG(test_arcrun_updates_refused_cancel_seen),
 		STORE_TEST_PG(test_two_nodes_wake_parked_claim),
 	};
 	int rc = run_store_tests("engine jobs", sqlite_tests, ARRAY_LEN(sqlite_tests), pg_tests, ARRAY_LEN(pg_tests));

@@ -27,11 +27,12 @@
  * and the updated row (NULL when not applied). */
 #define ROUND_SQL(returning)                                                                            \
 	"WITH r AS (SELECT * FROM json_to_recordset($1::json) AS r (i bigint, id text, allowed text, "      \
-	TASK_CHANGE_COLS ", at bigint, reason text, actor text)), "                                         \
-	"cur AS (SELECT t.id, t.status, t.batch_id, t.success, t.failures FROM task AS t "                  \
+	TASK_CHANGE_COLS ", at bigint, reason text, actor text, not_jobs bigint)), "                        \
+	"cur AS (SELECT t.id, t.status, t.batch_id, t.success, t.failures, t.executor FROM task AS t "      \
 	"  WHERE t.id = ANY (ARRAY(SELECT r.id FROM r)) ORDER BY t.id FOR NO KEY UPDATE), "                 \
 	"chk AS (SELECT r.*, cur.status AS prev, cur.batch_id AS batch, "                                   \
-	"  strpos(r.allowed, ',' || cur.status || ',') > 0 AS allowed_ok, "                                 \
+	"  strpos(r.allowed, ',' || cur.status || ',') > 0 "                                                \
+	"  AND (r.not_jobs IS NULL OR cur.executor <> 'queue') AS allowed_ok, "                             \
 	"  coalesce(r.add_success, 0) > 0 AND r.add_success > $2 - cur.success AS over_success, "          \
 	"  coalesce(r.add_failures, 0) > 0 AND r.add_failures > $2 - cur.failures AS over_failures "       \
 	"  FROM r JOIN cur ON cur.id = r.id), "                                                             \
@@ -64,6 +65,8 @@ static void round_row(db_set *rows, size_t k, const task_change *ch)
 			buf_printf(&allowed, "%s,", task_status_name((task_status)s));
 	db_set_field_text(rows, "allowed", allowed.data);
 	buf_release(&allowed);
+	if (u->not_jobs)
+		db_set_field_int(rows, "not_jobs", 1);
 	task_change_fields(rows, u);
 	if (u->set_status) {
 		db_set_field_int(rows, "at", task_update_time(u));
@@ -87,7 +90,7 @@ static int round_answer(db_stmt *st, const task_change *ch, const size_t *idx, s
 	db_col_id(st, 2, &batch[i]);
 	int64_t over = db_col_int(st, 3);
 	res[i].applied = !db_col_null(st, 4);
-	if (!res[i].applied && (ch[i].from_mask & TS_BIT(res[i].prev)))
+	if (!res[i].applied && (ch[i].from_mask & TS_BIT(res[i].prev)) && !ch[i].u.not_jobs)
 		res[i].over_limit = over == 1 ? "success" : over == 2 ? "failures" : NULL;
 	if (res[i].applied && ch[i].u.after != NULL && (rc = db_read_task(st, 5, ch[i].u.after)) != 0)
 		task_row_release(ch[i].u.after);
