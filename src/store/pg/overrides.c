@@ -43,7 +43,8 @@
 	"  SELECT chk.id, chk.at, chk.prev, chk.status, chk.reason, chk.actor FROM chk "                    \
 	"  JOIN upd ON upd.upd_id = chk.id WHERE chk.status IS NOT NULL AND chk.status <> chk.prev) "       \
 	"SELECT r.i, chk.prev, chk.batch, "                                                                 \
-	"  CASE WHEN chk.over_success THEN 1 WHEN chk.over_failures THEN 2 ELSE 0 END, upd.* "             \
+	"  CASE WHEN NOT chk.allowed_ok THEN 0 WHEN chk.over_success THEN 1 WHEN chk.over_failures THEN 2 "   \
+	"  ELSE 0 END, upd.* "                                                                         \
 	"FROM r LEFT JOIN chk ON chk.i = r.i LEFT JOIN upd ON upd.upd_id = r.id"
 
 static const db_sql q_round = { "task_update", ROUND_SQL(""), NULL };
@@ -90,7 +91,7 @@ static int round_answer(db_stmt *st, const task_change *ch, const size_t *idx, s
 	db_col_id(st, 2, &batch[i]);
 	int64_t over = db_col_int(st, 3);
 	res[i].applied = !db_col_null(st, 4);
-	if (!res[i].applied && (ch[i].from_mask & TS_BIT(res[i].prev)) && !ch[i].u.not_jobs)
+	if (!res[i].applied && (ch[i].from_mask & TS_BIT(res[i].prev)))
 		res[i].over_limit = over == 1 ? "success" : over == 2 ? "failures" : NULL;
 	if (res[i].applied && ch[i].u.after != NULL && (rc = db_read_task(st, 5, ch[i].u.after)) != 0)
 		task_row_release(ch[i].u.after);
