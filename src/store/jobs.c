@@ -515,7 +515,8 @@ static int lock_rows(store_conn *c, db_set *ids)
 
 /* The shape of a change statement: which columns its rows give. Only those
  * are assigned (SQLite rewrites the index entries of every assigned
- * column). */
+ * column). The status is compared outside its indexes ({noindex}): the
+ * rows are found by id from the set, never by scanning the running ones. */
 enum {
 	CH_RESULT = 1u << 0,
 	CH_ERROR = 1u << 1,
@@ -546,7 +547,7 @@ static void build_change(buf *sql, unsigned shape)
 		              "ended_by = CASE WHEN r.ended <> 0 THEN r.actor ELSE task.ended_by END");
 	buf_puts(sql, " FROM {rows:$1,id text,token bigint,status text,result text,error_code text,"
 	              "failure_reason text,attempt bigint,next_retry_at bigint,dead bigint,ended bigint,actor text} AS r "
-	              "WHERE task.id = r.id AND task.status = 'running' AND task.executor = 'queue' "
+	              "WHERE task.id = r.id AND {noindex:task.status} = 'running' AND task.executor = 'queue' "
 	              "AND task.lease_token = r.token");
 	if (shape & CH_VISIBLE)
 		buf_puts(sql, " AND {in:task.namespace,$3}");
@@ -704,7 +705,7 @@ static void build_heartbeat(buf *sql, unsigned shape)
 	buf_puts(sql, "UPDATE task SET lease_until = {least:$2 + r.lease_us,task.started_at + task.timeout_secs * 1000000}, "
 	              "progress = coalesce(r.progress, task.progress) "
 	              "FROM {rows:$1,id text,token bigint,lease_us bigint,progress text} AS r "
-	              "WHERE task.id = r.id AND task.status = 'running' AND task.executor = 'queue' "
+	              "WHERE task.id = r.id AND {noindex:task.status} = 'running' AND task.executor = 'queue' "
 	              "AND task.lease_token = r.token");
 	if (shape & CH_VISIBLE)
 		buf_puts(sql, " AND {in:task.namespace,$3}");
