@@ -545,8 +545,22 @@ static void build_change(buf *sql, unsigned shape)
 	if (shape & CH_ENDED)
 		buf_puts(sql, ", ended_at = CASE WHEN r.ended <> 0 THEN $2 ELSE task.ended_at END, "
 		              "ended_by = CASE WHEN r.ended <> 0 THEN r.actor ELSE task.ended_by END");
-	buf_puts(sql, " FROM {rows:$1,id text,token bigint,status text,result text,error_code text,"
-	              "failure_reason text,attempt bigint,next_retry_at bigint,dead bigint,ended bigint,actor text} AS r "
+	/* The set's rows carry only the fields of the shape (each one is read
+	 * out of its row's JSON per row). */
+	buf_puts(sql, " FROM {rows:$1,id text,token bigint,status text");
+	if (shape & CH_RESULT)
+		buf_puts(sql, ",result text");
+	if (shape & CH_ERROR)
+		buf_puts(sql, ",error_code text,failure_reason text");
+	if (shape & CH_ATTEMPT)
+		buf_puts(sql, ",attempt bigint");
+	if (shape & CH_RETRY_AT)
+		buf_puts(sql, ",next_retry_at bigint");
+	if (shape & CH_DEAD)
+		buf_puts(sql, ",dead bigint");
+	if (shape & CH_ENDED)
+		buf_puts(sql, ",ended bigint,actor text");
+	buf_puts(sql, "} AS r "
 	              "WHERE task.id = r.id AND {noindex:task.status} = 'running' AND task.executor = 'queue' "
 	              "AND task.lease_token = r.token");
 	if (shape & CH_VISIBLE)
