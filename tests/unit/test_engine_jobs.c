@@ -706,6 +706,43 @@ static void test_arcrun_updates_refused_cancel_seen(void **state)
 	rig_stop(&r);
 }
 
+/* A claim's answer stops at CLAIM_ANSWER_MAX_BYTES of payloads: the rows
+ * past it are pending again at once, for the next claim. */
+static void test_claim_answer_bounded(void **state)
+{
+	fixture *f = *state;
+	clock_freeze(true);
+	rig r;
+	rig_start(f->st, &r);
+	rig_lead(&r);
+	enum { PAYLOAD = 1 << 20, NJOBS = 34 };
+	char *big = xmalloc(PAYLOAD + 1);
+	memset(big, 'x', PAYLOAD);
+	big[0] = big[PAYLOAD - 1] = '"';
+	big[PAYLOAD] = '\0';
+	job_spec specs[NJOBS];
+	for (int i = 0; i < NJOBS; i++) {
+		specs[i] = spec_of("big");
+		specs[i].input = big;
+	}
+	enqueue_specs(&r, specs, NJOBS);
+	free(big);
+	claim_call k;
+	claim_now(&r, &k, "big", NJOBS, 60 * SEC, "w1");
+	size_t first = k.c.njobs;
+	assert_true(first >= 30 && first < NJOBS);
+	size_t bytes = 0;
+	for (size_t i = 0; i < first; i++)
+		bytes += strlen(k.c.jobs[i].input);
+	assert_true(bytes <= CLAIM_ANSWER_MAX_BYTES);
+	claim_end(&k);
+	assert_int_equal(sql_int(f, "SELECT count(*) FROM task WHERE status = 'pending'"), NJOBS - (int64_t)first);
+	claim_now(&r, &k, "big", NJOBS, 60 * SEC, "w1");
+	assert_int_equal(k.c.njobs, NJOBS - first);
+	claim_end(&k);
+	rig_stop(&r);
+}
+
 /* PostgreSQL: a claim parked on one node is answered by another node's
  * enqueue (its commit's notification). */
 static void test_two_nodes_wake_parked_claim(void **state)
@@ -744,6 +781,7 @@ int main(void)
 		STORE_TEST_SQLITE(test_heartbeat_and_timeout),
 		STORE_TEST_SQLITE(test_release_and_dedup),
 		STORE_TEST_SQLITE(test_arcrun_updates_refused_cancel_seen),
+		STORE_TEST_SQLITE(test_claim_answer_bounded),
 	};
 	const struct CMUnitTest pg_tests[] = {
 		STORE_TEST_PG(test_enqueue_claim_complete),
@@ -755,6 +793,7 @@ int main(void)
 		STORE_TEST_PG(test_heartbeat_and_timeout),
 		STORE_TEST_PG(test_release_and_dedup),
 		STORE_TEST_PG(test_arcrun_updates_refused_cancel_seen),
+		STORE_TEST_PG(test_claim_answer_bounded),
 		STORE_TEST_PG(test_two_nodes_wake_parked_claim),
 	};
 	int rc = run_store_tests("engine jobs", sqlite_tests, ARRAY_LEN(sqlite_tests), pg_tests, ARRAY_LEN(pg_tests));

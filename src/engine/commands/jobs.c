@@ -348,13 +348,29 @@ static int32_t max_attempts_cached(attempts_cache *k, const char *policy)
 	return k->max;
 }
 
-/* Takes the claimed rows of one queue into their claims. */
-static void take_rows(cmd_job_claim **who, int32_t *want, const char *queue, job_claimed_row *rows, size_t nrows,
-                      attempts_cache *ak)
+/* Bytes a claimed job adds to its claim's answer (its payloads). */
+static size_t answer_bytes(const job_claimed_row *x)
+{
+	return strlen(x->input) + strlen(x->metadata) + strlen(x->name);
+}
+
+/* Takes the claimed rows of one queue into their claims; rows that would
+ * pass a claim's CLAIM_ANSWER_MAX_BYTES (a claim always takes its first
+ * row) go to `back`, to be given back. */
+static void take_rows(cmd_job_claim **who, int32_t *want, size_t *bytes, const char *queue, job_claimed_row *rows,
+                      size_t nrows, attempts_cache *ak, job_change *back, size_t *nback)
 {
 	for (size_t r = 0; r < nrows; r++) {
 		job_claimed_row *x = &rows[r];
 		cmd_job_claim *c = who[x->range];
+		size_t add = answer_bytes(x);
+		if (c->njobs > 0 && bytes[x->range] + add > CLAIM_ANSWER_MAX_BYTES) {
+			back[(*nback)++] = (job_change){ .id = x->id, .token = x->lease_token, .to = TS_PENDING,
+			                                 .actor = "system" };
+			want[x->range] = 0;
+			continue;
+		}
+		bytes[x->range] += add;
 		c->jobs = xrealloc(c->jobs, (c->njobs + 1) * sizeof *c->jobs);
 		claimed_job *j = &c->jobs[c->njobs++];
 		*j = (claimed_job){
@@ -373,6 +389,7 @@ int job_claims_apply(engine *e, cmd_job_claim **cs, size_t n, bool touch, int64_
 {
 	int rc = 0;
 	int32_t *want = xcalloc(n ? n : 1, sizeof *want);
+	size_t *bytes = xcalloc(n ? n : 1, sizeof *bytes);
 	for (size_t i = 0; i < n; i++) {
 		cmd_job_claim_release(cs[i]);
 		cs[i]->drain = false;
@@ -419,15 +436,28 @@ int job_claims_apply(engine *e, cmd_job_claim **cs, size_t n, bool touch, int64_
 			rc = store_jobs_claim(e->w, ns, q, now, ranges, nr, &rows, &nrows);
 			if (rc == 0) {
 				int32_t *w = xcalloc(nr, sizeof *w);
-				for (size_t r = 0; r < nr; r++)
+				size_t *b = xcalloc(nr, sizeof *b);
+				job_change *back = xcalloc(nrows ? nrows : 1, sizeof *back);
+				size_t nback = 0;
+				for (size_t r = 0; r < nr; r++) {
 					w[r] = want[whoi[r]];
-				take_rows(who, w, q, rows, nrows, &ak);
-				for (size_t r = 0; r < nr; r++)
+					b[r] = bytes[whoi[r]];
+				}
+				take_rows(who, w, b, q, rows, nrows, &ak, back, &nback);
+				for (size_t r = 0; r < nr; r++) {
 					want[whoi[r]] = w[r];
-				free(w);
+					bytes[whoi[r]] = b[r];
+				}
+				/* Past the answer's size: back to pending at once, as if
+				 * never claimed (no attempt, no event). */
+				if (nback > 0)
+					rc = store_jobs_change(e->w, back, nback, now, NULL, 0, false);
 				for (size_t r = 0; r < nrows; r++)
 					deadline_arm(e, rows[r].lease_until, &deadline_job_lease, &rows[r].id);
-				claimed += nrows;
+				claimed += nrows - nback;
+				free(back);
+				free(b);
+				free(w);
 			}
 			store_free_claimed(rows, nrows);
 		}
@@ -444,6 +474,7 @@ int job_claims_apply(engine *e, cmd_job_claim **cs, size_t n, bool touch, int64_
 	free(whoi);
 	free(who);
 	free(ranges);
+	free(bytes);
 	free(want);
 	return rc;
 }
