@@ -45,17 +45,28 @@ int event_add_rows(store_conn *c, db_set *rows)
 }
 
 /* One statement, one snapshot: the first row (part 0) is the task's
- * created_at and status, live or archived; the recorded transitions follow
- * in insertion order. No part 0 row: the task exists nowhere. */
+ * created_at and status, live or archived, with what a job's derived
+ * entries need; the recorded transitions follow in insertion order. No
+ * part 0 row: the task exists nowhere. */
 static const db_sql q_task_events = {
 	"task_events",
 	"SELECT 0 AS part, h.created_at AS at, NULL AS from_status, h.status AS to_status, "
-	"NULL AS reason, NULL AS actor, 0 AS seq FROM "
-	"(SELECT created_at, status FROM task WHERE id = $1 "
-	" UNION ALL SELECT created_at, status FROM task_archive WHERE id = $1 LIMIT 1) AS h "
-	"UNION ALL SELECT 1, e.at, e.from_status, e.to_status, e.reason, e.actor, e.id "
+	"NULL AS reason, NULL AS actor, 0 AS seq, h.executor, h.started_at, h.lease_token, h.claimed_by, "
+	"h.ended_at, h.ended_by, h.worker_id FROM "
+	"(SELECT created_at, status, executor, started_at, lease_token, claimed_by, ended_at, ended_by, worker_id "
+	" FROM task WHERE id = $1 "
+	" UNION ALL SELECT created_at, status, executor, started_at, lease_token, claimed_by, ended_at, ended_by, "
+	" worker_id FROM task_archive WHERE id = $1 LIMIT 1) AS h "
+	"UNION ALL SELECT 1, e.at, e.from_status, e.to_status, e.reason, e.actor, e.id, "
+	"NULL, NULL, NULL, NULL, NULL, NULL, NULL "
 	"FROM task_event AS e WHERE e.task_id = $1 "
 	"ORDER BY part, seq",
+	NULL,
+};
+/* A job's attempts that did not succeed: each was a claim. */
+static const db_sql q_attempt_claims = {
+	"job_attempt_claims",
+	"SELECT lease_token, started_at, claimed_by, worker_id FROM job_attempt WHERE task_id = $1 ORDER BY lease_token",
 	NULL,
 };
 
@@ -70,17 +81,109 @@ static int read_event(db_stmt *st, task_event *e)
 	return 0;
 }
 
+/* What a job's trail derives: claims and successes write no event
+ * (jobs.c), so they are made from the row and its error history. */
+typedef struct job_trail {
+	bool job;
+	task_status status;
+	int64_t started_at, lease_token, ended_at;
+	char *claimed_by, *ended_by, *worker_id;
+} job_trail;
+
+/* An entry with its place: by time; at one time a change into pending
+ * comes before a claim, which comes before the claim's end. */
+typedef struct placed_event {
+	task_event e;
+	int rank;
+	size_t seq;
+} placed_event;
+
+static int cmp_placed(const void *a, const void *b)
+{
+	const placed_event *x = a, *y = b;
+	if (x->e.at != y->e.at)
+		return x->e.at < y->e.at ? -1 : 1;
+	if (x->rank != y->rank)
+		return x->rank < y->rank ? -1 : 1;
+	return (x->seq > y->seq) - (x->seq < y->seq);
+}
+
+static task_event derived(int64_t at, task_status from, task_status to, const char *reason, const char *actor)
+{
+	return (task_event){ .at = at, .has_from = true, .from = from, .to = to,
+	                     .reason = reason ? xstrdup(reason) : NULL, .actor = xstrdup(actor ? actor : "api") };
+}
+
+static void push_placed(placed_event **v, size_t *len, size_t *cap, task_event e, int rank)
+{
+	*v = db_grow(*v, *len, cap, sizeof **v);
+	(*v)[*len] = (placed_event){ e, rank, *len };
+	(*len)++;
+}
+
+/* The trail of a job: the recorded entries (rows[1..n-1]), a claim per
+ * attempt (the error history's, then the current one's) and its success. */
+static int job_events(store_conn *c, const weft_id *id, const job_trail *j, task_event **rows, size_t *n)
+{
+	placed_event *v = NULL;
+	size_t len = 0, cap = 0;
+	for (size_t i = 1; i < *n; i++)
+		push_placed(&v, &len, &cap, (*rows)[i], (*rows)[i].to == TS_PENDING ? 0 : 2);
+	db_stmt *st;
+	int err = db_prepare(c, &q_attempt_claims, &st);
+	int rc = 0;
+	bool current_seen = false;
+	if (err == 0) {
+		db_bind_id(st, id);
+		while ((rc = db_step(st)) > 0) {
+			current_seen |= db_col_int(st, 0) == j->lease_token;
+			char reason[200];
+			snprintf(reason, sizeof reason, "claimed by worker %s", db_col_text(st, 3) ? db_col_text(st, 3) : "?");
+			push_placed(&v, &len, &cap,
+			            derived(db_col_int(st, 1), TS_PENDING, TS_RUNNING, reason, db_col_text(st, 2)), 1);
+		}
+		err = db_end(st, rc);
+	}
+	if (err == 0 && j->lease_token > 0 && j->started_at > 0 && !current_seen) {
+		char reason[200];
+		snprintf(reason, sizeof reason, "claimed by worker %s", j->worker_id ? j->worker_id : "?");
+		if (j->status == TS_RUNNING || j->status == TS_SUCCESS || j->status == TS_CANCELED ||
+		    j->status == TS_FAILURE)
+			push_placed(&v, &len, &cap, derived(j->started_at, TS_PENDING, TS_RUNNING, reason, j->claimed_by), 1);
+		if (j->status == TS_SUCCESS && j->ended_by != NULL)
+			push_placed(&v, &len, &cap, derived(j->ended_at, TS_RUNNING, TS_SUCCESS, "completed", j->ended_by), 3);
+	}
+	if (err != 0) {
+		for (size_t i = *n - 1; i < len; i++)
+			task_event_release(&v[i].e);
+		free(v);
+		return err;
+	}
+	if (len > 1)
+		qsort(v, len, sizeof *v, cmp_placed);
+	*rows = xrealloc(*rows, (len + 1) * sizeof **rows);
+	for (size_t i = 0; i < len; i++)
+		(*rows)[i + 1] = v[i].e;
+	*n = len + 1;
+	free(v);
+	return 0;
+}
+
 int store_task_events(store_conn *c, const weft_id *id, task_event **out, size_t *n)
 {
 	db_stmt *st;
 	*out = NULL;
 	*n = 0;
-	int err = db_prepare(c, &q_task_events, &st);
+	bool own;
+	int err = db_snapshot_begin(c, &own);
 	if (err)
 		return err;
+	if ((err = db_prepare(c, &q_task_events, &st)) != 0)
+		return db_own_end(c, own, err);
 	db_bind_id(st, id);
 	task_event *rows = NULL;
 	size_t len = 0, cap = 0;
+	job_trail j = { 0 };
 	int rc;
 	while ((rc = db_step(st)) > 0) {
 		if (len == 0 && db_col_int(st, 0) != 0)
@@ -93,6 +196,15 @@ int store_task_events(store_conn *c, const weft_id *id, task_event **out, size_t
 			e->reason = xstrdup("created");
 			e->actor = xstrdup("api");
 			rc = db_col_status(st, 3, &e->to);
+			const char *executor = db_col_text(st, 7);
+			j.job = executor != NULL && strcmp(executor, "queue") == 0;
+			j.status = e->to;
+			j.started_at = db_col_int(st, 8);
+			j.lease_token = db_col_int(st, 9);
+			j.claimed_by = db_col_str(st, 10);
+			j.ended_at = db_col_int(st, 11);
+			j.ended_by = db_col_str(st, 12);
+			j.worker_id = db_col_str(st, 13);
 		} else {
 			rc = read_event(st, e);
 		}
@@ -102,14 +214,24 @@ int store_task_events(store_conn *c, const weft_id *id, task_event **out, size_t
 	err = db_end(st, rc);
 	if (!err && len == 0)
 		err = WEFT_ENOTFOUND;
+	/* The creation entry shows the status the task was created in: the
+	 * one its first transition left. */
+	if (!err && len > 1 && rows[1].has_from)
+		rows[0].to = rows[1].from;
+	if (!err && j.job) {
+		/* A job's claims are not recorded: its first recorded change may
+		 * start from running. It was created waiting (parents) or pending. */
+		rows[0].to = len > 1 && rows[1].has_from && rows[1].from == TS_WAITING ? TS_WAITING : TS_PENDING;
+		err = job_events(c, id, &j, &rows, &len);
+	}
+	free(j.claimed_by);
+	free(j.ended_by);
+	free(j.worker_id);
+	err = db_own_end(c, own, err);
 	if (err) {
 		store_free_events(rows, len);
 		return err;
 	}
-	/* The creation entry shows the status the task was created in: the
-	 * one its first transition left. */
-	if (len > 1 && rows[1].has_from)
-		rows[0].to = rows[1].from;
 	*out = rows;
 	*n = len;
 	return 0;

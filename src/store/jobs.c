@@ -792,7 +792,8 @@ static const db_sql q_attempts_insert = {
 	"job_attempt_insert",
 	"INSERT INTO job_attempt (task_id, lease_token, attempt, worker_id, claimed_by, started_at, ended_at, "
 	"outcome, error_code, error_message, error_details, retryable) "
-	"SELECT r.task_id, r.lease_token, r.attempt, r.worker_id, r.claimed_by, r.started_at, r.ended_at, "
+	"SELECT r.task_id, r.lease_token, r.attempt, r.worker_id, "
+	"coalesce(r.claimed_by, (SELECT t.claimed_by FROM task AS t WHERE t.id = r.task_id)), r.started_at, r.ended_at, "
 	"r.outcome, r.error_code, r.error_message, r.error_details, r.retryable "
 	"FROM {rows:$1,task_id text,lease_token bigint,attempt bigint,worker_id text,claimed_by text,"
 	"started_at bigint,ended_at bigint,outcome text,error_code text,error_message text,error_details text,"

@@ -676,7 +676,8 @@ int store_jobs_heartbeat(store_conn *c, job_beat *beats, size_t n, int64_t now, 
                          size_t nvisible);
 
 /* The error history: one row per attempt that did not succeed (rows
- * borrowed; an attempt already recorded is left as it is). */
+ * borrowed; an attempt already recorded is left as it is). A row without
+ * claimed_by takes the job's (who claimed the attempt being ended). */
 int store_job_attempts_insert(store_conn *c, const job_attempt_row *rows, size_t n);
 
 /* ---- jobs: reads for the API (any connection) -------------------------- */

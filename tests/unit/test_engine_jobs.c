@@ -370,6 +370,28 @@ static void test_stale_token_changes_nothing(void **state)
 	assert_int_equal(d.task.status, TS_SUCCESS);
 	assert_string_equal(d.result, "\"from b\"");
 	job_detail_release(&d);
+	/* The trail: creation, two claims (derived), the lost lease
+	 * (recorded), the success (derived). */
+	task_event *ev;
+	size_t nev;
+	store_conn *rc = store_reader_acquire(f->st);
+	assert_int_equal(store_task_events(rc, &id, &ev, &nev), 0);
+	store_reader_release(f->st, rc);
+	assert_int_equal(nev, 5);
+	assert_false(ev[0].has_from);
+	assert_int_equal(ev[0].to, TS_PENDING);
+	const task_status from[] = { 0, TS_PENDING, TS_RUNNING, TS_PENDING, TS_RUNNING };
+	const task_status to[] = { TS_PENDING, TS_RUNNING, TS_PENDING, TS_RUNNING, TS_SUCCESS };
+	const char *actor[] = { "api", "token:test", "system", "token:test", "token:test" };
+	for (size_t i = 1; i < nev; i++) {
+		assert_int_equal(ev[i].from, from[i]);
+		assert_int_equal(ev[i].to, to[i]);
+		assert_string_equal(ev[i].actor, actor[i]);
+		assert_true(ev[i].at >= ev[i - 1].at);
+	}
+	assert_string_equal(ev[1].reason, "claimed by worker worker-a");
+	assert_string_equal(ev[3].reason, "claimed by worker worker-b");
+	store_free_events(ev, nev);
 	/* The expired lease's deadline does not fire again. */
 	advance(&r, 60 * SEC);
 	assert_int_equal(job_status(f->st, &id), TS_SUCCESS);
