@@ -164,6 +164,27 @@ static const db_sql q_dedup_owners = {
 	NULL,
 };
 
+static const db_sql q_dedup_expire = {
+	"job_dedup_expire",
+	"DELETE FROM job_dedup WHERE (namespace, queue, key) IN (SELECT d.namespace, d.queue, d.key "
+	"FROM job_dedup AS d WHERE d.expires_at <= $1 OR (d.expires_at IS NULL AND NOT EXISTS "
+	"  (SELECT 1 FROM task AS t WHERE t.id = d.task_id "
+	"   AND t.status IN ('waiting', 'pending', 'claimed', 'running', 'paused', 'retrying'))) LIMIT $2)",
+	NULL,
+};
+
+int store_jobs_dedup_expire(store_conn *c, int64_t now, size_t limit, int64_t *removed)
+{
+	db_stmt *st;
+	*removed = 0;
+	int err = db_prepare(c, &q_dedup_expire, &st);
+	if (err)
+		return err;
+	db_bind_int(st, now);
+	db_bind_int(st, db_clamp_limit(limit));
+	return db_run(st, removed);
+}
+
 static job_dedup_req *dedup_find(job_dedup_req *reqs, size_t n, const char *queue, const char *key)
 {
 	for (size_t i = 0; i < n; i++)      /* sets are at most JOBS_PER_REQUEST_MAX per command */

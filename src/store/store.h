@@ -585,6 +585,10 @@ typedef struct job_dedup_req {
 } job_dedup_req;
 int store_jobs_dedup(store_conn *c, const char *ns, job_dedup_req *reqs, size_t n, int64_t now);
 
+/* Removes up to `limit` dedup keys that no longer hold (their window is
+ * over, or their job ended); *removed says how many. */
+int store_jobs_dedup_expire(store_conn *c, int64_t now, size_t limit, int64_t *removed);
+
 /* A worker seen now (created or touched): *draining says whether it was
  * told to drain. ns NULL: the worker's rows in any namespace (heartbeats
  * name no namespace); none there: *draining false. */

@@ -263,17 +263,58 @@ static void test_fenced_change(void **state)
 	assert_int_equal(counts[TS_RUNNING], 0);
 }
 
+static void test_dedup_keys(void **state)
+{
+	fixture *f = *state;
+	weft_id live = add_job(f, "q", 0, T0, "1"), ended = add_job(f, "q", 0, T0, "2");
+	sql_exec(f, "UPDATE task SET status = 'success' WHERE input = '2'");
+	job_dedup_req r[3] = {
+		{ .queue = "q", .key = "a", .task_id = live },
+		{ .queue = "q", .key = "b", .task_id = ended },
+		{ .queue = "q", .key = "w", .task_id = live, .expires_at = T0 + 10 * SEC },
+	};
+	assert_int_equal(store_jobs_dedup(f->w, "default", r, 3, T0), 0);
+	for (int i = 0; i < 3; i++)
+		assert_true(r[i].taken);
+	/* Again with other jobs: "a" is held by a live job; "b"'s job ended;
+	 * "w" holds for its window. */
+	weft_id other = add_job(f, "q", 0, T0, "3");
+	job_dedup_req again[3] = {
+		{ .queue = "q", .key = "a", .task_id = other },
+		{ .queue = "q", .key = "b", .task_id = other },
+		{ .queue = "q", .key = "w", .task_id = other, .expires_at = T0 + 20 * SEC },
+	};
+	assert_int_equal(store_jobs_dedup(f->w, "default", again, 3, T0 + 5 * SEC), 0);
+	assert_false(again[0].taken);
+	assert_true(id_eq(&again[0].owner, &live));
+	assert_int_equal(again[0].owner_status, TS_PENDING);
+	assert_true(again[1].taken);
+	assert_false(again[2].taken);
+	/* Another namespace has its own keys. */
+	assert_int_equal(store_jobs_dedup(f->w, "other", again, 1, T0 + 5 * SEC), 0);
+	assert_true(again[0].taken);
+	/* Past the window it is free; expiry removes what no longer holds. */
+	int64_t removed = 0;
+	assert_int_equal(store_jobs_dedup_expire(f->w, T0 + 5 * SEC, 100, &removed), 0);
+	assert_int_equal(removed, 0);
+	assert_int_equal(store_jobs_dedup_expire(f->w, T0 + 10 * SEC, 100, &removed), 0);
+	assert_int_equal(removed, 1);
+	assert_int_equal(sql_int(f, "SELECT count(*) FROM job_dedup"), 3);
+}
+
 int main(void)
 {
 	const struct CMUnitTest sqlite_tests[] = {
 		STORE_TEST_SQLITE(test_migration_from_0006),
 		STORE_TEST_SQLITE(test_claim_ranges_in_order),
 		STORE_TEST_SQLITE(test_fenced_change),
+		STORE_TEST_SQLITE(test_dedup_keys),
 	};
 	const struct CMUnitTest pg_tests[] = {
 		STORE_TEST_PG(test_migration_from_0006),
 		STORE_TEST_PG(test_claim_ranges_in_order),
 		STORE_TEST_PG(test_fenced_change),
+		STORE_TEST_PG(test_dedup_keys),
 	};
 	return run_store_tests("store jobs", sqlite_tests, ARRAY_LEN(sqlite_tests), pg_tests, ARRAY_LEN(pg_tests));
 }

@@ -2,7 +2,9 @@
  * parts/idempotency.c — the leader forgets Idempotency-Keys older than
  * IDEMPOTENCY_TTL_SECS, a bounded number per pass, a pass every
  * twenty-fourth of the TTL (at least every second, at most every hour) or
- * at once again while a pass finds a full page.
+ * at once again while a pass finds a full page. The same pass removes job
+ * dedup keys that no longer hold (a key is taken over anyway when it is
+ * used again: this only keeps the table from growing).
  */
 #include "util/common.h"
 #include "util/log.h"
@@ -29,6 +31,12 @@ static int expire_step(engine *e, void *arg, int64_t now)
 		*more = page + 1 == PAGES_PER_PASS;
 	}
 	engine_count(e, "idempotency_keys_expired_total", NULL, (uint64_t)total);
+	for (int page = 0; page < PAGES_PER_PASS && rc == 0; page++) {
+		rc = store_jobs_dedup_expire(e->w, now, PAGE, &removed);
+		if (rc != 0 || removed < PAGE)
+			break;
+		*more = page + 1 == PAGES_PER_PASS;
+	}
 	return rc;
 }
 
