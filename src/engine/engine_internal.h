@@ -353,6 +353,7 @@ bool job_retry_plan(const task_row *t, const char *code, bool retryable, int64_t
  * letter) and changed by one fenced statement for the set; the attempts
  * go to the error history. Used by the fail command (cause: the worker's
  * error) and by the job_lease deadline (timeout, lost lease). */
+struct job_visibility;
 typedef struct attempt_end {
 	weft_id id;
 	int64_t token;
@@ -364,14 +365,13 @@ typedef struct attempt_end {
 	job_attempt_outcome how;     /* failed, timed_out, lease_expired */
 	bool requeue;                /* a lost lease with retries left: pending at once */
 	const char *actor;
+	const struct job_visibility *vis;   /* the namespaces the caller may touch (NULL: any) */
 	/* out */
 	bool applied;
 	bool retried;                /* retrying (or pending again with requeue) */
 	int64_t next_attempt_at;
 } attempt_end;
-struct job_visibility;
-/* vis: the namespaces the caller may touch (NULL: any). */
-int job_attempts_end(engine *e, attempt_end *a, size_t n, const struct job_visibility *vis, int64_t now);
+int job_attempts_end(engine *e, attempt_end *a, size_t n, int64_t now);
 
 /* outbox.c */
 /* The webhooks of a task's (trigger, condition): one outbox delivery per

@@ -449,6 +449,7 @@ static void each_pos(const id_pos *v, size_t n, const weft_id *id, void (*fn)(si
 
 typedef struct state_fill {
 	job_state *out;
+	const char *ns;
 	task_status status;
 	int64_t token;
 	bool found;
@@ -460,6 +461,7 @@ static void fill_state(size_t i, void *arg)
 {
 	state_fill *f = arg;
 	f->out[i].found = f->found;
+	snprintf(f->out[i].ns, sizeof f->out[i].ns, "%s", f->ns ? f->ns : "");
 	f->out[i].status = f->status;
 	f->out[i].lease_token = f->token;
 }
@@ -471,8 +473,7 @@ static void fill_failed(size_t i, void *arg)
 		f->out[i].failed_with_token = true;
 }
 
-int store_jobs_state(store_conn *c, const weft_id *ids, const int64_t *tokens, size_t n,
-                     const char *const *visible, size_t nvisible, job_state *out)
+int store_jobs_state(store_conn *c, const weft_id *ids, const int64_t *tokens, size_t n, job_state *out)
 {
 	for (size_t i = 0; i < n; i++)
 		out[i] = (job_state){ .id = ids[i] };
@@ -493,8 +494,8 @@ int store_jobs_state(store_conn *c, const weft_id *ids, const int64_t *tokens, s
 			state_fill f = { .out = out, .token = db_col_int(st, 2) };
 			if ((rc = db_col_status(st, 1, &f.status)) != 0)
 				break;
-			f.found = executor != NULL && strcmp(executor, "queue") == 0 &&
-			          ns_visible(db_col_text(st, 4), visible, nvisible);
+			f.found = executor != NULL && strcmp(executor, "queue") == 0;
+			f.ns = db_col_text(st, 4);
 			each_pos(v, n, &id, fill_state, &f);
 		}
 		err = db_end(st, rc);
@@ -581,11 +582,13 @@ static void build_change(buf *sql, unsigned shape)
 		buf_puts(sql, ",dead bigint");
 	if (shape & CH_ENDED)
 		buf_puts(sql, ",ended bigint,actor text");
+	if (shape & CH_VISIBLE)
+		buf_puts(sql, ",vis text");
 	buf_puts(sql, "} AS r "
 	              "WHERE task.id = r.id AND {noindex:task.status} = 'running' AND task.executor = 'queue' "
 	              "AND task.lease_token = r.token");
 	if (shape & CH_VISIBLE)
-		buf_puts(sql, " AND {in:task.namespace,$3}");
+		buf_puts(sql, " AND (r.vis IS NULL OR {in:task.namespace,r.vis})");
 	if (shape & CH_ROWS)
 		buf_puts(sql, " RETURNING " TASK_COLS_OF("task."));
 	else
@@ -594,11 +597,20 @@ static void build_change(buf *sql, unsigned shape)
 
 static const db_dyn dyn_change = { "job_change", build_change };
 
-static void set_visible(db_set *s, const char *const *visible, size_t nvisible)
+/* A row's namespaces as the JSON array text of its "vis" field (NULL:
+ * any); *shape gets CH_VISIBLE when it limits them. */
+static void row_visible(db_set *rows, const char *const *visible, size_t nvisible, unsigned *shape)
 {
-	db_set_init(s);
+	if (visible == NULL)
+		return;
+	*shape |= CH_VISIBLE;
+	db_set vis;
+	db_set_init(&vis);
 	for (size_t i = 0; i < nvisible; i++)
-		db_set_text(s, visible[i]);
+		db_set_text(&vis, visible[i]);
+	buf_putc(&vis.json, ']');       /* closed by hand: the text goes into the row, not to a statement */
+	db_set_field_text(rows, "vis", vis.json.data);
+	db_set_release(&vis);
 }
 
 typedef struct change_hit {
@@ -623,16 +635,12 @@ static void mark_change(size_t i, void *arg)
 	}
 }
 
-int store_jobs_change(store_conn *c, job_change *ch, size_t n, int64_t now, const char *const *visible,
-                      size_t nvisible, bool want_rows)
+int store_jobs_change(store_conn *c, job_change *ch, size_t n, int64_t now, bool want_rows)
 {
 	unsigned shape = want_rows ? CH_ROWS : 0;
-	if (visible != NULL)
-		shape |= CH_VISIBLE;
-	db_set rows, ids, vis;
+	db_set rows, ids;
 	db_set_init(&rows);
 	db_set_init(&ids);
-	set_visible(&vis, visible, nvisible);
 	weft_id *idv = xmalloc((n ? n : 1) * sizeof *idv);
 	for (size_t i = 0; i < n; i++) {
 		job_change *x = &ch[i];
@@ -668,6 +676,7 @@ int store_jobs_change(store_conn *c, job_change *ch, size_t n, int64_t now, cons
 			shape |= CH_ENDED;
 		db_set_field_int(&rows, "ended", x->ended);
 		db_set_field_text(&rows, "actor", x->actor ? x->actor : "api");
+		row_visible(&rows, x->visible, x->nvisible, &shape);
 	}
 	id_pos *v = index_ids(idv, n);
 	int err = n ? lock_rows(c, &ids) : 0;
@@ -675,8 +684,6 @@ int store_jobs_change(store_conn *c, job_change *ch, size_t n, int64_t now, cons
 	if (err == 0 && n > 0 && (err = db_prepare_dyn(c, &dyn_change, shape, &st)) == 0) {
 		db_bind_set(st, &rows);
 		db_bind_int(st, now);
-		if (visible != NULL)
-			db_bind_set(st, &vis);
 		int rc;
 		while ((rc = db_step(st)) > 0) {
 			change_hit h = { .ch = ch };
@@ -723,7 +730,6 @@ int store_jobs_change(store_conn *c, job_change *ch, size_t n, int64_t now, cons
 	db_set_release(&events);
 	free(v);
 	free(idv);
-	db_set_release(&vis);
 	db_set_release(&ids);
 	db_set_release(&rows);
 	if (err != 0)
@@ -739,11 +745,11 @@ static void build_heartbeat(buf *sql, unsigned shape)
 {
 	buf_puts(sql, "UPDATE task SET lease_until = {least:$2 + r.lease_us,task.started_at + task.timeout_secs * 1000000}, "
 	              "progress = coalesce(r.progress, task.progress) "
-	              "FROM {rows:$1,id text,token bigint,lease_us bigint,progress text} AS r "
+	              "FROM {rows:$1,id text,token bigint,lease_us bigint,progress text,vis text} AS r "
 	              "WHERE task.id = r.id AND {noindex:task.status} = 'running' AND task.executor = 'queue' "
 	              "AND task.lease_token = r.token");
 	if (shape & CH_VISIBLE)
-		buf_puts(sql, " AND {in:task.namespace,$3}");
+		buf_puts(sql, " AND (r.vis IS NULL OR {in:task.namespace,r.vis})");
 	buf_puts(sql, " RETURNING task.id, task.lease_until");
 }
 
@@ -761,15 +767,14 @@ static void mark_beat(size_t i, void *arg)
 	h->beats[i].lease_until = h->until;
 }
 
-int store_jobs_heartbeat(store_conn *c, job_beat *beats, size_t n, int64_t now, const char *const *visible,
-                         size_t nvisible)
+int store_jobs_heartbeat(store_conn *c, job_beat *beats, size_t n, int64_t now)
 {
 	if (n == 0)
 		return 0;
-	db_set rows, ids, vis;
+	unsigned shape = 0;
+	db_set rows, ids;
 	db_set_init(&rows);
 	db_set_init(&ids);
-	set_visible(&vis, visible, nvisible);
 	weft_id *idv = xmalloc(n * sizeof *idv);
 	for (size_t i = 0; i < n; i++) {
 		beats[i].held = false;
@@ -781,15 +786,14 @@ int store_jobs_heartbeat(store_conn *c, job_beat *beats, size_t n, int64_t now, 
 		db_set_field_int(&rows, "token", beats[i].token);
 		db_set_field_int(&rows, "lease_us", beats[i].lease_us);
 		db_set_field_text(&rows, "progress", beats[i].progress);
+		row_visible(&rows, beats[i].visible, beats[i].nvisible, &shape);
 	}
 	id_pos *v = index_ids(idv, n);
 	int err = lock_rows(c, &ids);
 	db_stmt *st;
-	if (err == 0 && (err = db_prepare_dyn(c, &dyn_heartbeat, visible ? CH_VISIBLE : 0, &st)) == 0) {
+	if (err == 0 && (err = db_prepare_dyn(c, &dyn_heartbeat, shape, &st)) == 0) {
 		db_bind_set(st, &rows);
 		db_bind_int(st, now);
-		if (visible != NULL)
-			db_bind_set(st, &vis);
 		int rc;
 		while ((rc = db_step(st)) > 0) {
 			weft_id id;
@@ -801,7 +805,6 @@ int store_jobs_heartbeat(store_conn *c, job_beat *beats, size_t n, int64_t now, 
 	}
 	free(v);
 	free(idv);
-	db_set_release(&vis);
 	db_set_release(&ids);
 	db_set_release(&rows);
 	return err;

@@ -31,6 +31,7 @@
 
 #include "model.h"
 #include "core/error.h"
+#include "core/limits.h"
 
 typedef struct store store;
 typedef struct store_conn store_conn;
@@ -626,16 +627,15 @@ int store_jobs_next_ready(store_conn *c, const char *ns, const char *queue, int6
 /* What a job looks like to a report: its status and token. */
 typedef struct job_state {
 	weft_id id;
-	bool found;                  /* a job (executor queue) visible to the caller */
+	bool found;                  /* a job (executor queue) */
+	char ns[NAMESPACE_MAX + 1];  /* its namespace (the caller decides what it may see) */
 	task_status status;
 	int64_t lease_token;
 	bool failed_with_token;      /* a job_attempt row of that token exists (filled on request) */
 } job_state;
-/* The state of ids[i] into out[i] (n entries, caller's), for the
- * namespaces visible (NULL: any). With tokens (n entries, optional):
- * failed_with_token too. */
-int store_jobs_state(store_conn *c, const weft_id *ids, const int64_t *tokens, size_t n,
-                     const char *const *visible, size_t nvisible, job_state *out);
+/* The state of ids[i] into out[i] (n entries, caller's). With tokens (n
+ * entries, optional): failed_with_token too. */
+int store_jobs_state(store_conn *c, const weft_id *ids, const int64_t *tokens, size_t n, job_state *out);
 
 /* A fenced transition of a running job (out of running). Strings
  * borrowed. */
@@ -652,17 +652,19 @@ typedef struct job_change {
 	bool ended;                  /* ended_at = now, ended_by = actor */
 	const char *actor;           /* ended_by / the event's actor */
 	const char *reason;          /* the audit event's reason; NULL = no event */
+	const char *const *visible;  /* the namespaces the job may be in (borrowed); NULL = any */
+	size_t nvisible;
 	/* out */
 	bool applied;
 	int32_t shape;               /* when applied: TASK_SHAPE_* bits of the job */
 	task_row after;              /* when applied and the set asks for rows */
 } job_change;
 /* Applies the changes (distinct ids) whose job is running under their
- * token and visible (NULL: any namespace); the others are left as they
- * are (applied false). Counts and batch counters follow; with want_rows
- * the rows afterwards are returned in `after` (task_row_release). */
-int store_jobs_change(store_conn *c, job_change *ch, size_t n, int64_t now, const char *const *visible,
-                      size_t nvisible, bool want_rows);
+ * token and in one of their visible namespaces; the others are left as
+ * they are (applied false). Counts and batch counters follow; with
+ * want_rows the rows afterwards are returned in `after`
+ * (task_row_release). */
+int store_jobs_change(store_conn *c, job_change *ch, size_t n, int64_t now, bool want_rows);
 
 /* A heartbeat: a running job under the token gets lease_until =
  * min(now + lease_us, started_at + timeout) and its progress (when
@@ -672,12 +674,13 @@ typedef struct job_beat {
 	int64_t token;
 	int64_t lease_us;
 	const char *progress;        /* NULL = keep */
+	const char *const *visible;  /* as job_change's */
+	size_t nvisible;
 	/* out */
 	bool held;
 	int64_t lease_until;
 } job_beat;
-int store_jobs_heartbeat(store_conn *c, job_beat *beats, size_t n, int64_t now, const char *const *visible,
-                         size_t nvisible);
+int store_jobs_heartbeat(store_conn *c, job_beat *beats, size_t n, int64_t now);
 
 /* The error history: one row per attempt that did not succeed (rows
  * borrowed; an attempt already recorded is left as it is). A row without

@@ -295,6 +295,36 @@ static void test_enqueue_claim_complete(void **state)
 	weft_id nobody;
 	id_new_v7(&nobody);
 	assert_int_equal(complete(&r, &nobody, 1, NULL), JOB_NOT_FOUND);
+	/* A caller that may not see the job's namespace gets not_found, and
+	 * the job is left as it is. */
+	claim_call k2;
+	weft_id c3 = enqueue_one(&r, "hidden", "3");
+	claim_now(&r, &k2, "hidden", 1, 30 * SEC, "w1");
+	assert_int_equal(k2.c.njobs, 1);
+	claim_end(&k2);
+	const char *elsewhere[] = { "billing" };
+	job_complete_item hid = { .id = c3, .lease_token = 1 };
+	cmd_job_complete hc;
+	cmd_job_complete_init(&hc);
+	hc.visible = (job_visibility){ .names = elsewhere, .n = 1 };
+	hc.items = &hid;
+	hc.nitems = 1;
+	engine_call(r.eng, &hc.base);
+	assert_int_equal(hid.outcome, JOB_NOT_FOUND);
+	job_heartbeat_item hb = { .id = c3, .lease_token = 1 };
+	cmd_job_heartbeat hh;
+	cmd_job_heartbeat_init(&hh);
+	hh.visible = hc.visible;
+	hh.worker_id = "w1";
+	hh.items = &hb;
+	hh.nitems = 1;
+	engine_call(r.eng, &hh.base);
+	assert_int_equal(hb.state, JOB_LEASE_NOT_FOUND);
+	assert_int_equal(job_status(f->st, &c3), TS_RUNNING);
+	const char *mine[] = { "billing", "default" };
+	hc.visible = (job_visibility){ .names = mine, .n = 2 };
+	engine_call(r.eng, &hc.base);
+	assert_int_equal(hid.outcome, JOB_COMPLETED);
 
 	job_detail d = job_get(f->st, &a);
 	assert_int_equal(d.task.status, TS_SUCCESS);

@@ -218,32 +218,40 @@ static void test_fenced_change(void **state)
 	store_free_claimed(rows, n);
 
 	job_change ch = { .id = id, .token = 2, .to = TS_SUCCESS, .result = "\"x\"", .ended = true, .actor = "a" };
-	assert_int_equal(store_jobs_change(f->w, &ch, 1, T0 + 1, NULL, 0, false), 0);
+	assert_int_equal(store_jobs_change(f->w, &ch, 1, T0 + 1, false), 0);
 	assert_false(ch.applied);
 	const char *ns[] = { "elsewhere" };
 	ch.token = 1;
-	assert_int_equal(store_jobs_change(f->w, &ch, 1, T0 + 1, ns, 1, false), 0);
+	ch.visible = ns;
+	ch.nvisible = 1;
+	assert_int_equal(store_jobs_change(f->w, &ch, 1, T0 + 1, false), 0);
 	assert_false(ch.applied);
 	assert_int_equal(sql_intf(f, "SELECT count(*) FROM task WHERE id = '%s' AND status = 'running' "
 	                             "AND result IS NULL AND lease_token = 1 AND ended_at IS NULL", id.str), 1);
 	job_state st;
-	assert_int_equal(store_jobs_state(f->w, &id, NULL, 1, ns, 1, &st), 0);
-	assert_false(st.found);           /* another namespace's job is unknown */
-	assert_int_equal(store_jobs_state(f->w, &id, NULL, 1, NULL, 0, &st), 0);
+	assert_int_equal(store_jobs_state(f->w, &id, NULL, 1, &st), 0);
 	assert_true(st.found);
+	assert_string_equal(st.ns, "default");
 	assert_int_equal(st.status, TS_RUNNING);
 	assert_int_equal(st.lease_token, 1);
 
 	job_beat b = { .id = id, .token = 2, .lease_us = 30 * SEC };
-	assert_int_equal(store_jobs_heartbeat(f->w, &b, 1, T0 + 5, NULL, 0), 0);
+	assert_int_equal(store_jobs_heartbeat(f->w, &b, 1, T0 + 5), 0);
 	assert_false(b.held);
 	b.token = 1;
-	assert_int_equal(store_jobs_heartbeat(f->w, &b, 1, T0 + 5, NULL, 0), 0);
+	b.visible = ns;
+	b.nvisible = 1;
+	assert_int_equal(store_jobs_heartbeat(f->w, &b, 1, T0 + 5), 0);
+	assert_false(b.held);
+	b.visible = NULL;
+	assert_int_equal(store_jobs_heartbeat(f->w, &b, 1, T0 + 5), 0);
 	assert_true(b.held);
 	assert_int_equal(b.lease_until, T0 + 5 + 30 * SEC);
 
-	const char *dflt[] = { "default" };
-	assert_int_equal(store_jobs_change(f->w, &ch, 1, T0 + 6, dflt, 1, true), 0);
+	const char *dflt[] = { "other", "default" };
+	ch.visible = dflt;
+	ch.nvisible = 2;
+	assert_int_equal(store_jobs_change(f->w, &ch, 1, T0 + 6, true), 0);
 	assert_true(ch.applied);
 	assert_int_equal(ch.after.status, TS_SUCCESS);
 	assert_int_equal(ch.after.ended_at, T0 + 6);

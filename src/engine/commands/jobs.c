@@ -76,7 +76,20 @@ static const char *const *visible_names(const job_visibility *v, size_t *n)
 	if (v->all)
 		return NULL;
 	static const char *const none[] = { "" };
+	if (v->n == 0)
+		*n = 1;
 	return v->n ? v->names : none;    /* an empty list sees nothing */
+}
+
+/* Whether a job of namespace ns is one the caller may see. */
+static bool job_visible(const job_visibility *v, const char *ns)
+{
+	if (v == NULL || v->all)
+		return true;
+	for (size_t i = 0; i < v->n; i++)
+		if (strcmp(v->names[i], ns) == 0)
+			return true;
+	return false;
 }
 
 /* ---- retries ------------------------------------------------------------------------- */
@@ -451,7 +464,7 @@ int job_claims_apply(engine *e, cmd_job_claim **cs, size_t n, bool touch, int64_
 				/* Past the answer's size: back to pending at once, as if
 				 * never claimed (no attempt, no event). */
 				if (nback > 0)
-					rc = store_jobs_change(e->w, back, nback, now, NULL, 0, false);
+					rc = store_jobs_change(e->w, back, nback, now, false);
 				for (size_t r = 0; r < nrows; r++)
 					deadline_arm(e, rows[r].lease_until, &deadline_job_lease, &rows[r].id);
 				claimed += nrows - nback;
@@ -512,9 +525,10 @@ static int claim_one(engine *e, engine_cmd *cmd, int64_t now)
 
 /* Why a fenced change did not apply to a job in state s (token: the
  * report's). */
-static job_outcome not_applied(const job_state *s, int64_t token, task_status done_status, job_outcome already)
+static job_outcome not_applied(const job_state *s, const job_visibility *vis, int64_t token, task_status done_status,
+                               job_outcome already)
 {
-	if (!s->found)
+	if (!s->found || !job_visible(vis, s->ns))
 		return JOB_NOT_FOUND;
 	if (s->lease_token == token && s->status == TS_CANCELED)
 		return JOB_CANCELED;
@@ -568,21 +582,15 @@ static int complete_many(engine *e, engine_cmd **cmds, size_t n, int64_t now)
 	size_t total = 0;
 	for (size_t i = 0; i < n; i++)
 		total += engine_cmd_of(cmds[i], cmd_job_complete)->nitems;
-	/* One visibility per set: commands with another one are applied in a
-	 * set of their own. */
-	const job_visibility *vis = &engine_cmd_of(cmds[0], cmd_job_complete)->visible;
-	for (size_t i = 1; i < n; i++) {
-		const job_visibility *v = &engine_cmd_of(cmds[i], cmd_job_complete)->visible;
-		if (v->all != vis->all || v->names != vis->names || v->n != vis->n)
-			return WEFT_ECONFLICT;
-	}
 	weft_id *ids = xcalloc(total ? total : 1, sizeof *ids);
 	int64_t *tokens = xcalloc(total ? total : 1, sizeof *tokens);
 	job_complete_item **items = xcalloc(total ? total : 1, sizeof *items);
+	const job_visibility **vis = xcalloc(total ? total : 1, sizeof *vis);
 	size_t k = 0;
 	for (size_t i = 0; i < n; i++) {
 		cmd_job_complete *c = engine_cmd_of(cmds[i], cmd_job_complete);
 		for (size_t j = 0; j < c->nitems; j++, k++) {
+			vis[k] = &c->visible;
 			items[k] = &c->items[j];
 			items[k]->outcome = JOB_OUTCOME_NONE;
 			ids[k] = items[k]->id;
@@ -597,9 +605,11 @@ static int complete_many(engine *e, engine_cmd **cmds, size_t n, int64_t now)
 		if (rep[x])
 			continue;
 		which[nch] = x;
-		ch[nch++] = (job_change){ .id = ids[x], .token = tokens[x], .to = TS_SUCCESS,
-		                          .result = items[x]->result ? items[x]->result : "null", .ended = true,
-		                          .actor = cmds[0]->actor ? cmds[0]->actor : "api" };
+		ch[nch] = (job_change){ .id = ids[x], .token = tokens[x], .to = TS_SUCCESS,
+		                        .result = items[x]->result ? items[x]->result : "null", .ended = true,
+		                        .actor = cmds[0]->actor ? cmds[0]->actor : "api" };
+		ch[nch].visible = visible_names(vis[x], &ch[nch].nvisible);
+		nch++;
 	}
 	/* The actor of each change is its own command's. */
 	k = 0;
@@ -609,9 +619,7 @@ static int complete_many(engine *e, engine_cmd **cmds, size_t n, int64_t now)
 			if (k < nch && which[k] == x)
 				ch[k++].actor = cmds[i]->actor ? cmds[i]->actor : "api";
 	}
-	size_t nvis;
-	const char *const *visible = visible_names(vis, &nvis);
-	int rc = store_jobs_change(e->w, ch, nch, now, visible, nvis, false);
+	int rc = store_jobs_change(e->w, ch, nch, now, false);
 	size_t applied = 0, nshaped = 0;
 	weft_id *shaped = xcalloc(nch ? nch : 1, sizeof *shaped);
 	for (size_t y = 0; y < nch && rc == 0; y++) {
@@ -630,10 +638,10 @@ static int complete_many(engine *e, engine_cmd **cmds, size_t n, int64_t now)
 		if (items[x]->outcome == JOB_OUTCOME_NONE)
 			nrest++;
 	if (rc == 0 && nrest > 0)
-		rc = store_jobs_state(e->w, ids, NULL, total, visible, nvis, st);
+		rc = store_jobs_state(e->w, ids, NULL, total, st);
 	for (size_t x = 0; x < total && rc == 0; x++)
 		if (items[x]->outcome == JOB_OUTCOME_NONE)
-			items[x]->outcome = not_applied(&st[x], tokens[x], TS_SUCCESS, JOB_ALREADY_COMPLETED);
+			items[x]->outcome = not_applied(&st[x], vis[x], tokens[x], TS_SUCCESS, JOB_ALREADY_COMPLETED);
 	if (rc == 0)
 		rc = ended_shaped(e, shaped, nshaped, now);
 	if (rc == 0 && applied > 0) {
@@ -647,6 +655,7 @@ static int complete_many(engine *e, engine_cmd **cmds, size_t n, int64_t now)
 	free(which);
 	free(ch);
 	free(rep);
+	free(vis);
 	free(items);
 	free(tokens);
 	free(ids);
@@ -660,7 +669,7 @@ static int complete_one(engine *e, engine_cmd *cmd, int64_t now)
 
 /* ---- fail ------------------------------------------------------------------------------------ */
 
-int job_attempts_end(engine *e, attempt_end *a, size_t n, const job_visibility *vis, int64_t now)
+int job_attempts_end(engine *e, attempt_end *a, size_t n, int64_t now)
 {
 	weft_id *ids = xcalloc(n ? n : 1, sizeof *ids);
 	for (size_t i = 0; i < n; i++) {
@@ -678,6 +687,7 @@ int job_attempts_end(engine *e, attempt_end *a, size_t n, const job_visibility *
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		const task_row *t = task_rows_find(rows, nrows, &a[i].id);
 		ch[i] = (job_change){ .id = a[i].id, .token = a[i].token, .actor = a[i].actor };
+		ch[i].visible = a[i].vis ? visible_names(a[i].vis, &ch[i].nvisible) : NULL;
 		hist[i] = (job_attempt_row){ .task_id = a[i].id, .lease_token = a[i].token, .outcome = a[i].how,
 		                             .ended_at = now, .error_code = (char *)a[i].code,
 		                             .error_message = (char *)a[i].message, .error_details = (char *)a[i].details,
@@ -713,10 +723,8 @@ int job_attempts_end(engine *e, attempt_end *a, size_t n, const job_visibility *
 		}
 		ch[i].reason = why[i];
 	}
-	size_t nvis = 0;
-	const char *const *visible = vis ? visible_names(vis, &nvis) : NULL;
 	if (rc == 0)
-		rc = store_jobs_change(e->w, ch, n, now, visible, nvis, false);
+		rc = store_jobs_change(e->w, ch, n, now, false);
 	job_attempt_row *keep = xcalloc(n ? n : 1, sizeof *keep);
 	weft_id *shaped = xcalloc(n ? n : 1, sizeof *shaped);
 	size_t nkeep = 0, nshaped = 0, nretry = 0, ndead = 0, npending = 0;
@@ -765,21 +773,18 @@ int job_attempts_end(engine *e, attempt_end *a, size_t n, const job_visibility *
 
 static int fail_many(engine *e, engine_cmd **cmds, size_t n, int64_t now)
 {
-	const job_visibility *vis = &engine_cmd_of(cmds[0], cmd_job_fail)->visible;
 	size_t total = 0;
-	for (size_t i = 0; i < n; i++) {
-		const job_visibility *v = &engine_cmd_of(cmds[i], cmd_job_fail)->visible;
-		if (v->all != vis->all || v->names != vis->names || v->n != vis->n)
-			return WEFT_ECONFLICT;
+	for (size_t i = 0; i < n; i++)
 		total += engine_cmd_of(cmds[i], cmd_job_fail)->nitems;
-	}
 	job_fail_item **items = xcalloc(total ? total : 1, sizeof *items);
+	const job_visibility **vis = xcalloc(total ? total : 1, sizeof *vis);
 	weft_id *ids = xcalloc(total ? total : 1, sizeof *ids);
 	int64_t *tokens = xcalloc(total ? total : 1, sizeof *tokens);
 	size_t k = 0;
 	for (size_t i = 0; i < n; i++) {
 		cmd_job_fail *c = engine_cmd_of(cmds[i], cmd_job_fail);
 		for (size_t j = 0; j < c->nitems; j++, k++) {
+			vis[k] = &c->visible;
 			items[k] = &c->items[j];
 			items[k]->outcome = JOB_OUTCOME_NONE;
 			items[k]->next_attempt_at = 0;
@@ -802,10 +807,10 @@ static int fail_many(engine *e, engine_cmd **cmds, size_t n, int64_t now)
 			a[na++] = (attempt_end){ .id = it->id, .token = it->lease_token, .code = it->code,
 			                         .message = it->message, .details = it->details, .retryable = it->retryable,
 			                         .retry_after_us = it->retry_after_us, .how = JA_FAILED,
-			                         .actor = cmds[i]->actor ? cmds[i]->actor : "api" };
+			                         .actor = cmds[i]->actor ? cmds[i]->actor : "api", .vis = &c->visible };
 		}
 	}
-	int rc = job_attempts_end(e, a, na, vis, now);
+	int rc = job_attempts_end(e, a, na, now);
 	for (size_t y = 0; y < na && rc == 0; y++) {
 		if (!a[y].applied)
 			continue;
@@ -813,17 +818,16 @@ static int fail_many(engine *e, engine_cmd **cmds, size_t n, int64_t now)
 		it->outcome = a[y].retried ? JOB_RETRYING : JOB_DEAD_LETTERED;
 		it->next_attempt_at = a[y].next_attempt_at;
 	}
-	size_t nvis;
-	const char *const *visible = visible_names(vis, &nvis);
 	job_state *st = xcalloc(total ? total : 1, sizeof *st);
 	if (rc == 0)
-		rc = store_jobs_state(e->w, ids, tokens, total, visible, nvis, st);
+		rc = store_jobs_state(e->w, ids, tokens, total, st);
 	for (size_t x = 0; x < total && rc == 0; x++) {
 		if (items[x]->outcome != JOB_OUTCOME_NONE)
 			continue;
-		items[x]->outcome = st[x].found && st[x].failed_with_token ? JOB_ALREADY_FAILED
-		                                                           : not_applied(&st[x], tokens[x], TS_FAILURE,
-		                                                                         JOB_OUTCOME_NONE);
+		bool seen = st[x].found && job_visible(vis[x], st[x].ns);
+		items[x]->outcome = seen && st[x].failed_with_token
+		                            ? JOB_ALREADY_FAILED
+		                            : not_applied(&st[x], vis[x], tokens[x], TS_FAILURE, JOB_OUTCOME_NONE);
 	}
 	for (size_t i = 0; i < n && rc == 0; i++)
 		cmds[i]->result = 0;
@@ -833,6 +837,7 @@ static int fail_many(engine *e, engine_cmd **cmds, size_t n, int64_t now)
 	free(rep);
 	free(tokens);
 	free(ids);
+	free(vis);
 	free(items);
 	return rc;
 }
@@ -846,15 +851,11 @@ static int fail_one(engine *e, engine_cmd *cmd, int64_t now)
 
 static int release_many(engine *e, engine_cmd **cmds, size_t n, int64_t now)
 {
-	const job_visibility *vis = &engine_cmd_of(cmds[0], cmd_job_release)->visible;
 	size_t total = 0;
-	for (size_t i = 0; i < n; i++) {
-		const job_visibility *v = &engine_cmd_of(cmds[i], cmd_job_release)->visible;
-		if (v->all != vis->all || v->names != vis->names || v->n != vis->n)
-			return WEFT_ECONFLICT;
+	for (size_t i = 0; i < n; i++)
 		total += engine_cmd_of(cmds[i], cmd_job_release)->nitems;
-	}
 	job_release_item **items = xcalloc(total ? total : 1, sizeof *items);
+	const job_visibility **vis = xcalloc(total ? total : 1, sizeof *vis);
 	weft_id *ids = xcalloc(total ? total : 1, sizeof *ids);
 	int64_t *tokens = xcalloc(total ? total : 1, sizeof *tokens);
 	job_change *ch = xcalloc(total ? total : 1, sizeof *ch);
@@ -863,6 +864,7 @@ static int release_many(engine *e, engine_cmd **cmds, size_t n, int64_t now)
 	for (size_t i = 0; i < n; i++) {
 		cmd_job_release *c = engine_cmd_of(cmds[i], cmd_job_release);
 		for (size_t j = 0; j < c->nitems; j++, k++) {
+			vis[k] = &c->visible;
 			items[k] = &c->items[j];
 			items[k]->outcome = JOB_OUTCOME_NONE;
 			ids[k] = items[k]->id;
@@ -876,14 +878,14 @@ static int release_many(engine *e, engine_cmd **cmds, size_t n, int64_t now)
 		for (size_t j = 0; j < c->nitems; j++, k++)
 			if (!rep[k]) {
 				which[nch] = k;
-				ch[nch++] = (job_change){ .id = ids[k], .token = tokens[k], .to = TS_PENDING,
-				                          .actor = cmds[i]->actor ? cmds[i]->actor : "api",
-				                          .reason = "released by its worker" };
+				ch[nch] = (job_change){ .id = ids[k], .token = tokens[k], .to = TS_PENDING,
+				                        .actor = cmds[i]->actor ? cmds[i]->actor : "api",
+				                        .reason = "released by its worker" };
+				ch[nch].visible = visible_names(vis[k], &ch[nch].nvisible);
+				nch++;
 			}
 	}
-	size_t nvis;
-	const char *const *visible = visible_names(vis, &nvis);
-	int rc = store_jobs_change(e->w, ch, nch, now, visible, nvis, true);
+	int rc = store_jobs_change(e->w, ch, nch, now, true);
 	job_attempt_row *hist = xcalloc(nch ? nch : 1, sizeof *hist);
 	size_t nhist = 0;
 	for (size_t y = 0; y < nch && rc == 0; y++) {
@@ -906,10 +908,10 @@ static int release_many(engine *e, engine_cmd **cmds, size_t n, int64_t now)
 			task_row_release(&ch[y].after);
 	job_state *st = xcalloc(total ? total : 1, sizeof *st);
 	if (rc == 0 && nhist < total)
-		rc = store_jobs_state(e->w, ids, NULL, total, visible, nvis, st);
+		rc = store_jobs_state(e->w, ids, NULL, total, st);
 	for (size_t x = 0; x < total && rc == 0; x++)
 		if (items[x]->outcome == JOB_OUTCOME_NONE)
-			items[x]->outcome = not_applied(&st[x], tokens[x], TS_PENDING, JOB_OUTCOME_NONE);
+			items[x]->outcome = not_applied(&st[x], vis[x], tokens[x], TS_PENDING, JOB_OUTCOME_NONE);
 	for (size_t i = 0; i < n && rc == 0; i++)
 		cmds[i]->result = 0;
 	free(st);
@@ -919,6 +921,7 @@ static int release_many(engine *e, engine_cmd **cmds, size_t n, int64_t now)
 	free(ch);
 	free(tokens);
 	free(ids);
+	free(vis);
 	free(items);
 	return rc;
 }
@@ -932,15 +935,11 @@ static int release_one(engine *e, engine_cmd *cmd, int64_t now)
 
 static int heartbeat_many(engine *e, engine_cmd **cmds, size_t n, int64_t now)
 {
-	const job_visibility *vis = &engine_cmd_of(cmds[0], cmd_job_heartbeat)->visible;
 	size_t total = 0;
-	for (size_t i = 0; i < n; i++) {
-		const job_visibility *v = &engine_cmd_of(cmds[i], cmd_job_heartbeat)->visible;
-		if (v->all != vis->all || v->names != vis->names || v->n != vis->n)
-			return WEFT_ECONFLICT;
+	for (size_t i = 0; i < n; i++)
 		total += engine_cmd_of(cmds[i], cmd_job_heartbeat)->nitems;
-	}
 	job_heartbeat_item **items = xcalloc(total ? total : 1, sizeof *items);
+	const job_visibility **vis = xcalloc(total ? total : 1, sizeof *vis);
 	job_beat *beats = xcalloc(total ? total : 1, sizeof *beats);
 	weft_id *ids = xcalloc(total ? total : 1, sizeof *ids);
 	size_t k = 0;
@@ -949,29 +948,29 @@ static int heartbeat_many(engine *e, engine_cmd **cmds, size_t n, int64_t now)
 		cmd_job_heartbeat *c = engine_cmd_of(cmds[i], cmd_job_heartbeat);
 		rc = store_worker_touch(e->w, c->namespace, c->worker_id, NULL, NULL, now, &c->drain);
 		for (size_t j = 0; j < c->nitems; j++, k++) {
+			vis[k] = &c->visible;
 			items[k] = &c->items[j];
 			ids[k] = items[k]->id;
 			beats[k] = (job_beat){ .id = items[k]->id, .token = items[k]->lease_token, .lease_us = c->lease_us,
 			                       .progress = items[k]->progress };
+			beats[k].visible = visible_names(&c->visible, &beats[k].nvisible);
 		}
 	}
-	size_t nvis;
-	const char *const *visible = visible_names(vis, &nvis);
 	/* A lease given twice in the set is extended once (the same end). */
 	if (rc == 0)
-		rc = store_jobs_heartbeat(e->w, beats, total, now, visible, nvis);
+		rc = store_jobs_heartbeat(e->w, beats, total, now);
 	job_state *st = xcalloc(total ? total : 1, sizeof *st);
 	size_t lost = 0;
 	for (size_t x = 0; x < total; x++)
 		lost += !beats[x].held;
 	if (rc == 0 && lost > 0)
-		rc = store_jobs_state(e->w, ids, NULL, total, visible, nvis, st);
+		rc = store_jobs_state(e->w, ids, NULL, total, st);
 	for (size_t x = 0; x < total && rc == 0; x++) {
 		job_heartbeat_item *it = items[x];
 		it->lease_until = beats[x].lease_until;
 		if (beats[x].held)
 			it->state = JOB_LEASE_HELD;
-		else if (!st[x].found)
+		else if (!st[x].found || !job_visible(vis[x], st[x].ns))
 			it->state = JOB_LEASE_NOT_FOUND;
 		else if (st[x].status == TS_CANCELED && st[x].lease_token == it->lease_token)
 			it->state = JOB_LEASE_CANCELED;
@@ -983,6 +982,7 @@ static int heartbeat_many(engine *e, engine_cmd **cmds, size_t n, int64_t now)
 	free(st);
 	free(ids);
 	free(beats);
+	free(vis);
 	free(items);
 	return rc;
 }

@@ -52,7 +52,7 @@ static int fire_lease_many(engine *e, const deadline *d, size_t n, int64_t now)
 		lost += !timed_out;
 	}
 	if (rc == 0)
-		rc = job_attempts_end(e, a, na, NULL, now);
+		rc = job_attempts_end(e, a, na, now);
 	if (rc == 0)
 		engine_count(e, "jobs_lease_expired_total", NULL, lost);
 	free(a);
