@@ -532,7 +532,7 @@ static int lock_rows(store_conn *c, db_set *ids)
 	if (err)
 		return err;
 	db_bind_set(st, ids);
-	return db_run(st, NULL);
+	return db_send(st, NULL);     /* goes out with the statement that follows it: no round trip of its own */
 }
 
 /* The shape of a change statement: which columns its rows give. Only those
