@@ -19,6 +19,7 @@
 #include "store_test.h"
 
 #include "core/limits.h"
+#include "engine/commands/command.h"
 #include "engine/commands/jobs.h"
 #include "engine/commands/tasks.h"
 #include "engine/engine.h"
@@ -240,6 +241,51 @@ static task_status job_status(store *st, const weft_id *id)
 	task_status s = d.task.status;
 	job_detail_release(&d);
 	return s;
+}
+
+/* A command that holds the engine inside a cycle while others queue, so
+ * that the next cycle takes them all as one set. */
+typedef struct gate {
+	engine_cmd base;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool entered, open;
+} gate;
+
+static int apply_gate(engine *e, engine_cmd *cmd, int64_t now)
+{
+	UNUSED(e);
+	UNUSED(now);
+	gate *g = (gate *)cmd;
+	pthread_mutex_lock(&g->mu);
+	g->entered = true;
+	pthread_cond_broadcast(&g->cv);
+	while (!g->open)
+		pthread_cond_wait(&g->cv, &g->mu);
+	pthread_mutex_unlock(&g->mu);
+	cmd->result = 0;
+	return 0;
+}
+
+static const engine_op op_gate = { .name = "test.gate", .apply = apply_gate, .failure_metric = "x" };
+
+static void apply_in_one_cycle(engine *eng, engine_cmd **cmds, size_t n)
+{
+	gate g = { .base = { .op = &op_gate } };
+	pthread_mutex_init(&g.mu, NULL);
+	pthread_cond_init(&g.cv, NULL);
+	engine_submit(eng, &g.base);
+	pthread_mutex_lock(&g.mu);
+	while (!g.entered)
+		pthread_cond_wait(&g.cv, &g.mu);
+	for (size_t i = 0; i < n; i++)
+		engine_submit(eng, cmds[i]);
+	g.open = true;
+	pthread_cond_broadcast(&g.cv);
+	pthread_mutex_unlock(&g.mu);
+	assert_int_equal(engine_sync(eng), 0);
+	pthread_cond_destroy(&g.cv);
+	pthread_mutex_destroy(&g.mu);
 }
 
 /* ---- cases ------------------------------------------------------------------------- */
@@ -795,6 +841,66 @@ static void test_claim_answer_bounded(void **state)
 	rig_stop(&r);
 }
 
+/* Reports queued for one cycle are applied as sets and answer as one
+ * after the other would: a complete sent twice completes once; a fail
+ * after a complete of the same job is stale; a claim and an enqueue of the
+ * same cycle meet (the parked claim gets the job at that commit). */
+static void test_reports_as_one_set(void **state)
+{
+	fixture *f = *state;
+	clock_freeze(true);
+	rig r;
+	rig_start(f->st, &r);
+	rig_lead(&r);
+	job_spec specs[3] = { spec_of("set"), spec_of("set"), spec_of("set") };
+	enqueue_specs(&r, specs, 3);
+	claim_call k;
+	claim_now(&r, &k, "set", 3, 60 * SEC, "w1");
+	assert_int_equal(k.c.njobs, 3);
+	claim_end(&k);
+	weft_id a = specs[0].id, b = specs[1].id, c = specs[2].id;
+
+	job_complete_item c1[2] = { { .id = a, .lease_token = 1, .result = "1" }, { .id = b, .lease_token = 9 } };
+	job_complete_item c2[1] = { { .id = a, .lease_token = 1, .result = "2" } };
+	job_fail_item f1[2] = { { .id = a, .lease_token = 1, .code = "late", .retryable = true, .retry_after_us = -1 },
+	                        { .id = c, .lease_token = 1, .code = "bad", .retryable = true, .retry_after_us = -1 } };
+	cmd_job_complete cc1, cc2;
+	cmd_job_fail cf;
+	cmd_job_complete_init(&cc1);
+	cc1.items = c1;
+	cc1.nitems = 2;
+	cmd_job_complete_init(&cc2);
+	cc2.items = c2;
+	cc2.nitems = 1;
+	cmd_job_fail_init(&cf);
+	cf.items = f1;
+	cf.nitems = 2;
+	claim_call parked;
+	claim_submit(&r, &parked, "later-q", 1, 30 * SEC, 30 * SEC, "w2");
+	assert_int_equal(engine_sync(r.eng), 0);
+	job_spec late = spec_of("later-q");
+	cmd_job_enqueue ce;
+	cmd_job_enqueue_init(&ce);
+	ce.namespace = "default";
+	ce.jobs = &late;
+	ce.njobs = 1;
+	engine_cmd *cmds[] = { &cc1.base, &cc2.base, &cf.base, &ce.base };
+	apply_in_one_cycle(r.eng, cmds, ARRAY_LEN(cmds));
+	assert_int_equal(c1[0].outcome, JOB_COMPLETED);
+	assert_int_equal(c1[1].outcome, JOB_STALE_LEASE);
+	assert_int_equal(c2[0].outcome, JOB_ALREADY_COMPLETED);
+	assert_int_equal(f1[0].outcome, JOB_STALE_LEASE);
+	assert_int_equal(f1[1].outcome, JOB_RETRYING);
+	job_detail d = job_get(f->st, &a);
+	assert_string_equal(d.result, "1");
+	job_detail_release(&d);
+	claim_wait(&parked);
+	assert_int_equal(parked.c.njobs, 1);
+	assert_true(id_eq(&parked.c.jobs[0].id, &late.id));
+	claim_end(&parked);
+	rig_stop(&r);
+}
+
 /* PostgreSQL: a claim parked on one node is answered by another node's
  * enqueue (its commit's notification). */
 static void test_two_nodes_wake_parked_claim(void **state)
@@ -834,6 +940,7 @@ int main(void)
 		STORE_TEST_SQLITE(test_release_and_dedup),
 		STORE_TEST_SQLITE(test_arcrun_updates_refused_cancel_seen),
 		STORE_TEST_SQLITE(test_claim_answer_bounded),
+		STORE_TEST_SQLITE(test_reports_as_one_set),
 	};
 	const struct CMUnitTest pg_tests[] = {
 		STORE_TEST_PG(test_enqueue_claim_complete),
@@ -846,6 +953,7 @@ int main(void)
 		STORE_TEST_PG(test_release_and_dedup),
 		STORE_TEST_PG(test_arcrun_updates_refused_cancel_seen),
 		STORE_TEST_PG(test_claim_answer_bounded),
+		STORE_TEST_PG(test_reports_as_one_set),
 		STORE_TEST_PG(test_two_nodes_wake_parked_claim),
 	};
 	int rc = run_store_tests("engine jobs", sqlite_tests, ARRAY_LEN(sqlite_tests), pg_tests, ARRAY_LEN(pg_tests));
