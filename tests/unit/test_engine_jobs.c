@@ -804,6 +804,49 @@ static void test_arcrun_updates_refused_cancel_seen(void **state)
 	rig_stop(&r);
 }
 
+/* A claim naming several queues takes from them in the order listed, and
+ * does not stop at the first. */
+static void test_claim_several_queues(void **state)
+{
+	fixture *f = *state;
+	clock_freeze(true);
+	rig r;
+	rig_start(f->st, &r);
+	rig_lead(&r);
+	job_spec s[4] = { spec_of("second"), spec_of("second"), spec_of("first"), spec_of("second") };
+	s[3].priority = 10;
+	enqueue_specs(&r, s, 4);
+	claim_call k;
+	claim_now(&r, &k, "first", 3, 30 * SEC, "w1");
+	assert_int_equal(k.c.njobs, 1);
+	claim_end(&k);
+	/* That claim took "first"'s job; now both queues, "second" listed
+	 * first this time. */
+	job_spec more = spec_of("first");
+	enqueue_specs(&r, &more, 1);
+	memset(&k, 0, sizeof k);
+	cmd_job_claim_init(&k.c);
+	const char *qs[] = { "second", "first" };
+	k.c.namespace = "default";
+	k.c.queues = qs;
+	k.c.nqueues = 2;
+	k.c.worker_id = "w1";
+	k.c.max_jobs = 10;
+	k.c.lease_us = 30 * SEC;
+	engine_call(r.eng, &k.c.base);
+	assert_int_equal(k.c.base.result, 0);
+	assert_int_equal(k.c.njobs, 4);
+	assert_true(id_eq(&k.c.jobs[0].id, &s[3].id));      /* priority first */
+	assert_string_equal(k.c.jobs[0].queue, "second");
+	assert_string_equal(k.c.jobs[1].queue, "second");
+	assert_string_equal(k.c.jobs[2].queue, "second");
+	assert_string_equal(k.c.jobs[3].queue, "first");
+	assert_true(id_eq(&k.c.jobs[3].id, &more.id));
+	cmd_job_claim_release(&k.c);
+	UNUSED(f);
+	rig_stop(&r);
+}
+
 /* A claim's answer stops at CLAIM_ANSWER_MAX_BYTES of payloads: the rows
  * past it are pending again at once, for the next claim. */
 static void test_claim_answer_bounded(void **state)
@@ -941,6 +984,7 @@ int main(void)
 		STORE_TEST_SQLITE(test_arcrun_updates_refused_cancel_seen),
 		STORE_TEST_SQLITE(test_claim_answer_bounded),
 		STORE_TEST_SQLITE(test_reports_as_one_set),
+		STORE_TEST_SQLITE(test_claim_several_queues),
 	};
 	const struct CMUnitTest pg_tests[] = {
 		STORE_TEST_PG(test_enqueue_claim_complete),
@@ -954,6 +998,7 @@ int main(void)
 		STORE_TEST_PG(test_arcrun_updates_refused_cancel_seen),
 		STORE_TEST_PG(test_claim_answer_bounded),
 		STORE_TEST_PG(test_reports_as_one_set),
+		STORE_TEST_PG(test_claim_several_queues),
 		STORE_TEST_PG(test_two_nodes_wake_parked_claim),
 	};
 	int rc = run_store_tests("engine jobs", sqlite_tests, ARRAY_LEN(sqlite_tests), pg_tests, ARRAY_LEN(pg_tests));
