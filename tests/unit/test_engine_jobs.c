@@ -804,6 +804,45 @@ static void test_arcrun_updates_refused_cancel_seen(void **state)
 	rig_stop(&r);
 }
 
+/* An enqueue with an Idempotency-Key is applied once: the same request
+ * again answers the first one's jobs. */
+static void test_enqueue_idempotency_key(void **state)
+{
+	fixture *f = *state;
+	clock_freeze(true);
+	rig r;
+	rig_start(f->st, &r);
+	job_spec a[2] = { spec_of("idem"), spec_of("idem") };
+	job_spec b[2] = { spec_of("idem"), spec_of("idem") };
+	cmd_job_enqueue c;
+	cmd_job_enqueue_init(&c);
+	c.namespace = "default";
+	c.jobs = a;
+	c.njobs = 2;
+	c.base.idem_key = "key-1";
+	c.base.idem_fingerprint = "fp";
+	engine_call(r.eng, &c.base);
+	assert_int_equal(c.base.result, 0);
+	assert_false(c.base.replayed);
+	cmd_job_enqueue_init(&c);
+	c.namespace = "default";
+	c.jobs = b;
+	c.njobs = 2;
+	c.base.idem_key = "key-1";
+	c.base.idem_fingerprint = "fp";
+	engine_call(r.eng, &c.base);
+	assert_int_equal(c.base.result, 0);
+	assert_true(c.base.replayed);
+	for (int i = 0; i < 2; i++) {
+		assert_true(id_eq(&a[i].id, &b[i].id));
+		assert_int_equal(b[i].status, TS_PENDING);
+		assert_false(b[i].duplicate);
+	}
+	assert_int_equal(c.created, 2);
+	assert_int_equal(sql_int(f, "SELECT count(*) FROM task"), 2);
+	rig_stop(&r);
+}
+
 /* A claim naming several queues takes from them in the order listed, and
  * does not stop at the first. */
 static void test_claim_several_queues(void **state)
@@ -985,6 +1024,7 @@ int main(void)
 		STORE_TEST_SQLITE(test_claim_answer_bounded),
 		STORE_TEST_SQLITE(test_reports_as_one_set),
 		STORE_TEST_SQLITE(test_claim_several_queues),
+		STORE_TEST_SQLITE(test_enqueue_idempotency_key),
 	};
 	const struct CMUnitTest pg_tests[] = {
 		STORE_TEST_PG(test_enqueue_claim_complete),
@@ -999,6 +1039,7 @@ int main(void)
 		STORE_TEST_PG(test_claim_answer_bounded),
 		STORE_TEST_PG(test_reports_as_one_set),
 		STORE_TEST_PG(test_claim_several_queues),
+		STORE_TEST_PG(test_enqueue_idempotency_key),
 		STORE_TEST_PG(test_two_nodes_wake_parked_claim),
 	};
 	int rc = run_store_tests("engine jobs", sqlite_tests, ARRAY_LEN(sqlite_tests), pg_tests, ARRAY_LEN(pg_tests));
