@@ -368,6 +368,59 @@ int store_jobs_claim(store_conn *c, const char *ns, const char *queue, int64_t n
 	return err ? err : task_count_add(c, TS_RUNNING, (int64_t)*n);
 }
 
+static const db_sql q_parents = {
+	"job_parents",
+	"SELECT l.child_id, p.id, p.name, p.status, p.result FROM link AS l JOIN task AS p ON p.id = l.parent_id "
+	"WHERE {in:l.child_id,$1} ORDER BY l.child_id, p.created_at, p.id",
+	NULL,
+};
+
+static int read_parent(db_stmt *st, void *row)
+{
+	job_parent_row *p = row;
+	db_col_id(st, 0, &p->child);
+	db_col_id(st, 1, &p->id);
+	p->name = db_col_str_nn(st, 2, "");
+	p->result = db_col_str_nn(st, 4, "null");
+	return db_col_status(st, 3, &p->status);
+}
+
+static void release_parent(void *row)
+{
+	job_parent_row *p = row;
+	free(p->name);
+	free(p->result);
+}
+
+int store_job_parents(store_conn *c, const weft_id *children, size_t n, job_parent_row **out, size_t *nout)
+{
+	*out = NULL;
+	*nout = 0;
+	if (n == 0)
+		return 0;
+	db_set ids;
+	db_set_init(&ids);
+	db_set_ids(&ids, children, n);
+	db_stmt *st;
+	int err = db_prepare(c, &q_parents, &st);
+	if (err == 0) {
+		db_bind_set(st, &ids);
+		static const db_row_kind kind = { sizeof(job_parent_row), read_parent, release_parent };
+		void *rows = NULL;
+		err = db_collect(st, &kind, &rows, nout);
+		*out = rows;
+	}
+	db_set_release(&ids);
+	return err;
+}
+
+void store_free_parents(job_parent_row *rows, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		release_parent(&rows[i]);
+	free(rows);
+}
+
 static const db_sql q_next_ready = {
 	"job_next_ready",
 	"SELECT min(start_after) FROM task{index:task_queue_ready} "

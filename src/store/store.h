@@ -620,6 +620,17 @@ typedef struct job_claimed_row {
 int store_jobs_claim(store_conn *c, const char *ns, const char *queue, int64_t now, const job_claim_range *r,
                      size_t nr, job_claimed_row **out, size_t *n);
 void store_free_claimed(job_claimed_row *rows, size_t n);
+/* The parents of the tasks `children` (their results for a claim of a job
+ * in a run): one row per link, owned strings (store_free_parents). */
+typedef struct job_parent_row {
+	weft_id child, id;
+	char *name;
+	task_status status;
+	char *result;                /* compact JSON, "null" when none */
+} job_parent_row;
+int store_job_parents(store_conn *c, const weft_id *children, size_t n, job_parent_row **out, size_t *nout);
+void store_free_parents(job_parent_row *rows, size_t n);
+
 /* The earliest start_after later than now among the queue's pending jobs;
  * INT64_MAX when none. */
 int store_jobs_next_ready(store_conn *c, const char *ns, const char *queue, int64_t now, int64_t *due);

@@ -804,6 +804,38 @@ static void test_arcrun_updates_refused_cancel_seen(void **state)
 	rig_stop(&r);
 }
 
+/* A claimed job with parents (a run's) carries their results. The link
+ * is written here behind the engine's back, as a run's submission would. */
+static void test_claim_carries_parents(void **state)
+{
+	fixture *f = *state;
+	clock_freeze(true);
+	rig r;
+	rig_start(f->st, &r);
+	rig_lead(&r);
+	weft_id parent = enqueue_one(&r, "dag-a", "1");
+	claim_call k;
+	claim_now(&r, &k, "dag-a", 1, 60 * SEC, "w1");
+	claim_end(&k);
+	assert_int_equal(complete(&r, &parent, 1, "{\"x\":1}"), JOB_COMPLETED);
+	weft_id child = enqueue_one(&r, "dag-b", "2");
+	char sql[512];
+	snprintf(sql, sizeof sql,
+	         "INSERT INTO link (parent_id, child_id, requires_success) VALUES ('%s', '%s', 1);"
+	         "UPDATE task SET shape = 1 WHERE id = '%s'; UPDATE task SET name = 'first' WHERE id = '%s'",
+	         parent.str, child.str, child.str, parent.str);
+	sql_exec(f, sql);
+	claim_now(&r, &k, "dag-b", 1, 60 * SEC, "w1");
+	assert_int_equal(k.c.njobs, 1);
+	assert_int_equal(k.c.jobs[0].nparents, 1);
+	assert_true(id_eq(&k.c.jobs[0].parents[0].id, &parent));
+	assert_string_equal(k.c.jobs[0].parents[0].name, "first");
+	assert_int_equal(k.c.jobs[0].parents[0].status, TS_SUCCESS);
+	assert_string_equal(k.c.jobs[0].parents[0].result, "{\"x\":1}");
+	claim_end(&k);
+	rig_stop(&r);
+}
+
 /* An enqueue with an Idempotency-Key is applied once: the same request
  * again answers the first one's jobs. */
 static void test_enqueue_idempotency_key(void **state)
@@ -1025,6 +1057,7 @@ int main(void)
 		STORE_TEST_SQLITE(test_reports_as_one_set),
 		STORE_TEST_SQLITE(test_claim_several_queues),
 		STORE_TEST_SQLITE(test_enqueue_idempotency_key),
+		STORE_TEST_SQLITE(test_claim_carries_parents),
 	};
 	const struct CMUnitTest pg_tests[] = {
 		STORE_TEST_PG(test_enqueue_claim_complete),
@@ -1040,6 +1073,7 @@ int main(void)
 		STORE_TEST_PG(test_reports_as_one_set),
 		STORE_TEST_PG(test_claim_several_queues),
 		STORE_TEST_PG(test_enqueue_idempotency_key),
+		STORE_TEST_PG(test_claim_carries_parents),
 		STORE_TEST_PG(test_two_nodes_wake_parked_claim),
 	};
 	int rc = run_store_tests("engine jobs", sqlite_tests, ARRAY_LEN(sqlite_tests), pg_tests, ARRAY_LEN(pg_tests));

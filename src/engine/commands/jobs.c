@@ -371,7 +371,7 @@ static size_t answer_bytes(const job_claimed_row *x)
  * pass a claim's CLAIM_ANSWER_MAX_BYTES (a claim always takes its first
  * row) go to `back`, to be given back. */
 static void take_rows(cmd_job_claim **who, int32_t *want, size_t *bytes, const char *queue, job_claimed_row *rows,
-                      size_t nrows, attempts_cache *ak, job_change *back, size_t *nback)
+                      size_t nrows, attempts_cache *ak, job_change *back, size_t *nback, id_set *with_parents)
 {
 	for (size_t r = 0; r < nrows; r++) {
 		job_claimed_row *x = &rows[r];
@@ -395,7 +395,45 @@ static void take_rows(cmd_job_claim **who, int32_t *want, size_t *bytes, const c
 		};
 		x->name = x->input = x->metadata = NULL;     /* moved */
 		want[x->range]--;
+		if (x->shape & TASK_SHAPE_PARENTS)
+			id_set_add(with_parents, &x->id);
 	}
+}
+
+static int cmp_parent_child(const void *key, const void *row)
+{
+	return strncmp(((const weft_id *)key)->str, ((const job_parent_row *)row)->child.str, WEFT_ID_LEN);
+}
+
+/* The parents (with their results) of the claimed jobs that have some,
+ * read in one statement for the whole set. */
+static int add_parents(engine *e, cmd_job_claim **cs, size_t n, const id_set *with_parents)
+{
+	job_parent_row *rows = NULL;
+	size_t nrows = 0;
+	int rc = store_job_parents(e->w, with_parents->items, with_parents->len, &rows, &nrows);
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		for (size_t k = 0; k < cs[i]->njobs; k++) {
+			claimed_job *j = &cs[i]->jobs[k];
+			job_parent_row *hit = nrows ? bsearch(&j->id, rows, nrows, sizeof *rows, cmp_parent_child) : NULL;
+			if (hit == NULL)
+				continue;
+			while (hit > rows && id_eq(&hit[-1].child, &j->id))
+				hit--;
+			size_t m = 0;
+			while (hit + m < rows + nrows && id_eq(&hit[m].child, &j->id))
+				m++;
+			j->parents = xcalloc(m, sizeof *j->parents);
+			j->nparents = m;
+			for (size_t p = 0; p < m; p++) {
+				j->parents[p] = (job_parent){ .id = hit[p].id, .name = hit[p].name, .status = hit[p].status,
+				                              .result = hit[p].result };
+				hit[p].name = hit[p].result = NULL;     /* moved */
+			}
+		}
+	}
+	store_free_parents(rows, nrows);
+	return rc;
 }
 
 int job_claims_apply(engine *e, cmd_job_claim **cs, size_t n, bool touch, int64_t now)
@@ -423,6 +461,7 @@ int job_claims_apply(engine *e, cmd_job_claim **cs, size_t n, bool touch, int64_
 	size_t *whoi = xcalloc(n ? n : 1, sizeof *whoi);
 	bool *done = xcalloc(n ? n : 1, sizeof *done);
 	attempts_cache ak = { 0 };
+	id_set with_parents = { 0 };
 	size_t claimed = 0;
 	for (size_t k = 0; k < CLAIM_QUEUES_MAX && rc == 0; k++) {
 		memset(done, 0, n * sizeof *done);
@@ -456,7 +495,7 @@ int job_claims_apply(engine *e, cmd_job_claim **cs, size_t n, bool touch, int64_
 					w[r] = want[whoi[r]];
 					b[r] = bytes[whoi[r]];
 				}
-				take_rows(who, w, b, q, rows, nrows, &ak, back, &nback);
+				take_rows(who, w, b, q, rows, nrows, &ak, back, &nback, &with_parents);
 				for (size_t r = 0; r < nr; r++) {
 					want[whoi[r]] = w[r];
 					bytes[whoi[r]] = b[r];
@@ -476,6 +515,9 @@ int job_claims_apply(engine *e, cmd_job_claim **cs, size_t n, bool touch, int64_
 		}
 	}
 	free(ak.policy);
+	if (rc == 0 && with_parents.len > 0)
+		rc = add_parents(e, cs, n, &with_parents);
+	id_set_release(&with_parents);
 	if (rc == 0 && claimed > 0) {
 		engine_count(e, "jobs_claimed_total", NULL, claimed);
 		engine_count(e, "task_status_transitions_total", "from_status=\"Pending\",to_status=\"Running\"", claimed);
