@@ -338,11 +338,12 @@ size_t engine_claims_parked(const engine *e);
  * by the cycle are (a parked command whose part is done with it). */
 void engine_answer_later(engine *e, engine_cmd *cmd);
 
-/* commands/jobs.c: claims for a set of claim commands (their earlier jobs
- * released first): worker rows touched when `touch`, then one claim
- * statement per queue and round; their job_lease deadlines armed. */
+/* commands/jobs.c: claims for a set of claim commands, oldest first
+ * (their earlier jobs released first; a draining worker's claim takes
+ * nothing): one claim statement per queue and round; their job_lease
+ * deadlines armed. */
 struct cmd_job_claim;
-int job_claims_apply(engine *e, struct cmd_job_claim **claims, size_t n, bool touch, int64_t now);
+int job_claims_apply(engine *e, struct cmd_job_claim **claims, size_t n, int64_t now);
 /* commands/jobs.c: how a failed attempt of job t goes on: *attempt and
  * *next_at for a retry (true), or false when it fails for good (not
  * retryable, its code non-retryable, or no retry left). retry_after_us

@@ -3,7 +3,8 @@
  * PostgreSQL: reports queued for one cycle answer as one after the other
  * would; dedup keys within a request and across requests; releases; a
  * claim of several queues; a claim's answer bounded in size; a replayed
- * enqueue (Idempotency-Key); the parents of a claimed job of a run.
+ * enqueue (Idempotency-Key); the parents of a claimed job of a run;
+ * parked claims served before younger ones.
  */
 #include "util/common.h"
 
@@ -297,6 +298,56 @@ static void test_reports_as_one_set(void **state)
 	rig_stop(&r);
 }
 
+/* Claims are served oldest first: a job enqueued in the cycle of a new
+ * claim goes to the claim that was waiting already. */
+static void test_parked_claims_served_first(void **state)
+{
+	fixture *f = *state;
+	clock_freeze(true);
+	rig r;
+	rig_start(f->st, &r);
+	rig_lead(&r);
+	claim_call old, young;
+	claim_submit(&r, &old, "fair", 1, 30 * SEC, 30 * SEC, "w-old");
+	assert_int_equal(engine_sync(r.eng), 0);
+	assert_false(claim_answered(&old));
+
+	job_spec s = spec_of("fair");
+	cmd_job_enqueue ce;
+	cmd_job_enqueue_init(&ce);
+	ce.namespace = "default";
+	ce.jobs = &s;
+	ce.njobs = 1;
+	memset(&young, 0, sizeof young);
+	pthread_mutex_init(&young.mu, NULL);
+	pthread_cond_init(&young.cv, NULL);
+	cmd_job_claim_init(&young.c);
+	young.queues[0] = "fair";
+	young.c.namespace = "default";
+	young.c.queues = young.queues;
+	young.c.nqueues = 1;
+	young.c.worker_id = "w-young";
+	young.c.max_jobs = 1;
+	young.c.wait_us = 30 * SEC;
+	young.c.lease_us = 30 * SEC;
+	young.c.base.done = claim_done;
+	young.c.base.arg = &young;
+	engine_cmd *cmds[] = { &ce.base, &young.c.base };
+	apply_in_one_cycle(r.eng, cmds, ARRAY_LEN(cmds));
+	claim_wait(&old);
+	assert_int_equal(old.c.njobs, 1);
+	assert_true(id_eq(&old.c.jobs[0].id, &s.id));
+	assert_false(claim_answered(&young));
+	weft_id next = enqueue_one(&r, "fair", "2");
+	claim_wait(&young);
+	assert_int_equal(young.c.njobs, 1);
+	assert_true(id_eq(&young.c.jobs[0].id, &next));
+	claim_end(&old);
+	claim_end(&young);
+	UNUSED(f);
+	rig_stop(&r);
+}
+
 int main(void)
 {
 	curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -307,6 +358,7 @@ int main(void)
 		STORE_TEST_SQLITE(test_claim_several_queues),
 		STORE_TEST_SQLITE(test_claim_answer_bounded),
 		STORE_TEST_SQLITE(test_reports_as_one_set),
+		STORE_TEST_SQLITE(test_parked_claims_served_first),
 	};
 	const struct CMUnitTest pg_tests[] = {
 		STORE_TEST_PG(test_release_and_dedup),
@@ -315,6 +367,7 @@ int main(void)
 		STORE_TEST_PG(test_claim_several_queues),
 		STORE_TEST_PG(test_claim_answer_bounded),
 		STORE_TEST_PG(test_reports_as_one_set),
+		STORE_TEST_PG(test_parked_claims_served_first),
 	};
 	int rc = run_store_tests("engine job sets", sqlite_tests, ARRAY_LEN(sqlite_tests), pg_tests, ARRAY_LEN(pg_tests));
 	curl_global_cleanup();

@@ -387,22 +387,14 @@ static int add_parents(engine *e, cmd_job_claim **cs, size_t n, const id_set *wi
 	return rc;
 }
 
-int job_claims_apply(engine *e, cmd_job_claim **cs, size_t n, bool touch, int64_t now)
+int job_claims_apply(engine *e, cmd_job_claim **cs, size_t n, int64_t now)
 {
 	int rc = 0;
 	int32_t *want = xcalloc(n ? n : 1, sizeof *want);
 	size_t *bytes = xcalloc(n ? n : 1, sizeof *bytes);
 	for (size_t i = 0; i < n; i++) {
 		cmd_job_claim_release(cs[i]);
-		cs[i]->drain = false;
-		want[i] = cs[i]->max_jobs;
-	}
-	for (size_t i = 0; i < n && touch && rc == 0; i++) {
-		char *qs = queues_json(cs[i]);
-		rc = store_worker_touch(e->w, cs[i]->namespace, cs[i]->worker_id, cs[i]->hostname, qs, now, &cs[i]->drain);
-		free(qs);
-		if (cs[i]->drain)
-			want[i] = 0;
+		want[i] = cs[i]->drain ? 0 : cs[i]->max_jobs;
 	}
 	/* Round k serves each claim's k-th queue with what it still wants;
 	 * claims of the same (namespace, queue) share one statement, the
@@ -485,13 +477,32 @@ int job_claims_apply(engine *e, cmd_job_claim **cs, size_t n, bool touch, int64_
 	return rc;
 }
 
+/* Claims are served oldest first: while claims are parked, a new claim
+ * that may wait joins them instead of claiming ahead of them, and the
+ * claims part serves them all, in order, later in this cycle (a job made
+ * ready by this cycle's enqueues goes to the claim that waited longest).
+ * A claim that may not wait claims at once. */
 static int claim_many(engine *e, engine_cmd **cmds, size_t n, int64_t now)
 {
 	cmd_job_claim **cs = xmalloc((n ? n : 1) * sizeof *cs);
-	for (size_t i = 0; i < n; i++)
-		cs[i] = engine_cmd_of(cmds[i], cmd_job_claim);
-	int rc = job_claims_apply(e, cs, n, true, now);
-	size_t parked = engine_claims_parked(e);
+	cmd_job_claim **at_once = xmalloc((n ? n : 1) * sizeof *at_once);
+	size_t parked = engine_claims_parked(e), nat = 0, joining = 0;
+	int rc = 0;
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		cmd_job_claim *c = cs[i] = engine_cmd_of(cmds[i], cmd_job_claim);
+		cmd_job_claim_release(c);
+		char *qs = queues_json(c);
+		c->drain = false;
+		rc = store_worker_touch(e->w, c->namespace, c->worker_id, c->hostname, qs, now, &c->drain);
+		free(qs);
+		bool join = parked > 0 && c->wait_us > 0 && parked + joining < CLAIMS_PARKED_MAX;
+		joining += join;
+		if (!c->drain && !join)
+			at_once[nat++] = c;
+	}
+	if (rc == 0)
+		rc = job_claims_apply(e, at_once, nat, now);
+	free(at_once);
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		cmd_job_claim *c = cs[i];
 		c->base.result = 0;

@@ -142,8 +142,10 @@ typedef struct claimed_job {
 /* Claims up to max_jobs pending jobs whose start time has come, from the
  * queues in the order listed (the first queue first, the rest from the
  * next, ...), each queue in priority DESC, run time, id order; paused
- * queues give nothing. A claim that gets at least one job is answered at
- * once (it never waits to fill max_jobs). One that gets none:
+ * queues give nothing. Claims are served oldest first (a claim that may
+ * wait queues behind parked ones, served in the same cycle). A claim that
+ * gets at least one job is answered after the cycle's commit (it never
+ * waits to fill max_jobs). One that gets none:
  *  - with wait_us == 0, is answered at once with no jobs;
  *  - else is parked: done() runs later, when a job of its queues becomes
  *    claimable (answered with it) or after wait_us (no jobs), or with no

@@ -114,7 +114,7 @@ static int claim_step(engine *e, void *arg, int64_t now)
 	size_t n = e->claims.nparked;
 	cmd_job_claim **cs = xmalloc((n ? n : 1) * sizeof *cs);
 	memcpy(cs, e->claims.parked, n * sizeof *cs);
-	int rc = job_claims_apply(e, cs, n, false, now);
+	int rc = job_claims_apply(e, cs, n, now);
 	if (rc == 0)
 		rc = next_ready(e, now, &e->claims.due);
 	if (rc != 0) {
