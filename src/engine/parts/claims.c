@@ -31,6 +31,11 @@
 #include "engine/cycle.h"
 #include "engine/commands/jobs.h"
 
+/* After a lock conflict with another node, and after a failed step: when
+ * the parked claims look again. */
+#define CLAIM_RETRY_US (20 * 1000LL)
+#define CLAIM_FAILED_RETRY_US (1000 * 1000LL)
+
 static void list_push(cmd_job_claim ***arr, size_t *len, size_t *cap, cmd_job_claim *c)
 {
 	if (*len == *cap) {
@@ -141,9 +146,12 @@ static void claims_run(engine *e, int64_t now)
 			for (size_t i = e->claims.nparked; i-- > 0;)
 				if (e->claims.parked[i]->njobs > 0)
 					answer_parked(e, i);
-		} else if (rc != WEFT_ERETRY) {
-			log_error("engine", "claiming jobs for parked claims failed (%d); will retry", rc);
-			e->claims.due = now + 1000 * 1000LL;
+		} else {
+			/* Another node's transaction held a lock (look again
+			 * shortly), or the step failed (in a second). */
+			if (rc != WEFT_ERETRY)
+				log_error("engine", "claiming jobs for parked claims failed (%d); will retry", rc);
+			e->claims.due = now + (rc == WEFT_ERETRY ? CLAIM_RETRY_US : CLAIM_FAILED_RETRY_US);
 			e->claims.dirty = false;
 		}
 	}
