@@ -30,10 +30,19 @@
  *  - base.actor ("token:<name>", borrowed) is recorded as who claimed and
  *    who ended a job (task.claimed_by / ended_by) and on audit events.
  *
- * Namespaces: every command is confined to the namespaces the caller may
- * see (`visible`): a job of any other namespace is answered exactly as an
+ * Namespaces: every report is confined to the namespaces the caller may
+ * see (`visible`, per command; commands of different callers still share
+ * one set): a job of any other namespace is answered exactly as an
  * unknown id (JOB_NOT_FOUND), and nothing is written to it. The claim and
  * the enqueue name one namespace, which the front door has checked.
+ *
+ * Elsewhere: a job's task row is read for GET /v1/tasks/{id} with
+ * store_job_get (store/store.h: input, result, error, lease, attempts and
+ * their error history, dead letter); its audit trail with
+ * store_task_events (claims and successes derived). ArcRun's PATCH and PUT
+ * on a job answer WEFT_ECONFLICT (current_status set) and change nothing;
+ * cancel (cmd_task TASK_CANCEL) works as on any task, and the holder
+ * learns it at its next heartbeat (JOB_LEASE_CANCELED).
  */
 #ifndef WEFT_ENGINE_COMMANDS_JOBS_H
 #define WEFT_ENGINE_COMMANDS_JOBS_H
@@ -151,6 +160,9 @@ typedef struct claimed_job {
  *    claimable (answered with it) or after wait_us (no jobs), or with no
  *    jobs when the engine stops. The caller must keep the struct (and
  *    what it borrows) alive until done().
+ * The answer holds at most CLAIM_ANSWER_MAX_BYTES of inputs (a first job
+ * always): the jobs past it stay pending for the next claim. A job of a
+ * run with parents carries them (with their results).
  * base.result: 0; WEFT_EOVERLOADED when CLAIMS_PARKED_MAX claims are
  * already parked on this node (answer 429). The worker row (namespace,
  * worker_id) is created or touched; a draining worker gets no jobs and
