@@ -367,7 +367,10 @@ static int fail_many(engine *e, engine_cmd **cmds, size_t n, int64_t now)
 		it->next_attempt_at = a[y].next_attempt_at;
 	}
 	job_state *st = xcalloc(total ? total : 1, sizeof *st);
-	if (rc == 0)
+	bool rest = false;
+	for (size_t x = 0; x < total; x++)
+		rest |= items[x]->outcome == JOB_OUTCOME_NONE;
+	if (rc == 0 && rest)
 		rc = store_jobs_state(e->w, ids, tokens, total, st);
 	for (size_t x = 0; x < total && rc == 0; x++) {
 		if (items[x]->outcome != JOB_OUTCOME_NONE)
