@@ -138,6 +138,8 @@ CREATE TABLE worker (
 	draining      INTEGER NOT NULL DEFAULT 0,
 	PRIMARY KEY (namespace, id)
 ) STRICT, WITHOUT ROWID;
+-- Heartbeats name a worker without its namespace.
+CREATE INDEX worker_id ON worker (id);
 
 -- Throughput per queue and minute; `slot` spreads the writes of several
 -- nodes as task_count does.
