@@ -460,6 +460,34 @@ static void test_arcrun_updates_refused_cancel_seen(void **state)
 	rig_stop(&r);
 }
 
+/* A lease outlives its engine: a new engine on the store (a restart)
+ * finds the running job's lease and ends it when it passes. */
+static void test_lease_survives_restart(void **state)
+{
+	fixture *f = *state;
+	clock_freeze(true);
+	rig r;
+	rig_start(f->st, &r);
+	rig_lead(&r);
+	weft_id id = enqueue_one(&r, "restart", "1");
+	claim_call k;
+	claim_now(&r, &k, "restart", 1, 10 * SEC, "w1");
+	assert_int_equal(k.c.njobs, 1);
+	claim_end(&k);
+	rig_stop(&r);
+	clock_freeze(true);
+	rig_start(f->st, &r);
+	rig_lead(&r);
+	advance(&r, 9 * SEC);
+	assert_int_equal(job_status(f->st, &id), TS_RUNNING);
+	advance(&r, 1 * SEC);
+	job_detail d = job_get(f->st, &id);
+	assert_int_equal(d.task.status, TS_PENDING);
+	assert_int_equal(d.task.attempt, 2);
+	job_detail_release(&d);
+	rig_stop(&r);
+}
+
 /* PostgreSQL: a claim parked on one node is answered by another node's
  * enqueue (its commit's notification). */
 static void test_two_nodes_wake_parked_claim(void **state)
@@ -497,6 +525,7 @@ int main(void)
 		STORE_TEST_SQLITE(test_non_retryable_goes_to_dead_letters),
 		STORE_TEST_SQLITE(test_heartbeat_and_timeout),
 		STORE_TEST_SQLITE(test_arcrun_updates_refused_cancel_seen),
+		STORE_TEST_SQLITE(test_lease_survives_restart),
 	};
 	const struct CMUnitTest pg_tests[] = {
 		STORE_TEST_PG(test_enqueue_claim_complete),
@@ -507,6 +536,7 @@ int main(void)
 		STORE_TEST_PG(test_non_retryable_goes_to_dead_letters),
 		STORE_TEST_PG(test_heartbeat_and_timeout),
 		STORE_TEST_PG(test_arcrun_updates_refused_cancel_seen),
+		STORE_TEST_PG(test_lease_survives_restart),
 		STORE_TEST_PG(test_two_nodes_wake_parked_claim),
 	};
 	int rc = run_store_tests("engine jobs", sqlite_tests, ARRAY_LEN(sqlite_tests), pg_tests, ARRAY_LEN(pg_tests));
