@@ -129,6 +129,77 @@ int store_worker_touch(store_conn *c, const char *ns, const char *worker_id, con
 	return db_end(st, rc);
 }
 
+static const db_sql q_workers_touch = {
+	"workers_touch",
+	"INSERT INTO worker (namespace, id, hostname, queues, first_seen_at, last_seen_at) "
+	"SELECT r.ns, r.id, r.hostname, r.queues, $2, $2 "
+	"FROM {rows:$1,ns text,id text,hostname text,queues text} AS r WHERE true "
+	"ON CONFLICT (namespace, id) DO UPDATE SET hostname = coalesce(excluded.hostname, worker.hostname), "
+	"queues = excluded.queues, last_seen_at = excluded.last_seen_at "
+	"RETURNING namespace, id, draining",
+	NULL,
+};
+
+static bool same_worker(const worker_seen *x, const worker_seen *y)
+{
+	return strcmp(x->ns, y->ns) == 0 && strcmp(x->id, y->id) == 0;
+}
+
+/* By namespace, id, then position (the last entry of a worker last). */
+static int cmp_worker(const void *a, const void *b)
+{
+	const worker_seen *x = *(const worker_seen *const *)a, *y = *(const worker_seen *const *)b;
+	int c = strcmp(x->ns, y->ns);
+	if (c == 0)
+		c = strcmp(x->id, y->id);
+	return c != 0 ? c : (x > y) - (x < y);
+}
+
+int store_workers_touch(store_conn *c, worker_seen *w, size_t n, int64_t now)
+{
+	if (n == 0)
+		return 0;
+	/* Rows in (namespace, id) order, so that two nodes touching the same
+	 * workers lock them in the same order; one row per worker (an upsert
+	 * may not change a row twice). */
+	worker_seen **order = xmalloc(n * sizeof *order);
+	for (size_t i = 0; i < n; i++) {
+		w[i].draining = false;
+		order[i] = &w[i];
+	}
+	qsort(order, n, sizeof *order, cmp_worker);
+	db_set rows;
+	db_set_init(&rows);
+	for (size_t k = 0; k < n; k++) {
+		if (k + 1 < n && same_worker(order[k], order[k + 1]))
+			continue;          /* the last of a worker's entries stands for it */
+		size_t i = (size_t)(order[k] - w);
+		db_set_row(&rows);
+		db_set_field_text(&rows, "ns", w[i].ns);
+		db_set_field_text(&rows, "id", w[i].id);
+		db_set_field_text(&rows, "hostname", w[i].hostname);
+		db_set_field_text(&rows, "queues", w[i].queues_json ? w[i].queues_json : "[]");
+	}
+	db_stmt *st;
+	int err = db_prepare(c, &q_workers_touch, &st);
+	if (err == 0) {
+		db_bind_set(st, &rows);
+		db_bind_int(st, now);
+		int rc;
+		while ((rc = db_step(st)) > 0) {
+			const char *ns = db_col_text(st, 0), *id = db_col_text(st, 1);
+			bool draining = db_col_int(st, 2) != 0;
+			for (size_t i = 0; i < n && ns != NULL && id != NULL; i++)
+				if (strcmp(w[i].ns, ns) == 0 && strcmp(w[i].id, id) == 0)
+					w[i].draining = draining;
+		}
+		err = db_end(st, rc);
+	}
+	db_set_release(&rows);
+	free(order);
+	return err;
+}
+
 /* ---- dedup keys ------------------------------------------------------------------------ */
 
 /* A key is taken when it has no row, or its row may be replaced: its

@@ -595,6 +595,14 @@ int store_jobs_dedup_expire(store_conn *c, int64_t now, size_t limit, int64_t *r
  * name no namespace); none there: *draining false. */
 int store_worker_touch(store_conn *c, const char *ns, const char *worker_id, const char *hostname,
                        const char *queues_json, int64_t now, bool *draining);
+/* The same for the workers of a cycle's claims, in one statement. A
+ * worker given twice is touched once (its last queues); each entry gets
+ * its draining flag. */
+typedef struct worker_seen {
+	const char *ns, *id, *hostname, *queues_json;   /* borrowed; queues JSON array text */
+	bool draining;                                  /* out */
+} worker_seen;
+int store_workers_touch(store_conn *c, worker_seen *w, size_t n, int64_t now);
 
 /* One claim's share of a queue's ready jobs: the ranks lo..hi (from 1,
  * in claim order: priority DESC, start_after, id). */

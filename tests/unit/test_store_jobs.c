@@ -310,6 +310,31 @@ static void test_dedup_keys(void **state)
 	assert_int_equal(sql_int(f, "SELECT count(*) FROM job_dedup"), 3);
 }
 
+/* Workers of a set touched in one statement: a worker given twice is one
+ * row (its last queues); a draining worker is told so. */
+static void test_workers_touch(void **state)
+{
+	fixture *f = *state;
+	worker_seen w[3] = {
+		{ .ns = "default", .id = "w1", .hostname = "h1", .queues_json = "[\"a\"]" },
+		{ .ns = "default", .id = "w2", .queues_json = "[\"b\"]" },
+		{ .ns = "default", .id = "w1", .hostname = "h1", .queues_json = "[\"c\"]" },
+	};
+	assert_int_equal(store_workers_touch(f->w, w, 3, T0), 0);
+	assert_int_equal(sql_int(f, "SELECT count(*) FROM worker"), 2);
+	assert_int_equal(sql_int(f, "SELECT count(*) FROM worker WHERE id = 'w1' AND queues = '[\"c\"]' "
+	                            "AND hostname = 'h1'"), 1);
+	sql_exec(f, "UPDATE worker SET draining = 1 WHERE id = 'w2'");
+	assert_int_equal(store_workers_touch(f->w, w, 3, T0 + 1), 0);
+	assert_false(w[0].draining);
+	assert_true(w[1].draining);
+	assert_false(w[2].draining);
+	assert_int_equal(sql_int(f, "SELECT count(*) FROM worker WHERE last_seen_at = " "1700000000000001"), 2);
+	bool draining = false;
+	assert_int_equal(store_worker_touch(f->w, NULL, "w2", NULL, NULL, T0 + 2, &draining), 0);
+	assert_true(draining);
+}
+
 int main(void)
 {
 	const struct CMUnitTest sqlite_tests[] = {
@@ -317,12 +342,14 @@ int main(void)
 		STORE_TEST_SQLITE(test_claim_ranges_in_order),
 		STORE_TEST_SQLITE(test_fenced_change),
 		STORE_TEST_SQLITE(test_dedup_keys),
+		STORE_TEST_SQLITE(test_workers_touch),
 	};
 	const struct CMUnitTest pg_tests[] = {
 		STORE_TEST_PG(test_migration_from_0006),
 		STORE_TEST_PG(test_claim_ranges_in_order),
 		STORE_TEST_PG(test_fenced_change),
 		STORE_TEST_PG(test_dedup_keys),
+		STORE_TEST_PG(test_workers_touch),
 	};
 	return run_store_tests("store jobs", sqlite_tests, ARRAY_LEN(sqlite_tests), pg_tests, ARRAY_LEN(pg_tests));
 }

@@ -486,20 +486,25 @@ static int claim_many(engine *e, engine_cmd **cmds, size_t n, int64_t now)
 {
 	cmd_job_claim **cs = xmalloc((n ? n : 1) * sizeof *cs);
 	cmd_job_claim **at_once = xmalloc((n ? n : 1) * sizeof *at_once);
+	worker_seen *seen = xcalloc(n ? n : 1, sizeof *seen);
 	size_t parked = engine_claims_parked(e), nat = 0, joining = 0;
-	int rc = 0;
-	for (size_t i = 0; i < n && rc == 0; i++) {
-		cmd_job_claim *c = cs[i] = engine_cmd_of(cmds[i], cmd_job_claim);
-		cmd_job_claim_release(c);
-		char *qs = queues_json(c);
-		c->drain = false;
-		rc = store_worker_touch(e->w, c->namespace, c->worker_id, c->hostname, qs, now, &c->drain);
-		free(qs);
+	for (size_t i = 0; i < n; i++) {
+		cs[i] = engine_cmd_of(cmds[i], cmd_job_claim);
+		cmd_job_claim_release(cs[i]);
+		seen[i] = (worker_seen){ .ns = cs[i]->namespace, .id = cs[i]->worker_id, .hostname = cs[i]->hostname,
+		                         .queues_json = queues_json(cs[i]) };
+	}
+	int rc = store_workers_touch(e->w, seen, n, now);
+	for (size_t i = 0; i < n; i++) {
+		cmd_job_claim *c = cs[i];
+		c->drain = rc == 0 && seen[i].draining;
+		free((char *)seen[i].queues_json);
 		bool join = parked > 0 && c->wait_us > 0 && parked + joining < CLAIMS_PARKED_MAX;
 		joining += join;
 		if (!c->drain && !join)
 			at_once[nat++] = c;
 	}
+	free(seen);
 	if (rc == 0)
 		rc = job_claims_apply(e, at_once, nat, now);
 	free(at_once);
