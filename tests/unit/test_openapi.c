@@ -1,6 +1,8 @@
 /*
- * test_openapi.c — the embedded OpenAPI document (src/http/arcrun/openapi.json)
- * against the routes the server really serves, and the router itself.
+ * test_openapi.c — the embedded OpenAPI documents against the routes the
+ * server really serves, each API against its own (src/http/arcrun/openapi.json
+ * for the root paths, src/http/v1/openapi.json for /v1/), and the router
+ * itself.
  *
  * Adding a route without documenting it (or documenting one that does not
  * exist) fails here.
@@ -14,27 +16,62 @@
 
 #include "http/http.h"
 #include "http/arcrun/arcrun.h"
+#include "http/v1/v1.h"
 #include "util/json.h"
 
+/* The APIs' documents: the one whose prefix a route's pattern starts with
+ * describes it (the longest prefix wins; ArcRun's is ""). */
+typedef struct api_doc {
+	const char *name;
+	const char *prefix;
+	const char *(*text)(size_t *len);
+	json_t *doc;
+} api_doc;
+
+static api_doc docs[] = {
+	{ "arcrun", "", arcrun_openapi_document, NULL },
+	{ "v1", "/v1/", v1_openapi_document, NULL },
+};
+
+/* The document under test in the per-document cases. */
 static json_t *doc;
 
 static int setup(void **state)
 {
 	UNUSED(state);
-	size_t len;
-	const char *text = arcrun_openapi_document(&len);
-	json_error_t err;
-	doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, &err);
-	if (doc == NULL)
-		print_message("openapi.json: %s at line %d column %d\n", err.text, err.line, err.column);
-	return doc == NULL ? -1 : 0;
+	for (size_t i = 0; i < ARRAY_LEN(docs); i++) {
+		size_t len;
+		const char *text = docs[i].text(&len);
+		json_error_t err;
+		docs[i].doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, &err);
+		if (docs[i].doc == NULL) {
+			print_message("%s openapi.json: %s at line %d column %d\n", docs[i].name, err.text, err.line,
+			              err.column);
+			return -1;
+		}
+	}
+	doc = docs[0].doc;
+	return 0;
 }
 
 static int teardown(void **state)
 {
 	UNUSED(state);
-	json_decref(doc);
+	for (size_t i = 0; i < ARRAY_LEN(docs); i++)
+		json_decref(docs[i].doc);
 	return 0;
+}
+
+/* The document that describes a route's pattern. */
+static api_doc *doc_of(const char *pattern)
+{
+	api_doc *best = NULL;
+	for (size_t i = 0; i < ARRAY_LEN(docs); i++) {
+		size_t n = strlen(docs[i].prefix);
+		if (strncmp(pattern, docs[i].prefix, n) == 0 && (best == NULL || n > strlen(best->prefix)))
+			best = &docs[i];
+	}
+	return best;
 }
 
 static void lower(const char *in, char *out, size_t cap)
@@ -85,9 +122,8 @@ static json_t *deref(json_t *v)
 
 /* ---- tests ----------------------------------------------------------- */
 
-static void test_document_header(void **state)
+static void check_header(void)
 {
-	UNUSED(state);
 	assert_true(json_is_object(doc));
 	const char *version = NULL;
 	assert_int_equal(json_get_str(doc, "openapi", &version), 0);
@@ -100,22 +136,34 @@ static void test_document_header(void **state)
 	assert_true(json_is_object(json_object_get(json_object_get(doc, "components"), "schemas")));
 }
 
+static void test_document_header(void **state)
+{
+	UNUSED(state);
+	for (size_t i = 0; i < ARRAY_LEN(docs); i++) {
+		doc = docs[i].doc;
+		check_header();
+	}
+	doc = docs[0].doc;
+}
+
 /* Every (method, pattern) the server routes is documented, with at least
  * one response and every path parameter declared. */
 static void test_every_route_documented(void **state)
 {
 	UNUSED(state);
-	json_t *paths = json_object_get(doc, "paths");
 	size_t n = http_route_count();
 	assert_true(n >= 23);
 	size_t missing = 0;
 	for (size_t i = 0; i < n; i++) {
 		const char *pattern = http_route_pattern(i);
+		doc = doc_of(pattern)->doc;   /* for deref */
+		json_t *paths = json_object_get(doc, "paths");
 		char method[16];
 		lower(http_route_method(i), method, sizeof(method));
 		json_t *op = json_object_get(json_object_get(paths, pattern), method);
 		if (!json_is_object(op)) {
-			print_message("undocumented route: %s %s\n", http_route_method(i), pattern);
+			print_message("undocumented route: %s %s (in %s's document)\n", http_route_method(i), pattern,
+			              doc_of(pattern)->name);
 			missing++;
 			continue;
 		}
@@ -143,18 +191,23 @@ static void test_every_route_documented(void **state)
 			assert_true(found);
 		}
 	}
+	doc = docs[0].doc;
 	assert_int_equal(missing, 0);
 }
 
-/* And the document describes no route the server does not serve. */
-static void test_no_phantom_routes(void **state)
+/* And each document describes no route the server does not serve, nor
+ * one of another API. */
+static size_t phantom_routes(const api_doc *d)
 {
-	UNUSED(state);
-	json_t *paths = json_object_get(doc, "paths");
+	json_t *paths = json_object_get(d->doc, "paths");
 	const char *path;
 	json_t *item;
 	size_t phantom = 0;
 	json_object_foreach(paths, path, item) {
+		if (doc_of(path) != d) {
+			print_message("%s's document describes %s, a path of another API\n", d->name, path);
+			phantom++;
+		}
 		const char *key;
 		json_t *op;
 		json_object_foreach(item, key, op) {
@@ -172,7 +225,14 @@ static void test_no_phantom_routes(void **state)
 			}
 		}
 	}
-	assert_int_equal(phantom, 0);
+	return phantom;
+}
+
+static void test_no_phantom_routes(void **state)
+{
+	UNUSED(state);
+	for (size_t i = 0; i < ARRAY_LEN(docs); i++)
+		assert_int_equal(phantom_routes(&docs[i]), 0);
 }
 
 /* Every "$ref" points at something in the document. */
@@ -204,7 +264,11 @@ static size_t dangling_refs(json_t *v)
 static void test_refs_resolve(void **state)
 {
 	UNUSED(state);
-	assert_int_equal(dangling_refs(doc), 0);
+	for (size_t i = 0; i < ARRAY_LEN(docs); i++) {
+		doc = docs[i].doc;
+		assert_int_equal(dangling_refs(doc), 0);
+	}
+	doc = docs[0].doc;
 }
 
 /* The shapes weft adds are described. */

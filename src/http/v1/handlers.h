@@ -1,0 +1,13 @@
+/*
+ * handlers.h — the /v1 route handlers, one file per family (tasks.c,
+ * jobs.c), gathered into the route table by routes.c.
+ */
+#ifndef WEFT_HTTP_V1_HANDLERS_H
+#define WEFT_HTTP_V1_HANDLERS_H
+
+#include "http/http.h"
+
+/* routes.c */
+void v1_openapi(http_request *r);
+
+#endif

@@ -1,0 +1,55 @@
+/*
+ * routes.c — the /v1 API's route table (see v1.h; every route is
+ * described, with its bodies and bounds, in openapi.json).
+ *
+ *   GET  /v1/openapi.json          this API's OpenAPI 3.0 document (open)
+ *
+ * Conventions: JSON bodies, errors {"error":{"code","message","details"}}
+ * (errors.h), times RFC 3339 UTC with milliseconds, durations in ms,
+ * request bodies up to V1_PAYLOAD_MAX_BYTES. A token limited to some
+ * namespaces sees only their objects: another namespace's object is
+ * answered as unknown (404), creating in one is 403 forbidden_namespace.
+ */
+#include "util/common.h"
+#include "http/v1/v1.h"
+
+#include "http/v1/errors.h"
+#include "http/v1/handlers.h"
+#include "util/alloc.h"
+
+extern const char embed_http_v1_openapi_json[];
+extern const size_t embed_http_v1_openapi_json_len;
+
+const char *v1_openapi_document(size_t *len)
+{
+	if (len != NULL)
+		*len = embed_http_v1_openapi_json_len;
+	return embed_http_v1_openapi_json;
+}
+
+void v1_openapi(http_request *r)
+{
+	size_t len;
+	const char *doc = v1_openapi_document(&len);
+	char *copy = xmalloc(len + 1);
+	memcpy(copy, doc, len + 1);
+	http_respond(r, 200, "application/json", copy, len);
+}
+
+static size_t v1_body_max(const weft_config *cfg)
+{
+	return cfg->v1_payload_max_bytes;
+}
+
+static const http_route routes[] = {
+	{ HTTP_GET, "/v1/openapi.json", v1_openapi, true, 0 },
+};
+
+const http_api v1_api = {
+	.name = "v1",
+	.prefix = "/v1/",
+	.routes = routes,
+	.nroutes = ARRAY_LEN(routes),
+	.fail = v1_fail,
+	.body_max = v1_body_max,
+};
