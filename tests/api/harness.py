@@ -168,6 +168,11 @@ EXERCISED_ROUTES = frozenset({
     ("DELETE", "/group/{group}"),
     ("PATCH", "/group/{group}/pause"),
     ("PATCH", "/group/{group}/resume"),
+    # /v1 (described by /v1/openapi.json)
+    ("GET", "/v1/openapi.json"),
+    ("GET", "/v1/tasks"),
+    ("GET", "/v1/tasks/{id}"),
+    ("GET", "/v1/tasks/{id}/events"),
 })
 
 _recorded_routes = set()
@@ -233,7 +238,7 @@ class Server:
 
     def _env(self):
         env = dict(os.environ)
-        for k in ("DATABASE_URL", "WEFT_DB", "AUTH_TOKEN", "PORT", "HOST_URL", "PAYLOAD_MAX_BYTES",
+        for k in ("DATABASE_URL", "WEFT_DB", "AUTH_TOKEN", "WEFT_TOKENS", "WEFT_TOKENS_FILE", "PORT", "HOST_URL", "PAYLOAD_MAX_BYTES",
                   "SKIP_SSRF_VALIDATION", "WORKER_CLAIM_TIMEOUT_SECS", "WORKER_WEBHOOK_CONCURRENCY"):
             env.pop(k, None)
         env.update({

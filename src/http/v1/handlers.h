@@ -10,4 +10,9 @@
 /* routes.c */
 void v1_openapi(http_request *r);
 
+/* tasks.c */
+void v1_get_task(http_request *r);
+void v1_list_tasks(http_request *r);
+void v1_task_events(http_request *r);
+
 #endif

@@ -3,6 +3,11 @@
  * described, with its bodies and bounds, in openapi.json).
  *
  *   GET  /v1/openapi.json          this API's OpenAPI 3.0 document (open)
+ *   GET  /v1/tasks                 tasks and jobs, newest first, keyset pages:
+ *                                  namespace, queue, status, executor, run_id,
+ *                                  created_after, created_before, cursor, limit
+ *   GET  /v1/tasks/{id}            one task or job, with its attempts
+ *   GET  /v1/tasks/{id}/events     its audit trail, oldest first, with actors
  *
  * Conventions: JSON bodies, errors {"error":{"code","message","details"}}
  * (errors.h), times RFC 3339 UTC with milliseconds, durations in ms,
@@ -43,6 +48,9 @@ static size_t v1_body_max(const weft_config *cfg)
 
 static const http_route routes[] = {
 	{ HTTP_GET, "/v1/openapi.json", v1_openapi, true, 0 },
+	{ HTTP_GET, "/v1/tasks", v1_list_tasks, false, 0 },
+	{ HTTP_GET, "/v1/tasks/{id}", v1_get_task, false, 0 },
+	{ HTTP_GET, "/v1/tasks/{id}/events", v1_task_events, false, 0 },
 };
 
 const http_api v1_api = {
