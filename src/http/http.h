@@ -276,6 +276,10 @@ void http_fail_server(http_request *r, int code, const char *what);
 typedef void (*http_finish_fn)(http_request *r, engine_cmd *cmd, void *state);
 void http_submit(http_request *r, engine_cmd *cmd, void *state, http_finish_fn finish,
                  void (*state_free)(void *state));
+/* Marks the request's command as one the engine may hold for long (a claim
+ * waiting for jobs): stopping the server does not wait for it, and its
+ * client is answered WEFT_EUNAVAILABLE at once. Call before http_submit(). */
+void http_long_poll(http_request *r);
 /* Runs fn(arg) on the HTTP thread right after the command of http_submit()
  * has reached the engine, or when the request ends before: work that may
  * run while the engine commits, such as freeing a large parsed body. Call

@@ -50,6 +50,7 @@ struct http_request {
 	char idem_key[HTTP_IDEMPOTENCY_KEY_MAX + 1];
 	char idem_fingerprint[65];
 	bool submitted;                 /* http_submit() was called (MHD thread only) */
+	bool long_poll;                 /* http_long_poll(): the engine may hold it for long */
 	http_async *queued;             /* submitted, not yet given to the engine (MHD thread) */
 	void (*after_submit)(void *arg); /* http_after_submit() (MHD thread) */
 	void *after_submit_arg;

@@ -86,6 +86,7 @@ struct http_server {
 
 struct http_async {
 	http_request *req;         /* NULL once detached; g_async_lock */
+	bool long_poll;            /* stopping does not wait for it */
 	engine_cmd *cmd;
 	/* The command's Idempotency-Key and fingerprint: copies, since a
 	 * detached command outlives its request. */
@@ -176,6 +177,7 @@ void http_submit(http_request *r, engine_cmd *cmd, void *state, http_finish_fn f
 	a->finish = finish;
 	a->state_free = state_free;
 	a->srv = s;
+	a->long_poll = r->long_poll;
 	cmd->done = on_engine_done;
 	cmd->arg = a;
 	if (r->idem_key[0] != '\0') {
@@ -186,6 +188,11 @@ void http_submit(http_request *r, engine_cmd *cmd, void *state, http_finish_fn f
 	}
 	r->submitted = true;
 	r->queued = a;
+}
+
+void http_long_poll(http_request *r)
+{
+	r->long_poll = true;
 }
 
 void http_after_submit(http_request *r, void (*fn)(void *arg), void *arg)
@@ -735,10 +742,14 @@ void http_server_stop(http_server *s)
 		return;
 	acceptor_stop(s->front);     /* no new connections */
 
+	/* Commands the engine is working on get a grace period; long polls,
+	 * which may wait for a minute, do not. */
 	int64_t deadline = clock_mono_us() + STOP_GRACE_US;
 	for (;;) {
 		pthread_mutex_lock(&g_async_lock);
-		bool idle = s->inflight == NULL;
+		bool idle = true;
+		for (http_async *a = s->inflight; a != NULL && idle; a = a->next)
+			idle = a->long_poll;
 		pthread_mutex_unlock(&g_async_lock);
 		if (idle || clock_mono_us() >= deadline)
 			break;

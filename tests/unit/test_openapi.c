@@ -313,6 +313,127 @@ static void test_schemas(void **state)
 	assert_non_null(json_object_get(props, "state"));
 }
 
+/* ---- /v1: types and bounds ------------------------------------------------ */
+
+/* Problems of a schema a client sends (a request body or parameter):
+ * every value has a type, every integer a minimum and maximum, every
+ * string a maximum length (or an enum, or the fixed form of a UUID or a
+ * time), every array a maximum size. Clients generate their types and
+ * checks from these. */
+static size_t unbounded(json_t *schema, const char *where, int depth)
+{
+	json_t *s = deref(schema);
+	if (s == NULL || depth > 20)
+		return 0;
+	const char *type = NULL;
+	if (json_get_str(s, "type", &type) != 0) {
+		/* "Any JSON" is allowed where it says so. */
+		const char *desc = NULL;
+		if (json_get_str(s, "description", &desc) == 0 && strstr(desc, "JSON") != NULL)
+			return 0;
+		print_message("%s: no type\n", where);
+		return 1;
+	}
+	size_t bad = 0;
+	const char *fmt = NULL;
+	json_get_str(s, "format", &fmt);
+	if (strcmp(type, "integer") == 0 || strcmp(type, "number") == 0) {
+		if (!json_is_number(json_object_get(s, "minimum")) || !json_is_number(json_object_get(s, "maximum"))) {
+			print_message("%s: a number without minimum and maximum\n", where);
+			bad++;
+		}
+	} else if (strcmp(type, "string") == 0) {
+		bool fixed = fmt != NULL && (strcmp(fmt, "uuid") == 0 || strcmp(fmt, "date-time") == 0);
+		if (!fixed && !json_is_array(json_object_get(s, "enum")) && !json_is_integer(json_object_get(s, "maxLength"))) {
+			print_message("%s: a string without maxLength\n", where);
+			bad++;
+		}
+	} else if (strcmp(type, "array") == 0) {
+		if (!json_is_integer(json_object_get(s, "maxItems"))) {
+			print_message("%s: an array without maxItems\n", where);
+			bad++;
+		}
+		char sub[512];
+		snprintf(sub, sizeof sub, "%s[]", where);
+		bad += unbounded(json_object_get(s, "items"), sub, depth + 1);
+	} else if (strcmp(type, "object") == 0) {
+		const char *key;
+		json_t *prop;
+		json_object_foreach(json_object_get(s, "properties"), key, prop) {
+			char sub[512];
+			snprintf(sub, sizeof sub, "%s.%s", where, key);
+			bad += unbounded(prop, sub, depth + 1);
+		}
+	}
+	return bad;
+}
+
+static void test_v1_requests_bounded(void **state)
+{
+	UNUSED(state);
+	doc = doc_of("/v1/")->doc;
+	size_t bad = 0;
+	const char *path, *method;
+	json_t *item, *op;
+	json_object_foreach(json_object_get(doc, "paths"), path, item) {
+		json_object_foreach(item, method, op) {
+			char where[300];
+			json_t *body = json_object_get(json_object_get(json_object_get(json_object_get(op, "requestBody"),
+			                                                              "content"), "application/json"), "schema");
+			snprintf(where, sizeof where, "%s %s body", method, path);
+			if (body != NULL)
+				bad += unbounded(body, where, 0);
+			size_t i;
+			json_t *prm;
+			json_array_foreach(json_object_get(op, "parameters"), i, prm) {
+				json_t *d = deref(prm);
+				const char *name = "?";
+				json_get_str(d, "name", &name);
+				snprintf(where, sizeof where, "%s %s parameter %s", method, path, name);
+				bad += unbounded(json_object_get(d, "schema"), where, 0);
+			}
+		}
+	}
+	doc = docs[0].doc;
+	assert_int_equal(bad, 0);
+}
+
+/* The shapes of the contract are there, with their fields. */
+static void test_v1_schemas(void **state)
+{
+	UNUSED(state);
+	json_t *schemas = json_object_get(json_object_get(doc_of("/v1/")->doc, "components"), "schemas");
+	static const struct {
+		const char *schema;
+		const char *fields[16];
+	} need[] = {
+		{ "Error", { "error" } },
+		{ "Task", { "id", "run_id", "namespace", "executor", "queue", "name", "status", "attempt", "max_attempts",
+		            "priority", "input", "result", "error", "metadata", "lease", "attempts" } },
+		{ "JobSpec", { "queue", "name", "input", "priority", "run_at", "delay_ms", "max_attempts", "backoff",
+		               "non_retryable_codes", "timeout_secs", "dedup", "concurrency_key", "rate_key", "metadata" } },
+		{ "ClaimRequest", { "namespace", "queues", "worker_id", "hostname", "max_jobs", "wait_ms", "lease_ms" } },
+		{ "ClaimedJob", { "id", "run_id", "queue", "name", "attempt", "max_attempts", "lease_token", "lease_until",
+		                  "timeout_at", "heartbeat_ms", "input", "metadata", "parents" } },
+		{ "HeartbeatRequest", { "worker_id", "lease_ms", "leases" } },
+		{ "FailItem", { "id", "lease_token", "error", "retry_after_ms" } },
+		{ "EnqueuedJob", { "id", "run_id", "queue", "status", "duplicate" } },
+		{ "TaskList", { "tasks", "next_cursor" } },
+	};
+	for (size_t i = 0; i < ARRAY_LEN(need); i++) {
+		json_t *props = json_object_get(json_object_get(schemas, need[i].schema), "properties");
+		if (props == NULL)
+			fail_msg("schema %s missing", need[i].schema);
+		for (size_t k = 0; k < ARRAY_LEN(need[i].fields) && need[i].fields[k] != NULL; k++) {
+			if (json_object_get(props, need[i].fields[k]) == NULL)
+				fail_msg("%s.%s missing", need[i].schema, need[i].fields[k]);
+		}
+	}
+	json_t *codes = json_object_get(json_object_get(json_object_get(json_object_get(json_object_get(schemas, "Error"),
+	                                 "properties"), "error"), "properties"), "code");
+	assert_int_equal(json_array_size(json_object_get(codes, "enum")), 12);
+}
+
 /* ---- the router ------------------------------------------------------ */
 
 static const char *resolved(const char *method, const char *path, char *param)
@@ -388,6 +509,8 @@ int main(void)
 		cmocka_unit_test(test_no_phantom_routes),
 		cmocka_unit_test(test_refs_resolve),
 		cmocka_unit_test(test_schemas),
+		cmocka_unit_test(test_v1_requests_bounded),
+		cmocka_unit_test(test_v1_schemas),
 		cmocka_unit_test(test_routing),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -15,4 +15,14 @@ void v1_get_task(http_request *r);
 void v1_list_tasks(http_request *r);
 void v1_task_events(http_request *r);
 
+/* jobs.c */
+void v1_enqueue(http_request *r);
+void v1_claim(http_request *r);
+void v1_heartbeat(http_request *r);
+void v1_complete(http_request *r);
+void v1_fail_jobs(http_request *r);
+void v1_release(http_request *r);
+void v1_complete_one(http_request *r);
+void v1_fail_one(http_request *r);
+
 #endif
