@@ -157,7 +157,10 @@ static const db_sql q_counts = {
 	"status_counts", "SELECT status, CAST(sum(n) AS BIGINT) FROM task_count GROUP BY status", NULL,
 };
 static const db_sql q_pending = {
-	"pending_count", "SELECT count(*) FROM task{index:task_pending} WHERE status = 'pending'", NULL,
+	"pending_count",
+	"SELECT (SELECT count(*) FROM task{index:task_pending} WHERE status = 'pending' AND executor <> 'queue') + "
+	"(SELECT count(*) FROM task{index:task_queue_ready} WHERE status = 'pending' AND executor = 'queue')",
+	NULL,
 };
 /* The WHERE of task_timed, as the index has it. */
 static const db_sql q_timed = {

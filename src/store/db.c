@@ -669,6 +669,14 @@ int db_read_task(db_stmt *st, int col0, task_row *t)
 	t->retry_policy = db_col_str(st, col0 + 23);
 	t->next_retry_at = db_col_int(st, col0 + 24);
 	t->executor = db_col_str(st, col0 + 25);
+	t->namespace = db_col_str_nn(st, col0 + 26, NAMESPACE_DEFAULT);
+	t->lease_token = db_col_int(st, col0 + 27);
+	t->lease_until = db_col_int(st, col0 + 28);
+	t->worker_id = db_col_str(st, col0 + 29);
+	t->dead_at = db_col_int(st, col0 + 30);
+	t->error_code = db_col_str(st, col0 + 31);
+	t->retry_base = (int32_t)db_col_int(st, col0 + 32);
+	t->shape = db_col_null(st, col0 + 33) ? TASK_SHAPE_ALL : (int32_t)db_col_int(st, col0 + 33);
 	return 0;
 }
 

@@ -177,13 +177,18 @@ void db_bind_set(db_stmt *st, db_set *s);
 	p "started_at, " p "ended_at, " p "last_updated, " p "metadata, " p "rules, " p "wait_success, " \
 	p "wait_finished, " p "success, " p "failures, " p "failure_reason, " p "expected_count, "       \
 	p "dead_end_barrier, " p "priority, " p "attempt, " p "group_name, " p "start_after, "           \
-	p "retry_policy, " p "next_retry_at, " p "executor"
+	p "retry_policy, " p "next_retry_at, " p "executor, " p "namespace, " p "lease_token, "            \
+	p "lease_until, " p "worker_id, " p "dead_at, " p "error_code, " p "retry_base, " p "shape"
 #define TASK_COLS TASK_COLS_OF("")
-#define TASK_NCOLS 26
+#define TASK_NCOLS 34
 /* One NULL per task column: the other rows of a compound select. */
 #define TASK_NULLS                                                                               \
 	"NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, " \
-	"NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL"
+	"NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, "   \
+	"NULL, NULL, NULL, NULL"
+/* The job columns outside TASK_COLS (read only by job reads), which the
+ * archive copies with them. */
+#define TASK_JOB_COLS "input, result, progress, concurrency_key, rate_key, claimed_by, ended_by"
 /* A task from the row's columns col0 .. col0 + TASK_NCOLS - 1; WEFT_ESTORE
  * on an unknown status (out released). */
 int db_read_task(db_stmt *st, int col0, task_row *out);

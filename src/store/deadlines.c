@@ -17,7 +17,7 @@
 static const db_sql q_next_start = {
 	"pending_next_start",
 	"SELECT start_after FROM task{index:task_delayed} "
-	"WHERE status = 'pending' AND start_after IS NOT NULL AND start_after > $1 "
+	"WHERE status = 'pending' AND executor <> 'queue' AND start_after IS NOT NULL AND start_after > $1 "
 	"ORDER BY start_after LIMIT 1",
 	NULL,
 };
@@ -37,31 +37,42 @@ int store_pending_next_start(store_conn *c, int64_t now, int64_t *due)
 }
 
 /* The order of each status's deadline; a pending task has one only when
- * it was given a start_after. */
+ * it was given a start_after. Jobs have deadlines of their own: shape
+ * DEADLINES_JOB_LEASES reads running jobs by lease_until, and the
+ * statuses' shapes leave them out (a job's start_after is its place in
+ * its queue, not a start to wake up for; a running job's timer is its
+ * lease). Retrying jobs keep the retry backoff as any task. */
+#define DEADLINES_JOB_LEASES TS__COUNT
+
 static void build_deadlines(buf *sql, unsigned status)
 {
+	if (status == DEADLINES_JOB_LEASES) {
+		buf_puts(sql, "SELECT id, last_updated, timeout_secs, next_retry_at, start_after, lease_until FROM task "
+		              "WHERE status = 'running' AND executor = 'queue' ORDER BY lease_until");
+		return;
+	}
 	const char *order = "last_updated", *extra = "";
 	if (status == TS_RETRYING) {
 		order = "next_retry_at";
 	} else if (status == TS_PENDING) {
 		order = "start_after";
-		extra = " AND start_after IS NOT NULL";
+		extra = " AND start_after IS NOT NULL AND executor <> 'queue'";
+	} else if (status == TS_RUNNING) {
+		extra = " AND executor <> 'queue'";
 	}
-	buf_printf(sql, "SELECT id, last_updated, timeout_secs, next_retry_at, start_after FROM task "
+	buf_printf(sql, "SELECT id, last_updated, timeout_secs, next_retry_at, start_after, lease_until FROM task "
 	                "WHERE status = '%s'%s ORDER BY %s",
 	           task_status_name((task_status)status), extra, order);
 }
 
 static const db_dyn dyn_deadlines = { "deadlines", build_deadlines };
 
-int store_deadlines(store_conn *c, task_status status, deadline_row **out, size_t *n)
+static int read_deadlines(store_conn *c, unsigned shape, deadline_row **out, size_t *n)
 {
 	db_stmt *st;
 	*out = NULL;
 	*n = 0;
-	if ((unsigned)status >= TS__COUNT)
-		return WEFT_ESTORE;
-	int err = db_prepare_dyn(c, &dyn_deadlines, (unsigned)status, &st);
+	int err = db_prepare_dyn(c, &dyn_deadlines, shape, &st);
 	if (err)
 		return err;
 	deadline_row *rows = NULL;
@@ -75,6 +86,7 @@ int store_deadlines(store_conn *c, task_status status, deadline_row **out, size_
 		d->timeout_secs = (int32_t)db_col_int(st, 2);
 		d->next_retry_at = db_col_int(st, 3);
 		d->start_after = db_col_int(st, 4);
+		d->lease_until = db_col_int(st, 5);
 	}
 	if ((err = db_end(st, rc)) != 0) {
 		free(rows);
@@ -83,6 +95,21 @@ int store_deadlines(store_conn *c, task_status status, deadline_row **out, size_
 	*out = rows;
 	*n = len;
 	return 0;
+}
+
+int store_deadlines(store_conn *c, task_status status, deadline_row **out, size_t *n)
+{
+	if ((unsigned)status >= TS__COUNT) {
+		*out = NULL;
+		*n = 0;
+		return WEFT_ESTORE;
+	}
+	return read_deadlines(c, (unsigned)status, out, n);
+}
+
+int store_job_leases(store_conn *c, deadline_row **out, size_t *n)
+{
+	return read_deadlines(c, DEADLINES_JOB_LEASES, out, n);
 }
 
 /* ---- deadlines kept in the database (shared stores) ------------------------------------- */
@@ -94,12 +121,14 @@ int store_deadlines(store_conn *c, task_status status, deadline_row **out, size_
 
 static const db_sql q_timers_due = {
 	"timers_due",
-	"SELECT * FROM (SELECT id, status, last_updated + $2 AS due FROM task "
+	"SELECT * FROM (SELECT id, status, last_updated + $2 AS due, 0 AS lease FROM task "
 	"  WHERE status = 'claimed' AND last_updated <= $3 ORDER BY last_updated LIMIT $4) AS a "
-	"UNION ALL SELECT * FROM (SELECT id, status, " RUN_DUE " FROM task "
-	"  WHERE status = 'running' AND " RUN_DUE " <= $1 ORDER BY " RUN_DUE " LIMIT $4) AS b "
-	"UNION ALL SELECT * FROM (SELECT id, status, next_retry_at FROM task "
+	"UNION ALL SELECT * FROM (SELECT id, status, " RUN_DUE ", 0 FROM task "
+	"  WHERE status = 'running' AND executor <> 'queue' AND " RUN_DUE " <= $1 ORDER BY " RUN_DUE " LIMIT $4) AS b "
+	"UNION ALL SELECT * FROM (SELECT id, status, next_retry_at, 0 FROM task "
 	"  WHERE status = 'retrying' AND next_retry_at <= $1 ORDER BY next_retry_at LIMIT $4) AS r "
+	"UNION ALL SELECT * FROM (SELECT id, status, lease_until, 1 FROM task "
+	"  WHERE status = 'running' AND executor = 'queue' AND lease_until <= $1 ORDER BY lease_until LIMIT $4) AS j "
 	"ORDER BY due LIMIT $4",
 	NULL,
 };
@@ -140,6 +169,7 @@ int store_timers_due(store_conn *c, int64_t now, int64_t claim_timeout_us, size_
 		db_col_id(st, 0, &rows[len].id);
 		if ((rc = db_col_status(st, 1, &rows[len].status)) != 0)
 			break;
+		rows[len].lease = db_col_int(st, 3) != 0;
 		len++;
 	}
 	if ((err = db_end(st, rc)) != 0) {
@@ -155,8 +185,9 @@ int store_timers_due(store_conn *c, int64_t now, int64_t claim_timeout_us, size_
 static const db_sql q_timers_next = {
 	"timers_next",
 	"SELECT (SELECT min(last_updated) FROM task WHERE status = 'claimed'), "
-	"(SELECT min(" RUN_DUE ") FROM task WHERE status = 'running'), "
-	"(SELECT min(next_retry_at) FROM task WHERE status = 'retrying')",
+	"(SELECT min(" RUN_DUE ") FROM task WHERE status = 'running' AND executor <> 'queue'), "
+	"(SELECT min(next_retry_at) FROM task WHERE status = 'retrying'), "
+	"(SELECT min(lease_until) FROM task WHERE status = 'running' AND executor = 'queue')",
 	NULL,
 };
 
@@ -173,7 +204,7 @@ int store_timers_next(store_conn *c, int64_t claim_timeout_us, int64_t *due)
 	if (rc > 0) {
 		if (!db_col_null(st, 0))
 			*due = MIN(*due, db_col_int(st, 0) + claim_timeout_us);
-		for (int i = 1; i <= 2; i++)
+		for (int i = 1; i <= 3; i++)
 			if (!db_col_null(st, i))
 				*due = MIN(*due, db_col_int(st, i));
 	}

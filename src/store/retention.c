@@ -28,8 +28,8 @@ static const db_sql q_pick = {
 static const db_sql q_steps[] = {
 	{ "archive_replace", "DELETE FROM task_archive WHERE {in:id,$1}", NULL },
 	{ "archive_copy",
-	  "INSERT INTO task_archive (" TASK_COLS ", archived_at) "
-	  "SELECT " TASK_COLS ", CAST($2 AS BIGINT) FROM task WHERE {in:id,$1}",
+	  "INSERT INTO task_archive (" TASK_COLS ", " TASK_JOB_COLS ", archived_at) "
+	  "SELECT " TASK_COLS ", " TASK_JOB_COLS ", CAST($2 AS BIGINT) FROM task WHERE {in:id,$1}",
 	  NULL },
 	{ "archive_actions", "DELETE FROM action WHERE {in:task_id,$1}", NULL },
 	{ "archive_links_out", "DELETE FROM link WHERE {in:parent_id,$1}", NULL },

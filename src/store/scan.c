@@ -21,10 +21,10 @@
 static const db_sql q_pending_first = {
 	"pending_scan",
 	"SELECT 1 AS part, p.*, NULL AS next_start FROM (SELECT " TASK_COLS " FROM task{index:task_pending} "
-	"WHERE status = 'pending' AND (start_after IS NULL OR start_after <= $2) "
+	"WHERE status = 'pending' AND executor <> 'queue' AND (start_after IS NULL OR start_after <= $2) "
 	"ORDER BY priority DESC, created_at, id LIMIT $1{lock_skip}) AS p "
 	"UNION ALL SELECT 0, " TASK_NULLS ", (SELECT start_after FROM task{index:task_delayed} "
-	"WHERE status = 'pending' AND start_after IS NOT NULL AND start_after > $2 "
+	"WHERE status = 'pending' AND executor <> 'queue' AND start_after IS NOT NULL AND start_after > $2 "
 	"ORDER BY start_after LIMIT 1) "
 	"ORDER BY part, priority DESC, created_at, id",
 	NULL,
@@ -32,7 +32,7 @@ static const db_sql q_pending_first = {
 static const db_sql q_pending_same = {
 	"pending_scan_after",
 	"SELECT " TASK_COLS " FROM task{index:task_pending} "
-	"WHERE status = 'pending' AND priority = $1 AND (created_at, id) > ($2, $3) "
+	"WHERE status = 'pending' AND executor <> 'queue' AND priority = $1 AND (created_at, id) > ($2, $3) "
 	"AND (start_after IS NULL OR start_after <= $5) "
 	"ORDER BY priority DESC, created_at, id LIMIT $4{lock_skip}",
 	NULL,
@@ -40,7 +40,7 @@ static const db_sql q_pending_same = {
 static const db_sql q_pending_lower = {
 	"pending_scan_lower",
 	"SELECT " TASK_COLS " FROM task{index:task_pending} "
-	"WHERE status = 'pending' AND priority < $1 AND (start_after IS NULL OR start_after <= $3) "
+	"WHERE status = 'pending' AND executor <> 'queue' AND priority < $1 AND (start_after IS NULL OR start_after <= $3) "
 	"ORDER BY priority DESC, created_at, id LIMIT $2{lock_skip}",
 	NULL,
 };
@@ -126,7 +126,7 @@ int store_pending_scan(store_conn *c, const pending_cursor *after, size_t limit,
  * included, matches only object metadata. */
 static const db_sql q_count_matching = {
 	"count_matching",
-	"SELECT count(*) FROM (SELECT 1 FROM task WHERE kind = $1 AND {in:status,$2} "
+	"SELECT count(*) FROM (SELECT 1 FROM task WHERE kind = $1 AND {in:status,$2} AND executor <> 'queue' "
 	"AND {contains:metadata,$3} LIMIT $4) AS m",
 	NULL,
 };
@@ -159,7 +159,8 @@ int store_count_matching(store_conn *c, const char *kind, unsigned status_mask, 
 static const db_sql q_capacity = {
 	"capacity_sum",
 	"SELECT " DB_SUM_PARTS("CASE WHEN " REMAINING " > 0 THEN " REMAINING " ELSE 0 END") " "
-	"FROM task WHERE kind = $1 AND status IN ('claimed', 'running') AND {contains:metadata,$2}",
+	"FROM task WHERE kind = $1 AND status IN ('claimed', 'running') AND executor <> 'queue' "
+	"AND {contains:metadata,$2}",
 	NULL,
 };
 

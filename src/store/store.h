@@ -284,15 +284,20 @@ typedef struct ledger_outcome {
 int store_ledger_finish_many(store_conn *c, const ledger_outcome *o, size_t n, int64_t now);
 
 /* Tasks in `status` with their timer inputs, to arm timers at start-up.
- * For TS_PENDING only tasks with a start_after are returned. */
+ * For TS_PENDING only tasks with a start_after are returned. Jobs
+ * (executor "queue") are left out of pending and running: their timers are
+ * their leases (store_job_leases). */
 typedef struct deadline_row {
 	weft_id id;
 	int64_t last_updated;
 	int32_t timeout_secs;
 	int64_t next_retry_at;      /* retrying tasks */
 	int64_t start_after;        /* pending tasks */
+	int64_t lease_until;        /* running jobs */
 } deadline_row;
 int store_deadlines(store_conn *c, task_status status, deadline_row **out, size_t *n);
+/* Running jobs with their lease_until, to arm their job_lease at start-up. */
+int store_job_leases(store_conn *c, deadline_row **out, size_t *n);
 
 /* ---- batches (writer) ------------------------------------------------ */
 int store_batch_task_count(store_conn *c, const weft_id *batch, int64_t *count);
@@ -518,11 +523,14 @@ int store_rules_lock_wait(store_conn *c, const char *kind);
  * WEFT_ESTORE). A due row is a task whose status deadline has passed:
  *   claimed:  last_updated + claim_timeout_us <= now (stale claim);
  *   running:  last_updated + timeout_secs s   <= now (inactivity timeout);
- *   retrying: next_retry_at                   <= now (backoff over).
+ *   retrying: next_retry_at                   <= now (backoff over);
+ *   running job: lease_until                  <= now (lease or attempt over:
+ *             `lease` set; jobs have no inactivity timeout).
  * Rows come earliest due first, at most `limit`. */
 typedef struct timer_due_row {
 	weft_id id;
 	task_status status;
+	bool lease;                 /* a running job's lease */
 } timer_due_row;
 int store_timers_due(store_conn *c, int64_t now, int64_t claim_timeout_us, size_t limit,
                      timer_due_row **out, size_t *n);

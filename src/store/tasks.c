@@ -25,7 +25,7 @@ static const db_sql q_batch_insert = {
 static const db_sql q_task_insert = {
 	"task_insert",
 	"INSERT INTO task (" TASK_COLS ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, "
-	"$14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26)",
+	"$14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34)",
 	"COPY task (" TASK_COLS ") FROM STDIN",
 };
 static const db_sql q_link_insert = {
@@ -87,6 +87,17 @@ int store_task_insert(store_conn *c, const task_row *t)
 	db_bind_ts(st, t->next_retry_at);
 	/* NOT NULL with a default: COPY would not apply the default. */
 	db_bind_text(st, t->executor ? t->executor : "webhook");
+	db_bind_text(st, t->namespace ? t->namespace : NAMESPACE_DEFAULT);
+	db_bind_int(st, t->lease_token);
+	db_bind_ts(st, t->lease_until);
+	db_bind_text(st, t->worker_id);
+	db_bind_ts(st, t->dead_at);
+	db_bind_text(st, t->error_code);
+	db_bind_int(st, t->retry_base);
+	/* Only a job's shape is known exactly at its insert (batch.submit does
+	 * not compute one yet): other tasks take every end path. */
+	bool job = t->executor != NULL && strcmp(t->executor, "queue") == 0;
+	db_bind_int(st, job ? t->shape : TASK_SHAPE_ALL);
 	err = db_send(st, NULL);
 	return err ? err : task_count_add(c, t->status, 1);
 }

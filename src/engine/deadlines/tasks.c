@@ -226,7 +226,7 @@ static int due_of(engine *e, task_status status, const deadline_kind *kind, int6
 	}
 	*out = xcalloc(page->n ? page->n : 1, sizeof(deadline));
 	for (size_t i = 0; i < page->n; i++)
-		if (page->rows[i].status == status)
+		if (page->rows[i].status == status && !page->rows[i].lease)
 			(*out)[(*n)++] = (deadline){ .due = now, .kind = kind, .object = page->rows[i].id };
 	*more = page->full;
 	return 0;

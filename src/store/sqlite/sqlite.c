@@ -34,6 +34,7 @@ extern const char embed_store_schema_sqlite_0003_attempt_sql[];
 extern const char embed_store_schema_sqlite_0004_idempotency_sql[];
 extern const char embed_store_schema_sqlite_0005_batch_listing_sql[];
 extern const char embed_store_schema_sqlite_0006_task_counts_sql[];
+extern const char embed_store_schema_sqlite_0007_jobs_sql[];
 
 static const db_migration migrations[] = {
 	{ 1, embed_store_schema_sqlite_0001_init_sql },
@@ -42,6 +43,7 @@ static const db_migration migrations[] = {
 	{ 4, embed_store_schema_sqlite_0004_idempotency_sql },
 	{ 5, embed_store_schema_sqlite_0005_batch_listing_sql },
 	{ 6, embed_store_schema_sqlite_0006_task_counts_sql },
+	{ 7, embed_store_schema_sqlite_0007_jobs_sql },
 };
 
 typedef struct sq_stmt {

@@ -1,0 +1,153 @@
+-- 0007_jobs.sql — job queues: a job is a task row with executor 'queue' whose
+-- kind is its queue. A lone job has no batch row: its batch_id is NULL and its
+-- run id is its own id (batch_id has no foreign key, 0001).
+--
+-- New task columns (task_archive gets the same, copied by retention):
+--   namespace        who may see it; 'default' for every older row
+--   input, result    compact JSON text, read only by job reads and claims
+--   progress         the last heartbeat's progress JSON
+--   concurrency_key, rate_key
+--   lease_token      the fencing token: + 1 by every claim, never reset
+--   lease_until      while a job runs: when its lease ends (µs)
+--   worker_id        the worker holding the lease
+--   dead_at          failed for good by its own attempts (dead letter)
+--   error_code       the last failure's code
+--   retry_base       attempts used before an operator reset
+--   claimed_by, ended_by   who claimed and who ended the current attempt
+--   shape            bits: 1 parents, 2 children, 4 end/cancel actions; a task
+--                    with 0 ends without the DAG and outbox statements. 7 (all)
+--                    is safe for older rows.
+ALTER TABLE task ADD COLUMN namespace TEXT NOT NULL DEFAULT 'default';
+ALTER TABLE task ADD COLUMN input TEXT;
+ALTER TABLE task ADD COLUMN result TEXT;
+ALTER TABLE task ADD COLUMN progress TEXT;
+ALTER TABLE task ADD COLUMN concurrency_key TEXT;
+ALTER TABLE task ADD COLUMN rate_key TEXT;
+ALTER TABLE task ADD COLUMN lease_token INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE task ADD COLUMN lease_until INTEGER;
+ALTER TABLE task ADD COLUMN worker_id TEXT;
+ALTER TABLE task ADD COLUMN dead_at INTEGER;
+ALTER TABLE task ADD COLUMN error_code TEXT;
+ALTER TABLE task ADD COLUMN retry_base INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE task ADD COLUMN claimed_by TEXT;
+ALTER TABLE task ADD COLUMN ended_by TEXT;
+ALTER TABLE task ADD COLUMN shape INTEGER NOT NULL DEFAULT 7;
+
+ALTER TABLE task_archive ADD COLUMN namespace TEXT NOT NULL DEFAULT 'default';
+ALTER TABLE task_archive ADD COLUMN input TEXT;
+ALTER TABLE task_archive ADD COLUMN result TEXT;
+ALTER TABLE task_archive ADD COLUMN progress TEXT;
+ALTER TABLE task_archive ADD COLUMN concurrency_key TEXT;
+ALTER TABLE task_archive ADD COLUMN rate_key TEXT;
+ALTER TABLE task_archive ADD COLUMN lease_token INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE task_archive ADD COLUMN lease_until INTEGER;
+ALTER TABLE task_archive ADD COLUMN worker_id TEXT;
+ALTER TABLE task_archive ADD COLUMN dead_at INTEGER;
+ALTER TABLE task_archive ADD COLUMN error_code TEXT;
+ALTER TABLE task_archive ADD COLUMN retry_base INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE task_archive ADD COLUMN claimed_by TEXT;
+ALTER TABLE task_archive ADD COLUMN ended_by TEXT;
+ALTER TABLE task_archive ADD COLUMN shape INTEGER NOT NULL DEFAULT 7;
+
+ALTER TABLE batch ADD COLUMN namespace TEXT NOT NULL DEFAULT 'default';
+
+-- Jobs leave the start pass's indexes (the start pass, rules and dedup
+-- never read a job; queues have their own limits) and get their own.
+DROP INDEX task_pending;
+CREATE INDEX task_pending ON task (priority DESC, created_at, id, start_after)
+	WHERE status = 'pending' AND executor <> 'queue';
+DROP INDEX task_delayed;
+CREATE INDEX task_delayed ON task (start_after)
+	WHERE status = 'pending' AND start_after IS NOT NULL AND executor <> 'queue';
+DROP INDEX task_kind_status;
+CREATE INDEX task_kind_status ON task (kind, status) WHERE executor <> 'queue';
+-- The claim's range scan: as small as the ready backlog. Every job has a
+-- start_after (its enqueue time when not delayed).
+CREATE INDEX task_queue_ready ON task (namespace, kind, priority DESC, start_after, id)
+	WHERE status = 'pending' AND executor = 'queue';
+-- Dead letters, newest first per queue.
+CREATE INDEX task_dead ON task (namespace, kind, dead_at, id) WHERE dead_at IS NOT NULL;
+-- Running jobs per concurrency key (per-key limits); only keyed jobs pay.
+CREATE INDEX task_key_running ON task (namespace, kind, concurrency_key)
+	WHERE status = 'running' AND concurrency_key IS NOT NULL;
+
+-- The error history: one row per attempt that did not succeed.
+CREATE TABLE job_attempt (
+	task_id       TEXT NOT NULL,
+	lease_token   INTEGER NOT NULL,
+	attempt       INTEGER NOT NULL,
+	worker_id     TEXT,
+	claimed_by    TEXT,
+	started_at    INTEGER NOT NULL,
+	ended_at      INTEGER NOT NULL,
+	outcome       TEXT NOT NULL CHECK (outcome = 'failed' OR outcome = 'timed_out' OR
+	                                   outcome = 'lease_expired' OR outcome = 'released' OR
+	                                   outcome = 'canceled'),
+	error_code    TEXT,
+	error_message TEXT,
+	error_details TEXT,
+	retryable     INTEGER,
+	PRIMARY KEY (task_id, lease_token)
+) STRICT, WITHOUT ROWID;
+
+-- One live dedup key per (namespace, queue, key); expires_at NULL = while
+-- its job is active.
+CREATE TABLE job_dedup (
+	namespace  TEXT NOT NULL,
+	queue      TEXT NOT NULL,
+	key        TEXT NOT NULL,
+	task_id    TEXT NOT NULL,
+	expires_at INTEGER,
+	PRIMARY KEY (namespace, queue, key)
+) STRICT, WITHOUT ROWID;
+
+-- A queue's identity and configuration; written at its first enqueue.
+CREATE TABLE queue (
+	id                    TEXT PRIMARY KEY,
+	namespace             TEXT NOT NULL,
+	name                  TEXT NOT NULL,
+	paused                INTEGER NOT NULL DEFAULT 0,
+	concurrency_limit     INTEGER,
+	key_concurrency_limit INTEGER,
+	rate_limit            INTEGER,
+	rate_period_ms        INTEGER,
+	rate_burst            INTEGER,
+	created_at            INTEGER NOT NULL,
+	updated_at            INTEGER NOT NULL,
+	UNIQUE (namespace, name)
+) STRICT;
+
+-- Token buckets per rate key, tokens in millionths.
+CREATE TABLE rate_bucket (
+	namespace    TEXT NOT NULL,
+	queue        TEXT NOT NULL,
+	key          TEXT NOT NULL,
+	tokens_micro INTEGER NOT NULL,
+	updated_at   INTEGER NOT NULL,
+	PRIMARY KEY (namespace, queue, key)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE worker (
+	namespace     TEXT NOT NULL,
+	id            TEXT NOT NULL,
+	hostname      TEXT,
+	queues        TEXT NOT NULL,
+	token         TEXT,
+	first_seen_at INTEGER NOT NULL,
+	last_seen_at  INTEGER NOT NULL,
+	draining      INTEGER NOT NULL DEFAULT 0,
+	PRIMARY KEY (namespace, id)
+) STRICT, WITHOUT ROWID;
+
+-- Throughput per queue and minute; `slot` spreads the writes of several
+-- nodes as task_count does.
+CREATE TABLE queue_stat (
+	namespace TEXT NOT NULL,
+	queue     TEXT NOT NULL,
+	minute    INTEGER NOT NULL,
+	slot      INTEGER NOT NULL,
+	completed INTEGER NOT NULL DEFAULT 0,
+	failed    INTEGER NOT NULL DEFAULT 0,
+	dead      INTEGER NOT NULL DEFAULT 0,
+	PRIMARY KEY (namespace, queue, minute, slot)
+) STRICT, WITHOUT ROWID;
