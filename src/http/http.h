@@ -213,6 +213,9 @@ const char *http_actor(const http_request *r);
 /* Whether the request may see objects of namespace ns: always without a
  * token; else when the token lists ns, or all namespaces ("*"). */
 bool http_ns_visible(const http_request *r, const char *ns);
+/* Whether the request sees every namespace: without a token, or with one
+ * listing "*". */
+bool http_ns_all(const http_request *r);
 /* Whether the request may use admin-only routes: without a token, or with
  * an admin token. */
 bool http_admin(const http_request *r);

@@ -167,6 +167,11 @@ bool http_ns_visible(const http_request *r, const char *ns)
 	return r->token == NULL || token_sees(r->token, ns);
 }
 
+bool http_ns_all(const http_request *r)
+{
+	return r->token == NULL || r->token->all_namespaces;
+}
+
 bool http_admin(const http_request *r)
 {
 	return r->token == NULL || r->token->admin;
