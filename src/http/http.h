@@ -279,6 +279,10 @@ void http_fail_server(http_request *r, int code, const char *what);
 typedef void (*http_finish_fn)(http_request *r, engine_cmd *cmd, void *state);
 void http_submit(http_request *r, engine_cmd *cmd, void *state, http_finish_fn finish,
                  void (*state_free)(void *state));
+/* Submits the request's command without its Idempotency-Key, for routes
+ * that are safe to repeat by their nature (a claim, a heartbeat, a fenced
+ * report). Call before http_submit(). */
+void http_idempotency_ignore(http_request *r);
 /* Marks the request's command as one the engine may hold for long (a claim
  * waiting for jobs): stopping the server does not wait for it, and its
  * client is answered WEFT_EUNAVAILABLE at once. Call before http_submit(). */

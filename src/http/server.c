@@ -190,6 +190,11 @@ void http_submit(http_request *r, engine_cmd *cmd, void *state, http_finish_fn f
 	r->queued = a;
 }
 
+void http_idempotency_ignore(http_request *r)
+{
+	r->idem_key[0] = '\0';
+}
+
 void http_long_poll(http_request *r)
 {
 	r->long_poll = true;
