@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "core/error.h"
+#include "http/wire.h"
 #include "query_table.h"
 #include "store/store.h"
 #include "util/alloc.h"
@@ -90,6 +91,30 @@ static void test_cursor_refused(void **state)
 	check_refused("v1|1|0a8e6f0c-5c6b-4b8e-9e32-6f7a2d7e1c11|0123456789abcdef");
 	check_refused("v1|1|0a8e6f0c-5c6b-4b8e-9e32-6f7a2d7e1c11|0123456789abcdef|1|9");
 	check_refused("v1|99999999999999999999999|0a8e6f0c-5c6b-4b8e-9e32-6f7a2d7e1c11|0123456789abcdef|1");
+}
+
+/* ---- times ------------------------------------------------------------------------------- */
+
+static void check_ts_ms(int64_t us, const char *want)
+{
+	buf b;
+	buf_init(&b);
+	wire_ts_ms(&b, us);
+	if (strcmp(b.data, want) != 0)
+		fail_msg("%" PRId64 ": expected %s, got %s", us, want, b.data);
+	buf_release(&b);
+}
+
+/* /v1 times always have their 3 fraction digits, truncated. */
+static void test_times_in_ms(void **state)
+{
+	UNUSED(state);
+	check_ts_ms(0, "null");
+	check_ts_ms(1796457000000000, "\"2026-12-05T07:50:00.000Z\"");
+	check_ts_ms(1796457000123000, "\"2026-12-05T07:50:00.123Z\"");
+	check_ts_ms(1796457000123999, "\"2026-12-05T07:50:00.123Z\"");
+	check_ts_ms(1796457000000999, "\"2026-12-05T07:50:00.000Z\"");
+	check_ts_ms(-1, "\"1969-12-31T23:59:59.999Z\"");
 }
 
 /* ---- the query -------------------------------------------------------------------------- */
@@ -398,6 +423,7 @@ int main(void)
 		cmocka_unit_test(test_base64url),
 		cmocka_unit_test(test_cursor_round_trip),
 		cmocka_unit_test(test_cursor_refused),
+		cmocka_unit_test(test_times_in_ms),
 		cmocka_unit_test(test_query),
 		cmocka_unit_test(test_scan_static),
 		cmocka_unit_test(test_scan_under_churn),
