@@ -10,6 +10,7 @@ const cycle_part *const cycle_parts[] = {
 	&part_results,      /* jobs that came back: start results, deliveries */
 	&part_deadlines,    /* due deadlines, from the heap or the database */
 	&part_sweep,        /* the slow safety sweep */
+	&part_claims,       /* parked job claims: answered when jobs are ready or their wait ends */
 	&part_start,        /* claim startable tasks, hand them to their executors */
 	&part_retention,    /* archive old terminal tasks (leader) */
 	&part_idempotency,  /* forget expired Idempotency-Keys (leader) */

@@ -35,6 +35,9 @@ typedef struct cycle_part {
 	int64_t (*next_wake)(const engine *e);
 	/* After the cycle: committed or rolled back. May be NULL. */
 	void (*finish)(engine *e, bool committed);
+	/* engine_stop(), after the thread was joined: answers what it still
+	 * holds (parked commands). May be NULL. */
+	void (*stop)(engine *e);
 	/* engine_free(). May be NULL. */
 	void (*release)(engine *e);
 } cycle_part;
@@ -48,6 +51,7 @@ extern const cycle_part part_commands;    /* parts/commands.c */
 extern const cycle_part part_results;     /* parts/results.c */
 extern const cycle_part part_deadlines;   /* deadline.c */
 extern const cycle_part part_sweep;       /* parts/sweep.c */
+extern const cycle_part part_claims;      /* parts/claims.c */
 extern const cycle_part part_start;       /* parts/start.c */
 extern const cycle_part part_retention;   /* parts/retention.c */
 extern const cycle_part part_idempotency; /* parts/idempotency.c */

@@ -197,15 +197,16 @@ bool dag_should_retry(engine *e, const task_row *t, unsigned cause, int64_t now,
 	retry_policy p;
 	if (cause == 0 || t->retry_policy == NULL || retry_policy_parse(t->retry_policy, &p) != 0)
 		return false;
-	/* attempt counts tries from 1: attempt - 1 retries are done. */
-	int32_t retries_done = MAX(t->attempt, 1) - 1;
-	if (!(p.retry_on & cause) || retries_done >= p.max_retries)
+	/* attempt counts tries from 1: attempt - 1 retries are done, less
+	 * those before an operator reset (retry_base). max_retries -1: forever. */
+	int32_t retries_done = MAX(MAX(t->attempt, 1) - 1 - t->retry_base, 0);
+	if (!(p.retry_on & cause) || (p.max_retries >= 0 && retries_done >= p.max_retries))
 		return false;
 	UNUSED(e);
 	u->set_status = true;
 	u->status = TS_RETRYING;
 	u->set_attempt = true;
-	u->attempt = retries_done + 2;
+	u->attempt = MAX(t->attempt, 1) + 1;
 	u->next_retry_at = now + retry_delay_us(&p, retries_done);
 	return true;
 }

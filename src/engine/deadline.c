@@ -23,6 +23,7 @@ static const deadline_kind *const kinds[] = {
 	&deadline_run_timeout,
 	&deadline_retry_backoff,
 	&deadline_delayed_start,
+	&deadline_job_lease,
 };
 
 /* ---- the heap -------------------------------------------------------------- */

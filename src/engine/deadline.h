@@ -64,6 +64,7 @@ extern const deadline_kind deadline_claim_stale;     /* deadlines/tasks.c */
 extern const deadline_kind deadline_run_timeout;     /* deadlines/tasks.c */
 extern const deadline_kind deadline_retry_backoff;   /* deadlines/tasks.c */
 extern const deadline_kind deadline_delayed_start;   /* parts/start.c */
+extern const deadline_kind deadline_job_lease;       /* deadlines/jobs.c */
 
 /* A binary min-heap of deadlines holding at most one entry per (kind,
  * object), with an index from (kind, object) to the entry's position that

@@ -539,6 +539,16 @@ void engine_stop(engine *e)
 		pthread_join(e->thread, NULL);
 		e->thread_started = false;
 	}
+	for (size_t i = 0; i < cycle_nparts; i++)
+		if (cycle_parts[i]->stop)
+			cycle_parts[i]->stop(e);
+}
+
+void engine_answer_later(engine *e, engine_cmd *cmd)
+{
+	cycle_state *c = &e->cycle;
+	cmd->parked = false;
+	push_ptr((void ***)&c->answer, &c->nanswer, &c->answer_cap, cmd);
 }
 
 void engine_free(engine *e)

@@ -95,6 +95,9 @@ struct engine_cmd {
 	bool replayed;
 
 	int conflicts;              /* engine: times put back after a cross-node lock conflict */
+	/* engine: applied, but answered later (a claim waiting for jobs:
+	 * parts/claims.c); set by the op, never by the caller. */
+	bool parked;
 };
 
 /* The family struct `type` whose base is `cmd`. */

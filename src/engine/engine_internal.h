@@ -264,6 +264,14 @@ struct engine {
 		int64_t next_us;
 	} sweep, retention, idempotency;
 	deadline_state deadlines;
+	struct {
+		struct cmd_job_claim **parked;   /* waiting for jobs, oldest first */
+		size_t nparked, cap;
+		struct cmd_job_claim **answered; /* taken off `parked` by this cycle */
+		size_t nanswered, answered_cap;
+		bool dirty;                /* jobs may have become claimable */
+		int64_t due;               /* the earliest delayed job of their queues, INT64_MAX = none */
+	} claims;
 	struct engine_job **retry_jobs;   /* results put back after a conflict */
 	size_t nretry_jobs, retry_jobs_cap;
 };
@@ -317,6 +325,53 @@ bool engine_delivery_held(const engine *e, const weft_id *task);
 void engine_delivery_launch(engine *e, const outbox_row *o);
 /* parts/batches.c: a task of `batch` ended; check it at the end of the cycle. */
 void engine_touch_batch(engine *e, const weft_id *batch);
+/* parts/claims.c: jobs may have become claimable (an enqueue, a release,
+ * a lost lease): parked claims look again in this cycle, and other nodes
+ * hear STORE_WAKE_QUEUE. */
+void engine_claims_wake(engine *e);
+/* parts/claims.c: a command applied with cmd->parked set (a claim that got
+ * no job and may wait): kept until its part answers it. */
+void engine_park_command(engine *e, engine_cmd *cmd);
+/* parts/claims.c: how many claims are parked now. */
+size_t engine_claims_parked(const engine *e);
+/* engine.c: answers cmd after this cycle's commit, as the commands taken
+ * by the cycle are (a parked command whose part is done with it). */
+void engine_answer_later(engine *e, engine_cmd *cmd);
+
+/* commands/jobs.c: claims for a set of claim commands (their earlier jobs
+ * released first): worker rows touched when `touch`, then one claim
+ * statement per queue and round; their job_lease deadlines armed. */
+struct cmd_job_claim;
+int job_claims_apply(engine *e, struct cmd_job_claim **claims, size_t n, bool touch, int64_t now);
+/* commands/jobs.c: how a failed attempt of job t goes on: *attempt and
+ * *next_at for a retry (true), or false when it fails for good (not
+ * retryable, its code non-retryable, or no retry left). retry_after_us
+ * >= 0 replaces the computed delay, capped at the policy's maximum. */
+bool job_retry_plan(const task_row *t, const char *code, bool retryable, int64_t retry_after_us, int64_t now,
+                    int32_t *attempt, int64_t *next_at);
+/* commands/jobs.c: Ends held attempts: each is read (locked), planned (retry or dead
+ * letter) and changed by one fenced statement for the set; the attempts
+ * go to the error history. Used by the fail command (cause: the worker's
+ * error) and by the job_lease deadline (timeout, lost lease). */
+typedef struct attempt_end {
+	weft_id id;
+	int64_t token;
+	const char *code;
+	const char *message;
+	const char *details;
+	bool retryable;
+	int64_t retry_after_us;
+	job_attempt_outcome how;     /* failed, timed_out, lease_expired */
+	bool requeue;                /* a lost lease with retries left: pending at once */
+	const char *actor;
+	/* out */
+	bool applied;
+	bool retried;                /* retrying (or pending again with requeue) */
+	int64_t next_attempt_at;
+} attempt_end;
+struct job_visibility;
+/* vis: the namespaces the caller may touch (NULL: any). */
+int job_attempts_end(engine *e, attempt_end *a, size_t n, const struct job_visibility *vis, int64_t now);
 
 /* outbox.c */
 /* The webhooks of a task's (trigger, condition): one outbox delivery per
@@ -408,6 +463,13 @@ const task_row *task_rows_find(const task_row *rows, size_t n, const weft_id *id
 /* Whether a failure for `cause` should be retried; fills the retrying
  * update's fields (attempt, next_retry_at) when it should. */
 bool dag_should_retry(engine *e, const task_row *t, unsigned cause, int64_t now, task_update *u);
+
+/* deadlines/tasks.c: on a shared database, the due deadlines of one kind
+ * from the page of due task timers read once per cycle (store_timers_due):
+ * the rows in `status`, job leases or not; and the earliest of them all. */
+int task_timers_due(engine *e, task_status status, bool lease, const deadline_kind *kind, int64_t now, size_t limit,
+                    deadline **out, size_t *n, bool *more);
+int task_timers_next(engine *e, int64_t *due);
 
 /* engine_metrics.c: defines the engine's own metrics and every command
  * family's (commands/families.c). */

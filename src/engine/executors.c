@@ -10,6 +10,7 @@
 /* The executors: a new one is one more line here. */
 static const executor *const executors[] = {
 	&executor_webhook,
+	&executor_queue,
 };
 
 #define DEFAULT_EXECUTOR (&executor_webhook)

@@ -67,13 +67,19 @@ int retry_policy_parse(const char *json_text, retry_policy *out)
 	if (!json_is_object(root))
 		goto out;
 
+	/* A job's policy (it has a jitter) may retry up to
+	 * RETRY_JOB_MAX_RETRIES times or forever (-1); a task's, as ArcRun
+	 * bounds it. */
+	bool job = json_object_get(root, "jitter") != NULL;
 	json_t *v = json_object_get(root, "max_retries");
-	if (!json_is_integer(v) || json_integer_value(v) < 0 ||
-	    json_integer_value(v) > RETRY_MAX_RETRIES_LIMIT)
+	if (!json_is_integer(v) || json_integer_value(v) < (job ? -1 : 0) ||
+	    json_integer_value(v) > (job ? RETRY_JOB_MAX_RETRIES : RETRY_MAX_RETRIES_LIMIT))
 		goto out;
 	p.max_retries = (int32_t)json_integer_value(v);
+	p.jitter = JITTER_FRACTION;
 
-	if (get_number(root, "initial_delay_secs", 0, RETRY_MAX_DELAY_LIMIT_SECS, &p.initial_delay_secs) != 0 ||
+	if (get_number(root, "jitter", 0, 1, &p.jitter) != 0 ||
+	    get_number(root, "initial_delay_secs", 0, RETRY_MAX_DELAY_LIMIT_SECS, &p.initial_delay_secs) != 0 ||
 	    get_number(root, "backoff_multiplier", 1, 100, &p.backoff_multiplier) != 0 ||
 	    get_number(root, "max_delay_secs", 0, RETRY_MAX_DELAY_LIMIT_SECS, &p.max_delay_secs) != 0)
 		goto out;
@@ -99,13 +105,66 @@ out:
 	return rc;
 }
 
-int64_t retry_delay_us(const retry_policy *p, int32_t attempt)
+int64_t retry_delay_us_at(const retry_policy *p, int32_t attempt, double u)
 {
 	backoff_policy b = {
 		.base_us = (int64_t)fmin(p->initial_delay_secs * 1e6, 9.0e18),
 		.multiplier = p->backoff_multiplier,
 		.cap_us = (int64_t)fmin(p->max_delay_secs * 1e6, 9.0e18),
-		.jitter = JITTER_FRACTION,
+		.jitter = p->jitter,
 	};
-	return backoff_delay_us(&b, attempt < INT32_MAX ? attempt + 1 : INT32_MAX, backoff_random());
+	return backoff_delay_us(&b, attempt < INT32_MAX ? attempt + 1 : INT32_MAX, u);
+}
+
+int64_t retry_delay_us(const retry_policy *p, int32_t attempt)
+{
+	return retry_delay_us_at(p, attempt, backoff_random());
+}
+
+char *retry_policy_job_json(int32_t max_attempts, int64_t initial_us, double coefficient, int64_t max_us,
+                            double jitter, const char *const *non_retryable, size_t ncodes)
+{
+	json_t *o = json_object();
+	json_object_set_new(o, "max_retries", json_integer(max_attempts < 0 ? -1 : MAX(max_attempts, 1) - 1));
+	json_object_set_new(o, "initial_delay_secs", json_real((double)initial_us / 1e6));
+	json_object_set_new(o, "backoff_multiplier", json_real(coefficient < 1 ? 1 : coefficient));
+	json_object_set_new(o, "max_delay_secs", json_real((double)max_us / 1e6));
+	json_t *on = json_array();
+	for (size_t i = 0; i < ARRAY_LEN(causes); i++)
+		json_array_append_new(on, json_string(causes[i].name));
+	json_object_set_new(o, "retry_on", on);
+	json_object_set_new(o, "jitter", json_real(jitter));
+	json_t *codes = json_array();
+	for (size_t i = 0; i < ncodes; i++)
+		json_array_append_new(codes, json_string(non_retryable[i]));
+	json_object_set_new(o, "non_retryable", codes);
+	char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(o);
+	return s;
+}
+
+bool retry_code_non_retryable(const char *policy_json, const char *code)
+{
+	if (policy_json == NULL || code == NULL)
+		return false;
+	json_t *root = json_parse_text(policy_json);
+	json_t *codes = root ? json_object_get(root, "non_retryable") : NULL;
+	bool found = false;
+	size_t i;
+	json_t *c;
+	if (json_is_array(codes))
+		json_array_foreach(codes, i, c) {
+			if (json_is_string(c) && strcmp(json_string_value(c), code) == 0)
+				found = true;
+		}
+	json_decref(root);
+	return found;
+}
+
+int32_t retry_max_attempts(const char *policy_json)
+{
+	retry_policy p;
+	if (policy_json == NULL || retry_policy_parse(policy_json, &p) != 0)
+		return 1;
+	return p.max_retries < 0 ? -1 : p.max_retries + 1;
 }

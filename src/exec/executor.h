@@ -61,6 +61,7 @@ typedef struct executor {
 
 /* The registered executors (engine/executors.c). */
 extern const executor executor_webhook;    /* exec/webhook_executor.c */
+extern const executor executor_queue;      /* exec/queue_executor.c */
 
 /* The executor named `name`, NULL when none is. */
 const executor *executor_find(const char *name);

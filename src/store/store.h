@@ -140,6 +140,10 @@ typedef struct task_update {
 	bool set_attempt;
 	int32_t attempt;
 	int64_t next_retry_at;                   /* set when non-zero */
+	/* A job (executor "queue") is left as it is: not applied, whatever
+	 * its status (ArcRun's PATCH and PUT, which would bypass the lease
+	 * fence). */
+	bool not_jobs;
 	/* Audit trail: when the status changes, an event (prev -> status) is
 	 * recorded with this actor ("api" when NULL) and reason (failure_reason
 	 * when NULL). */
@@ -498,10 +502,12 @@ bool store_shared(const store *s);
 #define STORE_WAKE_FREED (1u << 2)     /* a claimed or running task left, capacity freed */
 #define STORE_WAKE_OUTBOX (1u << 3)    /* deliveries written that their writer did not lease */
 #define STORE_WAKE_DEADLINES (1u << 4) /* a deadline was armed in the database */
+#define STORE_WAKE_QUEUE (1u << 5)     /* jobs became claimable (enqueue, release, lease lost) */
 /* Everything another node may have done: sent when the bits are not
  * known (a notification from an older node, changes missed while the
  * listener was away). */
-#define STORE_WAKE_WORK (STORE_WAKE_STARTS | STORE_WAKE_FREED | STORE_WAKE_OUTBOX | STORE_WAKE_DEADLINES)
+#define STORE_WAKE_WORK (STORE_WAKE_STARTS | STORE_WAKE_FREED | STORE_WAKE_OUTBOX | STORE_WAKE_DEADLINES | \
+                         STORE_WAKE_QUEUE)
 void store_set_wakeup(store *s, void (*wake)(void *arg, unsigned what), void *arg);
 /* Whether this node holds the singleton lock (timers, retention): always
  * true on SQLite. Another node takes over within seconds of the leader's
@@ -537,6 +543,141 @@ int store_timers_due(store_conn *c, int64_t now, int64_t claim_timeout_us, size_
 /* The earliest of those deadlines, due or not; INT64_MAX when no task
  * has one. */
 int store_timers_next(store_conn *c, int64_t claim_timeout_us, int64_t *due);
+
+/* ---- jobs (writer) ---------------------------------------------------------
+ * Jobs are task rows with executor "queue" and kind = their queue. These
+ * operations take sets and run a constant number of statements for them.
+ * Every statement that changes a held job is fenced: it applies only while
+ * the job is running under the given lease_token. */
+
+/* A job to insert: pending, attempt 1, no batch (its run is itself). */
+typedef struct job_new {
+	weft_id id;
+	const char *namespace, *queue, *name;
+	const char *input;           /* compact JSON, NULL = "null" */
+	const char *metadata;        /* compact JSON, NULL = "null" */
+	const char *retry_policy;    /* canonical JSON (engine/retry.h) */
+	const char *concurrency_key, *rate_key;   /* NULL = none */
+	int32_t priority, timeout_secs;
+	int64_t created_at;
+	int64_t start_after;         /* claimable from (µs); always set */
+} job_new;
+/* One prepared insert per row (SQLite), one COPY for the transaction's
+ * rows (PostgreSQL). */
+int store_jobs_insert(store_conn *c, const job_new *jobs, size_t n);
+
+/* The queue rows of names[0..n-1] in `ns`, created when missing. */
+int store_queues_ensure(store_conn *c, const char *ns, const char *const *names, size_t n, int64_t now);
+
+/* Dedup keys, resolved against the live ones in one statement: key[i]
+ * (namespace ns, queue[i]) is taken for task_id[i] when free (no row, its
+ * window expired, or its job ended while the key lived while active:
+ * expires_at NULL); else owner[i] is the job holding it. taken[i] says
+ * which. Keys must be distinct (namespace, queue, key) within the set. */
+typedef struct job_dedup_req {
+	const char *queue, *key;
+	weft_id task_id;
+	int64_t expires_at;          /* 0 = while the job is active */
+	/* out */
+	bool taken;
+	weft_id owner;
+	task_status owner_status;
+} job_dedup_req;
+int store_jobs_dedup(store_conn *c, const char *ns, job_dedup_req *reqs, size_t n, int64_t now);
+
+/* A worker seen now (created or touched): *draining says whether it was
+ * told to drain. ns NULL: the worker's rows in any namespace (heartbeats
+ * name no namespace); none there: *draining false. */
+int store_worker_touch(store_conn *c, const char *ns, const char *worker_id, const char *hostname,
+                       const char *queues_json, int64_t now, bool *draining);
+
+/* One claim's share of a queue's ready jobs: the ranks lo..hi (from 1,
+ * in claim order: priority DESC, start_after, id). */
+typedef struct job_claim_range {
+	int64_t lo, hi;
+	const char *worker_id;
+	const char *actor;           /* claimed_by */
+	int64_t lease_us;
+} job_claim_range;
+/* A claimed row. Strings owned (store_free_claimed). */
+typedef struct job_claimed_row {
+	size_t range;                /* index of its range */
+	weft_id id, batch_id;
+	char *name, *input, *metadata, *retry_policy;
+	int32_t attempt, timeout_secs, shape, priority;
+	int64_t lease_token, lease_until, started_at, start_after;
+} job_claimed_row;
+/* Claims the ready jobs of one queue for the ranges (borrowed; disjoint,
+ * together 1..N): pending -> running, lease_token + 1, lease_until =
+ * min(now + lease, now + timeout), started_at = now. A paused queue gives
+ * nothing. Rows another node is claiming are skipped. Rows come in claim
+ * order. */
+int store_jobs_claim(store_conn *c, const char *ns, const char *queue, int64_t now, const job_claim_range *r,
+                     size_t nr, job_claimed_row **out, size_t *n);
+void store_free_claimed(job_claimed_row *rows, size_t n);
+/* The earliest start_after later than now among the queue's pending jobs;
+ * INT64_MAX when none. */
+int store_jobs_next_ready(store_conn *c, const char *ns, const char *queue, int64_t now, int64_t *due);
+
+/* What a job looks like to a report: its status and token. */
+typedef struct job_state {
+	weft_id id;
+	bool found;                  /* a job (executor queue) visible to the caller */
+	task_status status;
+	int64_t lease_token;
+	bool failed_with_token;      /* a job_attempt row of that token exists (filled on request) */
+} job_state;
+/* The state of ids[i] into out[i] (n entries, caller's), for the
+ * namespaces visible (NULL: any). With tokens (n entries, optional):
+ * failed_with_token too. */
+int store_jobs_state(store_conn *c, const weft_id *ids, const int64_t *tokens, size_t n,
+                     const char *const *visible, size_t nvisible, job_state *out);
+
+/* A fenced transition of a running job (out of running). Strings
+ * borrowed. */
+typedef struct job_change {
+	weft_id id;
+	int64_t token;
+	task_status to;              /* success, failure, retrying, pending, canceled */
+	const char *result;          /* JSON, with success */
+	const char *error_code;      /* NULL = keep */
+	const char *failure_reason;  /* NULL = keep */
+	int32_t attempt;             /* 0 = keep */
+	int64_t next_retry_at;       /* 0 = keep */
+	bool dead;                   /* dead_at = now */
+	bool ended;                  /* ended_at = now, ended_by = actor */
+	const char *actor;           /* ended_by / the event's actor */
+	const char *reason;          /* the audit event's reason; NULL = no event */
+	/* out */
+	bool applied;
+	int32_t shape;               /* when applied: TASK_SHAPE_* bits of the job */
+	task_row after;              /* when applied and the set asks for rows */
+} job_change;
+/* Applies the changes (distinct ids) whose job is running under their
+ * token and visible (NULL: any namespace); the others are left as they
+ * are (applied false). Counts and batch counters follow; with want_rows
+ * the rows afterwards are returned in `after` (task_row_release). */
+int store_jobs_change(store_conn *c, job_change *ch, size_t n, int64_t now, const char *const *visible,
+                      size_t nvisible, bool want_rows);
+
+/* A heartbeat: a running job under the token gets lease_until =
+ * min(now + lease_us, started_at + timeout) and its progress (when
+ * given). held[i] and lease_until[i] (n entries, caller's) say what it got. */
+typedef struct job_beat {
+	weft_id id;
+	int64_t token;
+	int64_t lease_us;
+	const char *progress;        /* NULL = keep */
+	/* out */
+	bool held;
+	int64_t lease_until;
+} job_beat;
+int store_jobs_heartbeat(store_conn *c, job_beat *beats, size_t n, int64_t now, const char *const *visible,
+                         size_t nvisible);
+
+/* The error history: one row per attempt that did not succeed (rows
+ * borrowed; an attempt already recorded is left as it is). */
+int store_job_attempts_insert(store_conn *c, const job_attempt_row *rows, size_t n);
 
 /* ---- jobs: reads for the API (any connection) -------------------------- */
 /* A job (or any task) with what only job reads carry. Owned; freed with

@@ -184,7 +184,7 @@ const char *task_update_actor(const task_update *u) { return u->actor ? u->actor
 
 static const db_sql q_current = {
 	"task_status",
-	"SELECT id, status, batch_id, success, failures FROM task WHERE {in:id,$1}{lock_in_order:id}",
+	"SELECT id, status, batch_id, success, failures, executor FROM task WHERE {in:id,$1}{lock_in_order:id}",
 	NULL,
 };
 
@@ -219,6 +219,7 @@ typedef struct current {
 	task_status status;
 	weft_id batch;
 	int64_t success, failures;
+	bool job;
 } current;
 
 static int cmp_current(const void *a, const void *b)
@@ -255,6 +256,7 @@ static int read_current(store_conn *c, const task_change *ch, const size_t *idx,
 		db_col_id(st, 2, &r->batch);
 		r->success = db_col_int(st, 3);
 		r->failures = db_col_int(st, 4);
+		r->job = db_col_text(st, 5) != NULL && strcmp(db_col_text(st, 5), "queue") == 0;
 		if ((rc = db_col_status(st, 1, &r->status)) != 0)
 			break;
 	}
@@ -339,7 +341,7 @@ static int update_round(store_conn *c, const task_change *ch, const size_t *idx,
 		res[i].found = true;
 		res[i].prev = r->status;
 		batch[i] = r->batch;
-		if (!(ch[i].from_mask & TS_BIT(r->status)))
+		if (!(ch[i].from_mask & TS_BIT(r->status)) || (u->not_jobs && r->job))
 			continue;
 		if ((res[i].over_limit = task_change_over(u, r->success, r->failures)) != NULL)
 			continue;

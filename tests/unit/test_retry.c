@@ -89,7 +89,7 @@ static void test_parse_rejects(void **state)
 
 static retry_policy policy(double initial, double multiplier, double max_delay)
 {
-	retry_policy p = { 10, initial, multiplier, max_delay, ALL_CAUSES };
+	retry_policy p = { 10, initial, multiplier, max_delay, ALL_CAUSES, 0.1 };
 	return p;
 }
 

@@ -59,5 +59,6 @@ extern const size_t command_nfamilies;
 extern const command_family family_tasks;     /* commands/tasks.c */
 extern const command_family family_batches;   /* commands/batches.c */
 extern const command_family family_groups;    /* commands/groups.c */
+extern const command_family family_jobs;      /* commands/jobs.c */
 
 #endif

@@ -8,5 +8,6 @@ const command_family *const command_families[] = {
 	&family_tasks,
 	&family_batches,
 	&family_groups,
+	&family_jobs,
 };
 const size_t command_nfamilies = ARRAY_LEN(command_families);

@@ -169,9 +169,9 @@ typedef struct cmd_job_claim {
 	size_t njobs;
 	bool drain;                 /* the worker is draining: stop claiming */
 
-	/* engine-private: parking */
+	/* engine-private: parking (parts/claims.c) */
 	int64_t park_until;
-	bool parked_by_cycle;
+	uint64_t parked_seq;        /* the cycle that parked it */
 } cmd_job_claim;
 void cmd_job_claim_init(cmd_job_claim *c);
 /* Frees the claimed jobs (after done()); the struct stays valid. */

@@ -35,6 +35,7 @@ static task_update patch_update(engine *e, const cmd_patch *p, const task_row *t
 		.set_priority = p->has_priority,
 		.priority = p->priority,
 		.last_updated = now,
+		.not_jobs = true,       /* a job changes only through its lease (commands/jobs.h) */
 		.actor = p->base.actor ? p->base.actor : "api",
 		.after = after,
 	};
@@ -202,14 +203,20 @@ static int counters_many(engine *e, engine_cmd **cmds, size_t n, int64_t now)
 		cmd_counters *c = engine_cmd_of(cmds[i], cmd_counters);
 		ch[i] = (task_change){ .id = c->id, .from_mask = TS_ALL_MASK,
 		                       .u = { .add_success = c->success, .add_failures = c->failures,
-		                              .last_updated = now, .actor = cmds[i]->actor ? cmds[i]->actor : "api" } };
+		                              .last_updated = now, .not_jobs = true,
+		                              .actor = cmds[i]->actor ? cmds[i]->actor : "api" } };
 	}
 	int rc = store_task_update_many(e->w, ch, n, res);
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		cmd_counters *c = engine_cmd_of(cmds[i], cmd_counters);
 		c->over_limit = res[i].over_limit;
 		cmds[i]->current_status = res[i].prev;
-		cmds[i]->result = !res[i].found ? WEFT_ENOTFOUND : res[i].over_limit ? WEFT_EINVALID : 0;
+		/* Not applied without an over-limit counter: a job, whose
+		 * counters are not ArcRun's to change. */
+		cmds[i]->result = !res[i].found         ? WEFT_ENOTFOUND
+		                  : res[i].over_limit   ? WEFT_EINVALID
+		                  : !res[i].applied     ? WEFT_ECONFLICT
+		                                        : 0;
 		if (res[i].applied)
 			engine_wake_held_starts(e);   /* progress lowers capacity sums */
 	}

@@ -200,8 +200,8 @@ static task_page *cached_page(engine *e)
 	return s->cache;
 }
 
-static int due_of(engine *e, task_status status, const deadline_kind *kind, int64_t now, size_t limit,
-                  deadline **out, size_t *n, bool *more)
+int task_timers_due(engine *e, task_status status, bool lease, const deadline_kind *kind, int64_t now, size_t limit,
+                    deadline **out, size_t *n, bool *more)
 {
 	*out = NULL;
 	*n = 0;
@@ -226,13 +226,13 @@ static int due_of(engine *e, task_status status, const deadline_kind *kind, int6
 	}
 	*out = xcalloc(page->n ? page->n : 1, sizeof(deadline));
 	for (size_t i = 0; i < page->n; i++)
-		if (page->rows[i].status == status && !page->rows[i].lease)
+		if (page->rows[i].status == status && page->rows[i].lease == lease)
 			(*out)[(*n)++] = (deadline){ .due = now, .kind = kind, .object = page->rows[i].id };
 	*more = page->full;
 	return 0;
 }
 
-static int next_of(engine *e, int64_t *due)
+int task_timers_next(engine *e, int64_t *due)
 {
 	task_page *page = cached_page(e);
 	if (!page->has_next) {
@@ -247,31 +247,31 @@ static int next_of(engine *e, int64_t *due)
 
 static int due_claimed(engine *e, int64_t now, size_t limit, deadline **out, size_t *n, bool *more)
 {
-	return due_of(e, TS_CLAIMED, &deadline_claim_stale, now, limit, out, n, more);
+	return task_timers_due(e, TS_CLAIMED, false, &deadline_claim_stale, now, limit, out, n, more);
 }
 
 static int due_running(engine *e, int64_t now, size_t limit, deadline **out, size_t *n, bool *more)
 {
-	return due_of(e, TS_RUNNING, &deadline_run_timeout, now, limit, out, n, more);
+	return task_timers_due(e, TS_RUNNING, false, &deadline_run_timeout, now, limit, out, n, more);
 }
 
 static int due_retrying(engine *e, int64_t now, size_t limit, deadline **out, size_t *n, bool *more)
 {
-	return due_of(e, TS_RETRYING, &deadline_retry_backoff, now, limit, out, n, more);
+	return task_timers_due(e, TS_RETRYING, false, &deadline_retry_backoff, now, limit, out, n, more);
 }
 
 const deadline_kind deadline_claim_stale = {
 	.name = "claim_stale", .fire = fire_claim_stale, .fire_many = fire_claim_stale_many, .recover = recover_claimed,
-	.due = due_claimed, .next = next_of,
+	.due = due_claimed, .next = task_timers_next,
 };
 
 const deadline_kind deadline_run_timeout = {
 	.name = "run_timeout", .fire = fire_run_timeout, .fire_many = fire_run_timeout_many, .recover = recover_running,
-	.due = due_running, .next = next_of,
+	.due = due_running, .next = task_timers_next,
 };
 
 const deadline_kind deadline_retry_backoff = {
 	.name = "retry_backoff", .fire = fire_retry_backoff, .fire_many = fire_retry_backoff_many,
 	.recover = recover_retrying,
-	.due = due_retrying, .next = next_of,
+	.due = due_retrying, .next = task_timers_next,
 };

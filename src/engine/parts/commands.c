@@ -35,6 +35,7 @@ static void push(engine_cmd ***arr, size_t *len, size_t *cap, engine_cmd *cmd)
 static void begin_command(engine *e, engine_cmd *cmd)
 {
 	e->actor = cmd->actor ? cmd->actor : "api";
+	cmd->parked = false;
 	cmd->noop = false;
 	cmd->replayed = false;
 	cmd->result = 0;
@@ -62,6 +63,11 @@ static void command_done(engine *e, void *item, int rc)
 {
 	cycle_state *c = &e->cycle;
 	engine_cmd *cmd = item;
+	if (rc == 0 && cmd->parked) {
+		engine_park_command(e, cmd);      /* answered later by its part */
+		return;
+	}
+	cmd->parked = false;
 	if (rc == WEFT_ERETRY && ++cmd->conflicts < ENGINE_MAX_CONFLICTS) {
 		push(&c->retry, &c->nretry, &c->retry_cap, cmd);
 		return;

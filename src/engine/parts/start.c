@@ -38,6 +38,7 @@ void engine_wake_starts(engine *e)
 {
 	e->start.dirty = true;
 	e->cycle.notify |= STORE_WAKE_STARTS;
+	e->claims.dirty = true;     /* a queue task may have become pending too */
 }
 
 void engine_start_slot_freed(engine *e)

@@ -860,6 +860,7 @@ static const db_fragment fragments[] = {
 	{ "plan_ids", "(%1 = ANY (ARRAY(%2)))" },
 	{ "each", "(SELECT json_array_elements_text(%1::json) AS value)" },
 	{ "json_agg", "json_agg(%1)" },
+	{ "least", "LEAST(%1, %2)" },
 };
 
 /* The columns "name type" are those of the rows' objects. */

@@ -27,11 +27,12 @@
  * and the updated row (NULL when not applied). */
 #define ROUND_SQL(returning)                                                                            \
 	"WITH r AS (SELECT * FROM json_to_recordset($1::json) AS r (i bigint, id text, allowed text, "      \
-	TASK_CHANGE_COLS ", at bigint, reason text, actor text)), "                                         \
-	"cur AS (SELECT t.id, t.status, t.batch_id, t.success, t.failures FROM task AS t "                  \
+	TASK_CHANGE_COLS ", at bigint, reason text, actor text, not_jobs bigint)), "                        \
+	"cur AS (SELECT t.id, t.status, t.batch_id, t.success, t.failures, t.executor FROM task AS t "      \
 	"  WHERE t.id = ANY (ARRAY(SELECT r.id FROM r)) ORDER BY t.id FOR NO KEY UPDATE), "                 \
 	"chk AS (SELECT r.*, cur.status AS prev, cur.batch_id AS batch, "                                   \
-	"  strpos(r.allowed, ',' || cur.status || ',') > 0 AS allowed_ok, "                                 \
+	"  strpos(r.allowed, ',' || cur.status || ',') > 0 "                                                \
+	"  AND (r.not_jobs IS NULL OR cur.executor <> 'queue') AS allowed_ok, "                             \
 	"  coalesce(r.add_success, 0) > 0 AND r.add_success > $2 - cur.success AS over_success, "          \
 	"  coalesce(r.add_failures, 0) > 0 AND r.add_failures > $2 - cur.failures AS over_failures "       \
 	"  FROM r JOIN cur ON cur.id = r.id), "                                                             \
@@ -42,7 +43,8 @@
 	"  SELECT chk.id, chk.at, chk.prev, chk.status, chk.reason, chk.actor FROM chk "                    \
 	"  JOIN upd ON upd.upd_id = chk.id WHERE chk.status IS NOT NULL AND chk.status <> chk.prev) "       \
 	"SELECT r.i, chk.prev, chk.batch, "                                                                 \
-	"  CASE WHEN chk.over_success THEN 1 WHEN chk.over_failures THEN 2 ELSE 0 END, upd.* "             \
+	"  CASE WHEN NOT chk.allowed_ok THEN 0 WHEN chk.over_success THEN 1 WHEN chk.over_failures THEN 2 "   \
+	"  ELSE 0 END, upd.* "                                                                         \
 	"FROM r LEFT JOIN chk ON chk.i = r.i LEFT JOIN upd ON upd.upd_id = r.id"
 
 static const db_sql q_round = { "task_update", ROUND_SQL(""), NULL };
@@ -64,6 +66,8 @@ static void round_row(db_set *rows, size_t k, const task_change *ch)
 			buf_printf(&allowed, "%s,", task_status_name((task_status)s));
 	db_set_field_text(rows, "allowed", allowed.data);
 	buf_release(&allowed);
+	if (u->not_jobs)
+		db_set_field_int(rows, "not_jobs", 1);
 	task_change_fields(rows, u);
 	if (u->set_status) {
 		db_set_field_int(rows, "at", task_update_time(u));

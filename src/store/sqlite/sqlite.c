@@ -100,6 +100,7 @@ static const db_fragment fragments[] = {
 	{ "plan_ids", "1" },
 	{ "each", "(SELECT value FROM json_each(%1))" },
 	{ "json_agg", "json_group_array(%1)" },
+	{ "least", "min(%1, %2)" },
 };
 
 /* Each column "name type" is the row object's field of that name. */
