@@ -8,6 +8,7 @@
 
 #include "core/error.h"
 #include "http/decode.h"
+#include "http/tokens.h"
 #include "http/v1/cursor.h"
 #include "http/v1/errors.h"
 #include "http/v1/shapes.h"
@@ -23,23 +24,32 @@ void v1_get_task(http_request *r)
 	store_conn *c = http_reader(r);
 	if (c == NULL)
 		return;
-	task_row t;
-	memset(&t, 0, sizeof(t));
-	int rc = store_task_get(c, id, &t);
+	/* The store answers a task of a namespace the token may not see as
+	 * unknown. */
+	const http_token *tok = http_token_of(r);
+	const char *const *names = NULL;
+	size_t nnames = 0;
+	if (!http_ns_all(r)) {
+		names = (const char *const *)tok->namespaces;
+		nnames = tok->nnamespaces;
+	}
+	job_detail d;
+	int rc = store_job_get(c, id, names, nnames, &d);
 	store_reader_release(http_store(r), c);
-	if (rc == WEFT_ENOTFOUND || (rc == 0 && !http_ns_visible(r, v1_task_namespace(&t)))) {
+	if (rc == WEFT_ENOTFOUND) {
 		v1_fail_not_found(r, "task", id);
 	} else if (rc != 0) {
 		http_fail_server(r, rc, "task read");
 	} else {
-		v1_task_view v = { .task = &t, .detail = true, .max_attempts = v1_task_max_attempts(&t) };
+		v1_task_view v = { .task = &d.task, .detail = true, .input = d.input, .result = d.result,
+			           .max_attempts = d.max_attempts, .attempts = d.attempts, .nattempts = d.nattempts };
 		buf b;
 		buf_init(&b);
 		v1_put_task(&b, &v);
 		http_respond_json(r, 200, &b);
 		buf_release(&b);
+		job_detail_release(&d);
 	}
-	task_row_release(&t);
 }
 
 /* ---- GET /v1/tasks ------------------------------------------------------------------ */
