@@ -173,6 +173,14 @@ EXERCISED_ROUTES = frozenset({
     ("GET", "/v1/tasks"),
     ("GET", "/v1/tasks/{id}"),
     ("GET", "/v1/tasks/{id}/events"),
+    ("POST", "/v1/jobs"),
+    ("POST", "/v1/jobs/claim"),
+    ("POST", "/v1/jobs/heartbeat"),
+    ("POST", "/v1/jobs/complete"),
+    ("POST", "/v1/jobs/fail"),
+    ("POST", "/v1/jobs/release"),
+    ("POST", "/v1/jobs/{id}/complete"),
+    ("POST", "/v1/jobs/{id}/fail"),
 })
 
 _recorded_routes = set()

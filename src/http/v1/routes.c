@@ -8,6 +8,14 @@
  *                                  created_after, created_before, cursor, limit
  *   GET  /v1/tasks/{id}            one task or job, with its attempts
  *   GET  /v1/tasks/{id}/events     its audit trail, oldest first, with actors
+ *   POST /v1/jobs                  enqueue 1..1000 jobs: 201 (200 when all were duplicates)
+ *   POST /v1/jobs/claim            claim up to max_jobs, waiting up to wait_ms for them
+ *   POST /v1/jobs/heartbeat        extend held leases; says canceled or lost ones
+ *   POST /v1/jobs/complete         complete held jobs, per-item outcomes
+ *   POST /v1/jobs/fail             fail held attempts: retrying or dead-lettered
+ *   POST /v1/jobs/release          give held jobs back unworked
+ *   POST /v1/jobs/{id}/complete    one job: 200, 409 stale_lease or canceled, 404
+ *   POST /v1/jobs/{id}/fail        the same for a failure
  *
  * Conventions: JSON bodies, errors {"error":{"code","message","details"}}
  * (errors.h), times RFC 3339 UTC with milliseconds, durations in ms,
@@ -51,6 +59,14 @@ static const http_route routes[] = {
 	{ HTTP_GET, "/v1/tasks", v1_list_tasks, false, 0 },
 	{ HTTP_GET, "/v1/tasks/{id}", v1_get_task, false, 0 },
 	{ HTTP_GET, "/v1/tasks/{id}/events", v1_task_events, false, 0 },
+	{ HTTP_POST, "/v1/jobs", v1_enqueue, false, 0 },
+	{ HTTP_POST, "/v1/jobs/claim", v1_claim, false, 0 },
+	{ HTTP_POST, "/v1/jobs/heartbeat", v1_heartbeat, false, 0 },
+	{ HTTP_POST, "/v1/jobs/complete", v1_complete, false, 0 },
+	{ HTTP_POST, "/v1/jobs/fail", v1_fail_jobs, false, 0 },
+	{ HTTP_POST, "/v1/jobs/release", v1_release, false, 0 },
+	{ HTTP_POST, "/v1/jobs/{id}/complete", v1_complete_one, false, 0 },
+	{ HTTP_POST, "/v1/jobs/{id}/fail", v1_fail_one, false, 0 },
 };
 
 const http_api v1_api = {
