@@ -244,3 +244,59 @@ def test_arcrun_shows_scoped_tokens_the_default_namespace(make_api):
     # Through /v1 the same token sees both namespaces; "*" sees all through ArcRun.
     assert len(api.get("/v1/tasks", headers=h(both)).json()["tasks"]) == 2
     assert sorted(t["id"] for t in api.get("/task", headers=h(ADMIN)).json()) == sorted([jb["id"], jd["id"]])
+
+
+def test_lost_lease_fences_the_first_worker(api):
+    enqueue(api, [{"queue": "q", "max_attempts": 3}])
+    (first,) = claim(api, ["q"], worker="w1", lease_ms=5000)["jobs"]
+    api.advance(6)                                    # the lease runs out: pending again
+    (second,) = wait_for(lambda: claim(api, ["q"], worker="w2")["jobs"], desc="the job to be claimable again")
+    assert second["id"] == first["id"] and second["attempt"] == 2
+    assert int(second["lease_token"]) > int(first["lease_token"])
+    error_of(api.post("/v1/jobs/%s/complete" % first["id"], json={"lease_token": first["lease_token"]}), 409,
+             "stale_lease")
+    r = api.post("/v1/jobs/fail", json={"items": [{"id": first["id"], "lease_token": first["lease_token"],
+                                                   "error": {"code": "late"}}]})
+    assert r.json()["results"][0]["outcome"] == "stale_lease"
+    t = api.get("/v1/tasks/" + first["id"]).json()
+    assert t["status"] == "running" and t["lease"]["worker_id"] == "w2" and t["result"] is None
+    r = api.post("/v1/jobs/%s/complete" % second["id"], json={"lease_token": second["lease_token"], "result": 7})
+    assert r.json()["outcome"] == "completed"
+    t = api.get("/v1/tasks/" + first["id"]).json()
+    assert t["status"] == "success" and t["result"] == 7
+    assert [a["outcome"] for a in t["attempts"]] == ["lease_expired"]
+
+
+def test_duplicates_answer_200_with_the_existing_job(api):
+    (j1,) = enqueue(api, [{"queue": "q", "dedup": {"key": "k"}}])
+    r = api.post("/v1/jobs", json={"jobs": [{"queue": "q", "dedup": {"key": "k"}},
+                                            {"queue": "q", "dedup": {"key": "k"}}]})
+    assert r.status_code == 200, r.text
+    assert [(j["id"], j["duplicate"]) for j in r.json()["jobs"]] == [(j1["id"], True), (j1["id"], True)]
+    r = api.post("/v1/jobs", json={"jobs": [{"queue": "q", "dedup": {"key": "k"}}, {"queue": "q"}]})
+    assert r.status_code == 201
+    assert [j["duplicate"] for j in r.json()["jobs"]] == [True, False]
+
+
+def test_idempotency_key_replays_an_enqueue(api):
+    body = {"jobs": [{"queue": "q", "input": 1}, {"queue": "q", "input": 2}]}
+    r1 = api.post("/v1/jobs", json=body, headers={"Idempotency-Key": "batch-1"})
+    r2 = api.post("/v1/jobs", json=body, headers={"Idempotency-Key": "batch-1"})
+    assert r1.status_code == r2.status_code == 201
+    assert r2.headers.get("Idempotent-Replayed") == "true"
+    assert [j["id"] for j in r2.json()["jobs"]] == [j["id"] for j in r1.json()["jobs"]]
+    assert len(claim(api, ["q"], max_jobs=10)["jobs"]) == 2
+    r3 = api.post("/v1/jobs", json={"jobs": [{"queue": "q"}]}, headers={"Idempotency-Key": "batch-1"})
+    assert r3.status_code == 422 and r3.json()["error"]["code"] == "conflict"
+
+
+def test_body_limit_of_v1(api):
+    # Past ArcRun's 2 MiB: /v1 takes up to 16 MiB (each input up to 1 MiB).
+    big = "x" * (900 * 1024)
+    r = api.post("/v1/jobs", json={"jobs": [{"queue": "big", "input": big}] * 3})
+    assert r.status_code == 201, r.text[:300]
+    (c,) = claim(api, ["big"])["jobs"]
+    assert c["input"] == big
+    r = api.post("/v1/jobs", data=b"{" + b" " * (17 << 20) + b"}", headers={"Content-Type": "application/json"})
+    e = error_of(r, 413, "payload_too_large")
+    assert "16777216" in e["message"]
