@@ -300,3 +300,18 @@ def test_body_limit_of_v1(api):
     r = api.post("/v1/jobs", data=b"{" + b" " * (17 << 20) + b"}", headers={"Content-Type": "application/json"})
     e = error_of(r, 413, "payload_too_large")
     assert "16777216" in e["message"]
+
+
+def test_arcrun_cannot_act_on_another_namespace(make_api):
+    both = "token-default-and-b-01"
+    api = make_api(WEFT_TOKENS=TOKENS + "; d %s default,b client" % both)
+    (jb,) = enqueue(api, [{"queue": "q"}], token=B)
+    for method, path in (("DELETE", "/task/" + jb["id"]), ("PATCH", "/task/pause/" + jb["id"]),
+                         ("PATCH", "/task/" + jb["id"]), ("PUT", "/task/" + jb["id"]),
+                         ("GET", "/task/%s/events" % jb["id"])):
+        r = api.server.request(method, path, json={"status": "Success"} if method == "PATCH" else {}, headers=h(both))
+        assert r.status_code == 404, (method, path, r.status_code, r.text)
+    assert api.get("/v1/tasks/" + jb["id"], headers=h(B)).json()["status"] == "pending"
+    # A "*" token acts through ArcRun on any task.
+    assert api.delete("/task/" + jb["id"], headers=h(ADMIN)).status_code == 200
+    assert api.get("/v1/tasks/" + jb["id"], headers=h(B)).json()["status"] == "canceled"
