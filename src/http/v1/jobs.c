@@ -137,10 +137,11 @@ static void finish_claim(http_request *r, engine_cmd *cmd, void *state)
 {
 	claim_state *s = state;
 	if (cmd->result == WEFT_EOVERLOADED) {
-		/* Too many claims wait on this node: the worker backs off (429,
-		 * not 503: the server is well, its waiting room is full). */
+		/* Too many claims wait on this node (or commands for the engine):
+		 * the worker backs off (429, not 503: the server is well, its
+		 * waiting room is full). */
 		http_error *e = http_err(r);
-		snprintf(e->message, sizeof e->message, "Too many claims are waiting on this server: retry after a pause.");
+		snprintf(e->message, sizeof e->message, "Too many claims are waiting: retry after a pause.");
 		http_add_header(r, "Retry-After", "1");
 		v1_fail(r, 429, WEFT_EOVERLOADED, e);
 		return;
