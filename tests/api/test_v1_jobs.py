@@ -315,3 +315,15 @@ def test_arcrun_cannot_act_on_another_namespace(make_api):
     # A "*" token acts through ArcRun on any task.
     assert api.delete("/task/" + jb["id"], headers=h(ADMIN)).status_code == 200
     assert api.get("/v1/tasks/" + jb["id"], headers=h(B)).json()["status"] == "canceled"
+
+
+def test_canceled_while_held(api):
+    (job,) = enqueue(api, [{"queue": "q"}])
+    (c,) = claim(api, ["q"])["jobs"]
+    assert api.delete("/task/" + c["id"]).status_code == 200          # canceled through ArcRun
+    r = api.post("/v1/jobs/heartbeat", json={"worker_id": "w1", "leases": [{"id": c["id"], "lease_token": c["lease_token"]}]})
+    assert r.json()["leases"] == [{"id": c["id"], "state": "canceled"}]
+    error_of(api.post("/v1/jobs/%s/complete" % c["id"], json={"lease_token": c["lease_token"]}), 409, "canceled")
+    r = api.post("/v1/jobs/release", json={"items": [{"id": c["id"], "lease_token": c["lease_token"]}]})
+    assert r.json()["results"] == [{"id": c["id"], "outcome": "canceled"}]
+    assert api.get("/v1/tasks/" + c["id"]).json()["status"] == "canceled"
