@@ -201,9 +201,14 @@ int token_table_parse(token_table *t, const char *text, bool semicolons, const c
 	for (size_t lineno = 1; *p != '\0' || p == text; lineno++) {
 		size_t len = strcspn(p, seps);
 		char *line = xstrndup(p, len);
-		char *hash = strchr(line, '#');
-		if (hash != NULL)
-			*hash = '\0';
+		/* A comment starts with '#' at the start of the line or after
+		 * white space, so that a secret may hold a '#'. */
+		for (char *hash = strchr(line, '#'); hash != NULL; hash = strchr(hash + 1, '#')) {
+			if (hash == line || hash[-1] == ' ' || hash[-1] == '\t') {
+				*hash = '\0';
+				break;
+			}
+		}
 		http_token tok;
 		memset(&tok, 0, sizeof(tok));
 		const char *why = NULL;

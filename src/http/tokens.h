@@ -66,7 +66,8 @@ void token_table_init(token_table *t);
 void token_table_release(token_table *t);
 
 /* Adds the tokens of text (lines separated by '\n', or also by ';' when
- * semicolons is true; blank lines and '#' comments skipped) to t. Returns
+ * semicolons is true; blank lines skipped, and comments: from a '#' at the
+ * start of a line or after white space) to t. Returns
  * 0, or -1 with err naming source, the line and the problem; t is
  * unchanged then. */
 int token_table_parse(token_table *t, const char *text, bool semicolons, const char *source, char *err,

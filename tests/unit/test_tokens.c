@@ -68,6 +68,14 @@ static void test_parse_lines(void **state)
 	assert_null(match(&t, ""));
 	assert_null(token_table_match(&t, "s3cr3t-at-least-16-chars", 5));
 	token_table_release(&t);
+
+	/* A '#' inside a secret is part of it; after white space it starts a
+	 * comment. */
+	token_table_init(&t);
+	assert_int_equal(token_table_parse(&t, "h has#hash-in-it-0123 * admin #note", false, "f", err, sizeof err), 0);
+	assert_non_null(match(&t, "has#hash-in-it-0123"));
+	assert_null(match(&t, "has"));
+	token_table_release(&t);
 }
 
 static void test_sha256_secret(void **state)
