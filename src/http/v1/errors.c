@@ -99,8 +99,7 @@ void v1_fail_msg(http_request *r, int code, const char *reason, const char *fmt,
 	va_end(ap);
 	err->kind = HTTP_ERR_RULE;
 	err->param = NULL;
-	err->code = reason;
-	http_fail(r, code);
+	http_fail(r, http_error_code(err, code, reason));
 }
 
 void v1_fail_not_found(http_request *r, const char *what, const weft_id *id)
