@@ -138,7 +138,7 @@ char *retry_policy_job_json(int32_t max_attempts, int64_t initial_us, double coe
 	for (size_t i = 0; i < ncodes; i++)
 		json_array_append_new(codes, json_string(non_retryable[i]));
 	json_object_set_new(o, "non_retryable", codes);
-	char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	char *s = json_dump_compact(o);
 	json_decref(o);
 	return s;
 }

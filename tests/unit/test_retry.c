@@ -1,6 +1,7 @@
 /*
  * test_retry.c — task retry policies (src/engine/retry.c): reading the
- * canonical JSON and the backoff delays (growth, cap, ±10% jitter).
+ * canonical JSON and the backoff delays (growth, cap, ±10% jitter), and
+ * the job form of the policy (its jitter, codes, and retrying forever).
  */
 #include "util/common.h"
 
@@ -182,6 +183,43 @@ static void test_delay_is_microseconds(void **state)
 	}
 }
 
+/* A job's policy: built from its fields, read back; max_attempts -1
+ * retries forever; its codes; its jitter bounds each delay. */
+static void test_job_policy(void **state)
+{
+	UNUSED(state);
+	const char *codes[] = { "bad_input", "gone" };
+	char *json = retry_policy_job_json(6, 1000000, 2.0, 5000000, 0, codes, 2);
+	retry_policy p;
+	assert_int_equal(retry_policy_parse(json, &p), 0);
+	assert_int_equal(p.max_retries, 5);
+	assert_int_equal(retry_max_attempts(json), 6);
+	assert_true(retry_code_non_retryable(json, "gone"));
+	assert_false(retry_code_non_retryable(json, "flaky"));
+	assert_false(retry_code_non_retryable(NULL, "gone"));
+	/* Jitter 0: exactly 1, 2, 4, 5, 5 s. */
+	const int64_t want[] = { 1000000, 2000000, 4000000, 5000000, 5000000 };
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(retry_delay_us_at(&p, i, 0.99), want[i]);
+	free(json);
+
+	json = retry_policy_job_json(-1, 1000000, 2.0, 60000000, 0.1, NULL, 0);
+	assert_int_equal(retry_policy_parse(json, &p), 0);
+	assert_int_equal(p.max_retries, -1);
+	assert_int_equal(retry_max_attempts(json), -1);
+	for (int i = 0; i < 200; i++) {
+		int64_t d = retry_delay_us(&p, 0);
+		assert_true(d >= 900000 && d <= 1100000);
+	}
+	free(json);
+	assert_int_equal(retry_max_attempts(NULL), 1);
+	/* A task's policy keeps ArcRun's bounds. */
+	assert_int_equal(retry_policy_parse("{\"max_retries\":-1}", &p), -1);
+	assert_int_equal(retry_policy_parse("{\"max_retries\":999,\"jitter\":0.2}", &p), 0);
+	assert_int_equal(retry_policy_parse("{\"max_retries\":1000,\"jitter\":0.2}", &p), -1);
+	assert_int_equal(retry_policy_parse("{\"max_retries\":1,\"jitter\":1.5}", &p), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -192,6 +230,7 @@ int main(void)
 		cmocka_unit_test(test_delay_cap),
 		cmocka_unit_test(test_delay_zero),
 		cmocka_unit_test(test_delay_is_microseconds),
+		cmocka_unit_test(test_job_policy),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

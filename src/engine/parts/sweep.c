@@ -25,6 +25,7 @@ static void sweep_run(engine *e, int64_t now)
 		return;
 	e->start.dirty = true;     /* a local look: nothing to tell the other nodes */
 	e->outbox.dirty = true;
+	e->claims.dirty = true;    /* parked job claims look again (a no-op without any) */
 	e->sweep.next_us = now + e->cfg.sweep_interval_us;
 }
 
