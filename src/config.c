@@ -79,6 +79,8 @@ static const struct setting settings[] = {
 	  "more webhook host suffixes to refuse, comma-separated" },
 	{ { "PAYLOAD_MAX_BYTES" }, NULL, NULL, K_SIZE, F(payload_max_bytes), 1, 1073741824, "2097152",
 	  NULL, "largest request body (bytes)" },
+	{ { "V1_PAYLOAD_MAX_BYTES" }, NULL, NULL, K_SIZE, F(v1_payload_max_bytes), 1, 1073741824, "16777216",
+	  NULL, "largest request body of the /v1 API (bytes)" },
 	{ { "MAX_TASKS_PER_BATCH" }, NULL, NULL, K_SIZE, F(max_tasks_per_batch), 1, 10000000, "100000",
 	  NULL, "most tasks in one submitted batch" },
 	{ { "MAX_DEPS_PER_TASK" }, NULL, NULL, K_SIZE, F(max_deps_per_task), 1, 1000000, "100", NULL,
@@ -100,6 +102,11 @@ static const struct setting settings[] = {
 	  "HTTP server threads" },
 	{ { "AUTH_TOKEN" }, NULL, NULL, K_SECRET, F(auth_token), 0, 0, NULL, "none",
 	  "bearer token required on every route but /health and /ready" },
+	{ { "WEFT_TOKENS_FILE" }, NULL, NULL, K_SECRET, F(tokens_file), 0, 0, NULL, "none",
+	  "file of bearer tokens with namespaces and roles, one per line: name secret namespaces role "
+	  "(read again on SIGHUP)" },
+	{ { "WEFT_TOKENS" }, NULL, NULL, K_SECRET, F(tokens), 0, 0, NULL, "none",
+	  "bearer tokens as in WEFT_TOKENS_FILE, the lines joined by ';'" },
 	{ { "WEBHOOK_DELIVERY_CONCURRENCY" }, NULL, NULL, K_INT, F(delivery_concurrency), 1, 10000, "10",
 	  NULL, "end, cancel and batch-complete webhooks in flight at once" },
 	{ { "WEBHOOK_MAX_ATTEMPTS" }, NULL, NULL, K_INT, F(webhook_max_attempts), 1, 1000, "10", NULL,
@@ -416,6 +423,8 @@ void config_release(weft_config *cfg)
 	free(cfg->db_url);
 	free(cfg->log_level);
 	free(cfg->auth_token);
+	free(cfg->tokens_file);
+	free(cfg->tokens);
 	free(cfg->signing_secret);
 	ssrf_policy_release(&cfg->ssrf);
 	memset(cfg, 0, sizeof *cfg);

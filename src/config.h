@@ -44,6 +44,10 @@ typedef struct weft_config {
 	char *log_level;                 /* WEFT_LOG or RUST_LOG: error|warn|info|debug; info */
 	char *auth_token;                /* AUTH_TOKEN: bearer token required on every route but
 	                                  * /health and /ready; NULL = no authentication */
+	char *tokens_file;               /* WEFT_TOKENS_FILE: tokens with namespaces and roles, one a
+	                                  * line (http/tokens.h); read again on SIGHUP */
+	char *tokens;                    /* WEFT_TOKENS: the same lines joined by ';' */
+	size_t v1_payload_max_bytes;     /* V1_PAYLOAD_MAX_BYTES 16777216: largest /v1 request body */
 	/* outbox of end, cancel and batch-complete webhooks */
 	int delivery_concurrency;        /* WEBHOOK_DELIVERY_CONCURRENCY 10 */
 	int webhook_max_attempts;        /* WEBHOOK_MAX_ATTEMPTS 10 */

@@ -4,7 +4,7 @@
  * migrated: a bad DATABASE_URL fails here, clearly), webhook dispatcher,
  * engine, HTTP. Shutdown on SIGTERM/SIGINT runs it backwards: stop
  * accepting requests, let the engine finish what is queued, stop the
- * dispatcher, close the database.
+ * dispatcher, close the database. SIGHUP reads the tokens file again.
  */
 #include "util/common.h"
 #include "util/clock.h"
@@ -17,6 +17,7 @@
 #include "engine/test_clock.h"
 #include "exec/webhook.h"
 #include "http/server.h"
+#include "http/tokens.h"
 #include "store/store.h"
 #include <curl/curl.h>
 #include <signal.h>
@@ -56,6 +57,7 @@ static int serve(int argc, char **argv)
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGTERM);
 	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGHUP);      /* reads the tokens file again */
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	json_object_seed(0);
@@ -132,7 +134,8 @@ static int serve(int argc, char **argv)
 	free(db_shown);
 
 	int sig = 0;
-	sigwait(&sigs, &sig);
+	while (sigwait(&sigs, &sig) == 0 && sig == SIGHUP)
+		http_tokens_reload();
 	log_info("main", "%s received: shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
 	exit_code = 0;
 out:

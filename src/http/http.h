@@ -94,6 +94,9 @@ typedef struct http_error {
 	errlist details;                     /* HTTP_ERR_FIELDS: "<path>: <problem>", one each */
 	bool has_state;                      /* with WEFT_ECONFLICT: the state that did not */
 	task_status state;                   /* allow the operation */
+	const char *code;                    /* a finer reason than the code's own name, for
+	                                      * APIs that show one ("stale_lease"); static
+	                                      * storage; NULL: none */
 } http_error;
 
 void http_error_init(http_error *e);
@@ -107,6 +110,9 @@ int http_error_set(http_error *e, int code, http_error_kind kind, const char *pa
 int http_error_detail(http_error *e, const char *fmt, ...) WEFT_PRINTF(2, 3);
 /* Records the state that refused the operation. */
 void http_error_state(http_error *e, task_status s);
+/* Records a finer reason (static storage) than the failure's code gives;
+ * returns code. */
+int http_error_code(http_error *e, int code, const char *reason);
 
 /* The HTTP status of an outcome, the one place weft's codes become
  * statuses: 0 is 200; WEFT_EINVALID 400, WEFT_EUNAUTHORIZED 401,
@@ -135,6 +141,12 @@ typedef struct http_api {
 	size_t nroutes;
 	http_fail_fn fail;
 	void (*init)(void);        /* run once when the server starts; may be NULL */
+	/* Its largest request body; NULL: the server's PAYLOAD_MAX_BYTES. */
+	size_t (*body_max)(const weft_config *cfg);
+	/* Whether a token limited to some namespaces may use it at all (see
+	 * tokens.h); NULL: any token may. Called with the request's token
+	 * known; answered 403 when false. */
+	bool (*admits)(const http_request *r);
 } http_api;
 
 /* The APIs served, in matching order (apis.c). */
@@ -187,6 +199,29 @@ http_query_src http_query_src_of(http_request *r);
 
 /* The request's error object (borrowed, lives as long as the request). */
 http_error *http_err(http_request *r);
+
+/* ---- who is asking (tokens.h) ------------------------------------------------ */
+
+typedef struct http_token http_token;
+/* The token the request was authenticated with; NULL when the server
+ * checks no tokens (none configured) or the route is open. Borrowed: it
+ * lives as long as the process, across reloads. */
+const http_token *http_token_of(const http_request *r);
+/* What the audit trail records as the request's author: "token:<name>",
+ * or "api" without a token. Static or token storage. */
+const char *http_actor(const http_request *r);
+/* Whether the request may see objects of namespace ns: always without a
+ * token; else when the token lists ns, or all namespaces ("*"). */
+bool http_ns_visible(const http_request *r, const char *ns);
+/* Whether the request sees every namespace: without a token, or with one
+ * listing "*". */
+bool http_ns_all(const http_request *r);
+/* Whether the request may use admin-only routes: without a token, or with
+ * an admin token. */
+bool http_admin(const http_request *r);
+/* The namespace of a request that names none: the token's only one when it
+ * has exactly one, else "default". Static or token storage. */
+const char *http_default_ns(const http_request *r);
 
 /* A store reader connection, or NULL after answering WEFT_EUNAVAILABLE. */
 store_conn *http_reader(http_request *r);
@@ -244,6 +279,14 @@ void http_fail_server(http_request *r, int code, const char *what);
 typedef void (*http_finish_fn)(http_request *r, engine_cmd *cmd, void *state);
 void http_submit(http_request *r, engine_cmd *cmd, void *state, http_finish_fn finish,
                  void (*state_free)(void *state));
+/* Submits the request's command without its Idempotency-Key, for routes
+ * that are safe to repeat by their nature (a claim, a heartbeat, a fenced
+ * report). Call before http_submit(). */
+void http_idempotency_ignore(http_request *r);
+/* Marks the request's command as one the engine may hold for long (a claim
+ * waiting for jobs): stopping the server does not wait for it, and its
+ * client is answered WEFT_EUNAVAILABLE at once. Call before http_submit(). */
+void http_long_poll(http_request *r);
 /* Runs fn(arg) on the HTTP thread right after the command of http_submit()
  * has reached the engine, or when the request ends before: work that may
  * run while the engine commits, such as freeing a large parsed body. Call

@@ -29,6 +29,8 @@ struct http_request {
 	http_method method;
 	const http_route *route;        /* NULL when no route matched */
 	const http_api *api;            /* the route's API, or the one answering for the path */
+	const http_token *token;        /* what authenticated it; NULL: no tokens, or open route */
+	size_t body_max;                /* its API's body limit */
 	char *raw_path;                 /* request target up to '?', not decoded; NULL if not seen */
 	bool begun;                     /* the first on_request call has run */
 	weft_id params[HTTP_MAX_PARAMS];
@@ -48,6 +50,7 @@ struct http_request {
 	char idem_key[HTTP_IDEMPOTENCY_KEY_MAX + 1];
 	char idem_fingerprint[65];
 	bool submitted;                 /* http_submit() was called (MHD thread only) */
+	bool long_poll;                 /* http_long_poll(): the engine may hold it for long */
 	http_async *queued;             /* submitted, not yet given to the engine (MHD thread) */
 	void (*after_submit)(void *arg); /* http_after_submit() (MHD thread) */
 	void *after_submit_arg;

@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "core/error.h"
+#include "http/tokens.h"
 #include "util/alloc.h"
 #include "util/log.h"
 
@@ -52,6 +53,12 @@ void http_error_state(http_error *e, task_status s)
 {
 	e->has_state = true;
 	e->state = s;
+}
+
+int http_error_code(http_error *e, int code, const char *reason)
+{
+	e->code = reason;
+	return code;
 }
 
 unsigned http_status_of(int code)
@@ -141,6 +148,40 @@ store_conn *http_reader_after(http_request *r, int rc)
 		return http_reader(r);
 	http_fail(r, rc);
 	return NULL;
+}
+
+/* ---- who is asking ------------------------------------------------------------ */
+
+const http_token *http_token_of(const http_request *r)
+{
+	return r->token;
+}
+
+const char *http_actor(const http_request *r)
+{
+	return r->token != NULL ? r->token->actor : "api";
+}
+
+bool http_ns_visible(const http_request *r, const char *ns)
+{
+	return r->token == NULL || token_sees(r->token, ns);
+}
+
+bool http_ns_all(const http_request *r)
+{
+	return r->token == NULL || r->token->all_namespaces;
+}
+
+bool http_admin(const http_request *r)
+{
+	return r->token == NULL || r->token->admin;
+}
+
+const char *http_default_ns(const http_request *r)
+{
+	if (r->token != NULL && !r->token->all_namespaces && r->token->nnamespaces == 1)
+		return r->token->namespaces[0];
+	return NAMESPACE_DEFAULT;
 }
 
 /* ---- responses ------------------------------------------------------------ */

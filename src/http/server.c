@@ -9,8 +9,9 @@
  *              segment is percent-decoded on its own when routes match
  *              (MHD's own decoded URL has "%2F" turned into '/').
  *   1st call   headers only: finish the context, match the route, check the
- *              bearer token, check Content-Length against
- *              PAYLOAD_MAX_BYTES (413 at once, without reading the body),
+ *              bearer token (tokens.h) and whether the route's API admits
+ *              it, check Content-Length against the API's body limit
+ *              (413 at once, without reading the body),
  *              refuse ambiguous framing (400 at once, then close).
  *   body calls append to the context's buffer; past the limit (or once the
  *              request is refused) the rest is drained and discarded.
@@ -62,6 +63,7 @@
 #include "http/acceptor.h"
 #include "http/request.h"
 #include "http/router.h"
+#include "http/tokens.h"
 #include "util/alloc.h"
 #include "util/clock.h"
 #include "util/log.h"
@@ -84,6 +86,7 @@ struct http_server {
 
 struct http_async {
 	http_request *req;         /* NULL once detached; g_async_lock */
+	bool long_poll;            /* stopping does not wait for it */
 	engine_cmd *cmd;
 	/* The command's Idempotency-Key and fingerprint: copies, since a
 	 * detached command outlives its request. */
@@ -100,20 +103,21 @@ struct http_async {
  * run after its server is gone. */
 static pthread_mutex_t g_async_lock = PTHREAD_MUTEX_INITIALIZER;
 
-/* Constant-time comparison of the presented bearer token. */
-static bool authorized(const http_server *s, http_request *r)
+/* Authenticates the request with its bearer token: true, with r->token
+ * set (NULL when no token is configured or the route is open), or false.
+ * The token is compared with every configured one in constant time
+ * (tokens.h). */
+static bool authorized(http_request *r)
 {
-	if (s->cfg->auth_token == NULL || r->route->open)
+	const token_table *t = http_tokens_current();
+	r->token = NULL;
+	if (t == NULL || r->route->open)
 		return true;
 	const char *h = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
 	if (h == NULL || strncmp(h, "Bearer ", 7) != 0)
 		return false;
-	const char *given = h + 7;
-	size_t glen = strlen(given), tlen = strlen(s->cfg->auth_token);
-	unsigned char diff = (unsigned char)(glen != tlen);
-	for (size_t i = 0; i < tlen; i++)
-		diff |= (unsigned char)(s->cfg->auth_token[i] ^ given[i < glen ? i : 0]);
-	return diff == 0;
+	r->token = token_table_match(t, h + 7, strlen(h + 7));
+	return r->token != NULL;
 }
 
 /* ---- engine commands ------------------------------------------------- */
@@ -173,6 +177,7 @@ void http_submit(http_request *r, engine_cmd *cmd, void *state, http_finish_fn f
 	a->finish = finish;
 	a->state_free = state_free;
 	a->srv = s;
+	a->long_poll = r->long_poll;
 	cmd->done = on_engine_done;
 	cmd->arg = a;
 	if (r->idem_key[0] != '\0') {
@@ -183,6 +188,16 @@ void http_submit(http_request *r, engine_cmd *cmd, void *state, http_finish_fn f
 	}
 	r->submitted = true;
 	r->queued = a;
+}
+
+void http_idempotency_ignore(http_request *r)
+{
+	r->idem_key[0] = '\0';
+}
+
+void http_long_poll(http_request *r)
+{
+	r->long_poll = true;
 }
 
 void http_after_submit(http_request *r, void (*fn)(void *arg), void *arg)
@@ -308,6 +323,7 @@ static http_request *request_begin(http_server *s, http_request *r, struct MHD_C
 	r->route = router_find(r->method, path, &r->api, r->params, r->text_params);
 	if (r->route == NULL)
 		r->api = router_api_for(path);
+	r->body_max = r->api != NULL && r->api->body_max != NULL ? r->api->body_max(r->cfg) : r->cfg->payload_max_bytes;
 	return r;
 }
 
@@ -339,7 +355,7 @@ static void refuse(http_request *r, int code)
 
 static void refuse_too_large(http_request *r)
 {
-	http_error_set(&r->err, WEFT_ETOOLARGE, HTTP_ERR_RULE, NULL, "limit is %zu bytes", r->cfg->payload_max_bytes);
+	http_error_set(&r->err, WEFT_ETOOLARGE, HTTP_ERR_RULE, NULL, "limit is %zu bytes", r->body_max);
 	refuse(r, WEFT_ETOOLARGE);
 }
 
@@ -353,7 +369,7 @@ static bool content_length_too_large(http_request *r)
 	unsigned long long n = strtoull(cl, &end, 10);
 	if (end == cl)
 		return false;   /* MHD itself rejects malformed lengths */
-	if (errno == ERANGE || n > r->cfg->payload_max_bytes)
+	if (errno == ERANGE || n > r->body_max)
 		return true;
 	/* The declared length is allowed: take it in one allocation instead of
 	 * doubling towards it (a 20 MB batch would otherwise peak at 32 MB). */
@@ -458,7 +474,7 @@ static void idempotency_fingerprint(http_request *r, const char *method, const c
  * is read. An oversized body and ambiguous framing are answered at once;
  * after the latter the connection closes, since where this request ends,
  * and the next one starts, is not known. */
-static void request_check(http_server *s, http_request *r)
+static void request_check(http_request *r)
 {
 	const char *why = ambiguous_framing(r->conn);
 	if (why != NULL) {
@@ -469,9 +485,12 @@ static void request_check(http_server *s, http_request *r)
 	}
 	if (r->route == NULL) {
 		r->refused = WEFT_ENOTFOUND;
-	} else if (!authorized(s, r)) {
+	} else if (!authorized(r)) {
 		http_error_set(&r->err, WEFT_EUNAUTHORIZED, HTTP_ERR_RULE, NULL, "valid bearer token required");
 		r->refused = WEFT_EUNAUTHORIZED;
+	} else if (r->api->admits != NULL && !r->api->admits(r)) {
+		http_error_set(&r->err, WEFT_EFORBIDDEN, HTTP_ERR_RULE, NULL, "this token may not use these routes");
+		r->refused = WEFT_EFORBIDDEN;
 	} else if (!idempotency_key_read(r)) {
 		r->refused = WEFT_EINVALID;
 	}
@@ -490,7 +509,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	if (r == NULL || !r->begun) {
 		r = request_begin(s, r, conn, url, method);
 		*con_cls = r;
-		request_check(s, r);
+		request_check(r);
 		return MHD_YES;
 	}
 
@@ -499,7 +518,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		*upload_data_size = 0;
 		if (r->responded || r->refused != 0)
 			return MHD_YES;
-		if (n > s->cfg->payload_max_bytes - MIN(r->body.len, s->cfg->payload_max_bytes))
+		if (n > r->body_max - MIN(r->body.len, r->body_max))
 			refuse_too_large(r);
 		else
 			buf_append(&r->body, upload_data, n);
@@ -666,6 +685,10 @@ http_server *http_server_start(const weft_config *cfg, engine *eng, store *st, c
 		if (http_apis[i]->init != NULL)
 			http_apis[i]->init();
 	}
+	if (http_tokens_init(cfg, err, errlen) != 0) {
+		close(fd);
+		return NULL;
+	}
 
 	http_server *s = xcalloc(1, sizeof(*s));
 	s->cfg = cfg;
@@ -724,10 +747,14 @@ void http_server_stop(http_server *s)
 		return;
 	acceptor_stop(s->front);     /* no new connections */
 
+	/* Commands the engine is working on get a grace period; long polls,
+	 * which may wait for a minute, do not. */
 	int64_t deadline = clock_mono_us() + STOP_GRACE_US;
 	for (;;) {
 		pthread_mutex_lock(&g_async_lock);
-		bool idle = s->inflight == NULL;
+		bool idle = true;
+		for (http_async *a = s->inflight; a != NULL && idle; a = a->next)
+			idle = a->long_poll;
 		pthread_mutex_unlock(&g_async_lock);
 		if (idle || clock_mono_us() >= deadline)
 			break;

@@ -62,6 +62,27 @@ void wire_ts(buf *b, int64_t us)
 	buf_append(b, last, last_len);
 }
 
+void wire_ts_ms(buf *b, int64_t us)
+{
+	if (us == 0) {
+		buf_puts(b, "null");
+		return;
+	}
+	int64_t ms = us / 1000 - (us % 1000 < 0);   /* floor, also before 1970 */
+	char t[TIME_RFC3339_MAX];
+	time_format_rfc3339(ms * 1000, t);
+	/* "...:SSZ" or "...:SS.mmmZ": give every time its 3 digits. */
+	size_t n = strlen(t);
+	buf_putc(b, '"');
+	if (n >= 5 && t[n - 5] == '.') {
+		buf_append(b, t, n);
+	} else {
+		buf_append(b, t, n - 1);
+		buf_puts(b, ".000Z");
+	}
+	buf_putc(b, '"');
+}
+
 void wire_raw(buf *b, const char *json, const char *fallback)
 {
 	buf_puts(b, json != NULL && json[0] != '\0' ? json : fallback);

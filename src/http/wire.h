@@ -21,6 +21,9 @@ void wire_i64_opt(buf *b, bool has, int64_t v);
 void wire_bool(buf *b, bool v);
 /* RFC 3339 UTC string; 0 gives null. */
 void wire_ts(buf *b, int64_t us);
+/* RFC 3339 UTC string with exactly 3 fraction digits (the µs truncated to
+ * ms: "2026-12-05T07:50:00.123Z"); 0 gives null. */
+void wire_ts_ms(buf *b, int64_t us);
 /* JSON text stored earlier, embedded as is; NULL or "" gives fallback. */
 void wire_raw(buf *b, const char *json, const char *fallback);
 /* Quoted UUID; NULL or unset gives null. */

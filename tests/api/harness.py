@@ -168,6 +168,19 @@ EXERCISED_ROUTES = frozenset({
     ("DELETE", "/group/{group}"),
     ("PATCH", "/group/{group}/pause"),
     ("PATCH", "/group/{group}/resume"),
+    # /v1 (described by /v1/openapi.json)
+    ("GET", "/v1/openapi.json"),
+    ("GET", "/v1/tasks"),
+    ("GET", "/v1/tasks/{id}"),
+    ("GET", "/v1/tasks/{id}/events"),
+    ("POST", "/v1/jobs"),
+    ("POST", "/v1/jobs/claim"),
+    ("POST", "/v1/jobs/heartbeat"),
+    ("POST", "/v1/jobs/complete"),
+    ("POST", "/v1/jobs/fail"),
+    ("POST", "/v1/jobs/release"),
+    ("POST", "/v1/jobs/{id}/complete"),
+    ("POST", "/v1/jobs/{id}/fail"),
 })
 
 _recorded_routes = set()
@@ -233,7 +246,7 @@ class Server:
 
     def _env(self):
         env = dict(os.environ)
-        for k in ("DATABASE_URL", "WEFT_DB", "AUTH_TOKEN", "PORT", "HOST_URL", "PAYLOAD_MAX_BYTES",
+        for k in ("DATABASE_URL", "WEFT_DB", "AUTH_TOKEN", "WEFT_TOKENS", "WEFT_TOKENS_FILE", "PORT", "HOST_URL", "PAYLOAD_MAX_BYTES",
                   "SKIP_SSRF_VALIDATION", "WORKER_CLAIM_TIMEOUT_SECS", "WORKER_WEBHOOK_CONCURRENCY"):
             env.pop(k, None)
         env.update({

@@ -1,6 +1,8 @@
 /*
- * test_openapi.c — the embedded OpenAPI document (src/http/arcrun/openapi.json)
- * against the routes the server really serves, and the router itself.
+ * test_openapi.c — the embedded OpenAPI documents against the routes the
+ * server really serves, each API against its own (src/http/arcrun/openapi.json
+ * for the root paths, src/http/v1/openapi.json for /v1/), and the router
+ * itself.
  *
  * Adding a route without documenting it (or documenting one that does not
  * exist) fails here.
@@ -14,27 +16,62 @@
 
 #include "http/http.h"
 #include "http/arcrun/arcrun.h"
+#include "http/v1/v1.h"
 #include "util/json.h"
 
+/* The APIs' documents: the one whose prefix a route's pattern starts with
+ * describes it (the longest prefix wins; ArcRun's is ""). */
+typedef struct api_doc {
+	const char *name;
+	const char *prefix;
+	const char *(*text)(size_t *len);
+	json_t *doc;
+} api_doc;
+
+static api_doc docs[] = {
+	{ "arcrun", "", arcrun_openapi_document, NULL },
+	{ "v1", "/v1/", v1_openapi_document, NULL },
+};
+
+/* The document under test in the per-document cases. */
 static json_t *doc;
 
 static int setup(void **state)
 {
 	UNUSED(state);
-	size_t len;
-	const char *text = arcrun_openapi_document(&len);
-	json_error_t err;
-	doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, &err);
-	if (doc == NULL)
-		print_message("openapi.json: %s at line %d column %d\n", err.text, err.line, err.column);
-	return doc == NULL ? -1 : 0;
+	for (size_t i = 0; i < ARRAY_LEN(docs); i++) {
+		size_t len;
+		const char *text = docs[i].text(&len);
+		json_error_t err;
+		docs[i].doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, &err);
+		if (docs[i].doc == NULL) {
+			print_message("%s openapi.json: %s at line %d column %d\n", docs[i].name, err.text, err.line,
+			              err.column);
+			return -1;
+		}
+	}
+	doc = docs[0].doc;
+	return 0;
 }
 
 static int teardown(void **state)
 {
 	UNUSED(state);
-	json_decref(doc);
+	for (size_t i = 0; i < ARRAY_LEN(docs); i++)
+		json_decref(docs[i].doc);
 	return 0;
+}
+
+/* The document that describes a route's pattern. */
+static api_doc *doc_of(const char *pattern)
+{
+	api_doc *best = NULL;
+	for (size_t i = 0; i < ARRAY_LEN(docs); i++) {
+		size_t n = strlen(docs[i].prefix);
+		if (strncmp(pattern, docs[i].prefix, n) == 0 && (best == NULL || n > strlen(best->prefix)))
+			best = &docs[i];
+	}
+	return best;
 }
 
 static void lower(const char *in, char *out, size_t cap)
@@ -85,9 +122,8 @@ static json_t *deref(json_t *v)
 
 /* ---- tests ----------------------------------------------------------- */
 
-static void test_document_header(void **state)
+static void check_header(void)
 {
-	UNUSED(state);
 	assert_true(json_is_object(doc));
 	const char *version = NULL;
 	assert_int_equal(json_get_str(doc, "openapi", &version), 0);
@@ -100,22 +136,34 @@ static void test_document_header(void **state)
 	assert_true(json_is_object(json_object_get(json_object_get(doc, "components"), "schemas")));
 }
 
+static void test_document_header(void **state)
+{
+	UNUSED(state);
+	for (size_t i = 0; i < ARRAY_LEN(docs); i++) {
+		doc = docs[i].doc;
+		check_header();
+	}
+	doc = docs[0].doc;
+}
+
 /* Every (method, pattern) the server routes is documented, with at least
  * one response and every path parameter declared. */
 static void test_every_route_documented(void **state)
 {
 	UNUSED(state);
-	json_t *paths = json_object_get(doc, "paths");
 	size_t n = http_route_count();
 	assert_true(n >= 23);
 	size_t missing = 0;
 	for (size_t i = 0; i < n; i++) {
 		const char *pattern = http_route_pattern(i);
+		doc = doc_of(pattern)->doc;   /* for deref */
+		json_t *paths = json_object_get(doc, "paths");
 		char method[16];
 		lower(http_route_method(i), method, sizeof(method));
 		json_t *op = json_object_get(json_object_get(paths, pattern), method);
 		if (!json_is_object(op)) {
-			print_message("undocumented route: %s %s\n", http_route_method(i), pattern);
+			print_message("undocumented route: %s %s (in %s's document)\n", http_route_method(i), pattern,
+			              doc_of(pattern)->name);
 			missing++;
 			continue;
 		}
@@ -143,18 +191,23 @@ static void test_every_route_documented(void **state)
 			assert_true(found);
 		}
 	}
+	doc = docs[0].doc;
 	assert_int_equal(missing, 0);
 }
 
-/* And the document describes no route the server does not serve. */
-static void test_no_phantom_routes(void **state)
+/* And each document describes no route the server does not serve, nor
+ * one of another API. */
+static size_t phantom_routes(const api_doc *d)
 {
-	UNUSED(state);
-	json_t *paths = json_object_get(doc, "paths");
+	json_t *paths = json_object_get(d->doc, "paths");
 	const char *path;
 	json_t *item;
 	size_t phantom = 0;
 	json_object_foreach(paths, path, item) {
+		if (doc_of(path) != d) {
+			print_message("%s's document describes %s, a path of another API\n", d->name, path);
+			phantom++;
+		}
 		const char *key;
 		json_t *op;
 		json_object_foreach(item, key, op) {
@@ -172,7 +225,14 @@ static void test_no_phantom_routes(void **state)
 			}
 		}
 	}
-	assert_int_equal(phantom, 0);
+	return phantom;
+}
+
+static void test_no_phantom_routes(void **state)
+{
+	UNUSED(state);
+	for (size_t i = 0; i < ARRAY_LEN(docs); i++)
+		assert_int_equal(phantom_routes(&docs[i]), 0);
 }
 
 /* Every "$ref" points at something in the document. */
@@ -204,7 +264,11 @@ static size_t dangling_refs(json_t *v)
 static void test_refs_resolve(void **state)
 {
 	UNUSED(state);
-	assert_int_equal(dangling_refs(doc), 0);
+	for (size_t i = 0; i < ARRAY_LEN(docs); i++) {
+		doc = docs[i].doc;
+		assert_int_equal(dangling_refs(doc), 0);
+	}
+	doc = docs[0].doc;
 }
 
 /* The shapes weft adds are described. */
@@ -247,6 +311,127 @@ static void test_schemas(void **state)
 		found |= json_is_string(s) && strcmp(json_string_value(s), "RetryPending") == 0;
 	assert_true(found);
 	assert_non_null(json_object_get(props, "state"));
+}
+
+/* ---- /v1: types and bounds ------------------------------------------------ */
+
+/* Problems of a schema a client sends (a request body or parameter):
+ * every value has a type, every integer a minimum and maximum, every
+ * string a maximum length (or an enum, or the fixed form of a UUID or a
+ * time), every array a maximum size. Clients generate their types and
+ * checks from these. */
+static size_t unbounded(json_t *schema, const char *where, int depth)
+{
+	json_t *s = deref(schema);
+	if (s == NULL || depth > 20)
+		return 0;
+	const char *type = NULL;
+	if (json_get_str(s, "type", &type) != 0) {
+		/* "Any JSON" is allowed where it says so. */
+		const char *desc = NULL;
+		if (json_get_str(s, "description", &desc) == 0 && strstr(desc, "JSON") != NULL)
+			return 0;
+		print_message("%s: no type\n", where);
+		return 1;
+	}
+	size_t bad = 0;
+	const char *fmt = NULL;
+	json_get_str(s, "format", &fmt);
+	if (strcmp(type, "integer") == 0 || strcmp(type, "number") == 0) {
+		if (!json_is_number(json_object_get(s, "minimum")) || !json_is_number(json_object_get(s, "maximum"))) {
+			print_message("%s: a number without minimum and maximum\n", where);
+			bad++;
+		}
+	} else if (strcmp(type, "string") == 0) {
+		bool fixed = fmt != NULL && (strcmp(fmt, "uuid") == 0 || strcmp(fmt, "date-time") == 0);
+		if (!fixed && !json_is_array(json_object_get(s, "enum")) && !json_is_integer(json_object_get(s, "maxLength"))) {
+			print_message("%s: a string without maxLength\n", where);
+			bad++;
+		}
+	} else if (strcmp(type, "array") == 0) {
+		if (!json_is_integer(json_object_get(s, "maxItems"))) {
+			print_message("%s: an array without maxItems\n", where);
+			bad++;
+		}
+		char sub[512];
+		snprintf(sub, sizeof sub, "%s[]", where);
+		bad += unbounded(json_object_get(s, "items"), sub, depth + 1);
+	} else if (strcmp(type, "object") == 0) {
+		const char *key;
+		json_t *prop;
+		json_object_foreach(json_object_get(s, "properties"), key, prop) {
+			char sub[512];
+			snprintf(sub, sizeof sub, "%s.%s", where, key);
+			bad += unbounded(prop, sub, depth + 1);
+		}
+	}
+	return bad;
+}
+
+static void test_v1_requests_bounded(void **state)
+{
+	UNUSED(state);
+	doc = doc_of("/v1/")->doc;
+	size_t bad = 0;
+	const char *path, *method;
+	json_t *item, *op;
+	json_object_foreach(json_object_get(doc, "paths"), path, item) {
+		json_object_foreach(item, method, op) {
+			char where[300];
+			json_t *body = json_object_get(json_object_get(json_object_get(json_object_get(op, "requestBody"),
+			                                                              "content"), "application/json"), "schema");
+			snprintf(where, sizeof where, "%s %s body", method, path);
+			if (body != NULL)
+				bad += unbounded(body, where, 0);
+			size_t i;
+			json_t *prm;
+			json_array_foreach(json_object_get(op, "parameters"), i, prm) {
+				json_t *d = deref(prm);
+				const char *name = "?";
+				json_get_str(d, "name", &name);
+				snprintf(where, sizeof where, "%s %s parameter %s", method, path, name);
+				bad += unbounded(json_object_get(d, "schema"), where, 0);
+			}
+		}
+	}
+	doc = docs[0].doc;
+	assert_int_equal(bad, 0);
+}
+
+/* The shapes of the contract are there, with their fields. */
+static void test_v1_schemas(void **state)
+{
+	UNUSED(state);
+	json_t *schemas = json_object_get(json_object_get(doc_of("/v1/")->doc, "components"), "schemas");
+	static const struct {
+		const char *schema;
+		const char *fields[16];
+	} need[] = {
+		{ "Error", { "error" } },
+		{ "Task", { "id", "run_id", "namespace", "executor", "queue", "name", "status", "attempt", "max_attempts",
+		            "priority", "input", "result", "error", "metadata", "lease", "attempts" } },
+		{ "JobSpec", { "queue", "name", "input", "priority", "run_at", "delay_ms", "max_attempts", "backoff",
+		               "non_retryable_codes", "timeout_secs", "dedup", "concurrency_key", "rate_key", "metadata" } },
+		{ "ClaimRequest", { "namespace", "queues", "worker_id", "hostname", "max_jobs", "wait_ms", "lease_ms" } },
+		{ "ClaimedJob", { "id", "run_id", "queue", "name", "attempt", "max_attempts", "lease_token", "lease_until",
+		                  "timeout_at", "heartbeat_ms", "input", "metadata", "parents" } },
+		{ "HeartbeatRequest", { "worker_id", "lease_ms", "leases" } },
+		{ "FailItem", { "id", "lease_token", "error", "retry_after_ms" } },
+		{ "EnqueuedJob", { "id", "run_id", "queue", "status", "duplicate" } },
+		{ "TaskList", { "tasks", "next_cursor" } },
+	};
+	for (size_t i = 0; i < ARRAY_LEN(need); i++) {
+		json_t *props = json_object_get(json_object_get(schemas, need[i].schema), "properties");
+		if (props == NULL)
+			fail_msg("schema %s missing", need[i].schema);
+		for (size_t k = 0; k < ARRAY_LEN(need[i].fields) && need[i].fields[k] != NULL; k++) {
+			if (json_object_get(props, need[i].fields[k]) == NULL)
+				fail_msg("%s.%s missing", need[i].schema, need[i].fields[k]);
+		}
+	}
+	json_t *codes = json_object_get(json_object_get(json_object_get(json_object_get(json_object_get(schemas, "Error"),
+	                                 "properties"), "error"), "properties"), "code");
+	assert_int_equal(json_array_size(json_object_get(codes, "enum")), 12);
 }
 
 /* ---- the router ------------------------------------------------------ */
@@ -324,6 +509,8 @@ int main(void)
 		cmocka_unit_test(test_no_phantom_routes),
 		cmocka_unit_test(test_refs_resolve),
 		cmocka_unit_test(test_schemas),
+		cmocka_unit_test(test_v1_requests_bounded),
+		cmocka_unit_test(test_v1_schemas),
 		cmocka_unit_test(test_routing),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -159,6 +159,8 @@ static void put_event(buf *b, const void *item)
 void arcrun_task_events(http_request *r)
 {
 	const weft_id *id = http_param(r, 0);
+	if (arcrun_task_hidden(r, id))
+		return;
 	store_conn *c = http_reader(r);
 	if (c == NULL)
 		return;

@@ -9,6 +9,10 @@
 #include "http/http.h"
 
 /* tasks.c */
+/* Whether task id is one the request may not act on (a token limited to
+ * namespaces acts on the default namespace's tasks only): true after
+ * answering 404 (or 503 without a reader). */
+bool arcrun_task_hidden(http_request *r, const weft_id *id);
 void arcrun_create(http_request *r);
 void arcrun_list_tasks(http_request *r);
 void arcrun_get_task(http_request *r);

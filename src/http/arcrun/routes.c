@@ -100,6 +100,14 @@ static const http_route routes[] = {
 	{ HTTP_GET, "/api-docs/openapi.json", arcrun_openapi, false, 0 },
 };
 
+/* A token limited to namespaces is served the default one only, which is
+ * all ArcRun knows of: a token that cannot see it may not use ArcRun's
+ * routes. */
+static bool arcrun_admits(const http_request *r)
+{
+	return http_ns_visible(r, "default");
+}
+
 const http_api arcrun_api = {
 	.name = "arcrun",
 	.prefix = "",
@@ -107,4 +115,5 @@ const http_api arcrun_api = {
 	.nroutes = ARRAY_LEN(routes),
 	.fail = arcrun_fail,
 	.init = arcrun_define_metrics,
+	.admits = arcrun_admits,
 };

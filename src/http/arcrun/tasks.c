@@ -105,6 +105,32 @@ void arcrun_create(http_request *r)
 
 /* ---- reads ----------------------------------------------------------- */
 
+/* ArcRun shows a token limited to some namespaces the default one only
+ * (the one ArcRun's own tasks are in); tokens with "*" see every task. */
+static bool arcrun_sees(const http_request *r, const task_row *t)
+{
+	return http_ns_all(r) || t->namespace == NULL || strcmp(t->namespace, NAMESPACE_DEFAULT) == 0;
+}
+
+bool arcrun_task_hidden(http_request *r, const weft_id *id)
+{
+	if (http_ns_all(r))
+		return false;
+	store_conn *c = http_reader(r);
+	if (c == NULL)
+		return true;
+	task_row t;
+	memset(&t, 0, sizeof(t));
+	/* A task's namespace never changes: what this read says holds for the
+	 * command that follows. */
+	bool hidden = store_task_get(c, id, &t) == 0 && !arcrun_sees(r, &t);
+	store_reader_release(http_store(r), c);
+	task_row_release(&t);
+	if (hidden)
+		arcrun_fail_task_not_found(r, id);
+	return hidden;
+}
+
 /* Why a pending task is not starting, when something holds it back: its
  * rules (a concurrency or capacity limit, or a matcher field its metadata
  * lacks, which holds it until the metadata gets it), or a start_after
@@ -133,6 +159,8 @@ void arcrun_get_task(http_request *r)
 	memset(&t, 0, sizeof(t));
 	char *blocked = NULL;
 	int rc = store_task_get(c, id, &t);
+	if (rc == 0 && !arcrun_sees(r, &t))
+		rc = WEFT_ENOTFOUND;
 	if (rc == 0)
 		rc = store_task_actions(c, id, &acts, &nacts);
 	if (rc == 0)
@@ -167,6 +195,17 @@ void arcrun_list_tasks(http_request *r)
 		size_t n = 0;
 		rc = store_task_list(c, &q.filter, q.offset, q.limit, &rows, &n);
 		store_reader_release(http_store(r), c);
+		/* Tasks of other namespaces leave the page (which may then be
+		 * short: the store's listing does not filter by namespace). */
+		size_t kept = 0;
+		for (size_t i = 0; rc == 0 && i < n; i++) {
+			if (arcrun_sees(r, &rows[i]))
+				rows[kept++] = rows[i];
+			else
+				task_row_release(&rows[i]);
+		}
+		if (rc == 0)
+			n = kept;
 		if (rc != 0)
 			http_fail_server(r, rc, "task list");
 		else
@@ -244,6 +283,8 @@ static void finish_patch(http_request *r, engine_cmd *cmd, void *state)
 
 void arcrun_patch_task(http_request *r)
 {
+	if (arcrun_task_hidden(r, http_param(r, 0)))
+		return;
 	update_state *s = decode_update(r, false);
 	if (s == NULL)
 		return;
@@ -289,6 +330,8 @@ static void finish_put(http_request *r, engine_cmd *cmd, void *state)
 
 void arcrun_put_task_counters(http_request *r)
 {
+	if (arcrun_task_hidden(r, http_param(r, 0)))
+		return;
 	update_state *s = decode_update(r, true);
 	if (s == NULL)
 		return;
@@ -349,6 +392,8 @@ static void finish_task_cmd(http_request *r, engine_cmd *cmd, void *state)
 
 static void submit_task_cmd(http_request *r, task_action what)
 {
+	if (arcrun_task_hidden(r, http_param(r, 0)))
+		return;
 	task_cmd_state *s = xcalloc(1, sizeof(*s));
 	cmd_task_init(&s->cmd, what);
 	s->what = what;

@@ -1,0 +1,394 @@
+/*
+ * tokens.c — parsing and matching bearer tokens, and the server's tables
+ * (see tokens.h).
+ */
+#include "util/common.h"
+#include "http/tokens.h"
+
+#include <errno.h>
+#include <openssl/evp.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "util/alloc.h"
+#include "util/buf.h"
+#include "util/log.h"
+
+#define SHA256_PREFIX "sha256:"
+
+void token_table_init(token_table *t)
+{
+	memset(t, 0, sizeof(*t));
+}
+
+static void token_release(http_token *tok)
+{
+	for (size_t i = 0; i < tok->nnamespaces; i++)
+		free(tok->namespaces[i]);
+	free(tok->namespaces);
+}
+
+void token_table_release(token_table *t)
+{
+	for (size_t i = 0; i < t->n; i++)
+		token_release(&t->tokens[i]);
+	free(t->tokens);
+	token_table_init(t);
+}
+
+static bool sha256(const void *data, size_t len, unsigned char out[TOKEN_DIGEST_LEN])
+{
+	unsigned int n = 0;
+	return EVP_Digest(data, len, out, &n, EVP_sha256(), NULL) == 1 && n == TOKEN_DIGEST_LEN;
+}
+
+static bool name_valid(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > TOKEN_NAME_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-'))
+			return false;
+	}
+	return true;
+}
+
+bool token_sees(const http_token *tok, const char *ns)
+{
+	if (tok->all_namespaces)
+		return true;
+	for (size_t i = 0; i < tok->nnamespaces; i++) {
+		if (strcmp(tok->namespaces[i], ns) == 0)
+			return true;
+	}
+	return false;
+}
+
+static int hex_value(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* The digest a secret field stands for: "sha256:<hex>", or a plain
+ * secret. NULL, or the problem. */
+static const char *secret_digest(const char *secret, unsigned char out[TOKEN_DIGEST_LEN])
+{
+	size_t plen = strlen(SHA256_PREFIX);
+	if (strncmp(secret, SHA256_PREFIX, plen) == 0) {
+		const char *hex = secret + plen;
+		if (strlen(hex) != 2 * TOKEN_DIGEST_LEN)
+			return "a sha256: secret needs exactly 64 hex digits";
+		for (size_t i = 0; i < TOKEN_DIGEST_LEN; i++) {
+			int hi = hex_value(hex[2 * i]), lo = hex_value(hex[2 * i + 1]);
+			if (hi < 0 || lo < 0)
+				return "a sha256: secret needs exactly 64 hex digits";
+			out[i] = (unsigned char)(hi * 16 + lo);
+		}
+		return NULL;
+	}
+	size_t n = strlen(secret);
+	if (n < TOKEN_SECRET_MIN)
+		return "a plain secret needs at least 16 bytes";
+	if (n > TOKEN_SECRET_MAX)
+		return "a secret may have at most 512 bytes";
+	for (size_t i = 0; i < n; i++) {
+		if ((unsigned char)secret[i] < 0x21 || (unsigned char)secret[i] > 0x7e)
+			return "a secret is printable ASCII without spaces";
+	}
+	return sha256(secret, n, out) ? NULL : "cannot hash the secret";
+}
+
+/* Fills tok->namespaces from "a,b,c" or "*". NULL, or the problem. */
+static const char *namespaces_parse(http_token *tok, const char *list)
+{
+	if (strcmp(list, "*") == 0) {
+		tok->all_namespaces = true;
+		return NULL;
+	}
+	const char *p = list;
+	for (;;) {
+		size_t n = strcspn(p, ",");
+		char *ns = xstrndup(p, n);
+		if (!namespace_valid(ns)) {
+			free(ns);
+			return "namespaces are \"*\" or a comma-separated list of names [a-z0-9][a-z0-9_-]{0,62}";
+		}
+		if (token_sees(tok, ns)) {
+			free(ns);
+			return "a namespace is listed twice";
+		}
+		if (tok->nnamespaces == TOKEN_NAMESPACES_MAX) {
+			free(ns);
+			return "a token may list at most 256 namespaces";
+		}
+		tok->namespaces = xrealloc(tok->namespaces, (tok->nnamespaces + 1) * sizeof(char *));
+		tok->namespaces[tok->nnamespaces++] = ns;
+		if (p[n] == '\0')
+			return NULL;
+		p += n + 1;
+	}
+}
+
+/* The problem with adding tok to t (a taken name or secret), or NULL. */
+static const char *clash(const token_table *t, const http_token *tok)
+{
+	for (size_t i = 0; i < t->n; i++) {
+		if (strcmp(t->tokens[i].name, tok->name) == 0)
+			return "this name is used by another token";
+		if (memcmp(t->tokens[i].digest, tok->digest, TOKEN_DIGEST_LEN) == 0)
+			return "this secret is used by another token";
+	}
+	return NULL;
+}
+
+static void table_push(token_table *t, const http_token *tok)
+{
+	if (t->n == t->cap) {
+		t->cap = t->cap ? 2 * t->cap : 8;
+		t->tokens = xrealloc(t->tokens, t->cap * sizeof(*t->tokens));
+	}
+	t->tokens[t->n++] = *tok;
+}
+
+static void token_name_set(http_token *tok, const char *name)
+{
+	snprintf(tok->name, sizeof tok->name, "%s", name);
+	snprintf(tok->actor, sizeof tok->actor, "token:%s", name);
+}
+
+/* One line's four fields into tok; NULL, or the problem. */
+static const char *line_parse(char *line, http_token *tok)
+{
+	char *fields[5];
+	size_t n = 0;
+	for (char *save = NULL, *f = strtok_r(line, " \t\r", &save); f != NULL; f = strtok_r(NULL, " \t\r", &save)) {
+		if (n == ARRAY_LEN(fields))
+			break;
+		fields[n++] = f;
+	}
+	if (n != 4)
+		return "expected 4 fields: name secret namespaces role";
+	if (!name_valid(fields[0]))
+		return "a token name is 1 to 64 of [a-z0-9_.-]";
+	token_name_set(tok, fields[0]);
+	const char *why = secret_digest(fields[1], tok->digest);
+	if (why == NULL)
+		why = namespaces_parse(tok, fields[2]);
+	if (why == NULL) {
+		if (strcmp(fields[3], "admin") == 0)
+			tok->admin = true;
+		else if (strcmp(fields[3], "client") != 0)
+			why = "the role is admin or client";
+	}
+	return why;
+}
+
+int token_table_parse(token_table *t, const char *text, bool semicolons, const char *source, char *err,
+                      size_t errlen)
+{
+	size_t before = t->n;
+	const char *seps = semicolons ? "\n;" : "\n";
+	const char *p = text;
+	for (size_t lineno = 1; *p != '\0' || p == text; lineno++) {
+		size_t len = strcspn(p, seps);
+		char *line = xstrndup(p, len);
+		/* A comment starts with '#' at the start of the line or after
+		 * white space, so that a secret may hold a '#'. */
+		for (char *hash = strchr(line, '#'); hash != NULL; hash = strchr(hash + 1, '#')) {
+			if (hash == line || hash[-1] == ' ' || hash[-1] == '\t') {
+				*hash = '\0';
+				break;
+			}
+		}
+		http_token tok;
+		memset(&tok, 0, sizeof(tok));
+		const char *why = NULL;
+		if (strspn(line, " \t\r") != strlen(line)) {
+			why = line_parse(line, &tok);
+			if (why == NULL)
+				why = clash(t, &tok);
+			if (why == NULL && t->n == TOKENS_MAX)
+				why = "too many tokens (at most 10000)";
+			if (why == NULL)
+				table_push(t, &tok);
+			else
+				token_release(&tok);
+		}
+		free(line);
+		if (why != NULL) {
+			snprintf(err, errlen, "%s, %s %zu: %s", source, semicolons ? "entry" : "line", lineno, why);
+			while (t->n > before)
+				token_release(&t->tokens[--t->n]);
+			return -1;
+		}
+		p += len;
+		if (*p == '\0')
+			break;
+		p++;
+	}
+	return 0;
+}
+
+int token_table_add_admin(token_table *t, const char *secret, char *err, size_t errlen)
+{
+	http_token tok;
+	memset(&tok, 0, sizeof(tok));
+	token_name_set(&tok, "auth_token");
+	tok.all_namespaces = true;
+	tok.admin = true;
+	const char *why = sha256(secret, strlen(secret), tok.digest) ? clash(t, &tok) : "cannot hash the secret";
+	if (why != NULL) {
+		snprintf(err, errlen, "AUTH_TOKEN: %s", why);
+		return -1;
+	}
+	table_push(t, &tok);
+	return 0;
+}
+
+const http_token *token_table_match(const token_table *t, const char *presented, size_t len)
+{
+	unsigned char d[TOKEN_DIGEST_LEN];
+	if (t == NULL || !sha256(presented, len, d))
+		return NULL;
+	/* Every entry is compared in full, and the match is selected by masks
+	 * rather than a branch. */
+	uintptr_t found = 0;
+	for (size_t i = 0; i < t->n; i++) {
+		unsigned diff = 0;
+		for (size_t j = 0; j < TOKEN_DIGEST_LEN; j++)
+			diff |= (unsigned)(t->tokens[i].digest[j] ^ d[j]);
+		uintptr_t equal = (uintptr_t)0 - (uintptr_t)((diff - 1u) >> (sizeof(unsigned) * 8 - 1));
+		found |= equal & (uintptr_t)&t->tokens[i];
+	}
+	return (const http_token *)found;
+}
+
+/* ---- the server's tables ------------------------------------------------------------ */
+
+/* Tables are retired, never freed: requests and engine commands borrow
+ * from them without counting references. They stay reachable from this
+ * list for the life of the process. */
+typedef struct retired {
+	token_table table;
+	struct retired *next;
+} retired;
+
+static pthread_mutex_t g_tokens_lock = PTHREAD_MUTEX_INITIALIZER;
+static _Atomic(const token_table *) g_current;
+static retired *g_tables;                 /* every table made; g_tokens_lock */
+static char *g_file;                      /* WEFT_TOKENS_FILE; g_tokens_lock */
+static char *g_inline;                    /* WEFT_TOKENS */
+static char *g_admin;                     /* AUTH_TOKEN */
+
+/* Reads a tokens file of at most TOKENS_FILE_MAX bytes; NULL with err. */
+static char *file_read(const char *path, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "rb");
+	if (f == NULL) {
+		snprintf(err, errlen, "WEFT_TOKENS_FILE %s: %s", path, strerror(errno));
+		return NULL;
+	}
+	buf b;
+	buf_init(&b);
+	char chunk[4096];
+	size_t n;
+	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0 && b.len <= TOKENS_FILE_MAX)
+		buf_append(&b, chunk, n);
+	bool failed = ferror(f) != 0;
+	fclose(f);
+	if (failed || b.len > TOKENS_FILE_MAX || memchr(b.data ? b.data : "", '\0', b.len) != NULL) {
+		snprintf(err, errlen, "WEFT_TOKENS_FILE %s: %s", path,
+		         failed ? "read error" : b.len > TOKENS_FILE_MAX ? "larger than 1 MiB" : "contains a NUL byte");
+		buf_release(&b);
+		return NULL;
+	}
+	size_t len;
+	char *text = buf_detach(&b, &len);
+	return text != NULL ? text : xstrdup("");
+}
+
+/* Builds a table from the settings kept; NULL with err. Lock held. */
+static token_table *table_build(char *err, size_t errlen)
+{
+	token_table t;
+	token_table_init(&t);
+	int rc = 0;
+	if (g_admin != NULL)
+		rc = token_table_add_admin(&t, g_admin, err, errlen);
+	if (rc == 0 && g_inline != NULL)
+		rc = token_table_parse(&t, g_inline, true, "WEFT_TOKENS", err, errlen);
+	if (rc == 0 && g_file != NULL) {
+		char *text = file_read(g_file, err, errlen);
+		char source[600];
+		snprintf(source, sizeof source, "WEFT_TOKENS_FILE %s", g_file);
+		rc = text != NULL ? token_table_parse(&t, text, false, source, err, errlen) : -1;
+		free(text);
+	}
+	if (rc != 0) {
+		token_table_release(&t);
+		return NULL;
+	}
+	retired *r = xcalloc(1, sizeof(*r));
+	r->table = t;
+	r->next = g_tables;
+	g_tables = r;
+	return &r->table;
+}
+
+int http_tokens_init(const weft_config *cfg, char *err, size_t errlen)
+{
+	pthread_mutex_lock(&g_tokens_lock);
+	free(g_file);
+	free(g_inline);
+	free(g_admin);
+	g_file = cfg->tokens_file != NULL && cfg->tokens_file[0] != '\0' ? xstrdup(cfg->tokens_file) : NULL;
+	g_inline = cfg->tokens != NULL && cfg->tokens[0] != '\0' ? xstrdup(cfg->tokens) : NULL;
+	g_admin = cfg->auth_token != NULL ? xstrdup(cfg->auth_token) : NULL;
+	int rc = 0;
+	if (g_file == NULL && g_inline == NULL && g_admin == NULL) {
+		atomic_store(&g_current, NULL);
+	} else {
+		const token_table *t = table_build(err, errlen);
+		if (t != NULL)
+			atomic_store(&g_current, t);
+		else
+			rc = -1;
+	}
+	pthread_mutex_unlock(&g_tokens_lock);
+	return rc;
+}
+
+int http_tokens_reload(void)
+{
+	char err[512] = "";
+	pthread_mutex_lock(&g_tokens_lock);
+	int rc = 0;
+	if (g_file == NULL) {
+		log_info("http", "SIGHUP: no WEFT_TOKENS_FILE to read again");
+	} else {
+		const token_table *t = table_build(err, sizeof err);
+		if (t != NULL) {
+			atomic_store(&g_current, t);
+			log_info("http", "tokens read again from %s: %zu tokens", g_file, t->n);
+		} else {
+			log_error("http", "tokens not reloaded, the previous ones stay in use: %s", err);
+			rc = -1;
+		}
+	}
+	pthread_mutex_unlock(&g_tokens_lock);
+	return rc;
+}
+
+const token_table *http_tokens_current(void)
+{
+	return atomic_load(&g_current);
+}

@@ -1,0 +1,48 @@
+/*
+ * cursor.h — the opaque cursors of /v1 listings.
+ *
+ * A list is read newest first along (created_at, id), and a page ends
+ * with a cursor naming the last row it gave: the next page starts right
+ * after that key, so rows inserted or removed meanwhile never make a page
+ * repeat or skip one (keyset paging). The cursor also carries a
+ * fingerprint of the filters it was made with, so that it is refused with
+ * other filters, and a position hint: where the scan was, so that the next
+ * page need not search for its start from the beginning (a hint only;
+ * the key decides).
+ *
+ * On the wire a cursor is base64url (no padding) of
+ * "v1|<key µs>|<id>|<fingerprint, 16 hex digits>|<position>". Clients
+ * treat it as opaque.
+ */
+#ifndef WEFT_HTTP_V1_CURSOR_H
+#define WEFT_HTTP_V1_CURSOR_H
+
+#include "util/common.h"
+#include "core/id.h"
+
+/* Longest cursor text, with its NUL. */
+#define V1_CURSOR_MAX 160
+
+typedef struct v1_cursor {
+	int64_t at;            /* the last row's created_at (µs), or an ordinal */
+	weft_id id;            /* the last row's id; "" when the list is keyed by ordinal */
+	uint64_t filters;      /* fingerprint of the filters (v1_fingerprint) */
+	int64_t position;      /* how many rows the scan had passed: a hint */
+} v1_cursor;
+
+/* The cursor's text: base64url, NUL-terminated. */
+void v1_cursor_encode(const v1_cursor *c, char out[V1_CURSOR_MAX]);
+/* Reads a cursor's text: 0, or -1 when it is not one. */
+int v1_cursor_decode(const char *text, v1_cursor *out);
+
+/* A 64-bit fingerprint (FNV-1a) of text, e.g. the filters of a list in a
+ * canonical form. Not a secret: it only tells filters apart. */
+uint64_t v1_fingerprint(const char *text);
+
+/* base64url without padding; exposed for the tests. out must hold
+ * 4 * ((len + 2) / 3) + 1 bytes. decode returns the length, or -1 for
+ * text that is not base64url (out holds 3 * strlen(text) / 4 bytes). */
+void v1_base64url_encode(const unsigned char *in, size_t len, char *out);
+long v1_base64url_decode(const char *text, unsigned char *out, size_t cap);
+
+#endif

@@ -1,0 +1,38 @@
+/*
+ * errors.h — the /v1 error body and the reasons it names.
+ *
+ * Every failure is answered {"error":{"code","message","details"}}: code
+ * is a stable snake_case reason, finer than the HTTP status where a client
+ * acts on it (stale_lease, canceled, forbidden_namespace), message one
+ * sentence, details one "<path>: <problem>" per field or query parameter
+ * at fault (possibly none).
+ */
+#ifndef WEFT_HTTP_V1_ERRORS_H
+#define WEFT_HTTP_V1_ERRORS_H
+
+#include "http/http.h"
+
+/* Reasons beyond each status's own (static strings for http_error.code). */
+#define V1_STALE_LEASE "stale_lease"
+#define V1_CANCELED "canceled"
+#define V1_FORBIDDEN_NAMESPACE "forbidden_namespace"
+
+/* The API's fail function (http_api.fail). */
+void v1_fail(http_request *r, unsigned status, int code, const http_error *err);
+
+/* The code a failure is answered with: err's own reason when it has one,
+ * else the one of the WEFT_E* code. Static storage. */
+const char *v1_error_code(int code, const http_error *err);
+
+/* Answers a failure with code, a finer reason (static, may be NULL) and a
+ * one-sentence message. */
+void v1_fail_msg(http_request *r, int code, const char *reason, const char *fmt, ...) WEFT_PRINTF(4, 5);
+
+/* 404 not_found for an object the request may not see or that does not
+ * exist (the two are not told apart). what: "task", "job". */
+void v1_fail_not_found(http_request *r, const char *what, const weft_id *id);
+
+/* 403 forbidden_namespace: the token may not act in namespace ns. */
+void v1_fail_namespace(http_request *r, const char *ns);
+
+#endif

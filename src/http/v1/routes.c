@@ -1,0 +1,79 @@
+/*
+ * routes.c — the /v1 API's route table (see v1.h; every route is
+ * described, with its bodies and bounds, in openapi.json).
+ *
+ *   GET  /v1/openapi.json          this API's OpenAPI 3.0 document (open)
+ *   GET  /v1/tasks                 tasks and jobs, newest first, keyset pages:
+ *                                  namespace, queue, status, executor, run_id,
+ *                                  created_after, created_before, cursor, limit
+ *   GET  /v1/tasks/{id}            one task or job, with its attempts
+ *   GET  /v1/tasks/{id}/events     its audit trail, oldest first, with actors
+ *   POST /v1/jobs                  enqueue 1..1000 jobs: 201 (200 when all were duplicates)
+ *   POST /v1/jobs/claim            claim up to max_jobs, waiting up to wait_ms for them
+ *   POST /v1/jobs/heartbeat        extend held leases; says canceled or lost ones
+ *   POST /v1/jobs/complete         complete held jobs, per-item outcomes
+ *   POST /v1/jobs/fail             fail held attempts: retrying or dead-lettered
+ *   POST /v1/jobs/release          give held jobs back unworked
+ *   POST /v1/jobs/{id}/complete    one job: 200, 409 stale_lease or canceled, 404
+ *   POST /v1/jobs/{id}/fail        the same for a failure
+ *
+ * Conventions: JSON bodies, errors {"error":{"code","message","details"}}
+ * (errors.h), times RFC 3339 UTC with milliseconds, durations in ms,
+ * request bodies up to V1_PAYLOAD_MAX_BYTES. A token limited to some
+ * namespaces sees only their objects: another namespace's object is
+ * answered as unknown (404), creating in one is 403 forbidden_namespace.
+ */
+#include "util/common.h"
+#include "http/v1/v1.h"
+
+#include "http/v1/errors.h"
+#include "http/v1/handlers.h"
+#include "util/alloc.h"
+
+extern const char embed_http_v1_openapi_json[];
+extern const size_t embed_http_v1_openapi_json_len;
+
+const char *v1_openapi_document(size_t *len)
+{
+	if (len != NULL)
+		*len = embed_http_v1_openapi_json_len;
+	return embed_http_v1_openapi_json;
+}
+
+void v1_openapi(http_request *r)
+{
+	size_t len;
+	const char *doc = v1_openapi_document(&len);
+	char *copy = xmalloc(len + 1);
+	memcpy(copy, doc, len + 1);
+	http_respond(r, 200, "application/json", copy, len);
+}
+
+static size_t v1_body_max(const weft_config *cfg)
+{
+	return cfg->v1_payload_max_bytes;
+}
+
+static const http_route routes[] = {
+	{ HTTP_GET, "/v1/openapi.json", v1_openapi, true, 0 },
+	{ HTTP_GET, "/v1/tasks", v1_list_tasks, false, 0 },
+	{ HTTP_GET, "/v1/tasks/{id}", v1_get_task, false, 0 },
+	{ HTTP_GET, "/v1/tasks/{id}/events", v1_task_events, false, 0 },
+	{ HTTP_POST, "/v1/jobs", v1_enqueue, false, 0 },
+	{ HTTP_POST, "/v1/jobs/claim", v1_claim, false, 0 },
+	{ HTTP_POST, "/v1/jobs/heartbeat", v1_heartbeat, false, 0 },
+	{ HTTP_POST, "/v1/jobs/complete", v1_complete, false, 0 },
+	{ HTTP_POST, "/v1/jobs/fail", v1_fail_jobs, false, 0 },
+	{ HTTP_POST, "/v1/jobs/release", v1_release, false, 0 },
+	{ HTTP_POST, "/v1/jobs/{id}/complete", v1_complete_one, false, 0 },
+	{ HTTP_POST, "/v1/jobs/{id}/fail", v1_fail_one, false, 0 },
+};
+
+const http_api v1_api = {
+	.name = "v1",
+	.prefix = "/v1/",
+	.routes = routes,
+	.nroutes = ARRAY_LEN(routes),
+	.fail = v1_fail,
+	.body_max = v1_body_max,
+};
