@@ -447,6 +447,11 @@ int enqueue_main(int argc, char **argv)
 		fprintf(stderr, PROG ": which queue? usage: weft enqueue [options] QUEUE [JSON...]\n");
 		goto out;
 	}
+	json_t *dedup = json_object_get(o.job, "dedup");
+	if (dedup && !json_object_get(dedup, "key")) {
+		fprintf(stderr, PROG ": --dedup-window needs --dedup-key: the window is per key\n");
+		goto out;
+	}
 	json_object_set_new(o.job, "queue", json_string(o.queue));
 	if (nvalues == 0 || (nvalues == 1 && strcmp(values[0], "-") == 0)) {
 		from_stdin = true;

@@ -250,7 +250,6 @@ static int beat(worker *w, http_client *c, json_t *leases, int64_t *backoff)
 {
 	json_t *body = json_pack("{s:s,s:I,s:O}", "worker_id", w->id, "lease_ms", (json_int_t)(w->o.lease_us / 1000),
 	                         "leases", leases);
-	add_namespace(w, body);
 	json_t *answer = NULL;
 	int rc = post(w, c, "/v1/jobs/heartbeat", body, &answer, backoff);
 	json_decref(body);
