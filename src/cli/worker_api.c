@@ -394,8 +394,11 @@ void *worker_report_thread(void *arg)
 			pthread_cond_wait(&w->report_cv, &w->mu);
 			continue;
 		}
-		if (w->to_report < REPORT_BATCH_MAX)   /* let others join the request */
-			worker_wait(&w->report_cv, &w->mu, REPORT_LINGER_US);
+		/* let others join the request: up to REPORT_BATCH_MAX, for at
+		 * most REPORT_LINGER_US */
+		int64_t until = clock_mono_us() + REPORT_LINGER_US, left;
+		while (!w->stopping && w->to_report < REPORT_BATCH_MAX && (left = until - clock_mono_us()) > 0)
+			worker_wait(&w->report_cv, &w->mu, left);
 		size_t n = 0;
 		for (job *j = w->head; j && n < REPORT_BATCH_MAX; j = j->next) {
 			if (j->state == JOB_REPORTING && !j->reported) {
