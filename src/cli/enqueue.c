@@ -383,9 +383,10 @@ static int send_all(enqueue_opts *o, const items *it)
 		from = to;
 	}
 	if (rc != CLI_EXIT_OK && done > 0)
-		fprintf(stderr, PROG ": %zu of the %zu jobs were enqueued before the error (their ids are above)\n", done,
-		        it->n);
-	if (all && rc == CLI_EXIT_OK) {
+		fprintf(stderr, PROG ": %zu of the %zu jobs were enqueued before the error (their ids are on stdout)\n",
+		        done, it->n);
+	/* after an error, what was enqueued before it is still printed */
+	if (all && (rc == CLI_EXIT_OK || json_array_size(all) > 0)) {
 		json_t *out = json_pack("{s:o}", "jobs", all);
 		char *text = json_dump_compact(out);
 		puts(text);
