@@ -17,6 +17,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -94,11 +95,18 @@ static char *read_file(const char *path)
 	return buf_detach(&b, NULL);
 }
 
-/* Whether pid is gone (reaped by whoever its parent is), waiting up to 2 s. */
+/* Whether pid is gone, or only a zombie waiting for its new parent to
+ * reap it, waiting up to 2 s. */
 static bool pid_gone(pid_t pid)
 {
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
 	for (int i = 0; i < 200; i++) {
-		if (kill(pid, 0) != 0 && errno == ESRCH)
+		char *stat = read_file(path);
+		const char *paren = strrchr(stat, ')');
+		bool gone = !*stat || (paren && paren[1] == ' ' && paren[2] == 'Z');
+		free(stat);
+		if (gone)
 			return true;
 		struct timespec ts = { 0, 10 * 1000000 };
 		nanosleep(&ts, NULL);
@@ -373,6 +381,34 @@ static void test_cancel(void **state)
 	proc_outcome_release(&o);
 }
 
+static void test_child_dies_with_the_worker(void **state)
+{
+	UNUSED(state);
+	/* a process that starts a job and dies without a word (as a worker
+	 * under SIGKILL does): the job's child gets SIGKILL from the kernel */
+	int fds[2];
+	assert_int_equal(pipe(fds), 0);
+	pid_t helper = fork();
+	assert_true(helper >= 0);
+	if (helper == 0) {
+		char *argv[] = { "sleep", "60", NULL };
+		proc_spec s = { .path = "sleep", .argv = argv, .stderr_copy_fd = -1 };
+		proc *p;
+		char err[256];
+		pid_t child = proc_start(&s, &p, err, sizeof(err)) == 0 ? proc_pid(p) : -1;
+		ssize_t w = write(fds[1], &child, sizeof(child));
+		_exit(w == sizeof(child) ? 0 : 1);
+	}
+	close(fds[1]);
+	pid_t child = -1;
+	assert_int_equal(read(fds[0], &child, sizeof(child)), sizeof(child));
+	close(fds[0]);
+	assert_true(child > 0);
+	int st;
+	assert_int_equal(waitpid(helper, &st, 0), helper);
+	assert_true(pid_gone(child));
+}
+
 /* ---- what the child inherits ------------------------------------------- */
 
 static void test_environment(void **state)
@@ -536,6 +572,7 @@ int main(void)
 		cmocka_unit_test(test_timeout_grace_then_sigkill),
 		cmocka_unit_test(test_leftovers_die_with_the_job),
 		cmocka_unit_test(test_cancel),
+		cmocka_unit_test(test_child_dies_with_the_worker),
 		cmocka_unit_test(test_environment),
 		cmocka_unit_test(test_large_parents_go_to_a_file),
 		cmocka_unit_test(test_no_leaked_descriptors),
