@@ -18,6 +18,7 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <math.h>
+#include <unistd.h>
 
 #define PROG "weft enqueue"
 #define JOBS_PER_REQUEST 1000
@@ -456,6 +457,8 @@ int enqueue_main(int argc, char **argv)
 	json_object_set_new(o.job, "queue", json_string(o.queue));
 	if (nvalues == 0 || (nvalues == 1 && strcmp(values[0], "-") == 0)) {
 		from_stdin = true;
+		if (isatty(STDIN_FILENO))
+			fprintf(stderr, PROG ": reading one JSON value per line from the terminal; end with Ctrl-D\n");
 		if (read_stdin(&it) != 0)
 			goto out;
 	} else {
