@@ -223,6 +223,8 @@ static void start_job(runner *r, job *j)
 		j->run = p;
 		j->state = JOB_RUNNING;
 		r->running[r->nrunning++] = j;
+		if (j->lease_lost)   /* lost while it was being started */
+			proc_cancel(p);
 		log_debug(SUB, "job %s (attempt %" PRId64 "): started pid %d", j->id, j->attempt, (int)proc_pid(p));
 	} else {
 		log_error(SUB, "job %s: %s", j->id, err);
