@@ -6,10 +6,13 @@ server, run by a real worker process whose command is a shell script.
 * a job with timeout_secs 1 whose script backgrounds a sleep is stopped at
   the timeout (the script and the sleep are gone) and fails with `timeout`;
 * SIGTERM drains: the running job finishes and is reported, no new job is
-  claimed, the worker exits 0.
+  claimed, the worker exits 0;
+* exit codes fail the job (exit_N, retried unless N is the permanent code,
+  the message from stderr);
+* heartbeats keep a 1 s lease alive under a 2.5 s job.
 
-Only the timeout case waits in real time (about 2 s): a child process's
-timeout runs on the worker's own clock.
+The timeout and heartbeat cases wait in real time (2-3 s): a child's
+timeout and the heartbeats run on the worker's own clock.
 """
 
 import os
@@ -154,3 +157,41 @@ def test_sigterm_drains(server, tmp_path):
     assert left["status"] == "pending", left
     assert left.get("started_at") is None, left
     assert "draining" in w.log_text()
+
+
+def test_exit_codes_fail_the_job(server, tmp_path):
+    run = script(tmp_path, "fail.sh",
+                 'read -r input\n'
+                 'echo "boom on attempt $WEFT_ATTEMPT" >&2\n'
+                 'exit "$input"\n')
+    [retried] = enqueue(server, "--max-attempts", "2", "--backoff", "100ms,1,100ms", "cli-fail", "3")
+    [permanent] = enqueue(server, "--max-attempts", "5", "cli-fail", "100")
+    w = Worker(server, tmp_path, ["--queue", "cli-fail", "--concurrency", "2"], [run])
+    try:
+        a = wait_job(server, retried, ("failure", "success"))
+        b = wait_job(server, permanent, ("failure", "success"))
+    finally:
+        w.stop()
+    # exit 3 is retried until the attempts run out; the message is stderr's end
+    assert a["status"] == "failure" and a["attempt"] == 2, a
+    assert a["error"]["code"] == "exit_3", a
+    assert "boom on attempt 2" in a["error"]["message"], a
+    assert a["dead_letter"] is True
+    # exit 100, the permanent code, is not retried
+    assert b["status"] == "failure" and b["attempt"] == 1, b
+    assert b["error"]["code"] == "exit_100", b
+
+
+def test_heartbeats_keep_a_job_past_its_lease(server, tmp_path):
+    # a 1 s lease renewed every third of a second, for a job of 2.5 s
+    run = script(tmp_path, "long.sh", 'read -r input\nsleep 2.5\necho \'"done"\'\n')
+    [job_id] = enqueue(server, "cli-long", "null")
+    w = Worker(server, tmp_path, ["--queue", "cli-long", "--lease", "1s"], [run])
+    try:
+        done = wait_job(server, job_id, ("success", "failure"), timeout=15)
+    finally:
+        w.stop()
+    assert done["status"] == "success", done
+    assert done["result"] == "done"
+    assert done["attempt"] == 1, done   # the lease never lapsed
+    assert "lost" not in w.log_text()
