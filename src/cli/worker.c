@@ -230,6 +230,7 @@ static void start_job(runner *r, job *j)
 		log_error(SUB, "job %s: %s", j->id, err);
 		j->outcome = (proc_outcome){ .retryable = true, .message = xstrdup(err), .exit_code = -1 };
 		snprintf(j->outcome.code, sizeof(j->outcome.code), "exec_failed");
+		j->report_bytes = 256 + strlen(err);
 		j->state = JOB_REPORTING;
 		w->busy--;
 		w->to_report++;
@@ -291,6 +292,7 @@ static void job_finished(runner *r, size_t idx)
 		else
 			log_info(SUB, "job %s (attempt %" PRId64 "): failed: %s: %.300s", j->id, j->attempt, o.code,
 			         o.message ? o.message : "");
+		j->report_bytes = 256 + (o.ok ? json_dumpb(o.result, NULL, 0, JSON_COMPACT) : strlen(o.message ? o.message : ""));
 		j->outcome = o;
 		j->state = JOB_REPORTING;
 		w->to_report++;

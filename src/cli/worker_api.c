@@ -399,12 +399,15 @@ void *worker_report_thread(void *arg)
 		int64_t until = clock_mono_us() + REPORT_LINGER_US, left;
 		while (!w->stopping && w->to_report < REPORT_BATCH_MAX && (left = until - clock_mono_us()) > 0)
 			worker_wait(&w->report_cv, &w->mu, left);
-		size_t n = 0;
+		size_t n = 0, bytes = 0;
 		for (job *j = w->head; j && n < REPORT_BATCH_MAX; j = j->next) {
-			if (j->state == JOB_REPORTING && !j->reported) {
-				j->reported = true;
-				batch[n++] = j;
-			}
+			if (j->state != JOB_REPORTING || j->reported)
+				continue;
+			if (n > 0 && bytes + j->report_bytes > REPORT_BATCH_BYTES_MAX)
+				break;
+			bytes += j->report_bytes;
+			j->reported = true;
+			batch[n++] = j;
 		}
 		w->to_report -= (int)n;
 		pthread_mutex_unlock(&w->mu);

@@ -32,6 +32,9 @@
 #define WORKER_CONCURRENCY_MAX 1000
 #define CLAIM_WAIT_MS 30000
 #define REPORT_BATCH_MAX 100
+/* A report request stays well under the server's 16 MiB body limit, even
+ * with results of up to 1 MiB each. */
+#define REPORT_BATCH_BYTES_MAX (8u << 20)
 #define REPORT_LINGER_US 10000    /* how long a report waits for others to share its request */
 
 typedef enum {
@@ -51,6 +54,7 @@ typedef struct job {
 	bool lease_lost;              /* the heartbeat said canceled, lost or not_found */
 	proc *run;                    /* main only */
 	proc_outcome outcome;         /* set by main before JOB_REPORTING */
+	size_t report_bytes;          /* about what its report adds to a request */
 	bool reported;                /* taken by the reporter */
 } job;
 
