@@ -45,8 +45,11 @@ static void set_fatal(worker *w, int code, const char *what, const char *err)
 /* Posts body; on a failure that may pass, waits (growing *backoff_us) and
  * returns -1 so that the caller tries again; on one that cannot, sets the
  * worker's fatal code and returns -2. 0 with *answer on success. A
- * request canceled for the shutdown returns -2 without a message. */
-static int post(worker *w, http_client *c, const char *path, json_t *body, json_t **answer, int64_t *backoff_us)
+ * request canceled for the shutdown returns -2 without a message. With
+ * rejected, a request the server refused as bad (400, 413) is not fatal:
+ * -3, with the server's reason in rejected. */
+static int post(worker *w, http_client *c, const char *path, json_t *body, json_t **answer, int64_t *backoff_us,
+                char *rejected, size_t rejected_len)
 {
 	char *text = json_dump_compact(body);
 	char err[1024];
@@ -59,6 +62,10 @@ static int post(worker *w, http_client *c, const char *path, json_t *body, json_
 	}
 	if (atomic_load(&w->cancel_requests))
 		return -2;
+	if (rejected && rc == CLI_EXIT_USAGE) {
+		snprintf(rejected, rejected_len, "%s", err);
+		return -3;
+	}
 	if (!cli_retryable(rc, status)) {
 		set_fatal(w, rc, path, err);
 		return -2;
@@ -149,7 +156,7 @@ void *worker_claim_thread(void *arg)
 		                         (json_int_t)(w->o.lease_us / 1000));
 		add_namespace(w, body);
 		json_t *answer = NULL;
-		int rc = post(w, c, "/v1/jobs/claim", body, &answer, &backoff);
+		int rc = post(w, c, "/v1/jobs/claim", body, &answer, &backoff, NULL, 0);
 		json_decref(body);
 		if (rc == -2)
 			break;
@@ -251,7 +258,7 @@ static int beat(worker *w, http_client *c, json_t *leases, int64_t *backoff)
 	json_t *body = json_pack("{s:s,s:I,s:O}", "worker_id", w->id, "lease_ms", (json_int_t)(w->o.lease_us / 1000),
 	                         "leases", leases);
 	json_t *answer = NULL;
-	int rc = post(w, c, "/v1/jobs/heartbeat", body, &answer, backoff);
+	int rc = post(w, c, "/v1/jobs/heartbeat", body, &answer, backoff, NULL, 0);
 	json_decref(body);
 	if (rc != 0)
 		return rc;
@@ -331,9 +338,10 @@ static json_t *report_item(const job *j)
 	                 o->code, "message", o->message ? o->message : "", "retryable", o->retryable);
 }
 
-/* Sends the outcomes of jobs[0..n) (complete or fail, by ok), resending
- * while the failure may pass. */
-static int send_reports(worker *w, http_client *c, job **jobs, size_t n, bool ok)
+/* One request with the outcomes of jobs[0..n) that match ok (complete or
+ * fail), resent while the failure may pass. 0, -2 (stopping or fatal), or
+ * -3 when the server refused the request as bad (reason in why). */
+static int report_request(worker *w, http_client *c, job **jobs, size_t n, bool ok, char *why, size_t whylen)
 {
 	json_t *items = json_array();
 	for (size_t i = 0; i < n; i++)
@@ -348,7 +356,7 @@ static int send_reports(worker *w, http_client *c, job **jobs, size_t n, bool ok
 	json_t *answer = NULL;
 	int64_t backoff = 0;
 	int rc;
-	while ((rc = post(w, c, path, body, &answer, &backoff)) == -1)
+	while ((rc = post(w, c, path, body, &answer, &backoff, why, whylen)) == -1)
 		;
 	json_decref(body);
 	if (rc != 0)
@@ -378,6 +386,41 @@ static int send_reports(worker *w, http_client *c, job **jobs, size_t n, bool ok
 	if (w->outcome_log)
 		fflush(w->outcome_log);
 	json_decref(answer);
+	return 0;
+}
+
+/* Sends the outcomes of jobs[0..n) that match ok. When the server
+ * refuses the request as bad, one job's report is at fault (a result it
+ * will not take, say): each is then sent alone, and a result refused
+ * alone becomes a failure, `result_rejected`, not retryable, with the
+ * server's reason, so that one job's output cannot stop the worker. The
+ * failures go first (send_reports(false) before send_reports(true)), so a
+ * failure made here is sent once. */
+static int send_reports(worker *w, http_client *c, job **jobs, size_t n, bool ok)
+{
+	char why[1024];
+	int rc = report_request(w, c, jobs, n, ok, why, sizeof(why));
+	if (rc != -3)
+		return rc;
+	log_error(SUB, "the server refused %s reports: %s; sending them one by one", ok ? "complete" : "fail", why);
+	for (size_t i = 0; i < n; i++) {
+		job *j = jobs[i];
+		if (j->outcome.ok != ok)
+			continue;
+		rc = report_request(w, c, &j, 1, ok, why, sizeof(why));
+		if (rc == -3 && ok) {
+			log_error(SUB, "job %s: the server refused its result: %s; failing it", j->id, why);
+			json_decref(j->outcome.result);
+			j->outcome = (proc_outcome){ .retryable = false, .message = xasprintf("the server refused the result: "
+			                                                                      "%.3900s", why) };
+			snprintf(j->outcome.code, sizeof(j->outcome.code), "result_rejected");
+			rc = report_request(w, c, &j, 1, false, why, sizeof(why));
+		}
+		if (rc == -3)
+			log_error(SUB, "job %s: the server refused its report: %s (its lease will expire)", j->id, why);
+		else if (rc != 0)
+			return rc;
+	}
 	return 0;
 }
 
@@ -411,9 +454,9 @@ void *worker_report_thread(void *arg)
 		}
 		w->to_report -= (int)n;
 		pthread_mutex_unlock(&w->mu);
-		int rc = send_reports(w, c, batch, n, true);
+		int rc = send_reports(w, c, batch, n, false);
 		if (rc == 0)
-			rc = send_reports(w, c, batch, n, false);
+			rc = send_reports(w, c, batch, n, true);
 		pthread_mutex_lock(&w->mu);
 		if (rc != 0)
 			break;   /* stopping, or fatal: the jobs stay listed, and are released */
