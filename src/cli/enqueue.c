@@ -330,9 +330,11 @@ static int send_batch(http_client *c, enqueue_opts *o, const items *it, size_t f
 	free(text);
 	if (rc != CLI_EXIT_OK) {
 		fprintf(stderr, PROG ": %s\n", err);
-		if (rc == CLI_EXIT_USAGE && to - from > 1)
-			fprintf(stderr, PROG ": the request held the values of %s to %s\n", it->v[from].origin,
-			        it->v[to - 1].origin);
+		/* the server names a job by its index in the request */
+		const char *at = strstr(err, "jobs[");
+		unsigned long k = at ? strtoul(at + 5, NULL, 10) : 0;
+		if (rc == CLI_EXIT_USAGE && at && k < to - from)
+			fprintf(stderr, PROG ": jobs[%lu] there is the value of %s\n", k, it->v[from + k].origin);
 		return rc;
 	}
 	json_t *got = json_object_get(answer, "jobs");
