@@ -5,7 +5,7 @@ of bad input (2, before anything is sent) and an unreachable server (4)."""
 import os
 import subprocess
 
-from harness import closed_port_url, weft_bin
+from harness import SANITIZER_MARKERS, closed_port_url, weft_bin
 
 
 def run(url, *args, stdin=None):
@@ -13,8 +13,11 @@ def run(url, *args, stdin=None):
     env["WEFT_URL"] = url
     for name in ("WEFT_TOKEN", "WEFT_NAMESPACE"):
         env.pop(name, None)
-    return subprocess.run([weft_bin(), "enqueue", *args], env=env, input=stdin, capture_output=True, text=True,
-                          timeout=60)
+    r = subprocess.run([weft_bin(), "enqueue", *args], env=env, input=stdin, capture_output=True, text=True,
+                       timeout=60)
+    for marker in SANITIZER_MARKERS:   # under build/asan/weft
+        assert marker not in r.stderr, r.stderr
+    return r
 
 
 def job(server, job_id):

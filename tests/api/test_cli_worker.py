@@ -20,7 +20,7 @@ import signal
 import subprocess
 import time
 
-from harness import wait_for, weft_bin
+from harness import SANITIZER_MARKERS, wait_for, weft_bin
 
 WORKER_EXIT_TIMEOUT = 15
 
@@ -65,6 +65,10 @@ class Worker:
             raise AssertionError("the worker did not exit within %ss:\n%s" % (timeout, self.log_text()))
         finally:
             self.log.close()
+            # under build/asan/weft the worker is checked as the server is
+            text = self.log_text()
+            for marker in SANITIZER_MARKERS:
+                assert marker not in text, "the worker wrote a sanitizer report:\n" + text
 
     def stop(self):
         if self.proc.poll() is None:
