@@ -139,7 +139,7 @@ class Run:
         self.outcome_logs.append(outcome_log)
         err = open(os.path.join(self.dir, "worker-%d.log" % n), "w")
         p = subprocess.Popen([self.weft, "worker", "--queue", QUEUE, "--concurrency", str(self.args.concurrency),
-                              "--lease", self.args.lease, "--outcome-log", outcome_log, "--",
+                              "--lease", self.args.lease, "--claim-wait", "5s", "--outcome-log", outcome_log, "--",
                               os.path.join(HERE, "handler.sh")],
                              env=self.env(), stdout=subprocess.DEVNULL, stderr=err)
         if slot < len(self.workers):

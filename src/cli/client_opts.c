@@ -11,9 +11,10 @@
 #include <math.h>
 
 const char CLI_CLIENT_OPTS_HELP[] =
-	"  --url URL          the weft server (default $WEFT_URL, else " CLI_DEFAULT_URL ")\n"
-	"  --token TOKEN      bearer token (default $WEFT_TOKEN)\n"
-	"  --namespace NS     namespace (default $WEFT_NAMESPACE, else the token's only one, else default)\n";
+	"  --url URL                the weft server (default $WEFT_URL, else " CLI_DEFAULT_URL ")\n"
+	"  --token TOKEN            bearer token (default $WEFT_TOKEN)\n"
+	"  --namespace NS           namespace (default $WEFT_NAMESPACE, else the token's only\n"
+	"                           one, else default)\n";
 
 static const char *env_or(const char *name, const char *dflt)
 {

@@ -8,7 +8,8 @@
  * claimed jobs' children, drives them with poll(2), hands finished ones to
  * the reporter, and stops the children whose lease the server took back.
  *
- * Shutdown: the first SIGTERM or SIGINT drains (no new claims; running
+ * Shutdown: the first SIGTERM or SIGINT drains (no new claims; the claim
+ * waiting on the server ends by itself and its jobs are released; running
  * jobs finish and are reported; exit 0). A second one kills the children's
  * groups, releases every lease still held and exits 143. A worker killed
  * with SIGKILL cannot stop its grandchildren (PR_SET_PDEATHSIG reaches the
@@ -49,20 +50,23 @@ static void usage(FILE *out)
 	        "parent jobs' results as JSON; above 64 KiB, in the file WEFT_PARENTS_FILE).\n"
 	        "\n"
 	        "options:\n"
-	        "  --queue Q            a queue to claim from (1 to 16)\n"
-	        "  --concurrency N      jobs run at once, 1..1000 (default 1)\n"
-	        "  --lease DURATION     lease per claim, renewed every third of it (default 30s)\n"
-	        "  --kill-grace DURATION  after a job's timeout, SIGTERM, then SIGKILL after this\n"
-	        "                       (default 10s)\n"
-	        "  --permanent-exit N   the exit code that fails a job for good (default 100;\n"
-	        "                       -1: every exit code is retried)\n"
-	        "  --outcome-log FILE   append \"<job id> <attempt> complete|fail <outcome>\" per\n"
-	        "                       answered report\n"
+	        "  --queue Q                a queue to claim from (1 to 16)\n"
+	        "  --concurrency N          jobs run at once, 1..1000 (default 1)\n"
+	        "  --lease DURATION         lease per claim, renewed every third of it (default 30s)\n"
+	        "  --kill-grace DURATION    after a job's timeout, SIGTERM, then SIGKILL after this\n"
+	        "                           (default 10s)\n"
+	        "  --claim-wait DURATION    how long a claim waits on the server for a job, 1s..60s\n"
+	        "                           (default 30s); a drain lets the claim in flight end\n"
+	        "  --permanent-exit N       the exit code that fails a job for good (default 100;\n"
+	        "                           -1: every exit code is retried)\n"
+	        "  --outcome-log FILE       append \"<job id> <attempt> complete|fail <outcome>\" per\n"
+	        "                           answered report\n"
 	        "%s"
-	        "  -h, --help           show this text\n"
+	        "  -h, --help               show this text\n"
 	        "\n"
-	        "SIGTERM or SIGINT: drain (finish and report the running jobs, exit 0); a\n"
-	        "second one: kill the jobs, give their leases back, exit 143.\n"
+	        "SIGTERM or SIGINT: drain (no new claims; the claim waiting on the server ends\n"
+	        "and what it brings is given back; the running jobs finish and are reported;\n"
+	        "exit 0); a second one: kill the jobs, give their leases back, exit 143.\n"
 	        "Exit codes: 0 drained, 1 server error, 2 bad usage, 3 auth, 4 unreachable.\n"
 	        "WEFT_LOG=debug logs every job.\n",
 	        CLI_CLIENT_OPTS_HELP);
@@ -76,6 +80,7 @@ static int parse_opts(int argc, char **argv, worker_opts *o)
 	o->concurrency = 1;
 	o->lease_us = 30 * 1000000LL;
 	o->kill_grace_us = 10 * 1000000LL;
+	o->claim_wait_us = CLAIM_WAIT_DEFAULT_US;
 	o->permanent_exit = PROC_DEFAULT_PERMANENT_EXIT;
 	int i = 1;
 	for (; i < argc; i++) {
@@ -112,6 +117,9 @@ static int parse_opts(int argc, char **argv, worker_opts *o)
 				return -1;
 		} else if ((r = cli_opt_value(PROG, argc, argv, &i, "--kill-grace", &v)) != 0) {
 			if (r < 0 || cli_parse_duration(PROG, "--kill-grace", v, 1000, 3600 * 1000000LL, &o->kill_grace_us))
+				return -1;
+		} else if ((r = cli_opt_value(PROG, argc, argv, &i, "--claim-wait", &v)) != 0) {
+			if (r < 0 || cli_parse_duration(PROG, "--claim-wait", v, 1000000, CLAIM_WAIT_MAX_US, &o->claim_wait_us))
 				return -1;
 		} else if ((r = cli_opt_value(PROG, argc, argv, &i, "--permanent-exit", &v)) != 0) {
 			if (r < 0 || cli_parse_i64(PROG, "--permanent-exit", v, -1, 255, &n))
@@ -307,10 +315,13 @@ static void begin_drain(runner *r, int sig)
 	pthread_mutex_lock(&w->mu);
 	w->draining = true;
 	pthread_cond_broadcast(&w->claim_cv);
+	pthread_cond_broadcast(&w->backoff_cv);
+	bool claiming = !w->claims_done;
 	pthread_mutex_unlock(&w->mu);
-	log_info(SUB, "%s: draining: no new claims; %zu running job(s) finish and are reported (send it again to "
+	log_info(SUB, "%s: draining: no new claims; %zu running job(s) finish and are reported%s (send it again to "
 	              "kill them and exit)",
-	         sig == SIGINT ? "SIGINT" : "SIGTERM", r->nrunning);
+	         sig == SIGINT ? "SIGINT" : "SIGTERM", r->nrunning,
+	         claiming ? "; a claim waiting on the server ends first, and what it brings is given back" : "");
 }
 
 /* The loop of the main thread, until the drain is complete (0) or the
@@ -373,7 +384,7 @@ static int run(runner *r, int sig_fd)
 		pthread_mutex_lock(&w->mu);
 		if (rc < 0 && w->fatal)
 			rc = w->fatal;
-		else if (rc < 0 && w->draining && !w->head)
+		else if (rc < 0 && w->draining && !w->head && w->claims_done)
 			rc = CLI_EXIT_OK;
 		pthread_mutex_unlock(&w->mu);
 	}
@@ -405,8 +416,11 @@ static void shut_down(runner *r, pthread_t *threads, size_t nthreads, bool force
 	pthread_cond_broadcast(&w->claim_cv);
 	pthread_cond_broadcast(&w->report_cv);
 	pthread_cond_broadcast(&w->heartbeat_cv);
+	pthread_cond_broadcast(&w->backoff_cv);
 	pthread_mutex_unlock(&w->mu);
-	atomic_store(&w->cancel_requests, true);   /* the claim's long poll ends now */
+	/* requests in flight end now (after a drain, none is: the claim
+	 * thread has ended, the others are idle) */
+	atomic_store(&w->cancel_requests, true);
 	if (forced) {
 		for (size_t k = 0; k < r->nrunning; k++)
 			proc_kill_now(r->running[k]->run);
@@ -480,6 +494,7 @@ int worker_main(int argc, char **argv)
 	pthread_cond_init(&w->claim_cv, &ca);
 	pthread_cond_init(&w->report_cv, &ca);
 	pthread_cond_init(&w->heartbeat_cv, &ca);
+	pthread_cond_init(&w->backoff_cv, &ca);
 	pthread_condattr_destroy(&ca);
 	make_id(w);
 	log_info(SUB, "worker %s: %d slot(s) on %s, lease %.0f s, running %s", w->id, w->o.concurrency, w->o.client.url,
@@ -505,6 +520,7 @@ int worker_main(int argc, char **argv)
 	pthread_cond_destroy(&w->claim_cv);
 	pthread_cond_destroy(&w->report_cv);
 	pthread_cond_destroy(&w->heartbeat_cv);
+	pthread_cond_destroy(&w->backoff_cv);
 	pthread_mutex_destroy(&w->mu);
 	curl_global_cleanup();
 	free(w->o.cmd_path);

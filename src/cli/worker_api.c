@@ -74,7 +74,7 @@ static int post(worker *w, http_client *c, const char *path, json_t *body, json_
 	log_warn(SUB, "%s (trying again in %.1f s)", err, (double)*backoff_us / 1e6);
 	pthread_mutex_lock(&w->mu);
 	if (!w->stopping)
-		worker_wait(&w->heartbeat_cv, &w->mu, *backoff_us);
+		worker_wait(&w->backoff_cv, &w->mu, *backoff_us);
 	bool stopping = w->stopping;
 	pthread_mutex_unlock(&w->mu);
 	return stopping ? -2 : -1;
@@ -133,7 +133,7 @@ static job *job_of(const json_t *j)
 void *worker_claim_thread(void *arg)
 {
 	worker *w = arg;
-	http_client *c = thread_client(w, CLAIM_WAIT_MS + 30000);
+	http_client *c = thread_client(w, (long)(w->o.claim_wait_us / 1000) + 30000);
 	if (!c) {
 		set_fatal(w, CLI_EXIT_USAGE, "claim", "bad --url");
 		return NULL;
@@ -152,7 +152,7 @@ void *worker_claim_thread(void *arg)
 		for (size_t i = 0; i < w->o.nqueues; i++)
 			json_array_append_new(queues, json_string(w->o.queues[i]));
 		json_t *body = json_pack("{s:o,s:s,s:s,s:i,s:i,s:I}", "queues", queues, "worker_id", w->id, "hostname",
-		                         w->hostname, "max_jobs", want, "wait_ms", CLAIM_WAIT_MS, "lease_ms",
+		                         w->hostname, "max_jobs", want, "wait_ms", (int)(w->o.claim_wait_us / 1000), "lease_ms",
 		                         (json_int_t)(w->o.lease_us / 1000));
 		add_namespace(w, body);
 		json_t *answer = NULL;
@@ -212,6 +212,10 @@ void *worker_claim_thread(void *arg)
 		if (n > 0 || drain)
 			worker_notify(w);
 	}
+	pthread_mutex_lock(&w->mu);
+	w->claims_done = true;
+	pthread_mutex_unlock(&w->mu);
+	worker_notify(w);
 	http_client_free(c);
 	return NULL;
 }

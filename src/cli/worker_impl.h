@@ -6,7 +6,10 @@
  *              signalfd for SIGTERM/SIGINT and an eventfd that the others
  *              write to when they have news for it;
  *   claim      long-polls POST /v1/jobs/claim for as many jobs as there
- *              are free slots, and hands them to main;
+ *              are free slots, and hands them to main; in a drain it lets
+ *              the claim in flight end by itself and releases what it
+ *              brings (a claim abandoned on the server would still take
+ *              jobs, which would come back only when their leases expire);
  *   heartbeat  one POST /v1/jobs/heartbeat for every lease held, every
  *              lease/3; a lease answered canceled, lost or not_found is
  *              marked, and main stops its child without reporting it;
@@ -30,7 +33,8 @@
 
 #define WORKER_QUEUES_MAX 16
 #define WORKER_CONCURRENCY_MAX 1000
-#define CLAIM_WAIT_MS 30000
+#define CLAIM_WAIT_DEFAULT_US (30 * 1000000LL)
+#define CLAIM_WAIT_MAX_US (60 * 1000000LL)   /* the API's limit on wait_ms */
 #define REPORT_BATCH_MAX 100
 /* A report request stays well under the server's 16 MiB body limit, even
  * with results of up to 1 MiB each. */
@@ -65,6 +69,7 @@ typedef struct worker_opts {
 	int concurrency;
 	int64_t lease_us;
 	int64_t kill_grace_us;
+	int64_t claim_wait_us;        /* how long a claim may wait on the server for a job */
 	int permanent_exit;
 	const char *outcome_log;      /* or NULL */
 	char **cmd;                   /* CMD ARGS..., NULL-terminated (borrowed from argv) */
@@ -79,10 +84,12 @@ typedef struct worker {
 	pthread_cond_t claim_cv;      /* a slot was freed, or draining/stopping */
 	pthread_cond_t report_cv;     /* an outcome to report, or stopping */
 	pthread_cond_t heartbeat_cv;  /* stopping */
+	pthread_cond_t backoff_cv;    /* ends a pause before a retry: draining or stopping */
 	job *head, *tail;             /* every job whose lease is held */
 	int busy;                     /* jobs CLAIMED or RUNNING */
 	int to_report;                /* jobs REPORTING and not yet taken */
 	bool draining;                /* no new claims */
+	bool claims_done;             /* the claim thread has ended (its last claim answered) */
 	bool stopping;                /* the threads end */
 	atomic_bool cancel_requests;  /* aborts the threads' requests in flight */
 	int fatal;                    /* a CLI_EXIT_* that ends the worker, or 0 */

@@ -47,7 +47,9 @@ class Worker:
     def __init__(self, server, tmp_path, args, cmd):
         self.log_path = tmp_path / ("worker-%d.log" % time.monotonic_ns())
         self.log = open(self.log_path, "w")
-        self.proc = subprocess.Popen([weft_bin(), "worker", *args, "--", *cmd], env=cli_env(server),
+        # a drain lets the claim waiting on the server end: keep that short
+        self.proc = subprocess.Popen([weft_bin(), "worker", "--claim-wait", "1s", *args, "--", *cmd],
+                                     env=cli_env(server),
                                      stdout=subprocess.DEVNULL, stderr=self.log, cwd=str(tmp_path))
 
     def log_text(self):
