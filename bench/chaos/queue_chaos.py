@@ -15,7 +15,9 @@ report the server answered (--outcome-log). At the end it reports:
 
   enqueued            jobs enqueued
   succeeded           jobs the server lists as success
-  lost                enqueued jobs that did not succeed: must be 0
+  lost                enqueued jobs that did not succeed: must be 0 (the
+                      jobs have no attempt limit); not_succeeded gives their
+                      statuses
   executions          handler runs; duplicate_executions, runs beyond the
                       first of a job (allowed: delivery is at least once)
   completed_twice     jobs whose completion the server accepted more than
@@ -125,8 +127,10 @@ class Run:
     def enqueue(self):
         lines = "".join('{"i":%d}\n' % i for i in range(self.args.jobs))
         t0 = time.monotonic()
-        r = subprocess.run([self.weft, "enqueue", QUEUE], input=lines, env=self.env(), capture_output=True,
-                           text=True)
+        # no attempt limit: a job may lose many workers in a row (each kill
+        # costs its jobs an attempt), and must still succeed in the end
+        r = subprocess.run([self.weft, "enqueue", "--max-attempts", "-1", QUEUE], input=lines, env=self.env(),
+                           capture_output=True, text=True)
         if r.returncode != 0:
             raise SystemExit("weft enqueue failed (%d): %s" % (r.returncode, r.stderr))
         ids = [line.split()[0] for line in r.stdout.splitlines()]
@@ -139,7 +143,7 @@ class Run:
         self.outcome_logs.append(outcome_log)
         err = open(os.path.join(self.dir, "worker-%d.log" % n), "w")
         p = subprocess.Popen([self.weft, "worker", "--queue", QUEUE, "--concurrency", str(self.args.concurrency),
-                              "--lease", self.args.lease, "--claim-wait", "5s", "--outcome-log", outcome_log, "--",
+                              "--lease", self.args.lease, "--claim-wait", "1s", "--outcome-log", outcome_log, "--",
                               os.path.join(HERE, "handler.sh")],
                              env=self.env(), stdout=subprocess.DEVNULL, stderr=err)
         if slot < len(self.workers):
@@ -215,6 +219,24 @@ class Run:
             cursor = page.get("next_cursor")
             if not cursor:
                 return ids
+
+    def not_succeeded(self):
+        """How many jobs of the queue are in each status but success."""
+        out = {}
+        for status in ("pending", "running", "retrying", "failure", "canceled"):
+            n, cursor = 0, None
+            while True:
+                q = {"queue": QUEUE, "status": status, "limit": 1000}
+                if cursor:
+                    q["cursor"] = cursor
+                page = http_json(self.url + "/v1/tasks?" + urllib.parse.urlencode(q))
+                n += len(page["tasks"])
+                cursor = page.get("next_cursor")
+                if not cursor:
+                    break
+            if n:
+                out[status] = n
+        return out
 
     def lease_expiries(self):
         try:
@@ -298,6 +320,7 @@ def main():
             "enqueued": len(ids),
             "succeeded": len(succeeded & set(ids)),
             "lost": len(set(ids) - succeeded),
+            "not_succeeded": run.not_succeeded(),
             "executions": sum(runs.values()),
             "duplicate_executions": sum(n - 1 for n in runs.values() if n > 1),
             "completed_twice": sum(1 for n in completed.values() if n > 1),
