@@ -13,6 +13,7 @@
 #include "util/url.h"
 #include "config.h"
 #include "cli/bench.h"
+#include "cli/cli.h"
 #include "engine/engine.h"
 #include "engine/test_clock.h"
 #include "exec/webhook.h"
@@ -30,6 +31,8 @@ static void usage(FILE *out)
 	      "commands:\n"
 	      "  serve     run the weft server (see `weft serve --help`)\n"
 	      "  bench     run the benchmarks against a fresh local server (see `weft bench --help`)\n"
+	      "  enqueue   add jobs to a queue of a running server (see `weft enqueue --help`)\n"
+	      "  worker    run a command for each job claimed from queues (see `weft worker --help`)\n"
 	      "  help      show this text\n"
 	      "\n"
 	      "Without configuration, `weft serve` listens on :8085 and keeps its state in ./weft.db.\n"
@@ -167,6 +170,10 @@ int main(int argc, char **argv)
 		return serve(argc - 1, argv + 1);
 	if (strcmp(cmd, "bench") == 0)
 		return bench_main(argc - 1, argv + 1);
+	if (strcmp(cmd, "enqueue") == 0)
+		return enqueue_main(argc - 1, argv + 1);
+	if (strcmp(cmd, "worker") == 0)
+		return worker_main(argc - 1, argv + 1);
 	if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
 		usage(stdout);
 		return 0;

@@ -25,6 +25,7 @@ struct http_client {
 	struct curl_slist *hdr_body; /* the same plus Content-Type: application/json */
 	long timeout_ms;
 	long default_timeout_ms;
+	const atomic_bool *cancel;   /* borrowed, or NULL */
 	char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -41,6 +42,8 @@ const char *http_client_strerror(int code)
 		return "timed out";
 	case HTTP_CLIENT_ETRANSPORT:
 		return "connection failed";
+	case HTTP_CLIENT_ECANCELED:
+		return "canceled";
 	default:
 		return "unknown error";
 	}
@@ -175,6 +178,24 @@ const char *http_client_base_url(const http_client *c)
 	return c->base;
 }
 
+static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
+{
+	UNUSED(dltotal);
+	UNUSED(dlnow);
+	UNUSED(ultotal);
+	UNUSED(ulnow);
+	const http_client *c = ud;
+	return c->cancel && atomic_load(c->cancel) ? 1 : 0;   /* non-zero aborts the transfer */
+}
+
+void http_client_set_cancel(http_client *c, const atomic_bool *flag)
+{
+	c->cancel = flag;
+	curl_easy_setopt(c->h, CURLOPT_XFERINFOFUNCTION, flag ? on_progress : NULL);
+	curl_easy_setopt(c->h, CURLOPT_XFERINFODATA, flag ? (void *)c : NULL);
+	curl_easy_setopt(c->h, CURLOPT_NOPROGRESS, flag ? 0L : 1L);
+}
+
 void http_client_set_timeout(http_client *c, long timeout_ms)
 {
 	c->timeout_ms = timeout_ms > 0 ? timeout_ms : c->default_timeout_ms;
@@ -231,6 +252,8 @@ static int code_of(CURLcode rc)
 		return HTTP_CLIENT_ECONNECT;
 	case CURLE_OPERATION_TIMEDOUT:
 		return HTTP_CLIENT_ETIMEOUT;
+	case CURLE_ABORTED_BY_CALLBACK:
+		return HTTP_CLIENT_ECANCELED;
 	case CURLE_URL_MALFORMAT:
 	case CURLE_BAD_FUNCTION_ARGUMENT:
 	case CURLE_UNSUPPORTED_PROTOCOL:
@@ -250,6 +273,8 @@ int http_client_request(http_client *c, const char *method, const char *path, co
 	buf_puts(&c->url, c->base);
 	if (path)
 		buf_puts(&c->url, path);
+	if (c->cancel && atomic_load(c->cancel))
+		return fail(resp, HTTP_CLIENT_ECANCELED, method, c->url.data, NULL);
 
 	struct curl_slist *own = NULL;
 	if (headers && headers[0]) {

@@ -25,6 +25,7 @@
 
 #include "util/common.h"
 #include "util/buf.h"
+#include <stdatomic.h>
 
 enum {
 	HTTP_CLIENT_OK = 0,
@@ -32,6 +33,7 @@ enum {
 	HTTP_CLIENT_ECONNECT = -2,   /* the server could not be reached (refused, no route, name unknown) */
 	HTTP_CLIENT_ETIMEOUT = -3,   /* no complete answer within the timeout */
 	HTTP_CLIENT_ETRANSPORT = -4, /* the connection failed during the exchange */
+	HTTP_CLIENT_ECANCELED = -5,  /* stopped by the cancel flag (http_client_set_cancel) */
 };
 
 /* A short description of an HTTP_CLIENT_E* code (static). */
@@ -57,6 +59,14 @@ void http_client_free(http_client *c);
 const char *http_client_base_url(const http_client *c);
 /* Changes the timeout of the next requests (0: the default). */
 void http_client_set_timeout(http_client *c, long timeout_ms);
+
+/* A flag another thread may set to stop this client's request in flight
+ * (and refuse new ones while it is set): the request then returns
+ * HTTP_CLIENT_ECANCELED within about a second (libcurl's progress
+ * callback runs at least once a second while a transfer waits). The flag
+ * is borrowed and must outlive the client; NULL removes it. For a long
+ * poll that must not hold up a shutdown. */
+void http_client_set_cancel(http_client *c, const atomic_bool *flag);
 
 /* What came back. Embedded: http_response_init() before use,
  * http_response_release() after; one response may serve many requests (each

@@ -10,6 +10,7 @@
  *   /headers   200 with X-Batch-ID, a repeated X-Multi, a padded X-Spaced
  *   /close     200 "bye" with Connection: close
  *   /slow      200 after 600 ms           /big         200 + 100000 bytes
+ *   /hang      200 after 2 s
  */
 #include "util/common.h"
 #include "client/http_client.h"
@@ -19,6 +20,7 @@
 #include <curl/curl.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -118,6 +120,11 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
 	}
 	if (strcmp(url, "/slow") == 0) {
 		struct timespec ts = { 0, 600 * 1000000L };
+		nanosleep(&ts, NULL);
+		return answer(conn, 200, "late", 4, NULL);
+	}
+	if (strcmp(url, "/hang") == 0) {
+		struct timespec ts = { 2, 0 };
 		nanosleep(&ts, NULL);
 		return answer(conn, 200, "late", 4, NULL);
 	}
@@ -367,6 +374,46 @@ static void test_timeout(void **state)
 	assert_string_equal(resp.error, "");
 }
 
+static atomic_bool cancel_flag;
+
+static void *cancel_soon(void *arg)
+{
+	UNUSED(arg);
+	struct timespec ts = { 0, 100 * 1000000L };
+	nanosleep(&ts, NULL);
+	atomic_store(&cancel_flag, true);
+	return NULL;
+}
+
+static void test_cancel(void **state)
+{
+	UNUSED(state);
+	atomic_store(&cancel_flag, false);
+	http_client_set_cancel(client, &cancel_flag);
+	assert_int_equal(get("/ok"), 0);   /* a flag that is not set changes nothing */
+	/* set while a request waits: it stops within about a second, well
+	 * before the 2 s answer */
+	pthread_t t;
+	pthread_create(&t, NULL, cancel_soon, NULL);
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_int_equal(get("/hang"), HTTP_CLIENT_ECANCELED);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	pthread_join(t, NULL);
+	double took = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	assert_true(took < 1.6);
+	assert_non_null(strstr(resp.error, "/hang: canceled"));
+	/* while set, nothing is sent */
+	int before = atomic_load(&connections);
+	assert_int_equal(get("/ok"), HTTP_CLIENT_ECANCELED);
+	assert_int_equal(atomic_load(&connections), before);
+	/* cleared, the client works again */
+	atomic_store(&cancel_flag, false);
+	assert_int_equal(get("/ok"), 0);
+	assert_int_equal(resp.status, 200);
+	http_client_set_cancel(client, NULL);
+}
+
 static void test_bad_arguments(void **state)
 {
 	UNUSED(state);
@@ -403,6 +450,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_keep_alive, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_connection_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_timeout, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cancel, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_arguments, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("http_client", tests, group_setup, group_teardown);

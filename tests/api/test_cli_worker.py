@@ -1,0 +1,203 @@
+"""`weft worker` end to end: jobs enqueued with `weft enqueue` against a real
+server, run by a real worker process whose command is a shell script.
+
+* a script reads its input on stdin and prints JSON: the job succeeds with
+  the parsed result;
+* a job with timeout_secs 1 whose script backgrounds a sleep is stopped at
+  the timeout (the script and the sleep are gone) and fails with `timeout`;
+* SIGTERM drains: the running job finishes and is reported, no new job is
+  claimed, the worker exits 0;
+* exit codes fail the job (exit_N, retried unless N is the permanent code,
+  the message from stderr);
+* heartbeats keep a 1 s lease alive under a 2.5 s job.
+
+The timeout and heartbeat cases wait in real time (2-3 s): a child's
+timeout and the heartbeats run on the worker's own clock.
+"""
+
+import os
+import signal
+import subprocess
+import time
+
+from harness import SANITIZER_MARKERS, wait_for, weft_bin
+
+WORKER_EXIT_TIMEOUT = 15
+
+
+def cli_env(server):
+    env = dict(os.environ)
+    env["WEFT_URL"] = server.base
+    for name in ("WEFT_TOKEN", "WEFT_NAMESPACE"):
+        env.pop(name, None)
+    return env
+
+
+def enqueue(server, *args):
+    """Runs `weft enqueue ARGS`; the ids it printed."""
+    r = subprocess.run([weft_bin(), "enqueue", *args], env=cli_env(server), capture_output=True, text=True,
+                       timeout=30)
+    assert r.returncode == 0, (r.returncode, r.stderr)
+    return [line.split()[0] for line in r.stdout.splitlines()]
+
+
+class Worker:
+    """One `weft worker` process; its stderr goes to a file in tmp_path."""
+
+    def __init__(self, server, tmp_path, args, cmd):
+        self.log_path = tmp_path / ("worker-%d.log" % time.monotonic_ns())
+        self.log = open(self.log_path, "w")
+        # a drain lets the claim waiting on the server end: keep that short
+        self.proc = subprocess.Popen([weft_bin(), "worker", "--claim-wait", "1s", *args, "--", *cmd],
+                                     env=cli_env(server),
+                                     stdout=subprocess.DEVNULL, stderr=self.log, cwd=str(tmp_path))
+
+    def log_text(self):
+        return self.log_path.read_text()
+
+    def signal(self, sig):
+        self.proc.send_signal(sig)
+
+    def wait(self, timeout=WORKER_EXIT_TIMEOUT):
+        try:
+            return self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise AssertionError("the worker did not exit within %ss:\n%s" % (timeout, self.log_text()))
+        finally:
+            self.log.close()
+            # under build/asan/weft the worker is checked as the server is
+            text = self.log_text()
+            for marker in SANITIZER_MARKERS:
+                assert marker not in text, "the worker wrote a sanitizer report:\n" + text
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.signal(signal.SIGTERM)
+            self.wait()
+
+
+def job(server, job_id):
+    r = server.get("/v1/tasks/" + job_id)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def wait_job(server, job_id, statuses, timeout=10.0):
+    return wait_for(lambda: (lambda j: j if j["status"] in statuses else None)(job(server, job_id)),
+                    timeout=timeout, desc="job %s in %s" % (job_id, statuses))
+
+
+def pid_gone(pid):
+    """No such process, or only a zombie waiting for its new parent."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True
+
+
+def script(tmp_path, name, text):
+    path = tmp_path / name
+    path.write_text("#!/bin/sh\n" + text)
+    path.chmod(0o755)
+    return str(path)
+
+
+def test_script_result_is_parsed_json(server, tmp_path):
+    run = script(tmp_path, "echo.sh",
+                 'read -r input\n'
+                 'printf \'{"got":%s,"attempt":%s,"queue":"%s","same_id":%s}\\n\' "$input" "$WEFT_ATTEMPT" '
+                 '"$WEFT_QUEUE" "$([ "$WEFT_JOB_ID" = "$1" ] && echo true || echo false)"\n')
+    [job_id] = enqueue(server, "cli-echo", '{"x":[1,"two"]}')
+    # the script compares WEFT_JOB_ID with its first argument
+    w = Worker(server, tmp_path, ["--queue", "cli-echo"], [run, job_id])
+    try:
+        done = wait_job(server, job_id, ("success", "failure"))
+        assert done["status"] == "success", done
+        assert done["result"] == {"got": {"x": [1, "two"]}, "attempt": 1, "queue": "cli-echo", "same_id": True}
+        assert done["attempt"] == 1
+    finally:
+        w.stop()
+    assert w.proc.returncode == 0, w.log_text()
+
+
+def test_timeout_kills_the_group(server, tmp_path):
+    pids = tmp_path / "pids"
+    # the script records its pid and its background sleep's, then waits
+    cmd = ["sh", "-c", 'echo $$ > "$0"; sleep 60 & echo $! >> "$0"; wait', str(pids)]
+    [job_id] = enqueue(server, "--timeout", "1s", "--max-attempts", "1", "cli-timeout", "{}")
+    w = Worker(server, tmp_path, ["--queue", "cli-timeout", "--kill-grace", "1s", "--lease", "30s"], cmd)
+    try:
+        wait_for(lambda: pids.exists() and len(pids.read_text().split()) == 2, timeout=10, desc="both pids")
+        sh_pid, sleep_pid = (int(p) for p in pids.read_text().split())
+        done = wait_job(server, job_id, ("failure", "success"), timeout=10)
+        assert done["status"] == "failure", done
+        assert done["error"]["code"] == "timeout", done
+        # the timeout reached the whole group: the script and its sleep
+        wait_for(lambda: pid_gone(sh_pid) and pid_gone(sleep_pid), timeout=5, desc="the job's processes gone")
+    finally:
+        w.stop()
+    assert w.proc.returncode == 0, w.log_text()
+
+
+def test_sigterm_drains(server, tmp_path):
+    started = tmp_path / "started"
+    run = script(tmp_path, "slow.sh",
+                 'read -r input\n'
+                 'touch "%s"\n'
+                 'sleep 1\n'
+                 'echo \'{"slow":"done"}\'\n' % started)
+    [first] = enqueue(server, "cli-drain", '"first"')
+    w = Worker(server, tmp_path, ["--queue", "cli-drain", "--concurrency", "1"], [run])
+    wait_for(started.exists, timeout=10, desc="the first job running")
+    w.signal(signal.SIGTERM)
+    # enqueued after the signal: a draining worker claims nothing
+    [second] = enqueue(server, "cli-drain", '"second"')
+    assert w.wait() == 0, w.log_text()
+    done = job(server, first)
+    assert done["status"] == "success", done
+    assert done["result"] == {"slow": "done"}
+    left = job(server, second)
+    assert left["status"] == "pending", left
+    assert left.get("started_at") is None, left
+    assert "draining" in w.log_text()
+
+
+def test_exit_codes_fail_the_job(server, tmp_path):
+    run = script(tmp_path, "fail.sh",
+                 'read -r input\n'
+                 'echo "boom on attempt $WEFT_ATTEMPT" >&2\n'
+                 'exit "$input"\n')
+    [retried] = enqueue(server, "--max-attempts", "2", "--backoff", "100ms,1,100ms", "cli-fail", "3")
+    [permanent] = enqueue(server, "--max-attempts", "5", "cli-fail", "100")
+    w = Worker(server, tmp_path, ["--queue", "cli-fail", "--concurrency", "2"], [run])
+    try:
+        a = wait_job(server, retried, ("failure", "success"))
+        b = wait_job(server, permanent, ("failure", "success"))
+    finally:
+        w.stop()
+    # exit 3 is retried until the attempts run out; the message is stderr's end
+    assert a["status"] == "failure" and a["attempt"] == 2, a
+    assert a["error"]["code"] == "exit_3", a
+    assert "boom on attempt 2" in a["error"]["message"], a
+    assert a["dead_letter"] is True
+    # exit 100, the permanent code, is not retried
+    assert b["status"] == "failure" and b["attempt"] == 1, b
+    assert b["error"]["code"] == "exit_100", b
+
+
+def test_heartbeats_keep_a_job_past_its_lease(server, tmp_path):
+    # a 1 s lease renewed every third of a second, for a job of 2.5 s
+    run = script(tmp_path, "long.sh", 'read -r input\nsleep 2.5\necho \'"done"\'\n')
+    [job_id] = enqueue(server, "cli-long", "null")
+    w = Worker(server, tmp_path, ["--queue", "cli-long", "--lease", "1s"], [run])
+    try:
+        done = wait_job(server, job_id, ("success", "failure"), timeout=15)
+    finally:
+        w.stop()
+    assert done["status"] == "success", done
+    assert done["result"] == "done"
+    assert done["attempt"] == 1, done   # the lease never lapsed
+    assert "lost" not in w.log_text()
