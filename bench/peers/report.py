@@ -95,22 +95,22 @@ def group(rows, workload):
 
 
 def summary(runs):
-    """(median jobs/s or None, text for the rate column, range text)."""
+    """(median jobs/s or None, text for the rate column, range text, why it failed or None)."""
     bad = [r for r in runs if not r.get("ok")]
     if bad:
         r = bad[0]
         why = r.get("error") or "lost %s, dup %s" % (r.get("lost"), r.get("dup"))
-        return None, "FAILED (%d of %d runs): %s" % (len(bad), len(runs), why), ""
+        return None, "failed", "", "%d of %d runs failed; the first: %s" % (len(bad), len(runs), why)
     rates = [float(r["jobs_per_s"]) for r in runs]
     med = statistics.median(rates)
     rng = "%.0f-%.0f" % (min(rates), max(rates)) if len(rates) > 1 else ""
-    return med, "%.0f" % med, rng
+    return med, "%.0f" % med, rng, None
 
 
 def fmt_table(header, body):
     widths = [max(len(str(x)) for x in col) for col in zip(header, *body)]
     lines = ["  ".join(str(x).ljust(w) if i < 2 else str(x).rjust(w) for i, (x, w) in enumerate(zip(row, widths)))
-             for row in [header] + body]
+             .rstrip() for row in [header] + body]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
 
@@ -120,24 +120,27 @@ def table(rows, workload, title):
     if not groups:
         return ""
     med = {k: summary(v) for k, v in groups.items()}
-    weft_ref = [(c, med[("weft", c)][0]) for c in RATIO_AGAINST if ("weft", c) in med]
+    has_peers = any(k[0] != "weft" for k in groups)
+    weft_ref = [(c, med[("weft", c)][0]) for c in RATIO_AGAINST if ("weft", c) in med] if has_peers else []
     ns = sorted({r.get("n") for v in groups.values() for r in v if r.get("n")})
     header = ["system", "configuration", "jobs/s (median)", "range", "runs"] + \
         ["weft %s / this" % c for c, _ in weft_ref]
-    body = []
+    body, notes = [], []
     for (system, config), runs in groups.items():
-        m, text, rng = med[(system, config)]
+        m, text, rng, why = med[(system, config)]
         ratios = []
         for _, ref in weft_ref:
             ratios.append("%.2f" % (ref / m) if ref and m and system != "weft" else "")
         body.append([system, config, text, rng, str(len(runs))] + ratios)
+        if why:
+            notes.append("  failed: %s, %s: %s" % (system, config, why))
     out = ["%s (N = %s; durable commits on every system)" % (title, ", ".join(str(n) for n in ns)),
-           fmt_table(header, body)]
+           fmt_table(header, body)] + notes
     peers = [(med[k][0], k) for k in groups if k[0] != "weft" and med[k][0]]
     if peers:
         best, (bs, bc) = max(peers)
         out.append("best peer: %s, %s: %.0f jobs/s" % (bs, bc, best))
-        for (system, config), (m, _, _) in med.items():
+        for (system, config), (m, _, _, _) in med.items():
             if system == "weft":
                 out.append("  weft %s / best peer: %s" % (config, "%.2f" % (m / best) if m else "n/a (failed)"))
     return "\n".join(out) + "\n"
@@ -150,16 +153,17 @@ def latency_table(rows):
     by = {}
     for r in runs:
         by.setdefault(r["config"], []).append(r)
-    body = []
+    body, notes = [], []
     for config, rs in by.items():
         ok = [r for r in rs if r.get("ok")]
         if len(ok) < len(rs):
-            body.append([config, "FAILED: %s" % (next(r for r in rs if not r.get("ok")).get("error")), "", ""])
+            body.append([config, "failed", "", str(len(rs))])
+            notes.append("  failed: %s: %s" % (config, next(r for r in rs if not r.get("ok")).get("error")))
             continue
         body.append([config, "%.2f" % statistics.median(r["p50"] for r in ok),
                      "%.2f" % statistics.median(r["p99"] for r in ok), str(len(ok))])
     return "weft enqueue -> claim latency at 1,000 jobs/s, open loop (median over runs)\n" + \
-        fmt_table(["configuration", "p50 ms", "p99 ms", "runs"], body) + "\n"
+        "\n".join([fmt_table(["configuration", "p50 ms", "p99 ms", "runs"], body)] + notes) + "\n"
 
 
 def machine_text(d):

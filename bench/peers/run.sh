@@ -6,8 +6,9 @@
 #   bench/peers/run.sh [--n N] [--reps R] [--quick] [--systems graphile,pgboss,weft] [--out DIR]
 #
 # Environment: BENCH_N (100000), BENCH_REPS (3), BENCH_SYSTEMS, BENCH_OUT,
-# BENCH_LATENCY_SECS (10), TMPDIR (where the cluster and SQLite files live:
-# keep it on a real disk, or fsync costs nothing).
+# BENCH_LATENCY_SECS (10), BENCH_WEFT_SERVER (a weft binary to measure instead
+# of build/weft, passed as `weft bench --server`), TMPDIR (where the cluster
+# and SQLite files live: keep it on a real disk, or fsync costs nothing).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -19,9 +20,11 @@ REPS=${BENCH_REPS:-3}
 SYSTEMS=${BENCH_SYSTEMS:-graphile,pgboss,weft}
 OUT=${BENCH_OUT:-}
 LATENCY_SECS=${BENCH_LATENCY_SECS:-10}
+WEFT_SERVER=()
+[ -z "${BENCH_WEFT_SERVER:-}" ] || WEFT_SERVER=(--server "$BENCH_WEFT_SERVER")
 
 usage() {
-	sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//' >&2
+	sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//' >&2
 	exit 2
 }
 
@@ -183,7 +186,7 @@ weft_run() { # label env... -- options...
 	shift
 	say "  weft $label"
 	env "${envs[@]}" TMPDIR="${TMPDIR:-/tmp}" timeout 1800 "$ROOT/build/weft" bench --queue --json \
-		--jobs "$N" --latency-secs "$LATENCY_SECS" "$@" >"$OUT/weft.tmp" 2>>"$OUT/weft.log" || rc=$?
+		--jobs "$N" --latency-secs "$LATENCY_SECS" "${WEFT_SERVER[@]}" "$@" >"$OUT/weft.tmp" 2>>"$OUT/weft.log" || rc=$?
 	if [ -s "$OUT/weft.tmp" ]; then
 		/usr/bin/python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); d["label"] = sys.argv[2]
 print(json.dumps(d))' "$OUT/weft.tmp" "$label" >>"$RESULTS" || no_result weft all "$label" "unreadable JSON"
