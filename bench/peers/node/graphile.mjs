@@ -16,7 +16,7 @@ import { Logger, makeWorkerUtils, run } from "graphile-worker";
 import { enqueueAll, guarded, inputs, Ledger, parseArgs, sleep, vacuumAnalyze, waitFor, withClient } from "./common.mjs";
 
 const CONCURRENCY = 24;
-const LOCAL_QUEUE_SIZE = Number(process.env.GRAPHILE_LOCAL_QUEUE_SIZE || 500);
+const LOCAL_QUEUE_SIZE = Number(process.env.GRAPHILE_LOCAL_QUEUE_SIZE || 5000);
 const BATCH_DELAY_MS = 0;
 const JOBS_TABLE = "graphile_worker._private_jobs";
 const DEADLINE_MS = 30 * 60 * 1000;
