@@ -115,6 +115,14 @@ def fmt_table(header, body):
     return "\n".join(lines)
 
 
+def failure_lines(notes):
+    """One line per distinct reason, naming every row that failed for it."""
+    by = {}
+    for who, why in notes:
+        by.setdefault(why, []).append(who)
+    return ["  failed (%s): %s" % ("; ".join(who), why) for why, who in by.items()]
+
+
 def table(rows, workload, title):
     groups = group(rows, workload)
     if not groups:
@@ -133,16 +141,16 @@ def table(rows, workload, title):
             ratios.append("%.2f" % (ref / m) if ref and m and system != "weft" else "")
         body.append([system, config, text, rng, str(len(runs))] + ratios)
         if why:
-            notes.append("  failed: %s, %s: %s" % (system, config, why))
+            notes.append(("%s %s" % (system, config), why))
     out = ["%s (N = %s; durable commits on every system)" % (title, ", ".join(str(n) for n in ns)),
-           fmt_table(header, body)] + notes
+           fmt_table(header, body)] + failure_lines(notes)
     peers = [(med[k][0], k) for k in groups if k[0] != "weft" and med[k][0]]
     if peers:
         best, (bs, bc) = max(peers)
         out.append("best peer: %s, %s: %.0f jobs/s" % (bs, bc, best))
         for (system, config), (m, _, _, _) in med.items():
-            if system == "weft":
-                out.append("  weft %s / best peer: %s" % (config, "%.2f" % (m / best) if m else "n/a (failed)"))
+            if system == "weft" and m:
+                out.append("  weft %s / best peer: %.2f" % (config, m / best))
     return "\n".join(out) + "\n"
 
 
@@ -158,12 +166,12 @@ def latency_table(rows):
         ok = [r for r in rs if r.get("ok")]
         if len(ok) < len(rs):
             body.append([config, "failed", "", str(len(rs))])
-            notes.append("  failed: %s: %s" % (config, next(r for r in rs if not r.get("ok")).get("error")))
+            notes.append((config, next(r for r in rs if not r.get("ok")).get("error")))
             continue
         body.append([config, "%.2f" % statistics.median(r["p50"] for r in ok),
                      "%.2f" % statistics.median(r["p99"] for r in ok), str(len(ok))])
     return "weft enqueue -> claim latency at 1,000 jobs/s, open loop (median over runs)\n" + \
-        "\n".join([fmt_table(["configuration", "p50 ms", "p99 ms", "runs"], body)] + notes) + "\n"
+        "\n".join([fmt_table(["configuration", "p50 ms", "p99 ms", "runs"], body)] + failure_lines(notes)) + "\n"
 
 
 def machine_text(d):

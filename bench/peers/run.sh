@@ -188,8 +188,13 @@ weft_run() { # label env... -- options...
 	env "${envs[@]}" TMPDIR="${TMPDIR:-/tmp}" timeout 1800 "$ROOT/build/weft" bench --queue --json \
 		--jobs "$N" --latency-secs "$LATENCY_SECS" "${WEFT_SERVER[@]}" "$@" >"$OUT/weft.tmp" 2>>"$OUT/weft.log" || rc=$?
 	if [ -s "$OUT/weft.tmp" ]; then
-		/usr/bin/python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); d["label"] = sys.argv[2]
-print(json.dumps(d))' "$OUT/weft.tmp" "$label" >>"$RESULTS" || no_result weft all "$label" "unreadable JSON"
+		# A failed run keeps its directory (server logs): into the results.
+		/usr/bin/python3 -c 'import json, os, shutil, sys
+d = json.load(open(sys.argv[1])); d["label"] = sys.argv[2]
+if d.get("dir") and os.path.isdir(d["dir"]):
+    kept = os.path.join(sys.argv[3], "weft-kept-" + os.path.basename(d["dir"]))
+    shutil.move(d["dir"], kept); d["dir"] = kept
+print(json.dumps(d))' "$OUT/weft.tmp" "$label" "$OUT" >>"$RESULTS" || no_result weft all "$label" "unreadable JSON"
 	else
 		no_result weft all "$label" "exit $rc, see weft.log"
 	fi
