@@ -101,7 +101,8 @@ http_client **bench_queue_connect(bench *b)
 		};
 		h[k] = http_client_new(&o);
 		if (!h[k] || http_client_request(h[k], "GET", "/health", NULL, 0, NULL, &r) != 0 || r.status != 200) {
-			bench_report_bad("GET /health (client warm-up)", &r, 200);
+			bench_queue_fail(b, "a client cannot reach %s: GET /health %s", b->nodes[k].base,
+			                 r.status ? "did not answer 200" : r.error);
 			http_response_release(&r);
 			bench_queue_disconnect(b, h);
 			return NULL;
@@ -412,13 +413,18 @@ static int phase_enqueue(bench *b, queue_run *q)
 		buf_puts(body, "]}");
 	}
 	q->ids = xcalloc((size_t)q->n, sizeof(char *));
+	bench_stmts st0 = { 0 }, st1 = { 0 };
+	bench_stmts_read(b, &st0);
 	int64_t us = run_clients(q, enqueue_client);
+	if (us >= 0 && !atomic_load(&q->failed))
+		bench_stmts_read(b, &st1);
 	for (size_t k = 0; k < q->nbatches; k++)
 		buf_release(&q->bodies[k]);
 	free(q->bodies);
 	q->bodies = NULL;
+	int rc = -1;
 	if (us < 0 || atomic_load(&q->failed))
-		return -1;
+		goto out;
 	long lost = 0;
 	for (long i = 0; i < q->n; i++)
 		lost += q->ids[i] == NULL;
@@ -428,12 +434,17 @@ static int phase_enqueue(bench *b, queue_run *q)
 	bench_figure(b, "queue_enqueue_s", label, bench_secs(us), 3, "s");
 	bench_figure(b, "queue_enqueue_lost", "  jobs without an id", (double)lost, 0, "jobs");
 	bench_figure(b, "queue_enqueue_dup", "  ids answered twice", (double)dup, 0, "jobs");
+	bench_stmts_report(b, "queue_enqueue", "  database statements per job", &st0, &st1, q->n, 0);
 	if (lost || dup) {
 		bench_queue_fail(b, "queue-enqueue: %ld jobs without an id and %ld ids answered twice", lost, dup);
-		return -1;
+		goto out;
 	}
 	bench_figure(b, "queue_enqueue_per_s", "  rate", bench_rate((double)q->n, us), 0, "jobs/s");
-	return 0;
+	rc = 0;
+out:
+	bench_stmts_release(&st0);
+	bench_stmts_release(&st1);
+	return rc;
 }
 
 /* tasks_by_status{status="Success"} of node 1's /metrics (database-wide),

@@ -16,7 +16,9 @@
  * they get in one request, and claim again. A job's latency runs from its
  * due time to the moment its claim answer was received: enqueue request,
  * commit, the server waking a parked claim, and the claim answer. Every job
- * must be claimed exactly once.
+ * must be claimed exactly once. With several nodes the producer enqueues
+ * through node 1 and consumer k waits on node k + 1 (mod nodes), so the
+ * jobs reach their claims through another node's wake-up.
  */
 #include "cli/bench/bench_impl.h"
 #include "util/alloc.h"
@@ -194,7 +196,7 @@ static int report(bench *b, lat_run *q)
 	long bad = atomic_load(&q->not_completed);
 	char label[96];
 	snprintf(label, sizeof(label), "queue-latency: %ld jobs at %ld/s, %d waiting claims", q->m, q->rate, CONSUMERS);
-	bench_note(b, "%s", label);
+	bench_note(b, "  %s", label);
 	bench_figure(b, "queue_latency_lost", "  jobs never claimed", (double)lost, 0, "jobs");
 	bench_figure(b, "queue_latency_dup", "  claims beyond the first", (double)dup, 0, "jobs");
 	bench_figure(b, "queue_latency_send_lag_max_ms", "  enqueue sent late by, at most", (double)q->max_lag_us / 1000.0,
