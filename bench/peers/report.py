@@ -185,6 +185,9 @@ def machine_text(d):
             m.get("load_before", 0)))
         if fs:
             lines.append("pg_test_fsync: fdatasync %.0f ops/s (%s us/op)" % (fs["ops_per_s"], fs["usecs_per_op"]))
+    lpath = os.path.join(d, "load_after.txt")
+    if os.path.exists(lpath):
+        lines.append("load average at the end (1, 5, 15 min): %s" % open(lpath).read().strip())
     for name in ("pg_version.txt", "pg_settings.txt"):
         p = os.path.join(d, name)
         if os.path.exists(p):

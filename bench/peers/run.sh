@@ -226,6 +226,7 @@ for rep in $(seq 1 "$REPS"); do
 	fi
 done
 
+cut -d' ' -f1-3 /proc/loadavg >"$OUT/load_after.txt"
 /usr/bin/python3 "$HERE/report.py" "$OUT" | tee "$OUT/report.txt"
 [ "$FAILED" -eq 0 ] || say "run.sh: some runs failed (see $OUT/*.log); the tables show them as failed"
 exit "$FAILED"
