@@ -44,7 +44,10 @@ case $REPS in '' | *[!0-9]* | 0) echo "run.sh: --reps needs a positive integer, 
 [ "$N" -ge 1 ] || { echo "run.sh: --n must be at least 1" >&2; exit 2; }
 has() { case ",$SYSTEMS," in *",$1,"*) return 0 ;; *) return 1 ;; esac; }
 for s in ${SYSTEMS//,/ }; do
-	case $s in graphile | pgboss | weft) ;; *) echo "run.sh: unknown system '$s' (graphile, pgboss, weft)" >&2; exit 2 ;; esac
+	case $s in
+	graphile | pgboss | weft) ;;
+	*) echo "run.sh: unknown system '$s' (graphile, pgboss, weft)" >&2; exit 2 ;;
+	esac
 done
 
 say() { printf '%s\n' "$*" >&2; }
@@ -89,6 +92,7 @@ DATA=$PGTOP/data
 PORT=$(/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 ADMIN_URL=postgres://postgres@127.0.0.1:$PORT/postgres
 
+# shellcheck disable=SC2317  # called by the EXIT trap
 cleanup() {
 	if [ -f "$DATA/postmaster.pid" ]; then
 		"${AS_PG[@]}" "$PGBIN/pg_ctl" stop -D "$DATA" -m fast -w -t 60 >/dev/null 2>&1 || true

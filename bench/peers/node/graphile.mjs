@@ -13,7 +13,9 @@
 
 import { Logger, makeWorkerUtils, run } from "graphile-worker";
 
-import { enqueueAll, guarded, inputs, Ledger, parseArgs, sleep, vacuumAnalyze, waitFor, withClient } from "./common.mjs";
+import {
+  enqueueAll, guarded, inputs, Ledger, parseArgs, sleep, vacuumAnalyze, waitFor, withClient,
+} from "./common.mjs";
 
 const CONCURRENCY = 24;
 const LOCAL_QUEUE_SIZE = Number(process.env.GRAPHILE_LOCAL_QUEUE_SIZE || 5000);
