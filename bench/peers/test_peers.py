@@ -9,7 +9,7 @@
 
     make build/weft && /usr/bin/python3 -m pytest -q bench/peers/test_peers.py
 
-Not part of `make check` (it starts servers and takes about 15 s).
+Not part of `make check` (it starts servers and takes about 5 s).
 """
 
 import json
