@@ -362,3 +362,11 @@ compile_commands: $(GEN_SRCS)
 
 clean:
 	rm -rf build compile_commands.json
+
+# ---- benchmarks (never part of `make check`) ------------------------------
+# `make bench`: weft's queue beside graphile-worker and pg-boss on one
+# throwaway PostgreSQL 15, and weft on SQLite (bench/peers/README.md).
+# BENCH_ARGS='--quick' for N = 5,000 once; '--n 20000 --reps 3' and so on.
+.PHONY: bench
+bench: build/weft
+	@bench/peers/run.sh $(BENCH_ARGS)

@@ -12,6 +12,8 @@
  *   load.c        concurrent keep-alive clients for the PATCH and PUT phases
  *   soak.c        --soak: a paced mix of requests instead of the phases
  *   soak_window.c the soak's windows and summary (soak.h)
+ *   queue.c       --queue: the /v1 job queue's bulk enqueue and drain
+ *   queue_latency.c --queue: enqueue -> claim latency at a fixed rate
  *   statements.c  database statements per task, from each node's /metrics
  *   sink.c        the in-process webhook sink (sink.h)
  *   pg_admin.c    the PostgreSQL database of a run (pg_admin.h)
@@ -25,6 +27,7 @@
 #include "cli/bench/sink.h"
 
 #include <jansson.h>
+#include <stdatomic.h>
 #include <sys/types.h>
 
 #define BENCH_DEADLINE_US (120 * 1000000LL)   /* any single wait */
@@ -41,6 +44,10 @@ typedef struct bench_opts {
 	long soak;            /* --soak: seconds of the soak; 0 runs the phases instead */
 	long rate;            /* --rate: the soak's requests per second */
 	long window;          /* --window: seconds per soak window; 0 until chosen */
+	bool queue;           /* --queue: the job queue's phases instead of the ArcRun ones */
+	long jobs;            /* --jobs: jobs enqueued and drained by --queue */
+	long latency_secs;    /* --latency-secs: length of the latency phase; 0 skips it */
+	long latency_rate;    /* --latency-rate: jobs per second in the latency phase */
 	const char *db;       /* --db: a postgres:// URL (argv, borrowed); NULL = SQLite */
 	const char *server;   /* --server: the weft binary to run (argv, borrowed); NULL = this one */
 	bool json;
@@ -147,6 +154,40 @@ int bench_phase_starts(bench *b);
 int bench_phase_patch(bench *b);
 /* M x PUT new_success=1, visible at once. */
 int bench_phase_put(bench *b);
+
+/* ---- queue.c, queue_latency.c ------------------------------------------ */
+
+/* The queue phases: queue-enqueue, queue-drain, queue-latency. -1 logged
+ * (the first failure is also the report's "error"). */
+int bench_queue(bench *b);
+/* One client per node, each connected (GET /health) before any clock
+ * starts; NULL logged. Free with bench_queue_disconnect. */
+http_client **bench_queue_connect(bench *b);
+void bench_queue_disconnect(const bench *b, http_client **h);
+/* POST body to path; 0 when the answer is want. Otherwise -1, logged once
+ * per run through bench_queue_fail (a 404 says the server has no /v1 job
+ * routes). */
+int bench_queue_post(bench *b, http_client *h, const char *path, const char *body, size_t len, long want,
+                     http_response *r);
+/* The answer's body as a JSON object (owned), or NULL through
+ * bench_queue_fail. */
+json_t *bench_queue_answer(bench *b, const http_response *r, const char *what);
+/* Logs a failure; the first of the run becomes the report's "error".
+ * Thread-safe. */
+void bench_queue_fail(bench *b, const char *fmt, ...) WEFT_PRINTF(2, 3);
+/* Appends the completion item {"id","lease_token"} of a claimed job to
+ * items (a comma first unless first) and returns its input (borrowed), or
+ * NULL through bench_queue_fail when the job lacks either. */
+const json_t *bench_queue_take(bench *b, const json_t *job, buf *items, bool first);
+/* The integer "i" of a job's input when in [0, n), else -1. */
+long bench_queue_input_i(const json_t *input, long n);
+/* Checks a POST /v1/jobs/complete answer of count items: -1 (failed) when
+ * it is not one result per item; outcomes other than "completed" are
+ * counted in *not_completed. */
+int bench_queue_completed(bench *b, const http_response *r, size_t count, atomic_long *not_completed);
+/* queue_latency.c: jobs at opt.latency_rate for opt.latency_secs, claimed by
+ * waiting long-polls; p50/p99 from each job's due time to its claim. */
+int bench_queue_latency(bench *b);
 
 /* ---- load.c -------------------------------------------------------------- */
 

@@ -34,6 +34,15 @@ static void usage(FILE *out)
 	      "  --window SECONDS the soak's measuring window (default 30, or a tenth of a\n"
 	      "                   soak shorter than 300 s)\n"
 	      "  (with --soak, --clients is the number of connections the requests share)\n"
+	      "  --queue          instead of the phases, the /v1 job queue's: bulk enqueue of\n"
+	      "                   --jobs jobs (POST /v1/jobs of 1,000), a drain of them (claims\n"
+	      "                   and completions of up to 1,000 per request, every job checked\n"
+	      "                   to run exactly once), and enqueue -> claim latency\n"
+	      "  --jobs N         jobs of --queue (default 100000)\n"
+	      "  --latency-secs S length of the latency phase (default 10; 0 skips it)\n"
+	      "  --latency-rate N jobs per second in the latency phase (default 1000)\n"
+	      "  (with --queue, --clients is the number of enqueueing and draining clients,\n"
+	      "  default 4)\n"
 	      "  --server PATH    run PATH (another weft binary, e.g. an older build) as the\n"
 	      "                   server instead of this one; its command line is the same\n"
 	      "  --json           print one JSON object with every figure on stdout\n"
@@ -81,6 +90,14 @@ static int check_opts(const bench_opts *o)
 	}
 	if (!o->soak && (o->rate || o->window)) {
 		fprintf(stderr, "weft bench: --rate and --window belong to a soak: add --soak SECONDS\n");
+		return -1;
+	}
+	if (o->queue && o->soak) {
+		fprintf(stderr, "weft bench: --queue and --soak are two different runs: choose one\n");
+		return -1;
+	}
+	if (!o->queue && (o->jobs || o->latency_secs >= 0 || o->latency_rate)) {
+		fprintf(stderr, "weft bench: --jobs, --latency-secs and --latency-rate belong to --queue\n");
 		return -1;
 	}
 	if (o->soak && o->nodes > 1) {
@@ -132,6 +149,9 @@ int bench_parse_opts(int argc, char **argv, bench_opts *o)
 		{ "--soak", 1, 7 * 86400, offsetof(bench_opts, soak) },
 		{ "--rate", 1, 100000, offsetof(bench_opts, rate) },
 		{ "--window", 1, 86400, offsetof(bench_opts, window) },
+		{ "--jobs", 1, 10000000, offsetof(bench_opts, jobs) },
+		{ "--latency-secs", 0, 3600, offsetof(bench_opts, latency_secs) },
+		{ "--latency-rate", 1, 100000, offsetof(bench_opts, latency_rate) },
 	};
 	static const struct {
 		const char *name;
@@ -140,7 +160,9 @@ int bench_parse_opts(int argc, char **argv, bench_opts *o)
 		{ "--db", offsetof(bench_opts, db) },
 		{ "--server", offsetof(bench_opts, server) },
 	};
-	*o = (bench_opts){ .tasks = 100000, .starts = 20000, .clients = 32, .concurrency = 64, .nodes = 1 };
+	/* clients and latency_secs stay unset (0, -1) until their default,
+	 * which depends on the mode, is known. */
+	*o = (bench_opts){ .tasks = 100000, .starts = 20000, .concurrency = 64, .nodes = 1, .latency_secs = -1 };
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
@@ -149,6 +171,10 @@ int bench_parse_opts(int argc, char **argv, bench_opts *o)
 		}
 		if (strcmp(a, "--json") == 0) {
 			o->json = true;
+			continue;
+		}
+		if (strcmp(a, "--queue") == 0) {
+			o->queue = true;
 			continue;
 		}
 		if (strcmp(a, "--keep") == 0) {
@@ -183,6 +209,16 @@ int bench_parse_opts(int argc, char **argv, bench_opts *o)
 	}
 	if (check_opts(o) != 0)
 		return -1;
+	if (!o->clients)
+		o->clients = o->queue ? 4 : 32;
+	if (o->queue) {
+		if (!o->jobs)
+			o->jobs = 100000;
+		if (o->latency_secs < 0)
+			o->latency_secs = 10;
+		if (!o->latency_rate)
+			o->latency_rate = 1000;
+	}
 	if (o->soak) {
 		if (!o->rate)
 			o->rate = 100;

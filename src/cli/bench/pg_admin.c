@@ -169,6 +169,16 @@ int64_t pg_admin_db_size(const char *url)
 	return size;
 }
 
+int pg_admin_vacuum_analyze(const char *url)
+{
+	PGconn *c = connect_to(url, "VACUUM ANALYZE");
+	if (!c)
+		return -1;
+	int rc = command(c, "VACUUM ANALYZE", "VACUUM ANALYZE");
+	PQfinish(c);
+	return rc;
+}
+
 int pg_admin_drop_db(const char *admin_url, const char *name)
 {
 	PGconn *c = connect_to(admin_url, "dropping the database");

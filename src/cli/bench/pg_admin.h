@@ -33,6 +33,11 @@ int pg_admin_check_db(const char *url, const char *name, const char *const *sett
  * indexes and TOAST, not the cluster's WAL), or -1 (logged). */
 int64_t pg_admin_db_size(const char *url);
 
+/* VACUUM ANALYZE of the database url reaches: fresh statistics and a
+ * visibility map before a measured phase, as every system of bench/peers
+ * gets. 0 or -1 (logged). */
+int pg_admin_vacuum_analyze(const char *url);
+
 /* DROP DATABASE IF EXISTS "<name>" through admin_url, WITH (FORCE) from
  * PostgreSQL 13 on: it ends any session a killed node left behind. */
 int pg_admin_drop_db(const char *admin_url, const char *name);

@@ -15,7 +15,8 @@
  *                GET /health answers 200 (nodes.c);
  *   4. phases    submits, starts, PATCH, PUT (phases.c), each one only
  *                if the one before succeeded; or, with --soak, the soak
- *                (soak.c, soak_window.c) in their place;
+ *                (soak.c, soak_window.c) in their place; or, with --queue,
+ *                the job queue's phases (queue.c, queue_latency.c);
  *   5. stop      peak RSS (VmHWM) of each node, SIGTERM to all of them at
  *                once, the exit statuses (each must be 0); then the
  *                PostgreSQL database is dropped.
@@ -77,9 +78,13 @@ static int pg_prepare(bench *b)
 static void report_parameters(bench *b, const char *durability)
 {
 	json_object_set_new(b->report, "backend", json_string(b->opt.db ? "postgres" : "sqlite"));
-	json_object_set_new(b->report, "mode", json_string(b->opt.soak ? "soak" : "phases"));
+	json_object_set_new(b->report, "mode", json_string(b->opt.soak ? "soak" : b->opt.queue ? "queue" : "phases"));
 	json_object_set_new(b->report, "nodes", json_integer(b->opt.nodes));
-	if (!b->opt.soak) {
+	if (b->opt.queue) {
+		json_object_set_new(b->report, "jobs", json_integer(b->opt.jobs));
+		json_object_set_new(b->report, "latency_secs", json_integer(b->opt.latency_secs));
+		json_object_set_new(b->report, "latency_rate", json_integer(b->opt.latency_rate));
+	} else if (!b->opt.soak) {
 		json_object_set_new(b->report, "tasks", json_integer(b->opt.tasks));
 		json_object_set_new(b->report, "starts", json_integer(b->opt.starts));
 	}
@@ -108,6 +113,11 @@ static void announce(bench *b, const char *durability)
 		bench_note(b, "weft bench: soak of %ld s at %ld requests/s, %ld connections, webhook concurrency %ld, "
 		              "durability %s, %ld CPUs",
 		           b->opt.soak, b->opt.rate, b->opt.clients, b->opt.concurrency, dur, sysconf(_SC_NPROCESSORS_ONLN));
+	else if (b->opt.queue)
+		bench_note(b, "weft bench --queue: %ld jobs, %ld clients, latency at %ld jobs/s for %ld s, durability %s, "
+		              "%ld CPUs",
+		           b->opt.jobs, b->opt.clients, b->opt.latency_rate, b->opt.latency_secs, dur,
+		           sysconf(_SC_NPROCESSORS_ONLN));
 	else
 		bench_note(b, "weft bench: %ld-task chain and fan-out, %ld starts, %ld clients, webhook concurrency %ld, "
 		              "durability %s, %ld CPUs",
@@ -163,6 +173,8 @@ static int run_phases(bench *b)
 	bench_report_startup(b);
 	if (b->opt.soak)
 		return bench_soak(b);
+	if (b->opt.queue)
+		return bench_queue(b);
 	if (bench_phase_submits(b) != 0 || bench_phase_starts(b) != 0 || bench_phase_patch(b) != 0 ||
 	    bench_phase_put(b) != 0)
 		return -1;

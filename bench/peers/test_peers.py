@@ -1,0 +1,108 @@
+"""Checks of the bench's own logic, without PostgreSQL or the peers:
+
+- `weft bench --queue` against contract_stub.py: a clean run reports rates
+  and passes its exactly-once checks; a server that hands out a completed
+  job again fails the run and reports no drain rate; a server without the
+  /v1 job routes fails with the message that says so;
+- report.py: the median of the runs, the weft / peer ratio, and a run that
+  lost or duplicated a job shown as failed, never as a number.
+
+    make build/weft && /usr/bin/python3 -m pytest -q bench/peers/test_peers.py
+
+Not part of `make check` (it starts servers and takes about 5 s).
+"""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
+WEFT = os.environ.get("WEFT_BIN", os.path.join(ROOT, "build", "weft"))
+STUB = os.path.join(HERE, "contract_stub.py")
+REPORT = os.path.join(HERE, "report.py")
+
+
+def bench(tmp_path, *args, env=None):
+    e = dict(os.environ, TMPDIR=str(tmp_path))
+    e.update(env or {})
+    p = subprocess.run([WEFT, "bench", "--queue", "--json"] + list(args), stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, text=True, env=e, timeout=120)
+    return p.returncode, json.loads(p.stdout), p.stderr
+
+
+@pytest.fixture(autouse=True)
+def need_weft():
+    if not os.access(WEFT, os.X_OK):
+        pytest.skip("build/weft is not built")
+
+
+def test_clean_run_reports_rates_and_exactly_once(tmp_path):
+    rc, d, err = bench(tmp_path, "--jobs", "3000", "--latency-secs", "1", "--server", STUB)
+    assert rc == 0, err
+    assert d["ok"] is True and d["mode"] == "queue" and d["jobs"] == 3000
+    assert d["queue_enqueue_lost"] == 0 and d["queue_enqueue_dup"] == 0
+    assert d["queue_drain_lost"] == 0 and d["queue_drain_dup"] == 0
+    assert d["queue_drain_server_success"] == 3000
+    assert d["queue_enqueue_per_s"] > 0 and d["queue_drain_per_s"] > 0
+    assert 0 <= d["queue_latency_p50_ms"] <= d["queue_latency_p99_ms"] <= d["queue_latency_max_ms"]
+
+
+def test_a_job_claimed_twice_fails_the_run_without_a_rate(tmp_path):
+    rc, d, _ = bench(tmp_path, "--jobs", "20000", "--latency-secs", "0", "--server", STUB,
+                     env={"STUB_FAIL_EVERY": "7"})
+    assert rc == 1 and d["ok"] is False
+    assert d["queue_drain_dup"] > 0
+    assert "queue_drain_per_s" not in d
+    assert "duplicated" in d["error"]
+
+
+def test_a_server_without_job_routes_is_named(tmp_path):
+    rc, d, err = bench(tmp_path, "--jobs", "10", "--latency-secs", "0")
+    if rc == 0:
+        pytest.skip("this build has the /v1 job routes")
+    assert "the server answers 404 for /v1/jobs" in d["error"]
+    assert "the server answers 404 for /v1/jobs" in err
+
+
+def report(tmp_path, lines):
+    path = tmp_path / "results.jsonl"
+    path.write_text("".join(json.dumps(x) + "\n" for x in lines))
+    p = subprocess.run([sys.executable, REPORT, str(path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       text=True, timeout=30)
+    assert p.returncode == 0, p.stderr
+    return p.stdout
+
+
+def peer(rate, lost=0, dup=0, config="batch1000"):
+    return {"system": "pg-boss", "workload": "drain", "config": config, "n": 1000, "jobs_per_s": rate,
+            "lost": lost, "dup": dup, "ok": lost == 0 and dup == 0}
+
+
+def weft(drain, label="postgres 1 node"):
+    return {"mode": "queue", "label": label, "jobs": 1000, "queue_enqueue_per_s": 5000, "queue_enqueue_lost": 0,
+            "queue_enqueue_dup": 0, "queue_drain_per_s": drain, "queue_drain_lost": 0, "queue_drain_dup": 0,
+            "queue_latency_p50_ms": 1.0, "queue_latency_p99_ms": 2.0, "ok": True}
+
+
+def row(text, start):
+    return next(line for line in text.splitlines() if line.startswith(start))
+
+
+def test_report_median_and_ratio(tmp_path):
+    out = report(tmp_path, [peer(100), peer(300), peer(200), weft(1000), weft(900), weft(5000)])
+    assert "200" in row(out, "pg-boss").split()   # median of 100, 300, 200
+    assert "100-300" in row(out, "pg-boss")
+    assert "5.00" in row(out, "pg-boss")          # weft's median 1000 / 200
+    assert "weft postgres 1 node / best peer: 5.00" in out
+
+
+def test_report_never_shows_a_number_for_a_lost_or_duplicated_job(tmp_path):
+    out = report(tmp_path, [peer(100), peer(100000, dup=1), peer(100), weft(1000)])
+    line = row(out, "pg-boss")
+    assert "failed" in line and "100000" not in line
+    assert "1 of 3 runs failed" in out
+    assert "best peer" not in out.split("Drain")[1]   # no peer figure to compare with
