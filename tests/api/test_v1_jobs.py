@@ -173,7 +173,6 @@ def test_namespaces_of_two_tokens(make_api):
     assert api.get("/v1/tasks/" + ca["id"], headers=h(A)).json()["status"] == "success"
 
 
-@pytest.mark.xfail(reason="a job's trail does not derive its claim and end (with their actors) yet", strict=False)
 def test_job_trail_names_the_token(make_api):
     api = make_api(WEFT_TOKENS=TOKENS)
     enqueue(api, [{"queue": "q"}], token=A)
