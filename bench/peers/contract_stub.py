@@ -6,10 +6,10 @@ job API (POST /v1/jobs, /v1/jobs/claim with a waiting long poll,
 
     build/weft bench --queue --jobs 5000 --latency-secs 2 --server bench/peers/contract_stub.py
 
-It checks the bench's client side (request bodies, exactly-once counting,
-the JSON report that report.py reads) where the server's job routes are not
-built yet, or to tell a bench fault from a server fault. Its figures measure
-nothing. Python standard library only; one process, one queue store.
+It exists to inject the faults the real server must never have, so that
+the bench's own checks can be seen to catch them (a job handed out twice, a
+server without the /v1 job routes), and to tell a bench fault from a server
+fault. Its figures measure nothing. Python standard library only; one process, one queue store.
 It refuses the same bad requests the contract does: no jobs or more than
 1,000, a claim without queues or worker_id, a stale lease token.
 

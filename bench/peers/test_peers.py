@@ -1,9 +1,11 @@
 """Checks of the bench's own logic, without PostgreSQL or the peers:
 
-- `weft bench --queue` against contract_stub.py: a clean run reports rates
-  and passes its exactly-once checks; a server that hands out a completed
-  job again fails the run and reports no drain rate; a server without the
-  /v1 job routes fails with the message that says so;
+- `weft bench --queue` against the real server: a clean run reports rates
+  and passes its exactly-once checks;
+- against contract_stub.py, a server with faults the real one must never
+  have: one that hands out a completed job again fails the run and reports
+  no drain rate; one without the /v1 job routes fails with the message that
+  says so;
 - report.py: the median of the runs, the weft / peer ratio, and a run that
   lost or duplicated a job shown as failed, never as a number.
 
@@ -41,7 +43,7 @@ def need_weft():
 
 
 def test_clean_run_reports_rates_and_exactly_once(tmp_path):
-    rc, d, err = bench(tmp_path, "--jobs", "3000", "--latency-secs", "1", "--server", STUB)
+    rc, d, err = bench(tmp_path, "--jobs", "3000", "--latency-secs", "1")
     assert rc == 0, err
     assert d["ok"] is True and d["mode"] == "queue" and d["jobs"] == 3000
     assert d["queue_enqueue_lost"] == 0 and d["queue_enqueue_dup"] == 0
