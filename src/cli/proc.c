@@ -19,6 +19,7 @@
 #include <sys/pidfd.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -289,6 +290,22 @@ static void close_fd(int *fd)
 	}
 }
 
+/* The C library keeps two real-time signals for itself and refuses to
+ * change them, yet a process may inherit them ignored (as any signal) and
+ * would pass that on through execve: the kernel's call sets them back to
+ * the default. Its sigaction layout is the handler, the flags, the
+ * restorer and the mask. */
+static void reset_reserved_signal(int sig)
+{
+	struct {
+		void (*handler)(int);
+		unsigned long flags;
+		void (*restorer)(void);
+		uint64_t mask;
+	} dfl = { SIG_DFL, 0, NULL, 0 };
+	syscall(SYS_rt_sigaction, sig, &dfl, NULL, sizeof(dfl.mask));
+}
+
 /* In the forked child: only async-signal-safe calls. */
 WEFT_NORETURN static void child_exec(const char *path, char *const *argv, char *const *envp, const int in[2],
                                      const int out[2], const int errp[2], int report_fd, pid_t parent)
@@ -303,7 +320,8 @@ WEFT_NORETURN static void child_exec(const char *path, char *const *argv, char *
 	memset(&dfl, 0, sizeof(dfl));
 	dfl.sa_handler = SIG_DFL;
 	for (int s = 1; s < NSIG; s++)
-		sigaction(s, &dfl, NULL);
+		if (sigaction(s, &dfl, NULL) != 0)
+			reset_reserved_signal(s);
 	sigset_t none;
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
