@@ -460,6 +460,13 @@ int worker_main(int argc, char **argv)
 		free(w);
 		return rc > 0 ? CLI_EXIT_OK : CLI_EXIT_USAGE;
 	}
+	char err[256];
+	if (proc_reserve_fds((size_t)w->o.concurrency * PROC_POLLFDS, err, sizeof(err)) != 0) {
+		fprintf(stderr, PROG ": --concurrency %d: %s\n", w->o.concurrency, err);
+		free(w->o.cmd_path);
+		free(w);
+		return CLI_EXIT_USAGE;
+	}
 	log_level lvl = LOG_INFO;
 	const char *lv = getenv("WEFT_LOG");
 	if (lv && *lv && log_parse_level(lv, &lvl) != 0)
