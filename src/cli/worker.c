@@ -318,10 +318,14 @@ static void begin_drain(runner *r, int sig)
 	pthread_cond_broadcast(&w->backoff_cv);
 	bool claiming = !w->claims_done;
 	pthread_mutex_unlock(&w->mu);
+	char claim_note[128] = "";
+	if (claiming)
+		snprintf(claim_note, sizeof(claim_note),
+		         "; the claim waiting on the server ends first (within %.0f s), and what it brings is given back",
+		         (double)w->o.claim_wait_us / 1e6);
 	log_info(SUB, "%s: draining: no new claims; %zu running job(s) finish and are reported%s (send it again to "
 	              "kill them and exit)",
-	         sig == SIGINT ? "SIGINT" : "SIGTERM", r->nrunning,
-	         claiming ? "; a claim waiting on the server ends first, and what it brings is given back" : "");
+	         sig == SIGINT ? "SIGINT" : "SIGTERM", r->nrunning, claim_note);
 }
 
 /* The loop of the main thread, until the drain is complete (0) or the
