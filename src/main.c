@@ -1,6 +1,7 @@
 /*
  * main.c — the `weft` command: `weft serve` runs the server; `weft bench`
- * measures it. Start-up order: configuration, storage (opened and
+ * measures it; `weft enqueue` and `weft worker` are its queues' clients
+ * (cli/cli.h). Start-up order: configuration, storage (opened and
  * migrated: a bad DATABASE_URL fails here, clearly), webhook dispatcher,
  * engine, HTTP. Shutdown on SIGTERM/SIGINT runs it backwards: stop
  * accepting requests, let the engine finish what is queued, stop the

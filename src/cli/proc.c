@@ -18,6 +18,7 @@
 #include <signal.h>
 #include <sys/pidfd.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -147,6 +148,40 @@ json_t *proc_result_of(const char *out, size_t len)
 }
 
 /* ---- starting ----------------------------------------------------------- */
+
+/* The descriptor limit children get back, when proc_reserve_fds raised
+ * this process's (written before any thread starts, read by children). */
+static struct rlimit child_nofile;
+static bool restore_nofile;
+
+int proc_reserve_fds(size_t n, char *err, size_t errlen)
+{
+	struct rlimit lim;
+	if (getrlimit(RLIMIT_NOFILE, &lim) != 0) {
+		snprintf(err, errlen, "getrlimit: %s", strerror(errno));
+		return -1;
+	}
+	rlim_t need = (rlim_t)n + 64;   /* and what the process has open besides */
+	if (lim.rlim_cur != RLIM_INFINITY && lim.rlim_cur >= need)
+		return 0;
+	if (lim.rlim_cur == RLIM_INFINITY)
+		return 0;
+	if (lim.rlim_max != RLIM_INFINITY && lim.rlim_max < need) {
+		snprintf(err, errlen, "%zu descriptors are needed, and the hard limit is %llu (ulimit -Hn)", (size_t)need,
+		         (unsigned long long)lim.rlim_max);
+		return -1;
+	}
+	struct rlimit raised = { .rlim_cur = need, .rlim_max = lim.rlim_max };
+	if (setrlimit(RLIMIT_NOFILE, &raised) != 0) {
+		snprintf(err, errlen, "setrlimit(RLIMIT_NOFILE, %zu): %s", (size_t)need, strerror(errno));
+		return -1;
+	}
+	if (!restore_nofile) {
+		child_nofile = lim;
+		restore_nofile = true;
+	}
+	return 0;
+}
 
 static bool executable(const char *path)
 {
@@ -325,6 +360,8 @@ WEFT_NORETURN static void child_exec(const char *path, char *const *argv, char *
 	sigset_t none;
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
+	if (restore_nofile)
+		setrlimit(RLIMIT_NOFILE, &child_nofile);
 	if (dup2(in[0], 0) < 0 || dup2(out[1], 1) < 0 || dup2(errp[1], 2) < 0)
 		goto fail;
 	/* Every other descriptor closes at execve; the report pipe with it. */

@@ -75,6 +75,13 @@ void proc_outcome_release(proc_outcome *o);
 
 typedef struct proc proc;
 
+/* Makes room for n more descriptors in this process (a running job holds
+ * PROC_POLLFDS): raises the soft RLIMIT_NOFILE, up to the hard one, when
+ * it is too low. Children get the soft limit back as it was, for programs
+ * that walk every possible descriptor. 0, or -1 with a message when the
+ * hard limit is too low. Call it before starting threads. */
+int proc_reserve_fds(size_t n, char *err, size_t errlen);
+
 /* Looks name up in PATH (a name with '/' is taken as it is) and checks it
  * can be executed. The owned path, or NULL with a message in err. */
 char *proc_resolve(const char *name, char *err, size_t errlen);

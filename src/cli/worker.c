@@ -318,10 +318,14 @@ static void begin_drain(runner *r, int sig)
 	pthread_cond_broadcast(&w->backoff_cv);
 	bool claiming = !w->claims_done;
 	pthread_mutex_unlock(&w->mu);
+	char claim_note[128] = "";
+	if (claiming)
+		snprintf(claim_note, sizeof(claim_note),
+		         "; the claim waiting on the server ends first (within %.0f s), and what it brings is given back",
+		         (double)w->o.claim_wait_us / 1e6);
 	log_info(SUB, "%s: draining: no new claims; %zu running job(s) finish and are reported%s (send it again to "
 	              "kill them and exit)",
-	         sig == SIGINT ? "SIGINT" : "SIGTERM", r->nrunning,
-	         claiming ? "; a claim waiting on the server ends first, and what it brings is given back" : "");
+	         sig == SIGINT ? "SIGINT" : "SIGTERM", r->nrunning, claim_note);
 }
 
 /* The loop of the main thread, until the drain is complete (0) or the
@@ -459,6 +463,13 @@ int worker_main(int argc, char **argv)
 		free(w->o.cmd_path);
 		free(w);
 		return rc > 0 ? CLI_EXIT_OK : CLI_EXIT_USAGE;
+	}
+	char err[256];
+	if (proc_reserve_fds((size_t)w->o.concurrency * PROC_POLLFDS, err, sizeof(err)) != 0) {
+		fprintf(stderr, PROG ": --concurrency %d: %s\n", w->o.concurrency, err);
+		free(w->o.cmd_path);
+		free(w);
+		return CLI_EXIT_USAGE;
 	}
 	log_level lvl = LOG_INFO;
 	const char *lv = getenv("WEFT_LOG");

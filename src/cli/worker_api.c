@@ -20,6 +20,7 @@
 #define SUB "worker"
 #define RETRY_MIN_US (100 * 1000LL)
 #define RETRY_MAX_US (5 * 1000000LL)
+#define WARN_EVERY_US (60 * 1000000LL)   /* how often a failing request is logged again */
 #define ITEMS_PER_REQUEST 1000   /* the API's limit on the items of one request */
 
 void worker_wait(pthread_cond_t *cv, pthread_mutex_t *mu, int64_t wait_us)
@@ -57,6 +58,8 @@ static int post(worker *w, http_client *c, const char *path, json_t *body, json_
 	int rc = cli_post(c, &w->o.client, path, text, strlen(text), answer, &status, err, sizeof(err));
 	free(text);
 	if (rc == CLI_EXIT_OK) {
+		if (*backoff_us)
+			log_info(SUB, "%s: the server answers again", path);
 		*backoff_us = 0;
 		return 0;
 	}
@@ -70,8 +73,14 @@ static int post(worker *w, http_client *c, const char *path, json_t *body, json_
 		set_fatal(w, rc, path, err);
 		return -2;
 	}
+	/* the first failure of a series, then one line a minute */
+	static _Thread_local int64_t last_warned;
+	int64_t now = clock_mono_us();
+	if (!*backoff_us || now - last_warned >= WARN_EVERY_US) {
+		log_warn(SUB, "%s (trying again until it answers)", err);
+		last_warned = now;
+	}
 	*backoff_us = *backoff_us ? MIN(*backoff_us * 2, RETRY_MAX_US) : RETRY_MIN_US;
-	log_warn(SUB, "%s (trying again in %.1f s)", err, (double)*backoff_us / 1e6);
 	pthread_mutex_lock(&w->mu);
 	if (!w->stopping)
 		worker_wait(&w->backoff_cv, &w->mu, *backoff_us);

@@ -2,6 +2,7 @@
 stdin lines, the job fields its options set, duplicates, and the exit codes
 of bad input (2, before anything is sent) and an unreachable server (4)."""
 
+import json
 import os
 import subprocess
 
@@ -87,3 +88,11 @@ def test_unreachable_server_exits_4_naming_the_url():
     assert r.returncode == 4
     assert "cannot reach the weft server at %s" % url in r.stderr
     assert "WEFT_URL" in r.stderr
+
+
+def test_json_prints_the_answer(server):
+    r = run(server.base, "--json", "cli-json", "1", "2")
+    assert r.returncode == 0, r.stderr
+    jobs = json.loads(r.stdout)["jobs"]
+    assert [j["duplicate"] for j in jobs] == [False, False]
+    assert [job(server, j["id"])["input"] for j in jobs] == [1, 2]

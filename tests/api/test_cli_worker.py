@@ -9,7 +9,9 @@ server, run by a real worker process whose command is a shell script.
   claimed, the worker exits 0;
 * exit codes fail the job (exit_N, retried unless N is the permanent code,
   the message from stderr);
-* heartbeats keep a 1 s lease alive under a 2.5 s job.
+* heartbeats keep a 1 s lease alive under a 2.5 s job;
+* a second signal kills the running job's group, gives its lease back and
+  exits 143.
 
 The timeout and heartbeat cases wait in real time (2-3 s): a child's
 timeout and the heartbeats run on the worker's own clock.
@@ -201,3 +203,21 @@ def test_heartbeats_keep_a_job_past_its_lease(server, tmp_path):
     assert done["result"] == "done"
     assert done["attempt"] == 1, done   # the lease never lapsed
     assert "lost" not in w.log_text()
+
+
+def test_second_signal_kills_and_releases(server, tmp_path):
+    pids = tmp_path / "pids"
+    cmd = ["sh", "-c", 'read -r input; echo $$ > "$0"; sleep 60 & echo $! >> "$0"; wait', str(pids)]
+    [job_id] = enqueue(server, "cli-force", "{}")
+    w = Worker(server, tmp_path, ["--queue", "cli-force"], cmd)
+    wait_for(lambda: pids.exists() and len(pids.read_text().split()) == 2, timeout=10, desc="the job running")
+    sh_pid, sleep_pid = (int(p) for p in pids.read_text().split())
+    w.signal(signal.SIGTERM)   # drain: the job would run for a minute
+    wait_for(lambda: "draining" in w.log_text(), timeout=5, desc="the drain")
+    w.signal(signal.SIGTERM)
+    assert w.wait() == 143, w.log_text()
+    # the job's processes are gone, and its lease was given back at once
+    wait_for(lambda: pid_gone(sh_pid) and pid_gone(sleep_pid), timeout=5, desc="the job's processes gone")
+    back = job(server, job_id)
+    assert back["status"] == "pending", back
+    assert back["attempts"][-1]["outcome"] == "released", back

@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -533,6 +534,35 @@ static void test_signals_and_group_are_fresh(void **state)
 	proc_outcome_release(&o);
 }
 
+static void test_descriptor_limit(void **state)
+{
+	UNUSED(state);
+	struct rlimit orig;
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &orig), 0);
+	if (orig.rlim_max != RLIM_INFINITY && orig.rlim_max < 2048)
+		skip();
+	/* a low soft limit, as many systems start with */
+	struct rlimit low = { .rlim_cur = 256, .rlim_max = orig.rlim_max };
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+	char err[256];
+	assert_int_equal(proc_reserve_fds(1000, err, sizeof(err)), 0);
+	struct rlimit now;
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &now), 0);
+	assert_true(now.rlim_cur >= 1000);
+	/* the child gets the limit it would have had */
+	char *argv[4];
+	proc_spec s = sh_spec("ulimit -n", NULL, argv);
+	proc_outcome o;
+	run_ok(&s, &o);
+	assert_result(&o, "256");
+	proc_outcome_release(&o);
+	if (orig.rlim_max != RLIM_INFINITY) {   /* beyond the hard limit: a message */
+		assert_int_equal(proc_reserve_fds((size_t)orig.rlim_max, err, sizeof(err)), -1);
+		assert_non_null(strstr(err, "ulimit -Hn"));
+	}
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &orig), 0);
+}
+
 static void test_start_errors(void **state)
 {
 	UNUSED(state);
@@ -577,6 +607,7 @@ int main(void)
 		cmocka_unit_test(test_large_parents_go_to_a_file),
 		cmocka_unit_test(test_no_leaked_descriptors),
 		cmocka_unit_test(test_signals_and_group_are_fresh),
+		cmocka_unit_test(test_descriptor_limit),
 		cmocka_unit_test(test_start_errors),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
