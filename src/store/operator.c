@@ -40,12 +40,11 @@ static const db_sql q_operator_fields = {
 	"ended_by = CASE WHEN $2 <> 0 THEN NULL ELSE ended_by END, "
 	"dead_at = CASE WHEN $3 <> 0 THEN NULL ELSE dead_at END, "
 	"retry_base = CASE WHEN $4 <> 0 THEN $5 ELSE retry_base END, "
-	"start_after = CASE WHEN $6 <> 0 THEN $6 ELSE start_after END, "
-	"next_retry_at = CASE WHEN $7 <> 0 THEN NULL ELSE next_retry_at END, "
-	"result = CASE WHEN $8 <> 0 THEN $9 ELSE result END, "
-	"lease_until = CASE WHEN $10 <> 0 THEN NULL ELSE lease_until END, "
-	"worker_id = CASE WHEN $10 <> 0 THEN NULL ELSE worker_id END, "
-	"ended_by = CASE WHEN $11 <> 0 THEN $12 ELSE ended_by END "
+	"start_after = CASE WHEN $6 <> 0 THEN $7 ELSE start_after END, "
+	"next_retry_at = CASE WHEN $8 <> 0 THEN NULL ELSE next_retry_at END, "
+	"result = CASE WHEN $9 <> 0 THEN $10 ELSE result END, "
+	"lease_until = CASE WHEN $11 <> 0 THEN NULL ELSE lease_until END, "
+	"worker_id = CASE WHEN $11 <> 0 THEN NULL ELSE worker_id END "
 	"WHERE id = $1",
 	NULL,
 };
@@ -61,13 +60,12 @@ int store_task_operator_fields(store_conn *c, const weft_id *id, const task_oper
 	db_bind_int(st, f->clear_dead);
 	db_bind_int(st, f->set_retry_base);
 	db_bind_int(st, f->retry_base);
+	db_bind_int(st, f->start_after != 0);
 	db_bind_int(st, f->start_after);
 	db_bind_int(st, f->clear_next_retry);
 	db_bind_int(st, f->result != NULL);
 	db_bind_text(st, f->result);
 	db_bind_int(st, f->clear_lease);
-	db_bind_int(st, f->ended_by != NULL);
-	db_bind_text(st, f->ended_by);
 	return db_send(st, NULL);
 }
 
@@ -86,7 +84,7 @@ static void build_dead_list(buf *sql, unsigned shape)
 	else
 		buf_puts(sql, " AND $1 = ''");
 	buf_puts(sql, " AND kind = coalesce($2, kind)"
-	              " AND ($3 = 0 OR dead_at < $3 OR (dead_at = $3 AND id < $4))"
+	              " AND (dead_at < $3 OR (dead_at = $3 AND id < $4) OR $3 = 0)"
 	              " ORDER BY dead_at DESC, id DESC LIMIT $5");
 }
 

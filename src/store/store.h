@@ -741,7 +741,6 @@ typedef struct task_operator_fields {
 	bool clear_next_retry;       /* next_retry_at NULL */
 	const char *result;          /* non-NULL: result (compact JSON) */
 	bool clear_lease;            /* lease_until, worker_id NULL: the holder lost it */
-	const char *ended_by;        /* non-NULL: who ended it */
 } task_operator_fields;
 int store_task_operator_fields(store_conn *c, const weft_id *id, const task_operator_fields *f);
 /* An audit entry (from -> to) for an action that changed no status (a
