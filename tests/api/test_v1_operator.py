@@ -428,3 +428,47 @@ def test_drain_answers_a_parked_claim(make_api):
     t.join(5)
     assert not t.is_alive()
     assert out["r"].json() == {"jobs": [], "drain": True}
+
+
+def test_weft_worker_stops_after_a_drain(server, tmp_path):
+    """`weft worker` told to drain by the server (its waiting claim answered
+    at once) finishes the job it runs, claims nothing more and exits 0."""
+    import os
+    import subprocess
+    from harness import weft_bin
+
+    def job(tid):
+        return server.get("/v1/tasks/" + tid).json()
+
+    def enqueue_one():
+        r = server.post("/v1/jobs", json={"jobs": [{"queue": "dq"}]})
+        assert r.status_code == 201, r.text
+        return r.json()["jobs"][0]["id"]
+
+    first = enqueue_one()
+    env = dict(os.environ, WEFT_URL=server.base)
+    env.pop("WEFT_TOKEN", None)
+    env.pop("WEFT_NAMESPACE", None)
+    script = 'cat >/dev/null; while [ ! -e go ]; do sleep 0.05; done; echo \'{"ok":1}\''
+    log = open(tmp_path / "worker.log", "w")
+    proc = subprocess.Popen([weft_bin(), "worker", "--queue", "dq", "--concurrency", "2", "--claim-wait", "30s",
+                             "--", "sh", "-c", script], env=env, stdout=subprocess.DEVNULL, stderr=log,
+                            cwd=str(tmp_path))
+    try:
+        wait_for(lambda: job(first)["status"] == "running", timeout=10, desc="the first job running")
+        (w,) = server.get("/v1/workers").json()["workers"]
+        assert w["in_flight"] == 1
+        # Its second slot's claim waits on the server; the drain answers it.
+        wait_for(lambda: "job_claims_parked 1" in server.get("/metrics").text, desc="a parked claim")
+        assert server.post("/v1/workers/%s/drain" % w["id"]).status_code == 200
+        second = enqueue_one()
+        (tmp_path / "go").write_text("")
+        assert proc.wait(timeout=15) == 0
+        assert job(first)["status"] == "success" and job(first)["result"] == {"ok": 1}
+        assert job(second)["status"] == "pending"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        log.close()
+    assert "drain" in (tmp_path / "worker.log").read_text()
