@@ -472,3 +472,14 @@ def test_weft_worker_stops_after_a_drain(server, tmp_path):
             proc.wait()
         log.close()
     assert "drain" in (tmp_path / "worker.log").read_text()
+
+
+def test_resolve_a_running_webhook_task_sends_its_cancel_webhook(make_api):
+    api = make(make_api)
+    api.mock.on("/start/w", json={"kind": "Webhook", "params": {"url": api.mock.url("/cancel/w"), "verb": "Post"}})
+    (t,) = api.create_raw([api.task("w")], headers=h(ROOT)).json()
+    wait_v1_status(api, t["id"], "running")
+    r = act(api, t["id"], "resolve", result="done by hand")
+    assert r.status_code == 200 and r.json()["result"] == "done by hand"
+    hit = api.mock.wait_hits("/cancel/w", 1)[0]
+    assert hit.header("X-Task-Trigger") == "cancel"

@@ -87,6 +87,22 @@ static void test_reset_gives_a_fresh_budget_and_retry_keeps_it(void **state)
 	assert_int_equal(act(&r, OPERATOR_RETRY, &id, NULL, &st), 0);
 	assert_int_equal(fail_job(&r, &id, claim_token(&r, "q", &id, 5), "boom", true, NULL), JOB_DEAD_LETTERED);
 
+	/* A claim parked on the queue gets the job at a reset's commit. */
+	claim_call k;
+	claim_submit(&r, &k, "q", 1, 30 * SEC, 60 * SEC, "w2");
+	assert_int_equal(engine_sync(r.eng), 0);
+	assert_false(claim_answered(&k));
+	assert_int_equal(act(&r, OPERATOR_RESET, &id, NULL, &st), 0);
+	claim_wait(&k);
+	assert_int_equal(k.c.njobs, 1);
+	assert_true(id_eq(&k.c.jobs[0].id, &id));
+	assert_int_equal(k.c.jobs[0].attempt, 6);
+	int64_t held = k.c.jobs[0].lease_token;
+	claim_end(&k);
+	assert_int_equal(act(&r, OPERATOR_RESET, &id, NULL, &st), WEFT_ECONFLICT);
+	assert_int_equal(st, TS_RUNNING);
+	assert_int_equal(fail_job(&r, &id, held, "boom", false, NULL), JOB_DEAD_LETTERED);
+
 	/* States that do not allow them. */
 	assert_int_equal(act(&r, OPERATOR_CANCEL, &id, NULL, &st), WEFT_ECONFLICT);
 	assert_int_equal(st, TS_FAILURE);
