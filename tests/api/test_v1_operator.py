@@ -483,3 +483,41 @@ def test_resolve_a_running_webhook_task_sends_its_cancel_webhook(make_api):
     assert r.status_code == 200 and r.json()["result"] == "done by hand"
     hit = api.mock.wait_hits("/cancel/w", 1)[0]
     assert hit.header("X-Task-Trigger") == "cancel"
+
+
+def test_an_admin_of_another_namespace_sees_nothing_of_a(make_api):
+    ops = "ops-of-team-b-012345"
+    api = make_api(WEFT_TOKENS=TOKENS + "; ops %s b admin" % ops)
+    dead = dead_letter(api, A)
+    live = enqueue(api, A, queue="live")
+    claim(api, A, "live", worker="a-worker")
+    for tid in (dead, live):
+        for action in ("retry", "reset", "resolve", "cancel"):
+            error_of(act(api, tid, action, token=ops), 404, "not_found")
+    assert task(api, dead)["status"] == "failure" and task(api, live)["status"] == "running"
+    r = api.post("/v1/dead-letters/requeue", json={"ids": [dead]}, headers=h(ops))
+    assert r.json() == {"requeued": [], "skipped": [{"id": dead, "reason": "not_found"}]}
+    error_of(api.post("/v1/dead-letters/requeue", json={"namespace": "a"}, headers=h(ops)), 403,
+             "forbidden_namespace")
+    assert api.post("/v1/dead-letters/requeue", json={"queue": "q"}, headers=h(ops)).json() == {
+        "requeued": [], "skipped": []}                  # its own namespace, b: nothing there
+    assert api.get("/v1/dead-letters", headers=h(ops)).json()["dead_letters"] == []
+    error_of(api.get("/v1/dead-letters/" + dead, headers=h(ops)), 404, "not_found")
+    assert api.get("/v1/workers", headers=h(ops)).json()["workers"] == []
+    error_of(api.post("/v1/workers/a-worker/drain", headers=h(ops)), 404, "not_found")
+    error_of(api.post("/v1/workers/a-worker/drain", params={"namespace": "a"}, headers=h(ops)), 403,
+             "forbidden_namespace")
+    assert api.get("/v1/workers/a-worker", headers=h(A)).json()["state"] == "active"
+    assert api.get("/v1/dead-letters", headers=h(ROOT)).json()["dead_letters"][0]["id"] == dead
+
+
+def test_requeue_replays_its_answer_for_an_idempotency_key(make_api):
+    api = make(make_api)
+    dead = dead_letter(api, A)
+    hdrs = dict(h(ROOT), **{"Idempotency-Key": "requeue-1"})
+    first = api.post("/v1/dead-letters/requeue", json={"namespace": "a"}, headers=hdrs)
+    assert first.json() == {"requeued": [dead], "skipped": []}
+    again = api.post("/v1/dead-letters/requeue", json={"namespace": "a"}, headers=hdrs)
+    assert again.headers.get("Idempotent-Replayed") == "true"
+    assert again.json() == first.json()
+    assert task(api, dead)["attempt"] == 2          # reset once
