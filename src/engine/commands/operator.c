@@ -72,12 +72,10 @@ typedef struct action_ctx {
 } action_ctx;
 
 /* The task's status does not allow the action. */
-static int refuse(engine_cmd *cmd, task_status st, bool has_dependents, bool *flag)
+static int refuse(engine_cmd *cmd, task_status st)
 {
 	cmd->result = WEFT_ECONFLICT;
 	cmd->current_status = st;
-	if (flag != NULL)
-		*flag = has_dependents;
 	return 0;
 }
 
@@ -115,7 +113,8 @@ static int reopen(action_ctx *a, bool fresh_budget, task_update_result *res)
 }
 
 /* Whether a terminal task may be reopened or resolved: *ok false after
- * refusing (children; or parents that did not all finish). */
+ * refusing cmd (children: c->has_dependents when c is given; or parents
+ * that did not all finish). */
 static int may_reopen(action_ctx *a, cmd_operator *c, engine_cmd *cmd, bool *ok)
 {
 	*ok = false;
@@ -123,10 +122,13 @@ static int may_reopen(action_ctx *a, cmd_operator *c, engine_cmd *cmd, bool *ok)
 	int rc = store_task_has_children(a->e->w, &a->t.id, &children);
 	if (rc != 0)
 		return rc;
-	if (children)
-		return refuse(cmd, a->t.status, true, c ? &c->has_dependents : NULL);
+	if (children) {
+		if (c != NULL)
+			c->has_dependents = true;
+		return refuse(cmd, a->t.status);
+	}
 	if (a->action != OPERATOR_RESOLVE && (a->t.wait_finished > 0 || a->t.wait_success > 0))
-		return refuse(cmd, a->t.status, false, NULL);   /* failed by its parents' cascade */
+		return refuse(cmd, a->t.status);   /* failed by its parents' cascade */
 	*ok = true;
 	return 0;
 }
@@ -162,10 +164,10 @@ static int action_retry(action_ctx *a, cmd_operator *c)
 			return rc;
 		rc = reopen(a, false, &res);
 	} else {
-		return refuse(cmd, st, false, NULL);
+		return refuse(cmd, st);
 	}
 	if (rc == 0 && !res.applied)
-		return refuse(cmd, res.prev, false, NULL);
+		return refuse(cmd, res.prev);
 	if (rc == 0) {
 		cmd->result = 0;
 		cmd->current_status = TS_PENDING;
@@ -177,7 +179,7 @@ static int action_reset(action_ctx *a, cmd_operator *c)
 {
 	engine_cmd *cmd = &c->base;
 	if (a->t.status != TS_FAILURE && a->t.status != TS_CANCELED)
-		return refuse(cmd, a->t.status, false, NULL);
+		return refuse(cmd, a->t.status);
 	bool ok;
 	int rc = may_reopen(a, c, cmd, &ok);
 	if (rc != 0 || !ok)
@@ -186,7 +188,7 @@ static int action_reset(action_ctx *a, cmd_operator *c)
 	if ((rc = reopen(a, true, &res)) != 0)
 		return rc;
 	if (!res.applied)
-		return refuse(cmd, res.prev, false, NULL);
+		return refuse(cmd, res.prev);
 	cmd->result = 0;
 	cmd->current_status = TS_PENDING;
 	return 0;
@@ -198,7 +200,7 @@ static int action_resolve(action_ctx *a, cmd_operator *c)
 	engine *e = a->e;
 	task_status prev = a->t.status;
 	if (prev == TS_SUCCESS || prev == TS_CANCELED)
-		return refuse(cmd, prev, false, NULL);
+		return refuse(cmd, prev);
 	if (prev == TS_FAILURE) {
 		bool ok;
 		int rc = may_reopen(a, c, cmd, &ok);
@@ -216,7 +218,7 @@ static int action_resolve(action_ctx *a, cmd_operator *c)
 	if (rc != 0)
 		return rc;
 	if (!res.applied)
-		return refuse(cmd, res.prev, false, NULL);
+		return refuse(cmd, res.prev);
 	engine_count(e, "operator_actions_total", "action=\"resolve\"", 1);
 	engine_metric_transition(e, prev, TS_SUCCESS);
 	engine_metric_terminal(e, &after);
@@ -244,7 +246,7 @@ static int action_cancel(action_ctx *a, cmd_operator *c)
 {
 	engine_cmd *cmd = &c->base;
 	if (task_status_terminal(a->t.status))
-		return refuse(cmd, a->t.status, false, NULL);
+		return refuse(cmd, a->t.status);
 	task_update_result res;
 	int rc = task_cancel_one(a->e, &a->t.id, a->reason, a->now, &res);
 	if (rc == WEFT_ENOTFOUND) {
@@ -254,7 +256,7 @@ static int action_cancel(action_ctx *a, cmd_operator *c)
 	if (rc != 0)
 		return rc;
 	if (!res.applied)
-		return refuse(cmd, res.prev, false, NULL);
+		return refuse(cmd, res.prev);
 	engine_count(a->e, "operator_actions_total", "action=\"cancel\"", 1);
 	if (is_job(&a->t) && res.prev == TS_RUNNING)
 		engine_claims_wake(a->e);       /* a limited queue's slot was freed */
