@@ -77,14 +77,15 @@ int store_task_operator_fields(store_conn *c, const weft_id *id, const task_oper
 static void build_dead_list(buf *sql, unsigned shape)
 {
 	buf_puts(sql, "SELECT " TASK_COLS " FROM task WHERE dead_at IS NOT NULL");
-	if (shape == 1)
+	if ((shape & 3) == 1)
 		buf_puts(sql, " AND namespace = $1");
-	else if (shape == 2)
+	else if ((shape & 3) == 2)
 		buf_puts(sql, " AND {in:namespace,$1}");
 	else
 		buf_puts(sql, " AND $1 = ''");
-	buf_puts(sql, " AND kind = coalesce($2, kind)"
-	              " AND (dead_at < $3 OR (dead_at = $3 AND id < $4) OR $3 = 0)"
+	/* With a queue, (namespace, kind) lead task_dead, read backwards. */
+	buf_puts(sql, (shape & 4) ? " AND kind = $2" : " AND $2 = ''");
+	buf_puts(sql, " AND (dead_at < $3 OR (dead_at = $3 AND id < $4) OR $3 = 0)"
 	              " ORDER BY dead_at DESC, id DESC LIMIT $5");
 }
 
@@ -95,7 +96,7 @@ int store_dead_letters(store_conn *c, const dead_letter_filter *f, task_row **ou
 	*out = NULL;
 	*n = 0;
 	db_stmt *st;
-	unsigned shape = f->namespace != NULL ? 1u : f->visible != NULL ? 2u : 0u;
+	unsigned shape = (f->namespace != NULL ? 1u : f->visible != NULL ? 2u : 0u) | (f->queue != NULL ? 4u : 0u);
 	int err = db_prepare_dyn(c, &dyn_dead_list, shape, &st);
 	if (err)
 		return err;
@@ -110,7 +111,7 @@ int store_dead_letters(store_conn *c, const dead_letter_filter *f, task_row **ou
 	} else {
 		db_bind_text(st, "");
 	}
-	db_bind_text(st, f->queue);
+	db_bind_text(st, f->queue != NULL ? f->queue : "");
 	db_bind_int(st, f->after_dead_at);
 	db_bind_text(st, f->after_dead_at != 0 ? f->after_id.str : "");
 	db_bind_int(st, db_clamp_limit(f->limit));
