@@ -15,120 +15,14 @@
  */
 #include "util/common.h"
 
-#include <ctype.h>
-
 #include "store_test.h"
 
 #include "core/limits.h"
 #include "store/db.h"
+#include "plan_check.h"
 
 #define SEC 1000000LL
 #define NJOBS 300
-
-/* The names of task's indexes other than its primary key, separated by
- * spaces (owned). */
-static char *task_indexes(fixture *f)
-{
-	if (f->pg) {
-		PGresult *r = PQexec(f->pq, "SELECT string_agg(indexname, ' ') FROM pg_indexes "
-		                            "WHERE tablename = 'task' AND indexname <> 'task_pkey'");
-		if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1)
-			fail_msg("pg_indexes: %s", PQerrorMessage(f->pq));
-		char *s = strdup(PQgetvalue(r, 0, 0));
-		PQclear(r);
-		return s;
-	}
-	sqlite3 *db;
-	sqlite3_stmt *st;
-	assert_int_equal(sqlite3_open_v2(f->path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(db, "SELECT group_concat(name, ' ') FROM sqlite_master WHERE type = 'index' "
-	                                        "AND tbl_name = 'task' AND name NOT LIKE 'sqlite_%'", -1, &st, NULL),
-	                 SQLITE_OK);
-	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-	char *s = strdup((const char *)sqlite3_column_text(st, 0));
-	sqlite3_finalize(st);
-	sqlite3_close(db);
-	return s;
-}
-
-static bool ident_char(char c) { return isalnum((unsigned char)c) || c == '_'; }
-
-/* Whether word[0..len-1] occurs in text as a whole identifier. */
-static bool has_word(const char *text, const char *word, size_t len)
-{
-	for (const char *p = text; (p = strchr(p, word[0])) != NULL; p++) {
-		bool start = p == text || !ident_char(p[-1]);
-		if (start && strncmp(p, word, len) == 0 && !ident_char(p[len]))
-			return true;
-	}
-	return false;
-}
-
-typedef struct plan_check {
-	fixture *f;
-	const char *indexes;     /* task's other indexes */
-	size_t checked;          /* set statements looked at */
-	size_t bad;
-} plan_check;
-
-static bool is_set_statement(const char *sql)
-{
-	return strstr(sql, "json_each(") != NULL || strstr(sql, "json_to_recordset(") != NULL ||
-	       strstr(sql, "json_array_elements_text(") != NULL;
-}
-
-/* A plan line that scans task whole: SQLite "SCAN task" or "SCAN <alias>"
- * (an alias given as "task AS <alias>"), PostgreSQL "Seq Scan on task". */
-static bool scans_task(const char *sql, const char *line)
-{
-	while (*line == ' ' || *line == '-' || *line == '>')
-		line++;
-	if (strncmp(line, "Seq Scan on task", 16) == 0 && !ident_char(line[16]))
-		return true;
-	if (strncmp(line, "SCAN ", 5) != 0)
-		return false;
-	const char *name = line + 5;
-	size_t len = strcspn(name, " \n");
-	if (len == 4 && strncmp(name, "task", 4) == 0)
-		return true;
-	for (const char *p = sql; (p = strstr(p, "task AS ")) != NULL; p++) {
-		if (p > sql && ident_char(p[-1]))
-			continue;
-		const char *alias = p + 8;
-		if (strncmp(alias, name, len) == 0 && !ident_char(alias[len]))
-			return true;
-	}
-	return false;
-}
-
-static int check_plan(const char *name, const char *sql, const char *plan, void *arg)
-{
-	plan_check *pc = arg;
-	if (!is_set_statement(sql))
-		return 0;
-	pc->checked++;
-	const char *line = plan;
-	while (*line != '\0') {
-		size_t n = strcspn(line, "\n");
-		char *l = strndup(line, n);
-		bool bad = scans_task(sql, l);
-		/* An index of task other than its key, unless the statement names it. */
-		for (const char *ix = pc->indexes; *ix != '\0' && !bad;) {
-			size_t len = strcspn(ix, " ");
-			if (has_word(l, ix, len) && !has_word(sql, ix, len))
-				bad = true;
-			ix += len + (ix[len] == ' ');
-		}
-		if (bad) {
-			print_error("%s [%s]: the set does not drive the plan: %s\n  %s\n  plan:\n%s\n", name,
-			            pc->f->pg ? "postgres" : "sqlite", l, sql, plan);
-			pc->bad++;
-		}
-		free(l);
-		line += n + (line[n] == '\n');
-	}
-	return 0;
-}
 
 /* ---- the job operations, each once, with sets of several items ------------------------- */
 
@@ -241,13 +135,12 @@ static void test_job_set_plans(void **state)
 	run_job_operations(f);
 	char *indexes = task_indexes(f);
 	assert_non_null(strstr(indexes, "task_timed"));
-	plan_check pc = { .f = f, .indexes = indexes };
-	assert_int_equal(db_explain_prepared(f->w, check_plan, &pc), 0);
 	free(indexes);
+	size_t checked = 0;
+	assert_int_equal(check_writer_plans(f, &checked), 0);
 	/* claims (2), worker touch and seen, heartbeat, state (2), dedup (2),
 	 * parents, change (2 shapes at least), attempts, tasks read, counts */
-	assert_true(pc.checked >= 12);
-	assert_int_equal(pc.bad, 0);
+	assert_true(checked >= 12);
 }
 
 /* The check itself refuses the statement of the bug as it was written:
