@@ -76,7 +76,7 @@ int store_task_operator_fields(store_conn *c, const weft_id *id, const task_oper
  * it gave, whatever came or went meanwhile. */
 static void build_dead_list(buf *sql, unsigned shape)
 {
-	buf_puts(sql, "SELECT " TASK_COLS " FROM task WHERE dead_at IS NOT NULL");
+	buf_puts(sql, "SELECT " TASK_COLS " FROM task{index:task_dead} WHERE dead_at IS NOT NULL");
 	if ((shape & 3) == 1)
 		buf_puts(sql, " AND namespace = $1");
 	else if ((shape & 3) == 2)
@@ -143,11 +143,13 @@ static void build_workers(buf *sql, unsigned shape)
 static const db_dyn dyn_workers = { "workers_list", build_workers };
 
 /* Jobs in flight: running rows held by the page's workers, along
- * task_timed (status, ...). */
+ * task_timed on SQLite (whose WHERE is repeated, as the index has it, so
+ * that SQLite may use it) and task_lease (running jobs) on PostgreSQL. */
 static const db_sql q_in_flight = {
 	"workers_in_flight",
-	"SELECT namespace, worker_id, count(*) FROM task "
-	"WHERE status = 'running' AND executor = 'queue' AND {in:worker_id,$1} GROUP BY namespace, worker_id",
+	"SELECT namespace, worker_id, count(*) FROM task{index:task_timed} /* PostgreSQL: task_lease */ "
+	"WHERE (status = 'claimed' OR status = 'running' OR status = 'retrying') AND status = 'running' "
+	"AND executor = 'queue' AND {in:worker_id,$1} GROUP BY namespace, worker_id",
 	NULL,
 };
 

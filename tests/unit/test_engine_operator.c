@@ -14,6 +14,8 @@
 #include "job_test.h"
 
 #include "engine/commands/operator.h"
+#include "store/db.h"
+#include "plan_check.h"
 
 static int act(rig *r, operator_action a, const weft_id *id, const char *result, task_status *status)
 {
@@ -236,6 +238,40 @@ static void test_drain_answers_a_parked_claim(void **state)
 	rig_stop(&r);
 }
 
+/* The registry's and the dead letters' reads take their rows along the
+ * indexes they name (plan_check.h), with a namespace set bound as one
+ * parameter, on the statements a page prepares. */
+static void test_read_plans(void **state)
+{
+	fixture *f = *state;
+	clock_freeze(true);
+	rig r;
+	rig_start(f->st, &r);
+	rig_lead(&r);
+	dead_job(&r, "q");
+	weft_id live = enqueue_one(&r, "q", "1");
+	claim_token(&r, "q", &live, 1);
+	rig_stop(&r);
+
+	static const char *const visible[] = { "default", "other" };
+	dead_letter_filter df = { .visible = visible, .nvisible = 2, .queue = "q", .limit = 10 };
+	task_row *rows;
+	size_t n;
+	assert_int_equal(store_dead_letters(f->w, &df, &rows, &n), 0);
+	assert_int_equal(n, 1);
+	store_free_tasks(rows, n);
+	worker_filter wf = { .visible = visible, .nvisible = 2, .limit = 10 };
+	worker_row *ws;
+	assert_int_equal(store_workers(f->w, &wf, &ws, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(ws[0].id, "w1");
+	assert_int_equal(ws[0].in_flight, 1);
+	store_free_workers(ws, n);
+	size_t checked = 0;
+	assert_int_equal(check_writer_plans(f, &checked), 0);
+	assert_true(checked >= 3);
+}
+
 int main(void)
 {
 	curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -244,12 +280,14 @@ int main(void)
 		STORE_TEST_SQLITE(test_resolve_takes_the_lease),
 		STORE_TEST_SQLITE(test_requeue_a_selection),
 		STORE_TEST_SQLITE(test_drain_answers_a_parked_claim),
+		STORE_TEST_SQLITE(test_read_plans),
 	};
 	const struct CMUnitTest pg_tests[] = {
 		STORE_TEST_PG(test_reset_gives_a_fresh_budget_and_retry_keeps_it),
 		STORE_TEST_PG(test_resolve_takes_the_lease),
 		STORE_TEST_PG(test_requeue_a_selection),
 		STORE_TEST_PG(test_drain_answers_a_parked_claim),
+		STORE_TEST_PG(test_read_plans),
 	};
 	int rc = run_store_tests("engine operator", sqlite_tests, ARRAY_LEN(sqlite_tests), pg_tests,
 	                         ARRAY_LEN(pg_tests));
