@@ -521,3 +521,25 @@ def test_requeue_replays_its_answer_for_an_idempotency_key(make_api):
     assert again.headers.get("Idempotent-Replayed") == "true"
     assert again.json() == first.json()
     assert task(api, dead)["attempt"] == 2          # reset once
+
+
+def test_retry_now_starts_delayed_and_retrying_webhook_tasks(make_api):
+    from harness import Behaviour
+    api = make(make_api)
+    # A webhook task waiting for a start an hour away starts now.
+    (t,) = api.create_raw([api.task("late", start_after="2099-01-01T00:00:00.000Z")], headers=h(ROOT)).json()
+    assert task(api, t["id"])["status"] == "pending"
+    r = act(api, t["id"], "retry")
+    assert r.status_code == 200, r.text
+    api.mock.wait_hits("/start/late", 1)
+    wait_v1_status(api, t["id"], "running")
+    # One whose start failed waits an hour for its retry: retried now.
+    api.mock.on("/start/flaky", Behaviour(status=500), Behaviour())
+    retry = {"max_retries": 3, "initial_delay_secs": 3600, "backoff_multiplier": 2, "max_delay_secs": 3600,
+             "retry_on": ["webhook_failure"]}
+    (t,) = api.create_raw([api.task("flaky", retry=retry)], headers=h(ROOT)).json()
+    wait_v1_status(api, t["id"], "retrying")
+    # Pending, and started in the same cycle: the answer may show either.
+    assert act(api, t["id"], "retry").json()["status"] in ("pending", "claimed", "running")
+    api.mock.wait_hits("/start/flaky", 2)
+    wait_v1_status(api, t["id"], "running")
