@@ -265,6 +265,9 @@ def test_reset_gives_a_fresh_budget(make_api):
     assert act(api, tid, "cancel", token=A).json()["status"] == "canceled"
     assert act(api, tid, "reset").json()["status"] == "pending"
     assert claim_one(api, A, "c")["id"] == tid
+    metrics = api.get("/metrics", headers=h(ROOT)).text
+    assert 'operator_actions_total{action="reset"} 2' in metrics, metrics
+    assert 'operator_actions_total{action="cancel"} 1' in metrics
 
 
 def test_resolve_a_running_job(make_api):
