@@ -329,6 +329,9 @@ void engine_touch_batch(engine *e, const weft_id *batch);
  * a lost lease): parked claims look again in this cycle, and other nodes
  * hear STORE_WAKE_QUEUE. */
 void engine_claims_wake(engine *e);
+/* parts/claims.c: the worker (ns, worker_id) was told to drain: its
+ * parked claims are answered after the commit, with no jobs and drain. */
+void engine_claims_drain(engine *e, const char *ns, const char *worker_id);
 /* parts/claims.c: a command applied with cmd->parked set (a claim that got
  * no job and may wait): kept until its part answers it. */
 void engine_park_command(engine *e, engine_cmd *cmd);

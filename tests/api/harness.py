@@ -181,6 +181,17 @@ EXERCISED_ROUTES = frozenset({
     ("POST", "/v1/jobs/release"),
     ("POST", "/v1/jobs/{id}/complete"),
     ("POST", "/v1/jobs/{id}/fail"),
+    # /v1 operator actions, dead letters, workers
+    ("POST", "/v1/tasks/{id}/retry"),
+    ("POST", "/v1/tasks/{id}/reset"),
+    ("POST", "/v1/tasks/{id}/resolve"),
+    ("POST", "/v1/tasks/{id}/cancel"),
+    ("GET", "/v1/dead-letters"),
+    ("GET", "/v1/dead-letters/{id}"),
+    ("POST", "/v1/dead-letters/requeue"),
+    ("GET", "/v1/workers"),
+    ("GET", "/v1/workers/{id}"),
+    ("POST", "/v1/workers/{id}/drain"),
 })
 
 _recorded_routes = set()
@@ -197,6 +208,8 @@ def route_template(path):
             out.append("{id}")
         elif i == 2 and segs[1] == "group":
             out.append("{group}")
+        elif i == 3 and segs[1:3] == ["v1", "workers"]:
+            out.append("{id}")
         else:
             out.append(seg)
     return "/".join(out)

@@ -419,6 +419,11 @@ static void test_v1_schemas(void **state)
 		{ "FailItem", { "id", "lease_token", "error", "retry_after_ms" } },
 		{ "EnqueuedJob", { "id", "run_id", "queue", "status", "duplicate" } },
 		{ "TaskList", { "tasks", "next_cursor" } },
+		{ "DeadLetterList", { "dead_letters", "next_cursor" } },
+		{ "RequeueRequest", { "ids", "namespace", "queue", "limit", "reason" } },
+		{ "RequeueResponse", { "requeued", "skipped" } },
+		{ "ResolveRequest", { "reason", "result" } },
+		{ "Worker", { "id", "namespace", "hostname", "queues", "in_flight", "last_heartbeat_at", "state" } },
 	};
 	for (size_t i = 0; i < ARRAY_LEN(need); i++) {
 		json_t *props = json_object_get(json_object_get(schemas, need[i].schema), "properties");
@@ -431,7 +436,7 @@ static void test_v1_schemas(void **state)
 	}
 	json_t *codes = json_object_get(json_object_get(json_object_get(json_object_get(json_object_get(schemas, "Error"),
 	                                 "properties"), "error"), "properties"), "code");
-	assert_int_equal(json_array_size(json_object_get(codes, "enum")), 12);
+	assert_int_equal(json_array_size(json_object_get(codes, "enum")), 13);
 }
 
 /* ---- the router ------------------------------------------------------ */

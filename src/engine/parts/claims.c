@@ -78,6 +78,17 @@ static void answer_parked(engine *e, size_t i)
 	engine_answer_later(e, &c->base);
 }
 
+void engine_claims_drain(engine *e, const char *ns, const char *worker_id)
+{
+	for (size_t i = e->claims.nparked; i-- > 0;) {
+		cmd_job_claim *c = e->claims.parked[i];
+		if (strcmp(c->namespace, ns) == 0 && strcmp(c->worker_id, worker_id) == 0) {
+			c->drain = true;
+			answer_parked(e, i);
+		}
+	}
+}
+
 /* The earliest delayed job among the parked claims' queues. */
 static int next_ready(engine *e, int64_t now, int64_t *due)
 {
@@ -190,6 +201,7 @@ static void claims_finish(engine *e, bool committed)
 			if (c->parked_seq == e->cycle.seq)
 				continue;
 			cmd_job_claim_release(c);
+			c->drain = false;       /* a drain of this cycle was rolled back too */
 			c->base.parked = true;
 			list_push(&e->claims.parked, &e->claims.nparked, &e->claims.cap, c);
 		}

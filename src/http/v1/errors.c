@@ -84,7 +84,13 @@ void v1_fail(http_request *r, unsigned status, int code, const http_error *err)
 		buf_printf(&msg, "%s: %s", err->param, err->message);
 		wire_str(&b, msg.data);
 	}
-	buf_puts(&b, "]}}");
+	buf_putc(&b, ']');
+	/* A conflict with the object's state names that state. */
+	if (code == WEFT_ECONFLICT && err->has_state) {
+		buf_puts(&b, ",\"current_status\":");
+		wire_str(&b, task_status_name(err->state));
+	}
+	buf_puts(&b, "}}");
 	http_respond_json(r, status, &b);
 	buf_release(&b);
 	buf_release(&msg);

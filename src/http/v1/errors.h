@@ -5,7 +5,8 @@
  * is a stable snake_case reason, finer than the HTTP status where a client
  * acts on it (stale_lease, canceled, forbidden_namespace), message one
  * sentence, details one "<path>: <problem>" per field or query parameter
- * at fault (possibly none).
+ * at fault (possibly none). A conflict with an object's state adds
+ * "current_status", the status that did not allow the request.
  */
 #ifndef WEFT_HTTP_V1_ERRORS_H
 #define WEFT_HTTP_V1_ERRORS_H
@@ -16,6 +17,7 @@
 #define V1_STALE_LEASE "stale_lease"
 #define V1_CANCELED "canceled"
 #define V1_FORBIDDEN_NAMESPACE "forbidden_namespace"
+#define V1_HAS_DEPENDENTS "has_dependents"     /* a terminal task with children is not reopened */
 
 /* The API's fail function (http_api.fail). */
 void v1_fail(http_request *r, unsigned status, int code, const http_error *err);

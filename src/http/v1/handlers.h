@@ -25,4 +25,18 @@ void v1_release(http_request *r);
 void v1_complete_one(http_request *r);
 void v1_fail_one(http_request *r);
 
+/* operator.c: actions on any task, dead letters */
+void v1_task_retry(http_request *r);
+void v1_task_reset(http_request *r);
+void v1_task_resolve(http_request *r);
+void v1_task_cancel(http_request *r);
+void v1_dead_letters(http_request *r);
+void v1_dead_letter(http_request *r);
+void v1_requeue(http_request *r);
+
+/* workers.c: the worker registry */
+void v1_workers(http_request *r);
+void v1_worker(http_request *r);
+void v1_worker_drain(http_request *r);
+
 #endif

@@ -16,6 +16,16 @@
  *   POST /v1/jobs/release          give held jobs back unworked
  *   POST /v1/jobs/{id}/complete    one job: 200, 409 stale_lease or canceled, 404
  *   POST /v1/jobs/{id}/fail        the same for a failure
+ *   POST /v1/tasks/{id}/retry      operator: retry now (admin)
+ *   POST /v1/tasks/{id}/reset      operator: reopen with a fresh retry budget (admin)
+ *   POST /v1/tasks/{id}/resolve    operator: success with a given result (admin)
+ *   POST /v1/tasks/{id}/cancel     cancel any unfinished task
+ *   GET  /v1/dead-letters          dead letters, newest first: namespace, queue, cursor, limit
+ *   GET  /v1/dead-letters/{id}     one, with its error history
+ *   POST /v1/dead-letters/requeue  requeue by ids or by namespace/queue/limit (admin)
+ *   GET  /v1/workers               the worker registry: namespace, queue, cursor, limit
+ *   GET  /v1/workers/{id}          one worker
+ *   POST /v1/workers/{id}/drain    tell a worker to stop claiming (admin)
  *
  * Conventions: JSON bodies, errors {"error":{"code","message","details"}}
  * (errors.h), times RFC 3339 UTC with milliseconds, durations in ms,
@@ -67,6 +77,17 @@ static const http_route routes[] = {
 	{ HTTP_POST, "/v1/jobs/release", v1_release, false, 0 },
 	{ HTTP_POST, "/v1/jobs/{id}/complete", v1_complete_one, false, 0 },
 	{ HTTP_POST, "/v1/jobs/{id}/fail", v1_fail_one, false, 0 },
+	/* operator actions, dead letters, workers (operator.c, workers.c) */
+	{ HTTP_POST, "/v1/tasks/{id}/retry", v1_task_retry, false, 0 },
+	{ HTTP_POST, "/v1/tasks/{id}/reset", v1_task_reset, false, 0 },
+	{ HTTP_POST, "/v1/tasks/{id}/resolve", v1_task_resolve, false, 0 },
+	{ HTTP_POST, "/v1/tasks/{id}/cancel", v1_task_cancel, false, 0 },
+	{ HTTP_GET, "/v1/dead-letters", v1_dead_letters, false, 0 },
+	{ HTTP_GET, "/v1/dead-letters/{id}", v1_dead_letter, false, 0 },
+	{ HTTP_POST, "/v1/dead-letters/requeue", v1_requeue, false, 0 },
+	{ HTTP_GET, "/v1/workers", v1_workers, false, 0 },
+	{ HTTP_GET, "/v1/workers/{id}", v1_worker, false, 1 },
+	{ HTTP_POST, "/v1/workers/{id}/drain", v1_worker_drain, false, 1 },
 };
 
 const http_api v1_api = {
