@@ -181,6 +181,13 @@ EXERCISED_ROUTES = frozenset({
     ("POST", "/v1/jobs/release"),
     ("POST", "/v1/jobs/{id}/complete"),
     ("POST", "/v1/jobs/{id}/fail"),
+    ("POST", "/v1/runs"),
+    ("GET", "/v1/runs"),
+    ("GET", "/v1/runs/{id}"),
+    ("GET", "/v1/runs/{id}/tasks"),
+    ("POST", "/v1/runs/{id}/cancel"),
+    ("POST", "/v1/tasks/{id}/complete"),
+    ("POST", "/v1/tasks/{id}/fail"),
 })
 
 _recorded_routes = set()

@@ -25,4 +25,13 @@ void v1_release(http_request *r);
 void v1_complete_one(http_request *r);
 void v1_fail_one(http_request *r);
 
+/* runs.c */
+void v1_create_run(http_request *r);
+void v1_list_runs(http_request *r);
+void v1_get_run(http_request *r);
+void v1_run_tasks(http_request *r);
+void v1_cancel_run(http_request *r);
+void v1_task_complete(http_request *r);
+void v1_task_fail(http_request *r);
+
 #endif
