@@ -333,9 +333,9 @@ int store_jobs_change(store_conn *c, job_change *ch, size_t n, int64_t now, bool
 			each_pos(v, n, &id, mark_change, &h);
 			if (h.row != NULL)
 				task_row_release(h.row);
-			if ((rc = task_count_move(c, TS_RUNNING, h.to)) != 0)
-				break;
-			if (id_is_set(&h.batch) && (rc = batch_remaining_move(c, &h.batch, TS_RUNNING, h.to)) != 0)
+			/* The status counts, and the batch's counter of a job of a run
+			 * (batch_remaining_move moves both; a lone job has no batch). */
+			if ((rc = batch_remaining_move(c, &h.batch, TS_RUNNING, h.to)) != 0)
 				break;
 		}
 		err = db_end(st, rc);
