@@ -205,6 +205,7 @@ static int enqueue_many(engine *e, engine_cmd **cmds, size_t n, int64_t now)
 		rc = store_jobs_insert(e->w, rows, nrows);
 	if (rc == 0 && nrows > 0) {
 		engine_count(e, "jobs_enqueued_total", NULL, nrows);
+		engine_count(e, "tasks_created_total", NULL, nrows);      /* jobs are tasks */
 		engine_claims_wake(e);
 	}
 	for (size_t i = 0; i < n && rc == 0; i++) {
