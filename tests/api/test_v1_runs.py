@@ -311,3 +311,30 @@ def test_idempotency_key_answers_the_same_run(api):
     assert r1.json() == r2.json()
     assert r2.headers.get("Idempotent-Replayed") == "true"
     assert len(api.get("/v1/runs").json()["runs"]) == 1
+
+
+def test_webhook_urls_are_ssrf_checked(make_api):
+    api = make_api(SKIP_SSRF_VALIDATION="0")
+    r = api.post("/v1/runs", json={"tasks": [
+        {"ref": "a", "executor": "webhook", "on_start": {"url": "http://127.0.0.1:9/x", "verb": "Post"}},
+        {"ref": "b", "executor": "webhook", "on_start": {"url": "https://example.com/", "verb": "Post"},
+         "on_failure": [{"url": "http://metadata.google.internal/", "verb": "Get"}]},
+    ]})
+    e = error_of(r, 400, "invalid_request")
+    assert any(d.startswith("tasks[0].on_start:") and "127.0.0.1" in d for d in e["details"]), e
+    assert any(d.startswith("tasks[1].on_failure[0]:") for d in e["details"]), e
+    assert not any(d.startswith("tasks[1].on_start") for d in e["details"]), e
+
+
+def test_a_webhook_task_reports_only_in_its_namespace(make_api, mock):
+    api = make_api(WEFT_TOKENS=TOKENS)
+    run = submit(api, [{"ref": "w", "executor": "webhook", "on_start": {"url": mock.url("/s"), "verb": "Post"}}],
+                 token=A)
+    tid = run["tasks"][0]["id"]
+    wait_for(lambda: api.get("/v1/tasks/" + tid, headers=h(A)).json()["status"] == "running", desc="running")
+    error_of(api.post("/v1/tasks/%s/complete" % tid, json={"result": 1}, headers=h(B)), 404, "not_found")
+    r = api.post("/v1/tasks/%s/complete" % tid, json={"result": 1}, headers=h(A))
+    assert r.status_code == 200, r.text
+    ev = api.get("/v1/tasks/%s/events" % tid, headers=h(A)).json()["events"]
+    assert (ev[-1]["to"], ev[-1]["actor"]) == ("success", "token:a")
+    assert get_run(api, run["id"], token=A)["status"] == "success"
