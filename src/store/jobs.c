@@ -90,43 +90,39 @@ int store_queues_ensure(store_conn *c, const char *ns, const char *const *names,
 	return err;
 }
 
-static const db_sql q_worker_touch = {
-	"worker_touch",
-	"INSERT INTO worker (namespace, id, hostname, queues, first_seen_at, last_seen_at) "
-	"VALUES ($1, $2, $3, $4, $5, $5) "
-	"ON CONFLICT (namespace, id) DO UPDATE SET hostname = coalesce(excluded.hostname, worker.hostname), "
-	"queues = excluded.queues, last_seen_at = excluded.last_seen_at "
-	"RETURNING draining",
-	NULL,
-};
-static const db_sql q_worker_seen = {
-	"worker_seen",
-	"UPDATE worker SET last_seen_at = $2 WHERE id = $1 RETURNING draining",
+static const db_sql q_workers_seen = {
+	"workers_seen",
+	"UPDATE worker SET last_seen_at = $2 WHERE {in:id,$1} RETURNING namespace, id, draining",
 	NULL,
 };
 
-int store_worker_touch(store_conn *c, const char *ns, const char *worker_id, const char *hostname,
-                       const char *queues_json, int64_t now, bool *draining)
+int store_workers_seen(store_conn *c, worker_seen *w, size_t n, int64_t now)
 {
-	db_stmt *st;
-	*draining = false;
-	int err = db_prepare(c, ns ? &q_worker_touch : &q_worker_seen, &st);
-	if (err)
-		return err;
-	if (ns) {
-		db_bind_text(st, ns);
-		db_bind_text(st, worker_id);
-		db_bind_text(st, hostname);
-		db_bind_text(st, queues_json ? queues_json : "[]");
-		db_bind_int(st, now);
-	} else {
-		db_bind_text(st, worker_id);
-		db_bind_int(st, now);
+	if (n == 0)
+		return 0;
+	db_set ids;
+	db_set_init(&ids);
+	for (size_t i = 0; i < n; i++) {
+		w[i].draining = false;
+		db_set_text(&ids, w[i].id);
 	}
-	int rc;
-	while ((rc = db_step(st)) > 0)
-		*draining |= db_col_int(st, 0) != 0;
-	return db_end(st, rc);
+	db_stmt *st;
+	int err = db_prepare(c, &q_workers_seen, &st);
+	if (err == 0) {
+		db_bind_set(st, &ids);
+		db_bind_int(st, now);
+		int rc;
+		while ((rc = db_step(st)) > 0) {
+			const char *ns = db_col_text(st, 0), *id = db_col_text(st, 1);
+			bool draining = db_col_int(st, 2) != 0;
+			for (size_t i = 0; i < n && ns != NULL && id != NULL; i++)
+				if (strcmp(w[i].id, id) == 0 && (w[i].ns == NULL || strcmp(w[i].ns, ns) == 0))
+					w[i].draining |= draining;
+		}
+		err = db_end(st, rc);
+	}
+	db_set_release(&ids);
+	return err;
 }
 
 static const db_sql q_workers_touch = {
