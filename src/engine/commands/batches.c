@@ -99,16 +99,36 @@ static int insert_run_job(engine *e, const cmd_submit *s, new_task *t, int64_t w
 		.wait_finished = wait_finished,
 		.shape = TASK_SHAPE_CHILDREN | TASK_SHAPE_ACTIONS | (wait_finished > 0 ? TASK_SHAPE_PARENTS : 0),
 	};
-	const char *queues[1] = { j->queue };
-	int rc = store_queues_ensure(e->w, ns, queues, 1, now);
-	if (rc == 0)
-		rc = store_run_job_insert(e->w, &r);
+	int rc = store_run_job_insert(e->w, &r);
 	free(policy);
 	if (rc == 0) {
 		engine_count(e, "jobs_enqueued_total", NULL, 1);
 		if (t->status == TS_PENDING)
 			engine_claims_wake(e);
 	}
+	return rc;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The queue rows of a run's queue tasks, in one statement. */
+static int ensure_run_queues(engine *e, const cmd_submit *s, int64_t now)
+{
+	const char **names = xcalloc(s->ntasks ? s->ntasks : 1, sizeof *names);
+	size_t n = 0;
+	for (size_t i = 0; i < s->ntasks; i++)
+		if (s->tasks[i].job != NULL)
+			names[n++] = s->tasks[i].job->queue;
+	qsort(names, n, sizeof *names, cmp_str);
+	size_t m = 0;
+	for (size_t i = 0; i < n; i++)
+		if (m == 0 || strcmp(names[m - 1], names[i]) != 0)
+			names[m++] = names[i];
+	int rc = store_queues_ensure(e->w, s->namespace ? s->namespace : NAMESPACE_DEFAULT, names, m, now);
+	free(names);
 	return rc;
 }
 
@@ -125,6 +145,8 @@ static int submit_batch(engine *e, engine_cmd *cmd, int64_t now)
 		.name = s->name,
 	};
 	int rc = store_batch_insert(e->w, &b);
+	if (rc == 0)
+		rc = ensure_run_queues(e, s, now);
 	if (rc != 0)
 		return rc;
 	s->created = 0;

@@ -114,6 +114,49 @@ static char **webhook_list(rctx *d, const json_t *obj, const char *at, const cha
 	return out;
 }
 
+/* Refs to their task's index: an open-addressing table, so that a run of
+ * 100,000 tasks resolves its refs in linear time. */
+typedef struct ref_map {
+	const char **keys;
+	size_t *index;
+	size_t mask;
+} ref_map;
+
+static void ref_map_init(ref_map *m, size_t n)
+{
+	size_t cap = 16;
+	while (cap < 2 * n)
+		cap <<= 1;
+	m->keys = xcalloc(cap, sizeof(char *));
+	m->index = xcalloc(cap, sizeof(size_t));
+	m->mask = cap - 1;
+}
+
+static void ref_map_release(ref_map *m)
+{
+	free(m->keys);
+	free(m->index);
+}
+
+/* The slot holding ref, or the empty one where it would go. */
+static size_t ref_map_slot(const ref_map *m, const char *ref)
+{
+	uint64_t h = 1469598103934665603ULL;        /* FNV-1a */
+	for (const char *p = ref; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+	size_t i = (size_t)h & m->mask;
+	while (m->keys[i] != NULL && strcmp(m->keys[i], ref) != 0)
+		i = (i + 1) & m->mask;
+	return i;
+}
+
+/* The index of the task with this ref, or SIZE_MAX. */
+static size_t ref_map_find(const ref_map *m, const char *ref)
+{
+	size_t slot = ref_map_slot(m, ref);
+	return m->keys[slot] != NULL ? m->index[slot] : SIZE_MAX;
+}
+
 static const char *const webhook_fields[] = {
 	"ref", "executor", "parents", "name", "kind", "timeout_secs", "priority", "metadata",
 	"on_start", "on_success", "on_failure", NULL,
@@ -150,10 +193,8 @@ static void decode_webhook_task(rctx *d, const json_t *t, const char *at, const 
 }
 
 /* The parents of task i, by ref: each must be a task listed before it
- * (ArcRun's rule, which leaves no room for a cycle). refs[0..n_refs-1]
- * are every task's ref (NULL when invalid). */
-static void decode_parents(rctx *d, const json_t *t, const char *at, size_t i, const char **refs, size_t n_refs,
-                           new_task *out)
+ * (ArcRun's rule, which leaves no room for a cycle). */
+static void decode_parents(rctx *d, const json_t *t, const char *at, size_t i, const ref_map *refs, new_task *out)
 {
 	json_t *arr = NULL;
 	char path[DECODE_PATH_MAX];
@@ -184,14 +225,12 @@ static void decode_parents(rctx *d, const json_t *t, const char *at, size_t i, c
 		const char *ref = str_bounded(d, p, ppath, "ref", DECODE_REQUIRED, RUN_REF_MAX);
 		if (ref == NULL)
 			continue;
-		if (refs[i] != NULL && strcmp(ref, refs[i]) == 0) {
+		size_t k = ref_map_find(refs, ref);
+		if (k == i) {
 			decode_problem(d->e, ppath, "ref", "a task cannot be its own parent");
 			continue;
 		}
-		size_t k = 0;
-		while (k < n_refs && (refs[k] == NULL || strcmp(refs[k], ref) != 0))
-			k++;
-		if (k == n_refs) {
+		if (k == SIZE_MAX) {
 			decode_problem(d->e, ppath, "ref", "unknown parent '%s': no task of the run has this ref", ref);
 			continue;
 		}
@@ -210,7 +249,8 @@ static void decode_parents(rctx *d, const json_t *t, const char *at, size_t i, c
 	}
 }
 
-static void decode_task(rctx *d, v1_run_input *in, const json_t *t, const char *at, size_t i, size_t *ncodes)
+static void decode_task(rctx *d, v1_run_input *in, const ref_map *refs, const json_t *t, const char *at, size_t i,
+                        size_t *ncodes)
 {
 	new_task *out = &in->tasks[i];
 	const char *exec = "queue";
@@ -219,7 +259,7 @@ static void decode_task(rctx *d, v1_run_input *in, const json_t *t, const char *
 		decode_problem(d->e, at, "executor", "must be \"queue\" or \"webhook\"");
 		exec = NULL;
 	}
-	decode_parents(d, t, at, i, in->refs, in->ntasks, out);
+	decode_parents(d, t, at, i, refs, out);
 	if (exec != NULL && strcmp(exec, "webhook") == 0) {
 		decode_webhook_task(d, t, at, in->refs[i], out);
 		return;
@@ -280,6 +320,8 @@ int v1_decode_run(const char *body, size_t len, const weft_config *cfg, v1_run_i
 			out->codes = xcalloc(ncodes_max + 1, sizeof(char *));
 			/* Every ref first: a parent is looked up among them all, so that
 			 * one listed after its child is told apart from an unknown one. */
+			ref_map refs;
+			ref_map_init(&refs, n);
 			for (size_t i = 0; i < n; i++) {
 				char at[DECODE_PATH_MAX];
 				decode_path_index(at, "tasks", i);
@@ -289,11 +331,16 @@ int v1_decode_run(const char *body, size_t len, const weft_config *cfg, v1_run_i
 					continue;
 				}
 				const char *ref = str_bounded(&d, t, at, "ref", DECODE_REQUIRED, RUN_REF_MAX);
-				for (size_t k = 0; ref != NULL && k < i; k++)
-					if (out->refs[k] != NULL && strcmp(out->refs[k], ref) == 0) {
-						decode_problem(e, at, "ref", "duplicate ref '%s' (first at tasks[%zu])", ref, k);
-						ref = NULL;
-					}
+				if (ref == NULL)
+					continue;
+				size_t slot = ref_map_slot(&refs, ref);
+				if (refs.keys[slot] != NULL) {
+					decode_problem(e, at, "ref", "duplicate ref '%s' (first at tasks[%zu])", ref,
+					               refs.index[slot]);
+					continue;
+				}
+				refs.keys[slot] = ref;
+				refs.index[slot] = i;
 				out->refs[i] = ref;
 			}
 			size_t ncodes = 0;
@@ -302,8 +349,9 @@ int v1_decode_run(const char *body, size_t len, const weft_config *cfg, v1_run_i
 				decode_path_index(at, "tasks", i);
 				json_t *t = json_array_get(arr, i);
 				if (json_is_object(t))
-					decode_task(&d, out, t, at, i, &ncodes);
+					decode_task(&d, out, &refs, t, at, i, &ncodes);
 			}
+			ref_map_release(&refs);
 		}
 	}
 	rc = outcome(&d, before);
