@@ -105,6 +105,7 @@ def test_child_reads_its_parents_results(api):
 
     got = get_run(api, run["id"])
     assert got["status"] == "success" and got["counts"]["success"] == 3 and got["counts"]["total"] == 3
+    assert got["completed_at"] is not None and got["completed_at"] >= got["created_at"]
     assert got["tasks_next_cursor"] is None
     results = {x["name"]: x["result"] for x in got["tasks"]}
     assert results == {"fetch": {"bytes": 42}, "size": "small", "report": {"ok": True}}

@@ -126,22 +126,37 @@ static void put_counts(buf *b, const int64_t counts[TS__COUNT])
 	buf_putc(b, '}');
 }
 
-static void put_run_head(buf *b, const run_row *run)
+/* What a run's answer shows of it: a run (batch) row, or a lone job. */
+typedef struct run_view {
+	const weft_id *id;
+	const char *namespace, *name, *metadata;
+	int64_t created_at, completed_at;
+	const int64_t *counts;           /* TS__COUNT */
+} run_view;
+
+static run_view view_of(const run_row *r)
 {
+	return (run_view){ &r->id, r->namespace, r->name, r->metadata, r->created_at, r->completed_at, r->counts };
+}
+
+/* The run's fields, its object left open for what follows. */
+static void put_run_head(buf *b, const run_view *run)
+{
+	run_status status = run_status_of(run->counts);
 	buf_puts(b, "{\"id\":");
-	wire_id(b, &run->id);
+	wire_id(b, run->id);
 	buf_puts(b, ",\"namespace\":");
 	wire_str(b, run->namespace);
 	buf_puts(b, ",\"name\":");
 	wire_str(b, run->name);
 	buf_puts(b, ",\"status\":");
-	wire_str(b, run_status_name(run_status_of(run->counts)));
+	wire_str(b, run_status_name(status));
 	buf_puts(b, ",\"metadata\":");
 	wire_raw(b, run->metadata, "null");
 	buf_puts(b, ",\"created_at\":");
 	wire_ts_ms(b, run->created_at);
 	buf_puts(b, ",\"completed_at\":");
-	wire_ts_ms(b, run_status_of(run->counts) == RUN_ACTIVE ? 0 : run->completed_at);
+	wire_ts_ms(b, status == RUN_ACTIVE ? 0 : run->completed_at);
 	buf_puts(b, ",\"counts\":");
 	put_counts(b, run->counts);
 }
@@ -210,9 +225,10 @@ static int answer_lone_task(http_request *r, store_conn *c, const weft_id *id)
 		job_detail_release(&d);
 		return WEFT_ENOTFOUND;      /* a task of a run is not a run */
 	}
-	run_row run = { .id = d.task.id, .namespace = (char *)v1_task_namespace(&d.task), .name = d.task.name,
-		        .metadata = d.task.metadata, .created_at = d.task.created_at, .completed_at = d.task.ended_at };
-	run.counts[d.task.status] = 1;
+	int64_t counts[TS__COUNT] = { 0 };
+	counts[d.task.status] = 1;
+	run_view run = { &d.task.id, v1_task_namespace(&d.task), d.task.name, d.task.metadata, d.task.created_at,
+		         d.task.ended_at, counts };
 	buf b;
 	buf_init(&b);
 	put_run_head(&b, &run);
@@ -257,7 +273,8 @@ void v1_get_run(http_request *r)
 	buf b;
 	buf_init(&b);
 	if (rc == 0) {
-		put_run_head(&b, &run);
+		run_view v = view_of(&run);
+		put_run_head(&b, &v);
 		buf_putc(&b, ',');
 		rc = put_task_page(&b, c, id, NULL, RUN_TASKS_INLINE, "tasks_next_cursor");
 		buf_putc(&b, '}');
@@ -402,7 +419,8 @@ void v1_list_runs(http_request *r)
 	for (size_t i = 0; i < shown; i++) {
 		if (i > 0)
 			buf_putc(&b, ',');
-		put_run_head(&b, &runs[i]);
+		run_view v = view_of(&runs[i]);
+		put_run_head(&b, &v);
 		buf_putc(&b, '}');
 	}
 	buf_puts(&b, "],\"next_cursor\":");
