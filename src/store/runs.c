@@ -65,7 +65,7 @@ int store_run_job_insert(store_conn *c, const run_job_new *r)
 
 static const db_sql q_report = {
 	"webhook_task_report",
-	"UPDATE task SET result = $2, error_code = $3 WHERE id = $1 AND status = 'running' AND executor <> 'queue' "
+	"UPDATE task SET result = $2, error_code = $3 WHERE id = $1 AND status IN ('claimed', 'running') AND executor <> 'queue' "
 	"RETURNING id",
 	NULL,
 };

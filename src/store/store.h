@@ -744,8 +744,9 @@ typedef struct run_job_new {
 int store_run_job_insert(store_conn *c, const run_job_new *r);
 
 /* The result (and error code) a webhook task's service reported, written
- * only while the task is running and not a job; *applied says whether it
- * was. The status change itself is the PATCH's (update.c). */
+ * only while the task is claimed (its on_start call in flight) or running,
+ * and not a job; *applied says whether it was. The status change itself
+ * is the PATCH's (update.c). */
 int store_webhook_task_report(store_conn *c, const weft_id *id, const char *result, const char *error_code,
                               bool *applied);
 

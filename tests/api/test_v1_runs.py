@@ -9,7 +9,7 @@ import pytest
 
 import threading
 
-from harness import metric, wait_for
+from harness import metric, stays, wait_for
 
 A = "token-of-team-a-0123"
 B = "token-of-team-b-0123"
@@ -339,3 +339,22 @@ def test_a_webhook_task_reports_only_in_its_namespace(make_api, mock):
     ev = api.get("/v1/tasks/%s/events" % tid, headers=h(A)).json()["events"]
     assert (ev[-1]["to"], ev[-1]["actor"]) == ("success", "token:a")
     assert get_run(api, run["id"], token=A)["status"] == "success"
+
+
+def test_a_service_may_report_before_answering_on_start(api, mock):
+    # The service reports while its answer to on_start is still on its way
+    # (the task is claimed): the report ends the task, and the late answer
+    # changes nothing.
+    url = mock.on("/slow", delay=30.0)
+    run = submit(api, [{"ref": "w", "executor": "webhook", "on_start": {"url": url, "verb": "Post"}},
+                       {"ref": "c", "queue": "after", "parents": [{"ref": "w"}]}])
+    tid = by_ref(run)["w"]["id"]
+    mock.wait_hits("/slow")
+    assert api.get("/v1/tasks/" + tid).json()["status"] == "claimed"
+    r = api.post("/v1/tasks/%s/complete" % tid, json={"result": "early"})
+    assert r.status_code == 200 and r.json()["status"] == "success", r.text
+    mock.release()                                   # the on_start answer arrives now
+    wait_for(lambda: mock.hits("/slow")[0].answered is not None, desc="the on_start answer")
+    (c,) = claim(api, ["after"])
+    assert c["parents"][0]["result"] == "early" and c["parents"][0]["status"] == "success"
+    stays(lambda: api.get("/v1/tasks/" + tid).json()["status"] == "success", duration=0.3, desc="still success")

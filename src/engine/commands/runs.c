@@ -8,9 +8,9 @@
 
 ENGINE_CMD_BASE_FIRST(cmd_task_report);
 
-/* The result is written first, guarded on running in the same
- * transaction; the status change is then the PATCH's own, which finds the
- * task running. */
+/* The result is written first, guarded on claimed or running in the same
+ * transaction; the status change is then the PATCH's own, under the same
+ * guard. */
 static int apply_report(engine *e, engine_cmd *cmd, int64_t now)
 {
 	cmd_task_report *r = engine_cmd_of(cmd, cmd_task_report);

@@ -6,9 +6,10 @@
  * task; its service then reports the end with POST /v1/tasks/{id}/complete
  * (a result, which its children's claims carry as their parent's result)
  * or /fail (an error code and message). The report is unfenced and
- * guarded on running: a task not running is a conflict (current_status
- * says where it is). Jobs never take this path: their reports are fenced
- * (jobs.h).
+ * guarded on claimed or running, as ArcRun's PATCH is: a service may
+ * report before its answer to the on_start call has come back. A task in
+ * any other status is a conflict (current_status says where it is). Jobs
+ * never take this path: their reports are fenced (jobs.h).
  */
 #ifndef WEFT_ENGINE_COMMANDS_RUNS_H
 #define WEFT_ENGINE_COMMANDS_RUNS_H
@@ -20,7 +21,7 @@
  * (fail) is stored, then the task ends as ArcRun's PATCH ends it (end
  * webhooks, children released or failed, a failure retried under its
  * policy). base.result: 0, WEFT_ENOTFOUND (no such task, or a job),
- * WEFT_ECONFLICT (not running; current_status set). */
+ * WEFT_ECONFLICT (neither claimed nor running; current_status set). */
 typedef struct cmd_task_report {
 	engine_cmd base;
 	weft_id id;

@@ -22,8 +22,8 @@
  *   GET  /v1/runs/{id}             a run (or a lone job) with its counts and first 1,000 tasks
  *   GET  /v1/runs/{id}/tasks       a run's tasks in submission order, keyset pages
  *   POST /v1/runs/{id}/cancel      cancel every unfinished task of a run
- *   POST /v1/tasks/{id}/complete   a running webhook task's end, with its result
- *   POST /v1/tasks/{id}/fail       a running webhook task's failure, with an error
+ *   POST /v1/tasks/{id}/complete   a started webhook task's end, with its result
+ *   POST /v1/tasks/{id}/fail       a started webhook task's failure, with an error
  *
  * Conventions: JSON bodies, errors {"error":{"code","message","details"}}
  * (errors.h), times RFC 3339 UTC with milliseconds, durations in ms,

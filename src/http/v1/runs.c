@@ -515,7 +515,7 @@ static void finish_report(http_request *r, engine_cmd *cmd, void *state)
 	}
 	if (cmd->result == WEFT_ECONFLICT) {
 		http_error_state(http_err(r), cmd->current_status);
-		v1_fail_msg(r, WEFT_ECONFLICT, NULL, "The task is %s, not running: only a running task reports its end.",
+		v1_fail_msg(r, WEFT_ECONFLICT, NULL, "The task is %s: only a started task reports its end.",
 		            task_status_name(cmd->current_status));
 		return;
 	}
