@@ -358,3 +358,18 @@ def test_a_service_may_report_before_answering_on_start(api, mock):
     (c,) = claim(api, ["after"])
     assert c["parents"][0]["result"] == "early" and c["parents"][0]["status"] == "success"
     stays(lambda: api.get("/v1/tasks/" + tid).json()["status"] == "success", duration=0.3, desc="still success")
+
+
+def test_list_by_creation_time(api):
+    ids = []
+    for i in range(3):
+        ids.append(submit(api, [{"ref": "x", "queue": "q"}])["id"])
+        api.advance(10)
+    at = [get_run(api, i)["created_at"] for i in ids]
+    got = api.get("/v1/runs", params={"created_after": at[1]}).json()["runs"]
+    assert [x["id"] for x in got] == [ids[2], ids[1]]
+    got = api.get("/v1/runs", params={"created_before": at[1]}).json()["runs"]
+    assert [x["id"] for x in got] == [ids[0]]
+    got = api.get("/v1/runs", params={"created_after": at[0], "created_before": at[2]}).json()["runs"]
+    assert [x["id"] for x in got] == [ids[1], ids[0]]
+    error_of(api.get("/v1/runs", params={"created_after": "yesterday"}), 400, "invalid_request")
