@@ -373,3 +373,16 @@ def test_list_by_creation_time(api):
     got = api.get("/v1/runs", params={"created_after": at[0], "created_before": at[2]}).json()["runs"]
     assert [x["id"] for x in got] == [ids[1], ids[0]]
     error_of(api.get("/v1/runs", params={"created_after": "yesterday"}), 400, "invalid_request")
+
+
+def test_a_runs_answer_carries_its_first_thousand_tasks(api):
+    run = submit(api, [{"ref": "t%d" % i, "queue": "q"} for i in range(1001)])
+    got = get_run(api, run["id"])
+    assert len(got["tasks"]) == 1000 and got["counts"]["total"] == 1001
+    assert [t["id"] for t in got["tasks"]] == [t["id"] for t in run["tasks"][:1000]]
+    rest = api.get("/v1/runs/%s/tasks" % run["id"], params={"cursor": got["tasks_next_cursor"]}).json()
+    assert [t["id"] for t in rest["tasks"]] == [run["tasks"][1000]["id"]] and rest["next_cursor"] is None
+    # The cursor belongs to its run.
+    other = submit(api, [{"ref": "x", "queue": "q"}])
+    error_of(api.get("/v1/runs/%s/tasks" % other["id"], params={"cursor": got["tasks_next_cursor"]}), 400,
+             "invalid_request")
