@@ -109,6 +109,37 @@ static int insert_run_job(engine *e, const cmd_submit *s, new_task *t, int64_t w
 	return rc;
 }
 
+/* A task run by an executor that is started (a webhook task: ArcRun's). */
+static int insert_task(engine *e, const cmd_submit *s, const new_task *t, int64_t wait_success,
+                       int64_t wait_finished, int64_t now)
+{
+	task_row row = {
+		.id = t->id,
+		.batch_id = s->batch_id,
+		.name = t->name,
+		.kind = t->kind,
+		.status = t->status,
+		.timeout_secs = t->timeout_secs,
+		.created_at = now,
+		.last_updated = now,
+		.metadata = t->metadata,
+		.rules = t->rules,
+		.wait_success = wait_success,
+		.wait_finished = wait_finished,
+		.has_expected_count = t->has_expected_count,
+		.expected_count = t->expected_count,
+		.dead_end_barrier = t->dead_end_barrier,
+		.priority = t->priority,
+		.group_name = t->group,
+		.start_after = t->start_after,
+		.retry_policy = t->retry_policy,
+		.attempt = t->attempt,
+		.executor = t->executor,
+		.namespace = (char *)s->namespace,     /* borrowed for the insert */
+	};
+	return store_task_insert(e->w, &row);
+}
+
 static int cmp_str(const void *a, const void *b)
 {
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
@@ -171,33 +202,9 @@ static int submit_batch(engine *e, engine_cmd *cmd, int64_t now)
 		t->status = wait_finished > 0 ? TS_WAITING : TS_PENDING;
 		t->created_at = now;
 		t->attempt = 1;
-		if (t->job != NULL && (rc = insert_run_job(e, s, t, wait_success, wait_finished, now)) != 0)
-			return rc;
-		task_row row = {
-			.id = t->id,
-			.batch_id = s->batch_id,
-			.name = t->name,
-			.kind = t->kind,
-			.status = t->status,
-			.timeout_secs = t->timeout_secs,
-			.created_at = now,
-			.last_updated = now,
-			.metadata = t->metadata,
-			.rules = t->rules,
-			.wait_success = wait_success,
-			.wait_finished = wait_finished,
-			.has_expected_count = t->has_expected_count,
-			.expected_count = t->expected_count,
-			.dead_end_barrier = t->dead_end_barrier,
-			.priority = t->priority,
-			.group_name = t->group,
-			.start_after = t->start_after,
-			.retry_policy = t->retry_policy,
-			.attempt = t->attempt,
-			.executor = t->executor,
-			.namespace = (char *)s->namespace,
-		};
-		if (t->job == NULL && (rc = store_task_insert(e->w, &row)) != 0)
+		rc = t->job != NULL ? insert_run_job(e, s, t, wait_success, wait_finished, now)
+		                    : insert_task(e, s, t, wait_success, wait_finished, now);
+		if (rc != 0)
 			return rc;
 		for (size_t d = 0; d < t->ndeps; d++) {
 			const new_task *p = &s->tasks[t->deps[d].parent_index];
