@@ -8,8 +8,9 @@ namespace; a run's status and counts follow its tasks."""
 import pytest
 
 import threading
+import time
 
-from harness import metric, stays, wait_for
+from harness import Api, metric, stays, wait_for
 
 A = "token-of-team-a-0123"
 B = "token-of-team-b-0123"
@@ -386,3 +387,24 @@ def test_a_runs_answer_carries_its_first_thousand_tasks(api):
     other = submit(api, [{"ref": "x", "queue": "q"}])
     error_of(api.get("/v1/runs/%s/tasks" % other["id"], params={"cursor": got["tasks_next_cursor"]}), 400,
              "invalid_request")
+
+
+@pytest.mark.postgres_only
+def test_a_release_on_one_node_answers_a_claim_parked_on_another(weft_factory, mock):
+    slow_sweep = {"WORKER_LOOP_INTERVAL_MS": "60000"}     # only a wake-up can answer in time
+    first = weft_factory.start(env=slow_sweep)
+    a = Api(first, mock)
+    b = Api(weft_factory.start(env=slow_sweep, db=first.db), mock)
+    run = submit(a, [{"ref": "p", "queue": "up"}, {"ref": "c", "queue": "down", "parents": [{"ref": "p"}]}])
+    got = {}
+    waiter = threading.Thread(target=lambda: got.update(jobs=claim(b, ["down"], wait_ms=20000)))
+    waiter.start()
+    wait_for(lambda: metric(b.metrics(), "job_claims_parked") == 1, desc="the claim parked on the second node")
+    (p,) = claim(a, ["up"])
+    t0 = time.monotonic()
+    complete(a, p, {"from": "a"})
+    waiter.join(15)
+    assert not waiter.is_alive()
+    assert time.monotonic() - t0 < 10
+    (c,) = got["jobs"]
+    assert c["id"] == by_ref(run)["c"]["id"] and c["parents"][0]["result"] == {"from": "a"}
