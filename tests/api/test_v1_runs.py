@@ -302,7 +302,22 @@ def test_a_lone_job_is_a_run_of_one_task(api):
     got = get_run(api, job["run_id"])
     assert got["id"] == job["id"] and got["status"] == "active" and got["counts"]["pending"] == 1
     assert [t["id"] for t in got["tasks"]] == [job["id"]]
+    page = api.get("/v1/runs/%s/tasks" % job["id"]).json()
+    assert [t["id"] for t in page["tasks"]] == [job["id"]] and page["next_cursor"] is None
+    assert page["tasks"][0]["result"] is None
     error_of(api.get("/v1/runs/00000000-0000-7000-8000-000000000000"), 404, "not_found")
+    error_of(api.post("/v1/runs/00000000-0000-7000-8000-000000000000/cancel"), 404, "not_found")
+
+    r = api.post("/v1/runs/%s/cancel" % job["id"])
+    assert r.json() == {"id": job["id"], "canceled": 1, "already_ended": 0}, r.text
+    assert get_run(api, job["id"])["status"] == "canceled"
+    assert claim(api, ["q"]) == []
+    r = api.post("/v1/runs/%s/cancel" % job["id"])
+    assert r.json() == {"id": job["id"], "canceled": 0, "already_ended": 1}, r.text
+    # A task of a run is not a run.
+    run = submit(api, [{"ref": "x", "queue": "q"}])
+    error_of(api.get("/v1/runs/" + run["tasks"][0]["id"]), 404, "not_found")
+    error_of(api.post("/v1/runs/%s/cancel" % run["tasks"][0]["id"]), 404, "not_found")
 
 
 def test_idempotency_key_answers_the_same_run(api):

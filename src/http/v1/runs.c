@@ -15,6 +15,7 @@
 #include "core/error.h"
 #include "engine/commands/batches.h"
 #include "engine/commands/runs.h"
+#include "engine/commands/tasks.h"
 #include "http/decode.h"
 #include "http/tokens.h"
 #include "http/v1/cursor.h"
@@ -212,19 +213,27 @@ static const char *const *visible_names(const http_request *r, size_t *n)
 	return (const char *const *)tok->namespaces;
 }
 
-/* A lone job (or a task without a batch) as a run of one task. */
-static int answer_lone_task(http_request *r, store_conn *c, const weft_id *id)
+/* The task of id when it is a run of its own (no batch) visible to the
+ * request: 0, WEFT_ENOTFOUND, or a store error. d is released unless 0. */
+static int read_lone_task(http_request *r, store_conn *c, const weft_id *id, job_detail *d)
 {
 	size_t nnames;
 	const char *const *names = visible_names(r, &nnames);
-	job_detail d;
-	int rc = store_job_get(c, id, names, nnames, &d);
-	if (rc != 0)
-		return rc;
-	if (id_is_set(&d.task.batch_id)) {
-		job_detail_release(&d);
+	int rc = store_job_get(c, id, names, nnames, d);
+	if (rc == 0 && id_is_set(&d->task.batch_id)) {
+		job_detail_release(d);
 		return WEFT_ENOTFOUND;      /* a task of a run is not a run */
 	}
+	return rc;
+}
+
+/* A lone job (or a task without a batch) as a run of one task. */
+static int answer_lone_task(http_request *r, store_conn *c, const weft_id *id)
+{
+	job_detail d;
+	int rc = read_lone_task(r, c, id, &d);
+	if (rc != 0)
+		return rc;
 	int64_t counts[TS__COUNT] = { 0 };
 	counts[d.task.status] = 1;
 	run_view run = { &d.task.id, v1_task_namespace(&d.task), d.task.name, d.task.metadata, d.task.created_at,
@@ -316,6 +325,16 @@ void v1_run_tasks(http_request *r)
 		rc = put_task_page(&b, c, id, text != NULL ? &after : NULL, (size_t)limit, "next_cursor");
 		buf_putc(&b, '}');
 		run_row_release(&run);
+	} else if (rc == WEFT_ENOTFOUND) {
+		/* A lone job: its run's one task, on one page. */
+		job_detail d;
+		if ((rc = read_lone_task(r, c, id, &d)) == 0) {
+			buf_puts(&b, "{\"tasks\":[");
+			if (text == NULL)
+				put_run_task(&b, &d.task, d.result);
+			buf_puts(&b, "],\"next_cursor\":null}");
+			job_detail_release(&d);
+		}
 	}
 	store_reader_release(http_store(r), c);
 	if (rc == WEFT_ENOTFOUND)
@@ -467,6 +486,27 @@ static void finish_cancel(http_request *r, engine_cmd *cmd, void *state)
 	buf_release(&b);
 }
 
+/* A lone job's run canceled: its one task, unless it had ended. */
+static void finish_cancel_lone(http_request *r, engine_cmd *cmd, void *state)
+{
+	cmd_task *c = state;
+	if (cmd->result == WEFT_ENOTFOUND) {
+		v1_fail_not_found(r, "run", &c->id);
+		return;
+	}
+	if (cmd->result != 0 && cmd->result != WEFT_ECONFLICT) {
+		http_fail_server(r, cmd->result, engine_cmd_name(cmd));
+		return;
+	}
+	buf b;
+	buf_init(&b);
+	buf_puts(&b, "{\"id\":");
+	wire_id(&b, &c->id);
+	buf_puts(&b, cmd->result == 0 ? ",\"canceled\":1,\"already_ended\":0}" : ",\"canceled\":0,\"already_ended\":1}");
+	http_respond_json(r, 200, &b);
+	buf_release(&b);
+}
+
 void v1_cancel_run(http_request *r)
 {
 	const weft_id *id = http_param(r, 0);
@@ -475,9 +515,25 @@ void v1_cancel_run(http_request *r)
 		return;
 	run_row run;
 	int rc = read_run(r, c, id, &run);
+	bool lone = false;
+	if (rc == WEFT_ENOTFOUND) {
+		job_detail d;
+		if ((rc = read_lone_task(r, c, id, &d)) == 0) {
+			lone = true;
+			job_detail_release(&d);
+		}
+	}
 	store_reader_release(http_store(r), c);
 	if (rc == WEFT_ENOTFOUND) {
 		v1_fail_not_found(r, "run", id);
+		return;
+	}
+	if (rc == 0 && lone) {
+		cmd_task *cmd = xmalloc(sizeof(*cmd));
+		cmd_task_init(cmd, TASK_CANCEL);
+		cmd->base.actor = http_actor(r);
+		cmd->id = *id;
+		http_submit(r, &cmd->base, cmd, finish_cancel_lone, free);
 		return;
 	}
 	if (rc != 0) {
