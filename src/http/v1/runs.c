@@ -250,16 +250,19 @@ static int answer_lone_task(http_request *r, store_conn *c, const weft_id *id)
 	return 0;
 }
 
-/* The run of id visible to the request, with its counts; WEFT_ENOTFOUND
- * for another namespace's. */
-static int read_run(http_request *r, store_conn *c, const weft_id *id, run_row *run)
+/* The run of id visible to the request, with its counts when asked
+ * (a grouped read of all its tasks); WEFT_ENOTFOUND for another
+ * namespace's. run is released unless 0. */
+static int read_run(http_request *r, store_conn *c, const weft_id *id, bool counts, run_row *run)
 {
 	int rc = store_run_get(c, id, run);
-	if (rc == 0 && !http_ns_visible(r, run->namespace)) {
+	if (rc == 0 && !http_ns_visible(r, run->namespace))
+		rc = WEFT_ENOTFOUND;
+	else if (rc == 0 && counts)
+		rc = store_run_counts(c, run, 1);
+	if (rc != 0)
 		run_row_release(run);
-		return WEFT_ENOTFOUND;
-	}
-	return rc == 0 ? store_run_counts(c, run, 1) : rc;
+	return rc;
 }
 
 void v1_get_run(http_request *r)
@@ -269,7 +272,7 @@ void v1_get_run(http_request *r)
 	if (c == NULL)
 		return;
 	run_row run;
-	int rc = read_run(r, c, id, &run);
+	int rc = read_run(r, c, id, true, &run);
 	if (rc == WEFT_ENOTFOUND) {
 		rc = answer_lone_task(r, c, id);
 		store_reader_release(http_store(r), c);
@@ -317,7 +320,7 @@ void v1_run_tasks(http_request *r)
 	if (c == NULL)
 		return;
 	run_row run;
-	rc = read_run(r, c, id, &run);
+	rc = read_run(r, c, id, false, &run);
 	buf b;
 	buf_init(&b);
 	if (rc == 0) {
@@ -514,7 +517,7 @@ void v1_cancel_run(http_request *r)
 	if (c == NULL)
 		return;
 	run_row run;
-	int rc = read_run(r, c, id, &run);
+	int rc = read_run(r, c, id, false, &run);
 	bool lone = false;
 	if (rc == WEFT_ENOTFOUND) {
 		job_detail d;
