@@ -14,12 +14,12 @@
 
 /* ---- inserts ---------------------------------------------------------------------- */
 
-#define BATCH_INSERT_COLS "id, created_at, scope, metadata, on_complete"
+#define BATCH_INSERT_COLS "id, created_at, scope, metadata, on_complete, namespace, name"
 #define LINK_INSERT_COLS "parent_id, child_id, requires_success"
 #define ACTION_INSERT_COLS "task_id, trigger, condition, params"
 
 static const db_sql q_batch_insert = {
-	"batch_insert", "INSERT INTO batch (" BATCH_INSERT_COLS ") VALUES ($1, $2, $3, $4, $5)",
+	"batch_insert", "INSERT INTO batch (" BATCH_INSERT_COLS ") VALUES ($1, $2, $3, $4, $5, $6, $7)",
 	"COPY batch (" BATCH_INSERT_COLS ") FROM STDIN",
 };
 static const db_sql q_task_insert = {
@@ -48,6 +48,8 @@ int store_batch_insert(store_conn *c, const batch_row *b)
 	db_bind_text(st, b->scope);
 	db_bind_text(st, b->metadata);
 	db_bind_text(st, b->on_complete);
+	db_bind_text(st, b->namespace ? b->namespace : NAMESPACE_DEFAULT);
+	db_bind_text(st, b->name);
 	return db_send(st, NULL);
 }
 

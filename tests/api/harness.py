@@ -192,6 +192,13 @@ EXERCISED_ROUTES = frozenset({
     ("GET", "/v1/workers"),
     ("GET", "/v1/workers/{id}"),
     ("POST", "/v1/workers/{id}/drain"),
+    ("POST", "/v1/runs"),
+    ("GET", "/v1/runs"),
+    ("GET", "/v1/runs/{id}"),
+    ("GET", "/v1/runs/{id}/tasks"),
+    ("POST", "/v1/runs/{id}/cancel"),
+    ("POST", "/v1/tasks/{id}/complete"),
+    ("POST", "/v1/tasks/{id}/fail"),
 })
 
 _recorded_routes = set()

@@ -7,7 +7,9 @@
 #include "util/log.h"
 #include "util/metrics.h"
 #include "engine/engine_internal.h"
+#include "engine/retry.h"
 #include "engine/commands/batches.h"
+#include "engine/commands/jobs.h"
 #include "engine/commands/command.h"
 
 ENGINE_CMD_BASE_FIRST(cmd_submit);
@@ -72,6 +74,95 @@ static int insert_actions(engine *e, const weft_id *id, action_trigger trig, act
 	return 0;
 }
 
+/* A queue task of a run: a job row in the batch, claimable once its
+ * parents have ended (waiting until then). Its shape always has the
+ * children and actions bits: its end must take the path that checks its
+ * batch's completion, which only a shaped end takes; the parents bit is
+ * exact, as a claim reads parents only for rows that have it. */
+static int insert_run_job(engine *e, const cmd_submit *s, new_task *t, int64_t wait_success,
+                          int64_t wait_finished, int64_t now)
+{
+	const job_spec *j = t->job;
+	char *policy = retry_policy_job_json(j->max_attempts, j->backoff_initial_us, j->backoff_coefficient,
+	                                     j->backoff_max_us, j->backoff_jitter, j->non_retryable,
+	                                     j->nnon_retryable);
+	const char *ns = s->namespace ? s->namespace : NAMESPACE_DEFAULT;
+	run_job_new r = {
+		.job = { .id = t->id, .namespace = ns, .queue = j->queue, .name = j->name, .input = j->input,
+		         .metadata = j->metadata, .retry_policy = policy, .concurrency_key = j->concurrency_key,
+		         .rate_key = j->rate_key, .priority = j->priority, .timeout_secs = j->timeout_secs,
+		         .created_at = now,
+		         .start_after = j->run_at_us ? j->run_at_us : now + MAX(j->delay_us, 0) },
+		.batch_id = s->batch_id,
+		.status = t->status,
+		.wait_success = wait_success,
+		.wait_finished = wait_finished,
+		.shape = TASK_SHAPE_CHILDREN | TASK_SHAPE_ACTIONS | (wait_finished > 0 ? TASK_SHAPE_PARENTS : 0),
+	};
+	int rc = store_run_job_insert(e->w, &r);
+	free(policy);
+	if (rc == 0) {
+		engine_count(e, "jobs_enqueued_total", NULL, 1);
+		if (t->status == TS_PENDING)
+			engine_claims_wake(e);
+	}
+	return rc;
+}
+
+/* A task run by an executor that is started (a webhook task: ArcRun's). */
+static int insert_task(engine *e, const cmd_submit *s, const new_task *t, int64_t wait_success,
+                       int64_t wait_finished, int64_t now)
+{
+	task_row row = {
+		.id = t->id,
+		.batch_id = s->batch_id,
+		.name = t->name,
+		.kind = t->kind,
+		.status = t->status,
+		.timeout_secs = t->timeout_secs,
+		.created_at = now,
+		.last_updated = now,
+		.metadata = t->metadata,
+		.rules = t->rules,
+		.wait_success = wait_success,
+		.wait_finished = wait_finished,
+		.has_expected_count = t->has_expected_count,
+		.expected_count = t->expected_count,
+		.dead_end_barrier = t->dead_end_barrier,
+		.priority = t->priority,
+		.group_name = t->group,
+		.start_after = t->start_after,
+		.retry_policy = t->retry_policy,
+		.attempt = t->attempt,
+		.executor = t->executor,
+		.namespace = (char *)s->namespace,     /* borrowed for the insert */
+	};
+	return store_task_insert(e->w, &row);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The queue rows of a run's queue tasks, in one statement. */
+static int ensure_run_queues(engine *e, const cmd_submit *s, int64_t now)
+{
+	const char **names = xcalloc(s->ntasks ? s->ntasks : 1, sizeof *names);
+	size_t n = 0;
+	for (size_t i = 0; i < s->ntasks; i++)
+		if (s->tasks[i].job != NULL)
+			names[n++] = s->tasks[i].job->queue;
+	qsort(names, n, sizeof *names, cmp_str);
+	size_t m = 0;
+	for (size_t i = 0; i < n; i++)
+		if (m == 0 || strcmp(names[m - 1], names[i]) != 0)
+			names[m++] = names[i];
+	int rc = store_queues_ensure(e->w, s->namespace ? s->namespace : NAMESPACE_DEFAULT, names, m, now);
+	free(names);
+	return rc;
+}
+
 static int submit_batch(engine *e, engine_cmd *cmd, int64_t now)
 {
 	cmd_submit *s = engine_cmd_of(cmd, cmd_submit);
@@ -81,8 +172,12 @@ static int submit_batch(engine *e, engine_cmd *cmd, int64_t now)
 		.scope = s->scope,
 		.metadata = s->metadata,
 		.on_complete = s->on_complete,
+		.namespace = s->namespace,
+		.name = s->name,
 	};
 	int rc = store_batch_insert(e->w, &b);
+	if (rc == 0)
+		rc = ensure_run_queues(e, s, now);
 	if (rc != 0)
 		return rc;
 	s->created = 0;
@@ -107,30 +202,9 @@ static int submit_batch(engine *e, engine_cmd *cmd, int64_t now)
 		t->status = wait_finished > 0 ? TS_WAITING : TS_PENDING;
 		t->created_at = now;
 		t->attempt = 1;
-		task_row row = {
-			.id = t->id,
-			.batch_id = s->batch_id,
-			.name = t->name,
-			.kind = t->kind,
-			.status = t->status,
-			.timeout_secs = t->timeout_secs,
-			.created_at = now,
-			.last_updated = now,
-			.metadata = t->metadata,
-			.rules = t->rules,
-			.wait_success = wait_success,
-			.wait_finished = wait_finished,
-			.has_expected_count = t->has_expected_count,
-			.expected_count = t->expected_count,
-			.dead_end_barrier = t->dead_end_barrier,
-			.priority = t->priority,
-			.group_name = t->group,
-			.start_after = t->start_after,
-			.retry_policy = t->retry_policy,
-			.attempt = t->attempt,
-			.executor = t->executor,
-		};
-		if ((rc = store_task_insert(e->w, &row)) != 0)
+		rc = t->job != NULL ? insert_run_job(e, s, t, wait_success, wait_finished, now)
+		                    : insert_task(e, s, t, wait_success, wait_finished, now);
+		if (rc != 0)
 			return rc;
 		for (size_t d = 0; d < t->ndeps; d++) {
 			const new_task *p = &s->tasks[t->deps[d].parent_index];
@@ -142,15 +216,17 @@ static int submit_batch(engine *e, engine_cmd *cmd, int64_t now)
 				return rc;
 		}
 		char *start[1] = { t->on_start };
-		if ((rc = insert_actions(e, &t->id, TRIGGER_START, COND_SUCCESS, start, 1)) != 0 ||
-		    (rc = insert_actions(e, &t->id, TRIGGER_END, COND_FAILURE, t->on_failure, t->non_failure)) != 0 ||
-		    (rc = insert_actions(e, &t->id, TRIGGER_END, COND_SUCCESS, t->on_success, t->non_success)) != 0)
+		bool webhooks = t->job == NULL;     /* a queue task has none */
+		if (webhooks &&
+		    ((rc = insert_actions(e, &t->id, TRIGGER_START, COND_SUCCESS, start, 1)) != 0 ||
+		     (rc = insert_actions(e, &t->id, TRIGGER_END, COND_FAILURE, t->on_failure, t->non_failure)) != 0 ||
+		     (rc = insert_actions(e, &t->id, TRIGGER_END, COND_SUCCESS, t->on_success, t->non_success)) != 0))
 			return rc;
 		t->created = true;
 		s->created++;
 		if (wait_finished > 0)
 			engine_count(e, "tasks_with_dependencies_total", NULL, 1);
-		else
+		else if (t->job == NULL)
 			engine_wake_starts(e);
 	}
 	if (s->created && (rc = store_batch_add_remaining(e->w, &s->batch_id, (int64_t)s->created)) != 0)

@@ -42,6 +42,10 @@ typedef struct new_task {
 	int64_t start_after;        /* µs, 0 = start when ready */
 	char *retry_policy;         /* owned canonical JSON (retry.h), NULL = no retries */
 	char *executor;             /* owned: what runs it (exec/executor.h), NULL = the default */
+	/* A queue task of a run (POST /v1/runs): its job fields, borrowed
+	 * (commands/jobs.h; dedup is not used). NULL for a webhook task. Only
+	 * name, metadata, priority, timeout_secs and deps above apply to it. */
+	const struct job_spec *job;
 	/* results */
 	bool created;               /* false when dedup skipped it */
 	weft_id id;
@@ -63,6 +67,8 @@ typedef struct cmd_submit {
 	const char *scope;          /* borrowed, may be NULL */
 	const char *metadata;       /* borrowed JSON text, may be NULL */
 	const char *on_complete;    /* borrowed JSON array text, may be NULL */
+	const char *namespace;      /* borrowed: the run's and its tasks', NULL = "default" */
+	const char *name;           /* borrowed: the run's name, NULL = none */
 	size_t created;             /* result */
 } cmd_submit;
 void cmd_submit_init(cmd_submit *c);

@@ -655,3 +655,26 @@ void v1_heartbeat_input_release(v1_heartbeat_input *in)
 	texts_release(&in->texts);
 	memset(in, 0, sizeof(*in));
 }
+
+/* ---- a job inside another body (a run's queue tasks: decode_run.c) ------------------------ */
+
+int v1_decode_job_in(const json_t *job, const char *at, const char *const *also_known, job_spec *s,
+                     const char **codes, size_t *ncodes, v1_texts *texts, http_error *e, bool *too_large)
+{
+	/* A shallow copy without the caller's members: its values are the
+	 * body's own, so what the spec borrows lives as long as the body. */
+	json_t *own = json_copy((json_t *)job);
+	for (const char *const *k = also_known; k != NULL && *k != NULL; k++)
+		json_object_del(own, *k);
+	dctx d = { e, false, texts };
+	size_t before = e->details.len;
+	decode_job(&d, own, at, s, codes, ncodes);
+	json_decref(own);
+	*too_large |= d.too_large;
+	return e->details.len != before ? WEFT_EINVALID : 0;
+}
+
+void v1_texts_release(v1_texts *t)
+{
+	texts_release(t);
+}

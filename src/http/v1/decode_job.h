@@ -116,6 +116,19 @@ int v1_decode_report_one(v1_report_kind kind, const weft_id *id, const char *bod
                          v1_report_input *out, http_error *e);
 void v1_report_input_release(v1_report_input *in);
 
+/* ---- a job inside another body (a run's queue tasks) ------------------------------------ */
+
+/* Decodes the job object `job` at path `at` into s, as one element of
+ * POST /v1/jobs (same fields, bounds and defaults), its members
+ * `also_known` (NULL-terminated, may be NULL) left to the caller. Its
+ * non_retryable codes go to codes at *ncodes (room for
+ * JOB_NON_RETRYABLE_MAX more), its JSON texts to texts. Problems are
+ * added to e; *too_large is set when one is a size past its limit.
+ * 0 or WEFT_EINVALID (this job had a problem). */
+int v1_decode_job_in(const json_t *job, const char *at, const char *const *also_known, job_spec *s,
+                     const char **codes, size_t *ncodes, v1_texts *texts, http_error *e, bool *too_large);
+void v1_texts_release(v1_texts *t);
+
 /* A lease token as sent: a decimal string of 1 to 19 digits (≤ INT64_MAX).
  * 0 or -1. */
 int v1_parse_lease_token(const char *s, int64_t *out);

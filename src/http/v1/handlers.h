@@ -38,5 +38,13 @@ void v1_requeue(http_request *r);
 void v1_workers(http_request *r);
 void v1_worker(http_request *r);
 void v1_worker_drain(http_request *r);
+/* runs.c */
+void v1_create_run(http_request *r);
+void v1_list_runs(http_request *r);
+void v1_get_run(http_request *r);
+void v1_run_tasks(http_request *r);
+void v1_cancel_run(http_request *r);
+void v1_task_complete(http_request *r);
+void v1_task_fail(http_request *r);
 
 #endif

@@ -26,6 +26,14 @@
  *   GET  /v1/workers               the worker registry: namespace, queue, cursor, limit
  *   GET  /v1/workers/{id}          one worker
  *   POST /v1/workers/{id}/drain    tell a worker to stop claiming (admin)
+ *   POST /v1/runs                  submit a run: a DAG of queue and webhook tasks
+ *   GET  /v1/runs                  runs, newest first: namespace, status, created_after,
+ *                                  created_before, cursor, limit
+ *   GET  /v1/runs/{id}             a run (or a lone job) with its counts and first 1,000 tasks
+ *   GET  /v1/runs/{id}/tasks       a run's tasks in submission order, keyset pages
+ *   POST /v1/runs/{id}/cancel      cancel every unfinished task of a run
+ *   POST /v1/tasks/{id}/complete   a started webhook task's end, with its result
+ *   POST /v1/tasks/{id}/fail       a started webhook task's failure, with an error
  *
  * Conventions: JSON bodies, errors {"error":{"code","message","details"}}
  * (errors.h), times RFC 3339 UTC with milliseconds, durations in ms,
@@ -88,6 +96,13 @@ static const http_route routes[] = {
 	{ HTTP_GET, "/v1/workers", v1_workers, false, 0 },
 	{ HTTP_GET, "/v1/workers/{id}", v1_worker, false, 1 },
 	{ HTTP_POST, "/v1/workers/{id}/drain", v1_worker_drain, false, 1 },
+	{ HTTP_POST, "/v1/runs", v1_create_run, false, 0 },
+	{ HTTP_GET, "/v1/runs", v1_list_runs, false, 0 },
+	{ HTTP_GET, "/v1/runs/{id}", v1_get_run, false, 0 },
+	{ HTTP_GET, "/v1/runs/{id}/tasks", v1_run_tasks, false, 0 },
+	{ HTTP_POST, "/v1/runs/{id}/cancel", v1_cancel_run, false, 0 },
+	{ HTTP_POST, "/v1/tasks/{id}/complete", v1_task_complete, false, 0 },
+	{ HTTP_POST, "/v1/tasks/{id}/fail", v1_task_fail, false, 0 },
 };
 
 const http_api v1_api = {

@@ -89,6 +89,8 @@ void v1_put_task(buf *b, const v1_task_view *v)
 	if (v->detail) {
 		buf_puts(b, ",\"input\":");
 		wire_raw(b, v->input, "null");
+	}
+	if (v->detail || v->with_result) {
 		buf_puts(b, ",\"result\":");
 		wire_raw(b, v->result, "null");
 	}

@@ -22,6 +22,7 @@ typedef struct v1_task_view {
 	int32_t max_attempts;            /* -1 = forever */
 	const job_attempt_row *attempts; /* the error history, oldest first */
 	size_t nattempts;
+	bool with_result;                /* a summary with its result (a run's tasks) */
 } v1_task_view;
 
 /* The task's namespace ("default" when the row has none). */

@@ -158,3 +158,9 @@ CREATE TABLE queue_stat (
 	dead      BIGINT NOT NULL DEFAULT 0,
 	PRIMARY KEY (namespace, queue, minute, slot)
 );
+
+-- ---- runs (POST /v1/runs) -------------------------------------------------
+-- A run is a batch: its optional name, and its listing per namespace,
+-- newest first (GET /v1/runs).
+ALTER TABLE batch ADD COLUMN name TEXT;
+CREATE INDEX batch_namespace_created ON batch (namespace, created_at DESC, id DESC);

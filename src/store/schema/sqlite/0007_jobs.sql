@@ -153,3 +153,9 @@ CREATE TABLE queue_stat (
 	dead      INTEGER NOT NULL DEFAULT 0,
 	PRIMARY KEY (namespace, queue, minute, slot)
 ) STRICT, WITHOUT ROWID;
+
+-- ---- runs (POST /v1/runs) -------------------------------------------------
+-- A run is a batch: its optional name, and its listing per namespace,
+-- newest first (GET /v1/runs).
+ALTER TABLE batch ADD COLUMN name TEXT;
+CREATE INDEX batch_namespace_created ON batch (namespace, created_at DESC, id DESC);
