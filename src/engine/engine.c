@@ -424,7 +424,7 @@ static void *engine_main(void *arg)
 			/* Parked, only a command or the next attempt wakes the thread;
 			 * jobs that come back and other nodes' news wait for the end
 			 * of the parked cycle. */
-			if (e->qlen || (!e->doubt.parked && (e->dlen || e->remote_wake)))
+			if (e->qlen || (!e->doubt.parked && (e->dlen || e->remote_wake || e->nabandoned)))
 				break;
 			if (e->stopping) {
 				pthread_mutex_unlock(&e->mu);
@@ -452,6 +452,9 @@ static void *engine_main(void *arg)
 		for (size_t i = 0; i < e->dlen; i++)
 			push_ptr((void ***)&c->jobs, &c->njobs, &c->jobs_cap, e->done[i]);
 		c->remote = e->remote_wake;
+		for (size_t i = 0; i < e->nabandoned; i++)
+			push_ptr((void ***)&c->abandoned, &c->nabandoned, &c->abandoned_cap, e->abandoned[i]);
+		e->nabandoned = 0;
 		if (e->faults_set) {
 			e->faults = e->faults_next;
 			e->faults_set = false;
@@ -475,6 +478,14 @@ out:
 }
 
 /* ---- public API ---------------------------------------------------------------- */
+
+void engine_abandon(engine *e, engine_cmd *cmd)
+{
+	pthread_mutex_lock(&e->mu);
+	push_ptr((void ***)&e->abandoned, &e->nabandoned, &e->abandoned_cap, cmd);
+	pthread_cond_signal(&e->cv);
+	pthread_mutex_unlock(&e->mu);
+}
 
 /* The store's listener thread: another node committed, or leadership moved. */
 static void engine_wake_remote(void *arg, unsigned what)
@@ -573,6 +584,8 @@ void engine_free(engine *e)
 	metric_journal_release(&e->metrics);
 	free(e->fx);
 	free(e->done);
+	free(e->abandoned);
+	free(e->cycle.abandoned);
 	free(e->queue);
 	free(e->cycle.cmds);
 	free(e->cycle.answer);

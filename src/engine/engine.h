@@ -112,6 +112,13 @@ const char *engine_cmd_name(const engine_cmd *cmd);
  * queue full (or the engine stopping) done() runs at once, on the caller's
  * thread, with WEFT_EOVERLOADED (WEFT_EUNAVAILABLE). */
 void engine_submit(engine *e, engine_cmd *cmd);
+/* The caller no longer wants cmd's answer: its client went away while the
+ * command waited. A command the engine holds parked (a claim waiting for
+ * jobs) is answered soon with nothing (no jobs), so that no job is handed
+ * to a client that is gone; any other command is unaffected. May be
+ * called from any thread, with cmd not yet answered; cmd is only compared,
+ * never read, so a call that crosses the answer is harmless. */
+void engine_abandon(engine *e, engine_cmd *cmd);
 /* Queues cmd and waits for its outcome (cmd->done must be NULL). */
 void engine_call(engine *e, engine_cmd *cmd);
 /* Returns once a whole cycle that began after the call has committed

@@ -186,6 +186,8 @@ typedef struct cycle_state {
 	size_t nretry, retry_cap;
 	engine_job **jobs;          /* came back: applied by the results part */
 	size_t njobs, jobs_cap;
+	engine_cmd **abandoned;     /* whose callers went away: compared, never read */
+	size_t nabandoned, abandoned_cap;
 } cycle_state;
 
 struct engine {
@@ -205,6 +207,8 @@ struct engine {
 	size_t dlen, dcap;         /* under mu */
 	bool stopping;             /* under mu */
 	unsigned remote_wake;      /* STORE_WAKE_* bits from the listener, under mu */
+	engine_cmd **abandoned;    /* engine_abandon(), under mu */
+	size_t nabandoned, abandoned_cap;
 	engine_faults faults_next; /* under mu: taken by the next cycle */
 	bool faults_set;           /* under mu */
 	engine_stats stats;        /* under mu */

@@ -61,6 +61,7 @@
 
 #include "core/error.h"
 #include "http/acceptor.h"
+#include "http/hangup.h"
 #include "http/request.h"
 #include "http/router.h"
 #include "http/tokens.h"
@@ -79,6 +80,8 @@ struct http_server {
 	struct MHD_Daemon *daemon;
 	acceptor *front;
 	http_async *inflight;      /* commands with the engine; g_async_lock */
+	hangup_watch *hangups;     /* the sockets of suspended long polls */
+	uint64_t watch_keys;       /* the last key given to a watch; g_async_lock */
 	size_t resuming;           /* done callbacks between unlink and resume; g_async_lock */
 	size_t abandoned;          /* resumed by stop, not yet completed; g_async_lock */
 	bool stopping;             /* no new engine commands; g_async_lock */
@@ -87,6 +90,8 @@ struct http_server {
 struct http_async {
 	http_request *req;         /* NULL once detached; g_async_lock */
 	bool long_poll;            /* stopping does not wait for it */
+	int watch_fd;              /* watched for a hang-up (hangup.h), or -1; g_async_lock */
+	uint64_t watch_key;
 	engine_cmd *cmd;
 	/* The command's Idempotency-Key and fingerprint: copies, since a
 	 * detached command outlives its request. */
@@ -133,6 +138,30 @@ static void async_unlink(http_async *a)
 	a->prev = a->next = NULL;
 }
 
+/* Under g_async_lock. */
+static void unwatch(http_async *a)
+{
+	if (a->watch_fd >= 0)
+		hangup_watch_remove(a->srv->hangups, a->watch_fd);
+	a->watch_fd = -1;
+}
+
+/* The watcher's thread: the client of a suspended long poll went away.
+ * Its command is looked up by key, so a request that ended meanwhile is
+ * never touched. */
+static void on_hangup(void *arg, uint64_t key)
+{
+	http_server *s = arg;
+	pthread_mutex_lock(&g_async_lock);
+	for (http_async *a = s->inflight; a != NULL; a = a->next)
+		if (a->watch_fd >= 0 && a->watch_key == key) {
+			unwatch(a);
+			engine_abandon(s->eng, a->cmd);
+			break;
+		}
+	pthread_mutex_unlock(&g_async_lock);
+}
+
 static void async_free(http_async *a)
 {
 	if (a->state_free != NULL)
@@ -149,6 +178,7 @@ static void on_engine_done(engine_cmd *cmd, void *arg)
 	struct MHD_Connection *conn = NULL;
 	pthread_mutex_lock(&g_async_lock);
 	if (a->req != NULL) {
+		unwatch(a);
 		async_unlink(a);
 		a->req->async_done = true;
 		conn = a->req->conn;
@@ -178,6 +208,7 @@ void http_submit(http_request *r, engine_cmd *cmd, void *state, http_finish_fn f
 	a->state_free = state_free;
 	a->srv = s;
 	a->long_poll = r->long_poll;
+	a->watch_fd = -1;
 	cmd->done = on_engine_done;
 	cmd->arg = a;
 	if (r->idem_key[0] != '\0') {
@@ -213,6 +244,24 @@ static void run_after_submit(http_request *r)
 	r->after_submit = NULL;
 	if (fn != NULL)
 		fn(r->after_submit_arg);
+}
+
+/* A long poll the engine still holds: its socket is watched, so that the
+ * command is abandoned if the client goes away (hangup.h). */
+static void watch_hangup(http_server *s, http_request *r, http_async *a)
+{
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	if (ci == NULL)
+		return;
+	pthread_mutex_lock(&g_async_lock);
+	if (r->async == a && !r->async_done && a->req != NULL) {
+		a->watch_key = ++s->watch_keys;
+		if (hangup_watch_add(s->hangups, ci->connect_fd, a->watch_key) == 0)
+			a->watch_fd = ci->connect_fd;
+		else
+			log_warn("http", "cannot watch a long poll's connection: %s", strerror(errno));
+	}
+	pthread_mutex_unlock(&g_async_lock);
 }
 
 /* The call after http_submit(): suspends the connection and hands the
@@ -251,6 +300,8 @@ static void submit_queued(http_request *r)
 	pthread_mutex_unlock(&g_async_lock);
 
 	engine_submit(s->eng, a->cmd);
+	if (a->long_poll)
+		watch_hangup(s, r, a);
 	run_after_submit(r);
 }
 
@@ -725,8 +776,16 @@ http_server *http_server_start(const weft_config *cfg, engine *eng, store *st, c
 		.handover = add_connection,
 		.arg = s,
 	};
+	s->hangups = hangup_watch_start(on_hangup, s, err, errlen);
+	if (s->hangups == NULL) {
+		MHD_stop_daemon(s->daemon);
+		close(fd);
+		free(s);
+		return NULL;
+	}
 	s->front = acceptor_start(fd, &ac, err, errlen);
 	if (s->front == NULL) {
+		hangup_watch_stop(s->hangups);
 		MHD_stop_daemon(s->daemon);
 		free(s);
 		return NULL;
@@ -774,6 +833,7 @@ void http_server_stop(http_server *s)
 	for (size_t i = 0; s->inflight != NULL; i++) {
 		http_async *a = s->inflight;
 		http_request *r = a->req;
+		unwatch(a);
 		async_unlink(a);
 		a->req = NULL;
 		r->async = NULL;
@@ -811,5 +871,6 @@ void http_server_stop(http_server *s)
 	}
 
 	MHD_stop_daemon(s->daemon);
+	hangup_watch_stop(s->hangups);
 	free(s);
 }

@@ -4,6 +4,9 @@ validation naming each field, namespaces of two scoped tokens, and the
 long poll of a claim (answered by an enqueue, by the end of its wait, and
 not holding up the server's stop)."""
 
+import json
+import re
+import socket
 import threading
 import time
 
@@ -33,6 +36,12 @@ def claim(api, queues, token=None, worker="w1", **kw):
     r = api.post("/v1/jobs/claim", json=body, headers=h(token) if token else None)
     assert r.status_code == 200, r.text
     return r.json()
+
+
+def parked(api):
+    """Claims the server holds waiting for jobs (the job_claims_parked gauge)."""
+    m = re.search(r"^job_claims_parked (\S+)$", api.get("/metrics").text, re.M)
+    return int(float(m.group(1))) if m else 0
 
 
 def error_of(r, status, code):
@@ -206,7 +215,7 @@ def test_claim_answered_empty_after_its_wait(api):
     out = {}
     th = threading.Thread(target=lambda: out.setdefault("body", claim(api, ["none"], wait_ms=60000)))
     th.start()
-    time.sleep(0.3)
+    wait_for(lambda: parked(api) == 1, desc="the claim waits on the server")
     assert th.is_alive()
     api.advance(61)
     th.join(10)
@@ -326,3 +335,19 @@ def test_canceled_while_held(api):
     r = api.post("/v1/jobs/release", json={"items": [{"id": c["id"], "lease_token": c["lease_token"]}]})
     assert r.json()["results"] == [{"id": c["id"], "outcome": "canceled"}]
     assert api.get("/v1/tasks/" + c["id"]).json()["status"] == "canceled"
+
+
+def test_claim_of_a_client_gone_takes_no_job(api):
+    """A client that closes its connection while its claim waits is not
+    handed the next job: the job goes to the next claim, as its first
+    attempt, instead of waiting out a lease nobody holds."""
+    body = json.dumps({"queues": ["gone"], "worker_id": "w-gone", "wait_ms": 60000}).encode()
+    s = socket.create_connection(("127.0.0.1", api.server.port))
+    s.sendall(b"POST /v1/jobs/claim HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+              b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+    wait_for(lambda: parked(api) == 1, desc="the claim waits on the server")
+    s.close()
+    wait_for(lambda: parked(api) == 0, desc="the abandoned claim is answered")
+    (job,) = enqueue(api, [{"queue": "gone"}])
+    (c,) = claim(api, ["gone"], worker="w-next")["jobs"]
+    assert c["id"] == job["id"] and c["attempt"] == 1

@@ -141,8 +141,24 @@ static int claim_step(engine *e, void *arg, int64_t now)
 	return rc;
 }
 
+/* Claims whose clients went away (engine_abandon) are answered with no
+ * jobs before any claiming, so that no job goes to a client that is gone
+ * and comes back only when its lease expires, an attempt lost. */
+static void answer_abandoned(engine *e)
+{
+	cycle_state *c = &e->cycle;
+	for (size_t k = 0; k < c->nabandoned; k++)
+		for (size_t i = e->claims.nparked; i-- > 0;)
+			if (&e->claims.parked[i]->base == c->abandoned[k]) {
+				answer_parked(e, i);
+				break;
+			}
+	c->nabandoned = 0;
+}
+
 static void claims_run(engine *e, int64_t now)
 {
+	answer_abandoned(e);
 	if (e->cycle.remote & (STORE_WAKE_QUEUE | STORE_WAKE_STARTS))
 		e->claims.dirty = true;
 	if (e->claims.nparked == 0) {
