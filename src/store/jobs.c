@@ -309,6 +309,12 @@ int store_jobs_dedup(store_conn *c, const char *ns, job_dedup_req *reqs, size_t 
 
 /* ---- claims ------------------------------------------------------------------------------ */
 
+/* A queue the plain claim leaves alone: paused, or limited (claimed by
+ * store_jobs_claim_limited, queue_limits.c). */
+#define QUEUE_NOT_PLAIN                                                                             \
+	"(q.paused <> 0 OR q.concurrency_limit IS NOT NULL OR q.key_concurrency_limit IS NOT NULL OR " \
+	"q.rate_limit IS NOT NULL)"
+
 /* The queue's first ready rows (locked, skipping rows another node is
  * claiming) ranked in claim order; each range takes its ranks. The lock
  * sits one level below the window function, which PostgreSQL does not
@@ -325,7 +331,7 @@ static const db_sql q_claim = {
 	"    (SELECT id, priority, start_after FROM task{index:task_queue_ready} "
 	"     WHERE status = 'pending' AND executor = 'queue' AND namespace = $1 AND kind = $2 "
 	"     AND start_after <= $3 AND NOT EXISTS (SELECT 1 FROM queue AS q "
-	"       WHERE q.namespace = $1 AND q.name = $2 AND q.paused <> 0) "
+	"       WHERE q.namespace = $1 AND q.name = $2 AND " QUEUE_NOT_PLAIN ") "
 	"     ORDER BY priority DESC, start_after, id LIMIT $4{lock_skip}) AS l) AS c "
 	"  JOIN {rows:$5,lo bigint,hi bigint,worker text,actor text,lease_us bigint} AS r "
 	"  ON c.rn BETWEEN r.lo AND r.hi) AS s "
@@ -345,7 +351,7 @@ static const db_sql q_claim_one = {
 	"WITH next AS (SELECT id FROM task{index:task_queue_ready} "
 	"  WHERE status = 'pending' AND executor = 'queue' AND namespace = $1 AND kind = $2 "
 	"  AND start_after <= $3 AND NOT EXISTS (SELECT 1 FROM queue AS q "
-	"    WHERE q.namespace = $1 AND q.name = $2 AND q.paused <> 0) "
+	"    WHERE q.namespace = $1 AND q.name = $2 AND " QUEUE_NOT_PLAIN ") "
 	"  ORDER BY priority DESC, start_after, id LIMIT $4{lock_skip}) "
 	"UPDATE task SET status = 'running', started_at = $3, last_updated = $3, "
 	"lease_token = task.lease_token + 1, worker_id = $5, claimed_by = $6, "
@@ -394,6 +400,12 @@ static void release_claimed(void *row)
 	free(r->input);
 	free(r->metadata);
 	free(r->retry_policy);
+}
+
+const db_row_kind *store_claimed_row_kind(void)
+{
+	static const db_row_kind kind = { sizeof(job_claimed_row), read_claimed, release_claimed };
+	return &kind;
 }
 
 void store_free_claimed(job_claimed_row *rows, size_t n)

@@ -9,5 +9,6 @@ const command_family *const command_families[] = {
 	&family_batches,
 	&family_groups,
 	&family_jobs,
+	&family_queues,
 };
 const size_t command_nfamilies = ARRAY_LEN(command_families);

@@ -428,7 +428,7 @@ int job_claims_apply(engine *e, cmd_job_claim **cs, size_t n, int64_t now)
 			}
 			job_claimed_row *rows = NULL;
 			size_t nrows = 0;
-			rc = store_jobs_claim(e->w, ns, q, now, ranges, nr, &rows, &nrows);
+			rc = job_claim_queue(e, ns, q, now, ranges, nr, &rows, &nrows);
 			if (rc == 0) {
 				int32_t *w = xcalloc(nr, sizeof *w);
 				size_t *b = xcalloc(nr, sizeof *b);

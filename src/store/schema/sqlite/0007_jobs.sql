@@ -153,3 +153,19 @@ CREATE TABLE queue_stat (
 	dead      INTEGER NOT NULL DEFAULT 0,
 	PRIMARY KEY (namespace, queue, minute, slot)
 ) STRICT, WITHOUT ROWID;
+
+-- Queues and limits: who changed a queue's configuration last, the trail
+-- of those changes, and the paused jobs of a queue for its figures (a
+-- partial index as small as the paused jobs: the hot path never enters it).
+ALTER TABLE queue ADD COLUMN updated_by TEXT;
+CREATE TABLE queue_event (
+	id        INTEGER PRIMARY KEY,
+	namespace TEXT NOT NULL,
+	queue     TEXT NOT NULL,
+	at        INTEGER NOT NULL,
+	actor     TEXT NOT NULL,
+	action    TEXT NOT NULL,
+	detail    TEXT
+) STRICT;
+CREATE INDEX queue_event_queue ON queue_event (namespace, queue, at);
+CREATE INDEX task_queue_paused ON task (namespace, kind) WHERE status = 'paused' AND executor = 'queue';
