@@ -181,6 +181,11 @@ EXERCISED_ROUTES = frozenset({
     ("POST", "/v1/jobs/release"),
     ("POST", "/v1/jobs/{id}/complete"),
     ("POST", "/v1/jobs/{id}/fail"),
+    ("GET", "/v1/queues"),
+    ("GET", "/v1/queues/{name}"),
+    ("PATCH", "/v1/queues/{name}"),
+    ("POST", "/v1/queues/{name}/pause"),
+    ("POST", "/v1/queues/{name}/resume"),
 })
 
 _recorded_routes = set()
@@ -197,6 +202,8 @@ def route_template(path):
             out.append("{id}")
         elif i == 2 and segs[1] == "group":
             out.append("{group}")
+        elif i == 3 and segs[1:3] == ["v1", "queues"]:
+            out.append("{name}")
         else:
             out.append(seg)
     return "/".join(out)

@@ -25,4 +25,11 @@ void v1_release(http_request *r);
 void v1_complete_one(http_request *r);
 void v1_fail_one(http_request *r);
 
+/* queues.c */
+void v1_list_queues(http_request *r);
+void v1_get_queue(http_request *r);
+void v1_patch_queue(http_request *r);
+void v1_pause_queue(http_request *r);
+void v1_resume_queue(http_request *r);
+
 #endif

@@ -16,6 +16,11 @@
  *   POST /v1/jobs/release          give held jobs back unworked
  *   POST /v1/jobs/{id}/complete    one job: 200, 409 stale_lease or canceled, 404
  *   POST /v1/jobs/{id}/fail        the same for a failure
+ *   GET  /v1/queues                queues with their limits and figures, pages
+ *   GET  /v1/queues/{name}         one queue, with its recent changes
+ *   PATCH /v1/queues/{name}        its limits (admin)
+ *   POST /v1/queues/{name}/pause   pause it: its jobs are not claimed (admin)
+ *   POST /v1/queues/{name}/resume  resume it (admin)
  *
  * Conventions: JSON bodies, errors {"error":{"code","message","details"}}
  * (errors.h), times RFC 3339 UTC with milliseconds, durations in ms,
@@ -67,6 +72,11 @@ static const http_route routes[] = {
 	{ HTTP_POST, "/v1/jobs/release", v1_release, false, 0 },
 	{ HTTP_POST, "/v1/jobs/{id}/complete", v1_complete_one, false, 0 },
 	{ HTTP_POST, "/v1/jobs/{id}/fail", v1_fail_one, false, 0 },
+	{ HTTP_GET, "/v1/queues", v1_list_queues, false, 0 },
+	{ HTTP_GET, "/v1/queues/{name}", v1_get_queue, false, 1 },
+	{ HTTP_PATCH, "/v1/queues/{name}", v1_patch_queue, false, 1 },
+	{ HTTP_POST, "/v1/queues/{name}/pause", v1_pause_queue, false, 1 },
+	{ HTTP_POST, "/v1/queues/{name}/resume", v1_resume_queue, false, 1 },
 };
 
 const http_api v1_api = {
