@@ -266,13 +266,8 @@ int store_jobs_claim_limited(store_conn *c, const char *ns, const char *queue, c
 		want = MAX(want, r[i].hi);
 	if (want <= 0)
 		return 0;
-	bool got;
-	int err = store_queue_lock(c, ns, queue, &got);
-	if (err || !got) {
-		info->locked_out = !got;
-		return err;
-	}
 	db_stmt *st;
+	int err;
 	if ((err = db_prepare(c, &q_candidates, &st)) != 0)
 		return err;
 	db_bind_text(st, ns);

@@ -112,7 +112,13 @@ int store_queue_get(store_conn *c, const char *ns, const char *name, queue_row *
 /* Keyset pages along (namespace, name), in byte order on both backends. */
 static const db_sql q_queue_list = {
 	"queue_list",
-	"SELECT " QUEUE_COLS " FROM queue WHERE ($1 IS NULL OR {in:namespace,$1}) "
+	"SELECT " QUEUE_COLS " FROM queue WHERE {in:namespace,$1} "
+	"AND (namespace > $2 OR (namespace = $2 AND name > $3)) ORDER BY namespace, name LIMIT $4",
+	NULL,
+};
+static const db_sql q_queue_list_all = {
+	"queue_list_all",
+	"SELECT " QUEUE_COLS " FROM queue WHERE $1 = 0 "
 	"AND (namespace > $2 OR (namespace = $2 AND name > $3)) ORDER BY namespace, name LIMIT $4",
 	NULL,
 };
@@ -127,12 +133,12 @@ int store_queue_list(store_conn *c, const char *const *ns, size_t nns, const cha
 	for (size_t i = 0; i < nns; i++)
 		db_set_text(&set, ns[i]);
 	db_stmt *st;
-	int err = db_prepare(c, &q_queue_list, &st);
+	int err = db_prepare(c, ns != NULL ? &q_queue_list : &q_queue_list_all, &st);
 	if (err == 0) {
 		if (ns != NULL)
 			db_bind_set(st, &set);
 		else
-			db_bind_null(st);
+			db_bind_int(st, 0);
 		db_bind_text(st, after_ns ? after_ns : "");
 		db_bind_text(st, after_name ? after_name : "");
 		db_bind_int(st, db_clamp_limit(limit));

@@ -805,10 +805,10 @@ int store_queue_stats_expire(store_conn *c, int64_t now);
 bool queue_stats_noted(const store_conn *c, const char *ns, const char *queue);
 
 /* The claim of a limited queue: up to the ranges' demand, in claim order,
- * as far as the limits allow. The queue's lock is tried, never waited for:
- * info->locked_out when another node holds it (nothing claimed). */
+ * as far as the limits allow. Call with the queue's lock held
+ * (store_queue_lock), and `now` read after it was granted: a claim that
+ * used a slot another node freed then starts after that node's end. */
 typedef struct limited_claim_info {
-	bool locked_out;
 	bool blocked;                /* a limit held rows back */
 	int64_t next_token_at;       /* when a held-back bucket has a token; INT64_MAX = none */
 } limited_claim_info;
