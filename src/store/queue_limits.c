@@ -14,6 +14,7 @@
 
 #include "store/db.h"
 #include "util/alloc.h"
+#include "util/clock.h"
 
 #define TOKEN_MICRO 1000000LL
 /* Candidates read per claim: enough to pass over jobs whose keys are
@@ -109,14 +110,26 @@ static const db_sql q_claim_chosen = {
 	NULL,
 };
 
+/* The queue's row, locked for the transaction, or nothing when another
+ * transaction holds it (SKIP LOCKED: never waited for). */
+static const db_sql q_queue_lock = {
+	"queue_lock", "SELECT 1 FROM queue WHERE namespace = $1 AND name = $2{lock_skip}", NULL,
+};
+
 int store_queue_lock(store_conn *c, const char *ns, const char *queue, bool *got)
 {
 	*got = true;
-	if (c->drv->rules_lock == NULL)
+	if (!c->drv->shared)
 		return 0;              /* one writer: the lock is the writer's */
-	char key[NAMESPACE_MAX + TASK_KIND_MAX + 16];
-	snprintf(key, sizeof key, "queue/%s/%s", ns, queue);
-	return c->drv->rules_lock(c, key, false, got);
+	db_stmt *st;
+	int err = db_prepare(c, &q_queue_lock, &st);
+	if (err)
+		return err;
+	db_bind_text(st, ns);
+	db_bind_text(st, queue);
+	int rc = db_step(st);
+	*got = rc > 0;
+	return db_end(st, rc < 0 ? rc : 0);
 }
 
 typedef struct candidate {
@@ -285,6 +298,11 @@ int store_jobs_claim_limited(store_conn *c, const char *ns, const char *queue, c
 	table_init(&buckets, ncand);
 	int64_t total = 0;
 	err = read_state(c, ns, queue, l, cand, ncand, &keys, &buckets, &total, now);
+	/* The claims start after the reads they were decided on: every end
+	 * of a job those reads saw (ends take no lock and may commit while the
+	 * lock is held) then precedes the start of the claim that took its
+	 * slot, also by the timestamps. */
+	int64_t at = MAX(now, clock_now_us());
 
 	/* The walk: candidates in claim order, each taken when its slots and
 	 * its bucket allow; ranks go to the ranges in order. */
@@ -333,7 +351,7 @@ int store_jobs_claim_limited(store_conn *c, const char *ns, const char *queue, c
 			db_set_field_int(&rows, "lease_us", x->lease_us);
 		}
 		if ((err = db_prepare(c, &q_claim_chosen, &st)) == 0) {
-			db_bind_int(st, now);
+			db_bind_int(st, at);
 			db_bind_set(st, &rows);
 			err = db_collect(st, store_claimed_row_kind(), (void **)out, n);
 		}
@@ -355,7 +373,7 @@ int store_jobs_claim_limited(store_conn *c, const char *ns, const char *queue, c
 		if (nb > 0 && (err = db_prepare(c, &q_buckets_save, &st)) == 0) {
 			db_bind_text(st, ns);
 			db_bind_text(st, queue);
-			db_bind_int(st, now);
+			db_bind_int(st, now);     /* the time the buckets were counted at */
 			db_bind_set(st, &rows);
 			err = db_run(st, NULL);
 		}

@@ -233,7 +233,7 @@ def test_namespaces_and_admin_tokens(make_api):
 # ---- limits ------------------------------------------------------------------------------
 
 
-def run_workers(apis, queue_name, n_threads, total, hold=(0.0, 0.02)):
+def run_workers(apis, queue_name, n_threads, total, hold=(0.0, 0.02), wait_ms=500):
     """n_threads workers (spread over apis) claim one job at a time, hold
     it a random while and complete it, until `total` jobs are done."""
     done = []
@@ -247,7 +247,7 @@ def run_workers(apis, queue_name, n_threads, total, hold=(0.0, 0.02)):
                 with lock:
                     if len(done) >= total:
                         return
-                jobs = claim(api, [queue_name], worker="w%d" % i, wait_ms=500)
+                jobs = claim(api, [queue_name], worker="w%d" % i, wait_ms=wait_ms)
                 for j in jobs:
                     time.sleep(random.uniform(*hold))
                     complete(api, j)
@@ -278,14 +278,14 @@ def overlaps_per_key(api, jobs_by_key):
     return out
 
 
-def key_limit_run(apis):
+def key_limit_run(apis, **work):
     api = apis[0]
     assert patch(api, "keyed", {"key_concurrency_limit": 2}).status_code == 200
     by_key = {}
     for k in ("k0", "k1", "k2"):
         jobs = enqueue(api, [{"queue": "keyed", "concurrency_key": k} for _ in range(40)])
         by_key[k] = [j["id"] for j in jobs]
-    done = run_workers(apis, "keyed", 8, 120)
+    done = run_workers(apis, "keyed", 8, 120, **work)
     assert sorted(done) == sorted(sum(by_key.values(), []))
     return overlaps_per_key(api, by_key)
 
@@ -299,7 +299,10 @@ def test_key_concurrency_limit_across_two_nodes(weft_factory, mock, pg):
     from harness import Api
     first = weft_factory.start()
     second = weft_factory.start(db=first.db)
-    assert key_limit_run([Api(first, mock), Api(second, mock)]) == {"k0": 2, "k1": 2, "k2": 2}
+    apis = [Api(first, mock), Api(second, mock)]
+    # Long polls, then claims that never wait (both nodes claim at once).
+    assert key_limit_run(apis) == {"k0": 2, "k1": 2, "k2": 2}
+    assert key_limit_run(apis, hold=(0.0, 0.002), wait_ms=0) == {"k0": 2, "k1": 2, "k2": 2}
 
 
 def test_queue_concurrency_limit(api):

@@ -122,12 +122,8 @@ int job_claim_queue(engine *e, const char *ns, const char *q, int64_t now, const
 		if (rc == 0 && !got)
 			e->claims.limit_due = MIN(e->claims.limit_due, now + LIMITED_RETRY_US);
 		if (rc == 0 && got) {
-			/* The claims start when the lock was granted, after every
-			 * end of a job whose slot they may take (the cycle's `now`
-			 * can be older than another node's commit). */
-			int64_t at = MAX(now, clock_now_us());
 			limited_claim_info info;
-			rc = store_jobs_claim_limited(e->w, ns, q, &row.limits, at, r, nr, rows, n, &info);
+			rc = store_jobs_claim_limited(e->w, ns, q, &row.limits, now, r, nr, rows, n, &info);
 			if (rc == 0)
 				e->claims.limit_due = MIN(e->claims.limit_due, info.next_token_at);
 		}
