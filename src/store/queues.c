@@ -13,11 +13,11 @@
  * Each connection writes its own slot, so that nodes rarely wait on the
  * same row.
  *
- * Limits (store_jobs_claim_limited). A queue with a concurrency limit, a
- * per-key concurrency limit or a rate limit is claimed from under a lock
- * per queue: on PostgreSQL a transaction-scoped advisory lock, tried and
- * never waited for (the rules lock's slot, keyed by "queue/<ns>/<name>");
- * on SQLite the single writer is the lock. Under it, the running counts
+ * Limits (store_jobs_claim_limited, queue_limits.c). A queue with a
+ * concurrency limit, a per-key concurrency limit or a rate limit is
+ * claimed from under a lock per queue: on PostgreSQL its row, locked with
+ * SKIP LOCKED (tried, never waited for) until the transaction ends; on
+ * SQLite the single writer is the lock. Under it, the running counts
  * and the token buckets are read, a page of candidates is walked in claim
  * order in C, and the chosen rows and touched buckets are written before
  * the transaction (and the lock) ends. Every claim of a limited queue, on
