@@ -355,6 +355,34 @@ int db_prepare_dyn(store_conn *c, const db_dyn *dyn, unsigned shape, db_stmt **o
 	return 0;
 }
 
+int db_explain_prepared(store_conn *c, int (*fn)(const char *name, const char *sql, const char *plan, void *arg),
+                        void *arg)
+{
+	if (c->drv->explain == NULL)
+		return WEFT_EINTERNAL;
+	buf sql, plan, name;
+	buf_init(&sql);
+	buf_init(&plan);
+	buf_init(&name);
+	int err = 0;
+	for (size_t i = 0; i < c->cache_cap && err == 0; i++) {
+		db_stmt *st = c->cache[i].st;
+		if (c->cache[i].key == NULL || st == NULL)
+			continue;
+		buf_reset(&sql);
+		buf_reset(&plan);
+		buf_reset(&name);
+		/* the label is query="name" */
+		buf_printf(&name, "%.*s", (int)strlen(st->label) - 8, st->label + 7);
+		if ((err = c->drv->explain(st, &sql, &plan)) == 0)
+			err = fn(name.data, sql.data, plan.data, arg);
+	}
+	buf_release(&name);
+	buf_release(&plan);
+	buf_release(&sql);
+	return err;
+}
+
 /* ---- binding ---------------------------------------------------------------------- */
 
 static bool bind_slot(db_stmt *st)

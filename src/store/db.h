@@ -406,6 +406,11 @@ struct db_driver {
 	int (*notify)(store_conn *c, unsigned what);
 	int (*rules_lock)(store_conn *c, const char *kind, bool wait, bool *got);
 
+	/* Appends the expanded text of st to sql and its plan to plan (one
+	 * line per plan node), the plan the database would choose for any
+	 * parameter values; outside a transaction (db_explain_prepared). */
+	int (*explain)(db_stmt *st, buf *sql, buf *plan);
+
 	/* overrides: NULL runs the operation written once (its contract is
 	 * store.h's) */
 	/* One round of store_task_update_many: the changes ch[idx[0..n-1]]
@@ -417,6 +422,12 @@ struct db_driver {
 	int (*outbox_lease)(store_conn *c, int64_t now, int64_t lease_until, size_t limit,
 	                    const weft_id *skip, size_t nskip, outbox_row **out, size_t *n, int64_t *next_due);
 };
+
+/* For tests of plans: calls fn with the name, expanded text and plan of
+ * every statement prepared on c so far (see drv->explain), outside a
+ * transaction. The first error of the driver or of fn. */
+int db_explain_prepared(store_conn *c, int (*fn)(const char *name, const char *sql, const char *plan, void *arg),
+                        void *arg);
 
 /* ---- domain helpers shared by the written-once operations and overrides --------- */
 

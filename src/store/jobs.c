@@ -90,43 +90,39 @@ int store_queues_ensure(store_conn *c, const char *ns, const char *const *names,
 	return err;
 }
 
-static const db_sql q_worker_touch = {
-	"worker_touch",
-	"INSERT INTO worker (namespace, id, hostname, queues, first_seen_at, last_seen_at) "
-	"VALUES ($1, $2, $3, $4, $5, $5) "
-	"ON CONFLICT (namespace, id) DO UPDATE SET hostname = coalesce(excluded.hostname, worker.hostname), "
-	"queues = excluded.queues, last_seen_at = excluded.last_seen_at "
-	"RETURNING draining",
-	NULL,
-};
-static const db_sql q_worker_seen = {
-	"worker_seen",
-	"UPDATE worker SET last_seen_at = $2 WHERE id = $1 RETURNING draining",
+static const db_sql q_workers_seen = {
+	"workers_seen",
+	"UPDATE worker SET last_seen_at = $2 WHERE {in:id,$1} RETURNING namespace, id, draining",
 	NULL,
 };
 
-int store_worker_touch(store_conn *c, const char *ns, const char *worker_id, const char *hostname,
-                       const char *queues_json, int64_t now, bool *draining)
+int store_workers_seen(store_conn *c, worker_seen *w, size_t n, int64_t now)
 {
-	db_stmt *st;
-	*draining = false;
-	int err = db_prepare(c, ns ? &q_worker_touch : &q_worker_seen, &st);
-	if (err)
-		return err;
-	if (ns) {
-		db_bind_text(st, ns);
-		db_bind_text(st, worker_id);
-		db_bind_text(st, hostname);
-		db_bind_text(st, queues_json ? queues_json : "[]");
-		db_bind_int(st, now);
-	} else {
-		db_bind_text(st, worker_id);
-		db_bind_int(st, now);
+	if (n == 0)
+		return 0;
+	db_set ids;
+	db_set_init(&ids);
+	for (size_t i = 0; i < n; i++) {
+		w[i].draining = false;
+		db_set_text(&ids, w[i].id);
 	}
-	int rc;
-	while ((rc = db_step(st)) > 0)
-		*draining |= db_col_int(st, 0) != 0;
-	return db_end(st, rc);
+	db_stmt *st;
+	int err = db_prepare(c, &q_workers_seen, &st);
+	if (err == 0) {
+		db_bind_set(st, &ids);
+		db_bind_int(st, now);
+		int rc;
+		while ((rc = db_step(st)) > 0) {
+			const char *ns = db_col_text(st, 0), *id = db_col_text(st, 1);
+			bool draining = db_col_int(st, 2) != 0;
+			for (size_t i = 0; i < n && ns != NULL && id != NULL; i++)
+				if (strcmp(w[i].id, id) == 0 && (w[i].ns == NULL || strcmp(w[i].ns, ns) == 0))
+					w[i].draining |= draining;
+		}
+		err = db_end(st, rc);
+	}
+	db_set_release(&ids);
+	return err;
 }
 
 static const db_sql q_workers_touch = {
@@ -415,54 +411,103 @@ void store_free_claimed(job_claimed_row *rows, size_t n)
 	free(rows);
 }
 
+/* One range's rows by q_claim_one (ranks lo..hi of what is left after
+ * the ranges before it), appended to *rows. */
+static int claim_range(store_conn *c, const char *ns, const char *queue, int64_t now, const job_claim_range *r,
+                       size_t range, job_claimed_row **rows, size_t *n)
+{
+	db_stmt *st;
+	int err = db_prepare(c, &q_claim_one, &st);
+	if (err)
+		return err;
+	db_bind_text(st, ns);
+	db_bind_text(st, queue);
+	db_bind_int(st, now);
+	db_bind_int(st, r->hi - r->lo + 1);
+	db_bind_text(st, r->worker_id);
+	db_bind_text(st, r->actor);
+	db_bind_int(st, r->lease_us);
+	static const db_row_kind kind = { sizeof(job_claimed_row), read_claimed, release_claimed };
+	void *got = NULL;
+	size_t ngot = 0;
+	if ((err = db_collect(st, &kind, &got, &ngot)) != 0 || ngot == 0) {
+		free(got);
+		return err;
+	}
+	job_claimed_row *g = got;
+	qsort(g, ngot, sizeof *g, cmp_claimed);
+	*rows = xrealloc(*rows, (*n + ngot) * sizeof **rows);
+	for (size_t i = 0; i < ngot; i++) {
+		g[i].range = range;
+		(*rows)[(*n)++] = g[i];
+	}
+	free(got);
+	return 0;
+}
+
 int store_jobs_claim(store_conn *c, const char *ns, const char *queue, int64_t now, const job_claim_range *r,
                      size_t nr, job_claimed_row **out, size_t *n)
 {
 	*out = NULL;
 	*n = 0;
 	int64_t total = 0;
-	db_set ranges;
-	db_set_init(&ranges);
-	for (size_t i = 0; i < nr; i++) {
-		db_set_row(&ranges);
-		db_set_field_int(&ranges, "lo", r[i].lo);
-		db_set_field_int(&ranges, "hi", r[i].hi);
-		db_set_field_text(&ranges, "worker", r[i].worker_id);
-		db_set_field_text(&ranges, "actor", r[i].actor);
-		db_set_field_int(&ranges, "lease_us", r[i].lease_us);
+	for (size_t i = 0; i < nr; i++)
 		total = MAX(total, r[i].hi);
-	}
-	db_stmt *st;
-	int err = total > 0 ? db_prepare(c, nr == 1 ? &q_claim_one : &q_claim, &st) : 0;
-	if (err == 0 && total > 0) {
-		db_bind_text(st, ns);
-		db_bind_text(st, queue);
-		db_bind_int(st, now);
-		db_bind_int(st, total);
-		if (nr == 1) {
-			db_bind_text(st, r[0].worker_id);
-			db_bind_text(st, r[0].actor);
-			db_bind_int(st, r[0].lease_us);
-		} else {
-			db_bind_set(st, &ranges);
+	if (total <= 0)
+		return 0;
+	int err = 0;
+	if (nr == 1 || !c->drv->shared) {
+		/* One claim, or one writer (statements cost no round trip): each
+		 * range by the cheaper statement, in rank order. */
+		for (size_t i = 0; i < nr && err == 0; i++) {
+			size_t before = *n;
+			err = claim_range(c, ns, queue, now, &r[i], i, out, n);
+			if (err == 0 && *n - before < (size_t)(r[i].hi - r[i].lo + 1))
+				break;          /* the queue ran dry: the later ranges would get nothing */
 		}
-		static const db_row_kind kind = { sizeof(job_claimed_row), read_claimed, release_claimed };
-		void *rows = NULL;
-		err = db_collect(st, &kind, &rows, n);
-		*out = rows;
+		if (err != 0) {
+			store_free_claimed(*out, *n);
+			*out = NULL;
+			*n = 0;
+		}
+	} else {
+		db_set ranges;
+		db_set_init(&ranges);
+		for (size_t i = 0; i < nr; i++) {
+			db_set_row(&ranges);
+			db_set_field_int(&ranges, "lo", r[i].lo);
+			db_set_field_int(&ranges, "hi", r[i].hi);
+			db_set_field_text(&ranges, "worker", r[i].worker_id);
+			db_set_field_text(&ranges, "actor", r[i].actor);
+			db_set_field_int(&ranges, "lease_us", r[i].lease_us);
+		}
+		db_stmt *st;
+		if ((err = db_prepare(c, &q_claim, &st)) == 0) {
+			db_bind_text(st, ns);
+			db_bind_text(st, queue);
+			db_bind_int(st, now);
+			db_bind_int(st, total);
+			db_bind_set(st, &ranges);
+			static const db_row_kind kind = { sizeof(job_claimed_row), read_claimed, release_claimed };
+			void *rows = NULL;
+			err = db_collect(st, &kind, &rows, n);
+			*out = rows;
+		}
+		db_set_release(&ranges);
+		if (err == 0 && *n > 0) {
+			/* Rank k (from 1) in claim order belongs to the range holding
+			 * k; ranks past the rows that were ready were not taken. */
+			qsort(*out, *n, sizeof **out, cmp_claimed);
+			for (size_t i = 0; i < *n; i++) {
+				int64_t rank = (int64_t)i + 1;
+				for (size_t j = 0; j < nr; j++)
+					if (rank >= r[j].lo && rank <= r[j].hi)
+						(*out)[i].range = j;
+			}
+		}
 	}
-	db_set_release(&ranges);
 	if (err != 0 || *n == 0)
 		return err;
-	/* Rank k (from 1) in claim order belongs to the range holding k;
-	 * ranks past the rows that were ready were not taken. */
-	qsort(*out, *n, sizeof **out, cmp_claimed);
-	for (size_t i = 0; i < *n; i++) {
-		int64_t rank = (int64_t)i + 1;
-		for (size_t j = 0; j < nr; j++)
-			if (rank >= r[j].lo && rank <= r[j].hi)
-				(*out)[i].range = j;
-	}
 	err = task_count_add(c, TS_PENDING, -(int64_t)*n);
 	return err ? err : task_count_add(c, TS_RUNNING, (int64_t)*n);
 }

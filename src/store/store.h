@@ -590,19 +590,19 @@ int store_jobs_dedup(store_conn *c, const char *ns, job_dedup_req *reqs, size_t 
  * over, or their job ended); *removed says how many. */
 int store_jobs_dedup_expire(store_conn *c, int64_t now, size_t limit, int64_t *removed);
 
-/* A worker seen now (created or touched): *draining says whether it was
- * told to drain. ns NULL: the worker's rows in any namespace (heartbeats
- * name no namespace); none there: *draining false. */
-int store_worker_touch(store_conn *c, const char *ns, const char *worker_id, const char *hostname,
-                       const char *queues_json, int64_t now, bool *draining);
-/* The same for the workers of a cycle's claims, in one statement. A
- * worker given twice is touched once (its last queues); each entry gets
- * its draining flag. */
+/* The workers of a cycle's claims, seen now (created or touched), in one
+ * statement: each entry gets whether its worker was told to drain. A
+ * worker given twice is one row (its last entry's queues). */
 typedef struct worker_seen {
 	const char *ns, *id, *hostname, *queues_json;   /* borrowed; queues JSON array text */
 	bool draining;                                  /* out */
 } worker_seen;
 int store_workers_touch(store_conn *c, worker_seen *w, size_t n, int64_t now);
+/* The workers of a cycle's heartbeats (ns NULL: the worker's rows in any
+ * namespace; hostname and queues not used): last_seen_at = now for those
+ * that exist, in one statement; draining as above (false for an unknown
+ * worker). */
+int store_workers_seen(store_conn *c, worker_seen *w, size_t n, int64_t now);
 
 /* One claim's share of a queue's ready jobs: the ranks lo..hi (from 1,
  * in claim order: priority DESC, start_after, id). */

@@ -78,7 +78,7 @@ static void print_statement_times(void)
 	buf_init(&b);
 	metrics_render(&b);
 	for (char *line = strtok(b.data, "\n"); line != NULL; line = strtok(NULL, "\n"))
-		if (strstr(line, "db_query_duration_seconds_sum{") != NULL && strstr(line, "query=\"job") != NULL)
+		if ((strstr(line, "db_query_duration_seconds_sum{") != NULL || strstr(line, "db_query_duration_seconds_count{") != NULL) && strstr(line, "query=\"job") != NULL)
 			printf("  %s\n", line);
 	buf_release(&b);
 }

@@ -494,10 +494,10 @@ static void test_two_nodes_wake_parked_claim(void **state)
 {
 	fixture *f = *state;
 	clock_freeze(true);
-	store *st2 = open_store(f->url, NULL);
 	rig a, b;
 	rig_start(f->st, &a);
-	rig_lead(&a);
+	rig_lead(&a);               /* before the second node exists, which could take the lead first */
+	store *st2 = open_store(f->url, NULL);
 	rig_start(st2, &b);
 	claim_call k;
 	claim_submit(&a, &k, "shared", 1, 30 * SEC, 30 * SEC, "wa");

@@ -330,9 +330,14 @@ static void test_workers_touch(void **state)
 	assert_true(w[1].draining);
 	assert_false(w[2].draining);
 	assert_int_equal(sql_int(f, "SELECT count(*) FROM worker WHERE last_seen_at = " "1700000000000001"), 2);
-	bool draining = false;
-	assert_int_equal(store_worker_touch(f->w, NULL, "w2", NULL, NULL, T0 + 2, &draining), 0);
-	assert_true(draining);
+	/* Heartbeats: seen, queues kept; with no namespace, any. */
+	worker_seen hb[3] = { { .id = "w2" }, { .ns = "default", .id = "w1" }, { .ns = "other", .id = "w2" } };
+	assert_int_equal(store_workers_seen(f->w, hb, 3, T0 + 2), 0);
+	assert_true(hb[0].draining);
+	assert_false(hb[1].draining);
+	assert_false(hb[2].draining);
+	assert_int_equal(sql_int(f, "SELECT count(*) FROM worker WHERE last_seen_at = 1700000000000002 "
+	                            "AND queues <> '[]'"), 2);
 }
 
 int main(void)

@@ -493,11 +493,16 @@ static int heartbeat_many(engine *e, engine_cmd **cmds, size_t n, int64_t now)
 	const job_visibility **vis = xcalloc(total ? total : 1, sizeof *vis);
 	job_beat *beats = xcalloc(total ? total : 1, sizeof *beats);
 	weft_id *ids = xcalloc(total ? total : 1, sizeof *ids);
+	worker_seen *seen = xcalloc(n ? n : 1, sizeof *seen);
+	for (size_t i = 0; i < n; i++) {
+		cmd_job_heartbeat *c = engine_cmd_of(cmds[i], cmd_job_heartbeat);
+		seen[i] = (worker_seen){ .ns = c->namespace, .id = c->worker_id };
+	}
+	int rc = store_workers_seen(e->w, seen, n, now);
 	size_t k = 0;
-	int rc = 0;
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		cmd_job_heartbeat *c = engine_cmd_of(cmds[i], cmd_job_heartbeat);
-		rc = store_worker_touch(e->w, c->namespace, c->worker_id, NULL, NULL, now, &c->drain);
+		c->drain = seen[i].draining;
 		for (size_t j = 0; j < c->nitems; j++, k++) {
 			vis[k] = &c->visible;
 			items[k] = &c->items[j];
@@ -535,6 +540,7 @@ static int heartbeat_many(engine *e, engine_cmd **cmds, size_t n, int64_t now)
 	free(beats);
 	free(vis);
 	free(items);
+	free(seen);
 	return rc;
 }
 

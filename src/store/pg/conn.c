@@ -821,6 +821,43 @@ static int pg_final_writes(store_conn *cc)
 	return err < 0 ? err : 0;
 }
 
+/* The generic plan of the statement (the one PostgreSQL may keep for any
+ * parameter values), from EXPLAIN EXECUTE of a copy prepared under a name
+ * of its own. */
+static int pg_explain(db_stmt *st, buf *sql, buf *plan)
+{
+	pg_conn *c = pgc(st->c);
+	pg_stmt *s = pst(st);
+	buf_puts(sql, s->sql);
+	if (c->broken || c->pq == NULL || c->in_tx)
+		return WEFT_EUNAVAILABLE;
+	buf q;
+	buf_init(&q);
+	buf_puts(&q, "EXPLAIN (COSTS OFF) EXECUTE weft_explain");
+	for (int i = 0; i < st->nparams; i++)
+		buf_puts(&q, i ? ", NULL" : "(NULL");
+	buf_puts(&q, st->nparams ? ")" : "");
+	PGresult *r = PQexec(c->pq, "SET plan_cache_mode = force_generic_plan");
+	int err = pg_check(c, r, "explain");
+	PQclear(r);
+	if (err == 0) {
+		r = PQprepare(c->pq, "weft_explain", s->sql, 0, NULL);
+		err = pg_check(c, r, "explain");
+		PQclear(r);
+	}
+	if (err == 0) {
+		r = PQexec(c->pq, q.data);
+		if ((err = pg_check(c, r, "explain")) == 0)
+			for (int i = 0; i < PQntuples(r); i++)
+				buf_printf(plan, "%s\n", PQgetvalue(r, i, 0));
+		PQclear(r);
+		PQclear(PQexec(c->pq, "DEALLOCATE weft_explain"));
+	}
+	PQclear(PQexec(c->pq, "RESET plan_cache_mode"));
+	buf_release(&q);
+	return err;
+}
+
 static int pg_exec_script(store_conn *cc, const char *sql, char *err, size_t errlen)
 {
 	pg_conn *c = pgc(cc);
@@ -850,7 +887,7 @@ static const db_fragment fragments[] = {
 	{ "lock_in_order", " ORDER BY %1 FOR NO KEY UPDATE" },
 	{ "lock_in_order_of", " ORDER BY %1 FOR NO KEY UPDATE OF %2" },
 	{ "lock_skip", " FOR NO KEY UPDATE SKIP LOCKED" },
-	{ "index", "" },
+	{ "index", "/* indexed by %1 */" },
 	{ "noindex", "(%1 || '')" },
 	{ "contains", "(%1::jsonb @> %2::jsonb)" },
 	{ "strpos", "strpos(%1, %2)" },
@@ -936,4 +973,5 @@ const db_driver pg_driver = {
 	.rules_lock = pg_rules_lock,
 	.task_update_round = pg_task_update_round,
 	.outbox_lease = pg_outbox_lease,
+	.explain = pg_explain,
 };

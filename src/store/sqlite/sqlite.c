@@ -163,6 +163,36 @@ static void sq_finalize(db_stmt *st)
 	free(st);
 }
 
+/* EXPLAIN QUERY PLAN of the statement's text: one line per node, indented
+ * two spaces per level. */
+static int sq_explain(db_stmt *st, buf *sql, buf *plan)
+{
+	const char *text = sqlite3_sql(sqst(st)->st);
+	buf_puts(sql, text ? text : "");
+	char *q = sqlite3_mprintf("EXPLAIN QUERY PLAN %s", text ? text : "");
+	sqlite3_stmt *e = NULL;
+	int rc = q ? sqlite3_prepare_v2(db_of(st), q, -1, &e, NULL) : SQLITE_NOMEM;
+	sqlite3_free(q);
+	if (rc != SQLITE_OK)
+		return sq_fail(db_of(st), rc, "explain");
+	/* Rows are (id, parent, _, detail); a node's depth is its parent's + 1. */
+	int ids[64] = { 0 }, depths[64] = { 0 }, n = 0;
+	while ((rc = sqlite3_step(e)) == SQLITE_ROW) {
+		int id = sqlite3_column_int(e, 0), parent = sqlite3_column_int(e, 1), depth = 0;
+		for (int i = 0; i < n; i++)
+			if (ids[i] == parent)
+				depth = depths[i] + 1;
+		if (n < 64) {
+			ids[n] = id;
+			depths[n++] = depth;
+		}
+		const unsigned char *detail = sqlite3_column_text(e, 3);
+		buf_printf(plan, "%*s%s\n", depth * 2, "", detail ? (const char *)detail : "");
+	}
+	sqlite3_finalize(e);
+	return rc == SQLITE_DONE ? 0 : sq_fail(db_of(st), rc, "explain");
+}
+
 static void bind_check(db_stmt *st, int rc)
 {
 	if (rc != SQLITE_OK && st->err == 0)
@@ -628,4 +658,5 @@ static const db_driver sqlite_driver = {
 	.savepoint_rollback = sq_savepoint_rollback,
 	.tx_untouched = sq_tx_untouched,
 	.exec_script = sq_exec_script,
+	.explain = sq_explain,
 };
