@@ -14,7 +14,6 @@
 
 #include "store/db.h"
 #include "util/alloc.h"
-#include "util/clock.h"
 
 #define TOKEN_MICRO 1000000LL
 /* Candidates read per claim: enough to pass over jobs whose keys are
@@ -201,9 +200,15 @@ static int cmp_chosen(const void *a, const void *b)
 	return strncmp(((const chosen *)a)->id.str, ((const chosen *)b)->id.str, WEFT_ID_LEN);
 }
 
-/* Reads running counts and buckets into the tables. */
+/* Reads running counts and buckets into the tables. *at: the claims' time,
+ * read from the clock after the counts (never before `now`): every end of a
+ * job the counts saw (ends take no lock, and may commit while the lock is
+ * held) then precedes the start of a claim that took its slot, also by the
+ * timestamps; the buckets are counted at that time too, so that a bucket's
+ * tokens and the claims' started_at share one time base. */
 static int read_state(store_conn *c, const char *ns, const char *queue, const queue_limits *l, candidate *cand,
-                      size_t ncand, key_table *keys, key_table *buckets, int64_t *total, int64_t now)
+                      size_t ncand, key_table *keys, key_table *buckets, int64_t *total, int64_t now,
+                      int64_t (*clock)(void), int64_t *at)
 {
 	db_stmt *st;
 	int err = 0, rc;
@@ -235,6 +240,8 @@ static int read_state(store_conn *c, const char *ns, const char *queue, const qu
 		if ((err = db_query_int(st, total, &found)) != 0)
 			return err;
 	}
+	*at = clock != NULL ? MAX(now, clock()) : now;
+	now = *at;
 	if (l->rate_limit > 0) {
 		db_set set;
 		db_set_init(&set);
@@ -273,7 +280,8 @@ int store_jobs_claim_limited(store_conn *c, const char *ns, const char *queue, c
 {
 	*out = NULL;
 	*n = 0;
-	*info = (limited_claim_info){ .next_token_at = INT64_MAX };
+	int64_t (*clock)(void) = info->clock;
+	*info = (limited_claim_info){ .next_token_at = INT64_MAX, .clock = clock };
 	int64_t want = 0;
 	for (size_t i = 0; i < nr; i++)
 		want = MAX(want, r[i].hi);
@@ -296,13 +304,8 @@ int store_jobs_claim_limited(store_conn *c, const char *ns, const char *queue, c
 	key_table keys, buckets;
 	table_init(&keys, ncand);
 	table_init(&buckets, ncand);
-	int64_t total = 0;
-	err = read_state(c, ns, queue, l, cand, ncand, &keys, &buckets, &total, now);
-	/* The claims start after the reads they were decided on: every end
-	 * of a job those reads saw (ends take no lock and may commit while the
-	 * lock is held) then precedes the start of the claim that took its
-	 * slot, also by the timestamps. */
-	int64_t at = MAX(now, clock_now_us());
+	int64_t total = 0, at = now;
+	err = read_state(c, ns, queue, l, cand, ncand, &keys, &buckets, &total, now, clock, &at);
 
 	/* The walk: candidates in claim order, each taken when its slots and
 	 * its bucket allow; ranks go to the ranges in order. */
@@ -322,7 +325,7 @@ int store_jobs_claim_limited(store_conn *c, const char *ns, const char *queue, c
 		key_slot *b = l->rate_limit > 0 ? table_at(&buckets, cand[i].rkey) : NULL;
 		if (b != NULL && b->count < TOKEN_MICRO) {
 			info->blocked = true;
-			info->next_token_at = MIN(info->next_token_at, next_token_at(l, b->count, now));
+			info->next_token_at = MIN(info->next_token_at, next_token_at(l, b->count, at));
 			continue;
 		}
 		if (k != NULL)
@@ -373,7 +376,7 @@ int store_jobs_claim_limited(store_conn *c, const char *ns, const char *queue, c
 		if (nb > 0 && (err = db_prepare(c, &q_buckets_save, &st)) == 0) {
 			db_bind_text(st, ns);
 			db_bind_text(st, queue);
-			db_bind_int(st, now);     /* the time the buckets were counted at */
+			db_bind_int(st, at);      /* the time the buckets were counted at */
 			db_bind_set(st, &rows);
 			err = db_run(st, NULL);
 		}

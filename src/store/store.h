@@ -806,9 +806,12 @@ bool queue_stats_noted(const store_conn *c, const char *ns, const char *queue);
 
 /* The claim of a limited queue: up to the ranges' demand, in claim order,
  * as far as the limits allow. Call with the queue's lock held
- * (store_queue_lock), and `now` read after it was granted: a claim that
- * used a slot another node freed then starts after that node's end. */
+ * (store_queue_lock). With info->clock set, the claims' time (started_at,
+ * and the buckets') is read from it after the running counts, never before
+ * now: a claim that took a slot another node freed then starts after that
+ * node's end, also by the timestamps. */
 typedef struct limited_claim_info {
+	int64_t (*clock)(void);      /* in: NULL = `now` */
 	bool blocked;                /* a limit held rows back */
 	int64_t next_token_at;       /* when a held-back bucket has a token; INT64_MAX = none */
 } limited_claim_info;

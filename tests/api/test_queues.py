@@ -343,10 +343,11 @@ def test_rate_limit_is_held_over_three_seconds(api):
                 times.append(ms(j["lease_until"]) - 3600000)    # the server's time of the claim
     times.sort()
     t0 = times[0]
+    # Times on the wire are whole ms: a claim's measured t may be up to 1 ms
+    # short of its real one.
     for k, t in enumerate(times, start=1):
-        assert k <= 20 + 20 * (t - t0) / 1000.0 + 1e-9, (k, t - t0)
+        assert k <= 20 + 20 * (t - t0 + 1) / 1000.0, (k, t - t0)
     assert len(times) >= 60, len(times)
-    assert len(times) <= 20 + 20 * (times[-1] - t0) / 1000.0
 
 
 def test_rate_limited_parked_claim_wakes_at_the_next_token(api):

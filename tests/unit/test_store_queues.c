@@ -44,6 +44,7 @@ static size_t claim_limited(fixture *f, const char *queue, int64_t now, int64_t 
 	job_claim_range r = { .lo = 1, .hi = want, .worker_id = "w", .actor = "api", .lease_us = 30 * SEC };
 	job_claimed_row *rows;
 	size_t n;
+	*info = (limited_claim_info){ 0 };     /* no clock: the claims' time is `now` */
 	assert_int_equal(store_jobs_claim_limited(f->w, "default", queue, &q.limits, now, &r, 1, &rows, &n, info), 0);
 	for (size_t i = 0; i < n; i++) {
 		assert_int_equal(rows[i].range, 0);

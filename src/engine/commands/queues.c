@@ -14,6 +14,7 @@
  */
 #include "util/common.h"
 #include "util/alloc.h"
+#include "util/clock.h"
 #include "util/log.h"
 #include "engine/engine_internal.h"
 #include "engine/commands/command.h"
@@ -122,7 +123,7 @@ int job_claim_queue(engine *e, const char *ns, const char *q, int64_t now, const
 		if (rc == 0 && !got)
 			e->claims.limit_due = MIN(e->claims.limit_due, now + LIMITED_RETRY_US);
 		if (rc == 0 && got) {
-			limited_claim_info info;
+			limited_claim_info info = { .clock = clock_now_us };
 			rc = store_jobs_claim_limited(e->w, ns, q, &row.limits, now, r, nr, rows, n, &info);
 			if (rc == 0)
 				e->claims.limit_due = MIN(e->claims.limit_due, info.next_token_at);
