@@ -143,8 +143,7 @@ static void answer_queue(http_request *r, store_conn *c, const char *ns, const c
 		http_respond_json(r, 200, &b);
 		buf_release(&b);
 	}
-	if (rc != WEFT_ENOTFOUND)
-		queue_row_release(&q);
+	queue_row_release(&q);         /* zeroed by a read that found nothing */
 	store_free_queue_events(ev, nev);
 }
 
@@ -436,8 +435,8 @@ static int decode_patch(const json_t *body, queue_limits *l, unsigned *set, http
 		}
 	}
 	if (!bad && *set == 0)
-		bad = decode_problem(e, NULL, NULL, "body: expected at least one of concurrency_limit, "
-		                                   "key_concurrency_limit, rate_limit");
+		bad = decode_problem(e, NULL, "body", "expected at least one of concurrency_limit, "
+		                                     "key_concurrency_limit, rate_limit");
 	return bad ? WEFT_EINVALID : 0;
 }
 
