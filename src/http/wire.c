@@ -64,23 +64,33 @@ void wire_ts(buf *b, int64_t us)
 
 void wire_ts_ms(buf *b, int64_t us)
 {
+	/* The jobs of one claim answer share their lease and timeout times:
+	 * the last two formatted are kept. */
+	static _Thread_local int64_t memo_ms[2];
+	static _Thread_local char memo[2][TIME_RFC3339_MAX + 8];
+	static _Thread_local size_t memo_len[2];
+	static _Thread_local unsigned next;
 	if (us == 0) {
 		buf_puts(b, "null");
 		return;
 	}
 	int64_t ms = us / 1000 - (us % 1000 < 0);   /* floor, also before 1970 */
+	for (unsigned i = 0; i < 2; i++)
+		if (memo_len[i] != 0 && memo_ms[i] == ms) {
+			buf_append(b, memo[i], memo_len[i]);
+			return;
+		}
 	char t[TIME_RFC3339_MAX];
 	time_format_rfc3339(ms * 1000, t);
 	/* "...:SSZ" or "...:SS.mmmZ": give every time its 3 digits. */
 	size_t n = strlen(t);
-	buf_putc(b, '"');
-	if (n >= 5 && t[n - 5] == '.') {
-		buf_append(b, t, n);
-	} else {
-		buf_append(b, t, n - 1);
-		buf_puts(b, ".000Z");
-	}
-	buf_putc(b, '"');
+	unsigned k = next++ & 1;
+	if (n >= 5 && t[n - 5] == '.')
+		memo_len[k] = (size_t)snprintf(memo[k], sizeof memo[k], "\"%s\"", t);
+	else
+		memo_len[k] = (size_t)snprintf(memo[k], sizeof memo[k], "\"%.*s.000Z\"", (int)(n - 1), t);
+	memo_ms[k] = ms;
+	buf_append(b, memo[k], memo_len[k]);
 }
 
 void wire_raw(buf *b, const char *json, const char *fallback)

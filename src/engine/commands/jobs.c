@@ -4,7 +4,7 @@
  * Each op applies the commands of a cycle as one set: an enqueue set is
  * one insert per job (a COPY on PostgreSQL) and a statement or two for
  * dedup keys and queue rows; the claims of a cycle are one statement per
- * queue and round (claims for several queues take from them in the order
+ * claim and queue (claims for several queues take from them in the order
  * listed), plus one read of parents for jobs of runs.
  */
 #include "util/common.h"
@@ -82,6 +82,19 @@ static bool same_key(const spec_ref *a, const spec_ref *b)
 	       strcmp(a->s->dedup_key, b->s->dedup_key) == 0;
 }
 
+/* Whether two specs have the same retry policy. */
+static bool same_policy(const job_spec *a, const job_spec *b)
+{
+	if (a->max_attempts != b->max_attempts || a->backoff_initial_us != b->backoff_initial_us ||
+	    a->backoff_coefficient != b->backoff_coefficient || a->backoff_max_us != b->backoff_max_us ||
+	    a->backoff_jitter != b->backoff_jitter || a->nnon_retryable != b->nnon_retryable)
+		return false;
+	for (size_t i = 0; i < a->nnon_retryable; i++)
+		if (strcmp(a->non_retryable[i], b->non_retryable[i]) != 0)
+			return false;
+	return true;
+}
+
 static int enqueue_many(engine *e, engine_cmd **cmds, size_t n, int64_t now)
 {
 	size_t total = 0;
@@ -148,8 +161,11 @@ static int enqueue_many(engine *e, engine_cmd **cmds, size_t n, int64_t now)
 	/* The jobs to insert: leaders whose key was free, and every spec
 	 * without a key. */
 	job_new *rows = xcalloc(total ? total : 1, sizeof *rows);
+	/* The policy texts, one per run of specs with the same policy (the
+	 * jobs of a request nearly always share one: written once). */
 	char **policies = xcalloc(total ? total : 1, sizeof *policies);
-	size_t nrows = 0;
+	size_t nrows = 0, npolicies = 0;
+	const job_spec *policy_of = NULL;
 	for (size_t x = 0; x < total && rc == 0; x++) {
 		job_spec *s = refs[x].s;
 		if (refs[x].first != s)
@@ -162,12 +178,15 @@ static int enqueue_many(engine *e, engine_cmd **cmds, size_t n, int64_t now)
 			continue;
 		}
 		size_t at = nrows++;
-		policies[at] = retry_policy_job_json(s->max_attempts, s->backoff_initial_us, s->backoff_coefficient,
-		                                        s->backoff_max_us, s->backoff_jitter, s->non_retryable,
-		                                        s->nnon_retryable);
+		if (policy_of == NULL || !same_policy(policy_of, s)) {
+			policies[npolicies++] = retry_policy_job_json(s->max_attempts, s->backoff_initial_us,
+			                                              s->backoff_coefficient, s->backoff_max_us,
+			                                              s->backoff_jitter, s->non_retryable, s->nnon_retryable);
+			policy_of = s;
+		}
 		rows[at] = (job_new){
 			.id = s->id, .namespace = refs[x].ns, .queue = s->queue, .name = s->name, .input = s->input,
-			.metadata = s->metadata, .retry_policy = policies[at], .concurrency_key = s->concurrency_key,
+			.metadata = s->metadata, .retry_policy = policies[npolicies - 1], .concurrency_key = s->concurrency_key,
 			.rate_key = s->rate_key, .priority = s->priority, .timeout_secs = s->timeout_secs,
 			.created_at = now,
 			.start_after = s->run_at_us ? s->run_at_us : now + MAX(s->delay_us, 0),
@@ -213,7 +232,7 @@ static int enqueue_many(engine *e, engine_cmd **cmds, size_t n, int64_t now)
 			c->created += !c->jobs[j].duplicate;
 		cmds[i]->result = 0;
 	}
-	for (size_t x = 0; x < nrows; x++)
+	for (size_t x = 0; x < npolicies; x++)
 		free(policies[x]);
 	free(policies);
 	free(rows);
@@ -335,7 +354,8 @@ static void take_rows(cmd_job_claim **who, int32_t *want, size_t *bytes, const c
 			continue;
 		}
 		bytes[x->range] += add;
-		c->jobs = xrealloc(c->jobs, (c->njobs + 1) * sizeof *c->jobs);
+		if ((c->njobs & (c->njobs - 1)) == 0)      /* 0, 1, 2, 4, ...: full, the room doubles */
+			c->jobs = xrealloc(c->jobs, (c->njobs ? 2 * c->njobs : 1) * sizeof *c->jobs);
 		claimed_job *j = &c->jobs[c->njobs++];
 		*j = (claimed_job){
 			.id = x->id, .run_id = id_is_set(&x->batch_id) ? x->batch_id : x->id, .queue = xstrdup(queue),
