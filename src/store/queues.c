@@ -257,8 +257,10 @@ void store_free_queue_events(queue_event *ev, size_t n)
 /* ---- figures ------------------------------------------------------------------------ */
 
 /* Each count runs along an index that holds only its rows: the ready and
- * delayed ones (task_queue_ready), those in flight (task_timed), the
- * paused ones (task_queue_paused, tiny), the dead letters (task_dead). */
+ * delayed ones (task_queue_ready), those in flight (task_timed), the dead
+ * letters (task_dead). Jobs paused one by one (ArcRun's pause) are not
+ * counted: an index for them would cost every insert and status change a
+ * predicate, for a figure the task list gives (status=paused). */
 static const db_sql q_queue_depth = {
 	"queue_depth",
 	"SELECT "
@@ -271,7 +273,6 @@ static const db_sql q_queue_depth = {
 	"(SELECT count(*) FROM task WHERE status = 'running' AND executor = 'queue' AND namespace = $1 AND kind = $2), "
 	"(SELECT count(*) FROM task WHERE status = 'retrying' AND executor = 'queue' AND namespace = $1 "
 	"  AND kind = $2), "
-	"(SELECT count(*) FROM task WHERE status = 'paused' AND executor = 'queue' AND namespace = $1 AND kind = $2), "
 	"(SELECT count(*) FROM task{index:task_dead} WHERE dead_at IS NOT NULL AND namespace = $1 AND kind = $2)",
 	NULL,
 };
@@ -303,8 +304,7 @@ int store_queue_stats(store_conn *c, const char *ns, const char *name, int64_t n
 			out->oldest_ready_at = db_col_null(st, 2) ? 0 : db_col_int(st, 2);
 			out->running = db_col_int(st, 3);
 			out->retrying = db_col_int(st, 4);
-			out->paused = db_col_int(st, 5);
-			out->dead = db_col_int(st, 6);
+			out->dead = db_col_int(st, 5);
 		}
 		err = db_end(st, rc < 0 ? rc : 0);
 	}

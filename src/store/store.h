@@ -789,7 +789,9 @@ int store_queue_events(store_conn *c, const char *ns, const char *name, size_t l
 void store_free_queue_events(queue_event *ev, size_t n);
 
 /* Figures of a queue at `now`. Windows: the last 1, 5 and 15 minutes, in
- * whole minutes (the current one and those before it). */
+ * whole minutes (the current one and those before it). `paused` is left 0:
+ * the ready jobs of a paused queue are its paused ones (the caller, who
+ * has the queue row, moves them). */
 #define QUEUE_WINDOWS 3
 typedef struct queue_stats {
 	int64_t ready, scheduled, running, retrying, paused, dead;

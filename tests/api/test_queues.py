@@ -85,7 +85,7 @@ def test_pause_keeps_jobs_and_resume_answers_a_parked_claim(api):
     r = api.post("/v1/queues/pq/pause")
     assert r.status_code == 200, r.text
     q = r.json()
-    assert q["paused"] is True and q["depth"]["ready"] == 1
+    assert q["paused"] is True and q["depth"]["ready"] == 0 and q["depth"]["paused"] == 1
     assert claim(api, ["pq"], wait_ms=0) == []          # paused: nothing, at once
 
     got = {}

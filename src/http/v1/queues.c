@@ -117,6 +117,15 @@ static void put_queue(buf *b, const queue_row *q, const queue_stats *s, int64_t 
 	buf_putc(b, '}');
 }
 
+/* A paused queue's ready jobs are held by the pause: they count as paused. */
+static void held_by_pause(const queue_row *q, queue_stats *s)
+{
+	if (q->paused) {
+		s->paused = s->ready;
+		s->ready = 0;
+	}
+}
+
 /* Reads one queue with its figures and answers it: 200, or 404 when it
  * has no row. */
 static void answer_queue(http_request *r, store_conn *c, const char *ns, const char *name)
@@ -129,6 +138,8 @@ static void answer_queue(http_request *r, store_conn *c, const char *ns, const c
 	int rc = store_queue_get(c, ns, name, &q);
 	if (rc == 0)
 		rc = store_queue_stats(c, ns, name, now, &s);
+	if (rc == 0)
+		held_by_pause(&q, &s);
 	if (rc == 0)
 		rc = store_queue_events(c, ns, name, QUEUE_RECENT_CHANGES, &ev, &nev);
 	store_reader_release(http_store(r), c);
@@ -276,6 +287,7 @@ void v1_list_queues(http_request *r)
 		queue_stats s;
 		rc = store_queue_stats(c, rows[i].namespace, rows[i].name, now, &s);
 		if (rc == 0) {
+			held_by_pause(&rows[i], &s);
 			if (i > 0)
 				buf_putc(&b, ',');
 			put_queue(&b, &rows[i], &s, now, NULL, 0, false);

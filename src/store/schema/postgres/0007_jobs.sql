@@ -159,9 +159,8 @@ CREATE TABLE queue_stat (
 	PRIMARY KEY (namespace, queue, minute, slot)
 );
 
--- Queues and limits: who changed a queue's configuration last, the trail
--- of those changes, and the paused jobs of a queue for its figures (a
--- partial index as small as the paused jobs: the hot path never enters it).
+-- Queues and limits: who changed a queue's configuration last, and the
+-- trail of those changes.
 ALTER TABLE queue ADD COLUMN updated_by TEXT;
 CREATE TABLE queue_event (
 	id        BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -173,4 +172,3 @@ CREATE TABLE queue_event (
 	detail    TEXT
 );
 CREATE INDEX queue_event_queue ON queue_event (namespace, queue, at);
-CREATE INDEX task_queue_paused ON task (namespace, kind) WHERE status = 'paused' AND executor = 'queue';
