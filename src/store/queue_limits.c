@@ -25,9 +25,9 @@
 
 typedef struct key_slot {
 	const char *key;           /* NULL: empty */
-	int64_t count;             /* running jobs, or micro-tokens */
-	int64_t counted_at;        /* buckets: when `count` was true */
-	bool known, touched, blocked;
+	int64_t count;             /* running jobs, or micro-tokens (at the claims' time) */
+	bool known;                /* buckets: read or created */
+	bool touched;              /* buckets: spent from, to be written */
 } key_slot;
 
 typedef struct key_table {
@@ -51,6 +51,17 @@ static void table_init(key_table *t, size_t expect)
 	t->v = xcalloc(t->cap, sizeof *t->v);
 }
 
+/* The slot of key, or NULL when the table does not hold it. */
+static key_slot *table_find(key_table *t, const char *key)
+{
+	size_t i = (size_t)hash_str(key) & (t->cap - 1);
+	while (t->v[i].key != NULL && strcmp(t->v[i].key, key) != 0)
+		i = (i + 1) & (t->cap - 1);
+	return t->v[i].key != NULL ? &t->v[i] : NULL;
+}
+
+/* The slot of key, added when missing (key borrowed: it must outlive the
+ * table). */
 static key_slot *table_at(key_table *t, const char *key)
 {
 	size_t i = (size_t)hash_str(key) & (t->cap - 1);
@@ -213,20 +224,19 @@ static int read_state(store_conn *c, const char *ns, const char *queue, const qu
 	db_stmt *st;
 	int err = 0, rc;
 	if (l->key_concurrency > 0) {
+		/* Only the page's keys matter (borrowed from the page). */
+		for (size_t i = 0; i < ncand; i++)
+			if (cand[i].ckey != NULL)
+				table_at(keys, cand[i].ckey);
 		if ((err = db_prepare(c, &q_key_running, &st)) != 0)
 			return err;
 		db_bind_text(st, ns);
 		db_bind_text(st, queue);
 		while ((rc = db_step(st)) > 0) {
 			const char *k = db_col_text(st, 0);
-			if (k == NULL)
-				continue;
-			/* Only the page's keys matter; a key is borrowed from the page. */
-			for (size_t i = 0; i < ncand; i++)
-				if (cand[i].ckey != NULL && strcmp(cand[i].ckey, k) == 0) {
-					table_at(keys, cand[i].ckey)->count = db_col_int(st, 1);
-					break;
-				}
+			key_slot *slot = k != NULL ? table_find(keys, k) : NULL;
+			if (slot != NULL)
+				slot->count = db_col_int(st, 1);
 		}
 		if ((err = db_end(st, rc)) != 0)
 			return err;
@@ -250,7 +260,6 @@ static int read_state(store_conn *c, const char *ns, const char *queue, const qu
 			if (!b->known) {
 				b->known = true;
 				b->count = l->rate_burst * TOKEN_MICRO;     /* a new bucket starts full */
-				b->counted_at = now;
 				db_set_text(&set, cand[i].rkey);
 			}
 		}
@@ -260,12 +269,9 @@ static int read_state(store_conn *c, const char *ns, const char *queue, const qu
 			db_bind_set(st, &set);
 			while ((rc = db_step(st)) > 0) {
 				const char *k = db_col_text(st, 0);
-				for (size_t i = 0; k != NULL && i < ncand; i++)
-					if (strcmp(cand[i].rkey, k) == 0) {
-						key_slot *b = table_at(buckets, cand[i].rkey);
-						b->count = refill(l, db_col_int(st, 1), db_col_int(st, 2), now);
-						break;
-					}
+				key_slot *b = k != NULL ? table_find(buckets, k) : NULL;
+				if (b != NULL)
+					b->count = refill(l, db_col_int(st, 1), db_col_int(st, 2), now);
 			}
 			err = db_end(st, rc);
 		}
