@@ -16,15 +16,18 @@
 #include "util/alloc.h"
 
 #define TOKEN_MICRO 1000000LL
-/* Candidates read per claim: enough to pass over jobs whose keys are
- * blocked, bounded so that a step stays short. */
+/* Candidates read per page (8 per job wanted, within these bounds), and
+ * pages per claim: enough to pass over jobs whose keys are blocked (no
+ * head-of-line blocking by a busy key), bounded so that a step stays
+ * short. */
 #define LIMITED_PAGE_MIN 256
-#define LIMITED_PAGE_MAX 4096
+#define LIMITED_PAGE_MAX 1024
+#define LIMITED_PAGES 4
 
 /* ---- a small string-keyed table (keys borrowed) ----------------------------------- */
 
 typedef struct key_slot {
-	const char *key;           /* NULL: empty */
+	char *key;                 /* owned; NULL: empty */
 	int64_t count;             /* running jobs, or micro-tokens (at the claims' time) */
 	bool known;                /* buckets: read or created */
 	bool touched;              /* buckets: spent from, to be written */
@@ -33,6 +36,7 @@ typedef struct key_slot {
 typedef struct key_table {
 	key_slot *v;
 	size_t cap;                /* a power of two */
+	size_t len;
 } key_table;
 
 static uint64_t hash_str(const char *s)
@@ -43,41 +47,70 @@ static uint64_t hash_str(const char *s)
 	return h;
 }
 
-static void table_init(key_table *t, size_t expect)
+static void table_init(key_table *t)
 {
-	t->cap = 16;
-	while (t->cap < expect * 2)
-		t->cap *= 2;
+	t->cap = 64;
+	t->len = 0;
 	t->v = xcalloc(t->cap, sizeof *t->v);
+}
+
+static void table_release(key_table *t)
+{
+	for (size_t i = 0; i < t->cap; i++)
+		free(t->v[i].key);
+	free(t->v);
+}
+
+static size_t table_pos(const key_table *t, const char *key)
+{
+	size_t i = (size_t)hash_str(key) & (t->cap - 1);
+	while (t->v[i].key != NULL && strcmp(t->v[i].key, key) != 0)
+		i = (i + 1) & (t->cap - 1);
+	return i;
 }
 
 /* The slot of key, or NULL when the table does not hold it. */
 static key_slot *table_find(key_table *t, const char *key)
 {
-	size_t i = (size_t)hash_str(key) & (t->cap - 1);
-	while (t->v[i].key != NULL && strcmp(t->v[i].key, key) != 0)
-		i = (i + 1) & (t->cap - 1);
+	size_t i = table_pos(t, key);
 	return t->v[i].key != NULL ? &t->v[i] : NULL;
 }
 
-/* The slot of key, added when missing (key borrowed: it must outlive the
- * table). */
+/* The slot of key (copied), added zeroed when missing. */
 static key_slot *table_at(key_table *t, const char *key)
 {
-	size_t i = (size_t)hash_str(key) & (t->cap - 1);
-	while (t->v[i].key != NULL && strcmp(t->v[i].key, key) != 0)
-		i = (i + 1) & (t->cap - 1);
-	if (t->v[i].key == NULL)
-		t->v[i].key = key;
+	size_t i = table_pos(t, key);
+	if (t->v[i].key != NULL)
+		return &t->v[i];
+	if (2 * (t->len + 1) > t->cap) {        /* at most half full */
+		key_table bigger = { .cap = t->cap * 2, .len = t->len };
+		bigger.v = xcalloc(bigger.cap, sizeof *bigger.v);
+		for (size_t j = 0; j < t->cap; j++)
+			if (t->v[j].key != NULL)
+				bigger.v[table_pos(&bigger, t->v[j].key)] = t->v[j];
+		free(t->v);
+		*t = bigger;
+		i = table_pos(t, key);
+	}
+	t->v[i] = (key_slot){ .key = xstrdup(key) };
+	t->len++;
 	return &t->v[i];
 }
 
 /* ---- statements ------------------------------------------------------------------------ */
 
+#define CANDIDATE_SELECT                                                                             \
+	"SELECT id, concurrency_key, coalesce(rate_key, ''), priority, start_after FROM task{index:task_queue_ready} " \
+	"WHERE status = 'pending' AND executor = 'queue' AND namespace = $1 AND kind = $2 AND start_after <= $3 "
 static const db_sql q_candidates = {
 	"job_claim_candidates",
-	"SELECT id, concurrency_key, coalesce(rate_key, '') FROM task{index:task_queue_ready} "
-	"WHERE status = 'pending' AND executor = 'queue' AND namespace = $1 AND kind = $2 AND start_after <= $3 "
+	CANDIDATE_SELECT "ORDER BY priority DESC, start_after, id LIMIT $4{lock_skip}",
+	NULL,
+};
+/* The next page: after the last candidate in claim order. */
+static const db_sql q_candidates_after = {
+	"job_claim_candidates_after",
+	CANDIDATE_SELECT "AND (priority < $5 OR (priority = $5 AND (start_after > $6 OR (start_after = $6 AND id > $7)))) "
 	"ORDER BY priority DESC, start_after, id LIMIT $4{lock_skip}",
 	NULL,
 };
@@ -146,6 +179,7 @@ typedef struct candidate {
 	weft_id id;
 	char *ckey;                /* NULL: none */
 	char *rkey;                /* "" : the queue's bucket */
+	int64_t priority, start_after;
 } candidate;
 
 static int read_candidate(db_stmt *st, void *row)
@@ -154,6 +188,8 @@ static int read_candidate(db_stmt *st, void *row)
 	db_col_id(st, 0, &x->id);
 	x->ckey = db_col_str(st, 1);
 	x->rkey = db_col_str_nn(st, 2, "");
+	x->priority = db_col_int(st, 3);
+	x->start_after = db_col_int(st, 4);
 	return 0;
 }
 
@@ -211,32 +247,23 @@ static int cmp_chosen(const void *a, const void *b)
 	return strncmp(((const chosen *)a)->id.str, ((const chosen *)b)->id.str, WEFT_ID_LEN);
 }
 
-/* Reads running counts and buckets into the tables. *at: the claims' time,
- * read from the clock after the counts (never before `now`): every end of a
- * job the counts saw (ends take no lock, and may commit while the lock is
- * held) then precedes the start of a claim that took its slot, also by the
- * timestamps; the buckets are counted at that time too, so that a bucket's
- * tokens and the claims' started_at share one time base. */
-static int read_state(store_conn *c, const char *ns, const char *queue, const queue_limits *l, candidate *cand,
-                      size_t ncand, key_table *keys, key_table *buckets, int64_t *total, int64_t now,
-                      int64_t (*clock)(void), int64_t *at)
+/* The running counts: of each concurrency key of the queue (along
+ * task_key_running: as many rows as keyed jobs running), and the queue's
+ * total when it has a total limit. */
+static int read_counts(store_conn *c, const char *ns, const char *queue, const queue_limits *l, key_table *keys,
+                       int64_t *total)
 {
 	db_stmt *st;
 	int err = 0, rc;
 	if (l->key_concurrency > 0) {
-		/* Only the page's keys matter (borrowed from the page). */
-		for (size_t i = 0; i < ncand; i++)
-			if (cand[i].ckey != NULL)
-				table_at(keys, cand[i].ckey);
 		if ((err = db_prepare(c, &q_key_running, &st)) != 0)
 			return err;
 		db_bind_text(st, ns);
 		db_bind_text(st, queue);
 		while ((rc = db_step(st)) > 0) {
 			const char *k = db_col_text(st, 0);
-			key_slot *slot = k != NULL ? table_find(keys, k) : NULL;
-			if (slot != NULL)
-				slot->count = db_col_int(st, 1);
+			if (k != NULL)
+				table_at(keys, k)->count = db_col_int(st, 1);
 		}
 		if ((err = db_end(st, rc)) != 0)
 			return err;
@@ -247,37 +274,128 @@ static int read_state(store_conn *c, const char *ns, const char *queue, const qu
 			return err;
 		db_bind_text(st, ns);
 		db_bind_text(st, queue);
-		if ((err = db_query_int(st, total, &found)) != 0)
-			return err;
-	}
-	*at = clock != NULL ? MAX(now, clock()) : now;
-	now = *at;
-	if (l->rate_limit > 0) {
-		db_set set;
-		db_set_init(&set);
-		for (size_t i = 0; i < ncand; i++) {
-			key_slot *b = table_at(buckets, cand[i].rkey);
-			if (!b->known) {
-				b->known = true;
-				b->count = l->rate_burst * TOKEN_MICRO;     /* a new bucket starts full */
-				db_set_text(&set, cand[i].rkey);
-			}
-		}
-		if ((err = db_prepare(c, &q_buckets, &st)) == 0) {
-			db_bind_text(st, ns);
-			db_bind_text(st, queue);
-			db_bind_set(st, &set);
-			while ((rc = db_step(st)) > 0) {
-				const char *k = db_col_text(st, 0);
-				key_slot *b = k != NULL ? table_find(buckets, k) : NULL;
-				if (b != NULL)
-					b->count = refill(l, db_col_int(st, 1), db_col_int(st, 2), now);
-			}
-			err = db_end(st, rc);
-		}
-		db_set_release(&set);
+		err = db_query_int(st, total, &found);
 	}
 	return err;
+}
+
+/* The buckets of a page's rate keys not met yet, refilled to `at` (a new
+ * bucket starts full). */
+static int read_buckets(store_conn *c, const char *ns, const char *queue, const queue_limits *l,
+                        const candidate *cand, size_t ncand, key_table *buckets, int64_t at)
+{
+	db_set set;
+	db_set_init(&set);
+	size_t fresh = 0;
+	for (size_t i = 0; i < ncand; i++) {
+		key_slot *b = table_at(buckets, cand[i].rkey);
+		if (!b->known) {
+			b->known = true;
+			b->count = l->rate_burst * TOKEN_MICRO;
+			db_set_text(&set, cand[i].rkey);
+			fresh++;
+		}
+	}
+	db_stmt *st;
+	int err = 0, rc;
+	if (fresh > 0 && (err = db_prepare(c, &q_buckets, &st)) == 0) {
+		db_bind_text(st, ns);
+		db_bind_text(st, queue);
+		db_bind_set(st, &set);
+		while ((rc = db_step(st)) > 0) {
+			const char *k = db_col_text(st, 0);
+			key_slot *b = k != NULL ? table_find(buckets, k) : NULL;
+			if (b != NULL)
+				b->count = refill(l, db_col_int(st, 1), db_col_int(st, 2), at);
+		}
+		err = db_end(st, rc);
+	}
+	db_set_release(&set);
+	return err;
+}
+
+/* A page of candidates in claim order: the first, or the one after `last`. */
+static int read_page(store_conn *c, const char *ns, const char *queue, int64_t now, int64_t size,
+                     const candidate *last, candidate **out, size_t *n)
+{
+	db_stmt *st;
+	int err = db_prepare(c, last ? &q_candidates_after : &q_candidates, &st);
+	if (err)
+		return err;
+	db_bind_text(st, ns);
+	db_bind_text(st, queue);
+	db_bind_int(st, now);
+	db_bind_int(st, size);
+	if (last) {
+		db_bind_int(st, last->priority);
+		db_bind_int(st, last->start_after);
+		db_bind_id(st, &last->id);
+	}
+	static const db_row_kind kind = { sizeof(candidate), read_candidate, release_candidate };
+	void *rows = NULL;
+	err = db_collect(st, &kind, &rows, n);
+	*out = rows;
+	return err;
+}
+
+static void free_page(candidate *cand, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		release_candidate(&cand[i]);
+	free(cand);
+}
+
+/* What a walk over pages carries from one page to the next. */
+typedef struct walk {
+	const queue_limits *l;
+	const job_claim_range *r;
+	size_t nr;
+	key_table keys, buckets;
+	int64_t total;             /* the queue's running jobs */
+	int64_t at;                /* the claims' time */
+	chosen *pick;
+	size_t npick, cap;
+	size_t range;              /* the range being filled */
+	int64_t in_range;          /* rows it has */
+} walk;
+
+/* Takes the page's candidates, in claim order, while their slots and
+ * buckets allow; ranks go to the ranges in order. False once nothing more
+ * can be taken (every range full, or the queue's total reached). */
+static bool walk_page(walk *w, const candidate *cand, size_t ncand, limited_claim_info *info)
+{
+	const queue_limits *l = w->l;
+	for (size_t i = 0; i < ncand && w->range < w->nr; i++) {
+		if (l->concurrency > 0 && w->total >= l->concurrency) {
+			info->blocked = true;
+			return false;
+		}
+		key_slot *k = l->key_concurrency > 0 && cand[i].ckey ? table_at(&w->keys, cand[i].ckey) : NULL;
+		if (k != NULL && k->count >= l->key_concurrency) {
+			info->blocked = true;
+			continue;
+		}
+		key_slot *b = l->rate_limit > 0 ? table_find(&w->buckets, cand[i].rkey) : NULL;
+		if (b != NULL && b->count < TOKEN_MICRO) {
+			info->blocked = true;
+			info->next_token_at = MIN(info->next_token_at, next_token_at(l, b->count, w->at));
+			continue;
+		}
+		if (k != NULL)
+			k->count++;
+		if (b != NULL) {
+			b->count -= TOKEN_MICRO;
+			b->touched = true;
+		}
+		w->total++;
+		w->pick = db_grow(w->pick, w->npick, &w->cap, sizeof *w->pick);
+		w->pick[w->npick++] = (chosen){ .id = cand[i].id, .range = w->range };
+		if (++w->in_range > w->r[w->range].hi - w->r[w->range].lo) {
+			w->range++;
+			w->in_range = 0;
+		}
+	}
+	return w->range < w->nr;
 }
 
 int store_jobs_claim_limited(store_conn *c, const char *ns, const char *queue, const queue_limits *l, int64_t now,
@@ -293,60 +411,40 @@ int store_jobs_claim_limited(store_conn *c, const char *ns, const char *queue, c
 		want = MAX(want, r[i].hi);
 	if (want <= 0)
 		return 0;
-	db_stmt *st;
-	int err;
-	if ((err = db_prepare(c, &q_candidates, &st)) != 0)
-		return err;
-	db_bind_text(st, ns);
-	db_bind_text(st, queue);
-	db_bind_int(st, now);
-	db_bind_int(st, MIN(LIMITED_PAGE_MAX, MAX(LIMITED_PAGE_MIN, 8 * want)));
-	static const db_row_kind kind = { sizeof(candidate), read_candidate, release_candidate };
-	void *crows = NULL;
+	int64_t size = MIN(LIMITED_PAGE_MAX, MAX(LIMITED_PAGE_MIN, 8 * want));
+	walk w = { .l = l, .r = r, .nr = nr, .at = now };
+	table_init(&w.keys);
+	table_init(&w.buckets);
+	candidate *cand = NULL;
 	size_t ncand = 0;
-	if ((err = db_collect(st, &kind, &crows, &ncand)) != 0)
-		return err;
-	candidate *cand = crows;
-	key_table keys, buckets;
-	table_init(&keys, ncand);
-	table_init(&buckets, ncand);
-	int64_t total = 0, at = now;
-	err = read_state(c, ns, queue, l, cand, ncand, &keys, &buckets, &total, now, clock, &at);
-
-	/* The walk: candidates in claim order, each taken when its slots and
-	 * its bucket allow; ranks go to the ranges in order. */
-	chosen *pick = xcalloc(ncand ? ncand : 1, sizeof *pick);
-	size_t npick = 0, range = 0;
-	int64_t in_range = 0;
-	for (size_t i = 0; i < ncand && err == 0 && range < nr; i++) {
-		if (l->concurrency > 0 && total >= l->concurrency) {
-			info->blocked = true;
+	int err = read_page(c, ns, queue, now, size, NULL, &cand, &ncand);
+	if (err == 0 && ncand > 0)
+		err = read_counts(c, ns, queue, l, &w.keys, &w.total);
+	/* The claims' time: read after the counts (never before `now`), so that
+	 * every end of a job the counts saw (ends take no lock, and may commit
+	 * while the lock is held) precedes the start of a claim that took its
+	 * slot, also by the timestamps; the buckets are counted at that time
+	 * too, so that tokens and started_at share one time base. */
+	w.at = clock != NULL ? MAX(now, clock()) : now;
+	for (int page = 0; err == 0 && ncand > 0; page++) {
+		if (l->rate_limit > 0)
+			err = read_buckets(c, ns, queue, l, cand, ncand, &w.buckets, w.at);
+		bool more = err == 0 && walk_page(&w, cand, ncand, info);
+		if (!more || (int64_t)ncand < size || page + 1 == LIMITED_PAGES)
 			break;
-		}
-		key_slot *k = l->key_concurrency > 0 && cand[i].ckey ? table_at(&keys, cand[i].ckey) : NULL;
-		if (k != NULL && k->count >= l->key_concurrency) {
-			info->blocked = true;
-			continue;
-		}
-		key_slot *b = l->rate_limit > 0 ? table_at(&buckets, cand[i].rkey) : NULL;
-		if (b != NULL && b->count < TOKEN_MICRO) {
-			info->blocked = true;
-			info->next_token_at = MIN(info->next_token_at, next_token_at(l, b->count, at));
-			continue;
-		}
-		if (k != NULL)
-			k->count++;
-		if (b != NULL) {
-			b->count -= TOKEN_MICRO;
-			b->touched = true;
-		}
-		total++;
-		pick[npick++] = (chosen){ .id = cand[i].id, .range = range };
-		if (++in_range > r[range].hi - r[range].lo) {
-			range++;
-			in_range = 0;
-		}
+		candidate last = cand[ncand - 1], *next = NULL;
+		size_t nnext = 0;
+		err = read_page(c, ns, queue, now, size, &last, &next, &nnext);
+		free_page(cand, ncand);
+		cand = next;
+		ncand = nnext;
 	}
+	free_page(cand, ncand);
+	chosen *pick = w.pick;
+	size_t npick = w.npick;
+	int64_t at = w.at;
+	db_stmt *st;
+	key_table buckets = w.buckets;
 	/* The chosen rows. */
 	if (err == 0 && npick > 0) {
 		db_set rows;
@@ -408,10 +506,7 @@ int store_jobs_claim_limited(store_conn *c, const char *ns, const char *queue, c
 		*n = 0;
 	}
 	free(pick);
-	free(keys.v);
-	free(buckets.v);
-	for (size_t i = 0; i < ncand; i++)
-		release_candidate(&cand[i]);
-	free(cand);
+	table_release(&w.keys);
+	table_release(&w.buckets);
 	return err;
 }

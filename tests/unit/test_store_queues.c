@@ -13,6 +13,7 @@
 
 #include "core/limits.h"
 #include "store/db.h"
+#include "util/alloc.h"
 
 #define SEC 1000000LL
 #define T0 1700000000000000LL
@@ -135,6 +136,31 @@ static void test_key_and_total_limits(void **state)
 	assert_int_equal(claim_limited(f, "t", T0 + SEC, 8, &info, NULL), 0);
 }
 
+/* A busy key at the head of the queue does not hold back the others: the
+ * claim reads further pages past its jobs. */
+static void test_no_head_of_line_blocking(void **state)
+{
+	fixture *f = *state;
+	configure(f, "h", (queue_limits){ .key_concurrency = 1 }, QUEUE_SET_KEY_CONCURRENCY);
+	job_new j = { .namespace = "default", .queue = "h", .concurrency_key = "busy", .timeout_secs = 100,
+	              .created_at = T0, .retry_policy = "{}" };
+	job_new *many = xcalloc(600, sizeof *many);
+	for (int i = 0; i < 600; i++) {
+		many[i] = j;
+		many[i].start_after = T0 + i;
+		id_new_v7(&many[i].id);
+	}
+	assert_int_equal(store_jobs_insert(f->w, many, 600), 0);
+	free(many);
+	weft_id other = add_job(f, "h", "quiet", NULL, T0 + 1000);
+	limited_claim_info info;
+	weft_id got[4];
+	assert_int_equal(claim_limited(f, "h", T0 + SEC, 2, &info, got), 2);
+	assert_true(id_eq(&got[1], &other) || id_eq(&got[0], &other));
+	assert_int_equal(claim_limited(f, "h", T0 + SEC, 2, &info, NULL), 0);
+	assert_true(info.blocked);
+}
+
 static void test_token_bucket(void **state)
 {
 	fixture *f = *state;
@@ -226,12 +252,14 @@ int main(void)
 	const struct CMUnitTest sqlite_tests[] = {
 		STORE_TEST_SQLITE(test_configuration_and_trail),
 		STORE_TEST_SQLITE(test_key_and_total_limits),
+		STORE_TEST_SQLITE(test_no_head_of_line_blocking),
 		STORE_TEST_SQLITE(test_token_bucket),
 		STORE_TEST_SQLITE(test_figures_and_throughput),
 	};
 	const struct CMUnitTest pg_tests[] = {
 		STORE_TEST_PG(test_configuration_and_trail),
 		STORE_TEST_PG(test_key_and_total_limits),
+		STORE_TEST_PG(test_no_head_of_line_blocking),
 		STORE_TEST_PG(test_token_bucket),
 		STORE_TEST_PG(test_figures_and_throughput),
 		STORE_TEST_PG(test_queue_lock_across_nodes),
