@@ -275,6 +275,11 @@ struct engine {
 		size_t nanswered, answered_cap;
 		bool dirty;                /* jobs may have become claimable */
 		int64_t due;               /* the earliest delayed job of their queues, INT64_MAX = none */
+		/* Queues with limits (commands/queues.c): met by claims, and when
+		 * their next token comes or a held lock is tried again. */
+		struct engine_limited_queue *limited;
+		size_t nlimited;
+		int64_t limit_due;         /* INT64_MAX = none */
 	} claims;
 	struct engine_job **retry_jobs;   /* results put back after a conflict */
 	size_t nretry_jobs, retry_jobs_cap;
@@ -344,6 +349,19 @@ size_t engine_claims_parked(const engine *e);
 /* engine.c: answers cmd after this cycle's commit, as the commands taken
  * by the cycle are (a parked command whose part is done with it). */
 void engine_answer_later(engine *e, engine_cmd *cmd);
+
+/* commands/queues.c: a queue with limits that claims met. */
+typedef struct engine_limited_queue {
+	char ns[NAMESPACE_MAX + 1];
+	char queue[TASK_KIND_MAX + 1];
+} engine_limited_queue;
+/* commands/queues.c: claims one queue for the ranges: the plain claim, or
+ * the limited one when the queue has limits (and is not paused). */
+int job_claim_queue(engine *e, const char *ns, const char *q, int64_t now, const job_claim_range *r, size_t nr,
+                    job_claimed_row **rows, size_t *n);
+/* commands/queues.c: whether this cycle ended a job attempt of a limited
+ * queue the engine met (a slot may have freed). */
+bool engine_limited_slot_freed(engine *e);
 
 /* commands/jobs.c: claims for a set of claim commands, oldest first
  * (their earlier jobs released first; a draining worker's claim takes

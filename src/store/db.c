@@ -593,6 +593,20 @@ static void json_string(buf *b, const char *v)
 	buf_putc(b, '"');
 }
 
+/* A decimal integer, without printf (sets carry one per row). */
+static void put_i64(buf *b, int64_t v)
+{
+	char digits[24], *d = digits + sizeof digits;
+	uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+	do {
+		*--d = (char)('0' + u % 10);
+		u /= 10;
+	} while (u > 0);
+	if (v < 0)
+		*--d = '-';
+	buf_append(b, d, (size_t)(digits + sizeof digits - d));
+}
+
 static void set_sep(db_set *s)
 {
 	if (s->n++ > 0)
@@ -608,7 +622,7 @@ void db_set_text(db_set *s, const char *v)
 void db_set_int(db_set *s, int64_t v)
 {
 	set_sep(s);
-	buf_printf(&s->json, "%" PRId64, v);
+	put_i64(&s->json, v);
 }
 
 void db_set_id(db_set *s, const weft_id *id)
@@ -661,7 +675,7 @@ void db_set_field_text(db_set *s, const char *name, const char *v)
 void db_set_field_int(db_set *s, const char *name, int64_t v)
 {
 	field_name(s, name);
-	buf_printf(&s->json, "%" PRId64, v);
+	put_i64(&s->json, v);
 }
 
 /* ---- rows ------------------------------------------------------------------------------- */
@@ -850,6 +864,7 @@ void db_conn_release(store_conn *c)
 	c->cache_cap = c->cache_len = 0;
 	free(c->deltas.v);
 	c->deltas = (db_deltas){ 0 };
+	queue_stats_release(c);
 }
 
 void db_store_init(store *s, const db_driver *drv, const store_options *opt)

@@ -270,6 +270,16 @@ typedef struct db_counts {
 	int slot;                      /* the connection's row of each status; -1 until picked */
 } db_counts;
 
+/* Job attempts ended in the transaction, per queue and minute, not
+ * written yet (queues.c). */
+struct queue_stat_entry;
+typedef struct db_qstats {
+	struct queue_stat_entry *v;
+	size_t n, cap;
+	size_t sp_n;                   /* entries at the savepoint */
+	int slot;                      /* the connection's rows; 0 until picked */
+} db_qstats;
+
 /* The part of a connection the seam shares with its driver (the first
  * member of the driver's connection). */
 struct store_conn {
@@ -281,6 +291,7 @@ struct store_conn {
 	bool final_writes_done;  /* drv->final_writes ran in this transaction */
 	db_deltas deltas;
 	db_counts counts;
+	db_qstats qstats;
 	/* prepared statements */
 	db_cache_entry *cache;
 	size_t cache_cap, cache_len, ndyn;
@@ -530,6 +541,19 @@ void task_counts_written(store_conn *c);
 void task_counts_reset(store_conn *c);
 void task_counts_savepoint(store_conn *c);
 void task_counts_rollback(store_conn *c);
+
+/* queues.c: throughput of queues (table queue_stat), noted per ended job
+ * attempt and written by one statement before COMMIT, as the counts are.
+ * attempt_failed: the attempt failed (retried or not); dead: for good. */
+void queue_stats_note(store_conn *c, const char *ns, const char *queue, int64_t now, task_status to, bool dead,
+                      bool attempt_failed);
+int queue_stats_flush(store_conn *c, bool at_commit);
+void queue_stats_savepoint(store_conn *c);
+void queue_stats_rollback(store_conn *c);
+void queue_stats_reset(store_conn *c);
+void queue_stats_release(store_conn *c);
+/* jobs.c: how a claimed row is read (the claim statements' RETURNING). */
+const db_row_kind *store_claimed_row_kind(void);
 
 /* outbox.c: puts leased rows back in the order of ids (due order) and
  * returns how many there are. */

@@ -246,7 +246,7 @@ static void build_change(buf *sql, unsigned shape)
 	if (shape & CH_ROWS)
 		buf_puts(sql, " RETURNING " TASK_COLS_OF("task."));
 	else
-		buf_puts(sql, " RETURNING task.id, task.batch_id, task.status, task.shape");
+		buf_puts(sql, " RETURNING task.id, task.batch_id, task.status, task.shape, task.namespace, task.kind");
 }
 
 static const db_dyn dyn_change = { "job_change", build_change };
@@ -273,6 +273,7 @@ typedef struct change_hit {
 	weft_id batch;
 	task_status to;
 	int32_t shape;
+	const job_change *last;   /* the change applied to the row */
 } change_hit;
 
 static void mark_change(size_t i, void *arg)
@@ -283,6 +284,7 @@ static void mark_change(size_t i, void *arg)
 		return;
 	x->applied = true;
 	x->shape = h->shape;
+	h->last = x;
 	if (h->row != NULL) {
 		x->after = *h->row;
 		h->row = NULL;          /* moved: one owner */
@@ -394,7 +396,13 @@ int store_jobs_change(store_conn *c, job_change *ch, size_t n, int64_t now, bool
 					break;
 				h.shape = (int32_t)db_col_int(st, 3);
 			}
+			const char *ns = want_rows ? row.namespace : db_col_text(st, 4);
+			const char *queue = want_rows ? row.kind : db_col_text(st, 5);
 			each_pos(v, n, &id, mark_change, &h);
+			/* The queue's throughput (one statement at commit). */
+			if (h.last != NULL && ns != NULL && queue != NULL)
+				queue_stats_note(c, ns, queue, now, h.to, h.last->dead,
+				                 h.to != TS_SUCCESS && h.last->error_code != NULL);
 			if (h.row != NULL)
 				task_row_release(h.row);
 			/* The status counts, and the batch's counter of a job of a run

@@ -5,8 +5,9 @@
  *
  * A job is a task row with executor 'queue' and kind = its queue; its
  * ready rows sit in the partial index task_queue_ready, in claim order
- * (priority DESC, start_after, id). Every statement here takes a set bound
- * as one parameter, so a cycle's claims cost one statement per queue.
+ * (priority DESC, start_after, id). A cycle's claims cost one statement
+ * per claim and queue; the other statements take a set bound as one
+ * parameter.
  * Claims write no audit rows: the trail derives them (events.c).
  */
 #include "util/common.h"
@@ -305,48 +306,30 @@ int store_jobs_dedup(store_conn *c, const char *ns, job_dedup_req *reqs, size_t 
 
 /* ---- claims ------------------------------------------------------------------------------ */
 
-/* The queue's first ready rows (locked, skipping rows another node is
- * claiming) ranked in claim order; each range takes its ranks. The lock
- * sits one level below the window function, which PostgreSQL does not
- * allow beside FOR UPDATE. SQLite's RETURNING names only the updated
- * table, so the rows come back with their order keys and the caller's
- * side ranks them again. */
-static const db_sql q_claim = {
-	"job_claim",
-	"UPDATE task SET status = 'running', started_at = $3, last_updated = $3, "
-	"lease_token = task.lease_token + 1, worker_id = s.worker, claimed_by = s.actor, "
-	"lease_until = {least:$3 + s.lease_us,$3 + task.timeout_secs * 1000000} "
-	"FROM (SELECT c.id, r.worker, r.actor, r.lease_us FROM "
-	"  (SELECT l.id, row_number() OVER (ORDER BY l.priority DESC, l.start_after, l.id) AS rn FROM "
-	"    (SELECT id, priority, start_after FROM task{index:task_queue_ready} "
-	"     WHERE status = 'pending' AND executor = 'queue' AND namespace = $1 AND kind = $2 "
-	"     AND start_after <= $3 AND NOT EXISTS (SELECT 1 FROM queue AS q "
-	"       WHERE q.namespace = $1 AND q.name = $2 AND q.paused <> 0) "
-	"     ORDER BY priority DESC, start_after, id LIMIT $4{lock_skip}) AS l) AS c "
-	"  JOIN {rows:$5,lo bigint,hi bigint,worker text,actor text,lease_us bigint} AS r "
-	"  ON c.rn BETWEEN r.lo AND r.hi) AS s "
-	"WHERE task.id = s.id "
-	"RETURNING task.id, task.priority, task.start_after, task.attempt, task.lease_token, task.lease_until, "
-	"task.name, task.input, task.metadata, task.retry_policy, task.timeout_secs, task.shape, task.batch_id, "
-	"task.started_at",
-	NULL,
-};
+/* A queue the plain claim leaves alone: paused, or limited (claimed by
+ * store_jobs_claim_limited, queue_limits.c). */
+#define QUEUE_NOT_PLAIN                                                                             \
+	"(q.paused <> 0 OR q.concurrency_limit IS NOT NULL OR q.key_concurrency_limit IS NOT NULL OR " \
+	"q.rate_limit IS NOT NULL)"
 
-/* The same for one claim (the common case: one claim per queue in a
- * cycle): its rows need no ranking, and the statement no window (on
- * SQLite 40% cheaper). The rows are picked (and locked) in a WITH, which
- * runs once. */
+/* One claim's rows: the queue's first ready rows (locked, skipping rows
+ * another node is claiming), picked in a WITH, which runs once. The
+ * claims of a cycle on one queue run it once each, in turn: ranking the
+ * rows of all of them in one statement with a window function cost 40%
+ * more per row on SQLite and 2.5 times as much on PostgreSQL. The rows are
+ * found again by their physical key ({rowkey}: rowid, ctid; a locked row
+ * keeps it), which spares a lookup of the primary key per row. */
 static const db_sql q_claim_one = {
 	"job_claim",
-	"WITH next AS (SELECT id FROM task{index:task_queue_ready} "
+	"WITH next AS (SELECT {rowkey} AS rk FROM task{index:task_queue_ready} "
 	"  WHERE status = 'pending' AND executor = 'queue' AND namespace = $1 AND kind = $2 "
 	"  AND start_after <= $3 AND NOT EXISTS (SELECT 1 FROM queue AS q "
-	"    WHERE q.namespace = $1 AND q.name = $2 AND q.paused <> 0) "
+	"    WHERE q.namespace = $1 AND q.name = $2 AND " QUEUE_NOT_PLAIN ") "
 	"  ORDER BY priority DESC, start_after, id LIMIT $4{lock_skip}) "
 	"UPDATE task SET status = 'running', started_at = $3, last_updated = $3, "
 	"lease_token = task.lease_token + 1, worker_id = $5, claimed_by = $6, "
 	"lease_until = {least:$3 + $7,$3 + task.timeout_secs * 1000000} "
-	"WHERE task.id IN (SELECT id FROM next) "
+	"WHERE {in_query:task.{rowkey},SELECT rk FROM next} "
 	"RETURNING task.id, task.priority, task.start_after, task.attempt, task.lease_token, task.lease_until, "
 	"task.name, task.input, task.metadata, task.retry_policy, task.timeout_secs, task.shape, task.batch_id, "
 	"task.started_at",
@@ -390,6 +373,12 @@ static void release_claimed(void *row)
 	free(r->input);
 	free(r->metadata);
 	free(r->retry_policy);
+}
+
+const db_row_kind *store_claimed_row_kind(void)
+{
+	static const db_row_kind kind = { sizeof(job_claimed_row), read_claimed, release_claimed };
+	return &kind;
 }
 
 void store_free_claimed(job_claimed_row *rows, size_t n)
@@ -438,61 +427,19 @@ int store_jobs_claim(store_conn *c, const char *ns, const char *queue, int64_t n
 {
 	*out = NULL;
 	*n = 0;
-	int64_t total = 0;
-	for (size_t i = 0; i < nr; i++)
-		total = MAX(total, r[i].hi);
-	if (total <= 0)
-		return 0;
 	int err = 0;
-	if (nr == 1 || !c->drv->shared) {
-		/* One claim, or one writer (statements cost no round trip): each
-		 * range by the cheaper statement, in rank order. */
-		for (size_t i = 0; i < nr && err == 0; i++) {
-			size_t before = *n;
-			err = claim_range(c, ns, queue, now, &r[i], i, out, n);
-			if (err == 0 && *n - before < (size_t)(r[i].hi - r[i].lo + 1))
-				break;          /* the queue ran dry: the later ranges would get nothing */
-		}
-		if (err != 0) {
-			store_free_claimed(*out, *n);
-			*out = NULL;
-			*n = 0;
-		}
-	} else {
-		db_set ranges;
-		db_set_init(&ranges);
-		for (size_t i = 0; i < nr; i++) {
-			db_set_row(&ranges);
-			db_set_field_int(&ranges, "lo", r[i].lo);
-			db_set_field_int(&ranges, "hi", r[i].hi);
-			db_set_field_text(&ranges, "worker", r[i].worker_id);
-			db_set_field_text(&ranges, "actor", r[i].actor);
-			db_set_field_int(&ranges, "lease_us", r[i].lease_us);
-		}
-		db_stmt *st;
-		if ((err = db_prepare(c, &q_claim, &st)) == 0) {
-			db_bind_text(st, ns);
-			db_bind_text(st, queue);
-			db_bind_int(st, now);
-			db_bind_int(st, total);
-			db_bind_set(st, &ranges);
-			static const db_row_kind kind = { sizeof(job_claimed_row), read_claimed, release_claimed };
-			void *rows = NULL;
-			err = db_collect(st, &kind, &rows, n);
-			*out = rows;
-		}
-		db_set_release(&ranges);
-		if (err == 0 && *n > 0) {
-			/* Rank k (from 1) in claim order belongs to the range holding
-			 * k; ranks past the rows that were ready were not taken. */
-			qsort(*out, *n, sizeof **out, cmp_claimed);
-			for (size_t i = 0; i < *n; i++) {
-				int64_t rank = (int64_t)i + 1;
-				for (size_t j = 0; j < nr; j++)
-					if (rank >= r[j].lo && rank <= r[j].hi)
-						(*out)[i].range = j;
-			}
-		}
+	for (size_t i = 0; i < nr && err == 0; i++) {
+		if (r[i].hi < r[i].lo)
+			continue;
+		size_t before = *n;
+		err = claim_range(c, ns, queue, now, &r[i], i, out, n);
+		if (err == 0 && *n - before < (size_t)(r[i].hi - r[i].lo + 1))
+			break;          /* the queue ran dry: the later ranges would get nothing */
+	}
+	if (err != 0) {
+		store_free_claimed(*out, *n);
+		*out = NULL;
+		*n = 0;
 	}
 	if (err != 0 || *n == 0)
 		return err;

@@ -146,6 +146,7 @@ int store_begin(store_conn *c)
 {
 	batch_remaining_reset(c);
 	task_counts_reset(c);
+	queue_stats_reset(c);
 	c->sp_open = false;
 	c->final_writes_done = false;
 	return c->drv->begin(c);
@@ -158,11 +159,14 @@ int store_begin(store_conn *c)
 int store_commit(store_conn *c)
 {
 	bool failed = c->drv->tx_failed(c);
-	int err = failed ? 0 : batch_remaining_flush(c, true);
+	int err = failed ? 0 : queue_stats_flush(c, true);
+	if (!err && !failed)
+		err = batch_remaining_flush(c, true);
 	if (!err && !failed)
 		err = task_counts_flush(c, true);
 	batch_remaining_reset(c);
 	task_counts_reset(c);
+	queue_stats_reset(c);
 	c->sp_open = false;
 	if (err) {
 		c->drv->rollback(c);
@@ -181,6 +185,7 @@ int store_rollback(store_conn *c)
 {
 	batch_remaining_reset(c);
 	task_counts_reset(c);
+	queue_stats_reset(c);
 	c->sp_open = false;
 	return c->drv->rollback(c);
 }
@@ -202,6 +207,7 @@ int store_savepoint(store_conn *c)
 	if (!err) {
 		batch_remaining_savepoint(c);
 		task_counts_savepoint(c);
+		queue_stats_savepoint(c);
 	}
 	return err;
 }
@@ -225,6 +231,7 @@ int store_savepoint_rollback(store_conn *c)
 	c->sp_open = false;
 	batch_remaining_rollback(c);
 	task_counts_rollback(c);
+	queue_stats_rollback(c);
 	if (!c->sp_is_tx)
 		return c->drv->savepoint_rollback(c);
 	c->drv->rollback(c);

@@ -199,6 +199,11 @@ EXERCISED_ROUTES = frozenset({
     ("POST", "/v1/runs/{id}/cancel"),
     ("POST", "/v1/tasks/{id}/complete"),
     ("POST", "/v1/tasks/{id}/fail"),
+    ("GET", "/v1/queues"),
+    ("GET", "/v1/queues/{name}"),
+    ("PATCH", "/v1/queues/{name}"),
+    ("POST", "/v1/queues/{name}/pause"),
+    ("POST", "/v1/queues/{name}/resume"),
 })
 
 _recorded_routes = set()
@@ -217,6 +222,8 @@ def route_template(path):
             out.append("{group}")
         elif i == 3 and segs[1:3] == ["v1", "workers"]:
             out.append("{id}")
+        elif i == 3 and segs[1:3] == ["v1", "queues"]:
+            out.append("{name}")
         else:
             out.append(seg)
     return "/".join(out)

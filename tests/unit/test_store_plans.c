@@ -138,7 +138,7 @@ static void test_job_set_plans(void **state)
 	free(indexes);
 	size_t checked = 0;
 	assert_int_equal(check_writer_plans(f, &checked), 0);
-	/* claims (2), worker touch and seen, heartbeat, state (2), dedup (2),
+	/* claim, worker touch and seen, heartbeat, state (2), dedup (2),
 	 * parents, change (2 shapes at least), attempts, tasks read, counts */
 	assert_true(checked >= 12);
 }

@@ -61,5 +61,6 @@ extern const command_family family_batches;   /* commands/batches.c */
 extern const command_family family_groups;    /* commands/groups.c */
 extern const command_family family_jobs;      /* commands/jobs.c */
 extern const command_family family_operator;  /* commands/operator.c */
+extern const command_family family_queues;    /* commands/queues.c */
 
 #endif

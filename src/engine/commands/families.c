@@ -10,5 +10,6 @@ const command_family *const command_families[] = {
 	&family_groups,
 	&family_jobs,
 	&family_operator,
+	&family_queues,
 };
 const size_t command_nfamilies = ARRAY_LEN(command_families);

@@ -4,7 +4,7 @@
  * Each op applies the commands of a cycle as one set: an enqueue set is
  * one insert per job (a COPY on PostgreSQL) and a statement or two for
  * dedup keys and queue rows; the claims of a cycle are one statement per
- * queue and round (claims for several queues take from them in the order
+ * claim and queue (claims for several queues take from them in the order
  * listed), plus one read of parents for jobs of runs.
  */
 #include "util/common.h"
@@ -355,7 +355,8 @@ static void take_rows(cmd_job_claim **who, int32_t *want, size_t *bytes, const c
 			continue;
 		}
 		bytes[x->range] += add;
-		c->jobs = xrealloc(c->jobs, (c->njobs + 1) * sizeof *c->jobs);
+		if ((c->njobs & (c->njobs - 1)) == 0)      /* 0, 1, 2, 4, ...: full, the room doubles */
+			c->jobs = xrealloc(c->jobs, (c->njobs ? 2 * c->njobs : 1) * sizeof *c->jobs);
 		claimed_job *j = &c->jobs[c->njobs++];
 		*j = (claimed_job){
 			.id = x->id, .run_id = id_is_set(&x->batch_id) ? x->batch_id : x->id, .queue = xstrdup(queue),
@@ -448,7 +449,7 @@ int job_claims_apply(engine *e, cmd_job_claim **cs, size_t n, int64_t now)
 			}
 			job_claimed_row *rows = NULL;
 			size_t nrows = 0;
-			rc = store_jobs_claim(e->w, ns, q, now, ranges, nr, &rows, &nrows);
+			rc = job_claim_queue(e, ns, q, now, ranges, nr, &rows, &nrows);
 			if (rc == 0) {
 				int32_t *w = xcalloc(nr, sizeof *w);
 				size_t *b = xcalloc(nr, sizeof *b);

@@ -11,8 +11,9 @@
  * and the token it was claimed with; a report whose token is not the
  * job's current one changes nothing (JOB_STALE_LEASE / JOB_LEASE_LOST).
  *
- * All commands are applied as sets (one statement per queue per cycle for
- * claims, one fenced statement for the completes of a cycle, ...).
+ * All commands are applied as sets (one fenced statement for the completes
+ * of a cycle, ...); the claims of a cycle cost one cheap statement per
+ * claim and queue.
  *
  * Ownership, for every command here:
  *  - What the caller fills (request fields, arrays of items and specs, the

@@ -130,9 +130,13 @@ static int claim_step(engine *e, void *arg, int64_t now)
 	size_t n = e->claims.nparked;
 	cmd_job_claim **cs = xmalloc((n ? n : 1) * sizeof *cs);
 	memcpy(cs, e->claims.parked, n * sizeof *cs);
+	e->claims.limit_due = INT64_MAX;
 	int rc = job_claims_apply(e, cs, n, now);
 	if (rc == 0)
 		rc = next_ready(e, now, &e->claims.due);
+	/* Limited queues: their next token, or a lock tried again. */
+	if (rc == 0)
+		e->claims.due = MIN(e->claims.due, e->claims.limit_due);
 	if (rc != 0) {
 		for (size_t i = 0; i < n; i++)
 			cmd_job_claim_release(cs[i]);
@@ -161,6 +165,10 @@ static void claims_run(engine *e, int64_t now)
 	answer_abandoned(e);
 	if (e->cycle.remote & (STORE_WAKE_QUEUE | STORE_WAKE_STARTS))
 		e->claims.dirty = true;
+	/* A job of a limited queue ended: a slot may be free, here or on
+	 * another node (nothing to look at while no limited queue was met). */
+	if (e->claims.nlimited > 0 && engine_limited_slot_freed(e))
+		engine_claims_wake(e);
 	if (e->claims.nparked == 0) {
 		e->claims.dirty = false;
 		e->claims.due = INT64_MAX;
@@ -244,12 +252,14 @@ static void claims_stop(engine *e)
 static void claims_init(engine *e)
 {
 	e->claims.due = INT64_MAX;
+	e->claims.limit_due = INT64_MAX;
 }
 
 static void claims_release(engine *e)
 {
 	free(e->claims.parked);
 	free(e->claims.answered);
+	free(e->claims.limited);
 }
 
 const cycle_part part_claims = {

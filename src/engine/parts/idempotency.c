@@ -4,7 +4,8 @@
  * twenty-fourth of the TTL (at least every second, at most every hour) or
  * at once again while a pass finds a full page. The same pass removes job
  * dedup keys that no longer hold (a key is taken over anyway when it is
- * used again: this only keeps the table from growing).
+ * used again: this only keeps the table from growing), and the per-minute
+ * throughput rows of queues older than any figure reads.
  */
 #include "util/common.h"
 #include "util/log.h"
@@ -37,6 +38,8 @@ static int expire_step(engine *e, void *arg, int64_t now)
 			break;
 		*more = page + 1 == PAGES_PER_PASS;
 	}
+	if (rc == 0)
+		rc = store_queue_stats_expire(e->w, now);
 	return rc;
 }
 

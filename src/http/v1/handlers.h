@@ -46,5 +46,11 @@ void v1_run_tasks(http_request *r);
 void v1_cancel_run(http_request *r);
 void v1_task_complete(http_request *r);
 void v1_task_fail(http_request *r);
+/* queues.c */
+void v1_list_queues(http_request *r);
+void v1_get_queue(http_request *r);
+void v1_patch_queue(http_request *r);
+void v1_pause_queue(http_request *r);
+void v1_resume_queue(http_request *r);
 
 #endif

@@ -34,6 +34,11 @@
  *   POST /v1/runs/{id}/cancel      cancel every unfinished task of a run
  *   POST /v1/tasks/{id}/complete   a started webhook task's end, with its result
  *   POST /v1/tasks/{id}/fail       a started webhook task's failure, with an error
+ *   GET  /v1/queues                queues with their limits and figures, pages
+ *   GET  /v1/queues/{name}         one queue, with its recent changes
+ *   PATCH /v1/queues/{name}        its limits (admin)
+ *   POST /v1/queues/{name}/pause   pause it: its jobs are not claimed (admin)
+ *   POST /v1/queues/{name}/resume  resume it (admin)
  *
  * Conventions: JSON bodies, errors {"error":{"code","message","details"}}
  * (errors.h), times RFC 3339 UTC with milliseconds, durations in ms,
@@ -103,6 +108,11 @@ static const http_route routes[] = {
 	{ HTTP_POST, "/v1/runs/{id}/cancel", v1_cancel_run, false, 0 },
 	{ HTTP_POST, "/v1/tasks/{id}/complete", v1_task_complete, false, 0 },
 	{ HTTP_POST, "/v1/tasks/{id}/fail", v1_task_fail, false, 0 },
+	{ HTTP_GET, "/v1/queues", v1_list_queues, false, 0 },
+	{ HTTP_GET, "/v1/queues/{name}", v1_get_queue, false, 1 },
+	{ HTTP_PATCH, "/v1/queues/{name}", v1_patch_queue, false, 1 },
+	{ HTTP_POST, "/v1/queues/{name}/pause", v1_pause_queue, false, 1 },
+	{ HTTP_POST, "/v1/queues/{name}/resume", v1_resume_queue, false, 1 },
 };
 
 const http_api v1_api = {

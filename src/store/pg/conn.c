@@ -889,6 +889,7 @@ static const db_fragment fragments[] = {
 	{ "lock_skip", " FOR NO KEY UPDATE SKIP LOCKED" },
 	{ "index", "/* indexed by %1 */" },
 	{ "noindex", "(%1 || '')" },
+	{ "rowkey", "ctid" },
 	{ "contains", "(%1::jsonb @> %2::jsonb)" },
 	{ "strpos", "strpos(%1, %2)" },
 	{ "in", "(%1 = ANY (ARRAY(SELECT json_array_elements_text(%2::json))))" },

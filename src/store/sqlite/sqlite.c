@@ -92,6 +92,7 @@ static const db_fragment fragments[] = {
 	{ "lock_skip", "" },
 	{ "index", " INDEXED BY %1" },
 	{ "noindex", "+%1" },
+	{ "rowkey", "rowid" },
 	{ "contains", "weft_json_contains(%1, %2)" },
 	{ "strpos", "instr(%1, %2)" },
 	{ "in", "(%1 IN (SELECT value FROM json_each(%2)))" },

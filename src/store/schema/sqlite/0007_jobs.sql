@@ -159,3 +159,17 @@ CREATE TABLE queue_stat (
 -- newest first (GET /v1/runs).
 ALTER TABLE batch ADD COLUMN name TEXT;
 CREATE INDEX batch_namespace_created ON batch (namespace, created_at DESC, id DESC);
+
+-- Queues and limits: who changed a queue's configuration last, and the
+-- trail of those changes.
+ALTER TABLE queue ADD COLUMN updated_by TEXT;
+CREATE TABLE queue_event (
+	id        INTEGER PRIMARY KEY,
+	namespace TEXT NOT NULL,
+	queue     TEXT NOT NULL,
+	at        INTEGER NOT NULL,
+	actor     TEXT NOT NULL,
+	action    TEXT NOT NULL,
+	detail    TEXT
+) STRICT;
+CREATE INDEX queue_event_queue ON queue_event (namespace, queue, at);
