@@ -164,6 +164,7 @@ CREATE TABLE queue_stat (
 -- newest first (GET /v1/runs).
 ALTER TABLE batch ADD COLUMN name TEXT;
 CREATE INDEX batch_namespace_created ON batch (namespace, created_at DESC, id DESC);
+
 -- Queues and limits: who changed a queue's configuration last, and the
 -- trail of those changes.
 ALTER TABLE queue ADD COLUMN updated_by TEXT;
