@@ -11,7 +11,10 @@ server, run by a real worker process whose command is a shell script.
   the message from stderr);
 * heartbeats keep a 1 s lease alive under a 2.5 s job;
 * a second signal kills the running job's group, gives its lease back and
-  exits 143.
+  exits 143;
+* a worker SIGKILLed mid-job: its job's process dies with it, and once the
+  lease expires (the server's clock advanced) another worker runs the job
+  again and completes it once.
 
 The timeout and heartbeat cases wait in real time (2-3 s): a child's
 timeout and the heartbeats run on the worker's own clock.
@@ -221,3 +224,36 @@ def test_second_signal_kills_and_releases(server, tmp_path):
     back = job(server, job_id)
     assert back["status"] == "pending", back
     assert back["attempts"][-1]["outcome"] == "released", back
+
+
+def test_sigkilled_worker_job_runs_again_after_its_lease(server, tmp_path):
+    """A worker SIGKILLed mid-job loses nothing: once the lease it held
+    expires, another worker claims the job again (attempt 2) and completes
+    it, once."""
+    runs = tmp_path / "runs"
+    cmd = script(tmp_path, "slow.sh",
+                 'echo "$WEFT_ATTEMPT $$" >> %s\n'
+                 '[ "$WEFT_ATTEMPT" = 1 ] && exec sleep 60\n'
+                 'echo \'{"done": true}\'\n' % runs)
+    (job_id,) = enqueue(server, "q-kill", "--max-attempts", "3", '{"n": 1}')
+    first = Worker(server, tmp_path, ["--queue", "q-kill", "--lease", "30s"], [cmd])
+    wait_for(lambda: runs.exists() and runs.read_text().startswith("1 "), desc="the first attempt runs")
+    child = int(runs.read_text().split()[1])
+    first.proc.kill()
+    first.proc.wait()
+    first.log.close()
+    wait_for(lambda: pid_gone(child), desc="the job's process dies with its worker")
+    assert job(server, job_id)["status"] == "running"
+
+    server.advance(31)                  # the lease expires: the job is claimable again
+    second = Worker(server, tmp_path, ["--queue", "q-kill"], [cmd])
+    try:
+        done = wait_job(server, job_id, ("success", "failure", "canceled"))
+    finally:
+        second.stop()
+    assert done["status"] == "success" and done["result"] == {"done": True}
+    assert done["attempt"] == 2
+    assert [a["outcome"] for a in done["attempts"]] == ["lease_expired"]
+    assert [line.split()[0] for line in runs.read_text().splitlines()] == ["1", "2"]
+    trail = server.get("/v1/tasks/%s/events" % job_id).json()["events"]
+    assert sum(1 for e in trail if e["to"] == "success") == 1, trail
