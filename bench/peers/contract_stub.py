@@ -10,7 +10,7 @@ It exists to inject the faults the real server must never have, so that
 the bench's own checks can be seen to catch them (a job handed out twice, a
 server without the /v1 job routes), and to tell a bench fault from a server
 fault. Its figures measure nothing. Python standard library only; one process, one queue store.
-It refuses the same bad requests the contract does: no jobs or more than
+It refuses the same bad requests the real server does: no jobs or more than
 1,000, a claim without queues or worker_id, a stale lease token.
 
 STUB_FAIL_EVERY=K in the environment makes one claim in K also hand out a

@@ -398,7 +398,7 @@ static void test_v1_requests_bounded(void **state)
 	assert_int_equal(bad, 0);
 }
 
-/* The shapes of the contract are there, with their fields. */
+/* The shapes the API promises are there, with their fields. */
 static void test_v1_schemas(void **state)
 {
 	UNUSED(state);

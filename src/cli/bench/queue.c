@@ -3,7 +3,7 @@
  * the phases that bench/peers compares with other queues:
  *
  *   queue-enqueue  --jobs N jobs {"queue":"bench","input":{"i":n}} in
- *                  POST /v1/jobs of 1,000 (the contract's most), sent by
+ *                  POST /v1/jobs of 1,000 (the API's most), sent by
  *                  --clients threads, batch k through node k mod nodes.
  *                  Every answer must be 201 with one id per job, none
  *                  "duplicate", and no id twice over the whole phase;
@@ -39,7 +39,7 @@
 #include <stdatomic.h>
 
 #define QUEUE_NAME "bench"
-#define JOBS_PER_REQUEST 1000   /* POST /v1/jobs, claim max_jobs and complete: the contract's most */
+#define JOBS_PER_REQUEST 1000   /* POST /v1/jobs, claim max_jobs and complete: the API's most */
 #define LEASE_MS 600000         /* nothing expires during a phase */
 
 /* ---- shared with queue_latency.c ----------------------------------------- */

@@ -260,7 +260,7 @@ static void decode_codes(dctx *d, const json_t *job, const char *at, job_spec *s
 	s->nnon_retryable = (size_t)(codes + *ncodes - s->non_retryable);
 }
 
-/* The API's defaults (those of the contract), set here rather than left to
+/* The API's defaults, set here rather than left to
  * the engine, so that what the OpenAPI document says is what applies. */
 static void spec_defaults(job_spec *s)
 {

@@ -53,7 +53,7 @@ typedef struct v1_enqueue_input {
  * job: queue (required), name, input, priority, run_at | delay_ms,
  * max_attempts, backoff {initial_ms, coefficient, max_ms, jitter},
  * non_retryable_codes, timeout_secs, dedup {key, scope, window_secs},
- * concurrency_key, rate_key, metadata; the defaults of the contract are
+ * concurrency_key, rate_key, metadata; the API's defaults are
  * filled in (max_attempts 5, backoff 1000 ms × 2.0 up to 60,000 ms with
  * jitter 0.1, timeout_secs 300, priority 0). */
 int v1_decode_enqueue(const char *body, size_t len, int max_depth, v1_enqueue_input *out, http_error *e);
