@@ -240,7 +240,7 @@ static void build_change(buf *sql, unsigned shape)
 		buf_puts(sql, ",vis text");
 	buf_puts(sql, "} AS r "
 	              "WHERE task.id = r.id AND {noindex:task.status} = 'running' AND task.executor = 'queue' "
-	              "AND task.lease_token = r.token");
+	              "AND task.lease_token = r.token AND {plan_ids:task.id,SELECT r2.id FROM {rows:$1,id text} AS r2}");
 	if (shape & CH_VISIBLE)
 		buf_puts(sql, " AND (r.vis IS NULL OR {in:task.namespace,r.vis})");
 	if (shape & CH_ROWS)
@@ -445,7 +445,7 @@ static void build_heartbeat(buf *sql, unsigned shape)
 	              "progress = coalesce(r.progress, task.progress) "
 	              "FROM {rows:$1,id text,token bigint,lease_us bigint,progress text,vis text} AS r "
 	              "WHERE task.id = r.id AND {noindex:task.status} = 'running' AND task.executor = 'queue' "
-	              "AND task.lease_token = r.token");
+	              "AND task.lease_token = r.token AND {plan_ids:task.id,SELECT r2.id FROM {rows:$1,id text} AS r2}");
 	if (shape & CH_VISIBLE)
 		buf_puts(sql, " AND (r.vis IS NULL OR {in:task.namespace,r.vis})");
 	buf_puts(sql, " RETURNING task.id, task.lease_until");

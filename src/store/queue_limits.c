@@ -147,6 +147,7 @@ static const db_sql q_claim_chosen = {
 	"lease_until = {least:$1 + s.lease_us,$1 + task.timeout_secs * 1000000} "
 	"FROM {rows:$2,id text,worker text,actor text,lease_us bigint} AS s "
 	"WHERE task.id = s.id AND {noindex:task.status} = 'pending' "
+	"AND {plan_ids:task.id,SELECT s2.id FROM {rows:$2,id text} AS s2} "
 	"RETURNING task.id, task.priority, task.start_after, task.attempt, task.lease_token, task.lease_until, "
 	"task.name, task.input, task.metadata, task.retry_policy, task.timeout_secs, task.shape, task.batch_id, "
 	"task.started_at",
