@@ -450,7 +450,9 @@ int store_jobs_claim(store_conn *c, const char *ns, const char *queue, int64_t n
 static const db_sql q_parents = {
 	"job_parents",
 	"SELECT l.child_id, p.id, p.name, p.status, p.result FROM link AS l JOIN task AS p ON p.id = l.parent_id "
-	"WHERE {in:l.child_id,$1} ORDER BY l.child_id, p.created_at, p.id",
+	"WHERE {in:l.child_id,$1} "
+	"AND {plan_ids:p.id,SELECT l2.parent_id FROM link AS l2 WHERE {in:l2.child_id,$1}} "
+	"ORDER BY l.child_id, p.created_at, p.id",
 	NULL,
 };
 
