@@ -28,12 +28,25 @@ static const db_sql q_job_insert = {
 	"COPY task (" JOB_INSERT_COLS ") FROM STDIN",
 };
 
+/* The same insert without its COPY form, for a few rows: on PostgreSQL a
+ * COPY costs two round trips of its own and first waits for the answers
+ * of the statements queued before it, while a few INSERTs go out with the
+ * rest of the transaction. */
+static const db_sql q_job_insert_few = {
+	"job_insert",
+	"INSERT INTO task (" JOB_INSERT_COLS ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, "
+	"$14, $15, $16, $17, $18, $19)",
+	NULL,
+};
+/* Up to this many rows, an insert is sent as INSERTs rather than COPY. */
+#define JOB_INSERT_FEW 16
+
 int store_jobs_insert(store_conn *c, const job_new *jobs, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		const job_new *j = &jobs[i];
 		db_stmt *st;
-		int err = db_prepare(c, &q_job_insert, &st);
+		int err = db_prepare(c, n <= JOB_INSERT_FEW ? &q_job_insert_few : &q_job_insert, &st);
 		if (err)
 			return err;
 		db_bind_id(st, &j->id);
