@@ -544,6 +544,24 @@ static void test_commit_answer_lost(void **state)
 	proxy_stop(&px);
 }
 
+/* ---- the writer's session ---------------------------------------------------------------- */
+
+/* The writer never plans parallel workers (pg_connect): launching them
+ * took 18 ms for a look-up of a few index entries. */
+static void test_writer_plans_no_parallel_workers(void **state)
+{
+	fixture *f = *state;
+	static const db_sql q = { "test_setting",
+		                  "SELECT CAST(current_setting('max_parallel_workers_per_gather') AS BIGINT)", NULL };
+	db_stmt *st;
+	int64_t workers = -1;
+	bool found = false;
+	assert_int_equal(db_prepare(f->w, &q, &st), 0);
+	assert_int_equal(db_query_int(st, &workers, &found), 0);
+	assert_true(found);
+	assert_int_equal(workers, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest pg_tests[] = {
@@ -553,6 +571,7 @@ int main(void)
 		STORE_TEST_PG(test_wake_bits),
 		STORE_TEST_PG(test_reconnect),
 		STORE_TEST_PG(test_commit_answer_lost),
+		STORE_TEST_PG(test_writer_plans_no_parallel_workers),
 	};
 	return run_store_tests("store_pg", NULL, 0, pg_tests, ARRAY_LEN(pg_tests));
 }

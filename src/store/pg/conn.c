@@ -104,14 +104,19 @@ static void notice_to_log(void *arg, const char *message)
 
 /* Keywords in this order so that the URL (dbname, expanded) overrides the
  * defaults before it. A reader's sessions are read-only: a write through
- * one fails rather than slipping past the engine. */
+ * one fails rather than slipping past the engine. The writer's never plan
+ * parallel workers: its statements touch a few rows each, and a generic
+ * plan made while a queue held 100,000 jobs launched two workers for every
+ * look-up of the next delayed job after the queue had drained (18 ms each,
+ * run by every cycle that claimed). */
 PGconn *pg_connect(const pg_store *s, db_role role, bool async)
 {
 	static const char *const keys[] = { "connect_timeout", "application_name", "keepalives_idle",
 		                            "keepalives_interval", "keepalives_count", "options", "dbname", NULL };
 	char timeout[16];
 	snprintf(timeout, sizeof timeout, "%d", PG_CONNECT_TIMEOUT_S);
-	const char *options = role == DB_READER ? "-c default_transaction_read_only=on" : "";
+	const char *options = role == DB_READER ? "-c default_transaction_read_only=on"
+	                                        : "-c max_parallel_workers_per_gather=0";
 	const char *const vals[] = { timeout, "weft", "5", "2", "2", options, s->url, NULL };
 	PGconn *pq = async ? PQconnectStartParams(keys, vals, 1) : PQconnectdbParams(keys, vals, 1);
 	if (pq != NULL)
