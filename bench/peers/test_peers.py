@@ -2,7 +2,7 @@
 
 - `weft bench --queue` against the real server: a clean run reports rates
   and passes its exactly-once checks;
-- against contract_stub.py, a server with faults the real one must never
+- against faulty_server.py, a server with faults the real one must never
   have: one that hands out a completed job again fails the run and reports
   no drain rate; one without the /v1 job routes fails with the message that
   says so;
@@ -24,7 +24,7 @@ import pytest
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 WEFT = os.environ.get("WEFT_BIN", os.path.join(ROOT, "build", "weft"))
-STUB = os.path.join(HERE, "contract_stub.py")
+FAULTY = os.path.join(HERE, "faulty_server.py")
 REPORT = os.path.join(HERE, "report.py")
 
 
@@ -54,8 +54,8 @@ def test_clean_run_reports_rates_and_exactly_once(tmp_path):
 
 
 def test_a_job_claimed_twice_fails_the_run_without_a_rate(tmp_path):
-    rc, d, _ = bench(tmp_path, "--jobs", "20000", "--latency-secs", "0", "--server", STUB,
-                     env={"STUB_FAIL_EVERY": "7"})
+    rc, d, _ = bench(tmp_path, "--jobs", "20000", "--latency-secs", "0", "--server", FAULTY,
+                     env={"FAULTY_FAIL_EVERY": "7"})
     assert rc == 1 and d["ok"] is False
     assert d["queue_drain_dup"] > 0
     assert "queue_drain_per_s" not in d
@@ -63,9 +63,9 @@ def test_a_job_claimed_twice_fails_the_run_without_a_rate(tmp_path):
 
 
 def test_a_server_without_job_routes_is_named(tmp_path):
-    rc, d, err = bench(tmp_path, "--jobs", "10", "--latency-secs", "0")
-    if rc == 0:
-        pytest.skip("this build has the /v1 job routes")
+    rc, d, err = bench(tmp_path, "--jobs", "10", "--latency-secs", "0", "--server", FAULTY,
+                       env={"FAULTY_NO_JOB_ROUTES": "1"})
+    assert rc == 1 and d["ok"] is False
     assert "the server answers 404 for /v1/jobs" in d["error"]
     assert "the server answers 404 for /v1/jobs" in err
 

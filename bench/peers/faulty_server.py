@@ -1,20 +1,23 @@
 #!/usr/bin/env python3
-"""An in-memory stand-in for `weft serve` that speaks just enough of the /v1
-job API (POST /v1/jobs, /v1/jobs/claim with a waiting long poll,
-/v1/jobs/complete), GET /health and GET /metrics (tasks_by_status) for
-`weft bench --queue` to run against it:
+"""A deliberately faulty server, for testing `weft bench --queue` itself: it
+speaks the /v1 job routes the bench uses (POST /v1/jobs, /v1/jobs/claim with
+a waiting long poll, /v1/jobs/complete), GET /health and GET /metrics
+(tasks_by_status), and can break the guarantees the real server keeps:
 
-    build/weft bench --queue --jobs 5000 --latency-secs 2 --server bench/peers/contract_stub.py
+    build/weft bench --queue --jobs 5000 --latency-secs 2 --server bench/peers/faulty_server.py
 
 It exists to inject the faults the real server must never have, so that
 the bench's own checks can be seen to catch them (a job handed out twice, a
 server without the /v1 job routes), and to tell a bench fault from a server
-fault. Its figures measure nothing. Python standard library only; one process, one queue store.
+fault. Its figures measure nothing, and nothing is measured with it.
+Python standard library only; one process, one in-memory queue.
 It refuses the same bad requests the real server does: no jobs or more than
 1,000, a claim without queues or worker_id, a stale lease token.
 
-STUB_FAIL_EVERY=K in the environment makes one claim in K also hand out a
-job completed already, to see the bench report the run as failed.
+FAULTY_FAIL_EVERY=K in the environment makes one claim in K also hand out a
+job completed already, to see the bench report the run as failed;
+FAULTY_NO_JOB_ROUTES=1 answers 404 for every /v1/jobs route, as a server
+older than the job queue does.
 """
 
 import argparse
@@ -140,6 +143,8 @@ class Handler(BaseHTTPRequestHandler):
             return self.answer(400, error("invalid_request", "the body is not JSON"))
         if not isinstance(body, dict):
             return self.answer(400, error("invalid_request", "the body is not an object"))
+        if OPTS.no_job_routes and self.path.startswith("/v1/jobs"):
+            return self.answer(404, error("not_found", "no such route"))
         if self.path == "/v1/jobs":
             jobs = body.get("jobs")
             if not isinstance(jobs, list) or not 1 <= len(jobs) <= MAX_JOBS:
@@ -171,7 +176,8 @@ def main(argv):
     p.add_argument("--port", type=int, required=True)
     p.add_argument("--db", default="")
     OPTS = p.parse_args(argv[1:])
-    OPTS.fail_every = int(os.environ.get("STUB_FAIL_EVERY") or 0)
+    OPTS.fail_every = int(os.environ.get("FAULTY_FAIL_EVERY") or 0)
+    OPTS.no_job_routes = os.environ.get("FAULTY_NO_JOB_ROUTES") == "1"
     srv = ThreadingHTTPServer(("127.0.0.1", OPTS.port), Handler)
     srv.daemon_threads = True
     signal.signal(signal.SIGTERM, lambda *a: threading.Thread(target=srv.shutdown).start())
