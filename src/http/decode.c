@@ -356,3 +356,31 @@ int decode_query_page(const http_query_src *q, const char *page_key, const char 
 	*offset = page > INT64_MAX / size ? INT64_MAX : page * size;
 	return 0;
 }
+
+const char *decode_str_bounded(http_error *e, const json_t *obj, const char *at, const char *key, unsigned flags,
+                               size_t max, bool *too_large)
+{
+	const char *s = NULL;
+	if (decode_str(e, obj, at, key, flags, &s) != 0 || s == NULL)
+		return NULL;
+	size_t n = strlen(s);
+	if (n == 0 || n > max) {
+		decode_problem(e, at, key, "must be 1 to %zu bytes", max);
+		*too_large |= n > max;
+		return NULL;
+	}
+	return s;
+}
+
+void decode_unknown_members(http_error *e, const json_t *obj, const char *at, const char *const *known)
+{
+	const char *key;
+	json_t *v;
+	json_object_foreach((json_t *)obj, key, v) {
+		bool ok = false;
+		for (const char *const *k = known; *k != NULL && !ok; k++)
+			ok = strcmp(*k, key) == 0;
+		if (!ok)
+			decode_problem(e, at, key, "unknown field");
+	}
+}

@@ -69,6 +69,13 @@ json_t *decode_member(http_error *e, const json_t *obj, const char *at, const ch
  * mistyped member. Strings are borrowed from obj. */
 int decode_str(http_error *e, const json_t *obj, const char *at, const char *key, unsigned flags,
                const char **out);
+/* A string member of 1..max bytes: NULL when absent, or after recording
+ * why it is not one (a longer one also sets *too_large, for a 413). */
+const char *decode_str_bounded(http_error *e, const json_t *obj, const char *at, const char *key, unsigned flags,
+                               size_t max, bool *too_large);
+/* Records "<at>.<member>: unknown field" for each member of obj whose key
+ * is not in known (NULL-terminated). */
+void decode_unknown_members(http_error *e, const json_t *obj, const char *at, const char *const *known);
 /* A JSON integer (no fraction): "expected an integer, got number";
  * DECODE_INT32 also "expected a 32-bit integer, got <n>". */
 int decode_int(http_error *e, const json_t *obj, const char *at, const char *key, unsigned flags, int64_t *out,

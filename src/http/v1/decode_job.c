@@ -43,36 +43,15 @@ static int outcome(const dctx *d)
 	return d->too_large ? WEFT_ETOOLARGE : WEFT_EINVALID;
 }
 
-/* Records members of obj not in known (NULL-terminated). */
 static void unknown_members(dctx *d, const json_t *obj, const char *at, const char *const *known)
 {
-	const char *key;
-	json_t *v;
-	json_object_foreach((json_t *)obj, key, v) {
-		bool ok = false;
-		for (const char *const *k = known; *k != NULL && !ok; k++)
-			ok = strcmp(*k, key) == 0;
-		if (!ok)
-			decode_problem(d->e, at, key, "unknown field");
-	}
+	decode_unknown_members(d->e, obj, at, known);
 }
 
-/* A string member of 1..max bytes; NULL when absent (or invalid, after
- * recording why). */
 static const char *str_bounded(dctx *d, const json_t *obj, const char *at, const char *key, unsigned flags,
                                size_t max)
 {
-	const char *s = NULL;
-	if (decode_str(d->e, obj, at, key, flags, &s) != 0 || s == NULL)
-		return NULL;
-	size_t n = strlen(s);
-	if (n == 0 || n > max) {
-		decode_problem(d->e, at, key, "must be 1 to %zu bytes", max);
-		if (n > max)
-			d->too_large = true;
-		return NULL;
-	}
-	return s;
+	return decode_str_bounded(d->e, obj, at, key, flags, max, &d->too_large);
 }
 
 /* An integer member in [min, max]; *present says whether it was given. */

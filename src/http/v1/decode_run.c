@@ -27,31 +27,13 @@ static int outcome(const rctx *d, size_t before)
 
 static void unknown_members(rctx *d, const json_t *obj, const char *at, const char *const *known)
 {
-	const char *key;
-	json_t *v;
-	json_object_foreach((json_t *)obj, key, v) {
-		bool ok = false;
-		for (const char *const *k = known; *k != NULL && !ok; k++)
-			ok = strcmp(*k, key) == 0;
-		if (!ok)
-			decode_problem(d->e, at, key, "unknown field");
-	}
+	decode_unknown_members(d->e, obj, at, known);
 }
 
-/* A string member of 1..max bytes; NULL when absent or invalid. */
 static const char *str_bounded(rctx *d, const json_t *obj, const char *at, const char *key, unsigned flags,
                                size_t max)
 {
-	const char *s = NULL;
-	if (decode_str(d->e, obj, at, key, flags, &s) != 0 || s == NULL)
-		return NULL;
-	size_t n = strlen(s);
-	if (n == 0 || n > max) {
-		decode_problem(d->e, at, key, "must be 1 to %zu bytes", max);
-		d->too_large |= n > max;
-		return NULL;
-	}
-	return s;
+	return decode_str_bounded(d->e, obj, at, key, flags, max, &d->too_large);
 }
 
 /* A metadata object as compact JSON (owned), NULL when absent. */

@@ -50,15 +50,7 @@ static bool admin_or_refuse(http_request *r)
 /* Members of obj not in known are problems ("unknown field"). */
 static void unknown_members(http_error *e, const json_t *obj, const char *const *known)
 {
-	const char *key;
-	json_t *v;
-	json_object_foreach((json_t *)obj, key, v) {
-		bool ok = false;
-		for (const char *const *k = known; *k != NULL && !ok; k++)
-			ok = strcmp(*k, key) == 0;
-		if (!ok)
-			decode_problem(e, "", key, "unknown field");
-	}
+	decode_unknown_members(e, obj, "", known);
 }
 
 /* The optional "reason": at most OPERATOR_REASON_MAX bytes. */
