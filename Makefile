@@ -5,6 +5,7 @@
 #   make check      install missing packages, build everything, run every test
 #   make unit       cmocka unit tests, normal and ASan+UBSan builds (the store's
 #                   on SQLite and on a throwaway PostgreSQL server)
+#   make clients    pytest tests of the CLI, libweft and the SDKs against build/asan/weft
 #   make api        pytest black-box tests against build/weft and build/asan/weft,
 #                   on SQLite and then on a throwaway PostgreSQL server
 #   make asan       build/asan/weft and the ASan+UBSan unit test binaries
@@ -84,6 +85,13 @@ UNIT_RESULTS := $(UNIT_BINS:build/%=build/results/%.result) \
 	$(ASAN_UNIT_BINS:build/%=build/results/%.result)
 API_RESULTS := build/results/api.result build/results/api-asan.result \
 	build/results/api-pg.result build/results/api-pg-asan.result
+# The clients layer (tests/clients): the CLI, libweft and the SDKs against a
+# real server, once, on SQLite, with the sanitizer build of weft (its client
+# commands are in the same binary). Each client's mk/*.mk file adds what
+# the layer needs built first to CLIENT_TEST_DEPS.
+CLIENT_TESTS := $(wildcard tests/clients/test_*.py)
+CLIENT_RESULTS := build/results/clients.result
+CLIENT_TEST_DEPS :=
 
 # Fuzz harnesses (tests/fuzz/fuzz_<name>.c): `make check` replays each one's
 # corpus with gcc under ASan+UBSan; `make fuzz` runs them under libFuzzer.
@@ -93,7 +101,7 @@ FUZZ_RESULTS := $(FUZZ_NAMES:%=build/results/fuzz/%.result)
 
 # ---- build --------------------------------------------------------------
 
-.PHONY: all asan unit unit-results api check run deps clean compile_commands unit-bins fuzz fuzz-bins FORCE
+.PHONY: all asan unit unit-results api clients check run deps clean compile_commands unit-bins fuzz fuzz-bins FORCE
 FORCE:
 
 all: build/weft
@@ -193,6 +201,10 @@ $(FUZZ_REPLAY_BINS): build/asan/fuzz/replay_%: build/asan/fuzz/obj/fuzz_%.o buil
 -include $(OBJS:.o=.d) $(ASAN_OBJS:.o=.d) $(UNIT_OBJS:.o=.d) $(ASAN_UNIT_OBJS:.o=.d) \
 	$(wildcard build/asan/fuzz/obj/*.d build/fuzz/obj/*.d build/fuzz/obj/*/*.d)
 
+# The client libraries and SDKs (libweft, sdk/python, sdk/typescript): one
+# file each, included here so that each keeps its own rules.
+include $(sort $(wildcard mk/*.mk))
+
 # ---- tests --------------------------------------------------------------
 
 TEST_TIMEOUT ?= 300
@@ -254,6 +266,23 @@ build/results/api-pg-asan.result: build/asan/weft FORCE | build/results/api-pg.r
 	@mkdir -p $(@D)
 	@$(API_RUN)
 
+# Runs after the first api run, beside the others.
+build/results/clients.result: build/asan/weft build/weft $(CLIENT_TEST_DEPS) FORCE | build/results/api.result
+	@mkdir -p $(@D)
+	@if [ -z "$(CLIENT_TESTS)" ]; then \
+		echo "clients: no tests in tests/clients; nothing to run"; echo pass >$@; exit 0; \
+	fi; \
+	xdist=; $(PYTHON) -c 'import xdist' 2>/dev/null && xdist='-n 2'; \
+	if WEFT_BIN=$(abspath build/asan/weft) WEFT_TEST_BACKEND=sqlite \
+		timeout 1800 $(PYTHON) -m pytest $$xdist -q tests/clients $(PYTEST_ARGS); then \
+		echo pass >$@; printf 'PASS  clients (%s)\n' build/asan/weft; \
+	else \
+		echo fail >$@; printf 'FAIL  clients (%s)\n' build/asan/weft; \
+	fi
+
+clients: $(CLIENT_RESULTS)
+	@$(call report,$(CLIENT_RESULTS),clients)
+
 # Prints "<label>: N passed, M failed" over result files ($(1)); a missing
 # file (the suite did not build) counts as failed. False if any failed.
 report = ( pass=0; fail=0; failed=; \
@@ -283,14 +312,14 @@ api: $(API_RESULTS)
 PAR_JOBS = $(if $(filter -j%,$(MAKEFLAGS)),,-j$(NPROC))
 
 .PHONY: check-all
-check-all: build/weft build/asan/weft $(UNIT_RESULTS) $(FUZZ_RESULTS) $(API_RESULTS)
+check-all: build/weft build/asan/weft $(UNIT_RESULTS) $(FUZZ_RESULTS) $(API_RESULTS) $(CLIENT_RESULTS)
 
 check:
 	@scripts/deps.sh
 	@rm -rf build/results
 	@rc=0; \
 	$(PG_SERVER) $(MAKE) --no-print-directory $(PAR_JOBS) -k --output-sync=target check-all || rc=1; \
-	$(call report,$(UNIT_RESULTS) $(FUZZ_RESULTS) $(API_RESULTS),check) || rc=1; \
+	$(call report,$(UNIT_RESULTS) $(FUZZ_RESULTS) $(API_RESULTS) $(CLIENT_RESULTS),check) || rc=1; \
 	exit $$rc
 
 # ---- fuzzing under libFuzzer (clang) --------------------------------------

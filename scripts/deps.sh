@@ -5,13 +5,17 @@ set -eu
 
 PACKAGES="build-essential pkg-config libmicrohttpd-dev libjansson-dev
 libcurl4-openssl-dev libsqlite3-dev libssl-dev libcmocka-dev python3-pytest
-python3-pytest-xdist python3-requests python3-psycopg2 libpq-dev postgresql"
+python3-pytest-xdist python3-requests python3-psycopg2 libpq-dev postgresql
+libyaml-dev python3-venv python3-pip python3-setuptools python3-wheel nodejs"
 # `scripts/deps.sh fuzz`: also clang and its libFuzzer runtime (make fuzz).
 if [ "${1:-}" = fuzz ]; then
 	PACKAGES="$PACKAGES clang libclang-rt-14-dev"
 fi
 
 missing=""
+# npm ships inside some nodejs builds (NodeSource's) and as its own package
+# in Debian's: ask for the package only when there is no npm at all.
+command -v npm >/dev/null 2>&1 || PACKAGES="$PACKAGES npm"
 for p in $PACKAGES; do
 	status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
 	case "$status" in
