@@ -11,6 +11,7 @@
 #   make asan       build/asan/weft and the ASan+UBSan unit test binaries
 #   make fuzz       libFuzzer runs of the decoders (clang); FUZZ_SECONDS=600 each
 #   make compile_commands   compile_commands.json for clangd/clang-tidy
+#   make install    PREFIX=/usr/local: weft, its man page and completions, libweft
 #   make clean
 #
 # Knobs: V=1 shows commands; OPT=-O0 changes the normal build's optimisation;
@@ -34,6 +35,7 @@ CMOCKA_LIBS := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null || echo -lcmocka)
 LIBS := $(PKG_LIBS) -lm
 
 OPT ?= -O2
+PREFIX ?= /usr/local
 WARNINGS := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 COMMON_CFLAGS := -std=c17 -g -fno-omit-frame-pointer $(WARNINGS) -fno-common -pthread \
 	-Isrc $(PKG_CFLAGS)
@@ -369,6 +371,13 @@ fuzz: fuzz-bins
 		grep -E '^stat::number_of_executed_units|^stat::peak_rss_mb|^#[0-9]+.*DONE' build/fuzz/$$n.log; \
 		[ $$rc -eq 0 ] || { tail -n 40 build/fuzz/$$n.log; echo "fuzz $$n: FAILED (exit $$rc), see build/fuzz/$$n.log"; }; \
 	done
+
+# ---- install ------------------------------------------------------------
+# `make install PREFIX=/opt/weft` (default /usr/local; DESTDIR honoured):
+# the binary, its man page and shell completions (mk/cli.mk), and libweft
+# with its header and pkg-config file (mk/libweft.mk).
+.PHONY: install
+install: install-cli install-lib
 
 # ---- run, deps, tooling -------------------------------------------------
 
