@@ -408,3 +408,9 @@ clean:
 .PHONY: bench
 bench: build/weft
 	@bench/peers/run.sh $(BENCH_ARGS)
+
+# `make bench-clients`: jobs/s of one worker process of each client (weft
+# worker, libweft, Python, TypeScript) on no-op jobs (bench/clients/run.py).
+.PHONY: bench-clients
+bench-clients: build/weft $(CLIENT_TEST_DEPS)
+	@bench/clients/run.py $(BENCH_ARGS)
