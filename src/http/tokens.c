@@ -12,6 +12,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "engine/commands/tokens.h"
 #include "util/alloc.h"
 #include "util/buf.h"
 #include "util/clock.h"
@@ -474,6 +475,7 @@ typedef struct cached_token {
 	int64_t expires_at;         /* 0 = never */
 	bool revoked;
 	int64_t checked_at;         /* clock_now_us() of the look-up */
+	int64_t used_sent;          /* when a use was last sent to the engine */
 	struct cached_token *next;  /* the bucket's chain */
 } cached_token;
 
@@ -536,7 +538,28 @@ static cached_token *cache_note(const unsigned char d[TOKEN_DIGEST_LEN], const a
 	return c;
 }
 
-const http_token *http_api_token_match(store *st, const char *presented, size_t len)
+static void used_done(engine_cmd *cmd, void *arg)
+{
+	UNUSED(arg);
+	free(cmd);
+}
+
+/* A use of c at now to record (lock held): a command to submit after the
+ * lock is released, or NULL. */
+static cmd_token_used *use_of(cached_token *c, const http_token *tok, engine *eng, int64_t now)
+{
+	if (tok == NULL || eng == NULL || now - c->used_sent < API_TOKEN_USED_EVERY_US)
+		return NULL;
+	c->used_sent = now;
+	cmd_token_used *u = xmalloc(sizeof *u);
+	cmd_token_used_init(u);
+	snprintf(u->name, sizeof u->name, "%s", c->tok.name);
+	u->at = now;
+	u->base.done = used_done;
+	return u;
+}
+
+const http_token *http_api_token_match(store *st, engine *eng, const char *presented, size_t len)
 {
 	unsigned char d[TOKEN_DIGEST_LEN];
 	if (st == NULL || !api_shaped(presented, len) || !sha256(presented, len, d))
@@ -546,7 +569,10 @@ const http_token *http_api_token_match(store *st, const char *presented, size_t 
 	cached_token *c = cache_find(d);
 	if (c != NULL && (c->revoked || now - c->checked_at < API_TOKEN_CACHE_TTL_US)) {
 		const http_token *tok = verdict(c, now);
+		cmd_token_used *u = use_of(c, tok, eng, now);
 		pthread_mutex_unlock(&g_cache_lock);
+		if (u != NULL)
+			engine_submit(eng, &u->base);
 		return tok;
 	}
 	pthread_mutex_unlock(&g_cache_lock);
@@ -567,9 +593,12 @@ const http_token *http_api_token_match(store *st, const char *presented, size_t 
 	pthread_mutex_lock(&g_cache_lock);
 	c = cache_note(d, rc == 0 ? &row : NULL, now);
 	const http_token *tok = verdict(c, now);
+	cmd_token_used *u = tok != NULL ? use_of(c, tok, eng, now) : NULL;
 	pthread_mutex_unlock(&g_cache_lock);
 	if (rc == 0)
 		api_token_row_release(&row);
+	if (u != NULL)
+		engine_submit(eng, &u->base);
 	return tok;
 }
 
