@@ -107,6 +107,15 @@ def test_an_admin_token_made_over_the_api_administers(make_api):
     error_of(api.post("/v1/tokens", json={"name": "wide", "namespaces": ["a", "b"], "role": "client"},
                       headers=h(limited)), 403, "forbidden_namespace")
     create(api, limited, name="narrow", namespaces=["a"], role="client")
+    # It sees, reads and revokes only tokens within its namespaces: the
+    # others are unknown to it.
+    seen = [t["name"] for t in api.get("/v1/tokens", headers=h(limited)).json()["tokens"]]
+    assert seen == ["a", "narrow", "ops.sub", "team-a-admin"], seen
+    error_of(api.get("/v1/tokens/ops", headers=h(limited)), 404, "not_found")
+    error_of(api.delete("/v1/tokens/ops", headers=h(limited)), 404, "not_found")
+    error_of(api.delete("/v1/tokens/auth_token", headers=h(limited)), 404, "not_found")
+    assert api.get("/v1/tokens/ops", headers=h(ROOT)).json()["revoked_at"] is None
+    assert api.delete("/v1/tokens/ops.sub", headers=h(limited)).json()["revoked_at"] is not None
 
 
 def test_last_use_is_recorded_at_most_once_a_minute(make_api):

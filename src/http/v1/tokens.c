@@ -11,7 +11,9 @@
  * Idempotency-Key (its name makes a second one a conflict instead).
  *
  * An admin token limited to some namespaces makes tokens only within
- * them (403 forbidden_namespace otherwise). Without any configured token
+ * them (403 forbidden_namespace otherwise), and sees, reads and revokes
+ * only the tokens limited to some of them: any other is unknown to it
+ * (404), as another namespace's objects are. Without any configured token
  * nothing is authenticated, so a creation is refused (409 auth_disabled).
  */
 #include "util/common.h"
@@ -90,6 +92,33 @@ static void put_namespaces(buf *b, const token_view *v)
 		}
 	}
 	buf_putc(b, ']');
+}
+
+/* Whether the request may see the token: a limited admin only the tokens
+ * whose namespaces it sees all of. */
+static bool token_visible(const http_request *r, const token_view *v)
+{
+	if (http_ns_all(r))
+		return true;
+	if (v->configured != NULL) {
+		if (v->configured->all_namespaces)
+			return false;
+		for (size_t i = 0; i < v->configured->nnamespaces; i++)
+			if (!http_ns_visible(r, v->configured->namespaces[i]))
+				return false;
+		return true;
+	}
+	if (v->namespaces == NULL || strcmp(v->namespaces, "*") == 0)
+		return false;
+	for (const char *p = v->namespaces; *p != '\0';) {
+		size_t n = strcspn(p, ",");
+		char ns[NAMESPACE_MAX + 1];
+		snprintf(ns, sizeof ns, "%.*s", (int)n, p);
+		if (!http_ns_visible(r, ns))
+			return false;
+		p += n + (p[n] == ',');
+	}
+	return true;
 }
 
 static void put_token(buf *b, const token_view *v)
@@ -175,14 +204,17 @@ void v1_list_tokens(http_request *r)
 	buf b;
 	buf_init(&b);
 	buf_puts(&b, "{\"tokens\":[");
+	size_t shown = 0;
 	for (size_t i = 0, j = 0; i < nconf || j < n;) {
-		if (i + j > 0)
-			buf_putc(&b, ',');
 		token_view v;
 		if (j == n || (i < nconf && strcmp(conf[i]->name, rows[j].name) <= 0))
 			v = view_of_configured(conf[i++]);
 		else
 			v = view_of_row(&rows[j++]);
+		if (!token_visible(r, &v))
+			continue;
+		if (shown++ > 0)
+			buf_putc(&b, ',');
 		put_token(&b, &v);
 	}
 	buf_puts(&b, "]}");
@@ -194,30 +226,46 @@ void v1_list_tokens(http_request *r)
 
 /* ---- GET /v1/tokens/{name} ---------------------------------------------------------------- */
 
+/* The token `name` as the request may see it: true with *v (and *row,
+ * to release, for an API token; row->name is NULL otherwise), or false
+ * after answering 404 or a failure. */
+static bool read_named(http_request *r, const char *name, token_view *v, api_token_row *row)
+{
+	memset(row, 0, sizeof *row);
+	const http_token *conf = token_table_find(http_tokens_current(), name);
+	if (conf != NULL) {
+		*v = view_of_configured(conf);
+	} else {
+		store_conn *c = http_reader(r);
+		if (c == NULL)
+			return false;
+		int rc = store_api_token_get(c, name, row);
+		store_reader_release(http_store(r), c);
+		if (rc == WEFT_ENOTFOUND) {
+			fail_no_token(r, name);
+			return false;
+		}
+		if (rc != 0) {
+			http_fail_server(r, rc, "token read");
+			return false;
+		}
+		*v = view_of_row(row);
+	}
+	if (!token_visible(r, v)) {
+		api_token_row_release(row);
+		fail_no_token(r, name);
+		return false;
+	}
+	return true;
+}
+
 /* Answers the token `name` as it is now (status 200). */
 static void answer_named(http_request *r, const char *name)
 {
-	const http_token *conf = token_table_find(http_tokens_current(), name);
-	if (conf != NULL) {
-		token_view v = view_of_configured(conf);
-		answer_token(r, 200, &v);
-		return;
-	}
-	store_conn *c = http_reader(r);
-	if (c == NULL)
-		return;
+	token_view v;
 	api_token_row row;
-	int rc = store_api_token_get(c, name, &row);
-	store_reader_release(http_store(r), c);
-	if (rc == WEFT_ENOTFOUND) {
-		fail_no_token(r, name);
+	if (!read_named(r, name, &v, &row))
 		return;
-	}
-	if (rc != 0) {
-		http_fail_server(r, rc, "token read");
-		return;
-	}
-	token_view v = view_of_row(&row);
 	answer_token(r, 200, &v);
 	api_token_row_release(&row);
 }
@@ -441,7 +489,12 @@ void v1_revoke_token(http_request *r)
 	const char *name = admin_or_refuse(r) ? path_name(r) : NULL;
 	if (name == NULL)
 		return;
-	const http_token *conf = token_table_find(http_tokens_current(), name);
+	token_view v;
+	api_token_row row;
+	if (!read_named(r, name, &v, &row))
+		return;
+	api_token_row_release(&row);
+	const http_token *conf = v.configured;
 	if (conf != NULL) {
 		if (conf->source == TOKEN_FROM_FILE)
 			v1_fail_msg(r, WEFT_ECONFLICT, NULL,
