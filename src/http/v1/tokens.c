@@ -32,8 +32,6 @@
 #include "util/buf.h"
 #include "util/clock.h"
 
-#define V1_AUTH_DISABLED "auth_disabled"
-
 /* 403 for a token that may not administer. */
 static bool admin_or_refuse(http_request *r)
 {
@@ -300,7 +298,8 @@ static void finish_create(http_request *r, engine_cmd *cmd, void *state)
 {
 	create_state *s = state;
 	if (cmd->result == WEFT_ECONFLICT) {
-		v1_fail_msg(r, WEFT_ECONFLICT, NULL, "A token named %s exists already.", s->cmd.row.name);
+		v1_fail_msg(r, WEFT_ECONFLICT, NULL, "A token named %s exists already (a revoked token keeps its name).",
+		            s->cmd.row.name);
 		return;
 	}
 	if (cmd->result != 0) {
