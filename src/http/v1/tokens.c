@@ -92,6 +92,20 @@ static void put_namespaces(buf *b, const token_view *v)
 	buf_putc(b, ']');
 }
 
+/* Whether the request sees every namespace of the list "a,b" (not "*");
+ * when not, the first it does not see is copied into unseen. */
+static bool list_visible(const http_request *r, const char *list, char unseen[NAMESPACE_MAX + 1])
+{
+	for (const char *p = list; *p != '\0';) {
+		size_t n = strcspn(p, ",");
+		snprintf(unseen, NAMESPACE_MAX + 1, "%.*s", (int)n, p);
+		if (!http_ns_visible(r, unseen))
+			return false;
+		p += n + (p[n] == ',');
+	}
+	return true;
+}
+
 /* Whether the request may see the token: a limited admin only the tokens
  * whose namespaces it sees all of. */
 static bool token_visible(const http_request *r, const token_view *v)
@@ -106,17 +120,8 @@ static bool token_visible(const http_request *r, const token_view *v)
 				return false;
 		return true;
 	}
-	if (v->namespaces == NULL || strcmp(v->namespaces, "*") == 0)
-		return false;
-	for (const char *p = v->namespaces; *p != '\0';) {
-		size_t n = strcspn(p, ",");
-		char ns[NAMESPACE_MAX + 1];
-		snprintf(ns, sizeof ns, "%.*s", (int)n, p);
-		if (!http_ns_visible(r, ns))
-			return false;
-		p += n + (p[n] == ',');
-	}
-	return true;
+	char unseen[NAMESPACE_MAX + 1];
+	return v->namespaces != NULL && strcmp(v->namespaces, "*") != 0 && list_visible(r, v->namespaces, unseen);
 }
 
 static void put_token(buf *b, const token_view *v)
@@ -402,21 +407,11 @@ static bool within_own_namespaces(http_request *r, const char *namespaces)
 {
 	if (http_ns_all(r))
 		return true;
-	if (strcmp(namespaces, "*") == 0) {
-		v1_fail_namespace(r, "*");
-		return false;
-	}
-	for (const char *p = namespaces; *p != '\0';) {
-		size_t n = strcspn(p, ",");
-		char ns[NAMESPACE_MAX + 1];
-		snprintf(ns, sizeof ns, "%.*s", (int)n, p);
-		if (!http_ns_visible(r, ns)) {
-			v1_fail_namespace(r, ns);
-			return false;
-		}
-		p += n + (p[n] == ',');
-	}
-	return true;
+	char unseen[NAMESPACE_MAX + 1] = "*";
+	if (strcmp(namespaces, "*") != 0 && list_visible(r, namespaces, unseen))
+		return true;
+	v1_fail_namespace(r, unseen);
+	return false;
 }
 
 void v1_create_token(http_request *r)
