@@ -483,6 +483,31 @@ typedef struct cached_token {
 static pthread_mutex_t g_cache_lock = PTHREAD_MUTEX_INITIALIZER;
 static cached_token *g_cache[CACHE_BUCKETS];
 
+/* Secrets the store did not know, for as long as an answer is trusted:
+ * a client retrying with a mistyped or deleted secret costs one look-up
+ * per API_TOKEN_CACHE_TTL_US, not one per request. A fixed table (a new
+ * miss replaces the one in its slot), so it never grows. */
+#define MISSES 1024
+static struct {
+	unsigned char digest[TOKEN_DIGEST_LEN];
+	int64_t at;                 /* clock_mono_us(); 0 = empty */
+} g_misses[MISSES];
+
+/* Lock held. */
+static bool missed_lately(const unsigned char d[TOKEN_DIGEST_LEN], int64_t mono)
+{
+	size_t i = ((unsigned)d[2] << 8 | d[3]) % MISSES;
+	return g_misses[i].at != 0 && mono - g_misses[i].at < API_TOKEN_CACHE_TTL_US &&
+	       memcmp(g_misses[i].digest, d, TOKEN_DIGEST_LEN) == 0;
+}
+
+static void miss_note(const unsigned char d[TOKEN_DIGEST_LEN], int64_t mono)
+{
+	size_t i = ((unsigned)d[2] << 8 | d[3]) % MISSES;
+	memcpy(g_misses[i].digest, d, TOKEN_DIGEST_LEN);
+	g_misses[i].at = mono;
+}
+
 static cached_token **bucket_of(const unsigned char d[TOKEN_DIGEST_LEN])
 {
 	return &g_cache[((unsigned)d[0] << 8 | d[1]) % CACHE_BUCKETS];
@@ -509,8 +534,10 @@ static const http_token *verdict(const cached_token *c, int64_t now)
 static cached_token *cache_note(const unsigned char d[TOKEN_DIGEST_LEN], const api_token_row *row, int64_t mono)
 {
 	cached_token *c = cache_find(d);
-	if (c == NULL && row == NULL)
-		return NULL;            /* unknown secrets are not remembered: they would grow the cache */
+	if (c == NULL && row == NULL) {
+		miss_note(d, mono);     /* not an entry: unknown secrets would grow the cache */
+		return NULL;
+	}
 	if (c == NULL) {
 		c = xcalloc(1, sizeof *c);
 		memcpy(c->digest, d, TOKEN_DIGEST_LEN);
@@ -577,7 +604,10 @@ const http_token *http_api_token_match(store *st, engine *eng, const char *prese
 			engine_submit(eng, &u->base);
 		return tok;
 	}
+	bool missed = c == NULL && missed_lately(d, mono);
 	pthread_mutex_unlock(&g_cache_lock);
+	if (missed)
+		return NULL;
 
 	char hex[2 * TOKEN_DIGEST_LEN + 1];
 	hex_of(d, hex);

@@ -33,13 +33,13 @@
  * shape, "wft_" and 43 base64url characters (32 random bytes), so only a
  * presented token of that shape that matches no configured entry is looked
  * up, by its digest (a unique index), through a store reader. What the
- * look-up learns is cached in the process for API_TOKEN_CACHE_TTL_US: a
- * token revoked on this node is refused at once (the cache is told), on
- * another node sharing the PostgreSQL database within that time. Expiry
- * (expires_at) is checked on every request against the cached time. API
- * tokens count only while authentication is on (a configured token).
- * last_used_at is written through the engine at most once a minute per
- * token and node.
+ * look-up learns (also that a secret is unknown) is cached in the process
+ * for API_TOKEN_CACHE_TTL_US: a token revoked on this node is refused at
+ * once (the cache is told), on another node sharing the PostgreSQL
+ * database within that time. Expiry (expires_at, cached with the token) is
+ * checked on every request against the clock. API tokens count only while
+ * authentication is on (a configured token). last_used_at is written
+ * through the engine at most once a minute per token and node.
  */
 #ifndef WEFT_HTTP_TOKENS_H
 #define WEFT_HTTP_TOKENS_H
