@@ -278,13 +278,11 @@ int cli_request(http_client *c, const cli_client_opts *o, const char *method, co
 			           method, o->url, path);
 			code = CLI_EXIT_SERVER;
 		} else if (r.status == 404) {
-			buf_puts(&msg, "not found: ");
 			server_error(&r, &msg);
 			buf_printf(&msg, " (%s %s): check the id or name%s", method, path,
 			           o->ns ? " and the namespace" : "");
 			code = CLI_EXIT_NOT_FOUND;
 		} else if (r.status == 409) {
-			buf_puts(&msg, "conflict: ");
 			server_error(&r, &msg);
 			json_t *eb = json_loadb(r.body.data, r.body.len, 0, NULL);
 			const char *cur = current_status(eb);
