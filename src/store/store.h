@@ -343,6 +343,14 @@ typedef struct batch_cancel_counts {
  * webhooks fire). */
 int store_batch_cancel(store_conn *c, const weft_id *batch, const char *reason, int64_t now,
                        batch_cancel_counts *counts, weft_id **was_running, size_t *nrunning);
+/* Pauses (resume false) every pending or waiting task of the batch, or
+ * resumes every paused one (to waiting while its parents have not all
+ * finished, else pending), in a constant number of statements: audit
+ * events by actor with reason, last_updated = now, the status counts
+ * kept. counts[s]: the tasks changed, by the status they left (pause) or
+ * reached (resume). */
+int store_batch_pause(store_conn *c, const weft_id *batch, bool resume, int64_t now, const char *actor,
+                      const char *reason, int64_t counts[TS__COUNT]);
 /* Tasks of the batch with exactly this kind and a non-terminal status get
  * rules = rules_json and last_updated = now. */
 int store_batch_set_rules(store_conn *c, const weft_id *batch, const char *kind,
