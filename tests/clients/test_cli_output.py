@@ -104,6 +104,9 @@ def test_profiles_and_precedence(server, tmp_path):
     (xdg / "weft").mkdir(parents=True)
     (xdg / "weft" / "config").write_text("[default]\nurl = %s\n" % server.base)
     assert weft(None, "ls", env=clean_env(None, XDG_CONFIG_HOME=str(xdg))).returncode == 0
+    # enqueue reads the profile too
+    r = weft(None, "enqueue", "cfg-q", "7", env=clean_env(None, **base))
+    assert r.returncode == 0 and server.get("/v1/tasks/" + r.stdout.strip()).json()["input"] == 7
     # an unknown profile
     r = weft(None, "ls", "--profile", "nope", env=clean_env(None, **base))
     assert r.returncode == 2 and "[profile nope]" in r.stderr
