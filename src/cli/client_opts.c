@@ -12,10 +12,11 @@
 #include <math.h>
 
 const char CLI_CLIENT_OPTS_HELP[] =
-	"  --url URL                the weft server (default $WEFT_URL, else " CLI_DEFAULT_URL ")\n"
-	"  --token TOKEN            bearer token (default $WEFT_TOKEN)\n"
-	"  --namespace NS           namespace (default $WEFT_NAMESPACE, else the token's only\n"
-	"                           one, else default)\n"
+	"  --url URL                the weft server (default $WEFT_URL, else the profile's url,\n"
+	"                           else " CLI_DEFAULT_URL ")\n"
+	"  --token TOKEN            bearer token (default $WEFT_TOKEN, else the profile's token)\n"
+	"  --namespace NS           namespace (default $WEFT_NAMESPACE, else the profile's, else\n"
+	"                           the token's only one, else default)\n"
 	"  --profile NAME           the config file's [profile NAME] (default $WEFT_PROFILE,\n"
 	"                           else [default]); flags beat the environment, which beats\n"
 	"                           the profile\n";
