@@ -189,3 +189,19 @@ def test_subcommand_help():
     r = weft(None, "queues", "set", "--help")
     assert r.returncode == 0 and "usage: weft queues set [options] NAME" in r.stdout and "--concurrency" in r.stdout
     assert weft(None, "help", "tokens", "create").stdout.startswith("usage: weft tokens create")
+
+
+def test_columns_align_in_terminal_cells_with_utf8(server):
+    import unicodedata
+
+    def cells(s):
+        return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in s)
+
+    for name in ("Zürich", "日本語のジョブ", "plain"):
+        server.post("/v1/jobs", json={"jobs": [{"queue": "utf-q", "name": name, "input": 1}]})
+    lines = ok(server.base, "ls", "--queue", "utf-q").splitlines()
+    starts = set()
+    for line in lines:
+        at = line.index("queue  ") if "queue  " in line else line.index("EXECUTOR")
+        starts.add(cells(line[:at]))
+    assert len(starts) == 1, lines
