@@ -208,6 +208,10 @@ EXERCISED_ROUTES = frozenset({
     ("PATCH", "/v1/queues/{name}"),
     ("POST", "/v1/queues/{name}/pause"),
     ("POST", "/v1/queues/{name}/resume"),
+    ("GET", "/v1/tokens"),
+    ("POST", "/v1/tokens"),
+    ("GET", "/v1/tokens/{name}"),
+    ("DELETE", "/v1/tokens/{name}"),
 })
 
 _recorded_routes = set()

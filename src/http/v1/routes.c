@@ -43,6 +43,10 @@
  *   PATCH /v1/queues/{name}        its limits (admin)
  *   POST /v1/queues/{name}/pause   pause it: its jobs are not claimed (admin)
  *   POST /v1/queues/{name}/resume  resume it (admin)
+ *   GET  /v1/tokens                bearer tokens, of every source, by name (admin)
+ *   POST /v1/tokens                make a token: its secret is answered once (admin)
+ *   GET  /v1/tokens/{name}         one token (admin)
+ *   DELETE /v1/tokens/{name}       revoke a token made over the API (admin)
  *
  * Conventions: JSON bodies, errors {"error":{"code","message","details"}}
  * (errors.h), times RFC 3339 UTC with milliseconds, durations in ms,
@@ -121,6 +125,10 @@ static const http_route routes[] = {
 	{ HTTP_PATCH, "/v1/queues/{name}", v1_patch_queue, false, 1 },
 	{ HTTP_POST, "/v1/queues/{name}/pause", v1_pause_queue, false, 1 },
 	{ HTTP_POST, "/v1/queues/{name}/resume", v1_resume_queue, false, 1 },
+	{ HTTP_GET, "/v1/tokens", v1_list_tokens, false, 0 },
+	{ HTTP_POST, "/v1/tokens", v1_create_token, false, 0 },
+	{ HTTP_GET, "/v1/tokens/{name}", v1_get_token, false, 1 },
+	{ HTTP_DELETE, "/v1/tokens/{name}", v1_revoke_token, false, 1 },
 };
 
 const http_api v1_api = {
