@@ -176,6 +176,7 @@ int main(int argc, char **argv)
 	if (strcmp(cmd, "worker") == 0)
 		return worker_main(argc - 1, argv + 1);
 	if (strcmp(cmd, "submit") == 0) { int submit_main(int, char **); return submit_main(argc - 1, argv + 1); }
+	if (strcmp(cmd, "completion") == 0) { int completion_main(int, char **); return completion_main(argc - 1, argv + 1); }
 	if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
 		usage(stdout);
 		return 0;
