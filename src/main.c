@@ -30,20 +30,20 @@ static void usage(FILE *out)
 {
 	fputs("usage: weft <command> [options]\n"
 	      "\n"
-	      "the server:\n"
+	      "commands:\n"
 	      "  serve         run the weft server (see `weft serve --help`)\n"
-	      "  bench         run the benchmarks against a fresh local server\n"
-	      "\n"
-	      "clients of a running server (`weft help CMD` or `weft CMD --help` tells more):\n",
+	      "  bench         run the benchmarks against a fresh local server\n",
 	      out);
 	cli_print_commands(out);
-	fputs("  help [CMD]    show this text, or a command's help\n"
+	fputs("  help [CMD]    show this text, or a command's help (also: weft CMD --help)\n"
 	      "\n"
-	      "The clients find the server through --url, $WEFT_URL, the config file's profile\n"
-	      "($WEFT_CONFIG, else $XDG_CONFIG_HOME/weft/config, else ~/.config/weft/config;\n"
-	      "--profile or $WEFT_PROFILE picks a [profile NAME], else [default] is read), or\n"
-	      "http://localhost:8085; the token likewise (--token, $WEFT_TOKEN, profile). Every\n"
-	      "client command takes --json for the server's JSON answer.\n"
+	      "Every command but serve and bench is a client of a running server. It finds\n"
+	      "the server through --url, $WEFT_URL, the config file's profile, or\n"
+	      "http://localhost:8085; the token likewise (--token, $WEFT_TOKEN, profile).\n"
+	      "The config file is $WEFT_CONFIG, else $XDG_CONFIG_HOME/weft/config, else\n"
+	      "~/.config/weft/config; --profile or $WEFT_PROFILE picks its [profile NAME],\n"
+	      "else [default] is read. Every client command takes --json for the server's\n"
+	      "JSON answer.\n"
 	      "\n"
 	      "exit codes of the clients:\n",
 	      out);

@@ -15,11 +15,6 @@ int enqueue_main(int argc, char **argv);
  * Returns the exit code. */
 int worker_main(int argc, char **argv);
 
-/* `weft submit FILE` (submit.c) and `weft completion bash|zsh`
- * (completion.c). argv[0] is the command's name. */
-int submit_main(int argc, char **argv);
-int completion_main(int argc, char **argv);
-
 /* Runs the client command argv[0] when there is one (*handled), with
  * argv[0] its name. Returns the exit code. */
 int cli_main(int argc, char **argv, bool *handled);

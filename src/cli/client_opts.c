@@ -28,7 +28,9 @@ const char CLI_EXIT_CODES_HELP[] =
 	"  3  authentication: no token, a refused token (401), or one without access (403)\n"
 	"  4  the server could not be reached\n"
 	"  5  not found (404): no such task, run, queue, worker, dead letter or token\n"
-	"  6  conflict (409): the object's state does not allow the request\n";
+	"  6  conflict (409): the object's state does not allow the request\n"
+	"  7, 8, 9  weft submit --wait: the run failed, was canceled, or is still active at\n"
+	"           --wait-timeout\n";
 
 static const char *env_or(const char *name, const char *dflt)
 {
@@ -45,15 +47,25 @@ void cli_client_opts_init(cli_client_opts *o)
 	o->profile = env_or("WEFT_PROFILE", NULL);
 }
 
+/* The profile read for this process, kept to its end (see resolve). */
+static cli_profile *loaded_profile;
+static const char *loaded_name;
+
 int cli_client_opts_resolve(const char *prog, cli_client_opts *o)
 {
 	if (o->resolved)
 		return 0;
-	cli_profile *p = NULL;
-	if (cli_profile_load(prog, o->profile, &p) != 0)
-		return CLI_EXIT_USAGE;
-	o->profile_data_ = p;
+	const char *name = o->profile ? o->profile : "";
+	if (!loaded_name || strcmp(loaded_name, name) != 0) {
+		cli_profile *p = NULL;
+		if (cli_profile_load(prog, o->profile, &p) != 0)
+			return CLI_EXIT_USAGE;
+		cli_profile_free(loaded_profile);
+		loaded_profile = p;
+		loaded_name = name;
+	}
 	o->resolved = true;
+	const cli_profile *p = loaded_profile;
 	if (p) {
 		if (!o->url)
 			o->url = p->url;
@@ -65,12 +77,6 @@ int cli_client_opts_resolve(const char *prog, cli_client_opts *o)
 	if (!o->url)
 		o->url = CLI_DEFAULT_URL;
 	return 0;
-}
-
-void cli_client_opts_release(cli_client_opts *o)
-{
-	cli_profile_free(o->profile_data_);
-	o->profile_data_ = NULL;
 }
 
 int cli_opt_value(const char *prog, int argc, char **argv, int *i, const char *name, const char **val)

@@ -34,7 +34,6 @@ typedef struct cli_client_opts {
 	const char *ns;          /* --namespace, WEFT_NAMESPACE, profile namespace, or NULL (the server's default) */
 	const char *profile;     /* --profile, WEFT_PROFILE, or NULL ("default") */
 	bool resolved;           /* the profile has been applied */
-	void *profile_data_;     /* owns the profile's strings */
 } cli_client_opts;
 
 /* The help lines of the four options. */
@@ -45,10 +44,11 @@ extern const char CLI_CLIENT_OPTS_HELP[];
 void cli_client_opts_init(cli_client_opts *o);
 /* Fills what neither a flag nor the environment set from the config
  * file's profile, then the defaults: 0, or CLI_EXIT_USAGE with a message
- * (a bad config line, an unknown profile). Runs once. */
+ * (a bad config line, an unknown profile). Runs once per o; the profile's
+ * strings are kept for the life of the process (one command, one
+ * profile), so o needs no release. Not thread-safe: resolve before
+ * starting threads that make clients. */
 int cli_client_opts_resolve(const char *prog, cli_client_opts *o);
-/* Frees what the profile loaded. */
-void cli_client_opts_release(cli_client_opts *o);
 
 /* Whether argv[*i] is option name, as "--name VALUE" or "--name=VALUE": 1
  * with its value in *val (*i moved past it), 0 when it is not, -1 when the

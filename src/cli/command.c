@@ -170,7 +170,6 @@ static int run_cmd(const cli_family *fam, const cli_cmd *cmd, int argc, char **a
 	} else {
 		rc = rc > 0 ? CLI_EXIT_OK : CLI_EXIT_USAGE;
 	}
-	cli_client_opts_release(&c.client);
 	free(c.args);
 	return rc;
 }

@@ -3,7 +3,9 @@
  * lists, what `weft help CMD` explains, and which function runs each.
  */
 #include "cli/cli.h"
+#include "cli/completion.h"
 #include "cli/families.h"
+#include "cli/submit.h"
 
 typedef struct top_command {
 	const char *name;
@@ -11,25 +13,6 @@ typedef struct top_command {
 	int (*main)(int argc, char **argv);   /* one with its own parsing */
 	const char *summary;               /* for the latter */
 } top_command;
-
-/* `weft submit` and `weft completion` live in submit.c and completion.c;
- * these stand in for them in a build that lacks them (the linker prefers
- * the real ones). */
-__attribute__((weak)) int submit_main(int argc, char **argv)
-{
-	UNUSED(argc);
-	UNUSED(argv);
-	fputs("weft submit: not part of this build\n", stderr);
-	return CLI_EXIT_USAGE;
-}
-
-__attribute__((weak)) int completion_main(int argc, char **argv)
-{
-	UNUSED(argc);
-	UNUSED(argv);
-	fputs("weft completion: not part of this build\n", stderr);
-	return CLI_EXIT_USAGE;
-}
 
 static const top_command COMMANDS[] = {
 	{ "submit", NULL, submit_main, "submit a run: a DAG in JSON or YAML (see `weft submit --help`)" },

@@ -485,6 +485,5 @@ out:
 	free(values);
 	items_free(&it);
 	json_decref(o.job);
-	cli_client_opts_release(&o.client);
 	return rc;
 }

@@ -540,7 +540,6 @@ int worker_main(int argc, char **argv)
 	pthread_cond_destroy(&w->backoff_cv);
 	pthread_mutex_destroy(&w->mu);
 	curl_global_cleanup();
-	cli_client_opts_release(&w->o.client);
 	free(w->o.cmd_path);
 	free(w);
 	return rc;
