@@ -10,7 +10,6 @@
 #include <stdarg.h>
 
 #define CALL_TIMEOUT_MS 60000
-#define ALL_PAGE_LIMIT "1000"   /* --all asks for the largest pages */
 
 static const char COMMON_HELP[] = "  --json                   print the server's JSON answer instead of a table\n";
 
@@ -369,8 +368,6 @@ int cli_list(cli_ctx *c, const char *path, bool with_namespace, const char *key,
 	buf_init(&base);
 	buf_puts(&base, path);
 	add_query(c, &base, with_namespace, c->all ? "cursor" : NULL);
-	if (c->all && !cli_val(c, "--limit"))
-		add_param(&base, "limit", ALL_PAGE_LIMIT);
 	json_t *items = json_array();
 	char *cursor = c->all && cli_val(c, "--cursor") ? xstrdup(cli_val(c, "--cursor")) : NULL;
 	int rc;

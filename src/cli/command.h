@@ -61,7 +61,7 @@ struct cli_ctx {
 
 /* Options shared by every list: --limit, --cursor, --all. */
 #define CLI_PAGE_OPTS                                                                                         \
-	{ "--limit", "N", "limit", "items per page, 1..1000 (default 100)" },                                  \
+	{ "--limit", "N", "limit", "items per page (default 100; the most: 1000, for queues 100)" },                                  \
 	{ "--cursor", "CURSOR", "cursor", "start at this page (a list's next_cursor)" },                       \
 	{ "--all", NULL, NULL, "every page: with --json, one JSON array of all the items" }
 

@@ -103,13 +103,17 @@ static json_t *rate_value(cli_ctx *c, const char *s, const char *burst)
 		*slash = '\0';
 	int64_t limit, period_us = 1000000, b = 0;
 	json_t *rate = NULL;
+	/* "100/s" reads as "100/1s" */
+	char *period = slash && slash[1] >= 'a' && slash[1] <= 'z' ? xasprintf("1%s", slash + 1)
+	                                                          : xstrdup(slash ? slash + 1 : "1s");
 	if (cli_parse_i64(c->prog, "--rate LIMIT", copy, 1, LIMIT_MAX, &limit) == 0 &&
-	    (!slash || cli_parse_duration(c->prog, "--rate PERIOD", slash + 1, 1000, PERIOD_MAX_US, &period_us) == 0) &&
+	    cli_parse_duration(c->prog, "--rate PERIOD", period, 1000, PERIOD_MAX_US, &period_us) == 0 &&
 	    (!burst || cli_parse_i64(c->prog, "--burst", burst, 1, LIMIT_MAX, &b) == 0)) {
 		rate = json_pack("{sI sI}", "limit", (json_int_t)limit, "period_ms", (json_int_t)(period_us / 1000));
 		if (burst)
 			json_object_set_new(rate, "burst", json_integer(b));
 	}
+	free(period);
 	free(copy);
 	return rate;
 }
@@ -153,7 +157,7 @@ static int set_queue(cli_ctx *c)
 static const cli_opt SET_OPTS[] = {
 	{ "--concurrency", "N|none", NULL, "jobs of the queue running at once, 1..1000000; none: no limit" },
 	{ "--key-concurrency", "N|none", NULL, "jobs with the same concurrency key running at once" },
-	{ "--rate", "N[/PERIOD]|none", NULL, "claims per PERIOD (default 1s) and rate key, e.g. 100/1s or 5/1m" },
+	{ "--rate", "N[/PERIOD]|none", NULL, "claims per PERIOD (default 1s) and rate key: 100, 100/s, 5/1m" },
 	{ "--burst", "N", NULL, "with --rate: the token bucket's size (default N)" },
 	{ 0 },
 };

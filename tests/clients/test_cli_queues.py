@@ -15,6 +15,8 @@ def test_queues_ls_and_show(server):
     f = fields(ok(server.base, "queues", "show", "mail"))
     assert f["Name"] == "mail" and f["Ready"] == "3" and f["Namespace"] == "default"
     assert as_json(server.base, "queues", "show", "mail")["depth"]["ready"] == 3
+    assert [q["name"] for q in as_json(server.base, "queues", "--all")] == ["mail"]
+    assert rows_by(ok(server.base, "queues", "ls", "--all"), "NAME")[1]["mail"]["READY"] == "3"
 
 
 def test_queues_pause_resume_set(server):
@@ -32,6 +34,8 @@ def test_queues_pause_resume_set(server):
     assert q["concurrency_limit"] is None and q["rate_limit"] is None and q["key_concurrency_limit"] == 2
     out = ok(server.base, "queues", "show", "sms")
     assert "Recent changes:" in out and "configure" in out and "pause" in out
+    assert as_json(server.base, "queues", "set", "sms", "--rate", "7/m")["rate_limit"]["period_ms"] == 60000
+    assert as_json(server.base, "queues", "set", "sms", "--rate", "7")["rate_limit"]["period_ms"] == 1000
     r = weft(server.base, "queues", "set", "sms")
     assert r.returncode == 2 and "nothing to set" in r.stderr
     r = weft(server.base, "queues", "set", "sms", "--concurrency", "0")
