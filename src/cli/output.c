@@ -91,8 +91,7 @@ size_t out_width(const char *s)
 	return w;
 }
 
-/* Copies of s that fit max cells, cut with "…" when it does not (owned). */
-static char *cut(const char *s, size_t max)
+char *out_cut(const char *s, size_t max)
 {
 	if (out_width(s) <= max)
 		return xstrdup(s);
@@ -138,6 +137,13 @@ int out_parse_time(const char *s, int64_t *ms)
 
 void out_reltime(const char *rfc3339, char *out, size_t n)
 {
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	out_reltime_at(rfc3339, (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000, out, n);
+}
+
+void out_reltime_at(const char *rfc3339, int64_t now_ms, char *out, size_t n)
+{
 	int64_t ms;
 	if (!rfc3339) {
 		snprintf(out, n, "-");
@@ -147,9 +153,7 @@ void out_reltime(const char *rfc3339, char *out, size_t n)
 		snprintf(out, n, "%s", rfc3339);
 		return;
 	}
-	struct timespec now;
-	clock_gettime(CLOCK_REALTIME, &now);
-	int64_t d = ms - ((int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000);
+	int64_t d = ms - now_ms;
 	bool future = d > 0;
 	int64_t s = (future ? d : -d) / 1000;
 	const char *unit = "s";
@@ -247,7 +251,7 @@ static void fit(size_t *width, size_t ncols, size_t total_max)
 
 static void print_cell(FILE *f, const char *text, const char *color, size_t width, bool last)
 {
-	char *shown = cut(text, width);
+	char *shown = out_cut(text, width);
 	out_colored(f, color, shown);
 	if (!last)
 		for (size_t w = out_width(shown); w < width + COLUMN_GAP; w++)

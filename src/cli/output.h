@@ -36,9 +36,14 @@ size_t out_width(const char *s);
 /* "3s ago", "in 5m", "2h ago", "4d ago" for an RFC 3339 time; "-" for
  * NULL; the text itself when it does not parse. */
 void out_reltime(const char *rfc3339, char *out, size_t n);
+/* out_reltime as seen at now_ms (Unix milliseconds). */
+void out_reltime_at(const char *rfc3339, int64_t now_ms, char *out, size_t n);
 /* Parses RFC 3339 UTC ("2026-12-05T10:00:00.123Z", offsets allowed) to
  * Unix milliseconds: 0, or -1. */
 int out_parse_time(const char *s, int64_t *ms);
+
+/* A copy of s (owned) that fits max cells, cut with "…" when it does not. */
+char *out_cut(const char *s, size_t max);
 
 /* A table: add headers, then cells row by row; print frees it. */
 typedef struct out_table out_table;
