@@ -237,12 +237,18 @@ int cli_delete(http_client *c, const cli_client_opts *o, const char *path, json_
 int cli_request(http_client *c, const cli_client_opts *o, const char *method, const char *path, const char *body,
                 size_t body_len, json_t **answer, long *status, char *err, size_t errlen)
 {
+	return cli_request_ex(c, o, method, path, body, body_len, NULL, answer, status, err, errlen);
+}
+
+int cli_request_ex(http_client *c, const cli_client_opts *o, const char *method, const char *path, const char *body,
+                   size_t body_len, cli_call_extra *extra, json_t **answer, long *status, char *err, size_t errlen)
+{
 	*answer = NULL;
 	if (status)
 		*status = 0;
 	http_response r;
 	http_response_init(&r);
-	int rc = http_client_request(c, method, path, body, body_len, NULL, &r);
+	int rc = http_client_request(c, method, path, body, body_len, extra ? extra->headers : NULL, &r);
 	int code = CLI_EXIT_OK;
 	buf msg;
 	buf_init(&msg);
@@ -258,6 +264,9 @@ int cli_request(http_client *c, const cli_client_opts *o, const char *method, co
 		*status = r.status;
 	}
 	if (rc == 0 && r.status >= 200 && r.status < 300) {
+		const char *replayed = http_response_header(&r, "Idempotent-Replayed");
+		if (extra)
+			extra->replayed = replayed && strcmp(replayed, "true") == 0;
 		char perr[160];
 		*answer = json_parse_body(r.body.data, r.body.len, JSON_DEFAULT_MAX_DEPTH * 2, perr, sizeof(perr));
 		if (!*answer) {

@@ -83,6 +83,15 @@ int cli_post(http_client *c, const cli_client_opts *o, const char *path, const c
  * with the object's current_status when the server names it. */
 int cli_request(http_client *c, const cli_client_opts *o, const char *method, const char *path, const char *body,
                 size_t body_len, json_t **answer, long *status, char *err, size_t errlen);
+/* What some calls add to cli_request: request headers (an
+ * Idempotency-Key), and whether the answer was a replay. */
+typedef struct cli_call_extra {
+	const char *const *headers;   /* "Name: value" lines, NULL-terminated, or NULL */
+	bool replayed;                /* out: a 2xx answer with Idempotent-Replayed: true */
+} cli_call_extra;
+/* cli_request with extra (may be NULL). */
+int cli_request_ex(http_client *c, const cli_client_opts *o, const char *method, const char *path, const char *body,
+                   size_t body_len, cli_call_extra *extra, json_t **answer, long *status, char *err, size_t errlen);
 int cli_get(http_client *c, const cli_client_opts *o, const char *path, json_t **answer, char *err, size_t errlen);
 int cli_delete(http_client *c, const cli_client_opts *o, const char *path, json_t **answer, char *err, size_t errlen);
 
