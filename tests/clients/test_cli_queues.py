@@ -24,6 +24,9 @@ def test_queues_pause_resume_set(server):
     _, rows = rows_by(ok(server.base, "queues", "pause", "sms"), "NAME")
     assert rows["sms"]["PAUSED"] == "yes"
     assert as_json(server.base, "queues", "resume", "sms")["paused"] is False
+    assert as_json(server.base, "queues", "pause", "sms")["paused"] is True
+    _, rows = rows_by(ok(server.base, "queues", "resume", "sms"), "NAME")
+    assert rows["sms"]["PAUSED"] == "no"
     doc = as_json(server.base, "queues", "set", "sms", "--concurrency", "4", "--key-concurrency", "2",
                   "--rate", "10/1m", "--burst", "20")
     assert doc["concurrency_limit"] == 4 and doc["key_concurrency_limit"] == 2

@@ -44,6 +44,9 @@ def test_runs_pause_resume_cancel(server):
     assert doc == {"id": run["id"], "paused": 2, "unchanged": 0}
     header, rows = rows_by(ok(server.base, "runs", "resume", run["id"]), "RUN")
     assert header == ["RUN", "RESUMED", "UNCHANGED"] and rows[run["id"]]["RESUMED"] == "2"
+    header, rows = rows_by(ok(server.base, "runs", "pause", run["id"]), "RUN")
+    assert header == ["RUN", "PAUSED", "UNCHANGED"] and rows[run["id"]]["PAUSED"] == "2"
+    assert as_json(server.base, "runs", "resume", run["id"]) == {"id": run["id"], "resumed": 2, "unchanged": 0}
     header, rows = rows_by(ok(server.base, "runs", "cancel", run["id"]), "RUN")
     assert header == ["RUN", "CANCELED", "ALREADY_ENDED"] and rows[run["id"]]["CANCELED"] == "2"
     assert as_json(server.base, "runs", "cancel", run["id"])["already_ended"] == 2

@@ -20,6 +20,8 @@ def test_ls_table_and_json(server):
     assert "next_cursor" in doc
     # the bare family runs its list too
     assert rows_by(ok(server.base, "tasks"), "ID")[1].keys() == rows.keys()
+    assert rows_by(ok(server.base, "tasks", "ls"), "ID")[1].keys() == rows.keys()
+    assert as_json(server.base, "tasks", "ls") == doc
 
 
 def test_ls_filters(server):
@@ -98,17 +100,23 @@ def test_task_events(server):
 
 
 def test_cancel_pause_resume_in_both_outputs(server):
-    a, b = enqueue(server, "act-q", 1, 2, delay_ms=60000)
+    a, b, c = enqueue(server, "act-q", 1, 2, 3, delay_ms=60000)
     doc = as_json(server.base, "pause", a, "--reason", "hold on")
     assert doc["id"] == a and doc["status"] == "paused"
-    header, rows = rows_by(ok(server.base, "resume", a), "ID")
-    assert header == ["ID", "NAME", "STATUS", "ATTEMPT"] and rows[a]["STATUS"] == "pending"
+    assert as_json(server.base, "resume", a)["status"] == "pending"
+    header, rows = rows_by(ok(server.base, "pause", a), "ID")
+    assert header == ["ID", "NAME", "STATUS", "ATTEMPT"] and rows[a]["STATUS"] == "paused"
+    _, rows = rows_by(ok(server.base, "resume", a), "ID")
+    assert rows[a]["STATUS"] == "pending"
     _, rows = rows_by(ok(server.base, "cancel", b), "ID")
     assert rows[b]["STATUS"] == "canceled"
     assert server.get("/v1/tasks/" + b).json()["status"] == "canceled"
+    assert as_json(server.base, "cancel", c, "--reason", "dup")["status"] == "canceled"
     # an action the status does not allow: 409, exit 6, the current status named
     r = weft(server.base, "cancel", b)
     assert r.returncode == 6 and "current status: canceled" in r.stderr
+    events = server.get("/v1/tasks/%s/events" % a).json()["events"]
+    assert any("hold on" in (e["reason"] or "") for e in events)
 
 
 def test_retry_reset_and_resolve(server):
@@ -120,6 +128,13 @@ def test_retry_reset_and_resolve(server):
     assert doc["status"] == "pending" and doc["attempt"] == 2
     _, rows = rows_by(ok(server.base, "reset", b, "--reason", "fixed upstream"), "ID")
     assert rows[b]["STATUS"] == "pending" and rows[b]["ATTEMPT"] == "2"
+    # the other output of each: fail them again first
+    for job in claim(server, "fix-q", n=2):
+        fail(server, job)
+    _, rows = rows_by(ok(server.base, "retry", b), "ID")
+    assert rows[b]["STATUS"] == "pending" and rows[b]["ATTEMPT"] == "3"
+    doc = as_json(server.base, "reset", a)
+    assert doc["status"] == "pending" and doc["attempt"] == 3 and doc["dead_letter"] is False
     doc = as_json(server.base, "resolve", c, "--result", '{"done": true}')
     assert doc["status"] == "success"
     assert server.get("/v1/tasks/" + c).json()["result"] == {"done": True}

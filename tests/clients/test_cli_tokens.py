@@ -74,6 +74,9 @@ def test_errors(authed):
     assert r.returncode == 3 and "admin role" in r.stderr
     r = weft(None, "tokens", env=clean_env(authed.base))
     assert r.returncode == 3 and "WEFT_TOKEN" in r.stderr
+    # a namespace the token does not cover: 403, named
+    r = weft(None, "ls", "--namespace", "billing", env=clean_env(authed.base, WEFT_TOKEN=client["secret"]))
+    assert r.returncode == 3 and "billing" in r.stderr, r.stderr
 
 
 def test_without_authentication_the_server_says_how_to_turn_it_on(server):
