@@ -15,7 +15,7 @@ typedef struct task_action {
 } task_action;
 
 static const cli_column TASK_ROW[] = {
-	{ "ID", "id", COL_TEXT }, { "NAME", "name", COL_TEXT }, { "STATUS", "status", COL_STATUS },
+	{ "ID", "id", COL_ID }, { "NAME", "name", COL_TEXT }, { "STATUS", "status", COL_STATUS },
 	{ "ATTEMPT", "attempt", COL_TEXT }, { 0 },
 };
 

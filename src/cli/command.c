@@ -301,8 +301,11 @@ static const char *cell_color(const json_t *v, cli_col_kind kind)
 void cli_print_table(const json_t *items, const cli_column *cols)
 {
 	out_table *t = out_table_new();
-	for (const cli_column *col = cols; col->header; col++)
+	for (const cli_column *col = cols; col->header; col++) {
 		out_table_header(t, col->header);
+		if (col->kind == COL_ID)
+			out_table_keep(t);
+	}
 	for (size_t i = 0; i < json_array_size(items); i++) {
 		const json_t *item = json_array_get(items, i);
 		for (const cli_column *col = cols; col->header; col++) {

@@ -91,6 +91,7 @@ int cli_call(cli_ctx *c, const char *method, const char *path, const json_t *bod
 /* How a table column shows a member of each item. */
 typedef enum cli_col_kind {
 	COL_TEXT,     /* a string, number or boolean as it is; "-" for null */
+	COL_ID,       /* text never cut to the terminal's width (it is copied) */
 	COL_STATUS,   /* a string in its status color */
 	COL_TIME,     /* an RFC 3339 time, relative */
 	COL_JSON,     /* any value, compact JSON */

@@ -8,7 +8,7 @@
 #define REQUEUE_MAX 1000   /* the API's limit of one requeue */
 
 static const cli_column DEAD_COLUMNS[] = {
-	{ "ID", "id", COL_TEXT },
+	{ "ID", "id", COL_ID },
 	{ "NAME", "name", COL_TEXT },
 	{ "QUEUE", "queue", COL_TEXT },
 	{ "ATTEMPT", "attempt", COL_TEXT },
@@ -33,6 +33,7 @@ static void print_requeued(const json_t *answer)
 {
 	out_table *t = out_table_new();
 	out_table_header(t, "ID");
+	out_table_keep(t);
 	out_table_header(t, "RESULT");
 	const json_t *v;
 	size_t i;

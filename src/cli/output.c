@@ -13,7 +13,7 @@
 
 #define ELLIPSIS "\xe2\x80\xa6"
 #define COLUMN_GAP 2
-#define MIN_CUT_WIDTH 6   /* a column is not cut below this many cells */
+#define MIN_CUT_WIDTH 8   /* a column is not cut below this many cells */
 
 bool out_colors(void)
 {
@@ -180,6 +180,7 @@ typedef struct cell {
 
 struct out_table {
 	char **headers;
+	bool *keep;
 	size_t ncols;
 	cell *cells;
 	size_t ncells, cap;
@@ -193,7 +194,15 @@ out_table *out_table_new(void)
 void out_table_header(out_table *t, const char *name)
 {
 	t->headers = xrealloc(t->headers, (t->ncols + 1) * sizeof(*t->headers));
+	t->keep = xrealloc(t->keep, (t->ncols + 1) * sizeof(*t->keep));
+	t->keep[t->ncols] = false;
 	t->headers[t->ncols++] = xstrdup(name);
+}
+
+void out_table_keep(out_table *t)
+{
+	if (t->ncols)
+		t->keep[t->ncols - 1] = true;
 }
 
 void out_table_cell(out_table *t, const char *text, const char *color)
@@ -219,6 +228,7 @@ void out_table_free(out_table *t)
 	for (size_t i = 0; i < t->ncells; i++)
 		free(t->cells[i].text);
 	free(t->headers);
+	free(t->keep);
 	free(t->cells);
 	free(t);
 }
@@ -233,19 +243,24 @@ static size_t terminal_width(FILE *f)
 	return v > 0 ? (size_t)v : 80;
 }
 
-/* On a terminal, narrows the widest columns until the table fits. */
-static void fit(size_t *width, size_t ncols, size_t total_max)
+/* On a terminal, narrows the widest column that may be cut, a cell at a
+ * time (so that long columns level down together), until the table fits
+ * or every such column is down to MIN_CUT_WIDTH; a table of short
+ * columns may stay wider than the terminal. */
+static void fit(size_t *width, const bool *keep, size_t ncols, size_t total_max)
 {
-	for (;;) {
-		size_t total = 0, widest = 0;
-		for (size_t i = 0; i < ncols; i++) {
-			total += width[i] + (i ? COLUMN_GAP : 0);
-			if (width[i] > width[widest])
+	size_t total = 0;
+	for (size_t i = 0; i < ncols; i++)
+		total += width[i] + (i ? COLUMN_GAP : 0);
+	while (total > total_max) {
+		size_t widest = ncols;
+		for (size_t i = 0; i < ncols; i++)
+			if (!keep[i] && (widest == ncols || width[i] > width[widest]))
 				widest = i;
-		}
-		if (total <= total_max || width[widest] <= MIN_CUT_WIDTH)
+		if (widest == ncols || width[widest] <= MIN_CUT_WIDTH)
 			return;
-		width[widest] -= MIN(width[widest] - MIN_CUT_WIDTH, total - total_max);
+		width[widest]--;
+		total--;
 	}
 }
 
@@ -267,7 +282,7 @@ void out_table_print(out_table *t, FILE *f)
 	for (size_t i = 0; i < t->ncells; i++)
 		width[i % t->ncols] = MAX(width[i % t->ncols], out_width(t->cells[i].text));
 	if (isatty(fileno(f)))
-		fit(width, t->ncols, terminal_width(f));
+		fit(width, t->keep, t->ncols, terminal_width(f));
 	for (size_t i = 0; i < t->ncols; i++)
 		print_cell(f, t->headers[i], OUT_BOLD, width[i], i + 1 == t->ncols);
 	fputc('\n', f);

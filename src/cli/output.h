@@ -49,6 +49,8 @@ char *out_cut(const char *s, size_t max);
 typedef struct out_table out_table;
 out_table *out_table_new(void);
 void out_table_header(out_table *t, const char *name);
+/* Marks the last header's column as never cut (ids, which are copied). */
+void out_table_keep(out_table *t);
 /* Appends a cell (copied) to the current row; a row is complete after as
  * many cells as headers. color may be NULL. */
 void out_table_cell(out_table *t, const char *text, const char *color);

@@ -6,7 +6,7 @@
 #include "util/alloc.h"
 
 static const cli_column RUN_COLUMNS[] = {
-	{ "ID", "id", COL_TEXT },
+	{ "ID", "id", COL_ID },
 	{ "NAME", "name", COL_TEXT },
 	{ "STATUS", "status", COL_STATUS },
 	{ "TASKS", "counts.total", COL_TEXT },
@@ -17,7 +17,7 @@ static const cli_column RUN_COLUMNS[] = {
 };
 
 static const cli_column RUN_FIELDS[] = {
-	{ "ID", "id", COL_TEXT },
+	{ "ID", "id", COL_ID },
 	{ "Name", "name", COL_TEXT },
 	{ "Namespace", "namespace", COL_TEXT },
 	{ "Status", "status", COL_STATUS },
@@ -90,17 +90,17 @@ static int run_tasks(cli_ctx *c)
 }
 
 const cli_action CLI_RUN_CANCEL = { "POST", "/v1/runs/", "/cancel", false,
-	                           (const cli_column[]){ { "RUN", "id", COL_TEXT },
+	                           (const cli_column[]){ { "RUN", "id", COL_ID },
 	                                                 { "CANCELED", "canceled", COL_TEXT },
 	                                                 { "ALREADY_ENDED", "already_ended", COL_TEXT },
 	                                                 { 0 } } };
 const cli_action CLI_RUN_PAUSE = { "POST", "/v1/runs/", "/pause", false,
-	                          (const cli_column[]){ { "RUN", "id", COL_TEXT },
+	                          (const cli_column[]){ { "RUN", "id", COL_ID },
 	                                                { "PAUSED", "paused", COL_TEXT },
 	                                                { "UNCHANGED", "unchanged", COL_TEXT },
 	                                                { 0 } } };
 const cli_action CLI_RUN_RESUME = { "POST", "/v1/runs/", "/resume", false,
-	                           (const cli_column[]){ { "RUN", "id", COL_TEXT },
+	                           (const cli_column[]){ { "RUN", "id", COL_ID },
 	                                                 { "RESUMED", "resumed", COL_TEXT },
 	                                                 { "UNCHANGED", "unchanged", COL_TEXT },
 	                                                 { 0 } } };

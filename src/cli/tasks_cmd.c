@@ -6,13 +6,13 @@
 #include "util/alloc.h"
 
 const cli_column CLI_TASK_COLUMNS[] = {
-	{ "ID", "id", COL_TEXT },          { "NAME", "name", COL_TEXT },     { "EXECUTOR", "executor", COL_TEXT },
+	{ "ID", "id", COL_ID },          { "NAME", "name", COL_TEXT },     { "EXECUTOR", "executor", COL_TEXT },
 	{ "QUEUE", "queue", COL_TEXT },    { "STATUS", "status", COL_STATUS }, { "ATTEMPT", "attempt", COL_TEXT },
 	{ "CREATED", "created_at", COL_TIME }, { 0 },
 };
 
 static const cli_column TASK_FIELDS[] = {
-	{ "ID", "id", COL_TEXT },
+	{ "ID", "id", COL_ID },
 	{ "Run", "run_id", COL_TEXT },
 	{ "Name", "name", COL_TEXT },
 	{ "Namespace", "namespace", COL_TEXT },

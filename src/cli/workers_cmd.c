@@ -5,7 +5,7 @@
 #include "cli/families.h"
 
 static const cli_column WORKER_COLUMNS[] = {
-	{ "ID", "id", COL_TEXT },
+	{ "ID", "id", COL_ID },
 	{ "HOSTNAME", "hostname", COL_TEXT },
 	{ "STATE", "state", COL_STATUS },
 	{ "QUEUES", "queues", COL_LIST },
@@ -15,7 +15,7 @@ static const cli_column WORKER_COLUMNS[] = {
 };
 
 static const cli_column WORKER_FIELDS[] = {
-	{ "ID", "id", COL_TEXT },
+	{ "ID", "id", COL_ID },
 	{ "Namespace", "namespace", COL_TEXT },
 	{ "Hostname", "hostname", COL_TEXT },
 	{ "State", "state", COL_STATUS },

@@ -58,10 +58,11 @@ def test_colors_on_a_terminal_unless_no_color(server):
 
 def test_long_cells_are_cut_on_a_terminal_only(server):
     long_name = "a-very-long-job-name-" * 6
-    server.post("/v1/jobs", json={"jobs": [{"queue": "cut-q", "name": long_name, "input": 1}]})
+    r = server.post("/v1/jobs", json={"jobs": [{"queue": "cut-q", "name": long_name, "input": 1}]})
     out = run_on_pty(["ls"], clean_env(server.base, NO_COLOR="1"), columns=100)
     assert "\u2026" in out and long_name not in out
     assert all(len(line) <= 100 for line in out.splitlines())
+    assert r.json()["jobs"][0]["id"] in out                     # ids are never cut
     assert long_name in ok(server.base, "ls")   # piped: never cut
 
 
