@@ -19,6 +19,7 @@
 typedef struct frame {
 	json_t *node;      /* a borrowed object or array (its parent holds it) */
 	char *key;         /* an object's key waiting for its value (owned), or NULL */
+	bool tasks;        /* the DAG's tasks: the lines of its items are kept */
 } frame;
 
 typedef struct conv {
@@ -30,7 +31,23 @@ typedef struct conv {
 	int depth;
 	size_t nodes;
 	int documents;
+	submit_yaml_lines *lines;   /* or NULL */
 } conv;
+
+void submit_yaml_lines_release(submit_yaml_lines *l)
+{
+	free(l->line);
+	memset(l, 0, sizeof(*l));
+}
+
+static void keep_line(submit_yaml_lines *l, size_t line)
+{
+	if (l->n == l->cap) {
+		l->cap = l->cap ? l->cap * 2 : 64;
+		l->line = xrealloc(l->line, l->cap * sizeof(*l->line));
+	}
+	l->line[l->n++] = line;
+}
 
 WEFT_PRINTF(3, 4)
 static int problem(conv *c, const yaml_mark_t *at, const char *fmt, ...)
@@ -198,6 +215,8 @@ static int add(conv *c, json_t *v, const yaml_event_t *e)
 	}
 	frame *f = &c->stack[c->depth - 1];
 	if (json_is_array(f->node)) {
+		if (f->tasks && c->lines)
+			keep_line(c->lines, e->start_mark.line + 1);
 		json_array_append_new(f->node, v);
 		return 0;
 	}
@@ -231,12 +250,16 @@ static int open_container(conv *c, const yaml_event_t *e, bool mapping)
 	bool is_key = c->depth > 0 && json_is_object(c->stack[c->depth - 1].node) && !c->stack[c->depth - 1].key;
 	if (is_key)
 		return problem(c, &e->start_mark, "a key must be a scalar, not a %s", mapping ? "mapping" : "sequence");
+	/* the tasks: a sequence at the top, or under the top mapping's "tasks" */
+	bool tasks = !mapping && (c->depth == 0 || (c->depth == 1 && c->stack[0].key &&
+	                                             json_is_object(c->stack[0].node) &&
+	                                             strcmp(c->stack[0].key, "tasks") == 0));
 	json_t *node = mapping ? json_object() : json_array();
 	if (add(c, json_incref(node), e) != 0) {
 		json_decref(node);
 		return -1;
 	}
-	c->stack[c->depth++] = (frame){ .node = node, .key = NULL };
+	c->stack[c->depth++] = (frame){ .node = node, .key = NULL, .tasks = tasks };
 	json_decref(node);   /* its parent (or root) holds it */
 	return 0;
 }
@@ -271,9 +294,10 @@ static int on_event(conv *c, const yaml_event_t *e)
 	}
 }
 
-json_t *submit_yaml_to_json(const char *text, size_t len, const char *name, char *err, size_t errlen)
+json_t *submit_yaml_to_json(const char *text, size_t len, const char *name, submit_yaml_lines *lines, char *err,
+                            size_t errlen)
 {
-	conv c = { .name = name, .err = err, .errlen = errlen };
+	conv c = { .name = name, .err = err, .errlen = errlen, .lines = lines };
 	err[0] = '\0';
 	yaml_parser_t p;
 	if (!yaml_parser_initialize(&p)) {
