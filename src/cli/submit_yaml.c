@@ -148,8 +148,6 @@ static json_t *plain_value(conv *c, const yaml_mark_t *at, const char *s, size_t
 	static const char *const falses[] = { "false", "False", "FALSE", NULL };
 	static const char *const specials[] = { ".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF", "-.inf", "-.Inf",
 		                                "-.INF", ".nan", ".NaN", ".NAN", NULL };
-	if (strlen(s) != len)   /* a NUL inside: only a string can hold it */
-		return json_stringn(s, len);
 	if (is_one_of(s, nulls))
 		return json_null();
 	if (is_one_of(s, trues))
@@ -187,6 +185,11 @@ static json_t *scalar_value(conv *c, const yaml_event_t *e)
 	if (tag && strcmp(tag, TAG_STR) != 0 && strcmp(tag, "!") != 0) {
 		problem(c, &e->start_mark, "the tag %s%s is not supported (only !!str): write the value without it",
 		        core_tag(tag) ? "!!" : "", tag + (core_tag(tag) ? strlen(TAG_CORE) : 0));
+		return NULL;
+	}
+	if (memchr(s, '\0', len)) {
+		/* JSON could write it as \u0000, but the server refuses that */
+		problem(c, &e->start_mark, "the text holds a NUL character (\\0 or \\x00), which weft does not take");
 		return NULL;
 	}
 	if (tag || e->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
@@ -294,6 +297,22 @@ static int on_event(conv *c, const yaml_event_t *e)
 	}
 }
 
+/* The line and column (0-based, counted in characters) of a byte offset. */
+static yaml_mark_t mark_of_offset(const char *text, size_t offset)
+{
+	yaml_mark_t m = { 0 };
+	for (size_t i = 0; i < offset; i++) {
+		if (text[i] == '\n') {
+			m.line++;
+			m.column = 0;
+		} else if (((unsigned char)text[i] & 0xc0) != 0x80) {
+			m.column++;   /* not a UTF-8 continuation byte */
+		}
+	}
+	m.index = offset;
+	return m;
+}
+
 json_t *submit_yaml_to_json(const char *text, size_t len, const char *name, submit_yaml_lines *lines, char *err,
                             size_t errlen)
 {
@@ -310,7 +329,12 @@ json_t *submit_yaml_to_json(const char *text, size_t len, const char *name, subm
 		yaml_event_t e;
 		if (!yaml_parser_parse(&p, &e)) {
 			yaml_mark_t at = p.problem_mark;
-			if (p.context)
+			if (p.error == YAML_READER_ERROR) {
+				/* the reader gives a byte offset, not a mark */
+				at = mark_of_offset(text, MIN(p.problem_offset, len));
+				problem(&c, &at, "%s (byte 0x%02x): the file must be UTF-8 text", p.problem ? p.problem : "bad text",
+				        (unsigned)p.problem_value & 0xff);
+			} else if (p.context)
 				problem(&c, &at, "%s (%s at line %zu)", p.problem ? p.problem : "bad YAML", p.context,
 				        p.context_mark.line + 1);
 			else
