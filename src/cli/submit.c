@@ -147,15 +147,16 @@ static input_format guess_format(const char *file, const char *text, size_t len)
 	return FORMAT_YAML;
 }
 
-/* The request body as a tree (a new reference), or NULL after a message. */
-static json_t *parse_dag(const submit_opts *o, const char *text, size_t len)
+/* The request body as a tree (a new reference), or NULL after a message.
+ * For YAML, lines gets the line of each task. */
+static json_t *parse_dag(const submit_opts *o, const char *text, size_t len, submit_yaml_lines *lines)
 {
 	const char *name = strcmp(o->file, "-") == 0 ? "stdin" : o->file;
 	input_format fmt = o->format != FORMAT_GUESS ? o->format : guess_format(o->file, text, len);
 	char err[512];
 	json_t *doc;
 	if (fmt == FORMAT_YAML) {
-		doc = submit_yaml_to_json(text, len, name, err, sizeof(err));
+		doc = submit_yaml_to_json(text, len, name, lines, err, sizeof(err));
 		if (!doc)
 			fprintf(stderr, PROG ": %s\n", err);
 	} else {
@@ -281,6 +282,27 @@ static int api_call(http_client *c, const cli_client_opts *o, const char *method
 	buf_release(&msg);
 	http_response_release(&r);
 	return code;
+}
+
+/* Shows where the tasks the server's message names (tasks[N]) are in the
+ * file, for the first few of them. */
+static void name_task_lines(const char *msg, const char *file, const submit_yaml_lines *lines)
+{
+	size_t shown[3];
+	size_t nshown = 0;
+	for (const char *p = msg; (p = strstr(p, "tasks[")) != NULL && nshown < ARRAY_LEN(shown); p++) {
+		char *end = NULL;
+		unsigned long k = strtoul(p + 6, &end, 10);
+		if (end == p + 6 || *end != ']' || k >= lines->n)
+			continue;
+		bool seen = false;
+		for (size_t i = 0; i < nshown; i++)
+			seen = seen || shown[i] == k;
+		if (seen)
+			continue;
+		shown[nshown++] = k;
+		fprintf(stderr, PROG ": tasks[%lu] is the task at %s:%zu\n", k, file, lines->line[k]);
+	}
 }
 
 /* ---- the upload's progress bar -------------------------------------------- */
@@ -418,7 +440,8 @@ static int wait_for_run(http_client *c, const submit_opts *o, const char *id)
 	}
 }
 
-static int send_run(http_client *c, const submit_opts *o, const char *body, size_t len)
+static int send_run(http_client *c, const submit_opts *o, const char *body, size_t len,
+                    const submit_yaml_lines *lines)
 {
 	/* a large upload over a slow link takes its time: a minute per 8 MiB */
 	http_client_set_timeout(c, 60000 + (long)(len >> 23) * 60000);
@@ -444,6 +467,8 @@ static int send_run(http_client *c, const submit_opts *o, const char *body, size
 	const char *id = json_string_value(json_object_get(answer, "id"));
 	if (rc != CLI_EXIT_OK) {
 		fprintf(stderr, PROG ": %s\n", err);
+		if (rc == CLI_EXIT_USAGE)
+			name_task_lines(err, strcmp(o->file, "-") == 0 ? "stdin" : o->file, lines);
 	} else if (!id) {
 		fprintf(stderr, PROG ": the server's answer has no run id\n");
 		rc = CLI_EXIT_SERVER;
@@ -477,8 +502,12 @@ static int submit_opt(int argc, char **argv, int *i, submit_opts *o)
 {
 	const char *a = argv[*i], *v;
 	int r;
-	if (strcmp(a, "--json") == 0 || strcmp(a, "--wait") == 0) {
-		*(a[2] == 'j' ? &o->json_out : &o->wait) = true;
+	if (strcmp(a, "--json") == 0) {
+		o->json_out = true;
+		return 1;
+	}
+	if (strcmp(a, "--wait") == 0) {
+		o->wait = true;
 		return 1;
 	}
 	if ((r = cli_opt_value(PROG, argc, argv, i, "--format", &v)) != 0) {
@@ -552,7 +581,8 @@ int submit_main(int argc, char **argv)
 	/* the client first: making it settles --namespace (no request yet) */
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	http_client *c = cli_client_new(PROG, &o.client, 0);
-	json_t *doc = c ? parse_dag(&o, text, len) : NULL;
+	submit_yaml_lines lines = { 0 };
+	json_t *doc = c ? parse_dag(&o, text, len, &lines) : NULL;
 	free(text);
 	char *body = doc ? json_dump_compact(doc) : NULL;
 	json_decref(doc);
@@ -562,9 +592,10 @@ int submit_main(int argc, char **argv)
 	else if (body_len > SUBMIT_MAX_BYTES)
 		rc = too_large(strcmp(o.file, "-") == 0 ? "stdin" : o.file, body_len, "as JSON is");
 	else
-		rc = send_run(c, &o, body, body_len);
+		rc = send_run(c, &o, body, body_len, &lines);
 	http_client_free(c);
 	curl_global_cleanup();
+	submit_yaml_lines_release(&lines);
 	free(body);
 	return rc;
 }

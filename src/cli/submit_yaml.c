@@ -19,6 +19,7 @@
 typedef struct frame {
 	json_t *node;      /* a borrowed object or array (its parent holds it) */
 	char *key;         /* an object's key waiting for its value (owned), or NULL */
+	bool tasks;        /* the DAG's tasks: the lines of its items are kept */
 } frame;
 
 typedef struct conv {
@@ -30,7 +31,23 @@ typedef struct conv {
 	int depth;
 	size_t nodes;
 	int documents;
+	submit_yaml_lines *lines;   /* or NULL */
 } conv;
+
+void submit_yaml_lines_release(submit_yaml_lines *l)
+{
+	free(l->line);
+	memset(l, 0, sizeof(*l));
+}
+
+static void keep_line(submit_yaml_lines *l, size_t line)
+{
+	if (l->n == l->cap) {
+		l->cap = l->cap ? l->cap * 2 : 64;
+		l->line = xrealloc(l->line, l->cap * sizeof(*l->line));
+	}
+	l->line[l->n++] = line;
+}
 
 WEFT_PRINTF(3, 4)
 static int problem(conv *c, const yaml_mark_t *at, const char *fmt, ...)
@@ -131,8 +148,6 @@ static json_t *plain_value(conv *c, const yaml_mark_t *at, const char *s, size_t
 	static const char *const falses[] = { "false", "False", "FALSE", NULL };
 	static const char *const specials[] = { ".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF", "-.inf", "-.Inf",
 		                                "-.INF", ".nan", ".NaN", ".NAN", NULL };
-	if (strlen(s) != len)   /* a NUL inside: only a string can hold it */
-		return json_stringn(s, len);
 	if (is_one_of(s, nulls))
 		return json_null();
 	if (is_one_of(s, trues))
@@ -172,6 +187,11 @@ static json_t *scalar_value(conv *c, const yaml_event_t *e)
 		        core_tag(tag) ? "!!" : "", tag + (core_tag(tag) ? strlen(TAG_CORE) : 0));
 		return NULL;
 	}
+	if (memchr(s, '\0', len)) {
+		/* JSON could write it as \u0000, but the server refuses that */
+		problem(c, &e->start_mark, "the text holds a NUL character (\\0 or \\x00), which weft does not take");
+		return NULL;
+	}
 	if (tag || e->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
 		v = json_stringn(s, len);
 	else
@@ -198,6 +218,8 @@ static int add(conv *c, json_t *v, const yaml_event_t *e)
 	}
 	frame *f = &c->stack[c->depth - 1];
 	if (json_is_array(f->node)) {
+		if (f->tasks && c->lines)
+			keep_line(c->lines, e->start_mark.line + 1);
 		json_array_append_new(f->node, v);
 		return 0;
 	}
@@ -231,12 +253,16 @@ static int open_container(conv *c, const yaml_event_t *e, bool mapping)
 	bool is_key = c->depth > 0 && json_is_object(c->stack[c->depth - 1].node) && !c->stack[c->depth - 1].key;
 	if (is_key)
 		return problem(c, &e->start_mark, "a key must be a scalar, not a %s", mapping ? "mapping" : "sequence");
+	/* the tasks: a sequence at the top, or under the top mapping's "tasks" */
+	bool tasks = !mapping && (c->depth == 0 || (c->depth == 1 && c->stack[0].key &&
+	                                             json_is_object(c->stack[0].node) &&
+	                                             strcmp(c->stack[0].key, "tasks") == 0));
 	json_t *node = mapping ? json_object() : json_array();
 	if (add(c, json_incref(node), e) != 0) {
 		json_decref(node);
 		return -1;
 	}
-	c->stack[c->depth++] = (frame){ .node = node, .key = NULL };
+	c->stack[c->depth++] = (frame){ .node = node, .key = NULL, .tasks = tasks };
 	json_decref(node);   /* its parent (or root) holds it */
 	return 0;
 }
@@ -271,9 +297,26 @@ static int on_event(conv *c, const yaml_event_t *e)
 	}
 }
 
-json_t *submit_yaml_to_json(const char *text, size_t len, const char *name, char *err, size_t errlen)
+/* The line and column (0-based, counted in characters) of a byte offset. */
+static yaml_mark_t mark_of_offset(const char *text, size_t offset)
 {
-	conv c = { .name = name, .err = err, .errlen = errlen };
+	yaml_mark_t m = { 0 };
+	for (size_t i = 0; i < offset; i++) {
+		if (text[i] == '\n') {
+			m.line++;
+			m.column = 0;
+		} else if (((unsigned char)text[i] & 0xc0) != 0x80) {
+			m.column++;   /* not a UTF-8 continuation byte */
+		}
+	}
+	m.index = offset;
+	return m;
+}
+
+json_t *submit_yaml_to_json(const char *text, size_t len, const char *name, submit_yaml_lines *lines, char *err,
+                            size_t errlen)
+{
+	conv c = { .name = name, .err = err, .errlen = errlen, .lines = lines };
 	err[0] = '\0';
 	yaml_parser_t p;
 	if (!yaml_parser_initialize(&p)) {
@@ -286,7 +329,12 @@ json_t *submit_yaml_to_json(const char *text, size_t len, const char *name, char
 		yaml_event_t e;
 		if (!yaml_parser_parse(&p, &e)) {
 			yaml_mark_t at = p.problem_mark;
-			if (p.context)
+			if (p.error == YAML_READER_ERROR) {
+				/* the reader gives a byte offset, not a mark */
+				at = mark_of_offset(text, MIN(p.problem_offset, len));
+				problem(&c, &at, "%s (byte 0x%02x): the file must be UTF-8 text", p.problem ? p.problem : "bad text",
+				        (unsigned)p.problem_value & 0xff);
+			} else if (p.context)
 				problem(&c, &at, "%s (%s at line %zu)", p.problem ? p.problem : "bad YAML", p.context,
 				        p.context_mark.line + 1);
 			else

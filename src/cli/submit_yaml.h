@@ -32,9 +32,22 @@
 /* A run of 100,000 tasks of a dozen values each, with room to spare. */
 #define SUBMIT_YAML_MAX_NODES 4000000
 
+/* Where each task of the DAG starts in the file, so that the server's
+ * "tasks[12]: ..." can be shown with its line. */
+typedef struct submit_yaml_lines {
+	size_t *line;   /* owned: line[i] is the 1-based line of tasks[i] */
+	size_t n, cap;
+} submit_yaml_lines;
+
+void submit_yaml_lines_release(submit_yaml_lines *l);
+
 /* Converts the YAML document text[0..len) (need not be NUL-terminated).
  * name names the input in messages ("dag.yaml", "stdin"). Returns a new
- * reference, or NULL with err set to "name:LINE:COLUMN: problem". */
-json_t *submit_yaml_to_json(const char *text, size_t len, const char *name, char *err, size_t errlen);
+ * reference, or NULL with err set to "name:LINE:COLUMN: problem". lines
+ * (zeroed by the caller, or NULL) gets the line of each item of the
+ * document's top-level "tasks" sequence (or of the document itself when it
+ * is a bare sequence). */
+json_t *submit_yaml_to_json(const char *text, size_t len, const char *name, submit_yaml_lines *lines, char *err,
+                            size_t errlen);
 
 #endif

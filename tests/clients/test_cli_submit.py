@@ -1,6 +1,7 @@
 """`weft submit` against a real server: a DAG in JSON or YAML (from a file or
 stdin) makes the same run; the human and --json answers; YAML mistakes named
-by file:line:column before anything is sent (aliases, duplicate keys, a second
+by file:line:column before anything is sent, and the server's refusal of a
+task shown with the task's line (aliases, duplicate keys, a second
 document, numbers JSON cannot carry); the size limit; --idempotency-key;
 --namespace; and --wait's exit codes for a run of webhook tasks that
 succeeds, fails, is canceled or outlasts --wait-timeout."""
@@ -209,10 +210,16 @@ def test_json_mistakes_are_named_by_line_and_column(server, api, tmp_path):
     assert runs_count(api) == 0
 
 
-def test_the_servers_refusal_is_shown_with_exit_2(server, api):
-    r = weft(server.base, "-", stdin="tasks:\n  - ref: a\n")
+def test_the_servers_refusal_is_shown_with_the_tasks_lines(server, api, tmp_path):
+    f = tmp_path / "dag.yaml"
+    f.write_text("name: x\ntasks:\n  - ref: a\n    queue: q\n\n  - ref: b\n  - {ref: c, queue: q, priority: 5000}\n")
+    r = weft(server.base, str(f))
     assert r.returncode == 2
-    assert "the server answered 400" in r.stderr and "tasks[0]" in r.stderr, r.stderr
+    assert "the server answered 400" in r.stderr and "tasks[1].queue: missing field" in r.stderr, r.stderr
+    assert "tasks[1] is the task at %s:6\n" % f in r.stderr
+    assert "tasks[2] is the task at %s:7\n" % f in r.stderr
+    r = weft(server.base, "-", stdin="- ref: a\n  queue: q\n- ref: b\n")     # a bare list
+    assert r.returncode == 2 and "tasks[1] is the task at stdin:3\n" in r.stderr, r.stderr
     assert runs_count(api) == 0
 
 
