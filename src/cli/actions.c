@@ -55,7 +55,15 @@ static int act_on_task(cli_ctx *c)
 	char *text = json_dump_compact(body);
 	json_t *answer = NULL;
 	char err[1024];
-	int rc = cli_request(c->http, &c->client, "POST", path.data, text, strlen(text), &answer, NULL, err, sizeof(err));
+	const char *key = cli_val(c, "--idempotency-key");
+	char *header = key ? xasprintf("Idempotency-Key: %s", key) : NULL;
+	const char *const headers[] = { header, NULL };
+	cli_call_extra extra = { .headers = headers };
+	int rc = cli_request_ex(c->http, &c->client, "POST", path.data, text, strlen(text), &extra, &answer, NULL, err,
+	                        sizeof(err));
+	free(header);
+	if (rc == CLI_EXIT_OK && extra.replayed)
+		fprintf(stderr, "%s: the answer of an earlier request with this idempotency key\n", c->prog);
 	if (rc == CLI_EXIT_OK)
 		rc = cli_print_one(c, answer, TASK_ROW);
 	else if (rc == CLI_EXIT_NOT_FOUND && ta->for_runs)
@@ -69,13 +77,13 @@ static int act_on_task(cli_ctx *c)
 	return rc;
 }
 
-static const cli_opt REASON_OPTS[] = {
-	{ "--reason", "TEXT", NULL, "why, kept in the task's audit trail" },
-	{ 0 },
-};
+#define REASON_OPT { "--reason", "TEXT", NULL, "why, kept in the task's audit trail" }
+#define KEY_OPT { "--idempotency-key", "KEY", NULL, "a repeat with the same KEY gets the first answer" }
+static const cli_opt REASON_OPTS[] = { REASON_OPT, KEY_OPT, { 0 } };
 static const cli_opt RESOLVE_OPTS[] = {
-	{ "--reason", "TEXT", NULL, "why, kept in the task's audit trail" },
+	REASON_OPT,
 	{ "--result", "JSON", NULL, "the task's result (default null)" },
+	KEY_OPT,
 	{ 0 },
 };
 

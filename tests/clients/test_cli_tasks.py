@@ -150,3 +150,14 @@ def test_action_on_unknown_task_exits_5_naming_it(server):
     r = weft(server.base, "retry", missing)
     assert r.returncode == 5 and missing in r.stderr
     assert UUID_RE.match(missing)
+
+
+def test_an_idempotency_key_replays_the_first_answer(server):
+    (tid,) = enqueue(server, "idem-q", 1)
+    first = weft(server.base, "resolve", tid, "--result", "1", "--idempotency-key", "k-1", "--json")
+    assert first.returncode == 0 and "earlier request" not in first.stderr
+    again = weft(server.base, "resolve", tid, "--result", "1", "--idempotency-key", "k-1", "--json")
+    assert again.returncode == 0 and "earlier request" in again.stderr
+    assert again.stdout == first.stdout
+    r = weft(server.base, "resolve", tid, "--result", "1")      # without the key: the task is done
+    assert r.returncode == 6
