@@ -1,7 +1,7 @@
 /*
  * main.c — the `weft` command: `weft serve` runs the server; `weft bench`
- * measures it; `weft enqueue` and `weft worker` are its queues' clients
- * (cli/cli.h). Start-up order: configuration, storage (opened and
+ * measures it; every other command is a client of a running server
+ * (cli/cli.h, cli/commands.c). Start-up order: configuration, storage (opened and
  * migrated: a bad DATABASE_URL fails here, clearly), webhook dispatcher,
  * engine, HTTP. Shutdown on SIGTERM/SIGINT runs it backwards: stop
  * accepting requests, let the engine finish what is queued, stop the
@@ -15,6 +15,7 @@
 #include "config.h"
 #include "cli/bench.h"
 #include "cli/cli.h"
+#include "cli/client_opts.h"
 #include "engine/engine.h"
 #include "engine/test_clock.h"
 #include "exec/webhook.h"
@@ -30,16 +31,26 @@ static void usage(FILE *out)
 	fputs("usage: weft <command> [options]\n"
 	      "\n"
 	      "commands:\n"
-	      "  serve     run the weft server (see `weft serve --help`)\n"
-	      "  bench     run the benchmarks against a fresh local server (see `weft bench --help`)\n"
-	      "  enqueue   add jobs to a queue of a running server (see `weft enqueue --help`)\n"
-	      "  worker    run a command for each job claimed from queues (see `weft worker --help`)\n"
-	      "  help      show this text\n"
-	      "\n"
-	      "Without configuration, `weft serve` listens on :8085 and keeps its state in ./weft.db.\n"
-	      "\n",
+	      "  serve         run the weft server (see `weft serve --help`)\n"
+	      "  bench         run the benchmarks against a fresh local server\n",
 	      out);
-	config_print_help(out);
+	cli_print_commands(out);
+	fputs("  help [CMD]    show this text, or a command's help (also: weft CMD --help)\n"
+	      "\n"
+	      "Every command but serve and bench is a client of a running server. It finds\n"
+	      "the server through --url, $WEFT_URL, the config file's profile, or\n"
+	      "http://localhost:8085; the token likewise (--token, $WEFT_TOKEN, profile).\n"
+	      "The config file is $WEFT_CONFIG, else $XDG_CONFIG_HOME/weft/config, else\n"
+	      "~/.config/weft/config; --profile or $WEFT_PROFILE picks its [profile NAME],\n"
+	      "else [default] is read. Every client command takes --json for the server's\n"
+	      "JSON answer.\n"
+	      "\n"
+	      "exit codes of the clients:\n",
+	      out);
+	fputs(CLI_EXIT_CODES_HELP, out);
+	fputs("\nWithout configuration, `weft serve` listens on :8085 and keeps its state in ./weft.db.\n"
+	      "`weft serve --help` lists the server's settings.\n",
+	      out);
 }
 
 static int serve(int argc, char **argv)
@@ -171,10 +182,21 @@ int main(int argc, char **argv)
 		return serve(argc - 1, argv + 1);
 	if (strcmp(cmd, "bench") == 0)
 		return bench_main(argc - 1, argv + 1);
-	if (strcmp(cmd, "enqueue") == 0)
-		return enqueue_main(argc - 1, argv + 1);
-	if (strcmp(cmd, "worker") == 0)
-		return worker_main(argc - 1, argv + 1);
+	bool handled;
+	int rc = cli_main(argc - 1, argv + 1, &handled);
+	if (handled)
+		return rc;
+	if (strcmp(cmd, "help") == 0 && argc > 2) {
+		rc = cli_help(argv[2], argc > 3 ? argv[3] : NULL, &handled);
+		if (handled)
+			return rc;
+		if (strcmp(argv[2], "serve") == 0) {
+			config_print_help(stdout);
+			return 0;
+		}
+		fprintf(stderr, "weft: no command '%s' (see `weft --help`)\n", argv[2]);
+		return 2;
+	}
 	if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
 		usage(stdout);
 		return 0;

@@ -3,6 +3,7 @@
  * commands share (see client_opts.h).
  */
 #include "cli/client_opts.h"
+#include "cli/profile.h"
 #include "util/alloc.h"
 #include "util/buf.h"
 #include "util/json.h"
@@ -11,10 +12,25 @@
 #include <math.h>
 
 const char CLI_CLIENT_OPTS_HELP[] =
-	"  --url URL                the weft server (default $WEFT_URL, else " CLI_DEFAULT_URL ")\n"
-	"  --token TOKEN            bearer token (default $WEFT_TOKEN)\n"
-	"  --namespace NS           namespace (default $WEFT_NAMESPACE, else the token's only\n"
-	"                           one, else default)\n";
+	"  --url URL                the weft server (default $WEFT_URL, else the profile's url,\n"
+	"                           else " CLI_DEFAULT_URL ")\n"
+	"  --token TOKEN            bearer token (default $WEFT_TOKEN, else the profile's token)\n"
+	"  --namespace NS           namespace (default $WEFT_NAMESPACE, else the profile's, else\n"
+	"                           the token's only one, else default)\n"
+	"  --profile NAME           the config file's [profile NAME] (default $WEFT_PROFILE,\n"
+	"                           else [default]); flags beat the environment, which beats\n"
+	"                           the profile\n";
+
+const char CLI_EXIT_CODES_HELP[] =
+	"  0  done\n"
+	"  1  the server answered with an error (5xx, or one not listed here)\n"
+	"  2  bad usage, bad input, or a request the server refused as invalid (400, 413, 422)\n"
+	"  3  authentication: no token, a refused token (401), or one without access (403)\n"
+	"  4  the server could not be reached\n"
+	"  5  not found (404): no such task, run, queue, worker, dead letter or token\n"
+	"  6  conflict (409): the object's state does not allow the request\n"
+	"  7, 8, 9  weft submit --wait: the run failed, was canceled, or is still active at\n"
+	"           --wait-timeout\n";
 
 static const char *env_or(const char *name, const char *dflt)
 {
@@ -24,9 +40,43 @@ static const char *env_or(const char *name, const char *dflt)
 
 void cli_client_opts_init(cli_client_opts *o)
 {
-	o->url = env_or("WEFT_URL", CLI_DEFAULT_URL);
+	*o = (cli_client_opts){ 0 };
+	o->url = env_or("WEFT_URL", NULL);
 	o->token = env_or("WEFT_TOKEN", NULL);
 	o->ns = env_or("WEFT_NAMESPACE", NULL);
+	o->profile = env_or("WEFT_PROFILE", NULL);
+}
+
+/* The profile read for this process, kept to its end (see resolve). */
+static cli_profile *loaded_profile;
+static const char *loaded_name;
+
+int cli_client_opts_resolve(const char *prog, cli_client_opts *o)
+{
+	if (o->resolved)
+		return 0;
+	const char *name = o->profile ? o->profile : "";
+	if (!loaded_name || strcmp(loaded_name, name) != 0) {
+		cli_profile *p = NULL;
+		if (cli_profile_load(prog, o->profile, &p) != 0)
+			return CLI_EXIT_USAGE;
+		cli_profile_free(loaded_profile);
+		loaded_profile = p;
+		loaded_name = name;
+	}
+	o->resolved = true;
+	const cli_profile *p = loaded_profile;
+	if (p) {
+		if (!o->url)
+			o->url = p->url;
+		if (!o->token)
+			o->token = p->token;
+		if (!o->ns)
+			o->ns = p->ns;
+	}
+	if (!o->url)
+		o->url = CLI_DEFAULT_URL;
+	return 0;
 }
 
 int cli_opt_value(const char *prog, int argc, char **argv, int *i, const char *name, const char **val)
@@ -49,8 +99,8 @@ int cli_opt_value(const char *prog, int argc, char **argv, int *i, const char *n
 
 int cli_client_opt(const char *prog, int argc, char **argv, int *i, cli_client_opts *o)
 {
-	static const char *const names[] = { "--url", "--token", "--namespace" };
-	const char **fields[] = { &o->url, &o->token, &o->ns };
+	static const char *const names[] = { "--url", "--token", "--namespace", "--profile" };
+	const char **fields[] = { &o->url, &o->token, &o->ns, &o->profile };
 	for (size_t k = 0; k < ARRAY_LEN(names); k++) {
 		const char *v;
 		int r = cli_opt_value(prog, argc, argv, i, names[k], &v);
@@ -68,8 +118,10 @@ int cli_client_opt(const char *prog, int argc, char **argv, int *i, cli_client_o
 	return 0;
 }
 
-http_client *cli_client_new(const char *prog, const cli_client_opts *o, long timeout_ms)
+http_client *cli_client_new(const char *prog, cli_client_opts *o, long timeout_ms)
 {
+	if (cli_client_opts_resolve(prog, o) != 0)
+		return NULL;
 	http_client_options hopt = { .base_url = o->url, .token = o->token, .timeout_ms = timeout_ms };
 	http_client *c = http_client_new(&hopt);
 	if (!c)
@@ -160,15 +212,43 @@ static void server_error(const http_response *r, buf *out)
 	json_decref(body);
 }
 
+/* The current_status of a 409's error, or NULL; borrowed from body. */
+static const char *current_status(json_t *body)
+{
+	return json_string_value(json_object_get(json_object_get(body, "error"), "current_status"));
+}
+
 int cli_post(http_client *c, const cli_client_opts *o, const char *path, const char *body, size_t body_len,
              json_t **answer, long *status, char *err, size_t errlen)
+{
+	return cli_request(c, o, "POST", path, body, body_len, answer, status, err, errlen);
+}
+
+int cli_get(http_client *c, const cli_client_opts *o, const char *path, json_t **answer, char *err, size_t errlen)
+{
+	return cli_request(c, o, "GET", path, NULL, 0, answer, NULL, err, errlen);
+}
+
+int cli_delete(http_client *c, const cli_client_opts *o, const char *path, json_t **answer, char *err, size_t errlen)
+{
+	return cli_request(c, o, "DELETE", path, NULL, 0, answer, NULL, err, errlen);
+}
+
+int cli_request(http_client *c, const cli_client_opts *o, const char *method, const char *path, const char *body,
+                size_t body_len, json_t **answer, long *status, char *err, size_t errlen)
+{
+	return cli_request_ex(c, o, method, path, body, body_len, NULL, answer, status, err, errlen);
+}
+
+int cli_request_ex(http_client *c, const cli_client_opts *o, const char *method, const char *path, const char *body,
+                   size_t body_len, cli_call_extra *extra, json_t **answer, long *status, char *err, size_t errlen)
 {
 	*answer = NULL;
 	if (status)
 		*status = 0;
 	http_response r;
 	http_response_init(&r);
-	int rc = http_client_request(c, "POST", path, body, body_len, NULL, &r);
+	int rc = http_client_request(c, method, path, body, body_len, extra ? extra->headers : NULL, &r);
 	int code = CLI_EXIT_OK;
 	buf msg;
 	buf_init(&msg);
@@ -184,11 +264,14 @@ int cli_post(http_client *c, const cli_client_opts *o, const char *path, const c
 		*status = r.status;
 	}
 	if (rc == 0 && r.status >= 200 && r.status < 300) {
+		const char *replayed = http_response_header(&r, "Idempotent-Replayed");
+		if (extra)
+			extra->replayed = replayed && strcmp(replayed, "true") == 0;
 		char perr[160];
 		*answer = json_parse_body(r.body.data, r.body.len, JSON_DEFAULT_MAX_DEPTH * 2, perr, sizeof(perr));
 		if (!*answer) {
-			buf_printf(&msg, "POST %s%s answered %ld with a body that is not JSON (%s): is %s a weft server?",
-			           o->url, path, r.status, perr, o->url);
+			buf_printf(&msg, "%s %s%s answered %ld with a body that is not JSON (%s): is %s a weft server?",
+			           method, o->url, path, r.status, perr, o->url);
 			code = CLI_EXIT_SERVER;
 		}
 	} else if (rc == 0) {
@@ -200,12 +283,29 @@ int cli_post(http_client *c, const cli_client_opts *o, const char *path, const c
 		} else if (r.status == 403) {
 			buf_puts(&msg, "forbidden: ");
 			server_error(&r, &msg);
-			buf_printf(&msg, " (the token does not give access to namespace %s)", o->ns ? o->ns : "(default)");
+			if (strncmp(path, "/v1/tokens", 10) == 0)
+				buf_puts(&msg, " (administering tokens needs a token with the admin role)");
+			else
+				buf_printf(&msg, " (the token does not give access to namespace %s)",
+				           o->ns ? o->ns : "(default)");
 			code = CLI_EXIT_AUTH;
 		} else if (r.status == 404 && !strstr(r.body.data, "\"error\"")) {
-			buf_printf(&msg, "POST %s%s: 404: the server has no such route (is it older than this command?)",
-			           o->url, path);
+			buf_printf(&msg, "%s %s%s: 404: the server has no such route (is it older than this command?)",
+			           method, o->url, path);
 			code = CLI_EXIT_SERVER;
+		} else if (r.status == 404) {
+			server_error(&r, &msg);
+			buf_printf(&msg, " (%s %s): check the id or name%s", method, path,
+			           o->ns ? " and the namespace" : "");
+			code = CLI_EXIT_NOT_FOUND;
+		} else if (r.status == 409) {
+			server_error(&r, &msg);
+			json_t *eb = json_loadb(r.body.data, r.body.len, 0, NULL);
+			const char *cur = current_status(eb);
+			if (cur)
+				buf_printf(&msg, " (current status: %s)", cur);
+			json_decref(eb);
+			code = CLI_EXIT_CONFLICT;
 		} else {
 			buf_printf(&msg, "the server answered %ld: ", r.status);
 			server_error(&r, &msg);

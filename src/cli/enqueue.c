@@ -57,7 +57,8 @@ static void usage(FILE *out)
 	        "%s"
 	        "  -h, --help               show this text\n"
 	        "\n"
-	        "Exit codes: 0 enqueued, 1 server error, 2 bad usage or input, 3 auth, 4 unreachable.\n",
+	        "Exit codes: 0 enqueued, 1 server error, 2 bad usage or input, 3 auth, 4 unreachable\n"
+	        "(`weft --help` lists them all).\n",
 	        CLI_CLIENT_OPTS_HELP);
 }
 

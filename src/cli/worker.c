@@ -496,6 +496,12 @@ int worker_main(int argc, char **argv)
 		fprintf(stderr, PROG ": signalfd/eventfd: %s\n", strerror(errno));
 		return CLI_EXIT_SERVER;
 	}
+	/* the config file is read once, before the threads make their clients */
+	if (cli_client_opts_resolve(PROG, &w->o.client) != 0) {
+		free(w->o.cmd_path);
+		free(w);
+		return CLI_EXIT_USAGE;
+	}
 	json_object_seed(0);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	pthread_mutex_init(&w->mu, NULL);

@@ -26,6 +26,8 @@ struct http_client {
 	long timeout_ms;
 	long default_timeout_ms;
 	const atomic_bool *cancel;   /* borrowed, or NULL */
+	http_progress_fn progress;   /* or NULL */
+	void *progress_ud;           /* borrowed */
 	char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -180,20 +182,34 @@ const char *http_client_base_url(const http_client *c)
 
 static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
 {
-	UNUSED(dltotal);
-	UNUSED(dlnow);
-	UNUSED(ultotal);
-	UNUSED(ulnow);
 	const http_client *c = ud;
-	return c->cancel && atomic_load(c->cancel) ? 1 : 0;   /* non-zero aborts the transfer */
+	if (c->cancel && atomic_load(c->cancel))
+		return 1;   /* non-zero aborts the transfer */
+	if (c->progress)
+		return c->progress(c->progress_ud, (int64_t)ulnow, (int64_t)ultotal, (int64_t)dlnow, (int64_t)dltotal) ? 1 : 0;
+	return 0;
+}
+
+/* libcurl calls on_progress only while one of its two users wants it. */
+static void update_progress_callback(http_client *c)
+{
+	bool on = c->cancel || c->progress;
+	curl_easy_setopt(c->h, CURLOPT_XFERINFOFUNCTION, on ? on_progress : NULL);
+	curl_easy_setopt(c->h, CURLOPT_XFERINFODATA, on ? (void *)c : NULL);
+	curl_easy_setopt(c->h, CURLOPT_NOPROGRESS, on ? 0L : 1L);
 }
 
 void http_client_set_cancel(http_client *c, const atomic_bool *flag)
 {
 	c->cancel = flag;
-	curl_easy_setopt(c->h, CURLOPT_XFERINFOFUNCTION, flag ? on_progress : NULL);
-	curl_easy_setopt(c->h, CURLOPT_XFERINFODATA, flag ? (void *)c : NULL);
-	curl_easy_setopt(c->h, CURLOPT_NOPROGRESS, flag ? 0L : 1L);
+	update_progress_callback(c);
+}
+
+void http_client_set_progress(http_client *c, http_progress_fn fn, void *ud)
+{
+	c->progress = fn;
+	c->progress_ud = fn ? ud : NULL;
+	update_progress_callback(c);
 }
 
 void http_client_set_timeout(http_client *c, long timeout_ms)

@@ -68,6 +68,20 @@ void http_client_set_timeout(http_client *c, long timeout_ms);
  * poll that must not hold up a shutdown. */
 void http_client_set_cancel(http_client *c, const atomic_bool *flag);
 
+/* A progress hook: called while a request's body goes out and its answer
+ * comes in (as bytes move, and at least once a second while the transfer
+ * waits), with the bytes sent so far of up_total and received of
+ * down_total (a total is 0 while unknown). It runs on the requesting
+ * thread, inside http_client_request. Returns 0 to go on; anything else
+ * stops the request, which then returns HTTP_CLIENT_ECANCELED. */
+typedef int (*http_progress_fn)(void *ud, int64_t up_now, int64_t up_total, int64_t down_now, int64_t down_total);
+
+/* Sets the progress hook of this client's next requests (fn and ud are
+ * borrowed; ud must outlive the requests); fn NULL removes it. Works
+ * beside a cancel flag: the flag is checked first. For a progress bar on a
+ * large upload. */
+void http_client_set_progress(http_client *c, http_progress_fn fn, void *ud);
+
 /* What came back. Embedded: http_response_init() before use,
  * http_response_release() after; one response may serve many requests (each
  * request resets it). */

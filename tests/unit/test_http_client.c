@@ -414,6 +414,59 @@ static void test_cancel(void **state)
 	http_client_set_cancel(client, NULL);
 }
 
+typedef struct progress_seen {
+	int calls;
+	int64_t up_now, up_total, down_now;
+	int stop_after;   /* answer non-zero from this call on (0: never) */
+} progress_seen;
+
+static int on_progress_seen(void *ud, int64_t up_now, int64_t up_total, int64_t down_now, int64_t down_total)
+{
+	UNUSED(down_total);
+	progress_seen *p = ud;
+	p->calls++;
+	assert_true(up_now >= p->up_now && up_now <= up_total);   /* it only grows, up to the total */
+	p->up_now = up_now;
+	p->up_total = up_total;
+	p->down_now = down_now;
+	return p->stop_after && p->calls >= p->stop_after;
+}
+
+static void test_progress_hook(void **state)
+{
+	UNUSED(state);
+	size_t n = 4 << 20;
+	char *big = malloc(n);
+	memset(big, 'z', n);
+	progress_seen seen = { 0 };
+	http_client_set_progress(client, on_progress_seen, &seen);
+	assert_int_equal(http_client_request(client, "POST", "/echo", big, n, NULL, &resp), 0);
+	assert_int_equal(resp.status, 200);
+	assert_true(seen.calls > 0);
+	assert_int_equal(seen.up_total, (int64_t)n);   /* the whole body went out, and was seen to */
+	assert_int_equal(seen.up_now, (int64_t)n);
+	/* a hook answering non-zero stops the request */
+	progress_seen stopper = { .stop_after = 1 };
+	http_client_set_progress(client, on_progress_seen, &stopper);
+	assert_int_equal(http_client_request(client, "POST", "/echo", big, n, NULL, &resp), HTTP_CLIENT_ECANCELED);
+	/* removed, it is called no more; with a cancel flag beside it, both work */
+	http_client_set_progress(client, NULL, NULL);
+	int calls = stopper.calls;
+	assert_int_equal(get("/ok"), 0);
+	assert_int_equal(stopper.calls, calls);
+	atomic_store(&cancel_flag, false);
+	http_client_set_cancel(client, &cancel_flag);
+	memset(&seen, 0, sizeof(seen));
+	http_client_set_progress(client, on_progress_seen, &seen);
+	assert_int_equal(get("/big"), 0);
+	assert_int_equal(resp.body.len, 100000);
+	assert_int_equal(seen.down_now, 100000);
+	http_client_set_cancel(client, NULL);
+	assert_int_equal(get("/big"), 0);   /* the hook outlives the flag's removal */
+	http_client_set_progress(client, NULL, NULL);
+	free(big);
+}
+
 static void test_bad_arguments(void **state)
 {
 	UNUSED(state);
@@ -451,6 +504,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_connection_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_timeout, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cancel, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_progress_hook, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_arguments, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("http_client", tests, group_setup, group_teardown);

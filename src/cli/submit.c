@@ -1,0 +1,601 @@
+/*
+ * submit.c — `weft submit [options] FILE|-` (see submit.h).
+ *
+ * The whole file is read and converted before anything is sent, so that a
+ * mistake on line 9,000 is reported with its line and column rather than
+ * as a server error about tasks[4123]. JSON is sent as it was parsed
+ * (with --namespace added); YAML through submit_yaml.c. Bodies larger
+ * than UPLOAD_BAR_MIN_BYTES show a progress bar on stderr when it is a
+ * terminal. --wait polls GET /v1/runs/{id} (the API has no long poll for
+ * runs) with a backoff from POLL_FIRST_MS to POLL_MAX_MS.
+ */
+#include "cli/submit.h"
+#include "cli/client_opts.h"
+#include "cli/submit_yaml.h"
+#include "util/alloc.h"
+#include "util/buf.h"
+#include "util/clock.h"
+#include "util/json.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define PROG "weft submit"
+#define UPLOAD_BAR_MIN_BYTES (1u << 20)
+#define UPLOAD_BAR_WIDTH 30
+#define POLL_FIRST_MS 100
+#define POLL_MAX_MS 2000
+#define IDEMPOTENCY_KEY_MAX 255   /* the server's limit (HTTP_IDEMPOTENCY_KEY_MAX) */
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+	        "usage: weft submit [options] FILE|-\n"
+	        "\n"
+	        "Submits a run: a DAG of queue and webhook tasks, written in JSON or YAML\n"
+	        "(the body of POST /v1/runs: {\"name\", \"metadata\", \"tasks\": [...]}; a bare list\n"
+	        "is taken as the tasks). FILE - reads stdin. The format comes from the\n"
+	        "extension (.json, .yaml, .yml), else from the content. At most 16 MiB.\n"
+	        "\n"
+	        "options:\n"
+	        "  --format json|yaml       the input's format, whatever its name\n"
+	        "  --json                   print the server's answer (with --wait: the run\n"
+	        "                           as it ended, as GET /v1/runs/ID answers it)\n"
+	        "  --wait                   follow the run until it ends; the exit code says how\n"
+	        "  --wait-timeout DURATION  with --wait: give up after DURATION (30s, 5m, 2h)\n"
+	        "  --idempotency-key KEY    a retried submit with the same KEY creates nothing\n"
+	        "                           new and answers the first run (1-255 visible ASCII)\n"
+	        "%s"
+	        "  -h, --help               show this text\n"
+	        "\n"
+	        "Exit codes: 0 submitted (with --wait: the run succeeded), 1 server error,\n"
+	        "2 bad usage or input, 3 auth, 4 unreachable; with --wait: 7 the run failed,\n"
+	        "8 it was canceled, 9 --wait-timeout passed first.\n",
+	        CLI_CLIENT_OPTS_HELP);
+}
+
+typedef enum { FORMAT_GUESS, FORMAT_JSON, FORMAT_YAML } input_format;
+
+typedef struct submit_opts {
+	cli_client_opts client;
+	const char *file;
+	input_format format;
+	bool json_out, wait;
+	int64_t wait_timeout_us;      /* 0: none */
+	const char *idempotency_key;
+} submit_opts;
+
+/* ---- reading and converting ----------------------------------------------- */
+
+static int too_large(const char *name, uint64_t bytes, const char *what)
+{
+	fprintf(stderr,
+	        PROG ": %s %s %.1f MiB; a run request may have at most %u MiB (the server's V1_PAYLOAD_MAX_BYTES "
+	        "default): split the DAG into several runs\n",
+	        name, what, (double)bytes / (1 << 20), SUBMIT_MAX_BYTES >> 20);
+	return CLI_EXIT_USAGE;
+}
+
+/* The input's bytes (owned) in *out; refuses more than SUBMIT_MAX_BYTES
+ * before reading them when the size is known. */
+static int read_input(const char *file, char **out, size_t *len)
+{
+	bool std_in = strcmp(file, "-") == 0;
+	FILE *f = std_in ? stdin : fopen(file, "rb");
+	if (!f) {
+		fprintf(stderr, PROG ": cannot open %s: %s\n", file, strerror(errno));
+		return CLI_EXIT_USAGE;
+	}
+	struct stat st;
+	if (fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode) && (uint64_t)st.st_size > SUBMIT_MAX_BYTES) {
+		if (!std_in)
+			fclose(f);
+		return too_large(std_in ? "stdin" : file, (uint64_t)st.st_size, "is");
+	}
+	if (std_in && isatty(fileno(f)))
+		fprintf(stderr, PROG ": reading the DAG from the terminal; end with Ctrl-D\n");
+	buf b;
+	buf_init(&b);
+	char chunk[65536];
+	size_t n;
+	int rc = CLI_EXIT_OK;
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+		if (b.len + n > SUBMIT_MAX_BYTES) {
+			rc = too_large(std_in ? "stdin" : file, b.len + n, "has more than");
+			break;
+		}
+		buf_append(&b, chunk, n);
+	}
+	if (rc == CLI_EXIT_OK && ferror(f)) {
+		fprintf(stderr, PROG ": cannot read %s: %s\n", std_in ? "stdin" : file, strerror(errno));
+		rc = CLI_EXIT_USAGE;
+	}
+	if (!std_in)
+		fclose(f);
+	if (rc != CLI_EXIT_OK) {
+		buf_release(&b);
+		return rc;
+	}
+	*out = buf_detach(&b, len);
+	return CLI_EXIT_OK;
+}
+
+static bool ends_with(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), m = strlen(suffix);
+	return n >= m && strcasecmp(s + n - m, suffix) == 0;
+}
+
+/* The extension's format, else JSON when the first non-blank character
+ * opens a JSON object or array (YAML's flow style could too, but a file
+ * that starts so is JSON far more often; --format yaml says otherwise). */
+static input_format guess_format(const char *file, const char *text, size_t len)
+{
+	if (ends_with(file, ".json"))
+		return FORMAT_JSON;
+	if (ends_with(file, ".yaml") || ends_with(file, ".yml"))
+		return FORMAT_YAML;
+	for (size_t i = 0; i < len; i++) {
+		if (text[i] == ' ' || text[i] == '\t' || text[i] == '\r' || text[i] == '\n')
+			continue;
+		return text[i] == '{' || text[i] == '[' ? FORMAT_JSON : FORMAT_YAML;
+	}
+	return FORMAT_YAML;
+}
+
+/* The request body as a tree (a new reference), or NULL after a message.
+ * For YAML, lines gets the line of each task. */
+static json_t *parse_dag(const submit_opts *o, const char *text, size_t len, submit_yaml_lines *lines)
+{
+	const char *name = strcmp(o->file, "-") == 0 ? "stdin" : o->file;
+	input_format fmt = o->format != FORMAT_GUESS ? o->format : guess_format(o->file, text, len);
+	char err[512];
+	json_t *doc;
+	if (fmt == FORMAT_YAML) {
+		doc = submit_yaml_to_json(text, len, name, lines, err, sizeof(err));
+		if (!doc)
+			fprintf(stderr, PROG ": %s\n", err);
+	} else {
+		doc = json_parse_body(text, len, JSON_DEFAULT_MAX_DEPTH, err, sizeof(err));
+		if (!doc) {
+			/* "... at line 3 column 7" to the file:line:column form */
+			unsigned long line = 0, col = 0;
+			char *at = strstr(err, " at line ");
+			if (at && sscanf(at, " at line %lu column %lu", &line, &col) == 2) {
+				*at = '\0';
+				fprintf(stderr, PROG ": %s:%lu:%lu: %s (not JSON%s)\n", name, line, col, err,
+				        o->format == FORMAT_GUESS && !ends_with(o->file, ".json") ? "; --format yaml if it is YAML"
+				                                                                   : "");
+			} else {
+				fprintf(stderr, PROG ": %s: %s\n", name, err);
+			}
+		}
+	}
+	if (!doc)
+		return NULL;
+	if (json_is_array(doc)) {
+		json_t *wrapped = json_pack("{s:o}", "tasks", doc);
+		doc = wrapped;
+	}
+	if (!json_is_object(doc)) {
+		fprintf(stderr, PROG ": %s: the DAG must be %s with a tasks list, not a %s\n", name,
+		        fmt == FORMAT_YAML ? "a mapping" : "an object", json_type_name(doc));
+		json_decref(doc);
+		return NULL;
+	}
+	const char *ns = json_string_value(json_object_get(doc, "namespace"));
+	if (o->client.ns && ns && strcmp(ns, o->client.ns) != 0) {
+		fprintf(stderr, PROG ": %s names namespace '%s' but --namespace (or WEFT_NAMESPACE) says '%s': "
+		                "remove one of them\n", name, ns, o->client.ns);
+		json_decref(doc);
+		return NULL;
+	}
+	if (o->client.ns && !ns)
+		json_object_set_new(doc, "namespace", json_string(o->client.ns));
+	return doc;
+}
+
+/* ---- calling the API ----------------------------------------------------- */
+
+/* "code: message (detail; ...)" of a /v1 error body. */
+static void server_error(const http_response *r, buf *out)
+{
+	json_t *body = json_loadb(r->body.data, r->body.len, 0, NULL);
+	json_t *e = json_object_get(body, "error");
+	const char *code = json_string_value(json_object_get(e, "code"));
+	const char *msg = json_string_value(json_object_get(e, "message"));
+	if (code || msg) {
+		buf_printf(out, "%s%s%s", code ? code : "", code && msg ? ": " : "", msg ? msg : "");
+		json_t *details = json_object_get(e, "details");
+		for (size_t i = 0; i < json_array_size(details) && i < 20; i++) {
+			const char *d = json_string_value(json_array_get(details, i));
+			if (d)
+				buf_printf(out, "%s%s", i ? "; " : " (", d);
+		}
+		if (json_array_size(details))
+			buf_putc(out, ')');
+	} else {
+		buf_printf(out, "%.200s", r->body.len ? r->body.data : "(no body)");
+	}
+	json_decref(body);
+}
+
+/* One /v1 call with cli_post's messages (client_opts.c), for what
+ * cli_post does not do: extra headers (Idempotency-Key), GET, and reading
+ * the answer's headers. 0 with *answer on a 2xx JSON answer, else a
+ * CLI_EXIT_* code with the message in err. */
+static int api_call(http_client *c, const cli_client_opts *o, const char *method, const char *path, const char *body,
+                    size_t len, const char *const *headers, json_t **answer, long *status, bool *replayed, char *err,
+                    size_t errlen)
+{
+	*answer = NULL;
+	*status = 0;
+	http_response r;
+	http_response_init(&r);
+	int rc = http_client_request(c, method, path, body, len, headers, &r);
+	int code = CLI_EXIT_OK;
+	buf msg;
+	buf_init(&msg);
+	if (rc == HTTP_CLIENT_ECONNECT) {
+		buf_printf(&msg, "cannot reach the weft server at %s (%s): is `weft serve` running there? "
+		                 "Point --url or WEFT_URL at it", o->url, r.error);
+		code = CLI_EXIT_UNREACHABLE;
+	} else if (rc != 0) {
+		buf_printf(&msg, "no answer from the weft server at %s: %s", o->url, r.error);
+		code = CLI_EXIT_UNREACHABLE;
+	} else if (r.status >= 200 && r.status < 300) {
+		char perr[160];
+		*answer = json_parse_body(r.body.data, r.body.len, JSON_DEFAULT_MAX_DEPTH * 2, perr, sizeof(perr));
+		if (!*answer) {
+			buf_printf(&msg, "%s %s%s answered %ld with a body that is not JSON (%s): is %s a weft server?", method,
+			           o->url, path, r.status, perr, o->url);
+			code = CLI_EXIT_SERVER;
+		}
+		const char *rep = http_response_header(&r, "Idempotent-Replayed");
+		if (replayed)
+			*replayed = rep && strcmp(rep, "true") == 0;
+	} else if (r.status == 401) {
+		buf_printf(&msg, o->token ? "the server at %s refused the token: check --token or WEFT_TOKEN"
+		                          : "the server at %s needs a token: set --token or WEFT_TOKEN", o->url);
+		code = CLI_EXIT_AUTH;
+	} else if (r.status == 403) {
+		buf_puts(&msg, "forbidden: ");
+		server_error(&r, &msg);
+		buf_printf(&msg, " (the token does not give access to namespace %s)", o->ns ? o->ns : "(default)");
+		code = CLI_EXIT_AUTH;
+	} else if (r.status == 404 && !strstr(r.body.data, "\"error\"")) {
+		buf_printf(&msg, "%s %s%s: 404: the server has no such route (is it older than this command?)", method,
+		           o->url, path);
+		code = CLI_EXIT_SERVER;
+	} else {
+		buf_printf(&msg, "the server answered %ld: ", r.status);
+		server_error(&r, &msg);
+		code = r.status == 400 || r.status == 413 || r.status == 422 ? CLI_EXIT_USAGE : CLI_EXIT_SERVER;
+	}
+	if (rc == 0)
+		*status = r.status;
+	snprintf(err, errlen, "%s", msg.data);
+	buf_release(&msg);
+	http_response_release(&r);
+	return code;
+}
+
+/* Shows where the tasks the server's message names (tasks[N]) are in the
+ * file, for the first few of them. */
+static void name_task_lines(const char *msg, const char *file, const submit_yaml_lines *lines)
+{
+	size_t shown[3];
+	size_t nshown = 0;
+	for (const char *p = msg; (p = strstr(p, "tasks[")) != NULL && nshown < ARRAY_LEN(shown); p++) {
+		char *end = NULL;
+		unsigned long k = strtoul(p + 6, &end, 10);
+		if (end == p + 6 || *end != ']' || k >= lines->n)
+			continue;
+		bool seen = false;
+		for (size_t i = 0; i < nshown; i++)
+			seen = seen || shown[i] == k;
+		if (seen)
+			continue;
+		shown[nshown++] = k;
+		fprintf(stderr, PROG ": tasks[%lu] is the task at %s:%zu\n", k, file, lines->line[k]);
+	}
+}
+
+/* ---- the upload's progress bar -------------------------------------------- */
+
+typedef struct upload_bar {
+	int64_t last_us;
+	bool shown, full;
+} upload_bar;
+
+static int draw_upload(void *ud, int64_t up_now, int64_t up_total, int64_t down_now, int64_t down_total)
+{
+	UNUSED(down_now);
+	UNUSED(down_total);
+	upload_bar *bar = ud;
+	if (up_total <= 0 || bar->full)
+		return 0;
+	int64_t now = clock_mono_us();
+	bool full = up_now >= up_total;
+	if (bar->shown && !full && now - bar->last_us < 100000)
+		return 0;   /* ten redraws a second are plenty */
+	bar->last_us = now;
+	bar->shown = true;
+	bar->full = full;
+	char cells[UPLOAD_BAR_WIDTH + 1];
+	int filled = (int)(up_now * UPLOAD_BAR_WIDTH / up_total);
+	memset(cells, '#', (size_t)filled);
+	memset(cells + filled, ' ', (size_t)(UPLOAD_BAR_WIDTH - filled));
+	cells[UPLOAD_BAR_WIDTH] = '\0';
+	fprintf(stderr, "\rupload [%s] %3d%% %.1f/%.1f MiB%s", cells, (int)(up_now * 100 / up_total),
+	        (double)up_now / (1 << 20), (double)up_total / (1 << 20), full ? "\n" : "");
+	fflush(stderr);
+	return 0;
+}
+
+/* ---- output and waiting ----------------------------------------------------- */
+
+static void print_json(const json_t *v)
+{
+	char *text = json_dump_compact(v);
+	puts(text);
+	free(text);
+	fflush(stdout);
+}
+
+static void print_created(const json_t *run, bool replayed)
+{
+	const char *id = json_string_value(json_object_get(run, "id"));
+	const char *name = json_string_value(json_object_get(run, "name"));
+	const char *ns = json_string_value(json_object_get(run, "namespace"));
+	json_t *tasks = json_object_get(run, "tasks");
+	size_t queue = 0, webhook = 0, i;
+	json_t *t;
+	json_array_foreach(tasks, i, t) {
+		if (json_string_value(json_object_get(t, "executor")) && strcmp(json_string_value(json_object_get(t, "executor")), "webhook") == 0)
+			webhook++;
+		else
+			queue++;
+	}
+	printf("run %s%s%s%s %s in namespace %s: %zu task%s (%zu queue, %zu webhook)\n", id ? id : "?",
+	       name ? " \"" : "", name ? name : "", name ? "\"" : "",
+	       replayed ? "was already submitted with this --idempotency-key; nothing new was created" : "created",
+	       ns ? ns : "?", json_array_size(tasks), json_array_size(tasks) == 1 ? "" : "s", queue, webhook);
+	printf("follow it with: weft runs show %s\n", id ? id : "?");
+	fflush(stdout);
+}
+
+/* "3 success, 1 failure" from a run's counts. */
+static void counts_text(const json_t *counts, buf *out)
+{
+	const char *k;
+	json_t *v;
+	json_object_foreach((json_t *)counts, k, v) {
+		if (strcmp(k, "total") == 0 || json_integer_value(v) == 0)
+			continue;
+		buf_printf(out, "%s%" JSON_INTEGER_FORMAT " %s", out->len ? ", " : "", json_integer_value(v), k);
+	}
+}
+
+static void sleep_ms(int64_t ms)
+{
+	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000 };
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+	}
+}
+
+/* Polls the run until it is no longer active; its exit code. */
+static int wait_for_run(http_client *c, const submit_opts *o, const char *id)
+{
+	char path[128];
+	snprintf(path, sizeof(path), "/v1/runs/%s", id);
+	int64_t start = clock_mono_us(), delay = POLL_FIRST_MS;
+	bool told_retrying = false;
+	if (!o->json_out)
+		fprintf(stderr, PROG ": waiting for run %s to end (Ctrl-C stops waiting, not the run)\n", id);
+	for (;;) {
+		json_t *run = NULL;
+		long status;
+		char err[1024];
+		int rc = api_call(c, &o->client, "GET", path, NULL, 0, NULL, &run, &status, NULL, err, sizeof(err));
+		if (rc != CLI_EXIT_OK && !cli_retryable(rc, status)) {
+			fprintf(stderr, PROG ": while waiting for run %s: %s\n", id, err);
+			return rc;
+		}
+		if (rc != CLI_EXIT_OK && !told_retrying) {
+			fprintf(stderr, PROG ": %s; still trying\n", err);
+			told_retrying = true;
+		}
+		const char *st = json_string_value(json_object_get(run, "status"));
+		if (st && strcmp(st, "active") != 0) {
+			int code = strcmp(st, "success") == 0    ? CLI_EXIT_OK
+			           : strcmp(st, "canceled") == 0 ? SUBMIT_EXIT_RUN_CANCELED
+			                                         : SUBMIT_EXIT_RUN_FAILED;
+			if (o->json_out) {
+				print_json(run);
+			} else {
+				buf counts;
+				buf_init(&counts);
+				counts_text(json_object_get(run, "counts"), &counts);
+				printf("run %s ended: %s (%s)\n", id, st, counts.len ? counts.data : "no tasks");
+				buf_release(&counts);
+				if (code != CLI_EXIT_OK)
+					printf("see its tasks with: weft runs tasks %s\n", id);
+			}
+			json_decref(run);
+			return code;
+		}
+		json_decref(run);
+		if (o->wait_timeout_us > 0 && clock_mono_us() - start + delay * 1000 > o->wait_timeout_us) {
+			fprintf(stderr, PROG ": run %s is still active after --wait-timeout; it goes on: weft runs show %s\n",
+			        id, id);
+			return SUBMIT_EXIT_WAIT_TIMEOUT;
+		}
+		sleep_ms(delay);
+		delay = MIN(delay * 3 / 2, POLL_MAX_MS);
+	}
+}
+
+static int send_run(http_client *c, const submit_opts *o, const char *body, size_t len,
+                    const submit_yaml_lines *lines)
+{
+	/* a large upload over a slow link takes its time: a minute per 8 MiB */
+	http_client_set_timeout(c, 60000 + (long)(len >> 23) * 60000);
+	upload_bar bar = { 0 };
+	if (len > UPLOAD_BAR_MIN_BYTES && isatty(STDERR_FILENO))
+		http_client_set_progress(c, draw_upload, &bar);
+	char key_header[IDEMPOTENCY_KEY_MAX + 32];
+	const char *headers[2] = { NULL, NULL };
+	if (o->idempotency_key) {
+		snprintf(key_header, sizeof(key_header), "Idempotency-Key: %s", o->idempotency_key);
+		headers[0] = key_header;
+	}
+	json_t *answer = NULL;
+	long status;
+	bool replayed = false;
+	char err[2048];
+	int rc = api_call(c, &o->client, "POST", "/v1/runs", body, len, headers, &answer, &status, &replayed, err,
+	                  sizeof(err));
+	if (bar.shown && !bar.full)
+		fputc('\n', stderr);
+	http_client_set_progress(c, NULL, NULL);
+	http_client_set_timeout(c, 30000);
+	const char *id = json_string_value(json_object_get(answer, "id"));
+	if (rc != CLI_EXIT_OK) {
+		fprintf(stderr, PROG ": %s\n", err);
+		if (rc == CLI_EXIT_USAGE)
+			name_task_lines(err, strcmp(o->file, "-") == 0 ? "stdin" : o->file, lines);
+	} else if (!id) {
+		fprintf(stderr, PROG ": the server's answer has no run id\n");
+		rc = CLI_EXIT_SERVER;
+	} else {
+		if (o->json_out && !o->wait)
+			print_json(answer);
+		else if (!o->json_out)
+			print_created(answer, replayed);
+		if (o->wait)
+			rc = wait_for_run(c, o, id);
+	}
+	json_decref(answer);
+	return rc;
+}
+
+/* ---- options ----------------------------------------------------------------- */
+
+static bool key_ok(const char *k)
+{
+	size_t n = strlen(k);
+	if (n < 1 || n > IDEMPOTENCY_KEY_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)k[i] < 0x21 || (unsigned char)k[i] > 0x7e)
+			return false;
+	return true;
+}
+
+/* 1 when argv[*i] was an option of submit's own, 0 when not, -1 bad. */
+static int submit_opt(int argc, char **argv, int *i, submit_opts *o)
+{
+	const char *a = argv[*i], *v;
+	int r;
+	if (strcmp(a, "--json") == 0) {
+		o->json_out = true;
+		return 1;
+	}
+	if (strcmp(a, "--wait") == 0) {
+		o->wait = true;
+		return 1;
+	}
+	if ((r = cli_opt_value(PROG, argc, argv, i, "--format", &v)) != 0) {
+		if (r > 0 && strcmp(v, "json") == 0)
+			o->format = FORMAT_JSON;
+		else if (r > 0 && strcmp(v, "yaml") == 0)
+			o->format = FORMAT_YAML;
+		else if (r > 0)
+			fprintf(stderr, PROG ": --format is json or yaml, got '%s'\n", v);
+		return r > 0 && o->format != FORMAT_GUESS ? 1 : -1;
+	}
+	if ((r = cli_opt_value(PROG, argc, argv, i, "--wait-timeout", &v)) != 0) {
+		if (r < 0 || cli_parse_duration(PROG, "--wait-timeout", v, 1000, INT64_C(366) * 86400 * 1000000,
+		                                &o->wait_timeout_us))
+			return -1;
+		return 1;
+	}
+	if ((r = cli_opt_value(PROG, argc, argv, i, "--idempotency-key", &v)) != 0) {
+		if (r > 0 && !key_ok(v)) {
+			fprintf(stderr, PROG ": --idempotency-key needs 1 to %d visible ASCII characters (no spaces)\n",
+			        IDEMPOTENCY_KEY_MAX);
+			return -1;
+		}
+		o->idempotency_key = v;
+		return r;
+	}
+	return 0;
+}
+
+int submit_main(int argc, char **argv)
+{
+	submit_opts o = { 0 };
+	cli_client_opts_init(&o.client);
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+			usage(stdout);
+			return CLI_EXIT_OK;
+		}
+		if (strcmp(a, "-") == 0 || strncmp(a, "-", 1) != 0) {
+			if (o.file) {
+				fprintf(stderr, PROG ": one FILE at a time (got '%s' and '%s')\n", o.file, a);
+				return CLI_EXIT_USAGE;
+			}
+			o.file = a;
+			continue;
+		}
+		int r = cli_client_opt(PROG, argc, argv, &i, &o.client);
+		if (r == 0)
+			r = submit_opt(argc, argv, &i, &o);
+		if (r < 0)
+			return CLI_EXIT_USAGE;
+		if (r == 0) {
+			fprintf(stderr, PROG ": unknown option '%s' (see weft submit --help)\n", a);
+			return CLI_EXIT_USAGE;
+		}
+	}
+	if (!o.file) {
+		fprintf(stderr, PROG ": which file? usage: weft submit [options] FILE|- (see weft submit --help)\n");
+		return CLI_EXIT_USAGE;
+	}
+	if (o.wait_timeout_us && !o.wait) {
+		fprintf(stderr, PROG ": --wait-timeout goes with --wait\n");
+		return CLI_EXIT_USAGE;
+	}
+	char *text = NULL;
+	size_t len = 0;
+	int rc = read_input(o.file, &text, &len);
+	if (rc != CLI_EXIT_OK)
+		return rc;
+	/* the client first: making it settles --namespace (no request yet) */
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	http_client *c = cli_client_new(PROG, &o.client, 0);
+	submit_yaml_lines lines = { 0 };
+	json_t *doc = c ? parse_dag(&o, text, len, &lines) : NULL;
+	free(text);
+	char *body = doc ? json_dump_compact(doc) : NULL;
+	json_decref(doc);
+	size_t body_len = body ? strlen(body) : 0;
+	if (!body)
+		rc = CLI_EXIT_USAGE;
+	else if (body_len > SUBMIT_MAX_BYTES)
+		rc = too_large(strcmp(o.file, "-") == 0 ? "stdin" : o.file, body_len, "as JSON is");
+	else
+		rc = send_run(c, &o, body, body_len, &lines);
+	http_client_free(c);
+	curl_global_cleanup();
+	submit_yaml_lines_release(&lines);
+	free(body);
+	return rc;
+}
