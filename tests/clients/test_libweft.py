@@ -1,0 +1,155 @@
+"""libweft against a real server: the example worker's crash test, the
+examples built against a staged install (shared and static), the
+installed layout and pkg-config file, the library's exported symbols, and
+the C test program's scenarios (tests/clients/test_libweft_client.c, in
+its ASan+UBSan build and its normal one).
+
+Everything here is built by `make` (mk/libweft.mk adds it to
+CLIENT_TEST_DEPS)."""
+
+import os
+import re
+import signal
+import subprocess
+import time
+import uuid
+
+import pytest
+import requests
+
+import drain_check
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+EXAMPLES = os.path.join(ROOT, "build", "examples", "c")
+TEST_BINS = [os.path.join(ROOT, "build", "asan", "tests", "libweft_client"),
+             os.path.join(ROOT, "build", "tests", "libweft_client")]
+
+
+def built(path):
+    if not os.path.exists(path):
+        pytest.fail("%s is not built: run `make libweft build/examples/c/worker ...` (CLIENT_TEST_DEPS)" % path)
+    return path
+
+
+def worker_env(server):
+    env = dict(os.environ, WEFT_URL=server.base)
+    env.pop("WEFT_TOKEN", None)
+    return env
+
+
+def test_the_example_worker_drains_a_queue_through_a_kill(server):
+    worker = built(os.path.join(EXAMPLES, "worker"))
+    queue = "c-crash-" + uuid.uuid4().hex[:8]
+
+    def start_worker():
+        return subprocess.Popen([worker, queue, "--concurrency", "8", "--lease-ms", "1500"],
+                                env=worker_env(server), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+    report = drain_check.drain_with_a_kill(server.base, queue, start_worker)
+    assert report["before_kill"] > 0
+
+
+@pytest.mark.parametrize("variant", ["", "-static"])
+def test_the_examples_run_linked_shared_and_static(server, variant):
+    enqueue = built(os.path.join(EXAMPLES, "enqueue" + variant))
+    worker = built(os.path.join(EXAMPLES, "worker" + variant))
+    ldd = subprocess.run(["ldd", worker], capture_output=True, text=True).stdout
+    assert ("libweft.so" in ldd) == (variant == ""), ldd
+    queue = "c-example-" + uuid.uuid4().hex[:8]
+    env = worker_env(server)
+
+    out = subprocess.run([enqueue, queue, '{"n": 1}', '{"n": 2, "sleep_ms": 5}', '{"n": 3}'], env=env,
+                         capture_output=True, text=True, timeout=30)
+    assert out.returncode == 0, out.stderr
+    ids = out.stdout.split()
+    assert len(ids) == 3
+
+    bad = subprocess.run([enqueue, queue, "{nope"], env=env, capture_output=True, text=True, timeout=30)
+    assert bad.returncode == 1 and "jobs[0].input" in bad.stderr, bad.stderr
+
+    proc = subprocess.Popen([worker, queue, "--concurrency", "2"], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while drain_check.succeeded(server.base, queue) < 3:
+            assert proc.poll() is None, proc.stderr.read()
+            assert time.monotonic() < deadline, "the worker did not complete the jobs"
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=15) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert "completed 3" in proc.stderr.read()
+    for i, task_id in enumerate(ids, 1):
+        task = requests.get(server.base + "/v1/tasks/" + task_id, timeout=10).json()
+        assert task["result"] == {"n": i, "double": 2 * i}
+
+
+def test_install_lib_lays_out_header_libraries_and_pkg_config(tmp_path):
+    prefix = tmp_path / "prefix"
+    dest = tmp_path / "dest"
+    for args in (["PREFIX=%s" % prefix], ["PREFIX=/opt/weft", "DESTDIR=%s" % dest]):
+        r = subprocess.run(["make", "-s", "install-lib"] + args, cwd=ROOT, capture_output=True, text=True,
+                           timeout=300)
+        assert r.returncode == 0, r.stdout + r.stderr
+    for root, pc_prefix in ((prefix, str(prefix)), (dest / "opt" / "weft", "/opt/weft")):
+        assert (root / "include" / "weft.h").is_file()
+        assert (root / "lib" / "libweft.a").is_file()
+        so = root / "lib" / "libweft.so.0"
+        assert so.is_symlink() and so.resolve().is_file()
+        assert os.readlink(root / "lib" / "libweft.so") == "libweft.so.0"
+        pc = (root / "lib" / "pkgconfig" / "weft.pc").read_text()
+        assert "prefix=%s\n" % pc_prefix in pc and "Requires.private: libcurl jansson" in pc
+    soname = subprocess.run(["objdump", "-p", str(prefix / "lib" / "libweft.so.0")], capture_output=True,
+                            text=True).stdout
+    assert re.search(r"SONAME\s+libweft\.so\.0\b", soname), soname
+
+    env = dict(os.environ, PKG_CONFIG_PATH=str(prefix / "lib" / "pkgconfig"))
+    cflags = subprocess.run(["pkg-config", "--cflags", "weft"], env=env, capture_output=True, text=True)
+    assert cflags.returncode == 0 and "-I%s/include" % prefix in cflags.stdout, cflags.stderr
+    libs = subprocess.run(["pkg-config", "--libs", "--static", "weft"], env=env, capture_output=True, text=True)
+    assert libs.returncode == 0, libs.stderr
+    flags = libs.stdout.split()
+    for f in ("-L%s/lib" % prefix, "-lweft", "-lcurl", "-ljansson", "-pthread"):
+        assert f in flags, (f, flags)
+
+
+def _defined_globals(cmd):
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    names = []
+    for line in out.splitlines():
+        parts = line.split()
+        if len(parts) == 3 and parts[1] in "TDBRVWGSi":
+            names.append(parts[2])
+    return names
+
+
+def test_the_libraries_export_weft_symbols_only():
+    so = built(os.path.join(ROOT, "build", "lib", "libweft.so"))
+    archive = built(os.path.join(ROOT, "build", "lib", "libweft.a"))
+    dynamic = _defined_globals(["nm", "-D", "--defined-only", so])
+    static = _defined_globals(["nm", "-g", "--defined-only", archive])
+    for names, what in ((dynamic, "libweft.so"), (static, "libweft.a")):
+        others = [n for n in names if not n.startswith("weft_")]
+        assert not others, "%s exports %s" % (what, others)
+    # and every WEFT_API function of the header is there
+    with open(os.path.join(ROOT, "include", "weft.h"), encoding="utf-8") as f:
+        api = set(re.findall(r"WEFT_API\s+[^;(]*?\b(weft_\w+)\s*\(", f.read()))
+    assert len(api) > 50
+    assert api <= set(dynamic), api - set(dynamic)
+    assert api <= set(static), api - set(static)
+
+
+SCENARIOS = ["errors", "jobs", "api", "retry", "cancel", "heartbeat", "sigterm", "server-drain"]
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_the_c_client(server, scenario):
+    for binary in TEST_BINS:
+        built(binary)
+        env = dict(os.environ, ASAN_OPTIONS="detect_leaks=1", UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1")
+        r = subprocess.run([binary, server.base, scenario], capture_output=True, text=True, timeout=60, env=env)
+        assert r.returncode == 0 and r.stdout.strip() == "ok " + scenario, \
+            "%s %s: exit %d\n%s%s" % (binary, scenario, r.returncode, r.stdout, r.stderr)
