@@ -24,7 +24,10 @@
  *   WEFT_EINVAL naming the field) and `char *` JSON text in answers.
  * - Request structs are zero-initialised: a NULL pointer or a 0 number is
  *   left out of the request, so the server's default applies. The few
- *   exceptions (where 0 means something) say so on the member.
+ *   exceptions (where 0 means something) say so on the member. Arrays are
+ *   a pointer and a `_len` count. Request and answer structs change only
+ *   with the library's major version (its soname); the two options
+ *   structs may grow in any version (their size is passed along).
  * - Answers: the job hot path (enqueue, claim, heartbeat, complete, fail,
  *   release) is parsed into typed structs, since workers read those fields
  *   on every job; every other answer is returned as the server's JSON text
@@ -50,7 +53,7 @@
 extern "C" {
 #endif
 
-#if defined(__GNUC__) && !defined(WEFT_STATIC_ONLY)
+#if defined(__GNUC__)
 #define WEFT_API __attribute__((visibility("default")))
 #else
 #define WEFT_API

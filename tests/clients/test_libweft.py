@@ -153,3 +153,40 @@ def test_the_c_client(server, scenario):
         r = subprocess.run([binary, server.base, scenario], capture_output=True, text=True, timeout=60, env=env)
         assert r.returncode == 0 and r.stdout.strip() == "ok " + scenario, \
             "%s %s: exit %d\n%s%s" % (binary, scenario, r.returncode, r.stdout, r.stderr)
+
+
+def _cpu_seconds(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@pytest.mark.parametrize("reachable", [True, False])
+def test_an_idle_or_cut_off_worker_waits_without_spinning_and_stops_on_sigterm(server, reachable):
+    """On an empty queue the worker long-polls; with the server gone it
+    retries with a growing pause. Either way it uses next to no CPU, and
+    SIGTERM ends it with 0."""
+    worker = built(os.path.join(EXAMPLES, "worker"))
+    env = worker_env(server)
+    if not reachable:
+        env["WEFT_URL"] = "http://127.0.0.1:9"
+    proc = subprocess.Popen([worker, "c-idle-" + uuid.uuid4().hex[:8], "--concurrency", "4"], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(2.5)
+        assert proc.poll() is None, proc.stderr.read()
+        cpu = _cpu_seconds(proc.pid)
+        assert cpu < 0.3, "the worker used %.2f s of CPU in 2.5 s" % cpu
+        t0 = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=15) == 0
+        # a claim in flight ends by itself (its wait, 5 s at most)
+        assert time.monotonic() - t0 < 7
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    err = proc.stderr.read()
+    if not reachable:
+        assert "trying again until it answers" in err and "127.0.0.1:9" in err, err
+        assert err.count("trying again") == 1, err   # one warning, not one per attempt
