@@ -487,6 +487,101 @@ static void scenario_server_drain(void)
 	weft_client_free(c);
 }
 
+/* ---- pause and resume of tasks and runs --------------------------------- */
+
+static size_t claim_now(weft_client *c)
+{
+	const char *queues[] = { queue };
+	weft_error err = { 0 };
+	weft_claim_result *cr = NULL;
+	int rc = weft_claim_jobs(c, &(weft_claim_request){ .queues = queues, .queues_len = 1, .worker_id = "w-pause",
+	                                                    .max_jobs = 10 },
+	                         &cr, &err);
+	CHECK(rc == 0, "claim: %s", err.message);
+	size_t n = cr->jobs_len;
+	for (size_t i = 0; i < n; i++) {
+		weft_complete_item ci = { .id = cr->jobs[i].id, .lease_token = cr->jobs[i].lease_token };
+		CHECK(weft_complete_jobs(c, &(weft_complete_request){ .items = &ci, .items_len = 1 }, NULL, &err) == 0,
+		      "complete: %s", err.message);
+	}
+	weft_claim_result_free(cr);
+	return n;
+}
+
+static void scenario_pause(void)
+{
+	weft_client *c = client();
+	weft_error err = { 0 };
+	char *out = NULL;
+	char *id = enqueue(c, "{\"n\":1}", 1);
+	int rc = weft_pause_task(c, id, &(weft_operator_request){ .reason = "hold" }, NULL, &out, &err);
+	CHECK(rc == 0 && strstr(out, "\"status\":\"paused\""), "pause task: %d %s %s", rc, err.message, out ? out : "");
+	weft_free(out);
+	CHECK(claim_now(c) == 0, "a paused job was claimed");
+	rc = weft_resume_task(c, id, NULL, NULL, &out, &err);
+	CHECK(rc == 0 && !strstr(out, "\"status\":\"paused\""), "resume task: %d %s", rc, err.message);
+	weft_free(out);
+	CHECK(claim_now(c) == 1, "the resumed job was not claimed");
+	rc = weft_pause_task(c, id, NULL, NULL, &out, &err);
+	CHECK(rc == WEFT_ECONFLICT && err.http_status == 409 && out == NULL, "pause of a finished task: %d", rc);
+
+	weft_run_task_spec tasks[2] = { { .ref = "a", .queue = queue }, { .ref = "b", .queue = queue } };
+	rc = weft_create_run(c, &(weft_run_request){ .tasks = tasks, .tasks_len = 2 }, NULL, &out, &err);
+	CHECK(rc == 0, "create run: %s", err.message);
+	char run_id[40];
+	snprintf(run_id, sizeof(run_id), "%.36s", strstr(out, "\"id\":\"") + 6);
+	weft_free(out);
+	rc = weft_pause_run(c, run_id, NULL, &out, &err);
+	CHECK(rc == 0 && strstr(out, "\"paused\":2"), "pause run: %s %s", err.message, out ? out : "");
+	weft_free(out);
+	CHECK(claim_now(c) == 0, "a paused run's job was claimed");
+	rc = weft_resume_run(c, run_id, NULL, &out, &err);
+	CHECK(rc == 0 && strstr(out, "\"resumed\":2"), "resume run: %s %s", err.message, out ? out : "");
+	weft_free(out);
+	CHECK(claim_now(c) == 2, "the resumed run's jobs were not claimed");
+	free(id);
+	weft_error_release(&err);
+	weft_client_free(c);
+}
+
+/* ---- tokens (the server runs with an admin token in WEFT_TOKEN) --------- */
+
+static void scenario_tokens(void)
+{
+	const char *admin = getenv("WEFT_TOKEN");
+	CHECK(admin && *admin, "WEFT_TOKEN is not set");
+	weft_error err = { 0 };
+	char *out = NULL;
+	weft_client *anon = client();
+	int rc = weft_list_tokens(anon, &out, &err);
+	CHECK(rc == WEFT_EAUTH && err.http_status == 401, "no token: %d %ld", rc, err.http_status);
+	weft_client_free(anon);
+
+	weft_client_options o = { .url = url, .token = admin };
+	weft_client *c = weft_client_new(&o, &err);
+	CHECK(c, "client");
+	const char *namespaces[] = { "default" };
+	weft_token_request req = { .name = queue, .namespaces = namespaces, .namespaces_len = 1, .role = "client" };
+	rc = weft_create_token(c, &req, &out, &err);
+	CHECK(rc == 0 && strstr(out, "\"secret\":\"wft_"), "create: %d %s", rc, err.message);
+	weft_free(out);
+	rc = weft_create_token(c, &req, &out, &err);
+	CHECK(rc == WEFT_ECONFLICT && strcmp(err.server_code, "conflict") == 0, "create again: %d", rc);
+	rc = weft_get_token(c, queue, &out, &err);
+	CHECK(rc == 0 && strstr(out, queue) && !strstr(out, "secret"), "get: %s", err.message);
+	weft_free(out);
+	rc = weft_list_tokens(c, &out, &err);
+	CHECK(rc == 0 && strstr(out, queue), "list: %s", err.message);
+	weft_free(out);
+	rc = weft_revoke_token(c, queue, &out, &err);
+	CHECK(rc == 0 && strstr(out, "\"revoked_at\":\""), "revoke: %s %s", err.message, out ? out : "");
+	weft_free(out);
+	rc = weft_get_token(c, "no-such-token", &out, &err);
+	CHECK(rc == WEFT_ENOTFOUND, "get a missing token: %d", rc);
+	weft_error_release(&err);
+	weft_client_free(c);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 3) {
@@ -501,7 +596,8 @@ int main(int argc, char **argv)
 	} scenarios[] = {
 		{ "errors", scenario_errors },       { "jobs", scenario_jobs },           { "api", scenario_api },
 		{ "retry", scenario_retry },         { "cancel", scenario_cancel },       { "heartbeat", scenario_heartbeat },
-		{ "sigterm", scenario_sigterm },     { "server-drain", scenario_server_drain },
+		{ "sigterm", scenario_sigterm },     { "server-drain", scenario_server_drain }, { "pause", scenario_pause },
+		{ "tokens", scenario_tokens },
 	};
 	for (size_t i = 0; i < sizeof(scenarios) / sizeof(scenarios[0]); i++) {
 		if (strcmp(argv[2], scenarios[i].name) == 0) {
