@@ -708,7 +708,8 @@ typedef struct weft_worker_options {
 	const char *hostname;         /* NULL: gethostname(); copied */
 	bool install_signal_handlers; /* SIGTERM and SIGINT drain the worker; a second one kills the process */
 	/* Where the worker's messages go; NULL: WARN and ERROR to stderr. msg is
-	 * borrowed for the call; called from any of the worker's threads. */
+	 * borrowed for the call; called from any of the worker's threads, at
+	 * times with the worker's lock held: it must not call the worker. */
 	void (*log)(weft_log_level level, const char *msg, void *log_arg);
 	void *log_arg;
 } weft_worker_options;
@@ -737,6 +738,9 @@ typedef struct weft_worker_stats {
 	uint64_t failed;              /* failures the server accepted */
 	uint64_t lost;                /* jobs whose lease was canceled or lost */
 	uint64_t released;            /* jobs given back unstarted during a drain */
+	uint64_t claim_requests;      /* requests sent, answered or not */
+	uint64_t heartbeat_requests;
+	uint64_t report_requests;     /* complete and fail requests */
 } weft_worker_stats;
 
 /* A snapshot of w's counts (any thread). */

@@ -176,20 +176,31 @@ bool worker_retryable(int code)
 	       code == WEFT_EOVERLOADED || code == WEFT_EPROTOCOL;
 }
 
-void worker_wait_ms(weft_worker *w, pthread_cond_t *cv, int64_t ms)
+static int64_t mono_ms(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	int64_t ns = (int64_t)ts.tv_nsec + (ms % 1000) * 1000000;
-	ts.tv_sec += (time_t)(ms / 1000 + ns / 1000000000);
-	ts.tv_nsec = (long)(ns % 1000000000);
-	pthread_cond_timedwait(cv, &w->mu, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-void worker_backoff(weft_worker *w, pthread_cond_t *cv, int64_t *backoff_ms)
+void worker_pause(weft_worker *w, pthread_cond_t *cv, int64_t ms, bool or_drain)
+{
+	int64_t due = mono_ms() + ms, left;
+	while ((left = due - mono_ms()) > 0 && !w->exiting && !atomic_load(&w->abort_requests) &&
+	       !(or_drain && w->draining)) {
+		struct timespec ts;
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		int64_t ns = (int64_t)ts.tv_nsec + (left % 1000) * 1000000;
+		ts.tv_sec += (time_t)(left / 1000 + ns / 1000000000);
+		ts.tv_nsec = (long)(ns % 1000000000);
+		pthread_cond_timedwait(cv, &w->mu, &ts);
+	}
+}
+
+void worker_backoff(weft_worker *w, pthread_cond_t *cv, int64_t *backoff_ms, bool or_drain)
 {
 	*backoff_ms = *backoff_ms ? MIN(*backoff_ms * 2, RETRY_MAX_MS) : RETRY_MIN_MS;
-	worker_wait_ms(w, cv, *backoff_ms);
+	worker_pause(w, cv, *backoff_ms, or_drain);
 }
 
 static void cond_init(pthread_cond_t *cv)
@@ -384,6 +395,9 @@ void weft_worker_get_stats(weft_worker *w, weft_worker_stats *out)
 	out->failed = atomic_load(&w->n_failed);
 	out->lost = atomic_load(&w->n_lost);
 	out->released = atomic_load(&w->n_released);
+	out->claim_requests = atomic_load(&w->n_claim_requests);
+	out->heartbeat_requests = atomic_load(&w->n_heartbeat_requests);
+	out->report_requests = atomic_load(&w->n_report_requests);
 }
 
 /* Whether the run is over (mu held): the drain done, or a fatal error. */

@@ -87,6 +87,7 @@ struct weft_worker {
 	int64_t heartbeat_ms;
 
 	_Atomic uint64_t n_claimed, n_completed, n_failed, n_lost, n_released;
+	_Atomic uint64_t n_claim_requests, n_heartbeat_requests, n_report_requests;
 };
 
 /* The threads (worker_io.c, worker.c). */
@@ -103,10 +104,12 @@ weft_client *worker_client(weft_worker *w);
 void worker_fatal(weft_worker *w, int code, const weft_error *err);
 /* Whether a failed request may pass if sent again. */
 bool worker_retryable(int code);
-/* Waits the next retry pause on cv (mu held), growing *backoff_ms. */
-void worker_backoff(weft_worker *w, pthread_cond_t *cv, int64_t *backoff_ms);
-/* Timed wait on cv (mu held) for ms milliseconds. */
-void worker_wait_ms(weft_worker *w, pthread_cond_t *cv, int64_t ms);
+/* Sleeps ms milliseconds on cv (mu held), whatever wakes cv meanwhile,
+ * unless the run ends (abort_requests, exiting) or, with or_drain, a
+ * drain begins. */
+void worker_pause(weft_worker *w, pthread_cond_t *cv, int64_t ms, bool or_drain);
+/* worker_pause for the next retry, growing *backoff_ms. */
+void worker_backoff(weft_worker *w, pthread_cond_t *cv, int64_t *backoff_ms, bool or_drain);
 /* Takes j off the held list and frees it (mu held). */
 void worker_forget(weft_worker *w, wjob *j);
 void wqueue_push(wqueue *q, wjob *j);

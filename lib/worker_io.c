@@ -72,6 +72,7 @@ void *worker_claim_thread(void *arg)
 		if (stop)
 			break;
 		weft_claim_result *r = NULL;
+		atomic_fetch_add(&w->n_claim_requests, 1);
 		int rc = weft_claim_jobs(c, &req, &r, &err);
 		if (rc == WEFT_ECANCELED)
 			break;
@@ -83,8 +84,7 @@ void *worker_claim_thread(void *arg)
 		if (rc != 0) {
 			if (!backoff)
 				worker_log(w, WEFT_LOG_WARN, "claim: %s (trying again until it answers)", err.message);
-			if (!w->draining)
-				worker_backoff(w, &w->claim_cv, &backoff);
+			worker_backoff(w, &w->claim_cv, &backoff, true);
 			pthread_mutex_unlock(&w->mu);
 			continue;
 		}
@@ -145,13 +145,14 @@ static int report_request(weft_worker *w, weft_client *c, wjob **batch, size_t n
 	int64_t backoff = 0;
 	int rc;
 	for (;;) {
+		atomic_fetch_add(&w->n_report_requests, 1);
 		rc = ok ? weft_complete_jobs(c, &creq, &res, &err) : weft_fail_jobs(c, &freq, &res, &err);
 		if (rc == 0 || !worker_retryable(rc))
 			break;
 		pthread_mutex_lock(&w->mu);
 		if (!backoff)
 			worker_log(w, WEFT_LOG_WARN, "report: %s (trying again until it answers)", err.message);
-		worker_backoff(w, &w->report_cv, &backoff);
+		worker_backoff(w, &w->report_cv, &backoff, false);
 		pthread_mutex_unlock(&w->mu);
 	}
 	if (rc == 0) {
@@ -285,8 +286,9 @@ void *worker_beat_thread(void *arg)
 			pthread_cond_wait(&w->beat_cv, &w->mu);
 			continue;
 		}
-		worker_wait_ms(w, &w->beat_cv, backoff ? backoff : w->heartbeat_ms);
-		if (w->exiting)
+		/* a period from now, whatever claims meanwhile */
+		worker_pause(w, &w->beat_cv, backoff ? backoff : w->heartbeat_ms, false);
+		if (w->exiting || atomic_load(&w->abort_requests))
 			break;
 		/* copies: a job may be reported and freed while the request is out;
 		 * past REPORT_ITEMS_MAX, the next period takes the others first */
@@ -305,6 +307,7 @@ void *worker_beat_thread(void *arg)
 		if (n) {
 			weft_heartbeat_request req = { .worker_id = w->id, .lease_ms = w->o.lease_ms, .leases = refs,
 			                               .leases_len = n };
+			atomic_fetch_add(&w->n_heartbeat_requests, 1);
 			rc = weft_heartbeat_jobs(c, &req, &r, &err);
 		}
 		for (size_t i = 0; i < n; i++) {

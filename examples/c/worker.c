@@ -106,8 +106,9 @@ int main(int argc, char **argv)
 	weft_worker_get_stats(w, &st);
 	fprintf(stderr,
 	        "worker %s: claimed %" PRIu64 ", completed %" PRIu64 ", failed %" PRIu64 ", lost %" PRIu64
-	        ", released %" PRIu64 "\n",
-	        weft_worker_id(w), st.claimed, st.completed, st.failed, st.lost, st.released);
+	        ", released %" PRIu64 "; requests: claims %" PRIu64 ", heartbeats %" PRIu64 ", reports %" PRIu64 "\n",
+	        weft_worker_id(w), st.claimed, st.completed, st.failed, st.lost, st.released, st.claim_requests,
+	        st.heartbeat_requests, st.report_requests);
 	if (rc != 0)
 		fprintf(stderr, "worker: %s (%s)\n", err.message, weft_strerror(rc));
 	weft_error_release(&err);

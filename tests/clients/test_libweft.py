@@ -40,13 +40,27 @@ def worker_env(server):
 def test_the_example_worker_drains_a_queue_through_a_kill(server):
     worker = built(os.path.join(EXAMPLES, "worker"))
     queue = "c-crash-" + uuid.uuid4().hex[:8]
+    started = []
 
     def start_worker():
-        return subprocess.Popen([worker, queue, "--concurrency", "8", "--lease-ms", "1500"],
-                                env=worker_env(server), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        started.append((time.monotonic(), subprocess.Popen(
+            [worker, queue, "--concurrency", "8", "--lease-ms", "1500"],
+            env=worker_env(server), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)))
+        return started[-1][1]
 
     report = drain_check.drain_with_a_kill(server.base, queue, start_worker)
     assert report["before_kill"] > 0
+
+    # the second worker batched: fewer report requests than jobs, and one
+    # heartbeat request per period (500 ms) however many claims it made
+    t0, second = started[-1]
+    alive = time.monotonic() - t0
+    stats = second.stderr.read()
+    m = re.search(r"completed (\d+).*claims (\d+), heartbeats (\d+), reports (\d+)", stats)
+    assert m, stats
+    completed, claims, heartbeats, reports = map(int, m.groups())
+    assert completed > 0 and reports < completed, stats
+    assert heartbeats <= alive / 0.5 + 2, (alive, stats)
 
 
 @pytest.mark.parametrize("variant", ["", "-static"])
