@@ -686,8 +686,9 @@ WEFT_API void weft_job_result_retry_after(weft_job_result *res, int64_t retry_af
 
 /* True once the job's lease was answered canceled or lost (someone
  * canceled it, or it ran past its lease): stop the work; whatever is
- * reported is dropped. Also true once a worker is forced to stop. job:
- * the pointer given to the handler. Cheap; poll it in long handlers. */
+ * reported is dropped. Also true once the worker stops on a fatal error
+ * (weft_worker_run then returns it). job: the pointer given to the
+ * handler. Cheap; poll it in long handlers. */
 WEFT_API bool weft_job_canceled(const weft_job *job);
 
 typedef enum weft_log_level { WEFT_LOG_DEBUG, WEFT_LOG_INFO, WEFT_LOG_WARN, WEFT_LOG_ERROR } weft_log_level;
@@ -706,7 +707,8 @@ typedef struct weft_worker_options {
 	int64_t claim_wait_ms;        /* long poll of a claim; 0: 5,000; at most 60,000 (a drain waits for it) */
 	const char *worker_id;        /* NULL: "<hostname>-<pid>-<random>"; copied */
 	const char *hostname;         /* NULL: gethostname(); copied */
-	bool install_signal_handlers; /* SIGTERM and SIGINT drain the worker; a second one kills the process */
+	bool install_signal_handlers; /* during weft_worker_run, SIGTERM and SIGINT drain the worker and a second
+	                                 one kills the process (one worker per process may set this) */
 	/* Where the worker's messages go; NULL: WARN and ERROR to stderr. msg is
 	 * borrowed for the call; called from any of the worker's threads, at
 	 * times with the worker's lock held: it must not call the worker. */
