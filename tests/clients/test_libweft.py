@@ -156,7 +156,8 @@ def test_the_libraries_export_weft_symbols_only():
     assert api <= set(static), api - set(static)
 
 
-SCENARIOS = ["errors", "jobs", "api", "retry", "cancel", "heartbeat", "sigterm", "server-drain", "pause", "tokens"]
+SCENARIOS = ["errors", "jobs", "api", "retry", "cancel", "heartbeat", "sigterm", "server-drain", "rejected",
+             "unauthorized", "pause", "tokens"]
 # scenarios of operations a server may not serve yet: skipped until its
 # document has them
 NEEDS = {"pause": "pauseRun", "tokens": "createToken"}
@@ -177,7 +178,8 @@ def run_scenario(base, scenario, token=None):
 
 @pytest.mark.parametrize("scenario", SCENARIOS)
 def test_the_c_client(weft_factory, scenario):
-    env = {"AUTH_TOKEN": ADMIN_TOKEN} if scenario == "tokens" else {}
+    # the server demands a token; "unauthorized" runs without one
+    env = {"AUTH_TOKEN": ADMIN_TOKEN} if scenario in ("tokens", "unauthorized") else {}
     server = weft_factory.start(env=env)
     if scenario in NEEDS:
         headers = {"Authorization": "Bearer " + ADMIN_TOKEN} if env else {}
@@ -186,7 +188,7 @@ def test_the_c_client(weft_factory, scenario):
                if isinstance(op, dict)}
         if NEEDS[scenario] not in ops:
             pytest.skip("the server does not serve %s yet" % NEEDS[scenario])
-    run_scenario(server.base, scenario, ADMIN_TOKEN if env else None)
+    run_scenario(server.base, scenario, ADMIN_TOKEN if scenario == "tokens" else None)
 
 
 def _cpu_seconds(pid):

@@ -582,6 +582,75 @@ static void scenario_tokens(void)
 	weft_client_free(c);
 }
 
+/* ---- a result the server refuses ---------------------------------------- */
+
+/* Input {"big":true}: a result over the API's 1 MiB limit. */
+static int big_or_small(const weft_job *job, weft_job_result *res, void *arg)
+{
+	(void)arg;
+	if (!strstr(job->input, "big"))
+		return weft_job_result_complete(res, "{\"small\":true}");
+	size_t n = (1u << 20) + 1024;
+	char *text = malloc(n + 3);
+	CHECK(text, "malloc");
+	text[0] = '"';
+	memset(text + 1, 'x', n);
+	text[n + 1] = '"';
+	text[n + 2] = '\0';
+	int rc = weft_job_result_complete(res, text);
+	free(text);
+	return rc;
+}
+
+static int on_both_done(const weft_job *job, weft_job_result *res, void *arg)
+{
+	int rc = big_or_small(job, res, arg);
+	if (atomic_fetch_add(&handler_calls, 1) == 1)
+		weft_worker_stop(the_worker);
+	return rc;
+}
+
+static void scenario_rejected(void)
+{
+	weft_client *c = client();
+	char *big = enqueue(c, "{\"big\":true}", 3), *small = enqueue(c, "{\"n\":1}", 3);
+	the_worker = worker(on_both_done, 0, false);
+	weft_error err = { 0 };
+	CHECK(weft_worker_run(the_worker, &err) == 0, "run: %s", err.message);
+	weft_worker_stats st;
+	weft_worker_get_stats(the_worker, &st);
+	CHECK(st.completed == 1 && st.failed == 1, "completed %lu failed %lu", (unsigned long)st.completed,
+	      (unsigned long)st.failed);
+	CHECK(task_has(c, small, "\"small\":true"), "the small result");
+	CHECK(task_has(c, big, "\"status\":\"failure\"") && task_has(c, big, "result_rejected"), "the big one failed");
+	weft_worker_free(the_worker);
+	free(big);
+	free(small);
+	weft_client_free(c);
+}
+
+/* ---- a worker the server refuses ---------------------------------------- */
+
+static int never(const weft_job *job, weft_job_result *res, void *arg)
+{
+	(void)job;
+	(void)res;
+	(void)arg;
+	CHECK(0, "a job reached a worker without a token");
+	return 1;
+}
+
+static void scenario_unauthorized(void)
+{
+	the_worker = worker(never, 0, false);
+	weft_error err = { 0 };
+	int rc = weft_worker_run(the_worker, &err);
+	CHECK(rc == WEFT_EAUTH && err.code == rc && err.http_status == 401 && strcmp(err.server_code, "unauthorized") == 0,
+	      "run: %d %ld %s %s", rc, err.http_status, err.server_code, err.message);
+	weft_error_release(&err);
+	weft_worker_free(the_worker);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 3) {
@@ -597,7 +666,7 @@ int main(int argc, char **argv)
 		{ "errors", scenario_errors },       { "jobs", scenario_jobs },           { "api", scenario_api },
 		{ "retry", scenario_retry },         { "cancel", scenario_cancel },       { "heartbeat", scenario_heartbeat },
 		{ "sigterm", scenario_sigterm },     { "server-drain", scenario_server_drain }, { "pause", scenario_pause },
-		{ "tokens", scenario_tokens },
+		{ "tokens", scenario_tokens },       { "rejected", scenario_rejected },   { "unauthorized", scenario_unauthorized },
 	};
 	for (size_t i = 0; i < sizeof(scenarios) / sizeof(scenarios[0]); i++) {
 		if (strcmp(argv[2], scenarios[i].name) == 0) {
