@@ -226,3 +226,36 @@ def test_an_idle_or_cut_off_worker_waits_without_spinning_and_stops_on_sigterm(s
     if not reachable:
         assert "trying again until it answers" in err and "127.0.0.1:9" in err, err
         assert err.count("trying again") == 1, err   # one warning, not one per attempt
+
+
+def test_the_worker_rides_out_a_server_restart(server):
+    """The server is killed while jobs run: reports and heartbeats are
+    retried until it is back, and every job still ends in success."""
+    worker = built(os.path.join(EXAMPLES, "worker"))
+    queue = "c-restart-" + uuid.uuid4().hex[:8]
+    jobs = [{"queue": queue, "input": {"n": i, "sleep_ms": 200}, "max_attempts": -1} for i in range(24)]
+    r = requests.post(server.base + "/v1/jobs", json={"jobs": jobs}, timeout=30)
+    assert r.status_code == 201, r.text
+    proc = subprocess.Popen([worker, queue, "--concurrency", "4", "--lease-ms", "5000"], env=worker_env(server),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while drain_check.succeeded(server.base, queue) < 4:
+            assert time.monotonic() < deadline and proc.poll() is None
+            time.sleep(0.05)
+        server.kill()
+        time.sleep(1.0)   # the handlers in flight finish; their reports find no server
+        server = server.restart(same_port=True)
+        deadline = time.monotonic() + 60
+        while drain_check.succeeded(server.base, queue) < len(jobs):
+            assert time.monotonic() < deadline, "the jobs did not all succeed after the restart"
+            assert proc.poll() is None, proc.stderr.read()
+            time.sleep(0.1)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=15) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    err = proc.stderr.read()
+    assert "trying again until it answers" in err, err
