@@ -656,7 +656,8 @@ WEFT_API int weft_get_open_api(weft_client *c, char **out, weft_error *err);
  *   429) is tried again after a growing pause (100 ms to 5 s); one that
  *   cannot (401, 403) ends weft_worker_run with that error;
  * - drains on weft_worker_stop() or a `drain: true` answer: no new claims
- *   (jobs a claim in flight brings are released at once), the handlers in
+ *   (a claim waiting for jobs is abandoned: the server then hands it
+ *   none; jobs one brings anyway are released at once), the handlers in
  *   flight finish, their reports are sent, and weft_worker_run returns 0.
  */
 
@@ -704,7 +705,7 @@ typedef struct weft_worker_options {
 	void *handler_arg;            /* given to the handler (borrowed by the worker) */
 	int concurrency;              /* handler threads; 0: 1; at most 1,000 */
 	int64_t lease_ms;             /* 0: 60,000 (the heartbeat runs every lease_ms / 3) */
-	int64_t claim_wait_ms;        /* long poll of a claim; 0: 5,000; at most 60,000 (a drain waits for it) */
+	int64_t claim_wait_ms;        /* long poll of a claim; 0: 5,000; at most 60,000 */
 	const char *worker_id;        /* NULL: "<hostname>-<pid>-<random>"; copied */
 	const char *hostname;         /* NULL: gethostname(); copied */
 	bool install_signal_handlers; /* during weft_worker_run, SIGTERM and SIGINT drain the worker and a second

@@ -137,7 +137,7 @@ void worker_log(weft_worker *w, weft_log_level level, const char *fmt, ...)
 		fprintf(stderr, "weft worker %s: %s\n", w->id, msg);
 }
 
-weft_client *worker_client(weft_worker *w)
+weft_client *worker_client(weft_worker *w, const atomic_bool *cancel)
 {
 	weft_client_options o = { .url = w->url, .token = w->token };
 	weft_error err = { 0 };
@@ -147,7 +147,7 @@ weft_client *worker_client(weft_worker *w)
 		weft_error_release(&err);
 		return NULL;
 	}
-	http_client_set_cancel(c->http, &w->abort_requests);
+	http_client_set_cancel(c->http, cancel);
 	return c;
 }
 
@@ -408,6 +408,8 @@ static bool run_over(weft_worker *w)
 		w->draining = true;
 		pthread_cond_broadcast(&w->claim_cv);
 	}
+	if (w->draining)
+		atomic_store(&w->claim_cancel, true);
 	if (w->fatal)
 		return true;
 	return w->draining && w->claims_done && w->held == 0;

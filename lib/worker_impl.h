@@ -8,7 +8,9 @@
  *            write to, starts the drain, and ends the run once the drain
  *            is over (no claim in flight, no job held) or a fatal error;
  *   claim    long-polls for as many jobs as there are free handler slots;
- *            in a drain, what a claim brings is released at once;
+ *            a drain abandons the claim in flight (claim_cancel: the
+ *            server answers a claim whose client went away with no jobs),
+ *            and what a claim brings anyway is released at once;
  *   handler  N threads that run the handler on ready jobs, then queue the
  *            job for the reporter;
  *   report   sends every finished job's outcome in one complete and one
@@ -73,6 +75,7 @@ struct weft_worker {
 	int wake[2];                /* the run thread's pipe */
 	atomic_bool stop_requested; /* weft_worker_stop */
 	atomic_bool abort_requests; /* requests in flight end (a fatal error) */
+	atomic_bool claim_cancel;   /* the claim in flight ends (a drain) */
 	bool started;
 
 	/* under mu */
@@ -98,8 +101,9 @@ void *worker_beat_thread(void *arg);
 /* Tells the run thread to look at the state again (any thread). */
 void worker_notify(weft_worker *w);
 void worker_log(weft_worker *w, weft_log_level level, const char *fmt, ...) WEFT_PRINTF(3, 4);
-/* A thread's client, stopped by abort_requests; NULL after logging why. */
-weft_client *worker_client(weft_worker *w);
+/* A thread's client, whose requests end when *cancel is set; NULL after
+ * ending the run with why. */
+weft_client *worker_client(weft_worker *w, const atomic_bool *cancel);
 /* Ends the run with code (the first fatal error wins). */
 void worker_fatal(weft_worker *w, int code, const weft_error *err);
 /* Whether a failed request may pass if sent again. */

@@ -50,7 +50,7 @@ static void take_jobs(weft_worker *w, weft_claim_result *r)
 void *worker_claim_thread(void *arg)
 {
 	weft_worker *w = arg;
-	weft_client *c = worker_client(w);
+	weft_client *c = worker_client(w, &w->claim_cancel);
 	int64_t backoff = 0;
 	weft_error err = { 0 };
 	weft_claim_request req = {
@@ -99,8 +99,11 @@ void *worker_claim_thread(void *arg)
 		if (keep)
 			take_jobs(w, r);
 		pthread_mutex_unlock(&w->mu);
-		if (!keep)
+		if (!keep) {
+			/* not stopped by the drain's cancel flag */
+			http_client_set_cancel(c->http, &w->abort_requests);
 			release(w, c, r->jobs, r->jobs_len);
+		}
 		weft_claim_result_free(r);
 		if (!keep)
 			worker_notify(w);
@@ -203,7 +206,7 @@ static void report_kind(weft_worker *w, weft_client *c, wjob **batch, size_t n, 
 void *worker_report_thread(void *arg)
 {
 	weft_worker *w = arg;
-	weft_client *c = worker_client(w);
+	weft_client *c = worker_client(w, &w->abort_requests);
 	wjob **oks = xcalloc(REPORT_ITEMS_MAX, sizeof(*oks)), **fails = xcalloc(REPORT_ITEMS_MAX, sizeof(*fails));
 	pthread_mutex_lock(&w->mu);
 	for (;;) {
@@ -275,7 +278,7 @@ static void mark_lost(weft_worker *w, const char *id, const char *state)
 void *worker_beat_thread(void *arg)
 {
 	weft_worker *w = arg;
-	weft_client *c = worker_client(w);
+	weft_client *c = worker_client(w, &w->abort_requests);
 	char **ids = xcalloc(REPORT_ITEMS_MAX, sizeof(*ids)), **tokens = xcalloc(REPORT_ITEMS_MAX, sizeof(*tokens));
 	weft_lease_ref *refs = xcalloc(REPORT_ITEMS_MAX, sizeof(*refs));
 	weft_error err = { 0 };

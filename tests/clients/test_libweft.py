@@ -216,8 +216,8 @@ def test_an_idle_or_cut_off_worker_waits_without_spinning_and_stops_on_sigterm(s
         t0 = time.monotonic()
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=15) == 0
-        # a claim in flight ends by itself (its wait, 5 s at most)
-        assert time.monotonic() - t0 < 7
+        # the claim waiting on the server is abandoned, not waited out
+        assert time.monotonic() - t0 < 3
     finally:
         if proc.poll() is None:
             proc.kill()
