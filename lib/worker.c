@@ -112,7 +112,7 @@ void worker_forget(weft_worker *w, wjob *j)
 	job_release_fields(&j->job);
 	result_clear(&j->res);
 	free(j);
-	pthread_cond_signal(&w->claim_cv);   /* a free slot */
+	pthread_cond_signal(&w->claim_cv);   /* for a claim held back by reports */
 }
 
 void worker_notify(weft_worker *w)
@@ -243,7 +243,9 @@ static void *handler_thread(void *arg)
 		run_handler(w, j);
 		pthread_mutex_lock(&w->mu);
 		wqueue_push(&w->done, j);
+		w->active--;
 		pthread_cond_signal(&w->report_cv);
+		pthread_cond_signal(&w->claim_cv);   /* a free slot */
 	}
 	pthread_mutex_unlock(&w->mu);
 	return NULL;

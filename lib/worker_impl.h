@@ -7,7 +7,8 @@
  *            weft_worker_stop (async-signal-safe) and the other threads
  *            write to, starts the drain, and ends the run once the drain
  *            is over (no claim in flight, no job held) or a fatal error;
- *   claim    long-polls for as many jobs as there are free handler slots;
+ *   claim    long-polls for as many jobs as there are free handler slots
+ *            (a finished job frees its slot before its report is sent);
  *            a drain abandons the claim in flight (claim_cancel: the
  *            server answers a claim whose client went away with no jobs),
  *            and what a claim brings anyway is released at once;
@@ -85,6 +86,7 @@ struct weft_worker {
 	int fatal;                  /* a WEFT_E* code that ends the run */
 	weft_error fatal_err;
 	size_t held;                /* jobs on the held list */
+	size_t active;              /* of those, jobs ready or running: the handler slots taken */
 	wjob *held_head;
 	wqueue ready, done;
 	int64_t heartbeat_ms;

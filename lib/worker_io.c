@@ -38,6 +38,7 @@ static void take_jobs(weft_worker *w, weft_claim_result *r)
 			w->held_head->prev = j;
 		w->held_head = j;
 		w->held++;
+		w->active++;
 		if (j->job.heartbeat_ms >= 100 && j->job.heartbeat_ms < w->heartbeat_ms)
 			w->heartbeat_ms = j->job.heartbeat_ms;
 		wqueue_push(&w->ready, j);
@@ -64,10 +65,12 @@ void *worker_claim_thread(void *arg)
 	};
 	while (c) {
 		pthread_mutex_lock(&w->mu);
-		while (!w->draining && w->held >= (size_t)w->o.concurrency)
+		/* a free handler slot, and not too many reports behind */
+		while (!w->draining && (w->active >= (size_t)w->o.concurrency ||
+		                        w->held >= (size_t)w->o.concurrency + REPORT_ITEMS_MAX))
 			pthread_cond_wait(&w->claim_cv, &w->mu);
 		bool stop = w->draining;
-		req.max_jobs = (int64_t)w->o.concurrency - (int64_t)w->held;
+		req.max_jobs = (int64_t)w->o.concurrency - (int64_t)w->active;
 		pthread_mutex_unlock(&w->mu);
 		if (stop)
 			break;
@@ -275,12 +278,37 @@ static void mark_lost(weft_worker *w, const char *id, const char *state)
 	}
 }
 
+/* One heartbeat request for refs[0..n) (n <= REPORT_ITEMS_MAX), its
+ * answer applied: leases gone marked lost, a drain begun. */
+static int beat(weft_worker *w, weft_client *c, const weft_lease_ref *refs, size_t n, weft_error *err)
+{
+	weft_heartbeat_request req = { .worker_id = w->id, .lease_ms = w->o.lease_ms, .leases = refs, .leases_len = n };
+	weft_heartbeat_result *r = NULL;
+	atomic_fetch_add(&w->n_heartbeat_requests, 1);
+	int rc = weft_heartbeat_jobs(c, &req, &r, err);
+	if (rc != 0)
+		return rc;
+	pthread_mutex_lock(&w->mu);
+	for (size_t i = 0; i < r->leases_len; i++)
+		if (r->leases[i].id && r->leases[i].state && strcmp(r->leases[i].state, "held") != 0)
+			mark_lost(w, r->leases[i].id, r->leases[i].state);
+	if (r->drain && !w->draining) {
+		worker_log(w, WEFT_LOG_INFO, "the server asks this worker to drain");
+		w->draining = true;
+		pthread_cond_broadcast(&w->claim_cv);
+		worker_notify(w);
+	}
+	pthread_mutex_unlock(&w->mu);
+	weft_heartbeat_result_free(r);
+	return 0;
+}
+
 void *worker_beat_thread(void *arg)
 {
 	weft_worker *w = arg;
 	weft_client *c = worker_client(w, &w->abort_requests);
-	char **ids = xcalloc(REPORT_ITEMS_MAX, sizeof(*ids)), **tokens = xcalloc(REPORT_ITEMS_MAX, sizeof(*tokens));
-	weft_lease_ref *refs = xcalloc(REPORT_ITEMS_MAX, sizeof(*refs));
+	size_t cap = 0;
+	weft_lease_ref *refs = NULL;
 	weft_error err = { 0 };
 	int64_t backoff = 0;
 	pthread_mutex_lock(&w->mu);
@@ -293,62 +321,39 @@ void *worker_beat_thread(void *arg)
 		worker_pause(w, &w->beat_cv, backoff ? backoff : w->heartbeat_ms, false);
 		if (w->exiting || atomic_load(&w->abort_requests))
 			break;
-		/* copies: a job may be reported and freed while the request is out;
-		 * past REPORT_ITEMS_MAX, the next period takes the others first */
+		/* copies of every lease held: a job may be reported and freed
+		 * while the requests are out */
+		if (cap < w->held) {
+			cap = w->held;
+			refs = xrealloc(refs, cap * sizeof(*refs));
+		}
 		size_t n = 0;
-		for (wjob *j = w->held_head; j && n < REPORT_ITEMS_MAX; j = j->next) {
-			if (atomic_load(&j->lost))
-				continue;
-			ids[n] = xstrdup(j->job.id);
-			tokens[n] = xstrdup(j->job.lease_token);
-			refs[n] = (weft_lease_ref){ .id = ids[n], .lease_token = tokens[n] };
-			n++;
-		}
+		for (wjob *j = w->held_head; j && n < cap; j = j->next)
+			if (!atomic_load(&j->lost))
+				refs[n++] = (weft_lease_ref){ .id = xstrdup(j->job.id), .lease_token = xstrdup(j->job.lease_token) };
 		pthread_mutex_unlock(&w->mu);
-		weft_heartbeat_result *r = NULL;
 		int rc = 0;
-		if (n) {
-			weft_heartbeat_request req = { .worker_id = w->id, .lease_ms = w->o.lease_ms, .leases = refs,
-			                               .leases_len = n };
-			atomic_fetch_add(&w->n_heartbeat_requests, 1);
-			rc = weft_heartbeat_jobs(c, &req, &r, &err);
-		}
+		for (size_t from = 0; from < n && rc == 0; from += REPORT_ITEMS_MAX)
+			rc = beat(w, c, refs + from, MIN(n - from, (size_t)REPORT_ITEMS_MAX), &err);
 		for (size_t i = 0; i < n; i++) {
-			free(ids[i]);
-			free(tokens[i]);
+			free((char *)refs[i].id);
+			free((char *)refs[i].lease_token);
 		}
+		if (rc != 0 && rc != WEFT_ECANCELED && !worker_retryable(rc))
+			worker_fatal(w, rc, &err);
 		pthread_mutex_lock(&w->mu);
-		if (rc == WEFT_ECANCELED)
+		if (rc == WEFT_ECANCELED || (rc != 0 && !worker_retryable(rc)))
 			break;
 		if (rc != 0) {
-			if (!worker_retryable(rc)) {
-				pthread_mutex_unlock(&w->mu);
-				worker_fatal(w, rc, &err);
-				pthread_mutex_lock(&w->mu);
-				break;
-			}
 			if (!backoff)
 				worker_log(w, WEFT_LOG_WARN, "heartbeat: %s (trying again until it answers)", err.message);
-			backoff = backoff ? MIN(backoff * 2, (int64_t)RETRY_MAX_MS) : RETRY_MIN_MS;
-			backoff = MIN(backoff, w->heartbeat_ms);
-			continue;
+			backoff = MIN(backoff ? backoff * 2 : RETRY_MIN_MS, w->heartbeat_ms);
+		} else {
+			backoff = 0;
 		}
-		backoff = 0;
-		for (size_t i = 0; r && i < r->leases_len; i++)
-			if (r->leases[i].id && r->leases[i].state && strcmp(r->leases[i].state, "held") != 0)
-				mark_lost(w, r->leases[i].id, r->leases[i].state);
-		if (r && r->drain && !w->draining) {
-			worker_log(w, WEFT_LOG_INFO, "the server asks this worker to drain");
-			w->draining = true;
-			pthread_cond_broadcast(&w->claim_cv);
-			worker_notify(w);
-		}
-		weft_heartbeat_result_free(r);
 	}
 	pthread_mutex_unlock(&w->mu);
 	weft_error_release(&err);
-	free(ids);
-	free(tokens);
 	free(refs);
 	weft_client_free(c);
 	return NULL;
