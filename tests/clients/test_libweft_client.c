@@ -77,6 +77,14 @@ static bool task_has(weft_client *c, const char *id, const char *needle)
 
 /* ---- errors ------------------------------------------------------------- */
 
+static int never_called(const weft_job *job, weft_job_result *res, void *arg)
+{
+	(void)job;
+	(void)res;
+	(void)arg;
+	return 1;
+}
+
 static void scenario_errors(void)
 {
 	weft_client *c = client();
@@ -123,6 +131,17 @@ static void scenario_errors(void)
 
 	o.url = "ftp://example.com";
 	CHECK(!weft_client_new(&o, &err) && err.code == WEFT_EINVAL, "a bad URL");
+
+	/* a worker's options are checked, naming the one at fault */
+	const char *queues[] = { queue };
+	weft_worker_options wo = { .url = url, .queues = queues, .queues_len = 1 };
+	CHECK(!weft_worker_new(&wo, &err) && err.code == WEFT_EINVAL && strstr(err.message, "handler"), "%s",
+	      err.message);
+	wo = (weft_worker_options){ .url = url, .handler = never_called, .queues_len = 0 };
+	CHECK(!weft_worker_new(&wo, &err) && strstr(err.message, "queues"), "%s", err.message);
+	wo = (weft_worker_options){ .url = url, .handler = never_called, .queues = queues, .queues_len = 1,
+	                            .lease_ms = 10 };
+	CHECK(!weft_worker_new(&wo, &err) && strstr(err.message, "lease_ms"), "%s", err.message);
 	weft_error_release(&err);
 	CHECK(err.details == NULL && err.code == 0, "released");
 }
