@@ -104,9 +104,11 @@ def test_the_examples_run_linked_shared_and_static(server, variant):
 def test_install_lib_lays_out_header_libraries_and_pkg_config(tmp_path):
     prefix = tmp_path / "prefix"
     dest = tmp_path / "dest"
+    # a make of its own, not a part of the `make clients` that may run this
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
     for args in (["PREFIX=%s" % prefix], ["PREFIX=/opt/weft", "DESTDIR=%s" % dest]):
         r = subprocess.run(["make", "-s", "install-lib"] + args, cwd=ROOT, capture_output=True, text=True,
-                           timeout=300)
+                           timeout=300, env=env)
         assert r.returncode == 0, r.stdout + r.stderr
     for root, pc_prefix in ((prefix, str(prefix)), (dest / "opt" / "weft", "/opt/weft")):
         assert (root / "include" / "weft.h").is_file()
