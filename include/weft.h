@@ -1,0 +1,763 @@
+/*
+ * weft.h — libweft, the C client of weft's /v1 HTTP API, and a worker
+ * runtime that claims jobs from queues and runs them in handler threads.
+ *
+ * Build: `pkg-config --cflags --libs weft` (add --static for libweft.a).
+ *
+ * Conventions, for every function below:
+ *
+ * - Results: 0 on success, or a negative WEFT_E* code (weft_strerror()
+ *   names it). With a non-NULL `err`, the call first resets *err (freeing
+ *   what an earlier call left in it) and, on failure, fills it in: the HTTP
+ *   status, the server's error code, message and details when the server
+ *   answered {"error":{"code","message","details"}}, or what the transport
+ *   saw otherwise. Zero-initialise a weft_error before its first use and
+ *   weft_error_release() it after its last.
+ * - Ownership: every pointer parameter is borrowed (read during the call
+ *   only, never kept) unless its comment says "owned". Results handed back
+ *   through `char **out` or `weft_x **out` are owned by the caller: free
+ *   JSON text with weft_free() and typed results with their own _free
+ *   function. On failure *out is set to NULL. An `out` of NULL discards
+ *   the answer.
+ * - JSON values cross the API as text: a `const char *` holding one JSON
+ *   value (checked before anything is sent; a bad one fails with
+ *   WEFT_EINVAL naming the field) and `char *` JSON text in answers.
+ * - Request structs are zero-initialised: a NULL pointer or a 0 number is
+ *   left out of the request, so the server's default applies. The few
+ *   exceptions (where 0 means something) say so on the member. Arrays are
+ *   a pointer and a `_len` count. Request and answer structs change only
+ *   with the library's major version (its soname); the two options
+ *   structs may grow in any version (their size is passed along).
+ * - Answers: the job hot path (enqueue, claim, heartbeat, complete, fail,
+ *   release) is parsed into typed structs, since workers read those fields
+ *   on every job; every other answer is returned as the server's JSON text
+ *   (tasks, runs, queues, workers, tokens): those documents are large,
+ *   evolve with the server, and callers usually forward or inspect a few
+ *   fields of them with their own JSON library.
+ * - Threads: a weft_client serves one thread at a time; give each thread
+ *   its own (they share nothing). Small allocations abort the program on
+ *   out-of-memory, as in the rest of weft; sizes a caller controls are
+ *   bounded by the server, which answers 413 past its limits.
+ *
+ * Each API function carries an `@operation` tag naming the operationId of
+ * the OpenAPI document (GET /v1/openapi.json) it calls.
+ */
+#ifndef WEFT_H
+#define WEFT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__)
+#define WEFT_API __attribute__((visibility("default")))
+#else
+#define WEFT_API
+#endif
+
+#define WEFT_VERSION "0.6.0"
+
+/* ---- errors ------------------------------------------------------------- */
+
+enum {
+	WEFT_OK = 0,
+	WEFT_EINVAL = -1,       /* a bad argument: nothing was sent (err->message names it) */
+	WEFT_ECONNECT = -2,     /* the server could not be reached (refused, no route, unknown name) */
+	WEFT_ETIMEOUT = -3,     /* no complete answer within the timeout */
+	WEFT_ETRANSPORT = -4,   /* the connection failed during the exchange */
+	WEFT_ECANCELED = -5,    /* stopped by a worker's shutdown */
+	WEFT_EPROTOCOL = -6,    /* the answer could not be understood (not the expected JSON) */
+	WEFT_EBADREQUEST = -7,  /* 400 or 413: the server refused the request as malformed or too large */
+	WEFT_EAUTH = -8,        /* 401 or 403: no token, a wrong one, or one without the right */
+	WEFT_ENOTFOUND = -9,    /* 404 */
+	WEFT_ECONFLICT = -10,   /* 409: the object's state does not allow it (err->details says why) */
+	WEFT_EOVERLOADED = -11, /* 429: try again later */
+	WEFT_ESERVER = -12,     /* 5xx: the server failed or is unavailable; try again later */
+	WEFT_EHTTP = -13,       /* another non-2xx status */
+};
+
+/* A static description of a WEFT_E* code ("cannot connect"). Never NULL. */
+WEFT_API const char *weft_strerror(int code);
+
+/* What went wrong, filled in by a failed call (see the conventions). */
+typedef struct weft_error {
+	int code;              /* the WEFT_E* code the call returned; 0 after a success */
+	long http_status;      /* the answer's HTTP status; 0 when no answer came */
+	char server_code[64];  /* the server's error.code ("not_found"), "" when it sent none */
+	char message[512];     /* the server's error.message, or the transport's ("POST http://…: cannot connect: …") */
+	char *details;         /* owned by the error: error.details as JSON text, or NULL; freed by weft_error_release
+	                          and by the next call given this error */
+} weft_error;
+
+/* Frees what err holds (its details) and zeroes it; NULL is allowed. */
+WEFT_API void weft_error_release(weft_error *err);
+
+/* Frees JSON text and other memory the library handed over as `char *`;
+ * NULL is allowed. */
+WEFT_API void weft_free(void *p);
+
+/* The library's version, WEFT_VERSION when built (static string). */
+WEFT_API const char *weft_version(void);
+
+/* A tri-state for booleans whose server default is true: zero sends
+ * nothing (the default applies). */
+typedef enum weft_tristate { WEFT_DEFAULT = 0, WEFT_TRUE = 1, WEFT_FALSE = 2 } weft_tristate;
+
+/* ---- clients ------------------------------------------------------------ */
+
+typedef struct weft_client weft_client;
+
+/* Options of a client; zero-initialise, then set what you need. New
+ * members are only ever added at the end: weft_client_new passes the size
+ * the caller was compiled with, so an older program keeps working. */
+typedef struct weft_client_options {
+	const char *url;          /* required: "http://host:8085"; copied */
+	const char *token;        /* bearer token (WEFT_TOKEN), or NULL; copied */
+	long timeout_ms;          /* a whole request; 0: 30,000 (a claim adds its wait to it) */
+	long connect_timeout_ms;  /* 0: 5,000 */
+} weft_client_options;
+
+/* A client of the server at opt->url (owned: weft_client_free), or NULL
+ * with err filled in (WEFT_EINVAL: no URL, or not http:// or https://).
+ * No connection is made before the first call; a connection is kept
+ * alive between calls. Call through the weft_client_new macro. */
+WEFT_API weft_client *weft_client_new_sized(const weft_client_options *opt, size_t opt_size, weft_error *err);
+#define weft_client_new(opt, err) weft_client_new_sized((opt), sizeof(*(opt)), (err))
+
+/* Closes the connection and frees c; NULL is allowed. */
+WEFT_API void weft_client_free(weft_client *c);
+
+/* ---- jobs: requests ----------------------------------------------------- */
+
+/* Retry delays of a job: initial_ms * coefficient^(attempt-1), capped. */
+typedef struct weft_backoff {
+	int64_t initial_ms;       /* 0: the server's default (1,000) */
+	double coefficient;       /* 0: default (2.0) */
+	int64_t max_ms;           /* 0: default (60,000) */
+	double jitter;            /* 0..1, sent only with jitter_set (0 is a real value) */
+	bool jitter_set;
+} weft_backoff;
+
+/* A deduplication key: an enqueue whose key matches an active (or recent)
+ * job answers that job, duplicate = true. */
+typedef struct weft_dedup {
+	const char *key;          /* required */
+	const char *scope;        /* "active" (default) or "window" */
+	int64_t window_secs;      /* with scope "window" */
+} weft_dedup;
+
+/* One job to enqueue. */
+typedef struct weft_job_spec {
+	const char *queue;        /* required */
+	const char *name;         /* default: the queue */
+	const char *input;        /* JSON text (at most 1 MiB), or NULL for null */
+	int64_t priority;         /* -1000..1000, higher first; 0 is the default */
+	const char *run_at;       /* RFC 3339: not claimed before; not with delay_ms */
+	int64_t delay_ms;         /* not claimed before now + this */
+	int64_t max_attempts;     /* 1..1000, or -1 forever; 0: the server's default (5) */
+	const weft_backoff *backoff;
+	const char *const *non_retryable_codes;  /* error codes that fail the job for good at once */
+	size_t non_retryable_codes_len;
+	int64_t timeout_secs;     /* one attempt's execution time; 0: default (300) */
+	const weft_dedup *dedup;
+	const char *concurrency_key;
+	const char *rate_key;
+	const char *metadata;     /* JSON object text, or NULL */
+} weft_job_spec;
+
+typedef struct weft_enqueue_request {
+	const char *namespace_;   /* "namespace"; NULL: the token's only namespace, else "default" */
+	const weft_job_spec *jobs;   /* 1..1000 */
+	size_t jobs_len;
+} weft_enqueue_request;
+
+typedef struct weft_claim_request {
+	const char *namespace_;
+	const char *const *queues;   /* 1..16 queue names */
+	size_t queues_len;
+	const char *worker_id;    /* required: this worker's stable id (1..128 bytes) */
+	const char *hostname;
+	int64_t max_jobs;         /* 1..1000; 0: 1 */
+	int64_t wait_ms;          /* how long to wait for a first job (long poll, up to 60,000); 0: none */
+	int64_t lease_ms;         /* 1,000..3,600,000; 0: default (60,000) */
+} weft_claim_request;
+
+/* A lease to extend. */
+typedef struct weft_lease_ref {
+	const char *id;
+	const char *lease_token;
+	const char *progress;     /* JSON text kept on the job (at most 4 KiB), or NULL */
+} weft_lease_ref;
+
+typedef struct weft_heartbeat_request {
+	const char *worker_id;    /* required */
+	int64_t lease_ms;         /* each lease then ends at now + lease_ms; 0: default */
+	const weft_lease_ref *leases;   /* 1..1000 */
+	size_t leases_len;
+} weft_heartbeat_request;
+
+/* Why a job failed. */
+typedef struct weft_job_error {
+	const char *code;         /* required: a short machine-readable reason ("timeout", "bad_input") */
+	const char *message;      /* at most 4,096 bytes */
+	weft_tristate retryable;  /* WEFT_FALSE: fail for good now (dead letter); default: retry */
+	const char *details;      /* JSON text (at most 16 KiB), or NULL */
+} weft_job_error;
+
+/* A claimed job's completion (for weft_complete_job, id may be NULL: the
+ * path's id is used). */
+typedef struct weft_complete_item {
+	const char *id;
+	const char *lease_token;  /* required */
+	const char *result;       /* JSON text (at most 1 MiB), or NULL for null */
+} weft_complete_item;
+
+#define WEFT_RETRY_NOW (-1)   /* retry_after_ms: retry at once (0 leaves the backoff's delay) */
+
+typedef struct weft_fail_item {
+	const char *id;
+	const char *lease_token;  /* required */
+	weft_job_error error;     /* required: error.code */
+	int64_t retry_after_ms;   /* replaces the backoff's delay; 0: not sent; WEFT_RETRY_NOW: 0 */
+} weft_fail_item;
+
+typedef struct weft_release_item {
+	const char *id;
+	const char *lease_token;
+} weft_release_item;
+
+typedef struct weft_complete_request {
+	const weft_complete_item *items;   /* 1..1000 */
+	size_t items_len;
+} weft_complete_request;
+
+typedef struct weft_fail_request {
+	const weft_fail_item *items;
+	size_t items_len;
+} weft_fail_request;
+
+typedef struct weft_release_request {
+	const weft_release_item *items;
+	size_t items_len;
+} weft_release_request;
+
+/* ---- jobs: answers (typed; every string owned by the answer) ------------ */
+
+typedef struct weft_enqueued_job {
+	char *id;                 /* the job's id; the existing job's when duplicate */
+	char *run_id;
+	char *queue;
+	char *status;
+	bool duplicate;
+} weft_enqueued_job;
+
+typedef struct weft_enqueue_result {
+	weft_enqueued_job *jobs;  /* in request order */
+	size_t jobs_len;
+} weft_enqueue_result;
+
+/* A parent of a job in a run, with its result. */
+typedef struct weft_parent {
+	char *id;
+	char *name;
+	char *status;
+	char *result;             /* JSON text ("null" when none) */
+} weft_parent;
+
+/* A claimed job. In a weft_claim_result its strings belong to the result;
+ * a worker's handler gets one borrowed for the call. */
+typedef struct weft_job {
+	char *id;
+	char *run_id;
+	char *queue;
+	char *name;
+	int32_t attempt;          /* 1 on the first claim */
+	int32_t max_attempts;     /* -1: forever */
+	char *lease_token;
+	char *lease_until;        /* RFC 3339 */
+	char *timeout_at;         /* RFC 3339: the attempt's execution deadline */
+	int64_t heartbeat_ms;     /* suggested heartbeat period */
+	char *input;              /* JSON text ("null" when none) */
+	char *metadata;           /* JSON text ("null" when none) */
+	weft_parent *parents;
+	size_t parents_len;
+} weft_job;
+
+typedef struct weft_claim_result {
+	weft_job *jobs;           /* empty after the wait */
+	size_t jobs_len;
+	bool drain;               /* the worker was told to drain: stop claiming */
+} weft_claim_result;
+
+typedef struct weft_lease_state {
+	char *id;
+	char *state;              /* "held", "canceled", "lost" or "not_found" (stop the work, report nothing) */
+	char *lease_until;        /* with held, else NULL */
+} weft_lease_state;
+
+typedef struct weft_heartbeat_result {
+	weft_lease_state *leases;
+	size_t leases_len;
+	bool drain;
+} weft_heartbeat_result;
+
+/* The outcome of one completion, failure or release. */
+typedef struct weft_report_result {
+	char *id;
+	char *outcome;            /* completed, already_completed, retrying, dead_lettered, already_failed,
+	                             released, stale_lease, canceled, not_found */
+	char *next_attempt_at;    /* with retrying, else NULL */
+} weft_report_result;
+
+typedef struct weft_report_results {
+	weft_report_result *results;   /* in request order */
+	size_t results_len;
+} weft_report_results;
+
+/* Free a typed answer and everything in it; NULL is allowed. */
+WEFT_API void weft_enqueue_result_free(weft_enqueue_result *r);
+WEFT_API void weft_claim_result_free(weft_claim_result *r);
+WEFT_API void weft_heartbeat_result_free(weft_heartbeat_result *r);
+WEFT_API void weft_report_results_free(weft_report_results *r);
+WEFT_API void weft_report_result_free(weft_report_result *r);
+
+/* ---- jobs: calls -------------------------------------------------------- */
+
+/* Enqueues jobs (201; 200 when the idempotency key replays an earlier
+ * request). idempotency_key: NULL or the Idempotency-Key header.
+ * @operation enqueueJobs */
+WEFT_API int weft_enqueue_jobs(weft_client *c, const weft_enqueue_request *req, const char *idempotency_key,
+                               weft_enqueue_result **out, weft_error *err);
+
+/* Claims up to req->max_jobs jobs, waiting up to req->wait_ms for a first.
+ * @operation claimJobs */
+WEFT_API int weft_claim_jobs(weft_client *c, const weft_claim_request *req, weft_claim_result **out,
+                             weft_error *err);
+
+/* Extends leases; the answer says which are still held.
+ * @operation heartbeatJobs */
+WEFT_API int weft_heartbeat_jobs(weft_client *c, const weft_heartbeat_request *req, weft_heartbeat_result **out,
+                                 weft_error *err);
+
+/* Completes claimed jobs in one request. @operation completeJobs */
+WEFT_API int weft_complete_jobs(weft_client *c, const weft_complete_request *req, weft_report_results **out,
+                                weft_error *err);
+
+/* Fails claimed jobs in one request. @operation failJobs */
+WEFT_API int weft_fail_jobs(weft_client *c, const weft_fail_request *req, weft_report_results **out,
+                            weft_error *err);
+
+/* Gives leases back without using an attempt. @operation releaseJobs */
+WEFT_API int weft_release_jobs(weft_client *c, const weft_release_request *req, weft_report_results **out,
+                               weft_error *err);
+
+/* Completes one job (409 when its lease is stale or it was canceled).
+ * @operation completeJob */
+WEFT_API int weft_complete_job(weft_client *c, const char *id, const weft_complete_item *req,
+                               weft_report_result **out, weft_error *err);
+
+/* Fails one job. @operation failJob */
+WEFT_API int weft_fail_job(weft_client *c, const char *id, const weft_fail_item *req, weft_report_result **out,
+                           weft_error *err);
+
+/* ---- tasks -------------------------------------------------------------- */
+
+/* Filters of a task list (every member optional). */
+typedef struct weft_task_query {
+	const char *namespace_;
+	const char *queue;
+	const char *status;       /* one status or several, comma-separated */
+	const char *executor;
+	const char *run_id;
+	const char *created_after;   /* RFC 3339 */
+	const char *created_before;
+	const char *cursor;       /* the previous page's next_cursor */
+	int64_t limit;            /* 1..1000; 0: 100 */
+} weft_task_query;
+
+/* A page of a list that has nothing but paging to choose. */
+typedef struct weft_page_query {
+	const char *cursor;
+	int64_t limit;
+} weft_page_query;
+
+/* An operator action's body. */
+typedef struct weft_operator_request {
+	const char *reason;       /* kept in the task's events (at most 1,024 bytes) */
+} weft_operator_request;
+
+typedef struct weft_resolve_request {
+	const char *reason;
+	const char *result;       /* JSON text: the task's result; NULL: null */
+} weft_resolve_request;
+
+typedef struct weft_task_complete_request {
+	const char *result;       /* JSON text, or NULL for null */
+} weft_task_complete_request;
+
+typedef struct weft_task_error {
+	const char *code;         /* required */
+	const char *message;
+} weft_task_error;
+
+typedef struct weft_task_fail_request {
+	weft_task_error error;
+} weft_task_fail_request;
+
+/* Tasks, newest first: {"tasks": [...], "next_cursor"}. q may be NULL.
+ * @operation listTasks */
+WEFT_API int weft_list_tasks(weft_client *c, const weft_task_query *q, char **out, weft_error *err);
+
+/* One task (Task JSON). @operation getTask */
+WEFT_API int weft_get_task(weft_client *c, const char *id, char **out, weft_error *err);
+
+/* A task's events: {"events": [...], "next_cursor"}. q may be NULL.
+ * @operation listTaskEvents */
+WEFT_API int weft_list_task_events(weft_client *c, const char *id, const weft_page_query *q, char **out,
+                                   weft_error *err);
+
+/* The operator actions on a task answer the task (Task JSON); req may be
+ * NULL; 409 (WEFT_ECONFLICT) when its status does not allow the action.
+ * @operation retryTask */
+WEFT_API int weft_retry_task(weft_client *c, const char *id, const weft_operator_request *req,
+                             const char *idempotency_key, char **out, weft_error *err);
+/* @operation resetTask */
+WEFT_API int weft_reset_task(weft_client *c, const char *id, const weft_operator_request *req,
+                             const char *idempotency_key, char **out, weft_error *err);
+/* Ends a task in success with the given result. @operation resolveTask */
+WEFT_API int weft_resolve_task(weft_client *c, const char *id, const weft_resolve_request *req,
+                               const char *idempotency_key, char **out, weft_error *err);
+/* @operation cancelTask */
+WEFT_API int weft_cancel_task(weft_client *c, const char *id, const weft_operator_request *req,
+                              const char *idempotency_key, char **out, weft_error *err);
+/* Holds a task back from being claimed or started. @operation pauseTask */
+WEFT_API int weft_pause_task(weft_client *c, const char *id, const weft_operator_request *req,
+                             const char *idempotency_key, char **out, weft_error *err);
+/* @operation resumeTask */
+WEFT_API int weft_resume_task(weft_client *c, const char *id, const weft_operator_request *req,
+                              const char *idempotency_key, char **out, weft_error *err);
+
+/* Reports the end of a task run by an external executor (TaskReported
+ * JSON). @operation taskComplete */
+WEFT_API int weft_task_complete(weft_client *c, const char *id, const weft_task_complete_request *req,
+                                const char *idempotency_key, char **out, weft_error *err);
+/* @operation taskFail */
+WEFT_API int weft_task_fail(weft_client *c, const char *id, const weft_task_fail_request *req,
+                            const char *idempotency_key, char **out, weft_error *err);
+
+/* ---- dead letters ------------------------------------------------------- */
+
+typedef struct weft_dead_letter_query {
+	const char *namespace_;
+	const char *queue;
+	const char *cursor;
+	int64_t limit;
+} weft_dead_letter_query;
+
+/* Requeues dead letters: the ids given, or up to limit of a queue's. */
+typedef struct weft_requeue_request {
+	const char *const *ids;
+	size_t ids_len;
+	const char *namespace_;
+	const char *queue;
+	int64_t limit;            /* 0: 100 */
+	const char *reason;
+} weft_requeue_request;
+
+/* @operation listDeadLetters */
+WEFT_API int weft_list_dead_letters(weft_client *c, const weft_dead_letter_query *q, char **out, weft_error *err);
+/* @operation getDeadLetter */
+WEFT_API int weft_get_dead_letter(weft_client *c, const char *id, char **out, weft_error *err);
+/* @operation requeueDeadLetters */
+WEFT_API int weft_requeue_dead_letters(weft_client *c, const weft_requeue_request *req, const char *idempotency_key,
+                                       char **out, weft_error *err);
+
+/* ---- workers ------------------------------------------------------------ */
+
+typedef struct weft_worker_query {
+	const char *namespace_;
+	const char *queue;
+	const char *cursor;
+	int64_t limit;
+} weft_worker_query;
+
+/* @operation listWorkers */
+WEFT_API int weft_list_workers(weft_client *c, const weft_worker_query *q, char **out, weft_error *err);
+/* namespace: NULL for the default. @operation getWorker */
+WEFT_API int weft_get_worker(weft_client *c, const char *id, const char *namespace_, char **out, weft_error *err);
+/* Tells a worker to drain (its next heartbeat or claim says so).
+ * @operation drainWorker */
+WEFT_API int weft_drain_worker(weft_client *c, const char *id, const char *namespace_, const char *idempotency_key,
+                               char **out, weft_error *err);
+
+/* ---- runs --------------------------------------------------------------- */
+
+typedef struct weft_run_parent {
+	const char *ref;          /* a task listed before this one */
+	weft_tristate requires_success;   /* default: true */
+} weft_run_parent;
+
+typedef struct weft_webhook_params {
+	const char *url;          /* required */
+	const char *verb;         /* required: Get, Post, Put, Patch, Delete */
+	const char *body;         /* JSON text, or NULL */
+	const char *headers;      /* JSON object text {"Name": "value"}, or NULL */
+} weft_webhook_params;
+
+/* One task of a run (a DAG): a queue job or a webhook call. */
+typedef struct weft_run_task_spec {
+	const char *ref;          /* required, unique in the run */
+	const char *executor;     /* "queue" (default) or "webhook" */
+	const weft_run_parent *parents;
+	size_t parents_len;
+	const char *queue;
+	const char *name;
+	const char *input;        /* JSON text */
+	int64_t priority;
+	const char *run_at;
+	int64_t delay_ms;
+	int64_t max_attempts;
+	const weft_backoff *backoff;
+	const char *const *non_retryable_codes;
+	size_t non_retryable_codes_len;
+	int64_t timeout_secs;
+	const char *concurrency_key;
+	const char *rate_key;
+	const char *metadata;     /* JSON object text */
+	const char *kind;
+	const weft_webhook_params *on_start;
+	const weft_webhook_params *on_success;
+	size_t on_success_len;
+	const weft_webhook_params *on_failure;
+	size_t on_failure_len;
+} weft_run_task_spec;
+
+typedef struct weft_run_request {
+	const char *namespace_;
+	const char *name;
+	const char *metadata;     /* JSON object text */
+	const weft_run_task_spec *tasks;
+	size_t tasks_len;
+} weft_run_request;
+
+typedef struct weft_run_query {
+	const char *namespace_;
+	const char *status;
+	const char *created_after;
+	const char *created_before;
+	const char *cursor;
+	int64_t limit;
+} weft_run_query;
+
+/* Creates a run (RunCreated JSON: its id and its tasks' ids by ref).
+ * @operation createRun */
+WEFT_API int weft_create_run(weft_client *c, const weft_run_request *req, const char *idempotency_key, char **out,
+                             weft_error *err);
+/* @operation listRuns */
+WEFT_API int weft_list_runs(weft_client *c, const weft_run_query *q, char **out, weft_error *err);
+/* @operation getRun */
+WEFT_API int weft_get_run(weft_client *c, const char *id, char **out, weft_error *err);
+/* @operation listRunTasks */
+WEFT_API int weft_list_run_tasks(weft_client *c, const char *id, const weft_page_query *q, char **out,
+                                 weft_error *err);
+/* @operation cancelRun */
+WEFT_API int weft_cancel_run(weft_client *c, const char *id, const char *idempotency_key, char **out,
+                             weft_error *err);
+/* Pauses every task of the run that may be: {"id", "paused": n,
+ * "unchanged": n}. @operation pauseRun */
+WEFT_API int weft_pause_run(weft_client *c, const char *id, const char *idempotency_key, char **out,
+                            weft_error *err);
+/* {"id", "resumed": n, "unchanged": n}. @operation resumeRun */
+WEFT_API int weft_resume_run(weft_client *c, const char *id, const char *idempotency_key, char **out,
+                             weft_error *err);
+
+/* ---- queues ------------------------------------------------------------- */
+
+typedef struct weft_queue_query {
+	const char *namespace_;
+	const char *cursor;
+	int64_t limit;            /* 1..100 */
+} weft_queue_query;
+
+typedef struct weft_rate_limit {
+	int64_t limit;            /* required: tokens added per period */
+	int64_t period_ms;        /* 0: 1,000 */
+	int64_t burst;            /* 0: limit */
+} weft_rate_limit;
+
+#define WEFT_NO_LIMIT (-1)    /* a limit member: remove the limit (sent as null) */
+
+/* The limits to change: 0 (or NULL) keeps a limit as it is. */
+typedef struct weft_queue_patch {
+	int64_t concurrency_limit;       /* WEFT_NO_LIMIT removes it */
+	int64_t key_concurrency_limit;   /* WEFT_NO_LIMIT removes it */
+	const weft_rate_limit *rate_limit;
+	bool remove_rate_limit;          /* sends "rate_limit": null */
+} weft_queue_patch;
+
+/* @operation listQueues */
+WEFT_API int weft_list_queues(weft_client *c, const weft_queue_query *q, char **out, weft_error *err);
+/* namespace_: NULL for the default. @operation getQueue */
+WEFT_API int weft_get_queue(weft_client *c, const char *name, const char *namespace_, char **out, weft_error *err);
+/* @operation configureQueue */
+WEFT_API int weft_configure_queue(weft_client *c, const char *name, const char *namespace_,
+                                  const weft_queue_patch *req, const char *idempotency_key, char **out,
+                                  weft_error *err);
+/* @operation pauseQueue */
+WEFT_API int weft_pause_queue(weft_client *c, const char *name, const char *namespace_, const char *idempotency_key,
+                              char **out, weft_error *err);
+/* @operation resumeQueue */
+WEFT_API int weft_resume_queue(weft_client *c, const char *name, const char *namespace_,
+                               const char *idempotency_key, char **out, weft_error *err);
+
+/* ---- tokens (admin) ----------------------------------------------------- */
+
+typedef struct weft_token_request {
+	const char *name;         /* required: [a-z0-9_.-]{1,64} */
+	const char *const *namespaces;   /* required: names, or {"*"} */
+	size_t namespaces_len;
+	const char *role;         /* required: "admin" or "client" */
+	const char *expires_at;   /* RFC 3339, or NULL: never */
+} weft_token_request;
+
+/* {"tokens": [...]}. @operation listTokens */
+WEFT_API int weft_list_tokens(weft_client *c, char **out, weft_error *err);
+/* The new token with its "secret" (shown only here). @operation createToken */
+WEFT_API int weft_create_token(weft_client *c, const weft_token_request *req, char **out, weft_error *err);
+/* @operation getToken */
+WEFT_API int weft_get_token(weft_client *c, const char *name, char **out, weft_error *err);
+/* @operation revokeToken */
+WEFT_API int weft_revoke_token(weft_client *c, const char *name, char **out, weft_error *err);
+
+/* ---- the API document --------------------------------------------------- */
+
+/* The server's OpenAPI document. @operation getOpenApi */
+WEFT_API int weft_get_open_api(weft_client *c, char **out, weft_error *err);
+
+/* ---- the worker runtime ------------------------------------------------- */
+
+/*
+ * A worker claims jobs from its queues and runs each in one of its
+ * handler threads:
+ *
+ * - claims in batches: max_jobs = the free handler slots, long-polling
+ *   claim_wait_ms, so an idle worker sends a request every claim_wait_ms;
+ * - one heartbeat request for every lease it holds, each heartbeat period
+ *   (the claim answer's heartbeat_ms); a lease answered canceled or lost
+ *   marks its job (weft_job_canceled) and nothing is reported for it;
+ * - completions and failures in batches: what finished while the previous
+ *   report was in flight goes in the next request; a lone result is sent
+ *   at once;
+ * - a request that fails in a way that may pass (server unreachable, 5xx,
+ *   429) is tried again after a growing pause (100 ms to 5 s); one that
+ *   cannot (401, 403) ends weft_worker_run with that error;
+ * - drains on weft_worker_stop() or a `drain: true` answer: no new claims
+ *   (a claim waiting for jobs is abandoned: the server then hands it
+ *   none; jobs one brings anyway are released at once), the handlers in
+ *   flight finish, their reports are sent, and weft_worker_run returns 0.
+ */
+
+typedef struct weft_worker weft_worker;
+
+/* What a handler reports: set by weft_job_result_complete or
+ * weft_job_result_fail (the last call wins). Opaque. */
+typedef struct weft_job_result weft_job_result;
+
+/* Runs one job. job and res are borrowed for the call. Returns 0 (the
+ * result set on res is reported; none set: completed with null), or
+ * non-zero without a result: failed, retryable, code "handler_error". */
+typedef int (*weft_handler)(const weft_job *job, weft_job_result *res, void *arg);
+
+/* Completes the job with result_json (JSON text, copied; NULL: null).
+ * WEFT_EINVAL when it is not JSON (the job then fails, code
+ * "bad_result"). */
+WEFT_API int weft_job_result_complete(weft_job_result *res, const char *result_json);
+
+/* Fails the job: code (required, copied), message (copied, or NULL);
+ * retryable false sends it to the dead letters at once. */
+WEFT_API int weft_job_result_fail(weft_job_result *res, const char *code, const char *message, bool retryable);
+
+/* Asks for the next attempt after retry_after_ms instead of the backoff's
+ * delay (with weft_job_result_fail and retryable true). */
+WEFT_API void weft_job_result_retry_after(weft_job_result *res, int64_t retry_after_ms);
+
+/* True once the job's lease was answered canceled or lost (someone
+ * canceled it, or it ran past its lease): stop the work; whatever is
+ * reported is dropped. Also true once the worker stops on a fatal error
+ * (weft_worker_run then returns it). job: the pointer given to the
+ * handler. Cheap; poll it in long handlers. */
+WEFT_API bool weft_job_canceled(const weft_job *job);
+
+typedef enum weft_log_level { WEFT_LOG_DEBUG, WEFT_LOG_INFO, WEFT_LOG_WARN, WEFT_LOG_ERROR } weft_log_level;
+
+/* Zero-initialise, set url, queues and handler. */
+typedef struct weft_worker_options {
+	const char *url;              /* required; copied */
+	const char *token;            /* or NULL; copied */
+	const char *namespace_;       /* or NULL: the default; copied */
+	const char *const *queues;    /* required: 1..16 names; copied */
+	size_t queues_len;
+	weft_handler handler;         /* required */
+	void *handler_arg;            /* given to the handler (borrowed by the worker) */
+	int concurrency;              /* handler threads; 0: 1; at most 1,000 */
+	int64_t lease_ms;             /* 0: 60,000 (the heartbeat runs every lease_ms / 3) */
+	int64_t claim_wait_ms;        /* long poll of a claim; 0: 5,000; at most 60,000 */
+	const char *worker_id;        /* NULL: "<hostname>-<pid>-<random>"; copied */
+	const char *hostname;         /* NULL: gethostname(); copied */
+	bool install_signal_handlers; /* during weft_worker_run, SIGTERM and SIGINT drain the worker and a second
+	                                 one kills the process (one worker per process may set this) */
+	/* Where the worker's messages go; NULL: WARN and ERROR to stderr. msg is
+	 * borrowed for the call; called from any of the worker's threads, at
+	 * times with the worker's lock held: it must not call the worker. */
+	void (*log)(weft_log_level level, const char *msg, void *log_arg);
+	void *log_arg;
+} weft_worker_options;
+
+/* A worker (owned: weft_worker_free), or NULL with err filled in
+ * (WEFT_EINVAL naming the bad option). Starts nothing. Call through the
+ * weft_worker_new macro. */
+WEFT_API weft_worker *weft_worker_new_sized(const weft_worker_options *opt, size_t opt_size, weft_error *err);
+#define weft_worker_new(opt, err) weft_worker_new_sized((opt), sizeof(*(opt)), (err))
+
+/* Runs the worker in the calling thread until it has drained (after
+ * weft_worker_stop or a drain answer): 0; or a negative code with err
+ * filled in when the server refuses it for good (WEFT_EAUTH, say) or its
+ * threads cannot start. Once per worker. */
+WEFT_API int weft_worker_run(weft_worker *w, weft_error *err);
+
+/* Asks the worker to drain and weft_worker_run to return. Async-signal-
+ * safe and callable from any thread, before or during the run; more calls
+ * do nothing more. */
+WEFT_API void weft_worker_stop(weft_worker *w);
+
+/* Counts since weft_worker_new. */
+typedef struct weft_worker_stats {
+	uint64_t claimed;             /* jobs handed to handlers */
+	uint64_t completed;           /* completions the server accepted */
+	uint64_t failed;              /* failures the server accepted */
+	uint64_t lost;                /* jobs whose lease was canceled or lost */
+	uint64_t released;            /* jobs given back unstarted during a drain */
+	uint64_t claim_requests;      /* requests sent, answered or not */
+	uint64_t heartbeat_requests;
+	uint64_t report_requests;     /* complete and fail requests */
+} weft_worker_stats;
+
+/* A snapshot of w's counts (any thread). */
+WEFT_API void weft_worker_get_stats(weft_worker *w, weft_worker_stats *out);
+
+/* The worker id sent to the server (borrowed from w, valid until
+ * weft_worker_free). */
+WEFT_API const char *weft_worker_id(const weft_worker *w);
+
+/* Frees a worker that is not running; NULL is allowed. */
+WEFT_API void weft_worker_free(weft_worker *w);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
