@@ -11,7 +11,7 @@ import socket
 import ssl
 import threading
 import urllib.parse
-from typing import Any, Dict, Mapping, Optional, Tuple
+from typing import Any, Dict, Mapping, Optional, Set, Tuple
 
 from .errors import WeftConnectionError, error_from_answer
 
@@ -39,6 +39,7 @@ class Transport:
         # can cut a request short (a worker's drain ends its long poll).
         self._busy: Dict[int, http.client.HTTPConnection] = {}
         self._busy_lock = threading.Lock()
+        self._cut: Set[int] = set()   # threads whose next request is to end at once
 
     def _connection(self) -> http.client.HTTPConnection:
         conn = getattr(self._local, "conn", None)
@@ -58,19 +59,26 @@ class Transport:
             conn.close()
             self._local.conn = None
 
-    def interrupt(self, thread_id: int) -> bool:
-        """Ends the request that thread is waiting on (it raises
-        WeftConnectionError). True when there was one."""
+    def interrupt(self, thread_id: int) -> None:
+        """Ends the request that thread is waiting on, or else its next
+        one (it raises WeftConnectionError), unless it calls
+        forget_interrupt() first."""
         with self._busy_lock:
             conn = self._busy.get(thread_id)
-        if conn is None or conn.sock is None:
-            return False
-        conn._weft_interrupted = True  # type: ignore[attr-defined]
-        try:
-            conn.sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-        return True
+            if conn is None or conn.sock is None:
+                self._cut.add(thread_id)
+                return
+            conn._weft_interrupted = True  # type: ignore[attr-defined]
+            try:
+                conn.sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def forget_interrupt(self) -> None:
+        """Drops an interrupt() of the calling thread that no request has
+        taken yet."""
+        with self._busy_lock:
+            self._cut.discard(threading.get_ident())
 
     def request(self, method: str, path: str, query: Optional[Mapping[str, Any]] = None,
                 body: Any = None, headers: Optional[Mapping[str, str]] = None,
@@ -113,6 +121,9 @@ class Transport:
                     conn.connect()
                 conn.sock.settimeout(timeout)
                 with self._busy_lock:
+                    if me in self._cut:
+                        self._cut.discard(me)
+                        raise WeftConnectionError(self.url, "the request was interrupted")
                     self._busy[me] = conn
                 conn.request(method, target, body=data, headers=hdrs)
                 resp = conn.getresponse()

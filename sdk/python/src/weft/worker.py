@@ -33,7 +33,7 @@ import threading
 import time
 import traceback
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from .client import Client
 from .errors import BadRequestError, RateLimitedError, ServerError, WeftConnectionError, WeftError
@@ -188,6 +188,7 @@ class Worker:
         self._claim_thread: Optional[threading.Thread] = None
         self._wake_r, self._wake_w = -1, -1
         self._signals: List[int] = []
+        self._ran = False
 
     # ---- control -----------------------------------------------------------
 
@@ -201,6 +202,9 @@ class Worker:
         """Works until drained (stop(), SIGTERM/SIGINT, or the server's
         drain); raises the WeftError that made it stop, if one did (a bad
         token, say)."""
+        if self._ran:
+            raise RuntimeError("Worker.run(): a worker runs once; make another")
+        self._ran = True
         self._wake_r, self._wake_w = os.pipe()
         os.set_blocking(self._wake_w, False)
         old = self._install_signals()
@@ -227,8 +231,10 @@ class Worker:
                 t.join(timeout=30)
             pool.shutdown(wait=self._fatal is None)
             self._restore_signals(old)
-            os.close(self._wake_r)
-            os.close(self._wake_w)
+            wake_r, wake_w = self._wake_r, self._wake_w
+            self._wake_r = self._wake_w = -1   # a late _wake() must not write to a reused descriptor
+            os.close(wake_r)
+            os.close(wake_w)
         if self._fatal is not None:
             raise self._fatal
         log.info("drained: %d completed, %d failed; stopped", self.completed, self.failed)
@@ -238,15 +244,21 @@ class Worker:
     def _install_signals(self) -> Dict[int, Any]:
         if threading.current_thread() is not threading.main_thread():
             return {}
-        old = {}
+        old: Dict[Any, Any] = {}
         for sig in (signal.SIGTERM, signal.SIGINT):
             old[sig] = signal.signal(sig, self._on_signal)
+        # A signal the kernel hands to another thread only runs the Python
+        # handler once the main thread wakes: the wakeup fd wakes it.
+        old["wakeup_fd"] = signal.set_wakeup_fd(self._wake_w)
         return old
 
     @staticmethod
     def _restore_signals(old: Dict[int, Any]) -> None:
         for sig, handler in old.items():
-            signal.signal(sig, handler)
+            if sig == "wakeup_fd":
+                signal.set_wakeup_fd(handler)
+            else:
+                signal.signal(sig, handler)
 
     def _on_signal(self, signum: int, _frame: Any) -> None:
         # Only what is safe at any point of the main thread: no locks.
@@ -309,11 +321,13 @@ class Worker:
         self._wake()
 
     def _interrupt_claim(self) -> None:
+        """Cuts the claim in flight short (under the lock, so that it
+        cannot reach a later request of the claim thread: that one clears
+        _claim_started, then forgets the interrupt)."""
         t = self._claim_thread
         with self._lock:
-            waiting = self._claim_started is not None
-        if t is not None and t.ident is not None and waiting:
-            self.client._http.interrupt(t.ident)
+            if t is not None and t.ident is not None and self._claim_started is not None:
+                self.client._http.interrupt(t.ident)
 
     def _set_fatal(self, e: BaseException) -> None:
         log.error("%s: stopping", e)
@@ -352,6 +366,8 @@ class Worker:
                 except WeftError as e:
                     with self._lock:
                         self._claim_started = None
+                    self.client._http.forget_interrupt()
+                    with self._lock:
                         if self._draining:
                             return
                     if not _retryable(e):
@@ -377,6 +393,8 @@ class Worker:
         give_back: List[Job] = []
         with self._lock:
             self._claim_started = None
+        self.client._http.forget_interrupt()
+        with self._lock:
             if answer.get("drain") and not self._draining:
                 log.info("the server asks this worker to drain: finishing the jobs it has")
                 self._draining = True
@@ -408,20 +426,7 @@ class Worker:
     # ---- handlers ----------------------------------------------------------
 
     def _handle(self, job: Job) -> None:
-        try:
-            result = self.handler(job)
-            text = json.dumps(result, separators=(",", ":"))
-            report = ("complete", {"id": job.id, "lease_token": job.lease_token, "result": result}), len(text)
-        except JobFailed as e:
-            report = self._failure(job, e, e.code, e.message, e.retryable, e.details, e.retry_after_ms)
-        except (TypeError, ValueError) as e:
-            if "result" in locals():
-                report = self._failure(job, e, "result_not_json", "the handler's result is not JSON: %s" % e,
-                                       False, None, None)
-            else:
-                report = self._failure(job, e, _error_code(e), "%s: %s" % (type(e).__name__, e), True, None, None)
-        except BaseException as e:  # noqa: B036 — a handler's SystemExit fails its job, not the worker
-            report = self._failure(job, e, _error_code(e), "%s: %s" % (type(e).__name__, e), True, None, None)
+        report = self._outcome(job)
         with self._lock:
             self._busy -= 1
             self._claim_cv.notify()
@@ -435,6 +440,21 @@ class Worker:
             held.report, held.size = report
             self._to_report += 1
             self._report_cv.notify()
+
+    def _outcome(self, job: Job) -> Tuple[Tuple[str, Dict[str, Any]], int]:
+        """The report of one run of the handler, and its size."""
+        try:
+            result = self.handler(job)
+        except JobFailed as e:
+            return self._failure(job, e, e.code, e.message, e.retryable, e.details, e.retry_after_ms)
+        except BaseException as e:  # a handler's SystemExit fails its job, not the worker
+            return self._failure(job, e, _error_code(e), "%s: %s" % (type(e).__name__, e), True, None, None)
+        try:
+            size = len(json.dumps(result, separators=(",", ":")))
+        except (TypeError, ValueError) as e:
+            return self._failure(job, e, "result_not_json", "the handler's result is not JSON: %s" % e, False,
+                                 None, None)
+        return ("complete", {"id": job.id, "lease_token": job.lease_token, "result": result}), size
 
     @staticmethod
     def _failure(job: Job, e: BaseException, code: str, message: str, retryable: bool, details: Any,
