@@ -272,6 +272,9 @@ def test_error_401_says_to_set_the_token(weft_factory):
     with pytest.raises(weft.UnauthorizedError):
         weft.Client(srv.base, token="wrong-token-wrong-token").list_tasks()
     assert weft.Client(srv.base, token="sdk-secret-token-0123").list_tasks()["tasks"] == []
+    worker = weft.Worker(weft.Client(srv.base, token="wrong-token-wrong-token"), ["q"], lambda j: None)
+    with pytest.raises(weft.UnauthorizedError):
+        worker.run()                    # a worker that cannot pass stops and says why
 
 
 def test_connections_are_kept_alive_and_reopened(weft_factory):
@@ -364,14 +367,15 @@ def test_worker_honours_a_drain_from_the_server(server):
         go.wait(10)
         return "finished"
 
-    w = weft.Worker(c, ["dr"], handler, lease_ms=1000, wait_ms=1000)
+    # a free slot: a claim waits on the server (20 s) meanwhile, which the drain cuts short
+    w = weft.Worker(c, ["dr"], handler, concurrency=2, lease_ms=1000, wait_ms=20000)
     with running(w) as thread:
         assert started.wait(10)
         c.drain_worker(w.worker_id)
         time.sleep(0.8)                  # heartbeats answer drain meanwhile
         assert thread.is_alive(), "the worker left a job unfinished"
         go.set()
-        thread.join(10)
+        thread.join(3)
         assert not thread.is_alive(), "the worker did not exit after a drain"
     assert c.get_task(job["id"])["status"] == "success"
 

@@ -274,7 +274,6 @@ class Worker:
     def _supervise(self) -> None:
         seen = 0
         while True:
-            os.read(self._wake_r, 4096)
             while seen < len(self._signals):
                 seen += 1
                 name = signal.Signals(self._signals[seen - 1]).name
@@ -285,6 +284,7 @@ class Worker:
             with self._lock:
                 if self._fatal is not None or self._finished():
                     return
+            os.read(self._wake_r, 4096)
 
     def _finished(self) -> bool:
         return self._draining and self._claims_done and not self._held
@@ -396,7 +396,8 @@ class Worker:
         self.client._http.forget_interrupt()
         with self._lock:
             if answer.get("drain") and not self._draining:
-                log.info("the server asks this worker to drain: finishing the jobs it has")
+                log.info("the server asks this worker to drain: no new claims; %d job(s) in hand finish and are "
+                         "reported", len(self._held))
                 self._draining = True
                 self._wake()
             for job in jobs:
@@ -519,11 +520,17 @@ class Worker:
                 if failing:
                     log.info("heartbeat: the server answers again")
                 failing = False
-                for answer in answers:
-                    self._heard(answer)
+                drain = [self._heard(answer) for answer in answers]
+                if any(drain) and not self._draining:
+                    self._lock.release()
+                    try:
+                        self._begin_drain("the server asks this worker to drain")
+                    finally:
+                        self._lock.acquire()
 
-    def _heard(self, answer: Dict[str, Any]) -> None:
-        """A heartbeat's answer (lock held)."""
+    def _heard(self, answer: Dict[str, Any]) -> bool:
+        """Takes a heartbeat's answer in (lock held); True when it asks
+        this worker to drain."""
         for state in answer.get("leases") or []:
             if state.get("state") == "held":
                 continue
@@ -537,11 +544,7 @@ class Worker:
                 del self._held[h.job.id]
                 self._to_report -= 1
                 self._wake()
-        if answer.get("drain") and not self._draining:
-            log.info("the server asks this worker to drain: finishing the jobs it has")
-            self._draining = True
-            self._claim_cv.notify_all()
-            self._wake()
+        return bool(answer.get("drain"))
 
     # ---- reports -----------------------------------------------------------
 
