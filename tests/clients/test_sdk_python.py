@@ -285,7 +285,8 @@ def test_connections_are_kept_alive_and_reopened(weft_factory):
     c.list_tasks()
     assert c._http._local.conn is conn and conn.sock is not None      # the same connection, reused
     srv = srv.restart(same_port=True)   # the server closed it
-    assert c.list_tasks()["tasks"] == []
+    assert c.enqueue("after-restart", {"n": 1})["status"] == "pending"   # found closed: a new one, sent once
+    assert len(c.list_tasks()["tasks"]) == 1
 
 
 # ---- the worker runtime ---------------------------------------------------

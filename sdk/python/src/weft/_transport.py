@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import select
 import socket
 import ssl
 import threading
@@ -17,8 +18,11 @@ from .errors import WeftConnectionError, error_from_answer
 
 USER_AGENT = "weft-python/0.1"
 
-# Errors of a kept-alive connection the server closed meanwhile: the
-# request is sent again once on a new connection when nothing was read.
+# Errors of a kept-alive connection the server closed meanwhile. A
+# connection found closed before the request is replaced silently; one
+# that closes during it may have carried the request to the server, so it
+# is sent again only when that is harmless (replay: a GET, a request with
+# an Idempotency-Key, or one the server answers alike when repeated).
 _STALE = (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError, http.client.BadStatusLine)
 
 
@@ -82,7 +86,7 @@ class Transport:
 
     def request(self, method: str, path: str, query: Optional[Mapping[str, Any]] = None,
                 body: Any = None, headers: Optional[Mapping[str, str]] = None,
-                timeout: Optional[float] = None) -> Any:
+                timeout: Optional[float] = None, replay: bool = False) -> Any:
         target = self._prefix + path
         if query:
             pairs = [(k, _query_value(v)) for k, v in query.items() if v is not None]
@@ -97,7 +101,8 @@ class Transport:
             hdrs["Authorization"] = "Bearer " + self.token
         if headers:
             hdrs.update(headers)
-        status, raw = self._exchange(method, target, data, hdrs, timeout or self.timeout)
+        replay = replay or method == "GET" or "Idempotency-Key" in hdrs
+        status, raw = self._exchange(method, target, data, hdrs, timeout or self.timeout, replay)
         text = raw.decode("utf-8", "replace")
         try:
             answer = json.loads(text) if text else None
@@ -110,10 +115,13 @@ class Transport:
         return answer
 
     def _exchange(self, method: str, target: str, data: Optional[bytes], hdrs: Dict[str, str],
-                  timeout: float) -> Tuple[int, bytes]:
+                  timeout: float, replay: bool) -> Tuple[int, bytes]:
         me = threading.get_ident()
         for attempt in (1, 2):
             conn = self._connection()
+            if conn.sock is not None and _closed_while_idle(conn.sock):
+                self.close()
+                conn = self._connection()
             reused = conn.sock is not None
             try:
                 if conn.sock is None:
@@ -134,7 +142,7 @@ class Transport:
             except _STALE as e:
                 interrupted = getattr(conn, "_weft_interrupted", False)
                 self.close()
-                if reused and attempt == 1 and not interrupted:
+                if reused and replay and attempt == 1 and not interrupted:
                     continue
                 raise WeftConnectionError(self.url, _reason(e)) from None
             except (OSError, http.client.HTTPException) as e:
@@ -144,6 +152,16 @@ class Transport:
                 with self._busy_lock:
                     self._busy.pop(me, None)
         raise AssertionError("unreachable")
+
+
+def _closed_while_idle(sock: socket.socket) -> bool:
+    """An idle keep-alive connection that is readable has been closed by
+    the server (or holds garbage): either way it is not to be used."""
+    try:
+        readable, _, _ = select.select([sock], [], [], 0)
+    except (OSError, ValueError):
+        return True
+    return bool(readable)
 
 
 def _reason(e: BaseException) -> str:

@@ -87,9 +87,10 @@ class Client:
         return self._http.request("GET", path, query=query)
 
     def _post(self, path: str, body: Any = None, idempotency_key: Optional[str] = None,
-              query: Optional[Mapping[str, Any]] = None, timeout: Optional[float] = None) -> Answer:
+              query: Optional[Mapping[str, Any]] = None, timeout: Optional[float] = None,
+              replay: bool = False) -> Answer:
         return self._http.request("POST", path, query=query, body=body, headers=_idem(idempotency_key),
-                                  timeout=timeout)
+                                  timeout=timeout, replay=replay)
 
     @staticmethod
     def _pages(fetch: Callable[..., Answer], key: str, **params: Any) -> Iterator[Answer]:
@@ -138,6 +139,10 @@ class Client:
         return answer["jobs"][0]
 
     # ---- jobs: the pull worker's calls ------------------------------------
+    # The lease calls (heartbeat, complete, fail, release) change nothing
+    # more when repeated with the same lease token (already_completed,
+    # already_failed, stale_lease), so a connection lost during one of them
+    # sends it again (replay); a claim is never resent.
 
     @operation("claimJobs")
     def claim(self, queues: Sequence[str], worker_id: str, *, namespace: Optional[str] = None,
@@ -155,31 +160,33 @@ class Client:
                   lease_ms: Optional[int] = None) -> Answer:
         """Extends the leases [{"id", "lease_token", "progress"?}...];
         answers {"leases": [{"id", "state", "lease_until"?}...], "drain"}."""
-        return self._post("/v1/jobs/heartbeat", _body(worker_id=worker_id, lease_ms=lease_ms, leases=list(leases)))
+        return self._post("/v1/jobs/heartbeat", _body(worker_id=worker_id, lease_ms=lease_ms, leases=list(leases)),
+                          replay=True)
 
     @operation("completeJobs")
     def complete(self, items: Sequence[Mapping[str, Any]]) -> Answer:
         """Completes jobs: items [{"id", "lease_token", "result"}...];
         answers {"results": [{"id", "outcome"}...]}."""
-        return self._post("/v1/jobs/complete", {"items": list(items)})
+        return self._post("/v1/jobs/complete", {"items": list(items)}, replay=True)
 
     @operation("failJobs")
     def fail(self, items: Sequence[Mapping[str, Any]]) -> Answer:
         """Fails jobs: items [{"id", "lease_token", "error": {"code",
         "message"?, "retryable"?, "details"?}, "retry_after_ms"?}...];
         answers {"results": [{"id", "outcome", "next_attempt_at"?}...]}."""
-        return self._post("/v1/jobs/fail", {"items": list(items)})
+        return self._post("/v1/jobs/fail", {"items": list(items)}, replay=True)
 
     @operation("releaseJobs")
     def release(self, items: Sequence[Mapping[str, Any]]) -> Answer:
         """Gives leases back unfinished: items [{"id", "lease_token"}...]."""
-        return self._post("/v1/jobs/release", {"items": list(items)})
+        return self._post("/v1/jobs/release", {"items": list(items)}, replay=True)
 
     @operation("completeJob")
     def complete_job(self, id: str, lease_token: str, result: JSON = None) -> Answer:
         """Completes one job; answers {"id", "outcome"}. 409 stale_lease or
         canceled when the lease is no longer this one."""
-        return self._post("/v1/jobs/%s/complete" % _seg(id), {"lease_token": lease_token, "result": result})
+        return self._post("/v1/jobs/%s/complete" % _seg(id), {"lease_token": lease_token, "result": result},
+                          replay=True)
 
     @operation("failJob")
     def fail_job(self, id: str, lease_token: str, error: Mapping[str, Any],
@@ -187,7 +194,7 @@ class Client:
         """Fails one job's attempt; error is {"code", "message"?,
         "retryable"?, "details"?}."""
         body = _body(lease_token=lease_token, error=dict(error), retry_after_ms=retry_after_ms)
-        return self._post("/v1/jobs/%s/fail" % _seg(id), body)
+        return self._post("/v1/jobs/%s/fail" % _seg(id), body, replay=True)
 
     # ---- tasks ---------------------------------------------------------------
 
