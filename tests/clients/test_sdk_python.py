@@ -358,6 +358,61 @@ def test_worker_heartbeats_keep_a_long_job(server):
     assert t["attempt"] == 1 and t["attempts"] == [] and t["result"] == "done"
 
 
+def test_worker_heartbeats_once_per_period_for_all_its_leases(server):
+    c = weft.Client(server.base)
+    beats = []
+
+    class Counting(weft.Client):
+        def heartbeat(self, worker_id, leases, lease_ms=None):
+            beats.append(sorted(l["id"] for l in leases))
+            return super().heartbeat(worker_id, leases, lease_ms=lease_ms)
+
+    slow = [j["id"] for j in c.enqueue_many([{"queue": "beat", "input": {"sleep_ms": 2300}, "priority": 9}
+                                             for _ in range(2)])["jobs"]]
+    quick = [j["id"] for j in c.enqueue_many([{"queue": "beat", "input": {"sleep_ms": 5}}
+                                              for _ in range(150)])["jobs"]]
+
+    def handler(j):
+        time.sleep(j.input["sleep_ms"] / 1000.0)
+        return "ok"
+
+    # lease 3 s: a beat every second, whatever the claims of the quick jobs do meanwhile
+    with running(weft.Worker(Counting(server.base), ["beat"], handler, concurrency=4, lease_ms=3000, wait_ms=1000)):
+        for task_id in slow + quick[-1:]:
+            wait_status(c, task_id, "success", timeout=15)
+    assert 1 <= len(beats) <= 3, beats
+    assert all(set(slow) <= set(b) for b in beats[:2]), beats   # one call carries every lease held
+
+
+def test_worker_batches_reports_and_sends_a_lone_one_at_once(server):
+    c = weft.Client(server.base)
+    calls = []
+
+    class Counting(weft.Client):
+        def complete(self, items):
+            calls.append((time.monotonic(), len(items)))
+            return super().complete(items)
+
+    together = threading.Barrier(4)
+    returned = {}
+
+    def handler(j):
+        if j.input["n"] < 4:
+            together.wait(10)            # four finish at once
+        returned[j.input["n"]] = time.monotonic()
+        return j.input["n"]
+
+    ids = [j["id"] for j in c.enqueue_many([{"queue": "rep", "input": {"n": i}} for i in range(4)])["jobs"]]
+    with running(weft.Worker(Counting(server.base), ["rep"], handler, concurrency=4, wait_ms=1000)):
+        for task_id in ids:
+            wait_status(c, task_id, "success")
+        assert sum(n for _, n in calls) == 4 and len(calls) <= 2, calls
+        lone = c.enqueue("rep", {"n": 9})
+        wait_status(c, lone["id"], "success")
+    sent_at, n = calls[-1]
+    assert n == 1 and sent_at - returned[9] < 0.1, "a lone result waited %.3f s" % (sent_at - returned[9])
+
+
 def test_worker_honours_a_drain_from_the_server(server):
     c = weft.Client(server.base)
     job = c.enqueue("dr", {"n": 1})

@@ -477,14 +477,20 @@ class Worker:
     def _heartbeat_loop(self) -> None:
         delay = RETRY_MIN_S
         failing = False
+        due: Optional[float] = None     # the next beat, a period after the last (or the first claim)
         with self._lock:
             while not self._closing:
                 if not self._held:
+                    due = None
                     self._beat_cv.wait()
                     continue
-                self._beat_cv.wait(timeout=delay if failing else self._heartbeat_s)
-                if self._closing:
-                    return
+                now = time.monotonic()
+                if due is None:
+                    due = now + self._heartbeat_s
+                if now < due:
+                    self._beat_cv.wait(timeout=due - now)   # woken early by a claim or the end: look again
+                    continue
+                due = now + (delay if failing else self._heartbeat_s)
                 leases = []
                 for h in self._held.values():
                     if h.lost:
@@ -515,7 +521,9 @@ class Worker:
                         return
                     if not failing:
                         log.warning("heartbeat: %s (trying again until it answers)", error)
-                    failing, delay = True, min(delay * 2, RETRY_MAX_S) if failing else RETRY_MIN_S
+                    delay = min(delay * 2, RETRY_MAX_S) if failing else RETRY_MIN_S
+                    failing = True
+                    due = time.monotonic() + delay
                     continue
                 if failing:
                     log.info("heartbeat: the server answers again")
