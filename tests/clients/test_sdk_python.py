@@ -367,7 +367,7 @@ def test_worker_heartbeats_once_per_period_for_all_its_leases(server):
             beats.append(sorted(l["id"] for l in leases))
             return super().heartbeat(worker_id, leases, lease_ms=lease_ms)
 
-    slow = [j["id"] for j in c.enqueue_many([{"queue": "beat", "input": {"sleep_ms": 2300}, "priority": 9}
+    slow = [j["id"] for j in c.enqueue_many([{"queue": "beat", "input": {"sleep_ms": 2600}, "priority": 9}
                                              for _ in range(2)])["jobs"]]
     quick = [j["id"] for j in c.enqueue_many([{"queue": "beat", "input": {"sleep_ms": 5}}
                                               for _ in range(150)])["jobs"]]
