@@ -528,6 +528,20 @@ def test_a_second_signal_exits_at_once_and_gives_the_leases_back(server, tmp_pat
         assert t["status"] != "running" and t["attempts"][-1]["outcome"] == "released", t
 
 
+def test_the_enqueue_example_gets_the_worker_example_s_results(server, tmp_path):
+    proc, log = _start_example(server, "ex", tmp_path)
+    try:
+        out = subprocess.run([VENV_PYTHON, os.path.join(ROOT, "sdk", "python", "examples", "enqueue.py"), "ex", "3"],
+                             env=dict(os.environ, WEFT_URL=server.base), capture_output=True, text=True, timeout=30)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=10) == 0, open(log).read()
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert lines[0] == "enqueued 3 job(s) on ex" and len(lines) == 4, out.stdout
+    assert all(" success {'n': " in line for line in lines[1:]), out.stdout
+
+
 def test_crash_and_drain_1000_jobs(server, tmp_path):
     """The acceptance test: examples/worker.py killed part-way through a
     queue of 1,000 jobs, then another drains it: every job completes once."""

@@ -241,7 +241,7 @@ class Worker:
 
     # ---- the main thread ------------------------------------------------
 
-    def _install_signals(self) -> Dict[int, Any]:
+    def _install_signals(self) -> Dict[Any, Any]:
         if threading.current_thread() is not threading.main_thread():
             return {}
         old: Dict[Any, Any] = {}
@@ -253,7 +253,7 @@ class Worker:
         return old
 
     @staticmethod
-    def _restore_signals(old: Dict[int, Any]) -> None:
+    def _restore_signals(old: Dict[Any, Any]) -> None:
         for sig, handler in old.items():
             if sig == "wakeup_fd":
                 signal.set_wakeup_fd(handler)
