@@ -85,6 +85,18 @@ def test_the_installed_package_is_tested():
     assert os.path.exists(os.path.join(os.path.dirname(weft.__file__), "py.typed"))
 
 
+def test_the_package_type_checks(tmp_path):
+    """py.typed promises type hints that hold: mypy --strict on the
+    installed copy and the examples (when mypy is installed)."""
+    mypy = "/usr/bin/mypy"
+    if not os.path.exists(mypy):
+        pytest.skip("mypy is not installed (Debian package mypy)")
+    out = subprocess.run([mypy, "--strict", "--no-error-summary", "--cache-dir", str(tmp_path),
+                          os.path.dirname(weft.__file__), os.path.join(ROOT, "sdk", "python", "examples")],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stdout + out.stderr
+
+
 def test_client_defaults_come_from_the_environment(monkeypatch):
     monkeypatch.setenv("WEFT_URL", "http://example.invalid:9/")
     monkeypatch.setenv("WEFT_TOKEN", "tok")

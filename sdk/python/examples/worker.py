@@ -13,11 +13,12 @@ import argparse
 import logging
 import sys
 import time
+from typing import Dict
 
 import weft
 
 
-def double(job: weft.Job):
+def double(job: weft.Job) -> Dict[str, int]:
     data = job.input or {}
     if not isinstance(data, dict) or not isinstance(data.get("n"), int):
         raise weft.NonRetryable("input must be {\"n\": <integer>}", code="bad_input")

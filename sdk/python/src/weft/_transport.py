@@ -127,6 +127,7 @@ class Transport:
                 if conn.sock is None:
                     conn.timeout = timeout
                     conn.connect()
+                assert conn.sock is not None
                 conn.sock.settimeout(timeout)
                 with self._busy_lock:
                     if me in self._cut:

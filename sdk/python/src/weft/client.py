@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import urllib.parse
-from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Union
+from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Union, cast
 
 from ._operations import operation
 from ._transport import Transport
@@ -84,13 +84,13 @@ class Client:
         return namespace if namespace is not None else self.namespace
 
     def _get(self, path: str, **query: Any) -> Answer:
-        return self._http.request("GET", path, query=query)
+        return cast(Answer, self._http.request("GET", path, query=query))
 
     def _post(self, path: str, body: Any = None, idempotency_key: Optional[str] = None,
               query: Optional[Mapping[str, Any]] = None, timeout: Optional[float] = None,
               replay: bool = False) -> Answer:
-        return self._http.request("POST", path, query=query, body=body, headers=_idem(idempotency_key),
-                                  timeout=timeout, replay=replay)
+        return cast(Answer, self._http.request("POST", path, query=query, body=body,
+                                               headers=_idem(idempotency_key), timeout=timeout, replay=replay))
 
     @staticmethod
     def _pages(fetch: Callable[..., Answer], key: str, **params: Any) -> Iterator[Answer]:
@@ -136,7 +136,7 @@ class Client:
                     metadata=metadata)
         job["input"] = input
         answer = self.enqueue_many([job], namespace=namespace, idempotency_key=idempotency_key)
-        return answer["jobs"][0]
+        return cast(Answer, answer["jobs"][0])
 
     # ---- jobs: the pull worker's calls ------------------------------------
     # The lease calls (heartbeat, complete, fail, release) change nothing
@@ -430,8 +430,9 @@ class Client:
                                   ("rate_limit", rate_limit)) if v is not UNSET}
         if not body:
             raise ValueError("configure_queue: give concurrency_limit, key_concurrency_limit or rate_limit")
-        return self._http.request("PATCH", "/v1/queues/%s" % _seg(name), query={"namespace": self._ns(namespace)},
-                                  body=body, headers=_idem(idempotency_key))
+        return cast(Answer, self._http.request("PATCH", "/v1/queues/%s" % _seg(name),
+                                               query={"namespace": self._ns(namespace)}, body=body,
+                                               headers=_idem(idempotency_key)))
 
     @operation("pauseQueue")
     def pause_queue(self, name: str, *, namespace: Optional[str] = None,
@@ -472,7 +473,7 @@ class Client:
     def revoke_token(self, name: str) -> Answer:
         """Revokes a token made through the API; answers it with
         revoked_at."""
-        return self._http.request("DELETE", "/v1/tokens/%s" % _seg(name))
+        return cast(Answer, self._http.request("DELETE", "/v1/tokens/%s" % _seg(name)))
 
 
 __all__: List[str] = ["Client", "UNSET", "DEFAULT_URL"]
