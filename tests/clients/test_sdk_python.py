@@ -475,6 +475,22 @@ def test_worker_waits_for_an_unreachable_server(weft_factory):
     del srv
 
 
+def test_worker_without_a_claim_wait_does_not_spin(server):
+    calls = []
+
+    class Counting(weft.Client):
+        def claim(self, *a, **kw):
+            calls.append(kw.get("wait_ms"))
+            return super().claim(*a, **kw)
+
+    c = Counting(server.base)
+    with running(weft.Worker(c, ["empty"], lambda j: j.input, wait_ms=0)):
+        time.sleep(1.2)
+        assert 1 <= len(calls) <= 4, "%d claims in 1.2 s on an empty queue" % len(calls)
+        job = c.enqueue("empty", {"n": 1})
+        assert wait_status(c, job["id"], "success", timeout=5)["result"] == {"n": 1}
+
+
 def _start_example(server, queue, tmp_path, *args):
     env = dict(os.environ, WEFT_URL=server.base)
     env.pop("WEFT_TOKEN", None)

@@ -48,6 +48,10 @@ RETRY_MAX_S = 5.0
 # job, and a drain cuts it short; a younger one is let finish (its jobs are
 # then given back) so that no job is handed to a connection being closed.
 PARKED_AFTER_S = 0.5
+# An empty claim answer quicker than this did not wait on the server; the
+# next claim then waits EMPTY_PAUSE_S.
+EMPTY_ANSWER_S = 0.1
+EMPTY_PAUSE_S = 0.5
 
 
 class JobFailed(Exception):
@@ -358,7 +362,7 @@ class Worker:
                     if self._draining:
                         return
                     want = self.concurrency - self._busy
-                    self._claim_started = time.monotonic()
+                    self._claim_started = asked = time.monotonic()
                 try:
                     answer = self.client.claim(self.queues, self.worker_id, namespace=self.namespace,
                                                hostname=self.hostname, max_jobs=want, wait_ms=self.wait_ms,
@@ -382,6 +386,12 @@ class Worker:
                     log.info("claim: the server answers again")
                 failing, delay = False, RETRY_MIN_S
                 self._take(answer, want, pool)
+                if not answer.get("jobs") and time.monotonic() - asked < EMPTY_ANSWER_S:
+                    # nothing, at once (wait_ms 0, or a server that does not
+                    # wait): pause rather than ask again and again
+                    with self._lock:
+                        if not self._draining:
+                            self._claim_cv.wait(timeout=EMPTY_PAUSE_S)
         finally:
             with self._lock:
                 self._claim_started = None
