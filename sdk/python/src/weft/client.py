@@ -1,0 +1,479 @@
+"""weft.Client: one method per operation of weft's /v1 API.
+
+Every request-body property and query parameter of an operation is a
+keyword argument of its method (None: left out, so the server's default
+applies); answers are the server's JSON as dicts; errors are exceptions
+(weft.errors). The ``@operation`` mark on each method names the
+operationId it speaks, which the package's tests check against the
+OpenAPI document the server serves.
+"""
+
+from __future__ import annotations
+
+import os
+import urllib.parse
+from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Union, cast
+
+from ._operations import operation
+from ._transport import Transport
+
+JSON = Any
+Answer = Dict[str, Any]
+
+DEFAULT_URL = "http://127.0.0.1:8085"
+
+
+class _Unset:
+    """The default of a nullable property: 'leave it out', as opposed to
+    None, which sends null."""
+
+    def __repr__(self) -> str:
+        return "UNSET"
+
+
+UNSET: Any = _Unset()
+
+
+def _seg(value: str) -> str:
+    return urllib.parse.quote(str(value), safe="")
+
+
+def _body(**members: Any) -> Dict[str, Any]:
+    """The members that were given (not None, not UNSET)."""
+    return {k: v for k, v in members.items() if v is not None and v is not UNSET}
+
+
+def _idem(key: Optional[str]) -> Optional[Dict[str, str]]:
+    return {"Idempotency-Key": key} if key else None
+
+
+class Client:
+    """A client of one weft server.
+
+    url, token and namespace default to WEFT_URL, WEFT_TOKEN and
+    WEFT_NAMESPACE (url: http://127.0.0.1:8085). namespace, when set, is
+    sent with every call that takes one and was not given one. timeout is
+    the seconds one request may take (a claim's long poll gets its wait on
+    top). The client may be shared by threads: each thread keeps its own
+    keep-alive connection.
+    """
+
+    def __init__(self, url: Optional[str] = None, token: Optional[str] = None,
+                 namespace: Optional[str] = None, timeout: float = 30.0) -> None:
+        self.url = (url or os.environ.get("WEFT_URL") or DEFAULT_URL).rstrip("/")
+        self.token = token if token is not None else (os.environ.get("WEFT_TOKEN") or None)
+        self.namespace = namespace if namespace is not None else (os.environ.get("WEFT_NAMESPACE") or None)
+        self.timeout = timeout
+        self._http = Transport(self.url, self.token, timeout)
+
+    def __repr__(self) -> str:
+        return "weft.Client(%r, namespace=%r)" % (self.url, self.namespace)
+
+    def close(self) -> None:
+        """Closes the calling thread's connection (others close with their
+        threads)."""
+        self._http.close()
+
+    def __enter__(self) -> "Client":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def _ns(self, namespace: Optional[str]) -> Optional[str]:
+        return namespace if namespace is not None else self.namespace
+
+    def _get(self, path: str, **query: Any) -> Answer:
+        return cast(Answer, self._http.request("GET", path, query=query))
+
+    def _post(self, path: str, body: Any = None, idempotency_key: Optional[str] = None,
+              query: Optional[Mapping[str, Any]] = None, timeout: Optional[float] = None,
+              replay: bool = False) -> Answer:
+        return cast(Answer, self._http.request("POST", path, query=query, body=body,
+                                               headers=_idem(idempotency_key), timeout=timeout, replay=replay))
+
+    @staticmethod
+    def _pages(fetch: Callable[..., Answer], key: str, **params: Any) -> Iterator[Answer]:
+        cursor = None
+        while True:
+            page = fetch(cursor=cursor, **params)
+            yield from page.get(key) or []
+            cursor = page.get("next_cursor")
+            if not cursor:
+                return
+
+    # ---- the document --------------------------------------------------
+
+    @operation("getOpenApi")
+    def openapi(self) -> Answer:
+        """The OpenAPI document the server serves."""
+        return self._get("/v1/openapi.json")
+
+    # ---- jobs: enqueue ---------------------------------------------------
+
+    @operation("enqueueJobs")
+    def enqueue_many(self, jobs: Sequence[Mapping[str, Any]], namespace: Optional[str] = None,
+                     idempotency_key: Optional[str] = None) -> Answer:
+        """Enqueues 1 to 1,000 jobs (JobSpec dicts) in one request; answers
+        {"jobs": [{"id", "run_id", "queue", "status", "duplicate"}...]} in
+        order."""
+        return self._post("/v1/jobs", _body(namespace=self._ns(namespace), jobs=list(jobs)), idempotency_key)
+
+    @operation("enqueueJobs", each="jobs")
+    def enqueue(self, queue: str, input: JSON = None, *, name: Optional[str] = None,
+                priority: Optional[int] = None, run_at: Optional[str] = None, delay_ms: Optional[int] = None,
+                max_attempts: Optional[int] = None, backoff: Optional[Mapping[str, Any]] = None,
+                non_retryable_codes: Optional[Sequence[str]] = None, timeout_secs: Optional[int] = None,
+                dedup: Optional[Mapping[str, Any]] = None, concurrency_key: Optional[str] = None,
+                rate_key: Optional[str] = None, metadata: Optional[Mapping[str, Any]] = None,
+                namespace: Optional[str] = None, idempotency_key: Optional[str] = None) -> Answer:
+        """Enqueues one job on queue; answers its {"id", "run_id", "queue",
+        "status", "duplicate"}."""
+        job = _body(queue=queue, name=name, priority=priority, run_at=run_at, delay_ms=delay_ms,
+                    max_attempts=max_attempts, backoff=backoff,
+                    non_retryable_codes=list(non_retryable_codes) if non_retryable_codes is not None else None,
+                    timeout_secs=timeout_secs, dedup=dedup, concurrency_key=concurrency_key, rate_key=rate_key,
+                    metadata=metadata)
+        job["input"] = input
+        answer = self.enqueue_many([job], namespace=namespace, idempotency_key=idempotency_key)
+        return cast(Answer, answer["jobs"][0])
+
+    # ---- jobs: the pull worker's calls ------------------------------------
+    # The lease calls (heartbeat, complete, fail, release) change nothing
+    # more when repeated with the same lease token (already_completed,
+    # already_failed, stale_lease), so a connection lost during one of them
+    # sends it again (replay); a claim is never resent.
+
+    @operation("claimJobs")
+    def claim(self, queues: Sequence[str], worker_id: str, *, namespace: Optional[str] = None,
+              hostname: Optional[str] = None, max_jobs: Optional[int] = None, wait_ms: Optional[int] = None,
+              lease_ms: Optional[int] = None) -> Answer:
+        """Claims up to max_jobs jobs from queues (in order), waiting up to
+        wait_ms for a first one; answers {"jobs": [ClaimedJob...],
+        "drain"}."""
+        body = _body(namespace=self._ns(namespace), queues=list(queues), worker_id=worker_id, hostname=hostname,
+                     max_jobs=max_jobs, wait_ms=wait_ms, lease_ms=lease_ms)
+        return self._post("/v1/jobs/claim", body, timeout=self.timeout + (wait_ms or 0) / 1000.0)
+
+    @operation("heartbeatJobs")
+    def heartbeat(self, worker_id: str, leases: Sequence[Mapping[str, Any]],
+                  lease_ms: Optional[int] = None) -> Answer:
+        """Extends the leases [{"id", "lease_token", "progress"?}...];
+        answers {"leases": [{"id", "state", "lease_until"?}...], "drain"}."""
+        return self._post("/v1/jobs/heartbeat", _body(worker_id=worker_id, lease_ms=lease_ms, leases=list(leases)),
+                          replay=True)
+
+    @operation("completeJobs")
+    def complete(self, items: Sequence[Mapping[str, Any]]) -> Answer:
+        """Completes jobs: items [{"id", "lease_token", "result"}...];
+        answers {"results": [{"id", "outcome"}...]}."""
+        return self._post("/v1/jobs/complete", {"items": list(items)}, replay=True)
+
+    @operation("failJobs")
+    def fail(self, items: Sequence[Mapping[str, Any]]) -> Answer:
+        """Fails jobs: items [{"id", "lease_token", "error": {"code",
+        "message"?, "retryable"?, "details"?}, "retry_after_ms"?}...];
+        answers {"results": [{"id", "outcome", "next_attempt_at"?}...]}."""
+        return self._post("/v1/jobs/fail", {"items": list(items)}, replay=True)
+
+    @operation("releaseJobs")
+    def release(self, items: Sequence[Mapping[str, Any]]) -> Answer:
+        """Gives leases back unfinished: items [{"id", "lease_token"}...]."""
+        return self._post("/v1/jobs/release", {"items": list(items)}, replay=True)
+
+    @operation("completeJob")
+    def complete_job(self, id: str, lease_token: str, result: JSON = None) -> Answer:
+        """Completes one job; answers {"id", "outcome"}. 409 stale_lease or
+        canceled when the lease is no longer this one."""
+        return self._post("/v1/jobs/%s/complete" % _seg(id), {"lease_token": lease_token, "result": result},
+                          replay=True)
+
+    @operation("failJob")
+    def fail_job(self, id: str, lease_token: str, error: Mapping[str, Any],
+                 retry_after_ms: Optional[int] = None) -> Answer:
+        """Fails one job's attempt; error is {"code", "message"?,
+        "retryable"?, "details"?}."""
+        body = _body(lease_token=lease_token, error=dict(error), retry_after_ms=retry_after_ms)
+        return self._post("/v1/jobs/%s/fail" % _seg(id), body, replay=True)
+
+    # ---- tasks ---------------------------------------------------------------
+
+    @operation("listTasks")
+    def list_tasks(self, *, namespace: Optional[str] = None, queue: Optional[str] = None,
+                   status: Union[str, Sequence[str], None] = None, executor: Optional[str] = None,
+                   run_id: Optional[str] = None, created_after: Optional[str] = None,
+                   created_before: Optional[str] = None, cursor: Optional[str] = None,
+                   limit: Optional[int] = None) -> Answer:
+        """One page of tasks, newest first: {"tasks", "next_cursor"}.
+        status may be a list (sent comma-separated)."""
+        return self._get("/v1/tasks", namespace=self._ns(namespace), queue=queue, status=status, executor=executor,
+                         run_id=run_id, created_after=created_after, created_before=created_before, cursor=cursor,
+                         limit=limit)
+
+    def iter_tasks(self, *, namespace: Optional[str] = None, queue: Optional[str] = None,
+                   status: Union[str, Sequence[str], None] = None, executor: Optional[str] = None,
+                   run_id: Optional[str] = None, created_after: Optional[str] = None,
+                   created_before: Optional[str] = None, limit: Optional[int] = None) -> Iterator[Answer]:
+        """Every task matching, page after page (limit: the page size)."""
+        return self._pages(self.list_tasks, "tasks", namespace=namespace, queue=queue, status=status,
+                           executor=executor, run_id=run_id, created_after=created_after,
+                           created_before=created_before, limit=limit)
+
+    @operation("getTask")
+    def get_task(self, id: str) -> Answer:
+        """One task (a job or a run's task), with its attempts."""
+        return self._get("/v1/tasks/%s" % _seg(id))
+
+    @operation("listTaskEvents")
+    def list_task_events(self, id: str, *, cursor: Optional[str] = None, limit: Optional[int] = None) -> Answer:
+        """One page of a task's status changes: {"events", "next_cursor"}."""
+        return self._get("/v1/tasks/%s/events" % _seg(id), cursor=cursor, limit=limit)
+
+    def iter_task_events(self, id: str, *, limit: Optional[int] = None) -> Iterator[Answer]:
+        """Every status change of a task, oldest first."""
+        return self._pages(lambda **kw: self.list_task_events(id, **kw), "events", limit=limit)
+
+    # ---- operator actions on tasks -------------------------------------
+
+    def _act(self, id: str, action: str, body: Dict[str, Any], idempotency_key: Optional[str]) -> Answer:
+        return self._post("/v1/tasks/%s/%s" % (_seg(id), action), body, idempotency_key)
+
+    @operation("cancelTask")
+    def cancel_task(self, id: str, reason: Optional[str] = None, *, idempotency_key: Optional[str] = None) -> Answer:
+        """Cancels a task; answers the task. ConflictError (current_status)
+        when it has ended."""
+        return self._act(id, "cancel", _body(reason=reason), idempotency_key)
+
+    @operation("pauseTask")
+    def pause_task(self, id: str, reason: Optional[str] = None, *, idempotency_key: Optional[str] = None) -> Answer:
+        """Pauses a task that has not started; answers the task."""
+        return self._act(id, "pause", _body(reason=reason), idempotency_key)
+
+    @operation("resumeTask")
+    def resume_task(self, id: str, reason: Optional[str] = None, *, idempotency_key: Optional[str] = None) -> Answer:
+        """Resumes a paused task; answers the task."""
+        return self._act(id, "resume", _body(reason=reason), idempotency_key)
+
+    @operation("retryTask")
+    def retry_task(self, id: str, reason: Optional[str] = None, *, idempotency_key: Optional[str] = None) -> Answer:
+        """Runs a failed or canceled task again; answers the task."""
+        return self._act(id, "retry", _body(reason=reason), idempotency_key)
+
+    @operation("resetTask")
+    def reset_task(self, id: str, reason: Optional[str] = None, *, idempotency_key: Optional[str] = None) -> Answer:
+        """Puts a task back to its start, attempts cleared; answers the
+        task."""
+        return self._act(id, "reset", _body(reason=reason), idempotency_key)
+
+    @operation("resolveTask")
+    def resolve_task(self, id: str, reason: Optional[str] = None, result: JSON = UNSET, *,
+                     idempotency_key: Optional[str] = None) -> Answer:
+        """Ends a task in success by hand, with result (JSON; left out:
+        null); answers the task."""
+        body = _body(reason=reason)
+        if result is not UNSET:
+            body["result"] = result
+        return self._act(id, "resolve", body, idempotency_key)
+
+    @operation("taskComplete")
+    def complete_task(self, id: str, result: JSON = None, *, idempotency_key: Optional[str] = None) -> Answer:
+        """Reports the success of a webhook task started by its on_start
+        call; answers {"id", "status"}."""
+        return self._act(id, "complete", {"result": result}, idempotency_key)
+
+    @operation("taskFail")
+    def fail_task(self, id: str, error: JSON, *, idempotency_key: Optional[str] = None) -> Answer:
+        """Reports the failure of a webhook task; answers {"id",
+        "status"}."""
+        return self._act(id, "fail", {"error": error}, idempotency_key)
+
+    # ---- runs ---------------------------------------------------------------
+
+    @operation("createRun")
+    def create_run(self, tasks: Sequence[Mapping[str, Any]], *, namespace: Optional[str] = None,
+                   name: Optional[str] = None, metadata: Optional[Mapping[str, Any]] = None,
+                   idempotency_key: Optional[str] = None) -> Answer:
+        """Creates a run (a DAG) of tasks [RunTaskSpec...]; answers {"id",
+        "namespace", "name", "tasks": [{"ref", "id", ...}...]}."""
+        body = _body(namespace=self._ns(namespace), name=name, metadata=metadata, tasks=list(tasks))
+        return self._post("/v1/runs", body, idempotency_key)
+
+    @operation("listRuns")
+    def list_runs(self, *, namespace: Optional[str] = None, status: Optional[str] = None,
+                  created_after: Optional[str] = None, created_before: Optional[str] = None,
+                  cursor: Optional[str] = None, limit: Optional[int] = None) -> Answer:
+        """One page of runs, newest first: {"runs", "next_cursor"}."""
+        return self._get("/v1/runs", namespace=self._ns(namespace), status=status, created_after=created_after,
+                         created_before=created_before, cursor=cursor, limit=limit)
+
+    def iter_runs(self, *, namespace: Optional[str] = None, status: Optional[str] = None,
+                  created_after: Optional[str] = None, created_before: Optional[str] = None,
+                  limit: Optional[int] = None) -> Iterator[Answer]:
+        """Every run matching, page after page."""
+        return self._pages(self.list_runs, "runs", namespace=namespace, status=status, created_after=created_after,
+                           created_before=created_before, limit=limit)
+
+    @operation("getRun")
+    def get_run(self, id: str) -> Answer:
+        """One run with its status and task counts."""
+        return self._get("/v1/runs/%s" % _seg(id))
+
+    @operation("listRunTasks")
+    def list_run_tasks(self, id: str, *, cursor: Optional[str] = None, limit: Optional[int] = None) -> Answer:
+        """One page of a run's tasks: {"tasks", "next_cursor"}."""
+        return self._get("/v1/runs/%s/tasks" % _seg(id), cursor=cursor, limit=limit)
+
+    def iter_run_tasks(self, id: str, *, limit: Optional[int] = None) -> Iterator[Answer]:
+        """Every task of a run."""
+        return self._pages(lambda **kw: self.list_run_tasks(id, **kw), "tasks", limit=limit)
+
+    @operation("cancelRun")
+    def cancel_run(self, id: str, *, idempotency_key: Optional[str] = None) -> Answer:
+        """Cancels every unfinished task of a run: {"id", "canceled",
+        "already_ended"}."""
+        return self._post("/v1/runs/%s/cancel" % _seg(id), None, idempotency_key)
+
+    @operation("pauseRun")
+    def pause_run(self, id: str, *, idempotency_key: Optional[str] = None) -> Answer:
+        """Pauses a run's tasks that have not started: {"id", "paused",
+        "unchanged"}."""
+        return self._post("/v1/runs/%s/pause" % _seg(id), None, idempotency_key)
+
+    @operation("resumeRun")
+    def resume_run(self, id: str, *, idempotency_key: Optional[str] = None) -> Answer:
+        """Resumes a run's paused tasks: {"id", "resumed", "unchanged"}."""
+        return self._post("/v1/runs/%s/resume" % _seg(id), None, idempotency_key)
+
+    # ---- dead letters -----------------------------------------------------
+
+    @operation("listDeadLetters")
+    def list_dead_letters(self, *, namespace: Optional[str] = None, queue: Optional[str] = None,
+                          cursor: Optional[str] = None, limit: Optional[int] = None) -> Answer:
+        """One page of jobs that failed for good: {"dead_letters",
+        "next_cursor"}."""
+        return self._get("/v1/dead-letters", namespace=self._ns(namespace), queue=queue, cursor=cursor, limit=limit)
+
+    def iter_dead_letters(self, *, namespace: Optional[str] = None, queue: Optional[str] = None,
+                          limit: Optional[int] = None) -> Iterator[Answer]:
+        """Every dead letter matching."""
+        return self._pages(self.list_dead_letters, "dead_letters", namespace=namespace, queue=queue, limit=limit)
+
+    @operation("getDeadLetter")
+    def get_dead_letter(self, id: str) -> Answer:
+        """One dead letter (the task)."""
+        return self._get("/v1/dead-letters/%s" % _seg(id))
+
+    @operation("requeueDeadLetters")
+    def requeue_dead_letters(self, ids: Optional[Sequence[str]] = None, *, namespace: Optional[str] = None,
+                             queue: Optional[str] = None, limit: Optional[int] = None, reason: Optional[str] = None,
+                             idempotency_key: Optional[str] = None) -> Answer:
+        """Requeues dead letters, by ids or by a selection (namespace,
+        queue, limit: the newest); answers {"requeued", "skipped"}."""
+        if ids is not None:
+            body = _body(ids=list(ids), namespace=namespace, queue=queue, limit=limit, reason=reason)
+        else:
+            body = _body(namespace=self._ns(namespace), queue=queue, limit=limit, reason=reason)
+        return self._post("/v1/dead-letters/requeue", body, idempotency_key)
+
+    # ---- workers ---------------------------------------------------------
+
+    @operation("listWorkers")
+    def list_workers(self, *, namespace: Optional[str] = None, queue: Optional[str] = None,
+                     cursor: Optional[str] = None, limit: Optional[int] = None) -> Answer:
+        """One page of the workers seen lately: {"workers", "next_cursor"}."""
+        return self._get("/v1/workers", namespace=self._ns(namespace), queue=queue, cursor=cursor, limit=limit)
+
+    def iter_workers(self, *, namespace: Optional[str] = None, queue: Optional[str] = None,
+                     limit: Optional[int] = None) -> Iterator[Answer]:
+        """Every worker matching."""
+        return self._pages(self.list_workers, "workers", namespace=namespace, queue=queue, limit=limit)
+
+    @operation("getWorker")
+    def get_worker(self, id: str, *, namespace: Optional[str] = None) -> Answer:
+        """One worker by its worker_id."""
+        return self._get("/v1/workers/%s" % _seg(id), namespace=self._ns(namespace))
+
+    @operation("drainWorker")
+    def drain_worker(self, id: str, *, namespace: Optional[str] = None,
+                     idempotency_key: Optional[str] = None) -> Answer:
+        """Asks a worker to stop claiming and exit after its jobs (it hears
+        it in its next claim or heartbeat answer)."""
+        return self._post("/v1/workers/%s/drain" % _seg(id), None, idempotency_key,
+                          query={"namespace": self._ns(namespace)})
+
+    # ---- queues ----------------------------------------------------------
+
+    @operation("listQueues")
+    def list_queues(self, *, namespace: Optional[str] = None, cursor: Optional[str] = None,
+                    limit: Optional[int] = None) -> Answer:
+        """One page of queues with their depth: {"queues", "next_cursor"}."""
+        return self._get("/v1/queues", namespace=self._ns(namespace), cursor=cursor, limit=limit)
+
+    def iter_queues(self, *, namespace: Optional[str] = None, limit: Optional[int] = None) -> Iterator[Answer]:
+        """Every queue."""
+        return self._pages(self.list_queues, "queues", namespace=namespace, limit=limit)
+
+    @operation("getQueue")
+    def get_queue(self, name: str, *, namespace: Optional[str] = None) -> Answer:
+        """One queue: limits, depth, throughput."""
+        return self._get("/v1/queues/%s" % _seg(name), namespace=self._ns(namespace))
+
+    @operation("configureQueue")
+    def configure_queue(self, name: str, *, namespace: Optional[str] = None,
+                        concurrency_limit: Optional[int] = UNSET, key_concurrency_limit: Optional[int] = UNSET,
+                        rate_limit: Optional[Mapping[str, Any]] = UNSET,
+                        idempotency_key: Optional[str] = None) -> Answer:
+        """Changes a queue's limits: a limit left out is kept, None removes
+        it; answers the queue."""
+        body = {k: v for k, v in (("concurrency_limit", concurrency_limit),
+                                  ("key_concurrency_limit", key_concurrency_limit),
+                                  ("rate_limit", rate_limit)) if v is not UNSET}
+        if not body:
+            raise ValueError("configure_queue: give concurrency_limit, key_concurrency_limit or rate_limit")
+        return cast(Answer, self._http.request("PATCH", "/v1/queues/%s" % _seg(name),
+                                               query={"namespace": self._ns(namespace)}, body=body,
+                                               headers=_idem(idempotency_key)))
+
+    @operation("pauseQueue")
+    def pause_queue(self, name: str, *, namespace: Optional[str] = None,
+                    idempotency_key: Optional[str] = None) -> Answer:
+        """Stops claims from a queue; answers the queue."""
+        return self._post("/v1/queues/%s/pause" % _seg(name), None, idempotency_key,
+                          query={"namespace": self._ns(namespace)})
+
+    @operation("resumeQueue")
+    def resume_queue(self, name: str, *, namespace: Optional[str] = None,
+                     idempotency_key: Optional[str] = None) -> Answer:
+        """Lets claims take from a paused queue again; answers the queue."""
+        return self._post("/v1/queues/%s/resume" % _seg(name), None, idempotency_key,
+                          query={"namespace": self._ns(namespace)})
+
+    # ---- tokens (admin) ----------------------------------------------------
+
+    @operation("listTokens")
+    def list_tokens(self) -> Answer:
+        """Every token the server knows, by name: {"tokens": [...]} (never
+        their secrets)."""
+        return self._get("/v1/tokens")
+
+    @operation("createToken")
+    def create_token(self, name: str, namespaces: Sequence[str], role: str, *,
+                     expires_at: Optional[str] = None, idempotency_key: Optional[str] = None) -> Answer:
+        """Creates a token (role "admin" or "client"; namespaces, or
+        ["*"]); the answer's "secret" is shown only here."""
+        body = _body(name=name, namespaces=list(namespaces), role=role, expires_at=expires_at)
+        return self._post("/v1/tokens", body, idempotency_key)
+
+    @operation("getToken")
+    def get_token(self, name: str) -> Answer:
+        """One token by name."""
+        return self._get("/v1/tokens/%s" % _seg(name))
+
+    @operation("revokeToken")
+    def revoke_token(self, name: str) -> Answer:
+        """Revokes a token made through the API; answers it with
+        revoked_at."""
+        return cast(Answer, self._http.request("DELETE", "/v1/tokens/%s" % _seg(name)))
+
+
+__all__: List[str] = ["Client", "UNSET", "DEFAULT_URL"]

@@ -1,0 +1,589 @@
+"""The Python SDK (sdk/python), as installed by `pip install --no-index
+--no-build-isolation` into build/sdk/python-venv (mk/sdk-python.mk),
+against a real server: the client's calls and errors, the worker
+runtime's behaviours (retries, non-retryable failures, cancels seen by the
+handler, heartbeats, drains by signal and by the server, an unreachable
+server), and the crash test with examples/worker.py."""
+
+import glob
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from contextlib import contextmanager
+
+import pytest
+
+import drain_check
+from harness import closed_port_url, free_port, wait_for
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+VENV = os.path.join(ROOT, "build", "sdk", "python-venv")
+VENV_PYTHON = os.path.join(VENV, "bin", "python")
+EXAMPLE_WORKER = os.path.join(ROOT, "sdk", "python", "examples", "worker.py")
+
+
+def _installed_weft():
+    """The weft package from the venv's site-packages, never the source
+    tree."""
+    sites = glob.glob(os.path.join(VENV, "lib", "python3*", "site-packages"))
+    if not sites or not os.path.exists(VENV_PYTHON):
+        pytest.fail("the Python SDK is not installed: make build/sdk/python-venv/.weft-installed", pytrace=False)
+    sys.path.insert(0, sites[0])
+    import weft as module
+    assert os.path.realpath(module.__file__).startswith(os.path.realpath(sites[0]) + os.sep), module.__file__
+    return module
+
+
+weft = _installed_weft()
+
+MISSING = "00000000-0000-4000-8000-000000000000"
+
+
+def served_operations(client):
+    return {op["operationId"] for path in client.openapi()["paths"].values()
+            for op in path.values() if isinstance(op, dict) and "operationId" in op}
+
+
+@contextmanager
+def running(worker, stop_timeout=15):
+    """Runs worker.run() in a thread; on leaving, stops it and checks that
+    it returned."""
+    errors = []
+
+    def main():
+        try:
+            worker.run()
+        except BaseException as e:  # reported by the test
+            errors.append(e)
+
+    t = threading.Thread(target=main, daemon=True)
+    t.start()
+    try:
+        yield t
+    finally:
+        worker.stop()
+        t.join(stop_timeout)
+        assert not t.is_alive(), "the worker did not stop within %d s of stop()" % stop_timeout
+    assert not errors, errors
+
+
+def wait_status(client, task_id, status, timeout=10):
+    return wait_for(lambda: (lambda t: t if t["status"] == status else None)(client.get_task(task_id)),
+                    timeout=timeout, interval=0.05, desc="task %s to be %s" % (task_id, status))
+
+
+# ---- the package --------------------------------------------------------
+
+
+def test_the_installed_package_is_tested():
+    out = subprocess.run([VENV_PYTHON, "-c", "import weft; print(weft.__file__)"], capture_output=True, text=True,
+                         cwd="/", check=True).stdout.strip()
+    assert out.startswith(VENV + os.sep), out
+    assert os.path.exists(os.path.join(os.path.dirname(weft.__file__), "py.typed"))
+
+
+def test_the_package_type_checks(tmp_path):
+    """py.typed promises type hints that hold: mypy --strict on the
+    installed copy and the examples (when mypy is installed)."""
+    mypy = "/usr/bin/mypy"
+    if not os.path.exists(mypy):
+        pytest.skip("mypy is not installed (Debian package mypy)")
+    out = subprocess.run([mypy, "--strict", "--no-error-summary", "--cache-dir", str(tmp_path),
+                          os.path.dirname(weft.__file__), os.path.join(ROOT, "sdk", "python", "examples")],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_client_defaults_come_from_the_environment(monkeypatch):
+    monkeypatch.setenv("WEFT_URL", "http://example.invalid:9/")
+    monkeypatch.setenv("WEFT_TOKEN", "tok")
+    monkeypatch.setenv("WEFT_NAMESPACE", "billing")
+    c = weft.Client()
+    assert (c.url, c.token, c.namespace) == ("http://example.invalid:9", "tok", "billing")
+    c = weft.Client("http://127.0.0.1:1", token="other", namespace="ops")
+    assert (c.url, c.token, c.namespace) == ("http://127.0.0.1:1", "other", "ops")
+
+
+# ---- client calls -------------------------------------------------------
+
+
+def test_enqueue_get_list_and_queues(server):
+    c = weft.Client(server.base)
+    one = c.enqueue("sdk-q", {"n": 1}, priority=5, metadata={"m": 1}, max_attempts=3)
+    assert one["queue"] == "sdk-q" and one["status"] == "pending" and one["duplicate"] is False
+    more = c.enqueue_many([{"queue": "sdk-q", "input": {"n": i}} for i in (2, 3, 4)])["jobs"]
+    first = c.enqueue("sdk-q", {"n": 5}, dedup={"key": "k5"})
+    again = c.enqueue("sdk-q", {"n": 5}, dedup={"key": "k5"})
+    assert again["duplicate"] is True and again["id"] == first["id"]
+
+    t = c.get_task(one["id"])
+    assert t["input"] == {"n": 1} and t["priority"] == 5 and t["metadata"] == {"m": 1} and t["max_attempts"] == 3
+
+    page = c.list_tasks(queue="sdk-q", limit=2)
+    assert len(page["tasks"]) == 2 and page["next_cursor"]
+    ids = {t["id"] for t in c.iter_tasks(queue="sdk-q", limit=2)}
+    assert ids == {one["id"], first["id"]} | {j["id"] for j in more}
+    assert len(list(c.iter_tasks(queue="sdk-q", status=["pending", "running"]))) == 5
+    assert list(c.iter_tasks(queue="sdk-q", status="success")) == []
+    assert [e["to"] for e in c.iter_task_events(one["id"])] == ["pending"]
+
+    q = c.get_queue("sdk-q")
+    assert q["depth"]["ready"] == 5
+    assert c.pause_queue("sdk-q")["paused"] is True
+    assert c.resume_queue("sdk-q")["paused"] is False
+    assert c.configure_queue("sdk-q", concurrency_limit=3)["concurrency_limit"] == 3
+    assert c.configure_queue("sdk-q", concurrency_limit=None)["concurrency_limit"] is None
+    assert "sdk-q" in {q["name"] for q in c.iter_queues()}
+
+
+def test_claim_heartbeat_complete_fail_release_by_hand(server):
+    c = weft.Client(server.base)
+    c.enqueue_many([{"queue": "manual", "input": {"n": i}, "max_attempts": 2} for i in range(3)])
+    got = c.claim(["manual"], "w-manual", hostname="box-1", max_jobs=3, wait_ms=0, lease_ms=5000)
+    assert got["drain"] is False and len(got["jobs"]) == 3
+    j0, j1, j2 = got["jobs"]
+    hb = c.heartbeat("w-manual", [{"id": j["id"], "lease_token": j["lease_token"], "progress": {"p": 1}}
+                                  for j in got["jobs"]], lease_ms=5000)
+    assert [s["state"] for s in hb["leases"]] == ["held"] * 3
+
+    assert c.complete_job(j0["id"], j0["lease_token"], {"ok": 1})["outcome"] == "completed"
+    assert c.get_task(j0["id"])["result"] == {"ok": 1}
+    assert c.fail_job(j1["id"], j1["lease_token"], {"code": "boom", "retryable": False})["outcome"] == "dead_lettered"
+    assert c.release([{"id": j2["id"], "lease_token": j2["lease_token"]}])["results"][0]["outcome"] == "released"
+    with pytest.raises(weft.ConflictError) as e:
+        c.complete_job(j2["id"], j2["lease_token"], None)
+    assert e.value.status == 409 and e.value.code == "stale_lease"
+
+    (again,) = c.claim(["manual"], "w-manual", max_jobs=5)["jobs"]
+    assert again["id"] == j2["id"]          # a release does not spend an attempt
+    assert c.fail([{"id": again["id"], "lease_token": again["lease_token"],
+                    "error": {"code": "later", "message": "m"}, "retry_after_ms": 0}])["results"][0]["outcome"] in (
+        "retrying", "dead_lettered")
+
+    w = c.get_worker("w-manual")
+    assert w["hostname"] == "box-1" and w["queues"] == ["manual"]
+    assert "w-manual" in {w["id"] for w in c.iter_workers()}
+
+    assert j1["id"] in {d["id"] for d in c.iter_dead_letters(queue="manual")}
+    assert c.get_dead_letter(j1["id"])["status"] == "failure"
+    assert c.requeue_dead_letters([j1["id"]], reason="try again")["requeued"] == [j1["id"]]
+    (back,) = c.claim(["manual"], "w-manual")["jobs"]
+    assert c.complete([{"id": back["id"], "lease_token": back["lease_token"], "result": 7}])["results"][0][
+        "outcome"] == "completed"
+
+
+def test_runs(server):
+    c = weft.Client(server.base)
+    run = c.create_run([{"ref": "a", "queue": "rq", "input": {"n": 1}},
+                        {"ref": "b", "queue": "rq", "parents": [{"ref": "a"}]}],
+                       name="sdk-run", metadata={"k": "v"}, idempotency_key="sdk-run-1")
+    assert run["name"] == "sdk-run" and [t["ref"] for t in run["tasks"]] == ["a", "b"]
+    same = c.create_run([{"ref": "a", "queue": "rq", "input": {"n": 1}},
+                         {"ref": "b", "queue": "rq", "parents": [{"ref": "a"}]}],
+                        name="sdk-run", metadata={"k": "v"}, idempotency_key="sdk-run-1")
+    assert same["id"] == run["id"]
+    got = c.get_run(run["id"])
+    assert got["id"] == run["id"] and got["status"] == "active"
+    assert {t["id"] for t in c.iter_run_tasks(run["id"], limit=1)} == {t["id"] for t in run["tasks"]}
+    assert c.list_run_tasks(run["id"])["tasks"]
+    assert run["id"] in {r["id"] for r in c.iter_runs(status="active")}
+    canceled = c.cancel_run(run["id"])
+    assert canceled["canceled"] == 2 and canceled["already_ended"] == 0
+    assert c.get_run(run["id"])["status"] == "canceled"
+
+
+def test_operator_actions(server):
+    c = weft.Client(server.base)
+    job = c.enqueue("ops", {"n": 1})
+    assert c.cancel_task(job["id"], reason="not now")["status"] == "canceled"
+    with pytest.raises(weft.ConflictError) as e:
+        c.cancel_task(job["id"])
+    assert e.value.status == 409 and e.value.current_status == "canceled"
+    assert "canceled" in str(e.value)
+    assert c.retry_task(job["id"], reason="again")["status"] == "pending"
+    resolved = c.resolve_task(job["id"], reason="by hand", result={"by": "hand"})
+    assert resolved["status"] == "success" and resolved["result"] == {"by": "hand"}
+    other = c.enqueue("ops", {"n": 2})
+    c.cancel_task(other["id"])
+    assert c.reset_task(other["id"])["status"] == "pending"
+
+
+def test_pause_and_resume_tasks_and_runs(server):
+    c = weft.Client(server.base)
+    if not {"pauseTask", "resumeTask", "pauseRun", "resumeRun"} <= served_operations(c):
+        pytest.skip("this server does not serve /v1 pause and resume yet")
+    job = c.enqueue("pz", {"n": 1})
+    assert c.pause_task(job["id"], reason="hold")["status"] == "paused"
+    assert c.resume_task(job["id"])["status"] == "pending"
+    c.cancel_task(job["id"])
+    with pytest.raises(weft.ConflictError) as e:
+        c.pause_task(job["id"])
+    assert e.value.current_status == "canceled"
+    run = c.create_run([{"ref": "a", "queue": "pz"}, {"ref": "b", "queue": "pz", "parents": [{"ref": "a"}]}])
+    paused = c.pause_run(run["id"])
+    assert paused["id"] == run["id"] and paused["paused"] >= 1 and paused["paused"] + paused["unchanged"] == 2
+    assert c.get_task(run["tasks"][0]["id"])["status"] == "paused"
+    resumed = c.resume_run(run["id"])
+    assert resumed["id"] == run["id"] and resumed["resumed"] == paused["paused"]
+    assert c.get_task(run["tasks"][0]["id"])["status"] == "pending"
+
+
+def test_tokens(weft_factory):
+    srv = weft_factory.start(env={"AUTH_TOKEN": "sdk-admin-token-0123456789"})
+    admin = weft.Client(srv.base, token="sdk-admin-token-0123456789")
+    if "createToken" not in served_operations(admin):
+        pytest.skip("this server does not serve /v1/tokens yet")
+    made = admin.create_token("ci", ["default"], "client")
+    assert made["name"] == "ci" and made["role"] == "client" and made["secret"].startswith("wft_")
+    ci = weft.Client(srv.base, token=made["secret"])
+    ci.enqueue("tok", {"n": 1})
+    with pytest.raises(weft.ForbiddenError) as e:
+        ci.list_tokens()
+    assert "WEFT_TOKEN" in str(e.value)
+    assert "ci" in {t["name"] for t in admin.list_tokens()["tokens"]}
+    assert admin.get_token("ci")["revoked_at"] is None
+    with pytest.raises(weft.ConflictError):
+        admin.create_token("ci", ["*"], "admin")
+    assert admin.revoke_token("ci")["revoked_at"]
+    with pytest.raises((weft.UnauthorizedError, weft.ForbiddenError)):
+        ci.enqueue("tok", {"n": 2})
+    with pytest.raises(weft.NotFoundError):
+        admin.get_token("nobody")
+
+    open_server = weft.Client(weft_factory.start().base)
+    with pytest.raises(weft.ConflictError) as e:
+        open_server.create_token("ci", ["*"], "admin")
+    assert e.value.code == "auth_disabled" and "AUTH_TOKEN" in e.value.message
+
+
+# ---- errors -------------------------------------------------------------
+
+
+def test_errors_not_found_and_bad_request(server):
+    c = weft.Client(server.base)
+    with pytest.raises(weft.NotFoundError) as e:
+        c.get_task(MISSING)
+    assert e.value.status == 404 and e.value.code == "not_found" and MISSING in e.value.message
+    with pytest.raises(weft.BadRequestError) as e:
+        c.enqueue("q", {"n": 1}, priority=5000)
+    assert e.value.status == 400 and e.value.code == "invalid_request"
+    assert any("priority" in d for d in e.value.details), e.value.details
+    assert isinstance(e.value, weft.WeftError)
+
+
+def test_error_unreachable_names_the_url():
+    url = closed_port_url("")
+    c = weft.Client(url, timeout=5)
+    with pytest.raises(weft.WeftConnectionError) as e:
+        c.get_task(MISSING)
+    assert url in str(e.value) and "refused" in str(e.value) and e.value.url == url
+    assert isinstance(e.value, weft.WeftError)
+
+
+def test_error_401_says_to_set_the_token(weft_factory):
+    srv = weft_factory.start(env={"AUTH_TOKEN": "sdk-secret-token-0123"})
+    with pytest.raises(weft.UnauthorizedError) as e:
+        weft.Client(srv.base, token="").list_tasks()
+    assert e.value.status == 401 and "WEFT_TOKEN" in str(e.value)
+    with pytest.raises(weft.UnauthorizedError):
+        weft.Client(srv.base, token="wrong-token-wrong-token").list_tasks()
+    assert weft.Client(srv.base, token="sdk-secret-token-0123").list_tasks()["tasks"] == []
+    worker = weft.Worker(weft.Client(srv.base, token="wrong-token-wrong-token"), ["q"], lambda j: None)
+    with pytest.raises(weft.UnauthorizedError):
+        worker.run()                    # a worker that cannot pass stops and says why
+
+
+def test_connections_are_kept_alive_and_reopened(weft_factory):
+    srv = weft_factory.start()
+    c = weft.Client(srv.base)
+    c.list_tasks()
+    conn = c._http._local.conn
+    c.list_tasks()
+    assert c._http._local.conn is conn and conn.sock is not None      # the same connection, reused
+    srv = srv.restart(same_port=True)   # the server closed it
+    assert c.enqueue("after-restart", {"n": 1})["status"] == "pending"   # found closed: a new one, sent once
+    assert len(c.list_tasks()["tasks"]) == 1
+
+
+# ---- the worker runtime ---------------------------------------------------
+
+
+def test_worker_retries_a_failed_attempt(server):
+    c = weft.Client(server.base)
+    job = c.enqueue("retry", {"n": 4}, max_attempts=3, backoff={"initial_ms": 1, "max_ms": 1, "jitter": 0})
+
+    def handler(j):
+        if j.attempt == 1:
+            raise RuntimeError("flaky once")
+        return {"attempt": j.attempt}
+
+    with running(weft.Worker(c, ["retry"], handler, wait_ms=1000)):
+        t = wait_status(c, job["id"], "success")
+    assert t["result"] == {"attempt": 2} and t["attempt"] == 2
+    (failed,) = t["attempts"]
+    assert failed["outcome"] == "failed" and failed["retryable"] is True
+    assert failed["error"]["code"] == "runtime_error" and "flaky once" in failed["error"]["message"]
+
+
+def test_worker_non_retryable_failure_dead_letters(server):
+    c = weft.Client(server.base)
+    job = c.enqueue("nr", {"n": "x"}, max_attempts=5)
+
+    def handler(j):
+        raise weft.NonRetryable("n must be a number", code="bad_input", details={"n": j.input["n"]})
+
+    with running(weft.Worker(c, ["nr"], handler, wait_ms=1000)):
+        t = wait_status(c, job["id"], "failure")
+    assert t["attempt"] == 1 and t["dead_letter"]
+    assert t["error"]["code"] == "bad_input" and t["error"]["message"] == "n must be a number"
+    (attempt,) = t["attempts"]
+    assert attempt["retryable"] is False and attempt["error"]["details"] == {"n": "x"}
+
+
+def test_worker_handler_sees_a_cancel(server):
+    c = weft.Client(server.base)
+    job = c.enqueue("cx", {"n": 1})
+    started, saw_cancel = threading.Event(), threading.Event()
+
+    def handler(j):
+        started.set()
+        if j.canceled.wait(10):
+            saw_cancel.set()
+            return "ignored"
+        return "not canceled"
+
+    with running(weft.Worker(c, ["cx"], handler, lease_ms=1000, wait_ms=1000)):
+        assert started.wait(10)
+        c.cancel_task(job["id"], reason="stop it")
+        assert saw_cancel.wait(5), "the handler never saw the cancel"
+    t = c.get_task(job["id"])
+    assert t["status"] == "canceled" and t["result"] is None
+
+
+def test_worker_heartbeats_keep_a_long_job(server):
+    c = weft.Client(server.base)
+    job = c.enqueue("long", {"n": 1})
+
+    def handler(j):
+        j.set_progress({"step": 1})
+        time.sleep(2.5)     # 2.5 leases of 1 s
+        return "done"
+
+    with running(weft.Worker(c, ["long"], handler, lease_ms=1000, wait_ms=1000)):
+        t = wait_status(c, job["id"], "success", timeout=15)
+    assert t["attempt"] == 1 and t["attempts"] == [] and t["result"] == "done"
+
+
+def test_worker_heartbeats_once_per_period_for_all_its_leases(server):
+    c = weft.Client(server.base)
+    beats = []
+
+    class Counting(weft.Client):
+        def heartbeat(self, worker_id, leases, lease_ms=None):
+            beats.append(sorted(l["id"] for l in leases))
+            return super().heartbeat(worker_id, leases, lease_ms=lease_ms)
+
+    slow = [j["id"] for j in c.enqueue_many([{"queue": "beat", "input": {"sleep_ms": 2600}, "priority": 9}
+                                             for _ in range(2)])["jobs"]]
+    quick = [j["id"] for j in c.enqueue_many([{"queue": "beat", "input": {"sleep_ms": 5}}
+                                              for _ in range(150)])["jobs"]]
+
+    def handler(j):
+        time.sleep(j.input["sleep_ms"] / 1000.0)
+        return "ok"
+
+    # lease 3 s: a beat every second, whatever the claims of the quick jobs do meanwhile
+    with running(weft.Worker(Counting(server.base), ["beat"], handler, concurrency=4, lease_ms=3000, wait_ms=1000)):
+        for task_id in slow + quick[-1:]:
+            wait_status(c, task_id, "success", timeout=15)
+    assert 1 <= len(beats) <= 3, beats
+    assert all(set(slow) <= set(b) for b in beats[:2]), beats   # one call carries every lease held
+
+
+def test_worker_batches_reports_and_sends_a_lone_one_at_once(server):
+    c = weft.Client(server.base)
+    calls = []
+
+    class Counting(weft.Client):
+        def complete(self, items):
+            calls.append((time.monotonic(), len(items)))
+            return super().complete(items)
+
+    together = threading.Barrier(4)
+    returned = {}
+
+    def handler(j):
+        if j.input["n"] < 4:
+            together.wait(10)            # four finish at once
+        returned[j.input["n"]] = time.monotonic()
+        return j.input["n"]
+
+    ids = [j["id"] for j in c.enqueue_many([{"queue": "rep", "input": {"n": i}} for i in range(4)])["jobs"]]
+    with running(weft.Worker(Counting(server.base), ["rep"], handler, concurrency=4, wait_ms=1000)):
+        for task_id in ids:
+            wait_status(c, task_id, "success")
+        assert sum(n for _, n in calls) == 4 and len(calls) <= 3, calls   # some share a request
+        lone = c.enqueue("rep", {"n": 9})
+        wait_status(c, lone["id"], "success")
+    sent_at, n = calls[-1]
+    assert n == 1 and sent_at - returned[9] < 0.25, "a lone result waited %.3f s" % (sent_at - returned[9])
+
+
+def test_worker_honours_a_drain_from_the_server(server):
+    c = weft.Client(server.base)
+    job = c.enqueue("dr", {"n": 1})
+    started, go = threading.Event(), threading.Event()
+
+    def handler(j):
+        started.set()
+        go.wait(10)
+        return "finished"
+
+    # a free slot: a claim waits on the server (20 s) meanwhile, which the drain cuts short
+    w = weft.Worker(c, ["dr"], handler, concurrency=2, lease_ms=1000, wait_ms=20000)
+    with running(w) as thread:
+        assert started.wait(10)
+        c.drain_worker(w.worker_id)
+        time.sleep(0.8)                  # heartbeats answer drain meanwhile
+        assert thread.is_alive(), "the worker left a job unfinished"
+        go.set()
+        thread.join(3)
+        assert not thread.is_alive(), "the worker did not exit after a drain"
+    assert c.get_task(job["id"])["status"] == "success"
+
+
+def test_worker_waits_for_an_unreachable_server(weft_factory):
+    port = free_port()
+    calls = []
+
+    class Counting(weft.Client):
+        def claim(self, *a, **kw):
+            calls.append(time.monotonic())
+            return super().claim(*a, **kw)
+
+    c = Counting("http://127.0.0.1:%d" % port)
+    with running(weft.Worker(c, ["later"], lambda j: j.input, wait_ms=1000)):
+        time.sleep(1.5)
+        assert 2 <= len(calls) <= 8, "claims while unreachable: %d in 1.5 s" % len(calls)
+        weft_factory.start(port=port)    # now it answers, on the URL the worker has
+        job = c.enqueue("later", {"n": 1})
+        t = wait_status(c, job["id"], "success", timeout=15)
+    assert t["result"] == {"n": 1}
+
+
+def test_worker_without_a_claim_wait_does_not_spin(server):
+    calls = []
+
+    class Counting(weft.Client):
+        def claim(self, *a, **kw):
+            calls.append(kw.get("wait_ms"))
+            return super().claim(*a, **kw)
+
+    c = Counting(server.base)
+    with running(weft.Worker(c, ["empty"], lambda j: j.input, wait_ms=0)):
+        time.sleep(1.2)
+        assert 1 <= len(calls) <= 4, "%d claims in 1.2 s on an empty queue" % len(calls)
+        job = c.enqueue("empty", {"n": 1})
+        assert wait_status(c, job["id"], "success", timeout=5)["result"] == {"n": 1}
+
+
+def _start_example(server, queue, tmp_path, *args):
+    env = dict(os.environ, WEFT_URL=server.base)
+    env.pop("WEFT_TOKEN", None)
+    log = open(os.path.join(str(tmp_path), "worker-%s-%d.log" % (queue, time.monotonic_ns())), "wb")
+    return subprocess.Popen([VENV_PYTHON, EXAMPLE_WORKER, queue] + list(args), env=env, stdout=log,
+                            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL), log.name
+
+
+def test_sigterm_drains_the_jobs_in_hand(server, tmp_path):
+    c = weft.Client(server.base)
+    ids = [j["id"] for j in c.enqueue_many([{"queue": "term", "input": {"n": i, "sleep_ms": 1500}}
+                                            for i in range(3)])["jobs"]]
+    proc, log = _start_example(server, "term", tmp_path, "--concurrency", "3")
+    try:
+        wait_for(lambda: len(list(c.iter_tasks(queue="term", status="running"))) == 3, timeout=10,
+                 desc="3 running jobs")
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=10) == 0, open(log).read()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    for i, task_id in enumerate(ids):
+        t = c.get_task(task_id)
+        assert t["status"] == "success" and t["attempt"] == 1 and t["result"] == {"n": i, "double": 2 * i}, t
+    text = open(log).read()
+    assert "draining" in text and "drained: 3 completed" in text, text
+
+
+def test_sigterm_on_an_idle_worker_ends_its_waiting_claim(server, tmp_path):
+    proc, log = _start_example(server, "idle", tmp_path)
+    try:
+        wait_for(lambda: "worker " in open(log).read(), timeout=10, desc="the worker to start")
+        time.sleep(1)                   # its claim is parked on the server (20 s wait)
+        t0 = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=10) == 0, open(log).read()
+        assert time.monotonic() - t0 < 3, "the drain waited for the claim's long poll"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def test_a_second_signal_exits_at_once_and_gives_the_leases_back(server, tmp_path):
+    c = weft.Client(server.base)
+    ids = [j["id"] for j in c.enqueue_many([{"queue": "twice", "input": {"n": i, "sleep_ms": 20000}}
+                                            for i in range(2)])["jobs"]]
+    proc, log = _start_example(server, "twice", tmp_path, "--concurrency", "2")
+    try:
+        wait_for(lambda: len(list(c.iter_tasks(queue="twice", status="running"))) == 2, timeout=10,
+                 desc="2 running jobs")
+        proc.send_signal(signal.SIGTERM)
+        time.sleep(0.3)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=5) == 128 + signal.SIGTERM, open(log).read()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    for task_id in ids:
+        t = c.get_task(task_id)
+        assert t["status"] != "running" and t["attempts"][-1]["outcome"] == "released", t
+
+
+def test_the_enqueue_example_gets_the_worker_example_s_results(server, tmp_path):
+    proc, log = _start_example(server, "ex", tmp_path)
+    try:
+        out = subprocess.run([VENV_PYTHON, os.path.join(ROOT, "sdk", "python", "examples", "enqueue.py"), "ex", "3"],
+                             env=dict(os.environ, WEFT_URL=server.base), capture_output=True, text=True, timeout=30)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=10) == 0, open(log).read()
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert lines[0] == "enqueued 3 job(s) on ex" and len(lines) == 4, out.stdout
+    assert all(" success {'n': " in line for line in lines[1:]), out.stdout
+
+
+def test_crash_and_drain_1000_jobs(server, tmp_path):
+    """The acceptance test: examples/worker.py killed part-way through a
+    queue of 1,000 jobs, then another drains it: every job completes once."""
+    logs = []
+
+    def start_worker():
+        proc, log = _start_example(server, "crash", tmp_path, "--concurrency", "8",
+                                   "--lease-ms", str(drain_check.LEASE_MS))
+        logs.append(log)
+        return proc
+
+    try:
+        got = drain_check.drain_with_a_kill(server.base, "crash", start_worker)
+    except AssertionError:
+        for log in logs:
+            sys.stderr.write("---- %s\n%s\n" % (log, open(log).read()[-4000:]))
+        raise
+    assert 0 < got["before_kill"] < 1000
