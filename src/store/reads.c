@@ -38,7 +38,8 @@ static void build_task_list(buf *sql, unsigned shape)
 		[TL_KIND] = "{strpos:kind,$%d} > 0",
 		[TL_STATUS] = "{in:status,$%d}",
 		[TL_TIMEOUT] = "timeout_secs = $%d",
-		[TL_BATCH] = "batch_id = $%d",
+		/* a lone job is its own run, with no batch */
+		[TL_BATCH] = "(batch_id = $%1$d OR (batch_id IS NULL AND id = $%1$d))",
 		[TL_METADATA] = "{contains:metadata,$%d}",
 	};
 	int p = 1;

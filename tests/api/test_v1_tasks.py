@@ -195,3 +195,17 @@ def test_openapi_document_served_without_token(make_api):
     doc = r.json()
     assert doc["openapi"].startswith("3.") and "/v1/tasks" in doc["paths"]
     error_of(api.get("/v1/tasks"), 401, "unauthorized")
+
+
+def test_a_lone_jobs_run_is_itself(api):
+    """A job enqueued alone is a run of one task whose run_id is its own id:
+    filtering tasks by that run finds the job, and nothing else."""
+    r = api.post("/v1/jobs", json={"jobs": [{"queue": "solo", "input": 1}, {"queue": "solo", "input": 2}]})
+    assert r.status_code == 201, r.text
+    first, second = (j["id"] for j in r.json()["jobs"])
+    job = api.get("/v1/tasks/" + first).json()
+    assert job["run_id"] == first
+    got = api.get("/v1/tasks", params={"run_id": first}).json()["tasks"]
+    assert [t["id"] for t in got] == [first]
+    got = api.get("/v1/tasks", params={"run_id": first, "status": "success"}).json()["tasks"]
+    assert got == []
