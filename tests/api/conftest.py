@@ -33,7 +33,7 @@ import pytest
 sys.path.insert(0, os.path.dirname(__file__))
 
 import pgcluster  # noqa: E402
-from harness import (BACKEND, BACKENDS, EXERCISED_ROUTES, Api, MockWebhook, ServerFactory,  # noqa: E402
+from harness import (BACKEND, BACKENDS, EXERCISED_ROUTES, Api, mock_webhook, server_factory,  # noqa: E402
                      recorded_routes, weft_bin)
 
 
@@ -90,18 +90,14 @@ def pytest_runtest_call(item):
 
 @pytest.fixture
 def mock():
-    m = MockWebhook()
-    yield m
-    m.close()
+    with mock_webhook() as m:
+        yield m
 
 
 @pytest.fixture
 def weft_factory(tmp_path, mock):
-    factory = ServerFactory(tmp_path, mock)
-    yield factory
-    problems = factory.teardown()
-    if problems:
-        pytest.fail("server problems:\n" + "\n\n".join(problems), pytrace=False)
+    with server_factory(tmp_path, mock) as factory:
+        yield factory
 
 
 @pytest.fixture

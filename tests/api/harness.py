@@ -26,6 +26,7 @@ import subprocess
 import tempfile
 import threading
 import time
+import contextlib
 import urllib.parse
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -431,6 +432,29 @@ class Server:
 
 class ServerStartError(AssertionError):
     pass
+
+
+@contextlib.contextmanager
+def mock_webhook():
+    """A MockWebhook, closed on the way out (the suites' ``mock`` fixture)."""
+    m = MockWebhook()
+    try:
+        yield m
+    finally:
+        m.close()
+
+
+@contextlib.contextmanager
+def server_factory(tmpdir, mock):
+    """A ServerFactory whose servers are stopped on the way out; their
+    problems (a crash, a sanitizer report) fail the test (the suites'
+    ``weft_factory`` fixture)."""
+    factory = ServerFactory(tmpdir, mock)
+    yield factory
+    problems = factory.teardown()
+    if problems:
+        import pytest
+        pytest.fail("server problems:\n" + "\n\n".join(problems), pytrace=False)
 
 
 class ServerFactory:

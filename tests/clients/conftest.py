@@ -18,7 +18,7 @@ import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "api"))
 
-from harness import Api, MockWebhook, ServerFactory, weft_bin as _weft_bin  # noqa: E402
+from harness import Api, mock_webhook, server_factory, weft_bin as _weft_bin  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -29,18 +29,14 @@ def pytest_report_header(config):
 
 @pytest.fixture
 def mock():
-    m = MockWebhook()
-    yield m
-    m.close()
+    with mock_webhook() as m:
+        yield m
 
 
 @pytest.fixture
 def weft_factory(tmp_path, mock):
-    factory = ServerFactory(tmp_path, mock)
-    yield factory
-    problems = factory.teardown()
-    if problems:
-        pytest.fail("server problems:\n" + "\n\n".join(problems), pytrace=False)
+    with server_factory(tmp_path, mock) as factory:
+        yield factory
 
 
 @pytest.fixture
