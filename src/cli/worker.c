@@ -9,8 +9,9 @@
  * the reporter, and stops the children whose lease the server took back.
  *
  * Shutdown: the first SIGTERM or SIGINT drains (no new claims; the claim
- * waiting on the server ends by itself and its jobs are released; running
- * jobs finish and are reported; exit 0). A second one kills the children's
+ * waiting on the server is dropped: the server sees its connection close
+ * and hands it nothing, and a job it handed in that instant comes back
+ * when its lease ends; running jobs finish and are reported; exit 0). A second one kills the children's
  * groups, releases every lease still held and exits 143. A worker killed
  * with SIGKILL cannot stop its grandchildren (PR_SET_PDEATHSIG reaches the
  * child only); its jobs run again once their leases expire.
@@ -64,9 +65,9 @@ static void usage(FILE *out)
 	        "%s"
 	        "  -h, --help               show this text\n"
 	        "\n"
-	        "SIGTERM or SIGINT: drain (no new claims; the claim waiting on the server ends\n"
-	        "and what it brings is given back; the running jobs finish and are reported;\n"
-	        "exit 0); a second one: kill the jobs, give their leases back, exit 143.\n"
+	        "SIGTERM or SIGINT: drain (no new claims; the claim waiting on the server is\n"
+	        "dropped at once; the running jobs finish and are reported; exit 0); a second\n"
+	        "one: kill the jobs, give their leases back, exit 143.\n"
 	        "Exit codes: 0 drained, 1 server error, 2 bad usage, 3 auth, 4 unreachable.\n"
 	        "WEFT_LOG=debug logs every job.\n",
 	        CLI_CLIENT_OPTS_HELP);
@@ -314,18 +315,13 @@ static void begin_drain(runner *r, int sig)
 	worker *w = r->w;
 	pthread_mutex_lock(&w->mu);
 	w->draining = true;
+	atomic_store(&w->cancel_claim, true);
 	pthread_cond_broadcast(&w->claim_cv);
 	pthread_cond_broadcast(&w->backoff_cv);
-	bool claiming = !w->claims_done;
 	pthread_mutex_unlock(&w->mu);
-	char claim_note[128] = "";
-	if (claiming)
-		snprintf(claim_note, sizeof(claim_note),
-		         "; the claim waiting on the server ends first (within %.0f s), and what it brings is given back",
-		         (double)w->o.claim_wait_us / 1e6);
-	log_info(SUB, "%s: draining: no new claims; %zu running job(s) finish and are reported%s (send it again to "
+	log_info(SUB, "%s: draining: no new claims; %zu running job(s) finish and are reported (send it again to "
 	              "kill them and exit)",
-	         sig == SIGINT ? "SIGINT" : "SIGTERM", r->nrunning, claim_note);
+	         sig == SIGINT ? "SIGINT" : "SIGTERM", r->nrunning);
 }
 
 /* The loop of the main thread, until the drain is complete (0) or the
@@ -425,6 +421,7 @@ static void shut_down(runner *r, pthread_t *threads, size_t nthreads, bool force
 	/* requests in flight end now (after a drain, none is: the claim
 	 * thread has ended, the others are idle) */
 	atomic_store(&w->cancel_requests, true);
+	atomic_store(&w->cancel_claim, true);
 	if (forced) {
 		for (size_t k = 0; k < r->nrunning; k++)
 			proc_kill_now(r->running[k]->run);

@@ -63,7 +63,7 @@ static int post(worker *w, http_client *c, const char *path, json_t *body, json_
 		*backoff_us = 0;
 		return 0;
 	}
-	if (atomic_load(&w->cancel_requests))
+	if (atomic_load(&w->cancel_requests) || http_client_canceled(c))
 		return -2;
 	if (rejected && rc == CLI_EXIT_USAGE) {
 		snprintf(rejected, rejected_len, "%s", err);
@@ -147,6 +147,9 @@ void *worker_claim_thread(void *arg)
 		set_fatal(w, CLI_EXIT_USAGE, "claim", "bad --url");
 		return NULL;
 	}
+	/* A drain ends the claim waiting on the server at once: the server
+	 * sees the connection close and hands that claim nothing. */
+	http_client_set_cancel(c, &w->cancel_claim);
 	int64_t backoff = 0;
 	for (;;) {
 		pthread_mutex_lock(&w->mu);

@@ -92,6 +92,7 @@ typedef struct worker {
 	bool claims_done;             /* the claim thread has ended (its last claim answered) */
 	bool stopping;                /* the threads end */
 	atomic_bool cancel_requests;  /* aborts the threads' requests in flight */
+	atomic_bool cancel_claim;     /* aborts the claim waiting on the server (the drain) */
 	int fatal;                    /* a CLI_EXIT_* that ends the worker, or 0 */
 	int notify_fd;                /* eventfd: news for main */
 	FILE *outcome_log;            /* or NULL; written by the reporter only */

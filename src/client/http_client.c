@@ -199,6 +199,11 @@ static void update_progress_callback(http_client *c)
 	curl_easy_setopt(c->h, CURLOPT_NOPROGRESS, on ? 0L : 1L);
 }
 
+bool http_client_canceled(const http_client *c)
+{
+	return c->cancel != NULL && atomic_load(c->cancel);
+}
+
 void http_client_set_cancel(http_client *c, const atomic_bool *flag)
 {
 	c->cancel = flag;

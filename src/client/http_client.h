@@ -67,6 +67,8 @@ void http_client_set_timeout(http_client *c, long timeout_ms);
  * is borrowed and must outlive the client; NULL removes it. For a long
  * poll that must not hold up a shutdown. */
 void http_client_set_cancel(http_client *c, const atomic_bool *flag);
+/* Whether c's cancel flag is set (false without one). */
+bool http_client_canceled(const http_client *c);
 
 /* A progress hook: called while a request's body goes out and its answer
  * comes in (as bytes move, and at least once a second while the transfer
