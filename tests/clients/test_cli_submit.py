@@ -1,9 +1,10 @@
 """`weft submit` against a real server: a DAG in JSON or YAML (from a file or
-stdin) makes the same run; the human and --json answers; YAML mistakes named
-by file:line:column before anything is sent, and the server's refusal of a
-task shown with the task's line (aliases, duplicate keys, a second
-document, numbers JSON cannot carry); the size limit; --idempotency-key;
---namespace; and --wait's exit codes for a run of webhook tasks that
+stdin) makes the same run, anchors and merge keys included; the human and
+--json answers; YAML mistakes named by file:line:column before anything is
+sent (duplicate keys, an alias before its anchor, aliases that expand past
+the limits, a second document, numbers JSON cannot carry), and the server's
+refusal of a task shown with the task's line; the size limit;
+--idempotency-key; --namespace; a token; and --wait's exit codes for a run of webhook tasks that
 succeeds, fails, is canceled or outlasts --wait-timeout."""
 
 import json
@@ -171,8 +172,11 @@ def test_stdin_and_format_detection(server, api, tmp_path):
 
 YAML_MISTAKES = [
     ("dup", "tasks:\n  - ref: a\n    queue: q\n    queue: r\n", "dag.yaml:4:5:", "the key 'queue' is given twice"),
-    ("alias", "base: &b {queue: q}\ntasks:\n  - *b\n", "dag.yaml:1:7:", "anchors (&b) and aliases are not supported"),
-    ("alias-only", "tasks:\n  - ref: a\n    queue: *q\n", "dag.yaml:3:12:", "aliases (*q)"),
+    ("alias", "tasks:\n  - ref: a\n    queue: *q\n", "dag.yaml:3:12:", "the alias *q names no anchor"),
+    ("laughs", "tasks:\n  - ref: a\n    queue: q\n    input:\n      a: &a [lol, lol, lol, lol, lol, lol, lol, lol]\n"
+     + "".join("      %s: &%s [%s]\n" % (n, n, ", ".join(["*" + p] * 8)) for p, n in zip("abcdefghi", "bcdefghij")),
+     "dag.yaml:12:", "more than 4000000 values once its aliases are expanded"),
+    ("merge", "tasks:\n  - {<<: [1], ref: a}\n", "dag.yaml:2:10:", "item 1 is an integer"),
     ("syntax", "tasks:\n  - ref: a\n   queue: q\n", "dag.yaml:3:4:", "did not find expected '-' indicator"),
     ("flow", "tasks: [{ref: a, queue: q}\n", "dag.yaml:2:1:", "did not find expected ',' or ']'"),
     ("two-docs", "tasks: []\n---\ntasks: []\n", "dag.yaml:2:1:", "a second document"),
@@ -196,6 +200,35 @@ def test_yaml_mistakes_are_named_by_line_and_column(server, api, tmp_path, text,
     assert what in r.stderr, r.stderr
     assert r.stdout == ""
     assert runs_count(api) == 0
+
+
+def test_anchors_aliases_and_merge_keys(server, api):
+    yaml = """\
+tasks:
+  - &base
+    ref: a
+    queue: work
+    max_attempts: 3
+    priority: 2
+    input: &payload {source: s3, keys: [a, b]}
+  - <<: *base
+    ref: b
+    priority: 7
+    parents: [{ref: a}]
+  - {ref: c, queue: other, input: *payload}
+"""
+    explicit = {"tasks": [
+        {"ref": "a", "queue": "work", "max_attempts": 3, "priority": 2, "input": {"source": "s3", "keys": ["a", "b"]}},
+        {"ref": "b", "queue": "work", "max_attempts": 3, "priority": 7, "input": {"source": "s3", "keys": ["a", "b"]},
+         "parents": [{"ref": "a"}]},
+        {"ref": "c", "queue": "other", "input": {"source": "s3", "keys": ["a", "b"]}},
+    ]}
+    a = weft(server.base, "--json", "-", stdin=yaml)
+    b = weft(server.base, "--json", "--format", "json", "-", stdin=json.dumps(explicit))
+    assert a.returncode == 0 and b.returncode == 0, (a.stderr, b.stderr)
+    sa, sb = shape(api, json.loads(a.stdout)["id"]), shape(api, json.loads(b.stdout)["id"])
+    assert sa == sb
+    assert [t["status"] for t in json.loads(a.stdout)["tasks"]] == ["pending", "waiting", "pending"]
 
 
 def test_json_mistakes_are_named_by_line_and_column(server, api, tmp_path):
@@ -241,6 +274,16 @@ def test_unreachable_server_exits_4(tmp_path):
     r = weft(closed_port_url(""), "-", stdin=DAG_YAML)
     assert r.returncode == 4
     assert "cannot reach the weft server" in r.stderr
+
+
+def test_a_server_with_a_token(weft_factory):
+    srv = weft_factory.start(env={"AUTH_TOKEN": "the-token-0123456789"})
+    r = weft(srv.base, "-", stdin=DAG_YAML)
+    assert r.returncode == 3 and "needs a token: set --token or WEFT_TOKEN" in r.stderr, r.stderr
+    r = weft(srv.base, "--token", "wrong-token-0123456789", "-", stdin=DAG_YAML)
+    assert r.returncode == 3 and "refused the token" in r.stderr, r.stderr
+    r = weft(srv.base, "-", stdin=DAG_YAML, env={"WEFT_TOKEN": "the-token-0123456789"})
+    assert r.returncode == 0, r.stderr
 
 
 def test_usage_errors_exit_2(tmp_path):
