@@ -329,18 +329,14 @@ def big_dag():
     return json.dumps({"tasks": [{"ref": "t%d" % i, "queue": "bulk", "input": "y" * 600000} for i in range(3)]})
 
 
-def test_progress_bar_only_on_a_terminal(server, tmp_path):
-    f = tmp_path / "big.json"
-    f.write_text(big_dag())
-    r = weft(server.base, str(f))
-    assert r.returncode == 0 and "upload [" not in r.stderr, r.stderr
-    master, slave = pty.openpty()
-    env = dict(os.environ, WEFT_URL=server.base, WEFT_CONFIG=os.devnull)
-    p = subprocess.Popen([weft_bin(), "submit", str(f)], stdout=subprocess.PIPE, stderr=slave, env=env)
-    os.close(slave)
+def read_pty(master, p, deadline_s=30, until=None):
+    """What a process wrote to the pseudo-terminal master until it exits
+    (or, with until, until that text appeared)."""
     seen = b""
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + deadline_s
     while time.monotonic() < deadline:
+        if until and until in seen:
+            break
         ready, _, _ = select.select([master], [], [], 0.2)
         if ready:
             try:
@@ -352,6 +348,19 @@ def test_progress_bar_only_on_a_terminal(server, tmp_path):
             seen += chunk
         elif p.poll() is not None:
             break
+    return seen
+
+
+def test_progress_bar_only_on_a_terminal(server, tmp_path):
+    f = tmp_path / "big.json"
+    f.write_text(big_dag())
+    r = weft(server.base, str(f))
+    assert r.returncode == 0 and "upload [" not in r.stderr, r.stderr
+    master, slave = pty.openpty()
+    env = dict(os.environ, WEFT_URL=server.base, WEFT_CONFIG=os.devnull)
+    p = subprocess.Popen([weft_bin(), "submit", str(f)], stdout=subprocess.PIPE, stderr=slave, env=env)
+    os.close(slave)
+    seen = read_pty(master, p)
     out, _ = p.communicate(timeout=30)
     os.close(master)
     assert p.returncode == 0, seen
@@ -446,3 +455,30 @@ def test_wait_timeout_exits_9_and_leaves_the_run(server, api, mock):
     assert rc == 9, (out, err)
     assert "still active after --wait-timeout" in err
     assert run_of(api, run_id)["status"] == "active"
+
+
+def test_wait_draws_the_runs_progress_on_a_terminal(server, api, mock):
+    master, slave = pty.openpty()
+    env = dict(os.environ, WEFT_URL=server.base, WEFT_CONFIG=os.devnull)
+    p = subprocess.Popen([weft_bin(), "submit", "--wait", "-"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         stderr=slave, env=env, text=True)
+    os.close(slave)
+    p.stdin.write(webhook_dag(mock, 2))
+    p.stdin.close()
+    p.stdin = None
+    run_id = re.match(r"run (%s) " % UUID, p.stdout.readline()).group(1)
+    seen = read_pty(master, p, until=b"0/2 tasks ended (2 running)")
+    a, b = task_ids(api, run_id)
+    assert api.post("/v1/tasks/%s/complete" % a, json={"result": 1}).status_code == 200
+    seen += read_pty(master, p, until=b"1/2 tasks ended (1 running, 1 success)")
+    assert api.post("/v1/tasks/%s/complete" % b, json={"result": 2}).status_code == 200
+    out, _ = p.communicate(timeout=30)
+    seen += read_pty(master, p)
+    os.close(master)
+    text = seen.decode()
+    no_sanitizer_report(text)
+    assert p.returncode == 0, text
+    assert "0/2 tasks ended (2 running)" in text
+    assert "1/2 tasks ended (1 running, 1 success)" in text
+    assert "] 2/2 tasks ended (2 success)" in text
+    assert "ended: success (2 success)" in out
