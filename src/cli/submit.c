@@ -179,12 +179,10 @@ static json_t *parse_dag(const submit_opts *o, const char *text, size_t len, sub
 	}
 	if (!doc)
 		return NULL;
-	if (json_is_array(doc)) {
-		json_t *wrapped = json_pack("{s:o}", "tasks", doc);
-		doc = wrapped;
-	}
+	if (json_is_array(doc))   /* a bare list: the tasks */
+		doc = json_pack("{s:o}", "tasks", doc);
 	if (!json_is_object(doc)) {
-		fprintf(stderr, PROG ": %s: the DAG must be %s with a tasks list, not a %s\n", name,
+		fprintf(stderr, PROG ": %s: the DAG must be %s with a tasks list (found: %s)\n", name,
 		        fmt == FORMAT_YAML ? "a mapping" : "an object", json_type_name(doc));
 		json_decref(doc);
 		return NULL;

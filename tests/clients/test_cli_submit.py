@@ -186,7 +186,7 @@ YAML_MISTAKES = [
     ("tag", "tasks:\n  - {ref: a, queue: q, input: !!binary aGk=}\n", "dag.yaml:2:31:", "the tag !!binary is not supported"),
     ("key", "tasks:\n  - {[a]: 1}\n", "dag.yaml:2:6:", "a key must be a scalar"),
     ("deep", "tasks: " + "[" * 70 + "]" * 70 + "\n", "dag.yaml:1:", "nesting deeper than 64 levels"),
-    ("scalar", "just text\n", "dag.yaml:", "must be a mapping"),
+    ("scalar", "just text\n", "dag.yaml:", "must be a mapping with a tasks list (found: string)"),
 ]
 
 
