@@ -7,7 +7,8 @@
  * (with --namespace added); YAML through submit_yaml.c. Bodies larger
  * than UPLOAD_BAR_MIN_BYTES show a progress bar on stderr when it is a
  * terminal. --wait polls GET /v1/runs/{id} (the API has no long poll for
- * runs) with a backoff from POLL_FIRST_MS to POLL_MAX_MS.
+ * runs) with a backoff from POLL_FIRST_MS to POLL_MAX_MS, drawing the
+ * run's progress on stderr when it is a terminal.
  */
 #include "cli/submit.h"
 #include "cli/client_opts.h"
@@ -45,7 +46,8 @@ static void usage(FILE *out)
 	        "  --format json|yaml       the input's format, whatever its name\n"
 	        "  --json                   print the server's answer (with --wait: the run\n"
 	        "                           as it ended, as GET /v1/runs/ID answers it)\n"
-	        "  --wait                   follow the run until it ends; the exit code says how\n"
+	        "  --wait                   follow the run until it ends (its progress on stderr);\n"
+	        "                           the exit code says how\n"
 	        "  --wait-timeout DURATION  with --wait: give up after DURATION (30s, 5m, 2h)\n"
 	        "  --idempotency-key KEY    a retried submit with the same KEY creates nothing\n"
 	        "                           new and answers the first run (1-255 visible ASCII)\n"
@@ -177,12 +179,10 @@ static json_t *parse_dag(const submit_opts *o, const char *text, size_t len, sub
 	}
 	if (!doc)
 		return NULL;
-	if (json_is_array(doc)) {
-		json_t *wrapped = json_pack("{s:o}", "tasks", doc);
-		doc = wrapped;
-	}
+	if (json_is_array(doc))   /* a bare list: the tasks */
+		doc = json_pack("{s:o}", "tasks", doc);
 	if (!json_is_object(doc)) {
-		fprintf(stderr, PROG ": %s: the DAG must be %s with a tasks list, not a %s\n", name,
+		fprintf(stderr, PROG ": %s: the DAG must be %s with a tasks list (found: %s)\n", name,
 		        fmt == FORMAT_YAML ? "a mapping" : "an object", json_type_name(doc));
 		json_decref(doc);
 		return NULL;
@@ -381,6 +381,31 @@ static void counts_text(const json_t *counts, buf *out)
 	}
 }
 
+/* The run's progress on stderr (a terminal), redrawn in place:
+ * "[######          ] 3/8 tasks ended (2 success, 1 failure, 5 running)". */
+static void draw_run_progress(const json_t *counts, bool final)
+{
+	json_int_t total = json_integer_value(json_object_get(counts, "total"));
+	json_int_t ended = json_integer_value(json_object_get(counts, "success")) +
+	                   json_integer_value(json_object_get(counts, "failure")) +
+	                   json_integer_value(json_object_get(counts, "canceled"));
+	if (total <= 0)
+		return;
+	char cells[UPLOAD_BAR_WIDTH + 1];
+	int filled = (int)(ended * UPLOAD_BAR_WIDTH / total);
+	memset(cells, '#', (size_t)filled);
+	memset(cells + filled, ' ', (size_t)(UPLOAD_BAR_WIDTH - filled));
+	cells[UPLOAD_BAR_WIDTH] = '\0';
+	buf what;
+	buf_init(&what);
+	counts_text(counts, &what);
+	/* \033[K clears what a longer line drawn before left */
+	fprintf(stderr, "\r[%s] %" JSON_INTEGER_FORMAT "/%" JSON_INTEGER_FORMAT " tasks ended (%s)\033[K%s", cells, ended,
+	        total, what.len ? what.data : "", final ? "\n" : "");
+	fflush(stderr);
+	buf_release(&what);
+}
+
 static void sleep_ms(int64_t ms)
 {
 	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000 };
@@ -395,6 +420,7 @@ static int wait_for_run(http_client *c, const submit_opts *o, const char *id)
 	snprintf(path, sizeof(path), "/v1/runs/%s", id);
 	int64_t start = clock_mono_us(), delay = POLL_FIRST_MS;
 	bool told_retrying = false;
+	bool progress = !o->json_out && isatty(STDERR_FILENO), drawn = false;
 	if (!o->json_out)
 		fprintf(stderr, PROG ": waiting for run %s to end (Ctrl-C stops waiting, not the run)\n", id);
 	for (;;) {
@@ -407,11 +433,17 @@ static int wait_for_run(http_client *c, const submit_opts *o, const char *id)
 			return rc;
 		}
 		if (rc != CLI_EXIT_OK && !told_retrying) {
-			fprintf(stderr, PROG ": %s; still trying\n", err);
+			fprintf(stderr, "%s" PROG ": %s; still trying\n", drawn ? "\n" : "", err);
 			told_retrying = true;
+			drawn = false;
 		}
 		const char *st = json_string_value(json_object_get(run, "status"));
-		if (st && strcmp(st, "active") != 0) {
+		bool ended = st && strcmp(st, "active") != 0;
+		if (progress && run) {
+			draw_run_progress(json_object_get(run, "counts"), ended);
+			drawn = !ended;
+		}
+		if (ended) {
 			int code = strcmp(st, "success") == 0    ? CLI_EXIT_OK
 			           : strcmp(st, "canceled") == 0 ? SUBMIT_EXIT_RUN_CANCELED
 			                                         : SUBMIT_EXIT_RUN_FAILED;
@@ -431,8 +463,8 @@ static int wait_for_run(http_client *c, const submit_opts *o, const char *id)
 		}
 		json_decref(run);
 		if (o->wait_timeout_us > 0 && clock_mono_us() - start + delay * 1000 > o->wait_timeout_us) {
-			fprintf(stderr, PROG ": run %s is still active after --wait-timeout; it goes on: weft runs show %s\n",
-			        id, id);
+			fprintf(stderr, "%s" PROG ": run %s is still active after --wait-timeout; it goes on: weft runs show %s\n",
+			        drawn ? "\n" : "", id, id);
 			return SUBMIT_EXIT_WAIT_TIMEOUT;
 		}
 		sleep_ms(delay);

@@ -2,9 +2,18 @@
  * submit_yaml.c — YAML to JSON for `weft submit` (see submit_yaml.h), on
  * libyaml's event parser: each event adds a value to the container being
  * built, kept on a stack of open mappings and sequences.
+ *
+ * An alias shares its anchor's value (a jansson reference) rather than
+ * copying it, and costs what the value weighs expanded (its values and
+ * bytes), so that the limits count what the JSON will hold: nested aliases
+ * that would expand to a billion values are refused when they pass the
+ * limit, having cost nothing before. An anchor is known once its whole
+ * value has been read, so an alias cannot name a value it is inside of.
+ * Values are never changed once complete, which makes sharing safe.
  */
 #include "cli/submit_yaml.h"
 #include "util/alloc.h"
+#include "util/json.h"
 
 #include <errno.h>
 #include <math.h>
@@ -16,10 +25,22 @@
 #define TAG_MAP "tag:yaml.org,2002:map"
 #define TAG_SEQ "tag:yaml.org,2002:seq"
 
+/* What a value weighs expanded: its values (nodes) and about its bytes. */
+typedef struct weight {
+	size_t nodes, bytes;
+} weight;
+
 typedef struct frame {
-	json_t *node;      /* a borrowed object or array (its parent holds it) */
-	char *key;         /* an object's key waiting for its value (owned), or NULL */
-	bool tasks;        /* the DAG's tasks: the lines of its items are kept */
+	json_t *node;          /* an object or array (a reference) */
+	char *key;             /* an object's key waiting for its value (owned), or NULL */
+	bool key_is_merge;     /* that key is <<: its value is merged into node */
+	bool merge_value;      /* this container is the value of its parent's <<, merged at its end */
+	bool tasks;            /* the DAG's tasks: the lines of its items are kept */
+	json_t *merged;        /* an object's keys that came from <<, which its own keys override; or NULL */
+	char *anchor;          /* owned: its anchor, known once it ends; or NULL */
+	weight start;          /* the document's weight when it opened */
+	int height;            /* the deepest nesting of containers in it so far (aliases expanded) */
+	yaml_mark_t mark;
 } frame;
 
 typedef struct conv {
@@ -29,9 +50,10 @@ typedef struct conv {
 	json_t *root;
 	frame stack[SUBMIT_YAML_MAX_DEPTH];
 	int depth;
-	size_t nodes;
+	weight total;               /* of the document so far, aliases expanded */
 	int documents;
 	submit_yaml_lines *lines;   /* or NULL */
+	json_t *anchors;            /* name -> [value, nodes, bytes, height] */
 } conv;
 
 void submit_yaml_lines_release(submit_yaml_lines *l)
@@ -203,14 +225,92 @@ static json_t *scalar_value(conv *c, const yaml_event_t *e)
 
 /* ---- the tree ----------------------------------------------------------- */
 
-/* Adds v (a new reference, taken) where the document is: the root, the next
- * item of a sequence, a mapping's key (a scalar) or that key's value. */
-static int add(conv *c, json_t *v, const yaml_event_t *e)
+static weight weight_of_scalar(size_t len)
 {
-	if (++c->nodes > SUBMIT_YAML_MAX_NODES) {
+	return (weight){ 1, len + 4 };   /* its text, with room for quotes and a comma */
+}
+
+/* Counts w into the document: -1 past a limit (message set). */
+static int take_weight(conv *c, weight w, const yaml_mark_t *at, bool alias)
+{
+	if (c->total.nodes + w.nodes > SUBMIT_YAML_MAX_NODES)
+		return problem(c, at, "more than %d values%s: the DAG is too large for one run", SUBMIT_YAML_MAX_NODES,
+		               alias ? " once its aliases are expanded" : "");
+	if (c->total.bytes + w.bytes > SUBMIT_YAML_MAX_BYTES)
+		return problem(c, at, "more than %d MiB of values%s: the DAG is too large for one run",
+		               SUBMIT_YAML_MAX_BYTES >> 20, alias ? " once its aliases are expanded" : "");
+	c->total.nodes += w.nodes;
+	c->total.bytes += w.bytes;
+	return 0;
+}
+
+/* height: the containers nested in value, itself included (0 for a scalar). */
+static void keep_anchor(conv *c, const char *name, json_t *value, weight w, int height)
+{
+	/* a name given again names the new value from there on */
+	json_object_set_new(c->anchors, name,
+	                    json_pack("[O,I,I,i]", value, (json_int_t)w.nodes, (json_int_t)w.bytes, height));
+}
+
+/* Notes that the open container holds a value height containers deep. */
+static void note_height(conv *c, int height)
+{
+	if (c->depth > 0 && c->stack[c->depth - 1].height < height)
+		c->stack[c->depth - 1].height = height;
+}
+
+/* Copies the members of src that the mapping of f lacks: keys of the mapping
+ * itself, or of an earlier merge, win. */
+static void merge_one(frame *f, json_t *src)
+{
+	const char *k;
+	json_t *v;
+	json_object_foreach(src, k, v) {
+		if (json_object_get(f->node, k))
+			continue;
+		json_object_set(f->node, k, v);
+		if (!f->merged)
+			f->merged = json_object();
+		json_object_set_new(f->merged, k, json_true());
+	}
+}
+
+static const char *a_or_an(const char *noun)
+{
+	return strchr("aeiou", noun[0]) ? "an" : "a";
+}
+
+/* The value of a merge key (<<): a mapping, or a list of mappings. */
+static int merge(conv *c, frame *f, json_t *v, const yaml_mark_t *at)
+{
+	if (json_is_object(v)) {
+		merge_one(f, v);
+		return 0;
+	}
+	size_t i;
+	json_t *item;
+	json_array_foreach(v, i, item) {
+		if (!json_is_object(item))
+			return problem(c, at, "<< (a merge key) takes a mapping or a list of mappings; item %zu is %s %s", i + 1,
+			               a_or_an(json_type_name(item)), json_type_name(item));
+	}
+	if (!json_is_array(v))
+		return problem(c, at, "<< (a merge key) takes a mapping or a list of mappings, not %s %s",
+		               a_or_an(json_type_name(v)), json_type_name(v));
+	json_array_foreach(v, i, item)
+		merge_one(f, item);
+	return 0;
+}
+
+/* Adds v (a new reference, taken), weighing w, where the document is: the
+ * root, the next item of a sequence, a mapping's key or that key's value.
+ * key is v's text as a key (NULL when v cannot be one); merge_key: v is a
+ * plain << (a merge key when it is a key). */
+static int add(conv *c, json_t *v, weight w, const char *key, bool merge_key, const yaml_event_t *e, bool alias)
+{
+	if (take_weight(c, w, &e->start_mark, alias) != 0) {
 		json_decref(v);
-		return problem(c, &e->start_mark, "more than %d values: the file is too large for one run",
-		               SUBMIT_YAML_MAX_NODES);
+		return -1;
 	}
 	if (c->depth == 0) {
 		c->root = v;
@@ -224,47 +324,126 @@ static int add(conv *c, json_t *v, const yaml_event_t *e)
 		return 0;
 	}
 	if (!f->key) {
-		/* a key (a scalar: open_container refuses the others); 1, true or
-		 * null as a key is its text, since JSON keys are text */
+		/* 1, true or null as a key is its text: JSON keys are text */
 		json_decref(v);
-		f->key = xstrndup((const char *)e->data.scalar.value, e->data.scalar.length);
-		if (json_object_get(f->node, f->key))
-			return problem(c, &e->start_mark, "the key '%.100s' is given twice in this mapping", f->key);
+		if (!key)
+			return problem(c, &e->start_mark, "a key must be a string: this alias names a value of another kind");
+		f->key = xstrdup(key);
+		f->key_is_merge = merge_key;
+		if (!merge_key && json_object_get(f->node, f->key)) {
+			if (!f->merged || !json_object_get(f->merged, f->key))
+				return problem(c, &e->start_mark, "the key '%.100s' is given twice in this mapping", f->key);
+			json_object_del(f->merged, f->key);   /* its own key overrides a merged one, once */
+		}
 		return 0;
 	}
-	json_object_set_new(f->node, f->key, v);
+	int rc = 0;
+	if (f->key_is_merge) {
+		rc = merge(c, f, v, &e->start_mark);
+		json_decref(v);
+	} else {
+		json_object_set_new(f->node, f->key, v);
+	}
 	free(f->key);
 	f->key = NULL;
-	return 0;
+	f->key_is_merge = false;
+	return rc;
+}
+
+static int add_scalar(conv *c, const yaml_event_t *e)
+{
+	json_t *v = scalar_value(c, e);
+	if (!v)
+		return -1;
+	const char *text = (const char *)e->data.scalar.value;
+	size_t len = e->data.scalar.length;
+	bool merge_key = e->data.scalar.style == YAML_PLAIN_SCALAR_STYLE && !e->data.scalar.tag && strcmp(text, "<<") == 0;
+	if (e->data.scalar.anchor)
+		keep_anchor(c, (const char *)e->data.scalar.anchor, v, weight_of_scalar(len), 0);
+	return add(c, v, weight_of_scalar(len), text, merge_key, e, false);
+}
+
+static int add_alias(conv *c, const yaml_event_t *e)
+{
+	const char *name = (const char *)e->data.alias.anchor;
+	json_t *a = json_object_get(c->anchors, name);
+	if (!a)
+		return problem(c, &e->start_mark, "the alias *%.100s names no anchor: an anchor (&%.100s) must come first, "
+		                                  "and its value end before the alias", name, name);
+	json_t *v = json_array_get(a, 0);
+	weight w = { (size_t)json_integer_value(json_array_get(a, 1)), (size_t)json_integer_value(json_array_get(a, 2)) };
+	int height = (int)json_integer_value(json_array_get(a, 3));
+	/* a merged mapping's members sit one level up, in the mapping merged into */
+	bool merged = c->depth > 0 && c->stack[c->depth - 1].key_is_merge;
+	if (c->depth + height - (merged ? 1 : 0) > SUBMIT_YAML_MAX_DEPTH)
+		return problem(c, &e->start_mark, "nesting deeper than %d levels once the alias *%.100s is expanded",
+		               SUBMIT_YAML_MAX_DEPTH, name);
+	note_height(c, height - (merged ? 1 : 0));
+	return add(c, json_incref(v), w, json_string_value(v), false, e, true);
+}
+
+static void frame_release(frame *f)
+{
+	json_decref(f->node);
+	json_decref(f->merged);
+	free(f->key);
+	free(f->anchor);
+	memset(f, 0, sizeof(*f));
 }
 
 static int open_container(conv *c, const yaml_event_t *e, bool mapping)
 {
 	const char *tag = (const char *)(mapping ? e->data.mapping_start.tag : e->data.sequence_start.tag);
 	const char *anchor = (const char *)(mapping ? e->data.mapping_start.anchor : e->data.sequence_start.anchor);
-	if (anchor)
-		return problem(c, &e->start_mark, "anchors (&%.100s) and aliases are not supported: write the values out",
-		               anchor);
 	if (tag && strcmp(tag, mapping ? TAG_MAP : TAG_SEQ) != 0 && strcmp(tag, "!") != 0)
 		return problem(c, &e->start_mark, "the tag %s%s is not supported: write the value without it",
 		               core_tag(tag) ? "!!" : "", tag + (core_tag(tag) ? strlen(TAG_CORE) : 0));
 	if (c->depth == SUBMIT_YAML_MAX_DEPTH)
 		return problem(c, &e->start_mark, "nesting deeper than %d levels", SUBMIT_YAML_MAX_DEPTH);
-	bool is_key = c->depth > 0 && json_is_object(c->stack[c->depth - 1].node) && !c->stack[c->depth - 1].key;
-	if (is_key)
+	frame *parent = c->depth > 0 ? &c->stack[c->depth - 1] : NULL;
+	if (parent && json_is_object(parent->node) && !parent->key)
 		return problem(c, &e->start_mark, "a key must be a scalar, not a %s", mapping ? "mapping" : "sequence");
 	/* the tasks: a sequence at the top, or under the top mapping's "tasks" */
-	bool tasks = !mapping && (c->depth == 0 || (c->depth == 1 && c->stack[0].key &&
-	                                             json_is_object(c->stack[0].node) &&
-	                                             strcmp(c->stack[0].key, "tasks") == 0));
+	bool tasks = !mapping && (c->depth == 0 || (c->depth == 1 && json_is_object(parent->node) &&
+	                                             strcmp(parent->key, "tasks") == 0));
+	bool merge_value = parent && parent->key_is_merge;
+	weight start = c->total;
 	json_t *node = mapping ? json_object() : json_array();
-	if (add(c, json_incref(node), e) != 0) {
+	if (merge_value) {
+		/* merged into the parent when it ends, when its members are known */
+		if (take_weight(c, weight_of_scalar(0), &e->start_mark, false) != 0) {
+			json_decref(node);
+			return -1;
+		}
+	} else if (add(c, json_incref(node), weight_of_scalar(0), NULL, false, e, false) != 0) {
 		json_decref(node);
 		return -1;
 	}
-	c->stack[c->depth++] = (frame){ .node = node, .key = NULL, .tasks = tasks };
-	json_decref(node);   /* its parent (or root) holds it */
+	c->stack[c->depth++] = (frame){ .node = node, .tasks = tasks, .merge_value = merge_value,
+		                        .anchor = anchor ? xstrdup(anchor) : NULL, .start = start,
+		                        .mark = e->start_mark };
 	return 0;
+}
+
+static int close_container(conv *c)
+{
+	frame f = c->stack[--c->depth];
+	int rc = 0;
+	if (f.anchor)
+		keep_anchor(c, f.anchor, f.node, (weight){ c->total.nodes - f.start.nodes, c->total.bytes - f.start.bytes },
+		            f.height + 1);
+	/* merged, its members join the parent (a list of mappings counts one
+	 * level more than their members have: an overestimate, on the safe side) */
+	note_height(c, f.merge_value ? f.height : f.height + 1);
+	if (f.merge_value) {
+		frame *parent = &c->stack[c->depth - 1];
+		rc = merge(c, parent, f.node, &f.mark);
+		free(parent->key);
+		parent->key = NULL;
+		parent->key_is_merge = false;
+	}
+	frame_release(&f);
+	return rc;
 }
 
 static int on_event(conv *c, const yaml_event_t *e)
@@ -276,22 +455,15 @@ static int on_event(conv *c, const yaml_event_t *e)
 			                                  "and what follows, or submit each document on its own)");
 		return 0;
 	case YAML_ALIAS_EVENT:
-		return problem(c, &e->start_mark, "aliases (*%.100s) and anchors are not supported: write the values out",
-		               (const char *)e->data.alias.anchor);
-	case YAML_SCALAR_EVENT: {
-		if (e->data.scalar.anchor)
-			return problem(c, &e->start_mark, "anchors (&%.100s) and aliases are not supported: write the values out",
-			               (const char *)e->data.scalar.anchor);
-		json_t *v = scalar_value(c, e);
-		return v ? add(c, v, e) : -1;
-	}
+		return add_alias(c, e);
+	case YAML_SCALAR_EVENT:
+		return add_scalar(c, e);
 	case YAML_MAPPING_START_EVENT:
 	case YAML_SEQUENCE_START_EVENT:
 		return open_container(c, e, e->type == YAML_MAPPING_START_EVENT);
 	case YAML_MAPPING_END_EVENT:
 	case YAML_SEQUENCE_END_EVENT:
-		c->depth--;
-		return 0;
+		return close_container(c);
 	default:
 		return 0;
 	}
@@ -316,7 +488,7 @@ static yaml_mark_t mark_of_offset(const char *text, size_t offset)
 json_t *submit_yaml_to_json(const char *text, size_t len, const char *name, submit_yaml_lines *lines, char *err,
                             size_t errlen)
 {
-	conv c = { .name = name, .err = err, .errlen = errlen, .lines = lines };
+	conv c = { .name = name, .err = err, .errlen = errlen, .lines = lines, .anchors = json_object() };
 	err[0] = '\0';
 	yaml_parser_t p;
 	if (!yaml_parser_initialize(&p)) {
@@ -346,8 +518,9 @@ json_t *submit_yaml_to_json(const char *text, size_t len, const char *name, subm
 		rc = on_event(&c, &e);
 		yaml_event_delete(&e);
 	}
-	for (int i = 0; i < c.depth; i++)
-		free(c.stack[i].key);
+	while (c.depth > 0)
+		frame_release(&c.stack[--c.depth]);
+	json_decref(c.anchors);
 	yaml_parser_delete(&p);
 	if (rc == 0 && !c.root) {
 		snprintf(err, errlen, "%s: the file holds no YAML document", name);

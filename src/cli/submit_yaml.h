@@ -16,10 +16,14 @@
  * - plain decimals and exponents are numbers; .inf and .nan are refused,
  *   JSON has no such numbers;
  * - everything else is a string.
- * Refused, each with the file, line and column: anchors and aliases (no
- * expansion bombs: write the values out), other tags, duplicate keys in a
- * mapping, keys that are not scalars, nesting deeper than
- * SUBMIT_YAML_MAX_DEPTH, more than SUBMIT_YAML_MAX_NODES values, and a
+ * Anchors (&name), aliases (*name) and merge keys (<<: *defaults, or a
+ * list of them: the mapping's own keys win, then the earlier merges) are
+ * taken, expanded as the JSON will hold them, and limited as such: more
+ * than SUBMIT_YAML_MAX_NODES values or SUBMIT_YAML_MAX_BYTES of them, once
+ * aliases are expanded, are refused (a billion-laughs file costs nothing).
+ * Refused, each with the file, line and column: other tags, duplicate keys
+ * in a mapping, keys that are not scalars, nesting deeper than
+ * SUBMIT_YAML_MAX_DEPTH, the limits, an alias before its anchor, and a
  * second document.
  */
 #ifndef WEFT_CLI_SUBMIT_YAML_H
@@ -31,6 +35,9 @@
 #define SUBMIT_YAML_MAX_DEPTH 64
 /* A run of 100,000 tasks of a dozen values each, with room to spare. */
 #define SUBMIT_YAML_MAX_NODES 4000000
+/* About the bytes of the JSON text: over the 16 MiB a request may have,
+ * which `weft submit` checks on the real text. */
+#define SUBMIT_YAML_MAX_BYTES (64 << 20)
 
 /* Where each task of the DAG starts in the file, so that the server's
  * "tasks[12]: ..." can be shown with its line. */

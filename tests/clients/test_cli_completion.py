@@ -148,6 +148,8 @@ def test_the_commands_of_weft_help_are_completed(bash_script):
 # Drives an interactive zsh on a pseudo-terminal (zsh/zpty), types LINE and a
 # Tab, and prints each candidate its completion offers: compadd is wrapped to
 # print what it adds (still adding it, so that zsh's fallbacks behave as usual).
+# The markers are written split ('<RE''ADY>') so that the terminal's echo of
+# the commands typed never looks like their output.
 ZSH_CAPTURE = r"""
 zmodload zsh/zpty
 script=$1 line=$2
@@ -155,13 +157,13 @@ zpty z zsh -f -i
 zpty -w z "PROMPT=''; RPROMPT=''"
 zpty -w z "autoload -U compinit; compinit -u -d $3/zcompdump"
 zpty -w z "source $script"
-zpty -w z 'compadd () { if [[ ${@[1,(i)(-|--)]} == *-(O|A|D)\ * ]]; then builtin compadd "$@"; return $?; fi; typeset -a __hits; builtin compadd -A __hits "$@"; builtin compadd "$@"; local ret=$?; (( $#__hits )) && print -l -- "<M>"${^__hits}; return ret }'
-zpty -w z "print '<READY>'"
+zpty -w z 'compadd () { if [[ ${@[1,(i)(-|--)]} == *-(O|A|D)\ * ]]; then builtin compadd "$@"; return $?; fi; typeset -a __hits; builtin compadd -A __hits "$@"; builtin compadd "$@"; local ret=$?; (( $#__hits )) && print -l -- "<""M>"${^__hits}; return ret }'
+zpty -w z "print '<RE''ADY>'"
 zpty -r z out '*<READY>*'
 zpty -n -w z "$line"$'\t'
-zpty -w z $'\C-u'"print '<DONE>'"
+zpty -w z $'\C-u'"print '<DO''NE>'"
 out=
-while zpty -r z chunk; do out+=$chunk; [[ $out == *'<DONE>'*'<DONE>'* ]] && break; done
+while zpty -r z chunk; do out+=$chunk; [[ $out == *'<DONE>'* ]] && break; done
 print -r -- $out | tr -d '\r' | grep -o '<M>.*' | sed 's/^<M>//' | sort -u
 zpty -d z
 """

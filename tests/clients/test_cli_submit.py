@@ -1,9 +1,10 @@
 """`weft submit` against a real server: a DAG in JSON or YAML (from a file or
-stdin) makes the same run; the human and --json answers; YAML mistakes named
-by file:line:column before anything is sent, and the server's refusal of a
-task shown with the task's line (aliases, duplicate keys, a second
-document, numbers JSON cannot carry); the size limit; --idempotency-key;
---namespace; and --wait's exit codes for a run of webhook tasks that
+stdin) makes the same run, anchors and merge keys included; the human and
+--json answers; YAML mistakes named by file:line:column before anything is
+sent (duplicate keys, an alias before its anchor, aliases that expand past
+the limits, a second document, numbers JSON cannot carry), and the server's
+refusal of a task shown with the task's line; the size limit;
+--idempotency-key; --namespace; a token; and --wait's exit codes for a run of webhook tasks that
 succeeds, fails, is canceled or outlasts --wait-timeout."""
 
 import json
@@ -171,8 +172,11 @@ def test_stdin_and_format_detection(server, api, tmp_path):
 
 YAML_MISTAKES = [
     ("dup", "tasks:\n  - ref: a\n    queue: q\n    queue: r\n", "dag.yaml:4:5:", "the key 'queue' is given twice"),
-    ("alias", "base: &b {queue: q}\ntasks:\n  - *b\n", "dag.yaml:1:7:", "anchors (&b) and aliases are not supported"),
-    ("alias-only", "tasks:\n  - ref: a\n    queue: *q\n", "dag.yaml:3:12:", "aliases (*q)"),
+    ("alias", "tasks:\n  - ref: a\n    queue: *q\n", "dag.yaml:3:12:", "the alias *q names no anchor"),
+    ("laughs", "tasks:\n  - ref: a\n    queue: q\n    input:\n      a: &a [lol, lol, lol, lol, lol, lol, lol, lol]\n"
+     + "".join("      %s: &%s [%s]\n" % (n, n, ", ".join(["*" + p] * 8)) for p, n in zip("abcdefghi", "bcdefghij")),
+     "dag.yaml:12:", "more than 4000000 values once its aliases are expanded"),
+    ("merge", "tasks:\n  - {<<: [1], ref: a}\n", "dag.yaml:2:10:", "item 1 is an integer"),
     ("syntax", "tasks:\n  - ref: a\n   queue: q\n", "dag.yaml:3:4:", "did not find expected '-' indicator"),
     ("flow", "tasks: [{ref: a, queue: q}\n", "dag.yaml:2:1:", "did not find expected ',' or ']'"),
     ("two-docs", "tasks: []\n---\ntasks: []\n", "dag.yaml:2:1:", "a second document"),
@@ -182,7 +186,7 @@ YAML_MISTAKES = [
     ("tag", "tasks:\n  - {ref: a, queue: q, input: !!binary aGk=}\n", "dag.yaml:2:31:", "the tag !!binary is not supported"),
     ("key", "tasks:\n  - {[a]: 1}\n", "dag.yaml:2:6:", "a key must be a scalar"),
     ("deep", "tasks: " + "[" * 70 + "]" * 70 + "\n", "dag.yaml:1:", "nesting deeper than 64 levels"),
-    ("scalar", "just text\n", "dag.yaml:", "must be a mapping"),
+    ("scalar", "just text\n", "dag.yaml:", "must be a mapping with a tasks list (found: string)"),
 ]
 
 
@@ -196,6 +200,35 @@ def test_yaml_mistakes_are_named_by_line_and_column(server, api, tmp_path, text,
     assert what in r.stderr, r.stderr
     assert r.stdout == ""
     assert runs_count(api) == 0
+
+
+def test_anchors_aliases_and_merge_keys(server, api):
+    yaml = """\
+tasks:
+  - &base
+    ref: a
+    queue: work
+    max_attempts: 3
+    priority: 2
+    input: &payload {source: s3, keys: [a, b]}
+  - <<: *base
+    ref: b
+    priority: 7
+    parents: [{ref: a}]
+  - {ref: c, queue: other, input: *payload}
+"""
+    explicit = {"tasks": [
+        {"ref": "a", "queue": "work", "max_attempts": 3, "priority": 2, "input": {"source": "s3", "keys": ["a", "b"]}},
+        {"ref": "b", "queue": "work", "max_attempts": 3, "priority": 7, "input": {"source": "s3", "keys": ["a", "b"]},
+         "parents": [{"ref": "a"}]},
+        {"ref": "c", "queue": "other", "input": {"source": "s3", "keys": ["a", "b"]}},
+    ]}
+    a = weft(server.base, "--json", "-", stdin=yaml)
+    b = weft(server.base, "--json", "--format", "json", "-", stdin=json.dumps(explicit))
+    assert a.returncode == 0 and b.returncode == 0, (a.stderr, b.stderr)
+    sa, sb = shape(api, json.loads(a.stdout)["id"]), shape(api, json.loads(b.stdout)["id"])
+    assert sa == sb
+    assert [t["status"] for t in json.loads(a.stdout)["tasks"]] == ["pending", "waiting", "pending"]
 
 
 def test_json_mistakes_are_named_by_line_and_column(server, api, tmp_path):
@@ -243,6 +276,16 @@ def test_unreachable_server_exits_4(tmp_path):
     assert "cannot reach the weft server" in r.stderr
 
 
+def test_a_server_with_a_token(weft_factory):
+    srv = weft_factory.start(env={"AUTH_TOKEN": "the-token-0123456789"})
+    r = weft(srv.base, "-", stdin=DAG_YAML)
+    assert r.returncode == 3 and "needs a token: set --token or WEFT_TOKEN" in r.stderr, r.stderr
+    r = weft(srv.base, "--token", "wrong-token-0123456789", "-", stdin=DAG_YAML)
+    assert r.returncode == 3 and "refused the token" in r.stderr, r.stderr
+    r = weft(srv.base, "-", stdin=DAG_YAML, env={"WEFT_TOKEN": "the-token-0123456789"})
+    assert r.returncode == 0, r.stderr
+
+
 def test_usage_errors_exit_2(tmp_path):
     url = closed_port_url("")
     assert weft(url).returncode == 2                                   # no file
@@ -286,18 +329,14 @@ def big_dag():
     return json.dumps({"tasks": [{"ref": "t%d" % i, "queue": "bulk", "input": "y" * 600000} for i in range(3)]})
 
 
-def test_progress_bar_only_on_a_terminal(server, tmp_path):
-    f = tmp_path / "big.json"
-    f.write_text(big_dag())
-    r = weft(server.base, str(f))
-    assert r.returncode == 0 and "upload [" not in r.stderr, r.stderr
-    master, slave = pty.openpty()
-    env = dict(os.environ, WEFT_URL=server.base, WEFT_CONFIG=os.devnull)
-    p = subprocess.Popen([weft_bin(), "submit", str(f)], stdout=subprocess.PIPE, stderr=slave, env=env)
-    os.close(slave)
+def read_pty(master, p, deadline_s=30, until=None):
+    """What a process wrote to the pseudo-terminal master until it exits
+    (or, with until, until that text appeared)."""
     seen = b""
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + deadline_s
     while time.monotonic() < deadline:
+        if until and until in seen:
+            break
         ready, _, _ = select.select([master], [], [], 0.2)
         if ready:
             try:
@@ -309,6 +348,19 @@ def test_progress_bar_only_on_a_terminal(server, tmp_path):
             seen += chunk
         elif p.poll() is not None:
             break
+    return seen
+
+
+def test_progress_bar_only_on_a_terminal(server, tmp_path):
+    f = tmp_path / "big.json"
+    f.write_text(big_dag())
+    r = weft(server.base, str(f))
+    assert r.returncode == 0 and "upload [" not in r.stderr, r.stderr
+    master, slave = pty.openpty()
+    env = dict(os.environ, WEFT_URL=server.base, WEFT_CONFIG=os.devnull)
+    p = subprocess.Popen([weft_bin(), "submit", str(f)], stdout=subprocess.PIPE, stderr=slave, env=env)
+    os.close(slave)
+    seen = read_pty(master, p)
     out, _ = p.communicate(timeout=30)
     os.close(master)
     assert p.returncode == 0, seen
@@ -403,3 +455,30 @@ def test_wait_timeout_exits_9_and_leaves_the_run(server, api, mock):
     assert rc == 9, (out, err)
     assert "still active after --wait-timeout" in err
     assert run_of(api, run_id)["status"] == "active"
+
+
+def test_wait_draws_the_runs_progress_on_a_terminal(server, api, mock):
+    master, slave = pty.openpty()
+    env = dict(os.environ, WEFT_URL=server.base, WEFT_CONFIG=os.devnull)
+    p = subprocess.Popen([weft_bin(), "submit", "--wait", "-"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         stderr=slave, env=env, text=True)
+    os.close(slave)
+    p.stdin.write(webhook_dag(mock, 2))
+    p.stdin.close()
+    p.stdin = None
+    run_id = re.match(r"run (%s) " % UUID, p.stdout.readline()).group(1)
+    seen = read_pty(master, p, until=b"0/2 tasks ended (2 running)")
+    a, b = task_ids(api, run_id)
+    assert api.post("/v1/tasks/%s/complete" % a, json={"result": 1}).status_code == 200
+    seen += read_pty(master, p, until=b"1/2 tasks ended (1 running, 1 success)")
+    assert api.post("/v1/tasks/%s/complete" % b, json={"result": 2}).status_code == 200
+    out, _ = p.communicate(timeout=30)
+    seen += read_pty(master, p)
+    os.close(master)
+    text = seen.decode()
+    no_sanitizer_report(text)
+    assert p.returncode == 0, text
+    assert "0/2 tasks ended (2 running)" in text
+    assert "1/2 tasks ended (1 running, 1 success)" in text
+    assert "] 2/2 tasks ended (2 success)" in text
+    assert "ended: success (2 success)" in out

@@ -1,7 +1,8 @@
 /*
  * test_submit_yaml.c — YAML to JSON for `weft submit` (src/cli/submit_yaml.c):
  * how each kind of scalar is typed, what is refused and where, the limits,
- * and the lines of the DAG's tasks.
+ * aliases and merge keys and the bound on their expansion, and the lines of
+ * the DAG's tasks.
  */
 #include "util/common.h"
 #include "cli/submit_yaml.h"
@@ -89,9 +90,11 @@ static void test_refusals(void **state)
 	UNUSED(state);
 	assert_refused("a: 1\nb: 2\na: 3\n", "f.yaml:3:1: ", "the key 'a' is given twice");
 	assert_refused("{1: x, '1': y}", "f.yaml:1:8: ", "the key '1' is given twice");
-	assert_refused("a: &x 1\nb: *x\n", "f.yaml:1:4: ", "anchors (&x)");
-	assert_refused("a: [1]\nb: *x\n", "f.yaml:2:4: ", "aliases (*x)");
-	assert_refused("a: &m {b: 1}\n", "f.yaml:1:4: ", "anchors (&m)");
+	assert_refused("a: [1]\nb: *x\n", "f.yaml:2:4: ", "the alias *x names no anchor");
+	assert_refused("a: &m {b: *m}\n", "f.yaml:1:11: ", "the alias *m names no anchor");   /* inside itself */
+	assert_refused("a: &n 1\n*n : 2\n", "f.yaml:2:1: ", "a key must be a string");
+	assert_refused("a: {<<: 1}\n", "f.yaml:1:9: ", "<< (a merge key) takes a mapping or a list of mappings, not an integer");
+	assert_refused("a: {<<: [{b: 1}, 2]}\n", "f.yaml:1:9: ", "item 2 is an integer");
 	assert_refused("a: 1\n---\nb: 2\n", "f.yaml:2:1: ", "a second document");
 	assert_refused("v: 9223372036854775808", "f.yaml:1:4: ", "does not fit in 64 bits");
 	assert_refused("v: -9223372036854775809", "f.yaml:1:4: ", "does not fit in 64 bits");
@@ -129,6 +132,88 @@ static void test_depth_limit(void **state)
 	for (int i = 0; i <= SUBMIT_YAML_MAX_DEPTH; i++)
 		buf_puts(&b, "{a: ");
 	assert_refused(b.data, "f.yaml:1:", "nesting deeper than 64 levels");
+	buf_release(&b);
+}
+
+static void test_aliases_and_merges(void **state)
+{
+	UNUSED(state);
+	static const char *const cases[][2] = {
+		/* an alias is its anchor's value, scalar or not */
+		{ "a: &x 1\nb: *x\nc: [*x, *x]", "{\"a\":1,\"b\":1,\"c\":[1,1]}" },
+		{ "d: &b {initial_ms: 100}\nt: [{backoff: *b}, {backoff: *b}]",
+		  "{\"d\":{\"initial_ms\":100},\"t\":[{\"backoff\":{\"initial_ms\":100}},{\"backoff\":{\"initial_ms\":100}}]}" },
+		/* a name given again names the new value from there on */
+		{ "a: &x 1\nb: *x\nc: &x 2\nd: *x", "{\"a\":1,\"b\":1,\"c\":2,\"d\":2}" },
+		/* a string alias may be a key */
+		{ "a: &k name\n*k : v", "{\"a\":\"name\",\"name\":\"v\"}" },
+		/* merges: the mapping's own keys win, before or after the <<; then the earlier merge */
+		{ "d: &d {queue: q, priority: 1}\nt: {<<: *d, priority: 5}",
+		  "{\"d\":{\"queue\":\"q\",\"priority\":1},\"t\":{\"queue\":\"q\",\"priority\":5}}" },
+		{ "d: &d {queue: q, priority: 1}\nt: {priority: 5, <<: *d}",
+		  "{\"d\":{\"queue\":\"q\",\"priority\":1},\"t\":{\"priority\":5,\"queue\":\"q\"}}" },
+		{ "a: &a {x: 1}\nb: &b {x: 2, y: 2}\nt: {<<: [*a, *b]}",
+		  "{\"a\":{\"x\":1},\"b\":{\"x\":2,\"y\":2},\"t\":{\"x\":1,\"y\":2}}" },
+		{ "t: {<<: {x: 1, y: 1}, y: 2}", "{\"t\":{\"x\":1,\"y\":2}}" },
+		{ "t: {<<: [{x: 1}, {x: 2, z: 3}]}", "{\"t\":{\"x\":1,\"z\":3}}" },
+		/* a quoted << is an ordinary key */
+		{ "t: {'<<': 1}", "{\"t\":{\"<<\":1}}" },
+	};
+	for (size_t i = 0; i < ARRAY_LEN(cases); i++)
+		assert_converts(cases[i][0], cases[i][1]);
+	/* a key of its own, twice, is still a duplicate after a merge */
+	assert_refused("d: &d {x: 1}\nt: {<<: *d, x: 2, x: 3}\n", "f.yaml:2:19: ", "the key 'x' is given twice");
+}
+
+static void test_alias_expansion_is_bounded(void **state)
+{
+	UNUSED(state);
+	/* billion laughs: 10^9 values once expanded, refused at once */
+	static const char laughs[] = "a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n"
+	                             "b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
+	                             "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\n"
+	                             "d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\n"
+	                             "e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\n"
+	                             "f: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e, *e]\n"
+	                             "g: &g [*f, *f, *f, *f, *f, *f, *f, *f, *f, *f]\n"
+	                             "h: &h [*g, *g, *g, *g, *g, *g, *g, *g, *g, *g]\n"
+	                             "i: &i [*h, *h, *h, *h, *h, *h, *h, *h, *h, *h]\n";
+	assert_refused(laughs, "f.yaml:7:", "once its aliases are expanded: the DAG is too large for one run");
+	/* a few big strings, many times: the bytes are counted */
+	buf b;
+	buf_init(&b);
+	buf_puts(&b, "s: &s \"");
+	for (int i = 0; i < (1 << 20); i++)
+		buf_putc(&b, 'x');
+	buf_puts(&b, "\"\nt: [");
+	for (int i = 0; i < 100; i++)
+		buf_puts(&b, "*s, ");
+	buf_puts(&b, "]\n");
+	assert_refused(b.data, "f.yaml:2:", "more than 64 MiB of values once its aliases are expanded");
+	/* nesting counts the alias's own: 40 levels under 24 is the limit, under 25 too deep */
+	for (int under = 24; under <= 25; under++) {
+		buf_reset(&b);
+		buf_puts(&b, "a: &deep ");
+		for (int i = 0; i < 40; i++)
+			buf_putc(&b, '[');
+		for (int i = 0; i < 40; i++)
+			buf_putc(&b, ']');
+		buf_puts(&b, "\nb: ");
+		for (int i = 0; i < under - 1; i++)   /* the top mapping is one level */
+			buf_putc(&b, '[');
+		buf_puts(&b, "*deep");
+		for (int i = 0; i < under - 1; i++)
+			buf_putc(&b, ']');
+		buf_putc(&b, '\n');
+		if (under == 24) {
+			char *ok = convert(b.data);
+			if (!ok)
+				fail_msg("64 levels were refused: %s", err);
+			free(ok);
+		} else {
+			assert_refused(b.data, "f.yaml:2:", "nesting deeper than 64 levels once the alias *deep is expanded");
+		}
+	}
 	buf_release(&b);
 }
 
@@ -170,6 +255,8 @@ int main(void)
 		cmocka_unit_test(test_scalars),
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_depth_limit),
+		cmocka_unit_test(test_aliases_and_merges),
+		cmocka_unit_test(test_alias_expansion_is_bounded),
 		cmocka_unit_test(test_task_lines),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
