@@ -201,89 +201,6 @@ static json_t *parse_dag(const submit_opts *o, const char *text, size_t len, sub
 
 /* ---- calling the API ----------------------------------------------------- */
 
-/* "code: message (detail; ...)" of a /v1 error body. */
-static void server_error(const http_response *r, buf *out)
-{
-	json_t *body = json_loadb(r->body.data, r->body.len, 0, NULL);
-	json_t *e = json_object_get(body, "error");
-	const char *code = json_string_value(json_object_get(e, "code"));
-	const char *msg = json_string_value(json_object_get(e, "message"));
-	if (code || msg) {
-		buf_printf(out, "%s%s%s", code ? code : "", code && msg ? ": " : "", msg ? msg : "");
-		json_t *details = json_object_get(e, "details");
-		for (size_t i = 0; i < json_array_size(details) && i < 20; i++) {
-			const char *d = json_string_value(json_array_get(details, i));
-			if (d)
-				buf_printf(out, "%s%s", i ? "; " : " (", d);
-		}
-		if (json_array_size(details))
-			buf_putc(out, ')');
-	} else {
-		buf_printf(out, "%.200s", r->body.len ? r->body.data : "(no body)");
-	}
-	json_decref(body);
-}
-
-/* One /v1 call with cli_post's messages (client_opts.c), for what
- * cli_post does not do: extra headers (Idempotency-Key), GET, and reading
- * the answer's headers. 0 with *answer on a 2xx JSON answer, else a
- * CLI_EXIT_* code with the message in err. */
-static int api_call(http_client *c, const cli_client_opts *o, const char *method, const char *path, const char *body,
-                    size_t len, const char *const *headers, json_t **answer, long *status, bool *replayed, char *err,
-                    size_t errlen)
-{
-	*answer = NULL;
-	*status = 0;
-	http_response r;
-	http_response_init(&r);
-	int rc = http_client_request(c, method, path, body, len, headers, &r);
-	int code = CLI_EXIT_OK;
-	buf msg;
-	buf_init(&msg);
-	if (rc == HTTP_CLIENT_ECONNECT) {
-		buf_printf(&msg, "cannot reach the weft server at %s (%s): is `weft serve` running there? "
-		                 "Point --url or WEFT_URL at it", o->url, r.error);
-		code = CLI_EXIT_UNREACHABLE;
-	} else if (rc != 0) {
-		buf_printf(&msg, "no answer from the weft server at %s: %s", o->url, r.error);
-		code = CLI_EXIT_UNREACHABLE;
-	} else if (r.status >= 200 && r.status < 300) {
-		char perr[160];
-		*answer = json_parse_body(r.body.data, r.body.len, JSON_DEFAULT_MAX_DEPTH * 2, perr, sizeof(perr));
-		if (!*answer) {
-			buf_printf(&msg, "%s %s%s answered %ld with a body that is not JSON (%s): is %s a weft server?", method,
-			           o->url, path, r.status, perr, o->url);
-			code = CLI_EXIT_SERVER;
-		}
-		const char *rep = http_response_header(&r, "Idempotent-Replayed");
-		if (replayed)
-			*replayed = rep && strcmp(rep, "true") == 0;
-	} else if (r.status == 401) {
-		buf_printf(&msg, o->token ? "the server at %s refused the token: check --token or WEFT_TOKEN"
-		                          : "the server at %s needs a token: set --token or WEFT_TOKEN", o->url);
-		code = CLI_EXIT_AUTH;
-	} else if (r.status == 403) {
-		buf_puts(&msg, "forbidden: ");
-		server_error(&r, &msg);
-		buf_printf(&msg, " (the token does not give access to namespace %s)", o->ns ? o->ns : "(default)");
-		code = CLI_EXIT_AUTH;
-	} else if (r.status == 404 && !strstr(r.body.data, "\"error\"")) {
-		buf_printf(&msg, "%s %s%s: 404: the server has no such route (is it older than this command?)", method,
-		           o->url, path);
-		code = CLI_EXIT_SERVER;
-	} else {
-		buf_printf(&msg, "the server answered %ld: ", r.status);
-		server_error(&r, &msg);
-		code = r.status == 400 || r.status == 413 || r.status == 422 ? CLI_EXIT_USAGE : CLI_EXIT_SERVER;
-	}
-	if (rc == 0)
-		*status = r.status;
-	snprintf(err, errlen, "%s", msg.data);
-	buf_release(&msg);
-	http_response_release(&r);
-	return code;
-}
-
 /* Shows where the tasks the server's message names (tasks[N]) are in the
  * file, for the first few of them. */
 static void name_task_lines(const char *msg, const char *file, const submit_yaml_lines *lines)
@@ -427,7 +344,7 @@ static int wait_for_run(http_client *c, const submit_opts *o, const char *id)
 		json_t *run = NULL;
 		long status;
 		char err[1024];
-		int rc = api_call(c, &o->client, "GET", path, NULL, 0, NULL, &run, &status, NULL, err, sizeof(err));
+		int rc = cli_request(c, &o->client, "GET", path, NULL, 0, &run, &status, err, sizeof(err));
 		if (rc != CLI_EXIT_OK && !cli_retryable(rc, status)) {
 			fprintf(stderr, PROG ": while waiting for run %s: %s\n", id, err);
 			return rc;
@@ -490,8 +407,10 @@ static int send_run(http_client *c, const submit_opts *o, const char *body, size
 	long status;
 	bool replayed = false;
 	char err[2048];
-	int rc = api_call(c, &o->client, "POST", "/v1/runs", body, len, headers, &answer, &status, &replayed, err,
-	                  sizeof(err));
+	cli_call_extra extra = { .headers = headers };
+	int rc = cli_request_ex(c, &o->client, "POST", "/v1/runs", body, len, &extra, &answer, &status, err,
+	                        sizeof(err));
+	replayed = extra.replayed;
 	if (bar.shown && !bar.full)
 		fputc('\n', stderr);
 	http_client_set_progress(c, NULL, NULL);
