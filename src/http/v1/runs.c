@@ -511,28 +511,48 @@ static void finish_cancel_lone(http_request *r, engine_cmd *cmd, void *state)
 	buf_release(&b);
 }
 
-void v1_cancel_run(http_request *r)
+/* What an id given to a run's action names: a run (a batch row), a lone
+ * job (a run of one task, with no batch row), or nothing the token may
+ * see; RUN_ANSWERED when the request has been answered already (404, or
+ * a read failed). */
+typedef enum { RUN_ANSWERED, RUN_BATCH, RUN_LONE_JOB } run_kind;
+
+static run_kind find_run(http_request *r, const weft_id *id)
 {
-	const weft_id *id = http_param(r, 0);
 	store_conn *c = http_reader(r);
 	if (c == NULL)
-		return;
+		return RUN_ANSWERED;
 	run_row run;
+	run_kind kind = RUN_BATCH;
 	int rc = read_run(r, c, id, false, &run);
-	bool lone = false;
-	if (rc == WEFT_ENOTFOUND) {
+	if (rc == 0) {
+		run_row_release(&run);
+	} else if (rc == WEFT_ENOTFOUND) {
 		job_detail d;
 		if ((rc = read_lone_task(r, c, id, &d)) == 0) {
-			lone = true;
+			kind = RUN_LONE_JOB;
 			job_detail_release(&d);
 		}
 	}
 	store_reader_release(http_store(r), c);
 	if (rc == WEFT_ENOTFOUND) {
 		v1_fail_not_found(r, "run", id);
-		return;
+		return RUN_ANSWERED;
 	}
-	if (rc == 0 && lone) {
+	if (rc != 0) {
+		http_fail_server(r, rc, "run read");
+		return RUN_ANSWERED;
+	}
+	return kind;
+}
+
+void v1_cancel_run(http_request *r)
+{
+	const weft_id *id = http_param(r, 0);
+	run_kind kind = find_run(r, id);
+	if (kind == RUN_ANSWERED)
+		return;
+	if (kind == RUN_LONE_JOB) {
 		cmd_task *cmd = xmalloc(sizeof(*cmd));
 		cmd_task_init(cmd, TASK_CANCEL);
 		cmd->base.actor = http_actor(r);
@@ -540,11 +560,6 @@ void v1_cancel_run(http_request *r)
 		http_submit(r, &cmd->base, cmd, finish_cancel_lone, free);
 		return;
 	}
-	if (rc != 0) {
-		http_fail_server(r, rc, "run read");
-		return;
-	}
-	run_row_release(&run);
 	cmd_stop_batch *cmd = xmalloc(sizeof(*cmd));
 	cmd_stop_batch_init(cmd);
 	cmd->base.actor = http_actor(r);
@@ -610,29 +625,10 @@ static void finish_pause_lone(http_request *r, engine_cmd *cmd, void *state)
 static void pause_run(http_request *r, bool resume)
 {
 	const weft_id *id = http_param(r, 0);
-	store_conn *c = http_reader(r);
-	if (c == NULL)
+	run_kind kind = find_run(r, id);
+	if (kind == RUN_ANSWERED)
 		return;
-	run_row run;
-	int rc = read_run(r, c, id, false, &run);
-	bool lone = false;
-	if (rc == WEFT_ENOTFOUND) {
-		job_detail d;
-		if ((rc = read_lone_task(r, c, id, &d)) == 0) {
-			lone = true;
-			job_detail_release(&d);
-		}
-	}
-	store_reader_release(http_store(r), c);
-	if (rc == WEFT_ENOTFOUND) {
-		v1_fail_not_found(r, "run", id);
-		return;
-	}
-	if (rc != 0) {
-		http_fail_server(r, rc, "run read");
-		return;
-	}
-	if (lone) {
+	if (kind == RUN_LONE_JOB) {
 		lone_pause *s = xcalloc(1, sizeof *s);
 		cmd_operator_init(&s->cmd, resume ? OPERATOR_RESUME : OPERATOR_PAUSE);
 		s->resume = resume;
@@ -641,7 +637,6 @@ static void pause_run(http_request *r, bool resume)
 		http_submit(r, &s->cmd.base, s, finish_pause_lone, free);
 		return;
 	}
-	run_row_release(&run);
 	cmd_run_pause *cmd = xmalloc(sizeof(*cmd));
 	cmd_run_pause_init(cmd, resume);
 	cmd->base.actor = http_actor(r);
