@@ -44,11 +44,18 @@ static void test_opt_value(void **state)
 static void test_defaults_from_environment(void **state)
 {
 	UNUSED(state);
+	/* no config file: a home with none, and WEFT_CONFIG unset */
+	unsetenv("WEFT_CONFIG");
+	unsetenv("WEFT_PROFILE");
+	unsetenv("XDG_CONFIG_HOME");
+	setenv("HOME", "/nonexistent-weft-home", 1);
 	unsetenv("WEFT_URL");
 	unsetenv("WEFT_TOKEN");
 	unsetenv("WEFT_NAMESPACE");
 	cli_client_opts o;
 	cli_client_opts_init(&o);
+	assert_null(o.url);          /* the default comes with the profile, at resolve */
+	assert_int_equal(cli_client_opts_resolve("p", &o), 0);
 	assert_string_equal(o.url, "http://localhost:8085");
 	assert_null(o.token);
 	assert_null(o.ns);
@@ -56,6 +63,7 @@ static void test_defaults_from_environment(void **state)
 	setenv("WEFT_TOKEN", "tok", 1);
 	setenv("WEFT_NAMESPACE", "", 1);   /* empty is unset */
 	cli_client_opts_init(&o);
+	assert_int_equal(cli_client_opts_resolve("p", &o), 0);
 	assert_string_equal(o.url, "http://h:9");
 	assert_string_equal(o.token, "tok");
 	assert_null(o.ns);
