@@ -13,3 +13,12 @@ export {
 } from "./errors.js";
 export * from "./types.js";
 export { OPERATIONS } from "./operations.gen.js";
+export {
+  Worker,
+  LeaseLostError,
+  type Job,
+  type Handler,
+  type WorkerOptions,
+  type WorkerStats,
+  type WorkerLog,
+} from "./worker.js";
