@@ -110,8 +110,8 @@ static pthread_mutex_t g_async_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* Authenticates the request with its bearer token: true, with r->token
  * set (NULL when no token is configured or the route is open), or false.
- * The token is compared with every configured one in constant time
- * (tokens.h). */
+ * The token is compared with every configured one in constant time, then
+ * looked up among the API's (tokens.h). */
 static bool authorized(http_request *r)
 {
 	const token_table *t = http_tokens_current();
@@ -122,6 +122,8 @@ static bool authorized(http_request *r)
 	if (h == NULL || strncmp(h, "Bearer ", 7) != 0)
 		return false;
 	r->token = token_table_match(t, h + 7, strlen(h + 7));
+	if (r->token == NULL)
+		r->token = http_api_token_match(r->srv->st, h + 7, strlen(h + 7));
 	return r->token != NULL;
 }
 

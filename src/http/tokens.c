@@ -7,12 +7,14 @@
 
 #include <errno.h>
 #include <openssl/evp.h>
+#include <openssl/rand.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 
 #include "util/alloc.h"
 #include "util/buf.h"
+#include "util/clock.h"
 #include "util/log.h"
 
 #define SHA256_PREFIX "sha256:"
@@ -43,7 +45,17 @@ static bool sha256(const void *data, size_t len, unsigned char out[TOKEN_DIGEST_
 	return EVP_Digest(data, len, out, &n, EVP_sha256(), NULL) == 1 && n == TOKEN_DIGEST_LEN;
 }
 
-static bool name_valid(const char *s)
+const char *token_source_name(token_source s)
+{
+	switch (s) {
+	case TOKEN_FROM_ENV: return "env";
+	case TOKEN_FROM_FILE: return "file";
+	case TOKEN_FROM_API: return "api";
+	}
+	return "env";
+}
+
+bool token_name_valid(const char *s)
 {
 	size_t n = strlen(s);
 	if (n == 0 || n > TOKEN_NAME_MAX)
@@ -138,6 +150,14 @@ static const char *namespaces_parse(http_token *tok, const char *list)
 	}
 }
 
+const http_token *token_table_find(const token_table *t, const char *name)
+{
+	for (size_t i = 0; t != NULL && i < t->n; i++)
+		if (strcmp(t->tokens[i].name, name) == 0)
+			return &t->tokens[i];
+	return NULL;
+}
+
 /* The problem with adding tok to t (a taken name or secret), or NULL. */
 static const char *clash(const token_table *t, const http_token *tok)
 {
@@ -177,7 +197,7 @@ static const char *line_parse(char *line, http_token *tok)
 	}
 	if (n != 4)
 		return "expected 4 fields: name secret namespaces role";
-	if (!name_valid(fields[0]))
+	if (!token_name_valid(fields[0]))
 		return "a token name is 1 to 64 of [a-z0-9_.-]";
 	token_name_set(tok, fields[0]);
 	const char *why = secret_digest(fields[1], tok->digest);
@@ -326,6 +346,7 @@ static token_table *table_build(char *err, size_t errlen)
 		rc = token_table_add_admin(&t, g_admin, err, errlen);
 	if (rc == 0 && g_inline != NULL)
 		rc = token_table_parse(&t, g_inline, true, "WEFT_TOKENS", err, errlen);
+	size_t from_env = t.n;      /* AUTH_TOKEN's and WEFT_TOKENS' */
 	if (rc == 0 && g_file != NULL) {
 		char *text = file_read(g_file, err, errlen);
 		char source[600];
@@ -337,6 +358,8 @@ static token_table *table_build(char *err, size_t errlen)
 		token_table_release(&t);
 		return NULL;
 	}
+	for (size_t i = 0; i < t.n; i++)
+		t.tokens[i].source = i < from_env ? TOKEN_FROM_ENV : TOKEN_FROM_FILE;
 	retired *r = xcalloc(1, sizeof(*r));
 	r->table = t;
 	r->next = g_tables;
@@ -391,4 +414,171 @@ int http_tokens_reload(void)
 const token_table *http_tokens_current(void)
 {
 	return atomic_load(&g_current);
+}
+
+/* ---- tokens made over the API ------------------------------------------------------- */
+
+static const char base64url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+static void hex_of(const unsigned char d[TOKEN_DIGEST_LEN], char out[2 * TOKEN_DIGEST_LEN + 1])
+{
+	static const char digits[] = "0123456789abcdef";
+	for (size_t i = 0; i < TOKEN_DIGEST_LEN; i++) {
+		out[2 * i] = digits[d[i] >> 4];
+		out[2 * i + 1] = digits[d[i] & 15];
+	}
+	out[2 * TOKEN_DIGEST_LEN] = '\0';
+}
+
+int api_token_secret_new(char secret[API_TOKEN_SECRET_LEN + 1], char digest_hex[2 * TOKEN_DIGEST_LEN + 1])
+{
+	/* 32 bytes are 43 base64url characters without padding (256 bits). */
+	unsigned char raw[33] = { 0 };
+	if (RAND_bytes(raw, 32) != 1)
+		return -1;
+	size_t plen = strlen(API_TOKEN_PREFIX), n = plen;
+	memcpy(secret, API_TOKEN_PREFIX, plen);
+	for (size_t i = 0; i < 33; i += 3) {
+		uint32_t v = (uint32_t)raw[i] << 16 | (uint32_t)raw[i + 1] << 8 | raw[i + 2];
+		for (int k = 3; k >= 0 && n < API_TOKEN_SECRET_LEN; k--)
+			secret[n++] = base64url[(v >> (6 * k)) & 63];
+	}
+	secret[API_TOKEN_SECRET_LEN] = '\0';
+	unsigned char d[TOKEN_DIGEST_LEN];
+	if (!sha256(secret, API_TOKEN_SECRET_LEN, d))
+		return -1;
+	hex_of(d, digest_hex);
+	OPENSSL_cleanse(raw, sizeof raw);
+	return 0;
+}
+
+/* Whether s has the shape of an API token's secret. */
+static bool api_shaped(const char *s, size_t len)
+{
+	size_t plen = strlen(API_TOKEN_PREFIX);
+	if (len != API_TOKEN_SECRET_LEN || memcmp(s, API_TOKEN_PREFIX, plen) != 0)
+		return false;
+	for (size_t i = plen; i < len; i++)
+		if (strchr(base64url, s[i]) == NULL || s[i] == '\0')
+			return false;
+	return true;
+}
+
+/* What a look-up learned of one API token. Entries are never freed: a
+ * request borrows tok, an engine command its actor, without counting
+ * references. There is one per token seen (a token's digest never
+ * changes), so they are as many as the tokens made. */
+typedef struct cached_token {
+	http_token tok;
+	unsigned char digest[TOKEN_DIGEST_LEN];
+	int64_t expires_at;         /* 0 = never */
+	bool revoked;
+	int64_t checked_at;         /* clock_now_us() of the look-up */
+	struct cached_token *next;  /* the bucket's chain */
+} cached_token;
+
+#define CACHE_BUCKETS 1024
+static pthread_mutex_t g_cache_lock = PTHREAD_MUTEX_INITIALIZER;
+static cached_token *g_cache[CACHE_BUCKETS];
+
+static cached_token **bucket_of(const unsigned char d[TOKEN_DIGEST_LEN])
+{
+	return &g_cache[((unsigned)d[0] << 8 | d[1]) % CACHE_BUCKETS];
+}
+
+/* Lock held. */
+static cached_token *cache_find(const unsigned char d[TOKEN_DIGEST_LEN])
+{
+	for (cached_token *c = *bucket_of(d); c != NULL; c = c->next)
+		if (memcmp(c->digest, d, TOKEN_DIGEST_LEN) == 0)
+			return c;
+	return NULL;
+}
+
+static const http_token *verdict(const cached_token *c, int64_t now)
+{
+	if (c == NULL || c->revoked || (c->expires_at != 0 && now >= c->expires_at))
+		return NULL;
+	return &c->tok;
+}
+
+/* Records what the store said of digest d (row NULL: no such token). Lock
+ * held. A row whose namespaces cannot be read is refused (and logged). */
+static cached_token *cache_note(const unsigned char d[TOKEN_DIGEST_LEN], const api_token_row *row, int64_t now)
+{
+	cached_token *c = cache_find(d);
+	if (c == NULL && row == NULL)
+		return NULL;            /* unknown secrets are not remembered: they would grow the cache */
+	if (c == NULL) {
+		c = xcalloc(1, sizeof *c);
+		memcpy(c->digest, d, TOKEN_DIGEST_LEN);
+		memcpy(c->tok.digest, d, TOKEN_DIGEST_LEN);
+		token_name_set(&c->tok, row->name);
+		c->tok.admin = row->admin;
+		c->tok.source = TOKEN_FROM_API;
+		const char *why = row->namespaces[0] != '\0' ? namespaces_parse(&c->tok, row->namespaces)
+		                                               : "no namespaces";
+		if (why != NULL) {
+			log_error("http", "token %s in the database: %s; refused", row->name, why);
+			c->revoked = true;
+		}
+		cached_token **b = bucket_of(d);
+		c->next = *b;
+		*b = c;
+	}
+	if (row == NULL) {
+		c->revoked = true;      /* its row is gone */
+	} else {
+		c->revoked = c->revoked || row->revoked_at != 0;
+		c->expires_at = row->expires_at;
+	}
+	c->checked_at = now;
+	return c;
+}
+
+const http_token *http_api_token_match(store *st, const char *presented, size_t len)
+{
+	unsigned char d[TOKEN_DIGEST_LEN];
+	if (st == NULL || !api_shaped(presented, len) || !sha256(presented, len, d))
+		return NULL;
+	int64_t now = clock_now_us();
+	pthread_mutex_lock(&g_cache_lock);
+	cached_token *c = cache_find(d);
+	if (c != NULL && (c->revoked || now - c->checked_at < API_TOKEN_CACHE_TTL_US)) {
+		const http_token *tok = verdict(c, now);
+		pthread_mutex_unlock(&g_cache_lock);
+		return tok;
+	}
+	pthread_mutex_unlock(&g_cache_lock);
+
+	char hex[2 * TOKEN_DIGEST_LEN + 1];
+	hex_of(d, hex);
+	api_token_row row;
+	store_conn *conn = store_reader_acquire(st);
+	int rc = conn != NULL ? store_api_token_by_digest(conn, hex, &row) : WEFT_EUNAVAILABLE;
+	if (conn != NULL)
+		store_reader_release(st, conn);
+	if (rc != 0 && rc != WEFT_ENOTFOUND) {
+		/* Refused while the database does not answer: a token revoked
+		 * elsewhere must not pass on a stale answer. */
+		log_warn("http", "an API token could not be looked up: %s", weft_strerror(rc));
+		return NULL;
+	}
+	pthread_mutex_lock(&g_cache_lock);
+	c = cache_note(d, rc == 0 ? &row : NULL, now);
+	const http_token *tok = verdict(c, now);
+	pthread_mutex_unlock(&g_cache_lock);
+	if (rc == 0)
+		api_token_row_release(&row);
+	return tok;
+}
+
+void http_api_token_forget(const char *name)
+{
+	pthread_mutex_lock(&g_cache_lock);
+	for (size_t i = 0; i < CACHE_BUCKETS; i++)
+		for (cached_token *c = g_cache[i]; c != NULL; c = c->next)
+			if (strcmp(c->tok.name, name) == 0)
+				c->revoked = true;
+	pthread_mutex_unlock(&g_cache_lock);
 }

@@ -27,6 +27,17 @@
  * runs, so a token borrowed by a request, or an actor string borrowed by
  * an engine command, stays valid across reloads. A reload that fails
  * keeps the table in use and logs why.
+ *
+ * Tokens made over the API (POST /v1/tokens) live in the database (table
+ * api_token: the SHA-256 of the secret only). Their secrets have one
+ * shape, "wft_" and 43 base64url characters (32 random bytes), so only a
+ * presented token of that shape that matches no configured entry is looked
+ * up, by its digest (a unique index), through a store reader. What the
+ * look-up learns is cached in the process for API_TOKEN_CACHE_TTL_US: a
+ * token revoked on this node is refused at once (the cache is told), on
+ * another node sharing the PostgreSQL database within that time. Expiry
+ * (expires_at) is checked on every request against the cached time. API
+ * tokens count only while authentication is on (a configured token).
  */
 #ifndef WEFT_HTTP_TOKENS_H
 #define WEFT_HTTP_TOKENS_H
@@ -34,6 +45,7 @@
 #include "util/common.h"
 #include "config.h"
 #include "core/limits.h"
+#include "store/store.h"
 
 #define TOKEN_NAME_MAX 64
 #define TOKEN_SECRET_MIN 16
@@ -47,6 +59,12 @@
 
 typedef struct http_token http_token;   /* also in http.h */
 
+/* Where a token comes from: AUTH_TOKEN or WEFT_TOKENS, WEFT_TOKENS_FILE,
+ * or the API (the database). */
+typedef enum token_source { TOKEN_FROM_ENV, TOKEN_FROM_FILE, TOKEN_FROM_API } token_source;
+/* "env", "file", "api". */
+const char *token_source_name(token_source s);
+
 struct http_token {
 	char name[TOKEN_NAME_MAX + 1];
 	char actor[TOKEN_NAME_MAX + 7];          /* "token:<name>", for audit trails */
@@ -55,6 +73,7 @@ struct http_token {
 	char **namespaces;                       /* otherwise these, owned */
 	size_t nnamespaces;
 	bool admin;
+	token_source source;
 };
 
 typedef struct token_table {
@@ -81,6 +100,10 @@ const http_token *token_table_match(const token_table *t, const char *presented,
 
 /* Whether tok may see namespace ns. */
 bool token_sees(const http_token *tok, const char *ns);
+/* Whether s is a token name ([a-z0-9_.-]{1,64}). */
+bool token_name_valid(const char *s);
+/* The entry of t named name, or NULL. */
+const http_token *token_table_find(const token_table *t, const char *name);
 
 /* ---- the server's tables ------------------------------------------------------------ */
 
@@ -95,5 +118,25 @@ int http_tokens_reload(void);
 /* The table in use; NULL when no token is configured (nothing is
  * authenticated then). */
 const token_table *http_tokens_current(void);
+
+/* ---- tokens made over the API ------------------------------------------------------- */
+
+#define API_TOKEN_PREFIX "wft_"
+#define API_TOKEN_SECRET_LEN 47                 /* the prefix and 43 base64url characters */
+#define API_TOKEN_CACHE_TTL_US (2 * 1000000LL)  /* how long a look-up's answer is trusted */
+
+/* A new secret from the CSPRNG (OpenSSL RAND_bytes) into secret, and the
+ * hex of its SHA-256 (what is stored) into digest_hex. 0, or -1 when no
+ * random bytes could be had. */
+int api_token_secret_new(char secret[API_TOKEN_SECRET_LEN + 1], char digest_hex[2 * TOKEN_DIGEST_LEN + 1]);
+
+/* The API token whose secret is `presented`, when it is one, neither
+ * revoked nor expired at clock_now_us(); else NULL. Reads the store (a
+ * reader of st) only when the cache holds no answer younger than
+ * API_TOKEN_CACHE_TTL_US. The token lives as long as the process. */
+const http_token *http_api_token_match(store *st, const char *presented, size_t len);
+/* The token `name` was revoked here: refused from now on, without waiting
+ * for the cache's answer to age. */
+void http_api_token_forget(const char *name);
 
 #endif

@@ -426,6 +426,124 @@ int store_batch_cancel(store_conn *c, const weft_id *batch, const char *reason, 
 	return err;
 }
 
+/* ---- pause and resume ------------------------------------------------------------- */
+
+/* Pause: pending and waiting tasks become paused. Resume: paused tasks
+ * become waiting while their parents have not all finished, else pending.
+ * $1 batch, $2 now, and for the events $3 actor, $4 reason. */
+#define PAUSE_FROM "('pending', 'waiting')"
+#define RESUME_TO "CASE WHEN wait_finished > 0 THEN 'waiting' ELSE 'pending' END"
+static const db_sql q_pause_pick = {
+	"batch_pause_pick",
+	"SELECT status, count(*) FROM task WHERE batch_id = $1 AND {noindex:status} IN " PAUSE_FROM " GROUP BY status",
+	NULL,
+};
+static const db_sql q_resume_pick = {
+	"batch_resume_pick",
+	"SELECT " RESUME_TO ", count(*) FROM task WHERE batch_id = $1 AND {noindex:status} = 'paused' "
+	"GROUP BY " RESUME_TO,
+	NULL,
+};
+/* The rows are locked in id order before the events read them. */
+static const db_sql q_pause_lock = {
+	"batch_pause_lock",
+	"SELECT id FROM task WHERE batch_id = $1 AND {noindex:status} IN " PAUSE_FROM "{lock_in_order:id}", NULL,
+};
+static const db_sql q_resume_lock = {
+	"batch_resume_lock",
+	"SELECT id FROM task WHERE batch_id = $1 AND {noindex:status} = 'paused'{lock_in_order:id}", NULL,
+};
+static const db_sql q_pause_events = {
+	"batch_pause_events",
+	"INSERT INTO task_event (task_id, at, from_status, to_status, reason, actor) "
+	"SELECT id, CAST($2 AS BIGINT), status, 'paused', CAST($4 AS TEXT), CAST($3 AS TEXT) FROM task "
+	"WHERE batch_id = $1 AND {noindex:status} IN " PAUSE_FROM,
+	NULL,
+};
+static const db_sql q_resume_events = {
+	"batch_resume_events",
+	"INSERT INTO task_event (task_id, at, from_status, to_status, reason, actor) "
+	"SELECT id, CAST($2 AS BIGINT), 'paused', " RESUME_TO ", CAST($4 AS TEXT), CAST($3 AS TEXT) FROM task "
+	"WHERE batch_id = $1 AND {noindex:status} = 'paused'",
+	NULL,
+};
+static const db_sql q_pause = {
+	"batch_pause",
+	"UPDATE task SET status = 'paused', last_updated = $2 WHERE batch_id = $1 AND {noindex:status} IN " PAUSE_FROM
+	,
+	NULL,
+};
+static const db_sql q_resume = {
+	"batch_resume",
+	"UPDATE task SET status = " RESUME_TO ", last_updated = $2 WHERE batch_id = $1 AND {noindex:status} = 'paused'"
+	,
+	NULL,
+};
+
+/* One of the writes: the events with actor and reason, the update without. */
+static int pause_write(store_conn *c, const db_sql *q, const weft_id *batch, int64_t now, const char *actor,
+                       const char *reason)
+{
+	db_stmt *st;
+	int err = db_prepare(c, q, &st);
+	if (err)
+		return err;
+	db_bind_id(st, batch);
+	db_bind_int(st, now);
+	if (actor != NULL) {
+		db_bind_text(st, actor);
+		db_bind_text(st, reason);
+	}
+	return db_send(st, NULL);
+}
+
+/* Counts the tasks the change applies to, by the status they leave
+ * (pause) or reach (resume), after locking them. */
+static int pause_pick(store_conn *c, const weft_id *batch, bool resume, int64_t counts[TS__COUNT])
+{
+	db_stmt *st;
+	int err = db_prepare(c, resume ? &q_resume_lock : &q_pause_lock, &st);
+	if (!err) {
+		db_bind_id(st, batch);
+		err = db_run(st, NULL);
+	}
+	if (!err)
+		err = db_prepare(c, resume ? &q_resume_pick : &q_pause_pick, &st);
+	if (err)
+		return err;
+	db_bind_id(st, batch);
+	int rc;
+	while ((rc = db_step(st)) > 0) {
+		task_status s;
+		if ((rc = db_col_status(st, 0, &s)) != 0)
+			break;
+		counts[s] += db_col_int(st, 1);
+	}
+	return db_end(st, rc);
+}
+
+int store_batch_pause(store_conn *c, const weft_id *batch, bool resume, int64_t now, const char *actor,
+                      const char *reason, int64_t counts[TS__COUNT])
+{
+	memset(counts, 0, TS__COUNT * sizeof counts[0]);
+	int err = pause_pick(c, batch, resume, counts);
+	int64_t total = 0;
+	for (int s = 0; s < TS__COUNT; s++)
+		total += counts[s];
+	if (err || total == 0)
+		return err;
+	err = pause_write(c, resume ? &q_resume_events : &q_pause_events, batch, now, actor, reason);
+	if (!err)
+		err = pause_write(c, resume ? &q_resume : &q_pause, batch, now, NULL, NULL);
+	for (int s = 0; s < TS__COUNT && !err; s++)
+		err = task_count_add(c, (task_status)s, resume ? counts[s] : -counts[s]);
+	if (!err)
+		err = task_count_add(c, TS_PAUSED, resume ? -total : total);
+	if (err)
+		memset(counts, 0, TS__COUNT * sizeof counts[0]);
+	return err;
+}
+
 static const db_sql q_rules = {
 	"batch_rules",
 	"UPDATE task SET rules = $3, last_updated = $4 "

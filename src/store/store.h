@@ -343,6 +343,14 @@ typedef struct batch_cancel_counts {
  * webhooks fire). */
 int store_batch_cancel(store_conn *c, const weft_id *batch, const char *reason, int64_t now,
                        batch_cancel_counts *counts, weft_id **was_running, size_t *nrunning);
+/* Pauses (resume false) every pending or waiting task of the batch, or
+ * resumes every paused one (to waiting while its parents have not all
+ * finished, else pending), in a constant number of statements: audit
+ * events by actor with reason, last_updated = now, the status counts
+ * kept. counts[s]: the tasks changed, by the status they left (pause) or
+ * reached (resume). */
+int store_batch_pause(store_conn *c, const weft_id *batch, bool resume, int64_t now, const char *actor,
+                      const char *reason, int64_t counts[TS__COUNT]);
 /* Tasks of the batch with exactly this kind and a non-terminal status get
  * rules = rules_json and last_updated = now. */
 int store_batch_set_rules(store_conn *c, const weft_id *batch, const char *kind,
@@ -867,6 +875,48 @@ void store_free_events(task_event *rows, size_t n);
 void store_free_kind_counts(kind_count *rows, size_t n);
 /* Arrays of weft_id, deadline_row, timer_due_row and link_row are freed
  * with free(). */
+
+/* ---- bearer tokens made over the API (store/tokens.c) ------------------------------ */
+
+/* A token of table api_token. The secret itself is never stored: digest
+ * is the 64 hex digits of its SHA-256. namespaces: "*" or the names
+ * joined by ','. Times in µs, 0 = none. */
+typedef struct api_token_row {
+	char *name;
+	char *digest;
+	char *namespaces;
+	bool admin;
+	int64_t created_at;
+	char *created_by;
+	int64_t expires_at;
+	int64_t revoked_at;
+	char *revoked_by;
+	int64_t last_used_at;
+} api_token_row;
+void api_token_row_release(api_token_row *t);
+void store_free_api_tokens(api_token_row *rows, size_t n);
+
+/* A token to insert (all borrowed). */
+typedef struct api_token_new {
+	const char *name, *digest, *namespaces;
+	bool admin;
+	int64_t created_at;
+	const char *created_by;
+	int64_t expires_at;         /* 0 = never */
+} api_token_new;
+/* Inserts t with a "create" event by created_by. *created false (nothing
+ * written) when the name, or the digest, is taken already. Writer. */
+int store_api_token_insert(store_conn *c, const api_token_new *t, bool *created);
+/* Revokes the token `name` at now by actor (a "revoke" event); a token
+ * revoked already stays as it is. *found false when there is no such
+ * token. Writer. */
+int store_api_token_revoke(store_conn *c, const char *name, int64_t now, const char *actor, bool *found);
+/* One token by name, or by digest (hex; the unique index): 0 or
+ * WEFT_ENOTFOUND. */
+int store_api_token_get(store_conn *c, const char *name, api_token_row *out);
+int store_api_token_by_digest(store_conn *c, const char *digest, api_token_row *out);
+/* Every token, by name (bytewise), at most `limit`. */
+int store_api_token_list(store_conn *c, size_t limit, api_token_row **out, size_t *n);
 
 /* ---- queues: configuration, figures and limits (store/queues.c, queue_limits.c) ---- */
 

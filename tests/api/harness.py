@@ -186,6 +186,8 @@ EXERCISED_ROUTES = frozenset({
     ("POST", "/v1/tasks/{id}/reset"),
     ("POST", "/v1/tasks/{id}/resolve"),
     ("POST", "/v1/tasks/{id}/cancel"),
+    ("POST", "/v1/tasks/{id}/pause"),
+    ("POST", "/v1/tasks/{id}/resume"),
     ("GET", "/v1/dead-letters"),
     ("GET", "/v1/dead-letters/{id}"),
     ("POST", "/v1/dead-letters/requeue"),
@@ -197,6 +199,8 @@ EXERCISED_ROUTES = frozenset({
     ("GET", "/v1/runs/{id}"),
     ("GET", "/v1/runs/{id}/tasks"),
     ("POST", "/v1/runs/{id}/cancel"),
+    ("POST", "/v1/runs/{id}/pause"),
+    ("POST", "/v1/runs/{id}/resume"),
     ("POST", "/v1/tasks/{id}/complete"),
     ("POST", "/v1/tasks/{id}/fail"),
     ("GET", "/v1/queues"),
@@ -204,6 +208,10 @@ EXERCISED_ROUTES = frozenset({
     ("PATCH", "/v1/queues/{name}"),
     ("POST", "/v1/queues/{name}/pause"),
     ("POST", "/v1/queues/{name}/resume"),
+    ("GET", "/v1/tokens"),
+    ("POST", "/v1/tokens"),
+    ("GET", "/v1/tokens/{name}"),
+    ("DELETE", "/v1/tokens/{name}"),
 })
 
 _recorded_routes = set()

@@ -2,8 +2,9 @@
  * test_engine_operator.c — operator actions through the engine, on SQLite
  * and on PostgreSQL: the retry budget after a retry (kept) and a reset
  * (fresh), a resolved running job losing its lease, the requeue of a
- * selection of dead letters (newest first, limited), namespaces, and a
- * drain answering a worker's parked claim at once.
+ * selection of dead letters (newest first, limited), namespaces, a
+ * drain answering a worker's parked claim at once, and a paused job that
+ * no claim takes until it is resumed.
  *
  * The clock is frozen in every case: time moves only by advance().
  */
@@ -144,6 +145,35 @@ static void test_resolve_takes_the_lease(void **state)
 	rig_stop(&r);
 }
 
+static void test_pause_holds_a_job_from_claims(void **state)
+{
+	fixture *f = *state;
+	clock_freeze(true);
+	rig r;
+	rig_start(f->st, &r);
+	rig_lead(&r);
+	weft_id id = enqueue_one(&r, "q", "1");
+	task_status st;
+	assert_int_equal(act(&r, OPERATOR_PAUSE, &id, NULL, &st), 0);
+	assert_int_equal(st, TS_PAUSED);
+	assert_int_equal(act(&r, OPERATOR_PAUSE, &id, NULL, &st), WEFT_ECONFLICT);
+	assert_int_equal(st, TS_PAUSED);
+	claim_call k;
+	claim_now(&r, &k, "q", 1, 60 * SEC, "w1");
+	assert_int_equal(k.c.njobs, 0);
+	claim_end(&k);
+	assert_int_equal(act(&r, OPERATOR_RESUME, &id, NULL, &st), 0);
+	assert_int_equal(st, TS_PENDING);
+	claim_token(&r, "q", &id, 1);
+	/* Running: neither action applies. */
+	assert_int_equal(act(&r, OPERATOR_PAUSE, &id, NULL, &st), WEFT_ECONFLICT);
+	assert_int_equal(st, TS_RUNNING);
+	assert_int_equal(act(&r, OPERATOR_RESUME, &id, NULL, &st), WEFT_ECONFLICT);
+	assert_int_equal(sql_int(f, "SELECT count(*) FROM task_event WHERE actor = 'token:ops' "
+	                            "AND reason IN ('operator: pause: test', 'operator: resume: test')"), 2);
+	rig_stop(&r);
+}
+
 static void test_requeue_a_selection(void **state)
 {
 	fixture *f = *state;
@@ -279,6 +309,7 @@ int main(void)
 		STORE_TEST_SQLITE(test_reset_gives_a_fresh_budget_and_retry_keeps_it),
 		STORE_TEST_SQLITE(test_resolve_takes_the_lease),
 		STORE_TEST_SQLITE(test_requeue_a_selection),
+		STORE_TEST_SQLITE(test_pause_holds_a_job_from_claims),
 		STORE_TEST_SQLITE(test_drain_answers_a_parked_claim),
 		STORE_TEST_SQLITE(test_read_plans),
 	};
@@ -286,6 +317,7 @@ int main(void)
 		STORE_TEST_PG(test_reset_gives_a_fresh_budget_and_retry_keeps_it),
 		STORE_TEST_PG(test_resolve_takes_the_lease),
 		STORE_TEST_PG(test_requeue_a_selection),
+		STORE_TEST_PG(test_pause_holds_a_job_from_claims),
 		STORE_TEST_PG(test_drain_answers_a_parked_claim),
 		STORE_TEST_PG(test_read_plans),
 	};

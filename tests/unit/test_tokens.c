@@ -218,6 +218,36 @@ static void test_server_tables(void **state)
 	assert_non_null(strstr(err, "WEFT_TOKENS_FILE /nonexistent/weft-tokens"));
 }
 
+/* A secret made for the API: "wft_" and 43 base64url characters, hashed
+ * to the digest given, and new every time. */
+static void test_api_secrets(void **state)
+{
+	UNUSED(state);
+	char a[API_TOKEN_SECRET_LEN + 1], b[API_TOKEN_SECRET_LEN + 1];
+	char da[2 * TOKEN_DIGEST_LEN + 1], db[2 * TOKEN_DIGEST_LEN + 1];
+	assert_int_equal(api_token_secret_new(a, da), 0);
+	assert_int_equal(api_token_secret_new(b, db), 0);
+	assert_int_equal(strlen(a), API_TOKEN_SECRET_LEN);
+	assert_memory_equal(a, "wft_", 4);
+	for (size_t i = 4; i < API_TOKEN_SECRET_LEN; i++)
+		assert_non_null(strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_", a[i]));
+	assert_string_not_equal(a, b);
+	assert_string_not_equal(da, db);
+	/* The digest is the secret's: a tokens file line "sha256:<digest>" matches it. */
+	char line[256];
+	snprintf(line, sizeof line, "api sha256:%s * client", da);
+	token_table t;
+	token_table_init(&t);
+	char err[256];
+	assert_int_equal(token_table_parse(&t, line, false, "tokens", err, sizeof err), 0);
+	assert_non_null(match(&t, a));
+	assert_null(match(&t, b));
+	token_table_release(&t);
+	assert_null(http_api_token_match(NULL, a, strlen(a)));
+	assert_string_equal(token_source_name(TOKEN_FROM_FILE), "file");
+	assert_string_equal(token_source_name(TOKEN_FROM_API), "api");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -227,6 +257,7 @@ int main(void)
 		cmocka_unit_test(test_problems_named),
 		cmocka_unit_test(test_failed_parse_keeps_table),
 		cmocka_unit_test(test_server_tables),
+		cmocka_unit_test(test_api_secrets),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -62,5 +62,6 @@ extern const command_family family_groups;    /* commands/groups.c */
 extern const command_family family_jobs;      /* commands/jobs.c */
 extern const command_family family_operator;  /* commands/operator.c */
 extern const command_family family_queues;    /* commands/queues.c */
+extern const command_family family_tokens;    /* commands/tokens.c */
 
 #endif

@@ -11,5 +11,6 @@ const command_family *const command_families[] = {
 	&family_jobs,
 	&family_operator,
 	&family_queues,
+	&family_tokens,
 };
 const size_t command_nfamilies = ARRAY_LEN(command_families);

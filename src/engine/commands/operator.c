@@ -17,7 +17,8 @@ ENGINE_CMD_BASE_FIRST(cmd_operator);
 ENGINE_CMD_BASE_FIRST(cmd_requeue);
 ENGINE_CMD_BASE_FIRST(cmd_worker_drain);
 
-static const char *const action_names[OPERATOR__COUNT] = { "retry", "reset", "resolve", "cancel" };
+static const char *const action_names[OPERATOR__COUNT] = { "retry", "reset", "resolve", "cancel", "pause",
+	                                                           "resume" };
 
 const char *operator_action_name(operator_action a)
 {
@@ -265,6 +266,52 @@ static int action_cancel(action_ctx *a, cmd_operator *c)
 	return 0;
 }
 
+/* pending|waiting -> paused. A running task (a job held by a worker, or a
+ * webhook task's remote work) cannot be paused: a conflict. */
+static int action_pause(action_ctx *a, cmd_operator *c)
+{
+	engine_cmd *cmd = &c->base;
+	unsigned from = TS_BIT(TS_PENDING) | TS_BIT(TS_WAITING);
+	if ((TS_BIT(a->t.status) & from) == 0)
+		return refuse(cmd, a->t.status);
+	task_update u = { .set_status = true, .status = TS_PAUSED };
+	task_update_result res;
+	int rc = change(a, from, &u, NULL, &res);
+	if (rc != 0)
+		return rc;
+	if (!res.applied)
+		return refuse(cmd, res.prev);
+	engine_metric_transition(a->e, res.prev, TS_PAUSED);
+	engine_count(a->e, "operator_actions_total", "action=\"pause\"", 1);
+	cmd->result = 0;
+	cmd->current_status = TS_PAUSED;
+	return 0;
+}
+
+/* paused -> waiting while its parents have not all finished, else
+ * pending (startable, or claimable for a job). */
+static int action_resume(action_ctx *a, cmd_operator *c)
+{
+	engine_cmd *cmd = &c->base;
+	if (a->t.status != TS_PAUSED)
+		return refuse(cmd, a->t.status);
+	task_status to = a->t.wait_finished > 0 ? TS_WAITING : TS_PENDING;
+	task_update u = { .set_status = true, .status = to };
+	task_update_result res;
+	int rc = change(a, TS_BIT(TS_PAUSED), &u, NULL, &res);
+	if (rc != 0)
+		return rc;
+	if (!res.applied)
+		return refuse(cmd, res.prev);
+	engine_metric_transition(a->e, TS_PAUSED, to);
+	engine_count(a->e, "operator_actions_total", "action=\"resume\"", 1);
+	if (to == TS_PENDING)
+		wake_for(a->e, &a->t);
+	cmd->result = 0;
+	cmd->current_status = to;
+	return 0;
+}
+
 /* Reads the task locked; false (cmd answered not found) when it is not
  * there or not visible. */
 static int read_task(action_ctx *a, const weft_id *id, const job_visibility *vis, bool *found)
@@ -309,6 +356,8 @@ static int apply_action(engine *e, engine_cmd *cmd, int64_t now, operator_action
 	case OPERATOR_RESET: rc = action_reset(&a, c); break;
 	case OPERATOR_RESOLVE: rc = action_resolve(&a, c); break;
 	case OPERATOR_CANCEL: rc = action_cancel(&a, c); break;
+	case OPERATOR_PAUSE: rc = action_pause(&a, c); break;
+	case OPERATOR_RESUME: rc = action_resume(&a, c); break;
 	default: rc = WEFT_EINTERNAL; break;
 	}
 	task_row_release(&a.t);
@@ -322,6 +371,8 @@ static int apply_resolve(engine *e, engine_cmd *cmd, int64_t now)
 	return apply_action(e, cmd, now, OPERATOR_RESOLVE);
 }
 static int apply_cancel(engine *e, engine_cmd *cmd, int64_t now) { return apply_action(e, cmd, now, OPERATOR_CANCEL); }
+static int apply_pause(engine *e, engine_cmd *cmd, int64_t now) { return apply_action(e, cmd, now, OPERATOR_PAUSE); }
+static int apply_resume(engine *e, engine_cmd *cmd, int64_t now) { return apply_action(e, cmd, now, OPERATOR_RESUME); }
 
 static void operator_save(const engine_cmd *cmd, json_t *out)
 {
@@ -462,6 +513,10 @@ static const engine_op op_action[OPERATOR__COUNT] = {
 	                       .outcome_save = operator_save, .outcome_load = operator_load },
 	[OPERATOR_CANCEL] = { .name = "operator.cancel", .apply = apply_cancel, .failure_metric = FAILED,
 	                      .outcome_save = operator_save, .outcome_load = operator_load },
+	[OPERATOR_PAUSE] = { .name = "operator.pause", .apply = apply_pause, .failure_metric = FAILED,
+	                     .outcome_save = operator_save, .outcome_load = operator_load },
+	[OPERATOR_RESUME] = { .name = "operator.resume", .apply = apply_resume, .failure_metric = FAILED,
+	                      .outcome_save = operator_save, .outcome_load = operator_load },
 };
 static const engine_op op_requeue = { .name = "operator.requeue", .apply = apply_requeue, .failure_metric = FAILED,
 	                              .outcome_save = requeue_save, .outcome_load = requeue_load };
@@ -477,7 +532,7 @@ void cmd_worker_drain_init(cmd_worker_drain *c) { *c = (cmd_worker_drain){ .base
 static void define_metrics(void)
 {
 	metrics_define("operator_actions_total", METRIC_COUNTER,
-	               "Operator actions applied (retry, reset, resolve, cancel), requeues counted as resets");
+	               "Operator actions applied (retry, reset, resolve, cancel, pause, resume), requeues counted as resets");
 }
 
 const command_family family_operator = { .name = "operator", .define_metrics = define_metrics };

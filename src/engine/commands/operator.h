@@ -11,6 +11,8 @@
  *   failure|canceled, no children --reset--> pending, attempt + 1, a fresh retry budget
  *   any non-terminal, or failure without children --resolve(result)--> success
  *   any non-terminal --cancel--> canceled
+ *   pending|waiting --pause--> paused (a job is not claimed while paused)
+ *   paused --resume--> waiting while parents are unfinished, else pending
  *
  * A reopened task is no longer ended nor a dead letter and holds no lease;
  * `attempt` only grows, so a reopened webhook task never reuses a start
@@ -46,9 +48,11 @@ typedef enum operator_action {
 	OPERATOR_RESET,
 	OPERATOR_RESOLVE,
 	OPERATOR_CANCEL,
+	OPERATOR_PAUSE,
+	OPERATOR_RESUME,
 	OPERATOR__COUNT
 } operator_action;
-/* "retry", "reset", "resolve", "cancel". */
+/* "retry", "reset", "resolve", "cancel", "pause", "resume". */
 const char *operator_action_name(operator_action a);
 
 /* base.result: 0 (current_status: the status reached), WEFT_ENOTFOUND

@@ -1,6 +1,7 @@
 /*
  * runs.h — the commands of runs beyond batch.submit (batches.h): a
- * webhook task's own report of its end, with its result.
+ * webhook task's own report of its end, with its result; pausing and
+ * resuming a whole run.
  *
  * A webhook task of a run starts by its on_start webhook, as every ArcRun
  * task; its service then reports the end with POST /v1/tasks/{id}/complete
@@ -32,5 +33,21 @@ typedef struct cmd_task_report {
 	cmd_patch patch;            /* engine-private: the end itself */
 } cmd_task_report;
 void cmd_task_report_init(cmd_task_report *c);
+
+/* Pauses every pending or waiting task of a run (batch), or resumes
+ * every paused one, as one set: a constant number of statements whatever
+ * the run's size. Tasks in other statuses are left as they are and
+ * counted as unchanged. base.result: 0 or WEFT_ENOTFOUND (no task in the
+ * batch). The audit events carry base.actor and "operator: pause" or
+ * "operator: resume". */
+typedef struct cmd_run_pause {
+	engine_cmd base;
+	weft_id batch_id;
+	bool resume;
+	/* out */
+	int64_t changed;            /* paused or resumed */
+	int64_t unchanged;          /* the run's other tasks */
+} cmd_run_pause;
+void cmd_run_pause_init(cmd_run_pause *c, bool resume);
 
 #endif

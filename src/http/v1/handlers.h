@@ -30,6 +30,8 @@ void v1_task_retry(http_request *r);
 void v1_task_reset(http_request *r);
 void v1_task_resolve(http_request *r);
 void v1_task_cancel(http_request *r);
+void v1_task_pause(http_request *r);
+void v1_task_resume(http_request *r);
 void v1_dead_letters(http_request *r);
 void v1_dead_letter(http_request *r);
 void v1_requeue(http_request *r);
@@ -44,6 +46,8 @@ void v1_list_runs(http_request *r);
 void v1_get_run(http_request *r);
 void v1_run_tasks(http_request *r);
 void v1_cancel_run(http_request *r);
+void v1_pause_run(http_request *r);
+void v1_resume_run(http_request *r);
 void v1_task_complete(http_request *r);
 void v1_task_fail(http_request *r);
 /* queues.c */
@@ -52,5 +56,10 @@ void v1_get_queue(http_request *r);
 void v1_patch_queue(http_request *r);
 void v1_pause_queue(http_request *r);
 void v1_resume_queue(http_request *r);
+/* tokens.c: bearer tokens made over the API */
+void v1_list_tokens(http_request *r);
+void v1_create_token(http_request *r);
+void v1_get_token(http_request *r);
+void v1_revoke_token(http_request *r);
 
 #endif

@@ -1,11 +1,12 @@
 /*
  * operator.c — the /v1 operator routes: actions on any task (retry now,
  * reset for retry, resolve with a result, cancel) and dead letters (list,
- * inspect, requeue). Actions are engine commands
+ * inspect, requeue); pausing and resuming a task. Actions are engine commands
  * (engine/commands/operator.h) answered after the commit with the task as
  * it is then; reads go to a store reader.
  *
- * Admin tokens only, except cancel (a client may cancel what it sees).
+ * Admin tokens only, except cancel, pause and resume (a client may stop
+ * or hold what it sees).
  * Another namespace's task or dead letter is answered as unknown (404).
  * A state that does not allow an action is 409 with current_status; a
  * terminal task with children is 409 has_dependents.
@@ -78,7 +79,7 @@ static int body_object(http_request *r, json_t **out)
 	return decode_body_object(body, len, http_config(r)->json_max_depth, http_err(r), out);
 }
 
-/* ---- POST /v1/tasks/{id}/retry|reset|resolve|cancel ---------------------------------------- */
+/* ---- POST /v1/tasks/{id}/retry|reset|resolve|cancel|pause|resume ------------------------------------ */
 
 typedef struct action_state {
 	cmd_operator cmd;
@@ -145,7 +146,8 @@ static void finish_action(http_request *r, engine_cmd *cmd, void *state)
 
 static void task_action(http_request *r, operator_action action)
 {
-	if (action != OPERATOR_CANCEL && !admin_or_refuse(r))
+	bool any_token = action == OPERATOR_CANCEL || action == OPERATOR_PAUSE || action == OPERATOR_RESUME;
+	if (!any_token && !admin_or_refuse(r))
 		return;
 	action_state *s = xcalloc(1, sizeof *s);
 	cmd_operator_init(&s->cmd, action);
@@ -184,6 +186,8 @@ void v1_task_retry(http_request *r) { task_action(r, OPERATOR_RETRY); }
 void v1_task_reset(http_request *r) { task_action(r, OPERATOR_RESET); }
 void v1_task_resolve(http_request *r) { task_action(r, OPERATOR_RESOLVE); }
 void v1_task_cancel(http_request *r) { task_action(r, OPERATOR_CANCEL); }
+void v1_task_pause(http_request *r) { task_action(r, OPERATOR_PAUSE); }
+void v1_task_resume(http_request *r) { task_action(r, OPERATOR_RESUME); }
 
 /* ---- GET /v1/dead-letters ------------------------------------------------------------- */
 

@@ -20,6 +20,8 @@
  *   POST /v1/tasks/{id}/reset      operator: reopen with a fresh retry budget (admin)
  *   POST /v1/tasks/{id}/resolve    operator: success with a given result (admin)
  *   POST /v1/tasks/{id}/cancel     cancel any unfinished task
+ *   POST /v1/tasks/{id}/pause      hold a pending or waiting task (a job is not claimed)
+ *   POST /v1/tasks/{id}/resume     let a paused task go on
  *   GET  /v1/dead-letters          dead letters, newest first: namespace, queue, cursor, limit
  *   GET  /v1/dead-letters/{id}     one, with its error history
  *   POST /v1/dead-letters/requeue  requeue by ids or by namespace/queue/limit (admin)
@@ -32,6 +34,8 @@
  *   GET  /v1/runs/{id}             a run (or a lone job) with its counts and first 1,000 tasks
  *   GET  /v1/runs/{id}/tasks       a run's tasks in submission order, keyset pages
  *   POST /v1/runs/{id}/cancel      cancel every unfinished task of a run
+ *   POST /v1/runs/{id}/pause       pause every pending or waiting task of a run
+ *   POST /v1/runs/{id}/resume      resume every paused task of a run
  *   POST /v1/tasks/{id}/complete   a started webhook task's end, with its result
  *   POST /v1/tasks/{id}/fail       a started webhook task's failure, with an error
  *   GET  /v1/queues                queues with their limits and figures, pages
@@ -39,6 +43,10 @@
  *   PATCH /v1/queues/{name}        its limits (admin)
  *   POST /v1/queues/{name}/pause   pause it: its jobs are not claimed (admin)
  *   POST /v1/queues/{name}/resume  resume it (admin)
+ *   GET  /v1/tokens                bearer tokens, of every source, by name (admin)
+ *   POST /v1/tokens                make a token: its secret is answered once (admin)
+ *   GET  /v1/tokens/{name}         one token (admin)
+ *   DELETE /v1/tokens/{name}       revoke a token made over the API (admin)
  *
  * Conventions: JSON bodies, errors {"error":{"code","message","details"}}
  * (errors.h), times RFC 3339 UTC with milliseconds, durations in ms,
@@ -95,6 +103,8 @@ static const http_route routes[] = {
 	{ HTTP_POST, "/v1/tasks/{id}/reset", v1_task_reset, false, 0 },
 	{ HTTP_POST, "/v1/tasks/{id}/resolve", v1_task_resolve, false, 0 },
 	{ HTTP_POST, "/v1/tasks/{id}/cancel", v1_task_cancel, false, 0 },
+	{ HTTP_POST, "/v1/tasks/{id}/pause", v1_task_pause, false, 0 },
+	{ HTTP_POST, "/v1/tasks/{id}/resume", v1_task_resume, false, 0 },
 	{ HTTP_GET, "/v1/dead-letters", v1_dead_letters, false, 0 },
 	{ HTTP_GET, "/v1/dead-letters/{id}", v1_dead_letter, false, 0 },
 	{ HTTP_POST, "/v1/dead-letters/requeue", v1_requeue, false, 0 },
@@ -106,6 +116,8 @@ static const http_route routes[] = {
 	{ HTTP_GET, "/v1/runs/{id}", v1_get_run, false, 0 },
 	{ HTTP_GET, "/v1/runs/{id}/tasks", v1_run_tasks, false, 0 },
 	{ HTTP_POST, "/v1/runs/{id}/cancel", v1_cancel_run, false, 0 },
+	{ HTTP_POST, "/v1/runs/{id}/pause", v1_pause_run, false, 0 },
+	{ HTTP_POST, "/v1/runs/{id}/resume", v1_resume_run, false, 0 },
 	{ HTTP_POST, "/v1/tasks/{id}/complete", v1_task_complete, false, 0 },
 	{ HTTP_POST, "/v1/tasks/{id}/fail", v1_task_fail, false, 0 },
 	{ HTTP_GET, "/v1/queues", v1_list_queues, false, 0 },
@@ -113,6 +125,10 @@ static const http_route routes[] = {
 	{ HTTP_PATCH, "/v1/queues/{name}", v1_patch_queue, false, 1 },
 	{ HTTP_POST, "/v1/queues/{name}/pause", v1_pause_queue, false, 1 },
 	{ HTTP_POST, "/v1/queues/{name}/resume", v1_resume_queue, false, 1 },
+	{ HTTP_GET, "/v1/tokens", v1_list_tokens, false, 0 },
+	{ HTTP_POST, "/v1/tokens", v1_create_token, false, 0 },
+	{ HTTP_GET, "/v1/tokens/{name}", v1_get_token, false, 1 },
+	{ HTTP_DELETE, "/v1/tokens/{name}", v1_revoke_token, false, 1 },
 };
 
 const http_api v1_api = {

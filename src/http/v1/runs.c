@@ -1,7 +1,7 @@
 /*
  * runs.c — the /v1 run routes: submitting a run (a DAG of queue and
  * webhook tasks, through batch.submit), reading one with its tasks and
- * their results, listing runs, paging a run's tasks, canceling one; and
+ * their results, listing runs, paging a run's tasks, canceling, pausing or resuming one; and
  * the reports of webhook tasks (POST /v1/tasks/{id}/complete and /fail).
  *
  * A run lives in one namespace (its batch's); a run of a namespace the
@@ -14,6 +14,7 @@
 
 #include "core/error.h"
 #include "engine/commands/batches.h"
+#include "engine/commands/operator.h"
 #include "engine/commands/runs.h"
 #include "engine/commands/tasks.h"
 #include "http/decode.h"
@@ -550,6 +551,106 @@ void v1_cancel_run(http_request *r)
 	cmd->batch_id = *id;
 	http_submit(r, &cmd->base, cmd, finish_cancel, free);
 }
+
+/* ---- POST /v1/runs/{id}/pause and /resume ------------------------------------------------------------ */
+
+static void put_pause_answer(buf *b, const weft_id *id, bool resume, int64_t changed, int64_t unchanged)
+{
+	buf_puts(b, "{\"id\":");
+	wire_id(b, id);
+	buf_puts(b, resume ? ",\"resumed\":" : ",\"paused\":");
+	wire_i64(b, changed);
+	buf_puts(b, ",\"unchanged\":");
+	wire_i64(b, unchanged);
+	buf_putc(b, '}');
+}
+
+static void finish_pause(http_request *r, engine_cmd *cmd, void *state)
+{
+	cmd_run_pause *c = state;
+	if (cmd->result == WEFT_ENOTFOUND) {
+		v1_fail_not_found(r, "run", &c->batch_id);
+		return;
+	}
+	if (cmd->result != 0) {
+		http_fail_server(r, cmd->result, engine_cmd_name(cmd));
+		return;
+	}
+	buf b;
+	buf_init(&b);
+	put_pause_answer(&b, &c->batch_id, c->resume, c->changed, c->unchanged);
+	http_respond_json(r, 200, &b);
+	buf_release(&b);
+}
+
+/* A lone job's run: its one task, through the operator's action. */
+typedef struct lone_pause {
+	cmd_operator cmd;
+	bool resume;
+} lone_pause;
+
+static void finish_pause_lone(http_request *r, engine_cmd *cmd, void *state)
+{
+	lone_pause *s = state;
+	if (cmd->result == WEFT_ENOTFOUND) {
+		v1_fail_not_found(r, "run", &s->cmd.id);
+		return;
+	}
+	if (cmd->result != 0 && cmd->result != WEFT_ECONFLICT) {
+		http_fail_server(r, cmd->result, engine_cmd_name(cmd));
+		return;
+	}
+	buf b;
+	buf_init(&b);
+	put_pause_answer(&b, &s->cmd.id, s->resume, cmd->result == 0, cmd->result != 0);
+	http_respond_json(r, 200, &b);
+	buf_release(&b);
+}
+
+static void pause_run(http_request *r, bool resume)
+{
+	const weft_id *id = http_param(r, 0);
+	store_conn *c = http_reader(r);
+	if (c == NULL)
+		return;
+	run_row run;
+	int rc = read_run(r, c, id, false, &run);
+	bool lone = false;
+	if (rc == WEFT_ENOTFOUND) {
+		job_detail d;
+		if ((rc = read_lone_task(r, c, id, &d)) == 0) {
+			lone = true;
+			job_detail_release(&d);
+		}
+	}
+	store_reader_release(http_store(r), c);
+	if (rc == WEFT_ENOTFOUND) {
+		v1_fail_not_found(r, "run", id);
+		return;
+	}
+	if (rc != 0) {
+		http_fail_server(r, rc, "run read");
+		return;
+	}
+	if (lone) {
+		lone_pause *s = xcalloc(1, sizeof *s);
+		cmd_operator_init(&s->cmd, resume ? OPERATOR_RESUME : OPERATOR_PAUSE);
+		s->resume = resume;
+		s->cmd.base.actor = http_actor(r);
+		s->cmd.id = *id;
+		http_submit(r, &s->cmd.base, s, finish_pause_lone, free);
+		return;
+	}
+	run_row_release(&run);
+	cmd_run_pause *cmd = xmalloc(sizeof(*cmd));
+	cmd_run_pause_init(cmd, resume);
+	cmd->base.actor = http_actor(r);
+	cmd->batch_id = *id;
+	http_submit(r, &cmd->base, cmd, finish_pause, free);
+}
+
+void v1_pause_run(http_request *r) { pause_run(r, false); }
+void v1_resume_run(http_request *r) { pause_run(r, true); }
 
 /* ---- POST /v1/tasks/{id}/complete and /fail (webhook tasks) ------------------------------------------ */
 

@@ -1,0 +1,52 @@
+/*
+ * tokens.c — creating and revoking bearer tokens (tokens.h). Rare
+ * commands, each applied alone.
+ */
+#include "util/common.h"
+#include "util/log.h"
+#include "engine/engine_internal.h"
+#include "engine/commands/command.h"
+#include "engine/commands/tokens.h"
+
+ENGINE_CMD_BASE_FIRST(cmd_token_create);
+ENGINE_CMD_BASE_FIRST(cmd_token_revoke);
+
+static int apply_create(engine *e, engine_cmd *cmd, int64_t now)
+{
+	cmd_token_create *c = engine_cmd_of(cmd, cmd_token_create);
+	c->row.created_at = now;
+	c->row.created_by = cmd->actor ? cmd->actor : "api";
+	bool created = false;
+	int rc = store_api_token_insert(e->w, &c->row, &created);
+	if (rc != 0)
+		return rc;
+	cmd->result = created ? 0 : WEFT_ECONFLICT;
+	if (created)
+		log_info("engine", "token %s (%s, namespaces %s) created by %s", c->row.name,
+		         c->row.admin ? "admin" : "client", c->row.namespaces, c->row.created_by);
+	return 0;
+}
+
+static int apply_revoke(engine *e, engine_cmd *cmd, int64_t now)
+{
+	cmd_token_revoke *c = engine_cmd_of(cmd, cmd_token_revoke);
+	const char *actor = cmd->actor ? cmd->actor : "api";
+	bool found = false;
+	int rc = store_api_token_revoke(e->w, c->name, now, actor, &found);
+	if (rc != 0)
+		return rc;
+	cmd->result = found ? 0 : WEFT_ENOTFOUND;
+	if (found)
+		log_info("engine", "token %s revoked by %s", c->name, actor);
+	return 0;
+}
+
+static const engine_op op_create = { .name = "token.create", .apply = apply_create,
+	                             .failure_metric = "tasks_db_save_failures_total" };
+static const engine_op op_revoke = { .name = "token.revoke", .apply = apply_revoke,
+	                             .failure_metric = "tasks_db_save_failures_total" };
+
+void cmd_token_create_init(cmd_token_create *c) { *c = (cmd_token_create){ .base.op = &op_create }; }
+void cmd_token_revoke_init(cmd_token_revoke *c) { *c = (cmd_token_revoke){ .base.op = &op_revoke }; }
+
+const command_family family_tokens = { .name = "tokens" };
