@@ -84,7 +84,10 @@ def run_node(scratch, body, base, token=None, timeout=30, **env):
     """Runs an ES module (which may use top-level await and `out(value)`)
     and returns what it passed to out()."""
     prelude = ("import * as weft from '@weft/client';\n"
-               "const out = (v) => process.stdout.write(JSON.stringify(v) + '\\n');\n")
+               "const out = (v) => process.stdout.write(JSON.stringify(v) + '\\n');\n"
+               "const errorFields = (e) => ({ thrown: true, name: e.name, status: e.status, code: e.code,\n"
+               "  message: e.message, details: e.details, currentStatus: e.currentStatus, url: e.url,\n"
+               "  isWeft: e instanceof weft.WeftError });\n")
     path = write_script(scratch, prelude + body)
     p = subprocess.run([NODE, path], env=node_env(base, token, **env), capture_output=True, text=True,
                        timeout=timeout)
@@ -103,14 +106,13 @@ def status(api, task_id):
     return task(api, task_id)["status"]
 
 
-def catch(expr):
-    """JS that awaits expr and answers the error's class and fields."""
-    return """
-try { await %s; out({thrown: false}); }
-catch (e) { out({thrown: true, name: e.name, status: e.status, code: e.code, message: e.message,
-                 details: e.details, currentStatus: e.currentStatus, url: e.url,
-                 isWeft: e instanceof weft.WeftError}); }
-""" % expr
+def catch(expr, into=None):
+    """JS that awaits expr and passes the error's class and fields to out(),
+    or assigns them to a new variable named `into`."""
+    if into:
+        return ("let %s;\ntry { await %s; %s = { thrown: false }; }\ncatch (e) { %s = errorFields(e); }\n"
+                % (into, expr, into, into))
+    return "try { await %s; out({ thrown: false }); }\ncatch (e) { out(errorFields(e)); }\n" % expr
 
 
 # ---- the client -----------------------------------------------------------
@@ -221,6 +223,60 @@ out({ ok: Array.isArray(ok.tasks) });
         assert "set WEFT_TOKEN" in e["message"] and secured.base in e["message"], e
     assert "needs a token" in none["message"] and "refused the token" in wrong["message"]
     assert ok["ok"]
+
+
+def test_pause_and_resume(server, api, scratch):
+    got = run_node(scratch, """
+const c = new weft.WeftClient();
+const run = await c.createRun({ tasks: [{ ref: 'a', queue: 'pq' }, { ref: 'b', queue: 'pq', parents: [{ ref: 'a' }] }] });
+const [a, b] = run.tasks.map((t) => t.id);
+const paused = await c.pauseTask(a, { reason: 'hold on' });
+const again = await c.getTask(a);
+%s
+const resumed = await c.resumeTask(a);
+const runPaused = await c.pauseRun(run.id, { idempotencyKey: 'p-1' });
+const runResumed = await c.resumeRun(run.id);
+out({ paused: paused.status, again: again.status, resumed: resumed.status, runPaused, runResumed,
+      conflict: conflict1 });
+""" % catch("c.resumeTask(b)", into="conflict1"), server.base)
+    assert got["paused"] == "paused" and got["again"] == "paused" and got["resumed"] == "pending"
+    assert got["runPaused"]["paused"] == 2 and got["runPaused"]["unchanged"] == 0
+    assert got["runResumed"]["resumed"] == 2
+    assert got["conflict"]["name"] == "WeftConflictError" and got["conflict"]["currentStatus"] == "waiting"
+
+
+def test_tokens(weft_factory, scratch):
+    admin = "ts-admin-token-0123456789"
+    secured = weft_factory.start(env={"AUTH_TOKEN": admin})
+    got = run_node(scratch, """
+const c = new weft.WeftClient({ token: '%s' });
+const made = await c.createToken({ name: 'ts-client', namespaces: ['billing'], role: 'client' });
+const read = await c.getToken('ts-client');
+const list = await c.listTokens();
+const asClient = new weft.WeftClient({ token: made.secret, namespace: 'billing' });
+const job = await asClient.enqueue('billing-q', { n: 1 });
+let forbidden;
+try { await asClient.listTokens(); } catch (e) { forbidden = { name: e.name, status: e.status }; }
+const revoked = await c.revokeToken('ts-client');
+let fileToken;
+try { await c.revokeToken(list.tokens.find((t) => t.source !== 'api').name); }
+catch (e) { fileToken = { name: e.name, status: e.status, message: e.message }; }
+out({ made, read, names: list.tokens.map((t) => t.name), job, forbidden, revoked, fileToken });
+""" % admin, secured.base)
+    assert got["made"]["secret"].startswith("wft_") and got["made"]["role"] == "client"
+    assert "secret" not in got["read"] and got["read"]["namespaces"] == ["billing"] and got["read"]["source"] == "api"
+    assert "ts-client" in got["names"]
+    assert got["job"]["status"] == "pending"
+    assert got["forbidden"] == {"name": "WeftForbiddenError", "status": 403}
+    assert got["revoked"]["revoked_at"]
+    assert got["fileToken"]["name"] == "WeftConflictError" and got["fileToken"]["status"] == 409
+
+    # a server without authentication has no tokens to administer
+    open_server = weft_factory.start()
+    got = run_node(scratch, catch("new weft.WeftClient().createToken({ name: 'x', namespaces: ['*'], role: 'admin' })"),
+                   open_server.base)
+    assert got["name"] == "WeftConflictError" and got["code"] == "auth_disabled", got
+    assert "AUTH_TOKEN" in got["message"]
 
 
 # ---- the worker -----------------------------------------------------------
