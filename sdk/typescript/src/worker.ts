@@ -146,7 +146,8 @@ export class Worker<I = any, R = unknown> {
   #started = false;
   #done: Promise<void> | undefined;
 
-  #wake: (() => void) | undefined; // the claim loop's or a backoff's wait
+  #wakeSlot: (() => void) | undefined; // the claim loop's wait for a free slot
+  #wakeBackoff: (() => void) | undefined; // the claim loop's pause before a retry
   #heartbeatMs: number;
   #heartbeatTimer: NodeJS.Timeout | undefined;
   #heartbeatInFlight = false;
@@ -227,7 +228,7 @@ export class Worker<I = any, R = unknown> {
     while (!this.#draining) {
       const free = this.concurrency - this.#running;
       if (free <= 0) {
-        await this.#sleep(); // woken by a finished handler or the drain
+        await this.#sleep("slot"); // woken by a finished handler or the drain
         continue;
       }
       let answer;
@@ -248,7 +249,7 @@ export class Worker<I = any, R = unknown> {
           break;
         }
         backoff = this.#nextBackoff(backoff, "claim", err);
-        await this.#sleep(backoff);
+        await this.#sleep("backoff", backoff); // woken early by the drain only
         continue;
       }
       if (answer.drain && !this.#draining) {
@@ -275,7 +276,8 @@ export class Worker<I = any, R = unknown> {
   #drain(): void {
     if (this.#draining) return;
     this.#draining = true;
-    this.#wake?.();
+    this.#wakeSlot?.();
+    this.#wakeBackoff?.();
   }
 
   #fail(err: unknown): void {
@@ -285,18 +287,19 @@ export class Worker<I = any, R = unknown> {
     this.#drain();
   }
 
-  /** Waits until woken (a freed slot, the drain), or for ms. */
-  #sleep(ms?: number): Promise<void> {
+  /** Waits until woken (a freed slot or the drain), or for ms. */
+  #sleep(what: "slot" | "backoff", ms?: number): Promise<void> {
     if (this.#draining) return Promise.resolve();
     return new Promise((resolve) => {
-      const timer = ms === undefined ? undefined : setTimeout(done, ms);
-      const self = this;
-      function done() {
-        if (timer) clearTimeout(timer);
-        if (self.#wake === done) self.#wake = undefined;
+      const timer = ms === undefined ? undefined : setTimeout(() => wake(), ms);
+      const wake = () => {
+        clearTimeout(timer);
+        if (what === "slot") this.#wakeSlot = undefined;
+        else this.#wakeBackoff = undefined;
         resolve();
-      }
-      this.#wake = done;
+      };
+      if (what === "slot") this.#wakeSlot = wake;
+      else this.#wakeBackoff = wake;
     });
   }
 
@@ -358,7 +361,7 @@ export class Worker<I = any, R = unknown> {
 
   #finished(held: Held, outcome: { kind: "complete"; result: unknown } | { kind: "fail"; err: unknown }): void {
     this.#running--;
-    this.#wake?.();
+    this.#wakeSlot?.();
     const { id, lease_token } = held.job;
     if (held.lost || this.#forced) {
       // the server has ended this attempt: nothing to report
