@@ -437,6 +437,46 @@ out({ calls, stopMs: Date.now() - t0 });
     assert got["stopMs"] < 500, got
 
 
+def test_worker_batches_its_requests(server, api, scratch):
+    """Claims take as many jobs as there are free handlers, one heartbeat
+    covers every lease held, and reports that finish together share a
+    request."""
+    enqueue(api, "wq6", *[{"n": i, "sleep_ms": 1200} for i in range(8)])
+    got = run_node(scratch, """
+import { setTimeout as sleep } from 'node:timers/promises';
+const calls = [];
+const counting = async (url, init) => {
+  const body = init.body ? JSON.parse(init.body) : {};
+  calls.push({ path: new URL(url).pathname, n: (body.items ?? body.leases ?? []).length, max: body.max_jobs });
+  return fetch(url, init);
+};
+const w = new weft.Worker({ client: new weft.WeftClient({ fetch: counting }), queues: ['wq6'], concurrency: 8,
+                            leaseMs: 1500, claimWaitMs: 200, log: null,
+                            handler: async (job) => { await sleep(job.input.sleep_ms); return job.input.n; } });
+const done = w.start();
+while (w.stats.completed < 8) await sleep(20);
+await w.stop();
+await done;
+out(calls);
+""", server.base)
+    claims = [c for c in got if c["path"] == "/v1/jobs/claim"]
+    beats = [c for c in got if c["path"] == "/v1/jobs/heartbeat"]
+    completes = [c for c in got if c["path"] == "/v1/jobs/complete"]
+    assert claims[0]["max"] == 8
+    # 1.2 s of work under 0.5 s heartbeats: two or three, each with all 8 leases
+    assert 1 <= len(beats) <= 3 and all(b["n"] == 8 for b in beats), beats
+    assert sum(c["n"] for c in completes) == 8 and len(completes) <= 3, completes
+    assert not [c for c in got if c["path"] == "/v1/jobs/fail"]
+
+
+def test_worker_refused_exits(weft_factory):
+    """A worker the server refuses (no token) stops and says what to do."""
+    secured = weft_factory.start(env={"AUTH_TOKEN": "ts-secret-token-0123456789"})
+    p = subprocess.run([NODE, EXAMPLE_WORKER, "wq7"], env=node_env(secured.base), capture_output=True, text=True,
+                       timeout=20)
+    assert p.returncode == 1 and "WEFT_TOKEN" in p.stderr, p.stderr
+
+
 def test_crash_drain(server):
     def start_worker():
         return subprocess.Popen([NODE, EXAMPLE_WORKER, "--concurrency", "32", "--lease-ms", str(drain_check.LEASE_MS),
