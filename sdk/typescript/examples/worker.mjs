@@ -9,6 +9,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { Worker } from "@weft/client";
 
+/** @param {string} msg @returns {never} */
 function usage(msg) {
   process.stderr.write(`worker.mjs: ${msg}\nusage: node worker.mjs [--concurrency N] [--lease-ms MS] QUEUE\n`);
   process.exit(2);
@@ -29,7 +30,7 @@ for (let i = 0; i < args.length; i++) {
   else if (queue === undefined) queue = args[i];
   else usage("one queue only");
 }
-if (!queue) usage("which queue?");
+if (queue === undefined) usage("which queue?");
 
 const worker = new Worker({
   queues: [queue],
@@ -47,6 +48,6 @@ try {
   const s = worker.stats;
   process.stderr.write(`worker.mjs: drained: ${s.completed} completed, ${s.failed} failed, ${s.lost} lost, ${s.released} released\n`);
 } catch (err) {
-  process.stderr.write(`worker.mjs: ${err.message}\n`);
+  process.stderr.write(`worker.mjs: ${err instanceof Error ? err.message : err}\n`);
   process.exit(1);
 }
