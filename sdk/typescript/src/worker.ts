@@ -151,6 +151,7 @@ export class Worker<I = any, R = unknown> {
   #heartbeatMs: number;
   #heartbeatTimer: NodeJS.Timeout | undefined;
   #heartbeatInFlight = false;
+  #heartbeatBackoff = 0; // the pause before retrying a heartbeat that had no answer
   #reports: Report[] = [];
   #reporting: Promise<void> | undefined;
   #settled: (() => void) | undefined; // resolves the drain's wait
@@ -510,11 +511,13 @@ export class Worker<I = any, R = unknown> {
           this.#drain();
         }
       }
+      this.#heartbeatBackoff = 0;
     } catch (err) {
       if (!this.#retryable(err)) this.#fail(err);
       else {
-        this.#log.warn(`heartbeat: ${(err as Error).message} (trying again)`);
-        delay = RETRY_MIN_MS * 5;
+        // retried sooner than the period, so that the leases outlive a short outage
+        this.#heartbeatBackoff = Math.min(this.#nextBackoff(this.#heartbeatBackoff, "heartbeat", err), this.#heartbeatMs);
+        delay = this.#heartbeatBackoff;
       }
     } finally {
       this.#heartbeatInFlight = false;
