@@ -123,7 +123,7 @@ static bool authorized(http_request *r)
 		return false;
 	r->token = token_table_match(t, h + 7, strlen(h + 7));
 	if (r->token == NULL)
-		r->token = http_api_token_match(r->srv->st, h + 7, strlen(h + 7));
+		r->token = http_api_token_match(r->srv->st, r->srv->eng, h + 7, strlen(h + 7));
 	return r->token != NULL;
 }
 

@@ -12,6 +12,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "engine/commands/tokens.h"
 #include "util/alloc.h"
 #include "util/buf.h"
 #include "util/clock.h"
@@ -473,13 +474,39 @@ typedef struct cached_token {
 	unsigned char digest[TOKEN_DIGEST_LEN];
 	int64_t expires_at;         /* 0 = never */
 	bool revoked;
-	int64_t checked_at;         /* clock_now_us() of the look-up */
+	int64_t checked_at;         /* clock_mono_us() of the look-up */
+	int64_t used_sent;          /* clock_mono_us() when a use was last sent to the engine */
 	struct cached_token *next;  /* the bucket's chain */
 } cached_token;
 
 #define CACHE_BUCKETS 1024
 static pthread_mutex_t g_cache_lock = PTHREAD_MUTEX_INITIALIZER;
 static cached_token *g_cache[CACHE_BUCKETS];
+
+/* Secrets the store did not know, for as long as an answer is trusted:
+ * a client retrying with a mistyped or deleted secret costs one look-up
+ * per API_TOKEN_CACHE_TTL_US, not one per request. A fixed table (a new
+ * miss replaces the one in its slot), so it never grows. */
+#define MISSES 1024
+static struct {
+	unsigned char digest[TOKEN_DIGEST_LEN];
+	int64_t at;                 /* clock_mono_us(); 0 = empty */
+} g_misses[MISSES];
+
+/* Lock held. */
+static bool missed_lately(const unsigned char d[TOKEN_DIGEST_LEN], int64_t mono)
+{
+	size_t i = ((unsigned)d[2] << 8 | d[3]) % MISSES;
+	return g_misses[i].at != 0 && mono - g_misses[i].at < API_TOKEN_CACHE_TTL_US &&
+	       memcmp(g_misses[i].digest, d, TOKEN_DIGEST_LEN) == 0;
+}
+
+static void miss_note(const unsigned char d[TOKEN_DIGEST_LEN], int64_t mono)
+{
+	size_t i = ((unsigned)d[2] << 8 | d[3]) % MISSES;
+	memcpy(g_misses[i].digest, d, TOKEN_DIGEST_LEN);
+	g_misses[i].at = mono;
+}
 
 static cached_token **bucket_of(const unsigned char d[TOKEN_DIGEST_LEN])
 {
@@ -504,11 +531,13 @@ static const http_token *verdict(const cached_token *c, int64_t now)
 
 /* Records what the store said of digest d (row NULL: no such token). Lock
  * held. A row whose namespaces cannot be read is refused (and logged). */
-static cached_token *cache_note(const unsigned char d[TOKEN_DIGEST_LEN], const api_token_row *row, int64_t now)
+static cached_token *cache_note(const unsigned char d[TOKEN_DIGEST_LEN], const api_token_row *row, int64_t mono)
 {
 	cached_token *c = cache_find(d);
-	if (c == NULL && row == NULL)
-		return NULL;            /* unknown secrets are not remembered: they would grow the cache */
+	if (c == NULL && row == NULL) {
+		miss_note(d, mono);     /* not an entry: unknown secrets would grow the cache */
+		return NULL;
+	}
 	if (c == NULL) {
 		c = xcalloc(1, sizeof *c);
 		memcpy(c->digest, d, TOKEN_DIGEST_LEN);
@@ -532,24 +561,53 @@ static cached_token *cache_note(const unsigned char d[TOKEN_DIGEST_LEN], const a
 		c->revoked = c->revoked || row->revoked_at != 0;
 		c->expires_at = row->expires_at;
 	}
-	c->checked_at = now;
+	c->checked_at = mono;
 	return c;
 }
 
-const http_token *http_api_token_match(store *st, const char *presented, size_t len)
+static void used_done(engine_cmd *cmd, void *arg)
+{
+	UNUSED(arg);
+	free(cmd);
+}
+
+/* A use of c at now (mono: the same on the monotonic clock) to record
+ * (lock held): a command to submit after the lock is released, or NULL. */
+static cmd_token_used *use_of(cached_token *c, const http_token *tok, engine *eng, int64_t now, int64_t mono)
+{
+	if (tok == NULL || eng == NULL || (c->used_sent != 0 && mono - c->used_sent < API_TOKEN_USED_EVERY_US))
+		return NULL;
+	c->used_sent = mono;
+	cmd_token_used *u = xmalloc(sizeof *u);
+	cmd_token_used_init(u);
+	snprintf(u->name, sizeof u->name, "%s", c->tok.name);
+	u->at = now;
+	u->base.done = used_done;
+	return u;
+}
+
+const http_token *http_api_token_match(store *st, engine *eng, const char *presented, size_t len)
 {
 	unsigned char d[TOKEN_DIGEST_LEN];
 	if (st == NULL || !api_shaped(presented, len) || !sha256(presented, len, d))
 		return NULL;
-	int64_t now = clock_now_us();
+	/* Expiry is a time of the wall clock; the cache's age is measured on
+	 * the monotonic one, which a step of the wall clock does not move. */
+	int64_t now = clock_now_us(), mono = clock_mono_us();
 	pthread_mutex_lock(&g_cache_lock);
 	cached_token *c = cache_find(d);
-	if (c != NULL && (c->revoked || now - c->checked_at < API_TOKEN_CACHE_TTL_US)) {
+	if (c != NULL && (c->revoked || mono - c->checked_at < API_TOKEN_CACHE_TTL_US)) {
 		const http_token *tok = verdict(c, now);
+		cmd_token_used *u = use_of(c, tok, eng, now, mono);
 		pthread_mutex_unlock(&g_cache_lock);
+		if (u != NULL)
+			engine_submit(eng, &u->base);
 		return tok;
 	}
+	bool missed = c == NULL && missed_lately(d, mono);
 	pthread_mutex_unlock(&g_cache_lock);
+	if (missed)
+		return NULL;
 
 	char hex[2 * TOKEN_DIGEST_LEN + 1];
 	hex_of(d, hex);
@@ -565,11 +623,14 @@ const http_token *http_api_token_match(store *st, const char *presented, size_t 
 		return NULL;
 	}
 	pthread_mutex_lock(&g_cache_lock);
-	c = cache_note(d, rc == 0 ? &row : NULL, now);
+	c = cache_note(d, rc == 0 ? &row : NULL, mono);
 	const http_token *tok = verdict(c, now);
+	cmd_token_used *u = tok != NULL ? use_of(c, tok, eng, now, mono) : NULL;
 	pthread_mutex_unlock(&g_cache_lock);
 	if (rc == 0)
 		api_token_row_release(&row);
+	if (u != NULL)
+		engine_submit(eng, &u->base);
 	return tok;
 }
 

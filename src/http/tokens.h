@@ -33,11 +33,13 @@
  * shape, "wft_" and 43 base64url characters (32 random bytes), so only a
  * presented token of that shape that matches no configured entry is looked
  * up, by its digest (a unique index), through a store reader. What the
- * look-up learns is cached in the process for API_TOKEN_CACHE_TTL_US: a
- * token revoked on this node is refused at once (the cache is told), on
- * another node sharing the PostgreSQL database within that time. Expiry
- * (expires_at) is checked on every request against the cached time. API
- * tokens count only while authentication is on (a configured token).
+ * look-up learns (also that a secret is unknown) is cached in the process
+ * for API_TOKEN_CACHE_TTL_US: a token revoked on this node is refused at
+ * once (the cache is told), on another node sharing the PostgreSQL
+ * database within that time. Expiry (expires_at, cached with the token) is
+ * checked on every request against the clock. API tokens count only while
+ * authentication is on (a configured token). last_used_at is written
+ * through the engine at most once a minute per token and node.
  */
 #ifndef WEFT_HTTP_TOKENS_H
 #define WEFT_HTTP_TOKENS_H
@@ -45,6 +47,7 @@
 #include "util/common.h"
 #include "config.h"
 #include "core/limits.h"
+#include "engine/engine.h"
 #include "store/store.h"
 
 #define TOKEN_NAME_MAX 64
@@ -124,6 +127,7 @@ const token_table *http_tokens_current(void);
 #define API_TOKEN_PREFIX "wft_"
 #define API_TOKEN_SECRET_LEN 47                 /* the prefix and 43 base64url characters */
 #define API_TOKEN_CACHE_TTL_US (2 * 1000000LL)  /* how long a look-up's answer is trusted */
+#define API_TOKEN_USED_EVERY_US (60 * 1000000LL) /* last_used_at is written at most this often */
 
 /* A new secret from the CSPRNG (OpenSSL RAND_bytes) into secret, and the
  * hex of its SHA-256 (what is stored) into digest_hex. 0, or -1 when no
@@ -133,8 +137,10 @@ int api_token_secret_new(char secret[API_TOKEN_SECRET_LEN + 1], char digest_hex[
 /* The API token whose secret is `presented`, when it is one, neither
  * revoked nor expired at clock_now_us(); else NULL. Reads the store (a
  * reader of st) only when the cache holds no answer younger than
- * API_TOKEN_CACHE_TTL_US. The token lives as long as the process. */
-const http_token *http_api_token_match(store *st, const char *presented, size_t len);
+ * API_TOKEN_CACHE_TTL_US. A token used is sent to eng (when not NULL) as
+ * a token.used command at most once per API_TOKEN_USED_EVERY_US (its
+ * last_used_at). The token lives as long as the process. */
+const http_token *http_api_token_match(store *st, engine *eng, const char *presented, size_t len);
 /* The token `name` was revoked here: refused from now on, without waiting
  * for the cache's answer to age. */
 void http_api_token_forget(const char *name);

@@ -880,7 +880,8 @@ void store_free_kind_counts(kind_count *rows, size_t n);
 
 /* A token of table api_token. The secret itself is never stored: digest
  * is the 64 hex digits of its SHA-256. namespaces: "*" or the names
- * joined by ','. Times in µs, 0 = none. */
+ * joined by ','. Times in µs, 0 = none; last_used_at is written at most
+ * once a minute per token and node. */
 typedef struct api_token_row {
 	char *name;
 	char *digest;
@@ -911,6 +912,9 @@ int store_api_token_insert(store_conn *c, const api_token_new *t, bool *created)
  * revoked already stays as it is. *found false when there is no such
  * token. Writer. */
 int store_api_token_revoke(store_conn *c, const char *name, int64_t now, const char *actor, bool *found);
+/* The token `name` was used at `at`: last_used_at moves forward to it
+ * (never back). Writer. */
+int store_api_token_used(store_conn *c, const char *name, int64_t at);
 /* One token by name, or by digest (hex; the unique index): 0 or
  * WEFT_ENOTFOUND. */
 int store_api_token_get(store_conn *c, const char *name, api_token_row *out);

@@ -192,3 +192,19 @@ int store_api_token_revoke(store_conn *c, const char *name, int64_t now, const c
 	*found = n > 0;
 	return err;
 }
+
+static const db_sql q_token_used = {
+	"api_token_used",
+	"UPDATE api_token SET last_used_at = $2 WHERE name = $1 AND (last_used_at IS NULL OR last_used_at < $2)", NULL,
+};
+
+int store_api_token_used(store_conn *c, const char *name, int64_t at)
+{
+	db_stmt *st;
+	int err = db_prepare(c, &q_token_used, &st);
+	if (err)
+		return err;
+	db_bind_text(st, name);
+	db_bind_int(st, at);
+	return db_send(st, NULL);
+}

@@ -230,7 +230,7 @@ def route_template(path):
             out.append("{group}")
         elif i == 3 and segs[1:3] == ["v1", "workers"]:
             out.append("{id}")
-        elif i == 3 and segs[1:3] == ["v1", "queues"]:
+        elif i == 3 and segs[1:3] in (["v1", "queues"], ["v1", "tokens"]):
             out.append("{name}")
         else:
             out.append(seg)

@@ -101,3 +101,34 @@ def test_answers_match_the_document(api):
     call("POST", "/v1/jobs/claim", "/v1/jobs/claim", {"queues": []})                                  # 400
     statuses = {s for _, _, s in seen}
     assert {200, 201, 400, 404, 409, 413} <= statuses, statuses
+
+
+def test_token_and_pause_answers_match_the_document(make_api):
+    root = "admin-token-0123456789"
+    api = make_api(AUTH_TOKEN=root, WEFT_TOKENS="c client-token-0123456789 a client")
+    doc = api.get("/v1/openapi.json").json()
+    auth = {"Authorization": "Bearer " + root}
+
+    def call(method, path, template, body=None):
+        r = api.server.request(method, path, json=body, headers=auth)
+        check(doc, answer_schema(doc, method, template, r.status_code), r.json(), "%s %s" % (method, path))
+        return r.json()
+
+    made = call("POST", "/v1/tokens", "/v1/tokens",
+                {"name": "t", "namespaces": ["a"], "role": "client", "expires_at": "2100-01-01T00:00:00Z"})
+    assert "secret" in made
+    call("POST", "/v1/tokens", "/v1/tokens", {"name": "t", "namespaces": ["a"], "role": "client"})   # 409
+    call("POST", "/v1/tokens", "/v1/tokens", {"name": "T"})                                             # 400
+    call("GET", "/v1/tokens", "/v1/tokens")
+    call("GET", "/v1/tokens/c", "/v1/tokens/{name}")
+    call("GET", "/v1/tokens/nobody", "/v1/tokens/{name}")                                               # 404
+    call("DELETE", "/v1/tokens/t", "/v1/tokens/{name}")
+    call("DELETE", "/v1/tokens/c", "/v1/tokens/{name}")                                                 # 409
+
+    run = api.post("/v1/runs", json={"tasks": [{"ref": "x", "queue": "q"}]}, headers=auth).json()
+    tid = run["tasks"][0]["id"]
+    call("POST", "/v1/tasks/%s/pause" % tid, "/v1/tasks/{id}/pause", {"reason": "r"})
+    call("POST", "/v1/tasks/%s/pause" % tid, "/v1/tasks/{id}/pause")                                    # 409
+    call("POST", "/v1/tasks/%s/resume" % tid, "/v1/tasks/{id}/resume")
+    call("POST", "/v1/runs/%s/pause" % run["id"], "/v1/runs/{id}/pause")
+    call("POST", "/v1/runs/%s/resume" % run["id"], "/v1/runs/{id}/resume")

@@ -12,7 +12,7 @@ import re
 
 import pytest
 
-from harness import Api
+from harness import Api, parse_ts, wait_for
 
 ROOT = "admin-token-0123456789"     # every namespace, admin (AUTH_TOKEN)
 A = "token-of-team-a-0123"          # namespace a, client
@@ -78,7 +78,8 @@ def test_a_made_token_works_in_its_namespaces_until_revoked(make_api):
     assert secret not in listed.text and "secret" not in listed.text
     assert next(t for t in tokens if t["name"] == "auth_token")["namespaces"] == ["*"]
     one = api.get("/v1/tokens/billing-ci", headers=h(ROOT))
-    assert one.status_code == 200 and one.json() == made, one.text
+    assert one.status_code == 200, one.text
+    assert dict(one.json(), last_used_at=None) == made, one.text
 
     # Revoked: refused at once; the token stays listed, its name taken.
     r = api.delete("/v1/tokens/billing-ci", headers=h(ROOT))
@@ -106,6 +107,33 @@ def test_an_admin_token_made_over_the_api_administers(make_api):
     error_of(api.post("/v1/tokens", json={"name": "wide", "namespaces": ["a", "b"], "role": "client"},
                       headers=h(limited)), 403, "forbidden_namespace")
     create(api, limited, name="narrow", namespaces=["a"], role="client")
+    # It sees, reads and revokes only tokens within its namespaces: the
+    # others are unknown to it.
+    seen = [t["name"] for t in api.get("/v1/tokens", headers=h(limited)).json()["tokens"]]
+    assert seen == ["a", "narrow", "ops.sub", "team-a-admin"], seen
+    error_of(api.get("/v1/tokens/ops", headers=h(limited)), 404, "not_found")
+    error_of(api.delete("/v1/tokens/ops", headers=h(limited)), 404, "not_found")
+    error_of(api.delete("/v1/tokens/auth_token", headers=h(limited)), 404, "not_found")
+    assert api.get("/v1/tokens/ops", headers=h(ROOT)).json()["revoked_at"] is None
+    assert api.delete("/v1/tokens/ops.sub", headers=h(limited)).json()["revoked_at"] is not None
+
+
+def test_last_use_is_recorded_at_most_once_a_minute(make_api):
+    api = make(make_api)
+    secret = create(api, name="user", namespaces=["a"], role="client")["secret"]
+
+    def last_used():
+        return api.get("/v1/tokens/user", headers=h(ROOT)).json()["last_used_at"]
+
+    assert last_used() is None
+    assert enqueue(api, secret, "a").status_code == 201
+    first = wait_for(last_used, desc="last_used_at written")
+    api.advance(30)
+    assert enqueue(api, secret, "a").status_code == 201
+    api.advance(31)
+    assert enqueue(api, secret, "a").status_code == 201
+    wait_for(lambda: last_used() != first, desc="last_used_at moved")
+    assert parse_ts(last_used()) - parse_ts(first) >= 60
 
 
 def test_expiry_is_checked_at_the_servers_time(make_api):

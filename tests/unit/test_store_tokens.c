@@ -3,6 +3,7 @@
  * SQLite and PostgreSQL: a name or digest taken refuses the insert and
  * writes nothing; look-ups by name and by digest; the list by name; a
  * revocation keeps the row (and the first revocation's time and actor);
+ * the last use moves forward only;
  * every change in the trail.
  */
 #include "util/common.h"
@@ -81,6 +82,10 @@ static void test_revocation_keeps_the_row(void **state)
 	assert_int_equal(t.revoked_at, T0 + 5);
 	assert_string_equal(t.revoked_by, "token:ops");
 	api_token_row_release(&t);
+	/* Uses move last_used_at forward only. */
+	assert_int_equal(store_api_token_used(f->w, "ci", T0 + 100), 0);
+	assert_int_equal(store_api_token_used(f->w, "ci", T0 + 50), 0);
+	assert_int_equal(sql_int(f, "SELECT last_used_at FROM api_token WHERE name = 'ci'"), T0 + 100);
 	/* The name stays taken. */
 	assert_false(insert_token(f, "ci", DIGEST("e"), "a", false, 0));
 	assert_int_equal(sql_int(f, "SELECT count(*) FROM token_event WHERE name = 'ci'"), 2);

@@ -243,7 +243,7 @@ static void test_api_secrets(void **state)
 	assert_non_null(match(&t, a));
 	assert_null(match(&t, b));
 	token_table_release(&t);
-	assert_null(http_api_token_match(NULL, a, strlen(a)));
+	assert_null(http_api_token_match(NULL, NULL, a, strlen(a)));
 	assert_string_equal(token_source_name(TOKEN_FROM_FILE), "file");
 	assert_string_equal(token_source_name(TOKEN_FROM_API), "api");
 }

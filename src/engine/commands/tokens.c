@@ -10,6 +10,7 @@
 
 ENGINE_CMD_BASE_FIRST(cmd_token_create);
 ENGINE_CMD_BASE_FIRST(cmd_token_revoke);
+ENGINE_CMD_BASE_FIRST(cmd_token_used);
 
 static int apply_create(engine *e, engine_cmd *cmd, int64_t now)
 {
@@ -41,11 +42,35 @@ static int apply_revoke(engine *e, engine_cmd *cmd, int64_t now)
 	return 0;
 }
 
+/* Several uses in one cycle are one savepoint: each is its own
+ * statement, whose outcome does not depend on the others. */
+static int apply_used_many(engine *e, engine_cmd **cmds, size_t n, int64_t now)
+{
+	UNUSED(now);
+	for (size_t i = 0; i < n; i++) {
+		cmd_token_used *c = engine_cmd_of(cmds[i], cmd_token_used);
+		int rc = store_api_token_used(e->w, c->name, c->at);
+		if (rc != 0)
+			return rc;
+		cmds[i]->result = 0;
+	}
+	return 0;
+}
+
+static int apply_used(engine *e, engine_cmd *cmd, int64_t now)
+{
+	return apply_used_many(e, &cmd, 1, now);
+}
+
 static const engine_op op_create = { .name = "token.create", .apply = apply_create,
 	                             .failure_metric = "tasks_db_save_failures_total" };
 static const engine_op op_revoke = { .name = "token.revoke", .apply = apply_revoke,
 	                             .failure_metric = "tasks_db_save_failures_total" };
 
+static const engine_op op_used = { .name = "token.used", .apply = apply_used, .apply_many = apply_used_many,
+	                           .failure_metric = "tasks_db_save_failures_total" };
+
+void cmd_token_used_init(cmd_token_used *c) { *c = (cmd_token_used){ .base.op = &op_used }; }
 void cmd_token_create_init(cmd_token_create *c) { *c = (cmd_token_create){ .base.op = &op_create }; }
 void cmd_token_revoke_init(cmd_token_revoke *c) { *c = (cmd_token_revoke){ .base.op = &op_revoke }; }
 

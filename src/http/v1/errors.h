@@ -18,6 +18,7 @@
 #define V1_CANCELED "canceled"
 #define V1_FORBIDDEN_NAMESPACE "forbidden_namespace"
 #define V1_HAS_DEPENDENTS "has_dependents"     /* a terminal task with children is not reopened */
+#define V1_AUTH_DISABLED "auth_disabled"       /* tokens are administered only with authentication on */
 
 /* The API's fail function (http_api.fail). */
 void v1_fail(http_request *r, unsigned status, int code, const http_error *err);

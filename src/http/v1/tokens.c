@@ -11,7 +11,9 @@
  * Idempotency-Key (its name makes a second one a conflict instead).
  *
  * An admin token limited to some namespaces makes tokens only within
- * them (403 forbidden_namespace otherwise). Without any configured token
+ * them (403 forbidden_namespace otherwise), and sees, reads and revokes
+ * only the tokens limited to some of them: any other is unknown to it
+ * (404), as another namespace's objects are. Without any configured token
  * nothing is authenticated, so a creation is refused (409 auth_disabled).
  */
 #include "util/common.h"
@@ -29,8 +31,6 @@
 #include "util/alloc.h"
 #include "util/buf.h"
 #include "util/clock.h"
-
-#define V1_AUTH_DISABLED "auth_disabled"
 
 /* 403 for a token that may not administer. */
 static bool admin_or_refuse(http_request *r)
@@ -90,6 +90,38 @@ static void put_namespaces(buf *b, const token_view *v)
 		}
 	}
 	buf_putc(b, ']');
+}
+
+/* Whether the request sees every namespace of the list "a,b" (not "*");
+ * when not, the first it does not see is copied into unseen. */
+static bool list_visible(const http_request *r, const char *list, char unseen[NAMESPACE_MAX + 1])
+{
+	for (const char *p = list; *p != '\0';) {
+		size_t n = strcspn(p, ",");
+		snprintf(unseen, NAMESPACE_MAX + 1, "%.*s", (int)n, p);
+		if (!http_ns_visible(r, unseen))
+			return false;
+		p += n + (p[n] == ',');
+	}
+	return true;
+}
+
+/* Whether the request may see the token: a limited admin only the tokens
+ * whose namespaces it sees all of. */
+static bool token_visible(const http_request *r, const token_view *v)
+{
+	if (http_ns_all(r))
+		return true;
+	if (v->configured != NULL) {
+		if (v->configured->all_namespaces)
+			return false;
+		for (size_t i = 0; i < v->configured->nnamespaces; i++)
+			if (!http_ns_visible(r, v->configured->namespaces[i]))
+				return false;
+		return true;
+	}
+	char unseen[NAMESPACE_MAX + 1];
+	return v->namespaces != NULL && strcmp(v->namespaces, "*") != 0 && list_visible(r, v->namespaces, unseen);
 }
 
 static void put_token(buf *b, const token_view *v)
@@ -175,14 +207,17 @@ void v1_list_tokens(http_request *r)
 	buf b;
 	buf_init(&b);
 	buf_puts(&b, "{\"tokens\":[");
+	size_t shown = 0;
 	for (size_t i = 0, j = 0; i < nconf || j < n;) {
-		if (i + j > 0)
-			buf_putc(&b, ',');
 		token_view v;
 		if (j == n || (i < nconf && strcmp(conf[i]->name, rows[j].name) <= 0))
 			v = view_of_configured(conf[i++]);
 		else
 			v = view_of_row(&rows[j++]);
+		if (!token_visible(r, &v))
+			continue;
+		if (shown++ > 0)
+			buf_putc(&b, ',');
 		put_token(&b, &v);
 	}
 	buf_puts(&b, "]}");
@@ -194,30 +229,46 @@ void v1_list_tokens(http_request *r)
 
 /* ---- GET /v1/tokens/{name} ---------------------------------------------------------------- */
 
+/* The token `name` as the request may see it: true with *v (and *row,
+ * to release, for an API token; row->name is NULL otherwise), or false
+ * after answering 404 or a failure. */
+static bool read_named(http_request *r, const char *name, token_view *v, api_token_row *row)
+{
+	memset(row, 0, sizeof *row);
+	const http_token *conf = token_table_find(http_tokens_current(), name);
+	if (conf != NULL) {
+		*v = view_of_configured(conf);
+	} else {
+		store_conn *c = http_reader(r);
+		if (c == NULL)
+			return false;
+		int rc = store_api_token_get(c, name, row);
+		store_reader_release(http_store(r), c);
+		if (rc == WEFT_ENOTFOUND) {
+			fail_no_token(r, name);
+			return false;
+		}
+		if (rc != 0) {
+			http_fail_server(r, rc, "token read");
+			return false;
+		}
+		*v = view_of_row(row);
+	}
+	if (!token_visible(r, v)) {
+		api_token_row_release(row);
+		fail_no_token(r, name);
+		return false;
+	}
+	return true;
+}
+
 /* Answers the token `name` as it is now (status 200). */
 static void answer_named(http_request *r, const char *name)
 {
-	const http_token *conf = token_table_find(http_tokens_current(), name);
-	if (conf != NULL) {
-		token_view v = view_of_configured(conf);
-		answer_token(r, 200, &v);
-		return;
-	}
-	store_conn *c = http_reader(r);
-	if (c == NULL)
-		return;
+	token_view v;
 	api_token_row row;
-	int rc = store_api_token_get(c, name, &row);
-	store_reader_release(http_store(r), c);
-	if (rc == WEFT_ENOTFOUND) {
-		fail_no_token(r, name);
+	if (!read_named(r, name, &v, &row))
 		return;
-	}
-	if (rc != 0) {
-		http_fail_server(r, rc, "token read");
-		return;
-	}
-	token_view v = view_of_row(&row);
 	answer_token(r, 200, &v);
 	api_token_row_release(&row);
 }
@@ -252,7 +303,8 @@ static void finish_create(http_request *r, engine_cmd *cmd, void *state)
 {
 	create_state *s = state;
 	if (cmd->result == WEFT_ECONFLICT) {
-		v1_fail_msg(r, WEFT_ECONFLICT, NULL, "A token named %s exists already.", s->cmd.row.name);
+		v1_fail_msg(r, WEFT_ECONFLICT, NULL, "A token named %s exists already (a revoked token keeps its name).",
+		            s->cmd.row.name);
 		return;
 	}
 	if (cmd->result != 0) {
@@ -355,21 +407,11 @@ static bool within_own_namespaces(http_request *r, const char *namespaces)
 {
 	if (http_ns_all(r))
 		return true;
-	if (strcmp(namespaces, "*") == 0) {
-		v1_fail_namespace(r, "*");
-		return false;
-	}
-	for (const char *p = namespaces; *p != '\0';) {
-		size_t n = strcspn(p, ",");
-		char ns[NAMESPACE_MAX + 1];
-		snprintf(ns, sizeof ns, "%.*s", (int)n, p);
-		if (!http_ns_visible(r, ns)) {
-			v1_fail_namespace(r, ns);
-			return false;
-		}
-		p += n + (p[n] == ',');
-	}
-	return true;
+	char unseen[NAMESPACE_MAX + 1] = "*";
+	if (strcmp(namespaces, "*") != 0 && list_visible(r, namespaces, unseen))
+		return true;
+	v1_fail_namespace(r, unseen);
+	return false;
 }
 
 void v1_create_token(http_request *r)
@@ -441,7 +483,12 @@ void v1_revoke_token(http_request *r)
 	const char *name = admin_or_refuse(r) ? path_name(r) : NULL;
 	if (name == NULL)
 		return;
-	const http_token *conf = token_table_find(http_tokens_current(), name);
+	token_view v;
+	api_token_row row;
+	if (!read_named(r, name, &v, &row))
+		return;
+	api_token_row_release(&row);
+	const http_token *conf = v.configured;
 	if (conf != NULL) {
 		if (conf->source == TOKEN_FROM_FILE)
 			v1_fail_msg(r, WEFT_ECONFLICT, NULL,

@@ -3,7 +3,8 @@
 -- Only the SHA-256 of a secret is kept (64 hex digits), unique: a presented
 -- token is looked up by it. namespaces is "*" or the names joined by ','.
 -- A revoked token keeps its row (revoked_at, revoked_by), so its name stays
--- taken and the list shows who revoked it. last_used_at is reserved (null).
+-- taken and the list shows who revoked it. last_used_at is written at most
+-- once a minute per token and node.
 CREATE TABLE api_token (
 	name         TEXT PRIMARY KEY,
 	digest       TEXT NOT NULL UNIQUE,
