@@ -703,7 +703,7 @@ export interface paths {
         };
         /**
          * Every bearer token, of every source, by name (admin tokens)
-         * @description Configured tokens (AUTH_TOKEN and WEFT_TOKENS: source env; WEFT_TOKENS_FILE: file) and those made over the API (source api), revoked ones included. Secrets are never answered.
+         * @description Configured tokens (AUTH_TOKEN and WEFT_TOKENS: source env; WEFT_TOKENS_FILE: file) and those made over the API (source api), revoked ones included. Secrets are never answered. An admin token limited to some namespaces sees only the tokens limited to some of its own.
          */
         get: operations["listTokens"];
         put?: never;
@@ -725,13 +725,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One bearer token (admin tokens) */
+        /**
+         * One bearer token (admin tokens)
+         * @description An admin token limited to some namespaces reads only the tokens limited to some of its own (404 for any other).
+         */
         get: operations["getToken"];
         put?: never;
         post?: never;
         /**
          * Revoke a token made over the API (admin tokens)
-         * @description Refused with 401 from then on: at once on this node, within 2 s on other nodes sharing the database. Revoking a revoked token changes nothing. The token stays listed with revoked_at, and its name stays taken.
+         * @description Refused with 401 from then on: at once on this node, within 2 s on other nodes sharing the database. Revoking a revoked token changes nothing. The token stays listed with revoked_at, and its name stays taken. An admin token limited to some namespaces revokes only the tokens limited to some of its own (404 for any other).
          */
         delete: operations["revokeToken"];
         options?: never;
@@ -1645,11 +1648,42 @@ export interface components {
             revoked_at: string | null;
             /**
              * Format: date-time
-             * @description Reserved: always null for now
+             * @description Its last use, to within a minute (written at most once a minute per token and node); null: never used, or not a token made over the API
              */
             last_used_at: string | null;
         };
-        TokenCreated: components["schemas"]["Token"] & {
+        /** @description A Token and its secret */
+        TokenCreated: {
+            name: components["schemas"]["TokenName"];
+            /** @description The namespaces it sees, or ["*"] for all of them */
+            namespaces: string[];
+            /** @enum {string} */
+            role: "admin" | "client";
+            /**
+             * @description api: made over this API; file: WEFT_TOKENS_FILE; env: AUTH_TOKEN or WEFT_TOKENS
+             * @enum {string}
+             */
+            source: "api" | "file" | "env";
+            /**
+             * Format: date-time
+             * @description When it was made (null unless source is api)
+             */
+            created_at: string | null;
+            /**
+             * Format: date-time
+             * @description When it stops working; null: never
+             */
+            expires_at: string | null;
+            /**
+             * Format: date-time
+             * @description When it was revoked; null: it was not
+             */
+            revoked_at: string | null;
+            /**
+             * Format: date-time
+             * @description Its last use, to within a minute (written at most once a minute per token and node); null: never used, or not a token made over the API
+             */
+            last_used_at: string | null;
             /** @description The bearer secret: answered only here, never stored */
             secret: string;
         };
