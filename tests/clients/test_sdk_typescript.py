@@ -26,6 +26,7 @@ from queue import Empty, Queue
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -208,6 +209,30 @@ const c = new weft.WeftClient();
     assert unreachable["name"] == "WeftConnectionError" and unreachable["status"] == 0
     assert unreachable["code"] == "unreachable" and nowhere in unreachable["message"]
     assert "WEFT_URL" in unreachable["message"] and unreachable["url"] == nowhere
+
+
+def test_timeout_and_abort(scratch):
+    """A server that takes the connection but never answers: the request
+    ends after timeoutMs as a WeftConnectionError naming the URL, and a
+    caller's signal aborts it with the caller's reason."""
+    silent = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)
+    base = "http://127.0.0.1:%d" % silent.getsockname()[1]
+    try:
+        got = run_node(scratch, """
+const c = new weft.WeftClient({ timeoutMs: 300 });
+%s
+const ctl = new AbortController();
+setTimeout(() => ctl.abort(new Error('changed my mind')), 100);
+%s
+out({ timeout, aborted });
+""" % (catch("c.listTasks()", into="timeout"), catch("c.listRuns({ signal: ctl.signal })", into="aborted")), base)
+    finally:
+        silent.close()
+    assert got["timeout"]["name"] == "WeftConnectionError" and got["timeout"]["code"] == "timeout"
+    assert base in got["timeout"]["message"] and "300 ms" in got["timeout"]["message"]
+    assert got["aborted"]["isWeft"] is False and got["aborted"]["message"] == "changed my mind"
 
 
 def test_auth_errors(weft_factory, scratch):
