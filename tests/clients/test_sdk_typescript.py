@@ -487,20 +487,25 @@ out({ calls, stopMs: Date.now() - t0 });
 
 def test_worker_batches_its_requests(server, api, scratch):
     """Claims take as many jobs as there are free handlers, one heartbeat
-    covers every lease held, and reports that finish together share a
-    request."""
+    covers every lease held (carrying the progress set since the last one),
+    and reports that finish together share a request."""
     enqueue(api, "wq6", *[{"n": i, "sleep_ms": 1200} for i in range(8)])
     got = run_node(scratch, """
 import { setTimeout as sleep } from 'node:timers/promises';
 const calls = [];
 const counting = async (url, init) => {
   const body = init.body ? JSON.parse(init.body) : {};
-  calls.push({ path: new URL(url).pathname, n: (body.items ?? body.leases ?? []).length, max: body.max_jobs });
+  calls.push({ path: new URL(url).pathname, n: (body.items ?? body.leases ?? []).length, max: body.max_jobs,
+               progress: (body.leases ?? []).filter((l) => 'progress' in l).map((l) => l.progress.step) });
   return fetch(url, init);
 };
 const w = new weft.Worker({ client: new weft.WeftClient({ fetch: counting }), queues: ['wq6'], concurrency: 8,
                             leaseMs: 1500, claimWaitMs: 200, log: null,
-                            handler: async (job) => { await sleep(job.input.sleep_ms); return job.input.n; } });
+                            handler: async (job) => {
+                              job.progress({ step: job.input.n });
+                              await sleep(job.input.sleep_ms);
+                              return job.input.n;
+                            } });
 const done = w.start();
 while (w.stats.completed < 8) await sleep(20);
 await w.stop();
@@ -513,6 +518,7 @@ out(calls);
     assert claims[0]["max"] == 8
     # 1.2 s of work under 0.5 s heartbeats: two (a few more on a busy machine), each for every lease held
     assert 1 <= len(beats) <= 5 and beats[0]["n"] == 8, beats
+    assert sorted(beats[0]["progress"]) == list(range(8)) and all(b["progress"] == [] for b in beats[1:]), beats
     assert sum(c["n"] for c in completes) == 8 and len(completes) <= 3, completes
     assert not [c for c in got if c["path"] == "/v1/jobs/fail"]
 

@@ -32,6 +32,7 @@ const RETRY_MAX_MS = 5_000;
 const ITEMS_PER_REQUEST = 1000; // the API's limit on one request's items
 const REPORT_BYTES_MAX = 8 << 20; // well under the server's 16 MiB body limit
 const ERROR_CODE = /^[a-z0-9_.:-]{1,64}$/;
+const PROGRESS_MAX_BYTES = 4096; // the API's limit on a heartbeat's progress
 
 /** Why a job's signal fired. */
 export class LeaseLostError extends Error {
@@ -61,6 +62,9 @@ export interface Job<I = unknown> {
   readonly signal: AbortSignal;
   /** The claim answer, as sent. */
   readonly claimed: ClaimedJob;
+  /** Records how far the job is (any JSON, at most 4 KiB compact): sent
+   * with the next heartbeat and kept on the job by the server. */
+  progress(value: unknown): void;
 }
 
 /** Answers the job's result (any JSON value); a thrown error fails the
@@ -107,6 +111,7 @@ interface Held {
   job: ClaimedJob;
   abort: AbortController;
   lost: boolean;
+  progress?: { value: unknown }; // set by the handler, not yet sent
 }
 
 type CompleteItem = Body<"completeJobs">["items"][number];
@@ -351,6 +356,12 @@ export class Worker<I = any, R = unknown> {
       parents: claimed.parents,
       signal: held.abort.signal,
       claimed,
+      progress: (value: unknown) => {
+        const text = JSON.stringify(value ?? null);
+        if (Buffer.byteLength(text) > PROGRESS_MAX_BYTES)
+          throw new RangeError(`job ${claimed.id}: progress is ${Buffer.byteLength(text)} bytes of JSON; at most ${PROGRESS_MAX_BYTES}`);
+        held.progress = { value: value ?? null };
+      },
     };
     Promise.resolve()
       .then(() => this.#handler(job))
@@ -486,8 +497,14 @@ export class Worker<I = any, R = unknown> {
   }
 
   async #heartbeat(): Promise<void> {
-    const leases = [...this.#held.values()].filter((h) => !h.lost).map((h) => ({ id: h.job.id, lease_token: h.job.lease_token }));
-    if (!leases.length || this.#forced) return;
+    const held = [...this.#held.values()].filter((h) => !h.lost);
+    if (!held.length || this.#forced) return;
+    const sent = new Map(held.map((h) => [h, h.progress]));
+    const leases = held.map((h) => ({
+      id: h.job.id,
+      lease_token: h.job.lease_token,
+      ...(h.progress ? { progress: h.progress.value } : {}),
+    }));
     this.#heartbeatInFlight = true;
     let delay: number | undefined;
     try {
@@ -512,6 +529,8 @@ export class Worker<I = any, R = unknown> {
         }
       }
       this.#heartbeatBackoff = 0;
+      // sent: cleared unless the handler has set another since
+      for (const [h, p] of sent) if (h.progress === p) h.progress = undefined;
     } catch (err) {
       if (!this.#retryable(err)) this.#fail(err);
       else {
