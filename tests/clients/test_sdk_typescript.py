@@ -571,6 +571,11 @@ def test_typings_match_the_document(tmp_path):
     assert p.returncode == 0, "the generated typings are stale:\n" + p.stderr
     with open(os.path.join(ROOT, "src", "http", "v1", "openapi.json")) as f:
         doc = json.load(f)
+    same = tmp_path / "same.json"
+    same.write_text(json.dumps(doc))
+    p = subprocess.run([NODE, "scripts/gen.mjs", "--check", "--doc", str(same)], cwd=SDK, capture_output=True,
+                       text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
     doc["components"]["schemas"]["Task"]["properties"]["brand_new"] = {"type": "string"}
     changed = tmp_path / "openapi.json"
     changed.write_text(json.dumps(doc))
