@@ -456,6 +456,21 @@ def test_worker_sigterm_drains(server, api, workers):
     assert status(api, second) == "pending"     # no claim after the signal
 
 
+def test_worker_second_signal_exits(server, api, workers):
+    """A second SIGTERM does not wait for the jobs: their leases go back
+    and the process exits 143."""
+    (job,) = enqueue(api, "wq9", {"how": "hang"})
+    w = workers(server.base, "wq9")
+    wait_for(lambda: status(api, job) == "running", timeout=5, desc="the job to be claimed")
+    w.proc.send_signal(signal.SIGTERM)
+    time.sleep(0.3)
+    t0 = time.monotonic()
+    w.proc.send_signal(signal.SIGTERM)
+    assert w.proc.wait(timeout=5) == 143
+    assert time.monotonic() - t0 < 3
+    assert status(api, job) == "pending"       # released, not left to its 30 s lease
+
+
 def test_worker_server_drain(server, api, workers):
     w = workers(server.base, "wq5")
     wait_for(lambda: api.get("/v1/workers/" + w.id).status_code == 200, timeout=5, desc="the worker's first claim")

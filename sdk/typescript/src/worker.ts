@@ -151,6 +151,7 @@ export class Worker<I = any, R = unknown> {
   #started = false;
   #done: Promise<void> | undefined;
 
+  #claimAbort: AbortController | undefined; // the claim in flight, aborted by a forced exit only
   #wakeSlot: (() => void) | undefined; // the claim loop's wait for a free slot
   #wakeBackoff: (() => void) | undefined; // the claim loop's pause before a retry
   #heartbeatMs: number;
@@ -238,18 +239,23 @@ export class Worker<I = any, R = unknown> {
         continue;
       }
       let answer;
+      this.#claimAbort = new AbortController();
       try {
-        answer = await this.client.claimJobs({
-          queues: this.queues,
-          worker_id: this.workerId,
-          hostname: this.hostname,
-          max_jobs: free,
-          wait_ms: this.claimWaitMs,
-          lease_ms: this.leaseMs,
-        });
+        answer = await this.client.claimJobs(
+          {
+            queues: this.queues,
+            worker_id: this.workerId,
+            hostname: this.hostname,
+            max_jobs: free,
+            wait_ms: this.claimWaitMs,
+            lease_ms: this.leaseMs,
+          },
+          { signal: this.#claimAbort.signal },
+        );
         if (backoff) this.#log.info("the server answers again");
         backoff = 0;
       } catch (err) {
+        if (this.#forced) break;
         if (!this.#retryable(err)) {
           this.#fail(err);
           break;
@@ -263,7 +269,7 @@ export class Worker<I = any, R = unknown> {
         this.#drain();
       }
       if (this.#draining) {
-        await this.#release(answer.jobs);
+        await this.#release(answer.jobs, "claimed while draining");
         break;
       }
       for (const job of answer.jobs) this.#startJob(job);
@@ -324,12 +330,12 @@ export class Worker<I = any, R = unknown> {
     return Math.max(next, Math.min(retryAfter ?? 0, RETRY_MAX_MS));
   }
 
-  async #release(jobs: ClaimedJob[]): Promise<void> {
+  async #release(jobs: ClaimedJob[], why: string): Promise<void> {
     if (!jobs.length) return;
     try {
       await this.client.releaseJobs({ items: jobs.map((j) => ({ id: j.id, lease_token: j.lease_token })) });
       this.stats.released += jobs.length;
-      this.#log.info(`released ${jobs.length} jobs claimed while draining`);
+      this.#log.info(`released ${jobs.length} jobs ${why}`);
     } catch (err) {
       this.#log.warn(`releasing ${jobs.length} leases: ${(err as Error).message} (they will expire instead)`);
     }
@@ -570,7 +576,15 @@ export class Worker<I = any, R = unknown> {
     for (const h of this.#held.values()) h.abort.abort(new LeaseLostError(h.job.id, "shutdown"));
     const timer = setTimeout(() => process.exit(code), 2000);
     try {
-      await this.#release(jobs.map((h) => h.job));
+      // The claim waiting on the server is dropped first, and given a moment
+      // to be abandoned there (the server watches for the hang-up): waiting
+      // still, it would take the jobs released below, for a process about
+      // to exit.
+      if (this.#claimAbort) {
+        this.#claimAbort.abort();
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      await this.#release(jobs.map((h) => h.job), "still in hand");
     } finally {
       clearTimeout(timer);
       process.exit(code);
