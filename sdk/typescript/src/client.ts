@@ -1,0 +1,434 @@
+// WeftClient: one method per operationId of the /v1 API, named as the
+// operationId, on Node's own fetch. Arguments follow one rule, so that the
+// agreement test can check every method against the server's document:
+//
+//   method(...path parameters, body (when the operation takes one), options)
+//
+// where options holds the query parameters (named as on the wire), the
+// Idempotency-Key header as idempotencyKey, and the call options (signal,
+// timeoutMs). Each list also has an async iterator (iterTasks, …) that
+// follows next_cursor.
+import { OPERATIONS } from "./operations.gen.js";
+import type { Answer, Body, CallOptions, OperationId, Options } from "./types.js";
+import {
+  type ErrorBody,
+  WeftAuthError,
+  WeftConflictError,
+  WeftConnectionError,
+  WeftError,
+  WeftForbiddenError,
+  WeftNotFoundError,
+  WeftUnavailableError,
+} from "./errors.js";
+
+export interface WeftClientOptions {
+  /** The server's base URL (default: $WEFT_URL, else http://localhost:8085). */
+  url?: string;
+  /** The bearer token (default: $WEFT_TOKEN; none when unset). */
+  token?: string;
+  /** The namespace sent where an operation takes one and the call names
+   * none (default: $WEFT_NAMESPACE; else the server's default). */
+  namespace?: string;
+  /** Each request's timeout in ms (default 30,000); a claim's long poll
+   * gets its wait_ms on top. */
+  timeoutMs?: number;
+  /** Another fetch (tests, proxies). */
+  fetch?: typeof fetch;
+}
+
+/** Every operationId is a method answering the operation's success type:
+ * the class below fails to compile when one is missing or answers another
+ * type. */
+export type ApiMethods = { [K in OperationId]: (...args: any[]) => Promise<Answer<K>> };
+
+type Op = (typeof OPERATIONS)[OperationId];
+/** The element type of an answer's list field. */
+type Item<K extends OperationId, F extends keyof Answer<K>> = Answer<K>[F] extends readonly (infer I)[] ? I : never;
+
+export const DEFAULT_URL = "http://localhost:8085";
+const DEFAULT_TIMEOUT_MS = 30_000;
+
+function env(name: string): string | undefined {
+  const v = typeof process !== "undefined" ? process.env[name] : undefined;
+  return v === "" ? undefined : v;
+}
+
+export class WeftClient implements ApiMethods {
+  /** The server's base URL, without a trailing slash. */
+  readonly url: string;
+  readonly namespace: string | undefined;
+  readonly timeoutMs: number;
+  readonly #token: string | undefined;
+  readonly #fetch: typeof fetch;
+
+  constructor(options: WeftClientOptions = {}) {
+    const url = options.url ?? env("WEFT_URL") ?? DEFAULT_URL;
+    let parsed: URL;
+    try {
+      parsed = new URL(url);
+    } catch {
+      throw new TypeError(`weft: the url '${url}' is not a URL (want http://host:port)`);
+    }
+    if (parsed.protocol !== "http:" && parsed.protocol !== "https:")
+      throw new TypeError(`weft: the url '${url}' is not http or https`);
+    this.url = url.replace(/\/+$/, "");
+    this.#token = options.token ?? env("WEFT_TOKEN");
+    this.namespace = options.namespace ?? env("WEFT_NAMESPACE");
+    this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    if (!(this.timeoutMs > 0)) throw new RangeError("weft: timeoutMs must be above 0");
+    this.#fetch = options.fetch ?? globalThis.fetch;
+    if (typeof this.#fetch !== "function") throw new Error("weft: no fetch: Node 18 or later is needed");
+  }
+
+  // ---- meta ---------------------------------------------------------------
+
+  getOpenApi(options?: Options<"getOpenApi">): Promise<Answer<"getOpenApi">> {
+    return this.#call("getOpenApi", [], undefined, options);
+  }
+
+  // ---- tasks --------------------------------------------------------------
+
+  listTasks(options?: Options<"listTasks">): Promise<Answer<"listTasks">> {
+    return this.#call("listTasks", [], undefined, options);
+  }
+  getTask(id: string, options?: Options<"getTask">): Promise<Answer<"getTask">> {
+    return this.#call("getTask", [id], undefined, options);
+  }
+  listTaskEvents(id: string, options?: Options<"listTaskEvents">): Promise<Answer<"listTaskEvents">> {
+    return this.#call("listTaskEvents", [id], undefined, options);
+  }
+
+  // ---- jobs ---------------------------------------------------------------
+
+  enqueueJobs(body: Body<"enqueueJobs">, options?: Options<"enqueueJobs">): Promise<Answer<"enqueueJobs">> {
+    return this.#call("enqueueJobs", [], body, options);
+  }
+  /** Enqueues one job on queue; answers it (id, run_id, status, duplicate). */
+  async enqueue(
+    queue: string,
+    input?: unknown,
+    spec: Omit<Body<"enqueueJobs">["jobs"][number], "queue" | "input"> = {},
+    options?: Options<"enqueueJobs">,
+  ) {
+    const answer = await this.enqueueJobs({ jobs: [{ ...spec, queue, input }] }, options);
+    return answer.jobs[0]!;
+  }
+  claimJobs(body: Body<"claimJobs">, options?: Options<"claimJobs">): Promise<Answer<"claimJobs">> {
+    return this.#call("claimJobs", [], body, options);
+  }
+  heartbeatJobs(body: Body<"heartbeatJobs">, options?: Options<"heartbeatJobs">): Promise<Answer<"heartbeatJobs">> {
+    return this.#call("heartbeatJobs", [], body, options);
+  }
+  completeJobs(body: Body<"completeJobs">, options?: Options<"completeJobs">): Promise<Answer<"completeJobs">> {
+    return this.#call("completeJobs", [], body, options);
+  }
+  failJobs(body: Body<"failJobs">, options?: Options<"failJobs">): Promise<Answer<"failJobs">> {
+    return this.#call("failJobs", [], body, options);
+  }
+  releaseJobs(body: Body<"releaseJobs">, options?: Options<"releaseJobs">): Promise<Answer<"releaseJobs">> {
+    return this.#call("releaseJobs", [], body, options);
+  }
+  completeJob(id: string, body: Body<"completeJob">, options?: Options<"completeJob">): Promise<Answer<"completeJob">> {
+    return this.#call("completeJob", [id], body, options);
+  }
+  failJob(id: string, body: Body<"failJob">, options?: Options<"failJob">): Promise<Answer<"failJob">> {
+    return this.#call("failJob", [id], body, options);
+  }
+
+  // ---- operator actions on tasks -------------------------------------------
+
+  retryTask(id: string, body?: Body<"retryTask">, options?: Options<"retryTask">): Promise<Answer<"retryTask">> {
+    return this.#call("retryTask", [id], body, options);
+  }
+  resetTask(id: string, body?: Body<"resetTask">, options?: Options<"resetTask">): Promise<Answer<"resetTask">> {
+    return this.#call("resetTask", [id], body, options);
+  }
+  resolveTask(id: string, body?: Body<"resolveTask">, options?: Options<"resolveTask">): Promise<Answer<"resolveTask">> {
+    return this.#call("resolveTask", [id], body, options);
+  }
+  cancelTask(id: string, body?: Body<"cancelTask">, options?: Options<"cancelTask">): Promise<Answer<"cancelTask">> {
+    return this.#call("cancelTask", [id], body, options);
+  }
+  pauseTask(id: string, body?: Body<"pauseTask">, options?: Options<"pauseTask">): Promise<Answer<"pauseTask">> {
+    return this.#call("pauseTask", [id], body, options);
+  }
+  resumeTask(id: string, body?: Body<"resumeTask">, options?: Options<"resumeTask">): Promise<Answer<"resumeTask">> {
+    return this.#call("resumeTask", [id], body, options);
+  }
+
+  // ---- dead letters and workers ----------------------------------------------
+
+  listDeadLetters(options?: Options<"listDeadLetters">): Promise<Answer<"listDeadLetters">> {
+    return this.#call("listDeadLetters", [], undefined, options);
+  }
+  getDeadLetter(id: string, options?: Options<"getDeadLetter">): Promise<Answer<"getDeadLetter">> {
+    return this.#call("getDeadLetter", [id], undefined, options);
+  }
+  requeueDeadLetters(body: Body<"requeueDeadLetters">, options?: Options<"requeueDeadLetters">): Promise<Answer<"requeueDeadLetters">> {
+    return this.#call("requeueDeadLetters", [], body, options);
+  }
+  listWorkers(options?: Options<"listWorkers">): Promise<Answer<"listWorkers">> {
+    return this.#call("listWorkers", [], undefined, options);
+  }
+  getWorker(id: string, options?: Options<"getWorker">): Promise<Answer<"getWorker">> {
+    return this.#call("getWorker", [id], undefined, options);
+  }
+  drainWorker(id: string, options?: Options<"drainWorker">): Promise<Answer<"drainWorker">> {
+    return this.#call("drainWorker", [id], undefined, options);
+  }
+
+  // ---- runs -----------------------------------------------------------------
+
+  createRun(body: Body<"createRun">, options?: Options<"createRun">): Promise<Answer<"createRun">> {
+    return this.#call("createRun", [], body, options);
+  }
+  listRuns(options?: Options<"listRuns">): Promise<Answer<"listRuns">> {
+    return this.#call("listRuns", [], undefined, options);
+  }
+  getRun(id: string, options?: Options<"getRun">): Promise<Answer<"getRun">> {
+    return this.#call("getRun", [id], undefined, options);
+  }
+  listRunTasks(id: string, options?: Options<"listRunTasks">): Promise<Answer<"listRunTasks">> {
+    return this.#call("listRunTasks", [id], undefined, options);
+  }
+  cancelRun(id: string, options?: Options<"cancelRun">): Promise<Answer<"cancelRun">> {
+    return this.#call("cancelRun", [id], undefined, options);
+  }
+  pauseRun(id: string, options?: Options<"pauseRun">): Promise<Answer<"pauseRun">> {
+    return this.#call("pauseRun", [id], undefined, options);
+  }
+  resumeRun(id: string, options?: Options<"resumeRun">): Promise<Answer<"resumeRun">> {
+    return this.#call("resumeRun", [id], undefined, options);
+  }
+  taskComplete(id: string, body: Body<"taskComplete">, options?: Options<"taskComplete">): Promise<Answer<"taskComplete">> {
+    return this.#call("taskComplete", [id], body, options);
+  }
+  taskFail(id: string, body: Body<"taskFail">, options?: Options<"taskFail">): Promise<Answer<"taskFail">> {
+    return this.#call("taskFail", [id], body, options);
+  }
+
+  // ---- queues ----------------------------------------------------------------
+
+  listQueues(options?: Options<"listQueues">): Promise<Answer<"listQueues">> {
+    return this.#call("listQueues", [], undefined, options);
+  }
+  getQueue(name: string, options?: Options<"getQueue">): Promise<Answer<"getQueue">> {
+    return this.#call("getQueue", [name], undefined, options);
+  }
+  configureQueue(name: string, body: Body<"configureQueue">, options?: Options<"configureQueue">): Promise<Answer<"configureQueue">> {
+    return this.#call("configureQueue", [name], body, options);
+  }
+  pauseQueue(name: string, options?: Options<"pauseQueue">): Promise<Answer<"pauseQueue">> {
+    return this.#call("pauseQueue", [name], undefined, options);
+  }
+  resumeQueue(name: string, options?: Options<"resumeQueue">): Promise<Answer<"resumeQueue">> {
+    return this.#call("resumeQueue", [name], undefined, options);
+  }
+
+  // ---- tokens ----------------------------------------------------------------
+
+  listTokens(options?: Options<"listTokens">): Promise<Answer<"listTokens">> {
+    return this.#call("listTokens", [], undefined, options);
+  }
+  createToken(body: Body<"createToken">, options?: Options<"createToken">): Promise<Answer<"createToken">> {
+    return this.#call("createToken", [], body, options);
+  }
+  getToken(name: string, options?: Options<"getToken">): Promise<Answer<"getToken">> {
+    return this.#call("getToken", [name], undefined, options);
+  }
+  revokeToken(name: string, options?: Options<"revokeToken">): Promise<Answer<"revokeToken">> {
+    return this.#call("revokeToken", [name], undefined, options);
+  }
+
+  // ---- lists as async iterators ------------------------------------------------
+
+  /** Every task matching the filters, page after page. */
+  iterTasks(options?: Omit<Options<"listTasks">, "cursor">): AsyncGenerator<Item<"listTasks", "tasks">, void, undefined> {
+    return this.#pages((cursor) => this.listTasks({ ...options, cursor }), "tasks");
+  }
+  /** A task's whole event trail, oldest first. */
+  iterTaskEvents(id: string, options?: Omit<Options<"listTaskEvents">, "cursor">): AsyncGenerator<Item<"listTaskEvents", "events">, void, undefined> {
+    return this.#pages((cursor) => this.listTaskEvents(id, { ...options, cursor }), "events");
+  }
+  iterDeadLetters(options?: Omit<Options<"listDeadLetters">, "cursor">): AsyncGenerator<Item<"listDeadLetters", "dead_letters">, void, undefined> {
+    return this.#pages((cursor) => this.listDeadLetters({ ...options, cursor }), "dead_letters");
+  }
+  iterWorkers(options?: Omit<Options<"listWorkers">, "cursor">): AsyncGenerator<Item<"listWorkers", "workers">, void, undefined> {
+    return this.#pages((cursor) => this.listWorkers({ ...options, cursor }), "workers");
+  }
+  iterRuns(options?: Omit<Options<"listRuns">, "cursor">): AsyncGenerator<Item<"listRuns", "runs">, void, undefined> {
+    return this.#pages((cursor) => this.listRuns({ ...options, cursor }), "runs");
+  }
+  /** A run's tasks in submission order, with their results. */
+  iterRunTasks(id: string, options?: Omit<Options<"listRunTasks">, "cursor">): AsyncGenerator<Item<"listRunTasks", "tasks">, void, undefined> {
+    return this.#pages((cursor) => this.listRunTasks(id, { ...options, cursor }), "tasks");
+  }
+  iterQueues(options?: Omit<Options<"listQueues">, "cursor">): AsyncGenerator<Item<"listQueues", "queues">, void, undefined> {
+    return this.#pages((cursor) => this.listQueues({ ...options, cursor }), "queues");
+  }
+
+  async *#pages(
+    page: (cursor: string | undefined) => Promise<object>,
+    field: string,
+  ): AsyncGenerator<any, void, undefined> {
+    let cursor: string | undefined;
+    do {
+      const answer = await page(cursor);
+      yield* (answer as Record<string, unknown[]>)[field]!;
+      cursor = (answer as { next_cursor?: string | null }).next_cursor ?? undefined;
+    } while (cursor);
+  }
+
+  // ---- the request ---------------------------------------------------------
+
+  async #call<K extends OperationId>(
+    id: K,
+    pathArgs: string[],
+    body: unknown,
+    callOptions: Options<K> | undefined,
+  ): Promise<Answer<K>> {
+    const op: Op = OPERATIONS[id];
+    const options = callOptions as (CallOptions & { idempotencyKey?: string } & Record<string, unknown>) | undefined;
+    let path: string = op.path;
+    op.pathParams.forEach((name, i) => {
+      const v = pathArgs[i];
+      if (typeof v !== "string" || v === "") throw new TypeError(`weft ${id}: ${name} must be a non-empty string`);
+      path = path.replace(`{${name}}`, encodeURIComponent(v));
+    });
+    const query = new URLSearchParams();
+    for (const name of op.query) {
+      let v = options?.[name];
+      if (v === undefined && name === "namespace") v = this.namespace;
+      if (v === undefined || v === null) continue;
+      query.append(name, Array.isArray(v) ? v.join(",") : String(v));
+    }
+    const qs = query.toString();
+    const target = this.url + path + (qs ? "?" + qs : "");
+
+    const headers: Record<string, string> = { accept: "application/json" };
+    if (this.#token) headers.authorization = "Bearer " + this.#token;
+    if (options?.idempotencyKey !== undefined && (op.headers as readonly string[]).includes("Idempotency-Key"))
+      headers["idempotency-key"] = options.idempotencyKey;
+    let payload: string | undefined;
+    if (op.body !== "none" && body !== undefined) {
+      if (op.bodyNamespace && this.namespace && body && typeof body === "object" && !("namespace" in body))
+        body = { namespace: this.namespace, ...body };
+      payload = JSON.stringify(body);
+      headers["content-type"] = "application/json";
+    } else if (op.body === "required") {
+      throw new TypeError(`weft ${id}: a body is required`);
+    }
+
+    let timeoutMs = options?.timeoutMs ?? this.timeoutMs;
+    const waitMs = id === "claimJobs" ? (body as { wait_ms?: number }).wait_ms : undefined;
+    if (typeof waitMs === "number") timeoutMs += waitMs;
+    const request = `${op.method} ${target}`;
+    const answer = await this.#send(op.method, target, headers, payload, timeoutMs, options?.signal, request);
+    return answer as Answer<K>;
+  }
+
+  async #send(
+    method: string,
+    target: string,
+    headers: Record<string, string>,
+    payload: string | undefined,
+    timeoutMs: number,
+    signal: AbortSignal | undefined,
+    request: string,
+  ): Promise<unknown> {
+    signal?.throwIfAborted();
+    const ctl = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      ctl.abort();
+    }, timeoutMs);
+    const onAbort = () => ctl.abort(signal!.reason);
+    signal?.addEventListener("abort", onAbort, { once: true });
+    let status: number;
+    let text: string;
+    let retryAfter: string | null;
+    try {
+      const res = await this.#fetch(target, { method, headers, body: payload, signal: ctl.signal });
+      status = res.status;
+      retryAfter = res.headers.get("retry-after");
+      text = await res.text();
+    } catch (err) {
+      if (signal?.aborted) throw signal.reason;
+      if (timedOut)
+        throw new WeftConnectionError(
+          "timeout",
+          `no answer from the weft server at ${this.url} within ${timeoutMs} ms (${method} ${new URL(target).pathname})`,
+          this.url,
+          request,
+        );
+      const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+      const why = cause?.code ?? cause?.message ?? (err as Error).message;
+      throw new WeftConnectionError(
+        "unreachable",
+        `cannot reach the weft server at ${this.url} (${why}): is it running? Point WEFT_URL (or the url option) at it`,
+        this.url,
+        request,
+      );
+    } finally {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", onAbort);
+    }
+
+    let json: unknown;
+    try {
+      json = text === "" ? null : JSON.parse(text);
+    } catch {
+      json = undefined;
+    }
+    if (status >= 200 && status < 300) {
+      if (json === undefined)
+        throw new WeftError(status, "bad_answer", `the server at ${this.url} answered ${request} with non-JSON`, [], request);
+      return json;
+    }
+    throw this.#error(status, json, text, retryAfter, request);
+  }
+
+  #error(status: number, json: unknown, text: string, retryAfter: string | null, request: string): WeftError {
+    const e = (json as { error?: Partial<ErrorBody> } | undefined)?.error;
+    const body: ErrorBody = {
+      code: typeof e?.code === "string" ? e.code : `http_${status}`,
+      message: typeof e?.message === "string" ? e.message : text.slice(0, 200) || `HTTP ${status}`,
+      details: Array.isArray(e?.details) ? e.details.map(String) : [],
+      current_status: typeof e?.current_status === "string" ? e.current_status : undefined,
+    };
+    const where = new URL(request.slice(request.indexOf(" ") + 1)).pathname;
+    switch (status) {
+      case 401:
+        return new WeftAuthError(
+          status,
+          body.code,
+          this.#token
+            ? `the server at ${this.url} refused the token (${body.message}): set WEFT_TOKEN (or the token option) to a valid token`
+            : `the server at ${this.url} needs a token (${body.message}): set WEFT_TOKEN (or the token option)`,
+          body.details,
+          request,
+        );
+      case 403:
+        return new WeftForbiddenError(status, body.code, `${where}: ${body.message}`, body.details, request);
+      case 404:
+        return new WeftNotFoundError(status, body.code, `${where}: ${body.message}`, body.details, request);
+      case 409:
+        return new WeftConflictError(status, { ...body, message: `${where}: ${body.message}` }, request);
+      case 429:
+      case 503: {
+        const secs = retryAfter === null ? NaN : Number(retryAfter);
+        return new WeftUnavailableError(
+          status,
+          { ...body, message: `${where}: ${body.message}` },
+          request,
+          Number.isFinite(secs) ? secs * 1000 : undefined,
+        );
+      }
+      default: {
+        const details = body.details.length ? ` (${body.details.join("; ")})` : "";
+        return new WeftError(status, body.code, `${where}: ${body.message}${details}`, body.details, request);
+      }
+    }
+  }
+}
