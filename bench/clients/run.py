@@ -41,8 +41,8 @@ CLIENTS = {
     "c": lambda q, c: [os.path.join(ROOT, "build", "examples", "c", "worker"), "--concurrency", str(c), q],
     "python": lambda q, c: [os.path.join(ROOT, "build", "sdk", "python-venv", "bin", "python"),
                             os.path.join(ROOT, "sdk", "python", "examples", "worker.py"), "--concurrency", str(c), q],
-    "typescript": lambda q, c: ["node", os.path.join(ROOT, "build", "sdk", "ts-consumer", "worker.mjs"),
-                                "--concurrency", str(c), q],
+    "typescript": lambda q, c: ["node", os.path.join(ROOT, "build", "sdk", "ts-consumer", "node_modules", "@weft",
+                                                     "client", "examples", "worker.mjs"), "--concurrency", str(c), q],
 }
 
 
