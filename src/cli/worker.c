@@ -57,11 +57,13 @@ static void usage(FILE *out)
 	        "  --kill-grace DURATION    after a job's timeout, SIGTERM, then SIGKILL after this\n"
 	        "                           (default 10s)\n"
 	        "  --claim-wait DURATION    how long a claim waits on the server for a job, 1s..60s\n"
-	        "                           (default 30s); a drain lets the claim in flight end\n"
+	        "                           (default 30s)\n"
 	        "  --permanent-exit N       the exit code that fails a job for good (default 100;\n"
 	        "                           -1: every exit code is retried)\n"
 	        "  --outcome-log FILE       append \"<job id> <attempt> complete|fail <outcome>\" per\n"
 	        "                           answered report\n"
+	        "  --json                   print each answered report on stdout as a line of JSON:\n"
+	        "                           {\"id\", \"attempt\", \"report\": \"complete\"|\"fail\", \"outcome\"}\n"
 	        "%s"
 	        "  -h, --help               show this text\n"
 	        "\n"
@@ -126,6 +128,8 @@ static int parse_opts(int argc, char **argv, worker_opts *o)
 			if (r < 0 || cli_parse_i64(PROG, "--permanent-exit", v, -1, 255, &n))
 				return -1;
 			o->permanent_exit = (int)n;
+		} else if (strcmp(a, "--json") == 0) {
+			o->json_out = true;
 		} else if ((r = cli_opt_value(PROG, argc, argv, &i, "--outcome-log", &v)) != 0) {
 			if (r < 0)
 				return -1;

@@ -390,6 +390,14 @@ static int report_request(worker *w, http_client *c, job **jobs, size_t n, bool 
 		if (w->outcome_log)
 			fprintf(w->outcome_log, "%s %" PRId64 " %s %s\n", id, jb ? jb->attempt : 0, ok ? "complete" : "fail",
 			        outcome);
+		if (w->o.json_out) {
+			json_t *line = json_pack("{s:s,s:I,s:s,s:s}", "id", id, "attempt", (json_int_t)(jb ? jb->attempt : 0),
+			                         "report", ok ? "complete" : "fail", "outcome", outcome);
+			char *text = json_dump_compact(line);
+			printf("%s\n", text);
+			free(text);
+			json_decref(line);
+		}
 		bool expected = strcmp(outcome, "completed") == 0 || strcmp(outcome, "retrying") == 0 ||
 		                strcmp(outcome, "dead_lettered") == 0 || strcmp(outcome, "already_completed") == 0 ||
 		                strcmp(outcome, "already_failed") == 0;
@@ -401,6 +409,8 @@ static int report_request(worker *w, http_client *c, job **jobs, size_t n, bool 
 	}
 	if (w->outcome_log)
 		fflush(w->outcome_log);
+	if (w->o.json_out)
+		fflush(stdout);
 	json_decref(answer);
 	return 0;
 }

@@ -72,6 +72,7 @@ typedef struct worker_opts {
 	int64_t claim_wait_us;        /* how long a claim may wait on the server for a job */
 	int permanent_exit;
 	const char *outcome_log;      /* or NULL */
+	bool json_out;                /* --json: each answered report as a line of JSON on stdout */
 	char **cmd;                   /* CMD ARGS..., NULL-terminated (borrowed from argv) */
 	char *cmd_path;               /* resolved once at start (owned) */
 } worker_opts;

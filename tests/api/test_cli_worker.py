@@ -20,6 +20,7 @@ The timeout and heartbeat cases wait in real time (2-3 s): a child's
 timeout and the heartbeats run on the worker's own clock.
 """
 
+import json
 import os
 import signal
 import subprocess
@@ -257,3 +258,28 @@ def test_sigkilled_worker_job_runs_again_after_its_lease(server, tmp_path):
     assert [line.split()[0] for line in runs.read_text().splitlines()] == ["1", "2"]
     trail = server.get("/v1/tasks/%s/events" % job_id).json()["events"]
     assert sum(1 for e in trail if e["to"] == "success") == 1, trail
+
+
+def test_json_prints_each_answered_report(server, tmp_path):
+    """--json: a line of JSON per answered report on stdout, for scripts;
+    a failing job's report says so, and the job's retry is its own line."""
+    ok = script(tmp_path, "ok.sh", 'cat >/dev/null\nif [ "$WEFT_JOB_ID" = "$1" ]; then exit 3; fi\necho 1\n')
+    ids = enqueue(server, "cli-json", "1", "2", "3", "--max-attempts", "2")
+    out = tmp_path / "out.ndjson"
+    with open(out, "w") as f:
+        proc = subprocess.Popen([weft_bin(), "worker", "--json", "--queue", "cli-json", "--", ok, ids[0]],
+                                env=cli_env(server), stdout=f, stderr=subprocess.DEVNULL, cwd=str(tmp_path))
+        try:
+            for i in ids:
+                wait_job(server, i, ("success", "failure"))
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(timeout=WORKER_EXIT_TIMEOUT) == 0
+    lines = [json.loads(line) for line in out.read_text().splitlines()]
+    assert all(set(line) == {"id", "attempt", "report", "outcome"} for line in lines), lines
+    by_job = {}
+    for line in lines:
+        by_job.setdefault(line["id"], []).append((line["attempt"], line["report"], line["outcome"]))
+    assert by_job[ids[1]] == [(1, "complete", "completed")]
+    assert by_job[ids[2]] == [(1, "complete", "completed")]
+    assert by_job[ids[0]] == [(1, "fail", "retrying"), (2, "fail", "dead_lettered")]
