@@ -25,5 +25,6 @@ $(PY_SDK_STAMP): $(PY_SDK_VENV)/bin/python $(PY_SDK_SRCS)
 	$(Q)rm -rf build/sdk/python-src
 	@touch $@
 
+# `make sdk-python`: the package installed into build/sdk/python-venv.
 .PHONY: sdk-python
 sdk-python: $(PY_SDK_STAMP)

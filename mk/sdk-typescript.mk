@@ -32,3 +32,7 @@ $(TS_SDK_BUILD)/consumer.stamp: $(TS_SDK_BUILD)/dist.stamp $(TS_SDK_SHIPPED)
 	$(Q)touch $@
 
 CLIENT_TEST_DEPS += $(TS_SDK_BUILD)/consumer.stamp
+
+# `make sdk-typescript`: sdk/typescript/dist, ready for `npm install ./sdk/typescript`.
+.PHONY: sdk-typescript
+sdk-typescript: $(TS_SDK_BUILD)/dist.stamp
