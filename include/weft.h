@@ -37,7 +37,9 @@
  * - Threads: a weft_client serves one thread at a time; give each thread
  *   its own (they share nothing). Small allocations abort the program on
  *   out-of-memory, as in the rest of weft; sizes a caller controls are
- *   bounded by the server, which answers 413 past its limits.
+ *   bounded by the server, which answers 413 past its limits; an answer
+ *   larger than 256 MiB fails the call with WEFT_ETRANSPORT ("answer too
+ *   large") rather than being held.
  *
  * Each API function carries an `@operation` tag naming the operationId of
  * the OpenAPI document (GET /v1/openapi.json) it calls.

@@ -25,6 +25,7 @@ struct http_client {
 	struct curl_slist *hdr_body; /* the same plus Content-Type: application/json */
 	long timeout_ms;
 	long default_timeout_ms;
+	size_t max_body;
 	const atomic_bool *cancel;   /* borrowed, or NULL */
 	http_progress_fn progress;   /* or NULL */
 	void *progress_ud;           /* borrowed */
@@ -107,6 +108,8 @@ static size_t on_body(char *p, size_t size, size_t n, void *ud)
 {
 	http_response *r = ud;
 	size_t len = size * n;
+	if (len > r->max_body_ - r->body_bytes)
+		return 0;   /* curl stops the transfer: CURLE_WRITE_ERROR */
 	r->body_bytes += len;
 	if (!r->discard_body)
 		buf_append(&r->body, p, len);
@@ -136,6 +139,7 @@ http_client *http_client_new(const http_client_options *opt)
 	buf_init(&c->url);
 	c->default_timeout_ms = opt->timeout_ms > 0 ? opt->timeout_ms : DEFAULT_TIMEOUT_MS;
 	c->timeout_ms = c->default_timeout_ms;
+	c->max_body = opt->max_body > 0 ? opt->max_body : HTTP_CLIENT_BODY_MAX;
 
 	/* "Expect:" drops the 100-continue round trip curl adds before large
 	 * bodies: weft reads every body it accepts. */
@@ -303,6 +307,7 @@ int http_client_request(http_client *c, const char *method, const char *path, co
 		if (!own)
 			return fail(resp, HTTP_CLIENT_EINVAL, method, c->url.data, "out of memory");
 	}
+	resp->max_body_ = c->max_body;
 	CURL *h = c->h;
 	curl_easy_setopt(h, CURLOPT_URL, c->url.data);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, resp);
@@ -332,6 +337,11 @@ int http_client_request(http_client *c, const char *method, const char *path, co
 		char ebuf[128];
 		const char *detail = c->errbuf[0] ? c->errbuf : curl_easy_strerror(rc);
 		ret = code_of(rc);
+		char too_large[96];
+		if (rc == CURLE_WRITE_ERROR) {   /* on_body's refusal: nothing else writes */
+			snprintf(too_large, sizeof(too_large), "answer too large (more than %zu bytes)", c->max_body);
+			detail = too_large;
+		}
 		if (ret == HTTP_CLIENT_ECONNECT && curl_easy_getinfo(h, CURLINFO_OS_ERRNO, &os_errno) == CURLE_OK &&
 		    os_errno != 0)
 			detail = strerror_r((int)os_errno, ebuf, sizeof(ebuf));

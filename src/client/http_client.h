@@ -44,7 +44,13 @@ typedef struct http_client_options {
 	const char *token;        /* bearer token sent as "Authorization: Bearer <token>", or NULL; copied */
 	long timeout_ms;          /* whole request, connecting included; 0: 30 s */
 	long connect_timeout_ms;  /* connecting; 0: 5 s */
+	size_t max_body;          /* the largest answer body taken; a larger one fails the request
+	                             (HTTP_CLIENT_ETRANSPORT, "answer too large"); 0: HTTP_CLIENT_BODY_MAX */
 } http_client_options;
+
+/* The default bound of an answer's body: a server (or something posing as
+ * one) cannot make a client hold more than this. */
+#define HTTP_CLIENT_BODY_MAX ((size_t)256 << 20)
 
 typedef struct http_client http_client;
 
@@ -92,6 +98,7 @@ typedef struct http_response {
 	buf body;                 /* the body, NUL-terminated (empty with discard_body) */
 	size_t body_bytes;        /* bytes of body received, kept or not */
 	bool discard_body;        /* set by the caller: count the body, do not keep it */
+	size_t max_body_;         /* private: the client's bound, for this request */
 	char error[320];          /* why the request failed, "" after an answer */
 	/* the final answer's header fields as "name\0value\0" pairs (private:
 	 * read them with http_response_header) */

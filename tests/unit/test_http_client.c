@@ -302,6 +302,29 @@ static void test_discard_body(void **state)
 	assert_int_equal(resp.body.len, 100000);
 }
 
+/* An answer past the client's bound fails the request and says why; the
+ * same client then takes answers within it. */
+static void test_answer_bound(void **state)
+{
+	UNUSED(state);
+	char base[64];
+	snprintf(base, sizeof(base), "http://127.0.0.1:%d", port);
+	http_client_options o = { .base_url = base, .timeout_ms = 5000, .max_body = 99999 };
+	http_client *c = http_client_new(&o);
+	assert_non_null(c);
+	assert_int_equal(http_client_request(c, "GET", "/big", NULL, 0, NULL, &resp), HTTP_CLIENT_ETRANSPORT);
+	assert_non_null(strstr(resp.error, "answer too large (more than 99999 bytes)"));
+	assert_true(resp.body.len <= 99999);
+	assert_int_equal(http_client_request(c, "GET", "/ok", NULL, 0, NULL, &resp), 0);
+	assert_int_equal(resp.status, 200);
+	http_client_free(c);
+	o.max_body = 100000;   /* exactly the body: taken */
+	c = http_client_new(&o);
+	assert_int_equal(http_client_request(c, "GET", "/big", NULL, 0, NULL, &resp), 0);
+	assert_int_equal(resp.body.len, 100000);
+	http_client_free(c);
+}
+
 static void test_keep_alive(void **state)
 {
 	UNUSED(state);
@@ -500,6 +523,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_token_and_extra_headers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_header_lookup, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_discard_body, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_answer_bound, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_keep_alive, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_connection_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_timeout, setup, teardown),
