@@ -274,6 +274,20 @@ def test_errors_not_found_and_bad_request(server):
     assert isinstance(e.value, weft.WeftError)
 
 
+def test_an_answer_past_the_bound_is_refused(server, monkeypatch):
+    """The client holds no answer larger than MAX_ANSWER_BYTES (lowered
+    here to a size a real answer passes), and a refused answer leaves the
+    client usable."""
+    c = weft.Client(server.base)
+    [job] = c.enqueue_many([{"queue": "big", "input": "x" * 5000}])["jobs"]
+    monkeypatch.setattr(weft._transport, "MAX_ANSWER_BYTES", 4000)
+    with pytest.raises(weft.WeftError) as e:
+        c.get_task(job["id"])
+    assert e.value.code == "answer_too_large" and "4000 bytes" in e.value.message
+    monkeypatch.setattr(weft._transport, "MAX_ANSWER_BYTES", 1 << 20)
+    assert c.get_task(job["id"])["input"] == "x" * 5000
+
+
 def test_error_unreachable_names_the_url():
     url = closed_port_url("")
     c = weft.Client(url, timeout=5)

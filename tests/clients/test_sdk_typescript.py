@@ -211,6 +211,21 @@ const c = new weft.WeftClient();
     assert "WEFT_URL" in unreachable["message"] and unreachable["url"] == nowhere
 
 
+def test_an_answer_past_the_bound_is_refused(server, api, scratch):
+    """No answer larger than maxAnswerBytes is held: it fails with
+    answer_too_large, and the same client reads answers within it."""
+    r = api.post("/v1/jobs", json={"jobs": [{"queue": "big", "input": "x" * 5000}]})
+    job = r.json()["jobs"][0]["id"]
+    got = run_node(scratch, """
+const small = new weft.WeftClient({ maxAnswerBytes: 4000 });
+%s
+const large = new weft.WeftClient({ maxAnswerBytes: 1 << 20 });
+out({ big, input: (await large.getTask('%s')).input.length });
+""" % (catch("small.getTask('%s')" % job, into="big"), job), server.base)
+    assert got["big"]["code"] == "answer_too_large" and "4000 bytes" in got["big"]["message"], got
+    assert got["input"] == 5000
+
+
 def test_timeout_and_abort(scratch):
     """A server that takes the connection but never answers: the request
     ends after timeoutMs as a WeftConnectionError naming the URL, and a

@@ -32,6 +32,9 @@ export interface WeftClientOptions {
   /** Each request's timeout in ms (default 30,000); a claim's long poll
    * gets its wait_ms on top. */
   timeoutMs?: number;
+  /** The largest answer body taken, in bytes (default MAX_ANSWER_BYTES,
+   * 256 MiB); a larger answer fails with WeftError code answer_too_large. */
+  maxAnswerBytes?: number;
   /** Another fetch (tests, proxies). */
   fetch?: typeof fetch;
 }
@@ -47,6 +50,33 @@ type Item<K extends OperationId, F extends keyof Answer<K>> = Answer<K>[F] exten
 
 export const DEFAULT_URL = "http://localhost:8085";
 const DEFAULT_TIMEOUT_MS = 30_000;
+/** The largest answer body taken: a server (or something posing as one)
+ * cannot make the client hold more. */
+export const MAX_ANSWER_BYTES = 256 * 1024 * 1024;
+
+/** The body of res as text, or null when it is larger than max bytes (the
+ * rest is not read). */
+async function readBounded(res: Response, max: number): Promise<string | null> {
+  const declared = Number(res.headers.get("content-length") ?? "0");
+  if (declared > max || !res.body) {
+    await res.body?.cancel();
+    return declared > max ? null : "";
+  }
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let n = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    n += value.byteLength;
+    if (n > max) {
+      await reader.cancel();
+      return null;
+    }
+    chunks.push(value);
+  }
+  return new TextDecoder().decode(Buffer.concat(chunks));
+}
 
 function env(name: string): string | undefined {
   const v = typeof process !== "undefined" ? process.env[name] : undefined;
@@ -58,6 +88,7 @@ export class WeftClient implements ApiMethods {
   readonly url: string;
   readonly namespace: string | undefined;
   readonly timeoutMs: number;
+  readonly maxAnswerBytes: number;
   readonly #token: string | undefined;
   readonly #fetch: typeof fetch;
 
@@ -76,6 +107,8 @@ export class WeftClient implements ApiMethods {
     this.namespace = options.namespace ?? env("WEFT_NAMESPACE");
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     if (!(this.timeoutMs > 0)) throw new RangeError("weft: timeoutMs must be above 0");
+    this.maxAnswerBytes = options.maxAnswerBytes ?? MAX_ANSWER_BYTES;
+    if (!(this.maxAnswerBytes > 0)) throw new RangeError("weft: maxAnswerBytes must be above 0");
     this.#fetch = options.fetch ?? globalThis.fetch;
     if (typeof this.#fetch !== "function") throw new Error("weft: no fetch: Node 18 or later is needed");
   }
@@ -346,13 +379,13 @@ export class WeftClient implements ApiMethods {
     const onAbort = () => ctl.abort(signal!.reason);
     signal?.addEventListener("abort", onAbort, { once: true });
     let status: number;
-    let text: string;
+    let text: string | null;
     let retryAfter: string | null;
     try {
       const res = await this.#fetch(target, { method, headers, body: payload, signal: ctl.signal });
       status = res.status;
       retryAfter = res.headers.get("retry-after");
-      text = await res.text();
+      text = await readBounded(res, this.maxAnswerBytes);
     } catch (err) {
       if (signal?.aborted) throw signal.reason;
       if (timedOut)
@@ -375,6 +408,14 @@ export class WeftClient implements ApiMethods {
       signal?.removeEventListener("abort", onAbort);
     }
 
+    if (text === null)
+      throw new WeftError(
+        status,
+        "answer_too_large",
+        `the server at ${this.url} answered ${request} with more than ${this.maxAnswerBytes} bytes`,
+        [],
+        request,
+      );
     let json: unknown;
     try {
       json = text === "" ? null : JSON.parse(text);

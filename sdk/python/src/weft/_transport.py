@@ -14,9 +14,12 @@ import threading
 import urllib.parse
 from typing import Any, Dict, Mapping, Optional, Set, Tuple
 
-from .errors import WeftConnectionError, error_from_answer
+from .errors import WeftConnectionError, WeftError, error_from_answer
 
 USER_AGENT = "weft-python/0.1"
+# The largest answer body taken: a server (or something posing as one)
+# cannot make the client hold more.
+MAX_ANSWER_BYTES = 256 << 20
 
 # Errors of a kept-alive connection the server closed meanwhile. A
 # connection found closed before the request is replaced silently; one
@@ -136,7 +139,11 @@ class Transport:
                     self._busy[me] = conn
                 conn.request(method, target, body=data, headers=hdrs)
                 resp = conn.getresponse()
-                raw = resp.read()
+                raw = resp.read(MAX_ANSWER_BYTES + 1)
+                if len(raw) > MAX_ANSWER_BYTES:
+                    self.close()
+                    raise WeftError(resp.status, "answer_too_large", "the answer of %s %s is larger than %d bytes"
+                                    % (method, target, MAX_ANSWER_BYTES))
                 if resp.will_close:
                     self.close()
                 return resp.status, raw
