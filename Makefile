@@ -399,7 +399,7 @@ compile_commands: $(GEN_SRCS)
 	@echo "wrote compile_commands.json"
 
 clean:
-	rm -rf build compile_commands.json
+	rm -rf build compile_commands.json sdk/typescript/dist
 
 # ---- benchmarks (never part of `make check`) ------------------------------
 # `make bench`: weft's queue beside graphile-worker and pg-boss on one
