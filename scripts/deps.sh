@@ -3,7 +3,7 @@
 # Fast no-op when everything is present.
 set -eu
 
-PACKAGES="build-essential pkg-config libmicrohttpd-dev libjansson-dev
+PACKAGES="build-essential pkg-config tzdata libmicrohttpd-dev libjansson-dev
 libcurl4-openssl-dev libsqlite3-dev libssl-dev libcmocka-dev python3-pytest
 python3-pytest-xdist python3-requests python3-psycopg2 libpq-dev postgresql
 libyaml-dev python3-venv python3-pip python3-setuptools python3-wheel mypy nodejs"
