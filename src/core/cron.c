@@ -339,6 +339,15 @@ static bool next_wall_match(const cron_expr *e, int64_t from, int64_t limit, int
 	return false;
 }
 
+bool cron_matches(const cron_expr *e, int64_t wall)
+{
+	int64_t days = floor_div(wall, SECS_PER_DAY), y;
+	int sod = (int)(wall - days * SECS_PER_DAY), m, d;
+	tz_civil_from_days(days, &y, &m, &d);
+	return ((e->months >> m) & 1) && day_matches(e, days, d) && ((e->hours >> (sod / 3600)) & 1) &&
+	       ((e->minutes >> (sod / 60 % 60)) & 1) && ((e->seconds >> (sod % 60)) & 1);
+}
+
 int cron_next(const cron_expr *e, const tz_zone *z, int64_t after_utc_us, int64_t *next_utc_us)
 {
 	if (e->months == 0 || e->weekdays == 0 || e->days == 0 || e->hours == 0 || e->minutes == 0 ||

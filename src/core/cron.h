@@ -66,6 +66,10 @@ typedef struct cron_expr {
  * (errlen bytes; may be NULL). */
 int cron_parse(const char *text, size_t len, cron_expr *out, char *err, size_t errlen);
 
+/* Whether e matches wall time `wall` (seconds, the zone's civil time
+ * counted as if it were UTC; see tz.h), ignoring DST. */
+bool cron_matches(const cron_expr *e, int64_t wall);
+
 /* The first fire time strictly after `after_utc_us` (µs since the epoch,
  * UTC) on zone z's wall clock (z borrowed; tz_utc() for UTC), in
  * *next_utc_us. 0, or WEFT_ENOTFOUND if there is none within

@@ -4,8 +4,9 @@
  * Input: one byte choosing the zone, eight bytes (big-endian) for the
  * instant to search after (folded into years 1-9999), then the expression
  * text. Whatever parses must give fire times that are ascending and after
- * the instant, so that a search bug shows up as a crash, not only as a
- * sanitizer report.
+ * the instant, each at a matching wall time or the end of a DST gap, and
+ * in UTC with no matching second skipped before the first: a search bug
+ * shows up as a crash, not only as a sanitizer report.
  */
 #include "fuzz.h"
 #include "core/cron.h"
@@ -40,8 +41,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int n = cron_next_n(&e, z, after, ARRAY_LEN(next), next);
 	if (n < 0 && n != -7)   /* WEFT_EINVALID only for instants at the very end of time */
 		abort();
-	for (int i = 0; i < n; i++)
+	for (int i = 0; i < n; i++) {
 		if (next[i] <= (i == 0 ? after : next[i - 1]) || next[i] % 1000000 != 0)
 			abort();
+		/* Each fire time shows a matching wall time, or ends a DST gap. */
+		int64_t t = next[i] / 1000000;
+		if (!cron_matches(&e, tz_utc_to_wall(z, t)) && tz_offset_at(z, t - 1, NULL) >= tz_offset_at(z, t, NULL))
+			abort();
+	}
+	/* In UTC nothing between the instant and the first fire time matches
+	 * (checked second by second when that is short). */
+	if (n > 0 && z == tz_utc() && next[0] - after <= 3600LL * 1000000) {
+		for (int64_t t = after / 1000000 - (after % 1000000 < 0); ++t < next[0] / 1000000;)
+			if (t * 1000000 > after && cron_matches(&e, t))
+				abort();
+	}
 	return 0;
 }

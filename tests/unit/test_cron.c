@@ -390,6 +390,25 @@ static void test_no_dst_and_far_future(void **state)
 	EXPECT_NEXT("30 2 * * *", "Europe/Berlin", T(2100, 3, 27, 12, 0, 0), T(2100, 3, 28, 1, 0, 0),
 	            T(2100, 3, 29, 0, 30, 0));
 	EXPECT_NEXT("0 0 29 2 *", "Europe/Berlin", T(2096, 3, 1, 0, 0, 0), T(2104, 2, 28, 23, 0, 0));
+	/* Samoa skipped all of 2011-12-30 (-10 -> +14 at 10:00 UTC): that
+	 * day's 09:00 fires when the gap ends, at 00:00 on the 31st. */
+	EXPECT_NEXT("0 9 * * *", "Pacific/Apia", T(2011, 12, 29, 20, 0, 0), T(2011, 12, 30, 10, 0, 0),
+	            T(2011, 12, 30, 19, 0, 0));
+}
+
+static void test_matches(void **state)
+{
+	UNUSED(state);
+	cron_expr e = parse_ok("30 2 13 * FRI");
+	int64_t day = tz_days_from_civil(2026, 1, 13) * 86400;  /* a Tuesday */
+	assert_true(cron_matches(&e, day + 2 * 3600 + 30 * 60));
+	assert_false(cron_matches(&e, day + 2 * 3600 + 30 * 60 + 1));
+	assert_false(cron_matches(&e, day + 3 * 3600 + 30 * 60));
+	assert_false(cron_matches(&e, day + 86400 + 2 * 3600 + 30 * 60));     /* Wednesday the 14th */
+	assert_true(cron_matches(&e, day + 3 * 86400 + 2 * 3600 + 30 * 60));  /* Friday the 16th */
+	assert_true(cron_matches(&e, -86400 + 2 * 3600 + 30 * 60) == false);   /* 1969-12-31, a Wednesday */
+	e = parse_ok("0 0 * * WED");
+	assert_true(cron_matches(&e, -86400));
 }
 
 int main(void)
@@ -401,7 +420,7 @@ int main(void)
 		cmocka_unit_test(test_next_seconds),      cmocka_unit_test(test_next_bounds),
 		cmocka_unit_test(test_dst_berlin_spring), cmocka_unit_test(test_dst_berlin_autumn),
 		cmocka_unit_test(test_dst_new_york),      cmocka_unit_test(test_dst_lord_howe),
-		cmocka_unit_test(test_no_dst_and_far_future),
+		cmocka_unit_test(test_no_dst_and_far_future), cmocka_unit_test(test_matches),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
