@@ -278,6 +278,41 @@ static void test_footer(void **state)
 	assert_int_equal(tz_offset_at(lh, wall_of(2151, 1, 1, 0, 0, 0), NULL), 39600);
 }
 
+/* TZif v3 footers: rule times below zero (Nuuk, M3.5.0/-1) and past 24h
+ * (Jerusalem M3.4.4/26, Santiago /24), and Dublin's negative DST (winter
+ * is the "daylight" time). Python's zoneinfo gives these 2100 changes. */
+static void test_footer_v3(void **state)
+{
+	UNUSED(state);
+	static const struct {
+		const char *zone;
+		int64_t at[2];
+		int32_t offsets[3];
+	} cases[] = {
+		{ "America/Nuuk", { 4109878800, 4128627600 }, { -7200, -3600, -7200 } },
+		{ "Asia/Jerusalem", { 4109702400, 4128620400 }, { 7200, 10800, 7200 } },
+		{ "America/Santiago", { 4110490800, 4123800000 }, { -10800, -14400, -10800 } },
+		{ "Europe/Dublin", { 4109878800, 4128627600 }, { 0, 3600, 0 } },
+	};
+	const int64_t start = 4102444800;   /* 2100-01-01 */
+	for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
+		const tz_zone *z = zone(cases[i].zone);
+		int64_t from = start, at;
+		int32_t before, after;
+		for (int k = 0; k < 2; k++) {
+			assert_true(tz_next_change(z, from, start + 366LL * 86400, &at, &before, &after));
+			if (at != cases[i].at[k])
+				fail_msg("%s change %d: got %" PRId64 ", want %" PRId64, cases[i].zone, k, at, cases[i].at[k]);
+			assert_int_equal(before, cases[i].offsets[k]);
+			assert_int_equal(after, cases[i].offsets[k + 1]);
+			assert_int_equal(tz_offset_at(z, at - 1, NULL), before);
+			assert_int_equal(tz_offset_at(z, at, NULL), after);
+			from = at;
+		}
+		assert_false(tz_next_change(z, from, start + 365LL * 86400 - 1, &at, &before, &after));
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -285,7 +320,7 @@ int main(void)
 		cmocka_unit_test(test_load_errors), cmocka_unit_test(test_cache),
 		cmocka_unit_test(test_fixed_zones), cmocka_unit_test(test_berlin),
 		cmocka_unit_test(test_new_york),   cmocka_unit_test(test_lord_howe),
-		cmocka_unit_test(test_footer),
+		cmocka_unit_test(test_footer),     cmocka_unit_test(test_footer_v3),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
