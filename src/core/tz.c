@@ -408,7 +408,7 @@ static bool parse_footer(const char *s, tz_footer *f)
 	return *s == '\0';
 }
 
-static void zone_free(tz_zone *z)
+void tz_free(tz_zone *z)
 {
 	if (z == NULL)
 		return;
@@ -488,6 +488,22 @@ bad_format:
 	return WEFT_EINVALID;
 }
 
+int tz_parse(const char *name, const uint8_t *data, size_t len, tz_zone **out, char *err, size_t errlen)
+{
+	char scratch[TZ_ERR_LEN];
+	if (err == NULL || errlen == 0)
+		err = scratch, errlen = sizeof(scratch);
+	tz_zone *z = xcalloc(1, sizeof(*z));
+	snprintf(z->name, sizeof(z->name), "%s", name);
+	int rc = parse_tzif(data, len, z, err, errlen);
+	if (rc != 0) {
+		tz_free(z);
+		return rc;
+	}
+	*out = z;
+	return 0;
+}
+
 /* ---- names, loading and the cache -------------------------------------- */
 
 bool tz_name_valid(const char *name)
@@ -544,23 +560,16 @@ static int load_file(const char *name, tz_zone **out, char *err, size_t errlen)
 	size_t len = fread(data, 1, TZ_FILE_MAX, f);
 	bool read_error = ferror(f) != 0;
 	fclose(f);
-	tz_zone *z = xcalloc(1, sizeof(*z));
-	snprintf(z->name, sizeof(z->name), "%s", name);
 	int rc;
 	if (read_error || len == TZ_FILE_MAX) {
 		/* A directory opens but does not read; nothing real is this big. */
 		snprintf(err, errlen, "unknown time zone \"%s\"", name);
 		rc = WEFT_ENOTFOUND;
 	} else {
-		rc = parse_tzif(data, len, z, err, errlen);
+		rc = tz_parse(name, data, len, out, err, errlen);
 	}
 	free(data);
-	if (rc != 0) {
-		zone_free(z);
-		return rc;
-	}
-	*out = z;
-	return 0;
+	return rc;
 }
 
 int tz_load(const char *name, const tz_zone **out, char *err, size_t errlen)

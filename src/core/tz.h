@@ -61,6 +61,15 @@ bool tz_name_valid(const char *name);
  * (errlen bytes, may be NULL) then says why, naming the zone. */
 int tz_load(const char *name, const tz_zone **out, char *err, size_t errlen);
 
+/* Parses the TZif file data[0..len) as zone `name` into a new zone *out
+ * (owned: tz_free it), outside the cache: for tests and fuzzing, and for
+ * zone files that do not come from the system. 0, or WEFT_EINVALID with
+ * the reason in err. */
+int tz_parse(const char *name, const uint8_t *data, size_t len, tz_zone **out, char *err, size_t errlen);
+
+/* Frees a zone from tz_parse; NULL is fine. Never a tz_load zone. */
+void tz_free(tz_zone *z);
+
 /* The built-in UTC zone. */
 const tz_zone *tz_utc(void);
 

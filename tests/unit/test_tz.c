@@ -313,6 +313,127 @@ static void test_footer_v3(void **state)
 	}
 }
 
+/* ---- synthetic TZif files ------------------------------------------------ */
+
+static size_t put32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24), p[1] = (uint8_t)(v >> 16), p[2] = (uint8_t)(v >> 8), p[3] = (uint8_t)v;
+	return 4;
+}
+
+/* Two transitions, at 1000 (to +01:00 DST) and 2000 (back to UTC), as a
+ * 32-bit block; for version '2' also the 64-bit block and the footer. */
+static size_t build_tzif(uint8_t *buf, char version, const char *footer)
+{
+	size_t n = 0;
+	for (int block = 0; block < (version == 0 ? 1 : 2); block++) {
+		size_t tsize = block == 0 ? 4 : 8;
+		memcpy(buf + n, "TZif", 4);
+		buf[n + 4] = (uint8_t)version;
+		memset(buf + n + 5, 0, 15);
+		n += 20;
+		n += put32(buf + n, 0);     /* isutcnt */
+		n += put32(buf + n, 0);     /* isstdcnt */
+		n += put32(buf + n, 0);     /* leapcnt */
+		n += put32(buf + n, 2);     /* timecnt */
+		n += put32(buf + n, 2);     /* typecnt */
+		n += put32(buf + n, 4);     /* charcnt */
+		static const uint32_t times[] = { 1000, 2000 };
+		for (int i = 0; i < 2; i++) {
+			if (tsize == 8)
+				n += put32(buf + n, 0);
+			n += put32(buf + n, times[i]);
+		}
+		buf[n++] = 1;
+		buf[n++] = 0;
+		n += put32(buf + n, 0);
+		buf[n++] = 0, buf[n++] = 0;
+		n += put32(buf + n, 3600);
+		buf[n++] = 1, buf[n++] = 0;
+		memcpy(buf + n, "UTC", 4);
+		n += 4;
+	}
+	if (version != 0) {
+		size_t len = strlen(footer);
+		buf[n++] = '\n';
+		memcpy(buf + n, footer, len);
+		n += len;
+		buf[n++] = '\n';
+	}
+	return n;
+}
+
+static void test_parse_synthetic(void **state)
+{
+	UNUSED(state);
+	uint8_t buf[512];
+	tz_zone *z = NULL;
+	char err[TZ_ERR_LEN];
+
+	/* Version 1: no footer, the last type holds forever. */
+	size_t n = build_tzif(buf, 0, NULL);
+	assert_int_equal(tz_parse("Test/V1", buf, n, &z, err, sizeof(err)), 0);
+	bool dst;
+	assert_int_equal(tz_offset_at(z, 999, &dst), 0);
+	assert_int_equal(tz_offset_at(z, 1000, &dst), 3600);
+	assert_true(dst);
+	assert_int_equal(tz_offset_at(z, 2000, NULL), 0);
+	assert_int_equal(tz_offset_at(z, 4102444800, NULL), 0);
+	expect_gap(z, 1500, 1000);           /* wall [1000, 2000) never happens */
+	expect_overlap(z, 5000, 1400, 5000); /* wall [4600, 5600) happens twice */
+	tz_free(z);
+
+	/* Version 2: the footer rules past the table. */
+	n = build_tzif(buf, '2', "CET-1CEST,M3.5.0,M10.5.0/3");
+	assert_int_equal(tz_parse("Test/V2", buf, n, &z, err, sizeof(err)), 0);
+	assert_int_equal(tz_offset_at(z, 1500, NULL), 3600);
+	assert_int_equal(tz_offset_at(z, 1774746000 - 1, NULL), 3600);    /* Berlin's 2026 */
+	assert_int_equal(tz_offset_at(z, 1774746000, NULL), 7200);
+	tz_free(z);
+	tz_free(NULL);
+
+	/* Every truncation of a valid file is refused cleanly. */
+	size_t full = build_tzif(buf, '2', "EST5EDT,M3.2.0,M11.1.0");
+	for (size_t len = 0; len < full; len++) {
+		z = NULL;
+		assert_int_equal(tz_parse("Test/Cut", buf, len, &z, err, sizeof(err)), WEFT_EINVALID);
+		assert_string_equal(err, "zone \"Test/Cut\" is not a valid TZif file");
+		assert_null(z);
+	}
+
+	/* Broken pieces. */
+	static const char *const bad_footers[] = {
+		"CET", "C-1", "CET-1CEST", "CET-1CEST,M3.5.0", "CET-1CEST,M13.5.0,M10.5.0", "CET-1CEST,M3.6.0,M10.5.0",
+		"CET-1CEST,J0,J365", "CET-1CEST,M3.5.0/168,M10.5.0", "CET-25", "<CET-1", "CET-1CEST,M3.5.0,M10.5.0x",
+	};
+	for (size_t i = 0; i < ARRAY_LEN(bad_footers); i++) {
+		n = build_tzif(buf, '2', bad_footers[i]);
+		if (tz_parse("Test/Footer", buf, n, &z, err, sizeof(err)) != WEFT_EINVALID)
+			fail_msg("footer \"%s\" was accepted", bad_footers[i]);
+	}
+	n = build_tzif(buf, '2', "<+0330>-3:30");
+	assert_int_equal(tz_parse("Test/Fixed", buf, n, &z, err, sizeof(err)), 0);
+	assert_int_equal(tz_offset_at(z, 4102444800, NULL), 3 * 3600 + 1800);
+	tz_free(z);
+	n = build_tzif(buf, '2', "");
+	assert_int_equal(tz_parse("Test/NoFooter", buf, n, &z, err, sizeof(err)), 0);
+	assert_int_equal(tz_offset_at(z, 4102444800, NULL), 0);
+	tz_free(z);
+
+	n = build_tzif(buf, 0, NULL);
+	buf[0] = 'X';
+	assert_int_equal(tz_parse("Test/Magic", buf, n, &z, err, sizeof(err)), WEFT_EINVALID);
+	n = build_tzif(buf, 0, NULL);
+	buf[44 + 8] = 2;    /* a type index past the two types */
+	assert_int_equal(tz_parse("Test/Index", buf, n, &z, err, sizeof(err)), WEFT_EINVALID);
+	n = build_tzif(buf, 0, NULL);
+	put32(buf + 44 + 4, 1000);  /* transitions must ascend */
+	assert_int_equal(tz_parse("Test/Order", buf, n, &z, err, sizeof(err)), WEFT_EINVALID);
+	n = build_tzif(buf, 0, NULL);
+	put32(buf + 44 + 10 + 6, 30 * 3600);   /* an offset no zone has */
+	assert_int_equal(tz_parse("Test/Offset", buf, n, &z, err, sizeof(err)), WEFT_EINVALID);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -321,6 +442,7 @@ int main(void)
 		cmocka_unit_test(test_fixed_zones), cmocka_unit_test(test_berlin),
 		cmocka_unit_test(test_new_york),   cmocka_unit_test(test_lord_howe),
 		cmocka_unit_test(test_footer),     cmocka_unit_test(test_footer_v3),
+		cmocka_unit_test(test_parse_synthetic),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
