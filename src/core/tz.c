@@ -199,7 +199,7 @@ bool tz_next_change(const tz_zone *z, int64_t utc, int64_t limit, int64_t *at, i
 		if ((size_t)(i + 1) < z->n_trans) {
 			t = z->trans[i + 1];
 			b = tz_offset_at(z, t - 1, NULL);
-			a = z->types[z->trans_type[i + 1]].offset;
+			a = tz_offset_at(z, t, NULL);   /* the footer's, at the last one */
 		} else if (z->footer.present) {
 			if (!footer_next(&z->footer, cur, &t, &b, &a))
 				return false;
@@ -471,6 +471,8 @@ static int parse_tzif(const uint8_t *data, size_t len, tz_zone *z, char *err, si
 			    (size_t)(nl - r.p - 1) >= sizeof(tzstr))
 				goto bad_format;
 			size_t n = (size_t)(nl - r.p - 1);
+			if (memchr(r.p + 1, '\0', n) != NULL)
+				goto bad_format;
 			memcpy(tzstr, r.p + 1, n);
 			tzstr[n] = '\0';
 			if (!parse_footer(tzstr, &z->footer))
