@@ -8,6 +8,7 @@
  */
 #include "util/common.h"
 
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <cmocka.h>
@@ -138,6 +139,36 @@ static void test_cache(void **state)
 	assert_string_equal(tz_name(a), "Europe/Berlin");
 	assert_ptr_equal(zone("UTC"), tz_utc());
 	assert_ptr_not_equal(zone("Europe/Paris"), a);
+}
+
+static const char *const race_zones[] = { "Asia/Tokyo", "America/Chicago", "Africa/Cairo", "Pacific/Auckland" };
+
+static void *load_race_zones(void *arg)
+{
+	const tz_zone **got = arg;
+	for (size_t i = 0; i < ARRAY_LEN(race_zones); i++)
+		if (tz_load(race_zones[i], &got[i], NULL, 0) != 0)
+			got[i] = NULL;
+	return NULL;
+}
+
+/* Threads loading the same zones at once all get the one cached zone. */
+static void test_cache_threads(void **state)
+{
+	UNUSED(state);
+	enum { THREADS = 8 };
+	pthread_t threads[THREADS];
+	const tz_zone *got[THREADS][ARRAY_LEN(race_zones)];
+	for (int i = 0; i < THREADS; i++)
+		assert_int_equal(pthread_create(&threads[i], NULL, load_race_zones, got[i]), 0);
+	for (int i = 0; i < THREADS; i++)
+		assert_int_equal(pthread_join(threads[i], NULL), 0);
+	for (size_t k = 0; k < ARRAY_LEN(race_zones); k++) {
+		assert_non_null(got[0][k]);
+		assert_string_equal(tz_name(got[0][k]), race_zones[k]);
+		for (int i = 1; i < THREADS; i++)
+			assert_ptr_equal(got[i][k], got[0][k]);
+	}
 }
 
 static void test_fixed_zones(void **state)
@@ -438,7 +469,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_civil),      cmocka_unit_test(test_names),
-		cmocka_unit_test(test_load_errors), cmocka_unit_test(test_cache),
+		cmocka_unit_test(test_load_errors), cmocka_unit_test(test_cache), cmocka_unit_test(test_cache_threads),
 		cmocka_unit_test(test_fixed_zones), cmocka_unit_test(test_berlin),
 		cmocka_unit_test(test_new_york),   cmocka_unit_test(test_lord_howe),
 		cmocka_unit_test(test_footer),     cmocka_unit_test(test_footer_v3),
