@@ -1,0 +1,289 @@
+/*
+ * workflows.c — workflow runs, their memoized steps and signals (tables
+ * workflow_run, workflow_step, workflow_signal; see workflows.h).
+ */
+#include "util/common.h"
+
+#include "store/db.h"
+#include "store/workflows.h"
+#include "util/alloc.h"
+
+#define RUN_COLS                                                                                           \
+	"id, namespace, type, queue, status, idempotency_key, input, output, error_code, error_message, "   \
+	"step_retry, suspend_reason, wait_signal, wake_at, suspended_token, replays, created_at, updated_at, " \
+	"ended_at"
+#define STEP_COLS                                                                                        \
+	"run_id, kind, name, seq, status, output, error_code, error_message, attempts, next_attempt_at, " \
+	"seen_token, started_at, ended_at"
+
+/* ---- runs -------------------------------------------------------------------------------- */
+
+void workflow_run_row_release(workflow_run_row *r)
+{
+	free(r->namespace);
+	free(r->type);
+	free(r->queue);
+	free(r->status);
+	free(r->idempotency_key);
+	free(r->input);
+	free(r->output);
+	free(r->error_code);
+	free(r->error_message);
+	free(r->step_retry);
+	free(r->suspend_reason);
+	free(r->wait_signal);
+	memset(r, 0, sizeof *r);
+}
+
+static int read_run(db_stmt *st, void *row)
+{
+	workflow_run_row *r = row;
+	db_col_id(st, 0, &r->id);
+	r->namespace = db_col_str_nn(st, 1, "");
+	r->type = db_col_str_nn(st, 2, "");
+	r->queue = db_col_str_nn(st, 3, "");
+	r->status = db_col_str_nn(st, 4, "");
+	r->idempotency_key = db_col_str(st, 5);
+	r->input = db_col_str(st, 6);
+	r->output = db_col_str(st, 7);
+	r->error_code = db_col_str(st, 8);
+	r->error_message = db_col_str(st, 9);
+	r->step_retry = db_col_str_nn(st, 10, "");
+	r->suspend_reason = db_col_str(st, 11);
+	r->wait_signal = db_col_str(st, 12);
+	r->wake_at = db_col_int(st, 13);
+	r->suspended_token = db_col_int(st, 14);
+	r->replays = db_col_int(st, 15);
+	r->created_at = db_col_int(st, 16);
+	r->updated_at = db_col_int(st, 17);
+	r->ended_at = db_col_int(st, 18);
+	return 0;
+}
+
+static void release_run(void *row)
+{
+	workflow_run_row_release(row);
+}
+
+static const db_row_kind run_kind = { sizeof(workflow_run_row), read_run, release_run };
+
+/* The first row st answers (bound already), the others dropped: 0 or
+ * WEFT_ENOTFOUND. */
+static int first_row(db_stmt *st, const db_row_kind *k, void *out)
+{
+	void *rows = NULL;
+	size_t n = 0;
+	int err = db_collect(st, k, &rows, &n);
+	if (err == 0 && n == 0)
+		err = WEFT_ENOTFOUND;
+	if (err == 0)
+		memcpy(out, rows, k->size);
+	for (size_t i = err == 0 ? 1 : 0; i < n; i++)
+		k->release((char *)rows + i * k->size);
+	free(rows);
+	return err;
+}
+
+/* A key held by an active run makes the insert do nothing (the partial
+ * unique index workflow_run_key is the arbiter, also between nodes). */
+static const db_sql q_run_insert = {
+	"workflow_run_insert",
+	"INSERT INTO workflow_run (id, namespace, type, queue, status, idempotency_key, input, step_retry, "
+	"created_at, updated_at) VALUES ($1, $2, $3, $4, 'pending', $5, $6, $7, $8, $8) ON CONFLICT DO NOTHING",
+	NULL,
+};
+static const db_sql q_run_get = { "workflow_run_get", "SELECT " RUN_COLS " FROM workflow_run WHERE id = $1", NULL };
+/* Active first (at most one), then the newest. */
+static const db_sql q_run_by_key = {
+	"workflow_run_by_key",
+	"SELECT " RUN_COLS " FROM workflow_run WHERE namespace = $1 AND idempotency_key = $2 "
+	"ORDER BY CASE WHEN status IN ('pending', 'running', 'suspended') THEN 0 ELSE 1 END, "
+	"created_at DESC, id DESC LIMIT 1",
+	NULL,
+};
+
+int store_workflow_run_insert(store_conn *c, const workflow_run_new *r, bool *created)
+{
+	*created = false;
+	db_stmt *st;
+	int err = db_prepare(c, &q_run_insert, &st);
+	if (err)
+		return err;
+	db_bind_id(st, &r->id);
+	db_bind_text(st, r->namespace);
+	db_bind_text(st, r->type);
+	db_bind_text(st, r->queue);
+	db_bind_text(st, r->idempotency_key);
+	db_bind_text(st, r->input);
+	db_bind_text(st, r->step_retry);
+	db_bind_int(st, r->now);
+	int64_t changes = 0;
+	err = db_run(st, &changes);
+	*created = err == 0 && changes > 0;
+	return err;
+}
+
+int store_workflow_run_get(store_conn *c, const weft_id *id, workflow_run_row *out)
+{
+	memset(out, 0, sizeof *out);
+	db_stmt *st;
+	int err = db_prepare(c, &q_run_get, &st);
+	if (err)
+		return err;
+	db_bind_id(st, id);
+	return first_row(st, &run_kind, out);
+}
+
+int store_workflow_run_by_key(store_conn *c, const char *ns, const char *key, workflow_run_row *out)
+{
+	memset(out, 0, sizeof *out);
+	db_stmt *st;
+	int err = db_prepare(c, &q_run_by_key, &st);
+	if (err)
+		return err;
+	db_bind_text(st, ns);
+	db_bind_text(st, key);
+	return first_row(st, &run_kind, out);
+}
+
+/* ---- steps ------------------------------------------------------------------------------- */
+
+const char *workflow_step_kind_name(workflow_step_kind k)
+{
+	switch (k) {
+	case WS_STEP: return "step";
+	case WS_SLEEP: return "sleep";
+	case WS_SIGNAL: return "signal";
+	}
+	return "step";
+}
+
+void workflow_step_row_release(workflow_step_row *s)
+{
+	free(s->kind);
+	free(s->name);
+	free(s->status);
+	free(s->output);
+	free(s->error_code);
+	free(s->error_message);
+	memset(s, 0, sizeof *s);
+}
+
+static int read_step(db_stmt *st, void *row)
+{
+	workflow_step_row *s = row;
+	db_col_id(st, 0, &s->run_id);
+	s->kind = db_col_str_nn(st, 1, "");
+	s->name = db_col_str_nn(st, 2, "");
+	s->seq = db_col_int(st, 3);
+	s->status = db_col_str_nn(st, 4, "");
+	s->output = db_col_str(st, 5);
+	s->error_code = db_col_str(st, 6);
+	s->error_message = db_col_str(st, 7);
+	s->attempts = db_col_int(st, 8);
+	s->next_attempt_at = db_col_int(st, 9);
+	s->seen_token = db_col_int(st, 10);
+	s->started_at = db_col_int(st, 11);
+	s->ended_at = db_col_int(st, 12);
+	return 0;
+}
+
+static void release_step(void *row)
+{
+	workflow_step_row_release(row);
+}
+
+static const db_row_kind step_kind = { sizeof(workflow_step_row), read_step, release_step };
+
+/* A call repeated by the same attempt while its row is still running (an
+ * answer lost on the way back, the request sent again) meets that row
+ * again rather than the next iteration's. */
+static const db_sql q_step_repeated = {
+	"workflow_step_repeated",
+	"SELECT " STEP_COLS " FROM workflow_step WHERE run_id = $1 AND kind = $2 AND name = $3 "
+	"AND seen_token = $4 AND status = 'running' ORDER BY seq DESC LIMIT 1",
+	NULL,
+};
+static const db_sql q_step_reach = {
+	"workflow_step_reach",
+	"UPDATE workflow_step SET seen_token = $4 WHERE run_id = $1 AND kind = $2 AND name = $3 AND seq = "
+	"(SELECT min(seq) FROM workflow_step WHERE run_id = $1 AND kind = $2 AND name = $3 AND seen_token <> $4) "
+	"RETURNING " STEP_COLS,
+	NULL,
+};
+static const db_sql q_step_append = {
+	"workflow_step_append",
+	"INSERT INTO workflow_step (run_id, kind, name, seq, status, attempts, seen_token, started_at) "
+	"SELECT $1, $2, $3, coalesce(max(seq), 0) + 1, $5, 0, $4, $6 FROM workflow_step "
+	"WHERE run_id = $1 AND kind = $2 AND name = $3 RETURNING " STEP_COLS,
+	NULL,
+};
+
+static int step_query(store_conn *c, const db_sql *q, const weft_id *run, workflow_step_kind kind, const char *name,
+                      int64_t token, const char *status, int64_t now, workflow_step_row *out)
+{
+	db_stmt *st;
+	int err = db_prepare(c, q, &st);
+	if (err)
+		return err;
+	db_bind_id(st, run);
+	db_bind_text(st, workflow_step_kind_name(kind));
+	db_bind_text(st, name);
+	db_bind_int(st, token);
+	if (status != NULL) {
+		db_bind_text(st, status);
+		db_bind_int(st, now);
+	}
+	return first_row(st, &step_kind, out);
+}
+
+int store_workflow_step_reach(store_conn *c, const weft_id *run, workflow_step_kind kind, const char *name,
+                              int64_t token, const char *fresh_status, int64_t now, workflow_step_row *out,
+                              bool *fresh)
+{
+	memset(out, 0, sizeof *out);
+	*fresh = false;
+	int err = step_query(c, &q_step_repeated, run, kind, name, token, NULL, now, out);
+	if (err != WEFT_ENOTFOUND)
+		return err;
+	err = step_query(c, &q_step_reach, run, kind, name, token, NULL, now, out);
+	if (err != WEFT_ENOTFOUND)
+		return err;
+	err = step_query(c, &q_step_append, run, kind, name, token, fresh_status, now, out);
+	*fresh = err == 0;
+	return err;
+}
+
+static const db_sql q_step_change = {
+	"workflow_step_change",
+	"UPDATE workflow_step SET status = $6, output = $7, error_code = $8, error_message = $9, "
+	"attempts = attempts + $10, next_attempt_at = $11, ended_at = $12 "
+	"WHERE run_id = $1 AND kind = $2 AND name = $3 AND seq = $4 AND status = $5",
+	NULL,
+};
+
+int store_workflow_step_change(store_conn *c, const weft_id *run, workflow_step_kind kind, const char *name,
+                               int64_t seq, const workflow_step_change *ch, bool *changed)
+{
+	*changed = false;
+	db_stmt *st;
+	int err = db_prepare(c, &q_step_change, &st);
+	if (err)
+		return err;
+	db_bind_id(st, run);
+	db_bind_text(st, workflow_step_kind_name(kind));
+	db_bind_text(st, name);
+	db_bind_int(st, seq);
+	db_bind_text(st, ch->from);
+	db_bind_text(st, ch->to);
+	db_bind_text(st, ch->output);
+	db_bind_text(st, ch->error_code);
+	db_bind_text(st, ch->error_message);
+	db_bind_int(st, ch->attempts_add);
+	db_bind_int_or_null(st, ch->next_attempt_at);
+	db_bind_int_or_null(st, ch->ended_at);
+	int64_t changes = 0;
+	err = db_run(st, &changes);
+	*changed = err == 0 && changes > 0;
+	return err;
+}

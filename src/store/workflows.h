@@ -1,0 +1,89 @@
+/*
+ * workflows.h — durable workflow runs, their memoized steps and signals in
+ * the store (schema 0009; docs/internals/workflows.md).
+ *
+ * A run's id is its job's task id. Writes come from the engine's workflow
+ * commands, inside the transaction that also changes the job; the fence
+ * (the job's lease token) is checked there, against the task row. The
+ * functions here keep the memo's own rules: which row of a name a call
+ * reaches (seq), and that a step ends once.
+ */
+#ifndef WEFT_STORE_WORKFLOWS_H
+#define WEFT_STORE_WORKFLOWS_H
+
+#include "store/store.h"
+
+typedef struct workflow_run_row {
+	weft_id id;
+	char *namespace, *type, *queue, *status;
+	char *idempotency_key;       /* NULL: none */
+	char *input, *output;        /* compact JSON or NULL */
+	char *error_code, *error_message;
+	char *step_retry;            /* canonical retry JSON (engine/retry.h) */
+	char *suspend_reason;        /* "sleep", "retry", "signal" or NULL */
+	char *wait_signal;
+	int64_t wake_at;             /* µs; 0 = none */
+	int64_t suspended_token;
+	int64_t replays;
+	int64_t created_at, updated_at, ended_at;
+} workflow_run_row;
+void workflow_run_row_release(workflow_run_row *r);
+
+typedef struct workflow_run_new {
+	weft_id id;
+	const char *namespace, *type, *queue;
+	const char *idempotency_key;   /* NULL: none */
+	const char *input;             /* NULL: none */
+	const char *step_retry;
+	int64_t now;
+} workflow_run_new;
+
+/* Inserts a pending run. *created false: an active run of the namespace
+ * holds the key, nothing was written (read it with
+ * store_workflow_run_by_key). */
+int store_workflow_run_insert(store_conn *c, const workflow_run_new *r, bool *created);
+/* 0 or WEFT_ENOTFOUND. */
+int store_workflow_run_get(store_conn *c, const weft_id *id, workflow_run_row *out);
+/* The active run of the namespace holding key, else the newest finished
+ * one: 0 or WEFT_ENOTFOUND. */
+int store_workflow_run_by_key(store_conn *c, const char *ns, const char *key, workflow_run_row *out);
+
+typedef enum workflow_step_kind { WS_STEP, WS_SLEEP, WS_SIGNAL } workflow_step_kind;
+const char *workflow_step_kind_name(workflow_step_kind k);
+
+typedef struct workflow_step_row {
+	weft_id run_id;
+	char *kind, *name, *status;
+	int64_t seq;
+	char *output;                  /* compact JSON or NULL */
+	char *error_code, *error_message;
+	int64_t attempts;
+	int64_t next_attempt_at;       /* µs; 0 = none */
+	int64_t seen_token;
+	int64_t started_at, ended_at;
+} workflow_step_row;
+void workflow_step_row_release(workflow_step_row *s);
+
+/* The row that the attempt holding lease token `token` reaches by this call
+ * of (kind, name): the lowest seq no call of that attempt reached yet,
+ * marked reached; when every row was reached, a new one (seq max + 1,
+ * status `fresh_status`, attempts 0), *fresh true. So the n-th call of a
+ * name in one attempt meets the same row on every replay. */
+int store_workflow_step_reach(store_conn *c, const weft_id *run, workflow_step_kind kind, const char *name,
+                              int64_t token, const char *fresh_status, int64_t now, workflow_step_row *out,
+                              bool *fresh);
+
+/* A step's new state, applied only when its status is `from` (a step ends
+ * once): *changed false when it was not. NULL text fields are written as
+ * NULL; `next_attempt_at` 0 = none; `ended_at` 0 = not ended. */
+typedef struct workflow_step_change {
+	const char *from, *to;
+	const char *output, *error_code, *error_message;
+	int64_t attempts_add;
+	int64_t next_attempt_at;
+	int64_t ended_at;
+} workflow_step_change;
+int store_workflow_step_change(store_conn *c, const weft_id *run, workflow_step_kind kind, const char *name,
+                               int64_t seq, const workflow_step_change *ch, bool *changed);
+
+#endif
