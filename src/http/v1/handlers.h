@@ -61,5 +61,9 @@ void v1_list_tokens(http_request *r);
 void v1_create_token(http_request *r);
 void v1_get_token(http_request *r);
 void v1_revoke_token(http_request *r);
+/* workflows.c */
+void v1_start_workflow(http_request *r);
+void v1_get_workflow(http_request *r);
+void v1_workflow_by_key(http_request *r);
 
 #endif

@@ -47,6 +47,9 @@
  *   POST /v1/tokens                make a token: its secret is answered once (admin)
  *   GET  /v1/tokens/{name}         one token (admin)
  *   DELETE /v1/tokens/{name}       revoke a token made over the API (admin)
+ *   POST /v1/workflows             start a workflow run (201; 200: its key's active run)
+ *   GET  /v1/workflows/{id}        a workflow run
+ *   GET  /v1/workflows/by-key/{key}  the run holding an idempotency key (?namespace=)
  *
  * Conventions: JSON bodies, errors {"error":{"code","message","details"}}
  * (errors.h), times RFC 3339 UTC with milliseconds, durations in ms,
@@ -129,6 +132,9 @@ static const http_route routes[] = {
 	{ HTTP_POST, "/v1/tokens", v1_create_token, false, 0 },
 	{ HTTP_GET, "/v1/tokens/{name}", v1_get_token, false, 1 },
 	{ HTTP_DELETE, "/v1/tokens/{name}", v1_revoke_token, false, 1 },
+	{ HTTP_POST, "/v1/workflows", v1_start_workflow, false, 0 },
+	{ HTTP_GET, "/v1/workflows/{id}", v1_get_workflow, false, 0 },
+	{ HTTP_GET, "/v1/workflows/by-key/{key}", v1_workflow_by_key, false, 1 },
 };
 
 const http_api v1_api = {
