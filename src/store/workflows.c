@@ -11,7 +11,7 @@
 #define RUN_COLS                                                                                           \
 	"id, namespace, type, queue, status, idempotency_key, input, output, error_code, error_message, "   \
 	"step_retry, suspend_reason, wait_signal, wake_at, suspended_token, replays, created_at, updated_at, " \
-	"ended_at"
+	"ended_at, seen_token"
 #define STEP_COLS                                                                                        \
 	"run_id, kind, name, seq, status, output, error_code, error_message, attempts, next_attempt_at, " \
 	"seen_token, started_at, ended_at"
@@ -57,6 +57,7 @@ static int read_run(db_stmt *st, void *row)
 	r->created_at = db_col_int(st, 16);
 	r->updated_at = db_col_int(st, 17);
 	r->ended_at = db_col_int(st, 18);
+	r->seen_token = db_col_int(st, 19);
 	return 0;
 }
 
@@ -144,6 +145,43 @@ int store_workflow_run_by_key(store_conn *c, const char *ns, const char *key, wo
 	db_bind_text(st, ns);
 	db_bind_text(st, key);
 	return first_row(st, &run_kind, out);
+}
+
+static const db_sql q_run_change = {
+	"workflow_run_change",
+	"UPDATE workflow_run SET status = $2, output = coalesce($3, output), error_code = $4, error_message = $5, "
+	"suspend_reason = $6, wait_signal = $7, wake_at = $8, suspended_token = $9, replays = replays + $10, "
+	"ended_at = $11, updated_at = $12, seen_token = CASE WHEN $14 = 0 THEN seen_token ELSE $14 END "
+	"WHERE id = $1 AND ($13 = 0 OR status IN ('pending', 'running', 'suspended'))",
+	NULL,
+};
+
+int store_workflow_run_change(store_conn *c, const weft_id *id, const workflow_run_change *ch, int64_t now,
+                              bool *changed)
+{
+	*changed = false;
+	db_stmt *st;
+	int err = db_prepare(c, &q_run_change, &st);
+	if (err)
+		return err;
+	db_bind_id(st, id);
+	db_bind_text(st, ch->to);
+	db_bind_text(st, ch->output);
+	db_bind_text(st, ch->error_code);
+	db_bind_text(st, ch->error_message);
+	db_bind_text(st, ch->suspend_reason);
+	db_bind_text(st, ch->wait_signal);
+	db_bind_int_or_null(st, ch->wake_at);
+	db_bind_int_or_null(st, ch->suspended_token);
+	db_bind_int(st, ch->replays_add);
+	db_bind_int_or_null(st, ch->ended_at);
+	db_bind_int(st, now);
+	db_bind_int(st, ch->from_active ? 1 : 0);
+	db_bind_int(st, ch->seen_token);
+	int64_t changes = 0;
+	err = db_run(st, &changes);
+	*changed = err == 0 && changes > 0;
+	return err;
 }
 
 /* ---- steps ------------------------------------------------------------------------------- */
@@ -252,6 +290,27 @@ int store_workflow_step_reach(store_conn *c, const weft_id *run, workflow_step_k
 	err = step_query(c, &q_step_append, run, kind, name, token, fresh_status, now, out);
 	*fresh = err == 0;
 	return err;
+}
+
+static const db_sql q_step_get = {
+	"workflow_step_get",
+	"SELECT " STEP_COLS " FROM workflow_step WHERE run_id = $1 AND kind = $2 AND name = $3 AND seq = $4",
+	NULL,
+};
+
+int store_workflow_step_get(store_conn *c, const weft_id *run, workflow_step_kind kind, const char *name,
+                            int64_t seq, workflow_step_row *out)
+{
+	memset(out, 0, sizeof *out);
+	db_stmt *st;
+	int err = db_prepare(c, &q_step_get, &st);
+	if (err)
+		return err;
+	db_bind_id(st, run);
+	db_bind_text(st, workflow_step_kind_name(kind));
+	db_bind_text(st, name);
+	db_bind_int(st, seq);
+	return first_row(st, &step_kind, out);
 }
 
 static const db_sql q_step_change = {

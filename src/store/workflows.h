@@ -24,7 +24,8 @@ typedef struct workflow_run_row {
 	char *wait_signal;
 	int64_t wake_at;             /* µs; 0 = none */
 	int64_t suspended_token;
-	int64_t replays;
+	int64_t seen_token;          /* the last attempt that called */
+	int64_t replays;             /* attempts that called */
 	int64_t created_at, updated_at, ended_at;
 } workflow_run_row;
 void workflow_run_row_release(workflow_run_row *r);
@@ -47,6 +48,24 @@ int store_workflow_run_get(store_conn *c, const weft_id *id, workflow_run_row *o
 /* The active run of the namespace holding key, else the newest finished
  * one: 0 or WEFT_ENOTFOUND. */
 int store_workflow_run_by_key(store_conn *c, const char *ns, const char *key, workflow_run_row *out);
+
+/* A run's new state. Text fields NULL are written as NULL, except output
+ * (NULL keeps it); times 0 are NULL. With from_active, only a run that is
+ * pending, running or suspended changes: *changed says whether it did. */
+typedef struct workflow_run_change {
+	const char *to;
+	bool from_active;
+	const char *output;
+	const char *error_code, *error_message;
+	const char *suspend_reason, *wait_signal;
+	int64_t wake_at;
+	int64_t suspended_token;
+	int64_t replays_add;
+	int64_t seen_token;          /* 0 = keep */
+	int64_t ended_at;
+} workflow_run_change;
+int store_workflow_run_change(store_conn *c, const weft_id *id, const workflow_run_change *ch, int64_t now,
+                              bool *changed);
 
 typedef enum workflow_step_kind { WS_STEP, WS_SLEEP, WS_SIGNAL } workflow_step_kind;
 const char *workflow_step_kind_name(workflow_step_kind k);
@@ -72,6 +91,10 @@ void workflow_step_row_release(workflow_step_row *s);
 int store_workflow_step_reach(store_conn *c, const weft_id *run, workflow_step_kind kind, const char *name,
                               int64_t token, const char *fresh_status, int64_t now, workflow_step_row *out,
                               bool *fresh);
+
+/* One row of the memo: 0 or WEFT_ENOTFOUND. */
+int store_workflow_step_get(store_conn *c, const weft_id *run, workflow_step_kind kind, const char *name,
+                            int64_t seq, workflow_step_row *out);
 
 /* A step's new state, applied only when its status is `from` (a step ends
  * once): *changed false when it was not. NULL text fields are written as

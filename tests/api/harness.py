@@ -216,6 +216,12 @@ EXERCISED_ROUTES = frozenset({
     ("POST", "/v1/workflows"),
     ("GET", "/v1/workflows/{id}"),
     ("GET", "/v1/workflows/by-key/{key}"),
+    ("POST", "/v1/workflows/{id}/steps/begin"),
+    ("POST", "/v1/workflows/{id}/steps/complete"),
+    ("POST", "/v1/workflows/{id}/steps/fail"),
+    ("POST", "/v1/workflows/{id}/sleep"),
+    ("POST", "/v1/workflows/{id}/complete"),
+    ("POST", "/v1/workflows/{id}/fail"),
 })
 
 _recorded_routes = set()

@@ -94,3 +94,219 @@ def test_start_validation(api, body, field):
 
 def test_unknown_run(api):
     error_of(api.get("/v1/workflows/00000000-0000-4000-8000-000000000000"), 404, "not_found")
+
+
+# ---- the worker side: a workflow driven by hand ------------------------------------------------
+
+def claim_run(api, queue="wf", **kw):
+    r = api.post("/v1/jobs/claim", json=dict(queues=[queue], worker_id="w1", **kw))
+    assert r.status_code == 200, r.text
+    jobs = r.json()["jobs"]
+    assert len(jobs) <= 1
+    return jobs[0] if jobs else None
+
+
+def call(api, run_id, what, token, status=200, **body):
+    body["lease_token"] = token
+    r = api.post("/v1/workflows/%s/%s" % (run_id, what), json=body)
+    assert r.status_code == status, r.text
+    return r.json()
+
+
+def run_step(api, run_id, token, name, output):
+    """Begins a step and completes it unless memoized; its output."""
+    b = call(api, run_id, "steps/begin", token, name=name)
+    if b["memoized"]:
+        return b["step"]["output"], b["step"]["seq"], True
+    assert b["step"]["status"] == "running"
+    done = call(api, run_id, "steps/complete", token, name=name, seq=b["step"]["seq"], output=output)
+    assert done["step"]["status"] == "completed" and done["step"]["output"] == output
+    return output, b["step"]["seq"], False
+
+
+def test_steps_memoized_across_a_crash(api):
+    run = start(api, input={"n": 3})
+    job = claim_run(api, lease_ms=2000)
+    t1 = job["lease_token"]
+    # A name reused in a loop: one row per iteration.
+    for i in range(1, 4):
+        out, seq, memo = run_step(api, run["id"], t1, "fetch", {"item": i})
+        assert (seq, memo) == (i, False)
+    assert api.get("/v1/workflows/" + run["id"]).json()["status"] == "running"
+    # A repeated completion with the same output says it changed nothing;
+    # another output is a conflict.
+    again = call(api, run["id"], "steps/complete", t1, name="fetch", seq=2, output={"item": 2})
+    assert again["memoized"] is True
+    e = call(api, run["id"], "steps/complete", t1, status=409, name="fetch", seq=2, output={"item": 9})
+    assert e["error"]["code"] == "step_ended" and e["error"]["current_status"] == "completed"
+    # Completing a step this attempt never began.
+    e = call(api, run["id"], "steps/complete", t1, status=409, name="fetch", seq=7, output=1)
+    assert e["error"]["code"] == "step_not_begun"
+
+    # The worker dies: after its lease another worker replays the run from
+    # the top and every completed step answers its stored output.
+    api.advance(2.5)
+    job2 = claim_run(api)
+    assert job2 is not None and job2["id"] == run["id"]
+    t2 = job2["lease_token"]
+    assert t2 != t1
+    for i in range(1, 4):
+        out, seq, memo = run_step(api, run["id"], t2, "fetch", {"item": "again"})
+        assert (out, seq, memo) == ({"item": i}, i, True)
+    out, seq, memo = run_step(api, run["id"], t2, "fetch", {"item": 4})
+    assert (seq, memo) == (4, False)
+    # The old holder is fenced off, on every call.
+    for what, body in [("steps/begin", {"name": "x"}), ("complete", {"output": 1}),
+                       ("sleep", {"name": "s", "duration_ms": 5})]:
+        e = call(api, run["id"], what, t1, status=409, **body)
+        assert e["error"]["code"] == "stale_lease", e
+    got = api.get("/v1/workflows/" + run["id"]).json()
+    assert got["status"] == "running" and got["replays"] == 2
+    done = call(api, run["id"], "complete", t2, output={"total": 4})
+    assert done["run_status"] == "completed"
+    got = api.get("/v1/workflows/" + run["id"]).json()
+    assert got["status"] == "completed" and got["output"] == {"total": 4} and got["ended_at"]
+    e = call(api, run["id"], "steps/begin", t2, status=409, name="late")
+    assert e["error"]["code"] == "workflow_ended" and e["error"]["current_status"] == "completed"
+
+
+def test_sleep_suspends_until_the_injected_time(api):
+    run = start(api)
+    t1 = claim_run(api)["lease_token"]
+    run_step(api, run["id"], t1, "before", 1)
+    s = call(api, run["id"], "sleep", t1, name="nap", duration_ms=1500)
+    assert s["suspended"] is True and s["run_status"] == "suspended" and s["wake_at"]
+    assert s["step"]["status"] == "sleeping"
+    # The attempt is over: code that ignores the suspension can do nothing.
+    e = call(api, run["id"], "steps/begin", t1, status=409, name="after")
+    assert e["error"]["code"] == "stale_lease" and e["error"]["current_status"] == "suspended"
+    e = call(api, run["id"], "complete", t1, status=409, output=1)
+    assert e["error"]["code"] == "stale_lease"
+    got = api.get("/v1/workflows/" + run["id"]).json()
+    assert got["status"] == "suspended" and got["suspended"]["reason"] == "sleep"
+    assert claim_run(api) is None                   # not before its time
+    api.advance(1.0)
+    assert claim_run(api) is None
+    api.advance(0.6)
+    job = claim_run(api)
+    assert job is not None and job["id"] == run["id"] and job["attempt"] == 1   # a sleep is no failure
+    t2 = job["lease_token"]
+    assert run_step(api, run["id"], t2, "before", 2) == (1, 1, True)
+    s = call(api, run["id"], "sleep", t2, name="nap", duration_ms=1500)
+    assert s["suspended"] is False and s["step"]["status"] == "completed" and s["memoized"] is False
+    # The same sleep name in a loop is a new sleep.
+    s = call(api, run["id"], "sleep", t2, name="nap", duration_ms=0)
+    assert s["suspended"] is False and s["step"]["seq"] == 2
+    assert call(api, run["id"], "complete", t2, output=None)["run_status"] == "completed"
+
+
+def test_a_parked_claim_wakes_at_the_sleeps_end(api):
+    import threading
+    run = start(api)
+    t1 = claim_run(api)["lease_token"]
+    call(api, run["id"], "sleep", t1, name="nap", duration_ms=3000)
+    got = {}
+
+    def long_poll():
+        got["job"] = claim_run(api, wait_ms=20000)
+
+    th = threading.Thread(target=long_poll)
+    th.start()
+    import time
+    time.sleep(0.3)                                  # the claim is parked
+    assert th.is_alive()
+    api.advance(3.1)
+    th.join(5)
+    assert not th.is_alive() and got["job"]["id"] == run["id"]
+
+
+def test_step_retry_backoff_then_failure(api):
+    run = start(api, max_attempts=2, backoff={"initial_ms": 1000, "jitter": 0},
+                non_retryable_codes=["fatal"])
+    t1 = claim_run(api)["lease_token"]
+    b = call(api, run["id"], "steps/begin", t1, name="pay")
+    f = call(api, run["id"], "steps/fail", t1, name="pay", seq=b["step"]["seq"],
+             error={"code": "declined", "message": "card declined"})
+    assert f["retrying"] is True and f["suspended"] is True and f["step"]["status"] == "retrying"
+    assert f["step"]["attempts"] == 1 and f["step"]["error"]["code"] == "declined"
+    assert api.get("/v1/workflows/" + run["id"]).json()["suspended"]["reason"] == "retry"
+    assert claim_run(api) is None
+    api.advance(1.1)
+    t2 = claim_run(api)["lease_token"]
+    b = call(api, run["id"], "steps/begin", t2, name="pay")
+    assert b["memoized"] is False and b["step"]["status"] == "running" and b["step"]["seq"] == 1
+    f = call(api, run["id"], "steps/fail", t2, name="pay", seq=1, error={"code": "declined"})
+    assert f["retrying"] is False and f["suspended"] is False and f["step"]["status"] == "failed"
+    assert f["step"]["attempts"] == 2
+    # The run goes on; a replay's begin of that step says it failed.
+    e = call(api, run["id"], "steps/fail", t2, status=409, name="pay", seq=1, error={"code": "declined"})
+    assert e["error"]["code"] == "step_ended"
+    # A non-retryable code fails a step at once.
+    b = call(api, run["id"], "steps/begin", t2, name="refund")
+    f = call(api, run["id"], "steps/fail", t2, name="refund", seq=1, error={"code": "fatal"})
+    assert f["retrying"] is False and f["step"]["status"] == "failed" and f["step"]["attempts"] == 1
+    # The handler fails the run; not retryable: failed for good.
+    f = call(api, run["id"], "fail", t2, error={"code": "payment", "message": "no payment"}, retryable=False)
+    assert f["run_status"] == "failed" and f["retrying"] is False
+    got = api.get("/v1/workflows/" + run["id"]).json()
+    assert got["status"] == "failed" and got["error"] == {"code": "payment", "message": "no payment"}
+
+
+def test_begin_of_a_step_failed_for_good(api):
+    run = start(api, max_attempts=2, non_retryable_codes=["bad"])
+    t1 = claim_run(api, lease_ms=1000)["lease_token"]
+    call(api, run["id"], "steps/begin", t1, name="once")
+    f = call(api, run["id"], "steps/fail", t1, name="once", seq=1, error={"code": "bad"})
+    assert f["retrying"] is False
+    api.advance(1.5)                                 # the worker dies before failing the run
+    t2 = claim_run(api, lease_ms=1000)["lease_token"]
+    e = call(api, run["id"], "steps/begin", t2, status=409, name="once")
+    assert e["error"]["code"] == "step_failed"
+    # It dies again, with no attempt left: the job is a dead letter, and
+    # the run shows it failed; a late call from its last holder says so.
+    api.advance(1.5)
+    got = api.get("/v1/workflows/" + run["id"]).json()
+    assert got["status"] == "failed" and got["suspended"] is None
+    e = call(api, run["id"], "steps/begin", t2, status=409, name="once")
+    assert e["error"]["code"] == "workflow_ended" and e["error"]["current_status"] == "failed"
+    assert api.get("/v1/workflows/" + run["id"]).json()["error"]["code"] == "lease_expired"
+
+
+def test_cancel_through_the_job_is_seen_by_the_worker(api):
+    run = start(api)
+    t1 = claim_run(api)["lease_token"]
+    r = api.post("/v1/tasks/%s/cancel" % run["id"])
+    assert r.status_code == 200, r.text
+    assert api.get("/v1/workflows/" + run["id"]).json()["status"] == "canceled"
+    e = call(api, run["id"], "steps/begin", t1, status=409, name="a")
+    assert e["error"]["code"] == "workflow_ended" and e["error"]["current_status"] == "canceled"
+    # Its heartbeat says so too (the job's own answer).
+    r = api.post("/v1/jobs/heartbeat", json={"worker_id": "w1", "leases": [{"id": run["id"], "lease_token": t1}]})
+    assert r.status_code == 200 and "cancel" in r.text, r.text
+
+
+@pytest.mark.parametrize("what, body, field", [
+    ("steps/begin", {"name": "a"}, "lease_token"),
+    ("steps/begin", {"lease_token": 5, "name": "a"}, "lease_token"),
+    ("steps/begin", {"lease_token": "1"}, "name"),
+    ("steps/complete", {"lease_token": "1", "name": "a", "seq": 0}, "seq"),
+    ("steps/fail", {"lease_token": "1", "name": "a", "seq": 1}, "error"),
+    ("steps/fail", {"lease_token": "1", "name": "a", "seq": 1, "error": {"code": "Bad Code"}}, "code"),
+    ("sleep", {"lease_token": "1", "name": "a", "duration_ms": -1}, "duration_ms"),
+    ("sleep", {"lease_token": "1", "name": "a"}, "duration_ms"),
+    ("complete", {"lease_token": "1", "extra": 1}, "extra"),
+])
+def test_worker_call_validation(api, what, body, field):
+    run = start(api)
+    e = error_of(api.post("/v1/workflows/%s/%s" % (run["id"], what), json=body), 400, "invalid_request")
+    assert field in str(e), e
+
+
+def test_calls_on_unknown_or_unclaimed_runs(api):
+    unknown = "00000000-0000-4000-8000-000000000000"
+    error_of(api.post("/v1/workflows/%s/steps/begin" % unknown, json={"lease_token": "1", "name": "a"}),
+             404, "not_found")
+    run = start(api)
+    e = error_of(api.post("/v1/workflows/%s/steps/begin" % run["id"], json={"lease_token": "1", "name": "a"}),
+                 409, "stale_lease")
+    assert e["current_status"] == "pending"

@@ -10,10 +10,21 @@
 #include "store/workflows.h"
 
 ENGINE_CMD_BASE_FIRST(cmd_workflow_start);
+ENGINE_CMD_BASE_FIRST(cmd_workflow_call);
 
 static bool status_active(const char *s)
 {
 	return strcmp(s, "pending") == 0 || strcmp(s, "running") == 0 || strcmp(s, "suspended") == 0;
+}
+
+const char *workflow_status_of_job(task_status s)
+{
+	switch (s) {
+	case TS_SUCCESS: return "completed";
+	case TS_CANCELED: return "canceled";
+	case TS_FAILURE: return "failed";
+	default: return NULL;
+	}
 }
 
 /* The active run holding the start's key: true with c->id and c->status
@@ -76,6 +87,323 @@ static int apply_start(engine *e, engine_cmd *cmd, int64_t now)
 	snprintf(c->status, sizeof c->status, "pending");
 	cmd->result = 0;
 	return 0;
+}
+
+/* ---- a worker's calls ---------------------------------------------------------------------- */
+
+static bool visible_to(const job_visibility *v, const char *ns)
+{
+	if (v->all)
+		return true;
+	for (size_t i = 0; i < v->n; i++)
+		if (strcmp(v->names[i], ns) == 0)
+			return true;
+	return false;
+}
+
+static void set_status(cmd_workflow_call *c, const char *status)
+{
+	snprintf(c->run_status, sizeof c->run_status, "%s", status);
+}
+
+/* Ends the attempt and suspends the run until wake_at: the job waits in
+ * retrying (attempt unchanged: a suspension is not a failure), and the
+ * retry_backoff deadline makes it pending again then, waking parked
+ * claims. */
+static int suspend(engine *e, cmd_workflow_call *c, const char *reason, int64_t wake_at, int64_t now)
+{
+	char why[64];
+	snprintf(why, sizeof why, "workflow suspended: %s", reason);
+	job_change ch = { .id = c->run_id, .token = c->lease_token, .to = TS_RETRYING, .next_retry_at = wake_at,
+		          .actor = c->base.actor ? c->base.actor : "api", .reason = why };
+	int rc = store_jobs_change(e->w, &ch, 1, now, false);
+	if (rc != 0)
+		return rc;
+	if (!ch.applied)
+		return WEFT_ERETRY;   /* the row was locked and fenced: another node moved it; look again */
+	deadline_arm(e, wake_at, &deadline_retry_backoff, &c->run_id);
+	engine_metric_transition(e, TS_RUNNING, TS_RETRYING);
+	workflow_run_change rc_ = { .to = "suspended", .from_active = true, .suspend_reason = reason,
+		                    .wake_at = wake_at, .suspended_token = c->lease_token };
+	bool changed = false;
+	if ((rc = store_workflow_run_change(e->w, &c->run_id, &rc_, now, &changed)) != 0)
+		return rc;
+	c->suspended = true;
+	c->wake_at = wake_at;
+	set_status(c, "suspended");
+	return 0;
+}
+
+static int step_change(engine *e, cmd_workflow_call *c, workflow_step_kind kind, const workflow_step_change *ch)
+{
+	bool changed = false;
+	int rc = store_workflow_step_change(e->w, &c->run_id, kind, c->step.name, c->step.seq, ch, &changed);
+	if (rc == 0 && !changed)
+		rc = WEFT_ERETRY;     /* the run's job row is locked: only another node's write can do this */
+	int64_t seq = c->step.seq;
+	char *name = c->step.name;
+	c->step.name = NULL;
+	workflow_step_row_release(&c->step);
+	if (rc == 0)
+		rc = store_workflow_step_get(e->w, &c->run_id, kind, name, seq, &c->step);
+	free(name);
+	return rc;
+}
+
+static int call_step_begin(engine *e, cmd_workflow_call *c, int64_t now)
+{
+	bool fresh = false;
+	int rc = store_workflow_step_reach(e->w, &c->run_id, WS_STEP, c->name, c->lease_token, "running", now,
+	                                   &c->step, &fresh);
+	if (rc != 0)
+		return rc;
+	c->outcome = WFC_OK;
+	if (strcmp(c->step.status, "completed") == 0) {
+		c->memoized = true;
+	} else if (strcmp(c->step.status, "failed") == 0) {
+		c->outcome = WFC_STEP_FAILED;
+	} else if (strcmp(c->step.status, "retrying") == 0) {
+		if (c->step.next_attempt_at > now)
+			return suspend(e, c, "retry", c->step.next_attempt_at, now);
+		workflow_step_change ch = { .from = "retrying", .to = "running", .error_code = c->step.error_code,
+			                    .error_message = c->step.error_message };
+		return step_change(e, c, WS_STEP, &ch);
+	}
+	return 0;
+}
+
+/* The step (name, seq) this attempt began, into c->step: false with the
+ * outcome set when there is none. */
+static int began_step(engine *e, cmd_workflow_call *c, bool *found)
+{
+	*found = false;
+	int rc = store_workflow_step_get(e->w, &c->run_id, WS_STEP, c->name, c->seq, &c->step);
+	if (rc == WEFT_ENOTFOUND || (rc == 0 && c->step.seen_token != c->lease_token)) {
+		c->outcome = WFC_STEP_UNKNOWN;
+		return 0;
+	}
+	if (rc != 0)
+		return rc;
+	*found = true;
+	return 0;
+}
+
+static int call_step_complete(engine *e, cmd_workflow_call *c, int64_t now)
+{
+	bool found;
+	int rc = began_step(e, c, &found);
+	if (rc != 0 || !found)
+		return rc;
+	const char *output = c->output ? c->output : "null";
+	if (strcmp(c->step.status, "completed") == 0) {
+		/* A repeated completion: the same output says so, another is a conflict. */
+		bool same = c->step.output != NULL && strcmp(c->step.output, output) == 0;
+		c->memoized = same;
+		c->outcome = same ? WFC_OK : WFC_STEP_ENDED;
+		return 0;
+	}
+	if (strcmp(c->step.status, "running") != 0) {
+		c->outcome = WFC_STEP_ENDED;
+		return 0;
+	}
+	workflow_step_change ch = { .from = "running", .to = "completed", .output = output, .attempts_add = 1,
+		                    .ended_at = now };
+	c->outcome = WFC_OK;
+	return step_change(e, c, WS_STEP, &ch);
+}
+
+static int call_step_fail(engine *e, cmd_workflow_call *c, const workflow_run_row *run, int64_t now)
+{
+	bool found;
+	int rc = began_step(e, c, &found);
+	if (rc != 0 || !found)
+		return rc;
+	if (strcmp(c->step.status, "running") != 0) {
+		c->outcome = WFC_STEP_ENDED;
+		return 0;
+	}
+	retry_policy p;
+	if (retry_policy_parse(run->step_retry, &p) != 0)
+		return WEFT_ESTORE;
+	int64_t attempts = c->step.attempts + 1;
+	bool retry = c->retryable && !retry_code_non_retryable(run->step_retry, c->error_code) &&
+	             (p.max_retries < 0 || attempts <= p.max_retries);
+	c->outcome = WFC_OK;
+	c->retried = retry;
+	if (!retry) {
+		workflow_step_change ch = { .from = "running", .to = "failed", .error_code = c->error_code,
+			                    .error_message = c->error_message, .attempts_add = 1, .ended_at = now };
+		return step_change(e, c, WS_STEP, &ch);
+	}
+	int64_t wake = now + retry_delay_us(&p, (int32_t)MIN(attempts - 1, INT32_MAX));
+	workflow_step_change ch = { .from = "running", .to = "retrying", .error_code = c->error_code,
+		                    .error_message = c->error_message, .attempts_add = 1, .next_attempt_at = wake };
+	if ((rc = step_change(e, c, WS_STEP, &ch)) != 0)
+		return rc;
+	return suspend(e, c, "retry", wake, now);
+}
+
+static int call_sleep(engine *e, cmd_workflow_call *c, int64_t now)
+{
+	bool fresh = false;
+	int rc = store_workflow_step_reach(e->w, &c->run_id, WS_SLEEP, c->name, c->lease_token, "sleeping", now,
+	                                   &c->step, &fresh);
+	if (rc != 0)
+		return rc;
+	c->outcome = WFC_OK;
+	if (strcmp(c->step.status, "completed") == 0) {
+		c->memoized = true;
+		return 0;
+	}
+	int64_t due = fresh ? now + c->duration_us : c->step.next_attempt_at;
+	if (due > now) {
+		if (fresh) {
+			workflow_step_change ch = { .from = "sleeping", .to = "sleeping", .next_attempt_at = due };
+			if ((rc = step_change(e, c, WS_SLEEP, &ch)) != 0)
+				return rc;
+		}
+		return suspend(e, c, "sleep", due, now);
+	}
+	workflow_step_change ch = { .from = "sleeping", .to = "completed", .next_attempt_at = due, .ended_at = now };
+	return step_change(e, c, WS_SLEEP, &ch);
+}
+
+static int call_run_complete(engine *e, cmd_workflow_call *c, int64_t now)
+{
+	job_complete_item it = { .id = c->run_id, .lease_token = c->lease_token, .result = c->output };
+	cmd_job_complete jc;
+	cmd_job_complete_init(&jc);
+	jc.base.actor = c->base.actor;
+	jc.items = &it;
+	jc.nitems = 1;
+	int rc = jc.base.op->apply(e, &jc.base, now);
+	if (rc == 0 && jc.base.result != 0)
+		rc = jc.base.result;
+	if (rc != 0)
+		return rc;
+	if (it.outcome != JOB_COMPLETED) {
+		c->outcome = WFC_STALE_LEASE;
+		return 0;
+	}
+	workflow_run_change ch = { .to = "completed", .from_active = true, .output = c->output ? c->output : "null",
+		                   .ended_at = now };
+	bool changed = false;
+	rc = store_workflow_run_change(e->w, &c->run_id, &ch, now, &changed);
+	c->outcome = WFC_OK;
+	set_status(c, "completed");
+	return rc;
+}
+
+static int call_run_fail(engine *e, cmd_workflow_call *c, int64_t now)
+{
+	job_fail_item it = { .id = c->run_id, .lease_token = c->lease_token, .code = c->error_code,
+		             .message = c->error_message, .retryable = c->retryable, .retry_after_us = -1 };
+	cmd_job_fail jf;
+	cmd_job_fail_init(&jf);
+	jf.base.actor = c->base.actor;
+	jf.items = &it;
+	jf.nitems = 1;
+	int rc = jf.base.op->apply(e, &jf.base, now);
+	if (rc == 0 && jf.base.result != 0)
+		rc = jf.base.result;
+	if (rc != 0)
+		return rc;
+	bool changed = false;
+	c->outcome = WFC_OK;
+	if (it.outcome == JOB_RETRYING) {
+		/* The job's own retry: replayed from the top after the backoff. */
+		workflow_run_change ch = { .to = "suspended", .from_active = true, .suspend_reason = "retry",
+			                   .wake_at = it.next_attempt_at, .suspended_token = c->lease_token,
+			                   .error_code = c->error_code, .error_message = c->error_message };
+		c->retried = c->suspended = true;
+		c->wake_at = it.next_attempt_at;
+		set_status(c, "suspended");
+		return store_workflow_run_change(e->w, &c->run_id, &ch, now, &changed);
+	}
+	if (it.outcome != JOB_DEAD_LETTERED) {
+		c->outcome = WFC_STALE_LEASE;
+		return 0;
+	}
+	workflow_run_change ch = { .to = "failed", .from_active = true, .error_code = c->error_code,
+		                   .error_message = c->error_message, .ended_at = now };
+	set_status(c, "failed");
+	return store_workflow_run_change(e->w, &c->run_id, &ch, now, &changed);
+}
+
+static int apply_call(engine *e, engine_cmd *cmd, int64_t now)
+{
+	cmd_workflow_call *c = engine_cmd_of(cmd, cmd_workflow_call);
+	workflow_step_row_release(&c->step);
+	c->outcome = WFC_NONE;
+	c->memoized = c->suspended = c->retried = false;
+	c->wake_at = 0;
+	c->run_status[0] = '\0';
+	cmd->result = 0;
+
+	workflow_run_row run;
+	int rc = store_workflow_run_get(e->w, &c->run_id, &run);
+	if (rc == WEFT_ENOTFOUND || (rc == 0 && !visible_to(&c->visible, run.namespace))) {
+		workflow_run_row_release(&run);
+		c->outcome = WFC_NOT_FOUND;
+		return 0;
+	}
+	if (rc != 0)
+		return rc;
+	set_status(c, run.status);
+	/* The job's row, locked: the fence holds until the commit. */
+	task_row *t = NULL;
+	size_t nt = 0;
+	rc = store_tasks_read(e->w, &c->run_id, 1, true, &t, &nt);
+	if (rc == 0 && status_active(run.status) && nt == 1 && task_status_terminal(t->status)) {
+		/* The job ended outside the run's own calls (its lease lost with
+		 * no attempt left, a cancel, an operator): the run follows it. */
+		const char *to = workflow_status_of_job(t->status);
+		workflow_run_change ch = { .to = to, .from_active = true, .error_code = t->error_code,
+			                   .error_message = t->failure_reason, .ended_at = now };
+		bool changed = false;
+		rc = store_workflow_run_change(e->w, &c->run_id, &ch, now, &changed);
+		set_status(c, to);
+		c->outcome = WFC_RUN_ENDED;
+	} else if (rc == 0 && !status_active(run.status)) {
+		c->outcome = WFC_RUN_ENDED;
+	} else if (rc == 0 && (nt == 0 || t->status != TS_RUNNING || t->lease_token != c->lease_token)) {
+		c->outcome = WFC_STALE_LEASE;
+	} else if (rc == 0) {
+		/* The first call of a new attempt (after a claim): the run runs
+		 * again. */
+		if (run.seen_token != c->lease_token) {
+			workflow_run_change ch = { .to = "running", .from_active = true, .replays_add = 1,
+				                   .seen_token = c->lease_token };
+			bool changed = false;
+			rc = store_workflow_run_change(e->w, &c->run_id, &ch, now, &changed);
+			set_status(c, "running");
+		}
+		switch (rc == 0 ? (int)c->kind : -1) {
+		case WF_STEP_BEGIN: rc = call_step_begin(e, c, now); break;
+		case WF_STEP_COMPLETE: rc = call_step_complete(e, c, now); break;
+		case WF_STEP_FAIL: rc = call_step_fail(e, c, &run, now); break;
+		case WF_SLEEP: rc = call_sleep(e, c, now); break;
+		case WF_RUN_COMPLETE: rc = call_run_complete(e, c, now); break;
+		case WF_RUN_FAIL: rc = call_run_fail(e, c, now); break;
+		default: break;
+		}
+	}
+	store_free_tasks(t, nt);
+	workflow_run_row_release(&run);
+	return rc;
+}
+
+static const engine_op op_call = { .name = "workflow.call", .apply = apply_call,
+	                           .failure_metric = "tasks_db_save_failures_total" };
+
+void cmd_workflow_call_init(cmd_workflow_call *c, workflow_call_kind kind)
+{
+	*c = (cmd_workflow_call){ .base.op = &op_call, .kind = kind, .visible.all = true, .retryable = true };
+}
+
+void cmd_workflow_call_release(cmd_workflow_call *c)
+{
+	workflow_step_row_release(&c->step);
 }
 
 static const engine_op op_start = { .name = "workflow.start", .apply = apply_start,

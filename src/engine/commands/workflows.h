@@ -13,6 +13,7 @@
 #define WEFT_ENGINE_COMMANDS_WORKFLOWS_H
 
 #include "engine/commands/jobs.h"
+#include "store/workflows.h"
 
 /* The longest workflow_run.status name with its NUL ("terminated"). */
 #define WORKFLOW_STATUS_CHARS 16
@@ -38,5 +39,66 @@ typedef struct cmd_workflow_start {
 	char status[WORKFLOW_STATUS_CHARS];
 } cmd_workflow_start;
 void cmd_workflow_start_init(cmd_workflow_start *c);
+
+/* The status of a run whose job ended (success, failure, canceled) without
+ * the run's own calls; NULL for a job not ended. Reads show it at once,
+ * and the run's row follows at the next call on it. */
+const char *workflow_status_of_job(task_status s);
+
+/* ---- a worker's calls on the run it holds ------------------------------------------------ */
+
+typedef enum workflow_call_kind {
+	WF_STEP_BEGIN,       /* name: the memo's row; a completed one answers memoized */
+	WF_STEP_COMPLETE,    /* name, seq, output */
+	WF_STEP_FAIL,        /* name, seq, error_code, error_message, retryable */
+	WF_SLEEP,            /* name, duration_us */
+	WF_RUN_COMPLETE,     /* output */
+	WF_RUN_FAIL,         /* error_code, error_message, retryable */
+} workflow_call_kind;
+
+typedef enum workflow_call_outcome {
+	WFC_NONE = 0,        /* not applied (the command failed) */
+	WFC_OK,              /* done; see the out fields */
+	WFC_NOT_FOUND,       /* no such run, or of a namespace the caller may not see */
+	WFC_STALE_LEASE,     /* the job is not running under lease_token (409 stale_lease) */
+	WFC_RUN_ENDED,       /* the run ended (completed, failed, canceled, terminated): run_status */
+	WFC_STEP_UNKNOWN,    /* complete/fail of a (name, seq) this attempt did not begin */
+	WFC_STEP_ENDED,      /* complete/fail of a step that ended otherwise: step.status */
+	WFC_STEP_FAILED,     /* begin of a step that failed for good: step has its error */
+} workflow_call_outcome;
+
+/* One call of the worker holding the run's job, fenced by the lease token:
+ * nothing changes unless the job is running under it. A call that
+ * suspends the run (a sleep not yet due, a step failure that will retry)
+ * ends the job's attempt: the job waits in `retrying` until wake_at (the
+ * retry_backoff deadline makes it pending and wakes parked claims), and
+ * every later call with the same token is stale. base.result: 0 with
+ * `outcome` set. */
+typedef struct cmd_workflow_call {
+	engine_cmd base;
+	workflow_call_kind kind;
+	job_visibility visible;
+	weft_id run_id;
+	int64_t lease_token;
+	const char *name;              /* borrowed: step and sleep names */
+	int64_t seq;                   /* complete/fail: the seq begin answered */
+	const char *output;            /* borrowed compact JSON; NULL = null */
+	const char *error_code;        /* borrowed, job_error_code_valid() */
+	const char *error_message;     /* borrowed, NULL = none */
+	bool retryable;
+	int64_t duration_us;           /* sleep */
+
+	/* out */
+	workflow_call_outcome outcome;
+	char run_status[WORKFLOW_STATUS_CHARS];
+	workflow_step_row step;        /* step calls and sleeps: the row (owned) */
+	bool memoized;                 /* the step (or sleep) had ended before: nothing ran */
+	bool suspended;                /* the run is suspended until wake_at: this attempt is over */
+	int64_t wake_at;
+	bool retried;                  /* fail: the step (or the run) will be tried again */
+} cmd_workflow_call;
+void cmd_workflow_call_init(cmd_workflow_call *c, workflow_call_kind kind);
+/* Frees the out row (after done()). */
+void cmd_workflow_call_release(cmd_workflow_call *c);
 
 #endif

@@ -65,5 +65,11 @@ void v1_revoke_token(http_request *r);
 void v1_start_workflow(http_request *r);
 void v1_get_workflow(http_request *r);
 void v1_workflow_by_key(http_request *r);
+void v1_workflow_step_begin(http_request *r);
+void v1_workflow_step_complete(http_request *r);
+void v1_workflow_step_fail(http_request *r);
+void v1_workflow_sleep(http_request *r);
+void v1_workflow_complete(http_request *r);
+void v1_workflow_fail(http_request *r);
 
 #endif

@@ -50,6 +50,8 @@
  *   POST /v1/workflows             start a workflow run (201; 200: its key's active run)
  *   GET  /v1/workflows/{id}        a workflow run
  *   GET  /v1/workflows/by-key/{key}  the run holding an idempotency key (?namespace=)
+ *   POST /v1/workflows/{id}/steps/begin|complete|fail, /sleep, /complete, /fail
+ *                                  the worker holding the run's job (lease_token): its steps
  *
  * Conventions: JSON bodies, errors {"error":{"code","message","details"}}
  * (errors.h), times RFC 3339 UTC with milliseconds, durations in ms,
@@ -135,6 +137,12 @@ static const http_route routes[] = {
 	{ HTTP_POST, "/v1/workflows", v1_start_workflow, false, 0 },
 	{ HTTP_GET, "/v1/workflows/{id}", v1_get_workflow, false, 0 },
 	{ HTTP_GET, "/v1/workflows/by-key/{key}", v1_workflow_by_key, false, 1 },
+	{ HTTP_POST, "/v1/workflows/{id}/steps/begin", v1_workflow_step_begin, false, 0 },
+	{ HTTP_POST, "/v1/workflows/{id}/steps/complete", v1_workflow_step_complete, false, 0 },
+	{ HTTP_POST, "/v1/workflows/{id}/steps/fail", v1_workflow_step_fail, false, 0 },
+	{ HTTP_POST, "/v1/workflows/{id}/sleep", v1_workflow_sleep, false, 0 },
+	{ HTTP_POST, "/v1/workflows/{id}/complete", v1_workflow_complete, false, 0 },
+	{ HTTP_POST, "/v1/workflows/{id}/fail", v1_workflow_fail, false, 0 },
 };
 
 const http_api v1_api = {

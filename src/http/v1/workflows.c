@@ -19,11 +19,16 @@
 #include "core/limits.h"
 #include "engine/commands/workflows.h"
 #include "http/decode.h"
+#include "http/tokens.h"
 #include "http/v1/decode_job.h"
 #include "http/v1/errors.h"
 #include "http/wire.h"
 #include "store/workflows.h"
 #include "util/alloc.h"
+
+/* The largest seq a call names: more iterations of one name than any run
+ * makes. */
+#define WORKFLOW_SEQ_MAX 1000000
 
 /* ---- the answer: a run --------------------------------------------------------------------- */
 
@@ -87,7 +92,19 @@ static void answer_run(http_request *r, int status, const weft_id *id, const cha
 		return;
 	workflow_run_row run;
 	int rc = id != NULL ? store_workflow_run_get(c, id, &run) : store_workflow_run_by_key(c, ns, key, &run);
+	/* A run whose job ended outside its own calls shows the job's end. */
+	job_state job = { 0 };
+	if (rc == 0 && (strcmp(run.status, "pending") == 0 || strcmp(run.status, "running") == 0 ||
+	                strcmp(run.status, "suspended") == 0))
+		rc = store_jobs_state(c, &run.id, NULL, 1, &job);
 	store_reader_release(http_store(r), c);
+	const char *ended = rc == 0 && job.found ? workflow_status_of_job(job.status) : NULL;
+	if (ended != NULL) {
+		free(run.status);
+		run.status = xstrdup(ended);
+		free(run.suspend_reason);
+		run.suspend_reason = NULL;
+	}
 	if (rc == 0 && !http_ns_visible(r, run.namespace))
 		rc = WEFT_ENOTFOUND;
 	if (rc == WEFT_ENOTFOUND && id != NULL)
@@ -207,3 +224,254 @@ void v1_workflow_by_key(http_request *r)
 	}
 	answer_run(r, 200, NULL, ns, key);
 }
+
+/* ---- a worker's calls: POST /v1/workflows/{id}/... ------------------------------------------ */
+
+typedef struct call_state {
+	cmd_workflow_call cmd;
+	json_t *doc;
+	char *output;                  /* compact JSON text, owned */
+} call_state;
+
+static void call_state_free(void *p)
+{
+	call_state *s = p;
+	cmd_workflow_call_release(&s->cmd);
+	json_decref(s->doc);
+	free(s->output);
+	free(s);
+}
+
+/* The members each call takes besides lease_token. */
+static const char *const *call_fields(workflow_call_kind k)
+{
+	static const char *const begin[] = { "lease_token", "name", NULL };
+	static const char *const complete[] = { "lease_token", "name", "seq", "output", NULL };
+	static const char *const fail[] = { "lease_token", "name", "seq", "error", "retryable", NULL };
+	static const char *const sleep[] = { "lease_token", "name", "duration_ms", NULL };
+	static const char *const run_complete[] = { "lease_token", "output", NULL };
+	static const char *const run_fail[] = { "lease_token", "error", "retryable", NULL };
+	switch (k) {
+	case WF_STEP_BEGIN: return begin;
+	case WF_STEP_COMPLETE: return complete;
+	case WF_STEP_FAIL: return fail;
+	case WF_SLEEP: return sleep;
+	case WF_RUN_COMPLETE: return run_complete;
+	case WF_RUN_FAIL: return run_fail;
+	}
+	return begin;
+}
+
+static void decode_error_member(http_error *e, const json_t *doc, cmd_workflow_call *c, bool *too_large)
+{
+	json_t *o = NULL;
+	char path[DECODE_PATH_MAX];
+	if (decode_object(e, doc, "", "error", DECODE_REQUIRED, &o, path) != 0 || o == NULL)
+		return;
+	static const char *const known[] = { "code", "message", NULL };
+	decode_unknown_members(e, o, path, known);
+	const char *code = NULL;
+	if (decode_str(e, o, path, "code", DECODE_REQUIRED, &code) == 0 && code != NULL) {
+		if (job_error_code_valid(code))
+			c->error_code = code;
+		else
+			decode_problem(e, path, "code", "must match [a-z0-9_.:-]{1,64}");
+	}
+	c->error_message = decode_str_bounded(e, o, path, "message", 0, JOB_ERROR_MESSAGE_MAX, too_large);
+}
+
+static int decode_call(http_request *r, call_state *s)
+{
+	cmd_workflow_call *c = &s->cmd;
+	size_t len;
+	const char *body = http_body(r, &len);
+	http_error *e = http_err(r);
+	int rc = decode_body_object(body, len, http_config(r)->json_max_depth, e, &s->doc);
+	if (rc != 0)
+		return rc;
+	bool too_large = false;
+	const char *const *known = call_fields(c->kind);
+	decode_unknown_members(e, s->doc, "", known);
+	json_t *tok = json_object_get(s->doc, "lease_token");
+	const char *ts = NULL;
+	if (tok != NULL && !json_is_string(tok))
+		decode_problem(e, "", "lease_token", "expected a string (the lease_token the claim gave, as given)");
+	else if (decode_str(e, s->doc, "", "lease_token", DECODE_REQUIRED, &ts) == 0 && ts != NULL &&
+	         v1_parse_lease_token(ts, &c->lease_token) != 0)
+		decode_problem(e, "", "lease_token", "expected the lease_token the claim gave (a decimal string)");
+	for (const char *const *k = known; *k != NULL; k++) {
+		if (strcmp(*k, "name") == 0) {
+			c->name = decode_str_bounded(e, s->doc, "", "name", DECODE_REQUIRED, TASK_NAME_MAX, &too_large);
+		} else if (strcmp(*k, "seq") == 0) {
+			int64_t seq = 0;
+			if (decode_int(e, s->doc, "", "seq", DECODE_REQUIRED, &seq, NULL) == 0 &&
+			    (seq < 1 || seq > WORKFLOW_SEQ_MAX))
+				decode_problem(e, "", "seq", "must be from 1 to %d (the seq that begin answered)",
+				               WORKFLOW_SEQ_MAX);
+			c->seq = seq;
+		} else if (strcmp(*k, "output") == 0) {
+			json_t *m = json_object_get(s->doc, "output");
+			s->output = m != NULL ? json_dump_compact(m) : NULL;
+			if (s->output != NULL && strlen(s->output) > JOB_PAYLOAD_MAX_BYTES) {
+				decode_problem(e, "", "output", "is %zu bytes of JSON; the limit is %d", strlen(s->output),
+				               JOB_PAYLOAD_MAX_BYTES);
+				too_large = true;
+			}
+			c->output = s->output;
+		} else if (strcmp(*k, "error") == 0) {
+			decode_error_member(e, s->doc, c, &too_large);
+		} else if (strcmp(*k, "retryable") == 0) {
+			decode_bool(e, s->doc, "", "retryable", 0, &c->retryable, NULL);
+		} else if (strcmp(*k, "duration_ms") == 0) {
+			int64_t ms = 0;
+			if (decode_int(e, s->doc, "", "duration_ms", DECODE_REQUIRED, &ms, NULL) == 0 &&
+			    (ms < 0 || ms > V1_DELAY_MAX_MS))
+				decode_problem(e, "", "duration_ms", "must be from 0 to %lld", (long long)V1_DELAY_MAX_MS);
+			c->duration_us = ms * 1000;
+		}
+	}
+	if (e->details.len == 0)
+		return 0;
+	return too_large ? WEFT_ETOOLARGE : WEFT_EINVALID;
+}
+
+/* 409 {"error":{code, message, details: [], current_status}}: the run's
+ * (or the step's) status that did not allow the call. */
+static void fail_conflict(http_request *r, const char *code, const char *status, const char *message)
+{
+	buf b;
+	buf_init(&b);
+	buf_puts(&b, "{\"error\":{\"code\":");
+	wire_str(&b, code);
+	buf_puts(&b, ",\"message\":");
+	wire_str(&b, message);
+	buf_puts(&b, ",\"details\":[],\"current_status\":");
+	wire_str(&b, status);
+	buf_puts(&b, "}}");
+	http_respond_json(r, 409, &b);
+	buf_release(&b);
+}
+
+static void put_step(buf *b, const workflow_step_row *s)
+{
+	buf_puts(b, "{\"name\":");
+	wire_str(b, s->name);
+	buf_puts(b, ",\"seq\":");
+	wire_i64(b, s->seq);
+	buf_puts(b, ",\"status\":");
+	wire_str(b, s->status);
+	buf_puts(b, ",\"output\":");
+	wire_raw(b, s->output, "null");
+	buf_puts(b, ",\"error\":");
+	if (s->error_code != NULL) {
+		buf_puts(b, "{\"code\":");
+		wire_str(b, s->error_code);
+		buf_puts(b, ",\"message\":");
+		wire_str(b, s->error_message);
+		buf_putc(b, '}');
+	} else {
+		buf_puts(b, "null");
+	}
+	buf_puts(b, ",\"attempts\":");
+	wire_i64(b, s->attempts);
+	buf_puts(b, ",\"next_attempt_at\":");
+	wire_ts(b, s->next_attempt_at);
+	buf_putc(b, '}');
+}
+
+static void finish_call(http_request *r, engine_cmd *cmd, void *state)
+{
+	call_state *s = state;
+	cmd_workflow_call *c = &s->cmd;
+	if (cmd->result != 0) {
+		http_fail_server(r, cmd->result, engine_cmd_name(cmd));
+		return;
+	}
+	switch (c->outcome) {
+	case WFC_NOT_FOUND:
+		v1_fail_not_found(r, "workflow", &c->run_id);
+		return;
+	case WFC_STALE_LEASE:
+		fail_conflict(r, V1_STALE_LEASE, c->run_status,
+		              "The run's job is not running under this lease_token: this attempt is over.");
+		return;
+	case WFC_RUN_ENDED:
+		fail_conflict(r, "workflow_ended", c->run_status, "The run has ended.");
+		return;
+	case WFC_STEP_UNKNOWN:
+		fail_conflict(r, "step_not_begun", c->run_status, "This attempt began no step with this name and seq.");
+		return;
+	case WFC_STEP_ENDED:
+		fail_conflict(r, "step_ended", c->step.status, "The step ended otherwise.");
+		return;
+	case WFC_STEP_FAILED:
+	case WFC_OK:
+	case WFC_NONE:
+		break;
+	}
+	buf b;
+	buf_init(&b);
+	buf_puts(&b, "{\"run_status\":");
+	wire_str(&b, c->run_status);
+	if (c->step.name != NULL) {
+		buf_puts(&b, ",\"step\":");
+		put_step(&b, &c->step);
+	}
+	buf_puts(&b, ",\"memoized\":");
+	wire_bool(&b, c->memoized);
+	buf_puts(&b, ",\"suspended\":");
+	wire_bool(&b, c->suspended);
+	buf_puts(&b, ",\"wake_at\":");
+	wire_ts(&b, c->wake_at);
+	if (c->kind == WF_STEP_FAIL || c->kind == WF_RUN_FAIL) {
+		buf_puts(&b, ",\"retrying\":");
+		wire_bool(&b, c->retried);
+	}
+	buf_putc(&b, '}');
+	/* A step that failed for good answers 409 with the step, so that the
+	 * handler fails the run or compensates. */
+	if (c->outcome == WFC_STEP_FAILED) {
+		buf_release(&b);
+		fail_conflict(r, "step_failed", "failed", c->step.error_message ? c->step.error_message
+		                                                                 : "The step failed for good.");
+		return;
+	}
+	http_respond_json(r, 200, &b);
+	buf_release(&b);
+}
+
+/* The token's namespaces: a run of any other is unknown. */
+static job_visibility visibility_of(const http_request *r)
+{
+	const http_token *t = http_token_of(r);
+	job_visibility v = { .all = true };
+	if (t != NULL && !t->all_namespaces) {
+		v.all = false;
+		v.names = (const char *const *)t->namespaces;
+		v.n = t->nnamespaces;
+	}
+	return v;
+}
+
+static void workflow_call(http_request *r, workflow_call_kind kind)
+{
+	call_state *s = xcalloc(1, sizeof *s);
+	cmd_workflow_call_init(&s->cmd, kind);
+	int rc = decode_call(r, s);
+	if (rc != 0) {
+		http_fail(r, rc);
+		call_state_free(s);
+		return;
+	}
+	s->cmd.run_id = *http_param(r, 0);
+	s->cmd.visible = visibility_of(r);
+	s->cmd.base.actor = http_actor(r);
+	http_submit(r, &s->cmd.base, s, finish_call, call_state_free);
+}
+
+void v1_workflow_step_begin(http_request *r) { workflow_call(r, WF_STEP_BEGIN); }
+void v1_workflow_step_complete(http_request *r) { workflow_call(r, WF_STEP_COMPLETE); }
+void v1_workflow_step_fail(http_request *r) { workflow_call(r, WF_STEP_FAIL); }
+void v1_workflow_sleep(http_request *r) { workflow_call(r, WF_SLEEP); }
+void v1_workflow_complete(http_request *r) { workflow_call(r, WF_RUN_COMPLETE); }
+void v1_workflow_fail(http_request *r) { workflow_call(r, WF_RUN_FAIL); }

@@ -24,6 +24,9 @@ CREATE TABLE workflow_run (
 	wake_at         BIGINT,
 	wait_signal     TEXT COLLATE "C",
 	suspended_token BIGINT,
+	-- the lease token of the last attempt that called: a call with another
+	-- is the first of a new attempt (replays + 1)
+	seen_token      BIGINT NOT NULL DEFAULT 0,
 	replays         BIGINT NOT NULL DEFAULT 0,
 	created_at      BIGINT NOT NULL,
 	updated_at      BIGINT NOT NULL,

@@ -26,6 +26,9 @@ CREATE TABLE workflow_run (
 	wake_at         INTEGER,
 	wait_signal     TEXT,
 	suspended_token INTEGER,
+	-- the lease token of the last attempt that called: a call with another
+	-- is the first of a new attempt (replays + 1)
+	seen_token      INTEGER NOT NULL DEFAULT 0,
 	replays         INTEGER NOT NULL DEFAULT 0,
 	created_at      INTEGER NOT NULL,
 	updated_at      INTEGER NOT NULL,
