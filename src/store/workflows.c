@@ -184,6 +184,93 @@ int store_workflow_run_change(store_conn *c, const weft_id *id, const workflow_r
 	return err;
 }
 
+/* The status reads show: a run still active whose job ended has the
+ * job's end. */
+#define EFFECTIVE_STATUS                                                                                \
+	"CASE WHEN w.status IN ('pending', 'running', 'suspended') AND t.status = 'success' THEN 'completed' " \
+	"WHEN w.status IN ('pending', 'running', 'suspended') AND t.status = 'failure' THEN 'failed' "         \
+	"WHEN w.status IN ('pending', 'running', 'suspended') AND t.status = 'canceled' THEN 'canceled' "      \
+	"ELSE w.status END"
+
+enum { WL_NAMESPACES, WL_STATUS, WL_TYPE, WL_QUEUE, WL_AFTER, WL_BEFORE, WL_CURSOR };
+
+static void build_run_list(buf *sql, unsigned shape)
+{
+	int p = 1;
+	buf_puts(sql, "SELECT w.id, w.namespace, w.type, w.queue, " EFFECTIVE_STATUS ", w.idempotency_key, w.input, "
+	              "w.output, w.error_code, w.error_message, w.step_retry, w.suspend_reason, w.wait_signal, "
+	              "w.wake_at, w.suspended_token, w.replays, w.created_at, w.updated_at, w.ended_at, w.seen_token "
+	              "FROM workflow_run AS w LEFT JOIN task AS t ON t.id = w.id WHERE true");
+	if (shape & (1u << WL_NAMESPACES))
+		buf_printf(sql, " AND {in:w.namespace,$%d}", p++);
+	if (shape & (1u << WL_STATUS))
+		buf_printf(sql, " AND " EFFECTIVE_STATUS " = $%d", p++);
+	if (shape & (1u << WL_TYPE))
+		buf_printf(sql, " AND w.type = $%d", p++);
+	if (shape & (1u << WL_QUEUE))
+		buf_printf(sql, " AND w.queue = $%d", p++);
+	if (shape & (1u << WL_AFTER))
+		buf_printf(sql, " AND w.created_at >= $%d", p++);
+	if (shape & (1u << WL_BEFORE))
+		buf_printf(sql, " AND w.created_at < $%d", p++);
+	if (shape & (1u << WL_CURSOR)) {
+		buf_printf(sql, " AND (w.created_at < $%d OR (w.created_at = $%d AND w.id < $%d))", p, p, p + 1);
+		p += 2;
+	}
+	buf_printf(sql, " ORDER BY w.created_at DESC, w.id DESC LIMIT $%d", p);
+}
+
+static const db_dyn dyn_run_list = { "workflow_run_list", build_run_list };
+
+int store_workflow_run_list(store_conn *c, const workflow_run_filter *f, size_t limit, workflow_run_row **out,
+                            size_t *n)
+{
+	*out = NULL;
+	*n = 0;
+	unsigned shape = (unsigned)(f->namespaces != NULL) << WL_NAMESPACES |
+	                 (unsigned)(f->status != NULL) << WL_STATUS | (unsigned)(f->type != NULL) << WL_TYPE |
+	                 (unsigned)(f->queue != NULL) << WL_QUEUE | (unsigned)(f->created_after != 0) << WL_AFTER |
+	                 (unsigned)(f->created_before != 0) << WL_BEFORE | (unsigned)f->has_cursor << WL_CURSOR;
+	db_stmt *st;
+	int err = db_prepare_dyn(c, &dyn_run_list, shape, &st);
+	if (err)
+		return err;
+	db_set names;
+	db_set_init(&names);
+	if (f->namespaces != NULL) {
+		for (size_t i = 0; i < f->nnamespaces; i++)
+			db_set_text(&names, f->namespaces[i]);
+		db_bind_set(st, &names);
+	}
+	if (f->status != NULL)
+		db_bind_text(st, f->status);
+	if (f->type != NULL)
+		db_bind_text(st, f->type);
+	if (f->queue != NULL)
+		db_bind_text(st, f->queue);
+	if (f->created_after != 0)
+		db_bind_int(st, f->created_after);
+	if (f->created_before != 0)
+		db_bind_int(st, f->created_before);
+	if (f->has_cursor) {
+		db_bind_int(st, f->cursor_at);
+		db_bind_id(st, &f->cursor_id);
+	}
+	db_bind_int(st, (int64_t)limit);
+	void *rows = NULL;
+	err = db_collect(st, &run_kind, &rows, n);
+	*out = rows;
+	db_set_release(&names);
+	return err;
+}
+
+void store_free_workflow_runs(workflow_run_row *rows, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		workflow_run_row_release(&rows[i]);
+	free(rows);
+}
+
 /* ---- steps ------------------------------------------------------------------------------- */
 
 const char *workflow_step_kind_name(workflow_step_kind k)

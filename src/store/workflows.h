@@ -67,6 +67,24 @@ typedef struct workflow_run_change {
 int store_workflow_run_change(store_conn *c, const weft_id *id, const workflow_run_change *ch, int64_t now,
                               bool *changed);
 
+/* GET /v1/workflows: newest first along (created_at, id); every filter
+ * optional (NULL / 0 = any). The status is the run's as reads show it: a
+ * run whose job ended outside its calls has the job's end
+ * (workflow_status_of_job). */
+typedef struct workflow_run_filter {
+	const char *const *namespaces;   /* NULL: every namespace */
+	size_t nnamespaces;
+	const char *status, *type, *queue;
+	int64_t created_after;           /* µs, inclusive */
+	int64_t created_before;          /* µs, exclusive */
+	bool has_cursor;                 /* rows after (cursor_at, cursor_id) in the order */
+	int64_t cursor_at;
+	weft_id cursor_id;
+} workflow_run_filter;
+int store_workflow_run_list(store_conn *c, const workflow_run_filter *f, size_t limit, workflow_run_row **out,
+                            size_t *n);
+void store_free_workflow_runs(workflow_run_row *rows, size_t n);
+
 typedef enum workflow_step_kind { WS_STEP, WS_SLEEP, WS_SIGNAL } workflow_step_kind;
 const char *workflow_step_kind_name(workflow_step_kind k);
 

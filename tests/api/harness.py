@@ -214,6 +214,7 @@ EXERCISED_ROUTES = frozenset({
     ("GET", "/v1/tokens/{name}"),
     ("DELETE", "/v1/tokens/{name}"),
     ("POST", "/v1/workflows"),
+    ("GET", "/v1/workflows"),
     ("GET", "/v1/workflows/{id}"),
     ("GET", "/v1/workflows/by-key/{key}"),
     ("POST", "/v1/workflows/{id}/steps/begin"),

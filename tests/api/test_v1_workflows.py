@@ -310,3 +310,66 @@ def test_calls_on_unknown_or_unclaimed_runs(api):
     e = error_of(api.post("/v1/workflows/%s/steps/begin" % run["id"], json={"lease_token": "1", "name": "a"}),
                  409, "stale_lease")
     assert e["current_status"] == "pending"
+
+
+# ---- the list ----------------------------------------------------------------------------------
+
+def list_all(api, limit, **q):
+    """Every page of GET /v1/workflows with these filters: the ids in order."""
+    ids, cursor = [], None
+    while True:
+        params = dict(q, limit=limit)
+        if cursor:
+            params["cursor"] = cursor
+        r = api.get("/v1/workflows", params=params)
+        assert r.status_code == 200, r.text
+        page = r.json()
+        assert len(page["workflows"]) <= limit
+        ids += [w["id"] for w in page["workflows"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            return ids
+
+
+def test_list_filters_and_pages(api):
+    early = [start(api, type="order", queue="wf"), start(api, type="refund", queue="wf"),
+             start(api, type="order", queue="other")]
+    api.advance(10)
+    late = [start(api, type="order", queue="wf"), start(api, type="order", queue="wf")]
+    everything = [w["id"] for w in reversed(early + late)]          # newest first
+    assert list_all(api, 2) == everything
+    assert list_all(api, 1000) == everything
+    assert list_all(api, 2, type="order") == [i for i in everything if i != early[1]["id"]]
+    assert list_all(api, 2, queue="other") == [early[2]["id"]]
+    assert list_all(api, 1, created_after=late[0]["created_at"]) == [late[1]["id"], late[0]["id"]]
+    assert list_all(api, 1, created_before=late[0]["created_at"]) == [w["id"] for w in reversed(early)]
+    # Status, as reads show it: a claimed and completed run, a canceled one.
+    job = claim_run(api, queue="other")
+    call(api, job["id"], "complete", job["lease_token"], output=1)
+    assert api.post("/v1/tasks/%s/cancel" % early[1]["id"]).status_code == 200
+    assert list_all(api, 2, status="completed") == [early[2]["id"]]
+    assert list_all(api, 2, status="canceled") == [early[1]["id"]]
+    assert list_all(api, 2, status="pending") == [late[1]["id"], late[0]["id"], early[0]["id"]]
+    # Rows started while paging never make a page repeat or skip one.
+    r = api.get("/v1/workflows", params={"limit": 2}).json()
+    start(api)
+    start(api)
+    rest = api.get("/v1/workflows", params={"limit": 100, "cursor": r["next_cursor"]}).json()
+    assert [w["id"] for w in r["workflows"]] + [w["id"] for w in rest["workflows"]] == everything
+    # A cursor is good only with its filters; bad filters name themselves.
+    e = error_of(api.get("/v1/workflows", params={"cursor": r["next_cursor"], "type": "order"}),
+                 400, "invalid_request")
+    assert "cursor" in str(e)
+    for q, field in [({"status": "done"}, "status"), ({"limit": 0}, "limit"), ({"queue": "a b"}, "queue"),
+                     ({"created_after": "yesterday"}, "created_after"), ({"cursor": "zzz"}, "cursor")]:
+        e = error_of(api.get("/v1/workflows", params=q), 400, "invalid_request")
+        assert field in str(e), e
+
+
+def test_list_confined_to_the_tokens_namespaces(make_api):
+    api = make_api(WEFT_TOKENS=TOKENS)
+    a = start(api, headers=h(A))
+    start(api, headers=h(B))
+    r = api.get("/v1/workflows", headers=h(A))
+    assert [w["id"] for w in r.json()["workflows"]] == [a["id"]]
+    error_of(api.get("/v1/workflows", params={"namespace": "b"}, headers=h(A)), 403, "forbidden_namespace")

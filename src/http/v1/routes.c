@@ -48,6 +48,8 @@
  *   GET  /v1/tokens/{name}         one token (admin)
  *   DELETE /v1/tokens/{name}       revoke a token made over the API (admin)
  *   POST /v1/workflows             start a workflow run (201; 200: its key's active run)
+ *   GET  /v1/workflows             workflow runs, newest first: namespace, status, type, queue,
+ *                                  created_after, created_before, cursor, limit
  *   GET  /v1/workflows/{id}        a workflow run
  *   GET  /v1/workflows/by-key/{key}  the run holding an idempotency key (?namespace=)
  *   POST /v1/workflows/{id}/steps/begin|complete|fail, /sleep, /complete, /fail
@@ -135,6 +137,7 @@ static const http_route routes[] = {
 	{ HTTP_GET, "/v1/tokens/{name}", v1_get_token, false, 1 },
 	{ HTTP_DELETE, "/v1/tokens/{name}", v1_revoke_token, false, 1 },
 	{ HTTP_POST, "/v1/workflows", v1_start_workflow, false, 0 },
+	{ HTTP_GET, "/v1/workflows", v1_list_workflows, false, 0 },
 	{ HTTP_GET, "/v1/workflows/{id}", v1_get_workflow, false, 0 },
 	{ HTTP_GET, "/v1/workflows/by-key/{key}", v1_workflow_by_key, false, 1 },
 	{ HTTP_POST, "/v1/workflows/{id}/steps/begin", v1_workflow_step_begin, false, 0 },

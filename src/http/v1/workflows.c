@@ -20,7 +20,9 @@
 #include "engine/commands/workflows.h"
 #include "http/decode.h"
 #include "http/tokens.h"
+#include "http/v1/cursor.h"
 #include "http/v1/decode_job.h"
+#include "http/v1/task_list.h"
 #include "http/v1/errors.h"
 #include "http/wire.h"
 #include "store/workflows.h"
@@ -61,7 +63,7 @@ static void put_run(buf *b, const workflow_run_row *r)
 		buf_puts(b, "null");
 	}
 	buf_puts(b, ",\"suspended\":");
-	if (r->suspend_reason != NULL) {
+	if (r->suspend_reason != NULL && strcmp(r->status, "suspended") == 0) {
 		buf_puts(b, "{\"reason\":");
 		wire_str(b, r->suspend_reason);
 		buf_puts(b, ",\"wake_at\":");
@@ -223,6 +225,120 @@ void v1_workflow_by_key(http_request *r)
 		return;
 	}
 	answer_run(r, 200, NULL, ns, key);
+}
+
+/* ---- GET /v1/workflows ---------------------------------------------------------------------- */
+
+static const char *const run_statuses[] = { "pending", "running", "suspended", "completed",
+	                                    "failed", "canceled", "terminated", NULL };
+
+static int bad_param(http_request *r, const char *param, const char *why)
+{
+	return http_error_set(http_err(r), WEFT_EINVALID, HTTP_ERR_RULE, param, "%s", why);
+}
+
+/* The query into f and *limit: 0, WEFT_EINVALID (recorded), or -1 after
+ * answering 403. */
+static int decode_list(http_request *r, workflow_run_filter *f, const char **ns, int64_t *limit)
+{
+	http_query_src q = http_query_src_of(r);
+	http_error *e = http_err(r);
+	*limit = V1_LIST_LIMIT_DEFAULT;
+	if (decode_query_int(&q, "limit", 1, V1_LIST_LIMIT_MAX, e, limit, NULL) != 0)
+		return bad_param(r, "limit", "expected an integer from 1 to 1000");
+	if ((*ns = q.get(q.ctx, "namespace")) != NULL && !namespace_valid(*ns))
+		return bad_param(r, "namespace", "expected a namespace name [a-z0-9][a-z0-9_-]{0,62}");
+	if (*ns != NULL && !http_ns_visible(r, *ns)) {
+		v1_fail_namespace(r, *ns);
+		return -1;
+	}
+	if ((f->status = q.get(q.ctx, "status")) != NULL) {
+		bool known = false;
+		for (const char *const *s = run_statuses; *s != NULL && !known; s++)
+			known = strcmp(*s, f->status) == 0;
+		if (!known)
+			return bad_param(r, "status", "expected pending, running, suspended, completed, failed, canceled "
+			                              "or terminated");
+	}
+	if ((f->type = q.get(q.ctx, "type")) != NULL && (*f->type == '\0' || strlen(f->type) > TASK_NAME_MAX))
+		return bad_param(r, "type", "expected 1 to 255 bytes");
+	if ((f->queue = q.get(q.ctx, "queue")) != NULL && !queue_name_valid(f->queue))
+		return bad_param(r, "queue", "expected a queue name [A-Za-z0-9][A-Za-z0-9._:-]{0,99}");
+	if (decode_query_time(&q, "created_after", e, &f->created_after) != 0)
+		return bad_param(r, "created_after", "expected an RFC 3339 time");
+	if (decode_query_time(&q, "created_before", e, &f->created_before) != 0)
+		return bad_param(r, "created_before", "expected an RFC 3339 time");
+	return 0;
+}
+
+void v1_list_workflows(http_request *r)
+{
+	workflow_run_filter f = { 0 };
+	const char *ns = NULL;
+	int64_t limit;
+	int rc = decode_list(r, &f, &ns, &limit);
+	if (rc == -1)
+		return;
+	if (ns != NULL) {
+		f.namespaces = &ns;
+		f.nnamespaces = 1;
+	} else if (!http_ns_all(r)) {
+		const http_token *tok = http_token_of(r);
+		f.namespaces = (const char *const *)tok->namespaces;
+		f.nnamespaces = tok->nnamespaces;
+	}
+	/* A cursor is good only with the filters it was made with. */
+	char canon[1024];
+	snprintf(canon, sizeof canon, "workflows|ns=%s|status=%s|type=%s|queue=%s|after=%" PRId64 "|before=%" PRId64,
+	         ns ? ns : "", f.status ? f.status : "", f.type ? f.type : "", f.queue ? f.queue : "",
+	         f.created_after, f.created_before);
+	uint64_t fp = v1_fingerprint(canon);
+	http_query_src q = http_query_src_of(r);
+	const char *text = q.get(q.ctx, "cursor");
+	v1_cursor after;
+	if (rc == 0 && text != NULL) {
+		if (v1_cursor_decode(text, &after) != 0 || !id_is_set(&after.id))
+			rc = bad_param(r, "cursor", "not a cursor of this list");
+		else if (after.filters != fp)
+			rc = bad_param(r, "cursor", "the cursor was made with other filters: send the same filters, or none");
+		f.has_cursor = true;
+		f.cursor_at = after.at;
+		f.cursor_id = after.id;
+	}
+	store_conn *c = http_reader_after(r, rc);
+	if (c == NULL)
+		return;
+	workflow_run_row *runs = NULL;
+	size_t n = 0;
+	rc = store_workflow_run_list(c, &f, (size_t)limit + 1, &runs, &n);
+	store_reader_release(http_store(r), c);
+	if (rc != 0) {
+		store_free_workflow_runs(runs, n);
+		http_fail_server(r, rc, "workflow list");
+		return;
+	}
+	size_t shown = MIN(n, (size_t)limit);
+	buf b;
+	buf_init(&b);
+	buf_puts(&b, "{\"workflows\":[");
+	for (size_t i = 0; i < shown; i++) {
+		if (i > 0)
+			buf_putc(&b, ',');
+		put_run(&b, &runs[i]);
+	}
+	buf_puts(&b, "],\"next_cursor\":");
+	if (n > shown) {
+		v1_cursor next = { .at = runs[shown - 1].created_at, .id = runs[shown - 1].id, .filters = fp };
+		char out[V1_CURSOR_MAX];
+		v1_cursor_encode(&next, out);
+		wire_str(&b, out);
+	} else {
+		buf_puts(&b, "null");
+	}
+	buf_putc(&b, '}');
+	store_free_workflow_runs(runs, n);
+	http_respond_json(r, 200, &b);
+	buf_release(&b);
 }
 
 /* ---- a worker's calls: POST /v1/workflows/{id}/... ------------------------------------------ */
