@@ -373,3 +373,52 @@ def test_list_confined_to_the_tokens_namespaces(make_api):
     r = api.get("/v1/workflows", headers=h(A))
     assert [w["id"] for w in r.json()["workflows"]] == [a["id"]]
     error_of(api.get("/v1/workflows", params={"namespace": "b"}, headers=h(A)), 403, "forbidden_namespace")
+
+
+# ---- cancel and terminate ----------------------------------------------------------------------
+
+def test_cancel_seen_by_the_worker(api):
+    run = start(api)
+    t1 = claim_run(api)["lease_token"]
+    run_step(api, run["id"], t1, "a", 1)
+    r = api.post("/v1/workflows/%s/cancel" % run["id"], json={"reason": "customer asked"})
+    assert r.status_code == 200, r.text
+    got = r.json()
+    assert got["status"] == "canceled" and got["error"] == {"code": "canceled", "message": "customer asked"}
+    assert got["ended_at"]
+    # The worker learns it at its next step call, and at its heartbeat.
+    e = call(api, run["id"], "steps/begin", t1, status=409, name="b")
+    assert e["error"]["code"] == "workflow_ended" and e["error"]["current_status"] == "canceled"
+    r = api.post("/v1/jobs/heartbeat", json={"worker_id": "w1", "leases": [{"id": run["id"], "lease_token": t1}]})
+    assert r.status_code == 200 and "cancel" in r.text, r.text
+    # Canceling again changes nothing, and says so.
+    e = error_of(api.post("/v1/workflows/%s/cancel" % run["id"]), 409, "workflow_ended")
+    assert e["current_status"] == "canceled"
+    assert list_all(api, 10, status="canceled") == [run["id"]]
+
+
+def test_cancel_a_pending_or_suspended_run(api):
+    pending = start(api, queue="p")
+    assert api.post("/v1/workflows/%s/cancel" % pending["id"]).json()["status"] == "canceled"
+    assert claim_run(api, queue="p") is None
+    sleeping = start(api)
+    t1 = claim_run(api)["lease_token"]
+    call(api, sleeping["id"], "sleep", t1, name="nap", duration_ms=1000)
+    got = api.post("/v1/workflows/%s/cancel" % sleeping["id"]).json()
+    assert got["status"] == "canceled" and got["suspended"] is None
+    api.advance(1.5)
+    assert claim_run(api) is None                    # its wake-up does not bring it back
+    error_of(api.post("/v1/workflows/00000000-0000-4000-8000-000000000000/cancel"), 404, "not_found")
+    error_of(api.post("/v1/workflows/%s/cancel" % pending["id"], json={"why": 1}), 400, "invalid_request")
+
+
+def test_terminate_is_for_admins(make_api):
+    admin = "admin-token-0123456789"
+    api = make_api(WEFT_TOKENS=TOKENS + "; root %s * admin" % admin)
+    run = start(api, headers=h(A))
+    error_of(api.post("/v1/workflows/%s/terminate" % run["id"], headers=h(A)), 403, "forbidden")
+    r = api.post("/v1/workflows/%s/terminate" % run["id"], json={"reason": "stuck"}, headers=h(admin))
+    assert r.status_code == 200 and r.json()["status"] == "terminated", r.text
+    # Another namespace's run is unknown to a client token.
+    other = start(api, headers=h(B))
+    error_of(api.post("/v1/workflows/%s/cancel" % other["id"], headers=h(A)), 404, "not_found")

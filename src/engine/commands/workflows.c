@@ -5,12 +5,14 @@
 #include "util/log.h"
 #include "engine/engine_internal.h"
 #include "engine/commands/command.h"
+#include "engine/commands/operator.h"
 #include "engine/commands/workflows.h"
 #include "engine/retry.h"
 #include "store/workflows.h"
 
 ENGINE_CMD_BASE_FIRST(cmd_workflow_start);
 ENGINE_CMD_BASE_FIRST(cmd_workflow_call);
+ENGINE_CMD_BASE_FIRST(cmd_workflow_stop);
 
 static bool status_active(const char *s)
 {
@@ -391,6 +393,61 @@ static int apply_call(engine *e, engine_cmd *cmd, int64_t now)
 	store_free_tasks(t, nt);
 	workflow_run_row_release(&run);
 	return rc;
+}
+
+/* ---- cancel, terminate ------------------------------------------------------------------------ */
+
+static int apply_stop(engine *e, engine_cmd *cmd, int64_t now)
+{
+	cmd_workflow_stop *c = engine_cmd_of(cmd, cmd_workflow_stop);
+	cmd->result = 0;
+	c->run_status[0] = '\0';
+	workflow_run_row run;
+	int rc = store_workflow_run_get(e->w, &c->run_id, &run);
+	if (rc == WEFT_ENOTFOUND || (rc == 0 && !visible_to(&c->visible, run.namespace))) {
+		workflow_run_row_release(&run);
+		cmd->result = WEFT_ENOTFOUND;
+		return 0;
+	}
+	if (rc != 0)
+		return rc;
+	task_row *t = NULL;
+	size_t nt = 0;
+	rc = store_tasks_read(e->w, &c->run_id, 1, true, &t, &nt);
+	const char *ended = rc == 0 && nt == 1 ? workflow_status_of_job(t->status) : NULL;
+	snprintf(c->run_status, sizeof c->run_status, "%s",
+	         ended != NULL && status_active(run.status) ? ended : run.status);
+	if (rc == 0 && (!status_active(c->run_status) || nt == 0)) {
+		cmd->result = WEFT_ECONFLICT;
+	} else if (rc == 0) {
+		cmd_operator op;
+		cmd_operator_init(&op, OPERATOR_CANCEL);
+		op.base.actor = cmd->actor;
+		op.id = c->run_id;
+		op.reason = c->reason;
+		rc = op.base.op->apply(e, &op.base, now);
+		if (rc == 0 && op.base.result != 0)
+			rc = op.base.result == WEFT_ECONFLICT ? WEFT_ERETRY : op.base.result;
+		const char *to = c->terminate ? "terminated" : "canceled";
+		workflow_run_change ch = { .to = to, .from_active = true, .error_code = to,
+			                   .error_message = c->reason, .ended_at = now };
+		bool changed = false;
+		if (rc == 0)
+			rc = store_workflow_run_change(e->w, &c->run_id, &ch, now, &changed);
+		if (rc == 0)
+			snprintf(c->run_status, sizeof c->run_status, "%s", to);
+	}
+	store_free_tasks(t, nt);
+	workflow_run_row_release(&run);
+	return rc;
+}
+
+static const engine_op op_stop = { .name = "workflow.stop", .apply = apply_stop,
+	                           .failure_metric = "tasks_db_save_failures_total" };
+
+void cmd_workflow_stop_init(cmd_workflow_stop *c, bool terminate)
+{
+	*c = (cmd_workflow_stop){ .base.op = &op_stop, .terminate = terminate, .visible.all = true };
 }
 
 static const engine_op op_call = { .name = "workflow.call", .apply = apply_call,

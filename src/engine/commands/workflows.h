@@ -45,6 +45,25 @@ void cmd_workflow_start_init(cmd_workflow_start *c);
  * and the run's row follows at the next call on it. */
 const char *workflow_status_of_job(task_status s);
 
+/* ---- ending a run from the client side -------------------------------------------------- */
+
+/* Cancels (a client) or terminates (an operator) a run that has not
+ * ended: its job is canceled as by POST /v1/tasks/{id}/cancel (a worker
+ * holding it learns it at its next heartbeat, and its next call answers
+ * workflow_ended) and the run's row ends in the same transaction.
+ * base.result: 0, WEFT_ENOTFOUND (no such run, or not visible), or
+ * WEFT_ECONFLICT when it had ended (run_status says how). */
+typedef struct cmd_workflow_stop {
+	engine_cmd base;
+	bool terminate;                /* "terminated" rather than "canceled" */
+	job_visibility visible;
+	weft_id run_id;
+	const char *reason;            /* borrowed, NULL = none */
+	/* out */
+	char run_status[WORKFLOW_STATUS_CHARS];
+} cmd_workflow_stop;
+void cmd_workflow_stop_init(cmd_workflow_stop *c, bool terminate);
+
 /* ---- a worker's calls on the run it holds ------------------------------------------------ */
 
 typedef enum workflow_call_kind {

@@ -52,6 +52,7 @@
  *                                  created_after, created_before, cursor, limit
  *   GET  /v1/workflows/{id}        a workflow run
  *   GET  /v1/workflows/by-key/{key}  the run holding an idempotency key (?namespace=)
+ *   POST /v1/workflows/{id}/cancel   cancel a run that has not ended; /terminate (admin)
  *   POST /v1/workflows/{id}/steps/begin|complete|fail, /sleep, /complete, /fail
  *                                  the worker holding the run's job (lease_token): its steps
  *
@@ -140,6 +141,8 @@ static const http_route routes[] = {
 	{ HTTP_GET, "/v1/workflows", v1_list_workflows, false, 0 },
 	{ HTTP_GET, "/v1/workflows/{id}", v1_get_workflow, false, 0 },
 	{ HTTP_GET, "/v1/workflows/by-key/{key}", v1_workflow_by_key, false, 1 },
+	{ HTTP_POST, "/v1/workflows/{id}/cancel", v1_cancel_workflow, false, 0 },
+	{ HTTP_POST, "/v1/workflows/{id}/terminate", v1_terminate_workflow, false, 0 },
 	{ HTTP_POST, "/v1/workflows/{id}/steps/begin", v1_workflow_step_begin, false, 0 },
 	{ HTTP_POST, "/v1/workflows/{id}/steps/complete", v1_workflow_step_complete, false, 0 },
 	{ HTTP_POST, "/v1/workflows/{id}/steps/fail", v1_workflow_step_fail, false, 0 },

@@ -17,6 +17,7 @@
 
 #include "core/error.h"
 #include "core/limits.h"
+#include "engine/commands/operator.h"
 #include "engine/commands/workflows.h"
 #include "http/decode.h"
 #include "http/tokens.h"
@@ -340,6 +341,71 @@ void v1_list_workflows(http_request *r)
 	http_respond_json(r, 200, &b);
 	buf_release(&b);
 }
+
+static job_visibility visibility_of(const http_request *r);
+static void fail_conflict(http_request *r, const char *code, const char *status, const char *message);
+
+/* ---- POST /v1/workflows/{id}/cancel, /terminate ---------------------------------------------- */
+
+typedef struct stop_state {
+	cmd_workflow_stop cmd;
+	json_t *doc;
+} stop_state;
+
+static void stop_state_free(void *p)
+{
+	stop_state *s = p;
+	json_decref(s->doc);
+	free(s);
+}
+
+static void finish_stop(http_request *r, engine_cmd *cmd, void *state)
+{
+	stop_state *s = state;
+	if (cmd->result == WEFT_ENOTFOUND)
+		v1_fail_not_found(r, "workflow", &s->cmd.run_id);
+	else if (cmd->result == WEFT_ECONFLICT)
+		fail_conflict(r, "workflow_ended", s->cmd.run_status, "The run has ended.");
+	else if (cmd->result != 0)
+		http_fail_server(r, cmd->result, engine_cmd_name(cmd));
+	else
+		answer_run(r, 200, &s->cmd.run_id, NULL, NULL);
+}
+
+/* The body (optional): {"reason": "..."}. */
+static void stop(http_request *r, bool terminate)
+{
+	if (terminate && !http_admin(r)) {
+		v1_fail_msg(r, WEFT_EFORBIDDEN, NULL, "Only an admin token may do this.");
+		return;
+	}
+	stop_state *s = xcalloc(1, sizeof *s);
+	cmd_workflow_stop_init(&s->cmd, terminate);
+	size_t len;
+	const char *body = http_body(r, &len);
+	http_error *e = http_err(r);
+	int rc = 0;
+	if (len > 0 && (rc = decode_body_object(body, len, http_config(r)->json_max_depth, e, &s->doc)) == 0) {
+		static const char *const known[] = { "reason", NULL };
+		bool too_large = false;
+		decode_unknown_members(e, s->doc, "", known);
+		s->cmd.reason = decode_str_bounded(e, s->doc, "", "reason", 0, OPERATOR_REASON_MAX, &too_large);
+		if (e->details.len > 0)
+			rc = too_large ? WEFT_ETOOLARGE : WEFT_EINVALID;
+	}
+	if (rc != 0) {
+		http_fail(r, rc);
+		stop_state_free(s);
+		return;
+	}
+	s->cmd.run_id = *http_param(r, 0);
+	s->cmd.visible = visibility_of(r);
+	s->cmd.base.actor = http_actor(r);
+	http_submit(r, &s->cmd.base, s, finish_stop, stop_state_free);
+}
+
+void v1_cancel_workflow(http_request *r) { stop(r, false); }
+void v1_terminate_workflow(http_request *r) { stop(r, true); }
 
 /* ---- a worker's calls: POST /v1/workflows/{id}/... ------------------------------------------ */
 
