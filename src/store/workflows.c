@@ -184,12 +184,14 @@ int store_workflow_run_change(store_conn *c, const weft_id *id, const workflow_r
 	return err;
 }
 
-/* The status reads show: a run still active whose job ended has the
- * job's end. */
+/* The status reads show (workflow_status_of_job): a run still active
+ * whose job ended has the job's end; one whose job a worker holds is
+ * running. */
 #define EFFECTIVE_STATUS                                                                                \
 	"CASE WHEN w.status IN ('pending', 'running', 'suspended') AND t.status = 'success' THEN 'completed' " \
 	"WHEN w.status IN ('pending', 'running', 'suspended') AND t.status = 'failure' THEN 'failed' "         \
 	"WHEN w.status IN ('pending', 'running', 'suspended') AND t.status = 'canceled' THEN 'canceled' "      \
+	"WHEN w.status IN ('pending', 'suspended') AND t.status = 'running' THEN 'running' "                  \
 	"ELSE w.status END"
 
 enum { WL_NAMESPACES, WL_STATUS, WL_TYPE, WL_QUEUE, WL_AFTER, WL_BEFORE, WL_CURSOR };
@@ -432,4 +434,62 @@ int store_workflow_step_change(store_conn *c, const weft_id *run, workflow_step_
 	err = db_run(st, &changes);
 	*changed = err == 0 && changes > 0;
 	return err;
+}
+
+/* ---- signals ----------------------------------------------------------------------------- */
+
+static const db_sql q_signal_insert = {
+	"workflow_signal_insert",
+	"INSERT INTO workflow_signal (run_id, name, payload, sent_at) VALUES ($1, $2, $3, $4) RETURNING id",
+	NULL,
+};
+static const db_sql q_signal_take = {
+	"workflow_signal_take",
+	"UPDATE workflow_signal SET consumed_at = $4, consumed_seq = $3 WHERE id = "
+	"(SELECT min(id) FROM workflow_signal WHERE run_id = $1 AND name = $2 AND consumed_at IS NULL) "
+	"RETURNING payload",
+	NULL,
+};
+
+int store_workflow_signal_insert(store_conn *c, const weft_id *run, const char *name, const char *payload,
+                                 int64_t now, int64_t *id)
+{
+	*id = 0;
+	db_stmt *st;
+	int err = db_prepare(c, &q_signal_insert, &st);
+	if (err)
+		return err;
+	db_bind_id(st, run);
+	db_bind_text(st, name);
+	db_bind_text(st, payload);
+	db_bind_int(st, now);
+	int rc = db_step(st);
+	if (rc > 0) {
+		*id = db_col_int(st, 0);
+		rc = db_step(st);
+	}
+	err = db_end(st, rc);
+	return err == 0 && *id == 0 ? WEFT_ESTORE : err;
+}
+
+int store_workflow_signal_take(store_conn *c, const weft_id *run, const char *name, int64_t seq, int64_t now,
+                               bool *found, char **payload)
+{
+	*found = false;
+	*payload = NULL;
+	db_stmt *st;
+	int err = db_prepare(c, &q_signal_take, &st);
+	if (err)
+		return err;
+	db_bind_id(st, run);
+	db_bind_text(st, name);
+	db_bind_int(st, seq);
+	db_bind_int(st, now);
+	int rc = db_step(st);
+	if (rc > 0) {
+		*found = true;
+		*payload = db_col_str(st, 0);
+		rc = db_step(st);
+	}
+	return db_end(st, rc);
 }

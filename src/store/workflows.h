@@ -127,4 +127,15 @@ typedef struct workflow_step_change {
 int store_workflow_step_change(store_conn *c, const weft_id *run, workflow_step_kind kind, const char *name,
                                int64_t seq, const workflow_step_change *ch, bool *changed);
 
+/* ---- signals ---------------------------------------------------------------------------- */
+
+/* Stores a signal sent to a run: *id its number (the order of arrival). */
+int store_workflow_signal_insert(store_conn *c, const weft_id *run, const char *name, const char *payload,
+                                 int64_t now, int64_t *id);
+/* Consumes the oldest unconsumed signal `name` of the run for the wait
+ * `seq`: *found false when there is none. *payload (owned; NULL for a
+ * signal without one) its payload. */
+int store_workflow_signal_take(store_conn *c, const weft_id *run, const char *name, int64_t seq, int64_t now,
+                               bool *found, char **payload);
+
 #endif

@@ -422,3 +422,92 @@ def test_terminate_is_for_admins(make_api):
     # Another namespace's run is unknown to a client token.
     other = start(api, headers=h(B))
     error_of(api.post("/v1/workflows/%s/cancel" % other["id"], headers=h(A)), 404, "not_found")
+
+
+# ---- signals -----------------------------------------------------------------------------------
+
+def signal(api, run_id, name, status=201, **body):
+    r = api.post("/v1/workflows/%s/signals" % run_id, json=dict(body, name=name))
+    assert r.status_code == status, r.text
+    return r.json()
+
+
+def test_a_signal_sent_before_the_wait(api):
+    run = start(api)
+    t1 = claim_run(api)["lease_token"]
+    s = signal(api, run["id"], "approve", payload={"by": "ann"})
+    assert s["woke"] is False and s["run_status"] == "running" and s["id"] >= 1
+    w = call(api, run["id"], "wait-signal", t1, name="approve")
+    assert w["suspended"] is False and w["timed_out"] is False
+    assert w["step"]["status"] == "completed" and w["step"]["output"] == {"by": "ann"}
+    # A second wait of the name needs a second signal.
+    w = call(api, run["id"], "wait-signal", t1, name="approve", timeout_ms=60000)
+    assert w["suspended"] is True and w["step"]["seq"] == 2
+
+
+def test_a_signal_wakes_a_waiting_run_and_its_parked_claim(api):
+    import threading
+    import time
+    run = start(api)
+    t1 = claim_run(api)["lease_token"]
+    w = call(api, run["id"], "wait-signal", t1, name="approve")
+    assert w["suspended"] is True and w["wake_at"] is None
+    got = api.get("/v1/workflows/" + run["id"]).json()
+    assert got["status"] == "suspended" and got["suspended"] == {"reason": "signal", "wake_at": None,
+                                                                 "signal": "approve"}
+    api.advance(3600)
+    assert claim_run(api) is None                    # no timeout: it waits
+    # Another name does not wake it.
+    assert signal(api, run["id"], "other")["woke"] is False
+    parked = {}
+    th = threading.Thread(target=lambda: parked.update(job=claim_run(api, wait_ms=20000)))
+    th.start()
+    time.sleep(0.3)
+    assert th.is_alive()
+    s = signal(api, run["id"], "approve", payload=[1, 2])
+    assert s["woke"] is True and s["run_status"] == "pending"
+    th.join(5)
+    assert not th.is_alive() and parked["job"]["id"] == run["id"]
+    t2 = parked["job"]["lease_token"]
+    w = call(api, run["id"], "wait-signal", t2, name="approve")
+    assert w["suspended"] is False and w["step"]["output"] == [1, 2] and w["memoized"] is False
+    # On a later replay the wait is memoized.
+    api.advance(61)                                  # the default lease runs out
+    t3 = claim_run(api)["lease_token"]
+    w = call(api, run["id"], "wait-signal", t3, name="approve")
+    assert w["memoized"] is True and w["step"]["output"] == [1, 2]
+
+
+def test_a_signal_wait_times_out(api):
+    run = start(api)
+    t1 = claim_run(api)["lease_token"]
+    w = call(api, run["id"], "wait-signal", t1, name="approve", timeout_ms=1000)
+    assert w["suspended"] is True and w["wake_at"]
+    api.advance(0.5)
+    assert claim_run(api) is None
+    api.advance(0.6)
+    t2 = claim_run(api)["lease_token"]
+    w = call(api, run["id"], "wait-signal", t2, name="approve", timeout_ms=1000)
+    assert w["timed_out"] is True and w["suspended"] is False
+    assert w["step"]["status"] == "completed" and w["step"]["error"]["code"] == "timed_out"
+    # A late signal is kept for a later wait, and never rewrites this one.
+    signal(api, run["id"], "approve", payload=1)
+    w = call(api, run["id"], "wait-signal", t2, name="approve")
+    assert w["step"]["seq"] == 2 and w["step"]["output"] == 1
+
+
+def test_signal_errors(api):
+    run = start(api)
+    error_of(api.post("/v1/workflows/%s/signals" % run["id"], json={}), 400, "invalid_request")
+    error_of(api.post("/v1/workflows/%s/signals" % run["id"], json={"name": "a", "x": 1}), 400,
+             "invalid_request")
+    error_of(api.post("/v1/workflows/00000000-0000-4000-8000-000000000000/signals", json={"name": "a"}),
+             404, "not_found")
+    api.post("/v1/workflows/%s/cancel" % run["id"])
+    e = error_of(api.post("/v1/workflows/%s/signals" % run["id"], json={"name": "a"}), 409, "workflow_ended")
+    assert e["current_status"] == "canceled"
+    run = start(api)
+    t = claim_run(api)["lease_token"]
+    e = error_of(api.post("/v1/workflows/%s/wait-signal" % run["id"],
+                          json={"lease_token": t, "name": "a", "timeout_ms": 0}), 400, "invalid_request")
+    assert "timeout_ms" in str(e)

@@ -13,6 +13,11 @@
 ENGINE_CMD_BASE_FIRST(cmd_workflow_start);
 ENGINE_CMD_BASE_FIRST(cmd_workflow_call);
 ENGINE_CMD_BASE_FIRST(cmd_workflow_stop);
+ENGINE_CMD_BASE_FIRST(cmd_workflow_signal);
+
+/* A signal wait without timeout: the job waits in retrying "forever" (the
+ * year 9999); only a signal, a cancel or an operator moves it. */
+#define WAIT_FOREVER_US 253402300799000000LL
 
 static bool status_active(const char *s)
 {
@@ -25,6 +30,7 @@ const char *workflow_status_of_job(task_status s)
 	case TS_SUCCESS: return "completed";
 	case TS_CANCELED: return "canceled";
 	case TS_FAILURE: return "failed";
+	case TS_RUNNING: return "running";
 	default: return NULL;
 	}
 }
@@ -112,21 +118,24 @@ static void set_status(cmd_workflow_call *c, const char *status)
  * retrying (attempt unchanged: a suspension is not a failure), and the
  * retry_backoff deadline makes it pending again then, waking parked
  * claims. */
-static int suspend(engine *e, cmd_workflow_call *c, const char *reason, int64_t wake_at, int64_t now)
+static int suspend_for(engine *e, cmd_workflow_call *c, const char *reason, int64_t wake_at, const char *signal,
+                       int64_t now)
 {
 	char why[64];
 	snprintf(why, sizeof why, "workflow suspended: %s", reason);
-	job_change ch = { .id = c->run_id, .token = c->lease_token, .to = TS_RETRYING, .next_retry_at = wake_at,
+	int64_t job_wake = wake_at ? wake_at : WAIT_FOREVER_US;
+	job_change ch = { .id = c->run_id, .token = c->lease_token, .to = TS_RETRYING, .next_retry_at = job_wake,
 		          .actor = c->base.actor ? c->base.actor : "api", .reason = why };
 	int rc = store_jobs_change(e->w, &ch, 1, now, false);
 	if (rc != 0)
 		return rc;
 	if (!ch.applied)
 		return WEFT_ERETRY;   /* the row was locked and fenced: another node moved it; look again */
-	deadline_arm(e, wake_at, &deadline_retry_backoff, &c->run_id);
+	if (wake_at)
+		deadline_arm(e, wake_at, &deadline_retry_backoff, &c->run_id);
 	engine_metric_transition(e, TS_RUNNING, TS_RETRYING);
 	workflow_run_change rc_ = { .to = "suspended", .from_active = true, .suspend_reason = reason,
-		                    .wake_at = wake_at, .suspended_token = c->lease_token };
+		                    .wake_at = wake_at, .wait_signal = signal, .suspended_token = c->lease_token };
 	bool changed = false;
 	if ((rc = store_workflow_run_change(e->w, &c->run_id, &rc_, now, &changed)) != 0)
 		return rc;
@@ -134,6 +143,11 @@ static int suspend(engine *e, cmd_workflow_call *c, const char *reason, int64_t 
 	c->wake_at = wake_at;
 	set_status(c, "suspended");
 	return 0;
+}
+
+static int suspend(engine *e, cmd_workflow_call *c, const char *reason, int64_t wake_at, int64_t now)
+{
+	return suspend_for(e, c, reason, wake_at, NULL, now);
 }
 
 static int step_change(engine *e, cmd_workflow_call *c, workflow_step_kind kind, const workflow_step_change *ch)
@@ -270,6 +284,48 @@ static int call_sleep(engine *e, cmd_workflow_call *c, int64_t now)
 	return step_change(e, c, WS_SLEEP, &ch);
 }
 
+/* A wait: a signal sent before (or while suspended) completes it with the
+ * payload; else the run suspends until one comes or the timeout. */
+static int call_wait_signal(engine *e, cmd_workflow_call *c, int64_t now)
+{
+	bool fresh = false;
+	int rc = store_workflow_step_reach(e->w, &c->run_id, WS_SIGNAL, c->name, c->lease_token, "waiting", now,
+	                                   &c->step, &fresh);
+	if (rc != 0)
+		return rc;
+	c->outcome = WFC_OK;
+	if (strcmp(c->step.status, "completed") == 0) {
+		c->memoized = true;
+		c->timed_out = c->step.error_code != NULL;
+		return 0;
+	}
+	bool found = false;
+	char *payload = NULL;
+	if ((rc = store_workflow_signal_take(e->w, &c->run_id, c->name, c->step.seq, now, &found, &payload)) != 0)
+		return rc;
+	if (found) {
+		workflow_step_change ch = { .from = "waiting", .to = "completed", .output = payload ? payload : "null",
+			                    .attempts_add = 1, .ended_at = now };
+		rc = step_change(e, c, WS_SIGNAL, &ch);
+		free(payload);
+		return rc;
+	}
+	int64_t due = fresh ? (c->duration_us > 0 ? now + c->duration_us : 0) : c->step.next_attempt_at;
+	if (due != 0 && due <= now) {
+		workflow_step_change ch = { .from = "waiting", .to = "completed", .error_code = "timed_out",
+			                    .error_message = "no signal came within the timeout", .attempts_add = 1,
+			                    .next_attempt_at = due, .ended_at = now };
+		c->timed_out = true;
+		return step_change(e, c, WS_SIGNAL, &ch);
+	}
+	if (fresh && due != 0) {
+		workflow_step_change ch = { .from = "waiting", .to = "waiting", .next_attempt_at = due };
+		if ((rc = step_change(e, c, WS_SIGNAL, &ch)) != 0)
+			return rc;
+	}
+	return suspend_for(e, c, "signal", due, c->name, now);
+}
+
 static int call_run_complete(engine *e, cmd_workflow_call *c, int64_t now)
 {
 	job_complete_item it = { .id = c->run_id, .lease_token = c->lease_token, .result = c->output };
@@ -337,7 +393,7 @@ static int apply_call(engine *e, engine_cmd *cmd, int64_t now)
 	cmd_workflow_call *c = engine_cmd_of(cmd, cmd_workflow_call);
 	workflow_step_row_release(&c->step);
 	c->outcome = WFC_NONE;
-	c->memoized = c->suspended = c->retried = false;
+	c->memoized = c->suspended = c->retried = c->timed_out = false;
 	c->wake_at = 0;
 	c->run_status[0] = '\0';
 	cmd->result = 0;
@@ -387,6 +443,7 @@ static int apply_call(engine *e, engine_cmd *cmd, int64_t now)
 		case WF_SLEEP: rc = call_sleep(e, c, now); break;
 		case WF_RUN_COMPLETE: rc = call_run_complete(e, c, now); break;
 		case WF_RUN_FAIL: rc = call_run_fail(e, c, now); break;
+		case WF_WAIT_SIGNAL: rc = call_wait_signal(e, c, now); break;
 		default: break;
 		}
 	}
@@ -440,6 +497,66 @@ static int apply_stop(engine *e, engine_cmd *cmd, int64_t now)
 	store_free_tasks(t, nt);
 	workflow_run_row_release(&run);
 	return rc;
+}
+
+/* ---- signals ------------------------------------------------------------------------------------ */
+
+static int apply_signal(engine *e, engine_cmd *cmd, int64_t now)
+{
+	cmd_workflow_signal *c = engine_cmd_of(cmd, cmd_workflow_signal);
+	cmd->result = 0;
+	c->woke = false;
+	c->id = 0;
+	workflow_run_row run;
+	int rc = store_workflow_run_get(e->w, &c->run_id, &run);
+	if (rc == WEFT_ENOTFOUND || (rc == 0 && !visible_to(&c->visible, run.namespace))) {
+		workflow_run_row_release(&run);
+		cmd->result = WEFT_ENOTFOUND;
+		return 0;
+	}
+	if (rc != 0)
+		return rc;
+	task_row *t = NULL;
+	size_t nt = 0;
+	rc = store_tasks_read(e->w, &c->run_id, 1, true, &t, &nt);
+	const char *ended = rc == 0 && nt == 1 ? workflow_status_of_job(t->status) : NULL;
+	snprintf(c->run_status, sizeof c->run_status, "%s",
+	         ended != NULL && status_active(run.status) ? ended : run.status);
+	if (rc == 0 && !status_active(c->run_status)) {
+		cmd->result = WEFT_ECONFLICT;
+	} else if (rc == 0) {
+		rc = store_workflow_signal_insert(e->w, &c->run_id, c->name, c->payload, now, &c->id);
+		bool waiting = rc == 0 && strcmp(run.status, "suspended") == 0 && run.wait_signal != NULL &&
+		               strcmp(run.wait_signal, c->name) == 0 && nt == 1 && t->status == TS_RETRYING;
+		if (waiting) {
+			/* Claimable at once: the next attempt's wait takes the signal. */
+			task_update_result res = { 0 };
+			task_update u = { .set_status = true, .status = TS_PENDING, .last_updated = now,
+				          .actor = cmd->actor ? cmd->actor : "api", .reason = "workflow signal" };
+			rc = engine_update_tasks(e, &c->run_id, 1, TS_BIT(TS_RETRYING), &u, &res, NULL);
+			if (rc == 0 && res.applied) {
+				engine_metric_transition(e, TS_RETRYING, TS_PENDING);
+				engine_wake_starts(e);
+				engine_claims_wake(e);
+				workflow_run_change ch = { .to = "pending", .from_active = true };
+				bool changed = false;
+				rc = store_workflow_run_change(e->w, &c->run_id, &ch, now, &changed);
+				c->woke = true;
+				snprintf(c->run_status, sizeof c->run_status, "pending");
+			}
+		}
+	}
+	store_free_tasks(t, nt);
+	workflow_run_row_release(&run);
+	return rc;
+}
+
+static const engine_op op_signal = { .name = "workflow.signal", .apply = apply_signal,
+	                             .failure_metric = "tasks_db_save_failures_total" };
+
+void cmd_workflow_signal_init(cmd_workflow_signal *c)
+{
+	*c = (cmd_workflow_signal){ .base.op = &op_signal, .visible.all = true };
 }
 
 static const engine_op op_stop = { .name = "workflow.stop", .apply = apply_stop,

@@ -40,9 +40,11 @@ typedef struct cmd_workflow_start {
 } cmd_workflow_start;
 void cmd_workflow_start_init(cmd_workflow_start *c);
 
-/* The status of a run whose job ended (success, failure, canceled) without
- * the run's own calls; NULL for a job not ended. Reads show it at once,
- * and the run's row follows at the next call on it. */
+/* The status reads show for a run that has not ended whose job is in
+ * status s: the job's end (success, failure, canceled) when it ended
+ * without the run's own calls, "running" while a worker holds it (a claim
+ * does not touch the run's row); NULL otherwise (the row's status holds).
+ * The run's row follows at the next call on it. */
 const char *workflow_status_of_job(task_status s);
 
 /* ---- ending a run from the client side -------------------------------------------------- */
@@ -64,6 +66,24 @@ typedef struct cmd_workflow_stop {
 } cmd_workflow_stop;
 void cmd_workflow_stop_init(cmd_workflow_stop *c, bool terminate);
 
+/* Sends signal `name` to a run that has not ended. A run suspended waiting
+ * for that name becomes claimable at once (its job pending, parked claims
+ * woken); otherwise the signal waits for the run's next wait of that
+ * name. base.result: 0 (id set), WEFT_ENOTFOUND, or WEFT_ECONFLICT when
+ * the run had ended (run_status). */
+typedef struct cmd_workflow_signal {
+	engine_cmd base;
+	job_visibility visible;
+	weft_id run_id;
+	const char *name;              /* borrowed, 1..TASK_NAME_MAX bytes */
+	const char *payload;           /* borrowed compact JSON, NULL = none */
+	/* out */
+	int64_t id;
+	bool woke;                     /* the run was waiting for it */
+	char run_status[WORKFLOW_STATUS_CHARS];
+} cmd_workflow_signal;
+void cmd_workflow_signal_init(cmd_workflow_signal *c);
+
 /* ---- a worker's calls on the run it holds ------------------------------------------------ */
 
 typedef enum workflow_call_kind {
@@ -73,6 +93,7 @@ typedef enum workflow_call_kind {
 	WF_SLEEP,            /* name, duration_us */
 	WF_RUN_COMPLETE,     /* output */
 	WF_RUN_FAIL,         /* error_code, error_message, retryable */
+	WF_WAIT_SIGNAL,      /* name, duration_us (the timeout; 0 = none) */
 } workflow_call_kind;
 
 typedef enum workflow_call_outcome {
@@ -105,7 +126,7 @@ typedef struct cmd_workflow_call {
 	const char *error_code;        /* borrowed, job_error_code_valid() */
 	const char *error_message;     /* borrowed, NULL = none */
 	bool retryable;
-	int64_t duration_us;           /* sleep */
+	int64_t duration_us;           /* sleep; a signal wait's timeout (0 = none) */
 
 	/* out */
 	workflow_call_outcome outcome;
@@ -115,6 +136,7 @@ typedef struct cmd_workflow_call {
 	bool suspended;                /* the run is suspended until wake_at: this attempt is over */
 	int64_t wake_at;
 	bool retried;                  /* fail: the step (or the run) will be tried again */
+	bool timed_out;                /* wait: no signal came within the timeout */
 } cmd_workflow_call;
 void cmd_workflow_call_init(cmd_workflow_call *c, workflow_call_kind kind);
 /* Frees the out row (after done()). */

@@ -53,7 +53,8 @@
  *   GET  /v1/workflows/{id}        a workflow run
  *   GET  /v1/workflows/by-key/{key}  the run holding an idempotency key (?namespace=)
  *   POST /v1/workflows/{id}/cancel   cancel a run that has not ended; /terminate (admin)
- *   POST /v1/workflows/{id}/steps/begin|complete|fail, /sleep, /complete, /fail
+ *   POST /v1/workflows/{id}/signals  send a signal (201)
+ *   POST /v1/workflows/{id}/steps/begin|complete|fail, /sleep, /wait-signal, /complete, /fail
  *                                  the worker holding the run's job (lease_token): its steps
  *
  * Conventions: JSON bodies, errors {"error":{"code","message","details"}}
@@ -143,6 +144,8 @@ static const http_route routes[] = {
 	{ HTTP_GET, "/v1/workflows/by-key/{key}", v1_workflow_by_key, false, 1 },
 	{ HTTP_POST, "/v1/workflows/{id}/cancel", v1_cancel_workflow, false, 0 },
 	{ HTTP_POST, "/v1/workflows/{id}/terminate", v1_terminate_workflow, false, 0 },
+	{ HTTP_POST, "/v1/workflows/{id}/signals", v1_signal_workflow, false, 0 },
+	{ HTTP_POST, "/v1/workflows/{id}/wait-signal", v1_workflow_wait_signal, false, 0 },
 	{ HTTP_POST, "/v1/workflows/{id}/steps/begin", v1_workflow_step_begin, false, 0 },
 	{ HTTP_POST, "/v1/workflows/{id}/steps/complete", v1_workflow_step_complete, false, 0 },
 	{ HTTP_POST, "/v1/workflows/{id}/steps/fail", v1_workflow_step_fail, false, 0 },

@@ -407,6 +407,89 @@ static void stop(http_request *r, bool terminate)
 void v1_cancel_workflow(http_request *r) { stop(r, false); }
 void v1_terminate_workflow(http_request *r) { stop(r, true); }
 
+/* ---- POST /v1/workflows/{id}/signals ---------------------------------------------------------- */
+
+typedef struct signal_state {
+	cmd_workflow_signal cmd;
+	json_t *doc;
+	char *payload;
+} signal_state;
+
+static void signal_state_free(void *p)
+{
+	signal_state *s = p;
+	json_decref(s->doc);
+	free(s->payload);
+	free(s);
+}
+
+static void finish_signal(http_request *r, engine_cmd *cmd, void *state)
+{
+	signal_state *s = state;
+	if (cmd->result == WEFT_ENOTFOUND) {
+		v1_fail_not_found(r, "workflow", &s->cmd.run_id);
+		return;
+	}
+	if (cmd->result == WEFT_ECONFLICT) {
+		fail_conflict(r, "workflow_ended", s->cmd.run_status, "The run has ended: no signal reaches it.");
+		return;
+	}
+	if (cmd->result != 0) {
+		http_fail_server(r, cmd->result, engine_cmd_name(cmd));
+		return;
+	}
+	buf b;
+	buf_init(&b);
+	buf_puts(&b, "{\"id\":");
+	wire_i64(&b, s->cmd.id);
+	buf_puts(&b, ",\"name\":");
+	wire_str(&b, s->cmd.name);
+	buf_puts(&b, ",\"woke\":");
+	wire_bool(&b, s->cmd.woke);
+	buf_puts(&b, ",\"run_status\":");
+	wire_str(&b, s->cmd.run_status);
+	buf_putc(&b, '}');
+	http_respond_json(r, 201, &b);
+	buf_release(&b);
+}
+
+void v1_signal_workflow(http_request *r)
+{
+	signal_state *s = xcalloc(1, sizeof *s);
+	cmd_workflow_signal_init(&s->cmd);
+	size_t len;
+	const char *body = http_body(r, &len);
+	http_error *e = http_err(r);
+	int rc = decode_body_object(body, len, http_config(r)->json_max_depth, e, &s->doc);
+	if (rc == 0) {
+		static const char *const known[] = { "name", "payload", NULL };
+		bool too_large = false;
+		decode_unknown_members(e, s->doc, "", known);
+		s->cmd.name = decode_str_bounded(e, s->doc, "", "name", DECODE_REQUIRED, TASK_NAME_MAX, &too_large);
+		json_t *m = json_object_get(s->doc, "payload");
+		if (m != NULL) {
+			s->payload = json_dump_compact(m);
+			if (strlen(s->payload) > JOB_PAYLOAD_MAX_BYTES) {
+				decode_problem(e, "", "payload", "is %zu bytes of JSON; the limit is %d", strlen(s->payload),
+				               JOB_PAYLOAD_MAX_BYTES);
+				too_large = true;
+			}
+			s->cmd.payload = s->payload;
+		}
+		if (e->details.len > 0)
+			rc = too_large ? WEFT_ETOOLARGE : WEFT_EINVALID;
+	}
+	if (rc != 0) {
+		http_fail(r, rc);
+		signal_state_free(s);
+		return;
+	}
+	s->cmd.run_id = *http_param(r, 0);
+	s->cmd.visible = visibility_of(r);
+	s->cmd.base.actor = http_actor(r);
+	http_submit(r, &s->cmd.base, s, finish_signal, signal_state_free);
+}
+
 /* ---- a worker's calls: POST /v1/workflows/{id}/... ------------------------------------------ */
 
 typedef struct call_state {
@@ -433,6 +516,7 @@ static const char *const *call_fields(workflow_call_kind k)
 	static const char *const sleep[] = { "lease_token", "name", "duration_ms", NULL };
 	static const char *const run_complete[] = { "lease_token", "output", NULL };
 	static const char *const run_fail[] = { "lease_token", "error", "retryable", NULL };
+	static const char *const wait[] = { "lease_token", "name", "timeout_ms", NULL };
 	switch (k) {
 	case WF_STEP_BEGIN: return begin;
 	case WF_STEP_COMPLETE: return complete;
@@ -440,6 +524,7 @@ static const char *const *call_fields(workflow_call_kind k)
 	case WF_SLEEP: return sleep;
 	case WF_RUN_COMPLETE: return run_complete;
 	case WF_RUN_FAIL: return run_fail;
+	case WF_WAIT_SIGNAL: return wait;
 	}
 	return begin;
 }
@@ -504,6 +589,14 @@ static int decode_call(http_request *r, call_state *s)
 			decode_error_member(e, s->doc, c, &too_large);
 		} else if (strcmp(*k, "retryable") == 0) {
 			decode_bool(e, s->doc, "", "retryable", 0, &c->retryable, NULL);
+		} else if (strcmp(*k, "timeout_ms") == 0) {
+			int64_t ms = 0;
+			bool has = false;
+			if (decode_int(e, s->doc, "", "timeout_ms", 0, &ms, &has) == 0 && has &&
+			    (ms < 1 || ms > V1_DELAY_MAX_MS))
+				decode_problem(e, "", "timeout_ms", "must be from 1 to %lld (leave it out to wait without one)",
+				               (long long)V1_DELAY_MAX_MS);
+			c->duration_us = has ? ms * 1000 : 0;
 		} else if (strcmp(*k, "duration_ms") == 0) {
 			int64_t ms = 0;
 			if (decode_int(e, s->doc, "", "duration_ms", DECODE_REQUIRED, &ms, NULL) == 0 &&
@@ -605,6 +698,10 @@ static void finish_call(http_request *r, engine_cmd *cmd, void *state)
 	wire_bool(&b, c->suspended);
 	buf_puts(&b, ",\"wake_at\":");
 	wire_ts(&b, c->wake_at);
+	if (c->kind == WF_WAIT_SIGNAL) {
+		buf_puts(&b, ",\"timed_out\":");
+		wire_bool(&b, c->timed_out);
+	}
 	if (c->kind == WF_STEP_FAIL || c->kind == WF_RUN_FAIL) {
 		buf_puts(&b, ",\"retrying\":");
 		wire_bool(&b, c->retried);
@@ -657,3 +754,4 @@ void v1_workflow_step_fail(http_request *r) { workflow_call(r, WF_STEP_FAIL); }
 void v1_workflow_sleep(http_request *r) { workflow_call(r, WF_SLEEP); }
 void v1_workflow_complete(http_request *r) { workflow_call(r, WF_RUN_COMPLETE); }
 void v1_workflow_fail(http_request *r) { workflow_call(r, WF_RUN_FAIL); }
+void v1_workflow_wait_signal(http_request *r) { workflow_call(r, WF_WAIT_SIGNAL); }
