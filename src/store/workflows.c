@@ -381,6 +381,23 @@ int store_workflow_step_reach(store_conn *c, const weft_id *run, workflow_step_k
 	return err;
 }
 
+static const db_sql q_steps_reopen = {
+	"workflow_steps_reopen",
+	"UPDATE workflow_step SET status = 'retrying', attempts = 0, next_attempt_at = NULL, ended_at = NULL "
+	"WHERE run_id = $1 AND status = 'failed'",
+	NULL,
+};
+
+int store_workflow_steps_reopen(store_conn *c, const weft_id *run)
+{
+	db_stmt *st;
+	int err = db_prepare(c, &q_steps_reopen, &st);
+	if (err)
+		return err;
+	db_bind_id(st, run);
+	return db_run(st, NULL);
+}
+
 static const db_sql q_step_get = {
 	"workflow_step_get",
 	"SELECT " STEP_COLS " FROM workflow_step WHERE run_id = $1 AND kind = $2 AND name = $3 AND seq = $4",

@@ -110,6 +110,10 @@ int store_workflow_step_reach(store_conn *c, const weft_id *run, workflow_step_k
                               int64_t token, const char *fresh_status, int64_t now, workflow_step_row *out,
                               bool *fresh);
 
+/* A retried run's steps that failed for good get a fresh try: retrying,
+ * due now, attempts 0 (completed steps stay memoized). */
+int store_workflow_steps_reopen(store_conn *c, const weft_id *run);
+
 /* One row of the memo: 0 or WEFT_ENOTFOUND. */
 int store_workflow_step_get(store_conn *c, const weft_id *run, workflow_step_kind kind, const char *name,
                             int64_t seq, workflow_step_row *out);

@@ -219,6 +219,7 @@ EXERCISED_ROUTES = frozenset({
     ("GET", "/v1/workflows/by-key/{key}"),
     ("POST", "/v1/workflows/{id}/cancel"),
     ("POST", "/v1/workflows/{id}/terminate"),
+    ("POST", "/v1/workflows/{id}/retry"),
     ("POST", "/v1/workflows/{id}/signals"),
     ("POST", "/v1/workflows/{id}/wait-signal"),
     ("POST", "/v1/workflows/{id}/steps/begin"),

@@ -412,16 +412,52 @@ def test_cancel_a_pending_or_suspended_run(api):
     error_of(api.post("/v1/workflows/%s/cancel" % pending["id"], json={"why": 1}), 400, "invalid_request")
 
 
-def test_terminate_is_for_admins(make_api):
-    admin = "admin-token-0123456789"
-    api = make_api(WEFT_TOKENS=TOKENS + "; root %s * admin" % admin)
+def test_terminate(make_api):
+    api = make_api(WEFT_TOKENS=TOKENS)
     run = start(api, headers=h(A))
-    error_of(api.post("/v1/workflows/%s/terminate" % run["id"], headers=h(A)), 403, "forbidden")
-    r = api.post("/v1/workflows/%s/terminate" % run["id"], json={"reason": "stuck"}, headers=h(admin))
-    assert r.status_code == 200 and r.json()["status"] == "terminated", r.text
+    r = api.post("/v1/workflows/%s/terminate" % run["id"], json={"reason": "stuck"}, headers=h(A))
+    assert r.status_code == 200, r.text
+    assert r.json()["status"] == "terminated" and r.json()["error"] == {"code": "terminated", "message": "stuck"}
     # Another namespace's run is unknown to a client token.
     other = start(api, headers=h(B))
-    error_of(api.post("/v1/workflows/%s/cancel" % other["id"], headers=h(A)), 404, "not_found")
+    for what in ("cancel", "terminate", "retry"):
+        error_of(api.post("/v1/workflows/%s/%s" % (other["id"], what), headers=h(A)), 404, "not_found")
+
+
+def test_retry_a_failed_run(api):
+    run = start(api, max_attempts=1)
+    t1 = claim_run(api)["lease_token"]
+    run_step(api, run["id"], t1, "reserve", {"r": 1})
+    call(api, run["id"], "steps/begin", t1, name="charge")
+    f = call(api, run["id"], "steps/fail", t1, name="charge", seq=1, error={"code": "declined"})
+    assert f["step"]["status"] == "failed"
+    call(api, run["id"], "fail", t1, error={"code": "declined"})
+    assert api.get("/v1/workflows/" + run["id"]).json()["status"] == "failed"
+    # Retrying replays it: the completed step is memoized, the failed one
+    # runs again with a fresh budget.
+    r = api.post("/v1/workflows/%s/retry" % run["id"])
+    assert r.status_code == 200, r.text
+    got = r.json()
+    assert got["status"] == "pending" and got["error"] is None and got["ended_at"] is None
+    t2 = claim_run(api)["lease_token"]
+    assert run_step(api, run["id"], t2, "reserve", None) == ({"r": 1}, 1, True)
+    b = call(api, run["id"], "steps/begin", t2, name="charge")
+    assert b["memoized"] is False and b["step"]["status"] == "running" and b["step"]["attempts"] == 0
+    call(api, run["id"], "steps/complete", t2, name="charge", seq=1, output="paid")
+    assert call(api, run["id"], "complete", t2, output="done")["run_status"] == "completed"
+    # A completed run, or one still going, is not retried.
+    e = error_of(api.post("/v1/workflows/%s/retry" % run["id"]), 409, "not_retryable")
+    assert e["current_status"] == "completed"
+    e = error_of(api.post("/v1/workflows/%s/retry" % start(api)["id"]), 409, "not_retryable")
+    assert e["current_status"] == "pending"
+
+
+def test_retry_a_canceled_run(api):
+    run = start(api)
+    api.post("/v1/workflows/%s/cancel" % run["id"])
+    assert api.post("/v1/workflows/%s/retry" % run["id"]).json()["status"] == "pending"
+    job = claim_run(api)
+    assert job["id"] == run["id"]
 
 
 # ---- signals -----------------------------------------------------------------------------------

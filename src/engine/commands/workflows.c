@@ -474,23 +474,34 @@ static int apply_stop(engine *e, engine_cmd *cmd, int64_t now)
 	const char *ended = rc == 0 && nt == 1 ? workflow_status_of_job(t->status) : NULL;
 	snprintf(c->run_status, sizeof c->run_status, "%s",
 	         ended != NULL && status_active(run.status) ? ended : run.status);
-	if (rc == 0 && (!status_active(c->run_status) || nt == 0)) {
+	bool retry = c->kind == WF_RETRY;
+	bool allowed = nt == 1 && (retry ? strcmp(c->run_status, "failed") == 0 ||
+	                                       strcmp(c->run_status, "canceled") == 0 ||
+	                                       strcmp(c->run_status, "terminated") == 0
+	                                 : status_active(c->run_status));
+	if (rc == 0 && !allowed) {
 		cmd->result = WEFT_ECONFLICT;
 	} else if (rc == 0) {
 		cmd_operator op;
-		cmd_operator_init(&op, OPERATOR_CANCEL);
+		cmd_operator_init(&op, retry ? OPERATOR_RESET : OPERATOR_CANCEL);
 		op.base.actor = cmd->actor;
 		op.id = c->run_id;
 		op.reason = c->reason;
 		rc = op.base.op->apply(e, &op.base, now);
 		if (rc == 0 && op.base.result != 0)
 			rc = op.base.result == WEFT_ECONFLICT ? WEFT_ERETRY : op.base.result;
-		const char *to = c->terminate ? "terminated" : "canceled";
-		workflow_run_change ch = { .to = to, .from_active = true, .error_code = to,
-			                   .error_message = c->reason, .ended_at = now };
+		const char *to = retry ? "pending" : c->kind == WF_TERMINATE ? "terminated" : "canceled";
+		workflow_run_change ch = { .to = to, .from_active = !retry };
+		if (!retry) {
+			ch.error_code = to;
+			ch.error_message = c->reason;
+			ch.ended_at = now;
+		}
 		bool changed = false;
 		if (rc == 0)
 			rc = store_workflow_run_change(e->w, &c->run_id, &ch, now, &changed);
+		if (rc == 0 && retry)
+			rc = store_workflow_steps_reopen(e->w, &c->run_id);
 		if (rc == 0)
 			snprintf(c->run_status, sizeof c->run_status, "%s", to);
 	}
@@ -562,9 +573,9 @@ void cmd_workflow_signal_init(cmd_workflow_signal *c)
 static const engine_op op_stop = { .name = "workflow.stop", .apply = apply_stop,
 	                           .failure_metric = "tasks_db_save_failures_total" };
 
-void cmd_workflow_stop_init(cmd_workflow_stop *c, bool terminate)
+void cmd_workflow_stop_init(cmd_workflow_stop *c, workflow_stop_kind kind)
 {
-	*c = (cmd_workflow_stop){ .base.op = &op_stop, .terminate = terminate, .visible.all = true };
+	*c = (cmd_workflow_stop){ .base.op = &op_stop, .kind = kind, .visible.all = true };
 }
 
 static const engine_op op_call = { .name = "workflow.call", .apply = apply_call,

@@ -49,22 +49,28 @@ const char *workflow_status_of_job(task_status s);
 
 /* ---- ending a run from the client side -------------------------------------------------- */
 
-/* Cancels (a client) or terminates (an operator) a run that has not
- * ended: its job is canceled as by POST /v1/tasks/{id}/cancel (a worker
- * holding it learns it at its next heartbeat, and its next call answers
- * workflow_ended) and the run's row ends in the same transaction.
+typedef enum workflow_stop_kind { WF_CANCEL, WF_TERMINATE, WF_RETRY } workflow_stop_kind;
+
+/* Cancel and terminate: a run that has not ended; its job is canceled as
+ * by POST /v1/tasks/{id}/cancel (a worker holding it learns it at its
+ * next heartbeat, and its next call answers workflow_ended) and the run's
+ * row ends (canceled, terminated) in the same transaction.
+ * Retry: a run that failed, was canceled or terminated; its job reopens
+ * as the operator's reset does (pending at once, a fresh retry budget),
+ * the run is pending again and replays from the top: completed steps stay
+ * memoized, steps that failed for good get a fresh try.
  * base.result: 0, WEFT_ENOTFOUND (no such run, or not visible), or
- * WEFT_ECONFLICT when it had ended (run_status says how). */
+ * WEFT_ECONFLICT when its status does not allow it (run_status). */
 typedef struct cmd_workflow_stop {
 	engine_cmd base;
-	bool terminate;                /* "terminated" rather than "canceled" */
+	workflow_stop_kind kind;
 	job_visibility visible;
 	weft_id run_id;
 	const char *reason;            /* borrowed, NULL = none */
 	/* out */
 	char run_status[WORKFLOW_STATUS_CHARS];
 } cmd_workflow_stop;
-void cmd_workflow_stop_init(cmd_workflow_stop *c, bool terminate);
+void cmd_workflow_stop_init(cmd_workflow_stop *c, workflow_stop_kind kind);
 
 /* Sends signal `name` to a run that has not ended. A run suspended waiting
  * for that name becomes claimable at once (its job pending, parked claims

@@ -67,6 +67,7 @@ void v1_get_workflow(http_request *r);
 void v1_list_workflows(http_request *r);
 void v1_cancel_workflow(http_request *r);
 void v1_terminate_workflow(http_request *r);
+void v1_retry_workflow(http_request *r);
 void v1_signal_workflow(http_request *r);
 void v1_workflow_by_key(http_request *r);
 void v1_workflow_step_begin(http_request *r);

@@ -52,7 +52,8 @@
  *                                  created_after, created_before, cursor, limit
  *   GET  /v1/workflows/{id}        a workflow run
  *   GET  /v1/workflows/by-key/{key}  the run holding an idempotency key (?namespace=)
- *   POST /v1/workflows/{id}/cancel   cancel a run that has not ended; /terminate (admin)
+ *   POST /v1/workflows/{id}/cancel   cancel a run that has not ended; /terminate the same
+ *   POST /v1/workflows/{id}/retry    replay a failed, canceled or terminated run (memo kept)
  *   POST /v1/workflows/{id}/signals  send a signal (201)
  *   POST /v1/workflows/{id}/steps/begin|complete|fail, /sleep, /wait-signal, /complete, /fail
  *                                  the worker holding the run's job (lease_token): its steps
@@ -144,6 +145,7 @@ static const http_route routes[] = {
 	{ HTTP_GET, "/v1/workflows/by-key/{key}", v1_workflow_by_key, false, 1 },
 	{ HTTP_POST, "/v1/workflows/{id}/cancel", v1_cancel_workflow, false, 0 },
 	{ HTTP_POST, "/v1/workflows/{id}/terminate", v1_terminate_workflow, false, 0 },
+	{ HTTP_POST, "/v1/workflows/{id}/retry", v1_retry_workflow, false, 0 },
 	{ HTTP_POST, "/v1/workflows/{id}/signals", v1_signal_workflow, false, 0 },
 	{ HTTP_POST, "/v1/workflows/{id}/wait-signal", v1_workflow_wait_signal, false, 0 },
 	{ HTTP_POST, "/v1/workflows/{id}/steps/begin", v1_workflow_step_begin, false, 0 },

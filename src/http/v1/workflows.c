@@ -5,6 +5,10 @@
  *   GET  /v1/workflows/{id}            a run
  *   GET  /v1/workflows/by-key/{key}    the run holding a key (?namespace=):
  *                                      the active one, else the newest
+ *   GET  /v1/workflows                 runs, newest first, filtered, paged
+ *   POST /v1/workflows/{id}/cancel|terminate|retry, /signals
+ *   POST /v1/workflows/{id}/steps/begin|complete|fail, /sleep,
+ *        /wait-signal, /complete, /fail   the worker holding the run's job
  *
  * The start body is a job's (POST /v1/jobs: queue, input, priority,
  * run_at or delay_ms, max_attempts, backoff, non_retryable_codes,
@@ -364,6 +368,9 @@ static void finish_stop(http_request *r, engine_cmd *cmd, void *state)
 	stop_state *s = state;
 	if (cmd->result == WEFT_ENOTFOUND)
 		v1_fail_not_found(r, "workflow", &s->cmd.run_id);
+	else if (cmd->result == WEFT_ECONFLICT && s->cmd.kind == WF_RETRY)
+		fail_conflict(r, "not_retryable", s->cmd.run_status,
+		              "Only a failed, canceled or terminated run is retried.");
 	else if (cmd->result == WEFT_ECONFLICT)
 		fail_conflict(r, "workflow_ended", s->cmd.run_status, "The run has ended.");
 	else if (cmd->result != 0)
@@ -373,14 +380,10 @@ static void finish_stop(http_request *r, engine_cmd *cmd, void *state)
 }
 
 /* The body (optional): {"reason": "..."}. */
-static void stop(http_request *r, bool terminate)
+static void stop(http_request *r, workflow_stop_kind kind)
 {
-	if (terminate && !http_admin(r)) {
-		v1_fail_msg(r, WEFT_EFORBIDDEN, NULL, "Only an admin token may do this.");
-		return;
-	}
 	stop_state *s = xcalloc(1, sizeof *s);
-	cmd_workflow_stop_init(&s->cmd, terminate);
+	cmd_workflow_stop_init(&s->cmd, kind);
 	size_t len;
 	const char *body = http_body(r, &len);
 	http_error *e = http_err(r);
@@ -404,8 +407,9 @@ static void stop(http_request *r, bool terminate)
 	http_submit(r, &s->cmd.base, s, finish_stop, stop_state_free);
 }
 
-void v1_cancel_workflow(http_request *r) { stop(r, false); }
-void v1_terminate_workflow(http_request *r) { stop(r, true); }
+void v1_cancel_workflow(http_request *r) { stop(r, WF_CANCEL); }
+void v1_terminate_workflow(http_request *r) { stop(r, WF_TERMINATE); }
+void v1_retry_workflow(http_request *r) { stop(r, WF_RETRY); }
 
 /* ---- POST /v1/workflows/{id}/signals ---------------------------------------------------------- */
 
