@@ -42,11 +42,10 @@ CREATE UNIQUE INDEX workflow_run_key ON workflow_run (namespace, idempotency_key
 -- Every run that held a key, newest first (GET /v1/workflows/by-key/{key}).
 CREATE INDEX workflow_run_key_all ON workflow_run (namespace, idempotency_key, created_at DESC)
 	WHERE idempotency_key IS NOT NULL;
--- The listing and its cursor, newest first; with a status filter.
+-- The listing and its cursor, newest first. Its status filter is on the
+-- status reads show (joined with the job's row), which no index holds;
+-- wake-ups are the job's (task.next_retry_at), not read from here.
 CREATE INDEX workflow_run_created ON workflow_run (namespace, created_at DESC, id DESC);
-CREATE INDEX workflow_run_status ON workflow_run (namespace, status, created_at DESC, id DESC);
--- Due wake-ups, read by the leader of a shared database.
-CREATE INDEX workflow_run_wake ON workflow_run (wake_at) WHERE status = 'suspended';
 
 -- The memo: one row per (kind, name, seq) of a run; seq tells apart the
 -- iterations of a name reused in a loop.
@@ -82,4 +81,3 @@ CREATE TABLE workflow_signal (
 -- Unconsumed signals of a run and name, oldest first.
 CREATE INDEX workflow_signal_pending ON workflow_signal (run_id, name, id)
 	WHERE consumed_at IS NULL;
-CREATE INDEX workflow_signal_run ON workflow_signal (run_id, id);
