@@ -5,7 +5,9 @@
  * run; a step name reused in a loop reaches a distinct row per iteration,
  * and the same rows again on a replay (a new lease token); steps and
  * sleeps of the same name are different memo keys; a repeated call of one
- * attempt meets its running row again; a step ends once.
+ * attempt meets its running row again; a step ends once; signals are
+ * taken oldest first, each once; a run's change from active statuses
+ * leaves an ended run alone; the list pages newest first with its filters.
  */
 #include "util/common.h"
 
@@ -169,17 +171,98 @@ static void test_step_change_fields(void **state)
 	assert_false(changed);
 }
 
+static void test_signals_oldest_first_once(void **state)
+{
+	fixture *f = *state;
+	weft_id run, other;
+	assert_true(start(f, &run, "ns", NULL, T0));
+	assert_true(start(f, &other, "ns", NULL, T0));
+	int64_t a, b, c;
+	assert_int_equal(store_workflow_signal_insert(f->w, &run, "go", "1", T0, &a), 0);
+	assert_int_equal(store_workflow_signal_insert(f->w, &run, "go", NULL, T0, &b), 0);
+	assert_int_equal(store_workflow_signal_insert(f->w, &other, "go", "3", T0, &c), 0);
+	assert_true(a < b && b < c);
+	bool found;
+	char *payload;
+	assert_int_equal(store_workflow_signal_take(f->w, &run, "go", 1, T0 + 1, &found, &payload), 0);
+	assert_true(found);
+	assert_string_equal(payload, "1");
+	free(payload);
+	assert_int_equal(store_workflow_signal_take(f->w, &run, "go", 2, T0 + 2, &found, &payload), 0);
+	assert_true(found);
+	assert_null(payload);
+	/* Each once: none left for this run (the other run's is its own). */
+	assert_int_equal(store_workflow_signal_take(f->w, &run, "go", 3, T0 + 3, &found, &payload), 0);
+	assert_false(found);
+	assert_int_equal(store_workflow_signal_take(f->w, &run, "stop", 1, T0 + 3, &found, &payload), 0);
+	assert_false(found);
+	assert_int_equal(sql_intf(f, "SELECT consumed_seq FROM workflow_signal WHERE id = %lld", (long long)b), 2);
+}
+
+static void test_run_change_and_list(void **state)
+{
+	fixture *f = *state;
+	weft_id r1, r2, r3;
+	assert_true(start(f, &r1, "ns", "k", T0));
+	assert_true(start(f, &r2, "ns", NULL, T0 + 10));
+	assert_true(start(f, &r3, "ns2", NULL, T0 + 20));
+	workflow_run_change done = { .to = "completed", .from_active = true, .output = "7", .ended_at = T0 + 30 };
+	bool changed;
+	assert_int_equal(store_workflow_run_change(f->w, &r1, &done, T0 + 30, &changed), 0);
+	assert_true(changed);
+	/* An ended run is left alone by a change from active statuses. */
+	workflow_run_change again = { .to = "running", .from_active = true, .replays_add = 1, .seen_token = 9 };
+	assert_int_equal(store_workflow_run_change(f->w, &r1, &again, T0 + 40, &changed), 0);
+	assert_false(changed);
+	workflow_run_row r;
+	assert_int_equal(store_workflow_run_get(f->w, &r1, &r), 0);
+	assert_string_equal(r.status, "completed");
+	assert_string_equal(r.output, "7");
+	assert_int_equal(r.ended_at, T0 + 30);
+	assert_int_equal(r.replays, 0);
+	workflow_run_row_release(&r);
+	/* Newest first; filters; the cursor continues after its row. (No job
+	 * rows here: the status is the run's own.) */
+	workflow_run_row *rows;
+	size_t n;
+	workflow_run_filter all = { 0 };
+	assert_int_equal(store_workflow_run_list(f->w, &all, 10, &rows, &n), 0);
+	assert_int_equal(n, 3);
+	assert_true(id_eq(&rows[0].id, &r3) && id_eq(&rows[2].id, &r1));
+	workflow_run_filter after = { .has_cursor = true, .cursor_at = rows[0].created_at, .cursor_id = rows[0].id };
+	store_free_workflow_runs(rows, n);
+	assert_int_equal(store_workflow_run_list(f->w, &after, 10, &rows, &n), 0);
+	assert_int_equal(n, 2);
+	assert_true(id_eq(&rows[0].id, &r2));
+	store_free_workflow_runs(rows, n);
+	const char *ns[] = { "ns" };
+	workflow_run_filter filtered = { .namespaces = ns, .nnamespaces = 1, .status = "pending", .type = "order",
+		                         .queue = "wf", .created_after = T0 + 1, .created_before = T0 + 11 };
+	assert_int_equal(store_workflow_run_list(f->w, &filtered, 10, &rows, &n), 0);
+	assert_int_equal(n, 1);
+	assert_true(id_eq(&rows[0].id, &r2));
+	store_free_workflow_runs(rows, n);
+	filtered.status = "completed";
+	assert_int_equal(store_workflow_run_list(f->w, &filtered, 10, &rows, &n), 0);
+	assert_int_equal(n, 0);
+	store_free_workflow_runs(rows, n);
+}
+
 int main(void)
 {
 	const struct CMUnitTest sqlite_tests[] = {
 		STORE_TEST_SQLITE(test_run_keys),
 		STORE_TEST_SQLITE(test_step_iterations_and_replay),
 		STORE_TEST_SQLITE(test_step_change_fields),
+		STORE_TEST_SQLITE(test_signals_oldest_first_once),
+		STORE_TEST_SQLITE(test_run_change_and_list),
 	};
 	const struct CMUnitTest pg_tests[] = {
 		STORE_TEST_PG(test_run_keys),
 		STORE_TEST_PG(test_step_iterations_and_replay),
 		STORE_TEST_PG(test_step_change_fields),
+		STORE_TEST_PG(test_signals_oldest_first_once),
+		STORE_TEST_PG(test_run_change_and_list),
 	};
 	return run_store_tests("store workflows", sqlite_tests, ARRAY_LEN(sqlite_tests), pg_tests, ARRAY_LEN(pg_tests));
 }
