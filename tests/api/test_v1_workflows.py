@@ -547,3 +547,30 @@ def test_signal_errors(api):
     e = error_of(api.post("/v1/workflows/%s/wait-signal" % run["id"],
                           json={"lease_token": t, "name": "a", "timeout_ms": 0}), 400, "invalid_request")
     assert "timeout_ms" in str(e)
+
+
+def test_idempotency_key_header(api):
+    hdr = {"Idempotency-Key": "start-once"}
+    r1 = api.post("/v1/workflows", json={"type": "t", "queue": "wf"}, headers=hdr)
+    r2 = api.post("/v1/workflows", json={"type": "t", "queue": "wf"}, headers=hdr)
+    assert r1.status_code == 201 and r2.status_code == 201, (r1.text, r2.text)
+    assert r2.headers.get("Idempotent-Replayed") == "true"
+    assert r1.json()["id"] == r2.json()["id"]
+    assert len(list_all(api, 10)) == 1
+    run = r1.json()
+    t = claim_run(api)["lease_token"]
+    hdr = {"Idempotency-Key": "signal-once"}
+    for _ in range(2):
+        r = api.post("/v1/workflows/%s/signals" % run["id"], json={"name": "go", "payload": 1}, headers=hdr)
+        assert r.status_code == 201, r.text
+    # One signal was sent: the second wait has none to take.
+    assert call(api, run["id"], "wait-signal", t, name="go")["suspended"] is False
+    assert call(api, run["id"], "wait-signal", t, name="go", timeout_ms=1000)["suspended"] is True
+    # Worker calls ignore the header: the lease token makes them safe to send again.
+    run2 = start(api, queue="q2")
+    t2 = claim_run(api, queue="q2")["lease_token"]
+    hdr = {"Idempotency-Key": "begin"}
+    for _ in range(2):
+        r = api.post("/v1/workflows/%s/steps/begin" % run2["id"], json={"lease_token": t2, "name": "s"},
+                     headers=hdr)
+        assert r.status_code == 200 and r.json()["step"]["seq"] == 1 and "Idempotent-Replayed" not in r.headers

@@ -562,16 +562,55 @@ static int apply_signal(engine *e, engine_cmd *cmd, int64_t now)
 	return rc;
 }
 
+/* Idempotency-Key: a repeat answers as the first did, and sends nothing. */
+static void signal_save(const engine_cmd *cmd, json_t *out)
+{
+	const cmd_workflow_signal *c = engine_cmd_of((engine_cmd *)cmd, cmd_workflow_signal);
+	json_object_set_new(out, "id", json_integer(c->id));
+	json_object_set_new(out, "woke", json_boolean(c->woke));
+	json_object_set_new(out, "run_status", json_string(c->run_status));
+}
+
+static int signal_load(engine_cmd *cmd, const json_t *in)
+{
+	cmd_workflow_signal *c = engine_cmd_of(cmd, cmd_workflow_signal);
+	const char *status = json_string_value(json_object_get(in, "run_status"));
+	if (status == NULL || !json_is_integer(json_object_get(in, "id")))
+		return WEFT_EINTERNAL;
+	c->id = json_integer_value(json_object_get(in, "id"));
+	c->woke = json_is_true(json_object_get(in, "woke"));
+	snprintf(c->run_status, sizeof c->run_status, "%s", status);
+	return 0;
+}
+
 static const engine_op op_signal = { .name = "workflow.signal", .apply = apply_signal,
-	                             .failure_metric = "tasks_db_save_failures_total" };
+	                             .failure_metric = "tasks_db_save_failures_total",
+	                             .outcome_save = signal_save, .outcome_load = signal_load };
 
 void cmd_workflow_signal_init(cmd_workflow_signal *c)
 {
 	*c = (cmd_workflow_signal){ .base.op = &op_signal, .visible.all = true };
 }
 
+static void stop_save(const engine_cmd *cmd, json_t *out)
+{
+	const cmd_workflow_stop *c = engine_cmd_of((engine_cmd *)cmd, cmd_workflow_stop);
+	json_object_set_new(out, "run_status", json_string(c->run_status));
+}
+
+static int stop_load(engine_cmd *cmd, const json_t *in)
+{
+	cmd_workflow_stop *c = engine_cmd_of(cmd, cmd_workflow_stop);
+	const char *status = json_string_value(json_object_get(in, "run_status"));
+	if (status == NULL)
+		return WEFT_EINTERNAL;
+	snprintf(c->run_status, sizeof c->run_status, "%s", status);
+	return 0;
+}
+
 static const engine_op op_stop = { .name = "workflow.stop", .apply = apply_stop,
-	                           .failure_metric = "tasks_db_save_failures_total" };
+	                           .failure_metric = "tasks_db_save_failures_total",
+	                           .outcome_save = stop_save, .outcome_load = stop_load };
 
 void cmd_workflow_stop_init(cmd_workflow_stop *c, workflow_stop_kind kind)
 {
@@ -591,8 +630,30 @@ void cmd_workflow_call_release(cmd_workflow_call *c)
 	workflow_step_row_release(&c->step);
 }
 
+/* Idempotency-Key: a repeat answers the run the first one answered. */
+static void start_save(const engine_cmd *cmd, json_t *out)
+{
+	const cmd_workflow_start *c = engine_cmd_of((engine_cmd *)cmd, cmd_workflow_start);
+	json_object_set_new(out, "id", json_string(c->id.str));
+	json_object_set_new(out, "created", json_boolean(c->created));
+	json_object_set_new(out, "status", json_string(c->status));
+}
+
+static int start_load(engine_cmd *cmd, const json_t *in)
+{
+	cmd_workflow_start *c = engine_cmd_of(cmd, cmd_workflow_start);
+	const char *id = json_string_value(json_object_get(in, "id"));
+	const char *status = json_string_value(json_object_get(in, "status"));
+	if (id == NULL || status == NULL || id_parse(id, &c->id) != 0)
+		return WEFT_EINTERNAL;
+	c->created = json_is_true(json_object_get(in, "created"));
+	snprintf(c->status, sizeof c->status, "%s", status);
+	return 0;
+}
+
 static const engine_op op_start = { .name = "workflow.start", .apply = apply_start,
-	                            .failure_metric = "tasks_db_save_failures_total" };
+	                            .failure_metric = "tasks_db_save_failures_total",
+	                            .outcome_save = start_save, .outcome_load = start_load };
 
 void cmd_workflow_start_init(cmd_workflow_start *c) { *c = (cmd_workflow_start){ .base.op = &op_start }; }
 

@@ -749,6 +749,10 @@ static void workflow_call(http_request *r, workflow_call_kind kind)
 	s->cmd.run_id = *http_param(r, 0);
 	s->cmd.visible = visibility_of(r);
 	s->cmd.base.actor = http_actor(r);
+	/* Sent again, a call answers from the memo and the fence (a repeated
+	 * begin meets its running row, a repeated completion says memoized):
+	 * the lease token makes it idempotent, as a job's reports. */
+	http_idempotency_ignore(r);
 	http_submit(r, &s->cmd.base, s, finish_call, call_state_free);
 }
 
