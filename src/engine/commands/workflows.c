@@ -398,20 +398,27 @@ static int apply_call(engine *e, engine_cmd *cmd, int64_t now)
 	c->run_status[0] = '\0';
 	cmd->result = 0;
 
+	/* The job's row first, locked: the fence holds until the commit, and
+	 * the run's row read after it is the one every change to the run
+	 * (all of them lock the job first) left. */
+	task_row *t = NULL;
+	size_t nt = 0;
+	int rc = store_tasks_read(e->w, &c->run_id, 1, true, &t, &nt);
+	if (rc != 0)
+		return rc;
 	workflow_run_row run;
-	int rc = store_workflow_run_get(e->w, &c->run_id, &run);
+	rc = store_workflow_run_get(e->w, &c->run_id, &run);
 	if (rc == WEFT_ENOTFOUND || (rc == 0 && !visible_to(&c->visible, run.namespace))) {
 		workflow_run_row_release(&run);
+		store_free_tasks(t, nt);
 		c->outcome = WFC_NOT_FOUND;
 		return 0;
 	}
-	if (rc != 0)
+	if (rc != 0) {
+		store_free_tasks(t, nt);
 		return rc;
+	}
 	set_status(c, run.status);
-	/* The job's row, locked: the fence holds until the commit. */
-	task_row *t = NULL;
-	size_t nt = 0;
-	rc = store_tasks_read(e->w, &c->run_id, 1, true, &t, &nt);
 	if (rc == 0 && status_active(run.status) && nt == 1 && task_status_terminal(t->status)) {
 		/* The job ended outside the run's own calls (its lease lost with
 		 * no attempt left, a cancel, an operator): the run follows it. */
@@ -452,6 +459,28 @@ static int apply_call(engine *e, engine_cmd *cmd, int64_t now)
 	return rc;
 }
 
+/* The run's job row locked (first: every change to a run locks it), then
+ * the run: 0, WEFT_ENOTFOUND (no run, or not visible; nothing to free),
+ * or a store error. */
+static int locked_run(engine *e, const weft_id *id, const job_visibility *vis, task_row **t, size_t *nt,
+                      workflow_run_row *run)
+{
+	memset(run, 0, sizeof *run);
+	int rc = store_tasks_read(e->w, id, 1, true, t, nt);
+	if (rc != 0)
+		return rc;
+	rc = store_workflow_run_get(e->w, id, run);
+	if (rc == 0 && !visible_to(vis, run->namespace))
+		rc = WEFT_ENOTFOUND;
+	if (rc != 0) {
+		workflow_run_row_release(run);
+		store_free_tasks(*t, *nt);
+		*t = NULL;
+		*nt = 0;
+	}
+	return rc;
+}
+
 /* ---- cancel, terminate ------------------------------------------------------------------------ */
 
 static int apply_stop(engine *e, engine_cmd *cmd, int64_t now)
@@ -459,18 +488,16 @@ static int apply_stop(engine *e, engine_cmd *cmd, int64_t now)
 	cmd_workflow_stop *c = engine_cmd_of(cmd, cmd_workflow_stop);
 	cmd->result = 0;
 	c->run_status[0] = '\0';
+	task_row *t = NULL;
+	size_t nt = 0;
 	workflow_run_row run;
-	int rc = store_workflow_run_get(e->w, &c->run_id, &run);
-	if (rc == WEFT_ENOTFOUND || (rc == 0 && !visible_to(&c->visible, run.namespace))) {
-		workflow_run_row_release(&run);
+	int rc = locked_run(e, &c->run_id, &c->visible, &t, &nt, &run);
+	if (rc == WEFT_ENOTFOUND) {
 		cmd->result = WEFT_ENOTFOUND;
 		return 0;
 	}
 	if (rc != 0)
 		return rc;
-	task_row *t = NULL;
-	size_t nt = 0;
-	rc = store_tasks_read(e->w, &c->run_id, 1, true, &t, &nt);
 	const char *ended = rc == 0 && nt == 1 ? workflow_status_of_job(t->status) : NULL;
 	snprintf(c->run_status, sizeof c->run_status, "%s",
 	         ended != NULL && status_active(run.status) ? ended : run.status);
@@ -518,18 +545,16 @@ static int apply_signal(engine *e, engine_cmd *cmd, int64_t now)
 	cmd->result = 0;
 	c->woke = false;
 	c->id = 0;
+	task_row *t = NULL;
+	size_t nt = 0;
 	workflow_run_row run;
-	int rc = store_workflow_run_get(e->w, &c->run_id, &run);
-	if (rc == WEFT_ENOTFOUND || (rc == 0 && !visible_to(&c->visible, run.namespace))) {
-		workflow_run_row_release(&run);
+	int rc = locked_run(e, &c->run_id, &c->visible, &t, &nt, &run);
+	if (rc == WEFT_ENOTFOUND) {
 		cmd->result = WEFT_ENOTFOUND;
 		return 0;
 	}
 	if (rc != 0)
 		return rc;
-	task_row *t = NULL;
-	size_t nt = 0;
-	rc = store_tasks_read(e->w, &c->run_id, 1, true, &t, &nt);
 	const char *ended = rc == 0 && nt == 1 ? workflow_status_of_job(t->status) : NULL;
 	snprintf(c->run_status, sizeof c->run_status, "%s",
 	         ended != NULL && status_active(run.status) ? ended : run.status);
