@@ -574,3 +574,19 @@ def test_idempotency_key_header(api):
         r = api.post("/v1/workflows/%s/steps/begin" % run2["id"], json={"lease_token": t2, "name": "s"},
                      headers=hdr)
         assert r.status_code == 200 and r.json()["step"]["seq"] == 1 and "Idempotent-Replayed" not in r.headers
+
+
+def test_retention_keeps_the_run_with_its_jobs_end(make_api):
+    from harness import wait_for
+    api = make_api(RETENTION_ARCHIVE_AFTER_SECS="1", RETENTION_CLEANUP_INTERVAL_SECS="0.5")
+    run = start(api, max_attempts=1)
+    t1 = claim_run(api, lease_ms=1000)["lease_token"]
+    run_step(api, run["id"], t1, "a", 1)
+    api.advance(1.5)                                 # the worker died: a dead letter, the run failed
+    assert api.get("/v1/workflows/" + run["id"]).json()["status"] == "failed"
+    wait_for(lambda: run["id"] not in [t["id"] for t in api.get("/v1/tasks").json()["tasks"]], timeout=5,
+             desc="the run's job to be archived")
+    got = api.get("/v1/workflows/" + run["id"]).json()
+    assert got["status"] == "failed" and got["error"]["code"] == "lease_expired" and got["ended_at"]
+    assert list_all(api, 10, status="failed") == [run["id"]]
+    assert list_all(api, 10, status="running") == []
