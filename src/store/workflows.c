@@ -489,6 +489,28 @@ int store_workflow_signal_insert(store_conn *c, const weft_id *run, const char *
 	return err == 0 && *id == 0 ? WEFT_ESTORE : err;
 }
 
+static const db_sql q_signals_pending = {
+	"workflow_signals_pending",
+	"SELECT count(*) FROM workflow_signal WHERE run_id = $1 AND consumed_at IS NULL",
+	NULL,
+};
+
+int store_workflow_signals_pending(store_conn *c, const weft_id *run, int64_t *n)
+{
+	*n = 0;
+	db_stmt *st;
+	int err = db_prepare(c, &q_signals_pending, &st);
+	if (err)
+		return err;
+	db_bind_id(st, run);
+	int rc = db_step(st);
+	if (rc > 0) {
+		*n = db_col_int(st, 0);
+		rc = db_step(st);
+	}
+	return db_end(st, rc);
+}
+
 int store_workflow_signal_take(store_conn *c, const weft_id *run, const char *name, int64_t seq, int64_t now,
                                bool *found, char **payload)
 {

@@ -136,6 +136,8 @@ int store_workflow_step_change(store_conn *c, const weft_id *run, workflow_step_
 /* Stores a signal sent to a run: *id its number (the order of arrival). */
 int store_workflow_signal_insert(store_conn *c, const weft_id *run, const char *name, const char *payload,
                                  int64_t now, int64_t *id);
+/* How many signals of the run no wait has taken yet. */
+int store_workflow_signals_pending(store_conn *c, const weft_id *run, int64_t *n);
 /* Consumes the oldest unconsumed signal `name` of the run for the wait
  * `seq`: *found false when there is none. *payload (owned; NULL for a
  * signal without one) its payload. */

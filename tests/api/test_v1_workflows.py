@@ -590,3 +590,17 @@ def test_retention_keeps_the_run_with_its_jobs_end(make_api):
     assert got["status"] == "failed" and got["error"]["code"] == "lease_expired" and got["ended_at"]
     assert list_all(api, 10, status="failed") == [run["id"]]
     assert list_all(api, 10, status="running") == []
+
+
+def test_signals_not_taken_are_bounded(api):
+    run = start(api)
+    for i in range(1000):
+        r = api.post("/v1/workflows/%s/signals" % run["id"], json={"name": "n%d" % (i % 7)})
+        assert r.status_code == 201, r.text
+    e = error_of(api.post("/v1/workflows/%s/signals" % run["id"], json={"name": "n0"}), 409, "too_many_signals")
+    assert e["current_status"] == "pending"
+    # A wait that takes one makes room for one more.
+    t = claim_run(api)["lease_token"]
+    assert call(api, run["id"], "wait-signal", t, name="n0")["suspended"] is False
+    assert api.post("/v1/workflows/%s/signals" % run["id"], json={"name": "n0"}).status_code == 201
+    error_of(api.post("/v1/workflows/%s/signals" % run["id"], json={"name": "n0"}), 409, "too_many_signals")

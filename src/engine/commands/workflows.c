@@ -543,7 +543,7 @@ static int apply_signal(engine *e, engine_cmd *cmd, int64_t now)
 {
 	cmd_workflow_signal *c = engine_cmd_of(cmd, cmd_workflow_signal);
 	cmd->result = 0;
-	c->woke = false;
+	c->woke = c->full = false;
 	c->id = 0;
 	task_row *t = NULL;
 	size_t nt = 0;
@@ -561,6 +561,13 @@ static int apply_signal(engine *e, engine_cmd *cmd, int64_t now)
 	if (rc == 0 && !status_active(c->run_status)) {
 		cmd->result = WEFT_ECONFLICT;
 	} else if (rc == 0) {
+		int64_t pending = 0;
+		rc = store_workflow_signals_pending(e->w, &c->run_id, &pending);
+		c->full = rc == 0 && pending >= WORKFLOW_SIGNALS_PENDING_MAX;
+		if (c->full)
+			cmd->result = WEFT_ECONFLICT;
+	}
+	if (rc == 0 && cmd->result == 0) {
 		rc = store_workflow_signal_insert(e->w, &c->run_id, c->name, c->payload, now, &c->id);
 		bool waiting = rc == 0 && strcmp(run.status, "suspended") == 0 && run.wait_signal != NULL &&
 		               strcmp(run.wait_signal, c->name) == 0 && nt == 1 && t->status == TS_RETRYING;
@@ -593,6 +600,7 @@ static void signal_save(const engine_cmd *cmd, json_t *out)
 	const cmd_workflow_signal *c = engine_cmd_of((engine_cmd *)cmd, cmd_workflow_signal);
 	json_object_set_new(out, "id", json_integer(c->id));
 	json_object_set_new(out, "woke", json_boolean(c->woke));
+	json_object_set_new(out, "full", json_boolean(c->full));
 	json_object_set_new(out, "run_status", json_string(c->run_status));
 }
 
@@ -604,6 +612,7 @@ static int signal_load(engine_cmd *cmd, const json_t *in)
 		return WEFT_EINTERNAL;
 	c->id = json_integer_value(json_object_get(in, "id"));
 	c->woke = json_is_true(json_object_get(in, "woke"));
+	c->full = json_is_true(json_object_get(in, "full"));
 	snprintf(c->run_status, sizeof c->run_status, "%s", status);
 	return 0;
 }

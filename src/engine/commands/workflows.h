@@ -72,11 +72,16 @@ typedef struct cmd_workflow_stop {
 } cmd_workflow_stop;
 void cmd_workflow_stop_init(cmd_workflow_stop *c, workflow_stop_kind kind);
 
+/* The most signals a run holds that no wait has taken: a sender past it
+ * is refused (full) rather than the table growing without bound. */
+#define WORKFLOW_SIGNALS_PENDING_MAX 1000
+
 /* Sends signal `name` to a run that has not ended. A run suspended waiting
  * for that name becomes claimable at once (its job pending, parked claims
  * woken); otherwise the signal waits for the run's next wait of that
  * name. base.result: 0 (id set), WEFT_ENOTFOUND, or WEFT_ECONFLICT when
- * the run had ended (run_status). */
+ * the run had ended (run_status) or holds WORKFLOW_SIGNALS_PENDING_MAX
+ * signals already (full). */
 typedef struct cmd_workflow_signal {
 	engine_cmd base;
 	job_visibility visible;
@@ -86,6 +91,7 @@ typedef struct cmd_workflow_signal {
 	/* out */
 	int64_t id;
 	bool woke;                     /* the run was waiting for it */
+	bool full;                     /* refused: too many signals not taken */
 	char run_status[WORKFLOW_STATUS_CHARS];
 } cmd_workflow_signal;
 void cmd_workflow_signal_init(cmd_workflow_signal *c);

@@ -434,6 +434,13 @@ static void finish_signal(http_request *r, engine_cmd *cmd, void *state)
 		v1_fail_not_found(r, "workflow", &s->cmd.run_id);
 		return;
 	}
+	if (cmd->result == WEFT_ECONFLICT && s->cmd.full) {
+		char msg[128];
+		snprintf(msg, sizeof msg, "The run holds %d signals no wait has taken: no more until it takes some.",
+		         WORKFLOW_SIGNALS_PENDING_MAX);
+		fail_conflict(r, "too_many_signals", s->cmd.run_status, msg);
+		return;
+	}
 	if (cmd->result == WEFT_ECONFLICT) {
 		fail_conflict(r, "workflow_ended", s->cmd.run_status, "The run has ended: no signal reaches it.");
 		return;
