@@ -346,6 +346,12 @@ static const db_sql q_step_append = {
 	NULL,
 };
 
+static const db_sql q_memo_count = {
+	"workflow_memo_count",
+	"UPDATE workflow_run SET memo_rows = memo_rows + 1 WHERE id = $1 AND memo_rows < $2",
+	NULL,
+};
+
 static int step_query(store_conn *c, const db_sql *q, const weft_id *run, workflow_step_kind kind, const char *name,
                       int64_t token, const char *status, int64_t now, workflow_step_row *out)
 {
@@ -365,8 +371,8 @@ static int step_query(store_conn *c, const db_sql *q, const weft_id *run, workfl
 }
 
 int store_workflow_step_reach(store_conn *c, const weft_id *run, workflow_step_kind kind, const char *name,
-                              int64_t token, const char *fresh_status, int64_t now, workflow_step_row *out,
-                              bool *fresh)
+                              int64_t token, const char *fresh_status, int64_t now, int64_t max_rows,
+                              workflow_step_row *out, bool *fresh)
 {
 	memset(out, 0, sizeof *out);
 	*fresh = false;
@@ -376,6 +382,17 @@ int store_workflow_step_reach(store_conn *c, const weft_id *run, workflow_step_k
 	err = step_query(c, &q_step_reach, run, kind, name, token, NULL, now, out);
 	if (err != WEFT_ENOTFOUND)
 		return err;
+	/* A new row: counted on the run, which bounds them. */
+	int64_t changes = 0;
+	db_stmt *st;
+	if ((err = db_prepare(c, &q_memo_count, &st)) != 0)
+		return err;
+	db_bind_id(st, run);
+	db_bind_int(st, max_rows);
+	if ((err = db_run(st, &changes)) != 0)
+		return err;
+	if (changes == 0)
+		return WEFT_ETOOLARGE;
 	err = step_query(c, &q_step_append, run, kind, name, token, fresh_status, now, out);
 	*fresh = err == 0;
 	return err;

@@ -105,10 +105,11 @@ void workflow_step_row_release(workflow_step_row *s);
  * of (kind, name): the lowest seq no call of that attempt reached yet,
  * marked reached; when every row was reached, a new one (seq max + 1,
  * status `fresh_status`, attempts 0), *fresh true. So the n-th call of a
- * name in one attempt meets the same row on every replay. */
+ * name in one attempt meets the same row on every replay. A run whose
+ * memo has max_rows rows gets no new one: WEFT_ETOOLARGE. */
 int store_workflow_step_reach(store_conn *c, const weft_id *run, workflow_step_kind kind, const char *name,
-                              int64_t token, const char *fresh_status, int64_t now, workflow_step_row *out,
-                              bool *fresh);
+                              int64_t token, const char *fresh_status, int64_t now, int64_t max_rows,
+                              workflow_step_row *out, bool *fresh);
 
 /* A retried run's steps that failed for good get a fresh try: retrying,
  * due now, attempts 0 (completed steps stay memoized). */

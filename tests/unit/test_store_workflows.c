@@ -5,7 +5,8 @@
  * run; a step name reused in a loop reaches a distinct row per iteration,
  * and the same rows again on a replay (a new lease token); steps and
  * sleeps of the same name are different memo keys; a repeated call of one
- * attempt meets its running row again; a step ends once; signals are
+ * attempt meets its running row again; a step ends once; the memo's rows
+ * per run are bounded; signals are
  * taken oldest first, each once; a run's change from active statuses
  * leaves an ended run alone; the list pages newest first with its filters.
  */
@@ -75,7 +76,7 @@ static int64_t reach(fixture *f, const weft_id *run, workflow_step_kind kind, co
                      bool *fresh)
 {
 	workflow_step_row s;
-	assert_int_equal(store_workflow_step_reach(f->w, run, kind, name, token, "running", T0, &s, fresh), 0);
+	assert_int_equal(store_workflow_step_reach(f->w, run, kind, name, token, "running", T0, 1000, &s, fresh), 0);
 	int64_t seq = s.seq;
 	assert_int_equal(s.seen_token, token);
 	workflow_step_row_release(&s);
@@ -115,7 +116,7 @@ static void test_step_iterations_and_replay(void **state)
 	 * their outputs; a fourth iteration is new. */
 	for (int64_t i = 1; i <= 3; i++) {
 		workflow_step_row s;
-		assert_int_equal(store_workflow_step_reach(f->w, &run, WS_STEP, "fetch", 2, "running", T0, &s, &fresh), 0);
+		assert_int_equal(store_workflow_step_reach(f->w, &run, WS_STEP, "fetch", 2, "running", T0, 1000, &s, &fresh), 0);
 		assert_false(fresh);
 		assert_int_equal(s.seq, i);
 		assert_string_equal(s.status, "completed");
@@ -140,6 +141,30 @@ static void test_step_iterations_and_replay(void **state)
 	assert_true(fresh);
 }
 
+static void test_memo_rows_bounded(void **state)
+{
+	fixture *f = *state;
+	weft_id run;
+	assert_true(start(f, &run, "ns", NULL, T0));
+	workflow_step_row s;
+	bool fresh;
+	assert_int_equal(store_workflow_step_reach(f->w, &run, WS_STEP, "a", 1, "running", T0, 2, &s, &fresh), 0);
+	workflow_step_row_release(&s);
+	assert_int_equal(store_workflow_step_reach(f->w, &run, WS_SLEEP, "a", 1, "sleeping", T0, 2, &s, &fresh), 0);
+	workflow_step_row_release(&s);
+	/* Full: no third row, of any kind or name. */
+	assert_int_equal(store_workflow_step_reach(f->w, &run, WS_STEP, "b", 1, "running", T0, 2, &s, &fresh),
+	                 WEFT_ETOOLARGE);
+	assert_false(fresh);
+	assert_int_equal(sql_int(f, "SELECT count(*) FROM workflow_step"), 2);
+	assert_int_equal(sql_int(f, "SELECT memo_rows FROM workflow_run"), 2);
+	/* The rows there still answer a replay. */
+	assert_int_equal(store_workflow_step_reach(f->w, &run, WS_STEP, "a", 2, "running", T0, 2, &s, &fresh), 0);
+	assert_false(fresh);
+	assert_int_equal(s.seq, 1);
+	workflow_step_row_release(&s);
+}
+
 static void test_step_change_fields(void **state)
 {
 	fixture *f = *state;
@@ -153,7 +178,7 @@ static void test_step_change_fields(void **state)
 	assert_int_equal(store_workflow_step_change(f->w, &run, WS_STEP, "charge", 1, &retry, &changed), 0);
 	assert_true(changed);
 	workflow_step_row s;
-	assert_int_equal(store_workflow_step_reach(f->w, &run, WS_STEP, "charge", 8, "running", T0, &s, &fresh), 0);
+	assert_int_equal(store_workflow_step_reach(f->w, &run, WS_STEP, "charge", 8, "running", T0, 1000, &s, &fresh), 0);
 	assert_false(fresh);
 	assert_string_equal(s.status, "retrying");
 	assert_string_equal(s.error_code, "declined");
@@ -254,6 +279,7 @@ int main(void)
 		STORE_TEST_SQLITE(test_run_keys),
 		STORE_TEST_SQLITE(test_step_iterations_and_replay),
 		STORE_TEST_SQLITE(test_step_change_fields),
+		STORE_TEST_SQLITE(test_memo_rows_bounded),
 		STORE_TEST_SQLITE(test_signals_oldest_first_once),
 		STORE_TEST_SQLITE(test_run_change_and_list),
 	};
@@ -261,6 +287,7 @@ int main(void)
 		STORE_TEST_PG(test_run_keys),
 		STORE_TEST_PG(test_step_iterations_and_replay),
 		STORE_TEST_PG(test_step_change_fields),
+		STORE_TEST_PG(test_memo_rows_bounded),
 		STORE_TEST_PG(test_signals_oldest_first_once),
 		STORE_TEST_PG(test_run_change_and_list),
 	};

@@ -170,7 +170,11 @@ static int call_step_begin(engine *e, cmd_workflow_call *c, int64_t now)
 {
 	bool fresh = false;
 	int rc = store_workflow_step_reach(e->w, &c->run_id, WS_STEP, c->name, c->lease_token, "running", now,
-	                                   &c->step, &fresh);
+	                                   WORKFLOW_MEMO_ROWS_MAX, &c->step, &fresh);
+	if (rc == WEFT_ETOOLARGE) {
+		c->outcome = WFC_TOO_MANY_STEPS;
+		return 0;
+	}
 	if (rc != 0)
 		return rc;
 	c->outcome = WFC_OK;
@@ -263,7 +267,11 @@ static int call_sleep(engine *e, cmd_workflow_call *c, int64_t now)
 {
 	bool fresh = false;
 	int rc = store_workflow_step_reach(e->w, &c->run_id, WS_SLEEP, c->name, c->lease_token, "sleeping", now,
-	                                   &c->step, &fresh);
+	                                   WORKFLOW_MEMO_ROWS_MAX, &c->step, &fresh);
+	if (rc == WEFT_ETOOLARGE) {
+		c->outcome = WFC_TOO_MANY_STEPS;
+		return 0;
+	}
 	if (rc != 0)
 		return rc;
 	c->outcome = WFC_OK;
@@ -290,7 +298,11 @@ static int call_wait_signal(engine *e, cmd_workflow_call *c, int64_t now)
 {
 	bool fresh = false;
 	int rc = store_workflow_step_reach(e->w, &c->run_id, WS_SIGNAL, c->name, c->lease_token, "waiting", now,
-	                                   &c->step, &fresh);
+	                                   WORKFLOW_MEMO_ROWS_MAX, &c->step, &fresh);
+	if (rc == WEFT_ETOOLARGE) {
+		c->outcome = WFC_TOO_MANY_STEPS;
+		return 0;
+	}
 	if (rc != 0)
 		return rc;
 	c->outcome = WFC_OK;

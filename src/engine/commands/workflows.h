@@ -98,6 +98,10 @@ void cmd_workflow_signal_init(cmd_workflow_signal *c);
 
 /* ---- a worker's calls on the run it holds ------------------------------------------------ */
 
+/* The most rows a run's memo holds (steps, sleeps and waits, every
+ * iteration): a call that would add one more answers too_many_steps. */
+#define WORKFLOW_MEMO_ROWS_MAX 100000
+
 typedef enum workflow_call_kind {
 	WF_STEP_BEGIN,       /* name: the memo's row; a completed one answers memoized */
 	WF_STEP_COMPLETE,    /* name, seq, output */
@@ -117,6 +121,7 @@ typedef enum workflow_call_outcome {
 	WFC_STEP_UNKNOWN,    /* complete/fail of a (name, seq) this attempt did not begin */
 	WFC_STEP_ENDED,      /* complete/fail of a step that ended otherwise: step.status */
 	WFC_STEP_FAILED,     /* begin of a step that failed for good: step has its error */
+	WFC_TOO_MANY_STEPS,  /* the memo holds WORKFLOW_MEMO_ROWS_MAX rows: no new one */
 } workflow_call_outcome;
 
 /* One call of the worker holding the run's job, fenced by the lease token:

@@ -690,6 +690,10 @@ static void finish_call(http_request *r, engine_cmd *cmd, void *state)
 	case WFC_STEP_ENDED:
 		fail_conflict(r, "step_ended", c->step.status, "The step ended otherwise.");
 		return;
+	case WFC_TOO_MANY_STEPS:
+		fail_conflict(r, "too_many_steps", c->run_status,
+		              "The run's memo holds 100000 steps, sleeps and waits: no new one.");
+		return;
 	case WFC_STEP_FAILED:
 	case WFC_OK:
 	case WFC_NONE:

@@ -28,6 +28,8 @@ CREATE TABLE workflow_run (
 	-- is the first of a new attempt (replays + 1)
 	seen_token      BIGINT NOT NULL DEFAULT 0,
 	replays         BIGINT NOT NULL DEFAULT 0,
+	-- rows of its memo (workflow_step), bounded
+	memo_rows       BIGINT NOT NULL DEFAULT 0,
 	created_at      BIGINT NOT NULL,
 	updated_at      BIGINT NOT NULL,
 	ended_at        BIGINT,

@@ -30,6 +30,8 @@ CREATE TABLE workflow_run (
 	-- is the first of a new attempt (replays + 1)
 	seen_token      INTEGER NOT NULL DEFAULT 0,
 	replays         INTEGER NOT NULL DEFAULT 0,
+	-- rows of its memo (workflow_step), bounded
+	memo_rows       INTEGER NOT NULL DEFAULT 0,
 	created_at      INTEGER NOT NULL,
 	updated_at      INTEGER NOT NULL,
 	ended_at        INTEGER,
