@@ -7,7 +7,8 @@
  * rows another transaction holds; copies them (replacing an id archived
  * before, restored by hand say, so that it cannot stop retention for good);
  * deletes what hangs off them — actions, links, ledger rows, delivered
- * outbox rows — and the tasks. Undelivered outbox rows stay (they carry
+ * outbox rows, a workflow run's memo and signals (its workflow_run row
+ * stays, with the job's end) — and the tasks. Undelivered outbox rows stay (they carry
  * their rendered request), and so does the audit trail. Every statement
  * after the pick works on the picked ids, bound as one set. The counts by
  * status (counts.c) lose the archived tasks.
@@ -37,6 +38,19 @@ static const db_sql q_steps[] = {
 	{ "archive_ledger", "DELETE FROM webhook_execution WHERE {in:task_id,$1}", NULL },
 	{ "archive_outbox",
 	  "DELETE FROM outbox WHERE {in:task_id,$1} AND {noindex:status} IN ('success', 'exhausted')", NULL },
+	/* A workflow run outlives its job: a run the job ended without its
+	 * own calls takes the job's end now (reads derived it from the job's
+	 * row until here), and its memo and signals go. */
+	{ "archive_workflow_runs",
+	  "UPDATE workflow_run SET status = CASE (SELECT t.status FROM task AS t WHERE t.id = workflow_run.id) "
+	  "WHEN 'success' THEN 'completed' WHEN 'failure' THEN 'failed' ELSE 'canceled' END, "
+	  "suspend_reason = NULL, wake_at = NULL, wait_signal = NULL, "
+	  "error_code = coalesce(error_code, (SELECT t.error_code FROM task AS t WHERE t.id = workflow_run.id)), "
+	  "ended_at = coalesce(ended_at, (SELECT t.ended_at FROM task AS t WHERE t.id = workflow_run.id)) "
+	  "WHERE {in:id,$1} AND status IN ('pending', 'running', 'suspended')",
+	  NULL },
+	{ "archive_workflow_steps", "DELETE FROM workflow_step WHERE {in:run_id,$1}", NULL },
+	{ "archive_workflow_signals", "DELETE FROM workflow_signal WHERE {in:run_id,$1}", NULL },
 	{ "archive_tasks", "DELETE FROM task WHERE {in:id,$1}", NULL },
 };
 

@@ -213,6 +213,21 @@ EXERCISED_ROUTES = frozenset({
     ("POST", "/v1/tokens"),
     ("GET", "/v1/tokens/{name}"),
     ("DELETE", "/v1/tokens/{name}"),
+    ("POST", "/v1/workflows"),
+    ("GET", "/v1/workflows"),
+    ("GET", "/v1/workflows/{id}"),
+    ("GET", "/v1/workflows/by-key/{key}"),
+    ("POST", "/v1/workflows/{id}/cancel"),
+    ("POST", "/v1/workflows/{id}/terminate"),
+    ("POST", "/v1/workflows/{id}/retry"),
+    ("POST", "/v1/workflows/{id}/signals"),
+    ("POST", "/v1/workflows/{id}/wait-signal"),
+    ("POST", "/v1/workflows/{id}/steps/begin"),
+    ("POST", "/v1/workflows/{id}/steps/complete"),
+    ("POST", "/v1/workflows/{id}/steps/fail"),
+    ("POST", "/v1/workflows/{id}/sleep"),
+    ("POST", "/v1/workflows/{id}/complete"),
+    ("POST", "/v1/workflows/{id}/fail"),
 })
 
 _recorded_routes = set()
@@ -233,6 +248,8 @@ def route_template(path):
             out.append("{id}")
         elif i == 3 and segs[1:3] in (["v1", "queues"], ["v1", "tokens"]):
             out.append("{name}")
+        elif i == 4 and segs[1:4] == ["v1", "workflows", "by-key"]:
+            out.append("{key}")
         else:
             out.append(seg)
     return "/".join(out)

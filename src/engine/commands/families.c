@@ -12,5 +12,6 @@ const command_family *const command_families[] = {
 	&family_operator,
 	&family_queues,
 	&family_tokens,
+	&family_workflows,
 };
 const size_t command_nfamilies = ARRAY_LEN(command_families);

@@ -61,5 +61,21 @@ void v1_list_tokens(http_request *r);
 void v1_create_token(http_request *r);
 void v1_get_token(http_request *r);
 void v1_revoke_token(http_request *r);
+/* workflows.c */
+void v1_start_workflow(http_request *r);
+void v1_get_workflow(http_request *r);
+void v1_list_workflows(http_request *r);
+void v1_cancel_workflow(http_request *r);
+void v1_terminate_workflow(http_request *r);
+void v1_retry_workflow(http_request *r);
+void v1_signal_workflow(http_request *r);
+void v1_workflow_by_key(http_request *r);
+void v1_workflow_step_begin(http_request *r);
+void v1_workflow_step_complete(http_request *r);
+void v1_workflow_step_fail(http_request *r);
+void v1_workflow_sleep(http_request *r);
+void v1_workflow_complete(http_request *r);
+void v1_workflow_fail(http_request *r);
+void v1_workflow_wait_signal(http_request *r);
 
 #endif

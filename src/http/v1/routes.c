@@ -47,6 +47,16 @@
  *   POST /v1/tokens                make a token: its secret is answered once (admin)
  *   GET  /v1/tokens/{name}         one token (admin)
  *   DELETE /v1/tokens/{name}       revoke a token made over the API (admin)
+ *   POST /v1/workflows             start a workflow run (201; 200: its key's active run)
+ *   GET  /v1/workflows             workflow runs, newest first: namespace, status, type, queue,
+ *                                  created_after, created_before, cursor, limit
+ *   GET  /v1/workflows/{id}        a workflow run
+ *   GET  /v1/workflows/by-key/{key}  the run holding an idempotency key (?namespace=)
+ *   POST /v1/workflows/{id}/cancel   cancel a run that has not ended; /terminate the same
+ *   POST /v1/workflows/{id}/retry    replay a failed, canceled or terminated run (memo kept)
+ *   POST /v1/workflows/{id}/signals  send a signal (201)
+ *   POST /v1/workflows/{id}/steps/begin|complete|fail, /sleep, /wait-signal, /complete, /fail
+ *                                  the worker holding the run's job (lease_token): its steps
  *
  * Conventions: JSON bodies, errors {"error":{"code","message","details"}}
  * (errors.h), times RFC 3339 UTC with milliseconds, durations in ms,
@@ -129,6 +139,21 @@ static const http_route routes[] = {
 	{ HTTP_POST, "/v1/tokens", v1_create_token, false, 0 },
 	{ HTTP_GET, "/v1/tokens/{name}", v1_get_token, false, 1 },
 	{ HTTP_DELETE, "/v1/tokens/{name}", v1_revoke_token, false, 1 },
+	{ HTTP_POST, "/v1/workflows", v1_start_workflow, false, 0 },
+	{ HTTP_GET, "/v1/workflows", v1_list_workflows, false, 0 },
+	{ HTTP_GET, "/v1/workflows/{id}", v1_get_workflow, false, 0 },
+	{ HTTP_GET, "/v1/workflows/by-key/{key}", v1_workflow_by_key, false, 1 },
+	{ HTTP_POST, "/v1/workflows/{id}/cancel", v1_cancel_workflow, false, 0 },
+	{ HTTP_POST, "/v1/workflows/{id}/terminate", v1_terminate_workflow, false, 0 },
+	{ HTTP_POST, "/v1/workflows/{id}/retry", v1_retry_workflow, false, 0 },
+	{ HTTP_POST, "/v1/workflows/{id}/signals", v1_signal_workflow, false, 0 },
+	{ HTTP_POST, "/v1/workflows/{id}/wait-signal", v1_workflow_wait_signal, false, 0 },
+	{ HTTP_POST, "/v1/workflows/{id}/steps/begin", v1_workflow_step_begin, false, 0 },
+	{ HTTP_POST, "/v1/workflows/{id}/steps/complete", v1_workflow_step_complete, false, 0 },
+	{ HTTP_POST, "/v1/workflows/{id}/steps/fail", v1_workflow_step_fail, false, 0 },
+	{ HTTP_POST, "/v1/workflows/{id}/sleep", v1_workflow_sleep, false, 0 },
+	{ HTTP_POST, "/v1/workflows/{id}/complete", v1_workflow_complete, false, 0 },
+	{ HTTP_POST, "/v1/workflows/{id}/fail", v1_workflow_fail, false, 0 },
 };
 
 const http_api v1_api = {

@@ -925,6 +925,7 @@ extern const char embed_store_schema_postgres_0005_task_counts_sql[];
 extern const char embed_store_schema_postgres_0006_outbox_leased_by_sql[];
 extern const char embed_store_schema_postgres_0007_jobs_sql[];
 extern const char embed_store_schema_postgres_0008_tokens_sql[];
+extern const char embed_store_schema_postgres_0009_workflows_sql[];
 
 static const db_migration migrations[] = {
 	{ 1, embed_store_schema_postgres_0001_init_sql },
@@ -935,6 +936,7 @@ static const db_migration migrations[] = {
 	{ 6, embed_store_schema_postgres_0006_outbox_leased_by_sql },
 	{ 7, embed_store_schema_postgres_0007_jobs_sql },
 	{ 8, embed_store_schema_postgres_0008_tokens_sql },
+	{ 9, embed_store_schema_postgres_0009_workflows_sql },
 };
 
 static store_conn *conn_open(store *s, db_role role) { return &pg_conn_new(pgs(s), role)->base; }

@@ -36,6 +36,7 @@ extern const char embed_store_schema_sqlite_0005_batch_listing_sql[];
 extern const char embed_store_schema_sqlite_0006_task_counts_sql[];
 extern const char embed_store_schema_sqlite_0007_jobs_sql[];
 extern const char embed_store_schema_sqlite_0008_tokens_sql[];
+extern const char embed_store_schema_sqlite_0009_workflows_sql[];
 
 static const db_migration migrations[] = {
 	{ 1, embed_store_schema_sqlite_0001_init_sql },
@@ -46,6 +47,7 @@ static const db_migration migrations[] = {
 	{ 6, embed_store_schema_sqlite_0006_task_counts_sql },
 	{ 7, embed_store_schema_sqlite_0007_jobs_sql },
 	{ 8, embed_store_schema_sqlite_0008_tokens_sql },
+	{ 9, embed_store_schema_sqlite_0009_workflows_sql },
 };
 
 typedef struct sq_stmt {

@@ -1,0 +1,551 @@
+/*
+ * workflows.c — workflow runs, their memoized steps and signals (tables
+ * workflow_run, workflow_step, workflow_signal; see workflows.h).
+ */
+#include "util/common.h"
+
+#include "store/db.h"
+#include "store/workflows.h"
+#include "util/alloc.h"
+
+#define RUN_COLS                                                                                           \
+	"id, namespace, type, queue, status, idempotency_key, input, output, error_code, error_message, "   \
+	"step_retry, suspend_reason, wait_signal, wake_at, suspended_token, replays, created_at, updated_at, " \
+	"ended_at, seen_token"
+#define STEP_COLS                                                                                        \
+	"run_id, kind, name, seq, status, output, error_code, error_message, attempts, next_attempt_at, " \
+	"seen_token, started_at, ended_at"
+
+/* ---- runs -------------------------------------------------------------------------------- */
+
+void workflow_run_row_release(workflow_run_row *r)
+{
+	free(r->namespace);
+	free(r->type);
+	free(r->queue);
+	free(r->status);
+	free(r->idempotency_key);
+	free(r->input);
+	free(r->output);
+	free(r->error_code);
+	free(r->error_message);
+	free(r->step_retry);
+	free(r->suspend_reason);
+	free(r->wait_signal);
+	memset(r, 0, sizeof *r);
+}
+
+static int read_run(db_stmt *st, void *row)
+{
+	workflow_run_row *r = row;
+	db_col_id(st, 0, &r->id);
+	r->namespace = db_col_str_nn(st, 1, "");
+	r->type = db_col_str_nn(st, 2, "");
+	r->queue = db_col_str_nn(st, 3, "");
+	r->status = db_col_str_nn(st, 4, "");
+	r->idempotency_key = db_col_str(st, 5);
+	r->input = db_col_str(st, 6);
+	r->output = db_col_str(st, 7);
+	r->error_code = db_col_str(st, 8);
+	r->error_message = db_col_str(st, 9);
+	r->step_retry = db_col_str_nn(st, 10, "");
+	r->suspend_reason = db_col_str(st, 11);
+	r->wait_signal = db_col_str(st, 12);
+	r->wake_at = db_col_int(st, 13);
+	r->suspended_token = db_col_int(st, 14);
+	r->replays = db_col_int(st, 15);
+	r->created_at = db_col_int(st, 16);
+	r->updated_at = db_col_int(st, 17);
+	r->ended_at = db_col_int(st, 18);
+	r->seen_token = db_col_int(st, 19);
+	return 0;
+}
+
+static void release_run(void *row)
+{
+	workflow_run_row_release(row);
+}
+
+static const db_row_kind run_kind = { sizeof(workflow_run_row), read_run, release_run };
+
+/* The first row st answers (bound already), the others dropped: 0 or
+ * WEFT_ENOTFOUND. */
+static int first_row(db_stmt *st, const db_row_kind *k, void *out)
+{
+	void *rows = NULL;
+	size_t n = 0;
+	int err = db_collect(st, k, &rows, &n);
+	if (err == 0 && n == 0)
+		err = WEFT_ENOTFOUND;
+	if (err == 0)
+		memcpy(out, rows, k->size);
+	for (size_t i = err == 0 ? 1 : 0; i < n; i++)
+		k->release((char *)rows + i * k->size);
+	free(rows);
+	return err;
+}
+
+/* A key held by an active run makes the insert do nothing (the partial
+ * unique index workflow_run_key is the arbiter, also between nodes). */
+static const db_sql q_run_insert = {
+	"workflow_run_insert",
+	"INSERT INTO workflow_run (id, namespace, type, queue, status, idempotency_key, input, step_retry, "
+	"created_at, updated_at) VALUES ($1, $2, $3, $4, 'pending', $5, $6, $7, $8, $8) ON CONFLICT DO NOTHING",
+	NULL,
+};
+static const db_sql q_run_get = { "workflow_run_get", "SELECT " RUN_COLS " FROM workflow_run WHERE id = $1", NULL };
+/* Active first (at most one), then the newest. */
+static const db_sql q_run_by_key = {
+	"workflow_run_by_key",
+	"SELECT " RUN_COLS " FROM workflow_run WHERE namespace = $1 AND idempotency_key = $2 "
+	"ORDER BY CASE WHEN status IN ('pending', 'running', 'suspended') THEN 0 ELSE 1 END, "
+	"created_at DESC, id DESC LIMIT 1",
+	NULL,
+};
+
+int store_workflow_run_insert(store_conn *c, const workflow_run_new *r, bool *created)
+{
+	*created = false;
+	db_stmt *st;
+	int err = db_prepare(c, &q_run_insert, &st);
+	if (err)
+		return err;
+	db_bind_id(st, &r->id);
+	db_bind_text(st, r->namespace);
+	db_bind_text(st, r->type);
+	db_bind_text(st, r->queue);
+	db_bind_text(st, r->idempotency_key);
+	db_bind_text(st, r->input);
+	db_bind_text(st, r->step_retry);
+	db_bind_int(st, r->now);
+	int64_t changes = 0;
+	err = db_run(st, &changes);
+	*created = err == 0 && changes > 0;
+	return err;
+}
+
+int store_workflow_run_get(store_conn *c, const weft_id *id, workflow_run_row *out)
+{
+	memset(out, 0, sizeof *out);
+	db_stmt *st;
+	int err = db_prepare(c, &q_run_get, &st);
+	if (err)
+		return err;
+	db_bind_id(st, id);
+	return first_row(st, &run_kind, out);
+}
+
+int store_workflow_run_by_key(store_conn *c, const char *ns, const char *key, workflow_run_row *out)
+{
+	memset(out, 0, sizeof *out);
+	db_stmt *st;
+	int err = db_prepare(c, &q_run_by_key, &st);
+	if (err)
+		return err;
+	db_bind_text(st, ns);
+	db_bind_text(st, key);
+	return first_row(st, &run_kind, out);
+}
+
+static const db_sql q_run_change = {
+	"workflow_run_change",
+	"UPDATE workflow_run SET status = $2, output = coalesce($3, output), error_code = $4, error_message = $5, "
+	"suspend_reason = $6, wait_signal = $7, wake_at = $8, suspended_token = $9, replays = replays + $10, "
+	"ended_at = $11, updated_at = $12, seen_token = CASE WHEN $14 = 0 THEN seen_token ELSE $14 END "
+	"WHERE id = $1 AND ($13 = 0 OR status IN ('pending', 'running', 'suspended'))",
+	NULL,
+};
+
+int store_workflow_run_change(store_conn *c, const weft_id *id, const workflow_run_change *ch, int64_t now,
+                              bool *changed)
+{
+	*changed = false;
+	db_stmt *st;
+	int err = db_prepare(c, &q_run_change, &st);
+	if (err)
+		return err;
+	db_bind_id(st, id);
+	db_bind_text(st, ch->to);
+	db_bind_text(st, ch->output);
+	db_bind_text(st, ch->error_code);
+	db_bind_text(st, ch->error_message);
+	db_bind_text(st, ch->suspend_reason);
+	db_bind_text(st, ch->wait_signal);
+	db_bind_int_or_null(st, ch->wake_at);
+	db_bind_int_or_null(st, ch->suspended_token);
+	db_bind_int(st, ch->replays_add);
+	db_bind_int_or_null(st, ch->ended_at);
+	db_bind_int(st, now);
+	db_bind_int(st, ch->from_active ? 1 : 0);
+	db_bind_int(st, ch->seen_token);
+	int64_t changes = 0;
+	err = db_run(st, &changes);
+	*changed = err == 0 && changes > 0;
+	return err;
+}
+
+/* The status reads show (workflow_status_of_job): a run still active
+ * whose job ended has the job's end; one whose job a worker holds is
+ * running. */
+#define EFFECTIVE_STATUS                                                                                \
+	"CASE WHEN w.status IN ('pending', 'running', 'suspended') AND t.status = 'success' THEN 'completed' " \
+	"WHEN w.status IN ('pending', 'running', 'suspended') AND t.status = 'failure' THEN 'failed' "         \
+	"WHEN w.status IN ('pending', 'running', 'suspended') AND t.status = 'canceled' THEN 'canceled' "      \
+	"WHEN w.status IN ('pending', 'suspended') AND t.status = 'running' THEN 'running' "                  \
+	"ELSE w.status END"
+
+enum { WL_NAMESPACES, WL_STATUS, WL_TYPE, WL_QUEUE, WL_AFTER, WL_BEFORE, WL_CURSOR };
+
+static void build_run_list(buf *sql, unsigned shape)
+{
+	int p = 1;
+	buf_puts(sql, "SELECT w.id, w.namespace, w.type, w.queue, " EFFECTIVE_STATUS ", w.idempotency_key, w.input, "
+	              "w.output, w.error_code, w.error_message, w.step_retry, w.suspend_reason, w.wait_signal, "
+	              "w.wake_at, w.suspended_token, w.replays, w.created_at, w.updated_at, w.ended_at, w.seen_token "
+	              "FROM workflow_run AS w LEFT JOIN task AS t ON t.id = w.id WHERE true");
+	if (shape & (1u << WL_NAMESPACES))
+		buf_printf(sql, " AND {in:w.namespace,$%d}", p++);
+	if (shape & (1u << WL_STATUS))
+		buf_printf(sql, " AND " EFFECTIVE_STATUS " = $%d", p++);
+	if (shape & (1u << WL_TYPE))
+		buf_printf(sql, " AND w.type = $%d", p++);
+	if (shape & (1u << WL_QUEUE))
+		buf_printf(sql, " AND w.queue = $%d", p++);
+	if (shape & (1u << WL_AFTER))
+		buf_printf(sql, " AND w.created_at >= $%d", p++);
+	if (shape & (1u << WL_BEFORE))
+		buf_printf(sql, " AND w.created_at < $%d", p++);
+	if (shape & (1u << WL_CURSOR)) {
+		buf_printf(sql, " AND (w.created_at < $%d OR (w.created_at = $%d AND w.id < $%d))", p, p, p + 1);
+		p += 2;
+	}
+	buf_printf(sql, " ORDER BY w.created_at DESC, w.id DESC LIMIT $%d", p);
+}
+
+static const db_dyn dyn_run_list = { "workflow_run_list", build_run_list };
+
+int store_workflow_run_list(store_conn *c, const workflow_run_filter *f, size_t limit, workflow_run_row **out,
+                            size_t *n)
+{
+	*out = NULL;
+	*n = 0;
+	unsigned shape = (unsigned)(f->namespaces != NULL) << WL_NAMESPACES |
+	                 (unsigned)(f->status != NULL) << WL_STATUS | (unsigned)(f->type != NULL) << WL_TYPE |
+	                 (unsigned)(f->queue != NULL) << WL_QUEUE | (unsigned)(f->created_after != 0) << WL_AFTER |
+	                 (unsigned)(f->created_before != 0) << WL_BEFORE | (unsigned)f->has_cursor << WL_CURSOR;
+	db_stmt *st;
+	int err = db_prepare_dyn(c, &dyn_run_list, shape, &st);
+	if (err)
+		return err;
+	db_set names;
+	db_set_init(&names);
+	if (f->namespaces != NULL) {
+		for (size_t i = 0; i < f->nnamespaces; i++)
+			db_set_text(&names, f->namespaces[i]);
+		db_bind_set(st, &names);
+	}
+	if (f->status != NULL)
+		db_bind_text(st, f->status);
+	if (f->type != NULL)
+		db_bind_text(st, f->type);
+	if (f->queue != NULL)
+		db_bind_text(st, f->queue);
+	if (f->created_after != 0)
+		db_bind_int(st, f->created_after);
+	if (f->created_before != 0)
+		db_bind_int(st, f->created_before);
+	if (f->has_cursor) {
+		db_bind_int(st, f->cursor_at);
+		db_bind_id(st, &f->cursor_id);
+	}
+	db_bind_int(st, (int64_t)limit);
+	void *rows = NULL;
+	err = db_collect(st, &run_kind, &rows, n);
+	*out = rows;
+	db_set_release(&names);
+	return err;
+}
+
+void store_free_workflow_runs(workflow_run_row *rows, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		workflow_run_row_release(&rows[i]);
+	free(rows);
+}
+
+/* ---- steps ------------------------------------------------------------------------------- */
+
+const char *workflow_step_kind_name(workflow_step_kind k)
+{
+	switch (k) {
+	case WS_STEP: return "step";
+	case WS_SLEEP: return "sleep";
+	case WS_SIGNAL: return "signal";
+	}
+	return "step";
+}
+
+void workflow_step_row_release(workflow_step_row *s)
+{
+	free(s->kind);
+	free(s->name);
+	free(s->status);
+	free(s->output);
+	free(s->error_code);
+	free(s->error_message);
+	memset(s, 0, sizeof *s);
+}
+
+static int read_step(db_stmt *st, void *row)
+{
+	workflow_step_row *s = row;
+	db_col_id(st, 0, &s->run_id);
+	s->kind = db_col_str_nn(st, 1, "");
+	s->name = db_col_str_nn(st, 2, "");
+	s->seq = db_col_int(st, 3);
+	s->status = db_col_str_nn(st, 4, "");
+	s->output = db_col_str(st, 5);
+	s->error_code = db_col_str(st, 6);
+	s->error_message = db_col_str(st, 7);
+	s->attempts = db_col_int(st, 8);
+	s->next_attempt_at = db_col_int(st, 9);
+	s->seen_token = db_col_int(st, 10);
+	s->started_at = db_col_int(st, 11);
+	s->ended_at = db_col_int(st, 12);
+	return 0;
+}
+
+static void release_step(void *row)
+{
+	workflow_step_row_release(row);
+}
+
+static const db_row_kind step_kind = { sizeof(workflow_step_row), read_step, release_step };
+
+/* A call repeated by the same attempt while its row is still running (an
+ * answer lost on the way back, the request sent again) meets that row
+ * again rather than the next iteration's. */
+static const db_sql q_step_repeated = {
+	"workflow_step_repeated",
+	"SELECT " STEP_COLS " FROM workflow_step WHERE run_id = $1 AND kind = $2 AND name = $3 "
+	"AND seen_token = $4 AND status = 'running' ORDER BY seq DESC LIMIT 1",
+	NULL,
+};
+static const db_sql q_step_reach = {
+	"workflow_step_reach",
+	"UPDATE workflow_step SET seen_token = $4 WHERE run_id = $1 AND kind = $2 AND name = $3 AND seq = "
+	"(SELECT min(seq) FROM workflow_step WHERE run_id = $1 AND kind = $2 AND name = $3 AND seen_token <> $4) "
+	"RETURNING " STEP_COLS,
+	NULL,
+};
+static const db_sql q_step_append = {
+	"workflow_step_append",
+	"INSERT INTO workflow_step (run_id, kind, name, seq, status, attempts, seen_token, started_at) "
+	"SELECT $1, $2, $3, coalesce(max(seq), 0) + 1, $5, 0, $4, $6 FROM workflow_step "
+	"WHERE run_id = $1 AND kind = $2 AND name = $3 RETURNING " STEP_COLS,
+	NULL,
+};
+
+static const db_sql q_memo_count = {
+	"workflow_memo_count",
+	"UPDATE workflow_run SET memo_rows = memo_rows + 1 WHERE id = $1 AND memo_rows < $2",
+	NULL,
+};
+
+static int step_query(store_conn *c, const db_sql *q, const weft_id *run, workflow_step_kind kind, const char *name,
+                      int64_t token, const char *status, int64_t now, workflow_step_row *out)
+{
+	db_stmt *st;
+	int err = db_prepare(c, q, &st);
+	if (err)
+		return err;
+	db_bind_id(st, run);
+	db_bind_text(st, workflow_step_kind_name(kind));
+	db_bind_text(st, name);
+	db_bind_int(st, token);
+	if (status != NULL) {
+		db_bind_text(st, status);
+		db_bind_int(st, now);
+	}
+	return first_row(st, &step_kind, out);
+}
+
+int store_workflow_step_reach(store_conn *c, const weft_id *run, workflow_step_kind kind, const char *name,
+                              int64_t token, const char *fresh_status, int64_t now, int64_t max_rows,
+                              workflow_step_row *out, bool *fresh)
+{
+	memset(out, 0, sizeof *out);
+	*fresh = false;
+	int err = step_query(c, &q_step_repeated, run, kind, name, token, NULL, now, out);
+	if (err != WEFT_ENOTFOUND)
+		return err;
+	err = step_query(c, &q_step_reach, run, kind, name, token, NULL, now, out);
+	if (err != WEFT_ENOTFOUND)
+		return err;
+	/* A new row: counted on the run, which bounds them. */
+	int64_t changes = 0;
+	db_stmt *st;
+	if ((err = db_prepare(c, &q_memo_count, &st)) != 0)
+		return err;
+	db_bind_id(st, run);
+	db_bind_int(st, max_rows);
+	if ((err = db_run(st, &changes)) != 0)
+		return err;
+	if (changes == 0)
+		return WEFT_ETOOLARGE;
+	err = step_query(c, &q_step_append, run, kind, name, token, fresh_status, now, out);
+	*fresh = err == 0;
+	return err;
+}
+
+static const db_sql q_steps_reopen = {
+	"workflow_steps_reopen",
+	"UPDATE workflow_step SET status = 'retrying', attempts = 0, next_attempt_at = NULL, ended_at = NULL "
+	"WHERE run_id = $1 AND status = 'failed'",
+	NULL,
+};
+
+int store_workflow_steps_reopen(store_conn *c, const weft_id *run)
+{
+	db_stmt *st;
+	int err = db_prepare(c, &q_steps_reopen, &st);
+	if (err)
+		return err;
+	db_bind_id(st, run);
+	return db_run(st, NULL);
+}
+
+static const db_sql q_step_get = {
+	"workflow_step_get",
+	"SELECT " STEP_COLS " FROM workflow_step WHERE run_id = $1 AND kind = $2 AND name = $3 AND seq = $4",
+	NULL,
+};
+
+int store_workflow_step_get(store_conn *c, const weft_id *run, workflow_step_kind kind, const char *name,
+                            int64_t seq, workflow_step_row *out)
+{
+	memset(out, 0, sizeof *out);
+	db_stmt *st;
+	int err = db_prepare(c, &q_step_get, &st);
+	if (err)
+		return err;
+	db_bind_id(st, run);
+	db_bind_text(st, workflow_step_kind_name(kind));
+	db_bind_text(st, name);
+	db_bind_int(st, seq);
+	return first_row(st, &step_kind, out);
+}
+
+static const db_sql q_step_change = {
+	"workflow_step_change",
+	"UPDATE workflow_step SET status = $6, output = $7, error_code = $8, error_message = $9, "
+	"attempts = attempts + $10, next_attempt_at = $11, ended_at = $12 "
+	"WHERE run_id = $1 AND kind = $2 AND name = $3 AND seq = $4 AND status = $5",
+	NULL,
+};
+
+int store_workflow_step_change(store_conn *c, const weft_id *run, workflow_step_kind kind, const char *name,
+                               int64_t seq, const workflow_step_change *ch, bool *changed)
+{
+	*changed = false;
+	db_stmt *st;
+	int err = db_prepare(c, &q_step_change, &st);
+	if (err)
+		return err;
+	db_bind_id(st, run);
+	db_bind_text(st, workflow_step_kind_name(kind));
+	db_bind_text(st, name);
+	db_bind_int(st, seq);
+	db_bind_text(st, ch->from);
+	db_bind_text(st, ch->to);
+	db_bind_text(st, ch->output);
+	db_bind_text(st, ch->error_code);
+	db_bind_text(st, ch->error_message);
+	db_bind_int(st, ch->attempts_add);
+	db_bind_int_or_null(st, ch->next_attempt_at);
+	db_bind_int_or_null(st, ch->ended_at);
+	int64_t changes = 0;
+	err = db_run(st, &changes);
+	*changed = err == 0 && changes > 0;
+	return err;
+}
+
+/* ---- signals ----------------------------------------------------------------------------- */
+
+static const db_sql q_signal_insert = {
+	"workflow_signal_insert",
+	"INSERT INTO workflow_signal (run_id, name, payload, sent_at) VALUES ($1, $2, $3, $4) RETURNING id",
+	NULL,
+};
+static const db_sql q_signal_take = {
+	"workflow_signal_take",
+	"UPDATE workflow_signal SET consumed_at = $4, consumed_seq = $3 WHERE id = "
+	"(SELECT min(id) FROM workflow_signal WHERE run_id = $1 AND name = $2 AND consumed_at IS NULL) "
+	"RETURNING payload",
+	NULL,
+};
+
+int store_workflow_signal_insert(store_conn *c, const weft_id *run, const char *name, const char *payload,
+                                 int64_t now, int64_t *id)
+{
+	*id = 0;
+	db_stmt *st;
+	int err = db_prepare(c, &q_signal_insert, &st);
+	if (err)
+		return err;
+	db_bind_id(st, run);
+	db_bind_text(st, name);
+	db_bind_text(st, payload);
+	db_bind_int(st, now);
+	int rc = db_step(st);
+	if (rc > 0) {
+		*id = db_col_int(st, 0);
+		rc = db_step(st);
+	}
+	err = db_end(st, rc);
+	return err == 0 && *id == 0 ? WEFT_ESTORE : err;
+}
+
+static const db_sql q_signals_pending = {
+	"workflow_signals_pending",
+	"SELECT count(*) FROM workflow_signal WHERE run_id = $1 AND consumed_at IS NULL",
+	NULL,
+};
+
+int store_workflow_signals_pending(store_conn *c, const weft_id *run, int64_t *n)
+{
+	*n = 0;
+	db_stmt *st;
+	int err = db_prepare(c, &q_signals_pending, &st);
+	if (err)
+		return err;
+	db_bind_id(st, run);
+	int rc = db_step(st);
+	if (rc > 0) {
+		*n = db_col_int(st, 0);
+		rc = db_step(st);
+	}
+	return db_end(st, rc);
+}
+
+int store_workflow_signal_take(store_conn *c, const weft_id *run, const char *name, int64_t seq, int64_t now,
+                               bool *found, char **payload)
+{
+	*found = false;
+	*payload = NULL;
+	db_stmt *st;
+	int err = db_prepare(c, &q_signal_take, &st);
+	if (err)
+		return err;
+	db_bind_id(st, run);
+	db_bind_text(st, name);
+	db_bind_int(st, seq);
+	db_bind_int(st, now);
+	int rc = db_step(st);
+	if (rc > 0) {
+		*found = true;
+		*payload = db_col_str(st, 0);
+		rc = db_step(st);
+	}
+	return db_end(st, rc);
+}
