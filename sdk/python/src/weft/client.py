@@ -344,6 +344,149 @@ class Client:
         """Resumes a run's paused tasks: {"id", "resumed", "unchanged"}."""
         return self._post("/v1/runs/%s/resume" % _seg(id), None, idempotency_key)
 
+    # ---- workflows: the client's calls -------------------------------------
+    # A workflow run is a job of its queue whose handler reports its steps
+    # (docs/internals/workflows.md). Start, signal and the stops honour an
+    # Idempotency-Key header; the worker calls below need none.
+
+    @operation("startWorkflow")
+    def start_workflow(self, type: str, queue: str, input: JSON = None, *, namespace: Optional[str] = None,
+                       idempotency_key: Optional[str] = None, priority: Optional[int] = None,
+                       run_at: Optional[str] = None, delay_ms: Optional[int] = None,
+                       max_attempts: Optional[int] = None, backoff: Optional[Mapping[str, Any]] = None,
+                       non_retryable_codes: Optional[Sequence[str]] = None, timeout_secs: Optional[int] = None,
+                       concurrency_key: Optional[str] = None, rate_key: Optional[str] = None,
+                       metadata: Optional[Mapping[str, Any]] = None, request_key: Optional[str] = None) -> Answer:
+        """Starts a run of workflow type on queue; answers the run.
+
+        idempotency_key is the run's own key (the body property): while a
+        run of the namespace holding it is active, the start answers that
+        run instead of a new one, and get_workflow_by_key finds it.
+        request_key is the Idempotency-Key header, which replays this one
+        request's answer. max_attempts, backoff and non_retryable_codes are
+        the retry policy of the run and of each of its steps."""
+        body = _body(namespace=self._ns(namespace), type=type, queue=queue, idempotency_key=idempotency_key,
+                     priority=priority, run_at=run_at, delay_ms=delay_ms, max_attempts=max_attempts,
+                     backoff=backoff,
+                     non_retryable_codes=list(non_retryable_codes) if non_retryable_codes is not None else None,
+                     timeout_secs=timeout_secs, concurrency_key=concurrency_key, rate_key=rate_key,
+                     metadata=metadata)
+        body["input"] = input
+        return self._post("/v1/workflows", body, request_key)
+
+    @operation("listWorkflows")
+    def list_workflows(self, *, namespace: Optional[str] = None, status: Optional[str] = None,
+                       type: Optional[str] = None, queue: Optional[str] = None, created_after: Optional[str] = None,
+                       created_before: Optional[str] = None, cursor: Optional[str] = None,
+                       limit: Optional[int] = None) -> Answer:
+        """One page of workflow runs, newest first: {"workflows",
+        "next_cursor"}."""
+        return self._get("/v1/workflows", namespace=self._ns(namespace), status=status, type=type, queue=queue,
+                         created_after=created_after, created_before=created_before, cursor=cursor, limit=limit)
+
+    def iter_workflows(self, *, namespace: Optional[str] = None, status: Optional[str] = None,
+                       type: Optional[str] = None, queue: Optional[str] = None, created_after: Optional[str] = None,
+                       created_before: Optional[str] = None, limit: Optional[int] = None) -> Iterator[Answer]:
+        """Every workflow run matching, page after page (limit: the page
+        size)."""
+        return self._pages(self.list_workflows, "workflows", namespace=namespace, status=status, type=type,
+                           queue=queue, created_after=created_after, created_before=created_before, limit=limit)
+
+    @operation("getWorkflow")
+    def get_workflow(self, id: str) -> Answer:
+        """One workflow run."""
+        return self._get("/v1/workflows/%s" % _seg(id))
+
+    @operation("getWorkflowByKey")
+    def get_workflow_by_key(self, key: str, *, namespace: Optional[str] = None) -> Answer:
+        """The active run holding idempotency key key, else the newest
+        finished one that held it."""
+        return self._get("/v1/workflows/by-key/%s" % _seg(key), namespace=self._ns(namespace))
+
+    @operation("cancelWorkflow")
+    def cancel_workflow(self, id: str, reason: Optional[str] = None, *,
+                        idempotency_key: Optional[str] = None) -> Answer:
+        """Cancels a run (its job is canceled); answers the run.
+        ConflictError (current_status) when it has ended."""
+        return self._post("/v1/workflows/%s/cancel" % _seg(id), _body(reason=reason), idempotency_key)
+
+    @operation("terminateWorkflow")
+    def terminate_workflow(self, id: str, reason: Optional[str] = None, *,
+                           idempotency_key: Optional[str] = None) -> Answer:
+        """Terminates a run; answers the run. ConflictError
+        (current_status) when it has ended."""
+        return self._post("/v1/workflows/%s/terminate" % _seg(id), _body(reason=reason), idempotency_key)
+
+    @operation("retryWorkflow")
+    def retry_workflow(self, id: str, reason: Optional[str] = None, *,
+                       idempotency_key: Optional[str] = None) -> Answer:
+        """Runs a failed, canceled or terminated run again (its steps that
+        failed for good reopen); answers the run."""
+        return self._post("/v1/workflows/%s/retry" % _seg(id), _body(reason=reason), idempotency_key)
+
+    @operation("signalWorkflow")
+    def signal_workflow(self, id: str, name: str, payload: JSON = None, *,
+                        idempotency_key: Optional[str] = None) -> Answer:
+        """Sends signal name with payload to a run; a wait_signal of that
+        name takes it."""
+        return self._post("/v1/workflows/%s/signals" % _seg(id), {"name": name, "payload": payload},
+                          idempotency_key)
+
+    # ---- workflows: the handler's calls ------------------------------------
+    # Each is fenced by the lease_token of the claim of the run's job and
+    # answers {"run_status", "step", "memoized", "suspended", "wake_at"}.
+    # Repeating one with the same token changes nothing more (the memo),
+    # so a connection lost during one sends it again (replay).
+
+    def _wf(self, id: str, call: str, body: Dict[str, Any]) -> Answer:
+        return self._post("/v1/workflows/%s/%s" % (_seg(id), call), body, replay=True)
+
+    @operation("workflowStepBegin")
+    def workflow_step_begin(self, id: str, lease_token: str, name: str) -> Answer:
+        """Begins step name; when it completed before ("memoized": true)
+        the answer's step holds its output and the handler skips it."""
+        return self._wf(id, "steps/begin", {"lease_token": lease_token, "name": name})
+
+    @operation("workflowStepComplete")
+    def workflow_step_complete(self, id: str, lease_token: str, name: str, seq: int,
+                               output: JSON = None) -> Answer:
+        """Completes step name (seq: from its begin) with output."""
+        return self._wf(id, "steps/complete",
+                        {"lease_token": lease_token, "name": name, "seq": seq, "output": output})
+
+    @operation("workflowStepFail")
+    def workflow_step_fail(self, id: str, lease_token: str, name: str, seq: int, error: Mapping[str, Any],
+                           retryable: Optional[bool] = None) -> Answer:
+        """Fails step name; error is {"code", "message"?, "details"?}.
+        The run retries it by its policy unless retryable is False."""
+        body = _body(lease_token=lease_token, name=name, seq=seq, error=dict(error), retryable=retryable)
+        return self._wf(id, "steps/fail", body)
+
+    @operation("workflowSleep")
+    def workflow_sleep(self, id: str, lease_token: str, name: str, duration_ms: int) -> Answer:
+        """Sleeps durably: the run is suspended ("suspended": true) until
+        wake_at, then claimed again; the replay's sleep answers at once."""
+        return self._wf(id, "sleep", {"lease_token": lease_token, "name": name, "duration_ms": duration_ms})
+
+    @operation("workflowWaitSignal")
+    def workflow_wait_signal(self, id: str, lease_token: str, name: str,
+                             timeout_ms: Optional[int] = None) -> Answer:
+        """Takes the oldest signal name not yet taken, or suspends the run
+        until one is sent or timeout_ms ends."""
+        return self._wf(id, "wait-signal", _body(lease_token=lease_token, name=name, timeout_ms=timeout_ms))
+
+    @operation("workflowComplete")
+    def workflow_complete(self, id: str, lease_token: str, output: JSON = None) -> Answer:
+        """Ends the run in success with output."""
+        return self._wf(id, "complete", {"lease_token": lease_token, "output": output})
+
+    @operation("workflowFail")
+    def workflow_fail(self, id: str, lease_token: str, error: Mapping[str, Any],
+                      retryable: Optional[bool] = None) -> Answer:
+        """Fails the run's attempt; error is {"code", "message"?,
+        "details"?}. retryable False ends it for good."""
+        return self._wf(id, "fail", _body(lease_token=lease_token, error=dict(error), retryable=retryable))
+
     # ---- dead letters -----------------------------------------------------
 
     @operation("listDeadLetters")
