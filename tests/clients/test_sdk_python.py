@@ -195,6 +195,46 @@ def test_runs(server):
     assert c.get_run(run["id"])["status"] == "canceled"
 
 
+def test_workflow_steps_by_hand(server):
+    c = weft.Client(server.base)
+    run = c.start_workflow("order", "wfq", {"n": 1}, idempotency_key="order-1", max_attempts=2)
+    assert run["type"] == "order" and run["queue"] == "wfq" and run["status"] == "pending"
+    assert c.start_workflow("order", "wfq", {"n": 1}, idempotency_key="order-1")["id"] == run["id"]
+
+    (job,) = c.claim(["wfq"], "w-wf", wait_ms=0)["jobs"]
+    assert job["id"] == run["id"] and job["name"] == "order"
+    token = job["lease_token"]
+    begun = c.workflow_step_begin(run["id"], token, "charge")
+    assert begun["memoized"] is False and begun["step"]["seq"] == 1
+    done = c.workflow_step_complete(run["id"], token, "charge", begun["step"]["seq"], {"charged": 5})
+    assert done["step"]["status"] == "completed"
+    again = c.workflow_step_complete(run["id"], token, "charge", begun["step"]["seq"], {"charged": 5})
+    assert again["memoized"] is True      # a repeated report changes nothing
+    assert c.workflow_complete(run["id"], token, {"total": 5})["run_status"] == "completed"
+
+    got = c.get_workflow(run["id"])
+    assert got["status"] == "completed" and got["output"] == {"total": 5} and got["input"] == {"n": 1}
+    assert c.get_workflow_by_key("order-1")["id"] == run["id"]
+    assert run["id"] in {w["id"] for w in c.iter_workflows(type="order", status="completed", limit=1)}
+    with pytest.raises(weft.ConflictError) as e:
+        c.cancel_workflow(run["id"], "too late")
+    assert e.value.status == 409 and e.value.current_status == "completed"
+    with pytest.raises(weft.NotFoundError):
+        c.get_workflow(MISSING)
+
+
+def test_workflow_signal_wakes_a_waiting_run(server):
+    c = weft.Client(server.base)
+    run = c.start_workflow("approve", "wfs", None)
+    (job,) = c.claim(["wfs"], "w-wf", wait_ms=0)["jobs"]
+    waiting = c.workflow_wait_signal(run["id"], job["lease_token"], "ok", timeout_ms=60000)
+    assert waiting["suspended"] is True and c.get_workflow(run["id"])["status"] == "suspended"
+    c.signal_workflow(run["id"], "ok", {"by": "ann"}, idempotency_key="sig-1")
+    (replay,) = c.claim(["wfs"], "w-wf", wait_ms=2000)["jobs"]
+    got = c.workflow_wait_signal(run["id"], replay["lease_token"], "ok", timeout_ms=60000)
+    assert got["suspended"] is False and got["step"]["output"] == {"by": "ann"}
+
+
 def test_operator_actions(server):
     c = weft.Client(server.base)
     job = c.enqueue("ops", {"n": 1})
