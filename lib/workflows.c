@@ -5,51 +5,16 @@
  */
 #include "internal.h"
 
-#define START(out) \
-	do { \
-		err_reset(err); \
-		if (out) \
-			*(out) = NULL; \
-	} while (0)
-
-/* Sends body (stolen; NULL for none) to path (released here). */
-static int send_request(weft_client *c, const char *method, buf *path, json_t *body, const char *idem, char **out,
-                        weft_error *err)
-{
-	int rc = client_call(c, method, path->data, body, idem, NULL, out, err);
-	buf_release(path);
-	return rc;
-}
-
-/* "/v1/workflows/<id encoded><suffix>" into path; WEFT_EINVAL without id. */
-static int run_path(buf *path, const char *id, const char *suffix, weft_error *err)
-{
-	buf_init(path);
-	int rc = check_id(id, "id", err);
-	if (rc)
-		return rc;
-	buf_puts(path, "/v1/workflows/");
-	path_encode(path, id);
-	if (suffix)
-		buf_puts(path, suffix);
-	return 0;
-}
-
 /* Sends the body built for run id's suffix, unless building it failed
  * (e->rc) or the id is missing. */
 static int post_run(weft_client *c, const char *id, const char *suffix, json_t *body, const encoder *e,
                     const char *idem, char **out, weft_error *err)
 {
 	buf p;
-	int rc = run_path(&p, id, suffix, err);
+	int rc = api_path(&p, "/v1/workflows/", id, "id", suffix, err);
 	if (!rc)
 		rc = e->rc;
-	if (rc) {
-		buf_release(&p);
-		json_decref(body);
-		return rc;
-	}
-	return send_request(c, "POST", &p, body, idem, out, err);
+	return rc ? api_drop(&p, body, rc) : api_send(c, "POST", &p, body, idem, out, err);
 }
 
 /* {"code", "message"} of a failure; records a missing code. */
@@ -66,7 +31,7 @@ static json_t *enc_error(encoder *e, const weft_task_error *te)
 int weft_start_workflow(weft_client *c, const weft_workflow_start_request *req, const char *idempotency_key,
                         char **out, weft_error *err)
 {
-	START(out);
+	API_START(out);
 	if (!req)
 		return err_set(err, WEFT_EINVAL, "type is required");
 	encoder e = { err, 0 };
@@ -94,12 +59,12 @@ int weft_start_workflow(weft_client *c, const weft_workflow_start_request *req, 
 	buf p;
 	buf_init(&p);
 	buf_puts(&p, "/v1/workflows");
-	return send_request(c, "POST", &p, body, idempotency_key, out, err);
+	return api_send(c, "POST", &p, body, idempotency_key, out, err);
 }
 
 int weft_list_workflows(weft_client *c, const weft_workflow_query *q, char **out, weft_error *err)
 {
-	START(out);
+	API_START(out);
 	buf p;
 	buf_init(&p);
 	buf_puts(&p, "/v1/workflows");
@@ -113,24 +78,20 @@ int weft_list_workflows(weft_client *c, const weft_workflow_query *q, char **out
 		query_str(&p, "cursor", q->cursor);
 		query_int(&p, "limit", q->limit);
 	}
-	return send_request(c, "GET", &p, NULL, NULL, out, err);
+	return api_send(c, "GET", &p, NULL, NULL, out, err);
 }
 
 int weft_get_workflow(weft_client *c, const char *id, char **out, weft_error *err)
 {
-	START(out);
+	API_START(out);
 	buf p;
-	int rc = run_path(&p, id, NULL, err);
-	if (rc) {
-		buf_release(&p);
-		return rc;
-	}
-	return send_request(c, "GET", &p, NULL, NULL, out, err);
+	int rc = api_path(&p, "/v1/workflows/", id, "id", NULL, err);
+	return rc ? api_drop(&p, NULL, rc) : api_send(c, "GET", &p, NULL, NULL, out, err);
 }
 
 int weft_get_workflow_by_key(weft_client *c, const char *key, const char *namespace_, char **out, weft_error *err)
 {
-	START(out);
+	API_START(out);
 	int rc = check_id(key, "key", err);
 	if (rc)
 		return rc;
@@ -139,7 +100,7 @@ int weft_get_workflow_by_key(weft_client *c, const char *key, const char *namesp
 	buf_puts(&p, "/v1/workflows/by-key/");
 	path_encode(&p, key);
 	query_str(&p, "namespace", namespace_);
-	return send_request(c, "GET", &p, NULL, NULL, out, err);
+	return api_send(c, "GET", &p, NULL, NULL, out, err);
 }
 
 /* ---- the step API ------------------------------------------------------- */
@@ -157,7 +118,7 @@ static json_t *worker_body(encoder *e, const char *lease_token, const char *name
 int weft_workflow_step_begin(weft_client *c, const char *id, const weft_workflow_step_begin_request *req, char **out,
                              weft_error *err)
 {
-	START(out);
+	API_START(out);
 	if (!req)
 		return err_set(err, WEFT_EINVAL, "lease_token is required");
 	encoder e = { err, 0 };
@@ -168,7 +129,7 @@ int weft_workflow_step_begin(weft_client *c, const char *id, const weft_workflow
 int weft_workflow_step_complete(weft_client *c, const char *id, const weft_workflow_step_complete_request *req,
                                 char **out, weft_error *err)
 {
-	START(out);
+	API_START(out);
 	if (!req)
 		return err_set(err, WEFT_EINVAL, "lease_token is required");
 	encoder e = { err, 0 };
@@ -181,7 +142,7 @@ int weft_workflow_step_complete(weft_client *c, const char *id, const weft_workf
 int weft_workflow_step_fail(weft_client *c, const char *id, const weft_workflow_step_fail_request *req, char **out,
                             weft_error *err)
 {
-	START(out);
+	API_START(out);
 	if (!req)
 		return err_set(err, WEFT_EINVAL, "lease_token is required");
 	encoder e = { err, 0 };
@@ -195,7 +156,7 @@ int weft_workflow_step_fail(weft_client *c, const char *id, const weft_workflow_
 int weft_workflow_sleep(weft_client *c, const char *id, const weft_workflow_sleep_request *req, char **out,
                         weft_error *err)
 {
-	START(out);
+	API_START(out);
 	if (!req)
 		return err_set(err, WEFT_EINVAL, "lease_token is required");
 	encoder e = { err, 0 };
@@ -207,7 +168,7 @@ int weft_workflow_sleep(weft_client *c, const char *id, const weft_workflow_slee
 int weft_workflow_wait_signal(weft_client *c, const char *id, const weft_workflow_wait_signal_request *req,
                               char **out, weft_error *err)
 {
-	START(out);
+	API_START(out);
 	if (!req)
 		return err_set(err, WEFT_EINVAL, "lease_token is required");
 	encoder e = { err, 0 };
@@ -219,7 +180,7 @@ int weft_workflow_wait_signal(weft_client *c, const char *id, const weft_workflo
 int weft_workflow_complete(weft_client *c, const char *id, const weft_workflow_complete_request *req, char **out,
                            weft_error *err)
 {
-	START(out);
+	API_START(out);
 	if (!req)
 		return err_set(err, WEFT_EINVAL, "lease_token is required");
 	encoder e = { err, 0 };
@@ -231,7 +192,7 @@ int weft_workflow_complete(weft_client *c, const char *id, const weft_workflow_c
 int weft_workflow_fail(weft_client *c, const char *id, const weft_workflow_fail_request *req, char **out,
                        weft_error *err)
 {
-	START(out);
+	API_START(out);
 	if (!req)
 		return err_set(err, WEFT_EINVAL, "lease_token is required");
 	encoder e = { err, 0 };
@@ -246,7 +207,7 @@ int weft_workflow_fail(weft_client *c, const char *id, const weft_workflow_fail_
 static int operator_call(weft_client *c, const char *id, const char *suffix, const weft_operator_request *req,
                          const char *idem, char **out, weft_error *err)
 {
-	START(out);
+	API_START(out);
 	encoder e = { err, 0 };
 	json_t *body = json_object();
 	if (req)
@@ -275,7 +236,7 @@ int weft_retry_workflow(weft_client *c, const char *id, const weft_operator_requ
 int weft_signal_workflow(weft_client *c, const char *id, const weft_workflow_signal_request *req,
                          const char *idempotency_key, char **out, weft_error *err)
 {
-	START(out);
+	API_START(out);
 	if (!req)
 		return err_set(err, WEFT_EINVAL, "name is required");
 	encoder e = { err, 0 };
