@@ -577,6 +577,150 @@ WEFT_API int weft_pause_run(weft_client *c, const char *id, const char *idempote
 WEFT_API int weft_resume_run(weft_client *c, const char *id, const char *idempotency_key, char **out,
                              weft_error *err);
 
+/* ---- workflows ---------------------------------------------------------- */
+
+/*
+ * A workflow run is a job of its queue whose handler calls the step API
+ * with the job's lease token: a step that completed answers its stored
+ * output on every replay (docs/internals/workflows.md). The worker calls
+ * (steps, sleep, signal waits, complete, fail) answer the server's JSON,
+ * which says what the handler does next.
+ */
+
+/* A workflow run to start: a job of queue (its retry policy is also its
+ * steps'). */
+typedef struct weft_workflow_start_request {
+	const char *namespace_;   /* NULL: the token's only namespace, else "default" */
+	const char *type;         /* required: the handler a worker runs (also the job's name) */
+	const char *queue;        /* required */
+	const char *input;        /* JSON text (at most 1 MiB), or NULL for null */
+	int64_t priority;         /* -1000..1000 */
+	const char *run_at;       /* RFC 3339; not with delay_ms */
+	int64_t delay_ms;
+	int64_t max_attempts;     /* 1..1000, or -1 forever; 0: the server's default (5) */
+	const weft_backoff *backoff;
+	const char *const *non_retryable_codes;
+	size_t non_retryable_codes_len;
+	int64_t timeout_secs;     /* one attempt's execution time; 0: default (300) */
+	const char *concurrency_key;
+	const char *rate_key;
+	const char *metadata;     /* JSON object text, or NULL */
+	const char *idempotency_key;   /* the run's key, unique among active runs of the namespace: a start
+	                                  with a key an active run holds answers that run (200); see
+	                                  weft_get_workflow_by_key. Not the Idempotency-Key header. */
+} weft_workflow_start_request;
+
+/* Filters of a workflow list (every member optional). */
+typedef struct weft_workflow_query {
+	const char *namespace_;   /* NULL: every namespace the token sees */
+	const char *status;
+	const char *type;
+	const char *queue;
+	const char *created_after;   /* RFC 3339, inclusive */
+	const char *created_before;  /* exclusive */
+	const char *cursor;
+	int64_t limit;            /* 1..1000; 0: 100 */
+} weft_workflow_query;
+
+/* Every step call names the run's current lease (the claimed job's
+ * lease_token) and the step's name. */
+typedef struct weft_workflow_step_begin_request {
+	const char *lease_token;  /* required */
+	const char *name;         /* required */
+} weft_workflow_step_begin_request;
+
+typedef struct weft_workflow_step_complete_request {
+	const char *lease_token;  /* required */
+	const char *name;         /* required */
+	int64_t seq;              /* required: the seq begin answered */
+	const char *output;       /* JSON text (at most 1 MiB), or NULL for null */
+} weft_workflow_step_complete_request;
+
+typedef struct weft_workflow_step_fail_request {
+	const char *lease_token;  /* required */
+	const char *name;         /* required */
+	int64_t seq;              /* required */
+	weft_task_error error;    /* required: error.code */
+	weft_tristate retryable;  /* WEFT_FALSE: the step (and the run) fails for good; default: retry */
+} weft_workflow_step_fail_request;
+
+typedef struct weft_workflow_sleep_request {
+	const char *lease_token;  /* required */
+	const char *name;         /* required */
+	int64_t duration_ms;      /* always sent: 0 is a real value */
+} weft_workflow_sleep_request;
+
+typedef struct weft_workflow_wait_signal_request {
+	const char *lease_token;  /* required */
+	const char *name;         /* required: the signal's name */
+	int64_t timeout_ms;       /* 0: wait until a signal, a cancel or an operator */
+} weft_workflow_wait_signal_request;
+
+typedef struct weft_workflow_complete_request {
+	const char *lease_token;  /* required */
+	const char *output;       /* JSON text, or NULL for null */
+} weft_workflow_complete_request;
+
+typedef struct weft_workflow_fail_request {
+	const char *lease_token;  /* required */
+	weft_task_error error;    /* required: error.code */
+	weft_tristate retryable;  /* WEFT_FALSE: fail for good; default: retry by the run's policy */
+} weft_workflow_fail_request;
+
+typedef struct weft_workflow_signal_request {
+	const char *name;         /* required */
+	const char *payload;      /* JSON text (at most 1 MiB): what the wait answers; NULL: null */
+} weft_workflow_signal_request;
+
+/* Starts a run (201; 200 with the active run that holds req->idempotency_key).
+ * idempotency_key: NULL or the Idempotency-Key header. @operation startWorkflow */
+WEFT_API int weft_start_workflow(weft_client *c, const weft_workflow_start_request *req,
+                                 const char *idempotency_key, char **out, weft_error *err);
+/* {"workflows": [...], "next_cursor"}. q may be NULL. @operation listWorkflows */
+WEFT_API int weft_list_workflows(weft_client *c, const weft_workflow_query *q, char **out, weft_error *err);
+/* @operation getWorkflow */
+WEFT_API int weft_get_workflow(weft_client *c, const char *id, char **out, weft_error *err);
+/* The run that holds (or last held) a run key. namespace_: NULL for the
+ * default. @operation getWorkflowByKey */
+WEFT_API int weft_get_workflow_by_key(weft_client *c, const char *key, const char *namespace_, char **out,
+                                      weft_error *err);
+/* Begins a step: the answer holds its seq, or its stored output when it
+ * completed before. @operation workflowStepBegin */
+WEFT_API int weft_workflow_step_begin(weft_client *c, const char *id, const weft_workflow_step_begin_request *req,
+                                      char **out, weft_error *err);
+/* @operation workflowStepComplete */
+WEFT_API int weft_workflow_step_complete(weft_client *c, const char *id,
+                                         const weft_workflow_step_complete_request *req, char **out,
+                                         weft_error *err);
+/* @operation workflowStepFail */
+WEFT_API int weft_workflow_step_fail(weft_client *c, const char *id, const weft_workflow_step_fail_request *req,
+                                     char **out, weft_error *err);
+/* @operation workflowSleep */
+WEFT_API int weft_workflow_sleep(weft_client *c, const char *id, const weft_workflow_sleep_request *req,
+                                 char **out, weft_error *err);
+/* @operation workflowWaitSignal */
+WEFT_API int weft_workflow_wait_signal(weft_client *c, const char *id,
+                                       const weft_workflow_wait_signal_request *req, char **out, weft_error *err);
+/* Ends the run in success with its output. @operation workflowComplete */
+WEFT_API int weft_workflow_complete(weft_client *c, const char *id, const weft_workflow_complete_request *req,
+                                    char **out, weft_error *err);
+/* @operation workflowFail */
+WEFT_API int weft_workflow_fail(weft_client *c, const char *id, const weft_workflow_fail_request *req, char **out,
+                                weft_error *err);
+/* The operator calls: req may be NULL (its reason is kept on the run).
+ * @operation cancelWorkflow */
+WEFT_API int weft_cancel_workflow(weft_client *c, const char *id, const weft_operator_request *req,
+                                  const char *idempotency_key, char **out, weft_error *err);
+/* @operation terminateWorkflow */
+WEFT_API int weft_terminate_workflow(weft_client *c, const char *id, const weft_operator_request *req,
+                                     const char *idempotency_key, char **out, weft_error *err);
+/* @operation retryWorkflow */
+WEFT_API int weft_retry_workflow(weft_client *c, const char *id, const weft_operator_request *req,
+                                 const char *idempotency_key, char **out, weft_error *err);
+/* Sends a signal to a run. @operation signalWorkflow */
+WEFT_API int weft_signal_workflow(weft_client *c, const char *id, const weft_workflow_signal_request *req,
+                                  const char *idempotency_key, char **out, weft_error *err);
+
 /* ---- queues ------------------------------------------------------------- */
 
 typedef struct weft_queue_query {

@@ -5,51 +5,11 @@
  */
 #include "internal.h"
 
-/* Sends the request built in path (released here) and hands the answer's
- * text to *out. body is stolen. */
-static int call(weft_client *c, const char *method, buf *path, json_t *body, const char *idem, char **out,
-                weft_error *err)
-{
-	int rc = client_call(c, method, path->data, body, idem, NULL, out, err);
-	buf_release(path);
-	return rc;
-}
-
-/* "/v1/<prefix>/<id encoded><suffix>" into path; WEFT_EINVAL without id. */
-static int path_of(buf *path, const char *prefix, const char *id, const char *what, const char *suffix,
-                   weft_error *err)
-{
-	buf_init(path);
-	int rc = check_id(id, what, err);
-	if (rc)
-		return rc;
-	buf_puts(path, prefix);
-	path_encode(path, id);
-	if (suffix)
-		buf_puts(path, suffix);
-	return 0;
-}
-
-/* A body that failed to build (e->rc) is dropped with the path. */
-static int drop(buf *path, json_t *body, int rc)
-{
-	buf_release(path);
-	json_decref(body);
-	return rc;
-}
-
-#define START(out) \
-	do { \
-		err_reset(err); \
-		if (out) \
-			*(out) = NULL; \
-	} while (0)
-
 /* ---- tasks -------------------------------------------------------------- */
 
 int weft_list_tasks(weft_client *c, const weft_task_query *q, char **out, weft_error *err)
 {
-	START(out);
+	API_START(out);
 	buf p;
 	buf_init(&p);
 	buf_puts(&p, "/v1/tasks");
@@ -64,15 +24,15 @@ int weft_list_tasks(weft_client *c, const weft_task_query *q, char **out, weft_e
 		query_str(&p, "cursor", q->cursor);
 		query_int(&p, "limit", q->limit);
 	}
-	return call(c, "GET", &p, NULL, NULL, out, err);
+	return api_send(c, "GET", &p, NULL, NULL, out, err);
 }
 
 int weft_get_task(weft_client *c, const char *id, char **out, weft_error *err)
 {
-	START(out);
+	API_START(out);
 	buf p;
-	int rc = path_of(&p, "/v1/tasks/", id, "id", NULL, err);
-	return rc ? drop(&p, NULL, rc) : call(c, "GET", &p, NULL, NULL, out, err);
+	int rc = api_path(&p, "/v1/tasks/", id, "id", NULL, err);
+	return rc ? api_drop(&p, NULL, rc) : api_send(c, "GET", &p, NULL, NULL, out, err);
 }
 
 static void page_query(buf *p, const weft_page_query *q)
@@ -85,34 +45,34 @@ static void page_query(buf *p, const weft_page_query *q)
 
 int weft_list_task_events(weft_client *c, const char *id, const weft_page_query *q, char **out, weft_error *err)
 {
-	START(out);
+	API_START(out);
 	buf p;
-	int rc = path_of(&p, "/v1/tasks/", id, "id", "/events", err);
+	int rc = api_path(&p, "/v1/tasks/", id, "id", "/events", err);
 	if (rc)
-		return drop(&p, NULL, rc);
+		return api_drop(&p, NULL, rc);
 	page_query(&p, q);
-	return call(c, "GET", &p, NULL, NULL, out, err);
+	return api_send(c, "GET", &p, NULL, NULL, out, err);
 }
 
 /* POST /v1/tasks/{id}/<action> with {"reason"} (and "result" for resolve). */
 static int task_action(weft_client *c, const char *id, const char *action, const char *reason, const char *result,
                        bool with_result, const char *idem, char **out, weft_error *err)
 {
-	START(out);
+	API_START(out);
 	buf p;
 	char suffix[32];
 	snprintf(suffix, sizeof(suffix), "/%s", action);
-	int rc = path_of(&p, "/v1/tasks/", id, "id", suffix, err);
+	int rc = api_path(&p, "/v1/tasks/", id, "id", suffix, err);
 	if (rc)
-		return drop(&p, NULL, rc);
+		return api_drop(&p, NULL, rc);
 	encoder e = { err, 0 };
 	json_t *body = json_object();
 	enc_str(body, "reason", reason);
 	if (with_result)
 		enc_json(&e, body, "result", result, "result", false);
 	if (e.rc)
-		return drop(&p, body, e.rc);
-	return call(c, "POST", &p, body, idem, out, err);
+		return api_drop(&p, body, e.rc);
+	return api_send(c, "POST", &p, body, idem, out, err);
 }
 
 int weft_retry_task(weft_client *c, const char *id, const weft_operator_request *req, const char *idempotency_key,
@@ -155,45 +115,45 @@ int weft_resume_task(weft_client *c, const char *id, const weft_operator_request
 int weft_task_complete(weft_client *c, const char *id, const weft_task_complete_request *req,
                        const char *idempotency_key, char **out, weft_error *err)
 {
-	START(out);
+	API_START(out);
 	buf p;
-	int rc = path_of(&p, "/v1/tasks/", id, "id", "/complete", err);
+	int rc = api_path(&p, "/v1/tasks/", id, "id", "/complete", err);
 	if (rc)
-		return drop(&p, NULL, rc);
+		return api_drop(&p, NULL, rc);
 	encoder e = { err, 0 };
 	json_t *body = json_object();
 	if (req)
 		enc_json(&e, body, "result", req->result, "result", false);
 	if (e.rc)
-		return drop(&p, body, e.rc);
-	return call(c, "POST", &p, body, idempotency_key, out, err);
+		return api_drop(&p, body, e.rc);
+	return api_send(c, "POST", &p, body, idempotency_key, out, err);
 }
 
 int weft_task_fail(weft_client *c, const char *id, const weft_task_fail_request *req, const char *idempotency_key,
                    char **out, weft_error *err)
 {
-	START(out);
+	API_START(out);
 	buf p;
-	int rc = path_of(&p, "/v1/tasks/", id, "id", "/fail", err);
+	int rc = api_path(&p, "/v1/tasks/", id, "id", "/fail", err);
 	if (rc)
-		return drop(&p, NULL, rc);
+		return api_drop(&p, NULL, rc);
 	if (!req)
-		return drop(&p, NULL, err_set(err, WEFT_EINVAL, "error.code is required"));
+		return api_drop(&p, NULL, err_set(err, WEFT_EINVAL, "error.code is required"));
 	encoder e = { err, 0 };
 	json_t *body = json_object(), *error = json_object();
 	enc_required(&e, error, "code", req->error.code, "error.code");
 	enc_str(error, "message", req->error.message);
 	json_object_set_new(body, "error", error);
 	if (e.rc)
-		return drop(&p, body, e.rc);
-	return call(c, "POST", &p, body, idempotency_key, out, err);
+		return api_drop(&p, body, e.rc);
+	return api_send(c, "POST", &p, body, idempotency_key, out, err);
 }
 
 /* ---- dead letters ------------------------------------------------------- */
 
 int weft_list_dead_letters(weft_client *c, const weft_dead_letter_query *q, char **out, weft_error *err)
 {
-	START(out);
+	API_START(out);
 	buf p;
 	buf_init(&p);
 	buf_puts(&p, "/v1/dead-letters");
@@ -203,21 +163,21 @@ int weft_list_dead_letters(weft_client *c, const weft_dead_letter_query *q, char
 		query_str(&p, "cursor", q->cursor);
 		query_int(&p, "limit", q->limit);
 	}
-	return call(c, "GET", &p, NULL, NULL, out, err);
+	return api_send(c, "GET", &p, NULL, NULL, out, err);
 }
 
 int weft_get_dead_letter(weft_client *c, const char *id, char **out, weft_error *err)
 {
-	START(out);
+	API_START(out);
 	buf p;
-	int rc = path_of(&p, "/v1/dead-letters/", id, "id", NULL, err);
-	return rc ? drop(&p, NULL, rc) : call(c, "GET", &p, NULL, NULL, out, err);
+	int rc = api_path(&p, "/v1/dead-letters/", id, "id", NULL, err);
+	return rc ? api_drop(&p, NULL, rc) : api_send(c, "GET", &p, NULL, NULL, out, err);
 }
 
 int weft_requeue_dead_letters(weft_client *c, const weft_requeue_request *req, const char *idempotency_key,
                               char **out, weft_error *err)
 {
-	START(out);
+	API_START(out);
 	buf p;
 	buf_init(&p);
 	buf_puts(&p, "/v1/dead-letters/requeue");
@@ -229,14 +189,14 @@ int weft_requeue_dead_letters(weft_client *c, const weft_requeue_request *req, c
 		enc_int(body, "limit", req->limit);
 		enc_str(body, "reason", req->reason);
 	}
-	return call(c, "POST", &p, body, idempotency_key, out, err);
+	return api_send(c, "POST", &p, body, idempotency_key, out, err);
 }
 
 /* ---- workers ------------------------------------------------------------ */
 
 int weft_list_workers(weft_client *c, const weft_worker_query *q, char **out, weft_error *err)
 {
-	START(out);
+	API_START(out);
 	buf p;
 	buf_init(&p);
 	buf_puts(&p, "/v1/workers");
@@ -246,30 +206,30 @@ int weft_list_workers(weft_client *c, const weft_worker_query *q, char **out, we
 		query_str(&p, "cursor", q->cursor);
 		query_int(&p, "limit", q->limit);
 	}
-	return call(c, "GET", &p, NULL, NULL, out, err);
+	return api_send(c, "GET", &p, NULL, NULL, out, err);
 }
 
 int weft_get_worker(weft_client *c, const char *id, const char *namespace_, char **out, weft_error *err)
 {
-	START(out);
+	API_START(out);
 	buf p;
-	int rc = path_of(&p, "/v1/workers/", id, "id", NULL, err);
+	int rc = api_path(&p, "/v1/workers/", id, "id", NULL, err);
 	if (rc)
-		return drop(&p, NULL, rc);
+		return api_drop(&p, NULL, rc);
 	query_str(&p, "namespace", namespace_);
-	return call(c, "GET", &p, NULL, NULL, out, err);
+	return api_send(c, "GET", &p, NULL, NULL, out, err);
 }
 
 int weft_drain_worker(weft_client *c, const char *id, const char *namespace_, const char *idempotency_key,
                       char **out, weft_error *err)
 {
-	START(out);
+	API_START(out);
 	buf p;
-	int rc = path_of(&p, "/v1/workers/", id, "id", "/drain", err);
+	int rc = api_path(&p, "/v1/workers/", id, "id", "/drain", err);
 	if (rc)
-		return drop(&p, NULL, rc);
+		return api_drop(&p, NULL, rc);
 	query_str(&p, "namespace", namespace_);
-	return call(c, "POST", &p, NULL, idempotency_key, out, err);
+	return api_send(c, "POST", &p, NULL, idempotency_key, out, err);
 }
 
 /* ---- runs --------------------------------------------------------------- */
@@ -353,7 +313,7 @@ static json_t *enc_run_task(encoder *e, const weft_run_task_spec *t, size_t i)
 int weft_create_run(weft_client *c, const weft_run_request *req, const char *idempotency_key, char **out,
                     weft_error *err)
 {
-	START(out);
+	API_START(out);
 	if (!req || !req->tasks || req->tasks_len == 0)
 		return err_set(err, WEFT_EINVAL, "tasks: at least one is required");
 	buf p;
@@ -368,13 +328,13 @@ int weft_create_run(weft_client *c, const weft_run_request *req, const char *ide
 		json_array_append_new(tasks, enc_run_task(&e, &req->tasks[i], i));
 	json_object_set_new(body, "tasks", tasks);
 	if (e.rc)
-		return drop(&p, body, e.rc);
-	return call(c, "POST", &p, body, idempotency_key, out, err);
+		return api_drop(&p, body, e.rc);
+	return api_send(c, "POST", &p, body, idempotency_key, out, err);
 }
 
 int weft_list_runs(weft_client *c, const weft_run_query *q, char **out, weft_error *err)
 {
-	START(out);
+	API_START(out);
 	buf p;
 	buf_init(&p);
 	buf_puts(&p, "/v1/runs");
@@ -386,35 +346,35 @@ int weft_list_runs(weft_client *c, const weft_run_query *q, char **out, weft_err
 		query_str(&p, "cursor", q->cursor);
 		query_int(&p, "limit", q->limit);
 	}
-	return call(c, "GET", &p, NULL, NULL, out, err);
+	return api_send(c, "GET", &p, NULL, NULL, out, err);
 }
 
 int weft_get_run(weft_client *c, const char *id, char **out, weft_error *err)
 {
-	START(out);
+	API_START(out);
 	buf p;
-	int rc = path_of(&p, "/v1/runs/", id, "id", NULL, err);
-	return rc ? drop(&p, NULL, rc) : call(c, "GET", &p, NULL, NULL, out, err);
+	int rc = api_path(&p, "/v1/runs/", id, "id", NULL, err);
+	return rc ? api_drop(&p, NULL, rc) : api_send(c, "GET", &p, NULL, NULL, out, err);
 }
 
 int weft_list_run_tasks(weft_client *c, const char *id, const weft_page_query *q, char **out, weft_error *err)
 {
-	START(out);
+	API_START(out);
 	buf p;
-	int rc = path_of(&p, "/v1/runs/", id, "id", "/tasks", err);
+	int rc = api_path(&p, "/v1/runs/", id, "id", "/tasks", err);
 	if (rc)
-		return drop(&p, NULL, rc);
+		return api_drop(&p, NULL, rc);
 	page_query(&p, q);
-	return call(c, "GET", &p, NULL, NULL, out, err);
+	return api_send(c, "GET", &p, NULL, NULL, out, err);
 }
 
 static int run_action(weft_client *c, const char *id, const char *suffix, const char *idem, char **out,
                       weft_error *err)
 {
-	START(out);
+	API_START(out);
 	buf p;
-	int rc = path_of(&p, "/v1/runs/", id, "id", suffix, err);
-	return rc ? drop(&p, NULL, rc) : call(c, "POST", &p, NULL, idem, out, err);
+	int rc = api_path(&p, "/v1/runs/", id, "id", suffix, err);
+	return rc ? api_drop(&p, NULL, rc) : api_send(c, "POST", &p, NULL, idem, out, err);
 }
 
 int weft_cancel_run(weft_client *c, const char *id, const char *idempotency_key, char **out, weft_error *err)
@@ -436,7 +396,7 @@ int weft_resume_run(weft_client *c, const char *id, const char *idempotency_key,
 
 int weft_list_queues(weft_client *c, const weft_queue_query *q, char **out, weft_error *err)
 {
-	START(out);
+	API_START(out);
 	buf p;
 	buf_init(&p);
 	buf_puts(&p, "/v1/queues");
@@ -445,12 +405,12 @@ int weft_list_queues(weft_client *c, const weft_queue_query *q, char **out, weft
 		query_str(&p, "cursor", q->cursor);
 		query_int(&p, "limit", q->limit);
 	}
-	return call(c, "GET", &p, NULL, NULL, out, err);
+	return api_send(c, "GET", &p, NULL, NULL, out, err);
 }
 
 static int queue_path(buf *p, const char *name, const char *suffix, const char *ns, weft_error *err)
 {
-	int rc = path_of(p, "/v1/queues/", name, "name", suffix, err);
+	int rc = api_path(p, "/v1/queues/", name, "name", suffix, err);
 	if (!rc)
 		query_str(p, "namespace", ns);
 	return rc;
@@ -458,10 +418,10 @@ static int queue_path(buf *p, const char *name, const char *suffix, const char *
 
 int weft_get_queue(weft_client *c, const char *name, const char *namespace_, char **out, weft_error *err)
 {
-	START(out);
+	API_START(out);
 	buf p;
 	int rc = queue_path(&p, name, NULL, namespace_, err);
-	return rc ? drop(&p, NULL, rc) : call(c, "GET", &p, NULL, NULL, out, err);
+	return rc ? api_drop(&p, NULL, rc) : api_send(c, "GET", &p, NULL, NULL, out, err);
 }
 
 static void enc_limit(json_t *o, const char *key, int64_t v)
@@ -475,11 +435,11 @@ static void enc_limit(json_t *o, const char *key, int64_t v)
 int weft_configure_queue(weft_client *c, const char *name, const char *namespace_, const weft_queue_patch *req,
                          const char *idempotency_key, char **out, weft_error *err)
 {
-	START(out);
+	API_START(out);
 	buf p;
 	int rc = queue_path(&p, name, NULL, namespace_, err);
 	if (rc)
-		return drop(&p, NULL, rc);
+		return api_drop(&p, NULL, rc);
 	json_t *body = json_object();
 	if (req) {
 		enc_limit(body, "concurrency_limit", req->concurrency_limit);
@@ -495,42 +455,42 @@ int weft_configure_queue(weft_client *c, const char *name, const char *namespace
 		}
 	}
 	if (json_object_size(body) == 0)
-		return drop(&p, body, err_set(err, WEFT_EINVAL, "nothing to change: set a limit"));
-	return call(c, "PATCH", &p, body, idempotency_key, out, err);
+		return api_drop(&p, body, err_set(err, WEFT_EINVAL, "nothing to change: set a limit"));
+	return api_send(c, "PATCH", &p, body, idempotency_key, out, err);
 }
 
 int weft_pause_queue(weft_client *c, const char *name, const char *namespace_, const char *idempotency_key,
                      char **out, weft_error *err)
 {
-	START(out);
+	API_START(out);
 	buf p;
 	int rc = queue_path(&p, name, "/pause", namespace_, err);
-	return rc ? drop(&p, NULL, rc) : call(c, "POST", &p, NULL, idempotency_key, out, err);
+	return rc ? api_drop(&p, NULL, rc) : api_send(c, "POST", &p, NULL, idempotency_key, out, err);
 }
 
 int weft_resume_queue(weft_client *c, const char *name, const char *namespace_, const char *idempotency_key,
                       char **out, weft_error *err)
 {
-	START(out);
+	API_START(out);
 	buf p;
 	int rc = queue_path(&p, name, "/resume", namespace_, err);
-	return rc ? drop(&p, NULL, rc) : call(c, "POST", &p, NULL, idempotency_key, out, err);
+	return rc ? api_drop(&p, NULL, rc) : api_send(c, "POST", &p, NULL, idempotency_key, out, err);
 }
 
 /* ---- tokens ------------------------------------------------------------- */
 
 int weft_list_tokens(weft_client *c, char **out, weft_error *err)
 {
-	START(out);
+	API_START(out);
 	buf p;
 	buf_init(&p);
 	buf_puts(&p, "/v1/tokens");
-	return call(c, "GET", &p, NULL, NULL, out, err);
+	return api_send(c, "GET", &p, NULL, NULL, out, err);
 }
 
 int weft_create_token(weft_client *c, const weft_token_request *req, char **out, weft_error *err)
 {
-	START(out);
+	API_START(out);
 	if (!req)
 		return err_set(err, WEFT_EINVAL, "no request");
 	if (!req->namespaces || req->namespaces_len == 0)
@@ -545,33 +505,33 @@ int weft_create_token(weft_client *c, const weft_token_request *req, char **out,
 	enc_required(&e, body, "role", req->role, "role");
 	enc_str(body, "expires_at", req->expires_at);
 	if (e.rc)
-		return drop(&p, body, e.rc);
-	return call(c, "POST", &p, body, NULL, out, err);
+		return api_drop(&p, body, e.rc);
+	return api_send(c, "POST", &p, body, NULL, out, err);
 }
 
 int weft_get_token(weft_client *c, const char *name, char **out, weft_error *err)
 {
-	START(out);
+	API_START(out);
 	buf p;
-	int rc = path_of(&p, "/v1/tokens/", name, "name", NULL, err);
-	return rc ? drop(&p, NULL, rc) : call(c, "GET", &p, NULL, NULL, out, err);
+	int rc = api_path(&p, "/v1/tokens/", name, "name", NULL, err);
+	return rc ? api_drop(&p, NULL, rc) : api_send(c, "GET", &p, NULL, NULL, out, err);
 }
 
 int weft_revoke_token(weft_client *c, const char *name, char **out, weft_error *err)
 {
-	START(out);
+	API_START(out);
 	buf p;
-	int rc = path_of(&p, "/v1/tokens/", name, "name", NULL, err);
-	return rc ? drop(&p, NULL, rc) : call(c, "DELETE", &p, NULL, NULL, out, err);
+	int rc = api_path(&p, "/v1/tokens/", name, "name", NULL, err);
+	return rc ? api_drop(&p, NULL, rc) : api_send(c, "DELETE", &p, NULL, NULL, out, err);
 }
 
 /* ---- the document ------------------------------------------------------- */
 
 int weft_get_open_api(weft_client *c, char **out, weft_error *err)
 {
-	START(out);
+	API_START(out);
 	buf p;
 	buf_init(&p);
 	buf_puts(&p, "/v1/openapi.json");
-	return call(c, "GET", &p, NULL, NULL, out, err);
+	return api_send(c, "GET", &p, NULL, NULL, out, err);
 }

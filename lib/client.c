@@ -385,3 +385,37 @@ bool ans_bool(const json_t *o, const char *key)
 {
 	return json_is_true(json_object_get(o, key));
 }
+
+/* ---- the JSON-text calls (api.c, workflows.c) -------------------------- */
+
+/* Sends the request built in path (released here) and hands the answer's
+ * text to *out. body is stolen. */
+int api_send(weft_client *c, const char *method, buf *path, json_t *body, const char *idem, char **out,
+             weft_error *err)
+{
+	int rc = client_call(c, method, path->data, body, idem, NULL, out, err);
+	buf_release(path);
+	return rc;
+}
+
+/* "<prefix><id encoded><suffix>" into path; WEFT_EINVAL without id. */
+int api_path(buf *path, const char *prefix, const char *id, const char *what, const char *suffix, weft_error *err)
+{
+	buf_init(path);
+	int rc = check_id(id, what, err);
+	if (rc)
+		return rc;
+	buf_puts(path, prefix);
+	path_encode(path, id);
+	if (suffix)
+		buf_puts(path, suffix);
+	return 0;
+}
+
+/* A body that failed to build (e->rc) is dropped with the path. */
+int api_drop(buf *path, json_t *body, int rc)
+{
+	buf_release(path);
+	json_decref(body);
+	return rc;
+}

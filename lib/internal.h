@@ -83,6 +83,26 @@ int64_t ans_int(const json_t *o, const char *key);
 bool ans_bool(const json_t *o, const char *key);
 char *json_text(const json_t *v);                   /* compact JSON text, owned */
 
+/* ---- the calls answered as JSON text (api.c, workflows.c) ---------------- */
+
+/* Resets err and *out (when out is set) at the start of a call. */
+#define API_START(out) \
+	do { \
+		err_reset(err); \
+		if (out) \
+			*(out) = NULL; \
+	} while (0)
+
+/* Sends the request built in path (released here) and hands the answer's
+ * text to *out. body is stolen; NULL for none. */
+int api_send(weft_client *c, const char *method, buf *path, json_t *body, const char *idem, char **out,
+             weft_error *err);
+/* "<prefix><id encoded><suffix>" into path (initialised here); WEFT_EINVAL
+ * naming what without id. */
+int api_path(buf *path, const char *prefix, const char *id, const char *what, const char *suffix, weft_error *err);
+/* Drops path and body (a body that failed to build); returns rc. */
+int api_drop(buf *path, json_t *body, int rc);
+
 /* ---- the job hot path, shared with the worker --------------------------- */
 
 void job_release_fields(weft_job *j);

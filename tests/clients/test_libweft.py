@@ -159,10 +159,10 @@ def test_the_libraries_export_weft_symbols_only():
 
 
 SCENARIOS = ["errors", "jobs", "api", "retry", "cancel", "heartbeat", "sigterm", "server-drain", "rejected",
-             "unauthorized", "pause", "tokens"]
+             "unauthorized", "pause", "tokens", "workflow"]
 # scenarios of operations a server may not serve yet: skipped until its
 # document has them
-NEEDS = {"pause": "pauseRun", "tokens": "createToken"}
+NEEDS = {"pause": "pauseRun", "tokens": "createToken", "workflow": "startWorkflow"}
 ADMIN_TOKEN = "libweft-admin-token"
 
 

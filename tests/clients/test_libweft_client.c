@@ -601,6 +601,82 @@ static void scenario_tokens(void)
 	weft_client_free(c);
 }
 
+/* ---- a workflow driven by hand ------------------------------------------ */
+
+static void scenario_workflow(void)
+{
+	weft_client *c = client();
+	weft_error err = { 0 };
+	char *out = NULL;
+	char key[96];
+	snprintf(key, sizeof(key), "%s-key", queue);
+	weft_workflow_start_request start = { .type = "wf-type", .queue = queue, .input = "{\"n\":1}",
+	                                      .max_attempts = 3, .idempotency_key = key };
+	int rc = weft_start_workflow(c, &start, NULL, &out, &err);
+	CHECK(rc == 0 && strstr(out, "\"wf-type\""), "start: %d %s", rc, err.message);
+	char *start_answer = out;
+
+	const char *queues[] = { queue };
+	weft_claim_result *cr = NULL;
+	rc = weft_claim_jobs(c, &(weft_claim_request){ .queues = queues, .queues_len = 1, .worker_id = "w-wf" }, &cr,
+	                     &err);
+	CHECK(rc == 0 && cr->jobs_len == 1, "claim: %d %s", rc, err.message);
+	const weft_job *job = &cr->jobs[0];
+	CHECK(strstr(start_answer, job->id) && strcmp(job->name, "wf-type") == 0, "the claimed job is the run: %s",
+	      start_answer);
+	weft_free(start_answer);
+
+	/* a bad request names its field and sends nothing */
+	rc = weft_workflow_step_begin(c, job->id, &(weft_workflow_step_begin_request){ .name = "fetch" }, &out, &err);
+	CHECK(rc == WEFT_EINVAL && strstr(err.message, "lease_token") && out == NULL, "no lease: %d %s", rc,
+	      err.message);
+
+	rc = weft_workflow_step_begin(
+		c, job->id, &(weft_workflow_step_begin_request){ .lease_token = job->lease_token, .name = "fetch" }, &out,
+		&err);
+	CHECK(rc == 0 && strstr(out, "\"seq\":1") && strstr(out, "\"memoized\":false"), "begin: %d %s %s", rc,
+	      err.message, out ? out : "");
+	weft_free(out);
+	weft_workflow_step_complete_request done = { .lease_token = job->lease_token, .name = "fetch", .seq = 1,
+	                                             .output = "{\"item\":1}" };
+	rc = weft_workflow_step_complete(c, job->id, &done, &out, &err);
+	CHECK(rc == 0 && strstr(out, "\"completed\""), "step complete: %d %s", rc, err.message);
+	weft_free(out);
+	/* the same completion again changes nothing and says so */
+	rc = weft_workflow_step_complete(c, job->id, &done, &out, &err);
+	CHECK(rc == 0 && strstr(out, "\"memoized\":true"), "again: %d %s", rc, err.message);
+	weft_free(out);
+
+	rc = weft_workflow_complete(
+		c, job->id, &(weft_workflow_complete_request){ .lease_token = job->lease_token, .output = "{\"total\":1}" },
+		&out, &err);
+	CHECK(rc == 0 && strstr(out, "\"run_status\":\"completed\""), "complete: %d %s", rc, err.message);
+	weft_free(out);
+
+	rc = weft_get_workflow(c, job->id, &out, &err);
+	CHECK(rc == 0 && strstr(out, "\"status\":\"completed\"") && strstr(out, "\"total\""), "get: %d %s", rc,
+	      err.message);
+	weft_free(out);
+	rc = weft_get_workflow_by_key(c, key, NULL, &out, &err);
+	CHECK(rc == 0 && strstr(out, job->id), "by key: %d %s", rc, err.message);
+	weft_free(out);
+	rc = weft_list_workflows(c, &(weft_workflow_query){ .queue = queue, .status = "completed" }, &out, &err);
+	CHECK(rc == 0 && strstr(out, job->id), "list: %d %s", rc, err.message);
+	weft_free(out);
+
+	/* an ended run refuses the worker's calls and a cancel */
+	rc = weft_workflow_step_begin(
+		c, job->id, &(weft_workflow_step_begin_request){ .lease_token = job->lease_token, .name = "late" }, &out,
+		&err);
+	CHECK(rc == WEFT_ECONFLICT && strcmp(err.server_code, "workflow_ended") == 0 && out == NULL, "late: %d %s", rc,
+	      err.server_code);
+	rc = weft_cancel_workflow(c, job->id, &(weft_operator_request){ .reason = "too late" }, NULL, &out, &err);
+	CHECK(rc == WEFT_ECONFLICT, "cancel an ended run: %d %s", rc, err.message);
+	weft_claim_result_free(cr);
+	weft_error_release(&err);
+	weft_client_free(c);
+}
+
 /* ---- a result the server refuses ---------------------------------------- */
 
 /* Input {"big":true}: a result over the API's 1 MiB limit. */
@@ -686,6 +762,7 @@ int main(int argc, char **argv)
 		{ "retry", scenario_retry },         { "cancel", scenario_cancel },       { "heartbeat", scenario_heartbeat },
 		{ "sigterm", scenario_sigterm },     { "server-drain", scenario_server_drain }, { "pause", scenario_pause },
 		{ "tokens", scenario_tokens },       { "rejected", scenario_rejected },   { "unauthorized", scenario_unauthorized },
+		{ "workflow", scenario_workflow },
 	};
 	for (size_t i = 0; i < sizeof(scenarios) / sizeof(scenarios[0]); i++) {
 		if (strcmp(argv[2], scenarios[i].name) == 0) {
