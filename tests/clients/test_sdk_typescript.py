@@ -169,6 +169,37 @@ out({ jobs, one, again, replay, listed, pageCursor: page.next_cursor, task, clai
     assert got["openapi"].startswith("3.")
 
 
+def test_workflow_calls(server, api, scratch):
+    """A workflow run end to end through the client: started, its job
+    claimed, one step begun and completed, the run completed, then read
+    back by id, by key and through iterWorkflows."""
+    got = run_node(scratch, """
+const c = new weft.WeftClient();
+const started = await c.startWorkflow({ queue: 'tswf', type: 'greet', input: { who: 'ts' }, idempotency_key: 'wf-1' });
+const claim = await c.claimJobs({ queues: ['tswf'], worker_id: 'ts-wf', max_jobs: 1, wait_ms: 0 });
+const job = claim.jobs[0];
+const begun = await c.workflowStepBegin(started.id, { lease_token: job.lease_token, name: 'hello' });
+const stepDone = await c.workflowStepComplete(started.id, { lease_token: job.lease_token, name: 'hello', seq: begun.step.seq, output: 'hi ts' });
+const completed = await c.workflowComplete(started.id, { lease_token: job.lease_token, output: { said: 'hi ts' } });
+const run = await c.getWorkflow(started.id);
+const byKey = await c.getWorkflowByKey('wf-1');
+const listed = [];
+for await (const w of c.iterWorkflows({ queue: 'tswf', limit: 1 })) listed.push(w.id);
+out({ started, claimed: claim.jobs.map((j) => [j.id, j.name]), begun, stepDone, completed, run, byKey, listed });
+""", server.base)
+    wf = got["started"]["id"]
+    assert got["started"]["status"] == "pending" and got["started"]["type"] == "greet"
+    assert got["claimed"] == [[wf, "greet"]]
+    assert got["begun"]["memoized"] is False and got["begun"]["step"]["seq"] == 1
+    assert got["begun"]["step"]["status"] == "running"
+    assert got["stepDone"]["step"]["status"] == "completed" and got["stepDone"]["step"]["output"] == "hi ts"
+    assert got["completed"]["run_status"] == "completed"
+    assert got["run"]["status"] == "completed" and got["run"]["output"] == {"said": "hi ts"}
+    assert got["run"]["input"] == {"who": "ts"}
+    assert got["byKey"]["id"] == wf
+    assert got["listed"] == [wf]
+
+
 def test_namespace_default(server, api, scratch):
     """WEFT_NAMESPACE goes where an operation takes a namespace and the
     call names none: in bodies (enqueue) and in query strings (lists)."""

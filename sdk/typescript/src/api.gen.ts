@@ -742,6 +742,287 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/workflows": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Workflow runs, newest first
+         * @description Every filter applies together. Keyset pages along (created_at, id): rows started or ended while paging never make a page repeat or skip one. A token limited to some namespaces sees only theirs.
+         */
+        get: operations["listWorkflows"];
+        put?: never;
+        /**
+         * Start a workflow run
+         * @description The run is a job of its queue, claimed by workers with POST /v1/jobs/claim; its steps are memoized (docs/internals/workflows.md).
+         */
+        post: operations["startWorkflow"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/workflows/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A workflow run */
+        get: operations["getWorkflow"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/workflows/by-key/{key}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The workflow run holding an idempotency key
+         * @description The active run of the namespace holding the key, else the newest finished run that held it.
+         */
+        get: operations["getWorkflowByKey"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/workflows/{id}/steps/begin": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Begin a step (memoized)
+         * @description A completed step answers its stored output with memoized true: do not run it again. A step waiting for its retry backoff suspends the run. A step that failed for good answers 409 step_failed. Fenced by the lease_token of the claim of the run's job.
+         */
+        post: operations["workflowStepBegin"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/workflows/{id}/steps/complete": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Complete a step
+         * @description Completing it again with the same output answers memoized true; another output is 409 step_ended. Fenced by the lease_token of the claim of the run's job.
+         */
+        post: operations["workflowStepComplete"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/workflows/{id}/steps/fail": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Fail a step
+         * @description With retries left (the run's policy: min(max, initial·coefficient^(n−1)) ± jitter), a retryable error whose code is not non-retryable makes the step retrying and suspends the run until its backoff ends; otherwise the step fails for good and the handler decides (fail the run, or compensate). Fenced by the lease_token of the claim of the run's job.
+         */
+        post: operations["workflowStepFail"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/workflows/{id}/sleep": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Sleep durably
+         * @description The first time, suspends the run for duration_ms (the attempt ends; the run's job is claimable again at wake_at). On the replay after it, the sleep is over and answers at once. A name reused in a loop is a new sleep per iteration. Fenced by the lease_token of the claim of the run's job.
+         */
+        post: operations["workflowSleep"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/workflows/{id}/complete": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Complete the run
+         * @description The run's job succeeds with the output. Fenced by the lease_token of the claim of the run's job.
+         */
+        post: operations["workflowComplete"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/workflows/{id}/fail": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Fail the run
+         * @description As a job's failure: with attempts left and retryable, the run is suspended and replayed after the backoff; otherwise it fails for good. Fenced by the lease_token of the claim of the run's job.
+         */
+        post: operations["workflowFail"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/workflows/{id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Cancel a run
+         * @description A run that has not ended: its job is canceled (a worker holding it learns it at its next heartbeat, and its next call answers 409 workflow_ended) and the run ends canceled.
+         */
+        post: operations["cancelWorkflow"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/workflows/{id}/terminate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Terminate a run
+         * @description As cancel; the run ends terminated (an operator's stop, told apart from a client's cancel).
+         */
+        post: operations["terminateWorkflow"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/workflows/{id}/signals": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a signal to a run
+         * @description A run suspended waiting for this name becomes claimable at once; otherwise the signal is kept for the run's next wait of that name.
+         */
+        post: operations["signalWorkflow"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/workflows/{id}/wait-signal": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Wait for a signal
+         * @description Takes the oldest signal of this name not yet taken and completes the wait with its payload; with none, suspends the run until one is sent (its job claimable at once then) or the timeout ends (the replay's wait then answers timed_out). Memoized like a step; a name reused in a loop is a new wait per iteration. Fenced by the lease_token of the claim of the run's job.
+         */
+        post: operations["workflowWaitSignal"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/workflows/{id}/retry": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Retry a finished run
+         * @description A failed, canceled or terminated run is pending again and replays from the top with a fresh retry budget: completed steps stay memoized, steps that failed for good get a fresh try.
+         */
+        post: operations["retryWorkflow"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1701,6 +1982,135 @@ export interface components {
         };
         TokenList: {
             tokens: components["schemas"]["Token"][];
+        };
+        /** @description A workflow run to start: a job of `queue` (its fields as in POST /v1/jobs, without dedup and name) whose retry policy (max_attempts, backoff, non_retryable_codes) is also its steps'. Unknown fields are refused. */
+        WorkflowStart: {
+            queue: components["schemas"]["QueueName"];
+            /** @description Any JSON, at most 1 MiB compact; default null */
+            input?: unknown;
+            /**
+             * @description Higher first
+             * @default 0
+             */
+            priority?: number;
+            /**
+             * Format: date-time
+             * @description Not claimed before (RFC 3339); not with delay_ms
+             */
+            run_at?: string;
+            /** @description Not claimed before now + this; not with run_at */
+            delay_ms?: number;
+            /**
+             * @description 1..1000, or -1 forever (0 is refused)
+             * @default 5
+             */
+            max_attempts?: number;
+            backoff?: components["schemas"]["Backoff"];
+            /** @description Error codes that fail the job for good at once */
+            non_retryable_codes?: components["schemas"]["ErrorCode"][];
+            /**
+             * @description Execution time of one attempt, from its claim
+             * @default 300
+             */
+            timeout_secs?: number;
+            concurrency_key?: string;
+            rate_key?: string;
+            /** @description At most 65,536 bytes compact */
+            metadata?: {
+                [key: string]: unknown;
+            };
+            namespace?: components["schemas"]["Namespace"];
+            /** @description The workflow's type: the handler a worker runs (also the job's name) */
+            type: string;
+            /** @description Unique per namespace among active runs (pending, running, suspended): a start with a key an active run holds answers that run with 200 and creates nothing. A finished run frees its key. */
+            idempotency_key?: string;
+        };
+        /**
+         * @description suspended: waiting for a sleep, a step's retry backoff or a signal; its job is not claimable until then, and the attempt that suspended it is over (its later calls answer 409 stale_lease).
+         * @enum {string}
+         */
+        WorkflowStatus: "pending" | "running" | "suspended" | "completed" | "failed" | "canceled" | "terminated";
+        Workflow: {
+            /**
+             * Format: uuid
+             * @description The run's id, also its job's
+             */
+            id: string;
+            namespace: components["schemas"]["Namespace"];
+            type: string;
+            queue: components["schemas"]["QueueName"];
+            status: components["schemas"]["WorkflowStatus"];
+            idempotency_key?: string | null;
+            /** @description As given at the start */
+            input: unknown;
+            /** @description The completed run's output */
+            output: unknown;
+            error: {
+                code?: string;
+                message?: string | null;
+            } | null;
+            /** @description While suspended: why and until when */
+            suspended: {
+                /** @enum {string} */
+                reason?: "sleep" | "retry" | "signal";
+                /** Format: date-time */
+                wake_at?: string | null;
+                signal?: string | null;
+            } | null;
+            /** @description Claims of the run's job so far */
+            replays: number;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+            /** Format: date-time */
+            ended_at: string | null;
+        };
+        /** @description One row of the run's memo */
+        WorkflowStep: {
+            name?: string;
+            /** @description The iteration: the n-th call of this name in one attempt (the same row on every replay) */
+            seq?: number;
+            /** @enum {string} */
+            status?: "running" | "completed" | "failed" | "retrying" | "sleeping" | "waiting";
+            output?: unknown;
+            error?: {
+                code?: string;
+                message?: string | null;
+            } | null;
+            attempts?: number;
+            /**
+             * Format: date-time
+             * @description A retrying step's backoff end, a sleep's due time
+             */
+            next_attempt_at?: string | null;
+        };
+        WorkflowCallResult: {
+            run_status: components["schemas"]["WorkflowStatus"];
+            step?: components["schemas"]["WorkflowStep"];
+            /** @description The step (or sleep) had ended before: its stored output answers, nothing is to run */
+            memoized: boolean;
+            /** @description The run is suspended until wake_at: this attempt is over, the handler must stop (every later call with its lease_token answers 409 stale_lease) */
+            suspended: boolean;
+            /** Format: date-time */
+            wake_at: string | null;
+            /** @description fail calls: the step (or the run) will be tried again */
+            retrying?: boolean;
+            /** @description wait-signal: no signal came within the timeout (the wait is over, without a payload) */
+            timed_out?: boolean;
+        };
+        WorkflowList: {
+            workflows: components["schemas"]["Workflow"][];
+            /** @description The next page's cursor; null on the last page */
+            next_cursor: string | null;
+        };
+        WorkflowSignalSent: {
+            /** @description The signal's number: signals of one name are taken in this order */
+            id: number;
+            name: string;
+            /** @description The run was waiting for this signal: it is claimable at once */
+            woke: boolean;
+            run_status: components["schemas"]["WorkflowStatus"];
         };
     };
     responses: {
@@ -3241,6 +3651,678 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listWorkflows: {
+        parameters: {
+            query?: {
+                /** @description Default: every namespace the token sees */
+                namespace?: components["schemas"]["Namespace"];
+                /** @description The run's status as reads show it */
+                status?: components["schemas"]["WorkflowStatus"];
+                /** @description The workflow type */
+                type?: string;
+                /** @description The run's queue */
+                queue?: components["schemas"]["QueueName"];
+                /** @description Inclusive */
+                created_after?: string;
+                /** @description Exclusive */
+                created_before?: string;
+                /** @description From the previous page, with the same filters */
+                cursor?: string;
+                /** @description Rows per page */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WorkflowList"];
+                };
+            };
+            400: components["responses"]["Invalid"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    startWorkflow: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A repeated request with the same key gets the first one's answer (Idempotent-Replayed: true) */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WorkflowStart"];
+            };
+        };
+        responses: {
+            /** @description An active run of the namespace holds idempotency_key: that run, nothing created */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Workflow"];
+                };
+            };
+            /** @description Started */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Workflow"];
+                };
+            };
+            400: components["responses"]["Invalid"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["TooLarge"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getWorkflow: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The run's id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The run */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Workflow"];
+                };
+            };
+            400: components["responses"]["Invalid"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getWorkflowByKey: {
+        parameters: {
+            query?: {
+                /** @description Default: the token's only namespace, else default */
+                namespace?: components["schemas"]["Namespace"];
+            };
+            header?: never;
+            path: {
+                /** @description The idempotency key */
+                key: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The run */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Workflow"];
+                };
+            };
+            400: components["responses"]["Invalid"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    workflowStepBegin: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The run's id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    lease_token: components["schemas"]["LeaseToken"];
+                    name: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Done */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WorkflowCallResult"];
+                };
+            };
+            400: components["responses"]["Invalid"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            /** @description conflict: stale_lease (the run's job is not running under this lease_token), workflow_ended, step_not_begun, step_ended, step_failed, too_many_steps (the run's memo holds 100000 rows); current_status names the run's (or the step's) status */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            413: components["responses"]["TooLarge"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    workflowStepComplete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The run's id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    lease_token: components["schemas"]["LeaseToken"];
+                    name: string;
+                    /** @description The seq that begin answered */
+                    seq: number;
+                    /** @description Any JSON, at most 1 MiB compact; default null */
+                    output?: unknown;
+                };
+            };
+        };
+        responses: {
+            /** @description Done */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WorkflowCallResult"];
+                };
+            };
+            400: components["responses"]["Invalid"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            /** @description conflict: stale_lease (the run's job is not running under this lease_token), workflow_ended, step_not_begun, step_ended, step_failed, too_many_steps (the run's memo holds 100000 rows); current_status names the run's (or the step's) status */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            413: components["responses"]["TooLarge"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    workflowStepFail: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The run's id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    lease_token: components["schemas"]["LeaseToken"];
+                    name: string;
+                    /** @description The seq that begin answered */
+                    seq: number;
+                    error: {
+                        code: components["schemas"]["ErrorCode"];
+                        message?: string;
+                    };
+                    /** @default true */
+                    retryable?: boolean;
+                };
+            };
+        };
+        responses: {
+            /** @description Done */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WorkflowCallResult"];
+                };
+            };
+            400: components["responses"]["Invalid"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            /** @description conflict: stale_lease (the run's job is not running under this lease_token), workflow_ended, step_not_begun, step_ended, step_failed, too_many_steps (the run's memo holds 100000 rows); current_status names the run's (or the step's) status */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            413: components["responses"]["TooLarge"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    workflowSleep: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The run's id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    lease_token: components["schemas"]["LeaseToken"];
+                    name: string;
+                    duration_ms: number;
+                };
+            };
+        };
+        responses: {
+            /** @description Done */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WorkflowCallResult"];
+                };
+            };
+            400: components["responses"]["Invalid"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            /** @description conflict: stale_lease (the run's job is not running under this lease_token), workflow_ended, step_not_begun, step_ended, step_failed, too_many_steps (the run's memo holds 100000 rows); current_status names the run's (or the step's) status */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            413: components["responses"]["TooLarge"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    workflowComplete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The run's id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    lease_token: components["schemas"]["LeaseToken"];
+                    /** @description Any JSON, at most 1 MiB compact; default null */
+                    output?: unknown;
+                };
+            };
+        };
+        responses: {
+            /** @description Done */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WorkflowCallResult"];
+                };
+            };
+            400: components["responses"]["Invalid"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            /** @description conflict: stale_lease (the run's job is not running under this lease_token), workflow_ended, step_not_begun, step_ended, step_failed, too_many_steps (the run's memo holds 100000 rows); current_status names the run's (or the step's) status */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            413: components["responses"]["TooLarge"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    workflowFail: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The run's id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    lease_token: components["schemas"]["LeaseToken"];
+                    error: {
+                        code: components["schemas"]["ErrorCode"];
+                        message?: string;
+                    };
+                    /** @default true */
+                    retryable?: boolean;
+                };
+            };
+        };
+        responses: {
+            /** @description Done */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WorkflowCallResult"];
+                };
+            };
+            400: components["responses"]["Invalid"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            /** @description conflict: stale_lease (the run's job is not running under this lease_token), workflow_ended, step_not_begun, step_ended, step_failed, too_many_steps (the run's memo holds 100000 rows); current_status names the run's (or the step's) status */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            413: components["responses"]["TooLarge"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    cancelWorkflow: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A repeated request with the same key gets the first one's answer (Idempotent-Replayed: true) */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /** @description The run's id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": {
+                    /** @description Kept as the run's error message */
+                    reason?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The run, ended */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Workflow"];
+                };
+            };
+            400: components["responses"]["Invalid"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            /** @description workflow_ended: the run had ended; current_status says how */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            413: components["responses"]["TooLarge"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    terminateWorkflow: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A repeated request with the same key gets the first one's answer (Idempotent-Replayed: true) */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /** @description The run's id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": {
+                    /** @description Kept as the run's error message */
+                    reason?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The run, ended */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Workflow"];
+                };
+            };
+            400: components["responses"]["Invalid"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            /** @description workflow_ended: the run had ended; current_status says how */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            413: components["responses"]["TooLarge"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    signalWorkflow: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A repeated request with the same key gets the first one's answer (Idempotent-Replayed: true) */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /** @description The run's id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    name: string;
+                    /** @description Any JSON, at most 1 MiB compact; what the wait answers */
+                    payload?: unknown;
+                };
+            };
+        };
+        responses: {
+            /** @description Sent */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WorkflowSignalSent"];
+                };
+            };
+            400: components["responses"]["Invalid"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            /** @description workflow_ended: the run had ended; too_many_signals: it holds 1000 signals no wait has taken. current_status names the run's status */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            413: components["responses"]["TooLarge"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    workflowWaitSignal: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The run's id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    lease_token: components["schemas"]["LeaseToken"];
+                    name: string;
+                    /** @description Default: none (wait until a signal, a cancel or an operator) */
+                    timeout_ms?: number;
+                };
+            };
+        };
+        responses: {
+            /** @description Done */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WorkflowCallResult"];
+                };
+            };
+            400: components["responses"]["Invalid"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            /** @description conflict: stale_lease (the run's job is not running under this lease_token), workflow_ended, step_not_begun, step_ended, step_failed, too_many_steps (the run's memo holds 100000 rows); current_status names the run's (or the step's) status */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            413: components["responses"]["TooLarge"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    retryWorkflow: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A repeated request with the same key gets the first one's answer (Idempotent-Replayed: true) */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /** @description The run's id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": {
+                    /** @description Kept in the job's audit trail */
+                    reason?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The run, pending again */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Workflow"];
+                };
+            };
+            400: components["responses"]["Invalid"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            /** @description not_retryable: the run is completed or has not ended; current_status says which */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            413: components["responses"]["TooLarge"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
         };

@@ -258,6 +258,56 @@ export class WeftClient implements ApiMethods {
     return this.#call("resumeQueue", [name], undefined, options);
   }
 
+  // ---- workflows ---------------------------------------------------------------
+
+  startWorkflow(body: Body<"startWorkflow">, options?: Options<"startWorkflow">): Promise<Answer<"startWorkflow">> {
+    return this.#call("startWorkflow", [], body, options);
+  }
+  listWorkflows(options?: Options<"listWorkflows">): Promise<Answer<"listWorkflows">> {
+    return this.#call("listWorkflows", [], undefined, options);
+  }
+  getWorkflow(id: string, options?: Options<"getWorkflow">): Promise<Answer<"getWorkflow">> {
+    return this.#call("getWorkflow", [id], undefined, options);
+  }
+  getWorkflowByKey(key: string, options?: Options<"getWorkflowByKey">): Promise<Answer<"getWorkflowByKey">> {
+    return this.#call("getWorkflowByKey", [key], undefined, options);
+  }
+  signalWorkflow(id: string, body: Body<"signalWorkflow">, options?: Options<"signalWorkflow">): Promise<Answer<"signalWorkflow">> {
+    return this.#call("signalWorkflow", [id], body, options);
+  }
+  cancelWorkflow(id: string, body?: Body<"cancelWorkflow">, options?: Options<"cancelWorkflow">): Promise<Answer<"cancelWorkflow">> {
+    return this.#call("cancelWorkflow", [id], body, options);
+  }
+  terminateWorkflow(id: string, body?: Body<"terminateWorkflow">, options?: Options<"terminateWorkflow">): Promise<Answer<"terminateWorkflow">> {
+    return this.#call("terminateWorkflow", [id], body, options);
+  }
+  retryWorkflow(id: string, body?: Body<"retryWorkflow">, options?: Options<"retryWorkflow">): Promise<Answer<"retryWorkflow">> {
+    return this.#call("retryWorkflow", [id], body, options);
+  }
+  // The calls a workflow's code makes while it holds the run's job: each
+  // takes the claim's lease_token.
+  workflowStepBegin(id: string, body: Body<"workflowStepBegin">, options?: Options<"workflowStepBegin">): Promise<Answer<"workflowStepBegin">> {
+    return this.#call("workflowStepBegin", [id], body, options);
+  }
+  workflowStepComplete(id: string, body: Body<"workflowStepComplete">, options?: Options<"workflowStepComplete">): Promise<Answer<"workflowStepComplete">> {
+    return this.#call("workflowStepComplete", [id], body, options);
+  }
+  workflowStepFail(id: string, body: Body<"workflowStepFail">, options?: Options<"workflowStepFail">): Promise<Answer<"workflowStepFail">> {
+    return this.#call("workflowStepFail", [id], body, options);
+  }
+  workflowSleep(id: string, body: Body<"workflowSleep">, options?: Options<"workflowSleep">): Promise<Answer<"workflowSleep">> {
+    return this.#call("workflowSleep", [id], body, options);
+  }
+  workflowWaitSignal(id: string, body: Body<"workflowWaitSignal">, options?: Options<"workflowWaitSignal">): Promise<Answer<"workflowWaitSignal">> {
+    return this.#call("workflowWaitSignal", [id], body, options);
+  }
+  workflowComplete(id: string, body: Body<"workflowComplete">, options?: Options<"workflowComplete">): Promise<Answer<"workflowComplete">> {
+    return this.#call("workflowComplete", [id], body, options);
+  }
+  workflowFail(id: string, body: Body<"workflowFail">, options?: Options<"workflowFail">): Promise<Answer<"workflowFail">> {
+    return this.#call("workflowFail", [id], body, options);
+  }
+
   // ---- tokens ----------------------------------------------------------------
 
   listTokens(options?: Options<"listTokens">): Promise<Answer<"listTokens">> {
@@ -298,6 +348,10 @@ export class WeftClient implements ApiMethods {
   }
   iterQueues(options?: Omit<Options<"listQueues">, "cursor">): AsyncGenerator<Item<"listQueues", "queues">, void, undefined> {
     return this.#pages((cursor) => this.listQueues({ ...options, cursor }), "queues");
+  }
+  /** Every workflow run matching the filters, page after page. */
+  iterWorkflows(options?: Omit<Options<"listWorkflows">, "cursor">): AsyncGenerator<Item<"listWorkflows", "workflows">, void, undefined> {
+    return this.#pages((cursor) => this.listWorkflows({ ...options, cursor }), "workflows");
   }
 
   async *#pages(
