@@ -9,7 +9,7 @@
 # gives up on after WEFT_COMPLETION_TIMEOUT seconds (default 2).
 
 _weft_commands="serve submit ls get tasks runs cancel pause resume retry reset resolve queues workers
-dead-letters tokens enqueue worker bench completion help"
+dead-letters tokens workflows enqueue worker bench completion help"
 _weft_global_opts="--url --token --namespace --profile --json --help"
 
 # The verbs of a command, or nothing for a command without verbs.
@@ -21,6 +21,7 @@ _weft_verbs() {
         workers) echo "ls show drain" ;;
         dead-letters) echo "ls show requeue" ;;
         tokens) echo "ls show create revoke" ;;
+        workflows) echo "ls show key start cancel terminate retry signal" ;;
         completion) echo "bash zsh" ;;
         help) echo "$_weft_commands" ;;
     esac
@@ -43,6 +44,12 @@ _weft_opts() {
                 tasks) echo "--limit --cursor --all" ;;
             esac ;;
         cancel|pause|resume|retry|reset|resolve) echo "--reason" ;;
+        workflows)
+            case $2 in
+                ls|"") echo "--status --type --queue --created-after --created-before --limit --cursor --all" ;;
+                start) echo "--queue --input --key --max-attempts" ;;
+                cancel|terminate|retry) echo "--reason" ;;
+            esac ;;
         queues|workers|dead-letters|tokens) echo "--limit --cursor --all" ;;
         enqueue) echo "--name --priority --run-at --delay --max-attempts --backoff --jitter --timeout --dedup-key
 --dedup-window --concurrency-key --rate-key --metadata" ;;
@@ -59,7 +66,7 @@ _weft_takes_value() {
         --durability|--status|--queue|--run|--executor|--created-after|--created-before|--limit|--cursor|\
         --reason|--name|--priority|--run-at|--delay|--max-attempts|--backoff|--jitter|--timeout|--dedup-key|\
         --dedup-window|--concurrency-key|--rate-key|--metadata|--concurrency|--claim-wait|--lease|--kill-grace|\
-        --permanent-exit|--outcome-log|--server|--jobs|--tasks|--clients|--rate|--window|--nodes|--soak|\
+        --permanent-exit|--outcome-log|--type|--input|--key|--server|--jobs|--tasks|--clients|--rate|--window|--nodes|--soak|\
         --latency-rate|--latency-secs|--starts)
             return 0 ;;
     esac

@@ -7,6 +7,8 @@
 #include "cli/families.h"
 #include "cli/submit.h"
 
+extern const cli_family CLI_WORKFLOWS;   /* workflows_cmd.c */
+
 typedef struct top_command {
 	const char *name;
 	const cli_family *family;          /* a command built on cli/command.h, or */
@@ -32,6 +34,7 @@ static const top_command COMMANDS[] = {
 	{ "workers", &CLI_WORKERS, NULL, NULL },
 	{ "dead-letters", &CLI_DEAD_LETTERS, NULL, NULL },
 	{ "tokens", &CLI_TOKENS, NULL, NULL },
+	{ "workflows", &CLI_WORKFLOWS, NULL, NULL },
 	{ "completion", NULL, completion_main, "print a shell completion script (bash or zsh)" },
 };
 
