@@ -7,7 +7,6 @@
 #include "cli/families.h"
 #include "cli/submit.h"
 
-extern const cli_family CLI_WORKFLOWS;   /* workflows_cmd.c */
 
 typedef struct top_command {
 	const char *name;
