@@ -164,7 +164,7 @@ int cli_parse_duration(const char *prog, const char *opt, const char *s, int64_t
 	static const struct {
 		const char *unit;
 		double us;
-	} units[] = { { "ms", 1e3 }, { "s", 1e6 }, { "m", 60e6 }, { "h", 3600e6 }, { "", 1e6 } };
+	} units[] = { { "ms", 1e3 }, { "s", 1e6 }, { "m", 60e6 }, { "h", 3600e6 }, { "d", 86400e6 }, { "", 1e6 } };
 	char *end = NULL;
 	errno = 0;
 	double v = strtod(s, &end);

@@ -1,0 +1,78 @@
+"""`weft step` and `weft sleep` in a shell script run by `weft worker`: a
+durable workflow whose steps are memoized across replays, with the
+server's injected clock ending the sleep."""
+
+import os
+import signal
+import subprocess
+import time
+
+import pytest
+
+
+def wait_for(pred, timeout=20.0):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        got = pred()
+        if got:
+            return got
+        time.sleep(0.05)
+    raise AssertionError("condition not met in %ss" % timeout)
+
+
+def run_of(server, run_id):
+    r = server.get("/v1/workflows/" + run_id)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+@pytest.fixture
+def script(tmp_path, weft_bin):
+    path = tmp_path / "flow.sh"
+    path.write_text(
+        "#!/bin/sh\n"
+        "set -e\n"
+        "cd '%s'\n"
+        "W='%s'\n"
+        "\"$W\" step a -- sh -c 'echo 1 >> counter; echo A'\n"
+        "\"$W\" sleep nap 5s\n"
+        "\"$W\" step b -- sh -c 'echo 1 >> counter_b; echo B'\n" % (tmp_path, weft_bin))
+    path.chmod(0o755)
+    return path
+
+
+def test_steps_are_memoized_across_a_sleep(weft_factory, weft_bin, script, tmp_path):
+    server = weft_factory.start()
+    r = server.post("/v1/workflows", json={"type": "flow", "queue": "wf"})
+    assert r.status_code == 201, r.text
+    run_id = r.json()["id"]
+    log = open(tmp_path / "worker.log", "w")
+    worker = subprocess.Popen([weft_bin, "worker", "--url", server.base, "--queue", "wf", "--claim-wait", "1s",
+                               "--", str(script)], stdout=log, stderr=subprocess.STDOUT)
+    try:
+        wait_for(lambda: run_of(server, run_id)["status"] == "suspended")
+        assert (tmp_path / "counter").read_text() == "1\n"
+        assert not (tmp_path / "counter_b").exists()
+        server.advance(6)
+        run = wait_for(lambda: (lambda x: x if x["status"] == "completed" else None)(run_of(server, run_id)))
+        assert (tmp_path / "counter").read_text() == "1\n"   # a was memoized, not run again
+        assert (tmp_path / "counter_b").read_text() == "1\n"
+        # The job's result is the script's stdout: the memoized step prints
+        # its stored output as the step's command did.
+        job = server.get("/v1/tasks/" + run_id).json()
+        assert job["result"] == "A\nB", job
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        worker.wait(timeout=30)
+        log.close()
+    text = (tmp_path / "worker.log").read_text()
+    assert "suspended" in text, text
+    assert worker.returncode == 0, text
+
+
+def test_step_refuses_outside_a_job(weft_bin):
+    env = {k: v for k, v in os.environ.items() if k not in ("WEFT_JOB_ID", "WEFT_LEASE_TOKEN")}
+    p = subprocess.run([weft_bin, "step", "a", "--", "true"], env=env, capture_output=True, text=True)
+    assert p.returncode == 2 and "not inside a workflow job" in p.stderr
+    p = subprocess.run([weft_bin, "sleep", "nap", "5x"], env=env, capture_output=True, text=True)
+    assert p.returncode == 2 and "DURATION" in p.stderr
