@@ -30,7 +30,8 @@ const char CLI_EXIT_CODES_HELP[] =
 	"  5  not found (404): no such task, run, queue, worker, dead letter or token\n"
 	"  6  conflict (409): the object's state does not allow the request\n"
 	"  7, 8, 9  weft submit --wait: the run failed, was canceled, or is still active at\n"
-	"           --wait-timeout\n";
+	"           --wait-timeout\n"
+	"  75 weft step, weft sleep: the workflow run is suspended; the script should stop\n";
 
 static const char *env_or(const char *name, const char *dflt)
 {
