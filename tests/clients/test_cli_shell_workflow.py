@@ -76,3 +76,65 @@ def test_step_refuses_outside_a_job(weft_bin):
     assert p.returncode == 2 and "not inside a workflow job" in p.stderr
     p = subprocess.run([weft_bin, "sleep", "nap", "5x"], env=env, capture_output=True, text=True)
     assert p.returncode == 2 and "DURATION" in p.stderr
+
+
+def write_script(tmp_path, weft_bin, body):
+    path = tmp_path / "flow.sh"
+    path.write_text("#!/bin/sh\nset -e\ncd '%s'\nW='%s'\n%s" % (tmp_path, weft_bin, body))
+    path.chmod(0o755)
+    return path
+
+
+def start_worker(server, weft_bin, script, tmp_path):
+    log = open(tmp_path / "worker.log", "w")
+    p = subprocess.Popen([weft_bin, "worker", "--url", server.base, "--queue", "wf", "--claim-wait", "1s",
+                          "--", str(script)], stdout=log, stderr=subprocess.STDOUT)
+    return p, log
+
+
+def stop_worker(p, log):
+    p.send_signal(signal.SIGTERM)
+    p.wait(timeout=30)
+    log.close()
+
+
+# The step's command fails on its first try: the step's retry suspends the
+# run (weft step exits 75, nothing is reported), and the replay after the
+# backoff runs the command again and completes.
+def test_a_failed_step_is_retried_after_its_backoff(weft_factory, weft_bin, tmp_path):
+    server = weft_factory.start()
+    script = write_script(tmp_path, weft_bin,
+                          "\"$W\" step flaky -- sh -c 'echo x >> tries; [ $(wc -l < tries) -ge 2 ] || exit 3; echo ok'\n")
+    r = server.post("/v1/workflows", json={"type": "flow", "queue": "wf", "max_attempts": 2,
+                                           "backoff": {"initial_ms": 1000, "jitter": 0}})
+    assert r.status_code == 201, r.text
+    run_id = r.json()["id"]
+    p, log = start_worker(server, weft_bin, script, tmp_path)
+    try:
+        wait_for(lambda: run_of(server, run_id)["status"] == "suspended")
+        assert run_of(server, run_id)["suspended"]["reason"] == "retry"
+        assert (tmp_path / "tries").read_text() == "x\n"
+        server.advance(1.5)
+        wait_for(lambda: run_of(server, run_id)["status"] == "completed")
+        assert (tmp_path / "tries").read_text() == "x\nx\n"
+        assert server.get("/v1/tasks/" + run_id).json()["result"] == "ok"
+    finally:
+        stop_worker(p, log)
+
+
+# A step failed for good: weft step exits with the command's code, the
+# script stops, and the worker fails the job.
+def test_a_step_failed_for_good_fails_the_job(weft_factory, weft_bin, tmp_path):
+    server = weft_factory.start()
+    script = write_script(tmp_path, weft_bin, "\"$W\" step once -- sh -c 'exit 3'\necho unreachable > after\n")
+    r = server.post("/v1/workflows", json={"type": "flow", "queue": "wf", "max_attempts": 1})
+    assert r.status_code == 201, r.text
+    run_id = r.json()["id"]
+    p, log = start_worker(server, weft_bin, script, tmp_path)
+    try:
+        wait_for(lambda: run_of(server, run_id)["status"] == "failed")
+        assert not (tmp_path / "after").exists()
+        job = server.get("/v1/tasks/" + run_id).json()
+        assert job["status"] == "failure", job
+    finally:
+        stop_worker(p, log)
