@@ -16,6 +16,7 @@
 #include "util/alloc.h"
 #include "util/buf.h"
 #include <errno.h>
+#include <fcntl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -98,7 +99,7 @@ static int run_cmd(const char *prog, char **argv, buf *out, bool *too_big)
 		return -1;
 	}
 	int fds[2];
-	if (pipe(fds) != 0) {
+	if (pipe2(fds, O_CLOEXEC) != 0) {   /* dup2 gives the child a stdout without it */
 		fprintf(stderr, "%s: pipe: %s\n", prog, strerror(errno));
 		free(path);
 		return -1;
@@ -155,12 +156,12 @@ static void step_usage(FILE *f)
 	        "exits 0 without running CMD. Otherwise runs CMD (stdin and stderr pass\n"
 	        "through; stdout is printed and kept, up to 1 MiB) and records it: exit 0\n"
 	        "completes the step with CMD's stdout as output (JSON if it parses, else a\n"
-	        "string); exit N fails the step, and `weft step` exits N. When the failure\n"
-	        "will be retried later, or the step waits for its retry backoff, the run is\n"
-	        "suspended and `weft step` exits %d: under `set -e` the script stops, and the\n"
-	        "job is replayed from the top when it is due.\n"
+	        "string); exit N fails the step, and `weft step` exits N (1 for N = %d).\n"
+	        "When the failure will be retried later, or the step waits for its retry\n"
+	        "backoff, the run is suspended and `weft step` exits %d: under `set -e` the\n"
+	        "script stops, and the job is replayed from the top when it is due.\n"
 	        "\n%s",
-	        CLI_EXIT_SUSPENDED, ENV_HELP);
+	        CLI_EXIT_SUSPENDED, CLI_EXIT_SUSPENDED, ENV_HELP);
 }
 
 int step_main(int argc, char **argv)
@@ -221,7 +222,8 @@ int step_main(int argc, char **argv)
 		                    msg, "retryable", !too_big),
 		          &a);
 		if (rc == 0)
-			rc = suspended(a) ? CLI_EXIT_SUSPENDED : (code > 0 ? code : 1);
+			/* CMD's own 75 must not read as a suspension to the worker. */
+			rc = suspended(a) ? CLI_EXIT_SUSPENDED : (code > 0 && code != CLI_EXIT_SUSPENDED ? code : 1);
 	}
 	buf_release(&out);
 out:

@@ -122,11 +122,13 @@ def test_a_failed_step_is_retried_after_its_backoff(weft_factory, weft_bin, tmp_
         stop_worker(p, log)
 
 
-# A step failed for good: weft step exits with the command's code, the
-# script stops, and the worker fails the job.
-def test_a_step_failed_for_good_fails_the_job(weft_factory, weft_bin, tmp_path):
+# A step failed for good: weft step exits with the command's code (1 for
+# the command's own 75, which would read as a suspension), the script
+# stops, and the worker fails the job.
+@pytest.mark.parametrize("code,job_code", [(3, "exit_3"), (75, "exit_1")])
+def test_a_step_failed_for_good_fails_the_job(weft_factory, weft_bin, tmp_path, code, job_code):
     server = weft_factory.start()
-    script = write_script(tmp_path, weft_bin, "\"$W\" step once -- sh -c 'exit 3'\necho unreachable > after\n")
+    script = write_script(tmp_path, weft_bin, "\"$W\" step once -- sh -c 'exit %d'\necho unreachable > after\n" % code)
     r = server.post("/v1/workflows", json={"type": "flow", "queue": "wf", "max_attempts": 1})
     assert r.status_code == 201, r.text
     run_id = r.json()["id"]
@@ -136,5 +138,6 @@ def test_a_step_failed_for_good_fails_the_job(weft_factory, weft_bin, tmp_path):
         assert not (tmp_path / "after").exists()
         job = server.get("/v1/tasks/" + run_id).json()
         assert job["status"] == "failure", job
+        assert job_code in str(job), job
     finally:
         stop_worker(p, log)
