@@ -14,6 +14,8 @@ int enqueue_main(int argc, char **argv);
 /* `weft worker --queue Q [options] -- CMD ARGS…`. argv[0] is "worker".
  * Returns the exit code. */
 int worker_main(int argc, char **argv);
+int step_main(int argc, char **argv);
+int sleep_main(int argc, char **argv);
 
 /* Runs the client command argv[0] when there is one (*handled), with
  * argv[0] its name. Returns the exit code. */

@@ -30,7 +30,8 @@ const char CLI_EXIT_CODES_HELP[] =
 	"  5  not found (404): no such task, run, queue, worker, dead letter or token\n"
 	"  6  conflict (409): the object's state does not allow the request\n"
 	"  7, 8, 9  weft submit --wait: the run failed, was canceled, or is still active at\n"
-	"           --wait-timeout\n";
+	"           --wait-timeout\n"
+	"  75 weft step, weft sleep: the workflow run is suspended; the script should stop\n";
 
 static const char *env_or(const char *name, const char *dflt)
 {
@@ -164,7 +165,7 @@ int cli_parse_duration(const char *prog, const char *opt, const char *s, int64_t
 	static const struct {
 		const char *unit;
 		double us;
-	} units[] = { { "ms", 1e3 }, { "s", 1e6 }, { "m", 60e6 }, { "h", 3600e6 }, { "", 1e6 } };
+	} units[] = { { "ms", 1e3 }, { "s", 1e6 }, { "m", 60e6 }, { "h", 3600e6 }, { "d", 86400e6 }, { "", 1e6 } };
 	char *end = NULL;
 	errno = 0;
 	double v = strtod(s, &end);

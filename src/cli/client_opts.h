@@ -19,6 +19,10 @@ enum {
 	CLI_EXIT_UNREACHABLE = 4,   /* no answer from the server */
 	CLI_EXIT_NOT_FOUND = 5,     /* 404: no such task, run, queue, worker or token */
 	CLI_EXIT_CONFLICT = 6,      /* 409: the object's state does not allow the request */
+	/* `weft step` and `weft sleep`: the workflow run is suspended (a sleep,
+	 * a step's retry backoff) and this attempt is over; `weft worker`
+	 * reports nothing for a job whose command exits with it. */
+	CLI_EXIT_SUSPENDED = 75,
 };
 
 /* The exit codes as help text (one line each). */
@@ -65,7 +69,7 @@ http_client *cli_client_new(const char *prog, cli_client_opts *o, long timeout_m
 
 /* Parses a decimal integer in [lo, hi]; -1 with a message naming the option. */
 int cli_parse_i64(const char *prog, const char *opt, const char *s, int64_t lo, int64_t hi, int64_t *out);
-/* Parses a duration: a number with a unit, "500ms", "30s", "5m", "2h"; a
+/* Parses a duration: a number with a unit, "500ms", "30s", "5m", "2h", "3d"; a
  * bare number is seconds. Fractions are allowed ("1.5s"). Microseconds in
  * [lo_us, hi_us], or -1 with a message naming the option. */
 int cli_parse_duration(const char *prog, const char *opt, const char *s, int64_t lo_us, int64_t hi_us, int64_t *out);

@@ -19,6 +19,8 @@ static const top_command COMMANDS[] = {
 	{ "submit", NULL, submit_main, "submit a run: a DAG in JSON or YAML (see `weft submit --help`)" },
 	{ "enqueue", NULL, enqueue_main, "add jobs to a queue (see `weft enqueue --help`)" },
 	{ "worker", NULL, worker_main, "run a command for each job claimed from queues" },
+	{ "step", NULL, step_main, "run a memoized step of a workflow job (see `weft step --help`)" },
+	{ "sleep", NULL, sleep_main, "suspend a workflow job's run for a while (see `weft sleep --help`)" },
 	{ "ls", &CLI_LS, NULL, NULL },
 	{ "get", &CLI_GET, NULL, NULL },
 	{ "tasks", &CLI_TASKS, NULL, NULL },

@@ -49,6 +49,11 @@ static void usage(FILE *out)
 	        "CMD also gets WEFT_JOB_ID, WEFT_RUN_ID, WEFT_QUEUE, WEFT_ATTEMPT,\n"
 	        "WEFT_LEASE_TOKEN, WEFT_NAMESPACE, WEFT_URL, WEFT_TOKEN and WEFT_PARENTS (the\n"
 	        "parent jobs' results as JSON; above 64 KiB, in the file WEFT_PARENTS_FILE).\n"
+	        "WEFT_URL, WEFT_TOKEN and WEFT_NAMESPACE are the worker's own server options,\n"
+	        "so that `weft step` and `weft sleep` in a workflow job's script reach the\n"
+	        "same server. A CMD that exits 75 (what they exit when the workflow run is\n"
+	        "suspended) is not reported: the server replays the job when it is due (for a\n"
+	        "job that is not a workflow run's, the lease runs out and the job is retried).\n"
 	        "\n"
 	        "options:\n"
 	        "  --queue Q                a queue to claim from (1 to 16)\n"
@@ -297,6 +302,13 @@ static void job_finished(runner *r, size_t idx)
 	w->busy--;
 	pthread_cond_signal(&w->claim_cv);
 	if (j->lease_lost) {
+		proc_outcome_release(&o);
+		worker_job_remove(w, j);
+	} else if (o.exit_code == CLI_EXIT_SUSPENDED) {
+		/* `weft step` or `weft sleep` suspended the workflow run: the
+		 * server has ended this attempt and replays the job when it is
+		 * due, so there is nothing to report. */
+		log_info(SUB, "job %s (attempt %" PRId64 "): suspended", j->id, j->attempt);
 		proc_outcome_release(&o);
 		worker_job_remove(w, j);
 	} else {
