@@ -161,8 +161,14 @@ zpty -w z 'compadd () { if [[ ${@[1,(i)(-|--)]} == *-(O|A|D)\ * ]]; then builtin
 zpty -w z "print '<RE''ADY>'"
 zpty -r z out '*<READY>*'
 zpty -n -w z "$line"$'\t'
+# Nothing more is typed until the completion has gone quiet: zsh cuts a
+# completion short when input is pending (typeahead).
+out= quiet=0
+while (( quiet < 4 )); do
+  sleep 0.05
+  if zpty -rt z chunk; then out+=$chunk; quiet=0; else (( quiet++ )); fi
+done
 zpty -w z $'\C-u'"print '<DO''NE>'"
-out=
 while zpty -r z chunk; do out+=$chunk; [[ $out == *'<DONE>'* ]] && break; done
 print -r -- $out | tr -d '\r' | grep -o '<M>.*' | sed 's/^<M>//' | sort -u
 zpty -d z
