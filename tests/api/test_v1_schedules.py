@@ -1,0 +1,122 @@
+"""Cron schedules over /v1/schedules: a creation checks the cron text, the
+zone and the job it starts, with errors naming the field; a schedule is
+read back with its next fire times (computed on its zone's wall clock,
+DST included), listed by name with a cursor, paused, resumed and
+deleted. Times come from the server's clock, which the tests move."""
+
+from harness import parse_ts
+
+JOB = {"kind": "job", "queue": "reports", "input": {"report": "daily"}}
+
+
+def create(api, expect=201, **body):
+    body.setdefault("target", JOB)
+    r = api.post("/v1/schedules", json=body)
+    assert r.status_code == expect, r.text
+    return r.json()
+
+
+def details(r):
+    assert r.status_code == 400, r.text
+    e = r.json()["error"]
+    return e.get("details") or [e.get("message")]
+
+
+def test_create_and_read_back(api):
+    s = create(api, name="daily", cron="30 6 * * *", timezone="Europe/Berlin")
+    assert s["namespace"] == "default" and s["name"] == "daily"
+    assert s["cron"] == "30 6 * * *" and s["timezone"] == "Europe/Berlin"
+    assert s["target"] == JOB
+    assert s["catchup"] == "none" and s["catchup_max"] == 1 and s["overlap"] == "queue"
+    assert s["paused"] is False and s["fires"] == 0 and s["last_fire_at"] is None
+    nxt = parse_ts(s["next_fire_at"])
+    assert nxt > parse_ts(s["created_at"])
+    got = api.get("/v1/schedules/daily?next=3")
+    assert got.status_code == 200, got.text
+    g = got.json()
+    assert len(g["next"]) == 3
+    times = [parse_ts(t) for t in g["next"]]
+    assert times[0] == nxt
+    # 06:30 Berlin is 05:30 UTC in winter (the server's December clock).
+    assert all("T05:30:00" in t for t in g["next"]), g
+    assert [b - a for a, b in zip(times, times[1:])] == [86400, 86400]
+    assert "next" not in s
+
+
+def test_validation_names_the_field(api):
+    r = api.post("/v1/schedules", json={"name": "bad", "cron": "0 0 32 * *", "target": JOB})
+    assert "cron: field 3 (day of month): 32 is out of 1-31" in details(r)
+    r = api.post("/v1/schedules", json={"name": "bad", "cron": "0 0 * * *", "timezone": "Mars/Olympus",
+                                        "target": JOB})
+    assert any(d.startswith("timezone: unknown zone Mars/Olympus") for d in details(r)), details(r)
+    r = api.post("/v1/schedules", json={"name": "bad", "cron": "0 0 * * *", "target": {"kind": "job"}})
+    assert any(d.startswith("target.queue") for d in details(r)), details(r)
+    r = api.post("/v1/schedules", json={"name": "bad", "cron": "0 0 * * *",
+                                        "target": {"kind": "job", "queue": "q", "max_attempts": 0}})
+    assert any(d.startswith("target.max_attempts") for d in details(r)), details(r)
+    r = api.post("/v1/schedules", json={"name": "Bad Name", "cron": "0 0 * * *", "target": JOB,
+                                        "catchup": "most", "catchup_max": 0, "colour": 1})
+    d = details(r)
+    for field in ("name", "catchup", "catchup_max", "colour"):
+        assert any(x.startswith(field) for x in d), (field, d)
+    r = api.get("/v1/schedules/none?next=101")
+    assert r.status_code == 400, r.text
+    # A taken name is a conflict; the first stays.
+    create(api, name="once", cron="@hourly")
+    r = api.post("/v1/schedules", json={"name": "once", "cron": "@daily", "target": JOB})
+    assert r.status_code == 409, r.text
+    assert api.get("/v1/schedules/once").json()["cron"] == "@hourly"
+
+
+def test_list_pages_by_name(api):
+    for n in ("c", "a", "e", "b", "d"):
+        create(api, name=n, cron="@daily")
+    create(api, name="z", namespace="other", cron="@daily")
+    seen, cursor = [], None
+    while True:
+        r = api.get("/v1/schedules?limit=2" + ("&cursor=" + cursor if cursor else ""))
+        assert r.status_code == 200, r.text
+        body = r.json()
+        seen += [s["name"] for s in body["schedules"]]
+        cursor = body["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == ["a", "b", "c", "d", "e"]
+    other = api.get("/v1/schedules?namespace=other").json()["schedules"]
+    assert [s["name"] for s in other] == ["z"]
+
+
+def test_pause_resume_delete(api):
+    create(api, name="p", cron="*/5 * * * *")
+    r = api.post("/v1/schedules/p/pause")
+    assert r.status_code == 200, r.text
+    assert r.json()["paused"] is True and r.json()["next_fire_at"] is None
+    api.advance(3600)
+    r = api.post("/v1/schedules/p/resume")
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["paused"] is False
+    # Resumed from now: the next time is within five minutes, not in the past.
+    nxt = parse_ts(body["next_fire_at"])
+    upd = parse_ts(body["updated_at"])
+    assert upd < nxt
+    assert api.post("/v1/schedules/nope/pause").status_code == 404
+    r = api.delete("/v1/schedules/p")
+    assert r.status_code == 204, r.text
+    assert api.get("/v1/schedules/p").status_code == 404
+    assert api.delete("/v1/schedules/p").status_code == 404
+
+
+def test_dst_zone_fires_once_on_the_spring_forward_day(api):
+    # 02:30 does not happen in Berlin on 28 March 2027 (02:00 -> 03:00): a
+    # daily 02:30 schedule fires once that day, at 03:00 CEST (01:00 UTC),
+    # and once on every other day.
+    create(api, name="dst", cron="30 2 * * *", timezone="Europe/Berlin")
+    api.advance(40 * 86400)
+    g = api.get("/v1/schedules/dst?next=100").json()["next"]
+    days = [t[:10] for t in g]
+    assert len(days) == 100 and len(days) == len(set(days)), g
+    assert "2027-03-28" in days, g
+    assert g[days.index("2027-03-28")].startswith("2027-03-28T01:00:00"), g
+    assert g[days.index("2027-03-27")].startswith("2027-03-27T01:30:00"), g
+    assert g[days.index("2027-03-29")].startswith("2027-03-29T00:30:00"), g
