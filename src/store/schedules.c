@@ -232,3 +232,22 @@ int store_schedules_due(store_conn *c, int64_t now, size_t limit, schedule_row *
 	db_bind_int(st, (int64_t)limit);
 	return collect(st, out, n);
 }
+
+static const db_sql q_next = { "schedule_next",
+	                       "SELECT min(next_fire_at) FROM schedule WHERE paused = 0 AND next_fire_at IS NOT NULL",
+	                       NULL };
+
+int store_schedules_next(store_conn *c, int64_t *due)
+{
+	*due = INT64_MAX;
+	db_stmt *st;
+	int err = db_prepare(c, &q_next, &st);
+	if (err)
+		return err;
+	int64_t v = 0;
+	bool found = false;
+	err = db_query_int(st, &v, &found);
+	if (err == 0 && found && v > 0)
+		*due = v;
+	return err;
+}

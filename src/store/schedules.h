@@ -60,4 +60,8 @@ int store_schedule_fired(store_conn *c, const char *namespace, const char *name,
  * at most limit. */
 int store_schedules_due(store_conn *c, int64_t now, size_t limit, schedule_row **out, size_t *n);
 
+/* The earliest next fire time of the unpaused schedules in *due;
+ * INT64_MAX when none fires. */
+int store_schedules_next(store_conn *c, int64_t *due);
+
 #endif

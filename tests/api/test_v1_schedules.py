@@ -120,3 +120,51 @@ def test_dst_zone_fires_once_on_the_spring_forward_day(api):
     assert g[days.index("2027-03-28")].startswith("2027-03-28T01:00:00"), g
     assert g[days.index("2027-03-27")].startswith("2027-03-27T01:30:00"), g
     assert g[days.index("2027-03-29")].startswith("2027-03-29T00:30:00"), g
+
+
+def claim_all(api, queue):
+    r = api.post("/v1/jobs/claim", json={"queues": [queue], "worker_id": "w1", "max_jobs": 50})
+    assert r.status_code == 200, r.text
+    return r.json()["jobs"]
+
+
+def server_now(api, s):
+    """The server's time when s was made (its clock is the injected one)."""
+    return parse_ts(s["created_at"])
+
+
+def test_firing_at_injected_times_starts_the_job(api):
+    s = create(api, name="five", cron="*/5 * * * *",
+               target={"kind": "job", "queue": "fired", "input": {"n": 1}, "priority": 3})
+    nxt = parse_ts(s["next_fire_at"])
+    assert claim_all(api, "fired") == []
+    api.advance(nxt - server_now(api, s) + 10)
+    jobs = claim_all(api, "fired")
+    assert len(jobs) == 1, jobs
+    assert jobs[0]["input"] == {"n": 1}
+    got = api.get("/v1/schedules/five").json()
+    assert got["fires"] == 1 and got["last_job_id"] == jobs[0]["id"]
+    assert parse_ts(got["last_fire_at"]) >= nxt
+    assert parse_ts(got["next_fire_at"]) == nxt + 300
+    # Paused, it does not fire; resumed, it fires at its next time.
+    api.post("/v1/schedules/five/pause")
+    api.advance(600)
+    assert claim_all(api, "fired") == []
+    assert api.get("/v1/schedules/five").json()["fires"] == 1
+
+
+def test_catch_up_policies_after_the_clock_jumps(api):
+    made = {}
+    for name, catchup, most in (("none", "none", 1), ("one", "one", 1), ("all2", "all", 2), ("all10", "all", 10)):
+        made[name] = create(api, name=name, cron="0 * * * *", catchup=catchup, catchup_max=most,
+                            target={"kind": "job", "queue": "q-" + name})
+    t = server_now(api, made["all10"])
+    # Land half past the hour, three hourly times later: three were missed,
+    # and the latest is 30 minutes old (not on time).
+    target = (int(t) // 3600) * 3600 + 3 * 3600 + 1800
+    api.advance(target - t)
+    counts = {name: len(claim_all(api, "q-" + name)) for name in made}
+    assert counts == {"none": 0, "one": 1, "all2": 2, "all10": 3}, counts
+    for name in made:
+        got = api.get("/v1/schedules/" + name).json()
+        assert parse_ts(got["next_fire_at"]) == target + 1800, got

@@ -4,6 +4,7 @@
  */
 #include "util/common.h"
 #include "util/log.h"
+#include "util/metrics.h"
 #include "core/cron.h"
 #include "core/tz.h"
 #include "engine/engine_internal.h"
@@ -36,6 +37,8 @@ static int apply_create(engine *e, engine_cmd *cmd, int64_t now)
 		return rc;
 	cmd->result = created ? 0 : WEFT_ECONFLICT;
 	if (created)
+		schedule_arm(e, c->row.next_fire_at);
+	if (created)
 		log_info("engine", "schedule %s/%s (%s, %s) created by %s", c->row.namespace, c->row.name, c->row.cron,
 		         c->row.timezone, cmd->actor ? cmd->actor : "api");
 	return 0;
@@ -65,8 +68,10 @@ static int apply_pause(engine *e, engine_cmd *cmd, int64_t now)
 	if (rc != 0)
 		return rc;
 	int64_t next = s.next_fire_at;
-	if (s.paused && !c->paused)
+	if (s.paused && !c->paused) {
 		next = schedule_next_fire(s.cron, s.timezone, now);
+		schedule_arm(e, next);
+	}
 	bool found = false;
 	if (s.paused != c->paused)
 		rc = store_schedule_set_paused(e->w, c->namespace, c->name, c->paused, next, now, &found);
@@ -87,4 +92,9 @@ void cmd_schedule_create_init(cmd_schedule_create *c) { *c = (cmd_schedule_creat
 void cmd_schedule_delete_init(cmd_schedule_delete *c) { *c = (cmd_schedule_delete){ .base.op = &op_delete }; }
 void cmd_schedule_pause_init(cmd_schedule_pause *c) { *c = (cmd_schedule_pause){ .base.op = &op_pause }; }
 
-const command_family family_schedules = { .name = "schedules" };
+static void define_metrics(void)
+{
+	metrics_define("schedule_jobs_started_total", METRIC_COUNTER, "Jobs started by cron schedules");
+}
+
+const command_family family_schedules = { .name = "schedules", .define_metrics = define_metrics };
