@@ -54,6 +54,10 @@ def test_validation_names_the_field(api):
     r = api.post("/v1/schedules", json={"name": "bad", "cron": "0 0 * * *",
                                         "target": {"kind": "job", "queue": "q", "max_attempts": 0}})
     assert any(d.startswith("target.max_attempts") for d in details(r)), details(r)
+    # Options a firing would not carry over are refused, not dropped.
+    r = api.post("/v1/schedules", json={"name": "bad", "cron": "0 0 * * *",
+                                        "target": {"kind": "job", "queue": "q", "delay_ms": 5}})
+    assert any(d.startswith("target.delay_ms") for d in details(r)), details(r)
     r = api.post("/v1/schedules", json={"name": "Bad Name", "cron": "0 0 * * *", "target": JOB,
                                         "catchup": "most", "catchup_max": 0, "colour": 1})
     d = details(r)

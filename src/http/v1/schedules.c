@@ -10,9 +10,10 @@
  *
  * A schedule's cron text and zone are checked here, with errors naming
  * the field ("cron: field 3 (day of month): 32 is out of 1-31",
- * "timezone: unknown zone Mars/Olympus"). Its target is a job: the fields
- * of one job of POST /v1/jobs plus "kind": "job", checked by the same
- * decoder, so a firing cannot start a job the API would refuse. Routes
+ * "timezone: unknown zone Mars/Olympus"). Its target is a job: "kind":
+ * "job" with queue, name, input, priority, max_attempts, timeout_secs,
+ * concurrency_key and rate_key, checked by the decoder of POST /v1/jobs,
+ * so a firing cannot start a job the API would refuse. Routes
  * with {name} take the namespace from ?namespace= (the token's default
  * otherwise); a schedule of a namespace the token may not see is unknown.
  */
@@ -208,6 +209,14 @@ static void decode_target(http_request *r, create_state *s)
 		decode_problem(e, "target", "kind", "expected job (workflow targets are not supported yet)");
 		return;
 	}
+	/* The fields a firing carries over (deadlines/schedules.c); the rest
+	 * of a job's options are refused rather than dropped. */
+	static const char *const carried[] = { "kind",         "queue",           "name",     "input", "priority",
+		                               "max_attempts", "timeout_secs", "concurrency_key", "rate_key", NULL };
+	size_t before = e->details.len;
+	decode_unknown_members(e, target, "target", carried);
+	if (e->details.len > before)
+		return;
 	json_t *job = json_deep_copy(target);
 	json_object_del(job, "kind");
 	json_t *body = json_pack("{s:[o]}", "jobs", job);
