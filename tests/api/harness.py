@@ -219,6 +219,7 @@ EXERCISED_ROUTES = frozenset({
     ("DELETE", "/v1/schedules/{name}"),
     ("POST", "/v1/schedules/{name}/pause"),
     ("POST", "/v1/schedules/{name}/resume"),
+    ("POST", "/v1/schedules/{name}/trigger"),
     ("POST", "/v1/workflows"),
     ("GET", "/v1/workflows"),
     ("GET", "/v1/workflows/{id}"),

@@ -14,6 +14,7 @@
 ENGINE_CMD_BASE_FIRST(cmd_schedule_create);
 ENGINE_CMD_BASE_FIRST(cmd_schedule_delete);
 ENGINE_CMD_BASE_FIRST(cmd_schedule_pause);
+ENGINE_CMD_BASE_FIRST(cmd_schedule_trigger);
 
 int64_t schedule_next_fire(const char *cron, const char *timezone, int64_t after)
 {
@@ -81,6 +82,33 @@ static int apply_pause(engine *e, engine_cmd *cmd, int64_t now)
 	return rc;
 }
 
+static int apply_trigger(engine *e, engine_cmd *cmd, int64_t now)
+{
+	cmd_schedule_trigger *c = engine_cmd_of(cmd, cmd_schedule_trigger);
+	schedule_row s;
+	int rc = store_schedule_get(e->w, c->namespace, c->name, &s);
+	if (rc == WEFT_ENOTFOUND) {
+		cmd->result = WEFT_ENOTFOUND;
+		return 0;
+	}
+	if (rc != 0)
+		return rc;
+	json_t *target = json_parse_text(s.target);
+	weft_id last;
+	rc = target != NULL ? schedule_start(e, &s, target, 1, now, &last) : WEFT_EINTERNAL;
+	if (rc == 0)
+		rc = store_schedule_fired(e->w, s.namespace, s.name, now, last.str, s.next_fire_at);
+	if (rc == 0) {
+		cmd->result = 0;
+		engine_count(e, "schedule_jobs_started_total", NULL, 1);
+	}
+	json_decref(target);
+	schedule_row_release(&s);
+	return rc;
+}
+
+static const engine_op op_trigger = { .name = "schedule.trigger", .apply = apply_trigger,
+	                              .failure_metric = "tasks_db_save_failures_total" };
 static const engine_op op_create = { .name = "schedule.create", .apply = apply_create,
 	                             .failure_metric = "tasks_db_save_failures_total" };
 static const engine_op op_delete = { .name = "schedule.delete", .apply = apply_delete,
@@ -91,6 +119,7 @@ static const engine_op op_pause = { .name = "schedule.pause", .apply = apply_pau
 void cmd_schedule_create_init(cmd_schedule_create *c) { *c = (cmd_schedule_create){ .base.op = &op_create }; }
 void cmd_schedule_delete_init(cmd_schedule_delete *c) { *c = (cmd_schedule_delete){ .base.op = &op_delete }; }
 void cmd_schedule_pause_init(cmd_schedule_pause *c) { *c = (cmd_schedule_pause){ .base.op = &op_pause }; }
+void cmd_schedule_trigger_init(cmd_schedule_trigger *c) { *c = (cmd_schedule_trigger){ .base.op = &op_trigger }; }
 
 static void define_metrics(void)
 {

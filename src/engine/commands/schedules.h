@@ -11,6 +11,7 @@
 
 #include "engine/engine.h"
 #include "store/schedules.h"
+#include "util/json.h"
 
 /* base.result: 0, or WEFT_ECONFLICT when the name is taken in its
  * namespace. row: every field but the times given (borrowed; the cron
@@ -43,5 +44,18 @@ void cmd_schedule_pause_init(cmd_schedule_pause *c);
 /* The first fire time of `cron` in zone `timezone` strictly after `after`
  * (µs), or 0 when it fires no more (or the text or zone no longer load). */
 int64_t schedule_next_fire(const char *cron, const char *timezone, int64_t after);
+
+/* Starts n jobs of schedule s's target (parsed), in the cycle's
+ * transaction, through the job enqueue path; *last is the last one's id
+ * (deadlines/schedules.c). */
+int schedule_start(engine *e, const schedule_row *s, const json_t *target, int64_t n, int64_t now, weft_id *last);
+
+/* Fires the schedule now, once, whatever its cron and pause say; its next
+ * fire time stays. base.result: 0, or WEFT_ENOTFOUND. */
+typedef struct cmd_schedule_trigger {
+	engine_cmd base;
+	const char *namespace, *name;   /* borrowed */
+} cmd_schedule_trigger;
+void cmd_schedule_trigger_init(cmd_schedule_trigger *c);
 
 #endif

@@ -86,7 +86,8 @@ static int fire_one(engine *e, const schedule_row *s, int64_t now, size_t *start
 	int64_t next = 0;
 	if (cron_parse(s->cron, strlen(s->cron), &ce, NULL, 0) != 0 || tz_load(s->timezone, &z, NULL, 0) != 0) {
 		log_warn("engine", "schedule %s/%s: its cron or zone no longer loads; it stops", s->namespace, s->name);
-		return store_schedule_fired(e->w, s->namespace, s->name, now, s->last_job_id, 0);
+		bool found;
+		return store_schedule_set_paused(e->w, s->namespace, s->name, false, 0, now, &found);
 	}
 	if (cron_next(&ce, z, now, &next) != 0)
 		next = 0;
@@ -98,6 +99,18 @@ static int fire_one(engine *e, const schedule_row *s, int64_t now, size_t *start
 		bool found;
 		return store_schedule_set_paused(e->w, s->namespace, s->name, false, next, now, &found);
 	}
+	weft_id last;
+	int rc = schedule_start(e, s, target, n, now, &last);
+	if (rc == 0) {
+		*started += (size_t)n;
+		rc = store_schedule_fired(e->w, s->namespace, s->name, now, last.str, next);
+	}
+	json_decref(target);
+	return rc;
+}
+
+int schedule_start(engine *e, const schedule_row *s, const json_t *target, int64_t n, int64_t now, weft_id *last)
+{
 	job_spec *specs = xcalloc((size_t)n, sizeof *specs);
 	char **inputs = xcalloc((size_t)n, sizeof *inputs);
 	int rc = 0;
@@ -114,15 +127,12 @@ static int fire_one(engine *e, const schedule_row *s, int64_t now, size_t *start
 		if (rc == 0 && enq.base.result != 0)
 			rc = enq.base.result;
 	}
-	if (rc == 0) {
-		*started += (size_t)n;
-		rc = store_schedule_fired(e->w, s->namespace, s->name, now, specs[n - 1].id.str, next);
-	}
+	if (rc == 0)
+		*last = specs[n - 1].id;
 	for (int64_t i = 0; i < n; i++)
 		free(inputs[i]);
 	free(inputs);
 	free(specs);
-	json_decref(target);
 	return rc;
 }
 

@@ -69,6 +69,7 @@ void v1_get_schedule(http_request *r);
 void v1_delete_schedule(http_request *r);
 void v1_pause_schedule(http_request *r);
 void v1_resume_schedule(http_request *r);
+void v1_trigger_schedule(http_request *r);
 /* workflows.c */
 void v1_start_workflow(http_request *r);
 void v1_get_workflow(http_request *r);

@@ -7,6 +7,7 @@
  *   DELETE /v1/schedules/{name}          delete
  *   POST   /v1/schedules/{name}/pause    stop firing
  *   POST   /v1/schedules/{name}/resume   fire again from now on (what was missed is not fired)
+ *   POST   /v1/schedules/{name}/trigger  fire now, once (paused or not; the next fire time stays)
  *
  * A schedule's cron text and zone are checked here, with errors naming
  * the field ("cron: field 3 (day of month): 32 is out of 1-31",
@@ -433,8 +434,9 @@ typedef struct change_state {
 		engine_cmd base;
 		cmd_schedule_delete del;
 		cmd_schedule_pause pause;
+		cmd_schedule_trigger trigger;
 	} cmd;
-	char kind;                   /* 'd'elete, 'p'ause, 'r'esume */
+	char kind;                   /* 'd'elete, 'p'ause, 'r'esume, 't'rigger */
 	char namespace[NAMESPACE_MAX + 1];
 	char name[SCHEDULE_NAME_MAX + 1];
 } change_state;
@@ -456,7 +458,7 @@ static void finish_change(http_request *r, engine_cmd *cmd, void *state)
 		answer_schedule(r, 200, s->namespace, s->name, -1);
 }
 
-/* kind: 'd'elete, 'p'ause, 'r'esume. */
+/* kind: 'd'elete, 'p'ause, 'r'esume, 't'rigger. */
 static void change(http_request *r, char kind)
 {
 	const char *name = route_name(r);
@@ -471,6 +473,10 @@ static void change(http_request *r, char kind)
 		cmd_schedule_delete_init(&s->cmd.del);
 		s->cmd.del.namespace = s->namespace;
 		s->cmd.del.name = s->name;
+	} else if (kind == 't') {
+		cmd_schedule_trigger_init(&s->cmd.trigger);
+		s->cmd.trigger.namespace = s->namespace;
+		s->cmd.trigger.name = s->name;
 	} else {
 		cmd_schedule_pause_init(&s->cmd.pause);
 		s->cmd.pause.namespace = s->namespace;
@@ -484,3 +490,4 @@ static void change(http_request *r, char kind)
 void v1_delete_schedule(http_request *r) { change(r, 'd'); }
 void v1_pause_schedule(http_request *r) { change(r, 'p'); }
 void v1_resume_schedule(http_request *r) { change(r, 'r'); }
+void v1_trigger_schedule(http_request *r) { change(r, 't'); }
