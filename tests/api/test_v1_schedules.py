@@ -153,11 +153,16 @@ def test_firing_at_injected_times_starts_the_job(api):
     assert got["fires"] == 1 and got["last_job_id"] == jobs[0]["id"]
     assert parse_ts(got["last_fire_at"]) >= nxt
     assert parse_ts(got["next_fire_at"]) == nxt + 300
+    # The deadline was armed again at the next time.
+    api.advance(300)
+    wait_for(lambda: api.get("/v1/schedules/five").json()["fires"] == 2, desc="the second firing")
+    assert len(claim_all(api, "fired")) == 1
     # Paused, it does not fire; resumed, it fires at its next time.
     api.post("/v1/schedules/five/pause")
     api.advance(600)
-    assert claim_all(api, "fired") == []
-    assert api.get("/v1/schedules/five").json()["fires"] == 1
+    # (the jobs claimed before come back after their lease: not new ones)
+    assert [j for j in claim_all(api, "fired") if j["attempt"] == 1] == []
+    assert api.get("/v1/schedules/five").json()["fires"] == 2
 
 
 def test_catch_up_policies_after_the_clock_jumps(api):
