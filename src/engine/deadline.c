@@ -24,6 +24,7 @@ static const deadline_kind *const kinds[] = {
 	&deadline_retry_backoff,
 	&deadline_delayed_start,
 	&deadline_job_lease,
+	&deadline_schedule,
 };
 
 /* ---- the heap -------------------------------------------------------------- */

@@ -65,6 +65,9 @@ extern const deadline_kind deadline_run_timeout;     /* deadlines/tasks.c */
 extern const deadline_kind deadline_retry_backoff;   /* deadlines/tasks.c */
 extern const deadline_kind deadline_delayed_start;   /* parts/start.c */
 extern const deadline_kind deadline_job_lease;       /* deadlines/jobs.c */
+extern const deadline_kind deadline_schedule;        /* deadlines/schedules.c */
+/* Arms the schedule deadline at due (µs; 0: nothing to arm). */
+void schedule_arm(engine *e, int64_t due);
 
 /* A binary min-heap of deadlines holding at most one entry per (kind,
  * object), with an index from (kind, object) to the entry's position that

@@ -213,6 +213,13 @@ EXERCISED_ROUTES = frozenset({
     ("POST", "/v1/tokens"),
     ("GET", "/v1/tokens/{name}"),
     ("DELETE", "/v1/tokens/{name}"),
+    ("POST", "/v1/schedules"),
+    ("GET", "/v1/schedules"),
+    ("GET", "/v1/schedules/{name}"),
+    ("DELETE", "/v1/schedules/{name}"),
+    ("POST", "/v1/schedules/{name}/pause"),
+    ("POST", "/v1/schedules/{name}/resume"),
+    ("POST", "/v1/schedules/{name}/trigger"),
     ("POST", "/v1/workflows"),
     ("GET", "/v1/workflows"),
     ("GET", "/v1/workflows/{id}"),
@@ -246,7 +253,7 @@ def route_template(path):
             out.append("{group}")
         elif i == 3 and segs[1:3] == ["v1", "workers"]:
             out.append("{id}")
-        elif i == 3 and segs[1:3] in (["v1", "queues"], ["v1", "tokens"]):
+        elif i == 3 and segs[1:3] in (["v1", "queues"], ["v1", "tokens"], ["v1", "schedules"]):
             out.append("{name}")
         elif i == 4 and segs[1:4] == ["v1", "workflows", "by-key"]:
             out.append("{key}")

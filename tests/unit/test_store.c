@@ -22,7 +22,7 @@
 static void test_open_and_migrations(void **state)
 {
 	fixture *f = *state;
-	int64_t migrations = 9;   /* PostgreSQL and SQLite alike */
+	int64_t migrations = 10;  /* PostgreSQL and SQLite alike */
 	assert_string_equal(store_backend_name(f->st), f->pg ? "postgres" : "sqlite");
 	assert_int_equal(sql_int(f, "SELECT count(*) FROM schema_migrations"), migrations);
 	assert_int_equal(store_ping(f->w), 0);
@@ -696,7 +696,7 @@ static void test_migration_from_0001(void **state)
 
 	f->st = open_store(f->path, NULL);
 	f->w = store_writer(f->st);
-	assert_int_equal(sql_int(f, "SELECT count(*) FROM schema_migrations"), 9);
+	assert_int_equal(sql_int(f, "SELECT count(*) FROM schema_migrations"), 10);
 	/* The counts by status start from the rows there were. */
 	int64_t counts[TS__COUNT];
 	assert_int_equal(store_status_counts(f->w, counts), 0);
@@ -915,6 +915,49 @@ static void test_idempotency_keys(void **state)
 	assert_int_equal(store_commit(f->w), 0);
 }
 
+/* Whether a statement that returns no rows is refused. */
+static bool sql_refused(fixture *f, const char *sql)
+{
+	if (f->pg) {
+		PGresult *r = PQexec(f->pq, sql);
+		bool refused = PQresultStatus(r) != PGRES_COMMAND_OK;
+		PQclear(r);
+		return refused;
+	}
+	sqlite3 *db;
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	bool refused = sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK;
+	sqlite3_close(db);
+	return refused;
+}
+
+/* Schema 0010: a schedule's name is unique in its namespace, its policies
+ * are closed sets, and the due rows are the unpaused ones whose next fire
+ * time has come. */
+static void test_schedule_table(void **state)
+{
+	fixture *f = *state;
+	sql_exec(f, "INSERT INTO schedule (namespace, name, cron, timezone, target_kind, target, catchup, "
+	            "  catchup_max, overlap, paused, next_fire_at, created_at, updated_at) VALUES "
+	            "  ('ns', 'a', '0 * * * *', 'UTC', 'job', '{\"kind\":\"job\"}', 'none', 1, 'skip', 0, 100, 1, 1),"
+	            "  ('ns', 'b', '0 * * * *', 'UTC', 'job', '{\"kind\":\"job\"}', 'all', 5, 'queue', 1, 100, 1, 1),"
+	            "  ('ns', 'c', '0 * * * *', 'UTC', 'job', '{\"kind\":\"job\"}', 'one', 1, 'skip', 0, 300, 1, 1),"
+	            "  ('other', 'a', '0 * * * *', 'UTC', 'job', '{\"kind\":\"job\"}', 'one', 1, 'skip', 0, NULL, 1, 1)");
+	assert_int_equal(sql_int(f, "SELECT count(*) FROM schedule WHERE paused = 0 AND next_fire_at <= 200"), 1);
+	assert_true(sql_refused(f, "INSERT INTO schedule (namespace, name, cron, timezone, target_kind, target, "
+	                           "  catchup, overlap, created_at, updated_at) VALUES "
+	                           "  ('ns', 'a', '* * * * *', 'UTC', 'job', '{}', 'none', 'skip', 1, 1)"));
+	assert_true(sql_refused(f, "INSERT INTO schedule (namespace, name, cron, timezone, target_kind, target, "
+	                           "  catchup, overlap, created_at, updated_at) VALUES "
+	                           "  ('ns', 'd', '* * * * *', 'UTC', 'job', '{}', 'some', 'skip', 1, 1)"));
+	assert_true(sql_refused(f, "INSERT INTO schedule (namespace, name, cron, timezone, target_kind, target, "
+	                           "  catchup, catchup_max, overlap, created_at, updated_at) VALUES "
+	                           "  ('ns', 'd', '* * * * *', 'UTC', 'job', '{}', 'all', 0, 'skip', 1, 1)"));
+	assert_true(sql_refused(f, "INSERT INTO schedule (namespace, name, cron, timezone, target_kind, target, "
+	                           "  catchup, overlap, created_at, updated_at) VALUES "
+	                           "  ('ns', 'd', '* * * * *', 'UTC', 'job', '{}', 'none', 'wait', 1, 1)"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest sqlite_tests[] = {
@@ -929,6 +972,7 @@ int main(void)
 		STORE_TEST_SQLITE(test_idempotency_keys),
 		STORE_TEST_SQLITE(test_query_metrics),
 		STORE_TEST_SQLITE(test_bench_insert),
+		STORE_TEST_SQLITE(test_schedule_table),
 		/* SQLite only: file paths, a SQLite schema of before, no backend at all. */
 		STORE_TEST_SQLITE(test_open_errors),
 		STORE_TEST_SQLITE(test_migration_from_0001),
@@ -946,6 +990,7 @@ int main(void)
 		STORE_TEST_PG(test_idempotency_keys),
 		STORE_TEST_PG(test_query_metrics),
 		STORE_TEST_PG(test_bench_insert),
+		STORE_TEST_PG(test_schedule_table),
 	};
 	return run_store_tests("store", sqlite_tests, ARRAY_LEN(sqlite_tests), pg_tests, ARRAY_LEN(pg_tests));
 }

@@ -13,5 +13,6 @@ const command_family *const command_families[] = {
 	&family_queues,
 	&family_tokens,
 	&family_workflows,
+	&family_schedules,
 };
 const size_t command_nfamilies = ARRAY_LEN(command_families);

@@ -61,6 +61,15 @@ void v1_list_tokens(http_request *r);
 void v1_create_token(http_request *r);
 void v1_get_token(http_request *r);
 void v1_revoke_token(http_request *r);
+
+/* schedules.c: cron schedules */
+void v1_create_schedule(http_request *r);
+void v1_list_schedules(http_request *r);
+void v1_get_schedule(http_request *r);
+void v1_delete_schedule(http_request *r);
+void v1_pause_schedule(http_request *r);
+void v1_resume_schedule(http_request *r);
+void v1_trigger_schedule(http_request *r);
 /* workflows.c */
 void v1_start_workflow(http_request *r);
 void v1_get_workflow(http_request *r);

@@ -47,6 +47,12 @@
  *   POST /v1/tokens                make a token: its secret is answered once (admin)
  *   GET  /v1/tokens/{name}         one token (admin)
  *   DELETE /v1/tokens/{name}       revoke a token made over the API (admin)
+ *   POST /v1/schedules             create a cron schedule that starts a job
+ *   GET  /v1/schedules             schedules of a namespace, by name
+ *   GET  /v1/schedules/{name}      one schedule with its next fire times (?next=N)
+ *   DELETE /v1/schedules/{name}    delete a schedule
+ *   POST /v1/schedules/{name}/pause, /resume   stop firing, fire again from now on
+ *   POST /v1/schedules/{name}/trigger          fire now, once
  *   POST /v1/workflows             start a workflow run (201; 200: its key's active run)
  *   GET  /v1/workflows             workflow runs, newest first: namespace, status, type, queue,
  *                                  created_after, created_before, cursor, limit
@@ -139,6 +145,13 @@ static const http_route routes[] = {
 	{ HTTP_POST, "/v1/tokens", v1_create_token, false, 0 },
 	{ HTTP_GET, "/v1/tokens/{name}", v1_get_token, false, 1 },
 	{ HTTP_DELETE, "/v1/tokens/{name}", v1_revoke_token, false, 1 },
+	{ HTTP_POST, "/v1/schedules", v1_create_schedule, false, 0 },
+	{ HTTP_GET, "/v1/schedules", v1_list_schedules, false, 0 },
+	{ HTTP_GET, "/v1/schedules/{name}", v1_get_schedule, false, 1 },
+	{ HTTP_DELETE, "/v1/schedules/{name}", v1_delete_schedule, false, 1 },
+	{ HTTP_POST, "/v1/schedules/{name}/pause", v1_pause_schedule, false, 1 },
+	{ HTTP_POST, "/v1/schedules/{name}/resume", v1_resume_schedule, false, 1 },
+	{ HTTP_POST, "/v1/schedules/{name}/trigger", v1_trigger_schedule, false, 1 },
 	{ HTTP_POST, "/v1/workflows", v1_start_workflow, false, 0 },
 	{ HTTP_GET, "/v1/workflows", v1_list_workflows, false, 0 },
 	{ HTTP_GET, "/v1/workflows/{id}", v1_get_workflow, false, 0 },

@@ -926,6 +926,7 @@ extern const char embed_store_schema_postgres_0006_outbox_leased_by_sql[];
 extern const char embed_store_schema_postgres_0007_jobs_sql[];
 extern const char embed_store_schema_postgres_0008_tokens_sql[];
 extern const char embed_store_schema_postgres_0009_workflows_sql[];
+extern const char embed_store_schema_postgres_0010_schedules_sql[];
 
 static const db_migration migrations[] = {
 	{ 1, embed_store_schema_postgres_0001_init_sql },
@@ -937,6 +938,7 @@ static const db_migration migrations[] = {
 	{ 7, embed_store_schema_postgres_0007_jobs_sql },
 	{ 8, embed_store_schema_postgres_0008_tokens_sql },
 	{ 9, embed_store_schema_postgres_0009_workflows_sql },
+	{ 10, embed_store_schema_postgres_0010_schedules_sql },
 };
 
 static store_conn *conn_open(store *s, db_role role) { return &pg_conn_new(pgs(s), role)->base; }

@@ -37,6 +37,7 @@ extern const char embed_store_schema_sqlite_0006_task_counts_sql[];
 extern const char embed_store_schema_sqlite_0007_jobs_sql[];
 extern const char embed_store_schema_sqlite_0008_tokens_sql[];
 extern const char embed_store_schema_sqlite_0009_workflows_sql[];
+extern const char embed_store_schema_sqlite_0010_schedules_sql[];
 
 static const db_migration migrations[] = {
 	{ 1, embed_store_schema_sqlite_0001_init_sql },
@@ -48,6 +49,7 @@ static const db_migration migrations[] = {
 	{ 7, embed_store_schema_sqlite_0007_jobs_sql },
 	{ 8, embed_store_schema_sqlite_0008_tokens_sql },
 	{ 9, embed_store_schema_sqlite_0009_workflows_sql },
+	{ 10, embed_store_schema_sqlite_0010_schedules_sql },
 };
 
 typedef struct sq_stmt {

@@ -1,0 +1,61 @@
+/*
+ * schedules.h — the commands on cron schedules (store/schedules.h):
+ * creating one, deleting one, pausing and resuming one. The front door
+ * checks the cron text, the zone and the target; the engine computes the
+ * next fire time at the commit's time (the injected clock in tests), so
+ * that the time a schedule is armed for agrees with the clock that fires
+ * it.
+ */
+#ifndef WEFT_ENGINE_COMMANDS_SCHEDULES_H
+#define WEFT_ENGINE_COMMANDS_SCHEDULES_H
+
+#include "engine/engine.h"
+#include "store/schedules.h"
+#include "util/json.h"
+
+/* base.result: 0, or WEFT_ECONFLICT when the name is taken in its
+ * namespace. row: every field but the times given (borrowed; the cron
+ * text and zone already checked); next_fire_at and created_at are set by
+ * the engine (out). */
+typedef struct cmd_schedule_create {
+	engine_cmd base;
+	schedule_row row;
+} cmd_schedule_create;
+void cmd_schedule_create_init(cmd_schedule_create *c);
+
+/* base.result: 0, or WEFT_ENOTFOUND. */
+typedef struct cmd_schedule_delete {
+	engine_cmd base;
+	const char *namespace, *name;   /* borrowed */
+} cmd_schedule_delete;
+void cmd_schedule_delete_init(cmd_schedule_delete *c);
+
+/* Pauses, or resumes from the commit's time on: a resumed schedule's next
+ * fire time is the cron's first after now, so what it missed while
+ * paused is not fired. base.result: 0 (also when it was so already), or
+ * WEFT_ENOTFOUND. */
+typedef struct cmd_schedule_pause {
+	engine_cmd base;
+	const char *namespace, *name;   /* borrowed */
+	bool paused;
+} cmd_schedule_pause;
+void cmd_schedule_pause_init(cmd_schedule_pause *c);
+
+/* The first fire time of `cron` in zone `timezone` strictly after `after`
+ * (µs), or 0 when it fires no more (or the text or zone no longer load). */
+int64_t schedule_next_fire(const char *cron, const char *timezone, int64_t after);
+
+/* Starts n jobs of schedule s's target (parsed), in the cycle's
+ * transaction, through the job enqueue path; *last is the last one's id
+ * (deadlines/schedules.c). */
+int schedule_start(engine *e, const schedule_row *s, const json_t *target, int64_t n, int64_t now, weft_id *last);
+
+/* Fires the schedule now, once, whatever its cron and pause say; its next
+ * fire time stays. base.result: 0, or WEFT_ENOTFOUND. */
+typedef struct cmd_schedule_trigger {
+	engine_cmd base;
+	const char *namespace, *name;   /* borrowed */
+} cmd_schedule_trigger;
+void cmd_schedule_trigger_init(cmd_schedule_trigger *c);
+
+#endif
