@@ -591,6 +591,60 @@ class Client:
         return self._post("/v1/queues/%s/resume" % _seg(name), None, idempotency_key,
                           query={"namespace": self._ns(namespace)})
 
+    # ---- schedules ---------------------------------------------------------
+
+    @operation("createSchedule")
+    def create_schedule(self, name: str, cron: str, target: Mapping[str, Any], *,
+                        namespace: Optional[str] = None, timezone: Optional[str] = None,
+                        catchup: Optional[str] = None, catchup_max: Optional[int] = None,
+                        overlap: Optional[str] = None, paused: Optional[bool] = None) -> Answer:
+        """Creates a cron schedule that starts a job (target: {"kind":
+        "job", "queue": ..., ...}); answers the schedule."""
+        body = _body(namespace=self._ns(namespace), name=name, cron=cron, timezone=timezone, target=dict(target),
+                     catchup=catchup, catchup_max=catchup_max, overlap=overlap, paused=paused)
+        return self._post("/v1/schedules", body)
+
+    @operation("listSchedules")
+    def list_schedules(self, *, namespace: Optional[str] = None, cursor: Optional[str] = None,
+                       limit: Optional[int] = None) -> Answer:
+        """One page of schedules by name: {"schedules", "next_cursor"}."""
+        return self._get("/v1/schedules", namespace=self._ns(namespace), cursor=cursor, limit=limit)
+
+    def iter_schedules(self, *, namespace: Optional[str] = None, limit: Optional[int] = None) -> Iterator[Answer]:
+        """Every schedule of a namespace."""
+        return self._pages(self.list_schedules, "schedules", namespace=namespace, limit=limit)
+
+    @operation("getSchedule")
+    def get_schedule(self, name: str, *, namespace: Optional[str] = None, next: Optional[int] = None) -> Answer:
+        """One schedule, with its next fire times (next: how many)."""
+        return self._get("/v1/schedules/%s" % _seg(name), namespace=self._ns(namespace), next=next)
+
+    @operation("deleteSchedule")
+    def delete_schedule(self, name: str, *, namespace: Optional[str] = None) -> None:
+        """Deletes a schedule (its jobs stay)."""
+        self._http.request("DELETE", "/v1/schedules/%s" % _seg(name), query={"namespace": self._ns(namespace)})
+
+    def _sched(self, name: str, action: str, namespace: Optional[str]) -> Answer:
+        return self._post("/v1/schedules/%s/%s" % (_seg(name), action), None,
+                          query={"namespace": self._ns(namespace)})
+
+    @operation("pauseSchedule")
+    def pause_schedule(self, name: str, *, namespace: Optional[str] = None) -> Answer:
+        """Stops a schedule firing; answers the schedule."""
+        return self._sched(name, "pause", namespace)
+
+    @operation("resumeSchedule")
+    def resume_schedule(self, name: str, *, namespace: Optional[str] = None) -> Answer:
+        """Fires a paused schedule again, from the cron's next time after
+        now (times missed while paused are not fired)."""
+        return self._sched(name, "resume", namespace)
+
+    @operation("triggerSchedule")
+    def trigger_schedule(self, name: str, *, namespace: Optional[str] = None) -> Answer:
+        """Starts the schedule's job now, paused or not; the answer's
+        last_job_id is the job started."""
+        return self._sched(name, "trigger", namespace)
+
     # ---- tokens (admin) ----------------------------------------------------
 
     @operation("listTokens")
