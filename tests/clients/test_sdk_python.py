@@ -251,6 +251,25 @@ def test_operator_actions(server):
     assert c.reset_task(other["id"])["status"] == "pending"
 
 
+def test_schedules(server):
+    c = weft.Client(server.base)
+    made = c.create_schedule("nightly", "0 3 * * *", {"kind": "job", "queue": "sched-q", "input": {"n": 1}},
+                             timezone="Europe/Paris", catchup="one")
+    assert made["name"] == "nightly" and made["paused"] is False and made["catchup"] == "one"
+    got = c.get_schedule("nightly", next=3)
+    assert got["cron"] == "0 3 * * *" and len(got["next"]) == 3
+    assert [s["name"] for s in c.iter_schedules(limit=1)] == ["nightly"]
+    assert c.pause_schedule("nightly")["paused"] is True
+    fired = c.trigger_schedule("nightly")
+    assert fired["last_job_id"]
+    job = c.get_task(fired["last_job_id"])
+    assert job["queue"] == "sched-q"
+    assert c.resume_schedule("nightly")["paused"] is False
+    assert c.delete_schedule("nightly") is None
+    with pytest.raises(weft.NotFoundError):
+        c.get_schedule("nightly")
+
+
 def test_pause_and_resume_tasks_and_runs(server):
     c = weft.Client(server.base)
     if not {"pauseTask", "resumeTask", "pauseRun", "resumeRun"} <= served_operations(c):
