@@ -318,6 +318,29 @@ out({ paused: paused.status, again: again.status, resumed: resumed.status, runPa
     assert got["conflict"]["name"] == "WeftConflictError" and got["conflict"]["currentStatus"] == "waiting"
 
 
+def test_schedules(server, api, scratch):
+    got = run_node(scratch, """
+const c = new weft.WeftClient();
+const made = await c.createSchedule({ name: 'ts-nightly', cron: '0 3 * * *',
+  target: { kind: 'job', queue: 'ts-sched', input: { n: 1 } } });
+const read = await c.getSchedule('ts-nightly', { next: 2 });
+const paused = await c.pauseSchedule('ts-nightly');
+const fired = await c.triggerSchedule('ts-nightly');
+const names = [];
+for await (const s of c.iterSchedules({ limit: 1 })) names.push(s.name);
+const deleted = await c.deleteSchedule('ts-nightly');
+%s
+out({ made, read, paused: paused.paused, fired, names, deleted: deleted === undefined, gone });
+""" % catch("c.getSchedule('ts-nightly')", into="gone"), server.base)
+    assert got["made"]["name"] == "ts-nightly" and got["made"]["paused"] is False
+    assert len(got["read"]["next"]) == 2 and got["read"]["next"][0] == got["made"]["next_fire_at"]
+    assert got["paused"] is True
+    assert got["fired"]["fires"] == 1 and got["fired"]["last_job_id"]
+    assert "ts-nightly" in got["names"]
+    assert got["deleted"] is True
+    assert got["gone"]["name"] == "WeftNotFoundError"
+
+
 def test_tokens(weft_factory, scratch):
     admin = "ts-admin-token-0123456789"
     secured = weft_factory.start(env={"AUTH_TOKEN": admin})

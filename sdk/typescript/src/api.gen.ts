@@ -1023,6 +1023,102 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/schedules": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Schedules of a namespace, by name */
+        get: operations["listSchedules"];
+        put?: never;
+        /**
+         * Create a cron schedule that starts a job
+         * @description cron: five fields (minute hour day-of-month month day-of-week) or six with a leading second, names and @macros; fire times are wall-clock times in timezone (an IANA zone, default UTC): a time skipped by a spring-forward change fires once at the end of the gap, a time repeated by a fall-back change fires once. target: a job, with "kind": "job". Missed fire times follow catchup: none skips them (a firing within 60 s of its time is on time), one fires once, all fires each up to catchup_max. overlap: only queue (every firing starts its job) for now. Errors name the field ("cron: field 3 (day of month): 32 is out of 1-31", "timezone: unknown zone Mars/Olympus", "target.queue: missing field").
+         */
+        post: operations["createSchedule"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/schedules/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One schedule, with its next fire times */
+        get: operations["getSchedule"];
+        put?: never;
+        post?: never;
+        /** Delete a schedule */
+        delete: operations["deleteSchedule"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/schedules/{name}/pause": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Stop a schedule firing */
+        post: operations["pauseSchedule"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/schedules/{name}/resume": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Fire a paused schedule again
+         * @description The next fire time is the cron's first after now: times missed while paused are not fired.
+         */
+        post: operations["resumeSchedule"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/schedules/{name}/trigger": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Fire a schedule now, once
+         * @description Starts its job at once, paused or not; the next fire time stays. The answer's last_job_id is the job started.
+         */
+        post: operations["triggerSchedule"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -2111,6 +2207,64 @@ export interface components {
             /** @description The run was waiting for this signal: it is claimable at once */
             woke: boolean;
             run_status: components["schemas"]["WorkflowStatus"];
+        };
+        ScheduleCreate: {
+            namespace?: string;
+            name: string;
+            cron: string;
+            /** @default UTC */
+            timezone?: string;
+            /** @description kind "job" with queue and optionally name, input, priority, max_attempts, timeout_secs, concurrency_key, rate_key (as in POST /v1/jobs); other job options are refused */
+            target: {
+                /** @enum {string} */
+                kind: "job";
+                queue: string;
+                name?: string;
+                input?: unknown;
+                priority?: number;
+                max_attempts?: number;
+                timeout_secs?: number;
+                concurrency_key?: string;
+                rate_key?: string;
+            };
+            /**
+             * @default none
+             * @enum {string}
+             */
+            catchup?: "none" | "one" | "all";
+            /** @default 1 */
+            catchup_max?: number;
+            /**
+             * @default queue
+             * @enum {string}
+             */
+            overlap?: "queue";
+            /** @default false */
+            paused?: boolean;
+        };
+        Schedule: {
+            namespace?: string;
+            name?: string;
+            cron?: string;
+            timezone?: string;
+            target?: Record<string, never>;
+            /** @enum {string} */
+            catchup?: "none" | "one" | "all";
+            catchup_max?: number;
+            overlap?: string;
+            paused?: boolean;
+            /** Format: date-time */
+            next_fire_at?: string | null;
+            /** Format: date-time */
+            last_fire_at?: string | null;
+            last_job_id?: string | null;
+            fires?: number;
+            /** Format: date-time */
+            created_at?: string;
+            /** Format: date-time */
+            updated_at?: string;
+            /** @description Only from getSchedule */
+            next?: string[];
         };
     };
     responses: {
@@ -4323,6 +4477,240 @@ export interface operations {
                 };
             };
             413: components["responses"]["TooLarge"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listSchedules: {
+        parameters: {
+            query?: {
+                /** @description The schedule's namespace (the token's default when absent) */
+                namespace?: string;
+                limit?: number;
+                /** @description next_cursor of the previous page */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of schedules */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        schedules: components["schemas"]["Schedule"][];
+                        next_cursor: string | null;
+                    };
+                };
+            };
+            400: components["responses"]["Invalid"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    createSchedule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ScheduleCreate"];
+            };
+        };
+        responses: {
+            /** @description The schedule */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Schedule"];
+                };
+            };
+            400: components["responses"]["Invalid"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            /** @description conflict: a schedule of that name exists already in the namespace */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getSchedule: {
+        parameters: {
+            query?: {
+                /** @description The schedule's namespace (the token's default when absent) */
+                namespace?: string;
+                /** @description How many next fire times to show (after now) */
+                next?: number;
+            };
+            header?: never;
+            path: {
+                /** @description The schedule's name */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The schedule, with next */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Schedule"];
+                };
+            };
+            400: components["responses"]["Invalid"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    deleteSchedule: {
+        parameters: {
+            query?: {
+                /** @description The schedule's namespace (the token's default when absent) */
+                namespace?: string;
+            };
+            header?: never;
+            path: {
+                /** @description The schedule's name */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["Invalid"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    pauseSchedule: {
+        parameters: {
+            query?: {
+                /** @description The schedule's namespace (the token's default when absent) */
+                namespace?: string;
+            };
+            header?: never;
+            path: {
+                /** @description The schedule's name */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The schedule */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Schedule"];
+                };
+            };
+            400: components["responses"]["Invalid"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    resumeSchedule: {
+        parameters: {
+            query?: {
+                /** @description The schedule's namespace (the token's default when absent) */
+                namespace?: string;
+            };
+            header?: never;
+            path: {
+                /** @description The schedule's name */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The schedule */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Schedule"];
+                };
+            };
+            400: components["responses"]["Invalid"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    triggerSchedule: {
+        parameters: {
+            query?: {
+                /** @description The schedule's namespace (the token's default when absent) */
+                namespace?: string;
+            };
+            header?: never;
+            path: {
+                /** @description The schedule's name */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The schedule */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Schedule"];
+                };
+            };
+            400: components["responses"]["Invalid"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
         };

@@ -323,6 +323,33 @@ export class WeftClient implements ApiMethods {
     return this.#call("revokeToken", [name], undefined, options);
   }
 
+  // ---- schedules ---------------------------------------------------------------
+
+  createSchedule(body: Body<"createSchedule">, options?: Options<"createSchedule">): Promise<Answer<"createSchedule">> {
+    return this.#call("createSchedule", [], body, options);
+  }
+  listSchedules(options?: Options<"listSchedules">): Promise<Answer<"listSchedules">> {
+    return this.#call("listSchedules", [], undefined, options);
+  }
+  /** The schedule; with { next: n }, also its next n fire times. */
+  getSchedule(name: string, options?: Options<"getSchedule">): Promise<Answer<"getSchedule">> {
+    return this.#call("getSchedule", [name], undefined, options);
+  }
+  /** Deletes the schedule (the server answers 204, so this answers nothing). */
+  async deleteSchedule(name: string, options?: Options<"deleteSchedule">): Promise<Answer<"deleteSchedule">> {
+    await this.#call("deleteSchedule", [name], undefined, options);
+  }
+  pauseSchedule(name: string, options?: Options<"pauseSchedule">): Promise<Answer<"pauseSchedule">> {
+    return this.#call("pauseSchedule", [name], undefined, options);
+  }
+  resumeSchedule(name: string, options?: Options<"resumeSchedule">): Promise<Answer<"resumeSchedule">> {
+    return this.#call("resumeSchedule", [name], undefined, options);
+  }
+  /** Fires the schedule once now, outside its cron. */
+  triggerSchedule(name: string, options?: Options<"triggerSchedule">): Promise<Answer<"triggerSchedule">> {
+    return this.#call("triggerSchedule", [name], undefined, options);
+  }
+
   // ---- lists as async iterators ------------------------------------------------
 
   /** Every task matching the filters, page after page. */
@@ -352,6 +379,10 @@ export class WeftClient implements ApiMethods {
   /** Every workflow run matching the filters, page after page. */
   iterWorkflows(options?: Omit<Options<"listWorkflows">, "cursor">): AsyncGenerator<Item<"listWorkflows", "workflows">, void, undefined> {
     return this.#pages((cursor) => this.listWorkflows({ ...options, cursor }), "workflows");
+  }
+
+  iterSchedules(options?: Omit<Options<"listSchedules">, "cursor">): AsyncGenerator<Item<"listSchedules", "schedules">, void, undefined> {
+    return this.#pages((cursor) => this.listSchedules({ ...options, cursor }), "schedules");
   }
 
   async *#pages(

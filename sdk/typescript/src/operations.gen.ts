@@ -60,4 +60,11 @@ export const OPERATIONS = {
   signalWorkflow: {"method":"POST","path":"/v1/workflows/{id}/signals","pathParams":["id"],"query":[],"headers":["Idempotency-Key"],"body":"required","bodyNamespace":false},
   workflowWaitSignal: {"method":"POST","path":"/v1/workflows/{id}/wait-signal","pathParams":["id"],"query":[],"headers":[],"body":"required","bodyNamespace":false},
   retryWorkflow: {"method":"POST","path":"/v1/workflows/{id}/retry","pathParams":["id"],"query":[],"headers":["Idempotency-Key"],"body":"optional","bodyNamespace":false},
+  listSchedules: {"method":"GET","path":"/v1/schedules","pathParams":[],"query":["namespace","limit","cursor"],"headers":[],"body":"none","bodyNamespace":false},
+  createSchedule: {"method":"POST","path":"/v1/schedules","pathParams":[],"query":[],"headers":[],"body":"required","bodyNamespace":true},
+  getSchedule: {"method":"GET","path":"/v1/schedules/{name}","pathParams":["name"],"query":["namespace","next"],"headers":[],"body":"none","bodyNamespace":false},
+  deleteSchedule: {"method":"DELETE","path":"/v1/schedules/{name}","pathParams":["name"],"query":["namespace"],"headers":[],"body":"none","bodyNamespace":false},
+  pauseSchedule: {"method":"POST","path":"/v1/schedules/{name}/pause","pathParams":["name"],"query":["namespace"],"headers":[],"body":"none","bodyNamespace":false},
+  resumeSchedule: {"method":"POST","path":"/v1/schedules/{name}/resume","pathParams":["name"],"query":["namespace"],"headers":[],"body":"none","bodyNamespace":false},
+  triggerSchedule: {"method":"POST","path":"/v1/schedules/{name}/trigger","pathParams":["name"],"query":["namespace"],"headers":[],"body":"none","bodyNamespace":false},
 } as const;

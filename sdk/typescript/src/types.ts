@@ -13,8 +13,11 @@ type JsonContent<T> = T extends { content: { "application/json": infer B } } ? B
 type Success<K extends OperationId> = Extract<keyof operations[K]["responses"], 200 | 201>;
 type OrEmpty<T> = [T] extends [never] ? {} : T;
 
-/** The JSON an operation answers on success (200 or 201). */
-export type Answer<K extends OperationId> = JsonContent<operations[K]["responses"][Success<K>]>;
+/** The JSON an operation answers on success (200 or 201); void for an
+ * operation that answers 204 with no body. */
+export type Answer<K extends OperationId> = [Success<K>] extends [never]
+  ? void
+  : JsonContent<operations[K]["responses"][Success<K>]>;
 
 /** The JSON body an operation takes (never when it takes none). */
 export type Body<K extends OperationId> = JsonContent<NonNullable<operations[K]["requestBody"]>>;
@@ -65,3 +68,5 @@ export type WorkflowStep = Schemas["WorkflowStep"];
 export type WorkflowStart = Schemas["WorkflowStart"];
 export type WorkflowCallResult = Schemas["WorkflowCallResult"];
 export type WorkflowSignalSent = Schemas["WorkflowSignalSent"];
+export type Schedule = Schemas["Schedule"];
+export type ScheduleCreate = Schemas["ScheduleCreate"];
