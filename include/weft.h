@@ -721,6 +721,75 @@ WEFT_API int weft_retry_workflow(weft_client *c, const char *id, const weft_oper
 WEFT_API int weft_signal_workflow(weft_client *c, const char *id, const weft_workflow_signal_request *req,
                                   const char *idempotency_key, char **out, weft_error *err);
 
+/* ---- schedules ---------------------------------------------------------- */
+
+/*
+ * A schedule starts a job of its target on a cron's wall-clock times in a
+ * zone (docs/internals/time.md, "Schedules"). Names are [a-z0-9][a-z0-9_.-]*
+ * (at most 64), unique within a namespace; namespace_ NULL is the token's
+ * default.
+ */
+
+/* The job a schedule starts: the options of POST /v1/jobs a schedule keeps. */
+typedef struct weft_schedule_target {
+	const char *kind;         /* NULL: "job" (the only kind) */
+	const char *queue;        /* required */
+	const char *name;
+	const char *input;        /* JSON text (at most 1 MiB), or NULL */
+	int64_t priority;         /* -1000..1000 */
+	int64_t max_attempts;     /* 0: the server's default */
+	int64_t timeout_secs;     /* 0: the server's default */
+	const char *concurrency_key;
+	const char *rate_key;
+} weft_schedule_target;
+
+typedef struct weft_schedule_create_request {
+	const char *namespace_;   /* NULL: the token's default */
+	const char *name;         /* required */
+	const char *cron;         /* required: five fields, or six with a leading second; names, @macros */
+	const char *timezone;     /* IANA zone; NULL: "UTC" */
+	weft_schedule_target target;   /* required: target.queue */
+	const char *catchup;      /* "none" (default), "one" or "all" */
+	int64_t catchup_max;      /* 1..1000 with catchup "all"; 0: 1 */
+	const char *overlap;      /* "queue" (default, the only one for now) */
+	weft_tristate paused;     /* WEFT_TRUE: created paused */
+} weft_schedule_create_request;
+
+/* A page of schedules (every member optional). */
+typedef struct weft_schedule_query {
+	const char *namespace_;
+	const char *cursor;
+	int64_t limit;            /* 1..1000; 0: 100 */
+} weft_schedule_query;
+
+typedef struct weft_schedule_get_query {
+	const char *namespace_;
+	int64_t next;             /* next fire times shown, 1..100; 0: the default (5); -1: none */
+} weft_schedule_get_query;
+
+/* Creates a schedule (201; 409 when the name is taken). @operation createSchedule */
+WEFT_API int weft_create_schedule(weft_client *c, const weft_schedule_create_request *req, char **out,
+                                  weft_error *err);
+/* {"schedules": [...], "next_cursor"}, by name. q may be NULL. @operation listSchedules */
+WEFT_API int weft_list_schedules(weft_client *c, const weft_schedule_query *q, char **out, weft_error *err);
+/* The schedule with its "next" fire times. q may be NULL. @operation getSchedule */
+WEFT_API int weft_get_schedule(weft_client *c, const char *name, const weft_schedule_get_query *q, char **out,
+                               weft_error *err);
+/* 204: *out is empty text. @operation deleteSchedule */
+WEFT_API int weft_delete_schedule(weft_client *c, const char *name, const char *namespace_, char **out,
+                                  weft_error *err);
+/* Stops it firing. @operation pauseSchedule */
+WEFT_API int weft_pause_schedule(weft_client *c, const char *name, const char *namespace_, char **out,
+                                 weft_error *err);
+/* Fires again from the cron's next time after now (missed times are not
+ * fired). @operation resumeSchedule */
+WEFT_API int weft_resume_schedule(weft_client *c, const char *name, const char *namespace_, char **out,
+                                  weft_error *err);
+/* Starts its job now, paused or not; the answer's last_job_id is that job.
+ * @operation triggerSchedule */
+WEFT_API int weft_trigger_schedule(weft_client *c, const char *name, const char *namespace_, char **out,
+                                   weft_error *err);
+
 /* ---- queues ------------------------------------------------------------- */
 
 typedef struct weft_queue_query {

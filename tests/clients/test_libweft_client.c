@@ -677,6 +677,48 @@ static void scenario_workflow(void)
 	weft_client_free(c);
 }
 
+/* ---- a schedule ---------------------------------------------------------- */
+
+static void scenario_schedule(void)
+{
+	weft_client *c = client();
+	weft_error err = { 0 };
+	char *out = NULL;
+	/* once a year: it never fires by itself during the test */
+	weft_schedule_create_request req = { .name = queue, .cron = "0 0 1 1 *", .timezone = "Europe/Paris",
+	                                     .target = { .queue = queue, .name = "sched-job", .input = "{\"n\":1}" } };
+	int rc = weft_create_schedule(c, &req, &out, &err);
+	CHECK(rc == 0 && strstr(out, "\"next_fire_at\""), "create: %d %s", rc, err.message);
+	weft_free(out);
+	rc = weft_create_schedule(c, &req, &out, &err);
+	CHECK(rc == WEFT_ECONFLICT && out == NULL, "create twice: %d", rc);
+	rc = weft_create_schedule(c, &(weft_schedule_create_request){ .name = "x", .cron = "0 0 1 1 *" }, &out, &err);
+	CHECK(rc == WEFT_EINVAL, "no target.queue: %d", rc);
+
+	rc = weft_get_schedule(c, queue, &(weft_schedule_get_query){ .next = 3 }, &out, &err);
+	CHECK(rc == 0 && strstr(out, "\"next\""), "get: %d %s", rc, err.message);
+	weft_free(out);
+	rc = weft_list_schedules(c, NULL, &out, &err);
+	CHECK(rc == 0 && strstr(out, queue), "list: %d %s", rc, err.message);
+	weft_free(out);
+	rc = weft_pause_schedule(c, queue, NULL, &out, &err);
+	CHECK(rc == 0 && strstr(out, "\"paused\":true"), "pause: %d %s", rc, err.message);
+	weft_free(out);
+	rc = weft_trigger_schedule(c, queue, NULL, &out, &err);
+	CHECK(rc == 0 && strstr(out, "\"last_job_id\":\""), "trigger: %d %s", rc, err.message);
+	weft_free(out);
+	rc = weft_resume_schedule(c, queue, NULL, &out, &err);
+	CHECK(rc == 0 && strstr(out, "\"paused\":false"), "resume: %d %s", rc, err.message);
+	weft_free(out);
+	rc = weft_delete_schedule(c, queue, NULL, &out, &err);
+	CHECK(rc == 0, "delete: %d %s", rc, err.message);
+	weft_free(out);
+	rc = weft_get_schedule(c, queue, NULL, &out, &err);
+	CHECK(rc == WEFT_ENOTFOUND && out == NULL, "get after delete: %d", rc);
+	weft_error_release(&err);
+	weft_client_free(c);
+}
+
 /* ---- a result the server refuses ---------------------------------------- */
 
 /* Input {"big":true}: a result over the API's 1 MiB limit. */
@@ -762,7 +804,7 @@ int main(int argc, char **argv)
 		{ "retry", scenario_retry },         { "cancel", scenario_cancel },       { "heartbeat", scenario_heartbeat },
 		{ "sigterm", scenario_sigterm },     { "server-drain", scenario_server_drain }, { "pause", scenario_pause },
 		{ "tokens", scenario_tokens },       { "rejected", scenario_rejected },   { "unauthorized", scenario_unauthorized },
-		{ "workflow", scenario_workflow },
+		{ "workflow", scenario_workflow },   { "schedule", scenario_schedule },
 	};
 	for (size_t i = 0; i < sizeof(scenarios) / sizeof(scenarios[0]); i++) {
 		if (strcmp(argv[2], scenarios[i].name) == 0) {
