@@ -2209,7 +2209,7 @@ export interface components {
             run_status: components["schemas"]["WorkflowStatus"];
         };
         ScheduleCreate: {
-            namespace?: string;
+            namespace?: components["schemas"]["Namespace"];
             name: string;
             cron: string;
             /** @default UTC */
@@ -2218,11 +2218,25 @@ export interface components {
             target: {
                 /** @enum {string} */
                 kind: "job";
-                queue: string;
+                queue: components["schemas"]["QueueName"];
+                /** @description Default: the queue */
                 name?: string;
+                /** @description Any JSON, at most 1 MiB compact; default null */
                 input?: unknown;
+                /**
+                 * @description Higher first
+                 * @default 0
+                 */
                 priority?: number;
+                /**
+                 * @description 1..1000, or -1 forever (0 is refused)
+                 * @default 5
+                 */
                 max_attempts?: number;
+                /**
+                 * @description Execution time of one attempt, from its claim
+                 * @default 300
+                 */
                 timeout_secs?: number;
                 concurrency_key?: string;
                 rate_key?: string;
@@ -4485,7 +4499,7 @@ export interface operations {
         parameters: {
             query?: {
                 /** @description The schedule's namespace (the token's default when absent) */
-                namespace?: string;
+                namespace?: components["schemas"]["Namespace"];
                 limit?: number;
                 /** @description next_cursor of the previous page */
                 cursor?: string;
@@ -4559,7 +4573,7 @@ export interface operations {
         parameters: {
             query?: {
                 /** @description The schedule's namespace (the token's default when absent) */
-                namespace?: string;
+                namespace?: components["schemas"]["Namespace"];
                 /** @description How many next fire times to show (after now) */
                 next?: number;
             };
@@ -4593,7 +4607,7 @@ export interface operations {
         parameters: {
             query?: {
                 /** @description The schedule's namespace (the token's default when absent) */
-                namespace?: string;
+                namespace?: components["schemas"]["Namespace"];
             };
             header?: never;
             path: {
@@ -4623,7 +4637,7 @@ export interface operations {
         parameters: {
             query?: {
                 /** @description The schedule's namespace (the token's default when absent) */
-                namespace?: string;
+                namespace?: components["schemas"]["Namespace"];
             };
             header?: never;
             path: {
@@ -4655,7 +4669,7 @@ export interface operations {
         parameters: {
             query?: {
                 /** @description The schedule's namespace (the token's default when absent) */
-                namespace?: string;
+                namespace?: components["schemas"]["Namespace"];
             };
             header?: never;
             path: {
@@ -4687,7 +4701,7 @@ export interface operations {
         parameters: {
             query?: {
                 /** @description The schedule's namespace (the token's default when absent) */
-                namespace?: string;
+                namespace?: components["schemas"]["Namespace"];
             };
             header?: never;
             path: {
