@@ -3,6 +3,7 @@
  */
 #include "util/common.h"
 #include "http/v1/cursor.h"
+#include "http/http.h"
 
 #include <errno.h>
 
@@ -151,4 +152,14 @@ uint64_t v1_fingerprint(const char *text)
 		h *= 1099511628211ull;
 	}
 	return h;
+}
+
+int v1_cursor_take(const char *text, uint64_t filters, http_error *e, v1_cursor *out)
+{
+	if (v1_cursor_decode(text, out) != 0 || !id_is_set(&out->id))
+		return http_error_set(e, WEFT_EINVALID, HTTP_ERR_RULE, "cursor", "not a cursor of this list");
+	if (out->filters != filters)
+		return http_error_set(e, WEFT_EINVALID, HTTP_ERR_RULE, "cursor",
+		                      "the cursor was made with other filters: send the same filters, or none");
+	return 0;
 }

@@ -35,6 +35,12 @@ void v1_cursor_encode(const v1_cursor *c, char out[V1_CURSOR_MAX]);
 /* Reads a cursor's text: 0, or -1 when it is not one. */
 int v1_cursor_decode(const char *text, v1_cursor *out);
 
+/* A list's `cursor` query parameter (text) for a list whose filters have
+ * the fingerprint `filters`: 0 with *out, or WEFT_EINVALID recorded in e
+ * against "cursor" (not a cursor, or one made with other filters). */
+struct http_error;
+int v1_cursor_take(const char *text, uint64_t filters, struct http_error *e, v1_cursor *out);
+
 /* A 64-bit fingerprint (FNV-1a) of text, e.g. the filters of a list in a
  * canonical form. Not a secret: it only tells filters apart. */
 uint64_t v1_fingerprint(const char *text);

@@ -211,9 +211,8 @@ void v1_dead_letters(http_request *r)
 	uint64_t fp = v1_fingerprint(what);
 	v1_cursor after = { 0 };
 	const char *cur = src.get(src.ctx, "cursor");
-	if (rc == 0 && cur != NULL &&
-	    (v1_cursor_decode(cur, &after) != 0 || after.filters != fp || !id_is_set(&after.id) || after.at <= 0))
-		rc = http_error_set(e, WEFT_EINVALID, HTTP_ERR_RULE, "cursor", "not a cursor of this list");
+	if (rc == 0 && cur != NULL)
+		rc = v1_cursor_take(cur, fp, e, &after);
 	if (rc == 0 && ns != NULL && !http_ns_visible(r, ns)) {
 		v1_fail_namespace(r, ns);
 		return;

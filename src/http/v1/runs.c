@@ -413,10 +413,7 @@ void v1_list_runs(http_request *r)
 	const char *text = q.get(q.ctx, "cursor");
 	v1_cursor after;
 	if (rc == 0 && text != NULL) {
-		if (v1_cursor_decode(text, &after) != 0 || !id_is_set(&after.id))
-			rc = bad_param(r, "cursor", "not a cursor of this list");
-		else if (after.filters != fp)
-			rc = bad_param(r, "cursor", "the cursor was made with other filters: send the same filters, or none");
+		rc = v1_cursor_take(text, fp, http_err(r), &after);
 		f.has_cursor = true;
 		f.cursor_at = after.at;
 		f.cursor_id = after.id;

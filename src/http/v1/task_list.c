@@ -102,10 +102,8 @@ int v1_task_query_decode(const http_query_src *q, v1_task_query *out, http_error
 		return bad(e, "created_before", "expected an RFC 3339 time");
 	out->fingerprint = query_fingerprint(out);
 	if ((s = q->get(q->ctx, "cursor")) != NULL) {
-		if (v1_cursor_decode(s, &out->cursor) != 0 || !id_is_set(&out->cursor.id))
-			return bad(e, "cursor", "not a cursor of this list");
-		if (out->cursor.filters != out->fingerprint)
-			return bad(e, "cursor", "the cursor was made with other filters: send the same filters, or none");
+		if (v1_cursor_take(s, out->fingerprint, e, &out->cursor) != 0)
+			return WEFT_EINVALID;
 		out->has_cursor = true;
 	}
 	return 0;
