@@ -166,18 +166,24 @@ static int step_change(engine *e, cmd_workflow_call *c, workflow_step_kind kind,
 	return rc;
 }
 
+/* The memo row of c's call of this kind (made with status `initial` when
+ * the attempt meets it first: *fresh), into c->step; a run past its memo's
+ * limit answers WFC_TOO_MANY_STEPS instead. */
+static int reach(engine *e, cmd_workflow_call *c, workflow_step_kind kind, const char *initial, int64_t now,
+                 bool *fresh)
+{
+	int rc = store_workflow_step_reach(e->w, &c->run_id, kind, c->name, c->lease_token, initial, now,
+	                                   WORKFLOW_MEMO_ROWS_MAX, &c->step, fresh);
+	c->outcome = rc == WEFT_ETOOLARGE ? WFC_TOO_MANY_STEPS : WFC_OK;
+	return rc == WEFT_ETOOLARGE ? 0 : rc;
+}
+
 static int call_step_begin(engine *e, cmd_workflow_call *c, int64_t now)
 {
 	bool fresh = false;
-	int rc = store_workflow_step_reach(e->w, &c->run_id, WS_STEP, c->name, c->lease_token, "running", now,
-	                                   WORKFLOW_MEMO_ROWS_MAX, &c->step, &fresh);
-	if (rc == WEFT_ETOOLARGE) {
-		c->outcome = WFC_TOO_MANY_STEPS;
-		return 0;
-	}
-	if (rc != 0)
+	int rc = reach(e, c, WS_STEP, "running", now, &fresh);
+	if (rc != 0 || c->outcome != WFC_OK)
 		return rc;
-	c->outcome = WFC_OK;
 	if (strcmp(c->step.status, "completed") == 0) {
 		c->memoized = true;
 	} else if (strcmp(c->step.status, "failed") == 0) {
@@ -266,15 +272,9 @@ static int call_step_fail(engine *e, cmd_workflow_call *c, const workflow_run_ro
 static int call_sleep(engine *e, cmd_workflow_call *c, int64_t now)
 {
 	bool fresh = false;
-	int rc = store_workflow_step_reach(e->w, &c->run_id, WS_SLEEP, c->name, c->lease_token, "sleeping", now,
-	                                   WORKFLOW_MEMO_ROWS_MAX, &c->step, &fresh);
-	if (rc == WEFT_ETOOLARGE) {
-		c->outcome = WFC_TOO_MANY_STEPS;
-		return 0;
-	}
-	if (rc != 0)
+	int rc = reach(e, c, WS_SLEEP, "sleeping", now, &fresh);
+	if (rc != 0 || c->outcome != WFC_OK)
 		return rc;
-	c->outcome = WFC_OK;
 	if (strcmp(c->step.status, "completed") == 0) {
 		c->memoized = true;
 		return 0;
@@ -297,15 +297,9 @@ static int call_sleep(engine *e, cmd_workflow_call *c, int64_t now)
 static int call_wait_signal(engine *e, cmd_workflow_call *c, int64_t now)
 {
 	bool fresh = false;
-	int rc = store_workflow_step_reach(e->w, &c->run_id, WS_SIGNAL, c->name, c->lease_token, "waiting", now,
-	                                   WORKFLOW_MEMO_ROWS_MAX, &c->step, &fresh);
-	if (rc == WEFT_ETOOLARGE) {
-		c->outcome = WFC_TOO_MANY_STEPS;
-		return 0;
-	}
-	if (rc != 0)
+	int rc = reach(e, c, WS_SIGNAL, "waiting", now, &fresh);
+	if (rc != 0 || c->outcome != WFC_OK)
 		return rc;
-	c->outcome = WFC_OK;
 	if (strcmp(c->step.status, "completed") == 0) {
 		c->memoized = true;
 		c->timed_out = c->step.error_code != NULL;
