@@ -94,6 +94,9 @@ typedef struct http_error {
 	errlist details;                     /* HTTP_ERR_FIELDS: "<path>: <problem>", one each */
 	bool has_state;                      /* with WEFT_ECONFLICT: the state that did not */
 	task_status state;                   /* allow the operation */
+	char state_name[32];                 /* or, for an object that is not a task (a
+	                                      * workflow run, a step), its state's name;
+	                                      * "" when none */
 	const char *code;                    /* a finer reason than the code's own name, for
 	                                      * APIs that show one ("stale_lease"); static
 	                                      * storage; NULL: none */
@@ -110,6 +113,8 @@ int http_error_set(http_error *e, int code, http_error_kind kind, const char *pa
 int http_error_detail(http_error *e, const char *fmt, ...) WEFT_PRINTF(2, 3);
 /* Records the state that refused the operation. */
 void http_error_state(http_error *e, task_status s);
+/* Records the state, by name, of an object that is not a task. */
+void http_error_state_named(http_error *e, const char *name);
 /* Records a finer reason (static storage) than the failure's code gives;
  * returns code. */
 int http_error_code(http_error *e, int code, const char *reason);

@@ -55,6 +55,11 @@ void http_error_state(http_error *e, task_status s)
 	e->state = s;
 }
 
+void http_error_state_named(http_error *e, const char *name)
+{
+	snprintf(e->state_name, sizeof(e->state_name), "%s", name);
+}
+
 int http_error_code(http_error *e, int code, const char *reason)
 {
 	e->code = reason;

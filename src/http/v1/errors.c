@@ -86,9 +86,9 @@ void v1_fail(http_request *r, unsigned status, int code, const http_error *err)
 	}
 	buf_putc(&b, ']');
 	/* A conflict with the object's state names that state. */
-	if (code == WEFT_ECONFLICT && err->has_state) {
+	if (code == WEFT_ECONFLICT && (err->has_state || err->state_name[0] != '\0')) {
 		buf_puts(&b, ",\"current_status\":");
-		wire_str(&b, task_status_name(err->state));
+		wire_str(&b, err->has_state ? task_status_name(err->state) : err->state_name);
 	}
 	buf_puts(&b, "}}");
 	http_respond_json(r, status, &b);

@@ -618,21 +618,12 @@ static int decode_call(http_request *r, call_state *s)
 	return too_large ? WEFT_ETOOLARGE : WEFT_EINVALID;
 }
 
-/* 409 {"error":{code, message, details: [], current_status}}: the run's
- * (or the step's) status that did not allow the call. */
+/* 409 with current_status: the run's (or the step's) status that did not
+ * allow the call; code is the reason (static storage). */
 static void fail_conflict(http_request *r, const char *code, const char *status, const char *message)
 {
-	buf b;
-	buf_init(&b);
-	buf_puts(&b, "{\"error\":{\"code\":");
-	wire_str(&b, code);
-	buf_puts(&b, ",\"message\":");
-	wire_str(&b, message);
-	buf_puts(&b, ",\"details\":[],\"current_status\":");
-	wire_str(&b, status);
-	buf_puts(&b, "}}");
-	http_respond_json(r, 409, &b);
-	buf_release(&b);
+	http_error_state_named(http_err(r), status);
+	v1_fail_msg(r, WEFT_ECONFLICT, code, "%s", message);
 }
 
 static void put_step(buf *b, const workflow_step_row *s)
