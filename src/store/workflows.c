@@ -184,25 +184,32 @@ int store_workflow_run_change(store_conn *c, const weft_id *id, const workflow_r
 	return err;
 }
 
-/* The status reads show (workflow_status_of_job): a run still active
- * whose job ended has the job's end; one whose job a worker holds is
- * running. */
-#define EFFECTIVE_STATUS                                                                                \
-	"CASE WHEN w.status IN ('pending', 'running', 'suspended') AND t.status = 'success' THEN 'completed' " \
-	"WHEN w.status IN ('pending', 'running', 'suspended') AND t.status = 'failure' THEN 'failed' "         \
-	"WHEN w.status IN ('pending', 'running', 'suspended') AND t.status = 'canceled' THEN 'canceled' "      \
-	"WHEN w.status IN ('pending', 'suspended') AND t.status = 'running' THEN 'running' "                  \
+/* What reads show of a run (store/workflows.h): while the row says it is
+ * active, an ended job's end, or running while a worker holds the job. */
+#define RUN_ACTIVE "w.status IN ('pending', 'running', 'suspended')"
+#define JOB_ENDED "t.status IN ('success', 'failure', 'canceled')"
+#define EFFECTIVE_STATUS                                                                   \
+	"CASE WHEN " RUN_ACTIVE " AND t.status = 'success' THEN 'completed' "              \
+	"WHEN " RUN_ACTIVE " AND t.status = 'failure' THEN 'failed' "                      \
+	"WHEN " RUN_ACTIVE " AND t.status = 'canceled' THEN 'canceled' "                   \
+	"WHEN w.status IN ('pending', 'suspended') AND t.status = 'running' THEN 'running' " \
 	"ELSE w.status END"
+#define RUN_VIEW_COLS                                                                                          \
+	"w.id, w.namespace, w.type, w.queue, " EFFECTIVE_STATUS ", w.idempotency_key, w.input, "             \
+	"CASE WHEN " RUN_ACTIVE " AND t.status = 'success' THEN t.result ELSE w.output END, "               \
+	"w.error_code, w.error_message, w.step_retry, "                                                     \
+	"CASE WHEN " RUN_ACTIVE " AND " JOB_ENDED " THEN NULL ELSE w.suspend_reason END, w.wait_signal, "    \
+	"w.wake_at, w.suspended_token, w.replays, w.created_at, w.updated_at, "                             \
+	"CASE WHEN " RUN_ACTIVE " AND " JOB_ENDED " THEN t.ended_at ELSE w.ended_at END, w.seen_token"
 
-enum { WL_NAMESPACES, WL_STATUS, WL_TYPE, WL_QUEUE, WL_AFTER, WL_BEFORE, WL_CURSOR };
+enum { WL_ID, WL_NAMESPACES, WL_STATUS, WL_TYPE, WL_QUEUE, WL_AFTER, WL_BEFORE, WL_CURSOR };
 
 static void build_run_list(buf *sql, unsigned shape)
 {
 	int p = 1;
-	buf_puts(sql, "SELECT w.id, w.namespace, w.type, w.queue, " EFFECTIVE_STATUS ", w.idempotency_key, w.input, "
-	              "w.output, w.error_code, w.error_message, w.step_retry, w.suspend_reason, w.wait_signal, "
-	              "w.wake_at, w.suspended_token, w.replays, w.created_at, w.updated_at, w.ended_at, w.seen_token "
-	              "FROM workflow_run AS w LEFT JOIN task AS t ON t.id = w.id WHERE true");
+	buf_puts(sql, "SELECT " RUN_VIEW_COLS " FROM workflow_run AS w LEFT JOIN task AS t ON t.id = w.id WHERE true");
+	if (shape & (1u << WL_ID))
+		buf_printf(sql, " AND w.id = $%d", p++);
 	if (shape & (1u << WL_NAMESPACES))
 		buf_printf(sql, " AND {in:w.namespace,$%d}", p++);
 	if (shape & (1u << WL_STATUS))
@@ -229,7 +236,7 @@ int store_workflow_run_list(store_conn *c, const workflow_run_filter *f, size_t 
 {
 	*out = NULL;
 	*n = 0;
-	unsigned shape = (unsigned)(f->namespaces != NULL) << WL_NAMESPACES |
+	unsigned shape = (unsigned)(f->id != NULL) << WL_ID | (unsigned)(f->namespaces != NULL) << WL_NAMESPACES |
 	                 (unsigned)(f->status != NULL) << WL_STATUS | (unsigned)(f->type != NULL) << WL_TYPE |
 	                 (unsigned)(f->queue != NULL) << WL_QUEUE | (unsigned)(f->created_after != 0) << WL_AFTER |
 	                 (unsigned)(f->created_before != 0) << WL_BEFORE | (unsigned)f->has_cursor << WL_CURSOR;
@@ -237,6 +244,8 @@ int store_workflow_run_list(store_conn *c, const workflow_run_filter *f, size_t 
 	int err = db_prepare_dyn(c, &dyn_run_list, shape, &st);
 	if (err)
 		return err;
+	if (f->id != NULL)
+		db_bind_id(st, f->id);
 	db_set names;
 	db_set_init(&names);
 	if (f->namespaces != NULL) {

@@ -67,11 +67,15 @@ typedef struct workflow_run_change {
 int store_workflow_run_change(store_conn *c, const weft_id *id, const workflow_run_change *ch, int64_t now,
                               bool *changed);
 
-/* GET /v1/workflows: newest first along (created_at, id); every filter
- * optional (NULL / 0 = any). The status is the run's as reads show it: a
- * run whose job ended outside its calls has the job's end
- * (workflow_status_of_job). */
+/* The runs as the API shows them (GET /v1/workflows and one run's reads):
+ * newest first along (created_at, id); every filter optional (NULL / 0 =
+ * any). A run still active whose job ended outside its own calls (a lost
+ * last lease, a cancel of the task, a worker that completed the job) shows
+ * the job's end: its status (workflow_status_of_job), ended_at and, on
+ * success, the job's result as its output; a run whose job a worker holds
+ * shows running. */
 typedef struct workflow_run_filter {
+	const weft_id *id;               /* that run only */
 	const char *const *namespaces;   /* NULL: every namespace */
 	size_t nnamespaces;
 	const char *status, *type, *queue;

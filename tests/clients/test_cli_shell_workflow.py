@@ -61,6 +61,10 @@ def test_steps_are_memoized_across_a_sleep(weft_factory, weft_bin, script, tmp_p
         # its stored output as the step's command did.
         job = server.get("/v1/tasks/" + run_id).json()
         assert job["result"] == "A\nB", job
+        # The run shows its job's end: the result as its output, its end time.
+        assert run["output"] == "A\nB" and run["ended_at"][:23] == job["ended_at"][:23], run   # µs vs ms
+        listed = server.get("/v1/workflows", params={"status": "completed"}).json()["workflows"]
+        assert [(w["id"], w["output"]) for w in listed] == [(run_id, "A\nB")]
     finally:
         worker.send_signal(signal.SIGTERM)
         worker.wait(timeout=30)

@@ -96,29 +96,32 @@ static void put_run(buf *b, const workflow_run_row *r)
 	buf_putc(b, '}');
 }
 
-/* Reads the run (by id, or by namespace and key) and answers it: 404 when
- * absent or of a namespace the token may not see. */
+/* Reads the run (by id, or by namespace and key) as the API shows it
+ * (store_workflow_run_list) and answers it: 404 when absent or of a
+ * namespace the token may not see. */
 static void answer_run(http_request *r, int status, const weft_id *id, const char *ns, const char *key)
 {
 	store_conn *c = http_reader(r);
 	if (c == NULL)
 		return;
-	workflow_run_row run;
-	int rc = id != NULL ? store_workflow_run_get(c, id, &run) : store_workflow_run_by_key(c, ns, key, &run);
-	/* A run whose job ended outside its own calls shows the job's end. */
-	job_state job = { 0 };
-	if (rc == 0 && (strcmp(run.status, "pending") == 0 || strcmp(run.status, "running") == 0 ||
-	                strcmp(run.status, "suspended") == 0))
-		rc = store_jobs_state(c, &run.id, NULL, 1, &job);
-	store_reader_release(http_store(r), c);
-	const char *ended = rc == 0 && job.found ? workflow_status_of_job(job.status) : NULL;
-	if (ended != NULL) {
-		free(run.status);
-		run.status = xstrdup(ended);
-		free(run.suspend_reason);
-		run.suspend_reason = NULL;
+	weft_id by_key;
+	int rc = 0;
+	if (id == NULL) {
+		workflow_run_row held;
+		if ((rc = store_workflow_run_by_key(c, ns, key, &held)) == 0)
+			by_key = held.id;
+		workflow_run_row_release(&held);
 	}
-	if (rc == 0 && !http_ns_visible(r, run.namespace))
+	workflow_run_row *runs = NULL;
+	size_t n = 0;
+	if (rc == 0) {
+		workflow_run_filter f = { .id = id != NULL ? id : &by_key };
+		rc = store_workflow_run_list(c, &f, 1, &runs, &n);
+		if (rc == 0 && n == 0)
+			rc = WEFT_ENOTFOUND;
+	}
+	store_reader_release(http_store(r), c);
+	if (rc == 0 && !http_ns_visible(r, runs[0].namespace))
 		rc = WEFT_ENOTFOUND;
 	if (rc == WEFT_ENOTFOUND && id != NULL)
 		v1_fail_not_found(r, "workflow", id);
@@ -126,16 +129,14 @@ static void answer_run(http_request *r, int status, const weft_id *id, const cha
 		v1_fail_msg(r, WEFT_ENOTFOUND, NULL, "No workflow run holds key %s in namespace %s.", key, ns);
 	else if (rc != 0)
 		http_fail_server(r, rc, "workflow read");
-	if (rc != 0) {
-		workflow_run_row_release(&run);
-		return;
+	if (rc == 0) {
+		buf b;
+		buf_init(&b);
+		put_run(&b, &runs[0]);
+		http_respond_json(r, status, &b);
+		buf_release(&b);
 	}
-	buf b;
-	buf_init(&b);
-	put_run(&b, &run);
-	workflow_run_row_release(&run);
-	http_respond_json(r, status, &b);
-	buf_release(&b);
+	store_free_workflow_runs(runs, n);
 }
 
 /* ---- POST /v1/workflows --------------------------------------------------------------------- */
