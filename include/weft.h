@@ -909,14 +909,14 @@ WEFT_API bool weft_job_canceled(const weft_job *job);
 
 typedef enum weft_log_level { WEFT_LOG_DEBUG, WEFT_LOG_INFO, WEFT_LOG_WARN, WEFT_LOG_ERROR } weft_log_level;
 
-/* Zero-initialise, set url, queues and handler. */
+/* Zero-initialise, set url, queues and handler (or register workflows). */
 typedef struct weft_worker_options {
 	const char *url;              /* required; copied */
 	const char *token;            /* or NULL; copied */
 	const char *namespace_;       /* or NULL: the default; copied */
 	const char *const *queues;    /* required: 1..16 names; copied */
 	size_t queues_len;
-	weft_handler handler;         /* required */
+	weft_handler handler;         /* required, unless workflows are registered (weft_worker_workflow) */
 	void *handler_arg;            /* given to the handler (borrowed by the worker) */
 	int concurrency;              /* handler threads; 0: 1; at most 1,000 */
 	int64_t lease_ms;             /* 0: 60,000 (the heartbeat runs every lease_ms / 3) */
@@ -970,6 +970,107 @@ WEFT_API const char *weft_worker_id(const weft_worker *w);
 
 /* Frees a worker that is not running; NULL is allowed. */
 WEFT_API void weft_worker_free(weft_worker *w);
+
+/* ---- the workflow runtime ----------------------------------------------- */
+
+/*
+ * A worker also runs durable workflows (docs/internals/workflows.md): a
+ * function registered for a workflow type runs each claimed job whose
+ * name is that type (a run started with weft_start_workflow). It calls
+ * the step API through its weft_wf; every replay of the run (after a
+ * sleep, a step's retry, a signal, a crash) runs the function from the
+ * top, and each step that completed before answers its stored output
+ * without running again. A step runs at least once: a crash during a
+ * step runs it again on the replay.
+ *
+ * The idiom: a step call that does not return 0 ends the function with
+ * that code, after freeing what the function holds:
+ *
+ *     static int order(weft_wf *wf, weft_job_result *res, void *arg)
+ *     {
+ *         char *reservation = NULL;
+ *         int rc;
+ *         if ((rc = weft_step(wf, "reserve", reserve, NULL, &reservation)) != 0)
+ *             return rc;
+ *         if ((rc = weft_sleep(wf, "cool-off", 300)) == 0)
+ *             rc = weft_job_result_complete(res, reservation);
+ *         weft_free(reservation);
+ *         return rc;
+ *     }
+ *
+ * - WEFT_SUSPENDED: the run is suspended on the server (a sleep, a step
+ *   retrying after its backoff, a signal wait); the runtime reports
+ *   nothing and the server replays the run when it is due.
+ * - WEFT_ENDED: this attempt is over (the run was canceled or terminated,
+ *   or the lease was lost); the runtime reports nothing.
+ * - WEFT_STEP_FAILED: a step failed for good (its error was not
+ *   retryable, or its retries ran out). Return it and the run fails
+ *   (code "step_failed", not retried), or compensate with other steps.
+ * - another negative WEFT_E* code: a call the server refused, or the
+ *   worker stopping; returned, the run fails and is retried by its policy.
+ *
+ * Once a call returned WEFT_SUSPENDED or WEFT_ENDED, every later call
+ * returns it again and nothing the function reports is sent: swallowing
+ * the code gains nothing (the server fences the attempt by its lease).
+ *
+ * The function's own result: weft_job_result_complete (the run's output)
+ * or weft_job_result_fail (retryable: the run is replayed by its retry
+ * policy); returning 0 without one completes the run with null, and a
+ * non-zero code without one fails it (see above). Steps run in the
+ * function's thread, one after another, and a function must reach the
+ * same step names in the same order on every replay: a name reached
+ * again (in a loop) is a new step each time.
+ */
+
+/* What the step API returns besides 0 and the WEFT_E* codes. */
+enum {
+	WEFT_SUSPENDED = -20,     /* the run is suspended: return it (the run is replayed when due) */
+	WEFT_ENDED = -21,         /* this attempt is over (canceled, terminated, lease lost): return it */
+	WEFT_STEP_FAILED = -22,   /* a step failed for good: compensate, or return it (the run fails) */
+	WEFT_TIMED_OUT = -23,     /* weft_wait_signal: no signal came within its timeout */
+};
+
+/* A run's context, given to its function for the call (opaque). */
+typedef struct weft_wf weft_wf;
+
+/* Runs one attempt of a workflow run. res: the run's result (see above);
+ * arg: weft_worker_workflow's. */
+typedef int (*weft_workflow_fn)(weft_wf *wf, weft_job_result *res, void *arg);
+
+/* One step's work: its output set with weft_job_result_complete, or a
+ * failure with weft_job_result_fail (retryable: the server retries the
+ * step after the run's backoff; weft_job_result_retry_after is ignored).
+ * Returning 0 without a result completes it with null, non-zero fails it
+ * (retryable, code "step_error"). It must not call the step API. */
+typedef int (*weft_step_fn)(weft_wf *wf, weft_job_result *res, void *arg);
+
+/* Runs fn for the claimed jobs named type (1..255 bytes; copied), with
+ * arg. Before weft_worker_run only. A worker with workflows needs no
+ * handler: a job of no registered type then fails (retryable, code
+ * "unknown_workflow_type"). 0, or WEFT_EINVAL (a bad or a second type,
+ * more than 1,000 types, the worker running). */
+WEFT_API int weft_worker_workflow(weft_worker *w, const char *type, weft_workflow_fn fn, void *arg);
+
+/* The run's job (its id is the run's id; name: the type; input: the
+ * run's input), borrowed for the function's call. */
+WEFT_API const weft_job *weft_wf_job(const weft_wf *wf);
+
+/* A memoized step: when step name completed before, 0 with its stored
+ * output; else runs fn and records its outcome: 0 with the output;
+ * WEFT_SUSPENDED when it failed and will be retried (or still waits for
+ * its retry); WEFT_STEP_FAILED when it failed for good. *output (owned,
+ * JSON text; NULL allowed) is set only with 0. */
+WEFT_API int weft_step(weft_wf *wf, const char *name, weft_step_fn fn, void *arg, char **output);
+
+/* A durable sleep of ms milliseconds (0..31,536,000,000): WEFT_SUSPENDED
+ * the first time, 0 once the run is replayed after it. */
+WEFT_API int weft_sleep(weft_wf *wf, const char *name, int64_t ms);
+
+/* Waits for the signal name (weft_signal_workflow): 0 with its payload
+ * (owned JSON text in *payload; NULL allowed); WEFT_SUSPENDED until one
+ * comes; WEFT_TIMED_OUT once timeout_ms passed without one (0: no
+ * timeout). Memoized as a step is. */
+WEFT_API int weft_wait_signal(weft_wf *wf, const char *name, int64_t timeout_ms, char **payload);
 
 #ifdef __cplusplus
 }

@@ -52,6 +52,10 @@ const char *weft_strerror(int code)
 	case WEFT_EOVERLOADED: return "the server is overloaded (429)";
 	case WEFT_ESERVER: return "server error (5xx)";
 	case WEFT_EHTTP: return "unexpected HTTP status";
+	case WEFT_SUSPENDED: return "the workflow run is suspended";
+	case WEFT_ENDED: return "the workflow run's attempt is over";
+	case WEFT_STEP_FAILED: return "a workflow step failed for good";
+	case WEFT_TIMED_OUT: return "no signal came within the timeout";
 	default: return "unknown error";
 	}
 }

@@ -18,7 +18,7 @@
 
 /* ---- handler results ---------------------------------------------------- */
 
-static void result_clear(struct weft_job_result *r)
+void worker_result_clear(struct weft_job_result *r)
 {
 	free(r->result);
 	free(r->code);
@@ -30,7 +30,7 @@ int weft_job_result_fail(weft_job_result *res, const char *code, const char *mes
 {
 	if (!res)
 		return WEFT_EINVAL;
-	result_clear(res);
+	worker_result_clear(res);
 	res->set = true;
 	res->code = xstrdup(code && *code ? code : "handler_error");
 	res->message = message ? xstrndup(message, 4096) : NULL;
@@ -52,7 +52,7 @@ int weft_job_result_complete(weft_job_result *res, const char *result_json)
 			return WEFT_EINVAL;
 		}
 	}
-	result_clear(res);
+	worker_result_clear(res);
 	res->set = true;
 	res->ok = true;
 	res->result = v ? json_text(v) : xstrdup("null");
@@ -110,7 +110,7 @@ void worker_forget(weft_worker *w, wjob *j)
 		j->next->prev = j->prev;
 	w->held--;
 	job_release_fields(&j->job);
-	result_clear(&j->res);
+	worker_result_clear(&j->res);
 	free(j);
 	pthread_cond_signal(&w->claim_cv);   /* for a claim held back by reports */
 }
@@ -214,10 +214,10 @@ static void cond_init(pthread_cond_t *cv)
 
 /* ---- handlers ----------------------------------------------------------- */
 
-static void run_handler(weft_worker *w, wjob *j)
+static void run_handler(weft_worker *w, wjob *j, weft_client **client)
 {
 	struct weft_job_result *r = &j->res;
-	if (!weft_job_canceled(&j->job)) {
+	if (!weft_job_canceled(&j->job) && !worker_run_workflow(w, j, client)) {
 		int rc = w->o.handler(&j->job, r, w->o.handler_arg);
 		if (!r->set && rc != 0)
 			weft_job_result_fail(r, "handler_error", "the handler returned an error", true);
@@ -230,6 +230,7 @@ static void run_handler(weft_worker *w, wjob *j)
 static void *handler_thread(void *arg)
 {
 	weft_worker *w = arg;
+	weft_client *client = NULL;   /* for the step API, made on the first workflow */
 	pthread_mutex_lock(&w->mu);
 	for (;;) {
 		wjob *j = wqueue_pop(&w->ready);
@@ -240,7 +241,7 @@ static void *handler_thread(void *arg)
 			continue;
 		}
 		pthread_mutex_unlock(&w->mu);
-		run_handler(w, j);
+		run_handler(w, j, &client);
 		pthread_mutex_lock(&w->mu);
 		wqueue_push(&w->done, j);
 		w->active--;
@@ -248,6 +249,7 @@ static void *handler_thread(void *arg)
 		pthread_cond_signal(&w->claim_cv);   /* a free slot */
 	}
 	pthread_mutex_unlock(&w->mu);
+	weft_client_free(client);
 	return NULL;
 }
 
@@ -330,8 +332,6 @@ weft_worker *weft_worker_new_sized(const weft_worker_options *given, size_t opt_
 	const char *bad = NULL;
 	if (!o.url || !*o.url)
 		bad = "url is required";
-	else if (!o.handler)
-		bad = "handler is required";
 	else if (!o.queues || o.queues_len == 0 || o.queues_len > WORKER_QUEUES_MAX)
 		bad = "queues: 1 to 16 queue names";
 	else if (o.concurrency < 0 || o.concurrency > WORKER_CONCURRENCY_MAX)
@@ -424,6 +424,8 @@ int weft_worker_run(weft_worker *w, weft_error *err)
 		return err_set(err, WEFT_EINVAL, "no worker");
 	if (w->started)
 		return err_set(err, WEFT_EINVAL, "a worker runs once");
+	if (!w->o.handler && w->n_wf_types == 0)
+		return err_set(err, WEFT_EINVAL, "handler is required (or a workflow: weft_worker_workflow)");
 	w->started = true;
 	if (w->o.install_signal_handlers)
 		install_signals(w);
@@ -503,5 +505,6 @@ void weft_worker_free(weft_worker *w)
 	free(w->id);
 	free(w->hostname);
 	free(w->fatal_err.details);
+	worker_workflows_free(w);
 	free(w);
 }

@@ -40,6 +40,8 @@
 #define REPORT_BYTES_MAX (8u << 20)     /* well under the server's 16 MiB body limit */
 #define RETRY_MIN_MS 100
 #define RETRY_MAX_MS 5000
+#define WORKER_WORKFLOWS_MAX 1000
+#define WORKFLOW_TYPE_MAX 255           /* a job's name */
 
 struct weft_job_result {
 	bool set;
@@ -57,9 +59,18 @@ typedef struct wjob {
 	struct wjob *prev, *next;   /* the held list */
 	struct wjob *qnext;         /* the ready or the done queue */
 	atomic_bool lost;
+	atomic_bool quiet;          /* the attempt is over on the server and nothing is reported: a workflow
+	                               run's suspension, or its end reported by the handler thread itself */
 	struct weft_job_result res;
 	size_t report_bytes;
 } wjob;
+
+/* A workflow type and its function (weft_worker_workflow). */
+typedef struct wf_type {
+	char *type;
+	weft_workflow_fn fn;
+	void *arg;
+} wf_type;
 
 typedef struct wqueue {
 	wjob *head, *tail;
@@ -78,6 +89,8 @@ struct weft_worker {
 	atomic_bool abort_requests; /* requests in flight end (a fatal error) */
 	atomic_bool claim_cancel;   /* the claim in flight ends (a drain) */
 	bool started;
+	wf_type *wf_types;          /* set before the run, read-only during it */
+	size_t n_wf_types;
 
 	/* under mu */
 	bool draining;              /* no more claims */
@@ -116,6 +129,15 @@ bool worker_retryable(int code);
 void worker_pause(weft_worker *w, pthread_cond_t *cv, int64_t ms, bool or_drain);
 /* worker_pause for the next retry, growing *backoff_ms. */
 void worker_backoff(weft_worker *w, pthread_cond_t *cv, int64_t *backoff_ms, bool or_drain);
+/* Empties a handler's result. */
+void worker_result_clear(struct weft_job_result *r);
+/* Runs j when its name is a registered workflow type, or when the worker
+ * has no handler (which fails it): true, with the outcome reported or
+ * dropped (j->quiet, j->lost) or, for an unknown type, set on j->res.
+ * *client: the handler thread's client, made on first use
+ * (workflow_runtime.c). */
+bool worker_run_workflow(weft_worker *w, wjob *j, weft_client **client);
+void worker_workflows_free(weft_worker *w);
 /* Takes j off the held list and frees it (mu held). */
 void worker_forget(weft_worker *w, wjob *j);
 void wqueue_push(wqueue *q, wjob *j);

@@ -229,10 +229,10 @@ void *worker_report_thread(void *arg)
 		wjob *lost = NULL;
 		while (w->done.head && nok < REPORT_ITEMS_MAX && nfail < REPORT_ITEMS_MAX && bytes < REPORT_BYTES_MAX) {
 			wjob *j = wqueue_pop(&w->done);
-			if (atomic_load(&j->lost)) {
+			if (atomic_load(&j->quiet) || atomic_load(&j->lost)) {
 				j->qnext = lost;   /* its lease is gone: nothing to report */
 				lost = j;
-				nlost++;
+				nlost += !atomic_load(&j->quiet);
 				continue;
 			}
 			bytes += j->report_bytes;
@@ -266,11 +266,12 @@ void *worker_report_thread(void *arg)
 
 /* ---- heartbeats --------------------------------------------------------- */
 
-/* Marks the held job id lost (mu held). */
-static void mark_lost(weft_worker *w, const char *id, const char *state)
+/* Marks the held job id lost (mu held): the one of lease_token, since a
+ * workflow run suspended by one attempt may be held again by the next. */
+static void mark_lost(weft_worker *w, const char *id, const char *lease_token, const char *state)
 {
 	for (wjob *j = w->held_head; j; j = j->next) {
-		if (strcmp(j->job.id, id) == 0 && !atomic_load(&j->lost)) {
+		if (strcmp(j->job.id, id) == 0 && strcmp(j->job.lease_token, lease_token) == 0 && !atomic_load(&j->lost)) {
 			atomic_store(&j->lost, true);
 			worker_log(w, WEFT_LOG_INFO, "job %s: the lease is %s: its handler is told to stop", id, state);
 			return;
@@ -289,9 +290,11 @@ static int beat(weft_worker *w, weft_client *c, const weft_lease_ref *refs, size
 	if (rc != 0)
 		return rc;
 	pthread_mutex_lock(&w->mu);
-	for (size_t i = 0; i < r->leases_len; i++)
-		if (r->leases[i].id && r->leases[i].state && strcmp(r->leases[i].state, "held") != 0)
-			mark_lost(w, r->leases[i].id, r->leases[i].state);
+	/* the answer is in request order */
+	for (size_t i = 0; i < r->leases_len && i < n; i++)
+		if (r->leases[i].id && r->leases[i].state && strcmp(r->leases[i].state, "held") != 0 &&
+		    strcmp(r->leases[i].id, refs[i].id) == 0)
+			mark_lost(w, refs[i].id, refs[i].lease_token, r->leases[i].state);
 	if (r->drain && !w->draining) {
 		worker_log(w, WEFT_LOG_INFO, "the server asks this worker to drain");
 		w->draining = true;
@@ -329,7 +332,7 @@ void *worker_beat_thread(void *arg)
 		}
 		size_t n = 0;
 		for (wjob *j = w->held_head; j && n < cap; j = j->next)
-			if (!atomic_load(&j->lost))
+			if (!atomic_load(&j->lost) && !atomic_load(&j->quiet))
 				refs[n++] = (weft_lease_ref){ .id = xstrdup(j->job.id), .lease_token = xstrdup(j->job.lease_token) };
 		pthread_mutex_unlock(&w->mu);
 		int rc = 0;
