@@ -197,9 +197,19 @@ static void step_output(const json_t *ans, char **out)
 		*out = ans_json(json_object_get(ans, "step"), "output");
 }
 
-static bool bad_name(const char *name)
+/* A call's arguments are refused before anything is sent: true with
+ * wf->err naming the bad one. */
+static bool bad_args(weft_wf *wf, const char *name, int64_t ms, const char *ms_field)
 {
-	return !name || !*name || strlen(name) > WORKFLOW_TYPE_MAX;
+	if (!wf)
+		return true;
+	if (!name || !*name || strlen(name) > WORKFLOW_TYPE_MAX)
+		err_set(&wf->err, WEFT_EINVAL, "name: 1 to %d bytes", WORKFLOW_TYPE_MAX);
+	else if (ms < 0)
+		err_set(&wf->err, WEFT_EINVAL, "%s: must not be negative", ms_field);
+	else
+		return false;
+	return true;
 }
 
 /* ---- the step API -------------------------------------------------------- */
@@ -235,8 +245,10 @@ int weft_step(weft_wf *wf, const char *name, weft_step_fn fn, void *arg, char **
 {
 	if (output)
 		*output = NULL;
-	if (!wf || bad_name(name) || !fn)
+	if (bad_args(wf, name, 0, NULL))
 		return WEFT_EINVAL;
+	if (!fn)
+		return err_set(&wf->err, WEFT_EINVAL, "step %s: no step function", name);
 	json_t *ans = NULL;
 	int rc = send_call(wf, CALL_BEGIN, &(wf_args){ .name = name }, &ans);
 	if (rc == 0 && !(rc = suspended(wf, ans)) && json_is_true(json_object_get(ans, "memoized"))) {
@@ -264,7 +276,7 @@ int weft_step(weft_wf *wf, const char *name, weft_step_fn fn, void *arg, char **
 
 int weft_sleep(weft_wf *wf, const char *name, int64_t ms)
 {
-	if (!wf || bad_name(name) || ms < 0)
+	if (bad_args(wf, name, ms, "ms"))
 		return WEFT_EINVAL;
 	json_t *ans = NULL;
 	int rc = send_call(wf, CALL_SLEEP, &(wf_args){ .name = name, .ms = ms }, &ans);
@@ -278,7 +290,7 @@ int weft_wait_signal(weft_wf *wf, const char *name, int64_t timeout_ms, char **p
 {
 	if (payload)
 		*payload = NULL;
-	if (!wf || bad_name(name) || timeout_ms < 0)
+	if (bad_args(wf, name, timeout_ms, "timeout_ms"))
 		return WEFT_EINVAL;
 	json_t *ans = NULL;
 	int rc = send_call(wf, CALL_WAIT, &(wf_args){ .name = name, .ms = timeout_ms }, &ans);
@@ -329,6 +341,12 @@ static void finish_run(weft_wf *wf, int fn_rc)
 			atomic_fetch_add(&wf->w->n_failed, 1);
 	}
 	json_decref(ans);
+	if (rc == WEFT_ENOTFOUND) {
+		/* a job of this name that is no workflow run: the report thread
+		 * fails it for good */
+		weft_job_result_fail(r, "not_a_workflow", "no workflow run has this job's id", false);
+		return;
+	}
 	if (rc != 0 && rc != WEFT_ENDED)
 		worker_log(wf->w, WEFT_LOG_ERROR, "workflow %s: its end was not recorded: %s", j->job.id, wf->err.message);
 	if (!wf->over)

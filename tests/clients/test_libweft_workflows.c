@@ -219,6 +219,11 @@ static int flow(weft_wf *wf, weft_job_result *res, void *arg)
 	atomic_fetch_add(&flow_calls, 1);
 	char *a = NULL, *payload = NULL, *none = NULL;
 	int rc, sum = 0;
+	/* bad arguments: nothing is sent, the run goes on */
+	CHECK(weft_step(wf, "", step_a, NULL, &a) == WEFT_EINVAL && a == NULL, "a step without a name");
+	CHECK(weft_step(wf, "a", NULL, NULL, NULL) == WEFT_EINVAL, "a step without a function");
+	CHECK(weft_sleep(wf, "nap", -1) == WEFT_EINVAL, "a negative sleep");
+	CHECK(weft_wait_signal(wf, "go", -1, NULL) == WEFT_EINVAL, "a negative timeout");
 	if ((rc = weft_step(wf, "a", step_a, NULL, &a)) != 0)
 		return rc;
 	CHECK(strcmp(a, "{\"a\":1}") == 0, "a's output: %s", a);
@@ -463,17 +468,35 @@ static void scenario_unknown(void)
 	the_worker = worker(NULL, 0);
 	CHECK(weft_worker_workflow(the_worker, "known", nothing, NULL) == 0, "register");
 	char *id = start(c, "other", NULL, 1);
+	/* a plain job named as a workflow type: no run has its id */
+	weft_error err = { 0 };
+	weft_job_spec spec = { .queue = queue, .name = "known", .max_attempts = 1 };
+	weft_enqueue_result *er = NULL;
+	CHECK(weft_enqueue_jobs(c, &(weft_enqueue_request){ .jobs = &spec, .jobs_len = 1 }, NULL, &er, &err) == 0,
+	      "enqueue: %s", err.message);
+	char *plain = strdup(er->jobs[0].id);
+	weft_enqueue_result_free(er);
 	pthread_t t = run_in_background(the_worker);
 	weft_free(wait_run(c, id, "\"status\":\"failed\""));
 	/* the run's job failed with the reason */
 	char *job = NULL;
-	weft_error err = { 0 };
 	CHECK(weft_get_task(c, id, &job, &err) == 0 && strstr(job, "unknown_workflow_type") && strstr(job, "type other"),
 	      "%s", job ? job : err.message);
 	weft_free(job);
+	for (int i = 0; i < 400; i++) {
+		CHECK(weft_get_task(c, plain, &job, &err) == 0, "%s", err.message);
+		if (strstr(job, "\"status\":\"failure\""))
+			break;
+		weft_free(job);
+		job = NULL;
+		sleep_ms(50);
+	}
+	CHECK(job && strstr(job, "not_a_workflow"), "the plain job: %s", job ? job : "not failed");
+	weft_free(job);
+	free(plain);
 	weft_worker_stats st;
 	stop_and_join(the_worker, t, &st);
-	CHECK(st.failed == 1, "failed %lu", (unsigned long)st.failed);
+	CHECK(st.failed == 2, "failed %lu", (unsigned long)st.failed);
 	weft_worker_free(the_worker);
 	free(id);
 	weft_client_free(c);
