@@ -1015,8 +1015,11 @@ WEFT_API void weft_worker_free(weft_worker *w);
  *
  * The function's own result: weft_job_result_complete (the run's output)
  * or weft_job_result_fail (retryable: the run is replayed by its retry
- * policy); returning 0 without one completes the run with null, and a
- * non-zero code without one fails it (see above). Steps run in the
+ * policy; weft_job_result_retry_after does not apply); returning 0
+ * without one completes the run with null, and a non-zero code without
+ * one fails it (see above). The worker sends it from the function's
+ * thread; weft_worker_stats counts it as a job's completion or failure,
+ * an attempt found over as lost, and a suspension in neither. Steps run in the
  * function's thread, one after another, and a function must reach the
  * same step names in the same order on every replay: a name reached
  * again (in a loop) is a new step each time.

@@ -425,6 +425,47 @@ static void scenario_cancel(void)
 	weft_client_free(c);
 }
 
+/* ---- a step longer than the lease ----------------------------------------- */
+
+static int slow_step(weft_wf *wf, weft_job_result *res, void *arg)
+{
+	(void)arg;
+	for (int i = 0; i < 25 && !weft_job_canceled(weft_wf_job(wf)); i++)
+		sleep_ms(100);
+	return weft_job_result_complete(res, weft_job_canceled(weft_wf_job(wf)) ? "\"lost\"" : "\"kept\"");
+}
+
+static int slow_flow(weft_wf *wf, weft_job_result *res, void *arg)
+{
+	(void)arg;
+	char *out = NULL;
+	int rc = weft_step(wf, "slow", slow_step, NULL, &out);
+	if (rc == 0)
+		rc = weft_job_result_complete(res, out);
+	weft_free(out);
+	return rc;
+}
+
+/* A step of 2.5 s under a 1 s lease: the heartbeats keep it. */
+static void scenario_heartbeat(void)
+{
+	weft_client *c = client();
+	the_worker = worker(NULL, 1000);
+	CHECK(weft_worker_workflow(the_worker, "slow", slow_flow, NULL) == 0, "register");
+	char *id = start(c, "slow", NULL, 3);
+	pthread_t t = run_in_background(the_worker);
+	char *run = wait_run(c, id, "\"status\":\"completed\"");
+	CHECK(strstr(run, "\"output\":\"kept\"") && strstr(run, "\"replays\":1"), "%s", run);
+	weft_free(run);
+	weft_worker_stats st;
+	stop_and_join(the_worker, t, &st);
+	CHECK(st.completed == 1 && st.lost == 0 && st.heartbeat_requests >= 3, "completed %lu lost %lu heartbeats %lu",
+	      (unsigned long)st.completed, (unsigned long)st.lost, (unsigned long)st.heartbeat_requests);
+	weft_worker_free(the_worker);
+	free(id);
+	weft_client_free(c);
+}
+
 /* ---- a function that swallows its suspension ------------------------------ */
 
 static atomic_int swallow_calls;
@@ -581,6 +622,7 @@ int main(int argc, char **argv)
 	} scenarios[] = {
 		{ "register", scenario_register }, { "steps", scenario_steps },     { "failed", scenario_failed },
 		{ "cancel", scenario_cancel },     { "swallow", scenario_swallow }, { "unknown", scenario_unknown },
+		{ "heartbeat", scenario_heartbeat },
 	};
 	for (size_t i = 0; i < sizeof(scenarios) / sizeof(scenarios[0]); i++) {
 		if (strcmp(argv[2], scenarios[i].name) == 0) {
