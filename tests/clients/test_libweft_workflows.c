@@ -369,6 +369,49 @@ static void scenario_failed(void)
 	weft_client_free(c);
 }
 
+/* ---- a run failed by its function, retried by its policy ------------------- */
+
+static atomic_int once_runs;
+
+static int once(weft_wf *wf, weft_job_result *res, void *arg)
+{
+	(void)wf;
+	(void)arg;
+	atomic_fetch_add(&once_runs, 1);
+	return weft_job_result_complete(res, "1");
+}
+
+/* Fails its first attempt (retryable); the replay completes. */
+static int fails_once(weft_wf *wf, weft_job_result *res, void *arg)
+{
+	(void)arg;
+	int rc = weft_step(wf, "once", once, NULL, NULL);
+	if (rc != 0)
+		return rc;
+	if (weft_wf_job(wf)->attempt == 1)
+		return weft_job_result_fail(res, "flaky_run", "the first attempt fails", true);
+	return weft_job_result_complete(res, "{\"attempt\":2}");
+}
+
+static void scenario_run_retry(void)
+{
+	weft_client *c = client();
+	the_worker = worker(NULL, 0);
+	CHECK(weft_worker_workflow(the_worker, "fails-once", fails_once, NULL) == 0, "register");
+	char *id = start(c, "fails-once", NULL, 3);
+	pthread_t t = run_in_background(the_worker);
+	char *run = wait_run(c, id, "\"status\":\"completed\"");
+	CHECK(strstr(run, "\"output\":{\"attempt\":2}") && once_runs == 1, "%d %s", once_runs, run);
+	weft_free(run);
+	weft_worker_stats st;
+	stop_and_join(the_worker, t, &st);
+	CHECK(st.failed == 1 && st.completed == 1 && st.claimed == 2, "failed %lu completed %lu claimed %lu",
+	      (unsigned long)st.failed, (unsigned long)st.completed, (unsigned long)st.claimed);
+	weft_worker_free(the_worker);
+	free(id);
+	weft_client_free(c);
+}
+
 /* ---- a cancel while a step runs ------------------------------------------ */
 
 static atomic_int in_step, step_saw_cancel, after_cancel_rc;
@@ -622,7 +665,7 @@ int main(int argc, char **argv)
 	} scenarios[] = {
 		{ "register", scenario_register }, { "steps", scenario_steps },     { "failed", scenario_failed },
 		{ "cancel", scenario_cancel },     { "swallow", scenario_swallow }, { "unknown", scenario_unknown },
-		{ "heartbeat", scenario_heartbeat },
+		{ "heartbeat", scenario_heartbeat }, { "run-retry", scenario_run_retry },
 	};
 	for (size_t i = 0; i < sizeof(scenarios) / sizeof(scenarios[0]); i++) {
 		if (strcmp(argv[2], scenarios[i].name) == 0) {

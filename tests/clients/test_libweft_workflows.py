@@ -32,7 +32,7 @@ def program_env():
 
 
 @pytest.mark.parametrize("scenario", ["register", "steps", "failed", "cancel", "swallow", "unknown",
-                                      "heartbeat"])
+                                      "heartbeat", "run-retry"])
 def test_the_workflow_runtime(server, scenario):
     for binary in TEST_BINS:
         r = subprocess.run([built(binary), server.base, scenario], capture_output=True, text=True, timeout=90,
