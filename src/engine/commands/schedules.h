@@ -45,13 +45,18 @@ void cmd_schedule_pause_init(cmd_schedule_pause *c);
  * (µs), or 0 when it fires no more (or the text or zone no longer load). */
 int64_t schedule_next_fire(const char *cron, const char *timezone, int64_t after);
 
-/* Starts n jobs of schedule s's target (parsed), in the cycle's
- * transaction, through the job enqueue path; *last is the last one's id
- * (deadlines/schedules.c). */
-int schedule_start(engine *e, const schedule_row *s, const json_t *target, int64_t n, int64_t now, weft_id *last);
+/* Fires schedule s (read with previous_active) now for n due times
+ * (n >= 1), in the caller's transaction (schedule_fire.c). Overlap, when
+ * the previous run has not ended: skip starts nothing and counts the n
+ * times as skipped; cancel_previous cancels that run through its cancel
+ * path first; queue starts regardless. queue starts n runs, the others
+ * one (the rest of the n count as skipped). The firing is recorded with
+ * next_fire_at = next (0: none); *started is the runs started. */
+int schedule_fire(engine *e, const schedule_row *s, int64_t n, int64_t now, int64_t next, size_t *started);
 
-/* Fires the schedule now, once, whatever its cron and pause say; its next
- * fire time stays. base.result: 0, or WEFT_ENOTFOUND. */
+/* Fires the schedule now, once, whatever its cron and pause say (its
+ * overlap policy applies); its next fire time stays. base.result: 0, or
+ * WEFT_ENOTFOUND. */
 typedef struct cmd_schedule_trigger {
 	engine_cmd base;
 	const char *namespace, *name;   /* borrowed */
