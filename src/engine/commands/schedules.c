@@ -119,7 +119,8 @@ void cmd_schedule_trigger_init(cmd_schedule_trigger *c) { *c = (cmd_schedule_tri
 
 static void define_metrics(void)
 {
-	metrics_define("schedule_jobs_started_total", METRIC_COUNTER, "Runs (jobs, workflow runs, template runs) started by cron schedules");
+	metrics_define("schedule_jobs_started_total", METRIC_COUNTER,
+	               "Runs (jobs, workflow runs, template runs) started by cron schedules");
 }
 
 const command_family family_schedules = { .name = "schedules", .define_metrics = define_metrics };
