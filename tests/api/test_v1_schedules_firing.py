@@ -207,6 +207,61 @@ def test_trigger_follows_the_overlap_policy(api):
     assert len(claim(api, "tr")) == 1
 
 
+def test_many_schedules_due_together(api):
+    """Thirty schedules of one minute in two namespaces, with catch-up and
+    overlap policies mixed: each starts what its own policies say, its
+    jobs in its namespace."""
+    made = []
+    for i in range(30):
+        ns = "ns-a" if i % 2 else "ns-b"
+        overlap = ("queue", "skip", "cancel_previous")[i % 3]
+        body = dict(name="m%02d" % i, namespace=ns, cron="0 * * * *", overlap=overlap, catchup="all", catchup_max=2,
+                    target={"kind": "job", "queue": "many-%d" % i, "input": {"i": i}})
+        r = api.post("/v1/schedules", json=body)
+        assert r.status_code == 201, r.text
+        made.append(r.json())
+    first = min(next_fire(s) for s in made)
+    # Two hourly times due at once: queue starts two jobs, skip and
+    # cancel_previous one (the other time counts as skipped).
+    advance_to(api, made[-1], first + 3600)
+
+    def handled():
+        got = [api.get("/v1/schedules/%s?namespace=%s" % (s["name"], s["namespace"])).json() for s in made]
+        return got if all(g["fires"] == 1 for g in got) else None
+    got = wait_for(handled, desc="every schedule fired")
+    for i, g in enumerate(got):
+        ns = "ns-a" if i % 2 else "ns-b"
+        r = api.post("/v1/jobs/claim", json={"namespace": ns, "queues": ["many-%d" % i], "worker_id": "w",
+                                             "max_jobs": 10, "lease_ms": 3600000})
+        jobs = r.json()["jobs"]
+        expect = 2 if g["overlap"] == "queue" else 1
+        assert len(jobs) == expect, (i, g, jobs)
+        assert all(j["input"] == {"i": i} for j in jobs)
+        assert g["skipped_fires"] == 2 - expect and g["last_job_id"] in [j["id"] for j in jobs]
+    # Every last job is now held by a worker (its lease ends about when the
+    # next hour comes: it may be back to retrying, not ended). The next
+    # hour, in one cycle:
+    # queue starts another, skip skips, cancel_previous cancels and starts.
+    held = {g["name"]: g["last_job_id"] for g in got}
+    advance_to(api, got[-1], first + 7200)
+
+    def second():
+        now = [api.get("/v1/schedules/%s?namespace=%s" % (s["name"], s["namespace"])).json() for s in made]
+        return now if all(g["fires"] + g["skipped_fires"] >= (2 if g["overlap"] == "queue" else 3)
+                          for g in now) else None
+    for g in wait_for(second, desc="the second hour handled"):
+        ns = g["namespace"]
+        old = api.get("/v1/tasks/%s?namespace=%s" % (held[g["name"]], ns)).json()["status"]
+        if g["overlap"] == "skip":
+            assert (g["fires"], g["skipped_fires"], g["last_job_id"]) == (1, 2, held[g["name"]]), g
+            assert old != "canceled"
+        elif g["overlap"] == "cancel_previous":
+            assert (g["fires"], g["skipped_fires"]) == (2, 1) and g["last_job_id"] != held[g["name"]], g
+            assert old == "canceled"
+        else:
+            assert (g["fires"], g["skipped_fires"]) == (2, 0) and old != "canceled", g
+
+
 # ---- workflow targets ----------------------------------------------------------------------------
 
 

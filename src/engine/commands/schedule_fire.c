@@ -14,6 +14,11 @@
  * heartbeat), a workflow run as workflow.stop, a template run as a batch
  * stop. The target was checked when the schedule was made; here it is
  * only read.
+ *
+ * Many schedules due together (a cron minute shared by hundreds) are the
+ * common case of job targets: those that need no judgment of a previous
+ * run are enqueued as one set (schedule_fire_jobs), one insert for all
+ * their jobs; the others fire one by one.
  */
 #include "util/common.h"
 #include "util/alloc.h"
@@ -199,10 +204,95 @@ static int cancel_previous(engine *e, const schedule_row *s, int64_t now)
 	return rc;
 }
 
+/* Runs a firing of n due times starts once the previous run is settled:
+ * only queue lets the runs of one firing overlap each other, so under
+ * skip and cancel_previous the missed times a catch-up makes up for start
+ * one run and the others count as skipped. */
+static int64_t runs_of(const schedule_row *s, int64_t n)
+{
+	return strcmp(s->overlap, "queue") == 0 ? n : 1;
+}
+
+/* Records a firing that started `runs` of its n due times. */
+static int record(engine *e, const schedule_row *s, int64_t n, int64_t runs, int64_t now, int64_t next,
+                  const char *job_id, const char *run_id)
+{
+	int rc = store_schedule_fired(e->w, s->namespace, s->name, now, job_id, run_id, next);
+	if (rc == 0 && runs < n)
+		rc = store_schedule_skipped(e->w, s->namespace, s->name, now, n - runs, next);
+	return rc;
+}
+
+bool schedule_fires_alone(const schedule_row *s)
+{
+	return strcmp(s->target_kind, "job") != 0 || (s->previous_active && strcmp(s->overlap, "queue") != 0);
+}
+
+int schedule_fire_jobs(engine *e, const schedule_firing *f, size_t n, int64_t now, size_t *started)
+{
+	*started = 0;
+	target_job **jobs = xcalloc(n, sizeof *jobs);
+	job_spec **specs = xcalloc(n, sizeof *specs);
+	json_t **targets = xcalloc(n, sizeof *targets);
+	cmd_job_enqueue *cmds = xcalloc(n, sizeof *cmds);
+	engine_cmd **set = xcalloc(n, sizeof *set);
+	bool *alone = xcalloc(n, sizeof *alone);
+	size_t nset = 0;
+	int rc = 0;
+	for (size_t i = 0; i < n; i++) {
+		int64_t runs = runs_of(f[i].s, f[i].n);
+		targets[i] = json_parse_text(f[i].s->target);
+		jobs[i] = xcalloc((size_t)runs, sizeof **jobs);
+		specs[i] = xcalloc((size_t)runs, sizeof **specs);
+		for (int64_t j = 0; j < runs && !alone[i]; j++) {
+			alone[i] = targets[i] == NULL || read_job(targets[i], &jobs[i][j]) != 0;
+			specs[i][j] = jobs[i][j].spec;
+			specs[i][j].non_retryable = jobs[i][j].codes;
+		}
+		if (alone[i])
+			continue;   /* a target that does not read: schedule_fire logs and skips it */
+		cmd_job_enqueue_init(&cmds[i]);
+		cmds[i].base.actor = "schedule";
+		cmds[i].namespace = f[i].s->namespace;
+		cmds[i].jobs = specs[i];
+		cmds[i].njobs = (size_t)runs;
+		set[nset++] = &cmds[i].base;
+	}
+	if (nset > 0)
+		rc = set[0]->op->apply_many(e, set, nset, now);
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		size_t runs = 0;
+		if (alone[i]) {
+			rc = schedule_fire(e, f[i].s, f[i].n, now, f[i].next, &runs);
+		} else if (cmds[i].base.result != 0) {
+			rc = cmds[i].base.result;
+		} else {
+			runs = cmds[i].njobs;
+			const char *last = specs[i][runs - 1].id.str;
+			rc = record(e, f[i].s, f[i].n, (int64_t)runs, now, f[i].next, last, last);
+		}
+		*started += runs;
+	}
+	for (size_t i = 0; i < n; i++) {
+		int64_t runs = runs_of(f[i].s, f[i].n);
+		for (int64_t j = 0; j < runs; j++)
+			free(jobs[i][j].input);
+		free(jobs[i]);
+		free(specs[i]);
+		json_decref(targets[i]);
+	}
+	free(jobs);
+	free(specs);
+	free(targets);
+	free(cmds);
+	free(set);
+	free(alone);
+	return rc;
+}
+
 int schedule_fire(engine *e, const schedule_row *s, int64_t n, int64_t now, int64_t next, size_t *started)
 {
 	*started = 0;
-	bool queue = strcmp(s->overlap, "queue") == 0;
 	if (s->previous_active && strcmp(s->overlap, "skip") == 0) {
 		log_info("engine", "schedule %s/%s: its previous run %s has not ended; %" PRId64 " due time(s) skipped",
 		         s->namespace, s->name, s->last_run_id ? s->last_run_id : "?", n);
@@ -211,10 +301,7 @@ int schedule_fire(engine *e, const schedule_row *s, int64_t n, int64_t now, int6
 	int rc = 0;
 	if (s->previous_active && strcmp(s->overlap, "cancel_previous") == 0)
 		rc = cancel_previous(e, s, now);
-	/* Only queue lets the runs of one firing overlap each other: under skip
-	 * and cancel_previous the missed times a catch-up makes up for start
-	 * one run, the others count as skipped. */
-	int64_t runs = queue ? n : 1;
+	int64_t runs = runs_of(s, n);
 	json_t *target = json_parse_text(s->target);
 	weft_id last = { 0 };
 	bool has_job = true;
@@ -237,9 +324,7 @@ int schedule_fire(engine *e, const schedule_row *s, int64_t n, int64_t now, int6
 		return store_schedule_skipped(e->w, s->namespace, s->name, now, n, next);
 	}
 	if (rc == 0)
-		rc = store_schedule_fired(e->w, s->namespace, s->name, now, has_job ? last.str : NULL, last.str, next);
-	if (rc == 0 && runs < n)
-		rc = store_schedule_skipped(e->w, s->namespace, s->name, now, n - runs, next);
+		rc = record(e, s, n, runs, now, next, has_job ? last.str : NULL, last.str);
 	if (rc == 0)
 		*started = (size_t)runs;
 	return rc;

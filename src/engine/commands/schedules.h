@@ -54,6 +54,22 @@ int64_t schedule_next_fire(const char *cron, const char *timezone, int64_t after
  * next_fire_at = next (0: none); *started is the runs started. */
 int schedule_fire(engine *e, const schedule_row *s, int64_t n, int64_t now, int64_t next, size_t *started);
 
+/* One due schedule of a cycle: n due times (>= 1), its next fire time. */
+typedef struct schedule_firing {
+	const schedule_row *s;
+	int64_t n;
+	int64_t next;
+} schedule_firing;
+
+/* Whether s must fire through schedule_fire: its target is not a job, or
+ * its previous run has not ended and its overlap policy is not queue. */
+bool schedule_fires_alone(const schedule_row *s);
+
+/* Fires schedules that need not fire alone as one set: their jobs are
+ * enqueued in one command set (one insert), then each firing is recorded
+ * as schedule_fire records it. *started: the jobs started. */
+int schedule_fire_jobs(engine *e, const schedule_firing *f, size_t n, int64_t now, size_t *started);
+
 /* Fires the schedule now, once, whatever its cron and pause say (its
  * overlap policy applies); its next fire time stays. base.result: 0, or
  * WEFT_ENOTFOUND. */
