@@ -306,7 +306,7 @@ int schedule_fire(engine *e, const schedule_row *s, int64_t n, int64_t now, int6
 	weft_id last = { 0 };
 	bool has_job = true;
 	if (target == NULL)
-		rc = rc != 0 ? rc : WEFT_EINTERNAL;
+		rc = rc != 0 ? rc : WEFT_EINVALID;   /* stored text that does not parse: skipped below */
 	else if (rc == 0 && strcmp(s->target_kind, "workflow") == 0)
 		rc = start_workflows(e, s, target, runs, now, &last);
 	else if (rc == 0 && strcmp(s->target_kind, "template") == 0) {
@@ -317,8 +317,8 @@ int schedule_fire(engine *e, const schedule_row *s, int64_t n, int64_t now, int6
 	json_decref(target);
 	if (rc == WEFT_EINVALID) {
 		/* A target this server cannot start (checked when made, so a row
-		 * from elsewhere): the firing is skipped rather than retried every
-		 * cycle, which would hold up every other schedule. */
+		 * from elsewhere, or damaged): the firing is skipped rather than
+		 * retried every cycle, which would hold up every other schedule. */
 		log_warn("engine", "schedule %s/%s: its target cannot be started; %" PRId64 " due time(s) skipped",
 		         s->namespace, s->name, n);
 		return store_schedule_skipped(e->w, s->namespace, s->name, now, n, next);
