@@ -7,7 +7,11 @@ Targets: jobs and workflow runs; template runs are refused while the
 server has no templates. No test waits for real minutes: the server's
 clock is moved (Server.advance); on PostgreSQL a firing is waited for."""
 
-from harness import Api, parse_ts, wait_for
+import sqlite3
+import urllib.parse
+
+import pgcluster
+from harness import BACKEND, Api, parse_ts, wait_for
 
 TARGET = {"kind": "job", "queue": "tick"}
 
@@ -58,6 +62,15 @@ def fired(api, name, n, **more):
 
 def next_fire(s):
     return parse_ts(s["next_fire_at"])
+
+
+def db_exec(server, query):
+    """One statement on a stopped server's database, either backend."""
+    if BACKEND == "postgres":
+        pgcluster.cluster().sql(urllib.parse.urlparse(server.db).path.lstrip("/"), query)
+        return
+    with sqlite3.connect(server.db) as db:
+        db.execute(query)
 
 
 # ---- on time ------------------------------------------------------------------------------
@@ -260,6 +273,27 @@ def test_many_schedules_due_together(api):
             assert old == "canceled"
         else:
             assert (g["fires"], g["skipped_fires"]) == (2, 0) and old != "canceled", g
+
+
+def test_a_target_the_server_cannot_start_is_skipped(weft_factory, mock):
+    """A row this server cannot start (a template run, here) does not hold
+    up the other schedules due with it: it counts as skipped and moves on."""
+    server = weft_factory.start()
+    api = Api(server, mock)
+    for name in ("a-job", "b-tpl", "c-job"):
+        create(api, name=name, cron="0 * * * *", target={"kind": "job", "queue": "q-" + name})
+    server.stop()
+    db_exec(server, "UPDATE schedule SET target_kind = 'template', "
+                    "target = '{\"kind\":\"template\",\"template\":\"etl@1\"}' WHERE name = 'b-tpl'")
+    server = server.restart()
+    api = Api(server, mock)
+    s = get(api, "a-job")
+    advance_to(api, s, next_fire(s))
+    fired(api, "a-job", 1)
+    fired(api, "c-job", 1)
+    g = wait_for(lambda: (lambda g: g if g["skipped_fires"] == 1 else None)(get(api, "b-tpl")), desc="the skip")
+    assert g["fires"] == 0 and next_fire(g) == next_fire(s) + 3600
+    assert len(claim(api, "q-a-job")) == 1 and len(claim(api, "q-c-job")) == 1
 
 
 # ---- workflow targets ----------------------------------------------------------------------------
