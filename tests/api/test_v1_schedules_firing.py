@@ -347,6 +347,8 @@ def test_target_validation(api):
         ({"kind": "workflow", "type": "t", "queue": "q", "name": "n"}, "target.name"),
         ({"kind": "workflow", "type": "t", "queue": "q", "delay_ms": 5}, "target.delay_ms"),
         ({"kind": "workflow", "type": "t", "queue": "q", "max_attempts": 0}, "target.max_attempts"),
+        ({"kind": "workflow", "type": "t", "queue": "q", "retry": {"max_attempts": 3}},
+         "target.retry: unknown field: a run's retry policy is max_attempts"),
         ({"kind": "workflow", "type": "t", "queue": "q", "namespace": "Bad NS"}, "target.namespace"),
         ({"kind": "job", "queue": "q", "backoff": {"initial_ms": 0}}, "target.backoff.initial_ms"),
         ({"kind": "template", "template": "etl"}, "target.template"),

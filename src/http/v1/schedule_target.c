@@ -110,7 +110,13 @@ int v1_decode_schedule_target(const json_t *doc, schedule_target *t, http_error 
 		decode_job_part(e, target, job_carried, job_own, too_large);
 	} else if (strcmp(kind, "workflow") == 0) {
 		t->kind = "workflow";
-		decode_job_part(e, target, workflow_carried, workflow_own, too_large);
+		if (json_object_get(target, "retry") != NULL)
+			/* a name the run's policy might be looked for under: say where it is */
+			decode_problem(e, "target", "retry",
+			               "unknown field: a run's retry policy is max_attempts, backoff and "
+			               "non_retryable_codes, as in POST /v1/workflows");
+		else
+			decode_job_part(e, target, workflow_carried, workflow_own, too_large);
 		decode_str_bounded(e, target, "target", "type", DECODE_REQUIRED, TASK_NAME_MAX, too_large);
 		const char *ns = NULL;
 		if (decode_str(e, target, "target", "namespace", 0, &ns) == 0 && ns != NULL && !namespace_valid(ns))
