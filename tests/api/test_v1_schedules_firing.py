@@ -117,6 +117,22 @@ def test_new_york_spring_forward_fires_once_at_three(api):
     assert len(claim(api, "tick")) == 1
 
 
+def test_paused_misses_nothing_on_resume_and_fires_after(api):
+    s = create(api, name="pr", cron="*/5 * * * *", catchup="all", catchup_max=10)
+    p = api.post("/v1/schedules/pr/pause").json()
+    assert p["paused"] is True and p["next_fire_at"] is None
+    advance_to(api, p, next_fire(s) + 3600)
+    r = api.post("/v1/schedules/pr/resume").json()
+    # What was missed while paused is not fired, even with catchup all.
+    assert r["fires"] == 0 and r["skipped_fires"] == 0
+    nxt = next_fire(r)
+    assert parse_ts(r["updated_at"]) < nxt <= parse_ts(r["updated_at"]) + 300 and nxt % 300 == 0
+    advance_to(api, r, nxt)
+    g = fired(api, "pr", 1)
+    assert nxt <= parse_ts(g["last_fire_at"]) < nxt + 1
+    assert len(claim(api, "tick")) == 1
+
+
 # ---- catch-up after a downtime -------------------------------------------------------------
 
 
