@@ -730,17 +730,27 @@ WEFT_API int weft_signal_workflow(weft_client *c, const char *id, const weft_wor
  * default.
  */
 
-/* The job a schedule starts: the options of POST /v1/jobs a schedule keeps. */
+/* What a schedule starts each time: kind "job" (a job, with the options of
+ * POST /v1/jobs a schedule keeps), "workflow" (a workflow run of type, as
+ * POST /v1/workflows; no name) or "template" (a run of template
+ * "name@version" with context; only template and context apply). */
 typedef struct weft_schedule_target {
-	const char *kind;         /* NULL: "job" (the only kind) */
-	const char *queue;        /* required */
-	const char *name;
+	const char *kind;         /* NULL: "job" */
+	const char *queue;        /* required for a job or a workflow run */
+	const char *name;         /* job only */
 	const char *input;        /* JSON text (at most 1 MiB), or NULL */
 	int64_t priority;         /* -1000..1000 */
 	int64_t max_attempts;     /* 0: the server's default */
 	int64_t timeout_secs;     /* 0: the server's default */
 	const char *concurrency_key;
 	const char *rate_key;
+	const weft_backoff *backoff;             /* NULL: the server's default */
+	const char *const *non_retryable_codes;
+	size_t non_retryable_codes_len;
+	const char *type;         /* workflow: the workflow type (required) */
+	const char *namespace_;   /* workflow: the run's namespace; NULL: the schedule's */
+	const char *template_;    /* template: "name@version" (required) */
+	const char *context;      /* template: JSON text, or NULL */
 } weft_schedule_target;
 
 typedef struct weft_schedule_create_request {
@@ -751,7 +761,7 @@ typedef struct weft_schedule_create_request {
 	weft_schedule_target target;   /* required: target.queue */
 	const char *catchup;      /* "none" (default), "one" or "all" */
 	int64_t catchup_max;      /* 1..1000 with catchup "all"; 0: 1 */
-	const char *overlap;      /* "queue" (default, the only one for now) */
+	const char *overlap;      /* "queue" (default), "skip" or "cancel_previous" */
 	weft_tristate paused;     /* WEFT_TRUE: created paused */
 } weft_schedule_create_request;
 
@@ -785,7 +795,8 @@ WEFT_API int weft_pause_schedule(weft_client *c, const char *name, const char *n
  * fired). @operation resumeSchedule */
 WEFT_API int weft_resume_schedule(weft_client *c, const char *name, const char *namespace_, char **out,
                                   weft_error *err);
-/* Starts its job now, paused or not; the answer's last_job_id is that job.
+/* Fires now, paused or not, under its overlap policy; the answer's
+ * last_run_id is the run started.
  * @operation triggerSchedule */
 WEFT_API int weft_trigger_schedule(weft_client *c, const char *name, const char *namespace_, char **out,
                                    weft_error *err);

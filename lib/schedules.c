@@ -19,18 +19,31 @@ static int schedule_call(weft_client *c, const char *method, const char *name, c
 	return api_send(c, method, &p, strcmp(method, "POST") ? NULL : json_object(), NULL, out, err);
 }
 
-/* The target job: kind (always "job"), queue and the job options a
- * schedule keeps. */
+/* The target: a job, a workflow run or a template run (weft.h). */
 static json_t *enc_target(encoder *e, const weft_schedule_target *t)
 {
 	json_t *o = json_object();
-	json_object_set_new(o, "kind", json_string(t->kind ? t->kind : "job"));
+	const char *kind = t->kind ? t->kind : "job";
+	json_object_set_new(o, "kind", json_string(kind));
+	if (strcmp(kind, "template") == 0) {
+		enc_required(e, o, "template", t->template_, "target.template");
+		if (t->context)
+			enc_json(e, o, "context", t->context, "target.context", false);
+		return o;
+	}
+	if (strcmp(kind, "workflow") == 0) {
+		enc_required(e, o, "type", t->type, "target.type");
+		enc_str(o, "namespace", t->namespace_);
+	}
 	enc_required(e, o, "queue", t->queue, "target.queue");
 	enc_str(o, "name", t->name);
 	if (t->input)
 		enc_json(e, o, "input", t->input, "target.input", false);
 	enc_int(o, "priority", t->priority);
 	enc_int(o, "max_attempts", t->max_attempts);
+	if (t->backoff)
+		json_object_set_new(o, "backoff", enc_backoff(t->backoff));
+	enc_strings(o, "non_retryable_codes", t->non_retryable_codes, t->non_retryable_codes_len);
 	enc_int(o, "timeout_secs", t->timeout_secs);
 	enc_str(o, "concurrency_key", t->concurrency_key);
 	enc_str(o, "rate_key", t->rate_key);

@@ -130,6 +130,7 @@ static int serve(int argc, char **argv)
 		.idempotency_ttl_us = cfg.idempotency_ttl_us,
 	};
 	eng = engine_new(&ecfg, st, disp);
+	test_clock_start_ahead();   /* test-only: a restart as if after downtime */
 	if (engine_start(eng) != 0) {
 		log_error("main", "cannot start the engine (database error while recovering deadlines)");
 		goto out;

@@ -9,7 +9,7 @@
 # gives up on after WEFT_COMPLETION_TIMEOUT seconds (default 2).
 
 _weft_commands="serve submit ls get tasks runs cancel pause resume retry reset resolve queues workers
-dead-letters tokens workflows enqueue worker step sleep bench completion help"
+dead-letters tokens workflows schedules enqueue worker step sleep bench completion help"
 _weft_global_opts="--url --token --namespace --profile --json --help"
 
 # The verbs of a command, or nothing for a command without verbs.
@@ -22,6 +22,7 @@ _weft_verbs() {
         dead-letters) echo "ls show requeue" ;;
         tokens) echo "ls show create revoke" ;;
         workflows) echo "ls show key start cancel terminate retry signal" ;;
+        schedules) echo "ls show create delete pause resume trigger next" ;;
         completion) echo "bash zsh" ;;
         help) echo "$_weft_commands" ;;
     esac
@@ -50,6 +51,12 @@ _weft_opts() {
                 start) echo "--queue --input --key --max-attempts" ;;
                 cancel|terminate|retry) echo "--reason" ;;
             esac ;;
+        schedules)
+            case $2 in
+                ls|"") echo "--limit --cursor --all" ;;
+                create) echo "--cron --tz --queue --job-name --workflow --input --template --context --target
+--catchup --catchup-max --overlap --paused" ;;
+            esac ;;
         queues|workers|dead-letters|tokens) echo "--limit --cursor --all" ;;
         enqueue) echo "--name --priority --run-at --delay --max-attempts --backoff --jitter --timeout --dedup-key
 --dedup-window --concurrency-key --rate-key --metadata" ;;
@@ -67,7 +74,8 @@ _weft_takes_value() {
         --reason|--name|--priority|--run-at|--delay|--max-attempts|--backoff|--jitter|--timeout|--dedup-key|\
         --dedup-window|--concurrency-key|--rate-key|--metadata|--concurrency|--claim-wait|--lease|--kill-grace|\
         --permanent-exit|--outcome-log|--type|--input|--key|--server|--jobs|--tasks|--clients|--rate|--window|--nodes|--soak|\
-        --latency-rate|--latency-secs|--starts)
+        --latency-rate|--latency-secs|--starts|--cron|--tz|--job-name|--workflow|--template|--context|--target|\
+        --catchup|--catchup-max|--overlap)
             return 0 ;;
     esac
     return 1

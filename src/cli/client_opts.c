@@ -269,7 +269,10 @@ int cli_request_ex(http_client *c, const cli_client_opts *o, const char *method,
 		if (extra)
 			extra->replayed = replayed && strcmp(replayed, "true") == 0;
 		char perr[160];
-		*answer = json_parse_body(r.body.data, r.body.len, JSON_DEFAULT_MAX_DEPTH * 2, perr, sizeof(perr));
+		/* 204 No Content (a delete): nothing to parse, the answer is null. */
+		*answer = r.status == 204 ? json_null()
+		                          : json_parse_body(r.body.data, r.body.len, JSON_DEFAULT_MAX_DEPTH * 2, perr,
+		                                            sizeof(perr));
 		if (!*answer) {
 			buf_printf(&msg, "%s %s%s answered %ld with a body that is not JSON (%s): is %s a weft server?",
 			           method, o->url, path, r.status, perr, o->url);

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -21,6 +22,23 @@ struct test_clock {
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	pthread_t thread;
 };
+
+void test_clock_start_ahead(void)
+{
+	const char *socket_path = getenv("WEFT_TEST_CLOCK_SOCKET");
+	const char *ahead = getenv("WEFT_TEST_CLOCK_AHEAD_US");
+	if (socket_path == NULL || *socket_path == '\0' || ahead == NULL || *ahead == '\0')
+		return;
+	char *end = NULL;
+	errno = 0;
+	long long us = strtoll(ahead, &end, 10);
+	if (errno != 0 || *end != '\0' || us < 0) {
+		log_error("engine", "WEFT_TEST_CLOCK_AHEAD_US: expected microseconds, got %s", ahead);
+		return;
+	}
+	log_warn("engine", "test clock starts %lld µs ahead", us);
+	clock_advance((int64_t)us);
+}
 
 /* Serves one connection: a line in, a line out, until it closes. */
 static void serve(test_clock *tc, int c)

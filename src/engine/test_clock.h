@@ -19,6 +19,13 @@
 
 typedef struct test_clock test_clock;
 
+/* With WEFT_TEST_CLOCK_SOCKET set, WEFT_TEST_CLOCK_AHEAD_US=<µs> moves the
+ * process's clock forward that much at start-up, before the engine
+ * recovers its deadlines: a test restarts a server as if it had been down
+ * that long (a process's clock does not outlive it). Call before
+ * engine_start; nothing happens without both variables. */
+void test_clock_start_ahead(void);
+
 /* Starts listening at `path` (borrowed) for engine `e` (borrowed, outlives
  * it). NULL, with a log line, when the socket cannot be made. */
 test_clock *test_clock_start(const char *path, engine *e);

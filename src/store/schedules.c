@@ -8,9 +8,16 @@
 #include "store/schedules.h"
 #include "util/alloc.h"
 
+/* A run has not ended while its job, or a task of its template run (a
+ * batch), is not terminal; an archived task has ended. */
+#define ACTIVE_TASK "t.status NOT IN ('success', 'failure', 'canceled', 'skipped')"
 #define SCHEDULE_COLS \
-	"namespace, name, cron, timezone, target_kind, target, catchup, catchup_max, overlap, paused, " \
-	"next_fire_at, last_fire_at, last_job_id, fires, created_at, updated_at"
+	"s.namespace, s.name, s.cron, s.timezone, s.target_kind, s.target, s.catchup, s.catchup_max, s.overlap, " \
+	"s.paused, s.next_fire_at, s.last_fire_at, s.last_job_id, s.fires, s.created_at, s.updated_at, " \
+	"s.last_run_id, s.skipped_fires, s.last_skipped_at, " \
+	"CASE WHEN EXISTS (SELECT 1 FROM task t WHERE t.id = s.last_job_id AND " ACTIVE_TASK ") " \
+	"OR (s.target_kind = 'template' AND EXISTS (SELECT 1 FROM task t WHERE t.batch_id = s.last_run_id AND " \
+	ACTIVE_TASK ")) THEN 1 ELSE 0 END"
 
 void schedule_row_release(schedule_row *s)
 {
@@ -23,6 +30,7 @@ void schedule_row_release(schedule_row *s)
 	free(s->catchup);
 	free(s->overlap);
 	free(s->last_job_id);
+	free(s->last_run_id);
 	memset(s, 0, sizeof *s);
 }
 
@@ -52,6 +60,10 @@ static int read_schedule(db_stmt *st, void *row)
 	s->fires = db_col_int(st, 13);
 	s->created_at = db_col_int(st, 14);
 	s->updated_at = db_col_int(st, 15);
+	s->last_run_id = db_col_str(st, 16);
+	s->skipped_fires = db_col_int(st, 17);
+	s->last_skipped_at = db_col_int(st, 18);
+	s->previous_active = db_col_int(st, 19) != 0;
 	return 0;
 }
 
@@ -78,10 +90,10 @@ static const db_sql q_insert = {
 	NULL,
 };
 static const db_sql q_get = { "schedule_get",
-	                      "SELECT " SCHEDULE_COLS " FROM schedule WHERE namespace = $1 AND name = $2", NULL };
+	                      "SELECT " SCHEDULE_COLS " FROM schedule s WHERE s.namespace = $1 AND s.name = $2", NULL };
 static const db_sql q_list = { "schedule_list",
-	                       "SELECT " SCHEDULE_COLS " FROM schedule WHERE namespace = $1 AND name > $2 "
-	                       "ORDER BY name LIMIT $3",
+	                       "SELECT " SCHEDULE_COLS " FROM schedule s WHERE s.namespace = $1 AND s.name > $2 "
+	                       "ORDER BY s.name LIMIT $3",
 	                       NULL };
 static const db_sql q_delete = { "schedule_delete", "DELETE FROM schedule WHERE namespace = $1 AND name = $2",
 	                         NULL };
@@ -92,13 +104,19 @@ static const db_sql q_set_paused = {
 };
 static const db_sql q_fired = {
 	"schedule_fired",
-	"UPDATE schedule SET last_fire_at = $3, last_job_id = $4, next_fire_at = $5, fires = fires + 1, "
+	"UPDATE schedule SET last_fire_at = $3, last_job_id = $4, last_run_id = $5, next_fire_at = $6, "
+	"fires = fires + 1, updated_at = $3 WHERE namespace = $1 AND name = $2",
+	NULL,
+};
+static const db_sql q_skipped = {
+	"schedule_skipped",
+	"UPDATE schedule SET skipped_fires = skipped_fires + $4, last_skipped_at = $3, next_fire_at = $5, "
 	"updated_at = $3 WHERE namespace = $1 AND name = $2",
 	NULL,
 };
 static const db_sql q_due = { "schedule_due",
-	                      "SELECT " SCHEDULE_COLS " FROM schedule WHERE paused = 0 AND next_fire_at <= $1 "
-	                      "ORDER BY next_fire_at LIMIT $2",
+	                      "SELECT " SCHEDULE_COLS " FROM schedule s WHERE s.paused = 0 AND s.next_fire_at <= $1 "
+	                      "ORDER BY s.next_fire_at LIMIT $2",
 	                      NULL };
 
 int store_schedule_insert(store_conn *c, const schedule_row *s, bool *created)
@@ -203,7 +221,7 @@ int store_schedule_set_paused(store_conn *c, const char *namespace, const char *
 }
 
 int store_schedule_fired(store_conn *c, const char *namespace, const char *name, int64_t fired_at,
-                         const char *job_id, int64_t next_fire_at)
+                         const char *job_id, const char *run_id, int64_t next_fire_at)
 {
 	db_stmt *st;
 	int err = db_prepare(c, &q_fired, &st);
@@ -216,6 +234,25 @@ int store_schedule_fired(store_conn *c, const char *namespace, const char *name,
 		db_bind_text(st, job_id);
 	else
 		db_bind_null(st);
+	if (run_id)
+		db_bind_text(st, run_id);
+	else
+		db_bind_null(st);
+	db_bind_int_or_null(st, next_fire_at);
+	return db_run(st, NULL);
+}
+
+int store_schedule_skipped(store_conn *c, const char *namespace, const char *name, int64_t at, int64_t count,
+                           int64_t next_fire_at)
+{
+	db_stmt *st;
+	int err = db_prepare(c, &q_skipped, &st);
+	if (err)
+		return err;
+	db_bind_text(st, namespace);
+	db_bind_text(st, name);
+	db_bind_int(st, at);
+	db_bind_int(st, count);
 	db_bind_int_or_null(st, next_fire_at);
 	return db_run(st, NULL);
 }

@@ -15,7 +15,7 @@
 typedef struct schedule_row {
 	char *namespace, *name;
 	char *cron, *timezone;
-	char *target_kind;       /* "job" or "workflow" */
+	char *target_kind;       /* "job", "workflow" or "template" */
 	char *target;            /* canonical JSON of what a firing starts */
 	char *catchup;           /* "none", "one" or "all" */
 	int64_t catchup_max;     /* with "all": most missed times fired, >= 1 */
@@ -23,9 +23,16 @@ typedef struct schedule_row {
 	bool paused;
 	int64_t next_fire_at;    /* µs; 0 = never fires again */
 	int64_t last_fire_at;    /* µs; 0 = never fired */
-	char *last_job_id;       /* NULL: never fired */
+	char *last_job_id;       /* the job the last firing started; NULL: none (or a template run) */
+	char *last_run_id;       /* the run it started: a job's or workflow run's id, a template run's */
 	int64_t fires;
+	int64_t skipped_fires;   /* due times that started nothing: the previous run had not ended */
+	int64_t last_skipped_at; /* µs; 0 = never */
 	int64_t created_at, updated_at;
+	/* Read, not stored: the last run has not ended (its job, or a task of
+	 * its template run, is not terminal). Overlap skip and cancel_previous
+	 * judge on it, so the due rows come with it in one query. */
+	bool previous_active;
 } schedule_row;
 void schedule_row_release(schedule_row *s);
 void store_free_schedules(schedule_row *rows, size_t n);
@@ -51,10 +58,15 @@ int store_schedule_delete(store_conn *c, const char *namespace, const char *name
 int store_schedule_set_paused(store_conn *c, const char *namespace, const char *name, bool paused,
                               int64_t next_fire_at, int64_t now, bool *found);
 
-/* Records a firing: last_fire_at, last_job_id, fires + 1 and the next
- * fire time (0: none). */
+/* Records a firing: last_fire_at, last_job_id (NULL: none), last_run_id,
+ * fires + 1 and the next fire time (0: none). */
 int store_schedule_fired(store_conn *c, const char *namespace, const char *name, int64_t fired_at,
-                         const char *job_id, int64_t next_fire_at);
+                         const char *job_id, const char *run_id, int64_t next_fire_at);
+
+/* Records `count` due times that started nothing (overlap skip):
+ * skipped_fires + count, last_skipped_at, and the next fire time. */
+int store_schedule_skipped(store_conn *c, const char *namespace, const char *name, int64_t at, int64_t count,
+                           int64_t next_fire_at);
 
 /* The unpaused schedules due at now (next_fire_at <= now), soonest first,
  * at most limit. */

@@ -719,6 +719,29 @@ static void scenario_schedule(void)
 	weft_free(out);
 	rc = weft_get_schedule(c, queue, NULL, &out, &err);
 	CHECK(rc == WEFT_ENOTFOUND && out == NULL, "get after delete: %d", rc);
+
+	/* A workflow run each time; skip while the last one is active. */
+	weft_backoff backoff = { .initial_ms = 500 };
+	weft_schedule_create_request wf = {
+		.name = "wf-sched", .cron = "0 0 1 1 *", .overlap = "skip",
+		.target = { .kind = "workflow", .type = "nightly", .queue = queue, .backoff = &backoff },
+	};
+	rc = weft_create_schedule(c, &wf, &out, &err);
+	CHECK(rc == 0 && strstr(out, "\"type\":\"nightly\"") && strstr(out, "\"overlap\":\"skip\""),
+	      "create workflow target: %d %s", rc, err.message);
+	weft_free(out);
+	rc = weft_trigger_schedule(c, "wf-sched", NULL, &out, &err);
+	CHECK(rc == 0 && strstr(out, "\"last_run_active\":true"), "trigger workflow: %d %s", rc, err.message);
+	weft_free(out);
+	rc = weft_trigger_schedule(c, "wf-sched", NULL, &out, &err);
+	CHECK(rc == 0 && strstr(out, "\"skipped_fires\":1"), "trigger skipped: %d %s", rc, err.message);
+	weft_free(out);
+	wf.target = (weft_schedule_target){ .kind = "workflow", .queue = queue };
+	rc = weft_create_schedule(c, &wf, &out, &err);
+	CHECK(rc == WEFT_EINVAL && out == NULL, "no target.type: %d", rc);
+	rc = weft_delete_schedule(c, "wf-sched", NULL, &out, &err);
+	CHECK(rc == 0, "delete workflow schedule: %d %s", rc, err.message);
+	weft_free(out);
 	weft_error_release(&err);
 	weft_client_free(c);
 }

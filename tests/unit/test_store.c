@@ -22,7 +22,7 @@
 static void test_open_and_migrations(void **state)
 {
 	fixture *f = *state;
-	int64_t migrations = 10;  /* PostgreSQL and SQLite alike */
+	int64_t migrations = 11;  /* PostgreSQL and SQLite alike */
 	assert_string_equal(store_backend_name(f->st), f->pg ? "postgres" : "sqlite");
 	assert_int_equal(sql_int(f, "SELECT count(*) FROM schema_migrations"), migrations);
 	assert_int_equal(store_ping(f->w), 0);
@@ -696,7 +696,7 @@ static void test_migration_from_0001(void **state)
 
 	f->st = open_store(f->path, NULL);
 	f->w = store_writer(f->st);
-	assert_int_equal(sql_int(f, "SELECT count(*) FROM schema_migrations"), 10);
+	assert_int_equal(sql_int(f, "SELECT count(*) FROM schema_migrations"), 11);
 	/* The counts by status start from the rows there were. */
 	int64_t counts[TS__COUNT];
 	assert_int_equal(store_status_counts(f->w, counts), 0);
@@ -931,7 +931,7 @@ static bool sql_refused(fixture *f, const char *sql)
 	return refused;
 }
 
-/* Schema 0010: a schedule's name is unique in its namespace, its policies
+/* Schemas 0010 and 0013: a schedule's name is unique in its namespace, its policies
  * are closed sets, and the due rows are the unpaused ones whose next fire
  * time has come. */
 static void test_schedule_table(void **state)
@@ -956,6 +956,14 @@ static void test_schedule_table(void **state)
 	assert_true(sql_refused(f, "INSERT INTO schedule (namespace, name, cron, timezone, target_kind, target, "
 	                           "  catchup, overlap, created_at, updated_at) VALUES "
 	                           "  ('ns', 'd', '* * * * *', 'UTC', 'job', '{}', 'none', 'wait', 1, 1)"));
+	/* Schema 0013: a template target is a kind; what is not one is refused. */
+	sql_exec(f, "INSERT INTO schedule (namespace, name, cron, timezone, target_kind, target, catchup, overlap, "
+	            "  created_at, updated_at) VALUES "
+	            "  ('ns', 't', '* * * * *', 'UTC', 'template', '{}', 'none', 'skip', 1, 1)");
+	assert_int_equal(sql_int(f, "SELECT skipped_fires FROM schedule WHERE name = 't'"), 0);
+	assert_true(sql_refused(f, "INSERT INTO schedule (namespace, name, cron, timezone, target_kind, target, "
+	                           "  catchup, overlap, created_at, updated_at) VALUES "
+	                           "  ('ns', 'e', '* * * * *', 'UTC', 'webhook', '{}', 'none', 'skip', 1, 1)"));
 }
 
 int main(void)

@@ -1,8 +1,9 @@
 /*
- * test_store_schedules.c — the store's cron schedules (schema 0010) on
+ * test_store_schedules.c — the store's cron schedules (schemas 0010, 0013) on
  * SQLite and PostgreSQL: a name taken in its namespace keeps its row; the
  * list pages by name within one namespace; pause and resume replace the
- * next fire time; due rows leave out paused ones; a firing is recorded.
+ * next fire time; due rows leave out paused ones; a firing and a skip
+ * are recorded.
  */
 #include "util/common.h"
 
@@ -52,6 +53,18 @@ static void test_insert_get_list(void **state)
 	assert_int_equal(g.created_at, 10 * SEC);
 	schedule_row_release(&g);
 	assert_int_equal(store_schedule_get(f->w, "ns", "zzz", &g), WEFT_ENOTFOUND);
+
+	/* Schema 0013: a template target is a kind of its own. */
+	schedule_row tpl = new_schedule("tpl", "t", 100 * SEC);
+	tpl.target_kind = "template";
+	tpl.target = "{\"kind\":\"template\",\"template\":\"etl@1\"}";
+	assert_int_equal(store_schedule_insert(f->w, &tpl, &created), 0);
+	assert_true(created);
+	assert_int_equal(store_schedule_get(f->w, "tpl", "t", &g), 0);
+	assert_string_equal(g.target_kind, "template");
+	assert_null(g.last_run_id);
+	assert_false(g.previous_active);
+	schedule_row_release(&g);
 
 	schedule_row *rows = NULL;
 	size_t n = 0;
@@ -113,11 +126,24 @@ static void test_due_pause_fire(void **state)
 	assert_int_equal(store_schedule_set_paused(f->w, "ns", "gone", true, 0, 160 * SEC, &found), 0);
 	assert_false(found);
 
-	assert_int_equal(store_schedule_fired(f->w, "ns", "a", 100 * SEC, "job-1", 3700 * SEC), 0);
+	assert_int_equal(store_schedule_fired(f->w, "ns", "a", 100 * SEC, "job-1", "job-1", 3700 * SEC), 0);
 	assert_int_equal(store_schedule_get(f->w, "ns", "a", &g), 0);
 	assert_int_equal(g.last_fire_at, 100 * SEC);
 	assert_string_equal(g.last_job_id, "job-1");
+	assert_string_equal(g.last_run_id, "job-1");
 	assert_int_equal(g.next_fire_at, 3700 * SEC);
+	assert_int_equal(g.fires, 1);
+	/* No task job-1 exists: its run counts as ended. */
+	assert_false(g.previous_active);
+	assert_int_equal(g.skipped_fires, 0);
+	schedule_row_release(&g);
+
+	/* A skip counts the due times and moves the next one; fires stays. */
+	assert_int_equal(store_schedule_skipped(f->w, "ns", "a", 3700 * SEC, 2, 7300 * SEC), 0);
+	assert_int_equal(store_schedule_get(f->w, "ns", "a", &g), 0);
+	assert_int_equal(g.skipped_fires, 2);
+	assert_int_equal(g.last_skipped_at, 3700 * SEC);
+	assert_int_equal(g.next_fire_at, 7300 * SEC);
 	assert_int_equal(g.fires, 1);
 	schedule_row_release(&g);
 	assert_int_equal(store_schedules_due(f->w, 200 * SEC, 10, &rows, &n), 0);

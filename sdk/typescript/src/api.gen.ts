@@ -1110,7 +1110,7 @@ export interface paths {
         put?: never;
         /**
          * Fire a schedule now, once
-         * @description Starts its job at once, paused or not; the next fire time stays. The answer's last_job_id is the job started.
+         * @description Fires at once, paused or not, under its overlap policy (skip counts a skipped fire while the previous run has not ended); the next fire time stays. The answer's last_run_id is the run started.
          */
         post: operations["triggerSchedule"];
         delete?: never;
@@ -2214,11 +2214,11 @@ export interface components {
             cron: string;
             /** @default UTC */
             timezone?: string;
-            /** @description kind "job" with queue and optionally name, input, priority, max_attempts, timeout_secs, concurrency_key, rate_key (as in POST /v1/jobs); other job options are refused */
+            /** @description What each firing starts. kind "job": a job, with queue and optionally name, input, priority, max_attempts, backoff, non_retryable_codes, timeout_secs, concurrency_key, rate_key (as in POST /v1/jobs). kind "workflow": a workflow run, with type, queue and optionally namespace (default: the schedule's) and the job fields but name (as in POST /v1/workflows; max_attempts, backoff and non_retryable_codes are also its steps' retry policy). kind "template": a template run, with template ("name@version") and context; refused with 422 not_available while the server runs no templates. Other fields are refused. */
             target: {
                 /** @enum {string} */
-                kind: "job";
-                queue: components["schemas"]["QueueName"];
+                kind: "job" | "workflow" | "template";
+                queue?: components["schemas"]["QueueName"];
                 /** @description Default: the queue */
                 name?: string;
                 /** @description Any JSON, at most 1 MiB compact; default null */
@@ -2233,6 +2233,9 @@ export interface components {
                  * @default 5
                  */
                 max_attempts?: number;
+                backoff?: components["schemas"]["Backoff"];
+                /** @description Error codes that fail the job for good at once */
+                non_retryable_codes?: components["schemas"]["ErrorCode"][];
                 /**
                  * @description Execution time of one attempt, from its claim
                  * @default 300
@@ -2240,6 +2243,13 @@ export interface components {
                 timeout_secs?: number;
                 concurrency_key?: string;
                 rate_key?: string;
+                /** @description workflow: the workflow type (the handler's name) */
+                type?: string;
+                namespace?: components["schemas"]["Namespace"];
+                /** @description template: name@version */
+                template?: string;
+                /** @description template: any JSON given to every step, at most 1 MiB compact */
+                context?: unknown;
             };
             /**
              * @default none
@@ -2249,10 +2259,11 @@ export interface components {
             /** @default 1 */
             catchup_max?: number;
             /**
+             * @description While the previous run has not ended: queue starts anyway, skip starts nothing (counted in skipped_fires), cancel_previous cancels it (a worker holding it learns at its heartbeat) and starts the new one
              * @default queue
              * @enum {string}
              */
-            overlap?: "queue";
+            overlap?: "queue" | "skip" | "cancel_previous";
             /** @default false */
             paused?: boolean;
         };
@@ -2265,14 +2276,24 @@ export interface components {
             /** @enum {string} */
             catchup?: "none" | "one" | "all";
             catchup_max?: number;
-            overlap?: string;
+            /** @enum {string} */
+            overlap?: "queue" | "skip" | "cancel_previous";
             paused?: boolean;
             /** Format: date-time */
             next_fire_at?: string | null;
             /** Format: date-time */
             last_fire_at?: string | null;
+            /** @description The job the last firing started (a workflow run's job has the run's id); null for a template run */
             last_job_id?: string | null;
+            /** @description The run the last firing started: the job's, the workflow run's or the template run's id */
+            last_run_id?: string | null;
+            /** @description That run has not ended (what overlap judges) */
+            last_run_active?: boolean;
             fires?: number;
+            /** @description Due times that started nothing because the previous run had not ended (overlap skip) */
+            skipped_fires?: number;
+            /** Format: date-time */
+            last_skipped_at?: string | null;
             /** Format: date-time */
             created_at?: string;
             /** Format: date-time */

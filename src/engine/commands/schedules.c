@@ -93,16 +93,12 @@ static int apply_trigger(engine *e, engine_cmd *cmd, int64_t now)
 	}
 	if (rc != 0)
 		return rc;
-	json_t *target = json_parse_text(s.target);
-	weft_id last;
-	rc = target != NULL ? schedule_start(e, &s, target, 1, now, &last) : WEFT_EINTERNAL;
-	if (rc == 0)
-		rc = store_schedule_fired(e->w, s.namespace, s.name, now, last.str, s.next_fire_at);
+	size_t started = 0;
+	rc = schedule_fire(e, &s, 1, now, s.next_fire_at, &started);
 	if (rc == 0) {
 		cmd->result = 0;
-		engine_count(e, "schedule_jobs_started_total", NULL, 1);
+		engine_count(e, "schedule_jobs_started_total", NULL, started);
 	}
-	json_decref(target);
 	schedule_row_release(&s);
 	return rc;
 }
@@ -123,7 +119,8 @@ void cmd_schedule_trigger_init(cmd_schedule_trigger *c) { *c = (cmd_schedule_tri
 
 static void define_metrics(void)
 {
-	metrics_define("schedule_jobs_started_total", METRIC_COUNTER, "Jobs started by cron schedules");
+	metrics_define("schedule_jobs_started_total", METRIC_COUNTER,
+	               "Runs (jobs, workflow runs, template runs) started by cron schedules");
 }
 
 const command_family family_schedules = { .name = "schedules", .define_metrics = define_metrics };

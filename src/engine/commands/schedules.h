@@ -45,13 +45,34 @@ void cmd_schedule_pause_init(cmd_schedule_pause *c);
  * (µs), or 0 when it fires no more (or the text or zone no longer load). */
 int64_t schedule_next_fire(const char *cron, const char *timezone, int64_t after);
 
-/* Starts n jobs of schedule s's target (parsed), in the cycle's
- * transaction, through the job enqueue path; *last is the last one's id
- * (deadlines/schedules.c). */
-int schedule_start(engine *e, const schedule_row *s, const json_t *target, int64_t n, int64_t now, weft_id *last);
+/* Fires schedule s (read with previous_active) now for n due times
+ * (n >= 1), in the caller's transaction (schedule_fire.c). Overlap, when
+ * the previous run has not ended: skip starts nothing and counts the n
+ * times as skipped; cancel_previous cancels that run through its cancel
+ * path first; queue starts regardless. queue starts n runs, the others
+ * one (the rest of the n count as skipped). The firing is recorded with
+ * next_fire_at = next (0: none); *started is the runs started. */
+int schedule_fire(engine *e, const schedule_row *s, int64_t n, int64_t now, int64_t next, size_t *started);
 
-/* Fires the schedule now, once, whatever its cron and pause say; its next
- * fire time stays. base.result: 0, or WEFT_ENOTFOUND. */
+/* One due schedule of a cycle: n due times (>= 1), its next fire time. */
+typedef struct schedule_firing {
+	const schedule_row *s;
+	int64_t n;
+	int64_t next;
+} schedule_firing;
+
+/* Whether s must fire through schedule_fire: its target is not a job, or
+ * its previous run has not ended and its overlap policy is not queue. */
+bool schedule_fires_alone(const schedule_row *s);
+
+/* Fires schedules that need not fire alone as one set: their jobs are
+ * enqueued in one command set (one insert), then each firing is recorded
+ * as schedule_fire records it. *started: the jobs started. */
+int schedule_fire_jobs(engine *e, const schedule_firing *f, size_t n, int64_t now, size_t *started);
+
+/* Fires the schedule now, once, whatever its cron and pause say (its
+ * overlap policy applies); its next fire time stays. base.result: 0, or
+ * WEFT_ENOTFOUND. */
 typedef struct cmd_schedule_trigger {
 	engine_cmd base;
 	const char *namespace, *name;   /* borrowed */

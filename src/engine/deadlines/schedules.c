@@ -4,9 +4,11 @@
  *
  * One deadline stands for every schedule: armed at the earliest next fire
  * time of the unpaused ones (object empty). When it fires, the due rows
- * are read; each starts its job(s) through the job enqueue path, in the
- * cycle's transaction, and moves next_fire_at to the cron's first time
- * after now; then the deadline is armed at the new earliest time. On a
+ * are read, each with whether its previous run has ended (one query);
+ * each fires under its overlap policy (engine/commands/schedule_fire.c),
+ * in the cycle's transaction, and moves next_fire_at to the cron's first
+ * time after now. Job targets that need no judgment of a previous run are
+ * enqueued together, as one set; then the deadline is armed at the new earliest time. On a
  * shared database the leader reads the same earliest time from the rows.
  *
  * Catch-up, when fire times were missed (the server was down, or its
@@ -35,32 +37,6 @@
 
 static const weft_id no_object;
 
-/* The job a firing of s starts, from its target (checked when the
- * schedule was made). Strings are borrowed from target. */
-static int spec_of(const json_t *target, job_spec *s, char **input)
-{
-	job_spec_init(s);
-	*input = NULL;
-	const char *queue = json_string_value(json_object_get(target, "queue"));
-	if (queue == NULL)
-		return WEFT_EINVALID;
-	s->queue = queue;
-	s->name = json_string_value(json_object_get(target, "name"));
-	json_t *in = json_object_get(target, "input");
-	if (in != NULL)
-		s->input = *input = json_dump_compact(in);
-	json_t *v;
-	if ((v = json_object_get(target, "priority")) != NULL && json_is_integer(v))
-		s->priority = (int32_t)json_integer_value(v);
-	if ((v = json_object_get(target, "max_attempts")) != NULL && json_is_integer(v))
-		s->max_attempts = (int32_t)json_integer_value(v);
-	if ((v = json_object_get(target, "timeout_secs")) != NULL && json_is_integer(v))
-		s->timeout_secs = (int32_t)json_integer_value(v);
-	s->concurrency_key = json_string_value(json_object_get(target, "concurrency_key"));
-	s->rate_key = json_string_value(json_object_get(target, "rate_key"));
-	return 0;
-}
-
 /* How many times s fires now under its catch-up policy. */
 static int64_t firings_due(const schedule_row *s, const cron_expr *ce, const tz_zone *z, int64_t now)
 {
@@ -79,61 +55,27 @@ static int64_t firings_due(const schedule_row *s, const cron_expr *ce, const tz_
 	return n;
 }
 
-static int fire_one(engine *e, const schedule_row *s, int64_t now, size_t *started)
+/* How s fires now: *n due times to fire (0: none) and its next fire time.
+ * A schedule whose cron or zone no longer loads stops, and one whose
+ * missed times are all skipped moves on, here. */
+static int plan_one(engine *e, const schedule_row *s, int64_t now, int64_t *n, int64_t *next)
 {
 	cron_expr ce;
 	const tz_zone *z;
-	int64_t next = 0;
+	*n = 0;
+	*next = 0;
+	bool found;
 	if (cron_parse(s->cron, strlen(s->cron), &ce, NULL, 0) != 0 || tz_load(s->timezone, &z, NULL, 0) != 0) {
 		log_warn("engine", "schedule %s/%s: its cron or zone no longer loads; it stops", s->namespace, s->name);
-		bool found;
 		return store_schedule_set_paused(e->w, s->namespace, s->name, false, 0, now, &found);
 	}
-	if (cron_next(&ce, z, now, &next) != 0)
-		next = 0;
-	int64_t n = firings_due(s, &ce, z, now);
-	json_t *target = json_parse_text(s->target);
-	if (n == 0 || target == NULL) {
-		json_decref(target);
-		/* Nothing started: the missed times are skipped, the fire count stays. */
-		bool found;
-		return store_schedule_set_paused(e->w, s->namespace, s->name, false, next, now, &found);
-	}
-	weft_id last;
-	int rc = schedule_start(e, s, target, n, now, &last);
-	if (rc == 0) {
-		*started += (size_t)n;
-		rc = store_schedule_fired(e->w, s->namespace, s->name, now, last.str, next);
-	}
-	json_decref(target);
-	return rc;
-}
-
-int schedule_start(engine *e, const schedule_row *s, const json_t *target, int64_t n, int64_t now, weft_id *last)
-{
-	job_spec *specs = xcalloc((size_t)n, sizeof *specs);
-	char **inputs = xcalloc((size_t)n, sizeof *inputs);
-	int rc = 0;
-	for (int64_t i = 0; i < n && rc == 0; i++)
-		rc = spec_of(target, &specs[i], &inputs[i]);
-	if (rc == 0) {
-		cmd_job_enqueue enq;
-		cmd_job_enqueue_init(&enq);
-		enq.base.actor = "schedule";
-		enq.namespace = s->namespace;
-		enq.jobs = specs;
-		enq.njobs = (size_t)n;
-		rc = enq.base.op->apply(e, &enq.base, now);
-		if (rc == 0 && enq.base.result != 0)
-			rc = enq.base.result;
-	}
-	if (rc == 0)
-		*last = specs[n - 1].id;
-	for (int64_t i = 0; i < n; i++)
-		free(inputs[i]);
-	free(inputs);
-	free(specs);
-	return rc;
+	if (cron_next(&ce, z, now, next) != 0)
+		*next = 0;
+	*n = firings_due(s, &ce, z, now);
+	if (*n > 0)
+		return 0;
+	/* Nothing started: the missed times are skipped, the fire count stays. */
+	return store_schedule_set_paused(e->w, s->namespace, s->name, false, *next, now, &found);
 }
 
 /* Arms the one deadline at the earliest next fire time, if any. */
@@ -150,10 +92,28 @@ static int fire_schedules(engine *e, const deadline *d, int64_t now)
 {
 	UNUSED(d);
 	schedule_row *rows = NULL;
-	size_t n = 0, started = 0;
+	size_t n = 0, started = 0, nset = 0;
 	int rc = store_schedules_due(e->w, now, SCHEDULES_PER_CYCLE, &rows, &n);
-	for (size_t i = 0; i < n && rc == 0; i++)
-		rc = fire_one(e, &rows[i], now, &started);
+	schedule_firing *set = xcalloc(n ? n : 1, sizeof *set);
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		int64_t times = 0, next = 0;
+		size_t runs = 0;
+		rc = plan_one(e, &rows[i], now, &times, &next);
+		if (rc != 0 || times == 0)
+			continue;
+		if (schedule_fires_alone(&rows[i])) {
+			rc = schedule_fire(e, &rows[i], times, now, next, &runs);
+			started += runs;
+		} else {
+			set[nset++] = (schedule_firing){ .s = &rows[i], .n = times, .next = next };
+		}
+	}
+	if (rc == 0 && nset > 0) {
+		size_t runs = 0;
+		rc = schedule_fire_jobs(e, set, nset, now, &runs);
+		started += runs;
+	}
+	free(set);
 	store_free_schedules(rows, n);
 	if (rc == 0)
 		rc = arm_next(e);

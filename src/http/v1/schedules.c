@@ -1,5 +1,6 @@
 /*
- * schedules.c — the /v1 schedule routes: cron schedules that start a job.
+ * schedules.c — the /v1 schedule routes: cron schedules that start a job,
+ * a workflow run or a template run.
  *
  *   POST   /v1/schedules                 create: name, cron, timezone, target, catchup, overlap
  *   GET    /v1/schedules                 list by name (?namespace=, ?limit=, ?cursor=)
@@ -11,10 +12,12 @@
  *
  * A schedule's cron text and zone are checked here, with errors naming
  * the field ("cron: field 3 (day of month): 32 is out of 1-31",
- * "timezone: unknown zone Mars/Olympus"). Its target is a job: "kind":
- * "job" with queue, name, input, priority, max_attempts, timeout_secs,
- * concurrency_key and rate_key, checked by the decoder of POST /v1/jobs,
- * so a firing cannot start a job the API would refuse. Routes
+ * "timezone: unknown zone Mars/Olympus"). Its target (a job, a workflow
+ * run or a template run) is checked by the decoder of its own route
+ * (schedule_target.h), so a firing cannot start what the API would
+ * refuse. overlap says what a firing does while the previous run has not
+ * ended: queue (start anyway), skip (start nothing, counted in
+ * skipped_fires), cancel_previous (cancel it, then start). Routes
  * with {name} take the namespace from ?namespace= (the token's default
  * otherwise); a schedule of a namespace the token may not see is unknown.
  */
@@ -28,6 +31,7 @@
 #include "http/decode.h"
 #include "http/v1/decode_job.h"
 #include "http/v1/errors.h"
+#include "http/v1/schedule_target.h"
 #include "http/v1/task_list.h"
 #include "http/wire.h"
 #include "store/schedules.h"
@@ -88,8 +92,19 @@ static void put_schedule(buf *b, const schedule_row *s, const int64_t *next, int
 		wire_str(b, s->last_job_id);
 	else
 		buf_puts(b, "null");
+	buf_puts(b, ",\"last_run_id\":");
+	if (s->last_run_id != NULL)
+		wire_str(b, s->last_run_id);
+	else
+		buf_puts(b, "null");
+	buf_puts(b, ",\"last_run_active\":");
+	wire_bool(b, s->previous_active);
 	buf_puts(b, ",\"fires\":");
 	wire_i64(b, s->fires);
+	buf_puts(b, ",\"skipped_fires\":");
+	wire_i64(b, s->skipped_fires);
+	buf_puts(b, ",\"last_skipped_at\":");
+	wire_ts(b, s->last_skipped_at);
 	buf_puts(b, ",\"created_at\":");
 	wire_ts(b, s->created_at);
 	buf_puts(b, ",\"updated_at\":");
@@ -181,7 +196,7 @@ static void answer_schedule(http_request *r, int status, const char *ns, const c
 typedef struct create_state {
 	cmd_schedule_create cmd;
 	json_t *doc;                 /* strings are borrowed from it */
-	char *target;                /* compact JSON */
+	schedule_target target;
 	char *namespace;
 } create_state;
 
@@ -189,60 +204,9 @@ static void create_state_free(void *p)
 {
 	create_state *s = p;
 	json_decref(s->doc);
-	free(s->target);
+	schedule_target_release(&s->target);
 	free(s->namespace);
 	free(s);
-}
-
-/* Checks the target as one job of POST /v1/jobs would be, naming its
- * fields "target.<field>", and keeps it as compact JSON. */
-static void decode_target(http_request *r, create_state *s)
-{
-	http_error *e = http_err(r);
-	json_t *target = NULL;
-	char path[DECODE_PATH_MAX];
-	if (decode_object(e, s->doc, "", "target", DECODE_REQUIRED, &target, path) != 0 || target == NULL)
-		return;
-	const char *kind = NULL;
-	if (decode_str(e, target, "target", "kind", DECODE_REQUIRED, &kind) != 0)
-		return;
-	if (strcmp(kind, "job") != 0) {
-		decode_problem(e, "target", "kind", "expected job (workflow targets are not supported yet)");
-		return;
-	}
-	/* The fields a firing carries over (deadlines/schedules.c); the rest
-	 * of a job's options are refused rather than dropped. */
-	static const char *const carried[] = { "kind",         "queue",           "name",     "input", "priority",
-		                               "max_attempts", "timeout_secs", "concurrency_key", "rate_key", NULL };
-	size_t before = e->details.len;
-	decode_unknown_members(e, target, "target", carried);
-	if (e->details.len > before)
-		return;
-	json_t *job = json_deep_copy(target);
-	json_object_del(job, "kind");
-	json_t *body = json_pack("{s:[o]}", "jobs", job);
-	char *text = json_dump_compact(body);
-	json_decref(body);
-	http_error inner;
-	http_error_init(&inner);
-	v1_enqueue_input in = { 0 };
-	int rc = v1_decode_enqueue(text, strlen(text), http_config(r)->json_max_depth, &in, &inner);
-	free(text);
-	if (rc == 0)
-		v1_enqueue_input_release(&in);
-	for (size_t i = 0; i < inner.details.len; i++) {
-		const char *d = inner.details.items[i];
-		const char *rest = strncmp(d, "jobs[0]", 7) == 0 ? d + 7 : NULL;
-		if (rest != NULL)
-			http_error_detail(e, "target%s", rest);
-		else
-			http_error_detail(e, "target: %s", d);
-	}
-	if (rc != 0 && inner.details.len == 0)
-		http_error_detail(e, "target: %s", inner.message[0] ? inner.message : "not a valid job");
-	http_error_release(&inner);
-	if (rc == 0)
-		s->target = json_dump_compact(target);
 }
 
 static int decode_create(http_request *r, create_state *s)
@@ -279,7 +243,8 @@ static int decode_create(http_request *r, create_state *s)
 		else if (zr != 0)
 			decode_problem(e, "", "timezone", "%s", why);
 	}
-	decode_target(r, s);
+	bool too_large = false;
+	v1_decode_schedule_target(s->doc, &s->target, e, &too_large);
 	if (decode_str(e, s->doc, "", "catchup", 0, &catchup) == 0) {
 		if (catchup == NULL)
 			catchup = "none";
@@ -296,26 +261,38 @@ static int decode_create(http_request *r, create_state *s)
 	if (decode_str(e, s->doc, "", "overlap", 0, &overlap) == 0) {
 		if (overlap == NULL)
 			overlap = "queue";
-		if (strcmp(overlap, "queue") != 0)
-			decode_problem(e, "", "overlap",
-			               "expected queue (every firing starts its job; skip and cancel_previous are not "
-			               "supported yet)");
+		if (strcmp(overlap, "queue") != 0 && strcmp(overlap, "skip") != 0 &&
+		    strcmp(overlap, "cancel_previous") != 0)
+			decode_problem(e, "", "overlap", "expected queue, skip or cancel_previous");
 	}
 	bool paused = false;
 	decode_bool(e, s->doc, "", "paused", 0, &paused, NULL);
 	if (e->details.len > 0)
-		return WEFT_EINVALID;
+		return too_large ? WEFT_ETOOLARGE : WEFT_EINVALID;
 	s->namespace = ns != NULL ? xstrdup(ns) : NULL;
 	row->name = (char *)name;
 	row->cron = (char *)cron;
 	row->timezone = (char *)zone;
-	row->target_kind = "job";
-	row->target = s->target;
+	row->target_kind = (char *)s->target.kind;
+	row->target = s->target.compact;
 	row->catchup = (char *)catchup;
 	row->catchup_max = catchup_max;
 	row->overlap = (char *)overlap;
 	row->paused = paused;
 	return 0;
+}
+
+/* 422 not_available: the target is well formed, but this server does not
+ * start template runs. */
+static void fail_templates_unavailable(http_request *r)
+{
+	http_error *err = http_err(r);
+	snprintf(err->message, sizeof err->message,
+	         "templates: template runs are not available on this server, so a schedule cannot start one.");
+	err->kind = HTTP_ERR_RULE;
+	err->param = NULL;
+	err->code = "not_available";
+	v1_fail(r, 422, WEFT_EINVALID, err);
 }
 
 static void finish_create(http_request *r, engine_cmd *cmd, void *state)
@@ -344,8 +321,14 @@ void v1_create_schedule(http_request *r)
 		return;
 	}
 	const char *ns = s->namespace != NULL ? s->namespace : http_default_ns(r);
-	if (!http_ns_visible(r, ns)) {
-		v1_fail_namespace(r, ns);
+	const char *run_ns = s->target.namespace;
+	if (!http_ns_visible(r, ns) || (run_ns != NULL && !http_ns_visible(r, run_ns))) {
+		v1_fail_namespace(r, http_ns_visible(r, ns) ? run_ns : ns);
+		create_state_free(s);
+		return;
+	}
+	if (strcmp(s->target.kind, "template") == 0 && !schedule_templates_available()) {
+		fail_templates_unavailable(r);
 		create_state_free(s);
 		return;
 	}

@@ -598,8 +598,12 @@ class Client:
                         namespace: Optional[str] = None, timezone: Optional[str] = None,
                         catchup: Optional[str] = None, catchup_max: Optional[int] = None,
                         overlap: Optional[str] = None, paused: Optional[bool] = None) -> Answer:
-        """Creates a cron schedule that starts a job (target: {"kind":
-        "job", "queue": ..., ...}); answers the schedule."""
+        """Creates a cron schedule; answers the schedule. target is what
+        each firing starts: {"kind": "job", "queue", ...} (a job, as
+        enqueue), {"kind": "workflow", "type", "queue", "input", ...} (a
+        workflow run, as start_workflow) or {"kind": "template",
+        "template": "name@version", "context"} (a template run). overlap:
+        "queue" (default), "skip" or "cancel_previous"."""
         body = _body(namespace=self._ns(namespace), name=name, cron=cron, timezone=timezone, target=dict(target),
                      catchup=catchup, catchup_max=catchup_max, overlap=overlap, paused=paused)
         return self._post("/v1/schedules", body)

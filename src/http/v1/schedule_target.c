@@ -1,0 +1,141 @@
+/*
+ * schedule_target.c — decoding a cron schedule's target (schedule_target.h).
+ */
+#include "util/common.h"
+#include "http/v1/schedule_target.h"
+
+#include "core/limits.h"
+#include "http/decode.h"
+#include "http/v1/decode_job.h"
+#include "util/alloc.h"
+
+#define TEMPLATE_NAME_MAX 64
+#define TEMPLATE_VERSION_MAX 32
+
+bool schedule_templates_available(void)
+{
+	return false;
+}
+
+/* A job's fields of POST /v1/jobs that a firing carries over: they are
+ * read back by the engine (engine/commands/schedule_fire.c). */
+static const char *const job_carried[] = { "kind", "queue", "name", "input", "priority", "max_attempts",
+	                                   "backoff", "non_retryable_codes", "timeout_secs",
+	                                   "concurrency_key", "rate_key", NULL };
+/* POST /v1/workflows' own fields are type and namespace; its job has no name. */
+static const char *const workflow_carried[] = { "kind", "namespace", "type", "queue", "input", "priority",
+	                                        "max_attempts", "backoff", "non_retryable_codes",
+	                                        "timeout_secs", "concurrency_key", "rate_key", NULL };
+static const char *const workflow_own[] = { "kind", "namespace", "type", NULL };
+static const char *const job_own[] = { "kind", NULL };
+static const char *const template_fields[] = { "kind", "template", "context", NULL };
+
+/* The job (or the workflow run's job) through the decoder of POST /v1/jobs,
+ * after refusing what a firing would not carry over. */
+static void decode_job_part(http_error *e, const json_t *target, const char *const *carried,
+                            const char *const *own, bool *too_large)
+{
+	size_t before = e->details.len;
+	decode_unknown_members(e, target, "target", carried);
+	if (e->details.len > before)
+		return;   /* the job decoder would name the same members again */
+	job_spec spec;
+	const char *codes[JOB_NON_RETRYABLE_MAX + 1];
+	size_t ncodes = 0;
+	v1_texts texts = { 0 };
+	v1_decode_job_in(target, "target", own, &spec, codes, &ncodes, &texts, e, too_large);
+	v1_texts_release(&texts);
+}
+
+static bool template_name_valid(const char *s, size_t n)
+{
+	if (n == 0 || n > TEMPLATE_NAME_MAX || s[0] < 'a' || s[0] > 'z')
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '_' || s[i] == '.' ||
+		      s[i] == '-'))
+			return false;
+	return true;
+}
+
+static bool template_version_valid(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > TEMPLATE_VERSION_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= '0' && s[i] <= '9') ||
+		      s[i] == '_' || s[i] == '.' || s[i] == '-'))
+			return false;
+	return true;
+}
+
+static void decode_template(http_error *e, const json_t *target, bool *too_large)
+{
+	decode_unknown_members(e, target, "target", template_fields);
+	const char *ref = decode_str_bounded(e, target, "target", "template", DECODE_REQUIRED,
+	                                     TEMPLATE_NAME_MAX + 1 + TEMPLATE_VERSION_MAX, too_large);
+	if (ref != NULL) {
+		const char *at = strchr(ref, '@');
+		if (at == NULL || !template_name_valid(ref, (size_t)(at - ref)) || !template_version_valid(at + 1))
+			decode_problem(e, "target", "template",
+			               "expected name@version: a name [a-z][a-z0-9_.-]{0,63}, a version of 1 to 32 "
+			               "characters from [A-Za-z0-9._-]");
+	}
+	json_t *context = json_object_get(target, "context");
+	if (context != NULL) {
+		char *text = json_dump_compact(context);
+		if (text != NULL && strlen(text) > JOB_PAYLOAD_MAX_BYTES) {
+			decode_problem(e, "target", "context", "must be at most %d bytes as compact JSON",
+			               JOB_PAYLOAD_MAX_BYTES);
+			*too_large = true;
+		}
+		free(text);
+	}
+}
+
+int v1_decode_schedule_target(const json_t *doc, schedule_target *t, http_error *e, bool *too_large)
+{
+	memset(t, 0, sizeof *t);
+	json_t *target = NULL;
+	char path[DECODE_PATH_MAX];
+	if (decode_object(e, doc, "", "target", DECODE_REQUIRED, &target, path) != 0 || target == NULL)
+		return WEFT_EINVALID;
+	const char *kind = NULL;
+	if (decode_str(e, target, "target", "kind", DECODE_REQUIRED, &kind) != 0)
+		return WEFT_EINVALID;
+	size_t before = e->details.len;
+	if (strcmp(kind, "job") == 0) {
+		t->kind = "job";
+		decode_job_part(e, target, job_carried, job_own, too_large);
+	} else if (strcmp(kind, "workflow") == 0) {
+		t->kind = "workflow";
+		if (json_object_get(target, "retry") != NULL)
+			/* a name the run's policy might be looked for under: say where it is */
+			decode_problem(e, "target", "retry",
+			               "unknown field: a run's retry policy is max_attempts, backoff and "
+			               "non_retryable_codes, as in POST /v1/workflows");
+		else
+			decode_job_part(e, target, workflow_carried, workflow_own, too_large);
+		decode_str_bounded(e, target, "target", "type", DECODE_REQUIRED, TASK_NAME_MAX, too_large);
+		const char *ns = NULL;
+		if (decode_str(e, target, "target", "namespace", 0, &ns) == 0 && ns != NULL && !namespace_valid(ns))
+			decode_problem(e, "target", "namespace", "must match [a-z0-9][a-z0-9_-]{0,62}");
+		t->namespace = ns;
+	} else if (strcmp(kind, "template") == 0) {
+		t->kind = "template";
+		decode_template(e, target, too_large);
+	} else {
+		decode_problem(e, "target", "kind", "expected job, workflow or template");
+	}
+	if (e->details.len > before)
+		return WEFT_EINVALID;
+	t->compact = json_dump_compact(target);
+	return 0;
+}
+
+void schedule_target_release(schedule_target *t)
+{
+	free(t->compact);
+	memset(t, 0, sizeof *t);
+}
