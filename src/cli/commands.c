@@ -36,6 +36,7 @@ static const top_command COMMANDS[] = {
 	{ "dead-letters", &CLI_DEAD_LETTERS, NULL, NULL },
 	{ "tokens", &CLI_TOKENS, NULL, NULL },
 	{ "workflows", &CLI_WORKFLOWS, NULL, NULL },
+	{ "template", &CLI_TEMPLATE, NULL, NULL },
 	{ "completion", NULL, completion_main, "print a shell completion script (bash or zsh)" },
 };
 
