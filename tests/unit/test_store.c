@@ -22,7 +22,7 @@
 static void test_open_and_migrations(void **state)
 {
 	fixture *f = *state;
-	int64_t migrations = 10;  /* PostgreSQL and SQLite alike */
+	int64_t migrations = 11;  /* PostgreSQL and SQLite alike */
 	assert_string_equal(store_backend_name(f->st), f->pg ? "postgres" : "sqlite");
 	assert_int_equal(sql_int(f, "SELECT count(*) FROM schema_migrations"), migrations);
 	assert_int_equal(store_ping(f->w), 0);
