@@ -217,3 +217,62 @@ def test_webhook_step_is_checked_like_a_run_task(api, executor):
                                         "steps": [{"ref": "a", "executor": executor}]})
     d = details(r)
     assert any(x.startswith("steps[0].on_start") for x in d), d
+
+
+def test_idempotency_key_header_replays_the_answer(api):
+    register(api, TEMPLATE)
+    h = {"Idempotency-Key": "tpl-replay-1"}
+    body = {"context": {"n": 1}, "identity": "none"}
+    first = api.post("/v1/templates/onboard/1.0.0/runs", json=body, headers=h)
+    assert first.status_code == 201, first.text
+    again = api.post("/v1/templates/onboard/1.0.0/runs", json=body, headers=h)
+    assert again.status_code == 201, again.text
+    assert again.json() == first.json()
+    assert again.headers.get("Idempotent-Replayed") == "true"
+    reg = api.post("/v1/templates", json=dict(TEMPLATE, version="3"), headers={"Idempotency-Key": "tpl-put-1"})
+    assert reg.status_code == 201, reg.text
+    rereg = api.post("/v1/templates", json=dict(TEMPLATE, version="3"), headers={"Idempotency-Key": "tpl-put-1"})
+    assert rereg.status_code == 201 and rereg.json()["id"] == reg.json()["id"], rereg.text
+
+
+@pytest.mark.postgres_only
+def test_nodes_racing_on_one_database_make_one_run_and_one_version(weft_factory):
+    """Four nodes on one PostgreSQL database: each applies its commands
+    with its own engine, so the unique indexes decide the races."""
+    first = weft_factory.start()
+    nodes = [first] + [weft_factory.start(db=first.db) for _ in range(3)]
+    apis = nodes   # each node answers HTTP itself (Server.get/post)
+    codes, errors = [], []
+
+    def register_on(a):
+        try:
+            codes.append(a.post("/v1/templates", json=TEMPLATE).status_code)
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(repr(exc))
+
+    threads = [threading.Thread(target=register_on, args=(apis[i % 4],)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == [] and sorted(codes) == [200] * 7 + [201], codes
+
+    ids = []
+
+    def start_on(a):
+        try:
+            r = a.post("/v1/templates/onboard/1.0.0/runs", json={"context": {"race": "nodes"}})
+            ids.append((r.status_code, r.json().get("id")))
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(repr(exc))
+
+    threads = [threading.Thread(target=start_on, args=(apis[i % 4],)) for i in range(12)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert len({i for _, i in ids}) == 1, ids
+    assert sorted(s for s, _ in ids) == [200] * 11 + [201], ids
+    runs = apis[0].get("/v1/runs").json()["runs"]
+    assert [r["name"] for r in runs] == ["onboard@1.0.0"]

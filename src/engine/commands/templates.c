@@ -88,10 +88,59 @@ static int apply_run(engine *e, engine_cmd *cmd, int64_t now)
 	return 0;
 }
 
+/* ---- replays (Idempotency-Key) ----------------------------------------------
+ * A registration's replay answers whether it created the version (and the
+ * hash it conflicted with); a run's, the run and, when it created one,
+ * what the submission created (batch.submit's own outcome). */
+
+static void put_save(const engine_cmd *cmd, json_t *out)
+{
+	const cmd_template_put *c = engine_cmd_of(cmd, cmd_template_put);
+	json_object_set_new(out, "created", json_boolean(c->created));
+	json_object_set_new(out, "existing_hash", json_string(c->existing_hash));
+}
+
+static int put_load(engine_cmd *cmd, const json_t *in)
+{
+	cmd_template_put *c = engine_cmd_of(cmd, cmd_template_put);
+	const char *hash = json_string_value(json_object_get(in, "existing_hash"));
+	if (hash == NULL || !json_is_boolean(json_object_get(in, "created")))
+		return WEFT_EINTERNAL;
+	c->created = json_is_true(json_object_get(in, "created"));
+	snprintf(c->existing_hash, sizeof c->existing_hash, "%s", hash);
+	return 0;
+}
+
+static void run_save(const engine_cmd *cmd, json_t *out)
+{
+	const cmd_template_run *c = engine_cmd_of(cmd, cmd_template_run);
+	json_object_set_new(out, "run_id", json_string(c->run_id.str));
+	json_object_set_new(out, "created", json_boolean(c->created));
+	if (c->created) {
+		json_t *submit = json_object();
+		c->submit.base.op->outcome_save(&c->submit.base, submit);
+		json_object_set_new(out, "submit", submit);
+	}
+}
+
+static int run_load(engine_cmd *cmd, const json_t *in)
+{
+	cmd_template_run *c = engine_cmd_of(cmd, cmd_template_run);
+	if (id_parse(json_string_value(json_object_get(in, "run_id")), &c->run_id) != 0 ||
+	    !json_is_boolean(json_object_get(in, "created")))
+		return WEFT_EINTERNAL;
+	c->created = json_is_true(json_object_get(in, "created"));
+	if (c->created)
+		return c->submit.base.op->outcome_load(&c->submit.base, json_object_get(in, "submit"));
+	return 0;
+}
+
 static const engine_op op_put = { .name = "template.put", .apply = apply_put,
-	                          .failure_metric = "tasks_db_save_failures_total" };
+	                          .failure_metric = "tasks_db_save_failures_total",
+	                          .outcome_save = put_save, .outcome_load = put_load };
 static const engine_op op_run = { .name = "template.run", .apply = apply_run,
-	                          .failure_metric = "tasks_db_save_failures_total" };
+	                          .failure_metric = "tasks_db_save_failures_total",
+	                          .outcome_save = run_save, .outcome_load = run_load };
 
 void cmd_template_put_init(cmd_template_put *c) { *c = (cmd_template_put){ .base.op = &op_put }; }
 
