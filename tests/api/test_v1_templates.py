@@ -276,3 +276,17 @@ def test_nodes_racing_on_one_database_make_one_run_and_one_version(weft_factory)
     assert sorted(s for s, _ in ids) == [200] * 11 + [201], ids
     runs = apis[0].get("/v1/runs").json()["runs"]
     assert [r["name"] for r in runs] == ["onboard@1.0.0"]
+
+
+def test_a_context_as_deep_as_a_request_allows_runs(api):
+    # JSON_MAX_DEPTH is 64 levels for the whole body: {"context": ...} leaves 63.
+    register(api, TEMPLATE)
+    deep = 1
+    for _ in range(63):
+        deep = [deep]
+    run = start(api, context=deep)
+    assert run["created"] is True
+    jobs = claim(api, "tpl-fetch")
+    assert len(jobs) == 1 and jobs[0]["input"]["context"] == deep
+    too_deep = api.post("/v1/templates/onboard/1.0.0/runs", json={"context": [deep]})
+    assert too_deep.status_code == 400, too_deep.text

@@ -48,6 +48,8 @@
 #define TEMPLATE_BODY_MAX (1 << 20)            /* canonical JSON of a version */
 #define TEMPLATE_CONTEXT_MAX (256 * 1024)      /* canonical JSON of a run's context */
 #define TEMPLATE_KEY_MAX 255
+/* Levels a run built from a version adds above a context or a step's input. */
+#define RUN_WRAPPER_DEPTH 4
 
 static const char name_rule[] = "expected [a-z][a-z0-9_.-]{0,63}";
 static const char version_rule[] = "expected 1 to 32 characters of [A-Za-z0-9._-]";
@@ -520,8 +522,14 @@ static int build_run(http_request *r, run_state *s, const template_row *t)
 	json_decref(run);
 	json_decref(context);
 	json_decref(body);
+	/* The request and the version were each within the nesting limit; the
+	 * run nests the context and a step's input a few levels deeper
+	 * ({"tasks": [{"input": {"context": …}}]}), which is not the caller's
+	 * doing. */
+	weft_config cfg = *http_config(r);
+	cfg.json_max_depth += RUN_WRAPPER_DEPTH;
 	bool too_large = false;
-	int rc = decode_steps_as_run(text, http_config(r), &s->in, http_err(r), &too_large);
+	int rc = decode_steps_as_run(text, &cfg, &s->in, http_err(r), &too_large);
 	free(text);
 	return rc;
 }
