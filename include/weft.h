@@ -801,6 +801,55 @@ WEFT_API int weft_resume_schedule(weft_client *c, const char *name, const char *
 WEFT_API int weft_trigger_schedule(weft_client *c, const char *name, const char *namespace_, char **out,
                                    weft_error *err);
 
+/* ---- templates ---------------------------------------------------------- */
+
+/*
+ * A template is a named, versioned DAG of steps, each a task of a run
+ * (docs/internals/templates.md). A version never changes: registering the
+ * same body again answers 200, another body 409. A run of a version is an
+ * ordinary run; each queue step's input is {"context", "config"}. Names
+ * are [a-z][a-z0-9_.-]* (at most 64), versions 1..32 of [A-Za-z0-9._-];
+ * namespace_ NULL is the token's default.
+ */
+
+typedef struct weft_template_create_request {
+	const char *namespace_;
+	const char *name;                  /* required */
+	const char *version;               /* required */
+	const char *description;           /* at most 1024 bytes, or NULL */
+	const weft_run_task_spec *steps;   /* required: 1..1000 */
+	size_t steps_len;
+} weft_template_create_request;
+
+/* A page of template versions, newest first (every member optional). */
+typedef struct weft_template_query {
+	const char *namespace_;
+	const char *name;         /* only this template's versions */
+	const char *cursor;
+	int64_t limit;            /* 1..1000; 0: 100 */
+} weft_template_query;
+
+typedef struct weft_template_run_request {
+	const char *namespace_;
+	const char *context;          /* JSON text, or NULL (null) */
+	const char *idempotency_key;  /* with identity "key" */
+	const char *identity;         /* "context", "key" or "none"; NULL: "key" with a key, else "context" */
+} weft_template_run_request;
+
+/* Registers a version (201; 200 the same body again; 409 another body).
+ * @operation createTemplate */
+WEFT_API int weft_create_template(weft_client *c, const weft_template_create_request *req, char **out,
+                                  weft_error *err);
+/* {"templates": [...], "next_cursor"}. q may be NULL. @operation listTemplates */
+WEFT_API int weft_list_templates(weft_client *c, const weft_template_query *q, char **out, weft_error *err);
+/* The version with its body. @operation getTemplate */
+WEFT_API int weft_get_template(weft_client *c, const char *name, const char *version, const char *namespace_,
+                               char **out, weft_error *err);
+/* Starts a run of a version (201; 200: the run of the same identity).
+ * req may be NULL. @operation runTemplate */
+WEFT_API int weft_run_template(weft_client *c, const char *name, const char *version,
+                               const weft_template_run_request *req, char **out, weft_error *err);
+
 /* ---- queues ------------------------------------------------------------- */
 
 typedef struct weft_queue_query {

@@ -260,7 +260,7 @@ static json_t *enc_webhooks(encoder *e, const weft_webhook_params *w, size_t n, 
 	return a;
 }
 
-static json_t *enc_run_task(encoder *e, const weft_run_task_spec *t, size_t i)
+json_t *enc_run_task(encoder *e, const weft_run_task_spec *t, size_t i)
 {
 	char f[80];
 	json_t *o = json_object();

@@ -74,6 +74,8 @@ void enc_required(encoder *e, json_t *o, const char *key, const char *v, const c
 
 json_t *enc_backoff(const weft_backoff *b);
 json_t *enc_job_error(encoder *e, const weft_job_error *je, const char *field);
+/* A task of a run (api.c), also a template's step; problems name "tasks[i]". */
+json_t *enc_run_task(encoder *e, const weft_run_task_spec *t, size_t i);
 
 /* ---- reading answers ---------------------------------------------------- */
 

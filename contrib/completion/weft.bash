@@ -9,7 +9,7 @@
 # gives up on after WEFT_COMPLETION_TIMEOUT seconds (default 2).
 
 _weft_commands="serve submit ls get tasks runs cancel pause resume retry reset resolve queues workers
-dead-letters tokens workflows schedules enqueue worker step sleep bench completion help"
+dead-letters tokens workflows schedules template enqueue worker step sleep bench completion help"
 _weft_global_opts="--url --token --namespace --profile --json --help"
 
 # The verbs of a command, or nothing for a command without verbs.
@@ -23,6 +23,7 @@ _weft_verbs() {
         tokens) echo "ls show create revoke" ;;
         workflows) echo "ls show key start cancel terminate retry signal" ;;
         schedules) echo "ls show create delete pause resume trigger next" ;;
+        template) echo "ls show apply run" ;;
         completion) echo "bash zsh" ;;
         help) echo "$_weft_commands" ;;
     esac
@@ -57,6 +58,11 @@ _weft_opts() {
                 create) echo "--cron --tz --queue --job-name --workflow --input --template --context --target
 --catchup --catchup-max --overlap --paused" ;;
             esac ;;
+        template)
+            case $2 in
+                ls|"") echo "--name --limit --cursor --all" ;;
+                run) echo "--context --key --identity" ;;
+            esac ;;
         queues|workers|dead-letters|tokens) echo "--limit --cursor --all" ;;
         enqueue) echo "--name --priority --run-at --delay --max-attempts --backoff --jitter --timeout --dedup-key
 --dedup-window --concurrency-key --rate-key --metadata" ;;
@@ -75,7 +81,7 @@ _weft_takes_value() {
         --dedup-window|--concurrency-key|--rate-key|--metadata|--concurrency|--claim-wait|--lease|--kill-grace|\
         --permanent-exit|--outcome-log|--type|--input|--key|--server|--jobs|--tasks|--clients|--rate|--window|--nodes|--soak|\
         --latency-rate|--latency-secs|--starts|--cron|--tz|--job-name|--workflow|--template|--context|--target|\
-        --catchup|--catchup-max|--overlap)
+        --catchup|--catchup-max|--overlap|--identity)
             return 0 ;;
     esac
     return 1
@@ -134,6 +140,7 @@ _weft() {
         --format) mapfile -t COMPREPLY < <(compgen -W "json yaml" -- "$cur"); return 0 ;;
         --durability) mapfile -t COMPREPLY < <(compgen -W "full normal" -- "$cur"); return 0 ;;
         --executor) mapfile -t COMPREPLY < <(compgen -W "queue webhook" -- "$cur"); return 0 ;;
+        --identity) mapfile -t COMPREPLY < <(compgen -W "context key none" -- "$cur"); return 0 ;;
         --status)
             if [[ $command == runs ]]; then
                 mapfile -t COMPREPLY < <(compgen -W "active success failure canceled" -- "$cur")
@@ -165,6 +172,7 @@ failure canceled" -- "$cur")
         mapfile -t COMPREPLY < <(compgen -W "$verbs" -- "$cur")
         return 0
     fi
+    [[ $command == template && $verb == apply ]] && command=submit   # a file, as submit's
     case $command in
         submit)
             if ((nargs == 0)); then

@@ -37,6 +37,7 @@ static const top_command COMMANDS[] = {
 	{ "tokens", &CLI_TOKENS, NULL, NULL },
 	{ "workflows", &CLI_WORKFLOWS, NULL, NULL },
 	{ "schedules", &CLI_SCHEDULES, NULL, NULL },
+	{ "template", &CLI_TEMPLATE, NULL, NULL },
 	{ "completion", NULL, completion_main, "print a shell completion script (bash or zsh)" },
 };
 

@@ -213,6 +213,10 @@ EXERCISED_ROUTES = frozenset({
     ("POST", "/v1/tokens"),
     ("GET", "/v1/tokens/{name}"),
     ("DELETE", "/v1/tokens/{name}"),
+    ("POST", "/v1/templates"),
+    ("GET", "/v1/templates"),
+    ("GET", "/v1/templates/{name}/{version}"),
+    ("POST", "/v1/templates/{name}/{version}/runs"),
     ("POST", "/v1/schedules"),
     ("GET", "/v1/schedules"),
     ("GET", "/v1/schedules/{name}"),
@@ -255,6 +259,10 @@ def route_template(path):
             out.append("{id}")
         elif i == 3 and segs[1:3] in (["v1", "queues"], ["v1", "tokens"], ["v1", "schedules"]):
             out.append("{name}")
+        elif i == 3 and segs[1:3] == ["v1", "templates"]:
+            out.append("{name}")
+        elif i == 4 and segs[1:3] == ["v1", "templates"]:
+            out.append("{version}")
         elif i == 4 and segs[1:4] == ["v1", "workflows", "by-key"]:
             out.append("{key}")
         else:

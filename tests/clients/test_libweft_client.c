@@ -746,6 +746,50 @@ static void scenario_schedule(void)
 	weft_client_free(c);
 }
 
+/* ---- a template ---------------------------------------------------------- */
+
+static void scenario_template(void)
+{
+	/* named after the queue: each build of this test registers its own */
+	weft_client *c = client();
+	weft_error err = { 0 };
+	char *out = NULL;
+	weft_run_parent parent = { .ref = "a" };
+	weft_run_task_spec steps[] = {
+		{ .ref = "a", .queue = queue, .input = "{\"k\":1}" },
+		{ .ref = "b", .queue = queue, .parents = &parent, .parents_len = 1 },
+	};
+	weft_template_create_request req = { .name = queue, .version = "1.0", .steps = steps, .steps_len = 2 };
+	int rc = weft_create_template(c, &req, &out, &err);
+	CHECK(rc == 0 && strstr(out, "\"body_hash\""), "create: %d %s", rc, err.message);
+	weft_free(out);
+	rc = weft_create_template(c, &req, &out, &err);
+	CHECK(rc == 0, "the same body again: %d %s", rc, err.message);
+	weft_free(out);
+	req.steps_len = 1;
+	rc = weft_create_template(c, &req, &out, &err);
+	CHECK(rc == WEFT_ECONFLICT && out == NULL, "another body: %d", rc);
+	rc = weft_get_template(c, queue, "1.0", NULL, &out, &err);
+	CHECK(rc == 0 && strstr(out, "\"steps\":2"), "get: %d %s", rc, err.message);
+	weft_free(out);
+	rc = weft_list_templates(c, &(weft_template_query){ .name = queue }, &out, &err);
+	CHECK(rc == 0 && strstr(out, queue), "list: %d %s", rc, err.message);
+	weft_free(out);
+	weft_template_run_request run = { .context = "{\"order\":7}" };
+	rc = weft_run_template(c, queue, "1.0", &run, &out, &err);
+	CHECK(rc == 0 && strstr(out, "\"created\":true"), "run: %d %s", rc, err.message);
+	weft_free(out);
+	rc = weft_run_template(c, queue, "1.0", &run, &out, &err);
+	CHECK(rc == 0 && strstr(out, "\"created\":false"), "run again: %d %s", rc, err.message);
+	weft_free(out);
+	rc = weft_run_template(c, queue, "1.0", &(weft_template_run_request){ .context = "{bad" }, &out, &err);
+	CHECK(rc == WEFT_EINVAL && out == NULL, "bad context: %d", rc);
+	rc = weft_get_template(c, queue, "9", NULL, &out, &err);
+	CHECK(rc == WEFT_ENOTFOUND && out == NULL, "unknown version: %d", rc);
+	weft_error_release(&err);
+	weft_client_free(c);
+}
+
 /* ---- a result the server refuses ---------------------------------------- */
 
 /* Input {"big":true}: a result over the API's 1 MiB limit. */
@@ -832,6 +876,7 @@ int main(int argc, char **argv)
 		{ "sigterm", scenario_sigterm },     { "server-drain", scenario_server_drain }, { "pause", scenario_pause },
 		{ "tokens", scenario_tokens },       { "rejected", scenario_rejected },   { "unauthorized", scenario_unauthorized },
 		{ "workflow", scenario_workflow },   { "schedule", scenario_schedule },
+		{ "template", scenario_template },
 	};
 	for (size_t i = 0; i < sizeof(scenarios) / sizeof(scenarios[0]); i++) {
 		if (strcmp(argv[2], scenarios[i].name) == 0) {

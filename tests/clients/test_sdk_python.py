@@ -270,6 +270,26 @@ def test_schedules(server):
         c.get_schedule("nightly")
 
 
+def test_templates(server):
+    c = weft.Client(server.base)
+    steps = [{"ref": "a", "queue": "py-tpl", "input": {"k": 1}}, {"ref": "b", "queue": "py-tpl-b",
+                                                                   "parents": [{"ref": "a"}]}]
+    made = c.create_template("py-flow", "1.0", steps, description="two steps")
+    assert made["name"] == "py-flow" and made["steps"] == 2
+    assert c.create_template("py-flow", "1.0", steps, description="two steps")["id"] == made["id"]
+    with pytest.raises(weft.ConflictError):
+        c.create_template("py-flow", "1.0", steps[:1])
+    assert c.get_template("py-flow", "1.0")["body"]["steps"] == steps
+    assert [t["version"] for t in c.iter_templates(name="py-flow", limit=1)] == ["1.0"]
+    run = c.run_template("py-flow", "1.0", context={"order": 9})
+    assert run["created"] is True and [t["ref"] for t in run["tasks"]] == ["a", "b"]
+    assert c.run_template("py-flow", "1.0", context={"order": 9})["id"] == run["id"]
+    assert c.run_template("py-flow", "1.0", context={"order": 9}, identity="none")["id"] != run["id"]
+    keyed = c.run_template("py-flow", "1.0", idempotency_key="k1")
+    assert c.run_template("py-flow", "1.0", context=[1], idempotency_key="k1")["id"] == keyed["id"]
+    assert c.get_run(run["id"])["context"] == {"order": 9}
+
+
 def test_pause_and_resume_tasks_and_runs(server):
     c = weft.Client(server.base)
     if not {"pauseTask", "resumeTask", "pauseRun", "resumeRun"} <= served_operations(c):

@@ -341,6 +341,29 @@ out({ made, read, paused: paused.paused, fired, names, deleted: deleted === unde
     assert got["gone"]["name"] == "WeftNotFoundError"
 
 
+def test_templates(server, api, scratch):
+    got = run_node(scratch, """
+const c = new weft.WeftClient();
+const steps = [{ ref: 'a', queue: 'ts-tpl', input: { k: 1 } }, { ref: 'b', queue: 'ts-tpl', parents: [{ ref: 'a' }] }];
+const made = await c.createTemplate({ name: 'ts-flow', version: '1.0', steps });
+const again = await c.createTemplate({ name: 'ts-flow', version: '1.0', steps });
+%s
+const read = await c.getTemplate('ts-flow', '1.0');
+const versions = [];
+for await (const t of c.iterTemplates({ name: 'ts-flow', limit: 1 })) versions.push(t.version);
+const run = await c.runTemplate('ts-flow', '1.0', { context: { order: 1 } });
+const rerun = await c.runTemplate('ts-flow', '1.0', { context: { order: 1 } });
+out({ made, again, conflict, read, versions, run, rerun });
+""" % catch("c.createTemplate({ name: 'ts-flow', version: '1.0', steps: steps.slice(0, 1) })", into="conflict"),
+        server.base)
+    assert got["made"]["steps"] == 2 and got["again"]["id"] == got["made"]["id"]
+    assert got["conflict"]["name"] == "WeftConflictError"
+    assert got["read"]["body"]["steps"][0]["input"] == {"k": 1}
+    assert got["versions"] == ["1.0"]
+    assert got["run"]["created"] is True and got["rerun"]["created"] is False
+    assert got["rerun"]["id"] == got["run"]["id"]
+
+
 def test_tokens(weft_factory, scratch):
     admin = "ts-admin-token-0123456789"
     secured = weft_factory.start(env={"AUTH_TOKEN": admin})

@@ -1023,6 +1023,64 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/templates": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Template versions of a namespace, newest first */
+        get: operations["listTemplates"];
+        put?: never;
+        /**
+         * Register a template version
+         * @description A version never changes: the same body again (keys in any order) answers 200 with the stored version, another body 409. Steps are checked by the decoder of POST /v1/runs; errors name the step ("steps[2].parents[0].ref: ...").
+         */
+        post: operations["createTemplate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/templates/{name}/{version}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One template version with its body */
+        get: operations["getTemplate"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/templates/{name}/{version}/runs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start a run of a template version
+         * @description The run is an ordinary run (GET /v1/runs/{id}) named name@version. A request whose identity matches an earlier run of the version answers that run with 200.
+         */
+        post: operations["runTemplate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/schedules": {
         parameters: {
             query?: never;
@@ -1845,6 +1903,10 @@ export interface components {
             tasks: components["schemas"]["RunTask"][];
             /** @description For GET /v1/runs/{id}/tasks: the tasks after these; null when none */
             tasks_next_cursor: string | null;
+            /** @description The template version the run was started from (absent for other runs) */
+            template?: components["schemas"]["TemplateRef"];
+            /** @description The context of a template's run (absent for other runs) */
+            context?: unknown;
         };
         RunList: {
             runs: components["schemas"]["RunSummary"][];
@@ -2300,6 +2362,64 @@ export interface components {
             updated_at?: string;
             /** @description Only from getSchedule */
             next?: string[];
+        };
+        /** @description A template's name */
+        TemplateName: string;
+        /** @description A version: any 1..32 characters of [A-Za-z0-9._-] (semver recommended) */
+        TemplateVersion: string;
+        TemplateCreate: {
+            namespace?: components["schemas"]["Namespace"];
+            name: components["schemas"]["TemplateName"];
+            version: components["schemas"]["TemplateVersion"];
+            description?: string | null;
+            /** @description 1 to 1,000 steps, each a task of POST /v1/runs (checked by the same decoder); a parent must appear before its child */
+            steps: components["schemas"]["RunTaskSpec"][];
+        };
+        Template: {
+            /** Format: uuid */
+            id: string;
+            namespace: components["schemas"]["Namespace"];
+            name: components["schemas"]["TemplateName"];
+            version: components["schemas"]["TemplateVersion"];
+            description: string | null;
+            /** @description How many steps */
+            steps: number;
+            /** @description SHA-256 (hex) of the canonical body */
+            body_hash: string;
+            /** Format: date-time */
+            created_at: string;
+            /** @description The canonical body {name, version, description?, steps} (keys sorted); in GET /v1/templates/{name}/{version} and registration answers, not in lists */
+            body?: Record<string, never>;
+        };
+        TemplateList: {
+            templates: components["schemas"]["Template"][];
+            next_cursor: string | null;
+        };
+        TemplateRunRequest: {
+            namespace?: components["schemas"]["Namespace"];
+            /** @description Any JSON value (default null), at most 256 KiB canonical; each queue step's input is {"context": context, "config": the step's input or null} */
+            context?: unknown;
+            idempotency_key?: string;
+            /**
+             * @description What makes a repeated request answer the same run: context (the canonical context; the default without idempotency_key), key (idempotency_key; the default with it) or none
+             * @enum {string}
+             */
+            identity?: "context" | "key" | "none";
+        };
+        TemplateRunCreated: {
+            /** Format: uuid */
+            id: string;
+            namespace: components["schemas"]["Namespace"];
+            name: string | null;
+            template: components["schemas"]["TemplateRef"];
+            /** @description false: the run of the same identity, started before */
+            created: boolean;
+            /** @description The created run's tasks (201 only) */
+            tasks?: components["schemas"]["RunCreatedTask"][];
+        };
+        TemplateRef: {
+            name: components["schemas"]["TemplateName"];
+            version: components["schemas"]["TemplateVersion"];
         };
     };
     responses: {
@@ -4511,6 +4631,165 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            413: components["responses"]["TooLarge"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listTemplates: {
+        parameters: {
+            query?: {
+                /** @description The template's namespace (the token's default when absent) */
+                namespace?: components["schemas"]["Namespace"];
+                /** @description Only this template's versions */
+                name?: components["schemas"]["TemplateName"];
+                /** @description The next_cursor of the previous page, with the same filters */
+                cursor?: components["parameters"]["Cursor"];
+                limit?: components["parameters"]["Limit"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of versions */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TemplateList"];
+                };
+            };
+            400: components["responses"]["Invalid"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    createTemplate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TemplateCreate"];
+            };
+        };
+        responses: {
+            /** @description The version, unchanged */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Template"];
+                };
+            };
+            /** @description The new version */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Template"];
+                };
+            };
+            400: components["responses"]["Invalid"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            /** @description conflict: the version exists with another body (the message names both hashes) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            413: components["responses"]["TooLarge"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getTemplate: {
+        parameters: {
+            query?: {
+                /** @description The template's namespace (the token's default when absent) */
+                namespace?: components["schemas"]["Namespace"];
+            };
+            header?: never;
+            path: {
+                name: components["schemas"]["TemplateName"];
+                version: components["schemas"]["TemplateVersion"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The version */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Template"];
+                };
+            };
+            400: components["responses"]["Invalid"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    runTemplate: {
+        parameters: {
+            query?: {
+                /** @description The template's namespace (the token's default when absent) */
+                namespace?: components["schemas"]["Namespace"];
+            };
+            header?: never;
+            path: {
+                name: components["schemas"]["TemplateName"];
+                version: components["schemas"]["TemplateVersion"];
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["TemplateRunRequest"];
+            };
+        };
+        responses: {
+            /** @description The run of the same identity */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TemplateRunCreated"];
+                };
+            };
+            /** @description The new run */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TemplateRunCreated"];
+                };
+            };
+            400: components["responses"]["Invalid"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
             413: components["responses"]["TooLarge"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];

@@ -350,6 +350,22 @@ export class WeftClient implements ApiMethods {
     return this.#call("triggerSchedule", [name], undefined, options);
   }
 
+  /** Registers a template version: 201 new; the same body again answers the stored version; another body is a conflict. */
+  createTemplate(body: Body<"createTemplate">, options?: Options<"createTemplate">): Promise<Answer<"createTemplate">> {
+    return this.#call("createTemplate", [], body, options);
+  }
+  listTemplates(options?: Options<"listTemplates">): Promise<Answer<"listTemplates">> {
+    return this.#call("listTemplates", [], undefined, options);
+  }
+  /** One template version, with its body. */
+  getTemplate(name: string, version: string, options?: Options<"getTemplate">): Promise<Answer<"getTemplate">> {
+    return this.#call("getTemplate", [name, version], undefined, options);
+  }
+  /** Starts a run of a template version; a request of the same identity answers that run (created: false). */
+  runTemplate(name: string, version: string, body: Body<"runTemplate">, options?: Options<"runTemplate">): Promise<Answer<"runTemplate">> {
+    return this.#call("runTemplate", [name, version], body, options);
+  }
+
   // ---- lists as async iterators ------------------------------------------------
 
   /** Every task matching the filters, page after page. */
@@ -383,6 +399,11 @@ export class WeftClient implements ApiMethods {
 
   iterSchedules(options?: Omit<Options<"listSchedules">, "cursor">): AsyncGenerator<Item<"listSchedules", "schedules">, void, undefined> {
     return this.#pages((cursor) => this.listSchedules({ ...options, cursor }), "schedules");
+  }
+
+  /** Every template version of a namespace, newest first. */
+  iterTemplates(options?: Omit<Options<"listTemplates">, "cursor">): AsyncGenerator<Item<"listTemplates", "templates">, void, undefined> {
+    return this.#pages((cursor) => this.listTemplates({ ...options, cursor }), "templates");
   }
 
   async *#pages(

@@ -14,5 +14,6 @@ const command_family *const command_families[] = {
 	&family_tokens,
 	&family_workflows,
 	&family_schedules,
+	&family_templates,
 };
 const size_t command_nfamilies = ARRAY_LEN(command_families);

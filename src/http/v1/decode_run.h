@@ -28,6 +28,7 @@
 #include "engine/commands/batches.h"
 #include "http/http.h"
 #include "http/v1/decode_job.h"
+#include "util/buf.h"
 
 #define RUN_REF_MAX 255
 #define RUN_NAME_MAX 255
@@ -48,6 +49,14 @@ typedef struct v1_run_input {
 
 int v1_decode_run(const char *body, size_t len, const weft_config *cfg, v1_run_input *out, http_error *e);
 void v1_run_input_release(v1_run_input *in);
+
+/* The batch.submit of a decoded run in namespace ns (borrowed, as are
+ * in's tasks and strings): what POST /v1/runs and a template's run
+ * submit. */
+void v1_run_submit_init(cmd_submit *cmd, v1_run_input *in, const char *ns, const char *actor);
+/* The answer to a created run, its object left open for what follows:
+ * {"id", "namespace", "name", "tasks": [{"ref", "id", "executor", "status"}] (runs.c). */
+void v1_put_run_created(buf *b, const weft_id *id, const char *ns, const v1_run_input *in);
 
 /* A webhook task's report: complete {"result"?} or fail {"error": {"code",
  * "message"?}}. Strings borrowed from doc or owned by the input. */

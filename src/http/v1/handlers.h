@@ -62,6 +62,12 @@ void v1_create_token(http_request *r);
 void v1_get_token(http_request *r);
 void v1_revoke_token(http_request *r);
 
+/* templates.c: templates and their runs */
+void v1_put_template(http_request *r);
+void v1_list_templates(http_request *r);
+void v1_get_template(http_request *r);
+void v1_run_template(http_request *r);
+
 /* schedules.c: cron schedules */
 void v1_create_schedule(http_request *r);
 void v1_list_schedules(http_request *r);

@@ -53,6 +53,10 @@
  *   DELETE /v1/schedules/{name}    delete a schedule
  *   POST /v1/schedules/{name}/pause, /resume   stop firing, fire again from now on
  *   POST /v1/schedules/{name}/trigger          fire now, once
+ *   POST /v1/templates             register a template version (201; 200: the same body again)
+ *   GET  /v1/templates             template versions, newest first: namespace, name, cursor, limit
+ *   GET  /v1/templates/{name}/{version}        one version with its body
+ *   POST /v1/templates/{name}/{version}/runs   start a run of it (201; 200: its identity's run)
  *   POST /v1/workflows             start a workflow run (201; 200: its key's active run)
  *   GET  /v1/workflows             workflow runs, newest first: namespace, status, type, queue,
  *                                  created_after, created_before, cursor, limit
@@ -152,6 +156,10 @@ static const http_route routes[] = {
 	{ HTTP_POST, "/v1/schedules/{name}/pause", v1_pause_schedule, false, 1 },
 	{ HTTP_POST, "/v1/schedules/{name}/resume", v1_resume_schedule, false, 1 },
 	{ HTTP_POST, "/v1/schedules/{name}/trigger", v1_trigger_schedule, false, 1 },
+	{ HTTP_POST, "/v1/templates", v1_put_template, false, 0 },
+	{ HTTP_GET, "/v1/templates", v1_list_templates, false, 0 },
+	{ HTTP_GET, "/v1/templates/{name}/{version}", v1_get_template, false, 3 },
+	{ HTTP_POST, "/v1/templates/{name}/{version}/runs", v1_run_template, false, 3 },
 	{ HTTP_POST, "/v1/workflows", v1_start_workflow, false, 0 },
 	{ HTTP_GET, "/v1/workflows", v1_list_workflows, false, 0 },
 	{ HTTP_GET, "/v1/workflows/{id}", v1_get_workflow, false, 0 },

@@ -26,6 +26,7 @@
 #include "http/v1/task_list.h"
 #include "http/wire.h"
 #include "store/store.h"
+#include "store/templates.h"
 #include "util/alloc.h"
 
 /* Tasks a run's answer carries; the rest are paged by GET /v1/runs/{id}/tasks. */
@@ -46,6 +47,42 @@ static void run_state_free(void *p)
 	free(s);
 }
 
+void v1_put_run_created(buf *b, const weft_id *id, const char *ns, const v1_run_input *in)
+{
+	buf_puts(b, "{\"id\":");
+	wire_id(b, id);
+	buf_puts(b, ",\"namespace\":");
+	wire_str(b, ns);
+	buf_puts(b, ",\"name\":");
+	wire_str(b, in->name);
+	buf_puts(b, ",\"tasks\":[");
+	for (size_t i = 0; i < in->ntasks; i++) {
+		const new_task *t = &in->tasks[i];
+		buf_puts(b, i > 0 ? ",{\"ref\":" : "{\"ref\":");
+		wire_str(b, in->refs[i]);
+		buf_puts(b, ",\"id\":");
+		wire_id(b, &t->id);
+		buf_puts(b, ",\"executor\":");
+		wire_str(b, t->job != NULL ? "queue" : "webhook");
+		buf_puts(b, ",\"status\":");
+		wire_str(b, task_status_name(t->status));
+		buf_putc(b, '}');
+	}
+	buf_putc(b, ']');
+}
+
+void v1_run_submit_init(cmd_submit *cmd, v1_run_input *in, const char *ns, const char *actor)
+{
+	cmd_submit_init(cmd);
+	cmd->base.actor = actor;
+	id_new_v7(&cmd->batch_id);
+	cmd->tasks = in->tasks;
+	cmd->ntasks = in->ntasks;
+	cmd->metadata = in->metadata;
+	cmd->namespace = ns;
+	cmd->name = in->name;
+}
+
 static void finish_create(http_request *r, engine_cmd *cmd, void *state)
 {
 	run_state *s = state;
@@ -55,26 +92,8 @@ static void finish_create(http_request *r, engine_cmd *cmd, void *state)
 	}
 	buf b;
 	buf_init(&b);
-	buf_puts(&b, "{\"id\":");
-	wire_id(&b, &s->cmd.batch_id);
-	buf_puts(&b, ",\"namespace\":");
-	wire_str(&b, s->ns);
-	buf_puts(&b, ",\"name\":");
-	wire_str(&b, s->in.name);
-	buf_puts(&b, ",\"tasks\":[");
-	for (size_t i = 0; i < s->in.ntasks; i++) {
-		const new_task *t = &s->in.tasks[i];
-		buf_puts(&b, i > 0 ? ",{\"ref\":" : "{\"ref\":");
-		wire_str(&b, s->in.refs[i]);
-		buf_puts(&b, ",\"id\":");
-		wire_id(&b, &t->id);
-		buf_puts(&b, ",\"executor\":");
-		wire_str(&b, t->job != NULL ? "queue" : "webhook");
-		buf_puts(&b, ",\"status\":");
-		wire_str(&b, task_status_name(t->status));
-		buf_putc(&b, '}');
-	}
-	buf_puts(&b, "]}");
+	v1_put_run_created(&b, &s->cmd.batch_id, s->ns, &s->in);
+	buf_putc(&b, '}');
 	http_respond_json(r, 201, &b);
 	buf_release(&b);
 }
@@ -97,14 +116,7 @@ void v1_create_run(http_request *r)
 		return;
 	}
 	snprintf(s->ns, sizeof s->ns, "%s", ns);
-	cmd_submit_init(&s->cmd);
-	s->cmd.base.actor = http_actor(r);
-	id_new_v7(&s->cmd.batch_id);
-	s->cmd.tasks = s->in.tasks;
-	s->cmd.ntasks = s->in.ntasks;
-	s->cmd.metadata = s->in.metadata;
-	s->cmd.namespace = s->ns;
-	s->cmd.name = s->in.name;
+	v1_run_submit_init(&s->cmd, &s->in, s->ns, http_actor(r));
 	http_body_release(r);
 	http_submit(r, &s->cmd.base, s, finish_create, run_state_free);
 }
@@ -266,6 +278,26 @@ static int read_run(http_request *r, store_conn *c, const weft_id *id, bool coun
 	return rc;
 }
 
+/* A run started from a template: `,"template":{"name","version"},"context":…`;
+ * nothing for another run. */
+static int put_template_origin(buf *b, store_conn *c, const weft_id *id)
+{
+	template_run_row t;
+	int rc = store_template_run_get(c, id, &t);
+	if (rc == WEFT_ENOTFOUND)
+		return 0;
+	if (rc != 0)
+		return rc;
+	buf_puts(b, ",\"template\":{\"name\":");
+	wire_str(b, t.template_name);
+	buf_puts(b, ",\"version\":");
+	wire_str(b, t.template_version);
+	buf_puts(b, "},\"context\":");
+	wire_raw(b, t.context, "null");
+	template_run_row_release(&t);
+	return 0;
+}
+
 void v1_get_run(http_request *r)
 {
 	const weft_id *id = http_param(r, 0);
@@ -290,6 +322,8 @@ void v1_get_run(http_request *r)
 		put_run_head(&b, &v);
 		buf_putc(&b, ',');
 		rc = put_task_page(&b, c, id, NULL, RUN_TASKS_INLINE, "tasks_next_cursor");
+		if (rc == 0)
+			rc = put_template_origin(&b, c, id);
 		buf_putc(&b, '}');
 		run_row_release(&run);
 	}

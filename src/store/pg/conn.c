@@ -927,6 +927,7 @@ extern const char embed_store_schema_postgres_0007_jobs_sql[];
 extern const char embed_store_schema_postgres_0008_tokens_sql[];
 extern const char embed_store_schema_postgres_0009_workflows_sql[];
 extern const char embed_store_schema_postgres_0010_schedules_sql[];
+extern const char embed_store_schema_postgres_0011_templates_sql[];
 extern const char embed_store_schema_postgres_0013_schedule_overlap_sql[];
 
 static const db_migration migrations[] = {
@@ -940,6 +941,7 @@ static const db_migration migrations[] = {
 	{ 8, embed_store_schema_postgres_0008_tokens_sql },
 	{ 9, embed_store_schema_postgres_0009_workflows_sql },
 	{ 10, embed_store_schema_postgres_0010_schedules_sql },
+	{ 11, embed_store_schema_postgres_0011_templates_sql },
 	{ 13, embed_store_schema_postgres_0013_schedule_overlap_sql },
 };
 

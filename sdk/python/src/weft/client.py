@@ -649,6 +649,44 @@ class Client:
         last_job_id is the job started."""
         return self._sched(name, "trigger", namespace)
 
+    # ---- templates ---------------------------------------------------------
+
+    @operation("createTemplate")
+    def create_template(self, name: str, version: str, steps: Sequence[Mapping[str, Any]], *,
+                        namespace: Optional[str] = None, description: Optional[str] = None) -> Answer:
+        """Registers a template version (steps: tasks of a run); the same
+        body again answers the stored version, another body raises a
+        conflict."""
+        body = _body(namespace=self._ns(namespace), name=name, version=version, description=description,
+                     steps=list(steps))
+        return self._post("/v1/templates", body)
+
+    @operation("listTemplates")
+    def list_templates(self, *, namespace: Optional[str] = None, name: Optional[str] = None,
+                       cursor: Optional[str] = None, limit: Optional[int] = None) -> Answer:
+        """One page of template versions, newest first: {"templates", "next_cursor"}."""
+        return self._get("/v1/templates", namespace=self._ns(namespace), name=name, cursor=cursor, limit=limit)
+
+    def iter_templates(self, *, namespace: Optional[str] = None, name: Optional[str] = None,
+                       limit: Optional[int] = None) -> Iterator[Answer]:
+        """Every template version of a namespace (of one name when given)."""
+        return self._pages(self.list_templates, "templates", namespace=namespace, name=name, limit=limit)
+
+    @operation("getTemplate")
+    def get_template(self, name: str, version: str, *, namespace: Optional[str] = None) -> Answer:
+        """One template version, with its body."""
+        return self._get("/v1/templates/%s/%s" % (_seg(name), _seg(version)), namespace=self._ns(namespace))
+
+    @operation("runTemplate")
+    def run_template(self, name: str, version: str, *, context: Any = None, namespace: Optional[str] = None,
+                     idempotency_key: Optional[str] = None, identity: Optional[str] = None) -> Answer:
+        """Starts a run of a template version with a context; a request of
+        the same identity ("context", "key" or "none") answers the run it
+        started ({"id", ..., "created": false})."""
+        body = _body(namespace=self._ns(namespace), idempotency_key=idempotency_key, identity=identity)
+        body["context"] = context
+        return self._post("/v1/templates/%s/%s/runs" % (_seg(name), _seg(version)), body)
+
     # ---- tokens (admin) ----------------------------------------------------
 
     @operation("listTokens")
