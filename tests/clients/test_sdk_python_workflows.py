@@ -1,5 +1,6 @@
 """The Python SDK's durable workflows (weft.workflow) against a real
-server, with the worker in a thread of the test: steps memoized across
+server, with the worker in a thread of the test (and the example,
+examples/workflow.py, in a process of its own): steps memoized across
 the replay after a sleep (the server's injected clock ends it), signal
 waits answered by a signal and by their timeout, a step retried by the
 run's policy and steps failing for good, a handler's failure retried, a
@@ -7,13 +8,17 @@ suspension that `except Exception` in the handler cannot swallow (and one
 swallowed by `except BaseException`, which changes nothing on the
 server), and a cancel reaching the handler."""
 
+import json
+import os
+import signal
+import subprocess
 import threading
 from datetime import timedelta
 
 import pytest
 
 from harness import wait_for
-from test_sdk_python import running, weft
+from test_sdk_python import ROOT, VENV_PYTHON, running, weft
 
 FAST_RETRY = {"initial_ms": 1, "max_ms": 1, "jitter": 0}
 
@@ -311,3 +316,38 @@ def test_a_worker_without_a_plain_handler(server):
         failed = wait_for(lambda: (lambda t: t if t["status"] == "failure" else None)(c.get_task(job["id"])),
                           timeout=10, desc="the job no handler takes to fail")
     assert failed["attempts"][0]["error"]["code"] == "unknown_workflow"
+
+
+def test_the_example_workflow(server, weft_bin):
+    """sdk/python/examples/workflow.py, driven by the CLI commands its
+    text gives: one order approved by a signal, one whose approval times
+    out (the injected clock); each step runs once across the replays."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WEFT_")}
+    env["WEFT_URL"] = server.base
+
+    def cli(*args):
+        p = subprocess.run([weft_bin, "workflows", *args, "--json"], env=env, capture_output=True, text=True,
+                           timeout=30)
+        assert p.returncode == 0, p.stderr
+        return json.loads(p.stdout)
+
+    c = weft.Client(server.base)
+    proc = subprocess.Popen([VENV_PYTHON, os.path.join(ROOT, "sdk", "python", "examples", "workflow.py"), "wf-ex"],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        approved = cli("start", "order", "--queue", "wf-ex", "--input", '{"sku": "A-1", "qty": 2, "cool_down_ms": 200}')
+        lapsed = cli("start", "order", "--queue", "wf-ex", "--input", '{"sku": "B-2", "qty": 1, "cool_down_ms": 200}')
+        for run in (approved, lapsed):
+            wait_for(lambda: (c.get_workflow(run["id"])["suspended"] or {}).get("reason") == "signal", timeout=15,
+                     interval=0.05, desc="the order to wait for its approval")
+        cli("signal", approved["id"], "approved", '{"by": "ops"}')
+        assert wait_run(c, approved["id"], "completed")["output"] == {"approved": True, "by": "ops",
+                                                                     "charged": "R-A-1-2"}
+        server.advance(3601)
+        assert wait_run(c, lapsed["id"], "completed")["output"] == {"approved": False, "reservation": "R-B-2-1"}
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert sorted(out.splitlines()) == ["charging R-A-1-2 (approved by ops)", "releasing R-B-2-1",
+                                        "reserving 1 x B-2", "reserving 2 x A-1"]

@@ -5,15 +5,18 @@ build/sdk/ts-consumer: steps memoized across the replay after a sleep
 signal waits answered by a signal and by their timeout, a step retried by
 the run's policy and steps failing for good, a suspension swallowed by
 the handler's catch (thrown again by the next call, its return ignored,
-nothing completed), and a cancel reaching the handler."""
+nothing completed), a cancel reaching the handler, and the installed
+example, examples/workflow.mjs."""
 
 import json
+import os
+import signal
 import subprocess
 import threading
 import time
 
 from harness import wait_for
-from test_sdk_typescript import NODE, installed, node_env, scratch, write_script  # noqa: F401 (fixtures)
+from test_sdk_typescript import INSTALLED, NODE, installed, node_env, scratch, write_script  # noqa: F401 (fixtures)
 
 FAST_RETRY = {"initial_ms": 1, "max_ms": 1, "jitter": 0}
 
@@ -282,3 +285,37 @@ def test_a_cancel_reaches_the_handler(server, api, scratch):
         assert stats["completed"] == 0 and stats["failed"] == 0
     finally:
         w.close()
+
+
+def test_the_example_workflow(server, api, weft_bin):
+    """examples/workflow.mjs as installed, driven by the CLI commands its
+    text gives: one order approved by a signal, one whose approval times
+    out (the injected clock); each step runs once across the replays."""
+    env = node_env(server.base)
+
+    def cli(*args):
+        p = subprocess.run([weft_bin, "workflows", *args, "--json"], env=env, capture_output=True, text=True,
+                           timeout=30)
+        assert p.returncode == 0, p.stderr
+        return json.loads(p.stdout)
+
+    proc = subprocess.Popen([NODE, os.path.join(INSTALLED, "examples", "workflow.mjs"), "tswf-ex"], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        approved = cli("start", "order", "--queue", "tswf-ex", "--input",
+                       '{"sku": "A-1", "qty": 2, "cool_down_ms": 200}')["id"]
+        lapsed = cli("start", "order", "--queue", "tswf-ex", "--input",
+                     '{"sku": "B-2", "qty": 1, "cool_down_ms": 200}')["id"]
+        for run in (approved, lapsed):
+            wait_for(lambda: (run_of(api, run)["suspended"] or {}).get("reason") == "signal", timeout=15,
+                     interval=0.05, desc="the order to wait for its approval")
+        cli("signal", approved, "approved", '{"by": "ops"}')
+        assert wait_run(api, approved, "completed")["output"] == {"approved": True, "by": "ops", "charged": "R-A-1-2"}
+        server.advance(3601)
+        assert wait_run(api, lapsed, "completed")["output"] == {"approved": False, "reservation": "R-B-2-1"}
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert sorted(out.splitlines()) == ['charging R-A-1-2 (approved by "ops")', "releasing R-B-2-1",
+                                        "reserving 1 x B-2", "reserving 2 x A-1"]
