@@ -310,12 +310,17 @@ def test_a_worker_without_a_plain_handler(server):
     with pytest.raises(ValueError, match="has a handler already"):
         worker.register_workflow("known", lambda wf, input: "again")
     job = c.enqueue("wf-mixed", None, name="other", max_attempts=1)
+    impostor = c.enqueue("wf-mixed", None, name="known", max_attempts=3)   # named like the type, no run
     run = c.start_workflow("known", "wf-mixed")
+
+    def failed(task_id):
+        return wait_for(lambda: (lambda t: t if t["status"] == "failure" else None)(c.get_task(task_id)),
+                        timeout=10, desc="job %s to fail" % task_id)
     with running(worker):
         assert wait_run(c, run["id"], "completed")["output"] == "ok"
-        failed = wait_for(lambda: (lambda t: t if t["status"] == "failure" else None)(c.get_task(job["id"])),
-                          timeout=10, desc="the job no handler takes to fail")
-    assert failed["attempts"][0]["error"]["code"] == "unknown_workflow"
+        unknown, not_a_run = failed(job["id"]), failed(impostor["id"])
+    assert unknown["attempts"][0]["error"]["code"] == "unknown_workflow"
+    assert not_a_run["attempt"] == 1 and not_a_run["attempts"][0]["error"]["code"] == "not_a_workflow_run"
 
 
 def test_the_example_workflow(server, weft_bin):

@@ -197,9 +197,15 @@ def test_steps_are_memoized_across_a_sleep(server, api, scratch):
 
 def test_a_short_sleep_wakes_by_itself(server, api, scratch):
     run = start(api, "nap", "tswf-nap")
+    r = api.post("/v1/jobs", json={"jobs": [{"queue": "tswf-nap", "name": "nap", "max_attempts": 3}]})
+    assert r.status_code == 201, r.text
+    impostor = r.json()["jobs"][0]["id"]     # named like the type, but no workflow run
     w = WorkflowWorker(scratch, server.base, "tswf-nap")
     try:
         assert wait_run(api, run, "completed")["output"] == "rested"
+        job = wait_for(lambda: (lambda t: t if t["status"] == "failure" else None)(job_of(api, impostor)),
+                       timeout=10, desc="the job that is no run to fail")
+        assert job["attempt"] == 1 and job["attempts"][0]["error"]["code"] == "not_a_workflow_run"
     finally:
         w.close()
 

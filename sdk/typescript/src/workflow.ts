@@ -30,7 +30,7 @@
 // of a name in an attempt maps to the same memo row on every replay. Steps
 // run concurrently (Promise.all) must have distinct names.
 import type { WeftClient } from "./client.js";
-import { NonRetryableError, WeftConflictError, WeftError } from "./errors.js";
+import { NonRetryableError, WeftConflictError, WeftError, WeftNotFoundError } from "./errors.js";
 import type { Job, WorkerLog } from "./worker.js";
 
 const ERROR_CODE = /^[a-z0-9_.:-]{1,64}$/;
@@ -276,8 +276,23 @@ class Context<I> implements WorkflowContext<I> {
       await this.call("fail", () => this.client.workflowFail(this.runId, { lease_token: token, error: { code, message }, retryable }));
       return "failed";
     } catch (err) {
+      if (err instanceof WeftNotFoundError) return this.notARun();
       if (err instanceof WorkflowInterrupt) this.log.info(`run ${this.runId}: ${err.message}; nothing more is reported`);
       else this.log.error(`run ${this.runId}: reporting its end: ${(err as Error).message} (its lease will expire and the run be replayed)`);
+      return undefined;
+    }
+  }
+
+  /** A job named like a registered workflow type that is no workflow run:
+   * failed for good as a job, rather than left to its lease. */
+  private async notARun(): Promise<"failed" | undefined> {
+    const message = `job ${this.runId} is named ${JSON.stringify(this.type)} like a workflow type but is no workflow run`;
+    this.log.error(`${message}; failing it`);
+    try {
+      await this.client.failJob(this.runId, { lease_token: this.job.claimed.lease_token, error: { code: "not_a_workflow_run", message, retryable: false } });
+      return "failed";
+    } catch (err) {
+      this.log.error(`job ${this.runId}: failing it: ${(err as Error).message} (its lease will expire)`);
       return undefined;
     }
   }

@@ -200,10 +200,10 @@ class Worker:
         """Works until drained (stop(), SIGTERM/SIGINT, or the server's
         drain); raises the WeftError that made it stop, if one did (a bad
         token, say)."""
-        if self._ran:
-            raise RuntimeError("Worker.run(): a worker runs once; make another")
         if self.handler is None and not self._workflows:
             raise ValueError("Worker.run(): give a handler, or register a workflow")
+        if self._ran:
+            raise RuntimeError("Worker.run(): a worker runs once; make another")
         self._ran = True
         self._wake_r, self._wake_w = os.pipe()
         os.set_blocking(self._wake_w, False)

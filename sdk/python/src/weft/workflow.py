@@ -40,7 +40,8 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, Optional, Tuple, Union
 
 from ._failure import ERROR_CODE, ERROR_MESSAGE_MAX, JobFailed, clip, error_code
 from .client import Client
-from .errors import BadRequestError, ConflictError, RateLimitedError, ServerError, WeftConnectionError, WeftError
+from .errors import (BadRequestError, ConflictError, NotFoundError, RateLimitedError, ServerError, WeftConnectionError,
+                     WeftError)
 
 if TYPE_CHECKING:
     from .worker import Job
@@ -336,6 +337,17 @@ def _report(wf: Workflow, kind: str, value: Any, retryable: Optional[bool]) -> O
         return "failed"
     except WorkflowInterrupt as e:
         log.info("run %s: %s; nothing more is reported", run, e)
+    except NotFoundError:
+        # A job named like a registered workflow type that is no workflow
+        # run: failed for good as a job, rather than left to its lease.
+        log.error("job %s is named %r like a workflow type but is no workflow run; failing it", run, wf.type)
+        error = {"code": "not_a_workflow_run", "retryable": False,
+                 "message": "job %s is named %r like a workflow type but is no workflow run" % (run, wf.type)}
+        try:
+            wf.client.fail_job(run, token, error)
+            return "failed"
+        except WeftError as e:
+            log.error("job %s: failing it: %s (its lease will expire)", run, e)
     except WeftError as e:
         log.error("run %s: reporting its end: %s (its lease will expire and the run be replayed)", run, e)
     return None
