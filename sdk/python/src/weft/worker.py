@@ -123,9 +123,9 @@ class Worker:
     """
 
     def __init__(self, client: Client, queues: Sequence[str], handler: Optional[Handler] = None, *,
-                 concurrency: int = 1,
-                 lease_ms: int = 30000, wait_ms: int = 20000, worker_id: Optional[str] = None,
-                 hostname: Optional[str] = None, namespace: Optional[str] = None) -> None:
+                 concurrency: int = 1, lease_ms: int = 30000, wait_ms: int = 20000,
+                 worker_id: Optional[str] = None, hostname: Optional[str] = None,
+                 namespace: Optional[str] = None) -> None:
         if isinstance(queues, str):
             queues = [queues]
         if not 1 <= len(queues) <= 16:
@@ -461,8 +461,8 @@ class Worker:
                     self.failed += 1
             return None
         if self.handler is None:
-            return self._failure(job, LookupError(), "unknown_workflow",
-                                 "this worker has no handler for jobs named %r" % job.name, True, None, None)
+            unknown = JobFailed("this worker has no handler for jobs named %r" % job.name, code="unknown_workflow")
+            return self._failure(job, unknown, unknown.code, unknown.message, True, None, None)
         try:
             result = self.handler(job)
         except JobFailed as e:
