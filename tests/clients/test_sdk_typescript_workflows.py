@@ -13,9 +13,8 @@ import os
 import signal
 import subprocess
 import threading
-import time
 
-from harness import wait_for
+from harness import stays, wait_for
 from test_sdk_typescript import INSTALLED, NODE, installed, node_env, scratch, write_script  # noqa: F401 (fixtures)
 
 FAST_RETRY = {"initial_ms": 1, "max_ms": 1, "jitter": 0}
@@ -267,8 +266,9 @@ def test_a_swallowed_suspension_is_thrown_again_and_completes_nothing(server, ap
         line = w.wait_line(lambda l: "swallowed" in l)
         assert line == {"swallowed": "WorkflowSuspended", "interrupt": True,
                         "again": "WorkflowSuspended (the same)", "interrupted": True}
-        time.sleep(0.3)   # the handler has returned: its answer must not have completed the run
-        assert run_of(api, run)["status"] == "suspended" and w.calls("after") == 0
+        # the handler returns next: its answer must not complete the run
+        stays(lambda: run_of(api, run)["status"] == "suspended", duration=0.5, desc="the run suspended")
+        assert w.calls("after") == 0
         server.advance(61)
         assert wait_run(api, run, "completed")["output"] == "woke"
         stats = w.stop()["stats"]
