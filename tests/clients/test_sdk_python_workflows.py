@@ -6,7 +6,8 @@ waits answered by a signal and by their timeout, a step retried by the
 run's policy and steps failing for good, a handler's failure retried, a
 suspension that `except Exception` in the handler cannot swallow (and one
 swallowed by `except BaseException`, which changes nothing on the
-server), and a cancel reaching the handler."""
+server), a cancel reaching the handler, and calls whose answers were
+lost sent again."""
 
 import json
 import os
@@ -357,3 +358,40 @@ def test_the_example_workflow(server, weft_bin):
     assert proc.returncode == 0, err
     assert sorted(out.splitlines()) == ["charging R-A-1-2 (approved by ops)", "releasing R-B-2-1",
                                         "reserving 1 x B-2", "reserving 2 x A-1"]
+
+
+def test_calls_whose_answer_was_lost_are_sent_again(server):
+    """The first answer of each kind of call is lost after the server
+    applied the call: the runtime sends it again, and the lease token and
+    the memo make the repeat harmless (the step runs once, the run
+    completes)."""
+    lost = Calls()
+
+    class LossyClient(weft.Client):
+        def _lose_first(self, what, send):
+            sent = lost.bump(what)
+            answer = send()
+            if sent == 1:
+                raise weft.WeftConnectionError(self.url, "connection reset (test)")
+            return answer
+
+        def workflow_step_begin(self, *a, **kw):
+            return self._lose_first("begin", lambda: super(LossyClient, self).workflow_step_begin(*a, **kw))
+
+        def workflow_step_complete(self, *a, **kw):
+            return self._lose_first("step complete",
+                                    lambda: super(LossyClient, self).workflow_step_complete(*a, **kw))
+
+        def workflow_complete(self, *a, **kw):
+            return self._lose_first("complete", lambda: super(LossyClient, self).workflow_complete(*a, **kw))
+
+    calls = Calls()
+    worker = weft.Worker(LossyClient(server.base), ["wf-lossy"], wait_ms=1000)
+    worker.register_workflow("lossy", lambda wf, input: wf.step("once", calls.hit, "once", "out"))
+    c = weft.Client(server.base)
+    run = c.start_workflow("lossy", "wf-lossy")
+    with running(worker):
+        assert wait_run(c, run["id"], "completed")["output"] == "out"
+    assert calls["once"] == 1
+    assert (lost["begin"], lost["step complete"], lost["complete"]) == (2, 2, 2)
+    assert c.get_task(run["id"])["attempt"] == 1 and worker.completed == 1

@@ -5,8 +5,8 @@ build/sdk/ts-consumer: steps memoized across the replay after a sleep
 signal waits answered by a signal and by their timeout, a step retried by
 the run's policy and steps failing for good, a suspension swallowed by
 the handler's catch (thrown again by the next call, its return ignored,
-nothing completed), a cancel reaching the handler, and the installed
-example, examples/workflow.mjs."""
+nothing completed), a cancel reaching the handler, calls whose answers
+were lost sent again, and the installed example, examples/workflow.mjs."""
 
 import json
 import os
@@ -107,8 +107,8 @@ out({ stats: w.stats, calls });
 class WorkflowWorker:
     """The node worker above, its printed lines collected as they come."""
 
-    def __init__(self, scratch, base, queue, lease=30000):
-        path = write_script(scratch, WORKFLOWS % dict(queue=queue, lease=lease))
+    def __init__(self, scratch, base, queue, lease=30000, script=WORKFLOWS):
+        path = write_script(scratch, script % dict(queue=queue, lease=lease))
         self.proc = subprocess.Popen([NODE, path], env=node_env(base), stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE, text=True)
         self.lines = []
@@ -289,6 +289,46 @@ def test_a_cancel_reaches_the_handler(server, api, scratch):
         assert run_of(api, run)["status"] == "canceled" and w.calls("next") == 0
         stats = w.stop()["stats"]
         assert stats["completed"] == 0 and stats["failed"] == 0
+    finally:
+        w.close()
+
+
+LOSSY = r"""
+import * as weft from '@weft/client';
+const out = (v) => process.stdout.write(JSON.stringify(v) + '\n');
+// The first answer of each kind of call is lost after the server applied it.
+const sent = {};
+const lossy = async (url, init) => {
+  const path = new URL(url).pathname;
+  const what = path.endsWith('/steps/begin') ? 'begin' : path.endsWith('/steps/complete') ? 'step complete'
+    : /^\/v1\/workflows\/[^/]+\/complete$/.test(path) ? 'complete' : null;
+  const res = await fetch(url, init);
+  if (what && (sent[what] = (sent[what] ?? 0) + 1) === 1) {
+    await res.arrayBuffer();
+    throw new TypeError('fetch failed (the answer is lost)');
+  }
+  return res;
+};
+let once = 0;
+const w = new weft.Worker({ client: new weft.WeftClient({ fetch: lossy }), queues: ['%(queue)s'], leaseMs: %(lease)d,
+                            claimWaitMs: 500, log: null });
+w.workflow('lossy', async (wf) => wf.step('once', () => { once++; return 'out'; }));
+out({ ready: w.workerId });
+await w.run();
+out({ stats: w.stats, sent, once });
+"""
+
+
+def test_calls_whose_answer_was_lost_are_sent_again(server, api, scratch):
+    """The runtime sends a call again when its answer is lost; the lease
+    token and the memo make the repeat harmless."""
+    run = start(api, "lossy", "tswf-lossy")
+    w = WorkflowWorker(scratch, server.base, "tswf-lossy", script=LOSSY)
+    try:
+        assert wait_run(api, run, "completed")["output"] == "out"
+        last = w.stop()
+        assert last["sent"] == {"begin": 2, "step complete": 2, "complete": 2} and last["once"] == 1
+        assert last["stats"]["completed"] == 1 and job_of(api, run)["attempt"] == 1
     finally:
         w.close()
 

@@ -254,6 +254,7 @@ class Context<I> implements WorkflowContext<I> {
    * reported (the attempt is over, or the server could not be told). */
   async finish(outcome: { ok: true; output: unknown } | { ok: false; err: unknown }): Promise<"completed" | "failed" | undefined> {
     const token = this.job.claimed.lease_token;
+    const ending = outcome.ok ? "completed" : "failed";
     try {
       if (outcome.ok) {
         let output: unknown;
@@ -277,6 +278,8 @@ class Context<I> implements WorkflowContext<I> {
       return "failed";
     } catch (err) {
       if (err instanceof WeftNotFoundError) return this.notARun();
+      // a call sent again after its answer was lost: the first one ended the run so
+      if (err instanceof WorkflowEnded && err.status === ending) return ending;
       if (err instanceof WorkflowInterrupt) this.log.info(`run ${this.runId}: ${err.message}; nothing more is reported`);
       else this.log.error(`run ${this.runId}: reporting its end: ${(err as Error).message} (its lease will expire and the run be replayed)`);
       return undefined;

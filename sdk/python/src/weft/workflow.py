@@ -324,17 +324,23 @@ def run_workflow(client: Client, job: "Job", handler: WorkflowHandler, lease_s: 
 
 def _report(wf: Workflow, kind: str, value: Any, retryable: Optional[bool]) -> Optional[str]:
     run, token = wf.run_id, wf.job.lease_token
+    ending = "completed" if kind == "complete" else "failed"
     try:
         if kind == "complete":
             try:
                 wf._call("complete", lambda: wf.client.workflow_complete(run, token, value))
-                return "completed"
+                return ending
             except BadRequestError as e:
                 log.error("run %s: the server refused its output: %s; failing it", run, e)
                 value = {"code": "result_rejected", "message": clip("the server refused the output: %s" % e, 4000)}
-                retryable = False
+                retryable, ending = False, "failed"
         wf._call("fail", lambda: wf.client.workflow_fail(run, token, value, retryable=retryable))
-        return "failed"
+        return ending
+    except WorkflowEnded as e:
+        if e.status == ending:
+            # a call sent again after its answer was lost: the first one ended the run so
+            return ending
+        log.info("run %s: %s; nothing more is reported", run, e)
     except WorkflowInterrupt as e:
         log.info("run %s: %s; nothing more is reported", run, e)
     except NotFoundError:
