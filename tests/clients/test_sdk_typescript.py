@@ -693,7 +693,7 @@ def test_typings_match_the_document(tmp_path):
 
 def test_examples_typecheck(scratch):
     """The installed examples type-check against the installed package."""
-    examples = [os.path.join(INSTALLED, "examples", f) for f in ("worker.mjs", "enqueue.mjs")]
+    examples = [os.path.join(INSTALLED, "examples", f) for f in ("worker.mjs", "enqueue.mjs", "workflow.mjs")]
     with open(os.path.join(scratch, "tsconfig.json"), "w") as f:
         json.dump({"compilerOptions": {"strict": True, "noEmit": True, "allowJs": True, "checkJs": True,
                                        "module": "NodeNext", "moduleResolution": "NodeNext", "target": "ES2022",

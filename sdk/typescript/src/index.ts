@@ -22,3 +22,15 @@ export {
   type WorkerStats,
   type WorkerLog,
 } from "./worker.js";
+export {
+  WorkflowInterrupt,
+  WorkflowSuspended,
+  WorkflowEnded,
+  WorkflowCanceled,
+  WorkflowLeaseLost,
+  StepFailedError,
+  SignalTimeoutError,
+  isWorkflowInterrupt,
+  type WorkflowContext,
+  type WorkflowHandler,
+} from "./workflow.js";

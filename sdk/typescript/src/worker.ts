@@ -18,6 +18,9 @@
 //              back, the running jobs finish and are reported, then run()
 //              resolves. A second signal gives the leases back and exits.
 //
+// A job whose name is a workflow type registered with workflow() runs that
+// workflow's handler (workflow.ts), which reports the run's end itself.
+//
 // A request that may pass later (no answer, 429, 5xx) is tried again after
 // a growing pause (0.1 s to 5 s); one that cannot (401, 403, a claim the
 // server refuses as bad) drains the worker and run() rejects with it.
@@ -26,6 +29,7 @@ import { randomBytes } from "node:crypto";
 import { WeftClient } from "./client.js";
 import { NonRetryableError, WeftError } from "./errors.js";
 import type { Body, ClaimedJob } from "./types.js";
+import { runWorkflow, type WorkflowHandler } from "./workflow.js";
 
 const RETRY_MIN_MS = 100;
 const RETRY_MAX_MS = 5_000;
@@ -82,7 +86,9 @@ export interface WorkerOptions<I = any, R = unknown> {
   client?: WeftClient;
   /** The queues to claim from, in order (1 to 16). */
   queues: string | string[];
-  handler: Handler<I, R>;
+  /** Runs the jobs that are not runs of a registered workflow; may be left
+   * out when workflows are registered (see Worker.workflow). */
+  handler?: Handler<I, R>;
   /** Jobs handled at once, 1 to 1000 (default 10). */
   concurrency?: number;
   /** Each claim's and heartbeat's lease, 1,000 to 3,600,000 ms (default 30,000). */
@@ -141,7 +147,8 @@ export class Worker<I = any, R = unknown> {
   readonly hostname: string;
   readonly stats: WorkerStats = { claimed: 0, completed: 0, failed: 0, lost: 0, released: 0 };
 
-  readonly #handler: Handler<I, R>;
+  readonly #handler: Handler<I, R> | undefined;
+  readonly #workflows = new Map<string, WorkflowHandler>();
   readonly #log: WorkerLog;
   readonly #held = new Map<string, Held>(); // from the claim until the report is answered
   #running = 0; // handlers in progress
@@ -167,7 +174,8 @@ export class Worker<I = any, R = unknown> {
     this.client = options.client ?? new WeftClient();
     this.queues = typeof options.queues === "string" ? [options.queues] : [...options.queues];
     if (this.queues.length < 1 || this.queues.length > 16) throw new RangeError("weft Worker: queues: give 1 to 16 queues");
-    if (typeof options.handler !== "function") throw new TypeError("weft Worker: handler must be a function");
+    if (options.handler !== undefined && typeof options.handler !== "function")
+      throw new TypeError("weft Worker: handler must be a function");
     this.#handler = options.handler;
     this.concurrency = intOption("concurrency", options.concurrency, 10, 1, 1000);
     this.leaseMs = intOption("leaseMs", options.leaseMs, 30_000, 1000, 3_600_000);
@@ -176,6 +184,18 @@ export class Worker<I = any, R = unknown> {
     this.workerId = options.workerId ?? `${this.hostname}-${process.pid}-${randomBytes(3).toString("hex")}`;
     this.#log = options.log === null ? silent : (options.log ?? stderrLog);
     this.#heartbeatMs = Math.floor(this.leaseMs / 3);
+  }
+
+  /** Registers handler(wf, input) for the runs of workflow type (the jobs
+   * of this worker's queues named type); see workflow.ts. Answers the
+   * worker, for chaining. */
+  workflow<WI = any, WR = unknown>(type: string, handler: WorkflowHandler<WI, WR>): this {
+    if (typeof type !== "string" || type.length === 0 || Buffer.byteLength(type) > 255)
+      throw new RangeError("weft Worker.workflow: type must be a string of 1 to 255 bytes");
+    if (typeof handler !== "function") throw new TypeError("weft Worker.workflow: handler must be a function (wf, input) => output");
+    if (this.#workflows.has(type)) throw new Error(`weft Worker.workflow: workflow type ${JSON.stringify(type)} has a handler already`);
+    this.#workflows.set(type, handler as WorkflowHandler);
+    return this;
   }
 
   /** Jobs whose lease this worker holds (handled or being reported). */
@@ -216,6 +236,8 @@ export class Worker<I = any, R = unknown> {
   /** Works without touching the process's signals; resolves as run() does. */
   start(): Promise<void> {
     if (this.#started) return this.#done!;
+    if (!this.#handler && this.#workflows.size === 0)
+      return Promise.reject(new TypeError("weft Worker: give a handler, or register a workflow"));
     this.#started = true;
     this.#done = this.#work();
     return this.#done;
@@ -369,20 +391,34 @@ export class Worker<I = any, R = unknown> {
         held.progress = { value: value ?? null };
       },
     };
+    const workflow = this.#workflows.get(claimed.name);
+    if (workflow) {
+      void runWorkflow(this.client, job, workflow, this.#log, this.leaseMs).then((ended) => {
+        if (ended === "completed") this.stats.completed++;
+        else if (ended === "failed") this.stats.failed++;
+        this.#finished(held, { kind: "reported" });
+      });
+      return;
+    }
+    const handler = this.#handler;
     Promise.resolve()
-      .then(() => this.#handler(job))
+      .then(() => {
+        if (!handler)
+          throw Object.assign(new Error(`this worker has no handler for jobs named ${JSON.stringify(claimed.name)}`), { code: "unknown_workflow" });
+        return handler(job);
+      })
       .then(
         (result) => this.#finished(held, { kind: "complete", result }),
         (err) => this.#finished(held, { kind: "fail", err }),
       );
   }
 
-  #finished(held: Held, outcome: { kind: "complete"; result: unknown } | { kind: "fail"; err: unknown }): void {
+  #finished(held: Held, outcome: { kind: "complete"; result: unknown } | { kind: "fail"; err: unknown } | { kind: "reported" }): void {
     this.#running--;
     this.#wakeSlot?.();
     const { id, lease_token } = held.job;
-    if (held.lost || this.#forced) {
-      // the server has ended this attempt: nothing to report
+    if (held.lost || this.#forced || outcome.kind === "reported") {
+      // the server has ended this attempt, or a workflow reported its end itself: nothing to report
       this.#held.delete(id);
       this.#checkSettled();
       return;

@@ -26,7 +26,6 @@ import json
 import logging
 import os
 import random
-import re
 import signal
 import socket
 import threading
@@ -36,7 +35,10 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from .client import Client
+# JobFailed and NonRetryable are also importable from here, where they were first.
+from ._failure import JobFailed as JobFailed, NonRetryable as NonRetryable, clip as _clip, error_code as _error_code
 from .errors import BadRequestError, RateLimitedError, ServerError, WeftConnectionError, WeftError
+from .workflow import WorkflowHandler, run_workflow
 
 log = logging.getLogger("weft.worker")
 
@@ -52,28 +54,6 @@ PARKED_AFTER_S = 0.5
 # next claim then waits EMPTY_PAUSE_S.
 EMPTY_ANSWER_S = 0.1
 EMPTY_PAUSE_S = 0.5
-
-
-class JobFailed(Exception):
-    """Raised by a handler to fail the attempt with an error code of its
-    choosing ([a-z0-9_.:-], at most 64), whether it may be retried, JSON
-    details, and optionally the delay before the retry."""
-
-    def __init__(self, message: str = "", *, code: str = "failed", retryable: bool = True,
-                 details: Any = None, retry_after_ms: Optional[int] = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.code = code
-        self.retryable = retryable
-        self.details = details
-        self.retry_after_ms = retry_after_ms
-
-
-class NonRetryable(JobFailed):
-    """Fails the job for good (it becomes a dead letter) at once."""
-
-    def __init__(self, message: str = "", *, code: str = "non_retryable", details: Any = None) -> None:
-        super().__init__(message, code=code, retryable=False, details=details)
 
 
 class Job:
@@ -130,20 +110,11 @@ def _retryable(e: WeftError) -> bool:
     return isinstance(e, (WeftConnectionError, ServerError, RateLimitedError))
 
 
-def _error_code(e: BaseException) -> str:
-    """ValueError -> value_error (the API's error code alphabet)."""
-    name = re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", type(e).__name__).lower()
-    name = re.sub(r"[^a-z0-9_.:-]", "_", name)[:64]
-    return name or "exception"
-
-
-def _clip(text: str, limit: int) -> str:
-    raw = text.encode("utf-8")
-    return text if len(raw) <= limit else raw[:limit].decode("utf-8", "ignore")
-
-
 class Worker:
     """Runs handler(job) for the jobs of queues; see the module's text.
+    A job whose name is a workflow type registered with workflow() or
+    register_workflow() runs that workflow's handler instead (see
+    weft.workflow); handler may then be left out.
 
     concurrency: handlers run at once (1..1000). lease_ms: each lease's
     length, renewed by heartbeats. wait_ms: how long a claim waits on the
@@ -151,9 +122,10 @@ class Worker:
     the client's.
     """
 
-    def __init__(self, client: Client, queues: Sequence[str], handler: Handler, *, concurrency: int = 1,
-                 lease_ms: int = 30000, wait_ms: int = 20000, worker_id: Optional[str] = None,
-                 hostname: Optional[str] = None, namespace: Optional[str] = None) -> None:
+    def __init__(self, client: Client, queues: Sequence[str], handler: Optional[Handler] = None, *,
+                 concurrency: int = 1, lease_ms: int = 30000, wait_ms: int = 20000,
+                 worker_id: Optional[str] = None, hostname: Optional[str] = None,
+                 namespace: Optional[str] = None) -> None:
         if isinstance(queues, str):
             queues = [queues]
         if not 1 <= len(queues) <= 16:
@@ -167,6 +139,7 @@ class Worker:
         self.client = client
         self.queues = list(queues)
         self.handler = handler
+        self._workflows: Dict[str, WorkflowHandler] = {}
         self.concurrency = concurrency
         self.lease_ms = lease_ms
         self.wait_ms = wait_ms
@@ -194,6 +167,27 @@ class Worker:
         self._signals: List[int] = []
         self._ran = False
 
+    # ---- workflows ---------------------------------------------------------
+
+    def register_workflow(self, type: str, handler: WorkflowHandler) -> None:
+        """Runs handler(wf, input) for the runs of workflow type (the jobs
+        of this worker's queues named type); see weft.workflow."""
+        if not isinstance(type, str) or not 1 <= len(type.encode("utf-8")) <= 255:
+            raise ValueError("Worker.register_workflow: type must be a string of 1 to 255 bytes")
+        if not callable(handler):
+            raise TypeError("Worker.register_workflow: handler must be callable as handler(wf, input)")
+        if type in self._workflows:
+            raise ValueError("Worker.register_workflow: workflow type %r has a handler already" % type)
+        self._workflows[type] = handler
+
+    def workflow(self, type: str) -> Callable[[WorkflowHandler], WorkflowHandler]:
+        """A decorator: ``@worker.workflow("order")`` on ``def order(wf,
+        input)`` registers it for the runs of workflow type "order"."""
+        def register(handler: WorkflowHandler) -> WorkflowHandler:
+            self.register_workflow(type, handler)
+            return handler
+        return register
+
     # ---- control -----------------------------------------------------------
 
     def stop(self) -> None:
@@ -206,6 +200,8 @@ class Worker:
         """Works until drained (stop(), SIGTERM/SIGINT, or the server's
         drain); raises the WeftError that made it stop, if one did (a bad
         token, say)."""
+        if self.handler is None and not self._workflows:
+            raise ValueError("Worker.run(): give a handler, or register a workflow")
         if self._ran:
             raise RuntimeError("Worker.run(): a worker runs once; make another")
         self._ran = True
@@ -444,7 +440,7 @@ class Worker:
             held = self._held.get(job.id)
             if held is None:
                 return
-            if held.lost:
+            if held.lost or report is None:
                 del self._held[job.id]
                 self._wake()
                 return
@@ -452,8 +448,21 @@ class Worker:
             self._to_report += 1
             self._report_cv.notify()
 
-    def _outcome(self, job: Job) -> Tuple[Tuple[str, Dict[str, Any]], int]:
-        """The report of one run of the handler, and its size."""
+    def _outcome(self, job: Job) -> Optional[Tuple[Tuple[str, Dict[str, Any]], int]]:
+        """The report of one run of the handler, and its size; None when
+        there is nothing to report (a workflow reports its own end)."""
+        workflow = self._workflows.get(job.name or "")
+        if workflow is not None:
+            ended = run_workflow(self.client, job, workflow, self.lease_ms / 1000.0)
+            with self._lock:
+                if ended == "completed":
+                    self.completed += 1
+                elif ended == "failed":
+                    self.failed += 1
+            return None
+        if self.handler is None:
+            unknown = JobFailed("this worker has no handler for jobs named %r" % job.name, code="unknown_workflow")
+            return self._failure(job, unknown, unknown.code, unknown.message, True, None, None)
         try:
             result = self.handler(job)
         except JobFailed as e:
@@ -667,9 +676,11 @@ class Worker:
         for r in answer.get("results") or []:
             outcome = r.get("outcome")
             if outcome in ("completed", "already_completed"):
-                self.completed += 1
+                with self._lock:   # workflow handlers count their runs too
+                    self.completed += 1
             elif outcome in ("retrying", "dead_lettered", "already_failed"):
-                self.failed += 1
+                with self._lock:
+                    self.failed += 1
             else:
                 log.info("job %s: %s answered %s (the server had already ended this attempt)", r.get("id"), kind,
                          outcome)
