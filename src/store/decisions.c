@@ -97,7 +97,8 @@ int store_decision_mark_invalid(store_conn *c, const weft_id *id)
  * too — and, from them, their children in r. What r holds beyond live is
  * skipped. As in the failure cascade, a child's status is read by its id
  * in a subquery, so that a deep chain is not a walk over every waiting
- * task at each level. */
+ * task at each level; membership in r and live is tested by EXISTS,
+ * which both planners turn into a hashed (anti-)join whatever r's size. */
 static const db_sql q_skip_pick = {
 	"skip_children",
 	"WITH RECURSIVE r(id) AS ("
@@ -106,14 +107,14 @@ static const db_sql q_skip_pick = {
 	"  SELECT l.child_id FROM r JOIN link AS l ON l.parent_id = r.id "
 	"  WHERE (SELECT c.status FROM task AS c WHERE c.id = l.child_id) IN ('waiting', 'paused')), "
 	"live(id) AS ("
-	"  SELECT l.child_id FROM link AS l JOIN task AS p ON p.id = l.parent_id "
-	"  WHERE {in_query:l.child_id,SELECT id FROM r} AND NOT {in:l.child_id,$1} "
-	"  AND NOT {in_query:l.parent_id,SELECT id FROM r} AND p.status <> 'skipped' "
+	"  SELECT l.child_id FROM r JOIN link AS l ON l.child_id = r.id JOIN task AS p ON p.id = l.parent_id "
+	"  WHERE p.status <> 'skipped' AND NOT EXISTS (SELECT 1 FROM r AS r2 WHERE r2.id = l.parent_id) "
+	"  AND NOT {in:l.child_id,$1} "
 	"  UNION "
 	"  SELECT l.child_id FROM live JOIN link AS l ON l.parent_id = live.id "
-	"  WHERE {in_query:l.child_id,SELECT id FROM r} AND NOT {in:l.child_id,$1}) "
-	"SELECT " TASK_COLS_OF("t.") " FROM task AS t "
-	"WHERE {in_query:t.id,SELECT id FROM r} AND NOT {in_query:t.id,SELECT id FROM live} "
+	"  WHERE EXISTS (SELECT 1 FROM r AS r2 WHERE r2.id = l.child_id) AND NOT {in:l.child_id,$1}) "
+	"SELECT " TASK_COLS_OF("t.") " FROM r JOIN task AS t ON t.id = r.id "
+	"WHERE NOT EXISTS (SELECT 1 FROM live WHERE live.id = t.id) "
 	"AND {noindex:t.status} IN ('waiting', 'paused'){lock_in_order_of:t.id,t}",
 	NULL,
 };
