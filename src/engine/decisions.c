@@ -34,6 +34,19 @@ static void seeds_push(decision_seeds *s, const weft_id *seed, const weft_id *de
 	s->deciders[s->len++] = *decider;
 }
 
+/* How many bytes of ref a message quotes: at most QUOTED_REF_MAX, cut
+ * before a UTF-8 continuation byte so the message stays valid text. */
+static int quoted_len(const char *ref)
+{
+	size_t n = strlen(ref);
+	if (n <= QUOTED_REF_MAX)
+		return (int)n;
+	n = QUOTED_REF_MAX;
+	while (n > 0 && ((unsigned char)ref[n] & 0xC0) == 0x80)
+		n--;
+	return (int)n;
+}
+
 static const decision_child *child_by_ref(const decision_child *kids, size_t n, const char *ref)
 {
 	for (size_t i = 0; i < n; i++)
@@ -68,10 +81,10 @@ static bool check_result(const char *result, const decision_child *kids, size_t 
 			if (ref == NULL)
 				snprintf(why, whylen, "\"next\"[%zu] must be a string (a child's ref)", i);
 			else if (k == NULL)
-				snprintf(why, whylen, "\"next\"[%zu]: '%.*s' is not a child of the decision", i, QUOTED_REF_MAX,
+				snprintf(why, whylen, "\"next\"[%zu]: '%.*s' is not a child of the decision", i, quoted_len(ref),
 				         ref);
 			else if (chosen[k - kids])
-				snprintf(why, whylen, "\"next\"[%zu]: '%.*s' is named twice", i, QUOTED_REF_MAX, ref);
+				snprintf(why, whylen, "\"next\"[%zu]: '%.*s' is named twice", i, quoted_len(ref), ref);
 			else
 				ok = chosen[k - kids] = true;
 		}

@@ -184,7 +184,9 @@ def test_a_skipped_branch_and_a_failure_elsewhere(api):
     ({"next": ["nobody"]}, "'nobody' is not a child of the decision"),
     ({"next": ["a", "a"]}, "'a' is named twice"),
     ({"next": ["a", "b", "a2"]}, "\"next\" names 3 tasks; the decision has 2 children"),
-    ({"next": ["x" * 5000]}, "is not a child of the decision"),
+    ({"next": ["x" * 5000]}, "'%s' is not a child of the decision" % ("x" * 64)),
+    # A long ref is quoted in part, never cut inside a character.
+    ({"next": ["a" + "\u00e9" * 100]}, "'a%s' is not a child of the decision" % ("\u00e9" * 31)),
 ])
 def test_a_result_that_is_no_decision_fails_the_task(api, result, problem):
     run = branching_run(api, {"max_attempts": 3})
