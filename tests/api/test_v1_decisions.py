@@ -282,3 +282,13 @@ def test_arcrun_sees_a_skipped_task_as_a_success(api):
     r = api.get("/task/" + t["b"])
     assert r.status_code == 200, r.text
     assert r.json()["status"] == "Success" and r.json()["state"] == "skipped"
+    # A filter matches what the client sees: Success takes the skipped
+    # tasks too, Skipped only them.
+    def listed(status):
+        return sorted(x["id"] for x in api.list_tasks(status=status, batch_id=run["id"]))
+    assert listed("Skipped") == sorted([t["b"], t["b2"]])
+    assert listed("Success") == sorted([t["decide"], t["b"], t["b2"]])
+    stats = api.get("/batch/" + run["id"])
+    assert stats.status_code == 200, stats.text
+    counts = stats.json()["status_counts"]
+    assert counts["success"] == 3 and counts["skipped"] == 2
