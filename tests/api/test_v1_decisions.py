@@ -292,3 +292,21 @@ def test_arcrun_sees_a_skipped_task_as_a_success(api):
     assert stats.status_code == 200, stats.text
     counts = stats.json()["status_counts"]
     assert counts["success"] == 3 and counts["skipped"] == 2
+
+
+def test_a_running_parent_left_without_a_live_child_is_a_dead_end(api):
+    """A skipped task is terminal: a running parent whose only child was
+    skipped is canceled as a dead end (DEAD_END_CANCEL_ENABLED, default on),
+    as after any other end of its last child."""
+    run = submit(api, [
+        {"ref": "x", "queue": "xq"},
+        {"ref": "decide", "queue": "decide", "decision": True},
+        {"ref": "k", "queue": "work", "parents": [{"ref": "decide"}]},
+        {"ref": "s", "queue": "work", "parents": [{"ref": "decide"}, {"ref": "x"}]},
+    ])
+    t = ids(run)
+    claim_one(api, "xq")
+    complete(api, claim_one(api, "decide"), {"next": ["k"]})
+    got = statuses(api, run)
+    assert got == {"x": "canceled", "decide": "success", "k": "pending", "s": "skipped"}, got
+    assert api.get("/v1/tasks/" + t["x"]).json()["error"]["message"] == "All child tasks already terminated"
