@@ -121,6 +121,13 @@ def test_a_decision_picks_one_branch_and_the_join_runs(api):
     assert sorted(x["id"] for x in r.json()["tasks"]) == sorted([t["b"], t["b2"]])
     m = api.metrics()
     assert metric(m, "decisions_total") == 1 and metric(m, "tasks_skipped_total") == 2
+    assert metric(m, "tasks_completed_total", outcome="skipped") == 2
+
+    # Skipped is terminal: no operator action reopens or ends it again.
+    for action in ("retry", "reset", "resolve", "cancel", "pause"):
+        r = api.post("/v1/tasks/%s/%s" % (t["b"], action), json={})
+        assert r.status_code == 409, (action, r.text)
+        assert r.json()["error"]["current_status"] == "skipped", (action, r.text)
 
 
 def test_an_empty_next_skips_every_child_and_the_dead_branch(api):
