@@ -47,16 +47,25 @@ static int quoted_len(const char *ref)
 	return (int)n;
 }
 
-static const decision_child *child_by_ref(const decision_child *kids, size_t n, const char *ref)
+/* Children by ref, those without one last: sorted so that a decision
+ * among 100,000 children naming them all is n log n, not n². */
+static int cmp_child_ref(const void *a, const void *b)
 {
-	for (size_t i = 0; i < n; i++)
-		if (kids[i].ref != NULL && strcmp(kids[i].ref, ref) == 0)
-			return &kids[i];
-	return NULL;
+	const char *x = ((const decision_child *)a)->ref, *y = ((const decision_child *)b)->ref;
+	if (x == NULL || y == NULL)
+		return (x == NULL) - (y == NULL);
+	return strcmp(x, y);
 }
 
-/* Checks result against the children: true when it is a decision, with
- * chosen[i] set for the children it names; else false with why. */
+static const decision_child *child_by_ref(const decision_child *kids, size_t n, const char *ref)
+{
+	decision_child key = { .ref = (char *)ref };
+	return n ? bsearch(&key, kids, n, sizeof *kids, cmp_child_ref) : NULL;
+}
+
+/* Checks result against the children (sorted by cmp_child_ref): true when
+ * it is a decision, with chosen[i] set for the children it names; else
+ * false with why. */
 static bool check_result(const char *result, const decision_child *kids, size_t nkids, bool *chosen, char *why,
                          size_t whylen)
 {
@@ -127,6 +136,8 @@ static int resolve_one(engine *e, decision_view *v, size_t i, int64_t now)
 	int rc = store_decision_read(e->w, &v->rows[i].id, &result, &kids, &nkids);
 	if (rc != 0)
 		return rc;
+	if (nkids > 1)
+		qsort(kids, nkids, sizeof *kids, cmp_child_ref);
 	bool *chosen = xcalloc(nkids ? nkids : 1, sizeof *chosen);
 	char why[300];
 	if (!check_result(result, kids, nkids, chosen, why, sizeof why)) {

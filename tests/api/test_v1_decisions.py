@@ -317,3 +317,15 @@ def test_a_running_parent_left_without_a_live_child_is_a_dead_end(api):
     got = statuses(api, run)
     assert got == {"x": "canceled", "decide": "success", "k": "pending", "s": "skipped"}, got
     assert api.get("/v1/tasks/" + t["x"]).json()["error"]["message"] == "All child tasks already terminated"
+
+
+def test_a_wide_decision_names_thousands_of_children(api):
+    width = 3000
+    tasks = [{"ref": "decide", "queue": "decide", "decision": True}]
+    tasks += [{"ref": "c%d" % i, "queue": "wide", "parents": [{"ref": "decide"}]} for i in range(width)]
+    run = submit(api, tasks)
+    chosen = ["c%d" % i for i in reversed(range(1, width))]      # every child but c0, in any order
+    complete(api, claim_one(api, "decide"), {"next": chosen})
+    got = run_of(api, run)
+    assert got["counts"]["skipped"] == 1 and got["counts"]["pending"] == width - 1, got["counts"]
+    assert status(api, ids(run)["c0"]) == "skipped"
