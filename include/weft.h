@@ -536,6 +536,9 @@ typedef struct weft_run_task_spec {
 	size_t on_success_len;
 	const weft_webhook_params *on_failure;
 	size_t on_failure_len;
+	/* A decision: it must have children, and its result {"next": [ref,
+	 * ...]} names those that run; the others end skipped. */
+	bool decision;
 } weft_run_task_spec;
 
 typedef struct weft_run_request {

@@ -267,6 +267,8 @@ json_t *enc_run_task(encoder *e, const weft_run_task_spec *t, size_t i)
 	snprintf(f, sizeof(f), "tasks[%zu].ref", i);
 	enc_required(e, o, "ref", t->ref, f);
 	enc_str(o, "executor", t->executor);
+	if (t->decision)
+		json_object_set_new(o, "decision", json_true());
 	if (t->parents && t->parents_len) {
 		json_t *ps = json_array();
 		for (size_t k = 0; k < t->parents_len; k++) {

@@ -146,7 +146,7 @@ _weft() {
                 mapfile -t COMPREPLY < <(compgen -W "active success failure canceled" -- "$cur")
             else
                 mapfile -t COMPREPLY < <(compgen -W "waiting pending claimed running paused retrying success
-failure canceled" -- "$cur")
+failure canceled skipped" -- "$cur")
             fi
             return 0 ;;
         --queue) mapfile -t COMPREPLY < <(compgen -W "$(_weft_queue_names)" -- "$cur"); return 0 ;;

@@ -33,7 +33,7 @@ const char *out_status_color(const char *s)
 		{ "success", OUT_GREEN },   { "failure", OUT_RED },     { "running", OUT_CYAN },   { "claimed", OUT_CYAN },
 		{ "active", OUT_CYAN },     { "pending", OUT_DIM },     { "waiting", OUT_DIM },    { "paused", OUT_YELLOW },
 		{ "retrying", OUT_YELLOW }, { "draining", OUT_YELLOW }, { "stale", OUT_RED },      { "canceled", OUT_MAGENTA },
-		{ "revoked", OUT_MAGENTA }, { "expired", OUT_MAGENTA },
+		{ "revoked", OUT_MAGENTA }, { "expired", OUT_MAGENTA }, { "skipped", OUT_DIM },
 	};
 	for (size_t i = 0; s && i < ARRAY_LEN(map); i++)
 		if (strcmp(s, map[i].status) == 0)

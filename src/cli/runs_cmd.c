@@ -12,6 +12,7 @@ static const cli_column RUN_COLUMNS[] = {
 	{ "TASKS", "counts.total", COL_TEXT },
 	{ "SUCCESS", "counts.success", COL_TEXT },
 	{ "FAILURE", "counts.failure", COL_TEXT },
+	{ "SKIPPED", "counts.skipped", COL_TEXT },
 	{ "CREATED", "created_at", COL_TIME },
 	{ 0 },
 };

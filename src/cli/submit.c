@@ -305,7 +305,8 @@ static void draw_run_progress(const json_t *counts, bool final)
 	json_int_t total = json_integer_value(json_object_get(counts, "total"));
 	json_int_t ended = json_integer_value(json_object_get(counts, "success")) +
 	                   json_integer_value(json_object_get(counts, "failure")) +
-	                   json_integer_value(json_object_get(counts, "canceled"));
+	                   json_integer_value(json_object_get(counts, "canceled")) +
+	                   json_integer_value(json_object_get(counts, "skipped"));
 	if (total <= 0)
 		return;
 	char cells[UPLOAD_BAR_WIDTH + 1];

@@ -59,7 +59,7 @@ int cli_show_task(const cli_ctx *c, const json_t *task)
 }
 
 #define TASK_FILTERS                                                                                             \
-	{ "--status", "STATUS", "status", "waiting, pending, claimed, running, paused, retrying, success, failure or canceled" }, \
+	{ "--status", "STATUS", "status", "waiting, pending, claimed, running, paused, retrying, success, failure, canceled or skipped" }, \
 	{ "--queue", "QUEUE", "queue", "jobs of this queue" },                                                   \
 	{ "--executor", "EXECUTOR", "executor", "queue or webhook" },                                            \
 	{ "--run", "RUN_ID", "run_id", "tasks of this run" },                                                    \

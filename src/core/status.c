@@ -10,12 +10,14 @@ static const char *const status_names[TS__COUNT] = {
 	[TS_WAITING] = "waiting",   [TS_PENDING] = "pending", [TS_CLAIMED] = "claimed",
 	[TS_RUNNING] = "running",   [TS_PAUSED] = "paused",   [TS_RETRYING] = "retrying",
 	[TS_SUCCESS] = "success",   [TS_FAILURE] = "failure", [TS_CANCELED] = "canceled",
+	[TS_SKIPPED] = "skipped",
 };
 
 static const char *const status_labels[TS__COUNT] = {
 	[TS_WAITING] = "Waiting",   [TS_PENDING] = "Pending", [TS_CLAIMED] = "Claimed",
 	[TS_RUNNING] = "Running",   [TS_PAUSED] = "Paused",   [TS_RETRYING] = "RetryPending",
 	[TS_SUCCESS] = "Success",   [TS_FAILURE] = "Failure", [TS_CANCELED] = "Canceled",
+	[TS_SKIPPED] = "Skipped",
 };
 
 static const char *const trigger_names[] = { [TRIGGER_START] = "start", [TRIGGER_END] = "end",

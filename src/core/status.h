@@ -19,9 +19,16 @@
  *   waiting|pending --pause--> paused --resume--> waiting|pending
  *   non-terminal parent, all children terminal --dead end--> canceled
  *   claimed|running --failed, attempts left--> retrying --backoff--> pending
+ *   decision running --success, result {"next": [refs]}--> success, and
+ *       its waiting|paused children not named --> skipped
+ *   decision running --success, result not such--> failure (invalid_decision)
+ *   waiting|paused, every parent skipped --skip cascade--> skipped
  *
- * Terminal: success, failure, canceled. A retrying task runs again; its
- * children see only its final outcome.
+ * Terminal: success, failure, canceled, skipped. A skipped parent
+ * satisfies its children as a successful one does; a task whose parents
+ * are all skipped is skipped (a dead branch is pruned, a join with one
+ * parent that ran runs). A retrying task runs again; its children see
+ * only its final outcome.
  */
 #ifndef WEFT_CORE_STATUS_H
 #define WEFT_CORE_STATUS_H
@@ -38,15 +45,20 @@ typedef enum task_status {
 	TS_SUCCESS,
 	TS_FAILURE,
 	TS_CANCELED,
+	TS_SKIPPED,
 	TS__COUNT
 } task_status;
 
 #define TS_BIT(s) (1u << (s))
-#define TS_TERMINAL_MASK (TS_BIT(TS_SUCCESS) | TS_BIT(TS_FAILURE) | TS_BIT(TS_CANCELED))
+#define TS_TERMINAL_MASK (TS_BIT(TS_SUCCESS) | TS_BIT(TS_FAILURE) | TS_BIT(TS_CANCELED) | TS_BIT(TS_SKIPPED))
+/* The outcomes a child sees as its parent's success (a skipped parent
+ * satisfies its children as a successful one does). */
+#define TS_SATISFIED_MASK (TS_BIT(TS_SUCCESS) | TS_BIT(TS_SKIPPED))
 #define TS_ALL_MASK ((1u << TS__COUNT) - 1)
 #define TS_ACTIVE_MASK (TS_ALL_MASK & ~TS_TERMINAL_MASK)
 
 static inline bool task_status_terminal(task_status s) { return (TS_BIT(s) & TS_TERMINAL_MASK) != 0; }
+static inline bool task_status_satisfies(task_status s) { return (TS_BIT(s) & TS_SATISFIED_MASK) != 0; }
 
 /* "waiting", "pending", … ("unknown" out of range). */
 const char *task_status_name(task_status s);

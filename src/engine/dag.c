@@ -5,10 +5,13 @@
  *  1. propagation: the failure cascade of every task of the set that failed
  *     or was canceled — every waiting/paused task reached through
  *     requires_success links, at any depth, fails ("Required parent task
- *     <id> failed") — then one release of the children of every task that
- *     ended (the set and the cascade): counters decremented (a finished
- *     optional parent counts as resolved), a waiting child whose counters
- *     reach 0 becomes pending;
+ *     <id> failed") — then the skip cascade of the children decisions of
+ *     the set did not choose (decisions.c): they, and every task below
+ *     them whose parents are all skipped, are skipped — then one release
+ *     of the children of every task that ended (the set and both
+ *     cascades): counters decremented (a finished optional parent counts
+ *     as resolved, a skipped parent as a successful one), a waiting child
+ *     whose counters reach 0 becomes pending;
  *  2. the on_failure webhooks of every cascade-failed task are queued;
  *  3. dead-end cancellation (DEAD_END_CANCEL_ENABLED): ancestors whose
  *     children are all terminal are canceled ("All child tasks already
@@ -47,18 +50,24 @@ static void id_list_push(id_list *l, const weft_id *id)
 	l->items[l->len++] = *id;
 }
 
-/* The set's own failed tasks and the cascade: their children released. */
-static int release(engine *e, const task_row *rows, size_t n, const task_row *failed, size_t nfailed)
+/* The set's own tasks and both cascades: their children released. A
+ * skipped parent satisfies its children as a successful one does. */
+static int release(engine *e, const task_row *rows, size_t n, const task_row *failed, size_t nfailed,
+                   const task_row *skipped, size_t nskipped)
 {
-	parent_outcome *p = xmalloc((n + nfailed + 1) * sizeof *p);
+	parent_outcome *p = xmalloc((n + nfailed + nskipped + 1) * sizeof *p);
 	size_t np = 0;
 	uint64_t ok = 0;
 	for (size_t i = 0; i < n; i++) {
-		p[np++] = (parent_outcome){ .id = rows[i].id, .succeeded = rows[i].status == TS_SUCCESS };
-		ok += rows[i].status == TS_SUCCESS;
+		bool satisfied = task_status_satisfies(rows[i].status);
+		p[np++] = (parent_outcome){ .id = rows[i].id, .succeeded = satisfied };
+		ok += satisfied;
 	}
 	for (size_t i = 0; i < nfailed; i++)
 		p[np++] = (parent_outcome){ .id = failed[i].id, .succeeded = false };
+	for (size_t i = 0; i < nskipped; i++)
+		p[np++] = (parent_outcome){ .id = skipped[i].id, .succeeded = true };
+	ok += nskipped;
 	engine_count(e, "dependency_propagations_total", "parent_outcome=\"success\"", ok);
 	engine_count(e, "dependency_propagations_total", "parent_outcome=\"failure\"", np - ok);
 	weft_id *ready = NULL;
@@ -132,7 +141,7 @@ static int order_matters(engine *e, const task_row *rows, size_t n, const id_lis
 	*matters = false;
 	id_list among = { 0 };
 	for (size_t i = 0; i < n; i++)
-		if (rows[i].status != TS_SUCCESS)
+		if (!task_status_satisfies(rows[i].status))
 			id_list_push(&among, &rows[i].id);
 	int rc = 0;
 	if (among.len >= 2 && followed->len > 0) {
@@ -144,7 +153,26 @@ static int order_matters(engine *e, const task_row *rows, size_t n, const id_lis
 	return rc;
 }
 
-int dag_after_terminal(engine *e, const task_row *rows, size_t n, int64_t now)
+/* The skip cascade from the seeds: the tasks skipped (owned rows). */
+static int skip_cascade(engine *e, const decision_seeds *seeds, int64_t now, task_row **skipped, size_t *nskipped)
+{
+	*skipped = NULL;
+	*nskipped = 0;
+	if (seeds == NULL || seeds->len == 0)
+		return 0;
+	int rc = store_skip_cascade(e->w, seeds->seeds, seeds->deciders, seeds->len, now, skipped, nskipped);
+	if (rc != 0)
+		return rc;
+	engine_count(e, "tasks_skipped_total", NULL, *nskipped);
+	for (size_t i = 0; i < *nskipped; i++) {
+		engine_metric_terminal(e, &(*skipped)[i]);
+		if (id_is_set(&(*skipped)[i].batch_id))
+			engine_touch_batch(e, &(*skipped)[i].batch_id);
+	}
+	return 0;
+}
+
+static int after_terminal(engine *e, const task_row *rows, size_t n, const decision_seeds *seeds, int64_t now)
 {
 	if (n == 0)
 		return 0;
@@ -154,20 +182,28 @@ int dag_after_terminal(engine *e, const task_row *rows, size_t n, int64_t now)
 	for (size_t i = 0; i < n; i++) {
 		if (id_is_set(&rows[i].batch_id))
 			engine_touch_batch(e, &rows[i].batch_id);
-		if (rows[i].status != TS_SUCCESS)
+		if (!task_status_satisfies(rows[i].status))
 			id_list_push(&failed, &rows[i].id);
 		/* A task whose parents have all finished (one that was pending
 		 * or started) has none to cancel. */
 		if (rows[i].wait_finished > 0)
 			id_list_push(&check, &rows[i].id);
 	}
-	task_row *cascade = NULL;
+	task_row *cascade = NULL, *skipped = NULL;
 	weft_id *because = NULL;
-	size_t ncascade = 0;
+	size_t ncascade = 0, nskipped = 0;
 	int rc = store_fail_cascade(e->w, failed.items, failed.len, now, &cascade, &because, &ncascade);
 	if (rc == 0) {
 		engine_count(e, "tasks_failed_by_dependency_total", NULL, ncascade);
-		rc = release(e, rows, n, cascade, ncascade);
+		rc = skip_cascade(e, seeds, now, &skipped, &nskipped);
+	}
+	if (rc == 0)
+		rc = release(e, rows, n, cascade, ncascade, skipped, nskipped);
+	/* A skipped task is terminal: its parents may now be dead ends. */
+	for (size_t i = 0; i < nskipped; i++) {
+		if (skipped[i].wait_finished > 0)
+			id_list_push(&check, &skipped[i].id);
+		id_list_push(&followed, &skipped[i].id);
 	}
 	task_webhooks *hooks = xcalloc(ncascade ? ncascade : 1, sizeof *hooks);
 	for (size_t i = 0; i < ncascade; i++) {
@@ -185,11 +221,17 @@ int dag_after_terminal(engine *e, const task_row *rows, size_t n, int64_t now)
 		rc = WEFT_ECONFLICT;
 	free(hooks);
 	store_free_tasks(cascade, ncascade);
+	store_free_tasks(skipped, nskipped);
 	free(because);
 	free(followed.items);
 	free(check.items);
 	free(failed.items);
 	return rc;
+}
+
+int dag_after_terminal(engine *e, const task_row *rows, size_t n, int64_t now)
+{
+	return after_terminal(e, rows, n, NULL, now);
 }
 
 bool dag_should_retry(engine *e, const task_row *t, unsigned cause, int64_t now, task_update *u)
@@ -326,13 +368,18 @@ int dag_fail_tasks(engine *e, fail_req *reqs, size_t n, bool keep_after, int64_t
 
 int dag_tasks_ended(engine *e, const task_row *rows, size_t n, int64_t now)
 {
+	decision_view v;
+	int rc = dag_decisions_resolve(e, rows, n, now, &v);
 	task_webhooks *hooks = xcalloc(n ? n : 1, sizeof *hooks);
 	for (size_t i = 0; i < n; i++)
-		hooks[i] = (task_webhooks){ &rows[i], TRIGGER_END, rows[i].status == TS_SUCCESS ? COND_SUCCESS : COND_FAILURE };
-	int rc = outbox_add_task_webhooks(e, hooks, n, now);
+		hooks[i] = (task_webhooks){ &v.rows[i], TRIGGER_END,
+		                            v.rows[i].status == TS_SUCCESS ? COND_SUCCESS : COND_FAILURE };
 	if (rc == 0)
-		rc = dag_after_terminal(e, rows, n, now);
+		rc = outbox_add_task_webhooks(e, hooks, n, now);
+	if (rc == 0)
+		rc = after_terminal(e, v.rows, n, &v.seeds, now);
 	free(hooks);
+	dag_decisions_release(&v);
 	return rc;
 }
 

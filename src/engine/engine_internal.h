@@ -479,10 +479,34 @@ typedef struct fail_req {
  * dag_after_terminal, or an error. */
 int dag_fail_tasks(engine *e, fail_req *reqs, size_t n, bool keep_after, int64_t now);
 void fail_reqs_release(fail_req *reqs, size_t n);
-/* Tasks that reached a terminal status (rows after, borrowed): their end
+/* Tasks that reached a terminal status (rows after, borrowed): the
+ * decisions among them resolved (dag_decisions_resolve), their end
  * webhooks (on_success or on_failure by status), then
- * dag_after_terminal. */
+ * dag_after_terminal with the decisions' skip cascade. */
 int dag_tasks_ended(engine *e, const task_row *rows, size_t n, int64_t now);
+
+/* decisions.c */
+/* The children the decisions did not choose: seeds[i] was not chosen by
+ * deciders[i]. */
+typedef struct decision_seeds {
+	weft_id *seeds, *deciders;
+	size_t len, cap;
+} decision_seeds;
+/* The rows that ended as the rest of their end sees them: `rows` itself
+ * when no decision is among them, else a copy in which a decision whose
+ * result is no decision has failed (owned[i]: its row is the view's). */
+typedef struct decision_view {
+	task_row *rows;
+	bool *owned;
+	size_t n;
+	decision_seeds seeds;
+} decision_view;
+/* Every decision task of `rows` that succeeded: its result is checked
+ * against its children; a valid one gives the children it did not choose
+ * (still waiting or paused) as seeds, an invalid one fails the task with
+ * error code invalid_decision (not retried). */
+int dag_decisions_resolve(engine *e, const task_row *rows, size_t n, int64_t now, decision_view *v);
+void dag_decisions_release(decision_view *v);
 /* Rows sorted by id, and the row of an id among them (NULL: none). */
 void task_rows_sort(task_row *rows, size_t n);
 const task_row *task_rows_find(const task_row *rows, size_t n, const weft_id *id);

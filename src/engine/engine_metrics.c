@@ -117,6 +117,9 @@ void engine_metrics_define(void)
 	metrics_define("tasks_unblocked_total", METRIC_COUNTER, "Waiting tasks that became pending");
 	metrics_define("tasks_failed_by_dependency_total", METRIC_COUNTER, "Tasks failed because a required parent failed");
 	metrics_define("tasks_canceled_dead_end_total", METRIC_COUNTER, "Ancestors canceled because all their children ended");
+	metrics_define("decisions_total", METRIC_COUNTER, "Decision tasks that succeeded with a valid choice of children");
+	metrics_define("decisions_invalid_total", METRIC_COUNTER, "Decision tasks failed because their result was no valid decision");
+	metrics_define("tasks_skipped_total", METRIC_COUNTER, "Tasks skipped: not chosen by a decision, or every parent skipped");
 	metrics_define("tasks_blocked_by_concurrency_total", METRIC_COUNTER, "Start attempts blocked by a concurrency rule");
 	metrics_define_labeled("webhook_idempotent_skips_total", METRIC_COUNTER, "Webhooks skipped because their idempotency key was already used");
 	metrics_define("webhook_idempotent_conflicts_total", METRIC_COUNTER, "Start calls held back because the same attempt's call is still in flight");

@@ -22,7 +22,7 @@
 #include "util/alloc.h"
 
 #define ACTIVE_IN "('waiting', 'pending', 'claimed', 'running', 'paused', 'retrying')"
-#define TERMINAL_IN "('success', 'failure', 'canceled')"
+#define TERMINAL_IN "('success', 'failure', 'canceled', 'skipped')"
 
 /* ---- the counter of unfinished tasks ----------------------------------------------- */
 
@@ -193,7 +193,7 @@ static const db_sql q_complete = {
 
 static const db_sql q_outcome = {
 	"batch_outcome",
-	"SELECT s.batch_id, count(*) FILTER (WHERE s.status = 'success'), "
+	"SELECT s.batch_id, count(*) FILTER (WHERE s.status IN ('success', 'skipped')), "
 	"count(*) FILTER (WHERE s.status = 'failure'), count(*) FILTER (WHERE s.status = 'canceled') FROM "
 	"(SELECT batch_id, status FROM task WHERE {in:batch_id,$1} "
 	" UNION ALL SELECT batch_id, status FROM task_archive WHERE {in:batch_id,$1}) AS s GROUP BY s.batch_id",

@@ -55,6 +55,10 @@ typedef struct task_row {
 #define TASK_SHAPE_CHILDREN 2        /* it has children */
 #define TASK_SHAPE_ACTIONS 4         /* it has end or cancel webhooks */
 #define TASK_SHAPE_ALL 7
+/* A decision task of a run: its success names the children that run
+ * (engine/decisions.c). Not part of TASK_SHAPE_ALL: older rows are no
+ * decisions. */
+#define TASK_SHAPE_DECISION 8
 
 /* One attempt of a job that did not succeed: its error history. */
 typedef enum job_attempt_outcome {

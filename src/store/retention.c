@@ -21,7 +21,7 @@
 static const db_sql q_pick = {
 	"archive_pick",
 	"SELECT id, status FROM task{index:task_created} WHERE created_at <= $1 AND ended_at <= $1 "
-	"AND {noindex:status} IN ('success', 'failure', 'canceled') ORDER BY created_at LIMIT $2{lock_skip}",
+	"AND {noindex:status} IN ('success', 'failure', 'canceled', 'skipped') ORDER BY created_at LIMIT $2{lock_skip}",
 	NULL,
 };
 

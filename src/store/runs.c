@@ -7,7 +7,8 @@
  * A run is a batch row; its tasks carry its id in batch_id. Its status is
  * derived, never stored: active while batch.remaining (the counter of
  * unfinished tasks, batches.c) is above 0, else failure when a task
- * failed, canceled when one was canceled, success otherwise.
+ * failed, canceled when one was canceled, success otherwise (tasks a
+ * decision skipped count as successes).
  */
 #include "util/common.h"
 
@@ -19,12 +20,12 @@
 #define RUN_JOB_COLS                                                                                 \
 	"id, batch_id, name, kind, status, executor, timeout_secs, created_at, last_updated, metadata, " \
 	"rules, priority, attempt, start_after, retry_policy, namespace, input, concurrency_key, "        \
-	"rate_key, shape, wait_success, wait_finished"
+	"rate_key, shape, wait_success, wait_finished, ref"
 
 static const db_sql q_run_job_insert = {
 	"run_job_insert",
 	"INSERT INTO task (" RUN_JOB_COLS ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, "
-	"$14, $15, $16, $17, $18, $19, $20, $21, $22)",
+	"$14, $15, $16, $17, $18, $19, $20, $21, $22, $23)",
 	"COPY task (" RUN_JOB_COLS ") FROM STDIN",
 };
 
@@ -57,6 +58,7 @@ int store_run_job_insert(store_conn *c, const run_job_new *r)
 	db_bind_int(st, r->shape);
 	db_bind_int(st, r->wait_success);
 	db_bind_int(st, r->wait_finished);
+	db_bind_text(st, r->ref);
 	err = db_send(st, NULL);
 	return err ? err : task_count_add(c, r->status, 1);
 }
@@ -66,24 +68,25 @@ int store_run_job_insert(store_conn *c, const run_job_new *r)
 static const db_sql q_report = {
 	"webhook_task_report",
 	"UPDATE task SET result = $2, error_code = $3 WHERE id = $1 AND status IN ('claimed', 'running') AND executor <> 'queue' "
-	"RETURNING id",
+	"RETURNING shape",
 	NULL,
 };
 
 int store_webhook_task_report(store_conn *c, const weft_id *id, const char *result, const char *error_code,
-                              bool *applied)
+                              bool *applied, int32_t *shape)
 {
 	db_stmt *st;
 	*applied = false;
+	*shape = 0;
 	int err = db_prepare(c, &q_report, &st);
 	if (err)
 		return err;
 	db_bind_id(st, id);
 	db_bind_text(st, result);
 	db_bind_text(st, error_code);
-	int64_t changes = 0;
-	err = db_run(st, &changes);
-	*applied = changes > 0;
+	int64_t v = 0;
+	err = db_query_int(st, &v, applied);
+	*shape = (int32_t)v;
 	return err;
 }
 
@@ -176,7 +179,7 @@ static void build_run_list(buf *sql, unsigned shape)
 		break;
 	case RUN_SUCCESS:
 		buf_puts(sql, " AND b.remaining <= 0 AND NOT EXISTS (SELECT 1 FROM task AS t "
-		              "WHERE t.batch_id = b.id AND t.status <> 'success')");
+		              "WHERE t.batch_id = b.id AND t.status NOT IN ('success', 'skipped'))");
 		break;
 	case RUN_FAILURE:
 		buf_puts(sql, " AND b.remaining <= 0 AND " RUN_HAS("failure"));

@@ -100,6 +100,9 @@ typedef struct batch_row {
 
 int store_batch_insert(store_conn *c, const batch_row *b);
 int store_task_insert(store_conn *c, const task_row *t);
+/* The same for a task of a /v1 run, with its ref (NULL: none), which a
+ * decision's result names it by. */
+int store_run_task_insert(store_conn *c, const task_row *t, const char *ref);
 int store_link_insert(store_conn *c, const link_row *l);
 int store_action_insert(store_conn *c, const weft_id *task_id, const action_row *a);
 
@@ -210,6 +213,28 @@ int store_tasks_read(store_conn *c, const weft_id *ids, size_t n, bool lock, tas
  * that parent (free()). One recursive query, whatever the depth. */
 int store_fail_cascade(store_conn *c, const weft_id *failed, size_t n, int64_t now, task_row **out,
                        weft_id **parents, size_t *nout);
+/* decisions.c: a decision task's children with their refs (NULL: the
+ * child has none), in id order, and its result (owned compact JSON, NULL
+ * when none was stored). */
+typedef struct decision_child {
+	weft_id id;
+	char *ref;
+	task_status status;
+} decision_child;
+int store_decision_read(store_conn *c, const weft_id *id, char **result, decision_child **children, size_t *n);
+void decision_children_free(decision_child *v, size_t n);
+/* Sets the task's error code to invalid_decision (its status and message
+ * are the guarded update's). */
+int store_decision_mark_invalid(store_conn *c, const weft_id *id);
+/* The children a decision did not choose (seeds; deciders[i]: the
+ * decision of seeds[i]) that are still waiting or paused, and every task
+ * below them whose parents are all skipped (or skipped by this cascade),
+ * become skipped: audit events (actor "system"), batch counters and
+ * status counts. A task below them with a parent that is not skipped
+ * stays as it is. Returns the skipped tasks as they are afterwards (owned
+ * rows). One recursive query, whatever the depth. */
+int store_skip_cascade(store_conn *c, const weft_id *seeds, const weft_id *deciders, size_t n, int64_t now,
+                       task_row **out, size_t *nout);
 /* For every child of the parents still waiting or paused: wait_finished
  * -= the number of its links from them, and wait_success -= the number of
  * those links that require success from a parent that succeeded. Then the
@@ -808,15 +833,17 @@ typedef struct run_job_new {
 	task_status status;          /* TS_WAITING or TS_PENDING */
 	int64_t wait_success, wait_finished;
 	int32_t shape;               /* TASK_SHAPE_* bits */
+	const char *ref;             /* its ref in the run (borrowed) */
 } run_job_new;
 int store_run_job_insert(store_conn *c, const run_job_new *r);
 
 /* The result (and error code) a webhook task's service reported, written
  * only while the task is claimed (its on_start call in flight) or running,
- * and not a job; *applied says whether it was. The status change itself
- * is the PATCH's (update.c). */
+ * and not a job; *applied says whether it was, and *shape gives the
+ * task's TASK_SHAPE_* bits when it was. The status change itself is the
+ * PATCH's (update.c). */
 int store_webhook_task_report(store_conn *c, const weft_id *id, const char *result, const char *error_code,
-                              bool *applied);
+                              bool *applied, int32_t *shape);
 
 typedef enum run_status { RUN_ACTIVE, RUN_SUCCESS, RUN_FAILURE, RUN_CANCELED, RUN__ANY } run_status;
 /* "active", "success", "failure", "canceled". */

@@ -24,9 +24,9 @@ static const db_sql q_batch_insert = {
 };
 static const db_sql q_task_insert = {
 	"task_insert",
-	"INSERT INTO task (" TASK_COLS ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, "
-	"$14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34)",
-	"COPY task (" TASK_COLS ") FROM STDIN",
+	"INSERT INTO task (" TASK_COLS ", ref) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, "
+	"$14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34, $35)",
+	"COPY task (" TASK_COLS ", ref) FROM STDIN",
 };
 static const db_sql q_link_insert = {
 	"link_insert", "INSERT INTO link (" LINK_INSERT_COLS ") VALUES ($1, $2, $3)",
@@ -53,7 +53,9 @@ int store_batch_insert(store_conn *c, const batch_row *b)
 	return db_send(st, NULL);
 }
 
-int store_task_insert(store_conn *c, const task_row *t)
+int store_task_insert(store_conn *c, const task_row *t) { return store_run_task_insert(c, t, NULL); }
+
+int store_run_task_insert(store_conn *c, const task_row *t, const char *ref)
 {
 	db_stmt *st;
 	int err = db_prepare(c, &q_task_insert, &st);
@@ -97,9 +99,11 @@ int store_task_insert(store_conn *c, const task_row *t)
 	db_bind_text(st, t->error_code);
 	db_bind_int(st, t->retry_base);
 	/* Only a job's shape is known exactly at its insert (batch.submit does
-	 * not compute one yet): other tasks take every end path. */
+	 * not compute one yet): other tasks take every end path, and keep
+	 * whether they are decisions. */
 	bool job = t->executor != NULL && strcmp(t->executor, "queue") == 0;
-	db_bind_int(st, job ? t->shape : TASK_SHAPE_ALL);
+	db_bind_int(st, job ? t->shape : TASK_SHAPE_ALL | (t->shape & TASK_SHAPE_DECISION));
+	db_bind_text(st, ref);
 	err = db_send(st, NULL);
 	return err ? err : task_count_add(c, t->status, 1);
 }

@@ -14,8 +14,13 @@ def stats(api, bid):
     return r.json()
 
 
+# status_counts also says how many of the successes a decision skipped
+# (state "skipped", shown with status Success)
+SKIP_COUNT_KEY = "skipped"
+
+
 def zero_counts(**kw):
-    d = {k: 0 for k in STATUS_COUNT_KEYS + (RETRY_COUNT_KEY,)}
+    d = {k: 0 for k in STATUS_COUNT_KEYS + (RETRY_COUNT_KEY, SKIP_COUNT_KEY)}
     d.update(kw)
     return d
 

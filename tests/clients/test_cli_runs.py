@@ -14,9 +14,9 @@ def submit(server, name, n=3, queue="runs-q"):
 def test_runs_ls(server):
     run = submit(server, "nightly")
     header, rows = rows_by(ok(server.base, "runs", "ls"), "ID")
-    assert header == ["ID", "NAME", "STATUS", "TASKS", "SUCCESS", "FAILURE", "CREATED"]
+    assert header == ["ID", "NAME", "STATUS", "TASKS", "SUCCESS", "FAILURE", "SKIPPED", "CREATED"]
     assert rows[run["id"]]["NAME"] == "nightly" and rows[run["id"]]["STATUS"] == "active"
-    assert rows[run["id"]]["TASKS"] == "3"
+    assert rows[run["id"]]["TASKS"] == "3" and rows[run["id"]]["SKIPPED"] == "0"
     doc = as_json(server.base, "runs")
     (got,) = [r for r in doc["runs"] if r["id"] == run["id"]]
     assert got["counts"]["total"] == 3 and got["status"] == "active"

@@ -421,6 +421,29 @@ def test_wait_exits_0_when_the_run_succeeds(server, api, mock):
     assert "waiting for run %s" % run_id in err
 
 
+def test_a_yaml_decision_and_a_run_that_ends_with_skipped_tasks(server, api, mock):
+    hook = "{url: %s, verb: Post}" % mock.url("/start")
+    dag = ("tasks:\n"
+           "  - {ref: pick, executor: webhook, decision: true, on_start: %s}\n"
+           "  - {ref: left, executor: webhook, on_start: %s, parents: [{ref: pick}]}\n"
+           "  - {ref: right, executor: webhook, on_start: %s, parents: [{ref: pick}]}\n") % (hook, hook, hook)
+    w = Waiting(server.base, dag, "--format", "yaml")
+    run_id = w.run_id()
+    mock.wait_hits("/start", 1, timeout=10)
+    pick, left, right = task_ids(api, run_id)
+    r = api.post("/v1/tasks/%s/complete" % pick, json={"result": {"next": ["left"]}})
+    assert r.status_code == 200 and r.json()["status"] == "success", r.text
+    mock.wait_hits("/start", 2, timeout=10)
+    assert api.post("/v1/tasks/%s/complete" % left, json={"result": 1}).status_code == 200
+    rc, out, err = w.finish()
+    assert rc == 0, err
+    assert "run %s ended: success (2 success, 1 skipped)" % run_id in out, out
+    # A decision without children is refused with its field named.
+    r = weft(server.base, "--format", "yaml", "-", stdin="- {ref: lone, queue: q, decision: true}\n")
+    assert r.returncode == 2 and "tasks[0].decision: a decision task must have at least one child" in r.stderr, \
+        r.stderr
+
+
 def test_wait_exits_7_when_the_run_fails_and_json_gives_the_run(server, api, mock):
     w = Waiting(server.base, webhook_dag(mock), "--json")
     mock.wait_hits("/start", 2, timeout=10)

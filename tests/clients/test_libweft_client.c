@@ -309,6 +309,11 @@ static void scenario_api(void)
 	rc = weft_cancel_run(c, run_id, NULL, &out, &err);
 	CHECK(rc == 0, "cancel run: %s", err.message);
 	weft_free(out);
+	/* The decision flag is sent: a decision without children is refused. */
+	weft_run_task_spec lone = { .ref = "d", .queue = queue, .decision = true };
+	rc = weft_create_run(c, &(weft_run_request){ .tasks = &lone, .tasks_len = 1 }, NULL, &out, &err);
+	CHECK(rc != 0 && err.http_status == 400 && err.details && strstr(err.details, "tasks[0].decision"),
+	      "a decision without children: %d %ld %s", rc, err.http_status, err.details ? err.details : "");
 
 	/* a worker the server knows, after a claim */
 	const char *queues[] = { queue };

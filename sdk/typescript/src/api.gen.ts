@@ -1197,10 +1197,10 @@ export interface components {
             };
         };
         /**
-         * @description A task's status; jobs use pending, running, retrying, success, failure and canceled
+         * @description A task's status; jobs use pending, running, retrying, success, failure and canceled; skipped: a decision did not choose it, or every parent of it was skipped (it never ran; its children see it as a success)
          * @enum {string}
          */
-        TaskStatus: "waiting" | "pending" | "claimed" | "running" | "paused" | "retrying" | "success" | "failure" | "canceled";
+        TaskStatus: "waiting" | "pending" | "claimed" | "running" | "paused" | "retrying" | "success" | "failure" | "canceled" | "skipped";
         /** @description A namespace name */
         Namespace: string;
         /** @description A queue name */
@@ -1377,9 +1377,9 @@ export interface components {
              * @description null for the creation
              * @enum {string|null}
              */
-            from: "waiting" | "pending" | "claimed" | "running" | "paused" | "retrying" | "success" | "failure" | "canceled" | null;
+            from: "waiting" | "pending" | "claimed" | "running" | "paused" | "retrying" | "success" | "failure" | "canceled" | "skipped" | null;
             /** @enum {string} */
-            to: "waiting" | "pending" | "claimed" | "running" | "paused" | "retrying" | "success" | "failure" | "canceled";
+            to: "waiting" | "pending" | "claimed" | "running" | "paused" | "retrying" | "success" | "failure" | "canceled" | "skipped";
             reason: string | null;
             /** @description token:<name>, api, system, webhook or operator */
             actor: string;
@@ -1748,7 +1748,7 @@ export interface components {
             next_cursor: string | null;
         };
         /**
-         * @description active while a task is unfinished; then failure when a task failed, canceled when one was canceled, else success
+         * @description active while a task is unfinished; then failure when a task failed, canceled when one was canceled, else success (skipped tasks count as successes)
          * @enum {string}
          */
         RunStatus: "active" | "success" | "failure" | "canceled";
@@ -1783,6 +1783,11 @@ export interface components {
             executor?: "queue" | "webhook";
             /** @description At most MAX_DEPS_PER_TASK (default 100); each listed before this task, once */
             parents?: components["schemas"]["RunParent"][];
+            /**
+             * @description A decision task: it must have children, and when it succeeds its result must be {"next": [ref, ...]}, the refs of the children it chooses (a subset of its children, each once; empty: none). The children not chosen end skipped, and so does every task whose parents are all skipped. Any other result fails the task with error code invalid_decision.
+             * @default false
+             */
+            decision?: boolean;
             queue?: components["schemas"]["QueueName"];
             /** @description Default: the queue */
             name?: string;
@@ -1871,6 +1876,8 @@ export interface components {
             failure: number;
             /** Format: int64 */
             canceled: number;
+            /** Format: int64 */
+            skipped: number;
             /** Format: int64 */
             total: number;
         };

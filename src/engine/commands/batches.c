@@ -97,7 +97,9 @@ static int insert_run_job(engine *e, const cmd_submit *s, new_task *t, int64_t w
 		.status = t->status,
 		.wait_success = wait_success,
 		.wait_finished = wait_finished,
-		.shape = TASK_SHAPE_CHILDREN | TASK_SHAPE_ACTIONS | (wait_finished > 0 ? TASK_SHAPE_PARENTS : 0),
+		.shape = TASK_SHAPE_CHILDREN | TASK_SHAPE_ACTIONS | (wait_finished > 0 ? TASK_SHAPE_PARENTS : 0) |
+		         (t->decision ? TASK_SHAPE_DECISION : 0),
+		.ref = t->ref,
 	};
 	int rc = store_run_job_insert(e->w, &r);
 	free(policy);
@@ -136,8 +138,9 @@ static int insert_task(engine *e, const cmd_submit *s, const new_task *t, int64_
 		.attempt = t->attempt,
 		.executor = t->executor,
 		.namespace = (char *)s->namespace,     /* borrowed for the insert */
+		.shape = TASK_SHAPE_ALL | (t->decision ? TASK_SHAPE_DECISION : 0),
 	};
-	return store_task_insert(e->w, &row);
+	return store_run_task_insert(e->w, &row, t->ref);
 }
 
 static int cmp_str(const void *a, const void *b)

@@ -46,6 +46,10 @@ typedef struct new_task {
 	 * (commands/jobs.h; dedup is not used). NULL for a webhook task. Only
 	 * name, metadata, priority, timeout_secs and deps above apply to it. */
 	const struct job_spec *job;
+	/* A run's task: its ref (borrowed; NULL elsewhere), and whether it is
+	 * a decision (its success chooses which of its children run). */
+	const char *ref;
+	bool decision;
 	/* results */
 	bool created;               /* false when dedup skipped it */
 	weft_id id;

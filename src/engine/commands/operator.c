@@ -200,7 +200,9 @@ static int action_resolve(action_ctx *a, cmd_operator *c)
 	engine_cmd *cmd = &c->base;
 	engine *e = a->e;
 	task_status prev = a->t.status;
-	if (prev == TS_SUCCESS || prev == TS_CANCELED)
+	/* Only a failure is reopened: a skipped task's children were released
+	 * by its skip already. */
+	if (task_status_terminal(prev) && prev != TS_FAILURE)
 		return refuse(cmd, prev);
 	if (prev == TS_FAILURE) {
 		bool ok;

@@ -10,6 +10,8 @@
  *   failure|canceled, no children --retry--> pending, attempt + 1, retry budget kept
  *   failure|canceled, no children --reset--> pending, attempt + 1, a fresh retry budget
  *   any non-terminal, or failure without children --resolve(result)--> success
+ *   (success, canceled and skipped are refused: a skipped task's children
+ *   saw it end already)
  *   any non-terminal --cancel--> canceled
  *   pending|waiting --pause--> paused (a job is not claimed while paused)
  *   paused --resume--> waiting while parents are unfinished, else pending

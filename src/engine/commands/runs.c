@@ -17,8 +17,9 @@ static int apply_report(engine *e, engine_cmd *cmd, int64_t now)
 {
 	cmd_task_report *r = engine_cmd_of(cmd, cmd_task_report);
 	bool applied = false;
+	int32_t shape = 0;
 	int rc = store_webhook_task_report(e->w, &r->id, r->fail ? NULL : (r->result ? r->result : "null"),
-	                                   r->fail ? r->error_code : NULL, &applied);
+	                                   r->fail ? r->error_code : NULL, &applied, &shape);
 	if (rc != 0)
 		return rc;
 	if (!applied) {
@@ -46,6 +47,15 @@ static int apply_report(engine *e, engine_cmd *cmd, int64_t now)
 	cmd->result = p->base.result;
 	cmd->current_status = p->base.current_status;
 	cmd->noop = p->base.noop;
+	/* A decision's success may have failed it (its result was no
+	 * decision): the answer says where it ended. */
+	if (cmd->result == 0 && cmd->current_status == TS_SUCCESS && (shape & TASK_SHAPE_DECISION)) {
+		task_row t;
+		if ((rc = store_task_get(e->w, &r->id, &t)) != 0)
+			return rc;
+		cmd->current_status = t.status;
+		task_row_release(&t);
+	}
 	return 0;
 }
 

@@ -286,7 +286,7 @@ static int query_status(const http_query_src *q, http_error *e, unsigned *mask)
 	if (s != NULL && arcrun_status_filter(s, mask) != 0)
 		return http_error_set(e, WEFT_EINVALID, HTTP_ERR_SYNTAX, "status",
 		                      "unknown variant `%s`, expected one of `Waiting`, `Pending`, `Claimed`, "
-		                      "`Running`, `Paused`, `RetryPending`, `Success`, `Failure`, `Canceled`",
+		                      "`Running`, `Paused`, `RetryPending`, `Success`, `Failure`, `Canceled`, `Skipped`",
 		                      s);
 	return 0;
 }

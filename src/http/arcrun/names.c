@@ -15,7 +15,9 @@ static const char *const delivery_names[DS__COUNT] = {
 
 const char *arcrun_status_name(task_status s)
 {
-	return task_status_label(s == TS_RETRYING ? TS_PENDING : s);
+	if (s == TS_RETRYING)
+		return task_status_label(TS_PENDING);
+	return task_status_label(s == TS_SKIPPED ? TS_SUCCESS : s);
 }
 
 int arcrun_status_parse(const char *s, task_status *out) { return task_status_from_label(s, out); }
@@ -25,7 +27,7 @@ int arcrun_status_filter(const char *s, unsigned *mask)
 	task_status st;
 	if (arcrun_status_parse(s, &st) != 0)
 		return WEFT_EINVALID;
-	*mask = TS_BIT(st) | (st == TS_PENDING ? TS_BIT(TS_RETRYING) : 0);
+	*mask = TS_BIT(st) | (st == TS_PENDING ? TS_BIT(TS_RETRYING) : 0) | (st == TS_SUCCESS ? TS_BIT(TS_SKIPPED) : 0);
 	return 0;
 }
 

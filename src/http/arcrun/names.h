@@ -6,8 +6,10 @@
  *
  * ArcRun's clients know eight task statuses and reject any other value,
  * so the routes show only those: a task waiting for its next attempt
- * (retrying) is "Pending", and its precise state goes in additive fields
- * ("state", "current_state") named canonically.
+ * (retrying) is "Pending", a task a decision pruned (skipped) is
+ * "Success" (its children treat it as a success: see docs/decisions.md),
+ * and the precise state goes in additive fields ("state",
+ * "current_state") named canonically.
  */
 #ifndef WEFT_HTTP_ARCRUN_NAMES_H
 #define WEFT_HTTP_ARCRUN_NAMES_H
@@ -16,15 +18,17 @@
 #include "core/status.h"
 
 /* "Waiting", "Pending", "Claimed", "Running", "Paused", "Success",
- * "Failure", "Canceled": one of ArcRun's eight, "Pending" for retrying. */
+ * "Failure", "Canceled": one of ArcRun's eight, "Pending" for retrying,
+ * "Success" for skipped. */
 const char *arcrun_status_name(task_status s);
 /* A status a client sends in a body (rule and dedup matchers, PATCH):
- * ArcRun's eight, and "RetryPending" for retrying. 0, or WEFT_EINVALID for
- * anything else (case-sensitive). */
+ * ArcRun's eight, "RetryPending" for retrying and "Skipped" for skipped.
+ * 0, or WEFT_EINVALID for anything else (case-sensitive). */
 int arcrun_status_parse(const char *s, task_status *out);
 /* The statuses a ?status= word selects, as TS_BIT()s: "Pending" selects
- * pending and retrying tasks (both show as Pending), "RetryPending" only
- * retrying ones, the others their own. 0, or WEFT_EINVALID. */
+ * pending and retrying tasks (both show as Pending), "Success" success
+ * and skipped ones (both show as Success), "RetryPending" and "Skipped"
+ * only their own, the others their own. 0, or WEFT_EINVALID. */
 int arcrun_status_filter(const char *s, unsigned *mask);
 
 /* "Start", "End", "Cancel". */

@@ -9,7 +9,8 @@
 #include "http/wire.h"
 
 /* status_counts keys: ArcRun's 8 in its order, then weft's. "pending"
- * also counts the retrying tasks (see arcrun_put_status_counts). */
+ * also counts the retrying tasks, "success" the skipped ones (see
+ * arcrun_put_status_counts). */
 static const struct {
 	const char *key;
 	task_status status;
@@ -17,6 +18,7 @@ static const struct {
 	{ "waiting", TS_WAITING }, { "pending", TS_PENDING }, { "claimed", TS_CLAIMED },
 	{ "running", TS_RUNNING }, { "success", TS_SUCCESS }, { "failure", TS_FAILURE },
 	{ "paused", TS_PAUSED },   { "canceled", TS_CANCELED }, { "retrying", TS_RETRYING },
+	{ "skipped", TS_SKIPPED },
 };
 
 /* ,"success":N,"failures":N,"expected_count":N|null */
@@ -203,12 +205,17 @@ void arcrun_put_new_task(buf *b, const new_task *t, const weft_id *batch)
 	buf_putc(b, '}');
 }
 
-int64_t arcrun_pending_count(const int64_t counts[TS__COUNT])
+static int64_t sum_saturated(int64_t a, int64_t b)
 {
 	int64_t sum;
-	if (__builtin_add_overflow(counts[TS_PENDING], counts[TS_RETRYING], &sum))
-		sum = counts[TS_RETRYING] < 0 ? INT64_MIN : INT64_MAX;
+	if (__builtin_add_overflow(a, b, &sum))
+		sum = b < 0 ? INT64_MIN : INT64_MAX;
 	return sum;
+}
+
+int64_t arcrun_pending_count(const int64_t counts[TS__COUNT])
+{
+	return sum_saturated(counts[TS_PENDING], counts[TS_RETRYING]);
 }
 
 void arcrun_put_status_counts(buf *b, const int64_t counts[TS__COUNT])
@@ -219,7 +226,9 @@ void arcrun_put_status_counts(buf *b, const int64_t counts[TS__COUNT])
 		buf_puts(b, i ? ",\"" : "\"");
 		buf_puts(b, count_keys[i].key);
 		buf_puts(b, "\":");
-		wire_i64(b, s == TS_PENDING ? arcrun_pending_count(counts) : counts[s]);
+		wire_i64(b, s == TS_PENDING ? arcrun_pending_count(counts)
+		            : s == TS_SUCCESS ? sum_saturated(counts[TS_SUCCESS], counts[TS_SKIPPED])
+		                              : counts[s]);
 	}
 	buf_putc(b, '}');
 }

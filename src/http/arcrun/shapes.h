@@ -39,8 +39,9 @@ void arcrun_put_basic_item(buf *b, const void *item);
 /* The TaskDto of a task just created, from what was submitted. */
 void arcrun_put_new_task(buf *b, const new_task *t, const weft_id *batch);
 /* status_counts: ArcRun's eight keys in its order, "pending" counting the
- * tasks waiting for a retry too, then weft's "retrying": how many of the
- * pending wait for a retry. */
+ * tasks waiting for a retry too and "success" the skipped ones, then
+ * weft's "retrying" (how many of the pending wait for a retry) and
+ * "skipped" (how many of the successes a decision pruned). */
 void arcrun_put_status_counts(buf *b, const int64_t counts[TS__COUNT]);
 /* counts[TS_PENDING] + counts[TS_RETRYING], what ArcRun's clients see as
  * Pending; saturates instead of overflowing. */

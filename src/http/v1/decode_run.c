@@ -140,12 +140,12 @@ static size_t ref_map_find(const ref_map *m, const char *ref)
 }
 
 static const char *const webhook_fields[] = {
-	"ref", "executor", "parents", "name", "kind", "timeout_secs", "priority", "metadata",
+	"ref", "executor", "parents", "decision", "name", "kind", "timeout_secs", "priority", "metadata",
 	"on_start", "on_success", "on_failure", NULL,
 };
 /* A queue task's members beyond a job's (dedup: a run's tasks are
  * created together or not at all, so a key could not answer for one). */
-static const char *const run_fields[] = { "ref", "executor", "parents", "dedup", NULL };
+static const char *const run_fields[] = { "ref", "executor", "parents", "decision", "dedup", NULL };
 
 static void decode_webhook_task(rctx *d, const json_t *t, const char *at, const char *ref, new_task *out)
 {
@@ -242,6 +242,8 @@ static void decode_task(rctx *d, v1_run_input *in, const ref_map *refs, const js
 		exec = NULL;
 	}
 	decode_parents(d, t, at, i, refs, out);
+	out->ref = in->refs[i];
+	decode_bool(d->e, t, at, "decision", 0, &out->decision, NULL);
 	if (exec != NULL && strcmp(exec, "webhook") == 0) {
 		decode_webhook_task(d, t, at, in->refs[i], out);
 		return;
@@ -256,6 +258,27 @@ static void decode_task(rctx *d, v1_run_input *in, const ref_map *refs, const js
 		out->job = s;
 		out->executor = xstrdup("queue");
 	}
+}
+
+/* A decision chooses among its children: one without any is refused (its
+ * result could name nothing). Parents come before their children, so a
+ * task's children are the later tasks that list it. */
+static void check_decisions(rctx *d, const v1_run_input *in)
+{
+	bool *has_child = xcalloc(in->ntasks, sizeof *has_child);
+	for (size_t i = 0; i < in->ntasks; i++)
+		for (size_t k = 0; k < in->tasks[i].ndeps; k++)
+			has_child[in->tasks[i].deps[k].parent_index] = true;
+	for (size_t i = 0; i < in->ntasks; i++) {
+		if (!in->tasks[i].decision || has_child[i])
+			continue;
+		char at[DECODE_PATH_MAX];
+		decode_path_index(at, "tasks", i);
+		decode_problem(d->e, at, "decision",
+		               "a decision task must have at least one child (a task listing '%s' in its parents)",
+		               in->refs[i] != NULL ? in->refs[i] : "");
+	}
+	free(has_child);
 }
 
 int v1_decode_run(const char *body, size_t len, const weft_config *cfg, v1_run_input *out, http_error *e)
@@ -334,6 +357,7 @@ int v1_decode_run(const char *body, size_t len, const weft_config *cfg, v1_run_i
 					decode_task(&d, out, &refs, t, at, i, &ncodes);
 			}
 			ref_map_release(&refs);
+			check_decisions(&d, out);
 		}
 	}
 	rc = outcome(&d, before);

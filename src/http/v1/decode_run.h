@@ -7,7 +7,8 @@
  * with 1..max_tasks_per_batch tasks (MAX_TASKS_PER_BATCH). Each task has
  * a "ref" (1..255 bytes, unique in the run), an "executor" ("queue", the
  * default, or "webhook") and "parents" [{"ref", "requires_success"?
- * (default true)}] (at most max_deps_per_task, MAX_DEPS_PER_TASK). A queue
+ * (default true)}] (at most max_deps_per_task, MAX_DEPS_PER_TASK), and
+ * "decision" (default false; a decision task must have a child). A queue
  * task has the fields of a job of POST /v1/jobs but dedup; a webhook task
  * has "name", "kind", "timeout_secs", "priority", "metadata", "on_start"
  * (a WebhookParams object, required), "on_success" and "on_failure"

@@ -32,7 +32,7 @@ static int decode_status(const char *s, unsigned *mask, http_error *e)
 		if (task_status_parse(name, &st) != 0)
 			return http_error_set(e, WEFT_EINVALID, HTTP_ERR_RULE, "status",
 			                      "unknown status '%s' (waiting, pending, claimed, running, paused, retrying, "
-			                      "success, failure, canceled)", name);
+			                      "success, failure, canceled, skipped)", name);
 		*mask |= TS_BIT(st);
 		if (p[n] == '\0')
 			return 0;

@@ -929,6 +929,7 @@ extern const char embed_store_schema_postgres_0009_workflows_sql[];
 extern const char embed_store_schema_postgres_0010_schedules_sql[];
 extern const char embed_store_schema_postgres_0011_templates_sql[];
 extern const char embed_store_schema_postgres_0013_schedule_overlap_sql[];
+extern const char embed_store_schema_postgres_0014_task_ref_sql[];
 
 static const db_migration migrations[] = {
 	{ 1, embed_store_schema_postgres_0001_init_sql },
@@ -943,6 +944,7 @@ static const db_migration migrations[] = {
 	{ 10, embed_store_schema_postgres_0010_schedules_sql },
 	{ 11, embed_store_schema_postgres_0011_templates_sql },
 	{ 13, embed_store_schema_postgres_0013_schedule_overlap_sql },
+	{ 14, embed_store_schema_postgres_0014_task_ref_sql },
 };
 
 static store_conn *conn_open(store *s, db_role role) { return &pg_conn_new(pgs(s), role)->base; }
