@@ -290,3 +290,53 @@ def test_a_context_as_deep_as_a_request_allows_runs(api):
     assert len(jobs) == 1 and jobs[0]["input"]["context"] == deep
     too_deep = api.post("/v1/templates/onboard/1.0.0/runs", json={"context": [deep]})
     assert too_deep.status_code == 400, too_deep.text
+
+
+ROUTING = {
+    "name": "route-order",
+    "version": "2.0.0",
+    "steps": [
+        {"ref": "triage", "queue": "tpl-triage", "decision": True},
+        {"ref": "express", "queue": "tpl-ship", "parents": [{"ref": "triage"}], "input": {"speed": "fast"}},
+        {"ref": "standard", "queue": "tpl-ship", "parents": [{"ref": "triage"}], "input": {"speed": "slow"}},
+        {"ref": "label", "queue": "tpl-ship", "parents": [{"ref": "standard"}]},
+        {"ref": "notify", "queue": "tpl-notify", "parents": [{"ref": "express"}, {"ref": "label"}]},
+    ],
+}
+
+
+def test_a_template_run_with_a_decision_step(api):
+    """The decision's result names the branch; the other branch and what
+    only it leads to end skipped, and the join after both runs."""
+    register(api, ROUTING)
+    run = start(api, name="route-order", version="2.0.0", context={"order": 42, "total": 950})
+    (triage,) = claim(api, "tpl-triage")
+    assert triage["input"] == {"context": {"order": 42, "total": 950}, "config": None}
+    assert claim(api, "tpl-ship") == []
+    complete(api, triage, {"next": ["express"], "reason": "total over 500"})
+
+    (ship,) = claim(api, "tpl-ship")
+    assert ship["input"]["config"] == {"speed": "fast"}
+    assert claim(api, "tpl-ship") == []
+    complete(api, ship, {"tracking": "X1"})
+    (notify,) = claim(api, "tpl-notify")
+    assert {p["name"]: p["status"] for p in notify["parents"]} == {"express": "success", "label": "skipped"}
+    complete(api, notify)
+
+    tasks = api.get("/v1/tasks", params={"run_id": run["id"], "limit": 10}).json()["tasks"]
+    by_id = {t["id"]: t["status"] for t in tasks}
+    status = {t["ref"]: by_id[t["id"]] for t in run["tasks"]}
+    assert status == {"triage": "success", "express": "success", "standard": "skipped", "label": "skipped",
+                      "notify": "success"}, status
+    got = api.get("/v1/runs/" + run["id"]).json()
+    assert got["status"] == "success" and got["template"] == {"name": "route-order", "version": "2.0.0"}
+
+
+def test_a_template_decision_naming_no_child_fails_the_step(api):
+    register(api, ROUTING)
+    start(api, name="route-order", version="2.0.0", context={"order": 43})
+    (triage,) = claim(api, "tpl-triage")
+    complete(api, triage, {"next": ["notify"]})
+    got = api.get("/v1/tasks/" + triage["id"]).json()
+    assert got["status"] == "failure" and got["error"]["code"] == "invalid_decision", got
+    assert "notify" in got["error"]["message"]
