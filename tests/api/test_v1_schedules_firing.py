@@ -495,3 +495,24 @@ def test_template_version_removed_after_creation_skips_its_firings(weft_factory,
     g = wait_for(lambda: (lambda g: g if g["skipped_fires"] == 1 else None)(get(api, "b-tpl")), desc="the skip")
     assert g["fires"] == 0 and g["last_run_id"] is None and next_fire(g) == next_fire(s) + 3600
     assert len(claim(api, "q-a")) == 1 and claim(api, "tpl-extract") == []
+
+
+def test_a_due_time_fired_again_answers_the_run_it_started(weft_factory, mock):
+    """A template run's identity is its schedule's due time: the same due
+    time applied a second time (here its row set back to it, as if the
+    move of next_fire_at had been lost) starts no second run."""
+    server = weft_factory.start()
+    api = Api(server, mock)
+    register(api)
+    s = create(api, name="once", cron="0 * * * *", catchup="one", target=TPL)
+    due_us = (int(parse_ts(s["created_at"])) // 3600 - 1) * 3600 * 1000000   # an hour ago, on the hour
+    runs = []
+    for n in (1, 2):
+        server.stop()
+        db_exec(server, "UPDATE schedule SET next_fire_at = %d WHERE name = 'once'" % due_us)
+        server = server.restart()
+        api = Api(server, mock)
+        g = fired(api, "once", n)
+        runs.append(g["last_run_id"])
+    assert runs[0] == runs[1], runs
+    assert len(claim(api, "tpl-extract")) == 1
