@@ -34,7 +34,6 @@
 #include "engine/commands/operator.h"
 #include "engine/commands/schedules.h"
 #include "engine/commands/templates.h"
-#include "store/templates.h"
 #include "engine/commands/workflows.h"
 
 /* One job's spec read from a target, with what it borrows. */
