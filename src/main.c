@@ -17,10 +17,12 @@
 #include "cli/cli.h"
 #include "cli/client_opts.h"
 #include "engine/engine.h"
+#include "engine/commands/templates.h"
 #include "engine/test_clock.h"
 #include "exec/webhook.h"
 #include "http/server.h"
 #include "http/tokens.h"
+#include "http/v1/v1.h"
 #include "store/store.h"
 #include <curl/curl.h>
 #include <signal.h>
@@ -111,6 +113,9 @@ static int serve(int argc, char **argv)
 		log_error("main", "cannot start the webhook dispatcher");
 		goto out;
 	}
+	/* Template runs a schedule starts are built by the API's run decoder. */
+	template_expander template_runs;
+	v1_template_runs_init(&template_runs, &cfg);
 	engine_config ecfg = {
 		.claim_timeout_us = cfg.claim_timeout_secs * 1000000,
 		.sweep_interval_us = cfg.worker_loop_interval_ms * 1000,
@@ -128,6 +133,7 @@ static int serve(int argc, char **argv)
 		.retention_batch = cfg.retention_batch,
 		.queue_max = cfg.engine_queue_max,
 		.idempotency_ttl_us = cfg.idempotency_ttl_us,
+		.template_runs = &template_runs,
 	};
 	eng = engine_new(&ecfg, st, disp);
 	test_clock_start_ahead();   /* test-only: a restart as if after downtime */

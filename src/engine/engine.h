@@ -29,6 +29,8 @@
 #include "../exec/webhook.h"
 
 typedef struct engine engine;
+/* Builds template runs (engine/commands/templates.h). */
+typedef struct template_expander template_expander;
 
 typedef struct engine_config {
 	int64_t claim_timeout_us;        /* WORKER_CLAIM_TIMEOUT_SECS: claimed -> pending */
@@ -48,6 +50,9 @@ typedef struct engine_config {
 	int retention_batch;             /* RETENTION_BATCH_SIZE */
 	int queue_max;                   /* ENGINE_QUEUE_MAX: commands waiting; <= 0 = 10,000 */
 	int64_t idempotency_ttl_us;      /* IDEMPOTENCY_TTL_SECS: how long a key is remembered */
+	/* Borrowed, outlives the engine; NULL: a schedule's template target
+	 * starts nothing (its firings count as skipped). */
+	const template_expander *template_runs;
 } engine_config;
 
 /* store and dispatcher are borrowed and must outlive the engine. */

@@ -1,6 +1,6 @@
 """Cron schedules on several nodes sharing one PostgreSQL database: every
 node may serve the schedule's routes, but only the elected node fires, so
-each due time starts its job once; when that node dies, another takes
+each due time starts its job (or template run) once; when that node dies, another takes
 over and the next due time still fires once. Each process has its own
 injected clock, so every node's clock is moved by the same amount."""
 
@@ -70,3 +70,28 @@ def test_three_nodes_fire_each_due_time_once(weft_factory, mock, pg):
     stays(lambda: schedule(apis[live[1]], "every-minute")["fires"] == 4, duration=0.5,
           desc="one firing after the failover")
     assert len(claimed(api, "cl-sched")) == 1
+
+
+def test_a_template_target_starts_one_run_per_due_time_on_three_nodes(weft_factory, mock, pg):
+    nodes = start_nodes(weft_factory, 3)
+    wait_for(lambda: sorted(leader_flags(nodes)) == [0, 0, 1], timeout=5, desc="one leader among three nodes")
+    apis = [Api(srv, mock) for srv in nodes]
+    r = apis[1].post("/v1/templates", json={"name": "etl", "version": "1", "steps": [{"ref": "a", "queue": "cl-tpl"}]})
+    assert r.status_code == 201, r.text
+    r = apis[2].post("/v1/schedules", json={"name": "tpl", "cron": "* * * * *",
+                                            "target": {"kind": "template", "template": "etl@1", "context": 7}})
+    assert r.status_code == 201, r.text
+    s = r.json()
+    advance_all(nodes, parse_ts(s["next_fire_at"]) - parse_ts(s["created_at"]) + 0.5)
+    runs = []
+    for n in (1, 2):
+        wait_for(lambda: schedule(apis[n % 3], "tpl")["fires"] == n, timeout=5, desc="firing %d" % n)
+        stays(lambda: schedule(apis[(n + 1) % 3], "tpl")["fires"] == n, duration=0.5, desc="one firing")
+        r = apis[n % 3].post("/v1/jobs/claim", json={"queues": ["cl-tpl"], "worker_id": "w", "max_jobs": 10,
+                                                     "lease_ms": 3600000})
+        jobs = r.json()["jobs"]
+        assert len(jobs) == 1 and jobs[0]["input"] == {"context": 7, "config": None}, jobs
+        runs.append(jobs[0]["run_id"])
+        if n < 2:
+            advance_all(nodes, 60)
+    assert len(set(runs)) == 2 and schedule(apis[0], "tpl")["last_run_id"] == runs[-1]

@@ -3,8 +3,8 @@ six-field expressions and across a daylight saving change, after a
 simulated downtime under each catch-up policy, and under each overlap
 policy (skip while the previous run has not ended, queue, cancel_previous
 which cancels the running one: its worker learns it at its heartbeat).
-Targets: jobs and workflow runs; template runs are refused while the
-server has no templates. No test waits for real minutes: the server's
+Targets: jobs, workflow runs and template runs (a schedule of a template
+version that is not registered is refused). No test waits for real minutes: the server's
 clock is moved (Server.advance); on PostgreSQL a firing is waited for."""
 
 import sqlite3
@@ -293,8 +293,9 @@ def test_many_schedules_due_together(api):
 
 
 def test_a_target_the_server_cannot_start_is_skipped(weft_factory, mock):
-    """A row this server cannot start (a template run, here) does not hold
-    up the other schedules due with it: it counts as skipped and moves on."""
+    """A row this server cannot start (a run of a template version that is
+    not in the database, here) does not hold up the other schedules due
+    with it: it counts as skipped and moves on."""
     server = weft_factory.start()
     api = Api(server, mock)
     for name in ("a-job", "b-tpl", "c-job"):
@@ -381,10 +382,137 @@ def test_target_validation(api):
     assert any(x.startswith("target.type") for x in details(r, 413))
     r = api.post("/v1/schedules", json={"name": "bad", "cron": "@daily", "overlap": "sometimes"})
     assert any(x.startswith("overlap") for x in details(r))
-    # A well-formed template target: refused while this server runs no templates.
+    # A well-formed template target of a version not registered: 422 naming the field.
     r = api.post("/v1/schedules", json={"name": "tpl", "cron": "@daily",
                                         "target": {"kind": "template", "template": "etl@1.2.0", "context": {}}})
-    assert r.status_code == 422, r.text
-    assert r.json()["error"]["code"] == "not_available"
-    assert r.json()["error"]["message"].startswith("templates: ")
+    d = details(r, 422)
+    assert any(x.startswith("target.template: no template etl@1.2.0 in namespace default") for x in d), d
     assert api.get("/v1/schedules/tpl").status_code == 404
+
+
+# ---- template targets ----------------------------------------------------------------------------
+
+
+TEMPLATE = {"name": "etl", "version": "1.2.0",
+            "steps": [{"ref": "extract", "queue": "tpl-extract", "input": {"table": "orders"}},
+                      {"ref": "load", "queue": "tpl-load", "parents": [{"ref": "extract"}]}]}
+TPL = {"kind": "template", "template": "etl@1.2.0", "context": {"region": "eu", "day": 5}}
+
+
+def register(api, body=TEMPLATE, **query):
+    r = api.post("/v1/templates", json=body, params=query or None)
+    assert r.status_code == 201, r.text
+
+
+def test_template_target_starts_a_run_with_the_context(api):
+    register(api)
+    s = create(api, name="tpl", cron="* * * * *", target=TPL)
+    assert s["target"] == TPL
+    advance_to(api, s, next_fire(s))
+    g = fired(api, "tpl", 1)
+    assert g["last_job_id"] is None and g["last_run_active"] is True
+    run = api.get("/v1/runs/" + g["last_run_id"]).json()
+    assert run["name"] == "etl@1.2.0" and run["template"] == {"name": "etl", "version": "1.2.0"}, run
+    assert run["context"] == TPL["context"] and run["namespace"] == "default"
+    (job,) = claim(api, "tpl-extract")
+    assert job["run_id"] == run["id"]
+    assert job["input"] == {"context": TPL["context"], "config": {"table": "orders"}}
+    assert claim(api, "tpl-load") == []
+    # Each due time is a run of its own (the context is the same each time).
+    advance_to(api, g, next_fire(g))
+    g = fired(api, "tpl", 2)
+    assert g["last_run_id"] != run["id"] and g["skipped_fires"] == 0
+    (second,) = claim(api, "tpl-extract")
+    assert second["run_id"] == g["last_run_id"]
+    # A trigger starts one more, whatever the due times.
+    g = api.post("/v1/schedules/tpl/trigger").json()
+    assert g["fires"] == 3 and g["last_run_id"] not in (run["id"], second["run_id"])
+
+
+def test_template_target_skip_while_the_run_is_active(api):
+    register(api, dict(TEMPLATE, namespace="etl"))
+    s = create(api, name="tpls", namespace="etl", cron="* * * * *", overlap="skip", target=TPL)
+    advance_to(api, s, next_fire(s))
+    g = wait_for(lambda: (lambda g: g if g["fires"] == 1 else None)(
+        api.get("/v1/schedules/tpls?namespace=etl").json()), desc="the first run")
+    run_id = g["last_run_id"]
+    assert api.get("/v1/runs/%s?namespace=etl" % run_id).json()["namespace"] == "etl"
+    # Its first step held by a worker, the second not started: active.
+    r = api.post("/v1/jobs/claim", json={"namespace": "etl", "queues": ["tpl-extract"], "worker_id": "w1",
+                                         "max_jobs": 5, "lease_ms": 3600000})
+    (job,) = r.json()["jobs"]
+    advance_to(api, g, next_fire(g))
+    g = wait_for(lambda: (lambda g: g if g["skipped_fires"] == 1 else None)(
+        api.get("/v1/schedules/tpls?namespace=etl").json()), desc="skip")
+    assert g["fires"] == 1 and g["last_run_id"] == run_id and g["last_run_active"] is True
+    # The run ended (canceled): the next time starts another.
+    r = api.post("/v1/runs/%s/cancel?namespace=etl" % run_id)
+    assert r.status_code == 200, r.text
+    assert api.get("/v1/schedules/tpls?namespace=etl").json()["last_run_active"] is False
+    advance_to(api, g, next_fire(g))
+    g = wait_for(lambda: (lambda g: g if g["fires"] == 2 else None)(
+        api.get("/v1/schedules/tpls?namespace=etl").json()), desc="the second run")
+    assert g["last_run_id"] != run_id and g["skipped_fires"] == 1
+
+
+def test_template_target_cancel_previous_cancels_the_run(api):
+    register(api)
+    s = create(api, name="tplc", cron="* * * * *", overlap="cancel_previous", target=TPL)
+    advance_to(api, s, next_fire(s))
+    g = fired(api, "tplc", 1)
+    first = g["last_run_id"]
+    (job,) = claim(api, "tpl-extract")
+    advance_to(api, g, next_fire(g))
+    g = fired(api, "tplc", 2)
+    assert g["last_run_id"] != first and g["skipped_fires"] == 0
+    old = api.get("/v1/runs/" + first).json()
+    assert old["status"] == "canceled", old
+    assert api.get("/v1/tasks/" + job["id"]).json()["status"] == "canceled"
+    # The worker holding its step learns it at its heartbeat.
+    r = api.post("/v1/jobs/heartbeat", json={"worker_id": "w1", "leases": [{"id": job["id"],
+                                                                              "lease_token": job["lease_token"]}]})
+    assert r.json()["leases"] == [{"id": job["id"], "state": "canceled"}], r.text
+    (new,) = claim(api, "tpl-extract")
+    assert new["run_id"] == g["last_run_id"]
+    assert api.get("/v1/runs/" + g["last_run_id"]).json()["status"] not in ("canceled", "failed")
+
+
+def test_template_version_removed_after_creation_skips_its_firings(weft_factory, mock):
+    """The version read at each firing: one that is gone (removed from the
+    database) skips that firing and leaves the other schedules alone."""
+    server = weft_factory.start()
+    api = Api(server, mock)
+    register(api)
+    create(api, name="a-job", cron="0 * * * *", target={"kind": "job", "queue": "q-a"})
+    create(api, name="b-tpl", cron="0 * * * *", target=TPL)
+    server.stop()
+    db_exec(server, "DELETE FROM template WHERE name = 'etl'")
+    server = server.restart()
+    api = Api(server, mock)
+    s = get(api, "a-job")
+    advance_to(api, s, next_fire(s))
+    fired(api, "a-job", 1)
+    g = wait_for(lambda: (lambda g: g if g["skipped_fires"] == 1 else None)(get(api, "b-tpl")), desc="the skip")
+    assert g["fires"] == 0 and g["last_run_id"] is None and next_fire(g) == next_fire(s) + 3600
+    assert len(claim(api, "q-a")) == 1 and claim(api, "tpl-extract") == []
+
+
+def test_a_due_time_fired_again_answers_the_run_it_started(weft_factory, mock):
+    """A template run's identity is its schedule's due time: the same due
+    time applied a second time (here its row set back to it, as if the
+    move of next_fire_at had been lost) starts no second run."""
+    server = weft_factory.start()
+    api = Api(server, mock)
+    register(api)
+    s = create(api, name="once", cron="0 * * * *", catchup="one", target=TPL)
+    due_us = (int(parse_ts(s["created_at"])) // 3600 - 1) * 3600 * 1000000   # an hour ago, on the hour
+    runs = []
+    for n in (1, 2):
+        server.stop()
+        db_exec(server, "UPDATE schedule SET next_fire_at = %d WHERE name = 'once'" % due_us)
+        server = server.restart()
+        api = Api(server, mock)
+        g = fired(api, "once", n)
+        runs.append(g["last_run_id"])
+    assert runs[0] == runs[1], runs
+    assert len(claim(api, "tpl-extract")) == 1

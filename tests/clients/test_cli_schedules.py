@@ -51,9 +51,18 @@ def test_namespace_and_template_target(api):
     ok(base, "schedules", "create", "x", "--cron", "@hourly", "--queue", "q", "--namespace", "etl")
     assert as_json(base, "schedules", "ls", "--namespace", "etl")["schedules"][0]["namespace"] == "etl"
     assert as_json(base, "schedules", "ls")["schedules"] == []
+    # A template target names a registered version: refused before, made after.
     r = weft(base, "schedules", "create", "tpl", "--cron", "@daily", "--template", "etl@1.0.0",
              "--context", '{"day": 1}')
-    assert r.returncode != 0 and "templates: " in r.stderr
+    assert r.returncode != 0 and "target.template: no template etl@1.0.0" in r.stderr, r.stderr
+    r = api.post("/v1/templates", json={"name": "etl", "version": "1.0.0", "steps": [{"ref": "a", "queue": "q"}]})
+    assert r.status_code == 201, r.text
+    s = as_json(base, "schedules", "create", "tpl", "--cron", "@daily", "--template", "etl@1.0.0",
+                "--context", '{"day": 1}')
+    assert s["target"] == {"kind": "template", "template": "etl@1.0.0", "context": {"day": 1}}, s
+    g = as_json(base, "schedules", "trigger", "tpl")
+    assert g["fires"] == 1 and g["last_job_id"] is None, g
+    assert api.get("/v1/runs/" + g["last_run_id"]).json()["context"] == {"day": 1}
 
 
 def test_usage_errors(server):

@@ -158,8 +158,10 @@ def test_a_cron_schedule_starts_the_workflow(server, tmp_path):
     finally:
         assert w.stop() == 0, w.lines()
     assert len(runs) == 1 and runs[0]["type"] == "report", runs
-    starter = runs[0]["output"]["scheduled_by"]
-    job = server.get("/v1/tasks/" + starter).json()
-    assert job["name"] == "start-report" and job["status"] == "success", job
-    assert job["result"] == {"run_id": runs[0]["id"]}, job
+    # started by the schedule itself (a workflow target), with its name as input
+    assert runs[0]["input"] == {"schedule": queue}, runs
+    assert runs[0]["output"] == {"report": "done", "schedule": queue}, runs
+    s = server.get("/v1/schedules/" + queue).json()
+    assert s["target"]["kind"] == "workflow" and s["overlap"] == "skip", s
+    assert s["fires"] == 1 and s["last_run_id"] == runs[0]["id"], s
     assert w.lines().count("ran report") == 1, w.lines()

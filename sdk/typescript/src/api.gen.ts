@@ -2283,7 +2283,7 @@ export interface components {
             cron: string;
             /** @default UTC */
             timezone?: string;
-            /** @description What each firing starts. kind "job": a job, with queue and optionally name, input, priority, max_attempts, backoff, non_retryable_codes, timeout_secs, concurrency_key, rate_key (as in POST /v1/jobs). kind "workflow": a workflow run, with type, queue and optionally namespace (default: the schedule's) and the job fields but name (as in POST /v1/workflows; max_attempts, backoff and non_retryable_codes are also its steps' retry policy). kind "template": a template run, with template ("name@version") and context; refused with 422 not_available while the server runs no templates. Other fields are refused. */
+            /** @description What each firing starts. kind "job": a job, with queue and optionally name, input, priority, max_attempts, backoff, non_retryable_codes, timeout_secs, concurrency_key, rate_key (as in POST /v1/jobs). kind "workflow": a workflow run, with type, queue and optionally namespace (default: the schedule's) and the job fields but name (as in POST /v1/workflows; max_attempts, backoff and non_retryable_codes are also its steps' retry policy). kind "template": a template run, with template ("name@version", a version registered in the schedule's namespace: 422 naming target.template otherwise) and context, as POST /v1/templates/{name}/{version}/runs. Other fields are refused. */
             target: {
                 /** @enum {string} */
                 kind: "job" | "workflow" | "template";
@@ -4865,6 +4865,15 @@ export interface operations {
             404: components["responses"]["NotFound"];
             /** @description conflict: a schedule of that name exists already in the namespace */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description invalid_request: the template version a template target names is not registered in the namespace (details: target.template) */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -8,7 +8,9 @@
  * cannot start what the API would refuse or start it differently:
  *   job       the job enqueue command (POST /v1/jobs);
  *   workflow  workflow.start (POST /v1/workflows): a job plus its run row;
- *   template  a template run (start_template_run below).
+ *   template  template.run (POST /v1/templates/{name}/{version}/runs), its
+ *             batch built by the API's decoder, handed to the engine
+ *             (engine/commands/templates.h, template_expander).
  * The previous run is canceled through the cancel paths of the API: a
  * job as POST /v1/tasks/{id}/cancel (its worker learns it at the next
  * heartbeat), a workflow run as workflow.stop, a template run as a batch
@@ -31,6 +33,7 @@
 #include "engine/commands/jobs.h"
 #include "engine/commands/operator.h"
 #include "engine/commands/schedules.h"
+#include "engine/commands/templates.h"
 #include "engine/commands/workflows.h"
 
 /* One job's spec read from a target, with what it borrows. */
@@ -152,18 +155,81 @@ static int start_workflows(engine *e, const schedule_row *s, const json_t *targe
 	return rc;
 }
 
-/* A run of a template target ("template": "name@version", "context").
- * Templates are not part of this server yet, and the API refuses such a
- * schedule; a row of one (from a newer server) fires nothing. This is
- * where the template run command is to be applied, its batch id in *run. */
-static int start_template_run(engine *e, const schedule_row *s, const json_t *target, int64_t now, weft_id *run)
+/* The identity of run i of a firing of s at its due time next_fire_at:
+ * a due time fired again (a cycle applied twice, another node firing the
+ * same row) answers the run it started instead of starting another. The
+ * schedule's creation time tells a schedule from an earlier one of its
+ * name. NULL for a trigger, which is no due time: each starts a run. */
+static char *run_identity(const schedule_row *s, bool triggered, int64_t i)
 {
-	UNUSED(e);
-	UNUSED(target);
-	UNUSED(now);
-	UNUSED(run);
-	log_warn("engine", "schedule %s/%s: template runs are not available on this server", s->namespace, s->name);
-	return WEFT_EINVALID;
+	if (triggered)
+		return NULL;
+	return xasprintf("schedule:%s:%" PRId64 ":%" PRId64 ":%" PRId64, s->name, s->created_at, s->next_fire_at, i);
+}
+
+/* n runs of a template target ("template": "name@version", "context"),
+ * each a template.run of the version in the schedule's namespace, built
+ * by the engine's template expander (the decoder of POST /v1/runs). A
+ * version that is not there (or whose steps no longer make a run) is
+ * WEFT_EINVALID: the firing is logged and skipped. *last: the last run. */
+static int start_template_runs(engine *e, const schedule_row *s, const json_t *target, int64_t n, bool triggered,
+                               int64_t now, weft_id *last)
+{
+	const template_expander *x = e->cfg.template_runs;
+	const char *ref = json_string_value(json_object_get(target, "template"));
+	const char *at = ref != NULL ? strchr(ref, '@') : NULL;
+	if (at == NULL)
+		return WEFT_EINVALID;
+	if (x == NULL) {
+		log_warn("engine", "schedule %s/%s: this server starts no template runs", s->namespace, s->name);
+		return WEFT_EINVALID;
+	}
+	char *name = xstrndup(ref, (size_t)(at - ref));
+	template_row t;
+	int rc = store_template_get(e->w, s->namespace, name, at + 1, &t);
+	free(name);
+	if (rc == WEFT_ENOTFOUND)
+		log_warn("engine", "schedule %s/%s: no template %s in namespace %s", s->namespace, s->name, ref,
+		         s->namespace);
+	if (rc != 0)
+		return rc == WEFT_ENOTFOUND ? WEFT_EINVALID : rc;
+	/* Canonical, as the route keeps a run's context (keys sorted). */
+	json_t *cj = json_object_get(target, "context");
+	char *context = json_dumps(cj != NULL ? cj : json_null(),
+	                           JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY | JSON_REAL_PRECISION(17));
+	for (int64_t i = 0; i < n && rc == 0; i++) {
+		cmd_template_run run;
+		cmd_template_run_init(&run);
+		run.base.actor = "schedule";
+		void *held = NULL;
+		char why[256] = "";
+		rc = x->expand(x->arg, &t, context, "schedule", &run.submit, &held, why, sizeof why);
+		if (rc != 0) {
+			log_warn("engine", "schedule %s/%s: template %s makes no run: %s", s->namespace, s->name, ref, why);
+			rc = WEFT_EINVALID;
+			break;
+		}
+		char *identity = run_identity(s, triggered, i);
+		run.namespace = t.namespace;
+		run.name = t.name;
+		run.version = t.version;
+		run.identity = identity;
+		run.context = context;
+		rc = run.base.op->apply(e, &run.base, now);
+		if (rc == 0 && run.base.result != 0) {
+			/* refused by the state of the database: a firing skipped, not retried */
+			log_warn("engine", "schedule %s/%s: the run of template %s was refused (%s)", s->namespace,
+			         s->name, ref, weft_strerror(run.base.result));
+			rc = WEFT_EINVALID;
+		}
+		if (rc == 0)
+			*last = run.run_id;
+		x->release(held);
+		free(identity);
+	}
+	free(context);
+	template_row_release(&t);
+	return rc;
 }
 
 /* Cancels the previous run of s (it had not ended when read). A run that
@@ -263,7 +329,7 @@ int schedule_fire_jobs(engine *e, const schedule_firing *f, size_t n, int64_t no
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		size_t runs = 0;
 		if (alone[i]) {
-			rc = schedule_fire(e, f[i].s, f[i].n, now, f[i].next, &runs);
+			rc = schedule_fire(e, f[i].s, f[i].n, now, f[i].next, false, &runs);
 		} else if (cmds[i].base.result != 0) {
 			rc = cmds[i].base.result;
 		} else {
@@ -290,7 +356,8 @@ int schedule_fire_jobs(engine *e, const schedule_firing *f, size_t n, int64_t no
 	return rc;
 }
 
-int schedule_fire(engine *e, const schedule_row *s, int64_t n, int64_t now, int64_t next, size_t *started)
+int schedule_fire(engine *e, const schedule_row *s, int64_t n, int64_t now, int64_t next, bool triggered,
+                  size_t *started)
 {
 	*started = 0;
 	if (s->previous_active && strcmp(s->overlap, "skip") == 0) {
@@ -310,7 +377,7 @@ int schedule_fire(engine *e, const schedule_row *s, int64_t n, int64_t now, int6
 	else if (rc == 0 && strcmp(s->target_kind, "workflow") == 0)
 		rc = start_workflows(e, s, target, runs, now, &last);
 	else if (rc == 0 && strcmp(s->target_kind, "template") == 0) {
-		rc = start_template_run(e, s, target, now, &last);
+		rc = start_template_runs(e, s, target, runs, triggered, now, &last);
 		has_job = false;
 	} else if (rc == 0)
 		rc = start_jobs(e, s, target, runs, now, &last);

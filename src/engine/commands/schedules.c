@@ -94,7 +94,7 @@ static int apply_trigger(engine *e, engine_cmd *cmd, int64_t now)
 	if (rc != 0)
 		return rc;
 	size_t started = 0;
-	rc = schedule_fire(e, &s, 1, now, s.next_fire_at, &started);
+	rc = schedule_fire(e, &s, 1, now, s.next_fire_at, true, &started);
 	if (rc == 0) {
 		cmd->result = 0;
 		engine_count(e, "schedule_jobs_started_total", NULL, started);

@@ -51,8 +51,11 @@ int64_t schedule_next_fire(const char *cron, const char *timezone, int64_t after
  * times as skipped; cancel_previous cancels that run through its cancel
  * path first; queue starts regardless. queue starts n runs, the others
  * one (the rest of the n count as skipped). The firing is recorded with
- * next_fire_at = next (0: none); *started is the runs started. */
-int schedule_fire(engine *e, const schedule_row *s, int64_t n, int64_t now, int64_t next, size_t *started);
+ * next_fire_at = next (0: none); *started is the runs started. triggered:
+ * fired by cmd_schedule_trigger rather than at its due time
+ * (s->next_fire_at), which a template run's identity is made from. */
+int schedule_fire(engine *e, const schedule_row *s, int64_t n, int64_t now, int64_t next, bool triggered,
+                  size_t *started);
 
 /* One due schedule of a cycle: n due times (>= 1), its next fire time. */
 typedef struct schedule_firing {

@@ -44,4 +44,24 @@ typedef struct cmd_template_run {
 } cmd_template_run;
 void cmd_template_run_init(cmd_template_run *c);
 
+/* How a version's steps and a context become a run's batch.submit, for
+ * the runs the engine starts itself (a schedule's firing). The decoder
+ * of POST /v1/runs builds them; it belongs to the API above the engine
+ * and reports into the API's error type, so the engine does not call it:
+ * the API hands its builder to the engine at start-up
+ * (engine_config.template_runs, set in main.c), as the dispatcher is
+ * handed over, and a firing builds its run exactly as
+ * POST /v1/templates/{name}/{version}/runs does. */
+struct template_expander {
+	/* Fills submit (initialized by the caller) with the run of version t
+	 * for context (JSON text), in t's namespace, its actor actor. What
+	 * submit borrows is kept in *held until release(*held). 0, or the
+	 * failure (WEFT_EINVALID, WEFT_ETOOLARGE: a version whose steps no
+	 * longer make a run) with why (one line) in why[whylen]. */
+	int (*expand)(const void *arg, const template_row *t, const char *context, const char *actor,
+	              cmd_submit *submit, void **held, char *why, size_t whylen);
+	void (*release)(void *held);
+	const void *arg;   /* the builder's own (the server's configuration) */
+};
+
 #endif

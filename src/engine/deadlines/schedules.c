@@ -102,7 +102,7 @@ static int fire_schedules(engine *e, const deadline *d, int64_t now)
 		if (rc != 0 || times == 0)
 			continue;
 		if (schedule_fires_alone(&rows[i])) {
-			rc = schedule_fire(e, &rows[i], times, now, next, &runs);
+			rc = schedule_fire(e, &rows[i], times, now, next, false, &runs);
 			started += runs;
 		} else {
 			set[nset++] = (schedule_firing){ .s = &rows[i], .n = times, .next = next };

@@ -12,11 +12,6 @@
 #define TEMPLATE_NAME_MAX 64
 #define TEMPLATE_VERSION_MAX 32
 
-bool schedule_templates_available(void)
-{
-	return false;
-}
-
 /* A job's fields of POST /v1/jobs that a firing carries over: they are
  * read back by the engine (engine/commands/schedule_fire.c). */
 static const char *const job_carried[] = { "kind", "queue", "name", "input", "priority", "max_attempts",
@@ -70,17 +65,21 @@ static bool template_version_valid(const char *s)
 	return true;
 }
 
-static void decode_template(http_error *e, const json_t *target, bool *too_large)
+static void decode_template(http_error *e, const json_t *target, schedule_target *t, bool *too_large)
 {
 	decode_unknown_members(e, target, "target", template_fields);
 	const char *ref = decode_str_bounded(e, target, "target", "template", DECODE_REQUIRED,
 	                                     TEMPLATE_NAME_MAX + 1 + TEMPLATE_VERSION_MAX, too_large);
 	if (ref != NULL) {
 		const char *at = strchr(ref, '@');
-		if (at == NULL || !template_name_valid(ref, (size_t)(at - ref)) || !template_version_valid(at + 1))
+		if (at == NULL || !template_name_valid(ref, (size_t)(at - ref)) || !template_version_valid(at + 1)) {
 			decode_problem(e, "target", "template",
 			               "expected name@version: a name [a-z][a-z0-9_.-]{0,63}, a version of 1 to 32 "
 			               "characters from [A-Za-z0-9._-]");
+		} else {
+			t->template_name = xstrndup(ref, (size_t)(at - ref));
+			t->template_version = xstrdup(at + 1);
+		}
 	}
 	json_t *context = json_object_get(target, "context");
 	if (context != NULL) {
@@ -124,7 +123,7 @@ int v1_decode_schedule_target(const json_t *doc, schedule_target *t, http_error 
 		t->namespace = ns;
 	} else if (strcmp(kind, "template") == 0) {
 		t->kind = "template";
-		decode_template(e, target, too_large);
+		decode_template(e, target, t, too_large);
 	} else {
 		decode_problem(e, "target", "kind", "expected job, workflow or template");
 	}
@@ -137,5 +136,7 @@ int v1_decode_schedule_target(const json_t *doc, schedule_target *t, http_error 
 void schedule_target_release(schedule_target *t)
 {
 	free(t->compact);
+	free(t->template_name);
+	free(t->template_version);
 	memset(t, 0, sizeof *t);
 }

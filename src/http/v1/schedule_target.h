@@ -8,7 +8,9 @@
  *   {"kind": "workflow", type, queue, input?, namespace?, and the job
  *    fields above but name}                       a run, as POST /v1/workflows
  *   {"kind": "template", template: "name@version", context?}
- *                                                 a template run
+ *                                                 a template run of a
+ *                                                 version of the schedule's
+ *                                                 namespace
  *
  * Each is checked by the decoder of its own route, problems named
  * "target.<field>"; options a firing would not carry over (run_at,
@@ -25,6 +27,8 @@
 typedef struct schedule_target {
 	const char *kind;        /* "job", "workflow" or "template" (static) */
 	const char *namespace;   /* workflow: the run's namespace, NULL = the schedule's (borrowed) */
+	char *template_name;     /* template: the version's name and version (owned); */
+	char *template_version;  /* it must exist in the schedule's namespace when made */
 	char *compact;           /* the target as compact JSON (owned) */
 } schedule_target;
 
@@ -32,9 +36,5 @@ typedef struct schedule_target {
  * one is a size past its limit). 0 or WEFT_EINVALID. */
 int v1_decode_schedule_target(const json_t *doc, schedule_target *t, http_error *e, bool *too_large);
 void schedule_target_release(schedule_target *t);
-
-/* Whether this server starts template runs. While it does not, a
- * schedule of one is refused with 422 not_available. */
-bool schedule_templates_available(void);
 
 #endif

@@ -35,6 +35,7 @@
 #include "http/v1/task_list.h"
 #include "http/wire.h"
 #include "store/schedules.h"
+#include "store/templates.h"
 #include "util/alloc.h"
 #include "util/buf.h"
 #include "util/clock.h"
@@ -282,17 +283,32 @@ static int decode_create(http_request *r, create_state *s)
 	return 0;
 }
 
-/* 422 not_available: the target is well formed, but this server does not
- * start template runs. */
-static void fail_templates_unavailable(http_request *r)
+/* Whether a template target's version exists in ns; false after
+ * answering (422 naming target.template when it does not). A version is
+ * never changed once stored, so what it is now is what a firing reads,
+ * unless it is removed from the database: then the firing is skipped. */
+static bool template_target_exists(http_request *r, const schedule_target *t, const char *ns)
 {
+	store_conn *c = http_reader(r);
+	if (c == NULL)
+		return false;
+	template_row row;
+	int rc = store_template_get(c, ns, t->template_name, t->template_version, &row);
+	store_reader_release(http_store(r), c);
+	if (rc == 0) {
+		template_row_release(&row);
+		return true;
+	}
+	if (rc != WEFT_ENOTFOUND) {
+		http_fail_server(r, rc, "template read");
+		return false;
+	}
 	http_error *err = http_err(r);
-	snprintf(err->message, sizeof err->message,
-	         "templates: template runs are not available on this server, so a schedule cannot start one.");
-	err->kind = HTTP_ERR_RULE;
-	err->param = NULL;
-	err->code = "not_available";
+	http_error_detail(err, "target.template: no template %s@%s in namespace %s (register it with POST "
+	                       "/v1/templates first)", t->template_name, t->template_version, ns);
+	err->kind = HTTP_ERR_FIELDS;
 	v1_fail(r, 422, WEFT_EINVALID, err);
+	return false;
 }
 
 static void finish_create(http_request *r, engine_cmd *cmd, void *state)
@@ -327,8 +343,7 @@ void v1_create_schedule(http_request *r)
 		create_state_free(s);
 		return;
 	}
-	if (strcmp(s->target.kind, "template") == 0 && !schedule_templates_available()) {
-		fail_templates_unavailable(r);
+	if (strcmp(s->target.kind, "template") == 0 && !template_target_exists(r, &s->target, ns)) {
 		create_state_free(s);
 		return;
 	}

@@ -36,6 +36,7 @@
 #include "http/v1/decode_run.h"
 #include "http/v1/errors.h"
 #include "http/v1/task_list.h"
+#include "http/v1/v1.h"
 #include "http/wire.h"
 #include "store/templates.h"
 #include "util/alloc.h"
@@ -492,18 +493,21 @@ static int decode_run_request(http_request *r, run_state *s, const char **ns)
 	return 0;
 }
 
-/* The run of the version's steps: each queue step's input becomes
- * {"context", "config"}; decoded by the decoder of POST /v1/runs into
- * s->in. */
-static int build_run(http_request *r, run_state *s, const template_row *t)
+/* The run of the version's steps for context (JSON text): each queue
+ * step's input becomes {"context", "config"}; decoded by the decoder of
+ * POST /v1/runs into *in, its problems recorded in e. What a request
+ * and a schedule's firing (template_runs_expand) start alike. */
+static int build_run(const weft_config *base, const template_row *t, const char *context_text, v1_run_input *in,
+                     http_error *e)
 {
 	json_t *body = json_parse_text(t->body);
 	json_t *steps = json_object_get(body, "steps");
-	if (!json_is_array(steps)) {
+	json_t *context = json_parse_text(context_text);
+	if (!json_is_array(steps) || context == NULL) {
 		json_decref(body);
+		json_decref(context);
 		return WEFT_EINTERNAL;
 	}
-	json_t *context = json_parse_text(s->context);
 	json_t *tasks = json_array();
 	for (size_t i = 0; i < json_array_size(steps); i++) {
 		json_t *task = json_deep_copy(json_array_get(steps, i));
@@ -526,12 +530,47 @@ static int build_run(http_request *r, run_state *s, const template_row *t)
 	 * run nests the context and a step's input a few levels deeper
 	 * ({"tasks": [{"input": {"context": …}}]}), which is not the caller's
 	 * doing. */
-	weft_config cfg = *http_config(r);
+	weft_config cfg = *base;
 	cfg.json_max_depth += RUN_WRAPPER_DEPTH;
 	bool too_large = false;
-	int rc = decode_steps_as_run(text, &cfg, &s->in, http_err(r), &too_large);
+	int rc = decode_steps_as_run(text, &cfg, in, e, &too_large);
 	free(text);
 	return rc;
+}
+
+/* ---- the engine's template runs (engine/commands/templates.h) ----------------------------- */
+
+static int template_runs_expand(const void *arg, const template_row *t, const char *context, const char *actor,
+                                cmd_submit *submit, void **held, char *why, size_t whylen)
+{
+	v1_run_input *in = xcalloc(1, sizeof *in);
+	http_error e;
+	http_error_init(&e);
+	int rc = build_run(arg, t, context, in, &e);
+	if (rc != 0) {
+		snprintf(why, whylen, "%s", e.details.len > 0 ? e.details.items[0]
+		                            : e.message[0] != '\0' ? e.message : weft_strerror(rc));
+		http_error_release(&e);
+		free(in);
+		return rc;
+	}
+	http_error_release(&e);
+	v1_run_submit_init(submit, in, t->namespace, actor);
+	*held = in;
+	return 0;
+}
+
+static void template_runs_release(void *held)
+{
+	if (held == NULL)
+		return;
+	v1_run_input_release(held);
+	free(held);
+}
+
+void v1_template_runs_init(template_expander *x, const weft_config *cfg)
+{
+	*x = (template_expander){ .expand = template_runs_expand, .release = template_runs_release, .arg = cfg };
 }
 
 static void finish_run(http_request *r, engine_cmd *cmd, void *state)
@@ -614,7 +653,7 @@ void v1_run_template(http_request *r)
 		run_state_free(s);
 		return;
 	}
-	rc = build_run(r, s, &t);
+	rc = build_run(http_config(r), &t, s->context, &s->in, http_err(r));
 	template_row_release(&t);
 	if (rc != 0) {
 		if (rc == WEFT_EINTERNAL)

@@ -16,4 +16,9 @@ extern const http_api v1_api;
  * embedded from openapi.json. */
 const char *v1_openapi_document(size_t *len);
 
+/* The builder of template runs the engine is given at start-up
+ * (engine_config.template_runs): a version's steps and a context made a
+ * run by the decoder of POST /v1/runs under cfg (borrowed, outlives x). */
+void v1_template_runs_init(template_expander *x, const weft_config *cfg);
+
 #endif
