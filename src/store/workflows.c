@@ -445,6 +445,41 @@ int store_workflow_step_get(store_conn *c, const weft_id *run, workflow_step_kin
 	return first_row(st, &step_kind, out);
 }
 
+/* The memo in the order it was written: rows are only appended (a new
+ * row starts after every row before it), so an offset names a position
+ * that later rows never move. */
+static const db_sql q_step_list = {
+	"workflow_step_list",
+	"SELECT " STEP_COLS " FROM workflow_step WHERE run_id = $1 "
+	"ORDER BY started_at, kind, name, seq LIMIT $2 OFFSET $3",
+	NULL,
+};
+
+int store_workflow_step_list(store_conn *c, const weft_id *run, int64_t offset, size_t limit,
+                             workflow_step_row **out, size_t *n)
+{
+	*out = NULL;
+	*n = 0;
+	db_stmt *st;
+	int err = db_prepare(c, &q_step_list, &st);
+	if (err)
+		return err;
+	db_bind_id(st, run);
+	db_bind_int(st, (int64_t)limit);
+	db_bind_int(st, offset);
+	void *rows = NULL;
+	err = db_collect(st, &step_kind, &rows, n);
+	*out = rows;
+	return err;
+}
+
+void store_free_workflow_steps(workflow_step_row *rows, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		workflow_step_row_release(&rows[i]);
+	free(rows);
+}
+
 static const db_sql q_step_change = {
 	"workflow_step_change",
 	"UPDATE workflow_step SET status = $6, output = $7, error_code = $8, error_message = $9, "

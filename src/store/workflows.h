@@ -123,6 +123,12 @@ int store_workflow_steps_reopen(store_conn *c, const weft_id *run);
 int store_workflow_step_get(store_conn *c, const weft_id *run, workflow_step_kind kind, const char *name,
                             int64_t seq, workflow_step_row *out);
 
+/* The memo of a run in the order its rows were first reached (started_at,
+ * then kind, name, seq), from the offset-th row on, at most limit rows. */
+int store_workflow_step_list(store_conn *c, const weft_id *run, int64_t offset, size_t limit,
+                             workflow_step_row **out, size_t *n);
+void store_free_workflow_steps(workflow_step_row *rows, size_t n);
+
 /* A step's new state, applied only when its status is `from` (a step ends
  * once): *changed false when it was not. NULL text fields are written as
  * NULL; `next_attempt_at` 0 = none; `ended_at` 0 = not ended. */
