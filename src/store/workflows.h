@@ -142,6 +142,13 @@ typedef struct workflow_step_change {
 int store_workflow_step_change(store_conn *c, const weft_id *run, workflow_step_kind kind, const char *name,
                                int64_t seq, const workflow_step_change *ch, bool *changed);
 
+/* ---- retention (workflow_retention.c) ---------------------------------------------------- */
+
+/* Deletes up to limit runs that ended at or before ended_before (by their
+ * row, or by their job's end when the job ended without their calls),
+ * with their memo and signals: *deleted how many. */
+int store_workflow_runs_expire(store_conn *c, int64_t ended_before, size_t limit, int64_t *deleted);
+
 /* ---- signals ---------------------------------------------------------------------------- */
 
 /* Stores a signal sent to a run: *id its number (the order of arrival). */

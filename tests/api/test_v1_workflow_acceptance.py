@@ -529,3 +529,40 @@ def test_steps_of_a_run(make_api):
     for q, field in [({"limit": 0}, "limit"), ({"limit": 1001}, "limit"), ({"cursor": "zz"}, "cursor")]:
         e = error_of(api.get("/v1/workflows/%s/steps" % run["id"], params=q, headers=h(A)), 400, "invalid_request")
         assert field in str(e), e
+
+
+# ---- retention of ended runs --------------------------------------------------------------------
+
+def test_runs_ended_long_ago_are_deleted(make_api):
+    api = make_api(RETENTION_WORKFLOW_AFTER_SECS="60", RETENTION_CLEANUP_INTERVAL_SECS="1")
+    done = start(api, queue="a")
+    t = claim_run(api, queue="a")["lease_token"]
+    run_step(api, done["id"], t, "s", 1)
+    call(api, done["id"], "complete", t, output=1)
+    canceled = start(api, queue="b")
+    api.post("/v1/workflows/%s/cancel" % canceled["id"])
+    # Its job ended without the run's calls (the last lease lost): the
+    # run's row is still active, its end is the job's.
+    lost = start(api, queue="c", max_attempts=1)
+    claim_run(api, queue="c", lease_ms=1000)
+    api.advance(1.5)
+    assert run_of(api, lost["id"])["status"] == "failed"
+    going = start(api, queue="d")
+    api.advance(30)
+    late = start(api, queue="e")
+    t = claim_run(api, queue="e")["lease_token"]
+    call(api, late["id"], "complete", t, output=2)
+    for r in (done, canceled, lost, going, late):
+        assert api.get("/v1/workflows/" + r["id"]).status_code == 200
+    api.advance(31)
+    gone = [done["id"], canceled["id"], lost["id"]]
+    wait_for(lambda: all(api.get("/v1/workflows/" + i).status_code == 404 for i in gone), timeout=5,
+             desc="the runs ended 60 s ago to be deleted")
+    for i in gone:
+        error_of(api.get("/v1/workflows/%s/steps" % i), 404, "not_found")
+    # Still active, or ended since: kept. The jobs are tasks left to the
+    # task archive.
+    assert sorted(list_all(api, 10)) == sorted([going["id"], late["id"]])
+    assert api.get("/v1/tasks/" + done["id"]).status_code == 200
+    m = api.get("/metrics").text
+    assert "retention_workflow_runs_deleted_total 3" in m, [ln for ln in m.splitlines() if "workflow" in ln]
