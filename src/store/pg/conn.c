@@ -927,6 +927,7 @@ extern const char embed_store_schema_postgres_0007_jobs_sql[];
 extern const char embed_store_schema_postgres_0008_tokens_sql[];
 extern const char embed_store_schema_postgres_0009_workflows_sql[];
 extern const char embed_store_schema_postgres_0010_schedules_sql[];
+extern const char embed_store_schema_postgres_0012_workflow_listing_sql[];
 
 static const db_migration migrations[] = {
 	{ 1, embed_store_schema_postgres_0001_init_sql },
@@ -939,6 +940,7 @@ static const db_migration migrations[] = {
 	{ 8, embed_store_schema_postgres_0008_tokens_sql },
 	{ 9, embed_store_schema_postgres_0009_workflows_sql },
 	{ 10, embed_store_schema_postgres_0010_schedules_sql },
+	{ 12, embed_store_schema_postgres_0012_workflow_listing_sql },
 };
 
 static store_conn *conn_open(store *s, db_role role) { return &pg_conn_new(pgs(s), role)->base; }

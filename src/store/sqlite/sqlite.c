@@ -38,6 +38,7 @@ extern const char embed_store_schema_sqlite_0007_jobs_sql[];
 extern const char embed_store_schema_sqlite_0008_tokens_sql[];
 extern const char embed_store_schema_sqlite_0009_workflows_sql[];
 extern const char embed_store_schema_sqlite_0010_schedules_sql[];
+extern const char embed_store_schema_sqlite_0012_workflow_listing_sql[];
 
 static const db_migration migrations[] = {
 	{ 1, embed_store_schema_sqlite_0001_init_sql },
@@ -50,6 +51,7 @@ static const db_migration migrations[] = {
 	{ 8, embed_store_schema_sqlite_0008_tokens_sql },
 	{ 9, embed_store_schema_sqlite_0009_workflows_sql },
 	{ 10, embed_store_schema_sqlite_0010_schedules_sql },
+	{ 12, embed_store_schema_sqlite_0012_workflow_listing_sql },
 };
 
 typedef struct sq_stmt {
