@@ -147,6 +147,39 @@ int store_workflow_run_by_key(store_conn *c, const char *ns, const char *key, wo
 	return first_row(st, &run_kind, out);
 }
 
+/* The job's end, from its row: a run still active in its own row whose
+ * job ended (success, failure, canceled) takes the job's status, its
+ * result as output on success, its error and its end time. */
+#define JOB_OF_RUN(col) "(SELECT t." col " FROM task AS t WHERE t.id = workflow_run.id)"
+static const db_sql q_run_take_job_end = {
+	"workflow_run_take_job_end",
+	"UPDATE workflow_run SET status = CASE " JOB_OF_RUN("status") " WHEN 'success' THEN 'completed' "
+	"WHEN 'failure' THEN 'failed' ELSE 'canceled' END, "
+	"output = CASE WHEN " JOB_OF_RUN("status") " = 'success' THEN " JOB_OF_RUN("result") " ELSE output END, "
+	"error_code = coalesce(error_code, " JOB_OF_RUN("error_code") "), "
+	"error_message = coalesce(error_message, " JOB_OF_RUN("failure_reason") "), "
+	"suspend_reason = NULL, wake_at = NULL, wait_signal = NULL, "
+	"ended_at = coalesce(ended_at, " JOB_OF_RUN("ended_at") ", $2), updated_at = $2 "
+	"WHERE id = $1 AND status IN ('pending', 'running', 'suspended') "
+	"AND " JOB_OF_RUN("status") " IN ('success', 'failure', 'canceled')",
+	NULL,
+};
+
+int store_workflow_run_take_job_end(store_conn *c, const weft_id *id, int64_t now, bool *changed)
+{
+	*changed = false;
+	db_stmt *st;
+	int err = db_prepare(c, &q_run_take_job_end, &st);
+	if (err)
+		return err;
+	db_bind_id(st, id);
+	db_bind_int(st, now);
+	int64_t changes = 0;
+	err = db_run(st, &changes);
+	*changed = err == 0 && changes > 0;
+	return err;
+}
+
 static const db_sql q_run_change = {
 	"workflow_run_change",
 	"UPDATE workflow_run SET status = $2, output = coalesce($3, output), error_code = $4, error_message = $5, "

@@ -67,6 +67,12 @@ typedef struct workflow_run_change {
 int store_workflow_run_change(store_conn *c, const weft_id *id, const workflow_run_change *ch, int64_t now,
                               bool *changed);
 
+/* A run still active in its own row whose job ended without its calls
+ * (a worker's job report, a cancel of the task, a lost last lease) takes
+ * the job's end: status, the job's result as output on success, error,
+ * ended_at. *changed false when the run had ended or its job has not. */
+int store_workflow_run_take_job_end(store_conn *c, const weft_id *id, int64_t now, bool *changed);
+
 /* The runs as the API shows them (GET /v1/workflows and one run's reads):
  * newest first along (created_at, id); every filter optional (NULL / 0 =
  * any). A run still active whose job ended outside its own calls (a lost
