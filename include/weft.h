@@ -683,6 +683,12 @@ WEFT_API int weft_start_workflow(weft_client *c, const weft_workflow_start_reque
 WEFT_API int weft_list_workflows(weft_client *c, const weft_workflow_query *q, char **out, weft_error *err);
 /* @operation getWorkflow */
 WEFT_API int weft_get_workflow(weft_client *c, const char *id, char **out, weft_error *err);
+/* A run's memo, in the order its rows were first reached: {"steps":
+ * [{kind, name, seq, status, attempts, output, error, next_attempt_at,
+ * started_at, ended_at}], "next_cursor"}. q may be NULL.
+ * @operation listWorkflowSteps */
+WEFT_API int weft_list_workflow_steps(weft_client *c, const char *id, const weft_page_query *q, char **out,
+                                      weft_error *err);
 /* The run that holds (or last held) a run key. namespace_: NULL for the
  * default. @operation getWorkflowByKey */
 WEFT_API int weft_get_workflow_by_key(weft_client *c, const char *key, const char *namespace_, char **out,

@@ -89,6 +89,20 @@ int weft_get_workflow(weft_client *c, const char *id, char **out, weft_error *er
 	return rc ? api_drop(&p, NULL, rc) : api_send(c, "GET", &p, NULL, NULL, out, err);
 }
 
+int weft_list_workflow_steps(weft_client *c, const char *id, const weft_page_query *q, char **out, weft_error *err)
+{
+	API_START(out);
+	buf p;
+	int rc = api_path(&p, "/v1/workflows/", id, "id", "/steps", err);
+	if (rc)
+		return api_drop(&p, NULL, rc);
+	if (q) {
+		query_str(&p, "cursor", q->cursor);
+		query_int(&p, "limit", q->limit);
+	}
+	return api_send(c, "GET", &p, NULL, NULL, out, err);
+}
+
 int weft_get_workflow_by_key(weft_client *c, const char *key, const char *namespace_, char **out, weft_error *err)
 {
 	API_START(out);

@@ -128,6 +128,7 @@ static int serve(int argc, char **argv)
 		.backoff_cap_us = cfg.backoff_cap_us,
 		.lease_us = cfg.delivery_lease_us,
 		.archive_after_us = cfg.archive_after_us,
+		.workflow_retention_us = cfg.workflow_retention_us,
 		/* an interval of 0 would spin: run at most every 10 ms */
 		.retention_interval_us = MAX(cfg.retention_interval_us, 10000),
 		.retention_batch = cfg.retention_batch,

@@ -16,6 +16,7 @@ int enqueue_main(int argc, char **argv);
 int worker_main(int argc, char **argv);
 int step_main(int argc, char **argv);
 int sleep_main(int argc, char **argv);
+int wait_signal_main(int argc, char **argv);
 
 /* Runs the client command argv[0] when there is one (*handled), with
  * argv[0] its name. Returns the exit code. */

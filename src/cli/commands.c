@@ -21,6 +21,8 @@ static const top_command COMMANDS[] = {
 	{ "worker", NULL, worker_main, "run a command for each job claimed from queues" },
 	{ "step", NULL, step_main, "run a memoized step of a workflow job (see `weft step --help`)" },
 	{ "sleep", NULL, sleep_main, "suspend a workflow job's run for a while (see `weft sleep --help`)" },
+	{ "wait-signal", NULL, wait_signal_main,
+	  "wait for a signal to a workflow job's run (see `weft wait-signal --help`)" },
 	{ "ls", &CLI_LS, NULL, NULL },
 	{ "get", &CLI_GET, NULL, NULL },
 	{ "tasks", &CLI_TASKS, NULL, NULL },

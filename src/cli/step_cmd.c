@@ -1,6 +1,7 @@
 /*
- * step_cmd.c — `weft step` and `weft sleep`: durable workflow calls from a
- * shell script that `weft worker` runs for a workflow run's job.
+ * step_cmd.c — `weft step`, `weft sleep` and `weft wait-signal`: durable
+ * workflow calls from a shell script that `weft worker` runs for a
+ * workflow run's job.
  *
  * Each call is a separate process: it finds the run (WEFT_JOB_ID, the run's
  * job id is the run id) and the attempt (WEFT_LEASE_TOKEN) in the
@@ -22,6 +23,8 @@
 
 #define STEP_NAME_MAX 255
 #define STEP_TIMEOUT_MS 60000
+/* `weft wait-signal`: the wait's timeout passed first (as timeout(1)). */
+#define WAIT_EXIT_TIMED_OUT 124
 
 static const char ENV_HELP[] =
 	"Runs only inside a job of a workflow run started by `weft worker`: it reads\n"
@@ -274,6 +277,78 @@ int sleep_main(int argc, char **argv)
 	if (rc == 0 && suspended(a)) {
 		fprintf(stderr, "%s: %s: the run is suspended until the sleep is over\n", prog, name);
 		rc = CLI_EXIT_SUSPENDED;
+	}
+	json_decref(a);
+	http_client_free(x.c);
+	return rc;
+}
+
+static void wait_signal_usage(FILE *f)
+{
+	fprintf(f,
+	        "usage: weft wait-signal NAME [--timeout DURATION]\n"
+	        "\n"
+	        "Waits, durably, for signal NAME sent to the workflow run whose job runs this\n"
+	        "script (POST /v1/workflows/{id}/signals, `weft workflows signal`). When one\n"
+	        "has arrived (before the wait, or on an earlier attempt), prints its payload\n"
+	        "(a string as it is, other JSON compact; nothing for none) and exits 0.\n"
+	        "Otherwise the run is suspended until the signal arrives and `weft\n"
+	        "wait-signal` exits %d: under `set -e` the script stops, and the job is\n"
+	        "replayed from the top when the signal comes. With --timeout (300ms, 5s, 2h,\n"
+	        "3d), a wait that ends without the signal exits %d on the replay after it; a\n"
+	        "signal that comes later is kept for a later wait of NAME.\n"
+	        "\n%s",
+	        CLI_EXIT_SUSPENDED, WAIT_EXIT_TIMED_OUT, ENV_HELP);
+}
+
+int wait_signal_main(int argc, char **argv)
+{
+	const char *prog = "weft wait-signal";
+	if (argc >= 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
+		wait_signal_usage(stdout);
+		return 0;
+	}
+	const char *name = NULL, *timeout = NULL;
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--timeout") == 0 && i + 1 < argc)
+			timeout = argv[++i];
+		else if (strncmp(argv[i], "--timeout=", 10) == 0)
+			timeout = argv[i] + 10;
+		else if (argv[i][0] != '-' && name == NULL)
+			name = argv[i];
+		else {
+			wait_signal_usage(stderr);
+			return CLI_EXIT_USAGE;
+		}
+	}
+	if (name == NULL) {
+		wait_signal_usage(stderr);
+		return CLI_EXIT_USAGE;
+	}
+	if (!*name || strlen(name) > STEP_NAME_MAX) {
+		fprintf(stderr, "%s: NAME needs 1 to %d bytes\n", prog, STEP_NAME_MAX);
+		return CLI_EXIT_USAGE;
+	}
+	int64_t us = 0;
+	if (timeout && cli_parse_duration(prog, "--timeout", timeout, 1000, 365 * 86400 * 1000000LL, &us) != 0)
+		return CLI_EXIT_USAGE;
+	wf_ctx x;
+	int rc = ctx_open(&x, prog);
+	if (rc)
+		return rc;
+	json_t *body = json_pack("{s:s}", "name", name);
+	if (timeout)
+		json_object_set_new(body, "timeout_ms", json_integer((json_int_t)(us / 1000)));
+	json_t *a = NULL;
+	rc = call(&x, "wait-signal", body, &a);
+	if (rc == 0 && suspended(a)) {
+		fprintf(stderr, "%s: %s: the run is suspended until the signal arrives\n", prog, name);
+		rc = CLI_EXIT_SUSPENDED;
+	} else if (rc == 0 && json_is_true(json_object_get(a, "timed_out"))) {
+		fprintf(stderr, "%s: %s: timed out without the signal\n", prog, name);
+		rc = WAIT_EXIT_TIMED_OUT;
+	} else if (rc == 0) {
+		print_output(json_object_get(json_object_get(a, "step"), "output"));
 	}
 	json_decref(a);
 	http_client_free(x.c);

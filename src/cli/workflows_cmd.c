@@ -1,6 +1,6 @@
 /*
- * workflows_cmd.c — `weft workflows [ls|show|key|start|cancel|terminate|
- * retry|signal]`: a server's durable workflow runs, on /v1/workflows.
+ * workflows_cmd.c — `weft workflows [ls|show|steps|key|start|cancel|
+ * terminate|retry|signal]`: a server's durable workflow runs, on /v1/workflows.
  * Workers drive runs through the step calls; these are the operator's.
  */
 #include "cli/families.h"
@@ -84,6 +84,32 @@ static int show_common(cli_ctx *c, const char *prefix, bool with_namespace)
 static int show_workflow(cli_ctx *c)
 {
 	return show_common(c, "/v1/workflows/", false);
+}
+
+static const cli_column STEP_COLUMNS[] = {
+	{ "KIND", "kind", COL_TEXT },
+	{ "NAME", "name", COL_TEXT },
+	{ "SEQ", "seq", COL_TEXT },
+	{ "STATUS", "status", COL_STATUS },
+	{ "ATTEMPTS", "attempts", COL_TEXT },
+	{ "OUTPUT", "output", COL_JSON },
+	{ "ERROR", "error.code", COL_TEXT },
+	{ "STARTED", "started_at", COL_TIME },
+	{ "ENDED", "ended_at", COL_TIME },
+	{ 0 },
+};
+
+static const cli_opt PAGE_OPTS[] = { CLI_PAGE_OPTS, { 0 } };
+
+/* A run's memo, in the order its rows were first reached. */
+static int list_steps(cli_ctx *c)
+{
+	buf path;
+	buf_init(&path);
+	cli_path(&path, "/v1/workflows/", c->args[0], "/steps");
+	int rc = cli_list(c, path.data, false, "steps", STEP_COLUMNS);
+	buf_release(&path);
+	return rc;
 }
 
 static int show_by_key(cli_ctx *c)
@@ -197,11 +223,13 @@ static const cli_action RETRY = { "POST", "/v1/workflows/", "/retry", false, WOR
 
 const cli_family CLI_WORKFLOWS = {
 	"workflows",
-	"list, show, start, cancel, terminate, retry and signal workflow runs",
+	"list, show, start, cancel, terminate, retry and signal workflow runs; read their steps",
 	(const cli_cmd[]){
 		{ "ls", NULL, 0, 0, "list workflow runs, newest first", NULL, LIST_OPTS, list_workflows, NULL },
 		{ "show", "ID", 1, 1, "show a run: status, suspension, input and output", NULL, NULL, show_workflow,
 		  NULL },
+		{ "steps", "ID", 1, 1, "a run's steps, sleeps and signal waits, in the order they were reached", NULL,
+		  PAGE_OPTS, list_steps, NULL },
 		{ "key", "KEY", 1, 1, "show the run started with idempotency key KEY", NULL, NULL, show_by_key, NULL },
 		{ "start", "TYPE", 1, 1, "start a run of workflow TYPE on a queue",
 		  "The run is a job of --queue; a worker for TYPE claims it and drives its steps.\n"

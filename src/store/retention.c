@@ -45,7 +45,11 @@ static const db_sql q_steps[] = {
 	  "UPDATE workflow_run SET status = CASE (SELECT t.status FROM task AS t WHERE t.id = workflow_run.id) "
 	  "WHEN 'success' THEN 'completed' WHEN 'failure' THEN 'failed' ELSE 'canceled' END, "
 	  "suspend_reason = NULL, wake_at = NULL, wait_signal = NULL, "
+	  "output = CASE WHEN (SELECT t.status FROM task AS t WHERE t.id = workflow_run.id) = 'success' "
+	  "THEN (SELECT t.result FROM task AS t WHERE t.id = workflow_run.id) ELSE output END, "
 	  "error_code = coalesce(error_code, (SELECT t.error_code FROM task AS t WHERE t.id = workflow_run.id)), "
+	  "error_message = coalesce(error_message, "
+	  "(SELECT t.failure_reason FROM task AS t WHERE t.id = workflow_run.id)), "
 	  "ended_at = coalesce(ended_at, (SELECT t.ended_at FROM task AS t WHERE t.id = workflow_run.id)) "
 	  "WHERE {in:id,$1} AND status IN ('pending', 'running', 'suspended')",
 	  NULL },

@@ -147,6 +147,39 @@ int store_workflow_run_by_key(store_conn *c, const char *ns, const char *key, wo
 	return first_row(st, &run_kind, out);
 }
 
+/* The job's end, from its row: a run still active in its own row whose
+ * job ended (success, failure, canceled) takes the job's status, its
+ * result as output on success, its error and its end time. */
+#define JOB_OF_RUN(col) "(SELECT t." col " FROM task AS t WHERE t.id = workflow_run.id)"
+static const db_sql q_run_take_job_end = {
+	"workflow_run_take_job_end",
+	"UPDATE workflow_run SET status = CASE " JOB_OF_RUN("status") " WHEN 'success' THEN 'completed' "
+	"WHEN 'failure' THEN 'failed' ELSE 'canceled' END, "
+	"output = CASE WHEN " JOB_OF_RUN("status") " = 'success' THEN " JOB_OF_RUN("result") " ELSE output END, "
+	"error_code = coalesce(error_code, " JOB_OF_RUN("error_code") "), "
+	"error_message = coalesce(error_message, " JOB_OF_RUN("failure_reason") "), "
+	"suspend_reason = NULL, wake_at = NULL, wait_signal = NULL, "
+	"ended_at = coalesce(ended_at, " JOB_OF_RUN("ended_at") ", $2), updated_at = $2 "
+	"WHERE id = $1 AND status IN ('pending', 'running', 'suspended') "
+	"AND " JOB_OF_RUN("status") " IN ('success', 'failure', 'canceled')",
+	NULL,
+};
+
+int store_workflow_run_take_job_end(store_conn *c, const weft_id *id, int64_t now, bool *changed)
+{
+	*changed = false;
+	db_stmt *st;
+	int err = db_prepare(c, &q_run_take_job_end, &st);
+	if (err)
+		return err;
+	db_bind_id(st, id);
+	db_bind_int(st, now);
+	int64_t changes = 0;
+	err = db_run(st, &changes);
+	*changed = err == 0 && changes > 0;
+	return err;
+}
+
 static const db_sql q_run_change = {
 	"workflow_run_change",
 	"UPDATE workflow_run SET status = $2, output = coalesce($3, output), error_code = $4, error_message = $5, "
@@ -443,6 +476,41 @@ int store_workflow_step_get(store_conn *c, const weft_id *run, workflow_step_kin
 	db_bind_text(st, name);
 	db_bind_int(st, seq);
 	return first_row(st, &step_kind, out);
+}
+
+/* The memo in the order it was written: rows are only appended (a new
+ * row starts after every row before it), so an offset names a position
+ * that later rows never move. */
+static const db_sql q_step_list = {
+	"workflow_step_list",
+	"SELECT " STEP_COLS " FROM workflow_step WHERE run_id = $1 "
+	"ORDER BY started_at, kind, name, seq LIMIT $2 OFFSET $3",
+	NULL,
+};
+
+int store_workflow_step_list(store_conn *c, const weft_id *run, int64_t offset, size_t limit,
+                             workflow_step_row **out, size_t *n)
+{
+	*out = NULL;
+	*n = 0;
+	db_stmt *st;
+	int err = db_prepare(c, &q_step_list, &st);
+	if (err)
+		return err;
+	db_bind_id(st, run);
+	db_bind_int(st, (int64_t)limit);
+	db_bind_int(st, offset);
+	void *rows = NULL;
+	err = db_collect(st, &step_kind, &rows, n);
+	*out = rows;
+	return err;
+}
+
+void store_free_workflow_steps(workflow_step_row *rows, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		workflow_step_row_release(&rows[i]);
+	free(rows);
 }
 
 static const db_sql q_step_change = {

@@ -67,6 +67,12 @@ typedef struct workflow_run_change {
 int store_workflow_run_change(store_conn *c, const weft_id *id, const workflow_run_change *ch, int64_t now,
                               bool *changed);
 
+/* A run still active in its own row whose job ended without its calls
+ * (a worker's job report, a cancel of the task, a lost last lease) takes
+ * the job's end: status, the job's result as output on success, error,
+ * ended_at. *changed false when the run had ended or its job has not. */
+int store_workflow_run_take_job_end(store_conn *c, const weft_id *id, int64_t now, bool *changed);
+
 /* The runs as the API shows them (GET /v1/workflows and one run's reads):
  * newest first along (created_at, id); every filter optional (NULL / 0 =
  * any). A run still active whose job ended outside its own calls (a lost
@@ -123,6 +129,12 @@ int store_workflow_steps_reopen(store_conn *c, const weft_id *run);
 int store_workflow_step_get(store_conn *c, const weft_id *run, workflow_step_kind kind, const char *name,
                             int64_t seq, workflow_step_row *out);
 
+/* The memo of a run in the order its rows were first reached (started_at,
+ * then kind, name, seq), from the offset-th row on, at most limit rows. */
+int store_workflow_step_list(store_conn *c, const weft_id *run, int64_t offset, size_t limit,
+                             workflow_step_row **out, size_t *n);
+void store_free_workflow_steps(workflow_step_row *rows, size_t n);
+
 /* A step's new state, applied only when its status is `from` (a step ends
  * once): *changed false when it was not. NULL text fields are written as
  * NULL; `next_attempt_at` 0 = none; `ended_at` 0 = not ended. */
@@ -135,6 +147,13 @@ typedef struct workflow_step_change {
 } workflow_step_change;
 int store_workflow_step_change(store_conn *c, const weft_id *run, workflow_step_kind kind, const char *name,
                                int64_t seq, const workflow_step_change *ch, bool *changed);
+
+/* ---- retention (workflow_retention.c) ---------------------------------------------------- */
+
+/* Deletes up to limit runs that ended at or before ended_before (by their
+ * row, or by their job's end when the job ended without their calls),
+ * with their memo and signals: *deleted how many. */
+int store_workflow_runs_expire(store_conn *c, int64_t ended_before, size_t limit, int64_t *deleted);
 
 /* ---- signals ---------------------------------------------------------------------------- */
 

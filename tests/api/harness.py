@@ -228,6 +228,7 @@ EXERCISED_ROUTES = frozenset({
     ("GET", "/v1/workflows"),
     ("GET", "/v1/workflows/{id}"),
     ("GET", "/v1/workflows/by-key/{key}"),
+    ("GET", "/v1/workflows/{id}/steps"),
     ("POST", "/v1/workflows/{id}/cancel"),
     ("POST", "/v1/workflows/{id}/terminate"),
     ("POST", "/v1/workflows/{id}/retry"),

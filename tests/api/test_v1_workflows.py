@@ -604,3 +604,39 @@ def test_signals_not_taken_are_bounded(api):
     assert call(api, run["id"], "wait-signal", t, name="n0")["suspended"] is False
     assert api.post("/v1/workflows/%s/signals" % run["id"], json={"name": "n0"}).status_code == 201
     error_of(api.post("/v1/workflows/%s/signals" % run["id"], json={"name": "n0"}), 409, "too_many_signals")
+
+
+# A run whose job ended without the run's own calls (a worker's job report,
+# as `weft worker` sends for a shell script; a cancel of the task): its
+# key is free at once, and its end (status, the job's result as output,
+# the job's end time) is kept when the run's row takes it: at a late call,
+# at a start with its key, and at the task archive.
+def test_a_job_ended_outside_the_run_frees_its_key_and_keeps_its_end(make_api):
+    from harness import wait_for
+    api = make_api(RETENTION_ARCHIVE_AFTER_SECS="60", RETENTION_CLEANUP_INTERVAL_SECS="1")
+    runs = []
+    for key in ("k1", "k2", "k3"):
+        run = start(api, idempotency_key=key)
+        job = claim_run(api)
+        r = api.post("/v1/jobs/%s/complete" % run["id"], json={"lease_token": job["lease_token"], "result": key})
+        assert r.status_code == 200, r.text
+        runs.append((run, job["lease_token"]))
+    shown = [api.get("/v1/workflows/" + r["id"]).json() for r, _ in runs]
+    for (run, _), got in zip(runs, shown):
+        assert got["status"] == "completed" and got["output"] == run["idempotency_key"] and got["ended_at"]
+    # A late call of its worker: 409, and the run's row takes the job's end.
+    (r1, t1), (r2, _), (r3, _) = runs
+    e = call(api, r1["id"], "steps/begin", t1, status=409, name="late")
+    assert e["error"]["code"] == "workflow_ended" and e["error"]["current_status"] == "completed"
+    # A start with its key: a new run.
+    again = start(api, status=201, idempotency_key="k2")
+    assert again["id"] != r2["id"]
+    # Archived with its job: the same.
+    api.advance(61)
+    wait_for(lambda: api.get("/v1/tasks/" + r3["id"]).json().get("archived") is True
+             or r3["id"] not in [t["id"] for t in api.get("/v1/tasks").json()["tasks"]], timeout=5,
+             desc="the jobs to be archived")
+    for before in shown:
+        after = api.get("/v1/workflows/" + before["id"]).json()
+        assert {k: after[k] for k in ("status", "output", "ended_at", "error")} == \
+               {k: before[k] for k in ("status", "output", "ended_at", "error")}, (before, after)

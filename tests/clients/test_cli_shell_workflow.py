@@ -145,3 +145,42 @@ def test_a_step_failed_for_good_fails_the_job(weft_factory, weft_bin, tmp_path, 
         assert job_code in str(job), job
     finally:
         stop_worker(p, log)
+
+
+# `weft wait-signal`: suspends (exit 75) until the signal comes, then
+# prints its payload on the replay; with --timeout, a wait that ended
+# without the signal exits 124, which the script may handle (it must pass
+# 75 on, to stop where the run suspends).
+def test_wait_signal_in_a_script(weft_factory, weft_bin, tmp_path):
+    server = weft_factory.start()
+    script = write_script(tmp_path, weft_bin,
+                          "\"$W\" step a -- sh -c 'echo x >> ca; echo A'\n"
+                          "P=$(\"$W\" wait-signal approve)\n"
+                          "echo \"$P\" > payload\n"
+                          "\"$W\" wait-signal late --timeout 2s > late_out || { rc=$?; [ $rc -ne 75 ] || exit 75; "
+                          "echo \"rc=$rc\" > late_result; }\n"
+                          "echo done\n")
+    r = server.post("/v1/workflows", json={"type": "flow", "queue": "wf"})
+    assert r.status_code == 201, r.text
+    run_id = r.json()["id"]
+    p, log = start_worker(server, weft_bin, script, tmp_path)
+    try:
+        wait_for(lambda: run_of(server, run_id)["status"] == "suspended")
+        assert run_of(server, run_id)["suspended"] == {"reason": "signal", "wake_at": None, "signal": "approve"}
+        assert not (tmp_path / "payload").exists()
+        r = server.post("/v1/workflows/%s/signals" % run_id, json={"name": "approve", "payload": {"by": "ann"}})
+        assert r.status_code == 201 and r.json()["woke"] is True, r.text
+        wait_for(lambda: (run_of(server, run_id).get("suspended") or {}).get("signal") == "late")
+        assert (tmp_path / "payload").read_text() == '{"by":"ann"}\n'
+        server.advance(3)
+        wait_for(lambda: run_of(server, run_id)["status"] == "completed")
+        assert (tmp_path / "late_result").read_text() == "rc=124\n"
+        assert (tmp_path / "late_out").read_text() == ""
+        assert (tmp_path / "ca").read_text() == "x\n"                # step a ran once
+        assert server.get("/v1/tasks/" + run_id).json()["result"] == "A\ndone"
+    finally:
+        stop_worker(p, log)
+    r = subprocess.run([weft_bin, "wait-signal"], capture_output=True, text=True)
+    assert r.returncode == 2 and "usage" in r.stderr
+    r = subprocess.run([weft_bin, "wait-signal", "x", "--timeout", "soon"], capture_output=True, text=True)
+    assert r.returncode == 2 and "--timeout" in r.stderr

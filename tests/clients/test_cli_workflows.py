@@ -1,4 +1,4 @@
-"""`weft workflows [ls|show|key|start|cancel|terminate|retry|signal]`
+"""`weft workflows [ls|show|steps|key|start|cancel|terminate|retry|signal]`
 against a real server, in --json and tables; runs are moved along by
 claiming their jobs over HTTP."""
 
@@ -89,6 +89,27 @@ def test_show_and_key(api):
         assert r.returncode == 5, (args, r.returncode, r.stderr)
 
 
+def test_steps(api):
+    base = api.server.base
+    run = as_json(base, "workflows", "start", "order", "--queue", "wf")
+    token = claim_run(api, "wf")
+    for name, out in (("reserve", {"r": 1}), ("charge", "paid")):
+        b = call(api, run["id"], "steps/begin", token, name=name)
+        call(api, run["id"], "steps/complete", token, name=name, seq=b["step"]["seq"], output=out)
+    call(api, run["id"], "sleep", token, name="nap", duration_ms=60000)
+    got = as_json(base, "workflows", "steps", run["id"])
+    assert [(s["kind"], s["name"], s["status"]) for s in got["steps"]] == [
+        ("step", "reserve", "completed"), ("step", "charge", "completed"), ("sleep", "nap", "sleeping")]
+    header, rows = rows_by(ok(base, "workflows", "steps", run["id"]), "NAME")
+    assert header[:5] == ["KIND", "NAME", "SEQ", "STATUS", "ATTEMPTS"]
+    assert rows["reserve"]["OUTPUT"] == '{"r":1}' and rows["nap"]["STATUS"] == "sleeping"
+    page = as_json(base, "workflows", "steps", run["id"], "--limit", "2")
+    assert len(page["steps"]) == 2 and page["next_cursor"]
+    every = as_json(base, "workflows", "steps", run["id"], "--limit", "1", "--all")
+    assert [s["name"] for s in every] == ["reserve", "charge", "nap"]
+    assert weft(base, "workflows", "steps", UNKNOWN).returncode == 5
+
+
 def test_signal_wakes_a_waiting_run(api):
     base = api.server.base
     run = as_json(base, "workflows", "start", "order", "--queue", "wf")
@@ -137,7 +158,7 @@ def test_cancel_terminate_retry(api):
 
 def test_help(server):
     out = ok(None, "workflows", "--help")
-    for verb in ("ls", "show", "key", "start", "cancel", "terminate", "retry", "signal"):
+    for verb in ("ls", "show", "steps", "key", "start", "cancel", "terminate", "retry", "signal"):
         assert "\n  %s " % verb in out
     assert "--max-attempts" in ok(None, "workflows", "start", "--help")
     assert "--type" in ok(None, "workflows", "ls", "--help")

@@ -216,6 +216,10 @@ def test_workflow_steps_by_hand(server):
     assert got["status"] == "completed" and got["output"] == {"total": 5} and got["input"] == {"n": 1}
     assert c.get_workflow_by_key("order-1")["id"] == run["id"]
     assert run["id"] in {w["id"] for w in c.iter_workflows(type="order", status="completed", limit=1)}
+    memo = c.list_workflow_steps(run["id"])
+    assert [(m["kind"], m["name"], m["status"], m["output"]) for m in memo["steps"]] == [
+        ("step", "charge", "completed", {"charged": 5})] and memo["next_cursor"] is None
+    assert [m["name"] for m in c.iter_workflow_steps(run["id"], limit=1)] == ["charge"]
     with pytest.raises(weft.ConflictError) as e:
         c.cancel_workflow(run["id"], "too late")
     assert e.value.status == 409 and e.value.current_status == "completed"

@@ -172,7 +172,8 @@ out({ jobs, one, again, replay, listed, pageCursor: page.next_cursor, task, clai
 def test_workflow_calls(server, api, scratch):
     """A workflow run end to end through the client: started, its job
     claimed, one step begun and completed, the run completed, then read
-    back by id, by key and through iterWorkflows."""
+    back by id, by key, through iterWorkflows, and its memo through
+    iterWorkflowSteps."""
     got = run_node(scratch, """
 const c = new weft.WeftClient();
 const started = await c.startWorkflow({ queue: 'tswf', type: 'greet', input: { who: 'ts' }, idempotency_key: 'wf-1' });
@@ -185,7 +186,9 @@ const run = await c.getWorkflow(started.id);
 const byKey = await c.getWorkflowByKey('wf-1');
 const listed = [];
 for await (const w of c.iterWorkflows({ queue: 'tswf', limit: 1 })) listed.push(w.id);
-out({ started, claimed: claim.jobs.map((j) => [j.id, j.name]), begun, stepDone, completed, run, byKey, listed });
+const memo = [];
+for await (const s of c.iterWorkflowSteps(started.id, { limit: 1 })) memo.push([s.kind, s.name, s.seq, s.status]);
+out({ started, claimed: claim.jobs.map((j) => [j.id, j.name]), begun, stepDone, completed, run, byKey, listed, memo });
 """, server.base)
     wf = got["started"]["id"]
     assert got["started"]["status"] == "pending" and got["started"]["type"] == "greet"
@@ -198,6 +201,7 @@ out({ started, claimed: claim.jobs.map((j) => [j.id, j.name]), begun, stepDone, 
     assert got["run"]["input"] == {"who": "ts"}
     assert got["byKey"]["id"] == wf
     assert got["listed"] == [wf]
+    assert got["memo"] == [["step", "hello", 1, "completed"]]
 
 
 def test_namespace_default(server, api, scratch):

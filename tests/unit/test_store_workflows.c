@@ -8,7 +8,10 @@
  * attempt meets its running row again; a step ends once; the memo's rows
  * per run are bounded; signals are
  * taken oldest first, each once; a run's change from active statuses
- * leaves an ended run alone; the list pages newest first with its filters.
+ * leaves an ended run alone; the list pages newest first with its filters;
+ * the memo reads in the order its rows were reached, from an offset; runs
+ * ended before a cutoff are deleted with their memo and signals, a batch
+ * at a time, and no other.
  */
 #include "util/common.h"
 
@@ -273,6 +276,82 @@ static void test_run_change_and_list(void **state)
 	store_free_workflow_runs(rows, n);
 }
 
+/* A new row of the memo reached at `at` by attempt 1 (made completed, so
+ * that the next call of its name is the next iteration). */
+static void reach_at(fixture *f, const weft_id *run, workflow_step_kind kind, const char *name, int64_t at)
+{
+	workflow_step_row s;
+	bool fresh;
+	assert_int_equal(store_workflow_step_reach(f->w, run, kind, name, 1, "completed", at, 1000, &s, &fresh), 0);
+	assert_true(fresh);
+	workflow_step_row_release(&s);
+}
+
+static void test_step_list_in_reach_order(void **state)
+{
+	fixture *f = *state;
+	weft_id run;
+	assert_true(start(f, &run, "ns", NULL, T0));
+	reach_at(f, &run, WS_STEP, "zeta", T0 + 1);
+	reach_at(f, &run, WS_SLEEP, "alpha", T0 + 2);
+	reach_at(f, &run, WS_STEP, "zeta", T0 + 3);
+	reach_at(f, &run, WS_SIGNAL, "mid", T0 + 4);
+	workflow_step_row *rows;
+	size_t n;
+	assert_int_equal(store_workflow_step_list(f->w, &run, 0, 10, &rows, &n), 0);
+	assert_int_equal(n, 4);
+	const char *want[][2] = { { "step", "zeta" }, { "sleep", "alpha" }, { "step", "zeta" }, { "signal", "mid" } };
+	for (size_t i = 0; i < n; i++) {
+		assert_string_equal(rows[i].kind, want[i][0]);
+		assert_string_equal(rows[i].name, want[i][1]);
+		assert_int_equal(rows[i].started_at, T0 + 1 + (int64_t)i);
+	}
+	assert_int_equal(rows[2].seq, 2);
+	store_free_workflow_steps(rows, n);
+	assert_int_equal(store_workflow_step_list(f->w, &run, 3, 10, &rows, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(rows[0].kind, "signal");
+	store_free_workflow_steps(rows, n);
+}
+
+static void test_runs_expire(void **state)
+{
+	fixture *f = *state;
+	weft_id old1, old2, recent, active;
+	assert_true(start(f, &old1, "ns", NULL, T0));
+	assert_true(start(f, &old2, "ns", NULL, T0));
+	assert_true(start(f, &recent, "ns", NULL, T0));
+	assert_true(start(f, &active, "ns", NULL, T0));
+	bool changed;
+	workflow_run_change done = { .to = "completed", .from_active = true, .ended_at = T0 + 10 };
+	assert_int_equal(store_workflow_run_change(f->w, &old1, &done, T0 + 10, &changed), 0);
+	workflow_run_change term = { .to = "terminated", .from_active = true, .ended_at = T0 + 20 };
+	assert_int_equal(store_workflow_run_change(f->w, &old2, &term, T0 + 20, &changed), 0);
+	workflow_run_change later = { .to = "failed", .from_active = true, .ended_at = T0 + 100 };
+	assert_int_equal(store_workflow_run_change(f->w, &recent, &later, T0 + 100, &changed), 0);
+	const weft_id *all[] = { &old1, &old2, &recent, &active };
+	for (size_t i = 0; i < ARRAY_LEN(all); i++) {
+		reach_at(f, all[i], WS_STEP, "s", T0 + 1);
+		int64_t sig;
+		assert_int_equal(store_workflow_signal_insert(f->w, all[i], "go", NULL, T0 + 1, &sig), 0);
+	}
+	/* A batch of one, then the rest: the active run and the one ended
+	 * after the cutoff stay. */
+	int64_t deleted;
+	assert_int_equal(store_workflow_runs_expire(f->w, T0 + 50, 1, &deleted), 0);
+	assert_int_equal(deleted, 1);
+	assert_int_equal(store_workflow_runs_expire(f->w, T0 + 50, 10, &deleted), 0);
+	assert_int_equal(deleted, 1);
+	assert_int_equal(store_workflow_runs_expire(f->w, T0 + 50, 10, &deleted), 0);
+	assert_int_equal(deleted, 0);
+	workflow_run_row r;
+	assert_int_equal(store_workflow_run_get(f->w, &old1, &r), WEFT_ENOTFOUND);
+	assert_int_equal(store_workflow_run_get(f->w, &old2, &r), WEFT_ENOTFOUND);
+	assert_int_equal(sql_int(f, "SELECT count(*) FROM workflow_run"), 2);
+	assert_int_equal(sql_int(f, "SELECT count(*) FROM workflow_step"), 2);
+	assert_int_equal(sql_int(f, "SELECT count(*) FROM workflow_signal"), 2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest sqlite_tests[] = {
@@ -282,6 +361,8 @@ int main(void)
 		STORE_TEST_SQLITE(test_memo_rows_bounded),
 		STORE_TEST_SQLITE(test_signals_oldest_first_once),
 		STORE_TEST_SQLITE(test_run_change_and_list),
+		STORE_TEST_SQLITE(test_step_list_in_reach_order),
+		STORE_TEST_SQLITE(test_runs_expire),
 	};
 	const struct CMUnitTest pg_tests[] = {
 		STORE_TEST_PG(test_run_keys),
@@ -290,6 +371,8 @@ int main(void)
 		STORE_TEST_PG(test_memo_rows_bounded),
 		STORE_TEST_PG(test_signals_oldest_first_once),
 		STORE_TEST_PG(test_run_change_and_list),
+		STORE_TEST_PG(test_step_list_in_reach_order),
+		STORE_TEST_PG(test_runs_expire),
 	};
 	return run_store_tests("store workflows", sqlite_tests, ARRAY_LEN(sqlite_tests), pg_tests, ARRAY_LEN(pg_tests));
 }

@@ -803,6 +803,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/workflows/{id}/steps": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A workflow run's memo: its steps, sleeps and signal waits, in the order they were first reached */
+        get: operations["listWorkflowSteps"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/workflows/{id}/steps/begin": {
         parameters: {
             query?: never;
@@ -2249,6 +2266,45 @@ export interface components {
              * @description A retrying step's backoff end, a sleep's due time
              */
             next_attempt_at?: string | null;
+        };
+        /** @description One row of the run's memo, as GET /v1/workflows/{id}/steps shows it */
+        WorkflowMemoRow: {
+            /**
+             * @description A step, a sleep or a signal wait: one name of each kind is a distinct row
+             * @enum {string}
+             */
+            kind?: "step" | "sleep" | "signal";
+            name?: string;
+            /** @description The iteration: the n-th call of this name in one attempt (the same row on every replay) */
+            seq?: number;
+            /** @enum {string} */
+            status?: "running" | "completed" | "failed" | "retrying" | "sleeping" | "waiting";
+            output?: unknown;
+            error?: {
+                code?: string;
+                message?: string | null;
+            } | null;
+            attempts?: number;
+            /**
+             * Format: date-time
+             * @description A retrying step's backoff end, a sleep's due time, a signal wait's timeout
+             */
+            next_attempt_at?: string | null;
+            /**
+             * Format: date-time
+             * @description When a call first reached the row
+             */
+            started_at?: string;
+            /**
+             * Format: date-time
+             * @description When it completed or failed for good
+             */
+            ended_at?: string | null;
+        };
+        WorkflowStepList: {
+            steps: components["schemas"]["WorkflowMemoRow"][];
+            /** @description Opaque; null when the memo has ended */
+            next_cursor: string | null;
         };
         WorkflowCallResult: {
             run_status: components["schemas"]["WorkflowStatus"];
@@ -4105,6 +4161,38 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Workflow"];
+                };
+            };
+            400: components["responses"]["Invalid"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listWorkflowSteps: {
+        parameters: {
+            query?: {
+                /** @description The next_cursor of the previous page, with the same filters */
+                cursor?: components["parameters"]["Cursor"];
+                limit?: components["parameters"]["Limit"];
+            };
+            header?: never;
+            path: {
+                /** @description The run's id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of the memo */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WorkflowStepList"];
                 };
             };
             400: components["responses"]["Invalid"];

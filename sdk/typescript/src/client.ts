@@ -269,6 +269,10 @@ export class WeftClient implements ApiMethods {
   getWorkflow(id: string, options?: Options<"getWorkflow">): Promise<Answer<"getWorkflow">> {
     return this.#call("getWorkflow", [id], undefined, options);
   }
+  /** A run's memo: its steps, sleeps and signal waits, in the order they were first reached. */
+  listWorkflowSteps(id: string, options?: Options<"listWorkflowSteps">): Promise<Answer<"listWorkflowSteps">> {
+    return this.#call("listWorkflowSteps", [id], undefined, options);
+  }
   getWorkflowByKey(key: string, options?: Options<"getWorkflowByKey">): Promise<Answer<"getWorkflowByKey">> {
     return this.#call("getWorkflowByKey", [key], undefined, options);
   }
@@ -375,6 +379,10 @@ export class WeftClient implements ApiMethods {
   /** A task's whole event trail, oldest first. */
   iterTaskEvents(id: string, options?: Omit<Options<"listTaskEvents">, "cursor">): AsyncGenerator<Item<"listTaskEvents", "events">, void, undefined> {
     return this.#pages((cursor) => this.listTaskEvents(id, { ...options, cursor }), "events");
+  }
+  /** A run's whole memo, in order. */
+  iterWorkflowSteps(id: string, options?: Omit<Options<"listWorkflowSteps">, "cursor">): AsyncGenerator<Item<"listWorkflowSteps", "steps">, void, undefined> {
+    return this.#pages((cursor) => this.listWorkflowSteps(id, { ...options, cursor }), "steps");
   }
   iterDeadLetters(options?: Omit<Options<"listDeadLetters">, "cursor">): AsyncGenerator<Item<"listDeadLetters", "dead_letters">, void, undefined> {
     return this.#pages((cursor) => this.listDeadLetters({ ...options, cursor }), "dead_letters");

@@ -49,6 +49,7 @@ export const OPERATIONS = {
   startWorkflow: {"method":"POST","path":"/v1/workflows","pathParams":[],"query":[],"headers":["Idempotency-Key"],"body":"required","bodyNamespace":true},
   getWorkflow: {"method":"GET","path":"/v1/workflows/{id}","pathParams":["id"],"query":[],"headers":[],"body":"none","bodyNamespace":false},
   getWorkflowByKey: {"method":"GET","path":"/v1/workflows/by-key/{key}","pathParams":["key"],"query":["namespace"],"headers":[],"body":"none","bodyNamespace":false},
+  listWorkflowSteps: {"method":"GET","path":"/v1/workflows/{id}/steps","pathParams":["id"],"query":["cursor","limit"],"headers":[],"body":"none","bodyNamespace":false},
   workflowStepBegin: {"method":"POST","path":"/v1/workflows/{id}/steps/begin","pathParams":["id"],"query":[],"headers":[],"body":"required","bodyNamespace":false},
   workflowStepComplete: {"method":"POST","path":"/v1/workflows/{id}/steps/complete","pathParams":["id"],"query":[],"headers":[],"body":"required","bodyNamespace":false},
   workflowStepFail: {"method":"POST","path":"/v1/workflows/{id}/steps/fail","pathParams":["id"],"query":[],"headers":[],"body":"required","bodyNamespace":false},

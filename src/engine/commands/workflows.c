@@ -36,12 +36,26 @@ const char *workflow_status_of_job(task_status s)
 }
 
 /* The active run holding the start's key: true with c->id and c->status
- * set; *rc a failure to read. */
-static bool existing_run(engine *e, cmd_workflow_start *c, int *rc)
+ * set; *rc a failure to read. A run active in its own row whose job
+ * ended without its calls (a worker's job report) has ended: it takes the
+ * job's end here, which frees the key. */
+static bool existing_run(engine *e, cmd_workflow_start *c, int64_t now, int *rc)
 {
 	workflow_run_row r;
 	*rc = store_workflow_run_by_key(e->w, c->namespace, c->idempotency_key, &r);
 	bool found = *rc == 0 && status_active(r.status);
+	if (found) {
+		task_row *t = NULL;
+		size_t nt = 0;
+		*rc = store_tasks_read(e->w, &r.id, 1, true, &t, &nt);
+		if (*rc == 0 && nt == 1 && task_status_terminal(t->status)) {
+			bool changed = false;
+			*rc = store_workflow_run_take_job_end(e->w, &r.id, now, &changed);
+			found = false;
+		}
+		store_free_tasks(t, nt);
+		found = found && *rc == 0;
+	}
 	if (found) {
 		c->id = r.id;
 		snprintf(c->status, sizeof c->status, "%s", r.status);
@@ -57,7 +71,7 @@ static int apply_start(engine *e, engine_cmd *cmd, int64_t now)
 	cmd_workflow_start *c = engine_cmd_of(cmd, cmd_workflow_start);
 	c->created = false;
 	int rc = 0;
-	if (c->idempotency_key != NULL && existing_run(e, c, &rc)) {
+	if (c->idempotency_key != NULL && existing_run(e, c, now, &rc)) {
 		cmd->result = 0;
 		return 0;
 	}
@@ -429,10 +443,8 @@ static int apply_call(engine *e, engine_cmd *cmd, int64_t now)
 		/* The job ended outside the run's own calls (its lease lost with
 		 * no attempt left, a cancel, an operator): the run follows it. */
 		const char *to = workflow_status_of_job(t->status);
-		workflow_run_change ch = { .to = to, .from_active = true, .error_code = t->error_code,
-			                   .error_message = t->failure_reason, .ended_at = now };
 		bool changed = false;
-		rc = store_workflow_run_change(e->w, &c->run_id, &ch, now, &changed);
+		rc = store_workflow_run_take_job_end(e->w, &c->run_id, now, &changed);
 		set_status(c, to);
 		c->outcome = WFC_RUN_ENDED;
 	} else if (rc == 0 && !status_active(run.status)) {

@@ -2,12 +2,15 @@
  * parts/retention.c — with RETENTION_ARCHIVE_DAYS (or _AFTER_SECS) set, the
  * leader moves terminal tasks older than that to the archive every
  * RETENTION_CLEANUP_INTERVAL_SECS, at most RETENTION_BATCH_SIZE per store
- * call and a bounded number of calls per pass.
+ * call and a bounded number of calls per pass. With RETENTION_WORKFLOW_DAYS
+ * (or _AFTER_SECS) set, the same pass deletes the workflow runs that ended
+ * longer ago than that, in the same batches.
  */
 #include "util/common.h"
 #include "util/log.h"
 #include "util/metrics.h"
 #include "engine/cycle.h"
+#include "store/workflows.h"
 
 #define MAX_CALLS_PER_PASS 50
 
@@ -16,7 +19,7 @@ static int archive_step(engine *e, void *arg, int64_t now)
 	UNUSED(arg);
 	int64_t t0 = clock_mono_us(), total = 0, moved = 0;
 	int rc = 0;
-	for (int pass = 0; pass < MAX_CALLS_PER_PASS; pass++) {
+	for (int pass = 0; pass < MAX_CALLS_PER_PASS && e->cfg.archive_after_us > 0; pass++) {
 		rc = store_archive_terminal(e->w, now - e->cfg.archive_after_us, (size_t)e->cfg.retention_batch, &moved);
 		if (rc != 0)
 			break;
@@ -31,18 +34,46 @@ static int archive_step(engine *e, void *arg, int64_t now)
 	return rc;
 }
 
+static int expire_workflows_step(engine *e, void *arg, int64_t now)
+{
+	UNUSED(arg);
+	int64_t total = 0, deleted = 0;
+	int rc = 0;
+	for (int pass = 0; pass < MAX_CALLS_PER_PASS; pass++) {
+		rc = store_workflow_runs_expire(e->w, now - e->cfg.workflow_retention_us, (size_t)e->cfg.retention_batch,
+		                                &deleted);
+		if (rc != 0)
+			break;
+		total += deleted;
+		if (deleted < e->cfg.retention_batch)
+			break;
+	}
+	engine_count(e, "retention_workflow_runs_deleted_total", NULL, (uint64_t)total);
+	if (total)
+		log_info("engine", "deleted %" PRId64 " workflow runs that ended long ago", total);
+	return rc;
+}
+
+static bool retention_on(const engine *e)
+{
+	return e->cfg.archive_after_us > 0 || e->cfg.workflow_retention_us > 0;
+}
+
 static int retention_start(engine *e, int64_t now)
 {
-	e->retention.next_us = e->cfg.archive_after_us > 0 ? now : INT64_MAX;
+	e->retention.next_us = retention_on(e) ? now : INT64_MAX;
 	return 0;
 }
 
 static void retention_run(engine *e, int64_t now)
 {
-	if (e->cfg.archive_after_us <= 0 || now < e->retention.next_us)
+	if (!retention_on(e) || now < e->retention.next_us)
 		return;
 	e->retention.next_us = now + e->cfg.retention_interval_us;
 	int rc = engine_step(e, archive_step, NULL, now);
+	/* After the archive: a run whose job it just took has taken the job's end. */
+	if (rc == 0 && e->cfg.workflow_retention_us > 0)
+		rc = engine_step(e, expire_workflows_step, NULL, now);
 	metrics_inc("retention_cleanup_runs_total", rc == 0 ? "outcome=\"success\"" : "outcome=\"error\"", 1);
 	if (rc != 0)
 		log_error("engine", "archiving pass failed");

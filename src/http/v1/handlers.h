@@ -92,5 +92,9 @@ void v1_workflow_sleep(http_request *r);
 void v1_workflow_complete(http_request *r);
 void v1_workflow_fail(http_request *r);
 void v1_workflow_wait_signal(http_request *r);
+/* {"code", "message"} of a run's or a step's error, or null without one. */
+void v1_put_workflow_error(buf *b, const char *code, const char *message);
+/* workflow_steps.c */
+void v1_workflow_steps(http_request *r);
 
 #endif

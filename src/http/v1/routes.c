@@ -62,6 +62,7 @@
  *                                  created_after, created_before, cursor, limit
  *   GET  /v1/workflows/{id}        a workflow run
  *   GET  /v1/workflows/by-key/{key}  the run holding an idempotency key (?namespace=)
+ *   GET  /v1/workflows/{id}/steps  a run's memo rows, in the order they were reached (paged)
  *   POST /v1/workflows/{id}/cancel   cancel a run that has not ended; /terminate the same
  *   POST /v1/workflows/{id}/retry    replay a failed, canceled or terminated run (memo kept)
  *   POST /v1/workflows/{id}/signals  send a signal (201)
@@ -164,6 +165,7 @@ static const http_route routes[] = {
 	{ HTTP_GET, "/v1/workflows", v1_list_workflows, false, 0 },
 	{ HTTP_GET, "/v1/workflows/{id}", v1_get_workflow, false, 0 },
 	{ HTTP_GET, "/v1/workflows/by-key/{key}", v1_workflow_by_key, false, 1 },
+	{ HTTP_GET, "/v1/workflows/{id}/steps", v1_workflow_steps, false, 0 },
 	{ HTTP_POST, "/v1/workflows/{id}/cancel", v1_cancel_workflow, false, 0 },
 	{ HTTP_POST, "/v1/workflows/{id}/terminate", v1_terminate_workflow, false, 0 },
 	{ HTTP_POST, "/v1/workflows/{id}/retry", v1_retry_workflow, false, 0 },

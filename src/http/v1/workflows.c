@@ -40,7 +40,7 @@
 /* ---- the answer: a run --------------------------------------------------------------------- */
 
 /* {"code", "message"} of an error, or null without one. */
-static void put_error(buf *b, const char *code, const char *message)
+void v1_put_workflow_error(buf *b, const char *code, const char *message)
 {
 	if (code == NULL) {
 		buf_puts(b, "null");
@@ -72,7 +72,7 @@ static void put_run(buf *b, const workflow_run_row *r)
 	buf_puts(b, ",\"output\":");
 	wire_raw(b, r->output, "null");
 	buf_puts(b, ",\"error\":");
-	put_error(b, r->error_code, r->error_message);
+	v1_put_workflow_error(b, r->error_code, r->error_message);
 	buf_puts(b, ",\"suspended\":");
 	if (r->suspend_reason != NULL && strcmp(r->status, "suspended") == 0) {
 		buf_puts(b, "{\"reason\":");
@@ -644,7 +644,7 @@ static void put_step(buf *b, const workflow_step_row *s)
 	buf_puts(b, ",\"output\":");
 	wire_raw(b, s->output, "null");
 	buf_puts(b, ",\"error\":");
-	put_error(b, s->error_code, s->error_message);
+	v1_put_workflow_error(b, s->error_code, s->error_message);
 	buf_puts(b, ",\"attempts\":");
 	wire_i64(b, s->attempts);
 	buf_puts(b, ",\"next_attempt_at\":");

@@ -928,6 +928,7 @@ extern const char embed_store_schema_postgres_0008_tokens_sql[];
 extern const char embed_store_schema_postgres_0009_workflows_sql[];
 extern const char embed_store_schema_postgres_0010_schedules_sql[];
 extern const char embed_store_schema_postgres_0011_templates_sql[];
+extern const char embed_store_schema_postgres_0012_workflow_listing_sql[];
 extern const char embed_store_schema_postgres_0013_schedule_overlap_sql[];
 extern const char embed_store_schema_postgres_0014_task_ref_sql[];
 
@@ -943,6 +944,7 @@ static const db_migration migrations[] = {
 	{ 9, embed_store_schema_postgres_0009_workflows_sql },
 	{ 10, embed_store_schema_postgres_0010_schedules_sql },
 	{ 11, embed_store_schema_postgres_0011_templates_sql },
+	{ 12, embed_store_schema_postgres_0012_workflow_listing_sql },
 	{ 13, embed_store_schema_postgres_0013_schedule_overlap_sql },
 	{ 14, embed_store_schema_postgres_0014_task_ref_sql },
 };

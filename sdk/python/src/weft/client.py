@@ -397,6 +397,16 @@ class Client:
         """One workflow run."""
         return self._get("/v1/workflows/%s" % _seg(id))
 
+    @operation("listWorkflowSteps")
+    def list_workflow_steps(self, id: str, *, cursor: Optional[str] = None, limit: Optional[int] = None) -> Answer:
+        """One page of a run's memo (its steps, sleeps and signal waits in
+        the order they were first reached): {"steps", "next_cursor"}."""
+        return self._get("/v1/workflows/%s/steps" % _seg(id), cursor=cursor, limit=limit)
+
+    def iter_workflow_steps(self, id: str, *, limit: Optional[int] = None) -> Iterator[Answer]:
+        """Every row of a run's memo, in order."""
+        return self._pages(lambda **kw: self.list_workflow_steps(id, **kw), "steps", limit=limit)
+
     @operation("getWorkflowByKey")
     def get_workflow_by_key(self, key: str, *, namespace: Optional[str] = None) -> Answer:
         """The active run holding idempotency key key, else the newest
