@@ -2,8 +2,9 @@
 it: a trigger and a firing reach a claim already parked on the queue at
 once; a catch-up limit of 0 is refused rather than stored to never fire,
 and `all` makes up for several missed times in one firing; a schedule
-made paused does not fire, and a list shows paused schedules; every field
-of a creation is applied as given (there is no partial update to ignore
+made paused does not fire, and a list shows paused schedules; a stored
+cron that no longer parses stops alone, holding no other schedule up;
+every field of a creation is applied as given (there is no partial update to ignore
 one); deleting a schedule leaves what it started intact; a schedule is no
 claimable row, so a claim parked while schedules are made takes nothing.
 The server's clock is moved (Server.advance), never waited for; a parked
@@ -12,7 +13,8 @@ claim is a real long poll answered well before its wait ends."""
 import threading
 import time
 
-from harness import parse_ts, wait_for
+from harness import Api, parse_ts, wait_for
+from test_v1_schedules_firing import db_exec
 
 WAIT_MS = 20000   # a parked claim's wait: an answer within a second is a wake-up, not its end
 
@@ -153,6 +155,36 @@ def test_the_list_shows_paused_schedules(api):
     listed = api.get("/v1/schedules").json()["schedules"]
     assert [(s["name"], s["paused"]) for s in listed] == [
         ("a-made-paused", True), ("b-running", False), ("c-paused-later", True)]
+
+
+# ---- an unparseable cron blocks the whole batch -------------------------------------------
+
+
+def test_a_stored_cron_that_no_longer_parses_holds_no_other_schedule_up(weft_factory, mock):
+    """A creation checks the cron text (test_v1_schedules.py); a row whose
+    cron no longer parses (edited in the database here) stops by itself
+    while the schedules due with it fire."""
+    server = weft_factory.start()
+    api = Api(server, mock)
+    for name in ("a-ok", "b-bad", "c-ok"):
+        create(api, name=name, cron="0 * * * *", target={"kind": "job", "queue": "q-" + name})
+    server.stop()
+    db_exec(server, "UPDATE schedule SET cron = 'not a cron' WHERE name = 'b-bad'")
+    server = server.restart()
+    api = Api(server, mock)
+    s = get(api, "a-ok")
+    advance_to(api, s, parse_ts(s["next_fire_at"]))
+    for name in ("a-ok", "c-ok"):
+        wait_for(lambda: get(api, name)["fires"] == 1, desc="schedule %s fired" % name)
+    g = wait_for(lambda: (lambda g: g if g["next_fire_at"] is None else None)(get(api, "b-bad")),
+                 desc="the broken schedule stopped")
+    assert g["fires"] == 0 and g["cron"] == "not a cron"
+    assert len(claim(api, "q-a-ok")) == 1 and len(claim(api, "q-c-ok")) == 1 and claim(api, "q-b-bad") == []
+    # The next hour fires the good ones again: the broken row is not due.
+    advance_to(api, get(api, "a-ok"), parse_ts(s["next_fire_at"]) + 3600)
+    for name in ("a-ok", "c-ok"):
+        wait_for(lambda: get(api, name)["fires"] == 2, desc="schedule %s fired again" % name)
+    assert api.get("/v1/schedules").status_code == 200
 
 
 # ---- UpdateWorkflowSchedule ignores fields ------------------------------------------------
