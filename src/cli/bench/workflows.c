@@ -333,7 +333,7 @@ static int report(bench *b, wf_run *q, int64_t us, const bench_stmts *st0, const
 		bench_figure(b, "wf_db_runs", "  runs in the database", (double)total, 0, "runs");
 		bench_figure(b, "wf_db_verified", "  completed with 10 memo rows", (double)good, 0, "runs");
 	}
-	bench_stmts_report(b, "wf", "  database statements per run", st0, st1, q->n, 5);
+	bench_stmts_report(b, "wf", "  database statements per run", st0, st1, q->n, 12);
 	if (rc != 0 || unstarted || lost || dup || total != q->n || good != q->n) {
 		bench_queue_fail(b, "workflows: %ld not started once, %ld lost, %ld duplicated; database: %lld runs, %lld "
 		                    "completed with %d steps, of %ld",
