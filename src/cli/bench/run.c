@@ -90,7 +90,6 @@ static void report_parameters(bench *b, const char *durability)
 		json_object_set_new(b->report, "latency_rate", json_integer(b->opt.latency_rate));
 	} else if (b->opt.workflows) {
 		json_object_set_new(b->report, "runs", json_integer(b->opt.runs));
-		json_object_set_new(b->report, "steps_per_run", json_integer(10));
 		json_object_set_new(b->report, "workers", json_integer(b->opt.workers));
 		json_object_set_new(b->report, "in_flight", json_integer(b->opt.in_flight));
 	} else if (!b->opt.soak) {

@@ -45,6 +45,8 @@
 #define WF_TYPE "bench10"
 #define WF_QUEUE "bench-wf"
 #define WF_STEPS 10
+#define WF_TEXT_(x) #x
+#define WF_TEXT(x) WF_TEXT_(x)               /* WF_STEPS in the checking SQL */
 #define STARTERS 4
 #define CLAIM_WAIT_MS 200        /* a worker's long poll; short, so it notices the end */
 #define LEASE_MS 600000          /* nothing expires during the run */
@@ -262,8 +264,8 @@ static void *worker(void *arg)
 static const char SQL_TOTAL[] = "SELECT count(*) FROM workflow_run WHERE type = '" WF_TYPE "'";
 static const char SQL_GOOD[] =
 	"SELECT count(*) FROM workflow_run r WHERE r.type = '" WF_TYPE "' AND r.status = 'completed' AND "
-	"r.memo_rows = 10 AND (SELECT count(*) FROM workflow_step s WHERE s.run_id = r.id AND s.kind = 'step' "
-	"AND s.status = 'completed') = 10";
+	"r.memo_rows = " WF_TEXT(WF_STEPS) " AND (SELECT count(*) FROM workflow_step s WHERE s.run_id = r.id AND "
+	"s.kind = 'step' AND s.status = 'completed') = " WF_TEXT(WF_STEPS);
 
 static int64_t sqlite_count(sqlite3 *db, const char *sql)
 {
@@ -370,6 +372,7 @@ int bench_workflows(bench *b)
 	atomic_init(&q.foreign, 0);
 	atomic_init(&q.failed, 0);
 	sem_init(&q.slots, 0, (unsigned)in_flight);
+	json_object_set_new(b->report, "steps_per_run", json_integer(WF_STEPS));
 	bench_note(b, "  %ld runs, %ld in flight, %ld workers claiming up to %ld, %d starters", q.n, in_flight,
 	           b->opt.workers, q.claim_batch, STARTERS);
 	size_t nt = STARTERS + (size_t)b->opt.workers;
