@@ -1,4 +1,4 @@
-// DBOS Transact (TypeScript SDK) running the workflow `weft bench --workflows`
+// DBOS Transact (TypeScript SDK) running the workflow `weft bench workflows`
 // runs: 10 steps with no-op bodies, each a checkpointed DBOS.runStep named
 // step_1 .. step_10, on a PostgreSQL database of its own (the system
 // database). Closed loop, as weft's side: --in-flight workflows at a time,
