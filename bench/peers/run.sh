@@ -30,7 +30,7 @@ WEFT_SERVER=()
 [ -z "${BENCH_WEFT_SERVER:-}" ] || WEFT_SERVER=(--server "$BENCH_WEFT_SERVER")
 
 usage() {
-	sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//' >&2
+	sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//' >&2
 	exit 2
 }
 
