@@ -409,6 +409,12 @@ clean:
 bench: build/weft
 	@bench/peers/run.sh $(BENCH_ARGS)
 
+# `make bench-workflows`: a 10-step no-op workflow on weft (SQLite and
+# PostgreSQL) beside DBOS Transact's TypeScript SDK on the same PostgreSQL.
+.PHONY: bench-workflows
+bench-workflows: build/weft
+	@bench/peers/run.sh --workload workflows $(BENCH_ARGS)
+
 # `make bench-clients`: jobs/s of one worker process of each client (weft
 # worker, libweft, Python, TypeScript) on no-op jobs (bench/clients/run.py).
 .PHONY: bench-clients

@@ -1,13 +1,17 @@
 #!/usr/bin/env python3
 """Tables of a bench/peers run: bulk enqueue and drain, jobs/s per system and
-configuration (median of the repetitions), and the ratio weft / peer.
+configuration (median of the repetitions), and the ratio weft / peer; or,
+for `run.sh --workload workflows`, workflow runs/s of weft and DBOS and the
+ratio weft / DBOS.
 
     report.py DIR        DIR as written by run.sh (results.jsonl, machine.json, ...)
     report.py FILE.jsonl only the tables
 
 Each line of results.jsonl is one run: a peer's (graphile.mjs, pgboss.mjs:
 system, workload, config, n, jobs_per_s, lost, dup, ok) or weft's (the JSON
-report of `weft bench --queue`, with the label run.sh gave it). A run that
+report of `weft bench --queue`, with the label run.sh gave it); for
+workflows, dbos/workflows.mjs's line (runs_per_s, p50_ms, p99_ms, ok) or
+the report of `weft bench workflows`. A run that
 lost or duplicated a job, or failed, is never a number: its row says failed.
 Standard library only.
 """
@@ -62,6 +66,17 @@ def weft_rows(d):
     return rows
 
 
+def weft_workflow_row(d):
+    """A `weft bench workflows` report (or run.sh's line for one that gave none)."""
+    rate = d.get("wf_runs_per_s")
+    ok = bool(d.get("ok")) and rate is not None
+    return {"system": "weft", "workload": "workflows", "config": d.get("label") or d.get("config") or
+            d.get("backend", "?"), "n": d.get("runs") or d.get("n"), "ok": ok, "runs_per_s": rate if ok else None,
+            "steps_per_s": d.get("wf_steps_per_s"), "p50_ms": d.get("wf_latency_p50_ms"),
+            "p99_ms": d.get("wf_latency_p99_ms"), "in_flight": d.get("in_flight"),
+            "error": None if ok else d.get("error") or "verification failed"}
+
+
 def load(path):
     rows = []
     with open(path) as f:
@@ -74,7 +89,12 @@ def load(path):
             except ValueError as e:
                 print("report.py: %s line %d is not JSON (%s); skipped" % (path, k, e), file=sys.stderr)
                 continue
-            if d.get("system") == "weft" and "workload" in d and "queue_drain_per_s" not in d:
+            if d.get("mode") == "workflows" or (d.get("system") == "weft" and d.get("workload") == "workflows"):
+                rows.append(weft_workflow_row(d))
+            elif d.get("workload") == "workflows":
+                d["ok"] = bool(d.get("ok")) and d.get("runs_per_s") is not None
+                rows.append(d)
+            elif d.get("system") == "weft" and "workload" in d and "queue_drain_per_s" not in d:
                 rows.extend(weft_rows(dict(d, label=d.get("config"))))
             elif d.get("mode") == "queue" or "label" in d:
                 rows.extend(weft_rows(d))
@@ -174,6 +194,49 @@ def latency_table(rows):
         "\n".join([fmt_table(["configuration", "p50 ms", "p99 ms", "runs"], body)] + failure_lines(notes)) + "\n"
 
 
+def workflows_table(rows):
+    """Runs/s of the 10-step workflow per system and configuration, the
+    median of the repetitions, and weft / DBOS per weft configuration."""
+    groups = group(rows, "workflows")
+    if not groups:
+        return ""
+    body, notes, med = [], [], {}
+    for (system, config), runs in groups.items():
+        bad = [r for r in runs if not r.get("ok")]
+        if bad:
+            body.append([system, config, "failed", "", "", "", "", str(len(runs))])
+            notes.append(("%s %s" % (system, config), "%d of %d runs failed; the first: %s" % (
+                len(bad), len(runs), bad[0].get("error"))))
+            continue
+        rates = [float(r["runs_per_s"]) for r in runs]
+        med[(system, config)] = m = statistics.median(rates)
+        body.append([system, config, "%.1f" % m, "%.1f-%.1f" % (min(rates), max(rates)) if len(rates) > 1 else "",
+                     "%.0f" % statistics.median(float(r["steps_per_s"]) for r in runs),
+                     "%.1f" % statistics.median(float(r["p50_ms"]) for r in runs),
+                     "%.1f" % statistics.median(float(r["p99_ms"]) for r in runs), str(len(runs))])
+    ns = sorted({r.get("n") for v in groups.values() for r in v if r.get("n")})
+    out = ["Workflow runs, 10 no-op steps each, closed loop (N = %s runs; durable commits on every system)" %
+           ", ".join(str(n) for n in ns),
+           fmt_table(["system", "configuration", "runs/s (median)", "range", "steps/s", "p50 ms", "p99 ms", "runs"],
+                     body)] + failure_lines(notes)
+    dbos = [(k, m) for k, m in med.items() if k[0] == "dbos"]
+    for (_, dc), dm in dbos:
+        for (system, config), m in med.items():
+            if system == "weft":
+                out.append("  weft %s / dbos: %.2f" % (config, m / dm))
+    # The same ratio within each repetition (the i-th run of each side), so
+    # that the machine's drift between repetitions cancels out.
+    for (_, dc), _ in dbos:
+        d_runs = groups[("dbos", dc)]
+        for (system, config), runs in groups.items():
+            if system != "weft" or (system, config) not in med:
+                continue
+            per = ["%.2f" % (w["runs_per_s"] / d["runs_per_s"]) for w, d in zip(runs, d_runs) if d.get("ok")]
+            if per:
+                out.append("  weft %s / dbos per repetition: %s" % (config, ", ".join(per)))
+    return "\n".join(out) + "\n"
+
+
 def machine_text(d):
     lines = []
     mpath = os.path.join(d, "machine.json")
@@ -214,6 +277,9 @@ def main(argv):
         t = table(rows, w, title)
         if t:
             parts.append(t)
+    wt = workflows_table(rows)
+    if wt:
+        parts.append(wt)
     lt = latency_table(rows)
     if lt:
         parts.append(lt)

@@ -108,3 +108,33 @@ def test_report_never_shows_a_number_for_a_lost_or_duplicated_job(tmp_path):
     assert "failed" in line and "100000" not in line
     assert "1 of 3 runs failed" in out
     assert "best peer" not in out.split("Drain")[1]   # no peer figure to compare with
+
+
+def wf_weft(rate, label, ok=True):
+    d = {"mode": "workflows", "label": label, "runs": 1000, "in_flight": 64, "ok": ok,
+         "wf_steps_per_s": rate * 10, "wf_latency_p50_ms": 5.0, "wf_latency_p99_ms": 9.0}
+    if ok:
+        d["wf_runs_per_s"] = rate
+    else:
+        d["error"] = "workflows: 0 not started once, 3 lost"
+    return d
+
+
+def wf_dbos(rate):
+    return {"system": "dbos", "workload": "workflows", "config": "in-flight 64, pool default", "n": 1000,
+            "runs_per_s": rate, "steps_per_s": rate * 10, "p50_ms": 7.0, "p99_ms": 11.0, "ok": True}
+
+
+def test_report_workflows_median_and_ratio_per_repetition(tmp_path):
+    out = report(tmp_path, [wf_weft(400, "sqlite synchronous FULL"), wf_weft(100, "postgres 1 node"), wf_dbos(50),
+                            wf_weft(600, "sqlite synchronous FULL"), wf_weft(300, "postgres 1 node"), wf_dbos(100),
+                            wf_weft(500, "sqlite synchronous FULL"), wf_weft(200, "postgres 1 node"), wf_dbos(200)])
+    assert "500.0" in row(out, "weft    sqlite").split() and "400.0-600.0" in row(out, "weft    sqlite")
+    assert "weft postgres 1 node / dbos: 2.00" in out          # medians 200 / 100
+    assert "weft sqlite synchronous FULL / dbos per repetition: 8.00, 6.00, 2.50" in out
+
+
+def test_report_workflows_never_shows_a_number_for_a_failed_verification(tmp_path):
+    out = report(tmp_path, [wf_weft(400, "postgres 1 node", ok=False), wf_dbos(100)])
+    assert "failed" in row(out, "weft") and "400" not in row(out, "weft")
+    assert "3 lost" in out and "/ dbos" not in out

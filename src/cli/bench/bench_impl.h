@@ -14,6 +14,7 @@
  *   soak_window.c the soak's windows and summary (soak.h)
  *   queue.c       --queue: the /v1 job queue's bulk enqueue and drain
  *   queue_latency.c --queue: enqueue -> claim latency at a fixed rate
+ *   workflows.c   `bench workflows`: 10-step workflow runs, start to completion
  *   statements.c  database statements per task, from each node's /metrics
  *   sink.c        the in-process webhook sink (sink.h)
  *   pg_admin.c    the PostgreSQL database of a run (pg_admin.h)
@@ -48,6 +49,10 @@ typedef struct bench_opts {
 	long jobs;            /* --jobs: jobs enqueued and drained by --queue */
 	long latency_secs;    /* --latency-secs: length of the latency phase; 0 skips it */
 	long latency_rate;    /* --latency-rate: jobs per second in the latency phase */
+	bool workflows;       /* `bench workflows`: workflow runs instead of the phases */
+	long runs;            /* --runs: workflow runs of `bench workflows` */
+	long workers;         /* --workers: its worker threads */
+	long in_flight;       /* --in-flight: its runs started and not yet completed, at most */
 	const char *db;       /* --db: a postgres:// URL (argv, borrowed); NULL = SQLite */
 	const char *server;   /* --server: the weft binary to run (argv, borrowed); NULL = this one */
 	bool json;
@@ -188,6 +193,13 @@ int bench_queue_completed(bench *b, const http_response *r, size_t count, atomic
 /* queue_latency.c: jobs at opt.latency_rate for opt.latency_secs, claimed by
  * waiting long-polls; p50/p99 from each job's due time to its claim. */
 int bench_queue_latency(bench *b);
+
+/* ---- workflows.c -------------------------------------------------------- */
+
+/* `bench workflows`: opt.runs runs of a 10-step no-op workflow, started and
+ * worked through in process over HTTP. -1 logged (the first failure is also
+ * the report's "error"). */
+int bench_workflows(bench *b);
 
 /* ---- load.c -------------------------------------------------------------- */
 

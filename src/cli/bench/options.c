@@ -12,6 +12,7 @@
 static void usage(FILE *out)
 {
 	fputs("usage: weft bench [options]\n"
+	      "       weft bench workflows [--runs N] [--workers N] [--in-flight N] [--db URL] [--json]\n"
 	      "\n"
 	      "Starts `weft serve` on a fresh database and a free port, plus a local\n"
 	      "webhook sink, and measures it end to end over HTTP: by default a sequence\n"
@@ -43,6 +44,16 @@ static void usage(FILE *out)
 	      "  --latency-rate N jobs per second in the latency phase (default 1000)\n"
 	      "  (with --queue, --clients is the number of enqueueing and draining clients,\n"
 	      "  default 4)\n"
+	      "\n"
+	      "weft bench workflows: instead of the phases, durable workflow runs of a\n"
+	      "10-step workflow with no-op steps: each run is started (POST /v1/workflows),\n"
+	      "claimed by an in-process worker (POST /v1/jobs/claim), its steps begun and\n"
+	      "completed over HTTP, and completed; every run checked in the database to end\n"
+	      "completed with 10 memo rows. Runs/s, steps/s, start -> completion latency.\n"
+	      "  --runs N         workflow runs (default 2000)\n"
+	      "  --workers N      worker threads, each on its own connection (default 32)\n"
+	      "  --in-flight N    runs started and not yet completed, at most (default 64)\n"
+	      "\n"
 	      "  --server PATH    run PATH (another weft binary, e.g. an older build) as the\n"
 	      "                   server instead of this one; its command line is the same\n"
 	      "  --json           print one JSON object with every figure on stdout\n"
@@ -100,6 +111,14 @@ static int check_opts(const bench_opts *o)
 		fprintf(stderr, "weft bench: --jobs, --latency-secs and --latency-rate belong to --queue\n");
 		return -1;
 	}
+	if (o->workflows && (o->queue || o->soak)) {
+		fprintf(stderr, "weft bench: workflows, --queue and --soak are different runs: choose one\n");
+		return -1;
+	}
+	if (!o->workflows && (o->runs || o->workers || o->in_flight)) {
+		fprintf(stderr, "weft bench: --runs, --workers and --in-flight belong to `weft bench workflows`\n");
+		return -1;
+	}
 	if (o->soak && o->nodes > 1) {
 		fprintf(stderr, "weft bench: --soak runs one node; drop --nodes %ld\n", o->nodes);
 		return -1;
@@ -152,6 +171,9 @@ int bench_parse_opts(int argc, char **argv, bench_opts *o)
 		{ "--jobs", 1, 10000000, offsetof(bench_opts, jobs) },
 		{ "--latency-secs", 0, 3600, offsetof(bench_opts, latency_secs) },
 		{ "--latency-rate", 1, 100000, offsetof(bench_opts, latency_rate) },
+		{ "--runs", 1, 1000000, offsetof(bench_opts, runs) },
+		{ "--workers", 1, 512, offsetof(bench_opts, workers) },
+		{ "--in-flight", 1, 100000, offsetof(bench_opts, in_flight) },
 	};
 	static const struct {
 		const char *name;
@@ -171,6 +193,10 @@ int bench_parse_opts(int argc, char **argv, bench_opts *o)
 		}
 		if (strcmp(a, "--json") == 0) {
 			o->json = true;
+			continue;
+		}
+		if (i == 1 && strcmp(a, "workflows") == 0) {
+			o->workflows = true;
 			continue;
 		}
 		if (strcmp(a, "--queue") == 0) {
@@ -218,6 +244,14 @@ int bench_parse_opts(int argc, char **argv, bench_opts *o)
 			o->latency_secs = 10;
 		if (!o->latency_rate)
 			o->latency_rate = 1000;
+	}
+	if (o->workflows) {
+		if (!o->runs)
+			o->runs = 2000;
+		if (!o->workers)
+			o->workers = 32;
+		if (!o->in_flight)
+			o->in_flight = 64;
 	}
 	if (o->soak) {
 		if (!o->rate)

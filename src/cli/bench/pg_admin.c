@@ -179,6 +179,22 @@ int pg_admin_vacuum_analyze(const char *url)
 	return rc;
 }
 
+int64_t pg_admin_query_int(const char *url, const char *sql)
+{
+	PGconn *c = connect_to(url, "a check of the database");
+	if (!c)
+		return -1;
+	char *v = query_value(c, sql, NULL);
+	int64_t n = v ? strtoll(v, NULL, 10) : -1;
+	if (!v) {
+		const char *m = PQerrorMessage(c);
+		log_error("bench", "%s: %.*s", sql, msg_len(m), m);
+	}
+	free(v);
+	PQfinish(c);
+	return n;
+}
+
 int pg_admin_drop_db(const char *admin_url, const char *name)
 {
 	PGconn *c = connect_to(admin_url, "dropping the database");

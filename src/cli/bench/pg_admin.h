@@ -38,6 +38,10 @@ int64_t pg_admin_db_size(const char *url);
  * gets. 0 or -1 (logged). */
 int pg_admin_vacuum_analyze(const char *url);
 
+/* The integer a one-row, one-column query answers in the database url
+ * reaches, or -1 (logged). */
+int64_t pg_admin_query_int(const char *url, const char *sql);
+
 /* DROP DATABASE IF EXISTS "<name>" through admin_url, WITH (FORCE) from
  * PostgreSQL 13 on: it ends any session a killed node left behind. */
 int pg_admin_drop_db(const char *admin_url, const char *name);

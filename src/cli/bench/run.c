@@ -16,7 +16,8 @@
  *   4. phases    submits, starts, PATCH, PUT (phases.c), each one only
  *                if the one before succeeded; or, with --soak, the soak
  *                (soak.c, soak_window.c) in their place; or, with --queue,
- *                the job queue's phases (queue.c, queue_latency.c);
+ *                the job queue's phases (queue.c, queue_latency.c); or,
+ *                as `bench workflows`, workflow runs (workflows.c);
  *   5. stop      peak RSS (VmHWM) of each node, SIGTERM to all of them at
  *                once, the exit statuses (each must be 0); then the
  *                PostgreSQL database is dropped.
@@ -78,12 +79,19 @@ static int pg_prepare(bench *b)
 static void report_parameters(bench *b, const char *durability)
 {
 	json_object_set_new(b->report, "backend", json_string(b->opt.db ? "postgres" : "sqlite"));
-	json_object_set_new(b->report, "mode", json_string(b->opt.soak ? "soak" : b->opt.queue ? "queue" : "phases"));
+	json_object_set_new(b->report, "mode", json_string(b->opt.soak        ? "soak"
+	                                                   : b->opt.queue     ? "queue"
+	                                                   : b->opt.workflows ? "workflows"
+	                                                                      : "phases"));
 	json_object_set_new(b->report, "nodes", json_integer(b->opt.nodes));
 	if (b->opt.queue) {
 		json_object_set_new(b->report, "jobs", json_integer(b->opt.jobs));
 		json_object_set_new(b->report, "latency_secs", json_integer(b->opt.latency_secs));
 		json_object_set_new(b->report, "latency_rate", json_integer(b->opt.latency_rate));
+	} else if (b->opt.workflows) {
+		json_object_set_new(b->report, "runs", json_integer(b->opt.runs));
+		json_object_set_new(b->report, "workers", json_integer(b->opt.workers));
+		json_object_set_new(b->report, "in_flight", json_integer(b->opt.in_flight));
 	} else if (!b->opt.soak) {
 		json_object_set_new(b->report, "tasks", json_integer(b->opt.tasks));
 		json_object_set_new(b->report, "starts", json_integer(b->opt.starts));
@@ -118,6 +126,10 @@ static void announce(bench *b, const char *durability)
 		              "%ld CPUs",
 		           b->opt.jobs, b->opt.clients, b->opt.latency_rate, b->opt.latency_secs, dur,
 		           sysconf(_SC_NPROCESSORS_ONLN));
+	else if (b->opt.workflows)
+		bench_note(b, "weft bench workflows: %ld runs of 10 no-op steps, %ld workers, %ld in flight, durability %s, "
+		              "%ld CPUs",
+		           b->opt.runs, b->opt.workers, b->opt.in_flight, dur, sysconf(_SC_NPROCESSORS_ONLN));
 	else
 		bench_note(b, "weft bench: %ld-task chain and fan-out, %ld starts, %ld clients, webhook concurrency %ld, "
 		              "durability %s, %ld CPUs",
@@ -175,6 +187,8 @@ static int run_phases(bench *b)
 		return bench_soak(b);
 	if (b->opt.queue)
 		return bench_queue(b);
+	if (b->opt.workflows)
+		return bench_workflows(b);
 	if (bench_phase_submits(b) != 0 || bench_phase_starts(b) != 0 || bench_phase_patch(b) != 0 ||
 	    bench_phase_put(b) != 0)
 		return -1;
