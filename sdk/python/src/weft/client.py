@@ -467,7 +467,7 @@ class Client:
     @operation("workflowStepFail")
     def workflow_step_fail(self, id: str, lease_token: str, name: str, seq: int, error: Mapping[str, Any],
                            retryable: Optional[bool] = None) -> Answer:
-        """Fails step name; error is {"code", "message"?, "details"?}.
+        """Fails step name; error is {"code", "message"?}.
         The run retries it by its policy unless retryable is False."""
         body = _body(lease_token=lease_token, name=name, seq=seq, error=dict(error), retryable=retryable)
         return self._wf(id, "steps/fail", body)
@@ -493,8 +493,8 @@ class Client:
     @operation("workflowFail")
     def workflow_fail(self, id: str, lease_token: str, error: Mapping[str, Any],
                       retryable: Optional[bool] = None) -> Answer:
-        """Fails the run's attempt; error is {"code", "message"?,
-        "details"?}. retryable False ends it for good."""
+        """Fails the run's attempt; error is {"code", "message"?}.
+        retryable False ends it for good."""
         return self._wf(id, "fail", _body(lease_token=lease_token, error=dict(error), retryable=retryable))
 
     # ---- dead letters -----------------------------------------------------
