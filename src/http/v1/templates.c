@@ -125,24 +125,6 @@ static int decode_steps_as_run(const char *run_text, const weft_config *cfg, v1_
 	return rc;
 }
 
-/* The namespace of a {name} route: ?namespace= or the token's default.
- * NULL after answering 400 or 403. */
-static const char *route_namespace(http_request *r)
-{
-	const char *ns = http_query(r, "namespace");
-	if (ns == NULL)
-		ns = http_default_ns(r);
-	if (!namespace_valid(ns)) {
-		v1_fail_msg(r, WEFT_EINVALID, NULL, "namespace: must match [a-z0-9][a-z0-9_-]{0,62}.");
-		return NULL;
-	}
-	if (!http_ns_visible(r, ns)) {
-		v1_fail_namespace(r, ns);
-		return NULL;
-	}
-	return ns;
-}
-
 /* {name} and {version} of the path; false after answering 400. */
 static bool route_version(http_request *r, const char **name, const char **version)
 {
@@ -362,7 +344,7 @@ void v1_list_templates(http_request *r)
 		bad_param(r, "name", name_rule);
 		return;
 	}
-	const char *ns = route_namespace(r);
+	const char *ns = v1_route_namespace(r);
 	if (ns == NULL)
 		return;
 	char filters[160];
@@ -416,7 +398,7 @@ void v1_get_template(http_request *r)
 	const char *name, *version;
 	if (!route_version(r, &name, &version))
 		return;
-	const char *ns = route_namespace(r);
+	const char *ns = v1_route_namespace(r);
 	if (ns != NULL)
 		answer_template(r, 200, ns, name, version);
 }
@@ -623,7 +605,7 @@ void v1_run_template(http_request *r)
 		return;
 	}
 	const char *ns = body_ns;
-	if (ns == NULL && (ns = route_namespace(r)) == NULL) {
+	if (ns == NULL && (ns = v1_route_namespace(r)) == NULL) {
 		run_state_free(s);
 		return;
 	}
