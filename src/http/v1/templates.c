@@ -36,14 +36,13 @@
 #include "http/v1/decode_run.h"
 #include "http/v1/errors.h"
 #include "http/v1/task_list.h"
+#include "http/v1/template_names.h"
 #include "http/v1/v1.h"
 #include "http/wire.h"
 #include "store/templates.h"
 #include "util/alloc.h"
 #include "util/buf.h"
 
-#define TEMPLATE_NAME_MAX 64
-#define TEMPLATE_VERSION_MAX 32
 #define TEMPLATE_DESCRIPTION_MAX 1024
 #define TEMPLATE_STEPS_MAX 1000
 #define TEMPLATE_BODY_MAX (1 << 20)            /* canonical JSON of a version */
@@ -54,34 +53,6 @@
 
 static const char name_rule[] = "expected [a-z][a-z0-9_.-]{0,63}";
 static const char version_rule[] = "expected 1 to 32 characters of [A-Za-z0-9._-]";
-
-/* [a-z][a-z0-9_.-]{0,63}: safe in a path and in name@version. */
-static bool template_name_valid(const char *s)
-{
-	size_t n = strlen(s);
-	if (n == 0 || n > TEMPLATE_NAME_MAX || !(s[0] >= 'a' && s[0] <= 'z'))
-		return false;
-	for (size_t i = 1; i < n; i++) {
-		char c = s[i];
-		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-'))
-			return false;
-	}
-	return true;
-}
-
-static bool template_version_valid(const char *s)
-{
-	size_t n = strlen(s);
-	if (n == 0 || n > TEMPLATE_VERSION_MAX)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		char c = s[i];
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-		      c == '.' || c == '-'))
-			return false;
-	}
-	return true;
-}
 
 /* JSON with object keys sorted at every depth, compact (owned): the same
  * value gives the same text whatever the order it was written in. */
@@ -130,7 +101,7 @@ static bool route_version(http_request *r, const char **name, const char **versi
 {
 	*name = http_param_text(r, 0);
 	*version = http_param_text(r, 1);
-	if (*name == NULL || !template_name_valid(*name)) {
+	if (*name == NULL || !template_name_valid(*name, strlen(*name))) {
 		v1_fail_msg(r, WEFT_EINVALID, NULL, "name: %s.", name_rule);
 		return false;
 	}
@@ -237,7 +208,7 @@ static int decode_put(http_request *r, put_state *s)
 	const char *ns = NULL, *name = NULL, *version = NULL;
 	if (decode_str(e, s->doc, "", "namespace", 0, &ns) == 0 && ns != NULL && !namespace_valid(ns))
 		decode_problem(e, "", "namespace", "must match [a-z0-9][a-z0-9_-]{0,62}");
-	if (decode_str(e, s->doc, "", "name", DECODE_REQUIRED, &name) == 0 && !template_name_valid(name))
+	if (decode_str(e, s->doc, "", "name", DECODE_REQUIRED, &name) == 0 && !template_name_valid(name, strlen(name)))
 		decode_problem(e, "", "name", "%s", name_rule);
 	if (decode_str(e, s->doc, "", "version", DECODE_REQUIRED, &version) == 0 && !template_version_valid(version))
 		decode_problem(e, "", "version", "%s", version_rule);
@@ -340,7 +311,7 @@ void v1_list_templates(http_request *r)
 		return;
 	}
 	const char *name = http_query(r, "name");
-	if (name != NULL && !template_name_valid(name)) {
+	if (name != NULL && !template_name_valid(name, strlen(name))) {
 		bad_param(r, "name", name_rule);
 		return;
 	}
