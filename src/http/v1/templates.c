@@ -302,6 +302,12 @@ static int bad_param(http_request *r, const char *param, const char *why)
 	return -1;
 }
 
+/* A version in a list: without its body. */
+static void put_listed_template(buf *b, const void *rows, size_t i)
+{
+	put_template(b, &((const template_row *)rows)[i], false);
+}
+
 void v1_list_templates(http_request *r)
 {
 	http_query_src q = http_query_src_of(r);
@@ -341,27 +347,11 @@ void v1_list_templates(http_request *r)
 		return;
 	}
 	size_t shown = MIN(n, (size_t)limit);
-	buf b;
-	buf_init(&b);
-	buf_puts(&b, "{\"templates\":[");
-	for (size_t i = 0; i < shown; i++) {
-		if (i > 0)
-			buf_putc(&b, ',');
-		put_template(&b, &rows[i], false);
-	}
-	buf_puts(&b, "],\"next_cursor\":");
-	if (n > shown) {
-		v1_cursor next = { .at = rows[shown - 1].created_at, .id = rows[shown - 1].id, .filters = fp };
-		char out[V1_CURSOR_MAX];
-		v1_cursor_encode(&next, out);
-		wire_str(&b, out);
-	} else {
-		buf_puts(&b, "null");
-	}
-	buf_putc(&b, '}');
+	v1_cursor next = { 0 };
+	if (n > shown)
+		next = (v1_cursor){ .at = rows[shown - 1].created_at, .id = rows[shown - 1].id, .filters = fp };
+	v1_respond_page(r, "templates", rows, shown, put_listed_template, n > shown ? &next : NULL);
 	store_free_templates(rows, n);
-	http_respond_json(r, 200, &b);
-	buf_release(&b);
 }
 
 void v1_get_template(http_request *r)
