@@ -2,22 +2,34 @@
  * input_file.c — reading a command's document (see input_file.h).
  */
 #include "cli/input_file.h"
+#include "util/buf.h"
 
+#include <errno.h>
 #include <string.h>
 #include <strings.h>
 
-input_read cli_read_bounded(FILE *f, size_t max, buf *b, size_t *seen)
+input_read cli_read_bounded(FILE *f, size_t max, char **out, size_t *len, size_t *seen)
 {
+	buf b;
+	buf_init(&b);
 	char chunk[65536];
 	size_t n;
 	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
-		if (b->len + n > max) {
-			*seen = b->len + n;
+		if (b.len + n > max) {
+			*seen = b.len + n;
+			buf_release(&b);
 			return INPUT_READ_TOO_LARGE;
 		}
-		buf_append(b, chunk, n);
+		buf_append(&b, chunk, n);
 	}
-	return ferror(f) ? INPUT_READ_ERROR : INPUT_READ_OK;
+	if (ferror(f)) {
+		int saved = errno;
+		buf_release(&b);
+		errno = saved;
+		return INPUT_READ_ERROR;
+	}
+	*out = buf_detach(&b, len);
+	return INPUT_READ_OK;
 }
 
 bool cli_file_has_suffix(const char *file, const char *suffix)

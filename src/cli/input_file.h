@@ -7,16 +7,17 @@
 #define WEFT_CLI_INPUT_FILE_H
 
 #include "util/common.h"
-#include "util/buf.h"
 
 #include <stdio.h>
 
 typedef enum { INPUT_READ_OK, INPUT_READ_TOO_LARGE, INPUT_READ_ERROR } input_read;
 
-/* Appends the rest of f to b. Stops as soon as more than max bytes have
- * come: INPUT_READ_TOO_LARGE with *seen the bytes read by then (the file
- * may hold more). INPUT_READ_ERROR with errno set when reading fails. */
-input_read cli_read_bounded(FILE *f, size_t max, buf *b, size_t *seen);
+/* The rest of f, at most max bytes: INPUT_READ_OK with the bytes (owned,
+ * NUL-terminated) in *out and their count in *len. Stops as soon as more
+ * than max bytes have come: INPUT_READ_TOO_LARGE with *seen the bytes
+ * read by then (the file may hold more). INPUT_READ_ERROR with errno set
+ * when reading fails. */
+input_read cli_read_bounded(FILE *f, size_t max, char **out, size_t *len, size_t *seen);
 
 /* Whether file ends with suffix, in any case (".JSON" is ".json"). */
 bool cli_file_has_suffix(const char *file, const char *suffix);

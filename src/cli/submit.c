@@ -100,11 +100,9 @@ static int read_input(const char *file, char **out, size_t *len)
 	}
 	if (std_in && isatty(fileno(f)))
 		fprintf(stderr, PROG ": reading the DAG from the terminal; end with Ctrl-D\n");
-	buf b;
-	buf_init(&b);
 	size_t seen;
 	int rc = CLI_EXIT_OK;
-	switch (cli_read_bounded(f, SUBMIT_MAX_BYTES, &b, &seen)) {
+	switch (cli_read_bounded(f, SUBMIT_MAX_BYTES, out, len, &seen)) {
 	case INPUT_READ_OK: break;
 	case INPUT_READ_TOO_LARGE: rc = too_large(std_in ? "stdin" : file, seen, "has more than"); break;
 	case INPUT_READ_ERROR:
@@ -114,12 +112,7 @@ static int read_input(const char *file, char **out, size_t *len)
 	}
 	if (!std_in)
 		fclose(f);
-	if (rc != CLI_EXIT_OK) {
-		buf_release(&b);
-		return rc;
-	}
-	*out = buf_detach(&b, len);
-	return CLI_EXIT_OK;
+	return rc;
 }
 
 /* The extension's format, else by the first character (cli_input_is_json;

@@ -58,11 +58,9 @@ static int read_file(cli_ctx *c, const char *file, char **out, size_t *len)
 		cli_fail(c, "cannot open %s: %s", file, strerror(errno));
 		return CLI_EXIT_USAGE;
 	}
-	buf b;
-	buf_init(&b);
 	size_t seen;
 	int rc = CLI_EXIT_OK;
-	switch (cli_read_bounded(f, TEMPLATE_FILE_MAX, &b, &seen)) {
+	switch (cli_read_bounded(f, TEMPLATE_FILE_MAX, out, len, &seen)) {
 	case INPUT_READ_OK: break;
 	case INPUT_READ_TOO_LARGE:
 		cli_fail(c, "%s has more than %u bytes, the most a template may have", file, TEMPLATE_FILE_MAX);
@@ -75,12 +73,7 @@ static int read_file(cli_ctx *c, const char *file, char **out, size_t *len)
 	}
 	if (!std_in)
 		fclose(f);
-	if (rc != CLI_EXIT_OK) {
-		buf_release(&b);
-		return rc;
-	}
-	*out = buf_detach(&b, len);
-	return CLI_EXIT_OK;
+	return rc;
 }
 
 /* The file's document: YAML for .yaml/.yml, JSON for .json, else by its
