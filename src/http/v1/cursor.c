@@ -167,18 +167,18 @@ int v1_cursor_take(const char *text, uint64_t filters, http_error *e, v1_cursor 
 	return 0;
 }
 
-void v1_respond_page(http_request *r, const char *key, const void *rows, size_t shown,
-                     void (*put)(buf *b, const void *rows, size_t i), const v1_cursor *next)
+void v1_respond_page(http_request *r, const char *key, const void *items, size_t n, size_t size, http_put_fn put,
+                     const v1_cursor *next)
 {
 	buf b;
 	buf_init(&b);
 	buf_putc(&b, '{');
 	wire_str(&b, key);
 	buf_puts(&b, ":[");
-	for (size_t i = 0; i < shown; i++) {
+	for (size_t i = 0; i < n; i++) {
 		if (i > 0)
 			buf_putc(&b, ',');
-		put(&b, rows, i);
+		put(&b, (const char *)items + i * size);
 	}
 	buf_puts(&b, "],\"next_cursor\":");
 	if (next != NULL) {

@@ -191,9 +191,9 @@ void v1_task_resume(http_request *r) { task_action(r, OPERATOR_RESUME); }
 
 /* ---- GET /v1/dead-letters ------------------------------------------------------------- */
 
-static void put_listed_dead_letter(buf *b, const void *rows, size_t i)
+static void put_listed_dead_letter(buf *b, const void *item)
 {
-	const task_row *t = &((const task_row *)rows)[i];
+	const task_row *t = item;
 	v1_task_view view = { .task = t, .max_attempts = v1_task_max_attempts(t) };
 	v1_put_task(b, &view);
 }
@@ -248,7 +248,7 @@ void v1_dead_letters(http_request *r)
 	v1_cursor next = { 0 };
 	if (more)
 		next = (v1_cursor){ .at = rows[shown - 1].dead_at, .id = rows[shown - 1].id, .filters = fp };
-	v1_respond_page(r, "dead_letters", rows, shown, put_listed_dead_letter, more ? &next : NULL);
+	v1_respond_page(r, "dead_letters", rows, shown, sizeof *rows, put_listed_dead_letter, more ? &next : NULL);
 	store_free_tasks(rows, n);
 }
 

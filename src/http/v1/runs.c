@@ -429,9 +429,9 @@ static uint64_t list_fingerprint(const char *ns, const run_filter *f)
 }
 
 /* A run in the list. */
-static void put_listed_run(buf *b, const void *rows, size_t i)
+static void put_listed_run(buf *b, const void *item)
 {
-	run_view v = view_of(&((const run_row *)rows)[i]);
+	run_view v = view_of(item);
 	put_run_head(b, &v);
 	buf_putc(b, '}');
 }
@@ -478,7 +478,7 @@ void v1_list_runs(http_request *r)
 	v1_cursor next = { 0 };
 	if (n > shown)
 		next = (v1_cursor){ .at = runs[shown - 1].created_at, .id = runs[shown - 1].id, .filters = fp };
-	v1_respond_page(r, "runs", runs, shown, put_listed_run, n > shown ? &next : NULL);
+	v1_respond_page(r, "runs", runs, shown, sizeof *runs, put_listed_run, n > shown ? &next : NULL);
 	store_free_runs(runs, n);
 }
 

@@ -135,9 +135,9 @@ void v1_list_tasks(http_request *r)
 /* ---- GET /v1/tasks/{id}/events -------------------------------------------------------- */
 
 /* The trail only grows at its end, so a page goes on from an ordinal. */
-static void put_listed_event(buf *b, const void *rows, size_t i)
+static void put_listed_event(buf *b, const void *item)
 {
-	v1_put_event(b, &((const task_event *)rows)[i]);
+	v1_put_event(b, item);
 }
 
 void v1_task_events(http_request *r)
@@ -183,7 +183,7 @@ void v1_task_events(http_request *r)
 		size_t end = (size_t)MIN((int64_t)n, from + limit);
 		v1_cursor next = { .at = (int64_t)end, .filters = fp, .position = (int64_t)end };
 		const task_event *page = n > 0 ? ev + start : NULL; /* ev is NULL when there are none */
-		v1_respond_page(r, "events", page, end - start, put_listed_event, end < n ? &next : NULL);
+		v1_respond_page(r, "events", page, end - start, sizeof *ev, put_listed_event, end < n ? &next : NULL);
 	}
 	store_free_events(ev, n);
 	task_row_release(&t);

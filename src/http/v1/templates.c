@@ -303,9 +303,9 @@ static int bad_param(http_request *r, const char *param, const char *why)
 }
 
 /* A version in a list: without its body. */
-static void put_listed_template(buf *b, const void *rows, size_t i)
+static void put_listed_template(buf *b, const void *item)
 {
-	put_template(b, &((const template_row *)rows)[i], false);
+	put_template(b, item, false);
 }
 
 void v1_list_templates(http_request *r)
@@ -350,7 +350,7 @@ void v1_list_templates(http_request *r)
 	v1_cursor next = { 0 };
 	if (n > shown)
 		next = (v1_cursor){ .at = rows[shown - 1].created_at, .id = rows[shown - 1].id, .filters = fp };
-	v1_respond_page(r, "templates", rows, shown, put_listed_template, n > shown ? &next : NULL);
+	v1_respond_page(r, "templates", rows, shown, sizeof *rows, put_listed_template, n > shown ? &next : NULL);
 	store_free_templates(rows, n);
 }
 

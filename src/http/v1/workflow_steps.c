@@ -44,9 +44,9 @@ static void put_memo_row(buf *b, const workflow_step_row *s)
 	buf_putc(b, '}');
 }
 
-static void put_listed_memo_row(buf *b, const void *rows, size_t i)
+static void put_listed_memo_row(buf *b, const void *item)
 {
-	put_memo_row(b, &((const workflow_step_row *)rows)[i]);
+	put_memo_row(b, item);
 }
 
 /* The query: 0 with *limit and *from, or WEFT_EINVALID recorded. */
@@ -98,7 +98,7 @@ void v1_workflow_steps(http_request *r)
 		size_t shown = MIN(n, (size_t)limit);
 		int64_t next_at = from + (int64_t)shown;
 		v1_cursor next = { .at = next_at, .filters = fp, .position = next_at };
-		v1_respond_page(r, "steps", rows, shown, put_listed_memo_row, n > shown ? &next : NULL);
+		v1_respond_page(r, "steps", rows, shown, sizeof *rows, put_listed_memo_row, n > shown ? &next : NULL);
 	}
 	store_free_workflow_steps(rows, n);
 }

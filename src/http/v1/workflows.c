@@ -284,9 +284,9 @@ static int decode_list(http_request *r, workflow_run_filter *f, const char **ns,
 }
 
 /* A run in the list. */
-static void put_listed_run(buf *b, const void *rows, size_t i)
+static void put_listed_run(buf *b, const void *item)
 {
-	put_run(b, &((const workflow_run_row *)rows)[i]);
+	put_run(b, item);
 }
 
 void v1_list_workflows(http_request *r)
@@ -336,7 +336,7 @@ void v1_list_workflows(http_request *r)
 	v1_cursor next = { 0 };
 	if (n > shown)
 		next = (v1_cursor){ .at = runs[shown - 1].created_at, .id = runs[shown - 1].id, .filters = fp };
-	v1_respond_page(r, "workflows", runs, shown, put_listed_run, n > shown ? &next : NULL);
+	v1_respond_page(r, "workflows", runs, shown, sizeof *runs, put_listed_run, n > shown ? &next : NULL);
 	store_free_workflow_runs(runs, n);
 }
 
