@@ -12,6 +12,7 @@
  */
 #include "cli/submit.h"
 #include "cli/client_opts.h"
+#include "cli/input_file.h"
 #include "cli/submit_yaml.h"
 #include "util/alloc.h"
 #include "util/buf.h"
@@ -20,7 +21,6 @@
 
 #include <curl/curl.h>
 #include <errno.h>
-#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -100,53 +100,26 @@ static int read_input(const char *file, char **out, size_t *len)
 	}
 	if (std_in && isatty(fileno(f)))
 		fprintf(stderr, PROG ": reading the DAG from the terminal; end with Ctrl-D\n");
-	buf b;
-	buf_init(&b);
-	char chunk[65536];
-	size_t n;
+	size_t seen;
 	int rc = CLI_EXIT_OK;
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
-		if (b.len + n > SUBMIT_MAX_BYTES) {
-			rc = too_large(std_in ? "stdin" : file, b.len + n, "has more than");
-			break;
-		}
-		buf_append(&b, chunk, n);
-	}
-	if (rc == CLI_EXIT_OK && ferror(f)) {
+	switch (cli_read_bounded(f, SUBMIT_MAX_BYTES, out, len, &seen)) {
+	case INPUT_READ_OK: break;
+	case INPUT_READ_TOO_LARGE: rc = too_large(std_in ? "stdin" : file, seen, "has more than"); break;
+	case INPUT_READ_ERROR:
 		fprintf(stderr, PROG ": cannot read %s: %s\n", std_in ? "stdin" : file, strerror(errno));
 		rc = CLI_EXIT_USAGE;
+		break;
 	}
 	if (!std_in)
 		fclose(f);
-	if (rc != CLI_EXIT_OK) {
-		buf_release(&b);
-		return rc;
-	}
-	*out = buf_detach(&b, len);
-	return CLI_EXIT_OK;
+	return rc;
 }
 
-static bool ends_with(const char *s, const char *suffix)
-{
-	size_t n = strlen(s), m = strlen(suffix);
-	return n >= m && strcasecmp(s + n - m, suffix) == 0;
-}
-
-/* The extension's format, else JSON when the first non-blank character
- * opens a JSON object or array (YAML's flow style could too, but a file
- * that starts so is JSON far more often; --format yaml says otherwise). */
+/* The extension's format, else by the first character (cli_input_is_json;
+ * --format yaml says otherwise). */
 static input_format guess_format(const char *file, const char *text, size_t len)
 {
-	if (ends_with(file, ".json"))
-		return FORMAT_JSON;
-	if (ends_with(file, ".yaml") || ends_with(file, ".yml"))
-		return FORMAT_YAML;
-	for (size_t i = 0; i < len; i++) {
-		if (text[i] == ' ' || text[i] == '\t' || text[i] == '\r' || text[i] == '\n')
-			continue;
-		return text[i] == '{' || text[i] == '[' ? FORMAT_JSON : FORMAT_YAML;
-	}
-	return FORMAT_YAML;
+	return cli_input_is_json(file, text, len) ? FORMAT_JSON : FORMAT_YAML;
 }
 
 /* The request body as a tree (a new reference), or NULL after a message.
@@ -169,9 +142,9 @@ static json_t *parse_dag(const submit_opts *o, const char *text, size_t len, sub
 			char *at = strstr(err, " at line ");
 			if (at && sscanf(at, " at line %lu column %lu", &line, &col) == 2) {
 				*at = '\0';
+				bool hint = o->format == FORMAT_GUESS && !cli_file_has_suffix(o->file, ".json");
 				fprintf(stderr, PROG ": %s:%lu:%lu: %s (not JSON%s)\n", name, line, col, err,
-				        o->format == FORMAT_GUESS && !ends_with(o->file, ".json") ? "; --format yaml if it is YAML"
-				                                                                   : "");
+				        hint ? "; --format yaml if it is YAML" : "");
 			} else {
 				fprintf(stderr, PROG ": %s: %s\n", name, err);
 			}

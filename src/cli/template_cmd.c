@@ -7,12 +7,12 @@
  * a context.
  */
 #include "cli/families.h"
+#include "cli/input_file.h"
 #include "cli/submit_yaml.h"
 #include "util/alloc.h"
 #include "util/json.h"
 
 #include <errno.h>
-#include <strings.h>
 
 /* The most a template file or a --context file may hold: the server's
  * limit on a template's body. */
@@ -58,49 +58,29 @@ static int read_file(cli_ctx *c, const char *file, char **out, size_t *len)
 		cli_fail(c, "cannot open %s: %s", file, strerror(errno));
 		return CLI_EXIT_USAGE;
 	}
-	buf b;
-	buf_init(&b);
-	char chunk[65536];
-	size_t n;
+	size_t seen;
 	int rc = CLI_EXIT_OK;
-	while (rc == CLI_EXIT_OK && (n = fread(chunk, 1, sizeof chunk, f)) > 0) {
-		if (b.len + n > TEMPLATE_FILE_MAX) {
-			cli_fail(c, "%s has more than %u bytes, the most a template may have", file, TEMPLATE_FILE_MAX);
-			rc = CLI_EXIT_USAGE;
-		}
-		buf_append(&b, chunk, n);
-	}
-	if (rc == CLI_EXIT_OK && ferror(f)) {
+	switch (cli_read_bounded(f, TEMPLATE_FILE_MAX, out, len, &seen)) {
+	case INPUT_READ_OK: break;
+	case INPUT_READ_TOO_LARGE:
+		cli_fail(c, "%s has more than %u bytes, the most a template may have", file, TEMPLATE_FILE_MAX);
+		rc = CLI_EXIT_USAGE;
+		break;
+	case INPUT_READ_ERROR:
 		cli_fail(c, "cannot read %s: %s", file, strerror(errno));
 		rc = CLI_EXIT_USAGE;
+		break;
 	}
 	if (!std_in)
 		fclose(f);
-	if (rc != CLI_EXIT_OK) {
-		buf_release(&b);
-		return rc;
-	}
-	*out = buf_detach(&b, len);
-	return CLI_EXIT_OK;
-}
-
-static bool ends_with(const char *s, const char *suffix)
-{
-	size_t n = strlen(s), m = strlen(suffix);
-	return n >= m && strcasecmp(s + n - m, suffix) == 0;
+	return rc;
 }
 
 /* The file's document: YAML for .yaml/.yml, JSON for .json, else by its
  * first character ({ or [ is JSON). NULL after a message. */
 static json_t *parse_document(cli_ctx *c, const char *file, const char *text, size_t len)
 {
-	bool yaml = ends_with(file, ".yaml") || ends_with(file, ".yml");
-	if (!yaml && !ends_with(file, ".json")) {
-		size_t i = 0;
-		while (i < len && (text[i] == ' ' || text[i] == '\t' || text[i] == '\r' || text[i] == '\n'))
-			i++;
-		yaml = i == len || (text[i] != '{' && text[i] != '[');
-	}
+	bool yaml = !cli_input_is_json(file, text, len);
 	const char *name = strcmp(file, "-") == 0 ? "stdin" : file;
 	char err[512];
 	json_t *doc = yaml ? submit_yaml_to_json(text, len, name, NULL, err, sizeof err)

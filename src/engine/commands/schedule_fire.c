@@ -232,42 +232,40 @@ static int start_template_runs(engine *e, const schedule_row *s, const json_t *t
 	return rc;
 }
 
-/* Cancels the previous run of s (it had not ended when read). A run that
- * ended in the meantime is no error: there is nothing left to cancel. */
+/* Applies the schedule's stop command cmd: 0, or its failure. A run that
+ * ended in the meantime (conflict) or is gone (not found) is no error:
+ * there is nothing left to cancel. */
+static int apply_stop(engine *e, engine_cmd *cmd, int64_t now)
+{
+	cmd->actor = "schedule";
+	int rc = cmd->op->apply(e, cmd, now);
+	if (rc == 0 && cmd->result != 0 && cmd->result != WEFT_ECONFLICT && cmd->result != WEFT_ENOTFOUND)
+		rc = cmd->result;
+	return rc;
+}
+
+/* Cancels the previous run of s (it had not ended when read). */
 static int cancel_previous(engine *e, const schedule_row *s, int64_t now)
 {
 	static const char reason[] = "schedule: overlap cancel_previous";
-	int rc = 0, result = 0;
 	if (strcmp(s->target_kind, "workflow") == 0 && s->last_run_id != NULL) {
 		cmd_workflow_stop stop;
 		cmd_workflow_stop_init(&stop, WF_CANCEL);
-		stop.base.actor = "schedule";
 		stop.reason = reason;
-		if (id_parse(s->last_run_id, &stop.run_id) != 0)
-			return 0;
-		rc = stop.base.op->apply(e, &stop.base, now);
-		result = stop.base.result;
-	} else if (strcmp(s->target_kind, "template") == 0 && s->last_run_id != NULL) {
+		return id_parse(s->last_run_id, &stop.run_id) == 0 ? apply_stop(e, &stop.base, now) : 0;
+	}
+	if (strcmp(s->target_kind, "template") == 0 && s->last_run_id != NULL) {
 		cmd_stop_batch stop;
 		cmd_stop_batch_init(&stop);
-		stop.base.actor = "schedule";
-		if (id_parse(s->last_run_id, &stop.batch_id) != 0)
-			return 0;
-		rc = stop.base.op->apply(e, &stop.base, now);
-		result = stop.base.result;
-	} else if (s->last_job_id != NULL) {
+		return id_parse(s->last_run_id, &stop.batch_id) == 0 ? apply_stop(e, &stop.base, now) : 0;
+	}
+	if (s->last_job_id != NULL) {
 		cmd_operator op;
 		cmd_operator_init(&op, OPERATOR_CANCEL);
-		op.base.actor = "schedule";
 		op.reason = reason;
-		if (id_parse(s->last_job_id, &op.id) != 0)
-			return 0;
-		rc = op.base.op->apply(e, &op.base, now);
-		result = op.base.result;
+		return id_parse(s->last_job_id, &op.id) == 0 ? apply_stop(e, &op.base, now) : 0;
 	}
-	if (rc == 0 && result != 0 && result != WEFT_ECONFLICT && result != WEFT_ENOTFOUND)
-		rc = result;
-	return rc;
+	return 0;
 }
 
 /* Runs a firing of n due times starts once the previous run is settled:

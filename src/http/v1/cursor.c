@@ -7,6 +7,9 @@
 
 #include <errno.h>
 
+#include "http/wire.h"
+#include "util/buf.h"
+
 static const char b64url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 void v1_base64url_encode(const unsigned char *in, size_t len, char *out)
@@ -162,4 +165,30 @@ int v1_cursor_take(const char *text, uint64_t filters, http_error *e, v1_cursor 
 		return http_error_set(e, WEFT_EINVALID, HTTP_ERR_RULE, "cursor",
 		                      "the cursor was made with other filters: send the same filters, or none");
 	return 0;
+}
+
+void v1_respond_page(http_request *r, const char *key, const void *items, size_t n, size_t size, http_put_fn put,
+                     const v1_cursor *next)
+{
+	buf b;
+	buf_init(&b);
+	buf_putc(&b, '{');
+	wire_str(&b, key);
+	buf_puts(&b, ":[");
+	for (size_t i = 0; i < n; i++) {
+		if (i > 0)
+			buf_putc(&b, ',');
+		put(&b, (const char *)items + i * size);
+	}
+	buf_puts(&b, "],\"next_cursor\":");
+	if (next != NULL) {
+		char text[V1_CURSOR_MAX];
+		v1_cursor_encode(next, text);
+		wire_str(&b, text);
+	} else {
+		buf_puts(&b, "null");
+	}
+	buf_putc(&b, '}');
+	http_respond_json(r, 200, &b);
+	buf_release(&b);
 }

@@ -19,6 +19,7 @@
 
 #include "util/common.h"
 #include "core/id.h"
+#include "http/http.h"
 
 /* Longest cursor text, with its NUL. */
 #define V1_CURSOR_MAX 160
@@ -40,6 +41,12 @@ int v1_cursor_decode(const char *text, v1_cursor *out);
  * against "cursor" (not a cursor, or one made with other filters). */
 struct http_error;
 int v1_cursor_take(const char *text, uint64_t filters, struct http_error *e, v1_cursor *out);
+
+/* Answers 200 {"<key>":[the n items of `size` bytes at items, each
+ * written by put],"next_cursor":<next's text, or null where next is NULL:
+ * the list ends here>}. */
+void v1_respond_page(http_request *r, const char *key, const void *items, size_t n, size_t size, http_put_fn put,
+                     const v1_cursor *next);
 
 /* A 64-bit fingerprint (FNV-1a) of text, e.g. the filters of a list in a
  * canonical form. Not a secret: it only tells filters apart. */

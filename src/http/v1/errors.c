@@ -7,6 +7,7 @@
 #include <stdarg.h>
 
 #include "core/error.h"
+#include "core/limits.h"
 #include "http/wire.h"
 
 const char *v1_error_code(int code, const http_error *err)
@@ -116,4 +117,20 @@ void v1_fail_not_found(http_request *r, const char *what, const weft_id *id)
 void v1_fail_namespace(http_request *r, const char *ns)
 {
 	v1_fail_msg(r, WEFT_EFORBIDDEN, V1_FORBIDDEN_NAMESPACE, "The token may not act in namespace '%s'.", ns);
+}
+
+const char *v1_route_namespace(http_request *r)
+{
+	const char *ns = http_query(r, "namespace");
+	if (ns == NULL)
+		ns = http_default_ns(r);
+	if (!namespace_valid(ns)) {
+		v1_fail_msg(r, WEFT_EINVALID, NULL, "namespace: must match [a-z0-9][a-z0-9_-]{0,62}.");
+		return NULL;
+	}
+	if (!http_ns_visible(r, ns)) {
+		v1_fail_namespace(r, ns);
+		return NULL;
+	}
+	return ns;
 }

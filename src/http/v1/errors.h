@@ -38,4 +38,8 @@ void v1_fail_not_found(http_request *r, const char *what, const weft_id *id);
 /* 403 forbidden_namespace: the token may not act in namespace ns. */
 void v1_fail_namespace(http_request *r, const char *ns);
 
+/* The namespace a route acts in: ?namespace=, else the token's default.
+ * NULL after answering 400 (malformed) or 403 forbidden_namespace. */
+const char *v1_route_namespace(http_request *r);
+
 #endif

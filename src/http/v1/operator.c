@@ -191,6 +191,13 @@ void v1_task_resume(http_request *r) { task_action(r, OPERATOR_RESUME); }
 
 /* ---- GET /v1/dead-letters ------------------------------------------------------------- */
 
+static void put_listed_dead_letter(buf *b, const void *item)
+{
+	const task_row *t = item;
+	v1_task_view view = { .task = t, .max_attempts = v1_task_max_attempts(t) };
+	v1_put_task(b, &view);
+}
+
 void v1_dead_letters(http_request *r)
 {
 	http_query_src src = http_query_src_of(r);
@@ -238,28 +245,11 @@ void v1_dead_letters(http_request *r)
 	}
 	bool more = n > (size_t)limit;
 	size_t shown = more ? (size_t)limit : n;
-	buf b;
-	buf_init(&b);
-	buf_puts(&b, "{\"dead_letters\":[");
-	for (size_t i = 0; i < shown; i++) {
-		if (i > 0)
-			buf_putc(&b, ',');
-		v1_task_view view = { .task = &rows[i], .max_attempts = v1_task_max_attempts(&rows[i]) };
-		v1_put_task(&b, &view);
-	}
-	buf_puts(&b, "],\"next_cursor\":");
-	if (more) {
-		v1_cursor next = { .at = rows[shown - 1].dead_at, .id = rows[shown - 1].id, .filters = fp };
-		char text[V1_CURSOR_MAX];
-		v1_cursor_encode(&next, text);
-		wire_str(&b, text);
-	} else {
-		buf_puts(&b, "null");
-	}
-	buf_putc(&b, '}');
+	v1_cursor next = { 0 };
+	if (more)
+		next = (v1_cursor){ .at = rows[shown - 1].dead_at, .id = rows[shown - 1].id, .filters = fp };
+	v1_respond_page(r, "dead_letters", rows, shown, sizeof *rows, put_listed_dead_letter, more ? &next : NULL);
 	store_free_tasks(rows, n);
-	http_respond_json(r, 200, &b);
-	buf_release(&b);
 }
 
 /* ---- GET /v1/dead-letters/{id} --------------------------------------------------------- */

@@ -428,6 +428,14 @@ static uint64_t list_fingerprint(const char *ns, const run_filter *f)
 	return v1_fingerprint(text);
 }
 
+/* A run in the list. */
+static void put_listed_run(buf *b, const void *item)
+{
+	run_view v = view_of(item);
+	put_run_head(b, &v);
+	buf_putc(b, '}');
+}
+
 void v1_list_runs(http_request *r)
 {
 	run_filter f = { 0 };
@@ -467,29 +475,11 @@ void v1_list_runs(http_request *r)
 		http_fail_server(r, rc, "run list");
 		return;
 	}
-	buf b;
-	buf_init(&b);
-	buf_puts(&b, "{\"runs\":[");
-	for (size_t i = 0; i < shown; i++) {
-		if (i > 0)
-			buf_putc(&b, ',');
-		run_view v = view_of(&runs[i]);
-		put_run_head(&b, &v);
-		buf_putc(&b, '}');
-	}
-	buf_puts(&b, "],\"next_cursor\":");
-	if (n > shown) {
-		v1_cursor next = { .at = runs[shown - 1].created_at, .id = runs[shown - 1].id, .filters = fp };
-		char out[V1_CURSOR_MAX];
-		v1_cursor_encode(&next, out);
-		wire_str(&b, out);
-	} else {
-		buf_puts(&b, "null");
-	}
-	buf_putc(&b, '}');
+	v1_cursor next = { 0 };
+	if (n > shown)
+		next = (v1_cursor){ .at = runs[shown - 1].created_at, .id = runs[shown - 1].id, .filters = fp };
+	v1_respond_page(r, "runs", runs, shown, sizeof *runs, put_listed_run, n > shown ? &next : NULL);
 	store_free_runs(runs, n);
-	http_respond_json(r, 200, &b);
-	buf_release(&b);
 }
 
 /* ---- POST /v1/runs/{id}/cancel -------------------------------------------------------------------- */

@@ -7,10 +7,8 @@
 #include "core/limits.h"
 #include "http/decode.h"
 #include "http/v1/decode_job.h"
+#include "http/v1/template_names.h"
 #include "util/alloc.h"
-
-#define TEMPLATE_NAME_MAX 64
-#define TEMPLATE_VERSION_MAX 32
 
 /* A job's fields of POST /v1/jobs that a firing carries over: they are
  * read back by the engine (engine/commands/schedule_fire.c). */
@@ -40,29 +38,6 @@ static void decode_job_part(http_error *e, const json_t *target, const char *con
 	v1_texts texts = { 0 };
 	v1_decode_job_in(target, "target", own, &spec, codes, &ncodes, &texts, e, too_large);
 	v1_texts_release(&texts);
-}
-
-static bool template_name_valid(const char *s, size_t n)
-{
-	if (n == 0 || n > TEMPLATE_NAME_MAX || s[0] < 'a' || s[0] > 'z')
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '_' || s[i] == '.' ||
-		      s[i] == '-'))
-			return false;
-	return true;
-}
-
-static bool template_version_valid(const char *s)
-{
-	size_t n = strlen(s);
-	if (n == 0 || n > TEMPLATE_VERSION_MAX)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= '0' && s[i] <= '9') ||
-		      s[i] == '_' || s[i] == '.' || s[i] == '-'))
-			return false;
-	return true;
 }
 
 static void decode_template(http_error *e, const json_t *target, schedule_target *t, bool *too_large)

@@ -122,24 +122,6 @@ static void put_schedule(buf *b, const schedule_row *s, const int64_t *next, int
 	buf_putc(b, '}');
 }
 
-/* The namespace of a {name} route: ?namespace= or the token's default.
- * NULL after answering 400 or 403. */
-static const char *route_namespace(http_request *r)
-{
-	const char *ns = http_query(r, "namespace");
-	if (ns == NULL)
-		ns = http_default_ns(r);
-	if (!namespace_valid(ns)) {
-		v1_fail_msg(r, WEFT_EINVALID, NULL, "namespace: must match [a-z0-9][a-z0-9_-]{0,62}.");
-		return NULL;
-	}
-	if (!http_ns_visible(r, ns)) {
-		v1_fail_namespace(r, ns);
-		return NULL;
-	}
-	return ns;
-}
-
 /* The {name} of the path, or NULL after answering 400. */
 static const char *route_name(http_request *r)
 {
@@ -372,7 +354,7 @@ void v1_list_schedules(http_request *r)
 		http_fail(r, WEFT_EINVALID);
 		return;
 	}
-	const char *ns = route_namespace(r);
+	const char *ns = v1_route_namespace(r);
 	if (ns == NULL)
 		return;
 	store_conn *c = http_reader(r);
@@ -420,7 +402,7 @@ void v1_get_schedule(http_request *r)
 		http_fail(r, WEFT_EINVALID);
 		return;
 	}
-	const char *ns = route_namespace(r);
+	const char *ns = v1_route_namespace(r);
 	if (ns != NULL)
 		answer_schedule(r, 200, ns, name, (int)nnext);
 }
@@ -460,7 +442,7 @@ static void finish_change(http_request *r, engine_cmd *cmd, void *state)
 static void change(http_request *r, char kind)
 {
 	const char *name = route_name(r);
-	const char *ns = name != NULL ? route_namespace(r) : NULL;
+	const char *ns = name != NULL ? v1_route_namespace(r) : NULL;
 	if (ns == NULL)
 		return;
 	change_state *s = xcalloc(1, sizeof *s);

@@ -135,6 +135,11 @@ void v1_list_tasks(http_request *r)
 /* ---- GET /v1/tasks/{id}/events -------------------------------------------------------- */
 
 /* The trail only grows at its end, so a page goes on from an ordinal. */
+static void put_listed_event(buf *b, const void *item)
+{
+	v1_put_event(b, item);
+}
+
 void v1_task_events(http_request *r)
 {
 	const weft_id *id = http_param(r, 0);
@@ -174,27 +179,11 @@ void v1_task_events(http_request *r)
 	} else if (rc != 0) {
 		http_fail_server(r, rc, "task events");
 	} else {
-		buf b;
-		buf_init(&b);
-		buf_puts(&b, "{\"events\":[");
+		size_t start = (size_t)MIN((int64_t)n, from);
 		size_t end = (size_t)MIN((int64_t)n, from + limit);
-		for (size_t i = (size_t)MIN((int64_t)n, from); i < end; i++) {
-			if (i > (size_t)from)
-				buf_putc(&b, ',');
-			v1_put_event(&b, &ev[i]);
-		}
-		buf_puts(&b, "],\"next_cursor\":");
-		if (end < n) {
-			v1_cursor next = { .at = (int64_t)end, .filters = fp, .position = (int64_t)end };
-			char text[V1_CURSOR_MAX];
-			v1_cursor_encode(&next, text);
-			wire_str(&b, text);
-		} else {
-			buf_puts(&b, "null");
-		}
-		buf_putc(&b, '}');
-		http_respond_json(r, 200, &b);
-		buf_release(&b);
+		v1_cursor next = { .at = (int64_t)end, .filters = fp, .position = (int64_t)end };
+		const task_event *page = n > 0 ? ev + start : NULL; /* ev is NULL when there are none */
+		v1_respond_page(r, "events", page, end - start, sizeof *ev, put_listed_event, end < n ? &next : NULL);
 	}
 	store_free_events(ev, n);
 	task_row_release(&t);

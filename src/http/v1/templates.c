@@ -36,14 +36,13 @@
 #include "http/v1/decode_run.h"
 #include "http/v1/errors.h"
 #include "http/v1/task_list.h"
+#include "http/v1/template_names.h"
 #include "http/v1/v1.h"
 #include "http/wire.h"
 #include "store/templates.h"
 #include "util/alloc.h"
 #include "util/buf.h"
 
-#define TEMPLATE_NAME_MAX 64
-#define TEMPLATE_VERSION_MAX 32
 #define TEMPLATE_DESCRIPTION_MAX 1024
 #define TEMPLATE_STEPS_MAX 1000
 #define TEMPLATE_BODY_MAX (1 << 20)            /* canonical JSON of a version */
@@ -54,34 +53,6 @@
 
 static const char name_rule[] = "expected [a-z][a-z0-9_.-]{0,63}";
 static const char version_rule[] = "expected 1 to 32 characters of [A-Za-z0-9._-]";
-
-/* [a-z][a-z0-9_.-]{0,63}: safe in a path and in name@version. */
-static bool template_name_valid(const char *s)
-{
-	size_t n = strlen(s);
-	if (n == 0 || n > TEMPLATE_NAME_MAX || !(s[0] >= 'a' && s[0] <= 'z'))
-		return false;
-	for (size_t i = 1; i < n; i++) {
-		char c = s[i];
-		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-'))
-			return false;
-	}
-	return true;
-}
-
-static bool template_version_valid(const char *s)
-{
-	size_t n = strlen(s);
-	if (n == 0 || n > TEMPLATE_VERSION_MAX)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		char c = s[i];
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-		      c == '.' || c == '-'))
-			return false;
-	}
-	return true;
-}
 
 /* JSON with object keys sorted at every depth, compact (owned): the same
  * value gives the same text whatever the order it was written in. */
@@ -125,30 +96,12 @@ static int decode_steps_as_run(const char *run_text, const weft_config *cfg, v1_
 	return rc;
 }
 
-/* The namespace of a {name} route: ?namespace= or the token's default.
- * NULL after answering 400 or 403. */
-static const char *route_namespace(http_request *r)
-{
-	const char *ns = http_query(r, "namespace");
-	if (ns == NULL)
-		ns = http_default_ns(r);
-	if (!namespace_valid(ns)) {
-		v1_fail_msg(r, WEFT_EINVALID, NULL, "namespace: must match [a-z0-9][a-z0-9_-]{0,62}.");
-		return NULL;
-	}
-	if (!http_ns_visible(r, ns)) {
-		v1_fail_namespace(r, ns);
-		return NULL;
-	}
-	return ns;
-}
-
 /* {name} and {version} of the path; false after answering 400. */
 static bool route_version(http_request *r, const char **name, const char **version)
 {
 	*name = http_param_text(r, 0);
 	*version = http_param_text(r, 1);
-	if (*name == NULL || !template_name_valid(*name)) {
+	if (*name == NULL || !template_name_valid(*name, strlen(*name))) {
 		v1_fail_msg(r, WEFT_EINVALID, NULL, "name: %s.", name_rule);
 		return false;
 	}
@@ -255,7 +208,7 @@ static int decode_put(http_request *r, put_state *s)
 	const char *ns = NULL, *name = NULL, *version = NULL;
 	if (decode_str(e, s->doc, "", "namespace", 0, &ns) == 0 && ns != NULL && !namespace_valid(ns))
 		decode_problem(e, "", "namespace", "must match [a-z0-9][a-z0-9_-]{0,62}");
-	if (decode_str(e, s->doc, "", "name", DECODE_REQUIRED, &name) == 0 && !template_name_valid(name))
+	if (decode_str(e, s->doc, "", "name", DECODE_REQUIRED, &name) == 0 && !template_name_valid(name, strlen(name)))
 		decode_problem(e, "", "name", "%s", name_rule);
 	if (decode_str(e, s->doc, "", "version", DECODE_REQUIRED, &version) == 0 && !template_version_valid(version))
 		decode_problem(e, "", "version", "%s", version_rule);
@@ -349,6 +302,12 @@ static int bad_param(http_request *r, const char *param, const char *why)
 	return -1;
 }
 
+/* A version in a list: without its body. */
+static void put_listed_template(buf *b, const void *item)
+{
+	put_template(b, item, false);
+}
+
 void v1_list_templates(http_request *r)
 {
 	http_query_src q = http_query_src_of(r);
@@ -358,11 +317,11 @@ void v1_list_templates(http_request *r)
 		return;
 	}
 	const char *name = http_query(r, "name");
-	if (name != NULL && !template_name_valid(name)) {
+	if (name != NULL && !template_name_valid(name, strlen(name))) {
 		bad_param(r, "name", name_rule);
 		return;
 	}
-	const char *ns = route_namespace(r);
+	const char *ns = v1_route_namespace(r);
 	if (ns == NULL)
 		return;
 	char filters[160];
@@ -388,27 +347,11 @@ void v1_list_templates(http_request *r)
 		return;
 	}
 	size_t shown = MIN(n, (size_t)limit);
-	buf b;
-	buf_init(&b);
-	buf_puts(&b, "{\"templates\":[");
-	for (size_t i = 0; i < shown; i++) {
-		if (i > 0)
-			buf_putc(&b, ',');
-		put_template(&b, &rows[i], false);
-	}
-	buf_puts(&b, "],\"next_cursor\":");
-	if (n > shown) {
-		v1_cursor next = { .at = rows[shown - 1].created_at, .id = rows[shown - 1].id, .filters = fp };
-		char out[V1_CURSOR_MAX];
-		v1_cursor_encode(&next, out);
-		wire_str(&b, out);
-	} else {
-		buf_puts(&b, "null");
-	}
-	buf_putc(&b, '}');
+	v1_cursor next = { 0 };
+	if (n > shown)
+		next = (v1_cursor){ .at = rows[shown - 1].created_at, .id = rows[shown - 1].id, .filters = fp };
+	v1_respond_page(r, "templates", rows, shown, sizeof *rows, put_listed_template, n > shown ? &next : NULL);
 	store_free_templates(rows, n);
-	http_respond_json(r, 200, &b);
-	buf_release(&b);
 }
 
 void v1_get_template(http_request *r)
@@ -416,7 +359,7 @@ void v1_get_template(http_request *r)
 	const char *name, *version;
 	if (!route_version(r, &name, &version))
 		return;
-	const char *ns = route_namespace(r);
+	const char *ns = v1_route_namespace(r);
 	if (ns != NULL)
 		answer_template(r, 200, ns, name, version);
 }
@@ -623,7 +566,7 @@ void v1_run_template(http_request *r)
 		return;
 	}
 	const char *ns = body_ns;
-	if (ns == NULL && (ns = route_namespace(r)) == NULL) {
+	if (ns == NULL && (ns = v1_route_namespace(r)) == NULL) {
 		run_state_free(s);
 		return;
 	}

@@ -44,6 +44,11 @@ static void put_memo_row(buf *b, const workflow_step_row *s)
 	buf_putc(b, '}');
 }
 
+static void put_listed_memo_row(buf *b, const void *item)
+{
+	put_memo_row(b, item);
+}
+
 /* The query: 0 with *limit and *from, or WEFT_EINVALID recorded. */
 static int decode_steps_query(http_request *r, uint64_t fp, int64_t *limit, int64_t *from)
 {
@@ -91,27 +96,9 @@ void v1_workflow_steps(http_request *r)
 		http_fail_server(r, rc, "workflow steps");
 	} else {
 		size_t shown = MIN(n, (size_t)limit);
-		buf b;
-		buf_init(&b);
-		buf_puts(&b, "{\"steps\":[");
-		for (size_t i = 0; i < shown; i++) {
-			if (i > 0)
-				buf_putc(&b, ',');
-			put_memo_row(&b, &rows[i]);
-		}
-		buf_puts(&b, "],\"next_cursor\":");
-		if (n > shown) {
-			int64_t next_at = from + (int64_t)shown;
-			v1_cursor next = { .at = next_at, .filters = fp, .position = next_at };
-			char text[V1_CURSOR_MAX];
-			v1_cursor_encode(&next, text);
-			wire_str(&b, text);
-		} else {
-			buf_puts(&b, "null");
-		}
-		buf_putc(&b, '}');
-		http_respond_json(r, 200, &b);
-		buf_release(&b);
+		int64_t next_at = from + (int64_t)shown;
+		v1_cursor next = { .at = next_at, .filters = fp, .position = next_at };
+		v1_respond_page(r, "steps", rows, shown, sizeof *rows, put_listed_memo_row, n > shown ? &next : NULL);
 	}
 	store_free_workflow_steps(rows, n);
 }

@@ -283,6 +283,12 @@ static int decode_list(http_request *r, workflow_run_filter *f, const char **ns,
 	return 0;
 }
 
+/* A run in the list. */
+static void put_listed_run(buf *b, const void *item)
+{
+	put_run(b, item);
+}
+
 void v1_list_workflows(http_request *r)
 {
 	workflow_run_filter f = { 0 };
@@ -327,27 +333,11 @@ void v1_list_workflows(http_request *r)
 		return;
 	}
 	size_t shown = MIN(n, (size_t)limit);
-	buf b;
-	buf_init(&b);
-	buf_puts(&b, "{\"workflows\":[");
-	for (size_t i = 0; i < shown; i++) {
-		if (i > 0)
-			buf_putc(&b, ',');
-		put_run(&b, &runs[i]);
-	}
-	buf_puts(&b, "],\"next_cursor\":");
-	if (n > shown) {
-		v1_cursor next = { .at = runs[shown - 1].created_at, .id = runs[shown - 1].id, .filters = fp };
-		char out[V1_CURSOR_MAX];
-		v1_cursor_encode(&next, out);
-		wire_str(&b, out);
-	} else {
-		buf_puts(&b, "null");
-	}
-	buf_putc(&b, '}');
+	v1_cursor next = { 0 };
+	if (n > shown)
+		next = (v1_cursor){ .at = runs[shown - 1].created_at, .id = runs[shown - 1].id, .filters = fp };
+	v1_respond_page(r, "workflows", runs, shown, sizeof *runs, put_listed_run, n > shown ? &next : NULL);
 	store_free_workflow_runs(runs, n);
-	http_respond_json(r, 200, &b);
-	buf_release(&b);
 }
 
 static job_visibility visibility_of(const http_request *r);
