@@ -109,3 +109,11 @@ def test_an_unknown_parameter_does_not_get_past_the_token_check(make_api):
     api = make_api(AUTH_TOKEN="secret-token-0123456789")
     r = api.server.request("GET", "/v1/schedules", params={"queue": "x"}, headers={"Authorization": "Bearer nope"})
     assert r.status_code == 401 and r.json()["error"]["code"] == "unauthorized"
+
+
+def test_empty_separators_name_nothing(api):
+    """'&&' or a leading '&' separates no parameter (URLSearchParams skips
+    it too); '=x' gives a value under an empty name, and is refused."""
+    assert api.get("/v1/schedules?&limit=5&&namespace=default&").status_code == 200
+    err = refused(api.get("/v1/schedules?=x"))
+    assert err["details"] == ['"": not a parameter of GET /v1/schedules (it takes namespace, limit, cursor)']

@@ -139,8 +139,8 @@ int v1_query_rule_check(size_t route, const char *const *keys, size_t nkeys, htt
 		if (seen_before)
 			continue;
 		if (!takes_name(rule, keys[i])) {
-			http_error_detail(e, "%.*s: not a parameter of %s (it takes %s)", QUERY_NAME_QUOTED_MAX, keys[i],
-			                  rule->label, rule->takes);
+			http_error_detail(e, "%.*s: not a parameter of %s (it takes %s)", QUERY_NAME_QUOTED_MAX,
+			                  keys[i][0] != '\0' ? keys[i] : "\"\"", rule->label, rule->takes);
 			continue;
 		}
 		size_t times = 1;
@@ -167,8 +167,12 @@ typedef struct query_keys {
 
 static void collect_key(void *ctx, const char *key, const char *value)
 {
-	UNUSED(value);
 	query_keys *q = ctx;
+	/* "&&" or a leading '&' separates nothing: libmicrohttpd gives an
+	 * empty name for it, which names no parameter (as URLSearchParams
+	 * skips it); "=x" does give a value, under an empty name. */
+	if (key[0] == '\0' && (value == NULL || value[0] == '\0'))
+		return;
 	if (q->n < V1_QUERY_PARAMS_MAX)
 		q->keys[q->n++] = key;
 	else
