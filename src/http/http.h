@@ -152,6 +152,12 @@ typedef struct http_api {
 	 * tokens.h); NULL: any token may. Called with the request's token
 	 * known; answered 403 when false. */
 	bool (*admits)(const http_request *r);
+	/* Checks the request's query parameters against what route takes,
+	 * before its body is read and its handler runs: 0, or a code after
+	 * filling the request's error object (answered as a failure). NULL:
+	 * any parameter is accepted, and those the handler does not read are
+	 * ignored. */
+	int (*check_query)(http_request *r, const http_route *route);
 } http_api;
 
 /* The APIs served, in matching order (apis.c). */
@@ -192,6 +198,10 @@ const char *http_body(const http_request *r, size_t *len);
 void http_body_release(http_request *r);
 /* A query-string argument, percent-decoded; NULL when absent. Borrowed. */
 const char *http_query(http_request *r, const char *key);
+/* Calls fn with each query-string argument in the order given, repeated
+ * keys included; value is NULL for a key without '=' (borrowed). */
+typedef void (*http_query_each_fn)(void *ctx, const char *key, const char *value);
+void http_query_each(http_request *r, http_query_each_fn fn, void *ctx);
 
 /* Where query parameters come from: a request (http_query_src), or a
  * table in a unit test. get returns NULL for an absent key; the strings

@@ -129,6 +129,25 @@ const char *http_query(http_request *r, const char *key)
 	return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, key);
 }
 
+typedef struct query_each_ctx {
+	http_query_each_fn fn;
+	void *ctx;
+} query_each_ctx;
+
+static enum MHD_Result query_each_one(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	UNUSED(kind);
+	query_each_ctx *q = cls;
+	q->fn(q->ctx, key, value);
+	return MHD_YES;
+}
+
+void http_query_each(http_request *r, http_query_each_fn fn, void *ctx)
+{
+	query_each_ctx q = { fn, ctx };
+	MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, query_each_one, &q);
+}
+
 static const char *query_get(void *ctx, const char *key)
 {
 	return http_query(ctx, key);

@@ -546,6 +546,8 @@ static void request_check(http_request *r)
 		r->refused = WEFT_EFORBIDDEN;
 	} else if (!idempotency_key_read(r)) {
 		r->refused = WEFT_EINVALID;
+	} else if (r->api->check_query != NULL) {
+		r->refused = r->api->check_query(r, r->route);
 	}
 	if (content_length_too_large(r))
 		refuse_too_large(r);

@@ -280,8 +280,7 @@ def test_many_schedules_due_together(api):
         return now if all(g["fires"] + g["skipped_fires"] >= (2 if g["overlap"] == "queue" else 3)
                           for g in now) else None
     for g in wait_for(second, desc="the second hour handled"):
-        ns = g["namespace"]
-        old = api.get("/v1/tasks/%s?namespace=%s" % (held[g["name"]], ns)).json()["status"]
+        old = api.get("/v1/tasks/%s" % held[g["name"]]).json()["status"]
         if g["overlap"] == "skip":
             assert (g["fires"], g["skipped_fires"], g["last_job_id"]) == (1, 2, held[g["name"]]), g
             assert old != "canceled"
@@ -436,7 +435,7 @@ def test_template_target_skip_while_the_run_is_active(api):
     g = wait_for(lambda: (lambda g: g if g["fires"] == 1 else None)(
         api.get("/v1/schedules/tpls?namespace=etl").json()), desc="the first run")
     run_id = g["last_run_id"]
-    assert api.get("/v1/runs/%s?namespace=etl" % run_id).json()["namespace"] == "etl"
+    assert api.get("/v1/runs/%s" % run_id).json()["namespace"] == "etl"
     # Its first step held by a worker, the second not started: active.
     r = api.post("/v1/jobs/claim", json={"namespace": "etl", "queues": ["tpl-extract"], "worker_id": "w1",
                                          "max_jobs": 5, "lease_ms": 3600000})
@@ -446,7 +445,7 @@ def test_template_target_skip_while_the_run_is_active(api):
         api.get("/v1/schedules/tpls?namespace=etl").json()), desc="skip")
     assert g["fires"] == 1 and g["last_run_id"] == run_id and g["last_run_active"] is True
     # The run ended (canceled): the next time starts another.
-    r = api.post("/v1/runs/%s/cancel?namespace=etl" % run_id)
+    r = api.post("/v1/runs/%s/cancel" % run_id)
     assert r.status_code == 200, r.text
     assert api.get("/v1/schedules/tpls?namespace=etl").json()["last_run_active"] is False
     advance_to(api, g, next_fire(g))

@@ -212,22 +212,22 @@ def test_every_create_field_is_applied_as_given(api):
     # timeout (the claim's), the retry delays (no jitter: 250 ms, then
     # times 3) and the non-retryable code.
     g = api.post("/v1/schedules/full/trigger?namespace=fullns").json()
-    job = api.get("/v1/tasks/%s?namespace=fullns" % g["last_job_id"]).json()
+    job = api.get("/v1/tasks/%s" % g["last_job_id"]).json()
     assert job["namespace"] == "fullns", job
     for field in ("queue", "name", "input", "priority", "max_attempts"):
         assert job[field] == FULL_JOB[field], (field, job)
     for delay in (0.25, 0.75):
         (c,) = claim_in(api, "fullns", "full")
-        started = parse_ts(api.get("/v1/tasks/%s?namespace=fullns" % c["id"]).json()["started_at"])
+        started = parse_ts(api.get("/v1/tasks/%s" % c["id"]).json()["started_at"])
         assert abs(parse_ts(c["timeout_at"]) - started - 90) < 0.01, c
-        fail(api, "fullns", c, "flaky")
+        fail(api, c, "flaky")
         api.advance(delay - 0.05)
         assert claim_in(api, "fullns", "full") == []
         api.advance(0.1)
     (c,) = claim_in(api, "fullns", "full")
     assert c["attempt"] == 3
-    fail(api, "fullns", c, "bad_input")
-    got = api.get("/v1/tasks/%s?namespace=fullns" % c["id"]).json()
+    fail(api, c, "bad_input")
+    got = api.get("/v1/tasks/%s" % c["id"]).json()
     assert got["status"] == "failure" and got["attempt"] == 3 and got["dead_letter"] is True, got
 
 
@@ -237,8 +237,8 @@ def claim_in(api, ns, queue):
     return r.json()["jobs"]
 
 
-def fail(api, ns, c, code):
-    r = api.post("/v1/jobs/%s/fail?namespace=%s" % (c["id"], ns),
+def fail(api, c, code):
+    r = api.post("/v1/jobs/%s/fail" % c["id"],
                  json={"lease_token": c["lease_token"], "error": {"code": code}})
     assert r.status_code == 200, r.text
 

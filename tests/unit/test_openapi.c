@@ -5,7 +5,8 @@
  * itself.
  *
  * Adding a route without documenting it (or documenting one that does not
- * exist) fails here.
+ * exist) fails here. The /v1 query parameters each route takes are read
+ * from the document (query_params.h): checked here too.
  */
 #include "util/common.h"
 
@@ -16,7 +17,10 @@
 
 #include "http/http.h"
 #include "http/arcrun/arcrun.h"
+#include "http/router.h"
+#include "http/v1/query_params.h"
 #include "http/v1/v1.h"
+#include "core/error.h"
 #include "util/json.h"
 
 /* The APIs' documents: the one whose prefix a route's pattern starts with
@@ -506,6 +510,68 @@ static void test_routing(void **state)
 	assert_int_equal(strlen(p), 255);
 }
 
+/* The /v1 table of query parameters is the document's: what an operation
+ * declares (its own and $ref'd parameters) passes, anything else and a
+ * repeated name are refused, each named in a detail. */
+static size_t v1_route(const char *method, const char *pattern)
+{
+	for (size_t i = 0; i < v1_api.nroutes; i++) {
+		if (strcmp(http_method_label(v1_api.routes[i].method), method) == 0 &&
+		    strcmp(v1_api.routes[i].pattern, pattern) == 0)
+			return i;
+	}
+	fail_msg("no route %s %s", method, pattern);
+	return 0;
+}
+
+static int query_check(size_t route, const char *const *keys, size_t n, http_error *e)
+{
+	http_error_release(e);
+	http_error_init(e);
+	return v1_query_rule_check(route, keys, n, e);
+}
+
+static void test_v1_query_parameters(void **state)
+{
+	UNUSED(state);
+	size_t len;
+	const char *text = v1_openapi_document(&len);
+	char err[256];
+	assert_int_equal(v1_query_rules_load(text, len, v1_api.routes, v1_api.nroutes, err, sizeof(err)), 0);
+
+	size_t schedules = v1_route("GET", "/v1/schedules");
+	assert_string_equal(v1_query_rule_takes(schedules), "namespace, limit, cursor");
+	assert_string_equal(v1_query_rule_takes(v1_route("POST", "/v1/jobs")), "none");
+	assert_null(v1_query_rule_takes(v1_api.nroutes));
+
+	http_error e;
+	http_error_init(&e);
+	const char *ok[] = { "cursor", "namespace", "limit" };
+	assert_int_equal(query_check(schedules, ok, 3, &e), 0);
+	assert_int_equal(e.details.len, 0);
+
+	const char *unknown[] = { "namespace", "queue" };
+	assert_int_equal(query_check(schedules, unknown, 2, &e), WEFT_EINVALID);
+	assert_int_equal(e.details.len, 1);
+	assert_string_equal(e.details.items[0],
+	                    "queue: not a parameter of GET /v1/schedules (it takes namespace, limit, cursor)");
+
+	const char *twice[] = { "namespace", "limit", "namespace", "namespace", "x", "x" };
+	assert_int_equal(query_check(schedules, twice, 6, &e), WEFT_EINVALID);
+	assert_int_equal(e.details.len, 2);
+	assert_string_equal(e.details.items[0], "namespace: given 3 times; GET /v1/schedules takes one value");
+	assert_true(strncmp(e.details.items[1], "x: not a parameter", 18) == 0);
+	http_error_release(&e);
+
+	/* A document that misses a route's operation is refused at start-up. */
+	const char *partial = "{\"paths\":{\"/v1/openapi.json\":{\"get\":{}}}}";
+	assert_int_equal(v1_query_rules_load(partial, strlen(partial), v1_api.routes, v1_api.nroutes, err,
+	                                     sizeof(err)), -1);
+	assert_non_null(strstr(err, "GET /v1/tasks"));
+	/* The table built before stays. */
+	assert_string_equal(v1_query_rule_takes(schedules), "namespace, limit, cursor");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -517,6 +583,7 @@ int main(void)
 		cmocka_unit_test(test_v1_requests_bounded),
 		cmocka_unit_test(test_v1_schemas),
 		cmocka_unit_test(test_routing),
+		cmocka_unit_test(test_v1_query_parameters),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

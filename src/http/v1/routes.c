@@ -69,6 +69,10 @@
  *   POST /v1/workflows/{id}/steps/begin|complete|fail, /sleep, /wait-signal, /complete, /fail
  *                                  the worker holding the run's job (lease_token): its steps
  *
+ * A query parameter the route's operation in openapi.json does not declare,
+ * or one given twice, is refused with 400 before the handler runs
+ * (query_params.h).
+ *
  * Conventions: JSON bodies, errors {"error":{"code","message","details"}}
  * (errors.h), times RFC 3339 UTC with milliseconds, durations in ms,
  * request bodies up to V1_PAYLOAD_MAX_BYTES. A token limited to some
@@ -80,7 +84,9 @@
 
 #include "http/v1/errors.h"
 #include "http/v1/handlers.h"
+#include "http/v1/query_params.h"
 #include "util/alloc.h"
+#include "util/log.h"
 
 extern const char embed_http_v1_openapi_json[];
 extern const size_t embed_http_v1_openapi_json_len;
@@ -179,6 +185,24 @@ static const http_route routes[] = {
 	{ HTTP_POST, "/v1/workflows/{id}/fail", v1_workflow_fail, false, 0 },
 };
 
+/* The query parameters of each route, from the embedded document: a
+ * build whose document misses one of its routes must not serve. */
+static void v1_init(void)
+{
+	size_t len;
+	const char *doc = v1_openapi_document(&len);
+	char err[256];
+	if (v1_query_rules_load(doc, len, routes, ARRAY_LEN(routes), err, sizeof(err)) != 0) {
+		log_error("http", "%s", err);
+		abort();
+	}
+}
+
+static int v1_check_query(http_request *r, const http_route *route)
+{
+	return v1_query_check(r, (size_t)(route - routes));
+}
+
 const http_api v1_api = {
 	.name = "v1",
 	.prefix = "/v1/",
@@ -186,4 +210,6 @@ const http_api v1_api = {
 	.nroutes = ARRAY_LEN(routes),
 	.fail = v1_fail,
 	.body_max = v1_body_max,
+	.init = v1_init,
+	.check_query = v1_check_query,
 };
