@@ -359,8 +359,10 @@ class Server:
                 raise ServerStartError("weft exited with code %s before answering /health\n%s%s"
                                        % (self.proc.returncode, self.log_tail(), pg_log_tail()))
             try:
-                r = self.session.get(self.base + "/health", timeout=1.0)
-                if r.status_code == 200:
+                # Another process may answer on this port for a moment (the
+                # port was free when chosen, not reserved): ready only once
+                # this process listens on it itself.
+                if self._listens() and self.session.get(self.base + "/health", timeout=1.0).status_code == 200:
                     return self
             except requests.RequestException:
                 pass
@@ -371,6 +373,34 @@ class Server:
 
     def alive(self):
         return self.proc is not None and self.proc.poll() is None
+
+    def _listens(self):
+        """Whether this server's process holds a listening TCP socket on
+        self.port (its descriptors' socket inodes against /proc/net/tcp*)."""
+        inodes = set()
+        fd_dir = "/proc/%d/fd" % self.proc.pid
+        try:
+            for fd in os.listdir(fd_dir):
+                try:
+                    target = os.readlink(os.path.join(fd_dir, fd))
+                except OSError:
+                    continue
+                if target.startswith("socket:["):
+                    inodes.add(target[8:-1])
+        except OSError:
+            return False
+        for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+            try:
+                with open(table) as f:
+                    next(f)
+                    for line in f:
+                        cols = line.split()
+                        port = int(cols[1].rsplit(":", 1)[1], 16)
+                        if port == self.port and cols[3] == "0A" and cols[9] in inodes:
+                            return True
+            except OSError:
+                continue
+        return False
 
     def advance(self, secs):
         """Moves this server's clock forward by `secs` and returns once its
