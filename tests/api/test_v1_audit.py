@@ -211,14 +211,25 @@ def test_each_action_is_recorded_once_with_the_acting_tokens_name(make_api):
 def test_refused_actions_record_nothing(make_api):
     api = make(make_api)
     alice = token(api, "ops-alice")
+    # 409: a taken token name; a pending task retried; a workflow canceled
+    # or terminated after its end, its job resumed; a template version
+    # registered again with another body; 404: unknown schedule, token,
+    # worker, run; 400: a bad schedule, a bad queue limit. A requeue of a
+    # task that is no dead letter requeues nothing and records nothing.
+    tid = enqueue(api, alice)
+    wf = ok(api.post("/v1/workflows", json={"type": "order", "queue": "wf"}, headers=h(alice)))["id"]
+    ok(api.post("/v1/workflows/%s/cancel" % wf, json={}, headers=h(alice)))
     before = entries(api)
-    # 409: a taken token name; a pending task retried; a template version
-    # registered again with another body; 404: unknown schedule and token;
-    # 400: a bad schedule, a bad queue limit.
     error_of(api.post("/v1/tokens", json={"name": "ops-alice", "namespaces": ["*"], "role": "admin"},
                       headers=h(alice)), 409)
-    tid = enqueue(api, alice)
     error_of(api.post("/v1/tasks/%s/retry" % tid, json={}, headers=h(alice)), 409)
+    error_of(api.post("/v1/workflows/%s/cancel" % wf, json={}, headers=h(alice)), 409)
+    error_of(api.post("/v1/workflows/%s/terminate" % wf, json={}, headers=h(alice)), 409)
+    error_of(api.post("/v1/tasks/%s/resume" % wf, json={}, headers=h(alice)), 409)
+    r = ok(api.post("/v1/dead-letters/requeue", json={"ids": [tid]}, headers=h(alice)))
+    assert r["requeued"] == [], r
+    error_of(api.post("/v1/workers/nobody/drain", headers=h(alice)), 404)
+    error_of(api.post("/v1/runs/%s/pause" % "00000000-0000-7000-8000-000000000000", headers=h(alice)), 404)
     ok(api.post("/v1/templates", json={"name": "etl", "version": "1", "steps": [{"ref": "a", "queue": "t"}]},
                 headers=h(alice)))
     after_register = entries(api)
