@@ -917,6 +917,25 @@ WEFT_API int weft_get_token(weft_client *c, const char *name, char **out, weft_e
 /* @operation revokeToken */
 WEFT_API int weft_revoke_token(weft_client *c, const char *name, char **out, weft_error *err);
 
+/* ---- the audit log ------------------------------------------------------- */
+
+/* Filters of the audit log; NULL / 0 leaves one out. */
+typedef struct weft_audit_query {
+	const char *since;        /* RFC 3339, inclusive */
+	const char *until;        /* RFC 3339, exclusive */
+	const char *actor;        /* a token's name, "system", "schedule" */
+	const char *action;       /* e.g. "token.create", "queue.pause" */
+	const char *object_kind;  /* e.g. "queue", "task", "token" */
+	const char *object_id;
+	const char *namespace_;
+	const char *cursor;
+	int64_t limit;            /* 1..1000; 0: 100 */
+} weft_audit_query;
+
+/* {"entries": [...], "next_cursor"}, newest first (admin tokens). q may
+ * be NULL. @operation listAudit */
+WEFT_API int weft_list_audit(weft_client *c, const weft_audit_query *q, char **out, weft_error *err);
+
 /* ---- the API document --------------------------------------------------- */
 
 /* The server's OpenAPI document. @operation getOpenApi */

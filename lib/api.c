@@ -527,6 +527,28 @@ int weft_revoke_token(weft_client *c, const char *name, char **out, weft_error *
 	return rc ? api_drop(&p, NULL, rc) : api_send(c, "DELETE", &p, NULL, NULL, out, err);
 }
 
+/* ---- the audit log ------------------------------------------------------- */
+
+int weft_list_audit(weft_client *c, const weft_audit_query *q, char **out, weft_error *err)
+{
+	API_START(out);
+	buf p;
+	buf_init(&p);
+	buf_puts(&p, "/v1/audit");
+	if (q) {
+		query_str(&p, "since", q->since);
+		query_str(&p, "until", q->until);
+		query_str(&p, "actor", q->actor);
+		query_str(&p, "action", q->action);
+		query_str(&p, "object_kind", q->object_kind);
+		query_str(&p, "object_id", q->object_id);
+		query_str(&p, "namespace", q->namespace_);
+		query_str(&p, "cursor", q->cursor);
+		query_int(&p, "limit", q->limit);
+	}
+	return api_send(c, "GET", &p, NULL, NULL, out, err);
+}
+
 /* ---- the document ------------------------------------------------------- */
 
 int weft_get_open_api(weft_client *c, char **out, weft_error *err)

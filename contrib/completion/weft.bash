@@ -9,7 +9,7 @@
 # gives up on after WEFT_COMPLETION_TIMEOUT seconds (default 2).
 
 _weft_commands="serve submit ls get tasks runs cancel pause resume retry reset resolve queues workers
-dead-letters tokens workflows schedules template enqueue worker step sleep wait-signal bench completion help"
+dead-letters tokens audit workflows schedules template enqueue worker step sleep wait-signal bench completion help"
 _weft_global_opts="--url --token --namespace --profile --json --help"
 
 # The verbs of a command, or nothing for a command without verbs.
@@ -64,6 +64,7 @@ _weft_opts() {
                 run) echo "--context --key --identity" ;;
             esac ;;
         queues|workers|dead-letters|tokens) echo "--limit --cursor --all" ;;
+        audit) echo "--since --until --actor --action --object --limit --cursor --all" ;;
         enqueue) echo "--name --priority --run-at --delay --max-attempts --backoff --jitter --timeout --dedup-key
 --dedup-window --concurrency-key --rate-key --metadata" ;;
         worker) echo "--queue --concurrency --claim-wait --lease --kill-grace --permanent-exit --outcome-log" ;;
@@ -81,7 +82,7 @@ _weft_takes_value() {
         --dedup-window|--concurrency-key|--rate-key|--metadata|--concurrency|--claim-wait|--lease|--kill-grace|\
         --permanent-exit|--outcome-log|--type|--input|--key|--server|--jobs|--tasks|--clients|--rate|--window|--nodes|--soak|\
         --latency-rate|--latency-secs|--starts|--cron|--tz|--job-name|--workflow|--template|--context|--target|\
-        --catchup|--catchup-max|--overlap|--identity)
+        --catchup|--catchup-max|--overlap|--identity|--since|--until|--actor|--action|--object)
             return 0 ;;
     esac
     return 1

@@ -3,7 +3,7 @@
  * family: tasks_cmd.c (ls, get, tasks), runs_cmd.c, actions.c (cancel,
  * pause, resume, retry, reset, resolve), queues_cmd.c, workers_cmd.c,
  * dead_letters_cmd.c, tokens_cmd.c, workflows_cmd.c, schedules_cmd.c,
- * template_cmd.c.
+ * template_cmd.c, audit_cmd.c.
  */
 #ifndef WEFT_CLI_FAMILIES_H
 #define WEFT_CLI_FAMILIES_H
@@ -20,6 +20,7 @@ extern const cli_family CLI_TOKENS;
 extern const cli_family CLI_WORKFLOWS;
 extern const cli_family CLI_SCHEDULES;
 extern const cli_family CLI_TEMPLATE;
+extern const cli_family CLI_AUDIT;
 
 /* A run's cancel, pause and resume (`weft cancel ID` falls back to them
  * when ID is not a task). */

@@ -606,6 +606,14 @@ static void scenario_tokens(void)
 	weft_free(out);
 	rc = weft_get_token(c, "no-such-token", &out, &err);
 	CHECK(rc == WEFT_ENOTFOUND, "get a missing token: %d", rc);
+	/* The audit log names the creation and the revocation, newest first. */
+	rc = weft_list_audit(c, &(weft_audit_query){ .object_kind = "token", .object_id = queue }, &out, &err);
+	CHECK(rc == 0 && strstr(out, "\"token.revoke\"") && strstr(out, "\"token.create\"") &&
+	              strstr(out, "\"token.revoke\"") < strstr(out, "\"token.create\"") && !strstr(out, "wft_"),
+	      "audit: %d %s %s", rc, err.message, out ? out : "");
+	weft_free(out);
+	rc = weft_list_audit(c, &(weft_audit_query){ .since = "yesterday" }, &out, &err);
+	CHECK(rc == WEFT_EBADREQUEST && strstr(err.message, "since"), "audit, a bad since: %d %s", rc, err.message);
 	weft_error_release(&err);
 	weft_client_free(c);
 }

@@ -175,6 +175,19 @@ def test_claim_heartbeat_complete_fail_release_by_hand(server):
         "outcome"] == "completed"
 
 
+def test_audit_log(weft_factory):
+    srv = weft_factory.start(env={"AUTH_TOKEN": "py-admin-token-0123456789"})
+    c = weft.Client(srv.base, token="py-admin-token-0123456789")
+    c.pause_queue("audited")
+    c.resume_queue("audited")
+    page = c.list_audit(action="queue.pause", limit=1)
+    assert [(e["actor"], e["object_kind"], e["object_id"]) for e in page["entries"]] == \
+        [("auth_token", "queue", "audited")]
+    assert page["next_cursor"] is None
+    every = list(c.iter_audit(object_kind="queue", object_id="audited", limit=1))
+    assert [e["action"] for e in every] == ["queue.resume", "queue.pause"]
+
+
 def test_runs(server):
     c = weft.Client(server.base)
     run = c.create_run([{"ref": "a", "queue": "rq", "input": {"n": 1}},

@@ -285,6 +285,20 @@ out({ timeout, aborted });
     assert got["aborted"]["isWeft"] is False and got["aborted"]["message"] == "changed my mind"
 
 
+def test_audit_log(server, scratch):
+    got = run_node(scratch, """
+const c = new weft.WeftClient();
+await c.pauseQueue('ts-audited');
+await c.resumeQueue('ts-audited');
+const page = await c.listAudit({ action: 'queue.pause', object_id: 'ts-audited' });
+const every = [];
+for await (const e of c.iterAudit({ object_kind: 'queue', object_id: 'ts-audited', limit: 1 })) every.push(e.action);
+out({ page, every });
+""", server.base)
+    assert [(e["actor"], e["object_id"]) for e in got["page"]["entries"]] == [("api", "ts-audited")]
+    assert got["every"] == ["queue.resume", "queue.pause"]
+
+
 def test_auth_errors(weft_factory, scratch):
     secured = weft_factory.start(env={"AUTH_TOKEN": "ts-secret-token-0123456789"})
     got = run_node(scratch, """

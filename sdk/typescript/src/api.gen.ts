@@ -742,6 +742,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The audit log, newest first
+         * @description Every operator action and configuration change, with the acting token's name (actor), recorded in the transaction of the change. Admin tokens only; an admin token limited to some namespaces sees the entries of those namespaces only (entries of no namespace, such as tokens, are left out). Keyset pages along (at, id): a page never skips or repeats an entry.
+         */
+        get: operations["listAudit"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/workflows": {
         parameters: {
             query?: never;
@@ -2484,6 +2504,34 @@ export interface components {
             name: components["schemas"]["TemplateName"];
             version: components["schemas"]["TemplateVersion"];
         };
+        AuditEntry: {
+            /** Format: uuid */
+            id: string;
+            /**
+             * Format: date-time
+             * @description When the change was applied
+             */
+            at: string;
+            /** @description null: the object belongs to no namespace (a token) */
+            namespace: string | null;
+            /** @description The acting token's name; system or schedule for the server's own actions; api with authentication off */
+            actor: string;
+            /** @description <kind>.<verb>, e.g. token.create, queue.update, task.retry, run.cancel, schedule.trigger, template.register, workflow.terminate, dead_letter.requeue, worker.drain */
+            action: string;
+            object_kind: string;
+            /** @description The object's id or name (a template's name@version) */
+            object_id: string;
+            /** @description What the action did or set, at most 4 KiB; never a secret */
+            detail: {
+                [key: string]: unknown;
+            };
+        };
+        AuditList: {
+            /** @description Newest first (at, id) */
+            entries: components["schemas"]["AuditEntry"][];
+            /** @description null: the list ends here */
+            next_cursor: string | null;
+        };
     };
     responses: {
         /** @description unauthorized: tokens are configured and the bearer token is missing or unknown */
@@ -4023,6 +4071,49 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listAudit: {
+        parameters: {
+            query?: {
+                /** @description Recorded at or after (RFC 3339) */
+                since?: string;
+                /** @description Recorded before (RFC 3339) */
+                until?: string;
+                /** @description Only this actor: a token's name, or system, schedule, api */
+                actor?: string;
+                /** @description Only this action, e.g. token.create, queue.pause, task.retry */
+                action?: string;
+                /** @description Only objects of this kind: token, queue, task, run, schedule, template, workflow, worker, dead_letters */
+                object_kind?: string;
+                /** @description Only this object (with object_kind, its id or name) */
+                object_id?: string;
+                /** @description Only this namespace (403 forbidden_namespace when the token may not see it) */
+                namespace?: string;
+                /** @description The next_cursor of the previous page, with the same filters */
+                cursor?: components["parameters"]["Cursor"];
+                limit?: components["parameters"]["Limit"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of audit entries */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditList"];
+                };
+            };
+            400: components["responses"]["Invalid"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
         };

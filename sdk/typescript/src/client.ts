@@ -327,6 +327,13 @@ export class WeftClient implements ApiMethods {
     return this.#call("revokeToken", [name], undefined, options);
   }
 
+  // ---- the audit log -------------------------------------------------------------
+
+  /** One page of the audit log, newest first (admin tokens). */
+  listAudit(options?: Options<"listAudit">): Promise<Answer<"listAudit">> {
+    return this.#call("listAudit", [], undefined, options);
+  }
+
   // ---- schedules ---------------------------------------------------------------
 
   createSchedule(body: Body<"createSchedule">, options?: Options<"createSchedule">): Promise<Answer<"createSchedule">> {
@@ -386,6 +393,9 @@ export class WeftClient implements ApiMethods {
   }
   iterDeadLetters(options?: Omit<Options<"listDeadLetters">, "cursor">): AsyncGenerator<Item<"listDeadLetters", "dead_letters">, void, undefined> {
     return this.#pages((cursor) => this.listDeadLetters({ ...options, cursor }), "dead_letters");
+  }
+  iterAudit(options?: Omit<Options<"listAudit">, "cursor">): AsyncGenerator<Item<"listAudit", "entries">, void, undefined> {
+    return this.#pages((cursor) => this.listAudit({ ...options, cursor }), "entries");
   }
   iterWorkers(options?: Omit<Options<"listWorkers">, "cursor">): AsyncGenerator<Item<"listWorkers", "workers">, void, undefined> {
     return this.#pages((cursor) => this.listWorkers({ ...options, cursor }), "workers");

@@ -9,6 +9,7 @@
 #include "engine/engine_internal.h"
 #include "engine/retry.h"
 #include "engine/commands/batches.h"
+#include "engine/audit.h"
 #include "engine/commands/jobs.h"
 #include "engine/commands/command.h"
 
@@ -274,6 +275,9 @@ static int stop_batch(engine *e, engine_cmd *cmd, int64_t now)
 			            (uint64_t)c->canceled[s]);
 	}
 	engine_count(e, "tasks_cancelled_total", NULL, (uint64_t)total);
+	rc = audit_record_run(e, cmd->actor, "run.cancel", &c_->batch_id, json_pack("{s:I}", "canceled", (json_int_t)total));
+	if (rc != 0)
+		return rc;
 	/* A running task's timeout may be far off (claims and backoffs are
 	 * short): its entry leaves the heap now. */
 	for (size_t i = 0; i < nrunning; i++)

@@ -12,6 +12,7 @@
 #include "engine/engine_internal.h"
 #include "engine/commands/command.h"
 #include "engine/commands/operator.h"
+#include "engine/audit.h"
 
 ENGINE_CMD_BASE_FIRST(cmd_operator);
 ENGINE_CMD_BASE_FIRST(cmd_requeue);
@@ -362,6 +363,16 @@ static int apply_action(engine *e, engine_cmd *cmd, int64_t now, operator_action
 	case OPERATOR_RESUME: rc = action_resume(&a, c); break;
 	default: rc = WEFT_EINTERNAL; break;
 	}
+	/* Only what was applied: a refusal (409) records nothing. The
+	 * result a resolve sets is not copied: it may be large, or private. */
+	if (rc == 0 && cmd->result == 0 && !c->audited_by_caller) {
+		char action_name[32];
+		snprintf(action_name, sizeof action_name, "task.%s", operator_action_name(action));
+		json_t *detail = json_pack("{s:s}", "status", task_status_name(cmd->current_status));
+		if (c->reason != NULL && c->reason[0] != '\0')
+			json_object_set_new(detail, "reason", json_string(c->reason));
+		rc = audit_record_obj(e, a.t.namespace, cmd->actor, action_name, "task", c->id.str, detail);
+	}
 	task_row_release(&a.t);
 	return rc;
 }
@@ -409,7 +420,47 @@ static int select_dead(engine *e, cmd_requeue *c)
 	return rc;
 }
 
-static int requeue_one(engine *e, cmd_requeue *c, requeue_item *it, int64_t now)
+/* The ids shown in a requeue's audit entry, per namespace; the count is
+ * always whole. */
+#define REQUEUE_AUDIT_IDS_MAX 50
+
+/* Notes a requeued task in `by_ns` ({namespace: {"count", "ids"}}). */
+static void requeue_note(json_t *by_ns, const task_row *t)
+{
+	json_t *g = json_object_get(by_ns, t->namespace);
+	if (g == NULL) {
+		g = json_pack("{s:I,s:[]}", "count", (json_int_t)0, "ids");
+		json_object_set_new(by_ns, t->namespace, g);
+	}
+	json_object_set_new(g, "count", json_integer(json_integer_value(json_object_get(g, "count")) + 1));
+	json_t *ids = json_object_get(g, "ids");
+	if (json_array_size(ids) < REQUEUE_AUDIT_IDS_MAX)
+		json_array_append_new(ids, json_string(t->id.str));
+}
+
+/* One entry per namespace the requeue touched: a requeue of 1,000 dead
+ * letters is one row with its count, not 1,000. */
+static int requeue_audit(engine *e, const cmd_requeue *c, json_t *by_ns)
+{
+	const char *ns;
+	json_t *g;
+	int rc = 0;
+	json_object_foreach(by_ns, ns, g) {
+		json_t *detail = json_deep_copy(g);
+		if (c->queue != NULL)
+			json_object_set_new(detail, "queue", json_string(c->queue));
+		if (c->reason != NULL && c->reason[0] != '\0')
+			json_object_set_new(detail, "reason", json_string(c->reason));
+		json_object_set_new(detail, "selection", json_boolean(c->namespace != NULL));
+		rc = audit_record_obj(e, ns, c->base.actor, "dead_letter.requeue", "dead_letters",
+		                      c->queue != NULL ? c->queue : ns, detail);
+		if (rc != 0)
+			break;
+	}
+	return rc;
+}
+
+static int requeue_one(engine *e, cmd_requeue *c, requeue_item *it, int64_t now, json_t *by_ns)
 {
 	action_ctx a = { .e = e, .action = OPERATOR_RESET, .actor = c->base.actor ? c->base.actor : "api", .now = now };
 	snprintf(a.reason, sizeof a.reason, "operator: reset: %s", c->reason && c->reason[0] ? c->reason : "requeued");
@@ -429,6 +480,8 @@ static int requeue_one(engine *e, cmd_requeue *c, requeue_item *it, int64_t now)
 		if (rc == 0 && ok)
 			rc = reopen(&a, true, &res);
 		it->outcome = !ok ? REQUEUE_HAS_DEPENDENTS : res.applied ? REQUEUED : REQUEUE_NOT_DEAD;
+		if (rc == 0 && it->outcome == REQUEUED)
+			requeue_note(by_ns, &a.t);
 	}
 	task_row_release(&a.t);
 	return rc;
@@ -440,8 +493,12 @@ static int apply_requeue(engine *e, engine_cmd *cmd, int64_t now)
 	int rc = 0;
 	if ((c->nitems == 0 || c->owns_items) && c->namespace != NULL)
 		rc = select_dead(e, c);
+	json_t *by_ns = json_object();
 	for (size_t i = 0; i < c->nitems && rc == 0; i++)
-		rc = requeue_one(e, c, &c->items[i], now);
+		rc = requeue_one(e, c, &c->items[i], now, by_ns);
+	if (rc == 0)
+		rc = requeue_audit(e, c, by_ns);
+	json_decref(by_ns);
 	if (rc == 0)
 		cmd->result = 0;
 	return rc;
@@ -498,10 +555,13 @@ static int apply_drain(engine *e, engine_cmd *cmd, int64_t now)
 	if (rc != 0)
 		return rc;
 	cmd->result = found ? 0 : WEFT_ENOTFOUND;
+	if (!found)
+		return 0;
+	rc = audit_record_in(e, c->namespace, cmd->actor, "worker.drain", "worker", c->worker_id, NULL);
 	/* Its parked claims answer drain now. */
-	if (found)
+	if (rc == 0)
 		engine_claims_drain(e, c->namespace, c->worker_id);
-	return 0;
+	return rc;
 }
 
 #define FAILED "tasks_db_save_failures_total"

@@ -67,6 +67,10 @@ typedef struct cmd_operator {
 	weft_id id;
 	const char *reason;         /* borrowed, ≤ OPERATOR_REASON_MAX bytes; NULL = none */
 	const char *result;         /* resolve: compact JSON ≤ JOB_PAYLOAD_MAX_BYTES; NULL = "null" */
+	/* A command that applies this one inside its own (a workflow's
+	 * cancel, terminate or retry) records the change itself, once: set
+	 * to leave the task's audit entry out. */
+	bool audited_by_caller;
 	/* out */
 	bool has_dependents;
 } cmd_operator;

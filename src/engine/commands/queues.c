@@ -19,6 +19,7 @@
 #include "engine/engine_internal.h"
 #include "engine/commands/command.h"
 #include "engine/commands/queues.h"
+#include "engine/audit.h"
 
 ENGINE_CMD_BASE_FIRST(cmd_queue);
 
@@ -32,6 +33,12 @@ static const char *const action_names[] = {
 	[QUEUE_CONFIGURE] = "configure",
 };
 
+static const char *const audit_actions[] = {
+	[QUEUE_PAUSE] = "queue.pause",
+	[QUEUE_RESUME] = "queue.resume",
+	[QUEUE_CONFIGURE] = "queue.update",
+};
+
 static int apply_queue(engine *e, engine_cmd *cmd, int64_t now)
 {
 	cmd_queue *c = engine_cmd_of(cmd, cmd_queue);
@@ -41,6 +48,8 @@ static int apply_queue(engine *e, engine_cmd *cmd, int64_t now)
 		.actor = cmd->actor ? cmd->actor : "api", .action = action_names[c->action], .detail = c->detail,
 	};
 	int rc = store_queue_update(e->w, &u, now);
+	if (rc == 0)
+		rc = audit_record_in(e, c->namespace, cmd->actor, audit_actions[c->action], "queue", c->name, c->detail);
 	if (rc != 0)
 		return rc;
 	/* Resumed, or limits changed: parked claims look again, on every node. */

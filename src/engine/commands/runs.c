@@ -6,6 +6,7 @@
 #include "engine/engine_internal.h"
 #include "engine/commands/command.h"
 #include "engine/commands/runs.h"
+#include "engine/audit.h"
 
 ENGINE_CMD_BASE_FIRST(cmd_task_report);
 ENGINE_CMD_BASE_FIRST(cmd_run_pause);
@@ -97,6 +98,10 @@ static int apply_run_pause(engine *e, engine_cmd *cmd, int64_t now)
 	if (c->changed > 0)
 		engine_count(e, "operator_actions_total", c->resume ? "action=\"resume\"" : "action=\"pause\"",
 		             (uint64_t)c->changed);
+	rc = audit_record_run(e, cmd->actor, c->resume ? "run.resume" : "run.pause", &c->batch_id,
+	                      json_pack("{s:I}", "changed", (json_int_t)c->changed));
+	if (rc != 0)
+		return rc;
 	/* Resumed tasks may start now, and resumed jobs be claimed. */
 	if (c->resume && counts[TS_PENDING] > 0) {
 		engine_wake_starts(e);

@@ -10,6 +10,7 @@
 #include "engine/engine_internal.h"
 #include "engine/commands/command.h"
 #include "engine/commands/schedules.h"
+#include "engine/audit.h"
 
 ENGINE_CMD_BASE_FIRST(cmd_schedule_create);
 ENGINE_CMD_BASE_FIRST(cmd_schedule_delete);
@@ -37,10 +38,15 @@ static int apply_create(engine *e, engine_cmd *cmd, int64_t now)
 	if (rc != 0)
 		return rc;
 	cmd->result = created ? 0 : WEFT_ECONFLICT;
-	if (created)
-		schedule_arm(e, c->row.next_fire_at);
-	if (created)
-		log_info("engine", "schedule %s/%s (%s, %s) created by %s", c->row.namespace, c->row.name, c->row.cron,
+	if (!created)
+		return 0;
+	schedule_arm(e, c->row.next_fire_at);
+	json_t *detail = json_pack("{s:s,s:s,s:s,s:b}", "cron", c->row.cron, "timezone", c->row.timezone, "target_kind",
+	                           c->row.target_kind, "paused", c->row.paused);
+	rc = audit_record_obj(e, c->row.namespace, cmd->actor, "schedule.create", "schedule", c->row.name, detail);
+	if (rc != 0)
+		return rc;
+	log_info("engine", "schedule %s/%s (%s, %s) created by %s", c->row.namespace, c->row.name, c->row.cron,
 		         c->row.timezone, cmd->actor ? cmd->actor : "api");
 	return 0;
 }
@@ -54,7 +60,7 @@ static int apply_delete(engine *e, engine_cmd *cmd, int64_t now)
 	if (rc != 0)
 		return rc;
 	cmd->result = found ? 0 : WEFT_ENOTFOUND;
-	return 0;
+	return found ? audit_record_in(e, c->namespace, cmd->actor, "schedule.delete", "schedule", c->name, NULL) : 0;
 }
 
 static int apply_pause(engine *e, engine_cmd *cmd, int64_t now)
@@ -76,7 +82,11 @@ static int apply_pause(engine *e, engine_cmd *cmd, int64_t now)
 	bool found = false;
 	if (s.paused != c->paused)
 		rc = store_schedule_set_paused(e->w, c->namespace, c->name, c->paused, next, now, &found);
+	bool changed = s.paused != c->paused;
 	schedule_row_release(&s);
+	if (rc == 0)
+		rc = audit_record_obj(e, c->namespace, cmd->actor, c->paused ? "schedule.pause" : "schedule.resume",
+		                      "schedule", c->name, json_pack("{s:b}", "changed", changed));
 	if (rc == 0)
 		cmd->result = 0;
 	return rc;
@@ -95,6 +105,9 @@ static int apply_trigger(engine *e, engine_cmd *cmd, int64_t now)
 		return rc;
 	size_t started = 0;
 	rc = schedule_fire(e, &s, 1, now, s.next_fire_at, true, &started);
+	if (rc == 0)
+		rc = audit_record_obj(e, c->namespace, cmd->actor, "schedule.trigger", "schedule", c->name,
+		                      json_pack("{s:I}", "started", (json_int_t)started));
 	if (rc == 0) {
 		cmd->result = 0;
 		engine_count(e, "schedule_jobs_started_total", NULL, started);

@@ -13,6 +13,7 @@
 #include "engine/engine_internal.h"
 #include "engine/commands/command.h"
 #include "engine/commands/templates.h"
+#include "engine/audit.h"
 
 ENGINE_CMD_BASE_FIRST(cmd_template_put);
 ENGINE_CMD_BASE_FIRST(cmd_template_run);
@@ -41,6 +42,13 @@ static int apply_put(engine *e, engine_cmd *cmd, int64_t now)
 	if (!created)
 		return WEFT_ERETRY;   /* another node stored the version: compared with it next cycle */
 	c->created = true;
+	/* A re-registration of the same body changes nothing: not recorded. */
+	char object[AUDIT_OBJECT_ID_MAX + 1];
+	snprintf(object, sizeof object, "%s@%s", c->row.name, c->row.version);
+	rc = audit_record_obj(e, c->row.namespace, cmd->actor, "template.register", "template", object,
+	                      json_pack("{s:s}", "body_hash", c->row.body_hash));
+	if (rc != 0)
+		return rc;
 	cmd->result = 0;
 	log_info("engine", "template %s@%s registered in %s by %s", c->row.name, c->row.version, c->row.namespace,
 	         cmd->actor ? cmd->actor : "api");

@@ -7,6 +7,7 @@
 #include "engine/engine_internal.h"
 #include "engine/commands/command.h"
 #include "engine/commands/tokens.h"
+#include "engine/audit.h"
 
 ENGINE_CMD_BASE_FIRST(cmd_token_create);
 ENGINE_CMD_BASE_FIRST(cmd_token_revoke);
@@ -22,8 +23,16 @@ static int apply_create(engine *e, engine_cmd *cmd, int64_t now)
 	if (rc != 0)
 		return rc;
 	cmd->result = created ? 0 : WEFT_ECONFLICT;
-	if (created)
-		log_info("engine", "token %s (%s, namespaces %s) created by %s", c->row.name,
+	if (!created)
+		return 0;
+	/* What the token may do; never its secret nor its digest. */
+	json_t *detail = json_pack("{s:b,s:s}", "admin", c->row.admin, "namespaces", c->row.namespaces);
+	if (c->row.expires_at > 0)
+		json_object_set_new(detail, "expires_at", json_integer(c->row.expires_at));
+	rc = audit_record_obj(e, NULL, cmd->actor, "token.create", "token", c->row.name, detail);
+	if (rc != 0)
+		return rc;
+	log_info("engine", "token %s (%s, namespaces %s) created by %s", c->row.name,
 		         c->row.admin ? "admin" : "client", c->row.namespaces, c->row.created_by);
 	return 0;
 }
@@ -37,9 +46,10 @@ static int apply_revoke(engine *e, engine_cmd *cmd, int64_t now)
 	if (rc != 0)
 		return rc;
 	cmd->result = found ? 0 : WEFT_ENOTFOUND;
-	if (found)
-		log_info("engine", "token %s revoked by %s", c->name, actor);
-	return 0;
+	if (!found)
+		return 0;
+	log_info("engine", "token %s revoked by %s", c->name, actor);
+	return audit_record(e, cmd->actor, "token.revoke", "token", c->name, NULL);
 }
 
 /* Several uses in one cycle are one savepoint: each is its own

@@ -7,6 +7,7 @@
 #include "engine/commands/command.h"
 #include "engine/commands/operator.h"
 #include "engine/commands/workflows.h"
+#include "engine/audit.h"
 #include "engine/retry.h"
 #include "store/workflows.h"
 
@@ -532,6 +533,7 @@ static int apply_stop(engine *e, engine_cmd *cmd, int64_t now)
 		op.base.actor = cmd->actor;
 		op.id = c->run_id;
 		op.reason = c->reason;
+		op.audited_by_caller = true;
 		rc = op.base.op->apply(e, &op.base, now);
 		if (rc == 0 && op.base.result != 0)
 			rc = op.base.result == WEFT_ECONFLICT ? WEFT_ERETRY : op.base.result;
@@ -547,6 +549,16 @@ static int apply_stop(engine *e, engine_cmd *cmd, int64_t now)
 			rc = store_workflow_run_change(e->w, &c->run_id, &ch, now, &changed);
 		if (rc == 0 && retry)
 			rc = store_workflow_steps_reopen(e->w, &c->run_id);
+		if (rc == 0) {
+			static const char *const actions[] = { [WF_CANCEL] = "workflow.cancel",
+				                               [WF_TERMINATE] = "workflow.terminate",
+				                               [WF_RETRY] = "workflow.retry" };
+			json_t *detail = json_pack("{s:s?}", "type", run.type);
+			if (c->reason != NULL && c->reason[0] != '\0')
+				json_object_set_new(detail, "reason", json_string(c->reason));
+			rc = audit_record_obj(e, run.namespace, cmd->actor, actions[c->kind], "workflow", c->run_id.str,
+			                      detail);
+		}
 		if (rc == 0)
 			snprintf(c->run_status, sizeof c->run_status, "%s", to);
 	}

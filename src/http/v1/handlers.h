@@ -96,5 +96,6 @@ void v1_workflow_wait_signal(http_request *r);
 void v1_put_workflow_error(buf *b, const char *code, const char *message);
 /* workflow_steps.c */
 void v1_workflow_steps(http_request *r);
+void v1_list_audit(http_request *r);        /* audit.c */
 
 #endif

@@ -724,5 +724,28 @@ class Client:
         revoked_at."""
         return cast(Answer, self._http.request("DELETE", "/v1/tokens/%s" % _seg(name)))
 
+    # ---- the audit log ---------------------------------------------------------
+
+    @operation("listAudit")
+    def list_audit(self, *, since: Optional[str] = None, until: Optional[str] = None, actor: Optional[str] = None,
+                   action: Optional[str] = None, object_kind: Optional[str] = None,
+                   object_id: Optional[str] = None, namespace: Optional[str] = None,
+                   cursor: Optional[str] = None, limit: Optional[int] = None) -> Answer:
+        """One page of the audit log, newest first: {"entries",
+        "next_cursor"} (admin tokens). since and until are RFC 3339 times;
+        namespace is only the one given (not the client's default: the log
+        spans namespaces)."""
+        return self._get("/v1/audit", since=since, until=until, actor=actor, action=action,
+                         object_kind=object_kind, object_id=object_id, namespace=namespace, cursor=cursor,
+                         limit=limit)
+
+    def iter_audit(self, *, since: Optional[str] = None, until: Optional[str] = None, actor: Optional[str] = None,
+                   action: Optional[str] = None, object_kind: Optional[str] = None,
+                   object_id: Optional[str] = None, namespace: Optional[str] = None,
+                   limit: Optional[int] = None) -> Iterator[Answer]:
+        """Every audit entry matching, newest first."""
+        return self._pages(self.list_audit, "entries", since=since, until=until, actor=actor, action=action,
+                           object_kind=object_kind, object_id=object_id, namespace=namespace, limit=limit)
+
 
 __all__: List[str] = ["Client", "UNSET", "DEFAULT_URL"]
