@@ -92,7 +92,7 @@ static void complete(fixture *f, const weft_id *run, workflow_step_kind kind, co
 	workflow_step_change ch = { .from = "running", .to = "completed", .output = output, .attempts_add = 1,
 	                            .ended_at = T0 + seq };
 	bool changed = !expect_changed;
-	assert_int_equal(store_workflow_step_change(f->w, run, kind, name, seq, &ch, &changed), 0);
+	assert_int_equal(store_workflow_step_change(f->w, run, kind, name, seq, &ch, NULL, &changed), 0);
 	assert_int_equal(changed, expect_changed);
 }
 
@@ -178,7 +178,7 @@ static void test_step_change_fields(void **state)
 	workflow_step_change retry = { .from = "running", .to = "retrying", .error_code = "declined",
 	                               .error_message = "card declined", .attempts_add = 1,
 	                               .next_attempt_at = T0 + 5000 };
-	assert_int_equal(store_workflow_step_change(f->w, &run, WS_STEP, "charge", 1, &retry, &changed), 0);
+	assert_int_equal(store_workflow_step_change(f->w, &run, WS_STEP, "charge", 1, &retry, NULL, &changed), 0);
 	assert_true(changed);
 	workflow_step_row s;
 	assert_int_equal(store_workflow_step_reach(f->w, &run, WS_STEP, "charge", 8, "running", T0, 1000, &s, &fresh), 0);
@@ -191,11 +191,11 @@ static void test_step_change_fields(void **state)
 	assert_int_equal(s.ended_at, 0);
 	workflow_step_row_release(&s);
 	/* A change from a status the row does not have is refused. */
-	assert_int_equal(store_workflow_step_change(f->w, &run, WS_STEP, "charge", 1, &retry, &changed), 0);
+	assert_int_equal(store_workflow_step_change(f->w, &run, WS_STEP, "charge", 1, &retry, NULL, &changed), 0);
 	assert_false(changed);
 	/* An unknown seq changes nothing either. */
 	retry.from = "retrying";
-	assert_int_equal(store_workflow_step_change(f->w, &run, WS_STEP, "charge", 2, &retry, &changed), 0);
+	assert_int_equal(store_workflow_step_change(f->w, &run, WS_STEP, "charge", 2, &retry, NULL, &changed), 0);
 	assert_false(changed);
 }
 
