@@ -686,14 +686,14 @@ void cmd_workflow_stop_init(cmd_workflow_stop *c, workflow_stop_kind kind)
 	*c = (cmd_workflow_stop){ .base.op = &op_stop, .kind = kind, .visible.all = true };
 }
 
-/* The calls of one cycle one after the other in one savepoint: each call's
- * writes are its own rows (its run, its job, its memo) read and written
- * under its job's lock, so a set answers as one call at a time would.
- * What one savepoint per call would add is only that a call which fails
- * leaves nothing while the others stay: a failure here rolls the whole set
- * back, and the engine applies the calls one at a time, each in its own
- * savepoint. Most calls of a cycle are of this op (a worker's steps), so
- * this saves a SAVEPOINT and a RELEASE per call. */
+/* The calls of one cycle one after the other through apply_call, in one
+ * savepoint: each sees what the calls before it wrote, exactly as when
+ * applied alone in that order, so each is answered as alone. What one
+ * savepoint per call would add is only that a call which fails leaves
+ * nothing while the others stay: a failure here rolls the whole set back,
+ * and the engine applies the calls one at a time, each in its own
+ * savepoint. Most commands of a busy cycle are calls (a worker's steps),
+ * so this saves a SAVEPOINT and a RELEASE per call. */
 static int apply_calls(engine *e, engine_cmd **cmds, size_t n, int64_t now)
 {
 	for (size_t i = 0; i < n; i++) {
