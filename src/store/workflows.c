@@ -8,15 +8,12 @@
 #include "store/workflows.h"
 #include "util/alloc.h"
 
-#define RUN_COLS                                                                                           \
-	"id, namespace, type, queue, status, idempotency_key, input, output, error_code, error_message, "   \
-	"step_retry, suspend_reason, wait_signal, wake_at, suspended_token, replays, created_at, updated_at, " \
-	"ended_at, seen_token"
 #define RUN_COLS_OF(p)                                                                                 \
 	p "id, " p "namespace, " p "type, " p "queue, " p "status, " p "idempotency_key, " p "input, "      \
 	p "output, " p "error_code, " p "error_message, " p "step_retry, " p "suspend_reason, "             \
 	p "wait_signal, " p "wake_at, " p "suspended_token, " p "replays, " p "created_at, " p "updated_at, " \
 	p "ended_at, " p "seen_token"
+#define RUN_COLS RUN_COLS_OF("")
 #define STEP_COLS                                                                                        \
 	"run_id, kind, name, seq, status, output, error_code, error_message, attempts, next_attempt_at, " \
 	"seen_token, started_at, ended_at"
