@@ -8,10 +8,12 @@
 #include "store/workflows.h"
 #include "util/alloc.h"
 
-#define RUN_COLS                                                                                           \
-	"id, namespace, type, queue, status, idempotency_key, input, output, error_code, error_message, "   \
-	"step_retry, suspend_reason, wait_signal, wake_at, suspended_token, replays, created_at, updated_at, " \
-	"ended_at, seen_token"
+#define RUN_COLS_OF(p)                                                                                 \
+	p "id, " p "namespace, " p "type, " p "queue, " p "status, " p "idempotency_key, " p "input, "      \
+	p "output, " p "error_code, " p "error_message, " p "step_retry, " p "suspend_reason, "             \
+	p "wait_signal, " p "wake_at, " p "suspended_token, " p "replays, " p "created_at, " p "updated_at, " \
+	p "ended_at, " p "seen_token"
+#define RUN_COLS RUN_COLS_OF("")
 #define STEP_COLS                                                                                        \
 	"run_id, kind, name, seq, status, output, error_code, error_message, attempts, next_attempt_at, " \
 	"seen_token, started_at, ended_at"
@@ -35,29 +37,34 @@ void workflow_run_row_release(workflow_run_row *r)
 	memset(r, 0, sizeof *r);
 }
 
+/* RUN_COLS from column c0 on. */
+static void read_run_at(db_stmt *st, int c0, workflow_run_row *r)
+{
+	db_col_id(st, c0, &r->id);
+	r->namespace = db_col_str_nn(st, c0 + 1, "");
+	r->type = db_col_str_nn(st, c0 + 2, "");
+	r->queue = db_col_str_nn(st, c0 + 3, "");
+	r->status = db_col_str_nn(st, c0 + 4, "");
+	r->idempotency_key = db_col_str(st, c0 + 5);
+	r->input = db_col_str(st, c0 + 6);
+	r->output = db_col_str(st, c0 + 7);
+	r->error_code = db_col_str(st, c0 + 8);
+	r->error_message = db_col_str(st, c0 + 9);
+	r->step_retry = db_col_str_nn(st, c0 + 10, "");
+	r->suspend_reason = db_col_str(st, c0 + 11);
+	r->wait_signal = db_col_str(st, c0 + 12);
+	r->wake_at = db_col_int(st, c0 + 13);
+	r->suspended_token = db_col_int(st, c0 + 14);
+	r->replays = db_col_int(st, c0 + 15);
+	r->created_at = db_col_int(st, c0 + 16);
+	r->updated_at = db_col_int(st, c0 + 17);
+	r->ended_at = db_col_int(st, c0 + 18);
+	r->seen_token = db_col_int(st, c0 + 19);
+}
+
 static int read_run(db_stmt *st, void *row)
 {
-	workflow_run_row *r = row;
-	db_col_id(st, 0, &r->id);
-	r->namespace = db_col_str_nn(st, 1, "");
-	r->type = db_col_str_nn(st, 2, "");
-	r->queue = db_col_str_nn(st, 3, "");
-	r->status = db_col_str_nn(st, 4, "");
-	r->idempotency_key = db_col_str(st, 5);
-	r->input = db_col_str(st, 6);
-	r->output = db_col_str(st, 7);
-	r->error_code = db_col_str(st, 8);
-	r->error_message = db_col_str(st, 9);
-	r->step_retry = db_col_str_nn(st, 10, "");
-	r->suspend_reason = db_col_str(st, 11);
-	r->wait_signal = db_col_str(st, 12);
-	r->wake_at = db_col_int(st, 13);
-	r->suspended_token = db_col_int(st, 14);
-	r->replays = db_col_int(st, 15);
-	r->created_at = db_col_int(st, 16);
-	r->updated_at = db_col_int(st, 17);
-	r->ended_at = db_col_int(st, 18);
-	r->seen_token = db_col_int(st, 19);
+	read_run_at(st, 0, row);
 	return 0;
 }
 
@@ -133,6 +140,52 @@ int store_workflow_run_get(store_conn *c, const weft_id *id, workflow_run_row *o
 		return err;
 	db_bind_id(st, id);
 	return first_row(st, &run_kind, out);
+}
+
+/* Both rows locked, the job's first: on PostgreSQL a row updated by a
+ * transaction this one waited for is read as that transaction left it,
+ * whichever of the two it changed. */
+static const db_sql q_run_locked = {
+	"workflow_run_locked",
+	"SELECT " TASK_COLS_OF("t.") ", " RUN_COLS_OF("w.") " FROM task AS t JOIN workflow_run AS w ON w.id = t.id "
+	"WHERE t.id = $1{lock_in_order_of_both:t.id,t,w}",
+	NULL,
+};
+
+int store_workflow_run_locked(store_conn *c, const weft_id *id, task_row **job, workflow_run_row *run)
+{
+	*job = NULL;
+	memset(run, 0, sizeof *run);
+	db_stmt *st;
+	int err = db_prepare(c, &q_run_locked, &st);
+	if (err)
+		return err;
+	db_bind_id(st, id);
+	int rc = db_step(st);
+	bool found = rc > 0;
+	task_row *t = NULL;
+	if (found) {
+		t = xcalloc(1, sizeof *t);
+		rc = db_read_task(st, 0, t);     /* t released on error */
+		if (rc == 0) {
+			read_run_at(st, TASK_NCOLS, run);
+			if ((rc = db_step(st)) > 0)
+				rc = 0;          /* no second row: the id is the key of both */
+		} else {
+			free(t);
+			t = NULL;
+		}
+	}
+	err = db_end(st, rc);
+	if (err == 0 && !found)
+		err = WEFT_ENOTFOUND;
+	if (err == 0) {
+		*job = t;
+	} else if (t != NULL) {
+		store_free_tasks(t, 1);
+		workflow_run_row_release(run);
+	}
+	return err;
 }
 
 int store_workflow_run_by_key(store_conn *c, const char *ns, const char *key, workflow_run_row *out)
@@ -393,6 +446,25 @@ static const db_sql q_memo_count = {
 	"UPDATE workflow_run SET memo_rows = memo_rows + 1 WHERE id = $1 AND memo_rows < $2",
 	NULL,
 };
+/* The common case in one statement: a call meeting its name for the first
+ * time in this attempt, with no row it could reach and no repeat of a
+ * running one (the two queries above would both find nothing), on a run
+ * below its memo's limit, appends its row. Nothing inserted: one of those
+ * holds, and the queries above tell which. */
+static const db_sql q_step_fresh = {
+	"workflow_step_fresh",
+	"INSERT INTO workflow_step (run_id, kind, name, seq, status, attempts, seen_token, started_at) "
+	"SELECT $1, $2, $3, coalesce(s.top, 0) + 1, $5, 0, $4, $6 FROM "
+	"(SELECT max(seq) AS top, count(CASE WHEN seen_token <> $4 OR status = 'running' THEN 1 END) AS open "
+	"FROM workflow_step WHERE run_id = $1 AND kind = $2 AND name = $3) AS s "
+	"WHERE s.open = 0 AND (SELECT memo_rows FROM workflow_run WHERE id = $1) < $7 RETURNING " STEP_COLS,
+	NULL,
+};
+/* After q_step_fresh inserted, which checked the limit under the job's
+ * lock: counted without waiting for the answer. */
+static const db_sql q_memo_add = {
+	"workflow_memo_add", "UPDATE workflow_run SET memo_rows = memo_rows + 1 WHERE id = $1", NULL,
+};
 
 static int step_query(store_conn *c, const db_sql *q, const weft_id *run, workflow_step_kind kind, const char *name,
                       int64_t token, const char *status, int64_t now, workflow_step_row *out)
@@ -418,7 +490,28 @@ int store_workflow_step_reach(store_conn *c, const weft_id *run, workflow_step_k
 {
 	memset(out, 0, sizeof *out);
 	*fresh = false;
-	int err = step_query(c, &q_step_repeated, run, kind, name, token, NULL, now, out);
+	db_stmt *st;
+	int err = db_prepare(c, &q_step_fresh, &st);
+	if (err)
+		return err;
+	db_bind_id(st, run);
+	db_bind_text(st, workflow_step_kind_name(kind));
+	db_bind_text(st, name);
+	db_bind_int(st, token);
+	db_bind_text(st, fresh_status);
+	db_bind_int(st, now);
+	db_bind_int(st, max_rows);
+	err = first_row(st, &step_kind, out);
+	if (err == 0) {
+		if ((err = db_prepare(c, &q_memo_add, &st)) != 0)
+			return err;
+		db_bind_id(st, run);
+		*fresh = true;
+		return db_send(st, NULL);
+	}
+	if (err != WEFT_ENOTFOUND)
+		return err;
+	err = step_query(c, &q_step_repeated, run, kind, name, token, NULL, now, out);
 	if (err != WEFT_ENOTFOUND)
 		return err;
 	err = step_query(c, &q_step_reach, run, kind, name, token, NULL, now, out);
@@ -426,7 +519,6 @@ int store_workflow_step_reach(store_conn *c, const weft_id *run, workflow_step_k
 		return err;
 	/* A new row: counted on the run, which bounds them. */
 	int64_t changes = 0;
-	db_stmt *st;
 	if ((err = db_prepare(c, &q_memo_count, &st)) != 0)
 		return err;
 	db_bind_id(st, run);
@@ -517,14 +609,18 @@ static const db_sql q_step_change = {
 	"workflow_step_change",
 	"UPDATE workflow_step SET status = $6, output = $7, error_code = $8, error_message = $9, "
 	"attempts = attempts + $10, next_attempt_at = $11, ended_at = $12 "
-	"WHERE run_id = $1 AND kind = $2 AND name = $3 AND seq = $4 AND status = $5",
+	"WHERE run_id = $1 AND kind = $2 AND name = $3 AND seq = $4 AND status = $5 "
+	"AND ($13 = 0 OR seen_token = $13) RETURNING " STEP_COLS,
 	NULL,
 };
 
 int store_workflow_step_change(store_conn *c, const weft_id *run, workflow_step_kind kind, const char *name,
-                               int64_t seq, const workflow_step_change *ch, bool *changed)
+                               int64_t seq, const workflow_step_change *ch, workflow_step_row *out,
+                               bool *changed)
 {
 	*changed = false;
+	if (out != NULL)
+		memset(out, 0, sizeof *out);
 	db_stmt *st;
 	int err = db_prepare(c, &q_step_change, &st);
 	if (err)
@@ -541,10 +637,15 @@ int store_workflow_step_change(store_conn *c, const weft_id *run, workflow_step_
 	db_bind_int(st, ch->attempts_add);
 	db_bind_int_or_null(st, ch->next_attempt_at);
 	db_bind_int_or_null(st, ch->ended_at);
-	int64_t changes = 0;
-	err = db_run(st, &changes);
-	*changed = err == 0 && changes > 0;
-	return err;
+	db_bind_int(st, ch->seen_token);
+	workflow_step_row row;
+	err = first_row(st, &step_kind, &row);
+	*changed = err == 0;
+	if (err == 0 && out != NULL)
+		*out = row;
+	else if (err == 0)
+		workflow_step_row_release(&row);
+	return err == WEFT_ENOTFOUND ? 0 : err;
 }
 
 /* ---- signals ----------------------------------------------------------------------------- */

@@ -45,6 +45,11 @@ typedef struct workflow_run_new {
 int store_workflow_run_insert(store_conn *c, const workflow_run_new *r, bool *created);
 /* 0 or WEFT_ENOTFOUND. */
 int store_workflow_run_get(store_conn *c, const weft_id *id, workflow_run_row *out);
+/* A run and its job, for a change: the job's row locked first, then the
+ * run's, both as the last transaction that changed them left them, in one
+ * statement. *job (one row, store_free_tasks) and *run; WEFT_ENOTFOUND
+ * when either is missing, nothing read (the two reads apart tell which). */
+int store_workflow_run_locked(store_conn *c, const weft_id *id, task_row **job, workflow_run_row *run);
 /* The active run of the namespace holding key, else the newest finished
  * one: 0 or WEFT_ENOTFOUND. */
 int store_workflow_run_by_key(store_conn *c, const char *ns, const char *key, workflow_run_row *out);
@@ -136,17 +141,21 @@ int store_workflow_step_list(store_conn *c, const weft_id *run, int64_t offset, 
 void store_free_workflow_steps(workflow_step_row *rows, size_t n);
 
 /* A step's new state, applied only when its status is `from` (a step ends
- * once): *changed false when it was not. NULL text fields are written as
- * NULL; `next_attempt_at` 0 = none; `ended_at` 0 = not ended. */
+ * once) and, with `seen_token` set, when that attempt reached it: *changed
+ * false when it was not. The changed row into *out (NULL: not wanted; left
+ * zeroed when nothing changed). NULL text fields are written as NULL;
+ * `next_attempt_at` 0 = none; `ended_at` 0 = not ended. */
 typedef struct workflow_step_change {
 	const char *from, *to;
 	const char *output, *error_code, *error_message;
 	int64_t attempts_add;
 	int64_t next_attempt_at;
 	int64_t ended_at;
+	int64_t seen_token;            /* 0 = any */
 } workflow_step_change;
 int store_workflow_step_change(store_conn *c, const weft_id *run, workflow_step_kind kind, const char *name,
-                               int64_t seq, const workflow_step_change *ch, bool *changed);
+                               int64_t seq, const workflow_step_change *ch, workflow_step_row *out,
+                               bool *changed);
 
 /* ---- retention (workflow_retention.c) ---------------------------------------------------- */
 

@@ -5,7 +5,9 @@
  * run; a step name reused in a loop reaches a distinct row per iteration,
  * and the same rows again on a replay (a new lease token); steps and
  * sleeps of the same name are different memo keys; a repeated call of one
- * attempt meets its running row again; a step ends once; the memo's rows
+ * attempt meets its running row again; a step ends once, and with a token
+ * only for the attempt that reached it; a run reads with its job in one
+ * locked statement; the memo's rows
  * per run are bounded; signals are
  * taken oldest first, each once; a run's change from active statuses
  * leaves an ended run alone; the list pages newest first with its filters;
@@ -92,7 +94,7 @@ static void complete(fixture *f, const weft_id *run, workflow_step_kind kind, co
 	workflow_step_change ch = { .from = "running", .to = "completed", .output = output, .attempts_add = 1,
 	                            .ended_at = T0 + seq };
 	bool changed = !expect_changed;
-	assert_int_equal(store_workflow_step_change(f->w, run, kind, name, seq, &ch, &changed), 0);
+	assert_int_equal(store_workflow_step_change(f->w, run, kind, name, seq, &ch, NULL, &changed), 0);
 	assert_int_equal(changed, expect_changed);
 }
 
@@ -178,7 +180,7 @@ static void test_step_change_fields(void **state)
 	workflow_step_change retry = { .from = "running", .to = "retrying", .error_code = "declined",
 	                               .error_message = "card declined", .attempts_add = 1,
 	                               .next_attempt_at = T0 + 5000 };
-	assert_int_equal(store_workflow_step_change(f->w, &run, WS_STEP, "charge", 1, &retry, &changed), 0);
+	assert_int_equal(store_workflow_step_change(f->w, &run, WS_STEP, "charge", 1, &retry, NULL, &changed), 0);
 	assert_true(changed);
 	workflow_step_row s;
 	assert_int_equal(store_workflow_step_reach(f->w, &run, WS_STEP, "charge", 8, "running", T0, 1000, &s, &fresh), 0);
@@ -191,12 +193,69 @@ static void test_step_change_fields(void **state)
 	assert_int_equal(s.ended_at, 0);
 	workflow_step_row_release(&s);
 	/* A change from a status the row does not have is refused. */
-	assert_int_equal(store_workflow_step_change(f->w, &run, WS_STEP, "charge", 1, &retry, &changed), 0);
+	assert_int_equal(store_workflow_step_change(f->w, &run, WS_STEP, "charge", 1, &retry, NULL, &changed), 0);
 	assert_false(changed);
 	/* An unknown seq changes nothing either. */
 	retry.from = "retrying";
-	assert_int_equal(store_workflow_step_change(f->w, &run, WS_STEP, "charge", 2, &retry, &changed), 0);
+	assert_int_equal(store_workflow_step_change(f->w, &run, WS_STEP, "charge", 2, &retry, NULL, &changed), 0);
 	assert_false(changed);
+
+	/* With seen_token, only the attempt that reached the row changes it
+	 * (8 did above); the changed row comes back. */
+	workflow_step_change done = { .from = "retrying", .to = "completed", .output = "{\"ok\":true}",
+	                              .attempts_add = 1, .ended_at = T0 + 9, .seen_token = 7 };
+	assert_int_equal(store_workflow_step_change(f->w, &run, WS_STEP, "charge", 1, &done, &s, &changed), 0);
+	assert_false(changed);
+	assert_null(s.status);
+	done.seen_token = 8;
+	assert_int_equal(store_workflow_step_change(f->w, &run, WS_STEP, "charge", 1, &done, &s, &changed), 0);
+	assert_true(changed);
+	assert_int_equal(s.seq, 1);
+	assert_string_equal(s.name, "charge");
+	assert_string_equal(s.status, "completed");
+	assert_string_equal(s.output, "{\"ok\":true}");
+	assert_int_equal(s.attempts, 2);
+	assert_int_equal(s.ended_at, T0 + 9);
+	assert_int_equal(s.seen_token, 8);
+	workflow_step_row_release(&s);
+}
+
+/* A run read with its job in one statement; a run without its job, or a
+ * job without its run, is not found there (the reads apart tell which). */
+static void test_run_locked(void **state)
+{
+	fixture *f = *state;
+	task_row job = new_task("order", "job", TS_RUNNING, T0);
+	insert(f, &job);
+	workflow_run_new n = { .id = job.id, .namespace = "ns", .type = "order", .queue = "wf",
+	                       .input = "{\"n\":2}", .step_retry = RETRY, .now = T0 };
+	bool created = false;
+	assert_int_equal(store_workflow_run_insert(f->w, &n, &created), 0);
+	assert_true(created);
+	task_row *t = NULL;
+	workflow_run_row r;
+	assert_int_equal(store_workflow_run_locked(f->w, &job.id, &t, &r), 0);
+	assert_non_null(t);
+	assert_true(id_eq(&t->id, &job.id));
+	assert_int_equal(t->status, TS_RUNNING);
+	assert_string_equal(t->name, "order");
+	assert_true(id_eq(&r.id, &job.id));
+	assert_string_equal(r.namespace, "ns");
+	assert_string_equal(r.status, "pending");
+	assert_string_equal(r.input, "{\"n\":2}");
+	assert_string_equal(r.step_retry, RETRY);
+	assert_int_equal(r.created_at, T0);
+	store_free_tasks(t, 1);
+	workflow_run_row_release(&r);
+
+	weft_id alone;
+	assert_true(start(f, &alone, "ns", NULL, T0));
+	assert_int_equal(store_workflow_run_locked(f->w, &alone, &t, &r), WEFT_ENOTFOUND);
+	assert_null(t);
+	task_row other = new_task("plain", "job", TS_RUNNING, T0);
+	insert(f, &other);
+	assert_int_equal(store_workflow_run_locked(f->w, &other.id, &t, &r), WEFT_ENOTFOUND);
+	assert_null(t);
 }
 
 static void test_signals_oldest_first_once(void **state)
@@ -358,6 +417,7 @@ int main(void)
 		STORE_TEST_SQLITE(test_run_keys),
 		STORE_TEST_SQLITE(test_step_iterations_and_replay),
 		STORE_TEST_SQLITE(test_step_change_fields),
+		STORE_TEST_SQLITE(test_run_locked),
 		STORE_TEST_SQLITE(test_memo_rows_bounded),
 		STORE_TEST_SQLITE(test_signals_oldest_first_once),
 		STORE_TEST_SQLITE(test_run_change_and_list),
@@ -368,6 +428,7 @@ int main(void)
 		STORE_TEST_PG(test_run_keys),
 		STORE_TEST_PG(test_step_iterations_and_replay),
 		STORE_TEST_PG(test_step_change_fields),
+		STORE_TEST_PG(test_run_locked),
 		STORE_TEST_PG(test_memo_rows_bounded),
 		STORE_TEST_PG(test_signals_oldest_first_once),
 		STORE_TEST_PG(test_run_change_and_list),

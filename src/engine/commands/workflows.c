@@ -165,19 +165,18 @@ static int suspend(engine *e, cmd_workflow_call *c, const char *reason, int64_t 
 	return suspend_for(e, c, reason, wake_at, NULL, now);
 }
 
+/* Changes c->step as ch says; c->step becomes the changed row. */
 static int step_change(engine *e, cmd_workflow_call *c, workflow_step_kind kind, const workflow_step_change *ch)
 {
+	workflow_step_row now_row;
 	bool changed = false;
-	int rc = store_workflow_step_change(e->w, &c->run_id, kind, c->step.name, c->step.seq, ch, &changed);
+	int rc = store_workflow_step_change(e->w, &c->run_id, kind, c->step.name, c->step.seq, ch, &now_row,
+	                                    &changed);
 	if (rc == 0 && !changed)
 		rc = WEFT_ERETRY;     /* the run's job row is locked: only another node's write can do this */
-	int64_t seq = c->step.seq;
-	char *name = c->step.name;
-	c->step.name = NULL;
 	workflow_step_row_release(&c->step);
 	if (rc == 0)
-		rc = store_workflow_step_get(e->w, &c->run_id, kind, name, seq, &c->step);
-	free(name);
+		c->step = now_row;
 	return rc;
 }
 
@@ -231,11 +230,22 @@ static int began_step(engine *e, cmd_workflow_call *c, bool *found)
 
 static int call_step_complete(engine *e, cmd_workflow_call *c, int64_t now)
 {
+	/* The common case first, in one statement: the step this attempt began
+	 * is running and ends now. Otherwise its row tells what to answer. */
+	const char *output = c->output ? c->output : "null";
+	workflow_step_change done = { .from = "running", .to = "completed", .output = output, .attempts_add = 1,
+		                      .ended_at = now, .seen_token = c->lease_token };
+	bool changed = false;
+	int rc = c->lease_token == 0 ? 0 : store_workflow_step_change(e->w, &c->run_id, WS_STEP, c->name, c->seq,
+	                                                               &done, &c->step, &changed);
+	if (rc != 0 || changed) {
+		c->outcome = WFC_OK;
+		return rc;
+	}
 	bool found;
-	int rc = began_step(e, c, &found);
+	rc = began_step(e, c, &found);
 	if (rc != 0 || !found)
 		return rc;
-	const char *output = c->output ? c->output : "null";
 	if (strcmp(c->step.status, "completed") == 0) {
 		/* A repeated completion: the same output says so, another is a conflict. */
 		bool same = c->step.output != NULL && strcmp(c->step.output, output) == 0;
@@ -409,6 +419,20 @@ static int call_run_fail(engine *e, cmd_workflow_call *c, int64_t now)
 	return store_workflow_run_change(e->w, &c->run_id, &ch, now, &changed);
 }
 
+/* The run's job row locked (first: every change to a run locks it), then
+ * the run's row: *nt 0 when there is no job; 0 or WEFT_ENOTFOUND (no
+ * run; *t still set). Both in one statement when both are there. */
+static int read_locked(engine *e, const weft_id *id, task_row **t, size_t *nt, workflow_run_row *run)
+{
+	int rc = store_workflow_run_locked(e->w, id, t, run);
+	*nt = rc == 0 ? 1 : 0;
+	if (rc != WEFT_ENOTFOUND)
+		return rc;
+	if ((rc = store_tasks_read(e->w, id, 1, true, t, nt)) != 0)
+		return rc;
+	return store_workflow_run_get(e->w, id, run);
+}
+
 static int apply_call(engine *e, engine_cmd *cmd, int64_t now)
 {
 	cmd_workflow_call *c = engine_cmd_of(cmd, cmd_workflow_call);
@@ -424,11 +448,8 @@ static int apply_call(engine *e, engine_cmd *cmd, int64_t now)
 	 * (all of them lock the job first) left. */
 	task_row *t = NULL;
 	size_t nt = 0;
-	int rc = store_tasks_read(e->w, &c->run_id, 1, true, &t, &nt);
-	if (rc != 0)
-		return rc;
 	workflow_run_row run;
-	rc = store_workflow_run_get(e->w, &c->run_id, &run);
+	int rc = read_locked(e, &c->run_id, &t, &nt, &run);
 	if (rc == WEFT_ENOTFOUND || (rc == 0 && !visible_to(&c->visible, run.namespace))) {
 		workflow_run_row_release(&run);
 		store_free_tasks(t, nt);
@@ -484,11 +505,7 @@ static int apply_call(engine *e, engine_cmd *cmd, int64_t now)
 static int locked_run(engine *e, const weft_id *id, const job_visibility *vis, task_row **t, size_t *nt,
                       workflow_run_row *run)
 {
-	memset(run, 0, sizeof *run);
-	int rc = store_tasks_read(e->w, id, 1, true, t, nt);
-	if (rc != 0)
-		return rc;
-	rc = store_workflow_run_get(e->w, id, run);
+	int rc = read_locked(e, id, t, nt, run);
 	if (rc == 0 && !visible_to(vis, run->namespace))
 		rc = WEFT_ENOTFOUND;
 	if (rc != 0) {
@@ -681,7 +698,26 @@ void cmd_workflow_stop_init(cmd_workflow_stop *c, workflow_stop_kind kind)
 	*c = (cmd_workflow_stop){ .base.op = &op_stop, .kind = kind, .visible.all = true };
 }
 
-static const engine_op op_call = { .name = "workflow.call", .apply = apply_call,
+/* The calls of one cycle one after the other through apply_call, in one
+ * savepoint: each sees what the calls before it wrote, exactly as when
+ * applied alone in that order, so each is answered as alone. What one
+ * savepoint per call would add is only that a call which fails leaves
+ * nothing while the others stay: a failure here rolls the whole set back,
+ * and the engine applies the calls one at a time, each in its own
+ * savepoint. Most commands of a busy cycle are calls (a worker's steps),
+ * so this saves a SAVEPOINT and a RELEASE per call. */
+static int apply_calls(engine *e, engine_cmd **cmds, size_t n, int64_t now)
+{
+	for (size_t i = 0; i < n; i++) {
+		e->actor = cmds[i]->actor ? cmds[i]->actor : "api";
+		int rc = apply_call(e, cmds[i], now);
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
+}
+
+static const engine_op op_call = { .name = "workflow.call", .apply = apply_call, .apply_many = apply_calls,
 	                           .failure_metric = "tasks_db_save_failures_total" };
 
 void cmd_workflow_call_init(cmd_workflow_call *c, workflow_call_kind kind)

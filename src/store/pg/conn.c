@@ -891,6 +891,7 @@ static const db_fragment fragments[] = {
 	{ "lock", " FOR NO KEY UPDATE" },
 	{ "lock_in_order", " ORDER BY %1 FOR NO KEY UPDATE" },
 	{ "lock_in_order_of", " ORDER BY %1 FOR NO KEY UPDATE OF %2" },
+	{ "lock_in_order_of_both", " ORDER BY %1 FOR NO KEY UPDATE OF %2, %3" },
 	{ "lock_skip", " FOR NO KEY UPDATE SKIP LOCKED" },
 	{ "index", "/* indexed by %1 */" },
 	{ "noindex", "(%1 || '')" },

@@ -105,6 +105,7 @@ static const db_fragment fragments[] = {
 	{ "lock", "" },
 	{ "lock_in_order", "" },
 	{ "lock_in_order_of", "" },
+	{ "lock_in_order_of_both", "" },
 	{ "lock_skip", "" },
 	{ "index", " INDEXED BY %1" },
 	{ "noindex", "+%1" },
