@@ -614,8 +614,11 @@ def test_sigterm_drains_the_jobs_in_hand(server, tmp_path):
                                             for i in range(3)])["jobs"]]
     proc, log = _start_example(server, "term", tmp_path, "--concurrency", "3")
     try:
-        wait_for(lambda: len(list(c.iter_tasks(queue="term", status="running"))) == 3, timeout=10,
-                 desc="3 running jobs")
+        # Running on the server is not yet in hand: a claim's answer still on
+        # its way when the drain begins is given back. The handlers' lines say
+        # the worker holds all three.
+        wait_for(lambda: open(log).read().count(", sleeping 1500 ms") == 3, timeout=10,
+                 desc="3 jobs in the worker's handlers")
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=10) == 0, open(log).read()
     finally:

@@ -23,6 +23,7 @@ def double(job: weft.Job) -> Dict[str, int]:
     if not isinstance(data, dict) or not isinstance(data.get("n"), int):
         raise weft.NonRetryable("input must be {\"n\": <integer>}", code="bad_input")
     if data.get("sleep_ms"):
+        logging.info("job %s: n=%d, sleeping %d ms", job.id, data["n"], data["sleep_ms"])
         time.sleep(data["sleep_ms"] / 1000.0)
     return {"n": data["n"], "double": 2 * data["n"]}
 
