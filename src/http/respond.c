@@ -129,6 +129,11 @@ const char *http_query(http_request *r, const char *key)
 	return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, key);
 }
 
+const char *http_header_in(http_request *r, const char *name)
+{
+	return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+}
+
 static const char *query_get(void *ctx, const char *key)
 {
 	return http_query(ctx, key);
