@@ -539,7 +539,16 @@ typedef struct weft_run_task_spec {
 	/* A decision: it must have children, and its result {"next": [ref,
 	 * ...]} names those that run; the others end skipped. */
 	bool decision;
+	/* An event the task publishes when it ends, or NULL. */
+	const struct weft_task_emit *emit;
 } weft_run_task_spec;
+
+/* A task's event on its end: topic (required), on "success", "failure"
+ * or "end" (NULL: "end"). */
+typedef struct weft_task_emit {
+	const char *topic;
+	const char *on;
+} weft_task_emit;
 
 typedef struct weft_run_request {
 	const char *namespace_;

@@ -605,3 +605,80 @@ int store_event_deliveries(store_conn *c, const char *namespace, const char *eve
 	*out = rows;
 	return err;
 }
+
+/* ---- a task's emit ------------------------------------------------------------------------- */
+
+void store_free_task_emits(task_emit_row *rows, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(rows[i].namespace);
+		free(rows[i].topic);
+		free(rows[i].on_end);
+		free(rows[i].result);
+	}
+	free(rows);
+}
+
+static int read_task_emit(db_stmt *st, void *row)
+{
+	task_emit_row *t = row;
+	db_col_id(st, 0, &t->task_id);
+	t->namespace = db_col_str_nn(st, 1, "");
+	t->topic = db_col_str_nn(st, 2, "");
+	t->on_end = db_col_str_nn(st, 3, "end");
+	t->result = db_col_str(st, 4);
+	return 0;
+}
+static void release_task_emit(void *row)
+{
+	task_emit_row *t = row;
+	free(t->namespace);
+	free(t->topic);
+	free(t->on_end);
+	free(t->result);
+}
+static const db_row_kind task_emit_kind = { sizeof(task_emit_row), read_task_emit, release_task_emit };
+
+static const db_sql q_emit_insert = {
+	"task_emit_insert", "INSERT INTO task_emit (task_id, namespace, topic, on_end) VALUES ($1, $2, $3, $4)", NULL
+};
+static const db_sql q_emits = { "task_emits",
+	                        "SELECT e.task_id, e.namespace, e.topic, e.on_end, t.result FROM task_emit AS e "
+	                        "LEFT JOIN task AS t ON t.id = e.task_id WHERE {in:e.task_id,$1}",
+	                        NULL };
+
+int store_task_emit_insert(store_conn *c, const weft_id *task_id, const char *namespace, const char *topic,
+                           const char *on_end)
+{
+	db_stmt *st;
+	bool changed;
+	int err = db_prepare(c, &q_emit_insert, &st);
+	if (err)
+		return err;
+	db_bind_id(st, task_id);
+	db_bind_text(st, namespace);
+	db_bind_text(st, topic);
+	db_bind_text(st, on_end);
+	return run_changed(st, &changed);
+}
+
+int store_task_emits(store_conn *c, const weft_id *ids, size_t n, task_emit_row **out, size_t *nout)
+{
+	*out = NULL;
+	*nout = 0;
+	if (n == 0)
+		return 0;
+	db_stmt *st;
+	int err = db_prepare(c, &q_emits, &st);
+	if (err)
+		return err;
+	db_set set;
+	db_set_init(&set);
+	db_set_ids(&set, ids, n);
+	db_bind_set(st, &set);
+	void *rows = NULL;
+	err = db_collect(st, &task_emit_kind, &rows, nout);
+	db_set_release(&set);
+	*out = rows;
+	return err;
+}

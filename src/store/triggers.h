@@ -101,4 +101,18 @@ int store_event_delivery_started(store_conn *c, const char *namespace, const cha
 int store_event_deliveries(store_conn *c, const char *namespace, const char *event_id,
                            event_delivery_row **out, size_t *n);
 
+/* A task's emit (TASK_SHAPE_EMIT): the event it publishes when it ends. */
+typedef struct task_emit_row {
+	weft_id task_id;
+	char *namespace, *topic;
+	char *on_end;             /* "success", "failure" or "end" */
+	char *result;             /* the task's result (compact JSON), NULL = none */
+} task_emit_row;
+void store_free_task_emits(task_emit_row *rows, size_t n);
+
+int store_task_emit_insert(store_conn *c, const weft_id *task_id, const char *namespace, const char *topic,
+                           const char *on_end);
+/* The emits of the tasks ids (those that have one), with their results. */
+int store_task_emits(store_conn *c, const weft_id *ids, size_t n, task_emit_row **out, size_t *nout);
+
 #endif

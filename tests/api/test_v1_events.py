@@ -146,3 +146,59 @@ def test_events_are_checked_and_listed_newest_first_in_pages(api):
     assert sorted(seen) == sorted(ids) and len(seen) == 5
     assert api.get("/v1/events?cursor=nonsense").status_code == 400
     assert api.get("/v1/events/nope").status_code == 404
+
+
+def complete(api, job, result):
+    r = api.post("/v1/jobs/complete", json={"items": [
+        {"id": job["id"], "lease_token": job["lease_token"], "result": result}]})
+    assert r.status_code == 200, r.text
+
+
+def fail_for_good(api, job, code, message):
+    r = api.post("/v1/jobs/fail", json={"items": [
+        {"id": job["id"], "lease_token": job["lease_token"], "error": {"code": code, "message": message}}]})
+    assert r.status_code == 200, r.text
+
+
+def test_a_tasks_emit_on_its_end_starts_a_subscribed_target(api):
+    subscribe(api, "on-built", "build.done", {"kind": "job", "queue": "after-build"})
+    subscribe(api, "on-broken", "build.broken", {"kind": "job", "queue": "after-broken"})
+    r = api.post("/v1/runs", json={"tasks": [
+        {"ref": "build", "queue": "builds", "emit": {"topic": "build.done", "on": "success"}},
+        {"ref": "lint", "queue": "builds", "max_attempts": 1, "emit": {"topic": "build.broken", "on": "failure"}},
+        {"ref": "any", "queue": "builds", "emit": {"topic": "build.ended"}},
+    ]})
+    assert r.status_code == 201, r.text
+    jobs = {}
+    for _ in range(3):
+        (j,) = claim_one(api, "builds")
+        jobs[j["name"]] = j
+    complete(api, jobs["build"], {"artifact": "a.tgz"})
+    fail_for_good(api, jobs["lint"], "style", "tabs")
+    complete(api, jobs["any"], None)
+    events = api.get("/v1/events").json()["events"]
+    by_topic = {e["topic"]: e for e in events}
+    assert set(by_topic) == {"build.done", "build.broken", "build.ended"}, events
+    done = api.get("/v1/events/" + by_topic["build.done"]["id"]).json()
+    assert done["payload"] == {"artifact": "a.tgz"} and done["source"] == "task:" + jobs["build"]["id"]
+    (d,) = done["deliveries"]
+    (started,) = tasks_of(api, "after-build")
+    assert d["run_id"] == started["id"]
+    assert api.get("/v1/tasks/" + started["id"]).json()["input"] == {"artifact": "a.tgz"}
+    broken = api.get("/v1/events/" + by_topic["build.broken"]["id"]).json()
+    assert broken["payload"]["status"] == "failure" and broken["payload"]["code"] == "style"
+    assert len(tasks_of(api, "after-broken")) == 1
+    assert by_topic["build.ended"]["payload"] is None
+
+
+def test_an_emit_whose_condition_is_not_met_publishes_nothing(api):
+    r = api.post("/v1/runs", json={"tasks": [
+        {"ref": "t", "queue": "cond", "emit": {"topic": "only.on.failure", "on": "failure"}}]})
+    assert r.status_code == 201, r.text
+    (j,) = claim_one(api, "cond")
+    complete(api, j, {"ok": 1})
+    assert api.get("/v1/events").json()["events"] == []
+    for emit, field in [({"topic": "bad topic"}, "emit.topic"), ({"topic": "a", "on": "start"}, "emit.on"),
+                        ({"on": "end"}, "emit.topic"), ({"topic": "a", "x": 1}, "emit.x")]:
+        r = api.post("/v1/runs", json={"tasks": [{"ref": "t", "queue": "cond", "emit": emit}]})
+        assert r.status_code == 400 and field in r.text, r.text

@@ -1976,6 +1976,16 @@ export interface components {
             on_success?: components["schemas"]["WebhookParams"][];
             /** @description At most MAX_ACTIONS_PER_TASK */
             on_failure?: components["schemas"]["WebhookParams"][];
+            /** @description An event the task publishes when it ends (POST /v1/events), in the transaction that ends it: its payload is the task's result on success, else {status, code, message}; its id task:<task id>:<attempt> */
+            emit?: {
+                topic: string;
+                /**
+                 * @description success; failure (also canceled); end: any end
+                 * @default end
+                 * @enum {string}
+                 */
+                on?: "success" | "failure" | "end";
+            };
         };
         RunRequest: {
             namespace?: components["schemas"]["Namespace"];

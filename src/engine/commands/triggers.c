@@ -14,6 +14,7 @@
 #include "engine/targets.h"
 #include "engine/commands/command.h"
 #include "engine/commands/triggers.h"
+#include "core/status.h"
 
 ENGINE_CMD_BASE_FIRST(cmd_hook_create);
 ENGINE_CMD_BASE_FIRST(cmd_hook_change);
@@ -171,6 +172,69 @@ int trigger_publish(engine *e, const trigger_event *ev, int64_t now, bool *creat
 	store_free_subscriptions(subs, n);
 	if (rc == 0 && *started > 0)
 		engine_count(e, "trigger_runs_started_total", "source=\"event\"", *started);
+	return rc;
+}
+
+static bool emit_wanted(const char *on_end, task_status status)
+{
+	if (strcmp(on_end, "success") == 0)
+		return status == TS_SUCCESS;
+	if (strcmp(on_end, "failure") == 0)
+		return status == TS_FAILURE || status == TS_CANCELED;
+	return true;
+}
+
+/* The payload of an ended task's event: its result on success, else what
+ * ended it. Owned compact JSON. */
+static char *emit_payload(const task_row *t, const char *result)
+{
+	if (t->status == TS_SUCCESS)
+		return xstrdup(result != NULL ? result : "null");
+	json_t *o = json_pack("{ss}", "status", task_status_name(t->status));
+	json_object_set_new(o, "code", t->error_code != NULL ? json_string(t->error_code) : json_null());
+	json_object_set_new(o, "message", t->failure_reason != NULL ? json_string(t->failure_reason) : json_null());
+	char *text = json_dump_compact(o);
+	json_decref(o);
+	return text;
+}
+
+int trigger_emit_ended(engine *e, const task_row *rows, size_t n, int64_t now)
+{
+	weft_id *ids = NULL;
+	size_t nids = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (!(rows[i].shape & TASK_SHAPE_EMIT))
+			continue;
+		if (ids == NULL)
+			ids = xcalloc(n, sizeof *ids);
+		ids[nids++] = rows[i].id;
+	}
+	if (nids == 0)
+		return 0;
+	task_emit_row *emits = NULL;
+	size_t nemits = 0;
+	int rc = store_task_emits(e->w, ids, nids, &emits, &nemits);
+	for (size_t i = 0; i < nemits && rc == 0; i++) {
+		const task_row *t = NULL;
+		for (size_t k = 0; k < n && t == NULL; k++)   /* emits are few: a scan of the set */
+			if (id_eq(&rows[k].id, &emits[i].task_id))
+				t = &rows[k];
+		if (t == NULL || !emit_wanted(emits[i].on_end, t->status))
+			continue;
+		char id[64];
+		snprintf(id, sizeof id, "task:%s:%d", t->id.str, (int)t->attempt);
+		char source[48];
+		snprintf(source, sizeof source, "task:%s", t->id.str);
+		char *payload = emit_payload(t, emits[i].result);
+		trigger_event ev = { .namespace = emits[i].namespace, .id = id, .topic = emits[i].topic,
+			             .payload = payload, .source = source };
+		bool created;
+		size_t started;
+		rc = trigger_publish(e, &ev, now, &created, &started);
+		free(payload);
+	}
+	store_free_task_emits(emits, nemits);
+	free(ids);
 	return rc;
 }
 

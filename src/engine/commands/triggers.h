@@ -71,4 +71,13 @@ void cmd_event_publish_init(cmd_event_publish *c);
  * end): as cmd_event_publish. */
 int trigger_publish(engine *e, const trigger_event *ev, int64_t now, bool *created, size_t *started);
 
+/* The emits of the tasks `rows` that ended (terminal; those whose shape
+ * has TASK_SHAPE_EMIT are looked up) whose condition their status meets:
+ * each publishes its event, in the caller's transaction, its id
+ * "task:<id>:<attempt>" (an end applied again publishes nothing more),
+ * its payload the task's result (success) or {"status", "code",
+ * "message"} (otherwise). */
+struct task_row;
+int trigger_emit_ended(engine *e, const struct task_row *rows, size_t n, int64_t now);
+
 #endif

@@ -74,3 +74,13 @@ CREATE TABLE event_delivery (
 	created_at   BIGINT NOT NULL,
 	PRIMARY KEY (namespace, event_id, subscription)
 );
+
+-- task_emit: a run's task that publishes an event when it ends (its
+-- task field emit: {topic, on}); the task's shape has TASK_SHAPE_EMIT, so
+-- only such tasks' ends read this table.
+CREATE TABLE task_emit (
+	task_id      TEXT COLLATE "C" NOT NULL PRIMARY KEY,
+	namespace    TEXT COLLATE "C" NOT NULL,
+	topic        TEXT COLLATE "C" NOT NULL,
+	on_end       TEXT COLLATE "C" NOT NULL CHECK (on_end IN ('success', 'failure', 'end'))
+);

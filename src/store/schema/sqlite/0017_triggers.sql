@@ -74,3 +74,13 @@ CREATE TABLE event_delivery (
 	created_at   INTEGER NOT NULL,
 	PRIMARY KEY (namespace, event_id, subscription)
 ) STRICT, WITHOUT ROWID;
+
+-- task_emit: a run's task that publishes an event when it ends (its
+-- task field emit: {topic, on}); the task's shape has TASK_SHAPE_EMIT, so
+-- only such tasks' ends read this table.
+CREATE TABLE task_emit (
+	task_id      TEXT NOT NULL PRIMARY KEY,
+	namespace    TEXT NOT NULL,
+	topic        TEXT NOT NULL,
+	on_end       TEXT NOT NULL CHECK (on_end IN ('success', 'failure', 'end'))
+) STRICT, WITHOUT ROWID;
