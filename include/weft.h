@@ -856,10 +856,14 @@ WEFT_API int weft_get_hook(weft_client *c, const char *name, const char *namespa
 /* 204: *out is empty text. @operation deleteHook */
 WEFT_API int weft_delete_hook(weft_client *c, const char *name, const char *namespace_, char **out,
                               weft_error *err);
-/* Replaces the secret (secret NULL: made by the server); the answer
- * carries the new one. @operation rotateHookSecret */
-WEFT_API int weft_rotate_hook_secret(weft_client *c, const char *name, const char *namespace_, const char *secret,
-                                     char **out, weft_error *err);
+typedef struct weft_hook_rotate_request {
+	const char *secret;                /* 16..256 visible ASCII; NULL: made by the server */
+} weft_hook_rotate_request;
+
+/* Replaces the secret (req NULL or req->secret NULL: made by the server);
+ * the answer carries the new one. @operation rotateHookSecret */
+WEFT_API int weft_rotate_hook_secret(weft_client *c, const char *name, const char *namespace_,
+                                     const weft_hook_rotate_request *req, char **out, weft_error *err);
 
 /* A delivery as a sender makes it: body as sent, and the signature header
  * of the hook's scheme computed by the sender over those bytes

@@ -72,12 +72,12 @@ int weft_delete_hook(weft_client *c, const char *name, const char *namespace_, c
 	return named_call(c, "DELETE", "/v1/hooks/", name, NULL, namespace_, NULL, out, err);
 }
 
-int weft_rotate_hook_secret(weft_client *c, const char *name, const char *namespace_, const char *secret,
-                            char **out, weft_error *err)
+int weft_rotate_hook_secret(weft_client *c, const char *name, const char *namespace_,
+                            const weft_hook_rotate_request *req, char **out, weft_error *err)
 {
 	API_START(out);
 	json_t *body = json_object();
-	enc_str(body, "secret", secret);
+	enc_str(body, "secret", req ? req->secret : NULL);
 	return named_call(c, "POST", "/v1/hooks/", name, "/rotate", namespace_, body, out, err);
 }
 

@@ -380,20 +380,20 @@ export class WeftClient implements ApiMethods {
     return this.#call("rotateHookSecret", [name], body ?? {}, options);
   }
   /**
-   * Sends a delivery to a hook as a sender would: body (bytes or text) signed with secret in
+   * Sends a delivery to a hook as a sender would: body (bytes or text) signed with options.secret in
    * the hook's scheme ("weft": X-Weft-Signature at timestamp, default now; "github":
    * X-Hub-Signature-256), with an optional delivery id. No bearer token is needed.
    */
   async deliverHook(
     name: string,
     body: string | Uint8Array,
-    secret: string,
-    options?: Options<"deliverHook"> & { scheme?: "weft" | "github"; deliveryId?: string; timestamp?: number },
+    options: Options<"deliverHook"> & { secret: string; scheme?: "weft" | "github"; deliveryId?: string; timestamp?: number },
   ): Promise<Answer<"deliverHook">> {
+    const secret = options.secret;
     if (typeof name !== "string" || name === "") throw new TypeError("weft deliverHook: name must be a non-empty string");
     const bytes = typeof body === "string" ? Buffer.from(body, "utf8") : Buffer.from(body);
     const headers: Record<string, string> = { accept: "application/json", "content-type": "application/octet-stream" };
-    if (options?.scheme === "github") {
+    if (options.scheme === "github") {
       headers["x-hub-signature-256"] = "sha256=" + createHmac("sha256", secret).update(bytes).digest("hex");
       if (options.deliveryId !== undefined) headers["x-github-delivery"] = options.deliveryId;
     } else {
