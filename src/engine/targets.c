@@ -212,3 +212,58 @@ int target_start_runs(engine *e, const target_start *t, int64_t n, int64_t now, 
 	}
 	return WEFT_EINVALID;
 }
+
+static bool is_job_target(const target_start *t)
+{
+	const char *kind = json_string_value(json_object_get(t->target, "kind"));
+	return kind != NULL && strcmp(kind, "job") == 0;
+}
+
+int target_start_set(engine *e, const target_start *ts, size_t n, int64_t now, int *rcs, target_started *outs)
+{
+	target_job *jobs = xcalloc(n, sizeof *jobs);
+	job_spec *specs = xcalloc(n, sizeof *specs);
+	size_t *which = xcalloc(n, sizeof *which);
+	size_t nspecs = 0;
+	int rc = 0;
+	for (size_t i = 0; i < n; i++) {
+		memset(&outs[i], 0, sizeof outs[i]);
+		rcs[i] = 0;
+		if (!is_job_target(&ts[i]))
+			continue;
+		if (target_read_job(ts[i].target, ts[i].input, &jobs[nspecs]) != 0) {
+			log_warn("engine", "%s: its job target does not read", ts[i].label);
+			rcs[i] = WEFT_EINVALID;
+			continue;
+		}
+		specs[nspecs] = jobs[nspecs].spec;
+		specs[nspecs].non_retryable = jobs[nspecs].codes;
+		which[nspecs++] = i;
+	}
+	if (nspecs > 0) {
+		cmd_job_enqueue enq;
+		cmd_job_enqueue_init(&enq);
+		enq.base.actor = ts[0].actor;
+		enq.namespace = ts[0].namespace;
+		enq.jobs = specs;
+		enq.njobs = nspecs;
+		rc = enq.base.op->apply(e, &enq.base, now);
+		for (size_t k = 0; k < nspecs && rc == 0; k++) {
+			rcs[which[k]] = enq.base.result;
+			outs[which[k]].last = specs[k].id;
+			outs[which[k]].has_job = true;
+		}
+	}
+	for (size_t i = 0; i < n && rc == 0; i++)
+		if (!is_job_target(&ts[i])) {
+			rcs[i] = target_start_runs(e, &ts[i], 1, now, &outs[i]);
+			if (rcs[i] != 0 && rcs[i] != WEFT_EINVALID)
+				rc = rcs[i];   /* a database error: the caller's transaction fails */
+		}
+	for (size_t k = 0; k < nspecs; k++)
+		target_job_release(&jobs[k]);
+	free(jobs);
+	free(specs);
+	free(which);
+	return rc;
+}

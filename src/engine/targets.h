@@ -52,6 +52,14 @@ typedef struct target_started {
  * errors. */
 int target_start_runs(engine *e, const target_start *t, int64_t n, int64_t now, target_started *out);
 
+/* Starts one run of each of the n targets ts (n >= 1, all of one
+ * namespace: ts[0].namespace): the job targets among them in one enqueue
+ * (one insert for all their jobs), the others one by one. rcs[i] is
+ * target i's outcome as target_start_runs would give it (WEFT_EINVALID:
+ * not started, logged), outs[i] what it started; the return is 0 or a
+ * database error, after which nothing is to be recorded. */
+int target_start_set(engine *e, const target_start *ts, size_t n, int64_t now, int *rcs, target_started *outs);
+
 /* The job fields a job or workflow target carries, with the API's
  * defaults for what it leaves out; strings are borrowed from the target. */
 typedef struct target_job {

@@ -202,3 +202,19 @@ def test_an_emit_whose_condition_is_not_met_publishes_nothing(api):
                         ({"on": "end"}, "emit.topic"), ({"topic": "a", "x": 1}, "emit.x")]:
         r = api.post("/v1/runs", json={"tasks": [{"ref": "t", "queue": "cond", "emit": emit}]})
         assert r.status_code == 400 and field in r.text, r.text
+
+
+def test_a_fan_out_of_job_and_workflow_targets_starts_each_once(api):
+    subscribe(api, "a-job", "mixed.t", {"kind": "job", "queue": "mixed-a", "priority": 5})
+    subscribe(api, "b-job", "mixed.t", {"kind": "job", "queue": "mixed-b", "name": "named"})
+    subscribe(api, "c-wf", "mixed.t", {"kind": "workflow", "type": "wf", "queue": "mixed-c"})
+    ev = publish(api, "mixed.t", {"k": 1}, id="mixed-1")
+    d = {x["subscription"]: x for x in ev["deliveries"]}
+    assert set(d) == {"a-job", "b-job", "c-wf"} and all(x["run_id"] for x in d.values())
+    a = api.get("/v1/tasks/" + d["a-job"]["run_id"]).json()
+    b = api.get("/v1/tasks/" + d["b-job"]["run_id"]).json()
+    assert a["queue"] == "mixed-a" and a["priority"] == 5 and a["input"] == {"k": 1}
+    assert b["queue"] == "mixed-b" and b["name"] == "named"
+    assert api.get("/v1/workflows/" + d["c-wf"]["run_id"]).json()["input"] == {"k": 1}
+    assert publish(api, "mixed.t", id="mixed-1", expect=200)["deliveries"] == ev["deliveries"]
+    assert [len(tasks_of(api, q)) for q in ("mixed-a", "mixed-b")] == [1, 1]

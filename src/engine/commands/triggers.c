@@ -146,29 +146,55 @@ int trigger_publish(engine *e, const trigger_event *ev, int64_t now, bool *creat
 	int rc = store_event_insert(e->w, &row, created);
 	if (rc != 0 || !*created)
 		return rc;
+	/* A new event: each matching subscription's delivery is claimed, so an
+	 * event published again (its id) or applied again starts nothing more;
+	 * the targets then start as one set (job targets in one enqueue). */
 	subscription_row *subs = NULL;
 	size_t n = 0;
 	rc = store_subscriptions_matching(e->w, ev->namespace, ev->topic, &subs, &n);
+	target_start *ts = xcalloc(n ? n : 1, sizeof *ts);
+	json_t **targets = xcalloc(n ? n : 1, sizeof *targets);
+	char **labels = xcalloc(n ? n : 1, sizeof *labels);
+	size_t nts = 0;
+	size_t *sub_of = xcalloc(n ? n : 1, sizeof *sub_of);
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		bool fresh = false;
 		rc = store_event_delivery_claim(e->w, ev->namespace, ev->id, subs[i].name, subs[i].target_kind, now,
 		                                &fresh);
 		if (rc != 0 || !fresh)
 			continue;
-		char *label = xasprintf("subscription %s/%s (event %s)", ev->namespace, subs[i].name, ev->id);
-		target_started out;
-		rc = start_target(e, subs[i].target, ev->namespace, "event", label, ev->payload, now, &out);
-		free(label);
-		if (rc == WEFT_EINVALID) {
-			rc = 0;   /* recorded as a delivery that started nothing; the others go on */
-			continue;
+		labels[i] = xasprintf("subscription %s/%s (event %s)", ev->namespace, subs[i].name, ev->id);
+		targets[i] = json_parse_text(subs[i].target);
+		if (targets[i] == NULL) {
+			log_warn("engine", "%s: its stored target does not parse", labels[i]);
+			continue;   /* recorded as a delivery that started nothing */
 		}
-		if (rc == 0)
-			rc = store_event_delivery_started(e->w, ev->namespace, ev->id, subs[i].name, out.last.str,
-			                                  out.has_job ? out.last.str : NULL);
+		ts[nts] = (target_start){ .target = targets[i], .namespace = ev->namespace, .actor = "event",
+			                  .label = labels[i], .input = ev->payload };
+		sub_of[nts++] = i;
+	}
+	int *rcs = xcalloc(nts ? nts : 1, sizeof *rcs);
+	target_started *outs = xcalloc(nts ? nts : 1, sizeof *outs);
+	if (rc == 0 && nts > 0)
+		rc = target_start_set(e, ts, nts, now, rcs, outs);
+	for (size_t k = 0; k < nts && rc == 0; k++) {
+		if (rcs[k] != 0)
+			continue;   /* WEFT_EINVALID: logged, a delivery that started nothing; the others go on */
+		rc = store_event_delivery_started(e->w, ev->namespace, ev->id, subs[sub_of[k]].name, outs[k].last.str,
+		                                  outs[k].has_job ? outs[k].last.str : NULL);
 		if (rc == 0)
 			(*started)++;
 	}
+	for (size_t i = 0; i < n; i++) {
+		json_decref(targets[i]);
+		free(labels[i]);
+	}
+	free(rcs);
+	free(outs);
+	free(sub_of);
+	free(targets);
+	free(labels);
+	free(ts);
 	store_free_subscriptions(subs, n);
 	if (rc == 0 && *started > 0)
 		engine_count(e, "trigger_runs_started_total", "source=\"event\"", *started);
