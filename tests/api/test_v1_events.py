@@ -218,3 +218,21 @@ def test_a_fan_out_of_job_and_workflow_targets_starts_each_once(api):
     assert api.get("/v1/workflows/" + d["c-wf"]["run_id"]).json()["input"] == {"k": 1}
     assert publish(api, "mixed.t", id="mixed-1", expect=200)["deliveries"] == ev["deliveries"]
     assert [len(tasks_of(api, q)) for q in ("mixed-a", "mixed-b")] == [1, 1]
+
+
+def test_a_template_target_and_its_runs_outcome(api):
+    r = api.post("/v1/templates", json={"name": "report", "version": "2", "steps": [
+        {"ref": "build", "queue": "tpl-ev"}]})
+    assert r.status_code == 201, r.text
+    subscribe(api, "rep", "day.closed", {"kind": "template", "template": "report@2"})
+    r = api.post("/v1/subscriptions", json={"name": "nope", "topic": "x",
+                                            "target": {"kind": "template", "template": "report@9"}})
+    assert r.status_code == 422 and "target.template" in r.text, r.text
+    ev = publish(api, "day.closed", {"day": 7})
+    (d,) = ev["deliveries"]
+    assert d["target_kind"] == "template" and d["outcome"] == "running"
+    assert api.get("/v1/runs/" + d["run_id"]).json()["context"] == {"day": 7}
+    (job,) = claim_one(api, "tpl-ev")
+    complete(api, job, {"rows": 3})
+    wait_for(lambda: api.get("/v1/events/" + ev["id"]).json()["deliveries"][0]["outcome"] == "success",
+             desc="the template run's success")

@@ -225,3 +225,17 @@ def test_a_delivery_needs_no_bearer_token(make_api):
     assert api.get("/v1/tasks/" + out["run_id"], headers=auth).status_code == 200
     r = api.post("/v1/hooks/open", data=body)
     assert r.status_code == 401, r.text
+
+
+def test_a_template_target_starts_a_run_with_the_body_as_its_context(api):
+    r = api.post("/v1/templates", json={"name": "etl", "version": "1", "steps": [
+        {"ref": "extract", "queue": "tpl-hook", "input": {"table": "orders"}}]})
+    assert r.status_code == 201, r.text
+    create(api, name="tpl", target={"kind": "template", "template": "etl@1", "context": {"ignored": True}})
+    body = b'{"day": 5}'
+    out = deliver(api, "tpl", body, {"X-Weft-Signature": weft_sign(SECRET, body, server_now(api))}, 201)
+    run = api.get("/v1/runs/" + out["run_id"]).json()
+    assert run["name"] == "etl@1" and run["context"] == {"day": 5}, run
+    (task,) = jobs_of(api, "tpl-hook")
+    assert api.get("/v1/tasks/" + task["id"]).json()["input"] == {"context": {"day": 5},
+                                                                  "config": {"table": "orders"}}
