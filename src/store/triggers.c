@@ -471,6 +471,21 @@ int store_subscription_insert(store_conn *c, const subscription_row *s, bool *cr
 	return run_changed(st, created);
 }
 
+static const db_sql q_sub_count = { "subscription_count", "SELECT count(*) FROM subscription WHERE namespace = $1",
+	                            NULL };
+
+int store_subscription_count(store_conn *c, const char *namespace, int64_t *n)
+{
+	*n = 0;
+	db_stmt *st;
+	bool found;
+	int err = db_prepare(c, &q_sub_count, &st);
+	if (err)
+		return err;
+	db_bind_text(st, namespace);
+	return db_query_int(st, n, &found);
+}
+
 int store_subscription_get(store_conn *c, const char *namespace, const char *name, subscription_row *out)
 {
 	memset(out, 0, sizeof *out);

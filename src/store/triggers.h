@@ -75,6 +75,8 @@ void subscription_row_release(subscription_row *s);
 void store_free_subscriptions(subscription_row *rows, size_t n);
 
 int store_subscription_insert(store_conn *c, const subscription_row *s, bool *created);
+/* How many subscriptions namespace has. */
+int store_subscription_count(store_conn *c, const char *namespace, int64_t *n);
 int store_subscription_get(store_conn *c, const char *namespace, const char *name, subscription_row *out);
 int store_subscription_list(store_conn *c, const char *namespace, const char *after, size_t limit,
                             subscription_row **out, size_t *n);

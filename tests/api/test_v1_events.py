@@ -236,3 +236,15 @@ def test_a_template_target_and_its_runs_outcome(api):
     complete(api, job, {"rows": 3})
     wait_for(lambda: api.get("/v1/events/" + ev["id"]).json()["deliveries"][0]["outcome"] == "success",
              desc="the template run's success")
+
+
+def test_a_namespace_has_at_most_1000_subscriptions(api):
+    s = api.server.session
+    for i in range(1000):
+        r = s.post(api.server.url("/v1/subscriptions"), json={"name": "s%04d" % i, "topic": "many", "target": JOB})
+        assert r.status_code == 201, r.text
+    r = api.post("/v1/subscriptions", json={"name": "one-more", "topic": "many", "target": JOB})
+    assert r.status_code == 413 and "1000 subscriptions" in r.text, r.text
+    r = api.post("/v1/subscriptions", json={"namespace": "other", "name": "one-more", "topic": "many",
+                                            "target": JOB})
+    assert r.status_code == 201, r.text

@@ -116,8 +116,16 @@ static int apply_subscription_create(engine *e, engine_cmd *cmd, int64_t now)
 {
 	cmd_subscription_create *c = engine_cmd_of(cmd, cmd_subscription_create);
 	c->row.created_at = now;
+	int64_t count = 0;
+	int rc = store_subscription_count(e->w, c->row.namespace, &count);
+	if (rc != 0)
+		return rc;
+	if (count >= SUBSCRIPTIONS_PER_NAMESPACE_MAX) {
+		cmd->result = WEFT_ETOOLARGE;
+		return 0;
+	}
 	bool created = false;
-	int rc = store_subscription_insert(e->w, &c->row, &created);
+	rc = store_subscription_insert(e->w, &c->row, &created);
 	if (rc != 0)
 		return rc;
 	/* audit: subscription created */

@@ -42,7 +42,12 @@ typedef struct cmd_hook_deliver {
 } cmd_hook_deliver;
 void cmd_hook_deliver_init(cmd_hook_deliver *c);
 
-/* base.result: 0, or WEFT_ECONFLICT when the name is taken. */
+/* The most subscriptions a namespace has: one event's fan-out starts at
+ * most this many runs in its transaction. */
+#define SUBSCRIPTIONS_PER_NAMESPACE_MAX 1000
+
+/* base.result: 0, WEFT_ECONFLICT when the name is taken, WEFT_ETOOLARGE
+ * when the namespace has SUBSCRIPTIONS_PER_NAMESPACE_MAX already. */
 typedef struct cmd_subscription_create {
 	engine_cmd base;
 	subscription_row row;           /* borrowed; created_at set by the engine */

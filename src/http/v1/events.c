@@ -394,6 +394,12 @@ static void finish_subscription(http_request *r, engine_cmd *cmd, void *state)
 		v1_fail_msg(r, WEFT_ENOTFOUND, NULL, "No subscription %s in namespace %s.", s->name, s->namespace);
 		return;
 	}
+	if (cmd->result == WEFT_ETOOLARGE) {
+		v1_fail_msg(r, WEFT_ETOOLARGE, NULL,
+		            "Namespace %s has %d subscriptions, the most it may have: delete one first.", s->namespace,
+		            SUBSCRIPTIONS_PER_NAMESPACE_MAX);
+		return;
+	}
 	if (cmd->result != 0) {
 		http_fail_server(r, cmd->result, engine_cmd_name(cmd));
 		return;
