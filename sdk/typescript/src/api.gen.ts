@@ -5861,6 +5861,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description too_large: the namespace has 1000 subscriptions, the most it may have */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description invalid_request: the template version a template target names is not registered (details: target.template) */
             422: {
                 headers: {
