@@ -540,18 +540,6 @@ int store_subscriptions_matching(store_conn *c, const char *namespace, const cha
 
 /* ---- event deliveries ---------------------------------------------------------------------- */
 
-static const db_sql q_delivery_claim = {
-	"event_delivery_claim",
-	"INSERT INTO event_delivery (namespace, event_id, subscription, target_kind, created_at) "
-	"VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
-	NULL,
-};
-static const db_sql q_delivery_started = {
-	"event_delivery_started",
-	"UPDATE event_delivery SET run_id = $4, job_id = $5 WHERE namespace = $1 AND event_id = $2 AND "
-	"subscription = $3",
-	NULL,
-};
 /* A delivery's outcome is its run's status now: a job's task, a
  * workflow run's row, a template run's tasks (running while one has not
  * ended, failure when one failed or was canceled). */
@@ -572,36 +560,41 @@ static const db_sql q_deliveries = {
 	NULL,
 };
 
-int store_event_delivery_claim(store_conn *c, const char *namespace, const char *event_id,
-                               const char *subscription, const char *target_kind, int64_t now, bool *fresh)
-{
-	*fresh = false;
-	db_stmt *st;
-	int err = db_prepare(c, &q_delivery_claim, &st);
-	if (err)
-		return err;
-	db_bind_text(st, namespace);
-	db_bind_text(st, event_id);
-	db_bind_text(st, subscription);
-	db_bind_text(st, target_kind);
-	db_bind_int(st, now);
-	return run_changed(st, fresh);
-}
+static const db_sql q_deliveries_insert = {
+	"event_deliveries_insert",
+	"INSERT INTO event_delivery (namespace, event_id, subscription, target_kind, run_id, job_id, created_at) "
+	"SELECT $1, $2, d.subscription, d.target_kind, d.run_id, d.job_id, $4 "
+	"FROM {rows:$3,subscription text,target_kind text,run_id text,job_id text} AS d WHERE true "
+	"ON CONFLICT DO NOTHING",
+	NULL,
+};
 
-int store_event_delivery_started(store_conn *c, const char *namespace, const char *event_id,
-                                 const char *subscription, const char *run_id, const char *job_id)
+int store_event_deliveries_insert(store_conn *c, const char *namespace, const char *event_id,
+                                  const event_delivery_new *d, size_t n, int64_t now)
 {
+	if (n == 0)
+		return 0;
 	db_stmt *st;
 	bool changed;
-	int err = db_prepare(c, &q_delivery_started, &st);
+	int err = db_prepare(c, &q_deliveries_insert, &st);
 	if (err)
 		return err;
+	db_set set;
+	db_set_init(&set);
+	for (size_t i = 0; i < n; i++) {
+		db_set_row(&set);
+		db_set_field_text(&set, "subscription", d[i].subscription);
+		db_set_field_text(&set, "target_kind", d[i].target_kind);
+		db_set_field_text(&set, "run_id", d[i].run_id);
+		db_set_field_text(&set, "job_id", d[i].job_id);
+	}
 	db_bind_text(st, namespace);
 	db_bind_text(st, event_id);
-	db_bind_text(st, subscription);
-	db_bind_text(st, run_id);
-	db_bind_text(st, job_id);
-	return run_changed(st, &changed);
+	db_bind_set(st, &set);
+	db_bind_int(st, now);
+	err = run_changed(st, &changed);
+	db_set_release(&set);
+	return err;
 }
 
 int store_event_deliveries(store_conn *c, const char *namespace, const char *event_id,

@@ -93,12 +93,16 @@ typedef struct event_delivery_row {
 } event_delivery_row;
 void store_free_event_deliveries(event_delivery_row *rows, size_t n);
 
-/* Claims the delivery of event_id to subscription: *fresh false when it
- * exists already. */
-int store_event_delivery_claim(store_conn *c, const char *namespace, const char *event_id,
-                               const char *subscription, const char *target_kind, int64_t now, bool *fresh);
-int store_event_delivery_started(store_conn *c, const char *namespace, const char *event_id,
-                                 const char *subscription, const char *run_id, const char *job_id);
+/* One delivery of an event as recorded: the run it started (NULL: none). */
+typedef struct event_delivery_new {
+	const char *subscription, *target_kind;
+	const char *run_id, *job_id;
+} event_delivery_new;
+/* Records the n deliveries of a new event in one statement (a delivery
+ * already there stays as it is). */
+int store_event_deliveries_insert(store_conn *c, const char *namespace, const char *event_id,
+                                  const event_delivery_new *d, size_t n, int64_t now);
+
 /* The deliveries of an event, by subscription, each with its run's outcome. */
 int store_event_deliveries(store_conn *c, const char *namespace, const char *event_id,
                            event_delivery_row **out, size_t *n);

@@ -154,23 +154,22 @@ int trigger_publish(engine *e, const trigger_event *ev, int64_t now, bool *creat
 	int rc = store_event_insert(e->w, &row, created);
 	if (rc != 0 || !*created)
 		return rc;
-	/* A new event: each matching subscription's delivery is claimed, so an
-	 * event published again (its id) or applied again starts nothing more;
-	 * the targets then start as one set (job targets in one enqueue). */
+	/* A new event (an id published again, or a command applied again,
+	 * stops above): each matching subscription's target starts, as one set
+	 * (job targets in one enqueue), and the deliveries are recorded in one
+	 * statement, those that started nothing with no run. */
 	subscription_row *subs = NULL;
 	size_t n = 0;
 	rc = store_subscriptions_matching(e->w, ev->namespace, ev->topic, &subs, &n);
-	target_start *ts = xcalloc(n ? n : 1, sizeof *ts);
-	json_t **targets = xcalloc(n ? n : 1, sizeof *targets);
-	char **labels = xcalloc(n ? n : 1, sizeof *labels);
+	size_t cap = n ? n : 1;
+	target_start *ts = xcalloc(cap, sizeof *ts);
+	json_t **targets = xcalloc(cap, sizeof *targets);
+	char **labels = xcalloc(cap, sizeof *labels);
+	size_t *sub_of = xcalloc(cap, sizeof *sub_of);
+	event_delivery_new *d = xcalloc(cap, sizeof *d);
 	size_t nts = 0;
-	size_t *sub_of = xcalloc(n ? n : 1, sizeof *sub_of);
 	for (size_t i = 0; i < n && rc == 0; i++) {
-		bool fresh = false;
-		rc = store_event_delivery_claim(e->w, ev->namespace, ev->id, subs[i].name, subs[i].target_kind, now,
-		                                &fresh);
-		if (rc != 0 || !fresh)
-			continue;
+		d[i] = (event_delivery_new){ .subscription = subs[i].name, .target_kind = subs[i].target_kind };
 		labels[i] = xasprintf("subscription %s/%s (event %s)", ev->namespace, subs[i].name, ev->id);
 		targets[i] = json_parse_text(subs[i].target);
 		if (targets[i] == NULL) {
@@ -187,12 +186,13 @@ int trigger_publish(engine *e, const trigger_event *ev, int64_t now, bool *creat
 		rc = target_start_set(e, ts, nts, now, rcs, outs);
 	for (size_t k = 0; k < nts && rc == 0; k++) {
 		if (rcs[k] != 0)
-			continue;   /* WEFT_EINVALID: logged, a delivery that started nothing; the others go on */
-		rc = store_event_delivery_started(e->w, ev->namespace, ev->id, subs[sub_of[k]].name, outs[k].last.str,
-		                                  outs[k].has_job ? outs[k].last.str : NULL);
-		if (rc == 0)
-			(*started)++;
+			continue;   /* WEFT_EINVALID: logged; the others go on */
+		d[sub_of[k]].run_id = outs[k].last.str;
+		d[sub_of[k]].job_id = outs[k].has_job ? outs[k].last.str : NULL;
+		(*started)++;
 	}
+	if (rc == 0)
+		rc = store_event_deliveries_insert(e->w, ev->namespace, ev->id, d, n, now);
 	for (size_t i = 0; i < n; i++) {
 		json_decref(targets[i]);
 		free(labels[i]);
@@ -203,6 +203,7 @@ int trigger_publish(engine *e, const trigger_event *ev, int64_t now, bool *creat
 	free(targets);
 	free(labels);
 	free(ts);
+	free(d);
 	store_free_subscriptions(subs, n);
 	if (rc == 0 && *started > 0)
 		engine_count(e, "trigger_runs_started_total", "source=\"event\"", *started);
