@@ -539,7 +539,16 @@ typedef struct weft_run_task_spec {
 	/* A decision: it must have children, and its result {"next": [ref,
 	 * ...]} names those that run; the others end skipped. */
 	bool decision;
+	/* An event the task publishes when it ends, or NULL. */
+	const struct weft_task_emit *emit;
 } weft_run_task_spec;
+
+/* A task's event on its end: topic (required), on "success", "failure"
+ * or "end" (NULL: "end"). */
+typedef struct weft_task_emit {
+	const char *topic;
+	const char *on;
+} weft_task_emit;
 
 typedef struct weft_run_request {
 	const char *namespace_;
@@ -809,6 +818,113 @@ WEFT_API int weft_resume_schedule(weft_client *c, const char *name, const char *
  * @operation triggerSchedule */
 WEFT_API int weft_trigger_schedule(weft_client *c, const char *name, const char *namespace_, char **out,
                                    weft_error *err);
+
+/* ---- incoming webhooks, events and subscriptions -------------------------- */
+
+/*
+ * A hook starts its target (a weft_schedule_target: a job, a workflow run
+ * or a template run) with each signed delivery's body as input
+ * (docs/internals/triggers.md). An event published in a namespace starts
+ * the target of each subscription whose topic matches it, once per event
+ * and subscription. Names are [a-z0-9][a-z0-9_.-]* (at most 64);
+ * namespace_ NULL is the token's default.
+ */
+
+typedef struct weft_hook_create_request {
+	const char *namespace_;
+	const char *name;                  /* required */
+	weft_schedule_target target;       /* required */
+	const char *scheme;                /* "weft" (default) or "github" */
+	const char *secret;                /* 16..256 visible ASCII; NULL: made by the server */
+	int64_t replay_window_secs;        /* 1..86400; 0: 300 */
+} weft_hook_create_request;
+
+/* A page of hooks or subscriptions (every member optional). */
+typedef struct weft_name_page_query {
+	const char *namespace_;
+	const char *cursor;
+	int64_t limit;                     /* 1..1000; 0: 100 */
+} weft_name_page_query;
+
+/* Creates a hook; the answer carries its secret, answered only here and by
+ * weft_rotate_hook_secret. @operation createHook */
+WEFT_API int weft_create_hook(weft_client *c, const weft_hook_create_request *req, char **out, weft_error *err);
+/* {"hooks": [...], "next_cursor"}, by name. q may be NULL. @operation listHooks */
+WEFT_API int weft_list_hooks(weft_client *c, const weft_name_page_query *q, char **out, weft_error *err);
+/* A hook (never its secret). @operation getHook */
+WEFT_API int weft_get_hook(weft_client *c, const char *name, const char *namespace_, char **out, weft_error *err);
+/* 204: *out is empty text. @operation deleteHook */
+WEFT_API int weft_delete_hook(weft_client *c, const char *name, const char *namespace_, char **out,
+                              weft_error *err);
+typedef struct weft_hook_rotate_request {
+	const char *secret;                /* 16..256 visible ASCII; NULL: made by the server */
+} weft_hook_rotate_request;
+
+/* Replaces the secret (req NULL or req->secret NULL: made by the server);
+ * the answer carries the new one. @operation rotateHookSecret */
+WEFT_API int weft_rotate_hook_secret(weft_client *c, const char *name, const char *namespace_,
+                                     const weft_hook_rotate_request *req, char **out, weft_error *err);
+
+/* A delivery as a sender makes it: body as sent, and the signature header
+ * of the hook's scheme computed by the sender over those bytes
+ * (X-Weft-Signature "t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">",
+ * or X-Hub-Signature-256 "sha256=<hex HMAC-SHA256 of the body>"). */
+typedef struct weft_hook_delivery {
+	const char *namespace_;            /* NULL: "default" */
+	const char *body;                  /* at most 1 MiB; NULL: empty */
+	size_t body_len;
+	const char *weft_signature;        /* X-Weft-Signature, or NULL */
+	const char *hub_signature_256;     /* X-Hub-Signature-256, or NULL */
+	const char *delivery_id;           /* X-Weft-Delivery (weft) or X-GitHub-Delivery (github), or NULL */
+	const char *scheme;                /* which delivery header: "weft" (default) or "github" */
+} weft_hook_delivery;
+
+/* Sends a delivery (no bearer token is needed): {"run_id", "duplicate",
+ * ...}; 401 when it does not verify. @operation deliverHook */
+WEFT_API int weft_deliver_hook(weft_client *c, const char *name, const weft_hook_delivery *d, char **out,
+                               weft_error *err);
+
+typedef struct weft_event_publish_request {
+	const char *namespace_;
+	const char *topic;                 /* required: 1..128 of [A-Za-z0-9_.:-] */
+	const char *payload;               /* JSON text, or NULL (null) */
+	const char *id;                    /* the idempotency key; NULL: a UUID */
+} weft_event_publish_request;
+
+typedef struct weft_event_query {
+	const char *namespace_;
+	const char *topic;
+	const char *cursor;
+	int64_t limit;                     /* 1..1000; 0: 100 */
+} weft_event_query;
+
+/* Publishes an event (201; 200 when its id was published already: nothing
+ * more is done); the answer lists its deliveries. @operation publishEvent */
+WEFT_API int weft_publish_event(weft_client *c, const weft_event_publish_request *req, char **out,
+                                weft_error *err);
+/* {"events": [...], "next_cursor"}, newest first. q may be NULL. @operation listEvents */
+WEFT_API int weft_list_events(weft_client *c, const weft_event_query *q, char **out, weft_error *err);
+/* An event with its deliveries and their runs' outcomes. @operation getEvent */
+WEFT_API int weft_get_event(weft_client *c, const char *id, const char *namespace_, char **out, weft_error *err);
+
+typedef struct weft_subscription_create_request {
+	const char *namespace_;
+	const char *name;                  /* required */
+	const char *topic;                 /* required: exact, "<prefix>.*" or "*" */
+	weft_schedule_target target;       /* required */
+} weft_subscription_create_request;
+
+/* @operation createSubscription */
+WEFT_API int weft_create_subscription(weft_client *c, const weft_subscription_create_request *req, char **out,
+                                      weft_error *err);
+/* {"subscriptions": [...], "next_cursor"}, by name. q may be NULL. @operation listSubscriptions */
+WEFT_API int weft_list_subscriptions(weft_client *c, const weft_name_page_query *q, char **out, weft_error *err);
+/* @operation getSubscription */
+WEFT_API int weft_get_subscription(weft_client *c, const char *name, const char *namespace_, char **out,
+                                   weft_error *err);
+/* 204: *out is empty text. @operation deleteSubscription */
+WEFT_API int weft_delete_subscription(weft_client *c, const char *name, const char *namespace_, char **out,
+                                      weft_error *err);
 
 /* ---- templates ---------------------------------------------------------- */
 

@@ -269,6 +269,13 @@ json_t *enc_run_task(encoder *e, const weft_run_task_spec *t, size_t i)
 	enc_str(o, "executor", t->executor);
 	if (t->decision)
 		json_object_set_new(o, "decision", json_true());
+	if (t->emit) {
+		json_t *em = json_object();
+		snprintf(f, sizeof(f), "tasks[%zu].emit.topic", i);
+		enc_required(e, em, "topic", t->emit->topic, f);
+		enc_str(em, "on", t->emit->on);
+		json_object_set_new(o, "emit", em);
+	}
 	if (t->parents && t->parents_len) {
 		json_t *ps = json_array();
 		for (size_t k = 0; k < t->parents_len; k++) {

@@ -402,6 +402,26 @@ int api_send(weft_client *c, const char *method, buf *path, json_t *body, const 
 	return rc;
 }
 
+int api_send_raw(weft_client *c, const char *method, buf *path, const char *body, size_t len,
+                 const char *const *headers, char **out, weft_error *err)
+{
+	http_response *r = &c->resp;
+	int rc = http_client_request(c->http, method, path->data, body, len, headers, r);
+	if (rc != HTTP_CLIENT_OK) {
+		rc = code_of_transport(rc);
+		if (err) {
+			err->code = rc;
+			snprintf(err->message, sizeof(err->message), "%s", r->error);
+		}
+	} else if (r->status < 200 || r->status > 299) {
+		rc = answer_error(err, method, path->data, r);
+	} else {
+		*out = xstrndup(r->body.data, r->body.len);
+	}
+	buf_release(path);
+	return rc;
+}
+
 /* "<prefix><id encoded><suffix>" into path; WEFT_EINVAL without id. */
 int api_path(buf *path, const char *prefix, const char *id, const char *what, const char *suffix, weft_error *err)
 {

@@ -71,6 +71,9 @@ void enc_strings(json_t *o, const char *key, const char *const *v, size_t n);   
 void enc_json(encoder *e, json_t *o, const char *key, const char *v, const char *field, bool want_object);
 /* A required string member: records "<field> is required" when missing. */
 void enc_required(encoder *e, json_t *o, const char *key, const char *v, const char *field);
+/* A trigger's target object (schedules, hooks, subscriptions). */
+struct weft_schedule_target;
+json_t *enc_target(encoder *e, const struct weft_schedule_target *t);
 
 json_t *enc_backoff(const weft_backoff *b);
 json_t *enc_job_error(encoder *e, const weft_job_error *je, const char *field);
@@ -99,6 +102,10 @@ char *json_text(const json_t *v);                   /* compact JSON text, owned 
  * text to *out. body is stolen; NULL for none. */
 int api_send(weft_client *c, const char *method, buf *path, json_t *body, const char *idem, char **out,
              weft_error *err);
+/* The same with a body of raw bytes and extra header lines ("Name: value",
+ * NULL-terminated list). */
+int api_send_raw(weft_client *c, const char *method, buf *path, const char *body, size_t len,
+                 const char *const *headers, char **out, weft_error *err);
 /* "<prefix><id encoded><suffix>" into path (initialised here); WEFT_EINVAL
  * naming what without id. */
 int api_path(buf *path, const char *prefix, const char *id, const char *what, const char *suffix, weft_error *err);

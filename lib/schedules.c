@@ -20,7 +20,7 @@ static int schedule_call(weft_client *c, const char *method, const char *name, c
 }
 
 /* The target: a job, a workflow run or a template run (weft.h). */
-static json_t *enc_target(encoder *e, const weft_schedule_target *t)
+json_t *enc_target(encoder *e, const weft_schedule_target *t)
 {
 	json_t *o = json_object();
 	const char *kind = t->kind ? t->kind : "job";

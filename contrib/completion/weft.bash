@@ -9,7 +9,7 @@
 # gives up on after WEFT_COMPLETION_TIMEOUT seconds (default 2).
 
 _weft_commands="serve submit ls get tasks runs cancel pause resume retry reset resolve queues workers
-dead-letters tokens audit workflows schedules template enqueue worker step sleep wait-signal bench completion help"
+dead-letters tokens audit workflows schedules template hooks events subscriptions enqueue worker step sleep wait-signal bench completion help"
 _weft_global_opts="--url --token --namespace --profile --json --help"
 
 # The verbs of a command, or nothing for a command without verbs.
@@ -24,6 +24,9 @@ _weft_verbs() {
         workflows) echo "ls show key start cancel terminate retry signal" ;;
         schedules) echo "ls show create delete pause resume trigger next" ;;
         template) echo "ls show apply run" ;;
+        hooks) echo "ls show create delete rotate" ;;
+        events) echo "publish ls show" ;;
+        subscriptions) echo "ls show create delete" ;;
         completion) echo "bash zsh" ;;
         help) echo "$_weft_commands" ;;
     esac
@@ -63,6 +66,23 @@ _weft_opts() {
                 ls|"") echo "--name --limit --cursor --all" ;;
                 run) echo "--context --key --identity" ;;
             esac ;;
+        hooks)
+            case $2 in
+                ls|"") echo "--limit --cursor --all" ;;
+                create) echo "--queue --job-name --workflow --input --template --context --target --scheme --secret
+--replay-window" ;;
+                rotate) echo "--secret" ;;
+            esac ;;
+        events)
+            case $2 in
+                ls|"") echo "--topic --limit --cursor --all" ;;
+                publish) echo "--payload --id" ;;
+            esac ;;
+        subscriptions)
+            case $2 in
+                ls|"") echo "--limit --cursor --all" ;;
+                create) echo "--topic --queue --job-name --workflow --input --template --context --target" ;;
+            esac ;;
         queues|workers|dead-letters|tokens) echo "--limit --cursor --all" ;;
         audit) echo "--since --until --actor --action --object --limit --cursor --all" ;;
         enqueue) echo "--name --priority --run-at --delay --max-attempts --backoff --jitter --timeout --dedup-key
@@ -82,7 +102,8 @@ _weft_takes_value() {
         --dedup-window|--concurrency-key|--rate-key|--metadata|--concurrency|--claim-wait|--lease|--kill-grace|\
         --permanent-exit|--outcome-log|--type|--input|--key|--server|--jobs|--tasks|--clients|--rate|--window|--nodes|--soak|\
         --latency-rate|--latency-secs|--starts|--cron|--tz|--job-name|--workflow|--template|--context|--target|\
-        --catchup|--catchup-max|--overlap|--identity|--since|--until|--actor|--action|--object)
+        --catchup|--catchup-max|--overlap|--identity|--since|--until|--actor|--action|--object|--scheme|--secret|\
+        --replay-window|--payload|--id|--topic)
             return 0 ;;
     esac
     return 1

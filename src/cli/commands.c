@@ -41,6 +41,9 @@ static const top_command COMMANDS[] = {
 	{ "workflows", &CLI_WORKFLOWS, NULL, NULL },
 	{ "schedules", &CLI_SCHEDULES, NULL, NULL },
 	{ "template", &CLI_TEMPLATE, NULL, NULL },
+	{ "hooks", &CLI_HOOKS, NULL, NULL },
+	{ "events", &CLI_EVENTS, NULL, NULL },
+	{ "subscriptions", &CLI_SUBSCRIPTIONS, NULL, NULL },
 	{ "completion", NULL, completion_main, "print a shell completion script (bash or zsh)" },
 };
 

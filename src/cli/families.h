@@ -3,7 +3,7 @@
  * family: tasks_cmd.c (ls, get, tasks), runs_cmd.c, actions.c (cancel,
  * pause, resume, retry, reset, resolve), queues_cmd.c, workers_cmd.c,
  * dead_letters_cmd.c, tokens_cmd.c, workflows_cmd.c, schedules_cmd.c,
- * template_cmd.c, audit_cmd.c.
+ * template_cmd.c, audit_cmd.c, triggers_cmd.c (hooks, events, subscriptions).
  */
 #ifndef WEFT_CLI_FAMILIES_H
 #define WEFT_CLI_FAMILIES_H
@@ -21,6 +21,24 @@ extern const cli_family CLI_WORKFLOWS;
 extern const cli_family CLI_SCHEDULES;
 extern const cli_family CLI_TEMPLATE;
 extern const cli_family CLI_AUDIT;
+extern const cli_family CLI_HOOKS, CLI_EVENTS, CLI_SUBSCRIPTIONS;
+
+/* A JSON option parsed into *out (NULL when not given), or a message
+ * naming it (schedules_cmd.c). */
+int cli_json_opt(cli_ctx *c, const char *name, json_t **out);
+/* The target of a schedule, hook or subscription from the options:
+ * --target JSON as it is, or one of --queue (a job), --workflow TYPE
+ * --queue (a workflow run), --template NAME@VERSION (a template run), with
+ * --input, --job-name, --context. *target NULL after a message. */
+int cli_target_of(cli_ctx *c, json_t **target);
+#define CLI_TARGET_OPTS                                                                                      \
+	{ "--queue", "QUEUE", NULL, "a job on QUEUE (with --workflow: the run's queue)" },                          \
+	{ "--job-name", "NAME", NULL, "the job's name (default: the queue)" },                                      \
+	{ "--workflow", "TYPE", NULL, "a workflow run of TYPE (needs --queue)" },                                   \
+	{ "--input", "JSON", NULL, "the job's or run's input, any JSON (at most 1 MiB)" },                          \
+	{ "--template", "NAME@VERSION", NULL, "a template run" },                                                    \
+	{ "--context", "JSON", NULL, "the template run's context" },                                                 \
+	{ "--target", "JSON", NULL, "the whole target object, as the API takes it" }
 
 /* A run's cancel, pause and resume (`weft cancel ID` falls back to them
  * when ID is not a task). */

@@ -104,8 +104,7 @@ static int next_times(cli_ctx *c)
 	return rc;
 }
 
-/* A JSON option parsed into *out, or a message naming it. */
-static int json_opt(cli_ctx *c, const char *name, json_t **out)
+int cli_json_opt(cli_ctx *c, const char *name, json_t **out)
 {
 	*out = NULL;
 	const char *text = cli_val(c, name);
@@ -119,10 +118,7 @@ static int json_opt(cli_ctx *c, const char *name, json_t **out)
 	return CLI_EXIT_USAGE;
 }
 
-/* The target from the options: --target JSON as it is, or one of
- * --queue (a job), --workflow TYPE --queue (a workflow run), --template
- * NAME@VERSION (a template run). *target NULL after a message. */
-static int target_of(cli_ctx *c, json_t **target)
+int cli_target_of(cli_ctx *c, json_t **target)
 {
 	*target = NULL;
 	const char *queue = cli_val(c, "--queue"), *wf = cli_val(c, "--workflow"), *tpl = cli_val(c, "--template"),
@@ -134,11 +130,11 @@ static int target_of(cli_ctx *c, json_t **target)
 		return CLI_EXIT_USAGE;
 	}
 	if (cli_val(c, "--target"))
-		return json_opt(c, "--target", target);
+		return cli_json_opt(c, "--target", target);
 	json_t *input = NULL, *context = NULL;
-	int rc = json_opt(c, "--input", &input);
+	int rc = cli_json_opt(c, "--input", &input);
 	if (rc == CLI_EXIT_OK)
-		rc = json_opt(c, "--context", &context);
+		rc = cli_json_opt(c, "--context", &context);
 	if (rc == CLI_EXIT_OK && tpl && (input || queue || job_name)) {
 		cli_fail(c, "a template target takes --context, not --queue, --input or --job-name");
 		rc = CLI_EXIT_USAGE;
@@ -180,7 +176,7 @@ static int create_schedule(cli_ctx *c)
 		return CLI_EXIT_USAGE;
 	}
 	json_t *target = NULL;
-	int rc = target_of(c, &target);
+	int rc = cli_target_of(c, &target);
 	if (rc != CLI_EXIT_OK)
 		return rc;
 	json_t *body = json_pack("{ss ss so}", "name", c->args[0], "cron", cron, "target", target);

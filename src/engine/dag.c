@@ -35,6 +35,7 @@
 #include "util/metrics.h"
 #include "engine/engine_internal.h"
 #include "engine/retry.h"
+#include "engine/commands/triggers.h"
 
 typedef struct id_list {
 	weft_id *items;
@@ -199,6 +200,14 @@ static int after_terminal(engine *e, const task_row *rows, size_t n, const decis
 	}
 	if (rc == 0)
 		rc = release(e, rows, n, cascade, ncascade, skipped, nskipped);
+	/* Tasks that publish an event on their end: those that ended, and
+	 * those the cascade failed or skipped. */
+	if (rc == 0)
+		rc = trigger_emit_ended(e, rows, n, now);
+	if (rc == 0)
+		rc = trigger_emit_ended(e, cascade, ncascade, now);
+	if (rc == 0)
+		rc = trigger_emit_ended(e, skipped, nskipped, now);
 	/* A skipped task is terminal: its parents may now be dead ends. */
 	for (size_t i = 0; i < nskipped; i++) {
 		if (skipped[i].wait_finished > 0)

@@ -34,11 +34,11 @@
 #include "../util/clock.h"
 #include "../util/log.h"
 #include "../util/metrics.h"
+#include "../util/signature.h"
 
 #include <curl/curl.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <pthread.h>
 #include <signal.h>
 #include <strings.h>
@@ -349,31 +349,15 @@ static curl_socket_t open_socket(void *arg, curlsocktype purpose, struct curl_so
 }
 
 /* The X-Weft-Signature header line for body (NULL = no body), owned; NULL
- * when libcrypto fails. */
+ * when libcrypto fails (util/signature.h). */
 static char *signature_header(const char *secret, const char *body)
 {
-	static const char hex[] = "0123456789abcdef";
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
-	char mdhex[2 * EVP_MAX_MD_SIZE + 1];
+	char mdhex[SIGNATURE_HEX_LEN + 1];
 	long long t = (long long)(clock_now_us() / 1000000);
-	buf msg;
-
-	buf_init(&msg);
-	buf_printf(&msg, "%lld.", t);
-	if (body != NULL)
-		buf_puts(&msg, body);
-	const unsigned char *ok = HMAC(EVP_sha256(), secret, (int)strlen(secret),
-	                               (const unsigned char *)msg.data, msg.len, md, &mdlen);
-	buf_release(&msg);
-	if (ok == NULL)
+	char prefix[32];
+	snprintf(prefix, sizeof prefix, "%lld.", t);
+	if (signature_hmac_hex(secret, prefix, body, body != NULL ? strlen(body) : 0, mdhex) != 0)
 		return NULL;
-	for (unsigned int i = 0; i < mdlen; i++) {
-		mdhex[2 * i] = hex[md[i] >> 4];
-		mdhex[2 * i + 1] = hex[md[i] & 0xf];
-	}
-	mdhex[2 * mdlen] = '\0';
-	OPENSSL_cleanse(md, sizeof(md));
 	return xasprintf(SIGNATURE_HEADER ": t=%lld,v1=%s", t, mdhex);
 }
 

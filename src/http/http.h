@@ -196,6 +196,9 @@ const char *http_body(const http_request *r, size_t *len);
 /* Frees the request body once it has been decoded (large batches: the
  * memory is not held while the engine commits and the answer is built). */
 void http_body_release(http_request *r);
+/* A request header's value (the first of its name, matched without
+ * regard to case); NULL when absent. Borrowed. */
+const char *http_header_in(http_request *r, const char *name);
 /* A query-string argument, percent-decoded; NULL when absent. Borrowed. */
 const char *http_query(http_request *r, const char *key);
 /* Calls fn with each query-string argument in the order given, repeated

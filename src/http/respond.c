@@ -148,6 +148,11 @@ void http_query_each(http_request *r, http_query_each_fn fn, void *ctx)
 	MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, query_each_one, &q);
 }
 
+const char *http_header_in(http_request *r, const char *name)
+{
+	return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+}
+
 static const char *query_get(void *ctx, const char *key)
 {
 	return http_query(ctx, key);

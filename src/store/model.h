@@ -59,6 +59,9 @@ typedef struct task_row {
  * (engine/decisions.c). Not part of TASK_SHAPE_ALL: older rows are no
  * decisions. */
 #define TASK_SHAPE_DECISION 8
+/* A run's task that publishes an event when it ends (store/triggers.h,
+ * task_emit). Not part of TASK_SHAPE_ALL: older rows emit nothing. */
+#define TASK_SHAPE_EMIT 16
 
 /* One attempt of a job that did not succeed: its error history. */
 typedef enum job_attempt_outcome {

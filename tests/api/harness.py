@@ -225,6 +225,19 @@ EXERCISED_ROUTES = frozenset({
     ("POST", "/v1/schedules/{name}/pause"),
     ("POST", "/v1/schedules/{name}/resume"),
     ("POST", "/v1/schedules/{name}/trigger"),
+    ("POST", "/v1/hooks"),
+    ("GET", "/v1/hooks"),
+    ("GET", "/v1/hooks/{name}"),
+    ("DELETE", "/v1/hooks/{name}"),
+    ("POST", "/v1/hooks/{name}"),
+    ("POST", "/v1/hooks/{name}/rotate"),
+    ("POST", "/v1/events"),
+    ("GET", "/v1/events"),
+    ("GET", "/v1/events/{id}"),
+    ("POST", "/v1/subscriptions"),
+    ("GET", "/v1/subscriptions"),
+    ("GET", "/v1/subscriptions/{name}"),
+    ("DELETE", "/v1/subscriptions/{name}"),
     ("POST", "/v1/workflows"),
     ("GET", "/v1/workflows"),
     ("GET", "/v1/workflows/{id}"),
@@ -259,8 +272,11 @@ def route_template(path):
             out.append("{group}")
         elif i == 3 and segs[1:3] == ["v1", "workers"]:
             out.append("{id}")
-        elif i == 3 and segs[1:3] in (["v1", "queues"], ["v1", "tokens"], ["v1", "schedules"]):
+        elif i == 3 and segs[1:3] in (["v1", "queues"], ["v1", "tokens"], ["v1", "schedules"], ["v1", "hooks"],
+                                      ["v1", "subscriptions"]):
             out.append("{name}")
+        elif i == 3 and segs[1:3] == ["v1", "events"]:
+            out.append("{id}")
         elif i == 3 and segs[1:3] == ["v1", "templates"]:
             out.append("{name}")
         elif i == 4 and segs[1:3] == ["v1", "templates"]:

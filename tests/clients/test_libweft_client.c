@@ -694,6 +694,75 @@ static void scenario_workflow(void)
 	weft_client_free(c);
 }
 
+/* ---- hooks, events, subscriptions ------------------------------------------ */
+
+static void scenario_triggers(void)
+{
+	weft_client *c = client();
+	weft_error err = { 0 };
+	char *out = NULL;
+	/* GitHub's scheme carries no time, so a signature computed once (HMAC-SHA256
+	 * of the body below with this secret) stays valid. */
+	static const char secret[] = "libweft-secret-0123456789";
+	static const char body[] = "{\"n\":1}";
+	static const char sig[] = "sha256=039c332a1e16e38c809ee03e09937eac3f8578c3d3af108f0c85c741a25c31c4";
+	weft_hook_create_request hook = { .name = "gh", .scheme = "github", .secret = secret,
+		                          .target = { .queue = queue } };
+	int rc = weft_create_hook(c, &hook, &out, &err);
+	CHECK(rc == 0 && strstr(out, "\"secret\":\"libweft-secret"), "create hook: %d %s", rc, err.message);
+	weft_free(out);
+	weft_hook_delivery d = { .body = body, .body_len = strlen(body), .hub_signature_256 = sig,
+		                 .delivery_id = "gh-1", .scheme = "github" };
+	rc = weft_deliver_hook(c, "gh", &d, &out, &err);
+	CHECK(rc == 0 && strstr(out, "\"duplicate\":false"), "deliver: %d %s", rc, err.message);
+	weft_free(out);
+	rc = weft_deliver_hook(c, "gh", &d, &out, &err);
+	CHECK(rc == 0 && strstr(out, "\"duplicate\":true"), "deliver again: %d %s", rc, err.message);
+	weft_free(out);
+	d.hub_signature_256 = "sha256=00";
+	rc = weft_deliver_hook(c, "gh", &d, &out, &err);
+	CHECK(rc == WEFT_EAUTH && err.http_status == 401 && out == NULL, "a bad signature: %d", rc);
+	rc = weft_get_hook(c, "gh", NULL, &out, &err);
+	CHECK(rc == 0 && strstr(out, "\"deliveries\":1") && !strstr(out, "secret"), "get hook: %d %s", rc,
+	      err.message);
+	weft_free(out);
+	rc = weft_rotate_hook_secret(c, "gh", NULL, NULL, &out, &err);
+	CHECK(rc == 0 && strstr(out, "whsec_"), "rotate: %d %s", rc, err.message);
+	weft_free(out);
+	rc = weft_list_hooks(c, NULL, &out, &err);
+	CHECK(rc == 0 && strstr(out, "\"gh\""), "list hooks: %d %s", rc, err.message);
+	weft_free(out);
+	rc = weft_delete_hook(c, "gh", NULL, &out, &err);
+	CHECK(rc == 0, "delete hook: %d %s", rc, err.message);
+	weft_free(out);
+
+	weft_subscription_create_request sub = { .name = "s", .topic = "orders.*", .target = { .queue = queue } };
+	rc = weft_create_subscription(c, &sub, &out, &err);
+	CHECK(rc == 0 && strstr(out, "\"match\":\"prefix\""), "subscribe: %d %s", rc, err.message);
+	weft_free(out);
+	weft_event_publish_request ev = { .topic = "orders.paid", .payload = "{\"order\":1}", .id = "o-1" };
+	rc = weft_publish_event(c, &ev, &out, &err);
+	CHECK(rc == 0 && strstr(out, "\"subscription\":\"s\""), "publish: %d %s", rc, err.message);
+	weft_free(out);
+	rc = weft_get_event(c, "o-1", NULL, &out, &err);
+	CHECK(rc == 0 && strstr(out, "\"outcome\":\"pending\""), "get event: %d %s", rc, err.message);
+	weft_free(out);
+	rc = weft_list_events(c, &(weft_event_query){ .topic = "orders.paid" }, &out, &err);
+	CHECK(rc == 0 && strstr(out, "\"o-1\""), "list events: %d %s", rc, err.message);
+	weft_free(out);
+	rc = weft_get_subscription(c, "s", NULL, &out, &err);
+	CHECK(rc == 0, "get subscription: %d %s", rc, err.message);
+	weft_free(out);
+	rc = weft_list_subscriptions(c, NULL, &out, &err);
+	CHECK(rc == 0 && strstr(out, "\"s\""), "list subscriptions: %d %s", rc, err.message);
+	weft_free(out);
+	rc = weft_delete_subscription(c, "s", NULL, &out, &err);
+	CHECK(rc == 0, "delete subscription: %d %s", rc, err.message);
+	weft_free(out);
+	weft_error_release(&err);
+	weft_client_free(c);
+}
+
 /* ---- a schedule ---------------------------------------------------------- */
 
 static void scenario_schedule(void)
@@ -889,7 +958,7 @@ int main(int argc, char **argv)
 		{ "sigterm", scenario_sigterm },     { "server-drain", scenario_server_drain }, { "pause", scenario_pause },
 		{ "tokens", scenario_tokens },       { "rejected", scenario_rejected },   { "unauthorized", scenario_unauthorized },
 		{ "workflow", scenario_workflow },   { "schedule", scenario_schedule },
-		{ "template", scenario_template },
+		{ "template", scenario_template },   { "triggers", scenario_triggers },
 	};
 	for (size_t i = 0; i < sizeof(scenarios) / sizeof(scenarios[0]); i++) {
 		if (strcmp(argv[2], scenarios[i].name) == 0) {

@@ -287,6 +287,39 @@ def test_schedules(server):
         c.get_schedule("nightly")
 
 
+def test_hooks_events_and_subscriptions(server):
+    c = weft.Client(server.base)
+    made = c.create_hook("deploy", {"kind": "job", "queue": "hook-q"}, replay_window_secs=60)
+    secret = made["secret"]
+    assert secret.startswith("whsec_") and "secret" not in c.get_hook("deploy")
+    first = c.deliver_hook("deploy", b'{"ref": "main"}', secret, delivery_id="d-1")
+    assert first["duplicate"] is False and c.get_task(first["run_id"])["input"] == {"ref": "main"}
+    again = c.deliver_hook("deploy", b'{"ref": "main"}', secret, delivery_id="d-1")
+    assert again["duplicate"] is True and again["run_id"] == first["run_id"]
+    with pytest.raises(weft.WeftError) as bad:
+        c.deliver_hook("deploy", b"{}", "not-the-secret-0123456789")
+    assert bad.value.status == 401
+    rotated = c.rotate_hook_secret("deploy")["secret"]
+    assert rotated != secret
+    c.create_hook("gh", {"kind": "job", "queue": "hook-q"}, scheme="github", secret="gh-secret-0123456789")
+    assert c.deliver_hook("gh", b"text", "gh-secret-0123456789", scheme="github")["run_id"]
+    assert [h["name"] for h in c.iter_hooks(limit=1)] == ["deploy", "gh"]
+    assert c.delete_hook("gh") is None
+
+    c.create_subscription("bill", "orders.*", {"kind": "job", "queue": "bill-q"})
+    assert c.get_subscription("bill")["match"] == "prefix"
+    ev = c.publish_event("orders.paid", {"order": 1}, id="o-1")
+    (d,) = ev["deliveries"]
+    assert c.get_task(d["run_id"])["input"] == {"order": 1}
+    assert c.publish_event("orders.paid", id="o-1")["deliveries"][0]["run_id"] == d["run_id"]
+    assert c.get_event("o-1")["topic"] == "orders.paid"
+    assert [e["id"] for e in c.iter_events(topic="orders.paid")] == ["o-1"]
+    assert [x["name"] for x in c.iter_subscriptions()] == ["bill"]
+    assert c.delete_subscription("bill") is None
+    with pytest.raises(weft.NotFoundError):
+        c.get_subscription("bill")
+
+
 def test_templates(server):
     c = weft.Client(server.base)
     steps = [{"ref": "a", "queue": "py-tpl", "input": {"k": 1}}, {"ref": "b", "queue": "py-tpl-b",

@@ -336,6 +336,46 @@ out({ paused: paused.status, again: again.status, resumed: resumed.status, runPa
     assert got["conflict"]["name"] == "WeftConflictError" and got["conflict"]["currentStatus"] == "waiting"
 
 
+def test_hooks_events_and_subscriptions(server, api, scratch):
+    got = run_node(scratch, """
+const c = new weft.WeftClient();
+const made = await c.createHook({ name: 'ts-hook', target: { kind: 'job', queue: 'ts-hook-q' } });
+const first = await c.deliverHook('ts-hook', '{"ref":"main"}', { secret: made.secret, deliveryId: 'd-1' });
+const again = await c.deliverHook('ts-hook', new TextEncoder().encode('{"ref":"main"}'),
+  { secret: made.secret, deliveryId: 'd-1' });
+%s
+const rotated = await c.rotateHookSecret('ts-hook');
+const gh = await c.createHook({ name: 'ts-gh', scheme: 'github', secret: 'gh-secret-0123456789',
+  target: { kind: 'job', queue: 'ts-hook-q' } });
+const ghRun = await c.deliverHook('ts-gh', 'plain', { secret: 'gh-secret-0123456789', scheme: 'github' });
+const hooks = [];
+for await (const h of c.iterHooks()) hooks.push(h.name);
+await c.deleteHook('ts-gh');
+const sub = await c.createSubscription({ name: 'ts-sub', topic: 'orders.*', target: { kind: 'job', queue: 'ts-ev' } });
+const ev = await c.publishEvent({ topic: 'orders.paid', payload: { order: 1 }, id: 'ts-o-1' });
+const ev2 = await c.publishEvent({ topic: 'orders.paid', id: 'ts-o-1' });
+const read = await c.getEvent('ts-o-1');
+const events = [];
+for await (const e of c.iterEvents({ topic: 'orders.paid' })) events.push(e.id);
+const subs = (await c.listSubscriptions()).subscriptions.map((x) => x.name);
+const gotSub = await c.getSubscription('ts-sub');
+await c.deleteSubscription('ts-sub');
+out({ made, first, again, bad, rotated: rotated.secret !== made.secret, ghRun, hooks, sub, ev, ev2, read, events,
+  subs, gotSub, hook: await c.getHook('ts-hook') });
+""" % catch("c.deliverHook('ts-hook', '{}', { secret: 'not-the-secret-0123456789' })", into="bad"), server.base)
+    assert got["made"]["secret"].startswith("whsec_") and "secret" not in got["hook"]
+    assert got["first"]["duplicate"] is False and got["again"]["duplicate"] is True
+    assert got["again"]["run_id"] == got["first"]["run_id"]
+    assert got["bad"]["status"] == 401 and got["rotated"] is True
+    assert got["ghRun"]["run_id"] and got["hooks"] == ["ts-gh", "ts-hook"]
+    assert got["sub"]["match"] == "prefix"
+    (d,) = got["ev"]["deliveries"]
+    assert got["ev2"]["deliveries"][0]["run_id"] == d["run_id"] and got["read"]["topic"] == "orders.paid"
+    assert got["events"] == ["ts-o-1"] and got["subs"] == ["ts-sub"] and got["gotSub"]["name"] == "ts-sub"
+    assert api.get("/v1/tasks/" + d["run_id"]).json()["input"] == {"order": 1}
+    assert api.get("/v1/tasks/" + got["first"]["run_id"]).json()["input"] == {"ref": "main"}
+
+
 def test_schedules(server, api, scratch):
     got = run_node(scratch, """
 const c = new weft.WeftClient();

@@ -1214,6 +1214,134 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/hooks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Hooks of a namespace, by name */
+        get: operations["listHooks"];
+        put?: never;
+        /** Create an incoming webhook */
+        post: operations["createHook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/hooks/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One hook (never its secret) */
+        get: operations["getHook"];
+        put?: never;
+        /**
+         * A delivery: starts the hook's target with the body as input
+         * @description Open: no bearer token; the signature in the hook's scheme authenticates it (X-Weft-Signature or X-Hub-Signature-256). The body is the run's input: JSON when it parses, else a string (empty: null), at most 1 MiB. A delivery id (X-Weft-Delivery, X-GitHub-Delivery; the signature without one) seen within the replay window answers its first run (200).
+         */
+        post: operations["deliverHook"];
+        /** Delete a hook */
+        delete: operations["deleteHook"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/hooks/{name}/rotate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Replace a hook's secret */
+        post: operations["rotateHookSecret"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Events of a namespace, newest first */
+        get: operations["listEvents"];
+        put?: never;
+        /** Publish an event: starts each matching subscription's target once */
+        post: operations["publishEvent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/events/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** An event with its deliveries and their runs' outcomes */
+        get: operations["getEvent"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/subscriptions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Subscriptions of a namespace, by name */
+        get: operations["listSubscriptions"];
+        put?: never;
+        /** Subscribe a target to a topic */
+        post: operations["createSubscription"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/subscriptions/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One subscription */
+        get: operations["getSubscription"];
+        put?: never;
+        post?: never;
+        /** Delete a subscription */
+        delete: operations["deleteSubscription"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1868,6 +1996,16 @@ export interface components {
             on_success?: components["schemas"]["WebhookParams"][];
             /** @description At most MAX_ACTIONS_PER_TASK */
             on_failure?: components["schemas"]["WebhookParams"][];
+            /** @description An event the task publishes when it ends (POST /v1/events), in the transaction that ends it: its payload is the task's result on success, else {status, code, message}; its id task:<task id>:<attempt> */
+            emit?: {
+                topic: string;
+                /**
+                 * @description success; failure (also canceled); end: any end
+                 * @default end
+                 * @enum {string}
+                 */
+                on?: "success" | "failure" | "end";
+            };
         };
         RunRequest: {
             namespace?: components["schemas"]["Namespace"];
@@ -2530,6 +2668,176 @@ export interface components {
             /** @description Newest first (at, id) */
             entries: components["schemas"]["AuditEntry"][];
             /** @description null: the list ends here */
+            next_cursor: string | null;
+        };
+        /** @description What a trigger starts. kind "job": a job, with queue and optionally name, input, priority, max_attempts, backoff, non_retryable_codes, timeout_secs, concurrency_key, rate_key (as in POST /v1/jobs). kind "workflow": a workflow run, with type, queue and optionally namespace and the job fields but name (as in POST /v1/workflows). kind "template": a template run, with template ("name@version", registered in the owner's namespace: 422 naming target.template otherwise) and context. A hook's delivery or an event gives the run its input (a template run its context), replacing the target's own. */
+        Target: {
+            /** @enum {string} */
+            kind: "job" | "workflow" | "template";
+            queue?: components["schemas"]["QueueName"];
+            /** @description Default: the queue */
+            name?: string;
+            /** @description Any JSON, at most 1 MiB compact; default null */
+            input?: unknown;
+            /**
+             * @description Higher first
+             * @default 0
+             */
+            priority?: number;
+            /**
+             * @description 1..1000, or -1 forever (0 is refused)
+             * @default 5
+             */
+            max_attempts?: number;
+            backoff?: components["schemas"]["Backoff"];
+            /** @description Error codes that fail the job for good at once */
+            non_retryable_codes?: components["schemas"]["ErrorCode"][];
+            /**
+             * @description Execution time of one attempt, from its claim
+             * @default 300
+             */
+            timeout_secs?: number;
+            concurrency_key?: string;
+            rate_key?: string;
+            /** @description workflow: the workflow type (the handler's name) */
+            type?: string;
+            namespace?: components["schemas"]["Namespace"];
+            /** @description template: name@version */
+            template?: string;
+            /** @description template: any JSON given to every step, at most 1 MiB compact */
+            context?: unknown;
+        };
+        HookCreate: {
+            namespace?: components["schemas"]["Namespace"];
+            name: string;
+            target: components["schemas"]["Target"];
+            /**
+             * @description weft: X-Weft-Signature t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">, t within the replay window; github: X-Hub-Signature-256 sha256=<hex HMAC-SHA256 of the body>
+             * @default weft
+             * @enum {string}
+             */
+            scheme?: "weft" | "github";
+            /** @description Default: one made by the server (whsec_ and 64 hex digits), answered once */
+            secret?: string;
+            /**
+             * @description How far a weft signature's time may be from the server's clock, and how long a delivery id is remembered
+             * @default 300
+             */
+            replay_window_secs?: number;
+        };
+        Hook: {
+            namespace: components["schemas"]["Namespace"];
+            name: string;
+            target: Record<string, never>;
+            /** @enum {string} */
+            scheme: "weft" | "github";
+            replay_window_secs: number;
+            /** @description Deliveries that started a run */
+            deliveries: number;
+            /** Format: date-time */
+            last_delivery_at: string | null;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        HookWithSecret: {
+            namespace: components["schemas"]["Namespace"];
+            name: string;
+            target: Record<string, never>;
+            /** @enum {string} */
+            scheme: "weft" | "github";
+            replay_window_secs: number;
+            /** @description Deliveries that started a run */
+            deliveries: number;
+            /** Format: date-time */
+            last_delivery_at: string | null;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+            /** @description The secret: answered here only */
+            secret: string;
+        };
+        HookList: {
+            hooks: components["schemas"]["Hook"][];
+            next_cursor: string | null;
+        };
+        HookRotate: {
+            /** @description Default: one made by the server */
+            secret?: string;
+        };
+        HookDelivery: {
+            hook: string;
+            namespace: string;
+            /** @description X-Weft-Delivery or X-GitHub-Delivery; sig:<signature> without one */
+            delivery_id: string;
+            /** @description The job, workflow run or template run started (by the first delivery when duplicate) */
+            run_id: string | null;
+            duplicate: boolean;
+        };
+        EventPublish: {
+            namespace?: components["schemas"]["Namespace"];
+            topic: string;
+            /** @description Any JSON, at most 1 MiB compact; default null */
+            payload?: unknown;
+            /** @description The event's id and idempotency key in its namespace: published again, nothing more is done. Default: a UUID */
+            id?: string;
+        };
+        EventDelivery: {
+            subscription: string;
+            /** @enum {string} */
+            target_kind: "job" | "workflow" | "template";
+            run_id: string | null;
+            /** @description The run's status now: a job's task status, a workflow run's status, a template run's running/success/failure; not_started when the target could not be started; unknown when the run is gone */
+            outcome: string;
+            /** Format: date-time */
+            created_at: string;
+        };
+        PublishedEvent: {
+            namespace: components["schemas"]["Namespace"];
+            id: string;
+            topic: string;
+            payload: unknown;
+            /** @description api, or task:<id> for a task's emit */
+            source: string;
+            /** Format: date-time */
+            created_at: string;
+        };
+        PublishedEventWithDeliveries: {
+            namespace: components["schemas"]["Namespace"];
+            id: string;
+            topic: string;
+            payload: unknown;
+            /** @description api, or task:<id> for a task's emit */
+            source: string;
+            /** Format: date-time */
+            created_at: string;
+            deliveries: components["schemas"]["EventDelivery"][];
+        };
+        PublishedEventList: {
+            events: components["schemas"]["PublishedEvent"][];
+            next_cursor: string | null;
+        };
+        SubscriptionCreate: {
+            namespace?: components["schemas"]["Namespace"];
+            name: string;
+            /** @description An exact topic; <prefix>.* for the topics under <prefix>. (not <prefix> itself); * for every topic */
+            topic: string;
+            target: components["schemas"]["Target"];
+        };
+        Subscription: {
+            namespace: components["schemas"]["Namespace"];
+            name: string;
+            topic: string;
+            /** @enum {string} */
+            match: "exact" | "prefix";
+            target: Record<string, never>;
+            /** Format: date-time */
+            created_at: string;
+        };
+        SubscriptionList: {
+            subscriptions: components["schemas"]["Subscription"][];
             next_cursor: string | null;
         };
     };
@@ -5215,6 +5523,510 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["Schedule"];
                 };
+            };
+            400: components["responses"]["Invalid"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listHooks: {
+        parameters: {
+            query?: {
+                /** @description The hooks' namespace (the token's default when absent) */
+                namespace?: components["schemas"]["Namespace"];
+                limit?: number;
+                /** @description next_cursor of the previous page */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of hooks */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HookList"];
+                };
+            };
+            400: components["responses"]["Invalid"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    createHook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["HookCreate"];
+            };
+        };
+        responses: {
+            /** @description The hook, with its secret (answered only here and by rotate) */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HookWithSecret"];
+                };
+            };
+            400: components["responses"]["Invalid"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            /** @description conflict: a hook of that name exists already in the namespace */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description invalid_request: the template version a template target names is not registered (details: target.template) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getHook: {
+        parameters: {
+            query?: {
+                /** @description The hook's namespace (the token's default when absent) */
+                namespace?: components["schemas"]["Namespace"];
+            };
+            header?: never;
+            path: {
+                /** @description The hook's name */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The hook */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Hook"];
+                };
+            };
+            400: components["responses"]["Invalid"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    deliverHook: {
+        parameters: {
+            query?: {
+                /** @description The hook's namespace (default: default) */
+                namespace?: components["schemas"]["Namespace"];
+            };
+            header?: never;
+            path: {
+                /** @description The hook's name */
+                name: string;
+            };
+            cookie?: never;
+        };
+        /** @description The delivery's body, signed as sent: JSON, or any other bytes (taken as a string). Content-Type is not read. */
+        requestBody?: {
+            content: {
+                "application/json": string;
+            };
+        };
+        responses: {
+            /** @description A delivery seen within the window: its first run */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HookDelivery"];
+                };
+            };
+            /** @description The run started */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HookDelivery"];
+                };
+            };
+            400: components["responses"]["Invalid"];
+            /** @description unauthorized: no such hook, unsigned, a signature that does not verify, or a weft signature's time outside the replay window; nothing starts */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description too_large: the body is over 1 MiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description invalid_request: the hook's target cannot be started */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    deleteHook: {
+        parameters: {
+            query?: {
+                /** @description The hook's namespace (the token's default when absent) */
+                namespace?: components["schemas"]["Namespace"];
+            };
+            header?: never;
+            path: {
+                /** @description The hook's name */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["Invalid"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    rotateHookSecret: {
+        parameters: {
+            query?: {
+                /** @description The hook's namespace (the token's default when absent) */
+                namespace?: components["schemas"]["Namespace"];
+            };
+            header?: never;
+            path: {
+                /** @description The hook's name */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["HookRotate"];
+            };
+        };
+        responses: {
+            /** @description The hook, with its new secret */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HookWithSecret"];
+                };
+            };
+            400: components["responses"]["Invalid"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listEvents: {
+        parameters: {
+            query?: {
+                /** @description The events' namespace (the token's default when absent) */
+                namespace?: components["schemas"]["Namespace"];
+                /** @description Only this topic */
+                topic?: string;
+                limit?: number;
+                /** @description next_cursor of the previous page */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of events */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PublishedEventList"];
+                };
+            };
+            400: components["responses"]["Invalid"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    publishEvent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EventPublish"];
+            };
+        };
+        responses: {
+            /** @description Its id was published already: that event, nothing more done */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PublishedEventWithDeliveries"];
+                };
+            };
+            /** @description The event recorded, with its deliveries */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PublishedEventWithDeliveries"];
+                };
+            };
+            400: components["responses"]["Invalid"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getEvent: {
+        parameters: {
+            query?: {
+                /** @description The event's namespace (the token's default when absent) */
+                namespace?: components["schemas"]["Namespace"];
+            };
+            header?: never;
+            path: {
+                /** @description The event's id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The event */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PublishedEventWithDeliveries"];
+                };
+            };
+            400: components["responses"]["Invalid"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listSubscriptions: {
+        parameters: {
+            query?: {
+                /** @description The subscriptions' namespace (the token's default when absent) */
+                namespace?: components["schemas"]["Namespace"];
+                limit?: number;
+                /** @description next_cursor of the previous page */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of subscriptions */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SubscriptionList"];
+                };
+            };
+            400: components["responses"]["Invalid"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    createSubscription: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SubscriptionCreate"];
+            };
+        };
+        responses: {
+            /** @description The subscription */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Subscription"];
+                };
+            };
+            400: components["responses"]["Invalid"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            /** @description conflict: a subscription of that name exists already in the namespace */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description too_large: the namespace has 1000 subscriptions, the most it may have */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description invalid_request: the template version a template target names is not registered (details: target.template) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getSubscription: {
+        parameters: {
+            query?: {
+                /** @description The subscription's namespace (the token's default when absent) */
+                namespace?: components["schemas"]["Namespace"];
+            };
+            header?: never;
+            path: {
+                /** @description The subscription's name */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The subscription */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Subscription"];
+                };
+            };
+            400: components["responses"]["Invalid"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    deleteSubscription: {
+        parameters: {
+            query?: {
+                /** @description The subscription's namespace (the token's default when absent) */
+                namespace?: components["schemas"]["Namespace"];
+            };
+            header?: never;
+            path: {
+                /** @description The subscription's name */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             400: components["responses"]["Invalid"];
             401: components["responses"]["Unauthorized"];

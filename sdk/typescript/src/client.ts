@@ -8,6 +8,7 @@
 // Idempotency-Key header as idempotencyKey, and the call options (signal,
 // timeoutMs). Each list also has an async iterator (iterTasks, …) that
 // follows next_cursor.
+import { createHmac } from "node:crypto";
 import { OPERATIONS } from "./operations.gen.js";
 import type { Answer, Body, CallOptions, OperationId, Options } from "./types.js";
 import {
@@ -361,6 +362,94 @@ export class WeftClient implements ApiMethods {
     return this.#call("triggerSchedule", [name], undefined, options);
   }
 
+  // ---- incoming webhooks ---------------------------------------------------------
+
+  /** Creates a hook; the answer carries its secret, answered only here and by rotateHookSecret. */
+  createHook(body: Body<"createHook">, options?: Options<"createHook">): Promise<Answer<"createHook">> {
+    return this.#call("createHook", [], body, options);
+  }
+  listHooks(options?: Options<"listHooks">): Promise<Answer<"listHooks">> {
+    return this.#call("listHooks", [], undefined, options);
+  }
+  iterHooks(options?: Omit<Options<"listHooks">, "cursor">): AsyncGenerator<Item<"listHooks", "hooks">, void, undefined> {
+    return this.#pages((cursor) => this.listHooks({ ...options, cursor }), "hooks");
+  }
+  /** A hook (never its secret). */
+  getHook(name: string, options?: Options<"getHook">): Promise<Answer<"getHook">> {
+    return this.#call("getHook", [name], undefined, options);
+  }
+  /** Deletes the hook (the server answers 204, so this answers nothing). */
+  async deleteHook(name: string, options?: Options<"deleteHook">): Promise<Answer<"deleteHook">> {
+    await this.#call("deleteHook", [name], undefined, options);
+  }
+  /** Replaces the hook's secret (made by the server without body.secret); answers the new one. */
+  rotateHookSecret(name: string, body?: Body<"rotateHookSecret">, options?: Options<"rotateHookSecret">): Promise<Answer<"rotateHookSecret">> {
+    return this.#call("rotateHookSecret", [name], body ?? {}, options);
+  }
+  /**
+   * Sends a delivery to a hook as a sender would: body (bytes or text) signed with options.secret in
+   * the hook's scheme ("weft": X-Weft-Signature at timestamp, default now; "github":
+   * X-Hub-Signature-256), with an optional delivery id. No bearer token is needed.
+   */
+  async deliverHook(
+    name: string,
+    body: string | Uint8Array,
+    options: Options<"deliverHook"> & { secret: string; scheme?: "weft" | "github"; deliveryId?: string; timestamp?: number },
+  ): Promise<Answer<"deliverHook">> {
+    const secret = options.secret;
+    if (typeof name !== "string" || name === "") throw new TypeError("weft deliverHook: name must be a non-empty string");
+    const bytes = typeof body === "string" ? Buffer.from(body, "utf8") : Buffer.from(body);
+    const headers: Record<string, string> = { accept: "application/json", "content-type": "application/octet-stream" };
+    if (options.scheme === "github") {
+      headers["x-hub-signature-256"] = "sha256=" + createHmac("sha256", secret).update(bytes).digest("hex");
+      if (options.deliveryId !== undefined) headers["x-github-delivery"] = options.deliveryId;
+    } else {
+      const t = Math.floor(options?.timestamp ?? Date.now() / 1000);
+      const mac = createHmac("sha256", secret).update(`${t}.`).update(bytes).digest("hex");
+      headers["x-weft-signature"] = `t=${t},v1=${mac}`;
+      if (options?.deliveryId !== undefined) headers["x-weft-delivery"] = options.deliveryId;
+    }
+    const ns = options?.namespace ?? this.namespace;
+    const target = this.url + "/v1/hooks/" + encodeURIComponent(name) + (ns ? "?namespace=" + encodeURIComponent(ns) : "");
+    const timeoutMs = options?.timeoutMs ?? this.timeoutMs;
+    const raw = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+    const answer = await this.#send("POST", target, headers, raw, timeoutMs, options?.signal, `POST ${target}`);
+    return answer as Answer<"deliverHook">;
+  }
+
+  // ---- events and subscriptions --------------------------------------------------
+
+  /** Publishes an event: each matching subscription's target starts once; an id published already answers 200 and does nothing more. */
+  publishEvent(body: Body<"publishEvent">, options?: Options<"publishEvent">): Promise<Answer<"publishEvent">> {
+    return this.#call("publishEvent", [], body, options);
+  }
+  listEvents(options?: Options<"listEvents">): Promise<Answer<"listEvents">> {
+    return this.#call("listEvents", [], undefined, options);
+  }
+  iterEvents(options?: Omit<Options<"listEvents">, "cursor">): AsyncGenerator<Item<"listEvents", "events">, void, undefined> {
+    return this.#pages((cursor) => this.listEvents({ ...options, cursor }), "events");
+  }
+  /** An event with its deliveries, each with its run's id and outcome. */
+  getEvent(id: string, options?: Options<"getEvent">): Promise<Answer<"getEvent">> {
+    return this.#call("getEvent", [id], undefined, options);
+  }
+  createSubscription(body: Body<"createSubscription">, options?: Options<"createSubscription">): Promise<Answer<"createSubscription">> {
+    return this.#call("createSubscription", [], body, options);
+  }
+  listSubscriptions(options?: Options<"listSubscriptions">): Promise<Answer<"listSubscriptions">> {
+    return this.#call("listSubscriptions", [], undefined, options);
+  }
+  iterSubscriptions(options?: Omit<Options<"listSubscriptions">, "cursor">): AsyncGenerator<Item<"listSubscriptions", "subscriptions">, void, undefined> {
+    return this.#pages((cursor) => this.listSubscriptions({ ...options, cursor }), "subscriptions");
+  }
+  getSubscription(name: string, options?: Options<"getSubscription">): Promise<Answer<"getSubscription">> {
+    return this.#call("getSubscription", [name], undefined, options);
+  }
+  /** Deletes the subscription (the server answers 204, so this answers nothing). */
+  async deleteSubscription(name: string, options?: Options<"deleteSubscription">): Promise<Answer<"deleteSubscription">> {
+    await this.#call("deleteSubscription", [name], undefined, options);
+  }
+
   /** Registers a template version: 201 new; the same body again answers the stored version; another body is a conflict. */
   createTemplate(body: Body<"createTemplate">, options?: Options<"createTemplate">): Promise<Answer<"createTemplate">> {
     return this.#call("createTemplate", [], body, options);
@@ -488,7 +577,7 @@ export class WeftClient implements ApiMethods {
     method: string,
     target: string,
     headers: Record<string, string>,
-    payload: string | undefined,
+    payload: string | ArrayBuffer | undefined,
     timeoutMs: number,
     signal: AbortSignal | undefined,
     request: string,

@@ -12,6 +12,7 @@
 #include "engine/audit.h"
 #include "engine/commands/jobs.h"
 #include "engine/commands/command.h"
+#include "store/triggers.h"
 
 ENGINE_CMD_BASE_FIRST(cmd_submit);
 ENGINE_CMD_BASE_FIRST(cmd_stop_batch);
@@ -99,7 +100,7 @@ static int insert_run_job(engine *e, const cmd_submit *s, new_task *t, int64_t w
 		.wait_success = wait_success,
 		.wait_finished = wait_finished,
 		.shape = TASK_SHAPE_CHILDREN | TASK_SHAPE_ACTIONS | (wait_finished > 0 ? TASK_SHAPE_PARENTS : 0) |
-		         (t->decision ? TASK_SHAPE_DECISION : 0),
+		         (t->decision ? TASK_SHAPE_DECISION : 0) | (t->emit_topic != NULL ? TASK_SHAPE_EMIT : 0),
 		.ref = t->ref,
 	};
 	int rc = store_run_job_insert(e->w, &r);
@@ -139,7 +140,8 @@ static int insert_task(engine *e, const cmd_submit *s, const new_task *t, int64_
 		.attempt = t->attempt,
 		.executor = t->executor,
 		.namespace = (char *)s->namespace,     /* borrowed for the insert */
-		.shape = TASK_SHAPE_ALL | (t->decision ? TASK_SHAPE_DECISION : 0),
+		.shape = TASK_SHAPE_ALL | (t->decision ? TASK_SHAPE_DECISION : 0) |
+		         (t->emit_topic != NULL ? TASK_SHAPE_EMIT : 0),
 	};
 	return store_run_task_insert(e->w, &row, t->ref);
 }
@@ -219,6 +221,10 @@ static int submit_batch(engine *e, engine_cmd *cmd, int64_t now)
 			if ((rc = store_link_insert(e->w, &l)) != 0)
 				return rc;
 		}
+		if (t->emit_topic != NULL &&
+		    (rc = store_task_emit_insert(e->w, &t->id, s->namespace ? s->namespace : NAMESPACE_DEFAULT,
+		                                 t->emit_topic, t->emit_on != NULL ? t->emit_on : "end")) != 0)
+			return rc;
 		char *start[1] = { t->on_start };
 		bool webhooks = t->job == NULL;     /* a queue task has none */
 		if (webhooks &&
@@ -430,6 +436,7 @@ void new_task_release(new_task *t)
 	for (size_t i = 0; i < t->non_success; i++)
 		free(t->on_success[i]);
 	free(t->on_success);
+	free(t->emit_topic);
 	for (size_t i = 0; i < t->non_failure; i++)
 		free(t->on_failure[i]);
 	free(t->on_failure);

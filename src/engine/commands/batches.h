@@ -50,6 +50,10 @@ typedef struct new_task {
 	 * a decision (its success chooses which of its children run). */
 	const char *ref;
 	bool decision;
+	/* A run's task that publishes an event when it ends: its topic
+	 * (owned; NULL: none) and when ("success", "failure", "end"; static). */
+	char *emit_topic;
+	const char *emit_on;
 	/* results */
 	bool created;               /* false when dedup skipped it */
 	weft_id id;

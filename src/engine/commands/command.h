@@ -65,6 +65,7 @@ extern const command_family family_queues;    /* commands/queues.c */
 extern const command_family family_tokens;    /* commands/tokens.c */
 extern const command_family family_workflows; /* commands/workflows.c */
 extern const command_family family_schedules; /* commands/schedules.c */
+extern const command_family family_triggers;  /* commands/triggers.c */
 extern const command_family family_templates; /* commands/templates.c */
 
 #endif

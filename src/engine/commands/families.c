@@ -15,5 +15,6 @@ const command_family *const command_families[] = {
 	&family_workflows,
 	&family_schedules,
 	&family_templates,
+	&family_triggers,
 };
 const size_t command_nfamilies = ARRAY_LEN(command_families);

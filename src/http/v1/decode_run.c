@@ -141,11 +141,48 @@ static size_t ref_map_find(const ref_map *m, const char *ref)
 
 static const char *const webhook_fields[] = {
 	"ref", "executor", "parents", "decision", "name", "kind", "timeout_secs", "priority", "metadata",
-	"on_start", "on_success", "on_failure", NULL,
+	"on_start", "on_success", "on_failure", "emit", NULL,
 };
 /* A queue task's members beyond a job's (dedup: a run's tasks are
  * created together or not at all, so a key could not answer for one). */
-static const char *const run_fields[] = { "ref", "executor", "parents", "decision", "dedup", NULL };
+static const char *const run_fields[] = { "ref", "executor", "parents", "decision", "dedup", "emit", NULL };
+
+#define EMIT_TOPIC_MAX 128
+
+/* emit: {topic, on?}: the event the task publishes when it ends
+ * (engine/commands/triggers.h), on "success", "failure" or "end"
+ * (default). */
+static void decode_emit(rctx *d, const json_t *t, const char *at, new_task *out)
+{
+	json_t *emit = NULL;
+	char path[DECODE_PATH_MAX];
+	if (decode_object(d->e, t, at, "emit", 0, &emit, path) != 0 || emit == NULL)
+		return;
+	static const char *const known[] = { "topic", "on", NULL };
+	decode_unknown_members(d->e, emit, path, known);
+	const char *topic = NULL, *on = NULL;
+	if (decode_str(d->e, emit, path, "topic", DECODE_REQUIRED, &topic) == 0) {
+		size_t n = strlen(topic);
+		bool ok = n > 0 && n <= EMIT_TOPIC_MAX;
+		for (size_t i = 0; ok && i < n; i++)
+			ok = (topic[i] >= 'a' && topic[i] <= 'z') || (topic[i] >= 'A' && topic[i] <= 'Z') ||
+			     (topic[i] >= '0' && topic[i] <= '9') || topic[i] == '_' || topic[i] == '.' || topic[i] == ':' ||
+			     topic[i] == '-';
+		if (!ok)
+			decode_problem(d->e, path, "topic", "expected 1 to 128 characters from [A-Za-z0-9_.:-]");
+		else
+			out->emit_topic = xstrdup(topic);
+	}
+	out->emit_on = "end";
+	if (decode_str(d->e, emit, path, "on", 0, &on) == 0 && on != NULL) {
+		if (strcmp(on, "success") == 0)
+			out->emit_on = "success";
+		else if (strcmp(on, "failure") == 0)
+			out->emit_on = "failure";
+		else if (strcmp(on, "end") != 0)
+			decode_problem(d->e, path, "on", "expected success, failure or end");
+	}
+}
 
 static void decode_webhook_task(rctx *d, const json_t *t, const char *at, const char *ref, new_task *out)
 {
@@ -244,6 +281,7 @@ static void decode_task(rctx *d, v1_run_input *in, const ref_map *refs, const js
 	decode_parents(d, t, at, i, refs, out);
 	out->ref = in->refs[i];
 	decode_bool(d->e, t, at, "decision", 0, &out->decision, NULL);
+	decode_emit(d, t, at, out);
 	if (exec != NULL && strcmp(exec, "webhook") == 0) {
 		decode_webhook_task(d, t, at, in->refs[i], out);
 		return;

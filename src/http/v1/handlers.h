@@ -76,6 +76,23 @@ void v1_delete_schedule(http_request *r);
 void v1_pause_schedule(http_request *r);
 void v1_resume_schedule(http_request *r);
 void v1_trigger_schedule(http_request *r);
+
+/* hooks.c: incoming webhooks */
+void v1_create_hook(http_request *r);
+void v1_list_hooks(http_request *r);
+void v1_get_hook(http_request *r);
+void v1_delete_hook(http_request *r);
+void v1_rotate_hook(http_request *r);
+void v1_deliver_hook(http_request *r);
+
+/* events.c: events and subscriptions */
+void v1_publish_event(http_request *r);
+void v1_list_events(http_request *r);
+void v1_get_event(http_request *r);
+void v1_create_subscription(http_request *r);
+void v1_list_subscriptions(http_request *r);
+void v1_get_subscription(http_request *r);
+void v1_delete_subscription(http_request *r);
 /* workflows.c */
 void v1_start_workflow(http_request *r);
 void v1_get_workflow(http_request *r);

@@ -55,6 +55,11 @@
  *   DELETE /v1/schedules/{name}    delete a schedule
  *   POST /v1/schedules/{name}/pause, /resume   stop firing, fire again from now on
  *   POST /v1/schedules/{name}/trigger          fire now, once
+ *   POST /v1/hooks, GET /v1/hooks, GET|DELETE /v1/hooks/{name}, POST /v1/hooks/{name}/rotate
+ *                                  incoming webhooks (hooks.c)
+ *   POST /v1/hooks/{name}          a signed delivery (open: the signature authenticates it)
+ *   POST /v1/events, GET /v1/events, GET /v1/events/{id}   events and their deliveries
+ *   POST /v1/subscriptions, GET /v1/subscriptions, GET|DELETE /v1/subscriptions/{name}
  *   POST /v1/templates             register a template version (201; 200: the same body again)
  *   GET  /v1/templates             template versions, newest first: namespace, name, cursor, limit
  *   GET  /v1/templates/{name}/{version}        one version with its body
@@ -166,6 +171,19 @@ static const http_route routes[] = {
 	{ HTTP_POST, "/v1/schedules/{name}/pause", v1_pause_schedule, false, 1 },
 	{ HTTP_POST, "/v1/schedules/{name}/resume", v1_resume_schedule, false, 1 },
 	{ HTTP_POST, "/v1/schedules/{name}/trigger", v1_trigger_schedule, false, 1 },
+	{ HTTP_POST, "/v1/hooks", v1_create_hook, false, 0 },
+	{ HTTP_GET, "/v1/hooks", v1_list_hooks, false, 0 },
+	{ HTTP_GET, "/v1/hooks/{name}", v1_get_hook, false, 1 },
+	{ HTTP_DELETE, "/v1/hooks/{name}", v1_delete_hook, false, 1 },
+	{ HTTP_POST, "/v1/hooks/{name}/rotate", v1_rotate_hook, false, 1 },
+	{ HTTP_POST, "/v1/hooks/{name}", v1_deliver_hook, true, 1 },
+	{ HTTP_POST, "/v1/events", v1_publish_event, false, 0 },
+	{ HTTP_GET, "/v1/events", v1_list_events, false, 0 },
+	{ HTTP_GET, "/v1/events/{id}", v1_get_event, false, 1 },
+	{ HTTP_POST, "/v1/subscriptions", v1_create_subscription, false, 0 },
+	{ HTTP_GET, "/v1/subscriptions", v1_list_subscriptions, false, 0 },
+	{ HTTP_GET, "/v1/subscriptions/{name}", v1_get_subscription, false, 1 },
+	{ HTTP_DELETE, "/v1/subscriptions/{name}", v1_delete_subscription, false, 1 },
 	{ HTTP_POST, "/v1/templates", v1_put_template, false, 0 },
 	{ HTTP_GET, "/v1/templates", v1_list_templates, false, 0 },
 	{ HTTP_GET, "/v1/templates/{name}/{version}", v1_get_template, false, 3 },

@@ -14,7 +14,7 @@
  * the field ("cron: field 3 (day of month): 32 is out of 1-31",
  * "timezone: unknown zone Mars/Olympus"). Its target (a job, a workflow
  * run or a template run) is checked by the decoder of its own route
- * (schedule_target.h), so a firing cannot start what the API would
+ * (targets.h), so a firing cannot start what the API would
  * refuse. overlap says what a firing does while the previous run has not
  * ended: queue (start anyway), skip (start nothing, counted in
  * skipped_fires), cancel_previous (cancel it, then start). Routes
@@ -31,7 +31,7 @@
 #include "http/decode.h"
 #include "http/v1/decode_job.h"
 #include "http/v1/errors.h"
-#include "http/v1/schedule_target.h"
+#include "http/v1/targets.h"
 #include "http/v1/task_list.h"
 #include "http/wire.h"
 #include "store/schedules.h"
@@ -179,7 +179,7 @@ static void answer_schedule(http_request *r, int status, const char *ns, const c
 typedef struct create_state {
 	cmd_schedule_create cmd;
 	json_t *doc;                 /* strings are borrowed from it */
-	schedule_target target;
+	v1_target target;
 	char *namespace;
 } create_state;
 
@@ -187,7 +187,7 @@ static void create_state_free(void *p)
 {
 	create_state *s = p;
 	json_decref(s->doc);
-	schedule_target_release(&s->target);
+	v1_target_release(&s->target);
 	free(s->namespace);
 	free(s);
 }
@@ -227,7 +227,7 @@ static int decode_create(http_request *r, create_state *s)
 			decode_problem(e, "", "timezone", "%s", why);
 	}
 	bool too_large = false;
-	v1_decode_schedule_target(s->doc, &s->target, e, &too_large);
+	v1_decode_target(s->doc, &s->target, e, &too_large);
 	if (decode_str(e, s->doc, "", "catchup", 0, &catchup) == 0) {
 		if (catchup == NULL)
 			catchup = "none";
@@ -265,34 +265,6 @@ static int decode_create(http_request *r, create_state *s)
 	return 0;
 }
 
-/* Whether a template target's version exists in ns; false after
- * answering (422 naming target.template when it does not). A version is
- * never changed once stored, so what it is now is what a firing reads,
- * unless it is removed from the database: then the firing is skipped. */
-static bool template_target_exists(http_request *r, const schedule_target *t, const char *ns)
-{
-	store_conn *c = http_reader(r);
-	if (c == NULL)
-		return false;
-	template_row row;
-	int rc = store_template_get(c, ns, t->template_name, t->template_version, &row);
-	store_reader_release(http_store(r), c);
-	if (rc == 0) {
-		template_row_release(&row);
-		return true;
-	}
-	if (rc != WEFT_ENOTFOUND) {
-		http_fail_server(r, rc, "template read");
-		return false;
-	}
-	http_error *err = http_err(r);
-	http_error_detail(err, "target.template: no template %s@%s in namespace %s (register it with POST "
-	                       "/v1/templates first)", t->template_name, t->template_version, ns);
-	err->kind = HTTP_ERR_FIELDS;
-	v1_fail(r, 422, WEFT_EINVALID, err);
-	return false;
-}
-
 static void finish_create(http_request *r, engine_cmd *cmd, void *state)
 {
 	create_state *s = state;
@@ -325,7 +297,7 @@ void v1_create_schedule(http_request *r)
 		create_state_free(s);
 		return;
 	}
-	if (strcmp(s->target.kind, "template") == 0 && !template_target_exists(r, &s->target, ns)) {
+	if (!v1_target_template_exists(r, &s->target, ns)) {
 		create_state_free(s);
 		return;
 	}

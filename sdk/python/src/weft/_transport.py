@@ -89,7 +89,7 @@ class Transport:
 
     def request(self, method: str, path: str, query: Optional[Mapping[str, Any]] = None,
                 body: Any = None, headers: Optional[Mapping[str, str]] = None,
-                timeout: Optional[float] = None, replay: bool = False) -> Any:
+                timeout: Optional[float] = None, replay: bool = False, raw_body: Optional[bytes] = None) -> Any:
         target = self._prefix + path
         if query:
             pairs = [(k, _query_value(v)) for k, v in query.items() if v is not None]
@@ -100,6 +100,8 @@ class Transport:
         if body is not None:
             data = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
             hdrs["Content-Type"] = "application/json"
+        elif raw_body is not None:
+            data = raw_body
         if self.token:
             hdrs["Authorization"] = "Bearer " + self.token
         if headers:

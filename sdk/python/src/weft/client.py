@@ -659,6 +659,132 @@ class Client:
         last_job_id is the job started."""
         return self._sched(name, "trigger", namespace)
 
+    # ---- incoming webhooks -------------------------------------------------
+
+    @operation("createHook")
+    def create_hook(self, name: str, target: Mapping[str, Any], *, namespace: Optional[str] = None,
+                    scheme: Optional[str] = None, secret: Optional[str] = None,
+                    replay_window_secs: Optional[int] = None) -> Answer:
+        """Creates an incoming webhook that starts target (as a schedule's)
+        with each delivery's body as input. scheme: "weft" (default) or
+        "github". The answer carries the secret (made by the server when
+        not given): it is answered only here and by rotate_hook_secret."""
+        body = _body(namespace=self._ns(namespace), name=name, target=dict(target), scheme=scheme, secret=secret,
+                     replay_window_secs=replay_window_secs)
+        return self._post("/v1/hooks", body)
+
+    @operation("listHooks")
+    def list_hooks(self, *, namespace: Optional[str] = None, cursor: Optional[str] = None,
+                   limit: Optional[int] = None) -> Answer:
+        """One page of hooks by name: {"hooks", "next_cursor"}."""
+        return self._get("/v1/hooks", namespace=self._ns(namespace), cursor=cursor, limit=limit)
+
+    def iter_hooks(self, *, namespace: Optional[str] = None, limit: Optional[int] = None) -> Iterator[Answer]:
+        """Every hook of a namespace."""
+        return self._pages(self.list_hooks, "hooks", namespace=namespace, limit=limit)
+
+    @operation("getHook")
+    def get_hook(self, name: str, *, namespace: Optional[str] = None) -> Answer:
+        """One hook (never its secret)."""
+        return self._get("/v1/hooks/%s" % _seg(name), namespace=self._ns(namespace))
+
+    @operation("deleteHook")
+    def delete_hook(self, name: str, *, namespace: Optional[str] = None) -> None:
+        """Deletes a hook (the runs it started stay)."""
+        self._http.request("DELETE", "/v1/hooks/%s" % _seg(name), query={"namespace": self._ns(namespace)})
+
+    @operation("rotateHookSecret")
+    def rotate_hook_secret(self, name: str, *, namespace: Optional[str] = None,
+                           secret: Optional[str] = None) -> Answer:
+        """Replaces a hook's secret (made by the server when not given);
+        answers the hook with its new secret."""
+        return self._post("/v1/hooks/%s/rotate" % _seg(name), _body(secret=secret),
+                          query={"namespace": self._ns(namespace)})
+
+    @operation("deliverHook")
+    def deliver_hook(self, name: str, body: bytes, secret: str, *, namespace: Optional[str] = None,
+                     scheme: str = "weft", delivery_id: Optional[str] = None,
+                     timestamp: Optional[int] = None) -> Answer:
+        """Sends a delivery to a hook, signed with secret in its scheme
+        ("weft": X-Weft-Signature at timestamp, default now; "github":
+        X-Hub-Signature-256): {"run_id", "duplicate", ...}."""
+        import hashlib
+        import hmac
+        import time
+        headers: Dict[str, str] = {"Content-Type": "application/octet-stream"}
+        if scheme == "github":
+            mac = hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
+            headers["X-Hub-Signature-256"] = "sha256=" + mac
+            if delivery_id is not None:
+                headers["X-GitHub-Delivery"] = delivery_id
+        else:
+            t = int(time.time()) if timestamp is None else int(timestamp)
+            mac = hmac.new(secret.encode("utf-8"), b"%d." % t + body, hashlib.sha256).hexdigest()
+            headers["X-Weft-Signature"] = "t=%d,v1=%s" % (t, mac)
+            if delivery_id is not None:
+                headers["X-Weft-Delivery"] = delivery_id
+        ns = namespace if namespace is not None else self.namespace
+        return cast(Answer, self._http.request("POST", "/v1/hooks/%s" % _seg(name), query={"namespace": ns},
+                                               headers=headers, raw_body=body))
+
+    # ---- events and subscriptions ------------------------------------------
+
+    @operation("publishEvent")
+    def publish_event(self, topic: str, payload: Any = UNSET, *, namespace: Optional[str] = None,
+                      id: Optional[str] = None) -> Answer:
+        """Publishes an event: each matching subscription's target starts
+        once. id is the event's idempotency key: published again, the
+        recorded event is answered and nothing more is done."""
+        body = _body(namespace=self._ns(namespace), topic=topic, id=id)
+        if payload is not UNSET:
+            body["payload"] = payload
+        return self._post("/v1/events", body)
+
+    @operation("listEvents")
+    def list_events(self, *, namespace: Optional[str] = None, topic: Optional[str] = None,
+                    cursor: Optional[str] = None, limit: Optional[int] = None) -> Answer:
+        """One page of events, newest first: {"events", "next_cursor"}."""
+        return self._get("/v1/events", namespace=self._ns(namespace), topic=topic, cursor=cursor, limit=limit)
+
+    def iter_events(self, *, namespace: Optional[str] = None, topic: Optional[str] = None,
+                    limit: Optional[int] = None) -> Iterator[Answer]:
+        """Every event of a namespace (of one topic when given), newest first."""
+        return self._pages(self.list_events, "events", namespace=namespace, topic=topic, limit=limit)
+
+    @operation("getEvent")
+    def get_event(self, id: str, *, namespace: Optional[str] = None) -> Answer:
+        """An event with its deliveries, each with its run's id and outcome."""
+        return self._get("/v1/events/%s" % _seg(id), namespace=self._ns(namespace))
+
+    @operation("createSubscription")
+    def create_subscription(self, name: str, topic: str, target: Mapping[str, Any], *,
+                            namespace: Optional[str] = None) -> Answer:
+        """Subscribes target to topic: exact ("orders.paid"), a prefix
+        ("orders.*") or every topic ("*")."""
+        body = _body(namespace=self._ns(namespace), name=name, topic=topic, target=dict(target))
+        return self._post("/v1/subscriptions", body)
+
+    @operation("listSubscriptions")
+    def list_subscriptions(self, *, namespace: Optional[str] = None, cursor: Optional[str] = None,
+                           limit: Optional[int] = None) -> Answer:
+        """One page of subscriptions by name: {"subscriptions", "next_cursor"}."""
+        return self._get("/v1/subscriptions", namespace=self._ns(namespace), cursor=cursor, limit=limit)
+
+    def iter_subscriptions(self, *, namespace: Optional[str] = None,
+                           limit: Optional[int] = None) -> Iterator[Answer]:
+        """Every subscription of a namespace."""
+        return self._pages(self.list_subscriptions, "subscriptions", namespace=namespace, limit=limit)
+
+    @operation("getSubscription")
+    def get_subscription(self, name: str, *, namespace: Optional[str] = None) -> Answer:
+        """One subscription."""
+        return self._get("/v1/subscriptions/%s" % _seg(name), namespace=self._ns(namespace))
+
+    @operation("deleteSubscription")
+    def delete_subscription(self, name: str, *, namespace: Optional[str] = None) -> None:
+        """Deletes a subscription (the runs it started stay)."""
+        self._http.request("DELETE", "/v1/subscriptions/%s" % _seg(name), query={"namespace": self._ns(namespace)})
+
     # ---- templates ---------------------------------------------------------
 
     @operation("createTemplate")

@@ -1,17 +1,19 @@
 /*
- * schedule_target.c — decoding a cron schedule's target (schedule_target.h).
+ * targets.c — decoding a trigger's target (targets.h).
  */
 #include "util/common.h"
-#include "http/v1/schedule_target.h"
+#include "http/v1/targets.h"
 
 #include "core/limits.h"
 #include "http/decode.h"
 #include "http/v1/decode_job.h"
+#include "http/v1/errors.h"
 #include "http/v1/template_names.h"
+#include "store/templates.h"
 #include "util/alloc.h"
 
-/* A job's fields of POST /v1/jobs that a firing carries over: they are
- * read back by the engine (engine/commands/schedule_fire.c). */
+/* A job's fields of POST /v1/jobs that a trigger carries over: they are
+ * read back by the engine (engine/targets.c). */
 static const char *const job_carried[] = { "kind", "queue", "name", "input", "priority", "max_attempts",
 	                                   "backoff", "non_retryable_codes", "timeout_secs",
 	                                   "concurrency_key", "rate_key", NULL };
@@ -40,7 +42,7 @@ static void decode_job_part(http_error *e, const json_t *target, const char *con
 	v1_texts_release(&texts);
 }
 
-static void decode_template(http_error *e, const json_t *target, schedule_target *t, bool *too_large)
+static void decode_template(http_error *e, const json_t *target, v1_target *t, bool *too_large)
 {
 	decode_unknown_members(e, target, "target", template_fields);
 	const char *ref = decode_str_bounded(e, target, "target", "template", DECODE_REQUIRED,
@@ -68,7 +70,7 @@ static void decode_template(http_error *e, const json_t *target, schedule_target
 	}
 }
 
-int v1_decode_schedule_target(const json_t *doc, schedule_target *t, http_error *e, bool *too_large)
+int v1_decode_target(const json_t *doc, v1_target *t, http_error *e, bool *too_large)
 {
 	memset(t, 0, sizeof *t);
 	json_t *target = NULL;
@@ -108,10 +110,36 @@ int v1_decode_schedule_target(const json_t *doc, schedule_target *t, http_error 
 	return 0;
 }
 
-void schedule_target_release(schedule_target *t)
+void v1_target_release(v1_target *t)
 {
 	free(t->compact);
 	free(t->template_name);
 	free(t->template_version);
 	memset(t, 0, sizeof *t);
+}
+
+bool v1_target_template_exists(http_request *r, const v1_target *t, const char *ns)
+{
+	if (strcmp(t->kind, "template") != 0)
+		return true;
+	store_conn *c = http_reader(r);
+	if (c == NULL)
+		return false;
+	template_row row;
+	int rc = store_template_get(c, ns, t->template_name, t->template_version, &row);
+	store_reader_release(http_store(r), c);
+	if (rc == 0) {
+		template_row_release(&row);
+		return true;
+	}
+	if (rc != WEFT_ENOTFOUND) {
+		http_fail_server(r, rc, "template read");
+		return false;
+	}
+	http_error *err = http_err(r);
+	http_error_detail(err, "target.template: no template %s@%s in namespace %s (register it with POST "
+	                       "/v1/templates first)", t->template_name, t->template_version, ns);
+	err->kind = HTTP_ERR_FIELDS;
+	v1_fail(r, 422, WEFT_EINVALID, err);
+	return false;
 }
