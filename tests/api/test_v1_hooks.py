@@ -239,3 +239,26 @@ def test_a_template_target_starts_a_run_with_the_body_as_its_context(api):
     (task,) = jobs_of(api, "tpl-hook")
     assert api.get("/v1/tasks/" + task["id"]).json()["input"] == {"context": {"day": 5},
                                                                   "config": {"table": "orders"}}
+
+
+def test_hook_and_subscription_changes_are_audited_without_secrets(api):
+    r = api.post("/v1/hooks", json={"name": "aud", "target": {"kind": "job", "queue": "aud"}})
+    assert r.status_code == 201, r.text
+    secret = r.json()["secret"]
+    rotated = api.post("/v1/hooks/aud/rotate").json()["secret"]
+    assert api.delete("/v1/hooks/aud").status_code == 204
+    assert api.delete("/v1/hooks/aud").status_code == 404          # refused: nothing recorded
+    r = api.post("/v1/subscriptions", json={"name": "s1", "topic": "orders.*", "target": {"kind": "job", "queue": "q"}})
+    assert r.status_code == 201, r.text
+    assert api.delete("/v1/subscriptions/s1").status_code == 204
+    r = api.get("/v1/audit", params={"limit": 100})
+    assert r.status_code == 200, r.text
+    entries = r.json()["entries"]
+    got = [(x["action"], x["object_kind"], x["object_id"]) for x in reversed(entries)]
+    assert got == [("hook.create", "hook", "aud"), ("hook.rotate", "hook", "aud"), ("hook.delete", "hook", "aud"),
+                   ("subscription.create", "subscription", "s1"),
+                   ("subscription.delete", "subscription", "s1")], got
+    assert entries[-1]["detail"] == {"scheme": "weft", "target_kind": "job"}
+    assert entries[1]["detail"] == {"topic": "orders.*", "target_kind": "job"}
+    text = r.text
+    assert secret not in text and rotated not in text and "whsec_" not in text

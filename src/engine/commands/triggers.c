@@ -10,6 +10,7 @@
 #include "util/json.h"
 #include "util/log.h"
 #include "util/metrics.h"
+#include "engine/audit.h"
 #include "engine/engine_internal.h"
 #include "engine/targets.h"
 #include "engine/commands/command.h"
@@ -31,9 +32,11 @@ static int apply_hook_create(engine *e, engine_cmd *cmd, int64_t now)
 	int rc = store_hook_insert(e->w, &c->row, &created);
 	if (rc != 0)
 		return rc;
-	/* audit: hook created */
 	cmd->result = created ? 0 : WEFT_ECONFLICT;
-	return 0;
+	if (!created)
+		return 0;
+	return audit_record_obj(e, c->row.namespace, cmd->actor, "hook.create", "hook", c->row.name,
+	                        json_pack("{s:s, s:s}", "scheme", c->row.scheme, "target_kind", c->row.target_kind));
 }
 
 static int apply_hook_change(engine *e, engine_cmd *cmd, int64_t now)
@@ -43,14 +46,17 @@ static int apply_hook_change(engine *e, engine_cmd *cmd, int64_t now)
 	int rc;
 	if (c->secret == NULL) {
 		rc = store_hook_delete(e->w, c->namespace, c->name, &found);
-		/* audit: hook deleted */
 	} else {
 		rc = store_hook_set_secret(e->w, c->namespace, c->name, c->secret, now, &found);
-		/* audit: hook secret rotated */
 	}
-	if (rc == 0)
-		cmd->result = found ? 0 : WEFT_ENOTFOUND;
-	return rc;
+	if (rc != 0)
+		return rc;
+	cmd->result = found ? 0 : WEFT_ENOTFOUND;
+	if (!found)
+		return 0;
+	/* The new secret is never written to the log. */
+	return audit_record_in(e, c->namespace, cmd->actor, c->secret == NULL ? "hook.delete" : "hook.rotate", "hook",
+	                       c->name, NULL);
 }
 
 /* Starts target (stored text) of an owner in namespace with input;
@@ -128,9 +134,11 @@ static int apply_subscription_create(engine *e, engine_cmd *cmd, int64_t now)
 	rc = store_subscription_insert(e->w, &c->row, &created);
 	if (rc != 0)
 		return rc;
-	/* audit: subscription created */
 	cmd->result = created ? 0 : WEFT_ECONFLICT;
-	return 0;
+	if (!created)
+		return 0;
+	return audit_record_obj(e, c->row.namespace, cmd->actor, "subscription.create", "subscription", c->row.name,
+	                        json_pack("{s:s, s:s}", "topic", c->row.topic, "target_kind", c->row.target_kind));
 }
 
 static int apply_subscription_delete(engine *e, engine_cmd *cmd, int64_t now)
@@ -141,9 +149,10 @@ static int apply_subscription_delete(engine *e, engine_cmd *cmd, int64_t now)
 	int rc = store_subscription_delete(e->w, c->namespace, c->name, &found);
 	if (rc != 0)
 		return rc;
-	/* audit: subscription deleted */
 	cmd->result = found ? 0 : WEFT_ENOTFOUND;
-	return 0;
+	return found ? audit_record_in(e, c->namespace, cmd->actor, "subscription.delete", "subscription", c->name,
+	                               NULL)
+	             : 0;
 }
 
 int trigger_publish(engine *e, const trigger_event *ev, int64_t now, bool *created, size_t *started)
