@@ -837,6 +837,15 @@ typedef struct run_job_new {
 } run_job_new;
 int store_run_job_insert(store_conn *c, const run_job_new *r);
 
+/* exec_tasks.c: the exec executor's tasks. Records `node` as the worker
+ * of the exec tasks ids (one statement). */
+int store_exec_tasks_mark(store_conn *c, const weft_id *ids, size_t n, const char *node);
+/* Up to limit claimed or running exec tasks of `node` (NULL: of any
+ * node) not updated since `before` (µs): what it was running when it
+ * stopped. */
+int store_exec_tasks_orphaned(store_conn *c, const char *node, int64_t before, size_t limit, weft_id **out,
+                              size_t *n);
+
 /* The result (and error code) a webhook task's service reported, written
  * only while the task is claimed (its on_start call in flight) or running,
  * and not a job; *applied says whether it was, and *shape gives the

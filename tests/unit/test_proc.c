@@ -1,5 +1,5 @@
 /*
- * test_proc.c — a job's child process (src/cli/proc.c) with real children:
+ * test_proc.c — a job's child process (src/exec/proc.c) with real children:
  * sh scripts that read their input, print, exit, get killed, time out with
  * a backgrounded grandchild, write too much, and show what they inherited
  * (environment, descriptors, signal state, process group).
@@ -7,7 +7,7 @@
  * Only the timeout cases wait in real time (a few hundred ms each).
  */
 #include "util/common.h"
-#include "cli/proc.h"
+#include "exec/proc.h"
 #include "util/alloc.h"
 #include "util/buf.h"
 #include "util/clock.h"

@@ -8,7 +8,7 @@
  * execve worked comes back on a close-on-exec pipe: EOF means it did, an
  * errno means it did not.
  */
-#include "cli/proc.h"
+#include "exec/proc.h"
 #include "util/alloc.h"
 #include "util/clock.h"
 #include "util/json.h"
@@ -46,6 +46,8 @@ struct proc {
 	char err_tail[2 * PROC_STDERR_TAIL];
 	size_t err_len;
 	int stderr_copy_fd;
+	void (*on_output)(void *arg, bool is_stdout, const char *data, size_t n);
+	void *output_arg;
 	int permanent_exit;
 	int64_t started_at, timeout_at, kill_at, drain_until;
 	int64_t kill_grace_us;
@@ -229,7 +231,16 @@ static bool env_name_is(const char *entry, const char *name_eq)
  * gets its own value of (or that must not leak from the worker's own
  * environment), then spec->env and extra. The array is owned, the strings
  * are borrowed. */
-static char **build_env(char *const *spec_env, const char *extra)
+static bool env_kept_clean(const char *entry)
+{
+	static const char *const kept[] = { "PATH=", "HOME=", "LANG=", "LC_ALL=", "TZ=", "TMPDIR=", "USER=", "LOGNAME=" };
+	for (size_t i = 0; i < ARRAY_LEN(kept); i++)
+		if (env_name_is(entry, kept[i]))
+			return true;
+	return false;
+}
+
+static char **build_env(char *const *spec_env, const char *extra, bool clean)
 {
 	static const char *const managed[] = { "WEFT_PARENTS=", "WEFT_PARENTS_FILE=" };
 	size_t n = 0, m = 0;
@@ -240,7 +251,7 @@ static char **build_env(char *const *spec_env, const char *extra)
 	char **env = xcalloc(n + m + 2, sizeof(char *));
 	size_t k = 0;
 	for (char **e = environ; e && *e; e++) {
-		bool drop = false;
+		bool drop = clean && !env_kept_clean(*e);
 		for (size_t i = 0; i < ARRAY_LEN(managed) && !drop; i++)
 			drop = env_name_is(*e, managed[i]);
 		for (char *const *s = spec_env; s && *s && !drop; s++)
@@ -342,8 +353,9 @@ static void reset_reserved_signal(int sig)
 }
 
 /* In the forked child: only async-signal-safe calls. */
-WEFT_NORETURN static void child_exec(const char *path, char *const *argv, char *const *envp, const int in[2],
-                                     const int out[2], const int errp[2], int report_fd, pid_t parent)
+WEFT_NORETURN static void child_exec(const char *path, char *const *argv, char *const *envp, const char *cwd,
+                                     const int in[2], const int out[2], const int errp[2], int report_fd,
+                                     pid_t parent)
 {
 	setpgid(0, 0);
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -363,6 +375,8 @@ WEFT_NORETURN static void child_exec(const char *path, char *const *argv, char *
 	if (restore_nofile)
 		setrlimit(RLIMIT_NOFILE, &child_nofile);
 	if (dup2(in[0], 0) < 0 || dup2(out[1], 1) < 0 || dup2(errp[1], 2) < 0)
+		goto fail;
+	if (cwd != NULL && chdir(cwd) != 0)
 		goto fail;
 	/* Every other descriptor closes at execve; the report pipe with it. */
 	close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
@@ -392,6 +406,8 @@ int proc_start(const proc_spec *spec, proc **out, char *err, size_t errlen)
 	buf_init(&p->out);
 	p->output_max = spec->output_max ? spec->output_max : PROC_OUTPUT_MAX;
 	p->stderr_copy_fd = spec->stderr_copy_fd;
+	p->on_output = spec->on_output;
+	p->output_arg = spec->output_arg;
 	p->permanent_exit = spec->permanent_exit;
 	p->kill_grace_us = spec->kill_grace_us > 0 ? spec->kill_grace_us : DEFAULT_KILL_GRACE_US;
 	p->kill_at = p->drain_until = INT64_MAX;
@@ -407,7 +423,7 @@ int proc_start(const proc_spec *spec, proc **out, char *err, size_t errlen)
 		proc_free(p);
 		return -1;
 	}
-	char **envp = build_env(spec->env, parents);
+	char **envp = build_env(spec->env, parents, spec->clean_env);
 
 	int in[2] = { -1, -1 }, outp[2] = { -1, -1 }, errp[2] = { -1, -1 }, report[2] = { -1, -1 };
 	int rc = -1;
@@ -422,7 +438,7 @@ int proc_start(const proc_spec *spec, proc **out, char *err, size_t errlen)
 		goto out;
 	}
 	if (pid == 0)
-		child_exec(path, spec->argv, envp, in, outp, errp, report[1], parent);
+		child_exec(path, spec->argv, envp, spec->cwd, in, outp, errp, report[1], parent);
 	/* Both sides set the group, so that it exists whichever runs first. */
 	setpgid(pid, pid);
 	p->pid = pid;
@@ -436,7 +452,10 @@ int proc_start(const proc_spec *spec, proc **out, char *err, size_t errlen)
 		r = read(report[0], &child_errno, sizeof(child_errno));
 	while (r < 0 && errno == EINTR);
 	if (r > 0) {
-		snprintf(err, errlen, "cannot run %s: %s", path, strerror(child_errno));
+		if (spec->cwd != NULL)
+			snprintf(err, errlen, "cannot run %s in %s: %s", path, spec->cwd, strerror(child_errno));
+		else
+			snprintf(err, errlen, "cannot run %s: %s", path, strerror(child_errno));
 		goto out;   /* proc_free reaps it */
 	}
 	p->pidfd = pidfd_open(pid, 0);
@@ -562,6 +581,8 @@ static void read_pipe(proc *p, int *fd, bool is_stdout)
 			close_fd(fd);
 			return;
 		}
+		if (p->on_output)
+			p->on_output(p->output_arg, is_stdout, chunk, (size_t)r);
 		if (is_stdout)
 			keep_stdout(p, chunk, (size_t)r);
 		else
