@@ -432,7 +432,10 @@ int proc_start(const proc_spec *spec, proc **out, char *err, size_t errlen)
 		goto out;
 	}
 	pid_t parent = getpid();
-	pid_t pid = fork();
+	/* vfork: no copy of the server's page tables (a fork of a large
+	 * process costs milliseconds); this thread waits until the child has
+	 * called execve or _exit, and the child makes only system calls. */
+	pid_t pid = vfork();
 	if (pid < 0) {
 		snprintf(err, errlen, "cannot fork: %s", strerror(errno));
 		goto out;

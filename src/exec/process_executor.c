@@ -21,8 +21,12 @@
  * is tied to the thread that forked, so the children get SIGKILL when the
  * server dies, never when some short-lived thread ends. It polls the
  * children's pidfds and pipes and an eventfd that wakes it for new starts
- * and cancels. Its window bounds the children at once (EXEC_CONCURRENCY):
- * a job holds its slot until its child has ended.
+ * and cancels. It runs at most EXEC_CONCURRENCY children at once; the
+ * engine's window for them lets as many more be handed over while the
+ * children end quickly (engine_window: a launch-to-back time of 20 ms at
+ * most), which wait in the thread for a free slot and start the moment a
+ * child ends, instead of a cycle later. Slow children get no more than the
+ * limit, so a task never waits long between its start and its child's.
  *
  * Each line a child prints (stdout or stderr) goes to task_logs_append;
  * stdout is also kept whole as the result.
@@ -65,6 +69,7 @@ typedef struct exec_state {
 	char *worker;                   /* "exec:<node>": the worker_id of its tasks */
 	int64_t kill_grace_us;
 	int64_t booted_at;              /* clock_now_us() at attach: older running tasks are orphans */
+	size_t limit;                   /* children at once */
 	pthread_t thread;
 	bool thread_started;
 	int wake_fd;
@@ -77,6 +82,7 @@ typedef struct exec_state {
 	/* the thread's */
 	exec_job **running;
 	size_t nrunning, runcap;
+	exec_job *waiting, *waiting_tail;   /* handed over ahead, waiting for a slot (FIFO) */
 } exec_state;
 
 struct exec_job {
@@ -162,6 +168,15 @@ static void flush_partial(exec_job *j)
 
 static void spawn(exec_state *s, exec_job *j)
 {
+	if (s->nrunning >= s->limit) {
+		j->next = NULL;
+		if (s->waiting_tail)
+			s->waiting_tail->next = j;
+		else
+			s->waiting = j;
+		s->waiting_tail = j;
+		return;
+	}
 	proc_spec spec = {
 		.path = j->argv[0],
 		.argv = j->argv,
@@ -189,11 +204,38 @@ static void spawn(exec_state *s, exec_job *j)
 	s->running[s->nrunning++] = j;
 }
 
+/* Starts what waits, while there is room. */
+static void spawn_waiting(exec_state *s)
+{
+	while (s->waiting && s->nrunning < s->limit) {
+		exec_job *j = s->waiting;
+		s->waiting = j->next;
+		if (!s->waiting)
+			s->waiting_tail = NULL;
+		spawn(s, j);
+	}
+}
+
 static void apply_cancel(exec_state *s, const weft_id *task)
 {
 	for (size_t i = 0; i < s->nrunning; i++)
 		if (id_eq(&s->running[i]->job.task_id, task))
 			proc_cancel(s->running[i]->p);
+	/* One still waiting never starts: it comes back as canceled. */
+	for (exec_job **at = &s->waiting; *at;) {
+		exec_job *j = *at;
+		if (!id_eq(&j->job.task_id, task)) {
+			at = &j->next;
+			continue;
+		}
+		*at = j->next;
+		j->spawned = true;
+		snprintf(j->outcome.code, sizeof j->outcome.code, "canceled");
+		engine_job_done(s->e, &j->job);
+	}
+	s->waiting_tail = NULL;
+	for (exec_job *j = s->waiting; j; j = j->next)
+		s->waiting_tail = j;
 }
 
 /* New starts, then cancels (a cancel may concern a start of the same
@@ -277,10 +319,16 @@ static void *exec_main(void *arg)
 			engine_job_done(s->e, &j->job);
 		}
 		s->nrunning = kept;
+		spawn_waiting(s);
 		free(first);
 	}
 	/* The server is stopping: its children go with it. Their tasks stay
 	 * running and are recovered at the next start. */
+	for (exec_job *j = s->waiting, *next; j; j = next) {
+		next = j->next;
+		j->job.ops->free(&j->job);
+	}
+	s->waiting = s->waiting_tail = NULL;
 	for (size_t i = 0; i < s->nrunning; i++) {
 		exec_job *j = s->running[i];
 		proc_kill_now(j->p);
@@ -579,7 +627,8 @@ static void *exec_attach(engine *e)
 	s->worker = xasprintf("exec:%s", e->cfg.node_id ? e->cfg.node_id : "local");
 	s->kill_grace_us = e->cfg.exec_kill_grace_us > 0 ? e->cfg.exec_kill_grace_us : 5000000;
 	size_t limit = (size_t)MAX(e->cfg.exec_concurrency, 1);
-	engine_window_init(&s->window, limit, 0);
+	s->limit = limit;
+	engine_window_init(&s->window, limit, limit);
 	pthread_mutex_init(&s->mu, NULL);
 	if (!e->cfg.allow_exec)
 		return s;

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from harness import wait_for
+from harness import stays, wait_for
 
 ALLOW = ["--allow-exec"]
 
@@ -244,4 +244,27 @@ def test_kill_9_without_retries_fails_the_task(weft_factory, mock, tmp_path):
     wait_for(lambda: not pid_alive(pid), desc="the child died with the server")
     api = Api(srv.restart(env=env), mock)
     t = ended(api, tid)
+    assert t["status"] == "failure" and t["error"]["code"] == "server_restarted"
+
+
+@pytest.mark.postgres_only
+def test_a_node_recovers_only_its_own_exec_tasks(weft_factory, mock, tmp_path):
+    from harness import Api
+    a = weft_factory.start(args=ALLOW, env={"WEFT_NODE_ID": "node-a"})
+    api_a = Api(a, mock)
+    pidfile = tmp_path / "pid"
+    run = run_tasks(api_a, [exec_task("t", ["/bin/sh", "-c", "echo $$ > %s; exec sleep 300" % pidfile])])
+    tid = ids(run)["t"]
+    pid = read_pid(pidfile)
+    b = weft_factory.start(args=ALLOW, env={"WEFT_NODE_ID": "node-b"}, db=a.db)
+    api_b = Api(b, mock)
+    a.kill()
+    wait_for(lambda: not pid_alive(pid), desc="the child died with its node")
+    # Node b started after a's task and runs none of it: not its to recover.
+    b2 = b.restart(env={"WEFT_NODE_ID": "node-b"})
+    api_b = Api(b2, mock)
+    stays(lambda: task(api_b, tid)["status"] == "running", desc="the task left running")
+    # Node a's restart recovers it.
+    Api(a.restart(env={"WEFT_NODE_ID": "node-a"}), mock)
+    t = ended(api_b, tid)
     assert t["status"] == "failure" and t["error"]["code"] == "server_restarted"
