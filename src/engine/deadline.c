@@ -26,6 +26,7 @@ static const deadline_kind *const kinds[] = {
 	&deadline_job_lease,
 	&deadline_schedule,
 	&deadline_exec_orphans,
+	&deadline_exec_watch,
 };
 
 /* ---- the heap -------------------------------------------------------------- */

@@ -31,6 +31,12 @@
  * Each line a child prints (stdout or stderr) goes to task_logs_append;
  * stdout is also kept whole as the result.
  *
+ * On a database shared by several nodes, a cancel or a timeout may be
+ * applied by another node than the one running the child: each node
+ * looks at the tasks of its children every EXEC_WATCH_US (the exec_watch
+ * deadline, armed while it has children) and stops those no longer
+ * running.
+ *
  * After a crash (kill -9) the children died with the server, but their
  * tasks are still running in the database: at start-up the exec_orphans
  * deadline fails the exec tasks this node was running (error code
@@ -59,6 +65,9 @@
 #define LOG_LINE_MAX 16384
 /* Orphans failed by one step at start-up; the deadline fires again for more. */
 #define ORPHANS_PER_STEP 1000
+/* Shared database: how often a node checks that its children's tasks are
+ * still running (a cancel applied by another node). */
+#define EXEC_WATCH_US (1000 * 1000LL)
 
 typedef struct exec_job exec_job;
 
@@ -83,6 +92,10 @@ typedef struct exec_state {
 	exec_job **running;
 	size_t nrunning, runcap;
 	exec_job *waiting, *waiting_tail;   /* handed over ahead, waiting for a slot (FIFO) */
+	/* the engine thread's: the tasks of the jobs out, and their attempts */
+	weft_id *out;
+	int32_t *out_attempt;
+	size_t nout, outcap;
 } exec_state;
 
 struct exec_job {
@@ -363,7 +376,14 @@ static void job_launch(engine *e, engine_job *job)
 
 static void job_landed(engine *e, engine_job *job)
 {
-	UNUSED(job);
+	exec_state *s = ((exec_job *)job)->s;
+	for (size_t i = 0; i < s->nout; i++)
+		if (id_eq(&s->out[i], &job->task_id)) {
+			s->nout--;
+			s->out[i] = s->out[s->nout];
+			s->out_attempt[i] = s->out_attempt[s->nout];
+			break;
+		}
 	engine_start_slot_freed(e);
 	engine_wake_held_deliveries(e);
 }
@@ -485,6 +505,15 @@ static int exec_start(engine *e, const task_row *tasks, size_t n, int64_t now)
 			continue;
 		}
 		engine_launch(e, &j->job);
+		if (s->nout == s->outcap) {
+			s->outcap = s->outcap ? 2 * s->outcap : 16;
+			s->out = xrealloc(s->out, s->outcap * sizeof *s->out);
+			s->out_attempt = xrealloc(s->out_attempt, s->outcap * sizeof *s->out_attempt);
+		}
+		s->out_attempt[s->nout] = tasks[i].attempt;
+		s->out[s->nout++] = tasks[i].id;
+		if (e->shared)
+			deadline_arm(e, now + EXEC_WATCH_US, &deadline_exec_watch, &(weft_id){ 0 });
 	}
 	if (rc == 0)
 		rc = dag_fail_tasks(e, bad, nbad, false, now);
@@ -662,6 +691,8 @@ static void exec_detach(void *state)
 		close(s->wake_fd);
 	pthread_mutex_destroy(&s->mu);
 	free(s->running);
+	free(s->out);
+	free(s->out_attempt);
 	free(s->cancels);
 	free(s->worker);
 	free(s);
@@ -726,4 +757,41 @@ const deadline_kind deadline_exec_orphans = {
 	.name = "exec_orphans",
 	.fire = fire_orphans,
 	.recover = recover_orphans,
+};
+
+/* ---- a shared database: cancels applied by other nodes ------------------------------ */
+
+/* The children whose tasks' attempts are no longer running are stopped. A launch
+ * rolled back with its cycle leaves an id whose task is not running
+ * either: a cancel of nothing. */
+static int fire_watch(engine *e, const deadline *d, int64_t now)
+{
+	UNUSED(d);
+	exec_state *s = state_of(e);
+	if (s == NULL || s->nout == 0)
+		return 0;
+	task_row *rows = NULL;
+	size_t nrows = 0;
+	int rc = store_tasks_read(e->w, s->out, s->nout, false, &rows, &nrows);
+	if (rc != 0)
+		return rc;
+	task_rows_sort(rows, nrows);
+	task_row *stopped = xcalloc(s->nout, sizeof *stopped);
+	size_t nstopped = 0;
+	for (size_t i = 0; i < s->nout; i++) {
+		const task_row *t = task_rows_find(rows, nrows, &s->out[i]);
+		/* Its attempt ended (a retry may run elsewhere since). */
+		if (t == NULL || t->status != TS_RUNNING || t->attempt != s->out_attempt[i])
+			stopped[nstopped++] = (task_row){ .id = s->out[i] };
+	}
+	rc = exec_cancel(e, stopped, nstopped, now);
+	free(stopped);
+	store_free_tasks(rows, nrows);
+	deadline_arm(e, now + EXEC_WATCH_US, &deadline_exec_watch, &(weft_id){ 0 });
+	return rc;
+}
+
+const deadline_kind deadline_exec_watch = {
+	.name = "exec_watch",
+	.fire = fire_watch,
 };

@@ -268,3 +268,19 @@ def test_a_node_recovers_only_its_own_exec_tasks(weft_factory, mock, tmp_path):
     Api(a.restart(env={"WEFT_NODE_ID": "node-a"}), mock)
     t = ended(api_b, tid)
     assert t["status"] == "failure" and t["error"]["code"] == "server_restarted"
+
+
+@pytest.mark.postgres_only
+def test_a_cancel_applied_by_another_node_stops_the_child(weft_factory, mock, tmp_path):
+    from harness import Api
+    a = weft_factory.start(args=ALLOW, env={"WEFT_NODE_ID": "node-a", "EXEC_KILL_GRACE_MS": "300"})
+    api_a = Api(a, mock)
+    pidfile = tmp_path / "pid"
+    run = run_tasks(api_a, [exec_task("t", ["/bin/sh", "-c", "echo $$ > %s; exec sleep 300" % pidfile])])
+    tid = ids(run)["t"]
+    pid = read_pid(pidfile)
+    api_b = Api(weft_factory.start(args=ALLOW, env={"WEFT_NODE_ID": "node-b"}, db=a.db), mock)
+    r = api_b.post("/v1/tasks/%s/cancel" % tid, json={})
+    assert r.status_code == 200, r.text
+    assert ended(api_a, tid)["status"] == "canceled"
+    wait_for(lambda: not pid_alive(pid), timeout=5.0, desc="node a stopped its child")
