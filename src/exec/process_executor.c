@@ -491,8 +491,12 @@ static int exec_start(engine *e, const task_row *tasks, size_t n, int64_t now)
 	int rc = store_task_actions_many(e->w, q, n, &actions, &na);
 	if (rc == 0)
 		rc = engine_tasks_running(e, ids, n, now, applied);
+	size_t nrun = 0;
+	for (size_t i = 0; i < n && rc == 0; i++)
+		if (applied[i])
+			ids[nrun++] = tasks[i].id;
 	if (rc == 0)
-		rc = store_exec_tasks_mark(e->w, ids, n, s->worker);
+		rc = store_exec_tasks_mark(e->w, ids, nrun, s->worker);
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		if (!applied[i])
 			continue;
