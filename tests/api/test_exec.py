@@ -177,6 +177,19 @@ def test_cancel_of_a_running_exec_task_kills_its_group(xapi, tmp_path):
     wait_for(lambda: not pid_alive(pid2), desc="the child killed")
 
 
+def test_a_template_step_runs_as_an_exec_task(xapi):
+    r = xapi.post("/v1/templates", json={"name": "greet", "version": "1", "steps": [
+        {"ref": "hello", "executor": "exec", "exec": {"argv": ["/bin/echo", "hello"]}},
+        {"ref": "after", "queue": "tpl-after", "parents": [{"ref": "hello"}]}]})
+    assert r.status_code == 201, r.text
+    r = xapi.post("/v1/templates/greet/1/runs", json={"context": {}})
+    assert r.status_code == 201, r.text
+    run = r.json()
+    t = ids(run)
+    assert ended(xapi, t["hello"])["result"] == "hello"
+    wait_for(lambda: task(xapi, t["after"])["status"] == "pending", desc="the child released")
+
+
 def test_refused_without_allow_exec(api):
     r = run_tasks(api, [exec_task("x", ["/bin/true"])], expect=400)
     text = r.text
