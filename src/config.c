@@ -139,7 +139,7 @@ static const struct setting settings[] = {
 	  "most commands waiting for the engine; past it requests are answered 503 at once" },
 	{ { "SLOW_QUERY_THRESHOLD_MS" }, NULL, NULL, K_I64, F(slow_query_ms), 1, 3600000, "100", NULL,
 	  "statements slower than this count in slow_queries_total (ms)" },
-	{ { "WEFT_ALLOW_EXEC" }, "--allow-exec", "[1|0]", K_BOOL, F(allow_exec), 0, 0, "0", NULL,
+	{ { "WEFT_ALLOW_EXEC" }, "--allow-exec", "", K_BOOL, F(allow_exec), 0, 0, "0", NULL,
 	  "run tasks with \"executor\": \"exec\" as local child processes (refused at submit otherwise)" },
 	{ { "EXEC_ALLOW" }, NULL, NULL, K_SECRET, F(exec_allow), 0, 0, NULL, "any",
 	  "programs exec tasks may run: absolute paths or names, ':'-separated" },
