@@ -97,6 +97,9 @@ def test_exit_codes_signals_and_stdout_as_result(xapi):
     assert "oops" in got["exit3"]["error"]["message"]
     assert got["segv"]["status"] == "failure" and got["segv"]["error"]["code"] == "signal_sigsegv"
     assert got["missing"]["status"] == "failure" and got["missing"]["error"]["code"] == "exec_failed"
+    listed = xapi.get("/v1/tasks", params={"executor": "exec", "limit": 100})
+    assert listed.status_code == 200, listed.text
+    assert {x["id"] for x in listed.json()["tasks"]} == set(t.values())
 
 
 def test_the_server_environment_does_not_leak(weft_factory, mock):

@@ -1260,7 +1260,7 @@ export interface components {
              */
             run_id: string;
             namespace: components["schemas"]["Namespace"];
-            /** @description What runs it: queue (a job for pull workers) or webhook */
+            /** @description What runs it: queue (a job for pull workers), webhook, or exec (a child process of the server) */
             executor: string;
             /** @description A job's queue; null for other tasks */
             queue: string | null;
@@ -1327,7 +1327,7 @@ export interface components {
              */
             run_id: string;
             namespace: components["schemas"]["Namespace"];
-            /** @description What runs it: queue (a job for pull workers) or webhook */
+            /** @description What runs it: queue (a job for pull workers), webhook, or exec (a child process of the server) */
             executor: string;
             /** @description A job's queue; null for other tasks */
             queue: string | null;
