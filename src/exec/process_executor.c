@@ -578,42 +578,69 @@ static int succeed(engine *e, const weft_id *ids, size_t n, int64_t now)
 	return rc;
 }
 
+static bool id_in(const weft_id *ids, size_t n, const weft_id *id)
+{
+	for (size_t i = 0; i < n; i++)
+		if (id_eq(&ids[i], id))
+			return true;
+	return false;
+}
+
+/* The results and error codes first, in one statement (only while the
+ * tasks are running); then the successes and the failures as sets. */
 static int exec_result(engine *e, engine_job **jobs, size_t n, int64_t now)
 {
-	weft_id *ok = xcalloc(n, sizeof *ok);
-	fail_req *failed = xcalloc(n, sizeof *failed);
-	size_t nok = 0, nfailed = 0;
-	int rc = 0;
-	for (size_t i = 0; i < n && rc == 0; i++) {
+	exec_report *reports = xcalloc(n, sizeof *reports);
+	char **results = xcalloc(n, sizeof *results);
+	exec_job **reported = xcalloc(n, sizeof *reported);
+	size_t nrep = 0;
+	for (size_t i = 0; i < n; i++) {
 		exec_job *j = (exec_job *)jobs[i];
 		/* A child stopped for a cancel or a timeout of its task: the
 		 * task has already moved on. */
 		if (j->spawned && !j->outcome.ok && strcmp(j->outcome.code, "canceled") == 0)
 			continue;
-		bool applied = false;
-		int32_t shape = 0;
-		if (j->spawned && j->outcome.ok) {
-			char *result = json_dump_compact(j->outcome.result);
-			rc = store_webhook_task_report(e->w, &j->job.task_id, result, NULL, &applied, &shape);
-			free(result);
-			if (applied)
-				ok[nok++] = j->job.task_id;
+		const char *code = NULL, *message;
+		unsigned cause;
+		if (j->spawned && j->outcome.ok)
+			results[nrep] = json_dump_compact(j->outcome.result);
+		else
+			failure_of(j, &code, &message, &cause);
+		reports[nrep] = (exec_report){ .id = j->job.task_id, .result = results[nrep], .error_code = code };
+		reported[nrep++] = j;
+	}
+	weft_id *applied = NULL;
+	size_t napplied = 0;
+	int rc = store_exec_tasks_report(e->w, reports, nrep, &applied, &napplied);
+	weft_id *ok = xcalloc(n, sizeof *ok);
+	fail_req *failed = xcalloc(n, sizeof *failed);
+	size_t nok = 0, nfailed = 0;
+	for (size_t i = 0; i < nrep && rc == 0; i++) {
+		exec_job *j = reported[i];
+		if (!id_in(applied, napplied, &j->job.task_id))
+			continue;
+		if (reports[i].error_code == NULL) {
+			ok[nok++] = j->job.task_id;
 			continue;
 		}
 		const char *code, *message;
 		unsigned cause;
 		failure_of(j, &code, &message, &cause);
-		rc = store_webhook_task_report(e->w, &j->job.task_id, NULL, code, &applied, &shape);
-		if (applied)
-			failed[nfailed++] = (fail_req){ .id = j->job.task_id, .from_mask = TS_BIT(TS_RUNNING),
-				                        .reason = message, .cause = cause, .touch_last_updated = true };
+		failed[nfailed++] = (fail_req){ .id = j->job.task_id, .from_mask = TS_BIT(TS_RUNNING), .reason = message,
+			                        .cause = cause, .touch_last_updated = true };
 	}
 	if (rc == 0)
 		rc = succeed(e, ok, nok, now);
 	if (rc == 0)
 		rc = dag_fail_tasks(e, failed, nfailed, false, now);
+	for (size_t i = 0; i < nrep; i++)
+		free(results[i]);
+	free(applied);
 	free(failed);
 	free(ok);
+	free(reported);
+	free(results);
+	free(reports);
 	return rc;
 }
 
@@ -727,18 +754,21 @@ static int fire_orphans(engine *e, const deadline *d, int64_t now)
 	 * left running is this server's, whatever its node id was then. */
 	int rc = store_exec_tasks_orphaned(e->w, e->shared ? s->worker : NULL, s->booted_at, ORPHANS_PER_STEP, &ids,
 	                                   &n);
-	fail_req *reqs = xcalloc(n ? n : 1, sizeof *reqs);
+	exec_report *reports = xcalloc(n ? n : 1, sizeof *reports);
+	for (size_t i = 0; i < n; i++)
+		reports[i] = (exec_report){ .id = ids[i], .error_code = "server_restarted" };
+	weft_id *applied = NULL;
+	size_t napplied = 0;
+	if (rc == 0)
+		rc = store_exec_tasks_report(e->w, reports, n, &applied, &napplied);
+	fail_req *reqs = xcalloc(napplied ? napplied : 1, sizeof *reqs);
 	size_t nreqs = 0;
-	for (size_t i = 0; i < n && rc == 0; i++) {
-		bool applied = false;
-		int32_t shape = 0;
-		rc = store_webhook_task_report(e->w, &ids[i], NULL, "server_restarted", &applied, &shape);
-		if (applied)
-			reqs[nreqs++] = (fail_req){ .id = ids[i],
-				                    .from_mask = TS_BIT(TS_CLAIMED) | TS_BIT(TS_RUNNING),
-				                    .reason = "server_restarted: the server stopped while the process ran",
-				                    .cause = RETRY_ON_EXPLICIT, .touch_last_updated = true };
-	}
+	for (size_t i = 0; i < napplied && rc == 0; i++)
+		reqs[nreqs++] = (fail_req){ .id = applied[i], .from_mask = TS_BIT(TS_CLAIMED) | TS_BIT(TS_RUNNING),
+			                    .reason = "server_restarted: the server stopped while the process ran",
+			                    .cause = RETRY_ON_EXPLICIT, .touch_last_updated = true };
+	free(applied);
+	free(reports);
 	if (rc == 0)
 		rc = dag_fail_tasks(e, reqs, nreqs, false, now);
 	if (rc == 0 && nreqs > 0)

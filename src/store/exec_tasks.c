@@ -58,3 +58,35 @@ int store_exec_tasks_orphaned(store_conn *c, const char *node, int64_t before, s
 	db_bind_int(st, (int64_t)limit);
 	return db_collect_ids(st, out, n);
 }
+
+static const db_sql q_exec_report = {
+	"exec_tasks_report",
+	"UPDATE task SET result = r.result, error_code = r.error_code "
+	"FROM {rows:$1,id text,result text,error_code text} AS r WHERE task.id = r.id "
+	"AND task.status IN ('claimed', 'running') AND task.executor = 'exec' RETURNING task.id",
+	NULL,
+};
+
+int store_exec_tasks_report(store_conn *c, const exec_report *r, size_t n, weft_id **applied, size_t *napplied)
+{
+	*applied = NULL;
+	*napplied = 0;
+	if (n == 0)
+		return 0;
+	db_set set;
+	db_set_init(&set);
+	for (size_t i = 0; i < n; i++) {
+		db_set_row(&set);
+		db_set_field_text(&set, "id", r[i].id.str);
+		db_set_field_text(&set, "result", r[i].result);
+		db_set_field_text(&set, "error_code", r[i].error_code);
+	}
+	db_stmt *st;
+	int err = db_prepare(c, &q_exec_report, &st);
+	if (err == 0) {
+		db_bind_set(st, &set);
+		err = db_collect_ids(st, applied, napplied);
+	}
+	db_set_release(&set);
+	return err;
+}

@@ -845,6 +845,15 @@ int store_exec_tasks_mark(store_conn *c, const weft_id *ids, size_t n, const cha
  * stopped. */
 int store_exec_tasks_orphaned(store_conn *c, const char *node, int64_t before, size_t limit, weft_id **out,
                               size_t *n);
+/* The outcome of exec tasks: each one's result (JSON text) or error
+ * code, written only while it is claimed or running, in one statement;
+ * *applied (owned) the ids written. */
+typedef struct exec_report {
+	weft_id id;
+	const char *result;          /* borrowed, NULL with an error code */
+	const char *error_code;      /* borrowed, NULL on success */
+} exec_report;
+int store_exec_tasks_report(store_conn *c, const exec_report *r, size_t n, weft_id **applied, size_t *napplied);
 
 /* The result (and error code) a webhook task's service reported, written
  * only while the task is claimed (its on_start call in flight) or running,
