@@ -13,6 +13,7 @@
 #include "util/clock.h"
 #include "util/json.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -791,6 +792,66 @@ void proc_free(proc *p)
 	buf_release(&p->input);
 	buf_release(&p->out);
 	free(p);
+}
+
+/* The environment of process pid, each entry NUL-terminated, after one
+ * NUL (so that every entry is preceded by one). false when unreadable. */
+static bool read_environ(const char *pid, buf *out)
+{
+	char path[64];
+	snprintf(path, sizeof path, "/proc/%s/environ", pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	out->len = 0;
+	buf_putc(out, '\0');
+	char chunk[READ_CHUNK];
+	for (;;) {
+		ssize_t r = read(fd, chunk, sizeof chunk);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		buf_append(out, chunk, (size_t)r);
+	}
+	close(fd);
+	return true;
+}
+
+size_t proc_kill_marked(const char *const *entries, size_t n)
+{
+	if (n == 0)
+		return 0;
+	DIR *dir = opendir("/proc");
+	if (dir == NULL)
+		return 0;
+	pid_t self = getpid();
+	size_t killed = 0;
+	buf env, needle;
+	buf_init(&env);
+	buf_init(&needle);
+	struct dirent *d;
+	while ((d = readdir(dir)) != NULL) {
+		char *end = NULL;
+		long pid = strtol(d->d_name, &end, 10);
+		if (pid <= 0 || *end != '\0' || pid == self || !read_environ(d->d_name, &env))
+			continue;
+		for (size_t i = 0; i < n; i++) {
+			needle.len = 0;
+			buf_putc(&needle, '\0');
+			buf_puts(&needle, entries[i]);
+			buf_putc(&needle, '\0');
+			if (memmem(env.data, env.len, needle.data, needle.len) != NULL) {
+				if (kill((pid_t)pid, SIGKILL) == 0)
+					killed++;
+				break;
+			}
+		}
+	}
+	closedir(dir);
+	buf_release(&env);
+	buf_release(&needle);
+	return killed;
 }
 
 int proc_run(const proc_spec *spec, proc_outcome *o, char *err, size_t errlen)

@@ -123,6 +123,12 @@ void proc_take_outcome(proc *p, proc_outcome *o);
  * parents file. NULL is allowed. */
 void proc_free(proc *p);
 
+/* Sends SIGKILL to every process of this system (that this user may read)
+ * whose environment holds one of the n entries (each "NAME=VALUE"), this
+ * process excepted: what a child left behind after its parent died (a
+ * process group outlives its leader). The number killed. */
+size_t proc_kill_marked(const char *const *entries, size_t n);
+
 /* Runs one job to its end (the loop above). 0 with *o filled, or -1 when
  * it could not start (message in err). */
 int proc_run(const proc_spec *spec, proc_outcome *o, char *err, size_t errlen);

@@ -448,8 +448,12 @@ static exec_job *job_of_spec(engine *e, exec_state *s, const task_row *t, const 
 	for (size_t i = 0; i < argc; i++)
 		j->argv[i] = xstrdup(json_string_value(json_array_get(argv, i)) ?: "");
 	json_t *env = json_object_get(spec, "env");
-	j->env = xcalloc(json_object_size(env) + 1, sizeof(char *));
+	/* First, so that the task's own env cannot hide it: it marks every
+	 * process of the task (recovery finds what a crash left with it). */
+	j->env = xcalloc(json_object_size(env) + 3, sizeof(char *));
 	size_t k = 0;
+	j->env[k++] = xasprintf("WEFT_TASK_ID=%s", t->id.str);
+	j->env[k++] = xasprintf("WEFT_ATTEMPT=%d", (int)t->attempt);
 	const char *name;
 	json_t *value;
 	json_object_foreach(env, name, value)
@@ -754,6 +758,17 @@ static int fire_orphans(engine *e, const deadline *d, int64_t now)
 	 * left running is this server's, whatever its node id was then. */
 	int rc = store_exec_tasks_orphaned(e->w, e->shared ? s->worker : NULL, s->booted_at, ORPHANS_PER_STEP, &ids,
 	                                   &n);
+	/* The process group of a child outlives it: what the task started in
+	 * the background is found by the mark in its environment. */
+	char **marks = xcalloc(n ? n : 1, sizeof *marks);
+	for (size_t i = 0; i < n; i++)
+		marks[i] = xasprintf("WEFT_TASK_ID=%s", ids[i].str);
+	size_t killed = proc_kill_marked((const char *const *)marks, n);
+	if (killed > 0)
+		log_info("exec", "killed %zu processes left by exec tasks of the previous run", killed);
+	for (size_t i = 0; i < n; i++)
+		free(marks[i]);
+	free(marks);
 	exec_report *reports = xcalloc(n ? n : 1, sizeof *reports);
 	for (size_t i = 0; i < n; i++)
 		reports[i] = (exec_report){ .id = ids[i], .error_code = "server_restarted" };

@@ -231,18 +231,23 @@ def test_kill_9_leaves_no_orphan_and_the_tasks_retry_at_restart(weft_factory, mo
     env = {"WEFT_NODE_ID": "node-a", "EXEC_KILL_GRACE_MS": "300"}
     srv = weft_factory.start(args=ALLOW, env=env)
     api = Api(srv, mock)
-    pidfile, marker = tmp_path / "pid", tmp_path / "second"
-    # The first attempt hangs; the second (after the restart) succeeds.
-    script = ("if [ -e {m} ]; then echo second; exit 0; fi; touch {m}; echo $$ > {p}; exec sleep 300"
-              .format(m=marker, p=pidfile))
+    pidfile, kidfile, marker = tmp_path / "pid", tmp_path / "kid", tmp_path / "second"
+    # The first attempt hangs, with a background grandchild; the second
+    # (after the restart) succeeds.
+    script = ("if [ -e {m} ]; then echo second; exit 0; fi; touch {m}; "
+              "sleep 300 & echo $! > {k}; echo $$ > {p}; exec sleep 300"
+              .format(m=marker, p=pidfile, k=kidfile))
     run = run_tasks(api, [exec_task("t", ["/bin/sh", "-c", script],
                                     retry={"max_retries": 1, "initial_delay_secs": 0})])
     tid = ids(run)["t"]
-    pid = read_pid(pidfile)
+    pid, kid = read_pid(pidfile), read_pid(kidfile)
     assert task(api, tid)["status"] == "running"
     srv.kill()
     wait_for(lambda: not pid_alive(pid), desc="the child died with the server")
+    assert pid_alive(kid)        # a process group outlives its leader
     api = Api(srv.restart(env=env), mock)
+    # What the child left in the background is found at the restart.
+    wait_for(lambda: not pid_alive(kid), desc="the grandchild killed at the restart")
     t = ended(api, tid)
     assert t["status"] == "success" and t["result"] == "second" and t["attempt"] == 2
 
