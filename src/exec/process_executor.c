@@ -63,6 +63,8 @@
 
 /* A log line longer than this is cut into pieces of this size. */
 #define LOG_LINE_MAX 16384
+/* Lines handed to task_logs_append at once (a chunk read holds many). */
+#define LOG_BATCH 256
 /* Orphans failed by one step at start-up; the deadline fires again for more. */
 #define ORPHANS_PER_STEP 1000
 /* Shared database: how often a node checks that its children's tasks are
@@ -126,11 +128,37 @@ static exec_state *state_of(const engine *e)
 
 /* ---- logs ------------------------------------------------------------------------- */
 
-static void log_lines(exec_job *j, log_stream stream, const char *text, size_t len)
+/* The lines of one chunk, handed to the logs together. */
+typedef struct line_batch {
+	exec_job *j;
+	log_stream stream;
+	int64_t at;
+	task_log_line v[LOG_BATCH];
+	size_t n;
+} line_batch;
+
+static void batch_flush(line_batch *b)
 {
-	task_log_line line = { .task_id = j->job.task_id, .attempt = j->attempt, .stream = stream,
-		               .at = clock_now_us(), .text = text, .len = len };
-	(void)task_logs_append(j->e, &line, 1);
+	if (b->n > 0)
+		(void)task_logs_append(b->j->e, b->v, b->n);
+	b->n = 0;
+}
+
+static void batch_add(line_batch *b, const char *text, size_t len)
+{
+	b->v[b->n++] = (task_log_line){ .task_id = b->j->job.task_id, .attempt = b->j->attempt, .stream = b->stream,
+		                        .at = b->at, .text = text, .len = len };
+	if (b->n == LOG_BATCH)
+		batch_flush(b);
+}
+
+/* The line held in part, complete (or cut at LOG_LINE_MAX): handed over
+ * at once, with the lines before it, since part is reused next. */
+static void batch_add_part(line_batch *b, buf *part)
+{
+	batch_add(b, part->data, part->len);
+	batch_flush(b);
+	part->len = 0;
 }
 
 /* A chunk of the child's output: its complete lines go to the logs, the
@@ -139,41 +167,40 @@ static void on_output(void *arg, bool is_stdout, const char *data, size_t n)
 {
 	exec_job *j = arg;
 	buf *part = &j->partial[is_stdout ? 0 : 1];
-	log_stream stream = is_stdout ? LOG_STDOUT : LOG_STDERR;
+	line_batch b = { .j = j, .stream = is_stdout ? LOG_STDOUT : LOG_STDERR, .at = clock_now_us() };
 	while (n > 0) {
 		const char *nl = memchr(data, '\n', n);
 		size_t take = nl ? (size_t)(nl - data) : n;
 		if (part->len + take >= LOG_LINE_MAX) {
 			size_t room = LOG_LINE_MAX - part->len;
 			buf_append(part, data, room);
-			log_lines(j, stream, part->data, part->len);
-			part->len = 0;
+			batch_add_part(&b, part);
 			data += room;
 			n -= room;
 			continue;
 		}
 		if (!nl) {
 			buf_append(part, data, n);
-			return;
+			break;
 		}
 		if (part->len == 0) {
-			log_lines(j, stream, data, take);
+			batch_add(&b, data, take);     /* the usual case: a whole line of this chunk */
 		} else {
 			buf_append(part, data, take);
-			log_lines(j, stream, part->data, part->len);
-			part->len = 0;
+			batch_add_part(&b, part);
 		}
 		data += take + 1;
 		n -= take + 1;
 	}
+	batch_flush(&b);
 }
 
 static void flush_partial(exec_job *j)
 {
 	for (int k = 0; k < 2; k++)
 		if (j->partial[k].len > 0) {
-			log_lines(j, k == 0 ? LOG_STDOUT : LOG_STDERR, j->partial[k].data, j->partial[k].len);
-			j->partial[k].len = 0;
+			line_batch b = { .j = j, .stream = k == 0 ? LOG_STDOUT : LOG_STDERR, .at = clock_now_us() };
+			batch_add_part(&b, &j->partial[k]);
 		}
 }
 
