@@ -517,11 +517,14 @@ static int exec_start(engine *e, const task_row *tasks, size_t n, int64_t now)
 		q[i] = (action_query){ .task_id = tasks[i].id, .trigger = TRIGGER_START, .condition = COND_SUCCESS };
 		ids[i] = tasks[i].id;
 	}
+	/* The specs are asked for ahead: they come back with the update's
+	 * round trip (store_task_actions_prefetch). */
+	store_task_actions_prefetch(e->w, q, n);
+	int rc = engine_tasks_running(e, ids, n, now, applied);
 	action_row *actions = NULL;
 	size_t na = 0;
-	int rc = store_task_actions_many(e->w, q, n, &actions, &na);
 	if (rc == 0)
-		rc = engine_tasks_running(e, ids, n, now, applied);
+		rc = store_task_actions_many(e->w, q, n, &actions, &na);
 	size_t nrun = 0;
 	for (size_t i = 0; i < n && rc == 0; i++)
 		if (applied[i])

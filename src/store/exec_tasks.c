@@ -26,7 +26,7 @@ int store_exec_tasks_mark(store_conn *c, const weft_id *ids, size_t n, const cha
 	db_set_ids(&set, ids, n);
 	db_bind_set(st, &set);
 	db_bind_text(st, node);
-	err = db_run(st, NULL);
+	err = db_send(st, NULL);     /* nothing read back: it may go without waiting */
 	db_set_release(&set);
 	return err;
 }
