@@ -268,6 +268,10 @@ typedef struct pending_cursor {
 	int32_t priority;
 	int64_t created_at;
 	weft_id id;
+	/* Executors whose tasks the page after the cursor leaves out (they
+	 * have no room left in the pass): borrowed, nskip of them. */
+	const char *const *skip;
+	size_t nskip;
 } pending_cursor;
 int store_pending_scan(store_conn *c, const pending_cursor *after, size_t limit, int64_t now,
                        task_row **out, size_t *n, int64_t *next_start);

@@ -128,7 +128,14 @@ int bench_exec(bench *b)
 		return -1;
 	int rc = -1;
 	long n = b->opt.tasks;
+	bench_stmts before, after;
+	bench_stmts_read(b, &before);
 	int64_t took = run_all(b, h[0], n, true);
+	bench_stmts_read(b, &after);
+	if (took >= 0)
+		bench_stmts_report(b, "exec", "exec tasks", &before, &after, n, 8);
+	bench_stmts_release(&before);
+	bench_stmts_release(&after);
 	if (took < 0)
 		goto out;
 	double exec_rate = bench_rate((double)n, took);
