@@ -13,6 +13,7 @@
 #include "util/log.h"
 
 #include <strings.h>
+#include <unistd.h>
 
 enum kind {
 	K_INT,         /* int field */
@@ -142,6 +143,16 @@ static const struct setting settings[] = {
 	  "most commands waiting for the engine; past it requests are answered 503 at once" },
 	{ { "SLOW_QUERY_THRESHOLD_MS" }, NULL, NULL, K_I64, F(slow_query_ms), 1, 3600000, "100", NULL,
 	  "statements slower than this count in slow_queries_total (ms)" },
+	{ { "WEFT_ALLOW_EXEC" }, "--allow-exec", "", K_BOOL, F(allow_exec), 0, 0, "0", NULL,
+	  "run tasks with \"executor\": \"exec\" as local child processes (refused at submit otherwise)" },
+	{ { "EXEC_ALLOW" }, NULL, NULL, K_SECRET, F(exec_allow), 0, 0, NULL, "any",
+	  "programs exec tasks may run: absolute paths or names, ':'-separated" },
+	{ { "EXEC_CONCURRENCY" }, NULL, NULL, K_INT, F(exec_concurrency), 1, 4096, "8", NULL,
+	  "exec tasks running at once on this node" },
+	{ { "EXEC_KILL_GRACE_MS" }, NULL, NULL, K_I64, F(exec_kill_grace_ms), 1, 3600000, "5000", NULL,
+	  "after a timeout or cancel, how long an exec task's processes get between SIGTERM and SIGKILL (ms)" },
+	{ { "WEFT_NODE_ID" }, NULL, NULL, K_SECRET, F(node_id), 0, 0, NULL, "HOSTNAME:PORT",
+	  "this node's name, kept stable across restarts (the exec tasks it was running are recovered)" },
 	{ { "DB_READERS" }, NULL, NULL, K_INT, F(db_readers), 1, 1024, "8", NULL,
 	  "read-only database connections" },
 	{ { "DB_CACHE_MB" }, NULL, NULL, K_INT, F(db_cache_mb), 1, 1048576, "32", NULL,
@@ -394,6 +405,8 @@ static int load(weft_config *cfg, int argc, char **argv)
 			return -1;
 		}
 		const char *v = eq ? eq + 1 : NULL;
+		if (!v && s->kind == K_BOOL)
+			v = "1";     /* a switch: --allow-exec */
 		if (!v) {
 			if (i + 1 >= argc) {
 				fprintf(stderr, "weft: option %s needs a value (%s)\n", s->flag, s->metavar);
@@ -407,6 +420,13 @@ static int load(weft_config *cfg, int argc, char **argv)
 
 	if (!cfg->host_url)
 		cfg->host_url = xasprintf("http://localhost:%d", cfg->port);
+	if (!cfg->node_id) {
+		char host[256] = "localhost";
+		if (gethostname(host, sizeof host) != 0)
+			snprintf(host, sizeof host, "localhost");
+		host[sizeof host - 1] = '\0';
+		cfg->node_id = xasprintf("%s:%d", host, cfg->port);
+	}
 	if (cfg->pagination_default > cfg->pagination_max) {
 		fprintf(stderr, "weft: PAGINATION_DEFAULT (%" PRId64 ") must not exceed PAGINATION_MAX (%" PRId64 ")\n",
 		        cfg->pagination_default, cfg->pagination_max);
@@ -434,6 +454,8 @@ void config_release(weft_config *cfg)
 	free(cfg->tokens_file);
 	free(cfg->tokens);
 	free(cfg->signing_secret);
+	free(cfg->exec_allow);
+	free(cfg->node_id);
 	ssrf_policy_release(&cfg->ssrf);
 	memset(cfg, 0, sizeof *cfg);
 }
@@ -472,4 +494,19 @@ void config_print_help(FILE *out)
 		        s->def ? s->def : s->shown, s->help);
 	}
 	fprintf(out, "  %-*s  %-*s  %-*s  %s\n", wf, "-h, --help", we, "", wd, "", "show this help");
+}
+
+bool config_exec_allowed(const weft_config *cfg, const char *argv0)
+{
+	if (cfg->exec_allow == NULL)
+		return true;
+	size_t n = strlen(argv0);
+	for (const char *p = cfg->exec_allow; *p;) {
+		const char *end = strchr(p, ':');
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+		if (len == n && len > 0 && memcmp(p, argv0, n) == 0)
+			return true;
+		p += len + (end != NULL);
+	}
+	return false;
 }

@@ -64,6 +64,14 @@ typedef struct weft_config {
 	int engine_queue_max;            /* ENGINE_QUEUE_MAX 10000: commands waiting for the engine */
 	int64_t idempotency_ttl_us;      /* IDEMPOTENCY_TTL_SECS 86400: how long a key is remembered */
 	int64_t slow_query_ms;           /* SLOW_QUERY_THRESHOLD_MS 100 */
+	/* the exec executor: tasks run as local child processes */
+	bool allow_exec;                 /* WEFT_ALLOW_EXEC, --allow-exec: 0 (refused at submit) */
+	char *exec_allow;                /* EXEC_ALLOW: programs allowed, ':'-separated absolute paths
+	                                  * or names; NULL = any */
+	int exec_concurrency;            /* EXEC_CONCURRENCY 8: children running at once */
+	int64_t exec_kill_grace_ms;      /* EXEC_KILL_GRACE_MS 5000: SIGTERM to SIGKILL */
+	char *node_id;                   /* WEFT_NODE_ID: this node's name in the tasks it runs;
+	                                  * NULL = <hostname>:<port> */
 } weft_config;
 
 /* Fills cfg from the environment and argv (argv[0] is the subcommand,
@@ -73,5 +81,9 @@ int config_load(weft_config *cfg, int argc, char **argv);
 void config_release(weft_config *cfg);
 /* The `weft serve --help` text. */
 void config_print_help(FILE *out);
+/* Whether the allow-list (EXEC_ALLOW) lets argv0 run: NULL list = any;
+ * an entry with '/' matches argv0 exactly, a name matches argv0 equal
+ * to it. */
+bool config_exec_allowed(const weft_config *cfg, const char *argv0);
 
 #endif

@@ -136,6 +136,10 @@ static int serve(int argc, char **argv)
 		.queue_max = cfg.engine_queue_max,
 		.idempotency_ttl_us = cfg.idempotency_ttl_us,
 		.template_runs = &template_runs,
+		.allow_exec = cfg.allow_exec,
+		.exec_concurrency = cfg.exec_concurrency,
+		.exec_kill_grace_us = cfg.exec_kill_grace_ms * 1000,
+		.node_id = cfg.node_id,
 	};
 	eng = engine_new(&ecfg, st, disp);
 	test_clock_start_ahead();   /* test-only: a restart as if after downtime */

@@ -161,7 +161,7 @@ _weft() {
     case $prev in
         --format) mapfile -t COMPREPLY < <(compgen -W "json yaml" -- "$cur"); return 0 ;;
         --durability) mapfile -t COMPREPLY < <(compgen -W "full normal" -- "$cur"); return 0 ;;
-        --executor) mapfile -t COMPREPLY < <(compgen -W "queue webhook" -- "$cur"); return 0 ;;
+        --executor) mapfile -t COMPREPLY < <(compgen -W "queue webhook exec" -- "$cur"); return 0 ;;
         --identity) mapfile -t COMPREPLY < <(compgen -W "context key none" -- "$cur"); return 0 ;;
         --status)
             if [[ $command == runs ]]; then

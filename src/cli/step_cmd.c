@@ -13,7 +13,7 @@
  */
 #include "cli/cli.h"
 #include "cli/client_opts.h"
-#include "cli/proc.h"
+#include "exec/proc.h"
 #include "util/alloc.h"
 #include "util/buf.h"
 #include <errno.h>

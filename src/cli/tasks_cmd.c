@@ -61,7 +61,7 @@ int cli_show_task(const cli_ctx *c, const json_t *task)
 #define TASK_FILTERS                                                                                             \
 	{ "--status", "STATUS", "status", "waiting, pending, claimed, running, paused, retrying, success, failure, canceled or skipped" }, \
 	{ "--queue", "QUEUE", "queue", "jobs of this queue" },                                                   \
-	{ "--executor", "EXECUTOR", "executor", "queue or webhook" },                                            \
+	{ "--executor", "EXECUTOR", "executor", "queue, webhook or exec" },                                    \
 	{ "--run", "RUN_ID", "run_id", "tasks of this run" },                                                    \
 	{ "--created-after", "TIME", "created_after", "created at or after TIME (RFC 3339)" },                   \
 	{ "--created-before", "TIME", "created_before", "created before TIME (RFC 3339)" }

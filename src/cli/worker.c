@@ -1,7 +1,7 @@
 /*
  * worker.c — `weft worker --queue Q [options] -- CMD ARGS…`: claims jobs
  * from queues and runs CMD once per job, the job's input on its stdin and
- * its stdout as the result (cli/proc.h); the threads that talk to the
+ * its stdout as the result (exec/proc.h); the threads that talk to the
  * server are in worker_api.c, their plan in worker_impl.h.
  *
  * This file holds the options and the main thread's loop: it starts the

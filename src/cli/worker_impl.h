@@ -2,7 +2,7 @@
  * worker_impl.h — the parts of `weft worker` (see worker.c for the whole).
  *
  * Threads, each with its own HTTP client:
- *   main       runs the children (cli/proc.h) in a poll loop, with a
+ *   main       runs the children (exec/proc.h) in a poll loop, with a
  *              signalfd for SIGTERM/SIGINT and an eventfd that the others
  *              write to when they have news for it;
  *   claim      long-polls POST /v1/jobs/claim for as many jobs as there
@@ -27,7 +27,7 @@
 
 #include "util/common.h"
 #include "cli/client_opts.h"
-#include "cli/proc.h"
+#include "exec/proc.h"
 #include <pthread.h>
 #include <stdatomic.h>
 

@@ -25,6 +25,8 @@ static const deadline_kind *const kinds[] = {
 	&deadline_delayed_start,
 	&deadline_job_lease,
 	&deadline_schedule,
+	&deadline_exec_orphans,
+	&deadline_exec_watch,
 };
 
 /* ---- the heap -------------------------------------------------------------- */

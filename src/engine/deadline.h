@@ -66,6 +66,8 @@ extern const deadline_kind deadline_retry_backoff;   /* deadlines/tasks.c */
 extern const deadline_kind deadline_delayed_start;   /* parts/start.c */
 extern const deadline_kind deadline_job_lease;       /* deadlines/jobs.c */
 extern const deadline_kind deadline_schedule;        /* deadlines/schedules.c */
+extern const deadline_kind deadline_exec_orphans;    /* exec/process_executor.c */
+extern const deadline_kind deadline_exec_watch;      /* exec/process_executor.c */
 /* Arms the schedule deadline at due (µs; 0: nothing to arm). */
 void schedule_arm(engine *e, int64_t due);
 

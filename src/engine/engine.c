@@ -571,16 +571,18 @@ void engine_free(engine *e)
 	 * now: once this returns it no longer does, and never will again. */
 	store_set_wakeup(e->st, NULL, NULL);
 	clock_waiter_unregister(&e->waiter);
+	/* Jobs never launched (they hold their executor's window), then the
+	 * executors, whose threads may still hand jobs back until then. */
+	jobs_truncate(e, 0);
+	executors_detach(e);
 	/* Jobs that came back after the stop: a start's task stays claimed and
 	 * is requeued by its claim deadline at the next start; a delivery's
 	 * lease expires. */
 	for (size_t i = 0; i < e->dlen; i++)
 		e->done[i]->ops->free(e->done[i]);
-	jobs_truncate(e, 0);
 	for (size_t i = 0; i < cycle_nparts; i++)
 		if (cycle_parts[i]->release)
 			cycle_parts[i]->release(e);
-	executors_detach(e);
 	metric_journal_release(&e->metrics);
 	free(e->fx);
 	free(e->done);

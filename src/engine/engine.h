@@ -55,6 +55,11 @@ typedef struct engine_config {
 	/* Borrowed, outlives the engine; NULL: a schedule's template target
 	 * starts nothing (its firings count as skipped). */
 	const template_expander *template_runs;
+	/* The exec executor (exec/process_executor.c): off unless allow_exec. */
+	bool allow_exec;                 /* --allow-exec */
+	int exec_concurrency;            /* EXEC_CONCURRENCY: children at once */
+	int64_t exec_kill_grace_us;      /* EXEC_KILL_GRACE_MS */
+	const char *node_id;             /* borrowed: WEFT_NODE_ID, in the worker_id of its exec tasks */
 } engine_config;
 
 /* store and dispatcher are borrowed and must outlive the engine. */

@@ -11,6 +11,7 @@
 static const executor *const executors[] = {
 	&executor_webhook,
 	&executor_queue,
+	&executor_exec,
 };
 
 #define DEFAULT_EXECUTOR (&executor_webhook)

@@ -19,7 +19,10 @@
  * dag_fail_tasks, deadline_arm, outbox_add_task_webhooks …). Side effects
  * happen only after the commit, as launched jobs.
  *
- * The one registered executor, webhook (exec/webhook_executor.c): start =
+ * The exec executor (exec/process_executor.c) runs tasks as local child
+ * processes when the server allows it (--allow-exec).
+ *
+ * The default executor, webhook (exec/webhook_executor.c): start =
  * claim the start ledger, render the start actions, launch the call;
  * result = claimed -> running, or failure/retry; cancel = the cancel
  * webhooks via the outbox. An executor with start == NULL is never asked
@@ -62,6 +65,7 @@ typedef struct executor {
 /* The registered executors (engine/executors.c). */
 extern const executor executor_webhook;    /* exec/webhook_executor.c */
 extern const executor executor_queue;      /* exec/queue_executor.c */
+extern const executor executor_exec;       /* exec/process_executor.c */
 
 /* The executor named `name`, NULL when none is. */
 const executor *executor_find(const char *name);

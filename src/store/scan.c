@@ -33,7 +33,7 @@ static const db_sql q_pending_same = {
 	"pending_scan_after",
 	"SELECT " TASK_COLS " FROM task{index:task_pending} "
 	"WHERE status = 'pending' AND executor <> 'queue' AND priority = $1 AND (created_at, id) > ($2, $3) "
-	"AND (start_after IS NULL OR start_after <= $5) "
+	"AND (start_after IS NULL OR start_after <= $5) AND NOT {in:executor,$6} "
 	"ORDER BY priority DESC, created_at, id LIMIT $4{lock_skip}",
 	NULL,
 };
@@ -41,6 +41,7 @@ static const db_sql q_pending_lower = {
 	"pending_scan_lower",
 	"SELECT " TASK_COLS " FROM task{index:task_pending} "
 	"WHERE status = 'pending' AND executor <> 'queue' AND priority < $1 AND (start_after IS NULL OR start_after <= $3) "
+	"AND NOT {in:executor,$4} "
 	"ORDER BY priority DESC, created_at, id LIMIT $2{lock_skip}",
 	NULL,
 };
@@ -95,6 +96,10 @@ int store_pending_scan(store_conn *c, const pending_cursor *after, size_t limit,
 	int err = db_prepare(c, after ? &q_pending_same : &q_pending_first, &st);
 	if (err)
 		return err;
+	db_set skip;
+	db_set_init(&skip);
+	for (size_t i = 0; after != NULL && i < after->nskip; i++)
+		db_set_text(&skip, after->skip[i]);
 	if (after == NULL) {
 		db_bind_int(st, db_clamp_limit(limit));
 		db_bind_int(st, now);
@@ -104,14 +109,17 @@ int store_pending_scan(store_conn *c, const pending_cursor *after, size_t limit,
 		db_bind_id(st, &after->id);
 		db_bind_int(st, db_clamp_limit(limit));
 		db_bind_int(st, now);
+		db_bind_set(st, &skip);
 	}
 	err = after == NULL ? first_page(st, &rows, &len, next_start) : append_tasks(st, &rows, &len);
 	if (!err && after != NULL && len < limit && (err = db_prepare(c, &q_pending_lower, &st)) == 0) {
 		db_bind_int(st, after->priority);
 		db_bind_int(st, db_clamp_limit(limit - len));
 		db_bind_int(st, now);
+		db_bind_set(st, &skip);
 		err = append_tasks(st, &rows, &len);
 	}
+	db_set_release(&skip);
 	if (err) {
 		store_free_tasks(rows, len);
 		return err;

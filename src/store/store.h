@@ -268,6 +268,10 @@ typedef struct pending_cursor {
 	int32_t priority;
 	int64_t created_at;
 	weft_id id;
+	/* Executors whose tasks the page after the cursor leaves out (they
+	 * have no room left in the pass): borrowed, nskip of them. */
+	const char *const *skip;
+	size_t nskip;
 } pending_cursor;
 int store_pending_scan(store_conn *c, const pending_cursor *after, size_t limit, int64_t now,
                        task_row **out, size_t *n, int64_t *next_start);
@@ -836,6 +840,24 @@ typedef struct run_job_new {
 	const char *ref;             /* its ref in the run (borrowed) */
 } run_job_new;
 int store_run_job_insert(store_conn *c, const run_job_new *r);
+
+/* exec_tasks.c: the exec executor's tasks. Records `node` as the worker
+ * of the exec tasks ids (one statement). */
+int store_exec_tasks_mark(store_conn *c, const weft_id *ids, size_t n, const char *node);
+/* Up to limit claimed or running exec tasks of `node` (NULL: of any
+ * node) not updated since `before` (µs): what it was running when it
+ * stopped. */
+int store_exec_tasks_orphaned(store_conn *c, const char *node, int64_t before, size_t limit, weft_id **out,
+                              size_t *n);
+/* The outcome of exec tasks: each one's result (JSON text) or error
+ * code, written only while it is claimed or running, in one statement;
+ * *applied (owned) the ids written. */
+typedef struct exec_report {
+	weft_id id;
+	const char *result;          /* borrowed, NULL with an error code */
+	const char *error_code;      /* borrowed, NULL on success */
+} exec_report;
+int store_exec_tasks_report(store_conn *c, const exec_report *r, size_t n, weft_id **applied, size_t *napplied);
 
 /* The result (and error code) a webhook task's service reported, written
  * only while the task is claimed (its on_start call in flight) or running,

@@ -87,7 +87,7 @@ def test_options_and_their_values(bash_script):
     assert complete(bash_script, "weft submit --format ") == ["json", "yaml"]
     assert complete(bash_script, "weft runs ls --status ") == ["active", "canceled", "failure", "success"]
     assert "retrying" in complete(bash_script, "weft ls --status ")
-    assert complete(bash_script, "weft ls --executor ") == ["queue", "webhook"]
+    assert complete(bash_script, "weft ls --executor ") == ["exec", "queue", "webhook"]
     assert complete(bash_script, "weft submit --url ") == []       # nothing to guess
     assert "--concurrency" in complete(bash_script, "weft worker --")
     assert "--port" in complete(bash_script, "weft serve --")

@@ -19,7 +19,8 @@ static const char *const env_names[] = {
 	"BLOCKED_HOSTNAME_SUFFIXES", "PAYLOAD_MAX_BYTES", "MAX_TASKS_PER_BATCH",
 	"MAX_DEPS_PER_TASK", "MAX_ACTIONS_PER_TASK", "JSON_MAX_DEPTH", "MAX_CONNECTIONS",
 	"HTTP_THREADS", "DB_READERS", "MAX_CONNECTIONS_PER_IP", "HTTP_HEADER_TIMEOUT_SECS",
-	"HTTP_IDLE_TIMEOUT_SECS",
+	"HTTP_IDLE_TIMEOUT_SECS", "WEFT_ALLOW_EXEC", "EXEC_ALLOW", "EXEC_CONCURRENCY", "EXEC_KILL_GRACE_MS",
+	"WEFT_NODE_ID",
 };
 
 static int clean_env(void **state)
@@ -292,6 +293,47 @@ static void test_ssrf_lists(void **state)
 	config_release(&c);
 }
 
+/* Exec is off by default; --allow-exec is a switch (no value), and the
+ * allow-list matches argv[0] exactly, entry by entry. */
+static void test_exec_settings(void **state)
+{
+	UNUSED(state);
+	weft_config c;
+	assert_int_equal(LOAD0(&c), 0);
+	assert_false(c.allow_exec);
+	assert_null(c.exec_allow);
+	assert_int_equal(c.exec_concurrency, 8);
+	assert_int_equal(c.exec_kill_grace_ms, 5000);
+	assert_string_equal(c.node_id + strlen(c.node_id) - 5, ":8085");
+	assert_true(config_exec_allowed(&c, "/anything"));
+	config_release(&c);
+
+	assert_int_equal(LOAD(&c, "--allow-exec", "--port", "9000"), 0);
+	assert_true(c.allow_exec);
+	assert_int_equal(c.port, 9000);
+	config_release(&c);
+
+	setenv("WEFT_ALLOW_EXEC", "1", 1);
+	setenv("EXEC_ALLOW", "/bin/echo:true", 1);
+	setenv("WEFT_NODE_ID", "node-7", 1);
+	assert_int_equal(LOAD0(&c), 0);
+	assert_true(c.allow_exec);
+	assert_string_equal(c.node_id, "node-7");
+	assert_true(config_exec_allowed(&c, "/bin/echo"));
+	assert_true(config_exec_allowed(&c, "true"));
+	assert_false(config_exec_allowed(&c, "/bin/true"));
+	assert_false(config_exec_allowed(&c, "/bin/ech"));
+	assert_false(config_exec_allowed(&c, "echo"));
+	assert_false(config_exec_allowed(&c, ""));
+	config_release(&c);
+	assert_int_equal(LOAD(&c, "--allow-exec=0"), 0);
+	assert_false(c.allow_exec);
+	config_release(&c);
+	unsetenv("WEFT_ALLOW_EXEC");
+	unsetenv("EXEC_ALLOW");
+	unsetenv("WEFT_NODE_ID");
+}
+
 static void test_help(void **state)
 {
 	UNUSED(state);
@@ -349,6 +391,7 @@ int main(void)
 		cmocka_unit_test_setup(test_invalid_other_values, clean_env),
 		cmocka_unit_test_setup(test_bad_command_lines, clean_env),
 		cmocka_unit_test_setup(test_ssrf_lists, clean_env),
+		cmocka_unit_test_setup(test_exec_settings, clean_env),
 		cmocka_unit_test_setup(test_help, clean_env),
 	};
 	return cmocka_run_group_tests_name("config", tests, clean_env, NULL) ? 1 : 0;

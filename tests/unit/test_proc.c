@@ -1,5 +1,5 @@
 /*
- * test_proc.c — a job's child process (src/cli/proc.c) with real children:
+ * test_proc.c — a job's child process (src/exec/proc.c) with real children:
  * sh scripts that read their input, print, exit, get killed, time out with
  * a backgrounded grandchild, write too much, and show what they inherited
  * (environment, descriptors, signal state, process group).
@@ -7,7 +7,7 @@
  * Only the timeout cases wait in real time (a few hundred ms each).
  */
 #include "util/common.h"
-#include "cli/proc.h"
+#include "exec/proc.h"
 #include "util/alloc.h"
 #include "util/buf.h"
 #include "util/clock.h"
@@ -438,6 +438,55 @@ static void test_environment(void **state)
 	unsetenv("WEFT_TEST_KEPT");
 }
 
+/* What the exec executor asks for: a working directory, an environment
+ * of its own (the server's variables kept out), and every chunk of
+ * output handed over as it is read, stdout still the result. */
+typedef struct chunks {
+	buf out, err;
+} chunks;
+
+static void collect(void *arg, bool is_stdout, const char *data, size_t n)
+{
+	chunks *c = arg;
+	buf_append(is_stdout ? &c->out : &c->err, data, n);
+}
+
+static void test_cwd_clean_env_and_output_hook(void **state)
+{
+	UNUSED(state);
+	setenv("WEFT_TEST_SECRET", "s3cret", 1);
+	char *env[] = { "GREETING=hi", NULL };
+	char *argv[4];
+	proc_spec s = sh_spec("printf '%s|%s|%s' \"$(pwd)\" \"${WEFT_TEST_SECRET-unset}\" \"$GREETING\"; "
+	                      "seq 1 3000 >&2",
+	                      NULL, argv);
+	s.env = env;
+	s.cwd = "/";
+	s.clean_env = true;
+	chunks c;
+	buf_init(&c.out);
+	buf_init(&c.err);
+	s.on_output = collect;
+	s.output_arg = &c;
+	proc_outcome o;
+	run_ok(&s, &o);
+	assert_result(&o, "\"/|unset|hi\"");
+	buf_putc(&c.out, '\0');
+	assert_string_equal(c.out.data, "/|unset|hi");
+	assert_int_equal(c.err.len, 13893);       /* every line of `seq 1 3000` */
+	assert_memory_equal(c.err.data + c.err.len - 5, "3000\n", 5);
+	proc_outcome_release(&o);
+	buf_release(&c.out);
+	buf_release(&c.err);
+
+	s.cwd = "/no/such/directory";
+	proc *p = NULL;
+	char err[256] = "";
+	assert_int_equal(proc_start(&s, &p, err, sizeof err), -1);
+	assert_non_null(strstr(err, "/no/such/directory"));
+	unsetenv("WEFT_TEST_SECRET");
+}
+
 static void test_large_parents_go_to_a_file(void **state)
 {
 	UNUSED(state);
@@ -609,6 +658,7 @@ int main(void)
 		cmocka_unit_test(test_signals_and_group_are_fresh),
 		cmocka_unit_test(test_descriptor_limit),
 		cmocka_unit_test(test_start_errors),
+		cmocka_unit_test(test_cwd_clean_env_and_output_hook),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

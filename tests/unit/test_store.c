@@ -850,7 +850,7 @@ static void test_bench_insert(void **state)
 	free(ids);
 
 	task_row *rows;
-	pending_cursor cur;
+	pending_cursor cur = { 0 };
 	size_t seen = 0;
 	bool first = true;
 	do {

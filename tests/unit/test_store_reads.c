@@ -38,7 +38,7 @@ static void test_pending_scan(void **state)
 	store_free_tasks(out, n);
 
 	/* Pages of two, each after the last row of the previous one. */
-	pending_cursor cur;
+	pending_cursor cur = { 0 };
 	size_t seen = 0;
 	bool first = true;
 	for (;;) {
@@ -57,6 +57,28 @@ static void test_pending_scan(void **state)
 	assert_int_equal(seen, ARRAY_LEN(want));
 	assert_int_equal(store_pending_scan(f->w, NULL, 0, T0, &out, &n, NULL), 0);
 	assert_int_equal(n, 0);
+
+	/* After a cursor, the tasks of executors left out are not read, in
+	 * the cursor's priority and below. */
+	task_row ex1 = new_task("x1", "k", TS_PENDING, T0 + 20);
+	task_row ex2 = new_task("x2", "k", TS_PENDING, T0 + 20);
+	ex1.priority = 10;
+	ex2.priority = -5;
+	ex1.executor = ex2.executor = (char *)"exec";
+	insert(f, &ex1);
+	insert(f, &ex2);
+	const char *skip[] = { "exec" };
+	pending_cursor after = { .priority = rows[8].priority, .created_at = rows[8].created_at, .id = rows[8].id };
+	assert_int_equal(store_pending_scan(f->w, &after, 100, T0 + 30, &out, &n, NULL), 0);
+	assert_int_equal(n, ARRAY_LEN(want) + 1);        /* both exec tasks, less rows[8] itself */
+	store_free_tasks(out, n);
+	after.skip = skip;
+	after.nskip = 1;
+	assert_int_equal(store_pending_scan(f->w, &after, 100, T0 + 30, &out, &n, NULL), 0);
+	assert_int_equal(n, ARRAY_LEN(want) - 1);
+	for (size_t i = 0; i < n; i++)
+		assert_string_equal(out[i].id.str, rows[want[i + 1]].id.str);
+	store_free_tasks(out, n);
 }
 
 static void scan_expect(fixture *f, const pending_cursor *after, int64_t now, const task_row *const *want,

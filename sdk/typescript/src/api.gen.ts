@@ -1408,7 +1408,7 @@ export interface components {
              */
             run_id: string;
             namespace: components["schemas"]["Namespace"];
-            /** @description What runs it: queue (a job for pull workers) or webhook */
+            /** @description What runs it: queue (a job for pull workers), webhook, or exec (a child process of the server) */
             executor: string;
             /** @description A job's queue; null for other tasks */
             queue: string | null;
@@ -1475,7 +1475,7 @@ export interface components {
              */
             run_id: string;
             namespace: components["schemas"]["Namespace"];
-            /** @description What runs it: queue (a job for pull workers) or webhook */
+            /** @description What runs it: queue (a job for pull workers), webhook, or exec (a child process of the server) */
             executor: string;
             /** @description A job's queue; null for other tasks */
             queue: string | null;
@@ -1937,7 +1937,7 @@ export interface components {
              */
             requires_success?: boolean;
         };
-        /** @description One task of a run. A queue task (the default) takes the fields of a job (JobSpec) but dedup; queue is then required, and name defaults to the ref. A webhook task takes name, kind, timeout_secs, priority, metadata, on_start (required), on_success and on_failure; it is started by its on_start call and reports its end with POST /v1/tasks/{id}/complete or /fail. Fields of the other executor are refused. */
+        /** @description One task of a run. A queue task (the default) takes the fields of a job (JobSpec) but dedup; queue is then required, and name defaults to the ref. A webhook task takes name, kind, timeout_secs, priority, metadata, on_start (required), on_success and on_failure; it is started by its on_start call and reports its end with POST /v1/tasks/{id}/complete or /fail. An exec task (only on a server started with --allow-exec) takes name, kind, timeout_secs (the process's timeout when exec has none; default 3600), priority, metadata, exec (required), input (its stdin), retry, on_success and on_failure; the server runs exec.argv as its own child process, never through a shell: exit 0 succeeds with stdout as the result (JSON if it parses, else a string), another exit fails with error code exit_<n>, a signal with signal_<name>, the timeout with timeout (SIGTERM to its process group, SIGKILL after EXEC_KILL_GRACE_MS). Fields of the other executors are refused. */
         RunTaskSpec: {
             /** @description Unique in the run; names the task for its children */
             ref: string;
@@ -1945,7 +1945,7 @@ export interface components {
              * @default queue
              * @enum {string}
              */
-            executor?: "queue" | "webhook";
+            executor?: "queue" | "webhook" | "exec";
             /** @description At most MAX_DEPS_PER_TASK (default 100); each listed before this task, once */
             parents?: components["schemas"]["RunParent"][];
             /**
@@ -1992,6 +1992,8 @@ export interface components {
             /** @description Default: webhook */
             kind?: string;
             on_start?: components["schemas"]["WebhookParams"];
+            exec?: components["schemas"]["ExecSpec"];
+            retry?: components["schemas"]["ExecRetry"];
             /** @description At most MAX_ACTIONS_PER_TASK */
             on_success?: components["schemas"]["WebhookParams"][];
             /** @description At most MAX_ACTIONS_PER_TASK */
@@ -2007,6 +2009,27 @@ export interface components {
                 on?: "success" | "failure" | "end";
             };
         };
+        /** @description What an exec task runs: argv[0] (an absolute path, or a name looked up in the server's PATH; on the server's EXEC_ALLOW list when it has one) with its arguments, given to execve as they are. The child inherits only PATH, HOME, LANG, LC_ALL, TZ, TMPDIR, USER and LOGNAME of the server's environment, then env. */
+        ExecSpec: {
+            argv: string[];
+            /** @description Variables added (names [A-Za-z_][A-Za-z0-9_]{0,127}) */
+            env?: {
+                [key: string]: string;
+            };
+            /** @description An absolute path; default: the server's working directory */
+            cwd?: string;
+            /** @description Default: the task's timeout_secs, else 3600 */
+            timeout_secs?: number;
+        };
+        /** @description Retries of an exec task: a non-zero exit, a signal, a timeout and a restart of the server (server_restarted) are retried alike; exec_failed (the program cannot run) never */
+        ExecRetry: {
+            max_retries: number;
+            /**
+             * @description Doubles at each retry, up to 300 s
+             * @default 5
+             */
+            initial_delay_secs?: number;
+        };
         RunRequest: {
             namespace?: components["schemas"]["Namespace"];
             name?: string;
@@ -2020,7 +2043,7 @@ export interface components {
             /** Format: uuid */
             id: string;
             /** @enum {string} */
-            executor: "queue" | "webhook";
+            executor: "queue" | "webhook" | "exec";
             status: components["schemas"]["TaskStatus"];
         };
         RunCreated: {

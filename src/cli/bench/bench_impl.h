@@ -15,6 +15,8 @@
  *   queue.c       --queue: the /v1 job queue's bulk enqueue and drain
  *   queue_latency.c --queue: enqueue -> claim latency at a fixed rate
  *   workflows.c   `bench workflows`: 10-step workflow runs, start to completion
+ *   exec.c        `weft bench exec`: exec tasks started per second, and
+ *                 `weft worker` running the same program for comparison
  *   statements.c  database statements per task, from each node's /metrics
  *   sink.c        the in-process webhook sink (sink.h)
  *   pg_admin.c    the PostgreSQL database of a run (pg_admin.h)
@@ -46,6 +48,7 @@ typedef struct bench_opts {
 	long rate;            /* --rate: the soak's requests per second */
 	long window;          /* --window: seconds per soak window; 0 until chosen */
 	bool queue;           /* --queue: the job queue's phases instead of the ArcRun ones */
+	bool exec;            /* `bench exec`: exec tasks of /bin/true instead of the phases */
 	long jobs;            /* --jobs: jobs enqueued and drained by --queue */
 	long latency_secs;    /* --latency-secs: length of the latency phase; 0 skips it */
 	long latency_rate;    /* --latency-rate: jobs per second in the latency phase */
@@ -200,6 +203,11 @@ int bench_queue_latency(bench *b);
  * worked through in process over HTTP. -1 logged (the first failure is also
  * the report's "error"). */
 int bench_workflows(bench *b);
+
+/* ---- exec.c ------------------------------------------------------------- */
+
+/* --tasks exec tasks of /bin/true, then as many `weft worker` jobs. -1 logged. */
+int bench_exec(bench *b);
 
 /* ---- load.c -------------------------------------------------------------- */
 

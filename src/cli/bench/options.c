@@ -54,6 +54,10 @@ static void usage(FILE *out)
 	      "  --workers N      worker threads, each on its own connection (default 32)\n"
 	      "  --in-flight N    runs started and not yet completed, at most (default 64)\n"
 	      "\n"
+	      "  exec             (first) instead of the phases, exec tasks of /bin/true: --tasks\n"
+	      "                   of them (default 2000) at EXEC_CONCURRENCY --concurrency\n"
+	      "                   (default 8), then as many jobs run by `weft worker -- /bin/true`\n"
+	      "                   at the same concurrency, for comparison\n"
 	      "  --server PATH    run PATH (another weft binary, e.g. an older build) as the\n"
 	      "                   server instead of this one; its command line is the same\n"
 	      "  --json           print one JSON object with every figure on stdout\n"
@@ -101,6 +105,10 @@ static int check_opts(const bench_opts *o)
 	}
 	if (!o->soak && (o->rate || o->window)) {
 		fprintf(stderr, "weft bench: --rate and --window belong to a soak: add --soak SECONDS\n");
+		return -1;
+	}
+	if (o->exec && (o->queue || o->soak)) {
+		fprintf(stderr, "weft bench: exec, --queue and --soak are different runs: choose one\n");
 		return -1;
 	}
 	if (o->queue && o->soak) {
@@ -184,9 +192,13 @@ int bench_parse_opts(int argc, char **argv, bench_opts *o)
 	};
 	/* clients and latency_secs stay unset (0, -1) until their default,
 	 * which depends on the mode, is known. */
-	*o = (bench_opts){ .tasks = 100000, .starts = 20000, .concurrency = 64, .nodes = 1, .latency_secs = -1 };
+	*o = (bench_opts){ .tasks = 0, .starts = 20000, .concurrency = 0, .nodes = 1, .latency_secs = -1 };
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
+		if (i == 1 && strcmp(a, "exec") == 0) {
+			o->exec = true;
+			continue;
+		}
 		if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
 			usage(stdout);
 			return 1;
@@ -235,6 +247,10 @@ int bench_parse_opts(int argc, char **argv, bench_opts *o)
 	}
 	if (check_opts(o) != 0)
 		return -1;
+	if (!o->tasks)
+		o->tasks = o->exec ? 2000 : 100000;
+	if (!o->concurrency)
+		o->concurrency = o->exec ? 8 : 64;
 	if (!o->clients)
 		o->clients = o->queue ? 4 : 32;
 	if (o->queue) {

@@ -82,6 +82,7 @@ static void report_parameters(bench *b, const char *durability)
 	json_object_set_new(b->report, "mode", json_string(b->opt.soak        ? "soak"
 	                                                   : b->opt.queue     ? "queue"
 	                                                   : b->opt.workflows ? "workflows"
+	                                                   : b->opt.exec      ? "exec"
 	                                                                      : "phases"));
 	json_object_set_new(b->report, "nodes", json_integer(b->opt.nodes));
 	if (b->opt.queue) {
@@ -189,6 +190,8 @@ static int run_phases(bench *b)
 		return bench_queue(b);
 	if (b->opt.workflows)
 		return bench_workflows(b);
+	if (b->opt.exec)
+		return bench_exec(b);
 	if (bench_phase_submits(b) != 0 || bench_phase_starts(b) != 0 || bench_phase_patch(b) != 0 ||
 	    bench_phase_put(b) != 0)
 		return -1;
@@ -299,6 +302,13 @@ int bench_main(int argc, char **argv)
 	if (bench_sink_start(&b.sink) != 0) {
 		log_error("bench", "cannot start the webhook sink on 127.0.0.1");
 		goto out;
+	}
+	if (b.opt.exec) {
+		/* The node inherits them: exec allowed, at the measured concurrency. */
+		char conc[32];
+		snprintf(conc, sizeof conc, "%ld", b.opt.concurrency);
+		setenv("WEFT_ALLOW_EXEC", "1", 1);
+		setenv("EXEC_CONCURRENCY", conc, 1);
 	}
 	if (prepare_nodes(&b) != 0)
 		goto out;

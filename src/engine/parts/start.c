@@ -241,9 +241,19 @@ static int start_pass(engine *e, void *arg, int64_t now)
 	int rc = 0;
 
 	int64_t next_start = INT64_MAX;
+	const char *skip[ARRAY_LEN(cands.per)];
 	while (rc == 0 && executors_room(e) > 0) {
 		task_row *rows = NULL;
 		size_t n = 0;
+		/* The next pages leave out the tasks of executors already full in
+		 * this pass: reading (and locking) every pending task of a full
+		 * executor to reach another's would make each pass as long as the
+		 * whole backlog. */
+		cursor.nskip = 0;
+		for (size_t k = 0; have_cursor && k < cands.nper; k++)
+			if (!has_room(&cands, e, cands.per[k].ex))
+				skip[cursor.nskip++] = cands.per[k].ex->name;
+		cursor.skip = skip;
 		/* The first page as large as the room (most passes take what they
 		 * read: every row read is locked); the next ones, past tasks held
 		 * back, full. */

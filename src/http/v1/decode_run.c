@@ -7,7 +7,9 @@
 
 #include "core/error.h"
 #include "core/limits.h"
+#include "engine/retry.h"
 #include "exec/webhook.h"
+#include "http/v1/decode_exec.h"
 #include "http/decode.h"
 #include "util/alloc.h"
 
@@ -211,6 +213,77 @@ static void decode_webhook_task(rctx *d, const json_t *t, const char *at, const 
 	out->on_failure = webhook_list(d, t, at, "on_failure", &out->non_failure);
 }
 
+static const char *const exec_fields[] = {
+	"ref", "executor", "parents", "decision", "name", "kind", "timeout_secs", "priority", "metadata",
+	"exec", "input", "retry", "on_success", "on_failure", NULL,
+};
+
+/* An exec task's "retry": {"max_retries" (0..100), "initial_delay_secs"?
+ * (default 5)}, as the canonical policy of engine/retry.h (NULL: none);
+ * a non-zero exit, a signal and a timeout are retried alike. */
+static char *exec_retry(rctx *d, const json_t *t, const char *at)
+{
+	json_t *m = NULL;
+	char path[DECODE_PATH_MAX];
+	if (decode_object(d->e, t, at, "retry", 0, &m, path) != 0 || m == NULL)
+		return NULL;
+	static const char *const known[] = { "max_retries", "initial_delay_secs", NULL };
+	unknown_members(d, m, path, known);
+	int64_t max = 0;
+	if (decode_int(d->e, m, path, "max_retries", DECODE_REQUIRED, &max, NULL) != 0)
+		return NULL;
+	if (max < 0 || max > RETRY_MAX_RETRIES_LIMIT) {
+		decode_problem(d->e, path, "max_retries", "must be from 0 to %d", RETRY_MAX_RETRIES_LIMIT);
+		return NULL;
+	}
+	double initial = 5;
+	if (decode_number(d->e, m, path, "initial_delay_secs", 0, RETRY_MAX_DELAY_LIMIT_SECS, &initial) != 0)
+		return NULL;
+	return xasprintf("{\"max_retries\":%" PRId64 ",\"initial_delay_secs\":%.17g,\"backoff_multiplier\":2,"
+	                 "\"max_delay_secs\":300,\"retry_on\":[\"timeout\",\"webhook_failure\",\"explicit\"]}",
+	                 max, initial);
+}
+
+/* A task the server runs as a local child process: a webhook task's
+ * fields but on_start, with its exec spec (decode_exec.h) stored where a
+ * webhook task keeps its start call. */
+static void decode_exec_task(rctx *d, const json_t *t, const char *at, const char *ref, new_task *out)
+{
+	unknown_members(d, t, at, exec_fields);
+	const char *name = str_bounded(d, t, at, "name", 0, TASK_NAME_MAX);
+	const char *kind = str_bounded(d, t, at, "kind", 0, TASK_KIND_MAX);
+	out->name = xstrdup(name != NULL ? name : ref != NULL ? ref : "");
+	out->kind = xstrdup(kind != NULL ? kind : "exec");
+	out->executor = xstrdup("exec");
+	int64_t v = 0;
+	bool has = false;
+	if (decode_int(d->e, t, at, "priority", 0, &v, &has) == 0 && has &&
+	    (v < TASK_PRIORITY_MIN || v > TASK_PRIORITY_MAX))
+		decode_problem(d->e, at, "priority", "must be from %d to %d", TASK_PRIORITY_MIN, TASK_PRIORITY_MAX);
+	out->priority = (int32_t)v;
+	out->metadata = metadata_of(d, t, at);
+	/* The process's timeout: exec.timeout_secs, else the task's
+	 * timeout_secs, else an hour; the executor enforces it. */
+	v = EXEC_TIMEOUT_DEFAULT;
+	if (decode_int(d->e, t, at, "timeout_secs", 0, &v, &has) == 0 && has &&
+	    (v < TASK_TIMEOUT_MIN || v > TASK_TIMEOUT_MAX))
+		decode_problem(d->e, at, "timeout_secs", "must be from %d to %d", TASK_TIMEOUT_MIN, TASK_TIMEOUT_MAX);
+	int64_t process_timeout = MIN(MAX(v, TASK_TIMEOUT_MIN), TASK_TIMEOUT_MAX);
+	out->on_start = v1_decode_exec_spec(d->e, d->cfg, t, at, process_timeout, &d->too_large);
+	/* The task's own (inactivity) timeout is the engine's backstop for a
+	 * child that outlives its timeout: that, the kill grace and a minute. */
+	int64_t spec_timeout = 0;
+	if (out->on_start != NULL) {
+		json_t *spec = json_parse_text(out->on_start);
+		spec_timeout = json_integer_value(json_object_get(spec, "timeout_secs"));
+		json_decref(spec);
+	}
+	out->timeout_secs = (int32_t)MIN(spec_timeout + d->cfg->exec_kill_grace_ms / 1000 + 61, TASK_TIMEOUT_MAX);
+	out->retry_policy = exec_retry(d, t, at);
+	out->on_success = webhook_list(d, t, at, "on_success", &out->non_success);
+	out->on_failure = webhook_list(d, t, at, "on_failure", &out->non_failure);
+}
+
 /* The parents of task i, by ref: each must be a task listed before it
  * (ArcRun's rule, which leaves no room for a cycle). */
 static void decode_parents(rctx *d, const json_t *t, const char *at, size_t i, const ref_map *refs, new_task *out)
@@ -274,8 +347,8 @@ static void decode_task(rctx *d, v1_run_input *in, const ref_map *refs, const js
 	new_task *out = &in->tasks[i];
 	const char *exec = "queue";
 	if (decode_str(d->e, t, at, "executor", 0, &exec) == 0 && exec != NULL && strcmp(exec, "queue") != 0 &&
-	    strcmp(exec, "webhook") != 0) {
-		decode_problem(d->e, at, "executor", "must be \"queue\" or \"webhook\"");
+	    strcmp(exec, "webhook") != 0 && strcmp(exec, "exec") != 0) {
+		decode_problem(d->e, at, "executor", "must be \"queue\", \"webhook\" or \"exec\"");
 		exec = NULL;
 	}
 	decode_parents(d, t, at, i, refs, out);
@@ -284,6 +357,10 @@ static void decode_task(rctx *d, v1_run_input *in, const ref_map *refs, const js
 	decode_emit(d, t, at, out);
 	if (exec != NULL && strcmp(exec, "webhook") == 0) {
 		decode_webhook_task(d, t, at, in->refs[i], out);
+		return;
+	}
+	if (exec != NULL && strcmp(exec, "exec") == 0) {
+		decode_exec_task(d, t, at, in->refs[i], out);
 		return;
 	}
 	job_spec *s = &in->jobs[i];

@@ -6,7 +6,8 @@
  * A run is {"namespace"?, "name"?, "metadata"?, "tasks": [task, ...]}
  * with 1..max_tasks_per_batch tasks (MAX_TASKS_PER_BATCH). Each task has
  * a "ref" (1..255 bytes, unique in the run), an "executor" ("queue", the
- * default, or "webhook") and "parents" [{"ref", "requires_success"?
+ * default, "webhook", or "exec" on a server started with --allow-exec:
+ * decode_exec.h) and "parents" [{"ref", "requires_success"?
  * (default true)}] (at most max_deps_per_task, MAX_DEPS_PER_TASK), and
  * "decision" (default false; a decision task must have a child). A queue
  * task has the fields of a job of POST /v1/jobs but dedup; a webhook task

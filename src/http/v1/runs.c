@@ -63,7 +63,7 @@ void v1_put_run_created(buf *b, const weft_id *id, const char *ns, const v1_run_
 		buf_puts(b, ",\"id\":");
 		wire_id(b, &t->id);
 		buf_puts(b, ",\"executor\":");
-		wire_str(b, t->job != NULL ? "queue" : "webhook");
+		wire_str(b, t->job != NULL ? "queue" : t->executor != NULL ? t->executor : "webhook");
 		buf_puts(b, ",\"status\":");
 		wire_str(b, task_status_name(t->status));
 		buf_putc(b, '}');

@@ -1,5 +1,6 @@
 /*
- * proc.h — one job's child process, for `weft worker`.
+ * proc.h — one job's child process, for `weft worker` and the exec
+ * executor (exec/process_executor.c).
  *
  * A job runs as a fresh process: its own process group (so that a timeout
  * or a cancel reaches everything it started), SIGKILL when the thread that
@@ -23,8 +24,8 @@
  * Times are clock_mono_us() microseconds. A proc belongs to one thread:
  * the one that started it (PR_SET_PDEATHSIG is tied to it).
  */
-#ifndef WEFT_CLI_PROC_H
-#define WEFT_CLI_PROC_H
+#ifndef WEFT_EXEC_PROC_H
+#define WEFT_EXEC_PROC_H
 
 #include "util/common.h"
 #include "util/buf.h"
@@ -57,6 +58,17 @@ typedef struct proc_spec {
 	int permanent_exit;          /* this exit code is not retryable; <0: every code is */
 	int stderr_copy_fd;          /* where the child's stderr goes as it arrives; -1: nowhere */
 	size_t output_max;           /* 0: PROC_OUTPUT_MAX (tests lower it) */
+	/* Optional: every chunk read from the child's stdout (is_stdout) or
+	 * stderr, as it arrives, on the thread driving the proc (the exec
+	 * executor cuts them into log lines). */
+	void (*on_output)(void *arg, bool is_stdout, const char *data, size_t n);
+	void *output_arg;
+	const char *cwd;             /* the child's working directory; NULL: the worker's */
+	/* The child inherits only PATH, HOME, LANG, LC_ALL, TZ, TMPDIR, USER
+	 * and LOGNAME of this process's environment (then env): a server's
+	 * own variables (its database URL, its tokens) stay out of the
+	 * programs it runs. */
+	bool clean_env;
 } proc_spec;
 
 typedef struct proc_outcome {
@@ -110,6 +122,12 @@ void proc_take_outcome(proc *p, proc_outcome *o);
 /* Kills and reaps what is still running, closes everything, removes the
  * parents file. NULL is allowed. */
 void proc_free(proc *p);
+
+/* Sends SIGKILL to every process of this system (that this user may read)
+ * whose environment holds one of the n entries (each "NAME=VALUE"), this
+ * process excepted: what a child left behind after its parent died (a
+ * process group outlives its leader). The number killed. */
+size_t proc_kill_marked(const char *const *entries, size_t n);
 
 /* Runs one job to its end (the loop above). 0 with *o filled, or -1 when
  * it could not start (message in err). */

@@ -8,11 +8,12 @@
  * execve worked comes back on a close-on-exec pipe: EOF means it did, an
  * errno means it did not.
  */
-#include "cli/proc.h"
+#include "exec/proc.h"
 #include "util/alloc.h"
 #include "util/clock.h"
 #include "util/json.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -46,6 +47,8 @@ struct proc {
 	char err_tail[2 * PROC_STDERR_TAIL];
 	size_t err_len;
 	int stderr_copy_fd;
+	void (*on_output)(void *arg, bool is_stdout, const char *data, size_t n);
+	void *output_arg;
 	int permanent_exit;
 	int64_t started_at, timeout_at, kill_at, drain_until;
 	int64_t kill_grace_us;
@@ -229,7 +232,16 @@ static bool env_name_is(const char *entry, const char *name_eq)
  * gets its own value of (or that must not leak from the worker's own
  * environment), then spec->env and extra. The array is owned, the strings
  * are borrowed. */
-static char **build_env(char *const *spec_env, const char *extra)
+static bool env_kept_clean(const char *entry)
+{
+	static const char *const kept[] = { "PATH=", "HOME=", "LANG=", "LC_ALL=", "TZ=", "TMPDIR=", "USER=", "LOGNAME=" };
+	for (size_t i = 0; i < ARRAY_LEN(kept); i++)
+		if (env_name_is(entry, kept[i]))
+			return true;
+	return false;
+}
+
+static char **build_env(char *const *spec_env, const char *extra, bool clean)
 {
 	static const char *const managed[] = { "WEFT_PARENTS=", "WEFT_PARENTS_FILE=" };
 	size_t n = 0, m = 0;
@@ -240,7 +252,7 @@ static char **build_env(char *const *spec_env, const char *extra)
 	char **env = xcalloc(n + m + 2, sizeof(char *));
 	size_t k = 0;
 	for (char **e = environ; e && *e; e++) {
-		bool drop = false;
+		bool drop = clean && !env_kept_clean(*e);
 		for (size_t i = 0; i < ARRAY_LEN(managed) && !drop; i++)
 			drop = env_name_is(*e, managed[i]);
 		for (char *const *s = spec_env; s && *s && !drop; s++)
@@ -342,8 +354,9 @@ static void reset_reserved_signal(int sig)
 }
 
 /* In the forked child: only async-signal-safe calls. */
-WEFT_NORETURN static void child_exec(const char *path, char *const *argv, char *const *envp, const int in[2],
-                                     const int out[2], const int errp[2], int report_fd, pid_t parent)
+WEFT_NORETURN static void child_exec(const char *path, char *const *argv, char *const *envp, const char *cwd,
+                                     const int in[2], const int out[2], const int errp[2], int report_fd,
+                                     pid_t parent)
 {
 	setpgid(0, 0);
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -363,6 +376,8 @@ WEFT_NORETURN static void child_exec(const char *path, char *const *argv, char *
 	if (restore_nofile)
 		setrlimit(RLIMIT_NOFILE, &child_nofile);
 	if (dup2(in[0], 0) < 0 || dup2(out[1], 1) < 0 || dup2(errp[1], 2) < 0)
+		goto fail;
+	if (cwd != NULL && chdir(cwd) != 0)
 		goto fail;
 	/* Every other descriptor closes at execve; the report pipe with it. */
 	close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
@@ -392,6 +407,8 @@ int proc_start(const proc_spec *spec, proc **out, char *err, size_t errlen)
 	buf_init(&p->out);
 	p->output_max = spec->output_max ? spec->output_max : PROC_OUTPUT_MAX;
 	p->stderr_copy_fd = spec->stderr_copy_fd;
+	p->on_output = spec->on_output;
+	p->output_arg = spec->output_arg;
 	p->permanent_exit = spec->permanent_exit;
 	p->kill_grace_us = spec->kill_grace_us > 0 ? spec->kill_grace_us : DEFAULT_KILL_GRACE_US;
 	p->kill_at = p->drain_until = INT64_MAX;
@@ -407,7 +424,7 @@ int proc_start(const proc_spec *spec, proc **out, char *err, size_t errlen)
 		proc_free(p);
 		return -1;
 	}
-	char **envp = build_env(spec->env, parents);
+	char **envp = build_env(spec->env, parents, spec->clean_env);
 
 	int in[2] = { -1, -1 }, outp[2] = { -1, -1 }, errp[2] = { -1, -1 }, report[2] = { -1, -1 };
 	int rc = -1;
@@ -416,13 +433,16 @@ int proc_start(const proc_spec *spec, proc **out, char *err, size_t errlen)
 		goto out;
 	}
 	pid_t parent = getpid();
-	pid_t pid = fork();
+	/* vfork: no copy of the server's page tables (a fork of a large
+	 * process costs milliseconds); this thread waits until the child has
+	 * called execve or _exit, and the child makes only system calls. */
+	pid_t pid = vfork();
 	if (pid < 0) {
 		snprintf(err, errlen, "cannot fork: %s", strerror(errno));
 		goto out;
 	}
 	if (pid == 0)
-		child_exec(path, spec->argv, envp, in, outp, errp, report[1], parent);
+		child_exec(path, spec->argv, envp, spec->cwd, in, outp, errp, report[1], parent);
 	/* Both sides set the group, so that it exists whichever runs first. */
 	setpgid(pid, pid);
 	p->pid = pid;
@@ -436,7 +456,10 @@ int proc_start(const proc_spec *spec, proc **out, char *err, size_t errlen)
 		r = read(report[0], &child_errno, sizeof(child_errno));
 	while (r < 0 && errno == EINTR);
 	if (r > 0) {
-		snprintf(err, errlen, "cannot run %s: %s", path, strerror(child_errno));
+		if (spec->cwd != NULL)
+			snprintf(err, errlen, "cannot run %s in %s: %s", path, spec->cwd, strerror(child_errno));
+		else
+			snprintf(err, errlen, "cannot run %s: %s", path, strerror(child_errno));
 		goto out;   /* proc_free reaps it */
 	}
 	p->pidfd = pidfd_open(pid, 0);
@@ -562,6 +585,8 @@ static void read_pipe(proc *p, int *fd, bool is_stdout)
 			close_fd(fd);
 			return;
 		}
+		if (p->on_output)
+			p->on_output(p->output_arg, is_stdout, chunk, (size_t)r);
 		if (is_stdout)
 			keep_stdout(p, chunk, (size_t)r);
 		else
@@ -767,6 +792,66 @@ void proc_free(proc *p)
 	buf_release(&p->input);
 	buf_release(&p->out);
 	free(p);
+}
+
+/* The environment of process pid, each entry NUL-terminated, after one
+ * NUL (so that every entry is preceded by one). false when unreadable. */
+static bool read_environ(const char *pid, buf *out)
+{
+	char path[64];
+	snprintf(path, sizeof path, "/proc/%s/environ", pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	out->len = 0;
+	buf_putc(out, '\0');
+	char chunk[READ_CHUNK];
+	for (;;) {
+		ssize_t r = read(fd, chunk, sizeof chunk);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		buf_append(out, chunk, (size_t)r);
+	}
+	close(fd);
+	return true;
+}
+
+size_t proc_kill_marked(const char *const *entries, size_t n)
+{
+	if (n == 0)
+		return 0;
+	DIR *dir = opendir("/proc");
+	if (dir == NULL)
+		return 0;
+	pid_t self = getpid();
+	size_t killed = 0;
+	buf env, needle;
+	buf_init(&env);
+	buf_init(&needle);
+	struct dirent *d;
+	while ((d = readdir(dir)) != NULL) {
+		char *end = NULL;
+		long pid = strtol(d->d_name, &end, 10);
+		if (pid <= 0 || *end != '\0' || pid == self || !read_environ(d->d_name, &env))
+			continue;
+		for (size_t i = 0; i < n; i++) {
+			needle.len = 0;
+			buf_putc(&needle, '\0');
+			buf_puts(&needle, entries[i]);
+			buf_putc(&needle, '\0');
+			if (memmem(env.data, env.len, needle.data, needle.len) != NULL) {
+				if (kill((pid_t)pid, SIGKILL) == 0)
+					killed++;
+				break;
+			}
+		}
+	}
+	closedir(dir);
+	buf_release(&env);
+	buf_release(&needle);
+	return killed;
 }
 
 int proc_run(const proc_spec *spec, proc_outcome *o, char *err, size_t errlen)
