@@ -216,6 +216,10 @@ static const db_sql q_hook_started = {
 	"UPDATE hook_delivery SET run_id = $4, job_id = $5 WHERE namespace = $1 AND hook = $2 AND delivery_id = $3",
 	NULL,
 };
+static const db_sql q_hook_unclaim = {
+	"hook_delivery_unclaim",
+	"DELETE FROM hook_delivery WHERE namespace = $1 AND hook = $2 AND delivery_id = $3 AND run_id IS NULL", NULL
+};
 static const db_sql q_hook_count = {
 	"hook_delivered",
 	"UPDATE hook SET deliveries = deliveries + 1, last_delivery_at = $3 WHERE namespace = $1 AND name = $2",
@@ -358,6 +362,19 @@ int store_hook_delivery_started(store_conn *c, const char *namespace, const char
 	db_bind_text(st, namespace);
 	db_bind_text(st, hook);
 	db_bind_int(st, now);
+	return run_changed(st, &changed);
+}
+
+int store_hook_delivery_unclaim(store_conn *c, const char *namespace, const char *hook, const char *delivery_id)
+{
+	db_stmt *st;
+	bool changed;
+	int err = db_prepare(c, &q_hook_unclaim, &st);
+	if (err)
+		return err;
+	db_bind_text(st, namespace);
+	db_bind_text(st, hook);
+	db_bind_text(st, delivery_id);
 	return run_changed(st, &changed);
 }
 

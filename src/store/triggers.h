@@ -45,6 +45,9 @@ int store_hook_delivery_claim(store_conn *c, const char *namespace, const char *
 /* Records the run a claimed delivery started, and counts it on the hook. */
 int store_hook_delivery_started(store_conn *c, const char *namespace, const char *hook, const char *delivery_id,
                                 const char *run_id, const char *job_id, int64_t now);
+/* Gives up a claimed delivery that started nothing, so that the id sent
+ * again (once the target can start) is a fresh delivery. */
+int store_hook_delivery_unclaim(store_conn *c, const char *namespace, const char *hook, const char *delivery_id);
 
 typedef struct trigger_event {
 	char *namespace, *id, *topic;

@@ -262,3 +262,27 @@ def test_hook_and_subscription_changes_are_audited_without_secrets(api):
     assert entries[1]["detail"] == {"topic": "orders.*", "target_kind": "job"}
     text = r.text
     assert secret not in text and rotated not in text and "whsec_" not in text
+
+
+def test_a_delivery_that_started_nothing_leaves_its_delivery_id_free(weft_factory, mock):
+    """A template whose exec step this server refuses (started without
+    --allow-exec) makes no run: 400, and the id is not used up, so the same
+    delivery sent again once exec is allowed starts the run."""
+    from harness import Api
+    api = Api(weft_factory.start(args=["--allow-exec"], env={"EXEC_ALLOW": "/bin/true"}), mock)
+    r = api.post("/v1/templates", json={"name": "ex", "version": "1", "steps": [
+        {"ref": "x", "executor": "exec", "exec": {"argv": ["/bin/true"]}}]})
+    assert r.status_code == 201, r.text
+    create(api, name="exh", scheme="github", target={"kind": "template", "template": "ex@1"})
+    body = b'{"go": 1}'
+    headers = {"X-Hub-Signature-256": github_sign(SECRET, body), "X-GitHub-Delivery": "gh-ex"}
+    off = Api(api.server.restart(args=[]), mock)
+    for _ in range(2):   # refused each time: the first refusal did not claim the id
+        r = off.post("/v1/hooks/exh", data=body, headers=headers)
+        assert r.status_code == 400 and "cannot be started" in r.text, r.text
+    assert off.get("/v1/hooks/exh").json()["deliveries"] == 0
+    on = Api(off.server.restart(args=["--allow-exec"]), mock)
+    out = deliver(on, "exh", body, headers, 201)
+    assert out["duplicate"] is False and out["run_id"]
+    assert on.get("/v1/runs/" + out["run_id"]).json()["name"] == "ex@1"
+    assert deliver(on, "exh", body, headers, 200)["run_id"] == out["run_id"]

@@ -101,8 +101,11 @@ static int apply_hook_deliver(engine *e, engine_cmd *cmd, int64_t now)
 		rc = start_target(e, h.target, c->namespace, "hook", label, c->input, now, &out);
 		free(label);
 		if (rc == WEFT_EINVALID) {
+			/* Nothing started: the id is given back in this transaction,
+			 * so the delivery sent again once the target can start (a
+			 * template version's steps allowed again, say) starts it. */
 			cmd->result = WEFT_EINVALID;
-			rc = 0;   /* the delivery stays claimed, with no run: sent again, it answers none */
+			rc = store_hook_delivery_unclaim(e->w, c->namespace, c->name, c->delivery_id);
 		} else if (rc == 0) {
 			rc = store_hook_delivery_started(e->w, c->namespace, c->name, c->delivery_id, out.last.str,
 			                                 out.has_job ? out.last.str : NULL, now);
