@@ -59,6 +59,7 @@ typedef struct weft_config {
 	int64_t archive_after_us;        /* RETENTION_ARCHIVE_DAYS 0, or RETENTION_ARCHIVE_AFTER_SECS */
 	int64_t workflow_retention_us;   /* RETENTION_WORKFLOW_DAYS 0, or RETENTION_WORKFLOW_AFTER_SECS */
 	int64_t audit_retention_us;      /* AUDIT_RETENTION_DAYS 90, or AUDIT_RETENTION_AFTER_SECS; 0 = keep */
+	int64_t event_retention_us;      /* EVENT_RETENTION_DAYS 0, or EVENT_RETENTION_AFTER_SECS; 0 = keep */
 	int64_t retention_interval_us;   /* RETENTION_CLEANUP_INTERVAL_SECS 3600 */
 	int retention_batch;             /* RETENTION_BATCH_SIZE 1000 */
 	int engine_queue_max;            /* ENGINE_QUEUE_MAX 10000: commands waiting for the engine */

@@ -130,6 +130,7 @@ static int serve(int argc, char **argv)
 		.archive_after_us = cfg.archive_after_us,
 		.workflow_retention_us = cfg.workflow_retention_us,
 		.audit_retention_us = cfg.audit_retention_us,
+		.event_retention_us = cfg.event_retention_us,
 		/* an interval of 0 would spin: run at most every 10 ms */
 		.retention_interval_us = MAX(cfg.retention_interval_us, 10000),
 		.retention_batch = cfg.retention_batch,

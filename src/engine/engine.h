@@ -47,6 +47,7 @@ typedef struct engine_config {
 	/* retention: 0 = keep forever */
 	int64_t archive_after_us;        /* RETENTION_ARCHIVE_DAYS (or _AFTER_SECS) */
 	int64_t audit_retention_us;      /* AUDIT_RETENTION_DAYS (or _AFTER_SECS): audit entries deleted */
+	int64_t event_retention_us;      /* EVENT_RETENTION_DAYS (or _AFTER_SECS): events deleted; 0 = kept */
 	int64_t workflow_retention_us;   /* RETENTION_WORKFLOW_DAYS (or _AFTER_SECS): ended runs deleted */
 	int64_t retention_interval_us;   /* RETENTION_CLEANUP_INTERVAL_SECS */
 	int retention_batch;             /* RETENTION_BATCH_SIZE */

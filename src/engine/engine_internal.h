@@ -129,6 +129,10 @@ typedef int (*engine_step_fn)(engine *e, void *arg, int64_t now);
  * locks, so callers put the step back for the next cycle. */
 int engine_step(engine *e, engine_step_fn fn, void *arg, int64_t now);
 
+/* The retention pass's step for events and hook deliveries
+ * (parts/trigger_retention.c). */
+int retention_triggers_step(engine *e, void *arg, int64_t now);
+
 /* Items of several kinds (commands of several ops, jobs of several ops,
  * deadlines of several kinds) applied a kind at a time: the items of one
  * kind (key) in one step by `many` when the kind has it (has_many of its

@@ -146,6 +146,11 @@ void engine_metrics_define(void)
 	metrics_define("batches_completed_total", METRIC_COUNTER, "Batches whose tasks all reached a terminal status");
 	metrics_define("retention_tasks_cleaned_total", METRIC_COUNTER, "Terminal tasks moved to the archive");
 	metrics_define("retention_audit_entries_deleted_total", METRIC_COUNTER, "Audit log entries deleted after AUDIT_RETENTION_DAYS");
+	metrics_define("retention_events_deleted_total", METRIC_COUNTER, "Events deleted after EVENT_RETENTION_DAYS");
+	metrics_define("retention_event_deliveries_deleted_total", METRIC_COUNTER,
+	               "Deliveries of events deleted after EVENT_RETENTION_DAYS");
+	metrics_define("retention_hook_deliveries_deleted_total", METRIC_COUNTER,
+	               "Hook delivery ids forgotten once their replay window passed");
 	metrics_define("retention_workflow_runs_deleted_total", METRIC_COUNTER, "Ended workflow runs deleted after RETENTION_WORKFLOW_DAYS");
 	metrics_define("idempotency_keys_expired_total", METRIC_COUNTER, "Idempotency-Keys forgotten after IDEMPOTENCY_TTL_SECS");
 	metrics_define_labeled("retention_cleanup_runs_total", METRIC_COUNTER, "Archiving passes by outcome");

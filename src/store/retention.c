@@ -8,7 +8,7 @@
  * before, restored by hand say, so that it cannot stop retention for good);
  * deletes what hangs off them — actions, links, ledger rows, delivered
  * outbox rows, a workflow run's memo and signals (its workflow_run row
- * stays, with the job's end) — and the tasks. Undelivered outbox rows stay (they carry
+ * stays, with the job's end), task_emit rows — and the tasks. Undelivered outbox rows stay (they carry
  * their rendered request), and so does the audit trail. Every statement
  * after the pick works on the picked ids, bound as one set. The counts by
  * status (counts.c) lose the archived tasks.
@@ -55,6 +55,8 @@ static const db_sql q_steps[] = {
 	  NULL },
 	{ "archive_workflow_steps", "DELETE FROM workflow_step WHERE {in:run_id,$1}", NULL },
 	{ "archive_workflow_signals", "DELETE FROM workflow_signal WHERE {in:run_id,$1}", NULL },
+	/* An archived task ends no more: what it would publish then goes. */
+	{ "archive_task_emits", "DELETE FROM task_emit WHERE {in:task_id,$1}", NULL },
 	{ "archive_tasks", "DELETE FROM task WHERE {in:id,$1}", NULL },
 };
 

@@ -49,6 +49,12 @@ int store_hook_delivery_started(store_conn *c, const char *namespace, const char
  * again (once the target can start) is a fresh delivery. */
 int store_hook_delivery_unclaim(store_conn *c, const char *namespace, const char *hook, const char *delivery_id);
 
+/* Retention (trigger_retention.c): deletes up to limit events published
+ * before `before`, with their deliveries (*events, *deliveries: how many
+ * rows of each); and up to limit hook delivery ids expired at now. */
+int store_events_expire(store_conn *c, int64_t before, size_t limit, int64_t *events, int64_t *deliveries);
+int store_hook_deliveries_expire(store_conn *c, int64_t now, size_t limit, int64_t *deleted);
+
 typedef struct trigger_event {
 	char *namespace, *id, *topic;
 	char *payload;            /* JSON text */

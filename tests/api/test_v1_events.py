@@ -248,3 +248,28 @@ def test_a_namespace_has_at_most_1000_subscriptions(api):
     r = api.post("/v1/subscriptions", json={"namespace": "other", "name": "one-more", "topic": "many",
                                             "target": JOB})
     assert r.status_code == 201, r.text
+
+
+def test_old_events_go_with_their_deliveries_in_batches(make_api):
+    """EVENT_RETENTION_AFTER_SECS on the injected clock: the events published
+    longer ago go with their deliveries (three, two per batch), the younger
+    stays, and an id deleted is free again."""
+    from harness import metric
+    api = make_api(EVENT_RETENTION_AFTER_SECS="3600", RETENTION_CLEANUP_INTERVAL_SECS="1", RETENTION_BATCH_SIZE="2")
+    subscribe(api, "ret", "ret.t")
+    for i in range(3):
+        publish(api, "ret.t", {"i": i}, id="old-%d" % i)
+    api.advance(1800)
+    young = publish(api, "ret.t", {"i": 9}, id="young")
+    api.advance(1900)      # the old: 3700 s; the young: 1900 s
+    wait_for(lambda: all(api.get("/v1/events/old-%d" % i).status_code == 404 for i in range(3)), timeout=10,
+             desc="the old events deleted")
+    got = api.get("/v1/events/young").json()
+    assert [d["run_id"] for d in got["deliveries"]] == [d["run_id"] for d in young["deliveries"]]
+    assert [e["id"] for e in api.get("/v1/events?topic=ret.t").json()["events"]] == ["young"]
+    samples = api.metrics()
+    assert metric(samples, "retention_events_deleted_total") == 3
+    assert metric(samples, "retention_event_deliveries_deleted_total") == 3
+    # Its id forgotten, the event published again is a new one and starts again.
+    again = publish(api, "ret.t", {"i": 0}, id="old-0")
+    assert len(again["deliveries"]) == 1 and again["deliveries"][0]["run_id"]

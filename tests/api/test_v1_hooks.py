@@ -11,7 +11,7 @@ import hmac
 import json
 import time
 
-from harness import parse_ts
+from harness import parse_ts, wait_for
 
 SECRET = "s3cret-for-the-tests-0123"
 
@@ -286,3 +286,20 @@ def test_a_delivery_that_started_nothing_leaves_its_delivery_id_free(weft_factor
     assert out["duplicate"] is False and out["run_id"]
     assert on.get("/v1/runs/" + out["run_id"]).json()["name"] == "ex@1"
     assert deliver(on, "exh", body, headers, 200)["run_id"] == out["run_id"]
+
+
+def test_expired_delivery_ids_go_with_the_retention_pass(make_api):
+    """A hook never delivered to again still loses its delivery ids once
+    their window passes: the leader's retention pass deletes them."""
+    from harness import metric
+    api = make_api(RETENTION_CLEANUP_INTERVAL_SECS="1")
+    create(api, name="quiet", scheme="github", replay_window_secs=60, target={"kind": "job", "queue": "quiet"})
+    body = b'{"q":1}'
+    for d in ("q-1", "q-2", "q-3"):
+        deliver(api, "quiet", body, {"X-Hub-Signature-256": github_sign(SECRET, body), "X-GitHub-Delivery": d},
+                201)
+    api.advance(30)
+    assert metric(api.metrics(), "retention_hook_deliveries_deleted_total") == 0
+    api.advance(31)
+    wait_for(lambda: metric(api.metrics(), "retention_hook_deliveries_deleted_total") == 3, timeout=10,
+             desc="the expired delivery ids deleted")

@@ -10,6 +10,7 @@
 
 #include "core/limits.h"
 #include "store_test.h"
+#include "store/triggers.h"
 
 static void test_pending_scan(void **state)
 {
@@ -601,6 +602,8 @@ static void test_archive(void **state)
 	action_row act = { .trigger = TRIGGER_END, .condition = COND_SUCCESS, .params = (char *)"{}" };
 	assert_int_equal(store_action_insert(f->w, &old.id, &act), 0);
 	assert_int_equal(store_action_insert(f->w, &p.id, &act), 0);
+	assert_int_equal(store_task_emit_insert(f->w, &old.id, "default", "old.ended", "end"), 0);
+	assert_int_equal(store_task_emit_insert(f->w, &p.id, "default", "p.ended", "end"), 0);
 	ledger_claim_result lr;
 	assert_int_equal(store_ledger_claim(f->w, "old:start", &old.id, TRIGGER_START, COND_SUCCESS, T0, 0, &lr), 0);
 	set_status(f, &old.id, TS_SUCCESS, &(task_update){ .ended_at = T0 + 10, .last_updated = T0 + 10 });
@@ -633,6 +636,8 @@ static void test_archive(void **state)
 	assert_int_equal(sql_intf(f, "SELECT count(*) FROM link WHERE parent_id = '%s' OR child_id = '%s'",
 	                          old.id.str, old.id.str), 0);
 	assert_int_equal(sql_int(f, "SELECT count(*) FROM link"), 1);   /* p -> c */
+	assert_int_equal(sql_intf(f, "SELECT count(*) FROM task_emit WHERE task_id = '%s'", old.id.str), 0);
+	assert_int_equal(sql_intf(f, "SELECT count(*) FROM task_emit WHERE task_id = '%s'", p.id.str), 1);
 	assert_int_equal(sql_int(f, "SELECT count(*) FROM webhook_execution"), 0);
 	assert_int_equal(sql_int(f, "SELECT count(*) FROM outbox"), 1);
 	assert_int_equal(sql_intf(f, "SELECT id FROM outbox"), unsent.id);

@@ -6,7 +6,8 @@
  * (or _AFTER_SECS) set, the same pass deletes the workflow runs that ended
  * longer ago than that, in the same batches. With AUDIT_RETENTION_DAYS (or
  * _AFTER_SECS; 90 days unless set) the pass deletes the audit log entries
- * recorded longer ago than that, in the same batches.
+ * recorded longer ago than that, in the same batches. Events and hook
+ * delivery ids: parts/trigger_retention.c.
  */
 #include "util/common.h"
 #include "util/log.h"
@@ -78,7 +79,8 @@ static int expire_audit_step(engine *e, void *arg, int64_t now)
 
 static bool retention_on(const engine *e)
 {
-	return e->cfg.archive_after_us > 0 || e->cfg.workflow_retention_us > 0 || e->cfg.audit_retention_us > 0;
+	return e->cfg.archive_after_us > 0 || e->cfg.workflow_retention_us > 0 || e->cfg.audit_retention_us > 0 ||
+	       e->cfg.event_retention_us > 0;
 }
 
 static int retention_start(engine *e, int64_t now)
@@ -98,6 +100,8 @@ static void retention_run(engine *e, int64_t now)
 		rc = engine_step(e, expire_workflows_step, NULL, now);
 	if (rc == 0 && e->cfg.audit_retention_us > 0)
 		rc = engine_step(e, expire_audit_step, NULL, now);
+	if (rc == 0)
+		rc = engine_step(e, retention_triggers_step, NULL, now);
 	metrics_inc("retention_cleanup_runs_total", rc == 0 ? "outcome=\"success\"" : "outcome=\"error\"", 1);
 	if (rc != 0)
 		log_error("engine", "archiving pass failed");
