@@ -934,6 +934,7 @@ extern const char embed_store_schema_postgres_0013_schedule_overlap_sql[];
 extern const char embed_store_schema_postgres_0014_task_ref_sql[];
 extern const char embed_store_schema_postgres_0017_triggers_sql[];
 extern const char embed_store_schema_postgres_0018_audit_log_sql[];
+extern const char embed_store_schema_postgres_0019_trigger_expiry_sql[];
 
 static const db_migration migrations[] = {
 	{ 1, embed_store_schema_postgres_0001_init_sql },
@@ -952,6 +953,7 @@ static const db_migration migrations[] = {
 	{ 14, embed_store_schema_postgres_0014_task_ref_sql },
 	{ 17, embed_store_schema_postgres_0017_triggers_sql },
 	{ 18, embed_store_schema_postgres_0018_audit_log_sql },
+	{ 19, embed_store_schema_postgres_0019_trigger_expiry_sql },
 };
 
 static store_conn *conn_open(store *s, db_role role) { return &pg_conn_new(pgs(s), role)->base; }

@@ -44,6 +44,7 @@ extern const char embed_store_schema_sqlite_0013_schedule_overlap_sql[];
 extern const char embed_store_schema_sqlite_0014_task_ref_sql[];
 extern const char embed_store_schema_sqlite_0017_triggers_sql[];
 extern const char embed_store_schema_sqlite_0018_audit_log_sql[];
+extern const char embed_store_schema_sqlite_0019_trigger_expiry_sql[];
 
 static const db_migration migrations[] = {
 	{ 1, embed_store_schema_sqlite_0001_init_sql },
@@ -62,6 +63,7 @@ static const db_migration migrations[] = {
 	{ 14, embed_store_schema_sqlite_0014_task_ref_sql },
 	{ 17, embed_store_schema_sqlite_0017_triggers_sql },
 	{ 18, embed_store_schema_sqlite_0018_audit_log_sql },
+	{ 19, embed_store_schema_sqlite_0019_trigger_expiry_sql },
 };
 
 typedef struct sq_stmt {
