@@ -63,6 +63,11 @@ typedef struct weft_config {
 	int engine_queue_max;            /* ENGINE_QUEUE_MAX 10000: commands waiting for the engine */
 	int64_t idempotency_ttl_us;      /* IDEMPOTENCY_TTL_SECS 86400: how long a key is remembered */
 	int64_t slow_query_ms;           /* SLOW_QUERY_THRESHOLD_MS 100 */
+	/* per-execution logs */
+	int log_buffer_lines;            /* LOG_BUFFER_LINES 10000: lines an execution may have waiting */
+	int64_t log_buffer_bytes;        /* LOG_BUFFER_BYTES 8388608: their bytes */
+	int64_t log_retention_us;        /* LOG_RETENTION_DAYS 0 (keep), or LOG_RETENTION_AFTER_SECS */
+	int log_streams_max;             /* LOG_STREAMS_MAX 64: live log streams (SSE) at once */
 } weft_config;
 
 /* Fills cfg from the environment and argv (argv[0] is the subcommand,

@@ -134,6 +134,9 @@ static int serve(int argc, char **argv)
 		.retention_batch = cfg.retention_batch,
 		.queue_max = cfg.engine_queue_max,
 		.idempotency_ttl_us = cfg.idempotency_ttl_us,
+		.log_buffer_lines = cfg.log_buffer_lines,
+		.log_buffer_bytes = cfg.log_buffer_bytes,
+		.log_retention_us = cfg.log_retention_us,
 		.template_runs = &template_runs,
 	};
 	eng = engine_new(&ecfg, st, disp);

@@ -931,6 +931,7 @@ extern const char embed_store_schema_postgres_0011_templates_sql[];
 extern const char embed_store_schema_postgres_0012_workflow_listing_sql[];
 extern const char embed_store_schema_postgres_0013_schedule_overlap_sql[];
 extern const char embed_store_schema_postgres_0014_task_ref_sql[];
+extern const char embed_store_schema_postgres_0016_task_logs_sql[];
 
 static const db_migration migrations[] = {
 	{ 1, embed_store_schema_postgres_0001_init_sql },
@@ -947,6 +948,7 @@ static const db_migration migrations[] = {
 	{ 12, embed_store_schema_postgres_0012_workflow_listing_sql },
 	{ 13, embed_store_schema_postgres_0013_schedule_overlap_sql },
 	{ 14, embed_store_schema_postgres_0014_task_ref_sql },
+	{ 16, embed_store_schema_postgres_0016_task_logs_sql },
 };
 
 static store_conn *conn_open(store *s, db_role role) { return &pg_conn_new(pgs(s), role)->base; }

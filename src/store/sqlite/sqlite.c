@@ -42,6 +42,7 @@ extern const char embed_store_schema_sqlite_0011_templates_sql[];
 extern const char embed_store_schema_sqlite_0012_workflow_listing_sql[];
 extern const char embed_store_schema_sqlite_0013_schedule_overlap_sql[];
 extern const char embed_store_schema_sqlite_0014_task_ref_sql[];
+extern const char embed_store_schema_sqlite_0016_task_logs_sql[];
 
 static const db_migration migrations[] = {
 	{ 1, embed_store_schema_sqlite_0001_init_sql },
@@ -58,6 +59,7 @@ static const db_migration migrations[] = {
 	{ 12, embed_store_schema_sqlite_0012_workflow_listing_sql },
 	{ 13, embed_store_schema_sqlite_0013_schedule_overlap_sql },
 	{ 14, embed_store_schema_sqlite_0014_task_ref_sql },
+	{ 16, embed_store_schema_sqlite_0016_task_logs_sql },
 };
 
 typedef struct sq_stmt {
