@@ -1,0 +1,175 @@
+"""Per-execution logs: a worker appends lines to its held job over HTTP
+(fenced by its lease token), the task's lines read back complete and
+ordered (seq contiguous from 1) in keyset pages, the buffer's overflow
+recorded as a system line, the search across executions by each filter,
+and retention (archiving a task deletes its lines; LOG_RETENTION_* drops
+old ones)."""
+
+import time
+
+from harness import wait_for
+
+
+def enqueue(api, queue="q", **extra):
+    r = api.post("/v1/jobs", json={"jobs": [dict(queue=queue, **extra)]})
+    assert r.status_code == 201, r.text
+    return r.json()["jobs"][0]
+
+
+def claim(api, queue="q"):
+    r = api.post("/v1/jobs/claim", json={"queues": [queue], "worker_id": "w1"})
+    assert r.status_code == 200, r.text
+    (job,) = r.json()["jobs"]
+    return job
+
+
+def append(api, job, lines, token=None):
+    return api.post("/v1/jobs/%s/logs" % job["id"],
+                    json={"lease_token": job["lease_token"] if token is None else token, "lines": lines})
+
+
+def all_lines(api, task_id, **params):
+    out, cursor = [], None
+    while True:
+        q = dict(params, limit=1000)
+        if cursor:
+            q["cursor"] = cursor
+        r = api.get("/v1/tasks/%s/logs" % task_id, params=q)
+        assert r.status_code == 200, r.text
+        page = r.json()
+        out += page["lines"]
+        if not page["more"]:
+            return out
+        cursor = page["next_cursor"]
+
+
+def wait_lines(api, task_id, n):
+    wait_for(lambda: len(all_lines(api, task_id)) >= n, timeout=30)
+    return all_lines(api, task_id)
+
+
+def test_append_read_ordered_and_fenced(make_api):
+    # A buffer that holds every line even if the engine falls behind.
+    api = make_api(LOG_BUFFER_LINES="200000", LOG_BUFFER_BYTES="67108864")
+    enqueue(api)
+    job = claim(api)
+    total = 100_000
+    for start in range(0, total, 1000):
+        lines = [{"text": "line %d" % i, "stream": "stderr" if i % 7 == 0 else "stdout"}
+                 for i in range(start, start + 1000)]
+        r = append(api, job, lines)
+        assert r.status_code == 200, r.text
+        assert r.json()["accepted"] == 1000 and r.json()["dropped"] is False
+    got = wait_lines(api, job["id"], total)
+    assert len(got) == total
+    assert [l["seq"] for l in got] == list(range(1, total + 1))
+    assert [l["text"] for l in got] == ["line %d" % i for i in range(total)]
+    assert all(l["attempt"] == 1 for l in got)
+    assert got[7]["stream"] == "stderr" and got[7]["level"] == "warn"
+    assert got[1]["stream"] == "stdout" and got[1]["level"] == "info"
+    # Filters of the task's route.
+    err = all_lines(api, job["id"], stream="stderr")
+    assert len(err) == len([i for i in range(total) if i % 7 == 0])
+    assert api.get("/v1/tasks/%s/logs" % job["id"], params={"stream": "nope"}).status_code == 400
+    # A stale token is refused and writes nothing.
+    r = append(api, job, [{"text": "late"}], token=str(int(job["lease_token"]) + 1))
+    assert r.status_code == 409 and r.json()["error"]["code"] == "stale_lease", r.text
+    # Bad input names its field.
+    r = append(api, job, [])
+    assert r.status_code == 400 and "lines" in r.text
+    r = append(api, job, [{"text": "x", "stream": "system"}])
+    assert r.status_code == 400 and "stream" in r.text
+    r = append(api, job, [{"text": "x" * 70000}])
+    assert r.status_code == 413, r.text
+    # Once the job ended, its lease no longer admits lines.
+    r = api.post("/v1/jobs/%s/complete" % job["id"], json={"lease_token": job["lease_token"], "result": 1})
+    assert r.status_code == 200, r.text
+    assert append(api, job, [{"text": "after"}]).status_code == 409
+    assert api.get("/v1/tasks/00000000-0000-7000-8000-000000000000/logs").status_code == 404
+
+
+def test_long_line_cut_and_marked(api):
+    enqueue(api)
+    job = claim(api)
+    assert append(api, job, [{"text": "é" * 20000}]).status_code == 200
+    (line,) = wait_lines(api, job["id"], 1)
+    assert line["text"].endswith(" [cut]") and len(line["text"].encode()) <= 16384
+    assert set(line["text"][:-6]) == {"é"}
+
+
+def test_buffer_overflow_drop_recorded(make_api):
+    api = make_api(LOG_BUFFER_LINES="1")
+    enqueue(api)
+    job = claim(api)
+    # 1,000 lines in one call: the buffer keeps the newest only.
+    r = append(api, job, [{"text": "n%d" % i} for i in range(1000)])
+    assert r.status_code == 200 and r.json()["dropped"] is True, r.text
+    got = wait_lines(api, job["id"], 2)
+    assert got[0]["stream"] == "system" and got[0]["text"] == "999 lines dropped", got[:2]
+    assert got[1]["text"] == "n999"
+    assert [l["seq"] for l in got] == [1, 2]
+
+
+def test_search_filters(api):
+    enqueue(api, queue="alpha")
+    a = claim(api, "alpha")
+    r = api.post("/v1/jobs", json={"namespace": "other", "jobs": [{"queue": "beta"}]})
+    assert r.status_code == 201, r.text
+    r = api.post("/v1/jobs/claim", json={"queues": ["beta"], "worker_id": "w2", "namespace": "other"})
+    (b,) = r.json()["jobs"]
+    assert append(api, a, [{"text": "Hello Alpha"}, {"text": "boom", "stream": "stderr", "level": "error"}]).status_code == 200
+    assert append(api, b, [{"text": "hello beta"}]).status_code == 200
+    wait_lines(api, a["id"], 2)
+    wait_lines(api, b["id"], 1)
+
+    def search(**q):
+        r = api.get("/v1/logs", params=q)
+        assert r.status_code == 200, r.text
+        return [l["text"] for l in r.json()["lines"]]
+
+    assert sorted(search()) == ["Hello Alpha", "boom", "hello beta"]
+    assert search(namespace="other") == ["hello beta"]
+    assert sorted(search(task_id=a["id"])) == ["Hello Alpha", "boom"]
+    assert sorted(search(run_id=a["run_id"])) == ["Hello Alpha", "boom"]
+    assert search(queue="beta") == ["hello beta"]
+    assert search(stream="stderr") == ["boom"]
+    assert search(level="error") == ["boom"]
+    assert sorted(search(q="HELLO")) == ["Hello Alpha", "hello beta"]
+    assert search(since="2999-01-01T00:00:00Z") == []
+    assert len(search(until="2999-01-01T00:00:00Z")) == 3
+    # Newest first, in pages that neither repeat nor skip.
+    r = api.get("/v1/logs", params={"limit": 2})
+    page = r.json()
+    assert len(page["lines"]) == 2 and page["next_cursor"]
+    r = api.get("/v1/logs", params={"limit": 2, "cursor": page["next_cursor"]})
+    rest = r.json()
+    assert len(rest["lines"]) == 1 and rest["next_cursor"] is None
+    assert sorted(l["text"] for l in page["lines"] + rest["lines"]) == ["Hello Alpha", "boom", "hello beta"]
+    # A cursor of another search is refused; bad filters name themselves.
+    assert api.get("/v1/logs", params={"cursor": page["next_cursor"], "queue": "x"}).status_code == 400
+    assert "level" in api.get("/v1/logs", params={"level": "loud"}).text
+
+
+def test_archiving_deletes_logs(make_api):
+    api = make_api(RETENTION_ARCHIVE_AFTER_SECS="1", RETENTION_CLEANUP_INTERVAL_SECS="0.5")
+    enqueue(api)
+    job = claim(api)
+    assert append(api, job, [{"text": "kept until archived"}]).status_code == 200
+    wait_lines(api, job["id"], 1)
+    r = api.post("/v1/jobs/%s/complete" % job["id"], json={"lease_token": job["lease_token"], "result": 1})
+    assert r.status_code == 200
+    api.advance(5)
+    wait_for(lambda: api.get("/v1/logs", params={"task_id": job["id"]}).json()["lines"] == [], timeout=20)
+
+
+def test_log_retention_age(make_api):
+    api = make_api(LOG_RETENTION_AFTER_SECS="60", RETENTION_CLEANUP_INTERVAL_SECS="0.5")
+    enqueue(api)
+    job = claim(api)
+    assert append(api, job, [{"text": "old"}]).status_code == 200
+    wait_lines(api, job["id"], 1)
+    api.advance(30)
+    time.sleep(1)
+    assert len(all_lines(api, job["id"])) == 1
+    api.advance(60)
+    wait_for(lambda: all_lines(api, job["id"]) == [], timeout=20)
