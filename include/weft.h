@@ -422,6 +422,62 @@ WEFT_API int weft_get_task(weft_client *c, const char *id, char **out, weft_erro
 WEFT_API int weft_list_task_events(weft_client *c, const char *id, const weft_page_query *q, char **out,
                                    weft_error *err);
 
+/* ---- per-execution logs ---------------------------------------------------- */
+
+/* Which of a task's log lines: q may be NULL. */
+typedef struct weft_task_log_query {
+	int32_t attempt;          /* 0: every attempt */
+	const char *stream;       /* "stdout", "stderr", "system"; NULL: every stream */
+	const char *cursor;       /* the previous page's next_cursor */
+	int64_t limit;            /* 1..1000; 0: 100 */
+} weft_task_log_query;
+
+/* A task's log lines in (attempt, seq) order: {"task_id", "status",
+ * "attempt", "lines": [...], "next_cursor", "more"}. A follower asks again
+ * with next_cursor for lines written since.
+ * @operation listTaskLogs */
+WEFT_API int weft_list_task_logs(weft_client *c, const char *id, const weft_task_log_query *q, char **out,
+                                 weft_error *err);
+
+/* One line a worker appends to its held job. */
+typedef struct weft_log_line {
+	const char *text;         /* required; at most 64 KiB (stored cut to 16 KiB) */
+	const char *stream;       /* "stdout" (NULL) or "stderr" */
+	const char *level;        /* "debug", "info", "warn", "error"; NULL: by stream */
+} weft_log_line;
+
+typedef struct weft_job_log_request {
+	const char *lease_token;  /* required: the held job's */
+	const weft_log_line *lines;   /* 1..1000 */
+	size_t lines_len;
+} weft_job_log_request;
+
+/* Appends log lines to the attempt of a job the caller holds: {"accepted",
+ * "attempt", "dropped"}; 409 (WEFT_ECONFLICT) when the lease is not the
+ * job's any more. out may be NULL.
+ * @operation appendJobLogs */
+WEFT_API int weft_job_log(weft_client *c, const char *id, const weft_job_log_request *req, char **out,
+                          weft_error *err);
+
+/* The search across executions; every member optional. */
+typedef struct weft_log_search_query {
+	const char *namespace_;
+	const char *task_id;
+	const char *run_id;
+	const char *queue;
+	const char *stream;
+	const char *level;
+	const char *q;            /* a substring of the text, case-insensitive */
+	const char *since;        /* RFC 3339 */
+	const char *until;
+	const char *cursor;
+	int64_t limit;            /* 1..1000; 0: 100 */
+} weft_log_search_query;
+
+/* Log lines across executions, newest first: {"lines", "next_cursor"}.
+ * @operation searchLogs */
+WEFT_API int weft_search_logs(weft_client *c, const weft_log_search_query *q, char **out, weft_error *err);
+
 /* The operator actions on a task answer the task (Task JSON); req may be
  * NULL; 409 (WEFT_ECONFLICT) when its status does not allow the action.
  * @operation retryTask */

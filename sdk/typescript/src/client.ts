@@ -130,6 +130,19 @@ export class WeftClient implements ApiMethods {
   listTaskEvents(id: string, options?: Options<"listTaskEvents">): Promise<Answer<"listTaskEvents">> {
     return this.#call("listTaskEvents", [id], undefined, options);
   }
+  /** A page of a task's log lines in (attempt, seq) order; asking again
+   * with next_cursor gives the lines written since. */
+  listTaskLogs(id: string, options?: Options<"listTaskLogs">): Promise<Answer<"listTaskLogs">> {
+    return this.#call("listTaskLogs", [id], undefined, options);
+  }
+  /** The worker holding a job appends 1..1000 lines to its attempt's log. */
+  appendJobLogs(id: string, body: Body<"appendJobLogs">, options?: Options<"appendJobLogs">): Promise<Answer<"appendJobLogs">> {
+    return this.#call("appendJobLogs", [id], body, options);
+  }
+  /** Log lines across executions, newest first. */
+  searchLogs(options?: Options<"searchLogs">): Promise<Answer<"searchLogs">> {
+    return this.#call("searchLogs", [], undefined, options);
+  }
 
   // ---- jobs ---------------------------------------------------------------
 
