@@ -40,6 +40,7 @@ static const top_command COMMANDS[] = {
 	{ "workflows", &CLI_WORKFLOWS, NULL, NULL },
 	{ "schedules", &CLI_SCHEDULES, NULL, NULL },
 	{ "template", &CLI_TEMPLATE, NULL, NULL },
+	{ "logs", NULL, logs_main, "a task's log lines (-f follows them live); `weft logs search` across executions" },
 	{ "completion", NULL, completion_main, "print a shell completion script (bash or zsh)" },
 };
 

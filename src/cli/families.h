@@ -20,6 +20,9 @@ extern const cli_family CLI_TOKENS;
 extern const cli_family CLI_WORKFLOWS;
 extern const cli_family CLI_SCHEDULES;
 extern const cli_family CLI_TEMPLATE;
+/* logs_cmd.c: `weft logs ID` and `weft logs search` (its own dispatch). */
+extern const cli_family CLI_LOGS, CLI_LOGS_SEARCH;
+int logs_main(int argc, char **argv);
 
 /* A run's cancel, pause and resume (`weft cancel ID` falls back to them
  * when ID is not a task). */

@@ -46,6 +46,8 @@ struct proc {
 	char err_tail[2 * PROC_STDERR_TAIL];
 	size_t err_len;
 	int stderr_copy_fd;
+	void (*on_output)(void *arg, bool is_stderr, const char *data, size_t n);
+	void *output_arg;
 	int permanent_exit;
 	int64_t started_at, timeout_at, kill_at, drain_until;
 	int64_t kill_grace_us;
@@ -392,6 +394,8 @@ int proc_start(const proc_spec *spec, proc **out, char *err, size_t errlen)
 	buf_init(&p->out);
 	p->output_max = spec->output_max ? spec->output_max : PROC_OUTPUT_MAX;
 	p->stderr_copy_fd = spec->stderr_copy_fd;
+	p->on_output = spec->on_output;
+	p->output_arg = spec->output_arg;
 	p->permanent_exit = spec->permanent_exit;
 	p->kill_grace_us = spec->kill_grace_us > 0 ? spec->kill_grace_us : DEFAULT_KILL_GRACE_US;
 	p->kill_at = p->drain_until = INT64_MAX;
@@ -562,6 +566,8 @@ static void read_pipe(proc *p, int *fd, bool is_stdout)
 			close_fd(fd);
 			return;
 		}
+		if (p->on_output)
+			p->on_output(p->output_arg, !is_stdout, chunk, (size_t)r);
 		if (is_stdout)
 			keep_stdout(p, chunk, (size_t)r);
 		else

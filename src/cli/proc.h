@@ -57,6 +57,11 @@ typedef struct proc_spec {
 	int permanent_exit;          /* this exit code is not retryable; <0: every code is */
 	int stderr_copy_fd;          /* where the child's stderr goes as it arrives; -1: nowhere */
 	size_t output_max;           /* 0: PROC_OUTPUT_MAX (tests lower it) */
+	/* Called with every chunk read from the child's stdout (is_stderr
+	 * false) or stderr, as it arrives, on the thread that drives the proc
+	 * (the worker's log capture); NULL: none. */
+	void (*on_output)(void *arg, bool is_stderr, const char *data, size_t n);
+	void *output_arg;
 } proc_spec;
 
 typedef struct proc_outcome {

@@ -173,3 +173,84 @@ def test_log_retention_age(make_api):
     assert len(all_lines(api, job["id"])) == 1
     api.advance(60)
     wait_for(lambda: all_lines(api, job["id"]) == [], timeout=20)
+
+
+# ---- `weft worker` captures its jobs' output; `weft logs -f` follows ----------------
+
+import os
+import signal
+import subprocess
+
+from harness import weft_bin
+
+
+def cli_env(server):
+    env = dict(os.environ)
+    env["WEFT_URL"] = server.base
+    for name in ("WEFT_TOKEN", "WEFT_NAMESPACE"):
+        env.pop(name, None)
+    return env
+
+
+def start_worker(server, tmp_path, script, queue="q"):
+    path = tmp_path / "job.sh"
+    path.write_text("#!/bin/sh\n" + script)
+    path.chmod(0o755)
+    log = open(tmp_path / "worker.log", "w")
+    return subprocess.Popen([weft_bin(), "worker", "--claim-wait", "1s", "--queue", queue, "--", str(path)],
+                            env=cli_env(server), stdout=subprocess.DEVNULL, stderr=log, cwd=str(tmp_path))
+
+
+def stop_worker(proc):
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=30) == 0
+
+
+def task_status(api, task_id):
+    return api.get("/v1/tasks/%s" % task_id).json()["status"]
+
+
+def test_worker_captures_100k_lines(make_api, tmp_path):
+    api = make_api(LOG_BUFFER_LINES="200000", LOG_BUFFER_BYTES="67108864")
+    # 100,000 stdout lines (6 digits each: the result stays under 1 MiB)
+    # and every thousandth also on stderr.
+    script = ("awk 'BEGIN { for (i = 0; i < 100000; i++) { printf \"%06d\\n\", i; "
+              "if (i % 1000 == 0) printf \"err %d\\n\", i > \"/dev/stderr\" } }'\n")
+    job = enqueue(api)
+    w = start_worker(api.server, tmp_path, script)
+    try:
+        wait_for(lambda: task_status(api, job["id"]) in ("success", "failure"), timeout=120)
+    finally:
+        stop_worker(w)
+    assert task_status(api, job["id"]) == "success"
+    got = all_lines(api, job["id"])
+    out = [l["text"] for l in got if l["stream"] == "stdout"]
+    err = [l["text"] for l in got if l["stream"] == "stderr"]
+    assert out == ["%06d" % i for i in range(100000)]
+    assert err == ["err %d" % i for i in range(0, 100000, 1000)]
+    assert [l["seq"] for l in got] == list(range(1, len(got) + 1))
+    assert len(got) == 100100
+
+
+def test_logs_follow_shows_lines_live(api, tmp_path):
+    gate = tmp_path / "gate"
+    # The job prints a line, then waits for the test to have seen it.
+    script = ("echo first line\nwhile [ ! -e %s ]; do sleep 0.05; done\necho second line >&2\necho '{\"ok\":1}'\n"
+              % gate)
+    job = enqueue(api)
+    follow = subprocess.Popen([weft_bin(), "logs", "-f", job["id"]], env=cli_env(api.server),
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    w = start_worker(api.server, tmp_path, script)
+    try:
+        assert follow.stdout.readline() == "first line\n"
+        # Seen while the job still runs (it waits for the gate).
+        assert task_status(api, job["id"]) == "running"
+        gate.write_text("")
+        assert follow.stderr.readline() == "second line\n"
+        assert follow.wait(timeout=30) == 0   # ended with the task
+        assert task_status(api, job["id"]) == "success"
+        assert follow.stdout.read() == '{"ok":1}\n'
+    finally:
+        if follow.poll() is None:
+            follow.kill()
+        stop_worker(w)
