@@ -9,7 +9,7 @@
 # gives up on after WEFT_COMPLETION_TIMEOUT seconds (default 2).
 
 _weft_commands="serve submit ls get tasks runs cancel pause resume retry reset resolve queues workers
-dead-letters tokens workflows schedules template enqueue worker step sleep wait-signal bench completion help"
+dead-letters tokens workflows schedules template logs enqueue worker step sleep wait-signal bench completion help"
 _weft_global_opts="--url --token --namespace --profile --json --help"
 
 # The verbs of a command, or nothing for a command without verbs.
@@ -24,6 +24,7 @@ _weft_verbs() {
         workflows) echo "ls show key start cancel terminate retry signal" ;;
         schedules) echo "ls show create delete pause resume trigger next" ;;
         template) echo "ls show apply run" ;;
+        logs) echo "search" ;;
         completion) echo "bash zsh" ;;
         help) echo "$_weft_commands" ;;
     esac
@@ -63,6 +64,11 @@ _weft_opts() {
                 ls|"") echo "--name --limit --cursor --all" ;;
                 run) echo "--context --key --identity" ;;
             esac ;;
+        logs)
+            case $2 in
+                search) echo "--task --run --queue --stream --level --text --since --until --limit --cursor --all" ;;
+                *) echo "--follow -f --attempt --stream" ;;
+            esac ;;
         queues|workers|dead-letters|tokens) echo "--limit --cursor --all" ;;
         enqueue) echo "--name --priority --run-at --delay --max-attempts --backoff --jitter --timeout --dedup-key
 --dedup-window --concurrency-key --rate-key --metadata" ;;
@@ -81,7 +87,7 @@ _weft_takes_value() {
         --dedup-window|--concurrency-key|--rate-key|--metadata|--concurrency|--claim-wait|--lease|--kill-grace|\
         --permanent-exit|--outcome-log|--type|--input|--key|--server|--jobs|--tasks|--clients|--rate|--window|--nodes|--soak|\
         --latency-rate|--latency-secs|--starts|--cron|--tz|--job-name|--workflow|--template|--context|--target|\
-        --catchup|--catchup-max|--overlap|--identity)
+        --catchup|--catchup-max|--overlap|--identity|--attempt|--stream|--level|--text|--since|--until|--task)
             return 0 ;;
     esac
     return 1
