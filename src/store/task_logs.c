@@ -149,7 +149,8 @@ static void build_list(buf *sql, unsigned shape)
 	buf_puts(sql, "SELECT " LOG_COLS " FROM task_log WHERE task_id = $1");
 	buf_puts(sql, (shape & LIST_ATTEMPT) ? " AND attempt = $2" : " AND $2 = 0");
 	buf_puts(sql, (shape & LIST_STREAM) ? " AND stream = $3" : " AND $3 = ''");
-	buf_puts(sql, " AND (attempt > $4 OR (attempt = $4 AND seq > $5)) ORDER BY attempt, seq LIMIT $6");
+	/* A row value: both databases walk the key's index from it. */
+	buf_puts(sql, " AND (attempt, seq) > ($4, $5) ORDER BY attempt, seq LIMIT $6");
 }
 
 static const db_dyn dyn_list = { "task_logs_list", build_list };
@@ -202,8 +203,7 @@ static void build_search(buf *sql, unsigned shape)
 	buf_puts(sql, (shape & S_TEXT) ? " AND {strpos:lower(text),lower($7)} > 0" : " AND $7 = ''");
 	buf_puts(sql, " AND at >= $8 AND at < $9");
 	if (shape & S_AFTER)
-		buf_puts(sql, " AND (at < $10 OR (at = $10 AND (task_id < $11 OR (task_id = $11 AND "
-		              "(attempt < $12 OR (attempt = $12 AND seq < $13))))))");
+		buf_puts(sql, " AND (at, task_id, attempt, seq) < ($10, $11, $12, $13)");
 	else
 		buf_puts(sql, " AND $10 = 0 AND $11 = '' AND $12 = 0 AND $13 = 0");
 	buf_puts(sql, " ORDER BY at DESC, task_id DESC, attempt DESC, seq DESC LIMIT $14");

@@ -14,6 +14,7 @@
  *   soak_window.c the soak's windows and summary (soak.h)
  *   queue.c       --queue: the /v1 job queue's bulk enqueue and drain
  *   queue_latency.c --queue: enqueue -> claim latency at a fixed rate
+ *   logs.c        --logs: log lines captured per second
  *   statements.c  database statements per task, from each node's /metrics
  *   sink.c        the in-process webhook sink (sink.h)
  *   pg_admin.c    the PostgreSQL database of a run (pg_admin.h)
@@ -48,6 +49,7 @@ typedef struct bench_opts {
 	long jobs;            /* --jobs: jobs enqueued and drained by --queue */
 	long latency_secs;    /* --latency-secs: length of the latency phase; 0 skips it */
 	long latency_rate;    /* --latency-rate: jobs per second in the latency phase */
+	long logs;            /* --logs: log lines appended and stored instead of the phases; 0: not run */
 	const char *db;       /* --db: a postgres:// URL (argv, borrowed); NULL = SQLite */
 	const char *server;   /* --server: the weft binary to run (argv, borrowed); NULL = this one */
 	bool json;
@@ -188,6 +190,12 @@ int bench_queue_completed(bench *b, const http_response *r, size_t count, atomic
 /* queue_latency.c: jobs at opt.latency_rate for opt.latency_secs, claimed by
  * waiting long-polls; p50/p99 from each job's due time to its claim. */
 int bench_queue_latency(bench *b);
+
+/* ---- logs.c -------------------------------------------------------------- */
+
+/* --logs: lines appended through POST /v1/jobs/{id}/logs by --clients
+ * clients until stored: logs_lines_per_s. -1 logged. */
+int bench_logs(bench *b);
 
 /* ---- load.c -------------------------------------------------------------- */
 

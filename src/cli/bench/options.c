@@ -43,6 +43,9 @@ static void usage(FILE *out)
 	      "  --latency-rate N jobs per second in the latency phase (default 1000)\n"
 	      "  (with --queue, --clients is the number of enqueueing and draining clients,\n"
 	      "  default 4)\n"
+	      "  --logs N         instead of the phases, N log lines appended to --clients held\n"
+	      "                   jobs (default 4) by POST /v1/jobs/{id}/logs, 1,000 a request,\n"
+	      "                   timed until every line is stored: log lines per second\n"
 	      "  --server PATH    run PATH (another weft binary, e.g. an older build) as the\n"
 	      "                   server instead of this one; its command line is the same\n"
 	      "  --json           print one JSON object with every figure on stdout\n"
@@ -90,6 +93,10 @@ static int check_opts(const bench_opts *o)
 	}
 	if (!o->soak && (o->rate || o->window)) {
 		fprintf(stderr, "weft bench: --rate and --window belong to a soak: add --soak SECONDS\n");
+		return -1;
+	}
+	if (o->logs && (o->queue || o->soak)) {
+		fprintf(stderr, "weft bench: --logs is a run of its own: drop --queue and --soak\n");
 		return -1;
 	}
 	if (o->queue && o->soak) {
@@ -152,6 +159,7 @@ int bench_parse_opts(int argc, char **argv, bench_opts *o)
 		{ "--jobs", 1, 10000000, offsetof(bench_opts, jobs) },
 		{ "--latency-secs", 0, 3600, offsetof(bench_opts, latency_secs) },
 		{ "--latency-rate", 1, 100000, offsetof(bench_opts, latency_rate) },
+		{ "--logs", 1, 100000000, offsetof(bench_opts, logs) },
 	};
 	static const struct {
 		const char *name;
@@ -210,7 +218,7 @@ int bench_parse_opts(int argc, char **argv, bench_opts *o)
 	if (check_opts(o) != 0)
 		return -1;
 	if (!o->clients)
-		o->clients = o->queue ? 4 : 32;
+		o->clients = o->queue || o->logs ? 4 : 32;
 	if (o->queue) {
 		if (!o->jobs)
 			o->jobs = 100000;

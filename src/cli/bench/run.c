@@ -78,7 +78,7 @@ static int pg_prepare(bench *b)
 static void report_parameters(bench *b, const char *durability)
 {
 	json_object_set_new(b->report, "backend", json_string(b->opt.db ? "postgres" : "sqlite"));
-	json_object_set_new(b->report, "mode", json_string(b->opt.soak ? "soak" : b->opt.queue ? "queue" : "phases"));
+	json_object_set_new(b->report, "mode", json_string(b->opt.soak ? "soak" : b->opt.queue ? "queue" : b->opt.logs ? "logs" : "phases"));
 	json_object_set_new(b->report, "nodes", json_integer(b->opt.nodes));
 	if (b->opt.queue) {
 		json_object_set_new(b->report, "jobs", json_integer(b->opt.jobs));
@@ -175,6 +175,8 @@ static int run_phases(bench *b)
 		return bench_soak(b);
 	if (b->opt.queue)
 		return bench_queue(b);
+	if (b->opt.logs)
+		return bench_logs(b);
 	if (bench_phase_submits(b) != 0 || bench_phase_starts(b) != 0 || bench_phase_patch(b) != 0 ||
 	    bench_phase_put(b) != 0)
 		return -1;
