@@ -254,3 +254,68 @@ def test_logs_follow_shows_lines_live(api, tmp_path):
         if follow.poll() is None:
             follow.kill()
         stop_worker(w)
+
+
+def read_events(resp):
+    """(event, data) pairs of a server-sent event stream, as they arrive."""
+    event, data = None, []
+    for raw in resp.iter_lines(decode_unicode=True):
+        if raw == "":
+            if event is not None:
+                yield event, "\n".join(data)
+            event, data = None, []
+        elif raw.startswith(":"):
+            continue
+        elif raw.startswith("event: "):
+            event = raw[7:]
+        elif raw.startswith("data: "):
+            data.append(raw[6:])
+
+
+def test_sse_follows_until_the_end(api):
+    import json
+    import requests
+    enqueue(api)
+    job = claim(api)
+    assert append(api, job, [{"text": "before"}]).status_code == 200
+    wait_lines(api, job["id"], 1)
+    url = api.server.base + "/v1/tasks/%s/logs" % job["id"]
+    with requests.get(url, headers={"Accept": "text/event-stream"}, stream=True, timeout=30) as resp:
+        assert resp.status_code == 200
+        assert resp.headers["Content-Type"].startswith("text/event-stream")
+        events = read_events(resp)
+        ev, data = next(events)
+        assert ev == "line" and json.loads(data)["text"] == "before"
+        # A line appended while the stream is open arrives on it.
+        assert append(api, job, [{"text": "during", "stream": "stderr"}]).status_code == 200
+        ev, data = next(events)
+        line = json.loads(data)
+        assert ev == "line" and line["text"] == "during" and line["seq"] == 2 and line["stream"] == "stderr"
+        r = api.post("/v1/jobs/%s/complete" % job["id"], json={"lease_token": job["lease_token"], "result": 1})
+        assert r.status_code == 200
+        ev, data = next(events)
+        assert ev == "end" and json.loads(data)["status"] == "success"
+    # follow=true does the same without the header; a bad value names itself.
+    with requests.get(url, params={"follow": "true"}, stream=True, timeout=30) as resp:
+        got = list(read_events(resp))
+    assert [e for e, _ in got] == ["line", "line", "end"]
+    r = api.get("/v1/tasks/%s/logs" % job["id"], params={"follow": "yes"})
+    assert r.status_code == 400 and "follow" in r.text
+
+
+def test_sse_streams_are_bounded(make_api):
+    import requests
+    api = make_api(LOG_STREAMS_MAX="1")
+    enqueue(api)
+    job = claim(api)
+    url = api.server.base + "/v1/tasks/%s/logs?follow=true" % job["id"]
+    with requests.get(url, stream=True, timeout=30) as first:
+        assert first.status_code == 200
+        r = api.get("/v1/tasks/%s/logs" % job["id"], params={"follow": "true"})
+        assert r.status_code == 503, r.text
+    # The first one closed: room again (its end is noticed by a write, so
+    # the server may need a moment).
+    r = api.post("/v1/jobs/%s/complete" % job["id"], json={"lease_token": job["lease_token"], "result": 1})
+    assert r.status_code == 200
+    wait_for(lambda: api.get("/v1/tasks/%s/logs" % job["id"], params={"follow": "true"}).status_code == 200,
+             timeout=10)

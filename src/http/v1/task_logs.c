@@ -2,7 +2,10 @@
  * task_logs.c — the /v1 routes of per-execution logs:
  *
  *   GET  /v1/tasks/{id}/logs   a task's lines in (attempt, seq) order, keyset pages:
- *                              attempt, stream, cursor, limit
+ *                              attempt, stream, cursor, limit; with follow=true or
+ *                              Accept: text/event-stream, server-sent events: the
+ *                              stored lines, then new ones as they are committed,
+ *                              until the task ended
  *   POST /v1/jobs/{id}/logs    the worker holding the job (lease_token) appends
  *                              1..1000 lines to its attempt
  *   GET  /v1/logs              the search across executions, newest first: namespace,
@@ -19,6 +22,7 @@
 #include "core/error.h"
 #include "engine/task_logs.h"
 #include "http/decode.h"
+#include "http/stream.h"
 #include "http/tokens.h"
 #include "http/v1/cursor.h"
 #include "http/v1/decode_job.h"
@@ -86,6 +90,96 @@ static bool level_ok(const char *s)
 
 /* The cursor's key (attempt, seq) as one ordinal: seq stays below 2^40. */
 #define SEQ_BITS 40
+/* A followed stream writes a comment when it wrote nothing for this long:
+ * a client that went away is found by the write. */
+#define FOLLOW_KEEPALIVE_US (15 * 1000000LL)
+#define FOLLOW_PAGE 1000
+
+/* A task's lines followed as server-sent events. */
+typedef struct follow_state {
+	store *st;
+	weft_id id;
+	int32_t attempt;
+	char stream[8];              /* "" for every stream */
+	uint64_t fp;                 /* the cursor fingerprint, as the pages' */
+	int64_t after;               /* (attempt, seq) of the last line sent */
+	bool ended_seen;             /* the task had ended at the last look */
+	int64_t last_write_us;
+} follow_state;
+
+static void put_cursor(buf *b, uint64_t fp, int64_t key)
+{
+	v1_cursor next = { .at = key, .filters = fp, .position = key };
+	char text[V1_CURSOR_MAX];
+	v1_cursor_encode(&next, text);
+	buf_puts(b, text);
+}
+
+/* Lines written since the last call; the end once the task ended and a
+ * look after that found nothing more (its last lines are written no
+ * later than its end). */
+static int follow_produce(void *arg, buf *out)
+{
+	follow_state *f = arg;
+	store_conn *c = store_reader_acquire(f->st);
+	if (c == NULL)
+		return -1;
+	task_row t;
+	memset(&t, 0, sizeof t);
+	task_log_entry *rows = NULL;
+	size_t n = 0;
+	int rc = store_task_get(c, &f->id, &t);
+	if (rc == 0)
+		rc = store_task_logs_list(c, &f->id, f->attempt, f->stream[0] ? f->stream : NULL,
+		                          (int32_t)(f->after >> SEQ_BITS), f->after & ((1LL << SEQ_BITS) - 1), FOLLOW_PAGE,
+		                          &rows, &n);
+	store_reader_release(f->st, c);
+	int more = 1;
+	if (rc != 0) {
+		/* Gone (archived) or unreadable: the stream ends with why. */
+		buf_printf(out, "event: end\ndata: {\"reason\":\"%s\"}\n\n", rc == WEFT_ENOTFOUND ? "gone" : "error");
+		more = 0;
+	}
+	for (size_t i = 0; i < n; i++) {
+		f->after = ((int64_t)rows[i].attempt << SEQ_BITS) | rows[i].seq;
+		buf_puts(out, "id: ");
+		put_cursor(out, f->fp, f->after);
+		buf_puts(out, "\nevent: line\ndata: ");
+		put_line(out, &rows[i], false);
+		buf_puts(out, "\n\n");
+	}
+	bool ended = rc == 0 && (task_status_terminal(t.status) || (f->attempt > 0 && t.attempt > f->attempt));
+	if (rc == 0 && n == 0 && ended && f->ended_seen) {
+		buf_puts(out, "event: end\ndata: {\"status\":");
+		wire_str(out, task_status_name(t.status));
+		buf_puts(out, "}\n\n");
+		more = 0;
+	}
+	if (rc == 0 && n < FOLLOW_PAGE)
+		f->ended_seen = ended;
+	int64_t now = clock_mono_us();
+	if (out->len == 0 && now - f->last_write_us >= FOLLOW_KEEPALIVE_US)
+		buf_puts(out, ": keepalive\n\n");
+	if (out->len > 0)
+		f->last_write_us = now;
+	store_free_task_logs(rows, n);
+	task_row_release(&t);
+	return more;
+}
+
+static void follow_free(void *arg) { free(arg); }
+
+static const http_stream_ops follow_ops = { follow_produce, follow_free };
+
+static bool want_follow(http_request *r, http_query_src *src, http_error *e, int *rc)
+{
+	const char *v = decode_query_text(src, "follow");
+	if (v != NULL && strcmp(v, "true") != 0 && strcmp(v, "false") != 0) {
+		*rc = http_error_set(e, WEFT_EINVALID, HTTP_ERR_RULE, "follow", "expected true or false");
+		return false;
+	}
+	return (v != NULL && strcmp(v, "true") == 0) || (v == NULL && http_accepts_event_stream(r));
+}
 
 void v1_task_logs(http_request *r)
 {
@@ -99,6 +193,7 @@ void v1_task_logs(http_request *r)
 		rc = decode_query_int(&src, "attempt", 1, INT32_MAX, e, &attempt, NULL);
 	if (rc == 0)
 		rc = query_stream(&src, e, &stream);
+	bool follow = rc == 0 && want_follow(r, &src, e, &rc);
 	char what[128];
 	snprintf(what, sizeof what, "logs|%s|%" PRId64 "|%s", id->str, attempt, stream ? stream : "");
 	uint64_t fp = v1_fingerprint(what);
@@ -125,7 +220,18 @@ void v1_task_logs(http_request *r)
 	else if (rc == 0)
 		rc = WEFT_ENOTFOUND;
 	store_reader_release(http_store(r), c);
-	if (rc == WEFT_ENOTFOUND) {
+	if (rc == 0 && follow) {
+		follow_state *f = xcalloc(1, sizeof *f);
+		f->st = http_store(r);
+		f->id = *id;
+		f->attempt = (int32_t)attempt;
+		snprintf(f->stream, sizeof f->stream, "%s", stream ? stream : "");
+		f->fp = fp;
+		f->after = after;
+		f->last_write_us = clock_mono_us();
+		if (http_respond_stream(r, "text/event-stream", &follow_ops, f, http_config(r)->log_streams_max) != 0)
+			v1_fail_msg(r, WEFT_EOVERLOADED, NULL, "Too many log streams are open (LOG_STREAMS_MAX); try again later.");
+	} else if (rc == WEFT_ENOTFOUND) {
 		v1_fail_not_found(r, "task", id);
 	} else if (rc != 0) {
 		http_fail_server(r, rc, "task logs");
