@@ -426,6 +426,9 @@ WEFT_API int weft_list_task_events(weft_client *c, const char *id, const weft_pa
 
 /* Which of a task's log lines: q may be NULL. */
 typedef struct weft_task_log_query {
+	/* true: the answer is the server-sent event stream's text, given once
+	 * the task has ended (event "line" per line, then "end"). */
+	bool follow;
 	int32_t attempt;          /* 0: every attempt */
 	const char *stream;       /* "stdout", "stderr", "system"; NULL: every stream */
 	const char *cursor;       /* the previous page's next_cursor */

@@ -12,6 +12,8 @@ int weft_list_task_logs(weft_client *c, const char *id, const weft_task_log_quer
 	if (rc)
 		return api_drop(&p, NULL, rc);
 	if (q) {
+		if (q->follow)
+			query_str(&p, "follow", "true");
 		query_int(&p, "attempt", q->attempt);
 		query_str(&p, "stream", q->stream);
 		query_str(&p, "cursor", q->cursor);

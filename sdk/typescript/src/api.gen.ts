@@ -5255,6 +5255,8 @@ export interface operations {
                 attempt?: number;
                 /** @description Only this stream's lines */
                 stream?: "stdout" | "stderr" | "system";
+                /** @description true: answer as server-sent events (also with Accept: text/event-stream): the stored lines, then new ones as they are committed, until the task has ended (event "end"). Each line is an event "line" whose id is the cursor after it */
+                follow?: "true" | "false";
                 /** @description The next_cursor of the previous page, with the same filters */
                 cursor?: components["parameters"]["Cursor"];
                 limit?: components["parameters"]["Limit"];
@@ -5274,13 +5276,22 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["TaskLogPage"];
+                    "text/event-stream": string;
                 };
             };
             400: components["responses"]["Invalid"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
             500: components["responses"]["Internal"];
-            503: components["responses"]["Unavailable"];
+            /** @description Too many log streams are open (LOG_STREAMS_MAX), or the database is unreachable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     appendJobLogs: {

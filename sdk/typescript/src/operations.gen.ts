@@ -72,7 +72,7 @@ export const OPERATIONS = {
   pauseSchedule: {"method":"POST","path":"/v1/schedules/{name}/pause","pathParams":["name"],"query":["namespace"],"headers":[],"body":"none","bodyNamespace":false},
   resumeSchedule: {"method":"POST","path":"/v1/schedules/{name}/resume","pathParams":["name"],"query":["namespace"],"headers":[],"body":"none","bodyNamespace":false},
   triggerSchedule: {"method":"POST","path":"/v1/schedules/{name}/trigger","pathParams":["name"],"query":["namespace"],"headers":[],"body":"none","bodyNamespace":false},
-  listTaskLogs: {"method":"GET","path":"/v1/tasks/{id}/logs","pathParams":["id"],"query":["attempt","stream","cursor","limit"],"headers":[],"body":"none","bodyNamespace":false},
+  listTaskLogs: {"method":"GET","path":"/v1/tasks/{id}/logs","pathParams":["id"],"query":["attempt","stream","follow","cursor","limit"],"headers":[],"body":"none","bodyNamespace":false},
   appendJobLogs: {"method":"POST","path":"/v1/jobs/{id}/logs","pathParams":["id"],"query":[],"headers":[],"body":"required","bodyNamespace":false},
   searchLogs: {"method":"GET","path":"/v1/logs","pathParams":[],"query":["namespace","task_id","run_id","queue","stream","level","q","since","until","cursor","limit"],"headers":[],"body":"none","bodyNamespace":false},
 } as const;

@@ -10,6 +10,7 @@ OpenAPI document the server serves.
 
 from __future__ import annotations
 
+import json
 import os
 import urllib.parse
 from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Union, cast
@@ -237,12 +238,30 @@ class Client:
 
     @operation("listTaskLogs")
     def list_task_logs(self, id: str, *, attempt: Optional[int] = None, stream: Optional[str] = None,
-                       cursor: Optional[str] = None, limit: Optional[int] = None) -> Answer:
+                       cursor: Optional[str] = None, limit: Optional[int] = None,
+                       follow: Optional[bool] = None) -> Any:
         """One page of a task's log lines in (attempt, seq) order:
         {"task_id", "status", "attempt", "lines", "next_cursor", "more"}.
-        Asking again with next_cursor gives the lines written since."""
+        Asking again with next_cursor gives the lines written since.
+
+        follow=True answers instead an iterator of the lines (dicts) as
+        they are written, from the server's event stream, which ends once
+        the task has ended (see follow_task_logs)."""
+        if follow:
+            return self.follow_task_logs(id, attempt=attempt, stream=stream, cursor=cursor)
         return self._get("/v1/tasks/%s/logs" % _seg(id), attempt=attempt, stream=stream, cursor=cursor,
-                         limit=limit)
+                         limit=limit, follow=None if follow is None else "false")
+
+    def follow_task_logs(self, id: str, *, attempt: Optional[int] = None, stream: Optional[str] = None,
+                         cursor: Optional[str] = None) -> Iterator[Answer]:
+        """A task's log lines as they are written (the stored ones first),
+        until the task has ended: GET /v1/tasks/{id}/logs?follow=true."""
+        query = {"follow": "true", "attempt": attempt, "stream": stream, "cursor": cursor}
+        for event, data in self._http.events("/v1/tasks/%s/logs" % _seg(id), query):
+            if event == "line":
+                yield cast(Answer, json.loads(data))
+            elif event == "end":
+                return
 
     @operation("appendJobLogs")
     def append_job_logs(self, id: str, lease_token: str, lines: Sequence[Union[str, Mapping[str, Any]]]) -> Answer:
