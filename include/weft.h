@@ -1035,6 +1035,12 @@ WEFT_API void weft_job_result_retry_after(weft_job_result *res, int64_t retry_af
  * handler. Cheap; poll it in long handlers. */
 WEFT_API bool weft_job_canceled(const weft_job *job);
 
+/* From a handler: appends one line to the job's log (weft_job_log with
+ * the job's lease; sent at once). stream "stdout" (NULL) or "stderr";
+ * level NULL, "debug", "info", "warn" or "error". job: the pointer given
+ * to the handler, while the handler runs. 0, or a WEFT_E* code. */
+WEFT_API int weft_job_log_line(const weft_job *job, const char *stream, const char *level, const char *text);
+
 typedef enum weft_log_level { WEFT_LOG_DEBUG, WEFT_LOG_INFO, WEFT_LOG_WARN, WEFT_LOG_ERROR } weft_log_level;
 
 /* Zero-initialise, set url, queues and handler (or register workflows). */
