@@ -319,3 +319,17 @@ def test_sse_streams_are_bounded(make_api):
     assert r.status_code == 200
     wait_for(lambda: api.get("/v1/tasks/%s/logs" % job["id"], params={"follow": "true"}).status_code == 200,
              timeout=10)
+
+
+def test_seq_continues_after_a_restart(api):
+    from harness import Api
+    enqueue(api)
+    job = claim(api)
+    assert append(api, job, [{"text": "a%d" % i} for i in range(5)]).status_code == 200
+    wait_lines(api, job["id"], 5)
+    api2 = Api(api.server.restart(same_port=True), api.mock)
+    # The lease survives the restart; the numbers go on from the stored ones.
+    assert append(api2, job, [{"text": "b%d" % i} for i in range(3)]).status_code == 200
+    got = wait_lines(api2, job["id"], 8)
+    assert [l["seq"] for l in got] == list(range(1, 9))
+    assert [l["text"] for l in got] == ["a0", "a1", "a2", "a3", "a4", "b0", "b1", "b2"]
