@@ -84,6 +84,8 @@ static void report_parameters(bench *b, const char *durability)
 		json_object_set_new(b->report, "jobs", json_integer(b->opt.jobs));
 		json_object_set_new(b->report, "latency_secs", json_integer(b->opt.latency_secs));
 		json_object_set_new(b->report, "latency_rate", json_integer(b->opt.latency_rate));
+	} else if (b->opt.logs) {
+		json_object_set_new(b->report, "logs", json_integer(b->opt.logs));
 	} else if (!b->opt.soak) {
 		json_object_set_new(b->report, "tasks", json_integer(b->opt.tasks));
 		json_object_set_new(b->report, "starts", json_integer(b->opt.starts));
@@ -113,6 +115,9 @@ static void announce(bench *b, const char *durability)
 		bench_note(b, "weft bench: soak of %ld s at %ld requests/s, %ld connections, webhook concurrency %ld, "
 		              "durability %s, %ld CPUs",
 		           b->opt.soak, b->opt.rate, b->opt.clients, b->opt.concurrency, dur, sysconf(_SC_NPROCESSORS_ONLN));
+	else if (b->opt.logs)
+		bench_note(b, "weft bench --logs: %ld lines, %ld clients (a held job each), durability %s, %ld CPUs",
+		           b->opt.logs, b->opt.clients, dur, sysconf(_SC_NPROCESSORS_ONLN));
 	else if (b->opt.queue)
 		bench_note(b, "weft bench --queue: %ld jobs, %ld clients, latency at %ld jobs/s for %ld s, durability %s, "
 		              "%ld CPUs",
