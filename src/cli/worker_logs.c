@@ -7,7 +7,9 @@
  * the log thread, which sends them to POST /v1/jobs/{id}/logs, up to
  * 1,000 lines of one job a request, with the job's lease token. A job's
  * report waits until its lines were sent, so that every line is stored no
- * later than the job's end (a follower sees them all). The queue is
+ * later than the job's end (a follower sees them all). When the server
+ * answers that the job's buffer is full (503), the lines are sent again
+ * after a growing pause, never dropped for it. The queue is
  * bounded (WORKER_LOG_QUEUE_MAX lines): past it lines are dropped and
  * counted, and the count is sent as a line of its own.
  */
@@ -167,8 +169,10 @@ static void pause_us(int64_t us)
 }
 
 /* One request for the lines of batch (all of one job): 0 sent (or not
- * wanted any more: the lease is gone), -1 to try again later. *slow: the
- * server dropped lines, its buffer is full. */
+ * wanted any more: the lease is gone), -1 to try again later, BUSY when
+ * the server asks for them again shortly (its buffer of the job's lines
+ * is full: nothing was dropped). *slow: the server dropped lines. */
+#define BUSY 1
 static int send_lines(worker *w, http_client *c, const char *id, const char *token, log_line *batch, bool *slow)
 {
 	json_t *body = json_object();
@@ -193,6 +197,8 @@ static int send_lines(worker *w, http_client *c, const char *id, const char *tok
 	json_decref(answer);
 	if (rc == CLI_EXIT_OK)
 		return 0;
+	if (status == 503 || status == 429)
+		return BUSY;
 	if (status == 409 || status == 404 || status == 400 || status == 413) {
 		log_info(SUB, "job %s: log lines not taken: %s", id, err);
 		return 0;
@@ -254,10 +260,18 @@ void *worker_log_thread(void *arg)
 		}
 		bool slow = false;
 		int rc = -1;
-		for (int t = 0; t < WORKER_LOG_TRIES && rc != 0 && !atomic_load(&w->cancel_requests); t++) {
-			if (t)
-				pause_us(200000LL * t);
+		int64_t busy_pause = 20000;
+		for (int t = 0; t < WORKER_LOG_TRIES && rc != 0 && !atomic_load(&w->cancel_requests);) {
 			rc = send_lines(w, c, id, token, batch, &slow);
+			if (rc == BUSY) {
+				/* The server writes more slowly than the job prints: the
+				 * job's lines wait here (and its report with them). */
+				pause_us(busy_pause);
+				busy_pause = MIN(busy_pause * 2, 1000000LL);
+			} else if (rc != 0) {
+				t++;
+				pause_us(200000LL * t);
+			}
 		}
 		free(id);
 		free(token);

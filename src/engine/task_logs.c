@@ -273,6 +273,23 @@ int task_logs_append_levels(engine *e, const task_log_line *lines, const char *c
 	return full ? WEFT_EFULL : 0;
 }
 
+bool task_logs_room(engine *e, const weft_id *task, int32_t attempt, size_t n, size_t bytes)
+{
+	struct task_logs_state *s = e->logs;
+	bool room = true;
+	pthread_mutex_lock(&s->mu);
+	for (size_t i = 0; i < s->nexecs; i++) {
+		log_exec *x = s->execs[i];
+		if (x->attempt == attempt && id_eq(&x->task, task)) {
+			room = x->waiting.n == 0 ||
+			       (x->waiting.n + n <= s->max_lines && x->waiting.bytes + bytes <= s->max_bytes);
+			break;
+		}
+	}
+	pthread_mutex_unlock(&s->mu);
+	return room;
+}
+
 int task_logs_append(engine *e, const task_log_line *lines, size_t n)
 {
 	return task_logs_append_levels(e, lines, NULL, n);

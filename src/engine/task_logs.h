@@ -37,6 +37,12 @@ int task_logs_append(engine *e, const task_log_line *lines, size_t n);
  * "warn" for stderr, else "info". */
 int task_logs_append_levels(engine *e, const task_log_line *lines, const char *const *levels, size_t n);
 
+/* Whether n more lines (of bytes bytes) fit in the execution's buffer
+ * without dropping any, or it is empty (a batch larger than the buffer is
+ * then taken, its oldest lines dropped). A sender that can wait (a worker
+ * over HTTP) is refused instead of losing lines. Any thread. */
+bool task_logs_room(engine *e, const weft_id *task, int32_t attempt, size_t n, size_t bytes);
+
 /* The name of a stream ("stdout", "stderr", "system"), and back (-1: none). */
 const char *log_stream_name(log_stream s);
 int log_stream_parse(const char *name);

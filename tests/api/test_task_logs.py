@@ -210,8 +210,8 @@ def task_status(api, task_id):
     return api.get("/v1/tasks/%s" % task_id).json()["status"]
 
 
-def test_worker_captures_100k_lines(make_api, tmp_path):
-    api = make_api(LOG_BUFFER_LINES="200000", LOG_BUFFER_BYTES="67108864")
+def test_worker_captures_100k_lines(api, tmp_path):
+    # The default buffer: the worker is slowed down rather than its lines dropped.
     # 100,000 stdout lines (6 digits each: the result stays under 1 MiB)
     # and every thousandth also on stderr.
     script = ("awk 'BEGIN { for (i = 0; i < 100000; i++) { printf \"%06d\\n\", i; "

@@ -300,7 +300,7 @@ void v1_job_logs_append(http_request *r)
 			http_error_detail(e, "lines: expected 1 to %d lines, got %zu", LOGS_POST_MAX_LINES, n);
 		rc = e->details.len ? WEFT_EINVALID : 0;
 	}
-	size_t n = rc == 0 ? json_array_size(arr) : 0;
+	size_t n = rc == 0 ? json_array_size(arr) : 0, body_bytes = 0;
 	task_log_line *lines = xcalloc(n ? n : 1, sizeof *lines);
 	const char **levels = xcalloc(n ? n : 1, sizeof *levels);
 	bool too_large = false;
@@ -329,6 +329,7 @@ void v1_job_logs_append(http_request *r)
 		lines[i].stream = stream != NULL ? (log_stream)log_stream_parse(stream) : LOG_STDOUT;
 		lines[i].text = text != NULL ? text : "";
 		lines[i].len = strlen(lines[i].text);
+		body_bytes += lines[i].len;
 		levels[i] = level;
 	}
 	if (rc == 0 && e->details.len)
@@ -350,6 +351,10 @@ void v1_job_logs_append(http_request *r)
 		/* Fenced as every report is: only the lease's holder writes. */
 		v1_fail_msg(r, WEFT_ECONFLICT, "stale_lease",
 		            "The job is not running under this lease_token: its lease was lost or it ended.");
+	} else if (!task_logs_room(http_engine(r), id, t.attempt, n, body_bytes)) {
+		/* The worker can wait: refused, nothing is dropped. */
+		v1_fail_msg(r, WEFT_EOVERLOADED, "log_buffer_full",
+		            "The job's log lines are written more slowly than they come: send these again shortly.");
 	} else {
 		int64_t now = clock_now_us();
 		for (size_t i = 0; i < n; i++) {
