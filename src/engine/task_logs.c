@@ -31,8 +31,10 @@
 /* An execution whose lines all went is forgotten (with its next seq)
  * after this long without a line. */
 #define IDLE_FORGET_US (60 * 1000000LL)
-/* A batch that failed this many times in a row is dropped (logged). */
-#define MAX_FAILURES 5
+/* A batch that failed this many times in a row is dropped (logged): a bad
+ * line must not stop logging for good, while a key another node took (a
+ * failure that the next try, numbered again, passes) must not lose lines. */
+#define MAX_FAILURES 20
 
 typedef struct pending_line {
 	struct pending_line *next;
@@ -472,6 +474,9 @@ static void logs_finish(engine *e, bool committed)
 			written += x->taken.n + (x->taken_dropped > 0);
 			list_free(&x->taken);
 		} else {
+			/* Numbered again from the store's largest seq: another node
+			 * may have written lines of this execution (a taken key). */
+			x->next_seq = 0;
 			/* Back in front of what came meanwhile, the drop with them. */
 			if (x->taken.n) {
 				x->taken.tail->next = x->waiting.head;

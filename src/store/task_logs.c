@@ -5,7 +5,11 @@
  *
  * A batch of lines is one INSERT ... SELECT over the lines bound as one
  * set ({rows}), joined to the task for the columns the search reads, so
- * that a batch costs one statement whatever its size.
+ * that a batch costs one statement whatever its size. A line whose key is
+ * taken fails the statement rather than being skipped: on a shared
+ * database two nodes may number lines of one execution (a worker's
+ * requests reaching both), and the engine then reads the largest seq
+ * again and writes the lines after it, where skipping would lose them.
  */
 #include "util/common.h"
 
@@ -19,7 +23,7 @@ static const db_sql q_insert = {
 	"SELECT r.task_id, CAST(r.attempt AS BIGINT), CAST(r.seq AS BIGINT), r.stream, r.level, CAST(r.at AS BIGINT), "
 	"t.namespace, coalesce(t.batch_id, t.id), t.kind, r.text "
 	"FROM {rows:$1,task_id text,attempt bigint,seq bigint,stream text,level text,at bigint,text text} AS r "
-	"JOIN task AS t ON t.id = r.task_id WHERE true ON CONFLICT DO NOTHING",
+	"JOIN task AS t ON t.id = r.task_id",
 	NULL,
 };
 

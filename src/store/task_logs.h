@@ -35,7 +35,8 @@ typedef struct task_log_put {
 } task_log_put;
 
 /* Writes n lines in one statement; *written (optional): rows written
- * (lines of missing tasks, or already stored, are skipped). */
+ * (lines of missing tasks are skipped). A key already stored fails it
+ * (WEFT_ESTORE): nothing is written. */
 int store_task_logs_insert(store_conn *c, const task_log_put *lines, size_t n, int64_t *written);
 /* The largest seq of (task, attempt), 0 when it has no line. */
 int store_task_logs_max_seq(store_conn *c, const weft_id *task, int32_t attempt, int64_t *seq);

@@ -7,6 +7,8 @@ old ones)."""
 
 import time
 
+import pytest
+
 from harness import wait_for
 
 
@@ -333,3 +335,25 @@ def test_seq_continues_after_a_restart(api):
     got = wait_lines(api2, job["id"], 8)
     assert [l["seq"] for l in got] == list(range(1, 9))
     assert [l["text"] for l in got] == ["a0", "a1", "a2", "a3", "a4", "b0", "b1", "b2"]
+
+
+@pytest.mark.postgres_only
+def test_two_nodes_number_one_execution(weft_factory, mock):
+    """A worker's requests reaching two nodes of one database: each node
+    numbers the lines it takes, a key taken by the other makes it number
+    them again after the stored ones, and no line is lost."""
+    from harness import Api
+    first = weft_factory.start()
+    second = weft_factory.start(db=first.db)
+    a, b = Api(first, mock), Api(second, mock)
+    enqueue(a)
+    job = claim(a)
+    sent = []
+    for k in range(20):
+        node = a if k % 2 == 0 else b
+        lines = ["n%d-%d" % (k, i) for i in range(50)]
+        assert append(node, job, [{"text": t} for t in lines]).status_code == 200
+        sent += lines
+    got = wait_lines(a, job["id"], len(sent))
+    assert [l["seq"] for l in got] == list(range(1, len(sent) + 1))
+    assert sorted(l["text"] for l in got) == sorted(sent)

@@ -1,8 +1,8 @@
 /*
  * test_store_task_logs.c — the store's log lines (schema 0016) on SQLite
  * and PostgreSQL: a batch is written in one statement with the task's
- * namespace, run and queue; lines of a missing task, and lines already
- * stored, are skipped; max(seq) per (task, attempt); a task's lines page
+ * namespace, run and queue; lines of a missing task are skipped; a taken
+ * key fails the batch; max(seq) per (task, attempt); a task's lines page
  * by (attempt, seq) with the attempt and stream filters; the search by
  * each filter, newest first, in keyset pages; expiry by age; archiving a
  * task takes its lines.
@@ -47,9 +47,10 @@ static void test_insert_and_list(void **state)
 	int64_t written = 0;
 	assert_int_equal(store_task_logs_insert(f->w, batch, ARRAY_LEN(batch), &written), 0);
 	assert_int_equal(written, 4);   /* the missing task's line is skipped */
-	/* Sent again (a retried batch): nothing twice. */
-	assert_int_equal(store_task_logs_insert(f->w, batch, 2, &written), 0);
-	assert_int_equal(written, 0);
+	/* A key taken (another node numbered the same lines): the statement
+	 * fails and writes nothing, so the engine numbers them again. */
+	task_log_put taken[] = { line(&a, 1, 4, "stdout", T0 + 6, "new"), line(&a, 1, 3, "stdout", T0 + 7, "clash") };
+	assert_int_not_equal(store_task_logs_insert(f->w, taken, 2, &written), 0);
 	assert_int_equal(sql_int(f, "SELECT count(*) FROM task_log"), 4);
 
 	int64_t seq = -1;
@@ -166,7 +167,7 @@ static void test_search_expire_archive(void **state)
 	assert_int_equal(removed, 1);
 	assert_int_equal(sql_int(f, "SELECT count(*) FROM task_log"), 1);
 
-	/* Archiving a task takes its lines: b ends long ago and goes. */
+	/* Archiving a task takes its lines: a ended long ago and goes. */
 	assert_int_equal(store_task_logs_insert(f->w, batch, 2, NULL), 0);
 	assert_int_equal(sql_int(f, "SELECT count(*) FROM task_log"), 3);
 	int64_t archived = 0;
