@@ -89,7 +89,7 @@ void worker_log_output(void *arg, bool is_stderr, const char *data, size_t n)
 		size_t take = nl ? (size_t)(nl - data) : n;
 		/* A line longer than the most one line holds goes in pieces. */
 		size_t room = WORKER_LOG_LINE_MAX - part->len;
-		bool full = take >= room;
+		bool full = take > room;
 		if (full)
 			take = room;
 		buf_append(part, data, take);

@@ -357,3 +357,17 @@ def test_two_nodes_number_one_execution(weft_factory, mock):
     got = wait_lines(a, job["id"], len(sent))
     assert [l["seq"] for l in got] == list(range(1, len(sent) + 1))
     assert sorted(l["text"] for l in got) == sorted(sent)
+
+
+def test_worker_splits_long_lines(api, tmp_path):
+    # 40,000 bytes then exactly 16,384, without a trailing newline at the end.
+    script = ("awk 'BEGIN { s = \"\"; for (i = 0; i < 40000; i++) s = s \"x\"; print s; "
+              "t = \"\"; for (i = 0; i < 16384; i++) t = t \"y\"; print t; printf \"tail\" }' >&2\n")
+    job = enqueue(api)
+    w = start_worker(api.server, tmp_path, script)
+    try:
+        wait_for(lambda: task_status(api, job["id"]) == "success", timeout=60)
+    finally:
+        stop_worker(w)
+    got = [l["text"] for l in all_lines(api, job["id"])]
+    assert got == ["x" * 16384, "x" * 16384, "x" * 7232, "y" * 16384, "tail"]
