@@ -225,6 +225,9 @@ void *worker_log_thread(void *arg)
 			int64_t until = clock_mono_us() + WORKER_LOG_LINGER_US, left;
 			while (!w->stopping && w->log_n < WORKER_LOG_SEND_MAX && (left = until - clock_mono_us()) > 0)
 				worker_wait(&w->log_cv, &w->mu, left);
+			/* Meanwhile the lines' job may have left, and its lines with it. */
+			if (w->stopping || w->log_head == NULL)
+				continue;
 		}
 		/* The first line's job: its lines from the head, in order. */
 		job *j = w->log_head->j;
