@@ -5332,7 +5332,15 @@ export interface operations {
             };
             413: components["responses"]["TooLarge"];
             500: components["responses"]["Internal"];
-            503: components["responses"]["Unavailable"];
+            /** @description log_buffer_full: the job's lines waiting to be written fill its buffer (LOG_BUFFER_LINES, LOG_BUFFER_BYTES): send them again after Retry-After; nothing was kept. Also when the database is unreachable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     searchLogs: {
