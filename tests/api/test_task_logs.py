@@ -371,3 +371,26 @@ def test_worker_splits_long_lines(api, tmp_path):
         stop_worker(w)
     got = [l["text"] for l in all_lines(api, job["id"])]
     assert got == ["x" * 16384, "x" * 16384, "x" * 7232, "y" * 16384, "tail"]
+
+
+def test_namespaces_of_a_scoped_token(make_api):
+    a_tok, root = "token-of-team-a-0123", "admin-token-0123456789"
+    api = make_api(WEFT_TOKENS="a %s a client; root %s * admin" % (a_tok, root))
+    ha, hr = {"Authorization": "Bearer " + a_tok}, {"Authorization": "Bearer " + root}
+    r = api.post("/v1/jobs", json={"namespace": "b", "jobs": [{"queue": "q"}]}, headers=hr)
+    assert r.status_code == 201, r.text
+    (jb,) = api.post("/v1/jobs/claim", json={"namespace": "b", "queues": ["q"], "worker_id": "w"},
+                     headers=hr).json()["jobs"]
+    r = api.post("/v1/jobs/%s/logs" % jb["id"], json={"lease_token": jb["lease_token"], "lines": [{"text": "b's"}]},
+                 headers=hr)
+    assert r.status_code == 200, r.text
+    wait_for(lambda: len(api.get("/v1/tasks/%s/logs" % jb["id"], headers=hr).json()["lines"]) == 1, timeout=10)
+    # Team a sees neither the task's lines nor them in a search, and cannot append.
+    assert api.get("/v1/tasks/%s/logs" % jb["id"], headers=ha).status_code == 404
+    assert api.get("/v1/tasks/%s/logs" % jb["id"], headers=ha, params={"follow": "true"}).status_code == 404
+    assert api.get("/v1/logs", headers=ha).json()["lines"] == []
+    assert api.get("/v1/logs", headers=ha, params={"namespace": "b"}).json()["lines"] == []
+    r = api.post("/v1/jobs/%s/logs" % jb["id"], json={"lease_token": jb["lease_token"], "lines": [{"text": "x"}]},
+                 headers=ha)
+    assert r.status_code == 404
+    assert [l["text"] for l in api.get("/v1/logs", headers=hr).json()["lines"]] == ["b's"]
