@@ -394,3 +394,29 @@ def test_namespaces_of_a_scoped_token(make_api):
                  headers=ha)
     assert r.status_code == 404
     assert [l["text"] for l in api.get("/v1/logs", headers=hr).json()["lines"]] == ["b's"]
+
+
+def test_cli_logs_and_search(api):
+    import json
+    enqueue(api, queue="cli-q")
+    job = claim(api, "cli-q")
+    assert append(api, job, [{"text": "out one"}, {"text": "err one", "stream": "stderr", "level": "error"},
+                             {"text": "out two"}]).status_code == 200
+    wait_lines(api, job["id"], 3)
+
+    def weft(*args):
+        return subprocess.run([weft_bin(), *args], env=cli_env(api.server), capture_output=True, text=True,
+                              timeout=30)
+
+    r = weft("logs", job["id"])
+    assert r.returncode == 0 and r.stdout == "out one\nout two\n" and r.stderr == "err one\n", r
+    r = weft("logs", job["id"], "--stream", "stderr", "--json")
+    assert r.returncode == 0
+    (line,) = [json.loads(t) for t in r.stdout.splitlines()]
+    assert line["text"] == "err one" and line["seq"] == 2 and line["level"] == "error"
+    r = weft("logs", "search", "--queue", "cli-q", "--level", "error", "--json")
+    assert r.returncode == 0, r.stderr
+    assert [l["text"] for l in json.loads(r.stdout)["lines"]] == ["err one"]
+    r = weft("logs", "search", "--text", "OUT")
+    assert r.returncode == 0 and "out one" in r.stdout and "out two" in r.stdout and "err one" not in r.stdout
+    assert weft("logs", "00000000-0000-7000-8000-000000000000").returncode == 5
