@@ -214,11 +214,11 @@ void v1_task_logs(http_request *r)
 	task_log_entry *rows = NULL;
 	size_t n = 0;
 	rc = store_task_get(c, id, &t);
-	if (rc == 0 && http_ns_visible(r, v1_task_namespace(&t)))
+	if (rc == 0 && !http_ns_visible(r, v1_task_namespace(&t)))
+		rc = WEFT_ENOTFOUND;
+	else if (rc == 0 && !follow)   /* a follower's stream reads its own lines */
 		rc = store_task_logs_list(c, id, (int32_t)attempt, stream, (int32_t)(after >> SEQ_BITS),
 		                          after & ((1LL << SEQ_BITS) - 1), (size_t)limit + 1, &rows, &n);
-	else if (rc == 0)
-		rc = WEFT_ENOTFOUND;
 	store_reader_release(http_store(r), c);
 	if (rc == 0 && follow) {
 		follow_state *f = xcalloc(1, sizeof *f);
