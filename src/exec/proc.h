@@ -60,7 +60,7 @@ typedef struct proc_spec {
 	size_t output_max;           /* 0: PROC_OUTPUT_MAX (tests lower it) */
 	/* Optional: every chunk read from the child's stdout (is_stdout) or
 	 * stderr, as it arrives, on the thread driving the proc (the exec
-	 * executor cuts them into log lines). */
+	 * executor and `weft worker` cut them into log lines); NULL: none. */
 	void (*on_output)(void *arg, bool is_stdout, const char *data, size_t n);
 	void *output_arg;
 	const char *cwd;             /* the child's working directory; NULL: the worker's */
