@@ -600,7 +600,28 @@ typedef struct weft_run_task_spec {
 	bool decision;
 	/* An event the task publishes when it ends, or NULL. */
 	const struct weft_task_emit *emit;
+	/* executor "exec": what the server runs, and its retries (NULL: none). */
+	const struct weft_exec_spec *exec;
+	const struct weft_exec_retry *retry;
 } weft_run_task_spec;
+
+/* What an exec task runs: argv (argv[0] on the server's EXEC_ALLOW list)
+ * given to execve as it is, env added to the few variables the child
+ * inherits. */
+typedef struct weft_exec_spec {
+	const char *const *argv;  /* required, at least one */
+	size_t argv_len;
+	const char *env;          /* JSON object text of strings, or NULL */
+	const char *cwd;          /* an absolute path; NULL: the server's */
+	int64_t timeout_secs;     /* 0: the task's timeout_secs, else 3600 */
+} weft_exec_spec;
+
+/* An exec task's retries: any failure but exec_failed is retried. */
+typedef struct weft_exec_retry {
+	int64_t max_retries;
+	double initial_delay_secs;     /* sent only with initial_delay_set (0 is a real value); default 5 */
+	bool initial_delay_set;
+} weft_exec_retry;
 
 /* A task's event on its end: topic (required), on "success", "failure"
  * or "end" (NULL: "end"). */

@@ -314,6 +314,18 @@ static void scenario_api(void)
 	rc = weft_create_run(c, &(weft_run_request){ .tasks = &lone, .tasks_len = 1 }, NULL, &out, &err);
 	CHECK(rc != 0 && err.http_status == 400 && err.details && strstr(err.details, "tasks[0].decision"),
 	      "a decision without children: %d %ld %s", rc, err.http_status, err.details ? err.details : "");
+	/* An exec task's spec and retries are sent: an exec spec without argv is
+	 * refused here, retries out of bounds by the server, by field. */
+	weft_run_task_spec exec_task = { .ref = "x", .executor = "exec", .exec = &(weft_exec_spec){ .cwd = "/tmp" } };
+	rc = weft_create_run(c, &(weft_run_request){ .tasks = &exec_task, .tasks_len = 1 }, NULL, &out, &err);
+	CHECK(rc == WEFT_EINVAL && strstr(err.message, "tasks[0].exec.argv"), "exec without argv: %d %s", rc,
+	      err.message);
+	const char *argv[] = { "/bin/true" };
+	exec_task.exec = &(weft_exec_spec){ .argv = argv, .argv_len = 1, .timeout_secs = 5 };
+	exec_task.retry = &(weft_exec_retry){ .max_retries = 101, .initial_delay_secs = 0, .initial_delay_set = true };
+	rc = weft_create_run(c, &(weft_run_request){ .tasks = &exec_task, .tasks_len = 1 }, NULL, &out, &err);
+	CHECK(rc != 0 && err.http_status == 400 && err.details && strstr(err.details, "tasks[0].retry.max_retries"),
+	      "exec retries out of bounds: %d %ld %s", rc, err.http_status, err.details ? err.details : "");
 
 	/* a worker the server knows, after a claim */
 	const char *queues[] = { queue };
