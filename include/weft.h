@@ -422,6 +422,65 @@ WEFT_API int weft_get_task(weft_client *c, const char *id, char **out, weft_erro
 WEFT_API int weft_list_task_events(weft_client *c, const char *id, const weft_page_query *q, char **out,
                                    weft_error *err);
 
+/* ---- per-execution logs ---------------------------------------------------- */
+
+/* Which of a task's log lines: q may be NULL. */
+typedef struct weft_task_log_query {
+	/* true: the answer is the server-sent event stream's text, given once
+	 * the task has ended (event "line" per line, then "end"). */
+	bool follow;
+	int32_t attempt;          /* 0: every attempt */
+	const char *stream;       /* "stdout", "stderr", "system"; NULL: every stream */
+	const char *cursor;       /* the previous page's next_cursor */
+	int64_t limit;            /* 1..1000; 0: 100 */
+} weft_task_log_query;
+
+/* A task's log lines in (attempt, seq) order: {"task_id", "status",
+ * "attempt", "lines": [...], "next_cursor", "more"}. A follower asks again
+ * with next_cursor for lines written since.
+ * @operation listTaskLogs */
+WEFT_API int weft_list_task_logs(weft_client *c, const char *id, const weft_task_log_query *q, char **out,
+                                 weft_error *err);
+
+/* One line a worker appends to its held job. */
+typedef struct weft_log_line {
+	const char *text;         /* required; at most 64 KiB (stored cut to 16 KiB) */
+	const char *stream;       /* "stdout" (NULL) or "stderr" */
+	const char *level;        /* "debug", "info", "warn", "error"; NULL: by stream */
+} weft_log_line;
+
+typedef struct weft_job_log_request {
+	const char *lease_token;  /* required: the held job's */
+	const weft_log_line *lines;   /* 1..1000 */
+	size_t lines_len;
+} weft_job_log_request;
+
+/* Appends log lines to the attempt of a job the caller holds: {"accepted",
+ * "attempt", "dropped"}; 409 (WEFT_ECONFLICT) when the lease is not the
+ * job's any more. out may be NULL.
+ * @operation appendJobLogs */
+WEFT_API int weft_job_log(weft_client *c, const char *id, const weft_job_log_request *req, char **out,
+                          weft_error *err);
+
+/* The search across executions; every member optional. */
+typedef struct weft_log_search_query {
+	const char *namespace_;
+	const char *task_id;
+	const char *run_id;
+	const char *queue;
+	const char *stream;
+	const char *level;
+	const char *q;            /* a substring of the text, case-insensitive */
+	const char *since;        /* RFC 3339 */
+	const char *until;
+	const char *cursor;
+	int64_t limit;            /* 1..1000; 0: 100 */
+} weft_log_search_query;
+
+/* Log lines across executions, newest first: {"lines", "next_cursor"}.
+ * @operation searchLogs */
+WEFT_API int weft_search_logs(weft_client *c, const weft_log_search_query *q, char **out, weft_error *err);
+
 /* The operator actions on a task answer the task (Task JSON); req may be
  * NULL; 409 (WEFT_ECONFLICT) when its status does not allow the action.
  * @operation retryTask */
@@ -541,7 +600,28 @@ typedef struct weft_run_task_spec {
 	bool decision;
 	/* An event the task publishes when it ends, or NULL. */
 	const struct weft_task_emit *emit;
+	/* executor "exec": what the server runs, and its retries (NULL: none). */
+	const struct weft_exec_spec *exec;
+	const struct weft_exec_retry *retry;
 } weft_run_task_spec;
+
+/* What an exec task runs: argv (argv[0] on the server's EXEC_ALLOW list)
+ * given to execve as it is, env added to the few variables the child
+ * inherits. */
+typedef struct weft_exec_spec {
+	const char *const *argv;  /* required, at least one */
+	size_t argv_len;
+	const char *env;          /* JSON object text of strings, or NULL */
+	const char *cwd;          /* an absolute path; NULL: the server's */
+	int64_t timeout_secs;     /* 0: the task's timeout_secs, else 3600 */
+} weft_exec_spec;
+
+/* An exec task's retries: any failure but exec_failed is retried. */
+typedef struct weft_exec_retry {
+	int64_t max_retries;
+	double initial_delay_secs;     /* sent only with initial_delay_set (0 is a real value); default 5 */
+	bool initial_delay_set;
+} weft_exec_retry;
 
 /* A task's event on its end: topic (required), on "success", "failure"
  * or "end" (NULL: "end"). */
@@ -1110,6 +1190,12 @@ WEFT_API void weft_job_result_retry_after(weft_job_result *res, int64_t retry_af
  * (weft_worker_run then returns it). job: the pointer given to the
  * handler. Cheap; poll it in long handlers. */
 WEFT_API bool weft_job_canceled(const weft_job *job);
+
+/* From a handler: appends one line to the job's log (weft_job_log with
+ * the job's lease; sent at once). stream "stdout" (NULL) or "stderr";
+ * level NULL, "debug", "info", "warn" or "error". job: the pointer given
+ * to the handler, while the handler runs. 0, or a WEFT_E* code. */
+WEFT_API int weft_job_log_line(const weft_job *job, const char *stream, const char *level, const char *text);
 
 typedef enum weft_log_level { WEFT_LOG_DEBUG, WEFT_LOG_INFO, WEFT_LOG_WARN, WEFT_LOG_ERROR } weft_log_level;
 

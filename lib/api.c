@@ -276,6 +276,26 @@ json_t *enc_run_task(encoder *e, const weft_run_task_spec *t, size_t i)
 		enc_str(em, "on", t->emit->on);
 		json_object_set_new(o, "emit", em);
 	}
+	if (t->exec) {
+		json_t *x = json_object();
+		if (!t->exec->argv || t->exec->argv_len == 0) {
+			snprintf(f, sizeof(f), "tasks[%zu].exec.argv", i);
+			enc_required(e, x, "argv", NULL, f);
+		}
+		enc_strings(x, "argv", t->exec->argv, t->exec->argv_len);
+		snprintf(f, sizeof(f), "tasks[%zu].exec.env", i);
+		enc_json(e, x, "env", t->exec->env, f, true);
+		enc_str(x, "cwd", t->exec->cwd);
+		enc_int(x, "timeout_secs", t->exec->timeout_secs);
+		json_object_set_new(o, "exec", x);
+	}
+	if (t->retry) {
+		json_t *r = json_object();
+		json_object_set_new(r, "max_retries", json_integer(t->retry->max_retries));
+		if (t->retry->initial_delay_set)
+			json_object_set_new(r, "initial_delay_secs", json_real(t->retry->initial_delay_secs));
+		json_object_set_new(o, "retry", r);
+	}
 	if (t->parents && t->parents_len) {
 		json_t *ps = json_array();
 		for (size_t k = 0; k < t->parents_len; k++) {

@@ -217,6 +217,7 @@ static void cond_init(pthread_cond_t *cv)
 static void run_handler(weft_worker *w, wjob *j, weft_client **client)
 {
 	struct weft_job_result *r = &j->res;
+	j->client = client;
 	if (!weft_job_canceled(&j->job) && !worker_run_workflow(w, j, client)) {
 		int rc = w->o.handler(&j->job, r, w->o.handler_arg);
 		if (!r->set && rc != 0)
@@ -224,7 +225,23 @@ static void run_handler(weft_worker *w, wjob *j, weft_client **client)
 		else if (!r->set)
 			weft_job_result_complete(r, NULL);
 	}
+	j->client = NULL;
 	j->report_bytes = 200 + (r->result ? strlen(r->result) : 0) + (r->message ? strlen(r->message) : 0);
+}
+
+int weft_job_log_line(const weft_job *job, const char *stream, const char *level, const char *text)
+{
+	const wjob *j = (const wjob *)job;   /* the first member of its wjob */
+	if (!j->client || !text)
+		return WEFT_EINVAL;
+	if (!*j->client && !(*j->client = worker_client(j->w, &j->w->abort_requests)))
+		return WEFT_ECONNECT;
+	weft_log_line line = { text, stream, level };
+	weft_job_log_request req = { job->lease_token, &line, 1 };
+	weft_error err = { 0 };
+	int rc = weft_job_log(*j->client, job->id, &req, NULL, &err);
+	weft_error_release(&err);
+	return rc;
 }
 
 static void *handler_thread(void *arg)

@@ -63,6 +63,7 @@ typedef struct wjob {
 	                               run's suspension, or its end reported by the handler thread itself */
 	struct weft_job_result res;
 	size_t report_bytes;
+	struct weft_client **client;   /* the handler thread's, while its handler runs (weft_job_log_line) */
 } wjob;
 
 /* A workflow type and its function (weft_worker_workflow). */

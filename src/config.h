@@ -73,6 +73,11 @@ typedef struct weft_config {
 	int64_t exec_kill_grace_ms;      /* EXEC_KILL_GRACE_MS 5000: SIGTERM to SIGKILL */
 	char *node_id;                   /* WEFT_NODE_ID: this node's name in the tasks it runs;
 	                                  * NULL = <hostname>:<port> */
+	/* per-execution logs */
+	int log_buffer_lines;            /* LOG_BUFFER_LINES 10000: lines an execution may have waiting */
+	int64_t log_buffer_bytes;        /* LOG_BUFFER_BYTES 8388608: their bytes */
+	int64_t log_retention_us;        /* LOG_RETENTION_DAYS 0 (keep), or LOG_RETENTION_AFTER_SECS */
+	int log_streams_max;             /* LOG_STREAMS_MAX 64: live log streams (SSE) at once */
 } weft_config;
 
 /* Fills cfg from the environment and argv (argv[0] is the subcommand,

@@ -9,7 +9,7 @@
 # gives up on after WEFT_COMPLETION_TIMEOUT seconds (default 2).
 
 _weft_commands="serve submit ls get tasks runs cancel pause resume retry reset resolve queues workers
-dead-letters tokens audit workflows schedules template hooks events subscriptions enqueue worker step sleep wait-signal bench completion help"
+dead-letters tokens audit workflows schedules template hooks events subscriptions logs enqueue worker step sleep wait-signal bench completion help"
 _weft_global_opts="--url --token --namespace --profile --json --help"
 
 # The verbs of a command, or nothing for a command without verbs.
@@ -27,6 +27,7 @@ _weft_verbs() {
         hooks) echo "ls show create delete rotate" ;;
         events) echo "publish ls show" ;;
         subscriptions) echo "ls show create delete" ;;
+        logs) echo "search" ;;
         completion) echo "bash zsh" ;;
         help) echo "$_weft_commands" ;;
     esac
@@ -83,6 +84,11 @@ _weft_opts() {
                 ls|"") echo "--limit --cursor --all" ;;
                 create) echo "--topic --queue --job-name --workflow --input --template --context --target" ;;
             esac ;;
+        logs)
+            case $2 in
+                search) echo "--task --run --queue --stream --level --text --since --until --limit --cursor --all" ;;
+                *) echo "--follow -f --attempt --stream" ;;
+            esac ;;
         queues|workers|dead-letters|tokens) echo "--limit --cursor --all" ;;
         audit) echo "--since --until --actor --action --object --limit --cursor --all" ;;
         enqueue) echo "--name --priority --run-at --delay --max-attempts --backoff --jitter --timeout --dedup-key
@@ -103,7 +109,7 @@ _weft_takes_value() {
         --permanent-exit|--outcome-log|--type|--input|--key|--server|--jobs|--tasks|--clients|--rate|--window|--nodes|--soak|\
         --latency-rate|--latency-secs|--starts|--cron|--tz|--job-name|--workflow|--template|--context|--target|\
         --catchup|--catchup-max|--overlap|--identity|--since|--until|--actor|--action|--object|--scheme|--secret|\
-        --replay-window|--payload|--id|--topic)
+        --replay-window|--payload|--id|--topic|--attempt|--stream|--level|--text|--task)
             return 0 ;;
     esac
     return 1

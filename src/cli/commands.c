@@ -44,6 +44,7 @@ static const top_command COMMANDS[] = {
 	{ "hooks", &CLI_HOOKS, NULL, NULL },
 	{ "events", &CLI_EVENTS, NULL, NULL },
 	{ "subscriptions", &CLI_SUBSCRIPTIONS, NULL, NULL },
+	{ "logs", NULL, logs_main, "a task's log lines (-f follows them live); `weft logs search` across executions" },
 	{ "completion", NULL, completion_main, "print a shell completion script (bash or zsh)" },
 };
 

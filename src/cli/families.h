@@ -39,6 +39,9 @@ int cli_target_of(cli_ctx *c, json_t **target);
 	{ "--template", "NAME@VERSION", NULL, "a template run" },                                                    \
 	{ "--context", "JSON", NULL, "the template run's context" },                                                 \
 	{ "--target", "JSON", NULL, "the whole target object, as the API takes it" }
+/* logs_cmd.c: `weft logs ID` and `weft logs search` (its own dispatch). */
+extern const cli_family CLI_LOGS, CLI_LOGS_SEARCH;
+int logs_main(int argc, char **argv);
 
 /* A run's cancel, pause and resume (`weft cancel ID` falls back to them
  * when ID is not a task). */

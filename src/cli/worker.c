@@ -174,6 +174,8 @@ void job_free(job *j)
 	free(j->input);
 	free(j->parents);
 	proc_outcome_release(&j->outcome);
+	buf_release(&j->log_part[0]);
+	buf_release(&j->log_part[1]);
 	free(j);
 }
 
@@ -187,6 +189,8 @@ void worker_job_remove(worker *w, job *j)
 		j->next->prev = j->prev;
 	else
 		w->tail = j->prev;
+	if (j->log_unsent > 0)
+		worker_log_forget(w, j);
 	job_free(j);
 }
 
@@ -230,6 +234,7 @@ static void start_job(runner *r, job *j)
 		.path = o->cmd_path, .argv = o->cmd, .input = j->input, .input_len = strlen(j->input), .env = env,
 		.parents_json = j->parents, .timeout_us = timeout_us, .kill_grace_us = o->kill_grace_us,
 		.permanent_exit = o->permanent_exit, .stderr_copy_fd = STDERR_FILENO,
+		.on_output = worker_log_output, .output_arg = j,
 	};
 	char err[512];
 	proc *p = NULL;
@@ -297,6 +302,7 @@ static void job_finished(runner *r, size_t idx)
 	proc_outcome o;
 	proc_take_outcome(j->run, &o);
 	proc_free(j->run);
+	worker_log_flush(j);
 	pthread_mutex_lock(&w->mu);
 	j->run = NULL;
 	w->busy--;
@@ -320,8 +326,12 @@ static void job_finished(runner *r, size_t idx)
 		j->report_bytes = 256 + (o.ok ? json_dumpb(o.result, NULL, 0, JSON_COMPACT) : strlen(o.message ? o.message : ""));
 		j->outcome = o;
 		j->state = JOB_REPORTING;
-		w->to_report++;
-		pthread_cond_signal(&w->report_cv);
+		if (j->log_unsent > 0) {
+			j->report_held = true;   /* the log thread reports it once its lines are sent */
+		} else {
+			w->to_report++;
+			pthread_cond_signal(&w->report_cv);
+		}
 	}
 	pthread_mutex_unlock(&w->mu);
 }
@@ -433,6 +443,7 @@ static void shut_down(runner *r, pthread_t *threads, size_t nthreads, bool force
 	pthread_cond_broadcast(&w->report_cv);
 	pthread_cond_broadcast(&w->heartbeat_cv);
 	pthread_cond_broadcast(&w->backoff_cv);
+	pthread_cond_broadcast(&w->log_cv);
 	pthread_mutex_unlock(&w->mu);
 	/* requests in flight end now (after a drain, none is: the claim
 	 * thread has ended, the others are idle) */
@@ -525,14 +536,16 @@ int worker_main(int argc, char **argv)
 	pthread_cond_init(&w->report_cv, &ca);
 	pthread_cond_init(&w->heartbeat_cv, &ca);
 	pthread_cond_init(&w->backoff_cv, &ca);
+	pthread_cond_init(&w->log_cv, &ca);
 	pthread_condattr_destroy(&ca);
 	make_id(w);
 	log_info(SUB, "worker %s: %d slot(s) on %s, lease %.0f s, running %s", w->id, w->o.concurrency, w->o.client.url,
 	         (double)w->o.lease_us / 1e6, w->o.cmd_path);
 
 	runner r = { .w = w, .running = xcalloc((size_t)WORKER_CONCURRENCY_MAX + 1, sizeof(job *)) };
-	pthread_t threads[3];
-	void *(*const mains[3])(void *) = { worker_claim_thread, worker_heartbeat_thread, worker_report_thread };
+	pthread_t threads[4];
+	void *(*const mains[4])(void *) = { worker_claim_thread, worker_heartbeat_thread, worker_report_thread,
+	                                    worker_log_thread };
 	for (size_t i = 0; i < ARRAY_LEN(threads); i++)
 		pthread_create(&threads[i], NULL, mains[i], w);
 	rc = run(&r, sig_fd);
@@ -551,6 +564,8 @@ int worker_main(int argc, char **argv)
 	pthread_cond_destroy(&w->report_cv);
 	pthread_cond_destroy(&w->heartbeat_cv);
 	pthread_cond_destroy(&w->backoff_cv);
+	pthread_cond_destroy(&w->log_cv);
+	worker_log_release(w);
 	pthread_mutex_destroy(&w->mu);
 	curl_global_cleanup();
 	free(w->o.cmd_path);

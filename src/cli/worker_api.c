@@ -115,9 +115,12 @@ static char *string_field(const json_t *j, const char *key)
 	return NULL;
 }
 
-static job *job_of(const json_t *j)
+static job *job_of(worker *w, const json_t *j)
 {
 	job *jb = xcalloc(1, sizeof(*jb));
+	jb->owner = w;
+	buf_init(&jb->log_part[0]);
+	buf_init(&jb->log_part[1]);
 	jb->id = string_field(j, "id");
 	jb->lease_token = string_field(j, "lease_token");
 	if (!jb->id || !jb->lease_token) {
@@ -180,7 +183,7 @@ void *worker_claim_thread(void *arg)
 		size_t n = 0, nextra = 0, i;
 		json_t *j;
 		json_array_foreach(json_object_get(answer, "jobs"), i, j) {
-			job *jb = job_of(j);
+			job *jb = job_of(w, j);
 			if (jb && n < (size_t)want)
 				got[n++] = jb;
 			else if (jb && nextra < ARRAY_LEN(extra))
@@ -470,7 +473,7 @@ void *worker_report_thread(void *arg)
 			worker_wait(&w->report_cv, &w->mu, left);
 		size_t n = 0, bytes = 0;
 		for (job *j = w->head; j && n < REPORT_BATCH_MAX; j = j->next) {
-			if (j->state != JOB_REPORTING || j->reported)
+			if (j->state != JOB_REPORTING || j->reported || j->report_held)
 				continue;
 			if (n > 0 && bytes + j->report_bytes > REPORT_BATCH_BYTES_MAX)
 				break;

@@ -60,6 +60,11 @@ typedef struct job {
 	proc_outcome outcome;         /* set by main before JOB_REPORTING */
 	size_t report_bytes;          /* about what its report adds to a request */
 	bool reported;                /* taken by the reporter */
+	/* Its child's output as log lines (worker_logs.c). */
+	struct worker *owner;
+	buf log_part[2];              /* main only: stdout's, stderr's line so far */
+	int64_t log_unsent;           /* under mu: lines queued or being sent */
+	bool report_held;             /* under mu: reported once its lines are sent */
 } job;
 
 typedef struct worker_opts {
@@ -97,6 +102,11 @@ typedef struct worker {
 	int fatal;                    /* a CLI_EXIT_* that ends the worker, or 0 */
 	int notify_fd;                /* eventfd: news for main */
 	FILE *outcome_log;            /* or NULL; written by the reporter only */
+	/* Log lines of the jobs' children waiting to be sent, under mu. */
+	struct log_line *log_head, *log_tail;
+	size_t log_n;
+	int64_t log_dropped;          /* not queued: the queue was full */
+	pthread_cond_t log_cv;        /* lines to send, or stopping */
 } worker;
 
 /* Wakes main (any thread). */
@@ -108,6 +118,20 @@ void job_free(job *j);
 void *worker_claim_thread(void *arg);
 void *worker_heartbeat_thread(void *arg);
 void *worker_report_thread(void *arg);
+
+/* worker_logs.c: the child's output callback (proc_spec.on_output; arg is
+ * the job): complete lines are queued for the log thread. */
+void worker_log_output(void *arg, bool is_stdout, const char *data, size_t n);
+/* main, when j's child ended: its last partial lines are queued; true when
+ * lines of j are still to be sent (hold its report: mu held). */
+void worker_log_flush(job *j);
+/* mu held: drops j's queued lines (j leaves the list). */
+void worker_log_forget(worker *w, job *j);
+/* Sends the queued lines, up to 1,000 of one job a request, to POST
+ * /v1/jobs/{id}/logs; releases held reports once a job's lines are sent. */
+void *worker_log_thread(void *arg);
+/* After the threads ended: frees what is still queued. */
+void worker_log_release(worker *w);
 
 /* Releases the leases of the given jobs (best effort, one request). */
 void worker_release(worker *w, http_client *c, job **jobs, size_t n);

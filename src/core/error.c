@@ -22,6 +22,7 @@ static const struct {
 	[-WEFT_EFORBIDDEN] = { "forbidden", "operation not allowed for these credentials" },
 	[-WEFT_EREUSED] = { "idempotency_key_reused", "idempotency key already used for a different request" },
 	[-WEFT_EINDOUBT] = { "commit_in_doubt", "database connection lost during commit: outcome unknown" },
+	[-WEFT_EFULL] = { "buffer_full", "buffer full: the oldest entries were dropped" },
 };
 _Static_assert(ARRAY_LEN(errors) == -WEFT_E__LAST, "one entry per error code");
 

@@ -27,7 +27,8 @@ enum {
 	WEFT_EFORBIDDEN = -11,   /* valid credentials that do not allow this */
 	WEFT_EREUSED = -12,      /* an idempotency key already used for a different request */
 	WEFT_EINDOUBT = -13,     /* the connection was lost during COMMIT: it may or may not have committed */
-	WEFT_E__LAST = -14
+	WEFT_EFULL = -14,        /* a bounded buffer overflowed: its oldest entries were dropped */
+	WEFT_E__LAST = -15
 };
 
 /* A short lowercase description of a code ("not found"); "unknown error"

@@ -58,5 +58,6 @@ extern const cycle_part part_idempotency; /* parts/idempotency.c */
 extern const cycle_part part_batches;     /* parts/batches.c */
 extern const cycle_part part_deliveries;  /* parts/deliveries.c */
 extern const cycle_part part_notify;      /* parts/notify.c */
+extern const cycle_part part_task_logs;   /* task_logs.c */
 
 #endif

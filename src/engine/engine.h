@@ -53,6 +53,9 @@ typedef struct engine_config {
 	int retention_batch;             /* RETENTION_BATCH_SIZE */
 	int queue_max;                   /* ENGINE_QUEUE_MAX: commands waiting; <= 0 = 10,000 */
 	int64_t idempotency_ttl_us;      /* IDEMPOTENCY_TTL_SECS: how long a key is remembered */
+	int log_buffer_lines;            /* LOG_BUFFER_LINES: an execution's lines waiting; <= 0 = 10,000 */
+	int64_t log_buffer_bytes;        /* LOG_BUFFER_BYTES: their bytes; <= 0 = 8 MiB */
+	int64_t log_retention_us;        /* LOG_RETENTION_DAYS: lines older are deleted; 0 = keep */
 	/* Borrowed, outlives the engine; NULL: a schedule's template target
 	 * starts nothing (its firings count as skipped). */
 	const template_expander *template_runs;

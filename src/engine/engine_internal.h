@@ -285,6 +285,8 @@ struct engine {
 		size_t nlimited;
 		int64_t limit_due;         /* INT64_MAX = none */
 	} claims;
+	/* Log lines waiting to be written (task_logs.c; its own lock). */
+	struct task_logs_state *logs;
 	struct engine_job **retry_jobs;   /* results put back after a conflict */
 	size_t nretry_jobs, retry_jobs_cap;
 };

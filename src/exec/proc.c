@@ -29,7 +29,10 @@
 /* After the child exits, how long its pipes may stay open (a process that
  * left the group and kept them) before they are closed unread. */
 #define DRAIN_AFTER_EXIT_US (1000 * 1000LL)
-#define READ_CHUNK 65536
+#define READ_CHUNK PROC_READ_CHUNK
+/* Held output keeps the pipes open past DRAIN_AFTER_EXIT_US, but not
+ * longer than this after the exit. */
+#define HELD_DRAIN_MAX_US (30 * 1000000LL)
 
 extern char **environ;
 
@@ -49,6 +52,10 @@ struct proc {
 	int stderr_copy_fd;
 	void (*on_output)(void *arg, bool is_stdout, const char *data, size_t n);
 	void *output_arg;
+	bool (*output_room)(void *arg);
+	bool held;                         /* output_room said no: out_fd and err_fd are not read */
+	int64_t recheck_at;                /* held: when output_room is asked again */
+	int64_t reaped_at;
 	int permanent_exit;
 	int64_t started_at, timeout_at, kill_at, drain_until;
 	int64_t kill_grace_us;
@@ -409,6 +416,7 @@ int proc_start(const proc_spec *spec, proc **out, char *err, size_t errlen)
 	p->stderr_copy_fd = spec->stderr_copy_fd;
 	p->on_output = spec->on_output;
 	p->output_arg = spec->output_arg;
+	p->output_room = spec->on_output ? spec->output_room : NULL;
 	p->permanent_exit = spec->permanent_exit;
 	p->kill_grace_us = spec->kill_grace_us > 0 ? spec->kill_grace_us : DEFAULT_KILL_GRACE_US;
 	p->kill_at = p->drain_until = INT64_MAX;
@@ -517,9 +525,9 @@ size_t proc_pollfds(const proc *p, struct pollfd *fds)
 		fds[n++] = (struct pollfd){ .fd = p->pidfd, .events = POLLIN };
 	if (p->in_fd >= 0)
 		fds[n++] = (struct pollfd){ .fd = p->in_fd, .events = POLLOUT };
-	if (p->out_fd >= 0)
+	if (p->out_fd >= 0 && !p->held)
 		fds[n++] = (struct pollfd){ .fd = p->out_fd, .events = POLLIN };
-	if (p->err_fd >= 0)
+	if (p->err_fd >= 0 && !p->held)
 		fds[n++] = (struct pollfd){ .fd = p->err_fd, .events = POLLIN };
 	return n;
 }
@@ -576,6 +584,13 @@ static void read_pipe(proc *p, int *fd, bool is_stdout)
 {
 	char chunk[READ_CHUNK];
 	for (;;) {
+		if (p->held)
+			return;
+		if (p->output_room && !p->output_room(p->output_arg)) {
+			p->held = true;
+			p->recheck_at = clock_mono_us() + PROC_HOLD_RECHECK_US;
+			return;
+		}
 		ssize_t r = read(*fd, chunk, sizeof(chunk));
 		if (r < 0 && errno == EINTR)
 			continue;
@@ -606,7 +621,8 @@ static void reap(proc *p)
 	p->reaped = true;
 	close_fd(&p->pidfd);
 	close_fd(&p->in_fd);
-	p->drain_until = clock_mono_us() + DRAIN_AFTER_EXIT_US;
+	p->reaped_at = clock_mono_us();
+	p->drain_until = p->reaped_at + DRAIN_AFTER_EXIT_US;
 }
 
 void proc_handle(proc *p, const struct pollfd *fds, size_t n)
@@ -631,9 +647,28 @@ void proc_handle(proc *p, const struct pollfd *fds, size_t n)
 
 int64_t proc_deadline(const proc *p)
 {
+	if (p->reaped) {
+		if (p->out_fd < 0 && p->err_fd < 0)
+			return INT64_MAX;
+		return p->held ? MIN(p->recheck_at, p->reaped_at + HELD_DRAIN_MAX_US) : p->drain_until;
+	}
+	int64_t due = p->stop == STOP_NONE ? p->timeout_at : p->kill_at;
+	return p->held ? MIN(due, p->recheck_at) : due;
+}
+
+/* Held output is read again once its taker has room; what the pipes still
+ * hold after an exit gets the drain's time again from then, up to a bound. */
+static void recheck_held(proc *p, int64_t now_us)
+{
+	if (!p->held || now_us < p->recheck_at)
+		return;
+	if (!p->output_room(p->output_arg)) {
+		p->recheck_at = now_us + PROC_HOLD_RECHECK_US;
+		return;
+	}
+	p->held = false;
 	if (p->reaped)
-		return p->out_fd >= 0 || p->err_fd >= 0 ? p->drain_until : INT64_MAX;
-	return p->stop == STOP_NONE ? p->timeout_at : p->kill_at;
+		p->drain_until = MIN(MAX(p->drain_until, now_us + DRAIN_AFTER_EXIT_US), p->reaped_at + HELD_DRAIN_MAX_US);
 }
 
 static void stop(proc *p, stop_reason why, int64_t now_us)
@@ -647,8 +682,9 @@ static void stop(proc *p, stop_reason why, int64_t now_us)
 
 void proc_tick(proc *p, int64_t now_us)
 {
+	recheck_held(p, now_us);
 	if (p->reaped) {
-		if (now_us >= p->drain_until) {
+		if (now_us >= p->drain_until && (!p->held || now_us >= p->reaped_at + HELD_DRAIN_MAX_US)) {
 			close_fd(&p->out_fd);
 			close_fd(&p->err_fd);
 		}

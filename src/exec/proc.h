@@ -38,6 +38,8 @@
 #define PROC_MESSAGE_MAX 4096                    /* the API's limit on error.message */
 #define PROC_PARENTS_ENV_MAX (64 * 1024)         /* WEFT_PARENTS above this goes to a file */
 #define PROC_POLLFDS 4                           /* descriptors one proc polls at most */
+#define PROC_READ_CHUNK 65536                    /* bytes on_output gets at most at once */
+#define PROC_HOLD_RECHECK_US (5 * 1000LL)        /* output held: how often output_room is asked again */
 #define PROC_DEFAULT_PERMANENT_EXIT 100
 
 typedef struct proc_spec {
@@ -60,9 +62,15 @@ typedef struct proc_spec {
 	size_t output_max;           /* 0: PROC_OUTPUT_MAX (tests lower it) */
 	/* Optional: every chunk read from the child's stdout (is_stdout) or
 	 * stderr, as it arrives, on the thread driving the proc (the exec
-	 * executor cuts them into log lines). */
+	 * executor and `weft worker` cut them into log lines); NULL: none. */
 	void (*on_output)(void *arg, bool is_stdout, const char *data, size_t n);
 	void *output_arg;
+	/* Optional, with on_output: false while the taker of the output has
+	 * no room for a chunk more. The child's stdout and stderr are then
+	 * left unread, so that it waits on its full pipe instead of its lines
+	 * being lost, and proc_deadline() asks for a tick within
+	 * PROC_HOLD_RECHECK_US to ask again. NULL: always read. */
+	bool (*output_room)(void *arg);
 	const char *cwd;             /* the child's working directory; NULL: the worker's */
 	/* The child inherits only PATH, HOME, LANG, LC_ALL, TZ, TMPDIR, USER
 	 * and LOGNAME of this process's environment (then env): a server's

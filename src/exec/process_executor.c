@@ -29,7 +29,10 @@
  * limit, so a task never waits long between its start and its child's.
  *
  * Each line a child prints (stdout or stderr) goes to task_logs_append;
- * stdout is also kept whole as the result.
+ * stdout is also kept whole as the result. While the task's log buffer
+ * has no room for a read more, its pipes are left unread: the child waits
+ * on its writes, as a worker waits on a full buffer, rather than its lines
+ * being dropped.
  *
  * On a database shared by several nodes, a cancel or a timeout may be
  * applied by another node than the one running the child: each node
@@ -195,6 +198,14 @@ static void on_output(void *arg, bool is_stdout, const char *data, size_t n)
 	batch_flush(&b);
 }
 
+/* Whether a read of the child's pipes (PROC_READ_CHUNK bytes, as many
+ * lines at most) fits in the task's log buffer without a drop. */
+static bool output_room(void *arg)
+{
+	exec_job *j = arg;
+	return task_logs_room(j->e, &j->job.task_id, j->attempt, PROC_READ_CHUNK, PROC_READ_CHUNK);
+}
+
 static void flush_partial(exec_job *j)
 {
 	for (int k = 0; k < 2; k++)
@@ -228,6 +239,7 @@ static void spawn(exec_state *s, exec_job *j)
 		.permanent_exit = -1,
 		.stderr_copy_fd = -1,
 		.on_output = on_output,
+		.output_room = output_room,
 		.output_arg = j,
 		.cwd = j->cwd,
 		.clean_env = true,

@@ -62,6 +62,7 @@
 #include "core/error.h"
 #include "http/acceptor.h"
 #include "http/hangup.h"
+#include "http/stream.h"
 #include "http/request.h"
 #include "http/router.h"
 #include "http/tokens.h"
@@ -874,7 +875,10 @@ void http_server_stop(http_server *s)
 		}
 	}
 
+	/* Log streams end first: MHD must not stop with one suspended. */
+	http_streams_stop(s);
 	MHD_stop_daemon(s->daemon);
+	http_streams_stopped(s);
 	hangup_watch_stop(s->hangups);
 	free(s);
 }

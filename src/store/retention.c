@@ -6,7 +6,7 @@
  * task ends after it is created, so the walk stops at the cutoff), skipping
  * rows another transaction holds; copies them (replacing an id archived
  * before, restored by hand say, so that it cannot stop retention for good);
- * deletes what hangs off them — actions, links, ledger rows, delivered
+ * deletes what hangs off them — actions, links, ledger rows, log lines, delivered
  * outbox rows, a workflow run's memo and signals (its workflow_run row
  * stays, with the job's end), task_emit rows — and the tasks. Undelivered outbox rows stay (they carry
  * their rendered request), and so does the audit trail. Every statement
@@ -36,6 +36,7 @@ static const db_sql q_steps[] = {
 	{ "archive_links_out", "DELETE FROM link WHERE {in:parent_id,$1}", NULL },
 	{ "archive_links_in", "DELETE FROM link WHERE {in:child_id,$1}", NULL },
 	{ "archive_ledger", "DELETE FROM webhook_execution WHERE {in:task_id,$1}", NULL },
+	{ "archive_task_logs", "DELETE FROM task_log WHERE {in:task_id,$1}", NULL },
 	{ "archive_outbox",
 	  "DELETE FROM outbox WHERE {in:task_id,$1} AND {noindex:status} IN ('success', 'exhausted')", NULL },
 	/* A workflow run outlives its job: a run the job ended without its

@@ -305,3 +305,89 @@ def test_a_cancel_applied_by_another_node_stops_the_child(weft_factory, mock, tm
     assert r.status_code == 200, r.text
     assert ended(api_a, tid)["status"] == "canceled"
     wait_for(lambda: not pid_alive(pid), timeout=5.0, desc="node a stopped its child")
+
+
+# ---- the lines a child prints are the task's log lines ------------------------------
+
+def log_lines(api, tid):
+    """Every stored line of the task, page after page."""
+    out, cursor = [], None
+    while True:
+        q = {"limit": 1000}
+        if cursor:
+            q["cursor"] = cursor
+        r = api.get("/v1/tasks/%s/logs" % tid, params=q)
+        assert r.status_code == 200, r.text
+        page = r.json()
+        out += page["lines"]
+        if not page["more"]:
+            return out
+        cursor = page["next_cursor"]
+
+
+def test_stdout_and_stderr_are_stored_line_by_line(xapi):
+    script = ("echo first; echo 'oops 1' >&2; printf 'second\\nthird'; echo ' (same line)'; "
+              "echo 'oops 2' >&2; echo '{\"done\": true}'")
+    run = run_tasks(xapi, [exec_task("lines", ["/bin/sh", "-c", script])])
+    tid = ids(run)["lines"]
+    assert ended(xapi, tid)["status"] == "success"
+    got = wait_for(lambda: (lambda v: v if len(v) >= 6 else None)(log_lines(xapi, tid)), timeout=10,
+                   desc="six lines stored")
+    assert len(got) == 6, got
+    # Each stream's lines in the order printed, a line cut by a chunk whole;
+    # stdout and stderr are two pipes, so only seq orders them together.
+    assert [l["text"] for l in got if l["stream"] == "stdout"] == [
+        "first", "second", "third (same line)", '{"done": true}']
+    assert [l["text"] for l in got if l["stream"] == "stderr"] == ["oops 1", "oops 2"]
+    assert [l["seq"] for l in got] == list(range(1, 7))
+    assert {l["attempt"] for l in got} == {1}
+    assert {l["level"] for l in got if l["stream"] == "stderr"} == {"warn"}
+    only_err = xapi.get("/v1/tasks/%s/logs" % tid, params={"stream": "stderr"}).json()["lines"]
+    assert [l["text"] for l in only_err] == ["oops 1", "oops 2"]
+
+
+def test_100k_lines_of_a_burst_are_complete_or_their_drop_recorded(weft_factory, mock):
+    """The child writes 100,000 lines as fast as it can. While the task's
+    log buffer has no room for a read more, the executor leaves the child's
+    pipes unread and the child waits: with the default buffer, as with one
+    larger than the burst, every line is stored, in order. A buffer smaller
+    than one read (64 KiB, some 9,000 of these lines) takes a read whole
+    when it is empty, its oldest lines dropped: the drops are stored as
+    system lines "N lines dropped" where the lines were, and every line is
+    stored or counted, each in its place."""
+    from harness import Api
+    n = 100000
+    script = 'awk \'BEGIN { for (i = 0; i < %d; i++) printf "%%06d\\n", i }\'' % n
+    for buffer_lines in (str(2 * n), None, "1000"):
+        env = {"LOG_BUFFER_LINES": buffer_lines} if buffer_lines else {}
+        api = Api(weft_factory.start(args=ALLOW, env=env), mock)
+        run = run_tasks(api, [exec_task("burst", ["/bin/sh", "-c", script])])
+        tid = ids(run)["burst"]
+        assert ended(api, tid, timeout=60)["status"] == "success"
+
+        def dropped(line):
+            assert line["text"].endswith(" lines dropped"), line
+            return int(line["text"].split()[0])
+
+        def stored():
+            v = log_lines(api, tid)
+            counted = sum(1 if l["stream"] == "stdout" else dropped(l) for l in v)
+            return v if counted >= n else None
+        got = wait_for(stored, timeout=60, desc="every line stored or counted as dropped")
+        assert [l["seq"] for l in got] == list(range(1, len(got) + 1))
+        assert {l["stream"] for l in got} <= {"stdout", "system"}
+        # Line k printed is stored at its place: after the k lines before it,
+        # stored or counted in a drop that stands where they were.
+        before = 0
+        for l in got:
+            if l["stream"] == "stdout":
+                assert int(l["text"]) == before, (l, before)
+                before += 1
+            else:
+                before += dropped(l)
+        assert before == n
+        system = [l for l in got if l["stream"] == "system"]
+        if buffer_lines != "1000":
+            assert not system
+        if buffer_lines == "1000":
+            assert system, "a read of 64 KiB overflows a buffer of 1,000 lines"

@@ -159,11 +159,12 @@ def test_the_libraries_export_weft_symbols_only():
 
 
 SCENARIOS = ["errors", "jobs", "api", "retry", "cancel", "heartbeat", "sigterm", "server-drain", "rejected",
-             "unauthorized", "pause", "tokens", "workflow", "schedule", "template", "triggers"]
+             "unauthorized", "pause", "tokens", "workflow", "schedule", "template", "triggers", "logs"]
 # scenarios of operations a server may not serve yet: skipped until its
 # document has them
 NEEDS = {"pause": "pauseRun", "tokens": "createToken", "workflow": "startWorkflow",
-         "schedule": "createSchedule", "template": "createTemplate", "triggers": "createHook"}
+         "schedule": "createSchedule", "template": "createTemplate", "triggers": "createHook",
+         "logs": "appendJobLogs"}
 ADMIN_TOKEN = "libweft-admin-token"
 
 

@@ -314,6 +314,18 @@ static void scenario_api(void)
 	rc = weft_create_run(c, &(weft_run_request){ .tasks = &lone, .tasks_len = 1 }, NULL, &out, &err);
 	CHECK(rc != 0 && err.http_status == 400 && err.details && strstr(err.details, "tasks[0].decision"),
 	      "a decision without children: %d %ld %s", rc, err.http_status, err.details ? err.details : "");
+	/* An exec task's spec and retries are sent: an exec spec without argv is
+	 * refused here, retries out of bounds by the server, by field. */
+	weft_run_task_spec exec_task = { .ref = "x", .executor = "exec", .exec = &(weft_exec_spec){ .cwd = "/tmp" } };
+	rc = weft_create_run(c, &(weft_run_request){ .tasks = &exec_task, .tasks_len = 1 }, NULL, &out, &err);
+	CHECK(rc == WEFT_EINVAL && strstr(err.message, "tasks[0].exec.argv"), "exec without argv: %d %s", rc,
+	      err.message);
+	const char *argv[] = { "/bin/true" };
+	exec_task.exec = &(weft_exec_spec){ .argv = argv, .argv_len = 1, .timeout_secs = 5 };
+	exec_task.retry = &(weft_exec_retry){ .max_retries = 101, .initial_delay_secs = 0, .initial_delay_set = true };
+	rc = weft_create_run(c, &(weft_run_request){ .tasks = &exec_task, .tasks_len = 1 }, NULL, &out, &err);
+	CHECK(rc != 0 && err.http_status == 400 && err.details && strstr(err.details, "tasks[0].retry.max_retries"),
+	      "exec retries out of bounds: %d %ld %s", rc, err.http_status, err.details ? err.details : "");
 
 	/* a worker the server knows, after a claim */
 	const char *queues[] = { queue };
@@ -941,6 +953,56 @@ static void scenario_unauthorized(void)
 	weft_worker_free(the_worker);
 }
 
+/* ---- logs ---------------------------------------------------------------- */
+
+/* Writes two lines to its job's log, then completes it. */
+static int logging(const weft_job *job, weft_job_result *res, void *arg)
+{
+	(void)arg;
+	CHECK(weft_job_log_line(job, NULL, NULL, "from the handler") == 0, "log line");
+	CHECK(weft_job_log_line(job, "stderr", "error", "it went wrong") == 0, "log line 2");
+	weft_worker_stop(the_worker);
+	return weft_job_result_complete(res, NULL);
+}
+
+static void scenario_logs(void)
+{
+	weft_client *c = client();
+	weft_error err = { 0 };
+	char *id = enqueue(c, "{\"n\":1}", 1);
+	the_worker = worker(logging, 0, false);
+	pthread_t t;
+	pthread_create(&t, NULL, run_thread, the_worker);
+	pthread_join(t, NULL);
+	weft_worker_free(the_worker);
+	/* Written a cycle after they were accepted: the job's end comes no
+	 * earlier, so both are there once it ended. */
+	char *out = NULL;
+	int rc = weft_list_task_logs(c, id, NULL, &out, &err);
+	CHECK(rc == 0, "list logs: %s", err.message);
+	CHECK(strstr(out, "\"seq\":1") && strstr(out, "from the handler") && strstr(out, "\"seq\":2") &&
+	          strstr(out, "\"level\":\"error\""),
+	      "lines: %s", out);
+	weft_free(out);
+	rc = weft_list_task_logs(c, id, &(weft_task_log_query){ .stream = "stderr" }, &out, &err);
+	CHECK(rc == 0 && strstr(out, "it went wrong") && !strstr(out, "from the handler"), "stderr only: %s", out);
+	weft_free(out);
+	rc = weft_search_logs(c, &(weft_log_search_query){ .task_id = id, .q = "WENT" }, &out, &err);
+	CHECK(rc == 0 && strstr(out, "it went wrong"), "search: %s", out);
+	weft_free(out);
+	/* Followed after its end: the stored lines, then the end. */
+	rc = weft_list_task_logs(c, id, &(weft_task_log_query){ .follow = true }, &out, &err);
+	CHECK(rc == 0 && strstr(out, "event: line") && strstr(out, "event: end"), "follow: %s", out ? out : "");
+	weft_free(out);
+	/* The job ended: its lease no longer takes lines. */
+	weft_log_line line = { "late", NULL, NULL };
+	rc = weft_job_log(c, id, &(weft_job_log_request){ "1", &line, 1 }, NULL, &err);
+	CHECK(rc == WEFT_ECONFLICT, "late line: %d", rc);
+	weft_error_release(&err);
+	free(id);
+	weft_client_free(c);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 3) {
@@ -959,6 +1021,7 @@ int main(int argc, char **argv)
 		{ "tokens", scenario_tokens },       { "rejected", scenario_rejected },   { "unauthorized", scenario_unauthorized },
 		{ "workflow", scenario_workflow },   { "schedule", scenario_schedule },
 		{ "template", scenario_template },   { "triggers", scenario_triggers },
+		{ "logs", scenario_logs },
 	};
 	for (size_t i = 0; i < sizeof(scenarios) / sizeof(scenarios[0]); i++) {
 		if (strcmp(argv[2], scenarios[i].name) == 0) {

@@ -733,3 +733,35 @@ def test_crash_and_drain_1000_jobs(server, tmp_path):
             sys.stderr.write("---- %s\n%s\n" % (log, open(log).read()[-4000:]))
         raise
     assert 0 < got["before_kill"] < 1000
+
+
+def test_job_logs(server):
+    """A held job's lines appended (by hand and by Job.log), read back in
+    order, searched, and followed live until the job ends."""
+    c = weft.Client(server.base)
+    job = c.enqueue("sdk-logs", {"n": 1})
+    got = c.claim(["sdk-logs"], "w-logs", max_jobs=1, wait_ms=0)["jobs"][0]
+    assert c.append_job_logs(got["id"], got["lease_token"], ["one", {"text": "two", "stream": "stderr"}])["accepted"] == 2
+    weft.worker.Job(got, c).log("three", level="error")
+    lines = wait_for(lambda: (c.list_task_logs(job["id"])["lines"] if
+                              len(c.list_task_logs(job["id"])["lines"]) == 3 else None), timeout=10)
+    assert [(l["seq"], l["text"], l["stream"]) for l in lines] == [(1, "one", "stdout"), (2, "two", "stderr"),
+                                                                    (3, "three", "stdout")]
+    assert lines[2]["level"] == "error"
+    assert [l["text"] for l in c.search_logs(queue="sdk-logs", level="error")["lines"]] == ["three"]
+    followed = []
+
+    def follow():
+        for line in c.follow_task_logs(job["id"]):
+            followed.append(line["text"])
+
+    t = threading.Thread(target=follow)
+    t.start()
+    wait_for(lambda: len(followed) == 3, timeout=10)
+    c.append_job_logs(got["id"], got["lease_token"], ["four"])
+    wait_for(lambda: len(followed) == 4, timeout=10)
+    c.complete_job(got["id"], got["lease_token"], {"ok": True})
+    t.join(timeout=10)
+    assert not t.is_alive() and followed == ["one", "two", "three", "four"]
+    with pytest.raises(weft.ConflictError):
+        c.append_job_logs(got["id"], got["lease_token"], ["late"])

@@ -904,3 +904,34 @@ out(%s.filter((id) => typeof c[id] !== 'function'));
     assert "enqueueJobs (POST /v1/jobs): request body.jobs[].zz_job_field" in failed, failed
     assert "listTasks (GET /v1/tasks): query parameter zz_filter" in failed, failed
     assert "getQueue (GET /v1/queues/{name}): 200 answer.zz_figure" in failed, failed
+
+
+def test_job_logs(server, api, scratch):
+    """Lines appended to a held job (appendJobLogs, and job.log in a
+    handler's context is the same call), read back, searched, and
+    followed live until the job ends."""
+    got = run_node(scratch, """
+const c = new weft.WeftClient();
+const [job] = (await c.enqueueJobs({ jobs: [{ queue: 'ts-logs' }] })).jobs;
+const [held] = (await c.claimJobs({ queues: ['ts-logs'], worker_id: 'ts-l', max_jobs: 1, wait_ms: 0 })).jobs;
+const appended = await c.appendJobLogs(held.id, { lease_token: held.lease_token,
+  lines: [{ text: 'one' }, { text: 'two', stream: 'stderr', level: 'error' }] });
+const followed = [];
+const follower = (async () => { for await (const l of c.followTaskLogs(job.id)) followed.push([l.seq, l.text]); })();
+await new Promise((r) => setTimeout(r, 500));
+await c.appendJobLogs(held.id, { lease_token: held.lease_token, lines: [{ text: 'three' }] });
+await new Promise((r) => setTimeout(r, 500));
+await c.completeJob(held.id, { lease_token: held.lease_token, result: 1 });
+await follower;
+const page = await c.listTaskLogs(job.id, { stream: 'stderr' });
+const found = await c.searchLogs({ queue: 'ts-logs', level: 'error' });
+let stale = null;
+try { await c.appendJobLogs(held.id, { lease_token: held.lease_token, lines: [{ text: 'late' }] }); }
+catch (e) { stale = e.code; }
+out({ appended, followed, page, found, stale });
+""", server.base)
+    assert got["appended"]["accepted"] == 2 and got["appended"]["attempt"] == 1
+    assert got["followed"] == [[1, "one"], [2, "two"], [3, "three"]]
+    assert [l["text"] for l in got["page"]["lines"]] == ["two"]
+    assert [l["text"] for l in got["found"]["lines"]] == ["two"]
+    assert got["stale"] == "stale_lease"

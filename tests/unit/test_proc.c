@@ -487,6 +487,61 @@ static void test_cwd_clean_env_and_output_hook(void **state)
 	unsetenv("WEFT_TEST_SECRET");
 }
 
+/* A taker that, after each read, has no room the next three times it is
+ * asked (as a log buffer waiting for the engine), then has. */
+typedef struct held_taker {
+	buf err;
+	int refusals, refused_since_read;
+	bool room;                   /* what it last answered */
+	bool read_while_held;
+} held_taker;
+
+static bool held_room(void *arg)
+{
+	held_taker *t = arg;
+	t->room = t->refused_since_read >= 3;
+	if (!t->room) {
+		t->refused_since_read++;
+		t->refusals++;
+	}
+	return t->room;
+}
+
+static void held_collect(void *arg, bool is_stdout, const char *data, size_t n)
+{
+	held_taker *t = arg;
+	if (!t->room)
+		t->read_while_held = true;
+	if (!is_stdout)
+		buf_append(&t->err, data, n);
+	t->refused_since_read = 0;
+	t->room = false;
+}
+
+/* While the taker of the output has no room, the pipes are not read: the
+ * child waits on its writes, and every byte still arrives. */
+static void test_output_held_while_its_taker_has_no_room(void **state)
+{
+	UNUSED(state);
+	char *argv[4];
+	proc_spec s = sh_spec("seq 1 100000 >&2; echo done", NULL, argv);
+	held_taker t = { 0 };
+	buf_init(&t.err);
+	s.on_output = held_collect;
+	s.output_room = held_room;
+	s.output_arg = &t;
+	proc_outcome o;
+	run_ok(&s, &o);
+	assert_result(&o, "\"done\"");
+	assert_int_equal(t.err.len, 588895);      /* every line of `seq 1 100000` */
+	assert_memory_equal(t.err.data + t.err.len - 7, "100000\n", 7);
+	assert_false(t.read_while_held);
+	/* 64 KiB pipes: the child had to wait for several reads */
+	assert_true(t.refusals >= 3 * 9);
+	proc_outcome_release(&o);
+	buf_release(&t.err);
+}
+
 static void test_large_parents_go_to_a_file(void **state)
 {
 	UNUSED(state);
@@ -659,6 +714,7 @@ int main(void)
 		cmocka_unit_test(test_descriptor_limit),
 		cmocka_unit_test(test_start_errors),
 		cmocka_unit_test(test_cwd_clean_env_and_output_hook),
+		cmocka_unit_test(test_output_held_while_its_taker_has_no_room),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -1342,6 +1342,57 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/tasks/{id}/logs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A task's log lines, in (attempt, seq) order */
+        get: operations["listTaskLogs"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/jobs/{id}/logs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** The worker holding a job appends log lines to its attempt */
+        post: operations["appendJobLogs"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/logs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Log lines across executions, newest first */
+        get: operations["searchLogs"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -2862,6 +2913,70 @@ export interface components {
         SubscriptionList: {
             subscriptions: components["schemas"]["Subscription"][];
             next_cursor: string | null;
+        };
+        LogLine: {
+            /**
+             * Format: uuid
+             * @description In search results only
+             */
+            task_id?: string;
+            /** @description In search results only */
+            namespace?: string;
+            /** @description In search results only: the run (batch), or the task itself for a lone job */
+            run_id?: string;
+            /** @description In search results only: the task's queue (kind) */
+            queue?: string;
+            attempt: number;
+            /** @description From 1 per (task, attempt), contiguous */
+            seq: number;
+            /** @enum {string} */
+            stream: "stdout" | "stderr" | "system";
+            /** @enum {string} */
+            level: "debug" | "info" | "warn" | "error";
+            /** Format: date-time */
+            at: string;
+            /** @description One line, at most 16 KiB (longer lines are cut and end with " [cut]") */
+            text: string;
+        };
+        TaskLogPage: {
+            /** Format: uuid */
+            task_id: string;
+            status: components["schemas"]["TaskStatus"];
+            /** @description The task's current attempt */
+            attempt: number;
+            lines: components["schemas"]["LogLine"][];
+            /** @description After the page's last line; given even on the last page so far, so that a follower asks again for newer lines */
+            next_cursor: string | null;
+            /** @description More lines are stored after this page */
+            more: boolean;
+        };
+        LogSearchPage: {
+            lines: components["schemas"]["LogLine"][];
+            next_cursor: string | null;
+        };
+        JobLogLine: {
+            /** @description One line; longer than 16 KiB is cut and marked */
+            text: string;
+            /**
+             * @default stdout
+             * @enum {string}
+             */
+            stream?: "stdout" | "stderr";
+            /**
+             * @description Default: warn for stderr, else info
+             * @enum {string}
+             */
+            level?: "debug" | "info" | "warn" | "error";
+        };
+        JobLogAppend: {
+            lease_token: components["schemas"]["LeaseToken"];
+            lines: components["schemas"]["JobLogLine"][];
+        };
+        JobLogAppended: {
+            accepted: number;
+            attempt: number;
+            /** @description The execution's log buffer overflowed: its oldest waiting lines were dropped (and the drop recorded as a system line) */
+            dropped: boolean;
         };
     };
     responses: {
@@ -6055,6 +6170,147 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listTaskLogs: {
+        parameters: {
+            query?: {
+                /** @description Only this attempt's lines */
+                attempt?: number;
+                /** @description Only this stream's lines */
+                stream?: "stdout" | "stderr" | "system";
+                /** @description true: answer as server-sent events (also with Accept: text/event-stream): the stored lines, then new ones as they are committed, until the task has ended (event "end"). Each line is an event "line" whose id is the cursor after it */
+                follow?: "true" | "false";
+                /** @description The next_cursor of the previous page, with the same filters */
+                cursor?: components["parameters"]["Cursor"];
+                limit?: components["parameters"]["Limit"];
+            };
+            header?: never;
+            path: {
+                id: components["parameters"]["Id"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of lines */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TaskLogPage"];
+                    "text/event-stream": string;
+                };
+            };
+            400: components["responses"]["Invalid"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["Internal"];
+            /** @description Too many log streams are open (LOG_STREAMS_MAX), or the database is unreachable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    appendJobLogs: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["Id"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["JobLogAppend"];
+            };
+        };
+        responses: {
+            /** @description Accepted: written with the engine's next cycle */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobLogAppended"];
+                };
+            };
+            400: components["responses"]["Invalid"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            /** @description stale_lease: the job is not running under this lease_token */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            413: components["responses"]["TooLarge"];
+            500: components["responses"]["Internal"];
+            /** @description log_buffer_full: the job's lines waiting to be written fill its buffer (LOG_BUFFER_LINES, LOG_BUFFER_BYTES): send them again after Retry-After; nothing was kept. Also when the database is unreachable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    searchLogs: {
+        parameters: {
+            query?: {
+                /** @description Only this namespace (default: every namespace the token sees) */
+                namespace?: string;
+                /** @description Only this task's lines */
+                task_id?: string;
+                /** @description Only this run's lines */
+                run_id?: string;
+                /** @description Only lines of tasks of this queue (kind) */
+                queue?: string;
+                /** @description Only this stream */
+                stream?: "stdout" | "stderr" | "system";
+                /** @description Only this level */
+                level?: "debug" | "info" | "warn" | "error";
+                /** @description A substring of the text, case-insensitive */
+                q?: string;
+                /** @description Lines at or after */
+                since?: string;
+                /** @description Lines before */
+                until?: string;
+                /** @description The next_cursor of the previous page, with the same filters */
+                cursor?: components["parameters"]["Cursor"];
+                limit?: components["parameters"]["Limit"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of lines */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LogSearchPage"];
+                };
+            };
+            400: components["responses"]["Invalid"];
+            401: components["responses"]["Unauthorized"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
         };

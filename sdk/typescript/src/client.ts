@@ -131,6 +131,81 @@ export class WeftClient implements ApiMethods {
   listTaskEvents(id: string, options?: Options<"listTaskEvents">): Promise<Answer<"listTaskEvents">> {
     return this.#call("listTaskEvents", [id], undefined, options);
   }
+  /** A page of a task's log lines in (attempt, seq) order; asking again
+   * with next_cursor gives the lines written since. To follow them live
+   * (follow=true), use followTaskLogs. */
+  listTaskLogs(id: string, options?: Options<"listTaskLogs">): Promise<Answer<"listTaskLogs">> {
+    return this.#call("listTaskLogs", [id], undefined, options);
+  }
+  /** A task's log lines as they are written (the stored ones first), until
+   * the task has ended: the server's event stream (GET
+   * /v1/tasks/{id}/logs?follow=true), read as it arrives. */
+  async *followTaskLogs(
+    id: string,
+    options: { attempt?: number; stream?: "stdout" | "stderr" | "system"; cursor?: string; signal?: AbortSignal } = {},
+  ): AsyncGenerator<Item<"listTaskLogs", "lines">, void, undefined> {
+    const query = new URLSearchParams({ follow: "true" });
+    if (options.attempt !== undefined) query.append("attempt", String(options.attempt));
+    if (options.stream !== undefined) query.append("stream", options.stream);
+    if (options.cursor !== undefined) query.append("cursor", options.cursor);
+    const target = `${this.url}/v1/tasks/${encodeURIComponent(id)}/logs?${query}`;
+    const request = `GET ${target}`;
+    const headers: Record<string, string> = { accept: "text/event-stream" };
+    if (this.#token) headers.authorization = "Bearer " + this.#token;
+    let res: Response;
+    try {
+      res = await this.#fetch(target, { headers, signal: options.signal });
+    } catch (e) {
+      throw new WeftConnectionError("unreachable", `cannot reach ${this.url}: ${String(e)}`, this.url, request);
+    }
+    if (!res.ok || !res.body) {
+      const text = await res.text();
+      let json: unknown;
+      try {
+        json = JSON.parse(text);
+      } catch {
+        json = undefined;
+      }
+      throw this.#error(res.status, json, text, res.headers.get("retry-after"), request);
+    }
+    const reader = res.body.getReader();
+    const decoder = new TextDecoder();
+    let pending = "";
+    let event: string | undefined;
+    let data: string[] = [];
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) return;
+        pending += decoder.decode(value, { stream: true });
+        let nl: number;
+        while ((nl = pending.indexOf("\n")) >= 0) {
+          const line = pending.slice(0, nl).replace(/\r$/, "");
+          pending = pending.slice(nl + 1);
+          if (line === "") {
+            if (event === "line") yield JSON.parse(data.join("\n")) as Item<"listTaskLogs", "lines">;
+            else if (event === "end") return;
+            event = undefined;
+            data = [];
+          } else if (line.startsWith("event:")) {
+            event = line.slice(6).trim();
+          } else if (line.startsWith("data:")) {
+            data.push(line.slice(5).replace(/^ /, ""));
+          }
+        }
+      }
+    } finally {
+      await reader.cancel().catch(() => undefined);
+    }
+  }
+  /** The worker holding a job appends 1..1000 lines to its attempt's log. */
+  appendJobLogs(id: string, body: Body<"appendJobLogs">, options?: Options<"appendJobLogs">): Promise<Answer<"appendJobLogs">> {
+    return this.#call("appendJobLogs", [id], body, options);
+  }
+  /** Log lines across executions, newest first. */
+  searchLogs(options?: Options<"searchLogs">): Promise<Answer<"searchLogs">> {
+    return this.#call("searchLogs", [], undefined, options);
+  }
 
   // ---- jobs ---------------------------------------------------------------
 

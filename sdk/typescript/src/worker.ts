@@ -69,6 +69,9 @@ export interface Job<I = unknown> {
   /** Records how far the job is (any JSON, at most 4 KiB compact): sent
    * with the next heartbeat and kept on the job by the server. */
   progress(value: unknown): void;
+  /** Appends lines to this attempt's log (read back by GET
+   * /v1/tasks/{id}/logs), sent at once, 1,000 a request. */
+  log(lines: string | string[], options?: { stream?: "stdout" | "stderr"; level?: "debug" | "info" | "warn" | "error" }): Promise<void>;
 }
 
 /** Answers the job's result (any JSON value); a thrown error fails the
@@ -389,6 +392,15 @@ export class Worker<I = any, R = unknown> {
         if (Buffer.byteLength(text) > PROGRESS_MAX_BYTES)
           throw new RangeError(`job ${claimed.id}: progress is ${Buffer.byteLength(text)} bytes of JSON; at most ${PROGRESS_MAX_BYTES}`);
         held.progress = { value: value ?? null };
+      },
+      log: async (lines, options = {}) => {
+        const items = (typeof lines === "string" ? [lines] : lines).map((text) => ({
+          text,
+          stream: options.stream ?? "stdout",
+          ...(options.level ? { level: options.level } : {}),
+        }));
+        for (let i = 0; i < items.length; i += 1000)
+          await this.client.appendJobLogs(claimed.id, { lease_token: claimed.lease_token, lines: items.slice(i, i + 1000) });
       },
     };
     const workflow = this.#workflows.get(claimed.name);

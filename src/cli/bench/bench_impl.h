@@ -17,6 +17,7 @@
  *   workflows.c   `bench workflows`: 10-step workflow runs, start to completion
  *   exec.c        `weft bench exec`: exec tasks started per second, and
  *                 `weft worker` running the same program for comparison
+ *   logs.c        --logs: log lines captured per second
  *   statements.c  database statements per task, from each node's /metrics
  *   sink.c        the in-process webhook sink (sink.h)
  *   pg_admin.c    the PostgreSQL database of a run (pg_admin.h)
@@ -56,6 +57,7 @@ typedef struct bench_opts {
 	long runs;            /* --runs: workflow runs of `bench workflows` */
 	long workers;         /* --workers: its worker threads */
 	long in_flight;       /* --in-flight: its runs started and not yet completed, at most */
+	long logs;            /* --logs: log lines appended and stored instead of the phases; 0: not run */
 	const char *db;       /* --db: a postgres:// URL (argv, borrowed); NULL = SQLite */
 	const char *server;   /* --server: the weft binary to run (argv, borrowed); NULL = this one */
 	bool json;
@@ -208,6 +210,11 @@ int bench_workflows(bench *b);
 
 /* --tasks exec tasks of /bin/true, then as many `weft worker` jobs. -1 logged. */
 int bench_exec(bench *b);
+/* ---- logs.c -------------------------------------------------------------- */
+
+/* --logs: lines appended through POST /v1/jobs/{id}/logs by --clients
+ * clients until stored: logs_lines_per_s. -1 logged. */
+int bench_logs(bench *b);
 
 /* ---- load.c -------------------------------------------------------------- */
 

@@ -112,7 +112,7 @@ static bool env_overridden(const char *entry)
 	static const char *const keys[] = {
 		"PORT", "HOST_URL", "SKIP_SSRF_VALIDATION", "PAYLOAD_MAX_BYTES", "MAX_TASKS_PER_BATCH",
 		"WORKER_WEBHOOK_CONCURRENCY", "WEFT_LOG", "RUST_LOG", "DATABASE_URL", "WEFT_DB",
-		"WEBHOOK_DELIVERY_CONCURRENCY",
+		"WEBHOOK_DELIVERY_CONCURRENCY", "LOG_BUFFER_LINES", "LOG_BUFFER_BYTES",
 	};
 	for (size_t i = 0; i < ARRAY_LEN(keys); i++) {
 		size_t n = strlen(keys[i]);
@@ -149,6 +149,9 @@ static int spawn(bench *b, node *n)
 	owned[no++] = xasprintf("WORKER_WEBHOOK_CONCURRENCY=%ld", b->opt.concurrency);
 	owned[no++] = xasprintf("WEBHOOK_DELIVERY_CONCURRENCY=%ld", b->opt.concurrency);
 	owned[no++] = xstrdup("WEFT_LOG=warn");
+	/* --logs measures lines written: a buffer that drops none. */
+	owned[no++] = xstrdup("LOG_BUFFER_LINES=10000000");
+	owned[no++] = xstrdup("LOG_BUFFER_BYTES=1073741824");
 	for (size_t i = 0; i < no; i++)
 		envp[ne++] = owned[i];
 	envp[ne] = NULL;

@@ -44,6 +44,9 @@ static void usage(FILE *out)
 	      "  --latency-rate N jobs per second in the latency phase (default 1000)\n"
 	      "  (with --queue, --clients is the number of enqueueing and draining clients,\n"
 	      "  default 4)\n"
+	      "  --logs N         instead of the phases, N log lines appended to --clients held\n"
+	      "                   jobs (default 4) by POST /v1/jobs/{id}/logs, 1,000 a request,\n"
+	      "                   timed until every line is stored: log lines per second\n"
 	      "\n"
 	      "weft bench workflows: instead of the phases, durable workflow runs of a\n"
 	      "10-step workflow with no-op steps: each run is started (POST /v1/workflows),\n"
@@ -108,8 +111,12 @@ static int check_opts(const bench_opts *o)
 		fprintf(stderr, "weft bench: --rate and --window belong to a soak: add --soak SECONDS\n");
 		return -1;
 	}
-	if (o->exec && (o->queue || o->soak)) {
-		fprintf(stderr, "weft bench: exec, --queue and --soak are different runs: choose one\n");
+	if (o->exec && (o->queue || o->soak || o->logs)) {
+		fprintf(stderr, "weft bench: exec, --logs, --queue and --soak are different runs: choose one\n");
+		return -1;
+	}
+	if (o->logs && (o->queue || o->soak)) {
+		fprintf(stderr, "weft bench: --logs is a run of its own: drop --queue and --soak\n");
 		return -1;
 	}
 	if (o->queue && o->soak) {
@@ -120,8 +127,8 @@ static int check_opts(const bench_opts *o)
 		fprintf(stderr, "weft bench: --jobs, --latency-secs and --latency-rate belong to --queue\n");
 		return -1;
 	}
-	if (o->workflows && (o->queue || o->soak)) {
-		fprintf(stderr, "weft bench: workflows, --queue and --soak are different runs: choose one\n");
+	if (o->workflows && (o->queue || o->soak || o->logs)) {
+		fprintf(stderr, "weft bench: workflows, --logs, --queue and --soak are different runs: choose one\n");
 		return -1;
 	}
 	if (!o->workflows && (o->runs || o->workers || o->in_flight)) {
@@ -183,6 +190,7 @@ int bench_parse_opts(int argc, char **argv, bench_opts *o)
 		{ "--runs", 1, 1000000, offsetof(bench_opts, runs) },
 		{ "--workers", 1, 512, offsetof(bench_opts, workers) },
 		{ "--in-flight", 1, 100000, offsetof(bench_opts, in_flight) },
+		{ "--logs", 1, 100000000, offsetof(bench_opts, logs) },
 	};
 	static const struct {
 		const char *name;
@@ -253,7 +261,7 @@ int bench_parse_opts(int argc, char **argv, bench_opts *o)
 	if (!o->concurrency)
 		o->concurrency = o->exec ? 8 : 64;
 	if (!o->clients)
-		o->clients = o->queue ? 4 : 32;
+		o->clients = o->queue || o->logs ? 4 : 32;
 	if (o->queue) {
 		if (!o->jobs)
 			o->jobs = 100000;

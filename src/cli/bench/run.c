@@ -83,6 +83,7 @@ static void report_parameters(bench *b, const char *durability)
 	                                                   : b->opt.queue     ? "queue"
 	                                                   : b->opt.workflows ? "workflows"
 	                                                   : b->opt.exec      ? "exec"
+	                                                   : b->opt.logs      ? "logs"
 	                                                                      : "phases"));
 	json_object_set_new(b->report, "nodes", json_integer(b->opt.nodes));
 	if (b->opt.queue) {
@@ -93,6 +94,8 @@ static void report_parameters(bench *b, const char *durability)
 		json_object_set_new(b->report, "runs", json_integer(b->opt.runs));
 		json_object_set_new(b->report, "workers", json_integer(b->opt.workers));
 		json_object_set_new(b->report, "in_flight", json_integer(b->opt.in_flight));
+	} else if (b->opt.logs) {
+		json_object_set_new(b->report, "logs", json_integer(b->opt.logs));
 	} else if (!b->opt.soak) {
 		json_object_set_new(b->report, "tasks", json_integer(b->opt.tasks));
 		json_object_set_new(b->report, "starts", json_integer(b->opt.starts));
@@ -122,6 +125,9 @@ static void announce(bench *b, const char *durability)
 		bench_note(b, "weft bench: soak of %ld s at %ld requests/s, %ld connections, webhook concurrency %ld, "
 		              "durability %s, %ld CPUs",
 		           b->opt.soak, b->opt.rate, b->opt.clients, b->opt.concurrency, dur, sysconf(_SC_NPROCESSORS_ONLN));
+	else if (b->opt.logs)
+		bench_note(b, "weft bench --logs: %ld lines, %ld clients (a held job each), durability %s, %ld CPUs",
+		           b->opt.logs, b->opt.clients, dur, sysconf(_SC_NPROCESSORS_ONLN));
 	else if (b->opt.queue)
 		bench_note(b, "weft bench --queue: %ld jobs, %ld clients, latency at %ld jobs/s for %ld s, durability %s, "
 		              "%ld CPUs",
@@ -192,6 +198,8 @@ static int run_phases(bench *b)
 		return bench_workflows(b);
 	if (b->opt.exec)
 		return bench_exec(b);
+	if (b->opt.logs)
+		return bench_logs(b);
 	if (bench_phase_submits(b) != 0 || bench_phase_starts(b) != 0 || bench_phase_patch(b) != 0 ||
 	    bench_phase_put(b) != 0)
 		return -1;

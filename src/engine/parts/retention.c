@@ -6,14 +6,17 @@
  * (or _AFTER_SECS) set, the same pass deletes the workflow runs that ended
  * longer ago than that, in the same batches. With AUDIT_RETENTION_DAYS (or
  * _AFTER_SECS; 90 days unless set) the pass deletes the audit log entries
- * recorded longer ago than that, in the same batches. Events and hook
- * delivery ids: parts/trigger_retention.c.
+ * recorded longer ago than that, in the same batches. Archiving a task
+ * deletes its log lines; with LOG_RETENTION_DAYS (or _AFTER_SECS) set, lines
+ * older than that go sooner, ten batches' worth per store call. Events and
+ * hook delivery ids: parts/trigger_retention.c.
  */
 #include "util/common.h"
 #include "util/log.h"
 #include "util/metrics.h"
 #include "engine/cycle.h"
 #include "store/audit.h"
+#include "store/task_logs.h"
 #include "store/workflows.h"
 
 #define MAX_CALLS_PER_PASS 50
@@ -77,10 +80,29 @@ static int expire_audit_step(engine *e, void *arg, int64_t now)
 	return rc;
 }
 
+static int expire_logs_step(engine *e, void *arg, int64_t now)
+{
+	UNUSED(arg);
+	int64_t total = 0, deleted = 0;
+	int rc = 0;
+	for (int pass = 0; pass < MAX_CALLS_PER_PASS; pass++) {
+		rc = store_task_logs_expire(e->w, now - e->cfg.log_retention_us, (size_t)e->cfg.retention_batch * 10,
+		                            &deleted);
+		if (rc != 0)
+			break;
+		total += deleted;
+		if (deleted < e->cfg.retention_batch * 10)
+			break;
+	}
+	if (total)
+		log_info("engine", "deleted %" PRId64 " log lines older than LOG_RETENTION_DAYS", total);
+	return rc;
+}
+
 static bool retention_on(const engine *e)
 {
 	return e->cfg.archive_after_us > 0 || e->cfg.workflow_retention_us > 0 || e->cfg.audit_retention_us > 0 ||
-	       e->cfg.event_retention_us > 0;
+	       e->cfg.event_retention_us > 0 || e->cfg.log_retention_us > 0;
 }
 
 static int retention_start(engine *e, int64_t now)
@@ -102,6 +124,8 @@ static void retention_run(engine *e, int64_t now)
 		rc = engine_step(e, expire_audit_step, NULL, now);
 	if (rc == 0)
 		rc = engine_step(e, retention_triggers_step, NULL, now);
+	if (rc == 0 && e->cfg.log_retention_us > 0)
+		rc = engine_step(e, expire_logs_step, NULL, now);
 	metrics_inc("retention_cleanup_runs_total", rc == 0 ? "outcome=\"success\"" : "outcome=\"error\"", 1);
 	if (rc != 0)
 		log_error("engine", "archiving pass failed");

@@ -14,6 +14,10 @@ void v1_openapi(http_request *r);
 void v1_get_task(http_request *r);
 void v1_list_tasks(http_request *r);
 void v1_task_events(http_request *r);
+/* task_logs.c */
+void v1_task_logs(http_request *r);
+void v1_job_logs_append(http_request *r);
+void v1_search_logs(http_request *r);
 
 /* jobs.c */
 void v1_enqueue(http_request *r);

@@ -42,6 +42,7 @@ extern const char embed_store_schema_sqlite_0011_templates_sql[];
 extern const char embed_store_schema_sqlite_0012_workflow_listing_sql[];
 extern const char embed_store_schema_sqlite_0013_schedule_overlap_sql[];
 extern const char embed_store_schema_sqlite_0014_task_ref_sql[];
+extern const char embed_store_schema_sqlite_0016_task_logs_sql[];
 extern const char embed_store_schema_sqlite_0017_triggers_sql[];
 extern const char embed_store_schema_sqlite_0018_audit_log_sql[];
 extern const char embed_store_schema_sqlite_0019_trigger_expiry_sql[];
@@ -61,6 +62,7 @@ static const db_migration migrations[] = {
 	{ 12, embed_store_schema_sqlite_0012_workflow_listing_sql },
 	{ 13, embed_store_schema_sqlite_0013_schedule_overlap_sql },
 	{ 14, embed_store_schema_sqlite_0014_task_ref_sql },
+	{ 16, embed_store_schema_sqlite_0016_task_logs_sql },
 	{ 17, embed_store_schema_sqlite_0017_triggers_sql },
 	{ 18, embed_store_schema_sqlite_0018_audit_log_sql },
 	{ 19, embed_store_schema_sqlite_0019_trigger_expiry_sql },

@@ -12,7 +12,7 @@ import socket
 import ssl
 import threading
 import urllib.parse
-from typing import Any, Dict, Mapping, Optional, Set, Tuple
+from typing import Any, Dict, Iterator, List, Mapping, Optional, Set, Tuple
 
 from .errors import WeftConnectionError, WeftError, error_from_answer
 
@@ -118,6 +118,57 @@ class Transport:
         if answer is None and text:
             raise WeftConnectionError(self.url, "the answer to %s %s is not JSON: %.200s" % (method, path, text))
         return answer
+
+    def events(self, path: str, query: Optional[Mapping[str, Any]] = None) -> Iterator[Tuple[str, str]]:
+        """(event, data) pairs of a server-sent event stream, as they
+        arrive, on a connection of its own (the stream holds it until it
+        ends). Comments (keep-alives) are skipped."""
+        target = self._prefix + path
+        pairs = [(k, _query_value(v)) for k, v in (query or {}).items() if v is not None]
+        if pairs:
+            target += "?" + urllib.parse.urlencode(pairs)
+        hdrs = {"Accept": "text/event-stream", "User-Agent": USER_AGENT}
+        if self.token:
+            hdrs["Authorization"] = "Bearer " + self.token
+        # The server writes at least every 15 s: a read waits longer than that.
+        timeout = max(self.timeout, 60.0)
+        if self._https:
+            conn: http.client.HTTPConnection = http.client.HTTPSConnection(
+                self._host, self._port, timeout=timeout, context=ssl.create_default_context())
+        else:
+            conn = http.client.HTTPConnection(self._host, self._port, timeout=timeout)
+        try:
+            try:
+                conn.request("GET", target, headers=hdrs)
+                resp = conn.getresponse()
+            except (OSError, http.client.HTTPException) as e:
+                raise WeftConnectionError(self.url, _reason(e)) from e
+            if resp.status >= 400:
+                text = resp.read(MAX_ANSWER_BYTES).decode("utf-8", "replace")
+                try:
+                    answer = json.loads(text) if text else None
+                except ValueError:
+                    answer = None
+                raise error_from_answer(resp.status, answer, text)
+            event: Optional[str] = None
+            data: List[str] = []
+            while True:
+                raw = resp.readline()
+                if not raw:
+                    return
+                line = raw.decode("utf-8", "replace").rstrip("\r\n")
+                if line == "":
+                    if event is not None:
+                        yield event, "\n".join(data)
+                    event, data = None, []
+                elif line.startswith(":"):
+                    continue
+                elif line.startswith("event:"):
+                    event = line[6:].strip()
+                elif line.startswith("data:"):
+                    data.append(line[5:].lstrip(" "))
+        finally:
+            conn.close()
 
     def _exchange(self, method: str, target: str, data: Optional[bytes], hdrs: Dict[str, str],
                   timeout: float, replay: bool) -> Tuple[int, bytes]:

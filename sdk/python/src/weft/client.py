@@ -10,6 +10,7 @@ OpenAPI document the server serves.
 
 from __future__ import annotations
 
+import json
 import os
 import urllib.parse
 from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Union, cast
@@ -232,6 +233,55 @@ class Client:
     def iter_task_events(self, id: str, *, limit: Optional[int] = None) -> Iterator[Answer]:
         """Every status change of a task, oldest first."""
         return self._pages(lambda **kw: self.list_task_events(id, **kw), "events", limit=limit)
+
+    # ---- per-execution logs --------------------------------------------
+
+    @operation("listTaskLogs")
+    def list_task_logs(self, id: str, *, attempt: Optional[int] = None, stream: Optional[str] = None,
+                       cursor: Optional[str] = None, limit: Optional[int] = None,
+                       follow: Optional[bool] = None) -> Any:
+        """One page of a task's log lines in (attempt, seq) order:
+        {"task_id", "status", "attempt", "lines", "next_cursor", "more"}.
+        Asking again with next_cursor gives the lines written since.
+
+        follow=True answers instead an iterator of the lines (dicts) as
+        they are written, from the server's event stream, which ends once
+        the task has ended (see follow_task_logs)."""
+        if follow:
+            return self.follow_task_logs(id, attempt=attempt, stream=stream, cursor=cursor)
+        return self._get("/v1/tasks/%s/logs" % _seg(id), attempt=attempt, stream=stream, cursor=cursor,
+                         limit=limit, follow=None if follow is None else "false")
+
+    def follow_task_logs(self, id: str, *, attempt: Optional[int] = None, stream: Optional[str] = None,
+                         cursor: Optional[str] = None) -> Iterator[Answer]:
+        """A task's log lines as they are written (the stored ones first),
+        until the task has ended: GET /v1/tasks/{id}/logs?follow=true."""
+        query = {"follow": "true", "attempt": attempt, "stream": stream, "cursor": cursor}
+        for event, data in self._http.events("/v1/tasks/%s/logs" % _seg(id), query):
+            if event == "line":
+                yield cast(Answer, json.loads(data))
+            elif event == "end":
+                return
+
+    @operation("appendJobLogs")
+    def append_job_logs(self, id: str, lease_token: str, lines: Sequence[Union[str, Mapping[str, Any]]]) -> Answer:
+        """Appends 1..1000 log lines to a held job's attempt; a line is its
+        text, or {"text", "stream"?: "stdout"|"stderr", "level"?}. Answers
+        {"accepted", "attempt", "dropped"}; 409 stale_lease when the lease
+        is no longer this one."""
+        items = [{"text": l} if isinstance(l, str) else dict(l) for l in lines]
+        # Not sent again after a lost connection: the lines could be stored twice.
+        return self._post("/v1/jobs/%s/logs" % _seg(id), {"lease_token": lease_token, "lines": items})
+
+    @operation("searchLogs")
+    def search_logs(self, *, namespace: Optional[str] = None, task_id: Optional[str] = None,
+                    run_id: Optional[str] = None, queue: Optional[str] = None, stream: Optional[str] = None,
+                    level: Optional[str] = None, q: Optional[str] = None, since: Optional[str] = None,
+                    until: Optional[str] = None, cursor: Optional[str] = None,
+                    limit: Optional[int] = None) -> Answer:
+        """Log lines across executions, newest first: {"lines", "next_cursor"}."""
+        return self._get("/v1/logs", namespace=namespace, task_id=task_id, run_id=run_id, queue=queue,
+                         stream=stream, level=level, q=q, since=since, until=until, cursor=cursor, limit=limit)
 
     # ---- operator actions on tasks -------------------------------------
 

@@ -59,8 +59,9 @@ EMPTY_PAUSE_S = 0.5
 class Job:
     """A claimed job, as the handler sees it."""
 
-    def __init__(self, claimed: Dict[str, Any]) -> None:
+    def __init__(self, claimed: Dict[str, Any], client: Optional[Client] = None) -> None:
         self.raw = claimed
+        self._client = client
         self.id: str = claimed["id"]
         self.lease_token: str = str(claimed["lease_token"])
         self.run_id: Optional[str] = claimed.get("run_id")
@@ -84,6 +85,22 @@ class Job:
         the job."""
         self._progress = value
         self._has_progress = True
+
+    def log(self, *lines: str, stream: str = "stdout", level: Optional[str] = None) -> None:
+        """Appends lines to this attempt's log (GET /v1/tasks/{id}/logs
+        reads them), sent at once, at most 1,000 a call. stream: "stdout"
+        or "stderr"; level: "debug", "info", "warn", "error" (default by
+        stream)."""
+        if self._client is None:
+            raise RuntimeError("this job has no client to send its log lines with")
+        items: List[Dict[str, Any]] = []
+        for text in lines:
+            item: Dict[str, Any] = {"text": str(text), "stream": stream}
+            if level is not None:
+                item["level"] = level
+            items.append(item)
+        for start in range(0, len(items), 1000):
+            self._client.append_job_logs(self.id, self.lease_token, items[start:start + 1000])
 
     def __repr__(self) -> str:
         return "Job(%s, queue=%r, attempt=%d)" % (self.id, self.queue, self.attempt)
@@ -395,7 +412,7 @@ class Worker:
             self._wake()
 
     def _take(self, answer: Dict[str, Any], want: int, pool: ThreadPoolExecutor) -> None:
-        jobs = [Job(j) for j in answer.get("jobs") or []]
+        jobs = [Job(j, self.client) for j in answer.get("jobs") or []]
         give_back: List[Job] = []
         with self._lock:
             self._claim_started = None
