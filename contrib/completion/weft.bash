@@ -94,8 +94,8 @@ _weft_opts() {
         enqueue) echo "--name --priority --run-at --delay --max-attempts --backoff --jitter --timeout --dedup-key
 --dedup-window --concurrency-key --rate-key --metadata" ;;
         worker) echo "--queue --concurrency --claim-wait --lease --kill-grace --permanent-exit --outcome-log" ;;
-        bench) echo "--db --server --jobs --tasks --clients --concurrency --queue --rate --window --nodes --soak
---latency-rate --latency-secs --starts --keep" ;;
+        bench) echo "workflows exec --db --server --jobs --tasks --clients --concurrency --queue --rate --window --nodes
+--soak --latency-rate --latency-secs --starts --logs --runs --workers --in-flight --keep --json" ;;
     esac
 }
 
@@ -107,7 +107,7 @@ _weft_takes_value() {
         --reason|--name|--priority|--run-at|--delay|--max-attempts|--backoff|--jitter|--timeout|--dedup-key|\
         --dedup-window|--concurrency-key|--rate-key|--metadata|--concurrency|--claim-wait|--lease|--kill-grace|\
         --permanent-exit|--outcome-log|--type|--input|--key|--server|--jobs|--tasks|--clients|--rate|--window|--nodes|--soak|\
-        --latency-rate|--latency-secs|--starts|--cron|--tz|--job-name|--workflow|--template|--context|--target|\
+        --latency-rate|--latency-secs|--starts|--logs|--runs|--workers|--in-flight|--cron|--tz|--job-name|--workflow|--template|--context|--target|\
         --catchup|--catchup-max|--overlap|--identity|--since|--until|--actor|--action|--object|--scheme|--secret|\
         --replay-window|--payload|--id|--topic|--attempt|--stream|--level|--text|--task)
             return 0 ;;
