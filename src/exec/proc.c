@@ -443,8 +443,17 @@ int proc_start(const proc_spec *spec, proc **out, char *err, size_t errlen)
 	pid_t parent = getpid();
 	/* vfork: no copy of the server's page tables (a fork of a large
 	 * process costs milliseconds); this thread waits until the child has
-	 * called execve or _exit, and the child makes only system calls. */
+	 * called execve or _exit, and the child makes only system calls.
+	 * Every signal stays blocked across it: the child shares this
+	 * process's memory until execve, so a handler of ours must not run
+	 * in it before child_exec has set every disposition back to the
+	 * default (it then unblocks them all). */
+	sigset_t all, before;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &before);
 	pid_t pid = vfork();
+	if (pid != 0)
+		pthread_sigmask(SIG_SETMASK, &before, NULL);
 	if (pid < 0) {
 		snprintf(err, errlen, "cannot fork: %s", strerror(errno));
 		goto out;
