@@ -31,15 +31,18 @@ int store_exec_tasks_mark(store_conn *c, const weft_id *ids, size_t n, const cha
 	return err;
 }
 
+/* Read at every start: the status is spelled as the OR of task_timed's
+ * partial-index predicate (claimed or running), which SQLite then proves
+ * and walks; spelled IN (...) it scanned the whole task table. */
 static const db_sql q_exec_orphans = {
 	"exec_tasks_orphaned",
-	"SELECT id FROM task WHERE status IN ('claimed', 'running') AND executor = 'exec' AND worker_id = $1 "
+	"SELECT id FROM task WHERE (status = 'claimed' OR status = 'running') AND executor = 'exec' AND worker_id = $1 "
 	"AND last_updated < $2 ORDER BY id LIMIT $3",
 	NULL,
 };
 static const db_sql q_exec_orphans_any = {
 	"exec_tasks_orphaned_any",
-	"SELECT id FROM task WHERE status IN ('claimed', 'running') AND executor = 'exec' AND $1 = $1 "
+	"SELECT id FROM task WHERE (status = 'claimed' OR status = 'running') AND executor = 'exec' AND $1 = $1 "
 	"AND last_updated < $2 ORDER BY id LIMIT $3",
 	NULL,
 };
