@@ -169,6 +169,38 @@ static int get_one(db_stmt *st, const db_row_kind *k, void *out)
 	return 0;
 }
 
+/* The row of kind k that q, of (namespace, name or id) parameters,
+ * reads, or WEFT_ENOTFOUND. */
+static int get_by_key(store_conn *c, const db_sql *q, const db_row_kind *k, const char *namespace, const char *key,
+                      void *out)
+{
+	memset(out, 0, k->size);
+	db_stmt *st;
+	int err = db_prepare(c, q, &st);
+	if (err)
+		return err;
+	db_bind_text(st, namespace);
+	db_bind_text(st, key);
+	return get_one(st, k, out);
+}
+
+/* A page of rows of kind k in name order: q takes (namespace, the name
+ * to start after, limit). */
+static int list_after(store_conn *c, const db_sql *q, const db_row_kind *k, const char *namespace, const char *after,
+                      size_t limit, void **out, size_t *n)
+{
+	*out = NULL;
+	*n = 0;
+	db_stmt *st;
+	int err = db_prepare(c, q, &st);
+	if (err)
+		return err;
+	db_bind_text(st, namespace);
+	db_bind_text(st, after ? after : "");
+	db_bind_int(st, (int64_t)limit);
+	return db_collect(st, k, out, n);
+}
+
 static int run_changed(db_stmt *st, bool *changed)
 {
 	int64_t changes = 0;
@@ -246,30 +278,14 @@ int store_hook_insert(store_conn *c, const hook_row *h, bool *created)
 
 int store_hook_get(store_conn *c, const char *namespace, const char *name, hook_row *out)
 {
-	memset(out, 0, sizeof *out);
-	db_stmt *st;
-	int err = db_prepare(c, &q_hook_get, &st);
-	if (err)
-		return err;
-	db_bind_text(st, namespace);
-	db_bind_text(st, name);
-	return get_one(st, &hook_kind, out);
+	return get_by_key(c, &q_hook_get, &hook_kind, namespace, name, out);
 }
 
 int store_hook_list(store_conn *c, const char *namespace, const char *after, size_t limit, hook_row **out,
                     size_t *n)
 {
-	*out = NULL;
-	*n = 0;
-	db_stmt *st;
-	int err = db_prepare(c, &q_hook_list, &st);
-	if (err)
-		return err;
-	db_bind_text(st, namespace);
-	db_bind_text(st, after ? after : "");
-	db_bind_int(st, (int64_t)limit);
 	void *rows = NULL;
-	err = db_collect(st, &hook_kind, &rows, n);
+	int err = list_after(c, &q_hook_list, &hook_kind, namespace, after, limit, &rows, n);
 	*out = rows;
 	return err;
 }
@@ -414,14 +430,7 @@ int store_event_insert(store_conn *c, const trigger_event *ev, bool *created)
 
 int store_event_get(store_conn *c, const char *namespace, const char *id, trigger_event *out)
 {
-	memset(out, 0, sizeof *out);
-	db_stmt *st;
-	int err = db_prepare(c, &q_event_get, &st);
-	if (err)
-		return err;
-	db_bind_text(st, namespace);
-	db_bind_text(st, id);
-	return get_one(st, &trigger_event_kind, out);
+	return get_by_key(c, &q_event_get, &trigger_event_kind, namespace, id, out);
 }
 
 int store_event_list(store_conn *c, const char *namespace, const char *topic, int64_t before_at,
@@ -505,30 +514,14 @@ int store_subscription_count(store_conn *c, const char *namespace, int64_t *n)
 
 int store_subscription_get(store_conn *c, const char *namespace, const char *name, subscription_row *out)
 {
-	memset(out, 0, sizeof *out);
-	db_stmt *st;
-	int err = db_prepare(c, &q_sub_get, &st);
-	if (err)
-		return err;
-	db_bind_text(st, namespace);
-	db_bind_text(st, name);
-	return get_one(st, &subscription_kind, out);
+	return get_by_key(c, &q_sub_get, &subscription_kind, namespace, name, out);
 }
 
 int store_subscription_list(store_conn *c, const char *namespace, const char *after, size_t limit,
                             subscription_row **out, size_t *n)
 {
-	*out = NULL;
-	*n = 0;
-	db_stmt *st;
-	int err = db_prepare(c, &q_sub_list, &st);
-	if (err)
-		return err;
-	db_bind_text(st, namespace);
-	db_bind_text(st, after ? after : "");
-	db_bind_int(st, (int64_t)limit);
 	void *rows = NULL;
-	err = db_collect(st, &subscription_kind, &rows, n);
+	int err = list_after(c, &q_sub_list, &subscription_kind, namespace, after, limit, &rows, n);
 	*out = rows;
 	return err;
 }
