@@ -56,6 +56,14 @@ void *db_grow(void *arr, size_t len, size_t *cap, size_t elem)
 
 int64_t db_clamp_limit(size_t limit) { return limit > INT64_MAX ? INT64_MAX : (int64_t)limit; }
 
+int db_run_changed(db_stmt *st, bool *changed)
+{
+	int64_t changes = 0;
+	int err = db_run(st, &changes);
+	*changed = err == 0 && changes > 0;
+	return err;
+}
+
 int db_delete_before(store_conn *c, const db_sql *q, int64_t before, size_t limit, int64_t *deleted)
 {
 	db_stmt *st;

@@ -439,6 +439,8 @@ int64_t db_clamp_limit(size_t limit);
 /* Normalizes a page: a negative offset is 0 and limit + offset stays in
  * int64. False when the page is empty for sure. */
 bool db_page_clamp(int64_t *offset, int64_t *limit);
+/* db_run, with *changed set when the statement changed a row. */
+int db_run_changed(db_stmt *st, bool *changed);
 /* Runs q, a DELETE of at most $2 rows older than $1, in the caller's
  * transaction; *deleted gets the count. */
 int db_delete_before(store_conn *c, const db_sql *q, int64_t before, size_t limit, int64_t *deleted);

@@ -201,14 +201,6 @@ static int list_after(store_conn *c, const db_sql *q, const db_row_kind *k, cons
 	return db_collect(st, k, out, n);
 }
 
-static int run_changed(db_stmt *st, bool *changed)
-{
-	int64_t changes = 0;
-	int err = db_run(st, &changes);
-	*changed = err == 0 && changes > 0;
-	return err;
-}
-
 /* ---- hooks --------------------------------------------------------------------------------- */
 
 static const db_sql q_hook_insert = {
@@ -273,7 +265,7 @@ int store_hook_insert(store_conn *c, const hook_row *h, bool *created)
 	db_bind_text(st, h->secret);
 	db_bind_int(st, h->replay_window_secs);
 	db_bind_int(st, h->created_at);
-	return run_changed(st, created);
+	return db_run_changed(st, created);
 }
 
 int store_hook_get(store_conn *c, const char *namespace, const char *name, hook_row *out)
@@ -299,7 +291,7 @@ static int by_name(store_conn *c, const db_sql *q, const char *namespace, const 
 		return err;
 	db_bind_text(st, namespace);
 	db_bind_text(st, name);
-	return run_changed(st, changed);
+	return db_run_changed(st, changed);
 }
 
 int store_hook_delete(store_conn *c, const char *namespace, const char *name, bool *found)
@@ -320,7 +312,7 @@ int store_hook_set_secret(store_conn *c, const char *namespace, const char *name
 	db_bind_text(st, name);
 	db_bind_text(st, secret);
 	db_bind_int(st, now);
-	return run_changed(st, found);
+	return db_run_changed(st, found);
 }
 
 int store_hook_delivery_claim(store_conn *c, const char *namespace, const char *hook, const char *delivery_id,
@@ -336,7 +328,7 @@ int store_hook_delivery_claim(store_conn *c, const char *namespace, const char *
 	db_bind_text(st, namespace);
 	db_bind_text(st, hook);
 	db_bind_int(st, now);
-	if ((err = run_changed(st, &changed)) != 0)
+	if ((err = db_run_changed(st, &changed)) != 0)
 		return err;
 	if ((err = db_prepare(c, &q_hook_claim, &st)) != 0)
 		return err;
@@ -345,7 +337,7 @@ int store_hook_delivery_claim(store_conn *c, const char *namespace, const char *
 	db_bind_text(st, delivery_id);
 	db_bind_int(st, now);
 	db_bind_int(st, expires_at);
-	if ((err = run_changed(st, fresh)) != 0 || *fresh)
+	if ((err = db_run_changed(st, fresh)) != 0 || *fresh)
 		return err;
 	if ((err = db_prepare(c, &q_hook_seen, &st)) != 0)
 		return err;
@@ -371,14 +363,14 @@ int store_hook_delivery_started(store_conn *c, const char *namespace, const char
 	db_bind_text(st, delivery_id);
 	db_bind_text(st, run_id);
 	db_bind_text(st, job_id);
-	if ((err = run_changed(st, &changed)) != 0)
+	if ((err = db_run_changed(st, &changed)) != 0)
 		return err;
 	if ((err = db_prepare(c, &q_hook_count, &st)) != 0)
 		return err;
 	db_bind_text(st, namespace);
 	db_bind_text(st, hook);
 	db_bind_int(st, now);
-	return run_changed(st, &changed);
+	return db_run_changed(st, &changed);
 }
 
 int store_hook_delivery_unclaim(store_conn *c, const char *namespace, const char *hook, const char *delivery_id)
@@ -391,7 +383,7 @@ int store_hook_delivery_unclaim(store_conn *c, const char *namespace, const char
 	db_bind_text(st, namespace);
 	db_bind_text(st, hook);
 	db_bind_text(st, delivery_id);
-	return run_changed(st, &changed);
+	return db_run_changed(st, &changed);
 }
 
 /* ---- events -------------------------------------------------------------------------------- */
@@ -425,7 +417,7 @@ int store_event_insert(store_conn *c, const trigger_event *ev, bool *created)
 	db_bind_text(st, ev->payload);
 	db_bind_text(st, ev->source);
 	db_bind_int(st, ev->created_at);
-	return run_changed(st, created);
+	return db_run_changed(st, created);
 }
 
 int store_event_get(store_conn *c, const char *namespace, const char *id, trigger_event *out)
@@ -494,7 +486,7 @@ int store_subscription_insert(store_conn *c, const subscription_row *s, bool *cr
 	db_bind_text(st, s->target_kind);
 	db_bind_text(st, s->target);
 	db_bind_int(st, s->created_at);
-	return run_changed(st, created);
+	return db_run_changed(st, created);
 }
 
 static const db_sql q_sub_count = { "subscription_count", "SELECT count(*) FROM subscription WHERE namespace = $1",
@@ -602,7 +594,7 @@ int store_event_deliveries_insert(store_conn *c, const char *namespace, const ch
 	db_bind_text(st, event_id);
 	db_bind_set(st, &set);
 	db_bind_int(st, now);
-	err = run_changed(st, &changed);
+	err = db_run_changed(st, &changed);
 	db_set_release(&set);
 	return err;
 }
@@ -677,7 +669,7 @@ int store_task_emit_insert(store_conn *c, const weft_id *task_id, const char *na
 	db_bind_text(st, namespace);
 	db_bind_text(st, topic);
 	db_bind_text(st, on_end);
-	return run_changed(st, &changed);
+	return db_run_changed(st, &changed);
 }
 
 int store_task_emits(store_conn *c, const weft_id *ids, size_t n, task_emit_row **out, size_t *nout)
