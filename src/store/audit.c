@@ -139,18 +139,5 @@ static const db_sql q_expire = {
 
 int store_audit_expire(store_conn *c, int64_t before, size_t limit, int64_t *deleted)
 {
-	*deleted = 0;
-	if (limit == 0)
-		return 0;
-	bool own;
-	int err = db_write_begin(c, &own);
-	if (err)
-		return err;
-	db_stmt *st;
-	if ((err = db_prepare(c, &q_expire, &st)) == 0) {
-		db_bind_int(st, before);
-		db_bind_int(st, db_clamp_limit(limit));
-		err = db_run(st, deleted);
-	}
-	return db_own_end(c, own, err);
+	return db_expire_before(c, &q_expire, before, limit, deleted);
 }

@@ -56,6 +56,41 @@ void *db_grow(void *arr, size_t len, size_t *cap, size_t elem)
 
 int64_t db_clamp_limit(size_t limit) { return limit > INT64_MAX ? INT64_MAX : (int64_t)limit; }
 
+int db_run_changed(db_stmt *st, bool *changed)
+{
+	int64_t changes = 0;
+	int err = db_run(st, &changes);
+	*changed = err == 0 && changes > 0;
+	return err;
+}
+
+int db_delete_before(store_conn *c, const db_sql *q, int64_t before, size_t limit, int64_t *deleted)
+{
+	db_stmt *st;
+	int err = db_prepare(c, q, &st);
+	if (err)
+		return err;
+	db_bind_int(st, before);
+	db_bind_int(st, db_clamp_limit(limit));
+	return db_run(st, deleted);
+}
+
+int db_expire_before(store_conn *c, const db_sql *q, int64_t before, size_t limit, int64_t *deleted)
+{
+	*deleted = 0;
+	if (limit == 0)
+		return 0;
+	bool own;
+	int err = db_write_begin(c, &own);
+	if (err)
+		return err;
+	err = db_delete_before(c, q, before, limit, deleted);
+	err = db_own_end(c, own, err);
+	if (err)
+		*deleted = 0;
+	return err;
+}
+
 bool db_page_clamp(int64_t *offset, int64_t *limit)
 {
 	if (*offset < 0)

@@ -439,6 +439,14 @@ int64_t db_clamp_limit(size_t limit);
 /* Normalizes a page: a negative offset is 0 and limit + offset stays in
  * int64. False when the page is empty for sure. */
 bool db_page_clamp(int64_t *offset, int64_t *limit);
+/* db_run, with *changed set when the statement changed a row. */
+int db_run_changed(db_stmt *st, bool *changed);
+/* Runs q, a DELETE of at most $2 rows older than $1, in the caller's
+ * transaction; *deleted gets the count. */
+int db_delete_before(store_conn *c, const db_sql *q, int64_t before, size_t limit, int64_t *deleted);
+/* The same in its own write transaction when the caller has none; a
+ * limit of 0 deletes nothing, and *deleted is 0 on error. */
+int db_expire_before(store_conn *c, const db_sql *q, int64_t before, size_t limit, int64_t *deleted);
 
 /* update.c: what a driver's round of store_task_update_many shares with
  * the round written once. A change is one row of a set: the fields it

@@ -266,10 +266,7 @@ int store_worker_drain(store_conn *c, const char *ns, const char *id, bool *foun
 		return err;
 	db_bind_text(st, ns);
 	db_bind_text(st, id);
-	int64_t changes = 0;
-	err = db_run(st, &changes);
-	*found = err == 0 && changes > 0;
-	return err;
+	return db_run_changed(st, found);
 }
 
 /* ---- an audit entry without a status change ------------------------------------------- */

@@ -138,10 +138,7 @@ int store_schedule_insert(store_conn *c, const schedule_row *s, bool *created)
 	db_bind_int(st, s->paused ? 1 : 0);
 	db_bind_int_or_null(st, s->next_fire_at);
 	db_bind_int(st, s->created_at);
-	int64_t changes = 0;
-	err = db_run(st, &changes);
-	*created = err == 0 && changes > 0;
-	return err;
+	return db_run_changed(st, created);
 }
 
 int store_schedule_get(store_conn *c, const char *namespace, const char *name, schedule_row *out)
@@ -186,10 +183,7 @@ int store_schedule_list(store_conn *c, const char *namespace, const char *after,
 /* A statement changing one schedule by key: *found when a row changed. */
 static int change_one(db_stmt *st, bool *found)
 {
-	int64_t changes = 0;
-	int err = db_run(st, &changes);
-	*found = err == 0 && changes > 0;
-	return err;
+	return db_run_changed(st, found);
 }
 
 int store_schedule_delete(store_conn *c, const char *namespace, const char *name, bool *found)

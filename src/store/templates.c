@@ -128,10 +128,7 @@ int store_template_insert(store_conn *c, const template_row *t, bool *created)
 	db_bind_int(st, t->steps);
 	db_bind_text(st, t->created_by);
 	db_bind_int(st, t->created_at);
-	int64_t changes = 0;
-	err = db_run(st, &changes);
-	*created = err == 0 && changes > 0;
-	return err;
+	return db_run_changed(st, created);
 }
 
 int store_template_get(store_conn *c, const char *namespace, const char *name, const char *version,
@@ -197,10 +194,7 @@ int store_template_run_insert(store_conn *c, const template_run_row *r, bool *cr
 	db_bind_text(st, r->identity);
 	db_bind_text(st, r->context);
 	db_bind_int(st, r->created_at);
-	int64_t changes = 0;
-	err = db_run(st, &changes);
-	*created = err == 0 && changes > 0;
-	return err;
+	return db_run_changed(st, created);
 }
 
 int store_template_run_by_identity(store_conn *c, const char *namespace, const char *name, const char *version,

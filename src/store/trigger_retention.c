@@ -31,17 +31,6 @@ static const db_sql q_hook_deliveries_expire = {
 	NULL,
 };
 
-static int delete_before(store_conn *c, const db_sql *q, int64_t before, size_t limit, int64_t *deleted)
-{
-	db_stmt *st;
-	int err = db_prepare(c, q, &st);
-	if (err)
-		return err;
-	db_bind_int(st, before);
-	db_bind_int(st, db_clamp_limit(limit));
-	return db_run(st, deleted);
-}
-
 int store_events_expire(store_conn *c, int64_t before, size_t limit, int64_t *events, int64_t *deliveries)
 {
 	*events = *deliveries = 0;
@@ -51,9 +40,9 @@ int store_events_expire(store_conn *c, int64_t before, size_t limit, int64_t *ev
 	int err = db_write_begin(c, &own);
 	if (err)
 		return err;
-	err = delete_before(c, &q_event_deliveries_expire, before, limit, deliveries);
+	err = db_delete_before(c, &q_event_deliveries_expire, before, limit, deliveries);
 	if (err == 0)
-		err = delete_before(c, &q_events_expire, before, limit, events);
+		err = db_delete_before(c, &q_events_expire, before, limit, events);
 	err = db_own_end(c, own, err);
 	if (err)
 		*events = *deliveries = 0;
@@ -62,16 +51,5 @@ int store_events_expire(store_conn *c, int64_t before, size_t limit, int64_t *ev
 
 int store_hook_deliveries_expire(store_conn *c, int64_t now, size_t limit, int64_t *deleted)
 {
-	*deleted = 0;
-	if (limit == 0)
-		return 0;
-	bool own;
-	int err = db_write_begin(c, &own);
-	if (err)
-		return err;
-	err = delete_before(c, &q_hook_deliveries_expire, now, limit, deleted);
-	err = db_own_end(c, own, err);
-	if (err)
-		*deleted = 0;
-	return err;
+	return db_expire_before(c, &q_hook_deliveries_expire, now, limit, deleted);
 }

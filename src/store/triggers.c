@@ -169,12 +169,36 @@ static int get_one(db_stmt *st, const db_row_kind *k, void *out)
 	return 0;
 }
 
-static int run_changed(db_stmt *st, bool *changed)
+/* The row of kind k that q, of (namespace, name or id) parameters,
+ * reads, or WEFT_ENOTFOUND. */
+static int get_by_key(store_conn *c, const db_sql *q, const db_row_kind *k, const char *namespace, const char *key,
+                      void *out)
 {
-	int64_t changes = 0;
-	int err = db_run(st, &changes);
-	*changed = err == 0 && changes > 0;
-	return err;
+	memset(out, 0, k->size);
+	db_stmt *st;
+	int err = db_prepare(c, q, &st);
+	if (err)
+		return err;
+	db_bind_text(st, namespace);
+	db_bind_text(st, key);
+	return get_one(st, k, out);
+}
+
+/* A page of rows of kind k in name order: q takes (namespace, the name
+ * to start after, limit). */
+static int list_after(store_conn *c, const db_sql *q, const db_row_kind *k, const char *namespace, const char *after,
+                      size_t limit, void **out, size_t *n)
+{
+	*out = NULL;
+	*n = 0;
+	db_stmt *st;
+	int err = db_prepare(c, q, &st);
+	if (err)
+		return err;
+	db_bind_text(st, namespace);
+	db_bind_text(st, after ? after : "");
+	db_bind_int(st, (int64_t)limit);
+	return db_collect(st, k, out, n);
 }
 
 /* ---- hooks --------------------------------------------------------------------------------- */
@@ -241,35 +265,19 @@ int store_hook_insert(store_conn *c, const hook_row *h, bool *created)
 	db_bind_text(st, h->secret);
 	db_bind_int(st, h->replay_window_secs);
 	db_bind_int(st, h->created_at);
-	return run_changed(st, created);
+	return db_run_changed(st, created);
 }
 
 int store_hook_get(store_conn *c, const char *namespace, const char *name, hook_row *out)
 {
-	memset(out, 0, sizeof *out);
-	db_stmt *st;
-	int err = db_prepare(c, &q_hook_get, &st);
-	if (err)
-		return err;
-	db_bind_text(st, namespace);
-	db_bind_text(st, name);
-	return get_one(st, &hook_kind, out);
+	return get_by_key(c, &q_hook_get, &hook_kind, namespace, name, out);
 }
 
 int store_hook_list(store_conn *c, const char *namespace, const char *after, size_t limit, hook_row **out,
                     size_t *n)
 {
-	*out = NULL;
-	*n = 0;
-	db_stmt *st;
-	int err = db_prepare(c, &q_hook_list, &st);
-	if (err)
-		return err;
-	db_bind_text(st, namespace);
-	db_bind_text(st, after ? after : "");
-	db_bind_int(st, (int64_t)limit);
 	void *rows = NULL;
-	err = db_collect(st, &hook_kind, &rows, n);
+	int err = list_after(c, &q_hook_list, &hook_kind, namespace, after, limit, &rows, n);
 	*out = rows;
 	return err;
 }
@@ -283,7 +291,7 @@ static int by_name(store_conn *c, const db_sql *q, const char *namespace, const 
 		return err;
 	db_bind_text(st, namespace);
 	db_bind_text(st, name);
-	return run_changed(st, changed);
+	return db_run_changed(st, changed);
 }
 
 int store_hook_delete(store_conn *c, const char *namespace, const char *name, bool *found)
@@ -304,7 +312,7 @@ int store_hook_set_secret(store_conn *c, const char *namespace, const char *name
 	db_bind_text(st, name);
 	db_bind_text(st, secret);
 	db_bind_int(st, now);
-	return run_changed(st, found);
+	return db_run_changed(st, found);
 }
 
 int store_hook_delivery_claim(store_conn *c, const char *namespace, const char *hook, const char *delivery_id,
@@ -320,7 +328,7 @@ int store_hook_delivery_claim(store_conn *c, const char *namespace, const char *
 	db_bind_text(st, namespace);
 	db_bind_text(st, hook);
 	db_bind_int(st, now);
-	if ((err = run_changed(st, &changed)) != 0)
+	if ((err = db_run_changed(st, &changed)) != 0)
 		return err;
 	if ((err = db_prepare(c, &q_hook_claim, &st)) != 0)
 		return err;
@@ -329,7 +337,7 @@ int store_hook_delivery_claim(store_conn *c, const char *namespace, const char *
 	db_bind_text(st, delivery_id);
 	db_bind_int(st, now);
 	db_bind_int(st, expires_at);
-	if ((err = run_changed(st, fresh)) != 0 || *fresh)
+	if ((err = db_run_changed(st, fresh)) != 0 || *fresh)
 		return err;
 	if ((err = db_prepare(c, &q_hook_seen, &st)) != 0)
 		return err;
@@ -355,14 +363,14 @@ int store_hook_delivery_started(store_conn *c, const char *namespace, const char
 	db_bind_text(st, delivery_id);
 	db_bind_text(st, run_id);
 	db_bind_text(st, job_id);
-	if ((err = run_changed(st, &changed)) != 0)
+	if ((err = db_run_changed(st, &changed)) != 0)
 		return err;
 	if ((err = db_prepare(c, &q_hook_count, &st)) != 0)
 		return err;
 	db_bind_text(st, namespace);
 	db_bind_text(st, hook);
 	db_bind_int(st, now);
-	return run_changed(st, &changed);
+	return db_run_changed(st, &changed);
 }
 
 int store_hook_delivery_unclaim(store_conn *c, const char *namespace, const char *hook, const char *delivery_id)
@@ -375,7 +383,7 @@ int store_hook_delivery_unclaim(store_conn *c, const char *namespace, const char
 	db_bind_text(st, namespace);
 	db_bind_text(st, hook);
 	db_bind_text(st, delivery_id);
-	return run_changed(st, &changed);
+	return db_run_changed(st, &changed);
 }
 
 /* ---- events -------------------------------------------------------------------------------- */
@@ -409,19 +417,12 @@ int store_event_insert(store_conn *c, const trigger_event *ev, bool *created)
 	db_bind_text(st, ev->payload);
 	db_bind_text(st, ev->source);
 	db_bind_int(st, ev->created_at);
-	return run_changed(st, created);
+	return db_run_changed(st, created);
 }
 
 int store_event_get(store_conn *c, const char *namespace, const char *id, trigger_event *out)
 {
-	memset(out, 0, sizeof *out);
-	db_stmt *st;
-	int err = db_prepare(c, &q_event_get, &st);
-	if (err)
-		return err;
-	db_bind_text(st, namespace);
-	db_bind_text(st, id);
-	return get_one(st, &trigger_event_kind, out);
+	return get_by_key(c, &q_event_get, &trigger_event_kind, namespace, id, out);
 }
 
 int store_event_list(store_conn *c, const char *namespace, const char *topic, int64_t before_at,
@@ -485,7 +486,7 @@ int store_subscription_insert(store_conn *c, const subscription_row *s, bool *cr
 	db_bind_text(st, s->target_kind);
 	db_bind_text(st, s->target);
 	db_bind_int(st, s->created_at);
-	return run_changed(st, created);
+	return db_run_changed(st, created);
 }
 
 static const db_sql q_sub_count = { "subscription_count", "SELECT count(*) FROM subscription WHERE namespace = $1",
@@ -505,30 +506,14 @@ int store_subscription_count(store_conn *c, const char *namespace, int64_t *n)
 
 int store_subscription_get(store_conn *c, const char *namespace, const char *name, subscription_row *out)
 {
-	memset(out, 0, sizeof *out);
-	db_stmt *st;
-	int err = db_prepare(c, &q_sub_get, &st);
-	if (err)
-		return err;
-	db_bind_text(st, namespace);
-	db_bind_text(st, name);
-	return get_one(st, &subscription_kind, out);
+	return get_by_key(c, &q_sub_get, &subscription_kind, namespace, name, out);
 }
 
 int store_subscription_list(store_conn *c, const char *namespace, const char *after, size_t limit,
                             subscription_row **out, size_t *n)
 {
-	*out = NULL;
-	*n = 0;
-	db_stmt *st;
-	int err = db_prepare(c, &q_sub_list, &st);
-	if (err)
-		return err;
-	db_bind_text(st, namespace);
-	db_bind_text(st, after ? after : "");
-	db_bind_int(st, (int64_t)limit);
 	void *rows = NULL;
-	err = db_collect(st, &subscription_kind, &rows, n);
+	int err = list_after(c, &q_sub_list, &subscription_kind, namespace, after, limit, &rows, n);
 	*out = rows;
 	return err;
 }
@@ -609,7 +594,7 @@ int store_event_deliveries_insert(store_conn *c, const char *namespace, const ch
 	db_bind_text(st, event_id);
 	db_bind_set(st, &set);
 	db_bind_int(st, now);
-	err = run_changed(st, &changed);
+	err = db_run_changed(st, &changed);
 	db_set_release(&set);
 	return err;
 }
@@ -684,7 +669,7 @@ int store_task_emit_insert(store_conn *c, const weft_id *task_id, const char *na
 	db_bind_text(st, namespace);
 	db_bind_text(st, topic);
 	db_bind_text(st, on_end);
-	return run_changed(st, &changed);
+	return db_run_changed(st, &changed);
 }
 
 int store_task_emits(store_conn *c, const weft_id *ids, size_t n, task_emit_row **out, size_t *nout)

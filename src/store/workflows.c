@@ -125,10 +125,7 @@ int store_workflow_run_insert(store_conn *c, const workflow_run_new *r, bool *cr
 	db_bind_text(st, r->input);
 	db_bind_text(st, r->step_retry);
 	db_bind_int(st, r->now);
-	int64_t changes = 0;
-	err = db_run(st, &changes);
-	*created = err == 0 && changes > 0;
-	return err;
+	return db_run_changed(st, created);
 }
 
 int store_workflow_run_get(store_conn *c, const weft_id *id, workflow_run_row *out)
@@ -227,10 +224,7 @@ int store_workflow_run_take_job_end(store_conn *c, const weft_id *id, int64_t no
 		return err;
 	db_bind_id(st, id);
 	db_bind_int(st, now);
-	int64_t changes = 0;
-	err = db_run(st, &changes);
-	*changed = err == 0 && changes > 0;
-	return err;
+	return db_run_changed(st, changed);
 }
 
 static const db_sql q_run_change = {
@@ -264,10 +258,7 @@ int store_workflow_run_change(store_conn *c, const weft_id *id, const workflow_r
 	db_bind_int(st, now);
 	db_bind_int(st, ch->from_active ? 1 : 0);
 	db_bind_int(st, ch->seen_token);
-	int64_t changes = 0;
-	err = db_run(st, &changes);
-	*changed = err == 0 && changes > 0;
-	return err;
+	return db_run_changed(st, changed);
 }
 
 /* What reads show of a run (store/workflows.h): while the row says it is

@@ -517,6 +517,14 @@ static int locked_run(engine *e, const weft_id *id, const job_visibility *vis, t
 	return rc;
 }
 
+/* The run's status as its job already tells it: a run still recorded as
+ * active whose job has ended reads as the job's end. */
+static void run_status_now(const workflow_run_row *run, const task_row *t, size_t nt, char *out, size_t size)
+{
+	const char *ended = nt == 1 ? workflow_status_of_job(t->status) : NULL;
+	snprintf(out, size, "%s", ended != NULL && status_active(run->status) ? ended : run->status);
+}
+
 /* ---- cancel, terminate ------------------------------------------------------------------------ */
 
 static int apply_stop(engine *e, engine_cmd *cmd, int64_t now)
@@ -534,9 +542,7 @@ static int apply_stop(engine *e, engine_cmd *cmd, int64_t now)
 	}
 	if (rc != 0)
 		return rc;
-	const char *ended = rc == 0 && nt == 1 ? workflow_status_of_job(t->status) : NULL;
-	snprintf(c->run_status, sizeof c->run_status, "%s",
-	         ended != NULL && status_active(run.status) ? ended : run.status);
+	run_status_now(&run, t, nt, c->run_status, sizeof c->run_status);
 	bool retry = c->kind == WF_RETRY;
 	bool allowed = nt == 1 && (retry ? strcmp(c->run_status, "failed") == 0 ||
 	                                       strcmp(c->run_status, "canceled") == 0 ||
@@ -602,9 +608,7 @@ static int apply_signal(engine *e, engine_cmd *cmd, int64_t now)
 	}
 	if (rc != 0)
 		return rc;
-	const char *ended = rc == 0 && nt == 1 ? workflow_status_of_job(t->status) : NULL;
-	snprintf(c->run_status, sizeof c->run_status, "%s",
-	         ended != NULL && status_active(run.status) ? ended : run.status);
+	run_status_now(&run, t, nt, c->run_status, sizeof c->run_status);
 	if (rc == 0 && !status_active(c->run_status)) {
 		cmd->result = WEFT_ECONFLICT;
 	} else if (rc == 0) {

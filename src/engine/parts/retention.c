@@ -21,19 +21,36 @@
 
 #define MAX_CALLS_PER_PASS 50
 
+/* A store call that removes at most `limit` rows older than `before`. */
+typedef int (*expire_fn)(store_conn *c, int64_t before, size_t limit, int64_t *removed);
+
+/* Calls expire with `batch` rows at a time until a call removes fewer (the
+ * backlog is gone), fails, or MAX_CALLS_PER_PASS calls have run, so one
+ * pass cannot hold the writer for long. *total gets the rows removed. */
+static int expire_in_batches(engine *e, expire_fn expire, int64_t before, int64_t batch, int64_t *total)
+{
+	int64_t removed = 0;
+	int rc = 0;
+	*total = 0;
+	for (int pass = 0; pass < MAX_CALLS_PER_PASS; pass++) {
+		rc = expire(e->w, before, (size_t)batch, &removed);
+		if (rc != 0)
+			break;
+		*total += removed;
+		if (removed < batch)
+			break;
+	}
+	return rc;
+}
+
 static int archive_step(engine *e, void *arg, int64_t now)
 {
 	UNUSED(arg);
-	int64_t t0 = clock_mono_us(), total = 0, moved = 0;
+	int64_t t0 = clock_mono_us(), total = 0;
 	int rc = 0;
-	for (int pass = 0; pass < MAX_CALLS_PER_PASS && e->cfg.archive_after_us > 0; pass++) {
-		rc = store_archive_terminal(e->w, now - e->cfg.archive_after_us, (size_t)e->cfg.retention_batch, &moved);
-		if (rc != 0)
-			break;
-		total += moved;
-		if (moved < e->cfg.retention_batch)
-			break;
-	}
+	if (e->cfg.archive_after_us > 0)
+		rc = expire_in_batches(e, store_archive_terminal, now - e->cfg.archive_after_us, e->cfg.retention_batch,
+		                       &total);
 	engine_count(e, "retention_tasks_cleaned_total", NULL, (uint64_t)total);
 	engine_observe(e, "retention_cleanup_duration_seconds", NULL, (double)(clock_mono_us() - t0) / 1e6);
 	if (total)
@@ -44,17 +61,9 @@ static int archive_step(engine *e, void *arg, int64_t now)
 static int expire_workflows_step(engine *e, void *arg, int64_t now)
 {
 	UNUSED(arg);
-	int64_t total = 0, deleted = 0;
-	int rc = 0;
-	for (int pass = 0; pass < MAX_CALLS_PER_PASS; pass++) {
-		rc = store_workflow_runs_expire(e->w, now - e->cfg.workflow_retention_us, (size_t)e->cfg.retention_batch,
-		                                &deleted);
-		if (rc != 0)
-			break;
-		total += deleted;
-		if (deleted < e->cfg.retention_batch)
-			break;
-	}
+	int64_t total;
+	int rc = expire_in_batches(e, store_workflow_runs_expire, now - e->cfg.workflow_retention_us,
+	                           e->cfg.retention_batch, &total);
 	engine_count(e, "retention_workflow_runs_deleted_total", NULL, (uint64_t)total);
 	if (total)
 		log_info("engine", "deleted %" PRId64 " workflow runs that ended long ago", total);
@@ -64,16 +73,9 @@ static int expire_workflows_step(engine *e, void *arg, int64_t now)
 static int expire_audit_step(engine *e, void *arg, int64_t now)
 {
 	UNUSED(arg);
-	int64_t total = 0, deleted = 0;
-	int rc = 0;
-	for (int pass = 0; pass < MAX_CALLS_PER_PASS; pass++) {
-		rc = store_audit_expire(e->w, now - e->cfg.audit_retention_us, (size_t)e->cfg.retention_batch, &deleted);
-		if (rc != 0)
-			break;
-		total += deleted;
-		if (deleted < e->cfg.retention_batch)
-			break;
-	}
+	int64_t total;
+	int rc = expire_in_batches(e, store_audit_expire, now - e->cfg.audit_retention_us, e->cfg.retention_batch,
+	                           &total);
 	engine_count(e, "retention_audit_entries_deleted_total", NULL, (uint64_t)total);
 	if (total)
 		log_info("engine", "deleted %" PRId64 " audit log entries recorded long ago", total);
@@ -83,17 +85,9 @@ static int expire_audit_step(engine *e, void *arg, int64_t now)
 static int expire_logs_step(engine *e, void *arg, int64_t now)
 {
 	UNUSED(arg);
-	int64_t total = 0, deleted = 0;
-	int rc = 0;
-	for (int pass = 0; pass < MAX_CALLS_PER_PASS; pass++) {
-		rc = store_task_logs_expire(e->w, now - e->cfg.log_retention_us, (size_t)e->cfg.retention_batch * 10,
-		                            &deleted);
-		if (rc != 0)
-			break;
-		total += deleted;
-		if (deleted < e->cfg.retention_batch * 10)
-			break;
-	}
+	int64_t total;
+	int rc = expire_in_batches(e, store_task_logs_expire, now - e->cfg.log_retention_us,
+	                           (int64_t)e->cfg.retention_batch * 10, &total);
 	if (total)
 		log_info("engine", "deleted %" PRId64 " log lines older than LOG_RETENTION_DAYS", total);
 	return rc;
