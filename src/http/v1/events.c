@@ -290,7 +290,7 @@ void v1_list_events(http_request *r)
 		http_fail(r, WEFT_EINVALID);
 		return;
 	}
-	const char *ns = trigger_route_namespace(r);
+	const char *ns = v1_route_namespace(r);
 	if (ns == NULL)
 		return;
 	store_conn *c = http_reader(r);
@@ -333,7 +333,7 @@ void v1_get_event(http_request *r)
 		v1_fail_msg(r, WEFT_EINVALID, NULL, "id: %s.", id_rule);
 		return;
 	}
-	const char *ns = trigger_route_namespace(r);
+	const char *ns = v1_route_namespace(r);
 	if (ns != NULL)
 		answer_event(r, 200, ns, id);
 }
@@ -468,7 +468,7 @@ void v1_create_subscription(http_request *r)
 void v1_delete_subscription(http_request *r)
 {
 	const char *name = trigger_route_name(r);
-	const char *ns = name != NULL ? trigger_route_namespace(r) : NULL;
+	const char *ns = name != NULL ? v1_route_namespace(r) : NULL;
 	if (ns == NULL)
 		return;
 	sub_state *s = xcalloc(1, sizeof *s);
@@ -487,7 +487,7 @@ void v1_list_subscriptions(http_request *r)
 	const char *after;
 	if (!trigger_list_page(r, &limit, &after))
 		return;
-	const char *ns = trigger_route_namespace(r);
+	const char *ns = v1_route_namespace(r);
 	if (ns == NULL)
 		return;
 	store_conn *c = http_reader(r);
@@ -525,7 +525,7 @@ void v1_list_subscriptions(http_request *r)
 void v1_get_subscription(http_request *r)
 {
 	const char *name = trigger_route_name(r);
-	const char *ns = name != NULL ? trigger_route_namespace(r) : NULL;
+	const char *ns = name != NULL ? v1_route_namespace(r) : NULL;
 	if (ns == NULL)
 		return;
 	store_conn *c = http_reader(r);

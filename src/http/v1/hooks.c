@@ -248,7 +248,7 @@ void v1_list_hooks(http_request *r)
 	const char *after;
 	if (!trigger_list_page(r, &limit, &after))
 		return;
-	const char *ns = trigger_route_namespace(r);
+	const char *ns = v1_route_namespace(r);
 	if (ns == NULL)
 		return;
 	store_conn *c = http_reader(r);
@@ -286,7 +286,7 @@ void v1_list_hooks(http_request *r)
 void v1_get_hook(http_request *r)
 {
 	const char *name = trigger_route_name(r);
-	const char *ns = name != NULL ? trigger_route_namespace(r) : NULL;
+	const char *ns = name != NULL ? v1_route_namespace(r) : NULL;
 	if (ns != NULL)
 		answer_hook(r, 200, ns, name, NULL);
 }
@@ -328,7 +328,7 @@ static void finish_change(http_request *r, engine_cmd *cmd, void *state)
 static void change(http_request *r, bool rotate)
 {
 	const char *name = trigger_route_name(r);
-	const char *ns = name != NULL ? trigger_route_namespace(r) : NULL;
+	const char *ns = name != NULL ? v1_route_namespace(r) : NULL;
 	if (ns == NULL)
 		return;
 	change_state *s = xcalloc(1, sizeof *s);

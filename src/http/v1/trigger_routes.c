@@ -25,22 +25,6 @@ bool trigger_name_valid(const char *s)
 	return true;
 }
 
-const char *trigger_route_namespace(http_request *r)
-{
-	const char *ns = http_query(r, "namespace");
-	if (ns == NULL)
-		ns = http_default_ns(r);
-	if (!namespace_valid(ns)) {
-		v1_fail_msg(r, WEFT_EINVALID, NULL, "namespace: must match [a-z0-9][a-z0-9_-]{0,62}.");
-		return NULL;
-	}
-	if (!http_ns_visible(r, ns)) {
-		v1_fail_namespace(r, ns);
-		return NULL;
-	}
-	return ns;
-}
-
 const char *trigger_route_name(http_request *r)
 {
 	const char *name = http_param_text(r, 0);

@@ -16,8 +16,6 @@ extern const char trigger_name_rule[];   /* "expected [a-z0-9][a-z0-9_.-]{0,63}"
 /* [a-z0-9][a-z0-9_.-]{0,63}: safe in a path and as a list's cursor. */
 bool trigger_name_valid(const char *s);
 
-/* ?namespace= or the token's default; NULL after answering 400 or 403. */
-const char *trigger_route_namespace(http_request *r);
 /* The {name} of the path; NULL after answering 400. */
 const char *trigger_route_name(http_request *r);
 /* ?limit= and ?cursor= (a name) of a list by name; false after answering 400. */
