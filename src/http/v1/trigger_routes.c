@@ -1,6 +1,6 @@
 /*
- * trigger_routes.c — shared by the routes of hooks, events and
- * subscriptions (trigger_routes.h).
+ * trigger_routes.c — shared by the routes of hooks, events, subscriptions
+ * and schedules (trigger_routes.h).
  */
 #include "util/common.h"
 #include "http/v1/trigger_routes.h"

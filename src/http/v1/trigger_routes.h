@@ -1,7 +1,7 @@
 /*
- * trigger_routes.h — what the routes of hooks, events and subscriptions
- * (hooks.c, events.c) share: names, the namespace of a {name} route, the
- * page of a list by name.
+ * trigger_routes.h — what the routes of hooks, events, subscriptions and
+ * schedules (hooks.c, events.c, schedules.c) share: names, the {name} of a
+ * route, the page of a list by name, the owner members of a create body.
  */
 #ifndef WEFT_HTTP_V1_TRIGGER_ROUTES_H
 #define WEFT_HTTP_V1_TRIGGER_ROUTES_H
