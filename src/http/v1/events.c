@@ -481,6 +481,11 @@ void v1_delete_subscription(http_request *r)
 	http_submit(r, &s->cmd.base, s, finish_subscription, sub_state_free);
 }
 
+static void put_subscription_item(buf *b, const void *item)
+{
+	put_subscription(b, item);
+}
+
 void v1_list_subscriptions(http_request *r)
 {
 	int64_t limit;
@@ -503,23 +508,9 @@ void v1_list_subscriptions(http_request *r)
 		return;
 	}
 	size_t shown = MIN(n, (size_t)limit);
-	buf b;
-	buf_init(&b);
-	buf_puts(&b, "{\"subscriptions\":[");
-	for (size_t i = 0; i < shown; i++) {
-		if (i > 0)
-			buf_putc(&b, ',');
-		put_subscription(&b, &rows[i]);
-	}
-	buf_puts(&b, "],\"next_cursor\":");
-	if (n > shown)
-		wire_str(&b, rows[shown - 1].name);
-	else
-		buf_puts(&b, "null");
-	buf_putc(&b, '}');
+	v1_respond_name_page(r, "subscriptions", rows, shown, sizeof *rows, put_subscription_item,
+	                     n > shown ? rows[shown - 1].name : NULL);
 	store_free_subscriptions(rows, n);
-	http_respond_json(r, 200, &b);
-	buf_release(&b);
 }
 
 void v1_get_subscription(http_request *r)

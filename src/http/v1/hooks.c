@@ -31,6 +31,7 @@
 #include "core/limits.h"
 #include "engine/commands/triggers.h"
 #include "http/decode.h"
+#include "http/v1/cursor.h"
 #include "http/v1/errors.h"
 #include "http/v1/targets.h"
 #include "http/v1/trigger_routes.h"
@@ -242,6 +243,11 @@ void v1_create_hook(http_request *r)
 
 /* ---- GET /v1/hooks, GET /v1/hooks/{name} --------------------------------------------------- */
 
+static void put_hook_item(buf *b, const void *item)
+{
+	put_hook(b, item, NULL);
+}
+
 void v1_list_hooks(http_request *r)
 {
 	int64_t limit;
@@ -264,23 +270,9 @@ void v1_list_hooks(http_request *r)
 		return;
 	}
 	size_t shown = MIN(n, (size_t)limit);
-	buf b;
-	buf_init(&b);
-	buf_puts(&b, "{\"hooks\":[");
-	for (size_t i = 0; i < shown; i++) {
-		if (i > 0)
-			buf_putc(&b, ',');
-		put_hook(&b, &rows[i], NULL);
-	}
-	buf_puts(&b, "],\"next_cursor\":");
-	if (n > shown)
-		wire_str(&b, rows[shown - 1].name);
-	else
-		buf_puts(&b, "null");
-	buf_putc(&b, '}');
+	v1_respond_name_page(r, "hooks", rows, shown, sizeof *rows, put_hook_item,
+	                     n > shown ? rows[shown - 1].name : NULL);
 	store_free_hooks(rows, n);
-	http_respond_json(r, 200, &b);
-	buf_release(&b);
 }
 
 void v1_get_hook(http_request *r)

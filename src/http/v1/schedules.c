@@ -30,6 +30,7 @@
 #include "engine/commands/schedules.h"
 #include "http/decode.h"
 #include "http/v1/decode_job.h"
+#include "http/v1/cursor.h"
 #include "http/v1/errors.h"
 #include "http/v1/targets.h"
 #include "http/v1/task_list.h"
@@ -279,6 +280,11 @@ void v1_create_schedule(http_request *r)
 
 /* ---- GET /v1/schedules, GET /v1/schedules/{name} ------------------------------------------ */
 
+static void put_schedule_item(buf *b, const void *item)
+{
+	put_schedule(b, item, NULL, 0);
+}
+
 void v1_list_schedules(http_request *r)
 {
 	int64_t limit;
@@ -301,23 +307,9 @@ void v1_list_schedules(http_request *r)
 		return;
 	}
 	size_t shown = MIN(n, (size_t)limit);
-	buf b;
-	buf_init(&b);
-	buf_puts(&b, "{\"schedules\":[");
-	for (size_t i = 0; i < shown; i++) {
-		if (i > 0)
-			buf_putc(&b, ',');
-		put_schedule(&b, &rows[i], NULL, 0);
-	}
-	buf_puts(&b, "],\"next_cursor\":");
-	if (n > shown)
-		wire_str(&b, rows[shown - 1].name);
-	else
-		buf_puts(&b, "null");
-	buf_putc(&b, '}');
+	v1_respond_name_page(r, "schedules", rows, shown, sizeof *rows, put_schedule_item,
+	                     n > shown ? rows[shown - 1].name : NULL);
 	store_free_schedules(rows, n);
-	http_respond_json(r, 200, &b);
-	buf_release(&b);
 }
 
 void v1_get_schedule(http_request *r)
