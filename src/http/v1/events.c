@@ -161,9 +161,7 @@ static void publish_state_free(void *p)
 static int decode_publish(http_request *r, publish_state *s)
 {
 	http_error *e = http_err(r);
-	size_t len;
-	const char *body = http_body(r, &len);
-	int rc = decode_body_object(body, len, http_config(r)->json_max_depth, e, &s->doc);
+	int rc = v1_body_object(r, &s->doc);
 	if (rc != 0)
 		return rc;
 	static const char *const known[] = { "namespace", "topic", "payload", "id", NULL };
@@ -420,9 +418,7 @@ void v1_create_subscription(http_request *r)
 	sub_state *s = xcalloc(1, sizeof *s);
 	cmd_subscription_create_init(&s->cmd.create);
 	http_error *e = http_err(r);
-	size_t len;
-	const char *body = http_body(r, &len);
-	int rc = decode_body_object(body, len, http_config(r)->json_max_depth, e, &s->doc);
+	int rc = v1_body_object(r, &s->doc);
 	const char *ns = NULL, *name = NULL, *topic = NULL;
 	bool too_large = false;
 	if (rc == 0) {

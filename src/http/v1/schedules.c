@@ -170,9 +170,7 @@ static void create_state_free(void *p)
 static int decode_create(http_request *r, create_state *s)
 {
 	http_error *e = http_err(r);
-	size_t len;
-	const char *body = http_body(r, &len);
-	int rc = decode_body_object(body, len, http_config(r)->json_max_depth, e, &s->doc);
+	int rc = v1_body_object(r, &s->doc);
 	if (rc != 0)
 		return rc;
 	static const char *const known[] = { "namespace", "name",    "cron",   "timezone", "target",
