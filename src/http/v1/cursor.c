@@ -167,8 +167,10 @@ int v1_cursor_take(const char *text, uint64_t filters, http_error *e, v1_cursor 
 	return 0;
 }
 
-void v1_respond_page(http_request *r, const char *key, const void *items, size_t n, size_t size, http_put_fn put,
-                     const v1_cursor *next)
+/* The page of v1_respond_page and v1_respond_name_page; next_text NULL:
+ * the list ends here. */
+static void respond_page_text(http_request *r, const char *key, const void *items, size_t n, size_t size,
+                              http_put_fn put, const char *next_text)
 {
 	buf b;
 	buf_init(&b);
@@ -181,14 +183,26 @@ void v1_respond_page(http_request *r, const char *key, const void *items, size_t
 		put(&b, (const char *)items + i * size);
 	}
 	buf_puts(&b, "],\"next_cursor\":");
-	if (next != NULL) {
-		char text[V1_CURSOR_MAX];
-		v1_cursor_encode(next, text);
-		wire_str(&b, text);
-	} else {
+	if (next_text != NULL)
+		wire_str(&b, next_text);
+	else
 		buf_puts(&b, "null");
-	}
 	buf_putc(&b, '}');
 	http_respond_json(r, 200, &b);
 	buf_release(&b);
+}
+
+void v1_respond_page(http_request *r, const char *key, const void *items, size_t n, size_t size, http_put_fn put,
+                     const v1_cursor *next)
+{
+	char text[V1_CURSOR_MAX];
+	if (next != NULL)
+		v1_cursor_encode(next, text);
+	respond_page_text(r, key, items, n, size, put, next != NULL ? text : NULL);
+}
+
+void v1_respond_name_page(http_request *r, const char *key, const void *items, size_t n, size_t size,
+                          http_put_fn put, const char *next_name)
+{
+	respond_page_text(r, key, items, n, size, put, next_name);
 }

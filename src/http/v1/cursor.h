@@ -47,6 +47,10 @@ int v1_cursor_take(const char *text, uint64_t filters, struct http_error *e, v1_
  * the list ends here>}. */
 void v1_respond_page(http_request *r, const char *key, const void *items, size_t n, size_t size, http_put_fn put,
                      const v1_cursor *next);
+/* The same page for a list whose cursor is the last name shown (names sort
+ * and need no escaping): next_name NULL where the list ends here. */
+void v1_respond_name_page(http_request *r, const char *key, const void *items, size_t n, size_t size,
+                          http_put_fn put, const char *next_name);
 
 /* A 64-bit fingerprint (FNV-1a) of text, e.g. the filters of a list in a
  * canonical form. Not a secret: it only tells filters apart. */

@@ -8,6 +8,7 @@
 
 #include "core/error.h"
 #include "core/limits.h"
+#include "http/decode.h"
 #include "http/wire.h"
 
 const char *v1_error_code(int code, const http_error *err)
@@ -133,4 +134,11 @@ const char *v1_route_namespace(http_request *r)
 		return NULL;
 	}
 	return ns;
+}
+
+int v1_body_object(http_request *r, json_t **doc)
+{
+	size_t len;
+	const char *body = http_body(r, &len);
+	return decode_body_object(body, len, http_config(r)->json_max_depth, http_err(r), doc);
 }

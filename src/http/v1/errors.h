@@ -12,6 +12,7 @@
 #define WEFT_HTTP_V1_ERRORS_H
 
 #include "http/http.h"
+#include "util/json.h"
 
 /* Reasons beyond each status's own (static strings for http_error.code). */
 #define V1_STALE_LEASE "stale_lease"
@@ -41,5 +42,9 @@ void v1_fail_namespace(http_request *r, const char *ns);
 /* The namespace a route acts in: ?namespace=, else the token's default.
  * NULL after answering 400 (malformed) or 403 forbidden_namespace. */
 const char *v1_route_namespace(http_request *r);
+/* The request's body, which must be a JSON object no deeper than the
+ * server allows; 0, or non-zero with the problem added to the request's
+ * error. */
+int v1_body_object(http_request *r, json_t **doc);
 
 #endif

@@ -161,9 +161,7 @@ static void publish_state_free(void *p)
 static int decode_publish(http_request *r, publish_state *s)
 {
 	http_error *e = http_err(r);
-	size_t len;
-	const char *body = http_body(r, &len);
-	int rc = decode_body_object(body, len, http_config(r)->json_max_depth, e, &s->doc);
+	int rc = v1_body_object(r, &s->doc);
 	if (rc != 0)
 		return rc;
 	static const char *const known[] = { "namespace", "topic", "payload", "id", NULL };
@@ -290,7 +288,7 @@ void v1_list_events(http_request *r)
 		http_fail(r, WEFT_EINVALID);
 		return;
 	}
-	const char *ns = trigger_route_namespace(r);
+	const char *ns = v1_route_namespace(r);
 	if (ns == NULL)
 		return;
 	store_conn *c = http_reader(r);
@@ -333,7 +331,7 @@ void v1_get_event(http_request *r)
 		v1_fail_msg(r, WEFT_EINVALID, NULL, "id: %s.", id_rule);
 		return;
 	}
-	const char *ns = trigger_route_namespace(r);
+	const char *ns = v1_route_namespace(r);
 	if (ns != NULL)
 		answer_event(r, 200, ns, id);
 }
@@ -420,9 +418,7 @@ void v1_create_subscription(http_request *r)
 	sub_state *s = xcalloc(1, sizeof *s);
 	cmd_subscription_create_init(&s->cmd.create);
 	http_error *e = http_err(r);
-	size_t len;
-	const char *body = http_body(r, &len);
-	int rc = decode_body_object(body, len, http_config(r)->json_max_depth, e, &s->doc);
+	int rc = v1_body_object(r, &s->doc);
 	const char *ns = NULL, *name = NULL, *topic = NULL;
 	bool too_large = false;
 	if (rc == 0) {
@@ -468,7 +464,7 @@ void v1_create_subscription(http_request *r)
 void v1_delete_subscription(http_request *r)
 {
 	const char *name = trigger_route_name(r);
-	const char *ns = name != NULL ? trigger_route_namespace(r) : NULL;
+	const char *ns = name != NULL ? v1_route_namespace(r) : NULL;
 	if (ns == NULL)
 		return;
 	sub_state *s = xcalloc(1, sizeof *s);
@@ -481,13 +477,18 @@ void v1_delete_subscription(http_request *r)
 	http_submit(r, &s->cmd.base, s, finish_subscription, sub_state_free);
 }
 
+static void put_subscription_item(buf *b, const void *item)
+{
+	put_subscription(b, item);
+}
+
 void v1_list_subscriptions(http_request *r)
 {
 	int64_t limit;
 	const char *after;
 	if (!trigger_list_page(r, &limit, &after))
 		return;
-	const char *ns = trigger_route_namespace(r);
+	const char *ns = v1_route_namespace(r);
 	if (ns == NULL)
 		return;
 	store_conn *c = http_reader(r);
@@ -503,29 +504,15 @@ void v1_list_subscriptions(http_request *r)
 		return;
 	}
 	size_t shown = MIN(n, (size_t)limit);
-	buf b;
-	buf_init(&b);
-	buf_puts(&b, "{\"subscriptions\":[");
-	for (size_t i = 0; i < shown; i++) {
-		if (i > 0)
-			buf_putc(&b, ',');
-		put_subscription(&b, &rows[i]);
-	}
-	buf_puts(&b, "],\"next_cursor\":");
-	if (n > shown)
-		wire_str(&b, rows[shown - 1].name);
-	else
-		buf_puts(&b, "null");
-	buf_putc(&b, '}');
+	v1_respond_name_page(r, "subscriptions", rows, shown, sizeof *rows, put_subscription_item,
+	                     n > shown ? rows[shown - 1].name : NULL);
 	store_free_subscriptions(rows, n);
-	http_respond_json(r, 200, &b);
-	buf_release(&b);
 }
 
 void v1_get_subscription(http_request *r)
 {
 	const char *name = trigger_route_name(r);
-	const char *ns = name != NULL ? trigger_route_namespace(r) : NULL;
+	const char *ns = name != NULL ? v1_route_namespace(r) : NULL;
 	if (ns == NULL)
 		return;
 	store_conn *c = http_reader(r);

@@ -31,6 +31,7 @@
 #include "core/limits.h"
 #include "engine/commands/triggers.h"
 #include "http/decode.h"
+#include "http/v1/cursor.h"
 #include "http/v1/errors.h"
 #include "http/v1/targets.h"
 #include "http/v1/trigger_routes.h"
@@ -161,9 +162,7 @@ static void create_state_free(void *p)
 static int decode_create(http_request *r, create_state *s)
 {
 	http_error *e = http_err(r);
-	size_t len;
-	const char *body = http_body(r, &len);
-	int rc = decode_body_object(body, len, http_config(r)->json_max_depth, e, &s->doc);
+	int rc = v1_body_object(r, &s->doc);
 	if (rc != 0)
 		return rc;
 	static const char *const known[] = { "namespace", "name", "target", "scheme", "secret",
@@ -242,13 +241,18 @@ void v1_create_hook(http_request *r)
 
 /* ---- GET /v1/hooks, GET /v1/hooks/{name} --------------------------------------------------- */
 
+static void put_hook_item(buf *b, const void *item)
+{
+	put_hook(b, item, NULL);
+}
+
 void v1_list_hooks(http_request *r)
 {
 	int64_t limit;
 	const char *after;
 	if (!trigger_list_page(r, &limit, &after))
 		return;
-	const char *ns = trigger_route_namespace(r);
+	const char *ns = v1_route_namespace(r);
 	if (ns == NULL)
 		return;
 	store_conn *c = http_reader(r);
@@ -264,29 +268,15 @@ void v1_list_hooks(http_request *r)
 		return;
 	}
 	size_t shown = MIN(n, (size_t)limit);
-	buf b;
-	buf_init(&b);
-	buf_puts(&b, "{\"hooks\":[");
-	for (size_t i = 0; i < shown; i++) {
-		if (i > 0)
-			buf_putc(&b, ',');
-		put_hook(&b, &rows[i], NULL);
-	}
-	buf_puts(&b, "],\"next_cursor\":");
-	if (n > shown)
-		wire_str(&b, rows[shown - 1].name);
-	else
-		buf_puts(&b, "null");
-	buf_putc(&b, '}');
+	v1_respond_name_page(r, "hooks", rows, shown, sizeof *rows, put_hook_item,
+	                     n > shown ? rows[shown - 1].name : NULL);
 	store_free_hooks(rows, n);
-	http_respond_json(r, 200, &b);
-	buf_release(&b);
 }
 
 void v1_get_hook(http_request *r)
 {
 	const char *name = trigger_route_name(r);
-	const char *ns = name != NULL ? trigger_route_namespace(r) : NULL;
+	const char *ns = name != NULL ? v1_route_namespace(r) : NULL;
 	if (ns != NULL)
 		answer_hook(r, 200, ns, name, NULL);
 }
@@ -328,7 +318,7 @@ static void finish_change(http_request *r, engine_cmd *cmd, void *state)
 static void change(http_request *r, bool rotate)
 {
 	const char *name = trigger_route_name(r);
-	const char *ns = name != NULL ? trigger_route_namespace(r) : NULL;
+	const char *ns = name != NULL ? v1_route_namespace(r) : NULL;
 	if (ns == NULL)
 		return;
 	change_state *s = xcalloc(1, sizeof *s);

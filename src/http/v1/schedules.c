@@ -30,9 +30,11 @@
 #include "engine/commands/schedules.h"
 #include "http/decode.h"
 #include "http/v1/decode_job.h"
+#include "http/v1/cursor.h"
 #include "http/v1/errors.h"
 #include "http/v1/targets.h"
 #include "http/v1/task_list.h"
+#include "http/v1/trigger_routes.h"
 #include "http/wire.h"
 #include "store/schedules.h"
 #include "store/templates.h"
@@ -40,27 +42,10 @@
 #include "util/buf.h"
 #include "util/clock.h"
 
-#define SCHEDULE_NAME_MAX 64
 #define SCHEDULE_NEXT_DEFAULT 5
 #define SCHEDULE_NEXT_MAX 100
 #define SCHEDULE_CATCHUP_MAX 1000    /* most missed times one firing makes up for */
 
-/* [a-z0-9][a-z0-9_.-]{0,63}, so that a name is safe in a path and as the
- * list's cursor. */
-static bool schedule_name_valid(const char *s)
-{
-	size_t n = strlen(s);
-	if (n == 0 || n > SCHEDULE_NAME_MAX || !((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= '0' && s[0] <= '9')))
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		char c = s[i];
-		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-'))
-			return false;
-	}
-	return true;
-}
-
-static const char name_rule[] = "expected [a-z0-9][a-z0-9_.-]{0,63}";
 
 /* ---- the Schedule shape ----------------------------------------------------------------- */
 
@@ -122,16 +107,6 @@ static void put_schedule(buf *b, const schedule_row *s, const int64_t *next, int
 	buf_putc(b, '}');
 }
 
-/* The {name} of the path, or NULL after answering 400. */
-static const char *route_name(http_request *r)
-{
-	const char *name = http_param_text(r, 0);
-	if (name == NULL || !schedule_name_valid(name)) {
-		v1_fail_msg(r, WEFT_EINVALID, NULL, "name: %s.", name_rule);
-		return NULL;
-	}
-	return name;
-}
 
 static void fail_no_schedule(http_request *r, const char *ns, const char *name)
 {
@@ -195,20 +170,15 @@ static void create_state_free(void *p)
 static int decode_create(http_request *r, create_state *s)
 {
 	http_error *e = http_err(r);
-	size_t len;
-	const char *body = http_body(r, &len);
-	int rc = decode_body_object(body, len, http_config(r)->json_max_depth, e, &s->doc);
+	int rc = v1_body_object(r, &s->doc);
 	if (rc != 0)
 		return rc;
 	static const char *const known[] = { "namespace", "name",    "cron",   "timezone", "target",
 		                             "catchup",   "catchup_max", "overlap", "paused", NULL };
 	decode_unknown_members(e, s->doc, "", known);
 	schedule_row *row = &s->cmd.row;
-	const char *ns = NULL, *name = NULL, *cron = NULL, *zone = "UTC", *catchup = "none", *overlap = "queue";
-	if (decode_str(e, s->doc, "", "namespace", 0, &ns) == 0 && ns != NULL && !namespace_valid(ns))
-		decode_problem(e, "", "namespace", "must match [a-z0-9][a-z0-9_-]{0,62}");
-	if (decode_str(e, s->doc, "", "name", DECODE_REQUIRED, &name) == 0 && !schedule_name_valid(name))
-		decode_problem(e, "", "name", "%s", name_rule);
+	const char *ns, *name, *cron = NULL, *zone = "UTC", *catchup = "none", *overlap = "queue";
+	trigger_decode_owner(r, s->doc, &ns, &name);
 	if (decode_str(e, s->doc, "", "cron", DECODE_REQUIRED, &cron) == 0) {
 		cron_expr ce;
 		char why[CRON_ERR_LEN];
@@ -308,24 +278,17 @@ void v1_create_schedule(http_request *r)
 
 /* ---- GET /v1/schedules, GET /v1/schedules/{name} ------------------------------------------ */
 
+static void put_schedule_item(buf *b, const void *item)
+{
+	put_schedule(b, item, NULL, 0);
+}
+
 void v1_list_schedules(http_request *r)
 {
-	http_query_src q = http_query_src_of(r);
-	http_error *e = http_err(r);
-	int64_t limit = V1_LIST_LIMIT_DEFAULT;
-	if (decode_query_int(&q, "limit", 1, V1_LIST_LIMIT_MAX, e, &limit, NULL) != 0) {
-		http_error_set(e, WEFT_EINVALID, HTTP_ERR_RULE, "limit", "expected an integer from 1 to %d",
-		               V1_LIST_LIMIT_MAX);
-		http_fail(r, WEFT_EINVALID);
+	int64_t limit;
+	const char *after;
+	if (!trigger_list_page(r, &limit, &after))
 		return;
-	}
-	/* The cursor is the last name shown: names sort and need no escaping. */
-	const char *after = http_query(r, "cursor");
-	if (after != NULL && !schedule_name_valid(after)) {
-		http_error_set(e, WEFT_EINVALID, HTTP_ERR_RULE, "cursor", "not a cursor of this list");
-		http_fail(r, WEFT_EINVALID);
-		return;
-	}
 	const char *ns = v1_route_namespace(r);
 	if (ns == NULL)
 		return;
@@ -342,28 +305,14 @@ void v1_list_schedules(http_request *r)
 		return;
 	}
 	size_t shown = MIN(n, (size_t)limit);
-	buf b;
-	buf_init(&b);
-	buf_puts(&b, "{\"schedules\":[");
-	for (size_t i = 0; i < shown; i++) {
-		if (i > 0)
-			buf_putc(&b, ',');
-		put_schedule(&b, &rows[i], NULL, 0);
-	}
-	buf_puts(&b, "],\"next_cursor\":");
-	if (n > shown)
-		wire_str(&b, rows[shown - 1].name);
-	else
-		buf_puts(&b, "null");
-	buf_putc(&b, '}');
+	v1_respond_name_page(r, "schedules", rows, shown, sizeof *rows, put_schedule_item,
+	                     n > shown ? rows[shown - 1].name : NULL);
 	store_free_schedules(rows, n);
-	http_respond_json(r, 200, &b);
-	buf_release(&b);
 }
 
 void v1_get_schedule(http_request *r)
 {
-	const char *name = route_name(r);
+	const char *name = trigger_route_name(r);
 	if (name == NULL)
 		return;
 	http_query_src q = http_query_src_of(r);
@@ -390,7 +339,7 @@ typedef struct change_state {
 	} cmd;
 	char kind;                   /* 'd'elete, 'p'ause, 'r'esume, 't'rigger */
 	char namespace[NAMESPACE_MAX + 1];
-	char name[SCHEDULE_NAME_MAX + 1];
+	char name[TRIGGER_NAME_MAX + 1];
 } change_state;
 
 static void finish_change(http_request *r, engine_cmd *cmd, void *state)
@@ -413,7 +362,7 @@ static void finish_change(http_request *r, engine_cmd *cmd, void *state)
 /* kind: 'd'elete, 'p'ause, 'r'esume, 't'rigger. */
 static void change(http_request *r, char kind)
 {
-	const char *name = route_name(r);
+	const char *name = trigger_route_name(r);
 	const char *ns = name != NULL ? v1_route_namespace(r) : NULL;
 	if (ns == NULL)
 		return;

@@ -371,9 +371,7 @@ static void decode_namespaces(http_error *e, const json_t *body, create_state *s
 static int decode_create(http_request *r, create_state *s)
 {
 	http_error *e = http_err(r);
-	size_t len;
-	const char *body = http_body(r, &len);
-	int rc = decode_body_object(body, len, http_config(r)->json_max_depth, e, &s->doc);
+	int rc = v1_body_object(r, &s->doc);
 	if (rc != 0)
 		return rc;
 	static const char *const known[] = { "name", "namespaces", "role", "expires_at", NULL };

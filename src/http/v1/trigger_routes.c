@@ -1,6 +1,6 @@
 /*
- * trigger_routes.c — shared by the routes of hooks, events and
- * subscriptions (trigger_routes.h).
+ * trigger_routes.c — shared by the routes of hooks, events, subscriptions
+ * and schedules (trigger_routes.h).
  */
 #include "util/common.h"
 #include "http/v1/trigger_routes.h"
@@ -23,22 +23,6 @@ bool trigger_name_valid(const char *s)
 			return false;
 	}
 	return true;
-}
-
-const char *trigger_route_namespace(http_request *r)
-{
-	const char *ns = http_query(r, "namespace");
-	if (ns == NULL)
-		ns = http_default_ns(r);
-	if (!namespace_valid(ns)) {
-		v1_fail_msg(r, WEFT_EINVALID, NULL, "namespace: must match [a-z0-9][a-z0-9_-]{0,62}.");
-		return NULL;
-	}
-	if (!http_ns_visible(r, ns)) {
-		v1_fail_namespace(r, ns);
-		return NULL;
-	}
-	return ns;
 }
 
 const char *trigger_route_name(http_request *r)

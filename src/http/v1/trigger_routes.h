@@ -1,7 +1,7 @@
 /*
- * trigger_routes.h — what the routes of hooks, events and subscriptions
- * (hooks.c, events.c) share: names, the namespace of a {name} route, the
- * page of a list by name.
+ * trigger_routes.h — what the routes of hooks, events, subscriptions and
+ * schedules (hooks.c, events.c, schedules.c) share: names, the {name} of a
+ * route, the page of a list by name, the owner members of a create body.
  */
 #ifndef WEFT_HTTP_V1_TRIGGER_ROUTES_H
 #define WEFT_HTTP_V1_TRIGGER_ROUTES_H
@@ -16,8 +16,6 @@ extern const char trigger_name_rule[];   /* "expected [a-z0-9][a-z0-9_.-]{0,63}"
 /* [a-z0-9][a-z0-9_.-]{0,63}: safe in a path and as a list's cursor. */
 bool trigger_name_valid(const char *s);
 
-/* ?namespace= or the token's default; NULL after answering 400 or 403. */
-const char *trigger_route_namespace(http_request *r);
 /* The {name} of the path; NULL after answering 400. */
 const char *trigger_route_name(http_request *r);
 /* ?limit= and ?cursor= (a name) of a list by name; false after answering 400. */
