@@ -443,3 +443,16 @@ int api_drop(buf *path, json_t *body, int rc)
 	json_decref(body);
 	return rc;
 }
+
+int api_post_built(weft_client *c, const char *path, json_t *body, const encoder *e, const char *idem, char **out,
+                   weft_error *err)
+{
+	if (e->rc) {
+		json_decref(body);
+		return e->rc;
+	}
+	buf p;
+	buf_init(&p);
+	buf_puts(&p, path);
+	return api_send(c, "POST", &p, body, idem, out, err);
+}

@@ -111,6 +111,10 @@ int api_send_raw(weft_client *c, const char *method, buf *path, const char *body
 int api_path(buf *path, const char *prefix, const char *id, const char *what, const char *suffix, weft_error *err);
 /* Drops path and body (a body that failed to build); returns rc. */
 int api_drop(buf *path, json_t *body, int rc);
+/* POSTs body (stolen) to the fixed path, unless building it failed
+ * (e->rc, then the body is dropped and that code returned). */
+int api_post_built(weft_client *c, const char *path, json_t *body, const encoder *e, const char *idem, char **out,
+                   weft_error *err);
 
 /* ---- the job hot path, shared with the worker --------------------------- */
 

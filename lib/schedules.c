@@ -66,14 +66,7 @@ int weft_create_schedule(weft_client *c, const weft_schedule_create_request *req
 	enc_int(body, "catchup_max", req->catchup_max);
 	enc_str(body, "overlap", req->overlap);
 	enc_tristate(body, "paused", req->paused);
-	if (e.rc) {
-		json_decref(body);
-		return e.rc;
-	}
-	buf p;
-	buf_init(&p);
-	buf_puts(&p, "/v1/schedules");
-	return api_send(c, "POST", &p, body, NULL, out, err);
+	return api_post_built(c, "/v1/schedules", body, &e, NULL, out, err);
 }
 
 int weft_list_schedules(weft_client *c, const weft_schedule_query *q, char **out, weft_error *err)

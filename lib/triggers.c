@@ -44,14 +44,7 @@ int weft_create_hook(weft_client *c, const weft_hook_create_request *req, char *
 	enc_str(body, "scheme", req->scheme);
 	enc_str(body, "secret", req->secret);
 	enc_int(body, "replay_window_secs", req->replay_window_secs);
-	if (e.rc) {
-		json_decref(body);
-		return e.rc;
-	}
-	buf p;
-	buf_init(&p);
-	buf_puts(&p, "/v1/hooks");
-	return api_send(c, "POST", &p, body, NULL, out, err);
+	return api_post_built(c, "/v1/hooks", body, &e, NULL, out, err);
 }
 
 int weft_list_hooks(weft_client *c, const weft_name_page_query *q, char **out, weft_error *err)
@@ -137,14 +130,7 @@ int weft_publish_event(weft_client *c, const weft_event_publish_request *req, ch
 	if (req->payload)
 		enc_json(&e, body, "payload", req->payload, "payload", false);
 	enc_str(body, "id", req->id);
-	if (e.rc) {
-		json_decref(body);
-		return e.rc;
-	}
-	buf p;
-	buf_init(&p);
-	buf_puts(&p, "/v1/events");
-	return api_send(c, "POST", &p, body, NULL, out, err);
+	return api_post_built(c, "/v1/events", body, &e, NULL, out, err);
 }
 
 int weft_list_events(weft_client *c, const weft_event_query *q, char **out, weft_error *err)
@@ -187,14 +173,7 @@ int weft_create_subscription(weft_client *c, const weft_subscription_create_requ
 	enc_required(&e, body, "name", req->name, "name");
 	enc_required(&e, body, "topic", req->topic, "topic");
 	json_object_set_new(body, "target", enc_target(&e, &req->target));
-	if (e.rc) {
-		json_decref(body);
-		return e.rc;
-	}
-	buf p;
-	buf_init(&p);
-	buf_puts(&p, "/v1/subscriptions");
-	return api_send(c, "POST", &p, body, NULL, out, err);
+	return api_post_built(c, "/v1/subscriptions", body, &e, NULL, out, err);
 }
 
 int weft_list_subscriptions(weft_client *c, const weft_name_page_query *q, char **out, weft_error *err)

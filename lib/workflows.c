@@ -52,14 +52,7 @@ int weft_start_workflow(weft_client *c, const weft_workflow_start_request *req, 
 	enc_str(body, "rate_key", req->rate_key);
 	enc_json(&e, body, "metadata", req->metadata, "metadata", true);
 	enc_str(body, "idempotency_key", req->idempotency_key);
-	if (e.rc) {
-		json_decref(body);
-		return e.rc;
-	}
-	buf p;
-	buf_init(&p);
-	buf_puts(&p, "/v1/workflows");
-	return api_send(c, "POST", &p, body, idempotency_key, out, err);
+	return api_post_built(c, "/v1/workflows", body, &e, idempotency_key, out, err);
 }
 
 int weft_list_workflows(weft_client *c, const weft_workflow_query *q, char **out, weft_error *err)

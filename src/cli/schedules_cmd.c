@@ -51,6 +51,15 @@ static int list_schedules(cli_ctx *c)
 	return cli_list(c, "/v1/schedules", true, "schedules", SCHEDULE_COLUMNS);
 }
 
+/* The fire times of a schedule's "next" array, one per line after indent. */
+static void print_times(const json_t *next, const char *indent)
+{
+	size_t i;
+	const json_t *t;
+	json_array_foreach(next, i, t)
+		printf("%s%s\n", indent, json_string_value(t));
+}
+
 static int show_schedule(cli_ctx *c)
 {
 	json_t *s = NULL;
@@ -63,10 +72,7 @@ static int show_schedule(cli_ctx *c)
 		const json_t *next = json_object_get(s, "next");
 		if (json_array_size(next) > 0) {
 			printf("Next fire times:\n");
-			size_t i;
-			const json_t *t;
-			json_array_foreach(next, i, t)
-				printf("  %s\n", json_string_value(t));
+			print_times(next, "  ");
 		}
 	}
 	json_decref(s);
@@ -95,10 +101,7 @@ static int next_times(cli_ctx *c)
 	if (rc == CLI_EXIT_OK && c->json) {
 		out_json(stdout, next);
 	} else if (rc == CLI_EXIT_OK) {
-		size_t i;
-		const json_t *t;
-		json_array_foreach(next, i, t)
-			printf("%s\n", json_string_value(t));
+		print_times(next, "");
 	}
 	json_decref(s);
 	return rc;
