@@ -1,0 +1,8 @@
+import { defineConfig } from 'vite';
+import preact from '@preact/preset-vite';
+
+export default defineConfig({
+  plugins: [preact()],
+  base: './',
+  build: { outDir: '../build/web', emptyOutDir: true },
+});
