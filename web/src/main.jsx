@@ -1,6 +1,9 @@
 import { render } from 'preact';
-import cytoscape from 'cytoscape';
-import dagre from 'cytoscape-dagre';
-import uPlot from 'uplot';
-cytoscape.use(dagre);
-render(<p>weft {typeof uPlot}</p>, document.getElementById('app'));
+import Shell from './app/Shell.jsx';
+import './app/styles.css';
+
+/* ArcRun's /view?batch=ID opens that run. */
+const batch = new URLSearchParams(location.search).get('batch');
+if (batch && !location.hash) location.hash = `#/runs/${encodeURIComponent(batch)}`;
+
+render(<Shell />, document.getElementById('app'));

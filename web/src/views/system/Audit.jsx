@@ -1,0 +1,4 @@
+/* Audit log — to be built. */
+export default function Audit() {
+  return <section class="view"><h1>Audit log</h1></section>;
+}
