@@ -172,6 +172,9 @@ static const struct setting settings[] = {
 	  "read-only database connections" },
 	{ { "DB_CACHE_MB" }, NULL, NULL, K_INT, F(db_cache_mb), 1, 1048576, "32", NULL,
 	  "database page cache of the whole process (MiB; SQLite: half the writer's, half the readers')" },
+	{ { "WEFT_UI_DIR" }, "--ui-dir", "DIR", K_SECRET, F(ui_dir), 0, 0, NULL, "built in",
+	  "serve the web UI (/ui) from this directory, as `vite build` writes it, instead of the copy "
+	  "built into the binary" },
 };
 
 static void *field(weft_config *cfg, const struct setting *s)
@@ -471,6 +474,7 @@ void config_release(weft_config *cfg)
 	free(cfg->signing_secret);
 	free(cfg->exec_allow);
 	free(cfg->node_id);
+	free(cfg->ui_dir);
 	ssrf_policy_release(&cfg->ssrf);
 	memset(cfg, 0, sizeof *cfg);
 }
