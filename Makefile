@@ -296,7 +296,7 @@ clients: $(CLIENT_RESULTS)
 # The test package's modules, installed again when its lock file changes.
 tests/browser/node_modules/.installed: tests/browser/package.json tests/browser/package-lock.json
 	$(call say,NPM,tests/browser)
-	$(Q)cd tests/browser && npm ci --no-audit --no-fund --loglevel=error
+	$(Q)cd tests/browser && npm ci --no-audit --no-fund --loglevel=error >/dev/null
 	@touch $@
 
 # Runs beside the other layers, against the build/weft they share (one
