@@ -36,8 +36,9 @@ export const outDir = join(here, 'out');
 const weftBin = process.env.WEFT_BIN || join(repoRoot, 'build/weft');
 const chromiumPath = process.env.WEFT_CHROMIUM || '/usr/bin/chromium';
 
-/* How long a condition may take before a wait fails (ms). */
-export const TIMEOUT = 10_000;
+/* How long a condition may take before a wait fails (ms): generous, since
+ * `make check` runs this beside the sanitizer builds on few cores. */
+export const TIMEOUT = 30_000;
 
 const liveServers = new Set();
 let browserPromise = null;
