@@ -150,12 +150,12 @@ export async function startServer({ token, env = {}, args = [] } = {}) {
       if (body !== undefined) headers['Content-Type'] = 'application/json';
       const res = await fetch(url + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
       const text = await res.text();
-      let body = text || null;
-      try { body = text ? JSON.parse(text) : null; } catch { /* not JSON: the text */ }
+      let answer = text || null;
+      try { answer = text ? JSON.parse(text) : null; } catch { /* not JSON: the text */ }
       if (!res.ok) {
-        throw Object.assign(new Error(`${method} ${path}: HTTP ${res.status}: ${text}`), { status: res.status, body });
+        throw Object.assign(new Error(`${method} ${path}: HTTP ${res.status}: ${text}`), { status: res.status, body: answer });
       }
-      return body;
+      return answer;
     },
     /* SIGTERM, SIGKILL after 10 s; fails when weft had died on its own. */
     async stop() {
