@@ -2,9 +2,10 @@
  * harness.mjs — what every browser test uses: a real weft server and a
  * Chromium page pointed at its web UI.
  *
- *   const server = await startServer({token, env, args});
+ *   const server = await startServer({token, env, args, apiToken});
  *     One `weft serve` (build/weft, or $WEFT_BIN) on a free port with a
- *     temporary SQLite database. `token` sets AUTH_TOKEN. Returns
+ *     temporary SQLite database. `token` sets AUTH_TOKEN; `apiToken` is the
+ *     token api() sends (default `token`; for tokens set in env.WEFT_TOKENS). Returns
  *     {url, uiUrl, log(), api(method, path, body), stop()}; api() sends the
  *     token when set, answers the parsed JSON body (or the text) and throws
  *     on non-2xx an Error with `status` and `body`.
@@ -107,7 +108,7 @@ function spawnWeft(args, env, logPath, cwd) {
   }
 }
 
-export async function startServer({ token, env = {}, args = [] } = {}) {
+export async function startServer({ token, env = {}, args = [], apiToken = token } = {}) {
   if (!existsSync(weftBin)) throw new Error(`weft binary not found at ${weftBin} (make build/weft, or set WEFT_BIN)`);
   const dir = mkdtempSync(join(tmpdir(), 'weft-browser-'));
   const port = await freePort();
@@ -146,7 +147,7 @@ export async function startServer({ token, env = {}, args = [] } = {}) {
     log,
     async api(method, path, body) {
       const headers = { Accept: 'application/json' };
-      if (token) headers.Authorization = `Bearer ${token}`;
+      if (apiToken) headers.Authorization = `Bearer ${apiToken}`;
       if (body !== undefined) headers['Content-Type'] = 'application/json';
       const res = await fetch(url + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
       const text = await res.text();
