@@ -3,7 +3,8 @@
  *   open: bool; onClose(): called on Esc, on the backdrop, on the × button;
  *   title: heading; children: the body; actions: buttons for the footer;
  *   testid: data-testid of the box (default "dialog").
- * The first field (or button) in the body gets the focus when it opens.
+ * The first field (or button) in the body gets the focus when it opens,
+ * and the element that had it before gets it back when it closes.
  */
 import { useEffect, useRef } from 'preact/hooks';
 import { useEscape } from '../app/shortcuts.js';
@@ -12,10 +13,13 @@ export default function Dialog({ open, onClose, title, children, actions, testid
   const box = useRef(null);
   useEscape(open, onClose);
   useEffect(() => {
-    if (!open || !box.current) return;
+    if (!open || !box.current) return undefined;
+    // The focus goes back where it was when the dialog closes.
+    const before = document.activeElement;
     const fields = 'input, textarea, select, button';
     const first = box.current.querySelector(`.dialog-body :is(${fields}), footer button.primary`) || box.current.querySelector('button');
     if (first) first.focus();
+    return () => { if (before && before.isConnected && before.focus) before.focus(); };
   }, [open]);
   if (!open) return null;
   return (
