@@ -77,6 +77,12 @@ test('a dark preferred colour scheme is the default theme', async () => {
   try {
     await ui.goto('/dashboard');
     assert.equal(await ui.page.evaluate(() => document.documentElement.dataset.theme), 'dark');
+    for (const name of ['dashboard', 'queues', 'schedules']) {
+      await ui.goto(`/${name}`);
+      await ui.page.waitForSelector(`[data-testid="nav-${name}"][aria-current="page"]`);
+      await ui.idle();
+      await ui.shot(`desktop-${name}-dark`);
+    }
   } finally {
     await ui.close();
   }
