@@ -9,6 +9,17 @@
 import { useEffect, useRef } from 'preact/hooks';
 import { useEscape } from '../app/shortcuts.js';
 
+/* Tab and Shift+Tab go round the dialog's controls, not out to the page behind. */
+function keepTabInside(e) {
+  if (e.key !== 'Tab') return;
+  const all = [...e.currentTarget.querySelectorAll('input, textarea, select, button, a[href]')].filter((el) => !el.disabled);
+  if (all.length === 0) return;
+  const first = all[0];
+  const last = all[all.length - 1];
+  if (e.shiftKey && document.activeElement === first) { e.preventDefault(); last.focus(); }
+  else if (!e.shiftKey && document.activeElement === last) { e.preventDefault(); first.focus(); }
+}
+
 export default function Dialog({ open, onClose, title, children, actions, testid = 'dialog' }) {
   const box = useRef(null);
   useEscape(open, onClose);
@@ -24,7 +35,7 @@ export default function Dialog({ open, onClose, title, children, actions, testid
   if (!open) return null;
   return (
     <div class="backdrop" onMouseDown={(e) => { if (e.target === e.currentTarget) onClose(); }}>
-      <div class="dialog" role="dialog" aria-modal="true" aria-label={title} data-testid={testid} ref={box}>
+      <div class="dialog" role="dialog" aria-modal="true" aria-label={title} data-testid={testid} ref={box} onKeyDown={keepTabInside}>
         <header>
           <h2>{title}</h2>
           <button type="button" class="icon" aria-label="Close" onClick={onClose}>×</button>
