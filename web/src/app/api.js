@@ -3,7 +3,8 @@
  *
  * The bearer token and the namespace live in localStorage, so a token is
  * entered once per browser. Errors come back as ApiError carrying the
- * server's /v1 error body ({error: {code, message, field}}).
+ * server's /v1 error body ({error: {code, message, details}}), where each
+ * detail reads "field: problem"; `field` is the first detail's field.
  */
 
 const TOKEN_KEY = 'weft-token';
@@ -15,7 +16,9 @@ export class ApiError extends Error {
     super(e && e.message ? e.message : `HTTP ${status}`);
     this.status = status;
     this.code = e ? e.code : null;
-    this.field = e ? e.field : null;
+    this.details = e && Array.isArray(e.details) ? e.details : [];
+    const first = this.details[0];
+    this.field = typeof first === 'string' && first.includes(':') ? first.slice(0, first.indexOf(':')) : null;
     this.body = body;
   }
 }

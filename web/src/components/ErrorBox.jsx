@@ -1,6 +1,6 @@
 /*
  * ErrorBox — an error as the server put it.
- *   error: an ApiError (its message, and the field it names), any Error, a
+ *   error: an ApiError (its message, and each "field: problem" detail), any Error, a
  *   string, or null (renders nothing); onRetry: shows a "Try again" button.
  */
 export default function ErrorBox({ error, onRetry }) {
@@ -10,7 +10,9 @@ export default function ErrorBox({ error, onRetry }) {
     <div class="error-box" role="alert" data-testid="error">
       <strong>{error.status ? `Error ${error.status}` : 'Error'}</strong>{' '}
       <span>{message}</span>
-      {error.field && <span class="muted"> (field: <code>{error.field}</code>)</span>}
+      {error.details && error.details.length > 0 && (
+        <ul class="error-details">{error.details.map((d) => <li key={d}><code>{d}</code></li>)}</ul>
+      )}
       {onRetry && <button type="button" onClick={onRetry}>Try again</button>}
     </div>
   );
