@@ -225,6 +225,7 @@ EXERCISED_ROUTES = frozenset({
     ("POST", "/v1/tokens"),
     ("GET", "/v1/tokens/{name}"),
     ("DELETE", "/v1/tokens/{name}"),
+    ("GET", "/v1/whoami"),
     ("GET", "/v1/audit"),
     ("POST", "/v1/templates"),
     ("GET", "/v1/templates"),
