@@ -46,17 +46,25 @@ export function Notice({ notice, onClose }) {
   );
 }
 
-const STATUS_VAR = {
-  success: 'succeeded', succeeded: 'succeeded', failure: 'failed', failed: 'failed',
-  active: 'running', draining: 'paused', stale: 'canceled', retrying: 'pending',
+/* The shared status colours, with their hex values until the theme defines them. */
+const STATUS_HEX = {
+  waiting: '#666666', pending: '#f39c12', claimed: '#1abc9c', running: '#3498db', succeeded: '#27ae60',
+  failed: '#e74c3c', paused: '#9b59b6', canceled: '#95a5a6', skipped: '#b0b7c3',
+};
+/* Other states shown as chips, by the status whose colour fits them. */
+const STATUS_ALIAS = {
+  success: 'succeeded', failure: 'failed', active: 'running', retrying: 'pending', draining: 'paused', stale: 'canceled',
 };
 
-/* A coloured status label; colours come from the shared --status-* variables. */
+export function statusColor(status) {
+  const s = STATUS_ALIAS[status] || status;
+  return STATUS_HEX[s] ? `var(--status-${s}, ${STATUS_HEX[s]})` : 'var(--muted, #6b7280)';
+}
+
+/* A coloured status label. */
 export function Chip({ status, testid }) {
   const s = String(status || 'unknown');
-  const v = STATUS_VAR[s] || s;
-  return <span class="sys-chip" data-testid={testid} data-status={s}
-    style={{ '--chip': `var(--status-${v}, var(--muted, #6b7280))` }}>{s}</span>;
+  return <span class="sys-chip" data-testid={testid} data-status={s} style={{ '--chip': statusColor(s) }}>{s}</span>;
 }
 
 export function Json({ value }) {
