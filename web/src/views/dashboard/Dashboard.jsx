@@ -54,19 +54,19 @@ export default function Dashboard({ route }) {
       <Totals onLoaded={onTotals} />
       <ErrorBox error={history.error} />
       {history.missing ? (
-        <p class="sys-empty" data-testid="history-missing">
+        <p class="empty" data-testid="history-missing">
           This server keeps no metrics history yet (GET /v1/metrics/history is not available), so there are no charts.
         </p>
       ) : null}
       {history.samples && history.samples.length === 0
-        ? <p class="sys-empty" data-testid="empty">No samples in the last {range.label} yet.</p> : null}
+        ? <p class="empty" data-testid="empty">No samples in the last {range.label} yet.</p> : null}
       {history.samples && history.samples.length > 0 ? (
         <div class="sys-charts">
           {CHARTS.map((c) => <Chart key={c.key} testid={`chart-${c.key}`} title={c.title}
             series={c.series} unit={c.unit} samples={history.samples} />)}
         </div>
       ) : null}
-      {history.step ? <p class="sys-muted">One point per {history.step} s.</p> : null}
+      {history.step ? <p class="muted">One point per {history.step} s.</p> : null}
     </ViewRoot>
   );
 }

@@ -87,7 +87,7 @@ export default function Totals({ onLoaded }) {
       </div>
       {t && t.tasks ? (
         <>
-          <h3>Tasks by status <span class="sys-muted">(all namespaces)</span></h3>
+          <h3>Tasks by status <span class="muted">(all namespaces)</span></h3>
           <div class="sys-cards" data-testid="task-totals">
             {Object.entries(t.tasks).map(([s, n]) => <Card key={s} label={s} value={n} testid={`tasks-${s}`} status={s} />)}
           </div>

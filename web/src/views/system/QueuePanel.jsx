@@ -63,7 +63,7 @@ function SettingsForm({ queue, onSaved }) {
       {input('period', 'per (ms)')}
       {input('burst', 'Burst')}
       <div class="sys-form-actions"><button type="submit" data-testid="queue-save">Save settings</button>
-        <span class="sys-muted">Empty: no limit.</span></div>
+        <span class="muted">Empty: no limit.</span></div>
       <div class="sys-form-actions"><ErrorBox error={error} /></div>
     </form>
   );

@@ -36,7 +36,7 @@ export default function SchedulePanel({ schedule, onClose, onDone, version }) {
             ['Skipped fires', `${show(s.skipped_fires)}${s.last_skipped_at ? `, last ${time(s.last_skipped_at)}` : ''}`],
           ]} />
           <h3>Next fire times</h3>
-          {s.paused ? <p class="sys-muted">Paused: these times apply once resumed.</p> : null}
+          {s.paused ? <p class="muted">Paused: these times apply once resumed.</p> : null}
           <ol data-testid="next-fires">{(s.next || []).map((t) => <li key={t}>{time(t)} ({ago(t)})</li>)}</ol>
           <h3>Target</h3>
           <Json value={s.target} />

@@ -17,7 +17,7 @@ function workerPath(w, action = '') {
 }
 
 function DrainButton({ worker, onDone }) {
-  if (worker.state === 'draining') return <span class="sys-muted">draining</span>;
+  if (worker.state === 'draining') return <span class="muted">draining</span>;
   return (
     <ActionButton label="Drain" testid="action-drain" danger
       confirm={`Drain ${worker.id}? It finishes its jobs and claims no more.`}

@@ -5,6 +5,10 @@
  * that asks before an action that cannot be undone.
  */
 import { useState } from 'preact/hooks';
+import ConfirmButton from '../../components/Confirm.jsx';
+import SharedEmpty from '../../components/Empty.jsx';
+import JsonView from '../../components/JsonView.jsx';
+import StatusChip from '../../components/StatusChip.jsx';
 import './system.css';
 
 /* The root of a view: data-ready once the first answer (or error) is shown. */
@@ -26,11 +30,11 @@ export function ErrorBox({ error, hint }) {
   if (!error) return null;
   const details = (error.body && error.body.error && error.body.error.details) || [];
   return (
-    <div class="sys-error" role="alert" data-testid="error">
+    <div class="error-box" role="alert" data-testid="error">
       <strong>{error.status ? `${error.status} ` : ''}{error.message || String(error)}</strong>
       {error.field ? <div>Field: {error.field}</div> : null}
       {details.map((d) => <div key={d}>{d}</div>)}
-      {hint ? <div class="sys-muted">{hint}</div> : null}
+      {hint ? <div class="muted">{hint}</div> : null}
     </div>
   );
 }
@@ -46,30 +50,24 @@ export function Notice({ notice, onClose }) {
   );
 }
 
-/* The shared status colours, with their hex values until the theme defines them. */
-const STATUS_HEX = {
-  waiting: '#666666', pending: '#f39c12', claimed: '#1abc9c', running: '#3498db', succeeded: '#27ae60',
-  failed: '#e74c3c', paused: '#9b59b6', canceled: '#95a5a6', skipped: '#b0b7c3',
-};
-/* Other states shown as chips, by the status whose colour fits them. */
+/* States that are not task statuses, shown in the colour of the status that fits them. */
 const STATUS_ALIAS = {
   success: 'succeeded', failure: 'failed', active: 'running', retrying: 'pending', draining: 'paused', stale: 'canceled',
 };
 
 export function statusColor(status) {
-  const s = STATUS_ALIAS[status] || status;
-  return STATUS_HEX[s] ? `var(--status-${s}, ${STATUS_HEX[s]})` : 'var(--muted, #6b7280)';
+  return `var(--status-${STATUS_ALIAS[status] || status}, var(--muted))`;
 }
 
-/* A coloured status label. */
+/* A status chip that a test can find by `testid`; data-status is the state as the server says it. */
 export function Chip({ status, testid }) {
   const s = String(status || 'unknown');
-  return <span class="sys-chip" data-testid={testid} data-status={s} style={{ '--chip': statusColor(s) }}>{s}</span>;
+  return <span data-testid={testid} data-status={s}><StatusChip status={STATUS_ALIAS[s] || s} label={s} /></span>;
 }
 
 export function Json({ value }) {
-  if (value === undefined) return <span class="sys-muted">—</span>;
-  return <pre class="sys-json">{JSON.stringify(value, null, 2)}</pre>;
+  if (value === undefined) return <span class="muted">—</span>;
+  return <div class="sys-json"><JsonView value={value} /></div>;
 }
 
 export function LoadMore({ list }) {
@@ -81,13 +79,11 @@ export function LoadMore({ list }) {
   );
 }
 
-export function Empty({ children }) {
-  return <p class="sys-empty" data-testid="empty">{children}</p>;
-}
+export const Empty = SharedEmpty;
 
 /* Wide tables scroll sideways inside this frame instead of widening the page. */
 export function TableFrame({ children }) {
-  return <div class="sys-table-frame"><table class="sys-table">{children}</table></div>;
+  return <div class="table-wrap"><table class="data">{children}</table></div>;
 }
 
 export function Panel({ title, onClose, children, testid = 'detail-panel' }) {
@@ -105,37 +101,26 @@ export function Panel({ title, onClose, children, testid = 'detail-panel' }) {
 /* Two-column list of label/value pairs. */
 export function Fields({ rows }) {
   return (
-    <dl class="sys-fields">
+    <dl class="fields">
       {rows.map(([k, v]) => [<dt key={`${k}-k`}>{k}</dt>, <dd key={`${k}-v`}>{v}</dd>])}
     </dl>
   );
 }
 
 /*
- * A button for an action. With `confirm` it first asks (inline, so tests and
- * keyboards need no native dialog); while the action runs it is disabled.
+ * A button for an action. With `confirm` (the question) it opens the shared
+ * confirmation dialog first; while the action runs it is disabled. onRun
+ * reports its own outcome, so it never rejects.
  */
 export function ActionButton({ label, confirm, onRun, testid, danger, disabled }) {
-  const [asking, setAsking] = useState(false);
   const [busy, setBusy] = useState(false);
-  const run = async () => {
-    setAsking(false);
+  if (confirm) {
+    return <ConfirmButton label={label} message={confirm} onConfirm={onRun} testid={testid} danger={danger} disabled={disabled} />;
+  }
+  const run = async (e) => {
+    e.stopPropagation();
     setBusy(true);
     try { await onRun(); } finally { setBusy(false); }
   };
-  if (asking) {
-    return (
-      <span class="sys-confirm" data-testid="confirm">
-        <span>{confirm}</span>
-        <button class={danger ? 'sys-danger' : ''} data-testid="confirm-yes" onClick={run}>Yes</button>
-        <button data-testid="confirm-no" onClick={() => setAsking(false)}>No</button>
-      </span>
-    );
-  }
-  return (
-    <button class={danger ? 'sys-danger' : ''} data-testid={testid} disabled={busy || disabled}
-      onClick={(e) => { e.stopPropagation(); if (confirm) setAsking(true); else run(); }}>
-      {busy ? '…' : label}
-    </button>
-  );
+  return <button type="button" class={danger ? 'danger' : ''} data-testid={testid} disabled={busy || disabled} onClick={run}>{label}</button>;
 }

@@ -1,0 +1,168 @@
+/*
+ * The system views in a browser: requeue a dead letter, pause and resume a
+ * schedule and a queue, drain a worker — each seen in the page and through
+ * the API — and screenshots of every system view and of the dashboard in
+ * both themes.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startServer, openPage, waitFor } from './harness.mjs';
+
+let server;
+/* Console errors the page may show: 404s of routes this server lacks. */
+let allow = [];
+
+before(async () => {
+  server = await startServer();
+  for (const path of ['/v1/changes', '/v1/metrics/history']) {
+    const res = await fetch(`${server.url}${path}`, { signal: AbortSignal.timeout(2000) }).catch(() => null);
+    if (res && res.status === 404) allow.push(new RegExp(`404.*${path.replace(/\//g, '\\/')}`));
+    if (res && res.body) await res.body.cancel();
+  }
+});
+after(async () => { await server.stop(); });
+
+async function view(ui, name, query = '') {
+  await ui.goto(`/${name}${query}`);
+  await ui.page.waitForSelector(`[data-view="${name}"][data-ready="true"]`);
+}
+
+/* One job on `queue` with a single attempt, claimed by `worker` and failed: a dead letter. */
+async function deadLetter(queue, worker) {
+  const { jobs } = await server.api('POST', '/v1/jobs', { jobs: [{ queue, name: 'nightly-report', max_attempts: 1, input: { day: '2026-12-04' } }] });
+  const claim = await server.api('POST', '/v1/jobs/claim', { queues: [queue], worker_id: worker, hostname: 'test-host' });
+  assert.equal(claim.jobs.length, 1);
+  const fail = await server.api('POST', '/v1/jobs/fail', {
+    items: [{ id: claim.jobs[0].id, lease_token: claim.jobs[0].lease_token, error: { code: 'source_down', message: 'report source unreachable' } }],
+  });
+  assert.equal(fail.results[0].outcome, 'dead_lettered');
+  return jobs[0].id;
+}
+
+test('a dead letter requeued from the UI leaves the list and its job is available again', async () => {
+  const id = await deadLetter('reports', 'worker-dl');
+  const ui = await openPage(server, { allow });
+  try {
+    await view(ui, 'dead-letters');
+    const row = ui.page.locator(`[data-testid="dead-letter-row"][data-id="${id}"]`);
+    await row.click();
+    await ui.page.waitForSelector('[data-testid="detail-panel"] [data-testid="attempt-row"]');
+    await ui.shot('system-dead-letter-panel');
+    await row.locator('[data-testid="action-requeue"]').click();
+    await ui.page.click('[data-testid="confirm-ok"]');
+    await ui.page.waitForSelector('[data-testid="notice"]:has-text("Requeued 1")');
+    await row.waitFor({ state: 'detached' });
+    await ui.page.waitForSelector('[data-view="dead-letters"] [data-testid="empty"]');
+
+    const task = await server.api('GET', `/v1/tasks/${id}`);
+    assert.equal(task.status, 'pending');
+    assert.equal(task.dead_letter, false);
+    const { dead_letters: left } = await server.api('GET', '/v1/dead-letters');
+    assert.ok(!left.some((d) => d.id === id), 'no longer a dead letter');
+    const again = await server.api('POST', '/v1/jobs/claim', { queues: ['reports'], worker_id: 'worker-dl-2' });
+    assert.deepEqual(again.jobs.map((j) => j.id), [id], 'claimable again');
+  } finally {
+    await ui.close();
+  }
+});
+
+test('a schedule paused from the UI is paused through the API, and resumes', async () => {
+  await server.api('POST', '/v1/schedules', {
+    name: 'nightly', cron: '0 2 * * *', timezone: 'Europe/Paris', target: { kind: 'job', queue: 'reports', name: 'nightly-report' },
+  });
+  const ui = await openPage(server, { allow });
+  try {
+    await view(ui, 'schedules');
+    const row = ui.page.locator('[data-testid="schedule-row"][data-schedule="nightly"]');
+    await row.locator('[data-testid="schedule-state"][data-status="active"]').waitFor();
+    await row.locator('[data-testid="action-pause"]').click();
+    await row.locator('[data-testid="schedule-state"][data-status="paused"]').waitFor();
+    assert.equal((await server.api('GET', '/v1/schedules/nightly')).paused, true);
+
+    await row.click();
+    await ui.page.waitForSelector('[data-testid="next-fires"] li');
+    await ui.shot('system-schedule-panel');
+    await row.locator('[data-testid="action-resume"]').click();
+    await row.locator('[data-testid="schedule-state"][data-status="active"]').waitFor();
+    assert.equal((await server.api('GET', '/v1/schedules/nightly')).paused, false);
+  } finally {
+    await ui.close();
+  }
+});
+
+test('a queue paused and resumed from the UI', async () => {
+  await server.api('POST', '/v1/jobs', { jobs: [{ queue: 'emails', name: 'send-welcome' }, { queue: 'emails', name: 'send-digest' }] });
+  const ui = await openPage(server, { allow });
+  try {
+    await view(ui, 'queues');
+    const row = ui.page.locator('[data-testid="queue-row"][data-queue="emails"]');
+    await row.locator('[data-testid="action-pause"]').click();
+    await row.locator('[data-testid="queue-state"][data-status="paused"]').waitFor();
+    assert.equal((await server.api('GET', '/v1/queues/emails')).paused, true);
+    const none = await server.api('POST', '/v1/jobs/claim', { queues: ['emails'], worker_id: 'worker-q' });
+    assert.equal(none.jobs.length, 0, 'a paused queue gives no jobs');
+
+    await row.click();
+    await ui.page.waitForSelector('[data-testid="detail-panel"] [data-testid="queue-job-row"]');
+    await ui.shot('system-queue-panel');
+    await row.locator('[data-testid="action-resume"]').click();
+    await row.locator('[data-testid="queue-state"][data-status="running"]').waitFor();
+    assert.equal((await server.api('GET', '/v1/queues/emails')).paused, false);
+  } finally {
+    await ui.close();
+  }
+});
+
+test('a worker drained from the UI is draining through the API', async () => {
+  await server.api('POST', '/v1/jobs/claim', { queues: ['emails'], worker_id: 'worker-drain', hostname: 'test-host' });
+  const ui = await openPage(server, { allow });
+  try {
+    await view(ui, 'workers');
+    const row = ui.page.locator('[data-testid="worker-row"][data-worker="worker-drain"]');
+    await row.locator('[data-testid="action-drain"]').click();
+    await ui.page.click('[data-testid="confirm-ok"]');
+    await row.locator('[data-testid="worker-state"][data-status="draining"]').waitFor();
+    assert.equal((await server.api('GET', '/v1/workers/worker-drain')).state, 'draining');
+    const claim = await server.api('POST', '/v1/jobs/claim', { queues: ['emails'], worker_id: 'worker-drain' });
+    assert.equal(claim.jobs.length, 0, 'a draining worker gets no jobs');
+    assert.equal(claim.drain, true);
+    await ui.shot('system-workers');
+  } finally {
+    await ui.close();
+  }
+});
+
+test('system views and the dashboard: screenshots, both themes, phone width', async () => {
+  await deadLetter('reports', 'worker-shots');
+  for (const theme of ['light', 'dark']) {
+    const ui = await openPage(server, { theme, allow });
+    try {
+      await view(ui, 'dashboard');
+      await ui.page.waitForSelector('[data-testid="total-dead"]');
+      await waitFor(() => ui.page.evaluate((t) => document.documentElement.dataset.theme === t, theme), { desc: `data-theme ${theme}` });
+      await ui.idle();
+      await ui.shot(`system-dashboard-${theme}`);
+      if (theme === 'light') {
+        for (const name of ['queues', 'workers', 'dead-letters', 'schedules', 'audit']) {
+          await view(ui, name);
+          await ui.idle();
+          await ui.shot(`system-${name}`);
+        }
+      }
+    } finally {
+      await ui.close();
+    }
+  }
+  const phone = await openPage(server, { width: 390, height: 844, allow });
+  try {
+    for (const name of ['dashboard', 'queues', 'dead-letters']) {
+      await view(phone, name);
+      await phone.idle();
+      const width = await phone.page.evaluate(() => document.documentElement.scrollWidth);
+      assert.ok(width <= 390, `${name} does not scroll sideways at 390 px (scrollWidth ${width})`);
+      await phone.shot(`system-phone-${name}`);
+    }
+  } finally {
+    await phone.close();
+  }
+});
