@@ -90,9 +90,9 @@ test('a schedule paused from the UI is paused through the API, and resumes', asy
   }
 });
 
-test('a queue paused and resumed from the UI', async () => {
+test('a queue paused and resumed from the UI, and its settings changed', async () => {
   await server.api('POST', '/v1/jobs', { jobs: [{ queue: 'emails', name: 'send-welcome' }, { queue: 'emails', name: 'send-digest' }] });
-  const ui = await openPage(server, { allow });
+  const ui = await openPage(server, { allow: [...allow, /400.*\/v1\/queues\/emails/] });
   try {
     await view(ui, 'queues');
     const row = ui.page.locator('[data-testid="queue-row"][data-queue="emails"]');
@@ -104,6 +104,17 @@ test('a queue paused and resumed from the UI', async () => {
 
     await row.click();
     await ui.page.waitForSelector('[data-testid="detail-panel"] [data-testid="queue-job-row"]');
+    const panel = ui.page.locator('[data-testid="detail-panel"]');
+    await panel.locator('[data-testid="queue-concurrency"]').fill('3');
+    await panel.locator('[data-testid="queue-save"]').click();
+    await panel.locator('[data-testid="notice"]:has-text("Settings saved")').waitFor();
+    assert.equal((await server.api('GET', '/v1/queues/emails')).concurrency_limit, 3);
+    // A limit the server refuses: its message and the field at fault are shown.
+    await panel.locator('[data-testid="queue-rate"]').fill('0');
+    await panel.locator('[data-testid="queue-save"]').click();
+    const refused = panel.locator('[data-testid="queue-settings"] [data-testid="error"]');
+    await refused.waitFor();
+    assert.match(await refused.innerText(), /400[\s\S]*rate_limit/);
     await ui.shot('system-queue-panel');
     await row.locator('[data-testid="action-resume"]').click();
     await row.locator('[data-testid="queue-state"][data-status="running"]').waitFor();
@@ -139,6 +150,14 @@ test('system views and the dashboard: screenshots, both themes, phone width', as
     try {
       await view(ui, 'dashboard');
       await ui.page.waitForSelector('[data-testid="total-dead"]');
+      // Charts when the server keeps a history with samples, else a sentence saying why there are none.
+      const history = '[data-testid="history-missing"], [data-view="dashboard"] [data-testid="empty"], [data-testid="chart-throughput"] canvas';
+      await ui.page.waitForSelector(history);
+      if (theme === 'light') {
+        await ui.page.click('[data-testid="range-15m"]');
+        await ui.page.waitForSelector('[data-testid="range-15m"][aria-pressed="true"]');
+        await ui.page.waitForSelector(history);
+      }
       await waitFor(() => ui.page.evaluate((t) => document.documentElement.dataset.theme === t, theme), { desc: `data-theme ${theme}` });
       await ui.idle();
       await ui.shot(`system-dashboard-${theme}`);
@@ -164,5 +183,45 @@ test('system views and the dashboard: screenshots, both themes, phone width', as
     }
   } finally {
     await phone.close();
+  }
+});
+
+test('the audit log: a 403 with a clear message for a client token, entries and filters for an admin', async () => {
+  const client = 'client-secret-0123456789';
+  const admin = 'admin-secret-0123456789';
+  const scoped = await startServer({ env: { WEFT_TOKENS: `ops ${client} * client; root ${admin} * admin` } });
+  try {
+    // An audited change to list: a queue paused by the admin.
+    await fetch(`${scoped.url}/v1/jobs`, {
+      method: 'POST', headers: { Authorization: `Bearer ${admin}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ jobs: [{ queue: 'emails' }] }),
+    });
+    const pause = await fetch(`${scoped.url}/v1/queues/emails/pause`, { method: 'POST', headers: { Authorization: `Bearer ${admin}` } });
+    assert.equal(pause.status, 200);
+
+    // The shell's namespace switcher asks /v1/tokens, which a client token may not read either.
+    const denied = await openPage(scoped, { token: client, allow: [...allow, /403.*\/v1\/(audit|tokens)/] });
+    try {
+      await view(denied, 'audit');
+      const box = denied.page.locator('[data-view="audit"] [data-testid="error"]');
+      await box.waitFor();
+      assert.match(await box.innerText(), /403[\s\S]*admin/i);
+      await denied.shot('system-audit-forbidden');
+    } finally {
+      await denied.close();
+    }
+
+    const ui = await openPage(scoped, { token: admin, allow });
+    try {
+      await view(ui, 'audit');
+      await ui.page.waitForSelector('[data-testid="audit-row"]');
+      await ui.page.fill('[data-testid="filter-action"]', 'no-such-action');
+      await ui.page.click('[data-testid="filter-apply"]');
+      await ui.page.waitForSelector('[data-view="audit"] [data-testid="empty"]');
+    } finally {
+      await ui.close();
+    }
+  } finally {
+    await scoped.stop();
   }
 });

@@ -19,7 +19,7 @@ function useThemeVersion() {
   const [version, setVersion] = useState(0);
   useEffect(() => {
     const obs = new MutationObserver(() => setVersion((v) => v + 1));
-    obs.observe(document.documentElement, { attributes: true, attributeFilter: ['data-theme', 'class', 'style'] });
+    obs.observe(document.documentElement, { attributes: true, attributeFilter: ['data-theme', 'class'] });
     return () => obs.disconnect();
   }, []);
   return version;

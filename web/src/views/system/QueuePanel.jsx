@@ -26,7 +26,7 @@ function limitValue(text) {
   return t === '' ? null : Number(t);
 }
 
-function SettingsForm({ queue, onSaved }) {
+function SettingsForm({ queue, onSaved, onFailed }) {
   const rl = queue.rate_limit || {};
   const [f, setF] = useState({
     concurrency: boxText(queue.concurrency_limit),
@@ -53,7 +53,7 @@ function SettingsForm({ queue, onSaved }) {
         ...(limitValue(f.burst) !== null ? { burst: limitValue(f.burst) } : {}),
       },
     };
-    try { setError(null); onSaved(await patch(queuePath(queue), body), 'Settings saved.'); } catch (err) { setError(err); }
+    try { setError(null); onSaved(await patch(queuePath(queue), body), 'Settings saved.'); } catch (err) { setError(err); onFailed(); }
   };
   return (
     <form class="sys-form" onSubmit={save} data-testid="queue-settings">
@@ -123,7 +123,7 @@ export default function QueuePanel({ queue, onClose, onChanged }) {
             ['Updated', `${time(q.updated_at)}${q.updated_by ? ` by ${q.updated_by}` : ''}`],
           ]} />
           <h3>Settings</h3>
-          <SettingsForm key={q.updated_at} queue={q} onSaved={done} />
+          <SettingsForm key={q.updated_at} queue={q} onSaved={done} onFailed={() => setNotice(null)} />
           {q.recent_changes && q.recent_changes.length ? (
             <div><h3>Recent changes</h3>
               {q.recent_changes.map((c) => (
