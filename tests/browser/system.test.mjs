@@ -117,7 +117,7 @@ test('a queue paused and resumed from the UI, and its settings changed', async (
     assert.match(await refused.innerText(), /400[\s\S]*rate_limit/);
     await ui.shot('system-queue-panel');
     await row.locator('[data-testid="action-resume"]').click();
-    await row.locator('[data-testid="queue-state"][data-status="running"]').waitFor();
+    await row.locator('[data-testid="queue-state"][data-status="active"]').waitFor();
     assert.equal((await server.api('GET', '/v1/queues/emails')).paused, false);
   } finally {
     await ui.close();

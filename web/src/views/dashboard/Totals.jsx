@@ -7,7 +7,7 @@
  */
 import { useCallback, useEffect, useState } from 'preact/hooks';
 import { get, namespace, nsQuery, onSettingsChange } from '../../app/api.js';
-import useChangeFeed from '../system/useChangeFeed.js';
+import useTasksChanged from '../system/useTasksChanged.js';
 import { ErrorBox, statusColor } from '../system/widgets.jsx';
 
 /* tasks_by_status{status="RetryPending"} 3 → {retrying: 3}; weft's labels, the UI's names. */
@@ -53,14 +53,18 @@ async function loadTotals() {
   };
 }
 
-function Card({ label, value, more, testid, status }) {
-  return (
-    <div class="sys-card" data-testid={testid}
-      style={status ? { borderLeft: `4px solid ${statusColor(status)}` } : undefined}>
+/* One number; with `to`, a link to the view that lists what it counts. */
+function Card({ label, value, more, testid, status, to }) {
+  const body = (
+    <>
       <div class="sys-card-value">{value === null || value === undefined ? '—' : `${value}${more ? '+' : ''}`}</div>
       <div class="sys-card-label">{label}</div>
-    </div>
+    </>
   );
+  const style = status ? { borderLeft: `4px solid ${statusColor(status)}` } : undefined;
+  return to
+    ? <a class="sys-card sys-card-link" href={to} data-testid={testid} style={style}>{body}</a>
+    : <div class="sys-card" data-testid={testid} style={style}>{body}</div>;
 }
 
 export default function Totals({ onLoaded }) {
@@ -71,7 +75,7 @@ export default function Totals({ onLoaded }) {
     onLoaded();
   }, [onLoaded]);
   useEffect(() => { load(); return onSettingsChange(load); }, [load]);
-  useChangeFeed(load);
+  useTasksChanged(load);
 
   const q = t && t.queues;
   const w = t && t.workers;
@@ -79,11 +83,11 @@ export default function Totals({ onLoaded }) {
     <div>
       <ErrorBox error={error} />
       <div class="sys-cards" data-testid="totals">
-        <Card label="Jobs queued" value={q && q.queued} more={q && q.more} testid="total-queued" status="pending" />
-        <Card label="Jobs running" value={q && q.running} more={q && q.more} testid="total-running" status="running" />
-        <Card label="Dead letters" value={q && q.dead} more={q && q.more} testid="total-dead" status="failed" />
-        <Card label="Paused queues" value={q && q.paused} more={q && q.more} testid="total-paused-queues" status="paused" />
-        <Card label="Workers online" value={w && w.online} more={w && w.more} testid="total-workers" status="succeeded" />
+        <Card label="Jobs queued" value={q && q.queued} more={q && q.more} testid="total-queued" status="pending" to="#/queues" />
+        <Card label="Jobs running" value={q && q.running} more={q && q.more} testid="total-running" status="running" to="#/queues" />
+        <Card label="Dead letters" value={q && q.dead} more={q && q.more} testid="total-dead" status="failed" to="#/dead-letters" />
+        <Card label="Paused queues" value={q && q.paused} more={q && q.more} testid="total-paused-queues" status="paused" to="#/queues" />
+        <Card label="Workers online" value={w && w.online} more={w && w.more} testid="total-workers" status="succeeded" to="#/workers" />
       </div>
       {t && t.tasks ? (
         <>

@@ -10,7 +10,7 @@ import { navigate } from '../../app/router.js';
 import useCursorList from './useCursorList.js';
 import DeadLetterPanel from './DeadLetterPanel.jsx';
 import { ago, show, time } from './format.js';
-import { ActionButton, Empty, ErrorBox, LoadMore, Notice, TableFrame, ViewRoot } from './widgets.jsx';
+import { ActionButton, Empty, ErrorBox, LoadMore, Notice, TableFrame, ViewRoot, openOnEnter } from './widgets.jsx';
 
 /* POST /v1/dead-letters/requeue; the answer lists what moved and what was skipped and why. */
 async function requeue(body) {
@@ -74,6 +74,7 @@ export default function DeadLetters({ route }) {
               <tbody>
                 {list.items.map((d) => (
                   <tr key={d.id} data-testid="dead-letter-row" data-id={d.id}
+                    tabIndex={0} onKeyDown={openOnEnter}
                     class={`sys-click ${openId === d.id ? 'sys-selected' : ''}`}
                     onClick={() => navigate('/dead-letters', { id: d.id, queue: applied })}>
                     <td onClick={(e) => e.stopPropagation()}>

@@ -116,7 +116,7 @@ export default function QueuePanel({ queue, onClose, onChanged }) {
         <>
           <Fields rows={[
             ['Namespace', show(q.namespace)],
-            ['State', <span><Chip status={q.paused ? 'paused' : 'running'} testid="panel-queue-state" /> <PauseToggle queue={q} onDone={act} /></span>],
+            ['State', <span><Chip status={q.paused ? 'paused' : 'active'} testid="panel-queue-state" /> <PauseToggle queue={q} onDone={act} /></span>],
             ['Depth', Object.entries(q.depth || {}).map(([k, v]) => `${k} ${v}`).join(', ') || '—'],
             ['Oldest ready', duration(q.oldest_ready_age_ms)],
             ['Limits', limits(q)],

@@ -6,11 +6,11 @@
 import { useState } from 'preact/hooks';
 import { navigate } from '../../app/router.js';
 import useCursorList from './useCursorList.js';
-import useChangeFeed from './useChangeFeed.js';
+import useTasksChanged from './useTasksChanged.js';
 import QueuePanel from './QueuePanel.jsx';
 import { PauseToggle, limits } from './queueActions.jsx';
 import { duration, show } from './format.js';
-import { Chip, Empty, ErrorBox, LoadMore, Notice, TableFrame, ViewRoot } from './widgets.jsx';
+import { Chip, Empty, ErrorBox, LoadMore, Notice, TableFrame, ViewRoot, openOnEnter } from './widgets.jsx';
 
 const DEPTHS = ['ready', 'scheduled', 'running', 'retrying', 'paused', 'dead'];
 
@@ -21,7 +21,7 @@ function rate(t) {
 export default function Queues({ route }) {
   const list = useCursorList('/v1/queues', 'queues', {}, 100);
   const [notice, setNotice] = useState(null);
-  useChangeFeed(list.reload);
+  useTasksChanged(list.reload);
   const open = route.query.name ? { name: route.query.name, namespace: route.query.ns } : null;
 
   /* Runs an action, shows its outcome and reloads what it changed. */
@@ -49,11 +49,12 @@ export default function Queues({ route }) {
               <tbody>
                 {list.items.map((q) => (
                   <tr key={`${q.namespace}/${q.name}`} data-testid="queue-row" data-queue={q.name}
+                    tabIndex={0} onKeyDown={openOnEnter}
                     class={`sys-click ${open && open.name === q.name && open.namespace === q.namespace ? 'sys-selected' : ''}`}
                     onClick={() => navigate('/queues', { name: q.name, ns: q.namespace })}>
                     <td>{q.name}</td>
                     <td>{show(q.namespace)}</td>
-                    <td><Chip status={q.paused ? 'paused' : 'running'} testid="queue-state" /></td>
+                    <td><Chip status={q.paused ? 'paused' : 'active'} testid="queue-state" /></td>
                     {DEPTHS.map((d) => <td key={d} class="num">{show(q.depth && q.depth[d])}</td>)}
                     <td class="num">{duration(q.oldest_ready_age_ms)}</td>
                     <td>{rate(q.throughput && q.throughput.completed)}</td>

@@ -9,7 +9,7 @@ import { navigate } from '../../app/router.js';
 import useCursorList from './useCursorList.js';
 import SchedulePanel from './SchedulePanel.jsx';
 import { ago, show, time } from './format.js';
-import { Chip, Empty, ErrorBox, LoadMore, Notice, TableFrame, ViewRoot } from './widgets.jsx';
+import { Chip, Empty, ErrorBox, LoadMore, Notice, TableFrame, ViewRoot, openOnEnter } from './widgets.jsx';
 import { ScheduleActions, targetText } from './scheduleActions.jsx';
 
 export default function Schedules({ route }) {
@@ -42,6 +42,7 @@ export default function Schedules({ route }) {
               <tbody>
                 {list.items.map((s) => (
                   <tr key={`${s.namespace}/${s.name}`} data-testid="schedule-row" data-schedule={s.name}
+                    tabIndex={0} onKeyDown={openOnEnter}
                     class={`sys-click ${open && open.name === s.name && open.namespace === s.namespace ? 'sys-selected' : ''}`}
                     onClick={() => navigate('/schedules', { name: s.name, ns: s.namespace })}>
                     <td>{s.name}</td>

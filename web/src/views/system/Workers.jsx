@@ -8,9 +8,9 @@ import { useCallback, useEffect, useState } from 'preact/hooks';
 import { get, post, url } from '../../app/api.js';
 import { navigate } from '../../app/router.js';
 import useCursorList from './useCursorList.js';
-import useChangeFeed from './useChangeFeed.js';
+import useTasksChanged from './useTasksChanged.js';
 import { ago, show, time } from './format.js';
-import { ActionButton, Chip, Empty, ErrorBox, Fields, LoadMore, Notice, Panel, TableFrame, ViewRoot } from './widgets.jsx';
+import { ActionButton, Chip, Empty, ErrorBox, Fields, LoadMore, Notice, Panel, TableFrame, ViewRoot, openOnEnter } from './widgets.jsx';
 
 function workerPath(w, action = '') {
   return url(`/v1/workers/${encodeURIComponent(w.id)}${action}`, { namespace: w.namespace });
@@ -54,7 +54,7 @@ export default function Workers({ route }) {
   const list = useCursorList('/v1/workers', 'workers', {}, 100);
   const [notice, setNotice] = useState(null);
   const [version, setVersion] = useState(0);
-  useChangeFeed(list.reload);
+  useTasksChanged(list.reload);
   const open = route.query.id ? { id: route.query.id, namespace: route.query.ns } : null;
 
   const act = async (promise, text) => {
@@ -80,6 +80,7 @@ export default function Workers({ route }) {
               <tbody>
                 {list.items.map((w) => (
                   <tr key={`${w.namespace}/${w.id}`} data-testid="worker-row" data-worker={w.id}
+                    tabIndex={0} onKeyDown={openOnEnter}
                     class={`sys-click ${open && open.id === w.id ? 'sys-selected' : ''}`}
                     onClick={() => navigate('/workers', { id: w.id, ns: w.namespace })}>
                     <td>{w.id}</td>

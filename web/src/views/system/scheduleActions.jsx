@@ -22,7 +22,7 @@ export function schedulePath(s, action = '', query = {}) {
 
 export function ScheduleActions({ schedule: s, onDone }) {
   return (
-    <span class="sys-tools">
+    <span class="sys-row-actions">
       {s.paused
         ? <ActionButton label="Resume" testid="action-resume" onRun={() => onDone(post(schedulePath(s, '/resume')), `Resumed ${s.name}.`)} />
         : <ActionButton label="Pause" testid="action-pause" onRun={() => onDone(post(schedulePath(s, '/pause')), `Paused ${s.name}: it fires nothing until resumed.`)} />}

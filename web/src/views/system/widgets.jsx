@@ -124,3 +124,8 @@ export function ActionButton({ label, confirm, onRun, testid, danger, disabled }
   };
   return <button type="button" class={danger ? 'danger' : ''} data-testid={testid} disabled={busy || disabled} onClick={run}>{label}</button>;
 }
+
+/* Rows that open a panel on click open it on Enter too, for keyboard users. */
+export function openOnEnter(e) {
+  if (e.key === 'Enter' && e.target === e.currentTarget) e.currentTarget.click();
+}
