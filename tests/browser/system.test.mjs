@@ -45,7 +45,7 @@ test('a dead letter requeued from the UI leaves the list and its job is availabl
   try {
     await view(ui, 'dead-letters');
     const row = ui.page.locator(`[data-testid="dead-letter-row"][data-id="${id}"]`);
-    await row.click();
+    await row.locator('td').nth(1).click(); // the job's name: the first cell is its checkbox
     await ui.page.waitForSelector('[data-testid="detail-panel"] [data-testid="attempt-row"]');
     await ui.shot('system-dead-letter-panel');
     await row.locator('[data-testid="action-requeue"]').click();
@@ -79,7 +79,7 @@ test('a schedule paused from the UI is paused through the API, and resumes', asy
     await row.locator('[data-testid="schedule-state"][data-status="paused"]').waitFor();
     assert.equal((await server.api('GET', '/v1/schedules/nightly')).paused, true);
 
-    await row.click();
+    await row.locator('td').first().click();
     await ui.page.waitForSelector('[data-testid="next-fires"] li');
     await ui.shot('system-schedule-panel');
     await row.locator('[data-testid="action-resume"]').click();
@@ -102,7 +102,7 @@ test('a queue paused and resumed from the UI, and its settings changed', async (
     const none = await server.api('POST', '/v1/jobs/claim', { queues: ['emails'], worker_id: 'worker-q' });
     assert.equal(none.jobs.length, 0, 'a paused queue gives no jobs');
 
-    await row.click();
+    await row.locator('td').first().click();
     await ui.page.waitForSelector('[data-testid="detail-panel"] [data-testid="queue-job-row"]');
     const panel = ui.page.locator('[data-testid="detail-panel"]');
     await panel.locator('[data-testid="queue-concurrency"]').fill('3');

@@ -41,10 +41,10 @@ export default function Queues({ route }) {
           {list.items.length > 0 ? (
             <TableFrame>
               <thead><tr>
-                <th>Queue</th><th>Namespace</th><th>State</th>
+                <th>Queue</th><th>Namespace</th><th>State</th><th />
                 {DEPTHS.map((d) => <th key={d} class="num">{d}</th>)}
                 <th class="num">Oldest ready</th><th>Completed 1m/5m/15m</th><th>Failed 1m/5m/15m</th>
-                <th>Limits</th><th />
+                <th>Limits</th>
               </tr></thead>
               <tbody>
                 {list.items.map((q) => (
@@ -55,12 +55,12 @@ export default function Queues({ route }) {
                     <td>{q.name}</td>
                     <td>{show(q.namespace)}</td>
                     <td><Chip status={q.paused ? 'paused' : 'active'} testid="queue-state" /></td>
+                    <td onClick={(e) => e.stopPropagation()}><PauseToggle queue={q} onDone={act} /></td>
                     {DEPTHS.map((d) => <td key={d} class="num">{show(q.depth && q.depth[d])}</td>)}
                     <td class="num">{duration(q.oldest_ready_age_ms)}</td>
                     <td>{rate(q.throughput && q.throughput.completed)}</td>
                     <td>{rate(q.throughput && q.throughput.failed)}</td>
                     <td>{limits(q)}</td>
-                    <td onClick={(e) => e.stopPropagation()}><PauseToggle queue={q} onDone={act} /></td>
                   </tr>
                 ))}
               </tbody>

@@ -36,8 +36,8 @@ export default function Schedules({ route }) {
           {list.items.length > 0 ? (
             <TableFrame>
               <thead><tr>
-                <th>Schedule</th><th>Namespace</th><th>State</th><th>Cron</th><th>Zone</th><th>Target</th>
-                <th>Next fire</th><th>Last fire</th><th class="num">Fires</th><th class="num">Skipped</th><th />
+                <th>Schedule</th><th>Namespace</th><th>State</th><th /><th>Cron</th><th>Zone</th><th>Target</th>
+                <th>Next fire</th><th>Last fire</th><th class="num">Fires</th><th class="num">Skipped</th>
               </tr></thead>
               <tbody>
                 {list.items.map((s) => (
@@ -48,6 +48,7 @@ export default function Schedules({ route }) {
                     <td>{s.name}</td>
                     <td>{show(s.namespace)}</td>
                     <td><Chip status={s.paused ? 'paused' : 'active'} testid="schedule-state" /></td>
+                    <td onClick={(e) => e.stopPropagation()}><ScheduleActions schedule={s} onDone={act} /></td>
                     <td><code>{show(s.cron)}</code></td>
                     <td>{show(s.timezone)}</td>
                     <td>{targetText(s.target)}</td>
@@ -55,7 +56,6 @@ export default function Schedules({ route }) {
                     <td title={time(s.last_fire_at)}>{ago(s.last_fire_at)}</td>
                     <td class="num">{show(s.fires)}</td>
                     <td class="num" title={s.last_skipped_at ? `last ${time(s.last_skipped_at)}` : ''}>{show(s.skipped_fires)}</td>
-                    <td onClick={(e) => e.stopPropagation()}><ScheduleActions schedule={s} onDone={act} /></td>
                   </tr>
                 ))}
               </tbody>
