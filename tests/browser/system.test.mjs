@@ -225,3 +225,37 @@ test('the audit log: a 403 with a clear message for a client token, entries and 
     await scoped.stop();
   }
 });
+
+test('dead letters page by cursor, filter by queue, and the selected ones are requeued together', async () => {
+  const count = 53; // more than one page of 50
+  const jobs = Array.from({ length: count }, (_, i) => ({ queue: 'bulk', name: `bulk-${i}`, max_attempts: 1 }));
+  await server.api('POST', '/v1/jobs', { jobs });
+  const claim = await server.api('POST', '/v1/jobs/claim', { queues: ['bulk'], worker_id: 'worker-bulk', max_jobs: count });
+  assert.equal(claim.jobs.length, count);
+  await server.api('POST', '/v1/jobs/fail', {
+    items: claim.jobs.map((j) => ({ id: j.id, lease_token: j.lease_token, error: { code: 'bad_input', retryable: false } })),
+  });
+
+  const ui = await openPage(server, { allow });
+  try {
+    await view(ui, 'dead-letters', '?queue=bulk');
+    const rows = ui.page.locator('[data-testid="dead-letter-row"]');
+    await waitFor(async () => (await rows.count()) === 50, { desc: 'the first page of 50' });
+    await ui.page.click('[data-testid="load-more"]');
+    await waitFor(async () => (await rows.count()) === count, { desc: `all ${count} after Load more` });
+    await ui.page.waitForSelector('[data-testid="load-more"]', { state: 'detached' });
+
+    const picked = [await rows.nth(0).getAttribute('data-id'), await rows.nth(51).getAttribute('data-id')];
+    for (const id of picked) await ui.page.check(`[data-testid="dead-letter-row"][data-id="${id}"] [data-testid="dead-letter-select"]`);
+    await ui.page.click('[data-testid="action-requeue-selected"]');
+    await ui.page.click('[data-testid="confirm-ok"]');
+    await ui.page.waitForSelector('[data-testid="notice"]:has-text("Requeued 2")');
+    for (const id of picked) await ui.page.locator(`[data-testid="dead-letter-row"][data-id="${id}"]`).waitFor({ state: 'detached' });
+
+    const first = await server.api('GET', '/v1/dead-letters?queue=bulk&limit=1000');
+    assert.equal(first.dead_letters.length, count - 2);
+    for (const id of picked) assert.equal((await server.api('GET', `/v1/tasks/${id}`)).status, 'pending');
+  } finally {
+    await ui.close();
+  }
+});
