@@ -1,0 +1,61 @@
+/*
+ * WorkflowActions — what an operator may do to a run: cancel and terminate
+ * (asked first: a handler cannot undo them), retry an ended run, and send
+ * a signal with a JSON payload. Each shows its error and refreshes the run.
+ */
+import { useState } from 'preact/hooks';
+import { post } from '../../app/api.js';
+import { ActionButton, ErrorBox, parseJsonField } from './ui.jsx';
+
+const ACTIVE = ['pending', 'running', 'suspended'];
+const RETRYABLE = ['failed', 'canceled', 'terminated'];
+
+function SignalForm({ run, onDone }) {
+  const [name, setName] = useState(run.suspended && run.suspended.signal ? run.suspended.signal : '');
+  const [payload, setPayload] = useState('');
+  const [error, setError] = useState(null);
+  const [sent, setSent] = useState(null);
+  const [busy, setBusy] = useState(false);
+  const submit = async (e) => {
+    e.preventDefault();
+    setError(null); setSent(null); setBusy(true);
+    try {
+      const body = { name, payload: parseJsonField(payload, 'payload') };
+      const r = await post(`/v1/workflows/${encodeURIComponent(run.id)}/signals`, body);
+      setSent(r);
+      onDone();
+    } catch (err) { setError(err); }
+    setBusy(false);
+  };
+  return (
+    <form class="d-form" onSubmit={submit} data-testid="signal-form">
+      <label>Signal name<input required maxLength={255} value={name} onInput={(e) => setName(e.currentTarget.value)} data-testid="signal-name" /></label>
+      <label>Payload (JSON, optional)<textarea value={payload} onInput={(e) => setPayload(e.currentTarget.value)} data-testid="signal-payload" placeholder='{"approved": true}' /></label>
+      <div><button type="submit" disabled={busy || !name} data-testid="signal-send">Send signal</button></div>
+      <ErrorBox error={error} testid="signal-error" />
+      {sent && (
+        <p class="d-ok" data-testid="signal-sent">
+          Signal {sent.name} #{sent.id} sent; {sent.woke ? 'it woke the run' : 'stored until the run waits for it'} (run {sent.run_status}).
+        </p>
+      )}
+    </form>
+  );
+}
+
+export default function WorkflowActions({ run, onDone }) {
+  const path = `/v1/workflows/${encodeURIComponent(run.id)}`;
+  const active = ACTIVE.includes(run.status);
+  return (
+    <div>
+      <div class="d-actions">
+        {active && <ActionButton label="Cancel" testid="action-cancel" danger onDone={onDone}
+          confirm="Cancel this run? Its handler stops at its next call." action={() => post(`${path}/cancel`, {})} />}
+        {active && <ActionButton label="Terminate" testid="action-terminate" danger onDone={onDone}
+          confirm="Terminate this run? No handler runs it again unless it is retried." action={() => post(`${path}/terminate`, {})} />}
+        {RETRYABLE.includes(run.status) && <ActionButton label="Retry" testid="action-retry" onDone={onDone}
+          action={() => post(`${path}/retry`, {})} />}
+      </div>
+      {active && <SignalForm run={run} onDone={onDone} />}
+    </div>
+  );
+}

@@ -1,0 +1,130 @@
+/*
+ * ui.jsx — small widgets the durable views share: status chips, error
+ * boxes, JSON blocks, times, confirmation buttons and "Load more".
+ * Kept local to this directory until the shell's shared components land.
+ */
+import { useState } from 'preact/hooks';
+import './durable.css';
+
+export const dash = '—';
+
+/* Workflow, step and delivery statuses mapped onto the UI's status colours. */
+const COLOUR = {
+  pending: 'pending', running: 'running', suspended: 'paused', completed: 'succeeded',
+  failed: 'failed', canceled: 'canceled', terminated: 'canceled', retrying: 'pending',
+  sleeping: 'paused', waiting: 'waiting', success: 'succeeded', failure: 'failed',
+  claimed: 'claimed', paused: 'paused', skipped: 'skipped', not_started: 'failed',
+  unknown: 'waiting',
+};
+
+export function StatusChip({ status, testid = 'status' }) {
+  const c = COLOUR[status] || 'waiting';
+  return <span class={`d-chip d-status-${c}`} data-testid={testid} data-status={status}>{status || dash}</span>;
+}
+
+/* The server's message and the fields at fault ({error: {message, details}}). */
+export function ErrorBox({ error, testid = 'error' }) {
+  if (!error) return null;
+  const details = (error.body && error.body.error && error.body.error.details) || [];
+  return (
+    <div class="d-error" role="alert" data-testid={testid}>
+      <strong>{error.status ? `${error.status} ` : ''}{error.message || String(error)}</strong>
+      {details.length > 0 && <ul>{details.map((d) => <li key={d} data-testid="error-field">{d}</li>)}</ul>}
+    </div>
+  );
+}
+
+export function Json({ value, testid }) {
+  if (value === undefined || value === null) return <span class="d-muted" data-testid={testid}>{dash}</span>;
+  return <pre class="d-json" data-testid={testid}>{JSON.stringify(value, null, 2)}</pre>;
+}
+
+export function Time({ at }) {
+  if (!at) return <span class="d-muted">{dash}</span>;
+  const d = new Date(at);
+  return <time dateTime={at} title={at}>{Number.isNaN(d.getTime()) ? at : d.toLocaleString()}</time>;
+}
+
+/* Milliseconds between two RFC 3339 times, as "1.2 s"; "—" when unknown. */
+export function duration(from, to) {
+  if (!from || !to) return dash;
+  const ms = new Date(to) - new Date(from);
+  if (!(ms >= 0)) return dash;
+  if (ms < 1000) return `${ms} ms`;
+  if (ms < 60000) return `${(ms / 1000).toFixed(1)} s`;
+  return `${Math.floor(ms / 60000)} min ${Math.round((ms % 60000) / 1000)} s`;
+}
+
+/* "workflow order-flow on orders": a target in a few words. */
+export function targetSummary(t) {
+  if (!t || !t.kind) return dash;
+  if (t.kind === 'template') return `template ${t.template || dash}`;
+  if (t.kind === 'workflow') return `workflow ${t.type || dash} on ${t.queue || dash}`;
+  return `job on ${t.queue || dash}`;
+}
+
+export function LoadMore({ page }) {
+  if (!page.next) return null;
+  return (
+    <button type="button" class="d-more" data-testid="load-more" disabled={page.loading} onClick={page.loadMore}>
+      {page.loading ? 'Loading…' : 'Load more'}
+    </button>
+  );
+}
+
+export function Empty({ children }) {
+  return <p class="d-empty" data-testid="empty">{children}</p>;
+}
+
+/*
+ * A button that asks before it acts when the action cannot be undone. The
+ * action's error or result is shown beside it; onDone lets the caller refetch.
+ */
+export function ActionButton({ label, confirm, action, onDone, testid, danger }) {
+  const [asking, setAsking] = useState(false);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState(null);
+  const go = async () => {
+    setAsking(false); setBusy(true); setError(null);
+    try {
+      const r = await action();
+      if (onDone) onDone(r);
+    } catch (e) { setError(e); }
+    setBusy(false);
+  };
+  return (
+    <span class="d-action">
+      {asking ? (
+        <span class="d-confirm" data-testid={`${testid}-confirm`}>
+          {confirm}{' '}
+          <button type="button" class="d-danger" data-testid={`${testid}-yes`} onClick={go}>Yes, {label.toLowerCase()}</button>
+          <button type="button" onClick={() => setAsking(false)}>No</button>
+        </span>
+      ) : (
+        <button type="button" class={danger ? 'd-danger' : ''} data-testid={testid} disabled={busy}
+          onClick={() => (confirm ? setAsking(true) : go())}>{label}</button>
+      )}
+      <ErrorBox error={error} testid={`${testid}-error`} />
+    </span>
+  );
+}
+
+/* Parses a JSON text field; '' gives `empty`. Throws an Error naming the field. */
+export function parseJsonField(text, field, empty = null) {
+  if (!text.trim()) return empty;
+  try { return JSON.parse(text); } catch (e) {
+    const err = new Error(`${field} is not valid JSON: ${e.message}`);
+    err.body = { error: { details: [`${field}: not valid JSON`] } };
+    throw err;
+  }
+}
+
+/* The root of each view, carrying the ready marker the tests and the bench wait for. */
+export function ViewRoot({ name, ready, error, children }) {
+  return (
+    <section class="view d-view" data-view={name} data-ready={ready ? 'true' : undefined}
+      data-error={error ? 'true' : undefined}>
+      {children}
+    </section>
+  );
+}
