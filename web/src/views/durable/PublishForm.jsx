@@ -7,6 +7,8 @@ import { namespace as currentNamespace, post } from '../../app/api.js';
 import { href } from '../../app/router.js';
 import { ErrorBox, parseJsonField } from './ui.jsx';
 
+const plural = (n, one, many) => `${n} ${n === 1 ? one : many}`;
+
 export default function PublishForm({ onDone }) {
   const [topic, setTopic] = useState('');
   const [payload, setPayload] = useState('');
@@ -34,7 +36,7 @@ export default function PublishForm({ onDone }) {
       {done && (
         <p class="d-ok" data-testid="publish-done">
           Published <a href={href('/subscriptions', { event: done.id, namespace: done.namespace })} data-testid="publish-link">{done.id}</a>:
-          {' '}{(done.deliveries || []).length} deliveries.
+          {' '}{plural((done.deliveries || []).length, 'delivery', 'deliveries')}.
         </p>
       )}
     </form>
