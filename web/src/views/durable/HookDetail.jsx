@@ -6,8 +6,9 @@
 import { useState } from 'preact/hooks';
 import { del, get, post } from '../../app/api.js';
 import { href, navigate } from '../../app/router.js';
+import ConfirmButton from '../../components/Confirm.jsx';
 import { useLoad } from './data.js';
-import { ActionButton, ErrorBox, Json, Time, ViewRoot, dash } from './ui.jsx';
+import { ErrorBox, Json, Time, ViewRoot, dash } from './ui.jsx';
 
 export default function HookDetail({ name, namespace }) {
   const path = `/v1/hooks/${encodeURIComponent(name)}`;
@@ -35,13 +36,12 @@ export default function HookDetail({ name, namespace }) {
           <h2>Target</h2>
           <Json value={h.target} testid="hook-target" />
           <div class="d-actions">
-            <ActionButton label="Rotate secret" testid="action-rotate" danger
-              confirm="Rotate the secret? Senders using the old one are refused from now on."
-              action={() => post(`${path}/rotate`, {}, { query })}
-              onDone={(r) => { setSecret(r && r.secret); hook.reload(); }} />
-            <ActionButton label="Delete" testid="action-delete" danger
-              confirm="Delete this hook? Deliveries to it are refused from now on."
-              action={() => del(path, { query })} onDone={() => navigate('/hooks')} />
+            <ConfirmButton label="Rotate secret" title="Rotate the secret?" testid="action-rotate" danger
+              message="Senders signing with the old secret are refused from now on. The new one is shown once."
+              onConfirm={async () => { setSecret((await post(`${path}/rotate`, {}, { query })).secret); hook.reload(); }} />
+            <ConfirmButton label="Delete" title="Delete this hook?" testid="action-delete" danger
+              message="Deliveries to it are refused from now on."
+              onConfirm={async () => { await del(path, { query }); navigate('/hooks'); }} />
           </div>
           {secret && (
             <div class="d-form" data-testid="hook-secret">

@@ -4,9 +4,10 @@
  */
 import { del, get } from '../../app/api.js';
 import { href, navigate } from '../../app/router.js';
+import ConfirmButton from '../../components/Confirm.jsx';
 import { useLoad } from './data.js';
 import EventList, { useEvents } from './EventList.jsx';
-import { ActionButton, ErrorBox, Json, Time, ViewRoot, dash } from './ui.jsx';
+import { ErrorBox, Json, Time, ViewRoot, dash } from './ui.jsx';
 
 export default function SubscriptionDetail({ name, namespace }) {
   const path = `/v1/subscriptions/${encodeURIComponent(name)}`;
@@ -31,9 +32,9 @@ export default function SubscriptionDetail({ name, namespace }) {
           <h2>Target</h2>
           <Json value={s.target} testid="subscription-target" />
           <div class="d-actions">
-            <ActionButton label="Delete" testid="action-delete" danger
-              confirm="Delete this subscription? Later events start nothing for it."
-              action={() => del(path, { query })} onDone={() => navigate('/subscriptions')} />
+            <ConfirmButton label="Delete" title="Delete this subscription?" testid="action-delete" danger
+              message="Events published from now on start nothing for it."
+              onConfirm={async () => { await del(path, { query }); navigate('/subscriptions'); }} />
           </div>
           {exactTopic && (<><h2>Recent events of {exactTopic}</h2><EventList page={events} /></>)}
         </>

@@ -5,6 +5,7 @@
  */
 import { useState } from 'preact/hooks';
 import { post } from '../../app/api.js';
+import ConfirmButton from '../../components/Confirm.jsx';
 import { ActionButton, ErrorBox, parseJsonField } from './ui.jsx';
 
 const ACTIVE = ['pending', 'running', 'suspended'];
@@ -48,10 +49,12 @@ export default function WorkflowActions({ run, onDone }) {
   return (
     <div>
       <div class="d-actions">
-        {active && <ActionButton label="Cancel" testid="action-cancel" danger onDone={onDone}
-          confirm="Cancel this run? Its handler stops at its next call." action={() => post(`${path}/cancel`, {})} />}
-        {active && <ActionButton label="Terminate" testid="action-terminate" danger onDone={onDone}
-          confirm="Terminate this run? No handler runs it again unless it is retried." action={() => post(`${path}/terminate`, {})} />}
+        {active && <ConfirmButton label="Cancel" title="Cancel this run?" testid="action-cancel" danger
+          message="The run ends as canceled; its handler is refused at its next call."
+          onConfirm={() => post(`${path}/cancel`, {}).then(onDone)} />}
+        {active && <ConfirmButton label="Terminate" title="Terminate this run?" testid="action-terminate" danger
+          message="The run ends as terminated; no handler runs it again unless it is retried."
+          onConfirm={() => post(`${path}/terminate`, {}).then(onDone)} />}
         {RETRYABLE.includes(run.status) && <ActionButton label="Retry" testid="action-retry" onDone={onDone}
           action={() => post(`${path}/retry`, {})} />}
       </div>

@@ -5,18 +5,11 @@
  * error), which the views turn into their data-ready marker.
  */
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
-import { onSettingsChange, stream } from '../../app/api.js';
-
-/* Bumps when the token or the namespace changes, so effects re-run. */
-export function useSettingsVersion() {
-  const [version, setVersion] = useState(0);
-  useEffect(() => onSettingsChange(() => setVersion((v) => v + 1)), []);
-  return version;
-}
+import { useChangeFeed as useFeed, useSettingsEpoch, useThrottled } from '../../components/live.js';
 
 /* load() → Promise of one object; reloads when `key` changes. */
 export function useLoad(load, key) {
-  const settings = useSettingsVersion();
+  const settings = useSettingsEpoch();
   const [state, setState] = useState({ data: null, error: null, ready: false });
   const seq = useRef(0);
   const reload = useCallback(async () => {
@@ -37,7 +30,7 @@ export function useLoad(load, key) {
  * `key` (the filters) changes, "Load more" appends the next one.
  */
 export function usePaged(fetchPage, key) {
-  const settings = useSettingsVersion();
+  const settings = useSettingsEpoch();
   const [state, setState] = useState({ items: [], next: null, error: null, loading: true, ready: false });
   const seq = useRef(0);
   const fetchFrom = async (cursor, append) => {
@@ -61,23 +54,9 @@ export function usePaged(fetchPage, key) {
 
 /*
  * Calls onChange at most once per `minMs` while the change feed reports
- * events for `query` (e.g. {run: ID}). The feed may not exist on an older
- * server: its errors are swallowed, and the stream's own back-off retries.
+ * task changes for `query` (e.g. {run: ID}), and after a reset.
  */
 export function useChangeFeed(query, onChange, minMs = 2000) {
-  const latest = useRef(onChange);
-  latest.current = onChange;
-  const key = JSON.stringify(query);
-  useEffect(() => {
-    let last = 0;
-    let timer = null;
-    const fire = () => { timer = null; last = Date.now(); latest.current(); };
-    /* Without a feed on the server (404) retrying every second helps nobody. */
-    const stop = stream('/v1/changes', query, (ev) => {
-      if (ev.event !== 'tasks' && ev.event !== 'reset') return;
-      if (timer) return;
-      timer = setTimeout(fire, Math.max(0, last + minMs - Date.now()));
-    }, { onError: (e) => { if (e && e.status === 404) stop(); } });
-    return () => { stop(); if (timer) clearTimeout(timer); };
-  }, [key]);
+  const throttled = useThrottled(onChange, minMs);
+  useFeed(query, throttled, { onReset: throttled });
 }

@@ -1,9 +1,11 @@
 /*
  * ui.jsx — small widgets the durable views share: status chips, error
- * boxes, JSON blocks, times, confirmation buttons and "Load more".
- * Kept local to this directory until the shell's shared components land.
+ * boxes that name the fields at fault, JSON blocks, times and "Load more",
+ * over the shell's shared components where those fit.
  */
 import { useState } from 'preact/hooks';
+import JsonView from '../../components/JsonView.jsx';
+import SharedTime from '../../components/Time.jsx';
 import './durable.css';
 
 export const dash = '—';
@@ -19,7 +21,7 @@ const COLOUR = {
 
 export function StatusChip({ status, testid = 'status' }) {
   const c = COLOUR[status] || 'waiting';
-  return <span class={`d-chip d-status-${c}`} data-testid={testid} data-status={status}>{status || dash}</span>;
+  return <span class="chip" style={{ '--chip': `var(--status-${c})` }} data-testid={testid} data-status={status}>{status || dash}</span>;
 }
 
 /* The server's message and the fields at fault ({error: {message, details}}). */
@@ -27,7 +29,7 @@ export function ErrorBox({ error, testid = 'error' }) {
   if (!error) return null;
   const details = (error.body && error.body.error && error.body.error.details) || [];
   return (
-    <div class="d-error" role="alert" data-testid={testid}>
+    <div class="error-box d-error" role="alert" data-testid={testid}>
       <strong>{error.status ? `${error.status} ` : ''}{error.message || String(error)}</strong>
       {details.length > 0 && <ul>{details.map((d) => <li key={d} data-testid="error-field">{d}</li>)}</ul>}
     </div>
@@ -36,13 +38,11 @@ export function ErrorBox({ error, testid = 'error' }) {
 
 export function Json({ value, testid }) {
   if (value === undefined || value === null) return <span class="d-muted" data-testid={testid}>{dash}</span>;
-  return <pre class="d-json" data-testid={testid}>{JSON.stringify(value, null, 2)}</pre>;
+  return <div data-testid={testid} data-json={JSON.stringify(value)}><JsonView value={value} /></div>;
 }
 
 export function Time({ at }) {
-  if (!at) return <span class="d-muted">{dash}</span>;
-  const d = new Date(at);
-  return <time dateTime={at} title={at}>{Number.isNaN(d.getTime()) ? at : d.toLocaleString()}</time>;
+  return <SharedTime value={at} />;
 }
 
 /* Milliseconds between two RFC 3339 times, as "1.2 s"; "—" when unknown. */
@@ -72,20 +72,17 @@ export function LoadMore({ page }) {
   );
 }
 
-export function Empty({ children }) {
-  return <p class="d-empty" data-testid="empty">{children}</p>;
-}
+export { default as Empty } from '../../components/Empty.jsx';
 
 /*
- * A button that asks before it acts when the action cannot be undone. The
- * action's error or result is shown beside it; onDone lets the caller refetch.
+ * A button for an action that can be undone (a retry): it runs at once and
+ * shows the server's error beside it; onDone lets the caller refetch.
  */
-export function ActionButton({ label, confirm, action, onDone, testid, danger }) {
-  const [asking, setAsking] = useState(false);
+export function ActionButton({ label, action, onDone, testid }) {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState(null);
   const go = async () => {
-    setAsking(false); setBusy(true); setError(null);
+    setBusy(true); setError(null);
     try {
       const r = await action();
       if (onDone) onDone(r);
@@ -94,16 +91,7 @@ export function ActionButton({ label, confirm, action, onDone, testid, danger })
   };
   return (
     <span class="d-action">
-      {asking ? (
-        <span class="d-confirm" data-testid={`${testid}-confirm`}>
-          {confirm}{' '}
-          <button type="button" class="d-danger" data-testid={`${testid}-yes`} onClick={go}>Yes, {label.toLowerCase()}</button>
-          <button type="button" onClick={() => setAsking(false)}>No</button>
-        </span>
-      ) : (
-        <button type="button" class={danger ? 'd-danger' : ''} data-testid={testid} disabled={busy}
-          onClick={() => (confirm ? setAsking(true) : go())}>{label}</button>
-      )}
+      <button type="button" data-testid={testid} disabled={busy} onClick={go}>{label}</button>
       <ErrorBox error={error} testid={`${testid}-error`} />
     </span>
   );
