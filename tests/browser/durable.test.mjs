@@ -8,10 +8,12 @@ import assert from 'node:assert/strict';
 import { openPage, startServer } from './harness.mjs';
 
 let server;
-before(async () => { server = await startServer({}); });
-after(async () => { if (server) await server.stop(); });
+before(async () => { server = await startServer(); });
+after(() => server.stop());
 
-const ui = (hash) => `${server.url}/ui/${hash}`;
+/* A server built without the change feed answers 404 to the run page's stream. */
+const allow = [/\/v1\/changes\?/];
+const open = (opts = {}) => openPage(server, { allow, ...opts });
 
 /* Starts a workflow run and plays one worker attempt: a step, then a wait for `signal`. */
 async function runUntilSignalWait(queue, signal) {
@@ -29,11 +31,11 @@ async function runUntilSignalWait(queue, signal) {
 
 test('a workflow run shows its steps, and a signal sent from the UI wakes it', async () => {
   const run = await runUntilSignalWait('wf-browser', 'approve');
-  const { page, shot, close } = await openPage(server, {});
-  await page.goto(ui('#/workflows'));
+  const { page, goto, shot, close } = await open();
+  await goto('/workflows');
   const row = page.locator(`[data-testid="workflow-row"][data-id="${run.id}"]`);
   await row.getByTestId('workflow-status').filter({ hasText: 'suspended' }).waitFor();
-  await shot('workflows');
+  await shot('durable-workflows');
 
   await row.getByTestId('workflow-link').click();
   await page.waitForSelector('[data-view="workflow"][data-ready="true"]');
@@ -43,7 +45,7 @@ test('a workflow run shows its steps, and a signal sent from the UI wakes it', a
   const wait = page.locator('[data-testid="workflow-step"][data-name="approve"]');
   assert.equal(await wait.getAttribute('data-kind'), 'signal');
   assert.equal(await wait.getAttribute('data-status'), 'waiting');
-  await shot('workflow-page');
+  await shot('durable-workflow-page');
 
   assert.equal(await page.getByTestId('signal-name').inputValue(), 'approve');
   await page.getByTestId('signal-payload').fill('{"approved": tru');
@@ -63,10 +65,12 @@ test('a workflow run shows its steps, and a signal sent from the UI wakes it', a
 
 test('cancel asks first, then ends the run', async () => {
   const run = await runUntilSignalWait('wf-cancel', 'never');
-  const { page, close } = await openPage(server, { width: 390, height: 800 });
-  await page.goto(ui(`#/workflows/${run.id}`));
+  const { page, goto, shot, close } = await open({ width: 390, height: 844 });
+  await goto(`/workflows/${run.id}`);
   await page.getByTestId('action-cancel').click();
-  await page.getByTestId('action-cancel-yes').click();
+  await page.getByTestId('confirm-dialog').waitFor();
+  await shot('durable-phone-workflow-cancel');
+  await page.getByTestId('confirm-ok').click();
   await page.locator('[data-testid="workflow-status"][data-status="canceled"]').waitFor();
   assert.equal(await page.getByTestId('action-retry').count(), 1);
   await close();
@@ -81,8 +85,8 @@ test('a template run started from the UI lands on its run', async () => {
       { ref: 'mail', queue: 'tpl-store', parents: [{ ref: 'fetch' }] },
     ],
   });
-  const { page, shot, close } = await openPage(server, {});
-  await page.goto(ui('#/templates'));
+  const { page, goto, shot, close } = await open();
+  await goto('/templates');
   await page.locator('[data-testid="template-row"][data-name="onboard"]').getByTestId('template-link').click();
   await page.waitForSelector('[data-view="template"][data-ready="true"]');
   assert.equal(await page.getByTestId('template-level').count(), 2);
@@ -90,7 +94,7 @@ test('a template run started from the UI lands on its run', async () => {
   await page.getByTestId('template-run').click();
   const link = page.getByTestId('template-run-link');
   await link.waitFor();
-  await shot('template');
+  await shot('durable-template');
   await link.click();
   await page.waitForFunction(() => location.hash.startsWith('#/runs/'));
   const runId = await page.evaluate(() => location.hash.slice('#/runs/'.length));
@@ -104,19 +108,19 @@ test('a test event published from the UI shows its deliveries', async () => {
   await server.api('POST', '/v1/subscriptions', {
     name: 'new-orders', topic: 'orders.created', target: { kind: 'workflow', type: 'order', queue: 'wf-events' },
   });
-  const { page, shot, close } = await openPage(server, {});
-  await page.goto(ui('#/subscriptions'));
+  const { page, goto, shot, close } = await open();
+  await goto('/subscriptions');
   await page.locator('[data-testid="subscription-row"][data-name="new-orders"]').waitFor();
   await page.getByTestId('publish-topic').fill('orders.created');
   await page.getByTestId('publish-payload').fill('{"order": 9}');
   await page.getByTestId('publish-send').click();
   await page.getByTestId('publish-done').filter({ hasText: '1 delivery' }).waitFor();
   await page.getByTestId('event-row').first().waitFor();
-  await shot('subscriptions');
+  await shot('durable-subscriptions');
   await page.getByTestId('publish-link').click();
   const delivery = page.locator('[data-testid="event-delivery"][data-subscription="new-orders"]');
   await delivery.waitFor();
-  await shot('event');
+  await shot('durable-event');
   await delivery.getByTestId('delivery-run').click();
   await page.waitForSelector('[data-view="workflow"][data-ready="true"]');
   assert.match(await page.evaluate(() => location.hash), /^#\/workflows\//);
@@ -125,13 +129,13 @@ test('a test event published from the UI shows its deliveries', async () => {
 
 test('a hook rotated from the UI shows its new secret once', async () => {
   await server.api('POST', '/v1/hooks', { name: 'github-push', target: { kind: 'job', queue: 'hooked' } });
-  const { page, shot, close } = await openPage(server, {});
-  await page.goto(ui('#/hooks'));
+  const { page, goto, shot, close } = await open();
+  await goto('/hooks');
   await page.locator('[data-testid="hook-row"][data-name="github-push"]').getByTestId('hook-link').click();
   await page.waitForSelector('[data-view="hook"][data-ready="true"]');
   await page.getByTestId('action-rotate').click();
-  await page.getByTestId('action-rotate-yes').click();
+  await page.getByTestId('confirm-ok').click();
   await page.getByTestId('hook-secret').filter({ hasText: 'whsec_' }).waitFor();
-  await shot('hook');
+  await shot('durable-hook');
   await close();
 });
