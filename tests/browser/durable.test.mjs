@@ -63,6 +63,15 @@ test('a workflow run shows its steps, and a signal sent from the UI wakes it', a
   await close();
 });
 
+test('a refused filter shows the server's message and the field at fault', async () => {
+  const { page, goto, close } = await open({ allow: [...allow, /status of 400/] });
+  await goto('/workflows?queue=not%20a%20queue!');
+  await page.waitForSelector('[data-view="workflows"][data-ready="true"][data-error="true"]');
+  const field = await page.getByTestId('error-field').first().textContent();
+  assert.match(field, /^queue/);
+  await close();
+});
+
 test('cancel asks first, then ends the run', async () => {
   const run = await runUntilSignalWait('wf-cancel', 'never');
   const { page, goto, shot, close } = await open({ width: 390, height: 844 });

@@ -27,7 +27,8 @@ export function StatusChip({ status, testid = 'status' }) {
 /* The server's message and the fields at fault ({error: {message, details}}). */
 export function ErrorBox({ error, testid = 'error' }) {
   if (!error) return null;
-  const details = (error.body && error.body.error && error.body.error.details) || [];
+  const details = [...((error.body && error.body.error && error.body.error.details) || [])];
+  if (error.field && !details.some((d) => d.startsWith(`${error.field}:`))) details.unshift(`${error.field}: at fault`);
   return (
     <div class="error-box d-error" role="alert" data-testid={testid}>
       <strong>{error.status ? `${error.status} ` : ''}{error.message || String(error)}</strong>
