@@ -63,7 +63,7 @@ test('a workflow run shows its steps, and a signal sent from the UI wakes it', a
   await close();
 });
 
-test('a refused filter shows the server's message and the field at fault', async () => {
+test('a refused filter shows the server message and the field at fault', async () => {
   const { page, goto, close } = await open({ allow: [...allow, /status of 400/] });
   await goto('/workflows?queue=not%20a%20queue!');
   await page.waitForSelector('[data-view="workflows"][data-ready="true"][data-error="true"]');
