@@ -82,6 +82,7 @@ async function bundleSizes(uiUrl, loaded) {
   return rows;
 }
 
+const countOf = (seen) => (seen ? [...seen.values()].reduce((a, b) => a + b, 0) : 0);
 const kib = (n) => `${(n / 1024).toFixed(1)} KiB`;
 
 async function main() {
@@ -99,20 +100,29 @@ async function main() {
       const m = new URL(r.url()).pathname.match(/assets\/[^/]+$/);
       if (m) assets.add(m[0]);
     });
-    ui.page.on('console', (m) => { if (m.type() === 'error') consoleErrors.set(current, (consoleErrors.get(current) || 0) + 1); });
+    ui.page.on('console', (m) => {
+      if (m.type() !== 'error') return;
+      const seen = consoleErrors.get(current) || new Map();
+      const text = `${m.text()}${m.location() && m.location().url ? ` (${new URL(m.location().url).pathname})` : ''}`;
+      seen.set(text, (seen.get(text) || 0) + 1);
+      consoleErrors.set(current, seen);
+    });
     const rows = [];
     for (const [name, path] of views(ids)) {
       current = name;
       const runs = [];
       for (let i = 0; i < LOADS; i++) runs.push(await loadOnce(ui, path).catch((e) => ({ ms: NaN, by: `failed: ${e.message.split('\n')[0]}` })));
       const ms = median(runs.map((r) => r.ms));
-      rows.push([name, Number.isFinite(ms) ? `${ms} ms` : '—', runs[0].by, runs.some((r) => r.error) ? 'error shown' : '', consoleErrors.get(name) || 0]);
+      rows.push([name, Number.isFinite(ms) ? `${ms} ms` : '—', runs[0].by, runs.some((r) => r.error) ? 'error shown' : '', countOf(consoleErrors.get(name))]);
       log(`${name}: ${runs.map((r) => r.ms).join(', ')} ms (${runs[0].by})`);
     }
     await ui.page.context().close();
     console.log(`\nView load times, median of ${LOADS} (10,000+ tasks in the database; 10,000-node DAG)\n`);
     console.log('| view | median | measured to | note | console errors |\n|---|---|---|---|---|');
     for (const r of rows) console.log(`| ${r.join(' | ')} |`);
+    for (const [view, seen] of consoleErrors) {
+      for (const [text, n] of seen) console.log(`\nconsole error in ${view} (${n}×): ${text}`);
+    }
     console.log('\nBundle (the entry page and what it loads)\n\n| file | size | gzip -9 |\n|---|---|---|');
     let raw = 0; let gz = 0;
     for (const [f, r, g] of await bundleSizes(server.uiUrl, assets)) { raw += r; gz += g; console.log(`| ${f} | ${kib(r)} | ${kib(g)} |`); }
