@@ -1,30 +1,19 @@
 /*
- * TemplateSteps — a template version's steps laid out by level: a step's
- * level is one more than its deepest parent's, so each row runs only after
- * the rows above it. Optional edges (requires_success: false) are marked.
+ * TemplateSteps — a template version's steps in rows by level
+ * (templateLevels.js); a step's parents and optional edges
+ * (requires_success: false) are in its title.
  */
+import { levels } from './templateLevels.js';
 import { dash } from './ui.jsx';
-
-/* Steps list their parents before themselves (the server checks it), so one pass suffices. */
-export function levels(steps) {
-  const depth = new Map();
-  const rows = [];
-  for (const s of steps) {
-    const parents = s.parents || [];
-    const d = parents.reduce((m, p) => Math.max(m, (depth.get(p.ref) ?? -1) + 1), 0);
-    depth.set(s.ref, d);
-    (rows[d] = rows[d] || []).push(s);
-  }
-  return rows;
-}
 
 function Step({ step }) {
   const parents = step.parents || [];
   const after = parents.map((p) => (p.requires_success === false ? `${p.ref} (any end)` : p.ref)).join(', ');
-  const title = `${step.ref}: ${step.kind || 'webhook'}${step.queue ? ` on ${step.queue}` : ''}${after ? `; after ${after}` : ''}`;
+  const executor = step.executor || 'queue';
+  const title = `${step.ref}: ${executor}${step.queue ? ` on ${step.queue}` : ''}${after ? `; after ${after}` : ''}`;
   return (
     <span class="d-node" title={title} data-testid="template-step" data-ref={step.ref}>
-      <strong>{step.ref}</strong> <span class="d-muted">{step.queue ? `queue ${step.queue}` : step.kind || 'webhook'}</span>
+      <strong>{step.ref}</strong> <span class="d-muted">{step.queue ? `queue ${step.queue}` : executor}</span>
       {step.decision && <span class="d-kind">decision</span>}
     </span>
   );
