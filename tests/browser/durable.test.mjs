@@ -12,7 +12,7 @@ before(async () => { server = await startServer(); });
 after(() => server.stop());
 
 /* A server built without the change feed answers 404 to the run page's stream. */
-const allow = [/\/v1\/changes\?/];
+const allow = [/\/v1\/changes/];
 const open = (opts = {}) => openPage(server, { allow, ...opts });
 
 /* Starts a workflow run and plays one worker attempt: a step, then a wait for `signal`. */
@@ -60,6 +60,23 @@ test('a workflow run shows its steps, and a signal sent from the UI wakes it', a
   const { jobs } = await server.api('POST', '/v1/jobs/claim', { queues: ['wf-browser'], worker_id: 'browser-test' });
   const got = await server.api('POST', `/v1/workflows/${run.id}/wait-signal`, { lease_token: jobs[0].lease_token, name: 'approve' });
   assert.deepEqual(got.step.output, { approved: true });
+  await close();
+});
+
+test('workflow runs page by cursor and filter by status', async () => {
+  for (let i = 0; i < 60; i++) await server.api('POST', '/v1/workflows', { queue: 'wf-many', type: 'bulk', input: { i } });
+  const { page, goto, close } = await open();
+  await goto('/workflows?queue=wf-many');
+  const rows = page.getByTestId('workflow-row');
+  await page.waitForSelector('[data-view="workflows"][data-ready="true"]');
+  assert.equal(await rows.count(), 50);
+  await page.getByTestId('load-more').click();
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid="workflow-row"]').length === 60);
+  assert.equal(await page.getByTestId('load-more').count(), 0);
+  await page.getByTestId('chip-completed').click();
+  await page.getByTestId('empty').waitFor();
+  await page.getByTestId('chip-pending').click();
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid="workflow-row"]').length === 50);
   await close();
 });
 

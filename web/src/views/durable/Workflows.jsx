@@ -1,15 +1,17 @@
 /*
  * Workflows — the workflow runs (GET /v1/workflows), filtered by status
  * chips, type, queue and creation time, in the shell's namespace, paged by
- * the server's cursor. The filters live in the URL so a view can be shared.
+ * the server's cursor. The filters live in the URL so a view can be shared;
+ * the change feed keeps the first page current.
  */
 import { get, nsQuery } from '../../app/api.js';
 import { href, navigate } from '../../app/router.js';
-import { usePaged } from './data.js';
+import { useChangeFeed, usePaged } from './data.js';
 import { ErrorBox, Empty, LoadMore, StatusChip, Time, ViewRoot, dash } from './ui.jsx';
 
 const STATUSES = ['pending', 'running', 'suspended', 'completed', 'failed', 'canceled', 'terminated'];
 const FILTERS = ['status', 'type', 'queue', 'created_after', 'created_before'];
+const PAGE = 50;
 
 /* A datetime-local value ("2026-12-05T10:00") as RFC 3339 UTC, '' kept. */
 function toRfc3339(local) {
@@ -68,10 +70,12 @@ export default function Workflows({ route }) {
     const r = await get('/v1/workflows', nsQuery({
       status: query.status, type: query.type, queue: query.queue,
       created_after: toRfc3339(query.created_after), created_before: toRfc3339(query.created_before),
-      cursor, limit: 50,
+      cursor, limit: PAGE,
     }));
     return { items: r.workflows || [], next: r.next_cursor };
   }, key);
+  // Status changes refresh the first page; pages loaded further are kept until asked.
+  useChangeFeed(nsQuery({}), () => { if (!page.next || page.items.length <= PAGE) page.reload(); });
   const set = (change) => navigate('/workflows', { ...query, ...change }, { replace: true });
   return (
     <ViewRoot name="workflows" ready={page.ready} error={page.error}>

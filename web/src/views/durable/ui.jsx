@@ -5,7 +5,7 @@
  */
 import { useState } from 'preact/hooks';
 import JsonView from '../../components/JsonView.jsx';
-import SharedTime from '../../components/Time.jsx';
+import SharedTime, { formatDuration } from '../../components/Time.jsx';
 import './durable.css';
 
 export const dash = '—';
@@ -46,14 +46,9 @@ export function Time({ at }) {
   return <SharedTime value={at} />;
 }
 
-/* Milliseconds between two RFC 3339 times, as "1.2 s"; "—" when unknown. */
+/* The time between two RFC 3339 times, as "1.2 s"; "—" when either is missing. */
 export function duration(from, to) {
-  if (!from || !to) return dash;
-  const ms = new Date(to) - new Date(from);
-  if (!(ms >= 0)) return dash;
-  if (ms < 1000) return `${ms} ms`;
-  if (ms < 60000) return `${(ms / 1000).toFixed(1)} s`;
-  return `${Math.floor(ms / 60000)} min ${Math.round((ms % 60000) / 1000)} s`;
+  return from && to ? formatDuration(Date.parse(to) - Date.parse(from)) : dash;
 }
 
 /* "workflow order-flow on orders": a target in a few words. */
