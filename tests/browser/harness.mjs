@@ -6,7 +6,8 @@
  *     One `weft serve` (build/weft, or $WEFT_BIN) on a free port with a
  *     temporary SQLite database. `token` sets AUTH_TOKEN. Returns
  *     {url, uiUrl, log(), api(method, path, body), stop()}; api() sends the
- *     token when set, answers the parsed JSON body and throws on non-2xx.
+ *     token when set, answers the parsed JSON body (or the text) and throws
+ *     on non-2xx an Error with `status` and `body`.
  *
  *   const ui = await openPage(server, {token, width, height, theme, allow});
  *     A fresh browser context (its own localStorage) at 1280×800 by default;
@@ -36,8 +37,9 @@ export const outDir = join(here, 'out');
 const weftBin = process.env.WEFT_BIN || join(repoRoot, 'build/weft');
 const chromiumPath = process.env.WEFT_CHROMIUM || '/usr/bin/chromium';
 
-/* How long a condition may take before a wait fails (ms). */
-export const TIMEOUT = 10_000;
+/* How long a condition may take before a wait fails (ms): generous, since
+ * `make check` runs this beside the sanitizer builds on few cores. */
+export const TIMEOUT = 30_000;
 
 const liveServers = new Set();
 let browserPromise = null;
@@ -148,8 +150,12 @@ export async function startServer({ token, env = {}, args = [] } = {}) {
       if (body !== undefined) headers['Content-Type'] = 'application/json';
       const res = await fetch(url + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
       const text = await res.text();
-      if (!res.ok) throw new Error(`${method} ${path}: HTTP ${res.status}: ${text}`);
-      return text ? JSON.parse(text) : null;
+      let answer = text || null;
+      try { answer = text ? JSON.parse(text) : null; } catch { /* not JSON: the text */ }
+      if (!res.ok) {
+        throw Object.assign(new Error(`${method} ${path}: HTTP ${res.status}: ${text}`), { status: res.status, body: answer });
+      }
+      return answer;
     },
     /* SIGTERM, SIGKILL after 10 s; fails when weft had died on its own. */
     async stop() {
