@@ -165,3 +165,15 @@ test('a hook rotated from the UI shows its new secret once', async () => {
   await shot('durable-hook');
   await close();
 });
+
+test('the durable views fit a phone: only their tables scroll sideways', async () => {
+  const { page, goto, shot, close } = await open({ width: 390, height: 844 });
+  for (const view of ['workflows', 'templates', 'hooks', 'subscriptions']) {
+    await goto(`/${view}`);
+    await page.waitForSelector(`[data-view="${view}"][data-ready="true"]`);
+    const width = await page.evaluate(() => document.documentElement.scrollWidth);
+    assert.ok(width <= 390, `${view} is ${width} px wide`);
+    await shot(`durable-phone-${view}`);
+  }
+  await close();
+});

@@ -48,11 +48,14 @@ function Filters({ query, set }) {
   );
 }
 
+/* Ids are UUIDv7: their start is the creation time, shared by neighbours; their end tells them apart. */
+const shortId = (id) => id.slice(-12);
+
 function Row({ w }) {
   return (
     <tr data-testid="workflow-row" data-id={w.id}>
-      <td><a href={href(`/workflows/${w.id}`)} data-testid="workflow-link">{w.id}</a></td>
       <td><StatusChip status={w.status} testid="workflow-status" /></td>
+      <td><a href={href(`/workflows/${w.id}`)} class="d-id" title={w.id} data-testid="workflow-link">…{shortId(w.id)}</a></td>
       <td>{w.type || dash}</td>
       <td>{w.queue || dash}</td>
       <td>{w.namespace || dash}</td>
@@ -87,7 +90,7 @@ export default function Workflows({ route }) {
       {page.items.length > 0 && (
         <div class="d-table-wrap">
           <table class="d-table" data-testid="workflow-list">
-            <thead><tr><th>Run</th><th>Status</th><th>Type</th><th>Queue</th><th>Namespace</th><th>Attempts</th><th>Created</th><th>Ended</th></tr></thead>
+            <thead><tr><th>Status</th><th>Run</th><th>Type</th><th>Queue</th><th>Namespace</th><th>Attempts</th><th>Created</th><th>Ended</th></tr></thead>
             <tbody>{page.items.map((w) => <Row key={w.id} w={w} />)}</tbody>
           </table>
         </div>
