@@ -7,10 +7,12 @@ import { href } from '../../app/router.js';
 import { useLoad } from './data.js';
 import { Empty, ErrorBox, Json, StatusChip, Time, ViewRoot, dash } from './ui.jsx';
 
-/* A workflow run has its own page; a job or a template run is a run. */
+/* What a delivery's run_id names: a workflow run, a template's run, or a job (a task). */
+const PAGE_OF = { workflow: '/workflows/', template: '/runs/', job: '/tasks/' };
+
 function RunLink({ d }) {
   if (!d.run_id) return <span class="d-muted">{dash}</span>;
-  const to = d.target_kind === 'workflow' ? `/workflows/${d.run_id}` : `/runs/${d.run_id}`;
+  const to = `${PAGE_OF[d.target_kind] || '/runs/'}${d.run_id}`;
   return <a href={href(to)} data-testid="delivery-run">{d.run_id}</a>;
 }
 
