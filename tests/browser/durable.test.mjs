@@ -153,7 +153,7 @@ test('a test event published from the UI shows its deliveries', async () => {
   await close();
 });
 
-test('a hook rotated from the UI shows its new secret once', async () => {
+test('a hook rotated from the UI shows its new secret once, and deletes after asking', async () => {
   await server.api('POST', '/v1/hooks', { name: 'github-push', target: { kind: 'job', queue: 'hooked' } });
   const { page, goto, shot, close } = await open();
   await goto('/hooks');
@@ -163,6 +163,36 @@ test('a hook rotated from the UI shows its new secret once', async () => {
   await page.getByTestId('confirm-ok').click();
   await page.getByTestId('hook-secret').filter({ hasText: 'whsec_' }).waitFor();
   await shot('durable-hook');
+
+  await page.getByTestId('action-delete').click();
+  await page.getByTestId('confirm-ok').click();
+  await page.waitForSelector('[data-view="hooks"][data-ready="true"]');
+  assert.equal(await page.locator('[data-testid="hook-row"][data-name="github-push"]').count(), 0);
+  await close();
+});
+
+test('a subscription shows the recent events of its topic, and deletes after asking', async () => {
+  await server.api('POST', '/v1/subscriptions', {
+    name: 'shipped', topic: 'orders.shipped', target: { kind: 'job', queue: 'shipping' },
+  });
+  const published = await server.api('POST', '/v1/events', { topic: 'orders.shipped', payload: { order: 3 } });
+  await server.api('POST', '/v1/events', { topic: 'orders.other', payload: null });
+  const { page, goto, close } = await open();
+  await goto('/subscriptions?subscription=shipped&namespace=default');
+  await page.waitForSelector('[data-view="subscription"][data-ready="true"]');
+  await page.locator(`[data-testid="event-row"][data-id="${published.id}"]`).waitFor();
+  assert.equal(await page.getByTestId('event-row').count(), 1);
+
+  // A job delivery links to the job's task.
+  await page.locator(`[data-testid="event-row"][data-id="${published.id}"]`).getByTestId('event-link').click();
+  const run = page.locator('[data-testid="event-delivery"][data-subscription="shipped"]').getByTestId('delivery-run');
+  assert.match(await run.getAttribute('href'), /^#\/tasks\//);
+
+  await goto('/subscriptions?subscription=shipped&namespace=default');
+  await page.getByTestId('action-delete').click();
+  await page.getByTestId('confirm-ok').click();
+  await page.waitForSelector('[data-view="subscriptions"][data-ready="true"]');
+  assert.equal(await page.locator('[data-testid="subscription-row"][data-name="shipped"]').count(), 0);
   await close();
 });
 
