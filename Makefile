@@ -479,3 +479,9 @@ bench-workflows: build/weft
 .PHONY: bench-clients
 bench-clients: build/weft $(CLIENT_TEST_DEPS)
 	@bench/clients/run.py $(BENCH_ARGS)
+
+# `make bench-ui`: load time of each web UI view with 10,000 tasks and a
+# 10,000-node DAG in the database, and the bundle's size (bench/ui/README.md).
+.PHONY: bench-ui
+bench-ui: build/weft tests/browser/node_modules/.installed
+	@WEFT_BIN=$(abspath build/weft) node bench/ui/load.mjs $(BENCH_ARGS)
