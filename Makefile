@@ -9,6 +9,7 @@
 #   make api        pytest black-box tests against build/weft and build/asan/weft,
 #                   on SQLite and then on a throwaway PostgreSQL server
 #   make asan       build/asan/weft and the ASan+UBSan unit test binaries
+#   make browser    the web UI in Chromium (tests/browser) against build/weft
 #   make fuzz       libFuzzer runs of the decoders (clang); FUZZ_SECONDS=600 each
 #   make compile_commands   compile_commands.json for clangd/clang-tidy
 #   make install    PREFIX=/usr/local: weft, its man page and completions, libweft
@@ -16,7 +17,8 @@
 #
 # Knobs: V=1 shows commands; OPT=-O0 changes the normal build's optimisation;
 # ARGS='--port 9000' is passed to `weft serve` by `make run`;
-# PYTEST_ARGS='-k name' narrows the api tests.
+# PYTEST_ARGS='-k name' narrows the api tests;
+# BROWSER_TESTS=tests/browser/shell.test.mjs narrows the browser tests.
 
 .DEFAULT_GOAL := all
 SHELL := /bin/sh
@@ -101,9 +103,14 @@ FUZZ_NAMES ?= $(sort $(patsubst tests/fuzz/fuzz_%.c,%,$(filter-out tests/fuzz/fu
 FUZZ_REPLAY_BINS := $(FUZZ_NAMES:%=build/asan/fuzz/replay_%)
 FUZZ_RESULTS := $(FUZZ_NAMES:%=build/results/fuzz/%.result)
 
+# The browser layer (tests/browser): the web UI that build/weft embeds, in
+# Debian's Chromium driven by playwright-core (its own npm package).
+BROWSER_TESTS := $(wildcard tests/browser/*.test.mjs)
+BROWSER_RESULTS := build/results/browser.result
+
 # ---- build --------------------------------------------------------------
 
-.PHONY: all asan unit unit-results api clients check run deps clean compile_commands unit-bins fuzz fuzz-bins FORCE
+.PHONY: all asan unit unit-results api clients browser check run deps clean compile_commands unit-bins fuzz fuzz-bins FORCE
 FORCE:
 
 all: build/weft
@@ -285,6 +292,33 @@ build/results/clients.result: build/asan/weft build/weft $(CLIENT_TEST_DEPS) FOR
 clients: $(CLIENT_RESULTS)
 	@$(call report,$(CLIENT_RESULTS),clients)
 
+# The test package's modules, installed again when its lock file changes.
+tests/browser/node_modules/.installed: tests/browser/package.json tests/browser/package-lock.json
+	$(call say,NPM,tests/browser)
+	$(Q)cd tests/browser && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+# Runs beside the other layers, against the build/weft they share (one
+# server per test file, files one after the other: Chromium is heavy).
+build/results/browser.result: build/weft tests/browser/node_modules/.installed FORCE
+	@mkdir -p $(@D)
+	@if [ -z "$(BROWSER_TESTS)" ]; then \
+		echo "browser: no tests in tests/browser; nothing to run"; echo pass >$@; exit 0; \
+	fi; \
+	if WEFT_BIN=$(abspath build/weft) timeout 1200 node --test --test-concurrency=1 \
+		--test-timeout=300000 --test-reporter=spec $(BROWSER_TESTS) >$@.log 2>&1; then \
+		echo pass >$@; printf 'PASS  browser (%s tests, screenshots in tests/browser/out)\n' \
+			"$$(sed -n 's/^[^ ]* pass \([0-9]*\)$$/\1/p' $@.log)"; \
+	else \
+		echo fail >$@; cat $@.log; printf 'FAIL  browser\n'; \
+	fi
+
+browser:
+	@scripts/deps.sh browser
+	@rm -f $(BROWSER_RESULTS)
+	@$(MAKE) --no-print-directory $(PAR_JOBS) $(BROWSER_RESULTS)
+	@$(call report,$(BROWSER_RESULTS),browser)
+
 # Prints "<label>: N passed, M failed" over result files ($(1)); a missing
 # file (the suite did not build) counts as failed. False if any failed.
 report = ( pass=0; fail=0; failed=; \
@@ -314,14 +348,15 @@ api: $(API_RESULTS)
 PAR_JOBS = $(if $(filter -j%,$(MAKEFLAGS)),,-j$(NPROC))
 
 .PHONY: check-all
-check-all: build/weft build/asan/weft $(UNIT_RESULTS) $(FUZZ_RESULTS) $(API_RESULTS) $(CLIENT_RESULTS)
+check-all: build/weft build/asan/weft $(UNIT_RESULTS) $(FUZZ_RESULTS) $(API_RESULTS) $(CLIENT_RESULTS) \
+	$(BROWSER_RESULTS)
 
 check:
-	@scripts/deps.sh
+	@scripts/deps.sh browser
 	@rm -rf build/results
 	@rc=0; \
 	$(PG_SERVER) $(MAKE) --no-print-directory $(PAR_JOBS) -k --output-sync=target check-all || rc=1; \
-	$(call report,$(UNIT_RESULTS) $(FUZZ_RESULTS) $(API_RESULTS) $(CLIENT_RESULTS),check) || rc=1; \
+	$(call report,$(UNIT_RESULTS) $(FUZZ_RESULTS) $(API_RESULTS) $(CLIENT_RESULTS) $(BROWSER_RESULTS),check) || rc=1; \
 	exit $$rc
 
 # ---- fuzzing under libFuzzer (clang) --------------------------------------

@@ -95,6 +95,9 @@ export function stream(path, query, onEvent, { onError } = {}) {
   const ctl = new AbortController();
   let lastId = null;
   let stopped = false;
+  // After a failure wait 1 s, then twice as long each time up to 30 s, so a
+  // server that is down or refuses the stream is not asked every second.
+  let backoff = 1000;
   const run = async () => {
     while (!stopped) {
       try {
@@ -103,6 +106,7 @@ export function stream(path, query, onEvent, { onError } = {}) {
         const res = await fetch(url(path, query), { headers: h, signal: ctl.signal });
         if (res.status === 401) { unauthorized(); return; }
         if (!res.ok || !res.body) throw new ApiError(res.status, null);
+        backoff = 1000;
         const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
         let pending = '';
         for (;;) {
@@ -132,7 +136,10 @@ export function stream(path, query, onEvent, { onError } = {}) {
         if (stopped) return;
         if (onError) onError(e);
       }
-      if (!stopped) await new Promise((r) => setTimeout(r, 1000));
+      if (!stopped) {
+        await new Promise((r) => setTimeout(r, backoff));
+        backoff = Math.min(backoff * 2, 30000);
+      }
     }
   };
   run();

@@ -1,0 +1,105 @@
+/*
+ * The shell: every view of the navigation opens without a console error
+ * (a screenshot of each, at desktop and at phone width), the theme toggle
+ * is kept across a reload, and the keyboard moves between views.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startServer, openPage } from './harness.mjs';
+
+const NAV = ['dashboard', 'runs', 'queues', 'workers', 'dead-letters', 'workflows', 'schedules',
+  'templates', 'hooks', 'subscriptions', 'audit'];
+
+let server;
+before(async () => { server = await startServer(); });
+after(async () => { await server.stop(); });
+
+test('every view loads at 1280×800 with no console error', async () => {
+  const ui = await openPage(server);
+  try {
+    for (const name of NAV) {
+      await ui.goto(`/${name}`);
+      await ui.page.waitForSelector(`[data-testid="nav-${name}"][aria-current="page"]`);
+      await ui.page.waitForSelector('[data-testid="content"] h1');
+      await ui.idle();
+      await ui.shot(`desktop-${name}`);
+    }
+  } finally {
+    await ui.close();
+  }
+});
+
+test('views at 390×844 open from the phone menu', async () => {
+  const ui = await openPage(server, { width: 390, height: 844 });
+  try {
+    await ui.goto('/dashboard');
+    const nav = ui.page.locator('[data-testid="nav"]');
+    for (const name of ['dashboard', 'runs', 'queues', 'dead-letters', 'schedules']) {
+      await ui.page.click('[data-testid="menu-toggle"]');
+      await ui.page.click(`[data-testid="nav-${name}"]`);
+      await ui.page.waitForSelector(`[data-testid="nav-${name}"][aria-current="page"]`);
+      // The menu closes once a view is chosen.
+      await ui.page.waitForFunction(() => !document.querySelector('.shell.menu-open'));
+      assert.ok((await nav.boundingBox()).x < 0, 'the sidebar is off screen at phone width');
+      await ui.idle();
+      await ui.shot(`phone-${name}`);
+    }
+    const width = await ui.page.evaluate(() => document.documentElement.scrollWidth);
+    assert.ok(width <= 390, `the page does not scroll sideways (scrollWidth ${width})`);
+  } finally {
+    await ui.close();
+  }
+});
+
+test('the theme toggle switches data-theme and is kept after a reload', async () => {
+  const ui = await openPage(server, { theme: 'light' });
+  try {
+    await ui.goto('/runs');
+    const theme = () => ui.page.evaluate(() => document.documentElement.dataset.theme);
+    assert.equal(await theme(), 'light', 'the default follows prefers-color-scheme');
+    await ui.page.click('[data-testid="theme-toggle"]');
+    assert.equal(await theme(), 'dark');
+    const bg = await ui.page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    assert.equal(bg, 'rgb(20, 23, 28)', 'the dark background applies');
+    await ui.page.reload();
+    await ui.page.waitForSelector('[data-testid="shell"]');
+    assert.equal(await theme(), 'dark');
+    assert.equal(await ui.page.evaluate(() => localStorage.getItem('weft-theme')), 'dark');
+    await ui.shot('desktop-runs-dark');
+  } finally {
+    await ui.close();
+  }
+});
+
+test('a dark preferred colour scheme is the default theme', async () => {
+  const ui = await openPage(server, { theme: 'dark' });
+  try {
+    await ui.goto('/dashboard');
+    assert.equal(await ui.page.evaluate(() => document.documentElement.dataset.theme), 'dark');
+  } finally {
+    await ui.close();
+  }
+});
+
+test('keyboard: g then a nav key changes view, ? shows help, Esc closes it', async () => {
+  const ui = await openPage(server);
+  try {
+    await ui.goto('/dashboard');
+    await ui.page.keyboard.press('g');
+    await ui.page.keyboard.press('q');
+    await ui.page.waitForSelector('[data-testid="nav-queues"][aria-current="page"]');
+    await ui.page.keyboard.press('Shift+Slash');
+    await ui.page.waitForSelector('[data-testid="help"]');
+    assert.match(await ui.page.textContent('[data-testid="help"]'), /Go to Queues/);
+    await ui.page.keyboard.press('Escape');
+    await ui.page.waitForSelector('[data-testid="help"]', { state: 'detached' });
+    // Typing in a field is not a shortcut.
+    await ui.page.click('[data-testid="token-button"]');
+    await ui.page.fill('[data-testid="token-input"]', 'gr');
+    assert.ok(ui.page.url().endsWith('#/queues'));
+    await ui.page.keyboard.press('Escape');
+    await ui.page.waitForSelector('[data-testid="token-dialog"]', { state: 'detached' });
+  } finally {
+    await ui.close();
+  }
+});
