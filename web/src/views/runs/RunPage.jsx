@@ -6,6 +6,7 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { post } from '../../app/api.js';
 import { navigate } from '../../app/router.js';
+import { useShortcuts } from '../../app/shortcuts.js';
 import { useRunData, runStatusOf } from './useRunData.js';
 import { countByStatus, isTerminal, kindOf } from './status.js';
 import { criticalPath } from './critical.js';
@@ -15,7 +16,8 @@ import { rememberRun } from './recent.js';
 import RunToolbar, { VIEWS } from './RunToolbar.jsx';
 import RunStats from './RunStats.jsx';
 import { CancelRunModal, EditRulesModal } from './RunModals.jsx';
-import { Toasts, describeChanges, useToasts } from './Toasts.jsx';
+import { describeChanges } from './changes.js';
+import { toast } from '../../app/toast.js';
 import GraphView from './GraphView.jsx';
 import TaskTable from './TaskTable.jsx';
 import Timeline from './Timeline.jsx';
@@ -30,17 +32,11 @@ function toggled(set, value) {
   return next;
 }
 
-function typing(e) {
-  const t = e.target;
-  return t && (t.isContentEditable || ['INPUT', 'TEXTAREA', 'SELECT'].includes(t.tagName));
-}
-
 export default function RunPage({ route }) {
   const id = route.parts[1];
   const view = VIEWS.some((v) => v.id === route.query.view) ? route.query.view : 'graph';
   const taskId = route.query.task || null;
-  const [toasts, toast] = useToasts();
-  const onChanges = useCallback((changes) => describeChanges(changes).forEach((t) => toast(t)), [toast]);
+  const onChanges = useCallback((changes) => describeChanges(changes).forEach((t) => toast(t)), []);
   const data = useRunData(id, onChanges);
   const [statusFilter, setStatusFilter] = useState(new Set());
   const [kindFilter, setKindFilter] = useState(new Set());
@@ -103,14 +99,20 @@ export default function RunPage({ route }) {
     exportCsv: () => downloadCsv(shown, id),
   };
 
+  useShortcuts({
+    1: () => setView('graph'),
+    2: () => setView('table'),
+    3: () => setView('timeline'),
+    f: () => fitRef.current && fitRef.current.fit(),
+    c: toggleCritical,
+  }, { 1: 'Graph view', 2: 'Table view', 3: 'Timeline view', f: 'Fit the graph', c: 'Critical path' });
+  /* Esc closes the panel, unless an overlay took it first (the shell
+   * marks that key handled). The panel is no overlay: the view's keys
+   * stay on while it is open. */
   useEffect(() => {
+    if (!taskId && !group) return undefined;
     const onKey = (e) => {
-      if (typing(e) || e.ctrlKey || e.metaKey || e.altKey || modal) return;
-      const v = VIEWS.find((x) => x.key === e.key);
-      if (v) setView(v.id);
-      else if ((e.key === 'f' || e.key === 'F') && fitRef.current) fitRef.current.fit();
-      else if (e.key === 'c' || e.key === 'C') toggleCritical();
-      else if (e.key === 'Escape' && (taskId || group)) { setGroup(null); go({ task: null }); }
+      if (e.key === 'Escape' && !e.defaultPrevented) { setGroup(null); go({ task: null }); }
     };
     window.addEventListener('keydown', onKey);
     return () => window.removeEventListener('keydown', onKey);
@@ -137,7 +139,7 @@ export default function RunPage({ route }) {
           <div class="rv-run-main" data-testid={`run-view-${view}`}>
             {view === 'graph' && <GraphView tasks={shown} edges={shownEdges} critical={critical} fitRef={fitRef}
               onSelect={openTask} onSelectGroup={setGroup} withEdges={data.withEdges} />}
-            {view === 'table' && <TaskTable tasks={shown} onSelect={openTask} selectedId={taskId} toast={toast} />}
+            {view === 'table' && <TaskTable tasks={shown} onSelect={openTask} selectedId={taskId} />}
             {view === 'timeline' && <Timeline tasks={shown} critical={critical} onSelect={openTask} />}
           </div>
           {(taskId || group) && (
@@ -149,7 +151,6 @@ export default function RunPage({ route }) {
       )}
       {modal === 'rules' && <EditRulesModal runId={id} tasks={data.tasks} onClose={() => setModal(null)} onDone={toast} />}
       {modal === 'cancel' && <CancelRunModal runId={id} unfinished={unfinished} onClose={() => setModal(null)} onDone={toast} />}
-      <Toasts toasts={toasts} />
     </section>
   );
 }

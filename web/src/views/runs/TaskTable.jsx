@@ -5,6 +5,7 @@
  */
 import { useMemo, useState } from 'preact/hooks';
 import { post } from '../../app/api.js';
+import { toast } from '../../app/toast.js';
 import { fmtDuration, fmtTime, ms, taskDuration, errorText } from './format.js';
 import { isTerminal, kindOf, STATUSES } from './status.js';
 import { eachLimited } from './pool.js';
@@ -31,7 +32,7 @@ function compare(a, b) {
   return a - b;
 }
 
-export default function TaskTable({ tasks, onSelect, selectedId, toast }) {
+export default function TaskTable({ tasks, onSelect, selectedId }) {
   const [sort, setSort] = useState({ by: 'created', desc: false });
   const [nameFilter, setNameFilter] = useState('');
   const [kindFilter, setKindFilter] = useState('');

@@ -2,7 +2,7 @@
  * widgets.jsx — small pieces the runs views share: a status badge, status
  * chips with counts, a stacked progress bar, an error line, a modal.
  */
-import { useEffect } from 'preact/hooks';
+import { useEscape } from '../../app/shortcuts.js';
 import { STATUSES, statusVar } from './status.js';
 import { errorText } from './format.js';
 
@@ -55,11 +55,7 @@ export function ErrorNote({ error, testid = 'error' }) {
 
 /* A dialog over the page; Escape or the backdrop closes it. */
 export function Modal({ title, onClose, children, testid }) {
-  useEffect(() => {
-    const onKey = (e) => { if (e.key === 'Escape') { e.stopPropagation(); onClose(); } };
-    window.addEventListener('keydown', onKey, true);
-    return () => window.removeEventListener('keydown', onKey, true);
-  }, [onClose]);
+  useEscape(true, onClose);
   return (
     <div class="rv-backdrop" onClick={(e) => { if (e.target === e.currentTarget) onClose(); }}>
       <div class="rv-modal" role="dialog" aria-label={title} data-testid={testid}>
