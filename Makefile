@@ -29,9 +29,9 @@ PKG_CONFIG ?= pkg-config
 PYTHON := /usr/bin/python3
 NPROC := $(shell nproc 2>/dev/null || echo 2)
 
-PKGS := libmicrohttpd jansson libcurl sqlite3 libpq libcrypto yaml-0.1
+PKGS := libmicrohttpd jansson libcurl sqlite3 libpq libcrypto yaml-0.1 zlib
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null || echo -lmicrohttpd -ljansson -lcurl -lsqlite3 -lpq -lcrypto -lyaml)
+PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null || echo -lmicrohttpd -ljansson -lcurl -lsqlite3 -lpq -lcrypto -lyaml -lz)
 CMOCKA_CFLAGS := $(shell $(PKG_CONFIG) --cflags cmocka 2>/dev/null)
 CMOCKA_LIBS := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null || echo -lcmocka)
 LIBS := $(PKG_LIBS) -lm
@@ -67,7 +67,8 @@ TEST_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 API_TESTS := $(wildcard tests/api/test_*.py tests/api/*_test.py)
 
 ASSET_SYMS := $(if $(ASSETS),$(shell printf '%s\n' $(ASSETS) | sed 's|^src/||; s/[^A-Za-z0-9]/_/g'))
-GEN_SRCS := $(ASSET_SYMS:%=build/gen/%.c) build/gen/embed_index.c
+# build/gen/web_embed.c: the web UI (mk/web.mk).
+GEN_SRCS := $(ASSET_SYMS:%=build/gen/%.c) build/gen/embed_index.c build/gen/web_embed.c
 
 OBJS := $(SRCS:src/%.c=build/obj/%.o)
 GEN_OBJS := $(GEN_SRCS:build/gen/%.c=build/obj/_gen/%.o)
@@ -295,7 +296,7 @@ clients: $(CLIENT_RESULTS)
 # The test package's modules, installed again when its lock file changes.
 tests/browser/node_modules/.installed: tests/browser/package.json tests/browser/package-lock.json
 	$(call say,NPM,tests/browser)
-	$(Q)cd tests/browser && npm ci --no-audit --no-fund --loglevel=error
+	$(Q)cd tests/browser && npm ci --no-audit --no-fund --loglevel=error >/dev/null
 	@touch $@
 
 # Runs beside the other layers, against the build/weft they share (one

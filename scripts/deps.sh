@@ -6,7 +6,8 @@ set -eu
 PACKAGES="build-essential pkg-config tzdata libmicrohttpd-dev libjansson-dev
 libcurl4-openssl-dev libsqlite3-dev libssl-dev libcmocka-dev python3-pytest
 python3-pytest-xdist python3-requests python3-psycopg2 libpq-dev postgresql
-libyaml-dev python3-venv python3-pip python3-setuptools python3-wheel mypy nodejs"
+libyaml-dev python3-venv python3-pip python3-setuptools python3-wheel mypy nodejs
+zlib1g-dev"
 # Extra layers, by argument (several may be given):
 #   fuzz: clang and its libFuzzer runtime (make fuzz);
 #   browser: Chromium, which the browser tests drive (make browser, make check).

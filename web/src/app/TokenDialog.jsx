@@ -4,24 +4,25 @@
  * token button. Saving stores the token in localStorage (api.setToken), so
  * it is asked for once per browser; "Sign out" forgets it.
  */
-import { useEffect, useState } from 'preact/hooks';
+import { useState } from 'preact/hooks';
 import Dialog from '../components/Dialog.jsx';
 import { setToken, token } from './api.js';
 
 export default function TokenDialog({ open, refused, onClose }) {
   const [value, setValue] = useState('');
-  useEffect(() => { if (open) setValue(''); }, [open]);
   const had = token() !== '';
+  // Emptied as it closes, so that it is empty when it opens again.
+  const close = (saved) => { setValue(''); onClose(saved); };
   const save = (e) => {
     e.preventDefault();
     const t = value.trim();
     if (!t) return;
-    onClose(true);
+    close(true);
     setToken(t);
   };
-  const signOut = () => { onClose(false); setToken(''); };
+  const signOut = () => { close(false); setToken(''); };
   return (
-    <Dialog open={open} onClose={() => onClose(false)} title="Access token" testid="token-dialog">
+    <Dialog open={open} onClose={() => close(false)} title="Access token" testid="token-dialog">
       <form onSubmit={save} class="stack">
         {refused
           ? <p role="alert" data-testid="token-refused">{had ? 'The server refused the stored token.' : 'This server needs a token.'} Enter a bearer token to go on.</p>

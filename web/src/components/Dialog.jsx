@@ -13,7 +13,8 @@ export default function Dialog({ open, onClose, title, children, actions, testid
   useEscape(open, onClose);
   useEffect(() => {
     if (!open || !box.current) return;
-    const first = box.current.querySelector('input, textarea, select, button.primary, button');
+    const fields = 'input, textarea, select, button';
+    const first = box.current.querySelector(`.dialog-body :is(${fields}), footer button.primary`) || box.current.querySelector('button');
     if (first) first.focus();
   }, [open]);
   if (!open) return null;
