@@ -90,7 +90,7 @@ export default function RunList() {
       <PasteRunId />
       {!needle && <RecentRuns />}
       <div class="rv-toolbar">
-        <input type="search" placeholder="Search by name or id" value={search} data-testid="run-search"
+        <input type="search" placeholder="Search by name or id" value={search} data-testid="run-search" data-shortcut="search"
           onInput={(e) => setSearch(e.currentTarget.value)} aria-label="Search runs by name or id" />
         <span class="rv-chips">
           <a class={`rv-chip${status ? ' off' : ''}`} href={href('/runs', {})} data-testid="run-filter">all</a>

@@ -54,11 +54,17 @@ export default function TaskDetails({ id, liveStatus, onLoad }) {
     reset: refresh,
   }, [task && task.run_id, refresh], standalone && !!task);
 
-  /* Only a lone job can be a workflow run; asking for others would 404. */
+  /* Only a lone job can be a workflow run (its job is named after the
+   * workflow's type). The list filtered to it answers 200 also when it is
+   * none, where GET /v1/workflows/{id} would put a 404 in the console. */
   const maybeWorkflow = task && task.executor === 'queue' && task.run_id === task.id;
   useEffect(() => {
     if (!maybeWorkflow) return;
-    get(`/v1/workflows/${id}`).then(setWorkflow, () => setWorkflow(null));
+    const at = Date.parse(task.created_at);
+    const around = (d) => new Date(at + d).toISOString();
+    get('/v1/workflows', { namespace: task.namespace, type: task.name, queue: task.queue,
+      created_after: around(-1000), created_before: around(1000), limit: 100 })
+      .then((page) => setWorkflow((page.workflows || []).find((w) => w.id === id) || null), () => setWorkflow(null));
   }, [maybeWorkflow, id]);
 
   if (error && !task) return <ErrorNote error={error} />;
@@ -103,7 +109,7 @@ export default function TaskDetails({ id, liveStatus, onLoad }) {
           <WorkflowSteps runId={task.id} />
         </section>
       )}
-      <section><h3>Logs</h3><TaskLogs key={task.id} taskId={task.id} follow={!isTerminal(task.status)} /></section>
+      <section><h3>Logs</h3><TaskLogs key={task.id} taskId={task.id} follow={!isTerminal(task.status)} onEnd={load} /></section>
       <section><h3>Attempts</h3><Attempts attempts={task.attempts} /></section>
       <section><h3>Action deliveries</h3><Deliveries taskId={task.id} /></section>
       <section><h3>Events</h3><EventTrail taskId={task.id} version={version} /></section>

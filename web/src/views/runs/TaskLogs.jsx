@@ -18,7 +18,9 @@ const PAGE = 500;
 const MAX_LINES = 20000;
 const LINE_H = 18;
 
-function useLogLines(taskId, follow) {
+function useLogLines(taskId, follow, onEnd) {
+  const ended = useRef(onEnd);
+  ended.current = onEnd;
   const [lines, setLines] = useState([]);
   const [state, setState] = useState({ cursor: null, more: false, error: null, live: false, ready: false });
   const keys = useRef(new Set());
@@ -60,6 +62,7 @@ function useLogLines(taskId, follow) {
       } else if (ev.event === 'end') {
         stop();
         setState((s) => ({ ...s, live: false }));
+        if (ended.current) ended.current();
       }
     }, { onError: (e) => { if (e && e.status === 404 && stop) { stop(); setState((s) => ({ ...s, error: e, live: false })); } } });
     return () => { stop(); if (frame) cancelAnimationFrame(frame); };
@@ -68,10 +71,11 @@ function useLogLines(taskId, follow) {
   return { lines, ...state, loadMore: () => page(state.cursor) };
 }
 
-/* follow is read once: a followed stream ends by itself with the task. */
-export default function TaskLogs({ taskId, follow }) {
+/* follow is read once: a followed stream ends by itself with the task,
+ * and then calls onEnd. */
+export default function TaskLogs({ taskId, follow, onEnd }) {
   const [followed] = useState(follow);
-  const logs = useLogLines(taskId, followed);
+  const logs = useLogLines(taskId, followed, onEnd);
   const [paused, setPaused] = useState(false);
   const [only, setOnly] = useState('');
   const shown = only ? logs.lines.filter((l) => l.stream === only) : logs.lines;

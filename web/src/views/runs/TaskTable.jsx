@@ -79,7 +79,7 @@ export default function TaskTable({ tasks, onSelect, selectedId }) {
     <div class="rv-task-table">
       <div class="rv-toolbar">
         <input type="search" placeholder="Filter by name" value={nameFilter} aria-label="Filter by name"
-          data-testid="table-filter-name" onInput={(e) => setNameFilter(e.currentTarget.value)} />
+          data-testid="table-filter-name" data-shortcut="search" onInput={(e) => setNameFilter(e.currentTarget.value)} />
         <input type="search" placeholder="Filter by kind" value={kindFilter} aria-label="Filter by kind"
           data-testid="table-filter-kind" onInput={(e) => setKindFilter(e.currentTarget.value)} />
         <span class="rv-muted">{rows.length} shown, {picked.size} selected</span>
