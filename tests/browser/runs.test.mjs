@@ -6,6 +6,7 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { startServer, openPage, waitFor } from './harness.mjs';
 
 let server;
@@ -33,13 +34,18 @@ async function complete(jobs) {
   });
 }
 
-/* The graph's nodes as the graph component reports them: id → status. */
-async function graphStatuses(page) {
+/* The graph's nodes as the graph component reports them: id → {status, color}. */
+async function graphNodes(page) {
   return page.evaluate(() => {
     const g = window.__weftGraph;
     if (!g || typeof g.nodes !== 'function') return null;
-    return Object.fromEntries(g.nodes().map((n) => [n.id, n.status]));
+    return Object.fromEntries(g.nodes().map((n) => [n.id, { status: n.status, color: n.color }]));
   });
+}
+
+async function graphStatuses(page) {
+  const nodes = await graphNodes(page);
+  return nodes && Object.fromEntries(Object.entries(nodes).map(([id, n]) => [id, n.status]));
 }
 
 async function waitGraph(page, ids, status, desc) {
@@ -64,9 +70,9 @@ test('the graph changes colour as workers finish tasks, without a reload', async
       const s = await graphStatuses(ui.page);
       return s && Object.keys(s).length === 4;
     }, { desc: 'four nodes in the graph' });
-    const before = await graphStatuses(ui.page);
-    assert.equal(before[run.ids.extract], 'pending');
-    assert.equal(before[run.ids.load], 'waiting');
+    const before = await graphNodes(ui.page);
+    assert.equal(before[run.ids.extract].status, 'pending');
+    assert.equal(before[run.ids.load].status, 'waiting');
     await ui.page.evaluate(() => { window.__notReloaded = true; });
 
     let jobs = await claim('graph-q');
@@ -74,6 +80,8 @@ test('the graph changes colour as workers finish tasks, without a reload', async
     await waitGraph(ui.page, [run.ids.extract], 'running', 'extract running');
     await complete(jobs);
     await waitGraph(ui.page, [run.ids.extract], 'success', 'extract succeeded');
+    const after = await graphNodes(ui.page);
+    assert.notEqual(after[run.ids.extract].color, before[run.ids.extract].color, 'the node changed colour');
     await waitGraph(ui.page, [run.ids.transform, run.ids.report], 'pending', 'its children pending');
     await ui.page.waitForSelector('[data-testid="toast"]');
 
@@ -91,6 +99,12 @@ test('the graph changes colour as workers finish tasks, without a reload', async
     await ui.page.waitForSelector('[data-testid="task-row"]');
     assert.equal(await ui.page.locator('[data-testid="task-row"]').count(), 4);
     await ui.shot('run-table');
+
+    const [download] = await Promise.all([ui.page.waitForEvent('download'), ui.page.click('[data-testid="export-csv"]')]);
+    const csv = readFileSync(await download.path(), 'utf8').trim().split(/\r\n/);
+    assert.equal(csv[0], 'id,name,kind,status,created_at,started_at,ended_at,success,failures,expected_count,batch_id');
+    assert.equal(csv.length, 5);
+    assert.ok(csv.slice(1).every((line) => line.includes(',graph-q,success,') && line.endsWith(`,${run.id}`)));
 
     await ui.page.keyboard.press('3');
     await ui.page.waitForSelector('[data-testid="timeline-canvas"]');
