@@ -293,10 +293,13 @@ build/results/clients.result: build/asan/weft build/weft $(CLIENT_TEST_DEPS) FOR
 clients: $(CLIENT_RESULTS)
 	@$(call report,$(CLIENT_RESULTS),clients)
 
-# The test package's modules, installed again when its lock file changes.
-tests/browser/node_modules/.installed: tests/browser/package.json tests/browser/package-lock.json
+# The test package's modules, installed again when its lock file changes;
+# after web/'s, whose rule fetches the Node.js both use when the system's
+# is too old (scripts/node.sh, mk/web.mk), so that it is fetched once.
+tests/browser/node_modules/.installed: tests/browser/package.json tests/browser/package-lock.json \
+		| web/node_modules/.package-lock.json
 	$(call say,NPM,tests/browser)
-	$(Q)cd tests/browser && npm ci --no-audit --no-fund --loglevel=error >/dev/null
+	$(Q)$(WITH_NODE) && cd tests/browser && npm ci --no-audit --no-fund --loglevel=error >/dev/null
 	@touch $@
 
 # Runs beside the other layers, against the build/weft they share (one
@@ -306,7 +309,7 @@ build/results/browser.result: build/weft tests/browser/node_modules/.installed F
 	@if [ -z "$(BROWSER_TESTS)" ]; then \
 		echo "browser: no tests in tests/browser; nothing to run"; echo pass >$@; exit 0; \
 	fi; \
-	if WEFT_BIN=$(abspath build/weft) timeout 1200 node --test --test-concurrency=1 \
+	if $(WITH_NODE) && WEFT_BIN=$(abspath build/weft) timeout 1200 node --test --test-concurrency=1 \
 		--test-timeout=300000 --test-reporter=spec $(BROWSER_TESTS) >$@.log 2>&1; then \
 		echo pass >$@; printf 'PASS  browser (%s tests, screenshots in tests/browser/out)\n' \
 			"$$(sed -n 's/^[^ ]* pass \([0-9]*\)$$/\1/p' $@.log)"; \

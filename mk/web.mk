@@ -10,28 +10,23 @@
 WEB_SRCS := web/index.html web/vite.config.js web/package.json web/package-lock.json \
 	$(shell find web/src web/public -type f 2>/dev/null | LC_ALL=C sort)
 
-# Vite 8 and its bundler declare Node.js ^20.19 or >= 22.12: say so before
-# npm or vite fail in their own words.
-WEB_NODE_CHECK = command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || { \
-		echo "weft: building the web UI (web/) needs Node.js and npm: run scripts/deps.sh" >&2; exit 1; }; \
-	node -e 'const [a, b] = process.versions.node.split(".").map(Number); \
-		process.exit(a > 22 || (a === 22 && b >= 12) || (a === 20 && b >= 19) ? 0 : 1)' || { \
-		echo "weft: the web UI's build (vite) needs Node.js 20.19+ or 22.12+; this is $$(node -v)" >&2; exit 1; }
+# Vite 8 and playwright-core need Node.js 20.19+ or 22.12+; Debian 12's is
+# 18. scripts/node.sh names a new enough one (fetching it once when the
+# system's is older), put first on PATH for npm and vite.
+WITH_NODE = PATH="$$(scripts/node.sh)":"$$PATH"
 
 # npm ci writes node_modules/.package-lock.json; touched so that its time
 # says when the install ran.
 web/node_modules/.package-lock.json: web/package-lock.json
 	$(call say,NPM,web)
-	@$(WEB_NODE_CHECK)
-	$(Q)cd web && npm ci --no-audit --no-fund --loglevel=error >/dev/null
+	$(Q)$(WITH_NODE) && cd web && npm ci --no-audit --no-fund --loglevel=error >/dev/null
 	@touch $@
 
 # vite empties build/web first, hence the stamp beside it.
 build/web.stamp: $(WEB_SRCS) web/node_modules/.package-lock.json
 	$(call say,VITE,build/web)
-	@$(WEB_NODE_CHECK)
 	@mkdir -p build
-	$(Q)cd web && npx --no-install vite build --logLevel warn
+	$(Q)$(WITH_NODE) && cd web && npx --no-install vite build --logLevel warn
 	@touch $@
 
 build/gen/web_embed.c: build/web.stamp scripts/embed-web.sh scripts/embed.sh

@@ -104,7 +104,7 @@ static const struct setting settings[] = {
 	{ { "HTTP_THREADS" }, NULL, NULL, K_INT, F(http_threads), 1, 1024, "4", NULL,
 	  "HTTP server threads" },
 	{ { "AUTH_TOKEN" }, NULL, NULL, K_SECRET, F(auth_token), 0, 0, NULL, "none",
-	  "bearer token required on every route but /health and /ready" },
+	  "bearer token required on every route but /health, /ready and the web UI's files" },
 	{ { "WEFT_TOKENS_FILE" }, NULL, NULL, K_SECRET, F(tokens_file), 0, 0, NULL, "none",
 	  "file of bearer tokens with namespaces and roles, one per line: name secret namespaces role "
 	  "(read again on SIGHUP)" },

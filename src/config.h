@@ -43,7 +43,7 @@ typedef struct weft_config {
 	int db_cache_mb;                 /* DB_CACHE_MB 32: database page cache of the process */
 	char *log_level;                 /* WEFT_LOG or RUST_LOG: error|warn|info|debug; info */
 	char *auth_token;                /* AUTH_TOKEN: bearer token required on every route but
-	                                  * /health and /ready; NULL = no authentication */
+	                                  * /health, /ready and the web UI's files; NULL = no authentication */
 	char *tokens_file;               /* WEFT_TOKENS_FILE: tokens with namespaces and roles, one a
 	                                  * line (http/tokens.h); read again on SIGHUP */
 	char *tokens;                    /* WEFT_TOKENS: the same lines joined by ';' */

@@ -170,7 +170,7 @@ static bool load_from_dir(const char *dir, const char *path, ui_body *out)
 		out->data = xmalloc(out->len + 1);
 		ok = fread(out->data, 1, out->len, f) == out->len;
 	}
-	if (f == NULL && errno != ENOENT)
+	if (f == NULL && errno != ENOENT && errno != ENOTDIR)
 		log_warn("http", "ui: cannot open %s: %s", full, strerror(errno));
 	if (f != NULL)
 		fclose(f);

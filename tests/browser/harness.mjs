@@ -2,11 +2,13 @@
  * harness.mjs — what every browser test uses: a real weft server and a
  * Chromium page pointed at its web UI.
  *
- *   const server = await startServer({token, env, args});
+ *   const server = await startServer({token, env, args, apiToken});
  *     One `weft serve` (build/weft, or $WEFT_BIN) on a free port with a
- *     temporary SQLite database. `token` sets AUTH_TOKEN. Returns
+ *     temporary SQLite database. `token` sets AUTH_TOKEN; `apiToken` is the
+ *     token api() sends (default `token`; for tokens set in env.WEFT_TOKENS). Returns
  *     {url, uiUrl, log(), api(method, path, body), stop()}; api() sends the
- *     token when set, answers the parsed JSON body and throws on non-2xx.
+ *     token when set, answers the parsed JSON body (or the text) and throws
+ *     on non-2xx an Error with `status` and `body`.
  *
  *   const ui = await openPage(server, {token, width, height, theme, allow});
  *     A fresh browser context (its own localStorage) at 1280×800 by default;
@@ -36,8 +38,9 @@ export const outDir = join(here, 'out');
 const weftBin = process.env.WEFT_BIN || join(repoRoot, 'build/weft');
 const chromiumPath = process.env.WEFT_CHROMIUM || '/usr/bin/chromium';
 
-/* How long a condition may take before a wait fails (ms). */
-export const TIMEOUT = 10_000;
+/* How long a condition may take before a wait fails (ms): generous, since
+ * `make check` runs this beside the sanitizer builds on few cores. */
+export const TIMEOUT = 30_000;
 
 const liveServers = new Set();
 let browserPromise = null;
@@ -105,7 +108,7 @@ function spawnWeft(args, env, logPath, cwd) {
   }
 }
 
-export async function startServer({ token, env = {}, args = [] } = {}) {
+export async function startServer({ token, env = {}, args = [], apiToken = token } = {}) {
   if (!existsSync(weftBin)) throw new Error(`weft binary not found at ${weftBin} (make build/weft, or set WEFT_BIN)`);
   const dir = mkdtempSync(join(tmpdir(), 'weft-browser-'));
   const port = await freePort();
@@ -144,12 +147,16 @@ export async function startServer({ token, env = {}, args = [] } = {}) {
     log,
     async api(method, path, body) {
       const headers = { Accept: 'application/json' };
-      if (token) headers.Authorization = `Bearer ${token}`;
+      if (apiToken) headers.Authorization = `Bearer ${apiToken}`;
       if (body !== undefined) headers['Content-Type'] = 'application/json';
       const res = await fetch(url + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
       const text = await res.text();
-      if (!res.ok) throw new Error(`${method} ${path}: HTTP ${res.status}: ${text}`);
-      return text ? JSON.parse(text) : null;
+      let answer = text || null;
+      try { answer = text ? JSON.parse(text) : null; } catch { /* not JSON: the text */ }
+      if (!res.ok) {
+        throw Object.assign(new Error(`${method} ${path}: HTTP ${res.status}: ${text}`), { status: res.status, body: answer });
+      }
+      return answer;
     },
     /* SIGTERM, SIGKILL after 10 s; fails when weft had died on its own. */
     async stop() {

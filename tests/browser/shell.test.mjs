@@ -104,3 +104,50 @@ test('keyboard: g then a nav key changes view, ? shows help, Esc closes it', asy
     await ui.close();
   }
 });
+
+test('/ focuses the view\'s search box', async () => {
+  const ui = await openPage(server);
+  try {
+    await ui.goto('/runs');
+    // Stands in for a view's own search field (data-shortcut="search").
+    await ui.page.evaluate(() => {
+      const box = document.createElement('input');
+      box.dataset.shortcut = 'search';
+      document.querySelector('[data-testid="content"]').append(box);
+    });
+    await ui.page.keyboard.press('/');
+    assert.equal(await ui.page.evaluate(() => document.activeElement.dataset.shortcut), 'search');
+    // Typed into the box, "g" and "q" are text, not a shortcut.
+    await ui.page.keyboard.type('gq');
+    assert.ok(ui.page.url().endsWith('#/runs'));
+  } finally {
+    await ui.close();
+  }
+});
+
+test('the namespace switcher offers the namespaces in use, takes a typed one, and keeps the choice', async () => {
+  await server.api('POST', '/v1/jobs', { namespace: 'billing', jobs: [{ queue: 'invoices' }] });
+  const ui = await openPage(server);
+  const { page } = ui;
+  const chosen = () => page.evaluate(() => localStorage.getItem('weft-namespace'));
+  try {
+    await ui.goto('/queues');
+    await page.waitForFunction(() => [...document.querySelector('[data-testid="namespace-select"]').options]
+      .some((o) => o.value === 'billing'));
+    await page.selectOption('[data-testid="namespace-select"]', 'billing');
+    assert.equal(await chosen(), 'billing');
+    // A namespace with nothing in it yet is typed.
+    await page.selectOption('[data-testid="namespace-select"]', { label: 'Other…' });
+    await page.fill('[data-testid="namespace-input"]', 'fresh-ns');
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('[data-testid="namespace-select"]');
+    assert.equal(await chosen(), 'fresh-ns');
+    await page.reload();
+    assert.equal(await page.inputValue('[data-testid="namespace-select"]'), 'fresh-ns');
+    await page.selectOption('[data-testid="namespace-select"]', '');
+    assert.equal(await chosen(), null, '"All" forgets the namespace');
+    await ui.idle();
+  } finally {
+    await ui.close();
+  }
+});

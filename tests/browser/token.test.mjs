@@ -92,3 +92,38 @@ test('/view?batch=ID opens the run view', async () => {
     await ui.close();
   }
 });
+
+test('a client token scoped to one namespace sees its namespace; /v1/tokens is asked once', async () => {
+  const ADMIN = 'admin-token-for-browser-0001';
+  const CLIENT = 'client-token-for-browser-001';
+  const scoped = await startServer({
+    env: { WEFT_TOKENS: `boss ${ADMIN} * admin;billing ${CLIENT} billing client` },
+    apiToken: ADMIN,
+  });
+  try {
+    await scoped.api('POST', '/v1/jobs', { namespace: 'billing', jobs: [{ queue: 'invoices' }] });
+    await scoped.api('POST', '/v1/jobs', { namespace: 'other', jobs: [{ queue: 'x' }] });
+    // The browser logs the one refused /v1/tokens call.
+    const ui = await openPage(scoped, { token: CLIENT, allow: [/status of 403/] });
+    const { page } = ui;
+    let tokenCalls = 0;
+    page.on('request', (r) => { if (new URL(r.url()).pathname === '/v1/tokens') tokenCalls += 1; });
+    try {
+      await ui.goto('/queues');
+      await page.waitForFunction(() => [...document.querySelector('[data-testid="namespace-select"]').options]
+        .some((o) => o.value === 'billing'));
+      await ui.idle();
+      const values = await page.$$eval('[data-testid="namespace-select"] option', (os) => os.map((o) => o.value));
+      assert.ok(!values.includes('other'), `a namespace the token may not see is not offered (${values})`);
+      assert.equal(tokenCalls, 1);
+      await page.reload();
+      await page.waitForSelector('[data-testid="shell"]');
+      await ui.idle();
+      assert.equal(tokenCalls, 1, 'a client token is not sent to /v1/tokens again');
+    } finally {
+      await ui.close();
+    }
+  } finally {
+    await scoped.stop();
+  }
+});

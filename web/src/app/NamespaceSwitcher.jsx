@@ -10,19 +10,22 @@ import { useSettingsEpoch } from '../components/live.js';
 
 const NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 const OTHER = '\u0000other';
+const focusOnMount = (el) => { if (el && document.activeElement !== el) el.focus(); };
 
-/* Token values /v1/tokens refused (client tokens), so it is asked once. */
-const notAdmin = new Set();
+/* The token /v1/tokens last refused (a client token), kept so that it is
+ * asked once per browser: the browser logs every refused call. No route
+ * tells a token its own role and namespaces. */
+const NOT_ADMIN_KEY = 'weft-token-not-admin';
 
 async function knownNamespaces(tok) {
   const found = new Set();
   const jobs = [
     get('/v1/queues', { limit: 100 }).then((b) => (b.queues || []).forEach((q) => q.namespace && found.add(q.namespace))),
   ];
-  if (!notAdmin.has(tok)) {
+  if (localStorage.getItem(NOT_ADMIN_KEY) !== tok) {
     jobs.push(get('/v1/tokens').then(
       (b) => (b.tokens || []).forEach((t) => (t.namespaces || []).forEach((n) => n !== '*' && found.add(n))),
-      (e) => { if (e.status === 403) notAdmin.add(tok); },
+      (e) => { if (e.status === 403) localStorage.setItem(NOT_ADMIN_KEY, tok); },
     ));
   }
   await Promise.allSettled(jobs);
@@ -52,7 +55,7 @@ export default function NamespaceSwitcher({ currentToken }) {
     };
     return (
       <form class="ns-switch" onSubmit={commit}>
-        <input data-testid="namespace-input" aria-label="Namespace" placeholder="namespace" value={draft} autoFocus
+        <input data-testid="namespace-input" aria-label="Namespace" placeholder="namespace" value={draft} ref={focusOnMount}
           onInput={(e) => setDraft(e.currentTarget.value.trim())}
           onKeyDown={(e) => { if (e.key === 'Escape') { e.stopPropagation(); setTyping(false); } }}
           title={ok || !draft ? '' : 'letters a-z, digits, - and _, up to 63'} />

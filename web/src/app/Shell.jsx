@@ -31,12 +31,17 @@ export default function Shell() {
   const [helpOpen, setHelpOpen] = useState(false);
   const [tokenAsk, setTokenAsk] = useState({ open: false, refused: false });
   const [tok, setTok] = useState(token());
-  // Bumped when a token is saved, so the view mounts afresh and reloads.
+  // Bumped when the token or the namespace is set (even to the same value,
+  // as when a token is entered again after a 401): the view mounts afresh
+  // and reads again.
   const [epoch, setEpoch] = useState(0);
 
   useEffect(() => {
     onUnauthorized(() => setTokenAsk((a) => (a.open ? a : { open: true, refused: true })));
-    const offSettings = onSettingsChange(() => setTok(token()));
+    const offSettings = onSettingsChange(() => {
+      setTok(token());
+      setEpoch((n) => n + 1);
+    });
     const offKeys = installKeyboard({
       navigateKey: (key) => {
         const n = nav.find((x) => x.key === key);
@@ -50,10 +55,7 @@ export default function Shell() {
 
   const View = viewFor(route);
   const here = `/${route.parts[0] || 'dashboard'}`;
-  const closeToken = (saved) => {
-    setTokenAsk({ open: false, refused: false });
-    if (saved) setEpoch((n) => n + 1);
-  };
+  const closeToken = () => setTokenAsk({ open: false, refused: false });
   return (
     <div class={`shell ${menuOpen ? 'menu-open' : ''}`} data-testid="shell">
       <nav class="sidebar" data-testid="nav" aria-label="Views" onClick={(e) => { if (e.target.closest('a')) setMenuOpen(false); }}>

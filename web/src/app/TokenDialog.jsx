@@ -12,17 +12,17 @@ export default function TokenDialog({ open, refused, onClose }) {
   const [value, setValue] = useState('');
   const had = token() !== '';
   // Emptied as it closes, so that it is empty when it opens again.
-  const close = (saved) => { setValue(''); onClose(saved); };
+  const close = () => { setValue(''); onClose(); };
   const save = (e) => {
     e.preventDefault();
     const t = value.trim();
     if (!t) return;
-    close(true);
+    close();
     setToken(t);
   };
-  const signOut = () => { close(false); setToken(''); };
+  const signOut = () => { close(); setToken(''); };
   return (
-    <Dialog open={open} onClose={() => close(false)} title="Access token" testid="token-dialog">
+    <Dialog open={open} onClose={close} title="Access token" testid="token-dialog">
       <form onSubmit={save} class="stack">
         {refused
           ? <p role="alert" data-testid="token-refused">{had ? 'The server refused the stored token.' : 'This server needs a token.'} Enter a bearer token to go on.</p>

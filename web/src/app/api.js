@@ -23,6 +23,8 @@ export class ApiError extends Error {
 export function token() { return localStorage.getItem(TOKEN_KEY) || ''; }
 export function setToken(t) {
   if (t) localStorage.setItem(TOKEN_KEY, t); else localStorage.removeItem(TOKEN_KEY);
+  // What NamespaceSwitcher learnt about another token goes with it.
+  if (localStorage.getItem('weft-token-not-admin') !== t) localStorage.removeItem('weft-token-not-admin');
   notify();
 }
 

@@ -25,7 +25,7 @@ function Node({ value, depth, open, name }) {
       </button>
       {key}{o}
       {folded
-        ? <span class="muted"> {entries.length} {arr ? 'items' : 'keys'} {c}</span>
+        ? <span class="muted"> {entries.length} {arr ? 'item' : 'key'}{entries.length === 1 ? '' : 's'} {c}</span>
         : <>
             <div class="json-children">
               {entries.map(([k, v]) => <Node key={k} name={arr ? undefined : k} value={v} depth={depth + 1} open={open} />)}
