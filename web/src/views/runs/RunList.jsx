@@ -1,13 +1,14 @@
 /*
  * RunList.jsx — #/runs: runs newest first, paged by the server's cursor.
  * Filters: run status (server side), name or id text (on the loaded pages:
- * GET /v1/runs has no name parameter), the shell's namespace. Refreshes
- * the first page when the feed reports task changes, at most every 2 s.
+ * GET /v1/runs has no name parameter), the shell's namespace (a new one
+ * mounts the view afresh). Refreshes the first page when the feed reports
+ * task changes, at most every 2 s.
  */
-import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
-import { get, nsQuery, onSettingsChange } from '../../app/api.js';
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { get, nsQuery } from '../../app/api.js';
 import { href, navigate, useRoute } from '../../app/router.js';
-import { throttle, useChangeFeed } from './live.js';
+import { useChangeFeed, useThrottled } from '../../components/live.js';
 import { recentRuns } from './recent.js';
 import RunRow from './RunRow.jsx';
 import { ErrorNote } from './widgets.jsx';
@@ -33,10 +34,7 @@ export default function RunList() {
   const [ready, setReady] = useState(false);
   const [busy, setBusy] = useState(false);
   const [search, setSearch] = useState('');
-  const [settings, setSettings] = useState(0);
   const generation = useRef(0);
-
-  useEffect(() => onSettingsChange(() => setSettings((n) => n + 1)), []);
 
   /* replace: a new filter starts over; else the feed's refresh merges. */
   const loadFirst = async (replace) => {
@@ -57,11 +55,10 @@ export default function RunList() {
   useEffect(() => {
     setRuns([]); setCursor(null); setReady(false); setError(null);
     loadFirst(true);
-  }, [status, settings]);
+  }, [status]);
 
-  const refresh = useMemo(() => throttle(() => loadFirst(false), 2000), [status, settings]);
-  useEffect(() => () => refresh.cancel(), [refresh]);
-  useChangeFeed(nsQuery({}), { tasks: () => refresh(), reset: () => refresh() }, [settings, refresh]);
+  const refresh = useThrottled(() => loadFirst(false), 2000);
+  useChangeFeed(nsQuery({}), refresh, { onReset: refresh });
 
   const loadMore = async () => {
     setBusy(true);

@@ -8,12 +8,12 @@
  * a change reads the task again. Without it, the task follows the feed of
  * its own run. onLoad(error or null) is called after each read.
  */
-import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { get } from '../../app/api.js';
 import { href } from '../../app/router.js';
 import { DASH, fmtDuration, fmtTime, taskDuration } from './format.js';
 import { isTerminal, kindOf } from './status.js';
-import { throttle, useChangeFeed } from './live.js';
+import { useChangeFeed, useThrottled } from '../../components/live.js';
 import TaskActions from './TaskActions.jsx';
 import TaskLogs from './TaskLogs.jsx';
 import { Attempts, Deliveries, EventTrail, WorkflowSteps } from './TaskHistory.jsx';
@@ -47,12 +47,9 @@ export default function TaskDetails({ id, liveStatus, onLoad }) {
   useEffect(() => { load(); }, [load, liveStatus]);
 
   const standalone = liveStatus === undefined;
-  const refresh = useMemo(() => throttle(load, 2000), [load]);
-  useEffect(() => () => refresh.cancel(), [refresh]);
-  useChangeFeed({ run: task ? task.run_id : '' }, {
-    tasks: (list) => { if (list.some((t) => t.id === id)) refresh(); },
-    reset: refresh,
-  }, [task && task.run_id, refresh], standalone && !!task);
+  const refresh = useThrottled(load, 2000);
+  useChangeFeed(standalone && task ? { run: task.run_id } : null,
+    (list) => { if (list.some((t) => t.id === id)) refresh(); }, { onReset: refresh });
 
   /* Only a lone job can be a workflow run (its job is named after the
    * workflow's type). The list filtered to it answers 200 also when it is

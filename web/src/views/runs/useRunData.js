@@ -11,7 +11,7 @@
  */
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { get } from '../../app/api.js';
-import { useChangeFeed } from './live.js';
+import { useChangeFeed } from '../../components/live.js';
 import { isTerminal } from './status.js';
 
 const GRAPH_PAGE = 10000;
@@ -118,12 +118,9 @@ export function useRunData(id, onChanges) {
 
   useEffect(() => { load(); }, [load]);
 
-  useChangeFeed({ run: id }, {
-    tasks: (list) => {
-      if (held.current) held.current.push(...list); else applyTasks(list, false);
-    },
-    reset: () => load(),
-  }, [id]);
+  useChangeFeed({ run: id }, (list) => {
+    if (held.current) held.current.push(...list); else applyTasks(list, false);
+  }, { onReset: load });
 
   return { ...state, reload: load };
 }
