@@ -11,7 +11,7 @@ import { href, navigate, useRoute } from '../../app/router.js';
 import { useChangeFeed, useThrottled } from '../../components/live.js';
 import { recentRuns } from './recent.js';
 import RunRow from './RunRow.jsx';
-import { ErrorNote } from './widgets.jsx';
+import ErrorBox from '../../components/ErrorBox.jsx';
 import { statusVar } from './status.js';
 import './runs.css';
 
@@ -97,7 +97,7 @@ export default function RunList() {
           ))}
         </span>
       </div>
-      <ErrorNote error={error} />
+      <ErrorBox error={error} />
       <div class="rv-scroll">
         <table class="rv-table" data-testid="run-table">
           <thead><tr><th>Name</th><th>Id</th><th>Namespace</th><th>Status</th><th>Tasks</th><th>Created</th><th>Progress</th></tr></thead>

@@ -6,7 +6,8 @@
 import { useEffect, useState } from 'preact/hooks';
 import { get, patch, post } from '../../app/api.js';
 import { isTerminal, kindOf } from './status.js';
-import { ErrorNote, Modal } from './widgets.jsx';
+import ErrorBox from '../../components/ErrorBox.jsx';
+import Dialog from '../../components/Dialog.jsx';
 
 /* ArcRun's Edit Rules: pick a kind among the unfinished tasks; the text is
  * the rules of the first unfinished task of that kind, when the task's
@@ -50,7 +51,7 @@ export function EditRulesModal({ runId, tasks, onClose, onDone }) {
   };
 
   return (
-    <Modal title="Edit rules" onClose={onClose} testid="edit-rules">
+    <Dialog open title="Edit rules" onClose={onClose} testid="edit-rules">
       {kinds.length === 0 ? <p>No unfinished task: there is nothing to change.</p> : (
         <form onSubmit={submit}>
           <label>Kind{' '}
@@ -61,14 +62,14 @@ export function EditRulesModal({ runId, tasks, onClose, onDone }) {
           <p class="rv-muted">Rules (JSON list), applied to every unfinished task of this kind:</p>
           <textarea value={text} data-testid="rules-json" spellcheck={false} aria-label="Rules as JSON"
             onInput={(e) => setText(e.currentTarget.value)} />
-          <ErrorNote error={error} />
+          <ErrorBox error={error} />
           <div class="rv-actions">
             <button type="button" onClick={onClose}>Close</button>
             <button type="submit" class="primary" disabled={busy} data-testid="rules-submit">Save rules</button>
           </div>
         </form>
       )}
-    </Modal>
+    </Dialog>
   );
 }
 
@@ -88,13 +89,13 @@ export function CancelRunModal({ runId, unfinished, onClose, onDone }) {
     }
   };
   return (
-    <Modal title="Cancel run" onClose={onClose} testid="cancel-run">
+    <Dialog open title="Cancel run" onClose={onClose} testid="cancel-run">
       <p>Cancel every unfinished task of this run ({unfinished} now)? This cannot be undone.</p>
-      <ErrorNote error={error} />
+      <ErrorBox error={error} />
       <div class="rv-actions">
         <button type="button" onClick={onClose}>Keep running</button>
         <button type="button" class="primary" disabled={busy} onClick={confirm} data-testid="confirm-cancel-run">Cancel run</button>
       </div>
-    </Modal>
+    </Dialog>
   );
 }

@@ -22,7 +22,7 @@ import GraphView from './GraphView.jsx';
 import TaskTable from './TaskTable.jsx';
 import Timeline from './Timeline.jsx';
 import TaskPanel from './TaskPanel.jsx';
-import { ErrorNote } from './widgets.jsx';
+import ErrorBox from '../../components/ErrorBox.jsx';
 import './runs.css';
 import './run-page.css';
 
@@ -125,7 +125,7 @@ export default function RunPage({ route }) {
       <RunToolbar run={data.run} status={status} view={view} onView={setView}
         onFit={() => fitRef.current && fitRef.current.fit()} critical={critical}
         onCritical={toggleCritical} actions={actions} />
-      <ErrorNote error={data.error} />
+      <ErrorBox error={data.error} />
       {data.progress && (
         <p class="rv-muted" data-testid="loading">Loading tasks: {data.progress.loaded}{data.progress.total ? ` of ${data.progress.total}` : ''}…</p>
       )}

@@ -7,7 +7,8 @@
 import { useState } from 'preact/hooks';
 import { post } from '../../app/api.js';
 import { ACTIONS } from './status.js';
-import { ErrorNote, Modal } from './widgets.jsx';
+import ErrorBox from '../../components/ErrorBox.jsx';
+import Dialog from '../../components/Dialog.jsx';
 
 const LABELS = { cancel: 'Cancel', pause: 'Pause', resume: 'Resume', retry: 'Retry', resolve: 'Resolve…' };
 
@@ -43,17 +44,17 @@ export default function TaskActions({ task, onChanged }) {
           </button>
         ))}
       </div>
-      <ErrorNote error={error} testid="action-error" />
+      <ErrorBox error={error} />
       {dialog === 'cancel' && (
-        <Modal title="Cancel task" onClose={() => setDialog(null)} testid="confirm-cancel-task">
+        <Dialog open title="Cancel task" onClose={() => setDialog(null)} testid="confirm-cancel-task">
           <p>Cancel {task.name}? This cannot be undone{task.status === 'running' ? '; its worker learns it at its next heartbeat' : ''}.</p>
-          <ErrorNote error={error} />
+          <ErrorBox error={error} />
           <div class="rv-actions">
             <button type="button" onClick={() => setDialog(null)}>Keep it</button>
             <button type="button" class="primary" data-testid="confirm-cancel-task-ok" disabled={busy !== null}
               onClick={() => act('cancel', { reason: 'canceled from the web UI' })}>Cancel task</button>
           </div>
-        </Modal>
+        </Dialog>
       )}
       {dialog === 'resolve' && <ResolveDialog task={task} busy={busy !== null} error={error}
         onClose={() => setDialog(null)} onResolve={(body) => act('resolve', body)} />}
@@ -80,19 +81,19 @@ function ResolveDialog({ task, busy, error, onClose, onResolve }) {
     onResolve(reason ? { result, reason } : { result });
   };
   return (
-    <Modal title="Resolve manually" onClose={onClose} testid="resolve-task">
+    <Dialog open title="Resolve manually" onClose={onClose} testid="resolve-task">
       <form onSubmit={submit}>
         <p>{task.name} ends as <strong>success</strong> with this result; its children are released.</p>
         <label>Result (JSON)
           <textarea value={text} data-testid="resolve-result" spellcheck={false} onInput={(e) => setText(e.currentTarget.value)} />
         </label>
         <label>Reason <input value={reason} maxLength={1024} data-testid="resolve-reason" onInput={(e) => setReason(e.currentTarget.value)} /></label>
-        <ErrorNote error={bad || error} />
+        <ErrorBox error={bad || error} />
         <div class="rv-actions">
           <button type="button" onClick={onClose}>Close</button>
           <button type="submit" class="primary" disabled={busy} data-testid="resolve-submit">Resolve</button>
         </div>
       </form>
-    </Modal>
+    </Dialog>
   );
 }

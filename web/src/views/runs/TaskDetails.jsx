@@ -17,7 +17,9 @@ import { useChangeFeed, useThrottled } from '../../components/live.js';
 import TaskActions from './TaskActions.jsx';
 import TaskLogs from './TaskLogs.jsx';
 import { Attempts, Deliveries, EventTrail, WorkflowSteps } from './TaskHistory.jsx';
-import { ErrorNote, JsonView, StatusBadge } from './widgets.jsx';
+import { StatusBadge } from './widgets.jsx';
+import JsonView from '../../components/JsonView.jsx';
+import ErrorBox from '../../components/ErrorBox.jsx';
 import './task.css';
 
 function Field({ label, children, testid }) {
@@ -64,7 +66,7 @@ export default function TaskDetails({ id, liveStatus, onLoad }) {
       .then((page) => setWorkflow((page.workflows || []).find((w) => w.id === id) || null), () => setWorkflow(null));
   }, [maybeWorkflow, id]);
 
-  if (error && !task) return <ErrorNote error={error} />;
+  if (error && !task) return <ErrorBox error={error} />;
   if (!task) return <p class="rv-muted">Loading…</p>;
   return (
     <div class="rv-task" data-testid="task-details" data-id={task.id}>
@@ -73,7 +75,7 @@ export default function TaskDetails({ id, liveStatus, onLoad }) {
         <StatusBadge status={task.status} />
         {task.dead_letter && <span class="rv-badge" style={{ '--c': 'var(--status-failure, #e74c3c)' }}>dead letter</span>}
       </header>
-      <ErrorNote error={error} />
+      <ErrorBox error={error} />
       <TaskActions task={task} onChanged={(t) => show(t)} />
       {task.error && (
         <p class="rv-error" data-testid="task-error"><strong>{task.error.code}</strong>: {task.error.message}</p>
@@ -93,9 +95,9 @@ export default function TaskDetails({ id, liveStatus, onLoad }) {
         <Field label="Duration">{fmtDuration(taskDuration(task))}</Field>
         {task.lease && <Field label="Held by">{task.lease.worker_id} until {fmtTime(task.lease.lease_until)}</Field>}
       </dl>
-      <JsonView label="Metadata" value={task.metadata} open={false} testid="task-metadata" />
-      <JsonView label="Input" value={task.input} testid="task-input" />
-      <JsonView label="Result" value={task.result} testid="task-result" />
+      <h3>Metadata</h3><JsonView value={task.metadata} open={1} />
+      <h3>Input</h3><JsonView value={task.input} />
+      <h3>Result</h3><div data-testid="task-result"><JsonView value={task.result} /></div>
       {workflow && (
         <section>
           <h3>Workflow {workflow.type}: {workflow.status}</h3>

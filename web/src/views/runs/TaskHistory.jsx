@@ -6,7 +6,8 @@
 import { useEffect, useRef } from 'preact/hooks';
 import { fmtDuration, fmtTime, ms } from './format.js';
 import { usePaged } from './usePaged.js';
-import { ErrorNote, StatusBadge } from './widgets.jsx';
+import { StatusBadge } from './widgets.jsx';
+import ErrorBox from '../../components/ErrorBox.jsx';
 
 function MoreButton({ list }) {
   return list.more ? <button type="button" onClick={list.loadMore}>Load more</button> : null;
@@ -37,7 +38,7 @@ export function Deliveries({ taskId }) {
   const list = usePaged(`/v1/tasks/${taskId}/deliveries`, 'deliveries', {});
   if (!list.ready) return <p class="rv-muted">Loading…</p>;
   if (list.missing) return <p class="rv-muted">Not available on this server.</p>;
-  if (list.error) return <ErrorNote error={list.error} />;
+  if (list.error) return <ErrorBox error={list.error} />;
   if (list.items.length === 0) return <p class="rv-muted">No action was called.</p>;
   return (
     <div class="rv-scroll">
@@ -67,7 +68,7 @@ export function EventTrail({ taskId, version }) {
     if (seen.current !== version) { seen.current = version; list.reload(); }
   }, [version]);
   if (!list.ready) return <p class="rv-muted">Loading…</p>;
-  if (list.error) return <ErrorNote error={list.error} />;
+  if (list.error) return <ErrorBox error={list.error} />;
   return (
     <div class="rv-scroll">
       <table class="rv-table" data-testid="task-events">
@@ -89,7 +90,7 @@ export function EventTrail({ taskId, version }) {
 export function WorkflowSteps({ runId }) {
   const list = usePaged(`/v1/workflows/${runId}/steps`, 'steps', { limit: 200 });
   if (!list.ready) return <p class="rv-muted">Loading…</p>;
-  if (list.error) return <ErrorNote error={list.error} />;
+  if (list.error) return <ErrorBox error={list.error} />;
   if (list.items.length === 0) return <p class="rv-muted">No step yet.</p>;
   return (
     <div class="rv-scroll">

@@ -11,7 +11,7 @@ import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { get, stream } from '../../app/api.js';
 import { fmtTime } from './format.js';
 import { useWindow } from './useWindow.js';
-import { ErrorNote } from './widgets.jsx';
+import ErrorBox from '../../components/ErrorBox.jsx';
 import './logs.css';
 
 const PAGE = 500;
@@ -99,7 +99,7 @@ export default function TaskLogs({ taskId, follow, onEnd }) {
           onClick={() => setPaused(!paused)}>{paused ? 'Resume scrolling' : 'Pause scrolling'}</button>
         {!logs.live && logs.more && <button type="button" onClick={logs.loadMore} data-testid="logs-more">Load more</button>}
       </div>
-      <ErrorNote error={logs.error} />
+      <ErrorBox error={logs.error} />
       <div class="rv-log-window" ref={win.ref}>
         <div style={{ height: `${win.before}px` }} />
         {shown.slice(win.first, win.last).map((l) => (

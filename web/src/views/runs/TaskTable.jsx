@@ -10,7 +10,8 @@ import { fmtDuration, fmtTime, ms, taskDuration, errorText } from './format.js';
 import { isTerminal, kindOf, STATUSES } from './status.js';
 import { eachLimited } from './pool.js';
 import { useWindow } from './useWindow.js';
-import { Modal, StatusBadge } from './widgets.jsx';
+import { StatusBadge } from './widgets.jsx';
+import Dialog from '../../components/Dialog.jsx';
 import './table.css';
 
 const ROW = 30;
@@ -122,13 +123,13 @@ export default function TaskTable({ tasks, onSelect, selectedId }) {
         </table>
       </div>
       {confirming && (
-        <Modal title="Cancel tasks" onClose={() => setConfirming(false)} testid="confirm-bulk-cancel">
+        <Dialog open title="Cancel tasks" onClose={() => setConfirming(false)} testid="confirm-bulk-cancel">
           <p>Cancel {cancelable.length} unfinished task{cancelable.length === 1 ? '' : 's'}? This cannot be undone.</p>
           <div class="rv-actions">
             <button type="button" onClick={() => setConfirming(false)}>Keep them</button>
             <button type="button" class="primary" onClick={bulkCancel} data-testid="confirm-bulk-cancel-ok">Cancel tasks</button>
           </div>
-        </Modal>
+        </Dialog>
       )}
     </div>
   );

@@ -1,10 +1,8 @@
 /*
  * widgets.jsx — small pieces the runs views share: a status badge, status
- * chips with counts, a stacked progress bar, an error line, a modal.
+ * chips with counts (or filter toggles), ArcRun's stacked progress bar.
  */
-import { useEscape } from '../../app/shortcuts.js';
 import { STATUSES, statusVar } from './status.js';
-import { errorText } from './format.js';
 
 export function StatusBadge({ status, testid = 'task-status' }) {
   return (
@@ -45,36 +43,5 @@ export function ProgressBar({ counts, total, slim = false }) {
       </div>
       {!slim && <span class="rv-progress-label">{pct}% ended</span>}
     </div>
-  );
-}
-
-export function ErrorNote({ error, testid = 'error' }) {
-  if (!error) return null;
-  return <p class="rv-error" role="alert" data-testid={testid}>{errorText(error)}</p>;
-}
-
-/* A dialog over the page; Escape or the backdrop closes it. */
-export function Modal({ title, onClose, children, testid }) {
-  useEscape(true, onClose);
-  return (
-    <div class="rv-backdrop" onClick={(e) => { if (e.target === e.currentTarget) onClose(); }}>
-      <div class="rv-modal" role="dialog" aria-label={title} data-testid={testid}>
-        <header><h2>{title}</h2><button type="button" class="rv-x" aria-label="Close" onClick={onClose}>×</button></header>
-        {children}
-      </div>
-    </div>
-  );
-}
-
-/* Pretty JSON in a collapsible block; null and absent print as a dash. */
-export function JsonView({ value, label, open = true, testid }) {
-  if (value === undefined || value === null) {
-    return <div class="rv-json-empty" data-testid={testid}>{label ? `${label}: ` : ''}—</div>;
-  }
-  return (
-    <details class="rv-json" open={open} data-testid={testid}>
-      <summary>{label}</summary>
-      <pre>{JSON.stringify(value, null, 2)}</pre>
-    </details>
   );
 }
