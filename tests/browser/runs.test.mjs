@@ -178,3 +178,24 @@ test('a task and then its run are canceled from the UI', async () => {
     await ui.close();
   }
 });
+
+test('tasks selected in the table are canceled together', async () => {
+  const run = await createRun('bulk', 'bulk-q', [['one'], ['two'], ['three']]);
+  const ui = await openPage(server);
+  try {
+    await ui.goto(`/runs/${run.id}?view=table`);
+    await ui.page.waitForSelector('[data-view="run"][data-ready="true"]');
+    for (const ref of ['one', 'three']) {
+      await ui.page.check(`[data-testid="task-row"][data-id="${run.ids[ref]}"] input[type="checkbox"]`);
+    }
+    await ui.page.click('[data-testid="bulk-cancel"]');
+    await ui.page.click('[data-testid="confirm-bulk-cancel-ok"]');
+    await ui.page.waitForSelector('[data-testid="toast"] >> text=Canceled 2 tasks');
+    for (const ref of ['one', 'three']) {
+      await ui.page.waitForSelector(`[data-testid="task-row"][data-id="${run.ids[ref]}"] [data-status="canceled"]`);
+    }
+    assert.equal((await server.api('GET', `/v1/tasks/${run.ids.two}`)).status, 'pending');
+  } finally {
+    await ui.close();
+  }
+});
