@@ -34,13 +34,15 @@ async function complete(jobs) {
   });
 }
 
-/* The graph's nodes as the graph component reports them: id → {status, color}. */
+/* The graph's nodes as the graph component reports them: id → {status, color},
+ * its spellings succeeded and failed read as the API's. */
 async function graphNodes(page) {
-  return page.evaluate(() => {
+  const nodes = await page.evaluate(() => {
     const g = window.__weftGraph;
-    if (!g || typeof g.nodes !== 'function') return null;
-    return Object.fromEntries(g.nodes().map((n) => [n.id, { status: n.status, color: n.color }]));
+    return g && typeof g.nodes === 'function' ? g.nodes() : null;
   });
+  const status = (s) => ({ succeeded: 'success', failed: 'failure' })[s] || s;
+  return nodes && Object.fromEntries(nodes.map((n) => [n.id, { status: status(n.status), color: n.color }]));
 }
 
 async function graphStatuses(page) {
@@ -132,6 +134,7 @@ test('a running task shows its log lines live', async () => {
     });
     await ui.page.waitForSelector('[data-testid="log-line"] >> text=step 2 of 2 done');
     assert.equal(await ui.page.locator('[data-testid="log-line"]').count(), 3);
+    await ui.page.locator('[data-testid="task-logs"]').scrollIntoViewIfNeeded();
     await ui.shot('task-logs');
 
     await complete([job]);

@@ -95,6 +95,7 @@ export default function TaskDetails({ id, liveStatus, onLoad }) {
         <Field label="Duration">{fmtDuration(taskDuration(task))}</Field>
         {task.lease && <Field label="Held by">{task.lease.worker_id} until {fmtTime(task.lease.lease_until)}</Field>}
       </dl>
+      <section><h3>Logs</h3><TaskLogs key={task.id} taskId={task.id} follow={!isTerminal(task.status)} onEnd={load} /></section>
       <h3>Metadata</h3><JsonView value={task.metadata} open={1} />
       <h3>Input</h3><JsonView value={task.input} />
       <h3>Result</h3><div data-testid="task-result"><JsonView value={task.result} /></div>
@@ -108,7 +109,6 @@ export default function TaskDetails({ id, liveStatus, onLoad }) {
           <WorkflowSteps runId={task.id} />
         </section>
       )}
-      <section><h3>Logs</h3><TaskLogs key={task.id} taskId={task.id} follow={!isTerminal(task.status)} onEnd={load} /></section>
       <section><h3>Attempts</h3><Attempts attempts={task.attempts} /></section>
       <section><h3>Action deliveries</h3><Deliveries taskId={task.id} /></section>
       <section><h3>Events</h3><EventTrail taskId={task.id} version={version} /></section>
