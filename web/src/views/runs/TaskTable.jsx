@@ -28,8 +28,11 @@ const COLUMNS = [
   { id: 'duration', label: 'Duration', key: (t) => taskDuration(t) ?? -1 },
 ];
 
+/* Names sort as people read them: task-9 before task-10. */
+const collator = new Intl.Collator(undefined, { numeric: true });
+
 function compare(a, b) {
-  if (typeof a === 'string' || typeof b === 'string') return String(a).localeCompare(String(b));
+  if (typeof a === 'string' || typeof b === 'string') return collator.compare(String(a), String(b));
   return a - b;
 }
 
