@@ -3,7 +3,8 @@
  * task's body), its actions' delivery attempts, its event trail, and a
  * workflow run's steps and sleeps.
  */
-import { useEffect, useRef } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { serverHas } from './routes.js';
 import { fmtDuration, fmtTime, ms } from './format.js';
 import { usePaged } from './usePaged.js';
 import { StatusBadge } from './widgets.jsx';
@@ -35,7 +36,10 @@ export function Attempts({ attempts }) {
 }
 
 export function Deliveries({ taskId }) {
-  const list = usePaged(`/v1/tasks/${taskId}/deliveries`, 'deliveries', {});
+  const [has, setHas] = useState(null);
+  useEffect(() => { serverHas('/v1/tasks/{id}/deliveries').then(setHas); }, []);
+  const list = usePaged(`/v1/tasks/${taskId}/deliveries`, 'deliveries', {}, has === true);
+  if (has === false) return <p class="rv-muted">Not available on this server.</p>;
   if (!list.ready) return <p class="rv-muted">Loading…</p>;
   if (list.missing) return <p class="rv-muted">Not available on this server.</p>;
   if (list.error) return <ErrorBox error={list.error} />;

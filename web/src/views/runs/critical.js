@@ -4,18 +4,13 @@
  * the longest chain by depth that the graph package computes.
  */
 import { get } from '../../app/api.js';
-
-const layering = import.meta.glob('../../graph/layering.js');
+import { criticalPathByDepth } from '../../graph/layering.js';
+import { serverHas } from './routes.js';
 
 export async function criticalPath(runId, tasks, edges) {
-  try {
+  if (await serverHas('/v1/runs/{id}/critical-path')) {
     const res = await get(`/v1/runs/${runId}/critical-path`);
     return new Set(res.tasks || []);
-  } catch (e) {
-    const load = layering['../../graph/layering.js'];
-    if (e.status !== 404 || !load) throw e;
-    const mod = await load();
-    if (typeof mod.criticalPathByDepth !== 'function') throw e;
-    return new Set(mod.criticalPathByDepth(tasks, edges));
   }
+  return new Set(criticalPathByDepth(tasks, edges));
 }

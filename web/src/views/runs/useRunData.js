@@ -3,8 +3,8 @@
  * change feed without refetching.
  *
  * Tasks come from GET /v1/runs/{id}/graph (pages of up to 10,000 with the
- * edges of their tasks); a server without that route answers 404, and the
- * tasks then come from GET /v1/runs/{id}/tasks, without edges.
+ * edges of their tasks); on a server without that route, from
+ * GET /v1/runs/{id}/tasks, without edges.
  * Feed events that arrive while the pages load are held and applied after,
  * except one that would take a task back from an end it reached in the
  * snapshot (it happened before the snapshot was read).
@@ -13,6 +13,7 @@ import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { get } from '../../app/api.js';
 import { useChangeFeed } from '../../components/live.js';
 import { isTerminal } from './status.js';
+import { serverHas } from './routes.js';
 
 const GRAPH_PAGE = 10000;
 const TASKS_PAGE = 1000;
@@ -95,13 +96,9 @@ export function useRunData(id, onChanges) {
     };
     try {
       const run = await get(`/v1/runs/${id}`);
-      let data;
-      try {
-        data = await loadGraph(id, progress);
-      } catch (e) {
-        if (e.status !== 404) throw e;
-        data = await loadTaskPages(id, run, progress);
-      }
+      const data = await serverHas('/v1/runs/{id}/graph')
+        ? await loadGraph(id, progress)
+        : await loadTaskPages(id, run, progress);
       if (seq !== loadSeq.current) return;
       index.current = new Map(data.tasks.map((t, i) => [t.id, i]));
       current.current = data.tasks;
