@@ -10,6 +10,7 @@
 #                   on SQLite and then on a throwaway PostgreSQL server
 #   make asan       build/asan/weft and the ASan+UBSan unit test binaries
 #   make browser    the web UI in Chromium (tests/browser) against build/weft
+#   make web-unit   node tests of the web UI's plain modules (web/src/**/*.test.js)
 #   make fuzz       libFuzzer runs of the decoders (clang); FUZZ_SECONDS=600 each
 #   make compile_commands   compile_commands.json for clangd/clang-tidy
 #   make install    PREFIX=/usr/local: weft, its man page and completions, libweft
@@ -108,10 +109,13 @@ FUZZ_RESULTS := $(FUZZ_NAMES:%=build/results/fuzz/%.result)
 # Debian's Chromium driven by playwright-core (its own npm package).
 BROWSER_TESTS := $(wildcard tests/browser/*.test.mjs)
 BROWSER_RESULTS := build/results/browser.result
+# Node tests of the page's modules that need no browser (web/src/**/*.test.js).
+WEB_UNIT_TESTS := $(shell find web/src -name '*.test.js' 2>/dev/null | LC_ALL=C sort)
+WEB_UNIT_RESULTS := build/results/web-unit.result
 
 # ---- build --------------------------------------------------------------
 
-.PHONY: all asan unit unit-results api clients browser check run deps clean compile_commands unit-bins fuzz fuzz-bins FORCE
+.PHONY: all asan unit unit-results api clients browser web-unit check run deps clean compile_commands unit-bins fuzz fuzz-bins FORCE
 FORCE:
 
 all: build/weft
@@ -317,6 +321,22 @@ build/results/browser.result: build/weft tests/browser/node_modules/.installed F
 		echo fail >$@; cat $@.log; printf 'FAIL  browser\n'; \
 	fi
 
+build/results/web-unit.result: $(WEB_UNIT_TESTS) web/node_modules/.package-lock.json FORCE
+	@mkdir -p $(@D)
+	@if [ -z "$(WEB_UNIT_TESTS)" ]; then \
+		echo "web-unit: no tests in web/src; nothing to run"; echo pass >$@; exit 0; \
+	fi; \
+	if $(WITH_NODE) && timeout 300 node --test --test-reporter=spec $(WEB_UNIT_TESTS) >$@.log 2>&1; then \
+		echo pass >$@; printf 'PASS  web-unit (%s tests)\n' "$$(sed -n 's/^[^ ]* pass \([0-9]*\)$$/\1/p' $@.log)"; \
+	else \
+		echo fail >$@; cat $@.log; printf 'FAIL  web-unit\n'; \
+	fi
+
+web-unit:
+	@rm -f $(WEB_UNIT_RESULTS)
+	@$(MAKE) --no-print-directory $(WEB_UNIT_RESULTS)
+	@$(call report,$(WEB_UNIT_RESULTS),web-unit)
+
 browser:
 	@scripts/deps.sh browser
 	@rm -f $(BROWSER_RESULTS)
@@ -353,14 +373,14 @@ PAR_JOBS = $(if $(filter -j%,$(MAKEFLAGS)),,-j$(NPROC))
 
 .PHONY: check-all
 check-all: build/weft build/asan/weft $(UNIT_RESULTS) $(FUZZ_RESULTS) $(API_RESULTS) $(CLIENT_RESULTS) \
-	$(BROWSER_RESULTS)
+	$(BROWSER_RESULTS) $(WEB_UNIT_RESULTS)
 
 check:
 	@scripts/deps.sh browser
 	@rm -rf build/results
 	@rc=0; \
 	$(PG_SERVER) $(MAKE) --no-print-directory $(PAR_JOBS) -k --output-sync=target check-all || rc=1; \
-	$(call report,$(UNIT_RESULTS) $(FUZZ_RESULTS) $(API_RESULTS) $(CLIENT_RESULTS) $(BROWSER_RESULTS),check) || rc=1; \
+	$(call report,$(UNIT_RESULTS) $(FUZZ_RESULTS) $(API_RESULTS) $(CLIENT_RESULTS) $(BROWSER_RESULTS) $(WEB_UNIT_RESULTS),check) || rc=1; \
 	exit $$rc
 
 # ---- fuzzing under libFuzzer (clang) --------------------------------------

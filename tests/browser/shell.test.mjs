@@ -151,3 +151,18 @@ test('the namespace switcher offers the namespaces in use, takes a typed one, an
     await ui.close();
   }
 });
+
+test('the page title names the view; Esc closes the phone menu', async () => {
+  const ui = await openPage(server, { width: 390, height: 844 });
+  try {
+    await ui.goto('/dead-letters');
+    await ui.page.waitForFunction(() => document.title === 'Dead letters · weft');
+    await ui.page.click('[data-testid="menu-toggle"]');
+    await ui.page.waitForSelector('.shell.menu-open');
+    await ui.shot('phone-menu');
+    await ui.page.keyboard.press('Escape');
+    await ui.page.waitForSelector('.shell.menu-open', { state: 'detached' });
+  } finally {
+    await ui.close();
+  }
+});

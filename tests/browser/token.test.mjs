@@ -81,12 +81,13 @@ test('sign out forgets the token and the next call asks for one', async () => {
 });
 
 test('/view?batch=ID opens the run view', async () => {
+  const run = await server.api('POST', '/v1/runs', { name: 'from-arcrun', tasks: [{ ref: 'a', queue: 'q', name: 'a' }] });
   const ui = await openPage(server, { token: TOKEN });
   const { page } = ui;
   try {
-    await page.goto(`${server.url}/view?batch=run-123`);
+    await page.goto(`${server.url}/view?batch=${run.id}`);
     await page.waitForSelector('[data-testid="shell"]');
-    await page.waitForFunction(() => location.hash === '#/runs/run-123');
+    await page.waitForFunction((id) => location.hash === `#/runs/${id}`, run.id);
     await page.waitForSelector('[data-testid="nav-runs"][aria-current="page"]');
   } finally {
     await ui.close();

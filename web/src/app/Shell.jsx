@@ -7,7 +7,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { nav, viewFor } from '../views.js';
 import { navigate, useRoute } from './router.js';
 import { onUnauthorized, onSettingsChange, token } from './api.js';
-import { installKeyboard } from './shortcuts.js';
+import { installKeyboard, useEscape } from './shortcuts.js';
 import { currentTheme, setTheme } from './theme.js';
 import TokenDialog from './TokenDialog.jsx';
 import HelpOverlay from './HelpOverlay.jsx';
@@ -55,6 +55,9 @@ export default function Shell() {
 
   const View = viewFor(route);
   const here = `/${route.parts[0] || 'dashboard'}`;
+  const section = nav.find((n) => n.path === here);
+  useEffect(() => { document.title = section ? `${section.label} · weft` : 'weft'; }, [here]);
+  useEscape(menuOpen, () => setMenuOpen(false));
   const closeToken = () => setTokenAsk({ open: false, refused: false });
   return (
     <div class={`shell ${menuOpen ? 'menu-open' : ''}`} data-testid="shell">

@@ -9,7 +9,8 @@
  *     Follows GET /v1/changes (server-sent events) while mounted: onTasks
  *     gets each `tasks` event's task list, onReset a `reset` (the feed fell
  *     behind: reload what is shown). Restarts when the query, token or
- *     namespace changes. `query` null: no feed.
+ *     namespace changes. `query` null: no feed; nsQuery({}) follows the
+ *     namespace chosen in the header ({} alone: every namespace).
  *
  *   const live = useLive(() => get(`/v1/runs/${id}`), {deps: [id], feed: {run: id}});
  *     useAsync that also reloads on change-feed events, at most once per
