@@ -64,7 +64,7 @@ export default function TaskDetails({ id, liveStatus, onLoad }) {
     get('/v1/workflows', { namespace: task.namespace, type: task.name, queue: task.queue,
       created_after: around(-1000), created_before: around(1000), limit: 100 })
       .then((page) => setWorkflow((page.workflows || []).find((w) => w.id === id) || null), () => setWorkflow(null));
-  }, [maybeWorkflow, id]);
+  }, [maybeWorkflow, id, version]);
 
   if (error && !task) return <ErrorBox error={error} />;
   if (!task) return <p class="rv-muted">Loading…</p>;
@@ -106,7 +106,7 @@ export default function TaskDetails({ id, liveStatus, onLoad }) {
             <p class="rv-muted">Suspended ({workflow.suspended.reason}){workflow.suspended.wake_at ? ` until ${fmtTime(workflow.suspended.wake_at)}` : ''}
               {workflow.suspended.signal ? `, waiting for signal ${workflow.suspended.signal}` : ''}</p>
           )}
-          <WorkflowSteps runId={task.id} />
+          <WorkflowSteps runId={task.id} version={version} />
         </section>
       )}
       <section><h3>Attempts</h3><Attempts attempts={task.attempts} /></section>

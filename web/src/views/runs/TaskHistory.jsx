@@ -10,6 +10,14 @@ import { usePaged } from './usePaged.js';
 import { StatusBadge } from './widgets.jsx';
 import ErrorBox from '../../components/ErrorBox.jsx';
 
+/* version changes when the task did: read the list again. */
+function useReloadOn(version, reload) {
+  const seen = useRef(version);
+  useEffect(() => {
+    if (seen.current !== version) { seen.current = version; reload(); }
+  }, [version]);
+}
+
 function MoreButton({ list }) {
   return list.more ? <button type="button" onClick={list.loadMore}>Load more</button> : null;
 }
@@ -66,11 +74,7 @@ export function Deliveries({ taskId }) {
 
 export function EventTrail({ taskId, version }) {
   const list = usePaged(`/v1/tasks/${taskId}/events`, 'events', { limit: 100 });
-  /* version changes when the task did: read the trail again. */
-  const seen = useRef(version);
-  useEffect(() => {
-    if (seen.current !== version) { seen.current = version; list.reload(); }
-  }, [version]);
+  useReloadOn(version, list.reload);
   if (!list.ready) return <p class="rv-muted">Loading…</p>;
   if (list.error) return <ErrorBox error={list.error} />;
   return (
@@ -91,8 +95,9 @@ export function EventTrail({ taskId, version }) {
   );
 }
 
-export function WorkflowSteps({ runId }) {
+export function WorkflowSteps({ runId, version }) {
   const list = usePaged(`/v1/workflows/${runId}/steps`, 'steps', { limit: 200 });
+  useReloadOn(version, list.reload);
   if (!list.ready) return <p class="rv-muted">Loading…</p>;
   if (list.error) return <ErrorBox error={list.error} />;
   if (list.items.length === 0) return <p class="rv-muted">No step yet.</p>;
