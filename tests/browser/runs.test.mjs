@@ -1,7 +1,7 @@
 /*
  * Runs in the browser: a run's graph follows its tasks as workers finish
- * them (no reload), a running task's logs appear live, and tasks and runs
- * are canceled from the UI. Screenshots: the run list, the graph, table and
+ * them (no reload), a running task's logs appear live, a kind's rules are
+ * edited, and tasks and runs are canceled from the UI. Screenshots: the run list, the graph, table and
  * timeline views, the task panel and the task page.
  */
 import { test, before, after } from 'node:test';
@@ -97,6 +97,8 @@ test('the graph changes colour as workers finish tasks, without a reload', async
     await ui.idle();
     await ui.shot('run-graph');
 
+    await ui.page.keyboard.press('c');
+    await ui.page.waitForSelector('[data-testid="critical-path"][aria-pressed="true"]');
     await ui.page.keyboard.press('2');
     await ui.page.waitForSelector('[data-testid="task-row"]');
     assert.equal(await ui.page.locator('[data-testid="task-row"]').count(), 4);
@@ -162,6 +164,13 @@ test('a task and then its run are canceled from the UI', async () => {
     await ui.page.waitForSelector(`[data-testid="task-row"][data-id="${run.ids.second}"] [data-status="canceled"]`);
     await ui.idle();
     await ui.shot('task-panel');
+
+    await ui.page.click('[data-testid="edit-rules-open"]');
+    await ui.page.selectOption('[data-testid="rules-kind"]', 'cancel-q');
+    await ui.page.fill('[data-testid="rules-json"]', JSON.stringify([
+      { type: 'Concurency', max_concurency: 1, matcher: { kind: 'cancel-q', status: 'Running', fields: [] } }]));
+    await ui.page.click('[data-testid="rules-submit"]');
+    await ui.page.waitForSelector('[data-testid="toast"] >> text=Rules of cancel-q updated on 2 tasks');
 
     await ui.page.click('[data-testid="cancel-run-open"]');
     await ui.page.click('[data-testid="confirm-cancel-run"]');
