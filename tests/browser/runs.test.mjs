@@ -1,8 +1,9 @@
 /*
  * Runs in the browser: a run's graph follows its tasks as workers finish
  * them (no reload), a running task's logs appear live, a kind's rules are
- * edited, and tasks and runs are canceled from the UI. Screenshots: the run list, the graph, table and
- * timeline views, the task panel and the task page.
+ * edited, and tasks and runs are canceled from the UI. Screenshots: the
+ * run list, the graph, table and timeline views, the task panel and the
+ * task page.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
