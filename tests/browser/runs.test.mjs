@@ -212,3 +212,18 @@ test('tasks selected in the table are canceled together', async () => {
     await ui.close();
   }
 });
+
+test('the run list follows its runs\' tasks', async () => {
+  const run = await createRun('listed', 'list-q', [['only']]);
+  const ui = await openPage(server);
+  try {
+    await ui.goto('/runs');
+    const row = `[data-testid="run-row"][data-id="${run.id}"]`;
+    await ui.page.waitForSelector(`${row} [data-testid="run-status"][data-status="active"]`);
+    await complete(await claim('list-q'));
+    await ui.page.waitForSelector(`${row} [data-testid="run-status"][data-status="success"]`);
+    await ui.page.waitForSelector(`${row} [data-testid="status-chip"][data-status="success"]`);
+  } finally {
+    await ui.close();
+  }
+});
