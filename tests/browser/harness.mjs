@@ -204,8 +204,9 @@ function browser() {
   return browserPromise;
 }
 
-/* Requests that stay open by design and never make a page busy. */
-const isStream = (u) => u.includes('/v1/changes') || u.includes('/stream') || u.includes('follow=');
+/* Server-sent event streams stay open by design and never make a page busy
+ * (the page's api.stream asks for text/event-stream). */
+const isStream = (request) => (request.headers().accept || '').includes('text/event-stream');
 
 export async function openPage(server, { token, width = 1280, height = 800, theme = 'light', allow = [] } = {}) {
   const origin = new URL(server.url).origin;
@@ -231,7 +232,7 @@ export async function openPage(server, { token, width = 1280, height = 800, them
 
   let inflight = 0;
   let lastChange = Date.now();
-  const track = (d) => (r) => { if (!isStream(r.url())) { inflight += d; lastChange = Date.now(); } };
+  const track = (d) => (r) => { if (!isStream(r)) { inflight += d; lastChange = Date.now(); } };
   page.on('request', track(1));
   page.on('requestfinished', track(-1));
   page.on('requestfailed', track(-1));

@@ -77,6 +77,12 @@ test('a dark preferred colour scheme is the default theme', async () => {
   try {
     await ui.goto('/dashboard');
     assert.equal(await ui.page.evaluate(() => document.documentElement.dataset.theme), 'dark');
+    for (const name of ['dashboard', 'queues', 'schedules']) {
+      await ui.goto(`/${name}`);
+      await ui.page.waitForSelector(`[data-testid="nav-${name}"][aria-current="page"]`);
+      await ui.idle();
+      await ui.shot(`desktop-${name}-dark`);
+    }
   } finally {
     await ui.close();
   }
@@ -98,6 +104,9 @@ test('keyboard: g then a nav key changes view, ? shows help, Esc closes it', asy
     await ui.page.click('[data-testid="token-button"]');
     await ui.page.fill('[data-testid="token-input"]', 'gr');
     assert.ok(ui.page.url().endsWith('#/queues'));
+    // Tab stays inside the dialog.
+    for (let i = 0; i < 4; i++) await ui.page.keyboard.press('Tab');
+    assert.ok(await ui.page.evaluate(() => !!document.activeElement.closest('[data-testid="token-dialog"]')));
     await ui.page.keyboard.press('Escape');
     await ui.page.waitForSelector('[data-testid="token-dialog"]', { state: 'detached' });
   } finally {
