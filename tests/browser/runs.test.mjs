@@ -226,4 +226,15 @@ test('the run list follows its runs\' tasks', async () => {
   } finally {
     await ui.close();
   }
+  const phone = await openPage(server, { width: 390, height: 844 });
+  try {
+    await phone.goto(`/runs/${run.id}?view=table&task=${run.ids.only}`);
+    await phone.page.waitForSelector('[data-testid="task-details"]');
+    await phone.idle();
+    const width = await phone.page.evaluate(() => document.documentElement.scrollWidth);
+    assert.ok(width <= 390, `the run page does not scroll sideways at phone width (scrollWidth ${width})`);
+    await phone.shot('phone-run-table');
+  } finally {
+    await phone.close();
+  }
 });

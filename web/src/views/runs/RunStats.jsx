@@ -5,12 +5,14 @@
 import { ProgressBar, StatusChips } from './widgets.jsx';
 import { STATUSES } from './status.js';
 
+const plural = (n, word) => `${n} ${word}${n === 1 ? '' : 's'}`;
+
 export default function RunStats({ total, edges, withEdges, counts, kinds, statusFilter, kindFilter, onStatus, onKind }) {
   const byStatus = STATUSES.filter((s) => counts[s] > 0).map((s) => `${s}: ${counts[s]}`).join(' | ');
   return (
     <div class="rv-stats">
       <p class="rv-muted" data-testid="run-stats">
-        {total} tasks{withEdges ? `, ${edges} links` : ''}{byStatus ? ` | ${byStatus}` : ''}
+        {plural(total, 'task')}{withEdges ? `, ${plural(edges, 'link')}` : ''}{byStatus ? ` | ${byStatus}` : ''}
       </p>
       <ProgressBar counts={counts} total={total} />
       <div class="rv-toolbar">
