@@ -43,8 +43,9 @@ export default function DagGraph({ tasks, edges, critical = null, onSelect, onSe
 
     const themeWatch = new MutationObserver(() => ctrl.restyle());
     themeWatch.observe(document.documentElement, { attributes: true, attributeFilter: ['data-theme'] });
-    /* Cytoscape reads its container's size once; follow later changes. */
-    const resizeWatch = new ResizeObserver(() => ctrl.cy.resize());
+    /* Cytoscape reads its container's size once; follow later changes (a
+       graph first drawn in a hidden tab has no size to fit into). */
+    const resizeWatch = new ResizeObserver(() => ctrl.resized());
     resizeWatch.observe(container.current);
 
     return () => {

@@ -106,7 +106,8 @@ export function graphStyle(p) {
     },
     { selector: 'node.flash', style: { 'overlay-color': p.page.fg, 'overlay-opacity': 0.35, 'overlay-padding': 6 } },
     { selector: '.dim', style: { opacity: 0.25 } },
-    { selector: 'node.critical', style: { 'border-width': 5, 'border-color': p.critical, 'border-style': 'solid' } },
+    /* The border style is left alone so a barrier on the path stays dashed. */
+    { selector: 'node.critical', style: { 'border-width': 5, 'border-color': p.critical } },
     {
       selector: 'edge.critical',
       style: { width: 4, 'line-color': p.critical, 'target-arrow-color': p.critical, 'line-style': 'solid', 'z-index': 10 },
