@@ -131,13 +131,14 @@ export const OTHER_KIND = '(other kinds)';
 /*
  * Groups for the aggregated view: one group per (level band, kind) with its
  * task indices and a count by status, and the edges between groups with
- * required and optional edges counted apart.
+ * required and optional edges counted apart.  statusOf(task) names the status
+ * a task is counted under.
  *
  * A band is a run of consecutive levels.  It is one level wide unless that
  * would make more than maxGroups groups (a 100,000-task chain has 100,000
  * levels); then bands widen, doubling, until the groups fit.
  */
-export function groupTasks(tasks, edges, { maxGroups = 1200 } = {}) {
+export function groupTasks(tasks, edges, { maxGroups = 1200, statusOf = (t) => t.status || 'unknown' } = {}) {
   const graph = indexGraph(tasks, edges);
   const { level, depth } = topoLevels(graph);
   const kindOf = kindIndexer(tasks);
@@ -174,7 +175,7 @@ export function groupTasks(tasks, edges, { maxGroups = 1200 } = {}) {
     groupOf[i] = g;
     const group = groups[g];
     group.tasks.push(i);
-    const s = tasks[i].status || 'unknown';
+    const s = statusOf(tasks[i]);
     group.counts[s] = (group.counts[s] || 0) + 1;
   }
 
