@@ -113,6 +113,13 @@ test('the graph changes colour as workers finish tasks, without a reload', async
 
     await ui.page.keyboard.press('3');
     await ui.page.waitForSelector('[data-testid="timeline-canvas"]');
+    // The bars are painted: the canvas holds pixels of the success colour.
+    await ui.page.waitForFunction(() => {
+      const c = document.querySelector('[data-testid="timeline-canvas"]');
+      const px = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+      for (let i = 0; i < px.length; i += 4) if (px[i] === 0x27 && px[i + 1] === 0xae && px[i + 2] === 0x60) return true;
+      return false;
+    });
     await ui.shot('run-timeline');
   } finally {
     await ui.close();
