@@ -55,11 +55,12 @@ export function Deliveries({ taskId }) {
   return (
     <div class="rv-scroll">
       <table class="rv-table" data-testid="task-deliveries">
-        <thead><tr><th>Action</th><th>#</th><th>Status</th><th>HTTP</th><th>Started</th><th>Took</th><th>Error</th></tr></thead>
+        <thead><tr><th>Action</th><th>Event</th><th>Attempts</th><th>Status</th><th>HTTP</th><th>Started</th><th>Took</th><th>Error</th></tr></thead>
         <tbody>
           {list.items.map((d, i) => (
             <tr key={i}>
-              <td>{d.action}</td><td>{d.attempt ?? '—'}</td><td>{d.status || '—'}</td><td>{d.http_status ?? '—'}</td>
+              <td>{d.action}</td><td>{d.event || '—'}</td>
+              <td>{d.attempt ?? '—'}{d.max_attempts ? ` of ${d.max_attempts}` : ''}</td><td>{d.status || '—'}</td><td>{d.http_status ?? '—'}</td>
               <td>{fmtTime(d.started_at)}</td>
               <td>{d.ended_at && d.started_at ? fmtDuration(ms(d.ended_at) - ms(d.started_at)) : '—'}</td>
               <td class="rv-wrap">{d.error || '—'}</td>
