@@ -245,3 +245,21 @@ test('the run list follows its runs\' tasks', async () => {
     await phone.close();
   }
 });
+
+test('a webhook task shows its action\'s delivery attempts', async () => {
+  // Nothing listens on port 9: the on_start call fails and the task with it.
+  const run = await server.api('POST', '/v1/runs', {
+    name: 'hooked',
+    tasks: [{ ref: 'call', executor: 'webhook', name: 'call', kind: 'notify', on_start: { url: 'http://127.0.0.1:9/start', verb: 'Post' } }],
+  });
+  const ui = await openPage(server);
+  try {
+    await ui.goto(`/tasks/${run.tasks[0].id}`);
+    await ui.page.waitForSelector('[data-testid="task-details"] [data-testid="task-status"][data-status="failure"]');
+    await ui.page.waitForSelector('[data-testid="task-deliveries"] >> text=on_start');
+    await ui.page.locator('[data-testid="task-deliveries"]').scrollIntoViewIfNeeded();
+    await ui.shot('task-deliveries');
+  } finally {
+    await ui.close();
+  }
+});

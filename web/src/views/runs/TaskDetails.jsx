@@ -110,7 +110,7 @@ export default function TaskDetails({ id, liveStatus, onLoad }) {
         </section>
       )}
       <section><h3>Attempts</h3><Attempts attempts={task.attempts} /></section>
-      <section><h3>Action deliveries</h3><Deliveries taskId={task.id} /></section>
+      <section><h3>Action deliveries</h3><Deliveries taskId={task.id} version={version} /></section>
       <section><h3>Events</h3><EventTrail taskId={task.id} version={version} /></section>
     </div>
   );

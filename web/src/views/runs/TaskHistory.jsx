@@ -43,10 +43,11 @@ export function Attempts({ attempts }) {
   );
 }
 
-export function Deliveries({ taskId }) {
+export function Deliveries({ taskId, version }) {
   const [has, setHas] = useState(null);
   useEffect(() => { serverHas('/v1/tasks/{id}/deliveries').then(setHas); }, []);
   const list = usePaged(`/v1/tasks/${taskId}/deliveries`, 'deliveries', {}, has === true);
+  useReloadOn(version, list.reload);
   if (has === false) return <p class="rv-muted">Not available on this server.</p>;
   if (!list.ready) return <p class="rv-muted">Loading…</p>;
   if (list.missing) return <p class="rv-muted">Not available on this server.</p>;
