@@ -229,8 +229,10 @@ export class GraphController {
     this.timers.add(timer);
   }
 
+  /* A Set of task ids, or an array (the critical-path route returns one). */
   setCritical(critical) {
-    this.critical = critical && critical.size ? critical : null;
+    const ids = Array.isArray(critical) ? new Set(critical) : critical;
+    this.critical = ids && ids.size ? ids : null;
     this.applyCritical();
   }
 
