@@ -3,7 +3,7 @@
  *
  *   <DagGraph tasks={[{id, name, kind, executor, status, barrier, started_at, ended_at}]}
  *             edges={[{from, to, required}]}
- *             critical={Set of task ids | null}
+ *             critical={Set (or array) of task ids | null}
  *             onSelect={(taskId) => …}         click on a task
  *             onSelectGroup={(tasks) => …}     click on a group (grouped mode; optional)
  *             fitRef={ref} />                  ref.current = {fit(), zoomIn(), zoomOut()}

@@ -15,7 +15,7 @@ import dagre from 'cytoscape-dagre';
 import { groupTasks } from './layering.js';
 import { layoutGroups } from './groupLayout.js';
 import { readPalette, canonicalStatus, STATUSES, toHex } from './palette.js';
-import { graphStyle, statusBar, TASK_WIDTH, TASK_HEIGHT, GROUP_WIDTH, GROUP_HEIGHT } from './graphStyle.js';
+import { graphStyle, TASK_WIDTH, TASK_HEIGHT, GROUP_WIDTH, GROUP_HEIGHT } from './graphStyle.js';
 
 /* Measured in Chromium with the dev page (dev/): 1,000 layered random
    tasks draw in about 1.5 s, 1,500 in 2 s, mostly dagre; above that the
@@ -60,19 +60,22 @@ export class GraphController {
     this.cy.on('tap', (evt) => this.tap(evt.target));
   }
 
-  /* New tasks/edges props.  Same ids and edge count: statuses only. */
+  /* New tasks/edges props.  The same ids in the same order and as many
+     edges: only statuses can have changed (groups index tasks by position,
+     so a reordering rebuilds). */
   setData(tasks, edges) {
-    const sameTasks = tasks.length === this.statusById.size && edges.length === this.edgeCount
-      && tasks.every((t) => this.statusById.has(t.id));
-    if (sameTasks && this.tasks.length > 0) {
+    const sameTasks = tasks.length === this.tasks.length && edges.length === this.edgeCount
+      && tasks.every((t, i) => this.tasks[i].id === t.id);
+    if (sameTasks && tasks.length > 0) {
       this.tasks = tasks;
       this.updateStatuses(tasks);
       return;
     }
-    this.tasks = tasks;
+    this.statusById = new Map(tasks.map((t) => [t.id, canonicalStatus(t.status)]));
+    /* Cytoscape refuses a second element with an id; keep each task once. */
+    this.tasks = this.statusById.size === tasks.length ? tasks : [...new Map(tasks.map((t) => [t.id, t])).values()];
     this.edges = edges;
     this.edgeCount = edges.length;
-    this.statusById = new Map(tasks.map((t) => [t.id, canonicalStatus(t.status)]));
     const mode = tasks.length > TASK_MODE_LIMIT ? 'grouped' : 'tasks';
     if (mode !== this.mode) {
       this.mode = mode;
@@ -140,13 +143,10 @@ export class GraphController {
   }
 
   groupData(g) {
-    return {
-      id: GROUP_PREFIX + g.id,
-      label: groupLabel(g),
-      count: g.tasks.length,
-      counts: { ...g.counts },
-      bar: statusBar(g.counts, g.tasks.length, this.palette),
-    };
+    const count = g.tasks.length;
+    const data = { id: GROUP_PREFIX + g.id, label: groupLabel(g), count, size: Math.log10(count), counts: { ...g.counts } };
+    for (const s of STATUSES) data[`p_${s}`] = (100 * (g.counts[s] || 0)) / count;
+    return data;
   }
 
   /* The tasks of an expanded group, in a grid centred where the group was. */
@@ -229,8 +229,10 @@ export class GraphController {
     this.timers.add(timer);
   }
 
+  /* A Set of task ids, or an array (the critical-path route returns one). */
   setCritical(critical) {
-    this.critical = critical && critical.size ? critical : null;
+    const ids = Array.isArray(critical) ? new Set(critical) : critical;
+    this.critical = ids && ids.size ? ids : null;
     this.applyCritical();
   }
 
@@ -289,15 +291,10 @@ export class GraphController {
     this.userMoved = true;
   }
 
-  /* The theme changed: new colours for the stylesheet and the group bars. */
+  /* The theme changed: the stylesheet holds every colour. */
   restyle() {
     this.palette = readPalette();
-    this.cy.batch(() => {
-      this.cy.style(graphStyle(this.palette));
-      if (this.mode === 'grouped') {
-        for (const g of this.grouping.groups) this.cy.getElementById(GROUP_PREFIX + g.id).data('bar', statusBar(g.counts, g.tasks.length, this.palette));
-      }
-    });
+    this.cy.style(graphStyle(this.palette));
   }
 
   /* For browser tests: the canvas cannot be read, this can.  x and y are

@@ -94,3 +94,13 @@ test('group layout puts bands in rows and children under their parents', () => {
   assert.ok(pos[3].x < pos[2].x, 'children keep their parents\' order');
   assert.ok(pos[1].x - pos[0].x >= 100, 'no overlap');
 });
+
+test('status spellings and colour notations are normalised', async () => {
+  const { canonicalStatus, toHex } = await import('./palette.js');
+  assert.equal(canonicalStatus('success'), 'succeeded');
+  assert.equal(canonicalStatus('failure'), 'failed');
+  assert.equal(canonicalStatus('running'), 'running');
+  assert.equal(canonicalStatus(undefined), 'unknown');
+  assert.equal(toHex('rgb(39, 174, 96)'), '#27ae60');
+  assert.equal(toHex('#abc'), '#aabbcc');
+});

@@ -1,7 +1,8 @@
 /*
  * dev.jsx — a page to look at and time <DagGraph> on synthetic DAGs without
  * a server: index.html?shape=layered|chain|fanout|diamonds&n=1000.
- * Not part of the application build (vite builds from web/index.html only).
+ * Not part of the application build (vite builds from web/index.html only);
+ * run `npx vite` in web/ and open /src/graph/dev/index.html?shape=chain&n=500.
  * window.__devTiming.firstRender is the time from handing the tasks to the
  * component to the first frame drawn after the layout.
  */
@@ -36,6 +37,7 @@ function Dev() {
   const [critical, setCritical] = useState(null);
   const [selected, setSelected] = useState('');
   const [round, setRound] = useState(1);
+  const [shown, setShown] = useState(true);
   const fitRef = useRef(null);
   const criticalPath = useMemo(() => new Set(criticalPathByDepth(data.tasks, data.edges)), [data.edges]);
 
@@ -65,11 +67,12 @@ function Dev() {
           const root = document.documentElement;
           root.dataset.theme = root.dataset.theme === 'dark' ? 'light' : 'dark';
         }}>Theme</button>
+        <button data-testid="dev-unmount" onClick={() => setShown(!shown)}>{shown ? 'Unmount' : 'Mount'}</button>
         <span data-testid="dev-selected">{selected}</span>
       </div>
       <div id="graph">
-        <DagGraph tasks={data.tasks} edges={data.edges} critical={critical} fitRef={fitRef}
-          onSelect={(id) => setSelected(`task ${id}`)} />
+        {shown && <DagGraph tasks={data.tasks} edges={data.edges} critical={critical} fitRef={fitRef}
+          onSelect={(id) => setSelected(`task ${id}`)} />}
       </div>
     </>
   );
