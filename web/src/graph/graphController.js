@@ -30,14 +30,10 @@ const FLASH_MS = 700;
 const MIN_START_ZOOM = 0.2;
 const GROUP_PREFIX = 'group:';
 
-let dagreRegistered = false;
-
 export class GraphController {
   constructor(container, callbacks) {
-    if (!dagreRegistered) {
-      cytoscape.use(dagre);
-      dagreRegistered = true;
-    }
+    /* Registering twice logs a warning (a module reloaded in development). */
+    if (!cytoscape('layout', 'dagre')) cytoscape.use(dagre);
     this.callbacks = callbacks;
     this.mode = 'tasks';
     this.tasks = [];
