@@ -28,6 +28,7 @@ const MAX_GROUPS = 400;
 const FLASH_MS = 700;
 /* Below this first zoom, labels and even colours are lost (see settleViewport). */
 const MIN_START_ZOOM = 0.2;
+const MAX_FIT_ZOOM = 1.25;
 const GROUP_PREFIX = 'group:';
 
 export class GraphController {
@@ -298,8 +299,15 @@ export class GraphController {
     }
   }
 
+  /* Fit the whole graph, but a handful of tasks is not blown up past
+     MAX_FIT_ZOOM. */
   fit() {
-    this.cy.fit(undefined, 30);
+    const cy = this.cy;
+    cy.fit(undefined, 30);
+    if (cy.zoom() > MAX_FIT_ZOOM) {
+      cy.zoom(MAX_FIT_ZOOM);
+      cy.center();
+    }
   }
 
   resized() {
