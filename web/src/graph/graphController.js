@@ -28,16 +28,13 @@ const MAX_GROUPS = 400;
 const FLASH_MS = 700;
 /* Below this first zoom, labels and even colours are lost (see settleViewport). */
 const MIN_START_ZOOM = 0.2;
+const MAX_FIT_ZOOM = 1.25;
 const GROUP_PREFIX = 'group:';
-
-let dagreRegistered = false;
 
 export class GraphController {
   constructor(container, callbacks) {
-    if (!dagreRegistered) {
-      cytoscape.use(dagre);
-      dagreRegistered = true;
-    }
+    /* Registering twice logs a warning (a module reloaded in development). */
+    if (!cytoscape('layout', 'dagre')) cytoscape.use(dagre);
     this.callbacks = callbacks;
     this.mode = 'tasks';
     this.tasks = [];
@@ -97,6 +94,7 @@ export class GraphController {
       seen.add(id);
       elements.push({ data: { id, source: e.from, target: e.to, required: e.required !== false } });
     }
+    const anchor = this.viewAnchor();
     this.replaceElements(elements);
     this.cy.layout({
       name: 'dagre', rankDir: 'TB', nodeSep: 24, rankSep: 60, edgeSep: 8,
@@ -107,10 +105,10 @@ export class GraphController {
       ranker: 'tight-tree',
       fit: false, animate: false,
     }).run();
-    this.settleViewport();
+    this.settleViewport(anchor);
   }
 
-  buildGroups() {
+  buildGroups(anchor = this.viewAnchor()) {
     const grouping = groupTasks(this.tasks, this.edges, { maxGroups: MAX_GROUPS, statusOf: (t) => canonicalStatus(t.status) });
     this.grouping = grouping;
     this.groupById = new Map(grouping.groups.map((g) => [GROUP_PREFIX + g.id, g]));
@@ -139,7 +137,7 @@ export class GraphController {
       });
     }
     this.replaceElements(elements);
-    this.settleViewport();
+    this.settleViewport(anchor);
   }
 
   groupData(g) {
@@ -168,13 +166,38 @@ export class GraphController {
     });
   }
 
-  /* Fit after a rebuild unless the user has panned or zoomed since.  A very
-     tall or very wide graph fitted whole is a line of specks; it starts
-     fitted across its narrow side instead, from its top or left end, and
-     fit() shows it whole. */
-  settleViewport() {
+  /* The node nearest the middle of the screen and where it is drawn, so a
+     relayout the user did not ask for can keep it in place. */
+  viewAnchor() {
     const cy = this.cy;
-    if (this.userMoved || cy.elements().empty() || !cy.width() || !cy.height()) return;
+    if (!this.userMoved) return null;
+    const mid = { x: cy.width() / 2, y: cy.height() / 2 };
+    let best = null;
+    let bestDistance = Infinity;
+    cy.nodes().forEach((n) => {
+      const at = n.renderedPosition();
+      const d = (at.x - mid.x) ** 2 + (at.y - mid.y) ** 2;
+      if (d < bestDistance) { best = { id: n.id(), at }; bestDistance = d; }
+    });
+    return best;
+  }
+
+  /* After a rebuild: if the user has panned or zoomed, keep the anchor node
+     (viewAnchor) where it was on screen.  Otherwise fit; but a very tall or
+     very wide graph fitted whole is a line of specks, so it starts fitted
+     across its narrow side instead, from its top or left end, and fit()
+     shows it whole. */
+  settleViewport(anchor = null) {
+    const cy = this.cy;
+    if (this.userMoved) {
+      const node = anchor && cy.getElementById(anchor.id);
+      if (node && node.nonempty()) {
+        const at = node.renderedPosition();
+        cy.panBy({ x: anchor.at.x - at.x, y: anchor.at.y - at.y });
+      }
+      return;
+    }
+    if (cy.elements().empty() || !cy.width() || !cy.height()) return;
     this.fit();
     if (cy.zoom() >= MIN_START_ZOOM) return;
     const box = cy.elements().boundingBox();
@@ -270,14 +293,21 @@ export class GraphController {
       this.callbacks.onSelectGroup(g.tasks.map((ti) => this.tasks[ti]));
     } else if (g.tasks.length <= EXPAND_LIMIT) {
       if (this.expanded.has(g.id)) this.expanded.delete(g.id); else this.expanded.add(g.id);
-      this.userMoved = true; /* keep the viewport on what was clicked */
-      this.buildGroups();
+      this.userMoved = true; /* keep what was clicked where it is */
+      this.buildGroups({ id: target.id(), at: target.renderedPosition() });
       this.applyCritical();
     }
   }
 
+  /* Fit the whole graph, but a handful of tasks is not blown up past
+     MAX_FIT_ZOOM. */
   fit() {
-    this.cy.fit(undefined, 30);
+    const cy = this.cy;
+    cy.fit(undefined, 30);
+    if (cy.zoom() > MAX_FIT_ZOOM) {
+      cy.zoom(MAX_FIT_ZOOM);
+      cy.center();
+    }
   }
 
   resized() {

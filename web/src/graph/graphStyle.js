@@ -91,6 +91,10 @@ export function graphStyle(p) {
         width: 1.5,
         'curve-style': 'taxi',
         'taxi-direction': 'downward',
+        /* Turn in the gap right under the source: an edge spanning several
+           ranks then drops vertically, instead of running a horizontal
+           segment through a row of nodes halfway down. */
+        'taxi-turn': '30px',
         'line-color': p.requiredEdge,
         'target-arrow-color': p.requiredEdge,
         'target-arrow-shape': 'triangle',
