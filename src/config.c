@@ -168,6 +168,8 @@ static const struct setting settings[] = {
 	  "unset", "the same in seconds (overrides LOG_RETENTION_DAYS)" },
 	{ { "LOG_STREAMS_MAX" }, NULL, NULL, K_INT, F(log_streams_max), 1, 100000, "64", NULL,
 	  "live log streams (GET /v1/tasks/{id}/logs?follow=true) open at once" },
+	{ { "UI_STREAMS_MAX" }, NULL, NULL, K_INT, F(ui_streams_max), 1, 100000, "256", NULL,
+	  "change feed streams (GET /v1/changes, the web UI's live updates) open at once" },
 	{ { "DB_READERS" }, NULL, NULL, K_INT, F(db_readers), 1, 1024, "8", NULL,
 	  "read-only database connections" },
 	{ { "DB_CACHE_MB" }, NULL, NULL, K_INT, F(db_cache_mb), 1, 1048576, "32", NULL,

@@ -68,6 +68,12 @@ typedef struct engine_config {
 
 /* store and dispatcher are borrowed and must outlive the engine. */
 engine *engine_new(const engine_config *cfg, store *st, dispatcher *disp);
+/* After each commit that changed tasks, fn(arg, changes) on the engine
+ * thread (changes borrowed for the call): it must only copy them and
+ * return. NULL unsets it; once set or unset, no call is under way with
+ * the previous one. Any thread. */
+typedef void (*engine_commit_fn)(void *arg, const store_changes *changes);
+void engine_on_commit(engine *e, engine_commit_fn fn, void *arg);
 int engine_start(engine *e);          /* recovers deadlines, starts the thread */
 void engine_stop(engine *e);          /* drains queued commands, then joins */
 void engine_free(engine *e);

@@ -216,6 +216,9 @@ struct engine {
 	engine_faults faults_next; /* under mu: taken by the next cycle */
 	bool faults_set;           /* under mu */
 	engine_stats stats;        /* under mu */
+	engine_commit_fn on_commit;   /* under commit_mu */
+	void *on_commit_arg;
+	pthread_mutex_t commit_mu;
 
 	cycle_state cycle;
 	engine_job **fx;           /* launched by this cycle's steps */

@@ -70,6 +70,23 @@ int store_begin(store_conn *c);       /* BEGIN IMMEDIATE */
  * transaction may or may not have committed, and store_commit_resolve
  * tells. Never blocks beyond the COMMIT itself. */
 int store_commit(store_conn *c);
+/* The tasks whose status the writer's last transaction changed (or is
+ * changing): valid until the next store_begin. Runs changed as a whole
+ * by one statement are given as runs; overflow: more changed than
+ * STORE_CHANGES_MAX, take everything as changed. */
+#define STORE_CHANGES_MAX 20000
+typedef struct store_changes {
+	const weft_id *ids;
+	size_t n;
+	const weft_id *runs;
+	size_t nruns;
+	bool overflow;
+} store_changes;
+store_changes store_changes_of(const store_conn *c);
+/* The tasks of the status changes recorded in the trail after the entry
+ * *after (up to limit, in order; *after moves to the last one read). With
+ * *after < 0 it is set to the last entry, and nothing is read. */
+int store_task_events_after(store_conn *c, int64_t *after, size_t limit, weft_id **ids, size_t *n);
 /* After store_commit answered WEFT_EINDOUBT: ONE attempt to learn the
  * outcome (reconnecting if needed, then asking the transaction's status).
  * 0 with *committed set when it is known; WEFT_EUNAVAILABLE while the

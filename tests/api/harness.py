@@ -177,6 +177,7 @@ EXERCISED_ROUTES = frozenset({
     ("GET", "/v1/tasks/{id}/logs"),
     ("POST", "/v1/jobs/{id}/logs"),
     ("GET", "/v1/logs"),
+    ("GET", "/v1/changes"),
     ("POST", "/v1/jobs"),
     ("POST", "/v1/jobs/claim"),
     ("POST", "/v1/jobs/heartbeat"),

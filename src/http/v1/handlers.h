@@ -18,6 +18,8 @@ void v1_task_events(http_request *r);
 void v1_task_logs(http_request *r);
 void v1_job_logs_append(http_request *r);
 void v1_search_logs(http_request *r);
+/* changes.c */
+void v1_changes(http_request *r);
 
 /* jobs.c */
 void v1_enqueue(http_request *r);
