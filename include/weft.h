@@ -481,6 +481,27 @@ typedef struct weft_log_search_query {
  * @operation searchLogs */
 WEFT_API int weft_search_logs(weft_client *c, const weft_log_search_query *q, char **out, weft_error *err);
 
+/* ---- the change feed ------------------------------------------------------- */
+
+/* Which changes: q may be NULL (every namespace the token sees). */
+typedef struct weft_changes_query {
+	const char *run;          /* one run's tasks (a lone job is its own run) */
+	const char *namespace_;   /* one namespace's; not with run */
+	const char *after;        /* the previous answer's cursor; NULL: start now */
+	/* Not used: this call always asks for the changes kept now (follow=false);
+	 * the live stream (server-sent events) never ends, so it is read with an
+	 * event-stream reader, not here. */
+	bool follow;
+} weft_changes_query;
+
+/* The tasks whose status changed after the cursor, as the server keeps
+ * them now: {"tasks": [...], "cursor", "reset"}. Ask again with cursor;
+ * reset true: the cursor was older than what is kept, reload. Without a
+ * cursor the answer is empty and its cursor marks now (the server keeps
+ * changes for a minute after each such call).
+ * @operation listChanges */
+WEFT_API int weft_list_changes(weft_client *c, const weft_changes_query *q, char **out, weft_error *err);
+
 /* The operator actions on a task answer the task (Task JSON); req may be
  * NULL; 409 (WEFT_ECONFLICT) when its status does not allow the action.
  * @operation retryTask */

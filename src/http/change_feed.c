@@ -37,7 +37,9 @@ struct change_feed {
 	void (*wake)(void);
 	int64_t epoch;
 	size_t subscribers;          /* under mu */
-	weft_id *pend, *pend_runs;   /* under mu */
+	int64_t polled_until;        /* under mu: keep changes for pollers until then (mono µs) */
+	store_change *pend;          /* under mu; status AS_READ: the one read */
+	weft_id *pend_runs;          /* under mu */
 	size_t npend, pend_cap, npend_runs, pend_runs_cap;
 	bool pend_lost;              /* under mu: more changed than kept */
 	feed_entry *ring;            /* CHANGE_FEED_RING slots; seq s at s % RING */
@@ -91,11 +93,18 @@ void change_feed_subscribe(change_feed *f)
 void change_feed_unsubscribe(change_feed *f)
 {
 	pthread_mutex_lock(&f->mu);
-	if (f->subscribers > 0 && --f->subscribers == 0) {
+	if (f->subscribers > 0 && --f->subscribers == 0 && clock_mono_us() >= f->polled_until) {
 		/* Nobody reads them: what waits is dropped, the ring stays. */
 		f->npend = f->npend_runs = 0;
 		f->pend_lost = false;
 	}
+	pthread_mutex_unlock(&f->mu);
+}
+
+void change_feed_polled(change_feed *f)
+{
+	pthread_mutex_lock(&f->mu);
+	f->polled_until = clock_mono_us() + CHANGE_FEED_POLL_KEEP_US;
 	pthread_mutex_unlock(&f->mu);
 }
 
@@ -109,6 +118,9 @@ uint64_t change_feed_head(change_feed *f)
 	return h;
 }
 
+/* A change whose status is the task's when it is read (another node's). */
+#define AS_READ TS__COUNT
+
 static void push_ids(weft_id **v, size_t *n, size_t *cap, const weft_id *ids, size_t k)
 {
 	if (*n + k > *cap) {
@@ -119,18 +131,28 @@ static void push_ids(weft_id **v, size_t *n, size_t *cap, const weft_id *ids, si
 	*n += k;
 }
 
+static void push_changes(store_change **v, size_t *n, size_t *cap, const store_change *items, size_t k)
+{
+	if (*n + k > *cap) {
+		*cap = MAX(*n + k, *cap * 2);
+		*v = xrealloc(*v, *cap * sizeof **v);
+	}
+	memcpy(*v + *n, items, k * sizeof *items);
+	*n += k;
+}
+
 void change_feed_publish(void *feed, const store_changes *ch)
 {
 	change_feed *f = feed;
 	if (ch->n == 0 && ch->nruns == 0 && !ch->overflow)
 		return;
 	pthread_mutex_lock(&f->mu);
-	bool any = f->subscribers > 0;
+	bool any = f->subscribers > 0 || clock_mono_us() < f->polled_until;
 	if (any) {
 		if (ch->overflow || f->npend + ch->n + ch->nruns > PENDING_MAX) {
 			f->pend_lost = true;
 		} else {
-			push_ids(&f->pend, &f->npend, &f->pend_cap, ch->ids, ch->n);
+			push_changes(&f->pend, &f->npend, &f->pend_cap, ch->items, ch->n);
 			push_ids(&f->pend_runs, &f->npend_runs, &f->pend_runs_cap, ch->runs, ch->nruns);
 		}
 	}
@@ -141,7 +163,7 @@ void change_feed_publish(void *feed, const store_changes *ch)
 
 /* ---- loading ---------------------------------------------------------------------------- */
 
-static void render(buf *b, const task_row *t)
+static void render(buf *b, const task_row *t, task_status status)
 {
 	const weft_id *run = id_is_set(&t->batch_id) ? &t->batch_id : &t->id;
 	buf_puts(b, "{\"id\":");
@@ -159,7 +181,7 @@ static void render(buf *b, const task_row *t)
 	buf_puts(b, ",\"executor\":");
 	wire_str(b, t->executor ? t->executor : "webhook");
 	buf_puts(b, ",\"status\":");
-	wire_str(b, task_status_name(t->status));
+	wire_str(b, task_status_name(status));
 	buf_puts(b, ",\"attempt\":");
 	wire_i64(b, t->attempt);
 	buf_puts(b, ",\"started_at\":");
@@ -169,8 +191,8 @@ static void render(buf *b, const task_row *t)
 	buf_putc(b, '}');
 }
 
-/* Under mu: the next entry. */
-static void append(change_feed *f, const task_row *t)
+/* Under mu: the next entry: t with the status its change gave. */
+static void append(change_feed *f, const task_row *t, task_status status)
 {
 	uint64_t seq = ++f->head;
 	feed_entry *e = &f->ring[seq % CHANGE_FEED_RING];
@@ -178,7 +200,7 @@ static void append(change_feed *f, const task_row *t)
 	free(e->json);
 	buf b;
 	buf_init(&b);
-	render(&b, t);
+	render(&b, t, status == AS_READ ? t->status : status);
 	e->seq = seq;
 	e->run = id_is_set(&t->batch_id) ? t->batch_id : t->id;
 	e->ns = xstrdup(t->namespace ? t->namespace : NAMESPACE_DEFAULT);
@@ -190,58 +212,43 @@ static int cmp_id(const void *a, const void *b)
 	return strncmp(((const weft_id *)a)->str, ((const weft_id *)b)->str, WEFT_ID_LEN);
 }
 
-/* The ids without their repeats, in the order they first came. */
-static size_t dedupe(weft_id *ids, size_t n)
-{
-	if (n < 2)
-		return n;
-	weft_id *sorted = xmalloc(n * sizeof *sorted);
-	memcpy(sorted, ids, n * sizeof *sorted);
-	qsort(sorted, n, sizeof *sorted, cmp_id);
-	bool *seen = xcalloc(n, sizeof *seen);
-	size_t k = 0;
-	for (size_t i = 0; i < n; i++) {
-		const weft_id *hit = bsearch(&ids[i], sorted, n, sizeof *sorted, cmp_id);
-		size_t at = (size_t)(hit - sorted);
-		while (at > 0 && id_eq(&sorted[at - 1], &ids[i]))
-			at--;
-		if (!seen[at]) {
-			seen[at] = true;
-			ids[k++] = ids[i];
-		}
-	}
-	free(seen);
-	free(sorted);
-	return k;
-}
-
-/* Puts rows in the ring in the order of ids (a row read is found by id). */
-static void append_in_order(change_feed *f, const weft_id *ids, size_t n, task_row *rows, size_t nrows)
+/* Puts the changes in the ring in their order, each with its task's row
+ * (found by id among rows; a task gone meanwhile is left out). */
+static void append_in_order(change_feed *f, const store_change *ch, size_t n, task_row *rows, size_t nrows)
 {
 	qsort(rows, nrows, sizeof *rows, cmp_id);
 	pthread_mutex_lock(&f->mu);
 	for (size_t i = 0; i < n; i++) {
-		const task_row *t = bsearch(&ids[i], rows, nrows, sizeof *rows, cmp_id);
+		const task_row *t = bsearch(&ch[i].id, rows, nrows, sizeof *rows, cmp_id);
 		if (t != NULL)
-			append(f, t);
+			append(f, t, ch[i].status);
 	}
 	pthread_mutex_unlock(&f->mu);
 }
 
-static int load_ids(change_feed *f, store_conn *c, weft_id *ids, size_t n)
+/* The changes a chunk at a time: each chunk's tasks read once. */
+static int load_changes(change_feed *f, store_conn *c, const store_change *ch, size_t n)
 {
-	n = dedupe(ids, n);
-	for (size_t at = 0; at < n; at += READ_CHUNK) {
+	weft_id *ids = xmalloc(MAX(n, (size_t)1) * sizeof *ids);
+	int err = 0;
+	for (size_t at = 0; at < n && !err; at += READ_CHUNK) {
 		size_t k = MIN((size_t)READ_CHUNK, n - at);
+		for (size_t i = 0; i < k; i++)
+			ids[i] = ch[at + i].id;
+		qsort(ids, k, sizeof *ids, cmp_id);
+		size_t u = 0;
+		for (size_t i = 0; i < k; i++)
+			if (u == 0 || !id_eq(&ids[u - 1], &ids[i]))
+				ids[u++] = ids[i];
 		task_row *rows = NULL;
 		size_t nrows = 0;
-		int err = store_tasks_read(c, ids + at, k, false, &rows, &nrows);
-		if (err)
-			return err;
-		append_in_order(f, ids + at, k, rows, nrows);
+		err = store_tasks_read(c, ids, u, false, &rows, &nrows);
+		if (!err)
+			append_in_order(f, ch + at, k, rows, nrows);
 		store_free_tasks(rows, nrows);
 	}
-	return 0;
+	free(ids);
+	return err;
 }
 
 static int load_run(change_feed *f, store_conn *c, const weft_id *run)
@@ -254,7 +261,7 @@ static int load_run(change_feed *f, store_conn *c, const weft_id *run)
 		if (n > RUN_TASKS_MAX)
 			f->lost = f->head;
 		for (size_t i = 0; i < MIN(n, (size_t)RUN_TASKS_MAX); i++)
-			append(f, &rows[i].task);
+			append(f, &rows[i].task, AS_READ);
 		pthread_mutex_unlock(&f->mu);
 	}
 	store_free_run_tasks(rows, n);
@@ -263,7 +270,7 @@ static int load_run(change_feed *f, store_conn *c, const weft_id *run)
 
 /* Other nodes' changes, from the trail (ours come again: harmless, the
  * entry shows the task as it is). */
-static void load_remote(change_feed *f, store_conn *c, weft_id **ids, size_t *n, size_t *cap)
+static void load_remote(change_feed *f, store_conn *c, store_change **ch, size_t *n, size_t *cap)
 {
 	int64_t now = clock_mono_us();
 	if (!store_shared(f->st) || now < f->remote_next_us)
@@ -271,8 +278,9 @@ static void load_remote(change_feed *f, store_conn *c, weft_id **ids, size_t *n,
 	f->remote_next_us = now + CHANGE_FEED_REMOTE_US;
 	weft_id *got = NULL;
 	size_t k = 0;
-	if (store_task_events_after(c, &f->remote_after, READ_CHUNK, &got, &k) == 0 && k > 0)
-		push_ids(ids, n, cap, got, k);
+	if (store_task_events_after(c, &f->remote_after, READ_CHUNK, &got, &k) == 0)
+		for (size_t i = 0; i < k; i++)
+			push_changes(ch, n, cap, &(store_change){ got[i], (task_status)AS_READ }, 1);
 	if (k == READ_CHUNK)
 		f->remote_next_us = now;    /* more wait: the next look reads them */
 	free(got);
@@ -287,19 +295,21 @@ void change_feed_load(change_feed *f)
 		return;
 	pthread_mutex_lock(&f->load);
 	pthread_mutex_lock(&f->mu);
-	weft_id *ids = f->pend, *runs = f->pend_runs;
+	store_change *changes = f->pend;
+	weft_id *runs = f->pend_runs;
 	size_t n = f->npend, cap = f->pend_cap, nruns = f->npend_runs;
 	bool lost = f->pend_lost;
-	f->pend = f->pend_runs = NULL;
+	f->pend = NULL;
+	f->pend_runs = NULL;
 	f->npend = f->pend_cap = f->npend_runs = f->pend_runs_cap = 0;
 	f->pend_lost = false;
 	pthread_mutex_unlock(&f->mu);
 	store_conn *c = store_reader_acquire(f->st);
 	int err = c == NULL ? WEFT_EUNAVAILABLE : 0;
 	if (c != NULL)
-		load_remote(f, c, &ids, &n, &cap);
+		load_remote(f, c, &changes, &n, &cap);
 	if (!err)
-		err = load_ids(f, c, ids, n);
+		err = load_changes(f, c, changes, n);
 	for (size_t i = 0; i < nruns && !err; i++)
 		err = load_run(f, c, &runs[i]);
 	store_reader_release(f->st, c);
@@ -314,7 +324,7 @@ void change_feed_load(change_feed *f)
 	added = n > 0 || nruns > 0 || err || lost;
 	pthread_mutex_unlock(&f->mu);
 	pthread_mutex_unlock(&f->load);
-	free(ids);
+	free(changes);
 	free(runs);
 	if (added && f->wake != NULL)
 		f->wake();

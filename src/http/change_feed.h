@@ -38,9 +38,12 @@ void change_feed_free(change_feed *f);
 /* server.c: the server's feed, made by the first call (with wake). */
 change_feed *http_change_feed(http_request *r, void (*wake)(void));
 
-/* A stream opens or closes (the feed keeps nothing while none is open). */
+/* A stream opens or closes (the feed keeps nothing while none is open,
+ * and no poll came for CHANGE_FEED_POLL_KEEP_US). */
 void change_feed_subscribe(change_feed *f);
 void change_feed_unsubscribe(change_feed *f);
+#define CHANGE_FEED_POLL_KEEP_US (60 * 1000000LL)
+void change_feed_polled(change_feed *f);
 
 /* The engine thread, after a commit: the changed tasks (borrowed). */
 void change_feed_publish(void *feed, const store_changes *ch);

@@ -5,7 +5,8 @@
  * until the next transaction begins, so that the one who committed can
  * tell others (the change feed) which tasks to look at.
  *
- * A savepoint's rollback forgets what was noted after it. A change that
+ * Each change is noted with the status it gave, so that a reader after
+ * several commits still sees each step. A savepoint's rollback forgets what was noted after it. A change that
  * touches a whole run by one statement (a run's cancel, pause or resume)
  * notes the run. Past STORE_CHANGES_MAX ids the journal stops noting and
  * says it overflowed: whoever reads it treats everything as changed.
@@ -15,19 +16,15 @@
 #include "store/db.h"
 #include "util/alloc.h"
 
-static void push(weft_id **v, size_t *n, size_t *cap, const weft_id *id)
-{
-	*v = db_grow(*v, *n, cap, sizeof **v);
-	(*v)[(*n)++] = *id;
-}
-
-void task_changed_note(store_conn *c, const weft_id *id)
+void task_changed_note(store_conn *c, const weft_id *id, task_status to)
 {
 	db_changes *j = &c->changes;
-	if (j->n + j->nruns >= STORE_CHANGES_MAX)
+	if (j->n + j->nruns >= STORE_CHANGES_MAX) {
 		j->overflow = true;
-	else
-		push(&j->ids, &j->n, &j->cap, id);
+		return;
+	}
+	j->items = db_grow(j->items, j->n, &j->cap, sizeof *j->items);
+	j->items[j->n++] = (store_change){ *id, to };
 }
 
 void task_changed_note_run(store_conn *c, const weft_id *run)
@@ -38,8 +35,10 @@ void task_changed_note_run(store_conn *c, const weft_id *run)
 			return;
 	if (j->n + j->nruns >= STORE_CHANGES_MAX)
 		j->overflow = true;
-	else
-		push(&j->runs, &j->nruns, &j->runs_cap, run);
+	else {
+		j->runs = db_grow(j->runs, j->nruns, &j->runs_cap, sizeof *j->runs);
+		j->runs[j->nruns++] = *run;
+	}
 }
 
 void task_changes_reset(store_conn *c)
@@ -67,7 +66,7 @@ void task_changes_rollback(store_conn *c)
 
 void task_changes_release(store_conn *c)
 {
-	free(c->changes.ids);
+	free(c->changes.items);
 	free(c->changes.runs);
 	c->changes = (db_changes){ 0 };
 }
@@ -75,5 +74,5 @@ void task_changes_release(store_conn *c)
 store_changes store_changes_of(const store_conn *c)
 {
 	const db_changes *j = &c->changes;
-	return (store_changes){ .ids = j->ids, .n = j->n, .runs = j->runs, .nruns = j->nruns, .overflow = j->overflow };
+	return (store_changes){ .items = j->items, .n = j->n, .runs = j->runs, .nruns = j->nruns, .overflow = j->overflow };
 }

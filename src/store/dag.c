@@ -107,7 +107,7 @@ int store_fail_cascade(store_conn *c, const weft_id *failed, size_t n, int64_t n
 		db_set_field_text(&upd, "id", t->id.str);
 		db_set_field_text(&upd, "reason", reason);
 		event_row(&events, &t->id, now, task_status_name(t->status), "failure", reason, "system");
-		task_changed_note(c, &t->id);
+		task_changed_note(c, &t->id, TS_FAILURE);
 		err = batch_remaining_move(c, &t->batch_id, t->status, TS_FAILURE);
 		/* The row as the update leaves it. */
 		t->status = TS_FAILURE;
@@ -217,7 +217,7 @@ int store_release_children_many(store_conn *c, const parent_outcome *parents, si
 			continue;
 		out = db_grow(out, len, &cap, sizeof *out);
 		db_col_id(st, 0, &out[len++]);
-		task_changed_note(c, &out[len - 1]);
+		task_changed_note(c, &out[len - 1], TS_PENDING);
 	}
 	err = db_end(st, rc);
 	db_set_release(&all);

@@ -282,7 +282,7 @@ typedef struct db_qstats {
 
 /* The tasks whose status the transaction changed (changes.c). */
 typedef struct db_changes {
-	weft_id *ids;
+	store_change *items;
 	size_t n, cap;
 	weft_id *runs;                 /* runs changed as a whole */
 	size_t nruns, runs_cap;
@@ -574,7 +574,7 @@ void queue_stats_reset(store_conn *c);
 void queue_stats_release(store_conn *c);
 /* changes.c: the task (or every task of the run) changed its status in
  * this transaction (store_changes_of). */
-void task_changed_note(store_conn *c, const weft_id *id);
+void task_changed_note(store_conn *c, const weft_id *id, task_status to);
 void task_changed_note_run(store_conn *c, const weft_id *run);
 void task_changes_reset(store_conn *c);
 void task_changes_savepoint(store_conn *c);

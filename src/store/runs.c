@@ -61,7 +61,7 @@ int store_run_job_insert(store_conn *c, const run_job_new *r)
 	db_bind_text(st, r->ref);
 	err = db_send(st, NULL);
 	if (!err)
-		task_changed_note(c, &j->id);
+		task_changed_note(c, &j->id, r->status);
 	return err ? err : task_count_add(c, r->status, 1);
 }
 

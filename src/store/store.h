@@ -71,12 +71,16 @@ int store_begin(store_conn *c);       /* BEGIN IMMEDIATE */
  * tells. Never blocks beyond the COMMIT itself. */
 int store_commit(store_conn *c);
 /* The tasks whose status the writer's last transaction changed (or is
- * changing): valid until the next store_begin. Runs changed as a whole
+ * changing), in the order of the changes: valid until the next store_begin. Runs changed as a whole
  * by one statement are given as runs; overflow: more changed than
  * STORE_CHANGES_MAX, take everything as changed. */
 #define STORE_CHANGES_MAX 20000
+typedef struct store_change {
+	weft_id id;
+	task_status status;          /* the status the change gave */
+} store_change;
 typedef struct store_changes {
-	const weft_id *ids;
+	const store_change *items;
 	size_t n;
 	const weft_id *runs;
 	size_t nruns;

@@ -106,7 +106,7 @@ int store_run_task_insert(store_conn *c, const task_row *t, const char *ref)
 	db_bind_text(st, ref);
 	err = db_send(st, NULL);
 	if (!err)
-		task_changed_note(c, &t->id);
+		task_changed_note(c, &t->id, t->status);
 	return err ? err : task_count_add(c, t->status, 1);
 }
 

@@ -190,3 +190,19 @@ def test_streams_are_bounded(make_api):
         assert first.status == 200
         r = api.get("/v1/changes")
         assert r.status_code == 503 and "UI_STREAMS_MAX" in r.text
+
+
+def test_poll_with_follow_false(api):
+    start = api.get("/v1/changes", params={"follow": "false"})
+    assert start.status_code == 200, start.text
+    page = start.json()
+    assert page["tasks"] == [] and page["reset"] is False
+    (jid,) = enqueue(api)
+    r = api.post("/v1/tasks/%s/cancel" % jid, json={})
+    assert r.status_code == 200, r.text
+    page = api.get("/v1/changes", params={"follow": "false", "after": page["cursor"]}).json()
+    assert statuses_of(page["tasks"], jid) == ["pending", "canceled"] and page["reset"] is False
+    again = api.get("/v1/changes", params={"follow": "false", "after": page["cursor"]}).json()
+    assert again["tasks"] == []
+    r = api.get("/v1/changes", params={"follow": "maybe"})
+    assert r.status_code == 400 and "follow" in r.text

@@ -1393,6 +1393,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/changes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Tasks whose status changed, as server-sent events
+         * @description A stream of the tasks whose status changed, in commit order, of one run, one namespace, or every namespace the token sees. Without a cursor it starts with the changes after it opened; with one (after, or the Last-Event-ID header) right after that event. Event "tasks": data {"tasks":[ChangedTask]}; event "reset": data {}, the stream fell behind what the server keeps (or its cursor is of an earlier server process): reload what is shown. Every event has an id, the cursor to resume after it; a comment line every 15 s.
+         */
+        get: operations["listChanges"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -2977,6 +2997,35 @@ export interface components {
             attempt: number;
             /** @description The execution's log buffer overflowed: its oldest waiting lines were dropped (and the drop recorded as a system line) */
             dropped: boolean;
+        };
+        /** @description A task as it is after a change of its status */
+        ChangedTask: {
+            /** Format: uuid */
+            id?: string;
+            /**
+             * Format: uuid
+             * @description Its run (a lone job: itself)
+             */
+            run_id?: string;
+            namespace?: string;
+            name?: string;
+            kind?: string;
+            /** @description The same as kind */
+            queue?: string;
+            executor?: string;
+            status?: string;
+            attempt?: number;
+            /** Format: date-time */
+            started_at?: string | null;
+            /** Format: date-time */
+            ended_at?: string | null;
+        };
+        ChangesPage: {
+            tasks: components["schemas"]["ChangedTask"][];
+            /** @description Ask again after this */
+            cursor: string;
+            /** @description The cursor was older than what the server keeps: reload what is shown */
+            reset: boolean;
         };
     };
     responses: {
@@ -6313,6 +6362,49 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
+        };
+    };
+    listChanges: {
+        parameters: {
+            query?: {
+                /** @description Only the tasks of this run (a lone job is its own run) */
+                run?: string;
+                /** @description Only the tasks of this namespace (default: every namespace the token sees); not with run */
+                namespace?: string;
+                /** @description Resume after the event with this id (as Last-Event-ID) */
+                after?: string;
+                /** @description false: no stream, one JSON answer with the changes kept after the cursor now (a poll: the server keeps changes for a minute after each poll, and while a stream is open); ask again with its cursor. Default true */
+                follow?: boolean;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The stream (or with follow=false the changes kept now) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChangesPage"];
+                    "text/event-stream": string;
+                };
+            };
+            400: components["responses"]["Invalid"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["Internal"];
+            /** @description Too many change streams are open (UI_STREAMS_MAX), or the database is unreachable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
 }

@@ -198,6 +198,13 @@ export class WeftClient implements ApiMethods {
       await reader.cancel().catch(() => undefined);
     }
   }
+  /** The tasks whose status changed after the cursor `after`, as the server
+   * keeps them now ({tasks, cursor, reset}); ask again with cursor. The
+   * live stream of the same (GET /v1/changes as server-sent events) is read
+   * with an event-stream reader. */
+  listChanges(options?: Options<"listChanges">): Promise<Answer<"listChanges">> {
+    return this.#call("listChanges", [], undefined, { ...options, follow: false });
+  }
   /** The worker holding a job appends 1..1000 lines to its attempt's log. */
   appendJobLogs(id: string, body: Body<"appendJobLogs">, options?: Options<"appendJobLogs">): Promise<Answer<"appendJobLogs">> {
     return this.#call("appendJobLogs", [id], body, options);

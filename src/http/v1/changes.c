@@ -5,6 +5,9 @@
  *   namespace=NS  the tasks of one namespace
  *   neither       every namespace the token may see
  *   after=CURSOR  resume after an event's id (as the Last-Event-ID header)
+ *   follow=false  no stream: one JSON answer, {"tasks", "cursor", "reset"},
+ *                 of the changes after the cursor kept now (a poll; the feed
+ *                 keeps changes for a minute after each)
  *
  * `event: tasks`, data {"tasks":[...]}: the tasks whose status changed,
  * in commit order, as they are when read; `event: reset`, data {}: the
@@ -24,6 +27,7 @@
 #include "http/v1/cursor.h"
 #include "http/v1/errors.h"
 #include "http/v1/shapes.h"
+#include "http/wire.h"
 #include "util/alloc.h"
 #include "util/clock.h"
 
@@ -77,6 +81,30 @@ static int changes_produce(void *arg, buf *out)
 	return 1;
 }
 
+/* follow=false: what is kept after the cursor now, as one answer. */
+static void respond_poll(http_request *r, changes_state *s)
+{
+	change_feed_polled(s->feed);
+	change_feed_load(s->feed);
+	buf b;
+	buf_init(&b);
+	buf_puts(&b, "{\"tasks\":[");
+	int n = s->reset_first ? -1 : change_feed_read(s->feed, &s->filter, &s->cursor, &b);
+	if (s->reset_first)
+		s->cursor = change_feed_head(s->feed);
+	buf_puts(&b, "],\"cursor\":");
+	char text[V1_CURSOR_MAX];
+	v1_cursor c = { .at = change_feed_epoch(s->feed), .filters = v1_fingerprint(CURSOR_TAG),
+	                .position = (int64_t)s->cursor };
+	v1_cursor_encode(&c, text);
+	wire_str(&b, text);
+	buf_puts(&b, ",\"reset\":");
+	wire_bool(&b, n < 0);
+	buf_putc(&b, '}');
+	http_respond_json(r, 200, &b);
+	buf_release(&b);
+}
+
 static void changes_free(void *arg)
 {
 	changes_state *s = arg;
@@ -118,6 +146,10 @@ void v1_changes(http_request *r)
 	bool has_run = false;
 	int rc = decode_query_id(&src, "run", e, &run, &has_run);
 	const char *ns = decode_query_text(&src, "namespace");
+	const char *follow = decode_query_text(&src, "follow");
+	if (rc == 0 && follow != NULL && strcmp(follow, "true") != 0 && strcmp(follow, "false") != 0)
+		rc = http_error_set(e, WEFT_EINVALID, HTTP_ERR_RULE, "follow", "expected true or false");
+	bool poll = follow != NULL && strcmp(follow, "false") == 0;
 	if (rc == 0 && ns != NULL && strlen(ns) > NAMESPACE_MAX)
 		rc = http_error_set(e, WEFT_EINVALID, HTTP_ERR_RULE, "namespace", "longer than %d bytes", NAMESPACE_MAX);
 	if (rc == 0 && ns != NULL && has_run)
@@ -176,6 +208,11 @@ void v1_changes(http_request *r)
 	s->reset_first = given && stale;
 	s->last_write_us = clock_mono_us();
 	change_feed_subscribe(f);
+	if (poll) {
+		respond_poll(r, s);
+		changes_free(s);
+		return;
+	}
 	if (http_respond_stream(r, "text/event-stream", &changes_ops, s, http_config(r)->ui_streams_max) != 0)
 		v1_fail_msg(r, WEFT_EOVERLOADED, NULL, "Too many change streams are open (UI_STREAMS_MAX); try again later.");
 }

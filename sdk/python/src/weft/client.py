@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import os
 import urllib.parse
-from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Union, cast
+from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, Union, cast
 
 from ._operations import operation
 from ._transport import Transport
@@ -282,6 +282,33 @@ class Client:
         """Log lines across executions, newest first: {"lines", "next_cursor"}."""
         return self._get("/v1/logs", namespace=namespace, task_id=task_id, run_id=run_id, queue=queue,
                          stream=stream, level=level, q=q, since=since, until=until, cursor=cursor, limit=limit)
+
+    # ---- the change feed -------------------------------------------------
+
+    @operation("listChanges")
+    def list_changes(self, *, run: Optional[str] = None, namespace: Optional[str] = None, after: Optional[str] = None,
+                follow: Optional[bool] = None) -> Any:
+        """The tasks whose status changed after the cursor `after`, as the
+        server keeps them now: {"tasks", "cursor", "reset"} (reset: the
+        cursor was older than what is kept; reload). Without a cursor the
+        answer is empty and its cursor marks now.
+
+        follow=True answers instead an iterator of the stream's events,
+        (event, data) with event "tasks" ({"tasks": [...]}) or "reset"
+        ({}), which goes on until it is closed (see follow_changes)."""
+        if follow:
+            return self.follow_changes(run=run, namespace=namespace, after=after)
+        return self._get("/v1/changes", run=run, namespace=namespace, after=after, follow="false")
+
+    def follow_changes(self, *, run: Optional[str] = None, namespace: Optional[str] = None,
+                       after: Optional[str] = None) -> Iterator[Tuple[str, Answer]]:
+        """The change feed as it happens: (event, data) pairs of GET
+        /v1/changes, event "tasks" (data {"tasks": [...]}) or "reset"
+        (data {}: reload what is shown). It never ends by itself."""
+        query = {"run": run, "namespace": namespace, "after": after}
+        for event, data in self._http.events("/v1/changes", query):
+            if event in ("tasks", "reset"):
+                yield event, cast(Answer, json.loads(data))
 
     # ---- operator actions on tasks -------------------------------------
 
