@@ -372,3 +372,46 @@ int store_dag(store_conn *c, const weft_id *batch, task_row **tasks, size_t *nta
 	*nlinks = nl;
 	return 0;
 }
+
+/* ---- the links into a set of tasks (a page of a run's graph) ---------------------------- */
+
+static const db_sql q_links_to = {
+	"links_to",
+	"SELECT parent_id, child_id, requires_success FROM link WHERE {in:child_id,$1} ORDER BY child_id, parent_id",
+	NULL,
+};
+
+int store_links_to(store_conn *c, const weft_id *children, size_t n, link_row **out, size_t *nout)
+{
+	*out = NULL;
+	*nout = 0;
+	if (n == 0)
+		return 0;
+	db_stmt *st;
+	int err = db_prepare(c, &q_links_to, &st);
+	if (err)
+		return err;
+	db_set set;
+	db_set_init(&set);
+	db_set_ids(&set, children, n);
+	db_bind_set(st, &set);
+	link_row *v = NULL;
+	size_t len = 0, cap = 0;
+	int rc;
+	while ((rc = db_step(st)) > 0) {
+		v = db_grow(v, len, &cap, sizeof *v);
+		link_row *l = &v[len++];
+		db_col_id(st, 0, &l->parent_id);
+		db_col_id(st, 1, &l->child_id);
+		l->requires_success = db_col_int(st, 2) != 0;
+	}
+	err = db_end(st, rc);
+	db_set_release(&set);
+	if (err) {
+		free(v);
+		return err;
+	}
+	*out = v;
+	*nout = len;
+	return 0;
+}

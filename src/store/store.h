@@ -518,6 +518,9 @@ int store_batch_list(store_conn *c, const batch_filter *f, int64_t offset, int64
 int store_dag(store_conn *c, const weft_id *batch, task_row **tasks, size_t *ntasks,
               link_row **links, size_t *nlinks);
 
+/* The links whose child is one of children (parents anywhere), by child. */
+int store_links_to(store_conn *c, const weft_id *children, size_t n, link_row **out, size_t *nout);
+
 /* The audit trail of a task, oldest first. The first entry is its
  * creation (has_from = false, to = its first status, actor "api", reason
  * "created"); later ones are its recorded transitions. WEFT_ENOTFOUND when the

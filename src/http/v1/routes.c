@@ -37,6 +37,9 @@
  *                                  created_before, cursor, limit
  *   GET  /v1/runs/{id}             a run (or a lone job) with its counts and first 1,000 tasks
  *   GET  /v1/runs/{id}/tasks       a run's tasks in submission order, keyset pages
+ *   GET  /v1/runs/{id}/graph       its tasks and the edges into them, pages of up to 10,000 (run_graph.c)
+ *   GET  /v1/runs/{id}/critical-path   the path of the largest sum of durations
+ *   PATCH /v1/runs/{id}/rules      replace the rules of its tasks of one kind
  *   POST /v1/runs/{id}/cancel      cancel every unfinished task of a run
  *   POST /v1/runs/{id}/pause       pause every pending or waiting task of a run
  *   POST /v1/runs/{id}/resume      resume every paused task of a run
@@ -157,6 +160,9 @@ static const http_route routes[] = {
 	{ HTTP_GET, "/v1/runs", v1_list_runs, false, 0 },
 	{ HTTP_GET, "/v1/runs/{id}", v1_get_run, false, 0 },
 	{ HTTP_GET, "/v1/runs/{id}/tasks", v1_run_tasks, false, 0 },
+	{ HTTP_GET, "/v1/runs/{id}/graph", v1_run_graph, false, 0 },
+	{ HTTP_GET, "/v1/runs/{id}/critical-path", v1_run_critical_path, false, 0 },
+	{ HTTP_PATCH, "/v1/runs/{id}/rules", v1_run_rules, false, 0 },
 	{ HTTP_POST, "/v1/runs/{id}/cancel", v1_cancel_run, false, 0 },
 	{ HTTP_POST, "/v1/runs/{id}/pause", v1_pause_run, false, 0 },
 	{ HTTP_POST, "/v1/runs/{id}/resume", v1_resume_run, false, 0 },
