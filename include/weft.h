@@ -676,6 +676,25 @@ WEFT_API int weft_create_run(weft_client *c, const weft_run_request *req, const 
 WEFT_API int weft_list_runs(weft_client *c, const weft_run_query *q, char **out, weft_error *err);
 /* @operation getRun */
 WEFT_API int weft_get_run(weft_client *c, const char *id, char **out, weft_error *err);
+/* A run's tasks in submission order with the edges into them, pages of up
+ * to 10,000 (limit 0: 10,000): {"run_id", "total", "tasks", "edges",
+ * "next_cursor"}.
+ * @operation getRunGraph */
+WEFT_API int weft_get_run_graph(weft_client *c, const char *id, const weft_page_query *q, char **out,
+                                weft_error *err);
+/* The path through a run with the largest sum of task durations:
+ * {"tasks": [ids], "duration_ms", "by_depth"}.
+ * @operation getRunCriticalPath */
+WEFT_API int weft_get_run_critical_path(weft_client *c, const char *id, char **out, weft_error *err);
+/* Replaces the rules of a run's unfinished tasks of one kind. */
+typedef struct weft_run_rules_patch {
+	const char *kind;         /* required */
+	const char *rules;        /* required: a JSON array of rules (ArcRun's Concurency / Capacity objects) */
+} weft_run_rules_patch;
+/* {"run_id", "kind", "updated"}.
+ * @operation patchRunRules */
+WEFT_API int weft_patch_run_rules(weft_client *c, const char *id, const weft_run_rules_patch *req, char **out,
+                                  weft_error *err);
 /* @operation listRunTasks */
 WEFT_API int weft_list_run_tasks(weft_client *c, const char *id, const weft_page_query *q, char **out,
                                  weft_error *err);

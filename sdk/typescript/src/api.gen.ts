@@ -519,6 +519,63 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/runs/{id}/graph": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A run's tasks and the edges into them, for drawing it
+         * @description Tasks in submission order, keyset pages; an edge comes in the page of its child (to). A lone job's run is its one task.
+         */
+        get: operations["getRunGraph"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/runs/{id}/critical-path": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The path through a run with the largest sum of task durations
+         * @description A task's duration is ended_at - started_at once ended, now - started_at while it runs, 0 when it never started. Paths start at a task without parents and follow the edges.
+         */
+        get: operations["getRunCriticalPath"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/runs/{id}/rules": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** Replace the rules of a run's unfinished tasks of one kind */
+        patch: operations["patchRunRules"];
+        trace?: never;
+    };
     "/v1/runs/{id}/cancel": {
         parameters: {
             query?: never;
@@ -3027,6 +3084,67 @@ export interface components {
             /** @description The cursor was older than what the server keeps: reload what is shown */
             reset: boolean;
         };
+        RunGraphTask: {
+            /** Format: uuid */
+            id?: string;
+            name?: string;
+            kind?: string;
+            executor?: string;
+            status?: string;
+            /** @description A dead-end barrier: its ancestors are not canceled as dead ends past it */
+            barrier?: boolean;
+            /** Format: date-time */
+            created_at?: string;
+            /** Format: date-time */
+            started_at?: string | null;
+            /** Format: date-time */
+            ended_at?: string | null;
+            attempt?: number;
+        };
+        RunGraphEdge: {
+            /**
+             * Format: uuid
+             * @description The parent
+             */
+            from?: string;
+            /**
+             * Format: uuid
+             * @description The child
+             */
+            to?: string;
+            /** @description The child needs the parent's success (requires_success) */
+            required?: boolean;
+        };
+        RunGraphPage: {
+            /** Format: uuid */
+            run_id?: string;
+            /** @description The run's tasks in all */
+            total?: number;
+            tasks?: components["schemas"]["RunGraphTask"][];
+            edges?: components["schemas"]["RunGraphEdge"][];
+            next_cursor?: string | null;
+        };
+        RunCriticalPath: {
+            /** @description Task ids in order, root first */
+            tasks?: string[];
+            /** @description The sum of their durations */
+            duration_ms?: number;
+            /** @description The path with the most tasks */
+            by_depth?: string[];
+        };
+        RunRulesPatch: {
+            /** @description The tasks of this kind (a queue task's kind is its queue) */
+            kind: string;
+            /** @description The rules, as ArcRun's PATCH /batch/{id}/rules takes them: {"type": "Concurency", "max_concurency", "matcher"} or {"type": "Capacity", "max_capacity", "matcher"} */
+            rules: Record<string, never>[];
+        };
+        RunRulesPatched: {
+            /** Format: uuid */
+            run_id?: string;
+            kind?: string;
+            /** @description Unfinished tasks whose rules were replaced */
+            updated?: number;
+        };
     };
     responses: {
         /** @description unauthorized: tokens are configured and the bearer token is missing or unknown */
@@ -4086,6 +4204,96 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RunTaskPage"];
+                };
+            };
+            400: components["responses"]["Invalid"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getRunGraph: {
+        parameters: {
+            query?: {
+                /** @description The next_cursor of the previous page, with the same filters */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description Tasks per page, 1 to 10,000 (default 10,000) */
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                id: components["parameters"]["Id"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of the graph */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunGraphPage"];
+                };
+            };
+            400: components["responses"]["Invalid"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getRunCriticalPath: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["Id"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The path */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunCriticalPath"];
+                };
+            };
+            400: components["responses"]["Invalid"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    patchRunRules: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["Id"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RunRulesPatch"];
+            };
+        };
+        responses: {
+            /** @description How many tasks took the rules */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunRulesPatched"];
                 };
             };
             400: components["responses"]["Invalid"];

@@ -307,6 +307,18 @@ export class WeftClient implements ApiMethods {
   listRunTasks(id: string, options?: Options<"listRunTasks">): Promise<Answer<"listRunTasks">> {
     return this.#call("listRunTasks", [id], undefined, options);
   }
+  /** A page of a run's graph: its tasks and the edges into them. */
+  getRunGraph(id: string, options?: Options<"getRunGraph">): Promise<Answer<"getRunGraph">> {
+    return this.#call("getRunGraph", [id], undefined, options);
+  }
+  /** The path through a run with the largest sum of task durations. */
+  getRunCriticalPath(id: string, options?: Options<"getRunCriticalPath">): Promise<Answer<"getRunCriticalPath">> {
+    return this.#call("getRunCriticalPath", [id], undefined, options);
+  }
+  /** Replaces the rules of a run's unfinished tasks of one kind. */
+  patchRunRules(id: string, body: Body<"patchRunRules">, options?: Options<"patchRunRules">): Promise<Answer<"patchRunRules">> {
+    return this.#call("patchRunRules", [id], body, options);
+  }
   cancelRun(id: string, options?: Options<"cancelRun">): Promise<Answer<"cancelRun">> {
     return this.#call("cancelRun", [id], undefined, options);
   }

@@ -400,6 +400,25 @@ class Client:
         """One page of a run's tasks: {"tasks", "next_cursor"}."""
         return self._get("/v1/runs/%s/tasks" % _seg(id), cursor=cursor, limit=limit)
 
+    @operation("getRunGraph")
+    def get_run_graph(self, id: str, *, cursor: Optional[str] = None, limit: Optional[int] = None) -> Answer:
+        """One page of a run's graph: {"run_id", "total", "tasks", "edges",
+        "next_cursor"}; an edge comes in the page of its child (to)."""
+        return self._get("/v1/runs/%s/graph" % _seg(id), cursor=cursor, limit=limit)
+
+    @operation("getRunCriticalPath")
+    def get_run_critical_path(self, id: str) -> Answer:
+        """The path through a run with the largest sum of task durations:
+        {"tasks": [ids], "duration_ms", "by_depth"}."""
+        return self._get("/v1/runs/%s/critical-path" % _seg(id))
+
+    @operation("patchRunRules")
+    def patch_run_rules(self, id: str, kind: str, rules: Sequence[Mapping[str, Any]]) -> Answer:
+        """Replaces the rules of a run's unfinished tasks of one kind:
+        {"run_id", "kind", "updated"}."""
+        return cast(Answer, self._http.request("PATCH", "/v1/runs/%s/rules" % _seg(id),
+                                               body={"kind": kind, "rules": list(rules)}))
+
     def iter_run_tasks(self, id: str, *, limit: Optional[int] = None) -> Iterator[Answer]:
         """Every task of a run."""
         return self._pages(lambda **kw: self.list_run_tasks(id, **kw), "tasks", limit=limit)
