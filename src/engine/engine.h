@@ -56,6 +56,7 @@ typedef struct engine_config {
 	int log_buffer_lines;            /* LOG_BUFFER_LINES: an execution's lines waiting; <= 0 = 10,000 */
 	int64_t log_buffer_bytes;        /* LOG_BUFFER_BYTES: their bytes; <= 0 = 8 MiB */
 	int64_t log_retention_us;        /* LOG_RETENTION_DAYS: lines older are deleted; 0 = keep */
+	int64_t metrics_history_us;      /* METRICS_HISTORY_DAYS: metrics history rows deleted; 0 = keep */
 	/* Borrowed, outlives the engine; NULL: a schedule's template target
 	 * starts nothing (its firings count as skipped). */
 	const template_expander *template_runs;

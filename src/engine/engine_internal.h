@@ -274,6 +274,10 @@ struct engine {
 	struct {
 		int64_t next_us;
 	} sweep, retention, idempotency;
+	struct {
+		int64_t next_us;           /* the end of the current step */
+		char node[WEFT_ID_LEN + 1];   /* this process's rows */
+	} history;
 	deadline_state deadlines;
 	struct {
 		struct cmd_job_claim **parked;   /* waiting for jobs, oldest first */

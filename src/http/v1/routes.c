@@ -12,6 +12,7 @@
  *   POST /v1/jobs/{id}/logs        the job's worker appends log lines (lease_token)
  *   GET  /v1/logs                  log lines across executions, newest first, filtered
  *   GET  /v1/changes               tasks whose status changed, as server-sent events (changes.c)
+ *   GET  /v1/metrics/history       counts and latencies by step: since, until (metrics_history.c)
  *   POST /v1/jobs                  enqueue 1..1000 jobs: 201 (200 when all were duplicates)
  *   POST /v1/jobs/claim            claim up to max_jobs, waiting up to wait_ms for them
  *   POST /v1/jobs/heartbeat        extend held leases; says canceled or lost ones
@@ -135,6 +136,7 @@ static const http_route routes[] = {
 	{ HTTP_POST, "/v1/jobs/{id}/logs", v1_job_logs_append, false, 0 },
 	{ HTTP_GET, "/v1/logs", v1_search_logs, false, 0 },
 	{ HTTP_GET, "/v1/changes", v1_changes, false, 0 },
+	{ HTTP_GET, "/v1/metrics/history", v1_metrics_history, false, 0 },
 	{ HTTP_POST, "/v1/jobs", v1_enqueue, false, 0 },
 	{ HTTP_POST, "/v1/jobs/claim", v1_claim, false, 0 },
 	{ HTTP_POST, "/v1/jobs/heartbeat", v1_heartbeat, false, 0 },
