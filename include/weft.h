@@ -481,6 +481,21 @@ typedef struct weft_log_search_query {
  * @operation searchLogs */
 WEFT_API int weft_search_logs(weft_client *c, const weft_log_search_query *q, char **out, weft_error *err);
 
+/* ---- the metrics history --------------------------------------------------- */
+
+/* Which range: q may be NULL (the last hour). */
+typedef struct weft_metrics_history_query {
+	const char *since;        /* RFC 3339; NULL: an hour before until */
+	const char *until;        /* RFC 3339; NULL: now; at most 31 days after since */
+} weft_metrics_history_query;
+
+/* What the server counted step by step: {"step_secs", "samples": [{"at",
+ * "created", "completed", "failed", "retried", "latency_p50_ms",
+ * "latency_p95_ms", "latency_p99_ms", "queue_depth", "running"}]}.
+ * @operation getMetricsHistory */
+WEFT_API int weft_get_metrics_history(weft_client *c, const weft_metrics_history_query *q, char **out,
+                                      weft_error *err);
+
 /* ---- the change feed ------------------------------------------------------- */
 
 /* Which changes: q may be NULL (every namespace the token sees). */

@@ -1,6 +1,7 @@
 /*
  * run_graph.c — a run as a graph: its pages of tasks and edges, its
- * critical path, and the rules of its tasks of one kind.
+ * critical path, and the rules of its tasks of one kind; and the metrics
+ * history the server keeps (what a dashboard draws beside it).
  */
 #include "internal.h"
 
@@ -45,4 +46,17 @@ int weft_patch_run_rules(weft_client *c, const char *id, const weft_run_rules_pa
 	if (e.rc)
 		return api_drop(&p, body, e.rc);
 	return api_send(c, "PATCH", &p, body, NULL, out, err);
+}
+
+int weft_get_metrics_history(weft_client *c, const weft_metrics_history_query *q, char **out, weft_error *err)
+{
+	API_START(out);
+	buf p;
+	buf_init(&p);
+	buf_puts(&p, "/v1/metrics/history");
+	if (q) {
+		query_str(&p, "since", q->since);
+		query_str(&p, "until", q->until);
+	}
+	return api_send(c, "GET", &p, NULL, NULL, out, err);
 }

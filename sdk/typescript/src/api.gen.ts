@@ -1470,6 +1470,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/metrics/history": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * What the server counted, step by step
+         * @description Tasks created, completed (success), failed (for good) and retried in each step, the start latency's percentiles (from creation, or from when a job could be claimed, to its start or claim) and the queue depth (pending tasks) and running tasks at the step's end. A range that starts within the last hour comes from the answering server's memory in steps of 10 s (its own counts); an older one from the stored rows, a minute each, every node's counts summed, kept METRICS_HISTORY_DAYS (7). The counts cover every namespace: a token limited to some is refused (403).
+         */
+        get: operations["getMetricsHistory"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -3144,6 +3164,28 @@ export interface components {
             kind?: string;
             /** @description Unfinished tasks whose rules were replaced */
             updated?: number;
+        };
+        MetricsSample: {
+            /**
+             * Format: date-time
+             * @description The step's start
+             */
+            at?: string;
+            created?: number;
+            completed?: number;
+            failed?: number;
+            retried?: number;
+            /** @description null: nothing started in the step */
+            latency_p50_ms?: number | null;
+            latency_p95_ms?: number | null;
+            latency_p99_ms?: number | null;
+            queue_depth?: number;
+            running?: number;
+        };
+        MetricsHistory: {
+            /** @description 10 (memory) or 60 (stored rows) */
+            step_secs?: number;
+            samples?: components["schemas"]["MetricsSample"][];
         };
     };
     responses: {
@@ -6613,6 +6655,36 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+        };
+    };
+    getMetricsHistory: {
+        parameters: {
+            query?: {
+                /** @description From this time (RFC 3339; default an hour before until) */
+                since?: string;
+                /** @description Up to this time (RFC 3339; default now); at most 31 days after since */
+                until?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The samples, oldest first */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MetricsHistory"];
+                };
+            };
+            400: components["responses"]["Invalid"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
         };
     };
 }

@@ -198,6 +198,10 @@ export class WeftClient implements ApiMethods {
       await reader.cancel().catch(() => undefined);
     }
   }
+  /** What the server counted step by step (default the last hour). */
+  getMetricsHistory(options?: Options<"getMetricsHistory">): Promise<Answer<"getMetricsHistory">> {
+    return this.#call("getMetricsHistory", [], undefined, options);
+  }
   /** The tasks whose status changed after the cursor `after`, as the server
    * keeps them now ({tasks, cursor, reset}); ask again with cursor. The
    * live stream of the same (GET /v1/changes as server-sent events) is read

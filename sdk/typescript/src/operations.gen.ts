@@ -93,4 +93,5 @@ export const OPERATIONS = {
   appendJobLogs: {"method":"POST","path":"/v1/jobs/{id}/logs","pathParams":["id"],"query":[],"headers":[],"body":"required","bodyNamespace":false},
   searchLogs: {"method":"GET","path":"/v1/logs","pathParams":[],"query":["namespace","task_id","run_id","queue","stream","level","q","since","until","cursor","limit"],"headers":[],"body":"none","bodyNamespace":false},
   listChanges: {"method":"GET","path":"/v1/changes","pathParams":[],"query":["run","namespace","after","follow"],"headers":[],"body":"none","bodyNamespace":false},
+  getMetricsHistory: {"method":"GET","path":"/v1/metrics/history","pathParams":[],"query":["since","until"],"headers":[],"body":"none","bodyNamespace":false},
 } as const;

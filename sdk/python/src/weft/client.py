@@ -283,6 +283,16 @@ class Client:
         return self._get("/v1/logs", namespace=namespace, task_id=task_id, run_id=run_id, queue=queue,
                          stream=stream, level=level, q=q, since=since, until=until, cursor=cursor, limit=limit)
 
+    # ---- the metrics history ---------------------------------------------
+
+    @operation("getMetricsHistory")
+    def get_metrics_history(self, *, since: Optional[str] = None, until: Optional[str] = None) -> Answer:
+        """What the server counted step by step (default the last hour):
+        {"step_secs", "samples": [{"at", "created", "completed", "failed",
+        "retried", "latency_p50_ms", "latency_p95_ms", "latency_p99_ms",
+        "queue_depth", "running"}]}."""
+        return self._get("/v1/metrics/history", since=since, until=until)
+
     # ---- the change feed -------------------------------------------------
 
     @operation("listChanges")
