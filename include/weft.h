@@ -481,6 +481,14 @@ typedef struct weft_log_search_query {
  * @operation searchLogs */
 WEFT_API int weft_search_logs(weft_client *c, const weft_log_search_query *q, char **out, weft_error *err);
 
+/* A task's webhook calls (start call, end and cancel webhooks), oldest
+ * first, one entry per call with its attempts counted and the last
+ * outcome: {"task_id", "deliveries": [{"action", "event", "attempt",
+ * "max_attempts", "status", "http_status", "error", "started_at",
+ * "ended_at"}]}.
+ * @operation listTaskDeliveries */
+WEFT_API int weft_list_task_deliveries(weft_client *c, const char *id, char **out, weft_error *err);
+
 /* ---- the metrics history --------------------------------------------------- */
 
 /* Which range: q may be NULL (the last hour). */

@@ -1,7 +1,7 @@
 /*
  * logs.c — per-execution logs: a task's lines, the search across
- * executions, and the lines a worker appends to its held job; and the
- * change feed's answer of now.
+ * executions, and the lines a worker appends to its held job; a task's
+ * webhook calls; and the change feed's answer of now.
  */
 #include "internal.h"
 
@@ -95,4 +95,12 @@ int weft_list_changes(weft_client *c, const weft_changes_query *q, char **out, w
 		query_str(&p, "after", q->after);
 	}
 	return api_send(c, "GET", &p, NULL, NULL, out, err);
+}
+
+int weft_list_task_deliveries(weft_client *c, const char *id, char **out, weft_error *err)
+{
+	API_START(out);
+	buf p;
+	int rc = api_path(&p, "/v1/tasks/", id, "id", "/deliveries", err);
+	return rc ? api_drop(&p, NULL, rc) : api_send(c, "GET", &p, NULL, NULL, out, err);
 }

@@ -518,6 +518,22 @@ int store_batch_list(store_conn *c, const batch_filter *f, int64_t offset, int64
 int store_dag(store_conn *c, const weft_id *batch, task_row **tasks, size_t *ntasks,
               link_row **links, size_t *nlinks);
 
+/* A task's webhook calls as stored: one row per call, not per attempt (the
+ * attempts are counted, the last one's outcome kept). kind: "start" (the
+ * start call's ledger), or the outbox event: "end_success",
+ * "end_failure", "cancel". */
+typedef struct task_webhook_call {
+	char kind[16];
+	char status[16];             /* ledger: pending, success, failure; outbox: pending, delivering,
+	                              * retrying, success, exhausted */
+	int32_t attempts, max_attempts;   /* max_attempts 0: the ledger's (no bound stored) */
+	int32_t http_status;         /* the last attempt's; 0: none */
+	char *error;                 /* the last attempt's; NULL: none */
+	int64_t created_at, ended_at;   /* ended_at 0: not ended */
+} task_webhook_call;
+int store_task_deliveries(store_conn *c, const weft_id *task, size_t limit, task_webhook_call **out, size_t *n);
+void store_free_task_deliveries(task_webhook_call *rows, size_t n);
+
 /* The links whose child is one of children (parents anywhere), by child. */
 int store_links_to(store_conn *c, const weft_id *children, size_t n, link_row **out, size_t *nout);
 

@@ -178,6 +178,7 @@ EXERCISED_ROUTES = frozenset({
     ("POST", "/v1/jobs/{id}/logs"),
     ("GET", "/v1/logs"),
     ("GET", "/v1/changes"),
+    ("GET", "/v1/tasks/{id}/deliveries"),
     ("GET", "/v1/metrics/history"),
     ("GET", "/v1/runs/{id}/graph"),
     ("GET", "/v1/runs/{id}/critical-path"),

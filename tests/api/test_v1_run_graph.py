@@ -115,7 +115,26 @@ def test_rules_patch(api):
     # A bad body names its field.
     r = api.patch("/v1/runs/%s/rules" % run["id"], json={"kind": "q", "rules": "many"})
     assert r.status_code == 400 and "rules" in r.text, r.text
+    r = api.patch("/v1/runs/%s/rules" % run["id"], json={"kind": "q", "rules": [rule("q", 1)] * 101})
+    assert r.status_code == 400 and "rules" in r.text, r.text
     r = api.patch("/v1/runs/%s/rules" % run["id"], json={"rules": []})
     assert r.status_code == 400 and "kind" in r.text, r.text
     r = api.patch("/v1/runs/00000000-0000-4000-8000-000000000000/rules", json={"kind": "q", "rules": []})
     assert r.status_code == 404
+
+
+def test_task_deliveries(make_api, mock):
+    from harness import Behaviour
+    api = make_api(WEBHOOK_RETRY_BACKOFF_BASE_SECS="0.1", WEBHOOK_RETRY_BACKOFF_CAP_SECS="0.2")
+    mock.on("/ok", Behaviour(status=500), Behaviour(status=200))
+    t = api.running("a", on_success=[api.hook("/ok")])
+    api.succeed(t["id"])
+    api.wait_delivery("%s:end:success" % t["id"], "success", timeout=5.0)
+    r = api.get("/v1/tasks/%s/deliveries" % t["id"])
+    assert r.status_code == 200, r.text
+    start, end = r.json()["deliveries"]
+    assert start["action"] == "on_start" and start["status"] == "success" and start["attempt"] == 1
+    assert start["http_status"] == 200 and start["started_at"] and start["ended_at"]
+    assert end["action"] == "on_end" and end["event"] == "end_success" and end["status"] == "success"
+    assert end["attempt"] == 2 and end["http_status"] == 200 and end["max_attempts"] >= 2
+    assert api.get("/v1/tasks/00000000-0000-4000-8000-000000000000/deliveries").status_code == 404

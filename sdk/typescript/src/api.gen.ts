@@ -1416,6 +1416,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/tasks/{id}/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A task's webhook calls: its start call, its end and cancel webhooks
+         * @description Oldest first, start calls before end and cancel deliveries, at most 1,000. One entry per call as stored: its attempts counted (attempt) and the last attempt's outcome (http_status, error); the attempts one by one are not kept.
+         */
+        get: operations["listTaskDeliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/jobs/{id}/logs": {
         parameters: {
             query?: never;
@@ -3186,6 +3206,31 @@ export interface components {
             /** @description 10 (memory) or 60 (stored rows) */
             step_secs?: number;
             samples?: components["schemas"]["MetricsSample"][];
+        };
+        TaskDelivery: {
+            /** @enum {string} */
+            action?: "on_start" | "on_end" | "on_cancel";
+            /** @description start, end_success, end_failure or cancel */
+            event?: string;
+            /** @description Attempts made so far */
+            attempt?: number;
+            /** @description null for a start call */
+            max_attempts?: number | null;
+            /** @description start: pending, success, failure; end and cancel: pending, delivering, retrying, success, exhausted */
+            status?: string;
+            /** @description The last attempt's */
+            http_status?: number | null;
+            /** @description The last attempt's */
+            error?: string | null;
+            /** Format: date-time */
+            started_at?: string;
+            /** Format: date-time */
+            ended_at?: string | null;
+        };
+        TaskDeliveries: {
+            /** Format: uuid */
+            task_id?: string;
+            deliveries?: components["schemas"]["TaskDelivery"][];
         };
     };
     responses: {
@@ -6517,6 +6562,32 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+        };
+    };
+    listTaskDeliveries: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["Id"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The calls */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TaskDeliveries"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
         };
     };
     appendJobLogs: {

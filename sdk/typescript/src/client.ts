@@ -198,6 +198,10 @@ export class WeftClient implements ApiMethods {
       await reader.cancel().catch(() => undefined);
     }
   }
+  /** A task's webhook calls (start, end, cancel), one per call. */
+  listTaskDeliveries(id: string, options?: Options<"listTaskDeliveries">): Promise<Answer<"listTaskDeliveries">> {
+    return this.#call("listTaskDeliveries", [id], undefined, options);
+  }
   /** What the server counted step by step (default the last hour). */
   getMetricsHistory(options?: Options<"getMetricsHistory">): Promise<Answer<"getMetricsHistory">> {
     return this.#call("getMetricsHistory", [], undefined, options);

@@ -90,6 +90,7 @@ export const OPERATIONS = {
   getSubscription: {"method":"GET","path":"/v1/subscriptions/{name}","pathParams":["name"],"query":["namespace"],"headers":[],"body":"none","bodyNamespace":false},
   deleteSubscription: {"method":"DELETE","path":"/v1/subscriptions/{name}","pathParams":["name"],"query":["namespace"],"headers":[],"body":"none","bodyNamespace":false},
   listTaskLogs: {"method":"GET","path":"/v1/tasks/{id}/logs","pathParams":["id"],"query":["attempt","stream","follow","cursor","limit"],"headers":[],"body":"none","bodyNamespace":false},
+  listTaskDeliveries: {"method":"GET","path":"/v1/tasks/{id}/deliveries","pathParams":["id"],"query":[],"headers":[],"body":"none","bodyNamespace":false},
   appendJobLogs: {"method":"POST","path":"/v1/jobs/{id}/logs","pathParams":["id"],"query":[],"headers":[],"body":"required","bodyNamespace":false},
   searchLogs: {"method":"GET","path":"/v1/logs","pathParams":[],"query":["namespace","task_id","run_id","queue","stream","level","q","since","until","cursor","limit"],"headers":[],"body":"none","bodyNamespace":false},
   listChanges: {"method":"GET","path":"/v1/changes","pathParams":[],"query":["run","namespace","after","follow"],"headers":[],"body":"none","bodyNamespace":false},

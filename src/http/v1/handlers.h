@@ -24,6 +24,8 @@ void v1_run_critical_path(http_request *r);
 void v1_run_rules(http_request *r);
 /* metrics_history.c */
 void v1_metrics_history(http_request *r);
+/* task_deliveries.c */
+void v1_task_deliveries(http_request *r);
 /* changes.c */
 void v1_changes(http_request *r);
 

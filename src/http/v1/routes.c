@@ -9,6 +9,7 @@
  *   GET  /v1/tasks/{id}            one task or job, with its attempts
  *   GET  /v1/tasks/{id}/events     its audit trail, oldest first, with actors
  *   GET  /v1/tasks/{id}/logs       its log lines by (attempt, seq), keyset pages (task_logs.c)
+ *   GET  /v1/tasks/{id}/deliveries its webhook calls (start, end, cancel) as stored (task_deliveries.c)
  *   POST /v1/jobs/{id}/logs        the job's worker appends log lines (lease_token)
  *   GET  /v1/logs                  log lines across executions, newest first, filtered
  *   GET  /v1/changes               tasks whose status changed, as server-sent events (changes.c)
@@ -133,6 +134,7 @@ static const http_route routes[] = {
 	{ HTTP_GET, "/v1/tasks/{id}", v1_get_task, false, 0 },
 	{ HTTP_GET, "/v1/tasks/{id}/events", v1_task_events, false, 0 },
 	{ HTTP_GET, "/v1/tasks/{id}/logs", v1_task_logs, false, 0 },
+	{ HTTP_GET, "/v1/tasks/{id}/deliveries", v1_task_deliveries, false, 0 },
 	{ HTTP_POST, "/v1/jobs/{id}/logs", v1_job_logs_append, false, 0 },
 	{ HTTP_GET, "/v1/logs", v1_search_logs, false, 0 },
 	{ HTTP_GET, "/v1/changes", v1_changes, false, 0 },

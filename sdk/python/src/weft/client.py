@@ -283,6 +283,13 @@ class Client:
         return self._get("/v1/logs", namespace=namespace, task_id=task_id, run_id=run_id, queue=queue,
                          stream=stream, level=level, q=q, since=since, until=until, cursor=cursor, limit=limit)
 
+    @operation("listTaskDeliveries")
+    def list_task_deliveries(self, id: str) -> Answer:
+        """A task's webhook calls (start, end, cancel), one per call with
+        its attempts counted and the last outcome: {"task_id",
+        "deliveries"}."""
+        return self._get("/v1/tasks/%s/deliveries" % _seg(id))
+
     # ---- the metrics history ---------------------------------------------
 
     @operation("getMetricsHistory")
