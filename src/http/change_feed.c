@@ -121,23 +121,16 @@ uint64_t change_feed_head(change_feed *f)
 /* A change whose status is the task's when it is read (another node's). */
 #define AS_READ TS__COUNT
 
-static void push_ids(weft_id **v, size_t *n, size_t *cap, const weft_id *ids, size_t k)
+/* Appends k items of `size` bytes to the growing array *v. */
+static void push(void **v, size_t *n, size_t *cap, const void *items, size_t k, size_t size)
 {
+	if (k == 0)
+		return;
 	if (*n + k > *cap) {
 		*cap = MAX(*n + k, *cap * 2);
-		*v = xrealloc(*v, *cap * sizeof **v);
+		*v = xrealloc(*v, *cap * size);
 	}
-	memcpy(*v + *n, ids, k * sizeof *ids);
-	*n += k;
-}
-
-static void push_changes(store_change **v, size_t *n, size_t *cap, const store_change *items, size_t k)
-{
-	if (*n + k > *cap) {
-		*cap = MAX(*n + k, *cap * 2);
-		*v = xrealloc(*v, *cap * sizeof **v);
-	}
-	memcpy(*v + *n, items, k * sizeof *items);
+	memcpy((char *)*v + *n * size, items, k * size);
 	*n += k;
 }
 
@@ -152,8 +145,8 @@ void change_feed_publish(void *feed, const store_changes *ch)
 		if (ch->overflow || f->npend + ch->n + ch->nruns > PENDING_MAX) {
 			f->pend_lost = true;
 		} else {
-			push_changes(&f->pend, &f->npend, &f->pend_cap, ch->items, ch->n);
-			push_ids(&f->pend_runs, &f->npend_runs, &f->pend_runs_cap, ch->runs, ch->nruns);
+			push((void **)&f->pend, &f->npend, &f->pend_cap, ch->items, ch->n, sizeof *ch->items);
+			push((void **)&f->pend_runs, &f->npend_runs, &f->pend_runs_cap, ch->runs, ch->nruns, sizeof *ch->runs);
 		}
 	}
 	pthread_mutex_unlock(&f->mu);
@@ -280,7 +273,7 @@ static void load_remote(change_feed *f, store_conn *c, store_change **ch, size_t
 	size_t k = 0;
 	if (store_task_events_after(c, &f->remote_after, READ_CHUNK, &got, &k) == 0)
 		for (size_t i = 0; i < k; i++)
-			push_changes(ch, n, cap, &(store_change){ got[i], (task_status)AS_READ }, 1);
+			push((void **)ch, n, cap, &(store_change){ got[i], (task_status)AS_READ }, 1, sizeof **ch);
 	if (k == READ_CHUNK)
 		f->remote_next_us = now;    /* more wait: the next look reads them */
 	free(got);

@@ -193,9 +193,12 @@ void v1_changes(http_request *r)
 	const http_token *tok = http_token_of(r);
 	if (ns != NULL) {
 		s->namespaces = xcalloc(1, sizeof *s->namespaces);
-		/* A namespace the token may not see: a filter nothing passes. */
-		s->namespaces[0] = xstrdup(http_ns_visible(r, ns) ? ns : "");
-		s->filter.nnamespaces = http_ns_visible(r, ns) ? 1 : 0;
+		/* A namespace the token may not see: a filter nothing passes (a
+		 * list of none). */
+		if (http_ns_visible(r, ns)) {
+			s->namespaces[0] = xstrdup(ns);
+			s->filter.nnamespaces = 1;
+		}
 		s->filter.namespaces = (const char *const *)s->namespaces;
 	} else if (!has_run && tok != NULL && !tok->all_namespaces) {
 		s->namespaces = xcalloc(tok->nnamespaces + 1, sizeof *s->namespaces);
