@@ -71,6 +71,7 @@ static void test_ring_order_and_filters(void **state)
 	task_row a = task_in("a", "team-a", TS_SUCCESS), b = task_in("b", "team-b", TS_PENDING);
 	insert(f, &a);
 	insert(f, &b);
+	g_wakes = 0;
 	change_feed *feed = change_feed_new(NULL, f->st, count_wake);
 	store_change none[] = { { a.id, TS_PENDING } };
 	store_changes early = { .items = none, .n = 1 };
