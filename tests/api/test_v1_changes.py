@@ -9,7 +9,10 @@ import json
 import queue
 import socket
 import threading
+import time
 import urllib.parse
+
+import pytest
 
 ROOT, TEAM_A = "admin-token-0123456789", "token-of-team-a-0123"
 TOKENS = "root %s * admin; a %s a client" % (ROOT, TEAM_A)
@@ -206,3 +209,20 @@ def test_poll_with_follow_false(api):
     assert again["tasks"] == []
     r = api.get("/v1/changes", params={"follow": "maybe"})
     assert r.status_code == 400 and "follow" in r.text
+
+
+@pytest.mark.postgres_only
+def test_another_nodes_changes_arrive(weft_factory, mock):
+    """Two nodes on one database: a stream on the first sees a cancel made
+    through the second (read from the trail, within about a second)."""
+    from harness import Api
+    first = weft_factory.start()
+    second = weft_factory.start(db=first.db)
+    a, b = Api(first, mock), Api(second, mock)
+    (jid,) = enqueue(b)
+    with Stream(a, run=jid) as s:
+        t0 = time.monotonic()
+        r = b.post("/v1/tasks/%s/cancel" % jid, json={})
+        assert r.status_code == 200, r.text
+        seen, _ = s.tasks_until(lambda t: "canceled" in statuses_of(t, jid), timeout=10)
+        assert time.monotonic() - t0 < 5
