@@ -46,7 +46,7 @@ struct change_feed {
 	uint64_t head;               /* the last seq given, under mu */
 	uint64_t lost;               /* entries up to this seq are gone for good, under mu */
 	int64_t remote_after;        /* the trail entry read last (-1: not yet known); load */
-	int64_t remote_next_us;      /* load */
+	int64_t remote_next_us;      /* the trail's next read (mono µs), under mu */
 };
 
 change_feed *change_feed_new(struct engine *e, store *st, void (*wake)(void))
@@ -265,29 +265,41 @@ static int load_run(change_feed *f, store_conn *c, const weft_id *run)
  * entry shows the task as it is). */
 static void load_remote(change_feed *f, store_conn *c, store_change **ch, size_t *n, size_t *cap)
 {
-	int64_t now = clock_mono_us();
-	if (!store_shared(f->st) || now < f->remote_next_us)
-		return;
-	f->remote_next_us = now + CHANGE_FEED_REMOTE_US;
 	weft_id *got = NULL;
 	size_t k = 0;
 	if (store_task_events_after(c, &f->remote_after, READ_CHUNK, &got, &k) == 0)
 		for (size_t i = 0; i < k; i++)
 			push((void **)ch, n, cap, &(store_change){ got[i], (task_status)AS_READ }, 1, sizeof **ch);
-	if (k == READ_CHUNK)
-		f->remote_next_us = now;    /* more wait: the next look reads them */
+	if (k == READ_CHUNK) {
+		pthread_mutex_lock(&f->mu);
+		f->remote_next_us = 0;    /* more wait: the next look reads them */
+		pthread_mutex_unlock(&f->mu);
+	}
 	free(got);
+}
+
+/* Under mu: whether the trail is due to be read (and then not again for
+ * CHANGE_FEED_REMOTE_US). */
+static bool remote_due(change_feed *f, bool take)
+{
+	int64_t now = clock_mono_us();
+	if (!store_shared(f->st) || now < f->remote_next_us)
+		return false;
+	if (take)
+		f->remote_next_us = now + CHANGE_FEED_REMOTE_US;
+	return true;
 }
 
 void change_feed_load(change_feed *f)
 {
 	pthread_mutex_lock(&f->mu);
-	bool idle = f->npend == 0 && f->npend_runs == 0 && !f->pend_lost;
+	bool idle = f->npend == 0 && f->npend_runs == 0 && !f->pend_lost && !remote_due(f, false);
 	pthread_mutex_unlock(&f->mu);
-	if (idle && (!store_shared(f->st) || clock_mono_us() < f->remote_next_us))
+	if (idle)
 		return;
 	pthread_mutex_lock(&f->load);
 	pthread_mutex_lock(&f->mu);
+	bool remote = remote_due(f, true);
 	store_change *changes = f->pend;
 	weft_id *runs = f->pend_runs;
 	size_t n = f->npend, cap = f->pend_cap, nruns = f->npend_runs;
@@ -299,7 +311,7 @@ void change_feed_load(change_feed *f)
 	pthread_mutex_unlock(&f->mu);
 	store_conn *c = store_reader_acquire(f->st);
 	int err = c == NULL ? WEFT_EUNAVAILABLE : 0;
-	if (c != NULL)
+	if (c != NULL && remote)
 		load_remote(f, c, &changes, &n, &cap);
 	if (!err)
 		err = load_changes(f, c, changes, n);
