@@ -9,6 +9,8 @@
 #   make api        pytest black-box tests against build/weft and build/asan/weft,
 #                   on SQLite and then on a throwaway PostgreSQL server
 #   make asan       build/asan/weft and the ASan+UBSan unit test binaries
+#   make browser    the web UI in Chromium (tests/browser) against build/weft
+#   make web-unit   node tests of the web UI's plain modules (web/src/**/*.test.js)
 #   make fuzz       libFuzzer runs of the decoders (clang); FUZZ_SECONDS=600 each
 #   make compile_commands   compile_commands.json for clangd/clang-tidy
 #   make install    PREFIX=/usr/local: weft, its man page and completions, libweft
@@ -16,7 +18,8 @@
 #
 # Knobs: V=1 shows commands; OPT=-O0 changes the normal build's optimisation;
 # ARGS='--port 9000' is passed to `weft serve` by `make run`;
-# PYTEST_ARGS='-k name' narrows the api tests.
+# PYTEST_ARGS='-k name' narrows the api tests;
+# BROWSER_TESTS=tests/browser/shell.test.mjs narrows the browser tests.
 
 .DEFAULT_GOAL := all
 SHELL := /bin/sh
@@ -27,9 +30,9 @@ PKG_CONFIG ?= pkg-config
 PYTHON := /usr/bin/python3
 NPROC := $(shell nproc 2>/dev/null || echo 2)
 
-PKGS := libmicrohttpd jansson libcurl sqlite3 libpq libcrypto yaml-0.1
+PKGS := libmicrohttpd jansson libcurl sqlite3 libpq libcrypto yaml-0.1 zlib
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null || echo -lmicrohttpd -ljansson -lcurl -lsqlite3 -lpq -lcrypto -lyaml)
+PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null || echo -lmicrohttpd -ljansson -lcurl -lsqlite3 -lpq -lcrypto -lyaml -lz)
 CMOCKA_CFLAGS := $(shell $(PKG_CONFIG) --cflags cmocka 2>/dev/null)
 CMOCKA_LIBS := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null || echo -lcmocka)
 LIBS := $(PKG_LIBS) -lm
@@ -65,7 +68,8 @@ TEST_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 API_TESTS := $(wildcard tests/api/test_*.py tests/api/*_test.py)
 
 ASSET_SYMS := $(if $(ASSETS),$(shell printf '%s\n' $(ASSETS) | sed 's|^src/||; s/[^A-Za-z0-9]/_/g'))
-GEN_SRCS := $(ASSET_SYMS:%=build/gen/%.c) build/gen/embed_index.c
+# build/gen/web_embed.c: the web UI (mk/web.mk).
+GEN_SRCS := $(ASSET_SYMS:%=build/gen/%.c) build/gen/embed_index.c build/gen/web_embed.c
 
 OBJS := $(SRCS:src/%.c=build/obj/%.o)
 GEN_OBJS := $(GEN_SRCS:build/gen/%.c=build/obj/_gen/%.o)
@@ -101,9 +105,17 @@ FUZZ_NAMES ?= $(sort $(patsubst tests/fuzz/fuzz_%.c,%,$(filter-out tests/fuzz/fu
 FUZZ_REPLAY_BINS := $(FUZZ_NAMES:%=build/asan/fuzz/replay_%)
 FUZZ_RESULTS := $(FUZZ_NAMES:%=build/results/fuzz/%.result)
 
+# The browser layer (tests/browser): the web UI that build/weft embeds, in
+# Debian's Chromium driven by playwright-core (its own npm package).
+BROWSER_TESTS := $(wildcard tests/browser/*.test.mjs)
+BROWSER_RESULTS := build/results/browser.result
+# Node tests of the page's modules that need no browser (web/src/**/*.test.js).
+WEB_UNIT_TESTS := $(shell find web/src -name '*.test.js' 2>/dev/null | LC_ALL=C sort)
+WEB_UNIT_RESULTS := build/results/web-unit.result
+
 # ---- build --------------------------------------------------------------
 
-.PHONY: all asan unit unit-results api clients check run deps clean compile_commands unit-bins fuzz fuzz-bins FORCE
+.PHONY: all asan unit unit-results api clients browser web-unit check run deps clean compile_commands unit-bins fuzz fuzz-bins FORCE
 FORCE:
 
 all: build/weft
@@ -285,6 +297,52 @@ build/results/clients.result: build/asan/weft build/weft $(CLIENT_TEST_DEPS) FOR
 clients: $(CLIENT_RESULTS)
 	@$(call report,$(CLIENT_RESULTS),clients)
 
+# The test package's modules, installed again when its lock file changes;
+# after web/'s, whose rule fetches the Node.js both use when the system's
+# is too old (scripts/node.sh, mk/web.mk), so that it is fetched once.
+tests/browser/node_modules/.installed: tests/browser/package.json tests/browser/package-lock.json \
+		| web/node_modules/.package-lock.json
+	$(call say,NPM,tests/browser)
+	$(Q)$(WITH_NODE) && cd tests/browser && npm ci --no-audit --no-fund --loglevel=error >/dev/null
+	@touch $@
+
+# Runs beside the other layers, against the build/weft they share (one
+# server per test file, files one after the other: Chromium is heavy).
+build/results/browser.result: build/weft tests/browser/node_modules/.installed FORCE
+	@mkdir -p $(@D)
+	@if [ -z "$(BROWSER_TESTS)" ]; then \
+		echo "browser: no tests in tests/browser; nothing to run"; echo pass >$@; exit 0; \
+	fi; \
+	if $(WITH_NODE) && WEFT_BIN=$(abspath build/weft) timeout 1200 node --test --test-concurrency=1 \
+		--test-timeout=300000 --test-reporter=spec $(BROWSER_TESTS) >$@.log 2>&1; then \
+		echo pass >$@; printf 'PASS  browser (%s tests, screenshots in tests/browser/out)\n' \
+			"$$(sed -n 's/^[^ ]* pass \([0-9]*\)$$/\1/p' $@.log)"; \
+	else \
+		echo fail >$@; cat $@.log; printf 'FAIL  browser\n'; \
+	fi
+
+build/results/web-unit.result: $(WEB_UNIT_TESTS) web/node_modules/.package-lock.json FORCE
+	@mkdir -p $(@D)
+	@if [ -z "$(WEB_UNIT_TESTS)" ]; then \
+		echo "web-unit: no tests in web/src; nothing to run"; echo pass >$@; exit 0; \
+	fi; \
+	if $(WITH_NODE) && timeout 300 node --test --test-reporter=spec $(WEB_UNIT_TESTS) >$@.log 2>&1; then \
+		echo pass >$@; printf 'PASS  web-unit (%s tests)\n' "$$(sed -n 's/^[^ ]* pass \([0-9]*\)$$/\1/p' $@.log)"; \
+	else \
+		echo fail >$@; cat $@.log; printf 'FAIL  web-unit\n'; \
+	fi
+
+web-unit:
+	@rm -f $(WEB_UNIT_RESULTS)
+	@$(MAKE) --no-print-directory $(WEB_UNIT_RESULTS)
+	@$(call report,$(WEB_UNIT_RESULTS),web-unit)
+
+browser:
+	@scripts/deps.sh browser
+	@rm -f $(BROWSER_RESULTS)
+	@$(MAKE) --no-print-directory $(PAR_JOBS) $(BROWSER_RESULTS)
+	@$(call report,$(BROWSER_RESULTS),browser)
+
 # Prints "<label>: N passed, M failed" over result files ($(1)); a missing
 # file (the suite did not build) counts as failed. False if any failed.
 report = ( pass=0; fail=0; failed=; \
@@ -314,14 +372,15 @@ api: $(API_RESULTS)
 PAR_JOBS = $(if $(filter -j%,$(MAKEFLAGS)),,-j$(NPROC))
 
 .PHONY: check-all
-check-all: build/weft build/asan/weft $(UNIT_RESULTS) $(FUZZ_RESULTS) $(API_RESULTS) $(CLIENT_RESULTS)
+check-all: build/weft build/asan/weft $(UNIT_RESULTS) $(FUZZ_RESULTS) $(API_RESULTS) $(CLIENT_RESULTS) \
+	$(BROWSER_RESULTS) $(WEB_UNIT_RESULTS)
 
 check:
-	@scripts/deps.sh
+	@scripts/deps.sh browser
 	@rm -rf build/results
 	@rc=0; \
 	$(PG_SERVER) $(MAKE) --no-print-directory $(PAR_JOBS) -k --output-sync=target check-all || rc=1; \
-	$(call report,$(UNIT_RESULTS) $(FUZZ_RESULTS) $(API_RESULTS) $(CLIENT_RESULTS),check) || rc=1; \
+	$(call report,$(UNIT_RESULTS) $(FUZZ_RESULTS) $(API_RESULTS) $(CLIENT_RESULTS) $(BROWSER_RESULTS) $(WEB_UNIT_RESULTS),check) || rc=1; \
 	exit $$rc
 
 # ---- fuzzing under libFuzzer (clang) --------------------------------------
@@ -420,3 +479,9 @@ bench-workflows: build/weft
 .PHONY: bench-clients
 bench-clients: build/weft $(CLIENT_TEST_DEPS)
 	@bench/clients/run.py $(BENCH_ARGS)
+
+# `make bench-ui`: load time of each web UI view with 10,000 tasks and a
+# 10,000-node DAG in the database, and the bundle's size (bench/ui/README.md).
+.PHONY: bench-ui
+bench-ui: build/weft tests/browser/node_modules/.installed
+	@WEFT_BIN=$(abspath build/weft) node bench/ui/load.mjs $(BENCH_ARGS)

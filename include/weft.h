@@ -1175,6 +1175,9 @@ WEFT_API int weft_create_token(weft_client *c, const weft_token_request *req, ch
 WEFT_API int weft_get_token(weft_client *c, const char *name, char **out, weft_error *err);
 /* @operation revokeToken */
 WEFT_API int weft_revoke_token(weft_client *c, const char *name, char **out, weft_error *err);
+/* The client's own token, for any token: {"token": name or null, "admin",
+ * "namespaces": [...] or ["*"], "default_namespace"}. @operation whoami */
+WEFT_API int weft_whoami(weft_client *c, char **out, weft_error *err);
 
 /* ---- the audit log ------------------------------------------------------- */
 

@@ -554,6 +554,15 @@ int weft_revoke_token(weft_client *c, const char *name, char **out, weft_error *
 	return rc ? api_drop(&p, NULL, rc) : api_send(c, "DELETE", &p, NULL, NULL, out, err);
 }
 
+int weft_whoami(weft_client *c, char **out, weft_error *err)
+{
+	API_START(out);
+	buf p;
+	buf_init(&p);
+	buf_puts(&p, "/v1/whoami");
+	return api_send(c, "GET", &p, NULL, NULL, out, err);
+}
+
 /* ---- the audit log ------------------------------------------------------- */
 
 int weft_list_audit(weft_client *c, const weft_audit_query *q, char **out, weft_error *err)

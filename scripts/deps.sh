@@ -6,11 +6,18 @@ set -eu
 PACKAGES="build-essential pkg-config tzdata libmicrohttpd-dev libjansson-dev
 libcurl4-openssl-dev libsqlite3-dev libssl-dev libcmocka-dev python3-pytest
 python3-pytest-xdist python3-requests python3-psycopg2 libpq-dev postgresql
-libyaml-dev python3-venv python3-pip python3-setuptools python3-wheel mypy nodejs"
-# `scripts/deps.sh fuzz`: also clang and its libFuzzer runtime (make fuzz).
-if [ "${1:-}" = fuzz ]; then
-	PACKAGES="$PACKAGES clang libclang-rt-14-dev"
-fi
+libyaml-dev python3-venv python3-pip python3-setuptools python3-wheel mypy nodejs
+zlib1g-dev"
+# Extra layers, by argument (several may be given):
+#   fuzz: clang and its libFuzzer runtime (make fuzz);
+#   browser: Chromium, which the browser tests drive (make browser, make check).
+for layer in "$@"; do
+	case "$layer" in
+	fuzz) PACKAGES="$PACKAGES clang libclang-rt-14-dev" ;;
+	browser) PACKAGES="$PACKAGES chromium" ;;
+	*) echo "scripts/deps.sh: unknown layer '$layer' (fuzz, browser)" >&2; exit 2 ;;
+	esac
+done
 
 missing=""
 # npm ships inside some nodejs builds (NodeSource's) and as its own package

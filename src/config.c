@@ -13,6 +13,7 @@
 #include "util/log.h"
 
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 enum kind {
@@ -27,6 +28,7 @@ enum kind {
 	K_SSRF_HOSTS,  /* appended to ssrf.blocked_hosts */
 	K_SSRF_SUFFIXES,
 	K_SECRET,      /* char *, optional, never shown */
+	K_DIR,         /* char *, optional: a directory that exists at start-up */
 	K_SECS,        /* int64_t µs from decimal seconds ("0.25"); min/max in whole seconds */
 	K_DAYS,        /* int64_t µs from whole days */
 };
@@ -102,7 +104,7 @@ static const struct setting settings[] = {
 	{ { "HTTP_THREADS" }, NULL, NULL, K_INT, F(http_threads), 1, 1024, "4", NULL,
 	  "HTTP server threads" },
 	{ { "AUTH_TOKEN" }, NULL, NULL, K_SECRET, F(auth_token), 0, 0, NULL, "none",
-	  "bearer token required on every route but /health and /ready" },
+	  "bearer token required on every route but /health, /ready and the web UI's files" },
 	{ { "WEFT_TOKENS_FILE" }, NULL, NULL, K_SECRET, F(tokens_file), 0, 0, NULL, "none",
 	  "file of bearer tokens with namespaces and roles, one per line: name secret namespaces role "
 	  "(read again on SIGHUP)" },
@@ -178,6 +180,9 @@ static const struct setting settings[] = {
 	  "read-only database connections" },
 	{ { "DB_CACHE_MB" }, NULL, NULL, K_INT, F(db_cache_mb), 1, 1048576, "32", NULL,
 	  "database page cache of the whole process (MiB; SQLite: half the writer's, half the readers')" },
+	{ { "WEFT_UI_DIR" }, "--ui-dir", "DIR", K_DIR, F(ui_dir), 0, 0, NULL, "built in",
+	  "serve the web UI (/ui) from this directory, as `vite build` writes it, instead of the copy "
+	  "built into the binary" },
 };
 
 static void *field(weft_config *cfg, const struct setting *s)
@@ -362,6 +367,13 @@ static int set_value(weft_config *cfg, const struct setting *s, const char *name
 			return invalid(name, "", "a non-empty token");
 		replace_str((char **)field(cfg, s), v);
 		return 0;
+	case K_DIR: {
+		struct stat st;
+		if (stat(v, &st) != 0 || !S_ISDIR(st.st_mode))
+			return invalid(name, v, "an existing directory");
+		replace_str((char **)field(cfg, s), v);
+		return 0;
+	}
 	}
 	return -1;
 }
@@ -477,6 +489,7 @@ void config_release(weft_config *cfg)
 	free(cfg->signing_secret);
 	free(cfg->exec_allow);
 	free(cfg->node_id);
+	free(cfg->ui_dir);
 	ssrf_policy_release(&cfg->ssrf);
 	memset(cfg, 0, sizeof *cfg);
 }

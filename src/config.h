@@ -43,7 +43,7 @@ typedef struct weft_config {
 	int db_cache_mb;                 /* DB_CACHE_MB 32: database page cache of the process */
 	char *log_level;                 /* WEFT_LOG or RUST_LOG: error|warn|info|debug; info */
 	char *auth_token;                /* AUTH_TOKEN: bearer token required on every route but
-	                                  * /health and /ready; NULL = no authentication */
+	                                  * /health, /ready and the web UI's files; NULL = no authentication */
 	char *tokens_file;               /* WEFT_TOKENS_FILE: tokens with namespaces and roles, one a
 	                                  * line (http/tokens.h); read again on SIGHUP */
 	char *tokens;                    /* WEFT_TOKENS: the same lines joined by ';' */
@@ -80,6 +80,8 @@ typedef struct weft_config {
 	int log_streams_max;             /* LOG_STREAMS_MAX 64: live log streams (SSE) at once */
 	int64_t metrics_history_us;      /* METRICS_HISTORY_DAYS 7: metrics history rows kept */
 	int ui_streams_max;              /* UI_STREAMS_MAX 256: change feed streams (SSE) at once */
+	char *ui_dir;                    /* WEFT_UI_DIR, --ui-dir: serve the web UI from this directory
+	                                  * (a vite build) instead of the copy built in; NULL = built in */
 } weft_config;
 
 /* Fills cfg from the environment and argv (argv[0] is the subcommand,

@@ -9,7 +9,7 @@
 # gives up on after WEFT_COMPLETION_TIMEOUT seconds (default 2).
 
 _weft_commands="serve submit ls get tasks runs cancel pause resume retry reset resolve queues workers
-dead-letters tokens audit workflows schedules template hooks events subscriptions logs enqueue worker step sleep wait-signal bench completion help"
+dead-letters tokens whoami audit workflows schedules template hooks events subscriptions logs enqueue worker step sleep wait-signal bench completion help"
 _weft_global_opts="--url --token --namespace --profile --json --help"
 
 # The verbs of a command, or nothing for a command without verbs.

@@ -37,6 +37,7 @@ static const top_command COMMANDS[] = {
 	{ "workers", &CLI_WORKERS, NULL, NULL },
 	{ "dead-letters", &CLI_DEAD_LETTERS, NULL, NULL },
 	{ "tokens", &CLI_TOKENS, NULL, NULL },
+	{ "whoami", &CLI_WHOAMI, NULL, NULL },
 	{ "audit", &CLI_AUDIT, NULL, NULL },
 	{ "workflows", &CLI_WORKFLOWS, NULL, NULL },
 	{ "schedules", &CLI_SCHEDULES, NULL, NULL },

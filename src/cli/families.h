@@ -17,6 +17,7 @@ extern const cli_family CLI_QUEUES;
 extern const cli_family CLI_WORKERS;
 extern const cli_family CLI_DEAD_LETTERS;
 extern const cli_family CLI_TOKENS;
+extern const cli_family CLI_WHOAMI;
 extern const cli_family CLI_WORKFLOWS;
 extern const cli_family CLI_SCHEDULES;
 extern const cli_family CLI_TEMPLATE;

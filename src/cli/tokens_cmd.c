@@ -1,6 +1,7 @@
 /*
  * tokens_cmd.c — `weft tokens [ls|show|create|revoke]`: administering the
- * server's scoped tokens on /v1/tokens (an admin token is needed).
+ * server's scoped tokens on /v1/tokens (an admin token is needed); and
+ * `weft whoami`: the token in use, as the server knows it (any token).
  */
 #include "cli/families.h"
 #include "util/alloc.h"
@@ -131,6 +132,38 @@ const cli_family CLI_TOKENS = {
 		  CREATE_OPTS, create_token, NULL },
 		{ "revoke", "NAME", 1, 1, "revoke a token created through the API (at once)", NULL, NULL, cli_run_action,
 		  &REVOKE },
+		{ 0 },
+	},
+};
+
+/* ---- weft whoami ---------------------------------------------------------- */
+
+static const cli_column WHOAMI_FIELDS[] = {
+	{ "Token", "token", COL_TEXT },
+	{ "Admin", "admin", COL_TEXT },
+	{ "Namespaces", "namespaces", COL_LIST },
+	{ "Default namespace", "default_namespace", COL_TEXT },
+	{ 0 },
+};
+
+static int whoami(cli_ctx *c)
+{
+	json_t *answer = NULL;
+	int rc = cli_call(c, "GET", "/v1/whoami", NULL, &answer);
+	if (rc == CLI_EXIT_OK && c->json)
+		out_json(stdout, answer);
+	else if (rc == CLI_EXIT_OK)
+		cli_print_fields(answer, WHOAMI_FIELDS);
+	json_decref(answer);
+	return rc;
+}
+
+const cli_family CLI_WHOAMI = {
+	"whoami",
+	"the token in use: its name, whether it is an admin, its namespaces",
+	(const cli_cmd[]){
+		{ NULL, NULL, 0, 0, "show the token in use as the server knows it (no token: the server checks none)",
+		  NULL, NULL, whoami, NULL },
 		{ 0 },
 	},
 };

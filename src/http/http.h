@@ -40,6 +40,7 @@ typedef enum http_method {
 	HTTP_PUT,
 	HTTP_PATCH,
 	HTTP_DELETE,
+	HTTP_HEAD,        /* routed to GET routes of APIs with `head` (http_api) */
 	HTTP_OTHER,
 } http_method;
 
@@ -158,6 +159,9 @@ typedef struct http_api {
 	 * any parameter is accepted, and those the handler does not read are
 	 * ignored. */
 	int (*check_query)(http_request *r, const http_route *route);
+	/* HEAD requests take its GET routes (libmicrohttpd leaves the body
+	 * out); false: HEAD matches no route of it. */
+	bool head;
 } http_api;
 
 /* The APIs served, in matching order (apis.c). */

@@ -13,7 +13,7 @@ struct MHD_Connection;
 typedef struct http_server http_server;
 typedef struct http_async http_async;
 
-#define HTTP_MAX_EXTRA_HEADERS 4
+#define HTTP_MAX_EXTRA_HEADERS 10
 
 /* Requests with bodies at least this large hand freed memory back to the
  * system when they end, so one big submission does not leave the process

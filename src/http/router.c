@@ -14,13 +14,14 @@ const char *http_method_label(http_method m)
 	case HTTP_PUT: return "PUT";
 	case HTTP_PATCH: return "PATCH";
 	case HTTP_DELETE: return "DELETE";
+	case HTTP_HEAD: return "HEAD";
 	default: return "OTHER";
 	}
 }
 
 http_method http_method_parse(const char *m)
 {
-	static const http_method all[] = { HTTP_GET, HTTP_POST, HTTP_PUT, HTTP_PATCH, HTTP_DELETE };
+	static const http_method all[] = { HTTP_GET, HTTP_POST, HTTP_PUT, HTTP_PATCH, HTTP_DELETE, HTTP_HEAD };
 	for (size_t i = 0; i < ARRAY_LEN(all); i++) {
 		if (strcmp(m, http_method_label(all[i])) == 0)
 			return all[i];
@@ -90,7 +91,8 @@ const http_route *router_find(http_method m, const char *raw_path, const http_ap
 	for (size_t a = 0; a < http_napis; a++) {
 		for (size_t i = 0; i < http_apis[a]->nroutes; i++) {
 			const http_route *rt = &http_apis[a]->routes[i];
-			if (rt->method == m && route_match(rt, raw_path, params, text)) {
+			bool method_ok = rt->method == m || (m == HTTP_HEAD && rt->method == HTTP_GET && http_apis[a]->head);
+			if (method_ok && route_match(rt, raw_path, params, text)) {
 				if (api != NULL)
 					*api = http_apis[a];
 				return rt;

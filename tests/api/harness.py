@@ -169,6 +169,15 @@ EXERCISED_ROUTES = frozenset({
     ("DELETE", "/group/{group}"),
     ("PATCH", "/group/{group}/pause"),
     ("PATCH", "/group/{group}/resume"),
+    # the web UI's page and files (described by /api-docs/openapi.json)
+    ("GET", "/ui"),
+    ("GET", "/ui/"),
+    ("GET", "/ui/{file}"),
+    ("GET", "/ui/assets/{file}"),
+    ("GET", "/assets/{file}"),
+    ("GET", "/view"),
+    ("GET", "/icon.png"),
+    ("GET", "/favicon.ico"),
     # /v1 (described by /v1/openapi.json)
     ("GET", "/v1/openapi.json"),
     ("GET", "/v1/tasks"),
@@ -222,6 +231,7 @@ EXERCISED_ROUTES = frozenset({
     ("POST", "/v1/tokens"),
     ("GET", "/v1/tokens/{name}"),
     ("DELETE", "/v1/tokens/{name}"),
+    ("GET", "/v1/whoami"),
     ("GET", "/v1/audit"),
     ("POST", "/v1/templates"),
     ("GET", "/v1/templates"),
@@ -279,6 +289,9 @@ def route_template(path):
             out.append("{id}")
         elif i == 2 and segs[1] == "group":
             out.append("{group}")
+        elif seg and i == len(segs) - 1 and (segs[1:3] == ["ui", "assets"] and i == 3 or
+                                              segs[1] in ("ui", "assets") and i == 2):
+            out.append("{file}")
         elif i == 3 and segs[1:3] == ["v1", "workers"]:
             out.append("{id}")
         elif i == 3 and segs[1:3] in (["v1", "queues"], ["v1", "tokens"], ["v1", "schedules"], ["v1", "hooks"],

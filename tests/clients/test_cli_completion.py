@@ -19,7 +19,7 @@ from harness import SANITIZER_MARKERS, weft_bin
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 COMMANDS = {"serve", "submit", "ls", "get", "tasks", "runs", "cancel", "pause", "resume", "retry", "reset", "resolve",
-            "queues", "workers", "dead-letters", "tokens", "audit", "workflows", "schedules", "template", "hooks", "events", "subscriptions", "logs", "enqueue", "worker", "step", "sleep", "wait-signal", "bench", "completion", "help"}
+            "queues", "workers", "dead-letters", "tokens", "whoami", "audit", "workflows", "schedules", "template", "hooks", "events", "subscriptions", "logs", "enqueue", "worker", "step", "sleep", "wait-signal", "bench", "completion", "help"}
 
 
 def weft(*args, **kw):

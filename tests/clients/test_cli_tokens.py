@@ -1,6 +1,7 @@
 """`weft tokens [ls|show|create|revoke]` against a real server started with
 an admin token (AUTH_TOKEN), in --json and table output; the secret is
-printed once and works; a client token is refused with the reason."""
+printed once and works; a client token is refused with the reason. `weft
+whoami` shows any token itself."""
 
 import pytest
 
@@ -84,3 +85,14 @@ def test_without_authentication_the_server_says_how_to_turn_it_on(server):
         pytest.skip("this server has no /v1/tokens yet")
     r = weft(server.base, "tokens", "create", "x", "--namespaces", "*", "--role", "admin")
     assert r.returncode == 6 and "AUTH_TOKEN" in r.stderr
+
+
+def test_whoami_shows_the_token_in_use(authed):
+    env = clean_env(authed.base, WEFT_TOKEN=ADMIN)
+    f = fields(admin(authed, "whoami"))
+    assert f["Token"] == "auth_token" and f["Admin"] == "yes" and f["Namespaces"] == "*"
+    client = as_json(None, "tokens", "create", "billing-ci", "--namespaces", "billing", "--role", "client", env=env)
+    me = as_json(None, "whoami", env=clean_env(authed.base, WEFT_TOKEN=client["secret"]))
+    assert me == {"token": "billing-ci", "admin": False, "namespaces": ["billing"], "default_namespace": "billing"}
+    r = weft(None, "whoami", env=clean_env(authed.base, WEFT_TOKEN="not-a-token-of-this-server"))
+    assert r.returncode == 3, r.stderr

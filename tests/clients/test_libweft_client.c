@@ -613,6 +613,10 @@ static void scenario_tokens(void)
 	rc = weft_list_tokens(c, &out, &err);
 	CHECK(rc == 0 && strstr(out, queue), "list: %s", err.message);
 	weft_free(out);
+	rc = weft_whoami(c, &out, &err);
+	CHECK(rc == 0 && strstr(out, "\"admin\":true") && strstr(out, "\"namespaces\":[\"*\"]"), "whoami: %d %s", rc,
+	      err.message);
+	weft_free(out);
 	rc = weft_revoke_token(c, queue, &out, &err);
 	CHECK(rc == 0 && strstr(out, "\"revoked_at\":\""), "revoke: %s %s", err.message, out ? out : "");
 	weft_free(out);

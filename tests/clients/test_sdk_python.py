@@ -175,7 +175,7 @@ def test_claim_heartbeat_complete_fail_release_by_hand(server):
         "outcome"] == "completed"
 
 
-def test_audit_log(weft_factory):
+def test_audit_log_and_whoami(weft_factory):
     srv = weft_factory.start(env={"AUTH_TOKEN": "py-admin-token-0123456789"})
     c = weft.Client(srv.base, token="py-admin-token-0123456789")
     c.pause_queue("audited")
@@ -186,6 +186,8 @@ def test_audit_log(weft_factory):
     assert page["next_cursor"] is None
     every = list(c.iter_audit(object_kind="queue", object_id="audited", limit=1))
     assert [e["action"] for e in every] == ["queue.resume", "queue.pause"]
+
+    assert c.whoami() == {"token": "auth_token", "admin": True, "namespaces": ["*"], "default_namespace": "default"}
 
 
 def test_runs(server):

@@ -434,17 +434,20 @@ const asClient = new weft.WeftClient({ token: made.secret, namespace: 'billing' 
 const job = await asClient.enqueue('billing-q', { n: 1 });
 let forbidden;
 try { await asClient.listTokens(); } catch (e) { forbidden = { name: e.name, status: e.status }; }
+const me = await asClient.whoami();
 const revoked = await c.revokeToken('ts-client');
 let fileToken;
 try { await c.revokeToken(list.tokens.find((t) => t.source !== 'api').name); }
 catch (e) { fileToken = { name: e.name, status: e.status, message: e.message }; }
-out({ made, read, names: list.tokens.map((t) => t.name), job, forbidden, revoked, fileToken });
+out({ made, read, names: list.tokens.map((t) => t.name), job, forbidden, me, revoked, fileToken });
 """ % admin, secured.base)
     assert got["made"]["secret"].startswith("wft_") and got["made"]["role"] == "client"
     assert "secret" not in got["read"] and got["read"]["namespaces"] == ["billing"] and got["read"]["source"] == "api"
     assert "ts-client" in got["names"]
     assert got["job"]["status"] == "pending"
     assert got["forbidden"] == {"name": "WeftForbiddenError", "status": 403}
+    assert got["me"] == {"token": "ts-client", "admin": False, "namespaces": ["billing"],
+                         "default_namespace": "billing"}
     assert got["revoked"]["revoked_at"]
     assert got["fileToken"]["name"] == "WeftConflictError" and got["fileToken"]["status"] == 409
 

@@ -20,7 +20,7 @@ static const char *const env_names[] = {
 	"MAX_DEPS_PER_TASK", "MAX_ACTIONS_PER_TASK", "JSON_MAX_DEPTH", "MAX_CONNECTIONS",
 	"HTTP_THREADS", "DB_READERS", "MAX_CONNECTIONS_PER_IP", "HTTP_HEADER_TIMEOUT_SECS",
 	"HTTP_IDLE_TIMEOUT_SECS", "WEFT_ALLOW_EXEC", "EXEC_ALLOW", "EXEC_CONCURRENCY", "EXEC_KILL_GRACE_MS",
-	"WEFT_NODE_ID",
+	"WEFT_NODE_ID", "WEFT_UI_DIR",
 };
 
 static int clean_env(void **state)
@@ -334,6 +334,46 @@ static void test_exec_settings(void **state)
 	unsetenv("WEFT_NODE_ID");
 }
 
+/* The web UI's directory: unset means the copy built in; a path that is
+ * not a directory stops the start, naming the setting. */
+static void test_ui_dir(void **state)
+{
+	UNUSED(state);
+	weft_config c;
+	assert_int_equal(LOAD0(&c), 0);
+	assert_null(c.ui_dir);
+	config_release(&c);
+
+	char dir[] = "/tmp/weft-ui-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(LOAD(&c, "--ui-dir", dir), 0);
+	assert_string_equal(c.ui_dir, dir);
+	config_release(&c);
+	setenv("WEFT_UI_DIR", dir, 1);
+	assert_int_equal(LOAD0(&c), 0);
+	assert_string_equal(c.ui_dir, dir);
+	config_release(&c);
+	assert_int_equal(LOAD(&c, "--ui-dir", "/"), 0);   /* the flag wins */
+	assert_string_equal(c.ui_dir, "/");
+	config_release(&c);
+	unsetenv("WEFT_UI_DIR");
+
+	char file[sizeof dir + 16];
+	snprintf(file, sizeof file, "%s/index.html", dir);
+	FILE *f = fopen(file, "w");
+	assert_non_null(f);
+	fclose(f);
+	assert_int_equal(LOAD_ERR(&c, "--ui-dir", file), -1);
+	assert_non_null(strstr(errbuf, "--ui-dir"));
+	assert_non_null(strstr(errbuf, "an existing directory"));
+	setenv("WEFT_UI_DIR", "/nonexistent/weft-ui", 1);
+	assert_int_equal(LOAD0_ERR(&c), -1);
+	assert_non_null(strstr(errbuf, "WEFT_UI_DIR"));
+	unsetenv("WEFT_UI_DIR");
+	unlink(file);
+	rmdir(dir);
+}
+
 static void test_help(void **state)
 {
 	UNUSED(state);
@@ -392,6 +432,7 @@ int main(void)
 		cmocka_unit_test_setup(test_bad_command_lines, clean_env),
 		cmocka_unit_test_setup(test_ssrf_lists, clean_env),
 		cmocka_unit_test_setup(test_exec_settings, clean_env),
+		cmocka_unit_test_setup(test_ui_dir, clean_env),
 		cmocka_unit_test_setup(test_help, clean_env),
 	};
 	return cmocka_run_group_tests_name("config", tests, clean_env, NULL) ? 1 : 0;

@@ -799,6 +799,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/whoami": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The request's own token: its name, role and namespaces (any token)
+         * @description Any authenticated token may ask, so that a client token learns what it may see without the admin-only token routes. Without any configured token (nothing is authenticated) the answer is token null, admin, every namespace.
+         */
+        get: operations["whoami"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/audit": {
         parameters: {
             query?: never;
@@ -2513,6 +2533,16 @@ export interface components {
         };
         TokenList: {
             tokens: components["schemas"]["Token"][];
+        };
+        Whoami: {
+            /** @description The token's name; null when the server checks no token */
+            token: string | null;
+            /** @description Whether it may use the admin-only routes */
+            admin: boolean;
+            /** @description The namespaces it sees, or ["*"] for all of them */
+            namespaces: string[];
+            /** @description The namespace of a request that names none: the token's only one when it has exactly one, else default */
+            default_namespace: components["schemas"]["Namespace"];
         };
         /** @description A workflow run to start: a job of `queue` (its fields as in POST /v1/jobs, without dedup and name) whose retry policy (max_attempts, backoff, non_retryable_codes) is also its steps'. Unknown fields are refused. */
         WorkflowStart: {
@@ -4863,6 +4893,28 @@ export interface operations {
             };
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
+        };
+    };
+    whoami: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Who the token is */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Whoami"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            500: components["responses"]["Internal"];
         };
     };
     listAudit: {

@@ -429,6 +429,10 @@ export class WeftClient implements ApiMethods {
   revokeToken(name: string, options?: Options<"revokeToken">): Promise<Answer<"revokeToken">> {
     return this.#call("revokeToken", [name], undefined, options);
   }
+  /** The client's own token, for any token: its name (null when the server checks none), admin, namespaces, default namespace. */
+  whoami(options?: Options<"whoami">): Promise<Answer<"whoami">> {
+    return this.#call("whoami", [], undefined, options);
+  }
 
   // ---- the audit log -------------------------------------------------------------
 

@@ -48,6 +48,7 @@ export const OPERATIONS = {
   createToken: {"method":"POST","path":"/v1/tokens","pathParams":[],"query":[],"headers":[],"body":"required","bodyNamespace":false},
   getToken: {"method":"GET","path":"/v1/tokens/{name}","pathParams":["name"],"query":[],"headers":[],"body":"none","bodyNamespace":false},
   revokeToken: {"method":"DELETE","path":"/v1/tokens/{name}","pathParams":["name"],"query":[],"headers":[],"body":"none","bodyNamespace":false},
+  whoami: {"method":"GET","path":"/v1/whoami","pathParams":[],"query":[],"headers":[],"body":"none","bodyNamespace":false},
   listAudit: {"method":"GET","path":"/v1/audit","pathParams":[],"query":["since","until","actor","action","object_kind","object_id","namespace","cursor","limit"],"headers":[],"body":"none","bodyNamespace":false},
   listWorkflows: {"method":"GET","path":"/v1/workflows","pathParams":[],"query":["namespace","status","type","queue","created_after","created_before","cursor","limit"],"headers":[],"body":"none","bodyNamespace":false},
   startWorkflow: {"method":"POST","path":"/v1/workflows","pathParams":[],"query":[],"headers":["Idempotency-Key"],"body":"required","bodyNamespace":true},

@@ -75,6 +75,7 @@ void v1_list_tokens(http_request *r);
 void v1_create_token(http_request *r);
 void v1_get_token(http_request *r);
 void v1_revoke_token(http_request *r);
+void v1_whoami(http_request *r);
 
 /* templates.c: templates and their runs */
 void v1_put_template(http_request *r);

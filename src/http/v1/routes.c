@@ -56,6 +56,7 @@
  *   POST /v1/tokens                make a token: its secret is answered once (admin)
  *   GET  /v1/tokens/{name}         one token (admin)
  *   DELETE /v1/tokens/{name}       revoke a token made over the API (admin)
+ *   GET  /v1/whoami                the request's own token: name, admin, namespaces (any token)
  *   GET  /v1/audit                 the audit log, newest first: since, until, actor, action,
  *                                  object_kind, object_id, namespace, cursor, limit (admin)
  *   POST /v1/schedules             create a cron schedule that starts a job
@@ -181,6 +182,7 @@ static const http_route routes[] = {
 	{ HTTP_POST, "/v1/tokens", v1_create_token, false, 0 },
 	{ HTTP_GET, "/v1/tokens/{name}", v1_get_token, false, 1 },
 	{ HTTP_DELETE, "/v1/tokens/{name}", v1_revoke_token, false, 1 },
+	{ HTTP_GET, "/v1/whoami", v1_whoami, false, 0 },
 	{ HTTP_GET, "/v1/audit", v1_list_audit, false, 0 },
 	{ HTTP_POST, "/v1/schedules", v1_create_schedule, false, 0 },
 	{ HTTP_GET, "/v1/schedules", v1_list_schedules, false, 0 },

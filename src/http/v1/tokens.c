@@ -1,6 +1,7 @@
 /*
  * tokens.c — the /v1 token routes: listing, making, reading and revoking
- * bearer tokens (admin tokens only).
+ * bearer tokens (admin tokens only); and GET /v1/whoami, where any token
+ * reads its own name, role and namespaces.
  *
  * The list and one token's read show every source: the configured tokens
  * (AUTH_TOKEN and WEFT_TOKENS: "env"; WEFT_TOKENS_FILE: "file") and those
@@ -504,4 +505,35 @@ void v1_revoke_token(http_request *r)
 	s->cmd.name = s->name;
 	s->cmd.base.actor = http_actor(r);
 	http_submit(r, &s->cmd.base, s, finish_revoke, free);
+}
+
+/* ---- GET /v1/whoami ------------------------------------------------------------------------------ */
+
+/* Who the request's token is, for any token: a client learns here what it
+ * may see without asking the admin-only routes above. Without a token
+ * (the server checks none) the answer is an admin seeing everything. */
+void v1_whoami(http_request *r)
+{
+	const http_token *tok = http_token_of(r);
+	buf b;
+	buf_init(&b);
+	buf_puts(&b, "{\"token\":");
+	if (tok != NULL)
+		wire_str(&b, tok->name);
+	else
+		buf_puts(&b, "null");
+	buf_puts(&b, ",\"admin\":");
+	buf_puts(&b, http_admin(r) ? "true" : "false");
+	buf_puts(&b, ",\"namespaces\":");
+	if (tok != NULL) {
+		token_view v = view_of_configured(tok);
+		put_namespaces(&b, &v);
+	} else {
+		buf_puts(&b, "[\"*\"]");
+	}
+	buf_puts(&b, ",\"default_namespace\":");
+	wire_str(&b, http_default_ns(r));
+	buf_putc(&b, '}');
+	http_respond_json(r, 200, &b);
+	buf_release(&b);
 }

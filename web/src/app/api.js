@@ -3,7 +3,8 @@
  *
  * The bearer token and the namespace live in localStorage, so a token is
  * entered once per browser. Errors come back as ApiError carrying the
- * server's /v1 error body ({error: {code, message, field}}).
+ * server's /v1 error body ({error: {code, message, details}}), where each
+ * detail reads "field: problem"; `field` is the first detail's field.
  */
 
 const TOKEN_KEY = 'weft-token';
@@ -15,7 +16,9 @@ export class ApiError extends Error {
     super(e && e.message ? e.message : `HTTP ${status}`);
     this.status = status;
     this.code = e ? e.code : null;
-    this.field = e ? e.field : null;
+    this.details = e && Array.isArray(e.details) ? e.details : [];
+    const first = this.details[0];
+    this.field = typeof first === 'string' && first.includes(':') ? first.slice(0, first.indexOf(':')) : null;
     this.body = body;
   }
 }
@@ -95,6 +98,9 @@ export function stream(path, query, onEvent, { onError } = {}) {
   const ctl = new AbortController();
   let lastId = null;
   let stopped = false;
+  // After a failure wait 1 s, then twice as long each time up to 30 s, so a
+  // server that is down or refuses the stream is not asked every second.
+  let backoff = 1000;
   const run = async () => {
     while (!stopped) {
       try {
@@ -103,6 +109,7 @@ export function stream(path, query, onEvent, { onError } = {}) {
         const res = await fetch(url(path, query), { headers: h, signal: ctl.signal });
         if (res.status === 401) { unauthorized(); return; }
         if (!res.ok || !res.body) throw new ApiError(res.status, null);
+        backoff = 1000;
         const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
         let pending = '';
         for (;;) {
@@ -132,7 +139,10 @@ export function stream(path, query, onEvent, { onError } = {}) {
         if (stopped) return;
         if (onError) onError(e);
       }
-      if (!stopped) await new Promise((r) => setTimeout(r, 1000));
+      if (!stopped) {
+        await new Promise((r) => setTimeout(r, backoff));
+        backoff = Math.min(backoff * 2, 30000);
+      }
     }
   };
   run();

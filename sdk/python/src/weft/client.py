@@ -963,6 +963,12 @@ class Client:
         revoked_at."""
         return cast(Answer, self._http.request("DELETE", "/v1/tokens/%s" % _seg(name)))
 
+    @operation("whoami")
+    def whoami(self) -> Answer:
+        """The client's own token, for any token: {"token": name or None,
+        "admin", "namespaces": [...] or ["*"], "default_namespace"}."""
+        return self._get("/v1/whoami")
+
     # ---- the audit log ---------------------------------------------------------
 
     @operation("listAudit")

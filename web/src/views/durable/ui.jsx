@@ -1,0 +1,114 @@
+/*
+ * ui.jsx — small widgets the durable views share: status chips, error
+ * boxes that name the fields at fault, JSON blocks, times and "Load more",
+ * over the shell's shared components where those fit.
+ */
+import { useState } from 'preact/hooks';
+import JsonView from '../../components/JsonView.jsx';
+import SharedTime, { formatDuration } from '../../components/Time.jsx';
+import './durable.css';
+
+export const dash = '—';
+
+/* Workflow, step and delivery statuses mapped onto the UI's status colours. */
+const COLOUR = {
+  pending: 'pending', running: 'running', suspended: 'paused', completed: 'succeeded',
+  failed: 'failed', canceled: 'canceled', terminated: 'canceled', retrying: 'pending',
+  sleeping: 'paused', waiting: 'waiting', success: 'succeeded', failure: 'failed',
+  claimed: 'claimed', paused: 'paused', skipped: 'skipped', not_started: 'failed',
+  unknown: 'waiting',
+};
+
+export function StatusChip({ status, testid = 'status' }) {
+  const c = COLOUR[status] || 'waiting';
+  return <span class="chip" style={{ '--chip': `var(--status-${c})` }} data-testid={testid} data-status={status}>{status || dash}</span>;
+}
+
+/* The server's message and the fields at fault ({error: {message, details}}). */
+export function ErrorBox({ error, testid = 'error' }) {
+  if (!error) return null;
+  const details = [...((error.body && error.body.error && error.body.error.details) || [])];
+  if (error.field && !details.some((d) => d.startsWith(`${error.field}:`))) details.unshift(`${error.field}: at fault`);
+  return (
+    <div class="error-box d-error" role="alert" data-testid={testid}>
+      <strong>{error.status ? `${error.status} ` : ''}{error.message || String(error)}</strong>
+      {details.length > 0 && <ul>{details.map((d) => <li key={d} data-testid="error-field">{d}</li>)}</ul>}
+    </div>
+  );
+}
+
+export function Json({ value, testid }) {
+  if (value === undefined || value === null) return <span class="d-muted" data-testid={testid}>{dash}</span>;
+  return <div data-testid={testid} data-json={JSON.stringify(value)}><JsonView value={value} /></div>;
+}
+
+export function Time({ at }) {
+  return <SharedTime value={at} />;
+}
+
+/* The time between two RFC 3339 times, as "1.2 s"; "—" when either is missing. */
+export function duration(from, to) {
+  return from && to ? formatDuration(Date.parse(to) - Date.parse(from)) : dash;
+}
+
+/* "workflow order-flow on orders": a target in a few words. */
+export function targetSummary(t) {
+  if (!t || !t.kind) return dash;
+  if (t.kind === 'template') return `template ${t.template || dash}`;
+  if (t.kind === 'workflow') return `workflow ${t.type || dash} on ${t.queue || dash}`;
+  return `job on ${t.queue || dash}`;
+}
+
+export function LoadMore({ page }) {
+  if (!page.next) return null;
+  return (
+    <button type="button" class="d-more" data-testid="load-more" disabled={page.loading} onClick={page.loadMore}>
+      {page.loading ? 'Loading…' : 'Load more'}
+    </button>
+  );
+}
+
+export { default as Empty } from '../../components/Empty.jsx';
+
+/*
+ * A button for an action that can be undone (a retry): it runs at once and
+ * shows the server's error beside it; onDone lets the caller refetch.
+ */
+export function ActionButton({ label, action, onDone, testid }) {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState(null);
+  const go = async () => {
+    setBusy(true); setError(null);
+    try {
+      const r = await action();
+      if (onDone) onDone(r);
+    } catch (e) { setError(e); }
+    setBusy(false);
+  };
+  return (
+    <span class="d-action">
+      <button type="button" data-testid={testid} disabled={busy} onClick={go}>{label}</button>
+      <ErrorBox error={error} testid={`${testid}-error`} />
+    </span>
+  );
+}
+
+/* Parses a JSON text field; '' gives `empty`. Throws an Error naming the field. */
+export function parseJsonField(text, field, empty = null) {
+  if (!text.trim()) return empty;
+  try { return JSON.parse(text); } catch (e) {
+    const err = new Error(`${field} is not valid JSON: ${e.message}`);
+    err.body = { error: { details: [`${field}: not valid JSON`] } };
+    throw err;
+  }
+}
+
+/* The root of each view, carrying the ready marker the tests and the bench wait for. */
+export function ViewRoot({ name, ready, error, children }) {
+  return (
+    <section class="view d-view" data-view={name} data-ready={ready ? 'true' : undefined}
+      data-error={error ? 'true' : undefined}>
+      {children}
+    </section>
+  );
+}

@@ -1,0 +1,131 @@
+/*
+ * widgets.jsx — small pieces every system view uses: the view root with its
+ * ready marker, error and notice boxes, status chips, a JSON block, the
+ * "Load more" pager, a scrolling table frame, a detail panel and a button
+ * that asks before an action that cannot be undone.
+ */
+import { useState } from 'preact/hooks';
+import ConfirmButton from '../../components/Confirm.jsx';
+import SharedEmpty from '../../components/Empty.jsx';
+import JsonView from '../../components/JsonView.jsx';
+import StatusChip from '../../components/StatusChip.jsx';
+import './system.css';
+
+/* The root of a view: data-ready once the first answer (or error) is shown. */
+export function ViewRoot({ name, title, ready, error, children, tools }) {
+  return (
+    <section class="view sys-view" data-view={name} data-ready={ready ? 'true' : undefined}
+      data-error={error ? 'true' : undefined}>
+      <header class="sys-head">
+        <h1>{title}</h1>
+        {tools ? <div class="sys-tools">{tools}</div> : null}
+      </header>
+      {children}
+    </section>
+  );
+}
+
+/* The server's message, then one line per field at fault ("path: problem"). */
+export function ErrorBox({ error, hint }) {
+  if (!error) return null;
+  const details = (error.body && error.body.error && error.body.error.details) || [];
+  return (
+    <div class="error-box" role="alert" data-testid="error">
+      <strong>{error.status ? `${error.status} ` : ''}{error.message || String(error)}</strong>
+      {error.field ? <div>Field: {error.field}</div> : null}
+      {details.map((d) => <div key={d}>{d}</div>)}
+      {hint ? <div class="muted">{hint}</div> : null}
+    </div>
+  );
+}
+
+/* The outcome of the last action, success or failure. */
+export function Notice({ notice, onClose }) {
+  if (!notice) return null;
+  if (notice.error) return <div class="sys-notice-wrap"><ErrorBox error={notice.error} /><button class="sys-link" onClick={onClose}>Dismiss</button></div>;
+  return (
+    <div class="sys-notice" role="status" data-testid="notice">
+      {notice.text} <button class="sys-link" onClick={onClose}>Dismiss</button>
+    </div>
+  );
+}
+
+/* States that are not task statuses, shown in the colour of the status that fits them. */
+const STATUS_ALIAS = {
+  success: 'succeeded', failure: 'failed', active: 'running', retrying: 'pending', draining: 'paused', stale: 'canceled',
+};
+
+export function statusColor(status) {
+  return `var(--status-${STATUS_ALIAS[status] || status}, var(--muted))`;
+}
+
+/* A status chip that a test can find by `testid`; data-status is the state as the server says it. */
+export function Chip({ status, testid }) {
+  const s = String(status || 'unknown');
+  return <span data-testid={testid} data-status={s}><StatusChip status={STATUS_ALIAS[s] || s} label={s} /></span>;
+}
+
+export function Json({ value }) {
+  if (value === undefined) return <span class="muted">—</span>;
+  return <div class="sys-json"><JsonView value={value} /></div>;
+}
+
+export function LoadMore({ list }) {
+  if (!list.next) return null;
+  return (
+    <button class="sys-more" data-testid="load-more" disabled={list.loading} onClick={list.loadMore}>
+      {list.loading ? 'Loading…' : 'Load more'}
+    </button>
+  );
+}
+
+export const Empty = SharedEmpty;
+
+/* Wide tables scroll sideways inside this frame instead of widening the page. */
+export function TableFrame({ children }) {
+  return <div class="table-wrap"><table class="data">{children}</table></div>;
+}
+
+export function Panel({ title, onClose, children, testid = 'detail-panel' }) {
+  return (
+    <aside class="sys-panel" data-testid={testid}>
+      <header class="sys-panel-head">
+        <h2>{title}</h2>
+        <button class="sys-link" data-testid="panel-close" onClick={onClose} aria-label="Close">✕</button>
+      </header>
+      {children}
+    </aside>
+  );
+}
+
+/* Two-column list of label/value pairs. */
+export function Fields({ rows }) {
+  return (
+    <dl class="fields">
+      {rows.map(([k, v]) => [<dt key={`${k}-k`}>{k}</dt>, <dd key={`${k}-v`}>{v}</dd>])}
+    </dl>
+  );
+}
+
+/*
+ * A button for an action. With `confirm` (the question) it opens the shared
+ * confirmation dialog first; while the action runs it is disabled. onRun
+ * reports its own outcome, so it never rejects.
+ */
+export function ActionButton({ label, confirm, onRun, testid, danger, disabled }) {
+  const [busy, setBusy] = useState(false);
+  if (confirm) {
+    return <ConfirmButton label={label} message={confirm} onConfirm={onRun} testid={testid} danger={danger} disabled={disabled} />;
+  }
+  const run = async (e) => {
+    e.stopPropagation();
+    setBusy(true);
+    try { await onRun(); } finally { setBusy(false); }
+  };
+  return <button type="button" class={danger ? 'danger' : ''} data-testid={testid} disabled={busy || disabled} onClick={run}>{label}</button>;
+}
+
+/* Rows that open a panel on click open it on Enter too, for keyboard users. */
+export function openOnEnter(e) {
+  if (e.key === 'Enter' && e.target === e.currentTarget) e.currentTarget.click();
+}
