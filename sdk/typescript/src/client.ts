@@ -148,13 +148,40 @@ export class WeftClient implements ApiMethods {
     if (options.attempt !== undefined) query.append("attempt", String(options.attempt));
     if (options.stream !== undefined) query.append("stream", options.stream);
     if (options.cursor !== undefined) query.append("cursor", options.cursor);
-    const target = `${this.url}/v1/tasks/${encodeURIComponent(id)}/logs?${query}`;
+    for await (const { event, data } of this.#events(`/v1/tasks/${encodeURIComponent(id)}/logs?${query}`, options.signal)) {
+      if (event === "line") yield JSON.parse(data) as Item<"listTaskLogs", "lines">;
+      else if (event === "end") return;
+    }
+  }
+  /** The change feed as it happens (GET /v1/changes as server-sent events):
+   * {event: "tasks", data: {tasks}} for tasks whose status changed, in commit
+   * order, or {event: "reset", data: {}} when the stream fell behind (reload
+   * what is shown); each with its id, the cursor to resume after it. It ends
+   * only when aborted (signal). */
+  async *followChanges(
+    options: { run?: string; namespace?: string; after?: string; signal?: AbortSignal } = {},
+  ): AsyncGenerator<{ event: "tasks" | "reset"; id: string | undefined; data: Record<string, unknown> }, void, undefined> {
+    const query = new URLSearchParams();
+    if (options.run !== undefined) query.append("run", options.run);
+    if (options.namespace !== undefined) query.append("namespace", options.namespace);
+    if (options.after !== undefined) query.append("after", options.after);
+    for await (const { event, id, data } of this.#events(`/v1/changes?${query}`, options.signal)) {
+      if (event === "tasks" || event === "reset") yield { event, id, data: JSON.parse(data) as Record<string, unknown> };
+    }
+  }
+  /** The events of a server-sent event stream at path, as they arrive
+   * (comments, the heartbeats, skipped). */
+  async *#events(
+    path: string,
+    signal: AbortSignal | undefined,
+  ): AsyncGenerator<{ event: string | undefined; id: string | undefined; data: string }, void, undefined> {
+    const target = `${this.url}${path}`;
     const request = `GET ${target}`;
     const headers: Record<string, string> = { accept: "text/event-stream" };
     if (this.#token) headers.authorization = "Bearer " + this.#token;
     let res: Response;
     try {
-      res = await this.#fetch(target, { headers, signal: options.signal });
+      res = await this.#fetch(target, { headers, signal });
     } catch (e) {
       throw new WeftConnectionError("unreachable", `cannot reach ${this.url}: ${String(e)}`, this.url, request);
     }
@@ -172,6 +199,7 @@ export class WeftClient implements ApiMethods {
     const decoder = new TextDecoder();
     let pending = "";
     let event: string | undefined;
+    let id: string | undefined;
     let data: string[] = [];
     try {
       for (;;) {
@@ -183,12 +211,13 @@ export class WeftClient implements ApiMethods {
           const line = pending.slice(0, nl).replace(/\r$/, "");
           pending = pending.slice(nl + 1);
           if (line === "") {
-            if (event === "line") yield JSON.parse(data.join("\n")) as Item<"listTaskLogs", "lines">;
-            else if (event === "end") return;
+            if (event !== undefined) yield { event, id, data: data.join("\n") };
             event = undefined;
             data = [];
           } else if (line.startsWith("event:")) {
             event = line.slice(6).trim();
+          } else if (line.startsWith("id:")) {
+            id = line.slice(3).trim();
           } else if (line.startsWith("data:")) {
             data.push(line.slice(5).replace(/^ /, ""));
           }
