@@ -481,6 +481,50 @@ typedef struct weft_log_search_query {
  * @operation searchLogs */
 WEFT_API int weft_search_logs(weft_client *c, const weft_log_search_query *q, char **out, weft_error *err);
 
+/* A task's webhook calls (start call, end and cancel webhooks), oldest
+ * first, one entry per call with its attempts counted and the last
+ * outcome: {"task_id", "deliveries": [{"action", "event", "attempt",
+ * "max_attempts", "status", "http_status", "error", "started_at",
+ * "ended_at"}]}.
+ * @operation listTaskDeliveries */
+WEFT_API int weft_list_task_deliveries(weft_client *c, const char *id, char **out, weft_error *err);
+
+/* ---- the metrics history --------------------------------------------------- */
+
+/* Which range: q may be NULL (the last hour). */
+typedef struct weft_metrics_history_query {
+	const char *since;        /* RFC 3339; NULL: an hour before until */
+	const char *until;        /* RFC 3339; NULL: now; at most 31 days after since */
+} weft_metrics_history_query;
+
+/* What the server counted step by step: {"step_secs", "samples": [{"at",
+ * "created", "completed", "failed", "retried", "latency_p50_ms",
+ * "latency_p95_ms", "latency_p99_ms", "queue_depth", "running"}]}.
+ * @operation getMetricsHistory */
+WEFT_API int weft_get_metrics_history(weft_client *c, const weft_metrics_history_query *q, char **out,
+                                      weft_error *err);
+
+/* ---- the change feed ------------------------------------------------------- */
+
+/* Which changes: q may be NULL (every namespace the token sees). */
+typedef struct weft_changes_query {
+	const char *run;          /* one run's tasks (a lone job is its own run) */
+	const char *namespace_;   /* one namespace's; not with run */
+	const char *after;        /* the previous answer's cursor; NULL: start now */
+	/* Not used: this call always asks for the changes kept now (follow=false);
+	 * the live stream (server-sent events) never ends, so it is read with an
+	 * event-stream reader, not here. */
+	bool follow;
+} weft_changes_query;
+
+/* The tasks whose status changed after the cursor, as the server keeps
+ * them now: {"tasks": [...], "cursor", "reset"}. Ask again with cursor;
+ * reset true: the cursor was older than what is kept, reload. Without a
+ * cursor the answer is empty and its cursor marks now (the server keeps
+ * changes for a minute after each such call).
+ * @operation listChanges */
+WEFT_API int weft_list_changes(weft_client *c, const weft_changes_query *q, char **out, weft_error *err);
+
 /* The operator actions on a task answer the task (Task JSON); req may be
  * NULL; 409 (WEFT_ECONFLICT) when its status does not allow the action.
  * @operation retryTask */
@@ -655,6 +699,25 @@ WEFT_API int weft_create_run(weft_client *c, const weft_run_request *req, const 
 WEFT_API int weft_list_runs(weft_client *c, const weft_run_query *q, char **out, weft_error *err);
 /* @operation getRun */
 WEFT_API int weft_get_run(weft_client *c, const char *id, char **out, weft_error *err);
+/* A run's tasks in submission order with the edges into them, pages of up
+ * to 10,000 (limit 0: 10,000): {"run_id", "total", "tasks", "edges",
+ * "next_cursor"}.
+ * @operation getRunGraph */
+WEFT_API int weft_get_run_graph(weft_client *c, const char *id, const weft_page_query *q, char **out,
+                                weft_error *err);
+/* The path through a run with the largest sum of task durations:
+ * {"tasks": [ids], "duration_ms", "by_depth"}.
+ * @operation getRunCriticalPath */
+WEFT_API int weft_get_run_critical_path(weft_client *c, const char *id, char **out, weft_error *err);
+/* Replaces the rules of a run's unfinished tasks of one kind. */
+typedef struct weft_run_rules_patch {
+	const char *kind;         /* required */
+	const char *rules;        /* required: a JSON array of rules (ArcRun's Concurency / Capacity objects) */
+} weft_run_rules_patch;
+/* {"run_id", "kind", "updated"}.
+ * @operation patchRunRules */
+WEFT_API int weft_patch_run_rules(weft_client *c, const char *id, const weft_run_rules_patch *req, char **out,
+                                  weft_error *err);
 /* @operation listRunTasks */
 WEFT_API int weft_list_run_tasks(weft_client *c, const char *id, const weft_page_query *q, char **out,
                                  weft_error *err);

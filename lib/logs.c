@@ -1,6 +1,7 @@
 /*
  * logs.c — per-execution logs: a task's lines, the search across
- * executions, and the lines a worker appends to its held job.
+ * executions, and the lines a worker appends to its held job; a task's
+ * webhook calls; and the change feed's answer of now.
  */
 #include "internal.h"
 
@@ -79,4 +80,27 @@ int weft_job_log(weft_client *c, const char *id, const weft_job_log_request *req
 	else
 		free(answer);
 	return rc;
+}
+
+int weft_list_changes(weft_client *c, const weft_changes_query *q, char **out, weft_error *err)
+{
+	API_START(out);
+	buf p;
+	buf_init(&p);
+	buf_puts(&p, "/v1/changes");
+	query_str(&p, "follow", "false");
+	if (q) {
+		query_str(&p, "run", q->run);
+		query_str(&p, "namespace", q->namespace_);
+		query_str(&p, "after", q->after);
+	}
+	return api_send(c, "GET", &p, NULL, NULL, out, err);
+}
+
+int weft_list_task_deliveries(weft_client *c, const char *id, char **out, weft_error *err)
+{
+	API_START(out);
+	buf p;
+	int rc = api_path(&p, "/v1/tasks/", id, "id", "/deliveries", err);
+	return rc ? api_drop(&p, NULL, rc) : api_send(c, "GET", &p, NULL, NULL, out, err);
 }

@@ -78,6 +78,8 @@ typedef struct weft_config {
 	int64_t log_buffer_bytes;        /* LOG_BUFFER_BYTES 8388608: their bytes */
 	int64_t log_retention_us;        /* LOG_RETENTION_DAYS 0 (keep), or LOG_RETENTION_AFTER_SECS */
 	int log_streams_max;             /* LOG_STREAMS_MAX 64: live log streams (SSE) at once */
+	int64_t metrics_history_us;      /* METRICS_HISTORY_DAYS 7: metrics history rows kept */
+	int ui_streams_max;              /* UI_STREAMS_MAX 256: change feed streams (SSE) at once */
 	char *ui_dir;                    /* WEFT_UI_DIR, --ui-dir: serve the web UI from this directory
 	                                  * (a vite build) instead of the copy built in; NULL = built in */
 } weft_config;

@@ -139,6 +139,7 @@ static int serve(int argc, char **argv)
 		.log_buffer_lines = cfg.log_buffer_lines,
 		.log_buffer_bytes = cfg.log_buffer_bytes,
 		.log_retention_us = cfg.log_retention_us,
+		.metrics_history_us = cfg.metrics_history_us,
 		.template_runs = &template_runs,
 		.allow_exec = cfg.allow_exec,
 		.exec_concurrency = cfg.exec_concurrency,

@@ -17,6 +17,7 @@ const cycle_part *const cycle_parts[] = {
 	&part_batches,      /* on_batch_complete: batch rows locked last */
 	&part_deliveries,   /* lease due outbox rows */
 	&part_task_logs,    /* write the log lines queued since the last cycle */
+	&part_history,      /* the metrics history's steps and minute rows */
 	&part_notify,       /* shared database: tell the other nodes at commit */
 };
 const size_t cycle_nparts = ARRAY_LEN(cycle_parts);

@@ -59,5 +59,6 @@ extern const cycle_part part_batches;     /* parts/batches.c */
 extern const cycle_part part_deliveries;  /* parts/deliveries.c */
 extern const cycle_part part_notify;      /* parts/notify.c */
 extern const cycle_part part_task_logs;   /* task_logs.c */
+extern const cycle_part part_history;     /* parts/history.c */
 
 #endif

@@ -323,6 +323,26 @@ static void run_cycle(engine *e)
 		metrics_observe("engine_commands_per_commit", NULL, (double)c->ncmds);
 }
 
+void engine_on_commit(engine *e, engine_commit_fn fn, void *arg)
+{
+	pthread_mutex_lock(&e->commit_mu);
+	e->on_commit = fn;
+	e->on_commit_arg = arg;
+	pthread_mutex_unlock(&e->commit_mu);
+}
+
+/* The tasks the commit changed, to whoever listens (the change feed). */
+static void publish_changes(engine *e)
+{
+	store_changes ch = store_changes_of(e->w);
+	if (ch.n == 0 && ch.nruns == 0 && !ch.overflow)
+		return;
+	pthread_mutex_lock(&e->commit_mu);
+	if (e->on_commit != NULL)
+		e->on_commit(e->on_commit_arg, &ch);
+	pthread_mutex_unlock(&e->commit_mu);
+}
+
 void engine_cycle_end(engine *e, int rc)
 {
 	cycle_state *c = &e->cycle;
@@ -330,6 +350,7 @@ void engine_cycle_end(engine *e, int rc)
 		e->backoff_until = 0;
 		jobs_launch(e);
 		metric_journal_apply(&e->metrics);
+		publish_changes(e);
 	} else {
 		log_error("engine", "transaction failed (%d): %zu commands answered with an error", rc, c->ncmds);
 		jobs_truncate(e, 0);
@@ -512,6 +533,7 @@ engine *engine_new(const engine_config *cfg, store *st, dispatcher *disp)
 	e->disp = disp;
 	clock_cond_init(&e->cv);
 	pthread_mutex_init(&e->mu, NULL);
+	pthread_mutex_init(&e->commit_mu, NULL);
 	clock_waiter_register(&e->waiter, &e->mu, &e->cv);
 	e->shared = store_shared(st);
 	e->leader = !e->shared;
@@ -596,6 +618,7 @@ void engine_free(engine *e)
 	free(e->doubt.refused);
 	id_set_release(&e->start_tasks);
 	pthread_mutex_destroy(&e->mu);
+	pthread_mutex_destroy(&e->commit_mu);
 	pthread_cond_destroy(&e->cv);
 	free(e);
 }

@@ -56,6 +56,7 @@ typedef struct engine_config {
 	int log_buffer_lines;            /* LOG_BUFFER_LINES: an execution's lines waiting; <= 0 = 10,000 */
 	int64_t log_buffer_bytes;        /* LOG_BUFFER_BYTES: their bytes; <= 0 = 8 MiB */
 	int64_t log_retention_us;        /* LOG_RETENTION_DAYS: lines older are deleted; 0 = keep */
+	int64_t metrics_history_us;      /* METRICS_HISTORY_DAYS: metrics history rows deleted; 0 = keep */
 	/* Borrowed, outlives the engine; NULL: a schedule's template target
 	 * starts nothing (its firings count as skipped). */
 	const template_expander *template_runs;
@@ -68,6 +69,12 @@ typedef struct engine_config {
 
 /* store and dispatcher are borrowed and must outlive the engine. */
 engine *engine_new(const engine_config *cfg, store *st, dispatcher *disp);
+/* After each commit that changed tasks, fn(arg, changes) on the engine
+ * thread (changes borrowed for the call): it must only copy them and
+ * return. NULL unsets it; once set or unset, no call is under way with
+ * the previous one. Any thread. */
+typedef void (*engine_commit_fn)(void *arg, const store_changes *changes);
+void engine_on_commit(engine *e, engine_commit_fn fn, void *arg);
 int engine_start(engine *e);          /* recovers deadlines, starts the thread */
 void engine_stop(engine *e);          /* drains queued commands, then joins */
 void engine_free(engine *e);

@@ -216,6 +216,9 @@ struct engine {
 	engine_faults faults_next; /* under mu: taken by the next cycle */
 	bool faults_set;           /* under mu */
 	engine_stats stats;        /* under mu */
+	engine_commit_fn on_commit;   /* under commit_mu */
+	void *on_commit_arg;
+	pthread_mutex_t commit_mu;
 
 	cycle_state cycle;
 	engine_job **fx;           /* launched by this cycle's steps */
@@ -271,6 +274,10 @@ struct engine {
 	struct {
 		int64_t next_us;
 	} sweep, retention, idempotency;
+	struct {
+		int64_t next_us;           /* the end of the current step */
+		char node[WEFT_ID_LEN + 1];   /* this process's rows */
+	} history;
 	deadline_state deadlines;
 	struct {
 		struct cmd_job_claim **parked;   /* waiting for jobs, oldest first */

@@ -12,6 +12,7 @@
 #include "util/alloc.h"
 #include "util/metrics.h"
 #include "engine/engine_internal.h"
+#include "engine/history.h"
 #include "engine/commands/command.h"
 
 typedef struct metric_entry {
@@ -69,10 +70,13 @@ void metric_journal_apply(metric_journal *j)
 	for (size_t i = 0; i < j->len; i++) {
 		const metric_entry *m = &j->items[i];
 		const char *labels = m->labels == SIZE_MAX ? NULL : j->labels + m->labels;
-		if (m->observe)
+		if (m->observe) {
 			metrics_observe(m->name, labels, m->value);
-		else
+			history_note_observe(m->name, m->value);
+		} else {
 			metrics_inc(m->name, labels, m->count);
+			history_note_count(m->name, labels, m->count);
+		}
 	}
 	j->len = 0;
 	j->llen = 0;
@@ -141,6 +145,8 @@ void engine_metrics_define(void)
 	                         duration_buckets, ARRAY_LEN(duration_buckets));
 	metrics_define_histogram_labeled("task_wait_seconds", "Time from creation to running", wait_buckets,
 	                         ARRAY_LEN(wait_buckets));
+	metrics_define_histogram("job_claim_wait_seconds", "Time from when a job could be claimed to its claim",
+	                         wait_buckets, ARRAY_LEN(wait_buckets));
 	metrics_define("tasks_retried_total", METRIC_COUNTER, "Failed attempts that were retried (status RetryPending)");
 	metrics_define_labeled("webhook_deliveries_total", METRIC_COUNTER, "Outbox delivery attempts by outcome (success, retry, exhausted)");
 	metrics_define("batches_completed_total", METRIC_COUNTER, "Batches whose tasks all reached a terminal status");

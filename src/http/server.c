@@ -61,6 +61,7 @@
 
 #include "core/error.h"
 #include "http/acceptor.h"
+#include "http/change_feed.h"
 #include "http/hangup.h"
 #include "http/stream.h"
 #include "http/request.h"
@@ -86,7 +87,21 @@ struct http_server {
 	size_t resuming;           /* done callbacks between unlink and resume; g_async_lock */
 	size_t abandoned;          /* resumed by stop, not yet completed; g_async_lock */
 	bool stopping;             /* no new engine commands; g_async_lock */
+	change_feed *feed;         /* made by the first change stream; g_feed_lock */
 };
+
+static pthread_mutex_t g_feed_lock = PTHREAD_MUTEX_INITIALIZER;
+
+change_feed *http_change_feed(http_request *r, void (*wake)(void))
+{
+	http_server *s = r->srv;
+	pthread_mutex_lock(&g_feed_lock);
+	if (s->feed == NULL)
+		s->feed = change_feed_new(s->eng, s->st, wake);
+	change_feed *f = s->feed;
+	pthread_mutex_unlock(&g_feed_lock);
+	return f;
+}
 
 struct http_async {
 	http_request *req;         /* NULL once detached; g_async_lock */
@@ -879,6 +894,7 @@ void http_server_stop(http_server *s)
 	http_streams_stop(s);
 	MHD_stop_daemon(s->daemon);
 	http_streams_stopped(s);
+	change_feed_free(s->feed);
 	hangup_watch_stop(s->hangups);
 	free(s);
 }

@@ -121,10 +121,19 @@ static void reader_free(void *cls)
 	free(s);
 }
 
+/* Under g_lock: streams of ops open now. */
+static size_t count_of(const http_stream_ops *ops)
+{
+	size_t n = 0;
+	for (http_stream *s = g_streams; s != NULL; s = s->next)
+		n += s->ops == ops;
+	return n;
+}
+
 int http_respond_stream(http_request *r, const char *content_type, const http_stream_ops *ops, void *state, int max)
 {
 	pthread_mutex_lock(&g_lock);
-	if (g_count >= (size_t)MAX(max, 1) || g_stopping == r->srv) {
+	if (count_of(ops) >= (size_t)MAX(max, 1) || g_stopping == r->srv) {
 		pthread_mutex_unlock(&g_lock);
 		ops->free(state);
 		return WEFT_EOVERLOADED;
@@ -170,6 +179,31 @@ int http_respond_stream(http_request *r, const char *content_type, const http_st
 	/* Refused, the response's destruction frees the stream. */
 	MHD_destroy_response(resp);
 	return 0;
+}
+
+void http_streams_wake(const http_stream_ops *ops)
+{
+	struct MHD_Connection *conns[256];
+	bool more = true;
+	while (more) {
+		size_t n = 0;
+		more = false;
+		pthread_mutex_lock(&g_lock);
+		for (http_stream *s = g_streams; s != NULL; s = s->next) {
+			if (s->ops != ops || !s->suspended)
+				continue;
+			if (n == ARRAY_LEN(conns)) {
+				more = true;
+				break;
+			}
+			s->suspended = false;
+			conns[n++] = s->conn;
+		}
+		pthread_mutex_unlock(&g_lock);
+		/* As the ticker: taken off above, only this thread resumes them. */
+		for (size_t i = 0; i < n; i++)
+			MHD_resume_connection(conns[i]);
+	}
 }
 
 bool http_accepts_event_stream(http_request *r)

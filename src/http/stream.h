@@ -9,7 +9,10 @@
  * loop spins) and a ticker thread resumes every suspended stream every
  * HTTP_STREAM_TICK_US, to ask its producer again. A client that went away
  * is found by the next write (the producer writes a comment now and then).
- * Streams are bounded (LOG_STREAMS_MAX); stopping the server ends every
+ * A producer whose news comes at a known moment (the change feed, after a
+ * commit) has its streams resumed then (http_streams_wake) rather than at
+ * the next tick. Streams are bounded per producer (LOG_STREAMS_MAX,
+ * UI_STREAMS_MAX); stopping the server ends every
  * stream before libmicrohttpd stops, which it must never do with a
  * suspended connection.
  */
@@ -30,10 +33,12 @@ typedef struct http_stream_ops {
 
 /* Answers r with a streamed body of content_type produced by ops from
  * state (taken over: freed by ops->free however it ends). 0, or
- * WEFT_EOVERLOADED when max streams are open already (state freed; the
- * caller answers). */
+ * WEFT_EOVERLOADED when max streams of these ops are open already (state
+ * freed; the caller answers). */
 int http_respond_stream(http_request *r, const char *content_type, const http_stream_ops *ops, void *state,
                         int max);
+/* Any thread: every suspended stream of ops asks its producer again now. */
+void http_streams_wake(const http_stream_ops *ops);
 /* Whether the request's Accept header asks for text/event-stream. */
 bool http_accepts_event_stream(http_request *r);
 

@@ -411,6 +411,8 @@ int store_batch_cancel(store_conn *c, const weft_id *batch, const char *reason, 
 		if (!err)
 			err = cancel_write(c, &q_cancel, batch, reason, now);
 		if (!err)
+			task_changed_note_run(c, batch);
+		if (!err)
 			err = batch_remaining_add(c, batch, -total);
 		for (int s = 0; s < TS__COUNT && !err; s++)
 			err = task_count_add(c, (task_status)s, -counts->canceled[s]);
@@ -535,6 +537,8 @@ int store_batch_pause(store_conn *c, const weft_id *batch, bool resume, int64_t 
 	err = pause_write(c, resume ? &q_resume_events : &q_pause_events, batch, now, actor, reason);
 	if (!err)
 		err = pause_write(c, resume ? &q_resume : &q_pause, batch, now, NULL, NULL);
+	if (!err)
+		task_changed_note_run(c, batch);
 	for (int s = 0; s < TS__COUNT && !err; s++)
 		err = task_count_add(c, (task_status)s, resume ? counts[s] : -counts[s]);
 	if (!err)

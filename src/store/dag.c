@@ -107,6 +107,7 @@ int store_fail_cascade(store_conn *c, const weft_id *failed, size_t n, int64_t n
 		db_set_field_text(&upd, "id", t->id.str);
 		db_set_field_text(&upd, "reason", reason);
 		event_row(&events, &t->id, now, task_status_name(t->status), "failure", reason, "system");
+		task_changed_note(c, &t->id, TS_FAILURE);
 		err = batch_remaining_move(c, &t->batch_id, t->status, TS_FAILURE);
 		/* The row as the update leaves it. */
 		t->status = TS_FAILURE;
@@ -216,6 +217,7 @@ int store_release_children_many(store_conn *c, const parent_outcome *parents, si
 			continue;
 		out = db_grow(out, len, &cap, sizeof *out);
 		db_col_id(st, 0, &out[len++]);
+		task_changed_note(c, &out[len - 1], TS_PENDING);
 	}
 	err = db_end(st, rc);
 	db_set_release(&all);
@@ -368,5 +370,48 @@ int store_dag(store_conn *c, const weft_id *batch, task_row **tasks, size_t *nta
 	*ntasks = nt;
 	*links = lv;
 	*nlinks = nl;
+	return 0;
+}
+
+/* ---- the links into a set of tasks (a page of a run's graph) ---------------------------- */
+
+static const db_sql q_links_to = {
+	"links_to",
+	"SELECT parent_id, child_id, requires_success FROM link WHERE {in:child_id,$1} ORDER BY child_id, parent_id",
+	NULL,
+};
+
+int store_links_to(store_conn *c, const weft_id *children, size_t n, link_row **out, size_t *nout)
+{
+	*out = NULL;
+	*nout = 0;
+	if (n == 0)
+		return 0;
+	db_stmt *st;
+	int err = db_prepare(c, &q_links_to, &st);
+	if (err)
+		return err;
+	db_set set;
+	db_set_init(&set);
+	db_set_ids(&set, children, n);
+	db_bind_set(st, &set);
+	link_row *v = NULL;
+	size_t len = 0, cap = 0;
+	int rc;
+	while ((rc = db_step(st)) > 0) {
+		v = db_grow(v, len, &cap, sizeof *v);
+		link_row *l = &v[len++];
+		db_col_id(st, 0, &l->parent_id);
+		db_col_id(st, 1, &l->child_id);
+		l->requires_success = db_col_int(st, 2) != 0;
+	}
+	err = db_end(st, rc);
+	db_set_release(&set);
+	if (err) {
+		free(v);
+		return err;
+	}
+	*out = v;
+	*nout = len;
 	return 0;
 }

@@ -900,6 +900,7 @@ void db_conn_release(store_conn *c)
 	free(c->deltas.v);
 	c->deltas = (db_deltas){ 0 };
 	queue_stats_release(c);
+	task_changes_release(c);
 }
 
 void db_store_init(store *s, const db_driver *drv, const store_options *opt)

@@ -280,6 +280,17 @@ typedef struct db_qstats {
 	int slot;                      /* the connection's rows; 0 until picked */
 } db_qstats;
 
+/* The tasks whose status the transaction changed (changes.c). */
+typedef struct db_changes {
+	store_change *items;
+	size_t n, cap;
+	weft_id *runs;                 /* runs changed as a whole */
+	size_t nruns, runs_cap;
+	bool overflow;
+	size_t sp_n, sp_nruns;         /* where they stood at the savepoint */
+	bool sp_overflow;
+} db_changes;
+
 /* The part of a connection the seam shares with its driver (the first
  * member of the driver's connection). */
 struct store_conn {
@@ -292,6 +303,7 @@ struct store_conn {
 	db_deltas deltas;
 	db_counts counts;
 	db_qstats qstats;
+	db_changes changes;
 	/* prepared statements */
 	db_cache_entry *cache;
 	size_t cache_cap, cache_len, ndyn;
@@ -560,6 +572,14 @@ void queue_stats_savepoint(store_conn *c);
 void queue_stats_rollback(store_conn *c);
 void queue_stats_reset(store_conn *c);
 void queue_stats_release(store_conn *c);
+/* changes.c: the task (or every task of the run) changed its status in
+ * this transaction (store_changes_of). */
+void task_changed_note(store_conn *c, const weft_id *id, task_status to);
+void task_changed_note_run(store_conn *c, const weft_id *run);
+void task_changes_reset(store_conn *c);
+void task_changes_savepoint(store_conn *c);
+void task_changes_rollback(store_conn *c);
+void task_changes_release(store_conn *c);
 /* jobs.c: how a claimed row is read (the claim statements' RETURNING). */
 const db_row_kind *store_claimed_row_kind(void);
 

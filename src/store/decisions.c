@@ -174,6 +174,7 @@ int store_skip_cascade(store_conn *c, const weft_id *seeds, const weft_id *decid
 		db_set_row(&upd);
 		db_set_field_text(&upd, "id", t->id.str);
 		event_row(&events, &t->id, now, task_status_name(t->status), "skipped", reason, "system");
+		task_changed_note(c, &t->id, TS_SKIPPED);
 		err = batch_remaining_move(c, &t->batch_id, t->status, TS_SKIPPED);
 		t->status = TS_SKIPPED;    /* the row as the update leaves it */
 		t->ended_at = now;

@@ -236,3 +236,47 @@ int store_task_events(store_conn *c, const weft_id *id, task_event **out, size_t
 	*n = len;
 	return 0;
 }
+
+/* ---- the trail as a feed (other nodes' changes) ------------------------------------------ */
+
+static const db_sql q_events_after = {
+	"task_events_after",
+	"SELECT id, task_id FROM task_event WHERE id > $1 ORDER BY id LIMIT $2",
+	NULL,
+};
+static const db_sql q_events_last = {
+	"task_events_last", "SELECT CAST(coalesce(max(id), 0) AS BIGINT) FROM task_event", NULL,
+};
+
+int store_task_events_after(store_conn *c, int64_t *after, size_t limit, weft_id **ids, size_t *n)
+{
+	db_stmt *st;
+	*ids = NULL;
+	*n = 0;
+	int err = db_prepare(c, after[0] < 0 ? &q_events_last : &q_events_after, &st);
+	if (err)
+		return err;
+	if (after[0] < 0) {
+		bool found;
+		err = db_query_int(st, after, &found);
+		if (!err && !found)
+			after[0] = 0;
+		return err;
+	}
+	db_bind_int(st, *after);
+	db_bind_int(st, (int64_t)limit);
+	size_t cap = 0;
+	int rc;
+	while ((rc = db_step(st)) > 0) {
+		*ids = db_grow(*ids, *n, &cap, sizeof **ids);
+		*after = db_col_int(st, 0);
+		db_col_id(st, 1, &(*ids)[(*n)++]);
+	}
+	err = db_end(st, rc);
+	if (err) {
+		free(*ids);
+		*ids = NULL;
+		*n = 0;
+	}
+	return err;
+}

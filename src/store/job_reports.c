@@ -407,6 +407,7 @@ int store_jobs_change(store_conn *c, job_change *ch, size_t n, int64_t now, bool
 				task_row_release(h.row);
 			/* The status counts, and the batch's counter of a job of a run
 			 * (batch_remaining_move moves both; a lone job has no batch). */
+			task_changed_note(c, &id, h.to);
 			if ((rc = batch_remaining_move(c, &h.batch, TS_RUNNING, h.to)) != 0)
 				break;
 		}

@@ -71,6 +71,8 @@ int store_jobs_insert(store_conn *c, const job_new *jobs, size_t n)
 		if ((err = db_send(st, NULL)) != 0)
 			return err;
 	}
+	for (size_t i = 0; i < n; i++)
+		task_changed_note(c, &jobs[i].id, TS_PENDING);
 	return n ? task_count_add(c, TS_PENDING, (int64_t)n) : 0;
 }
 
@@ -456,6 +458,8 @@ int store_jobs_claim(store_conn *c, const char *ns, const char *queue, int64_t n
 	}
 	if (err != 0 || *n == 0)
 		return err;
+	for (size_t i = 0; i < *n; i++)
+		task_changed_note(c, &(*out)[i].id, TS_RUNNING);
 	err = task_count_add(c, TS_PENDING, -(int64_t)*n);
 	return err ? err : task_count_add(c, TS_RUNNING, (int64_t)*n);
 }

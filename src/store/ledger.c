@@ -191,3 +191,63 @@ int store_ledger_finish(store_conn *c, const char *key, bool ok, int32_t http_st
 	ledger_outcome o = { .key = key, .ok = ok, .http_status = http_status, .error = error };
 	return store_ledger_finish_many(c, &o, 1, now);
 }
+
+/* ---- a task's webhook calls, for reading ------------------------------------------------ */
+
+/* Start calls (the ledger: trigger start; end and cancel calls of the
+ * ledger are the start path's own) first, then the outbox's end and cancel
+ * deliveries, each by creation. */
+static const db_sql q_task_deliveries = {
+	"task_deliveries",
+	"SELECT 0 AS part, 'start' AS kind, status, attempts, last_http_status, last_error, created_at, "
+	"CASE WHEN status = 'pending' THEN NULL ELSE updated_at END AS ended, 0 AS max_attempts, 0 AS id "
+	"FROM webhook_execution WHERE task_id = $1 AND trigger = 'start' "
+	"UNION ALL SELECT 1, event, status, attempts, last_http_status, last_error, created_at, "
+	"CASE WHEN status IN ('success', 'exhausted') THEN last_attempt_at ELSE NULL END, max_attempts, id "
+	"FROM outbox WHERE task_id = $1 "
+	"ORDER BY part, created_at, id LIMIT $2",
+	NULL,
+};
+
+int store_task_deliveries(store_conn *c, const weft_id *task, size_t limit, task_webhook_call **out, size_t *n)
+{
+	*out = NULL;
+	*n = 0;
+	db_stmt *st;
+	int err = db_prepare(c, &q_task_deliveries, &st);
+	if (err)
+		return err;
+	db_bind_id(st, task);
+	db_bind_int(st, (int64_t)limit);
+	task_webhook_call *v = NULL;
+	size_t len = 0, cap = 0;
+	int rc;
+	while ((rc = db_step(st)) > 0) {
+		v = db_grow(v, len, &cap, sizeof *v);
+		task_webhook_call *d = &v[len++];
+		memset(d, 0, sizeof *d);
+		snprintf(d->kind, sizeof d->kind, "%s", db_col_text(st, 1) ? db_col_text(st, 1) : "");
+		snprintf(d->status, sizeof d->status, "%s", db_col_text(st, 2) ? db_col_text(st, 2) : "");
+		d->attempts = (int32_t)db_col_int(st, 3);
+		d->http_status = db_col_null(st, 4) ? 0 : (int32_t)db_col_int(st, 4);
+		d->error = db_col_str(st, 5);
+		d->created_at = db_col_int(st, 6);
+		d->ended_at = db_col_int(st, 7);
+		d->max_attempts = (int32_t)db_col_int(st, 8);
+	}
+	err = db_end(st, rc);
+	if (err) {
+		store_free_task_deliveries(v, len);
+		return err;
+	}
+	*out = v;
+	*n = len;
+	return 0;
+}
+
+void store_free_task_deliveries(task_webhook_call *rows, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(rows[i].error);
+	free(rows);
+}

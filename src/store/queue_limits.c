@@ -497,6 +497,8 @@ int store_jobs_claim_limited(store_conn *c, const char *ns, const char *queue, c
 			(*out)[i].range = j < npick ? pick[j].range : 0;
 		}
 		qsort(*out, *n, sizeof **out, cmp_claimed_order);
+		for (size_t i = 0; i < *n; i++)
+			task_changed_note(c, &(*out)[i].id, TS_RUNNING);
 		err = task_count_add(c, TS_PENDING, -(int64_t)*n);
 		if (err == 0)
 			err = task_count_add(c, TS_RUNNING, (int64_t)*n);

@@ -60,6 +60,8 @@ int store_run_job_insert(store_conn *c, const run_job_new *r)
 	db_bind_int(st, r->wait_finished);
 	db_bind_text(st, r->ref);
 	err = db_send(st, NULL);
+	if (!err)
+		task_changed_note(c, &j->id, r->status);
 	return err ? err : task_count_add(c, r->status, 1);
 }
 

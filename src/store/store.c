@@ -147,6 +147,7 @@ int store_begin(store_conn *c)
 	batch_remaining_reset(c);
 	task_counts_reset(c);
 	queue_stats_reset(c);
+	task_changes_reset(c);
 	c->sp_open = false;
 	c->final_writes_done = false;
 	return c->drv->begin(c);
@@ -186,6 +187,7 @@ int store_rollback(store_conn *c)
 	batch_remaining_reset(c);
 	task_counts_reset(c);
 	queue_stats_reset(c);
+	task_changes_reset(c);
 	c->sp_open = false;
 	return c->drv->rollback(c);
 }
@@ -208,6 +210,7 @@ int store_savepoint(store_conn *c)
 		batch_remaining_savepoint(c);
 		task_counts_savepoint(c);
 		queue_stats_savepoint(c);
+		task_changes_savepoint(c);
 	}
 	return err;
 }
@@ -232,6 +235,7 @@ int store_savepoint_rollback(store_conn *c)
 	batch_remaining_rollback(c);
 	task_counts_rollback(c);
 	queue_stats_rollback(c);
+	task_changes_rollback(c);
 	if (!c->sp_is_tx)
 		return c->drv->savepoint_rollback(c);
 	c->drv->rollback(c);

@@ -70,6 +70,27 @@ int store_begin(store_conn *c);       /* BEGIN IMMEDIATE */
  * transaction may or may not have committed, and store_commit_resolve
  * tells. Never blocks beyond the COMMIT itself. */
 int store_commit(store_conn *c);
+/* The tasks whose status the writer's last transaction changed (or is
+ * changing), in the order of the changes: valid until the next store_begin. Runs changed as a whole
+ * by one statement are given as runs; overflow: more changed than
+ * STORE_CHANGES_MAX, take everything as changed. */
+#define STORE_CHANGES_MAX 20000
+typedef struct store_change {
+	weft_id id;
+	task_status status;          /* the status the change gave */
+} store_change;
+typedef struct store_changes {
+	const store_change *items;
+	size_t n;
+	const weft_id *runs;
+	size_t nruns;
+	bool overflow;
+} store_changes;
+store_changes store_changes_of(const store_conn *c);
+/* The tasks of the status changes recorded in the trail after the entry
+ * *after (up to limit, in order; *after moves to the last one read). With
+ * *after < 0 it is set to the last entry, and nothing is read. */
+int store_task_events_after(store_conn *c, int64_t *after, size_t limit, weft_id **ids, size_t *n);
 /* After store_commit answered WEFT_EINDOUBT: ONE attempt to learn the
  * outcome (reconnecting if needed, then asking the transaction's status).
  * 0 with *committed set when it is known; WEFT_EUNAVAILABLE while the
@@ -496,6 +517,25 @@ int store_batch_list(store_conn *c, const batch_filter *f, int64_t offset, int64
 /* Tasks of a batch (created_at ASC) and the links inside it. */
 int store_dag(store_conn *c, const weft_id *batch, task_row **tasks, size_t *ntasks,
               link_row **links, size_t *nlinks);
+
+/* A task's webhook calls as stored: one row per call, not per attempt (the
+ * attempts are counted, the last one's outcome kept). kind: "start" (the
+ * start call's ledger), or the outbox event: "end_success",
+ * "end_failure", "cancel". */
+typedef struct task_webhook_call {
+	char kind[16];
+	char status[16];             /* ledger: pending, success, failure; outbox: pending, delivering,
+	                              * retrying, success, exhausted */
+	int32_t attempts, max_attempts;   /* max_attempts 0: the ledger's (no bound stored) */
+	int32_t http_status;         /* the last attempt's; 0: none */
+	char *error;                 /* the last attempt's; NULL: none */
+	int64_t created_at, ended_at;   /* ended_at 0: not ended */
+} task_webhook_call;
+int store_task_deliveries(store_conn *c, const weft_id *task, size_t limit, task_webhook_call **out, size_t *n);
+void store_free_task_deliveries(task_webhook_call *rows, size_t n);
+
+/* The links whose child is one of children (parents anywhere), by child. */
+int store_links_to(store_conn *c, const weft_id *children, size_t n, link_row **out, size_t *nout);
 
 /* The audit trail of a task, oldest first. The first entry is its
  * creation (has_from = false, to = its first status, actor "api", reason

@@ -105,6 +105,8 @@ int store_run_task_insert(store_conn *c, const task_row *t, const char *ref)
 	db_bind_int(st, job ? t->shape : TASK_SHAPE_ALL | (t->shape & TASK_SHAPE_DECISION));
 	db_bind_text(st, ref);
 	err = db_send(st, NULL);
+	if (!err)
+		task_changed_note(c, &t->id, t->status);
 	return err ? err : task_count_add(c, t->status, 1);
 }
 

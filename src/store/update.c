@@ -384,8 +384,10 @@ static int apply_round(void *ctx, const size_t *idx, size_t m)
 	 * each change is written at once. */
 	for (size_t k = 0; k < m && !err; k++) {
 		size_t i = idx[k];
-		if (s->res[i].applied && s->ch[i].u.set_status)
+		if (s->res[i].applied && s->ch[i].u.set_status) {
+			task_changed_note(c, &s->ch[i].id, s->ch[i].u.status);
 			err = batch_remaining_move(c, &s->batch[i], s->res[i].prev, s->ch[i].u.status);
+		}
 	}
 	return err;
 }

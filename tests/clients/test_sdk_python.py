@@ -767,3 +767,34 @@ def test_job_logs(server):
     assert not t.is_alive() and followed == ["one", "two", "three", "four"]
     with pytest.raises(weft.ConflictError):
         c.append_job_logs(got["id"], got["lease_token"], ["late"])
+
+
+def test_change_feed_and_run_graph(server):
+    """follow_changes streams a job's status changes in order; list_changes
+    answers them after a cursor; a run's graph and its webhook calls read
+    back through the client."""
+    c = weft.Client(server.base)
+    start = c.list_changes()
+    seen, ids = [], []
+
+    def follow():
+        for event, data in c.follow_changes():
+            seen.extend((t["id"], t["status"]) for t in data.get("tasks", []) if t["id"] in ids)
+            if any(s == "canceled" for _, s in seen):
+                return
+
+    t = threading.Thread(target=follow, daemon=True)
+    t.start()
+    time.sleep(0.3)   # the stream starts with the changes after it opened
+    job = c.enqueue("sdk-feed", {"n": 1})
+    ids.append(job["id"])
+    c.cancel_task(job["id"])
+    t.join(timeout=10)
+    assert not t.is_alive() and [s for _, s in seen] == ["pending", "canceled"]
+    polled = c.list_changes(after=start["cursor"])
+    assert [x["status"] for x in polled["tasks"] if x["id"] == job["id"]] == ["pending", "canceled"]
+    g = c.get_run_graph(job["id"])
+    assert g["total"] == 1 and g["tasks"][0]["id"] == job["id"] and g["edges"] == []
+    assert c.get_run_critical_path(job["id"])["tasks"] == [job["id"]]
+    assert c.list_task_deliveries(job["id"])["deliveries"] == []
+    assert "samples" in c.get_metrics_history()

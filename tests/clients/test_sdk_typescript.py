@@ -938,3 +938,31 @@ out({ appended, followed, page, found, stale });
     assert [l["text"] for l in got["page"]["lines"]] == ["two"]
     assert [l["text"] for l in got["found"]["lines"]] == ["two"]
     assert got["stale"] == "stale_lease"
+
+
+def test_change_feed(server, api, scratch):
+    """followChanges streams a job's status changes in order until aborted;
+    listChanges answers what changed after its cursor."""
+    got = run_node(scratch, """
+const c = new weft.WeftClient();
+const start = await c.listChanges();
+const ctl = new AbortController();
+const seen = [];
+let job;
+const follower = (async () => {
+  try {
+    for await (const ev of c.followChanges({ signal: ctl.signal })) {
+      for (const t of ev.data.tasks) if (job && t.id === job.id) seen.push(t.status);
+      if (seen.includes('canceled')) ctl.abort();
+    }
+  } catch (e) { if (e.name !== 'AbortError' && e.code !== 'unreachable') throw e; }
+})();
+await new Promise((r) => setTimeout(r, 300));
+[job] = (await c.enqueueJobs({ jobs: [{ queue: 'ts-feed' }] })).jobs;
+await c.cancelTask(job.id);
+await follower;
+const polled = await c.listChanges({ after: start.cursor });
+out({ seen, polled: polled.tasks.filter((t) => t.id === job.id).map((t) => t.status), reset: polled.reset });
+""", server.base)
+    assert got["seen"] == ["pending", "canceled"]
+    assert got["polled"] == ["pending", "canceled"] and got["reset"] is False

@@ -81,7 +81,7 @@ static void test_migration_from_0006(void **state)
 	fixture *f = *state;
 	build_0006(f);
 	/* Every later migration applied too. */
-	assert_int_equal(sql_int(f, "SELECT max(version) FROM schema_migrations"), 19);
+	assert_int_equal(sql_int(f, "SELECT max(version) FROM schema_migrations"), 20);
 	/* Older rows are plain tasks of the default namespace, with every end
 	 * path (shape 7) and no lease. */
 	assert_int_equal(sql_int(f, "SELECT count(*) FROM task WHERE namespace = 'default' AND shape = 7 "

@@ -519,6 +519,63 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/runs/{id}/graph": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A run's tasks and the edges into them, for drawing it
+         * @description Tasks in submission order, keyset pages; an edge comes in the page of its child (to). A lone job's run is its one task.
+         */
+        get: operations["getRunGraph"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/runs/{id}/critical-path": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The path through a run with the largest sum of task durations
+         * @description A task's duration is ended_at - started_at once ended, now - started_at while it runs, 0 when it never started. Paths start at a task without parents and follow the edges.
+         */
+        get: operations["getRunCriticalPath"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/runs/{id}/rules": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** Replace the rules of a run's unfinished tasks of one kind */
+        patch: operations["patchRunRules"];
+        trace?: never;
+    };
     "/v1/runs/{id}/cancel": {
         parameters: {
             query?: never;
@@ -1379,6 +1436,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/tasks/{id}/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A task's webhook calls: its start call, its end and cancel webhooks
+         * @description Oldest first, start calls before end and cancel deliveries, at most 1,000. One entry per call as stored: its attempts counted (attempt) and the last attempt's outcome (http_status, error); the attempts one by one are not kept.
+         */
+        get: operations["listTaskDeliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/jobs/{id}/logs": {
         parameters: {
             query?: never;
@@ -1405,6 +1482,46 @@ export interface paths {
         };
         /** Log lines across executions, newest first */
         get: operations["searchLogs"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/changes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Tasks whose status changed, as server-sent events
+         * @description A stream of the tasks whose status changed, in commit order, of one run, one namespace, or every namespace the token sees. Without a cursor it starts with the changes after it opened; with one (after, or the Last-Event-ID header) right after that event. Event "tasks": data {"tasks":[ChangedTask]}; event "reset": data {}, the stream fell behind what the server keeps (or its cursor is of an earlier server process): reload what is shown. Every event has an id, the cursor to resume after it; a comment line every 15 s.
+         */
+        get: operations["listChanges"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/metrics/history": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * What the server counted, step by step
+         * @description Tasks created, completed (success), failed (for good) and retried in each step, the start latency's percentiles (from creation, or from when a job could be claimed, to its start or claim) and the queue depth (pending tasks) and running tasks at the step's end. A range that starts within the last hour comes from the answering server's memory in steps of 10 s (its own counts); an older one from the stored rows, a minute each, every node's counts summed, kept METRICS_HISTORY_DAYS (7). The counts cover every namespace: a token limited to some is refused (403).
+         */
+        get: operations["getMetricsHistory"];
         put?: never;
         post?: never;
         delete?: never;
@@ -3008,6 +3125,143 @@ export interface components {
             /** @description The execution's log buffer overflowed: its oldest waiting lines were dropped (and the drop recorded as a system line) */
             dropped: boolean;
         };
+        /** @description A task as it is after a change of its status */
+        ChangedTask: {
+            /** Format: uuid */
+            id?: string;
+            /**
+             * Format: uuid
+             * @description Its run (a lone job: itself)
+             */
+            run_id?: string;
+            namespace?: string;
+            name?: string;
+            kind?: string;
+            /** @description The same as kind */
+            queue?: string;
+            executor?: string;
+            status?: string;
+            attempt?: number;
+            /** Format: date-time */
+            started_at?: string | null;
+            /** Format: date-time */
+            ended_at?: string | null;
+        };
+        ChangesPage: {
+            tasks: components["schemas"]["ChangedTask"][];
+            /** @description Ask again after this */
+            cursor: string;
+            /** @description The cursor was older than what the server keeps: reload what is shown */
+            reset: boolean;
+        };
+        RunGraphTask: {
+            /** Format: uuid */
+            id?: string;
+            name?: string;
+            kind?: string;
+            executor?: string;
+            status?: string;
+            /** @description A dead-end barrier: its ancestors are not canceled as dead ends past it */
+            barrier?: boolean;
+            /** Format: date-time */
+            created_at?: string;
+            /** Format: date-time */
+            started_at?: string | null;
+            /** Format: date-time */
+            ended_at?: string | null;
+            attempt?: number;
+        };
+        RunGraphEdge: {
+            /**
+             * Format: uuid
+             * @description The parent
+             */
+            from?: string;
+            /**
+             * Format: uuid
+             * @description The child
+             */
+            to?: string;
+            /** @description The child needs the parent's success (requires_success) */
+            required?: boolean;
+        };
+        RunGraphPage: {
+            /** Format: uuid */
+            run_id?: string;
+            /** @description The run's tasks in all */
+            total?: number;
+            tasks?: components["schemas"]["RunGraphTask"][];
+            edges?: components["schemas"]["RunGraphEdge"][];
+            next_cursor?: string | null;
+        };
+        RunCriticalPath: {
+            /** @description Task ids in order, root first */
+            tasks?: string[];
+            /** @description The sum of their durations */
+            duration_ms?: number;
+            /** @description The path with the most tasks */
+            by_depth?: string[];
+        };
+        RunRulesPatch: {
+            /** @description The tasks of this kind (a queue task's kind is its queue) */
+            kind: string;
+            /** @description The rules, as ArcRun's PATCH /batch/{id}/rules takes them: {"type": "Concurency", "max_concurency", "matcher"} or {"type": "Capacity", "max_capacity", "matcher"} */
+            rules: Record<string, never>[];
+        };
+        RunRulesPatched: {
+            /** Format: uuid */
+            run_id?: string;
+            kind?: string;
+            /** @description Unfinished tasks whose rules were replaced */
+            updated?: number;
+        };
+        MetricsSample: {
+            /**
+             * Format: date-time
+             * @description The step's start
+             */
+            at?: string;
+            created?: number;
+            completed?: number;
+            failed?: number;
+            retried?: number;
+            /** @description null: nothing started in the step */
+            latency_p50_ms?: number | null;
+            latency_p95_ms?: number | null;
+            latency_p99_ms?: number | null;
+            queue_depth?: number;
+            running?: number;
+        };
+        MetricsHistory: {
+            /** @description 10 (memory) or 60 (stored rows) */
+            step_secs?: number;
+            samples?: components["schemas"]["MetricsSample"][];
+        };
+        TaskDelivery: {
+            /** @enum {string} */
+            action?: "on_start" | "on_end" | "on_cancel";
+            /** @description start, end_success, end_failure or cancel */
+            event?: string;
+            /** @description Attempts made so far */
+            attempt?: number;
+            /** @description null for a start call */
+            max_attempts?: number | null;
+            /** @description start: pending, success, failure; end and cancel: pending, delivering, retrying, success, exhausted */
+            status?: string;
+            /** @description The last attempt's */
+            http_status?: number | null;
+            /** @description The last attempt's */
+            error?: string | null;
+            /** Format: date-time */
+            started_at?: string;
+            /** Format: date-time */
+            ended_at?: string | null;
+        };
+        TaskDeliveries: {
+            /** Format: uuid */
+            task_id?: string;
+            deliveries?: components["schemas"]["TaskDelivery"][];
+        };
     };
     responses: {
         /** @description unauthorized: tokens are configured and the bearer token is missing or unknown */
@@ -4067,6 +4321,96 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RunTaskPage"];
+                };
+            };
+            400: components["responses"]["Invalid"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getRunGraph: {
+        parameters: {
+            query?: {
+                /** @description The next_cursor of the previous page, with the same filters */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description Tasks per page, 1 to 10,000 (default 10,000) */
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                id: components["parameters"]["Id"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of the graph */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunGraphPage"];
+                };
+            };
+            400: components["responses"]["Invalid"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getRunCriticalPath: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["Id"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The path */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunCriticalPath"];
+                };
+            };
+            400: components["responses"]["Invalid"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    patchRunRules: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["Id"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RunRulesPatch"];
+            };
+        };
+        responses: {
+            /** @description How many tasks took the rules */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunRulesPatched"];
                 };
             };
             400: components["responses"]["Invalid"];
@@ -6272,6 +6616,32 @@ export interface operations {
             };
         };
     };
+    listTaskDeliveries: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["Id"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The calls */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TaskDeliveries"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
     appendJobLogs: {
         parameters: {
             query?: never;
@@ -6363,6 +6733,79 @@ export interface operations {
             };
             400: components["responses"]["Invalid"];
             401: components["responses"]["Unauthorized"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listChanges: {
+        parameters: {
+            query?: {
+                /** @description Only the tasks of this run (a lone job is its own run) */
+                run?: string;
+                /** @description Only the tasks of this namespace (default: every namespace the token sees); not with run */
+                namespace?: string;
+                /** @description Resume after the event with this id (as Last-Event-ID) */
+                after?: string;
+                /** @description false: no stream, one JSON answer with the changes kept after the cursor now (a poll: the server keeps changes for a minute after each poll, and while a stream is open); ask again with its cursor. Default true */
+                follow?: boolean;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The stream (or with follow=false the changes kept now) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChangesPage"];
+                    "text/event-stream": string;
+                };
+            };
+            400: components["responses"]["Invalid"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["Internal"];
+            /** @description Too many change streams are open (UI_STREAMS_MAX), or the database is unreachable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getMetricsHistory: {
+        parameters: {
+            query?: {
+                /** @description From this time (RFC 3339; default an hour before until) */
+                since?: string;
+                /** @description Up to this time (RFC 3339; default now); at most 31 days after since */
+                until?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The samples, oldest first */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MetricsHistory"];
+                };
+            };
+            400: components["responses"]["Invalid"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
         };

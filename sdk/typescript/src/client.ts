@@ -148,13 +148,40 @@ export class WeftClient implements ApiMethods {
     if (options.attempt !== undefined) query.append("attempt", String(options.attempt));
     if (options.stream !== undefined) query.append("stream", options.stream);
     if (options.cursor !== undefined) query.append("cursor", options.cursor);
-    const target = `${this.url}/v1/tasks/${encodeURIComponent(id)}/logs?${query}`;
+    for await (const { event, data } of this.#events(`/v1/tasks/${encodeURIComponent(id)}/logs?${query}`, options.signal)) {
+      if (event === "line") yield JSON.parse(data) as Item<"listTaskLogs", "lines">;
+      else if (event === "end") return;
+    }
+  }
+  /** The change feed as it happens (GET /v1/changes as server-sent events):
+   * {event: "tasks", data: {tasks}} for tasks whose status changed, in commit
+   * order, or {event: "reset", data: {}} when the stream fell behind (reload
+   * what is shown); each with its id, the cursor to resume after it. It ends
+   * only when aborted (signal). */
+  async *followChanges(
+    options: { run?: string; namespace?: string; after?: string; signal?: AbortSignal } = {},
+  ): AsyncGenerator<{ event: "tasks" | "reset"; id: string | undefined; data: Record<string, unknown> }, void, undefined> {
+    const query = new URLSearchParams();
+    if (options.run !== undefined) query.append("run", options.run);
+    if (options.namespace !== undefined) query.append("namespace", options.namespace);
+    if (options.after !== undefined) query.append("after", options.after);
+    for await (const { event, id, data } of this.#events(`/v1/changes?${query}`, options.signal)) {
+      if (event === "tasks" || event === "reset") yield { event, id, data: JSON.parse(data) as Record<string, unknown> };
+    }
+  }
+  /** The events of a server-sent event stream at path, as they arrive
+   * (comments, the heartbeats, skipped). */
+  async *#events(
+    path: string,
+    signal: AbortSignal | undefined,
+  ): AsyncGenerator<{ event: string | undefined; id: string | undefined; data: string }, void, undefined> {
+    const target = `${this.url}${path}`;
     const request = `GET ${target}`;
     const headers: Record<string, string> = { accept: "text/event-stream" };
     if (this.#token) headers.authorization = "Bearer " + this.#token;
     let res: Response;
     try {
-      res = await this.#fetch(target, { headers, signal: options.signal });
+      res = await this.#fetch(target, { headers, signal });
     } catch (e) {
       throw new WeftConnectionError("unreachable", `cannot reach ${this.url}: ${String(e)}`, this.url, request);
     }
@@ -172,6 +199,7 @@ export class WeftClient implements ApiMethods {
     const decoder = new TextDecoder();
     let pending = "";
     let event: string | undefined;
+    let id: string | undefined;
     let data: string[] = [];
     try {
       for (;;) {
@@ -183,12 +211,13 @@ export class WeftClient implements ApiMethods {
           const line = pending.slice(0, nl).replace(/\r$/, "");
           pending = pending.slice(nl + 1);
           if (line === "") {
-            if (event === "line") yield JSON.parse(data.join("\n")) as Item<"listTaskLogs", "lines">;
-            else if (event === "end") return;
+            if (event !== undefined) yield { event, id, data: data.join("\n") };
             event = undefined;
             data = [];
           } else if (line.startsWith("event:")) {
             event = line.slice(6).trim();
+          } else if (line.startsWith("id:")) {
+            id = line.slice(3).trim();
           } else if (line.startsWith("data:")) {
             data.push(line.slice(5).replace(/^ /, ""));
           }
@@ -197,6 +226,21 @@ export class WeftClient implements ApiMethods {
     } finally {
       await reader.cancel().catch(() => undefined);
     }
+  }
+  /** A task's webhook calls (start, end, cancel), one per call. */
+  listTaskDeliveries(id: string, options?: Options<"listTaskDeliveries">): Promise<Answer<"listTaskDeliveries">> {
+    return this.#call("listTaskDeliveries", [id], undefined, options);
+  }
+  /** What the server counted step by step (default the last hour). */
+  getMetricsHistory(options?: Options<"getMetricsHistory">): Promise<Answer<"getMetricsHistory">> {
+    return this.#call("getMetricsHistory", [], undefined, options);
+  }
+  /** The tasks whose status changed after the cursor `after`, as the server
+   * keeps them now ({tasks, cursor, reset}); ask again with cursor. The
+   * live stream of the same (GET /v1/changes as server-sent events) is read
+   * with an event-stream reader. */
+  listChanges(options?: Options<"listChanges">): Promise<Answer<"listChanges">> {
+    return this.#call("listChanges", [], undefined, { ...options, follow: false });
   }
   /** The worker holding a job appends 1..1000 lines to its attempt's log. */
   appendJobLogs(id: string, body: Body<"appendJobLogs">, options?: Options<"appendJobLogs">): Promise<Answer<"appendJobLogs">> {
@@ -299,6 +343,18 @@ export class WeftClient implements ApiMethods {
   }
   listRunTasks(id: string, options?: Options<"listRunTasks">): Promise<Answer<"listRunTasks">> {
     return this.#call("listRunTasks", [id], undefined, options);
+  }
+  /** A page of a run's graph: its tasks and the edges into them. */
+  getRunGraph(id: string, options?: Options<"getRunGraph">): Promise<Answer<"getRunGraph">> {
+    return this.#call("getRunGraph", [id], undefined, options);
+  }
+  /** The path through a run with the largest sum of task durations. */
+  getRunCriticalPath(id: string, options?: Options<"getRunCriticalPath">): Promise<Answer<"getRunCriticalPath">> {
+    return this.#call("getRunCriticalPath", [id], undefined, options);
+  }
+  /** Replaces the rules of a run's unfinished tasks of one kind. */
+  patchRunRules(id: string, body: Body<"patchRunRules">, options?: Options<"patchRunRules">): Promise<Answer<"patchRunRules">> {
+    return this.#call("patchRunRules", [id], body, options);
   }
   cancelRun(id: string, options?: Options<"cancelRun">): Promise<Answer<"cancelRun">> {
     return this.#call("cancelRun", [id], undefined, options);

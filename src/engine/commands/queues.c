@@ -106,10 +106,20 @@ bool engine_limited_slot_freed(engine *e)
 	return false;
 }
 
+/* How long each claimed job could have been claimed (the metrics history's
+ * start latency of a job). */
+static void observe_claim_waits(engine *e, const job_claimed_row *rows, size_t n, int64_t now)
+{
+	for (size_t i = 0; i < n; i++)
+		engine_observe(e, "job_claim_wait_seconds", NULL, (double)MAX(now - rows[i].start_after, 0) / 1e6);
+}
+
 int job_claim_queue(engine *e, const char *ns, const char *q, int64_t now, const job_claim_range *r, size_t nr,
                     job_claimed_row **rows, size_t *n)
 {
 	int rc = store_jobs_claim(e->w, ns, q, now, r, nr, rows, n);
+	if (rc == 0)
+		observe_claim_waits(e, *rows, *n, now);
 	if (rc != 0 || *n > 0)
 		return rc;
 	/* Nothing: the queue is empty, paused, or limited. */
@@ -134,6 +144,8 @@ int job_claim_queue(engine *e, const char *ns, const char *q, int64_t now, const
 		if (rc == 0 && got) {
 			limited_claim_info info = { .clock = clock_now_us };
 			rc = store_jobs_claim_limited(e->w, ns, q, &row.limits, now, r, nr, rows, n, &info);
+			if (rc == 0)
+				observe_claim_waits(e, *rows, *n, now);
 			if (rc == 0)
 				e->claims.limit_due = MIN(e->claims.limit_due, info.next_token_at);
 		}

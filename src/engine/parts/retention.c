@@ -8,7 +8,8 @@
  * _AFTER_SECS; 90 days unless set) the pass deletes the audit log entries
  * recorded longer ago than that, in the same batches. Archiving a task
  * deletes its log lines; with LOG_RETENTION_DAYS (or _AFTER_SECS) set, lines
- * older than that go sooner, ten batches' worth per store call. Events and
+ * older than that go sooner, ten batches' worth per store call. The metrics
+ * history's rows go after METRICS_HISTORY_DAYS (7 unless set). Events and
  * hook delivery ids: parts/trigger_retention.c.
  */
 #include "util/common.h"
@@ -16,6 +17,7 @@
 #include "util/metrics.h"
 #include "engine/cycle.h"
 #include "store/audit.h"
+#include "store/metrics_history.h"
 #include "store/task_logs.h"
 #include "store/workflows.h"
 
@@ -93,10 +95,18 @@ static int expire_logs_step(engine *e, void *arg, int64_t now)
 	return rc;
 }
 
+static int expire_history_step(engine *e, void *arg, int64_t now)
+{
+	UNUSED(arg);
+	int64_t total;
+	return expire_in_batches(e, store_metrics_history_expire, now - e->cfg.metrics_history_us,
+	                         e->cfg.retention_batch, &total);
+}
+
 static bool retention_on(const engine *e)
 {
 	return e->cfg.archive_after_us > 0 || e->cfg.workflow_retention_us > 0 || e->cfg.audit_retention_us > 0 ||
-	       e->cfg.event_retention_us > 0 || e->cfg.log_retention_us > 0;
+	       e->cfg.event_retention_us > 0 || e->cfg.log_retention_us > 0 || e->cfg.metrics_history_us > 0;
 }
 
 static int retention_start(engine *e, int64_t now)
@@ -120,6 +130,8 @@ static void retention_run(engine *e, int64_t now)
 		rc = engine_step(e, retention_triggers_step, NULL, now);
 	if (rc == 0 && e->cfg.log_retention_us > 0)
 		rc = engine_step(e, expire_logs_step, NULL, now);
+	if (rc == 0 && e->cfg.metrics_history_us > 0)
+		rc = engine_step(e, expire_history_step, NULL, now);
 	metrics_inc("retention_cleanup_runs_total", rc == 0 ? "outcome=\"success\"" : "outcome=\"error\"", 1);
 	if (rc != 0)
 		log_error("engine", "archiving pass failed");

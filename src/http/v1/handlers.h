@@ -18,6 +18,16 @@ void v1_task_events(http_request *r);
 void v1_task_logs(http_request *r);
 void v1_job_logs_append(http_request *r);
 void v1_search_logs(http_request *r);
+/* run_graph.c */
+void v1_run_graph(http_request *r);
+void v1_run_critical_path(http_request *r);
+void v1_run_rules(http_request *r);
+/* metrics_history.c */
+void v1_metrics_history(http_request *r);
+/* task_deliveries.c */
+void v1_task_deliveries(http_request *r);
+/* changes.c */
+void v1_changes(http_request *r);
 
 /* jobs.c */
 void v1_enqueue(http_request *r);

@@ -9,8 +9,11 @@
  *   GET  /v1/tasks/{id}            one task or job, with its attempts
  *   GET  /v1/tasks/{id}/events     its audit trail, oldest first, with actors
  *   GET  /v1/tasks/{id}/logs       its log lines by (attempt, seq), keyset pages (task_logs.c)
+ *   GET  /v1/tasks/{id}/deliveries its webhook calls (start, end, cancel) as stored (task_deliveries.c)
  *   POST /v1/jobs/{id}/logs        the job's worker appends log lines (lease_token)
  *   GET  /v1/logs                  log lines across executions, newest first, filtered
+ *   GET  /v1/changes               tasks whose status changed, as server-sent events (changes.c)
+ *   GET  /v1/metrics/history       counts and latencies by step: since, until (metrics_history.c)
  *   POST /v1/jobs                  enqueue 1..1000 jobs: 201 (200 when all were duplicates)
  *   POST /v1/jobs/claim            claim up to max_jobs, waiting up to wait_ms for them
  *   POST /v1/jobs/heartbeat        extend held leases; says canceled or lost ones
@@ -36,6 +39,9 @@
  *                                  created_before, cursor, limit
  *   GET  /v1/runs/{id}             a run (or a lone job) with its counts and first 1,000 tasks
  *   GET  /v1/runs/{id}/tasks       a run's tasks in submission order, keyset pages
+ *   GET  /v1/runs/{id}/graph       its tasks and the edges into them, pages of up to 10,000 (run_graph.c)
+ *   GET  /v1/runs/{id}/critical-path   the path of the largest sum of durations
+ *   PATCH /v1/runs/{id}/rules      replace the rules of its tasks of one kind
  *   POST /v1/runs/{id}/cancel      cancel every unfinished task of a run
  *   POST /v1/runs/{id}/pause       pause every pending or waiting task of a run
  *   POST /v1/runs/{id}/resume      resume every paused task of a run
@@ -129,8 +135,11 @@ static const http_route routes[] = {
 	{ HTTP_GET, "/v1/tasks/{id}", v1_get_task, false, 0 },
 	{ HTTP_GET, "/v1/tasks/{id}/events", v1_task_events, false, 0 },
 	{ HTTP_GET, "/v1/tasks/{id}/logs", v1_task_logs, false, 0 },
+	{ HTTP_GET, "/v1/tasks/{id}/deliveries", v1_task_deliveries, false, 0 },
 	{ HTTP_POST, "/v1/jobs/{id}/logs", v1_job_logs_append, false, 0 },
 	{ HTTP_GET, "/v1/logs", v1_search_logs, false, 0 },
+	{ HTTP_GET, "/v1/changes", v1_changes, false, 0 },
+	{ HTTP_GET, "/v1/metrics/history", v1_metrics_history, false, 0 },
 	{ HTTP_POST, "/v1/jobs", v1_enqueue, false, 0 },
 	{ HTTP_POST, "/v1/jobs/claim", v1_claim, false, 0 },
 	{ HTTP_POST, "/v1/jobs/heartbeat", v1_heartbeat, false, 0 },
@@ -156,6 +165,9 @@ static const http_route routes[] = {
 	{ HTTP_GET, "/v1/runs", v1_list_runs, false, 0 },
 	{ HTTP_GET, "/v1/runs/{id}", v1_get_run, false, 0 },
 	{ HTTP_GET, "/v1/runs/{id}/tasks", v1_run_tasks, false, 0 },
+	{ HTTP_GET, "/v1/runs/{id}/graph", v1_run_graph, false, 0 },
+	{ HTTP_GET, "/v1/runs/{id}/critical-path", v1_run_critical_path, false, 0 },
+	{ HTTP_PATCH, "/v1/runs/{id}/rules", v1_run_rules, false, 0 },
 	{ HTTP_POST, "/v1/runs/{id}/cancel", v1_cancel_run, false, 0 },
 	{ HTTP_POST, "/v1/runs/{id}/pause", v1_pause_run, false, 0 },
 	{ HTTP_POST, "/v1/runs/{id}/resume", v1_resume_run, false, 0 },

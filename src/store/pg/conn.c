@@ -936,6 +936,7 @@ extern const char embed_store_schema_postgres_0016_task_logs_sql[];
 extern const char embed_store_schema_postgres_0017_triggers_sql[];
 extern const char embed_store_schema_postgres_0018_audit_log_sql[];
 extern const char embed_store_schema_postgres_0019_trigger_expiry_sql[];
+extern const char embed_store_schema_postgres_0020_metrics_history_sql[];
 
 static const db_migration migrations[] = {
 	{ 1, embed_store_schema_postgres_0001_init_sql },
@@ -956,6 +957,7 @@ static const db_migration migrations[] = {
 	{ 17, embed_store_schema_postgres_0017_triggers_sql },
 	{ 18, embed_store_schema_postgres_0018_audit_log_sql },
 	{ 19, embed_store_schema_postgres_0019_trigger_expiry_sql },
+	{ 20, embed_store_schema_postgres_0020_metrics_history_sql },
 };
 
 static store_conn *conn_open(store *s, db_role role) { return &pg_conn_new(pgs(s), role)->base; }

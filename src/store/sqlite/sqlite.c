@@ -46,6 +46,7 @@ extern const char embed_store_schema_sqlite_0016_task_logs_sql[];
 extern const char embed_store_schema_sqlite_0017_triggers_sql[];
 extern const char embed_store_schema_sqlite_0018_audit_log_sql[];
 extern const char embed_store_schema_sqlite_0019_trigger_expiry_sql[];
+extern const char embed_store_schema_sqlite_0020_metrics_history_sql[];
 
 static const db_migration migrations[] = {
 	{ 1, embed_store_schema_sqlite_0001_init_sql },
@@ -66,6 +67,7 @@ static const db_migration migrations[] = {
 	{ 17, embed_store_schema_sqlite_0017_triggers_sql },
 	{ 18, embed_store_schema_sqlite_0018_audit_log_sql },
 	{ 19, embed_store_schema_sqlite_0019_trigger_expiry_sql },
+	{ 20, embed_store_schema_sqlite_0020_metrics_history_sql },
 };
 
 typedef struct sq_stmt {

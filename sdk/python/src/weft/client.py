@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import os
 import urllib.parse
-from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Union, cast
+from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, Union, cast
 
 from ._operations import operation
 from ._transport import Transport
@@ -283,6 +283,50 @@ class Client:
         return self._get("/v1/logs", namespace=namespace, task_id=task_id, run_id=run_id, queue=queue,
                          stream=stream, level=level, q=q, since=since, until=until, cursor=cursor, limit=limit)
 
+    @operation("listTaskDeliveries")
+    def list_task_deliveries(self, id: str) -> Answer:
+        """A task's webhook calls (start, end, cancel), one per call with
+        its attempts counted and the last outcome: {"task_id",
+        "deliveries"}."""
+        return self._get("/v1/tasks/%s/deliveries" % _seg(id))
+
+    # ---- the metrics history ---------------------------------------------
+
+    @operation("getMetricsHistory")
+    def get_metrics_history(self, *, since: Optional[str] = None, until: Optional[str] = None) -> Answer:
+        """What the server counted step by step (default the last hour):
+        {"step_secs", "samples": [{"at", "created", "completed", "failed",
+        "retried", "latency_p50_ms", "latency_p95_ms", "latency_p99_ms",
+        "queue_depth", "running"}]}."""
+        return self._get("/v1/metrics/history", since=since, until=until)
+
+    # ---- the change feed -------------------------------------------------
+
+    @operation("listChanges")
+    def list_changes(self, *, run: Optional[str] = None, namespace: Optional[str] = None, after: Optional[str] = None,
+                follow: Optional[bool] = None) -> Any:
+        """The tasks whose status changed after the cursor `after`, as the
+        server keeps them now: {"tasks", "cursor", "reset"} (reset: the
+        cursor was older than what is kept; reload). Without a cursor the
+        answer is empty and its cursor marks now.
+
+        follow=True answers instead an iterator of the stream's events,
+        (event, data) with event "tasks" ({"tasks": [...]}) or "reset"
+        ({}), which goes on until it is closed (see follow_changes)."""
+        if follow:
+            return self.follow_changes(run=run, namespace=namespace, after=after)
+        return self._get("/v1/changes", run=run, namespace=namespace, after=after, follow="false")
+
+    def follow_changes(self, *, run: Optional[str] = None, namespace: Optional[str] = None,
+                       after: Optional[str] = None) -> Iterator[Tuple[str, Answer]]:
+        """The change feed as it happens: (event, data) pairs of GET
+        /v1/changes, event "tasks" (data {"tasks": [...]}) or "reset"
+        (data {}: reload what is shown). It never ends by itself."""
+        query = {"run": run, "namespace": namespace, "after": after}
+        for event, data in self._http.events("/v1/changes", query):
+            if event in ("tasks", "reset"):
+                yield event, cast(Answer, json.loads(data))
+
     # ---- operator actions on tasks -------------------------------------
 
     def _act(self, id: str, action: str, body: Dict[str, Any], idempotency_key: Optional[str]) -> Answer:
@@ -372,6 +416,25 @@ class Client:
     def list_run_tasks(self, id: str, *, cursor: Optional[str] = None, limit: Optional[int] = None) -> Answer:
         """One page of a run's tasks: {"tasks", "next_cursor"}."""
         return self._get("/v1/runs/%s/tasks" % _seg(id), cursor=cursor, limit=limit)
+
+    @operation("getRunGraph")
+    def get_run_graph(self, id: str, *, cursor: Optional[str] = None, limit: Optional[int] = None) -> Answer:
+        """One page of a run's graph: {"run_id", "total", "tasks", "edges",
+        "next_cursor"}; an edge comes in the page of its child (to)."""
+        return self._get("/v1/runs/%s/graph" % _seg(id), cursor=cursor, limit=limit)
+
+    @operation("getRunCriticalPath")
+    def get_run_critical_path(self, id: str) -> Answer:
+        """The path through a run with the largest sum of task durations:
+        {"tasks": [ids], "duration_ms", "by_depth"}."""
+        return self._get("/v1/runs/%s/critical-path" % _seg(id))
+
+    @operation("patchRunRules")
+    def patch_run_rules(self, id: str, kind: str, rules: Sequence[Mapping[str, Any]]) -> Answer:
+        """Replaces the rules of a run's unfinished tasks of one kind:
+        {"run_id", "kind", "updated"}."""
+        return cast(Answer, self._http.request("PATCH", "/v1/runs/%s/rules" % _seg(id),
+                                               body={"kind": kind, "rules": list(rules)}))
 
     def iter_run_tasks(self, id: str, *, limit: Optional[int] = None) -> Iterator[Answer]:
         """Every task of a run."""
