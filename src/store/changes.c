@@ -6,9 +6,9 @@
  * tell others (the change feed) which tasks to look at.
  *
  * Each change is noted with the status it gave, so that a reader after
- * several commits still sees each step. A savepoint's rollback forgets what was noted after it. A change that
- * touches a whole run by one statement (a run's cancel, pause or resume)
- * notes the run. Past STORE_CHANGES_MAX ids the journal stops noting and
+ * several commits still sees each step. A savepoint's rollback forgets
+ * what was noted after it. A change that touches a whole run by one
+ * statement (a run's cancel, pause or resume) notes the run. Past STORE_CHANGES_MAX ids the journal stops noting and
  * says it overflowed: whoever reads it treats everything as changed.
  */
 #include "util/common.h"
