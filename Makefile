@@ -484,4 +484,4 @@ bench-clients: build/weft $(CLIENT_TEST_DEPS)
 # 10,000-node DAG in the database, and the bundle's size (bench/ui/README.md).
 .PHONY: bench-ui
 bench-ui: build/weft tests/browser/node_modules/.installed
-	@WEFT_BIN=$(abspath build/weft) node bench/ui/load.mjs $(BENCH_ARGS)
+	@$(WITH_NODE) && WEFT_BIN=$(abspath build/weft) node bench/ui/load.mjs $(BENCH_ARGS)
