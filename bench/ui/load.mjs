@@ -59,7 +59,13 @@ async function loadOnce(ui, path) {
     if (await page.$('[data-view]')) return ready;   // a marked view: its marker decides
     return { ms: at, by: 'idle' };
   })();
-  const r = await Promise.race([ready, idle]);
+  let r = await Promise.race([ready, idle]);
+  /* A graph view is loaded when the graph is drawn, not when its data is in. */
+  if (path.includes('view=graph') && r.by === 'ready') {
+    await page.waitForFunction(() => window.__weftGraph && window.__weftGraph.nodes().length > 0,
+      null, { timeout: READY_TIMEOUT, polling: 'raf' });
+    r = { ms: Date.now() - t0, by: 'graph drawn' };
+  }
   const failed = await page.$('[data-view][data-error="true"]');
   return { ...r, error: Boolean(failed) };
 }
