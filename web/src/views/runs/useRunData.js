@@ -2,8 +2,10 @@
  * useRunData.js — a run with all its tasks and edges, kept current by the
  * change feed without refetching.
  *
- * Tasks come from GET /v1/runs/{id}/graph (pages of up to 10,000 with the
- * edges of their tasks).
+ * The run's summary comes from GET /v1/runs/{id}?tasks=false (without its
+ * first 1,000 tasks and their inputs and results, which the page does not
+ * show); its tasks from GET /v1/runs/{id}/graph (pages of up to 10,000 with
+ * the edges of their tasks).
  * Feed events that arrive while the pages load are held and applied after,
  * except one that would take a task back from an end it reached in the
  * snapshot (it happened before the snapshot was read).
@@ -90,8 +92,8 @@ export function useRunData(id, onChanges) {
       if (seq === loadSeq.current) setState((s) => ({ ...s, progress: { loaded, total } }));
     };
     try {
-      const run = await get(`/v1/runs/${id}`);
-      const data = await loadGraph(id, progress);
+      /* The run's name and status only: its tasks come from the graph. */
+      const [run, data] = await Promise.all([get(`/v1/runs/${id}`, { tasks: false }), loadGraph(id, progress)]);
       if (seq !== loadSeq.current) return;
       index.current = new Map(data.tasks.map((t, i) => [t.id, i]));
       current.current = data.tasks;
