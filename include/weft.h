@@ -697,8 +697,11 @@ WEFT_API int weft_create_run(weft_client *c, const weft_run_request *req, const 
                              weft_error *err);
 /* @operation listRuns */
 WEFT_API int weft_list_runs(weft_client *c, const weft_run_query *q, char **out, weft_error *err);
-/* @operation getRun */
-WEFT_API int weft_get_run(weft_client *c, const char *id, char **out, weft_error *err);
+/* A run with its status and counts and, when tasks is true, its first
+ * 1,000 tasks with their results ("tasks", "tasks_next_cursor"); false
+ * answers the summary alone, cheap for a large run.
+ * @operation getRun */
+WEFT_API int weft_get_run(weft_client *c, const char *id, bool tasks, char **out, weft_error *err);
 /* A run's tasks in submission order with the edges into them, pages of up
  * to 10,000 (limit 0: 10,000): {"run_id", "total", "tasks", "edges",
  * "next_cursor"}.

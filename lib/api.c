@@ -378,12 +378,16 @@ int weft_list_runs(weft_client *c, const weft_run_query *q, char **out, weft_err
 	return api_send(c, "GET", &p, NULL, NULL, out, err);
 }
 
-int weft_get_run(weft_client *c, const char *id, char **out, weft_error *err)
+int weft_get_run(weft_client *c, const char *id, bool tasks, char **out, weft_error *err)
 {
 	API_START(out);
 	buf p;
 	int rc = api_path(&p, "/v1/runs/", id, "id", NULL, err);
-	return rc ? api_drop(&p, NULL, rc) : api_send(c, "GET", &p, NULL, NULL, out, err);
+	if (rc)
+		return api_drop(&p, NULL, rc);
+	if (!tasks)
+		query_str(&p, "tasks", "false");
+	return api_send(c, "GET", &p, NULL, NULL, out, err);
 }
 
 int weft_list_run_tasks(weft_client *c, const char *id, const weft_page_query *q, char **out, weft_error *err)

@@ -404,6 +404,26 @@ def test_a_runs_answer_carries_its_first_thousand_tasks(api):
              "invalid_request")
 
 
+def test_tasks_false_answers_the_run_without_its_tasks(api):
+    run = submit(api, [{"ref": "a", "queue": "q"}, {"ref": "b", "queue": "q", "parents": [{"ref": "a"}]}])
+    (a,) = claim(api, ["q"])
+    complete(api, a, {"big": "x" * 1000})
+    full = get_run(api, run["id"])
+    r = api.get("/v1/runs/" + run["id"], params={"tasks": "false"})
+    assert r.status_code == 200, r.text
+    summary = r.json()
+    assert "tasks" not in summary and "tasks_next_cursor" not in summary
+    assert summary == {k: v for k, v in full.items() if k not in ("tasks", "tasks_next_cursor")}
+    assert summary["counts"]["success"] == 1 and summary["counts"]["pending"] == 1 and summary["counts"]["total"] == 2
+    assert api.get("/v1/runs/" + run["id"], params={"tasks": "true"}).json() == full
+    # A lone job answers the same way.
+    (job,) = api.post("/v1/jobs", json={"jobs": [{"queue": "q2"}]}).json()["jobs"]
+    lone = api.get("/v1/runs/" + job["id"], params={"tasks": "false"}).json()
+    assert lone["id"] == job["id"] and lone["counts"]["pending"] == 1 and "tasks" not in lone
+    e = error_of(api.get("/v1/runs/" + run["id"], params={"tasks": "no"}), 400, "invalid_request")
+    assert "tasks" in str(e)
+
+
 @pytest.mark.postgres_only
 def test_a_release_on_one_node_answers_a_claim_parked_on_another(weft_factory, mock):
     slow_sweep = {"WORKER_LOOP_INTERVAL_MS": "60000"}     # only a wake-up can answer in time

@@ -11,9 +11,7 @@ let server;
 before(async () => { server = await startServer(); });
 after(() => server.stop());
 
-/* A server built without the change feed answers 404 to the run page's stream. */
-const allow = [/\/v1\/changes/];
-const open = (opts = {}) => openPage(server, { allow, ...opts });
+const open = (opts = {}) => openPage(server, opts);
 
 /* Starts a workflow run and plays one worker attempt: a step, then a wait for `signal`. */
 async function runUntilSignalWait(queue, signal) {
@@ -81,7 +79,7 @@ test('workflow runs page by cursor and filter by status', async () => {
 });
 
 test('a refused filter shows the server message and the field at fault', async () => {
-  const { page, goto, close } = await open({ allow: [...allow, /status of 400/] });
+  const { page, goto, close } = await open({ allow: [/status of 400/] });
   await goto('/workflows?queue=not%20a%20queue!');
   await page.waitForSelector('[data-view="workflows"][data-ready="true"][data-error="true"]');
   const field = await page.getByTestId('error-field').first().textContent();

@@ -297,8 +297,11 @@ static void scenario_api(void)
 	CHECK(p, "run id in %s", out);
 	snprintf(run_id, sizeof(run_id), "%.36s", p + 6);
 	weft_free(out);
-	rc = weft_get_run(c, run_id, &out, &err);
-	CHECK(rc == 0 && strstr(out, run_id), "get run: %s", err.message);
+	rc = weft_get_run(c, run_id, true, &out, &err);
+	CHECK(rc == 0 && strstr(out, run_id) && strstr(out, "\"tasks\":["), "get run: %s", err.message);
+	weft_free(out);
+	rc = weft_get_run(c, run_id, false, &out, &err);
+	CHECK(rc == 0 && strstr(out, "\"total\":2") && !strstr(out, "\"tasks\""), "run summary: %s", err.message);
 	weft_free(out);
 	rc = weft_list_runs(c, &(weft_run_query){ .limit = 10 }, &out, &err);
 	CHECK(rc == 0 && strstr(out, run_id), "runs: %s", err.message);

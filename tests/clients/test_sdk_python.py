@@ -201,7 +201,9 @@ def test_runs(server):
                         name="sdk-run", metadata={"k": "v"}, idempotency_key="sdk-run-1")
     assert same["id"] == run["id"]
     got = c.get_run(run["id"])
-    assert got["id"] == run["id"] and got["status"] == "active"
+    assert got["id"] == run["id"] and got["status"] == "active" and len(got["tasks"]) == 2
+    summary = c.get_run(run["id"], tasks=False)
+    assert summary["counts"]["total"] == 2 and "tasks" not in summary
     assert {t["id"] for t in c.iter_run_tasks(run["id"], limit=1)} == {t["id"] for t in run["tasks"]}
     assert c.list_run_tasks(run["id"])["tasks"]
     assert run["id"] in {r["id"] for r in c.iter_runs(status="active")}

@@ -143,11 +143,12 @@ const events = [];
 for await (const e of c.iterTaskEvents(one.id)) events.push(e.to);
 const run = await c.createRun({ name: 'ts-run', tasks: [{ ref: 'a', queue: 'tsr' }, { ref: 'b', queue: 'tsr', parents: [{ ref: 'a' }] }] });
 const gotRun = await c.getRun(run.id);
+const runSummary = await c.getRun(run.id, { tasks: false });
 const runTasks = [];
 for await (const t of c.iterRunTasks(run.id, { limit: 1 })) runTasks.push(t.id);
 const doc = await c.getOpenApi();
 out({ jobs, one, again, replay, listed, pageCursor: page.next_cursor, task, claimed: claim.jobs.map((j) => j.id),
-      drain: claim.drain, beat, done, queue, queues, canceled, events, run, gotRun, runTasks, openapi: doc.openapi });
+      drain: claim.drain, beat, done, queue, queues, canceled, events, run, gotRun, runSummary, runTasks, openapi: doc.openapi });
 """, server.base)
     ids = [j["id"] for j in got["jobs"]]
     assert len(ids) == 5 and all(j["status"] == "pending" and not j["duplicate"] for j in got["jobs"])
@@ -165,6 +166,7 @@ out({ jobs, one, again, replay, listed, pageCursor: page.next_cursor, task, clai
     assert got["canceled"]["status"] == "canceled" and got["events"][-1] == "canceled"
     assert [t["ref"] for t in got["run"]["tasks"]] == ["a", "b"]
     assert got["gotRun"]["name"] == "ts-run" and got["gotRun"]["counts"]["total"] == 2
+    assert got["runSummary"]["counts"]["total"] == 2 and "tasks" not in got["runSummary"]
     assert got["runTasks"] == [t["id"] for t in got["run"]["tasks"]]
     assert got["openapi"].startswith("3.")
 

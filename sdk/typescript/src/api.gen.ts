@@ -2292,10 +2292,10 @@ export interface components {
             counts: components["schemas"]["RunCounts"];
         };
         Run: components["schemas"]["RunSummary"] & {
-            /** @description Its first 1,000 tasks in submission order */
-            tasks: components["schemas"]["RunTask"][];
-            /** @description For GET /v1/runs/{id}/tasks: the tasks after these; null when none */
-            tasks_next_cursor: string | null;
+            /** @description Its first 1,000 tasks in submission order (absent when asked with tasks=false) */
+            tasks?: components["schemas"]["RunTask"][];
+            /** @description For GET /v1/runs/{id}/tasks: the tasks after these; null when none (absent when asked with tasks=false) */
+            tasks_next_cursor?: string | null;
             /** @description The template version the run was started from (absent for other runs) */
             template?: components["schemas"]["TemplateRef"];
             /** @description The context of a template's run (absent for other runs) */
@@ -4275,7 +4275,10 @@ export interface operations {
     };
     getRun: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description false: the run without tasks and tasks_next_cursor (its status and counts only), for a caller that reads the tasks elsewhere (GET /v1/runs/{id}/tasks or /graph). Default true */
+                tasks?: boolean;
+            };
             header?: never;
             path: {
                 id: components["parameters"]["Id"];

@@ -29,7 +29,7 @@ export const OPERATIONS = {
   drainWorker: {"method":"POST","path":"/v1/workers/{id}/drain","pathParams":["id"],"query":["namespace"],"headers":["Idempotency-Key"],"body":"none","bodyNamespace":false},
   listRuns: {"method":"GET","path":"/v1/runs","pathParams":[],"query":["namespace","status","created_after","created_before","cursor","limit"],"headers":[],"body":"none","bodyNamespace":false},
   createRun: {"method":"POST","path":"/v1/runs","pathParams":[],"query":[],"headers":["Idempotency-Key"],"body":"required","bodyNamespace":true},
-  getRun: {"method":"GET","path":"/v1/runs/{id}","pathParams":["id"],"query":[],"headers":[],"body":"none","bodyNamespace":false},
+  getRun: {"method":"GET","path":"/v1/runs/{id}","pathParams":["id"],"query":["tasks"],"headers":[],"body":"none","bodyNamespace":false},
   listRunTasks: {"method":"GET","path":"/v1/runs/{id}/tasks","pathParams":["id"],"query":["cursor","limit"],"headers":[],"body":"none","bodyNamespace":false},
   getRunGraph: {"method":"GET","path":"/v1/runs/{id}/graph","pathParams":["id"],"query":["cursor","limit"],"headers":[],"body":"none","bodyNamespace":false},
   getRunCriticalPath: {"method":"GET","path":"/v1/runs/{id}/critical-path","pathParams":["id"],"query":[],"headers":[],"body":"none","bodyNamespace":false},

@@ -241,7 +241,7 @@ static int read_lone_task(http_request *r, store_conn *c, const weft_id *id, job
 }
 
 /* A lone job (or a task without a batch) as a run of one task. */
-static int answer_lone_task(http_request *r, store_conn *c, const weft_id *id)
+static int answer_lone_task(http_request *r, store_conn *c, const weft_id *id, bool tasks)
 {
 	job_detail d;
 	int rc = read_lone_task(r, c, id, &d);
@@ -254,9 +254,12 @@ static int answer_lone_task(http_request *r, store_conn *c, const weft_id *id)
 	buf b;
 	buf_init(&b);
 	put_run_head(&b, &run);
-	buf_puts(&b, ",\"tasks\":[");
-	put_run_task(&b, &d.task, d.result);
-	buf_puts(&b, "],\"tasks_next_cursor\":null}");
+	if (tasks) {
+		buf_puts(&b, ",\"tasks\":[");
+		put_run_task(&b, &d.task, d.result);
+		buf_puts(&b, "],\"tasks_next_cursor\":null");
+	}
+	buf_putc(&b, '}');
 	http_respond_json(r, 200, &b);
 	buf_release(&b);
 	job_detail_release(&d);
@@ -298,16 +301,34 @@ static int put_template_origin(buf *b, store_conn *c, const weft_id *id)
 	return 0;
 }
 
+/* ?tasks=false: the run without its task list (a summary: status and
+ * counts), for a caller that reads the tasks elsewhere. Default true. */
+static int want_tasks(http_request *r, bool *tasks)
+{
+	http_query_src q = http_query_src_of(r);
+	const char *v = decode_query_text(&q, "tasks");
+	*tasks = v == NULL || strcmp(v, "true") == 0;
+	if (v != NULL && strcmp(v, "true") != 0 && strcmp(v, "false") != 0)
+		return http_error_set(http_err(r), WEFT_EINVALID, HTTP_ERR_RULE, "tasks", "expected true or false");
+	return 0;
+}
+
 void v1_get_run(http_request *r)
 {
 	const weft_id *id = http_param(r, 0);
+	bool tasks;
+	int bad = want_tasks(r, &tasks);
+	if (bad != 0) {
+		http_fail(r, bad);
+		return;
+	}
 	store_conn *c = http_reader(r);
 	if (c == NULL)
 		return;
 	run_row run;
 	int rc = read_run(r, c, id, true, &run);
 	if (rc == WEFT_ENOTFOUND) {
-		rc = answer_lone_task(r, c, id);
+		rc = answer_lone_task(r, c, id, tasks);
 		store_reader_release(http_store(r), c);
 		if (rc == WEFT_ENOTFOUND)
 			v1_fail_not_found(r, "run", id);
@@ -320,8 +341,10 @@ void v1_get_run(http_request *r)
 	if (rc == 0) {
 		run_view v = view_of(&run);
 		put_run_head(&b, &v);
-		buf_putc(&b, ',');
-		rc = put_task_page(&b, c, id, NULL, RUN_TASKS_INLINE, "tasks_next_cursor");
+		if (tasks) {
+			buf_putc(&b, ',');
+			rc = put_task_page(&b, c, id, NULL, RUN_TASKS_INLINE, "tasks_next_cursor");
+		}
 		if (rc == 0)
 			rc = put_template_origin(&b, c, id);
 		buf_putc(&b, '}');

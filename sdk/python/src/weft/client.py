@@ -408,9 +408,10 @@ class Client:
                            created_before=created_before, limit=limit)
 
     @operation("getRun")
-    def get_run(self, id: str) -> Answer:
-        """One run with its status and task counts."""
-        return self._get("/v1/runs/%s" % _seg(id))
+    def get_run(self, id: str, *, tasks: Optional[bool] = None) -> Answer:
+        """One run with its status, task counts and first 1,000 tasks;
+        tasks=False answers without the tasks (cheap for a large run)."""
+        return self._get("/v1/runs/%s" % _seg(id), tasks=tasks)
 
     @operation("listRunTasks")
     def list_run_tasks(self, id: str, *, cursor: Optional[str] = None, limit: Optional[int] = None) -> Answer:

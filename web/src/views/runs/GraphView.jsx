@@ -13,7 +13,7 @@ function loadDagGraph() {
   return loading;
 }
 
-export default function GraphView({ tasks, edges, critical, fitRef, onSelect, onSelectGroup, withEdges }) {
+export default function GraphView({ tasks, edges, critical, fitRef, onSelect, onSelectGroup }) {
   const [DagGraph, setDagGraph] = useState(null);
   const [failed, setFailed] = useState(null);
   useEffect(() => {
@@ -23,7 +23,6 @@ export default function GraphView({ tasks, edges, critical, fitRef, onSelect, on
   }, []);
   return (
     <div class="rv-graph" data-testid="graph">
-      {!withEdges && <p class="rv-muted rv-note">This server does not list the run's edges: tasks are shown without links.</p>}
       {failed && <p class="rv-muted rv-note" role="alert">The graph could not be loaded: {String(failed.message || failed)}</p>}
       {DagGraph && (
         <DagGraph tasks={tasks} edges={edges} critical={critical} onSelect={onSelect}

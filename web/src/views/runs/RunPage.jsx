@@ -71,7 +71,7 @@ export default function RunPage({ route }) {
   const toggleCritical = async () => {
     if (critical) { setCritical(null); return; }
     try {
-      setCritical(await criticalPath(id, data.tasks, data.edges));
+      setCritical(await criticalPath(id));
     } catch (e) {
       toast(`Critical path: ${errorText(e)}`, 'error');
     }
@@ -130,7 +130,7 @@ export default function RunPage({ route }) {
         <p class="rv-muted" data-testid="loading">Loading tasks: {data.progress.loaded}{data.progress.total ? ` of ${data.progress.total}` : ''}…</p>
       )}
       {ready && !data.error && (
-        <RunStats total={data.tasks.length} edges={data.edges.length} withEdges={data.withEdges} counts={counts}
+        <RunStats total={data.tasks.length} edges={data.edges.length} counts={counts}
           kinds={kinds} statusFilter={statusFilter} kindFilter={kindFilter}
           onStatus={(s) => setStatusFilter(toggled(statusFilter, s))} onKind={(k) => setKindFilter(toggled(kindFilter, k))} />
       )}
@@ -138,7 +138,7 @@ export default function RunPage({ route }) {
         <div class={`rv-run-body${taskId || group ? ' with-panel' : ''}`}>
           <div class="rv-run-main" data-testid={`run-view-${view}`}>
             {view === 'graph' && <GraphView tasks={shown} edges={shownEdges} critical={critical} fitRef={fitRef}
-              onSelect={openTask} onSelectGroup={setGroup} withEdges={data.withEdges} />}
+              onSelect={openTask} onSelectGroup={setGroup} />}
             {view === 'table' && <TaskTable tasks={shown} onSelect={openTask} selectedId={taskId} />}
             {view === 'timeline' && <Timeline tasks={shown} critical={critical} onSelect={openTask} />}
           </div>

@@ -7,12 +7,12 @@ import { STATUSES } from './status.js';
 
 const plural = (n, word) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
-export default function RunStats({ total, edges, withEdges, counts, kinds, statusFilter, kindFilter, onStatus, onKind }) {
+export default function RunStats({ total, edges, counts, kinds, statusFilter, kindFilter, onStatus, onKind }) {
   const byStatus = STATUSES.filter((s) => counts[s] > 0).map((s) => `${s}: ${counts[s]}`).join(' | ');
   return (
     <div class="rv-stats">
       <p class="rv-muted" data-testid="run-stats">
-        {plural(total, 'task')}{withEdges ? `, ${plural(edges, 'link')}` : ''}{byStatus ? ` | ${byStatus}` : ''}
+        {plural(total, 'task')}{`, ${plural(edges, 'link')}`}{byStatus ? ` | ${byStatus}` : ''}
       </p>
       <ProgressBar counts={counts} total={total} />
       <div class="rv-toolbar">

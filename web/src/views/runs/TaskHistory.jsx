@@ -3,8 +3,7 @@
  * task's body), its actions' delivery attempts, its event trail, and a
  * workflow run's steps and sleeps.
  */
-import { useEffect, useRef, useState } from 'preact/hooks';
-import { serverHas } from './routes.js';
+import { useEffect, useRef } from 'preact/hooks';
 import { fmtDuration, fmtTime, ms } from './format.js';
 import { usePaged } from './usePaged.js';
 import { StatusBadge } from './widgets.jsx';
@@ -44,13 +43,9 @@ export function Attempts({ attempts }) {
 }
 
 export function Deliveries({ taskId, version }) {
-  const [has, setHas] = useState(null);
-  useEffect(() => { serverHas('/v1/tasks/{id}/deliveries').then(setHas); }, []);
-  const list = usePaged(`/v1/tasks/${taskId}/deliveries`, 'deliveries', {}, has === true);
+  const list = usePaged(`/v1/tasks/${taskId}/deliveries`, 'deliveries', {});
   useReloadOn(version, list.reload);
-  if (has === false) return <p class="rv-muted">Not available on this server.</p>;
   if (!list.ready) return <p class="rv-muted">Loading…</p>;
-  if (list.missing) return <p class="rv-muted">Not available on this server.</p>;
   if (list.error) return <ErrorBox error={list.error} />;
   if (list.items.length === 0) return <p class="rv-muted">No action was called.</p>;
   return (

@@ -2,21 +2,24 @@
  * useRunData.js — a run with all its tasks and edges, kept current by the
  * change feed without refetching.
  *
- * Tasks come from GET /v1/runs/{id}/graph (pages of up to 10,000 with the
- * edges of their tasks); on a server without that route, from
- * GET /v1/runs/{id}/tasks, without edges.
+ * The run's summary comes from GET /v1/runs/{id}?tasks=false (without its
+ * first 1,000 tasks and their inputs and results, which the page does not
+ * show); its tasks from GET /v1/runs/{id}/graph (pages of up to 10,000 with
+ * the edges of their tasks).
  * Feed events that arrive while the pages load are held and applied after,
  * except one that would take a task back from an end it reached in the
  * snapshot (it happened before the snapshot was read).
+ * A run finishing thousands of tasks sends an event per commit: the
+ * updates gathered over FLUSH_MS are applied as one new tasks array, so
+ * the page and the graph render once per flush, not once per commit.
  */
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { get } from '../../app/api.js';
 import { useChangeFeed } from '../../components/live.js';
 import { isTerminal } from './status.js';
-import { serverHas } from './routes.js';
 
 const GRAPH_PAGE = 10000;
-const TASKS_PAGE = 1000;
+const FLUSH_MS = 200;
 const LIVE_FIELDS = ['status', 'attempt', 'started_at', 'ended_at'];
 
 async function loadGraph(id, onProgress) {
@@ -30,20 +33,7 @@ async function loadGraph(id, onProgress) {
     cursor = page.next_cursor;
     onProgress(tasks.length, page.total);
   } while (cursor);
-  return { tasks, edges, withEdges: true };
-}
-
-async function loadTaskPages(id, run, onProgress) {
-  const tasks = [...(run.tasks || [])];
-  let cursor = run.tasks_next_cursor;
-  const total = run.counts ? run.counts.total : null;
-  while (cursor) {
-    onProgress(tasks.length, total);
-    const page = await get(`/v1/runs/${id}/tasks`, { cursor, limit: TASKS_PAGE });
-    tasks.push(...page.tasks);
-    cursor = page.next_cursor;
-  }
-  return { tasks, edges: [], withEdges: false };
+  return { tasks, edges };
 }
 
 /* The run's status from its tasks, as the server derives it. */
@@ -56,10 +46,12 @@ export function runStatusOf(tasks) {
 
 export function useRunData(id, onChanges) {
   const [state, setState] = useState({
-    run: null, tasks: [], edges: [], withEdges: false, error: null, ready: false, progress: null,
+    run: null, tasks: [], edges: [], error: null, ready: false, progress: null,
   });
   const index = useRef(new Map());
   const held = useRef(null);        /* events during a load, else null */
+  const queued = useRef([]);        /* events waiting for the next flush */
+  const flushTimer = useRef(null);
   const loadSeq = useRef(0);
 
   /* The tasks as last rendered; the feed's changes are computed from it. */
@@ -90,15 +82,18 @@ export function useRunData(id, onChanges) {
 
   const load = useCallback(async () => {
     const seq = ++loadSeq.current;
-    held.current = [];
+    /* Updates not yet applied predate the snapshot: held, like those
+     * arriving while it loads. */
+    clearTimeout(flushTimer.current);
+    flushTimer.current = null;
+    held.current = [...(held.current || []), ...queued.current];
+    queued.current = [];
     const progress = (loaded, total) => {
       if (seq === loadSeq.current) setState((s) => ({ ...s, progress: { loaded, total } }));
     };
     try {
-      const run = await get(`/v1/runs/${id}`);
-      const data = await serverHas('/v1/runs/{id}/graph')
-        ? await loadGraph(id, progress)
-        : await loadTaskPages(id, run, progress);
+      /* The run's name and status only: its tasks come from the graph. */
+      const [run, data] = await Promise.all([get(`/v1/runs/${id}`, { tasks: false }), loadGraph(id, progress)]);
       if (seq !== loadSeq.current) return;
       index.current = new Map(data.tasks.map((t, i) => [t.id, i]));
       current.current = data.tasks;
@@ -114,9 +109,19 @@ export function useRunData(id, onChanges) {
   }, [id, applyTasks]);
 
   useEffect(() => { load(); }, [load]);
+  useEffect(() => () => clearTimeout(flushTimer.current), []);
+
+  const flush = useCallback(() => {
+    flushTimer.current = null;
+    const list = queued.current;
+    queued.current = [];
+    applyTasks(list, false);
+  }, [applyTasks]);
 
   useChangeFeed({ run: id }, (list) => {
-    if (held.current) held.current.push(...list); else applyTasks(list, false);
+    if (held.current) { held.current.push(...list); return; }
+    queued.current.push(...list);
+    if (!flushTimer.current) flushTimer.current = setTimeout(flush, FLUSH_MS);
   }, { onReset: load });
 
   return { ...state, reload: load };
