@@ -27,9 +27,11 @@ function useThemeVersion() {
 
 /*
  * series: [{key, label, color: ['--css-var', '#fallback']}]; samples: the
- * history's samples ({at, <key>: number}); unit: text after each value.
+ * history's samples ({at, <key>: number}); unit: text after each value;
+ * span: [from, to] in Unix seconds, the range asked for, so that a few
+ * samples sit where they belong in it instead of stretching across the chart.
  */
-export default function Chart({ title, series, samples, unit, testid }) {
+export default function Chart({ title, series, samples, unit, span, testid }) {
   const box = useRef(null);
   const plot = useRef(null);
   const theme = useThemeVersion();
@@ -46,8 +48,12 @@ export default function Chart({ title, series, samples, unit, testid }) {
       height: HEIGHT,
       legend: { show: true },
       cursor: { drag: { x: false, y: false } },
-      scales: { x: { time: true } },
-      axes: [{ ...axis }, { ...axis, size: 56, values: (u, ticks) => ticks.map((t) => `${t}${unit || ''}`) }],
+      scales: {
+        x: span ? { time: true, range: () => span } : { time: true },
+        y: { range: (u, min, max) => [0, max > 0 ? max * 1.1 : 1] },
+      },
+      // Values with a unit ("1500 ms") need a wider axis than plain counts.
+      axes: [{ ...axis }, { ...axis, size: unit ? 76 : 48, values: (u, ticks) => ticks.map((t) => `${t}${unit || ''}`) }],
       series: [
         { value: (u, v) => (v === null ? '—' : new Date(v * 1000).toLocaleString()) },
         ...series.map((s) => ({
@@ -71,7 +77,7 @@ export default function Chart({ title, series, samples, unit, testid }) {
     });
     resize.observe(el);
     return () => { resize.disconnect(); u.destroy(); plot.current = null; };
-  }, [samples, series, unit, theme]);
+  }, [samples, series, unit, span, theme]);
 
   return (
     <div class="sys-chart" data-testid={testid}>

@@ -23,8 +23,8 @@ export default function EventList({ page }) {
       <ErrorBox error={page.error} testid="events-error" />
       {page.ready && !page.error && page.items.length === 0 && <Empty>No events published.</Empty>}
       {page.items.length > 0 && (
-        <div class="d-table-wrap">
-          <table class="d-table" data-testid="event-list">
+        <div class="table-wrap">
+          <table class="data" data-testid="event-list">
             <thead><tr><th>Event</th><th>Topic</th><th>Namespace</th><th>Source</th><th>Published</th></tr></thead>
             <tbody>
               {page.items.map((e) => (

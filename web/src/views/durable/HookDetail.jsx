@@ -23,7 +23,7 @@ export default function HookDetail({ name, namespace }) {
       <ErrorBox error={hook.error} />
       {h && (
         <>
-          <dl class="d-fields">
+          <dl class="fields">
             <dt>Namespace</dt><dd>{h.namespace || dash}</dd>
             <dt>Scheme</dt><dd>{h.scheme || dash}</dd>
             <dt>Replay window</dt><dd>{h.replay_window_secs ?? dash} s</dd>

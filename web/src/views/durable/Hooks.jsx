@@ -20,8 +20,8 @@ function HookList() {
       <ErrorBox error={page.error} />
       {page.ready && !page.error && page.items.length === 0 && <Empty>No hooks. Create one with POST /v1/hooks.</Empty>}
       {page.items.length > 0 && (
-        <div class="d-table-wrap">
-          <table class="d-table" data-testid="hook-list">
+        <div class="table-wrap">
+          <table class="data" data-testid="hook-list">
             <thead><tr><th>Name</th><th>Namespace</th><th>Target</th><th>Scheme</th><th>Deliveries</th><th>Last delivery</th></tr></thead>
             <tbody>
               {page.items.map((h) => (

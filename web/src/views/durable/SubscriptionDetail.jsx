@@ -24,9 +24,9 @@ export default function SubscriptionDetail({ name, namespace }) {
       <ErrorBox error={sub.error} />
       {s && (
         <>
-          <dl class="d-fields">
+          <dl class="fields">
             <dt>Namespace</dt><dd>{s.namespace || dash}</dd>
-            <dt>Topic</dt><dd data-testid="subscription-topic">{s.topic || dash} <span class="d-muted">({s.match || dash})</span></dd>
+            <dt>Topic</dt><dd data-testid="subscription-topic">{s.topic || dash} <span class="muted">({s.match || dash})</span></dd>
             <dt>Created</dt><dd><Time at={s.created_at} /></dd>
           </dl>
           <h2>Target</h2>

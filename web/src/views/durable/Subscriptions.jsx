@@ -19,8 +19,8 @@ function SubscriptionTable({ page }) {
       <ErrorBox error={page.error} />
       {page.ready && !page.error && page.items.length === 0 && <Empty>No subscriptions. Create one with POST /v1/subscriptions.</Empty>}
       {page.items.length > 0 && (
-        <div class="d-table-wrap">
-          <table class="d-table" data-testid="subscription-list">
+        <div class="table-wrap">
+          <table class="data" data-testid="subscription-list">
             <thead><tr><th>Name</th><th>Topic</th><th>Namespace</th><th>Target</th><th>Created</th></tr></thead>
             <tbody>
               {page.items.map((s) => (
@@ -57,7 +57,7 @@ function Overview({ topic }) {
       <h2>Subscriptions</h2>
       <SubscriptionTable page={subs} />
       <h2>Recent events</h2>
-      <form class="d-toolbar" onSubmit={onFilter}>
+      <form class="toolbar" onSubmit={onFilter}>
         <input name="topic" placeholder="topic" defaultValue={topic || ''} aria-label="Topic" data-testid="filter-topic" />
         <button type="submit">Filter</button>
       </form>

@@ -22,15 +22,15 @@ function TemplateList({ query }) {
   return (
     <ViewRoot name="templates" ready={page.ready} error={page.error}>
       <h1>Templates</h1>
-      <form class="d-toolbar" onSubmit={onSubmit}>
+      <form class="toolbar" onSubmit={onSubmit}>
         <input name="name" placeholder="template name" defaultValue={query.name || ''} aria-label="Name" data-testid="filter-name" />
         <button type="submit">Filter</button>
       </form>
       <ErrorBox error={page.error} />
       {page.ready && !page.error && page.items.length === 0 && <Empty>No templates registered.</Empty>}
       {page.items.length > 0 && (
-        <div class="d-table-wrap">
-          <table class="d-table" data-testid="template-list">
+        <div class="table-wrap">
+          <table class="data" data-testid="template-list">
             <thead><tr><th>Name</th><th>Version</th><th>Steps</th><th>Namespace</th><th>Hash</th><th>Created</th></tr></thead>
             <tbody>
               {page.items.map((t) => (

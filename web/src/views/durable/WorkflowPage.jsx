@@ -23,7 +23,7 @@ function Suspension({ s }) {
 
 function RunFields({ run }) {
   return (
-    <dl class="d-fields">
+    <dl class="fields">
       <dt>Status</dt><dd><StatusChip status={run.status} testid="workflow-status" /></dd>
       <dt>Suspended</dt><dd><Suspension s={run.suspended} /></dd>
       <dt>Type</dt><dd>{run.type || dash}</dd>

@@ -38,7 +38,7 @@ function Filters({ query, set }) {
     set({ type: f.get('type'), queue: f.get('queue'), created_after: f.get('created_after'), created_before: f.get('created_before') });
   };
   return (
-    <form class="d-toolbar" onSubmit={onSubmit} data-testid="workflow-filters">
+    <form class="toolbar" onSubmit={onSubmit} data-testid="workflow-filters">
       <input name="type" placeholder="type" defaultValue={query.type || ''} aria-label="Type" data-testid="filter-type" />
       <input name="queue" placeholder="queue" defaultValue={query.queue || ''} aria-label="Queue" data-testid="filter-queue" />
       <label>from <input type="datetime-local" name="created_after" defaultValue={query.created_after || ''} /></label>
@@ -88,8 +88,8 @@ export default function Workflows({ route }) {
       <ErrorBox error={page.error} />
       {page.ready && !page.error && page.items.length === 0 && <Empty>No workflow runs match.</Empty>}
       {page.items.length > 0 && (
-        <div class="d-table-wrap">
-          <table class="d-table" data-testid="workflow-list">
+        <div class="table-wrap">
+          <table class="data" data-testid="workflow-list">
             <thead><tr><th>Status</th><th>Run</th><th>Type</th><th>Queue</th><th>Namespace</th><th>Attempts</th><th>Created</th><th>Ended</th></tr></thead>
             <tbody>{page.items.map((w) => <Row key={w.id} w={w} />)}</tbody>
           </table>

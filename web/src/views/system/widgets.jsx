@@ -1,14 +1,13 @@
 /*
  * widgets.jsx — small pieces every system view uses: the view root with its
- * ready marker, error and notice boxes, status chips, a JSON block, the
- * "Load more" pager, a scrolling table frame, a detail panel and a button
+ * ready marker, notice boxes, a JSON block, the "Load more" pager, a scrolling table frame, a detail panel and a button
  * that asks before an action that cannot be undone.
  */
 import { useState } from 'preact/hooks';
 import ConfirmButton from '../../components/Confirm.jsx';
 import SharedEmpty from '../../components/Empty.jsx';
 import JsonView from '../../components/JsonView.jsx';
-import StatusChip from '../../components/StatusChip.jsx';
+import ErrorBox from '../../components/ErrorBox.jsx';
 import './system.css';
 
 /* The root of a view: data-ready once the first answer (or error) is shown. */
@@ -25,19 +24,7 @@ export function ViewRoot({ name, title, ready, error, children, tools }) {
   );
 }
 
-/* The server's message, then one line per field at fault ("path: problem"). */
-export function ErrorBox({ error, hint }) {
-  if (!error) return null;
-  const details = (error.body && error.body.error && error.body.error.details) || [];
-  return (
-    <div class="error-box" role="alert" data-testid="error">
-      <strong>{error.status ? `${error.status} ` : ''}{error.message || String(error)}</strong>
-      {error.field ? <div>Field: {error.field}</div> : null}
-      {details.map((d) => <div key={d}>{d}</div>)}
-      {hint ? <div class="muted">{hint}</div> : null}
-    </div>
-  );
-}
+export { default as ErrorBox } from '../../components/ErrorBox.jsx';
 
 /* The outcome of the last action, success or failure. */
 export function Notice({ notice, onClose }) {
@@ -50,20 +37,7 @@ export function Notice({ notice, onClose }) {
   );
 }
 
-/* States that are not task statuses, shown in the colour of the status that fits them. */
-const STATUS_ALIAS = {
-  success: 'succeeded', failure: 'failed', active: 'running', retrying: 'pending', draining: 'paused', stale: 'canceled',
-};
-
-export function statusColor(status) {
-  return `var(--status-${STATUS_ALIAS[status] || status}, var(--muted))`;
-}
-
-/* A status chip that a test can find by `testid`; data-status is the state as the server says it. */
-export function Chip({ status, testid }) {
-  const s = String(status || 'unknown');
-  return <span data-testid={testid} data-status={s}><StatusChip status={STATUS_ALIAS[s] || s} label={s} /></span>;
-}
+export { default as Chip, statusColor } from '../../components/StatusChip.jsx';
 
 export function Json({ value }) {
   if (value === undefined) return <span class="muted">—</span>;
