@@ -64,7 +64,7 @@ export default function Dashboard({ route }) {
       {history.samples && history.samples.length > 0 ? (
         <div class="sys-charts">
           {CHARTS.map((c) => <Chart key={c.key} testid={`chart-${c.key}`} title={c.title}
-            series={c.series} unit={c.unit} samples={history.samples} span={history.span} />)}
+            series={c.series} format={c.format} samples={history.samples} span={history.span} />)}
         </div>
       ) : null}
       {history.step ? <p class="muted">One point per {history.step} s.</p> : null}

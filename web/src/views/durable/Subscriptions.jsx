@@ -58,7 +58,7 @@ function Overview({ topic }) {
       <SubscriptionTable page={subs} />
       <h2>Recent events</h2>
       <form class="toolbar" onSubmit={onFilter}>
-        <input name="topic" placeholder="topic" defaultValue={topic || ''} aria-label="Topic" data-testid="filter-topic" />
+        <input name="topic" placeholder="topic" defaultValue={topic || ''} aria-label="Topic" data-testid="filter-topic" data-shortcut="search" />
         <button type="submit">Filter</button>
       </form>
       <EventList page={events} />

@@ -23,7 +23,7 @@ function TemplateList({ query }) {
     <ViewRoot name="templates" ready={page.ready} error={page.error}>
       <h1>Templates</h1>
       <form class="toolbar" onSubmit={onSubmit}>
-        <input name="name" placeholder="template name" defaultValue={query.name || ''} aria-label="Name" data-testid="filter-name" />
+        <input name="name" placeholder="template name" defaultValue={query.name || ''} aria-label="Name" data-testid="filter-name" data-shortcut="search" />
         <button type="submit">Filter</button>
       </form>
       <ErrorBox error={page.error} />

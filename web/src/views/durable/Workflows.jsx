@@ -39,7 +39,7 @@ function Filters({ query, set }) {
   };
   return (
     <form class="toolbar" onSubmit={onSubmit} data-testid="workflow-filters">
-      <input name="type" placeholder="type" defaultValue={query.type || ''} aria-label="Type" data-testid="filter-type" />
+      <input name="type" placeholder="type" defaultValue={query.type || ''} aria-label="Type" data-testid="filter-type" data-shortcut="search" />
       <input name="queue" placeholder="queue" defaultValue={query.queue || ''} aria-label="Queue" data-testid="filter-queue" />
       <label>from <input type="datetime-local" name="created_after" defaultValue={query.created_after || ''} /></label>
       <label>to <input type="datetime-local" name="created_before" defaultValue={query.created_before || ''} /></label>

@@ -43,7 +43,7 @@ export default function DeadLetters({ route }) {
   const tools = (
     <>
       <form class="sys-filters" onSubmit={(e) => { e.preventDefault(); setApplied(queue.trim()); }}>
-        <label>Queue<input data-testid="filter-queue" value={queue} placeholder="any"
+        <label>Queue<input data-testid="filter-queue" data-shortcut="search" value={queue} placeholder="any"
           onInput={(e) => setQueue(e.currentTarget.value)} /></label>
         <button type="submit">Filter</button>
       </form>
