@@ -55,6 +55,25 @@ export function LoadMore({ list }) {
 
 export const Empty = SharedEmpty;
 
+/*
+ * The body of a list view: the list's error, its empty sentence or its table
+ * (children: the thead and tbody), "Load more", and beside it the panel of the
+ * item opened (panel, or null).
+ */
+export function ListWithPanel({ list, empty, panel, children }) {
+  return (
+    <div class="sys-split">
+      <div class="sys-main">
+        <ErrorBox error={list.error} />
+        {list.ready && !list.error && list.items.length === 0 ? <Empty>{empty}</Empty> : null}
+        {list.items.length > 0 ? <TableFrame>{children}</TableFrame> : null}
+        <LoadMore list={list} />
+      </div>
+      {panel}
+    </div>
+  );
+}
+
 /* Wide tables scroll sideways inside this frame instead of widening the page. */
 export function TableFrame({ children }) {
   return <div class="table-wrap"><table class="data">{children}</table></div>;
