@@ -22,7 +22,7 @@ export default function EventDetail({ id, namespace }) {
   const deliveries = (e && e.deliveries) || [];
   return (
     <ViewRoot name="event" ready={ev.ready} error={ev.error}>
-      <p><a href={href('/subscriptions')}>← Events and subscriptions</a></p>
+      <nav class="crumbs" aria-label="Breadcrumb"><a href={href('/subscriptions')}>Events and subscriptions</a> /</nav>
       <h1>Event <span data-testid="event-id">{id}</span></h1>
       <ErrorBox error={ev.error} />
       {e && (

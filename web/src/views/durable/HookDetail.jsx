@@ -18,7 +18,7 @@ export default function HookDetail({ name, namespace }) {
   const h = hook.data;
   return (
     <ViewRoot name="hook" ready={hook.ready} error={hook.error}>
-      <p><a href={href('/hooks')}>← Hooks</a></p>
+      <nav class="crumbs" aria-label="Breadcrumb"><a href={href('/hooks')}>Hooks</a> /</nav>
       <h1>Hook {name}</h1>
       <ErrorBox error={hook.error} />
       {h && (

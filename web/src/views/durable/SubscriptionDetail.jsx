@@ -19,7 +19,7 @@ export default function SubscriptionDetail({ name, namespace }) {
   const events = useEvents(exactTopic, namespace);
   return (
     <ViewRoot name="subscription" ready={sub.ready} error={sub.error}>
-      <p><a href={href('/subscriptions')}>← Events and subscriptions</a></p>
+      <nav class="crumbs" aria-label="Breadcrumb"><a href={href('/subscriptions')}>Events and subscriptions</a> /</nav>
       <h1>Subscription {name}</h1>
       <ErrorBox error={sub.error} />
       {s && (

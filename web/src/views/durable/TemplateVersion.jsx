@@ -48,7 +48,7 @@ export default function TemplateVersion({ name, version, namespace }) {
   const body = t.data && t.data.body ? t.data.body : {};
   return (
     <ViewRoot name="template" ready={t.ready} error={t.error}>
-      <p><a href={href('/templates')}>← Templates</a></p>
+      <nav class="crumbs" aria-label="Breadcrumb"><a href={href('/templates')}>Templates</a> /</nav>
       <h1>Template {name} <span class="muted">{version}</span></h1>
       <ErrorBox error={t.error} />
       {t.data && (

@@ -52,7 +52,7 @@ export default function WorkflowPage({ route }) {
   const w = run.data;
   return (
     <ViewRoot name="workflow" ready={run.ready && steps.ready} error={run.error}>
-      <p><a href={href('/workflows')}>← Workflows</a></p>
+      <nav class="crumbs" aria-label="Breadcrumb"><a href={href('/workflows')}>Workflows</a> /</nav>
       <h1>Workflow run <span data-testid="workflow-id">{id}</span></h1>
       <ErrorBox error={run.error} />
       {w && (
