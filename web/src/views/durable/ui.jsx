@@ -4,6 +4,7 @@
  * components (status chips and error boxes come from there as they are).
  */
 import { useState } from 'preact/hooks';
+import Empty from '../../components/Empty.jsx';
 import ErrorBox from '../../components/ErrorBox.jsx';
 import JsonView from '../../components/JsonView.jsx';
 import SharedTime, { formatDuration } from '../../components/Time.jsx';
@@ -46,6 +47,23 @@ export function LoadMore({ page }) {
 }
 
 export { default as Empty } from '../../components/Empty.jsx';
+
+/*
+ * A list read by usePaged, as a table: the list's error, its empty sentence or
+ * the table (children: its thead and tbody; testid on the table), "Load more".
+ */
+export function PagedTable({ page, testid, empty, errorTestid, children }) {
+  return (
+    <>
+      <ErrorBox error={page.error} testid={errorTestid} />
+      {page.ready && !page.error && page.items.length === 0 && <Empty>{empty}</Empty>}
+      {page.items.length > 0 && (
+        <div class="table-wrap"><table class="data" data-testid={testid}>{children}</table></div>
+      )}
+      <LoadMore page={page} />
+    </>
+  );
+}
 
 /*
  * A button for an action that can be undone (a retry): it runs at once and
