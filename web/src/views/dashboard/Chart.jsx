@@ -8,6 +8,8 @@ import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 
 const HEIGHT = 220;
+/* Tick steps for counts: never a fraction of a job. */
+const COUNT_STEPS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1e3, 2e3, 5e3, 1e4, 2e4, 5e4, 1e5, 2e5, 5e5, 1e6];
 
 function cssVar(name, fallback) {
   const v = getComputedStyle(document.documentElement).getPropertyValue(name).trim();
@@ -27,9 +29,12 @@ function useThemeVersion() {
 
 /*
  * series: [{key, label, color: ['--css-var', '#fallback']}]; samples: the
- * history's samples ({at, <key>: number}); unit: text after each value.
+ * history's samples ({at, <key>: number}); format: a value as text (a
+ * duration), else the values are counts, drawn with whole-number ticks;
+ * span: [from, to] in Unix seconds, the range asked for, so that a few
+ * samples sit where they belong in it instead of stretching across the chart.
  */
-export default function Chart({ title, series, samples, unit, testid }) {
+export default function Chart({ title, series, samples, format, span, testid }) {
   const box = useRef(null);
   const plot = useRef(null);
   const theme = useThemeVersion();
@@ -37,6 +42,7 @@ export default function Chart({ title, series, samples, unit, testid }) {
   useEffect(() => {
     const el = box.current;
     if (!el) return undefined;
+    const show = format || ((v) => String(Math.round(v * 10) / 10));
     const fg = cssVar('--fg', '#1d2330');
     const muted = cssVar('--muted', '#6b7280');
     const line = cssVar('--line', '#e5e7eb');
@@ -46,15 +52,21 @@ export default function Chart({ title, series, samples, unit, testid }) {
       height: HEIGHT,
       legend: { show: true },
       cursor: { drag: { x: false, y: false } },
-      scales: { x: { time: true } },
-      axes: [{ ...axis }, { ...axis, size: 56, values: (u, ticks) => ticks.map((t) => `${t}${unit || ''}`) }],
+      scales: {
+        x: span ? { time: true, range: () => span } : { time: true },
+        y: { range: (u, min, max) => [0, max > 0 ? max * 1.1 : 1] },
+      },
+      // Formatted values ("1.5 s") need a wider axis than plain counts.
+      axes: [{ ...axis }, format
+        ? { ...axis, size: 72, values: (u, ticks) => ticks.map(format) }
+        : { ...axis, size: 48, incrs: COUNT_STEPS }],
       series: [
         { value: (u, v) => (v === null ? '—' : new Date(v * 1000).toLocaleString()) },
         ...series.map((s) => ({
           label: s.label,
           stroke: cssVar(s.color[0], s.color[1]),
           width: 2,
-          value: (u, v) => (v === null || v === undefined ? '—' : `${Math.round(v * 10) / 10}${unit || ''}`),
+          value: (u, v) => (v === null || v === undefined ? '—' : show(v)),
         })),
       ],
     };
@@ -71,7 +83,7 @@ export default function Chart({ title, series, samples, unit, testid }) {
     });
     resize.observe(el);
     return () => { resize.disconnect(); u.destroy(); plot.current = null; };
-  }, [samples, series, unit, theme]);
+  }, [samples, series, format, span, theme]);
 
   return (
     <div class="sys-chart" data-testid={testid}>

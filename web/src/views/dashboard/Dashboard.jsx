@@ -15,15 +15,16 @@ import { CHARTS, RANGES } from './history.js';
 const HISTORY_EVERY_MS = 30e3;
 
 function useHistory(range) {
-  const [state, setState] = useState({ samples: null, step: null, error: null, missing: false, done: false });
+  const [state, setState] = useState({ samples: null, step: null, span: null, error: null, missing: false, done: false });
   const load = useCallback(async () => {
     const until = new Date();
     const since = new Date(until.getTime() - range.ms);
     try {
       const h = await get('/v1/metrics/history', { since: since.toISOString(), until: until.toISOString() });
-      setState({ samples: (h && h.samples) || [], step: h && h.step_secs, error: null, missing: false, done: true });
+      const span = [since.getTime() / 1000, until.getTime() / 1000];
+      setState({ samples: (h && h.samples) || [], step: h && h.step_secs, span, error: null, missing: false, done: true });
     } catch (error) {
-      setState({ samples: null, step: null, error: error.status === 404 ? null : error, missing: error.status === 404, done: true });
+      setState({ samples: null, step: null, span: null, error: error.status === 404 ? null : error, missing: error.status === 404, done: true });
     }
   }, [range.key]);
   useEffect(() => {
@@ -63,7 +64,7 @@ export default function Dashboard({ route }) {
       {history.samples && history.samples.length > 0 ? (
         <div class="sys-charts">
           {CHARTS.map((c) => <Chart key={c.key} testid={`chart-${c.key}`} title={c.title}
-            series={c.series} unit={c.unit} samples={history.samples} />)}
+            series={c.series} format={c.format} samples={history.samples} span={history.span} />)}
         </div>
       ) : null}
       {history.step ? <p class="muted">One point per {history.step} s.</p> : null}

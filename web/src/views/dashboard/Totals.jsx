@@ -8,7 +8,8 @@
 import { useCallback, useEffect, useState } from 'preact/hooks';
 import { get, namespace, nsQuery, onSettingsChange } from '../../app/api.js';
 import useTasksChanged from '../system/useTasksChanged.js';
-import { ErrorBox, statusColor } from '../system/widgets.jsx';
+import ErrorBox from '../../components/ErrorBox.jsx';
+import { statusColor } from '../../components/StatusChip.jsx';
 
 /* tasks_by_status{status="RetryPending"} 3 → {retrying: 3}; weft's labels, the UI's names. */
 const GAUGE_NAMES = {

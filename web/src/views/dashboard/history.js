@@ -1,7 +1,9 @@
 /*
  * history.js — the dashboard's view of GET /v1/metrics/history: the time
- * ranges offered and the series each chart draws from its samples.
+ * ranges offered and the series each chart draws from its samples (counts,
+ * unless the chart names a `format` for its values).
  */
+import { formatDuration } from '../../components/format.js';
 
 export const RANGES = [
   { key: '15m', label: '15 min', ms: 15 * 60e3 },
@@ -13,21 +15,21 @@ export const RANGES = [
 
 export const CHARTS = [
   {
-    key: 'throughput', title: 'Throughput (per step)', unit: '',
+    key: 'throughput', title: 'Throughput (per step)',
     series: [
       { key: 'created', label: 'created', color: ['--accent', '#2563eb'] },
       { key: 'completed', label: 'completed', color: ['--status-succeeded', '#27ae60'] },
     ],
   },
   {
-    key: 'errors', title: 'Errors (per step)', unit: '',
+    key: 'errors', title: 'Errors (per step)',
     series: [
       { key: 'failed', label: 'failed', color: ['--status-failed', '#e74c3c'] },
       { key: 'retried', label: 'retried', color: ['--status-pending', '#f39c12'] },
     ],
   },
   {
-    key: 'latency', title: 'Latency', unit: ' ms',
+    key: 'latency', title: 'Latency', format: formatDuration,
     series: [
       { key: 'latency_p50_ms', label: 'p50', color: ['--status-claimed', '#1abc9c'] },
       { key: 'latency_p95_ms', label: 'p95', color: ['--status-running', '#3498db'] },
@@ -35,7 +37,7 @@ export const CHARTS = [
     ],
   },
   {
-    key: 'load', title: 'Queue depth and running', unit: '',
+    key: 'load', title: 'Queue depth and running',
     series: [
       { key: 'queue_depth', label: 'queue depth', color: ['--status-pending', '#f39c12'] },
       { key: 'running', label: 'running', color: ['--status-running', '#3498db'] },

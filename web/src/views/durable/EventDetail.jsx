@@ -11,7 +11,7 @@ import { Empty, ErrorBox, Json, StatusChip, Time, ViewRoot, dash } from './ui.js
 const PAGE_OF = { workflow: '/workflows/', template: '/runs/', job: '/tasks/' };
 
 function RunLink({ d }) {
-  if (!d.run_id) return <span class="d-muted">{dash}</span>;
+  if (!d.run_id) return <span class="muted">{dash}</span>;
   const to = `${PAGE_OF[d.target_kind] || '/runs/'}${d.run_id}`;
   return <a href={href(to)} data-testid="delivery-run">{d.run_id}</a>;
 }
@@ -22,12 +22,12 @@ export default function EventDetail({ id, namespace }) {
   const deliveries = (e && e.deliveries) || [];
   return (
     <ViewRoot name="event" ready={ev.ready} error={ev.error}>
-      <p><a href={href('/subscriptions')}>← Events and subscriptions</a></p>
+      <nav class="crumbs" aria-label="Breadcrumb"><a href={href('/subscriptions')}>Events and subscriptions</a> /</nav>
       <h1>Event <span data-testid="event-id">{id}</span></h1>
       <ErrorBox error={ev.error} />
       {e && (
         <>
-          <dl class="d-fields">
+          <dl class="fields">
             <dt>Topic</dt><dd data-testid="event-topic">{e.topic || dash}</dd>
             <dt>Namespace</dt><dd>{e.namespace || dash}</dd>
             <dt>Source</dt><dd>{e.source || dash}</dd>
@@ -37,8 +37,8 @@ export default function EventDetail({ id, namespace }) {
           <Json value={e.payload} testid="event-payload" />
           <h2>Deliveries</h2>
           {deliveries.length === 0 ? <Empty>No subscription matched this event.</Empty> : (
-            <div class="d-table-wrap">
-              <table class="d-table" data-testid="event-deliveries">
+            <div class="table-wrap">
+              <table class="data" data-testid="event-deliveries">
                 <thead><tr><th>Subscription</th><th>Target</th><th>Run</th><th>Outcome</th><th>At</th></tr></thead>
                 <tbody>
                   {deliveries.map((d) => (

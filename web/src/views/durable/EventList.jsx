@@ -6,7 +6,7 @@
 import { get, nsQuery } from '../../app/api.js';
 import { href } from '../../app/router.js';
 import { usePaged } from './data.js';
-import { Empty, ErrorBox, LoadMore, Time, dash } from './ui.jsx';
+import { dash, PagedTable, Time } from './ui.jsx';
 
 /* namespace: a fixed one (a subscription's), else the shell's setting. */
 export function useEvents(topic, namespace) {
@@ -20,27 +20,20 @@ export function useEvents(topic, namespace) {
 export default function EventList({ page }) {
   return (
     <div>
-      <ErrorBox error={page.error} testid="events-error" />
-      {page.ready && !page.error && page.items.length === 0 && <Empty>No events published.</Empty>}
-      {page.items.length > 0 && (
-        <div class="d-table-wrap">
-          <table class="d-table" data-testid="event-list">
-            <thead><tr><th>Event</th><th>Topic</th><th>Namespace</th><th>Source</th><th>Published</th></tr></thead>
-            <tbody>
-              {page.items.map((e) => (
-                <tr key={`${e.namespace}/${e.id}`} data-testid="event-row" data-id={e.id}>
-                  <td><a href={href('/subscriptions', { event: e.id, namespace: e.namespace })} data-testid="event-link">{e.id}</a></td>
-                  <td>{e.topic || dash}</td>
-                  <td>{e.namespace || dash}</td>
-                  <td>{e.source || dash}</td>
-                  <td><Time at={e.created_at} /></td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
-      <LoadMore page={page} />
+      <PagedTable page={page} testid="event-list" empty="No events published." errorTestid="events-error">
+        <thead><tr><th>Event</th><th>Topic</th><th>Namespace</th><th>Source</th><th>Published</th></tr></thead>
+        <tbody>
+          {page.items.map((e) => (
+            <tr key={`${e.namespace}/${e.id}`} data-testid="event-row" data-id={e.id}>
+              <td><a href={href('/subscriptions', { event: e.id, namespace: e.namespace })} data-testid="event-link">{e.id}</a></td>
+              <td>{e.topic || dash}</td>
+              <td>{e.namespace || dash}</td>
+              <td>{e.source || dash}</td>
+              <td><Time at={e.created_at} /></td>
+            </tr>
+          ))}
+        </tbody>
+      </PagedTable>
     </div>
   );
 }

@@ -18,12 +18,12 @@ export default function HookDetail({ name, namespace }) {
   const h = hook.data;
   return (
     <ViewRoot name="hook" ready={hook.ready} error={hook.error}>
-      <p><a href={href('/hooks')}>← Hooks</a></p>
+      <nav class="crumbs" aria-label="Breadcrumb"><a href={href('/hooks')}>Hooks</a> /</nav>
       <h1>Hook {name}</h1>
       <ErrorBox error={hook.error} />
       {h && (
         <>
-          <dl class="d-fields">
+          <dl class="fields">
             <dt>Namespace</dt><dd>{h.namespace || dash}</dd>
             <dt>Scheme</dt><dd>{h.scheme || dash}</dd>
             <dt>Replay window</dt><dd>{h.replay_window_secs ?? dash} s</dd>

@@ -7,7 +7,7 @@ import { get, nsQuery } from '../../app/api.js';
 import { href } from '../../app/router.js';
 import { usePaged } from './data.js';
 import HookDetail from './HookDetail.jsx';
-import { Empty, ErrorBox, LoadMore, Time, ViewRoot, dash, targetSummary } from './ui.jsx';
+import { dash, PagedTable, targetSummary, Time, ViewRoot } from './ui.jsx';
 
 function HookList() {
   const page = usePaged(async (cursor) => {
@@ -17,28 +17,21 @@ function HookList() {
   return (
     <ViewRoot name="hooks" ready={page.ready} error={page.error}>
       <h1>Hooks</h1>
-      <ErrorBox error={page.error} />
-      {page.ready && !page.error && page.items.length === 0 && <Empty>No hooks. Create one with POST /v1/hooks.</Empty>}
-      {page.items.length > 0 && (
-        <div class="d-table-wrap">
-          <table class="d-table" data-testid="hook-list">
-            <thead><tr><th>Name</th><th>Namespace</th><th>Target</th><th>Scheme</th><th>Deliveries</th><th>Last delivery</th></tr></thead>
-            <tbody>
-              {page.items.map((h) => (
-                <tr key={`${h.namespace}/${h.name}`} data-testid="hook-row" data-name={h.name}>
-                  <td><a href={href('/hooks', { name: h.name, namespace: h.namespace })} data-testid="hook-link">{h.name}</a></td>
-                  <td>{h.namespace || dash}</td>
-                  <td>{targetSummary(h.target)}</td>
-                  <td>{h.scheme || dash}</td>
-                  <td>{h.deliveries ?? dash}</td>
-                  <td><Time at={h.last_delivery_at} /></td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
-      <LoadMore page={page} />
+      <PagedTable page={page} testid="hook-list" empty="No hooks. Create one with POST /v1/hooks.">
+        <thead><tr><th>Name</th><th>Namespace</th><th>Target</th><th>Scheme</th><th>Deliveries</th><th>Last delivery</th></tr></thead>
+        <tbody>
+          {page.items.map((h) => (
+            <tr key={`${h.namespace}/${h.name}`} data-testid="hook-row" data-name={h.name}>
+              <td><a href={href('/hooks', { name: h.name, namespace: h.namespace })} data-testid="hook-link">{h.name}</a></td>
+              <td>{h.namespace || dash}</td>
+              <td>{targetSummary(h.target)}</td>
+              <td>{h.scheme || dash}</td>
+              <td>{h.deliveries ?? dash}</td>
+              <td><Time at={h.last_delivery_at} /></td>
+            </tr>
+          ))}
+        </tbody>
+      </PagedTable>
     </ViewRoot>
   );
 }

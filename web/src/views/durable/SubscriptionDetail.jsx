@@ -19,14 +19,14 @@ export default function SubscriptionDetail({ name, namespace }) {
   const events = useEvents(exactTopic, namespace);
   return (
     <ViewRoot name="subscription" ready={sub.ready} error={sub.error}>
-      <p><a href={href('/subscriptions')}>← Events and subscriptions</a></p>
+      <nav class="crumbs" aria-label="Breadcrumb"><a href={href('/subscriptions')}>Events and subscriptions</a> /</nav>
       <h1>Subscription {name}</h1>
       <ErrorBox error={sub.error} />
       {s && (
         <>
-          <dl class="d-fields">
+          <dl class="fields">
             <dt>Namespace</dt><dd>{s.namespace || dash}</dd>
-            <dt>Topic</dt><dd data-testid="subscription-topic">{s.topic || dash} <span class="d-muted">({s.match || dash})</span></dd>
+            <dt>Topic</dt><dd data-testid="subscription-topic">{s.topic || dash} <span class="muted">({s.match || dash})</span></dd>
             <dt>Created</dt><dd><Time at={s.created_at} /></dd>
           </dl>
           <h2>Target</h2>

@@ -11,32 +11,25 @@ import EventDetail from './EventDetail.jsx';
 import EventList, { useEvents } from './EventList.jsx';
 import PublishForm from './PublishForm.jsx';
 import SubscriptionDetail from './SubscriptionDetail.jsx';
-import { Empty, ErrorBox, LoadMore, Time, ViewRoot, dash, targetSummary } from './ui.jsx';
+import { dash, PagedTable, targetSummary, Time, ViewRoot } from './ui.jsx';
 
 function SubscriptionTable({ page }) {
   return (
     <div>
-      <ErrorBox error={page.error} />
-      {page.ready && !page.error && page.items.length === 0 && <Empty>No subscriptions. Create one with POST /v1/subscriptions.</Empty>}
-      {page.items.length > 0 && (
-        <div class="d-table-wrap">
-          <table class="d-table" data-testid="subscription-list">
-            <thead><tr><th>Name</th><th>Topic</th><th>Namespace</th><th>Target</th><th>Created</th></tr></thead>
-            <tbody>
-              {page.items.map((s) => (
-                <tr key={`${s.namespace}/${s.name}`} data-testid="subscription-row" data-name={s.name}>
-                  <td><a href={href('/subscriptions', { subscription: s.name, namespace: s.namespace })} data-testid="subscription-link">{s.name}</a></td>
-                  <td>{s.topic || dash}</td>
-                  <td>{s.namespace || dash}</td>
-                  <td>{targetSummary(s.target)}</td>
-                  <td><Time at={s.created_at} /></td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
-      <LoadMore page={page} />
+      <PagedTable page={page} testid="subscription-list" empty="No subscriptions. Create one with POST /v1/subscriptions.">
+        <thead><tr><th>Name</th><th>Topic</th><th>Namespace</th><th>Target</th><th>Created</th></tr></thead>
+        <tbody>
+          {page.items.map((s) => (
+            <tr key={`${s.namespace}/${s.name}`} data-testid="subscription-row" data-name={s.name}>
+              <td><a href={href('/subscriptions', { subscription: s.name, namespace: s.namespace })} data-testid="subscription-link">{s.name}</a></td>
+              <td>{s.topic || dash}</td>
+              <td>{s.namespace || dash}</td>
+              <td>{targetSummary(s.target)}</td>
+              <td><Time at={s.created_at} /></td>
+            </tr>
+          ))}
+        </tbody>
+      </PagedTable>
     </div>
   );
 }
@@ -57,8 +50,8 @@ function Overview({ topic }) {
       <h2>Subscriptions</h2>
       <SubscriptionTable page={subs} />
       <h2>Recent events</h2>
-      <form class="d-toolbar" onSubmit={onFilter}>
-        <input name="topic" placeholder="topic" defaultValue={topic || ''} aria-label="Topic" data-testid="filter-topic" />
+      <form class="toolbar" onSubmit={onFilter}>
+        <input name="topic" placeholder="topic" defaultValue={topic || ''} aria-label="Topic" data-testid="filter-topic" data-shortcut="search" />
         <button type="submit">Filter</button>
       </form>
       <EventList page={events} />

@@ -13,19 +13,19 @@ function Step({ step }) {
   const title = `${step.ref}: ${executor}${step.queue ? ` on ${step.queue}` : ''}${after ? `; after ${after}` : ''}`;
   return (
     <span class="d-node" title={title} data-testid="template-step" data-ref={step.ref}>
-      <strong>{step.ref}</strong> <span class="d-muted">{step.queue ? `queue ${step.queue}` : executor}</span>
+      <strong>{step.ref}</strong> <span class="muted">{step.queue ? `queue ${step.queue}` : executor}</span>
       {step.decision && <span class="d-kind">decision</span>}
     </span>
   );
 }
 
 export default function TemplateSteps({ steps }) {
-  if (!steps || steps.length === 0) return <p class="d-muted">{dash}</p>;
+  if (!steps || steps.length === 0) return <p class="muted">{dash}</p>;
   return (
     <div class="d-levels" data-testid="template-steps">
       {levels(steps).map((row, i) => (
         <div class="d-level" key={i} data-testid="template-level">
-          <span class="d-muted">{i + 1}</span>
+          <span class="muted">{i + 1}</span>
           {row.map((s) => <Step key={s.ref} step={s} />)}
         </div>
       ))}

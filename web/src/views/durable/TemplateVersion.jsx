@@ -48,12 +48,12 @@ export default function TemplateVersion({ name, version, namespace }) {
   const body = t.data && t.data.body ? t.data.body : {};
   return (
     <ViewRoot name="template" ready={t.ready} error={t.error}>
-      <p><a href={href('/templates')}>← Templates</a></p>
-      <h1>Template {name} <span class="d-muted">{version}</span></h1>
+      <nav class="crumbs" aria-label="Breadcrumb"><a href={href('/templates')}>Templates</a> /</nav>
+      <h1>Template {name} <span class="muted">{version}</span></h1>
       <ErrorBox error={t.error} />
       {t.data && (
         <>
-          <dl class="d-fields">
+          <dl class="fields">
             <dt>Description</dt><dd>{t.data.description || dash}</dd>
             <dt>Namespace</dt><dd>{t.data.namespace || dash}</dd>
             <dt>Steps</dt><dd>{t.data.steps ?? dash}</dd>

@@ -8,7 +8,7 @@ import { get, nsQuery } from '../../app/api.js';
 import { href, navigate } from '../../app/router.js';
 import { usePaged } from './data.js';
 import TemplateVersion from './TemplateVersion.jsx';
-import { Empty, ErrorBox, LoadMore, Time, ViewRoot, dash } from './ui.jsx';
+import { dash, PagedTable, Time, ViewRoot } from './ui.jsx';
 
 function TemplateList({ query }) {
   const page = usePaged(async (cursor) => {
@@ -22,32 +22,25 @@ function TemplateList({ query }) {
   return (
     <ViewRoot name="templates" ready={page.ready} error={page.error}>
       <h1>Templates</h1>
-      <form class="d-toolbar" onSubmit={onSubmit}>
-        <input name="name" placeholder="template name" defaultValue={query.name || ''} aria-label="Name" data-testid="filter-name" />
+      <form class="toolbar" onSubmit={onSubmit}>
+        <input name="name" placeholder="template name" defaultValue={query.name || ''} aria-label="Name" data-testid="filter-name" data-shortcut="search" />
         <button type="submit">Filter</button>
       </form>
-      <ErrorBox error={page.error} />
-      {page.ready && !page.error && page.items.length === 0 && <Empty>No templates registered.</Empty>}
-      {page.items.length > 0 && (
-        <div class="d-table-wrap">
-          <table class="d-table" data-testid="template-list">
-            <thead><tr><th>Name</th><th>Version</th><th>Steps</th><th>Namespace</th><th>Hash</th><th>Created</th></tr></thead>
-            <tbody>
-              {page.items.map((t) => (
-                <tr key={t.id} data-testid="template-row" data-name={t.name} data-version={t.version}>
-                  <td><a href={href('/templates', { name: t.name })}>{t.name}</a></td>
-                  <td><a href={href('/templates', { name: t.name, version: t.version, namespace: t.namespace })} data-testid="template-link">{t.version}</a></td>
-                  <td>{t.steps ?? dash}</td>
-                  <td>{t.namespace || dash}</td>
-                  <td><code title={t.body_hash}>{t.body_hash ? t.body_hash.slice(0, 12) : dash}</code></td>
-                  <td><Time at={t.created_at} /></td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
-      <LoadMore page={page} />
+      <PagedTable page={page} testid="template-list" empty="No templates registered.">
+        <thead><tr><th>Name</th><th>Version</th><th>Steps</th><th>Namespace</th><th>Hash</th><th>Created</th></tr></thead>
+        <tbody>
+          {page.items.map((t) => (
+            <tr key={t.id} data-testid="template-row" data-name={t.name} data-version={t.version}>
+              <td><a href={href('/templates', { name: t.name })}>{t.name}</a></td>
+              <td><a href={href('/templates', { name: t.name, version: t.version, namespace: t.namespace })} data-testid="template-link">{t.version}</a></td>
+              <td>{t.steps ?? dash}</td>
+              <td>{t.namespace || dash}</td>
+              <td><code title={t.body_hash}>{t.body_hash ? t.body_hash.slice(0, 12) : dash}</code></td>
+              <td><Time at={t.created_at} /></td>
+            </tr>
+          ))}
+        </tbody>
+      </PagedTable>
     </ViewRoot>
   );
 }

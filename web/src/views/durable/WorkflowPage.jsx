@@ -23,7 +23,7 @@ function Suspension({ s }) {
 
 function RunFields({ run }) {
   return (
-    <dl class="d-fields">
+    <dl class="fields">
       <dt>Status</dt><dd><StatusChip status={run.status} testid="workflow-status" /></dd>
       <dt>Suspended</dt><dd><Suspension s={run.suspended} /></dd>
       <dt>Type</dt><dd>{run.type || dash}</dd>
@@ -52,7 +52,7 @@ export default function WorkflowPage({ route }) {
   const w = run.data;
   return (
     <ViewRoot name="workflow" ready={run.ready && steps.ready} error={run.error}>
-      <p><a href={href('/workflows')}>← Workflows</a></p>
+      <nav class="crumbs" aria-label="Breadcrumb"><a href={href('/workflows')}>Workflows</a> /</nav>
       <h1>Workflow run <span data-testid="workflow-id">{id}</span></h1>
       <ErrorBox error={run.error} />
       {w && (

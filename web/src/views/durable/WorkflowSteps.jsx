@@ -19,11 +19,11 @@ function StepRow({ row }) {
       <div class="d-row">
         <span class="d-kind" data-testid="step-kind">{kindLabel}</span>
         <strong data-testid="step-name">{row.name}</strong>
-        {row.seq > 1 && <span class="d-muted">#{row.seq}</span>}
+        {row.seq > 1 && <span class="muted">#{row.seq}</span>}
         <StatusChip status={row.status} testid="step-status" />
-        <span class="d-muted">attempts {row.attempts ?? '—'}</span>
+        <span class="muted">attempts {row.attempts ?? '—'}</span>
       </div>
-      <div class="d-row d-muted">
+      <div class="d-row muted">
         <span>started <Time at={row.started_at} /></span>
         {row.ended_at && <span>ended <Time at={row.ended_at} /> ({duration(row.started_at, row.ended_at)})</span>}
         {row.next_attempt_at && <span data-testid="step-due">{dueLabel(row)} <Time at={row.next_attempt_at} /></span>}

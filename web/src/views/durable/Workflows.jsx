@@ -7,7 +7,7 @@
 import { get, nsQuery } from '../../app/api.js';
 import { href, navigate } from '../../app/router.js';
 import { useChangeFeed, usePaged } from './data.js';
-import { ErrorBox, Empty, LoadMore, StatusChip, Time, ViewRoot, dash } from './ui.jsx';
+import { dash, PagedTable, StatusChip, Time, ViewRoot } from './ui.jsx';
 
 const STATUSES = ['pending', 'running', 'suspended', 'completed', 'failed', 'canceled', 'terminated'];
 const FILTERS = ['status', 'type', 'queue', 'created_after', 'created_before'];
@@ -38,8 +38,8 @@ function Filters({ query, set }) {
     set({ type: f.get('type'), queue: f.get('queue'), created_after: f.get('created_after'), created_before: f.get('created_before') });
   };
   return (
-    <form class="d-toolbar" onSubmit={onSubmit} data-testid="workflow-filters">
-      <input name="type" placeholder="type" defaultValue={query.type || ''} aria-label="Type" data-testid="filter-type" />
+    <form class="toolbar" onSubmit={onSubmit} data-testid="workflow-filters">
+      <input name="type" placeholder="type" defaultValue={query.type || ''} aria-label="Type" data-testid="filter-type" data-shortcut="search" />
       <input name="queue" placeholder="queue" defaultValue={query.queue || ''} aria-label="Queue" data-testid="filter-queue" />
       <label>from <input type="datetime-local" name="created_after" defaultValue={query.created_after || ''} /></label>
       <label>to <input type="datetime-local" name="created_before" defaultValue={query.created_before || ''} /></label>
@@ -85,17 +85,10 @@ export default function Workflows({ route }) {
       <h1>Workflows</h1>
       <StatusChips value={query.status || ''} onPick={(status) => set({ status })} />
       <Filters query={query} set={set} />
-      <ErrorBox error={page.error} />
-      {page.ready && !page.error && page.items.length === 0 && <Empty>No workflow runs match.</Empty>}
-      {page.items.length > 0 && (
-        <div class="d-table-wrap">
-          <table class="d-table" data-testid="workflow-list">
-            <thead><tr><th>Status</th><th>Run</th><th>Type</th><th>Queue</th><th>Namespace</th><th>Attempts</th><th>Created</th><th>Ended</th></tr></thead>
-            <tbody>{page.items.map((w) => <Row key={w.id} w={w} />)}</tbody>
-          </table>
-        </div>
-      )}
-      <LoadMore page={page} />
+      <PagedTable page={page} testid="workflow-list" empty="No workflow runs match.">
+        <thead><tr><th>Status</th><th>Run</th><th>Type</th><th>Queue</th><th>Namespace</th><th>Attempts</th><th>Created</th><th>Ended</th></tr></thead>
+        <tbody>{page.items.map((w) => <Row key={w.id} w={w} />)}</tbody>
+      </PagedTable>
     </ViewRoot>
   );
 }

@@ -1,44 +1,22 @@
 /*
- * ui.jsx — small widgets the durable views share: status chips, error
- * boxes that name the fields at fault, JSON blocks, times and "Load more",
- * over the shell's shared components where those fit.
+ * ui.jsx — small widgets the durable views share: JSON blocks, times,
+ * "Load more", action buttons and the view root, over the shell's shared
+ * components (status chips and error boxes come from there as they are).
  */
 import { useState } from 'preact/hooks';
+import Empty from '../../components/Empty.jsx';
+import ErrorBox from '../../components/ErrorBox.jsx';
 import JsonView from '../../components/JsonView.jsx';
 import SharedTime, { formatDuration } from '../../components/Time.jsx';
 import './durable.css';
 
 export const dash = '—';
 
-/* Workflow, step and delivery statuses mapped onto the UI's status colours. */
-const COLOUR = {
-  pending: 'pending', running: 'running', suspended: 'paused', completed: 'succeeded',
-  failed: 'failed', canceled: 'canceled', terminated: 'canceled', retrying: 'pending',
-  sleeping: 'paused', waiting: 'waiting', success: 'succeeded', failure: 'failed',
-  claimed: 'claimed', paused: 'paused', skipped: 'skipped', not_started: 'failed',
-  unknown: 'waiting',
-};
-
-export function StatusChip({ status, testid = 'status' }) {
-  const c = COLOUR[status] || 'waiting';
-  return <span class="chip" style={{ '--chip': `var(--status-${c})` }} data-testid={testid} data-status={status}>{status || dash}</span>;
-}
-
-/* The server's message and the fields at fault ({error: {message, details}}). */
-export function ErrorBox({ error, testid = 'error' }) {
-  if (!error) return null;
-  const details = [...((error.body && error.body.error && error.body.error.details) || [])];
-  if (error.field && !details.some((d) => d.startsWith(`${error.field}:`))) details.unshift(`${error.field}: at fault`);
-  return (
-    <div class="error-box d-error" role="alert" data-testid={testid}>
-      <strong>{error.status ? `${error.status} ` : ''}{error.message || String(error)}</strong>
-      {details.length > 0 && <ul>{details.map((d) => <li key={d} data-testid="error-field">{d}</li>)}</ul>}
-    </div>
-  );
-}
+export { default as StatusChip } from '../../components/StatusChip.jsx';
+export { default as ErrorBox } from '../../components/ErrorBox.jsx';
 
 export function Json({ value, testid }) {
-  if (value === undefined || value === null) return <span class="d-muted" data-testid={testid}>{dash}</span>;
+  if (value === undefined || value === null) return <span class="muted" data-testid={testid}>{dash}</span>;
   return <div data-testid={testid} data-json={JSON.stringify(value)}><JsonView value={value} /></div>;
 }
 
@@ -71,6 +49,23 @@ export function LoadMore({ page }) {
 export { default as Empty } from '../../components/Empty.jsx';
 
 /*
+ * A list read by usePaged, as a table: the list's error, its empty sentence or
+ * the table (children: its thead and tbody; testid on the table), "Load more".
+ */
+export function PagedTable({ page, testid, empty, errorTestid, children }) {
+  return (
+    <>
+      <ErrorBox error={page.error} testid={errorTestid} />
+      {page.ready && !page.error && page.items.length === 0 && <Empty>{empty}</Empty>}
+      {page.items.length > 0 && (
+        <div class="table-wrap"><table class="data" data-testid={testid}>{children}</table></div>
+      )}
+      <LoadMore page={page} />
+    </>
+  );
+}
+
+/*
  * A button for an action that can be undone (a retry): it runs at once and
  * shows the server's error beside it; onDone lets the caller refetch.
  */
@@ -98,7 +93,7 @@ export function parseJsonField(text, field, empty = null) {
   if (!text.trim()) return empty;
   try { return JSON.parse(text); } catch (e) {
     const err = new Error(`${field} is not valid JSON: ${e.message}`);
-    err.body = { error: { details: [`${field}: not valid JSON`] } };
+    err.details = [`${field}: not valid JSON`];
     throw err;
   }
 }
@@ -106,7 +101,7 @@ export function parseJsonField(text, field, empty = null) {
 /* The root of each view, carrying the ready marker the tests and the bench wait for. */
 export function ViewRoot({ name, ready, error, children }) {
   return (
-    <section class="view d-view" data-view={name} data-ready={ready ? 'true' : undefined}
+    <section class="view" data-view={name} data-ready={ready ? 'true' : undefined}
       data-error={error ? 'true' : undefined}>
       {children}
     </section>

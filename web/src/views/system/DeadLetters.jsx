@@ -10,7 +10,7 @@ import { navigate } from '../../app/router.js';
 import useCursorList from './useCursorList.js';
 import DeadLetterPanel from './DeadLetterPanel.jsx';
 import { ago, show, time } from './format.js';
-import { ActionButton, Empty, ErrorBox, LoadMore, Notice, TableFrame, ViewRoot, openOnEnter } from './widgets.jsx';
+import { ActionButton, ListWithPanel, Notice, openOnEnter, ViewRoot } from './widgets.jsx';
 
 /* POST /v1/dead-letters/requeue; the answer lists what moved and what was skipped and why. */
 async function requeue(body) {
@@ -43,7 +43,7 @@ export default function DeadLetters({ route }) {
   const tools = (
     <>
       <form class="sys-filters" onSubmit={(e) => { e.preventDefault(); setApplied(queue.trim()); }}>
-        <label>Queue<input data-testid="filter-queue" value={queue} placeholder="any"
+        <label>Queue<input data-testid="filter-queue" data-shortcut="search" value={queue} placeholder="any"
           onInput={(e) => setQueue(e.currentTarget.value)} /></label>
         <button type="submit">Filter</button>
       </form>
@@ -59,48 +59,38 @@ export default function DeadLetters({ route }) {
   return (
     <ViewRoot name="dead-letters" title="Dead letters" ready={list.ready} error={list.error} tools={tools}>
       <Notice notice={notice} onClose={() => setNotice(null)} />
-      <div class="sys-split">
-        <div class="sys-main">
-          <ErrorBox error={list.error} />
-          {list.ready && !list.error && list.items.length === 0
-            ? <Empty>No dead letters{applied ? ` in queue ${applied}` : ''}. Jobs land here when they fail their last attempt.</Empty> : null}
-          {list.items.length > 0 ? (
-            <TableFrame>
-              <thead><tr>
-                <th><input type="checkbox" aria-label="Select all shown" checked={allShown}
-                  onChange={() => setSelected(allShown ? new Set() : new Set(list.items.map((d) => d.id)))} /></th>
-                <th>Job</th><th>Queue</th><th>Namespace</th><th class="num">Attempts</th><th>Error</th><th>Dead since</th><th />
-              </tr></thead>
-              <tbody>
-                {list.items.map((d) => (
-                  <tr key={d.id} data-testid="dead-letter-row" data-id={d.id}
-                    tabIndex={0} onKeyDown={openOnEnter}
-                    class={`sys-click ${openId === d.id ? 'sys-selected' : ''}`}
-                    onClick={() => navigate('/dead-letters', { id: d.id, queue: applied })}>
-                    <td onClick={(e) => e.stopPropagation()}>
-                      <input type="checkbox" data-testid="dead-letter-select" aria-label={`Select ${d.id}`}
-                        checked={selected.has(d.id)} onChange={() => toggle(d.id)} /></td>
-                    <td title={d.id}>{d.name || d.id.slice(0, 8)}</td>
-                    <td>{show(d.queue)}</td>
-                    <td>{show(d.namespace)}</td>
-                    <td class="num">{show(d.attempt)}</td>
-                    <td>{d.error ? `${d.error.code}: ${show(d.error.message)}`.slice(0, 80) : '—'}</td>
-                    <td title={time(d.ended_at)}>{ago(d.ended_at)}</td>
-                    <td onClick={(e) => e.stopPropagation()}>
-                      <ActionButton label="Requeue" testid="action-requeue" confirm="Requeue this job?"
-                        onRun={() => act({ ids: [d.id] })} />
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </TableFrame>
-          ) : null}
-          <LoadMore list={list} />
-        </div>
-        {openId ? <DeadLetterPanel key={openId} id={openId}
+      <ListWithPanel list={list} empty={`No dead letters${applied ? ` in queue ${applied}` : ''}. Jobs land here when they fail their last attempt.`}
+        panel={openId ? <DeadLetterPanel key={openId} id={openId}
           onRequeue={async () => { await act({ ids: [openId] }); navigate('/dead-letters', { queue: applied }); }}
-          onClose={() => navigate('/dead-letters', { queue: applied })} /> : null}
-      </div>
+          onClose={() => navigate('/dead-letters', { queue: applied })} /> : null}>
+        <thead><tr>
+          <th><input type="checkbox" aria-label="Select all shown" checked={allShown}
+            onChange={() => setSelected(allShown ? new Set() : new Set(list.items.map((d) => d.id)))} /></th>
+          <th>Job</th><th>Queue</th><th>Namespace</th><th class="num">Attempts</th><th>Error</th><th>Dead since</th><th />
+        </tr></thead>
+        <tbody>
+          {list.items.map((d) => (
+            <tr key={d.id} data-testid="dead-letter-row" data-id={d.id}
+              tabIndex={0} onKeyDown={openOnEnter}
+              class={`sys-click ${openId === d.id ? 'sys-selected' : ''}`}
+              onClick={() => navigate('/dead-letters', { id: d.id, queue: applied })}>
+              <td onClick={(e) => e.stopPropagation()}>
+                <input type="checkbox" data-testid="dead-letter-select" aria-label={`Select ${d.id}`}
+                  checked={selected.has(d.id)} onChange={() => toggle(d.id)} /></td>
+              <td title={d.id}>{d.name || d.id.slice(0, 8)}</td>
+              <td>{show(d.queue)}</td>
+              <td>{show(d.namespace)}</td>
+              <td class="num">{show(d.attempt)}</td>
+              <td>{d.error ? `${d.error.code}: ${show(d.error.message)}`.slice(0, 80) : '—'}</td>
+              <td title={time(d.ended_at)}>{ago(d.ended_at)}</td>
+              <td onClick={(e) => e.stopPropagation()}>
+                <ActionButton label="Requeue" testid="action-requeue" confirm="Requeue this job?"
+                  onRun={() => act({ ids: [d.id] })} />
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </ListWithPanel>
     </ViewRoot>
   );
 }

@@ -10,7 +10,7 @@ import { navigate } from '../../app/router.js';
 import useCursorList from './useCursorList.js';
 import useTasksChanged from './useTasksChanged.js';
 import { ago, show, time } from './format.js';
-import { ActionButton, Chip, Empty, ErrorBox, Fields, LoadMore, Notice, Panel, TableFrame, ViewRoot, openOnEnter } from './widgets.jsx';
+import { ActionButton, Chip, ErrorBox, Fields, ListWithPanel, Notice, openOnEnter, Panel, ViewRoot } from './widgets.jsx';
 
 function workerPath(w, action = '') {
   return url(`/v1/workers/${encodeURIComponent(w.id)}${action}`, { namespace: w.namespace });
@@ -66,41 +66,31 @@ export default function Workers({ route }) {
   return (
     <ViewRoot name="workers" title="Workers" ready={list.ready} error={list.error}>
       <Notice notice={notice} onClose={() => setNotice(null)} />
-      <div class="sys-split">
-        <div class="sys-main">
-          <ErrorBox error={list.error} />
-          {list.ready && !list.error && list.items.length === 0
-            ? <Empty>No workers yet. A worker appears here once it claims from a queue.</Empty> : null}
-          {list.items.length > 0 ? (
-            <TableFrame>
-              <thead><tr>
-                <th>Worker</th><th>Namespace</th><th>State</th><th>Queues</th>
-                <th class="num">In flight</th><th>Last heartbeat</th><th>Hostname</th><th />
-              </tr></thead>
-              <tbody>
-                {list.items.map((w) => (
-                  <tr key={`${w.namespace}/${w.id}`} data-testid="worker-row" data-worker={w.id}
-                    tabIndex={0} onKeyDown={openOnEnter}
-                    class={`sys-click ${open && open.id === w.id ? 'sys-selected' : ''}`}
-                    onClick={() => navigate('/workers', { id: w.id, ns: w.namespace })}>
-                    <td>{w.id}</td>
-                    <td>{show(w.namespace)}</td>
-                    <td><Chip status={w.state} testid="worker-state" /></td>
-                    <td>{(w.queues || []).join(', ') || '—'}</td>
-                    <td class="num">{show(w.in_flight)}</td>
-                    <td title={time(w.last_heartbeat_at)}>{ago(w.last_heartbeat_at)}</td>
-                    <td>{show(w.hostname)}</td>
-                    <td onClick={(e) => e.stopPropagation()}><DrainButton worker={w} onDone={act} /></td>
-                  </tr>
-                ))}
-              </tbody>
-            </TableFrame>
-          ) : null}
-          <LoadMore list={list} />
-        </div>
-        {open ? <WorkerPanel key={`${open.namespace}/${open.id}`} worker={open} version={version}
-          onDone={act} onClose={() => navigate('/workers')} /> : null}
-      </div>
+      <ListWithPanel list={list} empty="No workers yet. A worker appears here once it claims from a queue."
+        panel={open ? <WorkerPanel key={`${open.namespace}/${open.id}`} worker={open} version={version}
+          onDone={act} onClose={() => navigate('/workers')} /> : null}>
+        <thead><tr>
+          <th>Worker</th><th>Namespace</th><th>State</th><th>Queues</th>
+          <th class="num">In flight</th><th>Last heartbeat</th><th>Hostname</th><th />
+        </tr></thead>
+        <tbody>
+          {list.items.map((w) => (
+            <tr key={`${w.namespace}/${w.id}`} data-testid="worker-row" data-worker={w.id}
+              tabIndex={0} onKeyDown={openOnEnter}
+              class={`sys-click ${open && open.id === w.id ? 'sys-selected' : ''}`}
+              onClick={() => navigate('/workers', { id: w.id, ns: w.namespace })}>
+              <td>{w.id}</td>
+              <td>{show(w.namespace)}</td>
+              <td><Chip status={w.state} testid="worker-state" /></td>
+              <td>{(w.queues || []).join(', ') || '—'}</td>
+              <td class="num">{show(w.in_flight)}</td>
+              <td title={time(w.last_heartbeat_at)}>{ago(w.last_heartbeat_at)}</td>
+              <td>{show(w.hostname)}</td>
+              <td onClick={(e) => e.stopPropagation()}><DrainButton worker={w} onDone={act} /></td>
+            </tr>
+          ))}
+        </tbody>
+      </ListWithPanel>
     </ViewRoot>
   );
 }

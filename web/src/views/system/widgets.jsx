@@ -1,14 +1,13 @@
 /*
  * widgets.jsx — small pieces every system view uses: the view root with its
- * ready marker, error and notice boxes, status chips, a JSON block, the
- * "Load more" pager, a scrolling table frame, a detail panel and a button
+ * ready marker, notice boxes, a JSON block, the "Load more" pager, a scrolling table frame, a detail panel and a button
  * that asks before an action that cannot be undone.
  */
 import { useState } from 'preact/hooks';
 import ConfirmButton from '../../components/Confirm.jsx';
 import SharedEmpty from '../../components/Empty.jsx';
 import JsonView from '../../components/JsonView.jsx';
-import StatusChip from '../../components/StatusChip.jsx';
+import ErrorBox from '../../components/ErrorBox.jsx';
 import './system.css';
 
 /* The root of a view: data-ready once the first answer (or error) is shown. */
@@ -25,19 +24,7 @@ export function ViewRoot({ name, title, ready, error, children, tools }) {
   );
 }
 
-/* The server's message, then one line per field at fault ("path: problem"). */
-export function ErrorBox({ error, hint }) {
-  if (!error) return null;
-  const details = (error.body && error.body.error && error.body.error.details) || [];
-  return (
-    <div class="error-box" role="alert" data-testid="error">
-      <strong>{error.status ? `${error.status} ` : ''}{error.message || String(error)}</strong>
-      {error.field ? <div>Field: {error.field}</div> : null}
-      {details.map((d) => <div key={d}>{d}</div>)}
-      {hint ? <div class="muted">{hint}</div> : null}
-    </div>
-  );
-}
+export { default as ErrorBox } from '../../components/ErrorBox.jsx';
 
 /* The outcome of the last action, success or failure. */
 export function Notice({ notice, onClose }) {
@@ -50,20 +37,7 @@ export function Notice({ notice, onClose }) {
   );
 }
 
-/* States that are not task statuses, shown in the colour of the status that fits them. */
-const STATUS_ALIAS = {
-  success: 'succeeded', failure: 'failed', active: 'running', retrying: 'pending', draining: 'paused', stale: 'canceled',
-};
-
-export function statusColor(status) {
-  return `var(--status-${STATUS_ALIAS[status] || status}, var(--muted))`;
-}
-
-/* A status chip that a test can find by `testid`; data-status is the state as the server says it. */
-export function Chip({ status, testid }) {
-  const s = String(status || 'unknown');
-  return <span data-testid={testid} data-status={s}><StatusChip status={STATUS_ALIAS[s] || s} label={s} /></span>;
-}
+export { default as Chip, statusColor } from '../../components/StatusChip.jsx';
 
 export function Json({ value }) {
   if (value === undefined) return <span class="muted">—</span>;
@@ -80,6 +54,25 @@ export function LoadMore({ list }) {
 }
 
 export const Empty = SharedEmpty;
+
+/*
+ * The body of a list view: the list's error, its empty sentence or its table
+ * (children: the thead and tbody), "Load more", and beside it the panel of the
+ * item opened (panel, or null).
+ */
+export function ListWithPanel({ list, empty, panel, children }) {
+  return (
+    <div class="sys-split">
+      <div class="sys-main">
+        <ErrorBox error={list.error} />
+        {list.ready && !list.error && list.items.length === 0 ? <Empty>{empty}</Empty> : null}
+        {list.items.length > 0 ? <TableFrame>{children}</TableFrame> : null}
+        <LoadMore list={list} />
+      </div>
+      {panel}
+    </div>
+  );
+}
 
 /* Wide tables scroll sideways inside this frame instead of widening the page. */
 export function TableFrame({ children }) {
