@@ -780,19 +780,20 @@ def test_change_feed_and_run_graph(server):
     seen, ids = [], []
 
     def follow():
-        for event, data in c.follow_changes():
-            seen.extend((t["id"], t["status"]) for t in data.get("tasks", []) if t["id"] in ids)
-            if any(s == "canceled" for _, s in seen):
+        for event, data in c.follow_changes(after=start["cursor"]):
+            seen.extend((t["id"], t["status"]) for t in data.get("tasks", []))
+            if any(i in ids and s == "canceled" for i, s in seen):
                 return
 
     t = threading.Thread(target=follow, daemon=True)
     t.start()
-    time.sleep(0.3)   # the stream starts with the changes after it opened
+    # The follower starts at the cursor taken before the job exists, so it
+    # sees every change however late its stream opens.
     job = c.enqueue("sdk-feed", {"n": 1})
     ids.append(job["id"])
     c.cancel_task(job["id"])
     t.join(timeout=10)
-    assert not t.is_alive() and [s for _, s in seen] == ["pending", "canceled"]
+    assert not t.is_alive() and [s for i, s in seen if i == job["id"]] == ["pending", "canceled"]
     polled = c.list_changes(after=start["cursor"])
     assert [x["status"] for x in polled["tasks"] if x["id"] == job["id"]] == ["pending", "canceled"]
     g = c.get_run_graph(job["id"])

@@ -949,22 +949,24 @@ def test_change_feed(server, api, scratch):
 const c = new weft.WeftClient();
 const start = await c.listChanges();
 const ctl = new AbortController();
-const seen = [];
+const changes = [];
 let job;
+const ofJob = () => changes.filter((t) => job && t.id === job.id).map((t) => t.status);
+// From the cursor taken before the job exists: every change is seen
+// however late the stream opens.
 const follower = (async () => {
   try {
-    for await (const ev of c.followChanges({ signal: ctl.signal })) {
-      for (const t of ev.data.tasks) if (job && t.id === job.id) seen.push(t.status);
-      if (seen.includes('canceled')) ctl.abort();
+    for await (const ev of c.followChanges({ after: start.cursor, signal: ctl.signal })) {
+      changes.push(...ev.data.tasks);
+      if (ofJob().includes('canceled')) ctl.abort();
     }
   } catch (e) { if (e.name !== 'AbortError' && e.code !== 'unreachable') throw e; }
 })();
-await new Promise((r) => setTimeout(r, 300));
 [job] = (await c.enqueueJobs({ jobs: [{ queue: 'ts-feed' }] })).jobs;
 await c.cancelTask(job.id);
 await follower;
 const polled = await c.listChanges({ after: start.cursor });
-out({ seen, polled: polled.tasks.filter((t) => t.id === job.id).map((t) => t.status), reset: polled.reset });
+out({ seen: ofJob(), polled: polled.tasks.filter((t) => t.id === job.id).map((t) => t.status), reset: polled.reset });
 """, server.base)
     assert got["seen"] == ["pending", "canceled"]
     assert got["polled"] == ["pending", "canceled"] and got["reset"] is False
