@@ -52,7 +52,7 @@ export function canonicalStatus(status) {
    The cut is at relative luminance 0.34, between succeeded (0.32) and
    canceled (0.36), so the saturated status colours keep the white labels
    the status badges use; pure contrast ratio would give them dark text. */
-function readableOn(color) {
+export function readableOn(color) {
   const rgb = toRgb(color);
   if (!rgb) return '#ffffff';
   const [r, g, b] = rgb.map((c) => {
