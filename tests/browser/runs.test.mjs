@@ -95,6 +95,8 @@ test('the graph changes colour as workers finish tasks, without a reload', async
     await waitGraph(ui.page, Object.values(run.ids), 'success', 'every task succeeded');
     assert.equal(await ui.page.evaluate(() => window.__notReloaded), true, 'the page was not reloaded');
     await ui.page.waitForSelector('[data-testid="run-status"][data-status="success"]');
+    /* A change rings its node for a moment; the steady state has no ring. */
+    await waitFor(() => ui.page.evaluate(() => window.__weftGraph.flashing() === 0), { desc: 'the change flash ended' });
     await ui.idle();
     await ui.shot('run-graph');
 

@@ -36,6 +36,8 @@ export default function DagGraph({ tasks, edges, critical = null, onSelect, onSe
       nodes: () => ctrl.nodes(),
       get mode() { return ctrl.mode; },
       fit: () => ctrl.fit(),
+      flashing: () => ctrl.flashing(),
+      zoom: () => ctrl.cy.zoom(),
     };
     window.__weftGraph = hook;
     const methods = { fit: () => ctrl.fit(), zoomIn: () => ctrl.zoomBy(1.25), zoomOut: () => ctrl.zoomBy(0.8) };

@@ -26,8 +26,10 @@ export const EXPAND_LIMIT = 60;
 /* More groups than this make a grouped view as unreadable as the tasks. */
 const MAX_GROUPS = 400;
 const FLASH_MS = 700;
-/* Below this first zoom, labels and even colours are lost (see settleViewport). */
-const MIN_START_ZOOM = 0.2;
+/* Below this first zoom task labels (14 px) are under 10 px on screen: a
+   graph that only fits smaller starts at its top ranks instead (showTop). */
+const MIN_START_ZOOM = 0.75;
+const FIT_MARGIN = 30;
 const MAX_FIT_ZOOM = 1.25;
 const GROUP_PREFIX = 'group:';
 
@@ -182,11 +184,10 @@ export class GraphController {
     return best;
   }
 
-  /* After a rebuild: if the user has panned or zoomed, keep the anchor node
-     (viewAnchor) where it was on screen.  Otherwise fit; but a very tall or
-     very wide graph fitted whole is a line of specks, so it starts fitted
-     across its narrow side instead, from its top or left end, and fit()
-     shows it whole. */
+  /* After a rebuild or a resize: if the user has panned or zoomed, keep the
+     anchor node (viewAnchor) where it was on screen.  Otherwise fit the whole
+     graph when that keeps labels legible, else show its top (showTop); fit()
+     still shows it whole on demand.  Status-only updates never get here. */
   settleViewport(anchor = null) {
     const cy = this.cy;
     if (this.userMoved) {
@@ -199,16 +200,25 @@ export class GraphController {
     }
     if (cy.elements().empty() || !cy.width() || !cy.height()) return;
     this.fit();
-    if (cy.zoom() >= MIN_START_ZOOM) return;
-    const box = cy.elements().boundingBox();
-    const zoom = Math.min(1, Math.max((cy.width() - 60) / box.w, (cy.height() - 60) / box.h));
-    if (zoom <= cy.zoom() * 1.5) return;
-    cy.zoom(zoom);
-    const tall = box.h / box.w > cy.height() / cy.width();
-    cy.pan({
-      x: tall ? (cy.width() - box.w * zoom) / 2 - box.x1 * zoom : 30 - box.x1 * zoom,
-      y: tall ? 30 - box.y1 * zoom : (cy.height() - box.h * zoom) / 2 - box.y1 * zoom,
-    });
+    if (cy.zoom() < MIN_START_ZOOM) this.showTop();
+  }
+
+  /* The ranks that fit the container's height at MIN_START_ZOOM, fitted
+     across (never below MIN_START_ZOOM), from the graph's top edge and
+     centred on them left to right: a wide fan-out opens on its root and the middle of
+     its widest rank, not as a strip of specks. */
+  showTop() {
+    const cy = this.cy;
+    const whole = cy.elements().boundingBox();
+    const room = { w: cy.width() - 2 * FIT_MARGIN, h: cy.height() - 2 * FIT_MARGIN };
+    const bottom = whole.y1 + room.h / MIN_START_ZOOM;
+    const top = cy.nodes().filter((n) => n.boundingBox().y2 <= bottom).boundingBox();
+    const box = top.w > 0 ? top : whole;
+    const zoom = Math.max(MIN_START_ZOOM, Math.min(MAX_FIT_ZOOM, room.w / box.w, room.h / (box.y2 - whole.y1)));
+    /* A shallow graph (every rank shown) is centred up and down too. */
+    const spare = cy.height() - (whole.y2 - whole.y1) * zoom;
+    const y = whole.y2 <= bottom ? spare / 2 - whole.y1 * zoom : FIT_MARGIN - whole.y1 * zoom;
+    cy.viewport({ zoom, pan: { x: cy.width() / 2 - (box.x1 + box.w / 2) * zoom, y } });
   }
 
   updateStatuses(tasks) {
@@ -243,6 +253,7 @@ export class GraphController {
     this.flash(flashed);
   }
 
+  /* A ring around what changed, for FLASH_MS; the steady state has none. */
   flash(nodes) {
     nodes.addClass('flash');
     const timer = setTimeout(() => {
@@ -303,7 +314,7 @@ export class GraphController {
      MAX_FIT_ZOOM. */
   fit() {
     const cy = this.cy;
-    cy.fit(undefined, 30);
+    cy.fit(undefined, FIT_MARGIN);
     if (cy.zoom() > MAX_FIT_ZOOM) {
       cy.zoom(MAX_FIT_ZOOM);
       cy.center();
@@ -325,6 +336,11 @@ export class GraphController {
   restyle() {
     this.palette = readPalette();
     this.cy.style(graphStyle(this.palette));
+  }
+
+  /* For browser tests: how many nodes are still ringed by a flash. */
+  flashing() {
+    return this.cy.nodes('.flash').length;
   }
 
   /* For browser tests: the canvas cannot be read, this can.  x and y are

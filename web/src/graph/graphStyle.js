@@ -119,7 +119,8 @@ export function graphStyle(p) {
         'min-zoomed-font-size': 7,
       },
     },
-    { selector: 'node.flash', style: { 'overlay-color': p.page.fg, 'overlay-opacity': 0.35, 'overlay-padding': 6 } },
+    /* An underlay, drawn behind the node: an overlay would also grey its label. */
+    { selector: 'node.flash', style: { 'underlay-color': p.page.accent, 'underlay-opacity': 0.6, 'underlay-padding': 5, 'underlay-shape': 'round-rectangle' } },
     { selector: '.dim', style: { opacity: 0.25 } },
     /* The border style is left alone so a barrier on the path stays dashed. */
     { selector: 'node.critical', style: { 'border-width': 5, 'border-color': p.critical } },

@@ -47,15 +47,19 @@ export function canonicalStatus(status) {
   return STATUS_ALIASES[status] || status || 'unknown';
 }
 
-/* Black or white text, whichever reads better on the colour. */
-function readableOn(color) {
+/* Near-black text on light colours (pending, claimed, canceled, skipped),
+   white on the darker ones (waiting, running, succeeded, failed, paused).
+   The cut is at relative luminance 0.34, between succeeded (0.32) and
+   canceled (0.36), so the saturated status colours keep the white labels
+   the status badges use; pure contrast ratio would give them dark text. */
+export function readableOn(color) {
   const rgb = toRgb(color);
   if (!rgb) return '#ffffff';
   const [r, g, b] = rgb.map((c) => {
     const x = c / 255;
     return x <= 0.03928 ? x / 12.92 : ((x + 0.055) / 1.055) ** 2.4;
   });
-  return 0.2126 * r + 0.7152 * g + 0.0722 * b > 0.4 ? '#111111' : '#ffffff';
+  return 0.2126 * r + 0.7152 * g + 0.0722 * b > 0.34 ? '#111111' : '#ffffff';
 }
 
 /* '#abc', '#aabbcc' or 'rgb(a, b, c)' → [r, g, b]; null otherwise. */
