@@ -2,6 +2,8 @@
  * toast.js — short notices in a corner: toast('Run canceled'),
  * toast(err.message, 'error'). Kinds: info, success, error. A notice goes
  * away after `timeout` ms (errors stay longer) or when dismissed.
+ * A notice given a `key` replaces the one shown with the same key (a live
+ * summary that updates instead of stacking); dismissKey(key) removes it.
  */
 let nextId = 1;
 let toasts = [];
@@ -14,10 +16,23 @@ export function dismiss(id) {
   publish();
 }
 
-export function toast(message, kind = 'info', { timeout } = {}) {
+export function dismissKey(key) {
+  if (!toasts.some((t) => t.key === key)) return;
+  toasts = toasts.filter((t) => t.key !== key);
+  publish();
+}
+
+export function toast(message, kind = 'info', { timeout, key } = {}) {
   const id = nextId++;
-  // At most five on screen: the oldest goes first.
-  toasts = [...toasts.slice(-4), { id, message: String(message), kind }];
+  const next = { id, key, message: String(message), kind };
+  const old = key === undefined ? -1 : toasts.findIndex((t) => t.key === key);
+  if (old >= 0) {
+    /* In place, with a new id: the old notice's timer then finds nothing. */
+    toasts = toasts.map((t, i) => (i === old ? next : t));
+  } else {
+    // At most five on screen: the oldest goes first.
+    toasts = [...toasts.slice(-4), next];
+  }
   publish();
   setTimeout(() => dismiss(id), timeout ?? (kind === 'error' ? 10000 : 4000));
   return id;

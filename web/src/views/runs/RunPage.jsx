@@ -17,7 +17,7 @@ import RunToolbar, { VIEWS } from './RunToolbar.jsx';
 import RunStats from './RunStats.jsx';
 import { CancelRunModal, EditRulesModal } from './RunModals.jsx';
 import { describeChanges } from './changes.js';
-import { toast } from '../../app/toast.js';
+import { dismissKey, toast } from '../../app/toast.js';
 import GraphView from './GraphView.jsx';
 import TaskTable from './TaskTable.jsx';
 import Timeline from './Timeline.jsx';
@@ -36,7 +36,11 @@ export default function RunPage({ route }) {
   const id = route.parts[1];
   const view = VIEWS.some((v) => v.id === route.query.view) ? route.query.view : 'graph';
   const taskId = route.query.task || null;
-  const onChanges = useCallback((changes) => describeChanges(changes).forEach((t) => toast(t)), []);
+  /* One notice per run, replaced by each newer summary and gone when the
+     page leaves the run: a stack of them would cover the graph. */
+  const changesKey = `run-changes:${id}`;
+  const onChanges = useCallback((changes) => toast(describeChanges(changes).join('\n'), 'info', { key: changesKey }), [changesKey]);
+  useEffect(() => () => dismissKey(changesKey), [changesKey]);
   const data = useRunData(id, onChanges);
   const [statusFilter, setStatusFilter] = useState(new Set());
   const [kindFilter, setKindFilter] = useState(new Set());
