@@ -33,6 +33,11 @@ const FIT_MARGIN = 30;
 const MAX_FIT_ZOOM = 1.25;
 const GROUP_PREFIX = 'group:';
 
+/* The group edges whose counts a pointer on `target` shows. */
+function countEdges(target) {
+  return target.isNode() ? target.connectedEdges() : target;
+}
+
 export class GraphController {
   constructor(container, callbacks) {
     /* Registering twice logs a warning (a module reloaded in development). */
@@ -57,6 +62,12 @@ export class GraphController {
     });
     this.cy.on('scrollzoom pinchzoom dragpan', () => { this.userMoved = true; });
     this.cy.on('tap', (evt) => this.tap(evt.target));
+    /* Group edges' counts show only for the group or edge pointed at or the
+       group selected (see graphStyle). */
+    this.cy.on('mouseover', 'node.group, edge.group', (evt) => countEdges(evt.target).addClass('hovered'));
+    this.cy.on('mouseout', 'node.group, edge.group', (evt) => countEdges(evt.target).removeClass('hovered'));
+    this.cy.on('select', 'node.group', (evt) => evt.target.connectedEdges().addClass('picked'));
+    this.cy.on('unselect', 'node.group', (evt) => evt.target.connectedEdges().removeClass('picked'));
   }
 
   /* New tasks/edges props.  The same ids in the same order and as many

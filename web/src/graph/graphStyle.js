@@ -105,13 +105,19 @@ export function graphStyle(p) {
       selector: 'edge[!required]',
       style: { 'line-style': 'dashed', 'line-color': p.optionalEdge, 'target-arrow-color': p.optionalEdge, width: 1 },
     },
-    /* Group edges: width grows with the log of how many edges they stand for. */
+    /* Group edges: width grows with the log of how many edges they stand for.
+       Their counts ("195 + 2 optional") show only on the edges of the group
+       or edge pointed at or the group selected: in a one-column chain every
+       edge's midpoint lies on or beside a group's label, and edges that skip
+       levels run through other groups, so no fixed place keeps all of them clear. */
+    { selector: 'edge.group', style: { 'curve-style': 'bezier', width: 'data(width)' } },
     {
-      selector: 'edge.group',
+      selector: 'edge.group.hovered, edge.group.picked',
       style: {
-        'curve-style': 'bezier',
-        width: 'data(width)',
         label: 'data(label)',
+        /* Beside the line, clear of the group circle an edge that skips a
+           level runs through (labels sit below their circles). */
+        'text-margin-x': 60,
         'font-size': 10,
         color: p.page.muted,
         'text-background-color': p.page.bg,
