@@ -27,8 +27,16 @@ export const EXPAND_LIMIT = 60;
 const MAX_GROUPS = 400;
 const FLASH_MS = 700;
 /* Below this first zoom task labels (14 px) are under 10 px on screen: a
-   graph that only fits smaller starts at its top ranks instead (showTop). */
+   graph that only fits smaller starts at its top ranks instead (showTop).
+   A narrow (phone) container accepts smaller labels, down to the floor,
+   rather than cutting off a small graph's side nodes. */
 const MIN_START_ZOOM = 0.75;
+const MIN_START_ZOOM_FLOOR = 0.45;
+const FULL_START_ZOOM_WIDTH = 800;
+
+function minStartZoom(width) {
+  return Math.min(MIN_START_ZOOM, Math.max(MIN_START_ZOOM_FLOOR, MIN_START_ZOOM * width / FULL_START_ZOOM_WIDTH));
+}
 const FIT_MARGIN = 30;
 const MAX_FIT_ZOOM = 1.25;
 const GROUP_PREFIX = 'group:';
@@ -211,21 +219,22 @@ export class GraphController {
     }
     if (cy.elements().empty() || !cy.width() || !cy.height()) return;
     this.fit();
-    if (cy.zoom() < MIN_START_ZOOM) this.showTop();
+    if (cy.zoom() < minStartZoom(cy.width())) this.showTop();
   }
 
-  /* The ranks that fit the container's height at MIN_START_ZOOM, fitted
-     across (never below MIN_START_ZOOM), from the graph's top edge and
+  /* The ranks that fit the container's height at the least start zoom, fitted
+     across (never below it), from the graph's top edge and
      centred on them left to right: a wide fan-out opens on its root and the middle of
      its widest rank, not as a strip of specks. */
   showTop() {
     const cy = this.cy;
+    const least = minStartZoom(cy.width());
     const whole = cy.elements().boundingBox();
     const room = { w: cy.width() - 2 * FIT_MARGIN, h: cy.height() - 2 * FIT_MARGIN };
-    const bottom = whole.y1 + room.h / MIN_START_ZOOM;
+    const bottom = whole.y1 + room.h / least;
     const top = cy.nodes().filter((n) => n.boundingBox().y2 <= bottom).boundingBox();
     const box = top.w > 0 ? top : whole;
-    const zoom = Math.max(MIN_START_ZOOM, Math.min(MAX_FIT_ZOOM, room.w / box.w, room.h / (box.y2 - whole.y1)));
+    const zoom = Math.max(least, Math.min(MAX_FIT_ZOOM, room.w / box.w, room.h / (box.y2 - whole.y1)));
     /* A shallow graph (every rank shown) is centred up and down too. */
     const spare = cy.height() - (whole.y2 - whole.y1) * zoom;
     const y = whole.y2 <= bottom ? spare / 2 - whole.y1 * zoom : FIT_MARGIN - whole.y1 * zoom;
