@@ -7,6 +7,7 @@
 #include "engine/audit.h"
 #include "engine/engine_internal.h"
 #include "store/audit.h"
+#include "store/runs.h"
 
 #define TOKEN_ACTOR_PREFIX "token:"
 

@@ -18,6 +18,7 @@
 #include "engine/deadline.h"
 #include "util/clock.h"
 #include <pthread.h>
+#include "store/jobs.h"
 
 typedef struct id_set {
 	weft_id *items;

@@ -63,6 +63,7 @@
 #include <pthread.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
+#include "store/runs.h"
 
 /* A log line longer than this is cut into pieces of this size. */
 #define LOG_LINE_MAX 16384

@@ -16,6 +16,7 @@
 #include "util/alloc.h"
 #include "util/clock.h"
 #include "util/log.h"
+#include "store/runs.h"
 
 /* Pending ids kept at most between two loads; more, and the streams reset. */
 #define PENDING_MAX 50000

@@ -17,6 +17,7 @@
 #include "util/buf.h"
 #include "util/clock.h"
 #include "util/log.h"
+#include "store/tokens.h"
 
 #define SHA256_PREFIX "sha256:"
 

@@ -6,6 +6,7 @@
 #include "util/common.h"
 
 #include "store/db.h"
+#include "store/runs.h"
 
 static const db_sql q_exec_mark = {
 	"exec_tasks_mark",

@@ -14,6 +14,7 @@
 #include "util/common.h"
 
 #include "store/db.h"
+#include "store/jobs.h"
 #include "util/alloc.h"
 #include "util/json.h"
 

@@ -13,6 +13,7 @@
 #include "util/common.h"
 
 #include "store/db.h"
+#include "store/jobs.h"
 #include "util/alloc.h"
 
 /* ---- inserting jobs ------------------------------------------------------------------ */

@@ -8,6 +8,7 @@
 #include "util/common.h"
 
 #include "store/db.h"
+#include "store/operator.h"
 #include "util/alloc.h"
 
 /* ---- operator actions ----------------------------------------------------------------- */

@@ -13,6 +13,8 @@
 #include "util/common.h"
 
 #include "store/db.h"
+#include "store/jobs.h"
+#include "store/queues.h"
 #include "util/alloc.h"
 
 #define TOKEN_MICRO 1000000LL

@@ -28,6 +28,7 @@
 #include "util/common.h"
 
 #include "store/db.h"
+#include "store/queues.h"
 #include "util/alloc.h"
 
 #define MINUTE_US (60 * 1000000LL)

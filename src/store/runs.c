@@ -13,6 +13,7 @@
 #include "util/common.h"
 
 #include "store/db.h"
+#include "store/runs.h"
 #include "util/alloc.h"
 
 /* ---- a run's queue tasks ------------------------------------------------------------- */

@@ -7,6 +7,7 @@
 #include "util/common.h"
 
 #include "store/db.h"
+#include "store/tokens.h"
 #include "util/alloc.h"
 
 #define TOKEN_COLS \

@@ -6,6 +6,7 @@
 
 #include "store/db.h"
 #include "store/workflows.h"
+#include "store/runs.h"
 #include "util/alloc.h"
 
 #define RUN_COLS_OF(p)                                                                                 \

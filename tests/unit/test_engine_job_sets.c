@@ -11,6 +11,7 @@
 #include <curl/curl.h>
 
 #include "job_test.h"
+#include "store/jobs.h"
 
 static void test_release_and_dedup(void **state)
 {

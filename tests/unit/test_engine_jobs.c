@@ -18,6 +18,7 @@
 #include "job_test.h"
 
 #include "engine/commands/tasks.h"
+#include "store/jobs.h"
 
 /* ---- cases ------------------------------------------------------------------------- */
 

@@ -16,6 +16,8 @@
 
 #include "engine/commands/operator.h"
 #include "store/db.h"
+#include "store/jobs.h"
+#include "store/operator.h"
 #include "plan_check.h"
 
 static int act(rig *r, operator_action a, const weft_id *id, const char *result, task_status *status)

@@ -13,6 +13,7 @@
 #include "job_test.h"
 
 #include "engine/commands/queues.h"
+#include "store/queues.h"
 
 static void queue_cmd(rig *r, const char *queue, queue_action action, queue_limits l, unsigned set)
 {

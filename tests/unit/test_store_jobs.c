@@ -10,6 +10,7 @@
 #include "store_test.h"
 
 #include "core/limits.h"
+#include "store/jobs.h"
 
 #define SEC 1000000LL
 

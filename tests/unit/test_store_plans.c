@@ -19,6 +19,7 @@
 
 #include "core/limits.h"
 #include "store/db.h"
+#include "store/jobs.h"
 #include "plan_check.h"
 
 #define SEC 1000000LL

@@ -13,6 +13,8 @@
 
 #include "core/limits.h"
 #include "store/db.h"
+#include "store/jobs.h"
+#include "store/queues.h"
 #include "util/alloc.h"
 
 #define SEC 1000000LL

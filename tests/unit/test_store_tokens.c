@@ -9,6 +9,7 @@
 #include "util/common.h"
 
 #include "store_test.h"
+#include "store/tokens.h"
 
 #define T0 1700000000000000LL
 #define DIGEST(c) c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c \

@@ -13,6 +13,8 @@
 #include "engine/commands/jobs.h"
 #include "engine/commands/command.h"
 #include "store/triggers.h"
+#include "store/jobs.h"
+#include "store/runs.h"
 
 ENGINE_CMD_BASE_FIRST(cmd_submit);
 ENGINE_CMD_BASE_FIRST(cmd_stop_batch);

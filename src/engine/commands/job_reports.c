@@ -17,6 +17,7 @@
 #include "engine/retry.h"
 #include "engine/commands/command.h"
 #include "engine/commands/jobs.h"
+#include "store/jobs.h"
 
 ENGINE_CMD_BASE_FIRST(cmd_job_heartbeat);
 ENGINE_CMD_BASE_FIRST(cmd_job_complete);

@@ -16,6 +16,7 @@
 #include "engine/retry.h"
 #include "engine/commands/command.h"
 #include "engine/commands/jobs.h"
+#include "store/jobs.h"
 
 ENGINE_CMD_BASE_FIRST(cmd_job_enqueue);
 ENGINE_CMD_BASE_FIRST(cmd_job_claim);

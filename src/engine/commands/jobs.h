@@ -50,6 +50,7 @@
 
 #include "engine/engine.h"
 #include "core/limits.h"
+#include "store/jobs.h"
 
 /* The namespaces a command may touch: names[0..n-1] (borrowed), or every
  * namespace when `all` is set (tokens with "*", no tokens configured). */

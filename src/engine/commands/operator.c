@@ -13,6 +13,7 @@
 #include "engine/commands/command.h"
 #include "engine/commands/operator.h"
 #include "engine/audit.h"
+#include "store/operator.h"
 
 ENGINE_CMD_BASE_FIRST(cmd_operator);
 ENGINE_CMD_BASE_FIRST(cmd_requeue);

@@ -20,6 +20,8 @@
 #include "engine/commands/command.h"
 #include "engine/commands/queues.h"
 #include "engine/audit.h"
+#include "store/jobs.h"
+#include "store/queues.h"
 
 ENGINE_CMD_BASE_FIRST(cmd_queue);
 

@@ -20,6 +20,7 @@
 
 #include "engine/engine.h"
 #include "store/store.h"
+#include "store/queues.h"
 
 typedef enum queue_action { QUEUE_PAUSE, QUEUE_RESUME, QUEUE_CONFIGURE } queue_action;
 

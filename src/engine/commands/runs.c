@@ -7,6 +7,7 @@
 #include "engine/commands/command.h"
 #include "engine/commands/runs.h"
 #include "engine/audit.h"
+#include "store/runs.h"
 
 ENGINE_CMD_BASE_FIRST(cmd_task_report);
 ENGINE_CMD_BASE_FIRST(cmd_run_pause);

@@ -8,6 +8,7 @@
 #include "engine/commands/command.h"
 #include "engine/commands/tokens.h"
 #include "engine/audit.h"
+#include "store/tokens.h"
 
 ENGINE_CMD_BASE_FIRST(cmd_token_create);
 ENGINE_CMD_BASE_FIRST(cmd_token_revoke);

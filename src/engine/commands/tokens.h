@@ -14,6 +14,7 @@
 
 #include "engine/engine.h"
 #include "store/store.h"
+#include "store/tokens.h"
 
 /* A token name's bytes with its NUL ([a-z0-9_.-]{1,64}). */
 #define TOKEN_NAME_CHARS 65

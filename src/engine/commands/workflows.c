@@ -10,6 +10,8 @@
 #include "engine/audit.h"
 #include "engine/retry.h"
 #include "store/workflows.h"
+#include "store/jobs.h"
+#include "store/runs.h"
 
 ENGINE_CMD_BASE_FIRST(cmd_workflow_start);
 ENGINE_CMD_BASE_FIRST(cmd_workflow_call);

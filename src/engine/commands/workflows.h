@@ -14,6 +14,7 @@
 
 #include "engine/commands/jobs.h"
 #include "store/workflows.h"
+#include "store/runs.h"
 
 /* The longest workflow_run.status name with its NUL ("terminated"). */
 #define WORKFLOW_STATUS_CHARS 16

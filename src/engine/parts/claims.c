@@ -30,6 +30,7 @@
 #include "util/metrics.h"
 #include "engine/cycle.h"
 #include "engine/commands/jobs.h"
+#include "store/jobs.h"
 
 /* After a lock conflict with another node, and after a failed step: when
  * the parked claims look again. */

@@ -10,6 +10,8 @@
 #include "util/common.h"
 #include "util/log.h"
 #include "engine/cycle.h"
+#include "store/jobs.h"
+#include "store/queues.h"
 
 #define PAGE 1000
 #define PAGES_PER_PASS 10

@@ -30,6 +30,7 @@
 #include "http/wire.h"
 #include "util/alloc.h"
 #include "util/clock.h"
+#include "store/runs.h"
 
 #define HEARTBEAT_US (15 * 1000000LL)
 #define CURSOR_TAG "changes"

@@ -24,6 +24,8 @@
 #include "http/v1/task_list.h"
 #include "http/wire.h"
 #include "store/store.h"
+#include "store/jobs.h"
+#include "store/operator.h"
 #include "util/alloc.h"
 
 /* The namespaces the request may touch (borrowed from its token). */

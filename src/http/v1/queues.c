@@ -29,6 +29,7 @@
 #include "util/alloc.h"
 #include "util/clock.h"
 #include "util/json.h"
+#include "store/queues.h"
 
 /* Bounds of a queue's limits (also in openapi.json). */
 #define QUEUE_CONCURRENCY_MAX 1000000

@@ -29,6 +29,7 @@
 #include "util/alloc.h"
 #include "util/clock.h"
 #include "util/json.h"
+#include "store/runs.h"
 
 #define GRAPH_LIMIT_MAX 10000
 #define RULES_MAX 100

@@ -27,6 +27,8 @@
 #include "http/wire.h"
 #include "store/store.h"
 #include "store/templates.h"
+#include "store/jobs.h"
+#include "store/runs.h"
 #include "util/alloc.h"
 
 /* Tasks a run's answer carries; the rest are paged by GET /v1/runs/{id}/tasks. */

@@ -15,6 +15,7 @@
 #include "http/v1/task_list.h"
 #include "http/wire.h"
 #include "store/store.h"
+#include "store/jobs.h"
 
 /* ---- GET /v1/tasks/{id} ------------------------------------------------------------ */
 

@@ -29,6 +29,7 @@
 #include "http/v1/errors.h"
 #include "http/wire.h"
 #include "store/store.h"
+#include "store/tokens.h"
 #include "util/alloc.h"
 #include "util/buf.h"
 #include "util/clock.h"

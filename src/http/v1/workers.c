@@ -23,6 +23,7 @@
 #include "http/v1/task_list.h"
 #include "http/wire.h"
 #include "store/store.h"
+#include "store/operator.h"
 #include "util/alloc.h"
 #include "util/clock.h"
 #include "util/json.h"

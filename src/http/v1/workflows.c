@@ -31,6 +31,7 @@
 #include "http/v1/errors.h"
 #include "http/wire.h"
 #include "store/workflows.h"
+#include "store/runs.h"
 #include "util/alloc.h"
 
 /* The largest seq a call names: more iterations of one name than any run
