@@ -11,6 +11,8 @@
 
 #define TASK_NAME_MAX 255
 #define TASK_KIND_MAX 100
+/* Rules in one change of a run's rules (PATCH /batch/{id}/rules, /v1/runs/{id}/rules). */
+#define RULES_CHANGE_MAX 100
 #define TASK_TIMEOUT_MIN 1
 #define TASK_TIMEOUT_MAX 86400
 #define TASK_TIMEOUT_DEFAULT 60

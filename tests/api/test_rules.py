@@ -253,6 +253,17 @@ def test_update_batch_rules_by_kind(api):
     assert api.get_task(ids["d"]["id"])["rules"] == []
 
 
+def test_update_batch_rules_refuses_more_than_a_hundred(api):
+    """A change of rules is bounded (RULES_CHANGE_MAX): 101 rules are
+    refused with the field named, and nothing changes."""
+    bid, ids = api.create_batch([api.task("c1", kind="ci")])
+    r = api.patch("/batch/%s/rules" % bid, json={"kind": "ci", "rules": [cap("ci", 5)] * 101})
+    assert r.status_code == 400 and "rules: at most 100 rules" in r.text, r.text
+    assert api.get_task(ids["c1"]["id"])["rules"] == []
+    r = api.patch("/batch/%s/rules" % bid, json={"kind": "ci", "rules": [cap("ci", 5)] * 100})
+    assert r.status_code == 200, r.text
+
+
 def test_update_batch_rules_skips_terminal_tasks(api):
     bid, ids = api.create_batch([api.task("a", kind="ci"), api.task("b", kind="ci", deps=["a"]),
                                  api.task("c", kind="ci", deps=["b"])])

@@ -257,7 +257,10 @@ int arcrun_decode_rules(const char *body, size_t len, const weft_config *cfg, ru
 	char path[DECODE_PATH_MAX];
 	if (decode_array(e, root, "", "rules", DECODE_REQUIRED, &rules, path) == 0) {
 		bool has_capacity;
-		arcrun_check_rules(e, rules, "rules", &has_capacity);
+		if (json_array_size(rules) > RULES_CHANGE_MAX)
+			http_error_detail(e, "rules: at most %d rules", RULES_CHANGE_MAX);
+		else
+			arcrun_check_rules(e, rules, "rules", &has_capacity);
 	}
 	if (e->details.len == before) {
 		out->kind = xstrdup(kind);

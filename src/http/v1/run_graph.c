@@ -28,11 +28,9 @@
 #include "http/wire.h"
 #include "util/alloc.h"
 #include "util/clock.h"
-#include "util/json.h"
 #include "store/runs.h"
 
 #define GRAPH_LIMIT_MAX 10000
-#define RULES_MAX 100
 
 /* The run of id as the request may see it: its task count, or a lone
  * job (*lone filled, released by the caller). 0, WEFT_ENOTFOUND, or an
@@ -276,15 +274,6 @@ static void finish_rules(http_request *r, engine_cmd *cmd, void *state)
 	buf_release(&b);
 }
 
-/* The rules of a decoded body (a JSON array's text). */
-static size_t rules_count(const char *rules)
-{
-	json_t *a = json_loads(rules, 0, NULL);
-	size_t n = json_is_array(a) ? json_array_size(a) : 0;
-	json_decref(a);
-	return n;
-}
-
 void v1_run_rules(http_request *r)
 {
 	const weft_id *id = http_param(r, 0);
@@ -292,8 +281,6 @@ void v1_run_rules(http_request *r)
 	size_t len;
 	const char *body = http_body(r, &len);
 	int rc = arcrun_decode_rules(body, len, http_config(r), &s->in, http_err(r));
-	if (rc == 0 && rules_count(s->in.rules) > RULES_MAX)
-		rc = http_error_set(http_err(r), WEFT_EINVALID, HTTP_ERR_RULE, "rules", "at most %d rules", RULES_MAX);
 	store_conn *c = http_reader_after(r, rc);
 	if (c == NULL) {
 		rules_state_free(s);
