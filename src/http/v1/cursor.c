@@ -167,6 +167,15 @@ int v1_cursor_take(const char *text, uint64_t filters, http_error *e, v1_cursor 
 	return 0;
 }
 
+int v1_ordinal_cursor_take(const char *text, uint64_t filters, const char *what, http_error *e, int64_t *at)
+{
+	v1_cursor c;
+	if (v1_cursor_decode(text, &c) != 0 || id_is_set(&c.id) || c.filters != filters || c.at < 0)
+		return http_error_set(e, WEFT_EINVALID, HTTP_ERR_RULE, "cursor", "not a cursor of %s", what);
+	*at = c.at;
+	return 0;
+}
+
 /* The page of v1_respond_page and v1_respond_name_page; next_text NULL:
  * the list ends here. */
 static void respond_page_text(http_request *r, const char *key, const void *items, size_t n, size_t size,

@@ -41,6 +41,12 @@ int v1_cursor_decode(const char *text, v1_cursor *out);
  * against "cursor" (not a cursor, or one made with other filters). */
 struct http_error;
 int v1_cursor_take(const char *text, uint64_t filters, struct http_error *e, v1_cursor *out);
+/* The same for a list keyed by an ordinal (a sequence number, an
+ * offset: a cursor with no id and at >= 0): 0 with *at, or
+ * WEFT_EINVALID recorded against "cursor", saying it is "not a cursor of
+ * <what>" (e.g. "this task's events"). */
+int v1_ordinal_cursor_take(const char *text, uint64_t filters, const char *what, struct http_error *e,
+                           int64_t *at);
 
 /* Answers 200 {"<key>":[the n items of `size` bytes at items, each
  * written by put],"next_cursor":<next's text, or null where next is NULL:

@@ -199,13 +199,8 @@ void v1_task_logs(http_request *r)
 	uint64_t fp = v1_fingerprint(what);
 	int64_t after = 0;
 	const char *cur = src.get(src.ctx, "cursor");
-	if (rc == 0 && cur != NULL) {
-		v1_cursor c;
-		if (v1_cursor_decode(cur, &c) != 0 || id_is_set(&c.id) || c.filters != fp || c.at < 0)
-			rc = http_error_set(e, WEFT_EINVALID, HTTP_ERR_RULE, "cursor", "not a cursor of this task's logs");
-		else
-			after = c.at;
-	}
+	if (rc == 0 && cur != NULL)
+		rc = v1_ordinal_cursor_take(cur, fp, "this task's logs", e, &after);
 	store_conn *c = http_reader_after(r, rc);
 	if (c == NULL)
 		return;

@@ -155,13 +155,8 @@ void v1_task_events(http_request *r)
 		rc = http_error_set(e, WEFT_EINVALID, HTTP_ERR_RULE, "limit", "expected an integer from 1 to %d",
 		                    V1_LIST_LIMIT_MAX);
 	const char *cur = src.get(src.ctx, "cursor");
-	if (rc == 0 && cur != NULL) {
-		v1_cursor c;
-		if (v1_cursor_decode(cur, &c) != 0 || id_is_set(&c.id) || c.filters != fp || c.at < 0)
-			rc = http_error_set(e, WEFT_EINVALID, HTTP_ERR_RULE, "cursor", "not a cursor of this task's events");
-		else
-			from = c.at;
-	}
+	if (rc == 0 && cur != NULL)
+		rc = v1_ordinal_cursor_take(cur, fp, "this task's events", e, &from);
 	store_conn *c = http_reader_after(r, rc);
 	if (c == NULL)
 		return;

@@ -62,11 +62,7 @@ static int decode_steps_query(http_request *r, uint64_t fp, int64_t *limit, int6
 	const char *text = q.get(q.ctx, "cursor");
 	if (text == NULL)
 		return 0;
-	v1_cursor c;
-	if (v1_cursor_decode(text, &c) != 0 || id_is_set(&c.id) || c.filters != fp || c.at < 0)
-		return http_error_set(e, WEFT_EINVALID, HTTP_ERR_RULE, "cursor", "not a cursor of this run's steps");
-	*from = c.at;
-	return 0;
+	return v1_ordinal_cursor_take(text, fp, "this run's steps", e, from);
 }
 
 void v1_workflow_steps(http_request *r)
