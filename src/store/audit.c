@@ -98,7 +98,7 @@ int store_audit_list(store_conn *c, const audit_filter *f, audit_row **out, size
 {
 	*out = NULL;
 	*n = 0;
-	unsigned shape = (f->namespace != NULL ? 1u : f->visible != NULL ? 2u : 0u) | (f->actor ? 4u : 0u) |
+	unsigned shape = db_ns_filter_shape(f->namespace, f->visible) | (f->actor ? 4u : 0u) |
 	                 (f->action ? 8u : 0u) | (f->object_kind ? 16u : 0u) | (f->object_id ? 32u : 0u);
 	db_stmt *st;
 	int err = db_prepare_dyn(c, &dyn_list, shape, &st);
@@ -106,15 +106,7 @@ int store_audit_list(store_conn *c, const audit_filter *f, audit_row **out, size
 		return err;
 	db_set ns;
 	db_set_init(&ns);
-	if (f->namespace != NULL) {
-		db_bind_text(st, f->namespace);
-	} else if (f->visible != NULL) {
-		for (size_t i = 0; i < f->nvisible; i++)
-			db_set_text(&ns, f->visible[i]);
-		db_bind_set(st, &ns);
-	} else {
-		db_bind_text(st, "");
-	}
+	db_bind_ns_filter(st, &ns, f->namespace, f->visible, f->nvisible);
 	db_bind_text(st, f->actor ? f->actor : "");
 	db_bind_text(st, f->action ? f->action : "");
 	db_bind_text(st, f->object_kind ? f->object_kind : "");

@@ -681,6 +681,24 @@ void db_set_statuses(db_set *s, unsigned mask)
 			db_set_text(s, task_status_name((task_status)i));
 }
 
+unsigned db_ns_filter_shape(const char *ns, const char *const *visible)
+{
+	return ns != NULL ? 1u : visible != NULL ? 2u : 0u;
+}
+
+void db_bind_ns_filter(db_stmt *st, db_set *set, const char *ns, const char *const *visible, size_t nvisible)
+{
+	if (ns != NULL) {
+		db_bind_text(st, ns);
+	} else if (visible != NULL) {
+		for (size_t i = 0; i < nvisible; i++)
+			db_set_text(set, visible[i]);
+		db_bind_set(st, set);
+	} else {
+		db_bind_text(st, "");
+	}
+}
+
 void db_set_row(db_set *s)
 {
 	if (s->fields >= 0)

@@ -167,6 +167,14 @@ void db_set_field_int(db_set *s, const char *name, int64_t v);
 /* Completes the set (nothing can be added afterwards; it may be bound to
  * several statements); borrowed until the statement ends. */
 void db_bind_set(db_stmt *st, db_set *s);
+/* A list's namespace filter, the first parameter of its dynamic statement:
+ * one namespace (ns; shape 1), the namespaces visible[0..nvisible-1]
+ * (bound as a set built in *set, which the caller releases after the
+ * statement; shape 2), or every namespace ("" ; shape 0 when both are
+ * NULL). db_ns_filter_shape gives the shape bits the statement is chosen
+ * by. */
+unsigned db_ns_filter_shape(const char *ns, const char *const *visible);
+void db_bind_ns_filter(db_stmt *st, db_set *set, const char *ns, const char *const *visible, size_t nvisible);
 
 /* ---- rows the domain reads in several places ----------------------------------- */
 

@@ -97,21 +97,13 @@ int store_dead_letters(store_conn *c, const dead_letter_filter *f, task_row **ou
 	*out = NULL;
 	*n = 0;
 	db_stmt *st;
-	unsigned shape = (f->namespace != NULL ? 1u : f->visible != NULL ? 2u : 0u) | (f->queue != NULL ? 4u : 0u);
+	unsigned shape = db_ns_filter_shape(f->namespace, f->visible) | (f->queue != NULL ? 4u : 0u);
 	int err = db_prepare_dyn(c, &dyn_dead_list, shape, &st);
 	if (err)
 		return err;
 	db_set ns;
 	db_set_init(&ns);
-	if (f->namespace != NULL) {
-		db_bind_text(st, f->namespace);
-	} else if (f->visible != NULL) {
-		for (size_t i = 0; i < f->nvisible; i++)
-			db_set_text(&ns, f->visible[i]);
-		db_bind_set(st, &ns);
-	} else {
-		db_bind_text(st, "");
-	}
+	db_bind_ns_filter(st, &ns, f->namespace, f->visible, f->nvisible);
 	db_bind_text(st, f->queue != NULL ? f->queue : "");
 	db_bind_int(st, f->after_dead_at);
 	db_bind_text(st, f->after_dead_at != 0 ? f->after_id.str : "");
@@ -208,20 +200,12 @@ int store_workers(store_conn *c, const worker_filter *f, worker_row **out, size_
 	int err = db_snapshot_begin(c, &own);
 	if (err)
 		return err;
-	unsigned shape = (f->namespace != NULL ? 1u : f->visible != NULL ? 2u : 0u) | (f->id != NULL ? 4u : 0u);
+	unsigned shape = db_ns_filter_shape(f->namespace, f->visible) | (f->id != NULL ? 4u : 0u);
 	db_stmt *st;
 	db_set ns;
 	db_set_init(&ns);
 	if ((err = db_prepare_dyn(c, &dyn_workers, shape, &st)) == 0) {
-		if (f->namespace != NULL) {
-			db_bind_text(st, f->namespace);
-		} else if (f->visible != NULL) {
-			for (size_t i = 0; i < f->nvisible; i++)
-				db_set_text(&ns, f->visible[i]);
-			db_bind_set(st, &ns);
-		} else {
-			db_bind_text(st, "");
-		}
+		db_bind_ns_filter(st, &ns, f->namespace, f->visible, f->nvisible);
 		if (f->id != NULL) {
 			db_bind_text(st, f->id);
 			db_bind_text(st, "");
