@@ -1,7 +1,9 @@
 /*
  * history.c — the steps and minutes of the metrics history (history.h).
  *
- * One lock guards everything; it is held only for additions and copies.
+ * The step's and the minute's windows belong to the engine thread, the
+ * only one that adds to them (after each commit) and closes them; the lock
+ * guards only the ring of closed steps, which the HTTP threads read.
  * Percentiles come from the start latencies of the step (or the minute):
  * the first HISTORY_LATENCY_SAMPLES of them, then a uniform sample
  * (reservoir), so that a busy minute costs bounded memory.
@@ -51,7 +53,6 @@ static void offer(window *w, double ms)
 void history_note_count(const char *name, const char *labels, uint64_t by)
 {
 	int64_t *field = NULL;
-	pthread_mutex_lock(&g_mu);
 	if (strcmp(name, "tasks_created_total") == 0)
 		field = &g_step.created;
 	else if (strcmp(name, "tasks_retried_total") == 0)
@@ -62,7 +63,6 @@ void history_note_count(const char *name, const char *labels, uint64_t by)
 		                                                   : NULL;
 	if (field != NULL)
 		*field += (int64_t)by;
-	pthread_mutex_unlock(&g_mu);
 }
 
 void history_note_observe(const char *name, double value)
@@ -70,10 +70,8 @@ void history_note_observe(const char *name, double value)
 	if (strcmp(name, "task_wait_seconds") != 0 && strcmp(name, "job_claim_wait_seconds") != 0)
 		return;
 	double ms = value < 0 ? 0 : value * 1000.0;
-	pthread_mutex_lock(&g_mu);
 	offer(&g_step, ms);
 	offer(&g_minute, ms);
-	pthread_mutex_unlock(&g_mu);
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -108,17 +106,18 @@ static metrics_sample sample_of(window *w, int64_t at, int64_t depth, int64_t ru
 void history_close_step(int64_t step_at, int64_t queue_depth, int64_t running, metrics_sample *minute,
                         bool *closed_minute)
 {
-	pthread_mutex_lock(&g_mu);
 	g_minute.created += g_step.created;
 	g_minute.completed += g_step.completed;
 	g_minute.failed += g_step.failed;
 	g_minute.retried += g_step.retried;
-	g_ring[g_next++ % HISTORY_MEMORY_STEPS] = sample_of(&g_step, step_at, queue_depth, running);
+	metrics_sample step = sample_of(&g_step, step_at, queue_depth, running);
+	pthread_mutex_lock(&g_mu);
+	g_ring[g_next++ % HISTORY_MEMORY_STEPS] = step;
+	pthread_mutex_unlock(&g_mu);
 	int64_t end = step_at + HISTORY_STEP_US;
 	*closed_minute = end % HISTORY_MINUTE_US == 0;
 	if (*closed_minute)
 		*minute = sample_of(&g_minute, end - HISTORY_MINUTE_US, queue_depth, running);
-	pthread_mutex_unlock(&g_mu);
 }
 
 size_t history_recent(int64_t since, int64_t until, metrics_sample *out, size_t max)
@@ -133,14 +132,4 @@ size_t history_recent(int64_t since, int64_t until, metrics_sample *out, size_t 
 	}
 	pthread_mutex_unlock(&g_mu);
 	return n;
-}
-
-void history_reset(void)
-{
-	pthread_mutex_lock(&g_mu);
-	free(g_step.latency_ms);
-	free(g_minute.latency_ms);
-	g_step = g_minute = (window){ 0 };
-	g_next = 0;
-	pthread_mutex_unlock(&g_mu);
 }

@@ -12,9 +12,9 @@
  * Completed and failed are the transitions to Success and Failure (every
  * kind of task reports them), retried tasks_retried_total, the latency
  * task_wait_seconds (creation to running) and job_claim_wait_seconds (a
- * job's claim). On a
- * shared database each node writes its own rows; a minute's answer sums
- * them.
+ * job's claim). history_note_* and history_close_step are called on the
+ * engine thread only; history_recent from any thread. On a shared database
+ * each node writes its own rows; a minute's answer sums them.
  */
 #ifndef WEFT_ENGINE_HISTORY_H
 #define WEFT_ENGINE_HISTORY_H
@@ -40,7 +40,5 @@ void history_close_step(int64_t step_at, int64_t queue_depth, int64_t running, m
 
 /* The steps kept in memory in [since, until), oldest first, at most max. */
 size_t history_recent(int64_t since, int64_t until, metrics_sample *out, size_t max);
-/* Tests: forgets everything. */
-void history_reset(void);
 
 #endif
